@@ -1,0 +1,77 @@
+"""One AWS service's model: its operations, shapes and modelled errors."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import botocore.loaders
+
+from api_shapes.serialize import OutputSerializer
+from api_shapes.validate import Validator
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    input_shape: str | None
+    output_shape: str | None
+    errors: tuple[str, ...]
+
+
+class ServiceShapes:
+    def __init__(self, model: dict):
+        self.metadata = model["metadata"]
+        self.shapes: dict = model["shapes"]
+        self.operations = {
+            name: Operation(
+                name=name,
+                input_shape=op.get("input", {}).get("shape"),
+                output_shape=op.get("output", {}).get("shape"),
+                errors=tuple(e["shape"] for e in op.get("errors", ())),
+            )
+            for name, op in model["operations"].items()
+        }
+        self.exception_names = frozenset(
+            name for name, shape in self.shapes.items() if shape.get("exception")
+        )
+        self._input_validator = Validator(self.shapes, reject_unknown=False)
+        self._output_checker = Validator(self.shapes, reject_unknown=True)
+        self._serializer = OutputSerializer(self.shapes)
+
+    @property
+    def target_prefix(self) -> str:
+        return self.metadata["targetPrefix"]
+
+    def parse_input(self, operation: str, params: object) -> dict:
+        """Validate a decoded JSON request; return it with timestamps and blobs converted.
+
+        Unknown members are ignored, as AWS's JSON services ignore them.
+        """
+        shape = self.operations[operation].input_shape
+        if shape is None:
+            return {}
+        return self._input_validator.validate(shape, params)
+
+    def serialize_output(self, operation: str, result: dict) -> dict:
+        shape = self.operations[operation].output_shape
+        if shape is None:
+            return {}
+        return self._serializer.serialize(shape, result)
+
+    def check_output(self, operation: str, body: object) -> None:
+        """Raise ShapeError unless `body` (decoded JSON) fits the operation's output shape exactly."""
+        shape = self.operations[operation].output_shape
+        if shape is None:
+            if body not in ({}, None):
+                from api_shapes.validate import ShapeError
+
+                raise ShapeError("unknown", "", "operation has no output, got a body")
+            return
+        self._output_checker.validate(shape, body, wire_output=True)
+
+
+@functools.lru_cache(maxsize=None)
+def load_service(name: str) -> ServiceShapes:
+    model = botocore.loaders.Loader().load_service_model(name, "service-2")
+    return ServiceShapes(model)

@@ -1,0 +1,183 @@
+"""Validation of decoded JSON against a botocore shape.
+
+Two uses: requests (unknown members ignored, timestamps and blobs converted to Python values) and,
+in tests and strict mode, responses (unknown members are an error, values stay as on the wire).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import math
+
+
+class ShapeError(ValueError):
+    """A value that does not fit its shape.
+
+    kind is "type" (the JSON has the wrong type: AWS answers SerializationException), "missing"
+    (a required member is absent), "constraint" (length, range or enum) or "unknown" (a member the
+    shape does not have; only raised when checking responses).
+    """
+
+    def __init__(self, kind: str, path: str, message: str):
+        super().__init__(f"{path or 'request'}: {message}" if path else message)
+        self.kind = kind
+        self.path = path
+        self.detail = message
+
+
+def _join(path: str, member: str) -> str:
+    return f"{path}.{member}" if path else member
+
+
+class Validator:
+    def __init__(self, shapes: dict, *, reject_unknown: bool):
+        self._shapes = shapes
+        self._reject_unknown = reject_unknown
+
+    def validate(self, shape_name: str, value: object, path: str = "", wire_output: bool = False):
+        self._wire_output = wire_output
+        return self._check(shape_name, value, path)
+
+    def _check(self, shape_name: str, value: object, path: str):
+        shape = self._shapes[shape_name]
+        kind = shape["type"]
+        checker = getattr(self, f"_check_{kind}")
+        return checker(shape, value, path)
+
+    # -- containers -----------------------------------------------------------------------------
+
+    def _check_structure(self, shape: dict, value: object, path: str):
+        if not isinstance(value, dict):
+            raise ShapeError("type", path, f"expected an object, got {_json_type(value)}")
+        members = shape.get("members", {})
+        for required in shape.get("required", ()):
+            if value.get(required) is None:
+                raise ShapeError("missing", _join(path, required), "a required member is missing")
+        result = {}
+        for key, item in value.items():
+            member = members.get(key)
+            if member is None:
+                if self._reject_unknown:
+                    raise ShapeError("unknown", _join(path, key), "the shape has no such member")
+                continue
+            if item is None:
+                continue
+            result[key] = self._check(member["shape"], item, _join(path, key))
+        if shape.get("union") and len(result) > 1:
+            raise ShapeError("constraint", path, "only one member of a union may be set")
+        return result
+
+    def _check_list(self, shape: dict, value: object, path: str):
+        if not isinstance(value, list):
+            raise ShapeError("type", path, f"expected a list, got {_json_type(value)}")
+        _check_length(shape, len(value), path, "items")
+        member_shape = shape["member"]["shape"]
+        return [self._check(member_shape, item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+    def _check_map(self, shape: dict, value: object, path: str):
+        if not isinstance(value, dict):
+            raise ShapeError("type", path, f"expected an object, got {_json_type(value)}")
+        _check_length(shape, len(value), path, "entries")
+        key_shape, value_shape = shape["key"]["shape"], shape["value"]["shape"]
+        result = {}
+        for key, item in value.items():
+            self._check(key_shape, key, _join(path, key))
+            result[key] = self._check(value_shape, item, _join(path, key))
+        return result
+
+    # -- scalars --------------------------------------------------------------------------------
+
+    def _check_string(self, shape: dict, value: object, path: str):
+        if not isinstance(value, str):
+            raise ShapeError("type", path, f"expected a string, got {_json_type(value)}")
+        _check_length(shape, len(value), path, "characters")
+        enum = shape.get("enum")
+        if enum is not None and value not in enum:
+            raise ShapeError(
+                "constraint", path, f"'{value}' is not one of {', '.join(enum)}"
+            )
+        return value
+
+    def _check_boolean(self, shape: dict, value: object, path: str):
+        if not isinstance(value, bool):
+            raise ShapeError("type", path, f"expected a boolean, got {_json_type(value)}")
+        return value
+
+    def _check_integer(self, shape: dict, value: object, path: str):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ShapeError("type", path, f"expected an integer, got {_json_type(value)}")
+        if "min" in shape and value < shape["min"]:
+            raise ShapeError("constraint", path, f"{value} is below the minimum {shape['min']}")
+        if "max" in shape and value > shape["max"]:
+            raise ShapeError("constraint", path, f"{value} is above the maximum {shape['max']}")
+        if not -(2**63) <= value < 2**63:
+            raise ShapeError("constraint", path, f"{value} is out of range")
+        return value
+
+    _check_long = _check_integer
+
+    def _check_double(self, shape: dict, value: object, path: str):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ShapeError("type", path, f"expected a number, got {_json_type(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ShapeError("constraint", path, "the number is not finite")
+        return float(value)
+
+    _check_float = _check_double
+
+    def _check_timestamp(self, shape: dict, value: object, path: str):
+        if self._wire_output:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ShapeError("type", path, "expected epoch seconds")
+            return value
+        if isinstance(value, bool):
+            raise ShapeError("type", path, "expected a timestamp")
+        if isinstance(value, (int, float)):
+            try:
+                return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+            except (OverflowError, OSError, ValueError):
+                raise ShapeError("constraint", path, "the timestamp is out of range") from None
+        if isinstance(value, str):
+            try:
+                parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise ShapeError("type", path, "expected a timestamp") from None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        raise ShapeError("type", path, "expected a timestamp")
+
+    def _check_blob(self, shape: dict, value: object, path: str):
+        if not isinstance(value, str):
+            raise ShapeError("type", path, "expected base64 text")
+        if self._wire_output:
+            return value
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ShapeError("type", path, "expected base64 text") from None
+        _check_length(shape, len(data), path, "bytes")
+        return data
+
+
+def _check_length(shape: dict, length: int, path: str, unit: str) -> None:
+    if "min" in shape and length < shape["min"]:
+        raise ShapeError("constraint", path, f"needs at least {shape['min']} {unit}")
+    if "max" in shape and length > shape["max"]:
+        raise ShapeError("constraint", path, f"allows at most {shape['max']} {unit}")
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,52 @@
+"""create_app(settings): the one place that wires state, services, routes and moto together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from api_shapes import load_service
+from emulator import control
+from emulator.aws.json_service import JsonService
+from emulator.aws.moto_bridge import MotoBridge
+from emulator.aws.router import AwsRouter
+from emulator.config import Settings
+from emulator.ecs.api import handlers as ecs_handlers
+from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
+from emulator.ecs.store import EcsState
+
+
+@dataclass
+class Emulator:
+    """Everything one running emulator holds. `wsgi` is what the HTTP server serves."""
+
+    settings: Settings
+    flask: Flask
+    wsgi: AwsRouter
+    ecs: EcsState
+    moto: MotoBridge
+
+    def reset(self) -> None:
+        self.ecs.reset()
+        self.moto.reset()
+
+
+def create_app(settings: Settings | None = None) -> Emulator:
+    settings = settings or Settings.from_env()
+    ecs_state = EcsState()
+    moto = MotoBridge()
+    ecs = JsonService(
+        shapes=load_service("ecs"),
+        handlers=ecs_handlers,
+        state=ecs_state,
+        invalid_parameter=InvalidParameterException,
+        not_implemented=UnsupportedFeatureException,
+        strict_responses=settings.strict_responses,
+    )
+    flask_app = Flask("emulator")
+    router = AwsRouter(flask_app, [ecs], moto, settings)
+    emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto)
+    flask_app.extensions["emulator"] = emulator
+    flask_app.register_blueprint(control.blueprint)
+    return emulator

@@ -1,0 +1,57 @@
+"""Who is calling, and where: account and region from the request's SigV4 credential scope.
+
+A client on localhost puts no region in the host name, so the credential scope is the only
+reliable source. A 12-digit access key id is taken as the account; any other key maps to the
+default account, as moto does, so ARNs agree across services.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from emulator.config import Settings
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=([^%/&]+)(?:%2F|/)\d{8}(?:%2F|/)([^%/&]+)")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    account: str
+    region: str
+    access_key: str = ""
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.region)
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def account_for_access_key(access_key: str, settings: Settings) -> str:
+    if len(access_key) == 12 and access_key.isdigit():
+        return access_key
+    return settings.default_account_id
+
+
+def context_from_environ(environ: dict, settings: Settings) -> RequestContext:
+    access_key, region = "", settings.default_region
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match is None:
+        match = _QUERY_CREDENTIAL.search(environ.get("QUERY_STRING", ""))
+    if match is not None:
+        access_key, region = match.group(1), match.group(2)
+    return RequestContext(
+        account=account_for_access_key(access_key, settings),
+        region=region,
+        access_key=access_key,
+    )

@@ -1,0 +1,140 @@
+"""The AWS JSON 1.1 protocol for the services we emulate ourselves (ECS, ECR).
+
+parse -> call -> serialize: the body is decoded and validated against the operation's input
+shape, the registered handler runs under the service state's lock, and its result is serialized
+by the output shape. An AwsError becomes the modelled error; anything else is a logged 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from api_shapes import ServiceShapes, ShapeError
+from emulator.aws.context import RequestContext
+from emulator.aws.errors import (
+    AwsError,
+    InternalFailure,
+    SerializationException,
+    UnknownOperationException,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ServiceState(Protocol):
+    lock: object
+
+    def store_for(self, account: str, region: str): ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass
+class Call:
+    """One request to a handler: who calls, with what, and the state of their account and region."""
+
+    ctx: RequestContext
+    params: dict
+    store: object
+
+
+Handler = Callable[[Call], dict | None]
+
+
+class HandlerTable:
+    """Operation name -> handler, filled by the `@handlers("CreateCluster")` decorator."""
+
+    def __init__(self):
+        self.handlers: dict[str, Handler] = {}
+
+    def __call__(self, operation: str):
+        def register(fn: Handler) -> Handler:
+            if operation in self.handlers:
+                raise ValueError(f"{operation} has two handlers")
+            self.handlers[operation] = fn
+            return fn
+
+        return register
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict
+    error_code: str | None = None
+
+
+class JsonService:
+    def __init__(
+        self,
+        *,
+        shapes: ServiceShapes,
+        handlers: HandlerTable,
+        state: ServiceState,
+        invalid_parameter: type[AwsError],
+        not_implemented: type[AwsError],
+        strict_responses: bool = False,
+    ):
+        unknown = set(handlers.handlers) - set(shapes.operations)
+        if unknown:
+            raise ValueError(f"handlers for operations the model lacks: {sorted(unknown)}")
+        self.shapes = shapes
+        self.handlers = handlers.handlers
+        self.state = state
+        self._invalid_parameter = invalid_parameter
+        self._not_implemented = not_implemented
+        self._strict = strict_responses
+
+    @property
+    def name(self) -> str:
+        return self.shapes.metadata["endpointPrefix"]
+
+    def handle(self, operation: str, body: bytes, ctx: RequestContext) -> Reply:
+        try:
+            return Reply(200, self._call(operation, body, ctx))
+        except AwsError as error:
+            return Reply(error.status, error.body(), error.code)
+        except Exception:  # a fault of ours: log it, answer a 500 that says so
+            log.exception("internal error in %s.%s", self.name, operation)
+            error = InternalFailure(f"The emulator failed to handle {operation}; see its log.")
+            return Reply(error.status, error.body(), error.code)
+
+    def _call(self, operation: str, body: bytes, ctx: RequestContext) -> dict:
+        if operation not in self.shapes.operations:
+            raise UnknownOperationException(f"Unknown operation {operation}")
+        params = self._parse(operation, body)
+        handler = self.handlers.get(operation)
+        if handler is None:
+            raise self._not_implemented(
+                f"{operation} is not implemented by this emulator of {self.name.upper()}; "
+                "the README's coverage table lists what is."
+            )
+        with self.state.lock:
+            result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region)))
+        output = self.shapes.serialize_output(operation, result or {})
+        if self._strict:
+            self._check(operation, output)
+        return output
+
+    def _parse(self, operation: str, body: bytes) -> dict:
+        try:
+            decoded = json.loads(body) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            raise SerializationException("The request body is not valid JSON") from None
+        try:
+            return self.shapes.parse_input(operation, decoded)
+        except ShapeError as error:
+            if error.kind == "type":
+                raise SerializationException(str(error)) from None
+            raise self._invalid_parameter(str(error)) from None
+        except RecursionError:
+            raise SerializationException("The request is nested too deeply") from None
+
+    def _check(self, operation: str, output: dict) -> None:
+        try:
+            self.shapes.check_output(operation, json.loads(json.dumps(output)))
+        except ShapeError as error:
+            raise InternalFailure(f"{operation} response does not fit its shape: {error}") from None

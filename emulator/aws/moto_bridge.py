@@ -1,0 +1,52 @@
+"""Every AWS service we do not emulate ourselves is served by moto's backends, in this process.
+
+moto is imported on the first request for one of its services, not at start-up: importing it
+takes about a second and tens of MiB, which a user who only calls ECS should not pay.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from emulator.aws.context import RequestContext
+
+
+class MotoBridge:
+    def __init__(self):
+        self._app = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._app is not None
+
+    def __call__(self, environ: dict, start_response, ctx: RequestContext):
+        # moto reads the account from this header; we decide it the same way for every service.
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = ctx.account
+        return self._application()(environ, start_response)
+
+    def reset(self) -> None:
+        if not self.loaded:
+            return
+        from moto.moto_api import _internal
+
+        _internal.moto_api_backend.reset()
+
+    def backend(self, service: str, account: str, region: str):
+        """moto's backend of one service (for example "logs" or "ssm") in one account and region."""
+        self._application()
+        from moto.backends import get_backend
+
+        return get_backend(service)[account][region]
+
+    def _application(self):
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    from moto.moto_server.werkzeug_app import (
+                        DomainDispatcherApplication,
+                        create_backend_app,
+                    )
+
+                    self._app = DomainDispatcherApplication(create_backend_app)
+        return self._app

@@ -1,0 +1,91 @@
+"""The edge of the server: which code answers a request.
+
+AWS JSON calls to a service we emulate (by X-Amz-Target) go straight to its JsonService, without
+Flask's request machinery on the hottest path; the Flask app answers its own routes (control
+endpoint, registry, metadata); everything else goes to moto.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from werkzeug.exceptions import HTTPException
+
+from emulator.aws.context import context_from_environ
+from emulator.aws.json_service import JsonService
+from emulator.aws.moto_bridge import MotoBridge
+from emulator.config import Settings
+
+log = logging.getLogger("emulator.requests")
+
+_JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+_MAX_JSON_BODY = 16 * 1024 * 1024
+
+
+class AwsRouter:
+    def __init__(self, flask_app, services: list[JsonService], moto: MotoBridge, settings: Settings):
+        self._flask_app = flask_app
+        self._flask_wsgi = flask_app.wsgi_app
+        self._services = {service.shapes.target_prefix: service for service in services}
+        self._moto = moto
+        self._settings = settings
+
+    def __call__(self, environ: dict, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        prefix, _, operation = target.partition(".")
+        service = self._services.get(prefix)
+        if service is not None:
+            return self._serve_json(service, operation, environ, start_response)
+        if self._flask_route_matches(environ):
+            return self._flask_wsgi(environ, start_response)
+        return self._moto(environ, start_response, context_from_environ(environ, self._settings))
+
+    def _serve_json(self, service: JsonService, operation: str, environ: dict, start_response):
+        started = time.perf_counter()
+        ctx = context_from_environ(environ, self._settings)
+        reply = service.handle(operation, _read_body(environ), ctx)
+        payload = json.dumps(reply.body, separators=(",", ":")).encode()
+        headers = [
+            ("Content-Type", _JSON_CONTENT_TYPE),
+            ("Content-Length", str(len(payload))),
+            ("x-amzn-RequestId", ctx.request_id),
+        ]
+        if reply.error_code:
+            headers.append(("X-Amzn-ErrorType", reply.error_code))
+        start_response(f"{reply.status} {_REASONS.get(reply.status, 'Error')}", headers)
+        if self._settings.log_requests:
+            log.info(
+                "%s.%s %d %.1fms", service.name, operation, reply.status,
+                (time.perf_counter() - started) * 1000,
+            )
+        return [payload]
+
+    def _flask_route_matches(self, environ: dict) -> bool:
+        adapter = self._flask_app.url_map.bind_to_environ(environ)
+        try:
+            adapter.match()
+        except HTTPException as exc:
+            # 405 means the path is ours but not the method: Flask answers that itself.
+            return getattr(exc, "code", None) == 405
+        return True
+
+
+def _read_body(environ: dict) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        try:
+            size = int(length)
+        except ValueError:
+            return b""
+        return stream.read(min(size, _MAX_JSON_BODY))
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return stream.read(_MAX_JSON_BODY)
+    return b""
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}

@@ -1,0 +1,50 @@
+"""Settings: a frozen dataclass, and the only module that reads environment variables.
+
+Every setting has an environment variable (listed in the README's configuration reference);
+command-line flags override them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default, so ARNs agree across services
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    default_region: str = "us-east-1"
+    default_account_id: str = DEFAULT_ACCOUNT_ID
+    threads: int = 16
+    # Check every response against its botocore output shape and fail loudly on a mismatch.
+    # Our tests turn it on; it costs time per request, so it is off by default.
+    strict_responses: bool = False
+    log_requests: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        settings = cls(
+            host=os.environ.get("ECS_EMULATOR_HOST", cls.host),
+            port=_env_int("ECS_EMULATOR_PORT", cls.port),
+            default_region=os.environ.get("ECS_EMULATOR_REGION", cls.default_region),
+            default_account_id=os.environ.get("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
+            threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),
+            strict_responses=_env_bool("ECS_EMULATOR_STRICT_RESPONSES", cls.strict_responses),
+            log_requests=_env_bool("ECS_EMULATOR_LOG_REQUESTS", cls.log_requests),
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

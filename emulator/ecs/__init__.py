@@ -1,0 +1,1 @@
+"""Amazon ECS: the state model, its operations, and one thin handler per API operation."""

@@ -1,0 +1,53 @@
+"""Handlers of the capacity provider operations."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import arns, capacity_providers, render
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+
+
+@handlers("CreateCapacityProvider")
+def create_capacity_provider(call: Call) -> dict:
+    provider = capacity_providers.create(call.store, call.params)
+    return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
+
+
+@handlers("DescribeCapacityProviders")
+def describe_capacity_providers(call: Call) -> dict:
+    include = call.params.get("include", [])
+    refs = call.params.get("capacityProviders")
+    if refs:
+        found, failures = [], []
+        for ref in refs:
+            provider = capacity_providers.get(call.store, ref, active=False)
+            if provider is None:
+                name = arns.name_from(ref, "capacity-provider")
+                failures.append(render.failure(arns.capacity_provider(call.store, name), "MISSING"))
+            else:
+                found.append(provider)
+        token = None
+    else:
+        active = sorted(
+            (p for p in call.store.capacity_providers.values() if p.status == "ACTIVE"),
+            key=lambda p: p.name,
+        )
+        found, token = page_of(active, call.params, key=lambda p: p.name, max_limit=10,
+                               default_max=10)
+        failures = []
+    return {
+        "capacityProviders": [render.capacity_provider(p, include) for p in found],
+        "failures": failures,
+        "nextToken": token,
+    }
+
+
+@handlers("UpdateCapacityProvider")
+def update_capacity_provider(call: Call) -> dict:
+    provider = capacity_providers.update(call.store, call.params)
+    return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
+
+
+@handlers("DeleteCapacityProvider")
+def delete_capacity_provider(call: Call) -> dict:
+    provider = capacity_providers.delete(call.store, call.params["capacityProvider"])
+    return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}

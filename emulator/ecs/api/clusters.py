@@ -1,0 +1,63 @@
+"""Handlers of the cluster operations."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import arns, capacity_providers, clusters, render
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+
+
+@handlers("CreateCluster")
+def create_cluster(call: Call) -> dict:
+    cluster = clusters.create(call.store, call.params)
+    return {"cluster": render.cluster_after_write(call.store, cluster)}
+
+
+@handlers("DescribeClusters")
+def describe_clusters(call: Call) -> dict:
+    include = call.params.get("include", [])
+    found, failures = [], []
+    for ref in call.params.get("clusters") or ["default"]:
+        cluster = call.store.find_cluster(ref)
+        if cluster is None:
+            name = arns.name_from(ref, "cluster")
+            failures.append(render.failure(arns.cluster(call.store, name), "MISSING"))
+        else:
+            found.append(render.cluster(call.store, cluster, include))
+    return {"clusters": found, "failures": failures}
+
+
+@handlers("ListClusters")
+def list_clusters(call: Call) -> dict:
+    active = sorted(c.arn for c in call.store.clusters.values() if c.status == "ACTIVE")
+    page, token = page_of(active, call.params, key=lambda arn: arn)
+    return {"clusterArns": page, "nextToken": token}
+
+
+@handlers("UpdateCluster")
+def update_cluster(call: Call) -> dict:
+    cluster = clusters.update(call.store, call.params)
+    return {"cluster": render.cluster_after_write(call.store, cluster)}
+
+
+@handlers("UpdateClusterSettings")
+def update_cluster_settings(call: Call) -> dict:
+    cluster = clusters.update_settings(call.store, call.params)
+    return {"cluster": render.cluster_after_write(call.store, cluster)}
+
+
+@handlers("PutClusterCapacityProviders")
+def put_cluster_capacity_providers(call: Call) -> dict:
+    cluster = call.store.cluster(call.params["cluster"])
+    capacity_providers.attach_to_cluster(
+        call.store,
+        cluster,
+        call.params["capacityProviders"],
+        call.params["defaultCapacityProviderStrategy"],
+    )
+    return {"cluster": render.cluster_after_write(call.store, cluster)}
+
+
+@handlers("DeleteCluster")
+def delete_cluster(call: Call) -> dict:
+    cluster = clusters.delete(call.store, call.params["cluster"])
+    return {"cluster": render.cluster_after_write(call.store, cluster)}

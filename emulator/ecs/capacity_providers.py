@@ -1,0 +1,173 @@
+"""Capacity providers: FARGATE and FARGATE_SPOT are built in; custom ones wrap an Auto Scaling group."""
+
+from __future__ import annotations
+
+from emulator.ecs import arns
+from emulator.ecs.errors import (
+    ClientException,
+    InvalidParameterException,
+    ResourceInUseException,
+)
+from emulator.ecs.model import CapacityProvider, Cluster
+from emulator.ecs.store import BUILT_IN_CAPACITY_PROVIDERS, EcsStore
+from emulator.ecs.tags import validate_tags
+
+_RESERVED_PREFIXES = ("aws", "ecs", "fargate")
+
+
+def create(store: EcsStore, params: dict) -> CapacityProvider:
+    name = params["name"]
+    if name.lower().startswith(_RESERVED_PREFIXES):
+        raise InvalidParameterException(
+            "The capacity provider name cannot start with 'aws', 'ecs' or 'fargate'."
+        )
+    asg = params.get("autoScalingGroupProvider")
+    managed = params.get("managedInstancesProvider")
+    if not asg and not managed:
+        raise InvalidParameterException(
+            "A capacity provider needs an autoScalingGroupProvider or a managedInstancesProvider."
+        )
+    existing = store.capacity_providers.get(name)
+    if existing is not None and existing.status == "ACTIVE":
+        raise ClientException(f"The specified capacity provider {name} already exists.")
+    if asg:
+        _check_asg_unused(store, asg["autoScalingGroupArn"])
+    validate_tags(params.get("tags", []))
+    provider = CapacityProvider(
+        name=name,
+        arn=arns.capacity_provider(store, name),
+        auto_scaling_group_provider=_with_asg_defaults(asg) if asg else None,
+        managed_instances_provider=managed,
+        cluster=params.get("cluster"),
+        tags=list(params.get("tags", [])),
+    )
+    store.capacity_providers[name] = provider
+    return provider
+
+
+def get(store: EcsStore, ref: str, *, active: bool = True) -> CapacityProvider | None:
+    provider = store.capacity_providers.get(arns.name_from(ref, "capacity-provider"))
+    if provider is None or (active and provider.status != "ACTIVE"):
+        return None
+    return provider
+
+
+def update(store: EcsStore, params: dict) -> CapacityProvider:
+    provider = _existing(store, params["name"])
+    if provider.built_in:
+        raise ClientException(f"The {provider.name} capacity provider cannot be updated.")
+    changes = params.get("autoScalingGroupProvider")
+    if changes and provider.auto_scaling_group_provider is not None:
+        current = provider.auto_scaling_group_provider
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(current.get(key), dict):
+                current[key] = {**current[key], **value}
+            else:
+                current[key] = value
+    if params.get("managedInstancesProvider"):
+        provider.managed_instances_provider = params["managedInstancesProvider"]
+    provider.update_status = "UPDATE_COMPLETE"
+    return provider
+
+
+def delete(store: EcsStore, ref: str) -> CapacityProvider:
+    provider = _existing(store, ref)
+    if provider.built_in:
+        raise ClientException(f"The {provider.name} capacity provider cannot be deleted.")
+    for cluster in store.clusters.values():
+        if cluster.status == "ACTIVE" and provider.name in cluster.capacity_providers:
+            raise ResourceInUseException(
+                f"The capacity provider {provider.name} is associated with cluster "
+                f"{cluster.name}; remove it with PutClusterCapacityProviders first."
+            )
+    provider.status = "INACTIVE"
+    provider.update_status = "DELETE_COMPLETE"
+    return provider
+
+
+def attach_to_cluster(
+    store: EcsStore, cluster: Cluster, providers: list[str], strategy: list[dict]
+) -> Cluster:
+    """PutClusterCapacityProviders: replace a cluster's providers and its default strategy."""
+    names = []
+    for ref in providers:
+        provider = get(store, ref)
+        if provider is None:
+            raise InvalidParameterException(f"The capacity provider {ref} does not exist.")
+        if provider.name in names:
+            raise InvalidParameterException(f"The capacity provider {ref} is listed twice.")
+        _check_not_on_other_cluster(store, provider, cluster)
+        names.append(provider.name)
+    validate_strategy(strategy, allowed=set(names))
+    cluster.capacity_providers = names
+    cluster.default_strategy = [
+        {"capacityProvider": arns.name_from(s["capacityProvider"], "capacity-provider"),
+         "weight": s.get("weight", 0), "base": s.get("base", 0)}
+        for s in strategy
+    ]
+    return cluster
+
+
+def validate_strategy(strategy: list[dict], allowed: set[str] | None = None) -> None:
+    """The rules AWS applies to every capacity provider strategy."""
+    names = [arns.name_from(item["capacityProvider"], "capacity-provider") for item in strategy]
+    if len(set(names)) != len(names):
+        raise InvalidParameterException("A capacity provider appears twice in the strategy.")
+    if sum(1 for item in strategy if item.get("base", 0) > 0) > 1:
+        raise InvalidParameterException(
+            "Only one capacity provider in a strategy can have a base defined."
+        )
+    if strategy and all(item.get("weight", 0) == 0 for item in strategy):
+        raise InvalidParameterException(
+            "At least one capacity provider in a strategy must have a weight greater than 0."
+        )
+    fargate = [n for n in names if n in BUILT_IN_CAPACITY_PROVIDERS]
+    if fargate and len(fargate) != len(names):
+        raise InvalidParameterException(
+            "A capacity provider strategy cannot mix Fargate and Auto Scaling group providers."
+        )
+    if allowed is not None:
+        for name in names:
+            if name not in allowed:
+                raise InvalidParameterException(
+                    f"The capacity provider {name} is not associated with the cluster."
+                )
+
+
+def _existing(store: EcsStore, ref: str) -> CapacityProvider:
+    provider = get(store, ref)
+    if provider is None:
+        raise ClientException(f"The specified capacity provider {ref} does not exist.")
+    return provider
+
+
+def _check_asg_unused(store: EcsStore, asg_arn: str) -> None:
+    for other in store.capacity_providers.values():
+        asg = other.auto_scaling_group_provider or {}
+        if other.status == "ACTIVE" and asg.get("autoScalingGroupArn") == asg_arn:
+            raise ClientException(
+                f"The Auto Scaling group is already used by capacity provider {other.name}."
+            )
+
+
+def _check_not_on_other_cluster(store: EcsStore, provider: CapacityProvider, cluster: Cluster):
+    if provider.built_in:
+        return
+    for other in store.clusters.values():
+        if other is not cluster and other.status == "ACTIVE" and provider.name in other.capacity_providers:
+            raise InvalidParameterException(
+                f"The capacity provider {provider.name} is already associated with cluster "
+                f"{other.name}."
+            )
+
+
+def _with_asg_defaults(asg: dict) -> dict:
+    scaling = {"status": "DISABLED", "targetCapacity": 100, "minimumScalingStepSize": 1,
+               "maximumScalingStepSize": 10000, "instanceWarmupPeriod": 300}
+    scaling.update(asg.get("managedScaling", {}))
+    return {
+        "autoScalingGroupArn": asg["autoScalingGroupArn"],
+        "managedScaling": scaling,
+        "managedTerminationProtection": asg.get("managedTerminationProtection", "DISABLED"),
+        "managedDraining": asg.get("managedDraining", "ENABLED"),
+    }

@@ -1,0 +1,147 @@
+"""Cluster operations: create, update, delete, and the counts DescribeClusters shows."""
+
+from __future__ import annotations
+
+import re
+
+from emulator.ecs import arns, capacity_providers
+from emulator.ecs.errors import (
+    ClusterContainsContainerInstancesException,
+    ClusterContainsServicesException,
+    ClusterContainsTasksException,
+    InvalidParameterException,
+)
+from emulator.ecs.model import Cluster
+from emulator.ecs.store import EcsStore
+from emulator.ecs.tags import validate_tags
+
+CLUSTER_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,255}$"
+
+
+def create(store: EcsStore, params: dict) -> Cluster:
+    name = params.get("clusterName") or "default"
+    if not re.match(CLUSTER_NAME_PATTERN, name):
+        raise InvalidParameterException(
+            "Cluster name must be 1-255 letters, numbers, hyphens and underscores."
+        )
+    tags = params.get("tags", [])
+    validate_tags(tags)
+    existing = store.clusters.get(name)
+    if existing is not None and existing.status == "ACTIVE":
+        return existing  # CreateCluster is idempotent on ECS
+    cluster = Cluster(name=name, arn=arns.cluster(store, name), tags=list(tags))
+    if "settings" in params:
+        cluster.settings = _merge_settings(cluster.settings, params["settings"])
+    cluster.configuration = params.get("configuration")
+    cluster.service_connect_defaults = _service_connect(store, params.get("serviceConnectDefaults"))
+    if "capacityProviders" in params or "defaultCapacityProviderStrategy" in params:
+        capacity_providers.attach_to_cluster(
+            store,
+            cluster,
+            params.get("capacityProviders", []),
+            params.get("defaultCapacityProviderStrategy", []),
+        )
+    store.clusters[name] = cluster
+    return cluster
+
+
+def update(store: EcsStore, params: dict) -> Cluster:
+    cluster = store.cluster(params["cluster"])
+    if "settings" in params:
+        cluster.settings = _merge_settings(cluster.settings, params["settings"])
+    if "configuration" in params:
+        cluster.configuration = params["configuration"]
+    if "serviceConnectDefaults" in params:
+        cluster.service_connect_defaults = _service_connect(store, params["serviceConnectDefaults"])
+    return cluster
+
+
+def update_settings(store: EcsStore, params: dict) -> Cluster:
+    cluster = store.cluster(params["cluster"])
+    cluster.settings = _merge_settings(cluster.settings, params["settings"])
+    return cluster
+
+
+def delete(store: EcsStore, cluster_ref: str) -> Cluster:
+    cluster = store.cluster(cluster_ref)
+    counts = counts_for(store, cluster)
+    if counts["registeredContainerInstancesCount"]:
+        raise ClusterContainsContainerInstancesException(
+            "The Cluster cannot be deleted while Container Instances are active or draining."
+        )
+    if counts["activeServicesCount"]:
+        raise ClusterContainsServicesException(
+            "The Cluster cannot be deleted while Services are active."
+        )
+    if counts["runningTasksCount"] or counts["pendingTasksCount"]:
+        raise ClusterContainsTasksException(
+            "The Cluster cannot be deleted while Tasks are active."
+        )
+    cluster.status = "INACTIVE"
+    return cluster
+
+
+def counts_for(store: EcsStore, cluster: Cluster) -> dict[str, int]:
+    """The live counts of a cluster. Services and tasks join these as they are built."""
+    instances = [ci for ci in store.container_instances_of(cluster.name) if ci.status != "INACTIVE"]
+    counts = {
+        "registeredContainerInstancesCount": len(instances),
+        "runningTasksCount": 0,
+        "pendingTasksCount": 0,
+        "activeServicesCount": 0,
+    }
+    for contributor in COUNT_CONTRIBUTORS:
+        for key, value in contributor(store, cluster).items():
+            counts[key] = counts.get(key, 0) + value
+    return counts
+
+
+# Later layers (tasks, services) register functions (store, cluster) -> {count name: value}.
+COUNT_CONTRIBUTORS: list = []
+
+
+def statistics(store: EcsStore, cluster: Cluster) -> list[dict]:
+    stats = {
+        "runningEC2TasksCount": 0,
+        "runningFargateTasksCount": 0,
+        "pendingEC2TasksCount": 0,
+        "pendingFargateTasksCount": 0,
+        "activeEC2ServiceCount": 0,
+        "activeFargateServiceCount": 0,
+        "drainingEC2ServiceCount": 0,
+        "drainingFargateServiceCount": 0,
+    }
+    for contributor in STATISTICS_CONTRIBUTORS:
+        for key, value in contributor(store, cluster).items():
+            stats[key] = stats.get(key, 0) + value
+    return [{"name": key, "value": str(value)} for key, value in stats.items()]
+
+
+STATISTICS_CONTRIBUTORS: list = []
+
+
+def _merge_settings(current: list[dict], updates: list[dict]) -> list[dict]:
+    merged = {s["name"]: s.get("value") for s in current}
+    for setting in updates:
+        if "name" not in setting or "value" not in setting:
+            raise InvalidParameterException("A cluster setting needs a name and a value.")
+        allowed = ("enabled", "disabled", "enhanced")
+        if setting["name"] == "containerInsights" and setting["value"] not in allowed:
+            raise InvalidParameterException(
+                f"Invalid value for containerInsights: {setting['value']}. "
+                "Valid values are enabled, disabled and enhanced."
+            )
+        merged[setting["name"]] = setting["value"]
+    return [{"name": name, "value": value} for name, value in merged.items()]
+
+
+def _service_connect(store: EcsStore, defaults: dict | None) -> dict | None:
+    if not defaults:
+        return None
+    namespace = defaults.get("namespace", "")
+    if namespace.startswith("arn:"):
+        return {"namespace": namespace}
+    # ECS answers with the Cloud Map namespace's ARN; we name it as Cloud Map would.
+    return {
+        "namespace": f"arn:aws:servicediscovery:{store.region}:{store.account}:namespace/{namespace}"
+    }

@@ -1,0 +1,85 @@
+"""ECS's resources as plain dataclasses (snake_case; render.py turns them into wire dicts).
+
+A task definition keeps the user's registration document as it came on the wire (`spec`): it is
+their document, ECS gives it back unchanged, and the runtime reads it field by field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Cluster:
+    name: str
+    arn: str
+    status: str = "ACTIVE"
+    settings: list[dict] = field(default_factory=lambda: [{"name": "containerInsights", "value": "disabled"}])
+    configuration: dict | None = None
+    service_connect_defaults: dict | None = None
+    capacity_providers: list[str] = field(default_factory=list)
+    default_strategy: list[dict] = field(default_factory=list)
+    tags: list[dict] = field(default_factory=list)
+    created_at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class CapacityProvider:
+    name: str
+    arn: str
+    status: str = "ACTIVE"
+    auto_scaling_group_provider: dict | None = None
+    managed_instances_provider: dict | None = None
+    cluster: str | None = None
+    update_status: str | None = None
+    update_status_reason: str | None = None
+    tags: list[dict] = field(default_factory=list)
+
+    @property
+    def built_in(self) -> bool:
+        return self.name in ("FARGATE", "FARGATE_SPOT")
+
+
+@dataclass
+class TaskDefinition:
+    family: str
+    revision: int
+    arn: str
+    spec: dict  # the registration request without tags, as sent on the wire
+    compatibilities: list[str]
+    requires_attributes: list[dict]
+    registered_by: str
+    status: str = "ACTIVE"  # ACTIVE, INACTIVE, DELETE_IN_PROGRESS
+    registered_at: dt.datetime = field(default_factory=utcnow)
+    deregistered_at: dt.datetime | None = None
+    delete_requested_at: dt.datetime | None = None
+    tags: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ContainerInstance:
+    arn: str
+    instance_id: str  # the last element of the ARN
+    cluster_name: str
+    ec2_instance_id: str | None
+    registered_resources: list[dict]
+    version_info: dict
+    status: str = "ACTIVE"  # ACTIVE, DRAINING, INACTIVE, ...
+    agent_connected: bool = True
+    attributes: list[dict] = field(default_factory=list)
+    tags: list[dict] = field(default_factory=list)
+    registered_at: dt.datetime = field(default_factory=utcnow)
+    version: int = 1
+
+
+@dataclass
+class Attribute:
+    name: str
+    target_type: str
+    target_id: str  # a container instance's ARN
+    value: str | None = None

@@ -1,0 +1,88 @@
+"""ECS state: one EcsStore per account and region, all guarded by one lock.
+
+The lock is the EcsState's: API handlers run under it (the JSON service takes it), and the
+background engine takes it before touching a store. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from emulator.ecs import arns
+from emulator.ecs.errors import ClusterNotFoundException
+from emulator.ecs.model import (
+    Attribute,
+    CapacityProvider,
+    Cluster,
+    ContainerInstance,
+    TaskDefinition,
+)
+
+BUILT_IN_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+@dataclass
+class EcsStore:
+    account: str
+    region: str
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    capacity_providers: dict[str, CapacityProvider] = field(default_factory=dict)
+    # family -> revision -> definition; revisions are never reused, even after deletion
+    task_definitions: dict[str, dict[int, TaskDefinition]] = field(default_factory=dict)
+    last_revision: dict[str, int] = field(default_factory=dict)
+    container_instances: dict[str, ContainerInstance] = field(default_factory=dict)
+    # (cluster name, target id, attribute name) -> attribute of a container instance
+    attributes: dict[tuple[str, str, str], Attribute] = field(default_factory=dict)
+    # account settings: (principal ARN, setting name) -> value; defaults: name -> value
+    account_settings: dict[tuple[str, str], str] = field(default_factory=dict)
+    account_setting_defaults: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in BUILT_IN_CAPACITY_PROVIDERS:
+            self.capacity_providers[name] = CapacityProvider(
+                name=name, arn=arns.capacity_provider(self, name)
+            )
+
+    # -- lookups that every operation shares ----------------------------------------------------
+
+    def cluster(self, ref: str | None, *, active: bool = True) -> Cluster:
+        """The cluster named by `ref` (name or ARN; None means "default")."""
+        name = arns.name_from(ref or "default", "cluster")
+        cluster = self.clusters.get(name)
+        if cluster is None or (active and cluster.status != "ACTIVE"):
+            raise ClusterNotFoundException("Cluster not found.")
+        return cluster
+
+    def find_cluster(self, ref: str) -> Cluster | None:
+        return self.clusters.get(arns.name_from(ref, "cluster"))
+
+    def task_definition_revisions(self, family: str) -> dict[int, TaskDefinition]:
+        return self.task_definitions.get(family, {})
+
+    def container_instances_of(self, cluster_name: str) -> list[ContainerInstance]:
+        return [ci for ci in self.container_instances.values() if ci.cluster_name == cluster_name]
+
+
+class EcsState:
+    """Every account's and region's ECS state, and the one lock that guards it."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self._stores: dict[tuple[str, str], EcsStore] = {}
+
+    def store_for(self, account: str, region: str) -> EcsStore:
+        key = (account, region)
+        store = self._stores.get(key)
+        if store is None:
+            with self.lock:
+                store = self._stores.setdefault(key, EcsStore(account=account, region=region))
+        return store
+
+    def stores(self) -> list[EcsStore]:
+        with self.lock:
+            return list(self._stores.values())
+
+    def reset(self) -> None:
+        with self.lock:
+            self._stores.clear()

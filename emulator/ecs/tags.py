@@ -1,0 +1,99 @@
+"""Tags of every taggable ECS resource: validation, merge, and finding a resource by its ARN."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from emulator.ecs import arns
+from emulator.ecs.errors import (
+    ClusterNotFoundException,
+    InvalidParameterException,
+    ResourceNotFoundException,
+)
+
+MAX_TAGS = 50
+
+
+def validate_tags(tags: list[dict]) -> None:
+    keys = [tag.get("key", "") for tag in tags]
+    if len(set(keys)) > MAX_TAGS:
+        raise InvalidParameterException(f"A resource can have at most {MAX_TAGS} tags.")
+    for tag in tags:
+        if "key" not in tag:
+            raise InvalidParameterException("A tag needs a key.")
+        if tag["key"].lower().startswith("aws:"):
+            raise InvalidParameterException(
+                "Tag keys with the prefix 'aws:' are reserved for AWS use."
+            )
+
+
+def merged(existing: list[dict], new: list[dict]) -> list[dict]:
+    validate_tags(new)
+    values = {tag["key"]: tag.get("value", "") for tag in existing}
+    values.update({tag["key"]: tag.get("value", "") for tag in new})
+    result = [{"key": key, "value": value} for key, value in values.items()]
+    validate_tags(result)
+    return result
+
+
+def without(existing: list[dict], keys: list[str]) -> list[dict]:
+    drop = set(keys)
+    return [tag for tag in existing if tag["key"] not in drop]
+
+
+# resource type in the ARN -> finder(store, parsed ARN) -> the resource (with .tags) or None.
+# Layers that add taggable resources (services, tasks, task sets) register a finder here.
+FINDERS: dict[str, Callable] = {}
+
+
+def finder(resource_type: str):
+    def register(fn: Callable) -> Callable:
+        FINDERS[resource_type] = fn
+        return fn
+
+    return register
+
+
+def resource_for(store, arn: str):
+    parsed = arns.parse(arn)
+    if parsed is None:
+        raise InvalidParameterException(f"The ARN {arn} is not a valid ECS resource ARN.")
+    if (parsed.account, parsed.region) != (store.account, store.region):
+        raise InvalidParameterException(
+            f"The ARN {arn} does not belong to account {store.account} in {store.region}."
+        )
+    find = FINDERS.get(parsed.resource_type)
+    if find is None:
+        raise InvalidParameterException(
+            f"Resources of type {parsed.resource_type} cannot be tagged."
+        )
+    resource = find(store, parsed)
+    if resource is None:
+        if parsed.resource_type == "cluster":
+            raise ClusterNotFoundException("Cluster not found.")
+        raise ResourceNotFoundException("The specified resource could not be found.")
+    return resource
+
+
+@finder("cluster")
+def _cluster(store, parsed):
+    cluster = store.clusters.get(parsed.resource)
+    return cluster if cluster is not None and cluster.status == "ACTIVE" else None
+
+
+@finder("capacity-provider")
+def _capacity_provider(store, parsed):
+    return store.capacity_providers.get(parsed.resource)
+
+
+@finder("task-definition")
+def _task_definition(store, parsed):
+    family, _, revision = parsed.resource.rpartition(":")
+    if not revision.isdigit():
+        return None
+    return store.task_definition_revisions(family).get(int(revision))
+
+
+@finder("container-instance")
+def _container_instance(store, parsed):
+    return store.container_instances.get(str(parsed))

@@ -1,0 +1,94 @@
+"""The pytest plugin (entry point `pytest11`), loaded whenever the package is installed.
+
+Fixtures:
+- `ecs_emulator` (session): an emulator serving on a free port of 127.0.0.1 in a background
+  thread; a handle with `endpoint_url`, `client(service)`, `reset()`.
+- `clean_emulator` (function): the same handle, with all state dropped before the test.
+
+Clients made by the handle check every ECS response against botocore's output shape, and every
+error against AWS's error form, and fail the call if one does not fit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.config import Settings
+
+_SHAPE_CHECKED = {"ecs": "ecs", "ecr": "ecr"}
+
+
+class EmulatorHandle:
+    def __init__(self, server, region: str = "us-east-1"):
+        self._server = server
+        self.emulator = server.emulator
+        self.region = region
+        self.endpoint_url = f"http://127.0.0.1:{server.port}"
+
+    def client(self, service: str, *, region: str | None = None, account: str | None = None,
+               check_shapes: bool = True, **config):
+        """A boto3 client for `service` aimed at the emulator (credentials need not be real).
+
+        `account` picks the account: a 12-digit access key id is taken as the account id.
+        """
+        import boto3
+
+        client = boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=region or self.region,
+            aws_access_key_id=account or "testing",
+            aws_secret_access_key="testing",
+            **config,
+        )
+        if check_shapes and service in _SHAPE_CHECKED:
+            _check_shapes_of(client, _SHAPE_CHECKED[service])
+        return client
+
+    def reset(self) -> None:
+        self.emulator.reset()
+
+
+def _check_shapes_of(client, model_name: str) -> None:
+    from api_shapes import load_service
+    from api_shapes.conformance import problem_with
+
+    shapes = load_service(model_name)
+
+    def check(operation_model, response_dict, **_):
+        problem = problem_with(
+            shapes,
+            operation_model.name,
+            response_dict["status_code"],
+            dict(response_dict["headers"]),
+            response_dict["body"],
+        )
+        if problem:
+            raise AssertionError(f"the emulator's response is malformed: {problem}")
+
+    client.meta.events.register(f"before-parse.{client.meta.service_model.service_id.hyphenize()}", check)
+
+
+def start_server(settings: Settings):
+    from emulator.app import create_app
+    from emulator.server import EmulatorServer
+
+    server = EmulatorServer(create_app(settings), settings.host, settings.port)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def ecs_emulator():
+    settings = Settings.from_env(host="127.0.0.1", port=0, strict_responses=True)
+    server = start_server(settings)
+    try:
+        yield EmulatorHandle(server, region=settings.default_region)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def clean_emulator(ecs_emulator):
+    ecs_emulator.reset()
+    return ecs_emulator

@@ -1,0 +1,1 @@
+"""The Docker side: how tasks become containers. Never imports ecs/, ecr/ or Flask."""
