@@ -8,7 +8,11 @@ from emulator.aws.json_service import HandlerTable
 handlers = HandlerTable()
 
 from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the handlers)
+    account_settings,
+    attributes,
     capacity_providers,
     clusters,
+    container_instances,
     tags,
+    task_definitions,
 )

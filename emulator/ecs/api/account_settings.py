@@ -1,0 +1,1 @@
+"""Handlers of the account settings operations (being built)."""

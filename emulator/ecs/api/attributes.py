@@ -1,0 +1,1 @@
+"""Handlers of the attributes operations (being built)."""

@@ -1,0 +1,1 @@
+"""Handlers of the container instances operations (being built)."""

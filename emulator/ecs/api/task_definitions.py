@@ -1,0 +1,1 @@
+"""Handlers of the task definitions operations (being built)."""

@@ -1,0 +1,123 @@
+"""Clusters through boto3 over real HTTP."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+ACCOUNT = "123456789012"
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def test_create_describe_list_delete(ecs):
+    created = ecs.create_cluster(clusterName="alpha", tags=[{"key": "team", "value": "a"}])["cluster"]
+    assert created["clusterArn"] == f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/alpha"
+    assert created["status"] == "ACTIVE"
+    ecs.create_cluster(clusterName="beta")
+
+    assert ecs.list_clusters()["clusterArns"] == [
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/alpha",
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/beta",
+    ]
+    described = ecs.describe_clusters(clusters=["alpha", created["clusterArn"], "gone"],
+                                      include=["TAGS", "STATISTICS"])
+    assert [c["clusterName"] for c in described["clusters"]] == ["alpha", "alpha"]
+    assert described["clusters"][0]["tags"] == [{"key": "team", "value": "a"}]
+    stats = {s["name"]: s["value"] for s in described["clusters"][0]["statistics"]}
+    assert stats["runningFargateTasksCount"] == "0"
+    assert described["failures"] == [
+        {"arn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/gone", "reason": "MISSING"}
+    ]
+
+    deleted = ecs.delete_cluster(cluster="alpha")["cluster"]
+    assert deleted["status"] == "INACTIVE"
+    assert ecs.list_clusters()["clusterArns"] == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/beta"]
+    # A deleted cluster stays describable as INACTIVE, as on ECS.
+    assert ecs.describe_clusters(clusters=["alpha"])["clusters"][0]["status"] == "INACTIVE"
+    with pytest.raises(ClientError) as excinfo:
+        ecs.delete_cluster(cluster="alpha")
+    assert error_code(excinfo) == "ClusterNotFoundException"
+
+
+def test_describe_without_names_means_default(ecs):
+    assert ecs.describe_clusters()["failures"][0]["arn"].endswith(":cluster/default")
+    ecs.create_cluster()
+    assert ecs.describe_clusters()["clusters"][0]["clusterName"] == "default"
+
+
+def test_create_is_idempotent(ecs):
+    first = ecs.create_cluster(clusterName="same")["cluster"]
+    again = ecs.create_cluster(clusterName="same")["cluster"]
+    assert first["clusterArn"] == again["clusterArn"]
+    assert len(ecs.list_clusters()["clusterArns"]) == 1
+
+
+def test_settings_and_configuration(ecs):
+    ecs.create_cluster(clusterName="c", settings=[{"name": "containerInsights", "value": "enabled"}])
+    ecs.update_cluster_settings(cluster="c", settings=[{"name": "containerInsights", "value": "enhanced"}])
+    config = {"executeCommandConfiguration": {"logging": "DEFAULT"}}
+    ecs.update_cluster(cluster="c", configuration=config)
+    cluster = ecs.describe_clusters(clusters=["c"], include=["SETTINGS", "CONFIGURATIONS"])["clusters"][0]
+    assert cluster["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    assert cluster["configuration"] == config
+    with pytest.raises(ClientError) as excinfo:
+        ecs.update_cluster_settings(cluster="c", settings=[{"name": "containerInsights", "value": "loud"}])
+    assert error_code(excinfo) == "InvalidParameterException"
+
+
+def test_invalid_name_is_refused(ecs):
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_cluster(clusterName="has space")
+    assert error_code(excinfo) == "InvalidParameterException"
+
+
+def test_list_clusters_paginates(ecs):
+    names = [f"c{i:02d}" for i in range(7)]
+    for name in names:
+        ecs.create_cluster(clusterName=name)
+    seen, token = [], None
+    while True:
+        page = ecs.list_clusters(maxResults=3, **({"nextToken": token} if token else {}))
+        assert len(page["clusterArns"]) <= 3
+        seen += page["clusterArns"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert [arn.rsplit("/", 1)[1] for arn in seen] == names
+    paginator = ecs.get_paginator("list_clusters")
+    assert sum(len(p["clusterArns"]) for p in paginator.paginate(PaginationConfig={"PageSize": 2})) == 7
+    with pytest.raises(ClientError) as excinfo:
+        ecs.list_clusters(nextToken="garbage!")
+    assert error_code(excinfo) == "InvalidParameterException"
+
+
+def test_capacity_providers_on_a_cluster(ecs):
+    ecs.create_cluster(clusterName="c")
+    cluster = ecs.put_cluster_capacity_providers(
+        cluster="c",
+        capacityProviders=["FARGATE", "FARGATE_SPOT"],
+        defaultCapacityProviderStrategy=[
+            {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+            {"capacityProvider": "FARGATE_SPOT", "weight": 3},
+        ],
+    )["cluster"]
+    assert cluster["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert cluster["defaultCapacityProviderStrategy"][1] == {
+        "capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0}
+    with pytest.raises(ClientError) as excinfo:
+        ecs.put_cluster_capacity_providers(
+            cluster="c", capacityProviders=["FARGATE"],
+            defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}])
+    assert error_code(excinfo) == "InvalidParameterException"
+
+
+def test_accounts_and_regions_are_apart(clean_emulator):
+    default = clean_emulator.client("ecs")
+    other_account = clean_emulator.client("ecs", account="111122223333")
+    other_region = clean_emulator.client("ecs", region="eu-west-1")
+    default.create_cluster(clusterName="mine")
+    assert other_account.list_clusters()["clusterArns"] == []
+    assert other_region.list_clusters()["clusterArns"] == []
+    arn = other_account.create_cluster(clusterName="theirs")["cluster"]["clusterArn"]
+    assert arn == "arn:aws:ecs:us-east-1:111122223333:cluster/theirs"
