@@ -105,13 +105,14 @@ class JsonService:
     def _call(self, operation: str, body: bytes, ctx: RequestContext) -> dict:
         if operation not in self.shapes.operations:
             raise UnknownOperationException(f"Unknown operation {operation}")
-        params = self._parse(operation, body)
         handler = self.handlers.get(operation)
         if handler is None:
+            # Before validation: whatever the request, the honest answer is that we lack it.
             raise self._not_implemented(
                 f"{operation} is not implemented by this emulator of {self.name.upper()}; "
                 "the README's coverage table lists what is."
             )
+        params = self._parse(operation, body)
         with self.state.lock:
             result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region)))
         output = self.shapes.serialize_output(operation, result or {})
@@ -124,6 +125,8 @@ class JsonService:
             decoded = json.loads(body) if body.strip() else {}
         except (ValueError, UnicodeDecodeError):
             raise SerializationException("The request body is not valid JSON") from None
+        except RecursionError:  # json's decoder recurses once per level of nesting
+            raise SerializationException("The request is nested too deeply") from None
         try:
             return self.shapes.parse_input(operation, decoded)
         except ShapeError as error:
