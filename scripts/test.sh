@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command (README and CI): on a fresh machine it makes a virtualenv, installs the package
+# with its test extra, brings up a Docker Engine if none answers, builds the offline test images,
+# and runs pytest with any arguments given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+scripts/ensure-docker.sh
+if [ -x scripts/build-test-images.sh ]; then
+  scripts/build-test-images.sh
+fi
+
+exec .venv/bin/python -m pytest "$@"
