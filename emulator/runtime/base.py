@@ -1,0 +1,184 @@
+"""The narrow interface between the task engine and a container runtime, in Docker's terms.
+
+The engine translates ECS task and container definitions into these specs; a runtime (Docker, or
+the fake in unit tests) carries them out. Nothing here knows about ECS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Protocol
+
+
+class RuntimeError_(Exception):
+    """A runtime operation failed; `message` is fit to show a user (e.g. a container's reason)."""
+
+
+class ImagePullError(RuntimeError_):
+    pass
+
+
+class ContainerCreateError(RuntimeError_):
+    pass
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    container_port: int
+    protocol: str = "tcp"
+    host_ip: str | None = None  # None: do not publish
+    host_port: int | None = None  # None or 0: an ephemeral port chosen by Docker
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: str  # "bind", "volume" or "tmpfs"
+    target: str
+    source: str | None = None
+    read_only: bool = False
+    tmpfs_size_bytes: int | None = None
+    tmpfs_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    test: list[str]  # Docker form: ["CMD-SHELL", "..."] or ["CMD", ...]
+    interval_s: float = 30
+    timeout_s: float = 5
+    retries: int = 3
+    start_period_s: float = 0
+
+
+@dataclass
+class ContainerSpec:
+    name: str
+    image: str
+    labels: dict[str, str]
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    working_dir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    # network: a network name, "container:<id>" (share a namespace), "host" or "none"
+    network: str = "bridge"
+    network_aliases: list[str] = field(default_factory=list)
+    ports: list[PortBinding] = field(default_factory=list)
+    mounts: list[Mount] = field(default_factory=list)
+    volumes_from: list[str] = field(default_factory=list)  # "<container id>[:ro]"
+    links: list[str] = field(default_factory=list)
+    extra_hosts: dict[str, str] = field(default_factory=dict)
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    cpu_shares: int | None = None
+    nano_cpus: int | None = None
+    memory_bytes: int | None = None
+    memory_reservation_bytes: int | None = None
+    ulimits: list[tuple[str, int, int]] = field(default_factory=list)
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)  # "host:container:perms"
+    init: bool = False
+    shm_size_bytes: int | None = None
+    read_only: bool = False
+    privileged: bool = False
+    sysctls: dict[str, str] = field(default_factory=dict)
+    tty: bool = False
+    stdin_open: bool = False
+    healthcheck: HealthCheck | None = None
+    stop_timeout_s: int | None = None
+    security_opt: list[str] = field(default_factory=list)
+    pid_mode: str | None = None
+    ipc_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    id: str
+    status: str  # Docker's: created, running, exited, dead, ...
+    running: bool
+    exit_code: int | None
+    oom_killed: bool
+    health: str | None  # starting, healthy, unhealthy, or None without a health check
+    error: str
+    ip_address: str | None
+    published: tuple[PublishedPort, ...] = ()
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSandbox:
+    """Where a task's containers attach: for awsvpc, a pause container holding the namespace."""
+
+    network: str  # what ContainerSpec.network should say for the task's containers
+    ip_address: str | None
+    sandbox_id: str | None = None  # the pause container's id (awsvpc) or None
+    mac_address: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeEvent:
+    container_id: str
+    action: str  # start, die, oom, kill, destroy, health_status
+    labels: dict[str, str]
+    exit_code: int | None = None
+    health: str | None = None  # for health_status: healthy / unhealthy
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    username: str
+    password: str
+    server: str
+
+
+class Runtime(Protocol):
+    """What the engine asks of a container runtime. Calls block; the engine runs them off the lock."""
+
+    def ensure_image(self, image: str, auth: RegistryAuth | None,
+                     progress: Callable[[str], None] | None = None) -> None: ...
+
+    def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
+                       ports: list[PortBinding]) -> TaskSandbox: ...
+
+    def remove_sandbox(self, sandbox: TaskSandbox) -> None: ...
+
+    def create_container(self, spec: ContainerSpec) -> str: ...
+
+    def start_container(self, container_id: str) -> None: ...
+
+    def stop_container(self, container_id: str, timeout_s: int) -> None: ...
+
+    def kill_container(self, container_id: str, signal: str = "SIGKILL") -> None: ...
+
+    def remove_container(self, container_id: str) -> None: ...
+
+    def inspect_container(self, container_id: str) -> ContainerState | None: ...
+
+    def ensure_volume(self, name: str, labels: dict[str, str], driver: str | None = None,
+                      driver_opts: dict[str, str] | None = None) -> str: ...
+
+    def remove_volume(self, name: str) -> None: ...
+
+    def events(self, until_stopped) -> Iterator[RuntimeEvent]: ...
+
+    def logs(self, container_id: str, since: float | None = None,
+             follow: bool = False) -> Iterator[tuple[float, str, str]]: ...
+
+    def stats(self, container_id: str) -> dict: ...
+
+    def remove_labelled(self, labels: dict[str, str]) -> int: ...
+
+    def host_resources(self) -> tuple[int, int]:
+        """(CPU units, memory MiB) of the engine's host."""
+        ...
