@@ -22,6 +22,7 @@ class RequestContext:
     account: str
     region: str
     access_key: str = ""
+    host: str = ""  # the Host header: where the client reached us (ECR builds URIs from it)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -54,4 +55,5 @@ def context_from_environ(environ: dict, settings: Settings) -> RequestContext:
         account=account_for_access_key(access_key, settings),
         region=region,
         access_key=access_key,
+        host=environ.get("HTTP_HOST", ""),
     )
