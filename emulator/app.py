@@ -15,6 +15,8 @@ from emulator.config import Settings
 from emulator.ecs.api import handlers as ecs_handlers
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
 from emulator.ecs.store import EcsState
+from emulator.registry import Registry, create_registry
+from emulator.registry import routes as registry_routes
 
 
 @dataclass
@@ -26,10 +28,13 @@ class Emulator:
     wsgi: AwsRouter
     ecs: EcsState
     moto: MotoBridge
+    registry: Registry | None = None  # the OCI registry under /v2/
 
     def reset(self) -> None:
         self.ecs.reset()
         self.moto.reset()
+        if self.registry is not None:
+            self.registry.reset()
 
 
 def create_app(settings: Settings | None = None) -> Emulator:
@@ -47,6 +52,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app = Flask("emulator")
     router = AwsRouter(flask_app, [ecs], moto, settings)
     emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto)
+    emulator.registry = create_registry(settings)
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
+    flask_app.register_blueprint(registry_routes.blueprint)
     return emulator

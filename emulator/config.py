@@ -35,6 +35,10 @@ class Settings:
     # Our tests turn it on; it costs time per request, so it is off by default.
     strict_responses: bool = False
     log_requests: bool = False
+    # Where the registry keeps blobs and manifests; None: a temporary directory removed at exit.
+    data_dir: str | None = None
+    # Whether /v2/ asks the registry hooks (ECR's GetAuthorizationToken) to authorize requests.
+    registry_auth: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -46,5 +50,7 @@ class Settings:
             threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),
             strict_responses=_env_bool("ECS_EMULATOR_STRICT_RESPONSES", cls.strict_responses),
             log_requests=_env_bool("ECS_EMULATOR_LOG_REQUESTS", cls.log_requests),
+            data_dir=os.environ.get("ECS_EMULATOR_DATA_DIR") or None,
+            registry_auth=_env_bool("ECS_EMULATOR_REGISTRY_AUTH", cls.registry_auth),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

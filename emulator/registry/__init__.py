@@ -1,0 +1,51 @@
+"""The OCI registry (Docker Registry HTTP API v2) served under /v2/ on the emulator's port.
+
+`Registry` is what the app holds: the storage, the hooks another service plugs in (ECR), and the
+settings the routes need. Modules: names (what may be named; namespace resolution), manifests
+(formats), storage (blobs, uploads, manifests, tags on disk), hooks (the plug-in contract),
+errors (domain errors and the spec's code table), routes (the only module touching HTTP).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emulator.config import Settings
+from emulator.registry.hooks import PermissiveHooks, RegistryHooks
+from emulator.registry.storage import RegistryStorage
+
+
+@dataclass
+class Registry:
+    storage: RegistryStorage
+    default_account: str
+    default_region: str
+    auth: bool = True
+    hooks: RegistryHooks = field(default_factory=PermissiveHooks)
+
+    def reset(self) -> None:
+        self.storage.reset()
+
+
+def create_registry(settings: Settings) -> Registry:
+    """A registry under `settings.data_dir`/registry, or under a temporary directory that is
+    removed when the registry is collected or the process exits."""
+    if settings.data_dir:
+        root = Path(settings.data_dir) / "registry"
+        cleanup = None
+    else:
+        root = Path(tempfile.mkdtemp(prefix="ecs-emulator-registry-"))
+        cleanup = root
+    registry = Registry(
+        storage=RegistryStorage(root),
+        default_account=settings.default_account_id,
+        default_region=settings.default_region,
+        auth=settings.registry_auth,
+    )
+    if cleanup is not None:
+        weakref.finalize(registry, shutil.rmtree, cleanup, True)
+    return registry
