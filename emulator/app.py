@@ -17,6 +17,8 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs.store import EcsState
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
+from emulator.engine.task_engine import TaskEngine
+from emulator.engine.task_environment import BaseEnvironment
 
 
 @dataclass
@@ -28,13 +30,27 @@ class Emulator:
     wsgi: AwsRouter
     ecs: EcsState
     moto: MotoBridge
+    engine: TaskEngine
+    # Set by the server: the base URL containers reach the emulator on (see container_endpoint).
+    container_endpoint_provider: object = None
     registry: Registry | None = None  # the OCI registry under /v2/
 
+    def start(self) -> None:
+        self.engine.start()
+
+    def stop(self) -> None:
+        self.engine.stop(remove_everything=not self.settings.keep_resources)
+
     def reset(self) -> None:
+        self.engine.reset()
         self.ecs.reset()
         self.moto.reset()
         if self.registry is not None:
             self.registry.reset()
+
+    def container_endpoint(self) -> str:
+        """http://<address containers reach>:<port>; the server opens that listener on demand."""
+        return self.container_endpoint_provider()
 
 
 def create_app(settings: Settings | None = None) -> Emulator:
@@ -51,9 +67,18 @@ def create_app(settings: Settings | None = None) -> Emulator:
     )
     flask_app = Flask("emulator")
     router = AwsRouter(flask_app, [ecs], moto, settings)
-    emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto)
+    engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
+                        engine=engine)
+    engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
     emulator.registry = create_registry(settings)
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     return emulator
+
+
+def _docker_runtime():
+    from emulator.runtime.docker_runtime import DockerRuntime
+
+    return DockerRuntime()

@@ -35,6 +35,14 @@ class Settings:
     # Our tests turn it on; it costs time per request, so it is off by default.
     strict_responses: bool = False
     log_requests: bool = False
+    # Where task ports are published on the host (bridge hostPorts, awsvpc containerPorts).
+    publish_host: str = "127.0.0.1"
+    # How long stopped tasks stay describable (ECS keeps them about an hour).
+    task_retention_s: int = 3600
+    # Give containers AWS_ENDPOINT_URL pointing back at the emulator, so their SDK calls stay local.
+    inject_endpoint: bool = True
+    # Keep containers, networks and volumes when the emulator stops (for debugging).
+    keep_resources: bool = False
     # Where the registry keeps blobs and manifests; None: a temporary directory removed at exit.
     data_dir: str | None = None
     # Whether /v2/ asks the registry hooks (ECR's GetAuthorizationToken) to authorize requests.
@@ -50,6 +58,10 @@ class Settings:
             threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),
             strict_responses=_env_bool("ECS_EMULATOR_STRICT_RESPONSES", cls.strict_responses),
             log_requests=_env_bool("ECS_EMULATOR_LOG_REQUESTS", cls.log_requests),
+            publish_host=os.environ.get("ECS_EMULATOR_PUBLISH_HOST", cls.publish_host),
+            task_retention_s=_env_int("ECS_EMULATOR_TASK_RETENTION", cls.task_retention_s),
+            inject_endpoint=_env_bool("ECS_EMULATOR_INJECT_ENDPOINT", cls.inject_endpoint),
+            keep_resources=_env_bool("ECS_EMULATOR_KEEP_RESOURCES", cls.keep_resources),
             data_dir=os.environ.get("ECS_EMULATOR_DATA_DIR") or None,
             registry_auth=_env_bool("ECS_EMULATOR_REGISTRY_AUTH", cls.registry_auth),
         )

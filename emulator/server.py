@@ -24,6 +24,9 @@ class EmulatorServer:
             timeout=65,
         )
         self._thread: threading.Thread | None = None
+        self._extra: dict[str, wsgi.Server] = {}  # listeners for containers, by address
+        self._extra_lock = threading.Lock()
+        emulator.container_endpoint_provider = self.container_endpoint
 
     @property
     def port(self) -> int:
@@ -36,15 +39,39 @@ class EmulatorServer:
     def start(self) -> None:
         """Bind and serve in a background thread (the pytest plugin's way)."""
         self._server.prepare()
+        self.emulator.start()
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator", daemon=True)
         self._thread.start()
 
     def serve_forever(self) -> None:
         self._server.prepare()
+        self.emulator.start()
         log.info("ecs-emulator listening on http://%s:%d", self.host, self.port)
         self._server.serve()
 
     def stop(self) -> None:
+        self.emulator.stop()
+        for extra in self._extra.values():
+            extra.stop()
         self._server.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def container_endpoint(self) -> str:
+        """The emulator's URL as containers reach it: the Docker network's gateway address.
+
+        We listen on 127.0.0.1, which a container cannot reach; so on first use we also listen on
+        the gateway of the emulator's Docker network, which only the host and its containers see.
+        """
+        _, gateway = self.emulator.engine.runtime.ensure_network()
+        if self.host in ("0.0.0.0", "::", gateway):
+            return f"http://{gateway}:{self.port}"
+        with self._extra_lock:
+            if gateway not in self._extra:
+                listener = wsgi.Server((gateway, self.port), self.emulator.wsgi,
+                                       numthreads=4, server_name="ecs-emulator", timeout=65)
+                listener.prepare()
+                threading.Thread(target=listener.serve, name="ecs-emulator-containers",
+                                 daemon=True).start()
+                self._extra[gateway] = listener
+        return f"http://{gateway}:{self.port}"

@@ -4,7 +4,13 @@ ECS response objects; None values are dropped by the serializer."""
 from __future__ import annotations
 
 from emulator.ecs import clusters as cluster_ops
-from emulator.ecs.model import CapacityProvider, Cluster, ContainerInstance, TaskDefinition
+from emulator.ecs.model import (
+    CapacityProvider,
+    Cluster,
+    ContainerInstance,
+    TaskDefinition,
+    utcnow,
+)
 from emulator.ecs.store import EcsStore
 
 
@@ -94,8 +100,105 @@ def container_instance(item: ContainerInstance, running: int = 0, pending: int =
         "registeredAt": item.registered_at,
         "attachments": [],
         "tags": item.tags if "TAGS" in include else None,
+        "healthStatus": (
+            container_instance_health(item) if "CONTAINER_INSTANCE_HEALTH" in include else None
+        ),
     }
+
+
+def container_instance_health(item: ContainerInstance) -> dict:
+    """The agent's one check, of the container runtime: OK while it is connected."""
+    state = "OK" if item.agent_connected and item.status != "INACTIVE" else "INSUFFICIENT_DATA"
+    return {
+        "overallStatus": state,
+        "details": [
+            {
+                "type": "CONTAINER_RUNTIME",
+                "status": state,
+                "lastUpdated": utcnow(),
+                "lastStatusChange": item.registered_at,
+            }
+        ],
+    }
+
+
+def account_setting(name: str, value: str, principal_arn: str, setting_type: str) -> dict:
+    return {"name": name, "value": value, "principalArn": principal_arn, "type": setting_type}
 
 
 def failure(arn: str, reason: str, detail: str | None = None) -> dict:
     return {"arn": arn, "reason": reason, "detail": detail}
+
+
+def task(item, include: list[str] = ()) -> dict:
+    """A Task as DescribeTasks and RunTask show it."""
+    from emulator.runtime.status import TaskStatus
+
+    overrides = dict(item.overrides)
+    overrides.setdefault("containerOverrides", [{"name": c.name} for c in item.containers])
+    overrides.setdefault("inferenceAcceleratorOverrides", [])
+    return {
+        "taskArn": item.arn,
+        "clusterArn": item.cluster_arn,
+        "taskDefinitionArn": item.definition.arn,
+        "containerInstanceArn": item.container_instance_arn,
+        "overrides": overrides,
+        "lastStatus": item.known.name,
+        "desiredStatus": "STOPPED" if item.desired >= TaskStatus.STOPPED else "RUNNING",
+        "cpu": item.cpu,
+        "memory": item.memory,
+        "containers": [_task_container(item, c) for c in item.containers],
+        "startedBy": item.started_by,
+        "version": item.version,
+        "stopCode": item.stop_code,
+        "stoppedReason": item.stopped_reason,
+        "connectivity": "CONNECTED" if item.connectivity_at else None,
+        "connectivityAt": item.connectivity_at,
+        "pullStartedAt": item.pull_started_at,
+        "pullStoppedAt": item.pull_stopped_at,
+        "executionStoppedAt": item.execution_stopped_at,
+        "createdAt": item.created_at,
+        "startedAt": item.started_at,
+        "stoppingAt": item.stopping_at,
+        "stoppedAt": item.stopped_at,
+        "group": item.group,
+        "launchType": item.launch_type,
+        "capacityProviderName": item.capacity_provider,
+        "platformVersion": item.platform_version,
+        "platformFamily": item.platform_family,
+        "attachments": item.attachments,
+        "healthStatus": item.health.name,
+        "tags": item.tags if "TAGS" in include else None,
+        "enableExecuteCommand": item.enable_execute_command,
+        "availabilityZone": item.availability_zone,
+        "ephemeralStorage": item.ephemeral_storage,
+        "inferenceAccelerators": [],
+        "attributes": [],
+    }
+
+
+def _task_container(item, container) -> dict:
+    definition = container.definition
+    wire = {
+        "containerArn": container.arn,
+        "taskArn": item.arn,
+        "name": container.name,
+        "image": definition.get("image"),
+        "imageDigest": container.image_digest,
+        "runtimeId": container.runtime_id,
+        "lastStatus": container.known.api_status,
+        "exitCode": container.exit_code,
+        "reason": container.reason,
+        "networkBindings": container.network_bindings,
+        "networkInterfaces": [
+            {"attachmentId": a["id"], "privateIpv4Address": item.private_ip}
+            for a in item.attachments if a["type"] == "ElasticNetworkInterface" and item.private_ip
+        ],
+        "healthStatus": container.health.name,
+        "cpu": str(definition.get("cpu", 0)),
+        "memory": str(definition["memory"]) if "memory" in definition else None,
+        "memoryReservation": (str(definition["memoryReservation"])
+                              if "memoryReservation" in definition else None),
+    }
+    return wire
+

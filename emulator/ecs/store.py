@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 from emulator.ecs import arns
 from emulator.ecs.errors import ClusterNotFoundException
@@ -18,6 +19,7 @@ from emulator.ecs.model import (
     ContainerInstance,
     TaskDefinition,
 )
+from emulator.ecs.task_model import Task
 
 BUILT_IN_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
@@ -37,6 +39,11 @@ class EcsStore:
     # account settings: (principal ARN, setting name) -> value; defaults: name -> value
     account_settings: dict[tuple[str, str], str] = field(default_factory=dict)
     account_setting_defaults: dict[str, str] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)  # by task ARN
+    # RunTask idempotency: (cluster name, clientToken) -> the ARNs that call created
+    run_tokens: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # Called (under the lock) whenever desired state changes, to wake the engine.
+    changed: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -63,12 +70,26 @@ class EcsStore:
     def container_instances_of(self, cluster_name: str) -> list[ContainerInstance]:
         return [ci for ci in self.container_instances.values() if ci.cluster_name == cluster_name]
 
+    def find_container_instance(self, cluster_name: str, ref: str) -> ContainerInstance | None:
+        """The instance of `cluster_name` named by `ref`: its 32-hex id or its full ARN."""
+        if arns.parse(ref) is None:
+            ref = arns.container_instance(self, cluster_name, ref)
+        instance = self.container_instances.get(ref)  # keyed by ARN
+        return instance if instance is not None and instance.cluster_name == cluster_name else None
+
+    def tasks_of(self, cluster_name: str) -> list[Task]:
+        return [t for t in self.tasks.values() if t.cluster_name == cluster_name]
+
 
 class EcsState:
     """Every account's and region's ECS state, and the one lock that guards it."""
 
     def __init__(self):
         self.lock = threading.RLock()
+        # Notified (under the lock) on every change of desired or known state; the engine's
+        # runners wait on it for dependsOn conditions and stop requests.
+        self.changed = threading.Condition(self.lock)
+        self.listeners: list[Callable[[], None]] = []
         self._stores: dict[tuple[str, str], EcsStore] = {}
 
     def store_for(self, account: str, region: str) -> EcsStore:
@@ -76,8 +97,17 @@ class EcsState:
         store = self._stores.get(key)
         if store is None:
             with self.lock:
-                store = self._stores.setdefault(key, EcsStore(account=account, region=region))
+                store = self._stores.get(key)
+                if store is None:
+                    store = EcsStore(account=account, region=region, changed=self.notify)
+                    self._stores[key] = store
         return store
+
+    def notify(self) -> None:
+        """Wake whoever waits for a change (call with the lock held)."""
+        self.changed.notify_all()
+        for listener in self.listeners:
+            listener()
 
     def stores(self) -> list[EcsStore]:
         with self.lock:

@@ -15,4 +15,5 @@ from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the hand
     container_instances,
     tags,
     task_definitions,
+    tasks,
 )

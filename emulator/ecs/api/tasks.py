@@ -1,0 +1,64 @@
+"""Handlers of RunTask, StartTask, StopTask, DescribeTasks and ListTasks."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import render, tasks
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+from emulator.ecs.errors import InvalidParameterException
+
+
+@handlers("RunTask")
+def run_task(call: Call) -> dict:
+    started = tasks.run(call.store, call.params)
+    return {"tasks": [render.task(t, ("TAGS",)) for t in started], "failures": []}
+
+
+@handlers("StartTask")
+def start_task(call: Call) -> dict:
+    instances = call.params["containerInstances"]
+    if not 1 <= len(instances) <= 10:
+        raise InvalidParameterException("containerInstances must list 1 to 10 instances.")
+    started, failures = [], []
+    cluster = call.store.cluster(call.params.get("cluster"))
+    for ref in instances:
+        instance = next(
+            (ci for ci in call.store.container_instances_of(cluster.name)
+             if ref in (ci.arn, ci.instance_id) and ci.status == "ACTIVE"),
+            None,
+        )
+        if instance is None:
+            failures.append(render.failure(ref, "MISSING"))
+            continue
+        started += tasks.start(call.store, call.params, instance.arn)
+    return {"tasks": [render.task(t, ("TAGS",)) for t in started], "failures": failures}
+
+
+@handlers("StopTask")
+def stop_task(call: Call) -> dict:
+    task = tasks.stop(call.store, call.params.get("cluster"), call.params["task"],
+                      call.params.get("reason"))
+    return {"task": render.task(task, ("TAGS",))}
+
+
+@handlers("DescribeTasks")
+def describe_tasks(call: Call) -> dict:
+    cluster = call.store.cluster(call.params.get("cluster"))
+    refs = call.params["tasks"]
+    if len(refs) > 100:
+        raise InvalidParameterException("At most 100 tasks can be described at once.")
+    include = call.params.get("include", [])
+    found, failures = [], []
+    for ref in refs:
+        task = tasks.find(call.store, cluster.name, ref)
+        if task is None:
+            failures.append(render.failure(ref, "MISSING"))
+        else:
+            found.append(render.task(task, include))
+    return {"tasks": found, "failures": failures}
+
+
+@handlers("ListTasks")
+def list_tasks(call: Call) -> dict:
+    matches = tasks.listed(call.store, call.params)
+    page, token = page_of(matches, call.params, key=lambda t: t.arn)
+    return {"taskArns": [t.arn for t in page], "nextToken": token}

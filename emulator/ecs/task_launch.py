@@ -1,0 +1,211 @@
+"""RunTask and StartTask: check a launch request as ECS checks it, and build the Task records.
+
+The checks here are about the launch (launch type, network configuration, platform, overrides);
+the definition itself was checked when it was registered.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from emulator.ecs import arns, capacity_providers
+from emulator.ecs.errors import (
+    ClientException,
+    InvalidParameterException,
+    PlatformUnknownException,
+)
+from emulator.ecs.model import Cluster, TaskDefinition
+from emulator.ecs.store import EcsStore
+from emulator.ecs.tags import validate_tags
+from emulator.ecs.task_model import Task, TaskContainer
+
+FARGATE_PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}
+MAX_TASKS_PER_CALL = 10
+
+
+def resolve_task_definition(store: EcsStore, ref: str) -> TaskDefinition:
+    """family (latest ACTIVE revision), family:revision, or an ARN."""
+    parsed = arns.parse(ref)
+    text = parsed.resource if parsed and parsed.resource_type == "task-definition" else ref
+    family, _, revision = text.partition(":")
+    revisions = store.task_definition_revisions(family)
+    if revision:
+        found = revisions.get(int(revision)) if revision.isdigit() else None
+    else:
+        active = [r for r, d in revisions.items() if d.status == "ACTIVE"]
+        found = revisions[max(active)] if active else None
+    if found is None or found.status == "DELETE_IN_PROGRESS":
+        raise ClientException("Unable to describe task definition.")
+    return found
+
+
+def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int) -> list[Task]:
+    definition = resolve_task_definition(store, params["taskDefinition"])
+    if definition.status != "ACTIVE":
+        raise ClientException(
+            f"TaskDefinition is inactive ({definition.family}:{definition.revision})."
+        )
+    if not 1 <= count <= MAX_TASKS_PER_CALL:
+        raise InvalidParameterException("Count must be between 1 and 10.")
+    launch_type, provider = _launch_type(store, params, cluster)
+    _check_compatibility(definition, launch_type)
+    network_mode = definition.spec.get("networkMode", "bridge")
+    network_configuration = _network_configuration(params, network_mode)
+    platform_version = _platform_version(params, launch_type)
+    overrides = params.get("overrides", {})
+    _check_overrides(definition, overrides)
+    validate_tags(params.get("tags", []))
+    return [
+        _task(store, params, cluster, definition, launch_type, provider, network_mode,
+              network_configuration, platform_version, overrides)
+        for _ in range(count)
+    ]
+
+
+def _task(store, params, cluster, definition, launch_type, provider, network_mode,
+          network_configuration, platform_version, overrides) -> Task:
+    task_id = uuid.uuid4().hex
+    arn = arns.task(store, cluster.name, task_id)
+    container_overrides = {o["name"]: o for o in overrides.get("containerOverrides", [])}
+    containers = [
+        TaskContainer(
+            name=c["name"],
+            arn=arns.build(store, "container", f"{cluster.name}/{task_id}/{uuid.uuid4()}"),
+            definition=_with_override(c, container_overrides.get(c["name"])),
+        )
+        for c in definition.spec["containerDefinitions"]
+    ]
+    return Task(
+        arn=arn,
+        id=task_id,
+        cluster_name=cluster.name,
+        cluster_arn=cluster.arn,
+        definition=definition,
+        launch_type=launch_type,
+        capacity_provider=provider,
+        containers=containers,
+        overrides=overrides,
+        cpu=overrides.get("cpu") or definition.spec.get("cpu"),
+        memory=overrides.get("memory") or definition.spec.get("memory"),
+        network_mode=network_mode,
+        network_configuration=network_configuration,
+        platform_version=platform_version,
+        platform_family="Linux" if launch_type == "FARGATE" else None,
+        group=params.get("group") or f"family:{definition.family}",
+        started_by=params.get("startedBy"),
+        tags=_tags(params, definition),
+        enable_execute_command=params.get("enableExecuteCommand", False),
+        availability_zone=f"{store.region}a",
+        ephemeral_storage=(overrides.get("ephemeralStorage")
+                           or definition.spec.get("ephemeralStorage")
+                           or ({"sizeInGiB": 20} if launch_type == "FARGATE" else None)),
+    )
+
+
+def _launch_type(store: EcsStore, params: dict, cluster: Cluster) -> tuple[str, str | None]:
+    strategy = params.get("capacityProviderStrategy")
+    launch_type = params.get("launchType")
+    if strategy and launch_type:
+        raise InvalidParameterException(
+            "Specifying both a launch type and capacity provider strategy is not supported."
+        )
+    if launch_type:
+        return launch_type, None
+    strategy = strategy or cluster.default_strategy
+    if not strategy:
+        return "EC2", None
+    capacity_providers.validate_strategy(strategy)
+    chosen = _pick_provider(strategy)
+    provider = capacity_providers.get(store, chosen)
+    if provider is None:
+        raise InvalidParameterException(f"The capacity provider {chosen} does not exist.")
+    if provider.built_in:
+        return "FARGATE", provider.name
+    return "EC2", provider.name
+
+
+def _pick_provider(strategy: list[dict]) -> str:
+    """The provider for one task: the one with a base first, then by weight."""
+    with_base = [s for s in strategy if s.get("base", 0) > 0]
+    if with_base:
+        return arns.name_from(with_base[0]["capacityProvider"], "capacity-provider")
+    weighted = max(strategy, key=lambda s: s.get("weight", 0))
+    return arns.name_from(weighted["capacityProvider"], "capacity-provider")
+
+
+def _check_compatibility(definition: TaskDefinition, launch_type: str) -> None:
+    if launch_type == "FARGATE" and "FARGATE" not in definition.compatibilities:
+        raise InvalidParameterException(
+            "Task definition does not support launch_type FARGATE."
+        )
+    if launch_type == "EXTERNAL" and definition.spec.get("networkMode") == "awsvpc":
+        raise InvalidParameterException(
+            "Tasks with the EXTERNAL launch type cannot use the awsvpc network mode."
+        )
+
+
+def _network_configuration(params: dict, network_mode: str) -> dict | None:
+    config = params.get("networkConfiguration")
+    if network_mode == "awsvpc":
+        vpc = (config or {}).get("awsvpcConfiguration")
+        if not vpc:
+            raise InvalidParameterException(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+            )
+        if not vpc.get("subnets"):
+            raise InvalidParameterException("subnets can not be empty.")
+        if len(vpc.get("securityGroups", [])) > 5:
+            raise InvalidParameterException("At most 5 security groups are allowed.")
+        return config
+    if config:
+        raise InvalidParameterException(
+            "Network Configuration is not valid for the given networkMode of this task definition."
+        )
+    return None
+
+
+def _platform_version(params: dict, launch_type: str) -> str | None:
+    requested = params.get("platformVersion")
+    if launch_type != "FARGATE":
+        if requested:
+            raise InvalidParameterException(
+                "The platform version must be null when specifying an EC2 launch type."
+            )
+        return None
+    version = FARGATE_PLATFORM_VERSIONS.get(requested or "LATEST")
+    if version is None:
+        raise PlatformUnknownException(f"The specified platform version {requested} does not exist.")
+    return version
+
+
+def _check_overrides(definition: TaskDefinition, overrides: dict) -> None:
+    names = {c["name"] for c in definition.spec["containerDefinitions"]}
+    for override in overrides.get("containerOverrides", []):
+        if override.get("name") not in names:
+            raise InvalidParameterException(
+                f"Override for container named {override.get('name')} is not a container in the "
+                "TaskDefinition."
+            )
+
+
+def _with_override(container: dict, override: dict | None) -> dict:
+    if not override:
+        return dict(container)
+    merged = dict(container)
+    for key in ("command", "cpu", "memory", "memoryReservation", "environmentFiles",
+                "resourceRequirements"):
+        if key in override:
+            merged[key] = override[key]
+    if "environment" in override:
+        values = {e["name"]: e.get("value") for e in container.get("environment", [])}
+        values.update({e["name"]: e.get("value") for e in override["environment"]})
+        merged["environment"] = [{"name": k, "value": v} for k, v in values.items()]
+    return merged
+
+
+def _tags(params: dict, definition: TaskDefinition) -> list[dict]:
+    tags = list(params.get("tags", []))
+    if params.get("propagateTags") == "TASK_DEFINITION":
+        present = {t["key"] for t in tags}
+        tags += [t for t in definition.tags if t["key"] not in present]
+    return tags

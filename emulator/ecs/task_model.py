@@ -1,0 +1,122 @@
+"""Tasks and their containers as plain dataclasses.
+
+A task has one writer of its known status (its runner in the engine, or the event watcher for
+containers that die) and a desired status that only moves forward. Timestamps are set as the task
+passes each step, so DescribeTasks shows what ECS would show at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from emulator.ecs.model import TaskDefinition, utcnow
+from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
+
+
+@dataclass
+class TaskContainer:
+    name: str
+    arn: str
+    definition: dict  # the container definition with this task's overrides applied
+    runtime_id: str | None = None
+    known: ContainerStatus = ContainerStatus.PENDING
+    exit_code: int | None = None
+    reason: str | None = None
+    health: HealthStatus = HealthStatus.UNKNOWN
+    image_digest: str | None = None
+    network_bindings: list[dict] = field(default_factory=list)
+    started: bool = False  # the container was started at least once (dependsOn START)
+
+    @property
+    def essential(self) -> bool:
+        return self.definition.get("essential", True)
+
+    @property
+    def has_health_check(self) -> bool:
+        return bool(self.definition.get("healthCheck"))
+
+
+@dataclass
+class Task:
+    arn: str
+    id: str
+    cluster_name: str
+    cluster_arn: str
+    definition: TaskDefinition
+    launch_type: str | None
+    capacity_provider: str | None
+    containers: list[TaskContainer]
+    overrides: dict
+    cpu: str | None
+    memory: str | None
+    network_mode: str
+    network_configuration: dict | None = None
+    platform_version: str | None = None
+    platform_family: str | None = None
+    group: str | None = None
+    started_by: str | None = None
+    tags: list[dict] = field(default_factory=list)
+    enable_execute_command: bool = False
+    container_instance_arn: str | None = None
+    availability_zone: str | None = None
+    ephemeral_storage: dict | None = None
+    stop_grace_s: int | None = None  # overrides each container's stopTimeout (emulator reset)
+    desired: TaskStatus = TaskStatus.RUNNING
+    known: TaskStatus = TaskStatus.PROVISIONING
+    health: HealthStatus = HealthStatus.UNKNOWN
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    attachments: list[dict] = field(default_factory=list)
+    private_ip: str | None = None
+    version: int = 1
+    created_at: dt.datetime = field(default_factory=utcnow)
+    connectivity_at: dt.datetime | None = None
+    pull_started_at: dt.datetime | None = None
+    pull_stopped_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    stopping_at: dt.datetime | None = None
+    execution_stopped_at: dt.datetime | None = None
+    stopped_at: dt.datetime | None = None
+
+    def container(self, name: str) -> TaskContainer | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+    def request_stop(self, stop_code: str, reason: str) -> bool:
+        """Move the desired status to STOPPED (once: the first reason wins, as on ECS)."""
+        if self.desired >= TaskStatus.STOPPED:
+            return False
+        self.desired = TaskStatus.STOPPED
+        self.stop_code = stop_code
+        self.stopped_reason = reason
+        self.version += 1
+        return True
+
+    def advance(self, status: TaskStatus) -> bool:
+        """Move the known status forward (never back), stamping the step's timestamp."""
+        if status <= self.known:
+            return False
+        self.known = status
+        self.version += 1
+        now = utcnow()
+        if status >= TaskStatus.RUNNING and self.started_at is None and self.stop_code is None:
+            self.started_at = now
+        if status >= TaskStatus.STOPPING and self.stopping_at is None:
+            self.stopping_at = now
+        if status >= TaskStatus.DEPROVISIONING and self.execution_stopped_at is None:
+            self.execution_stopped_at = now
+        if status >= TaskStatus.STOPPED and self.stopped_at is None:
+            self.stopped_at = now
+        return True
+
+    def aggregate_health(self) -> HealthStatus:
+        """ECS's rule: UNHEALTHY if any essential container with a check is unhealthy, HEALTHY
+        if all of them are healthy, UNKNOWN otherwise (or when none has a check)."""
+        checked = [c for c in self.containers if c.essential and c.has_health_check]
+        if not checked:
+            return HealthStatus.UNKNOWN
+        if any(c.health == HealthStatus.UNHEALTHY for c in checked):
+            return HealthStatus.UNHEALTHY
+        if all(c.health == HealthStatus.HEALTHY for c in checked):
+            return HealthStatus.HEALTHY
+        return HealthStatus.UNKNOWN

@@ -1,0 +1,129 @@
+"""Task operations: run, start, stop, find and list; and the counts tasks add to their cluster."""
+
+from __future__ import annotations
+
+from emulator.ecs import arns, clusters, tags
+from emulator.ecs.errors import InvalidParameterException
+from emulator.ecs.store import EcsStore
+from emulator.ecs.task_launch import build_tasks
+from emulator.ecs.task_model import Task
+from emulator.runtime.status import TaskStatus
+
+
+def run(store: EcsStore, params: dict) -> list[Task]:
+    cluster = store.cluster(params.get("cluster"))
+    token = params.get("clientToken")
+    if token and (cluster.name, token) in store.run_tokens:
+        return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
+                if arn in store.tasks]
+    tasks = build_tasks(store, params, cluster, params.get("count", 1))
+    _admit(store, tasks)
+    if token:
+        store.run_tokens[(cluster.name, token)] = [t.arn for t in tasks]
+    return tasks
+
+
+def start(store: EcsStore, params: dict, container_instance_arn: str) -> list[Task]:
+    """StartTask: like RunTask, on a container instance the caller chose."""
+    cluster = store.cluster(params.get("cluster"))
+    launch = dict(params, launchType="EC2")
+    tasks = build_tasks(store, launch, cluster, 1)
+    for task in tasks:
+        task.container_instance_arn = container_instance_arn
+    _admit(store, tasks)
+    return tasks
+
+
+def _admit(store: EcsStore, tasks: list[Task]) -> None:
+    for task in tasks:
+        store.tasks[task.arn] = task
+    store.changed()
+
+
+def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | None,
+         stop_code: str = "UserInitiated") -> Task:
+    cluster = store.cluster(cluster_ref)
+    task = find(store, cluster.name, task_ref)
+    if task is None:
+        raise InvalidParameterException("The referenced task was not found.")
+    if task.request_stop(stop_code, reason or "Task stopped by user"):
+        store.changed()
+    return task
+
+
+def find(store: EcsStore, cluster_name: str, ref: str) -> Task | None:
+    parsed = arns.parse(ref)
+    if parsed is not None:
+        if parsed.resource_type != "task":
+            return None
+        task_id = parsed.resource.rsplit("/", 1)[-1]
+    else:
+        task_id = ref
+    arn = arns.task(store, cluster_name, task_id)
+    return store.tasks.get(arn)
+
+
+def listed(store: EcsStore, params: dict) -> list[Task]:
+    """The tasks ListTasks names, in a stable order (by ARN)."""
+    cluster = store.cluster(params.get("cluster"))
+    desired = params.get("desiredStatus", "RUNNING")
+    matches = []
+    for task in store.tasks_of(cluster.name):
+        if not _desired_matches(task, desired):
+            continue
+        if "family" in params and task.definition.family != params["family"]:
+            continue
+        if "startedBy" in params and task.started_by != params["startedBy"]:
+            continue
+        if "launchType" in params and task.launch_type != params["launchType"]:
+            continue
+        if "serviceName" in params and task.group != f"service:{params['serviceName']}":
+            continue
+        if "containerInstance" in params and not _on_instance(task, params["containerInstance"]):
+            continue
+        matches.append(task)
+    return sorted(matches, key=lambda t: t.arn)
+
+
+def _desired_matches(task: Task, desired: str) -> bool:
+    if desired == "STOPPED":
+        return task.desired >= TaskStatus.STOPPED
+    if desired == "PENDING":
+        return task.desired < TaskStatus.STOPPED and task.known < TaskStatus.RUNNING
+    return task.desired < TaskStatus.STOPPED
+
+
+def _on_instance(task: Task, ref: str) -> bool:
+    if task.container_instance_arn is None:
+        return False
+    return ref in (task.container_instance_arn, task.container_instance_arn.rsplit("/", 1)[-1])
+
+
+def _counts(store: EcsStore, cluster) -> dict[str, int]:
+    running = pending = 0
+    for task in store.tasks_of(cluster.name):
+        if task.known == TaskStatus.RUNNING:
+            running += 1
+        elif task.known < TaskStatus.RUNNING and task.desired < TaskStatus.STOPPED:
+            pending += 1
+    return {"runningTasksCount": running, "pendingTasksCount": pending}
+
+
+def _statistics(store: EcsStore, cluster) -> dict[str, int]:
+    stats: dict[str, int] = {}
+    for task in store.tasks_of(cluster.name):
+        kind = "Fargate" if task.launch_type == "FARGATE" else "EC2"
+        if task.known == TaskStatus.RUNNING:
+            stats[f"running{kind}TasksCount"] = stats.get(f"running{kind}TasksCount", 0) + 1
+        elif task.known < TaskStatus.RUNNING and task.desired < TaskStatus.STOPPED:
+            stats[f"pending{kind}TasksCount"] = stats.get(f"pending{kind}TasksCount", 0) + 1
+    return stats
+
+
+clusters.COUNT_CONTRIBUTORS.append(_counts)
+clusters.STATISTICS_CONTRIBUTORS.append(_statistics)
+
+
+@tags.finder("task")
+def _task_by_arn(store: EcsStore, parsed) -> Task | None:
+    return store.tasks.get(str(parsed))

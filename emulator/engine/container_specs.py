@@ -1,0 +1,178 @@
+"""ECS container definitions -> runtime ContainerSpecs: every field a user expects to work.
+
+Pure translation, no I/O: the runner passes in what it resolved (image, environment, volume
+names, the sandbox) and gets specs to create.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emulator.runtime.base import ContainerSpec, HealthCheck, Mount, PortBinding, TaskSandbox
+
+MIB = 1024 * 1024
+DEFAULT_STOP_TIMEOUT_S = 30  # the ECS agent's default (ECS_CONTAINER_STOP_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """What the translation needs to know about the task as a whole."""
+
+    task_id: str
+    family: str
+    revision: int
+    network_mode: str
+    task_cpu: int | None  # CPU units
+    task_memory: int | None  # MiB
+    publish_ip: str  # where bridge-mode host ports are bound (127.0.0.1 by default)
+    volumes: dict[str, str | None]  # ECS volume name -> runtime source (volume name or host path)
+    volume_kinds: dict[str, str]  # ECS volume name -> "bind" or "volume"
+
+
+def container_name(shape: TaskShape, name: str) -> str:
+    return f"ecs-{shape.family}-{shape.revision}-{name}-{shape.task_id[:12]}"
+
+
+def build(
+    shape: TaskShape,
+    definition: dict,
+    *,
+    image: str,
+    environment: dict[str, str],
+    labels: dict[str, str],
+    sandbox: TaskSandbox,
+    runtime_ids: dict[str, str],
+) -> ContainerSpec:
+    """`runtime_ids` maps the task's container names already created to their runtime ids
+    (volumesFrom and links need them)."""
+    linux = definition.get("linuxParameters", {})
+    spec = ContainerSpec(
+        name=container_name(shape, definition["name"]),
+        image=image,
+        labels={**definition.get("dockerLabels", {}), **labels},
+        command=definition.get("command"),
+        entrypoint=definition.get("entryPoint"),
+        environment=environment,
+        working_dir=definition.get("workingDirectory"),
+        user=definition.get("user"),
+        hostname=definition.get("hostname") if shape.network_mode == "bridge" else None,
+        network=sandbox.network,
+        network_aliases=[definition["name"]] if shape.network_mode == "bridge" else [],
+        ports=_ports(shape, definition),
+        mounts=_mounts(shape, definition, linux),
+        volumes_from=[
+            runtime_ids[v["sourceContainer"]] + (":ro" if v.get("readOnly") else "")
+            for v in definition.get("volumesFrom", [])
+            if v.get("sourceContainer") in runtime_ids
+        ],
+        links=[_link(shape, link) for link in definition.get("links", [])],
+        extra_hosts={h["hostname"]: h["ipAddress"] for h in definition.get("extraHosts", [])},
+        dns=definition.get("dnsServers", []),
+        dns_search=definition.get("dnsSearchDomains", []),
+        ulimits=[(u["name"], u["softLimit"], u["hardLimit"]) for u in definition.get("ulimits", [])],
+        cap_add=linux.get("capabilities", {}).get("add", []),
+        cap_drop=linux.get("capabilities", {}).get("drop", []),
+        devices=[
+            f"{d['hostPath']}:{d.get('containerPath', d['hostPath'])}:"
+            + "".join(p[0] for p in d.get("permissions", ["read", "write", "mknod"]))
+            for d in linux.get("devices", [])
+        ],
+        init=bool(linux.get("initProcessEnabled")),
+        shm_size_bytes=linux["sharedMemorySize"] * MIB if "sharedMemorySize" in linux else None,
+        read_only=bool(definition.get("readonlyRootFilesystem")),
+        privileged=bool(definition.get("privileged")),
+        sysctls={s["namespace"]: s["value"] for s in definition.get("systemControls", [])},
+        tty=bool(definition.get("pseudoTerminal")),
+        stdin_open=bool(definition.get("interactive")),
+        healthcheck=_health_check(definition.get("healthCheck")),
+        stop_timeout_s=definition.get("stopTimeout", DEFAULT_STOP_TIMEOUT_S),
+        security_opt=definition.get("dockerSecurityOptions", []),
+    )
+    _apply_limits(spec, shape, definition)
+    return spec
+
+
+def _ports(shape: TaskShape, definition: dict) -> list[PortBinding]:
+    # awsvpc ports are published by the sandbox (the namespace's holder); host mode needs none.
+    if shape.network_mode != "bridge":
+        return []
+    return [
+        PortBinding(
+            container_port=p["containerPort"],
+            protocol=p.get("protocol", "tcp"),
+            host_ip=shape.publish_ip,
+            host_port=p.get("hostPort") or None,
+        )
+        for p in definition.get("portMappings", [])
+        if "containerPort" in p
+    ]
+
+
+def sandbox_ports(shape: TaskShape, definitions: list[dict]) -> list[PortBinding]:
+    """awsvpc: every containerPort of the task, published on the sandbox at the publish address."""
+    if shape.network_mode != "awsvpc":
+        return []
+    return [
+        PortBinding(p["containerPort"], p.get("protocol", "tcp"), shape.publish_ip, None)
+        for definition in definitions
+        for p in definition.get("portMappings", [])
+        if "containerPort" in p
+    ]
+
+
+def _mounts(shape: TaskShape, definition: dict, linux: dict) -> list[Mount]:
+    mounts = []
+    for point in definition.get("mountPoints", []):
+        name = point.get("sourceVolume")
+        if name not in shape.volumes:
+            continue
+        mounts.append(
+            Mount(
+                type=shape.volume_kinds[name],
+                source=shape.volumes[name],
+                target=point["containerPath"],
+                read_only=bool(point.get("readOnly")),
+            )
+        )
+    for tmpfs in linux.get("tmpfs", []):
+        mounts.append(
+            Mount(
+                type="tmpfs",
+                target=tmpfs["containerPath"],
+                tmpfs_size_bytes=tmpfs["size"] * MIB,
+                tmpfs_options=tuple(tmpfs.get("mountOptions", [])),
+            )
+        )
+    return mounts
+
+
+def _link(shape: TaskShape, link: str) -> str:
+    name, _, alias = link.partition(":")
+    return f"{container_name(shape, name)}:{alias or name}"
+
+
+def _health_check(check: dict | None) -> HealthCheck | None:
+    if not check:
+        return None
+    return HealthCheck(
+        test=list(check["command"]),
+        interval_s=check.get("interval", 30),
+        timeout_s=check.get("timeout", 5),
+        retries=check.get("retries", 3),
+        start_period_s=check.get("startPeriod", 0),
+    )
+
+
+def _apply_limits(spec: ContainerSpec, shape: TaskShape, definition: dict) -> None:
+    cpu = definition.get("cpu")
+    if cpu:
+        spec.cpu_shares = max(int(cpu), 2)
+    if "memory" in definition:
+        spec.memory_bytes = int(definition["memory"]) * MIB
+    elif shape.task_memory:
+        # A task-level limit bounds every container that sets none of its own.
+        spec.memory_bytes = shape.task_memory * MIB
+    if "memoryReservation" in definition:
+        spec.memory_reservation_bytes = int(definition["memoryReservation"]) * MIB
+    if shape.task_cpu:
+        spec.nano_cpus = int(shape.task_cpu * 1_000_000_000 / 1024)

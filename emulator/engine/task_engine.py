@@ -1,0 +1,270 @@
+"""The task engine: starts a runner for every new task, watches the runtime's events, and
+forgets stopped tasks after the retention time.
+
+It is woken by the ECS state whenever desired state changes. State changes of containers come
+from the runtime's event stream (die, oom, health), not from polling each task.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from emulator.config import Settings
+from emulator.ecs.model import utcnow
+from emulator.ecs.store import EcsState
+from emulator.engine import container_specs
+from emulator.engine.hooks import TaskHook
+from emulator.engine.task_runner import TaskRunner
+from emulator.runtime import labels as runtime_labels
+from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
+
+log = logging.getLogger("emulator.engine")
+
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+
+
+class TaskEngine:
+    def __init__(self, state: EcsState, runtime_factory, settings: Settings,
+                 hooks: list[TaskHook] | None = None):
+        self.state = state
+        self.settings = settings
+        self.hooks: list[TaskHook] = list(hooks or [])
+        self._runtime_factory = runtime_factory
+        self._runtime = None
+        self._runners: dict[str, threading.Thread] = {}
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._wake = threading.Event()
+        self.task_listeners: list = []  # fn(store, task) on every status change
+        state.listeners.append(self._wake.set)
+
+    @property
+    def runtime(self):
+        if self._runtime is None:
+            self._runtime = self._runtime_factory()
+        return self._runtime
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for target, name in ((self._admit_loop, "task-admit"), (self._watch_events, "task-events"),
+                             (self._purge_loop, "task-purge")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, remove_everything: bool = True) -> None:
+        """Stop every task (containers get their stop timeout), then the engine's threads."""
+        self.stop_all_tasks("Emulator shutting down", grace_s=2)
+        self.wait_for_runners(timeout=60)
+        self._stopping.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if remove_everything and self._runtime is not None:
+            self._runtime.remove_labelled(runtime_labels.instance_labels())
+
+    def stop_all_tasks(self, reason: str, grace_s: int | None = None) -> None:
+        with self.state.lock:
+            for store in self.state.stores():
+                for task in store.tasks.values():
+                    if grace_s is not None:
+                        task.stop_grace_s = grace_s
+                    task.request_stop("TerminationNotice", reason)
+            self.state.changed.notify_all()
+
+    def reset(self) -> None:
+        """Drop every task at once (containers killed without their stop timeout)."""
+        self.stop_all_tasks("Emulator reset", grace_s=0)
+        self.wait_for_runners(timeout=60)
+        self._runners.clear()
+
+    def wait_for_runners(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in list(self._runners.values()):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    # -- admitting new tasks ------------------------------------------------------------------------
+
+    def _admit_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            self._admit_new_tasks()
+
+    def _admit_new_tasks(self) -> None:
+        with self.state.lock:
+            new = [(store, task) for store in self.state.stores() for task in store.tasks.values()
+                   if task.arn not in self._runners and task.known < TaskStatus.STOPPED]
+            for store, task in new:
+                runner = TaskRunner(self, store, task)
+                thread = threading.Thread(target=runner.run, name=f"task-{task.id[:8]}", daemon=True)
+                self._runners[task.arn] = thread
+                thread.start()
+
+    # -- runtime events -----------------------------------------------------------------------------
+
+    def _watch_events(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                for event in self.runtime.events(self._stopping):
+                    self._on_event(event)
+            except Exception:  # the engine may be restarting; try again shortly
+                log.debug("runtime event stream ended", exc_info=True)
+            self._stopping.wait(1.0)
+
+    def _on_event(self, event) -> None:
+        task_arn = event.labels.get(runtime_labels.TASK_ARN)
+        name = event.labels.get(runtime_labels.CONTAINER_NAME)
+        if not task_arn or not name:
+            return
+        with self.state.lock:
+            store, task = self._find_task(task_arn)
+            container = task.container(name) if task else None
+            if container is None:
+                return
+            if event.action == "health_status":
+                container.health = (HealthStatus.HEALTHY if event.health == "healthy"
+                                    else HealthStatus.UNHEALTHY)
+                task.health = task.aggregate_health()
+                task.version += 1
+            elif event.action in ("die", "destroy"):
+                if container.known < ContainerStatus.STOPPED:
+                    container.known = ContainerStatus.STOPPED
+                    container.exit_code = event.exit_code
+                    if event.action == "destroy" and container.reason is None:
+                        container.reason = "Container removed outside the emulator"
+            elif event.action == "oom":
+                container.reason = OOM_REASON
+            else:
+                return
+            if event.action == "die":
+                self._after_exit(task, container)
+            if event.action == "destroy":
+                self._after_exit(task, container)
+            self.state.changed.notify_all()
+            self.task_changed(store, task)
+
+    def _after_exit(self, task, container) -> None:
+        if container.essential and task.desired < TaskStatus.STOPPED and container.started:
+            task.request_stop("EssentialContainerExited", "Essential container in task exited")
+
+    def record_exit(self, task, container, state) -> None:
+        """After a stop: the exit code and OOM verdict as Docker observed them (under the lock)."""
+        if state is not None and not state.running:
+            if state.exit_code is not None and (container.exit_code is None or
+                                                 container.known < ContainerStatus.STOPPED):
+                container.exit_code = state.exit_code
+            if state.oom_killed:
+                container.reason = OOM_REASON
+        if container.known < ContainerStatus.STOPPED:
+            container.known = ContainerStatus.STOPPED
+        self.state.changed.notify_all()
+
+    def _find_task(self, arn: str):
+        for store in self.state.stores():
+            task = store.tasks.get(arn)
+            if task is not None:
+                return store, task
+        return None, None
+
+    # -- retention ----------------------------------------------------------------------------------
+
+    def _purge_loop(self) -> None:
+        while not self._stopping.wait(10.0):
+            self.purge_stopped()
+
+    def purge_stopped(self) -> None:
+        cutoff = utcnow().timestamp() - self.settings.task_retention_s
+        with self.state.lock:
+            for store in self.state.stores():
+                for arn, task in list(store.tasks.items()):
+                    if task.stopped_at is not None and task.stopped_at.timestamp() < cutoff:
+                        del store.tasks[arn]
+                        self._runners.pop(arn, None)
+
+    # -- what runners ask of the engine -----------------------------------------------------------
+
+    def labels_for(self, task, container_name: str) -> dict[str, str]:
+        """What names a resource's task; the runtime adds the labels naming this emulator."""
+        return {
+            runtime_labels.CLUSTER: task.cluster_name,
+            runtime_labels.TASK_ARN: task.arn,
+            runtime_labels.CONTAINER_NAME: container_name,
+        }
+
+    def task_shape(self, task, volumes: list[str]) -> container_specs.TaskShape:
+        sources, kinds = self._volumes(task, volumes)
+        return container_specs.TaskShape(
+            task_id=task.id,
+            family=task.definition.family,
+            revision=task.definition.revision,
+            network_mode=task.network_mode,
+            task_cpu=_units(task.cpu),
+            task_memory=_units(task.memory),
+            publish_ip=self.settings.publish_host,
+            volumes=sources,
+            volume_kinds=kinds,
+        )
+
+    def _volumes(self, task, created: list[str]):
+        """ECS volumes -> runtime sources. Docker volumes are created here, once per task."""
+        sources, kinds = {}, {}
+        for volume in task.definition.spec.get("volumes", []):
+            name = volume["name"]
+            host = volume.get("host") or {}
+            docker_config = volume.get("dockerVolumeConfiguration")
+            efs = volume.get("efsVolumeConfiguration")
+            if host.get("sourcePath"):
+                sources[name], kinds[name] = host["sourcePath"], "bind"
+                continue
+            if efs:
+                volume_name = f"ecs-emulator-efs-{efs['fileSystemId']}"
+                shared = True
+            elif docker_config and docker_config.get("scope") == "shared":
+                volume_name, shared = name, True
+            else:
+                volume_name, shared = f"ecs-{task.id[:12]}-{name}", False
+            if volume_name not in created:
+                labels = self.labels_for(task, f"~volume-{name}")
+                self.runtime.ensure_volume(
+                    volume_name, labels,
+                    driver=(docker_config or {}).get("driver"),
+                    driver_opts=(docker_config or {}).get("driverOpts"),
+                )
+                if not shared:
+                    created.append(volume_name)
+            sources[name], kinds[name] = volume_name, "volume"
+        return sources, kinds
+
+    def environment_for(self, store, task, container) -> dict[str, str]:
+        environment = {}
+        for hook in self.hooks:
+            environment.update(hook.environment(store, task, container))
+        for item in container.definition.get("environment", []):
+            environment[item["name"]] = item.get("value", "")
+        return environment
+
+    def resolve_image(self, store, image: str):
+        for hook in self.hooks:
+            resolved = hook.resolve_image(store, image)
+            if resolved is not None:
+                return resolved
+        return image, None
+
+    def call_hooks(self, method: str, store, task) -> None:
+        for hook in self.hooks:
+            getattr(hook, method)(store, task)
+
+    def task_changed(self, store, task) -> None:
+        for listener in self.task_listeners:
+            listener(store, task)
+
+
+def _units(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None

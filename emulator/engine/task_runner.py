@@ -1,0 +1,330 @@
+"""One task's life, from PROVISIONING to STOPPED, run in its own thread.
+
+The runner is the only writer of its task's known status. Docker calls happen outside the
+state lock; every change to the task happens under it and wakes whoever waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+from emulator.ecs.model import utcnow
+from emulator.engine import container_specs
+from emulator.engine.hooks import TaskSetupError
+from emulator.runtime.base import ImagePullError, RuntimeError_, TaskSandbox
+from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
+
+log = logging.getLogger("emulator.tasks")
+
+DEFAULT_START_TIMEOUT_S = 180  # how long a container waits for its dependencies
+
+
+class TaskRunner:
+    def __init__(self, engine, store, task):
+        self.engine = engine
+        self.store = store
+        self.task = task
+        self.runtime = engine.runtime
+        self.lock = engine.state.lock
+        self.changed = engine.state.changed
+        self.sandbox: TaskSandbox | None = None
+        self.volumes: list[str] = []  # task-scoped volumes to remove at the end
+
+    # -- the life --------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            if self._provision() and self._create_containers() and self._start_containers():
+                self._mark_running()
+                self._wait_for_stop_request()
+        except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
+            log.exception("task %s failed", self.task.id)
+            self._fail("TaskFailedToStart", f"Emulator error: {error}")
+        finally:
+            self._teardown()
+
+    def _provision(self) -> bool:
+        if self._stop_requested():
+            return False
+        shape = self._shape()
+        ports = container_specs.sandbox_ports(shape, self._definitions())
+        self.sandbox = self.runtime.create_sandbox(
+            f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
+            self.engine.labels_for(self.task, "~sandbox"),
+            self.task.network_mode,
+            ports,
+        )
+        published = self._sandbox_bindings()
+        with self.lock:
+            self.task.private_ip = self.sandbox.ip_address
+            self.task.connectivity_at = utcnow()
+            if self.task.network_mode == "awsvpc":
+                self.task.attachments = [self._eni_attachment()]
+                for container in self.task.containers:
+                    ports = {p.get("containerPort") for p in container.definition.get("portMappings", [])}
+                    container.network_bindings = [b for b in published if b["containerPort"] in ports]
+            self._advance(TaskStatus.PENDING)
+        return True
+
+    def _sandbox_bindings(self) -> list[dict]:
+        """awsvpc: the host ports where the sandbox publishes the task's container ports."""
+        if self.sandbox.sandbox_id is None:
+            return []
+        state = self.runtime.inspect_container(self.sandbox.sandbox_id)
+        return _bindings(state) if state is not None else []
+
+    def _create_containers(self) -> bool:
+        with self.lock:
+            self.task.pull_started_at = utcnow()
+        try:
+            images = {c.name: self._prepare_image(c) for c in self.task.containers}
+        except ImagePullError as error:
+            with self.lock:
+                self.task.pull_stopped_at = utcnow()
+            self._fail("TaskFailedToStart", f"CannotPullContainerError: {error}")
+            return False
+        with self.lock:
+            self.task.pull_stopped_at = utcnow()
+        try:
+            self.engine.call_hooks("before_create", self.store, self.task)
+            self._create_all(images)
+        except TaskSetupError as error:
+            self._fail("TaskFailedToStart", str(error))
+            return False
+        except RuntimeError_ as error:
+            self._fail("TaskFailedToStart", f"CannotCreateContainerError: {error}")
+            return False
+        return not self._stop_requested()
+
+    def _prepare_image(self, container) -> str:
+        image, auth = self.engine.resolve_image(self.store, container.definition["image"])
+        try:
+            self.runtime.ensure_image(image, auth)
+        except ImagePullError as error:
+            with self.lock:
+                container.reason = f"CannotPullContainerError: {error}"
+                self.changed.notify_all()
+            raise
+        return image
+
+    def _create_all(self, images: dict[str, str]) -> None:
+        shape = self._shape()
+        runtime_ids: dict[str, str] = {}
+        for container in _volumes_from_first(self.task.containers):
+            environment = self.engine.environment_for(self.store, self.task, container)
+            spec = container_specs.build(
+                shape,
+                container.definition,
+                image=images[container.name],
+                environment=environment,
+                labels=self.engine.labels_for(self.task, container.name),
+                sandbox=self.sandbox,
+                runtime_ids=runtime_ids,
+            )
+            runtime_ids[container.name] = self.runtime.create_container(spec)
+            with self.lock:
+                container.runtime_id = runtime_ids[container.name]
+                container.known = max(container.known, ContainerStatus.CREATED)
+
+    def _start_containers(self) -> bool:
+        """Start each container once its dependsOn conditions hold."""
+        waiting = list(self.task.containers)
+        deadline = time.monotonic() + DEFAULT_START_TIMEOUT_S
+        while waiting:
+            with self.lock:
+                if self.task.desired >= TaskStatus.STOPPED:
+                    return False
+                ready, blocked = [], None
+                for container in waiting:
+                    verdict = self._dependencies(container)
+                    if verdict is True:
+                        ready.append(container)
+                    elif verdict is not None:
+                        blocked = verdict
+                if blocked:
+                    self._fail_locked("TaskFailedToStart", blocked)
+                    return False
+                if not ready:
+                    if time.monotonic() > deadline:
+                        self._fail_locked("TaskFailedToStart",
+                                          "Timed out waiting for container dependencies")
+                        return False
+                    self.changed.wait(timeout=1.0)
+                    continue
+            for container in ready:
+                self._start(container)
+                waiting.remove(container)
+        return True
+
+    def _dependencies(self, container):
+        """True when every condition holds; None while waiting; a reason when one never will."""
+        for dependency in container.definition.get("dependsOn", []):
+            other = self.task.container(dependency["containerName"])
+            condition = dependency["condition"]
+            exited = other.known >= ContainerStatus.STOPPED
+            if condition == "START":
+                if not other.started:
+                    return None
+            elif condition == "COMPLETE":
+                if not exited:
+                    return None
+            elif condition == "SUCCESS":
+                if not exited:
+                    return None
+                if other.exit_code != 0:
+                    return (f"Dependency {other.name} of container {container.name} "
+                            f"exited with code {other.exit_code}, not SUCCESS")
+            elif condition == "HEALTHY":
+                if other.health == HealthStatus.UNHEALTHY or exited:
+                    return (f"Dependency {other.name} of container {container.name} "
+                            "did not become HEALTHY")
+                if other.health != HealthStatus.HEALTHY:
+                    return None
+        return True
+
+    def _start(self, container) -> None:
+        self.runtime.start_container(container.runtime_id)
+        state = self.runtime.inspect_container(container.runtime_id)
+        with self.lock:
+            container.started = True
+            container.known = max(container.known, ContainerStatus.RUNNING)
+            if state is not None and self.task.network_mode == "bridge":
+                container.network_bindings = _bindings(state)
+            self.changed.notify_all()
+
+    def _mark_running(self) -> None:
+        with self.lock:
+            if self.task.desired >= TaskStatus.STOPPED:
+                return
+            self._advance(TaskStatus.ACTIVATING)
+            self._advance(TaskStatus.RUNNING)
+        self.engine.call_hooks("on_running", self.store, self.task)
+
+    def _wait_for_stop_request(self) -> None:
+        with self.lock:
+            while self.task.desired < TaskStatus.STOPPED:
+                self.changed.wait(timeout=5.0)
+
+    # -- stopping ---------------------------------------------------------------------------------
+
+    def _teardown(self) -> None:
+        with self.lock:
+            self.task.request_stop("TaskFailedToStart", "Task failed to start")  # no-op if set
+            self._advance(TaskStatus.DEACTIVATING)
+        self._quietly(self.engine.call_hooks, "on_stopping", self.store, self.task)
+        with self.lock:
+            self._advance(TaskStatus.STOPPING)
+        self._stop_all()
+        self._record_exits()
+        with self.lock:
+            self._advance(TaskStatus.DEPROVISIONING)
+        self._quietly(self.engine.call_hooks, "on_stopped", self.store, self.task)
+        self._remove_all()
+        with self.lock:
+            self._advance(TaskStatus.STOPPED)
+        log.info("task %s STOPPED (%s: %s)", self.task.id, self.task.stop_code,
+                 self.task.stopped_reason)
+
+    def _stop_all(self) -> None:
+        running = [c for c in self.task.containers if c.runtime_id and c.started
+                   and c.known < ContainerStatus.STOPPED]
+        threads = [
+            threading.Thread(
+                target=self._quietly,
+                args=(self.runtime.stop_container, c.runtime_id, self._stop_timeout(c)),
+                daemon=True,
+            )
+            for c in running
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _stop_timeout(self, container) -> int:
+        if self.task.stop_grace_s is not None:
+            return self.task.stop_grace_s
+        return container.definition.get("stopTimeout", container_specs.DEFAULT_STOP_TIMEOUT_S)
+
+    def _record_exits(self) -> None:
+        for container in self.task.containers:
+            if not container.runtime_id:
+                continue
+            state = self._quietly(self.runtime.inspect_container, container.runtime_id)
+            with self.lock:
+                self.engine.record_exit(self.task, container, state)
+
+    def _remove_all(self) -> None:
+        for container in self.task.containers:
+            if container.runtime_id:
+                self._quietly(self.runtime.remove_container, container.runtime_id)
+        if self.sandbox is not None:
+            self._quietly(self.runtime.remove_sandbox, self.sandbox)
+        for volume in self.volumes:
+            self._quietly(self.runtime.remove_volume, volume)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _advance(self, status: TaskStatus) -> None:
+        if self.task.advance(status):
+            log.info("task %s %s", self.task.id, status.name)
+            self.engine.task_changed(self.store, self.task)
+            self.changed.notify_all()
+
+    def _fail(self, stop_code: str, reason: str) -> None:
+        with self.lock:
+            self._fail_locked(stop_code, reason)
+
+    def _fail_locked(self, stop_code: str, reason: str) -> None:
+        if self.task.request_stop(stop_code, reason):
+            self.changed.notify_all()
+
+    def _stop_requested(self) -> bool:
+        with self.lock:
+            return self.task.desired >= TaskStatus.STOPPED
+
+    def _definitions(self) -> list[dict]:
+        return [c.definition for c in self.task.containers]
+
+    def _shape(self) -> container_specs.TaskShape:
+        return self.engine.task_shape(self.task, self.volumes)
+
+    def _eni_attachment(self) -> dict:
+        vpc = (self.task.network_configuration or {}).get("awsvpcConfiguration", {})
+        ip = self.sandbox.ip_address or ""
+        details = [
+            {"name": "subnetId", "value": (vpc.get("subnets") or [""])[0]},
+            {"name": "networkInterfaceId", "value": f"eni-{uuid.uuid4().hex[:17]}"},
+            {"name": "macAddress", "value": self.sandbox.mac_address or ""},
+            {"name": "privateDnsName",
+             "value": f"ip-{ip.replace('.', '-')}.{self.store.region}.compute.internal"},
+            {"name": "privateIPv4Address", "value": ip},
+        ]
+        return {"id": str(uuid.uuid4()), "type": "ElasticNetworkInterface", "status": "ATTACHED",
+                "details": details}
+
+    @staticmethod
+    def _quietly(fn, *args):
+        try:
+            return fn(*args)
+        except Exception:  # teardown goes on: one failed removal must not leak the rest
+            log.exception("teardown step %s failed", getattr(fn, "__name__", fn))
+            return None
+
+
+def _volumes_from_first(containers: list) -> list:
+    """Create order: a container that others take volumes from is created before them."""
+    sources = {v.get("sourceContainer") for c in containers
+               for v in c.definition.get("volumesFrom", [])}
+    return sorted(containers, key=lambda c: c.name not in sources)
+
+
+def _bindings(state) -> list[dict]:
+    return [
+        {"bindIP": p.host_ip, "containerPort": p.container_port, "hostPort": p.host_port,
+         "protocol": p.protocol}
+        for p in state.published
+    ]

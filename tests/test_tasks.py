@@ -1,0 +1,172 @@
+"""Tasks run as real Docker containers: RunTask, the ECS lifecycle, StopTask, DescribeTasks."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.waiting import task_of, wait_for, wait_for_task
+
+pytestmark = pytest.mark.docker
+
+TASK_LABEL = "ecs-emulator.task-arn"
+
+
+def register(ecs, image, *containers, family="app", network_mode="bridge", **extra):
+    definitions = list(containers) or [{"name": "main", "image": image, "memory": 64,
+                                        "command": ["sleep", "300"]}]
+    for definition in definitions:
+        definition.setdefault("image", image)
+    return ecs.register_task_definition(
+        family=family, networkMode=network_mode, containerDefinitions=definitions, **extra
+    )["taskDefinition"]["taskDefinitionArn"]
+
+
+@pytest.fixture
+def cluster(ecs):
+    ecs.create_cluster(clusterName="work")
+    return "work"
+
+
+def run(ecs, cluster, task_definition, **extra) -> str:
+    response = ecs.run_task(cluster=cluster, taskDefinition=task_definition, **extra)
+    assert response["failures"] == []
+    return response["tasks"][0]["taskArn"]
+
+
+def test_run_answers_at_once_then_runs_and_stops(ecs, cluster, busybox_image, docker_client):
+    arn = run(ecs, cluster, register(ecs, busybox_image), startedBy="me")
+    first = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+    assert first["lastStatus"] in ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")
+    assert first["desiredStatus"] == "RUNNING"
+
+    running = wait_for_task(ecs, cluster, arn, "RUNNING")
+    assert running["lastStatus"] == "RUNNING"
+    assert running["containers"][0]["lastStatus"] == "RUNNING"
+    assert running["startedAt"] >= running["createdAt"]
+    assert running["pullStartedAt"] <= running["pullStoppedAt"]
+    containers = docker_client.containers.list(filters={"label": f"{TASK_LABEL}={arn}"})
+    assert len(containers) == 1
+    assert ecs.list_tasks(cluster=cluster)["taskArns"] == [arn]
+    assert ecs.list_tasks(cluster=cluster, startedBy="me")["taskArns"] == [arn]
+    cluster_view = ecs.describe_clusters(clusters=[cluster])["clusters"][0]
+    assert cluster_view["runningTasksCount"] == 1
+
+    stopping = ecs.stop_task(cluster=cluster, task=arn, reason="enough")["task"]
+    assert stopping["desiredStatus"] == "STOPPED"
+    stopped = wait_for_task(ecs, cluster, arn, "STOPPED")
+    assert stopped["stopCode"] == "UserInitiated"
+    assert stopped["stoppedReason"] == "enough"
+    # busybox sleep ignores nothing: SIGTERM ends it, and Docker reports 143
+    assert stopped["containers"][0]["exitCode"] in (143, 137)
+    assert stopped["stoppingAt"] <= stopped["stoppedAt"]
+    assert docker_client.containers.list(all=True, filters={"label": f"{TASK_LABEL}={arn}"}) == []
+    assert ecs.list_tasks(cluster=cluster)["taskArns"] == []
+    assert ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"] == [arn]
+
+
+def test_essential_exit_stops_task_with_its_exit_code(ecs, cluster, busybox_image):
+    task_definition = register(ecs, busybox_image, {
+        "name": "main", "memory": 64, "command": ["sh", "-c", "exit 3"]})
+    arn = run(ecs, cluster, task_definition)
+    stopped = wait_for_task(ecs, cluster, arn, "STOPPED")
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["stoppedReason"] == "Essential container in task exited"
+    assert stopped["containers"][0]["exitCode"] == 3
+
+
+def test_non_essential_exit_keeps_task_running(ecs, cluster, busybox_image):
+    task_definition = register(
+        ecs, busybox_image,
+        {"name": "main", "memory": 64, "command": ["sleep", "300"]},
+        {"name": "side", "memory": 64, "essential": False, "command": ["sh", "-c", "exit 1"]},
+    )
+    arn = run(ecs, cluster, task_definition)
+    task = wait_for(lambda: task_of(ecs, cluster, arn),
+                    lambda t: {c["name"]: c["lastStatus"] for c in t["containers"]}.get("side") == "STOPPED")
+    assert task["lastStatus"] == "RUNNING"
+    side = next(c for c in task["containers"] if c["name"] == "side")
+    assert side["exitCode"] == 1
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+
+def test_stop_timeout_then_sigkill_reports_137(ecs, cluster, busybox_image):
+    task_definition = register(ecs, busybox_image, {
+        "name": "main", "memory": 64, "stopTimeout": 2,
+        "command": ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]})
+    arn = run(ecs, cluster, task_definition)
+    wait_for_task(ecs, cluster, arn, "RUNNING")
+    ecs.stop_task(cluster=cluster, task=arn)
+    stopped = wait_for_task(ecs, cluster, arn, "STOPPED")
+    assert stopped["containers"][0]["exitCode"] == 137
+
+
+def test_failed_pull_stops_with_cannot_pull(ecs, cluster):
+    task_definition = register(ecs, "ecs-emulator-test/does-not-exist:nope")
+    arn = run(ecs, cluster, task_definition)
+    stopped = wait_for_task(ecs, cluster, arn, "STOPPED")
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith("CannotPullContainerError")
+    assert stopped["containers"][0]["reason"].startswith("CannotPullContainerError")
+
+
+def test_awsvpc_containers_share_localhost_and_get_an_eni(ecs, cluster, busybox_image):
+    task_definition = register(
+        ecs, busybox_image,
+        {"name": "web", "memory": 64, "portMappings": [{"containerPort": 8080}],
+         "command": ["sh", "-c", "mkdir -p /w && echo hello-from-web > /w/index.html && httpd -f -p 8080 -h /w"]},
+        {"name": "client", "memory": 64, "essential": False,
+         "dependsOn": [{"containerName": "web", "condition": "START"}],
+         "command": ["sh", "-c", "sleep 1; wget -q -O - http://localhost:8080/ | grep -q hello-from-web"]},
+        network_mode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+    )
+    arn = run(ecs, cluster, task_definition, launchType="FARGATE",
+              networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    task = wait_for(lambda: task_of(ecs, cluster, arn),
+                    lambda t: {c["name"]: c["lastStatus"] for c in t["containers"]}.get("client") == "STOPPED")
+    client = next(c for c in task["containers"] if c["name"] == "client")
+    assert client["exitCode"] == 0
+    eni = task["attachments"][0]
+    assert eni["type"] == "ElasticNetworkInterface"
+    details = {d["name"]: d["value"] for d in eni["details"]}
+    assert details["privateIPv4Address"]
+    web = next(c for c in task["containers"] if c["name"] == "web")
+    assert web["networkInterfaces"][0]["privateIpv4Address"] == details["privateIPv4Address"]
+    binding = web["networkBindings"][0]
+    assert binding["containerPort"] == 8080 and binding["bindIP"] == "127.0.0.1"
+    import urllib.request
+    body = urllib.request.urlopen(f"http://127.0.0.1:{binding['hostPort']}/", timeout=5).read()
+    assert body == b"hello-from-web\n"
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+
+def test_run_task_refusals(ecs, cluster, busybox_image):
+    bridge = register(ecs, busybox_image)
+    cases = [
+        (dict(taskDefinition=bridge, count=11), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, launchType="FARGATE"), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, launchType="EC2",
+              capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}]),
+         "InvalidParameterException"),
+        (dict(taskDefinition="nope:1"), "ClientException"),
+        (dict(taskDefinition=bridge, networkConfiguration={
+            "awsvpcConfiguration": {"subnets": ["s"]}}), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, overrides={"containerOverrides": [{"name": "ghost"}]}),
+         "InvalidParameterException"),
+    ]
+    for params, code in cases:
+        with pytest.raises(ClientError) as excinfo:
+            ecs.run_task(cluster=cluster, **params)
+        assert excinfo.value.response["Error"]["Code"] == code, params
+    with pytest.raises(ClientError) as excinfo:
+        ecs.run_task(cluster="missing", taskDefinition=bridge)
+    assert excinfo.value.response["Error"]["Code"] == "ClusterNotFoundException"
+
+
+def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
+    task_definition = register(ecs, busybox_image)
+    first = ecs.run_task(cluster=cluster, taskDefinition=task_definition, clientToken="t-1")
+    again = ecs.run_task(cluster=cluster, taskDefinition=task_definition, clientToken="t-1")
+    assert [t["taskArn"] for t in first["tasks"]] == [t["taskArn"] for t in again["tasks"]]
+    for task in first["tasks"]:
+        ecs.stop_task(cluster=cluster, task=task["taskArn"])

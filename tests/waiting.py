@@ -1,0 +1,31 @@
+"""Waiting for the emulator's background work in tests: poll until a condition holds."""
+
+from __future__ import annotations
+
+import time
+
+
+def wait_for(fetch, until, timeout: float = 60.0, interval: float = 0.2):
+    """Call fetch() until until(value) is true; return that value, or fail with the last one."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not until(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s; last value: {value!r}")
+        time.sleep(interval)
+        value = fetch()
+    return value
+
+
+def task_of(ecs, cluster: str, arn: str) -> dict:
+    return ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+
+
+def wait_for_task(ecs, cluster: str, arn: str, status: str, timeout: float = 60.0) -> dict:
+    order = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
+             "DEPROVISIONING", "STOPPED"]
+    return wait_for(
+        lambda: task_of(ecs, cluster, arn),
+        lambda t: order.index(t["lastStatus"]) >= order.index(status),
+        timeout=timeout,
+    )
