@@ -13,13 +13,28 @@ from typing import Callable, Iterator, Protocol
 class RuntimeError_(Exception):
     """A runtime operation failed; `message` is fit to show a user (e.g. a container's reason)."""
 
+    ecs_code = ""  # the error name ECS puts before the message in a container's reason
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    @property
+    def reason(self) -> str:
+        """As ECS shows it: "CannotPullContainerError: <message>"."""
+        return f"{self.ecs_code}: {self.message}" if self.ecs_code else self.message
+
 
 class ImagePullError(RuntimeError_):
-    pass
+    ecs_code = "CannotPullContainerError"
 
 
 class ContainerCreateError(RuntimeError_):
-    pass
+    ecs_code = "CannotCreateContainerError"
+
+
+class ContainerStartError(RuntimeError_):
+    ecs_code = "CannotStartContainerError"
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,8 @@ class ContainerSpec:
     nano_cpus: int | None = None
     memory_bytes: int | None = None
     memory_reservation_bytes: int | None = None
+    memory_swap_bytes: int | None = None  # memory + swap, Docker's MemorySwap (-1: unlimited)
+    memory_swappiness: int | None = None
     ulimits: list[tuple[str, int, int]] = field(default_factory=list)
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
@@ -113,6 +130,7 @@ class ContainerState:
     published: tuple[PublishedPort, ...] = ()
     started_at: str | None = None
     finished_at: str | None = None
+    image_id: str | None = None  # the local image id (sha256:...)
 
 
 @dataclass(frozen=True)
@@ -170,7 +188,7 @@ class Runtime(Protocol):
 
     def remove_volume(self, name: str) -> None: ...
 
-    def events(self, until_stopped) -> Iterator[RuntimeEvent]: ...
+    def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]: ...
 
     def logs(self, container_id: str, since: float | None = None,
              follow: bool = False) -> Iterator[tuple[float, str, str]]: ...

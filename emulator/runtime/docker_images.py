@@ -1,0 +1,80 @@
+"""Making an image available: a local image is used as it is; anything else is pulled.
+
+A failed pull becomes an ImagePullError whose message reads like the detail of ECS's
+CannotPullContainerError. Pull progress is told in short lines (one per layer and step, never
+the progress bars), and two tasks wanting the same image share one pull.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from .base import ImagePullError, RegistryAuth
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(image: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(image, threading.Lock())
+
+
+def image_present(api, image: str) -> bool:
+    import docker.errors
+
+    try:
+        api.inspect_image(image)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+    except docker.errors.APIError as error:
+        # An invalid reference answers 400: no such image here either, and the pull will say why.
+        if error.status_code == 400:
+            return False
+        raise
+
+
+def _auth_config(auth: RegistryAuth | None) -> dict | None:
+    if auth is None:
+        return None
+    return {"username": auth.username, "password": auth.password, "serveraddress": auth.server}
+
+
+def pull_failure(detail: str) -> ImagePullError:
+    return ImagePullError(f"Error response from daemon: {detail}")
+
+
+def progress_line(event: dict) -> str | None:
+    """One short line for a pull event, or None for progress ticks not worth a line."""
+    status = event.get("status") or ""
+    if not status or status in ("Downloading", "Extracting", "Waiting"):
+        return None
+    layer = event.get("id")
+    return f"{layer}: {status}" if layer else status  # as the docker CLI prints them
+
+
+def ensure_image(api, image: str, auth: RegistryAuth | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
+    """Return once `image` is in the engine; raise ImagePullError if it cannot be had."""
+    import docker.errors
+
+    with _lock_for(image):
+        if image_present(api, image):
+            return
+        try:
+            stream = api.pull(image, stream=True, decode=True, auth_config=_auth_config(auth))
+            for event in stream:
+                error = event.get("errorDetail", {}).get("message") or event.get("error")
+                if error:
+                    raise pull_failure(error)
+                line = progress_line(event)
+                if line and progress:
+                    progress(line)
+        except docker.errors.APIError as error:
+            raise pull_failure(error.explanation or str(error)) from None
+        except docker.errors.DockerException as error:
+            raise pull_failure(str(error)) from None
+        if not image_present(api, image):
+            raise pull_failure(f"pull of {image} finished but the image is not in the engine")

@@ -1,0 +1,101 @@
+"""The emulator's bridge network, and task sandboxes: where a task's containers attach.
+
+Each emulator instance has one user-defined bridge network; the emulator listens on its gateway
+IP too, so containers reach it (task metadata, credentials, AWS_ENDPOINT_URL). An awsvpc task gets
+a pause container on that network, publishing the task's ports, whose network namespace the
+task's containers join, so they talk over localhost and share one IP, as on Fargate.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from .base import ContainerStartError, PortBinding, TaskSandbox
+from .docker_specs import port_bindings, port_key
+from .labels import ROLE, docker_name
+from .pause_image import ensure_pause_image
+
+# On Fargate every container port is reachable at the task's IP; here the sandbox publishes each
+# on this host's loopback, so a developer can curl it without exposing it to the network.
+DEFAULT_PUBLISH_IP = "127.0.0.1"
+
+
+def network_name(instance_id: str) -> str:
+    return f"ecs-emulator-{instance_id}"
+
+
+def ensure_network(api, name: str, labels: dict[str, str]) -> tuple[str, str]:
+    """Create the bridge network `name` unless it exists; return (name, gateway IP)."""
+    import docker.errors
+
+    try:
+        info = api.inspect_network(name)
+    except docker.errors.NotFound:
+        api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+        info = api.inspect_network(name)
+    return name, _gateway(info)
+
+
+def _gateway(info: dict) -> str:
+    for config in (info.get("IPAM") or {}).get("Config") or []:
+        if config.get("Gateway"):
+            return config["Gateway"].split("/")[0]
+        if config.get("Subnet"):
+            network = ipaddress.ip_network(config["Subnet"], strict=False)
+            if network.version == 4:
+                return str(next(network.hosts()))
+    raise RuntimeError(f"network {info.get('Name')} has no IPv4 gateway")
+
+
+def sandbox_network(mode: str, emulator_network: str) -> str | None:
+    """The network a task's containers use for network modes that need no pause container."""
+    return {"bridge": emulator_network, "host": "host", "none": "none"}.get(mode)
+
+
+def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
+                         ports: list[PortBinding]) -> TaskSandbox:
+    """Start a pause container on `network`, publishing `ports` (on 127.0.0.1 unless a binding
+    names its host IP), and return the sandbox the task's containers join."""
+    import docker.errors
+
+    published = [p if p.host_ip else PortBinding(p.container_port, p.protocol or "tcp",
+                                                 DEFAULT_PUBLISH_IP, p.host_port) for p in ports]
+    body = {
+        "Image": ensure_pause_image(api),
+        "Labels": {**labels, ROLE: "pause"},
+        "ExposedPorts": {port_key(p): {} for p in published} or None,
+        "HostConfig": {
+            "NetworkMode": network,
+            "PortBindings": port_bindings(published) or None,
+            "RestartPolicy": {"Name": "no"},
+            "LogConfig": {"Type": "none", "Config": {}},
+        },
+    }
+    body = {key: value for key, value in body.items() if value is not None}
+    created = api.create_container_from_config(body, docker_name(name))
+    sandbox_id = created["Id"]
+    try:
+        api.start(sandbox_id)
+    except docker.errors.APIError as error:
+        _remove_quietly(api, sandbox_id)
+        raise ContainerStartError(error.explanation or str(error)) from None
+    endpoint = (api.inspect_container(sandbox_id)["NetworkSettings"]["Networks"] or {}).get(network, {})
+    return TaskSandbox(network=f"container:{sandbox_id}", ip_address=endpoint.get("IPAddress") or None,
+                       sandbox_id=sandbox_id, mac_address=endpoint.get("MacAddress") or None)
+
+
+def remove_pause_sandbox(api, sandbox: TaskSandbox) -> None:
+    if sandbox.sandbox_id:
+        _remove_quietly(api, sandbox.sandbox_id)
+
+
+def _remove_quietly(api, container_id: str) -> None:
+    import docker.errors
+
+    try:
+        api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as error:
+        if error.status_code != 409:  # 409: removal already in progress
+            raise

@@ -1,0 +1,293 @@
+"""DockerRuntime: the Runtime interface (base.py) carried out by a Docker Engine.
+
+It speaks the Engine API through the docker SDK's low-level client (one per runtime, shared by the
+engine's worker threads; the SDK is imported on first use, since it costs start-up time). Every
+container, network and volume it creates is stamped with this instance's owner labels.
+The work is spread by job: docker_specs (ContainerSpec -> create body), docker_images (pulls),
+docker_network (network, sandboxes), docker_streams (events, logs), docker_cleanup (removal).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Iterator
+
+from . import docker_cleanup, docker_images, docker_network, docker_streams
+from .base import (
+    ContainerCreateError,
+    ContainerSpec,
+    ContainerStartError,
+    ContainerState,
+    PortBinding,
+    PublishedPort,
+    RegistryAuth,
+    RuntimeError_,
+    RuntimeEvent,
+    TaskSandbox,
+)
+from .docker_specs import container_name, create_body
+from .labels import INSTANCE, new_instance_id, owner_labels
+
+_UNSET_TIME = "0001-01-01T00:00:00Z"
+_MIB = 1024 * 1024
+
+
+def _docker_errors():
+    import docker.errors
+
+    return docker.errors
+
+
+def _message(error) -> str:
+    return getattr(error, "explanation", None) or str(error)
+
+
+class DockerRuntime:
+    """Runs containers on the Docker Engine that DOCKER_HOST (or the default socket) names."""
+
+    def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None):
+        self.instance_id = instance_id or new_instance_id()
+        self.owner_labels = owner_labels(self.instance_id)
+        self._client_factory = client_factory
+        self._lock = threading.Lock()
+        self._client = None
+        self._network: tuple[str, str] | None = None
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def api(self):
+        """The SDK's low-level APIClient, made on first use."""
+        with self._lock:
+            if self._client is None:
+                if self._client_factory is not None:
+                    self._client = self._client_factory()
+                else:
+                    import docker
+
+                    # Streams (events, followed logs) hold connections; leave room for calls.
+                    self._client = docker.from_env(max_pool_size=32)
+            return self._client.api
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def labels(self, labels: dict[str, str] | None = None) -> dict[str, str]:
+        """`labels` plus this instance's owner labels."""
+        return {**(labels or {}), **self.owner_labels}
+
+    # -- network, sandboxes ------------------------------------------------------------------
+
+    def ensure_network(self) -> tuple[str, str]:
+        """This instance's bridge network, created once: (name, gateway IP)."""
+        with self._lock:
+            network = self._network
+        if network is None:
+            name = docker_network.network_name(self.instance_id)
+            network = docker_network.ensure_network(self.api, name, self.labels())
+            with self._lock:
+                self._network = network
+        return network
+
+    def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
+                       ports: list[PortBinding]) -> TaskSandbox:
+        if mode == "awsvpc":
+            network, _ = self.ensure_network()
+            return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
+                                                       ports)
+        if mode == "bridge":
+            return TaskSandbox(network=self.ensure_network()[0], ip_address=None)
+        if mode in ("host", "none"):
+            return TaskSandbox(network=mode, ip_address=None)
+        raise ValueError(f"unknown network mode {mode!r}")
+
+    def remove_sandbox(self, sandbox: TaskSandbox) -> None:
+        docker_network.remove_pause_sandbox(self.api, sandbox)
+
+    # -- images ------------------------------------------------------------------------------
+
+    def ensure_image(self, image: str, auth: RegistryAuth | None,
+                     progress: Callable[[str], None] | None = None) -> None:
+        docker_images.ensure_image(self.api, image, auth, progress)
+
+    # -- containers --------------------------------------------------------------------------
+
+    def create_container(self, spec: ContainerSpec) -> str:
+        errors = _docker_errors()
+        body = create_body(spec)
+        body["Labels"] = self.labels(body.get("Labels"))
+        try:
+            return self.api.create_container_from_config(body, container_name(spec))["Id"]
+        except errors.APIError as error:
+            raise ContainerCreateError(_message(error)) from None
+        except ValueError as error:
+            raise ContainerCreateError(str(error)) from None
+
+    def start_container(self, container_id: str) -> None:
+        errors = _docker_errors()
+        try:
+            self.api.start(container_id)
+        except errors.APIError as error:
+            raise ContainerStartError(_message(error)) from None
+
+    def stop_container(self, container_id: str, timeout_s: int) -> None:
+        """SIGTERM (or the image's stop signal), then SIGKILL after `timeout_s`; as `docker stop`."""
+        errors = _docker_errors()
+        try:
+            self.api.stop(container_id, timeout=max(0, int(timeout_s)))
+        except errors.NotFound:
+            pass
+
+    def kill_container(self, container_id: str, signal: str = "SIGKILL") -> None:
+        errors = _docker_errors()
+        try:
+            self.api.kill(container_id, signal=signal)
+        except errors.NotFound:
+            pass
+        except errors.APIError as error:
+            if error.status_code != 409:  # 409: not running, which is what we wanted
+                raise RuntimeError_(_message(error)) from None
+
+    def remove_container(self, container_id: str) -> None:
+        errors = _docker_errors()
+        try:
+            self.api.remove_container(container_id, force=True, v=True)
+        except errors.NotFound:
+            pass
+        except errors.APIError as error:
+            if error.status_code != 409:  # 409: removal already in progress
+                raise RuntimeError_(_message(error)) from None
+
+    def inspect_container(self, container_id: str) -> ContainerState | None:
+        errors = _docker_errors()
+        try:
+            info = self.api.inspect_container(container_id)
+        except errors.NotFound:
+            return None
+        network_source = info
+        mode = (info.get("HostConfig") or {}).get("NetworkMode") or ""
+        if mode.startswith("container:"):
+            # It shares the sandbox's namespace: its address and published ports are the sandbox's.
+            try:
+                network_source = self.api.inspect_container(mode.split(":", 1)[1])
+            except errors.NotFound:
+                network_source = {}
+        return _state(info, network_source)
+
+    # -- volumes -----------------------------------------------------------------------------
+
+    def ensure_volume(self, name: str, labels: dict[str, str], driver: str | None = None,
+                      driver_opts: dict[str, str] | None = None) -> str:
+        errors = _docker_errors()
+        try:
+            volume = self.api.create_volume(name, driver=driver or "local",
+                                            driver_opts=driver_opts or None,
+                                            labels=self.labels(labels))
+        except errors.APIError as error:
+            raise RuntimeError_(_message(error)) from None
+        return volume["Name"]
+
+    def remove_volume(self, name: str) -> None:
+        errors = _docker_errors()
+        try:
+            self.api.remove_volume(name, force=True)
+        except errors.NotFound:
+            pass
+        except errors.APIError as error:
+            raise RuntimeError_(_message(error)) from None
+
+    # -- streams, numbers --------------------------------------------------------------------
+
+    def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]:
+        return docker_streams.events(lambda: self.api, f"{INSTANCE}={self.instance_id}",
+                                     until_stopped, since)
+
+    def logs(self, container_id: str, since: float | None = None,
+             follow: bool = False) -> Iterator[tuple[float, str, str]]:
+        """(epoch seconds, "stdout"/"stderr", line); ends with the container when following."""
+        errors = _docker_errors()
+        api = self.api
+        try:
+            tty = bool(api.inspect_container(container_id)["Config"].get("Tty"))
+        except errors.NotFound:
+            return
+        params = {"stdout": 1, "stderr": 1, "timestamps": 1, "follow": int(follow)}
+        if since:
+            params["since"] = docker_streams.since_param(since)
+        # The SDK's logs() joins stdout and stderr; read the multiplexed body ourselves.
+        response = api._get(api._url("/containers/{0}/logs", container_id), params=params,
+                            stream=True, timeout=None)
+        try:
+            if response.status_code == 404:
+                return
+            api._raise_for_status(response)
+            yield from docker_streams.log_lines(response.iter_content(chunk_size=None), tty)
+        finally:
+            response.close()
+
+    def stats(self, container_id: str) -> dict:
+        """One raw stats sample (Docker's JSON), or {} if the container is gone."""
+        errors = _docker_errors()
+        try:
+            return self.api.stats(container_id, stream=False)
+        except errors.NotFound:
+            return {}
+
+    def host_resources(self) -> tuple[int, int]:
+        info = self.api.info()
+        return int(info.get("NCPU") or 1) * 1024, int(info.get("MemTotal") or 0) // _MIB
+
+    # -- cleanup -----------------------------------------------------------------------------
+
+    def remove_labelled(self, labels: dict[str, str]) -> int:
+        """Remove this instance's containers, networks and volumes that carry all of `labels`
+        (all of this instance's with no labels; name another instance to reach its)."""
+        removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels})
+        with self._lock:
+            self._network = None  # it may be gone; ensure_network finds or makes it again
+        return removed
+
+    def remove_orphans(self) -> int:
+        """At start-up: remove resources of emulators on this host whose process has ended."""
+        return docker_cleanup.remove_orphans(self.api)
+
+
+def _state(info: dict, network_source: dict) -> ContainerState:
+    state = info.get("State") or {}
+    finished = state.get("Status") in ("exited", "dead")
+    ip, published = _addresses(network_source)
+    return ContainerState(
+        id=info["Id"],
+        status=state.get("Status") or "",
+        running=bool(state.get("Running")),
+        exit_code=state.get("ExitCode") if finished else None,
+        oom_killed=bool(state.get("OOMKilled")),
+        health=(state.get("Health") or {}).get("Status"),
+        error=state.get("Error") or "",
+        ip_address=ip,
+        published=published,
+        started_at=_time(state.get("StartedAt")),
+        finished_at=_time(state.get("FinishedAt")),
+        image_id=info.get("Image"),
+    )
+
+
+def _time(value: str | None) -> str | None:
+    return value if value and value != _UNSET_TIME else None
+
+
+def _addresses(info: dict) -> tuple[str | None, tuple[PublishedPort, ...]]:
+    settings = info.get("NetworkSettings") or {}
+    ip = settings.get("IPAddress") or next(
+        (n.get("IPAddress") for n in (settings.get("Networks") or {}).values() if n.get("IPAddress")),
+        None)
+    published = []
+    for key, bindings in (settings.get("Ports") or {}).items():
+        port, _, protocol = key.partition("/")
+        for binding in bindings or []:
+            published.append(PublishedPort(int(port), protocol or "tcp", binding.get("HostIp", ""),
+                                           int(binding.get("HostPort") or 0)))
+    return ip, tuple(published)

@@ -1,0 +1,164 @@
+"""Long reads from Docker: the event stream of our containers, and container logs demultiplexed.
+
+The event stream reconnects (from the last event seen) if the engine drops it, and ends promptly
+once `until_stopped` is set: a watcher closes the socket under the blocked reader.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import struct
+import threading
+import time
+from typing import Callable, Iterator
+
+from .base import RuntimeEvent
+
+log = logging.getLogger(__name__)
+
+EVENT_ACTIONS = ("start", "die", "oom", "kill", "destroy", "health_status")
+# Event attributes Docker adds beside the container's labels.
+_NOT_LABELS = {"exitCode", "image", "name", "signal", "execDuration"}
+_RECONNECT_DELAY_S = 1.0
+
+
+def to_event(message: dict) -> RuntimeEvent | None:
+    """A RuntimeEvent from one decoded Docker event, or None for one we do not report."""
+    action = message.get("Action") or message.get("status") or ""
+    health = None
+    if action.startswith("health_status"):
+        action, _, health = action.partition(":")
+        health = health.strip() or None
+    if action not in EVENT_ACTIONS:
+        return None
+    attributes = (message.get("Actor") or {}).get("Attributes") or {}
+    exit_code = attributes.get("exitCode")
+    nanos = message.get("timeNano") or int(message.get("time", 0)) * 1_000_000_000
+    return RuntimeEvent(
+        container_id=(message.get("Actor") or {}).get("ID") or message.get("id", ""),
+        action=action,
+        labels={k: v for k, v in attributes.items() if k not in _NOT_LABELS},
+        exit_code=int(exit_code) if exit_code not in (None, "") else None,
+        health=health,
+        time=nanos / 1e9,
+    )
+
+
+def since_param(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole}.{int(round((seconds - whole) * 1e9)):09d}"
+
+
+def events(api_factory: Callable[[], object], label_filter: str, until_stopped: threading.Event,
+           since: float | None = None) -> Iterator[RuntimeEvent]:
+    """Our containers' events until `until_stopped` is set; reconnects if the stream drops."""
+    guard = threading.Lock()
+    current: list = [None]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not until_stopped.wait(0.5):
+            if done.is_set():
+                return
+        with guard:
+            if current[0] is not None:
+                _close(current[0])
+
+    threading.Thread(target=watch, name="docker-events-watch", daemon=True).start()
+    filters = {"type": ["container"], "label": [label_filter], "event": list(EVENT_ACTIONS)}
+    last_nanos = int(since * 1e9) if since else 0
+    try:
+        while not until_stopped.is_set():
+            try:
+                with guard:
+                    if until_stopped.is_set():
+                        return
+                    params = {"since": since_param(last_nanos / 1e9)} if last_nanos else {}
+                    current[0] = api_factory().events(decode=True, filters=filters, **params)
+                for message in current[0]:
+                    if until_stopped.is_set():
+                        return
+                    nanos = message.get("timeNano") or 0
+                    if nanos and nanos <= last_nanos:
+                        continue  # replayed by `since` after a reconnect
+                    last_nanos = max(last_nanos, nanos)
+                    event = to_event(message)
+                    if event is not None:
+                        yield event
+            except Exception as error:  # the engine went away; try again unless told to stop
+                if until_stopped.is_set():
+                    return
+                log.warning("docker event stream failed: %s", error)
+            until_stopped.wait(_RECONNECT_DELAY_S)
+    finally:
+        done.set()
+        with guard:
+            if current[0] is not None:
+                _close(current[0])
+
+
+def _close(stream) -> None:
+    try:
+        stream.close()
+    except Exception:  # already closed, or the socket is gone: either way it is closed
+        pass
+
+
+def parse_timestamp(text: str) -> float:
+    """Docker's RFC 3339 timestamp with nanoseconds ("2024-05-01T12:34:56.123456789Z") as epoch s."""
+    text = text.strip()
+    offset = 0
+    if text.endswith("Z"):
+        text = text[:-1]
+    elif len(text) > 6 and text[-6] in "+-" and text[-3] == ":":
+        sign = 1 if text[-6] == "+" else -1
+        offset = sign * (int(text[-5:-3]) * 3600 + int(text[-2:]) * 60)
+        text = text[:-6]
+    whole, _, fraction = text.partition(".")
+    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    return seconds - offset + (float("0." + fraction) if fraction else 0.0)
+
+
+def _split_timestamp(line: str) -> tuple[float, str]:
+    stamp, _, text = line.partition(" ")
+    try:
+        return parse_timestamp(stamp), text
+    except ValueError:
+        return time.time(), line
+
+
+_STREAMS = {1: "stdout", 2: "stderr"}
+
+
+def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, str]]:
+    """(epoch seconds, stream, line) from the body of GET /containers/{id}/logs?timestamps=1.
+
+    Without a TTY the body is multiplexed: frames of an 8-byte header (stream, size) and payload.
+    """
+    buffers = {"stdout": b"", "stderr": b""}
+    pending = b""
+    for chunk in chunks:
+        if tty:
+            frames = [("stdout", chunk)]
+        else:
+            pending += chunk
+            frames = []
+            while len(pending) >= 8:
+                kind, size = struct.unpack(">BxxxL", pending[:8])
+                if len(pending) < 8 + size:
+                    break
+                frames.append((_STREAMS.get(kind, "stdout"), pending[8:8 + size]))
+                pending = pending[8 + size:]
+        for stream, data in frames:
+            buffers[stream] += data
+            *lines, buffers[stream] = buffers[stream].split(b"\n")
+            for line in lines:
+                if tty:
+                    line = line.rstrip(b"\r")
+                stamp, text = _split_timestamp(line.decode("utf-8", "replace"))
+                yield stamp, stream, text
+    for stream, rest in buffers.items():
+        if rest:
+            stamp, text = _split_timestamp(rest.decode("utf-8", "replace"))
+            yield stamp, stream, text
