@@ -13,7 +13,9 @@ from api_shapes.service import ServiceShapes
 from api_shapes.validate import ShapeError
 
 # Errors of the protocol layer, which botocore's models do not list per service.
-PROTOCOL_ERRORS = frozenset({"SerializationException", "UnknownOperationException"})
+# UnsupportedOperation: the emulator's answer for an operation it lacks (emulator/aws/errors.py).
+PROTOCOL_ERRORS = frozenset({"SerializationException", "UnknownOperationException",
+                             "UnsupportedOperation"})
 
 
 def problem_with(

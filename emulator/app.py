@@ -8,10 +8,16 @@ from flask import Flask
 
 from api_shapes import load_service
 from emulator import control
+from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
+from emulator.ecr import control as ecr_control
+from emulator.ecr import errors as ecr_errors
+from emulator.ecr.api import handlers as ecr_handlers
+from emulator.ecr.hooks import EcrRegistryHooks
+from emulator.ecr.store import EcrState
 from emulator.ecs.api import handlers as ecs_handlers
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
 from emulator.ecs.store import EcsState
@@ -34,6 +40,7 @@ class Emulator:
     # Set by the server: the base URL containers reach the emulator on (see container_endpoint).
     container_endpoint_provider: object = None
     registry: Registry | None = None  # the OCI registry under /v2/
+    ecr: EcrState | None = None
 
     def start(self) -> None:
         self.engine.start()
@@ -44,6 +51,8 @@ class Emulator:
     def reset(self) -> None:
         self.engine.reset()
         self.ecs.reset()
+        if self.ecr is not None:
+            self.ecr.reset()
         self.moto.reset()
         if self.registry is not None:
             self.registry.reset()
@@ -65,16 +74,30 @@ def create_app(settings: Settings | None = None) -> Emulator:
         not_implemented=UnsupportedFeatureException,
         strict_responses=settings.strict_responses,
     )
+    ecr_state = EcrState(settings)
+    ecr = JsonService(
+        shapes=load_service("ecr"),
+        handlers=ecr_handlers,
+        state=ecr_state,
+        invalid_parameter=ecr_errors.InvalidParameterException,
+        # ECR's model has no exception that says "not supported"; see aws/errors.py.
+        not_implemented=UnsupportedOperation,
+        strict_responses=settings.strict_responses,
+    )
     flask_app = Flask("emulator")
-    router = AwsRouter(flask_app, [ecs], moto, settings)
+    router = AwsRouter(flask_app, [ecs, ecr], moto, settings)
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
     emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine)
     engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
     emulator.registry = create_registry(settings)
+    emulator.ecr = ecr_state
+    ecr_state.registry = emulator.registry
+    emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
+    flask_app.register_blueprint(ecr_control.blueprint)
     return emulator
 
 

@@ -36,5 +36,11 @@ class UnknownOperationException(AwsError):
     """The X-Amz-Target names no operation of the service."""
 
 
+class UnsupportedOperation(AwsError):
+    """An operation of the service's model that this emulator does not implement, for services
+    whose model has no exception that says so (ECR). The code is EC2's common error of that
+    name; SDKs raise it as a generic ClientError."""
+
+
 class InternalFailure(AwsError):
     status = 500

@@ -1,0 +1,59 @@
+"""What the ECR handlers share: the registry a call addresses, the repository it names, the host
+clients reach our registry on, and pagination with ECR's limits and error."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from emulator.aws.json_service import Call
+from emulator.aws.pagination import InvalidToken, paginate
+from emulator.ecr import arns, names
+from emulator.ecr.errors import InvalidParameterException
+from emulator.ecr.model import Repository
+
+
+def store_of(call: Call):
+    """The registry the call addresses: the caller's, or the account its registryId names (we
+    do not check the permission policies a cross-account call would need)."""
+    registry_id = call.params.get("registryId")
+    if registry_id is None or registry_id == call.store.account:
+        return call.store
+    names.check_registry_id(registry_id)
+    return call.store.other(registry_id, call.store.region)
+
+
+def repository_of(call: Call) -> tuple[object, Repository]:
+    store = store_of(call)
+    name = call.params["repositoryName"]
+    names.check_repository_name(name)
+    return store, store.repository(name)
+
+
+def host_of(call: Call) -> str:
+    """host:port of our registry as the client reaches us."""
+    return arns.registry_host(call.ctx.host, call.store.state.settings)
+
+
+def base_url(call: Call) -> str:
+    return arns.proxy_endpoint(host_of(call))
+
+
+def page_of(items: Sequence, params: dict, *, key: Callable, max_limit: int = 1000,
+            default_max: int = 100):
+    """One page of `items` by the request's nextToken and maxResults, as ECR pages them."""
+    max_results = params.get("maxResults")
+    if max_results is not None and not 1 <= max_results <= max_limit:
+        raise InvalidParameterException(f"maxResults must be between 1 and {max_limit}.")
+    try:
+        return paginate(items, key=key, next_token=params.get("nextToken"),
+                        max_results=max_results, default_max=default_max)
+    except InvalidToken:
+        raise InvalidParameterException("Invalid parameter at 'nextToken': invalid token.") from None
+
+
+def refuse_paging_with_ids(params: dict, ids_member: str) -> None:
+    """ECR refuses maxResults and nextToken when the caller names the items it wants."""
+    if params.get(ids_member) and ("maxResults" in params or "nextToken" in params):
+        raise InvalidParameterException(
+            f"maxResults and nextToken cannot be used together with {ids_member}."
+        )

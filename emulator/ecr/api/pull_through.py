@@ -1,0 +1,60 @@
+"""Handlers of the pull through cache rule operations (rules are stored; nothing is fetched)."""
+
+from emulator.aws.json_service import Call
+from emulator.ecr import pull_through, render
+from emulator.ecr.api import handlers
+from emulator.ecr.api.common import page_of, store_of
+
+
+@handlers("CreatePullThroughCacheRule")
+def create_pull_through_cache_rule(call: Call) -> dict:
+    store = store_of(call)
+    rule = render.pull_through_rule(store, pull_through.create(store, call.params))
+    rule.pop("updatedAt", None)
+    return rule
+
+
+@handlers("DescribePullThroughCacheRules")
+def describe_pull_through_cache_rules(call: Call) -> dict:
+    store = store_of(call)
+    wanted = call.params.get("ecrRepositoryPrefixes")
+    if wanted:
+        rules, token = [pull_through.get(store, prefix) for prefix in dict.fromkeys(wanted)], None
+    else:
+        every = sorted(store.pull_through_rules.values(), key=lambda r: r.prefix)
+        rules, token = page_of(every, call.params, key=lambda r: r.prefix)
+    return {"pullThroughCacheRules": [render.pull_through_rule(store, r) for r in rules],
+            "nextToken": token}
+
+
+@handlers("UpdatePullThroughCacheRule")
+def update_pull_through_cache_rule(call: Call) -> dict:
+    store = store_of(call)
+    rule = pull_through.update(store, call.params)
+    wire = render.pull_through_rule(store, rule)
+    return {key: wire[key] for key in ("ecrRepositoryPrefix", "registryId", "updatedAt",
+                                       "credentialArn", "customRoleArn",
+                                       "upstreamRepositoryPrefix")}
+
+
+@handlers("DeletePullThroughCacheRule")
+def delete_pull_through_cache_rule(call: Call) -> dict:
+    store = store_of(call)
+    wire = render.pull_through_rule(store, pull_through.delete(store, call.params["ecrRepositoryPrefix"]))
+    for key in ("upstreamRegistry", "updatedAt"):
+        wire.pop(key, None)
+    return wire
+
+
+@handlers("ValidatePullThroughCacheRule")
+def validate_pull_through_cache_rule(call: Call) -> dict:
+    store = store_of(call)
+    rule = pull_through.get(store, call.params["ecrRepositoryPrefix"])
+    wire = render.pull_through_rule(store, rule)
+    return {
+        **{key: wire[key] for key in ("ecrRepositoryPrefix", "registryId", "upstreamRegistryUrl",
+                                      "credentialArn", "customRoleArn",
+                                      "upstreamRepositoryPrefix")},
+        "isValid": False,
+        "failure": pull_through.NOT_FETCHED,
+    }

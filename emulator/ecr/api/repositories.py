@@ -1,0 +1,86 @@
+"""Handlers of the repository operations: create, describe, delete, settings, permission policy."""
+
+from emulator.aws.json_service import Call
+from emulator.ecr import names, render, repositories
+from emulator.ecr.api import handlers
+from emulator.ecr.api.common import (
+    host_of, page_of, refuse_paging_with_ids, repository_of, store_of,
+)
+
+
+@handlers("CreateRepository")
+def create_repository(call: Call) -> dict:
+    store = store_of(call)
+    repository = repositories.create(store, call.params)
+    return {"repository": render.repository(store, repository, host_of(call))}
+
+
+@handlers("DescribeRepositories")
+def describe_repositories(call: Call) -> dict:
+    store = store_of(call)
+    refuse_paging_with_ids(call.params, "repositoryNames")
+    wanted = call.params.get("repositoryNames")
+    if wanted:
+        found = [store.repository(names.check_repository_name(n)) for n in dict.fromkeys(wanted)]
+        token = None
+    else:
+        every = sorted(store.repositories.values(), key=lambda r: r.name)
+        found, token = page_of(every, call.params, key=lambda r: r.name)
+    host = host_of(call)
+    return {"repositories": [render.repository(store, r, host) for r in found], "nextToken": token}
+
+
+@handlers("DeleteRepository")
+def delete_repository(call: Call) -> dict:
+    store, repository = repository_of(call)
+    repositories.delete(store, repository.name, call.params.get("force", False))
+    return {"repository": render.repository(store, repository, host_of(call))}
+
+
+@handlers("PutImageTagMutability")
+def put_image_tag_mutability(call: Call) -> dict:
+    store, repository = repository_of(call)
+    repositories.put_tag_mutability(store, call.params)
+    return {
+        "registryId": store.account,
+        "repositoryName": repository.name,
+        "imageTagMutability": repository.image_tag_mutability,
+        "imageTagMutabilityExclusionFilters": repository.mutability_exclusion_filters,
+    }
+
+
+@handlers("PutImageScanningConfiguration")
+def put_image_scanning_configuration(call: Call) -> dict:
+    store, repository = repository_of(call)
+    config = call.params["imageScanningConfiguration"]
+    repository.scan_on_push = config.get("scanOnPush", False)
+    return {
+        "registryId": store.account,
+        "repositoryName": repository.name,
+        "imageScanningConfiguration": {"scanOnPush": repository.scan_on_push},
+    }
+
+
+@handlers("SetRepositoryPolicy")
+def set_repository_policy(call: Call) -> dict:
+    store, repository = repository_of(call)
+    repositories.set_policy(store, repository.name, call.params["policyText"])
+    return _policy(store, repository.name, repository.policy)
+
+
+@handlers("GetRepositoryPolicy")
+def get_repository_policy(call: Call) -> dict:
+    store, repository = repository_of(call)
+    _, text = repositories.policy_of(store, repository.name)
+    return _policy(store, repository.name, text)
+
+
+@handlers("DeleteRepositoryPolicy")
+def delete_repository_policy(call: Call) -> dict:
+    store, repository = repository_of(call)
+    _, text = repositories.delete_policy(store, repository.name)
+    return _policy(store, repository.name, text)
+
+
+def _policy(store, name: str, text: str) -> dict:
+    return {"registryId": store.account, "repositoryName": name, "policyText": text}

@@ -1,0 +1,71 @@
+"""Handlers of the scanning operations: image scans and the registry's scanning configuration."""
+
+from emulator.aws.json_service import Call
+from emulator.ecr import image_ops, names, render, scanning
+from emulator.ecr.api import handlers
+from emulator.ecr.api.common import page_of, repository_of, store_of
+from emulator.ecr.errors import ImageNotFoundException
+
+
+@handlers("StartImageScan")
+def start_image_scan(call: Call) -> dict:
+    store, repository = repository_of(call)
+    image = _image(store, repository, call.params["imageId"])
+    result = scanning.scan(store, image)
+    return {"registryId": store.account, "repositoryName": repository.name,
+            "imageId": render.image_id(image, call.params["imageId"].get("imageTag")),
+            "imageScanStatus": render.scan_status(result)}
+
+
+@handlers("DescribeImageScanFindings")
+def describe_image_scan_findings(call: Call) -> dict:
+    store, repository = repository_of(call)
+    image = _image(store, repository, call.params["imageId"])
+    result = scanning.result_of(store, image)
+    numbered = list(enumerate(result.findings))
+    page, token = page_of(numbered, call.params, key=lambda item: item[0])
+    return {
+        "registryId": store.account,
+        "repositoryName": repository.name,
+        "imageId": render.image_id(image, call.params["imageId"].get("imageTag")),
+        "imageScanStatus": render.scan_status(result),
+        "imageScanFindings": render.scan_findings(result, [finding for _, finding in page]),
+        "nextToken": token,
+    }
+
+
+@handlers("PutRegistryScanningConfiguration")
+def put_registry_scanning_configuration(call: Call) -> dict:
+    store = store_of(call)
+    return {"registryScanningConfiguration":
+            scanning.put_registry_configuration(store, call.params)}
+
+
+@handlers("GetRegistryScanningConfiguration")
+def get_registry_scanning_configuration(call: Call) -> dict:
+    store = store_of(call)
+    return {"registryId": store.account, "scanningConfiguration": store.scanning_configuration}
+
+
+@handlers("BatchGetRepositoryScanningConfiguration")
+def batch_get_repository_scanning_configuration(call: Call) -> dict:
+    store = store_of(call)
+    found, failures = [], []
+    for name in call.params["repositoryNames"]:
+        repository = store.repositories.get(names.check_repository_name(name))
+        if repository is None:
+            failures.append({"repositoryName": name, "failureCode": "REPOSITORY_NOT_FOUND",
+                             "failureReason": "REPOSITORY_NOT_FOUND"})
+        else:
+            found.append(scanning.repository_configuration(store, repository))
+    return {"scanningConfigurations": found, "failures": failures}
+
+
+def _image(store, repository, image_id: dict):
+    resolved = image_ops.resolve(store, repository, image_id)
+    if resolved.image is None:
+        raise ImageNotFoundException(
+            f"The image with imageId {image_id} does not exist within the repository with name "
+            f"'{repository.name}' in the registry with id '{store.account}'"
+        )
+    return resolved.image

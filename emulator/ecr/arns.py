@@ -1,0 +1,96 @@
+"""ECR's names for things, built and parsed in this one place: repository ARNs, and the URIs of our
+registry (repositoryUri, proxyEndpoint, and the mapping of an AWS-style image URI to ours).
+
+Our registry answers on the emulator's own port, so plain `docker` can use it with no DNS setup:
+`127.0.0.1:<port>/<repo>` for the default account and region, and
+`127.0.0.1:<port>/<account>/<region>/<repo>` for any other (the registry resolves both forms).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from emulator.aws.context import partition_of
+from emulator.config import Settings
+from emulator.registry.names import RepoRef, path_name
+
+_REPOSITORY_ARN = re.compile(
+    r"^arn:(aws|aws-cn|aws-us-gov):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)$"
+)
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repo>[:tag|@digest]
+_AWS_IMAGE = re.compile(
+    r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"([^:@]+)(?::([^@]+))?(?:@(.+))?$"
+)
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "")
+
+
+@dataclass(frozen=True)
+class RepositoryArn:
+    partition: str
+    region: str
+    account: str
+    name: str
+
+
+def repository(account: str, region: str, name: str) -> str:
+    return f"arn:{partition_of(region)}:ecr:{region}:{account}:repository/{name}"
+
+
+def parse_repository(arn: str) -> RepositoryArn | None:
+    match = _REPOSITORY_ARN.match(arn)
+    return RepositoryArn(*match.groups()) if match else None
+
+
+def registry_host(host_header: str, settings: Settings) -> str:
+    """`host:port` of our registry as a client should name it.
+
+    The port is the one the client reached us on (the Host header), else the configured one. A
+    loopback name becomes 127.0.0.1, which Docker trusts over plain HTTP without configuration;
+    any other name (a Compose service, say) is kept, since that is how the client reaches us.
+    """
+    host, port = _split_host(host_header)
+    if not port:
+        port = str(settings.port)
+    if host.lower() in _LOOPBACK_NAMES:
+        host = "127.0.0.1"
+    return f"{host}:{port}"
+
+
+def repository_uri(host: str, account: str, region: str, name: str, settings: Settings) -> str:
+    """host/path of a repository; the registry's path_name decides the path (bare for the
+    default account and region), so the two always agree."""
+    path = path_name(RepoRef(account, region, name), settings.default_account_id,
+                     settings.default_region)
+    return f"{host}/{path}"
+
+
+def proxy_endpoint(host: str) -> str:
+    return f"http://{host}"
+
+
+@dataclass(frozen=True)
+class AwsImageRef:
+    account: str
+    region: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+def parse_aws_image(uri: str) -> AwsImageRef | None:
+    """`123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1` -> its parts (None if not ECR's)."""
+    match = _AWS_IMAGE.match(uri)
+    return AwsImageRef(*match.groups()) if match else None
+
+
+def _split_host(host_header: str) -> tuple[str, str]:
+    header = (host_header or "").strip()
+    if header.startswith("["):  # [::1]:4566
+        host, _, rest = header.partition("]")
+        return host + "]", rest.lstrip(":")
+    if header.count(":") == 1:
+        host, _, port = header.partition(":")
+        return host, port
+    return header, ""

@@ -1,0 +1,54 @@
+"""Authorization tokens: what GetAuthorizationToken issues and the registry accepts.
+
+A token is the caller's account and an expiry, signed with the emulator's key (kept across
+resets), so no token needs to be stored and a `docker login` stays good for its 12 hours. The
+registry accepts any token we issued for any account and region it serves: Docker keeps one
+credential per host, and all our registries share one host.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import time
+
+TOKEN_LIFETIME = 12 * 3600  # as ECR's
+USER = "AWS"
+
+
+def issue(key: bytes, account: str, now: float | None = None) -> tuple[str, dt.datetime]:
+    """(authorizationToken as the API answers it: base64 of "AWS:<password>", its expiry)."""
+    expires = int((now or time.time()) + TOKEN_LIFETIME)
+    payload = f"{account}:{expires}"
+    password = _b64(payload.encode()) + "." + _signature(key, payload)
+    token = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    return token, dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc)
+
+
+def authorizes(key: bytes, authorization: str | None, now: float | None = None) -> bool:
+    """Whether an Authorization header carries Basic credentials "AWS:<a token we issued>" that
+    have not expired."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
+        encoded, _, signature = password.partition(".")
+        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        expires = int(payload.rsplit(":", 1)[1])
+    except (binascii.Error, UnicodeDecodeError, ValueError, IndexError):
+        return False
+    if user != USER or not hmac.compare_digest(signature, _signature(key, payload)):
+        return False
+    return expires > (now or time.time())
+
+
+def _signature(key: bytes, payload: str) -> str:
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")

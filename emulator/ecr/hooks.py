@@ -1,0 +1,62 @@
+"""ECR's side of the registry's hooks (emulator/registry/hooks.py): which repositories exist, who
+may use them, and what ECR records when docker pushes, pulls and deletes.
+
+The registry calls these without its storage lock; each takes the ECR lock, as API handlers do.
+"""
+
+from __future__ import annotations
+
+from emulator.ecr import auth, images, pushes
+from emulator.ecr.errors import ImageTagAlreadyExistsException
+from emulator.ecr.model import utcnow
+from emulator.ecr.store import EcrState
+from emulator.registry.errors import TagImmutable
+
+
+class EcrRegistryHooks:
+    def __init__(self, state: EcrState):
+        self._state = state
+
+    def authorize(self, account: str, region: str, authorization: str | None) -> bool:
+        return auth.authorizes(self._state.signing_key, authorization)
+
+    def repository_exists(self, account: str, region: str, name: str) -> bool:
+        with self._state.lock:
+            return self._repository(account, region, name) is not None
+
+    def before_tag(self, account: str, region: str, name: str, tag: str, digest: str) -> None:
+        with self._state.lock:
+            repository = self._repository(account, region, name)
+            if repository is None:
+                return
+            try:
+                pushes.check_tag_may_point_at(self._store(account, region), repository, tag, digest)
+            except ImageTagAlreadyExistsException as error:
+                raise TagImmutable(error.message) from None
+
+    def after_manifest_put(self, account: str, region: str, name: str, digest: str,
+                           tag: str | None, media_type: str, size: int) -> None:
+        with self._state.lock:
+            repository = self._repository(account, region, name)
+            if repository is not None:
+                pushes.after_push(self._store(account, region), repository, digest)
+
+    def after_pull(self, account: str, region: str, name: str, digest: str) -> None:
+        with self._state.lock:
+            repository = self._repository(account, region, name)
+            if repository is not None:
+                images.record_of(repository, digest).last_pull = utcnow()
+
+    def after_delete(self, account: str, region: str, name: str, digest: str, tags,
+                     manifest_removed: bool) -> None:
+        with self._state.lock:
+            repository = self._repository(account, region, name)
+            if repository is not None and manifest_removed:
+                repository.images.pop(digest, None)
+
+    def _store(self, account: str, region: str):
+        return self._state.store_for(account, region)
+
+    def _repository(self, account: str, region: str, name: str):
+        store = self._state.existing_store(account, region)
+        return store.repositories.get(name) if store is not None else None

@@ -1,0 +1,155 @@
+"""Image operations of the ECR API that read or remove images: finding the image an imageId names
+(with ECR's failure codes), describing and listing with tag-status filters, BatchGetImage and
+BatchDeleteImage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emulator.ecr import images, names, replication
+from emulator.ecr.errors import ImageNotFoundException
+from emulator.ecr.images import Image
+from emulator.ecr.model import Repository, utcnow
+
+
+@dataclass(frozen=True)
+class Resolved:
+    image_id: dict  # as the caller gave it
+    image: Image | None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+
+    def failure(self) -> dict:
+        return {"imageId": self.image_id, "failureCode": self.failure_code,
+                "failureReason": self.failure_reason}
+
+
+def resolve(store, repository: Repository, image_id: dict) -> Resolved:
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if digest is None and tag is None:
+        return Resolved(image_id, None, "MissingDigestAndTag",
+                        "Invalid request parameters: both tag and digest cannot be null")
+    if digest is not None and not names.valid_digest(digest):
+        return Resolved(image_id, None, "InvalidImageDigest", "Invalid image digest")
+    if tag is not None and not names.valid_tag(tag):
+        return Resolved(image_id, None, "InvalidImageTag", "Invalid image tag")
+    image = images.find(store, repository, digest or tag)
+    if image is None:
+        return Resolved(image_id, None, "ImageNotFound", "Requested image not found")
+    if digest is not None and tag is not None and tag not in image.tags:
+        return Resolved(image_id, None, "ImageTagDoesNotMatchDigest",
+                        "Invalid request parameters: given tag and digest do not match")
+    return Resolved(image_id, image)
+
+
+def describe(store, repository: Repository, image_ids: list[dict] | None,
+             tag_status: str) -> list[Image]:
+    """DescribeImages: the images named (ImageNotFoundException if one is not), else all of them
+    that the tag status filter keeps."""
+    if not image_ids:
+        return [i for i in images.all_of(store, repository) if _keeps(i, tag_status)]
+    found: dict[str, Image] = {}
+    for image_id in image_ids:
+        resolved = resolve(store, repository, image_id)
+        if resolved.image is None:
+            raise ImageNotFoundException(
+                f"The image with imageId {_show(image_id)} does not exist within the repository "
+                f"with name '{repository.name}' in the registry with id '{store.account}'"
+            )
+        found.setdefault(resolved.image.digest, resolved.image)
+    return list(found.values())
+
+
+def list_ids(store, repository: Repository, tag_status: str) -> list[dict]:
+    """ListImages: one id per tag (untagged images by digest alone), oldest push first."""
+    ids = []
+    for image in images.all_of(store, repository):
+        if not _keeps(image, tag_status):
+            continue
+        if image.tags:
+            ids += [{"imageDigest": image.digest, "imageTag": tag} for tag in image.tags]
+        else:
+            ids.append({"imageDigest": image.digest})
+    return ids
+
+
+def batch_get(store, repository: Repository, image_ids: list[dict],
+              accepted: list[str] | None) -> tuple[list[dict], list[dict]]:
+    """BatchGetImage: (images as wire dicts, failures). A get is a pull: lastRecordedPullTime."""
+    found, failures = [], []
+    for image_id in image_ids:
+        resolved = resolve(store, repository, image_id)
+        image = resolved.image
+        if image is None:
+            failures.append(resolved.failure())
+            continue
+        if accepted and image.media_type not in accepted:
+            failures.append({
+                "imageId": image_id, "failureCode": "ImageNotFound",
+                "failureReason": f"The image's manifest is {image.media_type}, which is not among "
+                                 "the acceptedMediaTypes (the emulator converts no manifests)",
+            })
+            continue
+        image.record.last_pull = utcnow()
+        found.append({
+            "registryId": store.account,
+            "repositoryName": repository.name,
+            "imageId": {"imageDigest": image.digest, "imageTag": image_id.get("imageTag")},
+            "imageManifest": images.manifest_bytes(store, repository, image.digest).decode(),
+            "imageManifestMediaType": image.media_type,
+        })
+    return found, failures
+
+
+def batch_delete(store, repository: Repository,
+                 image_ids: list[dict]) -> tuple[list[dict], list[dict]]:
+    """BatchDeleteImage: (ids deleted, failures). By tag, only the tag goes, unless it was the
+    image's last, when the image goes too (as ECR does); by digest, the image and every tag."""
+    deleted, failures = [], []
+    for image_id in image_ids:
+        resolved = resolve(store, repository, image_id)
+        image = resolved.image
+        if image is None:
+            failures.append(resolved.failure())
+            continue
+        by_tag = image_id.get("imageTag") is not None
+        removes_image = not by_tag or set(image.tags) == {image_id["imageTag"]}
+        if removes_image and _referenced_by_index(store, repository, image):
+            failures.append({
+                "imageId": image_id, "failureCode": "ImageReferencedByManifestList",
+                "failureReason": "Requested image is referenced by a manifest list",
+            })
+            continue
+        deleted += _delete(store, repository, image, image_id["imageTag"] if by_tag else None)
+    return deleted, failures
+
+
+def _delete(store, repository: Repository, image: Image, tag: str | None) -> list[dict]:
+    if tag is not None and len(image.tags) > 1:
+        images.delete(store, repository, tag)
+        return [{"imageDigest": image.digest, "imageTag": tag}]
+    images.delete(store, repository, image.digest)
+    replication.replicate_deletion(store, repository, image.digest)
+    if not image.tags:
+        return [{"imageDigest": image.digest}]
+    return [{"imageDigest": image.digest, "imageTag": t} for t in image.tags]
+
+
+def _referenced_by_index(store, repository: Repository, image: Image) -> bool:
+    every = images.all_of(store, repository)
+    return image.digest in images.parent_indexes(every, store, repository)
+
+
+def _keeps(image: Image, tag_status: str) -> bool:
+    if tag_status == "TAGGED":
+        return bool(image.tags)
+    if tag_status == "UNTAGGED":
+        return not image.tags
+    return True
+
+
+
+
+def _show(image_id: dict) -> str:
+    return "{imageDigest:'%s', imageTag:'%s'}" % (image_id.get("imageDigest"),
+                                                  image_id.get("imageTag"))

@@ -1,0 +1,136 @@
+"""Layers through the ECR API: availability checks, the three-step upload (Initiate, UploadPart,
+Complete) onto registry storage's upload sessions, and download URLs.
+
+GetDownloadUrlForLayer answers, like ECR's presigned S3 URLs, a URL that needs no credentials: a
+path on our server signed with the emulator's key and valid for an hour (see control.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from urllib.parse import urlencode
+
+from emulator.ecr import images, names
+from emulator.ecr.errors import (
+    EmptyUploadException,
+    InvalidLayerException,
+    InvalidLayerPartException,
+    InvalidParameterException,
+    LayerAlreadyExistsException,
+    LayersNotFoundException,
+    UploadNotFoundException,
+)
+from emulator.ecr.model import Repository
+from emulator.registry import errors as registry_errors
+
+PART_SIZE = 10 * 1024 * 1024  # what ECR advises; parts of any size are accepted
+URL_LIFETIME = 3600
+
+
+def check_availability(store, repository: Repository, digests: list[str]):
+    """BatchCheckLayerAvailability: (layers, failures)."""
+    storage, ref = images.storage(store), images.repo_ref(store, repository.name)
+    layers, failures = [], []
+    for digest in digests:
+        if not names.valid_digest(digest):
+            failures.append({"layerDigest": digest, "failureCode": "InvalidLayerDigest",
+                             "failureReason": "Invalid layer digest"})
+        elif storage.blob_exists(ref, digest):
+            size = storage.stat_blob(ref, digest).size
+            layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE",
+                           "layerSize": size})
+        else:
+            failures.append({"layerDigest": digest, "failureCode": "MissingLayerDigest",
+                             "failureReason": "Could not find layer"})
+    return layers, failures
+
+
+def initiate(store, repository: Repository) -> str:
+    return images.storage(store).start_upload(images.repo_ref(store, repository.name)).upload_id
+
+
+def upload_part(store, repository: Repository, params: dict) -> int:
+    """UploadLayerPart; the last byte received."""
+    first, last, blob = params["partFirstByte"], params["partLastByte"], params["layerPartBlob"]
+    if last - first + 1 != len(blob):
+        raise InvalidLayerPartException(
+            f"The part spans bytes {first} to {last}, but {len(blob)} bytes were sent."
+        )
+    ref = images.repo_ref(store, repository.name)
+    try:
+        status = images.storage(store).append_upload(
+            ref, params["uploadId"], [blob], start=first, length=len(blob)
+        )
+    except registry_errors.UploadUnknown:
+        raise _upload_not_found(store, repository, params["uploadId"]) from None
+    except registry_errors.UploadOutOfOrder as error:
+        raise InvalidLayerPartException(
+            f"The part starts at byte {first}, but the upload has {error.size} bytes; the next "
+            f"part must start at byte {error.size}."
+        ) from None
+    return status.size - 1
+
+
+def complete(store, repository: Repository, upload_id: str, digests: list[str]) -> str:
+    """CompleteLayerUpload; the layer's digest."""
+    storage, ref = images.storage(store), images.repo_ref(store, repository.name)
+    if len(digests) != 1 or not names.valid_digest(digests[0]):
+        raise InvalidParameterException("layerDigests must hold the one digest of the layer.")
+    digest = digests[0]
+    try:
+        status = storage.upload_status(ref, upload_id)
+    except registry_errors.UploadUnknown:
+        raise _upload_not_found(store, repository, upload_id) from None
+    if status.size == 0:
+        raise EmptyUploadException(f"The upload {upload_id} contains no layer parts.")
+    if storage.blob_exists(ref, digest):
+        storage.cancel_upload(ref, upload_id)
+        raise LayerAlreadyExistsException(
+            f"The layer '{digest}' already exists in the repository with name "
+            f"'{repository.name}' in registry with id '{store.account}'"
+        )
+    try:
+        return storage.finish_upload(ref, upload_id, digest).digest
+    except registry_errors.DigestMismatch as error:
+        raise InvalidLayerException(error.message) from None
+
+
+def download_url(store, repository: Repository, digest: str, base_url: str) -> str:
+    """GetDownloadUrlForLayer: a signed URL of our server that serves the blob."""
+    if not names.valid_digest(digest) or not images.storage(store).blob_exists(
+        images.repo_ref(store, repository.name), digest
+    ):
+        raise LayersNotFoundException(
+            f"The layer with digest '{digest}' does not exist in the repository with name "
+            f"'{repository.name}' in the registry with id '{store.account}'"
+        )
+    expires = int(time.time()) + URL_LIFETIME
+    query = {"account": store.account, "region": store.region, "repository": repository.name,
+             "digest": digest, "expires": expires}
+    query["signature"] = sign(store.state.signing_key, query)
+    return f"{base_url}/_emulator/ecr/layers?{urlencode(query)}"
+
+
+def sign(key: bytes, query: dict) -> str:
+    message = "\n".join(str(query[k]) for k in ("account", "region", "repository", "digest",
+                                                 "expires"))
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def url_is_valid(key: bytes, query: dict) -> bool:
+    try:
+        expected = sign(key, query)
+        expires = int(query["expires"])
+    except (KeyError, ValueError):
+        return False
+    return hmac.compare_digest(expected, str(query.get("signature", ""))) and expires > time.time()
+
+
+
+def _upload_not_found(store, repository: Repository, upload_id: str) -> UploadNotFoundException:
+    return UploadNotFoundException(
+        f"Upload with id '{upload_id}' is not found in the repository with name "
+        f"'{repository.name}' in registry with id '{store.account}'"
+    )

@@ -1,0 +1,89 @@
+"""ECR's resources as plain dataclasses (snake_case; render.py turns them into wire dicts).
+
+An image here is ECR's record about a manifest (when it was pushed and pulled, its scan); the
+manifest, its blobs and its tags live in the registry's storage, found by digest. There is never
+a second copy of image data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class ScanResult:
+    """One basic scan of an image. Findings come only from the control endpoint: we scan nothing."""
+
+    status: str = "COMPLETE"
+    description: str = "The scan was completed successfully."
+    completed_at: dt.datetime = field(default_factory=utcnow)
+    findings: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ImageRecord:
+    """What ECR alone knows of an image; the image itself is in registry storage."""
+
+    digest: str
+    last_pull: dt.datetime | None = None
+    scan: ScanResult | None = None
+    # destination (region, registry id) -> status, as DescribeImageReplicationStatus shows it
+    replication: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+@dataclass
+class LifecyclePreview:
+    policy_text: str
+    status: str
+    results: list[dict] = field(default_factory=list)  # LifecyclePolicyPreviewResult wire dicts
+
+
+@dataclass
+class Repository:
+    name: str
+    arn: str
+    registry_id: str
+    created_at: dt.datetime = field(default_factory=utcnow)
+    image_tag_mutability: str = "MUTABLE"
+    mutability_exclusion_filters: list[dict] | None = None
+    scan_on_push: bool = False
+    encryption: dict = field(default_factory=lambda: {"encryptionType": "AES256"})
+    tags: list[dict] = field(default_factory=list)
+    policy: str | None = None
+    lifecycle_policy: str | None = None
+    lifecycle_policy_updated_at: dt.datetime | None = None
+    lifecycle_preview: LifecyclePreview | None = None
+    images: dict[str, ImageRecord] = field(default_factory=dict)  # digest -> ECR's record
+
+
+@dataclass
+class PullThroughCacheRule:
+    prefix: str
+    upstream_url: str
+    upstream_registry: str | None
+    credential_arn: str | None = None
+    custom_role_arn: str | None = None
+    upstream_prefix: str | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime | None = None
+
+
+@dataclass
+class CreationTemplate:
+    prefix: str
+    applied_for: list[str]
+    description: str | None = None
+    encryption: dict | None = None
+    resource_tags: list[dict] = field(default_factory=list)
+    image_tag_mutability: str = "MUTABLE"
+    mutability_exclusion_filters: list[dict] | None = None
+    repository_policy: str | None = None
+    lifecycle_policy: str | None = None
+    custom_role_arn: str | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime = field(default_factory=utcnow)

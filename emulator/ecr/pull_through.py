@@ -1,0 +1,101 @@
+"""Pull through cache rules: stored and described as ECR does.
+
+The emulator does not fetch from upstream registries (it is meant to run offline), so a pull of
+`<prefix>/<image>` that is not in the registry fails as any unknown image does, and
+ValidatePullThroughCacheRule answers isValid=false and says why.
+"""
+
+from __future__ import annotations
+
+import re
+
+from emulator.ecr.errors import (
+    InvalidParameterException,
+    PullThroughCacheRuleAlreadyExistsException,
+    PullThroughCacheRuleNotFoundException,
+    UnsupportedUpstreamRegistryException,
+)
+from emulator.ecr.model import PullThroughCacheRule, utcnow
+
+NOT_FETCHED = (
+    "This emulator does not contact upstream registries, so a pull through cache rule is stored "
+    "but never fetches images; push the images you need to the emulator's registry instead."
+)
+# upstreamRegistry -> (how its URL looks, whether ECR requires a Secrets Manager credential)
+_UPSTREAMS = {
+    "ecr-public": (r"public\.ecr\.aws", False),
+    "quay": (r"quay\.io", False),
+    "k8s": (r"registry\.k8s\.io", False),
+    "docker-hub": (r"registry-1\.docker\.io", True),
+    "github-container-registry": (r"ghcr\.io", True),
+    "azure-container-registry": (r"[a-z0-9-]+\.azurecr\.io", True),
+    "gitlab-container-registry": (r"registry\.gitlab\.com", True),
+    "chainguard": (r"cgr\.dev", False),
+    "ecr": (r"\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?", False),
+}
+
+
+def create(store, params: dict) -> PullThroughCacheRule:
+    prefix = params["ecrRepositoryPrefix"]
+    if prefix in store.pull_through_rules:
+        raise PullThroughCacheRuleAlreadyExistsException(
+            f"A pull through cache rule with the prefix '{prefix}' already exists in the registry "
+            f"with id '{store.account}'."
+        )
+    url = params["upstreamRegistryUrl"]
+    upstream = _upstream_of(url, params.get("upstreamRegistry"))
+    if _UPSTREAMS[upstream][1] and not params.get("credentialArn"):
+        raise InvalidParameterException(
+            f"A pull through cache rule for {upstream} needs a credentialArn."
+        )
+    if upstream == "ecr" and not params.get("customRoleArn"):
+        raise InvalidParameterException(
+            "A pull through cache rule for a private ECR upstream needs a customRoleArn."
+        )
+    rule = PullThroughCacheRule(
+        prefix=prefix,
+        upstream_url=url,
+        upstream_registry=upstream,
+        credential_arn=params.get("credentialArn"),
+        custom_role_arn=params.get("customRoleArn"),
+        upstream_prefix=params.get("upstreamRepositoryPrefix"),
+    )
+    store.pull_through_rules[prefix] = rule
+    return rule
+
+
+def get(store, prefix: str) -> PullThroughCacheRule:
+    rule = store.pull_through_rules.get(prefix)
+    if rule is None:
+        raise PullThroughCacheRuleNotFoundException(
+            f"The pull through cache rule with the prefix '{prefix}' does not exist in the "
+            f"registry with id '{store.account}'."
+        )
+    return rule
+
+
+def update(store, params: dict) -> PullThroughCacheRule:
+    rule = get(store, params["ecrRepositoryPrefix"])
+    if "credentialArn" in params:
+        rule.credential_arn = params["credentialArn"]
+    if "customRoleArn" in params:
+        rule.custom_role_arn = params["customRoleArn"]
+    rule.updated_at = utcnow()
+    return rule
+
+
+def delete(store, prefix: str) -> PullThroughCacheRule:
+    rule = get(store, prefix)
+    del store.pull_through_rules[prefix]
+    return rule
+
+
+def _upstream_of(url: str, declared: str | None) -> str:
+    host = re.sub(r"^https?://", "", url).split("/", 1)[0].lower()
+    for name, (pattern, _) in _UPSTREAMS.items():
+        if re.fullmatch(pattern, host) and (declared is None or declared == name):
+            return name
+    raise UnsupportedUpstreamRegistryException(
+        f"The upstream registry URL '{url}' is not supported"
+        + (f" for the upstream registry {declared}." if declared else ".")
+    )

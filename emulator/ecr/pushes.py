@@ -1,0 +1,125 @@
+"""What happens when an image arrives, by `docker push` (the registry's hooks) or by PutImage:
+the tag-immutability check before, and after: ECR's record, scan on push, replication, and the
+lifecycle policy."""
+
+from __future__ import annotations
+
+from emulator.ecr import images, lifecycle, replication, repositories, scanning
+from emulator.ecr.errors import (
+    ImageAlreadyExistsException,
+    ImageDigestDoesNotMatchException,
+    ImageTagAlreadyExistsException,
+    InvalidParameterException,
+    LayersNotFoundException,
+    ReferencedImagesNotFoundException,
+)
+from emulator.ecr.model import Repository
+from emulator.registry import errors as registry_errors
+from emulator.registry import manifests as formats
+from emulator.registry import names as registry_names
+
+
+def check_tag_may_point_at(store, repository: Repository, tag: str, digest: str) -> None:
+    """ImageTagAlreadyExistsException if `tag` is immutable and already names another image."""
+    if not repositories.tag_is_immutable(repository, tag):
+        return
+    current = images.find(store, repository, tag)
+    if current is not None and current.digest != digest:
+        raise ImageTagAlreadyExistsException(
+            f"The image tag '{tag}' already exists in the '{repository.name}' repository and "
+            "cannot be overwritten because the repository is immutable."
+        )
+
+
+def after_push(store, repository: Repository, digest: str) -> images.Image | None:
+    """Everything ECR does once a manifest is stored. None if the lifecycle policy expired it."""
+    image = images.find(store, repository, digest)
+    if image is None:  # deleted again before we got here
+        return None
+    scanning.scan_on_push(store, image)
+    replication.replicate(store, image)
+    expired = lifecycle.apply(store, repository)
+    return None if any(e.digest == digest for e in expired) else image
+
+
+def put_image(store, params: dict) -> tuple[images.Image | None, str, str, str]:
+    """PutImage: (the image or None if expired at once, its digest, manifest text, media type)."""
+    repository = store.repository(params["repositoryName"])
+    text = params["imageManifest"]
+    body = text.encode()
+    parsed = _parse(body, params.get("imageManifestMediaType"))
+    digest = _digest_of(body, params.get("imageDigest"))
+    tag = params.get("imageTag")
+    _check_references(store, repository, parsed)
+    existing = images.find(store, repository, digest)
+    if existing is not None and (tag is None or tag in existing.tags):
+        raise ImageAlreadyExistsException(
+            f"Image with digest '{digest}'" + (f" and tag '{tag}'" if tag else "") +
+            f" already exists in the repository with name '{repository.name}' in registry with "
+            f"id '{store.account}'"
+        )
+    if tag is not None:
+        _check_tag(tag)
+        check_tag_may_point_at(store, repository, tag, digest)
+    try:
+        images.storage(store).put_manifest(
+            images.repo_ref(store, repository.name), tag or digest, body, parsed.media_type
+        )
+    except registry_errors.ManifestBlobUnknown as error:
+        raise LayersNotFoundException(error.message) from None
+    except (registry_errors.ManifestInvalid, registry_errors.ManifestTooLarge) as error:
+        raise _invalid_manifest(error.message) from None
+    return after_push(store, repository, digest), digest, text, parsed.media_type
+
+
+def _parse(body: bytes, media_type: str | None):
+    try:
+        return formats.parse_manifest(body, media_type)
+    except registry_errors.ManifestInvalid as error:
+        raise _invalid_manifest(error.message) from None
+
+
+def _digest_of(body: bytes, declared: str | None) -> str:
+    algorithm = (declared or "").partition(":")[0]
+    hasher = registry_names.hasher_for(
+        f"{algorithm}:" if algorithm in registry_names.ALGORITHMS else "sha256:"
+    )
+    hasher.update(body)
+    digest = f"{hasher.name}:{hasher.hexdigest()}"
+    if declared is not None and declared != digest:
+        raise ImageDigestDoesNotMatchException(
+            f"Provided image digest '{declared}' does not match the calculated digest '{digest}'"
+        )
+    return digest
+
+
+def _check_references(store, repository: Repository, parsed) -> None:
+    storage = images.storage(store)
+    ref = images.repo_ref(store, repository.name)
+    missing = [d for d in parsed.blobs if not storage.blob_exists(ref, d)]
+    if missing:
+        raise LayersNotFoundException(
+            f"Layers with digests {missing} required for pushing image into repository with "
+            f"name '{repository.name}' in registry with id '{store.account}' do not exist"
+        )
+    absent = [d for d in parsed.manifests if images.find(store, repository, d) is None]
+    if absent:
+        raise ReferencedImagesNotFoundException(
+            f"The manifest list references images that are not in the repository: {absent}"
+        )
+
+
+def _check_tag(tag: str) -> None:
+    try:
+        registry_names.check_tag(tag)
+    except registry_errors.InvalidReference:
+        raise InvalidParameterException(
+            f"Invalid parameter at 'imageTag' failed to satisfy constraint: '{tag}' is not a "
+            "tag Docker clients accept (letters, digits, '_', '.', '-'; at most 128)"
+        ) from None
+
+
+def _invalid_manifest(problem: str) -> InvalidParameterException:
+    return InvalidParameterException(
+        f"Invalid parameter at 'ImageManifest' failed to satisfy constraint: '{problem}'"
+    )

@@ -1,0 +1,113 @@
+"""Registry replication: the configuration (PutReplicationConfiguration, DescribeRegistry) and the
+copying it asks for, done for real between the registries of this emulator.
+
+After a push, each rule whose repository filters match sends the image, with its tags, to each
+destination (region, account): the destination repository is created if need be (by a creation
+template for REPLICATION, else with ECR's defaults), blobs are linked (storage shares bytes, so
+nothing is copied twice) and the manifest is put. ECR replicates within minutes; we do it before
+the push is answered, so a pull from the destination right after works. Permissions (the
+destination's registry policy) are not checked. Replicas are not replicated again, as in ECR.
+"""
+
+from __future__ import annotations
+
+from emulator.ecr import images, lifecycle, repositories, scanning, templates
+from emulator.ecr.errors import InvalidParameterException
+from emulator.ecr.model import Repository
+from emulator.registry import errors as registry_errors
+from emulator.registry import manifests as formats
+
+
+def put_configuration(store, configuration: dict) -> dict:
+    for rule in configuration["rules"]:
+        for destination in rule["destinations"]:
+            if (destination["region"], destination["registryId"]) == (store.region, store.account):
+                raise InvalidParameterException(
+                    "Invalid parameter at 'replicationConfiguration' failed to satisfy "
+                    "constraint: 'Replication destination cannot be the source registry'"
+                )
+    store.replication_rules = [dict(rule) for rule in configuration["rules"]]
+    return {"rules": store.replication_rules}
+
+
+def destinations_for(store, name: str) -> list[tuple[dict, dict]]:
+    """(rule, destination) pairs that apply to repository `name`, each destination once."""
+    found, seen = [], set()
+    for rule in store.replication_rules:
+        filters = rule.get("repositoryFilters")
+        if filters and not any(name.startswith(f["filter"]) for f in filters):
+            continue
+        for destination in rule["destinations"]:
+            key = (destination["region"], destination["registryId"])
+            if key not in seen:
+                seen.add(key)
+                found.append((rule, destination))
+    return found
+
+
+def replicate(store, image: images.Image) -> None:
+    source = image.repository
+    for _, destination in destinations_for(store, source.name):
+        key = (destination["region"], destination["registryId"])
+        target_store = store.other(destination["registryId"], destination["region"])
+        try:
+            _copy(store, source, image.digest, image.tags, target_store)
+            image.record.replication[key] = "COMPLETE"
+        except (registry_errors.RegistryError, InvalidParameterException):
+            image.record.replication[key] = "FAILED"
+
+
+def replicate_deletion(store, repository: Repository, digest: str) -> None:
+    """An image deleted in the source goes from destinations whose rule asks for it."""
+    for rule, destination in destinations_for(store, repository.name):
+        if not rule.get("deleteReplication", {}).get("enabled"):
+            continue
+        target_store = store.other(destination["registryId"], destination["region"])
+        target = target_store.repositories.get(repository.name)
+        if target is not None and images.find(target_store, target, digest) is not None:
+            images.delete(target_store, target, digest)
+
+
+def _copy(store, source: Repository, digest: str, tags: tuple[str, ...], target_store) -> None:
+    target = _target_repository(target_store, source.name)
+    source_ref = images.repo_ref(store, source.name)
+    target_ref = images.repo_ref(target_store, target.name)
+    body = images.manifest_bytes(store, source, digest)
+    media_type = images.find(store, source, digest).media_type
+    _copy_content(store, source, source_ref, target_ref, body, media_type)
+    storage = images.storage(store)
+    storage.put_manifest(target_ref, digest, body, media_type)
+    for tag in tags:
+        if _tag_would_move(target_store, target, tag, digest):
+            raise registry_errors.TagImmutable(f"tag {tag} is immutable in the destination")
+        storage.put_manifest(target_ref, tag, body, media_type)
+    replica = images.find(target_store, target, digest)
+    scanning.scan_on_push(target_store, replica)
+    lifecycle.apply(target_store, target)
+
+
+def _copy_content(store, source, source_ref, target_ref, body: bytes, media_type: str) -> None:
+    """Link the blobs a manifest needs into the target, and copy the manifests an index lists."""
+    parsed = formats.parse_manifest(body, media_type)
+    storage = images.storage(store)
+    for blob in parsed.blobs:
+        if storage.mount_blob(target_ref, source_ref, blob) is None:
+            raise registry_errors.BlobUnknown(f"blob {blob} is missing from the source")
+    for child in parsed.manifests:
+        info, child_body = storage.get_manifest(source_ref, child)
+        _copy_content(store, source, source_ref, target_ref, child_body, info.media_type)
+        storage.put_manifest(target_ref, child, child_body, info.media_type)
+
+
+def _tag_would_move(target_store, target: Repository, tag: str, digest: str) -> bool:
+    if not repositories.tag_is_immutable(target, tag):
+        return False
+    current = images.find(target_store, target, tag)
+    return current is not None and current.digest != digest
+
+
+def _target_repository(target_store, name: str) -> Repository:
+    existing = target_store.repositories.get(name)
+    if existing is not None:
+        return existing
+    return templates.create_repository(target_store, name, "REPLICATION")

@@ -1,0 +1,94 @@
+"""Image scanning, honestly: the emulator has no vulnerability database, so a scan completes at
+once and reports the findings planted for that image through the control endpoint
+(/_emulator/ecr/findings), or none. Also the registry's scanning configuration and its rules."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from emulator.ecr import names
+from emulator.ecr.errors import ScanNotFoundException
+from emulator.ecr.images import Image
+from emulator.ecr.model import Repository, ScanResult
+
+_SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNDEFINED")
+
+
+def scan(store, image: Image) -> ScanResult:
+    findings = store.planted_findings.get((image.repository.name, image.digest), [])
+    image.record.scan = ScanResult(findings=[dict(f) for f in findings])
+    return image.record.scan
+
+
+def scan_on_push(store, image: Image) -> None:
+    if scan_frequency(store, image.repository) == "SCAN_ON_PUSH":
+        scan(store, image)
+
+
+def result_of(store, image: Image) -> ScanResult:
+    if image.record.scan is None:
+        raise ScanNotFoundException(
+            f"Image scan does not exist for the image with '{_describe(image)}' in the repository "
+            f"with name '{image.repository.name}' in the registry with id '{store.account}'"
+        )
+    return image.record.scan
+
+
+def plant_findings(store, repository_name: str, digest: str, findings: list[dict]) -> None:
+    """Control endpoint: what a scan of this image will report (and now, if it was scanned)."""
+    store.planted_findings[(repository_name, digest)] = findings
+    repository = store.repositories.get(repository_name)
+    record = repository.images.get(digest) if repository else None
+    if record is not None and record.scan is not None:
+        record.scan = ScanResult(findings=[dict(f) for f in findings])
+
+
+def severity_counts(result: ScanResult) -> dict[str, int]:
+    counts = Counter(f.get("severity", "UNDEFINED") for f in result.findings)
+    return {severity: counts[severity] for severity in _SEVERITIES if counts[severity]}
+
+
+def scan_frequency(store, repository: Repository) -> str:
+    """SCAN_ON_PUSH, CONTINUOUS_SCAN or MANUAL: the registry's rules, then the repository's own
+    scanOnPush flag (which ECR still honours for basic scanning)."""
+    frequency, _ = _registry_rule_for(store, repository.name)
+    if frequency is not None:
+        return frequency
+    return "SCAN_ON_PUSH" if repository.scan_on_push else "MANUAL"
+
+
+def repository_configuration(store, repository: Repository) -> dict:
+    frequency, filters = _registry_rule_for(store, repository.name)
+    return {
+        "repositoryArn": repository.arn,
+        "repositoryName": repository.name,
+        "scanOnPush": scan_frequency(store, repository) == "SCAN_ON_PUSH",
+        "scanFrequency": scan_frequency(store, repository),
+        "appliedScanFilters": filters,
+    }
+
+
+def put_registry_configuration(store, params: dict) -> dict:
+    store.scanning_configuration = {
+        "scanType": params.get("scanType", store.scanning_configuration["scanType"]),
+        "rules": params.get("rules", []),
+    }
+    return store.scanning_configuration
+
+
+def _registry_rule_for(store, name: str) -> tuple[str | None, list[dict]]:
+    # The more frequent rule wins when two match, as ECR documents.
+    order = ("CONTINUOUS_SCAN", "SCAN_ON_PUSH", "MANUAL")
+    matched = []
+    for rule in store.scanning_configuration.get("rules", []):
+        filters = [f for f in rule["repositoryFilters"] if names.wildcard_match(name, f["filter"])]
+        if filters:
+            matched.append((order.index(rule["scanFrequency"]), rule["scanFrequency"], filters))
+    if not matched:
+        return None, []
+    _, frequency, filters = min(matched, key=lambda item: item[0])
+    return frequency, filters
+
+
+def _describe(image: Image) -> str:
+    return f"imageDigest: {image.digest}"

@@ -1,0 +1,85 @@
+"""ECR state: one EcrStore per account and region (one private registry each), all guarded by one
+lock, the EcrState's. API handlers run under it (the JSON service takes it); the registry's hooks
+take it too. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from emulator.config import Settings
+from emulator.ecr.errors import RepositoryNotFoundException
+from emulator.ecr.model import CreationTemplate, PullThroughCacheRule, Repository
+
+
+@dataclass
+class EcrStore:
+    account: str
+    region: str
+    state: "EcrState" = field(repr=False)
+    repositories: dict[str, Repository] = field(default_factory=dict)
+    registry_policy: str | None = None
+    replication_rules: list[dict] = field(default_factory=list)
+    pull_through_rules: dict[str, PullThroughCacheRule] = field(default_factory=dict)
+    templates: dict[str, CreationTemplate] = field(default_factory=dict)
+    account_settings: dict[str, str] = field(default_factory=dict)
+    scanning_configuration: dict = field(
+        default_factory=lambda: {"scanType": "BASIC", "rules": []}
+    )
+    # (repository name, image digest) -> findings planted through the control endpoint; a scan
+    # of that image reports them.
+    planted_findings: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+
+    @property
+    def registry_id(self) -> str:
+        return self.account
+
+    def repository(self, name: str) -> Repository:
+        repository = self.repositories.get(name)
+        if repository is None:
+            raise RepositoryNotFoundException(
+                f"The repository with name '{name}' does not exist in the registry with id "
+                f"'{self.account}'"
+            )
+        return repository
+
+    def other(self, account: str, region: str) -> "EcrStore":
+        """The store of another registry of this emulator (replication, cross-account calls)."""
+        return self.state.store_for(account, region)
+
+
+class EcrState:
+    """Every account's and region's ECR state, the one lock that guards it, and what outlives a
+    reset: the settings, the registry, and the key that signs authorization tokens and download
+    URLs (so a `docker login` stays good across resets)."""
+
+    def __init__(self, settings: Settings | None = None, registry=None):
+        self.lock = threading.RLock()
+        self.settings = settings or Settings()
+        self.registry = registry  # emulator.registry.Registry: where images live
+        self.signing_key = secrets.token_bytes(32)
+        self._stores: dict[tuple[str, str], EcrStore] = {}
+
+    def store_for(self, account: str, region: str) -> EcrStore:
+        key = (account, region)
+        store = self._stores.get(key)
+        if store is None:
+            with self.lock:
+                store = self._stores.setdefault(
+                    key, EcrStore(account=account, region=region, state=self)
+                )
+        return store
+
+    def existing_store(self, account: str, region: str) -> EcrStore | None:
+        return self._stores.get((account, region))
+
+    def stores(self) -> list[EcrStore]:
+        with self.lock:
+            return list(self._stores.values())
+
+    def reset(self) -> None:
+        with self.lock:
+            self._stores.clear()
+
