@@ -72,7 +72,10 @@ class Validator:
     def _check_list(self, shape: dict, value: object, path: str):
         if not isinstance(value, list):
             raise ShapeError("type", path, f"expected a list, got {_json_type(value)}")
-        _check_length(shape, len(value), path, "items")
+        if not (self._wire_output and not value):
+            # An empty list in a response is fine whatever the shape's min: AWS answers
+            # ListImages on an empty repository with "imageIds": [] (ImageIdentifierList, min 1).
+            _check_length(shape, len(value), path, "items")
         member_shape = shape["member"]["shape"]
         return [self._check(member_shape, item, f"{path}[{i}]") for i, item in enumerate(value)]
 
