@@ -26,7 +26,7 @@ from .base import (
     TaskSandbox,
 )
 from .docker_specs import container_name, create_body
-from .labels import INSTANCE, new_instance_id, owner_labels
+from .labels import INSTANCE, PROCESS_INSTANCE, owner_labels
 
 _UNSET_TIME = "0001-01-01T00:00:00Z"
 _MIB = 1024 * 1024
@@ -46,7 +46,7 @@ class DockerRuntime:
     """Runs containers on the Docker Engine that DOCKER_HOST (or the default socket) names."""
 
     def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None):
-        self.instance_id = instance_id or new_instance_id()
+        self.instance_id = instance_id or PROCESS_INSTANCE
         self.owner_labels = owner_labels(self.instance_id)
         self._client_factory = client_factory
         self._lock = threading.Lock()

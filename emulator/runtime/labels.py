@@ -30,6 +30,15 @@ def new_instance_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+# This process's instance: a DockerRuntime made without an instance id uses it.
+PROCESS_INSTANCE = new_instance_id()
+
+
+def instance_labels(instance_id: str | None = None) -> dict[str, str]:
+    """The label selecting everything of one emulator instance (default: this process's)."""
+    return {INSTANCE: instance_id or PROCESS_INSTANCE}
+
+
 def process_start(pid: int) -> str:
     """The kernel's start time of `pid` (clock ticks since boot), or "" where /proc cannot say."""
     try:

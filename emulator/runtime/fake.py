@@ -1,0 +1,423 @@
+"""FakeRuntime: the Runtime interface in memory, for the engine's unit tests (no Docker).
+
+Containers "run" until a test says otherwise through the hooks:
+
+    fake = FakeRuntime()
+    fake.exit_on_start("app", 3)          # by image, container name or ECS container-name label
+    fake.fail_pull("private/img", "pull access denied")
+    cid = fake.find("web")                # the id of the container named "web" (ECS name label)
+    fake.set_health(cid, "healthy"); fake.exit(cid, 1); fake.oom(cid); fake.write_log(cid, "hi")
+
+Every call is recorded in `fake.calls` as (method, args...). Each change a real engine would
+report is sent to the subscribers of `events()` and kept in `fake.history`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .base import (
+    ContainerCreateError,
+    ContainerSpec,
+    ContainerStartError,
+    ContainerState,
+    ImagePullError,
+    PortBinding,
+    PublishedPort,
+    RegistryAuth,
+    RuntimeError_,
+    RuntimeEvent,
+    TaskSandbox,
+)
+from .labels import CONTAINER_NAME, INSTANCE, ROLE
+
+SIGKILL_EXIT = 137
+
+
+@dataclass
+class FakeContainer:
+    id: str
+    name: str
+    image: str
+    labels: dict[str, str]
+    network: str
+    spec: ContainerSpec | None = None  # None for a sandbox
+    status: str = "created"
+    exit_code: int | None = None
+    oom_killed: bool = False
+    health: str | None = None
+    ip_address: str | None = None
+    published: tuple[PublishedPort, ...] = ()
+    started_at: str | None = None
+    finished_at: str | None = None
+    ignores_sigterm: bool = False
+    stop_exit_code: int = 0
+    log: list[tuple[float, str, str]] = field(default_factory=list)
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{time.time_ns() % 10**9:09d}Z"
+
+
+class FakeRuntime:
+    def __init__(self, images: tuple[str, ...] = (), pull_all: bool = True,
+                 host_cpu_units: int = 4096, host_memory_mib: int = 8192,
+                 gateway: str = "127.0.0.1", instance_id: str = "fake"):
+        self.instance_id = instance_id
+        self.images: set[str] = set(images)
+        self.pull_all = pull_all  # False: only images in `images` can be had
+        self.host = (host_cpu_units, host_memory_mib)
+        self.gateway = gateway
+        self.containers: dict[str, FakeContainer] = {}
+        self.volumes: dict[str, dict] = {}
+        self.calls: list[tuple] = []
+        self.history: list[RuntimeEvent] = []
+        self.stats_samples: dict[str, dict] = {}
+        self._failures: dict[str, dict[str, str]] = {"pull": {}, "create": {}, "start": {}}
+        self._on_start: list[tuple[str, Callable[[str], None]]] = []
+        self._changed = threading.Condition(threading.RLock())
+        self._subscribers: list[list[RuntimeEvent]] = []
+        self._ips = itertools.count(2)
+        self._ports = itertools.count(49153)
+
+    # -- test hooks ---------------------------------------------------------------------------
+
+    def fail_pull(self, image: str, message: str = "pull access denied") -> None:
+        self._failures["pull"][image] = message
+
+    def fail_create(self, key: str, message: str = "invalid container") -> None:
+        """Fail create_container for an image, container name or ECS container name."""
+        self._failures["create"][key] = message
+
+    def fail_start(self, key: str, message: str = 'exec: "x": executable file not found') -> None:
+        self._failures["start"][key] = message
+
+    def on_start(self, key: str, action: Callable[[str], None]) -> None:
+        """Call `action(container_id)` after a matching container starts (outside the lock)."""
+        self._on_start.append((key, action))
+
+    def exit_on_start(self, key: str, exit_code: int = 0) -> None:
+        self.on_start(key, lambda cid: self.exit(cid, exit_code))
+
+    def healthy_on_start(self, key: str) -> None:
+        self.on_start(key, lambda cid: self.set_health(cid, "healthy"))
+
+    def find(self, key: str) -> str | None:
+        """The id of the newest container matching `key` (image, name or ECS container name)."""
+        with self._changed:
+            found = [c.id for c in self.containers.values() if c.spec and self._matches(c, key)]
+        return found[-1] if found else None
+
+    def exit(self, container_id: str, exit_code: int = 0) -> None:
+        with self._changed:
+            container = self.containers[container_id]
+            if container.status != "running":
+                return
+            container.status, container.exit_code = "exited", exit_code
+            container.finished_at = _now_iso()
+            self._emit(container, "die", exit_code=exit_code)
+
+    def oom(self, container_id: str) -> None:
+        with self._changed:
+            container = self.containers[container_id]
+            container.oom_killed = True
+            self._emit(container, "oom")
+            self.exit(container_id, SIGKILL_EXIT)
+
+    def set_health(self, container_id: str, health: str) -> None:
+        with self._changed:
+            container = self.containers[container_id]
+            container.health = health
+            self._emit(container, "health_status", health=health)
+
+    def ignore_sigterm(self, container_id: str) -> None:
+        """stop_container will end it with SIGKILL (exit 137), as Docker after the timeout."""
+        with self._changed:
+            self.containers[container_id].ignores_sigterm = True
+
+    def write_log(self, container_id: str, line: str, stream: str = "stdout") -> None:
+        with self._changed:
+            self.containers[container_id].log.append((time.time(), stream, line))
+            self._changed.notify_all()
+
+    def remove_externally(self, container_id: str) -> None:
+        """As if someone ran `docker rm -f`: die, then destroy."""
+        with self._changed:
+            self.kill_container(container_id)
+            container = self.containers.pop(container_id)
+            self._emit(container, "destroy")
+
+    # -- Runtime: images, sandboxes ---------------------------------------------------------
+
+    def ensure_image(self, image: str, auth: RegistryAuth | None,
+                     progress: Callable[[str], None] | None = None) -> None:
+        with self._changed:
+            self.calls.append(("ensure_image", image, auth))
+            if image in self._failures["pull"]:
+                raise ImagePullError(f"Error response from daemon: {self._failures['pull'][image]}")
+            if image not in self.images:
+                if not self.pull_all:
+                    raise ImagePullError(f"Error response from daemon: manifest for {image} not found")
+                if progress:
+                    progress(f"Status: Downloaded newer image for {image}")
+                self.images.add(image)
+
+    def ensure_network(self) -> tuple[str, str]:
+        return f"ecs-emulator-{self.instance_id}", self.gateway
+
+    def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
+                       ports: list[PortBinding]) -> TaskSandbox:
+        with self._changed:
+            self.calls.append(("create_sandbox", name, mode, tuple(ports)))
+            if mode in ("bridge", "host", "none"):
+                network = self.ensure_network()[0] if mode == "bridge" else mode
+                return TaskSandbox(network=network, ip_address=None)
+            if mode != "awsvpc":
+                raise ValueError(f"unknown network mode {mode!r}")
+            sandbox = FakeContainer(
+                id=uuid.uuid4().hex + uuid.uuid4().hex, name=name, image="ecs-emulator/pause",
+                labels={**labels, INSTANCE: self.instance_id, ROLE: "pause"},
+                network=self.ensure_network()[0], status="running", started_at=_now_iso(),
+                ip_address=self._next_ip("10.0"),
+                published=self._publish(ports, "127.0.0.1"))
+            self.containers[sandbox.id] = sandbox
+            return TaskSandbox(network=f"container:{sandbox.id}", ip_address=sandbox.ip_address,
+                               sandbox_id=sandbox.id, mac_address="02:42:0a:00:00:02")
+
+    def remove_sandbox(self, sandbox: TaskSandbox) -> None:
+        with self._changed:
+            self.calls.append(("remove_sandbox", sandbox.sandbox_id))
+            if sandbox.sandbox_id:
+                self.containers.pop(sandbox.sandbox_id, None)
+
+    # -- Runtime: containers --------------------------------------------------------------------
+
+    def create_container(self, spec: ContainerSpec) -> str:
+        with self._changed:
+            self.calls.append(("create_container", spec))
+            labels = {**spec.labels, INSTANCE: self.instance_id}
+            probe = FakeContainer(id="", name=spec.name, image=spec.image, labels=labels,
+                                  network=spec.network, spec=spec)
+            message = self._failure("create", probe)
+            if message:
+                raise ContainerCreateError(message)
+            if spec.image not in self.images:
+                raise ContainerCreateError(f"No such image: {spec.image}")
+            if any(c.name == spec.name for c in self.containers.values()):
+                raise ContainerCreateError(
+                    f'Conflict. The container name "/{spec.name}" is already in use')
+            probe.id = uuid.uuid4().hex + uuid.uuid4().hex
+            if spec.network not in ("host", "none") and not spec.network.startswith("container:"):
+                probe.ip_address = self._next_ip("10.1")
+                probe.published = self._publish(spec.ports, None)
+            self.containers[probe.id] = probe
+            return probe.id
+
+    def start_container(self, container_id: str) -> None:
+        with self._changed:
+            self.calls.append(("start_container", container_id))
+            container = self._get(container_id)
+            message = self._failure("start", container)
+            if message:
+                raise ContainerStartError(message)
+            if container.status == "running":
+                return
+            container.status, container.exit_code = "running", None
+            container.started_at, container.finished_at = _now_iso(), None
+            if container.spec and container.spec.healthcheck:
+                container.health = "starting"
+            self._emit(container, "start")
+            actions = [action for key, action in self._on_start if self._matches(container, key)]
+        for action in actions:
+            action(container_id)
+
+    def stop_container(self, container_id: str, timeout_s: int) -> None:
+        with self._changed:
+            self.calls.append(("stop_container", container_id, timeout_s))
+            container = self.containers.get(container_id)
+            if container is None or container.status != "running":
+                return
+            if container.ignores_sigterm:
+                self._emit(container, "kill")
+                self.exit(container_id, SIGKILL_EXIT)
+            else:
+                self.exit(container_id, container.stop_exit_code)
+
+    def kill_container(self, container_id: str, signal: str = "SIGKILL") -> None:
+        with self._changed:
+            self.calls.append(("kill_container", container_id, signal))
+            container = self.containers.get(container_id)
+            if container is None or container.status != "running":
+                return
+            self._emit(container, "kill")
+            self.exit(container_id, SIGKILL_EXIT if signal in ("SIGKILL", "KILL", "9") else 143)
+
+    def remove_container(self, container_id: str) -> None:
+        with self._changed:
+            self.calls.append(("remove_container", container_id))
+            container = self.containers.get(container_id)
+            if container is None:
+                return
+            if container.status == "running":
+                self.kill_container(container_id)
+            del self.containers[container_id]
+            self._emit(container, "destroy")
+
+    def inspect_container(self, container_id: str) -> ContainerState | None:
+        with self._changed:
+            container = self.containers.get(container_id)
+            if container is None:
+                return None
+            network_source = container
+            if container.network.startswith("container:"):
+                network_source = self.containers.get(container.network.split(":", 1)[1], container)
+            return ContainerState(
+                id=container.id, status=container.status, running=container.status == "running",
+                exit_code=container.exit_code, oom_killed=container.oom_killed,
+                health=container.health, error="", ip_address=network_source.ip_address,
+                published=network_source.published, started_at=container.started_at,
+                finished_at=container.finished_at, image_id=f"sha256:{container.image}")
+
+    # -- Runtime: volumes, streams, numbers, cleanup -------------------------------------------
+
+    def ensure_volume(self, name: str, labels: dict[str, str], driver: str | None = None,
+                      driver_opts: dict[str, str] | None = None) -> str:
+        with self._changed:
+            self.calls.append(("ensure_volume", name))
+            self.volumes.setdefault(name, {"labels": {**labels, INSTANCE: self.instance_id},
+                                           "driver": driver or "local",
+                                           "driver_opts": dict(driver_opts or {})})
+            return name
+
+    def remove_volume(self, name: str) -> None:
+        with self._changed:
+            self.calls.append(("remove_volume", name))
+            in_use = [c for c in self.containers.values() if c.spec
+                      and any(m.source == name for m in c.spec.mounts)]
+            if in_use:
+                raise RuntimeError_(f"remove {name}: volume is in use - [{in_use[0].id}]")
+            self.volumes.pop(name, None)
+
+    def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]:
+        with self._changed:
+            inbox = [e for e in self.history if since is not None and e.time >= since]
+            self._subscribers.append(inbox)
+        try:
+            while not until_stopped.is_set():
+                with self._changed:
+                    if not inbox:
+                        self._changed.wait(timeout=0.05)
+                    batch, inbox[:] = list(inbox), []
+                for event in batch:
+                    if until_stopped.is_set():
+                        return
+                    yield event
+        finally:
+            with self._changed:
+                self._subscribers = [s for s in self._subscribers if s is not inbox]
+
+    def logs(self, container_id: str, since: float | None = None,
+             follow: bool = False) -> Iterator[tuple[float, str, str]]:
+        position = 0
+        while True:
+            with self._changed:
+                container = self.containers.get(container_id)
+                if container is None:
+                    return
+                lines = container.log[position:]
+                position = len(container.log)
+                finished = container.status != "running"
+                if not lines and follow and not finished:
+                    self._changed.wait(timeout=0.05)
+            for line in lines:
+                if since is None or line[0] >= since:
+                    yield line
+            if not follow or (finished and not lines):
+                return
+
+    def stats(self, container_id: str) -> dict:
+        with self._changed:
+            container = self.containers.get(container_id)
+            if container is None:
+                return {}
+            if container_id in self.stats_samples:
+                return self.stats_samples[container_id]
+            limit = (container.spec.memory_bytes if container.spec else None) or self.host[1] << 20
+            return {
+                "read": _now_iso(), "name": f"/{container.name}", "id": container.id,
+                "cpu_stats": {"cpu_usage": {"total_usage": 2_000_000}, "system_cpu_usage": 10**10,
+                              "online_cpus": self.host[0] // 1024},
+                "precpu_stats": {"cpu_usage": {"total_usage": 1_000_000},
+                                 "system_cpu_usage": 10**10 - 10**9,
+                                 "online_cpus": self.host[0] // 1024},
+                "memory_stats": {"usage": 8 << 20, "limit": limit, "stats": {}},
+                "networks": {"eth0": {"rx_bytes": 0, "tx_bytes": 0}},
+            }
+
+    def host_resources(self) -> tuple[int, int]:
+        return self.host
+
+    def remove_labelled(self, labels: dict[str, str]) -> int:
+        wanted = {INSTANCE: self.instance_id, **labels}
+        with self._changed:
+            self.calls.append(("remove_labelled", dict(labels)))
+            doomed = [c.id for c in self.containers.values()
+                      if all(c.labels.get(k) == v for k, v in wanted.items())]
+            for container_id in doomed:
+                self.remove_container(container_id)
+            volumes = [n for n, v in self.volumes.items()
+                       if all(v["labels"].get(k) == v_ for k, v_ in wanted.items())]
+            for name in volumes:
+                del self.volumes[name]
+            return len(doomed) + len(volumes)
+
+    def remove_orphans(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _get(self, container_id: str) -> FakeContainer:
+        container = self.containers.get(container_id)
+        if container is None:
+            raise RuntimeError_(f"No such container: {container_id}")
+        return container
+
+    @staticmethod
+    def _matches(container: FakeContainer, key: str) -> bool:
+        return key in (container.image, container.name, container.labels.get(CONTAINER_NAME))
+
+    def _failure(self, kind: str, container: FakeContainer) -> str | None:
+        for key, message in self._failures[kind].items():
+            if self._matches(container, key):
+                return message
+        return None
+
+    def _next_ip(self, prefix: str) -> str:
+        n = next(self._ips)
+        return f"{prefix}.{n // 250}.{n % 250 + 2}"
+
+    def _publish(self, ports: list[PortBinding], default_ip: str | None) -> tuple[PublishedPort, ...]:
+        published = []
+        for port in ports:
+            ip = port.host_ip or default_ip
+            if ip is not None:
+                published.append(PublishedPort(port.container_port, port.protocol or "tcp", ip,
+                                               port.host_port or next(self._ports)))
+        return tuple(published)
+
+    def _emit(self, container: FakeContainer, action: str, exit_code: int | None = None,
+              health: str | None = None) -> None:
+        event = RuntimeEvent(container_id=container.id, action=action, labels=dict(container.labels),
+                             exit_code=exit_code, health=health, time=time.time())
+        self.history.append(event)
+        for inbox in self._subscribers:
+            inbox.append(event)
+        self._changed.notify_all()
