@@ -48,9 +48,9 @@ def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int) -> 
     if not 1 <= count <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException("Count must be between 1 and 10.")
     launch_type, provider = _launch_type(store, params, cluster)
-    _check_compatibility(definition, launch_type)
+    check_compatibility(definition, launch_type)
     network_mode = definition.spec.get("networkMode", "bridge")
-    network_configuration = _network_configuration(params, network_mode)
+    network_configuration = check_network_configuration(params.get("networkConfiguration"), network_mode)
     platform_version = _platform_version(params, launch_type)
     overrides = params.get("overrides", {})
     _check_overrides(definition, overrides)
@@ -133,7 +133,7 @@ def _pick_provider(strategy: list[dict]) -> str:
     return arns.name_from(weighted["capacityProvider"], "capacity-provider")
 
 
-def _check_compatibility(definition: TaskDefinition, launch_type: str) -> None:
+def check_compatibility(definition: TaskDefinition, launch_type: str) -> None:
     if launch_type == "FARGATE" and "FARGATE" not in definition.compatibilities:
         raise InvalidParameterException(
             "Task definition does not support launch_type FARGATE."
@@ -144,8 +144,7 @@ def _check_compatibility(definition: TaskDefinition, launch_type: str) -> None:
         )
 
 
-def _network_configuration(params: dict, network_mode: str) -> dict | None:
-    config = params.get("networkConfiguration")
+def check_network_configuration(config: dict | None, network_mode: str) -> dict | None:
     if network_mode == "awsvpc":
         vpc = (config or {}).get("awsvpcConfiguration")
         if not vpc:

@@ -64,7 +64,7 @@ class TaskEngine:
         for thread in self._threads:
             thread.join(timeout=5)
         if remove_everything and self._runtime is not None:
-            self._runtime.remove_labelled(runtime_labels.instance_labels())
+            self._runtime.remove_labelled({})
 
     def stop_all_tasks(self, reason: str, grace_s: int | None = None) -> None:
         with self.state.lock:
@@ -148,7 +148,8 @@ class TaskEngine:
             self.task_changed(store, task)
 
     def _after_exit(self, task, container) -> None:
-        if container.essential and task.desired < TaskStatus.STOPPED and container.started:
+        # A die event means the container did run (possibly before its runner noted the start).
+        if container.essential and task.desired < TaskStatus.STOPPED:
             task.request_stop("EssentialContainerExited", "Essential container in task exited")
 
     def record_exit(self, task, container, state) -> None:
