@@ -1,0 +1,287 @@
+"""ECR images through the ECR API alone (no docker): layer uploads, PutImage, DescribeImages,
+ListImages, BatchGetImage, BatchDeleteImage, download URLs, scanning, replication, and that
+all of it is the registry's data (the /v2/ API sees what the ECR API pushed)."""
+
+import json
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from test_ecr_helpers import (  # noqa: F401 (ecr is a fixture)
+    ACCOUNT, OCI_INDEX, OCI_MANIFEST, digest_of, ecr, error_code, image_manifest, push_image,
+    upload_blob,
+)
+
+
+def test_layer_upload_in_parts(ecr):
+    ecr.create_repository(repositoryName="layers")
+    data = bytes(range(256)) * 40
+    digest = upload_blob(ecr, "layers", data, part_size=1000)
+    available = ecr.batch_check_layer_availability(
+        repositoryName="layers", layerDigests=[digest, digest_of(b"absent"), "nonsense"])
+    assert available["layers"] == [{"layerDigest": digest, "layerAvailability": "AVAILABLE",
+                                    "layerSize": len(data)}]
+    assert [f["failureCode"] for f in available["failures"]] == ["MissingLayerDigest",
+                                                                 "InvalidLayerDigest"]
+    url = ecr.get_download_url_for_layer(repositoryName="layers", layerDigest=digest)["downloadUrl"]
+    assert requests.get(url, timeout=10).content == data
+    assert requests.get(url.replace("signature=", "signature=0"), timeout=10).status_code == 403
+    with pytest.raises(ClientError) as excinfo:
+        ecr.get_download_url_for_layer(repositoryName="layers", layerDigest=digest_of(b"absent"))
+    assert error_code(excinfo) == "LayersNotFoundException"
+
+
+def test_layer_upload_errors(ecr):
+    ecr.create_repository(repositoryName="layers")
+    upload_id = ecr.initiate_layer_upload(repositoryName="layers")["uploadId"]
+    with pytest.raises(ClientError) as excinfo:
+        ecr.complete_layer_upload(repositoryName="layers", uploadId=upload_id,
+                                  layerDigests=[digest_of(b"")])
+    assert error_code(excinfo) == "EmptyUploadException"
+    ecr.upload_layer_part(repositoryName="layers", uploadId=upload_id, partFirstByte=0,
+                          partLastByte=2, layerPartBlob=b"abc")
+    with pytest.raises(ClientError) as excinfo:  # not consecutive
+        ecr.upload_layer_part(repositoryName="layers", uploadId=upload_id, partFirstByte=5,
+                              partLastByte=6, layerPartBlob=b"de")
+    assert error_code(excinfo) == "InvalidLayerPartException"
+    with pytest.raises(ClientError) as excinfo:
+        ecr.complete_layer_upload(repositoryName="layers", uploadId=upload_id,
+                                  layerDigests=[digest_of(b"other")])
+    assert error_code(excinfo) == "InvalidLayerException"
+    with pytest.raises(ClientError) as excinfo:  # a failed completion ends the upload
+        ecr.upload_layer_part(repositoryName="layers", uploadId=upload_id, partFirstByte=3,
+                              partLastByte=4, layerPartBlob=b"de")
+    assert error_code(excinfo) == "UploadNotFoundException"
+
+
+def test_put_describe_list_get(ecr):
+    ecr.create_repository(repositoryName="app")
+    layers = [b"a" * 1000, b"b" * 234]
+    manifest = image_manifest(ecr, "app", layers)
+    put = ecr.put_image(repositoryName="app", imageManifest=manifest, imageTag="v1")["image"]
+    digest = put["imageId"]["imageDigest"]
+    assert digest == digest_of(manifest.encode())
+    assert put["imageManifestMediaType"] == OCI_MANIFEST
+
+    detail = ecr.describe_images(repositoryName="app")["imageDetails"][0]
+    assert detail["imageDigest"] == digest
+    assert detail["imageTags"] == ["v1"]
+    assert detail["imageSizeInBytes"] == 1234  # the layers' sizes, as ECR counts
+    assert detail["imageManifestMediaType"] == OCI_MANIFEST
+    assert detail["artifactMediaType"] == "application/vnd.oci.image.config.v1+json"
+    assert "lastRecordedPullTime" not in detail
+
+    got = ecr.batch_get_image(repositoryName="app", imageIds=[{"imageTag": "v1"}])
+    assert got["images"][0]["imageManifest"] == manifest
+    assert got["images"][0]["imageId"] == {"imageDigest": digest, "imageTag": "v1"}
+    refused = ecr.batch_get_image(repositoryName="app", imageIds=[{"imageTag": "v1"}],
+                                  acceptedMediaTypes=["application/vnd.docker.distribution.manifest.v1+json"])
+    assert refused["images"] == [] and refused["failures"][0]["failureCode"] == "ImageNotFound"
+    assert ecr.batch_get_image(repositoryName="app", imageIds=[{"imageTag": "nope"}])[
+        "failures"][0]["failureCode"] == "ImageNotFound"
+    # A BatchGetImage is how ECR sees a pull.
+    pulled = ecr.describe_images(repositoryName="app", imageIds=[{"imageDigest": digest}])
+    assert "lastRecordedPullTime" in pulled["imageDetails"][0]
+
+    # Tag the same manifest again, as CI tools do to promote an image.
+    ecr.put_image(repositoryName="app", imageManifest=manifest, imageTag="prod")
+    assert sorted(ecr.list_images(repositoryName="app")["imageIds"],
+                  key=lambda i: i["imageTag"]) == [
+        {"imageDigest": digest, "imageTag": "prod"}, {"imageDigest": digest, "imageTag": "v1"}]
+    with pytest.raises(ClientError) as excinfo:
+        ecr.put_image(repositoryName="app", imageManifest=manifest, imageTag="prod")
+    assert error_code(excinfo) == "ImageAlreadyExistsException"
+    with pytest.raises(ClientError) as excinfo:
+        ecr.describe_images(repositoryName="app", imageIds=[{"imageTag": "nope"}])
+    assert error_code(excinfo) == "ImageNotFoundException"
+
+
+def test_put_image_refusals(ecr):
+    ecr.create_repository(repositoryName="app")
+    manifest = image_manifest(ecr, "app", [b"layer"])
+    with pytest.raises(ClientError) as excinfo:
+        ecr.put_image(repositoryName="app", imageManifest=manifest, imageDigest=digest_of(b"x"))
+    assert error_code(excinfo) == "ImageDigestDoesNotMatchException"
+    with pytest.raises(ClientError) as excinfo:
+        ecr.put_image(repositoryName="app", imageManifest="{not json")
+    assert error_code(excinfo) == "InvalidParameterException"
+    missing = json.loads(manifest)
+    missing["layers"][0]["digest"] = digest_of(b"never uploaded")
+    with pytest.raises(ClientError) as excinfo:
+        ecr.put_image(repositoryName="app", imageManifest=json.dumps(missing))
+    assert error_code(excinfo) == "LayersNotFoundException"
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": digest_of(b"no such image"), "size": 10}]})
+    with pytest.raises(ClientError) as excinfo:
+        ecr.put_image(repositoryName="app", imageManifest=index)
+    assert error_code(excinfo) == "ReferencedImagesNotFoundException"
+    with pytest.raises(ClientError) as excinfo:
+        ecr.put_image(repositoryName="gone", imageManifest=manifest)
+    assert error_code(excinfo) == "RepositoryNotFoundException"
+
+
+def test_immutable_tags_in_put_image(ecr):
+    ecr.create_repository(repositoryName="fixed", imageTagMutability="IMMUTABLE")
+    push_image(ecr, "fixed", "v1", label="first")
+    with pytest.raises(ClientError) as excinfo:
+        push_image(ecr, "fixed", "v1", label="second")
+    assert error_code(excinfo) == "ImageTagAlreadyExistsException"
+    push_image(ecr, "fixed", "v2", label="second")
+    ecr.put_image_tag_mutability(repositoryName="fixed", imageTagMutability="MUTABLE")
+    push_image(ecr, "fixed", "v1", label="third")  # may move now
+
+
+def test_filters_and_pagination(ecr):
+    ecr.create_repository(repositoryName="many")
+    tagged = [push_image(ecr, "many", f"t{i}", label=str(i)) for i in range(4)]
+    untagged = push_image(ecr, "many", None, label="bare")
+    tagged_ids = ecr.list_images(repositoryName="many", filter={"tagStatus": "TAGGED"})["imageIds"]
+    assert sorted(i["imageDigest"] for i in tagged_ids) == sorted(tagged)
+    untagged_ids = ecr.list_images(repositoryName="many", filter={"tagStatus": "UNTAGGED"})["imageIds"]
+    assert untagged_ids == [{"imageDigest": untagged}]
+    details = ecr.describe_images(repositoryName="many", filter={"tagStatus": "UNTAGGED"})
+    assert [d["imageDigest"] for d in details["imageDetails"]] == [untagged]
+    assert "imageTags" not in details["imageDetails"][0]
+    pages = ecr.get_paginator("describe_images").paginate(repositoryName="many",
+                                                          PaginationConfig={"PageSize": 2})
+    assert [d["imageDigest"] for p in pages for d in p["imageDetails"]] == tagged + [untagged]
+    pages = ecr.get_paginator("list_images").paginate(repositoryName="many",
+                                                      PaginationConfig={"PageSize": 2})
+    assert sum(len(p["imageIds"]) for p in pages) == 5
+
+
+def test_batch_delete(ecr, clean_emulator):
+    ecr.create_repository(repositoryName="del")
+    first = push_image(ecr, "del", "a", label="1")
+    ecr.put_image(repositoryName="del", imageTag="b", imageManifest=ecr.batch_get_image(
+        repositoryName="del", imageIds=[{"imageDigest": first}])["images"][0]["imageManifest"])
+    second = push_image(ecr, "del", "c", label="2")
+
+    # By tag: only the tag goes while another remains.
+    answer = ecr.batch_delete_image(repositoryName="del", imageIds=[{"imageTag": "a"}])
+    assert answer["imageIds"] == [{"imageDigest": first, "imageTag": "a"}]
+    assert answer["failures"] == []
+    # The last tag takes the image with it.
+    ecr.batch_delete_image(repositoryName="del", imageIds=[{"imageTag": "b"}])
+    assert [i["imageDigest"] for i in ecr.list_images(repositoryName="del")["imageIds"]] == [second]
+    answer = ecr.batch_delete_image(repositoryName="del", imageIds=[
+        {"imageDigest": second, "imageTag": "wrong"}, {"imageTag": "gone"}, {"imageDigest": second}])
+    assert [f["failureCode"] for f in answer["failures"]] == ["ImageTagDoesNotMatchDigest",
+                                                              "ImageNotFound"]
+    assert answer["imageIds"] == [{"imageDigest": second, "imageTag": "c"}]
+    assert ecr.list_images(repositoryName="del")["imageIds"] == []
+    # The registry no longer serves it either.
+    registry = clean_emulator.emulator.registry
+    assert registry.storage.list_manifests(
+        __import__("emulator.registry.names", fromlist=["x"]).repo_ref(ACCOUNT, "us-east-1", "del")) == []
+
+
+def test_manifest_list_children_stay_while_listed(ecr):
+    ecr.create_repository(repositoryName="multi")
+    child = push_image(ecr, "multi", None, label="amd64")
+    child_manifest = ecr.batch_get_image(repositoryName="multi", imageIds=[{"imageDigest": child}])[
+        "images"][0]["imageManifest"]
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": child, "size": len(child_manifest),
+         "platform": {"architecture": "amd64", "os": "linux"}}]})
+    ecr.put_image(repositoryName="multi", imageManifest=index, imageTag="latest")
+    listed = ecr.describe_images(repositoryName="multi", imageIds=[{"imageTag": "latest"}])
+    assert listed["imageDetails"][0]["imageSizeInBytes"] == len(b"layer")  # the largest child
+    answer = ecr.batch_delete_image(repositoryName="multi", imageIds=[{"imageDigest": child}])
+    assert answer["failures"][0]["failureCode"] == "ImageReferencedByManifestList"
+
+
+def test_scan_findings(ecr, clean_emulator):
+    ecr.create_repository(repositoryName="scanned")
+    digest = push_image(ecr, "scanned", "v1")
+    with pytest.raises(ClientError) as excinfo:
+        ecr.describe_image_scan_findings(repositoryName="scanned", imageId={"imageTag": "v1"})
+    assert error_code(excinfo) == "ScanNotFoundException"
+    status = ecr.start_image_scan(repositoryName="scanned", imageId={"imageTag": "v1"})
+    assert status["imageScanStatus"]["status"] == "COMPLETE"
+    clean = ecr.describe_image_scan_findings(repositoryName="scanned", imageId={"imageTag": "v1"})
+    assert clean["imageScanFindings"]["findings"] == []
+    assert clean["imageScanFindings"]["findingSeverityCounts"] == {}
+
+    finding = {"name": "CVE-2024-0001", "severity": "HIGH", "uri": "https://example.com/cve",
+               "attributes": [{"key": "package_name", "value": "openssl"}]}
+    planted = requests.put(f"{clean_emulator.endpoint_url}/_emulator/ecr/findings", json={
+        "repositoryName": "scanned", "imageDigest": digest, "findings": [finding]}, timeout=10)
+    assert planted.status_code == 200
+    found = ecr.describe_image_scan_findings(repositoryName="scanned", imageId={"imageDigest": digest})
+    assert found["imageScanFindings"]["findings"] == [finding]
+    assert found["imageScanFindings"]["findingSeverityCounts"] == {"HIGH": 1}
+    summary = ecr.describe_images(repositoryName="scanned")["imageDetails"][0]
+    assert summary["imageScanStatus"]["status"] == "COMPLETE"
+    assert summary["imageScanFindingsSummary"]["findingSeverityCounts"] == {"HIGH": 1}
+    bad = requests.put(f"{clean_emulator.endpoint_url}/_emulator/ecr/findings", json={
+        "repositoryName": "scanned", "imageDigest": digest, "findings": [{"severity": 3}]}, timeout=10)
+    assert bad.status_code == 400
+
+
+def test_scan_on_push(ecr):
+    ecr.create_repository(repositoryName="onpush", imageScanningConfiguration={"scanOnPush": True})
+    push_image(ecr, "onpush", "v1")
+    detail = ecr.describe_images(repositoryName="onpush")["imageDetails"][0]
+    assert detail["imageScanStatus"]["status"] == "COMPLETE"
+
+
+def test_replication_copies_to_other_regions_and_accounts(ecr, clean_emulator):
+    ecr.put_replication_configuration(replicationConfiguration={"rules": [{
+        "destinations": [{"region": "eu-west-1", "registryId": ACCOUNT},
+                         {"region": "us-east-1", "registryId": "111122223333"}],
+        "repositoryFilters": [{"filter": "prod", "filterType": "PREFIX_MATCH"}],
+    }]})
+    assert ecr.describe_registry()["replicationConfiguration"]["rules"][0]["destinations"][0] == {
+        "region": "eu-west-1", "registryId": ACCOUNT}
+    ecr.create_repository(repositoryName="prod-api")
+    ecr.create_repository(repositoryName="dev-api")
+    digest = push_image(ecr, "prod-api", "v1")
+    push_image(ecr, "dev-api", "v1")
+
+    west = clean_emulator.client("ecr", region="eu-west-1")
+    other = clean_emulator.client("ecr", account="111122223333")
+    for client in (west, other):
+        assert [r["repositoryName"] for r in client.describe_repositories()["repositories"]] == ["prod-api"]
+        copied = client.batch_get_image(repositoryName="prod-api", imageIds=[{"imageTag": "v1"}])
+        assert copied["images"][0]["imageId"]["imageDigest"] == digest
+    statuses = ecr.describe_image_replication_status(repositoryName="prod-api",
+                                                     imageId={"imageTag": "v1"})["replicationStatuses"]
+    assert sorted((s["region"], s["registryId"], s["status"]) for s in statuses) == [
+        ("eu-west-1", ACCOUNT, "COMPLETE"), ("us-east-1", "111122223333", "COMPLETE")]
+    with pytest.raises(ClientError) as excinfo:
+        ecr.put_replication_configuration(replicationConfiguration={"rules": [{
+            "destinations": [{"region": "us-east-1", "registryId": ACCOUNT}]}]})
+    assert error_code(excinfo) == "InvalidParameterException"
+
+
+def test_replication_applies_creation_template_and_deletes(ecr, clean_emulator):
+    west = clean_emulator.client("ecr", region="eu-west-1")
+    # The destination's template shapes the repository replication creates there.
+    west.create_repository_creation_template(prefix="prod", appliedFor=["REPLICATION"],
+                                             imageTagMutability="IMMUTABLE")
+    ecr.put_replication_configuration(replicationConfiguration={"rules": [{
+        "destinations": [{"region": "eu-west-1", "registryId": ACCOUNT}],
+        "deleteReplication": {"enabled": True}}]})
+    ecr.create_repository(repositoryName="prod/api")
+    digest = push_image(ecr, "prod/api", "v1")
+    replica = west.describe_repositories(repositoryNames=["prod/api"])["repositories"][0]
+    assert replica["imageTagMutability"] == "IMMUTABLE"
+    ecr.batch_delete_image(repositoryName="prod/api", imageIds=[{"imageDigest": digest}])
+    assert west.list_images(repositoryName="prod/api")["imageIds"] == []
+
+
+def test_registry_serves_what_the_api_pushed(ecr, clean_emulator):
+    """The ECR API and the /v2/ API share one storage: no second copy of image data."""
+    ecr.create_repository(repositoryName="shared")
+    manifest = image_manifest(ecr, "shared", [b"content"])
+    ecr.put_image(repositoryName="shared", imageManifest=manifest, imageTag="v1")
+    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    headers = {"Authorization": f"Basic {token}", "Accept": OCI_MANIFEST}
+    base = clean_emulator.endpoint_url
+    served = requests.get(f"{base}/v2/shared/manifests/v1", headers=headers, timeout=10)
+    assert served.status_code == 200 and served.text == manifest
+    assert requests.get(f"{base}/v2/shared/manifests/v1", timeout=10).status_code == 401
+    assert requests.get(f"{base}/v2/unknown/manifests/v1", headers=headers,
+                        timeout=10).status_code == 404
