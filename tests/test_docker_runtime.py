@@ -157,6 +157,34 @@ def test_other_network_modes_need_no_sandbox_container(runtime, task):
     assert _docker_ls("container", f"{labels.TASK_ARN}={task[labels.TASK_ARN]}") == []
 
 
+def test_a_sandbox_remakes_the_network_if_it_was_removed(task):
+    rt = DockerRuntime(instance_id=f"test-{uuid.uuid4().hex[:10]}")
+    try:
+        network, _ = rt.ensure_network()
+        subprocess.run(["docker", "network", "rm", network], check=True, capture_output=True)
+        sandbox = rt.create_sandbox(f"sb-{uuid.uuid4().hex[:8]}", task, "awsvpc", [])
+        assert sandbox.ip_address
+    finally:
+        rt.remove_labelled({})
+        rt.close()
+    assert _docker_ls("network", f"{labels.INSTANCE}={rt.instance_id}") == []
+
+
+def test_containers_made_from_many_threads_at_once(runtime, task):
+    results: dict[int, int | None] = {}
+
+    def one(code: int) -> None:
+        container = run(runtime, spec(task, f"n{code}", f"exit {code}"))
+        results[code] = wait_exited(runtime, container).exit_code
+
+    threads = [threading.Thread(target=one, args=(code,)) for code in range(1, 7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {code: code for code in range(1, 7)}
+
+
 def test_a_server_on_the_gateway_ip_is_reachable_from_a_task(runtime, task):
     network, gateway = runtime.ensure_network()
     assert runtime.ensure_network() == (network, gateway)

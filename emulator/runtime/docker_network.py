@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from .base import ContainerStartError, PortBinding, TaskSandbox
+from .base import ContainerCreateError, ContainerStartError, PortBinding, TaskSandbox
 from .docker_specs import port_bindings, port_key
 from .labels import ROLE, docker_name
 from .pause_image import ensure_pause_image
@@ -72,12 +72,18 @@ def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
         },
     }
     body = {key: value for key, value in body.items() if value is not None}
-    created = api.create_container_from_config(body, docker_name(name))
-    sandbox_id = created["Id"]
+    try:
+        sandbox_id = api.create_container_from_config(body, docker_name(name))["Id"]
+    except docker.errors.NotFound:
+        raise  # the network or the pause image is gone: the caller makes them again
+    except docker.errors.APIError as error:
+        raise ContainerCreateError(error.explanation or str(error)) from None
     try:
         api.start(sandbox_id)
     except docker.errors.APIError as error:
         _remove_quietly(api, sandbox_id)
+        if isinstance(error, docker.errors.NotFound):
+            raise  # the network is gone (Docker checks at start): the caller makes it again
         raise ContainerStartError(error.explanation or str(error)) from None
     endpoint = (api.inspect_container(sandbox_id)["NetworkSettings"]["Networks"] or {}).get(network, {})
     return TaskSandbox(network=f"container:{sandbox_id}", ip_address=endpoint.get("IPAddress") or None,

@@ -52,6 +52,7 @@ class DockerRuntime:
         self._lock = threading.Lock()
         self._client = None
         self._network: tuple[str, str] | None = None
+        self._network_lock = threading.Lock()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -83,26 +84,36 @@ class DockerRuntime:
 
     def ensure_network(self) -> tuple[str, str]:
         """This instance's bridge network, created once: (name, gateway IP)."""
-        with self._lock:
-            network = self._network
-        if network is None:
-            name = docker_network.network_name(self.instance_id)
-            network = docker_network.ensure_network(self.api, name, self.labels())
-            with self._lock:
-                self._network = network
-        return network
+        with self._network_lock:  # one creator: a second create would conflict
+            if self._network is None:
+                name = docker_network.network_name(self.instance_id)
+                self._network = docker_network.ensure_network(self.api, name, self.labels())
+            return self._network
+
+    def _forget_network(self) -> None:
+        with self._network_lock:
+            self._network = None
 
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox:
         if mode == "awsvpc":
-            network, _ = self.ensure_network()
-            return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
-                                                       ports)
+            errors = _docker_errors()
+            try:
+                return self._pause_sandbox(name, labels, ports)
+            except errors.NotFound:  # our network was removed behind our back: make it again
+                self._forget_network()
+                return self._pause_sandbox(name, labels, ports)
         if mode == "bridge":
             return TaskSandbox(network=self.ensure_network()[0], ip_address=None)
         if mode in ("host", "none"):
             return TaskSandbox(network=mode, ip_address=None)
         raise ValueError(f"unknown network mode {mode!r}")
+
+    def _pause_sandbox(self, name: str, labels: dict[str, str],
+                       ports: list[PortBinding]) -> TaskSandbox:
+        network, _ = self.ensure_network()
+        return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
+                                                   ports)
 
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         docker_network.remove_pause_sandbox(self.api, sandbox)
@@ -246,8 +257,7 @@ class DockerRuntime:
         """Remove this instance's containers, networks and volumes that carry all of `labels`
         (all of this instance's with no labels; name another instance to reach its)."""
         removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels})
-        with self._lock:
-            self._network = None  # it may be gone; ensure_network finds or makes it again
+        self._forget_network()  # it may be gone; ensure_network finds or makes it again
         return removed
 
     def remove_orphans(self) -> int:
