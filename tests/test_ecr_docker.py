@@ -1,0 +1,192 @@
+"""ECR with the real docker CLI: `aws ecr get-login-password | docker login`, push and pull of small
+offline images (`docker import` of a tar), and what ECR makes of them. Every image these tests
+tag is removed afterwards; docker's credentials go to a temporary DOCKER_CONFIG."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from test_ecr_helpers import ACCOUNT, ecr  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.docker
+
+AWS_CLI = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "aws"
+
+
+class Docker:
+    """The docker CLI, logged in to the emulator's registry, remembering what it tagged."""
+
+    def __init__(self, handle, config_dir: str):
+        self.host = handle.endpoint_url.removeprefix("http://")
+        self.env = {**os.environ, "DOCKER_CONFIG": config_dir}
+        self.aws_env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_ENDPOINT_URL": handle.endpoint_url}
+        self.tagged: set[str] = set()
+        self.image_ids: set[str] = set()  # a re-tagged image loses its name but not its id
+
+    def run(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", *args], input=stdin, env=self.env, capture_output=True,
+                              timeout=120)
+
+    def login(self) -> subprocess.CompletedProcess:
+        password = subprocess.run([str(AWS_CLI), "ecr", "get-login-password"], env=self.aws_env,
+                                  capture_output=True, check=True, timeout=60).stdout
+        return self.run("login", "--username", "AWS", "--password-stdin", self.host,
+                        stdin=password)
+
+    def make_image(self, reference: str, content: str) -> None:
+        """A one-layer image holding one file, built offline."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            data = content.encode()
+            info = tarfile.TarInfo("content.txt")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        self.tagged.add(reference)
+        result = self.run("import", "-", reference, stdin=buffer.getvalue())
+        assert result.returncode == 0, result.stderr
+        self.image_ids.add(result.stdout.decode().strip())
+
+    def push(self, reference: str) -> subprocess.CompletedProcess:
+        return self.run("push", reference)
+
+    def pull(self, reference: str) -> subprocess.CompletedProcess:
+        self.tagged.add(reference)
+        result = self.run("pull", reference)
+        inspected = self.run("image", "inspect", "--format", "{{.Id}}", reference)
+        if inspected.returncode == 0:
+            self.image_ids.add(inspected.stdout.decode().strip())
+        return result
+
+    def remove(self, reference: str) -> None:
+        self.run("rmi", "--force", reference)
+
+    def cleanup(self) -> None:
+        for reference in self.tagged | self.image_ids:
+            self.remove(reference)
+
+
+@pytest.fixture
+def docker(clean_emulator):
+    if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True,
+                                                        timeout=30).returncode != 0:
+        pytest.skip("needs a Docker Engine")
+    config_dir = tempfile.mkdtemp(prefix="ecr-test-docker-config-")
+    cli = Docker(clean_emulator, config_dir)
+    try:
+        login = cli.login()
+        assert login.returncode == 0, login.stderr
+        yield cli
+    finally:
+        cli.cleanup()
+        shutil.rmtree(config_dir, ignore_errors=True)
+
+
+def test_login_needs_a_token_we_issued(docker):
+    result = docker.run("login", "--username", "AWS", "--password-stdin", docker.host,
+                        stdin=b"not-a-token")
+    assert result.returncode != 0
+
+
+def test_push_pull_and_describe(docker, ecr):
+    uri = ecr.create_repository(repositoryName="team/app")["repository"]["repositoryUri"]
+    assert uri == f"{docker.host}/team/app"
+    docker.make_image(f"{uri}:v1", "hello")
+    pushed = docker.push(f"{uri}:v1")
+    assert pushed.returncode == 0, pushed.stderr
+
+    detail = ecr.describe_images(repositoryName="team/app")["imageDetails"][0]
+    assert detail["imageTags"] == ["v1"]
+    assert detail["imageManifestMediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    manifest = json.loads(ecr.batch_get_image(repositoryName="team/app", imageIds=[
+        {"imageTag": "v1"}])["images"][0]["imageManifest"])
+    assert detail["imageSizeInBytes"] == sum(layer["size"] for layer in manifest["layers"])
+    assert "lastRecordedPullTime" in ecr.describe_images(repositoryName="team/app")["imageDetails"][0]
+
+    docker.remove(f"{uri}:v1")
+    before = ecr.describe_images(repositoryName="team/app")["imageDetails"][0]["lastRecordedPullTime"]
+    pulled = docker.pull(f"{uri}:v1")
+    assert pulled.returncode == 0, pulled.stderr
+    after = ecr.describe_images(repositoryName="team/app")["imageDetails"][0]["lastRecordedPullTime"]
+    assert after >= before
+
+
+def test_push_to_an_unknown_repository_is_refused(docker):
+    docker.make_image(f"{docker.host}/never-created:v1", "x")
+    result = docker.push(f"{docker.host}/never-created:v1")
+    assert result.returncode != 0
+    assert b"does not exist" in result.stderr or b"name unknown" in result.stderr
+
+
+def test_immutable_tag_push_is_refused(docker, ecr):
+    uri = ecr.create_repository(repositoryName="fixed",
+                                imageTagMutability="IMMUTABLE")["repository"]["repositoryUri"]
+    docker.make_image(f"{uri}:v1", "first")
+    assert docker.push(f"{uri}:v1").returncode == 0
+    docker.make_image(f"{uri}:v1", "second")
+    refused = docker.push(f"{uri}:v1")
+    assert refused.returncode != 0
+    assert b"tag invalid" in refused.stderr
+    assert len(ecr.list_images(repositoryName="fixed")["imageIds"]) == 1
+
+
+def test_lifecycle_expiry_leaves_the_registry(docker, ecr):
+    uri = ecr.create_repository(repositoryName="rotating")["repository"]["repositoryUri"]
+    ecr.put_lifecycle_policy(repositoryName="rotating", lifecyclePolicyText=json.dumps({"rules": [{
+        "rulePriority": 1, "description": "keep the newest",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+        "action": {"type": "expire"}}]}))
+    for tag, content in (("old", "one"), ("new", "two")):
+        docker.make_image(f"{uri}:{tag}", content)
+        assert docker.push(f"{uri}:{tag}").returncode == 0
+    assert [i["imageTag"] for i in ecr.list_images(repositoryName="rotating")["imageIds"]] == ["new"]
+    docker.remove(f"{uri}:old")
+    assert docker.pull(f"{uri}:old").returncode != 0
+    assert docker.pull(f"{uri}:new").returncode == 0
+
+
+def test_put_image_tags_a_pushed_manifest(docker, ecr):
+    uri = ecr.create_repository(repositoryName="promote")["repository"]["repositoryUri"]
+    docker.make_image(f"{uri}:build-1", "release candidate")
+    assert docker.push(f"{uri}:build-1").returncode == 0
+    image = ecr.batch_get_image(repositoryName="promote", imageIds=[{"imageTag": "build-1"}])[
+        "images"][0]
+    ecr.put_image(repositoryName="promote", imageManifest=image["imageManifest"],
+                  imageManifestMediaType=image["imageManifestMediaType"], imageTag="release")
+    pulled = docker.pull(f"{uri}:release")
+    assert pulled.returncode == 0, pulled.stderr
+    assert image["imageId"]["imageDigest"].encode() in pulled.stdout
+
+
+def test_replication_to_another_region(docker, ecr, clean_emulator):
+    ecr.put_replication_configuration(replicationConfiguration={"rules": [{
+        "destinations": [{"region": "eu-west-1", "registryId": ACCOUNT}]}]})
+    uri = ecr.create_repository(repositoryName="global")["repository"]["repositoryUri"]
+    docker.make_image(f"{uri}:v1", "everywhere")
+    assert docker.push(f"{uri}:v1").returncode == 0
+    west = clean_emulator.client("ecr", region="eu-west-1")
+    replica_uri = west.describe_repositories(repositoryNames=["global"])["repositories"][0][
+        "repositoryUri"]
+    assert replica_uri == f"{docker.host}/{ACCOUNT}/eu-west-1/global"
+    pulled = docker.pull(f"{replica_uri}:v1")
+    assert pulled.returncode == 0, pulled.stderr
+
+
+def test_push_to_another_region_directly(docker, clean_emulator):
+    west = clean_emulator.client("ecr", region="eu-west-1")
+    uri = west.create_repository(repositoryName="regional")["repository"]["repositoryUri"]
+    docker.make_image(f"{uri}:v1", "west")
+    pushed = docker.push(f"{uri}:v1")
+    assert pushed.returncode == 0, pushed.stderr
+    assert west.list_images(repositoryName="regional")["imageIds"][0]["imageTag"] == "v1"
+    assert clean_emulator.client("ecr").describe_repositories()["repositories"] == []
