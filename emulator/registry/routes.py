@@ -124,8 +124,10 @@ def delete_blob(name: str, digest: str):
 @blueprint.post(UPLOADS, strict_slashes=False)
 def start_upload(name: str):
     storage, args = _registry().storage, request.args
-    if "mount" in args:
-        info = storage.mount_blob(g.repo, _mount_source(args.get("from")), args["mount"])
+    source = _mount_source(args.get("from")) if "mount" in args else None
+    # Mounts stay within one account and region, as images do; otherwise a plain upload.
+    if source is not None and (source.account, source.region) == (g.repo.account, g.repo.region):
+        info = storage.mount_blob(g.repo, source, args["mount"])
         if info is not None:
             return _blob_created(name, info.digest)
     if "digest" in args:
