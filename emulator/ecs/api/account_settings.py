@@ -1,1 +1,44 @@
-"""Handlers of the account settings operations (being built)."""
+"""Handlers of the account settings operations."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import account_settings, arns, render
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+
+
+def _wire(setting: account_settings.Setting) -> dict:
+    return render.account_setting(setting.name, setting.value, setting.principal_arn, setting.type)
+
+
+@handlers("ListAccountSettings")
+def list_account_settings(call: Call) -> dict:
+    settings = account_settings.listed(call.store, call.ctx, call.params)
+    page, token = page_of(settings, call.params, key=lambda s: s.name, max_limit=10,
+                          default_max=10)
+    return {"settings": [_wire(s) for s in page], "nextToken": token}
+
+
+@handlers("PutAccountSetting")
+def put_account_setting(call: Call) -> dict:
+    setting = account_settings.put(
+        call.store, call.ctx, call.params["name"], call.params["value"],
+        call.params.get("principalArn"),
+    )
+    return {"setting": _wire(setting)}
+
+
+@handlers("PutAccountSettingDefault")
+def put_account_setting_default(call: Call) -> dict:
+    setting = account_settings.put(
+        call.store, call.ctx, call.params["name"], call.params["value"],
+        arns.principal_root(call.ctx),
+    )
+    return {"setting": _wire(setting)}
+
+
+@handlers("DeleteAccountSetting")
+def delete_account_setting(call: Call) -> dict:
+    setting = account_settings.delete(
+        call.store, call.ctx, call.params["name"], call.params.get("principalArn")
+    )
+    return {"setting": _wire(setting)}

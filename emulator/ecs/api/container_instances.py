@@ -1,1 +1,79 @@
-"""Handlers of the container instances operations (being built)."""
+"""Handlers of the container instance operations."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import container_instances, render
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+from emulator.ecs.errors import InvalidParameterException
+
+MAX_DESCRIBED = 100
+
+
+def _wire(call: Call, instance, include=()) -> dict:
+    used = container_instances.usage(call.store, instance)
+    return render.container_instance(
+        instance,
+        running=used.running,
+        pending=used.pending,
+        remaining=container_instances.remaining_resources(instance, used),
+        include=include,
+    )
+
+
+@handlers("RegisterContainerInstance")
+def register_container_instance(call: Call) -> dict:
+    instance = container_instances.register_from_request(call.store, call.params)
+    return {"containerInstance": _wire(call, instance, ("TAGS",))}
+
+
+@handlers("DescribeContainerInstances")
+def describe_container_instances(call: Call) -> dict:
+    cluster = call.store.cluster(call.params.get("cluster"))
+    refs = call.params["containerInstances"]
+    if not refs or len(refs) > MAX_DESCRIBED:
+        raise InvalidParameterException(
+            f"containerInstances must name 1 to {MAX_DESCRIBED} container instances."
+        )
+    include = call.params.get("include", [])
+    found, failures = [], []
+    for ref in refs:
+        instance = call.store.find_container_instance(cluster.name, ref)
+        if instance is None:
+            arn = container_instances.failure_arn(call.store, cluster, ref)
+            failures.append(render.failure(arn, "MISSING"))
+        else:
+            found.append(_wire(call, instance, include))
+    return {"containerInstances": found, "failures": failures}
+
+
+@handlers("ListContainerInstances")
+def list_container_instances(call: Call) -> dict:
+    cluster = call.store.cluster(call.params.get("cluster"))
+    instances = container_instances.listed(
+        call.store, cluster, call.params.get("status"), call.params.get("filter")
+    )
+    arns = [instance.arn for instance in instances]
+    page, token = page_of(arns, call.params, key=lambda arn: arn)
+    return {"containerInstanceArns": page, "nextToken": token}
+
+
+@handlers("UpdateContainerInstancesState")
+def update_container_instances_state(call: Call) -> dict:
+    cluster = call.store.cluster(call.params.get("cluster"))
+    changed, missing = container_instances.update_states(
+        call.store, cluster, call.params["containerInstances"], call.params["status"]
+    )
+    failures = [
+        render.failure(container_instances.failure_arn(call.store, cluster, ref), "MISSING")
+        for ref in missing
+    ]
+    return {"containerInstances": [_wire(call, i) for i in changed], "failures": failures}
+
+
+@handlers("DeregisterContainerInstance")
+def deregister_container_instance(call: Call) -> dict:
+    cluster = call.store.cluster(call.params.get("cluster"))
+    instance = container_instances.deregister(
+        call.store, cluster, call.params["containerInstance"], bool(call.params.get("force"))
+    )
+    return {"containerInstance": _wire(call, instance)}
