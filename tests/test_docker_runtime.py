@@ -307,6 +307,13 @@ def test_logs_have_timestamps_and_streams(runtime, task):
     assert list(runtime.logs(container, since=last + 0.001)) == []
 
 
+def test_a_long_line_comes_back_whole(runtime, task):
+    # Docker stores a line over 16 KiB as several messages, each with its own timestamp.
+    container = run(runtime, spec(task, "long", "head -c 40000 /dev/zero | tr '\\0' a; echo; echo next"))
+    wait_exited(runtime, container)
+    assert output(runtime, container) == [("stdout", "a" * 40000), ("stdout", "next")]
+
+
 def test_followed_logs_end_with_the_container(runtime, task):
     container = run(runtime, spec(task, "counter", "for i in 1 2 3; do echo line$i; sleep 0.3; done"))
     lines = [line for _, _, line in runtime.logs(container, follow=True)]
@@ -338,6 +345,16 @@ def test_a_failed_pull_is_an_image_pull_error(runtime):
         runtime.ensure_image(image, None)
     assert raised.value.message.startswith("Error response from daemon: ")
     assert raised.value.reason.startswith("CannotPullContainerError: Error response from daemon: ")
+
+
+def test_pull_progress_is_told_in_short_lines():
+    from emulator.runtime.docker_images import progress_line
+
+    assert progress_line({"status": "Pulling from library/busybox", "id": "latest"}) == \
+        "latest: Pulling from library/busybox"
+    assert progress_line({"status": "Downloading", "id": "abc", "progress": "[==>  ] 1MB/9MB"}) is None
+    assert progress_line({"status": "Pull complete", "id": "abc"}) == "abc: Pull complete"
+    assert progress_line({"status": "Digest: sha256:00"}) == "Digest: sha256:00"
 
 
 def test_create_errors_carry_dockers_message(runtime, task):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 import struct
 import threading
 import time
@@ -129,6 +130,7 @@ def _split_timestamp(line: str) -> tuple[float, str]:
 
 
 _STREAMS = {1: "stdout", 2: "stderr"}
+_CONTINUATION_STAMP = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) ")
 
 
 def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, str]]:
@@ -151,6 +153,9 @@ def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, 
                 frames.append((_STREAMS.get(kind, "stdout"), pending[8:8 + size]))
                 pending = pending[8 + size:]
         for stream, data in frames:
+            if buffers[stream] and not tty:
+                # A line over 16 KiB comes as several messages, each with its own timestamp.
+                data = _CONTINUATION_STAMP.sub(b"", data, count=1)
             buffers[stream] += data
             *lines, buffers[stream] = buffers[stream].split(b"\n")
             for line in lines:
