@@ -71,6 +71,7 @@ def register(store: EcsStore, cluster: Cluster, *, ec2_instance_id: str | None,
         tags=list(tags),
     )
     store.container_instances[instance.arn] = instance
+    store.changed()  # a new place for tasks: wake the engine
     return instance
 
 
@@ -117,6 +118,7 @@ def _reregister(store: EcsStore, cluster: Cluster, params: dict, document: dict,
         instance.tags = tag_ops.merged(instance.tags, tags)
     instance.agent_connected = True
     instance.version += 1
+    store.changed()
     return instance
 
 
@@ -288,6 +290,7 @@ def update_states(store: EcsStore, cluster: Cluster, refs: list[str], status: st
         if instance.status != status:
             instance.status = status
             instance.version += 1
+            store.changed()  # draining moves service tasks elsewhere
     return found, missing
 
 
@@ -306,4 +309,5 @@ def deregister(store: EcsStore, cluster: Cluster, ref: str, force: bool) -> Cont
     instance.status = "INACTIVE"
     instance.agent_connected = False
     instance.version += 1
+    store.changed()
     return instance
