@@ -285,3 +285,29 @@ def test_registry_serves_what_the_api_pushed(ecr, clean_emulator):
     assert requests.get(f"{base}/v2/shared/manifests/v1", timeout=10).status_code == 401
     assert requests.get(f"{base}/v2/unknown/manifests/v1", headers=headers,
                         timeout=10).status_code == 404
+
+
+def test_referrers(ecr):
+    ecr.create_repository(repositoryName="signed")
+    subject = push_image(ecr, "signed", "v1")
+    subject_size = len(ecr.batch_get_image(repositoryName="signed", imageIds=[
+        {"imageDigest": subject}])["images"][0]["imageManifest"])
+    empty = upload_blob(ecr, "signed", b"{}")
+    signature = upload_blob(ecr, "signed", b"signature bytes")
+    referrer = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "application/octet-stream", "digest": signature, "size": 15}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": subject_size},
+    })
+    referrer_digest = ecr.put_image(repositoryName="signed", imageManifest=referrer)[
+        "image"]["imageId"]["imageDigest"]
+    found = ecr.list_image_referrers(repositoryName="signed", subjectId={"imageDigest": subject})
+    assert [(r["digest"], r["artifactType"], r["artifactStatus"]) for r in found["referrers"]] == [
+        (referrer_digest, "application/vnd.dev.cosign.artifact.sig.v1+json", "ACTIVE")]
+    other = ecr.list_image_referrers(repositoryName="signed", subjectId={"imageDigest": subject},
+                                     filter={"artifactTypes": ["application/spdx+json"]})
+    assert other["referrers"] == []
+    detail = ecr.describe_images(repositoryName="signed", imageIds=[{"imageDigest": referrer_digest}])
+    assert detail["imageDetails"][0]["subjectManifestDigest"] == subject

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator.ecr import images, names, replication
-from emulator.ecr.errors import ImageNotFoundException
+from emulator.ecr.errors import ImageNotFoundException, InvalidParameterException
 from emulator.ecr.images import Image
 from emulator.ecr.model import Repository, utcnow
 
@@ -122,6 +122,22 @@ def batch_delete(store, repository: Repository,
             continue
         deleted += _delete(store, repository, image, image_id["imageTag"] if by_tag else None)
     return deleted, failures
+
+
+def referrers(store, repository: Repository, subject: str, filters: dict) -> list[dict]:
+    """ListImageReferrers: the OCI referrers (signatures, SBOMs...) of `subject`, by digest."""
+    if not names.valid_digest(subject):
+        raise InvalidParameterException(f"Invalid parameter at 'subjectId': invalid digest {subject}")
+    if filters.get("artifactStatus", "ACTIVE") not in ("ACTIVE", "ANY"):
+        return []  # no image of the emulator is ever archived
+    wanted = set(filters.get("artifactTypes") or ())
+    found = [
+        {**descriptor, "artifactStatus": "ACTIVE"}
+        for descriptor in images.storage(store).referrers(images.repo_ref(store, repository.name),
+                                                          subject)
+        if not wanted or descriptor.get("artifactType") in wanted
+    ]
+    return sorted(found, key=lambda descriptor: descriptor["digest"])
 
 
 def _delete(store, repository: Repository, image: Image, tag: str | None) -> list[dict]:

@@ -22,7 +22,6 @@ def put(store, name: str, text: str) -> Repository:
     repository = store.repository(name)
     lifecycle_policy.parse(text)
     repository.lifecycle_policy = text
-    repository.lifecycle_policy_updated_at = utcnow()
     apply(store, repository)
     return repository
 
@@ -46,6 +45,7 @@ def apply(store, repository: Repository, now: dt.datetime | None = None) -> list
     """Expire what the repository's policy selects; the images expired."""
     if repository.lifecycle_policy is None:
         return []
+    repository.lifecycle_evaluated_at = utcnow()
     expired = [image for image, _ in _evaluate(store, repository, repository.lifecycle_policy,
                                                now or utcnow())]
     for image in expired:

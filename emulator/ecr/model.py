@@ -56,7 +56,7 @@ class Repository:
     tags: list[dict] = field(default_factory=list)
     policy: str | None = None
     lifecycle_policy: str | None = None
-    lifecycle_policy_updated_at: dt.datetime | None = None
+    lifecycle_evaluated_at: dt.datetime | None = None
     lifecycle_preview: LifecyclePreview | None = None
     images: dict[str, ImageRecord] = field(default_factory=dict)  # digest -> ECR's record
 

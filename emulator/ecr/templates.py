@@ -95,7 +95,6 @@ def create_repository(store, name: str, purpose: str) -> Repository:
     repository.policy = template.repository_policy or None
     if template.lifecycle_policy:
         repository.lifecycle_policy = template.lifecycle_policy
-        repository.lifecycle_policy_updated_at = utcnow()
     return repository
 
 

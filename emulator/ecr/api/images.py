@@ -73,6 +73,15 @@ def describe_image_replication_status(call: Call) -> dict:
             "replicationStatuses": statuses}
 
 
+@handlers("ListImageReferrers")
+def list_image_referrers(call: Call) -> dict:
+    store, repository = repository_of(call)
+    found = image_ops.referrers(store, repository, call.params["subjectId"]["imageDigest"],
+                                call.params.get("filter", {}))
+    page, token = page_of(found, call.params, key=lambda r: r["digest"], max_limit=50)
+    return {"referrers": page, "nextToken": token}
+
+
 def _id_key(image_id: dict) -> list:
     # digest, then tag: a stable order, so a token stays right while images come and go
     return [image_id["imageDigest"], image_id.get("imageTag", "")]

@@ -18,13 +18,13 @@ def get_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     lifecycle.get(store, repository.name)
     return {**_policy(store, repository.name, repository.lifecycle_policy),
-            "lastEvaluatedAt": repository.lifecycle_policy_updated_at}
+            "lastEvaluatedAt": repository.lifecycle_evaluated_at}
 
 
 @handlers("DeleteLifecyclePolicy")
 def delete_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
-    updated = repository.lifecycle_policy_updated_at
+    updated = repository.lifecycle_evaluated_at
     _, text = lifecycle.delete(store, repository.name)
     return {**_policy(store, repository.name, text), "lastEvaluatedAt": updated}
 
