@@ -85,6 +85,17 @@ def parse_aws_image(uri: str) -> AwsImageRef | None:
     return AwsImageRef(*match.groups()) if match else None
 
 
+def local_reference(uri: str, host: str, settings: Settings) -> str | None:
+    """An ECR image URI as our registry serves it, for `docker pull` without AWS's DNS:
+    `<account>.dkr.ecr.<region>.amazonaws.com/app:1` -> `127.0.0.1:4566/app:1` (default account
+    and region) or `127.0.0.1:4566/<account>/<region>/app:1`. None if `uri` is not ECR's."""
+    ref = parse_aws_image(uri)
+    if ref is None:
+        return None
+    location = repository_uri(host, ref.account, ref.region, ref.repository, settings)
+    return location + (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
+
+
 def _split_host(host_header: str) -> tuple[str, str]:
     header = (host_header or "").strip()
     if header.startswith("["):  # [::1]:4566

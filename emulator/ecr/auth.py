@@ -28,6 +28,13 @@ def issue(key: bytes, account: str, now: float | None = None) -> tuple[str, dt.d
     return token, dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc)
 
 
+def docker_credentials(key: bytes, account: str) -> tuple[str, str]:
+    """(username, password) for pulling from our registry, e.g. by the ECS runtime."""
+    token, _ = issue(key, account)
+    user, _, password = base64.b64decode(token).decode().partition(":")
+    return user, password
+
+
 def authorizes(key: bytes, authorization: str | None, now: float | None = None) -> bool:
     """Whether an Authorization header carries Basic credentials "AWS:<a token we issued>" that
     have not expired."""

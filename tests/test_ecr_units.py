@@ -1,0 +1,73 @@
+"""Small pure parts of ECR: authorization tokens, registry host and image URI mapping, tag
+immutability with exclusion filters, repository names."""
+
+import base64
+import time
+
+import pytest
+
+from emulator.config import Settings
+from emulator.ecr import arns, auth, names, repositories
+from emulator.ecr.model import Repository
+
+SETTINGS = Settings(port=4566)
+
+
+def basic(token: str) -> str:
+    return f"Basic {token}"
+
+
+def test_tokens_are_ours_and_expire():
+    token, expires = auth.issue(b"key", "123456789012", now=1000.0)
+    assert expires.timestamp() == 1000 + auth.TOKEN_LIFETIME
+    assert auth.authorizes(b"key", basic(token), now=1001.0)
+    assert not auth.authorizes(b"key", basic(token), now=1000.0 + auth.TOKEN_LIFETIME + 1)
+    assert not auth.authorizes(b"other key", basic(token), now=1001.0)
+    user, _, password = base64.b64decode(token).decode().partition(":")
+    forged = base64.b64encode(f"{user}:{password[:-1]}0".encode()).decode()
+    assert not auth.authorizes(b"key", basic(forged), now=1001.0)
+    wrong_user = base64.b64encode(f"admin:{password}".encode()).decode()
+    assert not auth.authorizes(b"key", basic(wrong_user), now=1001.0)
+    for header in (None, "", "Bearer x", "Basic !!!", basic(base64.b64encode(b"AWS:").decode())):
+        assert not auth.authorizes(b"key", header, now=time.time())
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("127.0.0.1:4566", "127.0.0.1:4566"),
+    ("localhost:5000", "127.0.0.1:5000"),
+    ("", "127.0.0.1:4566"),
+    ("emulator:4566", "emulator:4566"),
+    ("[::1]:4566", "127.0.0.1:4566"),
+])
+def test_registry_host(header, expected):
+    assert arns.registry_host(header, SETTINGS) == expected
+
+
+def test_local_reference():
+    host = "127.0.0.1:4566"
+    assert arns.local_reference("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1", host,
+                                SETTINGS) == "127.0.0.1:4566/app:1"
+    assert arns.local_reference("111122223333.dkr.ecr.eu-west-1.amazonaws.com/a/b@sha256:ab", host,
+                                SETTINGS) == "127.0.0.1:4566/111122223333/eu-west-1/a/b@sha256:ab"
+    assert arns.local_reference("public.ecr.aws/nginx/nginx:1", host, SETTINGS) is None
+
+
+@pytest.mark.parametrize("mode, filters, tag, immutable", [
+    ("MUTABLE", None, "v1", False),
+    ("IMMUTABLE", None, "v1", True),
+    ("IMMUTABLE_WITH_EXCLUSION", [{"filterType": "WILDCARD", "filter": "latest"}], "latest", False),
+    ("IMMUTABLE_WITH_EXCLUSION", [{"filterType": "WILDCARD", "filter": "dev-*"}], "v1", True),
+    ("MUTABLE_WITH_EXCLUSION", [{"filterType": "WILDCARD", "filter": "release-*"}], "release-1", True),
+    ("MUTABLE_WITH_EXCLUSION", [{"filterType": "WILDCARD", "filter": "release-*"}], "dev", False),
+])
+def test_tag_immutability(mode, filters, tag, immutable):
+    repository = Repository(name="r1", arn="arn", registry_id="123456789012",
+                            image_tag_mutability=mode, mutability_exclusion_filters=filters)
+    assert repositories.tag_is_immutable(repository, tag) is immutable
+
+
+def test_wildcards_match_only_stars():
+    assert names.wildcard_match("prod-1", "prod*")
+    assert names.wildcard_match("a.b", "a.b") and not names.wildcard_match("axb", "a.b")
+    assert not names.wildcard_match("xprod", "prod*")
+    assert names.wildcard_match("x[1]", "x[1]")
