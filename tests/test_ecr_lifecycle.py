@@ -160,3 +160,23 @@ def test_delete_policy(ecr):
         ecr.put_lifecycle_policy(repositoryName="nopolicy",
                                  lifecyclePolicyText=policy(rule(1, "tagged", number=5)))
     assert error_code(excinfo) == "InvalidParameterException"
+
+
+def test_children_of_a_manifest_list_survive_untagged_rules(ecr):
+    """A multi-platform push sends its images untagged, then the tagged index that lists them."""
+    ecr.create_repository(repositoryName="multi")
+    ecr.put_lifecycle_policy(repositoryName="multi",
+                             lifecyclePolicyText=policy(rule(1, "untagged", number=1)))
+    children = [push_image(ecr, "multi", None, label=arch) for arch in ("amd64", "arm64", "s390x")]
+    manifests = ecr.batch_get_image(repositoryName="multi", imageIds=[
+        {"imageDigest": d} for d in children])["images"]
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                       "digest": m["imageId"]["imageDigest"],
+                                       "size": len(m["imageManifest"])} for m in manifests]})
+    ecr.put_image(repositoryName="multi", imageManifest=index, imageTag="latest")
+    assert len(ecr.list_images(repositoryName="multi")["imageIds"]) == 4
+    # Later evaluations keep them too: they go with their index, not on their own.
+    push_image(ecr, "multi", "v2", label="tagged")
+    remaining = {i["imageDigest"] for i in ecr.list_images(repositoryName="multi")["imageIds"]}
+    assert set(children) <= remaining

@@ -39,7 +39,7 @@ class EcrRegistryHooks:
         with self._state.lock:
             repository = self._repository(account, region, name)
             if repository is not None:
-                pushes.after_push(self._store(account, region), repository, digest)
+                pushes.after_push(self._store(account, region), repository, digest, tag)
 
     def after_pull(self, account: str, region: str, name: str, digest: str) -> None:
         with self._state.lock:

@@ -31,13 +31,20 @@ def check_tag_may_point_at(store, repository: Repository, tag: str, digest: str)
         )
 
 
-def after_push(store, repository: Repository, digest: str) -> images.Image | None:
-    """Everything ECR does once a manifest is stored. None if the lifecycle policy expired it."""
+def after_push(store, repository: Repository, digest: str, tag: str | None) -> images.Image | None:
+    """Everything ECR does once a manifest is stored. None if the lifecycle policy expired it.
+
+    The lifecycle policy runs only after a push by tag: a multi-platform push sends its images
+    by digest before the tagged index that lists them, and ECR, which applies policies hours
+    later, would never expire those children in between.
+    """
     image = images.find(store, repository, digest)
     if image is None:  # deleted again before we got here
         return None
     scanning.scan_on_push(store, image)
     replication.replicate(store, image)
+    if tag is None:
+        return image
     expired = lifecycle.apply(store, repository)
     return None if any(e.digest == digest for e in expired) else image
 
@@ -69,7 +76,7 @@ def put_image(store, params: dict) -> tuple[images.Image | None, str, str, str]:
         raise LayersNotFoundException(error.message) from None
     except (registry_errors.ManifestInvalid, registry_errors.ManifestTooLarge) as error:
         raise _invalid_manifest(error.message) from None
-    return after_push(store, repository, digest), digest, text, parsed.media_type
+    return after_push(store, repository, digest, tag), digest, text, parsed.media_type
 
 
 def _parse(body: bytes, media_type: str | None):

@@ -83,7 +83,8 @@ def _copy(store, source: Repository, digest: str, tags: tuple[str, ...], target_
         storage.put_manifest(target_ref, tag, body, media_type)
     replica = images.find(target_store, target, digest)
     scanning.scan_on_push(target_store, replica)
-    lifecycle.apply(target_store, target)
+    if tags:  # as after a push: not between the children of an index and the index
+        lifecycle.apply(target_store, target)
 
 
 def _copy_content(store, source, source_ref, target_ref, body: bytes, media_type: str) -> None:
