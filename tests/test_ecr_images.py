@@ -311,3 +311,31 @@ def test_referrers(ecr):
     assert other["referrers"] == []
     detail = ecr.describe_images(repositoryName="signed", imageIds=[{"imageDigest": referrer_digest}])
     assert detail["imageDetails"][0]["subjectManifestDigest"] == subject
+
+
+def test_replication_backfill(ecr, clean_emulator):
+    ecr.create_repository(repositoryName="before")
+    digest = push_image(ecr, "before", "v1")
+    destination = {"region": "eu-west-1", "registryId": ACCOUNT}
+    with pytest.raises(ClientError) as excinfo:
+        ecr.start_replication_backfill(destination=destination)
+    assert error_code(excinfo) == "ValidationException"
+    ecr.put_replication_configuration(replicationConfiguration={"rules": [
+        {"destinations": [destination]}]})
+    west = clean_emulator.client("ecr", region="eu-west-1")
+    with pytest.raises(ClientError):
+        west.describe_repositories(repositoryNames=["before"])  # not replicated yet
+    started = ecr.start_replication_backfill(destination=destination)
+    assert started["status"] == "COMPLETE"
+    results = ecr.describe_replication_backfill_results(
+        replicationBackfillId=started["replicationBackfillId"])
+    assert results["results"] == [{"repositoryName": "before", "status": "COMPLETE",
+                                    "imageId": {"imageDigest": digest, "imageTag": "v1"}}]
+    assert results["progress"]["completedReplicationCount"] == 1
+    assert west.list_images(repositoryName="before")["imageIds"] == [
+        {"imageDigest": digest, "imageTag": "v1"}]
+    listed = ecr.list_replication_backfills()["backfills"]
+    assert [b["replicationBackfillId"] for b in listed] == [started["replicationBackfillId"]]
+    with pytest.raises(ClientError) as excinfo:
+        ecr.stop_replication_backfill(replicationBackfillId=started["replicationBackfillId"])
+    assert error_code(excinfo) == "ReplicationBackfillInvalidStatusException"

@@ -87,3 +87,15 @@ class CreationTemplate:
     custom_role_arn: str | None = None
     created_at: dt.datetime = field(default_factory=utcnow)
     updated_at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class Backfill:
+    """One StartReplicationBackfill: existing images sent to a destination, done at once."""
+
+    backfill_id: str
+    destination: dict
+    results: list[dict]  # ReplicationBackfillResult wire dicts
+    status: str = "COMPLETE"
+    started_at: dt.datetime = field(default_factory=utcnow)
+    ended_at: dt.datetime = field(default_factory=utcnow)

@@ -46,15 +46,21 @@ def destinations_for(store, name: str) -> list[tuple[dict, dict]]:
 
 
 def replicate(store, image: images.Image) -> None:
-    source = image.repository
-    for _, destination in destinations_for(store, source.name):
-        key = (destination["region"], destination["registryId"])
-        target_store = store.other(destination["registryId"], destination["region"])
-        try:
-            _copy(store, source, image.digest, image.tags, target_store)
-            image.record.replication[key] = "COMPLETE"
-        except (registry_errors.RegistryError, InvalidParameterException):
-            image.record.replication[key] = "FAILED"
+    for _, destination in destinations_for(store, image.repository.name):
+        copy_to(store, image, destination)
+
+
+def copy_to(store, image: images.Image, destination: dict) -> bool:
+    """Send one image with its tags to one destination; whether it arrived."""
+    key = (destination["region"], destination["registryId"])
+    target_store = store.other(destination["registryId"], destination["region"])
+    try:
+        _copy(store, image.repository, image.digest, image.tags, target_store)
+    except (registry_errors.RegistryError, InvalidParameterException):
+        image.record.replication[key] = "FAILED"
+        return False
+    image.record.replication[key] = "COMPLETE"
+    return True
 
 
 def replicate_deletion(store, repository: Repository, digest: str) -> None:

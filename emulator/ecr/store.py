@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from emulator.config import Settings
 from emulator.ecr.errors import RepositoryNotFoundException
-from emulator.ecr.model import CreationTemplate, PullThroughCacheRule, Repository
+from emulator.ecr.model import Backfill, CreationTemplate, PullThroughCacheRule, Repository
 
 
 @dataclass
@@ -22,6 +22,7 @@ class EcrStore:
     repositories: dict[str, Repository] = field(default_factory=dict)
     registry_policy: str | None = None
     replication_rules: list[dict] = field(default_factory=list)
+    backfills: dict[str, Backfill] = field(default_factory=dict)
     pull_through_rules: dict[str, PullThroughCacheRule] = field(default_factory=dict)
     templates: dict[str, CreationTemplate] = field(default_factory=dict)
     account_settings: dict[str, str] = field(default_factory=dict)

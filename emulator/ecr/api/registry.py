@@ -1,10 +1,10 @@
 """Handlers of the registry-wide operations: authorization tokens, the registry policy,
-replication, account settings."""
+replication and its backfills, account settings."""
 
 from emulator.aws.json_service import Call
-from emulator.ecr import account_settings, auth, names, policies, replication
+from emulator.ecr import account_settings, auth, backfill, names, policies, replication
 from emulator.ecr.api import handlers
-from emulator.ecr.api.common import base_url, store_of
+from emulator.ecr.api.common import base_url, page_of, store_of
 from emulator.ecr.errors import RegistryPolicyNotFoundException
 
 
@@ -71,3 +71,43 @@ def _registry_policy(store) -> str:
             f"Registry policy does not exist in the registry with id '{store.account}'"
         )
     return store.registry_policy
+
+
+@handlers("StartReplicationBackfill")
+def start_replication_backfill(call: Call) -> dict:
+    store = store_of(call)
+    item = backfill.start(store, call.params["destination"])
+    return {"replicationBackfillId": item.backfill_id, "registryId": store.account,
+            "destination": item.destination, "status": item.status, "startedAt": item.started_at}
+
+
+@handlers("DescribeReplicationBackfillResults")
+def describe_replication_backfill_results(call: Call) -> dict:
+    store = store_of(call)
+    item = backfill.get(store, call.params["replicationBackfillId"])
+    wanted = call.params.get("resultStatusFilter")
+    results = [r for r in item.results if wanted is None or r["status"] == wanted]
+    numbered = list(enumerate(results))
+    page, token = page_of(numbered, call.params, key=lambda pair: pair[0])
+    return {"registryId": store.account, "replicationBackfillId": item.backfill_id,
+            "destination": item.destination, "status": item.status,
+            "progress": backfill.progress(item), "results": [r for _, r in page],
+            "startedAt": item.started_at, "endedAt": item.ended_at, "nextToken": token}
+
+
+@handlers("ListReplicationBackfills")
+def list_replication_backfills(call: Call) -> dict:
+    store = store_of(call)
+    every = sorted(store.backfills.values(), key=lambda b: (b.started_at.timestamp(), b.backfill_id))
+    page, token = page_of(every, call.params, key=lambda b: [b.started_at.timestamp(), b.backfill_id],
+                          max_limit=50)
+    return {"registryId": store.account, "nextToken": token, "backfills": [
+        {"replicationBackfillId": b.backfill_id, "destination": b.destination, "status": b.status,
+         "progress": backfill.progress(b), "startedAt": b.started_at, "endedAt": b.ended_at}
+        for b in page]}
+
+
+@handlers("StopReplicationBackfill")
+def stop_replication_backfill(call: Call) -> dict:
+    backfill.stop(store_of(call), call.params["replicationBackfillId"])  # always raises
+    return {}
