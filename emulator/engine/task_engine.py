@@ -107,6 +107,12 @@ class TaskEngine:
     # -- runtime events -----------------------------------------------------------------------------
 
     def _watch_events(self) -> None:
+        try:
+            removed = self.runtime.remove_orphans()  # what emulators that died left behind
+            if removed:
+                log.info("removed %d resources left by emulators that are gone", removed)
+        except Exception:
+            log.debug("no Docker Engine to clean up yet", exc_info=True)
         while not self._stopping.is_set():
             try:
                 for event in self.runtime.events(self._stopping):
