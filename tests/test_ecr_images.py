@@ -339,3 +339,23 @@ def test_replication_backfill(ecr, clean_emulator):
     with pytest.raises(ClientError) as excinfo:
         ecr.stop_replication_backfill(replicationBackfillId=started["replicationBackfillId"])
     assert error_code(excinfo) == "ReplicationBackfillInvalidStatusException"
+
+
+def test_signing_is_configured_but_never_done(ecr):
+    profile = f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/release"
+    with pytest.raises(ClientError) as excinfo:
+        ecr.get_signing_configuration()
+    assert error_code(excinfo) == "SigningConfigurationNotFoundException"
+    config = {"rules": [{"signingProfileArn": profile, "repositoryFilters": [
+        {"filter": "prod-*", "filterType": "WILDCARD_MATCH"}]}]}
+    assert ecr.put_signing_configuration(signingConfiguration=config)["signingConfiguration"] == config
+    ecr.create_repository(repositoryName="prod-app")
+    ecr.create_repository(repositoryName="dev-app")
+    push_image(ecr, "prod-app", "v1")
+    push_image(ecr, "dev-app", "v1")
+    statuses = ecr.describe_image_signing_status(repositoryName="prod-app",
+                                                 imageId={"imageTag": "v1"})["signingStatuses"]
+    assert [(s["signingProfileArn"], s["status"]) for s in statuses] == [(profile, "FAILED")]
+    assert ecr.describe_image_signing_status(repositoryName="dev-app",
+                                             imageId={"imageTag": "v1"})["signingStatuses"] == []
+    assert ecr.delete_signing_configuration()["signingConfiguration"] == config

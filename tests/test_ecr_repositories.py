@@ -253,6 +253,6 @@ def test_pull_through_cache_rules(ecr):
 
 def test_unbuilt_operation_says_so(ecr):
     with pytest.raises(ClientError) as excinfo:
-        ecr.describe_image_signing_status(repositoryName="xy", imageId={"imageTag": "y"})
+        ecr.register_pull_time_update_exclusion(principalArn=f"arn:aws:iam::{ACCOUNT}:role/ci")
     assert error_code(excinfo) == "UnsupportedOperation"
     assert "not implemented" in excinfo.value.response["Error"]["Message"]

@@ -26,6 +26,7 @@ class EcrStore:
     pull_through_rules: dict[str, PullThroughCacheRule] = field(default_factory=dict)
     templates: dict[str, CreationTemplate] = field(default_factory=dict)
     account_settings: dict[str, str] = field(default_factory=dict)
+    signing_configuration: dict | None = None
     scanning_configuration: dict = field(
         default_factory=lambda: {"scanType": "BASIC", "rules": []}
     )

@@ -1,7 +1,8 @@
-"""Handlers of the scanning operations: image scans and the registry's scanning configuration."""
+"""Handlers of the scanning and signing operations: image scans, the registry's scanning and
+signing configurations, signing statuses."""
 
 from emulator.aws.json_service import Call
-from emulator.ecr import image_ops, names, render, scanning
+from emulator.ecr import image_ops, names, render, scanning, signing
 from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, repository_of, store_of
 from emulator.ecr.errors import ImageNotFoundException
@@ -59,6 +60,34 @@ def batch_get_repository_scanning_configuration(call: Call) -> dict:
         else:
             found.append(scanning.repository_configuration(store, repository))
     return {"scanningConfigurations": found, "failures": failures}
+
+
+@handlers("PutSigningConfiguration")
+def put_signing_configuration(call: Call) -> dict:
+    store = store_of(call)
+    store.signing_configuration = call.params["signingConfiguration"]
+    return {"signingConfiguration": store.signing_configuration}
+
+
+@handlers("GetSigningConfiguration")
+def get_signing_configuration(call: Call) -> dict:
+    store = store_of(call)
+    return {"registryId": store.account, "signingConfiguration": signing.get(store)}
+
+
+@handlers("DeleteSigningConfiguration")
+def delete_signing_configuration(call: Call) -> dict:
+    store = store_of(call)
+    return {"registryId": store.account, "signingConfiguration": signing.delete(store)}
+
+
+@handlers("DescribeImageSigningStatus")
+def describe_image_signing_status(call: Call) -> dict:
+    store, repository = repository_of(call)
+    image = _image(store, repository, call.params["imageId"])
+    return {"repositoryName": repository.name, "registryId": store.account,
+            "imageId": render.image_id(image, call.params["imageId"].get("imageTag")),
+            "signingStatuses": signing.statuses(store, repository.name)}
 
 
 def _image(store, repository, image_id: dict):
