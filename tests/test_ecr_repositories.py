@@ -256,3 +256,17 @@ def test_unbuilt_operation_says_so(ecr):
         ecr.register_pull_time_update_exclusion(principalArn=f"arn:aws:iam::{ACCOUNT}:role/ci")
     assert error_code(excinfo) == "UnsupportedOperation"
     assert "not implemented" in excinfo.value.response["Error"]["Message"]
+
+
+def test_registry_id_addresses_another_account(clean_emulator):
+    mine = clean_emulator.client("ecr")
+    theirs = clean_emulator.client("ecr", account="111122223333")
+    theirs.create_repository(repositoryName="shared")
+    # Permission policies are not enforced: naming the registry is enough.
+    found = mine.describe_repositories(registryId="111122223333")["repositories"]
+    assert [r["repositoryArn"] for r in found] == [
+        "arn:aws:ecr:us-east-1:111122223333:repository/shared"]
+    assert mine.describe_repositories()["repositories"] == []
+    with pytest.raises(ClientError) as excinfo:
+        mine.describe_repositories(registryId="not-an-account")
+    assert error_code(excinfo) == "InvalidParameterException"
