@@ -224,6 +224,9 @@ def test_repository_creation_templates(ecr):
         ecr.create_repository_creation_template(prefix="bad", appliedFor=["REPLICATION"],
                                                 lifecyclePolicy="{" + " " * 120 + "}")
     assert error_code(excinfo) == "InvalidParameterException"
+    with pytest.raises(ClientError) as excinfo:
+        ecr.create_repository_creation_template(prefix="Bad/Prefix", appliedFor=["REPLICATION"])
+    assert error_code(excinfo) == "InvalidParameterException"
 
 
 def test_pull_through_cache_rules(ecr):

@@ -25,6 +25,17 @@ def check_repository_name(name: str, field: str = "repositoryName") -> str:
     return name
 
 
+def check_prefix(prefix: str, field: str) -> str:
+    """A namespace prefix of templates and pull through cache rules: ROOT, or a repository name
+    with an optional trailing slash."""
+    if prefix != "ROOT" and not _REPOSITORY_NAME.fullmatch(prefix.removesuffix("/")):
+        raise InvalidParameterException(
+            f"Invalid parameter at '{field}' failed to satisfy constraint: 'must be ROOT or a "
+            "repository namespace (lowercase letters, digits, separators)'"
+        )
+    return prefix
+
+
 def valid_repository_name(name: str) -> bool:
     return 2 <= len(name) <= 256 and _REPOSITORY_NAME.fullmatch(name) is not None
 

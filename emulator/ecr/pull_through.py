@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from emulator.ecr import names
 from emulator.ecr.errors import (
     InvalidParameterException,
     PullThroughCacheRuleAlreadyExistsException,
@@ -36,7 +37,7 @@ _UPSTREAMS = {
 
 
 def create(store, params: dict) -> PullThroughCacheRule:
-    prefix = params["ecrRepositoryPrefix"]
+    prefix = names.check_prefix(params["ecrRepositoryPrefix"], "ecrRepositoryPrefix")
     if prefix in store.pull_through_rules:
         raise PullThroughCacheRuleAlreadyExistsException(
             f"A pull through cache rule with the prefix '{prefix}' already exists in the registry "

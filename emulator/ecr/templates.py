@@ -7,7 +7,7 @@ no other template covers; the longest matching prefix wins.
 
 from __future__ import annotations
 
-from emulator.ecr import lifecycle_policy, policies, repositories, tags
+from emulator.ecr import lifecycle_policy, names, policies, repositories, tags
 from emulator.ecr.errors import (
     InvalidParameterException,
     TemplateAlreadyExistsException,
@@ -29,7 +29,7 @@ _FIELDS = {  # wire name -> attribute, for the members Create and Update share
 
 
 def create(store, params: dict) -> CreationTemplate:
-    prefix = params["prefix"]
+    prefix = names.check_prefix(params["prefix"], "prefix")
     if prefix in store.templates:
         raise TemplateAlreadyExistsException(
             f"A repository creation template with the prefix '{prefix}' already exists."
