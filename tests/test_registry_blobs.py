@@ -232,3 +232,17 @@ def test_concurrent_pushes_of_the_same_layer(reg, registry):
         assert reg.request("GET", f"/v2/app{i}/blobs/{digest}").content == data
     assert not files_under(registry.storage.root / "tmp")
     assert not files_under(registry.storage.root / "uploads")
+
+
+def test_a_malformed_chunked_body_is_refused_not_a_server_error(reg, registry):
+    location = reg.request("POST", "/v2/app/blobs/uploads/").headers["Location"]
+    with socket.create_connection(("127.0.0.1", reg.port), timeout=30) as sock:
+        sock.sendall(f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                     "zz-not-a-size\r\nabc\r\n0\r\n\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert b" 400 " in reply.split(b"\r\n", 1)[0]
+    assert b"BLOB_UPLOAD_INVALID" in reply
+    assert reg.request("GET", location).headers["Range"] == "0-0"

@@ -242,7 +242,10 @@ def _body() -> Iterator[bytes]:
     if remaining is None and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
         return
     while remaining is None or remaining > 0:
-        chunk = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
+        try:
+            chunk = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
+        except (ValueError, OSError) as exc:  # e.g. a malformed chunked encoding
+            raise UploadInvalid(f"the request body could not be read: {exc}") from None
         if not chunk:
             return
         if remaining is not None:
