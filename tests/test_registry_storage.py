@@ -1,0 +1,163 @@
+"""The registry's storage contract without HTTP (what ECR's API calls), and namespace resolution."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from emulator.registry.errors import (
+    BlobUnknown, DigestMismatch, InvalidName, ManifestBlobUnknown, ManifestUnknown,
+    RepositoryUnknown, SizeMismatch, UploadOutOfOrder, UploadUnknown,
+)
+from emulator.registry.names import repo_ref, resolve_repository
+from emulator.registry.storage import RegistryStorage
+from test_registry_helpers import OCI_INDEX, OCI_MANIFEST, digest_of, files_under, image_manifest
+
+APP = repo_ref("123456789012", "us-east-1", "app")
+NESTED = repo_ref("123456789012", "us-east-1", "app/api")
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return RegistryStorage(tmp_path / "registry")
+
+
+def _image(storage, repo, tag, layers=(b"layer",)):
+    config = b'{"os":"linux"}'
+    descriptors = []
+    for data in (config, *layers):
+        storage.put_blob(repo, digest_of(data), [data])
+        descriptors.append((digest_of(data), len(data)))
+    body = json.dumps(image_manifest(descriptors[0][0], descriptors[0][1], descriptors[1:])).encode()
+    return storage.put_manifest(repo, tag, body, OCI_MANIFEST), body
+
+
+def test_upload_by_parts_as_ecr_sends_them(storage):
+    data = b"0123456789" * 1000
+    upload = storage.start_upload(APP)
+    assert storage.append_upload(APP, upload.upload_id, [data[:4000]], start=0,
+                                 length=4000).size == 4000
+    with pytest.raises(UploadOutOfOrder) as out_of_order:
+        storage.append_upload(APP, upload.upload_id, [data[5000:]], start=5000)
+    assert out_of_order.value.size == 4000
+    storage.append_upload(APP, upload.upload_id, [data[4000:]], start=4000)
+    assert storage.upload_status(APP, upload.upload_id).size == len(data)
+    info = storage.finish_upload(APP, upload.upload_id, digest_of(data))
+    assert (info.digest, info.size) == (digest_of(data), len(data))
+    assert storage.blob_path(APP, info.digest).read_bytes() == data
+    with pytest.raises(UploadUnknown):
+        storage.upload_status(APP, upload.upload_id)
+
+
+def test_a_short_part_is_rolled_back(storage):
+    upload = storage.start_upload(APP)
+    storage.append_upload(APP, upload.upload_id, [b"abc"])
+    with pytest.raises(SizeMismatch):
+        storage.append_upload(APP, upload.upload_id, [b"de"], start=3, length=10)
+    assert storage.upload_status(APP, upload.upload_id).size == 3
+    storage.append_upload(APP, upload.upload_id, [b"def"])
+    assert storage.finish_upload(APP, upload.upload_id, digest_of(b"abcdef")).size == 6
+
+
+def test_sha512_blobs_and_a_digest_mismatch(storage, tmp_path):
+    data = b"sha512 content"
+    sha512 = "sha512:" + hashlib.sha512(data).hexdigest()
+    assert storage.put_blob(APP, sha512, [data]).digest == sha512
+    upload = storage.start_upload(APP)
+    storage.append_upload(APP, upload.upload_id, [b"not it"])
+    with pytest.raises(DigestMismatch):
+        storage.finish_upload(APP, upload.upload_id, digest_of(b"other"))
+    assert not storage.blob_exists(APP, digest_of(b"not it"))
+    assert not files_under(storage.root / "uploads") and not files_under(storage.root / "tmp")
+
+
+def test_manifests_tags_and_listing(storage):
+    first, body = _image(storage, APP, "v1")
+    assert first.tags == ("v1",) and first.layers_size == len(b"layer")
+    again = storage.put_manifest(APP, "latest", body, None)
+    assert again.digest == first.digest and again.tags == ("latest", "v1")
+    assert again.pushed_at == first.pushed_at
+    second, _ = _image(storage, APP, "v2", layers=(b"other layer",))
+    listed = storage.list_manifests(APP)
+    assert [(m.digest, m.tags) for m in listed] == [(first.digest, ("latest", "v1")),
+                                                    (second.digest, ("v2",))]
+    assert storage.list_tags(APP) == ["latest", "v1", "v2"]
+    info, got = storage.get_manifest(APP, first.digest)
+    assert got == body and info.media_type == OCI_MANIFEST
+
+
+def test_a_manifest_with_missing_references_stores_nothing(storage):
+    storage.create_repository(APP)
+    body = json.dumps(image_manifest(digest_of(b"cfg"), 3, [])).encode()
+    with pytest.raises(ManifestBlobUnknown) as refused:
+        storage.put_manifest(APP, "v1", body, OCI_MANIFEST)
+    assert refused.value.detail["digests"] == [digest_of(b"cfg")]
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": digest_of(b"child"), "size": 5}]}).encode()
+    with pytest.raises(ManifestBlobUnknown):
+        storage.put_manifest(APP, "multi", index, OCI_INDEX)
+    assert storage.list_tags(APP) == [] and storage.list_manifests(APP) == []
+    assert not files_under(storage.root / "blobs")
+
+
+def test_before_tag_can_refuse_and_nothing_changes(storage):
+    info, body = _image(storage, APP, "v1")
+
+    def immutable(tag, digest):
+        raise RuntimeError(f"{tag} is immutable")
+
+    other, _ = _image(storage, APP, "v2", layers=(b"x",))
+    with pytest.raises(RuntimeError):
+        storage.put_manifest(APP, "v1", storage.get_manifest(APP, other.digest)[1], None,
+                             before_tag=immutable)
+    assert storage.stat_manifest(APP, "v1").digest == info.digest
+
+
+def test_deletes(storage):
+    info, _ = _image(storage, APP, "v1")
+    storage.put_manifest(APP, "v2", storage.get_manifest(APP, "v1")[1], None)
+    untagged = storage.delete_manifest(APP, "v1")
+    assert (untagged.digest, untagged.tags, untagged.manifest_removed) == \
+        (info.digest, ("v1",), False)
+    removed = storage.delete_manifest(APP, info.digest)
+    assert (removed.tags, removed.manifest_removed) == (("v2",), True)
+    with pytest.raises(ManifestUnknown):
+        storage.stat_manifest(APP, "v2")
+    with pytest.raises(BlobUnknown):
+        storage.delete_blob(APP, digest_of(b"never"))
+
+
+def test_repositories_nest_and_delete_apart(storage):
+    _image(storage, APP, "v1")
+    _image(storage, NESTED, "v1")
+    elsewhere = repo_ref("111122223333", "eu-west-1", "app")
+    storage.create_repository(elsewhere)
+    assert storage.list_repositories() == [elsewhere, APP, NESTED]
+    assert storage.list_repositories("123456789012", "us-east-1") == [APP, NESTED]
+    storage.delete_repository(APP)
+    assert storage.list_repositories() == [elsewhere, NESTED]
+    assert storage.list_tags(NESTED) == ["v1"]
+    with pytest.raises(RepositoryUnknown):
+        storage.list_tags(APP)
+    assert storage.list_tags(elsewhere) == []
+    storage.reset()
+    assert storage.list_repositories() == [] and not files_under(storage.root)
+
+
+def test_resolution_by_host_then_path_then_default():
+    default = ("123456789012", "us-east-1")
+    by_host = resolve_repository("111122223333.dkr.ecr.eu-west-1.localhost:4566", "team/app",
+                                 *default)
+    assert (by_host.account, by_host.region, by_host.name) == ("111122223333", "eu-west-1",
+                                                              "team/app")
+    by_path = resolve_repository("127.0.0.1:4566", "111122223333/eu-west-1/team/app", *default)
+    assert by_path == by_host
+    plain = resolve_repository("localhost:4566", "111122223333/app", *default)
+    assert (plain.account, plain.region, plain.name) == (*default, "111122223333/app")
+    # With an ECR host, the path is the repository name as it stands.
+    assert resolve_repository("111122223333.dkr.ecr.eu-west-1.x", "222233334444/us-east-2/a",
+                              *default).name == "222233334444/us-east-2/a"
+    with pytest.raises(InvalidName):
+        resolve_repository("localhost", "111122223333/eu-west-1/../x", *default)
