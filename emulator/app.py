@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask
 
@@ -20,11 +20,18 @@ from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
 from emulator.ecs.api import handlers as ecs_handlers
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
+from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
+from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
+from emulator.engine.task_logs import AwsLogs
+from emulator.engine.task_credentials import TaskRoleCredentials
+from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
+from emulator.metadata import routes as metadata_routes
+from emulator.metadata.link_local import LinkLocalEndpoint
 
 
 @dataclass
@@ -37,16 +44,20 @@ class Emulator:
     ecs: EcsState
     moto: MotoBridge
     engine: TaskEngine
+    scheduler: ServiceScheduler
     # Set by the server: the base URL containers reach the emulator on (see container_endpoint).
     container_endpoint_provider: object = None
     registry: Registry | None = None  # the OCI registry under /v2/
     ecr: EcrState | None = None
+    closers: list = field(default_factory=list)  # called on stop, after the engine's
 
     def start(self) -> None:
         self.engine.start()
 
     def stop(self) -> None:
         self.engine.stop(remove_everything=not self.settings.keep_resources)
+        for close in self.closers:
+            close()
 
     def reset(self) -> None:
         self.engine.reset()
@@ -87,18 +98,37 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app = Flask("emulator")
     router = AwsRouter(flask_app, [ecs, ecr], moto, settings)
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
+                                     enabled=settings.auto_container_instance)
+    scheduler = ServiceScheduler(ecs_state, settings)
+    engine.task_listeners.append(scheduler.on_task_changed)
     emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
-                        engine=engine)
+                        engine=engine, scheduler=scheduler)
     engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
+    _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
+    engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
+    flask_app.register_blueprint(metadata_routes.blueprint)
     return emulator
+
+
+def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
+    """Task roles, secrets and environment files (after BaseEnvironment, so theirs win)."""
+    engine = emulator.engine
+    link_local = LinkLocalEndpoint(emulator.wsgi, lambda: engine.runtime.ensure_network()[1],
+                                   enabled=settings.link_local_credentials)
+    emulator.closers.append(link_local.stop)
+    credentials = TaskRoleCredentials(emulator.moto, link_local.available)
+    engine.hooks.append(credentials)
+    engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto))
+    emulator.flask.extensions[metadata_routes.CREDENTIALS_EXTENSION] = credentials
 
 
 def _docker_runtime():

@@ -1,0 +1,217 @@
+"""A container's `secrets` and `environmentFiles`, read from moto as the ECS agent reads them.
+
+- secrets: from SSM Parameter Store (a parameter name, or its ARN in any region or account;
+  SecureString decrypted) and Secrets Manager (the secret's ARN, optionally with the ECS selectors
+  `arn:...:secret:name:json-key:version-stage:version-id`).
+- environmentFiles: S3 objects (`arn:aws:s3:::bucket/key.env`), parsed as the agent parses them:
+  `#` at the start of a line makes a comment, a line needs `=`, the name is what precedes the
+  first `=`, and a line with an empty name or value is skipped. Within a file a later line wins;
+  across files the first file wins; the container's `environment` wins over every file (the
+  engine applies it last). Secrets win over files, as the agent merges them.
+
+Failures stop the task before its containers exist (TaskFailedToStart), with ECS's reasons:
+"ResourceInitializationError: unable to pull secrets or registry auth: ..." for secrets and
+"ResourceInitializationError: failed to download env files: ..." for files.
+"""
+
+from __future__ import annotations
+
+import json
+
+from emulator.aws.context import partition_of
+from emulator.engine.hooks import TaskHook, TaskSetupError
+
+SECRETS_FAILED = ("ResourceInitializationError: unable to pull secrets or registry auth: "
+                  "execution resource retrieval failed: ")
+FILES_FAILED = "ResourceInitializationError: failed to download env files: "
+
+
+class SecretsAndEnvironmentFiles(TaskHook):
+    def __init__(self, moto):
+        self._moto = moto
+
+    def environment(self, store, task, container) -> dict[str, str]:
+        definition = container.definition
+        files = definition.get("environmentFiles") or []
+        secrets = definition.get("secrets") or []
+        environment: dict[str, str] = {}
+        if files:
+            environment.update(self._files(store, task, files))
+        if secrets:
+            environment.update(self._secrets(store, secrets))
+        return environment
+
+    # -- environment files --------------------------------------------------------------------
+
+    def _files(self, store, task, files: list[dict]) -> dict[str, str]:
+        if not _execution_role(task):
+            raise TaskSetupError(FILES_FAILED + "environment file resource: unable to find "
+                                 "execution role credentials")
+        merged: dict[str, str] = {}
+        for source in files:
+            for name, value in parse_env_file(self._download(store, source["value"])).items():
+                merged.setdefault(name, value)  # the first file that names a variable wins
+        return merged
+
+    def _download(self, store, arn: str) -> str:
+        bucket, key = parse_s3_arn(arn)
+        s3 = self._moto.backend("s3", store.account, partition_of(store.region))
+        try:
+            found = s3.get_object(bucket, key)
+        except Exception as error:  # moto's MissingBucket and kin
+            raise TaskSetupError(FILES_FAILED + _download_failure(bucket, key, error)) from None
+        if found is None:
+            raise TaskSetupError(FILES_FAILED + _download_failure(
+                bucket, key, "NoSuchKey: The specified key does not exist."))
+        return bytes(found.value).decode("utf-8", errors="replace")
+
+    # -- secrets ------------------------------------------------------------------------------
+
+    def _secrets(self, store, secrets: list[dict]) -> dict[str, str]:
+        values, missing = {}, []
+        for secret in secrets:
+            reference = secret["valueFrom"]
+            if _service_of(reference) == "secretsmanager":
+                values[secret["name"]] = self._from_secrets_manager(store, reference)
+                continue
+            value = self._from_parameter_store(store, reference)
+            if value is None:
+                missing.append(reference)
+            else:
+                values[secret["name"]] = value
+        if missing:
+            # The agent asks for a container's parameters at once and names every one missing.
+            raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secrets from ssm: "
+                                 "invalid parameters: " + ",".join(missing))
+        return values
+
+    def _from_parameter_store(self, store, reference: str) -> str | None:
+        account, region, names = parameter_names(reference, store.account, store.region)
+        ssm = self._moto.backend("ssm", account, region)
+        for name in names:
+            try:
+                parameter = ssm.get_parameter(name)
+            except Exception:  # a version or label that does not exist
+                parameter = None
+            if parameter is not None:
+                value = parameter.decrypt(parameter.value)  # plain for String and StringList
+                return value if value is not None else parameter.value
+        return None
+
+    def _from_secrets_manager(self, store, reference: str) -> str:
+        selector = SecretSelector.parse(reference)
+        manager = self._moto.backend("secretsmanager", selector.account or store.account,
+                                     selector.region or store.region)
+        try:
+            found = manager.get_secret_value(selector.secret_id, selector.version_id or None,
+                                             selector.version_stage or None)
+        except Exception as error:
+            raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: "
+                                 + _aws_error(error)) from None
+        text = found.get("SecretString") or ""  # the agent reads SecretString only
+        if not selector.json_key:
+            return text
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or selector.json_key not in document:
+            raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: retrieved "
+                                 "secret from Secrets Manager did not contain json key "
+                                 + selector.json_key)
+        return _as_text(document[selector.json_key])
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+def parse_env_file(text: str) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")  # Go's line scanner drops a CR before the newline
+        if line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        if name and value:
+            variables[name] = value
+    return variables
+
+
+def parse_s3_arn(arn: str) -> tuple[str, str]:
+    """arn:aws:s3:::bucket/key -> (bucket, key)."""
+    parts = arn.split(":", 5)
+    bucket, _, key = parts[5].partition("/") if len(parts) == 6 else ("", "", "")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "s3" or not bucket or not key:
+        raise TaskSetupError(FILES_FAILED + "unable to parse bucket and key from s3 ARN "
+                             f"specified in environmentFile {arn}")
+    return bucket, key
+
+
+def parameter_names(reference: str, account: str, region: str) -> tuple[str, str, list[str]]:
+    """(account, region, candidate names) of an SSM parameter given by name or ARN.
+
+    An ARN's resource is "parameter/<name>" for a name without a leading slash and
+    "parameter/<path>" for one with it ("/app/db" -> "parameter/app/db"), so a single-element
+    name could be either."""
+    if not reference.startswith("arn:"):
+        return account, region, [reference]
+    parts = reference.split(":", 5)
+    if len(parts) != 6 or not parts[5].startswith("parameter/"):
+        return account, region, [reference]
+    name = parts[5][len("parameter/"):]
+    base = name.split(":", 1)[0]
+    candidates = ["/" + name] if "/" in base else [name, "/" + name]
+    return parts[4] or account, parts[3] or region, candidates
+
+
+class SecretSelector:
+    """arn:aws:secretsmanager:region:account:secret:name[:json-key[:version-stage[:version-id]]]"""
+
+    def __init__(self, secret_id: str, account: str, region: str, json_key: str = "",
+                 version_stage: str = "", version_id: str = ""):
+        self.secret_id = secret_id
+        self.account = account
+        self.region = region
+        self.json_key = json_key
+        self.version_stage = version_stage
+        self.version_id = version_id
+
+    @classmethod
+    def parse(cls, reference: str) -> "SecretSelector":
+        parts = reference.split(":")
+        if len(parts) < 7:
+            return cls(reference, "", "")
+        extra = (parts[7:] + ["", "", ""])[:3]
+        return cls(":".join(parts[:7]), parts[4], parts[3], *extra)
+
+
+def _service_of(reference: str) -> str:
+    parts = reference.split(":")
+    return parts[2] if reference.startswith("arn:") and len(parts) > 2 else "ssm"
+
+
+def _execution_role(task) -> str | None:
+    return (task.overrides or {}).get("executionRoleArn") or task.definition.spec.get(
+        "executionRoleArn")
+
+
+def _aws_error(error) -> str:
+    code = getattr(error, "error_type", None) or getattr(error, "code", None)
+    code = code if isinstance(code, str) else None  # moto's REST errors keep the status in code
+    message = getattr(error, "message", None) or str(error)
+    return f"{code}: {message}" if code else message
+
+
+def _download_failure(bucket: str, key: str, error) -> str:
+    detail = error if isinstance(error, str) else _aws_error(error)
+    return f"unable to download env file with key {key} from bucket {bucket}, error: {detail}"
+
+
+def _as_text(value) -> str:
+    """A JSON value as the agent prints it into the environment (Go's %v for scalars)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))

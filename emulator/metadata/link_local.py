@@ -1,0 +1,151 @@
+"""Serving the emulator on 169.254.170.2:80, the address ECS serves task credentials on.
+
+The AWS SDKs fetch container credentials only from loopback, 169.254.170.2, 169.254.170.23 or
+fd00:ec2::23, so the emulator's usual address for containers (its Docker network's gateway) will
+not do. On Linux as root we add 169.254.170.2/32 to the Docker network's bridge interface and
+listen there on port 80 with the emulator's own WSGI app: a container's packets for that address
+go to its gateway, which is this host, which owns the address. The address leaves with the bridge
+when the network is removed, and on stop.
+
+Where that is impossible (not Linux, not root, no `ip` command, a Docker Engine in a VM as with
+Docker Desktop, port 80 taken by another emulator) `available()` says False, once logging why,
+and tasks get their credentials in their environment instead (engine/task_credentials.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from typing import Callable
+
+log = logging.getLogger("emulator.credentials")
+
+ADDRESS = "169.254.170.2"
+PORT = 80
+
+
+class LinkLocalEndpoint:
+    def __init__(self, wsgi_app, gateway: Callable[[], str], enabled: bool = True):
+        self._wsgi_app = wsgi_app
+        self._gateway = gateway  # the emulator network's gateway IP (creates the network)
+        self._enabled = enabled
+        self._lock = threading.Lock()
+        self._server = None
+        self._interface: str | None = None  # where we added the address
+        self._refused: str | None = None  # why it cannot be served, once decided
+
+    def available(self) -> bool:
+        """Whether containers on the emulator's network reach the emulator at 169.254.170.2."""
+        with self._lock:
+            if self._refused is not None:
+                return False
+            if self._server is not None and _address_is_local():
+                return True
+            reason = self._serve()
+            if reason is not None:
+                self._refused = reason
+                log.warning("task credentials are not served on %s (%s); tasks get the task "
+                            "role's keys in their environment instead", ADDRESS, reason)
+                return False
+            return True
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+            if self._interface is not None:
+                _ip("addr", "del", f"{ADDRESS}/32", "dev", self._interface)
+                self._interface = None
+
+    # -- setting up -------------------------------------------------------------------------------
+
+    def _serve(self) -> str | None:
+        """Add the address and listen on it; None on success, else why not."""
+        reason = self._cannot()
+        if reason is not None:
+            return reason
+        gateway = self._gateway()
+        interface = _interface_with(gateway)
+        if interface is None:
+            return (f"the Docker network's gateway {gateway} is no address of this host, as with "
+                    "Docker Desktop or a remote Docker Engine")
+        if not _address_is_local() or self._interface != interface:
+            failure = _ip("addr", "add", f"{ADDRESS}/32", "dev", interface)
+            if failure and "File exists" not in failure:
+                return f"cannot add {ADDRESS} to {interface}: {failure}"
+            self._interface = interface
+        if self._server is None:
+            return self._listen()
+        return None
+
+    def _cannot(self) -> str | None:
+        if not self._enabled:
+            return "turned off"
+        if not sys.platform.startswith("linux"):
+            return f"not on Linux but {sys.platform}"
+        if os.geteuid() != 0:
+            return "not running as root, which adding the address needs"
+        if shutil.which("ip") is None:
+            return "no `ip` command (iproute2) to add the address with"
+        return None
+
+    def _listen(self) -> str | None:
+        from cheroot import wsgi
+
+        server = wsgi.Server((ADDRESS, PORT), self._wsgi_app, numthreads=4,
+                             server_name="ecs-emulator", timeout=65)
+        try:
+            server.prepare()
+        except OSError as error:
+            if self._interface is not None:
+                _ip("addr", "del", f"{ADDRESS}/32", "dev", self._interface)
+                self._interface = None
+            taken = error.errno == errno.EADDRINUSE or "in use" in str(error)
+            return (f"{ADDRESS}:{PORT} is taken (another emulator?)" if taken
+                    else f"cannot listen on {ADDRESS}:{PORT}: {error}")
+        threading.Thread(target=server.serve, name="ecs-emulator-credentials", daemon=True).start()
+        self._server = server
+        return None
+
+
+def _address_is_local() -> bool:
+    """Whether 169.254.170.2 is an address of this host (binding a free port to it tells)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.bind((ADDRESS, 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def _interface_with(address: str) -> str | None:
+    """The name of this host's interface that has `address`, if any."""
+    try:
+        output = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout
+        interfaces = json.loads(output)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    for interface in interfaces:
+        if any(info.get("local") == address for info in interface.get("addr_info", [])):
+            return interface.get("ifname")
+    return None
+
+
+def _ip(*args: str) -> str | None:
+    """Run `ip args...`; None on success, else what it said."""
+    try:
+        result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as error:
+        return str(error)
+    return None if result.returncode == 0 else (result.stderr or result.stdout).strip()
