@@ -1,7 +1,9 @@
 """ECS's resources as plain dataclasses (snake_case; render.py turns them into wire dicts).
 
-A task definition keeps the user's registration document as it came on the wire (`spec`): it is
-their document, ECS gives it back unchanged, and the runtime reads it field by field.
+A task definition keeps the user's registration document (`spec`) as ECS stores it: camelCase
+as on the wire, with the defaults ECS fills in (essential, cpu 0, hostPort, healthCheck timings)
+and task cpu/memory normalized ("1 vCPU" -> "1024"); describing gives it back, and the runtime
+reads it field by field.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class TaskDefinition:
     family: str
     revision: int
     arn: str
-    spec: dict  # the registration request without tags, as sent on the wire
+    spec: dict  # the registration request without tags, normalized as ECS stores it
     compatibilities: list[str]
     requires_attributes: list[dict]
     registered_by: str

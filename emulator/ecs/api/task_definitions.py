@@ -1,1 +1,49 @@
-"""Handlers of the task definitions operations (being built)."""
+"""Handlers of the task definition operations."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import render, task_definitions
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+
+
+@handlers("RegisterTaskDefinition")
+def register_task_definition(call: Call) -> dict:
+    definition = task_definitions.register(call.store, call.ctx, call.params)
+    return {"taskDefinition": render.task_definition(definition), "tags": definition.tags}
+
+
+@handlers("DescribeTaskDefinition")
+def describe_task_definition(call: Call) -> dict:
+    definition = task_definitions.describe(call.store, call.params["taskDefinition"])
+    tags = definition.tags if "TAGS" in call.params.get("include", []) else None
+    return {"taskDefinition": render.task_definition(definition), "tags": tags}
+
+
+@handlers("ListTaskDefinitions")
+def list_task_definitions(call: Call) -> dict:
+    found = task_definitions.list_arns(call.store, call.params)
+    page, token = page_of(found, call.params, key=task_definitions.sort_key,
+                          descending=call.params.get("sort") == "DESC")
+    return {"taskDefinitionArns": [d.arn for d in page], "nextToken": token}
+
+
+@handlers("ListTaskDefinitionFamilies")
+def list_task_definition_families(call: Call) -> dict:
+    families = task_definitions.list_families(call.store, call.params)
+    page, token = page_of(families, call.params, key=lambda name: name)
+    return {"families": page, "nextToken": token}
+
+
+@handlers("DeregisterTaskDefinition")
+def deregister_task_definition(call: Call) -> dict:
+    definition = task_definitions.deregister(call.store, call.params["taskDefinition"])
+    return {"taskDefinition": render.task_definition(definition)}
+
+
+@handlers("DeleteTaskDefinitions")
+def delete_task_definitions(call: Call) -> dict:
+    deleted, failures = task_definitions.delete(call.store, call.params["taskDefinitions"])
+    return {
+        "taskDefinitions": [render.task_definition(d) for d in deleted],
+        "failures": [render.failure(ref, reason) for ref, reason in failures],
+    }

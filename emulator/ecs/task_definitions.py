@@ -1,0 +1,185 @@
+"""Task definition operations: register, resolve a reference, list, deregister, delete.
+
+Revisions count up per family and are never reused, even after deregistration or deletion.
+A deregistered revision is INACTIVE and stays describable; DeleteTaskDefinitions moves INACTIVE
+revisions to DELETE_IN_PROGRESS, where they stay (ECS finishes the deletion once nothing uses
+them; this emulator keeps them, so tasks that still refer to them can be described).
+
+Other layers (tasks, services) use `resolve` to turn a user's taskDefinition reference into a
+TaskDefinition the way ECS does.
+"""
+
+from __future__ import annotations
+
+from emulator.aws.context import RequestContext
+from emulator.ecs import arns
+from emulator.ecs import task_definition_attributes as attributes
+from emulator.ecs import task_definition_compat as compat
+from emulator.ecs import task_definition_rules as rules
+from emulator.ecs.errors import ClientException, InvalidParameterException
+from emulator.ecs.model import TaskDefinition, utcnow
+from emulator.ecs.store import EcsStore
+from emulator.ecs.tags import validate_tags
+
+MAX_DELETE = 10
+NOT_FOUND = "Unable to describe task definition."
+
+
+def register(store: EcsStore, ctx: RequestContext, params: dict) -> TaskDefinition:
+    spec = rules.normalize(params)
+    compatibilities = compat.compatibilities(spec)
+    tags = list(params.get("tags", []))
+    validate_tags(tags)
+    family = spec["family"]
+    revision = store.last_revision.get(family, 0) + 1
+    definition = TaskDefinition(
+        family=family,
+        revision=revision,
+        arn=arns.task_definition(store, family, revision),
+        spec=spec,
+        compatibilities=compatibilities,
+        requires_attributes=attributes.required(spec),
+        registered_by=arns.principal_root(ctx),
+        tags=tags,
+    )
+    store.last_revision[family] = revision
+    store.task_definitions.setdefault(family, {})[revision] = definition
+    return definition
+
+
+def parse_reference(store: EcsStore, ref: str) -> tuple[str, int | None] | None:
+    """"family", "family:revision" or an ARN -> (family, revision or None); None if malformed
+    or an ARN of another account or region."""
+    parsed = arns.parse(ref)
+    if parsed is not None:
+        if parsed.resource_type != "task-definition" or (parsed.account, parsed.region) != (
+            store.account, store.region
+        ):
+            return None
+        ref = parsed.resource
+    elif ref.startswith("arn:"):
+        return None
+    family, sep, revision = ref.partition(":")
+    if not rules.NAME.match(family):
+        return None
+    if not sep:
+        return family, None
+    if not revision.isdigit():
+        return None
+    return family, int(revision)
+
+
+def resolve(store: EcsStore, ref: str) -> TaskDefinition | None:
+    """A family alone means its latest ACTIVE revision; family:revision and ARNs name one
+    revision in any status."""
+    parsed = parse_reference(store, ref)
+    if parsed is None:
+        return None
+    family, revision = parsed
+    revisions = store.task_definition_revisions(family)
+    if revision is not None:
+        return revisions.get(revision)
+    active = [r for r, d in revisions.items() if d.status == "ACTIVE"]
+    return revisions[max(active)] if active else None
+
+
+def describe(store: EcsStore, ref: str) -> TaskDefinition:
+    definition = resolve(store, ref)
+    if definition is None:
+        raise ClientException(NOT_FOUND)
+    return definition
+
+
+def list_arns(store: EcsStore, params: dict) -> list[TaskDefinition]:
+    """The revisions ListTaskDefinitions shows, in its order (family, then revision)."""
+    status = params.get("status", "ACTIVE")
+    family = params.get("familyPrefix")  # ECS matches the whole family name here
+    found = [
+        d
+        for name, revisions in store.task_definitions.items()
+        if family is None or name == family
+        for d in revisions.values()
+        if d.status == status
+    ]
+    return sorted(found, key=sort_key, reverse=params.get("sort") == "DESC")
+
+
+def sort_key(definition: TaskDefinition) -> tuple[str, int]:
+    return definition.family, definition.revision
+
+
+def list_families(store: EcsStore, params: dict) -> list[str]:
+    """ACTIVE: families with an ACTIVE revision; INACTIVE: those without; ALL (default): both."""
+    status = params.get("status", "ALL")
+    prefix = params.get("familyPrefix", "")
+    families = []
+    for name, revisions in store.task_definitions.items():
+        if not name.startswith(prefix) or not revisions:
+            continue
+        active = any(d.status == "ACTIVE" for d in revisions.values())
+        if status == "ALL" or (status == "ACTIVE") == active:
+            families.append(name)
+    return sorted(families)
+
+
+def deregister(store: EcsStore, ref: str) -> TaskDefinition:
+    parsed = parse_reference(store, ref)
+    if parsed is None:
+        raise ClientException(f"Invalid task definition '{ref}'. Use family:revision or an ARN.")
+    family, revision = parsed
+    if revision is None:
+        raise ClientException("Revision is missing.")
+    definition = store.task_definition_revisions(family).get(revision)
+    if definition is None:
+        raise ClientException("The specified task definition does not exist.")
+    if definition.status == "ACTIVE":
+        definition.status = "INACTIVE"
+        definition.deregistered_at = utcnow()
+    return definition
+
+
+def delete(
+    store: EcsStore, refs: list[str]
+) -> tuple[list[TaskDefinition], list[tuple[str, str]]]:
+    """DeleteTaskDefinitions: INACTIVE revisions move to DELETE_IN_PROGRESS; the others fail
+    with (reference, reason)."""
+    if not refs:
+        raise InvalidParameterException(
+            "size of TaskDefinition references list must be greater than 0"
+        )
+    if len(refs) > MAX_DELETE:
+        raise InvalidParameterException(
+            f"Size of TaskDefinition references list cannot exceed {MAX_DELETE}"
+        )
+    deleted, failures = [], []
+    for ref in refs:
+        definition, reason = _deletable(store, ref)
+        if definition is None:
+            failures.append((ref, reason))
+            continue
+        if definition.status == "INACTIVE":
+            definition.status = "DELETE_IN_PROGRESS"
+            definition.delete_requested_at = utcnow()
+        deleted.append(definition)
+    return deleted, failures
+
+
+def _deletable(store: EcsStore, ref: str) -> tuple[TaskDefinition | None, str | None]:
+    parsed = parse_reference(store, ref)
+    if parsed is None or parsed[1] is None:
+        return None, (
+            "The specified task definition identifier is invalid. Specify a valid name or ARN "
+            "and try again."
+        )
+    definition = store.task_definition_revisions(parsed[0]).get(parsed[1])
+    if definition is None:
+        return None, (
+            "The specified task definition does not exist. Specify a valid account, family, "
+            "revision and try again."
+        )
+    if definition.status == "ACTIVE":
+        return None, (
+            "The specified task definition is still in ACTIVE status. Please deregister the "
+            "target and try again."
+        )
+    return definition, None
