@@ -9,7 +9,7 @@ import pytest
 
 from emulator.registry.errors import TagImmutable
 from emulator.registry.hooks import PermissiveHooks
-from test_registry_helpers import digest_of, error_codes, files_under, reg, registry  # noqa: F401
+from test_registry_helpers import error_codes, files_under, reg, registry  # noqa: F401
 
 
 @pytest.mark.parametrize("name", ["App", "-app", "app-", "_app", "app//x", "a..b", "a/_b",

@@ -15,18 +15,17 @@ The contract, for callers (every `repo` is a names.RepoRef, checked when it was 
                   delete_manifest -> Deletion, list_manifests -> [ManifestInfo], list_tags,
                   referrers
 
-Streams are iterables of bytes; they are written to disk chunk by chunk and hashed on the way, so
-memory stays flat however large a blob is. Nothing is visible until it is verified: a blob goes
-from a temporary file to its content address by an atomic rename (two pushes of one layer race
-harmlessly: both renames put identical bytes in place), and a manifest is stored only after every
-blob and child manifest it names has been found in the repository.
+Streams are iterables of bytes, written to disk chunk by chunk (blobstore.py: content-addressed
+files and upload sessions). Nothing is visible until it is verified: a blob is renamed into place
+once its digest matched, and a manifest is stored only after every blob and child manifest it
+names has been found in the repository.
 
 On-disk layout under the root directory (every path component comes from a checked name, tag,
 digest or upload id; see names.py):
 
     blobs/<algorithm>/<first 2 hex>/<hex>          the content, shared by every repository
     uploads/<upload id>/data                       bytes received so far
-    uploads/<upload id>/repository                 "<account>/<region>/<name>" that owns it
+    uploads/<upload id>/owner                      "<account>/<region>/<name>" that owns it
     tmp/<random>                                   streams on their way to blobs/
     repositories/<account>/<region>/<name...>/     one directory per name component; names
         _layers/<algorithm>/<hex>                  cannot start with "_", so these never clash
@@ -39,21 +38,20 @@ digest or upload id; see names.py):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from emulator.registry import names
+from emulator.registry.blobstore import BlobStore
 from emulator.registry.errors import (
     BlobUnknown, DigestMismatch, ManifestBlobUnknown, ManifestTooLarge, ManifestUnknown,
-    RepositoryUnknown, SizeMismatch, UploadOutOfOrder, UploadUnknown,
+    RepositoryUnknown,
 )
 from emulator.registry.manifests import MAX_MANIFEST_BYTES, parse_manifest
 from emulator.registry.names import RepoRef
@@ -96,20 +94,15 @@ class RegistryStorage:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._lock = threading.RLock()  # guards tags, revisions, links and repository removal
-        self._uploads = _UploadCache()
-        self._make_dirs()
-
-    def _make_dirs(self) -> None:
-        for sub in ("blobs", "uploads", "tmp", "repositories"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._blobs = BlobStore(self.root)
+        (self.root / "repositories").mkdir(parents=True, exist_ok=True)
 
     def reset(self) -> None:
         """Drop everything: every repository, blob and upload."""
         with self._lock:
-            for sub in ("blobs", "uploads", "tmp", "repositories"):
-                shutil.rmtree(self.root / sub, ignore_errors=True)
-            self._uploads.clear()
-            self._make_dirs()
+            shutil.rmtree(self.root / "repositories", ignore_errors=True)
+            self._blobs.reset()
+            (self.root / "repositories").mkdir(parents=True, exist_ok=True)
 
     # -- repositories ---------------------------------------------------------------------------
 
@@ -148,7 +141,7 @@ class RegistryStorage:
     # -- blobs ----------------------------------------------------------------------------------
 
     def blob_exists(self, repo: RepoRef, digest: str) -> bool:
-        return self._link(repo, digest).exists() and self._blob(digest).exists()
+        return self._link(repo, digest).exists() and self._blobs.exists(digest)
 
     def stat_blob(self, repo: RepoRef, digest: str) -> BlobInfo:
         return BlobInfo(digest, self.blob_path(repo, digest).stat().st_size)
@@ -158,7 +151,7 @@ class RegistryStorage:
         names.check_digest(digest)
         if not self.blob_exists(repo, digest):
             raise BlobUnknown(f"blob {digest} is not in repository {repo.name}", digest=digest)
-        return self._blob(digest)
+        return self._blobs.path(digest)
 
     def delete_blob(self, repo: RepoRef, digest: str) -> None:
         """Unlink the blob from `repo` (the shared bytes stay for other repositories)."""
@@ -183,51 +176,25 @@ class RegistryStorage:
         """Store one whole stream as a blob of `repo`, if it hashes to `digest` (and is `length`
         bytes long, when given)."""
         names.check_digest(digest)
-        hasher = names.hasher_for(digest)
-        temporary = self.root / "tmp" / uuid.uuid4().hex
-        try:
-            with open(temporary, "wb") as out:
-                size = _copy(stream, out, hasher)
-            _check_length(size, length)
-            _check_digest(hasher, digest)
-            return self._commit(repo, temporary, digest, size)
-        finally:
-            temporary.unlink(missing_ok=True)
+        size = self._blobs.put(digest, stream, length)
+        self._add_link(repo, digest)
+        return BlobInfo(digest, size)
 
     # -- uploads --------------------------------------------------------------------------------
 
     def start_upload(self, repo: RepoRef) -> UploadStatus:
-        upload_id = uuid.uuid4().hex
-        directory = self.root / "uploads" / upload_id
-        directory.mkdir()
-        (directory / "data").touch()
-        (directory / "repository").write_text(str(repo))
-        return UploadStatus(upload_id, 0)
+        return UploadStatus(self._blobs.start_upload(str(repo)), 0)
 
     def upload_status(self, repo: RepoRef, upload_id: str) -> UploadStatus:
-        return UploadStatus(upload_id, self._upload_data(repo, upload_id).stat().st_size)
+        return UploadStatus(upload_id, self._blobs.upload_size(str(repo), upload_id))
 
     def append_upload(self, repo: RepoRef, upload_id: str, stream: Iterable[bytes],
                       start: int | None = None, length: int | None = None) -> UploadStatus:
         """Append a chunk. `start`, when given, must equal the bytes received so far
         (UploadOutOfOrder otherwise); a chunk shorter or longer than `length` is rolled back
         (SizeMismatch) and the upload stays where it was, ready to resume."""
-        data = self._upload_data(repo, upload_id)
-        with self._uploads.session(upload_id) as session:
-            size = data.stat().st_size
-            if start is not None and start != size:
-                raise UploadOutOfOrder(f"chunk starts at {start}, upload has {size} bytes", size)
-            hasher = session.hasher_at(size)
-            try:
-                with open(data, "ab") as out:
-                    written = _copy(stream, out, hasher)
-                _check_length(written, length)
-            except BaseException:
-                os.truncate(data, size)
-                session.forget()
-                raise
-            session.advance(hasher, size + written)
-            return UploadStatus(upload_id, size + written)
+        size = self._blobs.append_upload(str(repo), upload_id, stream, start, length)
+        return UploadStatus(upload_id, size)
 
     def finish_upload(self, repo: RepoRef, upload_id: str, digest: str,
                       stream: Iterable[bytes] = (), start: int | None = None,
@@ -235,19 +202,13 @@ class RegistryStorage:
         """Append a last chunk (optional) and commit the upload as `digest`. On a digest mismatch
         the upload is cancelled: nothing of it is stored."""
         names.check_digest(digest)
-        status = self.append_upload(repo, upload_id, stream, start, length)
-        data = self._upload_data(repo, upload_id)
-        with self._uploads.session(upload_id) as session:
-            hasher = session.hasher_for_digest(digest, data, status.size)
-            try:
-                _check_digest(hasher, digest)
-                return self._commit(repo, data, digest, status.size)
-            finally:
-                self._drop_upload(upload_id)
+        self._blobs.append_upload(str(repo), upload_id, stream, start, length)
+        size = self._blobs.finish_upload(str(repo), upload_id, digest)
+        self._add_link(repo, digest)
+        return BlobInfo(digest, size)
 
     def cancel_upload(self, repo: RepoRef, upload_id: str) -> None:
-        self._upload_data(repo, upload_id)
-        self._drop_upload(upload_id)
+        self._blobs.cancel_upload(str(repo), upload_id)
 
     # -- manifests ------------------------------------------------------------------------------
 
@@ -278,21 +239,19 @@ class RegistryStorage:
         )
         with self._lock:
             self.create_repository(repo)
-            blob = self._blob(actual)
-            if not blob.exists():
-                _atomic_write(blob, body, self.root / "tmp")
+            self._blobs.put_bytes(actual, body)
             revision = self._revision(repo, actual)
             if revision.exists():  # a re-push keeps the first push time, as ECR does
                 info = _replace_time(info, self._read_revision(revision).pushed_at)
             else:
-                _atomic_write(revision, json.dumps(asdict(info)).encode(), self.root / "tmp")
+                self._blobs.write_atomically(revision, json.dumps(asdict(info)).encode())
             if tag:
-                _atomic_write(self._tag(repo, tag), actual.encode(), self.root / "tmp")
+                self._blobs.write_atomically(self._tag(repo, tag), actual.encode())
             return self._with_tags(repo, info)
 
     def get_manifest(self, repo: RepoRef, reference: str) -> tuple[ManifestInfo, bytes]:
         info = self.stat_manifest(repo, reference)
-        return info, self._blob(info.digest).read_bytes()
+        return info, self._blobs.path(info.digest).read_bytes()
 
     def stat_manifest(self, repo: RepoRef, reference: str) -> ManifestInfo:
         digest = self._resolve(repo, reference)
@@ -355,10 +314,6 @@ class RegistryStorage:
     def _repo_dir(self, repo: RepoRef) -> Path:
         return self.root / "repositories" / repo.account / repo.region / repo.name
 
-    def _blob(self, digest: str) -> Path:
-        algorithm, _, encoded = digest.partition(":")
-        return self.root / "blobs" / algorithm / encoded[:2] / encoded
-
     def _link(self, repo: RepoRef, digest: str) -> Path:
         algorithm, _, encoded = digest.partition(":")
         return self._repo_dir(repo) / "_layers" / algorithm / encoded
@@ -376,25 +331,6 @@ class RegistryStorage:
             link = self._link(repo, digest)
             link.parent.mkdir(parents=True, exist_ok=True)
             link.touch()
-
-    def _commit(self, repo: RepoRef, source: Path, digest: str, size: int) -> BlobInfo:
-        target = self._blob(digest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-        self._add_link(repo, digest)
-        return BlobInfo(digest, size)
-
-    def _upload_data(self, repo: RepoRef, upload_id: str) -> Path:
-        directory = self.root / "uploads" / upload_id
-        owner = directory / "repository"
-        if not names.check_upload_id(upload_id) or not owner.exists() \
-                or owner.read_text() != str(repo):
-            raise UploadUnknown(f"upload {upload_id} is not known", upload_id=upload_id)
-        return directory / "data"
-
-    def _drop_upload(self, upload_id: str) -> None:
-        shutil.rmtree(self.root / "uploads" / upload_id, ignore_errors=True)
-        self._uploads.drop(upload_id)
 
     def _resolve(self, repo: RepoRef, reference: str) -> str:
         tag, digest = _split_reference(reference)
@@ -428,96 +364,6 @@ class RegistryStorage:
         return _replace_tags(info, self._tags_by_digest(repo).get(info.digest, ()))
 
 
-class _UploadSession:
-    """The running hash of one upload, so committing a large blob does not read it again."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self._hasher = None
-        self._offset = -1
-
-    def hasher_at(self, size: int):
-        """The running hash if it covers exactly `size` bytes, a new one for an empty upload,
-        else None (the bytes are then hashed from disk at commit)."""
-        if size == 0:
-            return hashlib.sha256()
-        return self._hasher if self._offset == size else None
-
-    def advance(self, hasher, offset: int) -> None:
-        self._hasher, self._offset = hasher, offset
-
-    def forget(self) -> None:
-        self._hasher, self._offset = None, -1
-
-    def hasher_for_digest(self, digest: str, data: Path, size: int):
-        algorithm = digest.partition(":")[0]
-        if self._hasher is not None and self._offset == size and self._hasher.name == algorithm:
-            return self._hasher
-        hasher = names.hasher_for(digest)
-        with open(data, "rb") as source:
-            for chunk in iter(lambda: source.read(_CHUNK), b""):
-                hasher.update(chunk)
-        return hasher
-
-
-class _UploadCache:
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._sessions: dict[str, _UploadSession] = {}
-
-    def session(self, upload_id: str):
-        with self._lock:
-            session = self._sessions.setdefault(upload_id, _UploadSession())
-        return _Held(session)
-
-    def drop(self, upload_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(upload_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._sessions.clear()
-
-
-class _Held:
-    """`with cache.session(id) as session`: one request at a time per upload."""
-
-    def __init__(self, session: _UploadSession):
-        self._session = session
-
-    def __enter__(self) -> _UploadSession:
-        self._session.lock.acquire()
-        return self._session
-
-    def __exit__(self, *exc) -> None:
-        self._session.lock.release()
-
-
-_CHUNK = 1024 * 1024
-
-
-def _copy(stream: Iterable[bytes], out, hasher) -> int:
-    """Write a stream to `out`, feeding `hasher` when there is one."""
-    written = 0
-    for chunk in stream:
-        if hasher is not None:
-            hasher.update(chunk)
-        out.write(chunk)
-        written += len(chunk)
-    return written
-
-
-def _check_length(size: int, length: int | None) -> None:
-    if length is not None and size != length:
-        raise SizeMismatch(f"received {size} bytes, expected {length}", size=size, length=length)
-
-
-def _check_digest(hasher, digest: str) -> None:
-    actual = f"{hasher.name}:{hasher.hexdigest()}"
-    if actual != digest:
-        raise DigestMismatch(f"content digest is {actual}, not {digest}", digest=digest)
-
-
 def _digest_of(body: bytes, like: str) -> str:
     hasher = names.hasher_for(like)
     hasher.update(body)
@@ -529,13 +375,6 @@ def _split_reference(reference: str) -> tuple[str | None, str | None]:
     if names.is_digest_like(reference):
         return None, names.check_digest(reference)
     return names.check_tag(reference), None
-
-
-def _atomic_write(path: Path, data: bytes, tmp_dir: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = tmp_dir / uuid.uuid4().hex
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 def _remove_empty_parents(directory: Path, stop: Path) -> None:
