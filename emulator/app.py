@@ -20,11 +20,14 @@ from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
 from emulator.ecs.api import handlers as ecs_handlers
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
+from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
+from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
+from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
 from emulator.metadata import routes as metadata_routes
@@ -41,6 +44,7 @@ class Emulator:
     ecs: EcsState
     moto: MotoBridge
     engine: TaskEngine
+    scheduler: ServiceScheduler
     # Set by the server: the base URL containers reach the emulator on (see container_endpoint).
     container_endpoint_provider: object = None
     registry: Registry | None = None  # the OCI registry under /v2/
@@ -49,15 +53,18 @@ class Emulator:
 
     def start(self) -> None:
         self.engine.start()
+        self.scheduler.start()
 
     def stop(self) -> None:
+        self.scheduler.stop()
         self.engine.stop(remove_everything=not self.settings.keep_resources)
         for close in self.closers:
             close()
 
     def reset(self) -> None:
+        with self.ecs.lock:
+            self.ecs.reset()  # services go first, so nothing launches replacements
         self.engine.reset()
-        self.ecs.reset()
         if self.ecr is not None:
             self.ecr.reset()
         self.moto.reset()
@@ -94,14 +101,19 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app = Flask("emulator")
     router = AwsRouter(flask_app, [ecs, ecr], moto, settings)
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
+                                     enabled=settings.auto_container_instance)
+    scheduler = ServiceScheduler(ecs_state, settings)
+    engine.task_listeners.append(scheduler.on_task_changed)
     emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
-                        engine=engine)
+                        engine=engine, scheduler=scheduler)
     engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
+    engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)

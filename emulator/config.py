@@ -41,12 +41,17 @@ class Settings:
     task_retention_s: int = 3600
     # Give containers AWS_ENDPOINT_URL pointing back at the emulator, so their SDK calls stay local.
     inject_endpoint: bool = True
+    # The longest wait between launches of a service whose tasks keep failing (ECS throttles).
+    max_launch_backoff_s: int = 60
     # Keep containers, networks and volumes when the emulator stops (for debugging).
     keep_resources: bool = False
     # Where the registry keeps blobs and manifests; None: a temporary directory removed at exit.
     data_dir: str | None = None
     # Whether /v2/ asks the registry hooks (ECR's GetAuthorizationToken) to authorize requests.
     registry_auth: bool = True
+    # Register the local Docker host as a container instance of a cluster when an EC2 task comes
+    # to it with none; off, EC2 tasks need instances registered with RegisterContainerInstance.
+    auto_container_instance: bool = True
     # Serve task-role credentials on 169.254.170.2:80 as ECS does (Linux, root: adds the address
     # to the emulator's Docker bridge); off, or where impossible, tasks get keys in their env.
     link_local_credentials: bool = True
@@ -65,8 +70,12 @@ class Settings:
             task_retention_s=_env_int("ECS_EMULATOR_TASK_RETENTION", cls.task_retention_s),
             inject_endpoint=_env_bool("ECS_EMULATOR_INJECT_ENDPOINT", cls.inject_endpoint),
             keep_resources=_env_bool("ECS_EMULATOR_KEEP_RESOURCES", cls.keep_resources),
+            max_launch_backoff_s=_env_int("ECS_EMULATOR_MAX_LAUNCH_BACKOFF",
+                                          cls.max_launch_backoff_s),
             data_dir=os.environ.get("ECS_EMULATOR_DATA_DIR") or None,
             registry_auth=_env_bool("ECS_EMULATOR_REGISTRY_AUTH", cls.registry_auth),
+            auto_container_instance=_env_bool("ECS_EMULATOR_AUTO_CONTAINER_INSTANCE",
+                                              cls.auto_container_instance),
             link_local_credentials=_env_bool("ECS_EMULATOR_LINK_LOCAL_CREDENTIALS",
                                              cls.link_local_credentials),
         )

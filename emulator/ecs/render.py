@@ -202,3 +202,66 @@ def _task_container(item, container) -> dict:
     }
     return wire
 
+
+
+def service(store: EcsStore, item, include: list[str] = ()) -> dict:
+    from emulator.ecs.services import tasks_of
+    from emulator.runtime.status import TaskStatus
+
+    live = [t for t in tasks_of(store, item) if t.desired < TaskStatus.STOPPED]
+    return {
+        "serviceArn": item.arn,
+        "serviceName": item.name,
+        "clusterArn": item.cluster_arn,
+        "loadBalancers": item.load_balancers,
+        "serviceRegistries": item.service_registries,
+        "status": item.status,
+        "desiredCount": item.desired_count,
+        "runningCount": sum(1 for t in live if t.known == TaskStatus.RUNNING),
+        "pendingCount": sum(1 for t in live if t.known < TaskStatus.RUNNING),
+        "launchType": item.launch_type,
+        "capacityProviderStrategy": item.capacity_provider_strategy or None,
+        "platformVersion": item.platform_version,
+        "platformFamily": "Linux" if item.platform_version else None,
+        "taskDefinition": item.task_definition.arn if item.task_definition else None,
+        "deploymentConfiguration": item.deployment_configuration,
+        "deployments": [_deployment(item, d, live) for d in item.deployments],
+        "roleArn": item.role_arn,
+        "events": item.events,
+        "createdAt": item.created_at,
+        "placementConstraints": item.placement_constraints,
+        "placementStrategy": item.placement_strategy,
+        "networkConfiguration": item.network_configuration,
+        "healthCheckGracePeriodSeconds": item.health_check_grace_period,
+        "schedulingStrategy": item.scheduling_strategy,
+        "deploymentController": item.deployment_controller,
+        "tags": item.tags if "TAGS" in include else None,
+        "createdBy": item.created_by,
+        "enableECSManagedTags": item.enable_ecs_managed_tags,
+        "propagateTags": item.propagate_tags,
+        "enableExecuteCommand": item.enable_execute_command,
+    }
+
+
+def _deployment(item, deployment, live: list) -> dict:
+    from emulator.runtime.status import TaskStatus
+
+    mine = [t for t in live if t.started_by == deployment.id]
+    return {
+        "id": deployment.id,
+        "status": deployment.status,
+        "taskDefinition": deployment.task_definition.arn,
+        "desiredCount": deployment.desired_count,
+        "pendingCount": sum(1 for t in mine if t.known < TaskStatus.RUNNING),
+        "runningCount": sum(1 for t in mine if t.known == TaskStatus.RUNNING),
+        "failedTasks": deployment.failed_tasks,
+        "createdAt": deployment.created_at,
+        "updatedAt": deployment.updated_at,
+        "launchType": deployment.launch_type,
+        "capacityProviderStrategy": deployment.capacity_provider_strategy or None,
+        "platformVersion": deployment.platform_version,
+        "platformFamily": "Linux" if deployment.platform_version else None,
+        "networkConfiguration": deployment.network_configuration,
+        "rolloutState": deployment.rollout_state,
+        "rolloutStateReason": deployment.rollout_state_reason,
+    }

@@ -19,6 +19,7 @@ from emulator.ecs.model import (
     ContainerInstance,
     TaskDefinition,
 )
+from emulator.ecs.service_model import Service
 from emulator.ecs.task_model import Task
 
 BUILT_IN_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -40,10 +41,13 @@ class EcsStore:
     account_settings: dict[tuple[str, str], str] = field(default_factory=dict)
     account_setting_defaults: dict[str, str] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)  # by task ARN
+    services: dict[tuple[str, str], Service] = field(default_factory=dict)  # (cluster, name)
     # RunTask idempotency: (cluster name, clientToken) -> the ARNs that call created
     run_tokens: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # Called (under the lock) whenever desired state changes, to wake the engine.
     changed: Callable[[], None] = field(default=lambda: None, repr=False)
+    # Registers the local Docker host as a container instance (local_instance.LocalHost), or None.
+    local_host: object = field(default=None, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -91,6 +95,7 @@ class EcsState:
         self.changed = threading.Condition(self.lock)
         self.listeners: list[Callable[[], None]] = []
         self._stores: dict[tuple[str, str], EcsStore] = {}
+        self.local_host = None  # given to every store (see EcsStore.local_host)
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
@@ -99,7 +104,8 @@ class EcsState:
             with self.lock:
                 store = self._stores.get(key)
                 if store is None:
-                    store = EcsStore(account=account, region=region, changed=self.notify)
+                    store = EcsStore(account=account, region=region, changed=self.notify,
+                                     local_host=self.local_host)
                     self._stores[key] = store
         return store
 

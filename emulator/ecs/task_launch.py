@@ -39,9 +39,11 @@ def resolve_task_definition(store: EcsStore, ref: str) -> TaskDefinition:
     return found
 
 
-def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int) -> list[Task]:
+def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int,
+                *, for_service: bool = False) -> list[Task]:
+    """The tasks of one launch. A service may still scale an INACTIVE revision, as on ECS."""
     definition = resolve_task_definition(store, params["taskDefinition"])
-    if definition.status != "ACTIVE":
+    if definition.status != "ACTIVE" and not for_service:
         raise ClientException(
             f"TaskDefinition is inactive ({definition.family}:{definition.revision})."
         )

@@ -33,7 +33,9 @@ class TaskEngine:
         self.hooks: list[TaskHook] = list(hooks or [])
         self._runtime_factory = runtime_factory
         self._runtime = None
-        self._runners: dict[str, threading.Thread] = {}
+        # task ARN -> (its runner's thread, the task): the engine knows its tasks even after the
+        # state forgot them (a reset drops the state first, then stops what still runs).
+        self._runners: dict[str, tuple[threading.Thread, object]] = {}
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._wake = threading.Event()
@@ -68,11 +70,10 @@ class TaskEngine:
 
     def stop_all_tasks(self, reason: str, grace_s: int | None = None) -> None:
         with self.state.lock:
-            for store in self.state.stores():
-                for task in store.tasks.values():
-                    if grace_s is not None:
-                        task.stop_grace_s = grace_s
-                    task.request_stop("TerminationNotice", reason)
+            for _, task in self._runners.values():
+                if grace_s is not None:
+                    task.stop_grace_s = grace_s
+                task.request_stop("TerminationNotice", reason)
             self.state.changed.notify_all()
 
     def reset(self) -> None:
@@ -83,7 +84,7 @@ class TaskEngine:
 
     def wait_for_runners(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        for thread in list(self._runners.values()):
+        for thread, _ in list(self._runners.values()):
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     # -- admitting new tasks ------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class TaskEngine:
             for store, task in new:
                 runner = TaskRunner(self, store, task)
                 thread = threading.Thread(target=runner.run, name=f"task-{task.id[:8]}", daemon=True)
-                self._runners[task.arn] = thread
+                self._runners[task.arn] = (thread, task)
                 thread.start()
 
     # -- runtime events -----------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Handlers of the service operations."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import arns, render, services
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+from emulator.ecs.errors import InvalidParameterException
+
+
+@handlers("CreateService")
+def create_service(call: Call) -> dict:
+    service = services.create(call.store, call.params, arns.principal_root(call.ctx))
+    return {"service": render.service(call.store, service, ("TAGS",))}
+
+
+@handlers("UpdateService")
+def update_service(call: Call) -> dict:
+    service = services.update(call.store, call.params)
+    return {"service": render.service(call.store, service, ("TAGS",))}
+
+
+@handlers("DeleteService")
+def delete_service(call: Call) -> dict:
+    service = services.delete(call.store, call.params.get("cluster"), call.params["service"],
+                              call.params.get("force", False))
+    return {"service": render.service(call.store, service, ("TAGS",))}
+
+
+@handlers("DescribeServices")
+def describe_services(call: Call) -> dict:
+    refs = call.params["services"]
+    if len(refs) > 10:
+        raise InvalidParameterException("At most 10 services can be described at once.")
+    cluster = call.store.cluster(call.params.get("cluster"))
+    include = call.params.get("include", [])
+    found, failures = [], []
+    for ref in refs:
+        service = call.store.services.get((cluster.name, arns.name_from(ref, "service")))
+        if service is None:
+            arn = ref if ref.startswith("arn:") else arns.service(call.store, cluster.name, ref)
+            failures.append(render.failure(arn, "MISSING"))
+        else:
+            found.append(render.service(call.store, service, include))
+    return {"services": found, "failures": failures}
+
+
+@handlers("ListServices")
+def list_services(call: Call) -> dict:
+    cluster = call.store.cluster(call.params.get("cluster"))
+    matches = sorted(
+        s.arn for (cluster_name, _), s in call.store.services.items()
+        if cluster_name == cluster.name and s.status != "INACTIVE"
+        and call.params.get("launchType") in (None, s.launch_type)
+        and call.params.get("schedulingStrategy") in (None, s.scheduling_strategy)
+    )
+    page, token = page_of(matches, call.params, key=lambda arn: arn, default_max=10)
+    return {"serviceArns": page, "nextToken": token}
+
+
+@handlers("ListServicesByNamespace")
+def list_services_by_namespace(call: Call) -> dict:
+    namespace = call.params["namespace"]
+    matches = sorted(
+        s.arn for s in call.store.services.values()
+        if s.status != "INACTIVE" and namespace in _namespaces_of(call.store, s)
+    )
+    page, token = page_of(matches, call.params, key=lambda arn: arn, default_max=10)
+    return {"serviceArns": page, "nextToken": token}
+
+
+def _namespaces_of(store, service) -> set[str]:
+    """A service is in its cluster's Service Connect namespace (by name or ARN)."""
+    cluster = store.clusters.get(service.cluster_name)
+    defaults = (cluster.service_connect_defaults or {}) if cluster else {}
+    arn = defaults.get("namespace")
+    if not arn:
+        return set()
+    return {arn, arn.rsplit("/", 1)[-1]}

@@ -1,0 +1,88 @@
+"""Services and their deployments as plain dataclasses.
+
+A service's deployments are newest first: the first is PRIMARY, the rest ACTIVE until their
+tasks are gone. The scheduler (emulator/engine/scheduler.py) is their one writer after creation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from emulator.ecs.model import TaskDefinition, utcnow
+
+MAX_EVENTS = 100  # DescribeServices shows the latest 100 events, as ECS does
+
+
+def new_deployment_id() -> str:
+    return f"ecs-svc/{random.randrange(10**18, 10**19)}"
+
+
+@dataclass
+class Deployment:
+    id: str
+    task_definition: TaskDefinition
+    desired_count: int
+    launch_type: str | None
+    capacity_provider_strategy: list[dict]
+    platform_version: str | None
+    network_configuration: dict | None
+    status: str = "PRIMARY"  # PRIMARY, ACTIVE, INACTIVE
+    rollout_state: str = "IN_PROGRESS"  # IN_PROGRESS, COMPLETED, FAILED
+    rollout_state_reason: str = "ECS deployment {id} in progress."
+    failed_tasks: int = 0
+    created_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime = field(default_factory=utcnow)
+    stopped_by_user: bool = False
+
+    def __post_init__(self):
+        self.rollout_state_reason = self.rollout_state_reason.format(id=self.id)
+
+
+@dataclass
+class Service:
+    name: str
+    arn: str
+    cluster_name: str
+    cluster_arn: str
+    desired_count: int
+    task_definition: TaskDefinition
+    launch_type: str | None
+    capacity_provider_strategy: list[dict]
+    platform_version: str | None
+    network_configuration: dict | None
+    deployment_configuration: dict
+    deployment_controller: dict
+    scheduling_strategy: str = "REPLICA"
+    load_balancers: list[dict] = field(default_factory=list)
+    service_registries: list[dict] = field(default_factory=list)
+    placement_constraints: list[dict] = field(default_factory=list)
+    placement_strategy: list[dict] = field(default_factory=list)
+    health_check_grace_period: int | None = None
+    propagate_tags: str = "NONE"
+    enable_ecs_managed_tags: bool = False
+    enable_execute_command: bool = False
+    role_arn: str | None = None
+    created_by: str | None = None
+    tags: list[dict] = field(default_factory=list)
+    status: str = "ACTIVE"  # ACTIVE, DRAINING, INACTIVE
+    deployments: list[Deployment] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    created_at: dt.datetime = field(default_factory=utcnow)
+    # The scheduler's memory between passes: consecutive failed launches and when to try again.
+    consecutive_failures: int = 0
+    next_launch_at: float = 0.0
+    steady_reported: bool = False
+    last_completed: Deployment | None = None  # what the circuit breaker rolls back to
+
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[0]
+
+    def add_event(self, message: str) -> None:
+        import uuid
+
+        self.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": utcnow(),
+                               "message": f"(service {self.name}) {message}"})
+        del self.events[MAX_EVENTS:]

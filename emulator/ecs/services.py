@@ -1,0 +1,322 @@
+"""Service operations: create, update, delete, and the lookups the handlers share.
+
+They change desired state only; the scheduler (emulator/engine/scheduler.py) turns it into tasks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from emulator.ecs import arns, capacity_providers, clusters
+from emulator.ecs.errors import (
+    ClientException,
+    InvalidParameterException,
+    ServiceNotActiveException,
+    ServiceNotFoundException,
+)
+from emulator.ecs.service_model import Deployment, Service, new_deployment_id
+from emulator.ecs.store import EcsStore
+from emulator.ecs.tags import finder, validate_tags
+from emulator.ecs.task_launch import (
+    FARGATE_PLATFORM_VERSIONS,
+    check_compatibility,
+    check_network_configuration,
+    resolve_task_definition,
+)
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
+DEFAULT_DEPLOYMENT = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+
+
+def create(store: EcsStore, params: dict, created_by: str) -> Service:
+    cluster = store.cluster(params.get("cluster"))
+    name = params["serviceName"]
+    if not _NAME.match(name):
+        raise InvalidParameterException(
+            "Service name must be 1-255 letters, numbers, hyphens and underscores.")
+    existing = store.services.get((cluster.name, name))
+    if existing is not None and existing.status != "INACTIVE":
+        raise InvalidParameterException("Creation of service was not idempotent.")
+    controller = params.get("deploymentController", {"type": "ECS"})
+    if controller["type"] == "CODE_DEPLOY":
+        raise InvalidParameterException(
+            "The CODE_DEPLOY deployment controller is not emulated; use ECS or EXTERNAL.")
+    strategy = params.get("schedulingStrategy", "REPLICA")
+    definition = None
+    if "taskDefinition" in params:
+        definition = resolve_task_definition(store, params["taskDefinition"])
+    elif controller["type"] != "EXTERNAL":
+        raise InvalidParameterException("TaskDefinition must be specified.")
+    desired = _desired_count(params, strategy)
+    launch_type, provider_strategy = _launch(store, params, cluster, strategy)
+    if definition is not None:
+        check_compatibility(definition, launch_type or "FARGATE")
+        check_network_configuration(params.get("networkConfiguration"),
+                                    definition.spec.get("networkMode", "bridge"))
+        _check_load_balancers(definition, params.get("loadBalancers", []))
+    if "healthCheckGracePeriodSeconds" in params and not params.get("loadBalancers"):
+        raise InvalidParameterException(
+            "Health check grace period is only valid for services configured to use load balancers")
+    validate_tags(params.get("tags", []))
+    service = Service(
+        name=name,
+        arn=arns.service(store, cluster.name, name),
+        cluster_name=cluster.name,
+        cluster_arn=cluster.arn,
+        desired_count=desired,
+        task_definition=definition,
+        launch_type=launch_type,
+        capacity_provider_strategy=provider_strategy,
+        platform_version=_platform_version(params, launch_type),
+        network_configuration=params.get("networkConfiguration"),
+        deployment_configuration=_deployment_configuration(params, strategy),
+        deployment_controller=controller,
+        scheduling_strategy=strategy,
+        load_balancers=params.get("loadBalancers", []),
+        service_registries=params.get("serviceRegistries", []),
+        placement_constraints=params.get("placementConstraints", []),
+        placement_strategy=params.get("placementStrategy", []),
+        health_check_grace_period=params.get("healthCheckGracePeriodSeconds"),
+        propagate_tags=params.get("propagateTags", "NONE"),
+        enable_ecs_managed_tags=params.get("enableECSManagedTags", False),
+        enable_execute_command=params.get("enableExecuteCommand", False),
+        role_arn=params.get("role"),
+        created_by=created_by,
+        tags=list(params.get("tags", [])),
+    )
+    if controller["type"] == "ECS":
+        service.deployments.append(_deployment(service))
+    store.services[(cluster.name, name)] = service
+    store.changed()
+    return service
+
+
+def update(store: EcsStore, params: dict) -> Service:
+    service = find_active(store, params.get("cluster"), params["service"])
+    new_deployment = bool(params.get("forceNewDeployment"))
+    if "taskDefinition" in params:
+        definition = resolve_task_definition(store, params["taskDefinition"])
+        if definition.status != "ACTIVE":
+            raise ClientException("TaskDefinition is inactive.")
+        check_compatibility(definition, service.launch_type or "FARGATE")
+        new_deployment |= definition is not service.task_definition
+        service.task_definition = definition
+    if "desiredCount" in params:
+        if service.scheduling_strategy == "DAEMON":
+            raise InvalidParameterException("The daemon scheduling strategy does not support a desired count for services.")
+        service.desired_count = params["desiredCount"]
+        if service.deployments:
+            service.primary.desired_count = service.desired_count
+    if "capacityProviderStrategy" in params:
+        capacity_providers.validate_strategy(params["capacityProviderStrategy"])
+        service.capacity_provider_strategy = params["capacityProviderStrategy"]
+        service.launch_type = None
+        new_deployment = True
+    if "networkConfiguration" in params:
+        check_network_configuration(params["networkConfiguration"],
+                                    service.task_definition.spec.get("networkMode", "bridge"))
+        service.network_configuration = params["networkConfiguration"]
+        new_deployment = True
+    if "platformVersion" in params:
+        service.platform_version = _platform_version(params, service.launch_type)
+        new_deployment = True
+    if "deploymentConfiguration" in params:
+        service.deployment_configuration = _merged_deployment_configuration(
+            service.deployment_configuration, params["deploymentConfiguration"])
+    if "loadBalancers" in params:
+        _check_load_balancers(service.task_definition, params["loadBalancers"])
+        service.load_balancers = params["loadBalancers"]
+        new_deployment = True
+    for key, attribute in (("placementConstraints", "placement_constraints"),
+                           ("placementStrategy", "placement_strategy"),
+                           ("healthCheckGracePeriodSeconds", "health_check_grace_period"),
+                           ("enableExecuteCommand", "enable_execute_command"),
+                           ("propagateTags", "propagate_tags"),
+                           ("serviceRegistries", "service_registries"),
+                           ("enableECSManagedTags", "enable_ecs_managed_tags")):
+        if key in params:
+            setattr(service, attribute, params[key])
+    if new_deployment and service.deployment_controller["type"] == "ECS":
+        start_deployment(service)
+    service.steady_reported = False
+    store.changed()
+    return service
+
+
+def start_deployment(service: Service, *, from_deployment: Deployment | None = None) -> Deployment:
+    """Make a new PRIMARY deployment of the service's current configuration."""
+    for old in service.deployments:
+        old.status = "ACTIVE"
+    deployment = _deployment(service, from_deployment)
+    service.deployments.insert(0, deployment)
+    return deployment
+
+
+def delete(store: EcsStore, cluster_ref: str | None, ref: str, force: bool) -> Service:
+    service = find(store, cluster_ref, ref)
+    if service.status == "INACTIVE":
+        raise ServiceNotActiveException("Service was not ACTIVE.")
+    if service.desired_count > 0 and not force and service.scheduling_strategy == "REPLICA":
+        raise InvalidParameterException(
+            "The service cannot be stopped while it is scaled above 0.")
+    service.desired_count = 0
+    for deployment in service.deployments:
+        deployment.desired_count = 0
+    service.status = "DRAINING"
+    store.changed()
+    return service
+
+
+def find(store: EcsStore, cluster_ref: str | None, ref: str) -> Service:
+    cluster = store.cluster(cluster_ref)
+    service = store.services.get((cluster.name, arns.name_from(ref, "service")))
+    if service is None:
+        raise ServiceNotFoundException("Service not found.")
+    return service
+
+
+def find_active(store: EcsStore, cluster_ref: str | None, ref: str) -> Service:
+    service = find(store, cluster_ref, ref)
+    if service.status != "ACTIVE":
+        raise ServiceNotActiveException("Service was not ACTIVE.")
+    return service
+
+
+def tasks_of(store: EcsStore, service: Service) -> list:
+    group = f"service:{service.name}"
+    return [t for t in store.tasks_of(service.cluster_name) if t.group == group]
+
+
+def _deployment(service: Service, source: Deployment | None = None) -> Deployment:
+    if source is not None:
+        return Deployment(
+            id=new_deployment_id(), task_definition=source.task_definition,
+            desired_count=service.desired_count, launch_type=source.launch_type,
+            capacity_provider_strategy=source.capacity_provider_strategy,
+            platform_version=source.platform_version,
+            network_configuration=source.network_configuration,
+        )
+    return Deployment(
+        id=new_deployment_id(),
+        task_definition=service.task_definition,
+        desired_count=service.desired_count,
+        launch_type=service.launch_type,
+        capacity_provider_strategy=service.capacity_provider_strategy,
+        platform_version=service.platform_version,
+        network_configuration=service.network_configuration,
+    )
+
+
+def _desired_count(params: dict, strategy: str) -> int:
+    if strategy == "DAEMON":
+        if params.get("desiredCount"):
+            raise InvalidParameterException(
+                "The daemon scheduling strategy does not support a desired count for services.")
+        return 0
+    if "desiredCount" not in params:
+        raise InvalidParameterException(
+            "desiredCount is required when schedulingStrategy is REPLICA.")
+    return params["desiredCount"]
+
+
+def _launch(store, params, cluster, strategy) -> tuple[str | None, list[dict]]:
+    launch_type = params.get("launchType")
+    provider_strategy = params.get("capacityProviderStrategy", [])
+    if launch_type and provider_strategy:
+        raise InvalidParameterException(
+            "Specifying both a launch type and capacity provider strategy is not supported.")
+    if provider_strategy:
+        capacity_providers.validate_strategy(provider_strategy)
+        for item in provider_strategy:
+            if capacity_providers.get(store, item["capacityProvider"]) is None:
+                raise InvalidParameterException(
+                    f"The capacity provider {item['capacityProvider']} does not exist.")
+        return None, provider_strategy
+    if not launch_type and cluster.default_strategy:
+        return None, list(cluster.default_strategy)
+    launch_type = launch_type or "EC2"
+    if strategy == "DAEMON" and launch_type == "FARGATE":
+        raise InvalidParameterException(
+            "The daemon scheduling strategy is not supported with the FARGATE launch type.")
+    return launch_type, []
+
+
+def _platform_version(params: dict, launch_type: str | None) -> str | None:
+    requested = params.get("platformVersion")
+    if launch_type == "EC2" or launch_type == "EXTERNAL":
+        if requested:
+            raise InvalidParameterException(
+                "The platform version must be null when specifying an EC2 launch type.")
+        return None
+    if requested and requested not in FARGATE_PLATFORM_VERSIONS:
+        raise InvalidParameterException(f"The platform version {requested} does not exist.")
+    return requested or "LATEST"
+
+
+def _deployment_configuration(params: dict, strategy: str) -> dict:
+    defaults = dict(DEFAULT_DEPLOYMENT)
+    if strategy == "DAEMON":
+        defaults.update(maximumPercent=100, minimumHealthyPercent=0)
+    return _merged_deployment_configuration(defaults, params.get("deploymentConfiguration", {}))
+
+
+def _merged_deployment_configuration(current: dict, changes: dict) -> dict:
+    merged = {**current, **changes}
+    maximum, minimum = merged["maximumPercent"], merged["minimumHealthyPercent"]
+    if maximum < 100 and minimum > 0 and maximum <= minimum:
+        raise InvalidParameterException(
+            "maximumPercent must be greater than minimumHealthyPercent.")
+    if maximum < minimum:
+        raise InvalidParameterException(
+            "maximumPercent must be greater than or equal to minimumHealthyPercent.")
+    return merged
+
+
+def _check_load_balancers(definition, load_balancers: list[dict]) -> None:
+    if definition is None:
+        return
+    for balancer in load_balancers:
+        name, port = balancer.get("containerName"), balancer.get("containerPort")
+        container = next((c for c in definition.spec["containerDefinitions"]
+                          if c["name"] == name), None)
+        if container is None:
+            raise InvalidParameterException(
+                f"The container {name} does not exist in the task definition.")
+        ports = {p.get("containerPort") for p in container.get("portMappings", [])}
+        if port not in ports:
+            raise InvalidParameterException(
+                f"The container {name} did not have a container port {port} defined.")
+
+
+@finder("service")
+def _service_by_arn(store: EcsStore, parsed):
+    cluster_name, _, name = parsed.resource.partition("/")
+    service = store.services.get((cluster_name, name))
+    return service if service is not None and service.status != "INACTIVE" else None
+
+
+def _counts(store: EcsStore, cluster) -> dict[str, int]:
+    active = sum(1 for (name, _), s in store.services.items()
+                 if name == cluster.name and s.status == "ACTIVE")
+    return {"activeServicesCount": active}
+
+
+def _statistics(store: EcsStore, cluster) -> dict[str, int]:
+    stats: dict[str, int] = {}
+    for (name, _), service in store.services.items():
+        if name != cluster.name or service.status == "INACTIVE":
+            continue
+        kind = "Fargate" if (service.launch_type == "FARGATE" or any(
+            s["capacityProvider"].startswith("FARGATE") for s in service.capacity_provider_strategy
+        )) else "EC2"
+        key = f"{'active' if service.status == 'ACTIVE' else 'draining'}{kind}ServiceCount"
+        stats[key] = stats.get(key, 0) + 1
+    return stats
+
+
+clusters.COUNT_CONTRIBUTORS.append(_counts)
+clusters.STATISTICS_CONTRIBUTORS.append(_statistics)

@@ -1,0 +1,333 @@
+"""The service scheduler: keeps every service at its desired count and rolls out deployments.
+
+Each pass, under the state lock, compares a service's deployments with its live tasks (desired
+RUNNING): it stops what must go (old deployments within minimumHealthyPercent, excess tasks,
+tasks failing health checks), then starts what is missing within maximumPercent, and marks a
+deployment COMPLETED or, with the circuit breaker, FAILED. Launches after repeated failures are
+throttled with a growing delay, as ECS throttles them. Task launches are only records: the task
+engine starts the containers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+
+from emulator.config import Settings
+from emulator.ecs import services as service_ops
+from emulator.aws.errors import AwsError
+from emulator.ecs.service_model import Deployment, Service
+from emulator.ecs.store import EcsState, EcsStore
+from emulator.ecs.task_launch import build_tasks
+from emulator.runtime.status import HealthStatus, TaskStatus
+
+log = logging.getLogger("emulator.scheduler")
+
+FAILED_STOP_CODES = ("TaskFailedToStart", "EssentialContainerExited")
+SCHEDULER_STOP = "ServiceSchedulerInitiated"
+
+
+def circuit_breaker_threshold(desired: int) -> int:
+    """ECS: half the desired count, at least 3 and at most 200 failed tasks."""
+    return max(3, min(200, math.ceil(desired * 0.5)))
+
+
+class ServiceScheduler:
+    def __init__(self, state: EcsState, settings: Settings, placer=None):
+        self.state = state
+        self.settings = settings
+        self._placer = placer  # fn(store, cluster, tasks, constraints, strategy) -> (placed, failures)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        state.listeners.append(self._wake.set)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="service-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            try:
+                self.reconcile_all()
+            except Exception:  # one bad pass must not end the scheduler
+                log.exception("scheduler pass failed")
+
+    def reconcile_all(self) -> None:
+        with self.state.lock:
+            for store in self.state.stores():
+                for service in list(store.services.values()):
+                    if service.status != "INACTIVE":
+                        Reconciliation(self, store, service).run()
+
+    # -- what the task engine tells us -------------------------------------------------------------
+
+    def on_task_changed(self, store: EcsStore, task) -> None:
+        """Called under the lock on every task status change."""
+        if not (task.group or "").startswith("service:"):
+            return
+        service = store.services.get((task.cluster_name, task.group[len("service:"):]))
+        if service is None:
+            return
+        if task.known == TaskStatus.RUNNING:
+            service.consecutive_failures = 0
+        elif task.known == TaskStatus.STOPPED and _failed_to_start(task):
+            deployment = _deployment_of(service, task)
+            if deployment is not None:
+                deployment.failed_tasks += 1
+            self._note_failure(service)
+        self._wake.set()
+
+    def _note_failure(self, service: Service) -> None:
+        service.consecutive_failures += 1
+        service.steady_reported = False
+        if service.consecutive_failures >= 3:
+            delay = min(2 ** (service.consecutive_failures - 3), self.settings.max_launch_backoff_s)
+            service.next_launch_at = time.monotonic() + delay
+            if service.consecutive_failures == 3:
+                service.add_event(
+                    "is unable to consistently start tasks successfully. For more information, "
+                    "see the Troubleshooting section of the Amazon ECS Developer Guide.")
+
+
+class Reconciliation:
+    """One pass over one service."""
+
+    def __init__(self, scheduler: ServiceScheduler, store: EcsStore, service: Service):
+        self.scheduler = scheduler
+        self.store = store
+        self.service = service
+        self.live = [t for t in service_ops.tasks_of(store, service)
+                     if t.desired < TaskStatus.STOPPED]
+
+    def run(self) -> None:
+        if self.service.status == "DRAINING":
+            self._drain()
+            return
+        if not self.service.deployments:
+            return  # EXTERNAL controller: task sets own the tasks
+        self._replace_unhealthy()
+        self._check_circuit_breaker()
+        self._stop_surplus()
+        self._launch_missing()
+        self._finish_deployments()
+
+    # -- stopping -----------------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        self._stop(self.live, "Service is being deleted")
+        if not service_ops.tasks_of(self.store, self.service) or all(
+            t.known == TaskStatus.STOPPED for t in service_ops.tasks_of(self.store, self.service)
+        ):
+            self.service.status = "INACTIVE"
+            for deployment in self.service.deployments:
+                deployment.status = "INACTIVE"
+
+    def _replace_unhealthy(self) -> None:
+        grace = self.service.health_check_grace_period or 0
+        now = time.time()
+        unhealthy = [t for t in self.live if t.health == HealthStatus.UNHEALTHY
+                     and t.started_at is not None and now - t.started_at.timestamp() >= grace]
+        for task in unhealthy:
+            deployment = _deployment_of(self.service, task)
+            if deployment is not None:
+                deployment.failed_tasks += 1
+            self.scheduler._note_failure(self.service)
+        self._stop(unhealthy, "Task failed container health checks")
+
+    def _stop_surplus(self) -> None:
+        primary = self.service.primary
+        old = [t for t in self.live if t.started_by != primary.id]
+        mine = [t for t in self.live if t.started_by == primary.id]
+        # Old deployments' tasks that are not yet healthy can go at once; healthy ones only as
+        # far as minimumHealthyPercent allows.
+        minimum = math.ceil(self._desired() * self._percent("minimumHealthyPercent") / 100)
+        healthy = sum(1 for t in self.live if _healthy(t))
+        victims = [t for t in old if not _healthy(t)]
+        allowance = healthy - minimum
+        for task in (t for t in old if _healthy(t)):
+            if allowance <= 0:
+                break
+            victims.append(task)
+            allowance -= 1
+        excess = len(mine) - primary.desired_count
+        if excess > 0:
+            # Scale in: pending tasks first, then the newest.
+            ordered = sorted(mine, key=lambda t: (t.known == TaskStatus.RUNNING, -t.created_at.timestamp()))
+            victims += ordered[:excess]
+        self._stop(victims, "Scaling activity initiated by (deployment {})".format(primary.id))
+
+    def _stop(self, tasks: list, reason: str) -> None:
+        stopped = [t for t in tasks if t.request_stop(SCHEDULER_STOP, reason)]
+        if not stopped:
+            return
+        self.live = [t for t in self.live if t not in stopped]
+        running = [t for t in stopped if t.known == TaskStatus.RUNNING]
+        if running:
+            self.service.add_event(
+                f"has stopped {len(running)} running tasks: "
+                + " ".join(f"(task {t.id})" for t in running) + ".")
+        self.service.steady_reported = False
+        self.store.changed()
+
+    # -- launching ----------------------------------------------------------------------------------
+
+    def _launch_missing(self) -> None:
+        primary = self.service.primary
+        if primary.rollout_state == "FAILED":
+            return
+        if time.monotonic() < self.service.next_launch_at:
+            return
+        mine = sum(1 for t in self.live if t.started_by == primary.id)
+        missing = primary.desired_count - mine
+        if missing <= 0:
+            return
+        maximum = math.floor(self._desired() * self._percent("maximumPercent") / 100)
+        room = max(maximum - len(self.live), 0) if len(self.live) > mine else missing
+        count = min(missing, room)
+        if count <= 0:
+            return
+        self._launch(primary, count)
+
+    def _launch(self, deployment: Deployment, count: int) -> None:
+        cluster = self.store.clusters.get(self.service.cluster_name)
+        started = []
+        try:
+            for _ in range(count):
+                started += build_tasks(self.store, self._task_params(deployment), cluster, 1,
+                                       for_service=True)
+        except AwsError as error:
+            self.service.add_event(f"was unable to place a task. Reason: {error.message}")
+            self.scheduler._note_failure(self.service)
+        if self.scheduler._placer is not None and started and started[0].launch_type == "EC2":
+            started, failures = self.scheduler._placer(
+                self.store, cluster, started, self.service.placement_constraints,
+                self.service.placement_strategy)
+            if failures:
+                reasons = ", ".join(sorted({f["reason"] for f in failures}))
+                self.service.add_event(f"was unable to place a task because no container instance "
+                                       f"met all of its requirements. Reason: {reasons}")
+        for task in started:
+            self.store.tasks[task.arn] = task
+        if started:
+            self.live += started
+            self.service.add_event(
+                f"has started {len(started)} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
+            self.service.steady_reported = False
+            self.store.changed()
+
+    def _task_params(self, deployment: Deployment) -> dict:
+        params = {
+            "taskDefinition": deployment.task_definition.arn,
+            "startedBy": deployment.id,
+            "group": f"service:{self.service.name}",
+            "enableExecuteCommand": self.service.enable_execute_command,
+            "tags": self._propagated_tags(deployment),
+        }
+        if deployment.network_configuration:
+            params["networkConfiguration"] = deployment.network_configuration
+        if deployment.platform_version and deployment.launch_type != "EC2":
+            params["platformVersion"] = deployment.platform_version
+        if deployment.capacity_provider_strategy:
+            params["capacityProviderStrategy"] = [self._next_provider(deployment)]
+        else:
+            params["launchType"] = deployment.launch_type or "EC2"
+        return params
+
+    def _next_provider(self, deployment: Deployment) -> dict:
+        """base first, then weight: the provider furthest below its share gets the next task."""
+        strategy = deployment.capacity_provider_strategy
+        counts = {s["capacityProvider"]: 0 for s in strategy}
+        for task in self.live:
+            if task.started_by == deployment.id and task.capacity_provider in counts:
+                counts[task.capacity_provider] += 1
+        for item in strategy:
+            if counts[item["capacityProvider"]] < item.get("base", 0):
+                return {"capacityProvider": item["capacityProvider"], "weight": 1}
+        weighted = [s for s in strategy if s.get("weight", 0) > 0]
+        chosen = min(weighted, key=lambda s: (counts[s["capacityProvider"]] - s.get("base", 0))
+                     / s["weight"])
+        return {"capacityProvider": chosen["capacityProvider"], "weight": 1}
+
+    def _propagated_tags(self, deployment: Deployment) -> list[dict]:
+        if self.service.propagate_tags == "SERVICE":
+            return list(self.service.tags)
+        if self.service.propagate_tags == "TASK_DEFINITION":
+            return list(deployment.task_definition.tags)
+        return []
+
+    # -- deployments --------------------------------------------------------------------------------
+
+    def _check_circuit_breaker(self) -> None:
+        primary = self.service.primary
+        breaker = self.service.deployment_configuration.get("deploymentCircuitBreaker", {})
+        if not breaker.get("enable") or primary.rollout_state != "IN_PROGRESS":
+            return
+        if primary.failed_tasks < circuit_breaker_threshold(primary.desired_count):
+            return
+        primary.rollout_state = "FAILED"
+        primary.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
+        self.service.add_event(f"(deployment {primary.id}) deployment failed: tasks failed to start.")
+        last_good = self.service.last_completed
+        if breaker.get("rollback") and last_good is not None:
+            rollback = service_ops.start_deployment(self.service, from_deployment=last_good)
+            rollback.rollout_state_reason = (
+                f"ECS deployment circuit breaker: rolling back to deploymentId {last_good.id}.")
+            self.service.task_definition = last_good.task_definition
+            self.service.next_launch_at = 0.0
+            self.service.consecutive_failures = 0
+            self.service.add_event(f"rolling back to deployment {last_good.id}.")
+
+    def _finish_deployments(self) -> None:
+        primary = self.service.primary
+        mine = [t for t in self.live if t.started_by == primary.id]
+        others = [t for t in self.live if t.started_by != primary.id]
+        if others or len(mine) != primary.desired_count or not all(_healthy(t) for t in mine):
+            return
+        if len(self.service.deployments) > 1:
+            for old in self.service.deployments[1:]:
+                old.status = "INACTIVE"
+            del self.service.deployments[1:]
+        if primary.rollout_state == "IN_PROGRESS":
+            primary.rollout_state = "COMPLETED"
+            primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
+            self.service.add_event(f"(deployment {primary.id}) deployment completed.")
+        if primary.rollout_state == "COMPLETED":
+            self.service.last_completed = primary
+        if not self.service.steady_reported:
+            self.service.add_event("has reached a steady state.")
+            self.service.steady_reported = True
+
+    def _desired(self) -> int:
+        return self.service.desired_count
+
+    def _percent(self, key: str) -> int:
+        return self.service.deployment_configuration.get(key, 100 if key == "minimumHealthyPercent" else 200)
+
+
+def _healthy(task) -> bool:
+    """RUNNING, and HEALTHY where its essential containers have health checks."""
+    if task.known != TaskStatus.RUNNING:
+        return False
+    checked = any(c.essential and c.has_health_check for c in task.containers)
+    return task.health == HealthStatus.HEALTHY if checked else task.health != HealthStatus.UNHEALTHY
+
+
+def _failed_to_start(task) -> bool:
+    """Stopped before reaching RUNNING: what the circuit breaker and the throttle count."""
+    return task.stop_code == "TaskFailedToStart" or (
+        task.stop_code in FAILED_STOP_CODES and task.started_at is None)
+
+
+def _deployment_of(service: Service, task) -> Deployment | None:
+    return next((d for d in service.deployments if d.id == task.started_by), None)

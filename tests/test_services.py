@@ -1,0 +1,147 @@
+"""Services keep their desired count, roll out deployments and trip the circuit breaker,
+on real containers."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.docker
+
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+FAST_WAITER = {"Delay": 1, "MaxAttempts": 90}
+
+
+@pytest.fixture
+def cluster(ecs):
+    ecs.create_cluster(clusterName="svc")
+    return "svc"
+
+
+def register(ecs, image, command=SERVE, family="web", **container):
+    return ecs.register_task_definition(
+        family=family,
+        containerDefinitions=[{"name": "main", "image": image, "memory": 64, "command": command,
+                               **container}],
+    )["taskDefinition"]["taskDefinitionArn"]
+
+
+def service_of(ecs, cluster, name="web"):
+    return ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+
+
+def messages(service):
+    return [e["message"] for e in service["events"]]
+
+
+def test_service_reaches_and_keeps_desired_count(ecs, cluster, busybox_image, docker_client):
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=3,
+                       taskDefinition=register(ecs, busybox_image))
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    service = service_of(ecs, cluster)
+    assert service["runningCount"] == 3 and service["pendingCount"] == 0
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert "(service web) has reached a steady state." in messages(service)
+    assert any(m.startswith("(service web) has started 3 tasks:") for m in messages(service))
+    tasks = ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]
+    assert len(tasks) == 3
+
+    # Kill one container from outside, as a crash would: the service replaces the task.
+    victim = docker_client.containers.list(filters={"label": f"ecs-emulator.task-arn={tasks[0]}"})[0]
+    victim.kill()
+    wait_for(lambda: ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"],
+             lambda arns: tasks[0] not in arns and len(arns) == 3)
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    stopped = ecs.describe_tasks(cluster=cluster, tasks=[tasks[0]])["tasks"][0]
+    assert stopped["stopCode"] == "EssentialContainerExited"
+
+    ecs.update_service(cluster=cluster, service="web", desiredCount=1)
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    assert len(ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]) == 1
+
+    with pytest.raises(ClientError) as excinfo:
+        ecs.delete_service(cluster=cluster, service="web")
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    ecs.delete_service(cluster=cluster, service="web", force=True)
+    ecs.get_waiter("services_inactive").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    assert ecs.list_tasks(cluster=cluster)["taskArns"] == []
+
+
+def test_rolling_update_respects_min_and_max_percent(ecs, cluster, busybox_image):
+    first = register(ecs, busybox_image)
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=2, taskDefinition=first,
+                       deploymentConfiguration={"maximumPercent": 150, "minimumHealthyPercent": 50})
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    second = register(ecs, busybox_image, environment=[{"name": "V", "value": "2"}])
+    ecs.update_service(cluster=cluster, service="web", taskDefinition=second)
+
+    seen_max, seen_min_running = 0, 99
+    def observe():
+        nonlocal seen_max, seen_min_running
+        service = service_of(ecs, cluster)
+        live = len(ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"])
+        seen_max = max(seen_max, live)
+        seen_min_running = min(seen_min_running, service["runningCount"])
+        return service
+    service = wait_for(observe, lambda s: len(s["deployments"]) == 1
+                       and s["deployments"][0]["taskDefinition"] == second
+                       and s["runningCount"] == 2, timeout=90, interval=0.1)
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert seen_max <= 3  # 150% of 2
+    assert seen_min_running >= 1  # 50% of 2
+    running = ecs.describe_tasks(cluster=cluster, tasks=ecs.list_tasks(
+        cluster=cluster, serviceName="web")["taskArns"])["tasks"]
+    assert {t["taskDefinitionArn"] for t in running} == {second}
+
+
+def test_circuit_breaker_rolls_back(ecs, cluster, busybox_image):
+    good = register(ecs, busybox_image)
+    ecs.create_service(
+        cluster=cluster, serviceName="web", desiredCount=1, taskDefinition=good,
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                 "maximumPercent": 200, "minimumHealthyPercent": 100})
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    broken = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "main", "image": "ecs-emulator-test/missing:1",
+                                             "memory": 64}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=cluster, service="web", taskDefinition=broken)
+    service = wait_for(lambda: service_of(ecs, cluster),
+                       lambda s: any("rolling back to deployment" in m for m in messages(s)),
+                       timeout=120)
+    failed = [d for d in service["deployments"] if d["rolloutState"] == "FAILED"]
+    assert failed and failed[0]["taskDefinition"] == broken and failed[0]["failedTasks"] >= 3
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    service = service_of(ecs, cluster)
+    assert service["deployments"][0]["taskDefinition"] == good
+    assert service["taskDefinition"] == good
+    ecs.delete_service(cluster=cluster, service="web", force=True)
+
+
+def test_service_refusals(ecs, cluster, busybox_image):
+    task_definition = register(ecs, busybox_image)
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=0, taskDefinition=task_definition)
+    cases = [
+        (dict(serviceName="web", desiredCount=1, taskDefinition=task_definition), "InvalidParameterException"),
+        (dict(serviceName="x", desiredCount=1, taskDefinition=task_definition, launchType="FARGATE"),
+         "InvalidParameterException"),
+        (dict(serviceName="y", desiredCount=1, taskDefinition=task_definition,
+              healthCheckGracePeriodSeconds=10), "InvalidParameterException"),
+        (dict(serviceName="z", desiredCount=1, taskDefinition=task_definition,
+              loadBalancers=[{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1",
+                              "containerName": "main", "containerPort": 80}]), "InvalidParameterException"),
+    ]
+    for params, code in cases:
+        with pytest.raises(ClientError) as excinfo:
+            ecs.create_service(cluster=cluster, **params)
+        assert excinfo.value.response["Error"]["Code"] == code, params
+    with pytest.raises(ClientError) as excinfo:
+        ecs.update_service(cluster=cluster, service="nope", desiredCount=1)
+    assert excinfo.value.response["Error"]["Code"] == "ServiceNotFoundException"
+    listed = ecs.list_services(cluster=cluster)["serviceArns"]
+    assert listed == ["arn:aws:ecs:us-east-1:123456789012:service/svc/web"]
+    described = ecs.describe_services(cluster=cluster, services=["web", "ghost"])
+    assert described["failures"][0]["reason"] == "MISSING"
+    assert ecs.describe_clusters(clusters=[cluster])["clusters"][0]["activeServicesCount"] == 1
+    with pytest.raises(ClientError) as excinfo:
+        ecs.delete_cluster(cluster=cluster)
+    assert excinfo.value.response["Error"]["Code"] == "ClusterContainsServicesException"
