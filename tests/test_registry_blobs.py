@@ -148,7 +148,8 @@ def test_truncated_uploads_are_refused_and_leave_nothing(reg, registry):
     assert b"SIZE_INVALID" in reply
     # The partial chunk was rolled back: the upload resumes where it stood.
     assert reg.request("GET", location).headers["Range"] == "0-999"
-    reg.request("PATCH", location, data=data[1000:], headers={"Content-Range": f"1000-{len(data) - 1}"})
+    reg.request("PATCH", location, data=data[1000:],
+                headers={"Content-Range": f"1000-{len(data) - 1}"})
     assert reg.request("PUT", f"{location}?digest={digest_of(data)}").status_code == 201
     assert reg.request("GET", f"/v2/app/blobs/{digest_of(data)}").content == data
     assert not files_under(registry.storage.root / "tmp")
@@ -219,7 +220,8 @@ def test_concurrent_pushes_of_the_same_layer(reg, registry):
     def push(name):
         client = type(reg)(reg.handle)  # a session of its own per thread
         location = client.request("POST", f"/v2/{name}/blobs/uploads/").headers["Location"]
-        client.request("PATCH", location, data=(data[i:i + 8192] for i in range(0, len(data), 8192)))
+        chunks = (data[i:i + 8192] for i in range(0, len(data), 8192))
+        client.request("PATCH", location, data=chunks)
         statuses.append(client.request("PUT", f"{location}?digest={digest}").status_code)
 
     threads = [threading.Thread(target=push, args=(f"app{i % 3}",)) for i in range(6)]

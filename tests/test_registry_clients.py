@@ -168,7 +168,8 @@ class OciLayout:
         return self.blob(json.dumps(manifest).encode(), OCI_MANIFEST)
 
     def tag(self, descriptor: dict, name: str) -> None:
-        self.index.append({**descriptor, "annotations": {"org.opencontainers.image.ref.name": name}})
+        name_annotation = {"org.opencontainers.image.ref.name": name}
+        self.index.append({**descriptor, "annotations": name_annotation})
         (self.root / "index.json").write_text(json.dumps(
             {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": self.index}))
 

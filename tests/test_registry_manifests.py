@@ -204,8 +204,8 @@ def _artifact(reg, subject: str, artifact_type: str | None, config_type: str, no
 
 def test_referrers(reg):
     image = reg.push_image("app", "v1", [b"x"])
-    sbom = _artifact(reg, image, "application/vnd.example.sbom", "application/vnd.oci.empty.v1+json",
-                     "sbom")
+    sbom = _artifact(reg, image, "application/vnd.example.sbom",
+                     "application/vnd.oci.empty.v1+json", "sbom")
     signature = _artifact(reg, image, None, "application/vnd.example.signature", "sig")
     # A referrer may be pushed before its subject exists.
     _artifact(reg, digest_of(b"not pushed yet"), "application/vnd.example.sbom",

@@ -30,7 +30,8 @@ def _image(storage, repo, tag, layers=(b"layer",)):
     for data in (config, *layers):
         storage.put_blob(repo, digest_of(data), [data])
         descriptors.append((digest_of(data), len(data)))
-    body = json.dumps(image_manifest(descriptors[0][0], descriptors[0][1], descriptors[1:])).encode()
+    (config_digest, config_size), *layer_descriptors = descriptors
+    body = json.dumps(image_manifest(config_digest, config_size, layer_descriptors)).encode()
     return storage.put_manifest(repo, tag, body, OCI_MANIFEST), body
 
 

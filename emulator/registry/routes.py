@@ -14,10 +14,10 @@ from flask import Blueprint, Response, current_app, g, request, send_file
 
 from emulator.registry import Registry
 from emulator.registry.errors import (
-    STATUS, BlobUnknown, Denied, DigestMismatch, InvalidDigest, InvalidName, InvalidPagination, InvalidReference,
-    ManifestBlobUnknown, ManifestInvalid, ManifestTooLarge, ManifestUnknown, RegistryError,
-    RepositoryUnknown, SizeMismatch, TagImmutable, Unsupported, UploadInvalid, UploadOutOfOrder,
-    UploadUnknown,
+    STATUS, BlobUnknown, Denied, DigestMismatch, InvalidDigest, InvalidName, InvalidPagination,
+    InvalidReference, ManifestBlobUnknown, ManifestInvalid, ManifestTooLarge, ManifestUnknown,
+    RegistryError, RepositoryUnknown, SizeMismatch, TagImmutable, Unsupported, UploadInvalid,
+    UploadOutOfOrder, UploadUnknown,
 )
 from emulator.registry.manifests import MAX_MANIFEST_BYTES, OCI_INDEX, acceptable
 from emulator.registry.names import (

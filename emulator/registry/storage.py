@@ -133,7 +133,8 @@ class RegistryStorage:
         found = []
         for meta in base.glob("*/*/**/_manifests"):
             parts = meta.parent.relative_to(base).parts
-            if len(parts) < 3 or (account and parts[0] != account) or (region and parts[1] != region):
+            if len(parts) < 3 or parts[0] != (account or parts[0]) \
+                    or parts[1] != (region or parts[1]):
                 continue
             found.append(RepoRef(parts[0], parts[1], "/".join(parts[2:])))
         return sorted(found, key=lambda r: (r.account, r.region, r.name))
