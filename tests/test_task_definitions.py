@@ -123,7 +123,8 @@ def test_requires_attributes_follow_the_features_used(ecs):
         containers=[
             container("app", memoryReservation=64, dependsOn=[
                 {"containerName": "side", "condition": "HEALTHY"}],
-                secrets=[{"name": "A", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/a"},
+                secrets=[{"name": "A",
+                          "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/a"},
                          {"name": "B", "valueFrom":
                           "arn:aws:secretsmanager:us-east-1:123456789012:secret:b"}],
                 image="123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"),
@@ -275,7 +276,8 @@ REFUSALS = [
         {"containerPort": 80}, {"containerPort": 80, "hostPort": 8080}])]},
      "Container port 80/tcp is mapped more than once"),
     ("shared-port-awsvpc", {"networkMode": "awsvpc", "containers": [
-        C("a", portMappings=[{"containerPort": 80}]), C("b", portMappings=[{"containerPort": 80}])]},
+        C("a", portMappings=[{"containerPort": 80}]),
+        C("b", portMappings=[{"containerPort": 80}])]},
      "Containers 'a' and 'b' both map port 80/tcp"),
     ("range-form", {"containers": [C(portMappings=[{"containerPortRange": "80"}])]},
      "Use the form 'start-end'"),
@@ -427,6 +429,60 @@ def test_fargate_accepts_ephemeral_storage_and_ranges(ecs):
         {"containerPortRange": "9000-9100"}]}], **fargate(ephemeralStorage={"sizeInGiB": 200}))
     assert definition["ephemeralStorage"] == {"sizeInGiB": 200}
 
+
+
+def test_limits_are_accepted_at_their_edges(ecs):
+    """The acceptance side of the refusals above: every limit, exactly at its edge."""
+    family = "F_" + "a-" * 126 + "z"
+    assert len(family) == 255
+    health = {"command": ["CMD-SHELL", "true"], "interval": 5, "timeout": 60, "retries": 10,
+              "startPeriod": 300}
+    definition = register(
+        ecs, family=family, cpu="1024", memory="1024", placementConstraints=[
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}],
+        containers=[container(f"c{i}", memory=None, memoryReservation=6, cpu=0) for i in range(8)]
+        + [container("edge", memory=848, memoryReservation=848, cpu=1024, healthCheck=health,
+                     ulimits=[{"name": "nofile", "softLimit": 9, "hardLimit": 9}],
+                     linuxParameters={"capabilities": {"add": ["NET_ADMIN"]}, "swappiness": 100},
+                     restartPolicy={"enabled": True, "restartAttemptPeriod": 60},
+                     environment=[{"name": "A", "value": "1"}],
+                     portMappings=[{"containerPort": 65535, "hostPort": 65535,
+                                    "name": "p_1-x"}]),
+           container("done", essential=False, dependsOn=[
+               {"containerName": "edge", "condition": "HEALTHY"}])],
+    )
+    assert len(definition["containerDefinitions"]) == 10
+    assert definition["containerDefinitions"][8]["healthCheck"] == health
+    host = register(ecs, family="host", networkMode="host",
+                    containers=[container(portMappings=[{"containerPort": 80, "hostPort": 80}])])
+    assert host["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 80
+    none = register(ecs, family="none", networkMode="none")
+    assert none["networkMode"] == "none"
+    complete = register(ecs, family="complete", containers=[
+        container("app", dependsOn=[{"containerName": "migrate", "condition": "COMPLETE"}]),
+        container("migrate", essential=False)])
+    assert complete["containerDefinitions"][0]["dependsOn"][0]["condition"] == "COMPLETE"
+    firelens = register(ecs, family="firelens", containers=[
+        container("router", firelensConfiguration={"type": "fluentbit"}),
+        container("app", logConfiguration={"logDriver": "awsfirelens"})])
+    assert {"ecs.capability.firelens.fluentbit",
+            "com.amazonaws.ecs.capability.logging-driver.awsfirelens"} <= attribute_names(firelens)
+
+
+def test_other_launch_types_when_required(ecs):
+    external = register(ecs, family="ext", requiresCompatibilities=["EXTERNAL"])
+    assert external["compatibilities"] == ["EC2", "EXTERNAL"]
+    managed = register(ecs, family="mi", requiresCompatibilities=["MANAGED_INSTANCES"],
+                       networkMode="host")
+    assert managed["compatibilities"] == ["EC2", "MANAGED_INSTANCES"]
+    windows = register(ecs, family="win", containers=[{"name": "a", "image": "iis"}],
+                       **fargate(cpu="1024", memory="2048", runtimePlatform={
+                           "operatingSystemFamily": "WINDOWS_SERVER_2022_CORE",
+                           "cpuArchitecture": "X86_64"}))
+    assert windows["compatibilities"] == ["EC2", "FARGATE"]
+    with pytest.raises(ClientError) as excinfo:
+        register(ecs, family="mi", requiresCompatibilities=["MANAGED_INSTANCES"])
+    assert error_of(excinfo)[0] == "ClientException"
 
 # -- describe, list, deregister, delete, tags ----------------------------------------------------
 
