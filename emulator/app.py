@@ -24,6 +24,7 @@ from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
+from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
@@ -50,6 +51,7 @@ class Emulator:
     registry: Registry | None = None  # the OCI registry under /v2/
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
+    http_port: int = 0  # the port we serve on, once the server has bound it
 
     def start(self) -> None:
         self.engine.start()
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
+    engine.hooks.append(EcrImages(ecr_state, settings, lambda: emulator.http_port))
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver

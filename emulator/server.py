@@ -39,12 +39,14 @@ class EmulatorServer:
     def start(self) -> None:
         """Bind and serve in a background thread (the pytest plugin's way)."""
         self._server.prepare()
+        self.emulator.http_port = self.port
         self.emulator.start()
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator", daemon=True)
         self._thread.start()
 
     def serve_forever(self) -> None:
         self._server.prepare()
+        self.emulator.http_port = self.port
         self.emulator.start()
         log.info("ecs-emulator listening on http://%s:%d", self.host, self.port)
         self._server.serve()

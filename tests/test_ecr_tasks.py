@@ -1,0 +1,53 @@
+"""A task whose image was pushed to this emulator's ECR pulls it from our registry and runs."""
+
+import base64
+
+import pytest
+
+from tests.waiting import wait_for_task
+
+pytestmark = pytest.mark.docker
+
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+
+
+@pytest.fixture
+def pushed_image(clean_emulator, busybox_image, docker_client):
+    """busybox pushed as app:v1, then removed locally so the task must pull it."""
+    ecr = clean_emulator.client("ecr")
+    uri = ecr.create_repository(repositoryName="app")["repository"]["repositoryUri"]
+    token = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    host = uri.split("/", 1)[0]
+    docker_client.images.get(busybox_image).tag(uri, tag="v1")
+    for line in docker_client.images.push(uri, tag="v1", stream=True, decode=True,
+                                          auth_config={"username": user, "password": password}):
+        assert "error" not in line, line
+    docker_client.images.remove(f"{uri}:v1")
+    yield uri
+    for tag in (f"{uri}:v1",):
+        try:
+            docker_client.images.remove(tag, force=True)
+        except Exception:
+            pass
+
+
+@pytest.mark.parametrize("spelling", ["aws", "repository-uri"])
+def test_task_runs_an_image_from_our_ecr(clean_emulator, pushed_image, spelling, docker_client):
+    ecs = clean_emulator.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    image = (f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1" if spelling == "aws"
+             else f"{pushed_image}:v1")
+    arn = ecs.register_task_definition(
+        family="from-ecr",
+        containerDefinitions=[{"name": "main", "image": image, "memory": 64, "command": SERVE}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    task_arn = ecs.run_task(cluster="c", taskDefinition=arn)["tasks"][0]["taskArn"]
+    task = wait_for_task(ecs, "c", task_arn, "RUNNING")
+    assert task["lastStatus"] == "RUNNING", task
+    assert task["containers"][0]["image"] == image
+    container = docker_client.containers.list(
+        filters={"label": f"ecs-emulator.task-arn={task_arn}"})[0]
+    assert container.attrs["Config"]["Image"] == f"{pushed_image}:v1"
+    ecs.stop_task(cluster="c", task=task_arn)
+    wait_for_task(ecs, "c", task_arn, "STOPPED")
