@@ -132,7 +132,7 @@ def _tiny_image(image_refs: list[str]) -> str:
 @pytest.fixture
 def skopeo():
     if shutil.which("skopeo") is None:
-        pytest.skip("skopeo is not installed (apt-get install -y skopeo)")
+        pytest.skip("skopeo is not installed (scripts/ensure-skopeo.sh installs it)")
     return "skopeo"
 
 
