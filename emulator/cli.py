@@ -1,4 +1,9 @@
-"""The `ecs-emulator` command. `serve` (the default) runs the server in the foreground."""
+"""The `ecs-emulator` command. `serve` (the default) runs the server in the foreground.
+
+`ecs-emulator --port 4566`, `ecs-emulator serve --port 4566` and `python -m emulator --port 4566`
+are the same. Every flag has an environment variable (emulator/config.py); a flag wins.
+SIGTERM and SIGINT stop the server cleanly: containers of tasks are removed and the process exits 0.
+"""
 
 from __future__ import annotations
 
@@ -26,17 +31,43 @@ def _parser() -> argparse.ArgumentParser:
         prog="ecs-emulator", description="A local emulator of Amazon ECS, ECR and Fargate."
     )
     parser.add_argument("--version", action="version", version=f"ecs-emulator {__version__}")
+    _add_serve_options(parser)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the emulator (the default command)")
     _add_serve_options(serve)
-    _add_serve_options(parser)
     return parser
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port to listen on (default 4566)")
-    parser.add_argument("--quiet", action="store_true", help="do not log each API call")
+    # SUPPRESS: an option absent from the subcommand must not overwrite the same option given
+    # before it (`ecs-emulator --port 5000 serve`), which a plain default of None would do.
+    keep = argparse.SUPPRESS
+    parser.add_argument("--host", default=keep,
+                        help="address to listen on (default 127.0.0.1; ECS_EMULATOR_HOST)")
+    parser.add_argument("--port", type=int, default=keep,
+                        help="port to listen on (default 4566; ECS_EMULATOR_PORT)")
+    parser.add_argument("--quiet", action="store_true", default=keep,
+                        help="do not log each API call")
+
+
+def _settings(args) -> Settings:
+    quiet = getattr(args, "quiet", False)
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        log_requests=False if quiet else True,
+    )
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by SIGTERM or SIGINT, to leave the server's loop.
+
+    A BaseException, as KeyboardInterrupt is: cheroot's loop logs and swallows any Exception.
+    """
+
+
+def _on_signal(signum, _frame):
+    raise _Stop(signal.Signals(signum).name)
 
 
 def _serve(args) -> int:
@@ -44,17 +75,24 @@ def _serve(args) -> int:
     from emulator.server import EmulatorServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings.from_env(
-        host=args.host, port=args.port, log_requests=False if args.quiet else True
-    )
+    settings = _settings(args)
     emulator = create_app(settings)
     server = EmulatorServer(emulator, settings.host, settings.port)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except OSError as error:  # the address is taken or not ours
+        print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
+              file=sys.stderr)
+        return 1
+    except (_Stop, KeyboardInterrupt):
         pass
     finally:
+        # A second signal must not cut the clean-up short (containers would leak).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        logging.getLogger(__name__).info("stopping")
         server.stop()
     return 0
 
