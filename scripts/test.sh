@@ -11,6 +11,9 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 scripts/ensure-docker.sh
+if [ -x scripts/ensure-skopeo.sh ]; then
+  scripts/ensure-skopeo.sh
+fi
 if [ -x scripts/build-test-images.sh ]; then
   scripts/build-test-images.sh
 fi
