@@ -2,36 +2,72 @@
 
 from __future__ import annotations
 
-from emulator.ecs import arns, clusters, tags
+from emulator.ecs import arns, clusters, container_instances, placement, tags
 from emulator.ecs.errors import InvalidParameterException
+from emulator.ecs.placement import PlacementFailure
 from emulator.ecs.store import EcsStore
-from emulator.ecs.task_launch import build_tasks
+from emulator.ecs.task_launch import MAX_TASKS_PER_CALL, build_tasks
 from emulator.ecs.task_model import Task
 from emulator.runtime.status import TaskStatus
 
 
-def run(store: EcsStore, params: dict) -> list[Task]:
+def run(store: EcsStore, params: dict) -> tuple[list[Task], list[PlacementFailure]]:
+    """RunTask: the tasks started, and why the others could not be placed (EC2 launch type)."""
     cluster = store.cluster(params.get("cluster"))
     token = params.get("clientToken")
     if token and (cluster.name, token) in store.run_tokens:
         return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
-                if arn in store.tasks]
+                if arn in store.tasks], []
     tasks = build_tasks(store, params, cluster, params.get("count", 1))
+    tasks, failures = _place(store, cluster, tasks, params)
     _admit(store, tasks)
     if token:
         store.run_tokens[(cluster.name, token)] = [t.arn for t in tasks]
-    return tasks
+    return tasks, failures
 
 
-def start(store: EcsStore, params: dict, container_instance_arn: str) -> list[Task]:
-    """StartTask: like RunTask, on a container instance the caller chose."""
+def _place(store: EcsStore, cluster, tasks: list[Task], params: dict):
+    constraints = params.get("placementConstraints", [])
+    strategy = params.get("placementStrategy", [])
+    launch_type = tasks[0].launch_type
+    if launch_type == "FARGATE":
+        if constraints:
+            raise InvalidParameterException(
+                "Placement constraints are not supported with FARGATE launch type."
+            )
+        if strategy:
+            raise InvalidParameterException(
+                "Placement strategies are not supported with FARGATE launch type."
+            )
+    if launch_type != "EC2":
+        return tasks, []
+    placement.validate(constraints, strategy)
+    if not placement.ensure_instances(store, cluster):
+        raise InvalidParameterException(placement.NO_INSTANCES)
+    return placement.place(store, cluster, tasks, constraints, strategy)
+
+
+def start(store: EcsStore, params: dict) -> tuple[list[Task], list[PlacementFailure]]:
+    """StartTask: like RunTask, on the container instances the caller chose (one task each)."""
     cluster = store.cluster(params.get("cluster"))
-    launch = dict(params, launchType="EC2")
-    tasks = build_tasks(store, launch, cluster, 1)
-    for task in tasks:
-        task.container_instance_arn = container_instance_arn
+    refs = params["containerInstances"]
+    if not 1 <= len(refs) <= MAX_TASKS_PER_CALL:
+        raise InvalidParameterException(
+            f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
+        )
+    built = build_tasks(store, dict(params, launchType="EC2"), cluster, len(refs))
+    chosen, failures = [], []
+    for ref, task in zip(refs, built):
+        instance = store.find_container_instance(cluster.name, ref)
+        if instance is None or instance.status != "ACTIVE":
+            arn = instance.arn if instance else container_instances.failure_arn(store, cluster, ref)
+            # DRAINING instances take no new tasks; deregistered ones are INACTIVE.
+            failures.append(PlacementFailure(arn, instance.status if instance else "MISSING"))
+            continue
+        chosen.append((task, instance))
+    tasks, refused = placement.place_on(store, cluster, chosen)
     _admit(store, tasks)
-    return tasks
+    return tasks, failures + refused
 
 
 def _admit(store: EcsStore, tasks: list[Task]) -> None:

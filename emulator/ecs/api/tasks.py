@@ -9,28 +9,19 @@ from emulator.ecs.errors import InvalidParameterException
 
 @handlers("RunTask")
 def run_task(call: Call) -> dict:
-    started = tasks.run(call.store, call.params)
-    return {"tasks": [render.task(t, ("TAGS",)) for t in started], "failures": []}
+    started, failures = tasks.run(call.store, call.params)
+    return _launched(started, failures)
 
 
 @handlers("StartTask")
 def start_task(call: Call) -> dict:
-    instances = call.params["containerInstances"]
-    if not 1 <= len(instances) <= 10:
-        raise InvalidParameterException("containerInstances must list 1 to 10 instances.")
-    started, failures = [], []
-    cluster = call.store.cluster(call.params.get("cluster"))
-    for ref in instances:
-        instance = next(
-            (ci for ci in call.store.container_instances_of(cluster.name)
-             if ref in (ci.arn, ci.instance_id) and ci.status == "ACTIVE"),
-            None,
-        )
-        if instance is None:
-            failures.append(render.failure(ref, "MISSING"))
-            continue
-        started += tasks.start(call.store, call.params, instance.arn)
-    return {"tasks": [render.task(t, ("TAGS",)) for t in started], "failures": failures}
+    started, failures = tasks.start(call.store, call.params)
+    return _launched(started, failures)
+
+
+def _launched(started, failures) -> dict:
+    return {"tasks": [render.task(t, ("TAGS",)) for t in started],
+            "failures": [render.failure(f.arn, f.reason) for f in failures]}
 
 
 @handlers("StopTask")
