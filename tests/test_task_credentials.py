@@ -61,7 +61,8 @@ def test_boto3_in_a_task_runs_as_the_task_role(ecs, iam, cluster, python_image, 
                           taskRoleArn=role)
     arn = run(ecs, cluster, definition)
     task_id = arn.rsplit("/", 1)[1]
-    assert printed_arn(docker_client, arn) == f"arn:aws:sts::{ACCOUNT}:assumed-role/app-role/{task_id}"
+    assert printed_arn(docker_client, arn) == (
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/app-role/{task_id}")
     env = environment_of(docker_client, arn, "app")
     # 169.254.170.2 where this host lets us serve it, else keys in the environment.
     assert ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" in env) != ("AWS_ACCESS_KEY_ID" in env)

@@ -20,9 +20,9 @@ ACCOUNT = "123456789012"
 TASK_LABEL = "ecs-emulator.task-arn"
 # Waits until the task is RUNNING (the containers start a moment before), then prints documents.
 FETCH = ('until wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task" | grep -q \'"KnownStatus": '
-         '"RUNNING", "Containers"\'; do sleep 0.2; done; echo CONTAINER; wget -qO- "$ECS_CONTAINER_METADATA_URI_V4";'
-         ' echo; echo TASK; wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task"; echo; echo END; '
-         'sleep 300')
+         '"RUNNING", "Containers"\'; do sleep 0.2; done; '
+         'echo CONTAINER; wget -qO- "$ECS_CONTAINER_METADATA_URI_V4"; echo; '
+         'echo TASK; wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task"; echo; echo END; sleep 300')
 
 
 # -- helpers (the other task tests of this area use them too) -----------------------------------

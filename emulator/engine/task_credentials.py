@@ -1,4 +1,4 @@
-"""The task role: credentials from STS AssumeRole in moto, handed to a task's containers as ECS does.
+"""The task role: credentials from STS AssumeRole in moto, handed to a task's containers as on ECS.
 
 A task with a taskRoleArn (in its definition, or in RunTask's overrides) gets one credentials id;
 its containers get AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/<id>, which the SDKs

@@ -105,8 +105,9 @@ def timestamp(value: dt.datetime | None) -> str | None:
 
 def _docker_name(task, name: str) -> str:
     # The name the engine gave the container; only the naming fields of the shape matter.
-    shape = TaskShape(task.id, task.definition.family, task.definition.revision,
-                      task.network_mode, None, None, "", {}, {})
+    shape = TaskShape(task_id=task.id, family=task.definition.family,
+                      revision=task.definition.revision, network_mode=task.network_mode,
+                      task_cpu=None, task_memory=None, publish_ip="", volumes={}, volume_kinds={})
     return docker_name(container_name(shape, name))
 
 
@@ -147,7 +148,8 @@ def _networks(task, state: ContainerState | None, version: int) -> list[dict]:
         return [_compact(network)]
     if task.network_mode == "bridge":
         address = state.ip_address if state else None
-        return [_compact({"NetworkMode": "bridge", "IPv4Addresses": [address] if address else None})]
+        addresses = [address] if address else None
+        return [_compact({"NetworkMode": "bridge", "IPv4Addresses": addresses})]
     if task.network_mode == "host":
         return [{"NetworkMode": "host"}]
     return []
