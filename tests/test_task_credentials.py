@@ -171,3 +171,17 @@ def test_credentials_are_refreshed_before_they_expire(clean_emulator):
     assert renewed["Expiration"] >= first["Expiration"]
     hook.on_stopped(_Store(), _Task())
     assert hook.document(credentials_id) is None
+
+
+def test_link_local_refuses_where_it_cannot_serve(caplog):
+    from emulator.metadata.link_local import LinkLocalEndpoint
+
+    assert LinkLocalEndpoint(None, lambda: "172.18.0.1", enabled=False).available() is False
+    # A gateway that is no address of this host, as with Docker Desktop: refused, said once.
+    remote = LinkLocalEndpoint(None, lambda: "203.0.113.9")
+    with caplog.at_level("WARNING", logger="emulator.credentials"):
+        assert remote.available() is False
+        assert remote.available() is False
+    said = [r for r in caplog.records
+            if r.levelname == "WARNING" and "203.0.113.9" in r.getMessage()]
+    assert len(said) == 1

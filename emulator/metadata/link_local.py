@@ -29,6 +29,7 @@ log = logging.getLogger("emulator.credentials")
 
 ADDRESS = "169.254.170.2"
 PORT = 80
+TURNED_OFF = "turned off (ECS_EMULATOR_LINK_LOCAL_CREDENTIALS)"
 
 
 class LinkLocalEndpoint:
@@ -51,8 +52,10 @@ class LinkLocalEndpoint:
             reason = self._serve()
             if reason is not None:
                 self._refused = reason
-                log.warning("task credentials are not served on %s (%s); tasks get the task "
-                            "role's keys in their environment instead", ADDRESS, reason)
+                # Said once, and quietly when the user turned it off.
+                log.log(logging.INFO if reason == TURNED_OFF else logging.WARNING,
+                        "task credentials are not served on %s (%s); tasks get the task "
+                        "role's keys in their environment instead", ADDRESS, reason)
                 return False
             return True
 
@@ -88,7 +91,7 @@ class LinkLocalEndpoint:
 
     def _cannot(self) -> str | None:
         if not self._enabled:
-            return "turned off"
+            return TURNED_OFF
         if not sys.platform.startswith("linux"):
             return f"not on Linux but {sys.platform}"
         if os.geteuid() != 0:
