@@ -1,0 +1,324 @@
+"""The awslogs log driver: task output in CloudWatch Logs (moto), read back through boto3 and the
+AWS CLI; plus the pure pieces (multiline joining, strftime patterns, batching) without Docker."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.engine.hooks import TaskSetupError
+from emulator.engine.task_log_shipper import (
+    MAX_BATCH_EVENTS,
+    MAX_EVENT_BYTES,
+    EventJoiner,
+    LogShipper,
+    batches,
+    split_message,
+    strftime_regex,
+)
+from emulator.engine.task_logs import awslogs_options
+from emulator.runtime.docker_streams import parse_timestamp
+from tests.waiting import wait_for, wait_for_task
+
+
+@pytest.fixture
+def cluster(ecs):
+    ecs.create_cluster(clusterName="logs")
+    return "logs"
+
+
+@pytest.fixture
+def logs(clean_emulator):
+    return clean_emulator.client("logs")
+
+
+def awslogs(group, prefix="app", **options):
+    values = {"awslogs-group": group, "awslogs-region": "us-east-1", **options}
+    if prefix:
+        values["awslogs-stream-prefix"] = prefix
+    return {"logDriver": "awslogs", "options": values}
+
+
+def run_script(ecs, cluster, image, script, log_configuration, name="main"):
+    arn = ecs.register_task_definition(family="logs", containerDefinitions=[{
+        "name": name, "image": image, "memory": 64, "command": ["sh", "-c", script],
+        "logConfiguration": log_configuration,
+    }])["taskDefinition"]["taskDefinitionArn"]
+    response = ecs.run_task(cluster=cluster, taskDefinition=arn)
+    assert response["failures"] == []
+    return response["tasks"][0]["taskArn"]
+
+
+def messages(logs, group, stream):
+    events = logs.get_log_events(logGroupName=group, logStreamName=stream,
+                                 startFromHead=True)["events"]
+    return [event["message"] for event in events]
+
+
+# -- real Docker ------------------------------------------------------------------------------
+
+@pytest.mark.docker
+def test_stdout_and_stderr_arrive_in_order_while_the_task_runs(ecs, cluster, logs, busybox_image,
+                                                                docker_client):
+    logs.create_log_group(logGroupName="/ecs/app")
+    script = ("echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three; echo; echo four; "
+              "trap 'echo stopping; exit 0' TERM; while true; do sleep 1; done")
+    arn = run_script(ecs, cluster, busybox_image, script, awslogs("/ecs/app", prefix="web"))
+    task_id = arn.rsplit("/", 1)[1]
+    stream = f"web/main/{task_id}"
+
+    seen = wait_for(lambda: messages(logs, "/ecs/app", stream) if _has_stream(logs, "/ecs/app")
+                    else [], lambda found: len(found) >= 4)
+    assert seen == ["one", "two", "three", "four"]  # the empty line is no event, as on ECS
+    task = wait_for_task(ecs, cluster, arn, "RUNNING")
+    assert task["lastStatus"] == "RUNNING"  # shipped while it runs, not at the end
+
+    # Each event carries the time Docker stamped on its line, in milliseconds.
+    events = logs.get_log_events(logGroupName="/ecs/app", logStreamName=stream,
+                                 startFromHead=True)["events"]
+    docker_lines = docker_client.containers.get(task["containers"][0]["runtimeId"]).logs(
+        timestamps=True).decode().splitlines()
+    docker_stamps = [int(parse_timestamp(line.split(" ", 1)[0]) * 1000) for line in docker_lines
+                     if line.split(" ", 1)[1:] != [""]]
+    assert [event["timestamp"] for event in events] == docker_stamps
+
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+    # What it printed while stopping is there too: the log is read to its end before STOPPED.
+    assert messages(logs, "/ecs/app", stream) == ["one", "two", "three", "four", "stopping"]
+
+
+def _has_stream(logs, group):
+    return bool(logs.describe_log_streams(logGroupName=group)["logStreams"])
+
+
+@pytest.mark.docker
+def test_last_line_of_a_fast_exit_is_there_when_the_task_is_stopped(ecs, cluster, logs,
+                                                                    busybox_image):
+    logs.create_log_group(logGroupName="quick")
+    script = "for i in $(seq 1 200); do echo line-$i; done; echo bye >&2"
+    arn = run_script(ecs, cluster, busybox_image, script, awslogs("quick"))
+    stopped = wait_for_task(ecs, cluster, arn, "STOPPED")
+    assert stopped["stopCode"] == "EssentialContainerExited"
+
+    found = messages(logs, "quick", f"app/main/{arn.rsplit('/', 1)[1]}")  # read at once
+    # Events are in the order of Docker's timestamps, taken as each stream's copier reads, so
+    # the stderr line may land among the last stdout lines; each stream keeps its own order.
+    assert [line for line in found if line != "bye"] == [f"line-{i}" for i in range(1, 201)]
+    assert found.count("bye") == 1
+
+
+@pytest.mark.docker
+def test_create_group_makes_the_group(ecs, cluster, logs, busybox_image):
+    assert logs.describe_log_groups(logGroupNamePrefix="made")["logGroups"] == []
+    arn = run_script(ecs, cluster, busybox_image, "echo hello",
+                     awslogs("made-by-ecs", **{"awslogs-create-group": "true"}))
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+    groups = logs.describe_log_groups(logGroupNamePrefix="made")["logGroups"]
+    assert [group["logGroupName"] for group in groups] == ["made-by-ecs"]
+    assert messages(logs, "made-by-ecs", f"app/main/{arn.rsplit('/', 1)[1]}") == ["hello"]
+
+
+@pytest.mark.docker
+def test_missing_group_fails_the_task_before_its_containers_exist(ecs, cluster, logs,
+                                                                  busybox_image, docker_client):
+    arn = run_script(ecs, cluster, busybox_image, "echo never", awslogs("nowhere"))
+    stopped = wait_for_task(ecs, cluster, arn, "STOPPED")
+
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    reason = stopped["stoppedReason"]
+    assert reason.startswith("ResourceInitializationError: failed to validate logger args: ")
+    assert "The specified log group does not exist" in reason
+    assert "runtimeId" not in stopped["containers"][0]
+    assert docker_client.containers.list(
+        all=True, filters={"label": f"ecs-emulator.task-arn={arn}"}) == []
+    assert logs.describe_log_groups()["logGroups"] == []
+
+
+@pytest.mark.docker
+def test_group_in_another_region(ecs, cluster, clean_emulator, busybox_image):
+    ireland = clean_emulator.client("logs", region="eu-west-1")
+    ireland.create_log_group(logGroupName="far")
+    arn = run_script(ecs, cluster, busybox_image, "echo over there",
+                     awslogs("far", **{"awslogs-region": "eu-west-1"}))
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+    assert messages(ireland, "far", f"app/main/{arn.rsplit('/', 1)[1]}") == ["over there"]
+    here = clean_emulator.client("logs")
+    assert here.describe_log_groups()["logGroups"] == []
+
+
+@pytest.mark.docker
+def test_without_prefix_the_stream_is_named_by_the_container_id(ecs, cluster, logs,
+                                                                busybox_image):
+    logs.create_log_group(logGroupName="bare")
+    arn = run_script(ecs, cluster, busybox_image, "echo by id", awslogs("bare", prefix=None))
+    stopped = wait_for_task(ecs, cluster, arn, "STOPPED")
+
+    container_id = stopped["containers"][0]["runtimeId"]
+    assert re.fullmatch("[0-9a-f]{64}", container_id)
+    streams = logs.describe_log_streams(logGroupName="bare")["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [container_id]
+    assert messages(logs, "bare", container_id) == ["by id"]
+
+
+@pytest.mark.docker
+def test_multiline_pattern_joins_a_stack_trace(ecs, cluster, logs, busybox_image):
+    logs.create_log_group(logGroupName="trace")
+    script = ("echo 'INFO start'; echo 'ERROR boom'; echo '  at a()'; echo '  at b()'; "
+              "echo 'INFO done'")
+    arn = run_script(ecs, cluster, busybox_image, script,
+                     awslogs("trace", **{"awslogs-multiline-pattern": "^(INFO|ERROR)"}))
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+    assert messages(logs, "trace", f"app/main/{arn.rsplit('/', 1)[1]}") == [
+        "INFO start\n", "ERROR boom\n  at a()\n  at b()\n", "INFO done\n"]
+
+
+@pytest.mark.docker
+def test_aws_cli_shows_the_lines(ecs, cluster, logs, clean_emulator, busybox_image):
+    logs.create_log_group(logGroupName="/ecs/tail")
+    arn = run_script(ecs, cluster, busybox_image, "echo first words; echo last words",
+                     awslogs("/ecs/tail"))
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+    # `aws logs tail` is AWS CLI v2's; v1 (what PyPI has) reads them with filter-log-events,
+    # the call `tail` makes.
+    if _aws("--version").stdout.startswith("aws-cli/2"):
+        result = _aws("logs", "tail", "/ecs/tail", "--since", "1h", "--format", "short",
+                      "--endpoint-url", clean_emulator.endpoint_url, "--region", "us-east-1")
+        lines = [line.split(" ", 1)[1] for line in result.stdout.splitlines()]
+    else:
+        result = _aws("logs", "filter-log-events", "--log-group-name", "/ecs/tail",
+                      "--query", "events[].message", "--output", "json",
+                      "--endpoint-url", clean_emulator.endpoint_url, "--region", "us-east-1")
+        lines = json.loads(result.stdout)
+    assert lines == ["first words", "last words"]
+
+
+def _aws(*args) -> subprocess.CompletedProcess:
+    aws = Path(sys.executable).parent / "aws"
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PAGER": ""}
+    environment.pop("AWS_PROFILE", None)
+    result = subprocess.run([str(aws), *args], capture_output=True, text=True, env=environment,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+# -- options ----------------------------------------------------------------------------------
+
+def test_options_refuse_what_docker_refuses():
+    def options(**values):
+        return awslogs_options({"logConfiguration": {"logDriver": "awslogs", "options": values}},
+                               "us-east-1")
+
+    with pytest.raises(TaskSetupError, match="awslogs-group"):
+        options(**{"awslogs-region": "us-east-1"})
+    with pytest.raises(TaskSetupError, match="unknown log opt 'awslogs-groop'"):
+        options(**{"awslogs-group": "g", "awslogs-groop": "g"})
+    with pytest.raises(TaskSetupError, match="ParseBool"):
+        options(**{"awslogs-group": "g", "awslogs-create-group": "yes"})
+    with pytest.raises(TaskSetupError, match="could not parse multiline pattern"):
+        options(**{"awslogs-group": "g", "awslogs-multiline-pattern": "(unclosed"})
+    accepted = options(**{"awslogs-group": "g", "mode": "non-blocking", "max-buffer-size": "4m",
+                          "awslogs-create-group": "True"})
+    assert accepted.region == "us-east-1" and accepted.create_group
+    assert accepted.stream_name("t1", "web", "c0ffee") == "c0ffee"
+    assert awslogs_options({"logConfiguration": {"logDriver": "json-file"}}, "us-east-1") is None
+
+
+def test_datetime_format_wins_over_the_multiline_pattern():
+    found = awslogs_options({"logConfiguration": {"logDriver": "awslogs", "options": {
+        "awslogs-group": "g", "awslogs-multiline-pattern": "^INFO",
+        "awslogs-datetime-format": "\\[%Y-%m-%d %H:%M:%S%L\\]"}}}, "us-east-1")
+    assert found.pattern.search("[2024-05-01 12:34:56.789] hello")
+    assert not found.pattern.search("INFO hello")
+
+
+# -- joining and batching ---------------------------------------------------------------------
+
+def test_strftime_regex_is_dockers():
+    pattern = re.compile(strftime_regex("%b %d, %Y %I:%M:%S %p"))
+    assert pattern.search("May 01, 2024 09:05:59 PM something")
+    assert not pattern.search("    at com.example.Main")
+
+
+def test_joiner_without_a_pattern_makes_an_event_per_line():
+    joiner = EventJoiner(None)
+    assert joiner.feed(1, "a") == [(1, "a")]
+    assert joiner.feed(2, "") == []
+    assert joiner.pending_since is None
+
+
+def test_joiner_with_a_pattern_joins_until_the_next_match():
+    joiner = EventJoiner(re.compile("^START"))
+    assert joiner.feed(1, "orphan") == []
+    assert joiner.feed(2, "START one") == [(1, "orphan\n")]
+    assert joiner.feed(3, "  more") == []
+    assert joiner.pending_since == 2
+    assert joiner.feed(4, "START two") == [(2, "START one\n  more\n")]
+    assert joiner.flush() == [(4, "START two\n")]
+    assert joiner.flush() == []
+
+
+def test_long_messages_are_split_at_the_event_limit_on_character_boundaries():
+    text = "é" * MAX_EVENT_BYTES  # two bytes each
+    pieces = split_message(text)
+    assert "".join(pieces) == text
+    assert all(len(piece.encode()) <= MAX_EVENT_BYTES for piece in pieces)
+
+
+def test_batches_are_in_time_order_and_within_limits():
+    events = [(3, "c"), (1, "a"), (2, "b"), (1, "a2")]
+    assert [[e["message"] for e in batch] for batch in batches(events)] == [["a", "a2", "b", "c"]]
+    many = [(i, "x") for i in range(MAX_BATCH_EVENTS + 1)]
+    assert [len(batch) for batch in batches(many)] == [MAX_BATCH_EVENTS, 1]
+    big = [(i, "y" * 200_000) for i in range(6)]
+    assert [len(batch) for batch in batches(big)] == [5, 1]
+
+
+# -- the shipper without Docker ---------------------------------------------------------------
+
+class _Runtime:
+    def __init__(self, lines):
+        self.lines = lines
+
+    def logs(self, container_id, since=None, follow=False):
+        yield from self.lines
+
+
+class _Backend:
+    def __init__(self):
+        self.streams, self.puts = [], []
+
+    def ensure_log_stream(self, group, stream):
+        self.streams.append((group, stream))
+
+    def put_log_events(self, group, stream, events):
+        self.puts.append(events)
+
+
+def test_shipper_puts_every_line_and_flushes_the_last_joined_event():
+    lines = [(1.0, "stdout", "START a"), (1.001, "stderr", "  detail"), (2.5, "stdout", "START b")]
+    backend = _Backend()
+    shipper = LogShipper(_Runtime(lines), "c" * 64, backend, "g", "s", re.compile("^START"))
+    shipper.start()
+    assert shipper.join(timeout=30)
+    assert backend.streams == [("g", "s")]
+    assert [(e["timestamp"], e["message"]) for batch in backend.puts for e in batch] == [
+        (1000, "START a\n  detail\n"), (2500, "START b\n")]
+
+
+def test_shipper_creates_the_stream_of_a_silent_container():
+    backend = _Backend()
+    shipper = LogShipper(_Runtime([]), "c" * 64, backend, "g", "quiet", None)
+    shipper.start()
+    assert shipper.join(timeout=30)
+    assert backend.streams == [("g", "quiet")] and backend.puts == []
