@@ -145,3 +145,39 @@ def test_service_refusals(ecs, cluster, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.delete_cluster(cluster=cluster)
     assert excinfo.value.response["Error"]["Code"] == "ClusterContainsServicesException"
+
+
+def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
+    good = register(ecs, busybox_image)
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=1, taskDefinition=good)
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    broken = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "main", "image": "ecs-emulator-test/missing:2",
+                                             "memory": 64}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=cluster, service="web", taskDefinition=broken)
+
+    listed = ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"]
+    assert [d["status"] for d in listed] == ["IN_PROGRESS", "SUCCESSFUL"]
+    current, first = listed
+    described = ecs.describe_service_deployments(
+        serviceDeploymentArns=[current["serviceDeploymentArn"], "arn:aws:ecs:us-east-1:123456789012:service-deployment/svc/web/1"])
+    assert described["failures"][0]["reason"] == "MISSING"
+    detail = described["serviceDeployments"][0]
+    assert detail["sourceServiceRevisions"][0]["arn"] == first["targetServiceRevisionArn"]
+    revisions = ecs.describe_service_revisions(
+        serviceRevisionArns=[first["targetServiceRevisionArn"], current["targetServiceRevisionArn"]])
+    assert [r["taskDefinition"] for r in revisions["serviceRevisions"]] == [good, broken]
+    assert revisions["serviceRevisions"][1]["containerImages"][0]["image"] == "ecs-emulator-test/missing:2"
+
+    ecs.stop_service_deployment(serviceDeploymentArn=current["serviceDeploymentArn"], stopType="ROLLBACK")
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    assert service_of(ecs, cluster)["taskDefinition"] == good
+    statuses = {d["serviceDeploymentArn"]: d["status"] for d in
+                ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"]}
+    assert statuses[current["serviceDeploymentArn"]] == "ROLLBACK_SUCCESSFUL"
+    with pytest.raises(ClientError) as excinfo:
+        ecs.stop_service_deployment(serviceDeploymentArn=current["serviceDeploymentArn"])
+    assert excinfo.value.response["Error"]["Code"] == "ConflictException"
+    only_done = ecs.list_service_deployments(cluster=cluster, service="web", status=["SUCCESSFUL"])
+    assert all(d["status"] == "SUCCESSFUL" for d in only_done["serviceDeployments"])
+    ecs.delete_service(cluster=cluster, service="web", force=True)

@@ -73,3 +73,11 @@ class PlatformUnknownException(AwsError):
 
 class PlatformTaskDefinitionIncompatibilityException(AwsError):
     pass
+
+
+class ConflictException(AwsError):
+    pass
+
+
+class ServiceDeploymentNotFoundException(AwsError):
+    pass

@@ -265,3 +265,100 @@ def _deployment(item, deployment, live: list) -> dict:
         "rolloutState": deployment.rollout_state,
         "rolloutStateReason": deployment.rollout_state_reason,
     }
+
+
+def service_deployment_brief(store: EcsStore, service, deployment) -> dict:
+    from emulator.ecs.service_deployments import deployment_arn, revision_arn
+
+    return {
+        "serviceDeploymentArn": deployment_arn(store, service, deployment),
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "startedAt": deployment.created_at,
+        "createdAt": deployment.created_at,
+        "finishedAt": deployment.finished_at,
+        "targetServiceRevisionArn": revision_arn(store, service, deployment),
+        "status": deployment.deployment_status,
+        "statusReason": deployment.status_reason,
+    }
+
+
+def service_deployment(store: EcsStore, service, deployment) -> dict:
+    from emulator.ecs.service_deployments import deployment_arn, revision_arn
+    from emulator.ecs.services import tasks_of
+    from emulator.runtime.status import TaskStatus
+
+    live = [t for t in tasks_of(store, service) if t.desired < TaskStatus.STOPPED]
+
+    def summary(item) -> dict:
+        mine = [t for t in live if t.started_by == item.id]
+        return {
+            "arn": revision_arn(store, service, item),
+            "requestedTaskCount": item.desired_count,
+            "runningTaskCount": sum(1 for t in mine if t.known == TaskStatus.RUNNING),
+            "pendingTaskCount": sum(1 for t in mine if t.known < TaskStatus.RUNNING),
+        }
+
+    sources = [d for d in service.history if d.id in deployment.source_ids]
+    breaker = service.deployment_configuration.get("deploymentCircuitBreaker", {})
+    from emulator.ecs.service_model import circuit_breaker_threshold
+
+    wire = {
+        "serviceDeploymentArn": deployment_arn(store, service, deployment),
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "createdAt": deployment.created_at,
+        "startedAt": deployment.created_at,
+        "finishedAt": deployment.finished_at,
+        "stoppedAt": deployment.finished_at if deployment.deployment_status == "STOPPED" else None,
+        "updatedAt": deployment.updated_at,
+        "sourceServiceRevisions": [summary(s) for s in sources],
+        "targetServiceRevision": summary(deployment),
+        "status": deployment.deployment_status,
+        "statusReason": deployment.status_reason,
+        "deploymentConfiguration": service.deployment_configuration,
+        "deploymentCircuitBreaker": {
+            "status": _breaker_status(breaker, deployment),
+            "failureCount": deployment.failed_tasks,
+            "threshold": circuit_breaker_threshold(deployment.desired_count),
+        },
+    }
+    if deployment.rollback:
+        wire["rollback"] = {
+            "reason": deployment.rollback["reason"],
+            "startedAt": deployment.rollback["startedAt"],
+            "serviceRevisionArn": revision_arn(store, service, deployment.rollback["to"]),
+        }
+    return wire
+
+
+def service_revision(store: EcsStore, service, deployment) -> dict:
+    from emulator.ecs.service_deployments import revision_arn
+
+    return {
+        "serviceRevisionArn": revision_arn(store, service, deployment),
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "taskDefinition": deployment.task_definition.arn,
+        "capacityProviderStrategy": deployment.capacity_provider_strategy or None,
+        "launchType": deployment.launch_type,
+        "platformVersion": deployment.platform_version,
+        "platformFamily": "Linux" if deployment.platform_version else None,
+        "loadBalancers": deployment.load_balancers,
+        "serviceRegistries": deployment.service_registries,
+        "networkConfiguration": deployment.network_configuration,
+        "containerImages": [
+            {"containerName": c["name"], "image": c["image"]}
+            for c in deployment.task_definition.spec["containerDefinitions"]
+        ],
+        "guardDutyEnabled": False,
+        "createdAt": deployment.created_at,
+    }
+
+
+def _breaker_status(breaker: dict, deployment) -> str:
+    if not breaker.get("enable"):
+        return "DISABLED"
+    if deployment.rollout_state == "FAILED":
+        return "TRIGGERED"
+    return "MONITORING_COMPLETE" if deployment.finished_at else "MONITORING"

@@ -7,12 +7,18 @@ tasks are gone. The scheduler (emulator/engine/scheduler.py) is their one writer
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass, field
 
 from emulator.ecs.model import TaskDefinition, utcnow
 
 MAX_EVENTS = 100  # DescribeServices shows the latest 100 events, as ECS does
+
+
+def circuit_breaker_threshold(desired: int) -> int:
+    """ECS: half the desired count, at least 3 and at most 200 failed tasks."""
+    return max(3, min(200, math.ceil(desired * 0.5)))
 
 
 def new_deployment_id() -> str:
@@ -34,10 +40,28 @@ class Deployment:
     failed_tasks: int = 0
     created_at: dt.datetime = field(default_factory=utcnow)
     updated_at: dt.datetime = field(default_factory=utcnow)
-    stopped_by_user: bool = False
+    # What ListServiceDeployments shows (its own status vocabulary), and when it ended.
+    deployment_status: str = "IN_PROGRESS"
+    status_reason: str | None = None
+    finished_at: dt.datetime | None = None
+    rollback: dict | None = None  # {"reason", "startedAt", "serviceRevisionArn"} once rolled back
+    source_ids: list[str] = field(default_factory=list)  # deployments it replaces
+    load_balancers: list[dict] = field(default_factory=list)
+    service_registries: list[dict] = field(default_factory=list)
+    rolls_back: str | None = None  # the failed deployment this one returns from
 
     def __post_init__(self):
         self.rollout_state_reason = self.rollout_state_reason.format(id=self.id)
+
+    @property
+    def number(self) -> str:
+        """The id's digits: names the service deployment and the service revision in ARNs."""
+        return self.id.rsplit("/", 1)[-1]
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        self.deployment_status = status
+        self.status_reason = reason
+        self.finished_at = self.updated_at = utcnow()
 
 
 @dataclass
@@ -75,6 +99,7 @@ class Service:
     next_launch_at: float = 0.0
     steady_reported: bool = False
     last_completed: Deployment | None = None  # what the circuit breaker rolls back to
+    history: list[Deployment] = field(default_factory=list)  # every deployment, newest first
 
     @property
     def primary(self) -> Deployment:

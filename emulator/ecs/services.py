@@ -90,6 +90,7 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
     )
     if controller["type"] == "ECS":
         service.deployments.append(_deployment(service))
+        service.history.insert(0, service.deployments[0])
     store.services[(cluster.name, name)] = service
     store.changed()
     return service
@@ -148,12 +149,32 @@ def update(store: EcsStore, params: dict) -> Service:
 
 
 def start_deployment(service: Service, *, from_deployment: Deployment | None = None) -> Deployment:
-    """Make a new PRIMARY deployment of the service's current configuration."""
+    """Make a new PRIMARY deployment of the service's current configuration (or of an earlier
+    deployment's, for a rollback). An unfinished deployment it replaces is STOPPED."""
     for old in service.deployments:
         old.status = "ACTIVE"
+        if old.deployment_status == "IN_PROGRESS":
+            old.finish("STOPPED", "Superseded by a newer deployment.")
     deployment = _deployment(service, from_deployment)
+    deployment.source_ids = [old.id for old in service.deployments]
     service.deployments.insert(0, deployment)
+    service.history.insert(0, deployment)
     return deployment
+
+
+def roll_back(service: Service, failed: Deployment, last_good: Deployment, reason: str) -> None:
+    """Return to the last completed deployment's configuration, as a new deployment."""
+    rollback = start_deployment(service, from_deployment=last_good)
+    failed.deployment_status = "ROLLBACK_IN_PROGRESS"
+    failed.finished_at = None
+    failed.rollback = {"reason": reason, "startedAt": rollback.created_at, "to": last_good}
+    rollback.rolls_back = failed.id
+    rollback.rollout_state_reason = (
+        f"ECS deployment circuit breaker: rolling back to deploymentId {last_good.id}.")
+    service.task_definition = last_good.task_definition
+    service.next_launch_at = 0.0
+    service.consecutive_failures = 0
+    service.add_event(f"rolling back to deployment {last_good.id}.")
 
 
 def delete(store: EcsStore, cluster_ref: str | None, ref: str, force: bool) -> Service:
@@ -199,6 +220,8 @@ def _deployment(service: Service, source: Deployment | None = None) -> Deploymen
             capacity_provider_strategy=source.capacity_provider_strategy,
             platform_version=source.platform_version,
             network_configuration=source.network_configuration,
+            load_balancers=source.load_balancers,
+            service_registries=source.service_registries,
         )
     return Deployment(
         id=new_deployment_id(),
@@ -208,6 +231,8 @@ def _deployment(service: Service, source: Deployment | None = None) -> Deploymen
         capacity_provider_strategy=service.capacity_provider_strategy,
         platform_version=service.platform_version,
         network_configuration=service.network_configuration,
+        load_balancers=service.load_balancers,
+        service_registries=service.service_registries,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from emulator.ecs import arns, capacity_providers
+from emulator.ecs import arns, capacity_providers, task_definitions
 from emulator.ecs.errors import (
     ClientException,
     InvalidParameterException,
@@ -24,19 +24,11 @@ MAX_TASKS_PER_CALL = 10
 
 
 def resolve_task_definition(store: EcsStore, ref: str) -> TaskDefinition:
-    """family (latest ACTIVE revision), family:revision, or an ARN."""
-    parsed = arns.parse(ref)
-    text = parsed.resource if parsed and parsed.resource_type == "task-definition" else ref
-    family, _, revision = text.partition(":")
-    revisions = store.task_definition_revisions(family)
-    if revision:
-        found = revisions.get(int(revision)) if revision.isdigit() else None
-    else:
-        active = [r for r, d in revisions.items() if d.status == "ACTIVE"]
-        found = revisions[max(active)] if active else None
-    if found is None or found.status == "DELETE_IN_PROGRESS":
+    """The definition a launch names; one being deleted cannot run."""
+    definition = task_definitions.describe(store, ref)
+    if definition.status == "DELETE_IN_PROGRESS":
         raise ClientException("Unable to describe task definition.")
-    return found
+    return definition
 
 
 def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int,

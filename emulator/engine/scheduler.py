@@ -18,7 +18,7 @@ import time
 from emulator.config import Settings
 from emulator.ecs import services as service_ops
 from emulator.aws.errors import AwsError
-from emulator.ecs.service_model import Deployment, Service
+from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.task_launch import build_tasks
 from emulator.runtime.status import HealthStatus, TaskStatus
@@ -27,11 +27,6 @@ log = logging.getLogger("emulator.scheduler")
 
 FAILED_STOP_CODES = ("TaskFailedToStart", "EssentialContainerExited")
 SCHEDULER_STOP = "ServiceSchedulerInitiated"
-
-
-def circuit_breaker_threshold(desired: int) -> int:
-    """ECS: half the desired count, at least 3 and at most 200 failed tasks."""
-    return max(3, min(200, math.ceil(desired * 0.5)))
 
 
 class ServiceScheduler:
@@ -280,13 +275,10 @@ class Reconciliation:
         self.service.add_event(f"(deployment {primary.id}) deployment failed: tasks failed to start.")
         last_good = self.service.last_completed
         if breaker.get("rollback") and last_good is not None:
-            rollback = service_ops.start_deployment(self.service, from_deployment=last_good)
-            rollback.rollout_state_reason = (
-                f"ECS deployment circuit breaker: rolling back to deploymentId {last_good.id}.")
-            self.service.task_definition = last_good.task_definition
-            self.service.next_launch_at = 0.0
-            self.service.consecutive_failures = 0
-            self.service.add_event(f"rolling back to deployment {last_good.id}.")
+            service_ops.roll_back(self.service, primary, last_good,
+                                  "Circuit breaker: tasks failed to start.")
+        else:
+            primary.finish("STOPPED", "ECS deployment circuit breaker: tasks failed to start.")
 
     def _finish_deployments(self) -> None:
         primary = self.service.primary
@@ -301,7 +293,11 @@ class Reconciliation:
         if primary.rollout_state == "IN_PROGRESS":
             primary.rollout_state = "COMPLETED"
             primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
+            primary.finish("SUCCESSFUL")
             self.service.add_event(f"(deployment {primary.id}) deployment completed.")
+            for other in self.service.history:
+                if other.id == primary.rolls_back and other.deployment_status == "ROLLBACK_IN_PROGRESS":
+                    other.finish("ROLLBACK_SUCCESSFUL", other.rollback["reason"])
         if primary.rollout_state == "COMPLETED":
             self.service.last_completed = primary
         if not self.service.steady_reported:

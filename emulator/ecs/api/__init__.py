@@ -13,6 +13,7 @@ from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the hand
     capacity_providers,
     clusters,
     container_instances,
+    service_deployments,
     services,
     tags,
     task_definitions,

@@ -1,0 +1,51 @@
+"""Handlers of ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions and
+StopServiceDeployment."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import render, service_deployments, services
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+from emulator.ecs.errors import InvalidParameterException
+
+
+@handlers("ListServiceDeployments")
+def list_service_deployments(call: Call) -> dict:
+    service = services.find(call.store, call.params.get("cluster"), call.params["service"])
+    found = service_deployments.listed(call.store, service, call.params)
+    page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
+                          default_max=20)
+    return {"serviceDeployments": [render.service_deployment_brief(call.store, service, d)
+                                   for d in page],
+            "nextToken": token}
+
+
+@handlers("DescribeServiceDeployments")
+def describe_service_deployments(call: Call) -> dict:
+    return _describe(call, call.params["serviceDeploymentArns"], "service-deployment",
+                     "serviceDeployments", render.service_deployment)
+
+
+@handlers("DescribeServiceRevisions")
+def describe_service_revisions(call: Call) -> dict:
+    return _describe(call, call.params["serviceRevisionArns"], "service-revision",
+                     "serviceRevisions", render.service_revision)
+
+
+@handlers("StopServiceDeployment")
+def stop_service_deployment(call: Call) -> dict:
+    arn = service_deployments.stop(call.store, call.params["serviceDeploymentArn"],
+                                   call.params.get("stopType", "ROLLBACK"))
+    return {"serviceDeploymentArn": arn}
+
+
+def _describe(call: Call, refs: list[str], resource_type: str, key: str, draw) -> dict:
+    if len(refs) > 20:
+        raise InvalidParameterException("At most 20 ARNs can be described at once.")
+    found, failures = [], []
+    for arn in refs:
+        match = service_deployments.find(call.store, arn, resource_type)
+        if match is None:
+            failures.append(render.failure(arn, "MISSING"))
+        else:
+            found.append(draw(call.store, *match))
+    return {key: found, "failures": failures}
