@@ -37,6 +37,8 @@ class ServiceScheduler:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # fn(store, service) after each pass over a service, under the lock (EventBridge events)
+        self.service_listeners: list = []
         state.listeners.append(self._wake.set)
 
     def start(self) -> None:
@@ -64,6 +66,8 @@ class ServiceScheduler:
                 for service in list(store.services.values()):
                     if service.status != "INACTIVE":
                         Reconciliation(self, store, service).run()
+                        for listener in self.service_listeners:
+                            listener(store, service)
 
     # -- what the task engine tells us -------------------------------------------------------------
 
