@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,26 @@ def test_shipper_creates_the_stream_of_a_silent_container():
     shipper.start()
     assert shipper.join(timeout=30)
     assert backend.streams == [("g", "quiet")] and backend.puts == []
+
+
+def test_shipper_puts_a_joined_event_when_no_line_comes_to_end_it(monkeypatch):
+    import emulator.engine.task_log_shipper as shipper_module
+
+    monkeypatch.setattr(shipper_module, "MULTILINE_FLUSH_S", 0.2)
+    release = threading.Event()
+
+    class Waiting(_Runtime):
+        def logs(self, container_id, since=None, follow=False):
+            yield from self.lines
+            release.wait(30)  # the container runs on, silent
+
+    backend = _Backend()
+    shipper = LogShipper(Waiting([(1.0, "stdout", "START a"), (1.1, "stdout", "  more")]),
+                         "c" * 64, backend, "g", "s", re.compile("^START"))
+    shipper.start()
+    try:
+        puts = wait_for(lambda: list(backend.puts), lambda found: found, timeout=30)
+    finally:
+        release.set()
+    assert shipper.join(timeout=30)
+    assert puts == [[{"timestamp": 1000, "message": "START a\n  more\n"}]]

@@ -24,9 +24,11 @@ EVENT_OVERHEAD_BYTES = 26
 MAX_BATCH_BYTES = 1_048_576
 MAX_BATCH_EVENTS = 10_000
 MAX_EVENT_BYTES = 262_144 - EVENT_OVERHEAD_BYTES
-# Docker's awslogs flushes a multiline event whose first line is this old even if no line has
-# come to end it (its default awslogs-force-flush-interval-seconds).
-MULTILINE_FLUSH_MS = 5_000
+# Docker's awslogs flushes a multiline event this long after its first line came, even if no
+# line has come to end it (its default awslogs-force-flush-interval-seconds). Counted from when
+# the line was read, not from its timestamp: a log read late (a container that exited before
+# its shipper started) must still be joined.
+MULTILINE_FLUSH_S = 5.0
 _QUEUE_LINES = 10_000  # lines read ahead of the writer; the reader waits beyond that
 _END = object()
 
@@ -148,6 +150,7 @@ class LogShipper:
         self.group = group
         self.stream = stream
         self._joiner = EventJoiner(pattern)
+        self._pending_read_at: float | None = None  # when the event being joined began
         self._lines: queue.Queue = queue.Queue(maxsize=_QUEUE_LINES)
         name = container_id[:12]
         self._reader = threading.Thread(target=self._read, name=f"logs-read-{name}", daemon=True)
@@ -182,9 +185,11 @@ class LogShipper:
         ended = False
         while not ended:
             events, ended = self._take()
-            pending = self._joiner.pending_since
-            if ended or (pending is not None and _now_ms() - pending >= MULTILINE_FLUSH_MS):
+            due = (self._pending_read_at is not None
+                   and time.monotonic() - self._pending_read_at >= MULTILINE_FLUSH_S)
+            if ended or due:
                 events += self._joiner.flush()
+                self._pending_read_at = None
             self._put(events)
 
     def _take(self) -> tuple[list[tuple[int, str]], bool]:
@@ -197,7 +202,12 @@ class LogShipper:
         while True:
             if item is _END:
                 return events, True
-            events += self._joiner.feed(*item)
+            done = self._joiner.feed(*item)
+            if self._joiner.pending_since is None:
+                self._pending_read_at = None
+            elif done or self._pending_read_at is None:  # this line began a joined event
+                self._pending_read_at = time.monotonic()
+            events += done
             if len(events) >= MAX_BATCH_EVENTS:
                 return events, False
             try:
@@ -207,10 +217,10 @@ class LogShipper:
 
     def _wait_s(self) -> float | None:
         """Block for the next line, but not past the moment a pending multiline event is due."""
-        pending = self._joiner.pending_since
-        if pending is None:
+        if self._pending_read_at is None:
             return None
-        return min(max((pending + MULTILINE_FLUSH_MS - _now_ms()) / 1000, 0.05), 5.0)
+        due_in = self._pending_read_at + MULTILINE_FLUSH_S - time.monotonic()
+        return min(max(due_in, 0.05), MULTILINE_FLUSH_S)
 
     def _put(self, events: list[tuple[int, str]]) -> None:
         for batch in batches(events):
@@ -223,7 +233,3 @@ class LogShipper:
 
 def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
