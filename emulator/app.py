@@ -20,6 +20,7 @@ from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
 from emulator.ecs.api import handlers as ecs_handlers
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
+from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
 from emulator.registry import Registry, create_registry
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
-    scheduler = ServiceScheduler(ecs_state, settings)
+    scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
     engine.task_listeners.append(scheduler.on_task_changed)
     emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine, scheduler=scheduler)

@@ -82,7 +82,8 @@ def test_non_essential_exit_keeps_task_running(ecs, cluster, busybox_image):
     )
     arn = run(ecs, cluster, task_definition)
     task = wait_for(lambda: task_of(ecs, cluster, arn),
-                    lambda t: {c["name"]: c["lastStatus"] for c in t["containers"]}.get("side") == "STOPPED")
+                    lambda t: t["lastStatus"] != "ACTIVATING" and t["lastStatus"] != "PENDING" and
+                    {c["name"]: c["lastStatus"] for c in t["containers"]}.get("side") == "STOPPED")
     assert task["lastStatus"] == "RUNNING"
     side = next(c for c in task["containers"] if c["name"] == "side")
     assert side["exitCode"] == 1

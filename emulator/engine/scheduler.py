@@ -200,22 +200,14 @@ class Reconciliation:
 
     def _launch(self, deployment: Deployment, count: int) -> None:
         cluster = self.store.clusters.get(self.service.cluster_name)
-        started = []
         try:
-            for _ in range(count):
-                started += build_tasks(self.store, self._task_params(deployment), cluster, 1,
-                                       for_service=True)
+            started = [task for _ in range(count) for task in build_tasks(
+                self.store, self._task_params(deployment), cluster, 1, for_service=True)]
+            started = self._placed(cluster, started)
         except AwsError as error:
             self.service.add_event(f"was unable to place a task. Reason: {error.message}")
             self.scheduler._note_failure(self.service)
-        if self.scheduler._placer is not None and started and started[0].launch_type == "EC2":
-            started, failures = self.scheduler._placer(
-                self.store, cluster, started, self.service.placement_constraints,
-                self.service.placement_strategy)
-            if failures:
-                reasons = ", ".join(sorted({f["reason"] for f in failures}))
-                self.service.add_event(f"was unable to place a task because no container instance "
-                                       f"met all of its requirements. Reason: {reasons}")
+            return
         for task in started:
             self.store.tasks[task.arn] = task
         if started:
@@ -224,6 +216,19 @@ class Reconciliation:
                 f"has started {len(started)} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
             self.service.steady_reported = False
             self.store.changed()
+
+    def _placed(self, cluster, tasks: list) -> list:
+        """EC2 tasks go on container instances; those that fit nowhere are not started."""
+        placer = self.scheduler._placer
+        if placer is None or not tasks or tasks[0].launch_type != "EC2":
+            return tasks
+        placed, failures = placer(self.store, cluster, tasks, self.service.placement_constraints,
+                                  self.service.placement_strategy)
+        if failures:
+            reasons = ", ".join(sorted({f.reason for f in failures}))
+            self.service.add_event("was unable to place a task because no container instance met "
+                                   f"all of its requirements. Reason: {reasons}")
+        return placed
 
     def _task_params(self, deployment: Deployment) -> dict:
         params = {
