@@ -27,6 +27,8 @@ class TaskShape:
     publish_ip: str  # where bridge-mode host ports are bound (127.0.0.1 by default)
     volumes: dict[str, str | None]  # ECS volume name -> runtime source (volume name or host path)
     volume_kinds: dict[str, str]  # ECS volume name -> "bind" or "volume"
+    pid_mode: str | None = None  # the task definition's pidMode: host or task
+    ipc_mode: str | None = None  # the task definition's ipcMode: host, task or none
 
 
 def container_name(shape: TaskShape, name: str) -> str:
@@ -87,9 +89,24 @@ def build(
         healthcheck=_health_check(definition.get("healthCheck")),
         stop_timeout_s=definition.get("stopTimeout", DEFAULT_STOP_TIMEOUT_S),
         security_opt=definition.get("dockerSecurityOptions", []),
+        pid_mode=_namespace_mode(shape.pid_mode, sandbox, runtime_ids),
+        ipc_mode="host" if shape.ipc_mode == "host" else ("none" if shape.ipc_mode == "none" else None),
     )
+    if definition.get("disableNetworking"):
+        spec.network, spec.ports, spec.network_aliases = "none", [], []
     _apply_limits(spec, shape, definition)
     return spec
+
+
+def _namespace_mode(mode: str | None, sandbox: TaskSandbox, runtime_ids: dict[str, str]) -> str | None:
+    """pidMode: "host" is the host's; "task" shares one namespace among the task's containers:
+    the sandbox's (awsvpc) or the first container created."""
+    if mode == "host":
+        return "host"
+    if mode == "task":
+        holder = sandbox.sandbox_id or next(iter(runtime_ids.values()), None)
+        return f"container:{holder}" if holder else None
+    return None
 
 
 def _ports(shape: TaskShape, definition: dict) -> list[PortBinding]:
@@ -176,3 +193,9 @@ def _apply_limits(spec: ContainerSpec, shape: TaskShape, definition: dict) -> No
         spec.memory_reservation_bytes = int(definition["memoryReservation"]) * MIB
     if shape.task_cpu:
         spec.nano_cpus = int(shape.task_cpu * 1_000_000_000 / 1024)
+    linux = definition.get("linuxParameters", {})
+    if "maxSwap" in linux and spec.memory_bytes:
+        # ECS's maxSwap is swap on top of memory; Docker's MemorySwap is memory plus swap.
+        spec.memory_swap_bytes = spec.memory_bytes + linux["maxSwap"] * MIB
+    if "swappiness" in linux:
+        spec.memory_swappiness = linux["swappiness"]

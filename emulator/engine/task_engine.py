@@ -215,6 +215,8 @@ class TaskEngine:
             publish_ip=self.settings.publish_host,
             volumes=sources,
             volume_kinds=kinds,
+            pid_mode=task.definition.spec.get("pidMode"),
+            ipc_mode=task.definition.spec.get("ipcMode"),
         )
 
     def _volumes(self, task, created: list[str]):

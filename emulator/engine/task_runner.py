@@ -132,7 +132,10 @@ class TaskRunner:
     def _start_containers(self) -> bool:
         """Start each container once its dependsOn conditions hold."""
         waiting = list(self.task.containers)
-        deadline = time.monotonic() + DEFAULT_START_TIMEOUT_S
+        # Each container's startTimeout bounds its wait for dependencies (ECS's default: 3 min).
+        deadline = time.monotonic() + max(
+            (c.definition.get("startTimeout", DEFAULT_START_TIMEOUT_S) for c in waiting),
+            default=DEFAULT_START_TIMEOUT_S)
         while waiting:
             with self.lock:
                 if self.task.desired >= TaskStatus.STOPPED:
