@@ -60,9 +60,11 @@ class Emulator:
 
     def stop(self) -> None:
         self.scheduler.stop()
-        self.engine.stop(remove_everything=not self.settings.keep_resources)
-        for close in self.closers:
-            close()
+        try:
+            self.engine.stop(remove_everything=not self.settings.keep_resources)
+        finally:
+            for close in self.closers:
+                close()
 
     def reset(self) -> None:
         with self.ecs.lock:

@@ -52,12 +52,16 @@ class EmulatorServer:
         self._server.serve()
 
     def stop(self) -> None:
-        self.emulator.stop()
-        for extra in self._extra.values():
-            extra.stop()
-        self._server.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        try:
+            self.emulator.stop()
+        finally:
+            # Always: cheroot leaves a non-daemon thread behind until stop(), which would keep
+            # the process alive if the emulator's clean-up failed.
+            for extra in self._extra.values():
+                extra.stop()
+            self._server.stop()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
 
     def container_endpoint(self) -> str:
         """The emulator's URL as containers reach it: the Docker network's gateway address.

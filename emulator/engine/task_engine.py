@@ -66,7 +66,10 @@ class TaskEngine:
         for thread in self._threads:
             thread.join(timeout=5)
         if remove_everything and self._runtime is not None:
-            self._runtime.remove_labelled({})
+            try:
+                self._runtime.remove_labelled({})
+            except Exception:  # the engine may be gone; the next emulator removes orphans
+                log.exception("could not remove this emulator's containers")
 
     def stop_all_tasks(self, reason: str, grace_s: int | None = None) -> None:
         with self.state.lock:
