@@ -1,6 +1,6 @@
-"""Fuzzing the protocol layer over HTTP: for every operation of ECS's botocore model, request
-bodies drawn from its input shape (valid ones, and ones broken in one named way), invalid JSON and
-unknown operations. Whatever comes in, the answer is never a 5xx: it is a well-formed AWS error
+"""Fuzzing the protocol layer over HTTP: for every operation of ECS's and ECR's botocore models,
+request bodies drawn from its input shape (valid ones, and ones broken in one named way), invalid
+JSON and unknown operations. Whatever comes in, the answer is never a 5xx: it is a well-formed AWS error
 or a success that fits the output shape.
 
 Deterministic by default (the "ci" profile: derandomized, a few examples per operation). For a
@@ -11,20 +11,38 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from api_shapes import load_service
+from api_shapes import ServiceShapes, load_service
 from api_shapes.conformance import problem_with
+from emulator.ecr.api import handlers as ecr_handlers
 from emulator.ecs.api import handlers as ecs_handlers
 from shape_strategies import broken_body, valid_body
 
-ECS = load_service("ecs")
-OPERATIONS = sorted(ECS.operations)
-IMPLEMENTED = frozenset(ecs_handlers.handlers)
+
+
+@dataclass(frozen=True)
+class Service:
+    shapes: ServiceShapes
+    implemented: frozenset
+    unbuilt_code: str  # what an operation without a handler answers (see emulator/app.py)
+
+
+SERVICES = {
+    "ecs": Service(load_service("ecs"), frozenset(ecs_handlers.handlers),
+                   "UnsupportedFeatureException"),
+    "ecr": Service(load_service("ecr"), frozenset(ecr_handlers.handlers), "UnsupportedOperation"),
+}
+OPERATIONS = [(name, op) for name, service in SERVICES.items()
+              for op in sorted(service.shapes.operations)]
+IMPLEMENTED = [(name, op) for name, op in OPERATIONS if op in SERVICES[name].implemented]
+by_operation = pytest.mark.parametrize("service_name, operation", OPERATIONS,
+                                       ids=[f"{name}.{op}" for name, op in OPERATIONS])
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
           HealthCheck.function_scoped_fixture]  # the fixture resets state once per operation
@@ -44,15 +62,16 @@ def endpoint(ecs_emulator) -> str:
     return ecs_emulator.endpoint_url
 
 
-def send(endpoint: str, operation: str, body: bytes) -> requests.Response:
+def send(endpoint: str, shapes: ServiceShapes, operation: str, body: bytes) -> requests.Response:
     return _session.post(endpoint, data=body, timeout=60, headers={
-        "X-Amz-Target": f"{ECS.target_prefix}.{operation}",
+        "X-Amz-Target": f"{shapes.target_prefix}.{operation}",
         "Content-Type": "application/x-amz-json-1.1",
     })
 
 
-def assert_well_formed(operation: str, response: requests.Response, what: str) -> None:
-    problem = problem_with(ECS, operation, response.status_code, dict(response.headers),
+def assert_well_formed(shapes: ServiceShapes, operation: str, response: requests.Response,
+                       what: str) -> None:
+    problem = problem_with(shapes, operation, response.status_code, dict(response.headers),
                            response.content)
     assert problem is None, f"{operation} <- {what}: {problem}"
     assert response.headers.get("x-amzn-RequestId"), f"{operation} <- {what}: no request id"
@@ -62,27 +81,31 @@ def error_code(response: requests.Response) -> str | None:
     return response.json()["__type"] if response.status_code != 200 else None
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
+@by_operation
 @FUZZ
 @given(data=st.data())
-def test_valid_requests_get_a_well_formed_answer(endpoint, operation, data):
-    body = data.draw(valid_body(ECS, ECS.operations[operation].input_shape), label="body")
-    response = send(endpoint, operation, json.dumps(body).encode())
-    assert_well_formed(operation, response, "a valid body")
-    if operation not in IMPLEMENTED:
-        assert error_code(response) == "UnsupportedFeatureException"
+def test_valid_requests_get_a_well_formed_answer(endpoint, service_name, operation, data):
+    service = SERVICES[service_name]
+    body = data.draw(valid_body(service.shapes, service.shapes.operations[operation].input_shape),
+                     label="body")
+    response = send(endpoint, service.shapes, operation, json.dumps(body).encode())
+    assert_well_formed(service.shapes, operation, response, "a valid body")
+    if operation not in service.implemented:
+        assert error_code(response) == service.unbuilt_code
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
+@by_operation
 @FUZZ
 @given(data=st.data())
-def test_broken_requests_are_refused_as_aws_would(endpoint, operation, data):
-    broken = data.draw(broken_body(ECS, ECS.operations[operation].input_shape), label="broken")
-    response = send(endpoint, operation, broken.to_json())
+def test_broken_requests_are_refused_as_aws_would(endpoint, service_name, operation, data):
+    service = SERVICES[service_name]
+    shape = service.shapes.operations[operation].input_shape
+    broken = data.draw(broken_body(service.shapes, shape), label="broken")
+    response = send(endpoint, service.shapes, operation, broken.to_json())
     what = f"{broken.kind} at {broken.where or 'the root'}"
-    assert_well_formed(operation, response, what)
-    if operation not in IMPLEMENTED:
-        assert error_code(response) == "UnsupportedFeatureException", what
+    assert_well_formed(service.shapes, operation, response, what)
+    if operation not in service.implemented:
+        assert error_code(response) == service.unbuilt_code, what
     elif broken.must_refuse_with:
         assert error_code(response) == broken.must_refuse_with, f"{what}: {response.text[:300]}"
 
@@ -98,31 +121,38 @@ def _not_json(data: bytes) -> bool:
 
 
 @FUZZ
-@given(operation=st.sampled_from(sorted(IMPLEMENTED)),
+@given(target=st.sampled_from(IMPLEMENTED),
        body=st.binary(min_size=1, max_size=200).filter(_not_json))
-def test_invalid_json_is_a_serialization_exception(ecs_emulator, operation, body):
-    response = send(ecs_emulator.endpoint_url, operation, body)
-    assert_well_formed(operation, response, f"the body {body!r}")
+def test_invalid_json_is_a_serialization_exception(ecs_emulator, target, body):
+    service_name, operation = target
+    shapes = SERVICES[service_name].shapes
+    response = send(ecs_emulator.endpoint_url, shapes, operation, body)
+    assert_well_formed(shapes, operation, response, f"the body {body!r}")
     assert error_code(response) == "SerializationException"
 
 
 @FUZZ
-@given(operation=st.sampled_from(OPERATIONS),
+@given(target=st.sampled_from(OPERATIONS),
        body=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
                          lambda inner: st.lists(inner, max_size=3)
                          | st.dictionaries(st.text(max_size=8), inner, max_size=3),
                          max_leaves=12))
-def test_any_json_gets_a_well_formed_answer(ecs_emulator, operation, body):
-    response = send(ecs_emulator.endpoint_url, operation, json.dumps(body).encode())
-    assert_well_formed(operation, response, f"the body {body!r}")
+def test_any_json_gets_a_well_formed_answer(ecs_emulator, target, body):
+    service_name, operation = target
+    shapes = SERVICES[service_name].shapes
+    response = send(ecs_emulator.endpoint_url, shapes, operation, json.dumps(body).encode())
+    assert_well_formed(shapes, operation, response, f"the body {body!r}")
 
 
 @FUZZ
-@given(name=st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=40)
-       .filter(lambda name: name not in ECS.operations))
-def test_unknown_operations_are_refused(ecs_emulator, name):
-    response = send(ecs_emulator.endpoint_url, name, b"{}")
-    problem = problem_with(ECS, "ListClusters", response.status_code, dict(response.headers),
-                           response.content)
+@given(service_name=st.sampled_from(sorted(SERVICES)),
+       name=st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=40))
+def test_unknown_operations_are_refused(ecs_emulator, service_name, name):
+    shapes = SERVICES[service_name].shapes
+    assume(name not in shapes.operations)
+    response = send(ecs_emulator.endpoint_url, shapes, name, b"{}")
+    # Any operation of the model will do to check the form of an error.
+    problem = problem_with(shapes, next(iter(shapes.operations)), response.status_code,
+                           dict(response.headers), response.content)
     assert problem is None, f"{name!r}: {problem}"
     assert error_code(response) == "UnknownOperationException"
