@@ -142,5 +142,8 @@ def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
 
 def _docker_runtime():
     from emulator.runtime.docker_runtime import DockerRuntime
+    from emulator.runtime.labels import new_instance_id
 
-    return DockerRuntime()
+    # One instance id per emulator, so that stopping one never removes another's containers,
+    # even within one process (a test session may run several).
+    return DockerRuntime(instance_id=new_instance_id())

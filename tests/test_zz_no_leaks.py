@@ -1,0 +1,64 @@
+"""Nothing leaks: after a reset, and after an emulator stops, no container, network or volume of
+it is left on the Docker Engine. (Named to run last in the session.)"""
+
+import pytest
+
+from emulator.config import Settings
+from emulator.pytest_plugin import EmulatorHandle, start_server
+from emulator.runtime.labels import INSTANCE
+from tests.waiting import wait_for_task
+
+pytestmark = pytest.mark.docker
+
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+
+
+def leftovers(docker_client, instance: str) -> dict:
+    label = {"label": f"{INSTANCE}={instance}"}
+    return {
+        "containers": [c.name for c in docker_client.containers.list(all=True, filters=label)],
+        "networks": [n.name for n in docker_client.networks.list(filters=label)],
+        "volumes": [v.name for v in docker_client.volumes.list(filters=label)],
+    }
+
+
+def start_tasks(handle, image):
+    """An awsvpc task with a task-scoped volume, and a bridge service of two tasks."""
+    ecs = handle.client("ecs")
+    ecs.create_cluster(clusterName="leak")
+    vpc = ecs.register_task_definition(
+        family="vpc", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", volumes=[{"name": "scratch"}],
+        containerDefinitions=[{"name": "main", "image": image, "command": SERVE,
+                               "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/s"}]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    arn = ecs.run_task(cluster="leak", taskDefinition=vpc, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": ["s"]}})["tasks"][0]["taskArn"]
+    bridge = ecs.register_task_definition(
+        family="bridge", containerDefinitions=[{"name": "main", "image": image, "memory": 32,
+                                                "command": SERVE}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="leak", serviceName="s", taskDefinition=bridge, desiredCount=2)
+    wait_for_task(ecs, "leak", arn, "RUNNING")
+    ecs.get_waiter("services_stable").wait(cluster="leak", services=["s"],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+def test_reset_removes_every_task_container_and_volume(clean_emulator, busybox_image, docker_client):
+    start_tasks(clean_emulator, busybox_image)
+    instance = clean_emulator.emulator.engine.runtime.instance_id
+    assert leftovers(docker_client, instance)["containers"]
+    clean_emulator.reset()
+    left = leftovers(docker_client, instance)
+    assert left["containers"] == [] and left["volumes"] == []
+
+
+def test_stopping_an_emulator_removes_all_it_made(busybox_image, docker_client):
+    server = start_server(Settings(host="127.0.0.1", port=0))
+    try:
+        handle = EmulatorHandle(server)
+        start_tasks(handle, busybox_image)
+        instance = server.emulator.engine.runtime.instance_id
+        assert leftovers(docker_client, instance)["networks"]
+    finally:
+        server.stop()
+    assert leftovers(docker_client, instance) == {"containers": [], "networks": [], "volumes": []}
