@@ -81,3 +81,7 @@ class ConflictException(AwsError):
 
 class ServiceDeploymentNotFoundException(AwsError):
     pass
+
+
+class TaskSetNotFoundException(AwsError):
+    pass

@@ -240,6 +240,43 @@ def service(store: EcsStore, item, include: list[str] = ()) -> dict:
         "enableECSManagedTags": item.enable_ecs_managed_tags,
         "propagateTags": item.propagate_tags,
         "enableExecuteCommand": item.enable_execute_command,
+        "taskSets": ([task_set(store, item, s, include) for s in item.task_sets]
+                     if item.deployment_controller.get("type") == "EXTERNAL" else None),
+    }
+
+
+def task_set(store: EcsStore, service, item, include: list[str] = ()) -> dict:
+    """A TaskSet as the task set operations and DescribeServices show it."""
+    from emulator.ecs.services import tasks_of
+    from emulator.ecs.task_sets import computed_desired_count
+    from emulator.runtime.status import TaskStatus
+
+    mine = [t for t in tasks_of(store, service)
+            if t.started_by == item.id and t.desired < TaskStatus.STOPPED]
+    return {
+        "id": item.id,
+        "taskSetArn": item.arn,
+        "serviceArn": item.service_arn,
+        "clusterArn": item.cluster_arn,
+        "externalId": item.external_id,
+        "status": item.status,
+        "taskDefinition": item.task_definition.arn,
+        "computedDesiredCount": computed_desired_count(service, item),
+        "pendingCount": sum(1 for t in mine if t.known < TaskStatus.RUNNING),
+        "runningCount": sum(1 for t in mine if t.known == TaskStatus.RUNNING),
+        "createdAt": item.created_at,
+        "updatedAt": item.updated_at,
+        "launchType": item.launch_type,
+        "capacityProviderStrategy": item.capacity_provider_strategy or None,
+        "platformVersion": item.platform_version,
+        "platformFamily": item.platform_family,
+        "networkConfiguration": item.network_configuration,
+        "loadBalancers": item.load_balancers,
+        "serviceRegistries": item.service_registries,
+        "scale": item.scale,
+        "stabilityStatus": item.stability_status,
+        "stabilityStatusAt": item.stability_status_at,
+        "tags": item.tags if "TAGS" in include else None,
     }
 
 

@@ -21,6 +21,7 @@ from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.task_launch import build_tasks
+from emulator.engine import daemon_scheduler, task_set_scheduler
 from emulator.runtime.status import HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.scheduler")
@@ -114,7 +115,11 @@ class Reconciliation:
             self._drain()
             return
         if not self.service.deployments:
-            return  # EXTERNAL controller: task sets own the tasks
+            task_set_scheduler.reconcile(self)  # EXTERNAL controller: task sets own the tasks
+            return
+        if self.service.scheduling_strategy == "DAEMON":
+            daemon_scheduler.reconcile(self)
+            return
         self._replace_unhealthy()
         self._check_circuit_breaker()
         self._stop_surplus()

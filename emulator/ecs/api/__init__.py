@@ -17,5 +17,6 @@ from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the hand
     services,
     tags,
     task_definitions,
+    task_sets,
     tasks,
 )
