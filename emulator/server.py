@@ -1,13 +1,13 @@
 """The HTTP server: cheroot, a threaded WSGI server that keeps HTTP/1.1 connections alive and
-streams request bodies (the registry pushes layers of gigabytes through it)."""
+streams request bodies (the registry pushes layers of gigabytes through it), tuned for SDK calls
+in emulator/http_server.py."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
-from cheroot import wsgi
-
+from emulator import http_server
 from emulator.app import Emulator
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 class EmulatorServer:
     def __init__(self, emulator: Emulator, host: str, port: int):
         self.emulator = emulator
-        self._server = wsgi.Server(
+        self._server = http_server.Server(
             (host, port),
             emulator.wsgi,
             numthreads=emulator.settings.threads,
@@ -24,7 +24,7 @@ class EmulatorServer:
             timeout=65,
         )
         self._thread: threading.Thread | None = None
-        self._extra: dict[str, wsgi.Server] = {}  # listeners for containers, by address
+        self._extra: dict[str, http_server.Server] = {}  # listeners for containers, by address
         self._extra_lock = threading.Lock()
         emulator.container_endpoint_provider = self.container_endpoint
 
@@ -74,7 +74,7 @@ class EmulatorServer:
             return f"http://{gateway}:{self.port}"
         with self._extra_lock:
             if gateway not in self._extra:
-                listener = wsgi.Server((gateway, self.port), self.emulator.wsgi,
+                listener = http_server.Server((gateway, self.port), self.emulator.wsgi,
                                        numthreads=4, server_name="ecs-emulator", timeout=65)
                 listener.prepare()
                 threading.Thread(target=listener.serve, name="ecs-emulator-containers",

@@ -1,0 +1,123 @@
+"""cheroot, tuned for what an AWS SDK sends: many small requests, one after another, on each
+keep-alive connection.
+
+cheroot keeps connections alive, runs a thread pool and streams request bodies, which the
+registry needs for layers of gigabytes. Its costs per request, though, were more than the
+emulator's own work (scripts/bench/README.md has the figures). Three changes, none of which
+alters what goes over the wire:
+
+- The next request on a connection is served by the same worker thread when it arrives within
+  a couple of milliseconds (an SDK client sends it as soon as it has read the response), instead
+  of the connection going back to the selector thread and through the queue to a worker.
+- A response's headers and its first body chunk leave in one send(): one syscall, and the
+  client wakes once per small response instead of twice.
+- The request line and headers are read through io's C BufferedReader; cheroot's own reader
+  is written in Python (`_pyio`) and reads header lines a byte-buffer at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import select
+import socket
+
+from cheroot import server as cheroot_server
+from cheroot import wsgi
+from cheroot.makefile import MakeFile, StreamWriter
+
+# How long a worker waits for the next request on its connection before handing the connection
+# back to the selector. An SDK's next call comes within about a millisecond of the last
+# response; a client that is done costs one idle wait of this length.
+NEXT_REQUEST_WAIT_MS = 2
+
+
+class _Reader(io.BufferedReader):
+    """A socket reader in C, with the two extras cheroot asks of its own."""
+
+    def __init__(self, sock, mode="rb", bufsize=io.DEFAULT_BUFFER_SIZE):
+        super().__init__(socket.SocketIO(sock, mode), bufsize)
+        self._sock = sock
+        self.bytes_read = 0  # cheroot's statistics read it; they are off unless turned on
+
+    def has_data(self) -> bool:
+        """Whether a request's bytes are at hand: buffered, or on the socket now."""
+        timeout = self._sock.gettimeout()
+        self._sock.setblocking(False)
+        try:
+            return bool(self.peek(1))  # reads the socket only when nothing is buffered
+        except OSError:
+            return False
+        finally:
+            self._sock.settimeout(timeout)
+
+
+class _Writer(StreamWriter):
+    """cheroot's writer, which can hold writes back to send them together."""
+
+    _held: bytearray | None = None
+
+    def hold(self) -> None:
+        self._held = bytearray()
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held:
+            super().write(bytes(held))
+
+    def write(self, data, *args, **kwargs):
+        if self._held is not None:
+            self._held += data
+            return len(data)
+        return super().write(data, *args, **kwargs)
+
+
+def _make_file(sock, mode="r", bufsize=io.DEFAULT_BUFFER_SIZE):
+    return _Reader(sock, mode, bufsize) if "r" in mode else _Writer(sock, mode, bufsize)
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    def __init__(self, server, sock, makefile=MakeFile):
+        # Plain TCP gets our reader and writer; a TLS adapter would bring its own makefile.
+        super().__init__(server, sock, _make_file if makefile is MakeFile else makefile)
+
+    def communicate(self) -> bool:
+        keep_open = super().communicate()
+        while keep_open and self._next_request_soon():
+            keep_open = super().communicate()
+        return keep_open
+
+    def _next_request_soon(self) -> bool:
+        server = self.server
+        # Only while no other connection waits for a worker: this one must not hold a thread
+        # that another client is queued for.
+        if not server.ready or server.requests.qsize:
+            return False
+        if self.rfile.has_data():
+            return True
+        poller = select.poll()
+        poller.register(self.socket, select.POLLIN)
+        return bool(poller.poll(NEXT_REQUEST_WAIT_MS))
+
+
+class _Gateway(wsgi.Gateway_10):
+    def write(self, chunk):
+        wfile = self.req.conn.wfile
+        if self.req.sent_headers or not isinstance(wfile, _Writer):
+            return super().write(chunk)
+        wfile.hold()  # the headers, which super().write() sends first, wait for the chunk
+        try:
+            return super().write(chunk)
+        finally:
+            wfile.release()
+
+
+class Server(wsgi.Server):
+    """cheroot's WSGI server with the changes above; the same arguments."""
+
+    ConnectionClass = _Connection
+
+    def __init__(self, *args, **kwargs):
+        # The listen backlog: cheroot's default of 5 refuses a burst of new connections.
+        kwargs.setdefault("request_queue_size", 128)
+        super().__init__(*args, **kwargs)
+        self.gateway = _Gateway
