@@ -3,6 +3,10 @@
 `ecs-emulator --port 4566`, `ecs-emulator serve --port 4566` and `python -m emulator --port 4566`
 are the same. Every flag has an environment variable (emulator/config.py); a flag wins.
 SIGTERM and SIGINT stop the server cleanly: containers of tasks are removed and the process exits 0.
+`serve` logs one line per API call and one per task state change (quiet with --quiet).
+
+The other commands are clients of a running emulator (emulator/cli_commands/: status, ps, logs,
+exec, reset, spot-interrupt; emulator/ecscli/: the ECS CLI's configure, up, down, compose).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import signal
 import sys
 
 from emulator import __version__
+from emulator.cli_commands import parsers as everyday_parsers
 from emulator.config import Settings
+from emulator.ecscli import parsers as ecscli_parsers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +28,33 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     if command == "serve":
         return _serve(args)
-    parser.error(f"unknown command {command}")
-    return 2
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.parse_args([command, "--help"])
+        return 2
+    return _run_client(handler, args)
+
+
+def _run_client(handler, args) -> int:
+    """Run a client command; failures print one line (as the ECS CLI's ERRO lines) and exit 1."""
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+    from emulator.cli_commands import output
+    from emulator.cli_commands.connection import CliError, endpoint_from, unreachable
+
+    try:
+        return handler(args)
+    except CliError as error:
+        output.error(str(error))
+    except EndpointConnectionError as error:
+        output.error(unreachable(endpoint_from(args), error))
+    except ClientError as error:
+        output.error(str(error))
+    except BotoCoreError as error:
+        output.error(str(error))
+    except KeyboardInterrupt:
+        return 130
+    return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the emulator (the default command)")
     _add_serve_options(serve)
+    everyday_parsers.add_parsers(commands)
+    ecscli_parsers.add_parsers(commands)
     return parser
 
 
@@ -59,6 +92,13 @@ def _settings(args) -> Settings:
     )
 
 
+def _json_target_prefixes() -> set[str]:
+    """The X-Amz-Target prefixes of the services the router serves (and logs) itself."""
+    from api_shapes import load_service
+
+    return {load_service(name).target_prefix for name in ("ecs", "ecr")}
+
+
 class _Stop(BaseException):
     """Raised in the main thread by SIGTERM or SIGINT, to leave the server's loop.
 
@@ -74,9 +114,13 @@ def _serve(args) -> int:
     from emulator.app import create_app
     from emulator.server import EmulatorServer
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from emulator.cli_commands.serve_logging import RequestLog, configure_logging
+
+    configure_logging()
     settings = _settings(args)
     emulator = create_app(settings)
+    if settings.log_requests:
+        emulator.wsgi = RequestLog(emulator.wsgi, _json_target_prefixes())
     server = EmulatorServer(emulator, settings.host, settings.port)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)

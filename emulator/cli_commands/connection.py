@@ -1,0 +1,111 @@
+"""How the CLI's client commands reach a running emulator: over HTTP only, with boto3 for AWS calls
+and plain HTTP for the control endpoint (/_emulator/...). Never by importing server state.
+
+The endpoint is --endpoint-url, else AWS_ENDPOINT_URL, else http://127.0.0.1:4566. Credentials
+come from boto3's usual chain (a 12-digit access key id picks the account, as everywhere in the
+emulator); with none configured, dummy keys are used, since the emulator checks no signature.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+DEFAULT_REGION = "us-east-1"
+
+
+class CliError(Exception):
+    """A failure the command reports in one line and exits 1 for."""
+
+
+def endpoint_from(args) -> str:
+    given = getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
+    return (given or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def region_from(args, configured: str | None = None) -> str:
+    """--region, else the ECS CLI config's region, else AWS_REGION/AWS_DEFAULT_REGION."""
+    return (getattr(args, "region", None) or configured or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION)
+
+
+@dataclass
+class Connection:
+    endpoint_url: str
+    region: str
+    credentials: dict | None = None  # explicit keys (an ECS CLI profile), else boto3's chain
+    profile: str | None = None  # a boto3 (AWS CLI) profile name
+    _session: object = field(default=None, repr=False)
+    _clients: dict = field(default_factory=dict, repr=False)
+
+    def client(self, service: str, region: str | None = None):
+        key = (service, region or self.region)
+        if key not in self._clients:
+            self._clients[key] = self._boto_session().client(
+                service, endpoint_url=self.endpoint_url, region_name=key[1], **self._keys())
+        return self._clients[key]
+
+    def _boto_session(self):
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.Session(profile_name=self.profile) if self.profile \
+                else boto3.Session()
+        return self._session
+
+    def _keys(self) -> dict:
+        if self.credentials:
+            return self.credentials
+        if self._boto_session().get_credentials() is None:
+            return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        return {}
+
+    def access_key(self) -> str:
+        keys = self._keys()
+        if keys:
+            return keys["aws_access_key_id"]
+        return self._boto_session().get_credentials().access_key
+
+    def control(self, method: str, path: str, body: dict | None = None) -> dict:
+        """Call the emulator's control endpoint; the region and account travel as a SigV4 scope
+        would carry them, so the endpoint sees the same caller boto3 calls are made as."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.endpoint_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Authorization", f"AWS4-HMAC-SHA256 Credential={self.access_key()}/"
+                                            f"20200101/{self.region}/ecs/aws4_request")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            raise CliError(f"{method} {path}: HTTP {error.code}: {_message(error.read())}") \
+                from None
+        except urllib.error.URLError as error:
+            raise CliError(unreachable(self.endpoint_url, error.reason)) from None
+        return json.loads(payload) if payload else {}
+
+
+def unreachable(endpoint: str, reason) -> str:
+    return (f"cannot reach the emulator at {endpoint} ({reason}); start it with "
+            "`ecs-emulator serve` or point --endpoint-url / AWS_ENDPOINT_URL at it")
+
+
+def _message(payload: bytes) -> str:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return payload.decode(errors="replace")[:200]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)
+    return str(body)
+
+
+def add_connection_flags(parser) -> None:
+    parser.add_argument("--endpoint-url", default=None,
+                        help=f"the emulator's URL (default: AWS_ENDPOINT_URL or {DEFAULT_ENDPOINT})")
+    parser.add_argument("--region", default=None,
+                        help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or us-east-1)")

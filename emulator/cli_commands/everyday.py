@@ -1,0 +1,93 @@
+"""The everyday commands against a running emulator: status, ps, logs, exec, reset, spot-interrupt.
+
+Each takes the parsed arguments and a Connection, prints, and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from emulator.cli_commands import output
+from emulator.cli_commands.docker_access import exec_in, task_container
+from emulator.cli_commands.logs import show_logs
+from emulator.cli_commands.tasks import (
+    PS_HEADERS, cluster_arns, cluster_name, container_rows, describe_clusters, find_task,
+    pick_containers, task_id, tasks_of,
+)
+
+# Where another engineer's control endpoint takes a Spot interruption (two minutes' warning,
+# then the task stops with SpotInterruption, as Fargate Spot does).
+SPOT_PATH = "/_emulator/tasks/{task}/spot-interruption"
+
+
+def status(args, conn) -> int:
+    health = conn.control("GET", "/_emulator/health")
+    clusters = describe_clusters(conn.client("ecs"), cluster_arns(conn.client("ecs")))
+    running = sum(c.get("runningTasksCount", 0) for c in clusters)
+    pending = sum(c.get("pendingTasksCount", 0) for c in clusters)
+    services = sum(c.get("activeServicesCount", 0) for c in clusters)
+    print(f"ecs-emulator {health.get('version', '?')} at {conn.endpoint_url}: "
+          f"{health.get('status', '?')}")
+    print(f"Docker:   {'available' if health.get('docker') else 'NOT available'}")
+    print(f"Region:   {conn.region}")
+    print(f"Clusters: {len(clusters)}")
+    print(f"Services: {services}")
+    print(f"Tasks:    {running} running, {pending} pending")
+    return 0 if health.get("status") == "ok" else 1
+
+
+def ps(args, conn) -> int:
+    """ecs-cli ps's columns, one row per container: Name is cluster/task-id/container."""
+    ecs = conn.client("ecs")
+    clusters = [args.cluster] if getattr(args, "cluster", None) else cluster_arns(ecs)
+    rows = []
+    for cluster in clusters:
+        rows += container_rows(tasks_of(ecs, cluster, stopped=getattr(args, "all", False)))
+    output.table(PS_HEADERS, rows)
+    return 0
+
+
+def logs(args, conn) -> int:
+    ref = args.task or args.task_id
+    if not ref:
+        raise SystemExit("ecs-emulator logs: give a task (its id or ARN), or --task-id")
+    task = find_task(conn.client("ecs"), ref, getattr(args, "cluster", None))
+    return show_logs(conn, task, args.container, follow=args.follow, timestamps=args.timestamps,
+                     since_minutes=args.since, filter_pattern=args.filter_pattern)
+
+
+def exec_command(args, conn) -> int:
+    task = find_task(conn.client("ecs"), args.task, getattr(args, "cluster", None))
+    containers = pick_containers(task, args.container)
+    if args.container is None and len(containers) > 1:
+        essential = [c for c in containers if c.get("lastStatus") == "RUNNING"] or containers
+        containers = essential[:1]
+        output.info("Running in the task's first running container; choose with --container",
+                    container=containers[0]["name"])
+    container = task_container(task["taskArn"], containers[0]["name"])
+    if container is None or container.status != "running":
+        from emulator.cli_commands.connection import CliError
+
+        raise CliError(f"container {containers[0]['name']} of task {task_id(task)} is not running")
+    command = list(args.cmd)
+    if command and command[0] == "--":
+        command = command[1:]
+    return exec_in(container, command)
+
+
+def reset(args, conn) -> int:
+    conn.control("POST", "/_emulator/reset")
+    print("reset: every cluster, task, service, repository and moto resource is gone")
+    return 0
+
+
+def spot_interrupt(args, conn) -> int:
+    task = find_task(conn.client("ecs"), args.task, getattr(args, "cluster", None))
+    path = SPOT_PATH.format(task=urllib.parse.quote(task_id(task), safe=""))
+    answer = conn.control("POST", path, {"cluster": task["clusterArn"],
+                                         "taskArn": task["taskArn"]})
+    output.info("Spot interruption sent", task=task_id(task),
+                cluster=cluster_name(task["clusterArn"]))
+    if answer:
+        print(answer.get("message") or answer)
+    return 0

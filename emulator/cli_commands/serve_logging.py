@@ -1,0 +1,106 @@
+"""What `ecs-emulator serve` prints: one line per API call and one per task state change.
+
+    13:45:50.322 api   ecs.CreateService 200 0.9ms
+    13:45:51.406 task  70598cbd5d8740fe9f1aea475e6fa0b7 PENDING
+    13:45:52.110 api   logs.CreateLogGroup 200 3.1ms
+
+The router logs the calls of the services we emulate (ECS, ECR); RequestLog logs the rest
+(moto's services, the control endpoint, the registry), so every call gets exactly one line.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+import urllib.parse
+
+log = logging.getLogger("emulator.requests")
+
+_TAGS = {"emulator.requests": "api", "emulator.tasks": "task", "emulator.engine": "engine",
+         "emulator.server": "server", "emulator.logs": "logs", "emulator.scheduler": "sched"}
+_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_MAX_FORM = 1024 * 1024  # query-protocol bodies are small; never buffer a registry upload
+
+
+class ReadableFormatter(logging.Formatter):
+    """Time of day, a short tag for where the line comes from, the message; level if notable."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        tag = _TAGS.get(record.name, record.name.removeprefix("emulator."))
+        level = f"{record.levelname} " if record.levelno >= logging.WARNING else ""
+        line = f"{stamp}.{int(record.msecs):03d} {tag:<5} {level}{record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(ReadableFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("werkzeug", "botocore", "urllib3", "docker"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class RequestLog:
+    """WSGI middleware: a line for each request the router does not log itself."""
+
+    def __init__(self, app, logged_by_router: set[str]):
+        self._app = app
+        self._router_prefixes = logged_by_router  # X-Amz-Target prefixes of our JSON services
+
+    def __call__(self, environ: dict, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target and target.partition(".")[0] in self._router_prefixes:
+            return self._app(environ, start_response)
+        started = time.perf_counter()
+        name = _operation(environ)
+        status = []
+
+        def recording_start_response(status_line, headers, exc_info=None):
+            status.append(status_line.split(" ", 1)[0])
+            return start_response(status_line, headers, exc_info)
+
+        result = self._app(environ, recording_start_response)
+        log.info("%s %s %.1fms", name, status[0] if status else "-",
+                 (time.perf_counter() - started) * 1000)
+        return result
+
+
+def _operation(environ: dict) -> str:
+    """service.Operation for AWS calls (moto's), else METHOD /path."""
+    service = _service(environ)
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target and service:
+        return f"{service}.{target.rpartition('.')[2]}"
+    action = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    if not action and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        action = urllib.parse.parse_qs(_peek_body(environ)).get("Action")
+    if action and service:
+        return f"{service}.{action[0]}"
+    path = environ.get("PATH_INFO", "/")
+    prefix = f"{service} " if service else ""
+    return f"{prefix}{environ.get('REQUEST_METHOD', 'GET')} {path}"
+
+
+def _service(environ: dict) -> str:
+    match = _SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(1) if match else ""
+
+
+def _peek_body(environ: dict) -> str:
+    """Read a small form body and put it back, so the app still reads all of it."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return ""
+    if not 0 < length <= _MAX_FORM:
+        return ""
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body.decode("utf-8", errors="replace")

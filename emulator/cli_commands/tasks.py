@@ -1,0 +1,97 @@
+"""Finding tasks through the ECS API: every task of a region's clusters, or one task named by its
+id or ARN (an id is looked for in every cluster, since the CLI's user rarely knows which)."""
+
+from __future__ import annotations
+
+from emulator.cli_commands import output
+from emulator.cli_commands.connection import CliError
+
+_BATCH = 100  # DescribeTasks and DescribeClusters take at most 100 names
+
+
+def cluster_arns(ecs) -> list[str]:
+    arns: list[str] = []
+    for page in ecs.get_paginator("list_clusters").paginate():
+        arns += page["clusterArns"]
+    return arns
+
+
+def describe_clusters(ecs, arns: list[str]) -> list[dict]:
+    clusters = []
+    for start in range(0, len(arns), _BATCH):
+        clusters += ecs.describe_clusters(clusters=arns[start:start + _BATCH])["clusters"]
+    return clusters
+
+
+def task_arns(ecs, cluster: str, **filters) -> list[str]:
+    arns: list[str] = []
+    for page in ecs.get_paginator("list_tasks").paginate(cluster=cluster, **filters):
+        arns += page["taskArns"]
+    return arns
+
+
+def describe_tasks(ecs, cluster: str, arns: list[str]) -> list[dict]:
+    tasks = []
+    for start in range(0, len(arns), _BATCH):
+        tasks += ecs.describe_tasks(cluster=cluster, tasks=arns[start:start + _BATCH])["tasks"]
+    return sorted(tasks, key=lambda t: (t.get("createdAt") or 0, t["taskArn"]))
+
+
+def tasks_of(ecs, cluster: str, *, stopped: bool = False, **filters) -> list[dict]:
+    """A cluster's tasks whose desired status is RUNNING (and STOPPED too, if asked)."""
+    arns = task_arns(ecs, cluster, desiredStatus="RUNNING", **filters)
+    if stopped:
+        arns += task_arns(ecs, cluster, desiredStatus="STOPPED", **filters)
+    return describe_tasks(ecs, cluster, arns)
+
+
+def find_task(ecs, ref: str, cluster: str | None = None) -> dict:
+    """The task named by `ref` (a 32-hex id or an ARN), in `cluster` or in any cluster."""
+    if ref.startswith("arn:"):
+        parts = ref.split(":", 5)[-1].split("/")
+        if cluster is None and len(parts) == 3:  # task/cluster/id
+            cluster = parts[1]
+    candidates = [cluster] if cluster else cluster_arns(ecs)
+    for candidate in candidates:
+        found = ecs.describe_tasks(cluster=candidate, tasks=[ref])["tasks"]
+        if found:
+            return found[0]
+    where = f"cluster {cluster}" if cluster else "any cluster of this region"
+    raise CliError(f"no task {ref} in {where}")
+
+
+def task_id(task: dict) -> str:
+    return task["taskArn"].rsplit("/", 1)[-1]
+
+
+def cluster_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def pick_containers(task: dict, name: str | None) -> list[dict]:
+    """The container named `name`, or all of the task's containers."""
+    containers = task.get("containers") or []
+    if name is None:
+        return containers
+    chosen = [c for c in containers if c["name"] == name]
+    if not chosen:
+        names = ", ".join(c["name"] for c in containers)
+        raise CliError(f"task {task_id(task)} has no container {name!r} (it has: {names})")
+    return chosen
+
+
+def container_rows(tasks: list[dict]) -> list[list[str]]:
+    """ecs-cli ps's rows, one per container: Name is cluster/task-id/container; Ports are the
+    addresses the container's ports are published at."""
+    rows = []
+    for task in tasks:
+        for container in task.get("containers") or []:
+            rows.append([f"{cluster_name(task['clusterArn'])}/{task_id(task)}/{container['name']}",
+                         container.get("lastStatus", task["lastStatus"]),
+                         output.ports_of(container),
+                         output.definition_name(task["taskDefinitionArn"]),
+                         container.get("healthStatus", "UNKNOWN")])
+    return rows
+
+
+PS_HEADERS = ["Name", "State", "Ports", "TaskDefinition", "Health"]
