@@ -23,6 +23,11 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
+from emulator import faults_routes
+from emulator.engine.ecs_events import EcsEvents
+from emulator.engine.faults import Faults
+from emulator.engine.load_balancing import LoadBalancerTargets
+from emulator.engine.service_discovery import CloudMapInstances
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
 from emulator.engine.ecr_images import EcrImages
@@ -120,11 +125,13 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
+    _add_service_integrations(emulator, settings)
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
+    flask_app.register_blueprint(faults_routes.blueprint)
     return emulator
 
 
@@ -138,6 +145,20 @@ def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
     engine.hooks.append(credentials)
     engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto))
     emulator.flask.extensions[metadata_routes.CREDENTIALS_EXTENSION] = credentials
+
+
+def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
+    """Load balancer targets, Cloud Map instances, EventBridge events, and faults on purpose."""
+    engine, state, moto = emulator.engine, emulator.ecs, emulator.moto
+    load_balancers = LoadBalancerTargets(state, moto)
+    cloud_map = CloudMapInstances(state, moto, settings.publish_host)
+    engine.hooks += [load_balancers, cloud_map]
+    events = EcsEvents(state, moto)
+    engine.task_listeners.append(events.on_task_changed)
+    state.listeners.append(events.on_state_changed)
+    emulator.scheduler.service_listeners.append(events.on_service_pass)
+    emulator.flask.extensions[faults_routes.EXTENSION] = Faults(
+        state, engine, settings, load_balancers, cloud_map)
 
 
 def _docker_runtime():

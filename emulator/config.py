@@ -55,6 +55,9 @@ class Settings:
     # Serve task-role credentials on 169.254.170.2:80 as ECS does (Linux, root: adds the address
     # to the emulator's Docker bridge); off, or where impossible, tasks get keys in their env.
     link_local_credentials: bool = True
+    # How long a Fargate Spot task interrupted through /_emulator/tasks/<task>/spot-interruption
+    # has between SIGTERM and SIGKILL at most (AWS gives two minutes).
+    spot_warning_s: int = 120
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -78,5 +81,6 @@ class Settings:
                                               cls.auto_container_instance),
             link_local_credentials=_env_bool("ECS_EMULATOR_LINK_LOCAL_CREDENTIALS",
                                              cls.link_local_credentials),
+            spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,266 @@
+"""Load balancer targets of service tasks, kept in moto's ELBv2 target groups (a task hook).
+
+When a task of a service with `loadBalancers` reaches RUNNING, each entry registers it in its
+target group, as ECS does: a target group of type `ip` (awsvpc tasks) gets the task's private IP
+and the container port; one of type `instance` (bridge and host tasks) gets the container
+instance's EC2 instance id and the host port the container port is published on. Before the
+task's containers stop, it is deregistered again, so DescribeTargetHealth lists the running
+tasks. The service shows "registered N targets in (target-group ...)" events as on ECS.
+
+What was registered is remembered per task, so a task is deregistered from exactly the groups
+it joined even if the service's loadBalancers changed since.
+
+moto keys a target group's targets by Id alone, but ECS puts several tasks of one instance into
+a group on different host ports (and here every EC2 task runs on the one local host), so
+`port_aware_target_groups()` keys them by (Id, Port) as ELB does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from emulator.engine.hooks import TaskHook
+
+log = logging.getLogger("emulator.load_balancing")
+
+HEALTHY, UNHEALTHY = "healthy", "unhealthy"
+
+
+@dataclass
+class Registration:
+    target_group_arn: str
+    target: dict  # {"Id", "Port"} as ELBv2 takes it
+
+
+@dataclass
+class _Planned:
+    """What one service's loadBalancers mean for one task, worked out under the state lock."""
+
+    service: object
+    targets: list[Registration] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (target group, why)
+
+
+class LoadBalancerTargets(TaskHook):
+    def __init__(self, state, moto):
+        self._state = state
+        self._moto = moto
+        self._registered: dict[str, list[Registration]] = {}  # task ARN -> what it joined
+
+    # -- the task hook ------------------------------------------------------------------------------
+
+    def on_running(self, store, task) -> None:
+        with self._state.lock:
+            service = service_of(store, task)
+            if service is None or not service.load_balancers:
+                return
+            balancers = [dict(b) for b in service.load_balancers]
+        planned = _Planned(service)
+        for balancer in balancers:
+            self._plan(store, task, balancer, planned)
+        done = []
+        for registration in planned.targets:
+            error = self._call("register_targets", registration)
+            if error:
+                planned.failures.append((registration.target_group_arn, error))
+            else:
+                done.append(registration)
+        with self._state.lock:
+            self._registered.setdefault(task.arn, []).extend(done)
+            for arn in _groups(done):
+                service.add_event(f"registered 1 targets in (target-group {arn})")
+            for arn, why in planned.failures:
+                service.add_event(f"failed to register targets in (target-group {arn}) "
+                                  f"with (error {why})")
+
+    def on_stopping(self, store, task) -> None:
+        with self._state.lock:
+            registrations = self._registered.pop(task.arn, [])
+            service = service_of(store, task)
+        if not registrations:
+            return
+        for registration in registrations:
+            error = self._call("deregister_targets", registration)
+            if error:
+                log.info("deregistering %s: %s", registration.target, error)
+        if service is not None:
+            with self._state.lock:
+                service.add_event("has begun draining connections on 1 tasks.")
+                for arn in _groups(registrations):
+                    service.add_event(f"deregistered 1 targets in (target-group {arn})")
+
+    # -- what the fault endpoint asks -------------------------------------------------------------
+
+    def set_health(self, task, state: str) -> int:
+        """Make the task's targets report `state` (healthy or unhealthy); how many there are."""
+        with self._state.lock:
+            registrations = list(self._registered.get(task.arn, []))
+        count = 0
+        for registration in registrations:
+            group = self._target_group(registration.target_group_arn)
+            key = _key(registration.target["Id"], registration.target["Port"])
+            target = group.targets.get(key) if group is not None else None
+            if target is not None:
+                target["State"] = state
+                count += 1
+        return count
+
+    # -- targets ------------------------------------------------------------------------------------
+
+    def _plan(self, store, task, balancer: dict, planned: _Planned) -> None:
+        arn = balancer.get("targetGroupArn")
+        if not arn:
+            planned.failures.append((balancer.get("loadBalancerName", "?"),
+                                     "Classic Load Balancers are not emulated"))
+            return
+        group = self._target_group(arn)
+        if group is None:
+            planned.failures.append((arn, "The target group does not exist"))
+            return
+        with self._state.lock:
+            target, why = self._target(store, task, balancer, group.target_type)
+        if target is None:
+            planned.failures.append((arn, why))
+        else:
+            planned.targets.append(Registration(arn, target))
+
+    def _target(self, store, task, balancer: dict, target_type: str):
+        container = task.container(balancer.get("containerName", ""))
+        port = balancer.get("containerPort")
+        if container is None:
+            return None, f"The task has no container {balancer.get('containerName')}"
+        if target_type == "ip":
+            if task.network_mode != "awsvpc" or not task.private_ip:
+                return None, (f"The target group has target type ip, which is incompatible with "
+                              f"the {task.network_mode} network mode")
+            return {"Id": task.private_ip, "Port": port}, None
+        if target_type != "instance":
+            return None, f"Target type {target_type} is not supported for ECS services"
+        if task.network_mode == "awsvpc":
+            return None, ("The target group has target type instance, which is incompatible "
+                          "with the awsvpc network mode")
+        instance = store.container_instances.get(task.container_instance_arn or "")
+        if instance is None or not instance.ec2_instance_id:
+            return None, "The task has no container instance with an EC2 instance id"
+        host_port = _host_port(task.network_mode, container, port)
+        if host_port is None:
+            return None, f"Container port {port} of {container.name} is not published"
+        return {"Id": instance.ec2_instance_id, "Port": host_port}, None
+
+    # -- moto ---------------------------------------------------------------------------------------
+
+    def _backend(self, target_group_arn: str):
+        region, account = _region_account(target_group_arn)
+        backend = self._moto.backend("elbv2", account, region)
+        port_aware_target_groups()
+        return backend
+
+    def _target_group(self, arn: str):
+        try:
+            return self._backend(arn).target_groups.get(arn)
+        except Exception:  # a malformed ARN names no group
+            log.debug("no target group %s", arn, exc_info=True)
+            return None
+
+    def _call(self, method: str, registration: Registration) -> str | None:
+        """Call the ELBv2 backend; the error's message, or None when it worked."""
+        try:
+            getattr(self._backend(registration.target_group_arn), method)(
+                registration.target_group_arn, [dict(registration.target)])
+        except Exception as error:  # moto's errors are what ELB would answer ECS
+            return getattr(error, "message", None) or str(error) or type(error).__name__
+        return None
+
+
+def service_of(store, task):
+    """The service a task belongs to (its group is "service:<name>"), or None."""
+    group = task.group or ""
+    if not group.startswith("service:"):
+        return None
+    return store.services.get((task.cluster_name, group[len("service:"):]))
+
+
+def _host_port(network_mode: str, container, port) -> int | None:
+    if network_mode == "host":
+        return port
+    for binding in container.network_bindings:
+        if binding.get("containerPort") == port and binding.get("hostPort"):
+            return binding["hostPort"]
+    return None
+
+
+def _groups(registrations: list[Registration]) -> list[str]:
+    return list(dict.fromkeys(r.target_group_arn for r in registrations))
+
+
+def _region_account(arn: str) -> tuple[str, str]:
+    parts = arn.split(":")
+    return parts[3], parts[4]
+
+
+def _key(target_id: str, port) -> tuple[str, str]:
+    return (target_id, str(port))
+
+
+# -- moto: targets keyed by (Id, Port) ---------------------------------------------------------------
+
+def port_aware_target_groups() -> None:
+    """Let one instance be a target on several ports, as ELB does (moto keys targets by Id).
+
+    Targets are stored under (Id, Port); a target may carry "State" (set by the fault endpoint)
+    that DescribeTargetHealth reports. Applied once, process-wide; idempotent.
+    """
+    from moto.elbv2 import models
+
+    group_class = models.FakeTargetGroup
+    if getattr(group_class, "_ecs_emulator_ports", False):
+        return
+    original_health_for = group_class.health_for
+
+    def register(self, targets):
+        for target in targets:
+            instance = self.ec2_backend.get_instance_by_id(target["Id"])
+            if instance is not None and instance.state != "running":
+                raise models.TargetNotRunning(instance_id=target["Id"])
+            port = target.get("Port", self.port)
+            self.targets[_key(target["Id"], port)] = {"Id": target["Id"], "Port": port}
+            self.deregistered_targets.pop(target["Id"], None)
+
+    def deregister(self, targets):
+        for target in targets:
+            keys = [k for k in self.targets if k[0] == target["Id"]
+                    and ("Port" not in target or k[1] == str(target["Port"]))]
+            if not keys:
+                raise models.InvalidTargetError()
+            for key in keys:
+                self.deregistered_targets[target["Id"]] = self.targets.pop(key)
+
+    def deregister_terminated_instances(self, instance_ids):
+        for key in [k for k in self.targets if k[0] in instance_ids]:
+            self.terminated_targets[key[0]] = self.targets.pop(key)
+
+    def health_for(self, target, ec2_backend):
+        found = [t for k, t in self.targets.items() if k[0] == target["Id"]
+                 and ("Port" not in target or k[1] == str(target["Port"]))]
+        if not found:  # moto's answers for targets that are not registered
+            return original_health_for(self, target, ec2_backend)
+        registered = found[0]
+        instance = (ec2_backend.get_instance_by_id(registered["Id"])
+                    if registered["Id"].startswith("i-") else None)
+        if instance is not None and instance.state == "stopped":
+            return models.FakeHealthStatus(registered["Id"], registered["Port"],
+                                           self.health_check_port, "unused",
+                                           "Target.InvalidState", "Target is in the stopped state")
+        if registered.get("State") == UNHEALTHY:
+            return models.FakeHealthStatus(registered["Id"], registered["Port"],
+                                           self.health_check_port, UNHEALTHY,
+                                           "Target.FailedHealthChecks", "Health checks failed")
+        return models.FakeHealthStatus(registered["Id"], registered["Port"],
+                                       self.health_check_port, HEALTHY)
+
+    group_class.register = register
+    group_class.deregister = deregister
+    group_class.deregister_terminated_instances = deregister_terminated_instances
+    group_class.health_for = health_for
+    group_class._ecs_emulator_ports = True
