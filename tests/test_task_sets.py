@@ -65,7 +65,8 @@ def code_of(call, **params):
 
 def test_task_set_lifecycle_scales_switches_primary_and_drains(ecs, cluster, busybox_image):
     external_service(ecs, cluster, desired=2)
-    blue_definition, green_definition = register(ecs, busybox_image), register(ecs, busybox_image, "2")
+    blue_definition = register(ecs, busybox_image)
+    green_definition = register(ecs, busybox_image, "2")
     blue = ecs.create_task_set(cluster=cluster, service="web", taskDefinition=blue_definition,
                                externalId="blue", scale={"value": 100, "unit": "PERCENT"},
                                tags=[{"key": "color", "value": "blue"}])["taskSet"]
@@ -154,6 +155,22 @@ def test_task_set_tags_tokens_and_describe(ecs, cluster, busybox_image):
              lambda status: status == "STEADY_STATE")
     ecs.delete_task_set(cluster=cluster, service="web", taskSet=first["id"], force=True)
     wait_for(lambda: task_sets(ecs, cluster), lambda sets: sets == [])
+
+    # A Fargate set: awsvpc needs its network configuration; the platform version defaults.
+    fargate = ecs.register_task_definition(
+        family="f", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": busybox_image}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    assert code_of(ecs.create_task_set, cluster=cluster, service="web", taskDefinition=fargate,
+                   launchType="FARGATE") == "InvalidParameterException"
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    created = ecs.create_task_set(cluster=cluster, service="web", taskDefinition=fargate,
+                                  launchType="FARGATE", networkConfiguration=network)["taskSet"]
+    assert created["platformVersion"] == "LATEST" and created["platformFamily"] == "Linux"
+    assert created["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == ["subnet-1"]
+    assert code_of(ecs.create_task_set, cluster=cluster, service="web", taskDefinition=fargate,
+                   launchType="FARGATE", networkConfiguration=network,
+                   platformVersion="9.9.9") == "PlatformUnknownException"
     ecs.delete_service(cluster=cluster, service="web")
 
 
@@ -169,7 +186,8 @@ def test_task_set_refusals(ecs, cluster, busybox_image):
                    taskDefinition=definition) == "ServiceNotFoundException"
     assert code_of(create, cluster="nope", service="web",
                    taskDefinition=definition) == "ClusterNotFoundException"
-    assert code_of(create, cluster=cluster, service="web", taskDefinition="missing:1") == "ClientException"
+    assert code_of(create, cluster=cluster, service="web",
+                   taskDefinition="missing:1") == "ClientException"
     for bad in ({"scale": {"value": 101, "unit": "PERCENT"}},
                 {"scale": {"value": -1, "unit": "PERCENT"}},
                 {"launchType": "EC2", "capacityProviderStrategy": [

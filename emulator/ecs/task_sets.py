@@ -252,7 +252,8 @@ def _platform_version(requested: str | None, fargate: bool) -> str | None:
                 "The platform version must be null when specifying an EC2 launch type.")
         return None
     if requested and requested not in FARGATE_PLATFORM_VERSIONS:
-        raise PlatformUnknownException(f"The specified platform version {requested} does not exist.")
+        raise PlatformUnknownException(
+            f"The specified platform version {requested} does not exist.")
     return requested or "LATEST"
 
 
