@@ -22,6 +22,7 @@ from emulator.runtime.base import (
     ContainerCreateError,
     ContainerSpec,
     HealthCheck,
+    ImageGoneError,
     ImagePullError,
     Mount,
     PortBinding,
@@ -362,6 +363,19 @@ def test_create_errors_carry_dockers_message(runtime, task):
     bad.image = "ecs-emulator-test/no-such-image:latest"
     with pytest.raises(ContainerCreateError, match="No such image"):
         runtime.create_container(bad)
+
+
+def test_an_image_removed_after_it_was_ensured_is_reported_as_gone(runtime, task):
+    image = f"ecs-emulator-test/busybox:gone-{uuid.uuid4().hex[:8]}"
+    runtime.api.tag("ecs-emulator-test/busybox:latest", *image.split(":"))
+    runtime.ensure_image(image, None)
+    runtime.api.remove_image(image)
+    gone = spec(task, "gone", "true")
+    gone.image = image
+    with pytest.raises(ImageGoneError, match="No such image"):
+        runtime.create_container(gone)
+    with pytest.raises(ImagePullError):  # forgotten: ensuring it asks Docker (and a pull) again
+        runtime.ensure_image(image, None)
 
 
 def test_every_spec_field_reaches_docker(runtime, task):

@@ -14,7 +14,7 @@ import uuid
 from emulator.ecs.model import utcnow
 from emulator.engine import container_specs
 from emulator.engine.hooks import TaskSetupError
-from emulator.runtime.base import ImagePullError, RuntimeError_, TaskSandbox
+from emulator.runtime.base import ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.tasks")
@@ -57,7 +57,7 @@ class TaskRunner:
             self.task.network_mode,
             ports,
         )
-        published = self._sandbox_bindings()
+        published = self._sandbox_bindings(ports)
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address
             self.task.connectivity_at = utcnow()
@@ -69,9 +69,9 @@ class TaskRunner:
             self._advance(TaskStatus.PENDING)
         return True
 
-    def _sandbox_bindings(self) -> list[dict]:
+    def _sandbox_bindings(self, ports) -> list[dict]:
         """awsvpc: the host ports where the sandbox publishes the task's container ports."""
-        if self.sandbox.sandbox_id is None:
+        if self.sandbox.sandbox_id is None or not ports:
             return []
         state = self.runtime.inspect_container(self.sandbox.sandbox_id)
         return _bindings(state) if state is not None else []
@@ -93,6 +93,9 @@ class TaskRunner:
             self._create_all(images)
         except TaskSetupError as error:
             self._fail("TaskFailedToStart", str(error))
+            return False
+        except ImagePullError as error:  # pulled again at create (see _create_one)
+            self._fail("TaskFailedToStart", f"CannotPullContainerError: {error}")
             return False
         except RuntimeError_ as error:
             self._fail("TaskFailedToStart", f"CannotCreateContainerError: {error}")
@@ -124,10 +127,17 @@ class TaskRunner:
                 sandbox=self.sandbox,
                 runtime_ids=runtime_ids,
             )
-            runtime_ids[container.name] = self.runtime.create_container(spec)
+            runtime_ids[container.name] = self._create_one(container, spec)
             with self.lock:
                 container.runtime_id = runtime_ids[container.name]
                 container.known = max(container.known, ContainerStatus.CREATED)
+
+    def _create_one(self, container, spec) -> str:
+        try:
+            return self.runtime.create_container(spec)
+        except ImageGoneError:  # removed since the runtime made it available: pull it again
+            self._prepare_image(container)
+            return self.runtime.create_container(spec)
 
     def _start_containers(self) -> bool:
         """Start each container once its dependsOn conditions hold."""
@@ -190,11 +200,13 @@ class TaskRunner:
 
     def _start(self, container) -> None:
         self.runtime.start_container(container.runtime_id)
-        state = self.runtime.inspect_container(container.runtime_id)
+        # Only bridge ports are published per container; ask Docker which host ports it chose.
+        published = self.task.network_mode == "bridge" and container.definition.get("portMappings")
+        state = self.runtime.inspect_container(container.runtime_id) if published else None
         with self.lock:
             container.started = True
             container.known = max(container.known, ContainerStatus.RUNNING)
-            if state is not None and self.task.network_mode == "bridge":
+            if state is not None:
                 container.network_bindings = _bindings(state)
             self.changed.notify_all()
 
@@ -220,8 +232,7 @@ class TaskRunner:
         self._quietly(self.engine.call_hooks, "on_stopping", self.store, self.task)
         with self.lock:
             self._advance(TaskStatus.STOPPING)
-        self._stop_all()
-        self._record_exits()
+        self._record_exits(self._stop_all())
         with self.lock:
             self._advance(TaskStatus.DEPROVISIONING)
         self._quietly(self.engine.call_hooks, "on_stopped", self.store, self.task)
@@ -231,7 +242,8 @@ class TaskRunner:
         log.info("task %s STOPPED (%s: %s)", self.task.id, self.task.stop_code,
                  self.task.stopped_reason)
 
-    def _stop_all(self) -> None:
+    def _stop_all(self) -> list:
+        """Stop the running containers (in parallel); those it stopped."""
         running = [c for c in self.task.containers if c.runtime_id and c.started
                    and c.known < ContainerStatus.STOPPED]
         threads = [
@@ -246,17 +258,23 @@ class TaskRunner:
             thread.start()
         for thread in threads:
             thread.join()
+        return running
 
     def _stop_timeout(self, container) -> int:
         if self.task.stop_grace_s is not None:
             return self.task.stop_grace_s
         return container.definition.get("stopTimeout", container_specs.DEFAULT_STOP_TIMEOUT_S)
 
-    def _record_exits(self) -> None:
+    def _record_exits(self, stopped: list) -> None:
+        stopped_ids = {c.runtime_id for c in stopped}
         for container in self.task.containers:
             if not container.runtime_id:
                 continue
-            state = self._quietly(self.runtime.inspect_container, container.runtime_id)
+            with self.lock:  # stopped by us, and its die event told the exit code: nothing to ask
+                told = container.runtime_id in stopped_ids and container.exit_code is not None \
+                    and container.known >= ContainerStatus.STOPPED
+            state = None if told else self._quietly(self.runtime.inspect_container,
+                                                    container.runtime_id)
             with self.lock:
                 self.engine.record_exit(self.task, container, state)
 

@@ -33,6 +33,11 @@ class ContainerCreateError(RuntimeError_):
     ecs_code = "CannotCreateContainerError"
 
 
+class ImageGoneError(ContainerCreateError):
+    """Create found no such image, though this runtime had made it available: it was removed
+    since. Making it available again and retrying is what a user expects."""
+
+
 class ContainerStartError(RuntimeError_):
     ecs_code = "CannotStartContainerError"
 

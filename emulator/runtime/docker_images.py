@@ -60,8 +60,11 @@ def ensure_image(api, image: str, auth: RegistryAuth | None = None,
     """Return once `image` is in the engine; raise ImagePullError if it cannot be had."""
     import docker.errors
 
+    # Look before taking the image's lock: tasks starting together need not queue to find it.
+    if image_present(api, image):
+        return
     with _lock_for(image):
-        if image_present(api, image):
+        if image_present(api, image):  # another thread pulled it while we waited
             return
         try:
             stream = api.pull(image, stream=True, decode=True, auth_config=_auth_config(auth))

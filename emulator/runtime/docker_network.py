@@ -13,7 +13,6 @@ import ipaddress
 from .base import ContainerCreateError, ContainerStartError, PortBinding, TaskSandbox
 from .docker_specs import port_bindings, port_key
 from .labels import ROLE, docker_name
-from .pause_image import ensure_pause_image
 
 # On Fargate every container port is reachable at the task's IP; here the sandbox publishes each
 # on this host's loopback, so a developer can curl it without exposing it to the network.
@@ -53,15 +52,16 @@ def sandbox_network(mode: str, emulator_network: str) -> str | None:
 
 
 def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
-                         ports: list[PortBinding]) -> TaskSandbox:
-    """Start a pause container on `network`, publishing `ports` (on 127.0.0.1 unless a binding
-    names its host IP), and return the sandbox the task's containers join."""
+                         ports: list[PortBinding], image: str) -> TaskSandbox:
+    """Start a pause container of `image` (pause_image.py's) on `network`, publishing `ports` (on
+    127.0.0.1 unless a binding names its host IP), and return the sandbox the task's containers
+    join."""
     import docker.errors
 
     published = [p if p.host_ip else PortBinding(p.container_port, p.protocol or "tcp",
                                                  DEFAULT_PUBLISH_IP, p.host_port) for p in ports]
     body = {
-        "Image": ensure_pause_image(api),
+        "Image": image,
         "Labels": {**labels, ROLE: "pause"},
         "ExposedPorts": {port_key(p): {} for p in published} or None,
         "HostConfig": {

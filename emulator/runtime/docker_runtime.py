@@ -18,6 +18,7 @@ from .base import (
     ContainerSpec,
     ContainerStartError,
     ContainerState,
+    ImageGoneError,
     PortBinding,
     PublishedPort,
     RegistryAuth,
@@ -27,6 +28,7 @@ from .base import (
 )
 from .docker_specs import container_name, create_body
 from .labels import INSTANCE, PROCESS_INSTANCE, owner_labels
+from .pause_image import ensure_pause_image
 
 _UNSET_TIME = "0001-01-01T00:00:00Z"
 _MIB = 1024 * 1024
@@ -53,6 +55,10 @@ class DockerRuntime:
         self._client = None
         self._network: tuple[str, str] | None = None
         self._network_lock = threading.Lock()
+        # Images this runtime made available. A task start does not ask Docker again (an inspect
+        # per task, in the way of every start); create reports ImageGoneError if one went since.
+        self._images: set[str] = set()
+        self._pause_image: str | None = None
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -93,6 +99,7 @@ class DockerRuntime:
     def _forget_network(self) -> None:
         with self._network_lock:
             self._network = None
+        self._pause_image = None  # checked again with the network: it may have gone too
 
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox:
@@ -112,8 +119,10 @@ class DockerRuntime:
     def _pause_sandbox(self, name: str, labels: dict[str, str],
                        ports: list[PortBinding]) -> TaskSandbox:
         network, _ = self.ensure_network()
+        if self._pause_image is None:
+            self._pause_image = ensure_pause_image(self.api)
         return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
-                                                   ports)
+                                                   ports, self._pause_image)
 
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         docker_network.remove_pause_sandbox(self.api, sandbox)
@@ -122,7 +131,10 @@ class DockerRuntime:
 
     def ensure_image(self, image: str, auth: RegistryAuth | None,
                      progress: Callable[[str], None] | None = None) -> None:
+        if image in self._images:
+            return
         docker_images.ensure_image(self.api, image, auth, progress)
+        self._images.add(image)
 
     # -- containers --------------------------------------------------------------------------
 
@@ -132,6 +144,11 @@ class DockerRuntime:
         body["Labels"] = self.labels(body.get("Labels"))
         try:
             return self.api.create_container_from_config(body, container_name(spec))["Id"]
+        except errors.ImageNotFound as error:
+            if spec.image in self._images:
+                self._images.discard(spec.image)
+                raise ImageGoneError(_message(error)) from None
+            raise ContainerCreateError(_message(error)) from None
         except errors.APIError as error:
             raise ContainerCreateError(_message(error)) from None
         except ValueError as error:
