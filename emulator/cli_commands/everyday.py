@@ -5,8 +5,6 @@ Each takes the parsed arguments and a Connection, prints, and returns the exit c
 
 from __future__ import annotations
 
-import urllib.parse
-
 from emulator.cli_commands import output
 from emulator.cli_commands.docker_access import exec_in, task_container
 from emulator.cli_commands.logs import show_logs
@@ -15,8 +13,7 @@ from emulator.cli_commands.tasks import (
     pick_containers, task_id, tasks_of,
 )
 
-# Where another engineer's control endpoint takes a Spot interruption (two minutes' warning,
-# then the task stops with SpotInterruption, as Fargate Spot does).
+# The control endpoint of emulator/faults_routes.py (a task by its ARN: the route takes slashes).
 SPOT_PATH = "/_emulator/tasks/{task}/spot-interruption"
 
 
@@ -82,12 +79,13 @@ def reset(args, conn) -> int:
 
 
 def spot_interrupt(args, conn) -> int:
+    """Interrupt a FARGATE_SPOT task as a Spot reclaim does: stopCode SpotInterruption, SIGTERM
+    now, SIGKILL after the warning (default: the emulator's, 120 s, or the stopTimeout)."""
     task = find_task(conn.client("ecs"), args.task, getattr(args, "cluster", None))
-    path = SPOT_PATH.format(task=urllib.parse.quote(task_id(task), safe=""))
-    answer = conn.control("POST", path, {"cluster": task["clusterArn"],
-                                         "taskArn": task["taskArn"]})
+    body = {} if args.warning_seconds is None else {"warningSeconds": args.warning_seconds}
+    answer = conn.control("POST", SPOT_PATH.format(task=task["taskArn"]), body)
     output.info("Spot interruption sent", task=task_id(task),
-                cluster=cluster_name(task["clusterArn"]))
-    if answer:
-        print(answer.get("message") or answer)
+                cluster=cluster_name(task["clusterArn"]),
+                desiredStatus=answer.get("desiredStatus", ""),
+                stopCode=answer.get("stopCode") or "")
     return 0

@@ -53,6 +53,9 @@ def add_parsers(commands) -> None:
                                help="interrupt a FARGATE_SPOT task, as a Spot reclaim does")
     add_cluster_flags(spot)
     spot.add_argument("task", help="the task's id or ARN")
+    spot.add_argument("--warning-seconds", type=int,
+                      help="seconds between SIGTERM and SIGKILL (default: the emulator's, 120, "
+                           "or the containers' stopTimeout if shorter)")
     spot.set_defaults(handler=_with_connection(everyday.spot_interrupt, cluster_optional=True))
 
 

@@ -1,0 +1,205 @@
+"""The everyday client commands (status, ps, logs, exec, reset, spot-interrupt), run through
+main(argv) against the plugin's emulator, over HTTP as a user's would."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import pytest
+
+from emulator.cli import main
+from tests.waiting import wait_for, wait_for_task
+
+CLUSTER = "cli"
+
+
+@pytest.fixture
+def cli(clean_emulator, monkeypatch, tmp_path, capfd):
+    """Run `ecs-emulator ARGS...` in this process; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ecs/config of the machine's
+    monkeypatch.setenv("AWS_ENDPOINT_URL", clean_emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", clean_emulator.region)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*argv: str):
+        capfd.readouterr()
+        code = main(list(argv))
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def cluster(ecs):
+    ecs.create_cluster(clusterName=CLUSTER)
+    return CLUSTER
+
+
+def run_busybox(ecs, image, script, *, name="main", ports=(), log_configuration=None):
+    container = {"name": name, "image": image, "memory": 64, "command": ["sh", "-c", script],
+                 "portMappings": [{"containerPort": p} for p in ports], "stopTimeout": 1}
+    if log_configuration:
+        container["logConfiguration"] = log_configuration
+    arn = ecs.register_task_definition(family="cli", containerDefinitions=[container])[
+        "taskDefinition"]["taskDefinitionArn"]
+    answer = ecs.run_task(cluster=CLUSTER, taskDefinition=arn)
+    assert answer["failures"] == []
+    return answer["tasks"][0]["taskArn"]
+
+
+def test_status_counts_what_the_emulator_holds(cli, cluster, ecs, busybox_image):
+    arn = run_busybox(ecs, busybox_image, "sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    code, out, _ = cli("status")
+    assert code == 0
+    assert "ecs-emulator 0.1.0" in out and ": ok" in out
+    assert "Docker:   available" in out
+    assert "Clusters: 1" in out
+    assert "Tasks:    1 running, 0 pending" in out
+
+
+def test_status_when_nothing_listens(cli):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, _, err = cli("status", "--endpoint-url", f"http://127.0.0.1:{port}")
+    assert code == 1
+    assert f"cannot reach the emulator at http://127.0.0.1:{port}" in err
+
+
+def test_ps_shows_the_address_a_port_is_reached_at(cli, cluster, ecs, busybox_image):
+    script = "mkdir -p /www && echo hello-ps > /www/index.html && exec httpd -f -p 80 -h /www"
+    arn = run_busybox(ecs, busybox_image, script, name="web", ports=[80])
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    code, out, _ = cli("ps")
+    assert code == 0
+    header, row = out.splitlines()
+    assert header.split() == ["Name", "State", "Ports", "TaskDefinition", "Health"]
+    name, state, ports, definition, health = row.split()
+    assert name == f"{CLUSTER}/{arn.rsplit('/', 1)[1]}/web"
+    assert (state, definition, health) == ("RUNNING", "cli:1", "UNKNOWN")
+    address = ports.split("->")[0]
+    assert ports.endswith("->80/tcp") and address.startswith("127.0.0.1:")
+    page = wait_for(lambda: _get(f"http://{address}/"), lambda body: body is not None)
+    assert page == "hello-ps\n"
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
+def test_ps_of_one_cluster_and_with_stopped_tasks(cli, cluster, ecs, busybox_image):
+    ecs.create_cluster(clusterName="other")
+    arn = run_busybox(ecs, busybox_image, "true")
+    wait_for_task(ecs, CLUSTER, arn, "STOPPED")
+    assert cli("ps")[1].splitlines()[1:] == []
+    code, out, _ = cli("ps", "--all", "--cluster", CLUSTER)
+    assert code == 0
+    assert "STOPPED" in out.splitlines()[1]
+    assert cli("ps", "--all", "--cluster", "other")[1].splitlines()[1:] == []
+
+
+def test_logs_from_docker_without_awslogs(cli, cluster, ecs, busybox_image):
+    arn = run_busybox(ecs, busybox_image, "echo first line; echo second line >&2; sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    task_id = arn.rsplit("/", 1)[1]
+    code, out, _ = wait_for(lambda: cli("logs", task_id),
+                            lambda result: "second line" in result[1])
+    assert code == 0
+    assert sorted(out.splitlines()) == ["first line", "second line"]  # two pipes: any order
+    code, _, err = cli("logs", task_id, "--container", "nope")
+    assert code == 1 and "has no container 'nope'" in err
+
+
+def test_logs_from_cloudwatch_and_follow_until_the_task_stops(cli, cluster, ecs, clean_emulator,
+                                                             busybox_image):
+    clean_emulator.client("logs").create_log_group(logGroupName="cli")
+    awslogs = {"logDriver": "awslogs", "options": {
+        "awslogs-group": "cli", "awslogs-region": clean_emulator.region,
+        "awslogs-stream-prefix": "app"}}
+    arn = run_busybox(ecs, busybox_image, "for i in 1 2 3; do echo line $i; sleep 1; done",
+                      log_configuration=awslogs)
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    code, out, _ = cli("logs", "--task-id", arn.rsplit("/", 1)[1], "--follow")
+    assert code == 0
+    assert out.splitlines() == ["line 1", "line 2", "line 3"]
+    assert task_status(ecs, arn) == "STOPPED"
+    code, out, _ = cli("logs", arn, "--timestamps")
+    assert code == 0 and out.splitlines()[0].endswith("\tline 1")
+
+
+def task_status(ecs, arn: str) -> str:
+    return ecs.describe_tasks(cluster=CLUSTER, tasks=[arn])["tasks"][0]["lastStatus"]
+
+
+def test_logs_of_an_unknown_task(cli, cluster):
+    code, _, err = cli("logs", "0123456789abcdef0123456789abcdef")
+    assert code == 1 and "no task 0123456789abcdef0123456789abcdef" in err
+
+
+def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster, ecs,
+                                                                  busybox_image):
+    arn = run_busybox(ecs, busybox_image, "echo inside > /marker; sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    task_id = arn.rsplit("/", 1)[1]
+    code, out, _ = wait_for(lambda: cli("exec", task_id, "--", "cat", "/marker"),
+                            lambda result: result[0] == 0)
+    assert out == "inside\n"
+    assert cli("exec", task_id, "--", "sh", "-c", "exit 3")[0] == 3
+
+
+def test_exec_into_a_stopped_task_is_refused(cli, cluster, ecs, busybox_image):
+    arn = run_busybox(ecs, busybox_image, "true")
+    wait_for_task(ecs, CLUSTER, arn, "STOPPED")
+    code, _, err = cli("exec", arn, "--", "true")
+    assert code == 1 and "is not running" in err
+
+
+def test_reset_drops_everything(cli, cluster, ecs):
+    assert ecs.list_clusters()["clusterArns"]
+    code, out, _ = cli("reset")
+    assert code == 0 and "reset" in out
+    assert ecs.list_clusters()["clusterArns"] == []
+
+
+def spot_task(ecs, image, provider="FARGATE_SPOT") -> str:
+    ecs.put_cluster_capacity_providers(
+        cluster=CLUSTER, capacityProviders=["FARGATE", "FARGATE_SPOT"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": provider, "weight": 1}])
+    arn = ecs.register_task_definition(
+        family="spot", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": image,
+                                             "command": ["sleep", "600"], "stopTimeout": 1}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    task = ecs.run_task(cluster=CLUSTER, taskDefinition=arn, networkConfiguration={
+        "awsvpcConfiguration": {"subnets": ["subnet-1"]}})["tasks"][0]
+    return task["taskArn"]
+
+
+def test_spot_interrupt_stops_a_fargate_spot_task(cli, cluster, ecs, busybox_image):
+    arn = spot_task(ecs, busybox_image)
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    code, _, err = cli("spot-interrupt", arn.rsplit("/", 1)[1], "--warning-seconds", "1")
+    assert code == 0, err
+    assert "Spot interruption sent" in err and "stopCode=SpotInterruption" in err
+    stopped = wait_for_task(ecs, CLUSTER, arn, "STOPPED")
+    assert stopped["stopCode"] == "SpotInterruption"
+
+
+def test_spot_interrupt_of_an_on_demand_task_is_refused(cli, cluster, ecs, busybox_image):
+    arn = spot_task(ecs, busybox_image, provider="FARGATE")
+    code, _, err = cli("spot-interrupt", arn)
+    assert code == 1 and "HTTP 400" in err
+
+
+def test_spot_interrupt_of_an_unknown_task(cli, cluster):
+    code, _, err = cli("spot-interrupt", "0123456789abcdef0123456789abcdef")
+    assert code == 1 and "no task" in err
