@@ -220,3 +220,20 @@ def test_task_set_refusals(ecs, cluster, busybox_image):
     ecs.delete_service(cluster=cluster, service="rolling")
     assert code_of(ecs.describe_task_sets, cluster=cluster,
                    service="web") == "ServiceNotActiveException"
+
+
+def test_external_services_refuse_what_task_sets_own(ecs, busybox_image):
+    ecs.create_cluster(clusterName="ext")
+    arn = ecs.register_task_definition(
+        family="ext", containerDefinitions=[{"name": "main", "image": busybox_image, "memory": 32}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="ext", serviceName="s", desiredCount=0,
+                       deploymentController={"type": "EXTERNAL"})
+    with pytest.raises(ClientError) as excinfo:
+        ecs.update_service(cluster="ext", service="s", taskDefinition=arn)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    ecs.update_service(cluster="ext", service="s", desiredCount=2)
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster="ext", serviceName="d", schedulingStrategy="DAEMON",
+                           deploymentController={"type": "EXTERNAL"})
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"

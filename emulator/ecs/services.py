@@ -46,6 +46,9 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
         raise InvalidParameterException(
             "The CODE_DEPLOY deployment controller is not emulated; use ECS or EXTERNAL.")
     strategy = params.get("schedulingStrategy", "REPLICA")
+    if controller["type"] == "EXTERNAL" and strategy == "DAEMON":
+        raise InvalidParameterException(
+            "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.")
     definition = None
     if "taskDefinition" in params:
         definition = resolve_task_definition(store, params["taskDefinition"])
@@ -98,6 +101,8 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
 
 def update(store: EcsStore, params: dict) -> Service:
     service = find_active(store, params.get("cluster"), params["service"])
+    if service.deployment_controller["type"] == "EXTERNAL":
+        _check_external_update(params)
     new_deployment = bool(params.get("forceNewDeployment"))
     if "taskDefinition" in params:
         definition = resolve_task_definition(store, params["taskDefinition"])
@@ -146,6 +151,19 @@ def update(store: EcsStore, params: dict) -> Service:
     service.steady_reported = False
     store.changed()
     return service
+
+
+def _check_external_update(params: dict) -> None:
+    """With the EXTERNAL controller, task sets own the configuration; ECS lets UpdateService
+    change only the count and a few service-level settings."""
+    allowed = {"cluster", "service", "desiredCount", "healthCheckGracePeriodSeconds",
+               "deploymentConfiguration", "enableExecuteCommand", "propagateTags",
+               "enableECSManagedTags", "placementConstraints", "placementStrategy"}
+    refused = sorted(set(params) - allowed)
+    if refused:
+        raise InvalidParameterException(
+            f"Unable to update {', '.join(refused)} on a service with the EXTERNAL deployment "
+            "controller; update its task sets instead.")
 
 
 def start_deployment(service: Service, *, from_deployment: Deployment | None = None) -> Deployment:
