@@ -60,7 +60,8 @@ def health(task: str):
     if not isinstance(status, str):
         raise InvalidParameterException("status must be HEALTHY or UNHEALTHY.")
     changed, targets, instances = _faults().set_health(task, status.upper(), _name(body))
-    return jsonify({**_summary(changed), "targets": targets, "serviceDiscoveryInstances": instances})
+    return jsonify({**_summary(changed), "targets": targets,
+                    "serviceDiscoveryInstances": instances})
 
 
 def _faults():

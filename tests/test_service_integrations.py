@@ -112,8 +112,9 @@ def test_ip_targets_follow_the_tasks_through_a_rolling_update(clean_emulator, ec
     second = fargate_definition(ecs, busybox_image, environment=[{"name": "V", "value": "2"}])
     ecs.update_service(cluster=cluster, service="web", taskDefinition=second)
     wait_for(lambda: ecs.describe_services(cluster=cluster, services=["web"])["services"][0],
-             lambda s: len(s["deployments"]) == 1 and s["deployments"][0]["taskDefinition"] == second
-             and s["runningCount"] == 2, timeout=120)
+             lambda s: len(s["deployments"]) == 1
+             and s["deployments"][0]["taskDefinition"] == second and s["runningCount"] == 2,
+             timeout=120)
     seen, expected = wait_for(registered_are_running, lambda pair: pair[0] == pair[1])
     assert len(seen) == 2
     assert {t["taskDefinitionArn"] for t in running_tasks(ecs, cluster)} == {second}
@@ -241,8 +242,8 @@ def test_events_reach_an_sqs_queue_through_a_rule(clean_emulator, ecs, cluster, 
     assert envelope["source"] == "aws.ecs"  # (moto's SQS delivery leaves "account" out)
     assert envelope["region"] == "us-east-1" and envelope["version"] == "0"
 
-    received = wait_for(receive, lambda r: any(
-        e["detail"].get("eventName") == "SERVICE_DEPLOYMENT_COMPLETED" for e in r))
+    received = wait_for(receive, lambda r: {"SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_STEADY_STATE"}
+                        <= {e["detail"].get("eventName") for e in r})
     deployments = [e for e in received if e["detail-type"] == "ECS Deployment State Change"]
     assert [e["detail"]["eventName"] for e in deployments] == [
         "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"]
@@ -253,3 +254,40 @@ def test_events_reach_an_sqs_queue_through_a_rule(clean_emulator, ecs, cluster, 
     actions = [e["detail"] for e in received if e["detail-type"] == "ECS Service Action"]
     assert actions and actions[0]["eventName"] == "SERVICE_STEADY_STATE"
     assert actions[0]["eventType"] == "INFO" and actions[0]["clusterArn"].endswith(":cluster/near")
+
+
+def test_failed_deployment_and_impaired_starts_are_events(clean_emulator, ecs, cluster,
+                                                          busybox_image):
+    receive = event_queue(clean_emulator, {"source": ["aws.ecs"], "detail-type": [
+        "ECS Deployment State Change", "ECS Service Action"]})
+    ecs.create_service(
+        cluster=cluster, serviceName="web", desiredCount=1, launchType="EC2",
+        taskDefinition=bridge_definition(ecs, busybox_image),
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"],
+                                           WaiterConfig=FAST_WAITER)
+    broken = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "main", "memory": 64,
+                                             "image": "ecs-emulator-test/missing:1"}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=cluster, service="web", taskDefinition=broken)
+    def names(r):
+        return [e["detail"]["eventName"] for e in r]
+    received = wait_for(receive, lambda r: names(r).count("SERVICE_DEPLOYMENT_COMPLETED") == 2
+                        and names(r).count("SERVICE_STEADY_STATE") == 2, timeout=150)
+
+    deployments = [e["detail"] for e in received
+                   if e["detail-type"] == "ECS Deployment State Change"]
+    assert [d["eventName"] for d in deployments] == [
+        "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED",  # the first one
+        "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_FAILED",  # the broken one
+        "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"]  # the rollback
+    first, failed, rollback = deployments[0], deployments[3], deployments[4]
+    assert failed["eventType"] == "ERROR" and failed["deploymentId"] == deployments[2][
+        "deploymentId"]
+    assert failed["reason"].startswith("ECS deployment circuit breaker")
+    assert rollback["reason"] == (f"ECS deployment circuit breaker: rolling back to "
+                                  f"deploymentId {first['deploymentId']}.")
+    actions = [e["detail"] for e in received if e["detail-type"] == "ECS Service Action"]
+    impaired = [a for a in actions if a["eventName"] == "SERVICE_TASK_START_IMPAIRED"]
+    assert impaired and impaired[0]["eventType"] == "WARN"

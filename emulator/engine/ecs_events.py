@@ -23,6 +23,7 @@ import logging
 
 from emulator.ecs import render
 from emulator.ecs.model import utcnow
+from emulator.engine.load_balancing import service_of
 from emulator.runtime.status import TaskStatus
 
 log = logging.getLogger("emulator.events")
@@ -45,11 +46,16 @@ class EcsEvents:
         # deletion or a reset is another key, so it gets its own first events.
         self._service_seen: dict[tuple, dict] = {}
 
-    # -- listeners ----------------------------------------------------------------------------------
+    # -- listeners ---------------------------------------------------------------------------------
 
     def on_task_changed(self, store, task) -> None:
-        """The task engine's listener (every known-status change)."""
+        """The task engine's listener (every known-status change). It runs after the
+        scheduler's, which counts failed launches: a rollback may reset that count within the
+        same scheduler pass, so impaired starts are looked for here."""
         self._guarded(self._task, store, task)
+        service = service_of(store, task)
+        if service is not None:
+            self._guarded(self._impaired, store, service)
 
     def on_state_changed(self) -> None:
         """The state's listener: desired status moves without the engine (StopTask, scheduler)."""
@@ -65,7 +71,7 @@ class EcsEvents:
         except Exception:  # events are a side channel: never break the engine or scheduler
             log.exception("sending an ECS event failed")
 
-    # -- tasks --------------------------------------------------------------------------------------
+    # -- tasks -------------------------------------------------------------------------------------
 
     def _scan(self) -> None:
         live = set()
@@ -89,15 +95,13 @@ class EcsEvents:
         detail["updatedAt"] = utcnow()
         self._put(store, TASK_STATE_CHANGE, [task.arn], detail)
 
-    # -- services -----------------------------------------------------------------------------------
+    # -- services ----------------------------------------------------------------------------------
 
     def _service(self, store, service) -> None:
-        key = (service.arn, service.created_at)
-        seen = self._service_seen.setdefault(key, {"deployments": {}, "steady": False,
-                                                   "impaired": False})
+        seen = self._seen(service)
         listening = self._listening(store)
         deployments = {}
-        for deployment in service.deployments:
+        for deployment in reversed(service.deployments):  # oldest first: FAILED, then rollback
             deployments[deployment.id] = deployment.rollout_state
             if listening and seen["deployments"].get(deployment.id) != deployment.rollout_state:
                 self._deployment_event(store, service, deployment)
@@ -105,10 +109,18 @@ class EcsEvents:
         if service.steady_reported and not seen["steady"] and listening:
             self._service_action(store, service, "INFO", "SERVICE_STEADY_STATE")
         seen["steady"] = service.steady_reported
+        self._impaired(store, service)
+
+    def _impaired(self, store, service) -> None:
+        seen = self._seen(service)
         impaired = service.consecutive_failures >= START_IMPAIRED_AFTER
-        if impaired and not seen["impaired"] and listening:
+        if impaired and not seen["impaired"] and self._listening(store):
             self._service_action(store, service, "WARN", "SERVICE_TASK_START_IMPAIRED")
         seen["impaired"] = impaired
+
+    def _seen(self, service) -> dict:
+        return self._service_seen.setdefault((service.arn, service.created_at), {
+            "deployments": {}, "steady": False, "impaired": False})
 
     def _deployment_event(self, store, service, deployment) -> None:
         name = {"IN_PROGRESS": "SERVICE_DEPLOYMENT_IN_PROGRESS",
@@ -132,7 +144,7 @@ class EcsEvents:
             "createdAt": utcnow(),
         })
 
-    # -- EventBridge --------------------------------------------------------------------------------
+    # -- EventBridge -------------------------------------------------------------------------------
 
     def _listening(self, store) -> bool:
         if not self._moto.loaded:

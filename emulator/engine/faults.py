@@ -87,7 +87,7 @@ class Faults:
         instances = self._cloud_map.set_health(task, status) if self._cloud_map else 0
         return task, targets, instances
 
-    # -- lookups ------------------------------------------------------------------------------------
+    # -- lookups -----------------------------------------------------------------------------------
 
     def _live(self, ref: str):
         store, task = self.find(ref)

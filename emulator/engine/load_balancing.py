@@ -48,7 +48,7 @@ class LoadBalancerTargets(TaskHook):
         self._moto = moto
         self._registered: dict[str, list[Registration]] = {}  # task ARN -> what it joined
 
-    # -- the task hook ------------------------------------------------------------------------------
+    # -- the task hook -----------------------------------------------------------------------------
 
     def on_running(self, store, task) -> None:
         with self._state.lock:
@@ -106,7 +106,7 @@ class LoadBalancerTargets(TaskHook):
                 count += 1
         return count
 
-    # -- targets ------------------------------------------------------------------------------------
+    # -- targets -----------------------------------------------------------------------------------
 
     def _plan(self, store, task, balancer: dict, planned: _Planned) -> None:
         arn = balancer.get("targetGroupArn")
@@ -148,7 +148,7 @@ class LoadBalancerTargets(TaskHook):
             return None, f"Container port {port} of {container.name} is not published"
         return {"Id": instance.ec2_instance_id, "Port": host_port}, None
 
-    # -- moto ---------------------------------------------------------------------------------------
+    # -- moto --------------------------------------------------------------------------------------
 
     def _backend(self, target_group_arn: str):
         region, account = _region_account(target_group_arn)
@@ -203,7 +203,7 @@ def _key(target_id: str, port) -> tuple[str, str]:
     return (target_id, str(port))
 
 
-# -- moto: targets keyed by (Id, Port) ---------------------------------------------------------------
+# -- moto: targets keyed by (Id, Port) -------------------------------------------------------------
 
 def port_aware_target_groups() -> None:
     """Let one instance be a target on several ports, as ELB does (moto keys targets by Id).

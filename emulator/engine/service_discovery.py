@@ -67,7 +67,7 @@ class CloudMapInstances(TaskHook):
                 _service_id(registry_arn), task.id, status)
         return len(registries)
 
-    # -- attributes ---------------------------------------------------------------------------------
+    # -- attributes --------------------------------------------------------------------------------
 
     def _attributes(self, store, task, service, registry: dict) -> dict[str, str]:
         attributes = {
