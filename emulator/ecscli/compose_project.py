@@ -57,6 +57,13 @@ def load(args, ctx: ClusterContext) -> Project:
     return Project(name=name, ctx=ctx, conversion=conversion, ecs_params=params)
 
 
+def require_cluster(ctx: ClusterContext) -> None:
+    found = ctx.conn.client("ecs").describe_clusters(clusters=[ctx.cluster])["clusters"]
+    if not found or found[0]["status"] != "ACTIVE":
+        raise CliError(f"Cluster not found: {ctx.cluster} in {ctx.region}; create it with "
+                       "`ecs-emulator up`")
+
+
 def create_log_groups(project: Project) -> None:
     from botocore.exceptions import ClientError
 

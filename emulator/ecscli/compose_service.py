@@ -22,6 +22,7 @@ from emulator.ecscli.waiting import ServiceWatch
 def run(args) -> int:
     ctx = cluster_context(args)
     action = args.service_command
+    compose_project.require_cluster(ctx)
     if action == "ps":
         return _ps(ctx, compose_project.project_name(args))
     if action in ("down", "rm", "delete"):

@@ -28,6 +28,8 @@ def run(args) -> int:
     ctx = cluster_context(args)
     action = args.compose_command
     name = compose_project.project_name(args)
+    if action != "create":
+        compose_project.require_cluster(ctx)
     if action == "ps":
         tasks = tasks_of(ctx.conn.client("ecs"), ctx.cluster, stopped=True, family=name)
         output.table(PS_HEADERS, container_rows(tasks))
@@ -39,9 +41,9 @@ def run(args) -> int:
     if getattr(args, "create_log_groups", False):
         compose_project.create_log_groups(project)
     definition = compose_project.register(project)
-    running = _running(ctx, name)
     if action == "create":
         return 0
+    running = _running(ctx, name)
     if action == "up":
         stale = [t for t in running if not t["taskDefinitionArn"].endswith("/" + definition)]
         _stop(ctx, stale, args.timeout)
