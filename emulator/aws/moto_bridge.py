@@ -43,6 +43,12 @@ class MotoBridge:
         if self._app is None:
             with self._lock:
                 if self._app is None:
+                    from moto.core.config import default_user_config
+
+                    # AWS managed policies exist, as in a real account: guides attach them
+                    # (AmazonECSTaskExecutionRolePolicy). About 0.3 s on an account's first
+                    # IAM call.
+                    default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
                     from moto.moto_server.werkzeug_app import (
                         DomainDispatcherApplication,
                         create_backend_app,
