@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import botocore.loaders
-
+from api_shapes.model_files import load_model
 from api_shapes.serialize import OutputSerializer
 from api_shapes.validate import Validator
 
@@ -73,5 +72,4 @@ class ServiceShapes:
 
 @functools.lru_cache(maxsize=None)
 def load_service(name: str) -> ServiceShapes:
-    model = botocore.loaders.Loader().load_service_model(name, "service-2")
-    return ServiceShapes(model)
+    return ServiceShapes(load_model(name))
