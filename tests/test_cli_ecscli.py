@@ -236,7 +236,8 @@ def test_compose_service_lifecycle(cluster_up, configured, clean_emulator, busyb
         "status"] != "ACTIVE"
 
 
-def test_compose_service_create_then_ps_and_rm(cluster_up, configured, clean_emulator, busybox_image):
+def test_compose_service_create_then_ps_and_rm(cluster_up, configured, clean_emulator,
+                                               busybox_image):
     write_project(configured.project, busybox_image)
     base = ("compose", "-p", "made", "service")
     assert configured(*base, "create", "--cluster-config", "demo")[0] == 0
@@ -314,3 +315,23 @@ def test_compose_without_ecs_params_on_fargate_is_refused(cluster_up, configured
     write_project(configured.project, busybox_image, params=False)
     code, _, err = configured("compose", "service", "up", "--cluster-config", "demo")
     assert code == 1 and "requires network mode to be 'awsvpc'" in err
+
+
+def test_compose_file_and_ecs_params_flags(configured, clean_emulator, busybox_image):
+    write_project(configured.project, busybox_image)
+    (configured.project / "docker-compose.yml").rename(configured.project / "app.yml")
+    (configured.project / "ecs-params.yml").rename(configured.project / "params.yml")
+    (configured.project / "more.yml").write_text("version: '2'\nservices:\n"
+                                                 "  app: {environment: {EXTRA: 'yes'}}\n")
+    code, _, err = configured("compose", "--file", "app.yml", "-f", "more.yml",
+                              "--ecs-params", "params.yml", "--project-name", "flags", "create",
+                              "--cluster-config", "demo")
+    assert code == 0, err
+    definition = client(clean_emulator, "ecs").describe_task_definition(
+        taskDefinition="flags")["taskDefinition"]
+    assert definition["networkMode"] == "awsvpc"
+    assert definition["containerDefinitions"][0]["environment"] == [
+        {"name": "EXTRA", "value": "yes"}]
+    code, _, err = configured("compose", "--ecs-params", "missing.yml", "-f", "app.yml",
+                              "create", "--cluster-config", "demo")
+    assert code == 1 and "missing.yml" in err

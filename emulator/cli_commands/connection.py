@@ -103,9 +103,3 @@ def _message(payload: bytes) -> str:
         return str(body.get("message") or body.get("error") or body)
     return str(body)
 
-
-def add_connection_flags(parser) -> None:
-    parser.add_argument("--endpoint-url", default=None,
-                        help=f"the emulator's URL (default: AWS_ENDPOINT_URL or {DEFAULT_ENDPOINT})")
-    parser.add_argument("--region", default=None,
-                        help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or us-east-1)")

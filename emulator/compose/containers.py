@@ -110,7 +110,8 @@ def _simple_fields(out: dict, service: dict) -> None:
 def _host(entry: str) -> tuple[str, str]:
     host, sep, address = str(entry).partition(":")
     if not sep:
-        raise ComposeError(f"expected format HOSTNAME:IPADDRESS. could not parse ExtraHost: {entry}")
+        raise ComposeError("expected format HOSTNAME:IPADDRESS. could not parse ExtraHost: "
+                           f"{entry}")
     return host, address
 
 

@@ -17,7 +17,7 @@ _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h
 
 
 def size_in_bytes(value, what: str) -> int:
-    """docker's RAMInBytes: a number of bytes, or a number with a k/m/g/t/p unit (powers of 1024)."""
+    """docker's RAMInBytes: bytes, or a number with a k/m/g/t/p unit (powers of 1024)."""
     if isinstance(value, bool):
         raise ComposeError(f"{what}: {value!r} is not a size")
     if isinstance(value, (int, float)):

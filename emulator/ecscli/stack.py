@@ -128,7 +128,8 @@ def _release_network(ec2, ids: dict[str, str]) -> None:
             table = ec2.describe_route_tables(RouteTableIds=[route_table])["RouteTables"][0]
             for association in table.get("Associations") or []:
                 if not association.get("Main"):
-                    ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+                    ec2.disassociate_route_table(
+                        AssociationId=association["RouteTableAssociationId"])
             for route in table.get("Routes") or []:
                 if route.get("GatewayId", "") != "local" and route.get("DestinationCidrBlock"):
                     ec2.delete_route(RouteTableId=route_table,
