@@ -2,51 +2,62 @@
 
 Timestamps become epoch seconds, blobs base64 and absent (None) members are dropped. Subtrees
 without a timestamp or blob anywhere below them are copied without a walk: most of a response.
+
+Each shape's conversion is built once, on first use, as a function that knows which members
+need converting; a response then costs one call per structure, list or map that needs a walk.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from typing import Callable
+
+Convert = Callable[[object], object]
 
 
 class OutputSerializer:
     def __init__(self, shapes: dict):
         self._shapes = shapes
         self._needs_walk: dict[str, bool] = {}
+        self._converters: dict[str, Convert] = {}
 
     def serialize(self, shape_name: str, value):
         if value is None:
             return None
+        return self._converter(shape_name)(value)
+
+    def _converter(self, shape_name: str) -> Convert:
+        converter = self._converters.get(shape_name)
+        if converter is None:
+            # Shapes can be cyclic: while this one is built, its own name forwards to it.
+            built: list[Convert] = []
+            self._converters[shape_name] = lambda value: built[0](value)
+            built.append(self._build(shape_name))
+            converter = self._converters[shape_name] = built[0]
+        return converter
+
+    def _member(self, shape_name: str) -> Convert | None:
+        """The conversion of a member's value, or None where it is copied as it is."""
+        return self._converter(shape_name) if self._walk(shape_name) else None
+
+    def _build(self, shape_name: str) -> Convert:
         shape = self._shapes[shape_name]
         kind = shape["type"]
         if kind == "structure":
-            members = shape.get("members", {})
-            out = {}
-            for key, item in value.items():
-                if item is None:
-                    continue
-                member = members.get(key)
-                if member is None or not self._walk(member["shape"]):
-                    out[key] = item
-                else:
-                    out[key] = self.serialize(member["shape"], item)
-            return out
+            return _structure({
+                key: self._member(member["shape"])
+                for key, member in shape.get("members", {}).items()
+            })
         if kind == "list":
-            member = shape["member"]["shape"]
-            if not self._walk(member):
-                return value
-            return [self.serialize(member, item) for item in value]
+            return _list(self._member(shape["member"]["shape"]))
         if kind == "map":
-            member = shape["value"]["shape"]
-            if not self._walk(member):
-                return value
-            return {key: self.serialize(member, item) for key, item in value.items()}
+            return _map(self._member(shape["value"]["shape"]))
         if kind == "timestamp":
-            return value.timestamp() if isinstance(value, dt.datetime) else value
+            return _timestamp
         if kind == "blob":
-            return base64.b64encode(value).decode() if isinstance(value, bytes) else value
-        return value
+            return _blob
+        return _same
 
     def _walk(self, shape_name: str) -> bool:
         """Whether values of this shape may hold something that needs converting (or None)."""
@@ -67,3 +78,44 @@ class OutputSerializer:
             result = kind in ("timestamp", "blob")
         self._needs_walk[shape_name] = result
         return result
+
+
+def _structure(members: dict[str, Convert | None]) -> Convert:
+    get = members.get
+
+    def convert(value):
+        out = {}
+        for key, item in value.items():
+            if item is None:
+                continue
+            member = get(key)  # None too for a key the shape lacks: copied as it is
+            out[key] = item if member is None else member(item)
+        return out
+
+    return convert
+
+
+def _list(member: Convert | None) -> Convert:
+    if member is None:
+        return _same
+    return lambda value: [None if item is None else member(item) for item in value]
+
+
+def _map(member: Convert | None) -> Convert:
+    if member is None:
+        return _same
+    return lambda value: {
+        key: None if item is None else member(item) for key, item in value.items()
+    }
+
+
+def _timestamp(value):
+    return value.timestamp() if isinstance(value, dt.datetime) else value
+
+
+def _blob(value):
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else value
+
+
+def _same(value):
+    return value
