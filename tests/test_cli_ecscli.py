@@ -335,3 +335,16 @@ def test_compose_file_and_ecs_params_flags(configured, clean_emulator, busybox_i
     code, _, err = configured("compose", "--ecs-params", "missing.yml", "-f", "app.yml",
                               "create", "--cluster-config", "demo")
     assert code == 1 and "missing.yml" in err
+
+
+def test_image_pulls_are_reported_once_while_they_last(capfd):
+    from emulator.ecscli.waiting import report_pull
+
+    task = {"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/abc", "lastStatus": "PENDING",
+            "pullStartedAt": "now", "containers": [{"image": "repo/app:1"}]}
+    seen: set[str] = set()
+    report_pull(task, seen)
+    report_pull(task, seen)
+    report_pull({**task, "taskArn": task["taskArn"] + "d", "pullStoppedAt": "later"}, seen)
+    err = capfd.readouterr().err
+    assert err.count("Pulling images") == 1 and "images=repo/app:1" in err and "task=abc" in err

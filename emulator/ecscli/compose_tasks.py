@@ -19,6 +19,7 @@ from emulator.cli_commands.tasks import (
 )
 from emulator.ecscli import compose_project
 from emulator.ecscli.config import cluster_context
+from emulator.ecscli.waiting import report_pull
 
 STARTED_BY = "ecs-emulator/compose"
 POLL_S = 1.0
@@ -105,9 +106,11 @@ def _wait(ctx, arns: list[str], status: str, timeout_minutes: float) -> None:
     ecs = ctx.conn.client("ecs")
     deadline = time.monotonic() + timeout_minutes * 60
     reported: set[str] = set()
+    pulling: set[str] = set()
     while True:
         tasks = describe_tasks(ecs, ctx.cluster, arns)
         for task in tasks:
+            report_pull(task, pulling)
             done = task["lastStatus"] == status or task["lastStatus"] == "STOPPED"
             if done and task["taskArn"] not in reported:
                 reported.add(task["taskArn"])

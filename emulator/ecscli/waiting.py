@@ -16,6 +16,15 @@ from emulator.cli_commands.tasks import describe_tasks, task_arns, task_id
 POLL_S = 1.0
 
 
+def report_pull(task: dict, reported: set[str]) -> None:
+    """Say once per task that its images are being pulled, while they are."""
+    if task["lastStatus"] in ("PROVISIONING", "PENDING") and task.get("pullStartedAt") \
+            and not task.get("pullStoppedAt") and task["taskArn"] not in reported:
+        reported.add(task["taskArn"])
+        images = sorted({c.get("image", "") for c in task.get("containers") or []})
+        output.info("Pulling images", images=",".join(images), task=task_id(task))
+
+
 class ServiceWatch:
     def __init__(self, ecs, cluster: str, service: str):
         self.ecs, self.cluster, self.service = ecs, cluster, service
@@ -93,11 +102,7 @@ class ServiceWatch:
     def _report_tasks(self, tasks: list[dict]) -> None:
         for task in tasks:
             arn = task["taskArn"]
-            if task["lastStatus"] in ("PROVISIONING", "PENDING") and task.get("pullStartedAt") \
-                    and not task.get("pullStoppedAt") and arn not in self.pulling:
-                self.pulling.add(arn)
-                images = sorted({c.get("image", "") for c in task.get("containers") or []})
-                output.info("Pulling images", images=",".join(images), task=task_id(task))
+            report_pull(task, self.pulling)
             if task["lastStatus"] == "STOPPED" and arn not in self.stopped:
                 self.stopped.add(arn)
                 reasons = [c.get("reason") for c in task.get("containers") or [] if c.get("reason")]
