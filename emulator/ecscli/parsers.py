@@ -69,8 +69,7 @@ def _add_compose(commands) -> None:
     compose.add_argument("--task-role-arn", default=_KEEP, help="the task's IAM role")
     compose.add_argument("--registry-creds", default=_KEEP, help="accepted; has no effect here")
     add_cluster_flags(compose)
-    compose.set_defaults(compose_command=None)
-    tasks = compose.add_subparsers(dest="compose_command")
+    tasks = compose.add_subparsers(dest="compose_command", required=True)
     for name, help_text in (("create", "register the task definition"),
                             ("up", "run one task of the newest task definition"),
                             ("start", "run one task if none runs"),
