@@ -1,0 +1,84 @@
+"""Seconds measured per row and side (raw Docker or ours) over rounds, and the tables made of
+them: medians, ratios ours/raw against a target, and how noisy the rounds were."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import subprocess
+from dataclasses import dataclass, field
+
+import servers
+
+
+@dataclass
+class Row:
+    name: str
+    target: float  # the most ours/raw may be
+    raw: list[float] = field(default_factory=list)
+    ours: list[float] = field(default_factory=list)
+
+    def ratio(self) -> float | None:
+        if not self.raw or not self.ours:
+            return None
+        return statistics.median(self.ours) / statistics.median(self.raw)
+
+    def paired(self) -> float | None:
+        """The median of each round's ours/raw: less moved by load that drifts between rounds."""
+        pairs = [o / r for o, r in zip(self.ours, self.raw) if r]
+        return statistics.median(pairs) if pairs else None
+
+    def met(self) -> bool:
+        ratio = self.ratio()
+        return ratio is not None and ratio <= self.target
+
+
+def _ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.0f}" if values else "—"
+
+
+def _spread(values: list[float]) -> str:
+    if len(values) < 2:
+        return "—"
+    return f"{(max(values) - min(values)) / statistics.median(values):.0%}"
+
+
+def _range(values: list[float]) -> str:
+    return f"{min(values) * 1000:.0f}–{max(values) * 1000:.0f}" if values else "—"
+
+
+HEADER = ["", "raw ms", "ours ms", "ours/raw", "target", "met", "per-round ratio", "raw min–max ms",
+          "ours min–max ms", "raw spread", "ours spread"]
+
+
+def cells(row: Row) -> list[str]:
+    ratio, paired = row.ratio(), row.paired()
+    return [row.name, _ms(row.raw), _ms(row.ours), "—" if ratio is None else f"{ratio:.2f}x",
+            f"≤ {row.target:.2f}x", "yes" if row.met() else "NO",
+            "—" if paired is None else f"{paired:.2f}x", _range(row.raw),
+            _range(row.ours), _spread(row.raw), _spread(row.ours)]
+
+
+def text(rows: list[Row]) -> str:
+    table = [HEADER] + [cells(r) for r in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths)] + lines[1:])
+
+
+def markdown(rows: list[Row]) -> str:
+    out = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
+    return "\n".join(out + ["| " + " | ".join(cells(r)) + " |" for r in rows])
+
+
+def setup_line(rounds: int) -> str:
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    commit = subprocess.run(["git", "-C", str(servers.REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "?"
+    docker = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                            capture_output=True, text=True).stdout.strip() or "?"
+    return (f"{when}; ours at commit {commit}; Docker Engine {docker}; {os.cpu_count()} CPUs shared "
+            f"with other work. {rounds} rounds, sides alternating first; medians shown; ours/raw "
+            "is the ratio of the medians (what the target is checked on), per-round ratio the "
+            "median of each round's ours/raw; spread is (max-min)/median over the rounds.")

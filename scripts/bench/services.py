@@ -1,0 +1,220 @@
+"""Service benchmark: our service scheduler against raw Docker doing the same containers' work.
+
+    .venv/bin/python scripts/bench/services.py [--rounds 7] [--output results/services.md]
+
+Rows, each timed in every round for both sides (which side goes first alternates):
+- scale 0 -> 20: UpdateService desiredCount 0 -> 20 until DescribeServices shows runningCount 20
+  with one deployment, vs raw Docker's 20 create+start on 20 threads (the engine starts every
+  task in a thread of its own);
+- replacement: from `docker kill` of the container of a service's task (desiredCount 1) until
+  the service is back at runningCount 1 with a new task, vs one raw create+start of the same
+  container in the same round;
+- the same replacement vs what raw Docker could do at best: kill, wait for the die event, then
+  create + start a new container while removing the old one (not a target of the issue: it says
+  how much of the replacement is Docker's own exit handling, which ECS must wait for too).
+Ours is polled every 10 ms (DescribeTasks for the killed task until ECS saw it go, then
+DescribeServices). Bridge network mode, the busybox test image, a command that ends on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import figures  # noqa: E402  (siblings, found through the path set above)
+import servers  # noqa: E402
+from docker_peer import RawDocker, timed  # noqa: E402
+from figures import Row  # noqa: E402
+from ours_ecs import CLUSTER, POLL_S, Ours, say  # noqa: E402
+
+MANY = 20
+ROWS = ("scale", "replace", "raw-replace")
+TASK_ARN_LABEL = "ecs-emulator.task-arn"
+
+
+class Services:
+    """Our side: services on the bench cluster, and what DescribeServices says of them."""
+
+    def __init__(self, ours: Ours):
+        self.ours = ours
+        self.ecs = ours.ecs
+        self.created: list[str] = []
+
+    def create(self, name: str, count: int) -> str:
+        self.ecs.create_service(cluster=CLUSTER, serviceName=name, desiredCount=count,
+                                taskDefinition=self.ours.definitions["bridge"])
+        self.created.append(name)
+        self.wait_steady(name, count)
+        return name
+
+    def describe(self, name: str) -> dict:
+        began = time.perf_counter()
+        service = self.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
+        self.ours.polls.latencies.append(time.perf_counter() - began)
+        return service
+
+    def wait_steady(self, name: str, count: int, timeout: float = 120.0) -> dict:
+        """Poll until runningCount == count, nothing pending and one deployment."""
+        deadline = time.monotonic() + timeout
+        while True:
+            service = self.describe(name)
+            if (service["runningCount"] == count and service["pendingCount"] == 0
+                    and len(service["deployments"]) == 1):
+                return service
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: service {name} not steady at {count} within "
+                                 f"{timeout:.0f}s: running {service['runningCount']}")
+            time.sleep(POLL_S)
+
+    def running_tasks(self, name: str) -> list[str]:
+        return self.ecs.list_tasks(cluster=CLUSTER, serviceName=name,
+                                   desiredStatus="RUNNING")["taskArns"]
+
+    def wait_gone(self, arn: str, timeout: float = 60.0) -> None:
+        """Poll until ECS no longer wants `arn` running (it saw the container die)."""
+        deadline = time.monotonic() + timeout
+        while self.ours.describe([arn])[0]["desiredStatus"] != "STOPPED":
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: killed task {arn} still wanted after {timeout:.0f}s")
+            time.sleep(POLL_S)
+
+    def scale(self, name: str, count: int) -> None:
+        self.ecs.update_service(cluster=CLUSTER, service=name, desiredCount=count)
+
+    def settle(self, name: str) -> None:
+        """Scale to 0 and wait until every task of the service is STOPPED (containers gone)."""
+        self.scale(name, 0)
+        self.wait_steady(name, 0)
+        arns = self.ecs.list_tasks(cluster=CLUSTER, serviceName=name,
+                                   desiredStatus="STOPPED")["taskArns"]
+        if arns:
+            self.ours.wait_status(arns, "STOPPED")
+
+    def delete_all(self) -> None:
+        for name in self.created:
+            try:
+                self.ecs.delete_service(cluster=CLUSTER, service=name, force=True)
+            except Exception:
+                pass
+
+
+def raw_many(raw: RawDocker) -> float:
+    seconds, containers = timed(raw.run_many, MANY, MANY)
+    with ThreadPoolExecutor(max_workers=MANY) as pool:
+        list(pool.map(raw.remove, containers))
+    return seconds
+
+
+def ours_scale(services: Services, name: str) -> float:
+    began = time.perf_counter()
+    services.scale(name, MANY)
+    services.wait_steady(name, MANY)
+    seconds = time.perf_counter() - began
+    services.settle(name)
+    return seconds
+
+
+def raw_start(raw: RawDocker) -> float:
+    seconds, container = timed(raw.run_bridge)
+    raw.remove(container)
+    return seconds
+
+
+def raw_replace(raw: RawDocker) -> float:
+    container = raw.run_bridge()
+    time.sleep(0.2)
+    return raw.replace_killed(container)
+
+
+def ours_replace(services: Services, name: str, raw: RawDocker) -> float:
+    """docker kill of the service's one task's container until runningCount is 1 again."""
+    [arn] = services.running_tasks(name)
+    [container] = raw.api.containers(filters={"label": f"{TASK_ARN_LABEL}={arn}"})
+    time.sleep(0.2)  # let it settle as a user's service would have
+    began = time.perf_counter()
+    # the kill call returns once Docker has handled the exit; the emulator may react before
+    threading.Thread(target=raw.api.kill, args=(container["Id"],), daemon=True).start()
+    services.wait_gone(arn)
+    services.wait_steady(name, 1)
+    return time.perf_counter() - began
+
+
+def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
+    raw, ours = RawDocker(), Ours(servers.log_dir())
+    services = Services(ours)
+    rows = {"scale": Row(f"scale 0 -> {MANY} until steady", 1.2),
+            "replace": Row("replace a killed task (vs one raw start)", 1.3),
+            "raw-replace": Row("replace a killed task (vs raw kill, die, start)", 1.15)}
+    try:
+        scaled = services.create("bench-scale", 0) if "scale" in keys else None
+        replaced = services.create("bench-replace", 1) \
+            if {"replace", "raw-replace"} & set(keys) else None
+        sides = {
+            "scale": (lambda: raw_many(raw), lambda: ours_scale(services, scaled)),
+            "replace": (lambda: raw_start(raw), lambda: ours_replace(services, replaced, raw)),
+            "raw-replace": (lambda: raw_replace(raw),
+                            lambda: ours_replace(services, replaced, raw)),
+        }
+        for key in keys:  # a warm-up of each, not counted
+            for fn in sides[key]:
+                fn()
+        ours.polls.latencies.clear()
+        for index in range(rounds):
+            for key in keys:
+                row = rows[key]
+                pair = [("raw", sides[key][0]), ("ours", sides[key][1])]
+                for side, fn in pair if index % 2 == 0 else pair[::-1]:
+                    getattr(row, side).append(fn())
+                say(f"round {index + 1}/{rounds} {row.name}: raw {row.raw[-1] * 1000:.0f} ms, "
+                    f"ours {row.ours[-1] * 1000:.0f} ms")
+    finally:
+        services.delete_all()
+        raw.close()
+        ours.close()
+    return [rows[key] for key in keys], ours
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    keys = [k.strip() for k in args.only.split(",") if k.strip()] or list(ROWS)
+    unknown = set(keys) - set(ROWS)
+    if unknown:
+        raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(ROWS)})")
+    rows, ours = measure(args.rounds, keys)
+    print(figures.text(rows))
+    call = ours.polls.call_ms()
+    polling = "" if call is None else (
+        f"Polling: every {POLL_S * 1000:.0f} ms; a DescribeServices or DescribeTasks call took "
+        f"{call:.1f} ms (median), so polling adds about {POLL_S * 500 + call:.0f} ms on average "
+        "to each ours figure (half a period plus a call).")
+    print(polling)
+    if args.output:
+        out = Path(args.output)
+        out.write_text("\n".join([
+            "# Service benchmark: ours vs raw Docker", "",
+            "Written by `.venv/bin/python scripts/bench/services.py`; the module's docstring has "
+            "the method.", "", figures.setup_line(args.rounds), "", figures.markdown(rows), "",
+            polling, "", *args.notes, ""]))
+        say(f"wrote {out}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--only", default="", help="comma-separated rows: " + ",".join(ROWS))
+    parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "results" /
+                                                "services.md"), help="markdown file ('' to skip)")
+    parser.add_argument("--note", dest="notes", action="append", default=[],
+                        help="a paragraph to add under the table")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
