@@ -239,8 +239,6 @@ class TaskRunner:
         self._remove_all()
         with self.lock:
             self._advance(TaskStatus.STOPPED)
-        log.info("task %s STOPPED (%s: %s)", self.task.id, self.task.stop_code,
-                 self.task.stopped_reason)
 
     def _stop_all(self) -> list:
         """Stop the running containers (in parallel); those it stopped."""
@@ -291,7 +289,11 @@ class TaskRunner:
 
     def _advance(self, status: TaskStatus) -> None:
         if self.task.advance(status):
-            log.info("task %s %s", self.task.id, status.name)
+            if status == TaskStatus.STOPPED:
+                log.info("task %s STOPPED (%s: %s)", self.task.id, self.task.stop_code,
+                         self.task.stopped_reason)
+            else:
+                log.info("task %s %s", self.task.id, status.name)
             self.engine.task_changed(self.store, self.task)
             self.changed.notify_all()
 
