@@ -11,18 +11,17 @@ import threading
 import pytest
 import requests
 from botocore import xform_name
+from cheroot import wsgi
 from botocore.config import Config
 from flask import Flask
 
 from api_shapes import load_service
-from emulator.app import Emulator
 from emulator.aws.json_service import HandlerTable, JsonService
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
 from emulator.ecs import errors as ecs_errors
 from emulator.ecs.api import handlers as ecs_handlers
-from emulator.server import EmulatorServer
 
 ECS = load_service("ecs")
 TARGET = ECS.target_prefix
@@ -246,10 +245,13 @@ def timestamp_server():
     flask_app = Flask("timestamps")
     moto = MotoBridge()
     router = AwsRouter(flask_app, [service], moto, settings)
-    server = EmulatorServer(Emulator(settings, flask_app, router, state, moto), "127.0.0.1", 0)
-    server.start()
+    # The bare router under cheroot: no engine or scheduler is needed to test serialization.
+    server = wsgi.Server(("127.0.0.1", 0), router, numthreads=2)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.port}"
+        yield f"http://127.0.0.1:{server.bind_addr[1]}"
     finally:
         server.stop()
 
