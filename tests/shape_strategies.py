@@ -1,9 +1,12 @@
 """Hypothesis strategies for AWS JSON request bodies, derived from a botocore service model.
 
-`valid_body(shapes, shape_name)` draws a decoded JSON value that fits the input shape (required
-members always, a few optional ones, lengths and ranges and enums respected; patterns are not, as
-the model's patterns are advisory). `broken_body(shapes, shape_name)` draws a valid body and then
-breaks it once, at one place, in one named way, so a test can say what the answer must be.
+`valid_body(shapes, shape_name, words)` draws a decoded JSON value that fits the input shape
+(required members always, a few optional ones, lengths and ranges and enums respected; patterns
+are not, as the model's patterns are advisory). Strings are arbitrary text or one of `words`:
+names of resources that exist, so that some requests get past "not found" into the handlers.
+
+`broken_body(shapes, shape_name, words)` draws a valid body and then breaks it once, at one place,
+in one named way, so a test can say what the answer must be.
 """
 
 from __future__ import annotations
@@ -40,33 +43,48 @@ MUST_REFUSE = {
 }
 
 
-def valid_body(shapes: ServiceShapes, shape_name: str | None) -> st.SearchStrategy:
+def valid_body(shapes: ServiceShapes, shape_name: str | None,
+               words: tuple[str, ...] = ()) -> st.SearchStrategy:
     if shape_name is None:
         return st.just({})
-    return _value(shapes, shape_name, 0)
+    return _Drawer(shapes, words).value(shape_name, 0)
 
 
-def _value(shapes: ServiceShapes, shape_name: str, depth: int) -> st.SearchStrategy:
+class _Drawer:
+    def __init__(self, shapes: ServiceShapes, words: tuple[str, ...]):
+        self.shapes = shapes
+        self.words = words
+
+    def value(self, shape_name: str, depth: int) -> st.SearchStrategy:
+        return _value(self, shape_name, depth)
+
+    def text(self, low: int, high: int) -> st.SearchStrategy:
+        text = st.text(min_size=low, max_size=max(low, min(high, MAX_TEXT)))
+        fitting = [word for word in self.words if low <= len(word) <= high]
+        return st.one_of(st.sampled_from(fitting), text) if fitting else text
+
+
+def _value(drawer: _Drawer, shape_name: str, depth: int) -> st.SearchStrategy:
+    shapes = drawer.shapes
     shape = shapes.shapes[shape_name]
     kind = shape["type"]
     if kind == "structure":
-        return _structure(shapes, shape, depth)
+        return _structure(drawer, shape, depth)
     if kind == "list":
         low = shape.get("min", 0)
         high = low if depth >= MAX_DEPTH else max(low, min(shape.get("max", MAX_ITEMS), MAX_ITEMS))
-        return st.lists(_value(shapes, shape["member"]["shape"], depth + 1),
+        return st.lists(drawer.value(shape["member"]["shape"], depth + 1),
                         min_size=low, max_size=high)
     if kind == "map":
         low = shape.get("min", 0)
         high = low if depth >= MAX_DEPTH else max(low, min(shape.get("max", MAX_ITEMS), MAX_ITEMS))
-        return st.dictionaries(_value(shapes, shape["key"]["shape"], depth + 1),
-                               _value(shapes, shape["value"]["shape"], depth + 1),
+        return st.dictionaries(drawer.value(shape["key"]["shape"], depth + 1),
+                               drawer.value(shape["value"]["shape"], depth + 1),
                                min_size=low, max_size=high)
     if kind == "string":
         if "enum" in shape:
             return st.sampled_from(shape["enum"])
-        low = shape.get("min", 0)
-        return st.text(min_size=low, max_size=max(low, min(shape.get("max", MAX_TEXT), MAX_TEXT)))
+        return drawer.text(shape.get("min", 0), shape.get("max", MAX_TEXT))
     if kind in ("integer", "long"):
         bits = 31 if kind == "integer" else 63
         return st.integers(shape.get("min", -(2**bits)), shape.get("max", 2**bits - 1))
@@ -83,23 +101,27 @@ def _value(shapes: ServiceShapes, shape_name: str, depth: int) -> st.SearchStrat
     raise ValueError(f"no strategy for a {kind} shape ({shape_name})")
 
 
-def _structure(shapes: ServiceShapes, shape: dict, depth: int) -> st.SearchStrategy:
+def _structure(drawer: _Drawer, shape: dict, depth: int) -> st.SearchStrategy:
     members = shape.get("members", {})
     required = list(shape.get("required", ()))
     optional = [name for name in members if name not in required]
 
-    @st.composite
-    def draw(draw_from):
-        chosen = list(required)
-        if shape.get("union"):
-            chosen = [draw_from(st.sampled_from(list(members)))] if members else []
-        elif depth < MAX_DEPTH and optional:
-            chosen += draw_from(st.lists(st.sampled_from(optional), unique=True,
-                                         max_size=MAX_OPTIONAL_MEMBERS))
-        return {name: draw_from(_value(shapes, members[name]["shape"], depth + 1))
-                for name in chosen}
+    def member(name: str) -> st.SearchStrategy:
+        return drawer.value(members[name]["shape"], depth + 1)
 
-    return draw()
+    if shape.get("union") and members:
+        return st.one_of([st.fixed_dictionaries({name: member(name)}) for name in members])
+    fixed = st.fixed_dictionaries({name: member(name) for name in required})
+    if depth >= MAX_DEPTH or not optional:
+        return fixed
+
+    @st.composite
+    def with_optional(draw_from):
+        chosen = draw_from(st.lists(st.sampled_from(optional), unique=True,
+                                    max_size=MAX_OPTIONAL_MEMBERS))
+        return {**draw_from(fixed), **{name: draw_from(member(name)) for name in chosen}}
+
+    return with_optional()
 
 
 # -- breaking a valid body ------------------------------------------------------------------
@@ -150,13 +172,14 @@ def places(shapes: ServiceShapes, shape_name: str, value, path: tuple = ()) -> l
     return found
 
 
-def broken_body(shapes: ServiceShapes, shape_name: str | None) -> st.SearchStrategy:
+def broken_body(shapes: ServiceShapes, shape_name: str | None,
+                words: tuple[str, ...] = ()) -> st.SearchStrategy:
     @st.composite
     def draw(draw_from):
         if shape_name is None:
             return Broken(draw_from(st.sampled_from([[], "text", 1, {"unexpected": DEEP_MARKER}])),
                           "no-input-shape", "")
-        body = draw_from(valid_body(shapes, shape_name))
+        body = draw_from(valid_body(shapes, shape_name, words))
         place = draw_from(st.sampled_from(places(shapes, shape_name, body)))
         shape = shapes.shapes[place.shape_name]
         kinds = _mutations_for(shape, _get(body, place.path), is_root=not place.path)
@@ -225,7 +248,7 @@ def _wrong_types(kind: str) -> list:
         "float": {"number", "float"},
         # Timestamps are epoch seconds or ISO 8601 text; text that is no date is a wrong type.
         "timestamp": {"number", "float"},
-        "blob": set(),  # "text" is not base64 of anything: still a wrong type
+        "blob": {"string"},  # base64 text ("text" is base64 of three bytes)
     }[kind]
     return [value for name, value in every.items() if name not in fitting]
 
