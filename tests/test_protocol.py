@@ -20,6 +20,8 @@ from emulator.aws.json_service import HandlerTable, JsonService
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
+from emulator.aws.errors import AwsError
+from emulator.ecr import errors as ecr_errors
 from emulator.ecs import errors as ecs_errors
 from emulator.ecs.api import handlers as ecs_handlers
 
@@ -285,14 +287,19 @@ def test_input_timestamps_accept_epoch_seconds_and_iso_8601():
 
 
 def _error_classes():
-    return [cls for cls in vars(ecs_errors).values()
-            if isinstance(cls, type) and issubclass(cls, ecs_errors.AwsError)
-            and cls is not ecs_errors.AwsError]
+    return [(model, cls) for model, module in (("ecs", ecs_errors), ("ecr", ecr_errors))
+            for cls in vars(module).values()
+            if isinstance(cls, type) and issubclass(cls, AwsError) and cls is not AwsError
+            and cls.__module__ == module.__name__]
 
 
-@pytest.mark.parametrize("cls", _error_classes(), ids=lambda cls: cls.__name__)
-def test_every_ecs_error_class_is_an_exception_shape_of_the_model(cls):
-    assert cls.__name__ in ECS.exception_names
+@pytest.mark.parametrize("model, cls", _error_classes(),
+                         ids=lambda value: value if isinstance(value, str) else value.__name__)
+def test_every_error_class_is_an_exception_shape_of_its_model(model, cls):
+    shapes = load_service(model)
+    assert cls.__name__ in shapes.exception_names
     assert cls.code == cls.__name__
     assert cls("m").body() == {"__type": cls.__name__, "message": "m"}
-    assert 400 <= cls.status < 500
+    # A fault (ServerException) is a 5xx in the model; every other exception a 4xx.
+    assert (cls.status >= 500) == bool(shapes.shapes[cls.__name__].get("fault")), cls.status
+    assert 400 <= cls.status < 600

@@ -151,6 +151,8 @@ class SecretNotFoundException(AwsError):
 class ServerException(AwsError):
     """A fault on our side that still has an ECR shape (rare: most faults are InternalFailure)."""
 
+    status = 500  # a fault in ECR's model, as AWS answers it
+
 
 class SigningConfigurationNotFoundException(AwsError):
     pass
