@@ -21,6 +21,8 @@ from emulator.config import Settings
 log = logging.getLogger("emulator.requests")
 
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+# One encoder for every reply: json.dumps() builds a new one per call when given separators.
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
 _MAX_JSON_BODY = 16 * 1024 * 1024
 
 
@@ -46,7 +48,7 @@ class AwsRouter:
         started = time.perf_counter()
         ctx = context_from_environ(environ, self._settings)
         reply = service.handle(operation, _read_body(environ), ctx)
-        payload = json.dumps(reply.body, separators=(",", ":")).encode()
+        payload = _encode_json(reply.body).encode()
         headers = [
             ("Content-Type", _JSON_CONTENT_TYPE),
             ("Content-Length", str(len(payload))),
