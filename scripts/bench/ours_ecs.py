@@ -2,12 +2,14 @@
 (servers.py), one boto3 ECS client (api.py's), and tight polling of what it reports.
 
 Polling is how a user learns a task is RUNNING; it adds up to one interval plus one call to what
-the emulator itself took. Each wait records the server's own timestamp of the step (startedAt,
-stoppedAt) beside the moment the poll saw it, so the report can say what polling added.
+the emulator itself took, and its calls cost CPU on a machine Docker shares. A timed wait names
+its row: the row's Polls keep each call's latency and the lag from the server's own timestamp of
+the step (startedAt, stoppedAt) to the poll that saw it, so the report can say what polling added.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -18,7 +20,8 @@ import servers
 from docker_peer import COMMAND, IMAGE, MEMORY_MIB
 
 CLUSTER = "bench"
-POLL_S = 0.01
+POLL_S = 0.01  # one task: every 10 ms
+POLL_MANY_S = 0.02  # 20 tasks: each call is heavier (20 tasks to serialize and parse)
 ORDER = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
          "DEPROVISIONING", "STOPPED"]
 AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-bench"]}}
@@ -28,14 +31,30 @@ AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-bench"]}}
 class Polls:
     """Latencies of the polling calls of a run, to say what polling costs."""
 
+    interval_s: float = POLL_S
     latencies: list[float] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)  # poll saw it - server stamped it (s)
+    server_cpu_s: list[float] = field(default_factory=list)  # the server's CPU per timed run
 
     def call_ms(self) -> float | None:
         return statistics.median(self.latencies) * 1000 if self.latencies else None
 
     def lag_ms(self) -> float | None:
         return statistics.median(self.lags) * 1000 if self.lags else None
+
+    def cpu_ms(self) -> float | None:
+        return statistics.median(self.server_cpu_s) * 1000 if self.server_cpu_s else None
+
+    def line(self, name: str) -> str:
+        parts = [f"{name}: polled every {self.interval_s * 1000:.0f} ms"]
+        if self.latencies:
+            parts.append(f"a call took {self.call_ms():.1f} ms")
+        if self.lags:
+            parts.append(f"the poll that saw it came {self.lag_ms():.1f} ms after the server's "
+                         "own timestamp")
+        if self.server_cpu_s:
+            parts.append(f"our server used {self.cpu_ms():.0f} ms of CPU per run")
+        return "; ".join(parts) + " (medians)."
 
 
 class Ours:
@@ -46,7 +65,7 @@ class Ours:
             raise SystemExit(f"bench: our server did not start:\n{self.server.log_tail()}")
         self.ecs = api.ecs_client(self.server.endpoint, max_pool_connections=50)
         self.ecs.create_cluster(clusterName=CLUSTER)
-        self.polls = Polls()
+        self.polls: dict[str, Polls] = {}  # row -> its polling figures
         self.definitions = {mode: self.register(f"bench-{mode}", mode)
                             for mode in ("bridge", "awsvpc")}
 
@@ -68,31 +87,45 @@ class Ours:
             raise SystemExit(f"bench: RunTask failed: {response['failures']}")
         return [task["taskArn"] for task in response["tasks"]]
 
-    def describe(self, arns: list[str]) -> list[dict]:
+    def record(self, row: str | None, interval_s: float = POLL_S) -> Polls | None:
+        """The Polls of `row` (None: a wait that is not timed, e.g. clean-up)."""
+        if row is None:
+            return None
+        return self.polls.setdefault(row, Polls(interval_s))
+
+    def server_cpu_s(self) -> float:
+        """User + system CPU seconds the server process has used so far."""
+        with open(f"/proc/{self.server.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def describe(self, arns: list[str], polls: Polls | None = None) -> list[dict]:
         began = time.perf_counter()
         tasks = []
         for start in range(0, len(arns), 100):
             tasks += self.ecs.describe_tasks(cluster=CLUSTER, tasks=arns[start:start + 100])["tasks"]
-        self.polls.latencies.append(time.perf_counter() - began)
+        if polls is not None:
+            polls.latencies.append(time.perf_counter() - began)
         return tasks
 
-    def wait_status(self, arns: list[str], status: str, stamp: str | None = None,
-                    timeout: float = 120.0) -> list[dict]:
-        """Poll DescribeTasks every POLL_S until every task reached `status`; note the lag from
+    def wait_status(self, arns: list[str], status: str, polls: Polls | None = None,
+                    stamp: str | None = None, timeout: float = 120.0) -> list[dict]:
+        """Poll DescribeTasks until every task reached `status`; note in `polls` the lag from
         the latest `stamp` (a task timestamp) to the poll that saw it."""
         deadline = time.monotonic() + timeout
+        interval = polls.interval_s if polls else POLL_S
         while True:
-            tasks = self.describe(arns)
+            tasks = self.describe(arns, polls)
             seen = time.time()
             if all(ORDER.index(t["lastStatus"]) >= ORDER.index(status) for t in tasks):
                 break
             if time.monotonic() > deadline:
                 raise SystemExit(f"bench: tasks not {status} within {timeout:.0f}s: "
                                  f"{[t['lastStatus'] for t in tasks]}")
-            time.sleep(POLL_S)
+            time.sleep(interval)
         stamps = [t[stamp].timestamp() for t in tasks if stamp and t.get(stamp)]
-        if stamps and status == tasks[0]["lastStatus"]:
-            self.polls.lags.append(seen - max(stamps))
+        if polls is not None and stamps:
+            polls.lags.append(seen - max(stamps))
         return tasks
 
     def stop_tasks(self, arns: list[str]) -> None:

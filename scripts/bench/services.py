@@ -12,8 +12,9 @@ Rows, each timed in every round for both sides (which side goes first alternates
 - the same replacement vs what raw Docker could do at best: kill, wait for the die event, then
   create + start a new container while removing the old one (not a target of the issue: it says
   how much of the replacement is Docker's own exit handling, which ECS must wait for too).
-Ours is polled every 10 ms (DescribeTasks for the killed task until ECS saw it go, then
-DescribeServices). Bridge network mode, the busybox test image, a command that ends on SIGTERM.
+Ours is polled every 10 ms (20 ms while 20 tasks start): DescribeTasks for the killed task until
+ECS saw it go, then DescribeServices. Bridge network mode, the busybox test image, a command
+that ends on SIGTERM.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import figures  # noqa: E402  (siblings, found through the path set above)
 import servers  # noqa: E402
 from docker_peer import RawDocker, timed  # noqa: E402
 from figures import Row  # noqa: E402
-from ours_ecs import CLUSTER, POLL_S, Ours, say  # noqa: E402
+from ours_ecs import CLUSTER, POLL_MANY_S, POLL_S, Ours, Polls, say  # noqa: E402
 
 MANY = 20
 ROWS = ("scale", "replace", "raw-replace")
@@ -53,46 +54,53 @@ class Services:
         self.wait_steady(name, count)
         return name
 
-    def describe(self, name: str) -> dict:
+    def describe(self, name: str, polls: Polls | None) -> dict:
         began = time.perf_counter()
         service = self.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
-        self.ours.polls.latencies.append(time.perf_counter() - began)
+        if polls is not None:
+            polls.latencies.append(time.perf_counter() - began)
         return service
 
-    def wait_steady(self, name: str, count: int, timeout: float = 120.0) -> dict:
-        """Poll until runningCount == count, nothing pending and one deployment."""
+    def wait_steady(self, name: str, count: int, polls: Polls | None = None,
+                    timeout: float = 120.0) -> None:
+        """Poll until runningCount == count, nothing pending and one deployment; note in `polls`
+        how long after the last task's startedAt the poll saw it."""
         deadline = time.monotonic() + timeout
+        interval = polls.interval_s if polls else POLL_S
         while True:
-            service = self.describe(name)
+            service = self.describe(name, polls)
+            seen = time.time()
             if (service["runningCount"] == count and service["pendingCount"] == 0
                     and len(service["deployments"]) == 1):
-                return service
+                break
             if time.monotonic() > deadline:
                 raise SystemExit(f"bench: service {name} not steady at {count} within "
                                  f"{timeout:.0f}s: running {service['runningCount']}")
-            time.sleep(POLL_S)
+            time.sleep(interval)
+        if polls is not None and count:
+            tasks = self.ours.describe(self.running_tasks(name))
+            polls.lags.append(seen - max(t["startedAt"].timestamp() for t in tasks))
 
     def running_tasks(self, name: str) -> list[str]:
         return self.ecs.list_tasks(cluster=CLUSTER, serviceName=name,
                                    desiredStatus="RUNNING")["taskArns"]
 
-    def wait_gone(self, arn: str, timeout: float = 60.0) -> None:
+    def wait_gone(self, arn: str, polls: Polls) -> None:
         """Poll until ECS no longer wants `arn` running (it saw the container die)."""
-        deadline = time.monotonic() + timeout
-        while self.ours.describe([arn])[0]["desiredStatus"] != "STOPPED":
+        deadline = time.monotonic() + 60
+        while self.ours.describe([arn], polls)[0]["desiredStatus"] != "STOPPED":
             if time.monotonic() > deadline:
-                raise SystemExit(f"bench: killed task {arn} still wanted after {timeout:.0f}s")
-            time.sleep(POLL_S)
+                raise SystemExit(f"bench: killed task {arn} still wanted after 60s")
+            time.sleep(polls.interval_s)
 
     def scale(self, name: str, count: int) -> None:
         self.ecs.update_service(cluster=CLUSTER, service=name, desiredCount=count)
 
     def settle(self, name: str) -> None:
-        """Scale to 0 and wait until every task of the service is STOPPED (containers gone)."""
+        """Scale to 0 and wait until every task it ran is STOPPED (containers gone)."""
+        arns = self.running_tasks(name)
         self.scale(name, 0)
         self.wait_steady(name, 0)
-        arns = self.ecs.list_tasks(cluster=CLUSTER, serviceName=name,
-                                   desiredStatus="STOPPED")["taskArns"]
         if arns:
             self.ours.wait_status(arns, "STOPPED")
 
@@ -111,11 +119,13 @@ def raw_many(raw: RawDocker) -> float:
     return seconds
 
 
-def ours_scale(services: Services, name: str) -> float:
-    began = time.perf_counter()
+def ours_scale(services: Services, name: str, polls: Polls | None) -> float:
+    began, cpu = time.perf_counter(), services.ours.server_cpu_s()
     services.scale(name, MANY)
-    services.wait_steady(name, MANY)
+    services.wait_steady(name, MANY, polls)
     seconds = time.perf_counter() - began
+    if polls is not None:
+        polls.server_cpu_s.append(services.ours.server_cpu_s() - cpu)
     services.settle(name)
     return seconds
 
@@ -132,17 +142,20 @@ def raw_replace(raw: RawDocker) -> float:
     return raw.replace_killed(container)
 
 
-def ours_replace(services: Services, name: str, raw: RawDocker) -> float:
+def ours_replace(services: Services, name: str, raw: RawDocker, polls: Polls | None) -> float:
     """docker kill of the service's one task's container until runningCount is 1 again."""
+    polls = polls or Polls()
     [arn] = services.running_tasks(name)
     [container] = raw.api.containers(filters={"label": f"{TASK_ARN_LABEL}={arn}"})
     time.sleep(0.2)  # let it settle as a user's service would have
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), services.ours.server_cpu_s()
     # the kill call returns once Docker has handled the exit; the emulator may react before
     threading.Thread(target=raw.api.kill, args=(container["Id"],), daemon=True).start()
-    services.wait_gone(arn)
-    services.wait_steady(name, 1)
-    return time.perf_counter() - began
+    services.wait_gone(arn, polls)
+    services.wait_steady(name, 1, polls)
+    seconds = time.perf_counter() - began
+    polls.server_cpu_s.append(services.ours.server_cpu_s() - cpu)
+    return seconds
 
 
 def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
@@ -156,21 +169,25 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
         replaced = services.create("bench-replace", 1) \
             if {"replace", "raw-replace"} & set(keys) else None
         sides = {
-            "scale": (lambda: raw_many(raw), lambda: ours_scale(services, scaled)),
-            "replace": (lambda: raw_start(raw), lambda: ours_replace(services, replaced, raw)),
-            "raw-replace": (lambda: raw_replace(raw),
-                            lambda: ours_replace(services, replaced, raw)),
+            "scale": (lambda _: raw_many(raw), lambda polls: ours_scale(services, scaled, polls)),
+            "replace": (lambda _: raw_start(raw),
+                        lambda polls: ours_replace(services, replaced, raw, polls)),
+            "raw-replace": (lambda _: raw_replace(raw),
+                            lambda polls: ours_replace(services, replaced, raw, polls)),
         }
         for key in keys:  # a warm-up of each, not counted
             for fn in sides[key]:
-                fn()
-        ours.polls.latencies.clear()
+                fn(None)
         for index in range(rounds):
             for key in keys:
                 row = rows[key]
+                polls = ours.record(row.name, POLL_MANY_S if key == "scale" else POLL_S)
                 pair = [("raw", sides[key][0]), ("ours", sides[key][1])]
                 for side, fn in pair if index % 2 == 0 else pair[::-1]:
-                    getattr(row, side).append(fn())
+                    lags = len(polls.lags)
+                    getattr(row, side).append(fn(polls))
+                    if side == "ours" and len(polls.lags) > lags:
+                        row.stamped.append(row.ours[-1] - polls.lags[-1])
                 say(f"round {index + 1}/{rounds} {row.name}: raw {row.raw[-1] * 1000:.0f} ms, "
                     f"ours {row.ours[-1] * 1000:.0f} ms")
     finally:
@@ -188,19 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(ROWS)})")
     rows, ours = measure(args.rounds, keys)
     print(figures.text(rows))
-    call = ours.polls.call_ms()
-    polling = "" if call is None else (
-        f"Polling: every {POLL_S * 1000:.0f} ms; a DescribeServices or DescribeTasks call took "
-        f"{call:.1f} ms (median), so polling adds about {POLL_S * 500 + call:.0f} ms on average "
-        "to each ours figure (half a period plus a call).")
-    print(polling)
+    polling = [polls.line(name) for name, polls in ours.polls.items()]
+    print("\n".join(polling))
     if args.output:
         out = Path(args.output)
         out.write_text("\n".join([
             "# Service benchmark: ours vs raw Docker", "",
             "Written by `.venv/bin/python scripts/bench/services.py`; the module's docstring has "
             "the method.", "", figures.setup_line(args.rounds), "", figures.markdown(rows), "",
-            polling, "", *args.notes, ""]))
+            "What polling added (ours only):", "", *[f"- {line}" for line in polling], "",
+            *args.notes, ""]))
         say(f"wrote {out}")
     return 0
 

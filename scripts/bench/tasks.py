@@ -7,8 +7,9 @@ Rows, each timed in every round for both sides (which side goes first alternates
 - awsvpc: raw pause container create+start then the app in its namespace, vs RunTask awsvpc;
 - 20 at once: raw 20 create+start on 20 threads, vs RunTask count=10 twice until all RUNNING;
 - stop: raw stop+remove, vs StopTask until STOPPED (the command exits on SIGTERM).
-Ours is polled with DescribeTasks every 10 ms; the report says what that polling added (the
-poll that saw a step minus the task's own timestamp of it). Runs in the project's virtualenv
+Ours is polled with DescribeTasks every 10 ms (20 ms for 20 tasks, whose calls are heavier); the
+report says what that polling added (the poll that saw a step minus the task's own timestamp of
+it) and the CPU our server used per run. Runs in the project's virtualenv
 (it needs the docker SDK); ours is `python -m emulator` on a free port.
 """
 
@@ -26,7 +27,7 @@ import figures  # noqa: E402  (siblings, found through the path set above)
 import servers  # noqa: E402
 from docker_peer import RawDocker, pause_image, timed  # noqa: E402
 from figures import Row  # noqa: E402
-from ours_ecs import POLL_S, Ours, say  # noqa: E402
+from ours_ecs import POLL_MANY_S, POLL_S, Ours, Polls, say  # noqa: E402
 
 MANY = 20
 TARGET = 1.15
@@ -38,11 +39,14 @@ def raw_bridge(raw: RawDocker, _) -> float:
     return seconds
 
 
-def ours_bridge(ours: Ours, _) -> float:
-    began = time.perf_counter()
-    arns = ours.run_tasks("bridge")
-    ours.wait_status(arns, "RUNNING", "startedAt")
+def ours_start(ours: Ours, polls: Polls | None, mode: str, counts: tuple[int, ...]) -> float:
+    """RunTask (once per count) until DescribeTasks shows every task RUNNING; then clean up."""
+    began, cpu = time.perf_counter(), ours.server_cpu_s()
+    arns = [arn for count in counts for arn in ours.run_tasks(mode, count)]
+    ours.wait_status(arns, "RUNNING", polls, "startedAt")
     seconds = time.perf_counter() - began
+    if polls is not None:
+        polls.server_cpu_s.append(ours.server_cpu_s() - cpu)
     ours.stop_and_wait(arns)
     return seconds
 
@@ -53,28 +57,10 @@ def raw_awsvpc(raw: RawDocker, pause: str) -> float:
     return seconds
 
 
-def ours_awsvpc(ours: Ours, _) -> float:
-    began = time.perf_counter()
-    arns = ours.run_tasks("awsvpc")
-    ours.wait_status(arns, "RUNNING", "startedAt")
-    seconds = time.perf_counter() - began
-    ours.stop_and_wait(arns)
-    return seconds
-
-
 def raw_many(raw: RawDocker, _) -> float:
     seconds, containers = timed(raw.run_many, MANY, MANY)
     with ThreadPoolExecutor(max_workers=MANY) as pool:
         list(pool.map(raw.remove, containers))
-    return seconds
-
-
-def ours_many(ours: Ours, _) -> float:
-    began = time.perf_counter()
-    arns = ours.run_tasks("bridge", MANY // 2) + ours.run_tasks("bridge", MANY - MANY // 2)
-    ours.wait_status(arns, "RUNNING", "startedAt")
-    seconds = time.perf_counter() - began
-    ours.stop_and_wait(arns)
     return seconds
 
 
@@ -85,21 +71,28 @@ def raw_stop(raw: RawDocker, _) -> float:
     return seconds
 
 
-def ours_stop(ours: Ours, _) -> float:
+def ours_stop(ours: Ours, polls: Polls | None) -> float:
     arns = ours.run_tasks("bridge")
     ours.wait_status(arns, "RUNNING")
     time.sleep(0.2)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), ours.server_cpu_s()
     ours.stop_tasks(arns)
-    ours.wait_status(arns, "STOPPED", "stoppedAt")
-    return time.perf_counter() - began
+    ours.wait_status(arns, "STOPPED", polls, "stoppedAt")
+    seconds = time.perf_counter() - began
+    if polls is not None:
+        polls.server_cpu_s.append(ours.server_cpu_s() - cpu)
+    return seconds
 
 
-ROWS = {  # key: (name, raw, ours)
-    "bridge": ("bridge: one task RUNNING", raw_bridge, ours_bridge),
-    "awsvpc": ("awsvpc: one task RUNNING", raw_awsvpc, ours_awsvpc),
-    "many": (f"{MANY} tasks at once RUNNING", raw_many, ours_many),
-    "stop": ("stop: one task STOPPED", raw_stop, ours_stop),
+HALVES = (MANY // 2, MANY - MANY // 2)
+ROWS = {  # key: (name, raw, ours, poll interval)
+    "bridge": ("bridge: one task RUNNING", raw_bridge,
+               lambda ours, polls: ours_start(ours, polls, "bridge", (1,)), POLL_S),
+    "awsvpc": ("awsvpc: one task RUNNING", raw_awsvpc,
+               lambda ours, polls: ours_start(ours, polls, "awsvpc", (1,)), POLL_S),
+    "many": (f"{MANY} tasks at once RUNNING", raw_many,
+             lambda ours, polls: ours_start(ours, polls, "bridge", HALVES), POLL_MANY_S),
+    "stop": ("stop: one task STOPPED", raw_stop, ours_stop, POLL_S),
 }
 
 
@@ -109,15 +102,18 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
     rows = [Row(ROWS[key][0], TARGET) for key in keys]
     try:
         for key in keys:  # a warm-up of each, not counted
-            _, raw_fn, ours_fn = ROWS[key]
-            raw_fn(raw, pause), ours_fn(ours, pause)
-        ours.polls.latencies.clear(), ours.polls.lags.clear()
+            _, raw_fn, ours_fn, _ = ROWS[key]
+            raw_fn(raw, pause), ours_fn(ours, None)
         for index in range(rounds):
             for row, key in zip(rows, keys):
-                name, raw_fn, ours_fn = ROWS[key]
-                sides = [("raw", raw_fn, raw), ("ours", ours_fn, ours)]
-                for side, fn, target in sides if index % 2 == 0 else sides[::-1]:
-                    getattr(row, side).append(fn(target, pause))
+                name, raw_fn, ours_fn, interval = ROWS[key]
+                polls = ours.record(name, interval)
+                sides = [("raw", lambda: raw_fn(raw, pause)), ("ours", lambda: ours_fn(ours, polls))]
+                for side, fn in sides if index % 2 == 0 else sides[::-1]:
+                    lags = len(polls.lags)
+                    getattr(row, side).append(fn())
+                    if side == "ours" and len(polls.lags) > lags:
+                        row.stamped.append(row.ours[-1] - polls.lags[-1])
                 say(f"round {index + 1}/{rounds} {name}: raw {row.raw[-1] * 1000:.0f} ms, "
                     f"ours {row.ours[-1] * 1000:.0f} ms")
     finally:
@@ -126,13 +122,8 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
     return rows, ours
 
 
-def polling_line(ours: Ours) -> str:
-    call, lag = ours.polls.call_ms(), ours.polls.lag_ms()
-    if call is None or lag is None:
-        return ""
-    return (f"Polling: DescribeTasks every {POLL_S * 1000:.0f} ms took {call:.1f} ms a call (median); "
-            f"the poll that saw RUNNING or STOPPED came a median {lag:.1f} ms after the task's own "
-            "startedAt/stoppedAt, so about that much of each ours figure is the client's polling.")
+def polling_lines(ours: Ours) -> list[str]:
+    return [polls.line(name) for name, polls in ours.polls.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,15 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(ROWS)})")
     rows, ours = measure(args.rounds, keys)
     print(figures.text(rows))
-    polling = polling_line(ours)
-    print(polling)
+    polling = polling_lines(ours)
+    print("\n".join(polling))
     if args.output:
         out = Path(args.output)
         out.write_text("\n".join([
             "# Task benchmark: ours vs raw Docker", "",
             "Written by `.venv/bin/python scripts/bench/tasks.py`; the module's docstring has the "
             "method.", "", figures.setup_line(args.rounds), "", figures.markdown(rows), "",
-            polling, "", *args.notes, ""]))
+            "What polling added (ours only):", "", *[f"- {line}" for line in polling], "",
+            *args.notes, ""]))
         say(f"wrote {out}")
     return 0
 
