@@ -115,7 +115,8 @@ class JsonService:
         params = self._parse(operation, body)
         with self.state.lock:
             result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region)))
-        output = self.shapes.serialize_output(operation, result or {})
+            # Under the lock too: the result shares lists and maps with live state.
+            output = self.shapes.serialize_output(operation, result or {})
         if self._strict:
             self._check(operation, output)
         return output

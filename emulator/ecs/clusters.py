@@ -65,10 +65,6 @@ def update_settings(store: EcsStore, params: dict) -> Cluster:
 def delete(store: EcsStore, cluster_ref: str) -> Cluster:
     cluster = store.cluster(cluster_ref)
     counts = counts_for(store, cluster)
-    if counts["registeredContainerInstancesCount"]:
-        raise ClusterContainsContainerInstancesException(
-            "The Cluster cannot be deleted while Container Instances are active or draining."
-        )
     if counts["activeServicesCount"]:
         raise ClusterContainsServicesException(
             "The Cluster cannot be deleted while Services are active."
@@ -77,6 +73,15 @@ def delete(store: EcsStore, cluster_ref: str) -> Cluster:
         raise ClusterContainsTasksException(
             "The Cluster cannot be deleted while Tasks are active."
         )
+    registered = [ci for ci in store.container_instances_of(cluster.name)
+                  if ci.status != "INACTIVE" and not ci.auto_registered]
+    if registered:
+        raise ClusterContainsContainerInstancesException(
+            "The Cluster cannot be deleted while Container Instances are active or draining."
+        )
+    for instance in store.container_instances_of(cluster.name):
+        if instance.auto_registered:
+            instance.status = "INACTIVE"  # the local host leaves with its cluster
     cluster.status = "INACTIVE"
     return cluster
 

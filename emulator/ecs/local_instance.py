@@ -81,7 +81,7 @@ class LocalHost:
         if any(i.status in ("ACTIVE", "DRAINING") for i in store.container_instances_of(cluster.name)):
             return None
         cpu, memory = self.resources()
-        return container_instances.register(
+        instance = container_instances.register(
             store,
             cluster,
             ec2_instance_id=ec2_instance_id(),
@@ -92,6 +92,8 @@ class LocalHost:
             version_info={"agentVersion": AGENT_VERSION, "agentHash": "ecs-emulator"},
             attributes=agent_attributes(store.region, cpu),
         )
+        instance.auto_registered = True
+        return instance
 
 
 def ec2_instance_id() -> str:

@@ -77,6 +77,9 @@ class ContainerInstance:
     tags: list[dict] = field(default_factory=list)
     registered_at: dt.datetime = field(default_factory=utcnow)
     version: int = 1
+    # The local Docker host, registered by the emulator itself (not by the user): it goes away
+    # with its cluster instead of keeping the cluster from being deleted.
+    auto_registered: bool = False
 
 
 @dataclass

@@ -100,6 +100,7 @@ class Service:
     steady_reported: bool = False
     last_completed: Deployment | None = None  # what the circuit breaker rolls back to
     history: list[Deployment] = field(default_factory=list)  # every deployment, newest first
+    counted_failures: set[str] = field(default_factory=set)  # tasks already counted as failed
     task_sets: list = field(default_factory=list)  # EXTERNAL controller (ecs/task_sets.py)
 
     @property

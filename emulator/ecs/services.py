@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.ecs import arns, capacity_providers, clusters
+from emulator.ecs import arns, clusters
 from emulator.ecs.errors import (
     ClientException,
     InvalidParameterException,
@@ -18,9 +18,11 @@ from emulator.ecs.service_model import Deployment, Service, new_deployment_id
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import finder, validate_tags
 from emulator.ecs.task_launch import (
-    FARGATE_PLATFORM_VERSIONS,
     check_compatibility,
     check_network_configuration,
+    launch_choice,
+    launch_type_of,
+    platform_version_for,
     resolve_task_definition,
 )
 
@@ -55,12 +57,16 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
     elif controller["type"] != "EXTERNAL":
         raise InvalidParameterException("TaskDefinition must be specified.")
     desired = _desired_count(params, strategy)
-    launch_type, provider_strategy = _launch(store, params, cluster, strategy)
+    launch_type, provider_strategy = launch_choice(store, cluster, params)
+    effective = launch_type_of(store, launch_type, provider_strategy)
+    if strategy == "DAEMON" and effective == "FARGATE":
+        raise InvalidParameterException(
+            "The daemon scheduling strategy is not supported with the FARGATE launch type.")
     if definition is not None:
-        check_compatibility(definition, launch_type or "FARGATE")
+        check_compatibility(definition, effective)
         check_network_configuration(params.get("networkConfiguration"),
                                     definition.spec.get("networkMode", "bridge"))
-        _check_load_balancers(definition, params.get("loadBalancers", []))
+        check_load_balancers(definition, params.get("loadBalancers", []))
     if "healthCheckGracePeriodSeconds" in params and not params.get("loadBalancers"):
         raise InvalidParameterException(
             "Health check grace period is only valid for services configured to use load balancers")
@@ -74,7 +80,7 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
         task_definition=definition,
         launch_type=launch_type,
         capacity_provider_strategy=provider_strategy,
-        platform_version=_platform_version(params, launch_type),
+        platform_version=platform_version_for(params.get("platformVersion"), effective),
         network_configuration=params.get("networkConfiguration"),
         deployment_configuration=_deployment_configuration(params, strategy),
         deployment_controller=controller,
@@ -100,44 +106,46 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
 
 
 def update(store: EcsStore, params: dict) -> Service:
+    """Check the whole request first, then change the service: a refused update changes nothing."""
     service = find_active(store, params.get("cluster"), params["service"])
     if service.deployment_controller["type"] == "EXTERNAL":
         _check_external_update(params)
-    new_deployment = bool(params.get("forceNewDeployment"))
+    if "desiredCount" in params and service.scheduling_strategy == "DAEMON":
+        raise InvalidParameterException(
+            "The daemon scheduling strategy does not support a desired count for services.")
+    definition = service.task_definition
     if "taskDefinition" in params:
         definition = resolve_task_definition(store, params["taskDefinition"])
         if definition.status != "ACTIVE":
             raise ClientException("TaskDefinition is inactive.")
-        check_compatibility(definition, service.launch_type or "FARGATE")
-        new_deployment |= definition is not service.task_definition
-        service.task_definition = definition
+    strategy = params.get("capacityProviderStrategy", service.capacity_provider_strategy)
+    launch_type = None if "capacityProviderStrategy" in params else service.launch_type
+    effective = launch_type_of(store, launch_type, strategy)
+    network = params.get("networkConfiguration", service.network_configuration)
+    if definition is not None:
+        check_compatibility(definition, effective)
+        if "networkConfiguration" in params or "taskDefinition" in params:
+            check_network_configuration(network, definition.spec.get("networkMode", "bridge"))
+        check_load_balancers(definition, params.get("loadBalancers", service.load_balancers))
+    platform = service.platform_version
+    if "platformVersion" in params or "capacityProviderStrategy" in params:
+        platform = platform_version_for(params.get("platformVersion"), effective)
+    deployment_configuration = _merged_deployment_configuration(
+        service.deployment_configuration, params.get("deploymentConfiguration", {}))
+    # Everything is acceptable: apply.
+    changes_deployment = bool(params.get("forceNewDeployment")) or definition is not service.task_definition
+    changes_deployment |= any(key in params for key in (
+        "capacityProviderStrategy", "networkConfiguration", "platformVersion", "loadBalancers"))
+    service.task_definition, service.network_configuration = definition, network
+    service.capacity_provider_strategy, service.launch_type = strategy, launch_type
+    service.platform_version = platform
+    service.deployment_configuration = deployment_configuration
     if "desiredCount" in params:
-        if service.scheduling_strategy == "DAEMON":
-            raise InvalidParameterException("The daemon scheduling strategy does not support a desired count for services.")
         service.desired_count = params["desiredCount"]
         if service.deployments:
             service.primary.desired_count = service.desired_count
-    if "capacityProviderStrategy" in params:
-        capacity_providers.validate_strategy(params["capacityProviderStrategy"])
-        service.capacity_provider_strategy = params["capacityProviderStrategy"]
-        service.launch_type = None
-        new_deployment = True
-    if "networkConfiguration" in params:
-        check_network_configuration(params["networkConfiguration"],
-                                    service.task_definition.spec.get("networkMode", "bridge"))
-        service.network_configuration = params["networkConfiguration"]
-        new_deployment = True
-    if "platformVersion" in params:
-        service.platform_version = _platform_version(params, service.launch_type)
-        new_deployment = True
-    if "deploymentConfiguration" in params:
-        service.deployment_configuration = _merged_deployment_configuration(
-            service.deployment_configuration, params["deploymentConfiguration"])
-    if "loadBalancers" in params:
-        _check_load_balancers(service.task_definition, params["loadBalancers"])
-        service.load_balancers = params["loadBalancers"]
-        new_deployment = True
-    for key, attribute in (("placementConstraints", "placement_constraints"),
+    for key, attribute in (("loadBalancers", "load_balancers"),
+                           ("placementConstraints", "placement_constraints"),
                            ("placementStrategy", "placement_strategy"),
                            ("healthCheckGracePeriodSeconds", "health_check_grace_period"),
                            ("enableExecuteCommand", "enable_execute_command"),
@@ -146,7 +154,7 @@ def update(store: EcsStore, params: dict) -> Service:
                            ("enableECSManagedTags", "enable_ecs_managed_tags")):
         if key in params:
             setattr(service, attribute, params[key])
-    if new_deployment and service.deployment_controller["type"] == "ECS":
+    if changes_deployment and service.deployment_controller["type"] == "ECS":
         start_deployment(service)
     service.steady_reported = False
     store.changed()
@@ -266,40 +274,6 @@ def _desired_count(params: dict, strategy: str) -> int:
     return params["desiredCount"]
 
 
-def _launch(store, params, cluster, strategy) -> tuple[str | None, list[dict]]:
-    launch_type = params.get("launchType")
-    provider_strategy = params.get("capacityProviderStrategy", [])
-    if launch_type and provider_strategy:
-        raise InvalidParameterException(
-            "Specifying both a launch type and capacity provider strategy is not supported.")
-    if provider_strategy:
-        capacity_providers.validate_strategy(provider_strategy)
-        for item in provider_strategy:
-            if capacity_providers.get(store, item["capacityProvider"]) is None:
-                raise InvalidParameterException(
-                    f"The capacity provider {item['capacityProvider']} does not exist.")
-        return None, provider_strategy
-    if not launch_type and cluster.default_strategy:
-        return None, list(cluster.default_strategy)
-    launch_type = launch_type or "EC2"
-    if strategy == "DAEMON" and launch_type == "FARGATE":
-        raise InvalidParameterException(
-            "The daemon scheduling strategy is not supported with the FARGATE launch type.")
-    return launch_type, []
-
-
-def _platform_version(params: dict, launch_type: str | None) -> str | None:
-    requested = params.get("platformVersion")
-    if launch_type == "EC2" or launch_type == "EXTERNAL":
-        if requested:
-            raise InvalidParameterException(
-                "The platform version must be null when specifying an EC2 launch type.")
-        return None
-    if requested and requested not in FARGATE_PLATFORM_VERSIONS:
-        raise InvalidParameterException(f"The platform version {requested} does not exist.")
-    return requested or "LATEST"
-
-
 def _deployment_configuration(params: dict, strategy: str) -> dict:
     defaults = dict(DEFAULT_DEPLOYMENT)
     if strategy == "DAEMON":
@@ -319,7 +293,7 @@ def _merged_deployment_configuration(current: dict, changes: dict) -> dict:
     return merged
 
 
-def _check_load_balancers(definition, load_balancers: list[dict]) -> None:
+def check_load_balancers(definition, load_balancers: list[dict]) -> None:
     if definition is None:
         return
     for balancer in load_balancers:

@@ -118,6 +118,48 @@ def _launch_type(store: EcsStore, params: dict, cluster: Cluster) -> tuple[str, 
     return "EC2", provider.name
 
 
+def launch_choice(store: EcsStore, cluster: Cluster, params: dict) -> tuple[str | None, list[dict]]:
+    """A service's or task set's (launch type, capacity provider strategy): the request's, else
+    the cluster's default strategy, else the EC2 launch type."""
+    launch_type = params.get("launchType")
+    strategy = params.get("capacityProviderStrategy", [])
+    if launch_type and strategy:
+        raise InvalidParameterException(
+            "Specifying both a launch type and capacity provider strategy is not supported.")
+    if strategy:
+        launch_type_of(store, None, strategy)  # checks the strategy
+        return None, list(strategy)
+    if not launch_type and cluster.default_strategy:
+        return None, list(cluster.default_strategy)
+    return launch_type or "EC2", []
+
+
+def launch_type_of(store: EcsStore, launch_type: str | None, strategy: list[dict]) -> str:
+    """The launch type a launch's tasks get: the one named, else the strategy's (FARGATE for
+    Fargate's providers, EC2 for Auto Scaling groups'), else EC2. Checks the strategy."""
+    if launch_type or not strategy:
+        return launch_type or "EC2"
+    capacity_providers.validate_strategy(strategy)
+    providers = [capacity_providers.get(store, item["capacityProvider"]) for item in strategy]
+    for item, provider in zip(strategy, providers):
+        if provider is None:
+            raise InvalidParameterException(
+                f"The capacity provider {item['capacityProvider']} does not exist.")
+    return "FARGATE" if providers[0].built_in else "EC2"
+
+
+def platform_version_for(requested: str | None, launch_type: str) -> str | None:
+    """A launch's platform version: only Fargate has one; an unknown one is refused."""
+    if launch_type != "FARGATE":
+        if requested:
+            raise InvalidParameterException(
+                "The platform version must be null when specifying an EC2 launch type.")
+        return None
+    if (requested or "LATEST") not in FARGATE_PLATFORM_VERSIONS:
+        raise PlatformUnknownException(f"The specified platform version {requested} does not exist.")
+    return requested or "LATEST"
+
+
 def _pick_provider(strategy: list[dict]) -> str:
     """The provider for one task: the one with a base first, then by weight."""
     with_base = [s for s in strategy if s.get("base", 0) > 0]
@@ -158,17 +200,9 @@ def check_network_configuration(config: dict | None, network_mode: str) -> dict 
 
 
 def _platform_version(params: dict, launch_type: str) -> str | None:
-    requested = params.get("platformVersion")
-    if launch_type != "FARGATE":
-        if requested:
-            raise InvalidParameterException(
-                "The platform version must be null when specifying an EC2 launch type."
-            )
-        return None
-    version = FARGATE_PLATFORM_VERSIONS.get(requested or "LATEST")
-    if version is None:
-        raise PlatformUnknownException(f"The specified platform version {requested} does not exist.")
-    return version
+    """What a task shows: LATEST resolved to the version it stands for."""
+    version = platform_version_for(params.get("platformVersion"), launch_type)
+    return FARGATE_PLATFORM_VERSIONS[version] if version else None
 
 
 def _check_overrides(definition: TaskDefinition, overrides: dict) -> None:

@@ -13,22 +13,23 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
-from emulator.ecs import arns, capacity_providers
+from emulator.ecs import arns
 from emulator.ecs.errors import (
     ClientException,
     InvalidParameterException,
-    PlatformUnknownException,
     TaskSetNotFoundException,
 )
-from emulator.ecs.model import Cluster, TaskDefinition, utcnow
+from emulator.ecs.model import TaskDefinition, utcnow
 from emulator.ecs.service_model import Service, new_deployment_id
-from emulator.ecs.services import _check_load_balancers, find_active
-from emulator.ecs.store import BUILT_IN_CAPACITY_PROVIDERS, EcsStore
+from emulator.ecs.services import check_load_balancers, find_active
+from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import finder, validate_tags
 from emulator.ecs.task_launch import (
-    FARGATE_PLATFORM_VERSIONS,
     check_compatibility,
     check_network_configuration,
+    launch_choice,
+    launch_type_of,
+    platform_version_for,
     resolve_task_definition,
 )
 
@@ -93,12 +94,12 @@ def create(store: EcsStore, params: dict) -> TaskSet:
     if definition.status != "ACTIVE":
         raise ClientException("TaskDefinition is inactive.")
     cluster = store.cluster(params["cluster"])
-    launch_type, strategy = _launch(store, cluster, params)
-    fargate = launch_type == "FARGATE" or _uses_fargate(strategy)
-    check_compatibility(definition, launch_type or ("FARGATE" if fargate else "EC2"))
+    launch_type, strategy = launch_choice(store, cluster, params)
+    effective = launch_type_of(store, launch_type, strategy)
+    check_compatibility(definition, effective)
     network = check_network_configuration(params.get("networkConfiguration"),
                                           definition.spec.get("networkMode", "bridge"))
-    _check_load_balancers(definition, params.get("loadBalancers", []))
+    check_load_balancers(definition, params.get("loadBalancers", []))
     validate_tags(params.get("tags", []))
     set_id = new_deployment_id()
     task_set = TaskSet(
@@ -109,7 +110,7 @@ def create(store: EcsStore, params: dict) -> TaskSet:
         task_definition=definition,
         launch_type=launch_type,
         capacity_provider_strategy=strategy,
-        platform_version=_platform_version(params.get("platformVersion"), fargate),
+        platform_version=platform_version_for(params.get("platformVersion"), effective),
         network_configuration=network,
         scale=checked_scale(params.get("scale", {"value": 100.0, "unit": "PERCENT"})),
         load_balancers=list(params.get("loadBalancers", [])),
@@ -218,43 +219,6 @@ def checked_scale(scale: dict) -> dict:
 
 
 # -- what CreateTaskSet runs on -----------------------------------------------------------------
-
-
-def _launch(store: EcsStore, cluster: Cluster, params: dict) -> tuple[str | None, list[dict]]:
-    """(launch type, capacity provider strategy): the request's, else the cluster's default
-    strategy, else EC2 (as the Developer Guide says for task sets)."""
-    launch_type = params.get("launchType")
-    strategy = params.get("capacityProviderStrategy", [])
-    if launch_type and strategy:
-        raise InvalidParameterException(
-            "Specifying both a launch type and capacity provider strategy is not supported.")
-    if strategy:
-        capacity_providers.validate_strategy(strategy)
-        for item in strategy:
-            if capacity_providers.get(store, item["capacityProvider"]) is None:
-                raise InvalidParameterException(
-                    f"The capacity provider {item['capacityProvider']} does not exist.")
-        return None, list(strategy)
-    if not launch_type and cluster.default_strategy:
-        return None, list(cluster.default_strategy)
-    return launch_type or "EC2", []
-
-
-def _uses_fargate(strategy: list[dict]) -> bool:
-    return any(arns.name_from(item["capacityProvider"], "capacity-provider")
-               in BUILT_IN_CAPACITY_PROVIDERS for item in strategy)
-
-
-def _platform_version(requested: str | None, fargate: bool) -> str | None:
-    if not fargate:
-        if requested:
-            raise InvalidParameterException(
-                "The platform version must be null when specifying an EC2 launch type.")
-        return None
-    if requested and requested not in FARGATE_PLATFORM_VERSIONS:
-        raise PlatformUnknownException(
-            f"The specified platform version {requested} does not exist.")
-    return requested or "LATEST"
 
 
 @finder("task-set")

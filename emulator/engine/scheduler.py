@@ -16,6 +16,7 @@ import threading
 import time
 
 from emulator.config import Settings
+from emulator.ecs import arns
 from emulator.ecs import services as service_ops
 from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
@@ -66,9 +67,15 @@ class ServiceScheduler:
             for store in self.state.stores():
                 for service in list(store.services.values()):
                     if service.status != "INACTIVE":
-                        Reconciliation(self, store, service).run()
-                        for listener in self.service_listeners:
-                            listener(store, service)
+                        self._reconcile(store, service)
+
+    def _reconcile(self, store: EcsStore, service: Service) -> None:
+        try:  # one service's fault must not stop the others being scheduled
+            Reconciliation(self, store, service).run()
+            for listener in self.service_listeners:
+                listener(store, service)
+        except Exception:
+            log.exception("scheduling service %s failed", service.arn)
 
     # -- what the task engine tells us -------------------------------------------------------------
 
@@ -81,7 +88,9 @@ class ServiceScheduler:
             return
         if task.known == TaskStatus.RUNNING:
             service.consecutive_failures = 0
-        elif task.known == TaskStatus.STOPPED and _failed_to_start(task):
+        elif (task.known == TaskStatus.STOPPED and _failed_to_start(task)
+              and task.arn not in service.counted_failures):
+            service.counted_failures.add(task.arn)  # listeners may hear of a task more than once
             deployment = _deployment_of(service, task)
             if deployment is not None:
                 deployment.failed_tasks += 1
@@ -143,10 +152,11 @@ class Reconciliation:
         unhealthy = [t for t in self.live if t.health == HealthStatus.UNHEALTHY
                      and t.started_at is not None and now - t.started_at.timestamp() >= grace]
         for task in unhealthy:
+            # The circuit breaker counts failed health checks; the launch throttle does not
+            # (ECS's service throttle logic only counts tasks that never reached RUNNING).
             deployment = _deployment_of(self.service, task)
             if deployment is not None:
                 deployment.failed_tasks += 1
-            self.scheduler._note_failure(self.service)
         self._stop(unhealthy, "Task failed container health checks")
 
     def _stop_surplus(self) -> None:
@@ -210,8 +220,7 @@ class Reconciliation:
                 self.store, self._task_params(deployment), cluster, 1, for_service=True)]
             started = self._placed(cluster, started)
         except AwsError as error:
-            self.service.add_event(f"was unable to place a task. Reason: {error.message}")
-            self.scheduler._note_failure(self.service)
+            self._note_unplaced(f"was unable to place a task. Reason: {error.message}")
             return
         for task in started:
             self.store.tasks[task.arn] = task
@@ -231,9 +240,16 @@ class Reconciliation:
                                   self.service.placement_strategy)
         if failures:
             reasons = ", ".join(sorted({f.reason for f in failures}))
-            self.service.add_event("was unable to place a task because no container instance met "
-                                   f"all of its requirements. Reason: {reasons}")
+            self._note_unplaced("was unable to place a task because no container instance met "
+                                f"all of its requirements. Reason: {reasons}")
         return placed
+
+    def _note_unplaced(self, message: str) -> None:
+        """One event per distinct problem (not one per pass), and launches back off."""
+        latest = self.service.events[0]["message"] if self.service.events else ""
+        if not latest.endswith(message):
+            self.service.add_event(message)
+        self.scheduler._note_failure(self.service)
 
     def _task_params(self, deployment: Deployment) -> dict:
         params = {
@@ -255,7 +271,8 @@ class Reconciliation:
 
     def _next_provider(self, deployment: Deployment) -> dict:
         """base first, then weight: the provider furthest below its share gets the next task."""
-        strategy = deployment.capacity_provider_strategy
+        strategy = [dict(s, capacityProvider=arns.name_from(s["capacityProvider"], "capacity-provider"))
+                    for s in deployment.capacity_provider_strategy]
         counts = {s["capacityProvider"]: 0 for s in strategy}
         for task in self.live:
             if task.started_by == deployment.id and task.capacity_provider in counts:

@@ -31,8 +31,8 @@ class TaskEngine:
         self.state = state
         self.settings = settings
         self.hooks: list[TaskHook] = list(hooks or [])
-        self._runtime_factory = runtime_factory
-        self._runtime = None
+        # Made now (cheap: the Docker SDK is imported on first use), so every thread shares one.
+        self._runtime = runtime_factory()
         # task ARN -> (its runner's thread, the task): the engine knows its tasks even after the
         # state forgot them (a reset drops the state first, then stops what still runs).
         self._runners: dict[str, tuple[threading.Thread, object]] = {}
@@ -44,8 +44,6 @@ class TaskEngine:
 
     @property
     def runtime(self):
-        if self._runtime is None:
-            self._runtime = self._runtime_factory()
         return self._runtime
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -65,25 +63,32 @@ class TaskEngine:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
-        if remove_everything and self._runtime is not None:
+        if remove_everything:
             try:
                 self._runtime.remove_labelled({})
             except Exception:  # the engine may be gone; the next emulator removes orphans
                 log.exception("could not remove this emulator's containers")
 
-    def stop_all_tasks(self, reason: str, grace_s: int | None = None) -> None:
+    def stop_all_tasks(self, reason: str, grace_s: int | None = None, runners=None) -> None:
         with self.state.lock:
-            for _, task in self._runners.values():
+            for _, task in (runners if runners is not None else self._runners).values():
                 if grace_s is not None:
                     task.stop_grace_s = grace_s
                 task.request_stop("TerminationNotice", reason)
             self.state.changed.notify_all()
 
     def reset(self) -> None:
-        """Drop every task at once (containers killed without their stop timeout)."""
-        self.stop_all_tasks("Emulator reset", grace_s=0)
-        self.wait_for_runners(timeout=60)
-        self._runners.clear()
+        """Drop every task at once (containers killed without their stop timeout). Only the
+        runners known now are forgotten: a task run during the reset keeps its runner."""
+        with self.state.lock:
+            stopping = dict(self._runners)
+        self.stop_all_tasks("Emulator reset", grace_s=0, runners=stopping)
+        deadline = time.monotonic() + 60
+        for thread, _ in stopping.values():
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self.state.lock:
+            for arn in stopping:
+                self._runners.pop(arn, None)
 
     def wait_for_runners(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -141,11 +146,12 @@ class TaskEngine:
                 task.health = task.aggregate_health()
                 task.version += 1
             elif event.action in ("die", "destroy"):
-                if container.known < ContainerStatus.STOPPED:
-                    container.known = ContainerStatus.STOPPED
-                    container.exit_code = event.exit_code
-                    if event.action == "destroy" and container.reason is None:
-                        container.reason = "Container removed outside the emulator"
+                if container.known >= ContainerStatus.STOPPED:
+                    return  # already known (e.g. the destroy that follows our own removal)
+                container.known = ContainerStatus.STOPPED
+                container.exit_code = event.exit_code
+                if event.action == "destroy" and container.reason is None:
+                    container.reason = "Container removed outside the emulator"
             elif event.action == "oom":
                 container.reason = OOM_REASON
             else:
@@ -267,9 +273,17 @@ class TaskEngine:
                 return resolved
         return image, None
 
-    def call_hooks(self, method: str, store, task) -> None:
+    def call_hooks(self, method: str, store, task, isolated: bool = False) -> None:
+        """Call `method` of every hook. Isolated: one hook's failure is logged and the others
+        still run (for what happens after the task's fate is decided)."""
         for hook in self.hooks:
-            getattr(hook, method)(store, task)
+            if not isolated:
+                getattr(hook, method)(store, task)
+                continue
+            try:
+                getattr(hook, method)(store, task)
+            except Exception:
+                log.exception("%s.%s failed for task %s", type(hook).__name__, method, task.id)
 
     def task_changed(self, store, task) -> None:
         for listener in self.task_listeners:

@@ -51,12 +51,16 @@ class TaskRunner:
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
-        self.sandbox = self.runtime.create_sandbox(
-            f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
-            self.engine.labels_for(self.task, "~sandbox"),
-            self.task.network_mode,
-            ports,
-        )
+        try:
+            self.sandbox = self.runtime.create_sandbox(
+                f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
+                self.engine.labels_for(self.task, "~sandbox"),
+                self.task.network_mode,
+                ports,
+            )
+        except RuntimeError_ as error:
+            self._fail("TaskFailedToStart", f"ResourceInitializationError: {error}")
+            return False
         published = self._sandbox_bindings(ports)
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address
@@ -88,6 +92,8 @@ class TaskRunner:
             return False
         with self.lock:
             self.task.pull_stopped_at = utcnow()
+            if self.task.desired >= TaskStatus.STOPPED:
+                return False  # stopped while pulling: create nothing
         try:
             self.engine.call_hooks("before_create", self.store, self.task)
             self._create_all(images)
@@ -168,7 +174,8 @@ class TaskRunner:
                     self.changed.wait(timeout=1.0)
                     continue
             for container in ready:
-                self._start(container)
+                if not self._start(container):
+                    return False
                 waiting.remove(container)
         return True
 
@@ -198,8 +205,14 @@ class TaskRunner:
                     return None
         return True
 
-    def _start(self, container) -> None:
-        self.runtime.start_container(container.runtime_id)
+    def _start(self, container) -> bool:
+        try:
+            self.runtime.start_container(container.runtime_id)
+        except RuntimeError_ as error:
+            with self.lock:
+                container.reason = f"CannotStartContainerError: {error}"
+            self._fail("TaskFailedToStart", f"CannotStartContainerError: {error}")
+            return False
         # Only bridge ports are published per container; ask Docker which host ports it chose.
         published = self.task.network_mode == "bridge" and container.definition.get("portMappings")
         state = self.runtime.inspect_container(container.runtime_id) if published else None
@@ -209,6 +222,7 @@ class TaskRunner:
             if state is not None:
                 container.network_bindings = _bindings(state)
             self.changed.notify_all()
+        return True
 
     def _mark_running(self) -> None:
         with self.lock:
@@ -216,7 +230,7 @@ class TaskRunner:
                 return
             self._advance(TaskStatus.ACTIVATING)
             self._advance(TaskStatus.RUNNING)
-        self.engine.call_hooks("on_running", self.store, self.task)
+        self.engine.call_hooks("on_running", self.store, self.task, isolated=True)
 
     def _wait_for_stop_request(self) -> None:
         with self.lock:
@@ -229,15 +243,17 @@ class TaskRunner:
         with self.lock:
             self.task.request_stop("TaskFailedToStart", "Task failed to start")  # no-op if set
             self._advance(TaskStatus.DEACTIVATING)
-        self._quietly(self.engine.call_hooks, "on_stopping", self.store, self.task)
+        self.engine.call_hooks("on_stopping", self.store, self.task, isolated=True)
         with self.lock:
             self._advance(TaskStatus.STOPPING)
         self._record_exits(self._stop_all())
         with self.lock:
             self._advance(TaskStatus.DEPROVISIONING)
-        self._quietly(self.engine.call_hooks, "on_stopped", self.store, self.task)
+        self.engine.call_hooks("on_stopped", self.store, self.task, isolated=True)
         self._remove_all()
         with self.lock:
+            for attachment in self.task.attachments:
+                attachment["status"] = "DELETED"
             self._advance(TaskStatus.STOPPED)
 
     def _stop_all(self) -> list:
