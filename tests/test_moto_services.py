@@ -173,3 +173,20 @@ def test_aws_cli_against_a_moto_service(clean_emulator, tmp_path):
     assert got["Parameter"]["Value"] == "v"
     identity = run_aws_cli(url, tmp_path, "sts", "get-caller-identity", access_key=OTHER_ACCOUNT)
     assert identity["Account"] == OTHER_ACCOUNT
+
+
+@pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
+def test_a_presigned_url_carries_the_account_in_its_query(aws, signature_version):
+    import requests
+    from botocore.config import Config
+
+    s3 = aws("s3", account=OTHER_ACCOUNT, config=Config(signature_version=signature_version))
+    s3.create_bucket(Bucket="shared-files")
+    s3.put_object(Bucket="shared-files", Key="a.txt", Body=b"from the other account")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "shared-files", "Key": "a.txt"})
+    assert OTHER_ACCOUNT in url
+    response = requests.get(url, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.content == b"from the other account"
+    # The default account has no such bucket.
+    assert aws("s3").list_buckets()["Buckets"] == []

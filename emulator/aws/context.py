@@ -15,6 +15,9 @@ from emulator.config import Settings
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=([^%/&]+)(?:%2F|/)\d{8}(?:%2F|/)([^%/&]+)")
+# Signature version 2, which S3 presigned URLs still use by default: a key, but no region.
+_V2_HEADER = re.compile(r"^AWS ([^:\s]+):")
+_V2_QUERY = re.compile(r"(?:^|&)AWSAccessKeyId=([^&]+)")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ def context_from_environ(environ: dict, settings: Settings) -> RequestContext:
         match = _QUERY_CREDENTIAL.search(environ.get("QUERY_STRING", ""))
     if match is not None:
         access_key, region = match.group(1), match.group(2)
+    else:
+        match = _V2_HEADER.search(environ.get("HTTP_AUTHORIZATION", "")) or _V2_QUERY.search(
+            environ.get("QUERY_STRING", ""))
+        if match is not None:
+            access_key = match.group(1)
     return RequestContext(
         account=account_for_access_key(access_key, settings),
         region=region,
