@@ -13,6 +13,10 @@ alters what goes over the wire:
   client wakes once per small response instead of twice.
 - The request line and headers are read through io's C BufferedReader; cheroot's own reader
   is written in Python (`_pyio`) and reads header lines a byte-buffer at a time.
+
+And for large bodies (emulator/http_bodies.py): chunked request bodies are decoded without
+cheroot's quadratic copying, and wsgi.file_wrapper files (Flask's send_file) go out with
+sendfile(2).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import socket
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamWriter
+
+from emulator import http_bodies
 
 # How long a worker waits for the next request on its connection before handing the connection
 # back to the selector. An SDK's next call comes within about a millisecond of the last
@@ -100,6 +106,45 @@ class _Connection(cheroot_server.HTTPConnection):
 
 
 class _Gateway(wsgi.Gateway_10):
+    def __init__(self, req):
+        if req.chunked_read:  # before the environ is made of req.rfile
+            req.rfile = http_bodies.ChunkedInput(req.conn.rfile, req.server.max_request_body_size)
+        super().__init__(req)
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ["wsgi.file_wrapper"] = http_bodies.FileWrapper
+        return environ
+
+    def respond(self):
+        """cheroot's, but a file from wsgi.file_wrapper goes out with sendfile(2)."""
+        response = self.req.server.wsgi_app(self.env, self.start_response)
+        try:
+            if self._can_send_file(response):
+                self._send_file(response)
+                return
+            for chunk in filter(None, response):
+                if not isinstance(chunk, bytes):
+                    raise ValueError("WSGI Applications must yield bytes")
+                self.write(chunk)
+        finally:
+            self.req.ensure_headers_sent()
+            if hasattr(response, "close"):
+                response.close()
+
+    def _can_send_file(self, response) -> bool:
+        plain = self.req.server.ssl_adapter is None and not self.req.chunked_write
+        return (plain and isinstance(response, http_bodies.FileWrapper)
+                and response.sendable(self.remaining_bytes_out))
+
+    def _send_file(self, response: http_bodies.FileWrapper) -> None:
+        self.req.ensure_headers_sent()  # cheroot's writer flushes every write
+        length = self.remaining_bytes_out
+        sent = response.send(self.req.conn.socket, length)
+        self.remaining_bytes_out = length - sent
+        if sent < length:  # the file ended early: only closing tells the client
+            self.req.close_connection = True
+
     def write(self, chunk):
         wfile = self.req.conn.wfile
         if self.req.sent_headers or not isinstance(wfile, _Writer):

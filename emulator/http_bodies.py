@@ -1,0 +1,164 @@
+"""Large bodies through cheroot (emulator/http_server.py): registry layers of gigabytes, in and out.
+
+ChunkedInput   wsgi.input for a request with Transfer-Encoding: chunked, as docker sends a layer.
+               cheroot's own ChunkedRFile reads each chunk whole into memory and builds read()'s
+               answer by concatenation, copying a 1 MiB read of 32 KiB chunks about 16 times
+               over; this reads straight from the connection, never more than it was asked for.
+FileWrapper    wsgi.file_wrapper (PEP 3333), which Flask's send_file uses when the server offers
+               one: `send` puts the file on the socket with sendfile(2), without copying it
+               through Python; iterated (a Range response, TLS) it reads 1 MiB at a time instead
+               of werkzeug's 8 KiB.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from cheroot.errors import MaxSizeExceeded
+
+_MAX_CHUNK_LINE = 4096  # a chunk-size line, extensions included
+_MAX_TRAILER_LINES = 100
+BLOCK = 1024 * 1024
+SENDFILE_MIN = 64 * 1024  # smaller bodies go with the headers in one send (http_server.py)
+
+
+class ChunkedInput:
+    """The decoded body of a chunked request, read from `rfile` (the connection's reader) as
+    the application asks for it. Malformed framing raises ValueError, as cheroot's does; a body
+    over `maxlen` bytes (0: no limit) raises MaxSizeExceeded."""
+
+    def __init__(self, rfile, maxlen: int = 0):
+        self.rfile = rfile
+        self.maxlen = maxlen
+        self.bytes_read = 0
+        self._left = 0          # bytes of the current chunk not read yet
+        self._chunks = 0        # chunks begun (each but the first follows a CRLF)
+        self._done = False
+
+    def read(self, size: int | None = None) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(BLOCK), b""))
+        parts = []
+        while size > 0 and self._in_chunk():
+            piece = self.rfile.read(min(size, self._left))
+            if not piece:
+                raise ValueError("the connection closed inside a chunk")
+            self._left -= len(piece)
+            size -= len(piece)
+            parts.append(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def readline(self, size: int | None = None) -> bytes:
+        limit = -1 if size is None or size < 0 else size
+        parts = []
+        while limit != 0 and self._in_chunk():
+            most = self._left if limit < 0 else min(limit, self._left)
+            piece = self.rfile.readline(most)
+            if not piece:
+                raise ValueError("the connection closed inside a chunk")
+            self._left -= len(piece)
+            limit -= len(piece) if limit > 0 else 0
+            parts.append(piece)
+            if piece.endswith(b"\n"):
+                break
+        return b"".join(parts)
+
+    def readlines(self, sizehint: int = 0) -> list[bytes]:
+        lines, total = [], 0
+        for line in self:
+            lines.append(line)
+            total += len(line)
+            if 0 < sizehint <= total:
+                break
+        return lines
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def close(self) -> None:
+        """Nothing to release: the connection's reader belongs to the connection."""
+
+    def _in_chunk(self) -> bool:
+        """Whether body bytes are left, reading the next chunk's size line when needed."""
+        if self._left:
+            return True
+        if self._done:
+            return False
+        if self._chunks and self.rfile.read(2) != b"\r\n":
+            raise ValueError("bad chunked transfer coding: a chunk does not end with CRLF")
+        line = self._line()
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise ValueError(f"bad chunked transfer size: {line[:40]!r}") from None
+        if size < 0:
+            raise ValueError(f"bad chunked transfer size: {line[:40]!r}")
+        self._chunks += 1
+        self.bytes_read += size
+        if self.maxlen and self.bytes_read > self.maxlen:
+            raise MaxSizeExceeded("Request Entity Too Large", self.maxlen)
+        if size == 0:
+            self._skip_trailers()
+            self._done = True
+            return False
+        self._left = size
+        return True
+
+    def _line(self) -> bytes:
+        line = self.rfile.readline(_MAX_CHUNK_LINE)
+        if not line.endswith(b"\n"):
+            raise ValueError("bad chunked transfer coding: a chunk-size line is cut or too long")
+        return line
+
+    def _skip_trailers(self) -> None:
+        """Read trailer fields up to the empty line that ends the body (none, usually)."""
+        for _ in range(_MAX_TRAILER_LINES):
+            if self._line().strip() == b"":
+                return
+        raise ValueError("bad chunked transfer coding: too many trailer lines")
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: iterable over a file's blocks, and seekable, as werkzeug's _RangeWrapper
+    wants for Range requests; the server calls `send` instead when it can."""
+
+    def __init__(self, file, block_size: int = 8192):
+        self.file = file
+        self.block_size = max(block_size, BLOCK)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.file.read(self.block_size)
+        if not data:
+            raise StopIteration
+        return data
+
+    def seekable(self) -> bool:
+        return self.file.seekable()
+
+    def seek(self, *args) -> int:
+        return self.file.seek(*args)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def close(self) -> None:
+        self.file.close()
+
+    def sendable(self, length: int | None) -> bool:
+        """Whether `send` may carry a body of `length` bytes: a real file, and large enough that
+        sending the headers on their own costs nothing worth counting."""
+        if length is None or length < SENDFILE_MIN:
+            return False
+        try:
+            self.file.fileno()
+        except (AttributeError, OSError, ValueError):
+            return False
+        return True
+
+    def send(self, sock: socket.socket, length: int) -> int:
+        """sendfile(2) `length` bytes from the file's position; the bytes sent (fewer only if
+        the file ended early)."""
+        return sock.sendfile(self.file, self.file.tell(), length)
