@@ -1,6 +1,6 @@
 """Registry benchmark: our OCI registry against Debian's docker-registry (CNCF distribution).
 
-    .venv/bin/python scripts/bench/registry.py [--rounds 5] [--image-mb 100] [--layers 5]
+    .venv/bin/python scripts/bench/registry.py [--rounds 7] [--image-mb 100] [--layers 5]
         [--blob-mb 100] [--part-mb 10] [--rss-mb 1024] [--skip docker,raw,rss]
 
 Both registries run side by side in one run, each a process of its own on 127.0.0.1 with its
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -198,6 +199,8 @@ def rss_run(sides: list[Registry], args) -> dict[str, report.Memory]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # A plain `kill` must clean up as Ctrl-C does: the finally blocks stop what was started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     versions = {"distribution": ensure_distribution()}
     logs = servers.log_dir()
@@ -225,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--image-mb", type=int, default=100)
     parser.add_argument("--layers", type=int, default=5)
     parser.add_argument("--blob-mb", type=int, default=100)
