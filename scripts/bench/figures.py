@@ -33,13 +33,24 @@ class Row:
         return statistics.median(self.stamped) / statistics.median(self.raw)
 
     def paired(self) -> float | None:
-        """The median of each round's ours/raw: less moved by load that drifts between rounds."""
+        """The median of each pair's ours/raw (raw and ours measured back to back): less moved by load that drifts between rounds."""
         pairs = [o / r for o, r in zip(self.ours, self.raw) if r]
         return statistics.median(pairs) if pairs else None
 
     def met(self) -> bool:
         ratio = self.ratio()
         return ratio is not None and ratio <= self.target
+
+
+def measure_pair(row: Row, raw_fn, ours_fn, polls, raw_first: bool) -> None:
+    """One raw and one ours figure for `row`, in the order given; ours less its polling lag too
+    (`polls` gets a lag from each timed wait that had the server's timestamp to compare)."""
+    sides = [("raw", raw_fn), ("ours", ours_fn)]
+    for side, fn in sides if raw_first else sides[::-1]:
+        lags = len(polls.lags)
+        getattr(row, side).append(fn())
+        if side == "ours" and len(polls.lags) > lags:
+            row.stamped.append(row.ours[-1] - polls.lags[-1])
 
 
 def _ms(values: list[float]) -> str:
@@ -56,7 +67,9 @@ def _range(values: list[float]) -> str:
     return f"{min(values) * 1000:.0f}–{max(values) * 1000:.0f}" if values else "—"
 
 
-HEADER = ["", "raw ms", "ours ms", "ours/raw", "target", "met", "per-round ratio",
+LIGHT_REPEATS = 3  # rows of one task are quick and noisy: more pairs per round
+
+HEADER = ["", "raw ms", "ours ms", "ours/raw", "target", "met", "per-pair ratio",
           "ours by server stamp ms", "its ratio", "raw min–max ms", "ours min–max ms",
           "raw spread", "ours spread"]
 
@@ -82,15 +95,23 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(out + ["| " + " | ".join(cells(r)) + " |" for r in rows])
 
 
-def setup_line(rounds: int) -> str:
+def loadavg() -> float:
+    """The host's 1-minute load average (other work competes with Docker and us)."""
+    with open("/proc/loadavg") as load:
+        return float(load.read().split()[0])
+
+
+def setup_line(rounds: int, loads: tuple[float, float]) -> str:
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commit = subprocess.run(["git", "-C", str(servers.REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip() or "?"
     docker = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
                             capture_output=True, text=True).stdout.strip() or "?"
     return (f"{when}; ours at commit {commit}; Docker Engine {docker}; {os.cpu_count()} CPUs shared "
-            f"with other work. {rounds} rounds, sides alternating first; medians shown; ours/raw "
-            "is the ratio of the medians (what the target is checked on), per-round ratio the "
-            "median of each round's ours/raw; ours by server stamp is each ours figure less its "
+            f"with other work. {rounds} rounds (rows of one task: {LIGHT_REPEATS} pairs a round), "
+            "sides alternating first; medians shown; ours/raw "
+            "is the ratio of the medians (what the target is checked on), per-pair ratio the "
+            "median of each pair's ours/raw; ours by server stamp is each ours figure less its "
             "polling lag (until the task's own startedAt/stoppedAt: the emulator without the "
-            "client's polling); spread is (max-min)/median over the rounds.")
+            "client's polling); spread is (max-min)/median over the rounds. Load average "
+            f"{loads[0]:.1f} at the start, {loads[1]:.1f} at the end.")

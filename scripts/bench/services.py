@@ -178,16 +178,16 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
         for key in keys:  # a warm-up of each, not counted
             for fn in sides[key]:
                 fn(None)
+        passes = 0
         for index in range(rounds):
             for key in keys:
                 row = rows[key]
                 polls = ours.record(row.name, POLL_MANY_S if key == "scale" else POLL_S)
-                pair = [("raw", sides[key][0]), ("ours", sides[key][1])]
-                for side, fn in pair if index % 2 == 0 else pair[::-1]:
-                    lags = len(polls.lags)
-                    getattr(row, side).append(fn(polls))
-                    if side == "ours" and len(polls.lags) > lags:
-                        row.stamped.append(row.ours[-1] - polls.lags[-1])
+                raw_fn, ours_fn = sides[key]
+                for _ in range(1 if key == "scale" else figures.LIGHT_REPEATS):
+                    passes += 1
+                    figures.measure_pair(row, lambda: raw_fn(polls), lambda: ours_fn(polls),
+                                         polls, passes % 2 == 1)
                 say(f"round {index + 1}/{rounds} {row.name}: raw {row.raw[-1] * 1000:.0f} ms, "
                     f"ours {row.ours[-1] * 1000:.0f} ms")
     finally:
@@ -203,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(keys) - set(ROWS)
     if unknown:
         raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(ROWS)})")
+    load = figures.loadavg()
     rows, ours = measure(args.rounds, keys)
+    loads = (load, figures.loadavg())
     print(figures.text(rows))
     polling = [polls.line(name) for name, polls in ours.polls.items()]
     print("\n".join(polling))
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text("\n".join([
             "# Service benchmark: ours vs raw Docker", "",
             "Written by `.venv/bin/python scripts/bench/services.py`; the module's docstring has "
-            "the method.", "", figures.setup_line(args.rounds), "", figures.markdown(rows), "",
+            "the method.", "", figures.setup_line(args.rounds, loads), "", figures.markdown(rows), "",
             "What polling added (ours only):", "", *[f"- {line}" for line in polling], "",
             *args.notes, ""]))
         say(f"wrote {out}")

@@ -104,16 +104,15 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
         for key in keys:  # a warm-up of each, not counted
             _, raw_fn, ours_fn, _ = ROWS[key]
             raw_fn(raw, pause), ours_fn(ours, None)
+        passes = 0
         for index in range(rounds):
             for row, key in zip(rows, keys):
                 name, raw_fn, ours_fn, interval = ROWS[key]
                 polls = ours.record(name, interval)
-                sides = [("raw", lambda: raw_fn(raw, pause)), ("ours", lambda: ours_fn(ours, polls))]
-                for side, fn in sides if index % 2 == 0 else sides[::-1]:
-                    lags = len(polls.lags)
-                    getattr(row, side).append(fn())
-                    if side == "ours" and len(polls.lags) > lags:
-                        row.stamped.append(row.ours[-1] - polls.lags[-1])
+                for _ in range(1 if key == "many" else figures.LIGHT_REPEATS):
+                    passes += 1
+                    figures.measure_pair(row, lambda: raw_fn(raw, pause),
+                                         lambda: ours_fn(ours, polls), polls, passes % 2 == 1)
                 say(f"round {index + 1}/{rounds} {name}: raw {row.raw[-1] * 1000:.0f} ms, "
                     f"ours {row.ours[-1] * 1000:.0f} ms")
     finally:
@@ -132,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(keys) - set(ROWS)
     if unknown:
         raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(ROWS)})")
+    load = figures.loadavg()
     rows, ours = measure(args.rounds, keys)
+    loads = (load, figures.loadavg())
     print(figures.text(rows))
     polling = polling_lines(ours)
     print("\n".join(polling))
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text("\n".join([
             "# Task benchmark: ours vs raw Docker", "",
             "Written by `.venv/bin/python scripts/bench/tasks.py`; the module's docstring has the "
-            "method.", "", figures.setup_line(args.rounds), "", figures.markdown(rows), "",
+            "method.", "", figures.setup_line(args.rounds, loads), "", figures.markdown(rows), "",
             "What polling added (ours only):", "", *[f"- {line}" for line in polling], "",
             *args.notes, ""]))
         say(f"wrote {out}")
