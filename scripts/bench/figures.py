@@ -33,7 +33,8 @@ class Row:
         return statistics.median(self.stamped) / statistics.median(self.raw)
 
     def paired(self) -> float | None:
-        """The median of each pair's ours/raw (raw and ours measured back to back): less moved by load that drifts between rounds."""
+        """The median of each pair's ours/raw (measured back to back): less moved by load that
+        drifts between rounds."""
         pairs = [o / r for o, r in zip(self.ours, self.raw) if r]
         return statistics.median(pairs) if pairs else None
 
