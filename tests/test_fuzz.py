@@ -58,11 +58,19 @@ _session = requests.Session()
 # Resources that exist when each operation's examples begin, and the words that name them: valid
 # bodies use these words now and then, so that some requests get past "not found".
 ACCOUNT = "123456789012"
-WORDS = ("default", "fuzz", f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/fuzz", "FARGATE",
-         ACCOUNT, "latest", "fuzz:1")
+IMAGE = "fuzz.invalid/none:latest"  # a task that runs fails its pull at once (.invalid: RFC 2606)
+WORDS = ("default", "fuzz", "fuzz:1", "FARGATE", "latest", ACCOUNT, IMAGE,
+         f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/fuzz",
+         f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/fuzz:1",
+         f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/fuzz/fuzz")
 SETUP = [
     ("ecs", "CreateCluster", {"clusterName": "default"}),
     ("ecs", "CreateCluster", {"clusterName": "fuzz"}),
+    ("ecs", "RegisterTaskDefinition", {
+        "family": "fuzz", "networkMode": "bridge", "requiresCompatibilities": ["EC2"],
+        "containerDefinitions": [{"name": "fuzz", "image": IMAGE, "memory": 64}]}),
+    ("ecs", "CreateService", {"cluster": "fuzz", "serviceName": "fuzz", "taskDefinition": "fuzz",
+                              "desiredCount": 0, "launchType": "EC2"}),
     ("ecr", "CreateRepository", {"repositoryName": "fuzz"}),
 ]
 
