@@ -16,7 +16,8 @@ storage in a temporary directory (registry_sides.py); which one goes first alter
 - rss: peak resident memory (VmHWM) of each registry process, started afresh, after --rss-mb
   pushed as one streamed PATCH and once more as a monolithic PUT.
 With every timed figure goes the server's CPU time per 100 MiB, which load from other work on
-the machine moves much less than wall time.
+the machine moves much less than wall time. Each timed operation starts after os.sync(), so the
+writeback of what an earlier one wrote does not land in it.
 
 Prints a table with ratios ours/distribution and writes it as markdown to results/registry.md.
 Everything started is removed at the end: registry processes, their temporary directories, and
@@ -55,12 +56,16 @@ def docker(*args: str, check: bool = True) -> str:
 
 
 class Timed:
-    """Wall time and the server's CPU time of what runs inside `with`."""
+    """Wall time and the server's CPU time of what runs inside `with`. Each starts with nothing
+    waiting to be written to disk (os.sync, untimed): what one operation left in the page cache
+    (ours does not fsync; distribution does, inside its own time) is not written back in the
+    middle of the next one."""
 
     def __init__(self, side: Registry):
         self.pid = side.pid
 
     def __enter__(self) -> "Timed":
+        os.sync()
         self.cpu, self.started = cpu_seconds(self.pid), time.perf_counter()
         return self
 
@@ -208,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     sides: list[Registry] = [Distribution(logs), Ours(logs)]
     table, memory = report.Table(), {}
     try:
+        if "docker" not in skip:  # first: the noisiest, and the slowest to settle
+            docker_rounds(sides, table, args, uuid.uuid4().hex[:8])
         if "raw" not in skip:
             raw_rounds(sides, table, args)
-        if "docker" not in skip:
-            docker_rounds(sides, table, args, uuid.uuid4().hex[:8])
         if "rss" not in skip:
             memory = rss_run(sides, args)
     finally:

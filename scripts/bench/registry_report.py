@@ -110,7 +110,10 @@ def markdown(table: Table, memory: dict, args, versions: dict) -> str:
         "alternating by round; MiB/s are medians over the rounds, ours/dist the ratio of the "
         "medians (what the target is checked on), per-round ratio the median of each round's "
         "ratio; spread is (max-min)/median; CPU is the server process's user+system time per "
-        "100 MiB moved, which other load on the machine moves much less than wall time.",
+        "100 MiB moved, which other load on the machine moves much less than wall time. Each "
+        "timed operation starts after an untimed os.sync(): distribution fsyncs what it "
+        "stores, within its time; ours does not, and its writeback is not charged to whatever "
+        "runs next.",
         "",
         f"- docker push / pull: a {args.image_mb} MiB image of {args.layers} layers of random "
         "bytes; each round on a registry started on empty storage, so each layer is uploaded "
