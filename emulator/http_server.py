@@ -36,6 +36,8 @@ from emulator import http_bodies
 # back to the selector. An SDK's next call comes within about a millisecond of the last
 # response; a client that is done costs one idle wait of this length.
 NEXT_REQUEST_WAIT_MS = 2
+# Writes at least this large skip cheroot's write buffer (see _Writer).
+DIRECT_WRITE_MIN = 64 * 1024
 
 
 class _Reader(io.BufferedReader):
@@ -59,9 +61,15 @@ class _Reader(io.BufferedReader):
 
 
 class _Writer(StreamWriter):
-    """cheroot's writer, which can hold writes back to send them together."""
+    """cheroot's writer, which can hold writes back to send them together, and which sends a
+    large write straight to the socket: cheroot's buffer (pure Python) copies what is left of a
+    write after each partial send, several copies of each 1 MiB block of a file."""
 
     _held: bytearray | None = None
+
+    def __init__(self, sock, mode="w", bufsize=io.DEFAULT_BUFFER_SIZE):
+        super().__init__(sock, mode, bufsize)
+        self._sock = sock
 
     def hold(self) -> None:
         self._held = bytearray()
@@ -69,13 +77,21 @@ class _Writer(StreamWriter):
     def release(self) -> None:
         held, self._held = self._held, None
         if held:
-            super().write(bytes(held))
+            self._send(held)
 
     def write(self, data, *args, **kwargs):
         if self._held is not None:
             self._held += data
             return len(data)
-        return super().write(data, *args, **kwargs)
+        return self._send(data)
+
+    def _send(self, data) -> int:
+        if len(data) < DIRECT_WRITE_MIN or self._write_buf:
+            return super().write(bytes(data))
+        self._checkClosed()
+        self._sock.sendall(data)
+        self.bytes_written += len(data)
+        return len(data)
 
 
 def _make_file(sock, mode="r", bufsize=io.DEFAULT_BUFFER_SIZE):
