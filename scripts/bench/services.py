@@ -56,7 +56,8 @@ class Services:
 
     def describe(self, name: str, polls: Polls | None) -> dict:
         began = time.perf_counter()
-        service = self.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
+        service = self.ours.poller.call("DescribeServices",
+                                        {"cluster": CLUSTER, "services": [name]})["services"][0]
         if polls is not None:
             polls.latencies.append(time.perf_counter() - began)
         return service
@@ -79,7 +80,7 @@ class Services:
             time.sleep(interval)
         if polls is not None and count:
             tasks = self.ours.describe(self.running_tasks(name))
-            polls.lags.append(seen - max(t["startedAt"].timestamp() for t in tasks))
+            polls.lags.append(seen - max(t["startedAt"] for t in tasks))
 
     def running_tasks(self, name: str) -> list[str]:
         return self.ecs.list_tasks(cluster=CLUSTER, serviceName=name,
