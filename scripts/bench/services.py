@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text("\n".join([
             "# Service benchmark: ours vs raw Docker", "",
             "Written by `.venv/bin/python scripts/bench/services.py`; the module's docstring has "
-            "the method.", "", figures.setup_line(args.rounds, loads), "", figures.markdown(rows), "",
+            "the method.", "", figures.setup_line(args.rounds, loads), "",
+            figures.markdown(rows), "",
             "What polling added (ours only):", "", *[f"- {line}" for line in polling], "",
             *args.notes, ""]))
         say(f"wrote {out}")

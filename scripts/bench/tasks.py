@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--only", default="", help="comma-separated rows: bridge,awsvpc,many,stop (default: all)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated rows: bridge,awsvpc,many,stop (default: all)")
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "results" /
                                                 "tasks.md"), help="markdown file ('' to skip)")
     parser.add_argument("--note", dest="notes", action="append", default=[],
