@@ -121,3 +121,17 @@ def test_accounts_and_regions_are_apart(clean_emulator):
     assert other_region.list_clusters()["clusterArns"] == []
     arn = other_account.create_cluster(clusterName="theirs")["cluster"]["clusterArn"]
     assert arn == "arn:aws:ecs:us-east-1:111122223333:cluster/theirs"
+
+
+def test_capacity_provider_strategy_spreads_by_base_then_weight():
+    from emulator.ecs.capacity_providers import next_provider
+
+    strategy = [{"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+                {"capacityProvider": "FARGATE_SPOT", "weight": 3}]
+    counts: dict[str, int] = {}
+    for _ in range(8):
+        chosen = next_provider(strategy, counts)
+        counts[chosen] = counts.get(chosen, 0) + 1
+    # base 1 on FARGATE, the other 7 split 1:3
+    assert counts == {"FARGATE": 2, "FARGATE_SPOT": 6}
+    assert next_provider(strategy, {}) == "FARGATE"  # the base comes first

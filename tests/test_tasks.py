@@ -172,3 +172,21 @@ def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
     assert [t["taskArn"] for t in first["tasks"]] == [t["taskArn"] for t in again["tasks"]]
     for task in first["tasks"]:
         ecs.stop_task(cluster=cluster, task=task["taskArn"])
+
+
+def test_run_task_spreads_tasks_over_the_capacity_provider_strategy(ecs, cluster, busybox_image):
+    task_definition = register(ecs, busybox_image, {"name": "main", "command": SERVE},
+                               network_mode="awsvpc", requiresCompatibilities=["FARGATE"],
+                               cpu="256", memory="512")
+    tasks = ecs.run_task(
+        cluster=cluster, taskDefinition=task_definition, count=4,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+                                  {"capacityProvider": "FARGATE_SPOT", "weight": 3}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})["tasks"]
+    providers = sorted(t["capacityProviderName"] for t in tasks)
+    assert providers == ["FARGATE", "FARGATE_SPOT", "FARGATE_SPOT", "FARGATE_SPOT"]
+    assert {t["launchType"] for t in tasks} == {"FARGATE"}
+    for task in tasks:
+        ecs.stop_task(cluster=cluster, task=task["taskArn"])
+    for task in tasks:
+        wait_for_task(ecs, cluster, task["taskArn"], "STOPPED")

@@ -134,6 +134,20 @@ def validate_strategy(strategy: list[dict], allowed: set[str] | None = None) -> 
                 )
 
 
+def next_provider(strategy: list[dict], counts: dict[str, int]) -> str:
+    """The provider the next task goes to, given how many tasks each already has: until every
+    base is met, the provider with a base; then the one furthest below its weighted share."""
+    items = [(arns.name_from(s["capacityProvider"], "capacity-provider"), s.get("base", 0),
+              s.get("weight", 0)) for s in strategy]
+    for name, base, _ in items:
+        if counts.get(name, 0) < base:
+            return name
+    weighted = [(name, base, weight) for name, base, weight in items if weight > 0]
+    # The share each would have after taking this task; ties go to the heavier weight.
+    return min(weighted, key=lambda item: (
+        (max(counts.get(item[0], 0) - item[1], 0) + 1) / item[2], -item[2]))[0]
+
+
 def _existing(store: EcsStore, ref: str) -> CapacityProvider:
     provider = get(store, ref)
     if provider is None:

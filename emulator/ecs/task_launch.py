@@ -41,7 +41,7 @@ def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int,
         )
     if not 1 <= count <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException("Count must be between 1 and 10.")
-    launch_type, provider = _launch_type(store, params, cluster)
+    launch_type, strategy = _launch_type(store, params, cluster)
     check_compatibility(definition, launch_type)
     network_mode = definition.spec.get("networkMode", "bridge")
     network_configuration = check_network_configuration(params.get("networkConfiguration"), network_mode)
@@ -49,11 +49,13 @@ def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int,
     overrides = params.get("overrides", {})
     _check_overrides(definition, overrides)
     validate_tags(params.get("tags", []))
-    return [
-        _task(store, params, cluster, definition, launch_type, provider, network_mode,
-              network_configuration, platform_version, overrides)
-        for _ in range(count)
-    ]
+    tasks, counts = [], {}
+    for _ in range(count):
+        provider = capacity_providers.next_provider(strategy, counts) if strategy else None
+        counts[provider] = counts.get(provider, 0) + 1
+        tasks.append(_task(store, params, cluster, definition, launch_type, provider,
+                           network_mode, network_configuration, platform_version, overrides))
+    return tasks
 
 
 def _task(store, params, cluster, definition, launch_type, provider, network_mode,
@@ -96,26 +98,12 @@ def _task(store, params, cluster, definition, launch_type, provider, network_mod
     )
 
 
-def _launch_type(store: EcsStore, params: dict, cluster: Cluster) -> tuple[str, str | None]:
-    strategy = params.get("capacityProviderStrategy")
-    launch_type = params.get("launchType")
-    if strategy and launch_type:
-        raise InvalidParameterException(
-            "Specifying both a launch type and capacity provider strategy is not supported."
-        )
-    if launch_type:
-        return launch_type, None
-    strategy = strategy or cluster.default_strategy
-    if not strategy:
-        return "EC2", None
-    capacity_providers.validate_strategy(strategy)
-    chosen = _pick_provider(strategy)
-    provider = capacity_providers.get(store, chosen)
-    if provider is None:
-        raise InvalidParameterException(f"The capacity provider {chosen} does not exist.")
-    if provider.built_in:
-        return "FARGATE", provider.name
-    return "EC2", provider.name
+def _launch_type(store: EcsStore, params: dict, cluster: Cluster) -> tuple[str, list[dict]]:
+    """RunTask's launch type, and the capacity provider strategy its tasks are spread by."""
+    launch_type, strategy = launch_choice(store, cluster, {
+        "launchType": params.get("launchType"),
+        "capacityProviderStrategy": params.get("capacityProviderStrategy") or []})
+    return launch_type_of(store, launch_type, strategy), strategy
 
 
 def launch_choice(store: EcsStore, cluster: Cluster, params: dict) -> tuple[str | None, list[dict]]:
@@ -158,15 +146,6 @@ def platform_version_for(requested: str | None, launch_type: str) -> str | None:
     if (requested or "LATEST") not in FARGATE_PLATFORM_VERSIONS:
         raise PlatformUnknownException(f"The specified platform version {requested} does not exist.")
     return requested or "LATEST"
-
-
-def _pick_provider(strategy: list[dict]) -> str:
-    """The provider for one task: the one with a base first, then by weight."""
-    with_base = [s for s in strategy if s.get("base", 0) > 0]
-    if with_base:
-        return arns.name_from(with_base[0]["capacityProvider"], "capacity-provider")
-    weighted = max(strategy, key=lambda s: s.get("weight", 0))
-    return arns.name_from(weighted["capacityProvider"], "capacity-provider")
 
 
 def check_compatibility(definition: TaskDefinition, launch_type: str) -> None:

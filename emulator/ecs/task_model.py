@@ -109,6 +109,15 @@ class Task:
             self.stopped_at = now
         return True
 
+    @property
+    def serving(self) -> bool:
+        """What a service counts as healthy: RUNNING, and HEALTHY where its essential
+        containers have health checks (otherwise: not UNHEALTHY)."""
+        if self.known != TaskStatus.RUNNING:
+            return False
+        checked = any(c.essential and c.has_health_check for c in self.containers)
+        return self.health == HealthStatus.HEALTHY if checked else self.health != HealthStatus.UNHEALTHY
+
     def aggregate_health(self) -> HealthStatus:
         """ECS's rule: UNHEALTHY if any essential container with a check is unhealthy, HEALTHY
         if all of them are healthy, UNKNOWN otherwise (or when none has a check)."""

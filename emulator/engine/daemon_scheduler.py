@@ -37,12 +37,12 @@ def reconcile(rec) -> None:
     instances = eligible_instances(rec, cluster)
     service.desired_count = len(instances)
     service.primary.desired_count = len(instances)
-    rec._replace_unhealthy()
-    rec._check_circuit_breaker()
+    rec.replace_unhealthy()
+    rec.check_circuit_breaker()
     _stop_misplaced(rec, instances)
-    rec._stop_surplus()  # old deployments within minimumHealthyPercent
+    rec.stop_surplus()  # old deployments within minimumHealthyPercent
     _launch_missing(rec, cluster, instances)
-    rec._finish_deployments()
+    rec.finish_deployments()
 
 
 def eligible_instances(rec, cluster) -> list[ContainerInstance]:
@@ -73,7 +73,7 @@ def _facts(rec, instance: ContainerInstance):
 def _stop_misplaced(rec, instances: list[ContainerInstance]) -> None:
     eligible = {i.arn for i in instances}
     gone = [t for t in rec.live if t.container_instance_arn not in eligible]
-    rec._stop(gone, "Container instance is no longer eligible for the daemon service "
+    rec.stop_tasks(gone, "Container instance is no longer eligible for the daemon service "
                     "(draining, deregistered, or failing its placement constraints).")
     # A second task of one deployment on one instance: keep the running one, the oldest.
     seen, doubles = set(), []
@@ -84,7 +84,7 @@ def _stop_misplaced(rec, instances: list[ContainerInstance]) -> None:
         if key in seen:
             doubles.append(task)
         seen.add(key)
-    rec._stop(doubles, f"Scaling activity initiated by (deployment {rec.service.primary.id})")
+    rec.stop_tasks(doubles, f"Scaling activity initiated by (deployment {rec.service.primary.id})")
 
 
 def _launch_missing(rec, cluster, instances: list[ContainerInstance]) -> None:
@@ -98,7 +98,7 @@ def _launch_missing(rec, cluster, instances: list[ContainerInstance]) -> None:
     waiting = sorted((i for i in instances if i.arn not in covered),
                      key=lambda i: i.arn in occupied)
     old_remain = any(t.started_by != primary.id for t in rec.live)
-    maximum = math.floor(len(instances) * rec._percent("maximumPercent") / 100)
+    maximum = math.floor(len(instances) * rec.percent("maximumPercent") / 100)
     room = maximum - len(rec.live) if old_remain else len(waiting)
     for instance in waiting[:max(room, 0)]:
         _launch_on(rec, cluster, instance)
@@ -106,11 +106,11 @@ def _launch_missing(rec, cluster, instances: list[ContainerInstance]) -> None:
 
 def _launch_on(rec, cluster, instance: ContainerInstance) -> None:
     try:
-        task = build_tasks(rec.store, rec._task_params(rec.service.primary), cluster, 1,
+        task = build_tasks(rec.store, rec.task_params(rec.service.primary), cluster, 1,
                            for_service=True)[0]
     except AwsError as error:
         _note(rec, f"was unable to place a task. Reason: {error.message}")
-        rec.scheduler._note_failure(rec.service)
+        rec.scheduler.note_failure(rec.service)
         return
     if task.launch_type != "EC2":
         _note(rec, "was unable to place a task. Reason: the DAEMON scheduling strategy runs "

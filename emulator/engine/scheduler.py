@@ -16,7 +16,7 @@ import threading
 import time
 
 from emulator.config import Settings
-from emulator.ecs import arns
+from emulator.ecs import capacity_providers
 from emulator.ecs import services as service_ops
 from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
@@ -94,10 +94,10 @@ class ServiceScheduler:
             deployment = _deployment_of(service, task)
             if deployment is not None:
                 deployment.failed_tasks += 1
-            self._note_failure(service)
+            self.note_failure(service)
         self._wake.set()
 
-    def _note_failure(self, service: Service) -> None:
+    def note_failure(self, service: Service) -> None:
         service.consecutive_failures += 1
         service.steady_reported = False
         if service.consecutive_failures >= 3:
@@ -129,16 +129,16 @@ class Reconciliation:
         if self.service.scheduling_strategy == "DAEMON":
             daemon_scheduler.reconcile(self)
             return
-        self._replace_unhealthy()
-        self._check_circuit_breaker()
-        self._stop_surplus()
+        self.replace_unhealthy()
+        self.check_circuit_breaker()
+        self.stop_surplus()
         self._launch_missing()
-        self._finish_deployments()
+        self.finish_deployments()
 
     # -- stopping -----------------------------------------------------------------------------------
 
     def _drain(self) -> None:
-        self._stop(self.live, "Service is being deleted")
+        self.stop_tasks(self.live, "Service is being deleted")
         if not service_ops.tasks_of(self.store, self.service) or all(
             t.known == TaskStatus.STOPPED for t in service_ops.tasks_of(self.store, self.service)
         ):
@@ -146,7 +146,7 @@ class Reconciliation:
             for deployment in self.service.deployments:
                 deployment.status = "INACTIVE"
 
-    def _replace_unhealthy(self) -> None:
+    def replace_unhealthy(self) -> None:
         grace = self.service.health_check_grace_period or 0
         now = time.time()
         unhealthy = [t for t in self.live if t.health == HealthStatus.UNHEALTHY
@@ -157,19 +157,19 @@ class Reconciliation:
             deployment = _deployment_of(self.service, task)
             if deployment is not None:
                 deployment.failed_tasks += 1
-        self._stop(unhealthy, "Task failed container health checks")
+        self.stop_tasks(unhealthy, "Task failed container health checks")
 
-    def _stop_surplus(self) -> None:
+    def stop_surplus(self) -> None:
         primary = self.service.primary
         old = [t for t in self.live if t.started_by != primary.id]
         mine = [t for t in self.live if t.started_by == primary.id]
         # Old deployments' tasks that are not yet healthy can go at once; healthy ones only as
         # far as minimumHealthyPercent allows.
-        minimum = math.ceil(self._desired() * self._percent("minimumHealthyPercent") / 100)
-        healthy = sum(1 for t in self.live if _healthy(t))
-        victims = [t for t in old if not _healthy(t)]
+        minimum = math.ceil(self._desired() * self.percent("minimumHealthyPercent") / 100)
+        healthy = sum(1 for t in self.live if t.serving)
+        victims = [t for t in old if not t.serving]
         allowance = healthy - minimum
-        for task in (t for t in old if _healthy(t)):
+        for task in (t for t in old if t.serving):
             if allowance <= 0:
                 break
             victims.append(task)
@@ -179,9 +179,9 @@ class Reconciliation:
             # Scale in: pending tasks first, then the newest.
             ordered = sorted(mine, key=lambda t: (t.known == TaskStatus.RUNNING, -t.created_at.timestamp()))
             victims += ordered[:excess]
-        self._stop(victims, "Scaling activity initiated by (deployment {})".format(primary.id))
+        self.stop_tasks(victims, "Scaling activity initiated by (deployment {})".format(primary.id))
 
-    def _stop(self, tasks: list, reason: str) -> None:
+    def stop_tasks(self, tasks: list, reason: str) -> None:
         stopped = [t for t in tasks if t.request_stop(SCHEDULER_STOP, reason)]
         if not stopped:
             return
@@ -206,18 +206,18 @@ class Reconciliation:
         missing = primary.desired_count - mine
         if missing <= 0:
             return
-        maximum = math.floor(self._desired() * self._percent("maximumPercent") / 100)
+        maximum = math.floor(self._desired() * self.percent("maximumPercent") / 100)
         room = max(maximum - len(self.live), 0) if len(self.live) > mine else missing
         count = min(missing, room)
         if count <= 0:
             return
-        self._launch(primary, count)
+        self.launch_tasks(primary, count)
 
-    def _launch(self, deployment: Deployment, count: int) -> None:
+    def launch_tasks(self, deployment: Deployment, count: int) -> None:
         cluster = self.store.clusters.get(self.service.cluster_name)
         try:
             started = [task for _ in range(count) for task in build_tasks(
-                self.store, self._task_params(deployment), cluster, 1, for_service=True)]
+                self.store, self.task_params(deployment), cluster, 1, for_service=True)]
             started = self._placed(cluster, started)
         except AwsError as error:
             self._note_unplaced(f"was unable to place a task. Reason: {error.message}")
@@ -249,9 +249,9 @@ class Reconciliation:
         latest = self.service.events[0]["message"] if self.service.events else ""
         if not latest.endswith(message):
             self.service.add_event(message)
-        self.scheduler._note_failure(self.service)
+        self.scheduler.note_failure(self.service)
 
-    def _task_params(self, deployment: Deployment) -> dict:
+    def task_params(self, deployment: Deployment) -> dict:
         params = {
             "taskDefinition": deployment.task_definition.arn,
             "startedBy": deployment.id,
@@ -270,20 +270,13 @@ class Reconciliation:
         return params
 
     def _next_provider(self, deployment: Deployment) -> dict:
-        """base first, then weight: the provider furthest below its share gets the next task."""
-        strategy = [dict(s, capacityProvider=arns.name_from(s["capacityProvider"], "capacity-provider"))
-                    for s in deployment.capacity_provider_strategy]
-        counts = {s["capacityProvider"]: 0 for s in strategy}
+        """base first, then weight, counting the deployment's live tasks per provider."""
+        counts: dict[str, int] = {}
         for task in self.live:
-            if task.started_by == deployment.id and task.capacity_provider in counts:
-                counts[task.capacity_provider] += 1
-        for item in strategy:
-            if counts[item["capacityProvider"]] < item.get("base", 0):
-                return {"capacityProvider": item["capacityProvider"], "weight": 1}
-        weighted = [s for s in strategy if s.get("weight", 0) > 0]
-        chosen = min(weighted, key=lambda s: (counts[s["capacityProvider"]] - s.get("base", 0))
-                     / s["weight"])
-        return {"capacityProvider": chosen["capacityProvider"], "weight": 1}
+            if task.started_by == deployment.id and task.capacity_provider:
+                counts[task.capacity_provider] = counts.get(task.capacity_provider, 0) + 1
+        chosen = capacity_providers.next_provider(deployment.capacity_provider_strategy, counts)
+        return {"capacityProvider": chosen, "weight": 1}
 
     def _propagated_tags(self, deployment: Deployment) -> list[dict]:
         if self.service.propagate_tags == "SERVICE":
@@ -294,7 +287,7 @@ class Reconciliation:
 
     # -- deployments --------------------------------------------------------------------------------
 
-    def _check_circuit_breaker(self) -> None:
+    def check_circuit_breaker(self) -> None:
         primary = self.service.primary
         breaker = self.service.deployment_configuration.get("deploymentCircuitBreaker", {})
         if not breaker.get("enable") or primary.rollout_state != "IN_PROGRESS":
@@ -311,11 +304,11 @@ class Reconciliation:
         else:
             primary.finish("STOPPED", "ECS deployment circuit breaker: tasks failed to start.")
 
-    def _finish_deployments(self) -> None:
+    def finish_deployments(self) -> None:
         primary = self.service.primary
         mine = [t for t in self.live if t.started_by == primary.id]
         others = [t for t in self.live if t.started_by != primary.id]
-        if others or len(mine) != primary.desired_count or not all(_healthy(t) for t in mine):
+        if others or len(mine) != primary.desired_count or not all(t.serving for t in mine):
             return
         if len(self.service.deployments) > 1:
             for old in self.service.deployments[1:]:
@@ -338,16 +331,9 @@ class Reconciliation:
     def _desired(self) -> int:
         return self.service.desired_count
 
-    def _percent(self, key: str) -> int:
+    def percent(self, key: str) -> int:
         return self.service.deployment_configuration.get(key, 100 if key == "minimumHealthyPercent" else 200)
 
-
-def _healthy(task) -> bool:
-    """RUNNING, and HEALTHY where its essential containers have health checks."""
-    if task.known != TaskStatus.RUNNING:
-        return False
-    checked = any(c.essential and c.has_health_check for c in task.containers)
-    return task.health == HealthStatus.HEALTHY if checked else task.health != HealthStatus.UNHEALTHY
 
 
 def _failed_to_start(task) -> bool:

@@ -14,13 +14,13 @@ import time
 from emulator.ecs import services as service_ops
 from emulator.ecs.model import utcnow
 from emulator.ecs.task_sets import TaskSet, computed_desired_count
-from emulator.runtime.status import HealthStatus, TaskStatus
+from emulator.runtime.status import TaskStatus
 
 
 def reconcile(rec) -> None:
     """One pass over an EXTERNAL service; `rec` is the scheduler's Reconciliation."""
     service = rec.service
-    rec._replace_unhealthy()
+    rec.replace_unhealthy()
     for task_set in list(service.task_sets):
         wanted = computed_desired_count(service, task_set)
         mine = [t for t in rec.live if t.started_by == task_set.id]
@@ -28,10 +28,10 @@ def reconcile(rec) -> None:
             # Scale in: pending tasks first, then the newest.
             ordered = sorted(mine, key=lambda t: (t.known == TaskStatus.RUNNING,
                                                   -t.created_at.timestamp()))
-            rec._stop(ordered[:len(mine) - wanted],
+            rec.stop_tasks(ordered[:len(mine) - wanted],
                       f"Scaling activity initiated by (deployment {task_set.id})")
         elif len(mine) < wanted and time.monotonic() >= service.next_launch_at:
-            rec._launch(task_set, wanted - len(mine))
+            rec.launch_tasks(task_set, wanted - len(mine))
         _write_stability(rec, task_set, wanted)
     service.task_sets[:] = [s for s in service.task_sets
                             if s.status != "DRAINING" or _unstopped(rec, s)]
@@ -47,7 +47,7 @@ def _write_stability(rec, task_set: TaskSet, wanted: int) -> None:
     tasks = _unstopped(rec, task_set)
     live = [t for t in tasks if t.desired < TaskStatus.STOPPED]
     steady = (len(tasks) == len(live) == wanted
-              and all(_healthy(t) for t in live)
+              and all(t.serving for t in live)
               and not any(_on_draining_instance(rec, t) for t in live))
     status = "STEADY_STATE" if steady else "STABILIZING"
     if status != task_set.stability_status:
@@ -59,13 +59,6 @@ def _unstopped(rec, task_set: TaskSet) -> list:
     return [t for t in service_ops.tasks_of(rec.store, rec.service)
             if t.started_by == task_set.id and t.known < TaskStatus.STOPPED]
 
-
-def _healthy(task) -> bool:
-    # As the scheduler's rule: RUNNING, and HEALTHY where an essential container has a check.
-    if task.known != TaskStatus.RUNNING:
-        return False
-    checked = any(c.essential and c.has_health_check for c in task.containers)
-    return task.health == HealthStatus.HEALTHY if checked else task.health != HealthStatus.UNHEALTHY
 
 
 def _on_draining_instance(rec, task) -> bool:
