@@ -12,6 +12,8 @@ from emulator.app import Emulator
 
 log = logging.getLogger(__name__)
 
+DOCKER_DESKTOP_HOST = "host.docker.internal"
+
 
 class EmulatorServer:
     def __init__(self, emulator: Emulator, host: str, port: int):
@@ -26,6 +28,7 @@ class EmulatorServer:
         self._thread: threading.Thread | None = None
         self._extra: dict[str, http_server.Server] = {}  # listeners for containers, by address
         self._extra_lock = threading.Lock()
+        self._no_gateway = False  # set when the gateway address is not this host's
         emulator.container_endpoint_provider = self.container_endpoint
 
     @property
@@ -73,11 +76,22 @@ class EmulatorServer:
         if self.host in ("0.0.0.0", "::", gateway):
             return f"http://{gateway}:{self.port}"
         with self._extra_lock:
-            if gateway not in self._extra:
-                listener = http_server.Server((gateway, self.port), self.emulator.wsgi,
-                                       numthreads=4, server_name="ecs-emulator", timeout=65)
+            if gateway in self._extra:
+                return f"http://{gateway}:{self.port}"
+            if self._no_gateway:
+                return f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
+            listener = http_server.Server((gateway, self.port), self.emulator.wsgi,
+                                          numthreads=4, server_name="ecs-emulator", timeout=65)
+            try:
                 listener.prepare()
-                threading.Thread(target=listener.serve, name="ecs-emulator-containers",
-                                 daemon=True).start()
-                self._extra[gateway] = listener
+            except OSError as error:
+                # Docker Desktop: the gateway lives in its VM, not on this host. There,
+                # host.docker.internal reaches the host's loopback, where we listen.
+                log.warning("cannot listen on the Docker network's gateway %s (%s); containers "
+                            "will call the emulator at %s", gateway, error, DOCKER_DESKTOP_HOST)
+                self._no_gateway = True
+                return f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
+            threading.Thread(target=listener.serve, name="ecs-emulator-containers",
+                             daemon=True).start()
+            self._extra[gateway] = listener
         return f"http://{gateway}:{self.port}"
