@@ -2,7 +2,7 @@
 StopServiceDeployment."""
 
 from emulator.aws.json_service import Call
-from emulator.ecs import render, service_deployments, services
+from emulator.ecs import render, render_services, service_deployments, services
 from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
@@ -14,7 +14,7 @@ def list_service_deployments(call: Call) -> dict:
     found = service_deployments.listed(call.store, service, call.params)
     page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
-    return {"serviceDeployments": [render.service_deployment_brief(call.store, service, d)
+    return {"serviceDeployments": [render_services.service_deployment_brief(call.store, service, d)
                                    for d in page],
             "nextToken": token}
 
@@ -22,13 +22,13 @@ def list_service_deployments(call: Call) -> dict:
 @handlers("DescribeServiceDeployments")
 def describe_service_deployments(call: Call) -> dict:
     return _describe(call, call.params["serviceDeploymentArns"], "service-deployment",
-                     "serviceDeployments", render.service_deployment)
+                     "serviceDeployments", render_services.service_deployment)
 
 
 @handlers("DescribeServiceRevisions")
 def describe_service_revisions(call: Call) -> dict:
     return _describe(call, call.params["serviceRevisionArns"], "service-revision",
-                     "serviceRevisions", render.service_revision)
+                     "serviceRevisions", render_services.service_revision)
 
 
 @handlers("StopServiceDeployment")

@@ -1,7 +1,7 @@
 """Handlers of the service operations."""
 
 from emulator.aws.json_service import Call
-from emulator.ecs import arns, render, services
+from emulator.ecs import arns, render, render_services, services
 from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
@@ -10,20 +10,20 @@ from emulator.ecs.errors import InvalidParameterException
 @handlers("CreateService")
 def create_service(call: Call) -> dict:
     service = services.create(call.store, call.params, arns.principal_root(call.ctx))
-    return {"service": render.service(call.store, service, ("TAGS",))}
+    return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
 @handlers("UpdateService")
 def update_service(call: Call) -> dict:
     service = services.update(call.store, call.params)
-    return {"service": render.service(call.store, service, ("TAGS",))}
+    return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
 @handlers("DeleteService")
 def delete_service(call: Call) -> dict:
     service = services.delete(call.store, call.params.get("cluster"), call.params["service"],
                               call.params.get("force", False))
-    return {"service": render.service(call.store, service, ("TAGS",))}
+    return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
 @handlers("DescribeServices")
@@ -40,7 +40,7 @@ def describe_services(call: Call) -> dict:
             arn = ref if ref.startswith("arn:") else arns.service(call.store, cluster.name, ref)
             failures.append(render.failure(arn, "MISSING"))
         else:
-            found.append(render.service(call.store, service, include))
+            found.append(render_services.service(call.store, service, include))
     return {"services": found, "failures": failures}
 
 

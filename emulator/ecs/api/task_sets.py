@@ -1,7 +1,7 @@
 """Handlers of the task set operations (services with the EXTERNAL deployment controller)."""
 
 from emulator.aws.json_service import Call
-from emulator.ecs import render, task_sets
+from emulator.ecs import render, render_services, task_sets
 from emulator.ecs.api import handlers
 
 WITH_TAGS = ("TAGS",)
@@ -9,7 +9,7 @@ WITH_TAGS = ("TAGS",)
 
 def _wire(call: Call, task_set, include=WITH_TAGS) -> dict:
     service = task_sets.external_service(call.store, call.params["cluster"], call.params["service"])
-    return render.task_set(call.store, service, task_set, include)
+    return render_services.task_set(call.store, service, task_set, include)
 
 
 @handlers("CreateTaskSet")
@@ -38,7 +38,7 @@ def describe_task_sets(call: Call) -> dict:
     include = call.params.get("include", [])
     refs = call.params.get("taskSets")
     if not refs:
-        return {"taskSets": [render.task_set(call.store, service, s, include)
+        return {"taskSets": [render_services.task_set(call.store, service, s, include)
                              for s in service.task_sets], "failures": []}
     found, failures = [], []
     for ref in refs:
@@ -46,5 +46,5 @@ def describe_task_sets(call: Call) -> dict:
         if task_set is None:
             failures.append(render.failure(ref, "MISSING"))
         else:
-            found.append(render.task_set(call.store, service, task_set, include))
+            found.append(render_services.task_set(call.store, service, task_set, include))
     return {"taskSets": found, "failures": failures}
