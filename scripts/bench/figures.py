@@ -116,3 +116,41 @@ def setup_line(rounds: int, loads: tuple[float, float]) -> str:
             "polling lag (until the task's own startedAt/stoppedAt: the emulator without the "
             "client's polling); spread is (max-min)/median over the rounds. Load average "
             f"{loads[0]:.1f} at the start, {loads[1]:.1f} at the end.")
+
+
+def run(argv, *, doc: str, rows: dict, measure, title: str, script: str, output: str,
+        say=print) -> int:
+    """The command line both tasks.py and services.py have: pick rows, measure, print, and write
+    the markdown results file."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--only", default="", help="comma-separated rows: " + ",".join(rows))
+    parser.add_argument("--output", default=str(Path(script).resolve().parent / "results" / output),
+                        help="markdown file ('' to skip)")
+    parser.add_argument("--note", dest="notes", action="append", default=[],
+                        help="a paragraph to add under the table")
+    args = parser.parse_args(argv)
+    keys = [k.strip() for k in args.only.split(",") if k.strip()] or list(rows)
+    unknown = set(keys) - set(rows)
+    if unknown:
+        raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(rows)})")
+    load = loadavg()
+    measured, ours = measure(args.rounds, keys)
+    loads = (load, loadavg())
+    print(text(measured))
+    polling = [polls.line(name) for name, polls in ours.polls.items()]
+    print("\n".join(polling))
+    if args.output:
+        out = Path(args.output)
+        out.write_text("\n".join([
+            f"# {title}", "",
+            f"Written by `.venv/bin/python scripts/bench/{Path(script).name}`; the module's "
+            "docstring has the method.", "", setup_line(args.rounds, loads), "",
+            markdown(measured), "",
+            "What polling added (ours only):", "", *[f"- {line}" for line in polling], "",
+            *args.notes, ""]))
+        say(f"wrote {out}")
+    return 0

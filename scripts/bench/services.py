@@ -19,7 +19,6 @@ that ends on SIGTERM.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
@@ -199,39 +198,8 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    keys = [k.strip() for k in args.only.split(",") if k.strip()] or list(ROWS)
-    unknown = set(keys) - set(ROWS)
-    if unknown:
-        raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(ROWS)})")
-    load = figures.loadavg()
-    rows, ours = measure(args.rounds, keys)
-    loads = (load, figures.loadavg())
-    print(figures.text(rows))
-    polling = [polls.line(name) for name, polls in ours.polls.items()]
-    print("\n".join(polling))
-    if args.output:
-        out = Path(args.output)
-        out.write_text("\n".join([
-            "# Service benchmark: ours vs raw Docker", "",
-            "Written by `.venv/bin/python scripts/bench/services.py`; the module's docstring has "
-            "the method.", "", figures.setup_line(args.rounds, loads), "",
-            figures.markdown(rows), "",
-            "What polling added (ours only):", "", *[f"- {line}" for line in polling], "",
-            *args.notes, ""]))
-        say(f"wrote {out}")
-    return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--only", default="", help="comma-separated rows: " + ",".join(ROWS))
-    parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "results" /
-                                                "services.md"), help="markdown file ('' to skip)")
-    parser.add_argument("--note", dest="notes", action="append", default=[],
-                        help="a paragraph to add under the table")
-    return parser
+    return figures.run(argv, doc=__doc__, rows=ROWS, measure=measure, title="Service benchmark: ours vs raw Docker",
+                       script=__file__, output="services.md", say=say)
 
 
 if __name__ == "__main__":
