@@ -24,6 +24,11 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -43,6 +48,9 @@ class Settings:
     inject_endpoint: bool = True
     # The longest wait between launches of a service whose tasks keep failing (ECS throttles).
     max_launch_backoff_s: int = 60
+    # How long a service's task must serve (RUNNING, and HEALTHY if it has health checks) to
+    # count as steady: before that a deployment is not COMPLETED, and old tasks stay.
+    steady_after_s: float = 3.0
     # Keep containers, networks and volumes when the emulator stops (for debugging).
     keep_resources: bool = False
     # Where the registry keeps blobs and manifests; None: a temporary directory removed at exit.
@@ -75,6 +83,7 @@ class Settings:
             keep_resources=_env_bool("ECS_EMULATOR_KEEP_RESOURCES", cls.keep_resources),
             max_launch_backoff_s=_env_int("ECS_EMULATOR_MAX_LAUNCH_BACKOFF",
                                           cls.max_launch_backoff_s),
+            steady_after_s=_env_float("ECS_EMULATOR_STEADY_AFTER", cls.steady_after_s),
             data_dir=os.environ.get("ECS_EMULATOR_DATA_DIR") or None,
             registry_auth=_env_bool("ECS_EMULATOR_REGISTRY_AUTH", cls.registry_auth),
             auto_container_instance=_env_bool("ECS_EMULATOR_AUTO_CONTAINER_INSTANCE",
