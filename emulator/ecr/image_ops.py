@@ -53,7 +53,7 @@ def describe(store, repository: Repository, image_ids: list[dict] | None,
         resolved = resolve(store, repository, image_id)
         if resolved.image is None:
             raise ImageNotFoundException(
-                f"The image with imageId {_show(image_id)} does not exist within the repository "
+                f"The image with imageId {shown(image_id)} does not exist within the repository "
                 f"with name '{repository.name}' in the registry with id '{store.account}'"
             )
         found.setdefault(resolved.image.digest, resolved.image)
@@ -166,6 +166,8 @@ def _keeps(image: Image, tag_status: str) -> bool:
 
 
 
-def _show(image_id: dict) -> str:
-    return "{imageDigest:'%s', imageTag:'%s'}" % (image_id.get("imageDigest"),
-                                                  image_id.get("imageTag"))
+def shown(image_id: dict) -> str:
+    """An image id as ECR prints it in messages (a Java map: absent values are 'null')."""
+    def value(key):
+        return image_id.get(key) if image_id.get(key) is not None else "null"
+    return "{imageDigest:'%s', imageTag:'%s'}" % (value("imageDigest"), value("imageTag"))

@@ -110,14 +110,15 @@ class FailureCounter:
 
     @staticmethod
     def on_steady(service: Service, deployment: Deployment) -> None:
-        """One of the deployment's tasks runs successfully: stage one is over, the count
-        starts again, and the throttle lets go."""
+        """One of the deployment's tasks runs successfully: stage one is over and the count
+        starts again; for the primary deployment, the throttle lets go (an old deployment's
+        steady tasks say nothing of the new one's)."""
         if not deployment.stage_two:
             deployment.stage_two = True
             deployment.failed_tasks = 0
-        service.quick_exits = 0
-        service.consecutive_failures = 0
-        service.next_launch_at = 0.0
+        if deployment is service.primary and (service.quick_exits or service.next_launch_at):
+            service.quick_exits = service.consecutive_failures = 0
+            service.next_launch_at = 0.0
 
 
 def breaker_tripped(service: Service) -> bool:
