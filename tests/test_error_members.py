@@ -9,6 +9,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.waiting import wait_for
+
 CLUSTER_ARN = "arn:aws:ecs:us-east-1:123456789012:cluster/default"
 UNCHECKED = Config(parameter_validation=False)
 
@@ -126,15 +128,10 @@ def test_a_conflict_names_the_resource(clean_emulator, busybox_image):
     ecs.register_task_definition(family="web", containerDefinitions=[
         {"name": "main", "image": busybox_image, "memory": 32}])
     ecs.create_service(cluster="c", serviceName="web", taskDefinition="web", desiredCount=0)
-    arn = ecs.list_service_deployments(cluster="c", service="web")["serviceDeployments"][0][
-        "serviceDeploymentArn"]
-    ecs.delete_service(cluster="c", service="web", force=True)
-    for _ in range(50):  # the scheduler ends the deployment of a deleted service
-        if ecs.list_service_deployments(cluster="c", service="web")["serviceDeployments"][0][
-                "status"] != "IN_PROGRESS":
-            break
-        import time
-        time.sleep(0.1)
+    # With nothing to run, the deployment soon succeeds; a finished one cannot be stopped.
+    listed = wait_for(lambda: ecs.list_service_deployments(cluster="c", service="web")[
+        "serviceDeployments"], lambda d: d[0]["status"] == "SUCCESSFUL", timeout=30)
+    arn = listed[0]["serviceDeploymentArn"]
     with pytest.raises(ClientError) as excinfo:
         ecs.stop_service_deployment(serviceDeploymentArn=arn)
     assert excinfo.value.response["Error"]["Code"] == "ConflictException"
