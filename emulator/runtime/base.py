@@ -171,6 +171,11 @@ class Runtime(Protocol):
     def ensure_image(self, image: str, auth: RegistryAuth | None,
                      progress: Callable[[str], None] | None = None) -> None: ...
 
+    def image_digest(self, image: str) -> str | None:
+        """The digest the image is known by: its registry manifest's digest where it came from a
+        registry (what ECS shows as a container's imageDigest), else its own id."""
+        ...
+
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox: ...
 

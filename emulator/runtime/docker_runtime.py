@@ -136,6 +136,9 @@ class DockerRuntime:
         docker_images.ensure_image(self.api, image, auth, progress)
         self._images.add(image)
 
+    def image_digest(self, image: str) -> str | None:
+        return docker_images.image_digest(self.api, image)
+
     # -- containers --------------------------------------------------------------------------
 
     def create_container(self, spec: ContainerSpec) -> str:
