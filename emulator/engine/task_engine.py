@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from emulator.config import Settings
 from emulator.ecs.model import utcnow
@@ -23,6 +24,9 @@ from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 log = logging.getLogger("emulator.engine")
 
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+# How long a reset waits for the killed tasks' runners to remove their containers before it
+# answers; what is left they finish in the background (and an emulator's stop removes).
+RESET_WAIT_S = 5.0
 
 
 class TaskEngine:
@@ -78,17 +82,37 @@ class TaskEngine:
             self.state.changed.notify_all()
 
     def reset(self) -> None:
-        """Drop every task at once (containers killed without their stop timeout). Only the
-        runners known now are forgotten: a task run during the reset keeps its runner."""
+        """Drop every task at once: a reset is not a StopTask. Containers are killed (no stop
+        timeout, no SIGTERM for PID 1 to ignore), in parallel; the runners then remove them and
+        their sandboxes. Only the runners known now are forgotten: a task run during the reset
+        keeps its runner."""
         with self.state.lock:
             stopping = dict(self._runners)
         self.stop_all_tasks("Emulator reset", grace_s=0, runners=stopping)
-        deadline = time.monotonic() + 60
+        self._kill_all([task for _, task in stopping.values()])
+        deadline = time.monotonic() + RESET_WAIT_S
         for thread, _ in stopping.values():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         with self.state.lock:
             for arn in stopping:
                 self._runners.pop(arn, None)
+
+    def _kill_all(self, tasks: list) -> None:
+        with self.state.lock:
+            ids = [c.runtime_id for task in tasks for c in task.containers
+                   if c.runtime_id and c.known < ContainerStatus.STOPPED]
+        if not ids:
+            return
+        with ThreadPoolExecutor(max_workers=min(16, len(ids)),
+                                thread_name_prefix="reset-kill") as pool:
+            for _ in pool.map(self._kill_quietly, ids):
+                pass
+
+    def _kill_quietly(self, container_id: str) -> None:
+        try:
+            self._runtime.kill_container(container_id)
+        except Exception:  # gone already, or Docker is; the runner's teardown removes it
+            log.debug("reset could not kill %s", container_id, exc_info=True)
 
     def wait_for_runners(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
