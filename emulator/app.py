@@ -32,6 +32,7 @@ from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
+from emulator.engine.service_failures import CloudWatchAlarms
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
@@ -157,6 +158,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     engine.task_listeners.append(events.on_task_changed)
     state.listeners.append(events.on_state_changed)
     emulator.scheduler.service_listeners.append(events.on_service_pass)
+    emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
     emulator.flask.extensions[faults_routes.EXTENSION] = Faults(
         state, engine, settings, load_balancers, cloud_map)
 

@@ -119,3 +119,33 @@ def test_launches_of_a_failing_service_come_further_and_further_apart(ecs, clust
     assert any(m.startswith("(service web) is unable to consistently start tasks successfully.")
                for m in messages(service_of(ecs, cluster)))
     ecs.delete_service(cluster=cluster, service="web", force=True)
+
+
+def test_an_alarm_set_to_alarm_during_a_deployment_rolls_it_back(clean_emulator, ecs, cluster,
+                                                                 busybox_image):
+    cloudwatch = clean_emulator.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="errors", MetricName="5xx", Namespace="App", Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    good = register(ecs, busybox_image, SERVE)
+    ecs.create_service(
+        cluster=cluster, serviceName="web", desiredCount=1, taskDefinition=good,
+        deploymentConfiguration={"alarms": {"alarmNames": ["errors"], "enable": True,
+                                            "rollback": True}})
+    wait_for(lambda: service_of(ecs, cluster),
+             lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED", timeout=60)
+    ecs.update_service(cluster=cluster, service="web", forceNewDeployment=True)
+    cloudwatch.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="test")
+    service = wait_for(lambda: service_of(ecs, cluster),
+                       lambda s: any("rolling back to deployment" in m for m in messages(s)))
+    failed = next(d for d in service["deployments"] if d["rolloutState"] == "FAILED")
+    assert failed["rolloutStateReason"] == "ECS deployment failed: alarm(s) errors in ALARM state."
+    records = deployment_records(ecs, cluster)
+    rolled = next(r for r in records if r["status"] == "ROLLBACK_IN_PROGRESS")
+    assert rolled["alarms"] == {"status": "TRIGGERED", "alarmNames": ["errors"],
+                                "triggeredAlarmNames": ["errors"]}
+    assert rolled["deploymentCircuitBreaker"]["status"] == "DISABLED"
+    # The rollback is not watched (its alarm still fires): it completes.
+    wait_for(lambda: service_of(ecs, cluster), lambda s: len(s["deployments"]) == 1
+             and s["deployments"][0]["rolloutState"] == "COMPLETED", timeout=60)
+    ecs.delete_service(cluster=cluster, service="web", force=True)

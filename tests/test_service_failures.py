@@ -251,3 +251,22 @@ def test_tasks_stopped_on_purpose_are_not_failures(code):
     world.run_pass()
     world.stop(world.live()[0], code)
     assert world.service.primary.failed_tasks == 0 and world.service.consecutive_failures == 0
+
+
+def test_an_alarm_in_alarm_state_fails_the_deployment_and_rolls_back():
+    alarms = {"alarms": {"alarmNames": ["errors", "latency"], "enable": True, "rollback": True}}
+    world = World(desired=1, configuration=alarms)
+    firing = []
+    world.scheduler.alarms_in_alarm = lambda store, names: [n for n in names if n in firing]
+    world.settle()
+    assert world.service.primary.rollout_state == "COMPLETED"
+    firing.append("errors")
+    world.run_pass()  # a completed deployment is no longer watched
+    assert world.service.primary.rollout_state == "COMPLETED"
+    world.service.task_definition = task_definitions.resolve(world.store, world.register("new"))
+    second = services.start_deployment(world.service)
+    world.run_pass()
+    assert second.rollout_state == "FAILED" and second.triggered_alarms == ["errors"]
+    assert second.rollout_state_reason == "ECS deployment failed: alarm(s) errors in ALARM state."
+    assert world.service.primary.rolls_back == second.id
+    assert not second.breaker_triggered

@@ -50,6 +50,8 @@ class Deployment:
     service_registries: list[dict] = field(default_factory=list)
     rolls_back: str | None = None  # the failed deployment this one returns from
     stage_two: bool = False  # one of its tasks ran steadily: the circuit breaker's stage two
+    breaker_triggered: bool = False  # what failed it: the circuit breaker, or these alarms
+    triggered_alarms: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.rollout_state_reason = self.rollout_state_reason.format(id=self.id)

@@ -199,7 +199,9 @@ def roll_back(service: Service, failed: Deployment, last_good: Deployment, reaso
     failed.rollback = {"reason": reason, "startedAt": rollback.created_at, "to": last_good}
     rollback.rolls_back = failed.id
     rollback.rollout_state_reason = (
-        f"ECS deployment circuit breaker: rolling back to deploymentId {last_good.id}.")
+        f"ECS deployment circuit breaker: rolling back to deploymentId {last_good.id}."
+        if failed.breaker_triggered or not failed.triggered_alarms else
+        f"ECS deployment alarms: rolling back to deploymentId {last_good.id}.")
     service.task_definition = last_good.task_definition
     # The deployment rolled back to is in progress again, not eligible for another rollback
     # until it completes (ECS's rule); a rollback that fails too stalls.

@@ -26,6 +26,7 @@ from emulator.engine import daemon_scheduler, task_set_scheduler
 from emulator.engine.service_failures import (
     BREAKER_REASON,
     FailureCounter,
+    alarms_tripped,
     breaker_tripped,
     deployment_of,
     is_steady,
@@ -49,6 +50,8 @@ class ServiceScheduler:
         # fn(store, service) after each pass over a service, under the lock (EventBridge events)
         self.service_listeners: list = []
         self.failures = FailureCounter(settings)
+        # fn(store, alarm names) -> those in the ALARM state (CloudWatch in moto; app.py wires it)
+        self.alarms_in_alarm = lambda store, names: []
         state.listeners.append(self._wake.set)
 
     def start(self) -> None:
@@ -127,6 +130,7 @@ class Reconciliation:
         self.replace_unhealthy()
         self.note_steady_tasks()
         self.check_circuit_breaker()
+        self.check_alarms()
         self.stop_surplus()
         self._launch_missing()
         self.finish_deployments()
@@ -294,19 +298,35 @@ class Reconciliation:
     def check_circuit_breaker(self) -> None:
         if not breaker_tripped(self.service):
             return
-        primary = self.service.primary
         breaker = self.service.deployment_configuration["deploymentCircuitBreaker"]
+        self.service.primary.breaker_triggered = True
+        self._fail_primary(BREAKER_REASON, "tasks failed to start.", bool(breaker.get("rollback")),
+                           "Circuit breaker: tasks failed to start.")
+
+    def check_alarms(self) -> None:
+        tripped = alarms_tripped(
+            self.service, lambda names: self.scheduler.alarms_in_alarm(self.store, names))
+        if not tripped:
+            return
+        alarms = self.service.deployment_configuration["alarms"]
+        self.service.primary.triggered_alarms = tripped
+        names = ", ".join(tripped)
+        self._fail_primary(f"ECS deployment failed: alarm(s) {names} in ALARM state.",
+                           f"alarm(s) {names} in ALARM state.", bool(alarms.get("rollback")),
+                           f"CloudWatch alarm(s) {names} in ALARM state.")
+
+    def _fail_primary(self, reason: str, event: str, rollback: bool, rollback_reason: str) -> None:
+        primary = self.service.primary
         primary.rollout_state = "FAILED"
-        primary.rollout_state_reason = BREAKER_REASON
-        self.service.add_event(f"(deployment {primary.id}) deployment failed: tasks failed to start.")
+        primary.rollout_state_reason = reason
+        self.service.add_event(f"(deployment {primary.id}) deployment failed: {event}")
         last_good = self.service.last_completed
-        if breaker.get("rollback") and last_good is not None:
-            service_ops.roll_back(self.service, primary, last_good,
-                                  "Circuit breaker: tasks failed to start.")
+        if rollback and last_good is not None:
+            service_ops.roll_back(self.service, primary, last_good, rollback_reason)
         else:
             # Without a rollback (or nothing COMPLETED to return to) the deployment stalls: no
             # new tasks, the ones that run stay.
-            primary.finish("STOPPED", BREAKER_REASON)
+            primary.finish("STOPPED", reason)
         self.store.changed()
 
     def finish_deployments(self) -> None:

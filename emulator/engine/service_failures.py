@@ -121,6 +121,38 @@ class FailureCounter:
             service.next_launch_at = 0.0
 
 
+def alarms_of(service: Service) -> list[str]:
+    """The deployment alarms being watched (deploymentConfiguration.alarms, when enabled)."""
+    alarms = service.deployment_configuration.get("alarms") or {}
+    return list(alarms.get("alarmNames") or []) if alarms.get("enable") else []
+
+
+def alarms_tripped(service: Service, in_alarm) -> list[str]:
+    """The watched alarms in the ALARM state while the primary deployment is in progress;
+    `in_alarm(names)` reads their states (CloudWatch: moto's)."""
+    names = alarms_of(service)
+    primary = service.primary
+    # A rollback is not watched: the alarm that caused it is likely still in ALARM.
+    if not names or primary.rollout_state != "IN_PROGRESS" or primary.rolls_back:
+        return []
+    return sorted(in_alarm(names))
+
+
+class CloudWatchAlarms:
+    """Alarm states from CloudWatch (moto). While moto is not loaded no alarm exists, and a
+    scheduler pass must not pay for loading it."""
+
+    def __init__(self, moto):
+        self._moto = moto
+
+    def __call__(self, store, names: list[str]) -> list[str]:
+        if not self._moto.loaded:
+            return []
+        alarms = self._moto.backend("cloudwatch", store.account, store.region).alarms
+        return [name for name in names
+                if name in alarms and alarms[name].state_value == "ALARM"]
+
+
 def breaker_tripped(service: Service) -> bool:
     """The circuit breaker is on and the primary deployment has reached its threshold."""
     primary = service.primary
