@@ -42,7 +42,7 @@ class TaskRunner:
                 self._wait_for_stop_request()
         except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
             log.exception("task %s failed", self.task.id)
-            self._fail("TaskFailedToStart", f"Emulator error: {error}")
+            self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
 

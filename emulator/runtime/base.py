@@ -207,6 +207,10 @@ class Runtime(Protocol):
 
     def remove_labelled(self, labels: dict[str, str]) -> int: ...
 
+    def explain(self, error: Exception) -> str:
+        """An unexpected failure of a call, said for a user (a task's stoppedReason)."""
+        ...
+
     def host_resources(self) -> tuple[int, int]:
         """(CPU units, memory MiB) of the engine's host."""
         ...

@@ -167,6 +167,9 @@ class FakeRuntime:
                     progress(f"Status: Downloaded newer image for {image}")
                 self.images.add(image)
 
+    def explain(self, error: Exception) -> str:
+        return str(error)
+
     def image_digest(self, image: str) -> str | None:
         """A stable made-up digest for every image the fake holds."""
         import hashlib
