@@ -56,3 +56,30 @@ def test_reset_kills_tasks_that_ignore_sigterm(clean_emulator, busybox_image, do
         all=True, filters={"label": "ecs-emulator.cluster=stubborn"}), lambda left: not left,
         timeout=30)
     assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_stopping_the_emulator_cuts_a_stop_task_short(busybox_image, docker_client):
+    """A StopTask under way waits out the container's stopTimeout (120 s here); the emulator's
+    own stop gives every task its shutdown grace and then kills, so no runner is left behind."""
+    from emulator.config import Settings
+    from emulator.pytest_plugin import EmulatorHandle, start_server
+
+    server = start_server(Settings(host="127.0.0.1", port=0))
+    try:
+        handle = EmulatorHandle(server)
+        ecs = handle.client("ecs")
+        ecs.create_cluster(clusterName="stubborn")
+        ecs.register_task_definition(family="stubborn", containerDefinitions=[
+            {"name": "main", "image": busybox_image, "memory": 16, "command": STUBBORN,
+             "stopTimeout": 120}])
+        arn = ecs.run_task(cluster="stubborn", taskDefinition="stubborn")["tasks"][0]["taskArn"]
+        wait_for(lambda: ecs.describe_tasks(cluster="stubborn", tasks=[arn])["tasks"][0],
+                 lambda t: t["lastStatus"] == "RUNNING")
+        ecs.stop_task(cluster="stubborn", task=arn)
+        wait_for(lambda: ecs.describe_tasks(cluster="stubborn", tasks=[arn])["tasks"][0],
+                 lambda t: t["lastStatus"] == "STOPPING")
+        engine = server.emulator.engine
+    finally:
+        server.stop()
+    assert not any(thread.is_alive() for thread, _ in engine._runners.values())
+    assert running_containers(docker_client, [arn]) == []

@@ -27,6 +27,7 @@ OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 # How long a reset waits for the killed tasks' runners to remove their containers before it
 # answers; what is left they finish in the background (and an emulator's stop removes).
 RESET_WAIT_S = 5.0
+SHUTDOWN_GRACE_S = 2  # SIGTERM to SIGKILL for each task when the emulator stops
 
 
 class TaskEngine:
@@ -61,7 +62,12 @@ class TaskEngine:
 
     def stop(self, remove_everything: bool = True) -> None:
         """Stop every task (containers get their stop timeout), then the engine's threads."""
-        self.stop_all_tasks("Emulator shutting down", grace_s=2)
+        self.stop_all_tasks("Emulator shutting down", grace_s=SHUTDOWN_GRACE_S)
+        self.wait_for_runners(timeout=SHUTDOWN_GRACE_S + 1)
+        # A stop already under way (a StopTask) waits out its own stopTimeout: cut it short.
+        with self.state.lock:
+            lingering = [task for thread, task in self._runners.values() if thread.is_alive()]
+        self._kill_all(lingering)
         self.wait_for_runners(timeout=60)
         self._stopping.set()
         self._wake.set()
