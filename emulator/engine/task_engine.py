@@ -148,19 +148,27 @@ class TaskEngine:
     # -- runtime events -----------------------------------------------------------------------------
 
     def _watch_events(self) -> None:
-        try:
-            removed = self.runtime.remove_orphans()  # what emulators that died left behind
-            if removed:
-                log.info("removed %d resources left by emulators that are gone", removed)
-        except Exception:
-            log.debug("no Docker Engine to clean up yet", exc_info=True)
+        cleaned = False
         while not self._stopping.is_set():
+            if not cleaned:  # until the engine answers once: it may be down at start-up
+                cleaned = self._remove_orphans()
             try:
                 for event in self.runtime.events(self._stopping):
                     self._on_event(event)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
             self._stopping.wait(1.0)
+
+    def _remove_orphans(self) -> bool:
+        """What emulators that died left behind; False while the engine does not answer."""
+        try:
+            removed = self.runtime.remove_orphans()
+        except Exception:
+            log.debug("no Docker Engine to clean up yet", exc_info=True)
+            return False
+        if removed:
+            log.info("removed %d resources left by emulators that are gone", removed)
+        return True
 
     def _on_event(self, event) -> None:
         task_arn = event.labels.get(runtime_labels.TASK_ARN)
