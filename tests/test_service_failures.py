@@ -270,3 +270,26 @@ def test_an_alarm_in_alarm_state_fails_the_deployment_and_rolls_back():
     assert second.rollout_state_reason == "ECS deployment failed: alarm(s) errors in ALARM state."
     assert world.service.primary.rolls_back == second.id
     assert not second.breaker_triggered
+
+
+def test_a_rollback_keeps_healthy_tasks_while_failed_ones_still_serve():
+    """The breaker trips while some of the failed deployment's tasks serve for a moment: they
+    are no cover for stopping the healthy old tasks."""
+    world = World(desired=2, configuration={**BREAKER, "maximumPercent": 200,
+                                            "minimumHealthyPercent": 100})
+    world.settle()
+    old = world.live()
+    world.service.task_definition = task_definitions.resolve(world.store, world.register("bad"))
+    bad = services.start_deployment(world.service)
+    while bad.rollout_state == "IN_PROGRESS":
+        world.unthrottle()
+        world.run_pass()
+        new = world.live(bad)
+        for task in new:
+            if task.known < TaskStatus.RUNNING:
+                world.start(task)
+        world.run_pass()
+        world.stop(new[0])  # one dies; the other serves on
+        world.run_pass()
+        assert all(t.desired == TaskStatus.RUNNING for t in old), "a healthy task was stopped"
+    assert world.service.primary.rolls_back == bad.id

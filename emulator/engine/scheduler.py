@@ -163,13 +163,15 @@ class Reconciliation:
         primary = self.service.primary
         old = [t for t in self.live if t.started_by != primary.id]
         mine = [t for t in self.live if t.started_by == primary.id]
-        # Old deployments' tasks that are not yet healthy can go at once; healthy ones only as
-        # far as minimumHealthyPercent allows, counting new tasks once they are steady.
+        # Old deployments' tasks that are not yet healthy can go at once; serving ones only as
+        # far as minimumHealthyPercent allows, counting only steady tasks as healthy (a failed
+        # deployment's tasks that serve for a moment before they die are no cover), and the
+        # ones that are not steady first.
         minimum = math.ceil(self._desired() * self.percent("minimumHealthyPercent") / 100)
-        healthy = sum(1 for t in old if t.serving) + sum(1 for t in mine if self.steady(t))
+        healthy = sum(1 for t in self.live if self.steady(t))
         victims = [t for t in old if not t.serving]
         allowance = healthy - minimum
-        for task in (t for t in old if t.serving):
+        for task in sorted((t for t in old if t.serving), key=self.steady):
             if allowance <= 0:
                 break
             victims.append(task)
