@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(EcrImages(ecr_state, settings, lambda: emulator.http_port))
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
+    ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     flask_app.extensions["emulator"] = emulator
@@ -133,6 +134,20 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
     return emulator
+
+
+def _iam_principal(moto: MotoBridge):
+    """(access key, account, region) -> the caller's IAM ARN as moto's STS GetCallerIdentity
+    answers it; None for keys moto cannot have issued (IAM's AKIA..., STS's ASIA...), so the
+    usual dummy keys never load moto."""
+
+    def principal_of(access_key: str, account: str, region: str) -> str | None:
+        if not access_key.startswith(("AKIA", "ASIA")):
+            return None
+        _, arn, _ = moto.backend("sts", account, "global").get_caller_identity(access_key, region)
+        return arn
+
+    return principal_of
 
 
 def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
