@@ -85,3 +85,11 @@ class ServiceDeploymentNotFoundException(AwsError):
 
 class TaskSetNotFoundException(AwsError):
     pass
+
+
+class MissingVersionException(AwsError):
+    pass
+
+
+class NoUpdateAvailableException(AwsError):
+    pass

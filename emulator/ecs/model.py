@@ -80,6 +80,9 @@ class ContainerInstance:
     # The local Docker host, registered by the emulator itself (not by the user): it goes away
     # with its cluster instead of keeping the cluster from being deleted.
     auto_registered: bool = False
+    # UpdateContainerAgent (emulator/ecs/agent_updates.py): when the update began, to which version
+    agent_update_started: dt.datetime | None = None
+    agent_update_target: str | None = None
 
 
 @dataclass

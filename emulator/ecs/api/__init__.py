@@ -9,6 +9,7 @@ handlers = HandlerTable()
 
 from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the handlers)
     account_settings,
+    agent,
     attributes,
     capacity_providers,
     clusters,
