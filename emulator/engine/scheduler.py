@@ -22,7 +22,7 @@ from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.task_launch import build_tasks
-from emulator.engine import daemon_scheduler, task_set_scheduler
+from emulator.engine import daemon_scheduler, deployment_hooks, task_set_scheduler
 from emulator.runtime.status import HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.scheduler")
@@ -131,8 +131,10 @@ class Reconciliation:
             return
         self.replace_unhealthy()
         self.check_circuit_breaker()
-        self.stop_surplus()
-        self._launch_missing()
+        may_launch, may_clean_up = deployment_hooks.gates(self)
+        self.stop_surplus(keep_old=not may_clean_up)
+        if may_launch:
+            self._launch_missing()
         self.finish_deployments()
 
     # -- stopping -----------------------------------------------------------------------------------
@@ -159,9 +161,11 @@ class Reconciliation:
                 deployment.failed_tasks += 1
         self.stop_tasks(unhealthy, "Task failed container health checks")
 
-    def stop_surplus(self) -> None:
+    def stop_surplus(self, keep_old: bool = False) -> None:
         primary = self.service.primary
-        old = [t for t in self.live if t.started_by != primary.id]
+        # A lifecycle hook still to come keeps the old deployment's serving tasks.
+        old = [t for t in self.live if t.started_by != primary.id
+               and not (keep_old and t.serving)]
         mine = [t for t in self.live if t.started_by == primary.id]
         # Old deployments' tasks that are not yet healthy can go at once; healthy ones only as
         # far as minimumHealthyPercent allows.
@@ -208,6 +212,8 @@ class Reconciliation:
             return
         maximum = math.floor(self._desired() * self.percent("maximumPercent") / 100)
         room = max(maximum - len(self.live), 0) if len(self.live) > mine else missing
+        if deployment_hooks.launches_in_full(self.service):
+            room = missing
         count = min(missing, room)
         if count <= 0:
             return
