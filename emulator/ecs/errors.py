@@ -93,3 +93,11 @@ class MissingVersionException(AwsError):
 
 class NoUpdateAvailableException(AwsError):
     pass
+
+
+class DaemonNotFoundException(AwsError):
+    pass
+
+
+class DaemonNotActiveException(AwsError):
+    pass

@@ -61,6 +61,8 @@ class TaskDefinition:
     deregistered_at: dt.datetime | None = None
     delete_requested_at: dt.datetime | None = None
     tags: list[dict] = field(default_factory=list)
+    # A daemon task definition's request as sent (ecs/daemon_task_definitions.py); else None
+    request: dict | None = None
 
 
 @dataclass

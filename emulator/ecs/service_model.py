@@ -118,6 +118,13 @@ class Service:
     history: list[Deployment] = field(default_factory=list)  # every deployment, newest first
     counted_failures: set[str] = field(default_factory=set)  # tasks already counted as failed
     task_sets: list = field(default_factory=list)  # EXTERNAL controller (ecs/task_sets.py)
+    # The tasks' group; a daemon's tasks (ecs/daemons.py, which runs one as a DAEMON service
+    # hidden from the service APIs) are "daemon:<name>"
+    group: str | None = None
+
+    @property
+    def task_group(self) -> str:
+        return self.group or f"service:{self.name}"
 
     @property
     def primary(self) -> Deployment:

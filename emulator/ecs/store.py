@@ -42,6 +42,11 @@ class EcsStore:
     account_setting_defaults: dict[str, str] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)  # by task ARN
     services: dict[tuple[str, str], Service] = field(default_factory=dict)  # (cluster, name)
+    # Daemons (emulator/ecs/daemons.py) by (cluster name, daemon name), and daemon task
+    # definitions: family -> revision -> definition, revisions never reused
+    daemons: dict[tuple[str, str], object] = field(default_factory=dict)
+    daemon_task_definitions: dict[str, dict[int, TaskDefinition]] = field(default_factory=dict)
+    daemon_last_revision: dict[str, int] = field(default_factory=dict)
     # RunTask idempotency: (cluster name, clientToken) -> the ARNs that call created
     run_tokens: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # Called (under the lock) whenever desired state changes, to wake the engine.

@@ -16,7 +16,7 @@ import threading
 import time
 
 from emulator.config import Settings
-from emulator.ecs import capacity_providers
+from emulator.ecs import capacity_providers, daemons
 from emulator.ecs import services as service_ops
 from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
@@ -68,6 +68,10 @@ class ServiceScheduler:
                 for service in list(store.services.values()):
                     if service.status != "INACTIVE":
                         self._reconcile(store, service)
+                for daemon in list(store.daemons.values()):  # each runs as a DAEMON service
+                    if daemon.status != "DELETED":
+                        self._reconcile(store, daemon.service)
+                        daemons.after_pass(store, daemon)
 
     def _reconcile(self, store: EcsStore, service: Service) -> None:
         try:  # one service's fault must not stop the others being scheduled
@@ -81,9 +85,7 @@ class ServiceScheduler:
 
     def on_task_changed(self, store: EcsStore, task) -> None:
         """Called under the lock on every task status change."""
-        if not (task.group or "").startswith("service:"):
-            return
-        service = store.services.get((task.cluster_name, task.group[len("service:"):]))
+        service = _service_of(store, task)
         if service is None:
             return
         if task.known == TaskStatus.RUNNING:
@@ -261,7 +263,7 @@ class Reconciliation:
         params = {
             "taskDefinition": deployment.task_definition.arn,
             "startedBy": deployment.id,
-            "group": f"service:{self.service.name}",
+            "group": self.service.task_group,
             "enableExecuteCommand": self.service.enable_execute_command,
             "tags": self._propagated_tags(deployment),
         }
@@ -350,3 +352,14 @@ def _failed_to_start(task) -> bool:
 
 def _deployment_of(service: Service, task) -> Deployment | None:
     return next((d for d in service.deployments if d.id == task.started_by), None)
+
+
+def _service_of(store: EcsStore, task) -> Service | None:
+    """The service (or daemon's service) whose group the task is in."""
+    group = task.group or ""
+    if group.startswith("service:"):
+        return store.services.get((task.cluster_name, group[len("service:"):]))
+    if group.startswith("daemon:"):
+        daemon = store.daemons.get((task.cluster_name, group[len("daemon:"):]))
+        return daemon.service if daemon is not None else None
+    return None

@@ -14,6 +14,7 @@ from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the hand
     capacity_providers,
     clusters,
     container_instances,
+    daemons,
     service_deployments,
     services,
     tags,
