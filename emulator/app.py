@@ -23,8 +23,9 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
-from emulator import faults_routes
+from emulator import express_routes, faults_routes
 from emulator.engine.ecs_events import EcsEvents
+from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app = Flask("emulator")
     router = AwsRouter(flask_app, [ecs, ecr], moto, settings)
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
     scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(express_routes.blueprint)
     return emulator
 
 

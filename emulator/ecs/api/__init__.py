@@ -15,6 +15,7 @@ from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the hand
     clusters,
     container_instances,
     daemons,
+    express,
     service_deployments,
     services,
     tags,
