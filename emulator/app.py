@@ -23,7 +23,7 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
-from emulator import express_routes, faults_routes
+from emulator import faults_routes, front_door_routes
 from emulator.engine.ecs_events import EcsEvents
 from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import Faults
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
-    flask_app.register_blueprint(express_routes.blueprint)
+    flask_app.register_blueprint(front_door_routes.blueprint)
     return emulator
 
 

@@ -101,3 +101,7 @@ class DaemonNotFoundException(AwsError):
 
 class DaemonNotActiveException(AwsError):
     pass
+
+
+class GatewayNotFoundException(AwsError):
+    pass

@@ -6,7 +6,7 @@ The service is an ordinary ECS service (DescribeServices shows it) behind the lo
 Update registers a new task definition revision and rolls it out, each configuration being a
 service revision. The page is served from the laptop at the ingress path's endpoint:
 `http://<emulator>/_emulator/express/<cluster>/<service>/`, which forwards to the service's
-RUNNING tasks in turn (emulator/express_routes.py), as the load balancer would.
+RUNNING tasks in turn (emulator/front_door_routes.py), as the load balancer would.
 
 Scaling: the service runs `minTaskCount` tasks (1 by default); the target-tracking settings are
 kept and shown, not acted on (no CloudWatch metrics here).

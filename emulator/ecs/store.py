@@ -49,6 +49,11 @@ class EcsStore:
     daemon_last_revision: dict[str, int] = field(default_factory=dict)
     # Express Mode services by (cluster name, service name) (emulator/ecs/express_services.py)
     express_services: dict[tuple[str, str], object] = field(default_factory=dict)
+    # Gateways (emulator/ecs/gateways.py) by name; (gateway, cluster) -> association status;
+    # (gateway, cluster, service) -> the service's route through the gateway
+    gateways: dict[str, object] = field(default_factory=dict)
+    gateway_associations: dict[tuple[str, str], str] = field(default_factory=dict)
+    gateway_routes: dict[tuple[str, str, str], object] = field(default_factory=dict)
     # RunTask idempotency: (cluster name, clientToken) -> the ARNs that call created
     run_tokens: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # Called (under the lock) whenever desired state changes, to wake the engine.

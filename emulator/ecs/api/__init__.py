@@ -16,6 +16,7 @@ from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the hand
     container_instances,
     daemons,
     express,
+    gateways,
     service_deployments,
     services,
     tags,
