@@ -101,3 +101,48 @@ def test_pause_hooks_hold_continue_and_roll_back(ecs, busybox_image):
     service = ecs.describe_services(cluster="hooks", services=["web"])["services"][0]
     assert service["taskDefinition"].endswith(":2")
     assert running_revisions(ecs) == ["2"]
+
+
+# -- a hook's timeout, without waiting its minutes ---------------------------------------------
+
+
+def _paused_deployment(action):
+    from types import SimpleNamespace
+
+    from emulator.ecs.service_model import Deployment, Service
+    from emulator.engine import deployment_hooks
+
+    hooks = {"lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["PRE_SCALE_UP"],
+                                 "timeoutConfiguration": {"timeoutInMinutes": 1,
+                                                          "action": action}}]}
+    service = Service(name="s", arn="arn", cluster_name="c", cluster_arn="carn", desired_count=1,
+                      task_definition=None, launch_type="EC2", capacity_provider_strategy=[],
+                      platform_version=None, network_configuration=None,
+                      deployment_configuration=hooks, deployment_controller={"type": "ECS"})
+    deployment = Deployment(id="ecs-svc/2", task_definition=None, desired_count=1,
+                            launch_type="EC2", capacity_provider_strategy=[],
+                            platform_version=None, network_configuration=None,
+                            source_ids=["ecs-svc/1"])
+    service.deployments = [deployment]
+    service.history = [deployment]
+    rec = SimpleNamespace(service=service, live=[], store=SimpleNamespace(changed=lambda: None))
+    assert deployment_hooks.gates(rec) == (False, False)
+    run = deployment.hook_runs[0]
+    assert run.status == "AWAITING_ACTION" and run.timeout_action == action
+    return deployment_hooks, rec, deployment, run
+
+
+def test_a_hook_that_times_out_takes_its_action():
+    import datetime as dt
+
+    hooks, rec, deployment, run = _paused_deployment("CONTINUE")
+    assert hooks.gates(rec) == (False, False)  # not yet expired: still held
+    run.expires_at -= dt.timedelta(minutes=2)
+    assert hooks.gates(rec) == (True, True)
+    assert run.status == "TIMED_OUT" and deployment.lifecycle_stage == "SCALE_UP"
+
+    hooks, rec, deployment, run = _paused_deployment("ROLLBACK")
+    run.expires_at -= dt.timedelta(minutes=2)
+    assert hooks.gates(rec) == (False, False)
+    # nothing completed before it to roll back to: the deployment stops
+    assert run.status == "TIMED_OUT" and deployment.deployment_status == "STOPPED"

@@ -70,13 +70,14 @@ class ServiceScheduler:
                         self._reconcile(store, service)
                 for daemon in list(store.daemons.values()):  # each runs as a DAEMON service
                     if daemon.status != "DELETED":
-                        self._reconcile(store, daemon.service)
+                        # no service events for it: EventBridge's are about services
+                        self._reconcile(store, daemon.service, notify=False)
                         daemons.after_pass(store, daemon)
 
-    def _reconcile(self, store: EcsStore, service: Service) -> None:
+    def _reconcile(self, store: EcsStore, service: Service, notify: bool = True) -> None:
         try:  # one service's fault must not stop the others being scheduled
             Reconciliation(self, store, service).run()
-            for listener in self.service_listeners:
+            for listener in self.service_listeners if notify else ():
                 listener(store, service)
         except Exception:
             log.exception("scheduling service %s failed", service.arn)
