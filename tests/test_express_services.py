@@ -55,6 +55,17 @@ def test_express_service_end_to_end(ecs, clean_emulator, busybox_image):
     assert listener["Listeners"][0]["DefaultActions"][0]["TargetGroupArn"] == \
         group["TargetGroupArn"]
 
+    # its scaling settings are in Application Auto Scaling
+    scaling = clean_emulator.client("application-autoscaling")
+    target = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
+    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == \
+        ("service/default/shop", 2, 4)
+    policy = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == 60.0
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == \
+        "ECSServiceAverageCPUUtilization"
+
     # the tasks run, join the target group, and serve the page through the endpoint in turn
     ecs.get_waiter("services_stable").wait(cluster="default", services=["shop"],
                                            WaiterConfig=FAST_WAITER)
@@ -80,11 +91,14 @@ def test_express_service_end_to_end(ecs, clean_emulator, busybox_image):
     assert len(described["activeConfigurations"]) == 1
     assert ecs.describe_services(cluster="default", services=["shop"])["services"][0][
         "desiredCount"] == 1
+    assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0][
+        "MinCapacity"] == 1
 
     deleted = ecs.delete_express_gateway_service(serviceArn=arn)["service"]
     assert deleted["status"]["statusCode"] == "DRAINING"
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
     assert elbv2.describe_target_groups()["TargetGroups"] == []
+    assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
     with pytest.raises(ClientError) as excinfo:
         ecs.update_express_gateway_service(serviceArn=arn, scalingTarget={"minTaskCount": 2})
     assert error_code(excinfo) == "ServiceNotActiveException"

@@ -8,8 +8,9 @@ service revision. The page is served from the laptop at the ingress path's endpo
 `http://<emulator>/_emulator/express/<cluster>/<service>/`, which forwards to the service's
 RUNNING tasks in turn (emulator/front_door_routes.py), as the load balancer would.
 
-Scaling: the service runs `minTaskCount` tasks (1 by default); the target-tracking settings are
-kept and shown, not acted on (no CloudWatch metrics here).
+Scaling: the scalable target and target-tracking policy exist in moto's Application Auto Scaling
+(with the CloudWatch alarms moto makes for them); the service runs `minTaskCount` tasks (1 by
+default): the policy is not acted on (no CloudWatch metrics are produced here).
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def create(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
         store.express.delete(store.account, store.region, resources)
         raise
     express = ExpressService(service, params["infrastructureRoleArn"], resources)
+    store.express.set_scaling(store.account, store.region, cluster.name, name,
+                              settings["scalingTarget"], params["infrastructureRoleArn"],
+                              resources)
     express.configurations[service.primary.id] = {**settings, "taskDefinitionArn": definition.arn}
     store.express_services[(cluster.name, name)] = express
     return express
@@ -104,6 +108,10 @@ def update(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
                "taskDefinition": definition.arn,
                "desiredCount": settings["scalingTarget"]["minTaskCount"]}
     services.update(store, changes)
+    if settings["scalingTarget"] != current["scalingTarget"]:
+        store.express.set_scaling(store.account, store.region, service.cluster_name,
+                                  service.name, settings["scalingTarget"],
+                                  express.infrastructure_role_arn, express.resources)
     if settings["healthCheckPath"] != current["healthCheckPath"]:
         store.express.set_health_check_path(store.account, store.region,
                                             express.resources.target_group_arn,
@@ -119,7 +127,8 @@ def delete(store: EcsStore, arn: str) -> ExpressService:
     if service.status != "ACTIVE":
         raise ServiceNotActiveException(f"The Express service {service.name} is {service.status}.")
     services.delete(store, service.cluster_name, service.name, force=True)
-    store.express.delete(store.account, store.region, express.resources)
+    store.express.delete(store.account, store.region, express.resources,
+                         service.cluster_name, service.name)
     express.updated_at = utcnow()
     return express
 

@@ -1,8 +1,10 @@
 """The AWS resources an Express Mode service owns, made in moto as ECS makes them on AWS: an
 internet-facing Application Load Balancer (in the given subnets, else the default VPC's), an
 `ip` target group on the container port with the service's health check path, and an HTTP:80
-listener forwarding to it. The service's tasks join the target group through the load balancer
-task hook (emulator/engine/load_balancing.py), as any service's do.
+listener forwarding to it; and its scaling settings in Application Auto Scaling: a scalable
+target (min and max task counts) and a target-tracking policy on the chosen metric. The service's
+tasks join the target group through the load balancer task hook (emulator/engine/
+load_balancing.py), as any service's do.
 
 ECS's Express code (emulator/ecs/express_services.py) reaches this through the store
 (`EcsStore.express`), wired by create_app; nothing here knows ECS's model.
@@ -14,6 +16,13 @@ import hashlib
 from dataclasses import dataclass
 
 from emulator.ecs.errors import InvalidParameterException
+
+
+DIMENSION = "ecs:service:DesiredCount"
+POLICY = "express-target-tracking"
+METRICS = {"AVERAGE_CPU": "ECSServiceAverageCPUUtilization",
+           "AVERAGE_MEMORY": "ECSServiceAverageMemoryUtilization",
+           "REQUEST_COUNT_PER_TARGET": "ALBRequestCountPerTarget"}
 
 
 @dataclass
@@ -56,7 +65,43 @@ class ExpressInfrastructure:
         if group is not None:
             group.health_check_path = path
 
-    def delete(self, account: str, region: str, resources: Resources) -> None:
+    def set_scaling(self, account: str, region: str, cluster: str, service: str,
+                    scaling: dict, role_arn: str, resources: Resources) -> None:
+        """The scalable target and its target-tracking policy, made or changed."""
+        from moto.applicationautoscaling.models import FakeScalableTarget
+
+        backend = self._moto.backend("application-autoscaling", account, region)
+        resource_id = f"service/{cluster}/{service}"
+        target = backend.targets.get(DIMENSION, {}).get(resource_id)
+        if target is None:
+            # Made directly: moto's RegisterScalableTarget looks for the service in moto's own
+            # ECS, which does not hold ours.
+            backend._add_scalable_target(FakeScalableTarget(
+                backend, "ecs", resource_id, DIMENSION, scaling["minTaskCount"],
+                scaling["maxTaskCount"], role_arn, None))
+        else:
+            target.update(scaling["minTaskCount"], scaling["maxTaskCount"], None)
+        metric = {"PredefinedMetricType": METRICS[scaling["autoScalingMetric"]]}
+        if scaling["autoScalingMetric"] == "REQUEST_COUNT_PER_TARGET":
+            metric["ResourceLabel"] = (resources.load_balancer_arn.split(":loadbalancer/")[1]
+                                       + "/" + resources.target_group_arn.split(":")[-1])
+        backend.put_scaling_policy(POLICY, "ecs", resource_id, DIMENSION, {
+            "TargetValue": float(scaling["autoScalingTargetValue"]),
+            "PredefinedMetricSpecification": metric}, "TargetTrackingScaling")
+
+    def delete(self, account: str, region: str, resources: Resources,
+               cluster: str | None = None, service: str | None = None) -> None:
+        if cluster is not None:
+            backend = self._moto.backend("application-autoscaling", account, region)
+            resource_id = f"service/{cluster}/{service}"
+            for step in (lambda: backend.delete_scaling_policy(POLICY, "ecs", resource_id,
+                                                               DIMENSION),
+                         lambda: backend.deregister_scalable_target("ecs", resource_id,
+                                                                    DIMENSION)):
+                try:
+                    step()
+                except Exception:  # already gone
+                    pass
         elbv2 = self._moto.backend("elbv2", account, region)
         for step in (lambda: elbv2.delete_listener(resources.listener_arn),
                      lambda: elbv2.delete_target_group(resources.target_group_arn),
