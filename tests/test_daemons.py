@@ -2,6 +2,8 @@
 cluster (the local Docker host and instances that register later), new revisions rolled out,
 deletion draining them; daemon task definitions; AWS's errors."""
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -179,3 +181,27 @@ def test_create_daemon_errors(ecs, busybox_image, provider):
         ecs.describe_daemon(daemonArn=created["daemonArn"].replace("/agent", "/other"))
     assert error_code(excinfo) == "DaemonNotFoundException"
     ecs.delete_daemon(daemonArn=created["daemonArn"])
+
+
+def test_a_critical_daemon_task_that_dies_drains_its_instance(ecs, clean_emulator,
+                                                              busybox_image, provider):
+    import requests
+
+    instance = register(ecs, "d", instance_id="i-00000000000000c1")["containerInstanceArn"]
+    ecs.create_daemon(daemonName="agent", clusterArn="d", critical=True,
+                      daemonTaskDefinitionArn=daemon_definition(ecs, busybox_image, "1"),
+                      capacityProviderArns=[provider])
+    tasks = wait_for(lambda: [t for t in daemon_tasks(ecs) if t["lastStatus"] == "RUNNING"
+                              and t["containerInstanceArn"] == instance],
+                     lambda found: len(found) == 1, timeout=60)
+    killed = requests.post(f"{clean_emulator.endpoint_url}/_emulator/tasks/"
+                           f"{tasks[0]['taskArn']}/kill", timeout=10)
+    assert killed.status_code == 200, killed.text
+    drained = wait_for(lambda: ecs.describe_container_instances(
+        cluster="d", containerInstances=[instance])["containerInstances"][0],
+        lambda i: i["status"] == "DRAINING", timeout=30)
+    assert drained["runningTasksCount"] == 0
+    # the drained instance gets no daemon task again
+    time.sleep(1.5)
+    assert not [t for t in daemon_tasks(ecs) if t["containerInstanceArn"] == instance
+                and t["desiredStatus"] == "RUNNING"]

@@ -52,6 +52,7 @@ class Daemon:
     created_at: dt.datetime = field(default_factory=utcnow)
     updated_at: dt.datetime = field(default_factory=utcnow)
     delete_deployment: Deployment | None = None
+    drained_for: set[str] = field(default_factory=set)  # critical tasks already acted on
 
 
 def create(store: EcsStore, params: dict) -> Daemon:
@@ -135,6 +136,23 @@ def after_pass(store: EcsStore, daemon: Daemon) -> None:
                            for d in revisions.values() if d.status == "DELETE_IN_PROGRESS"):
             if not in_use(store, definition.arn):
                 definition.status = "DELETED"
+
+
+def on_task_stopped(store: EcsStore, daemon: Daemon, task) -> None:
+    """A critical daemon's task that stops by itself (not stopped by the scheduler or a user)
+    drains its container instance, as ECS does before replacing the instance; no instance is
+    replaced here: set it ACTIVE again with UpdateContainerInstancesState."""
+    if not daemon.critical or daemon.status != "ACTIVE" or \
+            task.stop_code not in ("EssentialContainerExited", "TaskFailedToStart"):
+        return
+    if task.arn in daemon.drained_for:  # the engine may tell of a stop more than once
+        return
+    daemon.drained_for.add(task.arn)
+    instance = store.container_instances.get(task.container_instance_arn or "")
+    if instance is not None and instance.status == "ACTIVE":
+        instance.status = "DRAINING"
+        instance.version += 1
+        store.changed()
 
 
 def in_use(store: EcsStore, definition_arn: str) -> bool:

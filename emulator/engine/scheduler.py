@@ -89,6 +89,9 @@ class ServiceScheduler:
         service = _service_of(store, task)
         if service is None:
             return
+        if task.known == TaskStatus.STOPPED and (task.group or "").startswith("daemon:"):
+            daemons.on_task_stopped(store, store.daemons[(task.cluster_name, task.group[7:])],
+                                    task)
         if task.known == TaskStatus.RUNNING:
             service.consecutive_failures = 0
         elif (task.known == TaskStatus.STOPPED and _failed_to_start(task)
