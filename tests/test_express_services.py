@@ -41,6 +41,7 @@ def test_express_service_end_to_end(ecs, clean_emulator, busybox_image):
                                        "autoScalingMetric": "AVERAGE_CPU",
                                        "autoScalingTargetValue": 60}
     assert config["cpu"] == "256" and config["memory"] == "512"
+    assert config["networkConfiguration"]["subnets"][0].startswith("subnet-")  # default VPC's
     endpoint = config["ingressPaths"][0]["endpoint"]
     assert endpoint == f"{clean_emulator.endpoint_url}/_emulator/express/default/shop/"
     arn = created["serviceArn"]

@@ -65,13 +65,15 @@ def create(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
     resources = store.express.create(store.account, store.region, name, f"{cluster.name}/{name}",
                                      port, settings["healthCheckPath"],
                                      network.get("subnets", []), network.get("securityGroups", []))
+    # what the service runs in, as AWS shows it: the default VPC's when none was given
+    settings["networkConfiguration"] = {"subnets": resources.subnets,
+                                        "securityGroups": resources.security_groups}
     try:
         service = services.create(store, {
             "cluster": cluster.name, "serviceName": name, "taskDefinition": definition.arn,
             "desiredCount": settings["scalingTarget"]["minTaskCount"], "launchType": "FARGATE",
             "networkConfiguration": {"awsvpcConfiguration": {
-                "subnets": network.get("subnets") or ["subnet-express"],
-                "securityGroups": network.get("securityGroups", []),
+                "subnets": resources.subnets, "securityGroups": resources.security_groups,
                 "assignPublicIp": "ENABLED"}},
             "loadBalancers": [{"targetGroupArn": resources.target_group_arn,
                                "containerName": _primary_name(definition), "containerPort": port}],

@@ -31,6 +31,8 @@ class Resources:
     dns_name: str
     target_group_arn: str
     listener_arn: str
+    subnets: list[str]  # where the load balancer is (the tasks go there too)
+    security_groups: list[str]
 
 
 class ExpressInfrastructure:
@@ -57,7 +59,8 @@ class ExpressInfrastructure:
             raise InvalidParameterException(
                 f"The load balancer of the Express service could not be created: "
                 f"{getattr(error, 'message', None) or error}") from None
-        return Resources(balancer.arn, balancer.dns_name, group.arn, listener.arn)
+        return Resources(balancer.arn, balancer.dns_name, group.arn, listener.arn, subnets,
+                         security_groups)
 
     def set_health_check_path(self, account: str, region: str, target_group_arn: str,
                               path: str) -> None:
