@@ -109,6 +109,12 @@ def update(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
     changes = {"cluster": service.cluster_name, "service": service.name,
                "taskDefinition": definition.arn,
                "desiredCount": settings["scalingTarget"]["minTaskCount"]}
+    if "networkConfiguration" in params:  # the tasks move; the load balancer stays where it is
+        network = settings["networkConfiguration"]
+        changes["networkConfiguration"] = {"awsvpcConfiguration": {
+            "subnets": network.get("subnets") or express.resources.subnets,
+            "securityGroups": network.get("securityGroups") or express.resources.security_groups,
+            "assignPublicIp": "ENABLED"}}
     services.update(store, changes)
     if settings["scalingTarget"] != current["scalingTarget"]:
         store.express.set_scaling(store.account, store.region, service.cluster_name,
