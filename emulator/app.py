@@ -10,6 +10,7 @@ from api_shapes import load_service
 from emulator import control
 from emulator.access.callers import Callers
 from emulator.access.gate import Gate
+from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
 from emulator.aws.moto_bridge import MotoBridge
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     flask_app = Flask("emulator")
-    router = AwsRouter(flask_app, [ecs, ecr], moto, settings)
+    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=Rights(settings, moto))
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
