@@ -16,17 +16,20 @@ credentials.
   names (a cluster, service, task definition or repository ARN; `*` for calls that name none),
   plus `iam:PassRole` on the roles RegisterTaskDefinition, RunTask and StartTask hand to ECS.
   Refusals answer AccessDeniedException (400, JSON), as those services do.
-- moto's services: moto checks them itself (its own error shapes: AccessDenied 403, for S3 on
-  the bucket and key), switched on for the calls of callers that must be checked. moto reads one
+- moto's services: moto checks them itself (on `*`; S3 on the bucket and key), switched on for
+  the calls of callers that must be checked; its refusals keep its shapes (AccessDenied 403 in
+  XML for the query and REST services), except that JSON-protocol services get theirs in JSON
+  (AccessDeniedException 400), which their SDKs can read. moto reads one
   process-wide setting for that (INITIAL_NO_AUTH_ACTION_COUNT); we replace it, once, with a
   value that asks this request's context, so other emulators in the process are not affected.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
+import html
 import json
+import re
 
 from emulator.access import iam_resources
 from emulator.aws.errors import AwsError
@@ -121,19 +124,22 @@ class IamEnforcement:
 
     # -- moto's services ----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def moto_call(self, environ: dict, ctx, caller):
+    def serve_moto(self, moto, environ: dict, start_response, ctx, caller):
+        """moto's answer to the call, checked by moto when the caller must be."""
         from_container = caller is not None and caller.from_container
         check = from_container or self._known_key(ctx)
         if check and "HTTP_AUTHORIZATION" not in environ:
             check = False  # presigned or unsigned: moto cannot check it; root from this host
             if from_container:
                 raise MissingAuthenticationTokenException("Missing Authentication Token")
-        if check:
-            _install_switch()
-        token = _CHECK_MOTO.set(check)
+        if not check:
+            return moto(environ, start_response, ctx)
+        _install_switch()
+        token = _CHECK_MOTO.set(True)
         try:
-            yield
+            if environ.get("HTTP_X_AMZ_TARGET"):
+                return _json_auth_errors(moto, environ, start_response, ctx)
+            return moto(environ, start_response, ctx)  # moto's body is made within the call
         finally:
             _CHECK_MOTO.reset(token)
 
@@ -145,6 +151,35 @@ class IamEnforcement:
         self._moto.backend("iam", ctx.account, ctx.partition)  # moto loaded
         return any(ctx.access_key in account[ctx.partition].access_keys
                    for account in list(iam_backends.values()))
+
+
+# moto answers its auth errors in the query protocol's XML, which an SDK speaking a JSON protocol
+# cannot read (boto3 reports a code of "403"): those services' codes, in their JSON form.
+_JSON_CODES = {"AccessDenied": "AccessDeniedException",
+               "InvalidClientTokenId": "UnrecognizedClientException",
+               "SignatureDoesNotMatch": "InvalidSignatureException"}
+_XML_ERROR = re.compile(rb"<Code>([^<]+)</Code>\s*<Message>([^<]*)</Message>")
+
+
+def _json_auth_errors(moto, environ: dict, start_response, ctx):
+    answered = {}
+
+    def keep(status, headers, exc_info=None):
+        answered["status"], answered["headers"] = status, headers
+        return lambda data: None  # moto returns its body; it never writes
+
+    body = b"".join(moto(environ, keep, ctx))
+    match = _XML_ERROR.search(body) if answered["status"].startswith("403") else None
+    if match is None or match.group(1).decode() not in _JSON_CODES:
+        start_response(answered["status"], answered["headers"])
+        return [body]
+    code = _JSON_CODES[match.group(1).decode()]
+    payload = json.dumps({"__type": code,
+                          "message": html.unescape(match.group(2).decode())}).encode()
+    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
+                                       ("Content-Length", str(len(payload))),
+                                       ("X-Amzn-ErrorType", code)])
+    return [payload]
 
 
 class _PerRequest:

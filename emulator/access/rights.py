@@ -9,7 +9,6 @@ Calls from this host otherwise keep every right.
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 from emulator.access import host_access
@@ -49,11 +48,11 @@ class Rights:
         if reason is not None:
             raise AccessDeniedException(reason)
 
-    def moto_call(self, environ: dict, ctx):
-        """A context in which moto serves this call (moto checks IAM itself when asked to)."""
+    def serve_moto(self, moto, environ: dict, start_response, ctx):
+        """moto's answer to a call of a service it serves (moto checks IAM when asked to)."""
         if self._iam is None:
-            return contextlib.nullcontext()
-        return self._iam.moto_call(environ, ctx, caller_of(environ))
+            return moto(environ, start_response, ctx)
+        return self._iam.serve_moto(moto, environ, start_response, ctx, caller_of(environ))
 
 
 def _params(body: bytes) -> dict | None:

@@ -50,9 +50,7 @@ class AwsRouter:
         if self._rights is None:
             return self._moto(environ, start_response, ctx)
         try:
-            with self._rights.moto_call(environ, ctx):
-                # moto answers within the call: its body is made before we leave the context
-                return self._moto(environ, start_response, ctx)
+            return self._rights.serve_moto(self._moto, environ, start_response, ctx)
         except AwsError as error:  # refused before moto saw it
             return self._answer(Reply(error.status, error.body(), error.code), ctx, start_response)
 
