@@ -52,6 +52,9 @@ class Caller:
         return self.kind in (CallerKind.TASK, CallerKind.NETWORK)
 
 
+_LOOPBACK = {a: Caller(CallerKind.HOST, a) for a in ("127.0.0.1", "::1", "::ffff:127.0.0.1")}
+
+
 class Callers:
     def __init__(self, state, runtime):
         self._state = state  # EcsState: the tasks
@@ -62,6 +65,8 @@ class Callers:
         self._read_at = 0.0
 
     def identify(self, address: str) -> Caller:
+        if address in _LOOPBACK:  # nearly every call of the operator's: no parsing
+            return _LOOPBACK[address]
         try:
             ip = ipaddress.ip_address(address.split("%")[0])
         except ValueError:  # a Unix socket, or no peer at all: nothing to tell it by

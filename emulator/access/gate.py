@@ -19,6 +19,8 @@ containers on the emulator's network are still tasks there.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 
 from emulator import http_server
 from emulator.access.callers import Caller, CallerKind, Callers
@@ -33,6 +35,10 @@ def caller_of(environ: dict) -> Caller | None:
 
 
 def is_control(path: str) -> bool:
+    if "_emulator" not in path and "moto-api" not in path:
+        return False  # the common case, without the normalizing below
+    # As routing would see it: "//_emulator/reset" and "/x/../_emulator/reset" are control too.
+    path = posixpath.normpath(re.sub("/+", "/", "/" + path))
     return any(path == p or path.startswith(p) for p in CONTROL_PREFIXES)
 
 
