@@ -18,7 +18,7 @@ import pytest
 from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
 from tests.test_task_credentials import make_role, python_image  # noqa: F401  (a fixture)
 from tests.test_task_metadata import (  # noqa: F401  (cluster is a fixture)
-    cluster, container_of, environment_of, output_of, register, run, stop,
+    cluster, environment_of, output_of, register, run, stop,
 )
 from tests.waiting import task_of, wait_for_task
 
@@ -102,7 +102,8 @@ def test_a_task_reads_its_own_metadata_and_credentials_and_nothing_else(
     assert "HTTP/1.1 400" in seen[f"http://{LINK_LOCAL}{b_credentials}"][1]
     assert "HTTP/1.1 400" in seen[f"{endpoint}{b_credentials}"][1]
     # The control endpoints: refused, and nothing happened.
-    for path in ("/_emulator/health", "/_emulator/reset", f"/_emulator/tasks/{b_arn.rsplit('/', 1)[1]}/kill",
+    b_id = b_arn.rsplit("/", 1)[1]
+    for path in ("/_emulator/health", "/_emulator/reset", f"/_emulator/tasks/{b_id}/kill",
                  "/moto-api/reset"):
         assert "HTTP/1.1 403" in seen[f"{endpoint}{path}"][1], path
     assert "HTTP/1.1 403" in seen[f"http://{LINK_LOCAL}/_emulator/health"][1]

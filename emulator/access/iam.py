@@ -27,6 +27,7 @@ credentials.
 from __future__ import annotations
 
 import contextvars
+import hmac
 import html
 import json
 import re
@@ -87,25 +88,31 @@ class IamEnforcement:
             return None
 
     def _verify_signature(self, key, environ: dict, body: bytes, operation: str) -> None:
-        from moto.core.exceptions import SignatureDoesNotMatchError
-        from moto.iam.access_control import IAMRequest
+        """SigV4 computed again with the key's secret, over the headers the client signed."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
 
-        request = IAMRequest.__new__(IAMRequest)  # its signature check alone: no key lookup
-        request._method = environ.get("REQUEST_METHOD", "POST")
-        request._path = environ.get("PATH_INFO", "/") + (
-            "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
-        request._data, request._body = {}, body
-        request._headers = _Headers(environ)
-        scope = request._get_string_between("Credential=", ",", request._headers["Authorization"])
-        parts = scope.split("/")
-        request._region, request._service = parts[2], parts[3]
-        request._access_key = key
+        headers = _Headers(environ)
+        authorization = headers.get("Authorization", "")
         try:
-            request.check_signature()
-        except (SignatureDoesNotMatchError, KeyError, IndexError):
+            scope = _between(authorization, "Credential=", ",").split("/")
+            signed = _between(authorization, "SignedHeaders=", ",").split(";")
+            given = _between(authorization, "Signature=", ",")
+            path = environ.get("PATH_INFO", "/")
+            if environ.get("QUERY_STRING"):
+                path += "?" + environ["QUERY_STRING"]
+            request = AWSRequest(method=environ.get("REQUEST_METHOD", "POST"), url=path,
+                                 data=body, headers={h: headers[h] for h in signed})
+            request.context["timestamp"] = headers["X-Amz-Date"]
+            auth = SigV4Auth(key.create_credentials(), scope[3], scope[2])
+            expected = auth.signature(
+                auth.string_to_sign(request, auth.canonical_request(request)), request)
+        except (KeyError, IndexError):
+            expected = None
+        if expected is None or not hmac.compare_digest(expected, given):
             raise InvalidSignatureException(
                 "The request signature we calculated does not match the signature you provided. "
-                "Check your AWS Secret Access Key and signing method.") from None
+                "Check your AWS Secret Access Key and signing method.")
 
     def _require(self, key, action: str, resource: str) -> None:
         from moto.iam.access_control import IAMPolicy, PermissionResult
@@ -231,6 +238,10 @@ class _Headers(dict):
 
     def get(self, name, default=None):
         return self._headers.get(name, default)
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text.partition(start)[2].partition(end)[0]
 
 
 def _params(body: bytes) -> dict:

@@ -86,7 +86,9 @@ def _passed_roles(operation: str, params: dict, store_of) -> list[str]:
 
 
 def _role_arn(role: str, ctx) -> str:
-    return role if role.startswith("arn:") else f"arn:{ctx.partition}:iam::{ctx.account}:role/{role}"
+    if role.startswith("arn:"):
+        return role
+    return f"arn:{ctx.partition}:iam::{ctx.account}:role/{role}"
 
 
 def _repository(params: dict, ctx) -> str:
