@@ -52,7 +52,8 @@ def test_callers_are_told_apart_by_address():
     callers = Callers(_State(task("a" * 32, "awsvpc", ip="172.30.0.2"),
                              task("b" * 32, "bridge", runtime_ids=["c-bridge"]),
                              task("d" * 32, "bridge", runtime_ids=["c-old"],
-                                  known=TaskStatus.STOPPED)),
+                                  known=TaskStatus.STOPPED),
+                             task("e" * 32, "bridge", runtime_ids=["c-new"])),
                       lambda: runtime)
     assert callers.identify("127.0.0.1").kind is CallerKind.HOST
     assert callers.identify("::1").kind is CallerKind.HOST
@@ -66,8 +67,13 @@ def test_callers_are_told_apart_by_address():
     assert callers.identify("203.0.113.7").kind is CallerKind.STRANGER
     assert callers.identify("").kind is CallerKind.STRANGER
     # A container that started after the last look is found: an unknown address looks again.
+    runtime.addresses["172.30.0.5"] = "c-new"
+    assert callers.identify("172.30.0.5").task_id == "e" * 32
     runtime.addresses["172.30.0.4"] = "c-old"  # a stopped task's container: not that task
     assert callers.identify("172.30.0.4").kind is CallerKind.NETWORK
+    reads = runtime.reads
+    assert callers.identify("172.30.0.2").kind is CallerKind.TASK
+    assert runtime.reads == reads  # a known address does not ask Docker
 
 
 def test_without_docker_nobody_is_on_the_network():

@@ -101,6 +101,8 @@ def test_a_bad_signature_and_a_deny_are_refused(handle):
     forged = handle.client("ecs", aws_access_key_id=keys["aws_access_key_id"],
                            aws_secret_access_key="not-the-secret")
     assert code_of(forged.list_clusters) == "InvalidSignatureException"
+    stolen = handle.client("ecs", aws_session_token="not-a-session", **keys)
+    assert code_of(stolen.list_clusters) == "UnrecognizedClientException"
 
 
 def test_run_task_needs_pass_role_on_the_task_role(handle):
@@ -131,6 +133,8 @@ attempt("ecs-list", lambda: len(boto3.client("ecs").list_clusters()["clusterArns
 attempt("s3", lambda: boto3.client("s3").list_buckets())
 attempt("ecs-create", lambda: boto3.client("ecs").create_cluster(clusterName="x"))
 attempt("iam", lambda: boto3.client("iam").create_user(UserName="intruder"))
+attempt("dummy-keys", lambda: boto3.client("ecs", aws_access_key_id="test",
+                                           aws_secret_access_key="test").list_clusters())
 print("END", flush=True)
 '''
 
@@ -155,5 +159,7 @@ def test_a_task_has_exactly_its_roles_permissions(handle, python_image, docker_c
     assert lines["s3"] == "s3 AccessDenied", printed
     assert lines["ecs-create"] == "ecs-create AccessDeniedException", printed
     assert lines["iam"] == "iam AccessDenied", printed
+    # The host's root keys are no root keys in a container.
+    assert lines["dummy-keys"] == "dummy-keys UnrecognizedClientException", printed
     assert handle.client("iam").list_users()["Users"] == []
     stop(ecs, "work", arn, docker_client)

@@ -11,8 +11,8 @@ apart on its bridge.
   host, another machine
 
 Docker's network is read at most every REFRESH_S (one inspect call lists every container's
-address), and again when an address is not found, so a container that has just started is known
-on its first request. An address is not a secret on a shared bridge: a container with NET_RAW
+address), and again when an address is not found among the running tasks, so a container that has
+just started is known on its first request. An address is not a secret on a shared bridge: a container with NET_RAW
 could in principle impersonate a neighbour's, so credentials also need their id (see
 metadata/routes.py), as on ECS.
 """
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from emulator.runtime.status import TaskStatus
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
-MISS_REFRESH_S = 0.25  # an unknown address asks Docker again at most this often
 
 
 class CallerKind(enum.Enum):
@@ -75,30 +74,34 @@ class Callers:
             ip = ip.ipv4_mapped
         if ip.is_loopback or _is_local(str(ip)):
             return Caller(CallerKind.HOST, address)
-        if not self._on_network(ip):
+        asked = time.monotonic()
+        if not self._on_network(ip, asked):
             return Caller(CallerKind.STRANGER, address)
-        task = self._task_at(str(ip))
+        task = self._task_at(str(ip), asked)
         if task is None:
             return Caller(CallerKind.NETWORK, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
     # -- Docker's view ------------------------------------------------------------------------
 
-    def _on_network(self, ip) -> bool:
-        self._read(max_age=REFRESH_S)
+    def _on_network(self, ip, asked: float) -> bool:
+        self._read(older_than=asked - REFRESH_S)
         return any(ip in subnet for subnet in self._subnets)
 
-    def _task_at(self, address: str):
+    def _task_at(self, address: str, asked: float):
         task = self._live_task(address)
-        if task is None and self._read(max_age=MISS_REFRESH_S):
+        # Not found: look at Docker again, unless someone did since this request came (a
+        # container that has just started makes its first calls at once; they share one look).
+        if task is None:
+            self._read(older_than=asked)
             task = self._live_task(address)
         return task
 
-    def _read(self, max_age: float) -> bool:
-        """Read the network again if what we have is older than max_age; whether we did."""
+    def _read(self, older_than: float) -> None:
+        """Read the network again if what we have was read before `older_than`."""
         with self._lock:
-            if time.monotonic() - self._read_at < max_age:
-                return False
+            if self._read_at >= older_than:
+                return
             try:
                 members = self._runtime().network_members()
             except Exception:  # Docker gone: nobody is on a network we cannot see
@@ -110,7 +113,6 @@ class Callers:
                 self._subnets = tuple(ipaddress.ip_network(s, strict=False)
                                       for s in members.subnets)
                 self._addresses = dict(members.addresses)
-            return True
 
     def _live_task(self, address: str):
         container_id = self._addresses.get(address)

@@ -19,9 +19,9 @@ credentials.
 - moto's services: moto checks them itself (on `*`; S3 on the bucket and key), switched on for
   the calls of callers that must be checked; its refusals keep its shapes (AccessDenied 403 in
   XML for the query and REST services), except that JSON-protocol services get theirs in JSON
-  (AccessDeniedException 400), which their SDKs can read. moto reads one
-  process-wide setting for that (INITIAL_NO_AUTH_ACTION_COUNT); we replace it, once, with a
-  value that asks this request's context, so other emulators in the process are not affected.
+  (AccessDeniedException 400), which their SDKs can read. moto reads one process-wide setting
+  for that (INITIAL_NO_AUTH_ACTION_COUNT); we replace it, once, with a value that asks this
+  request's context, so other emulators in the process are not affected.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class IamEnforcement:
         key = self._access_key(environ, ctx, caller)
         if key is None:
             return  # root
-        self._verify_signature(key, environ, body, operation)
+        self._verify_signature(key, environ, body)
         params = _params(body)
         for action, resource in iam_resources.checks(service_name, operation, params, ctx,
                                                      store_of):
@@ -79,15 +79,16 @@ class IamEnforcement:
 
         self._moto.backend("iam", ctx.account, ctx.partition)  # moto loaded
         try:
-            return create_access_key(account_id=_account_of(ctx), partition=ctx.partition,
+            # ctx.account is the key's issuer's (aws/context.py), as moto looks the key up there.
+            return create_access_key(account_id=ctx.account, partition=ctx.partition,
                                      access_key_id=ctx.access_key, headers=_Headers(environ))
-        except CreateAccessKeyFailure:
-            if from_container:
+        except CreateAccessKeyFailure as failure:
+            if from_container or failure.reason != "InvalidId":  # a known key, a wrong token
                 raise UnrecognizedClientException(
                     "The security token included in the request is invalid.") from None
             return None
 
-    def _verify_signature(self, key, environ: dict, body: bytes, operation: str) -> None:
+    def _verify_signature(self, key, environ: dict, body: bytes) -> None:
         """SigV4 computed again with the key's secret, over the headers the client signed."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
@@ -208,15 +209,6 @@ def _install_switch() -> None:
 
     if settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf"):  # moto's default: never checks
         settings.INITIAL_NO_AUTH_ACTION_COUNT = _PerRequest()
-
-
-def _account_of(ctx) -> str:
-    """The account that issued the key (a task role's key names no account in itself)."""
-    from moto.iam.models import get_account_id_from
-
-    if len(ctx.access_key) == 12 and ctx.access_key.isdigit():
-        return ctx.access_key
-    return get_account_id_from(ctx.access_key)
 
 
 class _Headers(dict):
