@@ -6,8 +6,8 @@ not do. On Linux as root we add 169.254.170.2/32 to the Docker network's bridge 
 listen there on port 80 with the emulator's WSGI app behind the containers' gate (access/gate.py:
 connections from outside the emulator's network are closed, and a task reads only its own
 credentials and metadata): a container's packets for that address go to its gateway, which is
-this host, which owns the address. The address leaves with the bridge
-when the network is removed, and on stop.
+this host, which owns the address. The address leaves with the bridge when the network is
+removed, and on stop.
 
 Where that is impossible (not Linux, not root, no `ip` command, a Docker Engine in a VM as with
 Docker Desktop, port 80 taken by another emulator) `available()` says False, once logging why,
