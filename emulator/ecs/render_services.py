@@ -169,6 +169,11 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
             "alarmNames": list(alarms.get("alarmNames") or []),
             "triggeredAlarmNames": list(deployment.triggered_alarms),
         },
+        "lifecycleStage": deployment.lifecycle_stage,
+        "lifecycleHookDetails": [{
+            "hookId": run.hook_id, "targetType": "PAUSE", "status": run.status,
+            "expiresAt": run.expires_at, "timeoutAction": run.timeout_action,
+        } for run in deployment.hook_runs] or None,
     }
     if deployment.rollback:
         wire["rollback"] = {

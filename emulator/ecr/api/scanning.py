@@ -2,16 +2,20 @@
 signing configurations, signing statuses."""
 
 from emulator.aws.json_service import Call
-from emulator.ecr import image_ops, names, render, scanning, signing
+from emulator.ecr import archive, image_ops, names, render, scanning, signing
 from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, repository_of, store_of
-from emulator.ecr.errors import ImageNotFoundException
+from emulator.ecr.errors import ImageArchivedException, ImageNotFoundException
 
 
 @handlers("StartImageScan")
 def start_image_scan(call: Call) -> dict:
     store, repository = repository_of(call)
     image = _image(store, repository, call.params["imageId"])
+    if archive.status(image.record) != archive.ACTIVE:
+        raise ImageArchivedException(
+            f"The image with digest '{image.digest}' is {archive.status(image.record)} and "
+            "cannot be scanned")
     result = scanning.scan(store, image)
     return {"registryId": store.account, "repositoryName": repository.name,
             "imageId": render.image_id(image, call.params["imageId"].get("imageTag")),
@@ -94,7 +98,7 @@ def _image(store, repository, image_id: dict):
     resolved = image_ops.resolve(store, repository, image_id)
     if resolved.image is None:
         raise ImageNotFoundException(
-            f"The image with imageId {image_ops.shown(image_id)} does not exist within the repository with name "
+            f"The image with imageId {image_ops.show(image_id)} does not exist within the repository with name "
             f"'{repository.name}' in the registry with id '{store.account}'"
         )
     return resolved.image
