@@ -51,7 +51,10 @@ class EmulatorServer:
         self._server.prepare()
         self.emulator.http_port = self.port
         self.emulator.start()
-        log.info("ecs-emulator listening on http://%s:%d", self.host, self.port)
+        # Every interface includes loopback, where the dashboard answers (a /_emulator/ path).
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        log.info("ecs-emulator listening on http://%s:%d (dashboard: http://%s:%d/_emulator/ui/)",
+                 self.host, self.port, shown, self.port)
         self._server.serve()
 
     def stop(self) -> None:
