@@ -74,7 +74,12 @@ class EmulatorServer:
 
         We listen on 127.0.0.1, which a container cannot reach; so on first use we also listen on
         the gateway of the emulator's Docker network, which only the host and its containers see.
+        In a container of our own, the gateway is the host's: our container joins the network
+        and tasks call us at its address there.
         """
+        own = self.emulator.settings.own_container
+        if own:
+            return f"http://{self._own_address(own)}:{self.port}"
         _, gateway = self.emulator.engine.runtime.ensure_network()
         if self.host in ("0.0.0.0", "::", gateway):
             return f"http://{gateway}:{self.port}"
@@ -98,3 +103,11 @@ class EmulatorServer:
                              daemon=True).start()
             self._extra[gateway] = listener
         return f"http://{gateway}:{self.port}"
+
+    def _own_address(self, own: str) -> str:
+        from emulator.runtime.own_container import own_container_id
+
+        if own == "auto":
+            own = own_container_id()
+        # Asked again each time (one inspect): the network is made again after it is removed.
+        return self.emulator.engine.runtime.attach_to_network(own)

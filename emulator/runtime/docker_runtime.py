@@ -96,6 +96,12 @@ class DockerRuntime:
                 self._network = docker_network.ensure_network(self.api, name, self.labels())
             return self._network
 
+    def attach_to_network(self, container: str) -> str:
+        """Connect `container` (the emulator's own) to this instance's network; its address."""
+        from .own_container import attach
+
+        return attach(self.api, self.ensure_network()[0], container)
+
     def _forget_network(self) -> None:
         with self._network_lock:
             self._network = None
