@@ -64,7 +64,8 @@ def test_summary_output_and_metadata_of_a_running_task(clean_emulator, busybox_i
     assert (service["name"], service["desired"], service["running"], service["pending"]) == \
         ("svc", 1, 1, 0)
     task = summary["tasks"][0]
-    assert (task["arn"], task["lastStatus"], task["group"]) == (arn, "RUNNING", "service:svc")
+    assert (task["id"], task["lastStatus"], task["group"]) == (arn.rsplit("/", 1)[-1], "RUNNING",
+                                                              "service:svc")
     assert task["ports"][0]["containerPort"] == 80 and task["ports"][0]["hostPort"] > 0
     # Unchanged state: 304 and no body, so a polling page costs almost nothing.
     status, _, body = get(clean_emulator, f"{UI}/api/summary?region=us-east-1",

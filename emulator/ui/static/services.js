@@ -22,7 +22,7 @@ export function serviceList(main, ctx) {
     update(summary) {
       bar.replaceChildren(clusterBar(summary));
       const services = summary.services.filter((s) => !ctx.cluster || s.cluster === ctx.cluster);
-      rows.update(services, (s) => s.arn, (s) => JSON.stringify(s), (s) => h("tr", {},
+      rows.update(services, (s) => `${s.cluster}/${s.name}`, (s) => JSON.stringify(s), (s) => h("tr", {},
         h("td", {}, h("a", { href: `#/service/${encodeURIComponent(s.cluster)}/${encodeURIComponent(s.name)}` }, s.name)),
         h("td", {}, s.cluster), h("td", {}, status(s.status)),
         h("td", { class: "num" }, s.desired), h("td", { class: "num" }, s.running),

@@ -10,11 +10,11 @@ export function taskTable() {
 }
 
 export function taskRows(view, tasks) {
-  view.rows.update(tasks, (t) => t.arn, (t) => `${t.version}:${t.health}:${t.ports.length}`, (t) => h("tr", {},
+  view.rows.update(tasks, (t) => `${t.cluster}/${t.id}`, (t) => `${t.version}:${t.health}:${t.ports.length}`, (t) => h("tr", {},
     h("td", {}, h("a", { href: `#/task/${encodeURIComponent(t.id)}`, class: "mono" }, t.id)),
     h("td", {}, t.cluster), h("td", {}, t.group || ""), h("td", { class: "mono" }, t.taskDefinition),
     h("td", {}, status(t.lastStatus)), h("td", {}, status(t.desiredStatus)), h("td", {}, status(t.health)),
-    h("td", {}, t.capacityProvider || t.launchType || ""),
+    h("td", {}, t.capacity || ""),
     h("td", {}, t.ports.map((p) => [portLink(p), " "])),
     h("td", {}, timeEl(fromMs(t.createdAt))), h("td", { class: "muted" }, t.stopCode || "")));
 }
@@ -69,7 +69,7 @@ export function taskDetail(main, ctx, id) {
     const brief = ctx.summary && ctx.summary.tasks.find((t) => t.id === id);
     try {
       if (brief) {
-        const answer = await aws("ecs", "DescribeTasks", { cluster: brief.cluster, tasks: [brief.arn], include: ["TAGS"] });
+        const answer = await aws("ecs", "DescribeTasks", { cluster: brief.cluster, tasks: [brief.id], include: ["TAGS"] });
         if (answer.tasks && answer.tasks[0] && !closed) render(answer.tasks[0]);
       } else if (ctx.summary && !task) {
         head.replaceChildren(h("p", {}, "No such task in this account and region (or it stopped over an hour ago)."));
