@@ -78,7 +78,16 @@ class Running:
                "-p", f"127.0.0.1:{self.port}:{self.port}", "-e", f"ECS_EMULATOR_PORT={self.port}",
                image)
         self.id = docker("inspect", "-f", "{{.Id}}", self.name).stdout.strip()
-        wait_for(lambda: get(f"{self.endpoint}/_emulator/health"), bool, timeout=30)
+        # Ready when the ECS API answers (/_emulator/* may be kept to loopback callers, which
+        # the host, reaching us through the published port, is not).
+        wait_for(self._answers, bool, timeout=30)
+
+    def _answers(self) -> bool:
+        try:
+            self.client("ecs").list_clusters()
+            return True
+        except Exception:
+            return False
 
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",

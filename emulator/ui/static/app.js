@@ -59,6 +59,10 @@ function route() {
 async function poll(now = false) {
   clearTimeout(pollTimer);
   if (paused && !now) return;
+  if (document.hidden && !now) {  // a tab in the background costs nothing until shown again
+    pollTimer = setTimeout(poll, POLL_MS);
+    return;
+  }
   try {
     const fresh = await summary();
     if (fresh) {
@@ -130,6 +134,7 @@ pauseButton.addEventListener("click", () => {
   if (!paused) poll(true);
 });
 window.addEventListener("hashchange", () => { route(); main.focus({ preventScroll: true }); });
+document.addEventListener("visibilitychange", () => { if (!document.hidden && !paused) poll(true); });
 // New accounts and regions appear as clients use them.
 setInterval(loadScopes, 10000);
 
