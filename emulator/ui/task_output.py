@@ -8,6 +8,7 @@ here, from a cursor (the timestamp of the last line the page has), at most MAX_L
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 from emulator.engine.hooks import TaskSetupError
@@ -15,6 +16,8 @@ from emulator.engine.task_logs import awslogs_options
 from emulator.metadata import documents
 
 MAX_LINES = 1000
+
+log = logging.getLogger(__name__)
 
 
 def sources(task, region: str, stream_exists) -> list[dict]:
@@ -47,12 +50,16 @@ def docker_lines(runtime, runtime_id: str | None, after: float | None) -> dict:
     lines: deque = deque(maxlen=MAX_LINES)
     cursor = after
     seen = False
-    for at, stream, message in runtime.logs(runtime_id, since=after):
-        seen = True
-        if after is not None and at <= after:  # Docker's `since` is inclusive
-            continue
-        lines.append({"t": int(at * 1000), "stream": stream, "message": message})
-        cursor = at
+    try:
+        for at, stream, message in runtime.logs(runtime_id, since=after):
+            seen = True
+            if after is not None and at <= after:  # Docker's `since` is inclusive
+                continue
+            lines.append({"t": int(at * 1000), "stream": stream, "message": message})
+            cursor = at
+    except Exception as error:  # removed while we read: Docker answers 404, or 409 mid-removal
+        log.debug("reading the log of %s: %s", runtime_id, error)
+        return {"lines": list(lines), "cursor": cursor, "gone": _gone(runtime, runtime_id)}
     gone = not seen and _gone(runtime, runtime_id)
     return {"lines": list(lines), "cursor": cursor, "gone": gone}
 

@@ -47,9 +47,8 @@ export function serviceDetail(main, ctx, cluster, name) {
   } }, h("label", { for: "desired-count" }, "Desired count "), input, h("button", { type: "submit" }, "Scale"));
   main.replaceChildren(h("p", {}, h("a", { href: "#/services" }, "← Services")),
     h("h2", {}, `Service ${name}`), head, form,
-    h("div", { class: "grid" },
-      h("section", { class: "panel" }, h("h3", {}, "Deployments"), deployments),
-      h("section", { class: "panel" }, h("h3", {}, "Events"), events)),
+    h("section", { class: "panel" }, h("h3", {}, "Deployments"), deployments),
+    h("section", { class: "panel" }, h("h3", {}, "Events"), events),
     h("h3", {}, "Tasks"), tasks.node);
   let firstEvent = null;
   let filled = false;
