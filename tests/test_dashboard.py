@@ -8,6 +8,7 @@ port, look at ECR images. Screenshots of each view go to tests/artifacts/dashboa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -209,6 +210,31 @@ def test_ecr_images_with_tags_and_scan_findings(page, clean_emulator):
     ecr.create_repository(repositoryName="shop/api")
     digest = push_image(ecr, "shop/api", tag="v1")
     ecr.start_image_scan(repositoryName="shop/api", imageId={"imageDigest": digest})
+    planted = {"repositoryName": "shop/api", "imageDigest": digest,
+               "findings": [{"name": "CVE-2024-0001", "severity": "HIGH"}]}
+    request = urllib.request.Request(f"{clean_emulator.endpoint_url}/_emulator/ecr/findings",
+                                     data=json.dumps(planted).encode(), method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()
     page.open("#/ecr")
-    page.wait_text("shop/api", "v1", digest[:19], "COMPLETE")
+    page.wait_text("shop/api", "v1", digest[:19], "COMPLETE · HIGH 1")
     page.screenshot("ecr")
+
+
+def test_usable_with_the_keyboard(page, clean_emulator):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    clean_emulator.client("ecs").create_cluster(clusterName="keys")
+    page.open("#/services")
+    page.wait_text("keys")
+    keys = ActionChains(page.driver)
+    keys.send_keys(Keys.TAB).perform()  # the first stop: the skip link, shown when focused
+    assert page.driver.switch_to.active_element.text == "Skip to content"
+    keys.send_keys(Keys.TAB, Keys.TAB, Keys.TAB).perform()  # the title, Services, Tasks
+    focused = page.driver.switch_to.active_element
+    assert focused.text == "Tasks"
+    assert focused.value_of_css_property("outline-style") == "solid"  # a visible focus ring
+    keys.send_keys(Keys.ENTER).perform()
+    page.wait_text("Tasks", "Last status")
+    assert page.driver.current_url.endswith("#/tasks")
