@@ -8,6 +8,9 @@ from flask import Flask
 
 from api_shapes import load_service
 from emulator import control
+from emulator.access.callers import Callers
+from emulator.access.gate import Gate
+from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
 from emulator.aws.moto_bridge import MotoBridge
@@ -23,8 +26,9 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
-from emulator import faults_routes
+from emulator import faults_routes, front_door_routes
 from emulator.engine.ecs_events import EcsEvents
+from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
@@ -59,6 +63,7 @@ class Emulator:
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
     http_port: int = 0  # the port we serve on, once the server has bound it
+    callers: Callers | None = None  # who is calling, by address (access/callers.py)
 
     def start(self) -> None:
         self.engine.start()
@@ -81,6 +86,11 @@ class Emulator:
         self.moto.reset()
         if self.registry is not None:
             self.registry.reset()
+
+    def gate(self, container_facing: bool) -> Gate:
+        """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
+        listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
+        return Gate(self.wsgi, self.callers, container_facing)
 
     def container_endpoint(self) -> str:
         """http://<address containers reach>:<port>; the server opens that listener on demand."""
@@ -110,14 +120,16 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     flask_app = Flask("emulator")
-    router = AwsRouter(flask_app, [ecs, ecr], moto, settings)
+    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=Rights(settings, moto))
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
     scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
     engine.task_listeners.append(scheduler.on_task_changed)
     emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine, scheduler=scheduler)
+    emulator.callers = Callers(ecs_state, lambda: engine.runtime)
     engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
@@ -125,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(EcrImages(ecr_state, settings, lambda: emulator.http_port))
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
+    ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     flask_app.extensions["emulator"] = emulator
@@ -134,13 +147,28 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
     flask_app.register_blueprint(ui_routes.blueprint)
+    flask_app.register_blueprint(front_door_routes.blueprint)
     return emulator
+
+
+def _iam_principal(moto: MotoBridge):
+    """(access key, account, region) -> the caller's IAM ARN as moto's STS GetCallerIdentity
+    answers it; None for keys moto cannot have issued (IAM's AKIA..., STS's ASIA...), so the
+    usual dummy keys never load moto."""
+
+    def principal_of(access_key: str, account: str, region: str) -> str | None:
+        if not access_key.startswith(("AKIA", "ASIA")):
+            return None
+        _, arn, _ = moto.backend("sts", account, "global").get_caller_identity(access_key, region)
+        return arn
+
+    return principal_of
 
 
 def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
     """Task roles, secrets and environment files (after BaseEnvironment, so theirs win)."""
     engine = emulator.engine
-    link_local = LinkLocalEndpoint(emulator.wsgi, lambda: engine.runtime.ensure_network()[1],
+    link_local = LinkLocalEndpoint(lambda: emulator.gate(container_facing=True), lambda: engine.runtime.ensure_network()[1],
                                    enabled=settings.link_local_credentials)
     emulator.closers.append(link_local.stop)
     credentials = TaskRoleCredentials(emulator.moto, link_local.available)

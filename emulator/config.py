@@ -61,6 +61,14 @@ class Settings:
     # The emulator's own container when it runs in one (the image sets "auto": found from
     # /proc/self/mountinfo): it joins the task network, where tasks call it (server.py).
     own_container: str | None = None
+    # How long an archived ECR image restored with UpdateImageStorageClass stays ACTIVATING
+    # (AWS takes up to 20 minutes; a short wait keeps the state observable).
+    ecr_restore_s: int = 2
+    # Let calls from task containers register and launch task definitions that reach the host
+    # (privileged, host paths, host namespaces, capabilities, devices); see access/host_access.py.
+    allow_task_host_access: bool = False
+    # Check every AWS call against its caller's IAM policies (access/iam.py).
+    enforce_iam: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -86,5 +94,9 @@ class Settings:
                                              cls.link_local_credentials),
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
             own_container=os.environ.get("ECS_EMULATOR_OWN_CONTAINER") or None,
+            ecr_restore_s=_env_int("ECS_EMULATOR_ECR_RESTORE_SECONDS", cls.ecr_restore_s),
+            allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
+                                             cls.allow_task_host_access),
+            enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

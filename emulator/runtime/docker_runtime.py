@@ -18,6 +18,7 @@ from .base import (
     ContainerSpec,
     ContainerStartError,
     ContainerState,
+    NetworkMembers,
     ImageGoneError,
     PortBinding,
     PublishedPort,
@@ -101,6 +102,10 @@ class DockerRuntime:
         from .own_container import attach
 
         return attach(self.api, self.ensure_network()[0], container)
+
+    def network_members(self) -> NetworkMembers:
+        """Who is on this instance's network now (the access checks map addresses to tasks)."""
+        return docker_network.network_members(self.api, self.ensure_network()[0])
 
     def _forget_network(self) -> None:
         with self._network_lock:
