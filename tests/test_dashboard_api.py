@@ -46,6 +46,7 @@ def test_the_page_and_its_files_are_served_from_the_package(clean_emulator):
     assert status == 404 and json.loads(body)["message"].startswith("no task 0123abcd")
 
 
+@pytest.mark.docker
 def test_summary_output_and_metadata_of_a_running_task(clean_emulator, busybox_image):
     ecs = clean_emulator.client("ecs")
     ecs.create_cluster(clusterName="ui")

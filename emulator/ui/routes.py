@@ -7,7 +7,8 @@ reads the ECS API has no operation for. Everything under /_emulator/ui/, so the 
   GET /_emulator/ui/api/scopes                            accounts and regions holding state
   GET /_emulator/ui/api/summary?account=A&region=R        clusters, services, tasks (summary.py);
                                                           ETag, and 304 to If-None-Match
-  GET /_emulator/ui/api/tasks/<task>/logs?account&region  where each container's output is
+  GET /_emulator/ui/api/tasks/<task>/logs?account&region  where each container's output is (for
+                                                          awslogs: whether its stream exists yet)
   GET /_emulator/ui/api/tasks/<task>/logs/<container>?after=S   Docker log lines after S
   GET /_emulator/ui/api/tasks/<task>/metadata?account&region    the task metadata v4 document
 
@@ -108,8 +109,11 @@ def log_sources(task: str):
 
     with emulator.ecs.lock:
         found = _task(task)
-        return _json({"taskArn": found.arn,
-                      "containers": task_output.sources(found, region, stream_exists)})
+        arn, sources = found.arn, task_output.sources(found, region)
+    for source in sources:  # outside the lock: moto loads its backends on first use
+        if source["source"] == "awslogs":
+            source["ready"] = stream_exists(source["region"], source["group"], source["stream"])
+    return _json({"taskArn": arn, "containers": sources})
 
 
 @blueprint.get("/_emulator/ui/api/tasks/<path:task>/logs/<container>")

@@ -20,10 +20,9 @@ MAX_LINES = 1000
 log = logging.getLogger(__name__)
 
 
-def sources(task, region: str, stream_exists) -> list[dict]:
-    """Per container: {"name", "source": "awslogs", "group", "stream", "region", "ready"} or
-    {"name", "source": "docker"} (call under the state's lock). `ready`: the stream exists yet
-    (stream_exists(region, group, stream)), so the page asks for it without a 400."""
+def sources(task, region: str) -> list[dict]:
+    """Per container: {"name", "source": "awslogs", "group", "stream", "region"} or
+    {"name", "source": "docker"} (call under the state's lock)."""
     found = []
     for container in task.containers:
         try:
@@ -34,11 +33,8 @@ def sources(task, region: str, stream_exists) -> list[dict]:
             found.append({"name": container.name, "source": "docker"})
             continue
         stream = options.stream_name(task.id, container.name, container.runtime_id or "")
-        found.append({
-            "name": container.name, "source": "awslogs", "group": options.group,
-            "region": options.region, "stream": stream,
-            "ready": stream_exists(options.region, options.group, stream),
-        })
+        found.append({"name": container.name, "source": "awslogs", "group": options.group,
+                      "region": options.region, "stream": stream})
     return found
 
 
