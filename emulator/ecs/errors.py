@@ -85,3 +85,7 @@ class ServiceDeploymentNotFoundException(AwsError):
 
 class TaskSetNotFoundException(AwsError):
     pass
+
+
+class TargetNotConnectedException(AwsError):
+    """ExecuteCommand cannot reach the container's agent (here: the emulator has no Docker)."""

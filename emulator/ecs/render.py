@@ -4,6 +4,7 @@ ECS response objects; None values are dropped by the serializer."""
 from __future__ import annotations
 
 from emulator.ecs import clusters as cluster_ops
+from emulator.ecs import execute_command
 from emulator.ecs.model import (
     CapacityProvider,
     Cluster,
@@ -200,4 +201,11 @@ def _task_container(item, container) -> dict:
         "memoryReservation": (str(definition["memoryReservation"])
                               if "memoryReservation" in definition else None),
     }
+    agent = execute_command.agent_status(item, container)
+    if agent is not None:
+        wire["managedAgents"] = [{
+            "name": execute_command.AGENT_NAME,
+            "lastStatus": agent,
+            "lastStartedAt": item.started_at if agent != "PENDING" else None,
+        }]
     return wire

@@ -48,6 +48,8 @@ class EcsStore:
     changed: Callable[[], None] = field(default=lambda: None, repr=False)
     # Registers the local Docker host as a container instance (local_instance.LocalHost), or None.
     local_host: object = field(default=None, repr=False)
+    # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
+    exec_sessions: object = field(default=None, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -96,6 +98,7 @@ class EcsState:
         self.listeners: list[Callable[[], None]] = []
         self._stores: dict[tuple[str, str], EcsStore] = {}
         self.local_host = None  # given to every store (see EcsStore.local_host)
+        self.exec_sessions = None  # given to every store (see EcsStore.exec_sessions)
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
@@ -105,7 +108,8 @@ class EcsState:
                 store = self._stores.get(key)
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
-                                     local_host=self.local_host)
+                                     local_host=self.local_host,
+                                     exec_sessions=self.exec_sessions)
                     self._stores[key] = store
         return store
 
