@@ -40,6 +40,7 @@ from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
 from emulator.exec import routes as exec_routes
 from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
+from emulator.metadata import agent_routes
 from emulator.metadata import routes as metadata_routes
 from emulator.metadata.link_local import LinkLocalEndpoint
 
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
+    flask_app.register_blueprint(agent_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
     flask_app.register_blueprint(exec_routes.blueprint)
     return emulator

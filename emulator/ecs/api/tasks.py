@@ -1,7 +1,8 @@
-"""Handlers of RunTask, StartTask, StopTask, DescribeTasks, ListTasks and ExecuteCommand."""
+"""Handlers of RunTask, StartTask, StopTask, DescribeTasks, ListTasks, ExecuteCommand, and
+Update/GetTaskProtection."""
 
 from emulator.aws.json_service import Call
-from emulator.ecs import execute_command, render, tasks
+from emulator.ecs import execute_command, render, task_protection, tasks
 from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
@@ -58,3 +59,15 @@ def list_tasks(call: Call) -> dict:
 @handlers("ExecuteCommand")
 def execute(call: Call) -> dict:
     return execute_command.execute_command(call.store, call.params, call.ctx.host)
+
+
+@handlers("UpdateTaskProtection")
+def update_task_protection(call: Call) -> dict:
+    protected, failures = task_protection.update(call.store, call.params)
+    return {"protectedTasks": protected, "failures": failures}
+
+
+@handlers("GetTaskProtection")
+def get_task_protection(call: Call) -> dict:
+    protected, failures = task_protection.get(call.store, call.params)
+    return {"protectedTasks": protected, "failures": failures}
