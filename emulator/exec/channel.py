@@ -87,11 +87,11 @@ class DataChannel:
             self.stop()
 
     def stop(self) -> None:
-        """End the session from our side: the command's terminal goes, the connection too."""
-        self._stopped.set()
+        """End the session from our side: the command's terminal goes, and the plugin hears
+        channel_closed (without it, it would try to resume the session) if it is still there."""
         if self._exec is not None:
             self._exec.close()
-        self._ws.abort()
+        self._close_channel("")
 
     def _opened(self) -> bool:
         opcode, data = self._ws.receive()
@@ -208,15 +208,17 @@ class DataChannel:
             self._resend_due()
 
     def _close_channel(self, text: str) -> None:
-        if self._stopped.is_set():
-            return
+        """channel_closed, once, then the connection's close."""
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            self._stopped.set()
         try:
             self._ws.send_binary(m.encode(m.channel_closed(self.session.id,
                                                            self.session.destination, text)))
         except WebSocketClosed:
             pass
         self._ws.close()
-        self._stopped.set()
 
     # -- our stream: sequence numbers and resends ---------------------------------------------
 
