@@ -63,7 +63,17 @@ class ExecService:
             self._logs.write(session.target.logging, session.id, bytes(channel.transcript))
 
 
-# websocket=True: werkzeug refuses an Upgrade request on a rule without it (and the reverse).
+def _not_a_websocket() -> Response:
+    return Response(json.dumps({"message": "A data channel is opened with a WebSocket."}),
+                    status=400, mimetype="application/json")
+
+
+@blueprint.get("/v1/data-channel/<session_id>")
+def data_channel_without_upgrade(session_id: str):
+    return _not_a_websocket()
+
+
+# websocket=True: werkzeug matches an Upgrade request only to a rule that says so.
 @blueprint.get("/v1/data-channel/<session_id>", websocket=True)
 def data_channel(session_id: str):
     service: ExecService | None = current_app.extensions.get(EXTENSION)
@@ -71,8 +81,7 @@ def data_channel(session_id: str):
     upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
     take = request.environ.get(TAKE_SOCKET)
     if service is None or not upgrade or not key or take is None:
-        return Response(json.dumps({"message": "A data channel is opened with a WebSocket."}),
-                        status=400, mimetype="application/json")
+        return _not_a_websocket()
     sock, pending = take()
     try:
         sock.sendall(websocket.handshake_response(key))
