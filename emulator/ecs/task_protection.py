@@ -59,6 +59,10 @@ def update(store: EcsStore, params: dict) -> tuple[list[dict], list[dict]]:
 
 def get(store: EcsStore, params: dict) -> tuple[list[dict], list[dict]]:
     cluster = store.cluster(params.get("cluster"))
+    if "tasks" not in params:  # the model lets it out: then the cluster's protected tasks
+        now = utcnow()
+        return [protected_task(t) for t in sorted(store.tasks_of(cluster.name), key=lambda t: t.arn)
+                if t.desired < TaskStatus.STOPPED and is_protected(t, now)], []
     found, failures = _resolve(store, cluster.name, _refs(params, MAX_GET))
     return [protected_task(t) for t in found], failures
 
