@@ -223,3 +223,32 @@ def test_execute_command_rules(world):
     agents = by_arn[world["enabled"]]["containers"][0]["managedAgents"]
     assert [(a["name"], a["lastStatus"]) for a in agents] == [("ExecuteCommandAgent", "RUNNING")]
     assert "managedAgents" not in by_arn[world["disabled"]]["containers"][0]
+
+
+@needs_plugin
+def test_a_session_ends_when_its_task_stops(world):
+    # Last in this module: it stops the task the others use.
+    ecs, result = world["ecs"], {}
+
+    def session():
+        result["value"] = execute_command(world, world["enabled"], "/bin/sh",
+                                          typed=[("#", "echo ready-to-stop\r")])
+
+    import threading
+
+    worker = threading.Thread(target=session)
+    worker.start()
+    sessions = world["emulator"].emulator.ecs.exec_sessions
+    wait_for(lambda: [s for s in sessions.active() if s.channel is not None
+                      and b"ready-to-stop\r\n" in s.channel.transcript],
+             lambda found: found, timeout=30)
+    ecs.stop_task(cluster=CLUSTER, task=world["enabled"])
+    worker.join(timeout=60)
+    status, shown = result["value"]
+    assert status == 0 and "Exiting session with sessionId" in shown, shown
+    stopped = wait_for_task(ecs, CLUSTER, world["enabled"], "STOPPED")
+    assert stopped["containers"][0]["managedAgents"][0]["lastStatus"] == "STOPPED"
+    with pytest.raises(ClientError) as excinfo:
+        ecs.execute_command(cluster=CLUSTER, task=world["enabled"], command="true",
+                            interactive=True)
+    assert excinfo.value.response["Error"]["Message"] == NOT_ENABLED

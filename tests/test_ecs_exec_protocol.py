@@ -103,3 +103,157 @@ def test_a_wrong_token_or_an_unknown_session_is_closed(clean_emulator):
         urllib.request.urlopen(session["streamUrl"].replace("ws://", "http://"), timeout=5)
     assert excinfo.value.code == 400
     assert ecs.list_clusters()["clusterArns"] == []
+
+
+class _FakeExec:
+    """The container's end, scripted: what was written to it, output to give, an exit code."""
+
+    def __init__(self, rows, cols):
+        import queue
+
+        self.sizes = [(rows, cols)]
+        self.written = []
+        self.output = queue.Queue()
+
+    def resize(self, rows, cols):
+        self.sizes.append((rows, cols))
+
+    def write(self, data):
+        self.written.append(data)
+
+    def read(self, timeout):
+        import queue
+
+        try:
+            return self.output.get(timeout=timeout)
+        except queue.Empty:
+            return b""
+
+    def exit_code(self):
+        return 3
+
+    def close(self):
+        self.output.put(None)
+
+
+class _Plugin:
+    """The client end of a channel, driven by hand: our messages in, theirs out."""
+
+    def __init__(self, sock):
+        self.ws = websocket.WebSocket(sock)
+        self.sequence = 0
+
+    def send(self, payload_type, payload: bytes, sequence=None):
+        number = self.sequence if sequence is None else sequence
+        if sequence is None:
+            self.sequence += 1
+        message = m.ClientMessage(m.INPUT_STREAM, number, payload, payload_type)
+        self.ws.sock.sendall(websocket.frame(websocket.BINARY, m.encode(message),
+                                             mask=os.urandom(4)))
+        return message
+
+    def ack(self, message):
+        self.ws.sock.sendall(websocket.frame(websocket.BINARY, m.encode(m.acknowledgement(message)),
+                                             mask=os.urandom(4)))
+
+    def next(self, skip_acks=True) -> m.ClientMessage:
+        while True:
+            _, data = self.ws.receive()
+            message = m.decode(data)
+            if not (skip_acks and message.message_type == m.ACKNOWLEDGE):
+                return message
+
+
+def test_the_channel_keeps_order_and_sends_again_what_was_not_acknowledged():
+    import threading
+
+    from emulator.exec.channel import DataChannel
+    from emulator.exec.sessions import ExecTarget, Session
+
+    ours, theirs = socket.socketpair()
+    session = Session(id="ecs-execute-command-1", token="secret",
+                      target=ExecTarget("c", "t", "app", "r" * 64, "sh"))
+    started, ended = [], threading.Event()
+
+    def start_exec(rows, cols):
+        started.append(_FakeExec(rows, cols))
+        return started[-1]
+
+    channel = DataChannel(websocket.WebSocket(ours), session, start_exec, lambda c: ended.set())
+    threading.Thread(target=channel.serve, daemon=True).start()
+    plugin = _Plugin(theirs)
+    plugin.ws.sock.sendall(websocket.frame(websocket.TEXT, json.dumps(
+        {"TokenValue": "secret"}).encode(), mask=os.urandom(4)))
+
+    request = plugin.next()
+    assert (request.payload_type, request.sequence_number) == (m.HANDSHAKE_REQUEST, 0)
+    action = request.json()["RequestedClientActions"][0]
+    assert action["ActionParameters"]["SessionType"] == "InteractiveCommands"
+    plugin.ack(request)
+    plugin.send(m.HANDSHAKE_RESPONSE, json.dumps({"ClientVersion": "1.2", "ProcessedClientActions": [
+        {"ActionType": "SessionType", "ActionStatus": 1}]}).encode())
+    complete = plugin.next()
+    assert (complete.payload_type, complete.sequence_number) == (m.HANDSHAKE_COMPLETE, 1)
+    plugin.ack(complete)
+
+    # Keystrokes (sequence 2) arrive before the size (1), and again: taken once, in order.
+    plugin.send(m.OUTPUT, b"ls\r", sequence=2)
+    plugin.send(m.SIZE, b'{"cols": 120, "rows": 40}', sequence=1)
+    plugin.send(m.OUTPUT, b"ls\r", sequence=2)
+    plugin.sequence = 3
+    plugin.send(m.SIZE, b'{"cols": 100, "rows": 30}')
+    fake = wait_for_value(lambda: started[0] if started else None)
+    wait_for_value(lambda: len(fake.sizes) == 2 or None)
+    assert fake.sizes == [(40, 120), (30, 100)] and fake.written == [b"ls\r"]
+
+    # Output the plugin does not acknowledge comes again, with the same sequence number.
+    fake.output.put(b"file\r\n")
+    first = plugin.next()
+    again = plugin.next()
+    assert (first.payload, first.sequence_number) == (b"file\r\n", 2)
+    assert m.encode(again) == m.encode(first)
+    plugin.ack(first)
+
+    fake.output.put(None)  # the command ends
+    closed = plugin.next()
+    assert closed.message_type == m.CHANNEL_CLOSED
+    assert closed.json()["SessionId"] == session.id and closed.json()["Output"] == ""
+    assert ended.wait(5) and channel.exit_code == 3 and bytes(channel.transcript) == b"file\r\n"
+
+
+def wait_for_value(fetch, timeout=5.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fetch()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize("configuration, log_configuration, expected", [
+    (None, {"logDriver": "awslogs", "options": {"awslogs-group": "app", "awslogs-region": "eu-west-1"}},
+     ("app", "eu-west-1", None, None)),
+    ({"logging": "DEFAULT"}, {"logDriver": "json-file"}, None),
+    ({"logging": "NONE"}, {"logDriver": "awslogs", "options": {"awslogs-group": "app"}}, None),
+    ({"logging": "OVERRIDE", "logConfiguration": {"s3BucketName": "b", "s3KeyPrefix": "p"}},
+     {"logDriver": "awslogs", "options": {"awslogs-group": "app"}}, (None, "us-east-1", "b", "p")),
+])
+def test_where_a_session_is_logged(configuration, log_configuration, expected):
+    from emulator.ecs.execute_command import log_destination
+    from emulator.ecs.model import Cluster
+    from emulator.ecs.store import EcsStore
+    from emulator.ecs.task_model import TaskContainer
+
+    store = EcsStore(account="123456789012", region="us-east-1")
+    config = {"executeCommandConfiguration": configuration} if configuration else None
+    cluster = Cluster(name="c", arn="arn:c", configuration=config)
+    container = TaskContainer(name="app", arn="arn:app",
+                              definition={"logConfiguration": log_configuration})
+    found = log_destination(store, cluster, container)
+    if expected is None:
+        assert found is None
+    else:
+        assert (found.log_group, found.region, found.s3_bucket, found.s3_key_prefix) == expected

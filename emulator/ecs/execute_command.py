@@ -49,7 +49,7 @@ def execute_command(store: EcsStore, params: dict, host: str) -> dict:
         raise TargetNotConnectedException(NOT_CONNECTED)
     target = ExecTarget(cluster_name=cluster.name, task_id=task.id, container_name=container.name,
                         runtime_id=container.runtime_id, command=params["command"],
-                        logging=_log_destination(store, cluster, container))
+                        logging=log_destination(store, cluster, container))
     session = store.exec_sessions.open(target, host)
     return {
         "clusterArn": cluster.arn,
@@ -73,7 +73,7 @@ def _container(task: Task, name: str | None) -> TaskContainer:
     return container
 
 
-def _log_destination(store: EcsStore, cluster, container: TaskContainer) -> LogDestination | None:
+def log_destination(store: EcsStore, cluster, container: TaskContainer) -> LogDestination | None:
     """The cluster's executeCommandConfiguration.logging: NONE, DEFAULT (the container's awslogs
     group, if it has one) or OVERRIDE (the logConfiguration given)."""
     config = (cluster.configuration or {}).get("executeCommandConfiguration") or {}

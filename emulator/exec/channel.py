@@ -56,6 +56,7 @@ class DataChannel:
         self._expected = 0  # the plugin's next sequence number
         self._early: dict[int, m.ClientMessage] = {}
         self._exec: DockerExec | None = None
+        self._start_lock = threading.Lock()
         self._typed_early: list[bytes] = []  # keyboard input before the command started
         self._handshake_at: float | None = None
         self._completed_at: float | None = None
@@ -135,10 +136,11 @@ class DataChannel:
             else:
                 self._exec.resize(*size)
         elif kind == m.OUTPUT:  # the plugin's name for what the user typed
-            if self._exec is None:
-                self._typed_early.append(message.payload)
-            else:
-                self._exec.write(message.payload)
+            with self._start_lock:
+                if self._exec is None:
+                    self._typed_early.append(message.payload)
+                    return
+            self._exec.write(message.payload)
         elif kind == m.FLAG and int.from_bytes(message.payload[:4], "big") == m.TERMINATE_SESSION:
             self.stop()
 
@@ -155,15 +157,20 @@ class DataChannel:
         self._completed_at = time.monotonic()
 
     def _start(self, rows: int, cols: int) -> None:
-        try:
-            self._exec = self._start_exec(rows, cols)
-        except ExecStartError as error:
-            log.warning("exec session %s could not start: %s", self.session.id, error)
-            self._close_channel(f"The command could not start: {error}")
-            return
-        for typed in self._typed_early:
-            self._exec.write(typed)
-        self._typed_early.clear()
+        # Once: the reader starts it on the terminal's size, the pump without one after a while.
+        with self._start_lock:
+            if self._exec is not None or self._stopped.is_set():
+                return
+            try:
+                started = self._start_exec(rows, cols)
+            except ExecStartError as error:
+                log.warning("exec session %s could not start: %s", self.session.id, error)
+                self._close_channel(f"The command could not start: {error}")
+                return
+            for typed in self._typed_early:
+                started.write(typed)
+            self._typed_early.clear()
+            self._exec = started
 
     # -- the pump: the command's output out, resends, the end ---------------------------------
 
