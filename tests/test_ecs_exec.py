@@ -10,10 +10,13 @@ names.
 from __future__ import annotations
 
 import logging
+import fcntl
 import os
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -73,6 +76,8 @@ def execute_command(world, task: str, command: str, typed: list[tuple[str, str]]
                AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
                PATH=os.pathsep.join([str(PLUGIN.parent), str(AWS.parent), os.environ["PATH"]]))
     main, side = os.openpty()
+    # A terminal of a size, as a user's is (the plugin sends no size for a 0x0 one).
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
         [str(AWS), "ecs", "execute-command", "--cluster", CLUSTER, "--task", task,
          "--interactive", "--command", command],
@@ -143,10 +148,12 @@ def test_a_failing_command_still_ends_the_cli_with_0_as_on_aws(world, caplog):
 
 @needs_plugin
 def test_an_interactive_shell_takes_keystrokes(world):
+    # The TTY has the terminal's size (40 rows, 120 columns: execute_command's pseudo-terminal).
     status, shown = execute_command(world, world["enabled"], "/bin/sh", typed=[
-        ("#", "echo $((6*7))-answer\r"), ("42-answer", "exit\r")])
+        ("#", "echo $((6*7))-answer\r"), ("42-answer", "stty size\r"), ("40 120", "exit\r")])
     assert status == 0, shown
-    assert "42-answer" in shown and "Exiting session with sessionId" in shown
+    assert "42-answer" in shown and "40 120" in shown
+    assert "Exiting session with sessionId" in shown
 
 
 @needs_plugin

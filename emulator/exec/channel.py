@@ -37,7 +37,9 @@ SESSION_TYPE = "InteractiveCommands"  # ECS Exec's session type
 RESEND_AFTER_S = 1.0
 MAX_RESENDS = 10
 ACK_WAIT_S = 3.0  # how long the end of a session waits for the plugin to take the last output
-START_WITHOUT_SIZE_S = 2.0  # a client that never sends a size still gets its command
+# A client that sends no size still gets its command: the plugin sends none when its terminal
+# reports 0x0 (a bare pseudo-terminal), and sends one within milliseconds otherwise.
+START_WITHOUT_SIZE_S = 1.0
 DEFAULT_SIZE = (24, 80)
 TRANSCRIPT_LIMIT = 4 * 1024 * 1024  # what is kept for the session's log
 
