@@ -95,6 +95,8 @@ def test_a_wrong_token_or_an_unknown_session_is_closed(clean_emulator):
     token = json.dumps({"MessageSchemaVersion": "1.0", "TokenValue": "wrong"}).encode()
     sock.sendall(websocket.frame(websocket.TEXT, token, mask=os.urandom(4)))
     assert _closed_with(sock) == 1008
+    assert wait_for_value(lambda: not sessions.active())  # the refused session is gone
+    assert _closed_with(_connect(session["streamUrl"])) == 1008  # and cannot be claimed again
     # A plain GET of a data channel is no WebSocket: refused, not served by moto.
     import urllib.error
     import urllib.request

@@ -42,6 +42,7 @@ ACK_WAIT_S = 3.0  # how long the end of a session waits for the plugin to take t
 START_WITHOUT_SIZE_S = 1.0
 DEFAULT_SIZE = (24, 80)
 TRANSCRIPT_LIMIT = 4 * 1024 * 1024  # what is kept for the session's log
+MAX_EARLY = 1000  # messages of the plugin's kept while one before them is missing
 
 
 class DataChannel:
@@ -63,6 +64,7 @@ class DataChannel:
         self._handshake_at: float | None = None
         self._completed_at: float | None = None
         self._stopped = threading.Event()
+        self._pumping = False
         self.transcript = bytearray()
         self.exit_code: int | None = None
 
@@ -77,6 +79,7 @@ class DataChannel:
                                                   SESSION_TYPE))
             threading.Thread(target=self._pump, name=f"exec-{self.session.id[-8:]}",
                              daemon=True).start()
+            self._pumping = True
             while not self._stopped.is_set():
                 opcode, data = self._ws.receive()
                 if opcode == BINARY:
@@ -88,6 +91,8 @@ class DataChannel:
             self._ws.close()
         finally:
             self.stop()
+            if not self._pumping:  # else the pump says when the session has ended
+                self._on_end(self)
 
     def stop(self) -> None:
         """End the session from our side: the command's terminal goes, and the plugin hears
@@ -120,6 +125,8 @@ class DataChannel:
         self._ws.send_binary(m.encode(m.acknowledgement(message)))
         if message.sequence_number < self._expected:
             return  # sent again before our acknowledgement reached the plugin
+        if message.sequence_number > self._expected + MAX_EARLY:
+            return  # far ahead of a gap: not kept (the plugin sends it again)
         self._early[message.sequence_number] = message
         while self._expected in self._early:
             self._take(self._early.pop(self._expected))
