@@ -38,6 +38,7 @@ from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
 from emulator.exec import routes as exec_routes
+from emulator.exec.service import ExecService
 from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
 from emulator.metadata import agent_routes
@@ -149,7 +150,7 @@ def _add_exec(emulator: Emulator) -> None:
     sessions = ExecSessions()
     emulator.ecs.exec_sessions = sessions
     emulator.closers.insert(0, sessions.close_all)
-    emulator.flask.extensions[exec_routes.EXTENSION] = exec_routes.ExecService(
+    emulator.flask.extensions[exec_routes.EXTENSION] = ExecService(
         sessions, lambda: emulator.engine.runtime.api, SessionLogs(emulator.moto))
 
 

@@ -10,5 +10,6 @@ WebSocket, and speaks the Session Manager data-channel protocol over it. Here:
   channel.py    one data channel: token, handshake, sequence numbers, acknowledgements, close
   docker_exec.py  the other end: a `docker exec` of the command with a TTY
   session_logs.py the cluster's executeCommandConfiguration: the output into CloudWatch Logs, S3
+  service.py    a connection to its session, its command, its logs
   routes.py     GET /v1/data-channel/<session id>, the streamUrl
 """
