@@ -9,6 +9,7 @@ everywhere in the emulator, signatures are not checked. The session's token is (
 from __future__ import annotations
 
 import json
+import socket
 import threading
 
 from flask import Blueprint, Response, current_app, request
@@ -41,6 +42,8 @@ def data_channel(session_id: str):
     if service is None or not upgrade or not key or take is None:
         return _not_a_websocket()
     sock, pending = take()
+    # A session may sit idle for hours; keepalives find a client that vanished without a word.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     try:
         sock.sendall(websocket.handshake_response(key))
     except OSError:
