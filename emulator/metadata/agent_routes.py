@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import uuid
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from emulator.aws.errors import AwsError
 from emulator.ecs import task_protection
 from emulator.engine.task_credentials import task_role_arn
-from emulator.metadata.routes import lookup
 
 blueprint = Blueprint("ecs_agent_api", __name__)
 
@@ -69,14 +68,12 @@ def _typed(body: dict) -> bool:
 
 
 def _call(key: str, body: dict | None):
-    found = lookup(key)
-    if found is None:
-        return _error(404, "ResourceNotFoundException", "Failed to find a task for the request")
-    emulator, task, _ = found
+    emulator = current_app.extensions["emulator"]
     with emulator.ecs.lock:
-        store = next((s for s in emulator.ecs.stores() if s.tasks.get(task.arn) is task), None)
-        if store is None:
+        found = _task_of(emulator.ecs, key)
+        if found is None:
             return _error(404, "ResourceNotFoundException", "Failed to find a task for the request")
+        store, task = found
         if body is not None and not isinstance(body.get("ProtectionEnabled"), bool):
             return _error(400, "InvalidParameterException",
                           "Invalid request: does not contain 'ProtectionEnabled' field", task.arn)
@@ -103,6 +100,16 @@ def _call(key: str, body: dict | None):
     return _json({"protection": {"ExpirationDate": _go_time(item["expirationDate"]),
                                  "ProtectionEnabled": item["protectionEnabled"],
                                  "TaskArn": item["taskArn"]}})
+
+
+def _task_of(state, key: str):
+    """(store, task) for the metadata key "<task id>-<container name>" (call under the lock)."""
+    task_id, _, name = key.partition("-")
+    for store in state.stores():
+        for task in store.tasks.values():
+            if task.id == task_id and task.container(name) is not None:
+                return store, task
+    return None
 
 
 def _go_time(value) -> str | None:

@@ -39,7 +39,7 @@ def _json(body, status: int = 200) -> Response:
 
 @blueprint.get(f"/{_VERSION}/<key>")
 def container_metadata(version: str, key: str):
-    found = lookup(key)
+    found = _lookup(key)
     if found is None:
         return _not_found(version, "container metadata", key)
     emulator, task, item = found
@@ -62,7 +62,7 @@ def task_metadata_with_tags(version: str, key: str):
 
 @blueprint.get(f"/{_VERSION}/<key>/stats")
 def container_stats(version: str, key: str):
-    found = lookup(key)
+    found = _lookup(key)
     if found is None:
         return _not_found(version, "container stats", key)
     emulator, _, item = found
@@ -74,7 +74,7 @@ def container_stats(version: str, key: str):
 
 @blueprint.get(f"/{_VERSION}/<key>/task/stats")
 def task_stats(version: str, key: str):
-    found = lookup(key)
+    found = _lookup(key)
     if found is None:
         return _not_found(version, "task stats", key)
     emulator, task, _ = found
@@ -89,7 +89,7 @@ def unknown_metadata_path(version: str, rest: str):
 
 
 def _task_document(version: str, key: str, with_tags: bool):
-    found = lookup(key)
+    found = _lookup(key)
     if found is None:
         return _not_found(version, "task metadata", key)
     emulator, task, _ = found
@@ -100,7 +100,7 @@ def _task_document(version: str, key: str, with_tags: bool):
         return _json(documents.task(task, states, _number(version), with_tags))
 
 
-def lookup(key: str):
+def _lookup(key: str):
     """(emulator, task, container) for "<task id>-<container name>", or None."""
     task_id, _, name = key.partition("-")
     emulator = _emulator()
