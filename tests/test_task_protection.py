@@ -230,7 +230,20 @@ PROTECT_MYSELF = (
     "time.sleep(600)\n")
 
 
-def test_a_task_protects_itself_from_inside(ecs, cluster, python_image, clean_emulator):
+# Exits with the HTTP status it got, less 300 (404 -> 104, 200 -> a failure of its own: 1).
+UNPROTECT_ANOTHER = (
+    "import os, sys, urllib.error, urllib.request\n"
+    "url = os.environ['OTHER'] + '/task-protection/v1/state'\n"
+    "request = urllib.request.Request(url, data=b'{\"ProtectionEnabled\": false}', method='PUT')\n"
+    "try:\n"
+    "    urllib.request.urlopen(request)\n"
+    "    sys.exit(1)\n"
+    "except urllib.error.HTTPError as error:\n"
+    "    sys.exit(error.code - 300)\n")
+
+
+def test_a_task_protects_itself_from_inside(ecs, cluster, python_image, clean_emulator,
+                                            docker_client):
     role = clean_emulator.client("iam").create_role(
         RoleName="self-guard", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     ecs.create_service(cluster=CLUSTER, serviceName="worker", desiredCount=1,
@@ -239,6 +252,18 @@ def test_a_task_protects_itself_from_inside(ecs, cluster, python_image, clean_em
     (task,) = wait_for(lambda: live_tasks(ecs), lambda arns: len(arns) == 1)
     wait_for(lambda: ecs.get_task_protection(cluster=CLUSTER, tasks=[task])["protectedTasks"],
              lambda found: found and found[0]["protectionEnabled"], timeout=60)
+
+    # Another task cannot unprotect it: to a container, another task's endpoint does not exist.
+    other = ecs.run_task(cluster=CLUSTER, taskDefinition=definition(
+        ecs, python_image, family="meddler", taskRoleArn=role,
+        command=["python3", "-c", UNPROTECT_ANOTHER]), overrides={"containerOverrides": [
+            {"name": "main", "environment": [
+                {"name": "OTHER", "value": agent_uri(docker_client, task)}]}]})["tasks"][0]
+    stopped = wait_for_task(ecs, CLUSTER, other["taskArn"], "STOPPED")
+    assert stopped["containers"][0]["exitCode"] == 404 - 300
+    assert ecs.get_task_protection(cluster=CLUSTER, tasks=[task])["protectedTasks"][0][
+        "protectionEnabled"] is True
+
     ecs.update_service(cluster=CLUSTER, service="worker", desiredCount=0)
     wait_for(lambda: events(ecs), lambda found: UNDER_PROTECTION.format(1) in found)
     assert live_tasks(ecs) == [task]

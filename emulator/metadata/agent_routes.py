@@ -10,6 +10,7 @@ a body with unknown fields, or without ProtectionEnabled, is a 400 InvalidParame
 ECS's failures (TASK_NOT_VALID for a task outside a service) come back as {"failure": ...} with
 200; ECS's errors as {"error": {"Arn", "Code", "Message"}} with their status. Field names are the
 agent's: PascalCase (ExpirationDate, ProtectionEnabled, TaskArn; Arn, Reason, Detail).
+A container reaches its own task's endpoint only (access/gate.py identifies the caller).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uuid
 
 from flask import Blueprint, Response, current_app, request
 
+from emulator.access.gate import caller_of
 from emulator.aws.errors import AwsError
 from emulator.ecs import task_protection
 from emulator.engine.task_credentials import task_role_arn
@@ -70,7 +72,7 @@ def _typed(body: dict) -> bool:
 def _call(key: str, body: dict | None):
     emulator = current_app.extensions["emulator"]
     with emulator.ecs.lock:
-        found = _task_of(emulator.ecs, key)
+        found = _task_of(emulator.ecs, key) if _may_call(key) else None
         if found is None:
             return _error(404, "ResourceNotFoundException", "Failed to find a task for the request")
         store, task = found
@@ -100,6 +102,15 @@ def _call(key: str, body: dict | None):
     return _json({"protection": {"ExpirationDate": _go_time(item["expirationDate"]),
                                  "ProtectionEnabled": item["protectionEnabled"],
                                  "TaskArn": item["taskArn"]}})
+
+
+def _may_call(key: str) -> bool:
+    """A container calls for its own task only (another's answers as an unknown one does, as
+    the metadata routes do); this host, for any task."""
+    caller = caller_of(request.environ)
+    if caller is None or not caller.from_container:
+        return True
+    return caller.task_id is not None and key.partition("-")[0] == caller.task_id
 
 
 def _task_of(state, key: str):
