@@ -89,3 +89,23 @@ class TaskSetNotFoundException(AwsError):
 
 class TargetNotConnectedException(AwsError):
     """ExecuteCommand cannot reach the container's agent (here: the emulator has no Docker)."""
+
+
+class MissingVersionException(AwsError):
+    pass
+
+
+class NoUpdateAvailableException(AwsError):
+    pass
+
+
+class DaemonNotFoundException(AwsError):
+    pass
+
+
+class DaemonNotActiveException(AwsError):
+    pass
+
+
+class GatewayNotFoundException(AwsError):
+    pass
