@@ -34,6 +34,7 @@ from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
+from emulator.ui import routes as ui_routes
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.task_engine import TaskEngine
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(agent_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(ui_routes.blueprint)
     flask_app.register_blueprint(front_door_routes.blueprint)
     flask_app.register_blueprint(exec_routes.blueprint)
     return emulator
