@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import fcntl
 import os
+import shutil
 import select
 import struct
 import subprocess
@@ -28,9 +29,21 @@ from tests.waiting import wait_for, wait_for_task
 pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parent.parent
-PLUGIN = Path(os.environ.get(
-    "SESSION_MANAGER_PLUGIN",
-    REPO.parent / "shared" / "tools" / "session-manager-plugin" / "session-manager-plugin"))
+_BUNDLED = Path("shared") / "tools" / "session-manager-plugin" / "session-manager-plugin"
+
+
+def _find_plugin() -> Path:
+    """SESSION_MANAGER_PLUGIN, else the build beside the checkout (this machine's and CI's
+    ../shared/tools), else /work/shared/tools for a clone made elsewhere, else one on PATH."""
+    if os.environ.get("SESSION_MANAGER_PLUGIN"):
+        return Path(os.environ["SESSION_MANAGER_PLUGIN"])
+    candidates = [REPO.parent / _BUNDLED, Path("/work") / _BUNDLED]
+    on_path = shutil.which("session-manager-plugin")
+    candidates += [Path(on_path)] if on_path else []
+    return next((c for c in candidates if os.access(c, os.X_OK)), candidates[0])
+
+
+PLUGIN = _find_plugin()
 AWS = Path(sys.executable).with_name("aws")
 CLUSTER = "exec"
 GROUP = "/ecs/exec-sessions"
