@@ -1,5 +1,7 @@
 """DockerRuntime against the real Docker Engine: sandboxes, lifecycle, events, logs, cleanup.
 
+What every runtime must do (lifecycle, stop and kill, errors, events, cleanup) is in
+test_runtime_contract.py, run over the fake too; this file holds what only Docker can show.
 Every resource is made by one runtime with its own instance id; the module's teardown removes
 them all and checks with the docker CLI that nothing carrying that id is left.
 """
@@ -150,14 +152,6 @@ def test_pause_container_stops_on_sigterm(runtime, task):
     assert (state.running, state.exit_code) == (False, 0)
 
 
-def test_other_network_modes_need_no_sandbox_container(runtime, task):
-    network, _ = runtime.ensure_network()
-    assert runtime.create_sandbox("b", task, "bridge", []).network == network
-    assert runtime.create_sandbox("h", task, "host", []).network == "host"
-    assert runtime.create_sandbox("n", task, "none", []).network == "none"
-    assert _docker_ls("container", f"{labels.TASK_ARN}={task[labels.TASK_ARN]}") == []
-
-
 def test_a_sandbox_remakes_the_network_if_it_was_removed(task):
     rt = DockerRuntime(instance_id=f"test-{uuid.uuid4().hex[:10]}")
     try:
@@ -233,33 +227,6 @@ def _get(url: str) -> bytes | None:
 # -- lifecycle ---------------------------------------------------------------------------------
 
 
-def test_exit_code_is_the_process_own(runtime, task, events):
-    container = run(runtime, spec(task, "three", "exit 3"))
-    died = next_event(events, container, "die")
-    assert died.exit_code == 3
-    assert died.labels[labels.CONTAINER_NAME] == "three"
-    assert died.labels[labels.INSTANCE] == runtime.instance_id
-    state = runtime.inspect_container(container)
-    assert (state.status, state.exit_code, state.oom_killed) == ("exited", 3, False)
-
-
-def test_stop_kills_a_process_that_ignores_sigterm(runtime, task):
-    container = run(runtime, spec(task, "stubborn", "trap '' TERM; while true; do sleep 1; done"))
-    runtime.stop_container(container, 1)
-    state = runtime.inspect_container(container)
-    assert (state.running, state.exit_code) == (False, 137)
-
-
-def test_stop_and_kill_and_remove_are_quiet_about_gone_containers(runtime, task):
-    container = run(runtime, spec(task, "brief", "exit 0"))
-    wait_exited(runtime, container)
-    runtime.stop_container(container, 1)
-    runtime.kill_container(container)
-    runtime.remove_container(container)
-    runtime.remove_container(container)
-    assert runtime.inspect_container(container) is None
-
-
 def test_out_of_memory_is_detected(runtime, task, events):
     container = run(runtime, spec(task, "hog", "head -c 200m /dev/zero | tail",
                                   memory_bytes=16 * MIB, memory_swap_bytes=16 * MIB))
@@ -332,20 +299,6 @@ def test_stats_and_host_resources(runtime, task):
 
 
 # -- images, create ---------------------------------------------------------------------------
-
-
-def test_a_local_image_is_used_without_a_pull(runtime):
-    said = []
-    runtime.ensure_image("ecs-emulator-test/busybox:latest", None, said.append)
-    assert said == []
-
-
-def test_a_failed_pull_is_an_image_pull_error(runtime):
-    image = f"ecs-emulator-test/does-not-exist-{uuid.uuid4().hex[:8]}:latest"
-    with pytest.raises(ImagePullError) as raised:
-        runtime.ensure_image(image, None)
-    assert raised.value.message.startswith("Error response from daemon: ")
-    assert raised.value.reason.startswith("CannotPullContainerError: Error response from daemon: ")
 
 
 def test_pull_progress_is_told_in_short_lines():

@@ -222,3 +222,17 @@ class Runtime(Protocol):
     def host_resources(self) -> tuple[int, int]:
         """(CPU units, memory MiB) of the engine's host."""
         ...
+
+    def ensure_network(self) -> tuple[str, str]:
+        """This instance's bridge network, made on first use: (name, gateway IP)."""
+        ...
+
+    def network_members(self) -> NetworkMembers:
+        """Who is on this instance's network now: its subnets, and each address's container."""
+        ...
+
+    def remove_orphans(self) -> int:
+        """Remove what emulators on this host whose process has ended left; how many."""
+        ...
+
+    def close(self) -> None: ...

@@ -242,7 +242,9 @@ class FakeRuntime:
     def start_container(self, container_id: str) -> None:
         with self._changed:
             self.calls.append(("start_container", container_id))
-            container = self._get(container_id)
+            container = self.containers.get(container_id)
+            if container is None:  # as Docker: a 404 on start is a start error
+                raise ContainerStartError(f"No such container: {container_id}")
             message = self._failure("start", container)
             if message:
                 raise ContainerStartError(message)
