@@ -1,12 +1,30 @@
-"""Shared fixtures. The emulator itself comes from our pytest plugin (emulator.pytest_plugin)."""
+"""Shared fixtures. The emulator itself comes from our pytest plugin (emulator.pytest_plugin).
+
+At the session's end, a check that nothing this session made on the Docker Engine is left
+(whatever order the test files ran in): see pytest_sessionfinish.
+"""
+
+import os
+import socket
+import time
 
 import pytest
+
+from emulator.runtime import labels
 
 
 @pytest.fixture
 def ecs(clean_emulator):
     """An ECS client on clean state; every response it receives is checked against the model."""
     return clean_emulator.client("ecs")
+
+
+@pytest.fixture
+def cluster(request, ecs):
+    """A cluster on clean state, named by the test module's CLUSTER (default "work"); its name."""
+    name = getattr(request.module, "CLUSTER", "work")
+    ecs.create_cluster(clusterName=name)
+    return name
 
 
 BUSYBOX = "ecs-emulator-test/busybox:latest"
@@ -30,3 +48,60 @@ def docker_client():
     client = docker.from_env()
     yield client
     client.close()
+
+
+# -- nothing leaks --------------------------------------------------------------------------------
+
+LEAK_GRACE_S = 2  # a removal Docker has begun may take a moment to finish
+
+
+def this_sessions_labels() -> dict[str, str]:
+    """What every resource made by an emulator (or runtime) of this process carries: its host,
+    pid and the pid's start time (labels.owner_labels). Other engineers' sessions on the same
+    Docker Engine are other processes, so their resources never match."""
+    pid = os.getpid()
+    owner = {labels.HOST: socket.gethostname(), labels.PID: str(pid),
+             labels.PID_START: labels.process_start(pid)}
+    return {key: value for key, value in owner.items() if value}
+
+
+def leftovers(api, selector: dict[str, str]) -> list[str]:
+    """'kind name' of each container, network and volume carrying every label of `selector`."""
+    filters = {"label": labels.label_filters(selector)}
+    return ([f"container {c['Names'][0].lstrip('/')}" for c in api.containers(all=True, filters=filters)]
+            + [f"network {n['Name']}" for n in api.networks(filters=filters)]
+            + [f"volume {v['Name']}" for v in api.volumes(filters=filters).get("Volumes") or []])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if this session left a container, network or volume on the Docker Engine.
+    Runs after every fixture is torn down (the session's emulators have stopped); what it finds
+    it names, removes, and counts as a failure."""
+    if session.config.option.collectonly or not session.items:
+        return
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception:  # no Docker Engine: the Docker tests did not run either
+        return
+    selector = this_sessions_labels()
+    try:
+        deadline = time.monotonic() + LEAK_GRACE_S
+        left = leftovers(client.api, selector)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.5)
+            left = leftovers(client.api, selector)
+        if not left:
+            return
+        from emulator.runtime import docker_cleanup
+
+        docker_cleanup.remove_labelled(client.api, selector)
+    finally:
+        client.close()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "LEAK: this test session left on the Docker Engine: " + ", ".join(left)
+    if reporter is not None:
+        reporter.write_line(message, red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -33,12 +33,6 @@ def cli(clean_emulator, monkeypatch, tmp_path, capfd):
     return run
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName=CLUSTER)
-    return CLUSTER
-
-
 def run_busybox(ecs, image, script, *, name="main", ports=(), log_configuration=None):
     container = {"name": name, "image": image, "memory": 64, "command": ["sh", "-c", script],
                  "portMappings": [{"containerPort": p} for p in ports], "stopTimeout": 1}

@@ -7,18 +7,15 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.busybox import SERVE
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 90}
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="daemons")
-    return "daemons"
+CLUSTER = "daemons"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from waiting import wait_for
+from tests.busybox import SERVE
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 90}
 HOOKS = {"lifecycleHooks": [{"targetType": "PAUSE",
                              "lifecycleStages": ["PRE_SCALE_UP", "POST_SCALE_UP"],

@@ -8,17 +8,10 @@ import socket
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.busybox import SERVE
 from tests.waiting import wait_for, wait_for_task
 
 pytestmark = pytest.mark.docker
-
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
-
-
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="work")
-    return "work"
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ import base64
 
 import pytest
 
+from tests.busybox import SERVE
 from tests.waiting import wait_for_task
 
 pytestmark = pytest.mark.docker
-
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.busybox import SERVE
 from tests.waiting import wait_for, wait_for_task
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 ASG = ("arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
        "0a1b2c3d-0000-0000-0000-000000000000:autoScalingGroupName/asg")
 
@@ -22,10 +22,7 @@ def register(ecs, image, family, command=SERVE, **container):
     )["taskDefinition"]["taskDefinitionArn"]
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="r")
-    return "r"
+CLUSTER = "r"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 def test_a_cluster_that_ran_an_ec2_task_can_be_deleted(ecs, cluster, busybox_image):

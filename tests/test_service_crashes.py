@@ -4,27 +4,17 @@ steady, and launches back off. The scheduler's rules in detail: test_service_fai
 
 import pytest
 
+from tests.busybox import SERVE, register
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 CRASH = ["sh", "-c", "sleep 1; exit 3"]  # RUNNING, then gone before it is steady (3 s)
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 90}
 STEADY = "(service web) has reached a steady state."
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="crash")
-    return "crash"
-
-
-def register(ecs, image, command):
-    return ecs.register_task_definition(
-        family="web", containerDefinitions=[{"name": "main", "image": image, "memory": 64,
-                                             "command": command}],
-    )["taskDefinition"]["taskDefinitionArn"]
+CLUSTER = "crash"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 def service_of(ecs, cluster):

@@ -7,11 +7,11 @@ import re
 import pytest
 from botocore.config import Config
 
+from tests.busybox import SERVE
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 90}
 SUBNETS = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -4,26 +4,15 @@ on real containers."""
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.busybox import SERVE, register
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 90}
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="svc")
-    return "svc"
-
-
-def register(ecs, image, command=SERVE, family="web", **container):
-    return ecs.register_task_definition(
-        family=family,
-        containerDefinitions=[{"name": "main", "image": image, "memory": 64, "command": command,
-                               **container}],
-    )["taskDefinition"]["taskDefinitionArn"]
+CLUSTER = "svc"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 def service_of(ecs, cluster, name="web"):

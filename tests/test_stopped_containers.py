@@ -5,18 +5,15 @@ resolved. On real containers."""
 import pytest
 
 from emulator.cli_commands.tasks import container_rows
+from tests.busybox import SERVE
 from tests.waiting import wait_for_task
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="stop")
-    return "stop"
+CLUSTER = "stop"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 def fargate(ecs, containers):

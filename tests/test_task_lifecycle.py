@@ -3,17 +3,13 @@ timestamps a task passes through."""
 
 import pytest
 
+from tests.busybox import SERVE
 from tests.waiting import task_of, wait_for, wait_for_task
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 
-
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="life")
-    return "life"
+CLUSTER = "life"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 def run(ecs, cluster, *containers, **extra) -> str:

@@ -26,10 +26,7 @@ from emulator.runtime.docker_streams import parse_timestamp
 from tests.waiting import wait_for, wait_for_task
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="logs")
-    return "logs"
+CLUSTER = "logs"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 @pytest.fixture

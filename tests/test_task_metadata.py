@@ -27,12 +27,6 @@ FETCH = ('until wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task" | grep -q \'"Kno
 
 # -- helpers (the other task tests of this area use them too) -----------------------------------
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="work")
-    return "work"
-
-
 def register(ecs, *containers, family="meta", **extra) -> str:
     for container in containers:
         container.setdefault("stopTimeout", 1)  # busybox as PID 1 ignores SIGTERM: don't wait 30 s

@@ -15,22 +15,16 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.busybox import SERVE
 from tests.waiting import wait_for, wait_for_task
 
 pytestmark = pytest.mark.docker
 
 CLUSTER = "guarded"
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
     "Action": "sts:AssumeRole"}]})
 PYTHON = "ecs-emulator-test/python-boto3:latest"
-
-
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName=CLUSTER)
-    return CLUSTER
 
 
 def definition(ecs, image, family="worker", command=SERVE, **spec) -> str:

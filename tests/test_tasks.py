@@ -3,13 +3,12 @@
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.busybox import SERVE
 from tests.waiting import task_of, wait_for, wait_for_task
 
 pytestmark = pytest.mark.docker
 
 TASK_LABEL = "ecs-emulator.task-arn"
-# busybox's sleep as PID 1 would ignore SIGTERM; this ends on it, as a well-behaved server does.
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 
 
 def register(ecs, image, *containers, family="app", network_mode="bridge", **extra):
@@ -20,12 +19,6 @@ def register(ecs, image, *containers, family="app", network_mode="bridge", **ext
     return ecs.register_task_definition(
         family=family, networkMode=network_mode, containerDefinitions=definitions, **extra
     )["taskDefinition"]["taskDefinitionArn"]
-
-
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="work")
-    return "work"
 
 
 def run(ecs, cluster, task_definition, **extra) -> str:

@@ -6,18 +6,15 @@ import time
 import pytest
 from botocore.exceptions import WaiterError
 
+from tests.busybox import SERVE
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 QUICK = {"Delay": 1, "MaxAttempts": 60}
 
 
-@pytest.fixture
-def cluster(ecs):
-    ecs.create_cluster(clusterName="w")
-    return "w"
+CLUSTER = "w"  # the name the `cluster` fixture (conftest.py) gives the cluster
 
 
 def definition(ecs, image, command=SERVE):

@@ -1,16 +1,20 @@
 """Nothing leaks: after a reset, and after an emulator stops, no container, network or volume of
-it is left on the Docker Engine. (Named to run last in the session.)"""
+it is left on the Docker Engine; and a test session that leaves one fails (the session-end check
+in conftest.py, which holds whatever order the files run in)."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime.labels import INSTANCE
+from tests.busybox import SERVE
 from tests.waiting import wait_for_task
 
 pytestmark = pytest.mark.docker
-
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 
 
 def leftovers(docker_client, instance: str) -> dict:
@@ -62,3 +66,29 @@ def test_stopping_an_emulator_removes_all_it_made(busybox_image, docker_client):
     finally:
         server.stop()
     assert leftovers(docker_client, instance) == {"containers": [], "networks": [], "volumes": []}
+
+
+LEAKY_TEST = """
+from emulator.runtime.base import ContainerSpec
+from emulator.runtime.docker_runtime import DockerRuntime
+
+
+def test_leaves_a_container_behind(busybox_image):
+    runtime = DockerRuntime()
+    runtime.create_container(ContainerSpec(name="leaky-{suffix}", image=busybox_image, labels={{}}))
+"""
+
+
+def test_a_session_that_leaves_a_container_fails_and_the_container_goes(tmp_path, busybox_image,
+                                                                         docker_client):
+    suffix = tmp_path.name[-12:].replace("_", "-")
+    (tmp_path / "test_leaky.py").write_text(LEAKY_TEST.format(suffix=suffix))
+    root = Path(__file__).resolve().parent.parent
+    inner = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
+        cwd=root, capture_output=True, text=True, timeout=120)
+    assert inner.returncode == pytest.ExitCode.TESTS_FAILED, inner.stdout + inner.stderr
+    assert "1 passed" in inner.stdout
+    assert f"LEAK: this test session left on the Docker Engine: container leaky-{suffix}" in inner.stdout
+    assert docker_client.containers.list(all=True, filters={"name": f"leaky-{suffix}"}) == []
