@@ -32,6 +32,10 @@ class MotoBridge:
 
         _internal.moto_api_backend.reset()
 
+    def load(self) -> None:
+        """Import moto now (as the first request for one of its services would)."""
+        self._application()
+
     def backend(self, service: str, account: str, region: str):
         """moto's backend of one service (for example "logs" or "ssm") in one account and region."""
         self._application()

@@ -40,6 +40,9 @@ class TaskEngine:
         self._threads: list[threading.Thread] = []
         self._wake = threading.Event()
         self.task_listeners: list = []  # fn(store, task) on every status change
+        # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
+        # container that dies while the engine starts is not missed.
+        self.events_since: float | None = None
         state.listeners.append(self._wake.set)
 
     @property
@@ -97,6 +100,13 @@ class TaskEngine:
 
     # -- admitting new tasks ------------------------------------------------------------------------
 
+    def adopt(self, task, runner) -> None:
+        """Give `task` (its containers already run) the runner that sees it through to STOPPED,
+        before the engine starts, so it is not admitted as a new task (call under the lock)."""
+        thread = threading.Thread(target=runner.run, name=f"task-{task.id[:8]}", daemon=True)
+        self._runners[task.arn] = (thread, task)
+        thread.start()
+
     def _admit_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(timeout=1.0)
@@ -124,7 +134,7 @@ class TaskEngine:
             log.debug("no Docker Engine to clean up yet", exc_info=True)
         while not self._stopping.is_set():
             try:
-                for event in self.runtime.events(self._stopping):
+                for event in self.runtime.events(self._stopping, since=self.events_since):
                     self._on_event(event)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)

@@ -24,6 +24,10 @@ CLUSTER = PREFIX + "cluster"
 TASK_ARN = PREFIX + "task-arn"
 CONTAINER_NAME = PREFIX + "container-name"
 ROLE = PREFIX + "role"  # "pause" on sandbox containers
+# With ECS_EMULATOR_PERSIST: the state directory whose emulator owns the resource, whatever its
+# pid; the next run on that directory adopts it (emulator/persistence/adoption.py).
+STATE_DIR = PREFIX + "state-dir"
+STATE_MARK = "instance"  # the file in that directory that says it holds an emulator's state
 
 
 def new_instance_id() -> str:
@@ -50,15 +54,18 @@ def process_start(pid: int) -> str:
         return ""
 
 
-def owner_labels(instance_id: str) -> dict[str, str]:
-    """What marks a resource as this emulator process's."""
+def owner_labels(instance_id: str, state_dir: str | None = None) -> dict[str, str]:
+    """What marks a resource as this emulator process's (and its state directory's)."""
     pid = os.getpid()
-    return {
+    labels = {
         INSTANCE: instance_id,
         PID: str(pid),
         PID_START: process_start(pid),
         HOST: socket.gethostname(),
     }
+    if state_dir:
+        labels[STATE_DIR] = state_dir
+    return labels
 
 
 def label_filters(labels: dict[str, str]) -> list[str]:
@@ -86,6 +93,9 @@ def owner_is_gone(labels: dict[str, str]) -> bool:
     """True only when the labels name an emulator process on this host that no longer runs."""
     if labels.get(HOST) != socket.gethostname():
         return False
+    state_dir = labels.get(STATE_DIR)
+    if state_dir and os.path.exists(os.path.join(state_dir, STATE_MARK)):
+        return False  # kept for the next emulator on that state, which adopts or removes it
     try:
         pid = int(labels.get(PID, ""))
     except ValueError:
