@@ -163,6 +163,7 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
         assert requests.post(f"http://127.0.0.1:{emulator.port}/_emulator/reset",
                              timeout=60).status_code == 200
         assert not containers(docker_client, emulator.instance)
+        assert not list((tmp_path / "state").glob("moto-*"))  # the saved state is emptied too
         assert emulator.running.stop() == 0
         label = {"label": f"{INSTANCE}={emulator.instance}"}
         assert not docker_client.networks.list(filters=label)

@@ -34,6 +34,10 @@ class Keeper:
         self._write_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._ecs_dirty = threading.Event()
+        # Changes of ECS state counted, and the count the last written snapshot had seen: the
+        # background writer skips what a request's own write already covered.
+        self._ecs_changes = 0
+        self._ecs_written = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         directory.mkdir(parents=True, exist_ok=True)
@@ -90,6 +94,7 @@ class Keeper:
         """Write the named parts whose content changed, durably, before returning."""
         for name in dict.fromkeys(names):
             with self._write_lock(name):
+                seen = self._ecs_changes
                 data = self._capture(name)
                 path = self.directory / name
                 if data is None:  # moto dropped the service (a reset)
@@ -97,10 +102,11 @@ class Keeper:
                     self._digests.pop(name, None)
                     continue
                 digest = hashlib.sha256(data).digest()
-                if self._digests.get(name) == digest:
-                    continue
-                snapshot.write_atomically(path, data)
-                self._digests[name] = digest
+                if self._digests.get(name) != digest:
+                    snapshot.write_atomically(path, data)
+                    self._digests[name] = digest
+                if name == "ecs":
+                    self._ecs_written = max(self._ecs_written, seen)
 
     def forget_moto(self) -> None:
         """After a reset: moto's parts that no longer exist go (write() keeps what does)."""
@@ -122,6 +128,7 @@ class Keeper:
     # -- the background writer -------------------------------------------------------------------
 
     def ecs_changed(self) -> None:
+        self._ecs_changes += 1  # called under the ECS lock: one writer
         self._ecs_dirty.set()
 
     def start(self) -> None:
@@ -141,7 +148,8 @@ class Keeper:
             if self._ecs_dirty.wait(timeout=max(0.0, next_sweep - time.monotonic())):
                 time.sleep(ECS_DELAY_S)
                 self._ecs_dirty.clear()
-                self._write_quietly(["ecs", "hooks"])
+                if self._ecs_changes != self._ecs_written:
+                    self._write_quietly(["ecs", "hooks"])
             if time.monotonic() >= next_sweep:
                 self._write_quietly(self.all_names())
                 next_sweep = time.monotonic() + SWEEP_S

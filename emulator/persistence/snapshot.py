@@ -25,6 +25,8 @@ MAGIC = b"ecs-emulator-state\n"
 FORMAT_VERSION = 1
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+# Most of what a snapshot holds; persistent_id is called for every object, so these skip it fast.
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes, dict, list, tuple, set})
 
 
 class SnapshotError(Exception):
@@ -54,6 +56,8 @@ class _Pickler(pickle.Pickler):
         self._references = references
 
     def persistent_id(self, obj):
+        if type(obj) in _PLAIN:
+            return None
         if isinstance(obj, _LOCK_TYPES):
             return ("lock", isinstance(obj, type(threading.RLock())))
         if isinstance(obj, threading.Condition):
