@@ -2,7 +2,8 @@
 
 Each part is captured under the lock that guards it, pickled whole (snapshot.py), so new fields
 of the models are kept with no code here. The live objects the stores point back at (the
-EcsState, the EcrState, the local host) are references, given back as the new process's.
+EcsState, the EcrState, and whatever they hand every store: the local host, the registry, ...)
+are references, given back as the new process's.
 Hooks (task credentials, load balancer targets, ...) name the attributes that are state, not
 machinery, in `persistent_fields`.
 """
@@ -12,28 +13,33 @@ from __future__ import annotations
 from emulator.persistence import snapshot
 
 
+def _state_references(state, kept: tuple[str, ...]):
+    """The live state object and what it hands to its stores (its attributes: the local host,
+    the registry, ...), as references by name; `kept` attributes are state, pickled."""
+    names = {id(state): ("state",)}
+    for name, value in vars(state).items():
+        if name not in kept and not isinstance(value, (str, int, float, bytes, type(None))):
+            names.setdefault(id(value), ("state", name))
+    return lambda obj: names.get(id(obj))
+
+
+def _resolve(state):
+    return lambda pid: state if len(pid) == 1 else getattr(state, pid[1])
+
+
 class EcsPart:
     name = "ecs"
 
     def __init__(self, state):
         self._state = state
 
-    def _references(self, obj):
-        if obj is self._state:
-            return ("ecs-state",)
-        if obj is not None and obj is self._state.local_host:
-            return ("local-host",)
-        return None
-
-    def _resolve(self, pid):
-        return {"ecs-state": self._state, "local-host": self._state.local_host}[pid[0]]
-
     def capture(self) -> bytes:
         with self._state.lock:
-            return snapshot.dumps({"stores": self._state._stores}, self._references)
+            return snapshot.dumps({"stores": self._state._stores},
+                                  _state_references(self._state, ("_stores",)))
 
     def restore(self, data: bytes) -> None:
-        value = snapshot.loads(data, self._resolve)
+        value = snapshot.loads(data, _resolve(self._state))
         with self._state.lock:
             self._state._stores.clear()
             self._state._stores.update(value["stores"])
@@ -45,16 +51,14 @@ class EcrPart:
     def __init__(self, state):
         self._state = state
 
-    def _references(self, obj):
-        return ("ecr-state",) if obj is self._state else None
-
     def capture(self) -> bytes:
         with self._state.lock:
             return snapshot.dumps({"stores": self._state._stores,
-                                   "signing_key": self._state.signing_key}, self._references)
+                                   "signing_key": self._state.signing_key},
+                                  _state_references(self._state, ("_stores", "signing_key")))
 
     def restore(self, data: bytes) -> None:
-        value = snapshot.loads(data, lambda pid: self._state)
+        value = snapshot.loads(data, _resolve(self._state))
         with self._state.lock:
             self._state._stores.clear()
             self._state._stores.update(value["stores"])
