@@ -9,6 +9,7 @@ emulator takes back its tasks' containers). `keeper_for` and `attach` are what a
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from emulator.persistence.keeper import Keeper
@@ -40,6 +41,8 @@ def attach(emulator, keeper: Keeper) -> None:
     keeper.add_parts([EcsPart(state), EcrPart(emulator.ecr), HooksPart(state, holders)],
                      load_moto=emulator.moto.load)
     restored = keeper.restore()
+    if restored:
+        _after_reboot(state, emulator.settings)
     state.listeners.append(keeper.ecs_changed)
     engine.task_listeners.append(lambda store, task: keeper.ecs_changed())
     emulator.wsgi = DurableRequests(emulator.wsgi, keeper, load_service("ecs").target_prefix,
@@ -53,3 +56,13 @@ def attach(emulator, keeper: Keeper) -> None:
 
     emulator.starters.append(start)
     emulator.closers.append(keeper.stop)
+
+
+def _after_reboot(state, settings) -> None:
+    """The scheduler's launch back-off is a time.monotonic() instant, which restarts from zero
+    when the machine does: one saved before a reboot must not hold a service back for hours."""
+    latest = time.monotonic() + settings.max_launch_backoff_s
+    with state.lock:
+        for store in state.stores():
+            for service in store.services.values():
+                service.next_launch_at = min(service.next_launch_at, latest)

@@ -42,8 +42,9 @@ def serve(port: int, data_dir: str | None) -> subprocess.Popen:
     env["ECS_EMULATOR_LINK_LOCAL_CREDENTIALS"] = "0"
     if data_dir:
         env.update(ECS_EMULATOR_PERSIST="1", ECS_EMULATOR_DATA_DIR=data_dir)
+    log = open(Path(tempfile.gettempdir()) / f"bench-persistence-{port}.log", "ab")
     return subprocess.Popen([str(BIN), "serve", "--quiet", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
 
 
 def client(service: str, port: int):
