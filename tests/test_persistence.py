@@ -112,7 +112,8 @@ def describe_all(emulator) -> dict:
                     [d["id"] for d in service["deployments"]]),
         "images": [(i["imageDigest"], i["imageTags"]) for i in
                    ecr.describe_images(repositoryName="app")["imageDetails"]],
-        "secret": emulator.client("secretsmanager").get_secret_value(SecretId="db")["SecretString"],
+        "secret": emulator.client("secretsmanager").get_secret_value(
+            SecretId="db")["SecretString"],
         "role": emulator.client("iam").get_role(RoleName="exec")["Role"]["Arn"],
         "deploy log": [e["message"] for e in emulator.client("logs").get_log_events(
             logGroupName="app", logStreamName="deploy")["events"]],

@@ -24,7 +24,8 @@ def keeper_for(settings) -> Keeper | None:
     if not settings.persist:
         return None
     if not settings.data_dir:
-        raise ValueError("ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR: where to keep the state")
+        raise ValueError(
+            "ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR: where to keep the state")
     return Keeper(Path(settings.data_dir).resolve() / STATE_DIRECTORY)
 
 

@@ -14,19 +14,16 @@ client hears anything.
 
 from __future__ import annotations
 
-import io
 import logging
-import re
 from urllib.parse import parse_qs
+
+from emulator.aws.context import peek_form_body, signing_service
 
 log = logging.getLogger("emulator.persistence")
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "BatchCheck", "Search", "Query", "Scan",
                  "Filter", "Lookup", "Head", "Select", "Validate", "Test", "Simulate")
-_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
-_QUERY_SCOPE = re.compile(r"X-Amz-Credential=[^&]*?(?:%2F|/)\d{8}(?:%2F|/)[^%/&]+(?:%2F|/)([^%/&]+)")
-_MAX_FORM = 1024 * 1024
 
 
 def is_read(operation: str) -> bool:
@@ -79,10 +76,8 @@ class DurableRequests:
 
 
 def _service(environ: dict) -> str | None:
-    """The SigV4 signing name of the call (logs, ssm, elasticloadbalancing, ...), if signed so."""
-    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or _QUERY_SCOPE.search(
-        environ.get("QUERY_STRING", ""))
-    return match.group(1) if match else None
+    """The SigV4 signing name of the call; None where it is not signed so (all moto's parts)."""
+    return signing_service(environ) or None
 
 
 def _form_action(environ: dict) -> str:
@@ -90,12 +85,4 @@ def _form_action(environ: dict) -> str:
     action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
     if action or "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
         return action
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return ""
-    if not 0 < length <= _MAX_FORM:
-        return ""
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
-    return parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+    return parse_qs(peek_form_body(environ)).get("Action", [""])[0]

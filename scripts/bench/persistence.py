@@ -154,17 +154,19 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=100)
     parser.add_argument("--output", default=str(REPO / "scripts/bench/results/persistence.md"))
     args = parser.parse_args()
-    lines = ["| call | state | off: median / p90 ms | on: median / p90 ms | added per call (median) |",
-             "|---|---|---|---|---|"]
+    lines = ["| call | state | off: median / p90 ms | on: median / p90 ms "
+             "| added per call (median) |", "|---|---|---|---|---|"]
     for populated in (False, True):
         off = measure(None, args, populated)
         with tempfile.TemporaryDirectory() as data_dir:
             on = measure(data_dir, args, populated)
-        label = f"{args.definitions} definitions, {args.services} services" if populated else "empty"
+        label = (f"{args.definitions} definitions, {args.services} services" if populated
+                 else "empty")
         for name in off:
             added = statistics.median(on[name]) - statistics.median(off[name])
-            lines.append(f"| {name} | {label} | {ms(off[name], .5):.1f} / {ms(off[name], .9):.1f} "
-                         f"| {ms(on[name], .5):.1f} / {ms(on[name], .9):.1f} | {added * 1000:+.1f} ms |")
+            lines.append(f"| {name} | {label} | {ms(off[name], .5):.1f} / "
+                         f"{ms(off[name], .9):.1f} | {ms(on[name], .5):.1f} / "
+                         f"{ms(on[name], .9):.1f} | {added * 1000:+.1f} ms |")
     seconds, size = restart(args)
     lines.append("")
     lines.append(f"Restart after SIGKILL with {args.definitions} task definitions and "
