@@ -62,7 +62,8 @@ def test_a_file_is_replaced_whole(tmp_path):
 def test_ecs_state_comes_back_with_fields_no_code_names(tmp_path):
     state = EcsState()
     store = state.store_for("123456789012", "us-east-1")
-    store.clusters["dev"] = Cluster(name="dev", arn="arn:aws:ecs:us-east-1:123456789012:cluster/dev")
+    store.clusters["dev"] = Cluster(name="dev",
+                                    arn="arn:aws:ecs:us-east-1:123456789012:cluster/dev")
     # A field added to a model by someone else tomorrow: nothing in persistence names it.
     store.clusters["dev"].protection = {"enabled": True}
     keeper = Keeper(tmp_path)

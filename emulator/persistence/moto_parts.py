@@ -35,7 +35,7 @@ def _backend_dicts() -> dict[str, object]:
 
 
 def _address(backends) -> tuple[str, str] | None:
-    """(module, attribute) where the BackendDict lives, e.g. ("moto.logs.models", "logs_backends")."""
+    """(module, attribute) where the BackendDict lives: ("moto.logs.models", "logs_backends")."""
     module = sys.modules.get(backends.backend.__module__)
     for name, value in vars(module or object()).items():
         if value is backends:

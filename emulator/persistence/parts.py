@@ -74,7 +74,8 @@ class HooksPart:
 
     def __init__(self, state, holders: list):
         self._state = state
-        self._holders = {type(h).__name__: h for h in holders if getattr(h, "persistent_fields", ())}
+        self._holders = {type(h).__name__: h for h in holders
+                         if getattr(h, "persistent_fields", ())}
 
     def capture(self) -> bytes:
         with self._state.lock:

@@ -1,6 +1,7 @@
 """Persistence benchmark: what ECS_EMULATOR_PERSIST costs a mutating call, and a restart.
 
-    .venv/bin/python scripts/bench/persistence.py [--calls 200] [--services 100] [--definitions 1000]
+    .venv/bin/python scripts/bench/persistence.py [--calls 200] [--services 100]
+                                                  [--definitions 1000]
 
 Two emulators (`ecs-emulator serve --quiet`), persistence off and on (a temporary data
 directory), each measured alone: the median and p90 latency of mutating calls (ECS
