@@ -61,6 +61,8 @@ class Keeper:
 
     def restore(self) -> bool:
         """Read every part back; False if there was no state (a first start)."""
+        for partial in self.directory.glob(".*.tmp"):  # a write a kill cut short
+            partial.unlink(missing_ok=True)
         files = sorted(p for p in self.directory.iterdir()
                        if p.is_file() and not p.name.startswith(".") and p.name != "instance")
         if not files:
