@@ -134,3 +134,62 @@ IAM_SCOPE = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_reques
 ])
 def test_a_mutating_request_writes_the_parts_it_may_change(request_, written):
     assert written_by(**request_) == written
+
+
+def adopted(known, docker: dict):
+    """A task of two containers (web essential, sidecar not) persisted at `known`, reconciled
+    with what Docker says now: name -> ContainerState, or absent. (task, caught up)."""
+    from emulator.config import Settings
+    from emulator.ecs.model import TaskDefinition
+    from emulator.ecs.task_model import Task, TaskContainer
+    from emulator.engine.task_engine import TaskEngine
+    from emulator.persistence.adoption import _reconcile
+    from emulator.runtime.status import TaskStatus
+
+    definition = TaskDefinition(family="f", revision=1, arn="arn:td", spec={},
+                                compatibilities=["EC2"], requires_attributes=[],
+                                registered_by="me")
+    containers = [TaskContainer(name="web", arn="arn:c1", definition={"essential": True}),
+                  TaskContainer(name="sidecar", arn="arn:c2", definition={"essential": False})]
+    task = Task(arn="arn:task", id="t", cluster_name="c", cluster_arn="arn:c",
+                definition=definition, launch_type="EC2", capacity_provider=None,
+                containers=containers, overrides={}, cpu=None, memory=None,
+                network_mode="bridge", known=TaskStatus[known])
+    for container in containers:
+        container.started = TaskStatus[known] >= TaskStatus.RUNNING
+    state = EcsState()
+    engine = TaskEngine(state, lambda: None, Settings())
+    found = {name: {"Id": f"id-{name}"} for name in docker}
+    with state.lock:
+        caught_up = _reconcile(engine, task, found, docker)
+    return task, caught_up
+
+
+def docker_state(running: bool, exit_code=None, oom=False):
+    from emulator.runtime.base import ContainerState
+
+    return ContainerState(id="x", status="running" if running else "exited", running=running,
+                          exit_code=exit_code, oom_killed=oom, health=None, error="",
+                          ip_address=None)
+
+
+def test_a_running_task_whose_containers_run_is_adopted_as_it_is():
+    task, caught_up = adopted("RUNNING", {"web": docker_state(True),
+                                         "sidecar": docker_state(True)})
+    assert task.desired.name == "RUNNING" and not caught_up
+    assert [c.runtime_id for c in task.containers] == ["id-web", "id-sidecar"]
+
+
+def test_an_essential_container_that_died_meanwhile_stops_its_task_as_docker_saw_it():
+    task, _ = adopted("RUNNING", {"web": docker_state(False, 137, oom=True),
+                                  "sidecar": docker_state(True)})
+    web = task.containers[0]
+    assert task.desired.name == "STOPPED" and task.stop_code == "EssentialContainerExited"
+    assert web.exit_code == 137 and web.reason.startswith("OutOfMemoryError")
+
+
+def test_a_task_the_state_file_saw_starting_is_running_if_docker_says_so():
+    _, caught_up = adopted("PENDING", {"web": docker_state(True), "sidecar": docker_state(True)})
+    assert caught_up
+    task, caught_up = adopted("PENDING", {"web": docker_state(True)})  # sidecar never made
+    assert not caught_up and task.stop_code == "TaskFailedToStart"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 
-from emulator.engine.task_runner import TaskRunner
+from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
 from emulator.runtime import labels
 from emulator.runtime.base import TaskSandbox
 from emulator.runtime.status import ContainerStatus, TaskStatus
@@ -31,14 +31,18 @@ REMOVED_REASON = "Container removed outside the emulator"
 class AdoptedTaskRunner(TaskRunner):
     """A runner for a task whose containers a previous run of the emulator created."""
 
-    def __init__(self, engine, store, task, sandbox: TaskSandbox | None, volumes: list[str]):
+    def __init__(self, engine, store, task, sandbox: TaskSandbox | None, volumes: list[str],
+                 caught_up: bool = False):
         super().__init__(engine, store, task)
         self.sandbox = sandbox
         self.volumes = volumes
+        self.caught_up = caught_up  # it reached RUNNING after the last state was written
 
     def run(self) -> None:
         try:
-            if not self._stop_requested():
+            if self.caught_up:
+                self._mark_running()  # as a runner would have: RUNNING, then the hooks' on_running
+            elif not self._stop_requested():
                 for hook in self.engine.hooks:
                     adopted = getattr(hook, "on_adopted", None)
                     if adopted is not None:
@@ -66,15 +70,18 @@ def adopt(engine, state) -> int:
         inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
         with state.lock:
-            _reconcile(engine, task, found, inspected)
-            engine.adopt(task, AdoptedTaskRunner(engine, store, task, sandbox, task_volumes))
+            caught_up = _reconcile(engine, task, found, inspected)
+            engine.adopt(task, AdoptedTaskRunner(engine, store, task, sandbox, task_volumes,
+                                                 caught_up))
             state.changed.notify_all()
     _remove_unowned(engine.runtime, by_task, volumes, {task.arn for _, task in live})
     return len(live)
 
 
-def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> None:
-    """Make the task's containers what Docker says they are now (under the lock)."""
+def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
+    """Make the task's containers what Docker says they are now (under the lock). True when the
+    task was starting as the state was last written and every container runs now: it is
+    RUNNING, the state file had not caught up yet."""
     for container in task.containers:
         entry = found.get(container.name)
         if entry is not None:
@@ -83,6 +90,8 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> None:
         if state is not None and state.running:
             container.started = True
             container.known = max(container.known, ContainerStatus.RUNNING)
+            if task.network_mode == "bridge" and not container.network_bindings:
+                container.network_bindings = bindings_of(state)
         elif state is not None:
             engine.record_exit(task, container, state)  # exit code and OOM as Docker saw them
         elif container.started and container.known < ContainerStatus.STOPPED:
@@ -90,11 +99,18 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> None:
             container.reason = container.reason or REMOVED_REASON
     task.version += 1
     if task.desired >= TaskStatus.STOPPED:
-        return
-    if task.known < TaskStatus.RUNNING:
-        task.request_stop("TaskFailedToStart", STARTING_REASON)
-    elif any(c.essential and c.known >= ContainerStatus.STOPPED for c in task.containers):
+        return False
+    if any(c.essential and c.known >= ContainerStatus.STOPPED for c in task.containers):
         task.request_stop("EssentialContainerExited", "Essential container in task exited")
+        return False
+    if task.known >= TaskStatus.RUNNING:
+        return False
+    running = all(s is not None and s.running for s in
+                  (inspected.get(c.name) for c in task.containers))
+    if task.known >= TaskStatus.PENDING and running:  # PENDING: its network was written
+        return True
+    task.request_stop("TaskFailedToStart", STARTING_REASON)
+    return False
 
 
 def _sandbox(container: dict | None, task) -> TaskSandbox | None:

@@ -9,7 +9,9 @@ RegisterTaskDefinition and TagResource, SSM PutParameter, Logs PutLogEvents) and
 (DescribeClusters, which writes nothing), first on empty state, then with --definitions task
 definitions and --services services (desired count 0: no containers) in the ECS state; then the
 persisted emulator is killed (SIGKILL) and started again on its directory: seconds until the API
-answers with every service back. Writes a markdown table to scripts/bench/results/persistence.md.
+answers with every service back; and the same with --running services of 2 real tasks each:
+seconds until the API answers and until every service runs its tasks again (adopted, the same
+tasks). Writes a markdown table to scripts/bench/results/persistence.md.
 """
 
 from __future__ import annotations
@@ -143,6 +145,52 @@ def restart(args) -> tuple[float, int]:
             process.wait(timeout=180)
 
 
+def adoption(args) -> tuple[float, float, int]:
+    """--running services of 2 tasks each (real containers), SIGKILL, start again: seconds until
+    the API answers, and until every service is back at its count (the same tasks, adopted)."""
+    image = "ecs-emulator-test/busybox:latest"  # scripts/build-test-images.sh makes it
+    with tempfile.TemporaryDirectory() as data_dir:
+        port = free_port()
+        process = serve(port, data_dir)
+        wait_for_api(port, 0)
+        ecs = client("ecs", port)
+        ecs.create_cluster(clusterName="bench")
+        ecs.register_task_definition(family="run", containerDefinitions=[{
+            "name": "app", "image": image, "memory": 16, "command": ["sleep", "3600"]}])
+        names = [f"r{number}" for number in range(args.running)]
+        for name in names:
+            ecs.create_service(cluster="bench", serviceName=name, taskDefinition="run",
+                               desiredCount=2)
+        before = settled(ecs, names)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        started = time.monotonic()
+        process = serve(port, data_dir)
+        try:
+            answered = wait_for_api(port, args.running)
+            after = settled(ecs, names)
+            assert after == before, "tasks were replaced, not adopted"
+            return answered, time.monotonic() - started, 2 * args.running
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=180)
+
+
+def settled(ecs, names: list[str]) -> set[str]:
+    """Wait until every service runs its 2 tasks; their ARNs."""
+    while True:
+        services = []
+        for start in range(0, len(names), 10):
+            services += ecs.describe_services(cluster="bench",
+                                              services=names[start:start + 10])["services"]
+        if all(s["runningCount"] == 2 for s in services):
+            arns = set()
+            for name in names:
+                arns.update(ecs.list_tasks(cluster="bench", serviceName=name)["taskArns"])
+            return arns
+        time.sleep(0.2)
+
+
 def ms(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -153,6 +201,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--definitions", type=int, default=1000)
     parser.add_argument("--services", type=int, default=100)
+    parser.add_argument("--running", type=int, default=10, help="services of 2 real tasks")
     parser.add_argument("--output", default=str(REPO / "scripts/bench/results/persistence.md"))
     args = parser.parse_args()
     lines = ["| call | state | off: median / p90 ms | on: median / p90 ms "
@@ -173,6 +222,11 @@ def main() -> None:
     lines.append(f"Restart after SIGKILL with {args.definitions} task definitions and "
                  f"{args.services} services ({size / 1024:.0f} KiB of state): the API answers "
                  f"with every service after {seconds:.2f} s (process start included).")
+    answered, reconciled, tasks = adoption(args)
+    lines.append("")
+    lines.append(f"Restart after SIGKILL with {args.running} services of 2 running tasks "
+                 f"({tasks} containers): the API answers after {answered:.2f} s, every service "
+                 f"runs its tasks again (the same ones, adopted) after {reconciled:.2f} s.")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.output:
