@@ -6,7 +6,8 @@ by their labels (task ARN, container name): a container still running belongs to
 the same container; one that died while the emulator was down is recorded as Docker saw it
 (exit code, OOM), and a task whose essential container died, or that was still starting, is
 stopped as ECS would stop it. Each such task gets an AdoptedTaskRunner, which sees it through
-to STOPPED (its teardown is the usual one). Containers and task volumes of this instance that
+to STOPPED (its teardown is the usual one). A task for which nothing was made yet is left to
+the engine, which starts it as any new task. Containers and task volumes of this instance that
 no persisted task owns are removed.
 """
 
@@ -64,8 +65,11 @@ def adopt(engine, state) -> int:
     with state.lock:
         live = [(store, task) for store in state.stores() for task in store.tasks.values()
                 if task.known < TaskStatus.STOPPED]
+    adopted = 0
     for store, task in live:
         found = by_task.pop(task.arn, {})
+        if not found and task.known == TaskStatus.PROVISIONING:
+            continue  # nothing was made for it yet: the engine starts it as any new task
         sandbox = _sandbox(found.pop(SANDBOX, None), task)
         inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
@@ -74,8 +78,9 @@ def adopt(engine, state) -> int:
             engine.adopt(task, AdoptedTaskRunner(engine, store, task, sandbox, task_volumes,
                                                  caught_up))
             state.changed.notify_all()
+        adopted += 1
     _remove_unowned(engine.runtime, by_task, volumes, {task.arn for _, task in live})
-    return len(live)
+    return adopted
 
 
 def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
