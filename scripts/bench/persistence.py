@@ -50,6 +50,17 @@ def serve(port: int, data_dir: str | None) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)
 
 
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM; SIGKILL if it has not ended in 30 s (a shutdown that hangs is not measured)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        print(f"bench: pid {process.pid} did not stop on SIGTERM; killed", file=sys.stderr)
+        process.kill()
+        process.wait()
+
+
 def client(service: str, port: int):
     return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                         aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -121,8 +132,7 @@ def measure(data_dir: str | None, args, populated: bool) -> dict[str, list[float
             populate(port, args.definitions, args.services)
         return timed(port, args.calls)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=180)
+        stop(process)
 
 
 def restart(args) -> tuple[float, int]:
@@ -141,8 +151,7 @@ def restart(args) -> tuple[float, int]:
             wait_for_api(port, args.services)
             return time.monotonic() - started, size
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=180)
+            stop(process)
 
 
 def adoption(args) -> tuple[float, float, int]:
@@ -172,8 +181,7 @@ def adoption(args) -> tuple[float, float, int]:
             assert after == before, "tasks were replaced, not adopted"
             return answered, time.monotonic() - started, 2 * args.running
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=180)
+            stop(process)
 
 
 def settled(ecs, names: list[str]) -> set[str]:
