@@ -193,3 +193,15 @@ def test_a_task_the_state_file_saw_starting_is_running_if_docker_says_so():
     assert caught_up
     task, caught_up = adopted("PENDING", {"web": docker_state(True)})  # sidecar never made
     assert not caught_up and task.stop_code == "TaskFailedToStart"
+
+
+def test_resources_of_a_state_directory_are_orphans_only_once_it_is_gone(tmp_path):
+    from emulator.runtime import labels
+
+    owned = labels.owner_labels("abc", str(tmp_path))
+    assert labels.PID not in owned  # no process owns them: the next run on the state adopts them
+    (tmp_path / labels.STATE_MARK).write_text("abc")
+    assert not labels.owner_is_gone(owned)
+    assert not labels.owner_is_gone({**owned, labels.HOST: "another-host"})
+    (tmp_path / labels.STATE_MARK).unlink()
+    assert labels.owner_is_gone(owned)

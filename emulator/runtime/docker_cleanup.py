@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from .labels import PID, label_filters, owner_is_gone
+from .labels import PID, STATE_DIR, label_filters, owner_is_gone
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,17 @@ def remove_labelled(api, labels: dict[str, str]) -> int:
 
 
 def remove_orphans(api) -> int:
-    """Remove resources whose emulator process no longer runs on this host; never a live one's."""
-    filters = {"label": [PID]}
-    containers = [c for c in api.containers(all=True, filters=filters)
-                  if owner_is_gone(c.get("Labels") or {})]
-    networks = [n for n in api.networks(filters=filters) if owner_is_gone(n.get("Labels") or {})]
-    volumes = [v for v in (api.volumes(filters=filters) or {}).get("Volumes") or []
-               if owner_is_gone(v.get("Labels") or {})]
+    """Remove resources whose emulator process no longer runs on this host (or whose state
+    directory is gone); never a live one's."""
+    containers, networks, volumes = [], [], []
+    for owner in (PID, STATE_DIR):
+        filters = {"label": [owner]}
+        containers += [c for c in api.containers(all=True, filters=filters)
+                       if owner_is_gone(c.get("Labels") or {})]
+        networks += [n for n in api.networks(filters=filters)
+                     if owner_is_gone(n.get("Labels") or {})]
+        volumes += [v for v in (api.volumes(filters=filters) or {}).get("Volumes") or []
+                    if owner_is_gone(v.get("Labels") or {})]
     return _remove(api, containers, networks, volumes)
 
 
@@ -36,6 +40,8 @@ def _remove(api, containers: list[dict], networks: list[dict], volumes: list[dic
     import docker.errors
 
     removed = 0
+    for network in networks:
+        _disconnect_all(api, network["Id"])
     steps = ([(api.remove_container, c["Id"], {"force": True, "v": True}) for c in containers]
              + [(api.remove_network, n["Id"], {}) for n in networks]
              + [(api.remove_volume, v["Name"], {"force": True}) for v in volumes])
@@ -48,3 +54,20 @@ def _remove(api, containers: list[dict], networks: list[dict], volumes: list[dic
         except docker.errors.APIError as error:  # e.g. in use by a container not ours: leave it
             log.warning("could not remove %s: %s", ident, error.explanation or error)
     return removed
+
+
+def _disconnect_all(api, network_id: str) -> None:
+    """Docker refuses to remove a network a container is still attached to: the emulator's own
+    container when it runs in one (runtime/own_container.py), or one a user attached."""
+    import docker.errors
+
+    try:
+        attached = api.inspect_network(network_id).get("Containers") or {}
+    except docker.errors.NotFound:
+        return
+    for container_id in attached:
+        try:
+            api.disconnect_container_from_network(container_id, network_id, force=True)
+        except docker.errors.APIError as error:
+            log.warning("could not disconnect %s from %s: %s", container_id, network_id,
+                        error.explanation or error)

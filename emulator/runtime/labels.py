@@ -4,7 +4,8 @@ Each container, network and volume carries the emulator instance's id, the emula
 pid and process start time, so leaks can be found and removed: by instance (`remove_labelled`), or,
 at start-up, everything whose emulator process is gone (`owner_is_gone`). The start time guards
 against a recycled pid; the host name keeps one host from judging another's pids when several
-share a Docker Engine.
+share a Docker Engine. A persisted emulator's resources carry its state directory instead of a pid:
+they are orphans only once that directory is gone.
 """
 
 from __future__ import annotations
@@ -55,17 +56,17 @@ def process_start(pid: int) -> str:
 
 
 def owner_labels(instance_id: str, state_dir: str | None = None) -> dict[str, str]:
-    """What marks a resource as this emulator process's (and its state directory's)."""
+    """What marks a resource as this emulator process's; with a state directory, as that
+    directory's instead, whichever process runs it (no pid: a restart adopts it)."""
+    if state_dir:
+        return {INSTANCE: instance_id, HOST: socket.gethostname(), STATE_DIR: state_dir}
     pid = os.getpid()
-    labels = {
+    return {
         INSTANCE: instance_id,
         PID: str(pid),
         PID_START: process_start(pid),
         HOST: socket.gethostname(),
     }
-    if state_dir:
-        labels[STATE_DIR] = state_dir
-    return labels
 
 
 def label_filters(labels: dict[str, str]) -> list[str]:
@@ -94,8 +95,8 @@ def owner_is_gone(labels: dict[str, str]) -> bool:
     if labels.get(HOST) != socket.gethostname():
         return False
     state_dir = labels.get(STATE_DIR)
-    if state_dir and os.path.exists(os.path.join(state_dir, STATE_MARK)):
-        return False  # kept for the next emulator on that state, which adopts or removes it
+    if state_dir:  # kept for the next emulator on that state, which adopts or removes it
+        return not os.path.exists(os.path.join(state_dir, STATE_MARK))
     try:
         pid = int(labels.get(PID, ""))
     except ValueError:
