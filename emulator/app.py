@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from api_shapes import load_service
-from emulator import control
+from emulator import cloudformation, control
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
 from emulator.aws.moto_bridge import MotoBridge
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
+    cloudformation.install(emulator, ecs=ecs, ecr=ecr)  # stacks make our ECS/ECR resources
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)

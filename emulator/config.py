@@ -58,6 +58,10 @@ class Settings:
     # How long a Fargate Spot task interrupted through /_emulator/tasks/<task>/spot-interruption
     # has between SIGTERM and SIGKILL at most (AWS gives two minutes).
     spot_warning_s: int = 120
+    # How long a CloudFormation service resource waits for its service to be steady (or drained,
+    # on delete) before it fails. The stack's API call waits too (moto's engine is synchronous),
+    # so this stays under the SDKs' 60 s read timeout.
+    cfn_stabilize_timeout_s: int = 45
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -82,5 +86,7 @@ class Settings:
             link_local_credentials=_env_bool("ECS_EMULATOR_LINK_LOCAL_CREDENTIALS",
                                              cls.link_local_credentials),
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
+            cfn_stabilize_timeout_s=_env_int("ECS_EMULATOR_CFN_STABILIZE_TIMEOUT",
+                                             cls.cfn_stabilize_timeout_s),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -6,15 +6,23 @@ takes about a second and tens of MiB, which a user who only calls ECS should not
 
 from __future__ import annotations
 
+import contextvars
 import threading
 
 from emulator.aws.context import RequestContext
+
+# The request moto is serving in this thread, and the bridge it came through: code we plug into
+# moto (CloudFormation resource types) finds the emulator and the caller's host through it.
+_current: contextvars.ContextVar[tuple["MotoBridge", RequestContext] | None] = (
+    contextvars.ContextVar("moto_request", default=None))
 
 
 class MotoBridge:
     def __init__(self):
         self._app = None
         self._lock = threading.Lock()
+        self.extensions: dict = {}  # what the app factory hangs on the bridge for plugged-in code
+        self.on_load: list = []  # called once moto is imported (it is imported lazily)
 
     @property
     def loaded(self) -> bool:
@@ -23,7 +31,16 @@ class MotoBridge:
     def __call__(self, environ: dict, start_response, ctx: RequestContext):
         # moto reads the account from this header; we decide it the same way for every service.
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = ctx.account
-        return self._application()(environ, start_response)
+        token = _current.set((self, ctx))
+        try:
+            return self._application()(environ, start_response)
+        finally:
+            _current.reset(token)
+
+    @staticmethod
+    def current() -> tuple["MotoBridge", RequestContext] | None:
+        """The bridge and request context of the moto request this thread is serving, if any."""
+        return _current.get()
 
     def reset(self) -> None:
         if not self.loaded:
@@ -54,5 +71,7 @@ class MotoBridge:
                         create_backend_app,
                     )
 
+                    for hook in self.on_load:
+                        hook()
                     self._app = DomainDispatcherApplication(create_backend_app)
         return self._app
