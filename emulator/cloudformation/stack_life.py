@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from emulator.aws.errors import AwsError
+from emulator.cloudformation import ec2_network
 from emulator.cloudformation.resource import ResourceFailed
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,9 @@ def wrap_update(original):
 
 def wrap_delete_resource(original):
     def _delete_resource(self, parsed_resource, resource_json):
-        original(self, parsed_resource, resource_json)
+        if not ec2_network.delete(resource_json.get("Type", ""), parsed_resource,
+                                  self._account_id, self._region_name):
+            original(self, parsed_resource, resource_json)
         stack = _stack_of(self)
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
         physical_id = getattr(parsed_resource, "physical_resource_id", "")
@@ -218,8 +221,10 @@ def wrap_stack_update(original):
 
 def wrap_execute_change_set(original):
     def execute_change_set(self, change_set_name, stack_name=None):
+        # By name: the newest of that name for the stack (the CDK reuses one name every deploy).
         change_set = self.change_sets.get(change_set_name) or next(
-            (c for c in self.change_sets.values() if c.change_set_name == change_set_name
+            (c for c in reversed(list(self.change_sets.values()))
+             if c.change_set_name == change_set_name
              and (stack_name is None or c.stack_name == stack_name or c.stack_id == stack_name)),
             None)
         if change_set is None:
@@ -337,3 +342,20 @@ def _in_dependency_order(names: list[str], refs: dict[str, set[str]]) -> list[st
     for name in names:
         visit(name, frozenset())
     return ordered
+
+
+def wrap_describe_stack_events(original):
+    """The events of a stack deleted a moment ago, by its name too. On AWS a delete takes a
+    while, and a client watching it (the CDK's `destroy`) reads DELETE_IN_PROGRESS events by
+    name meanwhile; here the stack is gone when DeleteStack returns."""
+
+    def describe_stack_events(self, stack_name):
+        try:
+            return original(self, stack_name)
+        except Exception:
+            deleted = [s for s in self.deleted_stacks.values() if s.name == stack_name]
+            if not deleted:
+                raise
+            return deleted[-1].events
+
+    return describe_stack_events
