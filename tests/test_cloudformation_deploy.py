@@ -161,3 +161,11 @@ def test_template_urls_at_the_emulators_own_s3(clean_emulator):
     with pytest.raises(cfn.exceptions.ClientError) as error:
         cfn.create_stack(StackName="url-missing", TemplateURL=missing)
     assert error.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_change_set_that_does_not_exist_is_change_set_not_found(clean_emulator):
+    cfn = clean_emulator.client("cloudformation")
+    for call in (cfn.delete_change_set, cfn.describe_change_set):
+        with pytest.raises(cfn.exceptions.ChangeSetNotFoundException) as error:
+            call(StackName="nothing", ChangeSetName="cdk-diff-change-set")
+        assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404

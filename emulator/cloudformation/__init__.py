@@ -65,6 +65,8 @@ def _install_into_moto() -> None:
         backend.execute_change_set = stack_life.wrap_execute_change_set(
             backend.execute_change_set)
         backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
+        backend.delete_change_set = stack_life.delete_change_set
+        backend.describe_change_set = stack_life.describe_change_set
         backend.describe_stack_events = stack_life.wrap_describe_stack_events(
             backend.describe_stack_events)
         backend.describe_stack_resources = template_inputs.describe_stack_resources

@@ -359,3 +359,40 @@ def wrap_describe_stack_events(original):
             return deleted[-1].events
 
     return describe_stack_events
+
+
+# -- change sets that do not exist ----------------------------------------------------------------
+
+def _change_set_not_found(name: str):
+    from moto.core.exceptions import ServiceException
+
+    class ChangeSetNotFoundException(ServiceException):
+        code = "ChangeSetNotFoundException"  # the model's shape: ChangeSetNotFound, HTTP 404
+
+    return ChangeSetNotFoundException(f"ChangeSet [{name}] does not exist")
+
+
+def _find_change_set(backend, name: str, stack_name: str | None):
+    if name in backend.change_sets:
+        return name
+    for change_set_id, change_set in reversed(list(backend.change_sets.items())):
+        if change_set.change_set_name == name and (
+                not stack_name or stack_name in (change_set.stack_name, change_set.stack_id)):
+            return change_set_id
+    return None
+
+
+def delete_change_set(self, change_set_name, stack_name=None):
+    """moto's crashes (500) on a change set it does not have; the CDK deletes its
+    `cdk-diff-change-set` before every diff, expecting ChangeSetNotFound when there is none."""
+    found = _find_change_set(self, change_set_name, stack_name)
+    if found is None:
+        raise _change_set_not_found(change_set_name)
+    del self.change_sets[found]
+
+
+def describe_change_set(self, change_set_name, stack_name=None):
+    found = _find_change_set(self, change_set_name, stack_name)
+    if found is None:
+        raise _change_set_not_found(change_set_name)
+    return self.change_sets[found]
