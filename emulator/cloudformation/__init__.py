@@ -4,19 +4,21 @@
 - hangs the emulator's ECS and ECR services on its MotoBridge, where the resource types find them
   for the stack's request (several emulators may share one process, and moto with them);
 - once per process, puts our resource types in moto's type -> class map in place of moto's own
-  ECS and ECR models, and wraps the few functions of moto's stack engine that stack_life and
-  template_inputs describe.
+  ECS and ECR models, and wraps the few functions of moto's stack engine that the modules below
+  describe.
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
-ecs_clusters, ecs_services, ecr_resources (one per family), stack_life, template_inputs.
+ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
+rollback, delete), change_sets, update_scope (what an update touches), template_inputs (SSM,
+dynamic references, template URLs), ec2_network (deleting a stack's VPC network).
 """
 
 from __future__ import annotations
 
 import threading
 
-from emulator.cloudformation import ecr_resources, ecs_clusters, ecs_services, stack_life
-from emulator.cloudformation import template_inputs
+from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters, ecs_services,
+                                     stack_life, template_inputs, update_scope)
 from emulator.cloudformation.resource import EXTENSION, Services
 
 RESOURCE_TYPES = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
@@ -50,7 +52,7 @@ def _install_into_moto() -> None:
             parsing.parse_and_update_resource)
         parsing.clean_json = template_inputs.wrap_clean_json(parsing.clean_json)
         resource_map = parsing.ResourceMap
-        resource_map.build_resource_diff = stack_life.wrap_build_resource_diff(
+        resource_map.build_resource_diff = update_scope.wrap_build_resource_diff(
             resource_map.build_resource_diff, frozenset(t.TYPE for t in RESOURCE_TYPES))
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
@@ -62,11 +64,11 @@ def _install_into_moto() -> None:
         models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)
         models.Stack.stack_resources = property(stack_life.stack_resources)
         backend = models.CloudFormationBackend
-        backend.execute_change_set = stack_life.wrap_execute_change_set(
+        backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)
         backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
-        backend.delete_change_set = stack_life.delete_change_set
-        backend.describe_change_set = stack_life.describe_change_set
+        backend.delete_change_set = change_sets.delete_change_set
+        backend.describe_change_set = change_sets.describe_change_set
         backend.describe_stack_events = stack_life.wrap_describe_stack_events(
             backend.describe_stack_events)
         backend.describe_stack_resources = template_inputs.describe_stack_resources

@@ -219,49 +219,6 @@ def wrap_stack_update(original):
     return update
 
 
-def wrap_execute_change_set(original):
-    def execute_change_set(self, change_set_name, stack_name=None):
-        # By name: the newest of that name for the stack (the CDK reuses one name every deploy).
-        change_set = self.change_sets.get(change_set_name) or next(
-            (c for c in reversed(list(self.change_sets.values()))
-             if c.change_set_name == change_set_name
-             and (stack_name is None or c.stack_name == stack_name or c.stack_id == stack_name)),
-            None)
-        if change_set is None:
-            from moto.cloudformation.exceptions import ValidationError
-
-            raise ValidationError(message=f"ChangeSet [{change_set_name}] does not exist")
-        if change_set.execution_status != "AVAILABLE":
-            from moto.cloudformation.exceptions import ValidationError
-
-            raise ValidationError(message=(
-                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
-                f"execution status of [{change_set.execution_status}]"))
-        stack = self.stacks[change_set.stack_id]
-        if change_set.change_set_type == "CREATE":
-            try:
-                original(self, change_set.change_set_id, stack_name)
-            except Exception as error:
-                change_set.execution_status = "EXECUTE_FAILED"
-                stack.template = change_set.template
-                stack._parse_template()
-                roll_back_create(stack, error)
-                return
-            # moto made the stack's outputs from its empty template at CreateChangeSet.
-            stack._parse_template()
-            stack.description = stack.template_dict.get("Description")
-            stack.output_map = stack._create_output_map()
-            return
-        ok = run_update(stack, lambda: original(self, change_set.change_set_id, stack_name),
-                        change_set.template, change_set.parameters)
-        if not ok:
-            change_set.execution_status = "EXECUTE_FAILED"
-        else:
-            stack.output_map = stack._create_output_map()
-
-    return execute_change_set
-
-
 def wrap_delete_stack(original):
     def delete_stack(self, name_or_stack_id):
         stack = self.stacks.get(name_or_stack_id) or next(
@@ -282,68 +239,6 @@ def wrap_delete_stack(original):
     return delete_stack
 
 
-# -- which resources an update touches ------------------------------------------------------------
-
-def wrap_build_resource_diff(original, our_types: frozenset[str]):
-    """moto updates only resources whose template text changed. CloudFormation also updates a
-    resource whose Ref or Fn::GetAtt target changed (a service after its task definition got a
-    new revision): ours are added (they compare resolved properties, so an unchanged one is left
-    alone), and every update runs after the updates of what it refers to."""
-
-    def build_resource_diff(self, other_template, parameters=None):
-        diff = original(self, other_template, parameters)
-        new, old = other_template.get("Resources") or {}, self._resource_json_map
-        refs = {name: _references(body) & set(new) for name, body in new.items()}
-        modify = list(diff["Modify"])
-        grew = True
-        while grew:
-            grew = False
-            for name, body in new.items():
-                if (name in old and name not in modify and body.get("Type") in our_types
-                        and refs[name] & set(modify)):
-                    modify.append(name)
-                    grew = True
-        diff["Modify"] = _in_dependency_order(modify, refs)
-        return diff
-
-    return build_resource_diff
-
-
-def _references(value) -> set[str]:
-    found: set[str] = set()
-    if isinstance(value, dict):
-        if isinstance(value.get("Ref"), str):
-            found.add(value["Ref"])
-        get_att = value.get("Fn::GetAtt")
-        if isinstance(get_att, list) and get_att:
-            found.add(str(get_att[0]))
-        elif isinstance(get_att, str):
-            found.add(get_att.split(".")[0])
-        depends = value.get("DependsOn")
-        found.update([depends] if isinstance(depends, str) else depends or [])
-        for item in value.values():
-            found |= _references(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _references(item)
-    return found
-
-
-def _in_dependency_order(names: list[str], refs: dict[str, set[str]]) -> list[str]:
-    ordered: list[str] = []
-
-    def visit(name: str, path: frozenset) -> None:
-        if name in ordered or name in path:
-            return
-        for dependency in sorted(refs.get(name, set()) & set(names)):
-            visit(dependency, path | {name})
-        ordered.append(name)
-
-    for name in names:
-        visit(name, frozenset())
-    return ordered
-
-
 def wrap_describe_stack_events(original):
     """The events of a stack deleted a moment ago, by its name too. On AWS a delete takes a
     while, and a client watching it (the CDK's `destroy`) reads DELETE_IN_PROGRESS events by
@@ -359,40 +254,3 @@ def wrap_describe_stack_events(original):
             return deleted[-1].events
 
     return describe_stack_events
-
-
-# -- change sets that do not exist ----------------------------------------------------------------
-
-def _change_set_not_found(name: str):
-    from moto.core.exceptions import ServiceException
-
-    class ChangeSetNotFoundException(ServiceException):
-        code = "ChangeSetNotFoundException"  # the model's shape: ChangeSetNotFound, HTTP 404
-
-    return ChangeSetNotFoundException(f"ChangeSet [{name}] does not exist")
-
-
-def _find_change_set(backend, name: str, stack_name: str | None):
-    if name in backend.change_sets:
-        return name
-    for change_set_id, change_set in reversed(list(backend.change_sets.items())):
-        if change_set.change_set_name == name and (
-                not stack_name or stack_name in (change_set.stack_name, change_set.stack_id)):
-            return change_set_id
-    return None
-
-
-def delete_change_set(self, change_set_name, stack_name=None):
-    """moto's crashes (500) on a change set it does not have; the CDK deletes its
-    `cdk-diff-change-set` before every diff, expecting ChangeSetNotFound when there is none."""
-    found = _find_change_set(self, change_set_name, stack_name)
-    if found is None:
-        raise _change_set_not_found(change_set_name)
-    del self.change_sets[found]
-
-
-def describe_change_set(self, change_set_name, stack_name=None):
-    found = _find_change_set(self, change_set_name, stack_name)
-    if found is None:
-        raise _change_set_not_found(change_set_name)
-    return self.change_sets[found]
