@@ -5,6 +5,8 @@ the API."""
 import json
 
 import pytest
+
+from tests.test_task_credentials import python_image  # noqa: F401  (a fixture)
 from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.docker
@@ -180,3 +182,38 @@ def test_ssm_parameter_that_does_not_exist_is_a_validation_error(clean_emulator)
         cfn.create_stack(StackName="cdk", TemplateBody=json.dumps(body))
     assert error.value.response["Error"]["Code"] == "ValidationError"
     assert "/cdk-bootstrap/hnb659fds/version" in error.value.response["Error"]["Message"]
+
+
+STACK_ESCAPE = r'''
+import json, boto3
+cfn = boto3.client("cloudformation")
+body = {"Resources": {"Escape": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+    "ContainerDefinitions": [{"Name": "x", "Image": "busybox", "Memory": 32,
+                              "Privileged": True}]}}}}
+cfn.create_stack(StackName="escape", TemplateBody=json.dumps(body))
+status = cfn.describe_stacks(StackName="escape")["Stacks"][0]["StackStatus"]
+failed = [e["ResourceStatusReason"] for e in cfn.describe_stack_events(StackName="escape")[
+    "StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+print("STACK", status, failed, flush=True)
+'''
+
+
+def test_a_tasks_stack_may_not_reach_the_host_either(clean_emulator, python_image,
+                                                     docker_client):
+    """The host-access rule of calls from containers holds for the resources of their stacks."""
+    from tests.test_task_metadata import output_of, register, run, stop
+
+    ecs = clean_emulator.client("ecs")
+    ecs.create_cluster(clusterName="work")
+    definition = register(ecs, {
+        "name": "app", "image": python_image, "memory": 128,
+        "command": ["sh", "-c", 'python3 -c "$SCRIPT"; sleep 300'],
+        "environment": [{"name": "SCRIPT", "value": STACK_ESCAPE},
+                        {"name": "AWS_ACCESS_KEY_ID", "value": "test"},
+                        {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"}]}, family="attacker")
+    arn = run(ecs, "work", definition)
+    printed = output_of(docker_client, arn, "app", "STACK", timeout=120)
+    assert "STACK ROLLBACK_COMPLETE" in printed, printed
+    assert "AccessDeniedException" in printed and "privileged" in printed, printed
+    assert ecs.list_task_definition_families()["families"] == ["attacker"]
+    stop(ecs, "work", arn, docker_client)

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from dataclasses import dataclass
 
 from emulator.aws.context import RequestContext
 
 # The request moto is serving in this thread, and the bridge it came through: code we plug into
-# moto (CloudFormation resource types) finds the emulator and the caller's host through it.
-_current: contextvars.ContextVar[tuple["MotoBridge", RequestContext] | None] = (
+# moto (CloudFormation resource types) finds the emulator and the caller through it.
+_current: contextvars.ContextVar["MotoRequest | None"] = (
     contextvars.ContextVar("moto_request", default=None))
+
+
+@dataclass(frozen=True)
+class MotoRequest:
+    bridge: "MotoBridge"
+    ctx: RequestContext
+    environ: dict  # the WSGI environ: who called (access/gate.py marks it), from where
 
 
 class MotoBridge:
@@ -31,15 +39,15 @@ class MotoBridge:
     def __call__(self, environ: dict, start_response, ctx: RequestContext):
         # moto reads the account from this header; we decide it the same way for every service.
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = ctx.account
-        token = _current.set((self, ctx))
+        token = _current.set(MotoRequest(self, ctx, environ))
         try:
             return self._application()(environ, start_response)
         finally:
             _current.reset(token)
 
     @staticmethod
-    def current() -> tuple["MotoBridge", RequestContext] | None:
-        """The bridge and request context of the moto request this thread is serving, if any."""
+    def current() -> MotoRequest | None:
+        """The moto request this thread is serving, if any."""
         return _current.get()
 
     def reset(self) -> None:

@@ -1,6 +1,6 @@
 """CloudFormation stacks that make OUR ECS and ECR resources (moto serves CloudFormation itself).
 
-`install(emulator, ecs=..., ecr=...)`, called by the app factory, does two things:
+`install(emulator, ecs=..., ecr=..., rights=...)`, called by the app factory, does two things:
 - hangs the emulator's ECS and ECR services on its MotoBridge, where the resource types find them
   for the stack's request (several emulators may share one process, and moto with them);
 - once per process, puts our resource types in moto's type -> class map in place of moto's own
@@ -27,8 +27,9 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-def install(emulator, *, ecs, ecr) -> None:
-    emulator.moto.extensions[EXTENSION] = Services(ecs=ecs, ecr=ecr, settings=emulator.settings)
+def install(emulator, *, ecs, ecr, rights=None) -> None:
+    emulator.moto.extensions[EXTENSION] = Services(ecs=ecs, ecr=ecr, settings=emulator.settings,
+                                                   rights=rights)
     emulator.moto.on_load.append(_install_into_moto)
 
 

@@ -33,6 +33,7 @@ class Services:
     ecs: object
     ecr: object
     settings: object
+    rights: object = None  # access/rights.py: a container's stack may do what its calls may
 
 
 @dataclass
@@ -41,23 +42,30 @@ class Api:
 
     services: Services
     ctx: RequestContext
+    environ: dict  # the stack request's: who asked for the stack
 
     @classmethod
     def for_stack(cls, account: str, region: str) -> "Api":
         current = MotoBridge.current()
-        if current is None or EXTENSION not in current[0].extensions:
+        if current is None or EXTENSION not in current.bridge.extensions:
             raise ResourceFailed("This emulator's CloudFormation resource types are not installed.")
-        bridge, request = current
+        request = current.ctx
         # The caller's host too: ECR builds repository URIs from it, as for API calls.
         ctx = RequestContext(account=account, region=region, access_key=request.access_key,
                              host=request.host)
-        return cls(bridge.extensions[EXTENSION], ctx)
+        return cls(current.bridge.extensions[EXTENSION], ctx, current.environ)
 
     def ecs(self, operation: str, params: dict) -> dict:
-        return self.services.ecs.invoke(operation, params, self.ctx)
+        return self._call(self.services.ecs, operation, params)
 
     def ecr(self, operation: str, params: dict) -> dict:
-        return self.services.ecr.invoke(operation, params, self.ctx)
+        return self._call(self.services.ecr, operation, params)
+
+    def _call(self, service, operation: str, params: dict) -> dict:
+        if self.services.rights is not None:
+            self.services.rights.check_on_behalf(service, operation, params, self.environ,
+                                                 self.ctx)
+        return service.invoke(operation, params, self.ctx)
 
     @property
     def settings(self):
