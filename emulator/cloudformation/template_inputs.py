@@ -126,7 +126,7 @@ def template_from_url(template_url: str, account_id: str, partition: str) -> str
     from emulator.aws.moto_bridge import MotoBridge
 
     current = MotoBridge.current()
-    bucket, key = bucket_and_key(template_url, current[1].host if current else "")
+    bucket, key = bucket_and_key(template_url, current.ctx.host if current else "")
     try:
         obj = s3_backends[account_id][partition].get_object(bucket, key)
     except Exception:
