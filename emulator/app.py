@@ -26,8 +26,9 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
-from emulator import faults_routes
+from emulator import faults_routes, front_door_routes
 from emulator.engine.ecs_events import EcsEvents
+from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights = Rights(settings, moto)
     router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=rights)
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
     scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(EcrImages(ecr_state, settings, lambda: emulator.http_port))
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
+    ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
@@ -144,7 +147,22 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(front_door_routes.blueprint)
     return emulator
+
+
+def _iam_principal(moto: MotoBridge):
+    """(access key, account, region) -> the caller's IAM ARN as moto's STS GetCallerIdentity
+    answers it; None for keys moto cannot have issued (IAM's AKIA..., STS's ASIA...), so the
+    usual dummy keys never load moto."""
+
+    def principal_of(access_key: str, account: str, region: str) -> str | None:
+        if not access_key.startswith(("AKIA", "ASIA")):
+            return None
+        _, arn, _ = moto.backend("sts", account, "global").get_caller_identity(access_key, region)
+        return arn
+
+    return principal_of
 
 
 def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:

@@ -62,6 +62,9 @@ class Settings:
     # on delete) before it fails. The stack's API call waits too (moto's engine is synchronous),
     # so this stays under the SDKs' 60 s read timeout.
     cfn_stabilize_timeout_s: int = 45
+    # How long an archived ECR image restored with UpdateImageStorageClass stays ACTIVATING
+    # (AWS takes up to 20 minutes; a short wait keeps the state observable).
+    ecr_restore_s: int = 2
     # Let calls from task containers register and launch task definitions that reach the host
     # (privileged, host paths, host namespaces, capabilities, devices); see access/host_access.py.
     allow_task_host_access: bool = False
@@ -93,6 +96,7 @@ class Settings:
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
             cfn_stabilize_timeout_s=_env_int("ECS_EMULATOR_CFN_STABILIZE_TIMEOUT",
                                              cls.cfn_stabilize_timeout_s),
+            ecr_restore_s=_env_int("ECS_EMULATOR_ECR_RESTORE_SECONDS", cls.ecr_restore_s),
             allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),

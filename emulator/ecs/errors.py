@@ -85,3 +85,23 @@ class ServiceDeploymentNotFoundException(AwsError):
 
 class TaskSetNotFoundException(AwsError):
     pass
+
+
+class MissingVersionException(AwsError):
+    pass
+
+
+class NoUpdateAvailableException(AwsError):
+    pass
+
+
+class DaemonNotFoundException(AwsError):
+    pass
+
+
+class DaemonNotActiveException(AwsError):
+    pass
+
+
+class GatewayNotFoundException(AwsError):
+    pass

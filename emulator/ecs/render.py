@@ -3,6 +3,7 @@ ECS response objects; None values are dropped by the serializer."""
 
 from __future__ import annotations
 
+from emulator.ecs import agent_updates
 from emulator.ecs import clusters as cluster_ops
 from emulator.ecs.model import (
     CapacityProvider,
@@ -89,7 +90,8 @@ def container_instance(item: ContainerInstance, running: int = 0, pending: int =
         "containerInstanceArn": item.arn,
         "ec2InstanceId": item.ec2_instance_id,
         "version": item.version,
-        "versionInfo": item.version_info,
+        "versionInfo": agent_updates.version_info(item),
+        "agentUpdateStatus": agent_updates.progress(item)[0],
         "remainingResources": remaining if remaining is not None else item.registered_resources,
         "registeredResources": item.registered_resources,
         "status": item.status,
