@@ -115,3 +115,23 @@ def test_repository_with_images_made_by_api_push(clean_emulator):
     push_image(ecr, "pushed", tag="v1")
     cfn.delete_stack(StackName="pushed")
     assert ecr.describe_repositories()["repositories"] == []
+
+
+def test_a_stack_makes_its_resources_in_its_own_account_and_region(clean_emulator):
+    cfn = clean_emulator.client("cloudformation", account="111122223333", region="eu-west-1")
+    body = {"Resources": {"Repo": {"Type": "AWS::ECR::Repository",
+                                   "Properties": {"RepositoryName": "elsewhere"}},
+                          "Cluster": {"Type": "AWS::ECS::Cluster",
+                                      "Properties": {"ClusterName": "elsewhere"}}},
+            "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Repo", "Arn"]}},
+                        "Uri": {"Value": {"Fn::GetAtt": ["Repo", "RepositoryUri"]}}}}
+    cfn.create_stack(StackName="away", TemplateBody=json.dumps(body))
+    out = outputs(cfn, "away")
+    assert out["Arn"] == "arn:aws:ecr:eu-west-1:111122223333:repository/elsewhere"
+    assert out["Uri"].endswith("/111122223333/eu-west-1/elsewhere")  # the registry's path
+    theirs = clean_emulator.client("ecs", account="111122223333", region="eu-west-1")
+    assert theirs.describe_clusters(clusters=["elsewhere"])["clusters"][0]["status"] == "ACTIVE"
+    assert clean_emulator.client("ecs").describe_clusters(clusters=["elsewhere"])["clusters"] == []
+    assert clean_emulator.client("ecr").describe_repositories()["repositories"] == []
+    cfn.delete_stack(StackName="away")
+    assert theirs.list_clusters()["clusterArns"] == []

@@ -80,7 +80,6 @@ def wrap_create(original):
             reason = f"Resource type {kind} is not supported by this emulator's CloudFormation."
             add_event(stack, logical_id, kind, "CREATE_COMPLETE", reason=reason)
         else:
-            resource._emulator_status = "CREATE_COMPLETE"
             add_event(stack, logical_id, kind, "CREATE_COMPLETE",
                       getattr(resource, "physical_resource_id", ""))
         return resource
@@ -108,7 +107,6 @@ def wrap_update(original):
             add_event(stack, logical_id, kind, "UPDATE_FAILED", reason=reason)
             raise
         if resource is not None:
-            resource._emulator_status = "UPDATE_COMPLETE"
             add_event(stack, logical_id, kind, "UPDATE_COMPLETE",
                       getattr(resource, "physical_resource_id", ""))
         return resource
