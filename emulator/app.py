@@ -34,6 +34,7 @@ from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
+from emulator.ui import routes as ui_routes
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.task_engine import TaskEngine
@@ -41,6 +42,11 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
+from emulator.exec import routes as exec_routes
+from emulator.exec.service import ExecService
+from emulator.exec.session_logs import SessionLogs
+from emulator.exec.sessions import ExecSessions
+from emulator.metadata import agent_routes
 from emulator.metadata import routes as metadata_routes
 from emulator.metadata.link_local import LinkLocalEndpoint
 
@@ -77,6 +83,8 @@ class Emulator:
                 close()
 
     def reset(self) -> None:
+        if self.ecs.exec_sessions is not None:
+            self.ecs.exec_sessions.close_all()
         with self.ecs.lock:
             self.ecs.reset()  # services go first, so nothing launches replacements
         self.engine.reset()
@@ -140,15 +148,28 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
+    _add_exec(emulator)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
+    flask_app.register_blueprint(agent_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(ui_routes.blueprint)
     flask_app.register_blueprint(front_door_routes.blueprint)
+    flask_app.register_blueprint(exec_routes.blueprint)
     return emulator
+
+
+def _add_exec(emulator: Emulator) -> None:
+    """ECS Exec: ExecuteCommand opens sessions whose data channels the route serves."""
+    sessions = ExecSessions()
+    emulator.ecs.exec_sessions = sessions
+    emulator.closers.insert(0, sessions.close_all)
+    emulator.flask.extensions[exec_routes.EXTENSION] = ExecService(
+        sessions, lambda: emulator.engine.runtime.api, SessionLogs(emulator.moto))
 
 
 def _iam_principal(moto: MotoBridge):
