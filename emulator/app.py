@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from api_shapes import load_service
-from emulator import control
+from emulator import cloudformation, control
 from emulator.access.callers import Callers
 from emulator.access.gate import Gate
 from emulator.access.rights import Rights
@@ -128,7 +128,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     flask_app = Flask("emulator")
-    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=Rights(settings, moto))
+    rights = Rights(settings, moto)
+    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=rights)
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     _add_exec(emulator)
+    cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
