@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from api_shapes import load_service
-from emulator import control
+from emulator import cloudformation, control
 from emulator.access.callers import Callers
 from emulator.access.gate import Gate
 from emulator.access.rights import Rights
@@ -37,6 +37,7 @@ from emulator.registry import routes as registry_routes
 from emulator.ui import routes as ui_routes
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
+from emulator.engine.service_failures import CloudWatchAlarms
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
@@ -130,7 +131,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     flask_app = Flask("emulator")
-    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=Rights(settings, moto))
+    rights = Rights(settings, moto)
+    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=rights)
     keeper = persistence.keeper_for(settings)
     engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper), settings)
     ecs_state.express = ExpressInfrastructure(moto)
@@ -152,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     _add_exec(emulator)
+    cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
@@ -212,6 +215,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     engine.task_listeners.append(events.on_task_changed)
     state.listeners.append(events.on_state_changed)
     emulator.scheduler.service_listeners.append(events.on_service_pass)
+    emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
     emulator.flask.extensions[faults_routes.EXTENSION] = Faults(
         state, engine, settings, load_balancers, cloud_map)
 

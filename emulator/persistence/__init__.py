@@ -51,7 +51,11 @@ def attach(emulator, keeper: Keeper) -> None:
 
     def start() -> None:
         if restored:
-            adopted = adopt(engine, state)
+            try:
+                adopted = adopt(engine, state)
+            except Exception as error:  # no Docker: starting anyway would run every task twice
+                raise RuntimeError(f"cannot adopt the persisted tasks (is the Docker Engine "
+                                   f"up?): {error}") from error
             log.info("state read back from %s; %d tasks adopted", keeper.directory, adopted)
         keeper.start()
 
