@@ -65,12 +65,39 @@ def this_sessions_labels() -> dict[str, str]:
     return {key: value for key, value in owner.items() if value}
 
 
-def leftovers(api, selector: dict[str, str]) -> list[str]:
-    """'kind name' of each container, network and volume carrying every label of `selector`."""
-    filters = {"label": labels.label_filters(selector)}
-    return ([f"container {c['Names'][0].lstrip('/')}" for c in api.containers(all=True, filters=filters)]
-            + [f"network {n['Name']}" for n in api.networks(filters=filters)]
-            + [f"volume {v['Name']}" for v in api.volumes(filters=filters).get("Volumes") or []])
+def leftovers(api, selector: dict[str, str], state_under: str | None) -> dict[str, dict]:
+    """Each container, network and volume carrying every label of `selector`, or made by a
+    persisted emulator whose state directory lies under `state_under` (those carry the
+    directory, not a pid): 'kind name' -> the labels that select it for removal."""
+    found = {}
+    for filters, chosen in (({"label": labels.label_filters(selector)}, lambda _: selector),
+                            ({"label": [labels.STATE_DIR]}, _state_dir_of(state_under))):
+        listed = ([("container", c["Names"][0].lstrip("/"), c.get("Labels"))
+                   for c in api.containers(all=True, filters=filters)]
+                  + [("network", n["Name"], n.get("Labels")) for n in api.networks(filters=filters)]
+                  + [("volume", v["Name"], v.get("Labels"))
+                     for v in api.volumes(filters=filters).get("Volumes") or []])
+        for kind, name, their_labels in listed:
+            selected = chosen(their_labels or {})
+            if selected:
+                found[f"{kind} {name}"] = selected
+    return found
+
+
+def _state_dir_of(state_under: str | None):
+    def chosen(their_labels: dict) -> dict | None:
+        state_dir = their_labels.get(labels.STATE_DIR, "")
+        if state_under and state_dir.startswith(state_under + os.sep):
+            return {labels.STATE_DIR: state_dir}
+        return None
+    return chosen
+
+
+def _session_temp(config) -> str | None:
+    """This session's temporary directory (tmp_path lives under it), if it made one."""
+    factory = getattr(config, "_tmp_path_factory", None)
+    made = getattr(factory, "_basetemp", None)
+    return str(made) if made else None
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -86,22 +113,23 @@ def pytest_sessionfinish(session, exitstatus):
         client.ping()
     except Exception:  # no Docker Engine: the Docker tests did not run either
         return
-    selector = this_sessions_labels()
+    selector, state_under = this_sessions_labels(), _session_temp(session.config)
     try:
         deadline = time.monotonic() + LEAK_GRACE_S
-        left = leftovers(client.api, selector)
+        left = leftovers(client.api, selector, state_under)
         while left and time.monotonic() < deadline:
             time.sleep(0.5)
-            left = leftovers(client.api, selector)
+            left = leftovers(client.api, selector, state_under)
         if not left:
             return
         from emulator.runtime import docker_cleanup
 
-        docker_cleanup.remove_labelled(client.api, selector)
+        for chosen in {tuple(sorted(c.items())) for c in left.values()}:
+            docker_cleanup.remove_labelled(client.api, dict(chosen))
     finally:
         client.close()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    message = "LEAK: this test session left on the Docker Engine: " + ", ".join(left)
+    message = "LEAK: this test session left on the Docker Engine: " + ", ".join(sorted(left))
     if reporter is not None:
         reporter.write_line(message, red=True, bold=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED

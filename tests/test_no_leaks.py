@@ -76,6 +76,10 @@ from emulator.runtime.docker_runtime import DockerRuntime
 def test_leaves_a_container_behind(busybox_image):
     runtime = DockerRuntime()
     runtime.create_container(ContainerSpec(name="leaky-{suffix}", image=busybox_image, labels={{}}))
+
+
+def test_a_persisted_emulator_leaves_a_volume_behind(tmp_path):
+    DockerRuntime(state_dir=str(tmp_path / "state")).ensure_volume("leaky-{suffix}", {{}})
 """
 
 
@@ -89,6 +93,8 @@ def test_a_session_that_leaves_a_container_fails_and_the_container_goes(tmp_path
          "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
         cwd=root, capture_output=True, text=True, timeout=120)
     assert inner.returncode == pytest.ExitCode.TESTS_FAILED, inner.stdout + inner.stderr
-    assert "1 passed" in inner.stdout
-    assert f"LEAK: this test session left on the Docker Engine: container leaky-{suffix}" in inner.stdout
+    assert "2 passed" in inner.stdout
+    assert ("LEAK: this test session left on the Docker Engine: "
+            f"container leaky-{suffix}, volume leaky-{suffix}") in inner.stdout
     assert docker_client.containers.list(all=True, filters={"name": f"leaky-{suffix}"}) == []
+    assert [v for v in docker_client.volumes.list() if v.name == f"leaky-{suffix}"] == []
