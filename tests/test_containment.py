@@ -17,9 +17,7 @@ import pytest
 
 from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
 from tests.test_task_credentials import make_role, python_image  # noqa: F401  (a fixture)
-from tests.test_task_metadata import (  # noqa: F401  (cluster is a fixture)
-    cluster, environment_of, output_of, register, run, stop,
-)
+from tests.test_task_metadata import environment_of, output_of, register, run, stop
 from tests.waiting import task_of, wait_for_task
 
 pytestmark = pytest.mark.docker

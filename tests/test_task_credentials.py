@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 from emulator.engine.task_credentials import REFRESH_BEFORE_S, TaskRoleCredentials
-from tests.test_task_metadata import (  # noqa: F401  (cluster is a fixture)
-    cluster, container_of, environment_of, get, output_of, register, run, stop,
+from tests.test_task_metadata import (
+    container_of, environment_of, get, output_of, register, run, stop,
 )
 from tests.waiting import wait_for_task
 

@@ -11,9 +11,7 @@ from emulator.engine.hooks import TaskSetupError
 from emulator.engine.task_secrets import (
     SecretSelector, parameter_names, parse_env_file, parse_s3_arn,
 )
-from tests.test_task_metadata import (  # noqa: F401  (cluster is a fixture)
-    cluster, output_of, register, run, stop,
-)
+from tests.test_task_metadata import output_of, register, run, stop
 from tests.waiting import wait_for_task
 
 pytestmark = pytest.mark.docker
