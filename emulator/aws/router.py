@@ -2,7 +2,9 @@
 
 AWS JSON calls to a service we emulate (by X-Amz-Target) go straight to its JsonService, without
 Flask's request machinery on the hottest path; the Flask app answers its own routes (control
-endpoint, registry, metadata); everything else goes to moto. `rights` (access/rights.py) may
+endpoint, registry, metadata); everything else goes to moto. The Flask app is asked for (and so
+built, with Flask imported) only when a request is not an ECS or ECR call: an emulator whose
+first call is ECS's answers it sooner. `rights` (access/rights.py) may
 refuse an AWS call first, by who makes it.
 """
 
@@ -11,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-
-from werkzeug.exceptions import HTTPException
 
 from emulator.aws.context import context_from_environ
 from emulator.aws.errors import AwsError
@@ -31,9 +31,10 @@ _MAX_JSON_BODY = 16 * 1024 * 1024
 class AwsRouter:
     def __init__(self, flask_app, services: list[JsonService], moto: MotoBridge, settings: Settings,
                  rights=None):
+        """`flask_app`: a Flask app, or a function that returns one (called on first need)."""
         self._rights = rights
-        self._flask_app = flask_app
-        self._flask_wsgi = flask_app.wsgi_app
+        self._flask_app = flask_app if callable(getattr(flask_app, "wsgi_app", None)) else None
+        self._flask_factory = flask_app
         self._services = {service.shapes.target_prefix: service for service in services}
         self._moto = moto
         self._settings = settings
@@ -44,8 +45,9 @@ class AwsRouter:
         service = self._services.get(prefix)
         if service is not None:
             return self._serve_json(service, operation, environ, start_response)
-        if self._flask_route_matches(environ):
-            return self._flask_wsgi(environ, start_response)
+        flask_app = self._flask()
+        if _route_matches(flask_app, environ):
+            return flask_app.wsgi_app(environ, start_response)
         ctx = context_from_environ(environ, self._settings)
         if self._rights is None:
             return self._moto(environ, start_response, ctx)
@@ -91,14 +93,22 @@ class AwsRouter:
             return Reply(error.status, error.body(), error.code)
         return None
 
-    def _flask_route_matches(self, environ: dict) -> bool:
-        adapter = self._flask_app.url_map.bind_to_environ(environ)
-        try:
-            adapter.match()
-        except HTTPException as exc:
-            # 405 means the path is ours but not the method: Flask answers that itself.
-            return getattr(exc, "code", None) == 405
-        return True
+    def _flask(self):
+        if self._flask_app is None:  # a race builds it twice at worst: the factory caches it
+            self._flask_app = self._flask_factory()
+        return self._flask_app
+
+
+def _route_matches(flask_app, environ: dict) -> bool:
+    from werkzeug.exceptions import HTTPException
+
+    adapter = flask_app.url_map.bind_to_environ(environ)
+    try:
+        adapter.match()
+    except HTTPException as exc:
+        # 405 means the path is ours but not the method: Flask answers that itself.
+        return getattr(exc, "code", None) == 405
+    return True
 
 
 def _read_body(environ: dict) -> bytes:
