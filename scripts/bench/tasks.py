@@ -29,7 +29,7 @@ from figures import Row  # noqa: E402
 from ours_ecs import POLL_MANY_S, POLL_S, Ours, Polls, say  # noqa: E402
 
 MANY = 20
-TARGET = 1.15
+TARGET = 1.10  # issue 13: at most 1.10x raw Docker on the default bridge
 
 
 def raw_bridge(raw: RawDocker, _) -> float:
