@@ -205,6 +205,7 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
     peer_services = Services(peer) if peer else None
     # The whole-test row resets its server: one of its own, so the other rows keep their cluster.
     whole = Ours(servers.log_dir()) if "whole" in keys else None
+    peer_whole = Ours(servers.log_dir(), "ministack") if peer and "whole" in keys else None
     pause = pause_image() if "whole" in keys else None
     no_label = "not measured (kills by our task-ARN label)"
     rows = {"scale": Row(f"scale 0 -> {MANY} until steady", 1.2),
@@ -226,7 +227,7 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
         peers = {
             "scale": figures.guarded(rows["scale"],
                                      lambda: ours_scale(peer_services, peer_scaled, None)),
-            "whole": figures.guarded(rows["whole"], lambda: whole_test(peer, "ministack")),
+            "whole": figures.guarded(rows["whole"], lambda: whole_test(peer_whole, "ministack")),
         } if peer else {}
         sides = {
             "scale": (lambda _: raw_many(raw), lambda polls: ours_scale(services, scaled, polls)),
@@ -260,7 +261,7 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
             peer_services.delete_all()
         raw.close()
         ours.close()
-        for other in (peer, whole):
+        for other in (peer, whole, peer_whole):
             if other is not None:
                 other.close()
     return [rows[key] for key in keys], ours
