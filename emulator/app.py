@@ -41,6 +41,9 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
+from emulator.exec.service import EXTENSION as EXEC_EXTENSION, ExecService
+from emulator.exec.session_logs import SessionLogs
+from emulator.exec.sessions import ExecSessions
 from emulator.metadata.link_local import LinkLocalEndpoint
 
 
@@ -87,6 +90,8 @@ class Emulator:
                 close()
 
     def reset(self) -> None:
+        if self.ecs.exec_sessions is not None:
+            self.ecs.exec_sessions.close_all()
         with self.ecs.lock:
             self.ecs.reset()  # services go first, so nothing launches replacements
         self.engine.reset()
@@ -150,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
+    _add_exec(emulator)
     emulator.flask_extensions["emulator"] = emulator
     return emulator
 
@@ -159,8 +165,11 @@ def _flask_app(emulator: Emulator):
 
     from emulator import control, faults_routes, front_door_routes
     from emulator.ecr import control as ecr_control
+    from emulator.exec import routes as exec_routes
+    from emulator.metadata import agent_routes
     from emulator.metadata import routes as metadata_routes
     from emulator.registry import routes as registry_routes
+    from emulator.ui import routes as ui_routes
 
     flask_app = Flask("emulator")
     flask_app.extensions.update(emulator.flask_extensions)
@@ -168,9 +177,21 @@ def _flask_app(emulator: Emulator):
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
+    flask_app.register_blueprint(agent_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(ui_routes.blueprint)
     flask_app.register_blueprint(front_door_routes.blueprint)
+    flask_app.register_blueprint(exec_routes.blueprint)
     return flask_app
+
+
+def _add_exec(emulator: Emulator) -> None:
+    """ECS Exec: ExecuteCommand opens sessions whose data channels the route serves."""
+    sessions = ExecSessions()
+    emulator.ecs.exec_sessions = sessions
+    emulator.closers.insert(0, sessions.close_all)
+    emulator.flask_extensions[EXEC_EXTENSION] = ExecService(
+        sessions, lambda: emulator.engine.runtime.api, SessionLogs(emulator.moto))
 
 
 def _iam_principal(moto: MotoBridge):

@@ -87,6 +87,10 @@ class TaskSetNotFoundException(AwsError):
     pass
 
 
+class TargetNotConnectedException(AwsError):
+    """ExecuteCommand cannot reach the container's agent (here: the emulator has no Docker)."""
+
+
 class MissingVersionException(AwsError):
     pass
 

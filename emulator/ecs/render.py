@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from emulator.ecs import agent_updates
 from emulator.ecs import clusters as cluster_ops
+from emulator.ecs import execute_command
 from emulator.ecs.model import (
     CapacityProvider,
     Cluster,
@@ -202,4 +203,11 @@ def _task_container(item, container) -> dict:
         "memoryReservation": (str(definition["memoryReservation"])
                               if "memoryReservation" in definition else None),
     }
+    agent = execute_command.agent_status(item, container)
+    if agent is not None:
+        wire["managedAgents"] = [{
+            "name": execute_command.AGENT_NAME,
+            "lastStatus": agent,
+            "lastStartedAt": item.started_at if agent != "PENDING" else None,
+        }]
     return wire

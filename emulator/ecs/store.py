@@ -62,6 +62,8 @@ class EcsStore:
     local_host: object = field(default=None, repr=False)
     # Makes Express services' load balancers (engine/express_infrastructure.py), or None.
     express: object = field(default=None, repr=False)
+    # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
+    exec_sessions: object = field(default=None, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -111,6 +113,7 @@ class EcsState:
         self._stores: dict[tuple[str, str], EcsStore] = {}
         self.local_host = None  # given to every store (see EcsStore.local_host)
         self.express = None  # likewise (EcsStore.express)
+        self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
@@ -120,7 +123,8 @@ class EcsState:
                 store = self._stores.get(key)
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
-                                     local_host=self.local_host, express=self.express)
+                                     local_host=self.local_host, express=self.express,
+                                     exec_sessions=self.exec_sessions)
                     self._stores[key] = store
         return store
 

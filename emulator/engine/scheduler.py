@@ -22,6 +22,7 @@ from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.task_launch import build_tasks
+from emulator.ecs.task_protection import split_protected
 from emulator.engine import daemon_scheduler, deployment_hooks, task_set_scheduler
 from emulator.runtime.status import HealthStatus, TaskStatus
 
@@ -169,10 +170,11 @@ class Reconciliation:
 
     def stop_surplus(self, keep_old: bool = False) -> None:
         primary = self.service.primary
-        # A lifecycle hook still to come keeps the old deployment's serving tasks.
-        old = [t for t in self.live if t.started_by != primary.id
-               and not (keep_old and t.serving)]
-        mine = [t for t in self.live if t.started_by == primary.id]
+        # A lifecycle hook still to come keeps the old deployment's serving tasks; protected
+        # tasks are spared by deployments and scale-in alike (task_protection.py).
+        old, spared_old = split_protected([t for t in self.live if t.started_by != primary.id
+                                           and not (keep_old and t.serving)])
+        mine, spared_mine = split_protected([t for t in self.live if t.started_by == primary.id])
         # Old deployments' tasks that are not yet healthy can go at once; healthy ones only as
         # far as minimumHealthyPercent allows.
         minimum = math.ceil(self._desired() * self.percent("minimumHealthyPercent") / 100)
@@ -184,12 +186,22 @@ class Reconciliation:
                 break
             victims.append(task)
             allowance -= 1
-        excess = len(mine) - primary.desired_count
+        excess = len(mine) + len(spared_mine) - primary.desired_count
         if excess > 0:
             # Scale in: pending tasks first, then the newest.
             ordered = sorted(mine, key=lambda t: (t.known == TaskStatus.RUNNING, -t.created_at.timestamp()))
             victims += ordered[:excess]
         self.stop_tasks(victims, "Scaling activity initiated by (deployment {})".format(primary.id))
+        if spared_old or excess > len(mine):
+            self.note_protected(len(spared_old) + max(excess - len(mine), 0))
+
+    def note_protected(self, count: int) -> None:
+        """Once per change in what protection holds back, as ECS reports it."""
+        message = f"was unable to scale in due to (reason: {count} tasks under protection)."
+        latest = self.service.events[0]["message"] if self.service.events else ""
+        if not latest.endswith(message):
+            self.service.add_event(message)
+            self.service.steady_reported = False
 
     def stop_tasks(self, tasks: list, reason: str) -> None:
         stopped = [t for t in tasks if t.request_stop(SCHEDULER_STOP, reason)]
