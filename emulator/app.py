@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from api_shapes import load_service
+from emulator import cloudformation
 from emulator.access.callers import Callers
 from emulator.access.gate import Gate
 from emulator.access.rights import Rights
@@ -36,6 +37,7 @@ from emulator.engine.service_discovery import CloudMapInstances
 from emulator.registry import Registry, create_registry
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
+from emulator.engine.service_failures import CloudWatchAlarms
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
@@ -134,8 +136,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     emulator = None  # the router asks for the Flask app after create_app has returned
-    router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings,
-                       rights=Rights(settings, moto))
+    rights = Rights(settings, moto)
+    router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings, rights=rights)
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     _add_exec(emulator)
+    cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     return emulator
 
@@ -230,6 +233,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     engine.task_listeners.append(events.on_task_changed)
     state.listeners.append(events.on_state_changed)
     emulator.scheduler.service_listeners.append(events.on_service_pass)
+    emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
     emulator.flask_extensions[FAULTS_EXTENSION] = Faults(
         state, engine, settings, load_balancers, cloud_map)
 

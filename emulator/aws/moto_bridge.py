@@ -6,15 +6,31 @@ takes about a second and tens of MiB, which a user who only calls ECS should not
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from dataclasses import dataclass
 
 from emulator.aws.context import RequestContext
+
+# The request moto is serving in this thread, and the bridge it came through: code we plug into
+# moto (CloudFormation resource types) finds the emulator and the caller through it.
+_current: contextvars.ContextVar["MotoRequest | None"] = (
+    contextvars.ContextVar("moto_request", default=None))
+
+
+@dataclass(frozen=True)
+class MotoRequest:
+    bridge: "MotoBridge"
+    ctx: RequestContext
+    environ: dict  # the WSGI environ: who called (access/gate.py marks it), from where
 
 
 class MotoBridge:
     def __init__(self):
         self._app = None
         self._lock = threading.Lock()
+        self.extensions: dict = {}  # what the app factory hangs on the bridge for plugged-in code
+        self.on_load: list = []  # called once moto is imported (it is imported lazily)
 
     @property
     def loaded(self) -> bool:
@@ -23,7 +39,16 @@ class MotoBridge:
     def __call__(self, environ: dict, start_response, ctx: RequestContext):
         # moto reads the account from this header; we decide it the same way for every service.
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = ctx.account
-        return self._application()(environ, start_response)
+        token = _current.set(MotoRequest(self, ctx, environ))
+        try:
+            return self._application()(environ, start_response)
+        finally:
+            _current.reset(token)
+
+    @staticmethod
+    def current() -> MotoRequest | None:
+        """The moto request this thread is serving, if any."""
+        return _current.get()
 
     def reset(self) -> None:
         if not self.loaded:
@@ -54,5 +79,7 @@ class MotoBridge:
                         create_backend_app,
                     )
 
+                    for hook in self.on_load:
+                        hook()
                     self._app = DomainDispatcherApplication(create_backend_app)
         return self._app

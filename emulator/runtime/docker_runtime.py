@@ -77,6 +77,24 @@ class DockerRuntime:
                     self._client = docker.from_env(max_pool_size=32)
             return self._client.api
 
+    def explain(self, error: Exception) -> str:
+        """Connection failures name the engine and what to do, not the SDK's tuple of errors."""
+        import requests
+
+        if isinstance(error, requests.exceptions.ConnectionError) or (
+                isinstance(error, _docker_errors().DockerException)
+                and "Error while fetching server API version" in str(error)):
+            try:
+                where = self.api.base_url
+                socket_path = getattr(self.api.adapters.get("http+docker://"), "socket_path", None)
+                if where.startswith("http+docker://") and socket_path:
+                    where = f"unix://{socket_path}"
+            except Exception:  # no client could even be made: DOCKER_HOST is what names it
+                where = "DOCKER_HOST (or the default socket)"
+            return (f"the Docker Engine at {where} cannot be reached; start it, or set "
+                    "DOCKER_HOST to an engine that answers")
+        return str(error)
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
@@ -146,6 +164,9 @@ class DockerRuntime:
             return
         docker_images.ensure_image(self.api, image, auth, progress)
         self._images.add(image)
+
+    def image_digest(self, image: str) -> str | None:
+        return docker_images.image_digest(self.api, image)
 
     # -- containers --------------------------------------------------------------------------
 
