@@ -78,6 +78,11 @@ class ChunkedInput:
     def close(self) -> None:
         """Nothing to release: the connection's reader belongs to the connection."""
 
+    @property
+    def finished(self) -> bool:
+        """Whether the whole body has been read, up to its last chunk and trailers."""
+        return self._done
+
     def _in_chunk(self) -> bool:
         """Whether body bytes are left, reading the next chunk's size line when needed."""
         if self._left:

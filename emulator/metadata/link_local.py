@@ -101,10 +101,10 @@ class LinkLocalEndpoint:
         return None
 
     def _listen(self) -> str | None:
-        from cheroot import wsgi
+        from emulator import http_server
 
-        server = wsgi.Server((ADDRESS, PORT), self._wsgi_app, numthreads=4,
-                             server_name="ecs-emulator", timeout=65)
+        server = http_server.Server((ADDRESS, PORT), self._wsgi_app, numthreads=4,
+                                    server_name="ecs-emulator", timeout=65)
         try:
             server.prepare()
         except OSError as error:
