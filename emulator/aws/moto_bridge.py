@@ -2,13 +2,24 @@
 
 moto is imported on the first request for one of its services, not at start-up: importing it
 takes about a second and tens of MiB, which a user who only calls ECS should not pay.
+
+moto reads a request's body whole, so a body over MOTO_BODY_LIMIT is refused (413) before moto
+sees it. What moto cannot answer (an operation it lacks, a crash) is answered as AWS would,
+shaped for the service's protocol (moto_errors.py), and a crash is logged with its trace.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
+from emulator import http_bodies
+from emulator.aws import moto_errors
 from emulator.aws.context import RequestContext
+
+log = logging.getLogger("emulator.moto")
+
+MOTO_BODY_LIMIT = 64 * 1024 * 1024
 
 
 class MotoBridge:
@@ -23,7 +34,40 @@ class MotoBridge:
     def __call__(self, environ: dict, start_response, ctx: RequestContext):
         # moto reads the account from this header; we decide it the same way for every service.
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = ctx.account
-        return self._application()(environ, start_response)
+        if http_bodies.declared_length(environ) > MOTO_BODY_LIMIT:
+            return _send(start_response, moto_errors.too_large(environ, MOTO_BODY_LIMIT,
+                                                               ctx.request_id))
+        answered = []
+
+        def hold(status, headers, exc_info=None):  # moto's answer waits until we have seen it
+            answered[:] = [status, headers]
+            return _no_write
+
+        try:
+            body = self._application()(environ, hold)
+        except NotImplementedError as error:
+            return _send(start_response, moto_errors.unknown_operation(
+                environ, str(error), ctx.request_id))
+        except Exception as error:  # moto's own bug, or its parsing of a bad value
+            log.exception("moto failed on %s %s", environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO"))
+            shape = (moto_errors.invalid_input if isinstance(error, (ValueError, TypeError))
+                     else moto_errors.internal_failure)
+            return _send(start_response, shape(environ, f"{type(error).__name__}: {error}",
+                                               ctx.request_id))
+        status, headers = answered
+        if status[:3] in ("404", "500") and _empty(headers):
+            # moto's answer when no operation matched the request (404), or an error it
+            # raised without a body: nothing an SDK can read.
+            if hasattr(body, "close"):
+                body.close()
+            shape = (moto_errors.unknown_operation if status[:3] == "404"
+                     else moto_errors.internal_failure)
+            return _send(start_response, shape(environ, "no operation of this service matches "
+                                               f"{environ.get('REQUEST_METHOD')} "
+                                               f"{environ.get('PATH_INFO')}", ctx.request_id))
+        start_response(status, headers)
+        return body
 
     def reset(self) -> None:
         if not self.loaded:
@@ -56,3 +100,17 @@ class MotoBridge:
 
                     self._app = DomainDispatcherApplication(create_backend_app)
         return self._app
+
+
+def _send(start_response, answer) -> list[bytes]:
+    status, headers, body = answer
+    start_response(status, headers)
+    return [body]
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("moto's app wrote through start_response's write(), which we hold back")
+
+
+def _empty(headers) -> bool:
+    return any(k.lower() == "content-length" and v.strip() == "0" for k, v in headers)

@@ -1,9 +1,10 @@
 """Authorization tokens: what GetAuthorizationToken issues and the registry accepts.
 
 A token is the caller's account and an expiry, signed with the emulator's key (kept across
-resets), so no token needs to be stored and a `docker login` stays good for its 12 hours. The
-registry accepts any token we issued for any account and region it serves: Docker keeps one
-credential per host, and all our registries share one host.
+resets), so no token needs to be stored and a `docker login` stays good for its 12 hours. As on
+AWS, a token opens its own account's registry (every region: Docker keeps one credential per
+host, and all our registries share one host); another account's repository only where that
+repository's policy grants the token's account the action (emulator/ecr/hooks.py).
 """
 
 from __future__ import annotations
@@ -38,19 +39,26 @@ def docker_credentials(key: bytes, account: str) -> tuple[str, str]:
 def authorizes(key: bytes, authorization: str | None, now: float | None = None) -> bool:
     """Whether an Authorization header carries Basic credentials "AWS:<a token we issued>" that
     have not expired."""
+    return account_of(key, authorization, now) is not None
+
+
+def account_of(key: bytes, authorization: str | None, now: float | None = None) -> str | None:
+    """The account whose token the Authorization header carries; None unless it is a token we
+    issued and it has not expired."""
     scheme, _, credentials = (authorization or "").partition(" ")
     if scheme.lower() != "basic":
-        return False
+        return None
     try:
         user, _, password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
         encoded, _, signature = password.partition(".")
         payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-        expires = int(payload.rsplit(":", 1)[1])
+        account, expires = payload.rsplit(":", 1)
+        expires_at = int(expires)
     except (binascii.Error, UnicodeDecodeError, ValueError, IndexError):
-        return False
+        return None
     if user != USER or not hmac.compare_digest(signature, _signature(key, payload)):
-        return False
-    return expires > (now or time.time())
+        return None
+    return account if expires_at > (now or time.time()) else None
 
 
 def _signature(key: bytes, payload: str) -> str:
