@@ -11,6 +11,7 @@ shaped for the service's protocol (moto_errors.py), and a crash is logged with i
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 from emulator import http_bodies
@@ -20,6 +21,7 @@ from emulator.aws.context import RequestContext
 log = logging.getLogger("emulator.moto")
 
 MOTO_BODY_LIMIT = 64 * 1024 * 1024
+_XML_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class MotoBridge:
@@ -66,6 +68,14 @@ class MotoBridge:
             return _send(start_response, shape(environ, "no operation of this service matches "
                                                f"{environ.get('REQUEST_METHOD')} "
                                                f"{environ.get('PATH_INFO')}", ctx.request_id))
+        if status[0] in "45" and any(k.lower() == "content-type" and "xml" in v
+                                     for k, v in headers):
+            # moto echoes a caller's value into its XML errors as given; control characters
+            # make the XML unreadable to every SDK. AWS never echoes them (it refuses them).
+            text = _XML_ILLEGAL.sub(b"", b"".join(body))
+            headers = [(k, str(len(text)) if k.lower() == "content-length" else v)
+                       for k, v in headers]
+            body = [text]
         start_response(status, headers)
         return body
 
