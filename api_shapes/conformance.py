@@ -15,7 +15,11 @@ from api_shapes.validate import ShapeError
 # Errors of the protocol layer, which botocore's models do not list per service.
 # UnsupportedOperation: the emulator's answer for an operation it lacks (emulator/aws/errors.py).
 PROTOCOL_ERRORS = frozenset({"SerializationException", "UnknownOperationException",
-                             "UnsupportedOperation"})
+                             "UnsupportedOperation",
+                             # AWS's common errors, which any service answers, modelled or not:
+                             # a caller IAM refuses, and keys or signatures it does not accept.
+                             "AccessDeniedException", "UnrecognizedClientException",
+                             "InvalidSignatureException", "MissingAuthenticationTokenException"})
 
 
 def problem_with(

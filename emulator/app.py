@@ -8,6 +8,9 @@ from flask import Flask
 
 from api_shapes import load_service
 from emulator import control
+from emulator.access.callers import Callers
+from emulator.access.gate import Gate
+from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
 from emulator.aws.moto_bridge import MotoBridge
@@ -58,6 +61,7 @@ class Emulator:
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
     http_port: int = 0  # the port we serve on, once the server has bound it
+    callers: Callers | None = None  # who is calling, by address (access/callers.py)
 
     def start(self) -> None:
         self.engine.start()
@@ -80,6 +84,11 @@ class Emulator:
         self.moto.reset()
         if self.registry is not None:
             self.registry.reset()
+
+    def gate(self, container_facing: bool) -> Gate:
+        """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
+        listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
+        return Gate(self.wsgi, self.callers, container_facing)
 
     def container_endpoint(self) -> str:
         """http://<address containers reach>:<port>; the server opens that listener on demand."""
@@ -109,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     flask_app = Flask("emulator")
-    router = AwsRouter(flask_app, [ecs, ecr], moto, settings)
+    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=Rights(settings, moto))
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
@@ -117,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.task_listeners.append(scheduler.on_task_changed)
     emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine, scheduler=scheduler)
+    emulator.callers = Callers(ecs_state, lambda: engine.runtime)
     engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
@@ -138,7 +148,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
 def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
     """Task roles, secrets and environment files (after BaseEnvironment, so theirs win)."""
     engine = emulator.engine
-    link_local = LinkLocalEndpoint(emulator.wsgi, lambda: engine.runtime.ensure_network()[1],
+    link_local = LinkLocalEndpoint(lambda: emulator.gate(container_facing=True), lambda: engine.runtime.ensure_network()[1],
                                    enabled=settings.link_local_credentials)
     emulator.closers.append(link_local.stop)
     credentials = TaskRoleCredentials(emulator.moto, link_local.available)

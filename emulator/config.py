@@ -58,6 +58,11 @@ class Settings:
     # How long a Fargate Spot task interrupted through /_emulator/tasks/<task>/spot-interruption
     # has between SIGTERM and SIGKILL at most (AWS gives two minutes).
     spot_warning_s: int = 120
+    # Let calls from task containers register and launch task definitions that reach the host
+    # (privileged, host paths, host namespaces, capabilities, devices); see access/host_access.py.
+    allow_task_host_access: bool = False
+    # Check every AWS call against its caller's IAM policies (access/iam.py).
+    enforce_iam: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -82,5 +87,8 @@ class Settings:
             link_local_credentials=_env_bool("ECS_EMULATOR_LINK_LOCAL_CREDENTIALS",
                                              cls.link_local_credentials),
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
+            allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
+                                             cls.allow_task_host_access),
+            enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

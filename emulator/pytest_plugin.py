@@ -30,6 +30,8 @@ class EmulatorHandle:
         """A boto3 client for `service` aimed at the emulator (credentials need not be real).
 
         `account` picks the account: a 12-digit access key id is taken as the account id.
+        `aws_access_key_id` and `aws_secret_access_key` (and `aws_session_token`) sign as an IAM
+        user or role instead (for ECS_EMULATOR_ENFORCE_IAM).
         """
         import boto3
 
@@ -37,8 +39,8 @@ class EmulatorHandle:
             service,
             endpoint_url=self.endpoint_url,
             region_name=region or self.region,
-            aws_access_key_id=account or "testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=config.pop("aws_access_key_id", None) or account or "testing",
+            aws_secret_access_key=config.pop("aws_secret_access_key", None) or "testing",
             **config,
         )
         if check_shapes and service in _SHAPE_CHECKED:

@@ -8,6 +8,7 @@ import logging
 import threading
 
 from emulator import http_server
+from emulator.access.gate import listen_for_containers
 from emulator.app import Emulator
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ class EmulatorServer:
         self.emulator = emulator
         self._server = http_server.Server(
             (host, port),
-            emulator.wsgi,
+            emulator.gate(container_facing=False),
             numthreads=emulator.settings.threads,
             server_name="ecs-emulator",
             timeout=65,
@@ -70,7 +71,9 @@ class EmulatorServer:
         """The emulator's URL as containers reach it: the Docker network's gateway address.
 
         We listen on 127.0.0.1, which a container cannot reach; so on first use we also listen on
-        the gateway of the emulator's Docker network, which only the host and its containers see.
+        the gateway of the emulator's Docker network. The host answers for that address on every
+        interface, so that listener closes connections from outside the network, and serves
+        containers what the ECS agent serves them and the AWS APIs as tasks (access/gate.py).
         """
         _, gateway = self.emulator.engine.runtime.ensure_network()
         if self.host in ("0.0.0.0", "::", gateway):
@@ -80,10 +83,9 @@ class EmulatorServer:
                 return f"http://{gateway}:{self.port}"
             if self._no_gateway:
                 return f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
-            listener = http_server.Server((gateway, self.port), self.emulator.wsgi,
-                                          numthreads=4, server_name="ecs-emulator", timeout=65)
             try:
-                listener.prepare()
+                listener = listen_for_containers((gateway, self.port),
+                                                 self.emulator.gate(container_facing=True))
             except OSError as error:
                 # Docker Desktop: the gateway lives in its VM, not on this host. There,
                 # host.docker.internal reaches the host's loopback, where we listen.

@@ -1,6 +1,10 @@
 """Where containers call the emulator: the Docker network's gateway on Linux; where that address
 is not this host's (Docker Desktop), host.docker.internal."""
 
+import json
+import urllib.error
+import urllib.request
+
 from emulator.app import create_app
 from emulator.config import Settings
 from emulator.server import DOCKER_DESKTOP_HOST, EmulatorServer
@@ -14,14 +18,25 @@ def server_with_gateway(gateway: str) -> EmulatorServer:
     return server
 
 
+def _get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
 def test_a_gateway_on_this_host_gets_a_listener():
     server = server_with_gateway("127.0.0.2")
     try:
         endpoint = server.container_endpoint()
         assert endpoint == f"http://127.0.0.2:{server.port}"
-        import urllib.request
-        health = urllib.request.urlopen(f"{endpoint}/_emulator/health", timeout=5)
-        assert health.status == 200
+        # It serves what containers call, but never the control endpoints (403, the gate's).
+        status, body = _get(f"{endpoint}/v4/0123-app")
+        assert (status, body) == (404, "V4 container metadata handler: unable to find "
+                                       "container for endpoint ID '0123-app'")
+        status, body = _get(f"{endpoint}/_emulator/health")
+        assert status == 403 and body["__type"] == "AccessDeniedException"
     finally:
         server.stop()
 

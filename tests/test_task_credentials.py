@@ -81,6 +81,27 @@ def test_run_task_override_picks_the_role(ecs, iam, cluster, python_image, docke
     stop(ecs, cluster, arn, docker_client)
 
 
+OTHER_ACCOUNT = "111122223333"
+MY_ACCOUNT = ("python3 -c \"import boto3; print('ARN', boto3.client('sts').get_caller_identity()"
+              "['Arn'], boto3.client('ecs').list_clusters()['clusterArns'], flush=True)\"; "
+              "echo END; sleep 300")
+
+
+def test_a_task_role_acts_in_the_tasks_account(clean_emulator, python_image, docker_client):
+    ecs = clean_emulator.client("ecs", account=OTHER_ACCOUNT)
+    role = make_role(clean_emulator.client("iam", account=OTHER_ACCOUNT), "their-role")
+    ecs.create_cluster(clusterName="theirs")
+    definition = register(ecs, {"name": "app", "image": python_image, "memory": 128,
+                                "command": ["sh", "-c", MY_ACCOUNT]}, taskRoleArn=role)
+    arn = run(ecs, "theirs", definition)
+    task_id = arn.rsplit("/", 1)[1]
+    # The role's keys name no account; the emulator knows the account that issued them.
+    assert printed_arn(docker_client, arn) == (
+        f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/their-role/{task_id} "
+        f"['arn:aws:ecs:us-east-1:{OTHER_ACCOUNT}:cluster/theirs']")
+    stop(ecs, "theirs", arn, docker_client)
+
+
 def test_credentials_endpoint_answers_as_ecs_and_forgets_stopped_tasks(
         ecs, iam, cluster, busybox_image, docker_client, clean_emulator):
     role = make_role(iam, "served")

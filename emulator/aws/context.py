@@ -1,18 +1,21 @@
 """Who is calling, and where: account and region from the request's SigV4 credential scope.
 
 A client on localhost puts no region in the host name, so the credential scope is the only
-reliable source. A 12-digit access key id is taken as the account; any other key maps to the
-default account, as moto does, so ARNs agree across services.
+reliable source. A 12-digit access key id is taken as the account; a key IAM or STS issued (a
+user's, a task role's) is its issuer's account; any other key maps to the default account, as
+moto does, so ARNs agree across services.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 from dataclasses import dataclass, field
 
 from emulator.config import Settings
 
+_ISSUED_PREFIXES = ("ASIA", "AKIA")  # the key ids IAM (AKIA) and STS (ASIA) hand out
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=([^%/&]+)(?:%2F|/)\d{8}(?:%2F|/)([^%/&]+)")
 # Signature version 2, which S3 presigned URLs still use by default: a key, but no region.
@@ -44,7 +47,22 @@ def partition_of(region: str) -> str:
 def account_for_access_key(access_key: str, settings: Settings) -> str:
     if len(access_key) == 12 and access_key.isdigit():
         return access_key
+    if access_key.startswith(_ISSUED_PREFIXES):
+        return _issuing_account(access_key) or settings.default_account_id
     return settings.default_account_id
+
+
+def _issuing_account(access_key: str) -> str | None:
+    """The account whose IAM or STS (in moto) issued this key: a task role's credentials act in
+    the role's account, as on AWS, not in the default one."""
+    models = sys.modules.get("moto.iam.models")
+    if models is None:  # moto not loaded yet: it has issued nothing
+        return None
+    # dict's own views: indexing moto's BackendDicts would create backends for what it names.
+    for account_id, account in list(dict.items(models.iam_backends)):
+        if any(access_key in backend.access_keys for backend in list(dict.values(account))):
+            return account_id
+    return None
 
 
 def context_from_environ(environ: dict, settings: Settings) -> RequestContext:

@@ -2,7 +2,8 @@
 
 AWS JSON calls to a service we emulate (by X-Amz-Target) go straight to its JsonService, without
 Flask's request machinery on the hottest path; the Flask app answers its own routes (control
-endpoint, registry, metadata); everything else goes to moto.
+endpoint, registry, metadata); everything else goes to moto. `rights` (access/rights.py) may
+refuse an AWS call first, by who makes it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 
 from emulator import http_bodies
 from emulator.aws.context import context_from_environ
-from emulator.aws.json_service import JsonService
+from emulator.aws.errors import AwsError
+from emulator.aws.json_service import JsonService, Reply
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.config import Settings
 
@@ -32,7 +34,9 @@ _DEFAULT_JSON_LIMIT = 1024 * 1024
 
 
 class AwsRouter:
-    def __init__(self, flask_app, services: list[JsonService], moto: MotoBridge, settings: Settings):
+    def __init__(self, flask_app, services: list[JsonService], moto: MotoBridge, settings: Settings,
+                 rights=None):
+        self._rights = rights
         self._flask_app = flask_app
         self._flask_wsgi = flask_app.wsgi_app
         self._services = {service.shapes.target_prefix: service for service in services}
@@ -47,7 +51,13 @@ class AwsRouter:
             return self._serve_json(service, operation, environ, start_response)
         if self._flask_route_matches(environ):
             return self._flask_wsgi(environ, start_response)
-        return self._moto(environ, start_response, context_from_environ(environ, self._settings))
+        ctx = context_from_environ(environ, self._settings)
+        if self._rights is None:
+            return self._moto(environ, start_response, ctx)
+        try:
+            return self._rights.serve_moto(self._moto, environ, start_response, ctx)
+        except AwsError as error:  # refused before moto saw it
+            return self._answer(Reply(error.status, error.body(), error.code), ctx, start_response)
 
     def _serve_json(self, service: JsonService, operation: str, environ: dict, start_response):
         started = time.perf_counter()
@@ -57,7 +67,19 @@ class AwsRouter:
                                                                        _DEFAULT_JSON_LIMIT))
         except http_bodies.BodyTooLarge as error:
             return _too_large(error, ctx.request_id, start_response)
-        reply = service.handle(operation, body, ctx)
+        reply = self._refusal(service, operation, body, environ, ctx)
+        if reply is None:
+            reply = service.handle(operation, body, ctx)
+        payload = self._answer(reply, ctx, start_response)
+        if self._settings.log_requests:
+            log.info(
+                "%s.%s %d %.1fms", service.name, operation, reply.status,
+                (time.perf_counter() - started) * 1000,
+            )
+        return payload
+
+    @staticmethod
+    def _answer(reply: Reply, ctx, start_response) -> list[bytes]:
         payload = _encode_json(reply.body).encode()
         headers = [
             ("Content-Type", _JSON_CONTENT_TYPE),
@@ -67,12 +89,16 @@ class AwsRouter:
         if reply.error_code:
             headers.append(("X-Amzn-ErrorType", reply.error_code))
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Error')}", headers)
-        if self._settings.log_requests:
-            log.info(
-                "%s.%s %d %.1fms", service.name, operation, reply.status,
-                (time.perf_counter() - started) * 1000,
-            )
         return [payload]
+
+    def _refusal(self, service: JsonService, operation: str, body: bytes, environ: dict, ctx):
+        if self._rights is None:
+            return None
+        try:
+            self._rights.check_json(service, operation, body, environ, ctx)
+        except AwsError as error:
+            return Reply(error.status, error.body(), error.code)
+        return None
 
     def _flask_route_matches(self, environ: dict) -> bool:
         adapter = self._flask_app.url_map.bind_to_environ(environ)
@@ -95,4 +121,5 @@ def _too_large(error: http_bodies.BodyTooLarge, request_id: str, start_response)
     return [payload]
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            500: "Internal Server Error"}

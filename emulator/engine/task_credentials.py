@@ -104,6 +104,12 @@ class TaskRoleCredentials(TaskHook):
 
     # -- the endpoint's side ----------------------------------------------------------------------
 
+    def task_of(self, credentials_id: str) -> str | None:
+        """The ARN of the task a credentials id was issued to, if it is still running."""
+        with self._lock:
+            issued = self._by_id.get(credentials_id)
+        return issued.task_arn if issued is not None else None
+
     def document(self, credentials_id: str) -> dict | None:
         """The credentials behind an id, fresh for at least REFRESH_BEFORE_S; None if unknown."""
         with self._lock:

@@ -3,9 +3,11 @@
 The AWS SDKs fetch container credentials only from loopback, 169.254.170.2, 169.254.170.23 or
 fd00:ec2::23, so the emulator's usual address for containers (its Docker network's gateway) will
 not do. On Linux as root we add 169.254.170.2/32 to the Docker network's bridge interface and
-listen there on port 80 with the emulator's own WSGI app: a container's packets for that address
-go to its gateway, which is this host, which owns the address. The address leaves with the bridge
-when the network is removed, and on stop.
+listen there on port 80 with the emulator's WSGI app behind the containers' gate (access/gate.py:
+connections from outside the emulator's network are closed, and a task reads only its own
+credentials and metadata): a container's packets for that address go to its gateway, which is
+this host, which owns the address. The address leaves with the bridge when the network is
+removed, and on stop.
 
 Where that is impossible (not Linux, not root, no `ip` command, a Docker Engine in a VM as with
 Docker Desktop, port 80 taken by another emulator) `available()` says False, once logging why,
@@ -33,8 +35,9 @@ TURNED_OFF = "turned off (ECS_EMULATOR_LINK_LOCAL_CREDENTIALS)"
 
 
 class LinkLocalEndpoint:
-    def __init__(self, wsgi_app, gateway: Callable[[], str], enabled: bool = True):
-        self._wsgi_app = wsgi_app
+    def __init__(self, gate: Callable[[], object], gateway: Callable[[], str],
+                 enabled: bool = True):
+        self._gate = gate  # makes the WSGI app for a listener containers reach (access/gate.py)
         self._gateway = gateway  # the emulator network's gateway IP (creates the network)
         self._enabled = enabled
         self._lock = threading.Lock()
@@ -101,12 +104,10 @@ class LinkLocalEndpoint:
         return None
 
     def _listen(self) -> str | None:
-        from emulator import http_server
+        from emulator.access.gate import listen_for_containers
 
-        server = http_server.Server((ADDRESS, PORT), self._wsgi_app, numthreads=4,
-                                    server_name="ecs-emulator", timeout=65)
         try:
-            server.prepare()
+            server = listen_for_containers((ADDRESS, PORT), self._gate())
         except OSError as error:
             if self._interface is not None:
                 _ip("addr", "del", f"{ADDRESS}/32", "dev", self._interface)

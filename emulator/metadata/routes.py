@@ -9,14 +9,20 @@
 
 Errors answer as the agent does: a JSON string and 404 for an unknown metadata path or
 container; {"code", "message"} and 400 for a credentials id that names nothing.
+
+A container reads only its own task's metadata and credentials: the caller the gate found by
+the request's source address (access/gate.py) must be the task the path names; another task's
+answers as an unknown one does, so nothing tells a container which ids exist. This host reads
+every task's.
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 
+from emulator.access.gate import caller_of
 from emulator.metadata import documents
 from emulator.metadata.stats import StatsSampler
 
@@ -103,6 +109,8 @@ def _task_document(version: str, key: str, with_tags: bool):
 def _lookup(key: str):
     """(emulator, task, container) for "<task id>-<container name>", or None."""
     task_id, _, name = key.partition("-")
+    if not _may_read(task_id=task_id):
+        return None
     emulator = _emulator()
     with emulator.ecs.lock:
         for store in emulator.ecs.stores():
@@ -111,6 +119,17 @@ def _lookup(key: str):
                     item = task.container(name)
                     return (emulator, task, item) if item is not None else None
     return None
+
+
+def _may_read(task_id: str | None = None, task_arn: str | None = None) -> bool:
+    """Whether the caller may read this task's metadata or credentials: this host, any task's;
+    a container, its own task's only."""
+    caller = caller_of(request.environ)
+    if caller is None or not caller.from_container:
+        return True
+    if task_arn is not None:
+        return caller.task_arn == task_arn
+    return task_id is not None and caller.task_id == task_id
 
 
 def _inspect(emulator, runtime_id: str | None):
@@ -144,7 +163,8 @@ def _not_found(version: str, what: str, key: str) -> Response:
 @blueprint.get("/v2/credentials/<path:credentials_id>")
 def credentials(credentials_id: str):
     issuer = current_app.extensions.get(CREDENTIALS_EXTENSION)
-    document = issuer.document(credentials_id) if issuer is not None else None
+    task_arn = issuer.task_of(credentials_id) if issuer is not None else None
+    document = issuer.document(credentials_id) if _may_read(task_arn=task_arn) else None
     if document is None:
         return _json({"code": "InvalidIdInRequest",
                       "message": "CredentialsV2Request: Credentials not found"}, 400)

@@ -149,6 +149,14 @@ class TaskSandbox:
 
 
 @dataclass(frozen=True)
+class NetworkMembers:
+    """Who is on the emulator's network: its subnets, and each address's container id."""
+
+    subnets: tuple[str, ...]
+    addresses: dict[str, str]  # IP address -> container id
+
+
+@dataclass(frozen=True)
 class RuntimeEvent:
     container_id: str
     action: str  # start, die, oom, kill, destroy, health_status

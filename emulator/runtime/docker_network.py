@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from .base import ContainerCreateError, ContainerStartError, PortBinding, TaskSandbox
+from .base import (ContainerCreateError, ContainerStartError, NetworkMembers, PortBinding,
+                   TaskSandbox)
 from .docker_specs import port_bindings, port_key
 from .labels import ROLE, docker_name
 
@@ -33,6 +34,20 @@ def ensure_network(api, name: str, labels: dict[str, str]) -> tuple[str, str]:
         api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
         info = api.inspect_network(name)
     return name, _gateway(info)
+
+
+def network_members(api, name: str) -> NetworkMembers:
+    """The network's subnets and the address of each container on it (one Docker call)."""
+    info = api.inspect_network(name)
+    subnets = tuple(config["Subnet"] for config in (info.get("IPAM") or {}).get("Config") or []
+                    if config.get("Subnet"))
+    addresses = {}
+    for container_id, endpoint in (info.get("Containers") or {}).items():
+        for key in ("IPv4Address", "IPv6Address"):
+            address = (endpoint.get(key) or "").split("/")[0]
+            if address:
+                addresses[address] = container_id
+    return NetworkMembers(subnets=subnets, addresses=addresses)
 
 
 def _gateway(info: dict) -> str:

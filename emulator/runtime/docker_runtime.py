@@ -18,6 +18,7 @@ from .base import (
     ContainerSpec,
     ContainerStartError,
     ContainerState,
+    NetworkMembers,
     ImageGoneError,
     PortBinding,
     PublishedPort,
@@ -95,6 +96,10 @@ class DockerRuntime:
                 name = docker_network.network_name(self.instance_id)
                 self._network = docker_network.ensure_network(self.api, name, self.labels())
             return self._network
+
+    def network_members(self) -> NetworkMembers:
+        """Who is on this instance's network now (the access checks map addresses to tasks)."""
+        return docker_network.network_members(self.api, self.ensure_network()[0])
 
     def _forget_network(self) -> None:
         with self._network_lock:

@@ -27,6 +27,7 @@ from .base import (
     ContainerStartError,
     ContainerState,
     ImagePullError,
+    NetworkMembers,
     PortBinding,
     PublishedPort,
     RegistryAuth,
@@ -169,6 +170,14 @@ class FakeRuntime:
 
     def ensure_network(self) -> tuple[str, str]:
         return f"ecs-emulator-{self.instance_id}", self.gateway
+
+    def network_members(self) -> NetworkMembers:
+        """The fake's running containers that have an address (10.0/16 and 10.1/16)."""
+        with self._changed:
+            return NetworkMembers(
+                subnets=("10.0.0.0/16", "10.1.0.0/16"),
+                addresses={c.ip_address: c.id for c in self.containers.values()
+                           if c.ip_address and c.status == "running"})
 
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox:

@@ -1,0 +1,11 @@
+"""Who may do what: containers stay in their lane.
+
+- callers: who is calling, from the connection's peer address (this host, a task of ours, some
+  other container on the emulator's network, or a stranger)
+- gate: the WSGI layer in front of the router that applies each listener's rules (control
+  endpoints for this host only; metadata and credentials for their own task only) and refuses
+  strangers' connections on the listeners containers reach
+- host_access: what a task may not ask ECS for (privileged containers, host paths, host
+  namespaces...) unless the operator allows it
+- iam: ECS_EMULATOR_ENFORCE_IAM, every request checked against its caller's IAM policies
+"""

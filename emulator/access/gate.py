@@ -1,0 +1,107 @@
+"""The door in front of the router: what each listener serves to whom.
+
+The loopback listener (the operator's: `--host`, 127.0.0.1 by default) serves everything to this
+host. The listeners containers reach (the Docker network's gateway, 169.254.170.2:80) serve only
+what the ECS agent serves a task, plus the AWS APIs under the task's identity:
+
+- connections from strangers (addresses outside the emulator's Docker network and not this
+  host's) are closed before a byte is read: the host answers for the gateway address and for
+  169.254.170.2 on any interface, so a network namespace routed here would otherwise reach them;
+- the control endpoints (/_emulator/..., /moto-api/...) are refused to containers everywhere,
+  and served on the operator's listener only;
+- metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
+- AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
+
+An operator who binds `--host 0.0.0.0` chose to serve the whole API to whoever reaches it; the
+containers on the emulator's network are still tasks there.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+
+from emulator import http_server
+from emulator.access.callers import Caller, CallerKind, Callers
+
+CALLER_KEY = "ecs_emulator.caller"  # the environ key the gate leaves the caller under
+CONTROL_PREFIXES = ("/_emulator/", "/_emulator", "/moto-api/", "/moto-api")
+
+
+def caller_of(environ: dict) -> Caller | None:
+    """Who sent this request (None for a request that did not pass a gate: unit tests)."""
+    return environ.get(CALLER_KEY)
+
+
+def is_control(path: str) -> bool:
+    if "_emulator" not in path and "moto-api" not in path:
+        return False  # the common case, without the normalizing below
+    # As routing would see it: "//_emulator/reset" and "/x/../_emulator/reset" are control too.
+    path = posixpath.normpath(re.sub("/+", "/", "/" + path))
+    return any(path == p or path.startswith(p) for p in CONTROL_PREFIXES)
+
+
+class Gate:
+    """WSGI: identify the caller, refuse what this listener does not serve them, pass the rest."""
+
+    def __init__(self, app, callers: Callers, container_facing: bool):
+        self._app = app
+        self._callers = callers
+        self.container_facing = container_facing
+
+    def __call__(self, environ: dict, start_response):
+        caller = self._callers.identify(environ.get("REMOTE_ADDR") or "")
+        environ[CALLER_KEY] = caller
+        if self.container_facing and caller.kind is CallerKind.STRANGER:
+            # admits() closes these before a request is read; this is the second lock.
+            return _refuse(start_response, "This address serves the emulator's containers only.")
+        if is_control(environ.get("PATH_INFO", "")) and (
+                self.container_facing or caller.from_container):
+            return _refuse(start_response, "The emulator's control endpoints are served to this "
+                                           "host only, on the address the emulator was started on.")
+        return self._app(environ, start_response)
+
+    def admits(self, address: str) -> bool:
+        """Whether a connection from `address` is served at all on this listener."""
+        if not self.container_facing:
+            return True
+        return self._callers.identify(address).kind is not CallerKind.STRANGER
+
+
+def _refuse(start_response, message: str):
+    body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+    start_response("403 Forbidden", [("Content-Type", "application/json"),
+                                     ("Content-Length", str(len(body))),
+                                     ("X-Amzn-ErrorType", "AccessDeniedException"),
+                                     ("Connection", "close")])
+    return [body]
+
+
+class _GuardedConnection(http_server.Server.ConnectionClass):
+    _admitted = False
+
+    def communicate(self) -> bool:
+        if not self._admitted:
+            if not self.server.gate.admits(self.remote_addr or ""):
+                return False  # closed unread
+            self._admitted = True
+        return super().communicate()
+
+
+class GuardedServer(http_server.Server):
+    """The emulator's HTTP server for a listener containers reach: `gate.admits` decides, per
+    connection, before anything is read."""
+
+    ConnectionClass = _GuardedConnection
+
+    def __init__(self, bind_addr, gate: Gate, **kwargs):
+        super().__init__(bind_addr, gate, **kwargs)
+        self.gate = gate
+
+
+def listen_for_containers(bind_addr, gate: Gate) -> GuardedServer:
+    """A listener for containers, bound (prepare()d) but not yet serving."""
+    server = GuardedServer(bind_addr, gate, numthreads=4, server_name="ecs-emulator", timeout=65)
+    server.prepare()
+    return server

@@ -1,0 +1,72 @@
+"""What a task may not ask ECS for: containers that reach past themselves into the host.
+
+Tasks run as real containers on the operator's Docker Engine, so an EC2 task definition that
+mounts a host path, runs privileged, joins the host's pid, ipc or network namespace, adds
+capabilities or devices, loosens the security profile, or uses a volume driver or driver options
+(the local driver's `o=bind` is a host mount) is root on the host. Fargate refuses these; EC2
+takes them, and on AWS only an IAM policy stands between a task's role and them. Here the
+operator's own calls (from this host) may do anything; calls from a task's container may not
+register such a definition, nor launch one (RunTask, StartTask, CreateService, UpdateService,
+CreateTaskSet: running the operator's privileged definition with a command override would be
+the same escape), unless the operator sets ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS.
+"""
+
+from __future__ import annotations
+
+from emulator.ecs import task_definitions
+
+# ECS operations that start tasks of the definition named in `taskDefinition`.
+LAUNCHES = ("RunTask", "StartTask", "CreateService", "UpdateService", "CreateTaskSet")
+SAFE_SECURITY_OPTIONS = ("no-new-privileges", "no-new-privileges:true")
+HOST = "host"
+
+
+def reasons(spec: dict) -> list[str]:
+    """What in a task definition (RegisterTaskDefinition's request, or a registered one's spec)
+    gives its containers access to the host; empty when nothing does."""
+    found = [f"{key} {HOST}" for key in ("networkMode", "pidMode", "ipcMode")
+             if spec.get(key) == HOST]
+    for volume in spec.get("volumes") or []:
+        name = volume.get("name", "")
+        if (volume.get("host") or {}).get("sourcePath"):
+            found.append(f"volume {name!r} mounts a host path")
+        docker = volume.get("dockerVolumeConfiguration") or {}
+        if docker.get("driverOpts") or docker.get("driver") not in (None, "", "local"):
+            found.append(f"volume {name!r} sets a volume driver or driver options")
+    for container in spec.get("containerDefinitions") or []:
+        found += _container_reasons(container)
+    return found
+
+
+def _container_reasons(container: dict) -> list[str]:
+    name = container.get("name", "")
+    found = []
+    if container.get("privileged"):
+        found.append(f"container {name!r} is privileged")
+    linux = container.get("linuxParameters") or {}
+    if (linux.get("capabilities") or {}).get("add"):
+        found.append(f"container {name!r} adds capabilities")
+    if linux.get("devices"):
+        found.append(f"container {name!r} maps host devices")
+    loosened = [o for o in container.get("dockerSecurityOptions") or []
+                if o not in SAFE_SECURITY_OPTIONS]
+    if loosened:
+        found.append(f"container {name!r} sets dockerSecurityOptions {loosened}")
+    return found
+
+
+def refusal(operation: str, params: dict, store) -> str | None:
+    """Why a task may not make this ECS call (call with the state lock held), else None."""
+    if operation == "RegisterTaskDefinition":
+        found = reasons(params)
+    elif operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
+        definition = task_definitions.resolve(store, params["taskDefinition"])
+        found = reasons(definition.spec) if definition is not None else []
+    else:
+        return None
+    if not found:
+        return None
+    return (f"A task may not {'register' if operation == 'RegisterTaskDefinition' else 'run'} "
+            f"a task definition that gives containers access to the host ({'; '.join(found)}). "
+            "Make this call from the emulator's host, or set "
+            "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS=1 to let tasks do it.")

@@ -1,0 +1,63 @@
+"""What a caller may do with the AWS APIs: the router asks here before it serves a call.
+
+- A call from a container (access/callers.py) may not give containers access to the host
+  (host_access.py), unless the operator allows it (ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS).
+- With ECS_EMULATOR_ENFORCE_IAM, every call is checked against its caller's IAM policies
+  (iam.py); calls from this host signed with keys IAM does not know act as the account's root.
+Calls from this host otherwise keep every right.
+"""
+
+from __future__ import annotations
+
+import json
+
+from emulator.access import host_access
+from emulator.access.gate import caller_of
+from emulator.access.iam import IamEnforcement
+from emulator.aws.errors import AwsError
+from emulator.config import Settings
+
+
+class AccessDeniedException(AwsError):
+    """AWS's answer to a call its caller may not make (ECS models it; ECR answers it too)."""
+
+
+class Rights:
+    def __init__(self, settings: Settings, moto):
+        self._allow_host_access = settings.allow_task_host_access
+        # None when IAM is not enforced (the default): nothing is asked of moto per call.
+        self._iam = IamEnforcement(moto, AccessDeniedException) if settings.enforce_iam else None
+
+    def check_json(self, service, operation: str, body: bytes, environ: dict, ctx) -> None:
+        """Raise the AwsError that refuses this ECS or ECR call, if any."""
+        caller = caller_of(environ)
+        if self._iam is not None:
+            with service.state.lock:  # the task definitions a call names are read for IAM
+                self._iam.check_json(service.name, operation, body, environ, ctx, caller,
+                                     lambda: service.state.store_for(ctx.account, ctx.region))
+        if caller is None or not caller.from_container or self._allow_host_access:
+            return
+        if service.name != "ecs":
+            return  # ECR holds nothing that reaches the host
+        params = _params(body)
+        if params is None:
+            return  # not JSON: the service answers that itself
+        with service.state.lock:
+            reason = host_access.refusal(operation, params,
+                                         service.state.store_for(ctx.account, ctx.region))
+        if reason is not None:
+            raise AccessDeniedException(reason)
+
+    def serve_moto(self, moto, environ: dict, start_response, ctx):
+        """moto's answer to a call of a service it serves (moto checks IAM when asked to)."""
+        if self._iam is None:
+            return moto(environ, start_response, ctx)
+        return self._iam.serve_moto(moto, environ, start_response, ctx, caller_of(environ))
+
+
+def _params(body: bytes) -> dict | None:
+    try:
+        decoded = json.loads(body) if body.strip() else {}
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return decoded if isinstance(decoded, dict) else None

@@ -1,0 +1,163 @@
+"""The access rules alone (emulator/access/): who a caller is, what in a task definition reaches
+the host, which IAM actions and resources an ECS or ECR call needs. The same rules from real
+containers are in test_containment.py and test_iam_enforcement.py."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from emulator.access import host_access, iam_resources
+from emulator.access.callers import Caller, CallerKind, Callers
+from emulator.access.gate import CALLER_KEY
+from emulator.access.rights import AccessDeniedException, Rights
+from emulator.aws.context import RequestContext
+from emulator.config import Settings
+from emulator.ecs.store import EcsState
+from emulator.runtime.base import NetworkMembers
+from emulator.runtime.status import TaskStatus
+
+ACCOUNT = "123456789012"
+
+
+def task(arn_id: str, mode: str, ip: str | None = None, runtime_ids=(), known=TaskStatus.RUNNING):
+    return SimpleNamespace(arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{arn_id}", id=arn_id,
+                           known=known, network_mode=mode, private_ip=ip,
+                           containers=[SimpleNamespace(runtime_id=r) for r in runtime_ids])
+
+
+class _State:
+    def __init__(self, *tasks):
+        self.lock = threading.RLock()
+        self._store = SimpleNamespace(tasks={t.arn: t for t in tasks})
+
+    def stores(self):
+        return [self._store]
+
+
+class _Runtime:
+    def __init__(self, addresses: dict[str, str]):
+        self.addresses = addresses
+        self.reads = 0
+
+    def network_members(self):
+        self.reads += 1
+        return NetworkMembers(subnets=("172.30.0.0/16",), addresses=dict(self.addresses))
+
+
+def test_callers_are_told_apart_by_address():
+    runtime = _Runtime({"172.30.0.2": "pause", "172.30.0.3": "c-bridge", "172.30.0.9": "other"})
+    callers = Callers(_State(task("a" * 32, "awsvpc", ip="172.30.0.2"),
+                             task("b" * 32, "bridge", runtime_ids=["c-bridge"]),
+                             task("d" * 32, "bridge", runtime_ids=["c-old"],
+                                  known=TaskStatus.STOPPED),
+                             task("e" * 32, "bridge", runtime_ids=["c-new"])),
+                      lambda: runtime)
+    assert callers.identify("127.0.0.1").kind is CallerKind.HOST
+    assert callers.identify("::1").kind is CallerKind.HOST
+    assert callers.identify("172.30.0.2") == Caller(
+        CallerKind.TASK, "172.30.0.2", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{'a' * 32}",
+        "a" * 32)
+    assert callers.identify("::ffff:172.30.0.3").task_id == "b" * 32
+    assert callers.identify("172.30.0.9").kind is CallerKind.NETWORK
+    assert callers.identify("172.30.0.9").from_container
+    assert callers.identify("172.17.0.5").kind is CallerKind.STRANGER  # Docker's default bridge
+    assert callers.identify("203.0.113.7").kind is CallerKind.STRANGER
+    assert callers.identify("").kind is CallerKind.STRANGER
+    # A container that started after the last look is found: an unknown address looks again.
+    runtime.addresses["172.30.0.5"] = "c-new"
+    assert callers.identify("172.30.0.5").task_id == "e" * 32
+    runtime.addresses["172.30.0.4"] = "c-old"  # a stopped task's container: not that task
+    assert callers.identify("172.30.0.4").kind is CallerKind.NETWORK
+    reads = runtime.reads
+    assert callers.identify("172.30.0.2").kind is CallerKind.TASK
+    assert runtime.reads == reads  # a known address does not ask Docker
+
+
+def test_without_docker_nobody_is_on_the_network():
+    def broken():
+        raise ConnectionError("Docker is gone")
+    assert Callers(_State(), broken).identify("172.30.0.2").kind is CallerKind.STRANGER
+
+
+PLAIN = {"family": "f", "containerDefinitions": [{"name": "app", "image": "busybox",
+                                                   "dockerSecurityOptions": ["no-new-privileges"]}]}
+
+
+@pytest.mark.parametrize("extra, container, said", [
+    ({"networkMode": "host"}, {}, "networkMode host"),
+    ({"pidMode": "host"}, {}, "pidMode host"),
+    ({"ipcMode": "host"}, {}, "ipcMode host"),
+    ({"volumes": [{"name": "r", "host": {"sourcePath": "/"}}]}, {},
+     "volume 'r' mounts a host path"),
+    ({"volumes": [{"name": "v", "dockerVolumeConfiguration": {"driverOpts": {"o": "bind"}}}]}, {},
+     "volume 'v' sets a volume driver or driver options"),
+    ({"volumes": [{"name": "v", "dockerVolumeConfiguration": {"driver": "rexray"}}]}, {},
+     "volume 'v' sets a volume driver or driver options"),
+    ({}, {"privileged": True}, "container 'app' is privileged"),
+    ({}, {"linuxParameters": {"capabilities": {"add": ["NET_ADMIN"]}}},
+     "container 'app' adds capabilities"),
+    ({}, {"linuxParameters": {"devices": [{"hostPath": "/dev/sda"}]}},
+     "container 'app' maps host devices"),
+    ({}, {"dockerSecurityOptions": ["seccomp=unconfined"]},
+     "container 'app' sets dockerSecurityOptions ['seccomp=unconfined']"),
+])
+def test_what_reaches_the_host(extra, container, said):
+    assert host_access.reasons(PLAIN) == []
+    assert host_access.reasons({"volumes": [{"name": "scratch"}], **PLAIN}) == []
+    spec = {**PLAIN, **extra, "containerDefinitions": [
+        {**PLAIN["containerDefinitions"][0], **container}]}
+    assert host_access.reasons(spec) == [said]
+
+
+def _service(state):
+    return SimpleNamespace(name="ecs", state=state)
+
+
+def _check(rights, caller_kind, body: bytes, operation="RegisterTaskDefinition"):
+    environ = {CALLER_KEY: Caller(caller_kind, "172.30.0.2")}
+    ctx = RequestContext(account=ACCOUNT, region="us-east-1")
+    rights.check_json(_service(EcsState()), operation, body, environ, ctx)
+
+
+PRIVILEGED = (b'{"family": "f", "containerDefinitions": [{"name": "x", "image": "b", '
+              b'"privileged": true}]}')
+
+
+def test_the_operator_allows_tasks_host_access_explicitly():
+    refusing = Rights(Settings(), moto=None)
+    with pytest.raises(AccessDeniedException) as caught:
+        _check(refusing, CallerKind.TASK, PRIVILEGED)
+    assert caught.value.status == 400 and caught.value.code == "AccessDeniedException"
+    _check(refusing, CallerKind.HOST, PRIVILEGED)  # this host keeps every right
+    _check(refusing, CallerKind.TASK, b"not json")  # the service answers that itself
+    _check(Rights(Settings(allow_task_host_access=True), moto=None), CallerKind.TASK, PRIVILEGED)
+    with pytest.raises(AccessDeniedException):  # a container not known as a task: no less
+        _check(refusing, CallerKind.NETWORK, PRIVILEGED)
+
+
+CTX = RequestContext(account=ACCOUNT, region="eu-west-1")
+BASE = f"arn:aws:ecs:eu-west-1:{ACCOUNT}"
+
+
+@pytest.mark.parametrize("service, operation, params, needed", [
+    ("ecs", "ListClusters", {}, [("ecs:ListClusters", "*")]),
+    ("ecs", "CreateCluster", {"clusterName": "c"}, [("ecs:CreateCluster", f"{BASE}:cluster/c")]),
+    ("ecs", "StopTask", {"cluster": f"{BASE}:cluster/c", "task": "t"},
+     [("ecs:StopTask", f"{BASE}:cluster/c")]),
+    ("ecs", "UpdateService", {"cluster": "c", "service": "s"},
+     [("ecs:UpdateService", f"{BASE}:service/c/s")]),
+    ("ecs", "RunTask", {"taskDefinition": "web:3", "overrides": {"taskRoleArn": "r"}},
+     [("ecs:RunTask", f"{BASE}:task-definition/web:3"),
+      ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/r")]),
+    ("ecs", "RegisterTaskDefinition",
+     {"family": "f", "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/exec"},
+     [("ecs:RegisterTaskDefinition", "*"), ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/exec")]),
+    ("ecr", "PutImage", {"repositoryName": "app"},
+     [("ecr:PutImage", f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/app")]),
+    ("ecr", "GetAuthorizationToken", {}, [("ecr:GetAuthorizationToken", "*")]),
+])
+def test_the_actions_and_resources_a_call_needs(service, operation, params, needed):
+    assert iam_resources.checks(service, operation, params, CTX) == needed

@@ -1,0 +1,263 @@
+"""Containers stay in their lane: what a task's container, a container outside the emulator's
+network, and a network namespace routed to this host can reach (access/).
+
+Real tasks probe the endpoints with busybox's wget, or with boto3 from the python image, and
+print what they got; the tests read it back from Docker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
+from tests.test_task_credentials import make_role, python_image  # noqa: F401  (a fixture)
+from tests.test_task_metadata import (  # noqa: F401  (cluster is a fixture)
+    cluster, environment_of, output_of, register, run, stop,
+)
+from tests.waiting import task_of, wait_for_task
+
+pytestmark = pytest.mark.docker
+
+# probe URL [wget options]: one line "<<URL rc=N BODY>>" (busybox wget prints errors on stderr).
+PROBE = 'p() { out=$(wget -qO- "$@" 2>&1); echo "<<$1 rc=$? $out>>"; }; '
+LIST_TASKS = ("--header 'X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks' "
+              "--header 'Content-Type: application/x-amz-json-1.1' "
+              "--post-data '{\"cluster\": \"work\"}'")
+
+
+def probes(printed: str) -> dict[str, tuple[int, str]]:
+    """URL -> (wget's exit code, what it printed), from the PROBE lines of a container's output."""
+    found = re.findall(r"<<(\S+) rc=(\d+) (.*?)>>", printed, re.S)
+    return {url: (int(rc), body) for url, rc, body in found}
+
+
+def started(ecs, cluster, docker_client, definition, **extra) -> tuple[str, dict]:
+    arn = run(ecs, cluster, definition, **extra)
+    wait_for_task(ecs, cluster, arn, "RUNNING")
+    return arn, environment_of(docker_client, arn, "app")
+
+
+@pytest.fixture
+def neighbour(ecs, iam_client, cluster, busybox_image, docker_client):
+    """Task B, with a role: what other tasks and strangers try to read."""
+    role = make_role(iam_client, "neighbour-role")
+    definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
+                                "command": ["sleep", "300"]}, family="neighbour",
+                          taskRoleArn=role)
+    arn, env = started(ecs, cluster, docker_client, definition)
+    yield arn, env
+    stop(ecs, cluster, arn, docker_client)
+
+
+@pytest.fixture
+def iam_client(clean_emulator):
+    return clean_emulator.client("iam")
+
+
+def test_a_task_reads_its_own_metadata_and_credentials_and_nothing_else(
+        ecs, iam_client, cluster, busybox_image, docker_client, neighbour):
+    b_arn, b_env = neighbour
+    b_id = b_arn.rsplit("/", 1)[1]
+    b_key = b_env["ECS_CONTAINER_METADATA_URI_V4"].rsplit("/", 1)[1]
+    # Where 169.254.170.2 cannot be served (another emulator holds it, not root), tasks get
+    # their keys in the environment: the credentials probes are left out, the rest still runs.
+    b_credentials = b_env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    probed = ['"$ECS_CONTAINER_METADATA_URI_V4/task"', '"$AWS_ENDPOINT_URL/v4/$B_KEY/task"',
+              '"$AWS_ENDPOINT_URL/v4/$B_KEY/task/stats"', '"$AWS_ENDPOINT_URL/_emulator/health"',
+              '"$AWS_ENDPOINT_URL/_emulator/reset" --post-data ""',
+              '"$AWS_ENDPOINT_URL/_emulator/tasks/$B_ID/kill" --post-data ""',
+              '"$AWS_ENDPOINT_URL/moto-api/reset" --post-data ""',
+              f'"$AWS_ENDPOINT_URL/" {LIST_TASKS}']
+    if b_credentials is not None:
+        probed += ['"http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"',
+                   '"http://169.254.170.2$B_CREDENTIALS"', '"$AWS_ENDPOINT_URL$B_CREDENTIALS"',
+                   '"http://169.254.170.2/_emulator/health"']
+    role = make_role(iam_client, "prober-role")
+    script = PROBE + "".join(f"p {probe}; " for probe in probed) + "echo END; sleep 300"
+    definition = register(ecs, {
+        "name": "app", "image": busybox_image, "memory": 32, "command": ["sh", "-c", script],
+        "environment": [{"name": "B_KEY", "value": b_key}, {"name": "B_ID", "value": b_id},
+                        {"name": "B_CREDENTIALS", "value": b_credentials or ""}]},
+        family="prober", taskRoleArn=role)
+    arn, env = started(ecs, cluster, docker_client, definition)
+    seen = probes(output_of(docker_client, arn, "app", "END"))
+    endpoint = env["AWS_ENDPOINT_URL"]
+
+    status, body = seen[f"{env['ECS_CONTAINER_METADATA_URI_V4']}/task"]
+    assert status == 0 and json.loads(body)["TaskARN"] == arn  # its own metadata
+    # B's metadata answers as an unknown task's.
+    assert "HTTP/1.1 404" in seen[f"{endpoint}/v4/{b_key}/task"][1]
+    assert "HTTP/1.1 404" in seen[f"{endpoint}/v4/{b_key}/task/stats"][1]
+    # The control endpoints: refused, and nothing happened.
+    for path in ("/_emulator/health", "/_emulator/reset", f"/_emulator/tasks/{b_id}/kill",
+                 "/moto-api/reset"):
+        assert "HTTP/1.1 403" in seen[f"{endpoint}{path}"][1], path
+    assert task_of(ecs, cluster, b_arn)["lastStatus"] == "RUNNING"
+    # The AWS APIs are still there for tasks: ListTasks shows both.
+    status, body = seen[f"{endpoint}/"]
+    assert status == 0 and set(json.loads(body)["taskArns"]) == {arn, b_arn}
+    if b_credentials is not None:
+        own = seen[f"http://{LINK_LOCAL}{env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']}"]
+        assert own[0] == 0 and json.loads(own[1])["RoleArn"] == role  # its own credentials
+        # B's credentials answer as an unknown id's, on either address.
+        assert "HTTP/1.1 400" in seen[f"http://{LINK_LOCAL}{b_credentials}"][1]
+        assert "HTTP/1.1 400" in seen[f"{endpoint}{b_credentials}"][1]
+        assert "HTTP/1.1 403" in seen[f"http://{LINK_LOCAL}/_emulator/health"][1]
+    stop(ecs, cluster, arn, docker_client)
+
+
+ESCAPES = r'''
+import boto3
+ecs = boto3.client("ecs")
+root = {"name": "root", "host": {"sourcePath": "/"}}
+mount = {"sourceVolume": "root", "containerPath": "/host"}
+def attempt(name, call):
+    try:
+        call()
+        print(name, "OK", flush=True)
+    except Exception as error:
+        print(name, error.response["Error"]["Code"], error.response["Error"]["Message"],
+              flush=True)
+def box(**extra):
+    return [{"name": "x", "image": "busybox", "memory": 32, **extra}]
+attempt("host-mount", lambda: ecs.register_task_definition(
+    family="escape", containerDefinitions=box(mountPoints=[mount]), volumes=[root],
+    pidMode="host"))
+attempt("privileged", lambda: ecs.register_task_definition(
+    family="escape", containerDefinitions=box(privileged=True)))
+attempt("capabilities", lambda: ecs.register_task_definition(
+    family="escape", containerDefinitions=box(
+        linuxParameters={"capabilities": {"add": ["SYS_ADMIN"]}})))
+attempt("bind-volume", lambda: ecs.register_task_definition(
+    family="escape", containerDefinitions=box(), volumes=[{"name": "v",
+    "dockerVolumeConfiguration": {"scope": "task", "driver": "local",
+    "driverOpts": {"type": "none", "o": "bind", "device": "/"}}}]))
+attempt("run-operators", lambda: ecs.run_task(cluster="work", taskDefinition="operator",
+    overrides={"containerOverrides": [{"name": "x", "command": ["touch", "/host/pwned"]}]}))
+attempt("service-operators", lambda: ecs.create_service(cluster="work", serviceName="s",
+    taskDefinition="operator", desiredCount=1))
+attempt("plain", lambda: ecs.register_task_definition(family="plain",
+                                                      containerDefinitions=box()))
+print("END", flush=True)
+'''
+
+
+def test_a_task_cannot_register_or_run_what_reaches_the_host(
+        ecs, cluster, python_image, docker_client):
+    # The operator's own privileged definition, registered from the host: allowed, as before.
+    ecs.register_task_definition(
+        family="operator", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 32,
+                                                  "privileged": True}])
+    definition = register(ecs, {
+        "name": "app", "image": python_image, "memory": 128,
+        "command": ["sh", "-c", 'python3 -c "$SCRIPT"; sleep 300'],
+        "environment": [{"name": "SCRIPT", "value": ESCAPES},
+                        {"name": "AWS_ACCESS_KEY_ID", "value": "test"},
+                        {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"}]},
+        family="attacker")
+    arn = run(ecs, cluster, definition)
+    printed = output_of(docker_client, arn, "app", "END", timeout=120)
+    lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
+    for name in ("host-mount", "privileged", "capabilities", "bind-volume", "run-operators",
+                 "service-operators"):
+        assert lines[name].startswith(f"{name} AccessDeniedException "), printed
+    assert "access to the host" in lines["host-mount"] and "pidMode host" in lines["host-mount"]
+    assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
+    assert lines["plain"] == "plain OK"  # everything else goes on
+    families = ecs.list_task_definition_families()["families"]
+    assert sorted(families) == ["attacker", "operator", "plain"]
+    assert ecs.list_tasks(cluster="work")["taskArns"] == [arn]
+    assert ecs.list_services(cluster="work")["serviceArns"] == []
+    stop(ecs, cluster, arn, docker_client)
+
+
+# -- strangers: Docker's default bridge, and a network namespace routed to this host ------------
+
+CLOSED = ("error getting response", "Connection reset by peer")
+
+
+def test_a_container_on_dockers_default_bridge_is_refused(
+        clean_emulator, busybox_image, docker_client, neighbour):
+    b_arn, b_env = neighbour
+    endpoint = clean_emulator.emulator.container_endpoint()
+    key = b_env["ECS_CONTAINER_METADATA_URI_V4"].rsplit("/", 1)[1]
+    urls = [f"{endpoint}/v4/{key}/task", f"{endpoint}/_emulator/health"]
+    if "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" in b_env:
+        relative = b_env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+        urls += [f"http://{LINK_LOCAL}{relative}", f"{endpoint}{relative}"]
+    script = PROBE + "; ".join(f'p "{url}"' for url in urls)
+    runtime = clean_emulator.emulator.engine.runtime
+    stranger = docker_client.containers.run(
+        busybox_image, ["sh", "-c", script], network_mode="bridge", detach=True,
+        labels=runtime.labels({"ecs-emulator.test": "stranger"}))
+    try:
+        stranger.wait(timeout=60)
+        seen = probes(stranger.logs().decode())
+    finally:
+        stranger.remove(force=True)
+    assert set(seen) == set(urls)
+    for url, (status, said) in seen.items():
+        # Connected (the host answers on every interface), then closed before any answer.
+        assert status != 0 and any(reason in said for reason in CLOSED), (url, said)
+
+
+NAMESPACE_PROBE = r'''
+import socket, sys
+path = sys.argv[1]
+for host, port in [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in sys.argv[2:]]:
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    try:
+        answer = s.recv(100)
+    except OSError as error:
+        answer = repr(error).encode()
+    print(f"{host}:{port} connected, answered {answer!r}", flush=True)
+'''
+
+
+def test_a_network_namespace_routed_to_this_host_is_refused(clean_emulator, neighbour):
+    if shutil.which("ip") is None:
+        pytest.skip("no `ip` command (iproute2) here")
+    endpoint = clean_emulator.emulator.container_endpoint()
+    targets = [endpoint.split("//", 1)[1]]
+    # What it asks for: the neighbour's credentials, else its metadata.
+    path = neighbour[1].get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    if path is not None:
+        targets.append(f"{LINK_LOCAL}:80")
+    else:
+        path = "/v4/" + neighbour[1]["ECS_CONTAINER_METADATA_URI_V4"].rsplit("/", 1)[1]
+    name = f"ecsemu-{uuid.uuid4().hex[:6]}"
+    host_end, ns_end = f"vh{name[-6:]}", f"vn{name[-6:]}"
+    octet = int(name[-2:], 16)
+    setup = [["ip", "netns", "add", name],
+             ["ip", "link", "add", host_end, "type", "veth", "peer", "name", ns_end],
+             ["ip", "link", "set", ns_end, "netns", name],
+             ["ip", "addr", "add", f"10.251.{octet}.1/30", "dev", host_end],
+             ["ip", "link", "set", host_end, "up"],
+             ["ip", "-n", name, "addr", "add", f"10.251.{octet}.2/30", "dev", ns_end],
+             ["ip", "-n", name, "link", "set", ns_end, "up"],
+             ["ip", "-n", name, "route", "add", "default", "via", f"10.251.{octet}.1"]]
+    try:
+        made = subprocess.run(setup[0], capture_output=True, text=True)
+        if made.returncode != 0:  # a container without CAP_SYS_ADMIN, say
+            pytest.skip(f"cannot make a network namespace here: {made.stderr.strip()}")
+        for command in setup[1:]:
+            subprocess.run(command, check=True, capture_output=True)
+        result = subprocess.run(["ip", "netns", "exec", name, "python3", "-c", NAMESPACE_PROBE,
+                                 path, *targets], capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        subprocess.run(["ip", "link", "del", host_end], capture_output=True)
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(targets), result.stderr
+    for target, line in zip(targets, lines):
+        # The host accepted the connection (it routes there) and closed it unanswered.
+        assert line in (f"{target} connected, answered b''",
+                        f"{target} connected, answered b\"ConnectionResetError(104, "
+                        "'Connection reset by peer')\""), line
