@@ -116,3 +116,12 @@ def test_findings_with_a_wrong_type_are_refused(clean_emulator):
                           json={"repositoryName": ["app"], "findings": []}, timeout=10)
     assert answer.status_code == 400
     assert answer.json()["__type"] == "InvalidParameterException"
+
+
+def test_a_control_character_in_a_query_value_is_refused(aws):
+    """moto would store it and answer XML no SDK can read (found by tests/test_fuzz_moto.py)."""
+    code, status, message = error_of(lambda: aws("iam").create_role(
+        RoleName="bad\x08name", AssumeRolePolicyDocument="{}"))
+    assert (code, status) == ("ValidationError", 400)
+    assert "RoleName" in message
+    assert aws("iam").list_roles()["Roles"] == []

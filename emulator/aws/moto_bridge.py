@@ -10,9 +10,11 @@ shaped for the service's protocol (moto_errors.py), and a crash is logged with i
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import threading
+from urllib.parse import parse_qsl
 
 from emulator import http_bodies
 from emulator.aws import moto_errors
@@ -21,7 +23,9 @@ from emulator.aws.context import RequestContext
 log = logging.getLogger("emulator.moto")
 
 MOTO_BODY_LIMIT = 64 * 1024 * 1024
-_XML_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters XML 1.0 cannot carry: AWS's query-protocol services refuse them in any value (their
+# patterns do not allow them); moto stores and echoes them, and its XML becomes unreadable.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class MotoBridge:
@@ -39,6 +43,12 @@ class MotoBridge:
         if http_bodies.declared_length(environ) > MOTO_BODY_LIMIT:
             return _send(start_response, moto_errors.too_large(environ, MOTO_BODY_LIMIT,
                                                                ctx.request_id))
+        if moto_errors.protocol_of(environ) in ("query", "ec2"):
+            refused = _unreadable_value(environ)
+            if refused is not None:
+                return _send(start_response, moto_errors.invalid_input(
+                    environ, f"Value at '{refused}' contains control characters, which are not "
+                    "allowed.", ctx.request_id))
         answered = []
 
         def hold(status, headers, exc_info=None):  # moto's answer waits until we have seen it
@@ -68,14 +78,6 @@ class MotoBridge:
             return _send(start_response, shape(environ, "no operation of this service matches "
                                                f"{environ.get('REQUEST_METHOD')} "
                                                f"{environ.get('PATH_INFO')}", ctx.request_id))
-        if status[0] in "45" and any(k.lower() == "content-type" and "xml" in v
-                                     for k, v in headers):
-            # moto echoes a caller's value into its XML errors as given; control characters
-            # make the XML unreadable to every SDK. AWS never echoes them (it refuses them).
-            text = _XML_ILLEGAL.sub(b"", b"".join(body))
-            headers = [(k, str(len(text)) if k.lower() == "content-length" else v)
-                       for k, v in headers]
-            body = [text]
         start_response(status, headers)
         return body
 
@@ -116,6 +118,19 @@ def _send(start_response, answer) -> list[bytes]:
     status, headers, body = answer
     start_response(status, headers)
     return [body]
+
+
+def _unreadable_value(environ: dict) -> str | None:
+    """The name of a query-protocol parameter whose value holds a character XML cannot carry.
+    A form body is read here (moto reads it whole anyway; its size is bounded above) and put
+    back for moto."""
+    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    length = http_bodies.declared_length(environ)
+    if length and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return next((name for name, value in pairs if _XML_ILLEGAL.search(value)), None)
 
 
 def _no_write(data: bytes) -> None:
