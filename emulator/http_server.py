@@ -181,11 +181,12 @@ class _Connection(cheroot_server.HTTPConnection):
         # that another client is queued for.
         if not server.ready or server.requests.qsize:
             return False
-        if not self.rfile.has_data():
-            poller = select.poll()
-            poller.register(self.socket, select.POLLIN)
-            if not poller.poll(NEXT_REQUEST_WAIT_MS):
-                return False
+        # Bytes of a request sent right behind the last one may wait in our reader, unseen by
+        # poll(); then the connection goes back to the selector after the wait (put() sees them).
+        poller = select.poll()
+        poller.register(self.socket, select.POLLIN)
+        if not poller.poll(NEXT_REQUEST_WAIT_MS):
+            return False
         # Only a whole head is read on a worker; a partial one waits in the selector.
         return http_connections.gather(self) == http_connections.READY
 
