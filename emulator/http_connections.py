@@ -7,11 +7,16 @@ answering. Here the selector thread reads what a connection sends, without block
 connection's read-ahead buffer, and passes the connection to a worker only once the head has
 arrived whole; the worker reads those bytes first (HeadFirstIO), so cheroot parses as before.
 
+A request's body waits with its head when it is small (BODY_PREFETCH; most API calls), so a
+client that sends it slowly holds no worker either; a larger body streams on a worker (registry
+layers of gigabytes go straight to disk).
+
 Limits on what waits (every one answered the way nginx answers it, then the connection closes):
-- a head must arrive whole within HEAD_DEADLINE seconds of its first byte (408);
+- a head (and small body) must arrive whole within HEAD_DEADLINE seconds of its first byte (408);
 - a head may not exceed HEAD_LIMIT bytes (431);
 - a connection that sends nothing is closed after the server's keep-alive timeout.
-Waiting connections cost a file descriptor and at most HEAD_LIMIT bytes each, no thread.
+Waiting connections cost a file descriptor and at most HEAD_LIMIT + BODY_PREFETCH bytes each,
+no thread.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import socket
 import time
 
@@ -27,7 +33,11 @@ from cheroot import connections
 log = logging.getLogger(__name__)
 
 HEAD_LIMIT = 32 * 1024  # request line and headers together, as nginx's 4 x 8 KiB buffers
-HEAD_DEADLINE = 10.0  # seconds from a head's first byte to its last
+HEAD_DEADLINE = 10.0  # seconds from a request's first byte to its head's last (and small body's)
+# A body up to this size (by its Content-Length) is waited for in the selector too, so that a
+# client sending it slowly holds no worker either; larger bodies stream on a worker.
+BODY_PREFETCH = 64 * 1024
+_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*([0-9]{1,9})[ \t]*\r?\n")
 
 # What gather() finds.
 WAIT, READY, CLOSED, TOO_LARGE = "wait", "ready", "closed", "too-large"
@@ -39,7 +49,7 @@ def _plain(status: str, text: str) -> bytes:
 
 
 _TIMEOUT_ANSWER = _plain("408 Request Timeout",
-                         f"The request head did not arrive within {HEAD_DEADLINE:g} s.")
+                         f"The request did not arrive whole within {HEAD_DEADLINE:g} s.")
 _TOO_LARGE_ANSWER = _plain("431 Request Header Fields Too Large",
                            f"The request head is over {HEAD_LIMIT // 1024} KiB.")
 
@@ -53,6 +63,7 @@ class HeadFirstIO(socket.SocketIO):
         self.ahead = bytearray()
         self.parked = False
         self.scanned = 0  # bytes of `ahead` known to hold no end of a head
+        self.wanted: int | None = None  # bytes of `ahead` the waiting request takes, once known
         self.head_since: float | None = None  # when the waiting head's first byte came
 
     def readinto(self, buffer) -> int | None:
@@ -69,10 +80,11 @@ class HeadFirstIO(socket.SocketIO):
 
 
 def gather(conn) -> str:
-    """Read what the connection has sent, without blocking, and say whether a whole head is in.
+    """Read what the connection has sent, without blocking, and say whether a request is in:
+    its whole head, and its body too when that is small (BODY_PREFETCH).
 
     Bytes the reader already holds (a request sent right behind the last one) are moved back in
-    front of the read-ahead buffer first, so the head is judged on everything not yet parsed."""
+    front of the read-ahead buffer first, so the request is judged on everything not yet parsed."""
     rfile = conn.rfile
     raw = getattr(rfile, "raw", None)
     if not isinstance(raw, HeadFirstIO):
@@ -84,33 +96,51 @@ def gather(conn) -> str:
             raw.ahead[0:0] = rfile.read(len(held))
     finally:
         raw.parked = False
-    room = HEAD_LIMIT + 1 - len(raw.ahead)
-    if room > 0 and not _head_end(raw):
+    ahead = raw.ahead
+    if raw.wanted is None:
+        _find_request(raw)
+    room = (HEAD_LIMIT + 1 if raw.wanted is None else raw.wanted) - len(ahead)
+    if room > 0:
         received = _receive(conn.socket, room)
-        if received is None:
-            pass
-        elif not received:
-            return CLOSED if not raw.ahead else READY  # EOF after a partial head: 400 from cheroot
-        else:
-            raw.ahead += received
-    if _head_end(raw):
-        raw.head_since = None
-        return READY
-    if not raw.ahead:
+        if received == b"":  # the client is gone; a partial request gets cheroot's 400
+            return CLOSED if not ahead else _ready(raw)
+        if received:
+            ahead += received
+            if raw.wanted is None:
+                _find_request(raw)
+    if raw.wanted is not None and len(ahead) >= raw.wanted:
+        return _ready(raw)
+    if not ahead:
         return WAIT
     if raw.head_since is None:
         raw.head_since = time.monotonic()
-    return TOO_LARGE if len(raw.ahead) > HEAD_LIMIT else WAIT
+    return TOO_LARGE if raw.wanted is None and len(ahead) > HEAD_LIMIT else WAIT
 
 
-def _head_end(raw: HeadFirstIO) -> bool:
-    """Whether `ahead` holds an empty line (CRLF, or a bare LF that cheroot then refuses)."""
+def _ready(raw: HeadFirstIO) -> str:
+    raw.head_since = raw.wanted = None
+    return READY
+
+
+def _find_request(raw: HeadFirstIO) -> None:
+    """Set `wanted` (the bytes of `ahead` the request takes: its head, and its body when small)
+    once the head's empty line (CRLF, or a bare LF that cheroot then refuses) is in."""
     ahead = raw.ahead
     start = max(raw.scanned - 2, 0)
-    if ahead.find(b"\n\r\n", start) >= 0 or ahead.find(b"\n\n", start) >= 0:
-        return True
-    raw.scanned = len(ahead)
-    return False
+    ends = [found + size for found, size in ((ahead.find(b"\n\r\n", start), 3),
+                                             (ahead.find(b"\n\n", start), 2)) if found >= 0]
+    if not ends:
+        raw.scanned = len(ahead)
+        return
+    end = min(ends)
+    head = bytes(ahead[:end]).lower()
+    body = 0
+    if b"\nexpect:" not in head and b"\ntransfer-encoding:" not in head:
+        # Only a plain small length: the worker's parser refuses anything odd.
+        match = _LENGTH.search(head)
+        body = int(match.group(1)) if match else 0
+        body = body if body <= BODY_PREFETCH else 0
+    raw.wanted = end + body
 
 
 def _receive(sock: socket.socket, size: int) -> bytes | None:

@@ -76,12 +76,17 @@ def exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
 
 def test_idle_and_trickling_connections_leave_the_api_answering(served):
     process, port, url = served
-    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(250)]
-    trickling = []
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+    trickling, slow_bodies = [], []
     for _ in range(250):
         sock = socket.create_connection(("127.0.0.1", port))
         sock.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n")
         trickling.append(sock)
+    for _ in range(50):  # a whole head, then a small body that never comes whole
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: " + ECS_TARGET.encode()
+                     + b"\r\nContent-Length: 100\r\n\r\n{")
+        slow_bodies.append(sock)
     try:
         ecs = ecs_client(url)
         for round_ in range(3):  # the trickling connections send a header line between calls
@@ -89,14 +94,18 @@ def test_idle_and_trickling_connections_leave_the_api_answering(served):
             assert requests.get(f"{url}/_emulator/health", timeout=5).json()["status"] == "ok"
             for sock in trickling:
                 sock.sendall(f"X-Line-{round_}: slow\r\n".encode())
+            for sock in slow_bodies:
+                sock.sendall(b" ")
         # A head that does not arrive whole within the deadline is answered 408 and closed.
         time.sleep(http_connections.HEAD_DEADLINE + 1.5)
         trickling[0].settimeout(5)
         answer = trickling[0].recv(4096)
         assert answer.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in answer
         assert trickling[0].recv(4096) == b""
+        slow_bodies[0].settimeout(5)
+        assert slow_bodies[0].recv(4096).startswith(b"HTTP/1.1 408 ")
     finally:
-        for sock in idle + trickling:
+        for sock in idle + trickling + slow_bodies:
             sock.close()
     assert ecs_client(url).list_clusters()["clusterArns"] == []
 
@@ -220,3 +229,21 @@ def test_a_small_unread_body_keeps_the_connection(served):
             assert chunk, answer
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 401 ") and b"HTTP/1.1 200 OK" in answer
+
+
+def test_a_head_over_the_limit_is_431_and_closed(served):
+    _, port, _ = served
+    answer = exchange(port, b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nX-Big: "
+                      + b"a" * (http_connections.HEAD_LIMIT + 10) + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1") == 1
+
+
+def test_pipelined_requests_are_each_answered(served):
+    """Requests sent back to back in one packet: the second waits in the reader, not lost."""
+    _, port, _ = served
+    body = b"{}"
+    ecs = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: " + ECS_TARGET.encode()
+           + b"\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n" + body)
+    closing = SMUGGLED.replace(b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n")
+    answer = exchange(port, ecs + ecs + closing)
+    assert answer.count(b"HTTP/1.1 200 OK") == 3
