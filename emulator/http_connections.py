@@ -37,7 +37,9 @@ HEAD_DEADLINE = 10.0  # seconds from a request's first byte to its head's last (
 # A body up to this size (by its Content-Length) is waited for in the selector too, so that a
 # client sending it slowly holds no worker either; larger bodies stream on a worker.
 BODY_PREFETCH = 64 * 1024
+_HEAD_END = re.compile(rb"\n\r?\n")  # CRLF, or a bare LF that the worker's parser refuses
 _LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*([0-9]{1,9})[ \t]*\r?\n")
+_ODD_BODY = re.compile(rb"\n(?:expect|transfer-encoding)[ \t]*:")  # of a lower-cased head
 
 # What gather() finds.
 WAIT, READY, CLOSED, TOO_LARGE = "wait", "ready", "closed", "too-large"
@@ -64,9 +66,11 @@ class HeadFirstIO(socket.SocketIO):
         self.parked = False
         self.scanned = 0  # bytes of `ahead` known to hold no end of a head
         self.wanted: int | None = None  # bytes of `ahead` the waiting request takes, once known
+        self.reader_empty = False  # whether the reader above is known to hold nothing
         self.head_since: float | None = None  # when the waiting head's first byte came
 
     def readinto(self, buffer) -> int | None:
+        self.reader_empty = False
         ahead = self.ahead
         if ahead:
             size = min(len(buffer), len(ahead))
@@ -89,15 +93,18 @@ def gather(conn) -> str:
     raw = getattr(rfile, "raw", None)
     if not isinstance(raw, HeadFirstIO):
         return READY  # a TLS adapter's own reader: cheroot's way
-    raw.parked = True
-    try:
-        held = rfile.peek(1)
-        if held:
-            raw.ahead[0:0] = rfile.read(len(held))
-    finally:
-        raw.parked = False
+    held = b""
+    if not raw.reader_empty:
+        raw.parked = True
+        try:
+            held = rfile.peek(1)
+            if held:
+                raw.ahead[0:0] = rfile.read(len(held))
+        finally:
+            raw.parked = False
+        raw.reader_empty = True
     ahead = raw.ahead
-    if raw.wanted is None:
+    if raw.wanted is None and held:
         _find_request(raw)
     room = (HEAD_LIMIT + 1 if raw.wanted is None else raw.wanted) - len(ahead)
     if room > 0:
@@ -124,18 +131,16 @@ def _ready(raw: HeadFirstIO) -> str:
 
 def _find_request(raw: HeadFirstIO) -> None:
     """Set `wanted` (the bytes of `ahead` the request takes: its head, and its body when small)
-    once the head's empty line (CRLF, or a bare LF that cheroot then refuses) is in."""
+    once the head's empty line is in."""
     ahead = raw.ahead
-    start = max(raw.scanned - 2, 0)
-    ends = [found + size for found, size in ((ahead.find(b"\n\r\n", start), 3),
-                                             (ahead.find(b"\n\n", start), 2)) if found >= 0]
-    if not ends:
+    found = _HEAD_END.search(ahead, max(raw.scanned - 2, 0))
+    if found is None:
         raw.scanned = len(ahead)
         return
-    end = min(ends)
+    end = found.end()
     head = bytes(ahead[:end]).lower()
     body = 0
-    if b"\nexpect:" not in head and b"\ntransfer-encoding:" not in head:
+    if _ODD_BODY.search(head) is None:
         # Only a plain small length: the worker's parser refuses anything odd.
         match = _LENGTH.search(head)
         body = int(match.group(1)) if match else 0

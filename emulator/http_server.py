@@ -183,12 +183,18 @@ class _Connection(cheroot_server.HTTPConnection):
             return False
         # Bytes of a request sent right behind the last one may wait in our reader, unseen by
         # poll(); then the connection goes back to the selector after the wait (put() sees them).
+        # An SDK sends a request's head and its body in two writes: once the head is in, the
+        # body is waited for once more, as briefly.
         poller = select.poll()
         poller.register(self.socket, select.POLLIN)
-        if not poller.poll(NEXT_REQUEST_WAIT_MS):
-            return False
-        # Only a whole head is read on a worker; a partial one waits in the selector.
-        return http_connections.gather(self) == http_connections.READY
+        for _ in range(2):
+            if not poller.poll(NEXT_REQUEST_WAIT_MS):
+                return False
+            # Only a whole request is read on a worker; a partial one waits in the selector.
+            state = http_connections.gather(self)
+            if state != http_connections.WAIT or self.rfile.raw.wanted is None:
+                return state == http_connections.READY
+        return False
 
 
 class _Gateway(wsgi.Gateway_10):
