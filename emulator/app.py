@@ -26,13 +26,15 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
-from emulator import faults_routes
+from emulator import faults_routes, front_door_routes
 from emulator.engine.ecs_events import EcsEvents
+from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.registry import Registry, create_registry
 from emulator.registry import routes as registry_routes
+from emulator.ui import routes as ui_routes
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.task_engine import TaskEngine
@@ -40,6 +42,11 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
+from emulator.exec import routes as exec_routes
+from emulator.exec.service import ExecService
+from emulator.exec.session_logs import SessionLogs
+from emulator.exec.sessions import ExecSessions
+from emulator.metadata import agent_routes
 from emulator.metadata import routes as metadata_routes
 from emulator.metadata.link_local import LinkLocalEndpoint
 
@@ -76,6 +83,8 @@ class Emulator:
                 close()
 
     def reset(self) -> None:
+        if self.ecs.exec_sessions is not None:
+            self.ecs.exec_sessions.close_all()
         with self.ecs.lock:
             self.ecs.reset()  # services go first, so nothing launches replacements
         self.engine.reset()
@@ -120,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app = Flask("emulator")
     router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=Rights(settings, moto))
     engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
     scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
@@ -134,15 +144,44 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(EcrImages(ecr_state, settings, lambda: emulator.http_port))
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
+    ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
+    _add_exec(emulator)
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
     flask_app.register_blueprint(metadata_routes.blueprint)
+    flask_app.register_blueprint(agent_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(ui_routes.blueprint)
+    flask_app.register_blueprint(front_door_routes.blueprint)
+    flask_app.register_blueprint(exec_routes.blueprint)
     return emulator
+
+
+def _add_exec(emulator: Emulator) -> None:
+    """ECS Exec: ExecuteCommand opens sessions whose data channels the route serves."""
+    sessions = ExecSessions()
+    emulator.ecs.exec_sessions = sessions
+    emulator.closers.insert(0, sessions.close_all)
+    emulator.flask.extensions[exec_routes.EXTENSION] = ExecService(
+        sessions, lambda: emulator.engine.runtime.api, SessionLogs(emulator.moto))
+
+
+def _iam_principal(moto: MotoBridge):
+    """(access key, account, region) -> the caller's IAM ARN as moto's STS GetCallerIdentity
+    answers it; None for keys moto cannot have issued (IAM's AKIA..., STS's ASIA...), so the
+    usual dummy keys never load moto."""
+
+    def principal_of(access_key: str, account: str, region: str) -> str | None:
+        if not access_key.startswith(("AKIA", "ASIA")):
+            return None
+        _, arn, _ = moto.backend("sts", account, "global").get_caller_identity(access_key, region)
+        return arn
+
+    return principal_of
 
 
 def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:

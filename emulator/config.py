@@ -58,6 +58,12 @@ class Settings:
     # How long a Fargate Spot task interrupted through /_emulator/tasks/<task>/spot-interruption
     # has between SIGTERM and SIGKILL at most (AWS gives two minutes).
     spot_warning_s: int = 120
+    # The emulator's own container when it runs in one (the image sets "auto": found from
+    # /proc/self/mountinfo): it joins the task network, where tasks call it (server.py).
+    own_container: str | None = None
+    # How long an archived ECR image restored with UpdateImageStorageClass stays ACTIVATING
+    # (AWS takes up to 20 minutes; a short wait keeps the state observable).
+    ecr_restore_s: int = 2
     # Let calls from task containers register and launch task definitions that reach the host
     # (privileged, host paths, host namespaces, capabilities, devices); see access/host_access.py.
     allow_task_host_access: bool = False
@@ -87,6 +93,8 @@ class Settings:
             link_local_credentials=_env_bool("ECS_EMULATOR_LINK_LOCAL_CREDENTIALS",
                                              cls.link_local_credentials),
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
+            own_container=os.environ.get("ECS_EMULATOR_OWN_CONTAINER") or None,
+            ecr_restore_s=_env_int("ECS_EMULATOR_ECR_RESTORE_SECONDS", cls.ecr_restore_s),
             allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),

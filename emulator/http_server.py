@@ -25,6 +25,12 @@ head is whole (emulator/http_connections.py); framing that could smuggle a reque
 Transfer-Encoding) is answered 400 and the connection closed; and a body the application did not
 read is never read into memory afterwards: a small rest is skipped, otherwise the connection
 closes.
+
+WebSockets (ECS Exec's data channel, emulator/exec/): WSGI has no way to them, so the environ
+carries TAKE_SOCKET, a function that hands the request's socket to the application for good.
+cheroot then writes no response and leaves the socket open when the application returns; the
+worker thread is free at once, and the application serves the connection on a thread of its own.
+Chosen over a second listener so that the streamUrl is on the port the user already points at.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from emulator import http_bodies, http_connections
 # back to the selector. An SDK's next call comes within about a millisecond of the last
 # response; a client that is done costs one idle wait of this length.
 NEXT_REQUEST_WAIT_MS = 2
+# environ key: fn() -> (socket, bytes already read past the request) for an upgraded connection.
+TAKE_SOCKET = "ecs_emulator.take_socket"
 # Writes at least this large skip cheroot's write buffer (see _Writer).
 DIRECT_WRITE_MIN = 64 * 1024
 # A body the application left unread is skipped up to this size so the connection can stay
@@ -201,16 +209,43 @@ class _Gateway(wsgi.Gateway_10):
     def __init__(self, req):
         if req.chunked_read:  # before the environ is made of req.rfile
             req.rfile = http_bodies.ChunkedInput(req.conn.rfile, req.server.max_request_body_size)
+        self._taken = False
         super().__init__(req)
 
     def get_environ(self):
         environ = super().get_environ()
         environ["wsgi.file_wrapper"] = http_bodies.FileWrapper
+        if isinstance(self.req.conn.rfile, _Reader):  # plain TCP, our reader
+            environ[TAKE_SOCKET] = self._take_socket
         return environ
+
+    def _take_socket(self):
+        req, conn = self.req, self.req.conn
+        self._taken = True
+        req.close_connection = True
+        conn.linger = True  # so its close() neither shuts the socket down nor closes it
+        sock = conn.socket
+        sock.setblocking(False)
+        try:  # whatever the reader holds past the request (a client may not wait for our 101)
+            pending = conn.rfile.peek(io.DEFAULT_BUFFER_SIZE) or b""
+            conn.rfile.read(len(pending))
+        except OSError:
+            pending = b""
+        finally:
+            sock.settimeout(None)
+        raw = conn.rfile.raw  # and what the selector read ahead (http_connections.py)
+        pending += bytes(raw.ahead)
+        raw.ahead.clear()
+        return sock, pending
 
     def respond(self):
         """cheroot's, but a file from wsgi.file_wrapper goes out with sendfile(2)."""
         response = self.req.server.wsgi_app(self.env, self.start_response)
+        if self._taken:  # the application has the socket: no response goes out on it
+            self.req.sent_headers = True  # (so cheroot sends none either)
+            if hasattr(response, "close"):
+                response.close()
+            return
         try:
             if self._can_send_file(response):
                 self._send_file(response)

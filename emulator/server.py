@@ -52,7 +52,10 @@ class EmulatorServer:
         self._server.prepare()
         self.emulator.http_port = self.port
         self.emulator.start()
-        log.info("ecs-emulator listening on http://%s:%d", self.host, self.port)
+        # Every interface includes loopback, where the dashboard answers (a /_emulator/ path).
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        log.info("ecs-emulator listening on http://%s:%d (dashboard: http://%s:%d/_emulator/ui/)",
+                 self.host, self.port, shown, self.port)
         self._server.serve()
 
     def stop(self) -> None:
@@ -74,7 +77,13 @@ class EmulatorServer:
         the gateway of the emulator's Docker network. The host answers for that address on every
         interface, so that listener closes connections from outside the network, and serves
         containers what the ECS agent serves them and the AWS APIs as tasks (access/gate.py).
+        In a container of our own, the gateway is the host's: our container joins the network
+        and tasks call our one listener at its address there, where the gate knows them by their
+        addresses on that network as tasks.
         """
+        own = self.emulator.settings.own_container
+        if own:
+            return f"http://{self._own_address(own)}:{self.port}"
         _, gateway = self.emulator.engine.runtime.ensure_network()
         if self.host in ("0.0.0.0", "::", gateway):
             return f"http://{gateway}:{self.port}"
@@ -97,3 +106,11 @@ class EmulatorServer:
                              daemon=True).start()
             self._extra[gateway] = listener
         return f"http://{gateway}:{self.port}"
+
+    def _own_address(self, own: str) -> str:
+        from emulator.runtime.own_container import own_container_id
+
+        if own == "auto":
+            own = own_container_id()
+        # Asked again each time (one inspect): the network is made again after it is removed.
+        return self.emulator.engine.runtime.attach_to_network(own)

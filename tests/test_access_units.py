@@ -138,6 +138,31 @@ def test_the_operator_allows_tasks_host_access_explicitly():
         _check(refusing, CallerKind.NETWORK, PRIVILEGED)
 
 
+def test_daemons_and_express_services_are_held_to_the_same_rule():
+    """A daemon task definition, or an Express service of one's own task definition, is no
+    way around it."""
+    refusing = Rights(Settings(), moto=None)
+    daemon = (b'{"family": "d", "containerDefinitions": [{"name": "x", "image": "b"}], '
+              b'"pidMode": "shared"}')
+    with pytest.raises(AccessDeniedException):
+        _check(refusing, CallerKind.TASK, daemon, "RegisterDaemonTaskDefinition")
+    assert host_access.reasons(host_access._daemon_spec(
+        {"containerDefinitions": [{"name": "x", "image": "b", "privileged": True}]})) == [
+        "container 'x' is privileged"]
+    assert host_access.refusal("CreateDaemon", {"daemonTaskDefinitionArn": "absent:1"},
+                               EcsState().store_for(ACCOUNT, "us-east-1")) is None
+    store = EcsState().store_for(ACCOUNT, "us-east-1")
+    from emulator.ecs import task_definitions
+
+    registered = task_definitions.register(store, RequestContext(account=ACCOUNT,
+                                                                 region="us-east-1"),
+                                           {"family": "f", "networkMode": "host",
+                                            "containerDefinitions": [{"name": "x", "image": "b",
+                                                                      "memory": 64}]})
+    assert "networkMode host" in host_access.refusal(
+        "CreateExpressGatewayService", {"taskDefinitionArn": registered.arn}, store)
+
+
 CTX = RequestContext(account=ACCOUNT, region="eu-west-1")
 BASE = f"arn:aws:ecs:eu-west-1:{ACCOUNT}"
 

@@ -190,3 +190,26 @@ def test_push_to_another_region_directly(docker, clean_emulator):
     assert pushed.returncode == 0, pushed.stderr
     assert west.list_images(repositoryName="regional")["imageIds"][0]["imageTag"] == "v1"
     assert clean_emulator.client("ecr").describe_repositories()["repositories"] == []
+
+
+def test_an_archived_image_cannot_be_pulled_until_pushed_again(docker, ecr):
+    uri = ecr.create_repository(repositoryName="cold")["repository"]["repositoryUri"]
+    docker.make_image(f"{uri}:v1", "archive me")
+    assert docker.push(f"{uri}:v1").returncode == 0
+    digest = ecr.describe_images(repositoryName="cold")["imageDetails"][0]["imageDigest"]
+    ecr.update_image_storage_class(repositoryName="cold", imageId={"imageTag": "v1"},
+                                   targetStorageClass="ARCHIVE")
+    docker.tagged.add("ecr-archive-test-copy:1")
+    assert docker.run("tag", f"{uri}:v1", "ecr-archive-test-copy:1").returncode == 0
+    docker.remove(f"{uri}:v1")
+    refused = docker.pull(f"{uri}:v1")
+    assert refused.returncode != 0 and b"not found" in refused.stderr.lower()
+
+    # pushing the very image again restores it (ECR user guide, "Archiving an image")
+    assert docker.run("tag", "ecr-archive-test-copy:1", f"{uri}:v1").returncode == 0
+    assert docker.push(f"{uri}:v1").returncode == 0
+    images = ecr.describe_images(repositoryName="cold", filter={"imageStatus": "ANY"})
+    assert [(i["imageDigest"], i["imageStatus"]) for i in images["imageDetails"]] == \
+        [(digest, "ACTIVE")]
+    docker.remove(f"{uri}:v1")
+    assert docker.pull(f"{uri}:v1").returncode == 0

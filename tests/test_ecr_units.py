@@ -3,12 +3,13 @@ immutability with exclusion filters, repository names."""
 
 import base64
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from emulator.config import Settings
-from emulator.ecr import arns, auth, names, repositories
-from emulator.ecr.model import Repository
+from emulator.ecr import archive, arns, auth, names, repositories
+from emulator.ecr.model import ImageRecord, Repository
 
 SETTINGS = Settings(port=4566)
 
@@ -30,6 +31,24 @@ def test_tokens_are_ours_and_expire():
     assert not auth.authorizes(b"key", basic(wrong_user), now=1001.0)
     for header in (None, "", "Bearer x", "Basic !!!", basic(base64.b64encode(b"AWS:").decode())):
         assert not auth.authorizes(b"key", header, now=time.time())
+
+
+def test_tokens_carry_the_principal_they_were_issued_to():
+    arn = "arn:aws:iam::123456789012:user/ci"
+    token, _ = auth.issue(b"key", "123456789012", principal=arn)
+    assert auth.authorizes(b"key", basic(token))
+    assert auth.principal_in(b"key", basic(token)) == arn
+    assert auth.principal_in(b"key", basic(auth.issue(b"key", "123456789012")[0])) is None
+    assert auth.principal_in(b"other key", basic(token)) is None
+
+
+def test_an_excluded_role_covers_its_sessions():
+    store = SimpleNamespace(pull_time_exclusions={"arn:aws:iam::123456789012:role/ops/deployer": 0})
+    record = ImageRecord(digest="sha256:x")
+    archive.record_pull(store, record, "arn:aws:sts::123456789012:assumed-role/deployer/s1")
+    assert record.last_pull is None
+    archive.record_pull(store, record, "arn:aws:sts::123456789012:assumed-role/other/s1")
+    assert record.last_pull is not None
 
 
 @pytest.mark.parametrize("header, expected", [

@@ -78,8 +78,11 @@ class _RecordingHooks(PermissiveHooks):
     def after_manifest_put(self, *args):
         self.calls.append(("put", *args))
 
+    def before_pull(self, *args):
+        pass
+
     def after_pull(self, *args):
-        self.calls.append(("pull", *args))
+        self.calls.append(("pull", *args[:4]))
 
     def after_delete(self, *args):
         self.calls.append(("delete", *args))

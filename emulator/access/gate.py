@@ -23,6 +23,7 @@ import posixpath
 import re
 
 from emulator import http_server
+from emulator.access.browsers import foreign_page
 from emulator.access.callers import Caller, CallerKind, Callers
 
 CALLER_KEY = "ecs_emulator.caller"  # the environ key the gate leaves the caller under
@@ -56,10 +57,13 @@ class Gate:
         if self.container_facing and caller.kind is CallerKind.STRANGER:
             # admits() closes these before a request is read; this is the second lock.
             return _refuse(start_response, "This address serves the emulator's containers only.")
-        if is_control(environ.get("PATH_INFO", "")) and (
-                self.container_facing or caller.from_container):
+        control = is_control(environ.get("PATH_INFO", ""))
+        if control and (self.container_facing or caller.from_container):
             return _refuse(start_response, "The emulator's control endpoints are served to this "
                                            "host only, on the address the emulator was started on.")
+        refusal = foreign_page(environ, control)
+        if refusal is not None:
+            return _refuse(start_response, refusal)
         return self._app(environ, start_response)
 
     def admits(self, address: str) -> bool:

@@ -8,15 +8,20 @@ takes them, and on AWS only an IAM policy stands between a task's role and them.
 operator's own calls (from this host) may do anything; calls from a task's container may not
 register such a definition, nor launch one (RunTask, StartTask, CreateService, UpdateService,
 CreateTaskSet: running the operator's privileged definition with a command override would be
-the same escape), unless the operator sets ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS.
+the same escape), nor do the same through daemon task definitions (RegisterDaemonTaskDefinition,
+CreateDaemon, UpdateDaemon) or Express services of their own task definition, unless the
+operator sets ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS.
 """
 
 from __future__ import annotations
 
-from emulator.ecs import task_definitions
+from emulator.ecs import daemon_task_definitions, task_definitions
 
-# ECS operations that start tasks of the definition named in `taskDefinition`.
+# ECS operations that start tasks of the definition named in `taskDefinition`,
+# `taskDefinitionArn` (Express services) or `daemonTaskDefinitionArn` (daemons).
 LAUNCHES = ("RunTask", "StartTask", "CreateService", "UpdateService", "CreateTaskSet")
+EXPRESS_LAUNCHES = ("CreateExpressGatewayService", "UpdateExpressGatewayService")
+DAEMON_LAUNCHES = ("CreateDaemon", "UpdateDaemon")
 SAFE_SECURITY_OPTIONS = ("no-new-privileges", "no-new-privileges:true")
 HOST = "host"
 
@@ -59,8 +64,16 @@ def refusal(operation: str, params: dict, store) -> str | None:
     """Why a task may not make this ECS call (call with the state lock held), else None."""
     if operation == "RegisterTaskDefinition":
         found = reasons(params)
+    elif operation == "RegisterDaemonTaskDefinition":
+        found = reasons(_daemon_spec(params))
     elif operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
         definition = task_definitions.resolve(store, params["taskDefinition"])
+        found = reasons(definition.spec) if definition is not None else []
+    elif operation in EXPRESS_LAUNCHES and isinstance(params.get("taskDefinitionArn"), str):
+        definition = task_definitions.resolve(store, params["taskDefinitionArn"])
+        found = reasons(definition.spec) if definition is not None else []
+    elif operation in DAEMON_LAUNCHES and isinstance(params.get("daemonTaskDefinitionArn"), str):
+        definition = daemon_task_definitions.resolve(store, params["daemonTaskDefinitionArn"])
         found = reasons(definition.spec) if definition is not None else []
     else:
         return None
@@ -70,3 +83,13 @@ def refusal(operation: str, params: dict, store) -> str | None:
             f"a task definition that gives containers access to the host ({'; '.join(found)}). "
             "Make this call from the emulator's host, or set "
             "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS=1 to let tasks do it.")
+
+
+def _daemon_spec(params: dict) -> dict:
+    """A daemon task definition request as the task definition it runs as: `shared` pid and
+    ipc namespaces are the host's."""
+    spec = dict(params)
+    for key in ("pidMode", "ipcMode"):
+        if spec.get(key) == "shared":
+            spec[key] = HOST
+    return spec

@@ -4,7 +4,8 @@ references list them ("Actions, resources, and condition keys for Amazon ECS / E
 Every call needs `<service>:<Operation>`. Its resource is the ARN of what the call names, where
 AWS authorizes on one (a cluster, a service, a task definition, a repository), else `*`. A call
 that hands IAM roles to ECS also needs `iam:PassRole` on each (RegisterTaskDefinition's task and
-execution roles; RunTask's and StartTask's role overrides and those of the definition they run).
+execution roles, and a daemon task definition's; RunTask's and StartTask's role overrides and
+those of the definition they run; the roles of Express services and gateways).
 Calls about many resources at once (DescribeTasks and the like) are checked on `*`: a
 simplification, noted in the README.
 """
@@ -74,8 +75,13 @@ def _definition(ref, store_of):
 
 def _passed_roles(operation: str, params: dict, store_of) -> list[str]:
     roles = []
-    if operation == "RegisterTaskDefinition":
+    if operation in ("RegisterTaskDefinition", "RegisterDaemonTaskDefinition"):
         roles = [params.get("taskRoleArn"), params.get("executionRoleArn")]
+    elif operation in ("CreateExpressGatewayService", "UpdateExpressGatewayService"):
+        roles = [params.get("taskRoleArn"), params.get("executionRoleArn"),
+                 params.get("infrastructureRoleArn")]
+    elif operation in ("CreateGateway", "UpdateGateway"):
+        roles = [params.get("infrastructureRoleArn")]
     elif operation in ("RunTask", "StartTask"):
         overrides = params.get("overrides") if isinstance(params.get("overrides"), dict) else {}
         definition = _definition(params.get("taskDefinition"), store_of)

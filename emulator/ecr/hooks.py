@@ -6,11 +6,10 @@ The registry calls these without its storage lock; each takes the ECR lock, as A
 
 from __future__ import annotations
 
-from emulator.ecr import auth, images, policies, pushes
+from emulator.ecr import archive, auth, images, policies, pushes
 from emulator.ecr.errors import ImageTagAlreadyExistsException
-from emulator.ecr.model import utcnow
 from emulator.ecr.store import EcrState
-from emulator.registry.errors import TagImmutable
+from emulator.registry.errors import ManifestUnknown, TagImmutable
 
 
 # The ECR API actions that stand for each registry action (RegistryHooks.permits): a repository
@@ -69,11 +68,25 @@ class EcrRegistryHooks:
             if repository is not None:
                 pushes.after_push(self._store(account, region), repository, digest, tag)
 
-    def after_pull(self, account: str, region: str, name: str, digest: str) -> None:
+    def before_pull(self, account: str, region: str, name: str, digest: str) -> None:
+        with self._state.lock:
+            repository = self._repository(account, region, name)
+            if repository is None or archive.pullable(images.record_of(repository, digest)):
+                return
+            status = archive.status(images.record_of(repository, digest))
+        # ECR answers 404 for an archived image (the user guide's "Archiving an image").
+        raise ManifestUnknown(f"The image with digest '{digest}' in repository '{name}' is "
+                              f"{status} and cannot be pulled; restore it with "
+                              "UpdateImageStorageClass", reference=digest)
+
+    def after_pull(self, account: str, region: str, name: str, digest: str,
+                   authorization: str | None) -> None:
+        principal = auth.principal_in(self._state.signing_key, authorization)
         with self._state.lock:
             repository = self._repository(account, region, name)
             if repository is not None:
-                images.record_of(repository, digest).last_pull = utcnow()
+                archive.record_pull(self._store(account, region),
+                                    images.record_of(repository, digest), principal)
 
     def after_delete(self, account: str, region: str, name: str, digest: str, tags,
                      manifest_removed: bool) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator.ecr import images, names, replication
+from emulator.ecr import archive, images, names, replication
 from emulator.ecr.errors import ImageNotFoundException, InvalidParameterException
 from emulator.ecr.images import Image
-from emulator.ecr.model import Repository, utcnow
+from emulator.ecr.model import Repository
 
 
 @dataclass(frozen=True)
@@ -43,28 +43,30 @@ def resolve(store, repository: Repository, image_id: dict) -> Resolved:
 
 
 def describe(store, repository: Repository, image_ids: list[dict] | None,
-             tag_status: str) -> list[Image]:
-    """DescribeImages: the images named (ImageNotFoundException if one is not), else all of them
-    that the tag status filter keeps."""
+             tag_status: str, image_status: str | None = None) -> list[Image]:
+    """DescribeImages: the images named (ImageNotFoundException if one is not; archived ones
+    too), else all of them that the tag and image status filters keep."""
     if not image_ids:
-        return [i for i in images.all_of(store, repository) if _keeps(i, tag_status)]
+        return [i for i in images.all_of(store, repository)
+                if _keeps(i, tag_status, image_status)]
     found: dict[str, Image] = {}
     for image_id in image_ids:
         resolved = resolve(store, repository, image_id)
         if resolved.image is None:
             raise ImageNotFoundException(
-                f"The image with imageId {_show(image_id)} does not exist within the repository "
+                f"The image with imageId {show(image_id)} does not exist within the repository "
                 f"with name '{repository.name}' in the registry with id '{store.account}'"
             )
         found.setdefault(resolved.image.digest, resolved.image)
     return list(found.values())
 
 
-def list_ids(store, repository: Repository, tag_status: str) -> list[dict]:
+def list_ids(store, repository: Repository, tag_status: str,
+             image_status: str | None = None) -> list[dict]:
     """ListImages: one id per tag (untagged images by digest alone), oldest push first."""
     ids = []
     for image in images.all_of(store, repository):
-        if not _keeps(image, tag_status):
+        if not _keeps(image, tag_status, image_status):
             continue
         if image.tags:
             ids += [{"imageDigest": image.digest, "imageTag": tag} for tag in image.tags]
@@ -74,8 +76,10 @@ def list_ids(store, repository: Repository, tag_status: str) -> list[dict]:
 
 
 def batch_get(store, repository: Repository, image_ids: list[dict],
-              accepted: list[str] | None) -> tuple[list[dict], list[dict]]:
-    """BatchGetImage: (images as wire dicts, failures). A get is a pull: lastRecordedPullTime."""
+              accepted: list[str] | None,
+              principal: str | None = None) -> tuple[list[dict], list[dict]]:
+    """BatchGetImage: (images as wire dicts, failures). A get is a pull: lastRecordedPullTime,
+    unless `principal` is excluded; an archived image cannot be pulled."""
     found, failures = [], []
     for image_id in image_ids:
         resolved = resolve(store, repository, image_id)
@@ -90,7 +94,14 @@ def batch_get(store, repository: Repository, image_ids: list[dict],
                                  "the acceptedMediaTypes (the emulator converts no manifests)",
             })
             continue
-        image.record.last_pull = utcnow()
+        if not archive.pullable(image.record):
+            failures.append({
+                "imageId": image_id, "failureCode": "ImageNotFound",
+                "failureReason": f"The image is {archive.status(image.record)}: archived images "
+                                 "cannot be pulled until restored with UpdateImageStorageClass",
+            })
+            continue
+        archive.record_pull(store, image.record, principal)
         found.append({
             "registryId": store.account,
             "repositoryName": repository.name,
@@ -156,7 +167,9 @@ def _referenced_by_index(store, repository: Repository, image: Image) -> bool:
     return image.digest in images.parent_indexes(every, store, repository)
 
 
-def _keeps(image: Image, tag_status: str) -> bool:
+def _keeps(image: Image, tag_status: str, image_status: str | None) -> bool:
+    if not archive.keeps(image.record, image_status):
+        return False
     if tag_status == "TAGGED":
         return bool(image.tags)
     if tag_status == "UNTAGGED":
@@ -166,6 +179,6 @@ def _keeps(image: Image, tag_status: str) -> bool:
 
 
 
-def _show(image_id: dict) -> str:
+def show(image_id: dict) -> str:
     return "{imageDigest:'%s', imageTag:'%s'}" % (image_id.get("imageDigest"),
                                                   image_id.get("imageTag"))

@@ -34,6 +34,12 @@ class ImageRecord:
     scan: ScanResult | None = None
     # destination (region, registry id) -> status, as DescribeImageReplicationStatus shows it
     replication: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Storage class (emulator/ecr/archive.py): an archived image is refused for pull; a restored
+    # one is ACTIVATING until `activating_until`, then ACTIVE again.
+    archived: bool = False
+    activating_until: dt.datetime | None = None
+    last_archived_at: dt.datetime | None = None
+    last_activated_at: dt.datetime | None = None
 
 
 @dataclass

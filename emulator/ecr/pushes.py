@@ -4,7 +4,7 @@ lifecycle policy."""
 
 from __future__ import annotations
 
-from emulator.ecr import images, lifecycle, replication, repositories, scanning
+from emulator.ecr import archive, images, lifecycle, replication, repositories, scanning
 from emulator.ecr.errors import (
     ImageAlreadyExistsException,
     ImageDigestDoesNotMatchException,
@@ -41,6 +41,7 @@ def after_push(store, repository: Repository, digest: str, tag: str | None) -> i
     image = images.find(store, repository, digest)
     if image is None:  # deleted again before we got here
         return None
+    archive.restore_on_push(image.record)
     scanning.scan_on_push(store, image)
     replication.replicate(store, image)
     if tag is None:
@@ -59,7 +60,10 @@ def put_image(store, params: dict) -> tuple[images.Image | None, str, str, str]:
     tag = params.get("imageTag")
     _check_references(store, repository, parsed)
     existing = images.find(store, repository, digest)
-    if existing is not None and (tag is None or tag in existing.tags):
+    if existing is not None and not archive.pullable(existing.record):
+        # Pushing an archived image again restores it (ECR user guide, "Archiving an image").
+        archive.restore_on_push(existing.record)
+    elif existing is not None and (tag is None or tag in existing.tags):
         raise ImageAlreadyExistsException(
             f"Image with digest '{digest}'" + (f" and tag '{tag}'" if tag else "") +
             f" already exists in the repository with name '{repository.name}' in registry with "

@@ -3,7 +3,7 @@ ECR response objects; None values are dropped by the serializer."""
 
 from __future__ import annotations
 
-from emulator.ecr import arns, scanning
+from emulator.ecr import archive, arns, scanning
 from emulator.ecr.images import Image
 from emulator.ecr.model import CreationTemplate, PullThroughCacheRule, Repository, ScanResult
 
@@ -39,7 +39,9 @@ def image_detail(store, image: Image) -> dict:
         "artifactMediaType": image.artifact_media_type,
         "lastRecordedPullTime": image.record.last_pull,
         "subjectManifestDigest": image.info.subject,
-        "imageStatus": "ACTIVE",
+        "imageStatus": archive.status(image.record),
+        "lastArchivedAt": image.record.last_archived_at,
+        "lastActivatedAt": image.record.last_activated_at,
     }
 
 

@@ -5,6 +5,7 @@ take it too. Nothing here does I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class EcrStore:
     # (repository name, image digest) -> findings planted through the control endpoint; a scan
     # of that image reports them.
     planted_findings: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    # principal ARN -> when it was registered: pulls by these record no lastRecordedPullTime
+    pull_time_exclusions: dict[str, dt.datetime] = field(default_factory=dict)
 
     @property
     def registry_id(self) -> str:
@@ -62,6 +65,9 @@ class EcrState:
         self.settings = settings or Settings()
         self.registry = registry  # emulator.registry.Registry: where images live
         self.signing_key = secrets.token_bytes(32)
+        # (access key id, account, region) -> the caller's IAM principal ARN, or None when
+        # unknown; wired by create_app to moto's STS (GetCallerIdentity's answer).
+        self.principal_of = lambda access_key, account, region: None
         self._stores: dict[tuple[str, str], EcrStore] = {}
 
     def store_for(self, account: str, region: str) -> EcrStore:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from emulator.ecs import arns, attributes as attribute_ops, tags as tag_ops
+from emulator.ecs import agent_updates, arns, attributes as attribute_ops, tags as tag_ops
 from emulator.ecs.cluster_query import InstanceFacts, compile_expression
 from emulator.ecs.errors import ClientException, InvalidParameterException
 from emulator.ecs.model import Cluster, ContainerInstance
@@ -234,7 +234,7 @@ def facts_of(store: EcsStore, instance: ContainerInstance) -> InstanceFacts:
         attributes={a["name"]: a.get("value") for a in instance.attributes},
         ec2_instance_id=instance.ec2_instance_id,
         agent_connected=instance.agent_connected,
-        agent_version=instance.version_info.get("agentVersion"),
+        agent_version=agent_updates.version_info(instance).get("agentVersion"),
         registered_at=instance.registered_at,
         running_tasks_count=used.running,
         task_groups=used.task_groups,

@@ -85,3 +85,27 @@ class ServiceDeploymentNotFoundException(AwsError):
 
 class TaskSetNotFoundException(AwsError):
     pass
+
+
+class TargetNotConnectedException(AwsError):
+    """ExecuteCommand cannot reach the container's agent (here: the emulator has no Docker)."""
+
+
+class MissingVersionException(AwsError):
+    pass
+
+
+class NoUpdateAvailableException(AwsError):
+    pass
+
+
+class DaemonNotFoundException(AwsError):
+    pass
+
+
+class DaemonNotActiveException(AwsError):
+    pass
+
+
+class GatewayNotFoundException(AwsError):
+    pass

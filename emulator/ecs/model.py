@@ -61,6 +61,8 @@ class TaskDefinition:
     deregistered_at: dt.datetime | None = None
     delete_requested_at: dt.datetime | None = None
     tags: list[dict] = field(default_factory=list)
+    # A daemon task definition's request as sent (ecs/daemon_task_definitions.py); else None
+    request: dict | None = None
 
 
 @dataclass
@@ -80,6 +82,9 @@ class ContainerInstance:
     # The local Docker host, registered by the emulator itself (not by the user): it goes away
     # with its cluster instead of keeping the cluster from being deleted.
     auto_registered: bool = False
+    # UpdateContainerAgent (emulator/ecs/agent_updates.py): when the update began, to which version
+    agent_update_started: dt.datetime | None = None
+    agent_update_target: str | None = None
 
 
 @dataclass

@@ -3,7 +3,9 @@ ECS response objects; None values are dropped by the serializer."""
 
 from __future__ import annotations
 
+from emulator.ecs import agent_updates
 from emulator.ecs import clusters as cluster_ops
+from emulator.ecs import execute_command
 from emulator.ecs.model import (
     CapacityProvider,
     Cluster,
@@ -89,7 +91,8 @@ def container_instance(item: ContainerInstance, running: int = 0, pending: int =
         "containerInstanceArn": item.arn,
         "ec2InstanceId": item.ec2_instance_id,
         "version": item.version,
-        "versionInfo": item.version_info,
+        "versionInfo": agent_updates.version_info(item),
+        "agentUpdateStatus": agent_updates.progress(item)[0],
         "remainingResources": remaining if remaining is not None else item.registered_resources,
         "registeredResources": item.registered_resources,
         "status": item.status,
@@ -200,4 +203,11 @@ def _task_container(item, container) -> dict:
         "memoryReservation": (str(definition["memoryReservation"])
                               if "memoryReservation" in definition else None),
     }
+    agent = execute_command.agent_status(item, container)
+    if agent is not None:
+        wire["managedAgents"] = [{
+            "name": execute_command.AGENT_NAME,
+            "lastStatus": agent,
+            "lastStartedAt": item.started_at if agent != "PENDING" else None,
+        }]
     return wire

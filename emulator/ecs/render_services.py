@@ -161,6 +161,11 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
             "failureCount": deployment.failed_tasks,
             "threshold": circuit_breaker_threshold(deployment.desired_count),
         },
+        "lifecycleStage": deployment.lifecycle_stage,
+        "lifecycleHookDetails": [{
+            "hookId": run.hook_id, "targetType": "PAUSE", "status": run.status,
+            "expiresAt": run.expires_at, "timeoutAction": run.timeout_action,
+        } for run in deployment.hook_runs] or None,
     }
     if deployment.rollback:
         wire["rollback"] = {

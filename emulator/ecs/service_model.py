@@ -26,6 +26,17 @@ def new_deployment_id() -> str:
 
 
 @dataclass
+class HookRun:
+    """One PAUSE hook holding a deployment at a lifecycle stage until ContinueServiceDeployment."""
+
+    hook_id: str
+    stage: str
+    expires_at: dt.datetime
+    timeout_action: str  # CONTINUE or ROLLBACK
+    status: str = "AWAITING_ACTION"  # then SUCCEEDED, FAILED (rolled back) or TIMED_OUT
+
+
+@dataclass
 class Deployment:
     id: str
     task_definition: TaskDefinition
@@ -49,6 +60,11 @@ class Deployment:
     load_balancers: list[dict] = field(default_factory=list)
     service_registries: list[dict] = field(default_factory=list)
     rolls_back: str | None = None  # the failed deployment this one returns from
+    # Lifecycle stages and PAUSE hooks (emulator/engine/deployment_hooks.py): the stage it is
+    # in, the stages it has passed, and one HookRun per hook that paused it.
+    lifecycle_stage: str | None = None
+    passed_stages: list[str] = field(default_factory=list)
+    hook_runs: list["HookRun"] = field(default_factory=list)
 
     def __post_init__(self):
         self.rollout_state_reason = self.rollout_state_reason.format(id=self.id)
@@ -102,6 +118,13 @@ class Service:
     history: list[Deployment] = field(default_factory=list)  # every deployment, newest first
     counted_failures: set[str] = field(default_factory=set)  # tasks already counted as failed
     task_sets: list = field(default_factory=list)  # EXTERNAL controller (ecs/task_sets.py)
+    # The tasks' group; a daemon's tasks (ecs/daemons.py, which runs one as a DAEMON service
+    # hidden from the service APIs) are "daemon:<name>"
+    group: str | None = None
+
+    @property
+    def task_group(self) -> str:
+        return self.group or f"service:{self.name}"
 
     @property
     def primary(self) -> Deployment:

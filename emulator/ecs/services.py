@@ -234,7 +234,7 @@ def find_active(store: EcsStore, cluster_ref: str | None, ref: str) -> Service:
 
 
 def tasks_of(store: EcsStore, service: Service) -> list:
-    group = f"service:{service.name}"
+    group = service.task_group
     return [t for t in store.tasks_of(service.cluster_name) if t.group == group]
 
 

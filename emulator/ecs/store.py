@@ -42,12 +42,28 @@ class EcsStore:
     account_setting_defaults: dict[str, str] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)  # by task ARN
     services: dict[tuple[str, str], Service] = field(default_factory=dict)  # (cluster, name)
+    # Daemons (emulator/ecs/daemons.py) by (cluster name, daemon name), and daemon task
+    # definitions: family -> revision -> definition, revisions never reused
+    daemons: dict[tuple[str, str], object] = field(default_factory=dict)
+    daemon_task_definitions: dict[str, dict[int, TaskDefinition]] = field(default_factory=dict)
+    daemon_last_revision: dict[str, int] = field(default_factory=dict)
+    # Express Mode services by (cluster name, service name) (emulator/ecs/express_services.py)
+    express_services: dict[tuple[str, str], object] = field(default_factory=dict)
+    # Gateways (emulator/ecs/gateways.py) by name; (gateway, cluster) -> association status;
+    # (gateway, cluster, service) -> the service's route through the gateway
+    gateways: dict[str, object] = field(default_factory=dict)
+    gateway_associations: dict[tuple[str, str], str] = field(default_factory=dict)
+    gateway_routes: dict[tuple[str, str, str], object] = field(default_factory=dict)
     # RunTask idempotency: (cluster name, clientToken) -> the ARNs that call created
     run_tokens: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # Called (under the lock) whenever desired state changes, to wake the engine.
     changed: Callable[[], None] = field(default=lambda: None, repr=False)
     # Registers the local Docker host as a container instance (local_instance.LocalHost), or None.
     local_host: object = field(default=None, repr=False)
+    # Makes Express services' load balancers (engine/express_infrastructure.py), or None.
+    express: object = field(default=None, repr=False)
+    # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
+    exec_sessions: object = field(default=None, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -96,6 +112,8 @@ class EcsState:
         self.listeners: list[Callable[[], None]] = []
         self._stores: dict[tuple[str, str], EcsStore] = {}
         self.local_host = None  # given to every store (see EcsStore.local_host)
+        self.express = None  # likewise (EcsStore.express)
+        self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
@@ -105,7 +123,8 @@ class EcsState:
                 store = self._stores.get(key)
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
-                                     local_host=self.local_host)
+                                     local_host=self.local_host, express=self.express,
+                                     exec_sessions=self.exec_sessions)
                     self._stores[key] = store
         return store
 

@@ -23,8 +23,17 @@ FARGATE_PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.
 MAX_TASKS_PER_CALL = 10
 
 
-def resolve_task_definition(store: EcsStore, ref: str) -> TaskDefinition:
-    """The definition a launch names; one being deleted cannot run."""
+def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = False) -> TaskDefinition:
+    """The definition a launch names; one being deleted cannot run. A daemon's scheduler (and
+    only it) launches daemon task definitions."""
+    parsed = arns.parse(ref)
+    if for_service and parsed is not None and parsed.resource_type == "daemon-task-definition":
+        from emulator.ecs import daemon_task_definitions
+
+        definition = daemon_task_definitions.resolve(store, ref)
+        if definition is None:
+            raise ClientException(daemon_task_definitions.NOT_FOUND)
+        return definition
     definition = task_definitions.describe(store, ref)
     if definition.status == "DELETE_IN_PROGRESS":
         raise ClientException("Unable to describe task definition.")
@@ -34,7 +43,7 @@ def resolve_task_definition(store: EcsStore, ref: str) -> TaskDefinition:
 def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int,
                 *, for_service: bool = False) -> list[Task]:
     """The tasks of one launch. A service may still scale an INACTIVE revision, as on ECS."""
-    definition = resolve_task_definition(store, params["taskDefinition"])
+    definition = resolve_task_definition(store, params["taskDefinition"], for_service=for_service)
     if definition.status != "ACTIVE" and not for_service:
         raise ClientException(
             f"TaskDefinition is inactive ({definition.family}:{definition.revision})."

@@ -62,6 +62,7 @@ class Task:
     availability_zone: str | None = None
     ephemeral_storage: dict | None = None
     stop_grace_s: int | None = None  # overrides each container's stopTimeout (emulator reset)
+    protected_until: dt.datetime | None = None  # scale-in protection (ecs/task_protection.py)
     desired: TaskStatus = TaskStatus.RUNNING
     known: TaskStatus = TaskStatus.PROVISIONING
     health: HealthStatus = HealthStatus.UNKNOWN

@@ -63,7 +63,7 @@ def _facts(rec, instance: ContainerInstance):
     """The instance as the query language sees it, without this service's own tasks, so that an
     expression such as `runningTasksCount == 0` is not undone by the daemon task itself."""
     facts = container_instances.facts_of(rec.store, instance)
-    group = f"service:{rec.service.name}"
+    group = rec.service.task_group
     own_running = sum(1 for t in rec.live if t.container_instance_arn == instance.arn
                       and t.known == TaskStatus.RUNNING)
     return dataclasses.replace(facts, running_tasks_count=facts.running_tasks_count - own_running,

@@ -16,13 +16,14 @@ import threading
 import time
 
 from emulator.config import Settings
-from emulator.ecs import capacity_providers
+from emulator.ecs import capacity_providers, daemons
 from emulator.ecs import services as service_ops
 from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.task_launch import build_tasks
-from emulator.engine import daemon_scheduler, task_set_scheduler
+from emulator.ecs.task_protection import split_protected
+from emulator.engine import daemon_scheduler, deployment_hooks, task_set_scheduler
 from emulator.runtime.status import HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.scheduler")
@@ -68,11 +69,16 @@ class ServiceScheduler:
                 for service in list(store.services.values()):
                     if service.status != "INACTIVE":
                         self._reconcile(store, service)
+                for daemon in list(store.daemons.values()):  # each runs as a DAEMON service
+                    if daemon.status != "DELETED":
+                        # no service events for it: EventBridge's are about services
+                        self._reconcile(store, daemon.service, notify=False)
+                        daemons.after_pass(store, daemon)
 
-    def _reconcile(self, store: EcsStore, service: Service) -> None:
+    def _reconcile(self, store: EcsStore, service: Service, notify: bool = True) -> None:
         try:  # one service's fault must not stop the others being scheduled
             Reconciliation(self, store, service).run()
-            for listener in self.service_listeners:
+            for listener in self.service_listeners if notify else ():
                 listener(store, service)
         except Exception:
             log.exception("scheduling service %s failed", service.arn)
@@ -81,11 +87,12 @@ class ServiceScheduler:
 
     def on_task_changed(self, store: EcsStore, task) -> None:
         """Called under the lock on every task status change."""
-        if not (task.group or "").startswith("service:"):
-            return
-        service = store.services.get((task.cluster_name, task.group[len("service:"):]))
+        service = _service_of(store, task)
         if service is None:
             return
+        if task.known == TaskStatus.STOPPED and (task.group or "").startswith("daemon:"):
+            daemons.on_task_stopped(store, store.daemons[(task.cluster_name, task.group[7:])],
+                                    task)
         if task.known == TaskStatus.RUNNING:
             service.consecutive_failures = 0
         elif (task.known == TaskStatus.STOPPED and _failed_to_start(task)
@@ -131,8 +138,10 @@ class Reconciliation:
             return
         self.replace_unhealthy()
         self.check_circuit_breaker()
-        self.stop_surplus()
-        self._launch_missing()
+        may_launch, may_clean_up = deployment_hooks.gates(self)
+        self.stop_surplus(keep_old=not may_clean_up)
+        if may_launch:
+            self._launch_missing()
         self.finish_deployments()
 
     # -- stopping -----------------------------------------------------------------------------------
@@ -159,10 +168,13 @@ class Reconciliation:
                 deployment.failed_tasks += 1
         self.stop_tasks(unhealthy, "Task failed container health checks")
 
-    def stop_surplus(self) -> None:
+    def stop_surplus(self, keep_old: bool = False) -> None:
         primary = self.service.primary
-        old = [t for t in self.live if t.started_by != primary.id]
-        mine = [t for t in self.live if t.started_by == primary.id]
+        # A lifecycle hook still to come keeps the old deployment's serving tasks; protected
+        # tasks are spared by deployments and scale-in alike (task_protection.py).
+        old, spared_old = split_protected([t for t in self.live if t.started_by != primary.id
+                                           and not (keep_old and t.serving)])
+        mine, spared_mine = split_protected([t for t in self.live if t.started_by == primary.id])
         # Old deployments' tasks that are not yet healthy can go at once; healthy ones only as
         # far as minimumHealthyPercent allows.
         minimum = math.ceil(self._desired() * self.percent("minimumHealthyPercent") / 100)
@@ -174,12 +186,22 @@ class Reconciliation:
                 break
             victims.append(task)
             allowance -= 1
-        excess = len(mine) - primary.desired_count
+        excess = len(mine) + len(spared_mine) - primary.desired_count
         if excess > 0:
             # Scale in: pending tasks first, then the newest.
             ordered = sorted(mine, key=lambda t: (t.known == TaskStatus.RUNNING, -t.created_at.timestamp()))
             victims += ordered[:excess]
         self.stop_tasks(victims, "Scaling activity initiated by (deployment {})".format(primary.id))
+        if spared_old or excess > len(mine):
+            self.note_protected(len(spared_old) + max(excess - len(mine), 0))
+
+    def note_protected(self, count: int) -> None:
+        """Once per change in what protection holds back, as ECS reports it."""
+        message = f"was unable to scale in due to (reason: {count} tasks under protection)."
+        latest = self.service.events[0]["message"] if self.service.events else ""
+        if not latest.endswith(message):
+            self.service.add_event(message)
+            self.service.steady_reported = False
 
     def stop_tasks(self, tasks: list, reason: str) -> None:
         stopped = [t for t in tasks if t.request_stop(SCHEDULER_STOP, reason)]
@@ -208,6 +230,8 @@ class Reconciliation:
             return
         maximum = math.floor(self._desired() * self.percent("maximumPercent") / 100)
         room = max(maximum - len(self.live), 0) if len(self.live) > mine else missing
+        if deployment_hooks.launches_in_full(self.service):
+            room = missing
         count = min(missing, room)
         if count <= 0:
             return
@@ -255,7 +279,7 @@ class Reconciliation:
         params = {
             "taskDefinition": deployment.task_definition.arn,
             "startedBy": deployment.id,
-            "group": f"service:{self.service.name}",
+            "group": self.service.task_group,
             "enableExecuteCommand": self.service.enable_execute_command,
             "tags": self._propagated_tags(deployment),
         }
@@ -344,3 +368,14 @@ def _failed_to_start(task) -> bool:
 
 def _deployment_of(service: Service, task) -> Deployment | None:
     return next((d for d in service.deployments if d.id == task.started_by), None)
+
+
+def _service_of(store: EcsStore, task) -> Service | None:
+    """The service (or daemon's service) whose group the task is in."""
+    group = task.group or ""
+    if group.startswith("service:"):
+        return store.services.get((task.cluster_name, group[len("service:"):]))
+    if group.startswith("daemon:"):
+        daemon = store.daemons.get((task.cluster_name, group[len("daemon:"):]))
+        return daemon.service if daemon is not None else None
+    return None

@@ -1,6 +1,6 @@
 """What every container sees in its environment, as on ECS: the region, the execution
-environment, the metadata endpoint, and (unless turned off) AWS_ENDPOINT_URL back at the emulator
-so the task's own SDK calls stay local."""
+environment, the metadata endpoint, the agent's API (ECS_AGENT_URI), and (unless turned off)
+AWS_ENDPOINT_URL back at the emulator so the task's own SDK calls stay local."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class BaseEnvironment(TaskHook):
             "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE" if task.launch_type == "FARGATE" else "AWS_ECS_EC2",
             "ECS_CONTAINER_METADATA_URI_V4": f"{endpoint}/v4/{key}",
             "ECS_CONTAINER_METADATA_URI": f"{endpoint}/v3/{key}",
+            # The agent's API: the task scale-in protection endpoint (metadata/agent_routes.py).
+            "ECS_AGENT_URI": f"{endpoint}/api/{key}",
         }
         if self._inject_endpoint:
             environment["AWS_ENDPOINT_URL"] = endpoint

@@ -8,8 +8,9 @@ name within that account and region (never the /v2/<account>/<region>/ path pref
 
 Hooks run without the storage lock held, so they may take their own locks and may call storage.
 To refuse, a hook raises a domain error of emulator/registry/errors.py; routes turn it into the
-spec's answer: RepositoryUnknown -> 404 NAME_UNKNOWN, TagImmutable -> 400 TAG_INVALID (what ECR
-answers for an immutable tag; docker prints "tag invalid: <message>"), Denied -> 403 DENIED.
+spec's answer: RepositoryUnknown -> 404 NAME_UNKNOWN, ManifestUnknown -> 404 MANIFEST_UNKNOWN,
+TagImmutable -> 400 TAG_INVALID (what ECR answers for an immutable tag; docker prints "tag
+invalid: <message>"), Denied -> 403 DENIED.
 """
 
 from __future__ import annotations
@@ -53,8 +54,14 @@ class RegistryHooks(Protocol):
         """A manifest was stored (and tagged, when `tag` is not None). ECR: imagePushedAt,
         scan-on-push, events. The full record is storage.stat_manifest(repo, digest)."""
 
-    def after_pull(self, account: str, region: str, name: str, digest: str) -> None:
-        """A manifest was served by GET (not HEAD). ECR: lastRecordedPullTime."""
+    def before_pull(self, account: str, region: str, name: str, digest: str) -> None:
+        """A manifest is about to be served (GET or HEAD). Raise ManifestUnknown to answer 404
+        MANIFEST_UNKNOWN (ECR: the image is archived)."""
+
+    def after_pull(self, account: str, region: str, name: str, digest: str,
+                   authorization: str | None) -> None:
+        """A manifest was served by GET (not HEAD), to a request with that Authorization header.
+        ECR: lastRecordedPullTime, unless the token's principal is excluded."""
 
     def after_delete(self, account: str, region: str, name: str, digest: str,
                      tags: Sequence[str], manifest_removed: bool) -> None:
@@ -83,7 +90,10 @@ class PermissiveHooks:
     def after_manifest_put(self, account, region, name, digest, tag, media_type, size):
         return None
 
-    def after_pull(self, account, region, name, digest):
+    def before_pull(self, account, region, name, digest):
+        return None
+
+    def after_pull(self, account, region, name, digest, authorization):
         return None
 
     def after_delete(self, account, region, name, digest, tags, manifest_removed):

@@ -201,8 +201,10 @@ def get_manifest(name: str, reference: str):
     if not acceptable(info.media_type, request.headers.get("Accept")):
         raise ManifestUnknown(f"manifest {reference} is {info.media_type}, which the request's "
                               "Accept header does not allow", reference=reference)
+    registry.hooks.before_pull(repo.account, repo.region, repo.name, info.digest)
     if request.method == "GET":
-        registry.hooks.after_pull(repo.account, repo.region, repo.name, info.digest)
+        registry.hooks.after_pull(repo.account, repo.region, repo.name, info.digest,
+                                  request.headers.get("Authorization"))
     response = Response(body, 200)
     response.headers.update({"Content-Type": info.media_type, "Docker-Content-Digest": info.digest,
                              "ETag": f'"{info.digest}"'})

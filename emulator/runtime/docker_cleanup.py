@@ -36,6 +36,8 @@ def _remove(api, containers: list[dict], networks: list[dict], volumes: list[dic
     import docker.errors
 
     removed = 0
+    for network in networks:
+        _disconnect_all(api, network["Id"])
     steps = ([(api.remove_container, c["Id"], {"force": True, "v": True}) for c in containers]
              + [(api.remove_network, n["Id"], {}) for n in networks]
              + [(api.remove_volume, v["Name"], {"force": True}) for v in volumes])
@@ -48,3 +50,20 @@ def _remove(api, containers: list[dict], networks: list[dict], volumes: list[dic
         except docker.errors.APIError as error:  # e.g. in use by a container not ours: leave it
             log.warning("could not remove %s: %s", ident, error.explanation or error)
     return removed
+
+
+def _disconnect_all(api, network_id: str) -> None:
+    """Docker refuses to remove a network a container is still attached to: the emulator's own
+    container when it runs in one (runtime/own_container.py), or one a user attached."""
+    import docker.errors
+
+    try:
+        attached = api.inspect_network(network_id).get("Containers") or {}
+    except docker.errors.NotFound:
+        return
+    for container_id in attached:
+        try:
+            api.disconnect_container_from_network(container_id, network_id, force=True)
+        except docker.errors.APIError as error:
+            log.warning("could not disconnect %s from %s: %s", container_id, network_id,
+                        error.explanation or error)

@@ -97,6 +97,12 @@ class DockerRuntime:
                 self._network = docker_network.ensure_network(self.api, name, self.labels())
             return self._network
 
+    def attach_to_network(self, container: str) -> str:
+        """Connect `container` (the emulator's own) to this instance's network; its address."""
+        from .own_container import attach
+
+        return attach(self.api, self.ensure_network()[0], container)
+
     def network_members(self) -> NetworkMembers:
         """Who is on this instance's network now (the access checks map addresses to tasks)."""
         return docker_network.network_members(self.api, self.ensure_network()[0])

@@ -8,6 +8,7 @@ from emulator.aws.json_service import HandlerTable
 handlers = HandlerTable()
 
 from emulator.ecr.api import (  # noqa: E402,F401  (importing registers the handlers)
+    archive,
     images,
     layers,
     lifecycle,

@@ -1,7 +1,7 @@
 """Handlers of the image operations: describe, list, get, put, delete, replication status."""
 
 from emulator.aws.json_service import Call
-from emulator.ecr import image_ops, pushes, render
+from emulator.ecr import archive, image_ops, pushes, render
 from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, refuse_paging_with_ids, repository_of
 from emulator.ecr.errors import ImageNotFoundException
@@ -11,8 +11,9 @@ from emulator.ecr.errors import ImageNotFoundException
 def describe_images(call: Call) -> dict:
     store, repository = repository_of(call)
     refuse_paging_with_ids(call.params, "imageIds")
-    tag_status = call.params.get("filter", {}).get("tagStatus", "ANY")
-    found = image_ops.describe(store, repository, call.params.get("imageIds"), tag_status)
+    filters = call.params.get("filter", {})
+    found = image_ops.describe(store, repository, call.params.get("imageIds"),
+                               filters.get("tagStatus", "ANY"), filters.get("imageStatus"))
     token = None
     if not call.params.get("imageIds"):
         found, token = page_of(found, call.params, key=lambda i: (i.info.pushed_at, i.digest))
@@ -22,8 +23,9 @@ def describe_images(call: Call) -> dict:
 @handlers("ListImages")
 def list_images(call: Call) -> dict:
     store, repository = repository_of(call)
-    tag_status = call.params.get("filter", {}).get("tagStatus", "ANY")
-    ids = sorted(image_ops.list_ids(store, repository, tag_status), key=_id_key)
+    filters = call.params.get("filter", {})
+    ids = sorted(image_ops.list_ids(store, repository, filters.get("tagStatus", "ANY"),
+                                    filters.get("imageStatus")), key=_id_key)
     page, token = page_of(ids, call.params, key=_id_key)
     return {"imageIds": page, "nextToken": token}
 
@@ -32,7 +34,8 @@ def list_images(call: Call) -> dict:
 def batch_get_image(call: Call) -> dict:
     store, repository = repository_of(call)
     found, failures = image_ops.batch_get(store, repository, call.params["imageIds"],
-                                          call.params.get("acceptedMediaTypes"))
+                                          call.params.get("acceptedMediaTypes"),
+                                          archive.principal_for(store, call.ctx.access_key))
     return {"images": found, "failures": failures}
 
 

@@ -11,9 +11,13 @@ from emulator.ecr.errors import RegistryPolicyNotFoundException
 @handlers("GetAuthorizationToken")
 def get_authorization_token(call: Call) -> dict:
     accounts = call.params.get("registryIds") or [call.store.account]
+    # The caller's principal rides in the token, so `docker pull` honours pull-time exclusions.
+    principal = call.store.state.principal_of(call.ctx.access_key, call.store.account,
+                                              call.store.region)
     data = []
     for account in accounts:
-        token, expires = auth.issue(call.store.state.signing_key, names.check_registry_id(account))
+        token, expires = auth.issue(call.store.state.signing_key,
+                                    names.check_registry_id(account), principal=principal)
         data.append({"authorizationToken": token, "expiresAt": expires,
                      "proxyEndpoint": base_url(call)})
     return {"authorizationData": data}

@@ -2,16 +2,20 @@
 signing configurations, signing statuses."""
 
 from emulator.aws.json_service import Call
-from emulator.ecr import image_ops, names, render, scanning, signing
+from emulator.ecr import archive, image_ops, names, render, scanning, signing
 from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, repository_of, store_of
-from emulator.ecr.errors import ImageNotFoundException
+from emulator.ecr.errors import ImageArchivedException, ImageNotFoundException
 
 
 @handlers("StartImageScan")
 def start_image_scan(call: Call) -> dict:
     store, repository = repository_of(call)
     image = _image(store, repository, call.params["imageId"])
+    if archive.status(image.record) != archive.ACTIVE:
+        raise ImageArchivedException(
+            f"The image with digest '{image.digest}' is {archive.status(image.record)} and "
+            "cannot be scanned")
     result = scanning.scan(store, image)
     return {"registryId": store.account, "repositoryName": repository.name,
             "imageId": render.image_id(image, call.params["imageId"].get("imageTag")),

@@ -9,10 +9,14 @@ handlers = HandlerTable()
 
 from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the handlers)
     account_settings,
+    agent,
     attributes,
     capacity_providers,
     clusters,
     container_instances,
+    daemons,
+    express,
+    gateways,
     service_deployments,
     services,
     tags,

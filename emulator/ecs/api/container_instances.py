@@ -9,7 +9,7 @@ from emulator.ecs.errors import InvalidParameterException
 MAX_DESCRIBED = 100
 
 
-def _wire(call: Call, instance, include=()) -> dict:
+def wire(call: Call, instance, include=()) -> dict:
     used = container_instances.usage(call.store, instance)
     return render.container_instance(
         instance,
@@ -23,7 +23,7 @@ def _wire(call: Call, instance, include=()) -> dict:
 @handlers("RegisterContainerInstance")
 def register_container_instance(call: Call) -> dict:
     instance = container_instances.register_from_request(call.store, call.params)
-    return {"containerInstance": _wire(call, instance, ("TAGS",))}
+    return {"containerInstance": wire(call, instance, ("TAGS",))}
 
 
 @handlers("DescribeContainerInstances")
@@ -42,7 +42,7 @@ def describe_container_instances(call: Call) -> dict:
             arn = container_instances.failure_arn(call.store, cluster, ref)
             failures.append(render.failure(arn, "MISSING"))
         else:
-            found.append(_wire(call, instance, include))
+            found.append(wire(call, instance, include))
     return {"containerInstances": found, "failures": failures}
 
 
@@ -67,7 +67,7 @@ def update_container_instances_state(call: Call) -> dict:
         render.failure(container_instances.failure_arn(call.store, cluster, ref), "MISSING")
         for ref in missing
     ]
-    return {"containerInstances": [_wire(call, i) for i in changed], "failures": failures}
+    return {"containerInstances": [wire(call, i) for i in changed], "failures": failures}
 
 
 @handlers("DeregisterContainerInstance")
@@ -76,4 +76,4 @@ def deregister_container_instance(call: Call) -> dict:
     instance = container_instances.deregister(
         call.store, cluster, call.params["containerInstance"], bool(call.params.get("force"))
     )
-    return {"containerInstance": _wire(call, instance)}
+    return {"containerInstance": wire(call, instance)}

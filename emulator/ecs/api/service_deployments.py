@@ -1,11 +1,11 @@
-"""Handlers of ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions and
-StopServiceDeployment."""
+"""Handlers of ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,
+StopServiceDeployment and ContinueServiceDeployment."""
 
 from emulator.aws.json_service import Call
-from emulator.ecs import render, render_services, service_deployments, services
+from emulator.ecs import deployment_hooks, render, render_services, service_deployments, services
 from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
-from emulator.ecs.errors import InvalidParameterException
+from emulator.ecs.errors import InvalidParameterException, ServiceDeploymentNotFoundException
 
 
 @handlers("ListServiceDeployments")
@@ -49,3 +49,14 @@ def _describe(call: Call, refs: list[str], resource_type: str, key: str, draw) -
         else:
             found.append(draw(call.store, *match))
     return {key: found, "failures": failures}
+
+
+@handlers("ContinueServiceDeployment")
+def continue_service_deployment(call: Call) -> dict:
+    arn = call.params["serviceDeploymentArn"]
+    found = service_deployments.find(call.store, arn, "service-deployment")
+    if found is None:
+        raise ServiceDeploymentNotFoundException("The service deployment does not exist.")
+    deployment_hooks.continue_deployment(call.store, *found, call.params["hookId"],
+                                         call.params.get("action", "CONTINUE"))
+    return {"serviceDeploymentArn": arn}

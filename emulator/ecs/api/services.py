@@ -1,7 +1,8 @@
 """Handlers of the service operations."""
 
 from emulator.aws.json_service import Call
-from emulator.ecs import arns, render, render_services, services
+from emulator.ecs import arns, gateways, render, render_services, services
+from emulator.ecs.task_launch import resolve_task_definition
 from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
@@ -9,14 +10,32 @@ from emulator.ecs.errors import InvalidParameterException
 
 @handlers("CreateService")
 def create_service(call: Call) -> dict:
+    _check_connectors(call)
     service = services.create(call.store, call.params, arns.principal_root(call.ctx))
+    gateways.connect(call.store, service, call.params.get("gatewayConnectors", []))
     return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
 @handlers("UpdateService")
 def update_service(call: Call) -> dict:
+    _check_connectors(call)
     service = services.update(call.store, call.params)
+    gateways.connect(call.store, service, call.params.get("gatewayConnectors"))
     return {"service": render_services.service(call.store, service, ("TAGS",))}
+
+
+def _check_connectors(call: Call) -> None:
+    """Before the service changes: the connector must name a port of its task definition."""
+    connectors = call.params.get("gatewayConnectors")
+    if not connectors:
+        return
+    ref = call.params.get("taskDefinition")
+    if ref is None and "service" in call.params:
+        ref = services.find(call.store, call.params.get("cluster"),
+                            call.params["service"]).task_definition.arn
+    if ref is not None:
+        gateways.check_connectors(call.store, resolve_task_definition(call.store, ref),
+                                  connectors)
 
 
 @handlers("DeleteService")

@@ -1,7 +1,8 @@
-"""Handlers of RunTask, StartTask, StopTask, DescribeTasks and ListTasks."""
+"""Handlers of RunTask, StartTask, StopTask, DescribeTasks, ListTasks, ExecuteCommand, and
+Update/GetTaskProtection."""
 
 from emulator.aws.json_service import Call
-from emulator.ecs import render, tasks
+from emulator.ecs import execute_command, render, task_protection, tasks
 from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
@@ -53,3 +54,20 @@ def list_tasks(call: Call) -> dict:
     matches = tasks.listed(call.store, call.params)
     page, token = page_of(matches, call.params, key=lambda t: t.arn)
     return {"taskArns": [t.arn for t in page], "nextToken": token}
+
+
+@handlers("ExecuteCommand")
+def execute(call: Call) -> dict:
+    return execute_command.execute_command(call.store, call.params, call.ctx.host)
+
+
+@handlers("UpdateTaskProtection")
+def update_task_protection(call: Call) -> dict:
+    protected, failures = task_protection.update(call.store, call.params)
+    return {"protectedTasks": protected, "failures": failures}
+
+
+@handlers("GetTaskProtection")
+def get_task_protection(call: Call) -> dict:
+    protected, failures = task_protection.get(call.store, call.params)
+    return {"protectedTasks": protected, "failures": failures}

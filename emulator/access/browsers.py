@@ -1,0 +1,51 @@
+"""Web pages are not callers: what keeps a site open in the user's browser off the emulator.
+
+A browser lets any page send a plain form POST to http://127.0.0.1:4566 (no preflight), and a
+page whose host name is re-pointed at 127.0.0.1 (DNS rebinding) may even read the answers. The
+emulator serves no user but the ones on this machine, so:
+
+- a request whose Origin is a named site (not localhost, not an IP address) is refused,
+  whatever its path: SDKs, the AWS CLI and Docker send no Origin; the dashboard's own requests
+  carry the emulator's address;
+- the control endpoints and the dashboard answer only requests whose Host is an address or a
+  loopback name, which a rebound name is not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+# Names that reach this host without DNS; host.docker.internal is how Docker Desktop's
+# containers and the emulator's own image name the host.
+_LOCAL_NAMES = ("localhost", "host.docker.internal")
+
+
+def foreign_page(environ: dict, control: bool) -> str | None:
+    """Why this request looks like a web page of another site's, or None."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin and origin != "null" and not _local(urlsplit(origin).hostname or ""):
+        return f"Requests from web pages of other sites ({origin}) are not served."
+    if control and not _local(_host_name(environ.get("HTTP_HOST", ""))):
+        return ("The emulator's control endpoints answer requests addressed to an IP address or "
+                "localhost only.")
+    return None
+
+
+def _host_name(host: str) -> str:
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _local(name: str) -> bool:
+    name = name.lower().rstrip(".")
+    if not name:
+        return True  # HTTP/1.0 without a Host: no browser sends that
+    if name in _LOCAL_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,46 @@
+"""Handlers of storage classes and pull-time update exclusions: UpdateImageStorageClass and the
+three *PullTimeUpdateExclusion(s) operations (the rules are in emulator/ecr/archive.py)."""
+
+from emulator.aws.json_service import Call
+from emulator.ecr import archive, image_ops, render
+from emulator.ecr.api import handlers
+from emulator.ecr.api.common import page_of, repository_of, store_of
+from emulator.ecr.errors import ImageNotFoundException
+
+
+@handlers("UpdateImageStorageClass")
+def update_image_storage_class(call: Call) -> dict:
+    store, repository = repository_of(call)
+    image_id = call.params["imageId"]
+    resolved = image_ops.resolve(store, repository, image_id)
+    if resolved.image is None:
+        raise ImageNotFoundException(
+            f"The image with imageId {image_ops.show(image_id)} does not exist within the "
+            f"repository with name '{repository.name}' in the registry with id '{store.account}'")
+    status = archive.transition(store, resolved.image, call.params["targetStorageClass"])
+    return {"registryId": store.account, "repositoryName": repository.name,
+            "imageId": render.image_id(resolved.image, image_id.get("imageTag")),
+            "imageStatus": status}
+
+
+@handlers("RegisterPullTimeUpdateExclusion")
+def register_pull_time_update_exclusion(call: Call) -> dict:
+    principal = call.params["principalArn"]
+    created = archive.register_exclusion(store_of(call), principal)
+    return {"principalArn": principal, "createdAt": created}
+
+
+@handlers("DeregisterPullTimeUpdateExclusion")
+def deregister_pull_time_update_exclusion(call: Call) -> dict:
+    principal = call.params["principalArn"]
+    archive.deregister_exclusion(store_of(call), principal)
+    return {"principalArn": principal}
+
+
+@handlers("ListPullTimeUpdateExclusions")
+def list_pull_time_update_exclusions(call: Call) -> dict:
+    principals = sorted(store_of(call).pull_time_exclusions)
+    # the response's list holds at most 100 (its shape's max), whatever maxResults asks
+    params = {**call.params, "maxResults": min(call.params.get("maxResults") or 100, 100)}
+    page, token = page_of(principals, params, key=lambda p: p)
+    return {"pullTimeUpdateExclusions": page, "nextToken": token}

@@ -1,0 +1,160 @@
+"""What the ECS agent tells ECS: SubmitTaskStateChange, SubmitContainerStateChange and
+SubmitAttachmentStateChanges, checked as ECS checks them and applied to the tasks they name.
+
+Every task of this emulator runs in Docker, with the engine as its agent: Docker is the truth of
+what a container is doing, and the engine stays the one writer of known statuses. So a report
+from another agent (a test playing one, or a tool replaying agent traffic) is applied the way it
+can be without contradicting Docker:
+- a task reported STOPPED is stopped for real (desired status STOPPED, the report's reason as
+  stoppedReason), as is a task whose essential container is reported STOPPED (ECS's rule);
+- the exit code and reason of a container reported STOPPED are recorded; so are an image digest,
+  network bindings and pull/execution timestamps that Docker has not given the task yet;
+- progress Docker has not shown (RUNNING for a task still PENDING) is acknowledged and left to
+  Docker to confirm: statuses never move on a report alone;
+- attachment statuses are recorded as reported.
+A runtimeId that is not the container's Docker id is refused: it names some other container.
+Fargate tasks have no container instance and so no agent that could report on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from emulator.ecs import tasks as task_ops
+from emulator.ecs.errors import InvalidParameterException
+from emulator.ecs.store import EcsStore
+from emulator.ecs.task_model import Task, TaskContainer
+from emulator.runtime.status import ContainerStatus, TaskStatus
+
+ACKNOWLEDGMENT = "ACK"
+TASK_STATUSES = {"PENDING", "RUNNING", "STOPPED", "MANIFEST_PULLED"}
+CONTAINER_STATUSES = {"PENDING", "RUNNING", "STOPPED", "MANIFEST_PULLED"}
+ATTACHMENT_STATUSES = {"PRECREATED", "CREATED", "ATTACHING", "ATTACHED", "DETACHING",
+                       "DETACHED", "DELETED", "FAILED"}
+
+
+def task_state_change(store: EcsStore, params: dict) -> str:
+    task = _reported_task(store, params)
+    status = _checked(params.get("status"), TASK_STATUSES, "status")
+    reports = params.get("containers", [])
+    pairs = [(_container(task, r.get("containerName")), r) for r in reports]
+    for container, report in pairs:
+        _check_container_report(container, report)
+    for attachment in params.get("attachments", []):
+        _attachment(store, task.cluster_name, attachment["attachmentArn"])
+        _checked(attachment["status"], ATTACHMENT_STATUSES, "attachments.status")
+    for agent in params.get("managedAgents", []):
+        _container(task, agent["containerName"])
+    for container, report in pairs:
+        _apply_container(store, task, container, report)
+    for attachment in params.get("attachments", []):
+        _attachment(store, task.cluster_name, attachment["attachmentArn"])["status"] = \
+            attachment["status"]
+    _fill(task, "pull_started_at", params.get("pullStartedAt"))
+    _fill(task, "pull_stopped_at", params.get("pullStoppedAt"))
+    if status == "STOPPED":
+        _fill(task, "execution_stopped_at", params.get("executionStoppedAt"))
+        _stop(store, task, "EssentialContainerExited" if task.known >= TaskStatus.RUNNING
+              else "TaskFailedToStart", params.get("reason") or "Task stopped by its agent")
+    task.version += 1
+    return ACKNOWLEDGMENT
+
+
+def container_state_change(store: EcsStore, params: dict) -> str:
+    task = _reported_task(store, params)
+    container = _container(task, params.get("containerName"))
+    report = {k: params[k] for k in ("runtimeId", "status", "exitCode", "reason",
+                                      "networkBindings") if k in params}
+    _check_container_report(container, report)
+    _apply_container(store, task, container, report)
+    task.version += 1
+    return ACKNOWLEDGMENT
+
+
+def attachment_state_changes(store: EcsStore, params: dict) -> str:
+    cluster = store.cluster(params.get("cluster"))
+    found = []
+    for change in params["attachments"]:
+        _checked(change["status"], ATTACHMENT_STATUSES, "attachments.status")
+        found.append((_attachment(store, cluster.name, change["attachmentArn"]), change))
+    for attachment, change in found:
+        attachment["status"] = change["status"]
+    return ACKNOWLEDGMENT
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+def _reported_task(store: EcsStore, params: dict) -> Task:
+    cluster = store.cluster(params.get("cluster"))
+    if not params.get("task"):
+        raise InvalidParameterException("Task must be specified.")
+    task = task_ops.find(store, cluster.name, params["task"])
+    if task is None:
+        raise InvalidParameterException("The referenced task was not found.")
+    if task.container_instance_arn is None:
+        raise InvalidParameterException(
+            f"Task {task.id} does not run on a container instance ({task.launch_type}): no "
+            "agent reports its state.")
+    return task
+
+
+def _checked(value: str | None, allowed: set[str], name: str) -> str | None:
+    if value is not None and value not in allowed:
+        raise InvalidParameterException(
+            f"Invalid {name} '{value}'; valid values are {', '.join(sorted(allowed))}.")
+    return value
+
+
+def _container(task: Task, name: str | None) -> TaskContainer:
+    if not name:
+        raise InvalidParameterException("containerName must be specified.")
+    container = task.container(name)
+    if container is None:
+        raise InvalidParameterException(
+            f"The task {task.id} has no container named {name}.")
+    return container
+
+
+def _check_container_report(container: TaskContainer, report: dict) -> None:
+    _checked(report.get("status"), CONTAINER_STATUSES, "container status")
+    runtime_id = report.get("runtimeId")
+    if runtime_id and container.runtime_id and runtime_id != container.runtime_id:
+        raise InvalidParameterException(
+            f"runtimeId {runtime_id} is not the runtime id of container {container.name}.")
+
+
+def _attachment(store: EcsStore, cluster_name: str, arn: str) -> dict:
+    attachment_id = arn.rsplit("/", 1)[-1]
+    for task in store.tasks_of(cluster_name):
+        for attachment in task.attachments:
+            if attachment.get("id") == attachment_id:
+                return attachment
+    raise InvalidParameterException(f"The attachment {arn} was not found.")
+
+
+# -- effects -------------------------------------------------------------------------------------
+
+def _apply_container(store: EcsStore, task: Task, container: TaskContainer, report: dict) -> None:
+    if report.get("imageDigest") and container.image_digest is None:
+        container.image_digest = report["imageDigest"]
+    if report.get("networkBindings") and not container.network_bindings:
+        container.network_bindings = list(report["networkBindings"])
+    if report.get("status") != "STOPPED":
+        return
+    if container.known < ContainerStatus.STOPPED:
+        # Docker's own exit code wins once it comes; until then, the agent's word.
+        container.exit_code = report.get("exitCode", container.exit_code)
+    if report.get("reason"):
+        container.reason = report["reason"]
+    if container.essential:
+        _stop(store, task, "EssentialContainerExited", "Essential container in task exited")
+
+
+def _stop(store: EcsStore, task: Task, stop_code: str, reason: str) -> None:
+    if task.request_stop(stop_code, reason):
+        store.changed()
+
+
+def _fill(task: Task, field_name: str, value: dt.datetime | None) -> None:
+    if value is not None and getattr(task, field_name) is None:
+        setattr(task, field_name, value)

@@ -1,0 +1,114 @@
+"""Handlers of the daemon operations: daemons, their deployments and revisions, and daemon task
+definitions (the rules are in emulator/ecs/daemons.py and daemon_task_definitions.py)."""
+
+from emulator.aws.json_service import Call
+from emulator.ecs import daemon_task_definitions as definitions
+from emulator.ecs import daemons, render_daemons, service_deployments
+from emulator.ecs.api import handlers
+from emulator.ecs.api.common import page_of
+from emulator.ecs.errors import InvalidParameterException
+
+MAX_DESCRIBED = 20
+
+
+@handlers("CreateDaemon")
+def create_daemon(call: Call) -> dict:
+    daemon = daemons.create(call.store, call.params)
+    return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
+            "deploymentArn": daemons.deployment_arn(call.store, daemon,
+                                                    daemon.service.history[-1])}
+
+
+@handlers("UpdateDaemon")
+def update_daemon(call: Call) -> dict:
+    daemon, deployment = daemons.update(call.store, call.params)
+    return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
+            "updatedAt": daemon.updated_at,
+            "deploymentArn": daemons.deployment_arn(call.store, daemon, deployment)}
+
+
+@handlers("DeleteDaemon")
+def delete_daemon(call: Call) -> dict:
+    daemon = daemons.delete(call.store, call.params["daemonArn"])
+    return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
+            "updatedAt": daemon.updated_at,
+            "deploymentArn": daemons.deployment_arn(call.store, daemon, daemon.delete_deployment)}
+
+
+@handlers("DescribeDaemon")
+def describe_daemon(call: Call) -> dict:
+    daemon = daemons.find(call.store, call.params["daemonArn"])
+    return {"daemon": render_daemons.daemon_detail(call.store, daemon)}
+
+
+@handlers("ListDaemons")
+def list_daemons(call: Call) -> dict:
+    found = daemons.listed(call.store, call.params)
+    page, token = page_of(found, call.params, key=lambda d: d.arn)
+    return {"daemonSummariesList": [render_daemons.daemon_summary(d) for d in page],
+            "nextToken": token}
+
+
+@handlers("ListDaemonDeployments")
+def list_daemon_deployments(call: Call) -> dict:
+    daemon = daemons.find(call.store, call.params["daemonArn"])
+    found = service_deployments.listed(call.store, daemon.service, call.params)
+    page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
+                          default_max=20)
+    return {"daemonDeployments": [render_daemons.deployment_summary(call.store, daemon, d)
+                                  for d in page],
+            "nextToken": token}
+
+
+@handlers("DescribeDaemonDeployments")
+def describe_daemon_deployments(call: Call) -> dict:
+    return _describe(call, call.params["daemonDeploymentArns"], "daemon-deployment",
+                     "daemonDeployments", render_daemons.deployment)
+
+
+@handlers("DescribeDaemonRevisions")
+def describe_daemon_revisions(call: Call) -> dict:
+    return _describe(call, call.params["daemonRevisionArns"], "daemon-revision",
+                     "daemonRevisions", render_daemons.revision)
+
+
+def _describe(call: Call, refs: list[str], resource_type: str, key: str, render) -> dict:
+    if not refs or len(refs) > MAX_DESCRIBED:
+        raise InvalidParameterException(f"Between 1 and {MAX_DESCRIBED} ARNs can be described.")
+    found, failures = [], []
+    for arn in refs:
+        hit = daemons.find_deployment(call.store, arn, resource_type)
+        if hit is None:
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            found.append(render(call.store, *hit))
+    return {key: found, "failures": failures}
+
+
+@handlers("RegisterDaemonTaskDefinition")
+def register_daemon_task_definition(call: Call) -> dict:
+    definition = definitions.register(call.store, call.ctx, call.params)
+    return {"daemonTaskDefinitionArn": definition.arn}
+
+
+@handlers("DescribeDaemonTaskDefinition")
+def describe_daemon_task_definition(call: Call) -> dict:
+    definition = definitions.describe(call.store, call.params["daemonTaskDefinition"])
+    return {"daemonTaskDefinition": render_daemons.task_definition(definition)}
+
+
+@handlers("DeleteDaemonTaskDefinition")
+def delete_daemon_task_definition(call: Call) -> dict:
+    ref = call.params["daemonTaskDefinition"]
+    definition = definitions.describe(call.store, ref)
+    definitions.delete(call.store, ref, daemons.in_use(call.store, definition.arn))
+    return {"daemonTaskDefinitionArn": definition.arn}
+
+
+@handlers("ListDaemonTaskDefinitions")
+def list_daemon_task_definitions(call: Call) -> dict:
+    found = definitions.listed(call.store, call.params)
+    page, token = page_of(found, call.params, key=lambda d: (d.family, d.revision),
+                          descending=call.params.get("sort") == "DESC")
+    return {"daemonTaskDefinitions": [render_daemons.task_definition_summary(d) for d in page],
+            "nextToken": token}

@@ -1,0 +1,115 @@
+"""The front door of Express Mode services and gateway routes, from the laptop: what their
+Application Load Balancers do on AWS, over HTTP (a Flask blueprint).
+
+    ANY /_emulator/express/<cluster>/<service>/<path>             (an Express service)
+    ANY /_emulator/gateways/<gateway>/<cluster>/<service>/<path>  (a gateway route)
+
+forwards the request (method, path below the service, query, headers, body) to the service's
+serving tasks in turn, at the host port where each publishes the container port (the Express
+service's, or the one the route's port name names), and answers what the task answered; 503
+when no task serves, as an ALB with no healthy target does. The addresses are in
+DescribeExpressGatewayService's ingressPaths (emulator/ecs/express_services.py) and in
+DescribeGatewayRoute's serviceUrl (emulator/ecs/gateways.py).
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+
+from flask import Blueprint, Response, current_app, request
+
+from emulator.ecs import gateways
+
+blueprint = Blueprint("front_door", __name__)
+EXPRESS = "/_emulator/express/<cluster>/<service>/"
+GATEWAY = "/_emulator/gateways/<gateway>/<cluster>/<service>/"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+               "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
+_turns = itertools.count()
+TIMEOUT_S = 60  # an ALB's default idle timeout
+
+
+@blueprint.route(EXPRESS, defaults={"path": ""}, methods=METHODS)
+@blueprint.route(EXPRESS + "<path:path>", methods=METHODS)
+def express(cluster: str, service: str, path: str):
+    return _forward(_express_targets(cluster, service), f"Express service {service}", path)
+
+
+@blueprint.route(GATEWAY, defaults={"path": ""}, methods=METHODS)
+@blueprint.route(GATEWAY + "<path:path>", methods=METHODS)
+def gateway(gateway: str, cluster: str, service: str, path: str):
+    return _forward(_route_targets(gateway, cluster, service),
+                    f"route of gateway {gateway} to service {service}", path)
+
+
+def _forward(targets, what: str, path: str):
+    if targets is None:
+        return Response(f"No {what}.\n", 404, mimetype="text/plain")
+    if not targets:
+        return Response("503 Service Temporarily Unavailable\n", 503, mimetype="text/plain")
+    host, port = targets[next(_turns) % len(targets)]
+    target = "/" + path + (("?" + request.query_string.decode()) if request.query_string else "")
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+    headers["X-Forwarded-For"] = request.remote_addr or ""
+    headers["X-Forwarded-Proto"] = "http"
+    connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
+    try:
+        connection.request(request.method, target, body=request.get_data() or None,
+                           headers=headers)
+        answer = connection.getresponse()
+        body = answer.read()
+    except OSError:
+        return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
+    finally:
+        connection.close()
+    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
+    return Response(body, answer.status, headers=kept)
+
+
+def _express_targets(cluster: str, name: str) -> list[tuple[str, int]] | None:
+    """(host, port) of each serving task of the Express service; None if there is no such
+    service in any account or region."""
+    emulator = current_app.extensions["emulator"]
+    with emulator.ecs.lock:
+        for store in emulator.ecs.stores():
+            express = store.express_services.get((cluster, name))
+            if express is None or express.service.status == "INACTIVE":
+                continue
+            balancer = express.service.load_balancers[0]
+            return _serving(store, express.service, balancer["containerName"],
+                            balancer["containerPort"])
+    return None
+
+
+def _route_targets(gateway: str, cluster: str, name: str) -> list[tuple[str, int]] | None:
+    emulator = current_app.extensions["emulator"]
+    with emulator.ecs.lock:
+        for store in emulator.ecs.stores():
+            found = gateways.route_target(store, gateway, cluster, name)
+            if found is None:
+                continue
+            service, port_name = found
+            for container in service.task_definition.spec["containerDefinitions"]:
+                for mapping in container.get("portMappings", []):
+                    if mapping.get("name") == port_name:
+                        return _serving(store, service, container["name"],
+                                        mapping["containerPort"])
+            return []
+    return None
+
+
+def _serving(store, service, container_name: str, port: int) -> list[tuple[str, int]]:
+    publish = current_app.extensions["emulator"].settings.publish_host
+    host = "127.0.0.1" if publish in ("0.0.0.0", "") else publish
+    found = []
+    for task in store.tasks_of(service.cluster_name):
+        if task.group != service.task_group or not task.serving:
+            continue
+        container = task.container(container_name)
+        bound = next((b.get("hostPort") for b in (container.network_bindings or [])
+                      if b.get("containerPort") == port), None) if container else None
+        if bound:
+            found.append((host, bound))
+    return found

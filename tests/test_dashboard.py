@@ -1,0 +1,240 @@
+"""The dashboard at /_emulator/ui/ in a real browser: Debian's headless Chromium driven by
+Selenium through chromedriver, with no network but the emulator. One browser for the module.
+
+What a developer does with it: watch a service's tasks appear, kill a container and see the
+replacement and the service's events, read a task's output, open the app through its published
+port, look at ECR images. Screenshots of each view go to tests/artifacts/dashboard/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.waiting import wait_for
+from test_ecr_helpers import push_image
+
+pytestmark = pytest.mark.docker
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "dashboard"
+APP_PAGE = "<h1>dashboard app</h1>"
+WAIT_S = 30
+# The shell prints a line, then busybox httpd serves a page; TERM ends it at once.
+WEB = ("trap 'exit 0' TERM; echo hello-from-web; mkdir -p /www && "
+       f"echo '{APP_PAGE}' > /www/index.html && httpd -f -p 80 -h /www & wait")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.skip("needs Debian's chromium and chromium-driver (scripts/test.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="ecs-emulator-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # No internet here: nothing that phones home, a fresh profile, no sandbox (root in CI).
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+                 "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class Page:
+    """The dashboard in the browser: navigation, waits on what it shows, screenshots."""
+
+    def __init__(self, driver, endpoint: str):
+        self.driver = driver
+        self.base = f"{endpoint}/_emulator/ui/"
+
+    def open(self, route: str = "") -> None:
+        self.driver.get("about:blank")  # a new page, not a hash change of the last test's
+        self.driver.get(self.base + route)
+
+    def go(self, route: str) -> None:
+        self.driver.execute_script("location.hash = arguments[0]", route)
+
+    def main_text(self) -> str:
+        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.webdriver.common.by import By
+
+        try:
+            return self.driver.find_element(By.ID, "main").text
+        except StaleElementReferenceException:
+            return ""
+
+    def wait_text(self, *needles: str) -> str:
+        return wait_for(self.main_text, lambda text: all(n in text for n in needles),
+                        timeout=WAIT_S, interval=0.2)
+
+    def rows(self, selector: str = "main table tbody tr") -> list[list[str]]:
+        from selenium.webdriver.common.by import By
+
+        found = []
+        for row in self.driver.find_elements(By.CSS_SELECTOR, selector):
+            try:
+                found.append([cell.text for cell in row.find_elements(By.TAG_NAME, "td")])
+            except Exception:  # re-rendered under us: the next poll reads it again
+                return []
+        return found
+
+    def click(self, how: str, what: str) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ready
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, WAIT_S).until(
+            ready.element_to_be_clickable((getattr(By, how), what))).click()
+
+    def screenshot(self, name: str) -> None:
+        self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+    def console_errors(self) -> list[dict]:
+        """The page's errors (not those of an app it opened, whose favicon may be missing)."""
+        origin = self.base.split("/_emulator")[0]
+        # Chromium aborts requests in flight when an interface comes or goes, which Docker's
+        # veths do as tasks start and stop: the page polls again, and so that is no error here.
+        return [e for e in self.driver.get_log("browser")
+                if e["level"] == "SEVERE" and origin in e["message"]
+                and "ERR_NETWORK_CHANGED" not in e["message"]]
+
+
+@pytest.fixture
+def page(browser, clean_emulator):
+    browser.get_log("browser")  # drop what earlier tests left
+    return Page(browser, clean_emulator.endpoint_url)
+
+
+def _web_definition(ecs, busybox_image: str) -> str:
+    ecs.register_task_definition(
+        family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", executionRoleArn="arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+        containerDefinitions=[
+            {"name": "web", "image": busybox_image, "entryPoint": ["sh", "-c"], "command": [WEB],
+             "portMappings": [{"containerPort": 80}], "stopTimeout": 2,
+             "logConfiguration": {"logDriver": "awslogs", "options": {
+                 "awslogs-group": "dash", "awslogs-region": "us-east-1",
+                 "awslogs-stream-prefix": "web", "awslogs-create-group": "true"}}},
+            # Docker's own log (no awslogs): the page reads it through the dashboard's endpoint.
+            {"name": "side", "image": busybox_image, "essential": False, "stopTimeout": 1,
+             "command": ["sh", "-c", "echo hello-from-side; exec sleep 3600"]},
+        ])
+    return "web"
+
+
+def test_service_tasks_appear_and_a_killed_container_is_replaced(page, clean_emulator,
+                                                                  busybox_image):
+    ecs = clean_emulator.client("ecs")
+    page.open("#/services")
+    page.wait_text("No clusters")
+    ecs.create_cluster(clusterName="dash")
+    ecs.create_service(cluster="dash", serviceName="web", taskDefinition=_web_definition(
+        ecs, busybox_image), desiredCount=2, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+
+    # The list, without a reload: desired, running and pending as the service reaches them.
+    row = wait_for(page.rows, lambda rows: any(r[:6] == ["web", "dash", "ACTIVE", "2", "2", "0"]
+                                               for r in rows), timeout=WAIT_S)
+    assert any("COMPLETED" in r[6] for r in row)
+    page.screenshot("services")
+
+    page.click("LINK_TEXT", "web")
+    page.wait_text("Deployments", "has reached a steady state", "Circuit breaker")
+    tasks = wait_for(page.rows, lambda rows: sum("RUNNING" in r for r in rows) == 2,
+                     timeout=WAIT_S)
+    first = tasks[-1][0]
+    page.screenshot("service")
+
+    page.click("LINK_TEXT", first)
+    page.wait_text(f"Task {first}", "started (RUNNING)")
+    page.click("XPATH", "//button[normalize-space()='Kill container']")
+    page.wait_text("Stopped:", "EssentialContainerExited")
+    page.screenshot("task-killed")
+
+    page.go("#/service/dash/web")
+    rows = wait_for(page.rows, lambda rows: sum(r[4] == "RUNNING" for r in rows) == 2
+                    and first not in {r[0] for r in rows if r[4] == "RUNNING"}, timeout=WAIT_S)
+    assert any(r[0] == first and r[5] == "STOPPED" for r in rows)  # its desired status
+    page.wait_text("has started 1 tasks")
+    page.screenshot("service-after-kill")
+    assert page.console_errors() == []
+
+
+def test_a_tasks_output_and_its_published_port(page, clean_emulator, busybox_image):
+    ecs = clean_emulator.client("ecs")
+    ecs.create_cluster(clusterName="dash")
+    task = ecs.run_task(cluster="dash", taskDefinition=_web_definition(ecs, busybox_image),
+                        launchType="FARGATE", networkConfiguration={
+                            "awsvpcConfiguration": {"subnets": ["subnet-1"]}})["tasks"][0]
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    page.open(f"#/task/{task_id}")
+    page.wait_text("started (RUNNING)", "web | hello-from-web", "side | hello-from-side")
+    page.screenshot("task")
+
+    page.click("CSS_SELECTOR", "main a.port")
+    opener = page.driver.current_window_handle
+    wait_for(lambda: page.driver.window_handles, lambda handles: len(handles) == 2, timeout=10)
+    page.driver.switch_to.window(next(h for h in page.driver.window_handles if h != opener))
+    try:
+        wait_for(lambda: page.driver.page_source, lambda html: "dashboard app" in html,
+                 timeout=10)
+        assert page.driver.current_url.startswith("http://127.0.0.1:")
+    finally:
+        page.driver.close()
+        page.driver.switch_to.window(opener)
+    page.click("XPATH", "//summary[contains(., 'Task metadata')]")
+    page.wait_text('"TaskARN"', task["taskArn"])
+    assert page.console_errors() == []
+
+
+def test_ecr_images_with_tags_and_scan_findings(page, clean_emulator):
+    ecr = clean_emulator.client("ecr")
+    ecr.create_repository(repositoryName="shop/api")
+    digest = push_image(ecr, "shop/api", tag="v1")
+    ecr.start_image_scan(repositoryName="shop/api", imageId={"imageDigest": digest})
+    planted = {"repositoryName": "shop/api", "imageDigest": digest,
+               "findings": [{"name": "CVE-2024-0001", "severity": "HIGH"}]}
+    request = urllib.request.Request(f"{clean_emulator.endpoint_url}/_emulator/ecr/findings",
+                                     data=json.dumps(planted).encode(), method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()
+    page.open("#/ecr")
+    page.wait_text("shop/api", "v1", digest[:19], "COMPLETE · HIGH 1")
+    page.screenshot("ecr")
+
+
+def test_usable_with_the_keyboard(page, clean_emulator):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    clean_emulator.client("ecs").create_cluster(clusterName="keys")
+    page.open("#/services")
+    page.wait_text("keys")
+    keys = ActionChains(page.driver)
+    keys.send_keys(Keys.TAB).perform()  # the first stop: the skip link, shown when focused
+    assert page.driver.switch_to.active_element.text == "Skip to content"
+    keys.send_keys(Keys.TAB, Keys.TAB, Keys.TAB).perform()  # the title, Services, Tasks
+    focused = page.driver.switch_to.active_element
+    assert focused.text == "Tasks"
+    assert focused.value_of_css_property("outline-style") == "solid"  # a visible focus ring
+    keys.send_keys(Keys.ENTER).perform()
+    page.wait_text("Tasks", "Last status")
+    assert page.driver.current_url.endswith("#/tasks")

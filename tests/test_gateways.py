@@ -1,0 +1,130 @@
+"""Gateways through boto3: their state machines and validation, cluster associations, and the
+routes services get through gateway connectors, which carry real traffic to the tasks."""
+
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from waiting import wait_for
+
+ROLE = "arn:aws:iam::123456789012:role/ecsInfrastructureRole"
+ALB = {"hostSharedAlb": {}}
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www && echo routed > /www/index.html && "
+         "httpd -f -p 8080 -h /www & wait"]
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def refused(call, code, **params):
+    with pytest.raises(ClientError) as excinfo:
+        call(**params)
+    assert error_code(excinfo) == code, params
+
+
+def test_gateway_lifecycle_and_validation(ecs):
+    created = ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                                 tags=[{"key": "team", "value": "net"}], clientToken="t")
+    assert created["status"] == "ACTIVE" and created["gatewayArn"].endswith(":gateway/edge")
+    assert ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                              clientToken="t")["gatewayArn"] == created["gatewayArn"]
+    refused(ecs.create_gateway, "InvalidParameterException", name="edge",
+            infrastructureRoleArn=ROLE, configuration=ALB)
+    refused(ecs.create_gateway, "InvalidParameterException", name="x",
+            infrastructureRoleArn="not-a-role", configuration=ALB)
+    refused(ecs.create_gateway, "InvalidParameterException", name="x",
+            infrastructureRoleArn=ROLE, configuration={"hostSharedAlb": {"protocol": "HTTP"}})
+    refused(ecs.create_gateway, "InvalidParameterException", name="x",
+            infrastructureRoleArn=ROLE, configuration={"hostSharedAlb": {"maxAlbCount": 0}})
+
+    gateway = ecs.describe_gateway(gateway="edge")["gateway"]
+    alb = gateway["configuration"]["hostSharedAlb"]
+    assert (alb["scheme"], alb["port"], alb["protocol"], alb["maxAlbCount"]) == \
+        ("internet-facing", 443, "HTTPS", 10)
+    assert gateway["deletionProtection"] is True and gateway["accessType"] == "PUBLIC"
+    assert gateway["propagateTags"] == "GATEWAY"
+
+    updated = ecs.update_gateway(gateway=created["gatewayArn"], deletionProtection=False,
+                                 configuration={"hostSharedAlb": {"maxAlbCount": 3}})
+    assert updated["status"] == "UPDATE_IN_PROGRESS"
+    refused(ecs.update_gateway, "ClientException", gateway="edge", deletionProtection=True)
+    wait_for(lambda: ecs.describe_gateway(gateway="edge")["gateway"]["status"],
+             lambda s: s == "UPDATE_COMPLETE", timeout=10)
+    assert ecs.describe_gateway(gateway="edge")["gateway"]["configuration"]["hostSharedAlb"][
+        "maxAlbCount"] == 3
+    assert [g["name"] for g in ecs.list_gateways(status=["UPDATE_COMPLETE"])["gateways"]] == \
+        ["edge"]
+    assert ecs.list_gateways(names=["other"])["gateways"] == []
+
+    ecs.create_gateway(name="locked", infrastructureRoleArn=ROLE, configuration=ALB)
+    refused(ecs.delete_gateway, "ClientException", gateway="locked")  # deletion protection
+    assert ecs.delete_gateway(gateway="edge")["status"] == "DELETED"
+    refused(ecs.describe_gateway, "GatewayNotFoundException", gateway="edge")
+    refused(ecs.update_gateway, "GatewayNotFoundException", gateway="edge")
+
+
+def test_associations_routes_and_traffic(ecs, clean_emulator, busybox_image):
+    ecs.create_cluster(clusterName="apps")
+    gateway = ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                                 deletionProtection=False)["gatewayArn"]
+    assert ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")["status"] == \
+        "ACTIVE"
+    refused(ecs.associate_gateway_with_cluster, "ClientException", gateway="edge",
+            cluster="apps")
+    refused(ecs.associate_gateway_with_cluster, "ClusterNotFoundException", gateway="edge",
+            cluster="absent")
+    refused(ecs.associate_gateway_with_cluster, "GatewayNotFoundException", gateway="nope",
+            cluster="apps")
+    for name in ("g2", "g3", "g4", "g5", "g6"):
+        ecs.create_gateway(name=name, infrastructureRoleArn=ROLE, configuration=ALB)
+    for name in ("g2", "g3", "g4", "g5"):
+        ecs.associate_gateway_with_cluster(gateway=name, cluster="apps")
+    refused(ecs.associate_gateway_with_cluster, "ClientException", gateway="g6",
+            cluster="apps")  # five per cluster
+    for name in ("g2", "g3", "g4", "g5"):
+        ecs.disassociate_gateway_from_cluster(gateway=name, cluster="apps")
+
+    ecs.register_task_definition(family="web", networkMode="awsvpc", containerDefinitions=[
+        {"name": "web", "image": busybox_image, "memory": 64, "command": SERVE,
+         "portMappings": [{"containerPort": 8080, "name": "http"}]}])
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    refused(ecs.create_service, "InvalidParameterException", cluster="apps", serviceName="web",
+            taskDefinition="web", desiredCount=1, networkConfiguration=network,
+            gatewayConnectors=[{"portName": "nope"}])
+    assert ecs.list_services(cluster="apps")["serviceArns"] == []  # a refused call made nothing
+    ecs.create_service(cluster="apps", serviceName="web", taskDefinition="web", desiredCount=1,
+                       networkConfiguration=network,
+                       gatewayConnectors=[{"portName": "http"}])
+    routes = ecs.list_gateway_routes(gateway="edge")["gatewayRoutes"]
+    assert len(routes) == 1 and routes[0]["status"] == "ACTIVE"
+    assert routes[0]["serviceContainerPortName"] == "http"
+    route = ecs.describe_gateway_route(gatewayRouteArn=routes[0]["gatewayRouteArn"])[
+        "gatewayRoute"]
+    url = route["serviceUrl"]
+    assert url == f"{clean_emulator.endpoint_url}/_emulator/gateways/edge/apps/web/"
+    ecs.get_waiter("services_stable").wait(cluster="apps", services=["web"],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    page = wait_for(lambda: requests.get(url, timeout=10), lambda r: r.status_code == 200,
+                    timeout=30)
+    assert page.text == "routed\n"
+    resources = ecs.describe_gateway_resources(gateway="edge")["gatewayResources"]
+    assert resources["gatewayArn"] == gateway
+
+    # disassociating waits for the route to go; the service update removes it
+    refused(ecs.delete_gateway, "ClientException", gateway="edge")
+    assert ecs.disassociate_gateway_from_cluster(gateway="edge", cluster="apps")["status"] == \
+        "DISASSOCIATING"
+    listed = ecs.list_gateway_cluster_associations(gateway="edge")["gatewayClusterAssociations"]
+    assert [a["status"] for a in listed] == ["DISASSOCIATING"]
+    ecs.update_service(cluster="apps", service="web", gatewayConnectors=[])
+    assert ecs.list_gateway_routes(gateway="edge")["gatewayRoutes"] == []
+    assert ecs.list_gateway_cluster_associations(gateway="edge")[
+        "gatewayClusterAssociations"] == []
+    assert requests.get(url, timeout=10).status_code == 404
+    refused(ecs.describe_gateway_route, "ResourceNotFoundException",
+            gatewayRouteArn=routes[0]["gatewayRouteArn"])
+    refused(ecs.disassociate_gateway_from_cluster, "ResourceNotFoundException", gateway="edge",
+            cluster="apps")
+    assert ecs.delete_gateway(gateway="edge")["status"] == "DELETED"
