@@ -80,11 +80,11 @@ def test_idle_and_trickling_connections_leave_the_api_answering(served):
     trickling, slow_bodies = [], []
     for _ in range(250):
         sock = socket.create_connection(("127.0.0.1", port))
-        sock.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         trickling.append(sock)
     for _ in range(50):  # a whole head, then a small body that never comes whole
         sock = socket.create_connection(("127.0.0.1", port))
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: " + ECS_TARGET.encode()
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode()
                      + b"\r\nContent-Length: 100\r\n\r\n{")
         slow_bodies.append(sock)
     try:
@@ -133,7 +133,7 @@ def test_a_listener_with_four_workers_serves_past_hundreds_of_idle_connections()
 
 # -- framing ------------------------------------------------------------------------------------
 
-SMUGGLED = b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n"
+SMUGGLED = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 @pytest.mark.parametrize("headers", [
@@ -146,7 +146,7 @@ SMUGGLED = b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n"
 ], ids=["negative", "signed", "two-numbers", "twice", "with-chunked", "chunked-first"])
 def test_ambiguous_framing_is_refused_and_the_connection_closed(served, headers):
     _, port, _ = served
-    request = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
+    request = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
                + headers + b"\r\n0\r\n\r\n" + SMUGGLED)
     answer = exchange(port, request)
     assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
@@ -158,7 +158,7 @@ def test_an_unread_chunked_body_is_not_taken_for_the_next_request(served):
     _, port, _ = served
     body = b"5\r\n" + SMUGGLED[:5] + b"\r\n" + b"%x\r\n" % (len(SMUGGLED) - 5) + SMUGGLED[5:] \
         + b"\r\n0\r\n\r\n"
-    answer = exchange(port, b"PATCH /v2/app/blobs/uploads/x HTTP/1.1\r\nHost: x\r\n"
+    answer = exchange(port, b"PATCH /v2/app/blobs/uploads/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             b"Transfer-Encoding: chunked\r\n\r\n" + body)
     assert answer.startswith(b"HTTP/1.1 401 ")
     assert answer.count(b"HTTP/1.1") == 1
@@ -190,9 +190,9 @@ def send_large(port: int, head: bytes, size: int) -> bytes:
 def test_refused_bodies_are_not_read_into_memory(served):
     process, port, _ = served
     before = rss_mib(process.pid)
-    ecs = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: " + ECS_TARGET.encode()
+    ecs = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode()
            + b"\r\nContent-Type: application/x-amz-json-1.1\r\n")
-    signed_iam = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+    signed_iam = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
                   b"\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/"
                   b"aws4_request, SignedHeaders=host, Signature=0\r\n")
     cases = [
@@ -203,7 +203,7 @@ def test_refused_bodies_are_not_read_into_memory(served):
         (ecs + b"Content-Length: 999999999999\r\n\r\n", 8 * MiB, b"413 ", b"TooLarge"),
         (signed_iam + b"Content-Length: %d\r\n\r\n" % (200 * MiB), 200 * MiB, b"413 ",
          b"<Code>RequestEntityTooLarge</Code>"),
-        (b"PUT /v2/app/blobs/uploads/x?digest=sha256:00 HTTP/1.1\r\nHost: x\r\n"
+        (b"PUT /v2/app/blobs/uploads/x?digest=sha256:00 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
          b"Content-Length: %d\r\n\r\n" % (1024 * MiB), 1024 * MiB, b"401 ", b"UNAUTHORIZED"),
     ]
     for head, size, status, code in cases:
@@ -221,7 +221,7 @@ def test_a_small_unread_body_keeps_the_connection(served):
     """A refused request with a short body is answered and the connection stays usable."""
     _, port, _ = served
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"PATCH /v2/app/blobs/uploads/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10"
+        sock.sendall(b"PATCH /v2/app/blobs/uploads/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10"
                      b"\r\n\r\n0123456789" + SMUGGLED)
         answer = b""
         while answer.count(b"HTTP/1.1 ") < 2 or not answer.rstrip().endswith(b"}"):
@@ -233,7 +233,7 @@ def test_a_small_unread_body_keeps_the_connection(served):
 
 def test_a_head_over_the_limit_is_431_and_closed(served):
     _, port, _ = served
-    answer = exchange(port, b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nX-Big: "
+    answer = exchange(port, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
                       + b"a" * (http_connections.HEAD_LIMIT + 10) + b"\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1") == 1
 
@@ -242,8 +242,8 @@ def test_pipelined_requests_are_each_answered(served):
     """Requests sent back to back in one packet: the second waits in the reader, not lost."""
     _, port, _ = served
     body = b"{}"
-    ecs = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: " + ECS_TARGET.encode()
+    ecs = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode()
            + b"\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n" + body)
-    closing = SMUGGLED.replace(b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n")
+    closing = SMUGGLED.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nConnection: close\r\n")
     answer = exchange(port, ecs + ecs + closing)
     assert answer.count(b"HTTP/1.1 200 OK") == 3
