@@ -44,9 +44,17 @@ def problem_with(
 def _error_problem(shapes: ServiceShapes, status: int, headers: dict, decoded) -> str | None:
     if not 400 <= status < 500:
         return f"an error with status {status}"
-    if not isinstance(decoded, dict) or set(decoded) != {"__type", "message"}:
-        return f"an error body is not exactly {{__type, message}}: {decoded!r}"
+    if not isinstance(decoded, dict) or not {"__type", "message"} <= set(decoded):
+        return f"an error body lacks __type or message: {decoded!r}"
     code = decoded["__type"]
+    extra = {k: v for k, v in decoded.items() if k not in ("__type", "message")}
+    if extra:  # only the error shape's own modelled members, of their types
+        if code not in shapes.exception_names:
+            return f"an error body is not exactly {{__type, message}}: {decoded!r}"
+        try:
+            shapes.check_error(code, extra)
+        except ShapeError as error:
+            return f"{code}'s members do not fit its shape: {error}"
     if not isinstance(code, str) or not isinstance(decoded["message"], str):
         return f"an error's __type and message must be strings: {decoded!r}"
     header = {k.lower(): v for k, v in headers.items()}.get("x-amzn-errortype")

@@ -58,6 +58,17 @@ class ServiceShapes:
             return {}
         return self._serializer.serialize(shape, result)
 
+    def check_error(self, code: str, members: dict) -> None:
+        """Raise ShapeError unless `members` (an error body without __type and message) are
+        members of the error shape `code`, of their modelled types."""
+        from api_shapes.validate import ShapeError
+
+        fields = {k for k in self.shapes[code]["members"] if k.lower() != "message"}
+        unknown = set(members) - fields
+        if unknown:
+            raise ShapeError("unknown", code, f"not members of {code}: {sorted(unknown)}")
+        self._output_checker.validate(code, members, wire_output=True)
+
     def check_output(self, operation: str, body: object) -> None:
         """Raise ShapeError unless `body` (decoded JSON) fits the operation's output shape exactly."""
         shape = self.operations[operation].output_shape

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from api_shapes import load_service
-from emulator import control
+from emulator import cloudformation, control
 from emulator.access.callers import Callers
 from emulator.access.gate import Gate
 from emulator.access.rights import Rights
@@ -26,7 +26,7 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
-from emulator import faults_routes, front_door_routes
+from emulator import faults_routes, front_door_routes, persistence
 from emulator.engine.ecs_events import EcsEvents
 from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import Faults
@@ -37,6 +37,7 @@ from emulator.registry import routes as registry_routes
 from emulator.ui import routes as ui_routes
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
+from emulator.engine.service_failures import CloudWatchAlarms
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
@@ -67,10 +68,13 @@ class Emulator:
     registry: Registry | None = None  # the OCI registry under /v2/
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
+    starters: list = field(default_factory=list)  # called on start, before the engine's
     http_port: int = 0  # the port we serve on, once the server has bound it
     callers: Callers | None = None  # who is calling, by address (access/callers.py)
 
     def start(self) -> None:
+        for start in self.starters:
+            start()
         self.engine.start()
         self.scheduler.start()
 
@@ -127,8 +131,10 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     flask_app = Flask("emulator")
-    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=Rights(settings, moto))
-    engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    rights = Rights(settings, moto)
+    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=rights)
+    keeper = persistence.keeper_for(settings)
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper), settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
@@ -148,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     _add_exec(emulator)
+    cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     flask_app.extensions["emulator"] = emulator
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
@@ -158,6 +165,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(ui_routes.blueprint)
     flask_app.register_blueprint(front_door_routes.blueprint)
     flask_app.register_blueprint(exec_routes.blueprint)
+    if keeper is not None:
+        persistence.attach(emulator, keeper)
     return emulator
 
 
@@ -206,14 +215,19 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     engine.task_listeners.append(events.on_task_changed)
     state.listeners.append(events.on_state_changed)
     emulator.scheduler.service_listeners.append(events.on_service_pass)
+    emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
     emulator.flask.extensions[faults_routes.EXTENSION] = Faults(
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime():
+def _docker_runtime(keeper):
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
     # One instance id per emulator, so that stopping one never removes another's containers,
-    # even within one process (a test session may run several).
-    return DockerRuntime(instance_id=new_instance_id())
+    # even within one process (a test session may run several). A persisted emulator keeps its
+    # id across restarts: its containers and network are found again by their labels.
+    if keeper is None:
+        return DockerRuntime(instance_id=new_instance_id())
+    return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
+                         state_dir=str(keeper.directory))

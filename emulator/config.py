@@ -24,6 +24,11 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -43,6 +48,9 @@ class Settings:
     inject_endpoint: bool = True
     # The longest wait between launches of a service whose tasks keep failing (ECS throttles).
     max_launch_backoff_s: int = 60
+    # How long a service's task must serve (RUNNING, and HEALTHY if it has health checks) to
+    # count as steady: before that a deployment is not COMPLETED, and old tasks stay.
+    steady_after_s: float = 3.0
     # Keep containers, networks and volumes when the emulator stops (for debugging).
     keep_resources: bool = False
     # Where the registry keeps blobs and manifests; None: a temporary directory removed at exit.
@@ -58,6 +66,10 @@ class Settings:
     # How long a Fargate Spot task interrupted through /_emulator/tasks/<task>/spot-interruption
     # has between SIGTERM and SIGKILL at most (AWS gives two minutes).
     spot_warning_s: int = 120
+    # How long a CloudFormation service resource waits for its service to be steady (or drained,
+    # on delete) before it fails. The stack's API call waits too (moto's engine is synchronous),
+    # so this stays under the SDKs' 60 s read timeout.
+    cfn_stabilize_timeout_s: int = 45
     # The emulator's own container when it runs in one (the image sets "auto": found from
     # /proc/self/mountinfo): it joins the task network, where tasks call it (server.py).
     own_container: str | None = None
@@ -69,6 +81,8 @@ class Settings:
     allow_task_host_access: bool = False
     # Check every AWS call against its caller's IAM policies (access/iam.py).
     enforce_iam: bool = False
+    # Keep the state under data_dir/state and adopt running tasks at start (persistence/).
+    persist: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -86,6 +100,7 @@ class Settings:
             keep_resources=_env_bool("ECS_EMULATOR_KEEP_RESOURCES", cls.keep_resources),
             max_launch_backoff_s=_env_int("ECS_EMULATOR_MAX_LAUNCH_BACKOFF",
                                           cls.max_launch_backoff_s),
+            steady_after_s=_env_float("ECS_EMULATOR_STEADY_AFTER", cls.steady_after_s),
             data_dir=os.environ.get("ECS_EMULATOR_DATA_DIR") or None,
             registry_auth=_env_bool("ECS_EMULATOR_REGISTRY_AUTH", cls.registry_auth),
             auto_container_instance=_env_bool("ECS_EMULATOR_AUTO_CONTAINER_INSTANCE",
@@ -93,10 +108,13 @@ class Settings:
             link_local_credentials=_env_bool("ECS_EMULATOR_LINK_LOCAL_CREDENTIALS",
                                              cls.link_local_credentials),
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
+            cfn_stabilize_timeout_s=_env_int("ECS_EMULATOR_CFN_STABILIZE_TIMEOUT",
+                                             cls.cfn_stabilize_timeout_s),
             own_container=os.environ.get("ECS_EMULATOR_OWN_CONTAINER") or None,
             ecr_restore_s=_env_int("ECS_EMULATOR_ECR_RESTORE_SECONDS", cls.ecr_restore_s),
             allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
+            persist=_env_bool("ECS_EMULATOR_PERSIST", cls.persist),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

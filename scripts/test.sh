@@ -20,5 +20,8 @@ fi
 if [ -x scripts/build-test-images.sh ]; then
   scripts/build-test-images.sh
 fi
+if [ -x scripts/ensure-cdk.sh ]; then
+  scripts/ensure-cdk.sh >/dev/null  # the CDK test's npm packages, cached outside the clone
+fi
 
 exec .venv/bin/python -m pytest "$@"

@@ -101,8 +101,10 @@ def test_a_daemon_runs_on_every_instance_and_rolls_out(ecs, busybox_image, provi
     detail = ecs.describe_daemon(daemonArn=daemon_arn)["daemon"]
     assert detail["currentRevisions"][0]["totalRunningCount"] == 2
     assert detail["currentRevisions"][0]["capacityProviders"][0]["arn"] == provider
-    initial = ecs.describe_daemon_deployments(daemonDeploymentArns=[created["deploymentArn"]])
-    assert initial["daemonDeployments"][0]["status"] == "SUCCESSFUL"
+    # SUCCESSFUL once its tasks have been steady (ECS_EMULATOR_STEADY_AFTER), not at RUNNING
+    wait_for(lambda: ecs.describe_daemon_deployments(
+        daemonDeploymentArns=[created["deploymentArn"]])["daemonDeployments"][0],
+        lambda d: d["status"] == "SUCCESSFUL", timeout=30)
 
     # a new revision replaces the task on each instance
     v2 = daemon_definition(ecs, busybox_image, "2")

@@ -515,3 +515,18 @@ def test_json_logs_go_to_files_the_engine_reads(runtime, task):
     wait_exited(runtime, container)
     [(_, stream, line)] = list(runtime.logs(container))
     assert (stream, json.loads(line)) == ("stdout", {"k": 1})
+
+
+def test_an_engine_that_does_not_answer_is_named_plainly(tmp_path):
+    """RunTask with Docker down: the task's reason says which engine cannot be reached, not
+    the SDK's tuple of errors."""
+    import docker
+
+    socket = tmp_path / "no-docker.sock"
+    runtime = DockerRuntime(client_factory=lambda: docker.DockerClient(
+        base_url=f"unix://{socket}", version="1.41"))
+    with pytest.raises(Exception) as excinfo:
+        runtime.inspect_container("anything")
+    assert runtime.explain(excinfo.value) == (
+        f"the Docker Engine at unix://{socket} cannot be reached; start it, or set DOCKER_HOST "
+        "to an engine that answers")

@@ -21,7 +21,8 @@ def test_layer_upload_in_parts(ecr):
     available = ecr.batch_check_layer_availability(
         repositoryName="layers", layerDigests=[digest, digest_of(b"absent"), "nonsense"])
     assert available["layers"] == [{"layerDigest": digest, "layerAvailability": "AVAILABLE",
-                                    "layerSize": len(data)}]
+                                    "layerSize": len(data),  # in no manifest yet: Docker's type
+                                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}]
     assert [f["failureCode"] for f in available["failures"]] == ["MissingLayerDigest",
                                                                  "InvalidLayerDigest"]
     url = ecr.get_download_url_for_layer(repositoryName="layers", layerDigest=digest)["downloadUrl"]

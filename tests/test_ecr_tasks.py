@@ -46,6 +46,8 @@ def test_task_runs_an_image_from_our_ecr(clean_emulator, pushed_image, spelling,
     task = wait_for_task(ecs, "c", task_arn, "RUNNING")
     assert task["lastStatus"] == "RUNNING", task
     assert task["containers"][0]["image"] == image
+    pushed = clean_emulator.client("ecr").describe_images(repositoryName="app")["imageDetails"]
+    assert task["containers"][0]["imageDigest"] == pushed[0]["imageDigest"]
     container = docker_client.containers.list(
         filters={"label": f"ecs-emulator.task-arn={task_arn}"})[0]
     assert container.attrs["Config"]["Image"] == f"{pushed_image}:v1"

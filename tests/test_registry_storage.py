@@ -162,3 +162,24 @@ def test_resolution_by_host_then_path_then_default():
                               *default).name == "222233334444/us-east-2/a"
     with pytest.raises(InvalidName):
         resolve_repository("localhost", "111122223333/eu-west-1/../x", *default)
+
+
+def test_abandoned_uploads_expire(storage, monkeypatch):
+    """A killed push leaves its upload behind; uploads idle past the expiry are removed when
+    the next upload starts (as distribution purges old uploads), busy or fresh ones stay."""
+    import os
+    import time
+
+    from emulator.registry import blobstore
+
+    abandoned = storage.start_upload(APP)
+    storage.append_upload(APP, abandoned.upload_id, [b"half a layer"])
+    fresh = storage.start_upload(APP)
+    data = storage.root / "uploads" / abandoned.upload_id / "data"
+    old = time.time() - blobstore.UPLOAD_EXPIRY_S - 60
+    os.utime(data, (old, old))
+    monkeypatch.setattr(blobstore, "PURGE_EVERY_S", 0)
+    storage.start_upload(APP)
+    with pytest.raises(UploadUnknown):
+        storage.upload_status(APP, abandoned.upload_id)
+    assert storage.upload_status(APP, fresh.upload_id).size == 0

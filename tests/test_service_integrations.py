@@ -264,8 +264,8 @@ def test_failed_deployment_and_impaired_starts_are_events(clean_emulator, ecs, c
         cluster=cluster, serviceName="web", desiredCount=1, launchType="EC2",
         taskDefinition=bridge_definition(ecs, busybox_image),
         deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
-    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"],
-                                           WaiterConfig=FAST_WAITER)
+    wait_for(lambda: ecs.describe_services(cluster=cluster, services=["web"])["services"][0],
+             lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")  # a rollback target
     broken = ecs.register_task_definition(
         family="web", containerDefinitions=[{"name": "main", "memory": 64,
                                              "image": "ecs-emulator-test/missing:1"}],

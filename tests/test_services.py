@@ -30,6 +30,13 @@ def service_of(ecs, cluster, name="web"):
     return ecs.describe_services(cluster=cluster, services=[name])["services"][0]
 
 
+def wait_completed(ecs, cluster, name="web"):
+    """The deployment is COMPLETED once its tasks have been steady (services_stable can pass
+    before: it looks at counts only, as on AWS)."""
+    return wait_for(lambda: service_of(ecs, cluster, name),
+                    lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED", timeout=60)
+
+
 def messages(service):
     return [e["message"] for e in service["events"]]
 
@@ -38,7 +45,7 @@ def test_service_reaches_and_keeps_desired_count(ecs, cluster, busybox_image, do
     ecs.create_service(cluster=cluster, serviceName="web", desiredCount=3,
                        taskDefinition=register(ecs, busybox_image))
     ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
-    service = service_of(ecs, cluster)
+    service = wait_completed(ecs, cluster)
     assert service["runningCount"] == 3 and service["pendingCount"] == 0
     assert service["deployments"][0]["rolloutState"] == "COMPLETED"
     assert "(service web) has reached a steady state." in messages(service)
@@ -100,7 +107,7 @@ def test_circuit_breaker_rolls_back(ecs, cluster, busybox_image):
         cluster=cluster, serviceName="web", desiredCount=1, taskDefinition=good,
         deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
                                  "maximumPercent": 200, "minimumHealthyPercent": 100})
-    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    wait_completed(ecs, cluster)
     broken = ecs.register_task_definition(
         family="web", containerDefinitions=[{"name": "main", "image": "ecs-emulator-test/missing:1",
                                              "memory": 64}])["taskDefinition"]["taskDefinitionArn"]
@@ -150,7 +157,7 @@ def test_service_refusals(ecs, cluster, busybox_image):
 def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
     good = register(ecs, busybox_image)
     ecs.create_service(cluster=cluster, serviceName="web", desiredCount=1, taskDefinition=good)
-    ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
+    wait_completed(ecs, cluster)
     broken = ecs.register_task_definition(
         family="web", containerDefinitions=[{"name": "main", "image": "ecs-emulator-test/missing:2",
                                              "memory": 64}])["taskDefinition"]["taskDefinitionArn"]

@@ -35,13 +35,26 @@ class Rights:
             with service.state.lock:  # the task definitions a call names are read for IAM
                 self._iam.check_json(service.name, operation, body, environ, ctx, caller,
                                      lambda: service.state.store_for(ctx.account, ctx.region))
-        if caller is None or not caller.from_container or self._allow_host_access:
+        if not self._host_access_checked(service, caller):
             return
-        if service.name != "ecs":
-            return  # ECR holds nothing that reaches the host
         params = _params(body)
         if params is None:
             return  # not JSON: the service answers that itself
+        self._refuse_host_access(service, operation, params, ctx)
+
+    def check_on_behalf(self, service, operation: str, params: dict, environ: dict, ctx) -> None:
+        """The host-access rule for a call the emulator makes for a caller (the resources of the
+        caller's CloudFormation stack), as for the caller's own calls. IAM is checked on the
+        caller's own call (CreateStack), not on each of these."""
+        if self._host_access_checked(service, caller_of(environ)):
+            self._refuse_host_access(service, operation, params, ctx)
+
+    def _host_access_checked(self, service, caller) -> bool:
+        # ECR holds nothing that reaches the host; this host's own calls may do anything.
+        return (caller is not None and caller.from_container and not self._allow_host_access
+                and service.name == "ecs")
+
+    def _refuse_host_access(self, service, operation: str, params: dict, ctx) -> None:
         with service.state.lock:
             reason = host_access.refusal(operation, params,
                                          service.state.store_for(ctx.account, ctx.region))

@@ -11,9 +11,12 @@ class AwsError(Exception):
     status = 400
     code: str | None = None  # defaults to the class name
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 **members):
         super().__init__(message)
         self.message = message
+        # The error shape's other modelled members (InvalidLayerPartException's uploadId, ...).
+        self.members = {name: value for name, value in members.items() if value is not None}
         if code is not None:
             self.code = code
         if status is not None:
@@ -25,7 +28,7 @@ class AwsError(Exception):
             cls.code = cls.__name__
 
     def body(self) -> dict:
-        return {"__type": self.code, "message": self.message}
+        return {"__type": self.code, "message": self.message, **self.members}
 
 
 class SerializationException(AwsError):

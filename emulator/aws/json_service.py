@@ -102,7 +102,18 @@ class JsonService:
             error = InternalFailure(f"The emulator failed to handle {operation}; see its log.")
             return Reply(error.status, error.body(), error.code)
 
-    def _call(self, operation: str, body: bytes, ctx: RequestContext) -> dict:
+    def invoke(self, operation: str, params: dict, ctx: RequestContext) -> dict:
+        """Call an operation with decoded parameters, as a request would (validation, lock,
+        handler, output shape); raises AwsError. For callers inside the emulator (CloudFormation
+        resources), so that they take the very path of the API."""
+        handler = self._handler(operation)
+        try:
+            params = self.shapes.parse_input(operation, params)
+        except ShapeError as error:
+            raise self._invalid_parameter(str(error)) from None
+        return self._run(operation, handler, params, ctx)
+
+    def _handler(self, operation: str) -> Handler:
         if operation not in self.shapes.operations:
             raise UnknownOperationException(f"Unknown operation {operation}")
         handler = self.handlers.get(operation)
@@ -112,7 +123,13 @@ class JsonService:
                 f"{operation} is not implemented by this emulator of {self.name.upper()}; "
                 "the README's coverage table lists what is."
             )
-        params = self._parse(operation, body)
+        return handler
+
+    def _call(self, operation: str, body: bytes, ctx: RequestContext) -> dict:
+        handler = self._handler(operation)
+        return self._run(operation, handler, self._parse(operation, body), ctx)
+
+    def _run(self, operation: str, handler: Handler, params: dict, ctx: RequestContext) -> dict:
         with self.state.lock:
             result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region)))
             # Under the lock too: the result shares lists and maps with live state.

@@ -10,10 +10,12 @@ shaped for the service's protocol (moto_errors.py), and a crash is logged with i
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import re
 import threading
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from emulator import http_bodies
@@ -27,11 +29,25 @@ MOTO_BODY_LIMIT = 64 * 1024 * 1024
 # patterns do not allow them); moto stores and echoes them, and its XML becomes unreadable.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
+# The request moto is serving in this thread, and the bridge it came through: code we plug into
+# moto (CloudFormation resource types) finds the emulator and the caller through it.
+_current: contextvars.ContextVar["MotoRequest | None"] = (
+    contextvars.ContextVar("moto_request", default=None))
+
+
+@dataclass(frozen=True)
+class MotoRequest:
+    bridge: "MotoBridge"
+    ctx: RequestContext
+    environ: dict  # the WSGI environ: who called (access/gate.py marks it), from where
+
 
 class MotoBridge:
     def __init__(self):
         self._app = None
         self._lock = threading.Lock()
+        self.extensions: dict = {}  # what the app factory hangs on the bridge for plugged-in code
+        self.on_load: list = []  # called once moto is imported (it is imported lazily)
 
     @property
     def loaded(self) -> bool:
@@ -55,6 +71,7 @@ class MotoBridge:
             answered[:] = [status, headers]
             return _no_write
 
+        token = _current.set(MotoRequest(self, ctx, environ))
         try:
             body = self._application()(environ, hold)
         except NotImplementedError as error:
@@ -67,6 +84,8 @@ class MotoBridge:
                      else moto_errors.internal_failure)
             return _send(start_response, shape(environ, f"{type(error).__name__}: {error}",
                                                ctx.request_id))
+        finally:
+            _current.reset(token)
         status, headers = answered
         if status[:3] in ("404", "500") and _empty(headers):
             # moto's answer when no operation matched the request (404), or an error it
@@ -81,12 +100,21 @@ class MotoBridge:
         start_response(status, headers)
         return body
 
+    @staticmethod
+    def current() -> MotoRequest | None:
+        """The moto request this thread is serving, if any."""
+        return _current.get()
+
     def reset(self) -> None:
         if not self.loaded:
             return
         from moto.moto_api import _internal
 
         _internal.moto_api_backend.reset()
+
+    def load(self) -> None:
+        """Import moto now (as the first request for one of its services would)."""
+        self._application()
 
     def backend(self, service: str, account: str, region: str):
         """moto's backend of one service (for example "logs" or "ssm") in one account and region."""
@@ -110,6 +138,8 @@ class MotoBridge:
                         create_backend_app,
                     )
 
+                    for hook in self.on_load:
+                        hook()
                     self._app = DomainDispatcherApplication(create_backend_app)
         return self._app
 

@@ -86,6 +86,10 @@ class Connection:
                 from None
         except urllib.error.URLError as error:
             raise CliError(unreachable(self.endpoint_url, error.reason)) from None
+        except OSError as error:  # a timeout or a reset connection, after the request was sent
+            raise CliError(
+                f"{method} {path}: the emulator at {self.endpoint_url} did not answer ({error}); "
+                "see its log, then run the command again") from None
         return json.loads(payload) if payload else {}
 
 

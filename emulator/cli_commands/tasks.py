@@ -82,13 +82,15 @@ def pick_containers(task: dict, name: str | None) -> list[dict]:
 
 def container_rows(tasks: list[dict]) -> list[list[str]]:
     """ecs-cli ps's rows, one per container: Name is cluster/task-id/container; Ports are the
-    addresses the container's ports are published at."""
+    addresses the container's ports are published at (while it runs: as `docker ps`, a stopped
+    container's old addresses are not shown, for nothing answers there)."""
     rows = []
     for task in tasks:
         for container in task.get("containers") or []:
+            status = container.get("lastStatus", task["lastStatus"])
             rows.append([f"{cluster_name(task['clusterArn'])}/{task_id(task)}/{container['name']}",
-                         container.get("lastStatus", task["lastStatus"]),
-                         output.ports_of(container),
+                         status,
+                         output.ports_of(container) if status == "RUNNING" else "",
                          output.definition_name(task["taskDefinitionArn"]),
                          container.get("healthStatus", "UNKNOWN")])
     return rows

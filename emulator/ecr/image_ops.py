@@ -180,5 +180,7 @@ def _keeps(image: Image, tag_status: str, image_status: str | None) -> bool:
 
 
 def show(image_id: dict) -> str:
-    return "{imageDigest:'%s', imageTag:'%s'}" % (image_id.get("imageDigest"),
-                                                  image_id.get("imageTag"))
+    """An image id as ECR prints it in messages (a Java map: absent values are 'null')."""
+    def value(key):
+        return image_id.get(key) if image_id.get(key) is not None else "null"
+    return "{imageDigest:'%s', imageTag:'%s'}" % (value("imageDigest"), value("imageTag"))

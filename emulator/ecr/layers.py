@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from urllib.parse import urlencode
 
@@ -25,6 +26,8 @@ from emulator.ecr.errors import (
 from emulator.ecr.model import Repository
 from emulator.registry import errors as registry_errors
 
+# A layer that no manifest names yet (uploaded, not yet pushed in an image): Docker's layer type.
+DEFAULT_LAYER_MEDIA_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 PART_SIZE = 10 * 1024 * 1024  # what ECR advises; parts of any size are accepted
 URL_LIFETIME = 3600
 
@@ -33,18 +36,36 @@ def check_availability(store, repository: Repository, digests: list[str]):
     """BatchCheckLayerAvailability: (layers, failures)."""
     storage, ref = images.storage(store), images.repo_ref(store, repository.name)
     layers, failures = [], []
+    media_types = None  # read from the repository's manifests when a layer is there
     for digest in digests:
         if not names.valid_digest(digest):
             failures.append({"layerDigest": digest, "failureCode": "InvalidLayerDigest",
                              "failureReason": "Invalid layer digest"})
         elif storage.blob_exists(ref, digest):
             size = storage.stat_blob(ref, digest).size
+            if media_types is None:
+                media_types = _media_types(storage, ref)
             layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE",
-                           "layerSize": size})
+                           "layerSize": size,
+                           "mediaType": media_types.get(digest, DEFAULT_LAYER_MEDIA_TYPE)})
         else:
             failures.append({"layerDigest": digest, "failureCode": "MissingLayerDigest",
                              "failureReason": "Could not find layer"})
     return layers, failures
+
+
+def _media_types(storage, ref) -> dict[str, str]:
+    """Each blob's media type, as the manifests that name it say (a blob knows none itself)."""
+    found = {}
+    for info in storage.list_manifests(ref):
+        try:
+            body = json.loads(storage.get_manifest(ref, info.digest)[1])
+        except (ValueError, OSError, LookupError):
+            continue
+        for descriptor in [body.get("config") or {}, *(body.get("layers") or [])]:
+            if isinstance(descriptor, dict) and descriptor.get("digest"):
+                found.setdefault(descriptor["digest"], descriptor.get("mediaType"))
+    return {digest: media for digest, media in found.items() if media}
 
 
 def initiate(store, repository: Repository) -> str:
@@ -56,8 +77,8 @@ def upload_part(store, repository: Repository, params: dict) -> int:
     first, last, blob = params["partFirstByte"], params["partLastByte"], params["layerPartBlob"]
     if last - first + 1 != len(blob):
         raise InvalidLayerPartException(
-            f"The part spans bytes {first} to {last}, but {len(blob)} bytes were sent."
-        )
+            f"The part spans bytes {first} to {last}, but {len(blob)} bytes were sent.",
+            **_part_members(store, repository, params["uploadId"], first - 1))
     ref = images.repo_ref(store, repository.name)
     try:
         status = images.storage(store).append_upload(
@@ -68,8 +89,8 @@ def upload_part(store, repository: Repository, params: dict) -> int:
     except registry_errors.UploadOutOfOrder as error:
         raise InvalidLayerPartException(
             f"The part starts at byte {first}, but the upload has {error.size} bytes; the next "
-            f"part must start at byte {error.size}."
-        ) from None
+            f"part must start at byte {error.size}.",
+            **_part_members(store, repository, params["uploadId"], error.size - 1)) from None
     return status.size - 1
 
 
@@ -134,3 +155,9 @@ def _upload_not_found(store, repository: Repository, upload_id: str) -> UploadNo
         f"Upload with id '{upload_id}' is not found in the repository with name "
         f"'{repository.name}' in registry with id '{store.account}'"
     )
+
+
+def _part_members(store, repository: Repository, upload_id: str, last_valid: int) -> dict:
+    """InvalidLayerPartException's modelled members; the last byte the upload holds (-1: none)."""
+    return {"registryId": store.account, "repositoryName": repository.name,
+            "uploadId": upload_id, "lastValidByteReceived": last_valid}

@@ -139,7 +139,8 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
         }
 
     sources = [d for d in service.history if d.id in deployment.source_ids]
-    breaker = service.deployment_configuration.get("deploymentCircuitBreaker", {})
+    breaker = service.deployment_configuration.get("deploymentCircuitBreaker") or {}
+    alarms = service.deployment_configuration.get("alarms") or {}
     from emulator.ecs.service_model import circuit_breaker_threshold
 
     wire = {
@@ -157,9 +158,16 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
         "statusReason": deployment.status_reason,
         "deploymentConfiguration": service.deployment_configuration,
         "deploymentCircuitBreaker": {
-            "status": _breaker_status(breaker, deployment),
+            "status": _monitor_status(breaker.get("enable"), deployment,
+                                      deployment.breaker_triggered),
             "failureCount": deployment.failed_tasks,
             "threshold": circuit_breaker_threshold(deployment.desired_count),
+        },
+        "alarms": {
+            "status": _monitor_status(alarms.get("enable"), deployment,
+                                      bool(deployment.triggered_alarms)),
+            "alarmNames": list(alarms.get("alarmNames") or []),
+            "triggeredAlarmNames": list(deployment.triggered_alarms),
         },
         "lifecycleStage": deployment.lifecycle_stage,
         "lifecycleHookDetails": [{
@@ -200,9 +208,10 @@ def service_revision(store: EcsStore, service, deployment) -> dict:
     }
 
 
-def _breaker_status(breaker: dict, deployment) -> str:
-    if not breaker.get("enable"):
+def _monitor_status(enabled, deployment, triggered: bool) -> str:
+    """A rollback monitor's status (the circuit breaker's or the alarms')."""
+    if not enabled:
         return "DISABLED"
-    if deployment.rollout_state == "FAILED":
+    if triggered:
         return "TRIGGERED"
     return "MONITORING_COMPLETE" if deployment.finished_at else "MONITORING"

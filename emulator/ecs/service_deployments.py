@@ -70,7 +70,8 @@ def stop(store: EcsStore, arn: str, stop_type: str) -> str:
     service, deployment = found
     if deployment.deployment_status not in STOPPABLE or deployment is not service.primary:
         raise ConflictException(
-            f"The service deployment is {deployment.deployment_status} and cannot be stopped.")
+            f"The service deployment is {deployment.deployment_status} and cannot be stopped.",
+            resourceIds=[arn])
     if stop_type == "ROLLBACK":
         if service.last_completed is None:
             raise InvalidParameterException(

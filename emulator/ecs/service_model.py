@@ -60,6 +60,9 @@ class Deployment:
     load_balancers: list[dict] = field(default_factory=list)
     service_registries: list[dict] = field(default_factory=list)
     rolls_back: str | None = None  # the failed deployment this one returns from
+    stage_two: bool = False  # one of its tasks ran steadily: the circuit breaker's stage two
+    breaker_triggered: bool = False  # what failed it: the circuit breaker, or these alarms
+    triggered_alarms: list[str] = field(default_factory=list)
     # Lifecycle stages and PAUSE hooks (emulator/engine/deployment_hooks.py): the stage it is
     # in, the stages it has passed, and one HookRun per hook that paused it.
     lifecycle_stage: str | None = None
@@ -110,8 +113,10 @@ class Service:
     deployments: list[Deployment] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     created_at: dt.datetime = field(default_factory=utcnow)
-    # The scheduler's memory between passes: consecutive failed launches and when to try again.
+    # The scheduler's memory between passes: consecutive launches that failed to start, tasks
+    # that stopped before they were steady, and when to try again (engine/service_failures.py).
     consecutive_failures: int = 0
+    quick_exits: int = 0
     next_launch_at: float = 0.0
     steady_reported: bool = False
     last_completed: Deployment | None = None  # what the circuit breaker rolls back to

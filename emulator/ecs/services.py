@@ -185,6 +185,9 @@ def start_deployment(service: Service, *, from_deployment: Deployment | None = N
     deployment.source_ids = [old.id for old in service.deployments]
     service.deployments.insert(0, deployment)
     service.history.insert(0, deployment)
+    # ECS: a new deployment returns the service to a normal, non-throttled state at once.
+    service.next_launch_at = 0.0
+    service.consecutive_failures = service.quick_exits = 0
     return deployment
 
 
@@ -196,10 +199,13 @@ def roll_back(service: Service, failed: Deployment, last_good: Deployment, reaso
     failed.rollback = {"reason": reason, "startedAt": rollback.created_at, "to": last_good}
     rollback.rolls_back = failed.id
     rollback.rollout_state_reason = (
-        f"ECS deployment circuit breaker: rolling back to deploymentId {last_good.id}.")
+        f"ECS deployment circuit breaker: rolling back to deploymentId {last_good.id}."
+        if failed.breaker_triggered or not failed.triggered_alarms else
+        f"ECS deployment alarms: rolling back to deploymentId {last_good.id}.")
     service.task_definition = last_good.task_definition
-    service.next_launch_at = 0.0
-    service.consecutive_failures = 0
+    # The deployment rolled back to is in progress again, not eligible for another rollback
+    # until it completes (ECS's rule); a rollback that fails too stalls.
+    service.last_completed = None
     service.add_event(f"rolling back to deployment {last_good.id}.")
 
 

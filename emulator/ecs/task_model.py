@@ -79,6 +79,7 @@ class Task:
     stopping_at: dt.datetime | None = None
     execution_stopped_at: dt.datetime | None = None
     stopped_at: dt.datetime | None = None
+    serving_since: float | None = None  # when its service's scheduler first saw it serving
 
     def container(self, name: str) -> TaskContainer | None:
         return next((c for c in self.containers if c.name == name), None)

@@ -19,16 +19,24 @@ from emulator.config import Settings
 from emulator.ecs import capacity_providers, daemons
 from emulator.ecs import services as service_ops
 from emulator.aws.errors import AwsError
-from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
+from emulator.ecs.service_model import Deployment, Service
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.task_launch import build_tasks
 from emulator.ecs.task_protection import split_protected
 from emulator.engine import daemon_scheduler, deployment_hooks, task_set_scheduler
+from emulator.engine.service_failures import (
+    BREAKER_REASON,
+    FailureCounter,
+    alarms_tripped,
+    breaker_tripped,
+    deployment_of,
+    is_steady,
+    track_serving,
+)
 from emulator.runtime.status import HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.scheduler")
 
-FAILED_STOP_CODES = ("TaskFailedToStart", "EssentialContainerExited")
 SCHEDULER_STOP = "ServiceSchedulerInitiated"
 
 
@@ -42,6 +50,9 @@ class ServiceScheduler:
         self._thread: threading.Thread | None = None
         # fn(store, service) after each pass over a service, under the lock (EventBridge events)
         self.service_listeners: list = []
+        self.failures = FailureCounter(settings)
+        # fn(store, alarm names) -> those in the ALARM state (CloudWatch in moto; app.py wires it)
+        self.alarms_in_alarm = lambda store, names: []
         state.listeners.append(self._wake.set)
 
     def start(self) -> None:
@@ -93,27 +104,12 @@ class ServiceScheduler:
         if task.known == TaskStatus.STOPPED and (task.group or "").startswith("daemon:"):
             daemons.on_task_stopped(store, store.daemons[(task.cluster_name, task.group[7:])],
                                     task)
-        if task.known == TaskStatus.RUNNING:
-            service.consecutive_failures = 0
-        elif (task.known == TaskStatus.STOPPED and _failed_to_start(task)
-              and task.arn not in service.counted_failures):
-            service.counted_failures.add(task.arn)  # listeners may hear of a task more than once
-            deployment = _deployment_of(service, task)
-            if deployment is not None:
-                deployment.failed_tasks += 1
-            self.note_failure(service)
+        self.failures.on_task_changed(service, task)
         self._wake.set()
 
     def note_failure(self, service: Service) -> None:
-        service.consecutive_failures += 1
-        service.steady_reported = False
-        if service.consecutive_failures >= 3:
-            delay = min(2 ** (service.consecutive_failures - 3), self.settings.max_launch_backoff_s)
-            service.next_launch_at = time.monotonic() + delay
-            if service.consecutive_failures == 3:
-                service.add_event(
-                    "is unable to consistently start tasks successfully. For more information, "
-                    "see the Troubleshooting section of the Amazon ECS Developer Guide.")
+        """A launch that could not be placed (the DAEMON and REPLICA passes)."""
+        self.failures.note_unplaced(service)
 
 
 class Reconciliation:
@@ -125,6 +121,8 @@ class Reconciliation:
         self.service = service
         self.live = [t for t in service_ops.tasks_of(store, service)
                      if t.desired < TaskStatus.STOPPED]
+        self.now = time.time()
+        track_serving(self.live, self.now)
 
     def run(self) -> None:
         if self.service.status == "DRAINING":
@@ -137,7 +135,9 @@ class Reconciliation:
             daemon_scheduler.reconcile(self)
             return
         self.replace_unhealthy()
+        self.note_steady_tasks()
         self.check_circuit_breaker()
+        self.check_alarms()
         may_launch, may_clean_up = deployment_hooks.gates(self)
         self.stop_surplus(keep_old=not may_clean_up)
         if may_launch:
@@ -163,8 +163,8 @@ class Reconciliation:
         for task in unhealthy:
             # The circuit breaker counts failed health checks; the launch throttle does not
             # (ECS's service throttle logic only counts tasks that never reached RUNNING).
-            deployment = _deployment_of(self.service, task)
-            if deployment is not None:
+            deployment = deployment_of(self.service, task)
+            if deployment is not None and deployment.rollout_state == "IN_PROGRESS":
                 deployment.failed_tasks += 1
         self.stop_tasks(unhealthy, "Task failed container health checks")
 
@@ -175,13 +175,15 @@ class Reconciliation:
         old, spared_old = split_protected([t for t in self.live if t.started_by != primary.id
                                            and not (keep_old and t.serving)])
         mine, spared_mine = split_protected([t for t in self.live if t.started_by == primary.id])
-        # Old deployments' tasks that are not yet healthy can go at once; healthy ones only as
-        # far as minimumHealthyPercent allows.
+        # Old deployments' tasks that are not yet healthy can go at once; serving ones only as
+        # far as minimumHealthyPercent allows, counting only steady tasks as healthy (a failed
+        # deployment's tasks that serve for a moment before they die are no cover), and the
+        # ones that are not steady first.
         minimum = math.ceil(self._desired() * self.percent("minimumHealthyPercent") / 100)
-        healthy = sum(1 for t in self.live if t.serving)
+        healthy = sum(1 for t in self.live if self.steady(t))
         victims = [t for t in old if not t.serving]
         allowance = healthy - minimum
-        for task in (t for t in old if t.serving):
+        for task in sorted((t for t in old if t.serving), key=self.steady):
             if allowance <= 0:
                 break
             victims.append(task)
@@ -311,28 +313,53 @@ class Reconciliation:
 
     # -- deployments --------------------------------------------------------------------------------
 
+    def steady(self, task) -> bool:
+        return is_steady(task, self.now, self.scheduler.settings.steady_after_s)
+
+    def note_steady_tasks(self) -> None:
+        for deployment in self.service.deployments:
+            if any(self.steady(t) for t in self.live if t.started_by == deployment.id):
+                self.scheduler.failures.on_steady(self.service, deployment)
+
     def check_circuit_breaker(self) -> None:
+        if not breaker_tripped(self.service):
+            return
+        breaker = self.service.deployment_configuration["deploymentCircuitBreaker"]
+        self.service.primary.breaker_triggered = True
+        self._fail_primary(BREAKER_REASON, "tasks failed to start.", bool(breaker.get("rollback")),
+                           "Circuit breaker: tasks failed to start.")
+
+    def check_alarms(self) -> None:
+        tripped = alarms_tripped(
+            self.service, lambda names: self.scheduler.alarms_in_alarm(self.store, names))
+        if not tripped:
+            return
+        alarms = self.service.deployment_configuration["alarms"]
+        self.service.primary.triggered_alarms = tripped
+        names = ", ".join(tripped)
+        self._fail_primary(f"ECS deployment failed: alarm(s) {names} in ALARM state.",
+                           f"alarm(s) {names} in ALARM state.", bool(alarms.get("rollback")),
+                           f"CloudWatch alarm(s) {names} in ALARM state.")
+
+    def _fail_primary(self, reason: str, event: str, rollback: bool, rollback_reason: str) -> None:
         primary = self.service.primary
-        breaker = self.service.deployment_configuration.get("deploymentCircuitBreaker", {})
-        if not breaker.get("enable") or primary.rollout_state != "IN_PROGRESS":
-            return
-        if primary.failed_tasks < circuit_breaker_threshold(primary.desired_count):
-            return
         primary.rollout_state = "FAILED"
-        primary.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
-        self.service.add_event(f"(deployment {primary.id}) deployment failed: tasks failed to start.")
+        primary.rollout_state_reason = reason
+        self.service.add_event(f"(deployment {primary.id}) deployment failed: {event}")
         last_good = self.service.last_completed
-        if breaker.get("rollback") and last_good is not None:
-            service_ops.roll_back(self.service, primary, last_good,
-                                  "Circuit breaker: tasks failed to start.")
+        if rollback and last_good is not None:
+            service_ops.roll_back(self.service, primary, last_good, rollback_reason)
         else:
-            primary.finish("STOPPED", "ECS deployment circuit breaker: tasks failed to start.")
+            # Without a rollback (or nothing COMPLETED to return to) the deployment stalls: no
+            # new tasks, the ones that run stay.
+            primary.finish("STOPPED", reason)
+        self.store.changed()
 
     def finish_deployments(self) -> None:
         primary = self.service.primary
         mine = [t for t in self.live if t.started_by == primary.id]
         others = [t for t in self.live if t.started_by != primary.id]
-        if others or len(mine) != primary.desired_count or not all(t.serving for t in mine):
+        if others or len(mine) != primary.desired_count or not all(self.steady(t) for t in mine):
             return
         if len(self.service.deployments) > 1:
             for old in self.service.deployments[1:]:
@@ -358,16 +385,6 @@ class Reconciliation:
     def percent(self, key: str) -> int:
         return self.service.deployment_configuration.get(key, 100 if key == "minimumHealthyPercent" else 200)
 
-
-
-def _failed_to_start(task) -> bool:
-    """Stopped before reaching RUNNING: what the circuit breaker and the throttle count."""
-    return task.stop_code == "TaskFailedToStart" or (
-        task.stop_code in FAILED_STOP_CODES and task.started_at is None)
-
-
-def _deployment_of(service: Service, task) -> Deployment | None:
-    return next((d for d in service.deployments if d.id == task.started_by), None)
 
 
 def _service_of(store: EcsStore, task) -> Service | None:

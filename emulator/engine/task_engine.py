@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from emulator.config import Settings
 from emulator.ecs.model import utcnow
@@ -23,6 +24,10 @@ from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 log = logging.getLogger("emulator.engine")
 
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+# How long a reset waits for the killed tasks' runners to remove their containers before it
+# answers; what is left they finish in the background (and an emulator's stop removes).
+RESET_WAIT_S = 5.0
+SHUTDOWN_GRACE_S = 2  # SIGTERM to SIGKILL for each task when the emulator stops
 
 
 class TaskEngine:
@@ -40,6 +45,9 @@ class TaskEngine:
         self._threads: list[threading.Thread] = []
         self._wake = threading.Event()
         self.task_listeners: list = []  # fn(store, task) on every status change
+        # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
+        # container that dies while the engine starts is not missed.
+        self.events_since: float | None = None
         state.listeners.append(self._wake.set)
 
     @property
@@ -57,7 +65,12 @@ class TaskEngine:
 
     def stop(self, remove_everything: bool = True) -> None:
         """Stop every task (containers get their stop timeout), then the engine's threads."""
-        self.stop_all_tasks("Emulator shutting down", grace_s=2)
+        self.stop_all_tasks("Emulator shutting down", grace_s=SHUTDOWN_GRACE_S)
+        self.wait_for_runners(timeout=SHUTDOWN_GRACE_S + 1)
+        # A stop already under way (a StopTask) waits out its own stopTimeout: cut it short.
+        with self.state.lock:
+            lingering = [task for thread, task in self._runners.values() if thread.is_alive()]
+        self._kill_all(lingering)
         self.wait_for_runners(timeout=60)
         self._stopping.set()
         self._wake.set()
@@ -78,17 +91,39 @@ class TaskEngine:
             self.state.changed.notify_all()
 
     def reset(self) -> None:
-        """Drop every task at once (containers killed without their stop timeout). Only the
-        runners known now are forgotten: a task run during the reset keeps its runner."""
+        """Drop every task at once: a reset is not a StopTask. Containers are killed (no stop
+        timeout, no SIGTERM for PID 1 to ignore), in parallel; the runners then remove them and
+        their sandboxes. Only the runners known now are forgotten: a task run during the reset
+        keeps its runner."""
         with self.state.lock:
             stopping = dict(self._runners)
+        # Killed before their stop is asked for, so that Docker is not also busy with twenty
+        # runners' `docker stop` calls while it kills.
+        self._kill_all([task for _, task in stopping.values()])
         self.stop_all_tasks("Emulator reset", grace_s=0, runners=stopping)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + RESET_WAIT_S
         for thread, _ in stopping.values():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         with self.state.lock:
             for arn in stopping:
                 self._runners.pop(arn, None)
+
+    def _kill_all(self, tasks: list) -> None:
+        with self.state.lock:
+            ids = [c.runtime_id for task in tasks for c in task.containers
+                   if c.runtime_id and c.known < ContainerStatus.STOPPED]
+        if not ids:
+            return
+        with ThreadPoolExecutor(max_workers=min(32, len(ids)),
+                                thread_name_prefix="reset-kill") as pool:
+            for _ in pool.map(self._kill_quietly, ids):
+                pass
+
+    def _kill_quietly(self, container_id: str) -> None:
+        try:
+            self._runtime.kill_container(container_id)
+        except Exception:  # gone already, or Docker is; the runner's teardown removes it
+            log.debug("reset could not kill %s", container_id, exc_info=True)
 
     def wait_for_runners(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -96,6 +131,13 @@ class TaskEngine:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     # -- admitting new tasks ------------------------------------------------------------------------
+
+    def adopt(self, task, runner) -> None:
+        """Give `task` (its containers already run) the runner that sees it through to STOPPED,
+        before the engine starts, so it is not admitted as a new task (call under the lock)."""
+        thread = threading.Thread(target=runner.run, name=f"task-{task.id[:8]}", daemon=True)
+        self._runners[task.arn] = (thread, task)
+        thread.start()
 
     def _admit_loop(self) -> None:
         while not self._stopping.is_set():
@@ -116,19 +158,27 @@ class TaskEngine:
     # -- runtime events -----------------------------------------------------------------------------
 
     def _watch_events(self) -> None:
-        try:
-            removed = self.runtime.remove_orphans()  # what emulators that died left behind
-            if removed:
-                log.info("removed %d resources left by emulators that are gone", removed)
-        except Exception:
-            log.debug("no Docker Engine to clean up yet", exc_info=True)
+        cleaned = False
         while not self._stopping.is_set():
+            if not cleaned:  # until the engine answers once: it may be down at start-up
+                cleaned = self._remove_orphans()
             try:
-                for event in self.runtime.events(self._stopping):
+                for event in self.runtime.events(self._stopping, since=self.events_since):
                     self._on_event(event)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
             self._stopping.wait(1.0)
+
+    def _remove_orphans(self) -> bool:
+        """What emulators that died left behind; False while the engine does not answer."""
+        try:
+            removed = self.runtime.remove_orphans()
+        except Exception:
+            log.debug("no Docker Engine to clean up yet", exc_info=True)
+            return False
+        if removed:
+            log.info("removed %d resources left by emulators that are gone", removed)
+        return True
 
     def _on_event(self, event) -> None:
         task_arn = event.labels.get(runtime_labels.TASK_ARN)

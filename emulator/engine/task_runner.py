@@ -42,7 +42,7 @@ class TaskRunner:
                 self._wait_for_stop_request()
         except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
             log.exception("task %s failed", self.task.id)
-            self._fail("TaskFailedToStart", f"Emulator error: {error}")
+            self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
 
@@ -117,6 +117,9 @@ class TaskRunner:
                 container.reason = f"CannotPullContainerError: {error}"
                 self.changed.notify_all()
             raise
+        digest = self.runtime.image_digest(image)  # ECS shows it once the image is resolved
+        with self.lock:
+            container.image_digest = digest
         return image
 
     def _create_all(self, images: dict[str, str]) -> None:
@@ -254,7 +257,19 @@ class TaskRunner:
         with self.lock:
             for attachment in self.task.attachments:
                 attachment["status"] = "DELETED"
+            self._settle_containers()
             self._advance(TaskStatus.STOPPED)
+
+    def _settle_containers(self) -> None:
+        """A STOPPED task's containers are all STOPPED: those that never ran say why (the
+        task's reason, unless their own, such as a failed pull, says more), and hold no port."""
+        for container in self.task.containers:
+            if container.known < ContainerStatus.STOPPED:
+                container.known = ContainerStatus.STOPPED
+            if container.exit_code is None and container.reason is None:
+                container.reason = self.task.stopped_reason
+            if not container.started:
+                container.network_bindings = []
 
     def _stop_all(self) -> list:
         """Stop the running containers (in parallel); those it stopped."""

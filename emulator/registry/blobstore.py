@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +22,10 @@ from emulator.registry import names
 from emulator.registry.errors import DigestMismatch, SizeMismatch, UploadOutOfOrder, UploadUnknown
 
 _CHUNK = 1024 * 1024
+# Upload sessions untouched this long are abandoned (a killed push never finishes or cancels
+# its upload) and removed, as distribution purges old uploads; looked for at most this often.
+UPLOAD_EXPIRY_S = 24 * 3600
+PURGE_EVERY_S = 600
 
 
 class BlobStore:
@@ -28,6 +33,7 @@ class BlobStore:
         self.root = root
         self._sessions = _Sessions()
         self._make_dirs()
+        self._last_purge = time.monotonic()
 
     def _make_dirs(self) -> None:
         for sub in ("blobs", "uploads", "tmp"):
@@ -74,6 +80,9 @@ class BlobStore:
     # -- uploads --------------------------------------------------------------------------------
 
     def start_upload(self, owner: str) -> str:
+        if time.monotonic() - self._last_purge >= PURGE_EVERY_S:
+            self._last_purge = time.monotonic()
+            self.purge_uploads(UPLOAD_EXPIRY_S)
         upload_id = uuid.uuid4().hex
         directory = self.root / "uploads" / upload_id
         directory.mkdir()
@@ -122,6 +131,19 @@ class BlobStore:
     def cancel_upload(self, owner: str, upload_id: str) -> None:
         self._data(owner, upload_id)
         self._drop(upload_id)
+
+    def purge_uploads(self, idle_s: float) -> int:
+        """Remove upload sessions whose data has not changed for `idle_s`; how many went."""
+        cutoff, removed = time.time() - idle_s, 0
+        for directory in list((self.root / "uploads").iterdir()):
+            try:
+                idle = (directory / "data").stat().st_mtime <= cutoff
+            except FileNotFoundError:  # finished or cancelled meanwhile
+                continue
+            if idle and not self._sessions.busy(directory.name):
+                self._drop(directory.name)
+                removed += 1
+        return removed
 
     def _data(self, owner: str, upload_id: str) -> Path:
         directory = self.root / "uploads" / upload_id
@@ -185,6 +207,12 @@ class _Sessions:
     def drop(self, upload_id: str) -> None:
         with self._lock:
             self._sessions.pop(upload_id, None)
+
+    def busy(self, upload_id: str) -> bool:
+        """A request is writing to the upload right now."""
+        with self._lock:
+            session = self._sessions.get(upload_id)
+        return session is not None and session.lock.locked()
 
     def clear(self) -> None:
         with self._lock:

@@ -179,6 +179,11 @@ class Runtime(Protocol):
     def ensure_image(self, image: str, auth: RegistryAuth | None,
                      progress: Callable[[str], None] | None = None) -> None: ...
 
+    def image_digest(self, image: str) -> str | None:
+        """The digest the image is known by: its registry manifest's digest where it came from a
+        registry (what ECS shows as a container's imageDigest), else its own id."""
+        ...
+
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox: ...
 
@@ -209,6 +214,10 @@ class Runtime(Protocol):
     def stats(self, container_id: str) -> dict: ...
 
     def remove_labelled(self, labels: dict[str, str]) -> int: ...
+
+    def explain(self, error: Exception) -> str:
+        """An unexpected failure of a call, said for a user (a task's stoppedReason)."""
+        ...
 
     def host_resources(self) -> tuple[int, int]:
         """(CPU units, memory MiB) of the engine's host."""

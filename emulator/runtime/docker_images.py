@@ -55,6 +55,28 @@ def progress_line(event: dict) -> str | None:
     return f"{layer}: {status}" if layer else status  # as the docker CLI prints them
 
 
+def image_digest(api, image: str) -> str | None:
+    """The manifest digest in RepoDigests for the image's repository, else any, else its id."""
+    import docker.errors
+
+    try:
+        attributes = api.inspect_image(image)
+    except docker.errors.DockerException:
+        return None
+    repository = image.split("@", 1)[0]
+    last = repository.rsplit("/", 1)[-1]
+    if ":" in last:  # a tag, not a registry port
+        repository = repository[: -len(last)] + last.split(":", 1)[0]
+    repo_digests = attributes.get("RepoDigests") or []
+    for entry in repo_digests:
+        name, _, digest = entry.partition("@")
+        if name == repository or name.endswith("/" + repository):
+            return digest
+    if repo_digests:
+        return repo_digests[0].partition("@")[2]
+    return attributes.get("Id")
+
+
 def ensure_image(api, image: str, auth: RegistryAuth | None = None,
                  progress: Callable[[str], None] | None = None) -> None:
     """Return once `image` is in the engine; raise ImagePullError if it cannot be had."""

@@ -48,9 +48,10 @@ def _message(error) -> str:
 class DockerRuntime:
     """Runs containers on the Docker Engine that DOCKER_HOST (or the default socket) names."""
 
-    def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None):
+    def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
+                 state_dir: str | None = None):
         self.instance_id = instance_id or PROCESS_INSTANCE
-        self.owner_labels = owner_labels(self.instance_id)
+        self.owner_labels = owner_labels(self.instance_id, state_dir)
         self._client_factory = client_factory
         self._lock = threading.Lock()
         self._client = None
@@ -76,6 +77,24 @@ class DockerRuntime:
                     # Streams (events, followed logs) hold connections; leave room for calls.
                     self._client = docker.from_env(max_pool_size=32)
             return self._client.api
+
+    def explain(self, error: Exception) -> str:
+        """Connection failures name the engine and what to do, not the SDK's tuple of errors."""
+        import requests
+
+        if isinstance(error, requests.exceptions.ConnectionError) or (
+                isinstance(error, _docker_errors().DockerException)
+                and "Error while fetching server API version" in str(error)):
+            try:
+                where = self.api.base_url
+                socket_path = getattr(self.api.adapters.get("http+docker://"), "socket_path", None)
+                if where.startswith("http+docker://") and socket_path:
+                    where = f"unix://{socket_path}"
+            except Exception:  # no client could even be made: DOCKER_HOST is what names it
+                where = "DOCKER_HOST (or the default socket)"
+            return (f"the Docker Engine at {where} cannot be reached; start it, or set "
+                    "DOCKER_HOST to an engine that answers")
+        return str(error)
 
     def close(self) -> None:
         with self._lock:
@@ -146,6 +165,9 @@ class DockerRuntime:
             return
         docker_images.ensure_image(self.api, image, auth, progress)
         self._images.add(image)
+
+    def image_digest(self, image: str) -> str | None:
+        return docker_images.image_digest(self.api, image)
 
     # -- containers --------------------------------------------------------------------------
 
@@ -287,6 +309,13 @@ class DockerRuntime:
         removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels})
         self._forget_network()  # it may be gone; ensure_network finds or makes it again
         return removed
+
+    def owned(self) -> tuple[list[dict], list[dict]]:
+        """This instance's containers and volumes as Docker lists them, a previous run's too
+        (a persisted emulator's: see emulator/persistence/adoption.py)."""
+        filters = {"label": [f"{INSTANCE}={self.instance_id}"]}
+        return (self.api.containers(all=True, filters=filters),
+                (self.api.volumes(filters=filters) or {}).get("Volumes") or [])
 
     def remove_orphans(self) -> int:
         """At start-up: remove resources of emulators on this host whose process has ended."""

@@ -168,6 +168,18 @@ class FakeRuntime:
                     progress(f"Status: Downloaded newer image for {image}")
                 self.images.add(image)
 
+    def explain(self, error: Exception) -> str:
+        return str(error)
+
+    def image_digest(self, image: str) -> str | None:
+        """A stable made-up digest for every image the fake holds."""
+        import hashlib
+
+        with self._changed:
+            if image not in self.images:
+                return None
+        return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+
     def ensure_network(self) -> tuple[str, str]:
         return f"ecs-emulator-{self.instance_id}", self.gateway
 

@@ -98,7 +98,7 @@ def _image(store, repository, image_id: dict):
     resolved = image_ops.resolve(store, repository, image_id)
     if resolved.image is None:
         raise ImageNotFoundException(
-            f"The image with imageId {image_id} does not exist within the repository with name "
+            f"The image with imageId {image_ops.show(image_id)} does not exist within the repository with name "
             f"'{repository.name}' in the registry with id '{store.account}'"
         )
     return resolved.image

@@ -22,13 +22,15 @@ def list_service_deployments(call: Call) -> dict:
 @handlers("DescribeServiceDeployments")
 def describe_service_deployments(call: Call) -> dict:
     return _describe(call, call.params["serviceDeploymentArns"], "service-deployment",
-                     "serviceDeployments", render_services.service_deployment)
+                     "serviceDeployments", render_services.service_deployment,
+                     "Service deployment ARNs cannot be empty.")
 
 
 @handlers("DescribeServiceRevisions")
 def describe_service_revisions(call: Call) -> dict:
     return _describe(call, call.params["serviceRevisionArns"], "service-revision",
-                     "serviceRevisions", render_services.service_revision)
+                     "serviceRevisions", render_services.service_revision,
+                     "Service revision ARNs cannot be empty.")
 
 
 @handlers("StopServiceDeployment")
@@ -38,7 +40,10 @@ def stop_service_deployment(call: Call) -> dict:
     return {"serviceDeploymentArn": arn}
 
 
-def _describe(call: Call, refs: list[str], resource_type: str, key: str, draw) -> dict:
+def _describe(call: Call, refs: list[str], resource_type: str, key: str, draw,
+              empty: str) -> dict:
+    if not refs:
+        raise InvalidParameterException(empty)
     if len(refs) > 20:
         raise InvalidParameterException("At most 20 ARNs can be described at once.")
     found, failures = [], []

@@ -48,6 +48,8 @@ def delete_service(call: Call) -> dict:
 @handlers("DescribeServices")
 def describe_services(call: Call) -> dict:
     refs = call.params["services"]
+    if not refs:
+        raise InvalidParameterException("Services cannot be empty.")
     if len(refs) > 10:
         raise InvalidParameterException("At most 10 services can be described at once.")
     cluster = call.store.cluster(call.params.get("cluster"))

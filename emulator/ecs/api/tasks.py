@@ -34,8 +34,10 @@ def stop_task(call: Call) -> dict:
 
 @handlers("DescribeTasks")
 def describe_tasks(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
     refs = call.params["tasks"]
+    if not refs:
+        raise InvalidParameterException("Tasks cannot be empty.")
+    cluster = call.store.cluster(call.params.get("cluster"))
     if len(refs) > 100:
         raise InvalidParameterException("At most 100 tasks can be described at once.")
     include = call.params.get("include", [])

@@ -1,0 +1,77 @@
+"""CloudFormation stacks that make OUR ECS and ECR resources (moto serves CloudFormation itself).
+
+`install(emulator, ecs=..., ecr=..., rights=...)`, called by the app factory, does two things:
+- hangs the emulator's ECS and ECR services on its MotoBridge, where the resource types find them
+  for the stack's request (several emulators may share one process, and moto with them);
+- once per process, puts our resource types in moto's type -> class map in place of moto's own
+  ECS and ECR models, and wraps the few functions of moto's stack engine that the modules below
+  describe.
+
+Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
+ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
+rollback, delete), change_sets, update_scope (what an update touches), template_inputs (SSM,
+dynamic references, template URLs), ec2_network (deleting a stack's VPC network).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters, ecs_services,
+                                     stack_life, template_inputs, update_scope)
+from emulator.cloudformation.resource import EXTENSION, Services
+
+RESOURCE_TYPES = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install(emulator, *, ecs, ecr, rights=None) -> None:
+    emulator.moto.extensions[EXTENSION] = Services(ecs=ecs, ecr=ecr, settings=emulator.settings,
+                                                   rights=rights)
+    emulator.moto.on_load.append(_install_into_moto)
+
+
+def _install_into_moto() -> None:
+    """Idempotent, process-wide: moto's engine is one per process."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        from moto.cloudformation import models, parsing, responses
+
+        model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
+        name_map = parsing.get_name_type_map()
+        for resource_type in RESOURCE_TYPES:
+            model_map[resource_type.TYPE] = resource_type
+            name_map[resource_type.TYPE] = resource_type.cloudformation_name_type()
+
+        parsing.parse_and_create_resource = stack_life.wrap_create(
+            parsing.parse_and_create_resource)
+        parsing.parse_and_update_resource = stack_life.wrap_update(
+            parsing.parse_and_update_resource)
+        parsing.clean_json = template_inputs.wrap_clean_json(parsing.clean_json)
+        resource_map = parsing.ResourceMap
+        resource_map.build_resource_diff = update_scope.wrap_build_resource_diff(
+            resource_map.build_resource_diff, frozenset(t.TYPE for t in RESOURCE_TYPES))
+        resource_map._delete_resource = stack_life.wrap_delete_resource(
+            resource_map._delete_resource)
+        resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
+            resource_map.parse_ssm_parameter)
+
+        models.Stack.create_resources = stack_life.wrap_create_resources(
+            models.Stack.create_resources)
+        models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)
+        models.Stack.stack_resources = property(stack_life.stack_resources)
+        backend = models.CloudFormationBackend
+        backend.execute_change_set = change_sets.wrap_execute_change_set(
+            backend.execute_change_set)
+        backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
+        backend.delete_change_set = change_sets.delete_change_set
+        backend.describe_change_set = change_sets.describe_change_set
+        backend.describe_stack_events = stack_life.wrap_describe_stack_events(
+            backend.describe_stack_events)
+        backend.describe_stack_resources = template_inputs.describe_stack_resources
+        responses.get_stack_from_s3_url = template_inputs.template_from_url
+        _installed = True

@@ -1,0 +1,86 @@
+"""Change sets as CloudFormation has them, where moto's differ: executing one rolls back on
+failure (like a stack operation), a name the CDK reuses on every deploy finds the newest change
+set, and a change set that does not exist is ChangeSetNotFound (moto crashes on it, HTTP 500;
+the CDK deletes its `cdk-diff-change-set` before each `cdk diff`, expecting that error)."""
+
+from __future__ import annotations
+
+from emulator.cloudformation.stack_life import roll_back_create, run_update
+
+
+def wrap_execute_change_set(original):
+    def execute_change_set(self, change_set_name, stack_name=None):
+        # By name: the newest of that name for the stack (the CDK reuses one name every deploy).
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in reversed(list(self.change_sets.values()))
+             if c.change_set_name == change_set_name
+             and (stack_name is None or c.stack_name == stack_name or c.stack_id == stack_name)),
+            None)
+        if change_set is None:
+            from moto.cloudformation.exceptions import ValidationError
+
+            raise ValidationError(message=f"ChangeSet [{change_set_name}] does not exist")
+        if change_set.execution_status != "AVAILABLE":
+            from moto.cloudformation.exceptions import ValidationError
+
+            raise ValidationError(message=(
+                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
+                f"execution status of [{change_set.execution_status}]"))
+        stack = self.stacks[change_set.stack_id]
+        if change_set.change_set_type == "CREATE":
+            try:
+                original(self, change_set.change_set_id, stack_name)
+            except Exception as error:
+                change_set.execution_status = "EXECUTE_FAILED"
+                stack.template = change_set.template
+                stack._parse_template()
+                roll_back_create(stack, error)
+                return
+            # moto made the stack's outputs from its empty template at CreateChangeSet.
+            stack._parse_template()
+            stack.description = stack.template_dict.get("Description")
+            stack.output_map = stack._create_output_map()
+            return
+        ok = run_update(stack, lambda: original(self, change_set.change_set_id, stack_name),
+                        change_set.template, change_set.parameters)
+        if not ok:
+            change_set.execution_status = "EXECUTE_FAILED"
+        else:
+            stack.output_map = stack._create_output_map()
+
+    return execute_change_set
+
+
+def _change_set_not_found(name: str):
+    from moto.core.exceptions import ServiceException
+
+    class ChangeSetNotFoundException(ServiceException):
+        code = "ChangeSetNotFoundException"  # the model's shape: ChangeSetNotFound, HTTP 404
+
+    return ChangeSetNotFoundException(f"ChangeSet [{name}] does not exist")
+
+
+def _find_change_set(backend, name: str, stack_name: str | None):
+    if name in backend.change_sets:
+        return name
+    for change_set_id, change_set in reversed(list(backend.change_sets.items())):
+        if change_set.change_set_name == name and (
+                not stack_name or stack_name in (change_set.stack_name, change_set.stack_id)):
+            return change_set_id
+    return None
+
+
+def delete_change_set(self, change_set_name, stack_name=None):
+    """moto's crashes (500) on a change set it does not have; the CDK deletes its
+    `cdk-diff-change-set` before every diff, expecting ChangeSetNotFound when there is none."""
+    found = _find_change_set(self, change_set_name, stack_name)
+    if found is None:
+        raise _change_set_not_found(change_set_name)
+    del self.change_sets[found]
+
+
+def describe_change_set(self, change_set_name, stack_name=None):
+    found = _find_change_set(self, change_set_name, stack_name)
+    if found is None:
+        raise _change_set_not_found(change_set_name)
+    return self.change_sets[found]

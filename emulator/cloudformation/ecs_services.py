@@ -1,0 +1,207 @@
+"""AWS::ECS::Service, TaskSet and PrimaryTaskSet: the resources whose tasks run as containers.
+
+As on AWS, a service resource is complete when the service is steady: its deployment completed
+with the desired count running. moto runs a stack's work inside the API call that asked for it,
+so that call waits (at most `cfn_stabilize_timeout_s`); a deployment the circuit breaker fails,
+or a service still not steady at the timeout, fails the resource with the service's reason.
+Deleting a service scales it to zero and waits until its tasks have stopped, so that its cluster
+can go next.
+"""
+
+from __future__ import annotations
+
+import time
+
+from emulator.aws.errors import AwsError
+from emulator.cloudformation.properties import tags_of, to_request
+from emulator.cloudformation.resource import Api, ApiResource, ResourceFailed, tag_changes
+
+POLL_S = 0.2
+
+
+def _cluster_of(arn: str) -> str:
+    # arn:aws:ecs:region:account:service/<cluster>/<name>
+    return arn.split(":", 5)[5].split("/")[1]
+
+
+def _describe(api: Api, cluster: str, service: str) -> dict | None:
+    found = api.ecs("DescribeServices", {"cluster": cluster, "services": [service]})["services"]
+    return found[0] if found else None
+
+
+def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str | None) -> None:
+    """Return when the service is steady; raise ResourceFailed when it cannot become so."""
+    deadline = time.monotonic() + api.settings.cfn_stabilize_timeout_s
+    while True:
+        current = _describe(api, cluster, service)
+        if current is None or current["status"] != "ACTIVE":
+            raise ResourceFailed(f"Service {service} is no longer ACTIVE.")
+        deployments = current.get("deployments", [])
+        mine = next((d for d in deployments if d["id"] == deployment_id), None)
+        if deployment_id and mine is None:
+            raise ResourceFailed(f"Service {service}: its deployment {deployment_id} was "
+                                 "replaced (rolled back by the circuit breaker).")
+        if mine is not None and mine.get("rolloutState") == "FAILED":
+            raise ResourceFailed(
+                f"Service {service}: {mine.get('rolloutStateReason') or 'deployment failed'} "
+                f"Latest event: {_latest_event(current)}")
+        if (len(deployments) == 1 and current["runningCount"] == current["desiredCount"]
+                and deployments[0].get("rolloutState") in (None, "COMPLETED")):
+            return
+        if time.monotonic() >= deadline:
+            raise ResourceFailed(
+                f"Service {service} did not stabilize within "
+                f"{api.settings.cfn_stabilize_timeout_s} s (ECS_EMULATOR_CFN_STABILIZE_TIMEOUT): "
+                f"{current['runningCount']} of {current['desiredCount']} tasks running. "
+                f"Latest event: {_latest_event(current)}")
+        time.sleep(POLL_S)
+
+
+def _latest_event(service: dict) -> str:
+    events = service.get("events") or []
+    return events[0]["message"] if events else "none"
+
+
+def _primary_id(service: dict) -> str | None:
+    deployments = service.get("deployments") or []
+    return deployments[0]["id"] if deployments else None
+
+
+class Service(ApiResource):
+    TYPE = "AWS::ECS::Service"
+    NAME_PROPERTY = "ServiceName"
+    ATTRIBUTES = ("Name", "ServiceArn")
+    REPLACE_ON = frozenset({"ServiceName", "Cluster", "LaunchType", "Role",
+                            "SchedulingStrategy", "DeploymentController"})
+
+    @classmethod
+    def create(cls, api, properties, name):
+        shapes = api.services.ecs.shapes
+        request = to_request(shapes, "CreateService", _without_force(properties),
+                             serviceName=name)
+        service = api.ecs("CreateService", request)["service"]
+        resource = cls(service["serviceArn"], properties,
+                       {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]})
+        try:
+            wait_until_steady(api, _cluster_of(service["serviceArn"]), name, _primary_id(service))
+        except ResourceFailed:
+            resource.remove(api)  # the stack's rollback does not know a resource that failed
+            raise
+        return resource
+
+    def update_in_place(self, api, properties):
+        shapes = api.services.ecs.shapes
+        cluster, name = _cluster_of(self.physical_resource_id), self.attributes["Name"]
+        request = to_request(shapes, "UpdateService", _without_force(properties),
+                             cluster=cluster, service=name)
+        force = properties.get("ForceNewDeployment") or {}
+        if force != (self.properties.get("ForceNewDeployment") or {}) and str(
+                force.get("EnableForceNewDeployment", "")).lower() == "true":
+            request["forceNewDeployment"] = True
+        # A property taken out of the template goes back to its default, as on AWS.
+        for key, default in (("enableExecuteCommand", False), ("propagateTags", "NONE")):
+            request.setdefault(key, default)
+        before = _describe(api, cluster, name)
+        service = api.ecs("UpdateService", request)["service"]
+        tag_changes(api.ecs, self.physical_resource_id, tags_of(self.properties),
+                    tags_of(properties), lower=True)
+        primary = _primary_id(service)
+        new_deployment = primary if before is None or primary != _primary_id(before) else None
+        wait_until_steady(api, cluster, name, new_deployment)
+        return type(self)(self.physical_resource_id, properties, self.attributes)
+
+    def remove(self, api):
+        cluster, name = _cluster_of(self.physical_resource_id), self.attributes["Name"]
+        try:
+            api.ecs("DeleteService", {"cluster": cluster, "service": name, "force": True})
+        except AwsError as error:
+            if error.code not in ("ServiceNotFoundException", "ServiceNotActiveException",
+                                  "ClusterNotFoundException"):
+                raise
+        # CloudFormation reports the delete complete once the service is INACTIVE, its tasks
+        # stopped; the cluster's delete depends on that.
+        deadline = time.monotonic() + api.settings.cfn_stabilize_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                current = _describe(api, cluster, name)
+            except AwsError:
+                return
+            if current is None or current["status"] == "INACTIVE":
+                return
+            time.sleep(POLL_S)
+        raise ResourceFailed(f"Service {name} did not drain within "
+                             f"{api.settings.cfn_stabilize_timeout_s} s.")
+
+
+def _without_force(properties: dict) -> dict:
+    # ForceNewDeployment is a structure in the template and a flag of UpdateService only.
+    return {k: v for k, v in properties.items() if k != "ForceNewDeployment"}
+
+
+class TaskSet(ApiResource):
+    """Ref is the task set's ID, as the CloudFormation reference has it."""
+
+    TYPE = "AWS::ECS::TaskSet"
+    ATTRIBUTES = ("Id",)
+    REPLACE_ON = frozenset({"Cluster", "Service", "TaskDefinition", "ExternalId", "LaunchType",
+                            "LoadBalancers", "NetworkConfiguration", "PlatformVersion",
+                            "ServiceRegistries", "CapacityProviderStrategy"})
+
+    @classmethod
+    def create(cls, api, properties, name):
+        request = to_request(api.services.ecs.shapes, "CreateTaskSet", properties)
+        task_set = api.ecs("CreateTaskSet", request)["taskSet"]
+        return cls(task_set["id"], properties, {"Id": task_set["id"],
+                                                "Arn": task_set["taskSetArn"],
+                                                "Cluster": request["cluster"],
+                                                "Service": request["service"]})
+
+    def update_in_place(self, api, properties):
+        if properties.get("Scale") != self.properties.get("Scale"):
+            request = to_request(api.services.ecs.shapes, "UpdateTaskSet",
+                                 {"Scale": properties.get("Scale") or {"Value": 100,
+                                                                       "Unit": "PERCENT"}},
+                                 cluster=self.attributes["Cluster"],
+                                 service=self.attributes["Service"], taskSet=self.physical_resource_id)
+            api.ecs("UpdateTaskSet", request)
+        return type(self)(self.physical_resource_id, properties, self.attributes)
+
+    def remove(self, api):
+        try:
+            api.ecs("DeleteTaskSet", {"cluster": self.attributes["Cluster"],
+                                      "service": self.attributes["Service"],
+                                      "taskSet": self.physical_resource_id, "force": True})
+        except AwsError as error:
+            if error.code not in ("TaskSetNotFoundException", "ServiceNotFoundException",
+                                  "ServiceNotActiveException", "ClusterNotFoundException"):
+                raise
+
+
+class PrimaryTaskSet(ApiResource):
+    """Which task set of an EXTERNAL service is primary. Deleting it changes nothing: a service
+    always has a primary task set once one was named."""
+
+    TYPE = "AWS::ECS::PrimaryTaskSet"
+    REPLACE_ON = frozenset({"Cluster", "Service"})
+
+    @classmethod
+    def create(cls, api, properties, name):
+        api.ecs("UpdateServicePrimaryTaskSet", cls._request(api, properties))
+        return cls(str(properties.get("TaskSetId")), properties)
+
+    def update_in_place(self, api, properties):
+        api.ecs("UpdateServicePrimaryTaskSet", self._request(api, properties))
+        return type(self)(str(properties.get("TaskSetId")), properties)
+
+    def remove(self, api):
+        return None
+
+    @staticmethod
+    def _request(api, properties):
+        return to_request(api.services.ecs.shapes, "UpdateServicePrimaryTaskSet",
+                          {"Cluster": properties.get("Cluster"),
+                           "Service": properties.get("Service")},
+                          primaryTaskSet=properties.get("TaskSetId"))
+
+
+TYPES = (Service, TaskSet, PrimaryTaskSet)

@@ -1,0 +1,191 @@
+"""What every CloudFormation resource type of ours shares: the protocol moto's stack engine speaks
+to a resource class, and the way to our APIs.
+
+moto's engine (moto/cloudformation/parsing.py) resolves a type to a class and calls
+`create_from_cloudformation_json`, `update_from_cloudformation_json` and the instance's
+`delete(account, region)`; Ref reads `physical_resource_id` and Fn::GetAtt `get_cfn_attribute`.
+Our classes speak that protocol without subclassing moto's CloudFormationModel, whose subclasses
+moto collects at import time: they are installed by `emulator.cloudformation.install`, by the
+app factory, and nowhere else.
+
+Every change goes through the ECS or ECR JsonService (`Api.call`): the same validation, lock,
+handlers and errors as a request, in the stack's account and region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emulator.aws.context import RequestContext
+from emulator.aws.moto_bridge import MotoBridge
+
+EXTENSION = "cloudformation"  # key of the Api factory in MotoBridge.extensions
+
+
+class ResourceFailed(Exception):
+    """A resource could not reach its goal; the message is the reason in the stack's events."""
+
+
+@dataclass
+class Services:
+    """What the app factory gives the resource types: our two JSON services and the settings."""
+
+    ecs: object
+    ecr: object
+    settings: object
+    rights: object = None  # access/rights.py: a container's stack may do what its calls may
+
+
+@dataclass
+class Api:
+    """Calls to our services on behalf of one stack (its account and region)."""
+
+    services: Services
+    ctx: RequestContext
+    environ: dict  # the stack request's: who asked for the stack
+
+    @classmethod
+    def for_stack(cls, account: str, region: str) -> "Api":
+        current = MotoBridge.current()
+        if current is None or EXTENSION not in current.bridge.extensions:
+            raise ResourceFailed("This emulator's CloudFormation resource types are not installed.")
+        request = current.ctx
+        # The caller's host too: ECR builds repository URIs from it, as for API calls.
+        ctx = RequestContext(account=account, region=region, access_key=request.access_key,
+                             host=request.host)
+        return cls(current.bridge.extensions[EXTENSION], ctx, current.environ)
+
+    def ecs(self, operation: str, params: dict) -> dict:
+        return self._call(self.services.ecs, operation, params)
+
+    def ecr(self, operation: str, params: dict) -> dict:
+        return self._call(self.services.ecr, operation, params)
+
+    def _call(self, service, operation: str, params: dict) -> dict:
+        if self.services.rights is not None:
+            self.services.rights.check_on_behalf(service, operation, params, self.environ,
+                                                 self.ctx)
+        return service.invoke(operation, params, self.ctx)
+
+    @property
+    def settings(self):
+        return self.services.settings
+
+
+class ApiResource:
+    """One resource of a stack. Subclasses set TYPE, NAME_PROPERTY, ATTRIBUTES and REPLACE_ON,
+    and implement `create`, `update_in_place` and `remove`."""
+
+    TYPE = ""
+    NAME_PROPERTY: str | None = None
+    ATTRIBUTES: tuple[str, ...] = ()
+    # Properties whose change replaces the resource (the CloudFormation reference's "Update
+    # requires: Replacement"); None: every change does.
+    REPLACE_ON: frozenset[str] | None = frozenset()
+
+    def __init__(self, physical_id: str, properties: dict, attributes: dict | None = None):
+        self._physical_id = physical_id
+        self.properties = properties
+        self.attributes = attributes or {}
+
+    # -- what moto's engine asks of a resource class ------------------------------------------------
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY or ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._physical_id
+
+    def get_cfn_attribute(self, name: str):
+        if name not in self.ATTRIBUTES or name not in self.attributes:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            raise UnformattedGetAttTemplateException()
+        return self.attributes[name]
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                        region_name, **kwargs):
+        api = Api.for_stack(account_id, region_name)
+        properties = cloudformation_json.get("Properties") or {}
+        return cls.create(api, properties, cls.generated_name(resource_name, properties))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name,
+                                        cloudformation_json, account_id, region_name):
+        api = Api.for_stack(account_id, region_name)
+        new = cloudformation_json.get("Properties") or {}
+        old = original_resource.properties
+        changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+        if not changed:
+            return original_resource
+        if cls.REPLACE_ON is None or changed & cls.REPLACE_ON:
+            return cls._replace(api, original_resource, new, new_resource_name)
+        return original_resource.update_in_place(api, new)
+
+    @classmethod
+    def _replace(cls, api: Api, original: "ApiResource", new: dict, new_resource_name: str):
+        name = cls.NAME_PROPERTY
+        if name and new.get(name) and new.get(name) == original.properties.get(name):
+            raise ResourceFailed(
+                "CloudFormation cannot update a stack when a custom-named resource requires "
+                f"replacing. Rename {new[name]} and update the stack again.")
+        # CloudFormation creates the replacement first and deletes the old one in its clean-up
+        # phase; here the old one goes as soon as the new one stands.
+        replacement = cls.create(api, new, cls.generated_name(new_resource_name, new))
+        original.remove(api)
+        return replacement
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                        region_name):
+        # moto calls this only when the instance's delete() raised TypeError or AttributeError.
+        raise ResourceFailed(f"{cls.TYPE} {resource_name} could not be deleted.")
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.remove(Api.for_stack(account_id, region_name))
+
+    # -- what each type implements ------------------------------------------------------------------
+
+    @classmethod
+    def generated_name(cls, moto_name: str, properties: dict) -> str:
+        """The resource's name: its name property, else the stack-logical-suffix moto made up."""
+        if cls.NAME_PROPERTY and properties.get(cls.NAME_PROPERTY):
+            return str(properties[cls.NAME_PROPERTY])
+        return moto_name
+
+    @classmethod
+    def create(cls, api: Api, properties: dict, name: str) -> "ApiResource":
+        raise NotImplementedError
+
+    def update_in_place(self, api: Api, properties: dict) -> "ApiResource":
+        raise NotImplementedError
+
+    def remove(self, api: Api) -> None:
+        raise NotImplementedError
+
+
+def tag_changes(api_call, arn: str, old: list[dict], new: list[dict], *, lower: bool) -> None:
+    """TagResource/UntagResource for the difference between two tag lists ([{Key, Value}])."""
+    old_map = {t["Key"]: t["Value"] for t in old}
+    new_map = {t["Key"]: t["Value"] for t in new}
+    gone = [k for k in old_map if k not in new_map]
+    if gone:
+        api_call("UntagResource", {"resourceArn": arn, "tagKeys": gone})
+    changed = [{"Key": k, "Value": v} for k, v in new_map.items() if old_map.get(k) != v]
+    if changed:
+        tags = [{"key": t["Key"], "value": t["Value"]} for t in changed] if lower else changed
+        api_call("TagResource", {"resourceArn": arn, "tags": tags})

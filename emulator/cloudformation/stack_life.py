@@ -1,0 +1,254 @@
+"""A stack's life as CloudFormation has it, on top of moto's engine: per-resource events, rollback
+of a failed create or update, DELETE_FAILED instead of a vanished stack, and AWS-shaped errors
+where moto would crash (a 500).
+
+moto's engine creates, updates and deletes a stack's resources inside the API call and lets any
+error escape as an internal error. These wrappers of moto's functions record what CloudFormation
+records (CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED with the reason...), undo a failed
+create (ROLLBACK_COMPLETE) or update (UPDATE_ROLLBACK_COMPLETE), and answer the call normally:
+the outcome is in the stack's status and events, as on AWS. Applied once per process by
+`emulator.cloudformation.install`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from emulator.aws.errors import AwsError
+from emulator.cloudformation import ec2_network
+from emulator.cloudformation.resource import ResourceFailed
+
+log = logging.getLogger(__name__)
+
+
+def reason_of(error: BaseException) -> str:
+    """The ResourceStatusReason of a failed resource: the service's code and message."""
+    if isinstance(error, AwsError):
+        return f'Resource handler returned message: "{error.message}" (Service: ' \
+               f'{error.code}, Status Code: {error.status}, HandlerErrorCode: InvalidRequest)'
+    if isinstance(error, ResourceFailed):
+        return f'Resource handler returned message: "{error}" (HandlerErrorCode: NotStabilized)'
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return str(message)
+
+
+def _stack_of(resources_map):
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+    return backend.stacks.get(resources_map.stack_id)
+
+
+def add_event(stack, logical_id: str, resource_type: str, status: str,
+              physical_id: str = "", reason: str | None = None) -> None:
+    from moto.cloudformation.models import Event
+
+    if stack is None:
+        return
+    stack.events.append(Event(
+        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+        physical_resource_id=physical_id or "", resource_type=resource_type,
+        resource_status=status, resource_status_reason=reason, resource_properties=None))
+
+
+def _failures(resources_map) -> dict:
+    """Logical id -> reason, of the resources that failed in the current operation."""
+    if not hasattr(resources_map, "_emulator_failures"):
+        resources_map._emulator_failures = {}
+    return resources_map._emulator_failures
+
+
+# -- per resource -------------------------------------------------------------------------------
+
+def wrap_create(original):
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id,
+                                  region_name):
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None
+        stack, kind = _stack_of(resources_map), resource_json.get("Type", "")
+        add_event(stack, logical_id, kind, "CREATE_IN_PROGRESS")
+        try:
+            resource = original(logical_id, resource_json, resources_map, account_id,
+                                region_name)
+        except Exception as error:
+            reason = reason_of(error)
+            _failures(resources_map)[logical_id] = reason
+            add_event(stack, logical_id, kind, "CREATE_FAILED", reason=reason)
+            raise
+        if resource is None:
+            reason = f"Resource type {kind} is not supported by this emulator's CloudFormation."
+            add_event(stack, logical_id, kind, "CREATE_COMPLETE", reason=reason)
+        else:
+            add_event(stack, logical_id, kind, "CREATE_COMPLETE",
+                      getattr(resource, "physical_resource_id", ""))
+        return resource
+
+    return parse_and_create_resource
+
+
+def wrap_update(original):
+    def parse_and_update_resource(logical_id, resource_json, resources_map, account_id,
+                                  region_name):
+        failures = _failures(resources_map)
+        if logical_id in failures:
+            # moto retries a failed update up to five times (for dependency order); ours failed
+            # for a reason a retry does not change, and a service's retry would wait again.
+            raise ResourceFailed(failures[logical_id])
+        stack, kind = _stack_of(resources_map), resource_json.get("Type", "")
+        add_event(stack, logical_id, kind, "UPDATE_IN_PROGRESS")
+        try:
+            resource = original(logical_id, resource_json, resources_map, account_id,
+                                region_name)
+        except Exception as error:
+            reason = reason_of(error)
+            if isinstance(error, (AwsError, ResourceFailed)):
+                failures[logical_id] = reason
+            add_event(stack, logical_id, kind, "UPDATE_FAILED", reason=reason)
+            raise
+        if resource is not None:
+            add_event(stack, logical_id, kind, "UPDATE_COMPLETE",
+                      getattr(resource, "physical_resource_id", ""))
+        return resource
+
+    return parse_and_update_resource
+
+
+def wrap_delete_resource(original):
+    def _delete_resource(self, parsed_resource, resource_json):
+        if not ec2_network.delete(resource_json.get("Type", ""), parsed_resource,
+                                  self._account_id, self._region_name):
+            original(self, parsed_resource, resource_json)
+        stack = _stack_of(self)
+        logical_id = getattr(parsed_resource, "logical_resource_id", "")
+        physical_id = getattr(parsed_resource, "physical_resource_id", "")
+        add_event(stack, logical_id, resource_json.get("Type", ""), "DELETE_COMPLETE",
+                  physical_id)
+
+    return _delete_resource
+
+
+# -- per stack ----------------------------------------------------------------------------------
+
+def roll_back_create(stack, error: BaseException) -> None:
+    """Undo a failed create: delete what was made; ROLLBACK_COMPLETE (or ROLLBACK_FAILED)."""
+    failed = list(_failures(stack.resource_map)) or ["(template)"]
+    reason = (f"The following resource(s) failed to create: [{', '.join(failed)}]. "
+              "Rollback requested by user.")
+    if not _failures(stack.resource_map):
+        reason = reason_of(error)
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+    try:
+        stack.resource_map.delete()
+    except Exception as cleanup_error:
+        log.warning("rollback of stack %s failed: %s", stack.name, cleanup_error)
+        stack.status = "ROLLBACK_FAILED"
+        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=reason_of(cleanup_error))
+    else:
+        stack.status = "ROLLBACK_COMPLETE"
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+    _failures(stack.resource_map).clear()
+    drop_outputs(stack)
+
+
+def drop_outputs(stack) -> None:
+    """A stack rolled back or deleted has no outputs; moto would make its resources again, lazily,
+    to resolve them."""
+    from moto.cloudformation.parsing import OutputMap
+
+    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
+
+
+def stack_resources(self):
+    """Stack.stack_resources without moto's side effect: its resource map creates a resource on
+    first read, so describing a deleted or rolled-back stack made its resources again."""
+    parsed = self.resource_map._parsed_resources
+    return [parsed[name] for name in self.resource_map._resource_json_map
+            if name in parsed and not isinstance(parsed[name], str) and parsed[name] is not None]
+
+
+def wrap_create_resources(original):
+    def create_resources(self):
+        try:
+            original(self)
+        except Exception as error:
+            roll_back_create(self, error)
+
+    return create_resources
+
+
+def run_update(stack, apply, template, parameters) -> bool:
+    """Apply an update; on failure put the previous template back. True when it succeeded."""
+    old_template, old_dict = stack.template, stack.resource_map._template
+    old_parameters = dict(stack.resource_map.input_parameters)
+    _failures(stack.resource_map).clear()
+    try:
+        apply()
+        return True
+    except Exception as error:
+        failed = list(_failures(stack.resource_map))
+        reason = (f"The following resource(s) failed to update: [{', '.join(failed)}]."
+                  if failed else reason_of(error))
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+        _failures(stack.resource_map).clear()
+        try:
+            stack.resource_map.update(old_dict, old_parameters)
+        except Exception as rollback_error:
+            stack.status = "UPDATE_ROLLBACK_FAILED"
+            stack._add_stack_event("UPDATE_ROLLBACK_FAILED",
+                                   resource_status_reason=reason_of(rollback_error))
+        else:
+            stack.status = "UPDATE_ROLLBACK_COMPLETE"
+            stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        stack.template = old_template
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        _failures(stack.resource_map).clear()
+        return False
+
+
+def wrap_stack_update(original):
+    def update(self, template, role_arn=None, parameters=None, tags=None):
+        run_update(self, lambda: original(self, template, role_arn, parameters, tags),
+                   template, parameters)
+
+    return update
+
+
+def wrap_delete_stack(original):
+    def delete_stack(self, name_or_stack_id):
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
+        if stack is None:
+            return  # deleting a stack that does not exist succeeds, as on AWS
+        try:
+            original(self, stack.stack_id)
+            drop_outputs(stack)
+        except Exception as error:
+            # moto took the stack out before deleting its resources; a stack whose resources
+            # could not all go stays, DELETE_FAILED, as on AWS.
+            self.deleted_stacks.pop(stack.stack_id, None)
+            self.stacks[stack.stack_id] = stack
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason_of(error))
+
+    return delete_stack
+
+
+def wrap_describe_stack_events(original):
+    """The events of a stack deleted a moment ago, by its name too. On AWS a delete takes a
+    while, and a client watching it (the CDK's `destroy`) reads DELETE_IN_PROGRESS events by
+    name meanwhile; here the stack is gone when DeleteStack returns."""
+
+    def describe_stack_events(self, stack_name):
+        try:
+            return original(self, stack_name)
+        except Exception:
+            deleted = [s for s in self.deleted_stacks.values() if s.name == stack_name]
+            if not deleted:
+                raise
+            return deleted[-1].events
+
+    return describe_stack_events

@@ -1,0 +1,219 @@
+"""CloudFormation stacks make our ECS resources: clusters, task definitions and services whose
+tasks run as containers; updates in place and by replacement; delete; rollback; one world with
+the API."""
+
+import json
+
+import pytest
+
+from tests.test_task_credentials import python_image  # noqa: F401  (a fixture)
+from botocore.exceptions import ClientError
+
+pytestmark = pytest.mark.docker
+
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+
+
+def template(image, desired=2, command=SERVE, cluster_name="cfn", extra_service=None,
+             memory=64):
+    service = {"Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "TaskDef"},
+               "DesiredCount": desired, "LaunchType": "FARGATE", "EnableExecuteCommand": True,
+               "NetworkConfiguration": {"AwsvpcConfiguration": {
+                   "Subnets": ["subnet-12345678"], "AssignPublicIp": "ENABLED"}},
+               "DeploymentConfiguration": {"MaximumPercent": 200, "MinimumHealthyPercent": 50,
+                                           "DeploymentCircuitBreaker": {"Enable": True,
+                                                                        "Rollback": False}},
+               "Tags": [{"Key": "team", "Value": "a"}]}
+    service.update(extra_service or {})
+    return {
+        "Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {
+                "ClusterName": cluster_name,
+                "ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]}},
+            "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "Family": "cfn-web", "NetworkMode": "awsvpc", "Cpu": "256", "Memory": "512",
+                "RequiresCompatibilities": ["FARGATE"],
+                "ContainerDefinitions": [{"Name": "main", "Image": image, "Memory": memory,
+                                          "Command": command,
+                                          "DockerLabels": {"My.Label": "x"}}]}},
+            "Service": {"Type": "AWS::ECS::Service", "Properties": service},
+        },
+        "Outputs": {
+            "ClusterArn": {"Value": {"Fn::GetAtt": ["Cluster", "Arn"]}},
+            "ServiceName": {"Value": {"Fn::GetAtt": ["Service", "Name"]}},
+            "ServiceRef": {"Value": {"Ref": "Service"}},
+            "TaskDefRef": {"Value": {"Ref": "TaskDef"}},
+        },
+    }
+
+
+def outputs(cfn, stack):
+    found = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+
+
+def status(cfn, stack):
+    return cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+
+
+def containers_of(docker_client, task_arns):
+    """The running `main` containers of these tasks (awsvpc tasks also have a pause container)."""
+    return [c for arn in task_arns for c in docker_client.containers.list(
+        filters={"label": [f"ecs-emulator.task-arn={arn}", "ecs-emulator.container-name=main"]})]
+
+
+def test_stack_creates_updates_and_deletes_a_running_service(clean_emulator, busybox_image,
+                                                             docker_client):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    cfn.create_stack(StackName="web", TemplateBody=json.dumps(template(busybox_image)))
+    assert status(cfn, "web") == "CREATE_COMPLETE"
+    out = outputs(cfn, "web")
+    assert out["ClusterArn"] == "arn:aws:ecs:us-east-1:123456789012:cluster/cfn"
+    assert out["ServiceRef"] == "arn:aws:ecs:us-east-1:123456789012:service/cfn/" + out["ServiceName"]
+    assert out["TaskDefRef"] == "arn:aws:ecs:us-east-1:123456789012:task-definition/cfn-web:1"
+
+    # The API sees what the stack made: the service is steady with its tasks running.
+    cluster = ecs.describe_clusters(clusters=["cfn"], include=["SETTINGS"])["clusters"][0]
+    assert cluster["settings"] == [{"name": "containerInsights", "value": "enabled"}]
+    service = ecs.describe_services(cluster="cfn", services=[out["ServiceName"]],
+                                    include=["TAGS"])["services"][0]
+    assert service["runningCount"] == 2 and service["launchType"] == "FARGATE"
+    assert service["enableExecuteCommand"] is True
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "ENABLED"
+    assert service["deploymentConfiguration"]["minimumHealthyPercent"] == 50
+    assert service["tags"] == [{"key": "team", "value": "a"}]
+    definition = ecs.describe_task_definition(taskDefinition="cfn-web")["taskDefinition"]
+    assert definition["containerDefinitions"][0]["dockerLabels"] == {"My.Label": "x"}
+    tasks = ecs.list_tasks(cluster="cfn")["taskArns"]
+    assert len(containers_of(docker_client, tasks)) == 2
+    events = cfn.describe_stack_events(StackName="web")["StackEvents"]
+    assert ("Service", "CREATE_COMPLETE") in [(e["LogicalResourceId"], e["ResourceStatus"])
+                                              for e in events]
+    resources = cfn.describe_stack_resources(StackName="web", LogicalResourceId="Cluster")
+    assert [r["PhysicalResourceId"] for r in resources["StackResources"]] == ["cfn"]
+
+    # Desired count updates in place: the same service, three tasks.
+    cfn.update_stack(StackName="web", TemplateBody=json.dumps(template(busybox_image, desired=3)))
+    assert status(cfn, "web") == "UPDATE_COMPLETE"
+    assert outputs(cfn, "web")["ServiceRef"] == out["ServiceRef"]
+    assert ecs.describe_services(cluster="cfn", services=[out["ServiceName"]])[
+        "services"][0]["runningCount"] == 3
+
+    # A task definition change is a new revision, rolled out to the same service.
+    cfn.update_stack(StackName="web", TemplateBody=json.dumps(
+        template(busybox_image, desired=3, memory=96)))
+    assert status(cfn, "web") == "UPDATE_COMPLETE"
+    service = ecs.describe_services(cluster="cfn", services=[out["ServiceName"]])["services"][0]
+    assert service["taskDefinition"].endswith("cfn-web:2") and service["runningCount"] == 3
+    old = ecs.describe_task_definition(taskDefinition="cfn-web:1")["taskDefinition"]
+    assert old["status"] == "INACTIVE"
+
+    tasks = ecs.list_tasks(cluster="cfn")["taskArns"]
+    cfn.delete_stack(StackName="web")
+    assert ecs.describe_clusters(clusters=["cfn"])["clusters"][0]["status"] == "INACTIVE"
+    assert containers_of(docker_client, tasks) == []
+    assert ecs.list_task_definitions(familyPrefix="cfn-web", status="ACTIVE")["taskDefinitionArns"] == []
+
+
+def test_a_service_whose_tasks_cannot_start_fails_and_rolls_back(clean_emulator, busybox_image):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    body = template("ecs-emulator-test/no-such-image:latest", desired=1)
+    cfn.create_stack(StackName="bad", TemplateBody=json.dumps(body))
+    assert status(cfn, "bad") == "ROLLBACK_COMPLETE"
+    events = cfn.describe_stack_events(StackName="bad")["StackEvents"]
+    failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert [e["LogicalResourceId"] for e in failed] == ["Service"]
+    assert "circuit breaker" in failed[0]["ResourceStatusReason"]
+    assert ecs.describe_clusters(clusters=["cfn"])["clusters"][0]["status"] == "INACTIVE"
+
+
+def test_invalid_property_fails_the_resource_with_the_api_message(clean_emulator, busybox_image):
+    cfn = clean_emulator.client("cloudformation")
+    body = template(busybox_image)
+    body["Resources"]["TaskDef"]["Properties"]["Cpu"] = "999"
+    cfn.create_stack(StackName="invalid", TemplateBody=json.dumps(body))
+    assert status(cfn, "invalid") == "ROLLBACK_COMPLETE"
+    events = cfn.describe_stack_events(StackName="invalid")["StackEvents"]
+    reason = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"][0]
+    assert reason["LogicalResourceId"] == "TaskDef"
+    assert "ClientException" in reason["ResourceStatusReason"]
+
+
+def test_stack_uses_api_made_cluster_and_api_sees_stack_service(clean_emulator, busybox_image):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    ecs.create_cluster(clusterName="by-api")
+    body = template(busybox_image, desired=1)
+    del body["Resources"]["Cluster"]
+    body["Resources"]["Service"]["Properties"]["Cluster"] = "by-api"
+    body["Outputs"].pop("ClusterArn")
+    cfn.create_stack(StackName="uses-api", TemplateBody=json.dumps(body))
+    assert status(cfn, "uses-api") == "CREATE_COMPLETE"
+    name = outputs(cfn, "uses-api")["ServiceName"]
+    assert ecs.list_services(cluster="by-api")["serviceArns"][0].endswith(f"/by-api/{name}")
+    cfn.delete_stack(StackName="uses-api")
+    assert ecs.list_services(cluster="by-api")["serviceArns"] == []
+    assert ecs.describe_clusters(clusters=["by-api"])["clusters"][0]["status"] == "ACTIVE"
+
+
+def test_cluster_name_change_replaces_the_cluster(clean_emulator, busybox_image):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    body = template(busybox_image, desired=0)
+    body["Resources"].pop("Service")
+    for key in ("ServiceName", "ServiceRef"):
+        body["Outputs"].pop(key)
+    cfn.create_stack(StackName="repl", TemplateBody=json.dumps(body))
+    body["Resources"]["Cluster"]["Properties"]["ClusterName"] = "cfn-2"
+    cfn.update_stack(StackName="repl", TemplateBody=json.dumps(body))
+    assert status(cfn, "repl") == "UPDATE_COMPLETE"
+    assert outputs(cfn, "repl")["ClusterArn"].endswith(":cluster/cfn-2")
+    states = {c["clusterName"]: c["status"] for c in ecs.describe_clusters(
+        clusters=["cfn", "cfn-2"])["clusters"]}
+    assert states == {"cfn": "INACTIVE", "cfn-2": "ACTIVE"}
+    cfn.delete_stack(StackName="repl")
+
+
+def test_ssm_parameter_that_does_not_exist_is_a_validation_error(clean_emulator):
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Parameters": {"BootstrapVersion": {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": "/cdk-bootstrap/hnb659fds/version"}},
+        "Resources": {"C": {"Type": "AWS::ECS::Cluster"}}}
+    with pytest.raises(ClientError) as error:
+        cfn.create_stack(StackName="cdk", TemplateBody=json.dumps(body))
+    assert error.value.response["Error"]["Code"] == "ValidationError"
+    assert "/cdk-bootstrap/hnb659fds/version" in error.value.response["Error"]["Message"]
+
+
+STACK_ESCAPE = r'''
+import json, boto3
+cfn = boto3.client("cloudformation")
+body = {"Resources": {"Escape": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+    "ContainerDefinitions": [{"Name": "x", "Image": "busybox", "Memory": 32,
+                              "Privileged": True}]}}}}
+cfn.create_stack(StackName="escape", TemplateBody=json.dumps(body))
+status = cfn.describe_stacks(StackName="escape")["Stacks"][0]["StackStatus"]
+failed = [e["ResourceStatusReason"] for e in cfn.describe_stack_events(StackName="escape")[
+    "StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+print("STACK", status, failed, flush=True)
+'''
+
+
+def test_a_tasks_stack_may_not_reach_the_host_either(clean_emulator, python_image,
+                                                     docker_client):
+    """The host-access rule of calls from containers holds for the resources of their stacks."""
+    from tests.test_task_metadata import output_of, register, run, stop
+
+    ecs = clean_emulator.client("ecs")
+    ecs.create_cluster(clusterName="work")
+    definition = register(ecs, {
+        "name": "app", "image": python_image, "memory": 128,
+        "command": ["sh", "-c", 'python3 -c "$SCRIPT"; sleep 300'],
+        "environment": [{"name": "SCRIPT", "value": STACK_ESCAPE},
+                        {"name": "AWS_ACCESS_KEY_ID", "value": "test"},
+                        {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"}]}, family="attacker")
+    arn = run(ecs, "work", definition)
+    printed = output_of(docker_client, arn, "app", "STACK", timeout=120)
+    assert "STACK ROLLBACK_COMPLETE" in printed, printed
+    assert "AccessDeniedException" in printed and "privileged" in printed, printed
+    assert ecs.list_task_definition_families()["families"] == ["attacker"]
+    stop(ecs, "work", arn, docker_client)

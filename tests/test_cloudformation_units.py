@@ -1,0 +1,87 @@
+"""The pieces of emulator/cloudformation that need no server: template properties to API
+requests by botocore's shapes, TemplateURL styles, and which resources an update touches."""
+
+from api_shapes import load_service
+from emulator.cloudformation.properties import tags_of, to_request
+from emulator.cloudformation.template_inputs import bucket_and_key
+from emulator.cloudformation.update_scope import _in_dependency_order, _references
+
+
+def test_service_properties_become_a_create_service_request():
+    request = to_request(load_service("ecs"), "CreateService", {
+        "Cluster": "c", "DesiredCount": "2", "EnableExecuteCommand": "true",
+        "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": "1",
+                                      "Base": 0}],
+        "PlacementStrategies": [{"Type": "spread", "Field": "attribute:ecs.availability-zone"}],
+        "LoadBalancers": [{"TargetGroupArn": "arn:tg", "ContainerName": "web",
+                           "ContainerPort": "80"}],
+        "DeploymentConfiguration": {"DeploymentCircuitBreaker": {"Enable": True,
+                                                                 "Rollback": "false"},
+                                    "Alarms": {"AlarmNames": ["a"], "Enable": True,
+                                               "Rollback": False}},
+        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["s"],
+                                                         "AssignPublicIp": "ENABLED"}},
+        "Tags": [{"Key": "k", "Value": "v"}],
+        "ServiceArn": "not an input",
+    }, serviceName="svc")
+    assert request == {
+        "cluster": "c", "serviceName": "svc", "desiredCount": 2, "enableExecuteCommand": True,
+        "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1,
+                                      "base": 0}],
+        "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"}],
+        "loadBalancers": [{"targetGroupArn": "arn:tg", "containerName": "web",
+                           "containerPort": 80}],
+        "deploymentConfiguration": {
+            "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+            "alarms": {"alarmNames": ["a"], "enable": True, "rollback": False}},
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["s"],
+                                                         "assignPublicIp": "ENABLED"}},
+        "tags": [{"key": "k", "value": "v"}],
+    }
+
+
+def test_map_keys_stay_as_written_and_renamed_members_are_found():
+    request = to_request(load_service("ecs"), "RegisterTaskDefinition", {
+        "Cpu": 256, "ContainerDefinitions": [{
+            "Name": "web", "DockerLabels": {"Com.Example": "X"},
+            "LogConfiguration": {"LogDriver": "awslogs", "Options": {"awslogs-group": "g"}}}],
+        "ProxyConfiguration": {"ContainerName": "envoy", "ProxyConfigurationProperties": [
+            {"Name": "IgnoredUID", "Value": "1337"}]},
+    }, family="f")
+    container = request["containerDefinitions"][0]
+    assert container["dockerLabels"] == {"Com.Example": "X"}
+    assert container["logConfiguration"]["options"] == {"awslogs-group": "g"}
+    assert request["cpu"] == "256"  # a string member written as a number
+    assert request["proxyConfiguration"]["properties"] == [{"name": "IgnoredUID",
+                                                            "value": "1337"}]
+    cluster = to_request(load_service("ecs"), "CreateCluster", {
+        "ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]})
+    assert cluster == {"settings": [{"name": "containerInsights", "value": "enabled"}]}
+
+
+def test_tags_of_the_template():
+    assert tags_of({"Tags": [{"Key": "a", "Value": 1}, "junk"]}) == [{"Key": "a", "Value": "1"}]
+
+
+def test_template_urls_in_every_style():
+    ours = "127.0.0.1:4566"
+    assert bucket_and_key("http://127.0.0.1:4566/b/dir/t.json", ours) == ("b", "dir/t.json")
+    assert bucket_and_key("http://localhost:4566/b/t.json", ours) == ("b", "t.json")
+    assert bucket_and_key("http://b.localhost:4566/t.json", ours) == ("b", "t.json")
+    assert bucket_and_key("http://b.s3.localhost:4566/t.json", ours) == ("b", "t.json")
+    assert bucket_and_key("http://emu:4566/b/t.json", "emu:4566") == ("b", "t.json")
+    assert bucket_and_key("https://s3.amazonaws.com/b/t.json", ours) == ("b", "t.json")
+    assert bucket_and_key("https://s3.eu-west-1.amazonaws.com/b/t.json", ours) == ("b", "t.json")
+    assert bucket_and_key("https://my.bucket.s3.eu-west-1.amazonaws.com/t.json", ours) == (
+        "my.bucket", "t.json")
+    assert bucket_and_key("s3://b/k/t.json", ours) == ("b", "k/t.json")
+
+
+def test_an_update_runs_after_the_updates_of_what_it_refers_to():
+    body = {"Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Fn::GetAtt": ["TaskDef", "Arn"]},
+            "DependsOn": "Role"}
+    assert _references(body) == {"Cluster", "TaskDef", "Role"}
+    refs = {"Service": {"TaskDef", "Cluster"}, "TaskDef": {"Role"}, "Cluster": set(),
+            "Role": set()}
+    assert _in_dependency_order(["Service", "TaskDef", "Role"], refs) == [
+        "Role", "TaskDef", "Service"]
