@@ -29,6 +29,7 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
+from emulator import persistence
 from emulator.engine.ecs_events import EcsEvents
 from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
@@ -64,6 +65,7 @@ class Emulator:
     registry: Registry | None = None  # the OCI registry under /v2/
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
+    starters: list = field(default_factory=list)  # called on start, before the engine's
     http_port: int = 0  # the port we serve on, once the server has bound it
     callers: Callers | None = None  # who is calling, by address (access/callers.py)
     # Flask's app.extensions of the app to come, by key (the routes find their hooks there).
@@ -80,6 +82,8 @@ class Emulator:
             return self._flask_app
 
     def start(self) -> None:
+        for start in self.starters:
+            start()
         self.engine.start()
         self.scheduler.start()
 
@@ -138,7 +142,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     emulator = None  # the router asks for the Flask app after create_app has returned
     rights = Rights(settings, moto)
     router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings, rights=rights)
-    engine = TaskEngine(ecs_state, _docker_runtime, settings)
+    keeper = persistence.keeper_for(settings)
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper), settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
@@ -160,6 +165,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     _add_exec(emulator)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
+    if keeper is not None:
+        persistence.attach(emulator, keeper)
     return emulator
 
 
@@ -238,10 +245,14 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime():
+def _docker_runtime(keeper):
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
     # One instance id per emulator, so that stopping one never removes another's containers,
-    # even within one process (a test session may run several).
-    return DockerRuntime(instance_id=new_instance_id())
+    # even within one process (a test session may run several). A persisted emulator keeps its
+    # id across restarts: its containers and network are found again by their labels.
+    if keeper is None:
+        return DockerRuntime(instance_id=new_instance_id())
+    return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
+                         state_dir=str(keeper.directory))

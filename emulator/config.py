@@ -81,6 +81,8 @@ class Settings:
     allow_task_host_access: bool = False
     # Check every AWS call against its caller's IAM policies (access/iam.py).
     enforce_iam: bool = False
+    # Keep the state under data_dir/state and adopt running tasks at start (persistence/).
+    persist: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -113,5 +115,6 @@ class Settings:
             allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
+            persist=_env_bool("ECS_EMULATOR_PERSIST", cls.persist),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

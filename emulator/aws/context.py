@@ -8,6 +8,7 @@ moto does, so ARNs agree across services.
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 import uuid
@@ -21,6 +22,7 @@ _QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=([^%/&]+)(?:%2F|/)\d{8}(?:%2F|
 # Signature version 2, which S3 presigned URLs still use by default: a key, but no region.
 _V2_HEADER = re.compile(r"^AWS ([^:\s]+):")
 _V2_QUERY = re.compile(r"(?:^|&)AWSAccessKeyId=([^&]+)")
+_MAX_FORM = 1024 * 1024  # query-protocol bodies are small; never buffer a registry upload
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,22 @@ def context_from_environ(environ: dict, settings: Settings) -> RequestContext:
         access_key=access_key,
         host=environ.get("HTTP_HOST", ""),
     )
+
+
+def signing_service(environ: dict) -> str:
+    """The SigV4 signing name of a call (logs, ssm, elasticloadbalancing, ...), or ""."""
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(3) if match else ""
+
+
+def peek_form_body(environ: dict) -> str:
+    """Read a small form body and put it back, so the app still reads all of it."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return ""
+    if not 0 < length <= _MAX_FORM:
+        return ""
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body.decode("utf-8", errors="replace")

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 
+from emulator import http_bodies
 from emulator.aws.context import context_from_environ
 from emulator.aws.errors import AwsError
 from emulator.aws.json_service import JsonService, Reply
@@ -25,7 +26,11 @@ log = logging.getLogger("emulator.requests")
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 # One encoder for every reply: json.dumps() builds a new one per call when given separators.
 _encode_json = json.JSONEncoder(separators=(",", ":")).encode
-_MAX_JSON_BODY = 16 * 1024 * 1024
+# Bodies of our own JSON APIs, refused with 413 above these sizes before they are read. AWS
+# refuses large requests too; these leave room for the largest valid request of each service
+# (ECS: a task definition is at most 64 KiB; ECR: UploadLayerPart carries up to 20 MiB, base64).
+JSON_BODY_LIMITS = {"ecs": 1024 * 1024, "ecr": 32 * 1024 * 1024}
+_DEFAULT_JSON_LIMIT = 1024 * 1024
 
 
 class AwsRouter:
@@ -59,7 +64,11 @@ class AwsRouter:
     def _serve_json(self, service: JsonService, operation: str, environ: dict, start_response):
         started = time.perf_counter()
         ctx = context_from_environ(environ, self._settings)
-        body = _read_body(environ)
+        try:
+            body = http_bodies.read_body(environ, JSON_BODY_LIMITS.get(service.name,
+                                                                       _DEFAULT_JSON_LIMIT))
+        except http_bodies.BodyTooLarge as error:
+            return _too_large(error, ctx.request_id, start_response)
         reply = self._refusal(service, operation, body, environ, ctx)
         if reply is None:
             reply = service.handle(operation, body, ctx)
@@ -111,20 +120,15 @@ def _route_matches(flask_app, environ: dict) -> bool:
     return True
 
 
-def _read_body(environ: dict) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        try:
-            size = int(length)
-        except ValueError:
-            return b""
-        return stream.read(min(size, _MAX_JSON_BODY))
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return stream.read(_MAX_JSON_BODY)
-    return b""
+def _too_large(error: http_bodies.BodyTooLarge, request_id: str, start_response) -> list[bytes]:
+    code = "RequestEntityTooLargeException"
+    payload = _encode_json({"__type": code, "message": (
+        f"The request body is larger than the {error.limit // (1024 * 1024)} MiB this API "
+        "accepts.")}).encode()
+    start_response("413 Request Entity Too Large", [
+        ("Content-Type", _JSON_CONTENT_TYPE), ("Content-Length", str(len(payload))),
+        ("x-amzn-RequestId", request_id), ("X-Amzn-ErrorType", code)])
+    return [payload]
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",

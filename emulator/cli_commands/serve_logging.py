@@ -10,18 +10,16 @@ The router logs the calls of the services we emulate (ECS, ECR); RequestLog logs
 
 from __future__ import annotations
 
-import io
 import logging
-import re
 import time
 import urllib.parse
+
+from emulator.aws.context import peek_form_body, signing_service
 
 log = logging.getLogger("emulator.requests")
 
 _TAGS = {"emulator.requests": "api", "emulator.tasks": "task", "emulator.engine": "engine",
          "emulator.server": "server", "emulator.logs": "logs", "emulator.scheduler": "sched"}
-_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
-_MAX_FORM = 1024 * 1024  # query-protocol bodies are small; never buffer a registry upload
 
 
 class ReadableFormatter(logging.Formatter):
@@ -74,33 +72,15 @@ class RequestLog:
 
 def _operation(environ: dict) -> str:
     """service.Operation for AWS calls (moto's), else METHOD /path."""
-    service = _service(environ)
+    service = signing_service(environ)
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target and service:
         return f"{service}.{target.rpartition('.')[2]}"
     action = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("Action")
     if not action and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
-        action = urllib.parse.parse_qs(_peek_body(environ)).get("Action")
+        action = urllib.parse.parse_qs(peek_form_body(environ)).get("Action")
     if action and service:
         return f"{service}.{action[0]}"
     path = environ.get("PATH_INFO", "/")
     prefix = f"{service} " if service else ""
     return f"{prefix}{environ.get('REQUEST_METHOD', 'GET')} {path}"
-
-
-def _service(environ: dict) -> str:
-    match = _SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    return match.group(1) if match else ""
-
-
-def _peek_body(environ: dict) -> str:
-    """Read a small form body and put it back, so the app still reads all of it."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return ""
-    if not 0 < length <= _MAX_FORM:
-        return ""
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body.decode("utf-8", errors="replace")

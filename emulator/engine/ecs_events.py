@@ -38,6 +38,9 @@ _NOT_IN_TASK_EVENTS = ("healthStatus", "tags", "inferenceAccelerators")
 
 
 class EcsEvents:
+    # State a restart keeps (emulator/persistence/parts.py): what each event last showed.
+    persistent_fields = ("_task_seen", "_service_seen")
+
     def __init__(self, state, moto):
         self._state = state
         self._moto = moto

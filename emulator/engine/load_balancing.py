@@ -43,6 +43,8 @@ class _Planned:
 
 
 class LoadBalancerTargets(TaskHook):
+    persistent_fields = ("_registered",)  # kept across a restart (persistence/parts.py)
+
     def __init__(self, state, moto):
         self._state = state
         self._moto = moto

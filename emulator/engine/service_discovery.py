@@ -22,6 +22,8 @@ log = logging.getLogger("emulator.service_discovery")
 
 
 class CloudMapInstances(TaskHook):
+    persistent_fields = ("_registered",)  # kept across a restart (persistence/parts.py)
+
     def __init__(self, state, moto, publish_host: str = "127.0.0.1"):
         self._state = state
         self._moto = moto

@@ -74,6 +74,9 @@ def task_role_arn(task, account: str, partition: str = "aws") -> str | None:
 
 
 class TaskRoleCredentials(TaskHook):
+    # Kept across a restart (persistence/parts.py): adopted containers keep their credentials id.
+    persistent_fields = ("_by_id", "_by_task")
+
     def __init__(self, moto, link_local_available: Callable[[], bool]):
         self._moto = moto
         self._link_local_available = link_local_available

@@ -45,6 +45,9 @@ class TaskEngine:
         self._threads: list[threading.Thread] = []
         self._wake = threading.Event()
         self.task_listeners: list = []  # fn(store, task) on every status change
+        # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
+        # container that dies while the engine starts is not missed.
+        self.events_since: float | None = None
         state.listeners.append(self._wake.set)
 
     @property
@@ -129,6 +132,13 @@ class TaskEngine:
 
     # -- admitting new tasks ------------------------------------------------------------------------
 
+    def adopt(self, task, runner) -> None:
+        """Give `task` (its containers already run) the runner that sees it through to STOPPED,
+        before the engine starts, so it is not admitted as a new task (call under the lock)."""
+        thread = threading.Thread(target=runner.run, name=f"task-{task.id[:8]}", daemon=True)
+        self._runners[task.arn] = (thread, task)
+        thread.start()
+
     def _admit_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(timeout=1.0)
@@ -153,7 +163,7 @@ class TaskEngine:
             if not cleaned:  # until the engine answers once: it may be down at start-up
                 cleaned = self._remove_orphans()
             try:
-                for event in self.runtime.events(self._stopping):
+                for event in self.runtime.events(self._stopping, since=self.events_since):
                     self._on_event(event)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)

@@ -143,8 +143,9 @@ class LogShipper:
     """Follows one container's log into one stream of one log group of a moto logs backend."""
 
     def __init__(self, runtime, container_id: str, backend, group: str, stream: str,
-                 pattern: re.Pattern | None):
+                 pattern: re.Pattern | None, since: float | None = None):
         self.runtime = runtime
+        self.since = since  # epoch seconds: lines before were shipped already (a restart)
         self.container_id = container_id
         self.backend = backend
         self.group = group
@@ -174,7 +175,8 @@ class LogShipper:
 
     def _read(self) -> None:
         try:
-            for stamp, _stream, line in self.runtime.logs(self.container_id, follow=True):
+            for stamp, _stream, line in self.runtime.logs(self.container_id, since=self.since,
+                                                     follow=True):
                 self._lines.put((int(stamp * 1000), line))
         except Exception as error:  # Docker went away; ship what was read
             log.warning("reading the log of container %s failed: %s", self.container_id, error)

@@ -138,6 +138,10 @@ class AwsLogs(TaskHook):
     def on_running(self, store, task) -> None:
         self._start_shipping(store, task)
 
+    def on_adopted(self, store, task) -> None:
+        """A task a restarted emulator took back (emulator/persistence/adoption.py)."""
+        self._start_shipping(store, task)
+
     def on_stopped(self, store, task) -> None:
         # A container that exited before the task was RUNNING got no shipper yet: it gets one
         # now, and reads its whole log as the others finish theirs.
@@ -186,15 +190,22 @@ class AwsLogs(TaskHook):
                 continue
             if options is None:
                 continue
-            shipper = LogShipper(
-                self._runtime(), container.runtime_id, self._backend(store, options.region),
-                options.group,
-                options.stream_name(task.id, container.name, container.runtime_id),
-                options.pattern,
-            )
+            backend = self._backend(store, options.region)
+            stream = options.stream_name(task.id, container.name, container.runtime_id)
+            shipper = LogShipper(self._runtime(), container.runtime_id, backend, options.group,
+                                 stream, options.pattern, _shipped_until(backend, options, stream))
             with self._lock:
                 self._shippers.setdefault(task.arn, {})[container.name] = shipper
             shipper.start()
+
+
+def _shipped_until(backend, options: AwsLogsOptions, stream: str) -> float | None:
+    """Where the stream's events end (epoch seconds), for a container whose log was shipped
+    before the emulator restarted; None for a new stream."""
+    group = backend.groups.get(options.group)
+    found = group.streams.get(stream) if group is not None else None
+    last = getattr(found, "last_event_timestamp", None)
+    return (last + 1) / 1000 if last else None
 
 
 def _aws_error(error: Exception) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from .labels import PID, label_filters, owner_is_gone
+from .labels import PID, STATE_DIR, label_filters, owner_is_gone
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,17 @@ def remove_labelled(api, labels: dict[str, str]) -> int:
 
 
 def remove_orphans(api) -> int:
-    """Remove resources whose emulator process no longer runs on this host; never a live one's."""
-    filters = {"label": [PID]}
-    containers = [c for c in api.containers(all=True, filters=filters)
-                  if owner_is_gone(c.get("Labels") or {})]
-    networks = [n for n in api.networks(filters=filters) if owner_is_gone(n.get("Labels") or {})]
-    volumes = [v for v in (api.volumes(filters=filters) or {}).get("Volumes") or []
-               if owner_is_gone(v.get("Labels") or {})]
+    """Remove resources whose emulator process no longer runs on this host (or whose state
+    directory is gone); never a live one's."""
+    containers, networks, volumes = [], [], []
+    for owner in (PID, STATE_DIR):
+        filters = {"label": [owner]}
+        containers += [c for c in api.containers(all=True, filters=filters)
+                       if owner_is_gone(c.get("Labels") or {})]
+        networks += [n for n in api.networks(filters=filters)
+                     if owner_is_gone(n.get("Labels") or {})]
+        volumes += [v for v in (api.volumes(filters=filters) or {}).get("Volumes") or []
+                    if owner_is_gone(v.get("Labels") or {})]
     return _remove(api, containers, networks, volumes)
 
 

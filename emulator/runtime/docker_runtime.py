@@ -48,9 +48,10 @@ def _message(error) -> str:
 class DockerRuntime:
     """Runs containers on the Docker Engine that DOCKER_HOST (or the default socket) names."""
 
-    def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None):
+    def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
+                 state_dir: str | None = None):
         self.instance_id = instance_id or PROCESS_INSTANCE
-        self.owner_labels = owner_labels(self.instance_id)
+        self.owner_labels = owner_labels(self.instance_id, state_dir)
         self._client_factory = client_factory
         self._lock = threading.Lock()
         self._client = None
@@ -308,6 +309,13 @@ class DockerRuntime:
         removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels})
         self._forget_network()  # it may be gone; ensure_network finds or makes it again
         return removed
+
+    def owned(self) -> tuple[list[dict], list[dict]]:
+        """This instance's containers and volumes as Docker lists them, a previous run's too
+        (a persisted emulator's: see emulator/persistence/adoption.py)."""
+        filters = {"label": [f"{INSTANCE}={self.instance_id}"]}
+        return (self.api.containers(all=True, filters=filters),
+                (self.api.volumes(filters=filters) or {}).get("Volumes") or [])
 
     def remove_orphans(self) -> int:
         """At start-up: remove resources of emulators on this host whose process has ended."""

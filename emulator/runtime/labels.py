@@ -4,7 +4,8 @@ Each container, network and volume carries the emulator instance's id, the emula
 pid and process start time, so leaks can be found and removed: by instance (`remove_labelled`), or,
 at start-up, everything whose emulator process is gone (`owner_is_gone`). The start time guards
 against a recycled pid; the host name keeps one host from judging another's pids when several
-share a Docker Engine.
+share a Docker Engine. A persisted emulator's resources carry its state directory instead of a pid:
+they are orphans only once that directory is gone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ CLUSTER = PREFIX + "cluster"
 TASK_ARN = PREFIX + "task-arn"
 CONTAINER_NAME = PREFIX + "container-name"
 ROLE = PREFIX + "role"  # "pause" on sandbox containers
+# With ECS_EMULATOR_PERSIST: the state directory whose emulator owns the resource, whatever its
+# pid; the next run on that directory adopts it (emulator/persistence/adoption.py).
+STATE_DIR = PREFIX + "state-dir"
+STATE_MARK = "instance"  # the file in that directory that says it holds an emulator's state
 
 
 def new_instance_id() -> str:
@@ -50,8 +55,11 @@ def process_start(pid: int) -> str:
         return ""
 
 
-def owner_labels(instance_id: str) -> dict[str, str]:
-    """What marks a resource as this emulator process's."""
+def owner_labels(instance_id: str, state_dir: str | None = None) -> dict[str, str]:
+    """What marks a resource as this emulator process's; with a state directory, as that
+    directory's instead, whichever process runs it (no pid: a restart adopts it)."""
+    if state_dir:
+        return {INSTANCE: instance_id, HOST: socket.gethostname(), STATE_DIR: state_dir}
     pid = os.getpid()
     return {
         INSTANCE: instance_id,
@@ -86,6 +94,9 @@ def owner_is_gone(labels: dict[str, str]) -> bool:
     """True only when the labels name an emulator process on this host that no longer runs."""
     if labels.get(HOST) != socket.gethostname():
         return False
+    state_dir = labels.get(STATE_DIR)
+    if state_dir:  # kept for the next emulator on that state, which adopts or removes it
+        return not os.path.exists(os.path.join(state_dir, STATE_MARK))
     try:
         pid = int(labels.get(PID, ""))
     except ValueError:

@@ -1,0 +1,73 @@
+"""State that survives a restart (ECS_EMULATOR_PERSIST=1, under ECS_EMULATOR_DATA_DIR/state).
+
+Modules: snapshot (pickling without machinery; atomic, fsynced files), parts (ECS, ECR, hooks),
+moto_parts (one part per moto service), keeper (which part is written when; reading back),
+requests (a mutating request's parts are written before its response), adoption (a restarted
+emulator takes back its tasks' containers). `keeper_for` and `attach` are what app.py calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from emulator.persistence.keeper import Keeper
+
+log = logging.getLogger("emulator.persistence")
+
+STATE_DIRECTORY = "state"
+
+
+def keeper_for(settings) -> Keeper | None:
+    """The keeper of the state directory, or None when persistence is off."""
+    if not settings.persist:
+        return None
+    if not settings.data_dir:
+        raise ValueError(
+            "ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR: where to keep the state")
+    return Keeper(Path(settings.data_dir).resolve() / STATE_DIRECTORY)
+
+
+def attach(emulator, keeper: Keeper) -> None:
+    """Read the state back and keep it written from now on; adopt tasks when the emulator starts."""
+    from api_shapes import load_service
+    from emulator.persistence.adoption import adopt
+    from emulator.persistence.parts import EcrPart, EcsPart, HooksPart
+    from emulator.persistence.requests import DurableRequests
+
+    engine, state = emulator.engine, emulator.ecs
+    holders = list(engine.hooks) + [getattr(listener, "__self__", None)
+                                    for listener in engine.task_listeners]
+    keeper.add_parts([EcsPart(state), EcrPart(emulator.ecr), HooksPart(state, holders)],
+                     load_moto=emulator.moto.load)
+    restored = keeper.restore()
+    if restored:
+        _after_reboot(state, emulator.settings)
+    state.listeners.append(keeper.ecs_changed)
+    engine.task_listeners.append(lambda store, task: keeper.ecs_changed())
+    emulator.wsgi = DurableRequests(emulator.wsgi, keeper, load_service("ecs").target_prefix,
+                                    load_service("ecr").target_prefix)
+
+    def start() -> None:
+        if restored:
+            try:
+                adopted = adopt(engine, state)
+            except Exception as error:  # no Docker: starting anyway would run every task twice
+                raise RuntimeError(f"cannot adopt the persisted tasks (is the Docker Engine "
+                                   f"up?): {error}") from error
+            log.info("state read back from %s; %d tasks adopted", keeper.directory, adopted)
+        keeper.start()
+
+    emulator.starters.append(start)
+    emulator.closers.append(keeper.stop)
+
+
+def _after_reboot(state, settings) -> None:
+    """The scheduler's launch back-off is a time.monotonic() instant, which restarts from zero
+    when the machine does: one saved before a reboot must not hold a service back for hours."""
+    latest = time.monotonic() + settings.max_launch_backoff_s
+    with state.lock:
+        for store in state.stores():
+            for service in store.services.values():
+                service.next_launch_at = min(service.next_launch_at, latest)

@@ -1,0 +1,154 @@
+"""Adoption: a restarted emulator takes back the containers of the tasks it persisted.
+
+The runtime's instance id is the persisted one, so this run's Docker labels and network are the
+previous run's. Before the engine starts, every task not yet STOPPED is matched to its containers
+by their labels (task ARN, container name): a container still running belongs to its task again,
+the same container; one that died while the emulator was down is recorded as Docker saw it
+(exit code, OOM), and a task whose essential container died, or that was still starting, is
+stopped as ECS would stop it. Each such task gets an AdoptedTaskRunner, which sees it through
+to STOPPED (its teardown is the usual one). A task for which nothing was made yet is left to
+the engine, which starts it as any new task. Containers and task volumes of this instance that
+no persisted task owns are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
+from emulator.runtime import labels
+from emulator.runtime.base import TaskSandbox
+from emulator.runtime.status import ContainerStatus, TaskStatus
+
+log = logging.getLogger("emulator.persistence")
+
+SANDBOX = "~sandbox"
+VOLUME_PREFIX = "~volume-"
+STARTING_REASON = "The emulator restarted while the task was starting"
+REMOVED_REASON = "Container removed outside the emulator"
+
+
+class AdoptedTaskRunner(TaskRunner):
+    """A runner for a task whose containers a previous run of the emulator created."""
+
+    def __init__(self, engine, store, task, sandbox: TaskSandbox | None, volumes: list[str],
+                 caught_up: bool = False):
+        super().__init__(engine, store, task)
+        self.sandbox = sandbox
+        self.volumes = volumes
+        self.caught_up = caught_up  # it reached RUNNING after the last state was written
+
+    def run(self) -> None:
+        try:
+            if self.caught_up:
+                self._mark_running()  # as a runner would have: RUNNING, then the hooks' on_running
+            elif not self._stop_requested():
+                for hook in self.engine.hooks:
+                    adopted = getattr(hook, "on_adopted", None)
+                    if adopted is not None:
+                        self._quietly(adopted, self.store, self.task)
+            self._wait_for_stop_request()
+        finally:
+            self._teardown()
+
+
+def adopt(engine, state) -> int:
+    """Adopt what the persisted tasks still run; remove what no task owns. How many adopted."""
+    engine.events_since = time.time()  # before looking: a death from now on is an event
+    containers, volumes = engine.runtime.owned()
+    by_task: dict[str, dict[str, dict]] = {}
+    for container in containers:
+        tags = container.get("Labels") or {}
+        by_task.setdefault(tags.get(labels.TASK_ARN, ""), {})[
+            tags.get(labels.CONTAINER_NAME, "")] = container
+    with state.lock:
+        live = [(store, task) for store in state.stores() for task in store.tasks.values()
+                if task.known < TaskStatus.STOPPED]
+    adopted = 0
+    for store, task in live:
+        found = by_task.pop(task.arn, {})
+        if not found and task.known == TaskStatus.PROVISIONING:
+            continue  # nothing was made for it yet: the engine starts it as any new task
+        sandbox = _sandbox(found.pop(SANDBOX, None), task)
+        inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
+        task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
+        with state.lock:
+            caught_up = _reconcile(engine, task, found, inspected)
+            engine.adopt(task, AdoptedTaskRunner(engine, store, task, sandbox, task_volumes,
+                                                 caught_up))
+            state.changed.notify_all()
+        adopted += 1
+    _remove_unowned(engine.runtime, by_task, volumes, {task.arn for _, task in live})
+    return adopted
+
+
+def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
+    """Make the task's containers what Docker says they are now (under the lock). True when the
+    task was starting as the state was last written and every container runs now: it is
+    RUNNING, the state file had not caught up yet."""
+    for container in task.containers:
+        entry = found.get(container.name)
+        if entry is not None:
+            container.runtime_id = entry["Id"]
+        state = inspected.get(container.name)
+        if state is not None and state.running:
+            container.started = True
+            container.known = max(container.known, ContainerStatus.RUNNING)
+            if task.network_mode == "bridge" and not container.network_bindings:
+                container.network_bindings = bindings_of(state)
+        elif state is not None:
+            engine.record_exit(task, container, state)  # exit code and OOM as Docker saw them
+        elif container.started and container.known < ContainerStatus.STOPPED:
+            container.known = ContainerStatus.STOPPED
+            container.reason = container.reason or REMOVED_REASON
+    task.version += 1
+    if task.desired >= TaskStatus.STOPPED:
+        return False
+    if any(c.essential and c.known >= ContainerStatus.STOPPED for c in task.containers):
+        task.request_stop("EssentialContainerExited", "Essential container in task exited")
+        return False
+    if task.known >= TaskStatus.RUNNING:
+        return False
+    running = all(s is not None and s.running for s in
+                  (inspected.get(c.name) for c in task.containers))
+    if task.known >= TaskStatus.PENDING and running:  # PENDING: its network was written
+        return True
+    task.request_stop("TaskFailedToStart", STARTING_REASON)
+    return False
+
+
+def _sandbox(container: dict | None, task) -> TaskSandbox | None:
+    if container is None:
+        return None
+    return TaskSandbox(network=f"container:{container['Id']}", ip_address=task.private_ip,
+                       sandbox_id=container["Id"])
+
+
+def _task_volume(volume: dict, task_arn: str) -> bool:
+    """A volume of that task's own (engine/task_engine.py names them; a shared one, which
+    outlives tasks, is named otherwise)."""
+    tags = volume.get("Labels") or {}
+    task_id = task_arn.rsplit("/", 1)[-1]
+    return (tags.get(labels.TASK_ARN) == task_arn
+            and tags.get(labels.CONTAINER_NAME, "").startswith(VOLUME_PREFIX)
+            and volume["Name"].startswith(f"ecs-{task_id[:12]}-"))
+
+
+def _remove_unowned(runtime, by_task: dict, volumes: list[dict], live: set[str]) -> None:
+    """Containers of tasks that are gone (or that never reached the state file), sandboxes
+    included, and the volumes of tasks that are not live."""
+    for containers in by_task.values():
+        for container in containers.values():
+            _quietly(runtime.remove_container, container["Id"])
+    for volume in volumes:
+        arn = (volume.get("Labels") or {}).get(labels.TASK_ARN, "")
+        if arn not in live and _task_volume(volume, arn):
+            _quietly(runtime.remove_volume, volume["Name"])
+
+
+def _quietly(fn, *args) -> None:
+    try:
+        fn(*args)
+    except Exception:  # one failed removal must not stop the start
+        log.warning("could not remove %s", args[0], exc_info=True)

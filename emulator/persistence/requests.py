@@ -1,0 +1,88 @@
+"""DurableRequests: a WSGI wrapper that writes what a mutating request changed before its
+response goes out.
+
+A request is a read when its method is GET, HEAD or OPTIONS, or when its operation (X-Amz-Target,
+or a query-protocol form's Action) is named as AWS names reads (Describe*, List*, Get*, ...);
+everything else may change state. Which parts it may change follows from where it goes: ECS and
+ECR by their target prefix, the registry (/v2/) to ECR, a control endpoint to everything, and
+any other call to moto's parts of the service its SigV4 credential scope names.
+
+The WSGI application has built its whole response (status, headers, body) when it returns, and
+a server sends nothing before it iterates the body, so writing here is writing before the
+client hears anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+from emulator.aws.context import peek_form_body, signing_service
+
+log = logging.getLogger("emulator.persistence")
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "BatchCheck", "Search", "Query", "Scan",
+                 "Filter", "Lookup", "Head", "Select", "Validate", "Test", "Simulate")
+
+
+def is_read(operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES)
+
+
+class DurableRequests:
+    def __init__(self, app, keeper, ecs_prefix: str, ecr_prefix: str):
+        self._app = app
+        self._keeper = keeper
+        self._json_parts = {ecs_prefix: ["ecs", "hooks"], ecr_prefix: ["ecr"]}
+
+    def __call__(self, environ: dict, start_response):
+        names = self._changes(environ)
+        result = self._app(environ, start_response)
+        if names is not None:
+            try:
+                if names == "all":
+                    self._keeper.forget_moto()
+                    names = self._keeper.all_names()
+                elif isinstance(names, tuple):  # ("moto", service): known once moto answered
+                    names = self._keeper.moto_names(names[1])
+                self._keeper.write(names)
+            except Exception:  # the change is live; the background writer tries again
+                log.exception("could not write the state after %s %s",
+                              environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        return result
+
+    def _changes(self, environ: dict):
+        """The parts the request may change: a list, "all", ("moto", its service), or None."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        path = environ.get("PATH_INFO", "")
+        if target:
+            prefix, _, operation = target.partition(".")
+            if is_read(operation):
+                return None
+            if prefix in self._json_parts:
+                return self._json_parts[prefix]
+            return ("moto", _service(environ))
+        if method in READ_METHODS:
+            return None
+        if path.startswith(("/_emulator/", "/moto-api/")):
+            return "all"
+        if path.startswith("/v2/"):
+            return ["ecr"]
+        if is_read(_form_action(environ)):
+            return None
+        return ("moto", _service(environ))
+
+
+def _service(environ: dict) -> str | None:
+    """The SigV4 signing name of the call; None where it is not signed so (all moto's parts)."""
+    return signing_service(environ) or None
+
+
+def _form_action(environ: dict) -> str:
+    """A query-protocol call's Action (the body is read and put back for the app)."""
+    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
+    if action or "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
+        return action
+    return parse_qs(peek_form_body(environ)).get("Action", [""])[0]

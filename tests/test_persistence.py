@@ -1,0 +1,189 @@
+"""ECS_EMULATOR_PERSIST: a user's environment survives `kill -9` of the emulator, and its running
+tasks are adopted, not restarted. One environment, built once, through two restarts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import time
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from emulator.pytest_plugin import EmulatorHandle
+from emulator.runtime.labels import INSTANCE
+from tests.test_cli import BIN, free_port, start  # noqa: F401  (start is a fixture)
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.docker
+
+SERVE = ["sh", "-c", "echo secret=$SECRET; trap 'exit 0' TERM; while true; do sleep 1; done"]
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+ASSUME = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
+
+
+class Emulator:
+    """`ecs-emulator serve` on one data directory, started again on the same port."""
+
+    def __init__(self, start, data_dir, port):
+        self._start, self.port = start, port
+        self.env = {"ECS_EMULATOR_PERSIST": "1", "ECS_EMULATOR_DATA_DIR": str(data_dir)}
+        self.handle = EmulatorHandle(SimpleNamespace(emulator=None, port=port))
+        self.running = None
+        self.instance = None
+
+    def up(self):
+        self.running = self._start([str(BIN / "ecs-emulator"), "serve", "--port", str(self.port)],
+                                   self.port, **self.env)
+        self.running.wait_until_healthy()
+        return self
+
+    def client(self, service):
+        return self.handle.client(service)
+
+
+def containers(docker_client, instance) -> dict:
+    """name -> (id, status) of the instance's containers."""
+    found = docker_client.containers.list(all=True, filters={"label": f"{INSTANCE}={instance}"})
+    return {c.name: (c.id, c.status) for c in found}
+
+
+def service_tasks(ecs, status="RUNNING") -> dict:
+    arns = ecs.list_tasks(cluster="dev", serviceName="web", desiredStatus=status)["taskArns"]
+    tasks = ecs.describe_tasks(cluster="dev", tasks=arns)["tasks"] if arns else []
+    return {t["taskArn"]: t for t in tasks}
+
+
+def steady(ecs, count=3):
+    def fetch():
+        service = ecs.describe_services(cluster="dev", services=["web"])["services"][0]
+        return service, service_tasks(ecs)
+    return wait_for(fetch, lambda v: v[0]["runningCount"] == count and len(v[1]) == count
+                    and all(t["lastStatus"] == "RUNNING" for t in v[1].values()), timeout=90)
+
+
+def build(emulator, image, docker_client) -> dict:
+    """Cluster, ECR image, secret, execution role, log group with events, service of three."""
+    ecs, ecr = emulator.client("ecs"), emulator.client("ecr")
+    ecs.create_cluster(clusterName="dev")
+    uri = ecr.create_repository(repositoryName="app")["repository"]["repositoryUri"]
+    token = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    docker_client.images.get(image).tag(uri, tag="v1")
+    for line in docker_client.images.push(uri, tag="v1", stream=True, decode=True,
+                                          auth_config={"username": user, "password": password}):
+        assert "error" not in line, line
+    docker_client.images.remove(f"{uri}:v1")
+    secret = emulator.client("secretsmanager").create_secret(
+        Name="db", SecretString="s3cr3t")["ARN"]
+    role = emulator.client("iam").create_role(
+        RoleName="exec", AssumeRolePolicyDocument=ASSUME)["Role"]["Arn"]
+    logs = emulator.client("logs")
+    logs.create_log_group(logGroupName="app")
+    logs.create_log_stream(logGroupName="app", logStreamName="deploy")
+    logs.put_log_events(logGroupName="app", logStreamName="deploy", logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "deployed v1"}])
+    ecs.register_task_definition(
+        family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", executionRoleArn=role,
+        containerDefinitions=[{
+            "name": "web", "image": f"{uri}:v1", "command": SERVE,
+            "secrets": [{"name": "SECRET", "valueFrom": secret}],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": "app", "awslogs-region": "us-east-1",
+                "awslogs-stream-prefix": "web"}}}])
+    ecs.create_service(cluster="dev", serviceName="web", taskDefinition="web", desiredCount=3,
+                       launchType="FARGATE", networkConfiguration=NETWORK)
+    return {"uri": uri, "secret": secret, "role": role}
+
+
+def describe_all(emulator) -> dict:
+    """What a user sees of the environment (what must be the same after a restart)."""
+    ecs, ecr = emulator.client("ecs"), emulator.client("ecr")
+    service = ecs.describe_services(cluster="dev", services=["web"])["services"][0]
+    return {
+        "cluster": ecs.describe_clusters(clusters=["dev"])["clusters"][0]["clusterArn"],
+        "definition": ecs.describe_task_definition(taskDefinition="web:1")["taskDefinition"],
+        "service": (service["serviceArn"], service["desiredCount"], service["taskDefinition"],
+                    [d["id"] for d in service["deployments"]]),
+        "images": [(i["imageDigest"], i["imageTags"]) for i in
+                   ecr.describe_images(repositoryName="app")["imageDetails"]],
+        "secret": emulator.client("secretsmanager").get_secret_value(
+            SecretId="db")["SecretString"],
+        "role": emulator.client("iam").get_role(RoleName="exec")["Role"]["Arn"],
+        "deploy log": [e["message"] for e in emulator.client("logs").get_log_events(
+            logGroupName="app", logStreamName="deploy")["events"]],
+    }
+
+
+def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image,  # noqa: F811
+                                                 docker_client):
+    emulator = Emulator(start, tmp_path, free_port()).up()
+    build(emulator, busybox_image, docker_client)
+    ecs = emulator.client("ecs")
+    _, tasks = steady(ecs)
+    emulator.instance = (tmp_path / "state" / "instance").read_text()
+    before = describe_all(emulator)
+    runtime_ids = {arn: t["containers"][0]["runtimeId"] for arn, t in tasks.items()}
+    try:
+        # 1. kill -9, start again: the same tasks, the same containers, no new task.
+        emulator.running.stop(signal.SIGKILL)
+        emulator.up()
+        assert describe_all(emulator) == before
+        service, tasks = steady(ecs)
+        stopped = service_tasks(ecs, "STOPPED")
+        assert not stopped, [(t["stopCode"], t["stoppedReason"]) for t in stopped.values()]
+        assert {arn: t["containers"][0]["runtimeId"] for arn, t in tasks.items()} == runtime_ids
+        live = containers(docker_client, emulator.instance)
+        assert {i for i, status in live.values() if status == "running"} >= set(
+            runtime_ids.values())
+        # The adopted tasks' log is still shipped (the container's line once, not twice).
+        stream = next(s["logStreamName"] for s in emulator.client("logs").describe_log_streams(
+            logGroupName="app", logStreamNamePrefix="web/")["logStreams"])
+        assert [e["message"] for e in emulator.client("logs").get_log_events(
+            logGroupName="app", logStreamName=stream)["events"]] == ["secret=s3cr3t"]
+
+        # 2. kill -9, one task's container dies while the emulator is down: STOPPED with the
+        #    exit code Docker saw, and replaced; the other two kept.
+        emulator.running.stop(signal.SIGKILL)
+        victim = sorted(runtime_ids)[0]
+        docker_client.containers.get(runtime_ids[victim]).kill()
+        emulator.up()
+        stopped = wait_for(lambda: service_tasks(ecs, "STOPPED"),
+                           lambda found: victim in found and
+                           found[victim]["lastStatus"] == "STOPPED")[victim]
+        assert stopped["stopCode"] == "EssentialContainerExited"
+        assert stopped["containers"][0]["exitCode"] == 137
+        _, tasks = steady(ecs)
+        assert victim not in tasks and set(runtime_ids) - {victim} <= set(tasks)
+
+        # 3. A reset and a stop leave nothing of this emulator on the Docker Engine.
+        assert requests.post(f"http://127.0.0.1:{emulator.port}/_emulator/reset",
+                             timeout=60).status_code == 200
+        assert not containers(docker_client, emulator.instance)
+        assert not list((tmp_path / "state").glob("moto-*"))  # the saved state is emptied too
+        assert emulator.running.stop() == 0
+        label = {"label": f"{INSTANCE}={emulator.instance}"}
+        assert not docker_client.networks.list(filters=label)
+        assert not docker_client.volumes.list(filters=label)
+    finally:
+        if emulator.running is not None:
+            emulator.running.kill()
+        remove_everything(docker_client, emulator.instance)
+
+
+def remove_everything(docker_client, instance) -> None:
+    """What a failed test may leave (a removal already under way is Docker's to finish)."""
+    import docker.errors
+
+    label = {"label": f"{INSTANCE}={instance}"}
+    for resource in (docker_client.containers.list(all=True, filters=label)
+                     + docker_client.networks.list(filters=label)):
+        try:
+            resource.remove(**({"force": True} if hasattr(resource, "kill") else {}))
+        except docker.errors.APIError:
+            pass
