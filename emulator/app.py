@@ -1,13 +1,17 @@
-"""create_app(settings): the one place that wires state, services, routes and moto together."""
+"""create_app(settings): the one place that wires state, services, routes and moto together.
+
+The Flask app (control endpoint, registry, metadata, faults, front door) is built on first use:
+importing Flask and those routes costs about a third of the start-up, and an ECS call needs none
+of it (aws/router.py serves ECS and ECR without Flask).
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
-from flask import Flask
-
 from api_shapes import load_service
-from emulator import cloudformation, control
+from emulator import cloudformation
 from emulator.access.callers import Callers
 from emulator.access.gate import Gate
 from emulator.access.rights import Rights
@@ -16,7 +20,6 @@ from emulator.aws.json_service import JsonService
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
-from emulator.ecr import control as ecr_control
 from emulator.ecr import errors as ecr_errors
 from emulator.ecr.api import handlers as ecr_handlers
 from emulator.ecr.hooks import EcrRegistryHooks
@@ -26,29 +29,24 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
-from emulator import faults_routes, front_door_routes, persistence
+from emulator import persistence
 from emulator.engine.ecs_events import EcsEvents
 from emulator.engine.express_infrastructure import ExpressInfrastructure
-from emulator.engine.faults import Faults
+from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.registry import Registry, create_registry
-from emulator.registry import routes as registry_routes
-from emulator.ui import routes as ui_routes
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.service_failures import CloudWatchAlarms
 from emulator.engine.task_engine import TaskEngine
 from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
-from emulator.engine.task_credentials import TaskRoleCredentials
+from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
-from emulator.exec import routes as exec_routes
-from emulator.exec.service import ExecService
+from emulator.exec.service import EXTENSION as EXEC_EXTENSION, ExecService
 from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
-from emulator.metadata import agent_routes
-from emulator.metadata import routes as metadata_routes
 from emulator.metadata.link_local import LinkLocalEndpoint
 
 
@@ -57,7 +55,6 @@ class Emulator:
     """Everything one running emulator holds. `wsgi` is what the HTTP server serves."""
 
     settings: Settings
-    flask: Flask
     wsgi: AwsRouter
     ecs: EcsState
     moto: MotoBridge
@@ -71,6 +68,18 @@ class Emulator:
     starters: list = field(default_factory=list)  # called on start, before the engine's
     http_port: int = 0  # the port we serve on, once the server has bound it
     callers: Callers | None = None  # who is calling, by address (access/callers.py)
+    # Flask's app.extensions of the app to come, by key (the routes find their hooks there).
+    flask_extensions: dict = field(default_factory=dict)
+    _flask_app: object = None
+    _flask_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def flask(self):
+        """The Flask app of our own routes, built on first use (see the module's docstring)."""
+        with self._flask_lock:
+            if self._flask_app is None:
+                self._flask_app = _flask_app(self)
+            return self._flask_app
 
     def start(self) -> None:
         for start in self.starters:
@@ -130,9 +139,9 @@ def create_app(settings: Settings | None = None) -> Emulator:
         not_implemented=UnsupportedOperation,
         strict_responses=settings.strict_responses,
     )
-    flask_app = Flask("emulator")
+    emulator = None  # the router asks for the Flask app after create_app has returned
     rights = Rights(settings, moto)
-    router = AwsRouter(flask_app, [ecs, ecr], moto, settings, rights=rights)
+    router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings, rights=rights)
     keeper = persistence.keeper_for(settings)
     engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper), settings)
     ecs_state.express = ExpressInfrastructure(moto)
@@ -140,7 +149,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
                                      enabled=settings.auto_container_instance)
     scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
     engine.task_listeners.append(scheduler.on_task_changed)
-    emulator = Emulator(settings=settings, flask=flask_app, wsgi=router, ecs=ecs_state, moto=moto,
+    emulator = Emulator(settings=settings, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine, scheduler=scheduler)
     emulator.callers = Callers(ecs_state, lambda: engine.runtime)
     engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
@@ -155,7 +164,25 @@ def create_app(settings: Settings | None = None) -> Emulator:
     _add_service_integrations(emulator, settings)
     _add_exec(emulator)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
-    flask_app.extensions["emulator"] = emulator
+    emulator.flask_extensions["emulator"] = emulator
+    if keeper is not None:
+        persistence.attach(emulator, keeper)
+    return emulator
+
+
+def _flask_app(emulator: Emulator):
+    from flask import Flask
+
+    from emulator import control, faults_routes, front_door_routes
+    from emulator.ecr import control as ecr_control
+    from emulator.exec import routes as exec_routes
+    from emulator.metadata import agent_routes
+    from emulator.metadata import routes as metadata_routes
+    from emulator.registry import routes as registry_routes
+    from emulator.ui import routes as ui_routes
+
+    flask_app = Flask("emulator")
+    flask_app.extensions.update(emulator.flask_extensions)
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
@@ -165,9 +192,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     flask_app.register_blueprint(ui_routes.blueprint)
     flask_app.register_blueprint(front_door_routes.blueprint)
     flask_app.register_blueprint(exec_routes.blueprint)
-    if keeper is not None:
-        persistence.attach(emulator, keeper)
-    return emulator
+    return flask_app
 
 
 def _add_exec(emulator: Emulator) -> None:
@@ -175,7 +200,7 @@ def _add_exec(emulator: Emulator) -> None:
     sessions = ExecSessions()
     emulator.ecs.exec_sessions = sessions
     emulator.closers.insert(0, sessions.close_all)
-    emulator.flask.extensions[exec_routes.EXTENSION] = ExecService(
+    emulator.flask_extensions[EXEC_EXTENSION] = ExecService(
         sessions, lambda: emulator.engine.runtime.api, SessionLogs(emulator.moto))
 
 
@@ -202,7 +227,7 @@ def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
     credentials = TaskRoleCredentials(emulator.moto, link_local.available)
     engine.hooks.append(credentials)
     engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto))
-    emulator.flask.extensions[metadata_routes.CREDENTIALS_EXTENSION] = credentials
+    emulator.flask_extensions[CREDENTIALS_EXTENSION] = credentials
 
 
 def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
@@ -216,7 +241,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     state.listeners.append(events.on_state_changed)
     emulator.scheduler.service_listeners.append(events.on_service_pass)
     emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
-    emulator.flask.extensions[faults_routes.EXTENSION] = Faults(
+    emulator.flask_extensions[FAULTS_EXTENSION] = Faults(
         state, engine, settings, load_balancers, cloud_map)
 
 

@@ -17,13 +17,18 @@ import signal
 import sys
 
 from emulator import __version__
-from emulator.cli_commands import parsers as everyday_parsers
 from emulator.config import Settings
-from emulator.ecscli import parsers as ecscli_parsers
+
+# The words of `serve` and the options it takes before or after it. A command line made only of
+# these needs no client command's parser: importing those (urllib, Docker access, the ECS CLI's
+# YAML) would cost the server a good part of its start-up.
+_SERVE_WORDS = {"serve", "--quiet"}
+_SERVE_VALUED = {"--host", "--port"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(clients=not _serve_only(argv))
     args = parser.parse_args(argv)
     command = args.command or "serve"
     if command == "serve":
@@ -57,7 +62,19 @@ def _run_client(handler, args) -> int:
     return 1
 
 
-def _parser() -> argparse.ArgumentParser:
+def _serve_only(argv: list[str]) -> bool:
+    """True when argv can only mean `serve` (no other command, no --help or --version)."""
+    words = iter(argv)
+    for word in words:
+        if word in _SERVE_VALUED:
+            next(words, None)
+        elif word not in _SERVE_WORDS and word.split("=", 1)[0] not in _SERVE_VALUED:
+            return False
+    return True
+
+
+def _parser(clients: bool = True) -> argparse.ArgumentParser:
+    """The command line; `clients=False` leaves the client commands out (a plain `serve`)."""
     parser = argparse.ArgumentParser(
         prog="ecs-emulator", description="A local emulator of Amazon ECS, ECR and Fargate."
     )
@@ -66,8 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the emulator (the default command)")
     _add_serve_options(serve)
-    everyday_parsers.add_parsers(commands)
-    ecscli_parsers.add_parsers(commands)
+    if clients:
+        from emulator.cli_commands import parsers as everyday_parsers
+        from emulator.ecscli import parsers as ecscli_parsers
+
+        everyday_parsers.add_parsers(commands)
+        ecscli_parsers.add_parsers(commands)
     return parser
 
 

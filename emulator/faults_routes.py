@@ -25,10 +25,10 @@ from flask import Blueprint, current_app, jsonify, request
 
 from emulator.aws.errors import AwsError
 from emulator.ecs.errors import InvalidParameterException
+from emulator.engine.faults import EXTENSION
 from emulator.runtime.status import TaskStatus
 
 blueprint = Blueprint("faults", __name__)
-EXTENSION = "faults"
 
 
 @blueprint.errorhandler(AwsError)

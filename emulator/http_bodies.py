@@ -1,4 +1,8 @@
-"""Large bodies through cheroot (emulator/http_server.py): registry layers of gigabytes, in and out.
+"""Request and response bodies through cheroot (emulator/http_server.py): bounded reads of API
+bodies, and registry layers of gigabytes, in and out.
+
+read_body      an API request's body, refused (BodyTooLarge) before anything is read when its
+               Content-Length is over the limit, or as soon as a chunked one passes it.
 
 ChunkedInput   wsgi.input for a request with Transfer-Encoding: chunked, as docker sends a layer.
                cheroot's own ChunkedRFile reads each chunk whole into memory and builds read()'s
@@ -20,6 +24,37 @@ _MAX_CHUNK_LINE = 4096  # a chunk-size line, extensions included
 _MAX_TRAILER_LINES = 100
 BLOCK = 1024 * 1024
 SENDFILE_MIN = 64 * 1024  # smaller bodies go with the headers in one send (http_server.py)
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int):
+        super().__init__(f"The request body is larger than {limit} bytes.")
+        self.limit = limit
+
+
+def declared_length(environ: dict) -> int:
+    """The request's Content-Length (0 without one; the server has refused malformed ones)."""
+    length = environ.get("CONTENT_LENGTH")
+    return int(length) if length and length.isdigit() else 0
+
+
+def read_body(environ: dict, limit: int) -> bytes:
+    """The whole body, at most `limit` bytes; over it, BodyTooLarge (and the server closes the
+    connection rather than read the rest)."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = declared_length(environ)
+    if length > limit:
+        raise BodyTooLarge(limit)
+    if length:
+        return stream.read(length)
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+        return body
+    return b""
 
 
 class ChunkedInput:
@@ -77,6 +112,11 @@ class ChunkedInput:
 
     def close(self) -> None:
         """Nothing to release: the connection's reader belongs to the connection."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether the whole body has been read, up to its last chunk and trailers."""
+        return self._done
 
     def _in_chunk(self) -> bool:
         """Whether body bytes are left, reading the next chunk's size line when needed."""

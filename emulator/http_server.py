@@ -19,6 +19,13 @@ And for large bodies (emulator/http_bodies.py): chunked request bodies are decod
 cheroot's quadratic copying, and wsgi.file_wrapper files (Flask's send_file) go out with
 sendfile(2).
 
+Against hostile clients: a connection waits in the selector, not on a worker, until its request
+head is whole (emulator/http_connections.py); framing that could smuggle a request past us
+(a Content-Length that is not a plain number, two of them, or one beside chunked
+Transfer-Encoding) is answered 400 and the connection closed; and a body the application did not
+read is never read into memory afterwards: a small rest is skipped, otherwise the connection
+closes.
+
 WebSockets (ECS Exec's data channel, emulator/exec/): WSGI has no way to them, so the environ
 carries TAKE_SOCKET, a function that hands the request's socket to the application for good.
 cheroot then writes no response and leaves the socket open when the application returns; the
@@ -29,14 +36,14 @@ Chosen over a second listener so that the streamUrl is on the port the user alre
 from __future__ import annotations
 
 import io
+import re
 import select
-import socket
 
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamWriter
 
-from emulator import http_bodies
+from emulator import http_bodies, http_connections
 
 # How long a worker waits for the next request on its connection before handing the connection
 # back to the selector. An SDK's next call comes within about a millisecond of the last
@@ -46,13 +53,17 @@ NEXT_REQUEST_WAIT_MS = 2
 TAKE_SOCKET = "ecs_emulator.take_socket"
 # Writes at least this large skip cheroot's write buffer (see _Writer).
 DIRECT_WRITE_MIN = 64 * 1024
+# A body the application left unread is skipped up to this size so the connection can stay
+# open; a longer one closes the connection instead (cheroot would read it whole into memory).
+SKIP_UNREAD_MAX = 64 * 1024
+_DIGITS = re.compile(rb"[0-9]+")
 
 
 class _Reader(io.BufferedReader):
     """A socket reader in C, with the two extras cheroot asks of its own."""
 
     def __init__(self, sock, mode="rb", bufsize=io.DEFAULT_BUFFER_SIZE):
-        super().__init__(socket.SocketIO(sock, mode), bufsize)
+        super().__init__(http_connections.HeadFirstIO(sock, mode), bufsize)
         self._sock = sock
         self.bytes_read = 0  # cheroot's statistics read it; they are off unless turned on
 
@@ -106,7 +117,62 @@ def _make_file(sock, mode="r", bufsize=io.DEFAULT_BUFFER_SIZE):
     return _Reader(sock, mode, bufsize) if "r" in mode else _Writer(sock, mode, bufsize)
 
 
+class _Headers(dict):
+    """A request's headers as cheroot's reader fills them, refusing a second Content-Length:
+    two lengths are how one request is smuggled inside another."""
+
+    def __setitem__(self, key, value):
+        if key == b"Content-Length" and key in self:
+            raise ValueError("More than one Content-Length header.")
+        super().__setitem__(key, value)
+
+
+class _Request(cheroot_server.HTTPRequest):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.inheaders = _Headers()
+
+    def read_request_headers(self) -> bool:
+        if not super().read_request_headers():
+            return False
+        length = self.inheaders.get(b"Content-Length")
+        if length is not None and not _DIGITS.fullmatch(length):
+            return self._refuse("Malformed Content-Length Header.")
+        if length is not None and b"Transfer-Encoding" in self.inheaders:
+            return self._refuse("Content-Length and Transfer-Encoding together are ambiguous.")
+        return True
+
+    def _refuse(self, message: str) -> bool:
+        self.close_connection = True
+        self.simple_response("400 Bad Request", message)
+        return False
+
+    def send_headers(self):
+        if not self.close_connection:
+            self._leave_body()
+        super().send_headers()
+
+    def _leave_body(self) -> None:
+        """Make sure cheroot will not read an unread body whole (its way of reaching the next
+        request): skip a short rest here, or close the connection after the response."""
+        if self.chunked_read:
+            if not getattr(self.rfile, "finished", False):
+                self.close_connection = True
+            return
+        remaining = getattr(self.rfile, "remaining", 0)
+        if remaining > SKIP_UNREAD_MAX:
+            self.close_connection = True
+            return
+        while remaining > 0:
+            skipped = len(self.rfile.read(min(remaining, io.DEFAULT_BUFFER_SIZE)))
+            if not skipped:
+                break
+            remaining -= skipped
+
+
 class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+
     def __init__(self, server, sock, makefile=MakeFile):
         # Plain TCP gets our reader and writer; a TLS adapter would bring its own makefile.
         super().__init__(server, sock, _make_file if makefile is MakeFile else makefile)
@@ -123,11 +189,20 @@ class _Connection(cheroot_server.HTTPConnection):
         # that another client is queued for.
         if not server.ready or server.requests.qsize:
             return False
-        if self.rfile.has_data():
-            return True
+        # Bytes of a request sent right behind the last one may wait in our reader, unseen by
+        # poll(); then the connection goes back to the selector after the wait (put() sees them).
+        # An SDK sends a request's head and its body in two writes: once the head is in, the
+        # body is waited for once more, as briefly.
         poller = select.poll()
         poller.register(self.socket, select.POLLIN)
-        return bool(poller.poll(NEXT_REQUEST_WAIT_MS))
+        for _ in range(2):
+            if not poller.poll(NEXT_REQUEST_WAIT_MS):
+                return False
+            # Only a whole request is read on a worker; a partial one waits in the selector.
+            state = http_connections.gather(self)
+            if state != http_connections.WAIT or self.rfile.raw.wanted is None:
+                return state == http_connections.READY
+        return False
 
 
 class _Gateway(wsgi.Gateway_10):
@@ -158,6 +233,9 @@ class _Gateway(wsgi.Gateway_10):
             pending = b""
         finally:
             sock.settimeout(None)
+        raw = conn.rfile.raw  # and what the selector read ahead (http_connections.py)
+        pending += bytes(raw.ahead)
+        raw.ahead.clear()
         return sock, pending
 
     def respond(self):
@@ -210,8 +288,18 @@ class Server(wsgi.Server):
 
     ConnectionClass = _Connection
 
+    # Waiting connections hold no thread (http_connections.py), so any number may stay open.
+    keep_alive_conn_limit = None
+    max_request_header_size = http_connections.HEAD_LIMIT
+
     def __init__(self, *args, **kwargs):
         # The listen backlog: cheroot's default of 5 refuses a burst of new connections.
         kwargs.setdefault("request_queue_size", 128)
         super().__init__(*args, **kwargs)
         self.gateway = _Gateway
+
+    def prepare(self) -> None:
+        super().prepare()
+        cheroots = self._connections
+        self._connections = http_connections.ConnectionManager(self)
+        cheroots.close()  # its selector; the listening socket is the server's

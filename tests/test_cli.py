@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from emulator import __version__
-from emulator.cli import _parser, _settings
+from emulator.cli import _parser, _serve_only, _settings, main
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60
@@ -164,11 +164,27 @@ def test_version():
     ],
 )
 def test_flags_before_and_after_serve_agree(argv, host, port, quiet):
-    args = _parser().parse_args(argv)
-    assert getattr(args, "host", None) == host
-    assert getattr(args, "port", None) == port
-    assert getattr(args, "quiet", False) == quiet
-    assert _settings(args).log_requests is not quiet
+    # A plain `serve` line is parsed without the client commands (start-up); both agree.
+    assert _serve_only(argv)
+    for parser in (_parser(), _parser(clients=False)):
+        args = parser.parse_args(argv)
+        assert getattr(args, "host", None) == host
+        assert getattr(args, "port", None) == port
+        assert getattr(args, "quiet", False) == quiet
+        assert _settings(args).log_requests is not quiet
+
+
+@pytest.mark.parametrize("argv", [["ps"], ["--port", "5000", "status"], ["--help"], ["-h"],
+                                  ["--version"], ["serve", "--help"], ["compose", "up"]])
+def test_anything_but_a_plain_serve_gets_the_whole_command_line(argv):
+    assert not _serve_only(argv)
+
+
+def test_help_still_lists_the_client_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert all(word in shown for word in ("status", "ps", "logs", "compose", "configure"))
 
 
 def test_flags_override_the_environment(monkeypatch):

@@ -52,3 +52,26 @@ def test_task_runs_an_image_from_our_ecr(clean_emulator, pushed_image, spelling,
     assert container.attrs["Config"]["Image"] == f"{pushed_image}:v1"
     ecs.stop_task(cluster="c", task=task_arn)
     wait_for_task(ecs, "c", task_arn, "STOPPED")
+
+
+def test_a_task_of_another_account_pulls_only_what_the_repository_policy_grants(
+        clean_emulator, pushed_image):
+    """The emulator pulls a task's image with the task's own account's token, as ECS does with
+    the task execution role: another account's repository needs its policy's grant."""
+    other = "210987654321"
+    ecs = clean_emulator.client("ecs", account=other)
+    ecs.create_cluster(clusterName="c")
+    arn = ecs.register_task_definition(family="cross", containerDefinitions=[{
+        "name": "main", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1",
+        "memory": 64, "command": SERVE}])["taskDefinition"]["taskDefinitionArn"]
+    refused = ecs.run_task(cluster="c", taskDefinition=arn)["tasks"][0]["taskArn"]
+    task = wait_for_task(ecs, "c", refused, "STOPPED")
+    assert "CannotPullContainerError" in task["stoppedReason"], task
+    clean_emulator.client("ecr").set_repository_policy(repositoryName="app", policyText=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": '
+        f'"arn:aws:iam::{other}:root"}}, "Action": ["ecr:BatchGetImage", '
+        '"ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]}]}'))
+    granted = ecs.run_task(cluster="c", taskDefinition=arn)["tasks"][0]["taskArn"]
+    assert wait_for_task(ecs, "c", granted, "RUNNING")["lastStatus"] == "RUNNING"
+    ecs.stop_task(cluster="c", task=granted)
+    wait_for_task(ecs, "c", granted, "STOPPED")

@@ -246,7 +246,7 @@ def timestamp_server():
                           strict_responses=True)
     flask_app = Flask("timestamps")
     moto = MotoBridge()
-    router = AwsRouter(flask_app, [service], moto, settings)
+    router = AwsRouter(flask_app, [service], moto, settings)  # a Flask app or a factory
     # The bare router under cheroot: no engine or scheduler is needed to test serialization.
     server = wsgi.Server(("127.0.0.1", 0), router, numthreads=2)
     server.prepare()

@@ -2,15 +2,32 @@
 
 moto is imported on the first request for one of its services, not at start-up: importing it
 takes about a second and tens of MiB, which a user who only calls ECS should not pay.
+
+moto reads a request's body whole, so a body over MOTO_BODY_LIMIT is refused (413) before moto
+sees it. What moto cannot answer (an operation it lacks, a crash) is answered as AWS would,
+shaped for the service's protocol (moto_errors.py), and a crash is logged with its trace.
 """
 
 from __future__ import annotations
 
 import contextvars
+import io
+import logging
+import re
 import threading
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
+from emulator import http_bodies
+from emulator.aws import moto_errors
 from emulator.aws.context import RequestContext
+
+log = logging.getLogger("emulator.moto")
+
+MOTO_BODY_LIMIT = 64 * 1024 * 1024
+# Characters XML 1.0 cannot carry: AWS's query-protocol services refuse them in any value (their
+# patterns do not allow them); moto stores and echoes them, and its XML becomes unreadable.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 # The request moto is serving in this thread, and the bridge it came through: code we plug into
 # moto (CloudFormation resource types) finds the emulator and the caller through it.
@@ -39,11 +56,49 @@ class MotoBridge:
     def __call__(self, environ: dict, start_response, ctx: RequestContext):
         # moto reads the account from this header; we decide it the same way for every service.
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = ctx.account
+        if http_bodies.declared_length(environ) > MOTO_BODY_LIMIT:
+            return _send(start_response, moto_errors.too_large(environ, MOTO_BODY_LIMIT,
+                                                               ctx.request_id))
+        if moto_errors.protocol_of(environ) in ("query", "ec2"):
+            refused = _unreadable_value(environ)
+            if refused is not None:
+                return _send(start_response, moto_errors.invalid_input(
+                    environ, f"Value at '{refused}' contains control characters, which are not "
+                    "allowed.", ctx.request_id))
+        answered = []
+
+        def hold(status, headers, exc_info=None):  # moto's answer waits until we have seen it
+            answered[:] = [status, headers]
+            return _no_write
+
         token = _current.set(MotoRequest(self, ctx, environ))
         try:
-            return self._application()(environ, start_response)
+            body = self._application()(environ, hold)
+        except NotImplementedError as error:
+            return _send(start_response, moto_errors.unknown_operation(
+                environ, str(error), ctx.request_id))
+        except Exception as error:  # moto's own bug, or its parsing of a bad value
+            log.exception("moto failed on %s %s", environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO"))
+            shape = (moto_errors.invalid_input if isinstance(error, (ValueError, TypeError))
+                     else moto_errors.internal_failure)
+            return _send(start_response, shape(environ, f"{type(error).__name__}: {error}",
+                                               ctx.request_id))
         finally:
             _current.reset(token)
+        status, headers = answered
+        if status[:3] in ("404", "500") and _empty(headers):
+            # moto's answer when no operation matched the request (404), or an error it
+            # raised without a body: nothing an SDK can read.
+            if hasattr(body, "close"):
+                body.close()
+            shape = (moto_errors.unknown_operation if status[:3] == "404"
+                     else moto_errors.internal_failure)
+            return _send(start_response, shape(environ, "no operation of this service matches "
+                                               f"{environ.get('REQUEST_METHOD')} "
+                                               f"{environ.get('PATH_INFO')}", ctx.request_id))
+        start_response(status, headers)
+        return body
 
     @staticmethod
     def current() -> MotoRequest | None:
@@ -87,3 +142,30 @@ class MotoBridge:
                         hook()
                     self._app = DomainDispatcherApplication(create_backend_app)
         return self._app
+
+
+def _send(start_response, answer) -> list[bytes]:
+    status, headers, body = answer
+    start_response(status, headers)
+    return [body]
+
+
+def _unreadable_value(environ: dict) -> str | None:
+    """The name of a query-protocol parameter whose value holds a character XML cannot carry.
+    A form body is read here (moto reads it whole anyway; its size is bounded above) and put
+    back for moto."""
+    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    length = http_bodies.declared_length(environ)
+    if length and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return next((name for name, value in pairs if _XML_ILLEGAL.search(value)), None)
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("moto's app wrote through start_response's write(), which we hold back")
+
+
+def _empty(headers) -> bool:
+    return any(k.lower() == "content-length" and v.strip() == "0" for k, v in headers)

@@ -2,7 +2,9 @@
 
 AWS JSON calls to a service we emulate (by X-Amz-Target) go straight to its JsonService, without
 Flask's request machinery on the hottest path; the Flask app answers its own routes (control
-endpoint, registry, metadata); everything else goes to moto. `rights` (access/rights.py) may
+endpoint, registry, metadata); everything else goes to moto. The Flask app is asked for (and so
+built, with Flask imported) only when a request is not an ECS or ECR call: an emulator whose
+first call is ECS's answers it sooner. `rights` (access/rights.py) may
 refuse an AWS call first, by who makes it.
 """
 
@@ -12,8 +14,7 @@ import json
 import logging
 import time
 
-from werkzeug.exceptions import HTTPException
-
+from emulator import http_bodies
 from emulator.aws.context import context_from_environ
 from emulator.aws.errors import AwsError
 from emulator.aws.json_service import JsonService, Reply
@@ -25,15 +26,20 @@ log = logging.getLogger("emulator.requests")
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 # One encoder for every reply: json.dumps() builds a new one per call when given separators.
 _encode_json = json.JSONEncoder(separators=(",", ":")).encode
-_MAX_JSON_BODY = 16 * 1024 * 1024
+# Bodies of our own JSON APIs, refused with 413 above these sizes before they are read. AWS
+# refuses large requests too; these leave room for the largest valid request of each service
+# (ECS: a task definition is at most 64 KiB; ECR: UploadLayerPart carries up to 20 MiB, base64).
+JSON_BODY_LIMITS = {"ecs": 1024 * 1024, "ecr": 32 * 1024 * 1024}
+_DEFAULT_JSON_LIMIT = 1024 * 1024
 
 
 class AwsRouter:
     def __init__(self, flask_app, services: list[JsonService], moto: MotoBridge, settings: Settings,
                  rights=None):
+        """`flask_app`: a Flask app, or a function that returns one (called on first need)."""
         self._rights = rights
-        self._flask_app = flask_app
-        self._flask_wsgi = flask_app.wsgi_app
+        self._flask_app = flask_app if callable(getattr(flask_app, "wsgi_app", None)) else None
+        self._flask_factory = flask_app
         self._services = {service.shapes.target_prefix: service for service in services}
         self._moto = moto
         self._settings = settings
@@ -44,8 +50,9 @@ class AwsRouter:
         service = self._services.get(prefix)
         if service is not None:
             return self._serve_json(service, operation, environ, start_response)
-        if self._flask_route_matches(environ):
-            return self._flask_wsgi(environ, start_response)
+        flask_app = self._flask()
+        if _route_matches(flask_app, environ):
+            return flask_app.wsgi_app(environ, start_response)
         ctx = context_from_environ(environ, self._settings)
         if self._rights is None:
             return self._moto(environ, start_response, ctx)
@@ -57,7 +64,11 @@ class AwsRouter:
     def _serve_json(self, service: JsonService, operation: str, environ: dict, start_response):
         started = time.perf_counter()
         ctx = context_from_environ(environ, self._settings)
-        body = _read_body(environ)
+        try:
+            body = http_bodies.read_body(environ, JSON_BODY_LIMITS.get(service.name,
+                                                                       _DEFAULT_JSON_LIMIT))
+        except http_bodies.BodyTooLarge as error:
+            return _too_large(error, ctx.request_id, start_response)
         reply = self._refusal(service, operation, body, environ, ctx)
         if reply is None:
             reply = service.handle(operation, body, ctx)
@@ -91,30 +102,33 @@ class AwsRouter:
             return Reply(error.status, error.body(), error.code)
         return None
 
-    def _flask_route_matches(self, environ: dict) -> bool:
-        adapter = self._flask_app.url_map.bind_to_environ(environ)
-        try:
-            adapter.match()
-        except HTTPException as exc:
-            # 405 means the path is ours but not the method: Flask answers that itself.
-            return getattr(exc, "code", None) == 405
-        return True
+    def _flask(self):
+        if self._flask_app is None:  # a race builds it twice at worst: the factory caches it
+            self._flask_app = self._flask_factory()
+        return self._flask_app
 
 
-def _read_body(environ: dict) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        try:
-            size = int(length)
-        except ValueError:
-            return b""
-        return stream.read(min(size, _MAX_JSON_BODY))
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return stream.read(_MAX_JSON_BODY)
-    return b""
+def _route_matches(flask_app, environ: dict) -> bool:
+    from werkzeug.exceptions import HTTPException
+
+    adapter = flask_app.url_map.bind_to_environ(environ)
+    try:
+        adapter.match()
+    except HTTPException as exc:
+        # 405 means the path is ours but not the method: Flask answers that itself.
+        return getattr(exc, "code", None) == 405
+    return True
+
+
+def _too_large(error: http_bodies.BodyTooLarge, request_id: str, start_response) -> list[bytes]:
+    code = "RequestEntityTooLargeException"
+    payload = _encode_json({"__type": code, "message": (
+        f"The request body is larger than the {error.limit // (1024 * 1024)} MiB this API "
+        "accepts.")}).encode()
+    start_response("413 Request Entity Too Large", [
+        ("Content-Type", _JSON_CONTENT_TYPE), ("Content-Length", str(len(payload))),
+        ("x-amzn-RequestId", request_id), ("X-Amzn-ErrorType", code)])
+    return [payload]
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",

@@ -1,10 +1,11 @@
 """Authorization tokens: what GetAuthorizationToken issues and the registry accepts.
 
 A token is the caller's account, IAM principal (when known; pull-time exclusions need it) and an
-expiry, signed with the emulator's key (kept across
-resets), so no token needs to be stored and a `docker login` stays good for its 12 hours. The
-registry accepts any token we issued for any account and region it serves: Docker keeps one
-credential per host, and all our registries share one host.
+expiry, signed with the emulator's key (kept across resets), so no token needs to be stored and a
+`docker login` stays good for its 12 hours. As on AWS, a token opens its own account's registry
+(every region: Docker keeps one credential per host, and all our registries share one host);
+another account's repository only where that repository's policy grants the token's account the
+action (emulator/ecr/hooks.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def authorizes(key: bytes, authorization: str | None, now: float | None = None) 
     have not expired."""
     payload = _valid_payload(key, authorization, now)
     return payload is not None
+
+
+def account_of(key: bytes, authorization: str | None, now: float | None = None) -> str | None:
+    """The account whose token the Authorization header carries; None unless it is a token we
+    issued and it has not expired."""
+    payload = _valid_payload(key, authorization, now)
+    return payload.split(":", 1)[0] if payload is not None else None
 
 
 def principal_in(key: bytes, authorization: str | None) -> str | None:

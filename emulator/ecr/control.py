@@ -58,7 +58,7 @@ def plant_findings():
         raise InvalidParameterException(f"findings do not fit ImageScanFinding: {error}") from None
     with state.lock:
         store, repository = _repository(state, body)
-        reference = body.get("imageDigest") or body.get("imageTag") or ""
+        reference = _text(body, "imageDigest") or _text(body, "imageTag") or ""
         image = images.find(store, repository, reference)
         if image is None:
             raise InvalidParameterException(f"No image {reference!r} in {repository.name}.")
@@ -73,7 +73,8 @@ def apply_lifecycle():
     now = _time(body.get("now"))
     with state.lock:
         store = state.store_for(*_namespace(state, body))
-        names = [body["repositoryName"]] if body.get("repositoryName") else sorted(store.repositories)
+        name = _text(body, "repositoryName")
+        names = [name] if name else sorted(store.repositories)
         expired = {}
         for name in names:
             gone = lifecycle.apply(store, store.repository(name), now)
@@ -94,13 +95,23 @@ def _body() -> dict:
 
 def _namespace(state, body: dict) -> tuple[str, str]:
     settings = state.settings
-    return (body.get("registryId") or settings.default_account_id,
-            body.get("region") or settings.default_region)
+    account = _text(body, "registryId") or settings.default_account_id
+    if not (len(account) == 12 and account.isdigit()):
+        raise InvalidParameterException(f"registryId must be a 12-digit account id, not {account!r}.")
+    return account, _text(body, "region") or settings.default_region
+
+
+def _text(body: dict, field: str) -> str | None:
+    """A string field of the body (None when absent); any other JSON type is refused."""
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise InvalidParameterException(f"{field} must be a string, not {value!r}.")
+    return value
 
 
 def _repository(state, body: dict):
     store = state.store_for(*_namespace(state, body))
-    return store, store.repository(str(body.get("repositoryName", "")))
+    return store, store.repository(_text(body, "repositoryName") or "")
 
 
 def _time(raw) -> dt.datetime | None:

@@ -6,10 +6,23 @@ The registry calls these without its storage lock; each takes the ECR lock, as A
 
 from __future__ import annotations
 
-from emulator.ecr import archive, auth, images, pushes
+from emulator.ecr import archive, auth, images, policies, pushes
 from emulator.ecr.errors import ImageTagAlreadyExistsException
 from emulator.ecr.store import EcrState
 from emulator.registry.errors import ManifestUnknown, TagImmutable
+
+
+# The ECR API actions that stand for each registry action (RegistryHooks.permits): a repository
+# policy grants a registry request when it allows any of them, as ECR's documentation pairs them
+# (pull: BatchGetImage and GetDownloadUrlForLayer; push: PutImage and the layer uploads).
+_ECR_ACTIONS = {
+    "pull": ("ecr:BatchGetImage",),
+    "read-blob": ("ecr:GetDownloadUrlForLayer",),
+    "check-blob": ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer"),
+    "upload": ("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"),
+    "push": ("ecr:PutImage",),
+    "delete": ("ecr:BatchDeleteImage",),
+}
 
 
 class EcrRegistryHooks:
@@ -18,6 +31,21 @@ class EcrRegistryHooks:
 
     def authorize(self, account: str, region: str, authorization: str | None) -> bool:
         return auth.authorizes(self._state.signing_key, authorization)
+
+    def permits(self, account: str, region: str, name: str, action: str,
+                authorization: str | None) -> bool:
+        caller = auth.account_of(self._state.signing_key, authorization)
+        if caller is None:
+            return False
+        if caller == account:
+            return True
+        with self._state.lock:
+            repository = self._repository(account, region, name)
+            policy = repository.policy if repository is not None else None
+        return policies.allows(policy, caller, _ECR_ACTIONS[action])
+
+    def catalog_account(self, authorization: str | None) -> str | None:
+        return auth.account_of(self._state.signing_key, authorization)
 
     def repository_exists(self, account: str, region: str, name: str) -> bool:
         with self._state.lock:

@@ -1,10 +1,13 @@
 """Repository and registry permission policies: checked for the grammar of an IAM resource policy
-and stored. The emulator does not enforce them (every caller may do everything), and says so in
-the README; what it checks is what ECR refuses at Set/Put time."""
+and stored, as ECR refuses at Set/Put time; and a repository policy's grant of registry access
+to another account (`allows`), which the registry asks before another account's token may pull
+or push (ECR's cross-account access)."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 
 from emulator.ecr.errors import InvalidParameterException
 
@@ -46,6 +49,53 @@ def _check(text: str, field: str, problem: str) -> list[dict]:
         if "Action" not in statement and "NotAction" not in statement:
             raise _invalid(field, f"{problem}: a statement needs an Action")
     return statements
+
+
+_ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+
+
+def allows(policy_text: str | None, account: str, actions: tuple[str, ...]) -> bool:
+    """Whether the policy lets principals of `account` do any of `actions`: an Allow statement
+    names the account (its id, its root, any of its users or roles: a registry token carries
+    only the account) or "*", and no Deny statement matches. Conditions are not evaluated."""
+    if not policy_text:
+        return False
+    try:
+        statements = _as_list(json.loads(policy_text).get("Statement"))
+    except (ValueError, AttributeError):
+        return False
+    allowed = False
+    for statement in statements:
+        if not isinstance(statement, dict) or not _names(statement, account):
+            continue
+        matched = any(_acts(statement, action) for action in actions)
+        if matched and statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or (matched and statement.get("Effect") == "Allow")
+    return allowed
+
+
+def _names(statement: dict, account: str) -> bool:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    for value in _as_list(principal.get("AWS")):
+        if not isinstance(value, str):
+            continue
+        match = _ACCOUNT_IN_ARN.match(value)
+        if value in ("*", account) or (match is not None and match.group(1) == account):
+            return True
+    return False
+
+
+def _acts(statement: dict, action: str) -> bool:
+    if "Action" in statement:
+        return any(isinstance(p, str) and fnmatch.fnmatchcase(action.lower(), p.lower())
+                   for p in _as_list(statement["Action"]))
+    return not any(isinstance(p, str) and fnmatch.fnmatchcase(action.lower(), p.lower())
+                   for p in _as_list(statement.get("NotAction")))
 
 
 def _as_list(value) -> list:

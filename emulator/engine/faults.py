@@ -20,6 +20,7 @@ from emulator.ecs.errors import InvalidParameterException
 from emulator.engine.container_specs import DEFAULT_STOP_TIMEOUT_S
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
+EXTENSION = "faults"  # the key of Faults in the Flask app's extensions (faults_routes.py)
 SPOT_PROVIDER = "FARGATE_SPOT"
 SPOT_STOP_CODE = "SpotInterruption"
 SPOT_REASON = "Your Spot Task was interrupted."

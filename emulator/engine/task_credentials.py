@@ -32,6 +32,8 @@ from emulator.engine.hooks import TaskHook
 log = logging.getLogger("emulator.credentials")
 
 CREDENTIALS_PATH = "/v2/credentials/"
+# The key of TaskRoleCredentials in the Flask app's extensions (metadata/routes.py).
+CREDENTIALS_EXTENSION = "ecs_task_credentials"
 SESSION_S = 3600  # what ECS hands out; we refresh before the SDKs would
 REFRESH_BEFORE_S = 30 * 60  # the SDKs refresh 15 minutes ahead; stay well clear of that
 ENVIRONMENT_SESSION_S = 12 * 3600  # keys in the environment cannot be refreshed

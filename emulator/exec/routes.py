@@ -15,11 +15,10 @@ import threading
 from flask import Blueprint, Response, current_app, request
 
 from emulator.exec import websocket
-from emulator.exec.service import ExecService
+from emulator.exec.service import EXTENSION, ExecService
 from emulator.http_server import TAKE_SOCKET
 
 blueprint = Blueprint("ecs_exec", __name__)
-EXTENSION = "ecs_exec"  # app.extensions key of the ExecService
 
 
 def _not_a_websocket() -> Response:

@@ -12,6 +12,7 @@ from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
 
 log = logging.getLogger("emulator.exec")
+EXTENSION = "ecs_exec"  # the key of ExecService in the Flask app's extensions (exec/routes.py)
 
 
 class ExecService:

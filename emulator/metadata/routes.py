@@ -23,12 +23,12 @@ import json
 from flask import Blueprint, Response, current_app, request
 
 from emulator.access.gate import caller_of
+from emulator.engine.task_credentials import CREDENTIALS_EXTENSION
 from emulator.metadata import documents
 from emulator.metadata.stats import StatsSampler
 
 blueprint = Blueprint("task_metadata", __name__)
 
-CREDENTIALS_EXTENSION = "ecs_task_credentials"  # app.extensions key of the task-role hook
 _VERSION = "<any(v3, v4):version>"
 
 

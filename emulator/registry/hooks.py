@@ -25,6 +25,19 @@ class RegistryHooks(Protocol):
         False -> 401 UNAUTHORIZED with `WWW-Authenticate: Basic realm="<base URL>",
         service="ecr.amazonaws.com"`. Not called when ECS_EMULATOR_REGISTRY_AUTH=0."""
 
+    def permits(self, account: str, region: str, name: str, action: str,
+                authorization: str | None) -> bool:
+        """Whether the credentials that authorize() accepted may do `action` on the repository:
+        "pull" (GET/HEAD a manifest, tags, referrers), "read-blob" (GET a blob), "check-blob"
+        (HEAD a blob, as a push does), "upload" (start, send, finish, cancel a blob upload),
+        "push" (PUT a manifest), "delete" (a manifest or blob). False -> 403 DENIED. Called
+        before repository_exists. Not called when ECS_EMULATOR_REGISTRY_AUTH=0. ECR: the
+        token's own account, or another's through the repository's policy."""
+
+    def catalog_account(self, authorization: str | None) -> str | None:
+        """Whose repositories /v2/_catalog lists: an account id, or None for every account.
+        ECR: the token's account."""
+
     def repository_exists(self, account: str, region: str, name: str) -> bool:
         """Whether the repository may be used. Called before every repository-scoped request
         (pushes, pulls, tag lists, deletes); False -> 404 NAME_UNKNOWN. ECR: whether
@@ -61,6 +74,12 @@ class PermissiveHooks:
 
     def authorize(self, account, region, authorization):
         return True
+
+    def permits(self, account, region, name, action, authorization):
+        return True
+
+    def catalog_account(self, authorization):
+        return None
 
     def repository_exists(self, account, region, name):
         return True

@@ -43,6 +43,17 @@ _CODE_OF = {
 }
 _STATUS_OF = {UploadOutOfOrder: 416, ManifestTooLarge: 413}  # where the spec says otherwise
 _CHUNK = 1024 * 1024
+# What a request does to its repository, by handler and method (see RegistryHooks.permits).
+_READ = {"GET": "pull", "HEAD": "pull"}
+_ACTIONS = {
+    "get_manifest": _READ, "list_tags": _READ, "list_referrers": _READ,
+    "get_blob": {"GET": "read-blob", "HEAD": "check-blob"},
+    "put_manifest": {"PUT": "push"},
+    "start_upload": {"POST": "upload"}, "upload_status": {"GET": "upload"},
+    "upload_chunk": {"PATCH": "upload"}, "finish_upload": {"PUT": "upload"},
+    "cancel_upload": {"DELETE": "upload"},
+    "delete_manifest": {"DELETE": "delete"}, "delete_blob": {"DELETE": "delete"},
+}
 
 
 # -- every request ------------------------------------------------------------------------------
@@ -54,8 +65,18 @@ def resolve_and_authorize():
     g.repo = resolve_repository(request.host, name, registry.default_account,
                                 registry.default_region)
     authorization = request.headers.get("Authorization")
-    if registry.auth and not registry.hooks.authorize(g.repo.account, g.repo.region, authorization):
-        return _unauthorized()
+    if registry.auth:
+        # Nothing of the body is read before this: an unauthenticated upload costs no memory,
+        # and the server closes the connection rather than read what is left of it.
+        if not registry.hooks.authorize(g.repo.account, g.repo.region, authorization):
+            return _unauthorized()
+        action = _ACTIONS.get((request.endpoint or "").rpartition(".")[2], {}).get(
+            request.method)
+        if g.repo.name and action and not registry.hooks.permits(
+                g.repo.account, g.repo.region, g.repo.name, action, authorization):
+            raise Denied(f"The credentials may not {action} in the repository '{g.repo.name}' "
+                         f"of registry '{g.repo.account}': no repository policy grants it to "
+                         "their account.")
     if g.repo.name and not registry.hooks.repository_exists(g.repo.account, g.repo.region,
                                                            g.repo.name):
         raise RepositoryUnknown(
@@ -93,11 +114,16 @@ def version_check():
 @blueprint.get("/v2/_catalog")
 def catalog():
     registry = _registry()
+    # The caller's own repositories only (with registry auth off, every account's).
+    owner = registry.hooks.catalog_account(request.headers.get("Authorization")) \
+        if registry.auth else None
     if namespace_of_host(request.host):
+        if owner is not None and owner != g.repo.account:
+            return _page([], "/v2/_catalog", "repositories", {})
         repos = registry.storage.list_repositories(g.repo.account, g.repo.region)
         names = [repo.name for repo in repos]
     else:  # a plain host reaches other namespaces as /v2/<account>/<region>/<name>
-        repos = registry.storage.list_repositories()
+        repos = registry.storage.list_repositories(owner)
         names = sorted(path_name(r, g.repo.account, g.repo.region) for r in repos)
     return _page(names, "/v2/_catalog", "repositories", {})
 
@@ -228,6 +254,14 @@ def list_referrers(name: str, digest: str):
     if artifact_type:
         response.headers["OCI-Filters-Applied"] = "artifactType"
     return response
+
+
+@blueprint.route("/v2/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_route(rest: str):
+    """Any other /v2/ path: the registry's own 404, never another service's answer."""
+    body = {"errors": [{"code": "UNSUPPORTED", "message": f"{request.method} /v2/{rest} is not "
+                        "a route of the registry API", "detail": {}}]}
+    return _json(body, 404)
 
 
 # -- helpers ------------------------------------------------------------------------------------

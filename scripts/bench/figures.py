@@ -1,5 +1,6 @@
-"""Seconds measured per row and side (raw Docker or ours) over rounds, and the tables made of
-them: medians, ratios ours/raw against a target, and how noisy the rounds were."""
+"""Seconds measured per row and side (raw Docker, ours, and MiniStack as a second peer) over
+rounds, and the tables made of them: medians, ratios ours/raw against a target, ours/MiniStack,
+and how noisy the rounds were."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ class Row:
     # ours minus the polling lag: until the server's own timestamp of the step (what the
     # emulator took, without the client's polling)
     stamped: list[float] = field(default_factory=list)
+    peer: list[float] = field(default_factory=list)  # MiniStack, the same steps as ours
+    peer_note: str = ""  # why MiniStack has no figure in this row, when it has none
+
+    def peer_ratio(self) -> float | None:
+        if not self.peer or not self.ours:
+            return None
+        return statistics.median(self.ours) / statistics.median(self.peer)
 
     def ratio(self) -> float | None:
         if not self.raw or not self.ours:
@@ -43,15 +51,33 @@ class Row:
         return ratio is not None and ratio <= self.target
 
 
-def measure_pair(row: Row, raw_fn, ours_fn, polls, raw_first: bool) -> None:
-    """One raw and one ours figure for `row`, in the order given; ours less its polling lag too
-    (`polls` gets a lag from each timed wait that had the server's timestamp to compare)."""
-    sides = [("raw", raw_fn), ("ours", ours_fn)]
+def measure_pair(row: Row, raw_fn, ours_fn, polls, raw_first: bool, peer_fn=None) -> None:
+    """One raw and one ours figure for `row` (and MiniStack's, given `peer_fn`), in the order
+    given (the peer between them); ours less its polling lag too (`polls` gets a lag from each
+    timed wait that had the server's timestamp to compare)."""
+    sides = [("raw", raw_fn)] + ([("peer", peer_fn)] if peer_fn else []) + [("ours", ours_fn)]
     for side, fn in sides if raw_first else sides[::-1]:
         lags = len(polls.lags)
-        getattr(row, side).append(fn())
+        seconds = fn()
+        if seconds is not None:
+            getattr(row, side).append(seconds)
         if side == "ours" and len(polls.lags) > lags:
             row.stamped.append(row.ours[-1] - polls.lags[-1])
+
+
+def guarded(row: Row, fn):
+    """`fn` for the peer side of `row`: a failure notes why in the row and drops the peer from it
+    (a row MiniStack cannot do says so instead of stopping the run)."""
+    def run():
+        if row.peer_note:
+            return None
+        try:
+            return fn()
+        except (Exception, SystemExit) as error:  # SystemExit: a wait that gave up
+            row.peer_note = f"cannot: {str(error)[:80]}"
+            row.peer.clear()
+            return None
+    return run
 
 
 def _ms(values: list[float]) -> str:
@@ -70,7 +96,8 @@ def _range(values: list[float]) -> str:
 
 LIGHT_REPEATS = 3  # rows of one task are quick and noisy: more pairs per round
 
-HEADER = ["", "raw ms", "ours ms", "ours/raw", "target", "met", "per-pair ratio",
+HEADER = ["", "raw ms", "ours ms", "ours/raw", "target", "met", "MiniStack ms", "ours/MiniStack",
+          "per-pair ratio",
           "ours by server stamp ms", "its ratio", "raw min–max ms", "ours min–max ms",
           "raw spread", "ours spread"]
 
@@ -79,6 +106,8 @@ def cells(row: Row) -> list[str]:
     ratio, paired = row.ratio(), row.paired()
     return [row.name, _ms(row.raw), _ms(row.ours), "—" if ratio is None else f"{ratio:.2f}x",
             f"≤ {row.target:.2f}x", "yes" if row.met() else "NO",
+            _ms(row.peer) if row.peer else (row.peer_note or "—"),
+            "—" if row.peer_ratio() is None else f"{row.peer_ratio():.2f}x",
             "—" if paired is None else f"{paired:.2f}x", _ms(row.stamped),
             "—" if row.stamped_ratio() is None else f"{row.stamped_ratio():.2f}x", _range(row.raw),
             _range(row.ours), _spread(row.raw), _spread(row.ours)]

@@ -85,8 +85,10 @@ class Poller:
 
 
 class Ours:
-    def __init__(self, logs):
-        self.server = servers.Server(servers.SPECS["ours"], logs)
+    """Our server, or another emulator driven the same way (`name`: "ministack")."""
+
+    def __init__(self, logs, name: str = "ours"):
+        self.server = servers.Server(servers.SPECS[name], logs)
         self.server.start()
         if not api.wait_until_up(self.server):
             raise SystemExit(f"bench: our server did not start:\n{self.server.log_tail()}")

@@ -12,13 +12,20 @@ Rows, each timed in every round for both sides (which side goes first alternates
 - the same replacement vs what raw Docker could do at best: kill, wait for the die event, then
   create + start a new container while removing the old one (not a target of the issue: it says
   how much of the replacement is Docker's own exit handling, which ECS must wait for too).
+- a user's whole test: the pytest plugin's cycle (reset, create a cluster, register, a 2-task
+  Fargate service, the services_stable waiter with a 1 s delay, scale to 0, reset) on a server of
+  its own, vs the same steps with raw Docker (two pause-plus-app pairs started on 2 threads, then
+  stopped and removed).
 Ours is polled every 10 ms (20 ms while 20 tasks start): DescribeTasks for the killed task until
 ECS saw it go, then DescribeServices. Bridge network mode, the busybox test image, a command
-that ends on SIGTERM.
+that ends on SIGTERM. MiniStack (the bench virtualenv's) is a second peer of the scale and
+whole-test rows; the replacement rows kill a task's container found by our task-ARN label,
+which MiniStack's containers do not carry, so they say so.
 """
 
 from __future__ import annotations
 
+import http.client
 import sys
 import threading
 import time
@@ -29,12 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import figures  # noqa: E402  (siblings, found through the path set above)
 import servers  # noqa: E402
-from docker_peer import RawDocker, timed  # noqa: E402
+from docker_peer import COMMAND, IMAGE, MEMORY_MIB, RawDocker, pause_image, timed  # noqa: E402
 from figures import Row  # noqa: E402
-from ours_ecs import CLUSTER, POLL_MANY_S, POLL_S, Ours, Polls, say  # noqa: E402
+from ours_ecs import AWSVPC, CLUSTER, POLL_MANY_S, POLL_S, Ours, Polls, say  # noqa: E402
 
 MANY = 20
-ROWS = ("scale", "replace", "raw-replace")
+ROWS = ("scale", "replace", "raw-replace", "whole")
+RESET_PATHS = {"ours": "/_emulator/reset", "ministack": "/_ministack/reset"}
 TASK_ARN_LABEL = "ecs-emulator.task-arn"
 
 
@@ -158,42 +166,117 @@ def ours_replace(services: Services, name: str, raw: RawDocker, polls: Polls | N
     return seconds
 
 
+def _reset(server: Ours, name: str) -> None:
+    """POST the server's reset on a connection of its own (a kept-alive one may have idled out
+    between rounds, as the pytest plugin's would not)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server.port, timeout=60)
+    try:
+        connection.request("POST", RESET_PATHS[name], b"")
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"bench: {name} reset answered {response.status}")
+    finally:
+        connection.close()
+
+
+def whole_test(server: Ours, name: str) -> float:
+    """The pytest plugin's cycle on `server` (ours or MiniStack), seconds."""
+    ecs = server.ecs
+    began = time.perf_counter()
+    _reset(server, name)
+    ecs.create_cluster(clusterName="whole")
+    definition = ecs.register_task_definition(
+        family="whole", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": IMAGE, "memory": MEMORY_MIB,
+                                             "command": COMMAND, "essential": True}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="whole", serviceName="web", taskDefinition=definition,
+                       desiredCount=2, launchType="FARGATE", networkConfiguration=AWSVPC)
+    ecs.get_waiter("services_stable").wait(cluster="whole", services=["web"],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    ecs.update_service(cluster="whole", service="web", desiredCount=0)
+    _reset(server, name)
+    return time.perf_counter() - began
+
+
+def raw_whole(raw: RawDocker, pause: str) -> float:
+    """Two pause-plus-app pairs started at once, then stopped and removed: the containers' work."""
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pairs = list(pool.map(lambda _: raw.run_pair(pause), range(2)))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda pair: (raw.stop_and_remove(pair[1]), raw.stop_and_remove(pair[0])),
+                      pairs))
+    return time.perf_counter() - began
+
+
 def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
     raw, ours = RawDocker(), Ours(servers.log_dir())
     services = Services(ours)
+    peer = Ours(servers.log_dir(), "ministack") if servers.peer_python().exists() else None
+    peer_services = Services(peer) if peer else None
+    # The whole-test row resets its server: one of its own, so the other rows keep their cluster.
+    whole = Ours(servers.log_dir()) if "whole" in keys else None
+    peer_whole = Ours(servers.log_dir(), "ministack") if peer and "whole" in keys else None
+    pause = pause_image() if "whole" in keys else None
+    no_label = "not measured (kills by our task-ARN label)"
     rows = {"scale": Row(f"scale 0 -> {MANY} until steady", 1.2),
-            "replace": Row("replace a killed task (vs one raw start)", 1.3),
-            "raw-replace": Row("replace a killed task (vs raw kill, die, start)", 1.15)}
+            "replace": Row("replace a killed task (vs one raw start)", 1.3, peer_note=no_label),
+            "raw-replace": Row("replace a killed task (vs raw kill, die, start)", 1.15,
+                               peer_note=no_label),
+            "whole": Row("a user's whole test (reset ... 2-task Fargate service ... reset)", 1.3)}
+    if peer is None:
+        for row in rows.values():
+            row.peer_note = row.peer_note or "not installed"
     try:
         scaled = services.create("bench-scale", 0) if "scale" in keys else None
         replaced = services.create("bench-replace", 1) \
             if {"replace", "raw-replace"} & set(keys) else None
+        peer_scaled = None
+        if peer_services and "scale" in keys:
+            peer_scaled = figures.guarded(rows["scale"],
+                                          lambda: peer_services.create("bench-scale", 0))()
+        peers = {
+            "scale": figures.guarded(rows["scale"],
+                                     lambda: ours_scale(peer_services, peer_scaled, None)),
+            "whole": figures.guarded(rows["whole"], lambda: whole_test(peer_whole, "ministack")),
+        } if peer else {}
         sides = {
             "scale": (lambda _: raw_many(raw), lambda polls: ours_scale(services, scaled, polls)),
             "replace": (lambda _: raw_start(raw),
                         lambda polls: ours_replace(services, replaced, raw, polls)),
             "raw-replace": (lambda _: raw_replace(raw),
                             lambda polls: ours_replace(services, replaced, raw, polls)),
+            "whole": (lambda _: raw_whole(raw, pause), lambda _: whole_test(whole, "ours")),
         }
         for key in keys:  # a warm-up of each, not counted
             for fn in sides[key]:
                 fn(None)
+            if key in peers:
+                peers[key]()
         passes = 0
         for index in range(rounds):
             for key in keys:
                 row = rows[key]
                 polls = ours.record(row.name, POLL_MANY_S if key == "scale" else POLL_S)
                 raw_fn, ours_fn = sides[key]
-                for _ in range(1 if key == "scale" else figures.LIGHT_REPEATS):
+                for _ in range(1 if key in ("scale", "whole") else figures.LIGHT_REPEATS):
                     passes += 1
                     figures.measure_pair(row, lambda: raw_fn(polls), lambda: ours_fn(polls),
-                                         polls, passes % 2 == 1)
+                                         polls, passes % 2 == 1, peer_fn=peers.get(key))
+                shown = f", MiniStack {row.peer[-1] * 1000:.0f} ms" if row.peer else ""
                 say(f"round {index + 1}/{rounds} {row.name}: raw {row.raw[-1] * 1000:.0f} ms, "
-                    f"ours {row.ours[-1] * 1000:.0f} ms")
+                    f"ours {row.ours[-1] * 1000:.0f} ms{shown}")
     finally:
         services.delete_all()
+        if peer_services is not None:
+            peer_services.delete_all()
         raw.close()
         ours.close()
+        for other in (peer, whole, peer_whole):
+            if other is not None:
+                other.close()
     return [rows[key] for key in keys], ours
 
 

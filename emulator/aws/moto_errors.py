@@ -1,0 +1,148 @@
+"""Errors for requests moto cannot answer, shaped as the service's protocol shapes its errors.
+
+moto raises NotImplementedError for an operation it lacks, answers 404 with no body when it
+cannot tell the operation, and lets its own bugs escape as exceptions; Flask made each a 500
+with an empty or HTML body, which an SDK cannot parse. Here each becomes what AWS answers:
+
+- an unknown operation: `InvalidAction` (query and EC2 protocols, 400),
+  `UnknownOperationException` (JSON 400, REST-JSON 404), S3's `NotImplemented` (501);
+- a crash on the caller's input (moto parsing a value it was given: ValueError, TypeError):
+  the operation's modelled validation error, 400;
+- any other crash: `InternalFailure` (S3: `InternalError`), 500, with a message.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from xml.sax.saxutils import escape
+
+_SCOPE_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+# Codes an operation may model for "a parameter is wrong", in the order we prefer them.
+_VALIDATION_CODES = ("InvalidParameterException", "ValidationException",
+                     "InvalidParameterValueException", "InvalidRequestException",
+                     "InvalidInputException", "InvalidInput")
+# Credential-scope names that are not botocore's service names.
+_MODEL_NAMES = {"elasticloadbalancing": "elbv2", "monitoring": "cloudwatch", "email": "ses",
+                "states": "stepfunctions", "execute-api": "apigateway"}
+
+
+def unknown_operation(environ: dict, detail: str, request_id: str):
+    protocol = protocol_of(environ)
+    message = f"The action or operation requested is invalid: {detail}"
+    if protocol == "rest-xml" and _service(environ) == "s3":
+        return _answer(environ, protocol, 501, "NotImplemented", message, request_id)
+    if protocol in ("query", "ec2"):
+        return _answer(environ, protocol, 400, "InvalidAction", message, request_id)
+    status = 404 if protocol.startswith("rest") else 400
+    return _answer(environ, protocol, status, "UnknownOperationException", message, request_id)
+
+
+def invalid_input(environ: dict, detail: str, request_id: str):
+    protocol = protocol_of(environ)
+    code = {"query": "ValidationError", "ec2": "InvalidParameterValue",
+            "rest-xml": "InvalidArgument"}.get(protocol)
+    if code is None:
+        code = _modelled_validation_code(_service(environ), _json_operation(environ))
+    return _answer(environ, protocol, 400, code, f"Invalid request: {detail}", request_id)
+
+
+def internal_failure(environ: dict, detail: str, request_id: str):
+    protocol = protocol_of(environ)
+    code = "InternalError" if protocol == "rest-xml" else "InternalFailure"
+    return _answer(environ, protocol, 500, code,
+                   f"The emulator (moto) failed on this request: {detail}", request_id)
+
+
+def too_large(environ: dict, limit: int, request_id: str):
+    protocol = protocol_of(environ)
+    return _answer(environ, protocol, 413, "RequestEntityTooLarge",
+                   f"The request body is larger than the {limit // (1024 * 1024)} MiB this "
+                   "emulator accepts for this service.", request_id)
+
+
+def protocol_of(environ: dict) -> str:
+    """"json", "query", "ec2", "rest-json" or "rest-xml", from the request alone."""
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        return "json"
+    service = _service(environ)
+    form = environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+    if form or "Action=" in environ.get("QUERY_STRING", ""):
+        return "ec2" if service == "ec2" else "query"
+    model = _protocol(service) if service else None
+    if model in ("rest-xml", "rest-json"):
+        return model
+    if model in ("query", "ec2", "json"):
+        return model
+    return "rest-xml" if service in ("", "s3") else "rest-json"
+
+
+def _answer(environ: dict, protocol: str, status: int, code: str, message: str,
+            request_id: str):
+    """(status line, headers, body) of the error."""
+    headers = [("x-amzn-RequestId", request_id)]
+    if protocol in ("json", "rest-json"):
+        content_type = environ.get("CONTENT_TYPE") or "application/x-amz-json-1.1"
+        if "json" not in content_type:
+            content_type = "application/json"
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers += [("Content-Type", content_type), ("X-Amzn-ErrorType", code)]
+    else:
+        code_x, message_x, id_x = escape(code), escape(message), escape(request_id)
+        if protocol == "ec2":
+            text = (f"<Response><Errors><Error><Code>{code_x}</Code><Message>{message_x}"
+                    f"</Message></Error></Errors><RequestID>{id_x}</RequestID></Response>")
+        elif protocol == "rest-xml" and _service(environ) in ("s3", ""):
+            text = (f"<Error><Code>{code_x}</Code><Message>{message_x}</Message>"
+                    f"<RequestId>{id_x}</RequestId></Error>")
+        else:
+            kind = "Receiver" if status >= 500 else "Sender"
+            text = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code_x}</Code>"
+                    f"<Message>{message_x}</Message></Error><RequestId>{id_x}</RequestId>"
+                    "</ErrorResponse>")
+        body = ('<?xml version="1.0" encoding="UTF-8"?>' + text).encode()
+        headers.append(("Content-Type", "text/xml"))
+    headers.append(("Content-Length", str(len(body))))
+    return f"{status} {_REASONS.get(status, 'Error')}", headers, body
+
+
+def _service(environ: dict) -> str:
+    match = _SCOPE_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(1) if match else ""
+
+
+def _json_operation(environ: dict) -> str:
+    return environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+
+
+@functools.lru_cache(maxsize=64)
+def _model(service: str):
+    import botocore.session
+
+    try:
+        return botocore.session.get_session().get_service_model(_MODEL_NAMES.get(service, service))
+    except Exception:  # an unknown name: no model, and the caller falls back
+        return None
+
+
+def _protocol(service: str) -> str | None:
+    model = _model(service)
+    return model.protocol if model is not None else None
+
+
+def _modelled_validation_code(service: str, operation: str) -> str:
+    model = _model(service) if service else None
+    if model is not None and operation:
+        try:
+            modelled = {shape.name for shape in model.operation_model(operation).error_shapes}
+        except Exception:  # not an operation of the model
+            modelled = set()
+        for code in _VALIDATION_CODES:
+            if code in modelled:
+                return code
+    return "ValidationException"
+
+
+_REASONS = {400: "Bad Request", 404: "Not Found", 413: "Request Entity Too Large",
+            500: "Internal Server Error", 501: "Not Implemented"}

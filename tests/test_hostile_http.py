@@ -1,0 +1,249 @@
+"""Hostile HTTP against a real emulator process (so its memory can be read from /proc): idle and
+trickling connections do not hold the workers, framing that could smuggle a request is refused,
+and bodies that are refused are not read into memory."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import botocore.config
+import pytest
+import requests
+
+from emulator import http_connections
+from emulator import http_server
+from tests.test_cli import clean_env, free_port
+
+MiB = 1024 * 1024
+ECS_TARGET = "AmazonEC2ContainerServiceV20141113.ListClusters"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """An emulator process on a free port, its output in a file (a pipe would fill up)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("hostile") / "server.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", str(port),
+                                    "--quiet"], env=clean_env(), stdout=out,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{url}/_emulator/health", timeout=5)
+            break
+        except requests.ConnectionError:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    yield process, port, url
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def ecs_client(url: str):
+    # No retries and a short read timeout: a frozen server fails the call instead of waiting.
+    config = botocore.config.Config(retries={"max_attempts": 1}, read_timeout=5,
+                                    connect_timeout=5)
+    return boto3.client("ecs", endpoint_url=url, region_name="us-east-1", config=config,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Send `data` on a new connection; everything the server answers until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+# -- workers ------------------------------------------------------------------------------------
+
+def test_idle_and_trickling_connections_leave_the_api_answering(served):
+    process, port, url = served
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+    trickling, slow_bodies = [], []
+    for _ in range(250):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        trickling.append(sock)
+    for _ in range(50):  # a whole head, then a small body that never comes whole
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode()
+                     + b"\r\nContent-Length: 100\r\n\r\n{")
+        slow_bodies.append(sock)
+    try:
+        ecs = ecs_client(url)
+        for round_ in range(3):  # the trickling connections send a header line between calls
+            assert ecs.list_clusters()["clusterArns"] == []
+            assert requests.get(f"{url}/_emulator/health", timeout=5).json()["status"] == "ok"
+            for sock in trickling:
+                sock.sendall(f"X-Line-{round_}: slow\r\n".encode())
+            for sock in slow_bodies:
+                sock.sendall(b" ")
+        # A head that does not arrive whole within the deadline is answered 408 and closed.
+        time.sleep(http_connections.HEAD_DEADLINE + 1.5)
+        trickling[0].settimeout(5)
+        answer = trickling[0].recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in answer
+        assert trickling[0].recv(4096) == b""
+        slow_bodies[0].settimeout(5)
+        assert slow_bodies[0].recv(4096).startswith(b"HTTP/1.1 408 ")
+    finally:
+        for sock in idle + trickling + slow_bodies:
+            sock.close()
+    assert ecs_client(url).list_clusters()["clusterArns"] == []
+
+
+def test_a_listener_with_four_workers_serves_past_hundreds_of_idle_connections():
+    """The container-facing listeners (gateway, 169.254.170.2) have 4 workers; the same Server."""
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server = http_server.Server(("127.0.0.1", 0), app, numthreads=4, timeout=65)
+    server.prepare()
+    threading.Thread(target=server.serve, daemon=True).start()
+    port = server.bind_addr[1]
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+    try:
+        for sock in idle[:100]:
+            sock.sendall(b"GET / HTTP/1.1\r\n")
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
+
+
+# -- framing ------------------------------------------------------------------------------------
+
+SMUGGLED = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+@pytest.mark.parametrize("headers", [
+    b"Content-Length: -5\r\n",
+    b"Content-Length: +5\r\n",
+    b"Content-Length: 5 5\r\n",
+    b"Content-Length: 5\r\nContent-Length: 44\r\n",
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+    b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+], ids=["negative", "signed", "two-numbers", "twice", "with-chunked", "chunked-first"])
+def test_ambiguous_framing_is_refused_and_the_connection_closed(served, headers):
+    _, port, _ = served
+    request = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
+               + headers + b"\r\n0\r\n\r\n" + SMUGGLED)
+    answer = exchange(port, request)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert answer.count(b"HTTP/1.1") == 1, "the smuggled request was answered"
+
+
+def test_an_unread_chunked_body_is_not_taken_for_the_next_request(served):
+    """A registry 401 reads no body; the chunked body's bytes must not be parsed as a request."""
+    _, port, _ = served
+    body = b"5\r\n" + SMUGGLED[:5] + b"\r\n" + b"%x\r\n" % (len(SMUGGLED) - 5) + SMUGGLED[5:] \
+        + b"\r\n0\r\n\r\n"
+    answer = exchange(port, b"PATCH /v2/app/blobs/uploads/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n" + body)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert answer.count(b"HTTP/1.1") == 1
+
+
+# -- bodies -------------------------------------------------------------------------------------
+
+def send_large(port: int, head: bytes, size: int) -> bytes:
+    """Send `head`, then up to `size` bytes of body while the server takes them; the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head)
+        block, sent = b"x" * MiB, 0
+        try:
+            while sent < size:
+                sock.sendall(block[:min(MiB, size - sent)])
+                sent += MiB
+        except OSError:  # the server answered and closed: it does not want the rest
+            pass
+        sock.settimeout(10)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError:
+            pass
+        return answer
+
+
+def test_refused_bodies_are_not_read_into_memory(served):
+    process, port, _ = served
+    before = rss_mib(process.pid)
+    ecs = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode()
+           + b"\r\nContent-Type: application/x-amz-json-1.1\r\n")
+    signed_iam = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
+                  b"\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/"
+                  b"aws4_request, SignedHeaders=host, Signature=0\r\n")
+    cases = [
+        (ecs + b"Content-Length: %d\r\n\r\n" % (200 * MiB), 200 * MiB, b"413 ",
+         b"RequestEntityTooLargeException"),
+        (ecs + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % (200 * MiB), 200 * MiB, b"413 ",
+         b"RequestEntityTooLargeException"),
+        (ecs + b"Content-Length: 999999999999\r\n\r\n", 8 * MiB, b"413 ", b"TooLarge"),
+        (signed_iam + b"Content-Length: %d\r\n\r\n" % (200 * MiB), 200 * MiB, b"413 ",
+         b"<Code>RequestEntityTooLarge</Code>"),
+        (b"PUT /v2/app/blobs/uploads/x?digest=sha256:00 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+         b"Content-Length: %d\r\n\r\n" % (1024 * MiB), 1024 * MiB, b"401 ", b"UNAUTHORIZED"),
+    ]
+    for head, size, status, code in cases:
+        answer = send_large(port, head, size)
+        assert answer.startswith(b"HTTP/1.1 " + status), (head, answer[:200])
+        assert code in answer
+        assert b"Connection: close" in answer
+    grown = rss_mib(process.pid) - before
+    assert grown < 40, f"RSS grew by {grown:.0f} MiB"
+    # Still serving, on new connections.
+    assert ecs_client(f"http://127.0.0.1:{port}").list_clusters()["clusterArns"] == []
+
+
+def test_a_small_unread_body_keeps_the_connection(served):
+    """A refused request with a short body is answered and the connection stays usable."""
+    _, port, _ = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"PATCH /v2/app/blobs/uploads/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10"
+                     b"\r\n\r\n0123456789" + SMUGGLED)
+        answer = b""
+        while answer.count(b"HTTP/1.1 ") < 2 or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401 ") and b"HTTP/1.1 200 OK" in answer
+
+
+def test_a_head_over_the_limit_is_431_and_closed(served):
+    _, port, _ = served
+    answer = exchange(port, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+                      + b"a" * (http_connections.HEAD_LIMIT + 10) + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1") == 1
+
+
+def test_pipelined_requests_are_each_answered(served):
+    """Requests sent back to back in one packet: the second waits in the reader, not lost."""
+    _, port, _ = served
+    body = b"{}"
+    ecs = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: " + ECS_TARGET.encode()
+           + b"\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n" + body)
+    closing = SMUGGLED.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nConnection: close\r\n")
+    answer = exchange(port, ecs + ecs + closing)
+    assert answer.count(b"HTTP/1.1 200 OK") == 3

@@ -1,0 +1,127 @@
+"""What moto cannot answer is answered as AWS would, shaped for the service's protocol: operations
+moto lacks, its crashes on a caller's bad value, paths that belong to no service; and the control
+endpoints refuse bodies they cannot use with a JSON 400, never an HTML 500."""
+
+from __future__ import annotations
+
+import botocore.awsrequest
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture
+def aws(clean_emulator):
+    return clean_emulator.client
+
+
+def signed(client, method: str, url: str, body: str = "", headers: dict | None = None):
+    """A request signed by `client` (so the service is in its credential scope), sent raw."""
+    request = botocore.awsrequest.AWSRequest(method=method, url=url, data=body,
+                                             headers=headers or {})
+    client._request_signer.sign("Raw", request)
+    return requests.request(method, url, data=body, headers=dict(request.headers), timeout=30)
+
+
+def error_of(call) -> tuple[str, int, str]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"],
+            response["Error"].get("Message", ""))
+
+
+# -- operations moto does not implement ----------------------------------------------------------
+
+def test_an_operation_moto_lacks_is_an_unknown_operation_per_protocol(aws):
+    # Query protocol (IAM): InvalidAction, as AWS answers an action it does not know.
+    code, status, message = error_of(
+        lambda: aws("iam").generate_service_last_accessed_details(Arn="arn:aws:iam::1:role/r"))
+    assert (code, status) == ("InvalidAction", 400)
+    assert "generate_service_last_accessed_details" in message
+    # JSON protocol (CloudWatch Logs).
+    code, status, message = error_of(lambda: aws("logs").describe_account_policies(
+        policyType="DATA_PROTECTION_POLICY"))
+    assert (code, status) == ("UnknownOperationException", 400)
+    assert "describe_account_policies" in message
+
+
+def test_an_action_no_service_has_is_answered_in_each_protocol(aws, clean_emulator):
+    url = clean_emulator.endpoint_url + "/"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    iam = signed(aws("iam"), "POST", url, "Action=FrobnicateWidgets&Version=2010-05-08", form)
+    assert iam.status_code == 400
+    assert "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>" in iam.text
+    ec2 = signed(aws("ec2"), "POST", url, "Action=FrobnicateWidgets&Version=2016-11-15", form)
+    assert ec2.status_code == 400
+    assert "<Response><Errors><Error><Code>InvalidAction</Code>" in ec2.text
+    logs = signed(aws("logs"), "POST", url, "{}", {
+        "X-Amz-Target": "Logs_20140328.FrobnicateWidgets",
+        "Content-Type": "application/x-amz-json-1.1"})
+    assert logs.status_code == 400
+    assert logs.json()["__type"] == "UnknownOperationException"
+
+
+# -- moto's crashes ------------------------------------------------------------------------------
+
+def test_a_crash_on_a_bad_value_is_the_operations_validation_error(aws, clean_emulator):
+    url = clean_emulator.endpoint_url + "/"
+    answer = signed(aws("iam"), "POST", url, "Action=ListAccessKeys&Version=2010-05-08&MaxItems=abc",
+                    {"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 400
+    assert "<Code>ValidationError</Code>" in answer.text
+    code, status, _ = error_of(lambda: aws("logs").describe_destinations(nextToken="garbage"))
+    assert (code, status) == ("InvalidParameterException", 400)
+
+
+def test_an_internal_crash_is_an_internal_failure_with_a_message(aws, clean_emulator, monkeypatch):
+    from moto.logs.responses import LogsResponse
+
+    def broken(self):
+        raise RuntimeError("a bug in moto")
+
+    monkeypatch.setattr(LogsResponse, "describe_log_groups", broken)
+    code, status, message = error_of(lambda: aws("logs").describe_log_groups())
+    assert (code, status) == ("InternalFailure", 500)
+    assert "a bug in moto" in message
+
+
+# -- paths of ours that must not reach moto -----------------------------------------------------
+
+def test_a_registry_path_that_is_no_route_is_the_registrys_404(clean_emulator, aws):
+    url = clean_emulator.endpoint_url
+    token = aws("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    answer = requests.post(f"{url}/v2/app/blobs/", headers={"Authorization": f"Basic {token}"},
+                           timeout=10)
+    assert answer.status_code == 404
+    assert answer.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert requests.post(f"{url}/v2/app/blobs/", timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/_emulator/ecr/lifecycle", {"registryId": ["x"]}),
+    ("/_emulator/ecr/lifecycle", {"registryId": "not-an-account"}),
+    ("/_emulator/ecr/lifecycle", {"repositoryName": 5}),
+    ("/_emulator/ecr/lifecycle", [1, 2]),
+    ("/_emulator/ecr/lifecycle", {"now": "yesterday"}),
+])
+def test_control_endpoints_refuse_bodies_they_cannot_use(clean_emulator, path, body):
+    answer = requests.post(clean_emulator.endpoint_url + path, json=body, timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["__type"] == "InvalidParameterException"
+
+
+def test_findings_with_a_wrong_type_are_refused(clean_emulator):
+    answer = requests.put(clean_emulator.endpoint_url + "/_emulator/ecr/findings",
+                          json={"repositoryName": ["app"], "findings": []}, timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["__type"] == "InvalidParameterException"
+
+
+def test_a_control_character_in_a_query_value_is_refused(aws):
+    """moto would store it and answer XML no SDK can read (found by tests/test_fuzz_moto.py)."""
+    code, status, message = error_of(lambda: aws("iam").create_role(
+        RoleName="bad\x08name", AssumeRolePolicyDocument="{}"))
+    assert (code, status) == ("ValidationError", 400)
+    assert "RoleName" in message
+    assert aws("iam").list_roles()["Roles"] == []

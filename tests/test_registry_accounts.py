@@ -1,0 +1,123 @@
+"""A registry token opens its own account's repositories; another account's only as far as that
+repository's policy grants (ECR's cross-account pull and push); _catalog lists the caller's own.
+Raw HTTP with tokens from GetAuthorizationToken, as docker sends them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import requests
+
+OWNER, OTHER = "111111111111", "222222222222"
+REGION = "us-east-1"
+REPO = f"/v2/{OWNER}/{REGION}/shared"
+MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def registry(clean_emulator):
+    """The owner's repository with one pushed image; each account's Authorization header."""
+    url = clean_emulator.endpoint_url
+    ecr = clean_emulator.client("ecr", account=OWNER)
+    ecr.create_repository(repositoryName="shared")
+    clean_emulator.client("ecr", account=OTHER).create_repository(repositoryName="theirs")
+    auth = {account: {"Authorization": "Basic " + clean_emulator.client("ecr", account=account)
+                      .get_authorization_token()["authorizationData"][0]["authorizationToken"]}
+            for account in (OWNER, OTHER)}
+    config, layer = b"{}", b"layer bytes"
+    for blob in (config, layer):
+        answer = requests.post(f"{url}{REPO}/blobs/uploads/?digest={digest(blob)}", data=blob,
+                               headers=auth[OWNER], timeout=30)
+        assert answer.status_code == 201, answer.text
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "size": len(config), "digest": digest(config)},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": len(layer), "digest": digest(layer)}]}).encode()
+    answer = requests.put(f"{url}{REPO}/manifests/v1", data=manifest, timeout=30,
+                          headers={**auth[OWNER], "Content-Type": MANIFEST_TYPE})
+    assert answer.status_code == 201, answer.text
+    return url, ecr, auth, manifest, digest(layer)
+
+
+def grant(ecr, *actions: str, deny: tuple[str, ...] = ()) -> None:
+    principal = {"AWS": f"arn:aws:iam::{OTHER}:root"}
+    statements = [{"Sid": "other", "Effect": "Allow", "Principal": principal,
+                   "Action": list(actions)}]
+    if deny:
+        statements.append({"Sid": "not", "Effect": "Deny", "Principal": principal,
+                           "Action": list(deny)})
+    ecr.set_repository_policy(repositoryName="shared",
+                              policyText=json.dumps({"Version": "2012-10-17",
+                                                     "Statement": statements}))
+
+
+def pull(url, headers, layer):
+    manifest = requests.get(f"{url}{REPO}/manifests/v1", timeout=30,
+                            headers={**headers, "Accept": MANIFEST_TYPE})
+    blob = requests.get(f"{url}{REPO}/blobs/{layer}", headers=headers, timeout=30)
+    return manifest.status_code, blob.status_code
+
+
+def push_tag(url, headers, manifest, tag):
+    return requests.put(f"{url}{REPO}/manifests/{tag}", data=manifest, timeout=30,
+                        headers={**headers, "Content-Type": MANIFEST_TYPE}).status_code
+
+
+def test_another_accounts_token_is_denied_without_a_policy(registry):
+    url, _, auth, manifest, layer = registry
+    assert pull(url, auth[OWNER], layer) == (200, 200)
+    assert pull(url, auth[OTHER], layer) == (403, 403)
+    answer = requests.get(f"{url}{REPO}/manifests/v1", headers=auth[OTHER], timeout=30)
+    assert answer.json()["errors"][0]["code"] == "DENIED"
+    assert push_tag(url, auth[OTHER], manifest, "from-other") == 403
+    assert requests.delete(f"{url}{REPO}/manifests/v1", headers=auth[OTHER],
+                           timeout=30).status_code == 403
+    assert requests.post(f"{url}{REPO}/blobs/uploads/", headers=auth[OTHER],
+                         timeout=30).status_code == 403
+    # The owner's image is untouched.
+    assert pull(url, auth[OWNER], layer) == (200, 200)
+
+
+def test_catalog_lists_only_the_callers_repositories(registry):
+    url, _, auth, _, _ = registry
+    own = requests.get(f"{url}/v2/_catalog", headers=auth[OWNER], timeout=30).json()
+    other = requests.get(f"{url}/v2/_catalog", headers=auth[OTHER], timeout=30).json()
+    assert own["repositories"] == [f"{OWNER}/{REGION}/shared"]
+    assert other["repositories"] == [f"{OTHER}/{REGION}/theirs"]
+
+
+def test_a_pull_policy_lets_the_other_account_pull_but_not_push(registry):
+    url, ecr, auth, manifest, layer = registry
+    grant(ecr, "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+    assert pull(url, auth[OTHER], layer) == (200, 200)
+    assert push_tag(url, auth[OTHER], manifest, "from-other") == 403
+
+
+def test_a_push_policy_lets_the_other_account_push(registry):
+    url, ecr, auth, manifest, _ = registry
+    grant(ecr, "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:PutImage",
+          "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
+          "ecr:BatchCheckLayerAvailability")
+    blob = b"another layer"
+    answer = requests.post(f"{url}{REPO}/blobs/uploads/?digest={digest(blob)}", data=blob,
+                           headers=auth[OTHER], timeout=30)
+    assert answer.status_code == 201
+    assert push_tag(url, auth[OTHER], manifest, "from-other") == 201
+    tags = ecr.list_images(repositoryName="shared")["imageIds"]
+    assert {image.get("imageTag") for image in tags} == {"v1", "from-other"}
+
+
+def test_a_deny_statement_wins_and_wildcards_match(registry):
+    url, ecr, auth, _, layer = registry
+    grant(ecr, "ecr:*")
+    assert pull(url, auth[OTHER], layer) == (200, 200)
+    grant(ecr, "ecr:*", deny=("ecr:BatchGet*",))
+    assert pull(url, auth[OTHER], layer) == (403, 200)
