@@ -38,11 +38,13 @@ HEAD_DEADLINE = 10.0  # seconds from a request's first byte to its head's last (
 # client sending it slowly holds no worker either; larger bodies stream on a worker.
 BODY_PREFETCH = 64 * 1024
 _HEAD_END = re.compile(rb"\n\r?\n")  # CRLF, or a bare LF that the worker's parser refuses
+# What a request's first byte can be: a method's letter, or an empty line before it.
+_REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n")
 _LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*([0-9]{1,9})[ \t]*\r?\n")
 _ODD_BODY = re.compile(rb"\n(?:expect|transfer-encoding)[ \t]*:")  # of a lower-cased head
 
 # What gather() finds.
-WAIT, READY, CLOSED, TOO_LARGE = "wait", "ready", "closed", "too-large"
+WAIT, READY, CLOSED, TOO_LARGE, NOT_HTTP = "wait", "ready", "closed", "too-large", "not-http"
 
 def _plain(status: str, text: str) -> bytes:
     body = text.encode() + b"\r\n"
@@ -52,6 +54,7 @@ def _plain(status: str, text: str) -> bytes:
 
 _TIMEOUT_ANSWER = _plain("408 Request Timeout",
                          f"The request did not arrive whole within {HEAD_DEADLINE:g} s.")
+_NOT_HTTP_ANSWER = _plain("400 Bad Request", "This port speaks plain HTTP.")
 _TOO_LARGE_ANSWER = _plain("431 Request Header Fields Too Large",
                            f"The request head is over {HEAD_LIMIT // 1024} KiB.")
 
@@ -119,6 +122,12 @@ def gather(conn) -> str:
         return _ready(raw)
     if not ahead:
         return WAIT
+    if raw.wanted is None and ahead[0] not in _REQUEST_START:
+        # Not HTTP at all (a TLS ClientHello: Docker tries https first on every registry):
+        # refused at once, as a client that falls back to http expects; a worker would wait
+        # for a line end that never comes.
+        raw.head_since = None
+        return NOT_HTTP
     if raw.head_since is None:
         raw.head_since = time.monotonic()
     return TOO_LARGE if raw.wanted is None and len(ahead) > HEAD_LIMIT else WAIT
@@ -200,6 +209,8 @@ class ConnectionManager(connections.ConnectionManager):
             self.server.process_conn(conn)
         elif state == TOO_LARGE:
             _answer_and_close(conn, _TOO_LARGE_ANSWER)
+        elif state == NOT_HTTP:
+            _answer_and_close(conn, _NOT_HTTP_ANSWER)
         else:
             conn.close()
 

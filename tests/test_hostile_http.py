@@ -247,3 +247,13 @@ def test_pipelined_requests_are_each_answered(served):
     closing = SMUGGLED.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nConnection: close\r\n")
     answer = exchange(port, ecs + ecs + closing)
     assert answer.count(b"HTTP/1.1 200 OK") == 3
+
+
+def test_a_tls_hello_is_refused_at_once_not_held_to_the_deadline(served):
+    """Docker tries https first on every registry and falls back to http when refused: a
+    ClientHello (no line end in it) must be refused as not HTTP, not held until the head
+    deadline (that cost every `docker login` and push 10 s)."""
+    _, port, _ = served
+    hello = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]) + b"\x00" * 32
+    answer = exchange(port, hello, timeout=http_connections.HEAD_DEADLINE / 2)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")
