@@ -27,7 +27,7 @@ for bundle in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.cr
 done
 
 echo "build-image: docker build -t $tag ."
-docker build -q -t "$tag" \
+docker build -q --force-rm -t "$tag" \
   --label "org.opencontainers.image.source=ecs-emulator" \
   --label "org.opencontainers.image.revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   . >/dev/null
