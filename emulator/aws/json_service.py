@@ -44,11 +44,35 @@ class Call:
 Handler = Callable[[Call], dict | None]
 
 
+def handler(operation: str):
+    """Mark a function as the handler of `operation`. Only marks it: the app factory collects
+    the marked functions of a service's modules into that app's HandlerTable, so importing a
+    module fills no table."""
+
+    def mark(fn: Handler) -> Handler:
+        fn.aws_operation = operation
+        return fn
+
+    return mark
+
+
 class HandlerTable:
-    """Operation name -> handler, filled by the `@handlers("CreateCluster")` decorator."""
+    """Operation name -> handler: collected from modules whose functions `@handler` marked, or
+    filled by the table's own decorator (`@table("CreateCluster")`)."""
 
     def __init__(self):
         self.handlers: dict[str, Handler] = {}
+
+    @classmethod
+    def collect(cls, modules) -> "HandlerTable":
+        table = cls()
+        for module in modules:
+            for fn in vars(module).values():
+                operation = getattr(fn, "aws_operation", None)
+                # A handler imported into another module is the same function, met twice.
+                if operation is not None and table.handlers.get(operation) is not fn:
+                    table(operation)(fn)
+        return table
 
     def __call__(self, operation: str):
         def register(fn: Handler) -> Handler:

@@ -87,7 +87,7 @@ def delete(store: EcsStore, cluster_ref: str) -> Cluster:
 
 
 def counts_for(store: EcsStore, cluster: Cluster) -> dict[str, int]:
-    """The live counts of a cluster. Services and tasks join these as they are built."""
+    """The live counts of a cluster; tasks and services add theirs (contributions.py)."""
     instances = [ci for ci in store.container_instances_of(cluster.name) if ci.status != "INACTIVE"]
     counts = {
         "registeredContainerInstancesCount": len(instances),
@@ -95,14 +95,10 @@ def counts_for(store: EcsStore, cluster: Cluster) -> dict[str, int]:
         "pendingTasksCount": 0,
         "activeServicesCount": 0,
     }
-    for contributor in COUNT_CONTRIBUTORS:
+    for contributor in store.contributions.cluster_counts:
         for key, value in contributor(store, cluster).items():
             counts[key] = counts.get(key, 0) + value
     return counts
-
-
-# Later layers (tasks, services) register functions (store, cluster) -> {count name: value}.
-COUNT_CONTRIBUTORS: list = []
 
 
 def statistics(store: EcsStore, cluster: Cluster) -> list[dict]:
@@ -116,13 +112,10 @@ def statistics(store: EcsStore, cluster: Cluster) -> list[dict]:
         "drainingEC2ServiceCount": 0,
         "drainingFargateServiceCount": 0,
     }
-    for contributor in STATISTICS_CONTRIBUTORS:
+    for contributor in store.contributions.cluster_statistics:
         for key, value in contributor(store, cluster).items():
             stats[key] = stats.get(key, 0) + value
     return [{"name": key, "value": str(value)} for key, value in stats.items()]
-
-
-STATISTICS_CONTRIBUTORS: list = []
 
 
 def _merge_settings(current: list[dict], updates: list[dict]) -> list[dict]:

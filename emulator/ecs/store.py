@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from emulator.ecs import arns
+from emulator.ecs.contributions import Contributions
 from emulator.ecs.errors import ClusterNotFoundException
 from emulator.ecs.model import (
     Attribute,
@@ -64,6 +65,8 @@ class EcsStore:
     express: object = field(default=None, repr=False)
     # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
     exec_sessions: object = field(default=None, repr=False)
+    # What tasks, services and task sets add to counts, usage and tagging (contributions.py).
+    contributions: Contributions = field(default_factory=Contributions, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -104,7 +107,7 @@ class EcsStore:
 class EcsState:
     """Every account's and region's ECS state, and the one lock that guards it."""
 
-    def __init__(self):
+    def __init__(self, contributions: Contributions | None = None):
         self.lock = threading.RLock()
         # Notified (under the lock) on every change of desired or known state; the engine's
         # runners wait on it for dependsOn conditions and stop requests.
@@ -114,6 +117,8 @@ class EcsState:
         self.local_host = None  # given to every store (see EcsStore.local_host)
         self.express = None  # likewise (EcsStore.express)
         self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
+        # Likewise (EcsStore.contributions); the app factory gives contributions.standard().
+        self.contributions = contributions or Contributions()
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
@@ -124,7 +129,8 @@ class EcsState:
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
                                      local_host=self.local_host, express=self.express,
-                                     exec_sessions=self.exec_sessions)
+                                     exec_sessions=self.exec_sessions,
+                                     contributions=self.contributions)
                     self._stores[key] = store
         return store
 

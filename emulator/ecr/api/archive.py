@@ -1,14 +1,13 @@
 """Handlers of storage classes and pull-time update exclusions: UpdateImageStorageClass and the
 three *PullTimeUpdateExclusion(s) operations (the rules are in emulator/ecr/archive.py)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import archive, image_ops, render
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, repository_of, store_of
 from emulator.ecr.errors import ImageNotFoundException
 
 
-@handlers("UpdateImageStorageClass")
+@handler("UpdateImageStorageClass")
 def update_image_storage_class(call: Call) -> dict:
     store, repository = repository_of(call)
     image_id = call.params["imageId"]
@@ -23,21 +22,21 @@ def update_image_storage_class(call: Call) -> dict:
             "imageStatus": status}
 
 
-@handlers("RegisterPullTimeUpdateExclusion")
+@handler("RegisterPullTimeUpdateExclusion")
 def register_pull_time_update_exclusion(call: Call) -> dict:
     principal = call.params["principalArn"]
     created = archive.register_exclusion(store_of(call), principal)
     return {"principalArn": principal, "createdAt": created}
 
 
-@handlers("DeregisterPullTimeUpdateExclusion")
+@handler("DeregisterPullTimeUpdateExclusion")
 def deregister_pull_time_update_exclusion(call: Call) -> dict:
     principal = call.params["principalArn"]
     archive.deregister_exclusion(store_of(call), principal)
     return {"principalArn": principal}
 
 
-@handlers("ListPullTimeUpdateExclusions")
+@handler("ListPullTimeUpdateExclusions")
 def list_pull_time_update_exclusions(call: Call) -> dict:
     principals = sorted(store_of(call).pull_time_exclusions)
     # the response's list holds at most 100 (its shape's max), whatever maxResults asks

@@ -1,13 +1,12 @@
 """Handlers of the image operations: describe, list, get, put, delete, replication status."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import archive, image_ops, pushes, render
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, refuse_paging_with_ids, repository_of
 from emulator.ecr.errors import ImageNotFoundException
 
 
-@handlers("DescribeImages")
+@handler("DescribeImages")
 def describe_images(call: Call) -> dict:
     store, repository = repository_of(call)
     refuse_paging_with_ids(call.params, "imageIds")
@@ -20,7 +19,7 @@ def describe_images(call: Call) -> dict:
     return {"imageDetails": [render.image_detail(store, i) for i in found], "nextToken": token}
 
 
-@handlers("ListImages")
+@handler("ListImages")
 def list_images(call: Call) -> dict:
     store, repository = repository_of(call)
     filters = call.params.get("filter", {})
@@ -30,7 +29,7 @@ def list_images(call: Call) -> dict:
     return {"imageIds": page, "nextToken": token}
 
 
-@handlers("BatchGetImage")
+@handler("BatchGetImage")
 def batch_get_image(call: Call) -> dict:
     store, repository = repository_of(call)
     found, failures = image_ops.batch_get(store, repository, call.params["imageIds"],
@@ -39,7 +38,7 @@ def batch_get_image(call: Call) -> dict:
     return {"images": found, "failures": failures}
 
 
-@handlers("PutImage")
+@handler("PutImage")
 def put_image(call: Call) -> dict:
     store, repository = repository_of(call)
     _, digest, text, media_type = pushes.put_image(store, call.params)
@@ -54,14 +53,14 @@ def put_image(call: Call) -> dict:
     }
 
 
-@handlers("BatchDeleteImage")
+@handler("BatchDeleteImage")
 def batch_delete_image(call: Call) -> dict:
     store, repository = repository_of(call)
     deleted, failures = image_ops.batch_delete(store, repository, call.params["imageIds"])
     return {"imageIds": deleted, "failures": failures}
 
 
-@handlers("DescribeImageReplicationStatus")
+@handler("DescribeImageReplicationStatus")
 def describe_image_replication_status(call: Call) -> dict:
     store, repository = repository_of(call)
     image_id = call.params["imageId"]
@@ -76,7 +75,7 @@ def describe_image_replication_status(call: Call) -> dict:
             "replicationStatuses": statuses}
 
 
-@handlers("ListImageReferrers")
+@handler("ListImageReferrers")
 def list_image_referrers(call: Call) -> dict:
     store, repository = repository_of(call)
     found = image_ops.referrers(store, repository, call.params["subjectId"]["imageDigest"],

@@ -1,25 +1,24 @@
 """Handlers of the layer operations: availability, the three-step upload, download URLs."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import layers
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import base_url, repository_of
 
 
-@handlers("BatchCheckLayerAvailability")
+@handler("BatchCheckLayerAvailability")
 def batch_check_layer_availability(call: Call) -> dict:
     store, repository = repository_of(call)
     found, failures = layers.check_availability(store, repository, call.params["layerDigests"])
     return {"layers": found, "failures": failures}
 
 
-@handlers("InitiateLayerUpload")
+@handler("InitiateLayerUpload")
 def initiate_layer_upload(call: Call) -> dict:
     store, repository = repository_of(call)
     return {"uploadId": layers.initiate(store, repository), "partSize": layers.PART_SIZE}
 
 
-@handlers("UploadLayerPart")
+@handler("UploadLayerPart")
 def upload_layer_part(call: Call) -> dict:
     store, repository = repository_of(call)
     last = layers.upload_part(store, repository, call.params)
@@ -27,7 +26,7 @@ def upload_layer_part(call: Call) -> dict:
             "uploadId": call.params["uploadId"], "lastByteReceived": last}
 
 
-@handlers("CompleteLayerUpload")
+@handler("CompleteLayerUpload")
 def complete_layer_upload(call: Call) -> dict:
     store, repository = repository_of(call)
     digest = layers.complete(store, repository, call.params["uploadId"],
@@ -36,7 +35,7 @@ def complete_layer_upload(call: Call) -> dict:
             "uploadId": call.params["uploadId"], "layerDigest": digest}
 
 
-@handlers("GetDownloadUrlForLayer")
+@handler("GetDownloadUrlForLayer")
 def get_download_url_for_layer(call: Call) -> dict:
     store, repository = repository_of(call)
     digest = call.params["layerDigest"]

@@ -1,19 +1,18 @@
 """Handlers of the lifecycle policy operations and their previews."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import lifecycle
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, repository_of
 
 
-@handlers("PutLifecyclePolicy")
+@handler("PutLifecyclePolicy")
 def put_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     lifecycle.put(store, repository.name, call.params["lifecyclePolicyText"])
     return _policy(store, repository.name, repository.lifecycle_policy)
 
 
-@handlers("GetLifecyclePolicy")
+@handler("GetLifecyclePolicy")
 def get_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     lifecycle.get(store, repository.name)
@@ -21,7 +20,7 @@ def get_lifecycle_policy(call: Call) -> dict:
             "lastEvaluatedAt": repository.lifecycle_evaluated_at}
 
 
-@handlers("DeleteLifecyclePolicy")
+@handler("DeleteLifecyclePolicy")
 def delete_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     updated = repository.lifecycle_evaluated_at
@@ -29,7 +28,7 @@ def delete_lifecycle_policy(call: Call) -> dict:
     return {**_policy(store, repository.name, text), "lastEvaluatedAt": updated}
 
 
-@handlers("StartLifecyclePolicyPreview")
+@handler("StartLifecyclePolicyPreview")
 def start_lifecycle_policy_preview(call: Call) -> dict:
     store, repository = repository_of(call)
     preview = lifecycle.start_preview(store, repository.name,
@@ -37,7 +36,7 @@ def start_lifecycle_policy_preview(call: Call) -> dict:
     return {**_policy(store, repository.name, preview.policy_text), "status": preview.status}
 
 
-@handlers("GetLifecyclePolicyPreview")
+@handler("GetLifecyclePolicyPreview")
 def get_lifecycle_policy_preview(call: Call) -> dict:
     store, repository = repository_of(call)
     _, preview = lifecycle.preview_of(store, repository.name)

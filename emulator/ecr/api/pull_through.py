@@ -1,12 +1,11 @@
 """Handlers of the pull through cache rule operations (rules are stored; nothing is fetched)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import pull_through, render
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, store_of
 
 
-@handlers("CreatePullThroughCacheRule")
+@handler("CreatePullThroughCacheRule")
 def create_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
     rule = render.pull_through_rule(store, pull_through.create(store, call.params))
@@ -14,7 +13,7 @@ def create_pull_through_cache_rule(call: Call) -> dict:
     return rule
 
 
-@handlers("DescribePullThroughCacheRules")
+@handler("DescribePullThroughCacheRules")
 def describe_pull_through_cache_rules(call: Call) -> dict:
     store = store_of(call)
     wanted = call.params.get("ecrRepositoryPrefixes")
@@ -27,7 +26,7 @@ def describe_pull_through_cache_rules(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("UpdatePullThroughCacheRule")
+@handler("UpdatePullThroughCacheRule")
 def update_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
     rule = pull_through.update(store, call.params)
@@ -37,7 +36,7 @@ def update_pull_through_cache_rule(call: Call) -> dict:
                                        "upstreamRepositoryPrefix")}
 
 
-@handlers("DeletePullThroughCacheRule")
+@handler("DeletePullThroughCacheRule")
 def delete_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
     wire = render.pull_through_rule(store, pull_through.delete(store, call.params["ecrRepositoryPrefix"]))
@@ -46,7 +45,7 @@ def delete_pull_through_cache_rule(call: Call) -> dict:
     return wire
 
 
-@handlers("ValidatePullThroughCacheRule")
+@handler("ValidatePullThroughCacheRule")
 def validate_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
     rule = pull_through.get(store, call.params["ecrRepositoryPrefix"])

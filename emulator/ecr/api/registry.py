@@ -1,14 +1,13 @@
 """Handlers of the registry-wide operations: authorization tokens, the registry policy,
 replication and its backfills, account settings."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import account_settings, auth, backfill, names, policies, replication
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import base_url, page_of, store_of
 from emulator.ecr.errors import RegistryPolicyNotFoundException
 
 
-@handlers("GetAuthorizationToken")
+@handler("GetAuthorizationToken")
 def get_authorization_token(call: Call) -> dict:
     accounts = call.params.get("registryIds") or [call.store.account]
     # The caller's principal rides in the token, so `docker pull` honours pull-time exclusions.
@@ -23,20 +22,20 @@ def get_authorization_token(call: Call) -> dict:
     return {"authorizationData": data}
 
 
-@handlers("PutRegistryPolicy")
+@handler("PutRegistryPolicy")
 def put_registry_policy(call: Call) -> dict:
     store = store_of(call)
     store.registry_policy = policies.check_registry_policy(call.params["policyText"])
     return {"registryId": store.account, "policyText": store.registry_policy}
 
 
-@handlers("GetRegistryPolicy")
+@handler("GetRegistryPolicy")
 def get_registry_policy(call: Call) -> dict:
     store = store_of(call)
     return {"registryId": store.account, "policyText": _registry_policy(store)}
 
 
-@handlers("DeleteRegistryPolicy")
+@handler("DeleteRegistryPolicy")
 def delete_registry_policy(call: Call) -> dict:
     store = store_of(call)
     text = _registry_policy(store)
@@ -44,26 +43,26 @@ def delete_registry_policy(call: Call) -> dict:
     return {"registryId": store.account, "policyText": text}
 
 
-@handlers("PutReplicationConfiguration")
+@handler("PutReplicationConfiguration")
 def put_replication_configuration(call: Call) -> dict:
     config = replication.put_configuration(store_of(call), call.params["replicationConfiguration"])
     return {"replicationConfiguration": config}
 
 
-@handlers("DescribeRegistry")
+@handler("DescribeRegistry")
 def describe_registry(call: Call) -> dict:
     store = store_of(call)
     return {"registryId": store.account,
             "replicationConfiguration": {"rules": store.replication_rules}}
 
 
-@handlers("GetAccountSetting")
+@handler("GetAccountSetting")
 def get_account_setting(call: Call) -> dict:
     name = call.params["name"]
     return {"name": name, "value": account_settings.get(store_of(call), name)}
 
 
-@handlers("PutAccountSetting")
+@handler("PutAccountSetting")
 def put_account_setting(call: Call) -> dict:
     name = call.params["name"]
     return {"name": name, "value": account_settings.put(store_of(call), name, call.params["value"])}
@@ -77,7 +76,7 @@ def _registry_policy(store) -> str:
     return store.registry_policy
 
 
-@handlers("StartReplicationBackfill")
+@handler("StartReplicationBackfill")
 def start_replication_backfill(call: Call) -> dict:
     store = store_of(call)
     item = backfill.start(store, call.params["destination"])
@@ -85,7 +84,7 @@ def start_replication_backfill(call: Call) -> dict:
             "destination": item.destination, "status": item.status, "startedAt": item.started_at}
 
 
-@handlers("DescribeReplicationBackfillResults")
+@handler("DescribeReplicationBackfillResults")
 def describe_replication_backfill_results(call: Call) -> dict:
     store = store_of(call)
     item = backfill.get(store, call.params["replicationBackfillId"])
@@ -99,7 +98,7 @@ def describe_replication_backfill_results(call: Call) -> dict:
             "startedAt": item.started_at, "endedAt": item.ended_at, "nextToken": token}
 
 
-@handlers("ListReplicationBackfills")
+@handler("ListReplicationBackfills")
 def list_replication_backfills(call: Call) -> dict:
     store = store_of(call)
     every = sorted(store.backfills.values(), key=lambda b: (b.started_at.timestamp(), b.backfill_id))
@@ -111,7 +110,7 @@ def list_replication_backfills(call: Call) -> dict:
         for b in page]}
 
 
-@handlers("StopReplicationBackfill")
+@handler("StopReplicationBackfill")
 def stop_replication_backfill(call: Call) -> dict:
     backfill.stop(store_of(call), call.params["replicationBackfillId"])  # always raises
     return {}

@@ -1,21 +1,20 @@
 """Handlers of the repository operations: create, describe, delete, settings, permission policy."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import names, render, repositories
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import (
     host_of, page_of, refuse_paging_with_ids, repository_of, store_of,
 )
 
 
-@handlers("CreateRepository")
+@handler("CreateRepository")
 def create_repository(call: Call) -> dict:
     store = store_of(call)
     repository = repositories.create(store, call.params)
     return {"repository": render.repository(store, repository, host_of(call))}
 
 
-@handlers("DescribeRepositories")
+@handler("DescribeRepositories")
 def describe_repositories(call: Call) -> dict:
     store = store_of(call)
     refuse_paging_with_ids(call.params, "repositoryNames")
@@ -30,14 +29,14 @@ def describe_repositories(call: Call) -> dict:
     return {"repositories": [render.repository(store, r, host) for r in found], "nextToken": token}
 
 
-@handlers("DeleteRepository")
+@handler("DeleteRepository")
 def delete_repository(call: Call) -> dict:
     store, repository = repository_of(call)
     repositories.delete(store, repository.name, call.params.get("force", False))
     return {"repository": render.repository(store, repository, host_of(call))}
 
 
-@handlers("PutImageTagMutability")
+@handler("PutImageTagMutability")
 def put_image_tag_mutability(call: Call) -> dict:
     store, repository = repository_of(call)
     repositories.put_tag_mutability(store, call.params)
@@ -49,7 +48,7 @@ def put_image_tag_mutability(call: Call) -> dict:
     }
 
 
-@handlers("PutImageScanningConfiguration")
+@handler("PutImageScanningConfiguration")
 def put_image_scanning_configuration(call: Call) -> dict:
     store, repository = repository_of(call)
     config = call.params["imageScanningConfiguration"]
@@ -61,21 +60,21 @@ def put_image_scanning_configuration(call: Call) -> dict:
     }
 
 
-@handlers("SetRepositoryPolicy")
+@handler("SetRepositoryPolicy")
 def set_repository_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     repositories.set_policy(store, repository.name, call.params["policyText"])
     return _policy(store, repository.name, repository.policy)
 
 
-@handlers("GetRepositoryPolicy")
+@handler("GetRepositoryPolicy")
 def get_repository_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     _, text = repositories.policy_of(store, repository.name)
     return _policy(store, repository.name, text)
 
 
-@handlers("DeleteRepositoryPolicy")
+@handler("DeleteRepositoryPolicy")
 def delete_repository_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     _, text = repositories.delete_policy(store, repository.name)

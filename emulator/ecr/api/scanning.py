@@ -1,14 +1,13 @@
 """Handlers of the scanning and signing operations: image scans, the registry's scanning and
 signing configurations, signing statuses."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import archive, image_ops, names, render, scanning, signing
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, repository_of, store_of
 from emulator.ecr.errors import ImageArchivedException, ImageNotFoundException
 
 
-@handlers("StartImageScan")
+@handler("StartImageScan")
 def start_image_scan(call: Call) -> dict:
     store, repository = repository_of(call)
     image = _image(store, repository, call.params["imageId"])
@@ -22,7 +21,7 @@ def start_image_scan(call: Call) -> dict:
             "imageScanStatus": render.scan_status(result)}
 
 
-@handlers("DescribeImageScanFindings")
+@handler("DescribeImageScanFindings")
 def describe_image_scan_findings(call: Call) -> dict:
     store, repository = repository_of(call)
     image = _image(store, repository, call.params["imageId"])
@@ -39,20 +38,20 @@ def describe_image_scan_findings(call: Call) -> dict:
     }
 
 
-@handlers("PutRegistryScanningConfiguration")
+@handler("PutRegistryScanningConfiguration")
 def put_registry_scanning_configuration(call: Call) -> dict:
     store = store_of(call)
     return {"registryScanningConfiguration":
             scanning.put_registry_configuration(store, call.params)}
 
 
-@handlers("GetRegistryScanningConfiguration")
+@handler("GetRegistryScanningConfiguration")
 def get_registry_scanning_configuration(call: Call) -> dict:
     store = store_of(call)
     return {"registryId": store.account, "scanningConfiguration": store.scanning_configuration}
 
 
-@handlers("BatchGetRepositoryScanningConfiguration")
+@handler("BatchGetRepositoryScanningConfiguration")
 def batch_get_repository_scanning_configuration(call: Call) -> dict:
     store = store_of(call)
     found, failures = [], []
@@ -66,26 +65,26 @@ def batch_get_repository_scanning_configuration(call: Call) -> dict:
     return {"scanningConfigurations": found, "failures": failures}
 
 
-@handlers("PutSigningConfiguration")
+@handler("PutSigningConfiguration")
 def put_signing_configuration(call: Call) -> dict:
     store = store_of(call)
     store.signing_configuration = call.params["signingConfiguration"]
     return {"signingConfiguration": store.signing_configuration}
 
 
-@handlers("GetSigningConfiguration")
+@handler("GetSigningConfiguration")
 def get_signing_configuration(call: Call) -> dict:
     store = store_of(call)
     return {"registryId": store.account, "signingConfiguration": signing.get(store)}
 
 
-@handlers("DeleteSigningConfiguration")
+@handler("DeleteSigningConfiguration")
 def delete_signing_configuration(call: Call) -> dict:
     store = store_of(call)
     return {"registryId": store.account, "signingConfiguration": signing.delete(store)}
 
 
-@handlers("DescribeImageSigningStatus")
+@handler("DescribeImageSigningStatus")
 def describe_image_signing_status(call: Call) -> dict:
     store, repository = repository_of(call)
     image = _image(store, repository, call.params["imageId"])

@@ -1,18 +1,17 @@
 """Handlers of the repository creation template operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import render, templates
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of
 
 
-@handlers("CreateRepositoryCreationTemplate")
+@handler("CreateRepositoryCreationTemplate")
 def create_repository_creation_template(call: Call) -> dict:
     template = templates.create(call.store, call.params)
     return {"registryId": call.store.account, "repositoryCreationTemplate": render.template(template)}
 
 
-@handlers("DescribeRepositoryCreationTemplates")
+@handler("DescribeRepositoryCreationTemplates")
 def describe_repository_creation_templates(call: Call) -> dict:
     wanted = call.params.get("prefixes")
     every = sorted(call.store.templates.values(), key=lambda t: t.prefix)
@@ -24,13 +23,13 @@ def describe_repository_creation_templates(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("UpdateRepositoryCreationTemplate")
+@handler("UpdateRepositoryCreationTemplate")
 def update_repository_creation_template(call: Call) -> dict:
     template = templates.update(call.store, call.params)
     return {"registryId": call.store.account, "repositoryCreationTemplate": render.template(template)}
 
 
-@handlers("DeleteRepositoryCreationTemplate")
+@handler("DeleteRepositoryCreationTemplate")
 def delete_repository_creation_template(call: Call) -> dict:
     template = templates.delete(call.store, call.params["prefix"])
     return {"registryId": call.store.account, "repositoryCreationTemplate": render.template(template)}

@@ -1,18 +1,17 @@
 """Handlers of the capacity provider operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, capacity_providers, render
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 
 
-@handlers("CreateCapacityProvider")
+@handler("CreateCapacityProvider")
 def create_capacity_provider(call: Call) -> dict:
     provider = capacity_providers.create(call.store, call.params)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
 
 
-@handlers("DescribeCapacityProviders")
+@handler("DescribeCapacityProviders")
 def describe_capacity_providers(call: Call) -> dict:
     include = call.params.get("include", [])
     refs = call.params.get("capacityProviders")
@@ -41,13 +40,13 @@ def describe_capacity_providers(call: Call) -> dict:
     }
 
 
-@handlers("UpdateCapacityProvider")
+@handler("UpdateCapacityProvider")
 def update_capacity_provider(call: Call) -> dict:
     provider = capacity_providers.update(call.store, call.params)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
 
 
-@handlers("DeleteCapacityProvider")
+@handler("DeleteCapacityProvider")
 def delete_capacity_provider(call: Call) -> dict:
     provider = capacity_providers.delete(call.store, call.params["capacityProvider"])
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
