@@ -5,7 +5,7 @@ TagResource finds tasks, services and task sets by ARN; yet clusters, container 
 tags sit below the layers that own those things. The owners' functions are gathered here by
 `standard()`, which the app factory calls: each app holds its own Contributions (on its EcsState,
 given to every store), so importing a module registers nothing and two apps in one process share
-none of it.
+none of it. A state or store built without one (unit tests) gets a standard() set of its own.
 """
 
 from __future__ import annotations

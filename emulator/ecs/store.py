@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from emulator.ecs import arns
-from emulator.ecs.contributions import Contributions
+from emulator.ecs.contributions import Contributions, standard
 from emulator.ecs.errors import ClusterNotFoundException
 from emulator.ecs.model import (
     Attribute,
@@ -66,7 +66,7 @@ class EcsStore:
     # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
     exec_sessions: object = field(default=None, repr=False)
     # What tasks, services and task sets add to counts, usage and tagging (contributions.py).
-    contributions: Contributions = field(default_factory=Contributions, repr=False)
+    contributions: Contributions = field(default_factory=standard, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -117,8 +117,8 @@ class EcsState:
         self.local_host = None  # given to every store (see EcsStore.local_host)
         self.express = None  # likewise (EcsStore.express)
         self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
-        # Likewise (EcsStore.contributions); the app factory gives contributions.standard().
-        self.contributions = contributions or Contributions()
+        # Likewise (EcsStore.contributions): the app factory's, or a new standard() set.
+        self.contributions = contributions if contributions is not None else standard()
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
