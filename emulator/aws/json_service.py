@@ -7,6 +7,7 @@ by the output shape. An AwsError becomes the modelled error; anything else is a 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -34,11 +35,20 @@ class ServiceState(Protocol):
 
 @dataclass
 class Call:
-    """One request to a handler: who calls, with what, and the state of their account and region."""
+    """One request to a handler: who calls, with what, and the state of their account and region.
+
+    `params` is the validated wire dict; `request` the same as named values (api_shapes/requests.py),
+    which is what handlers hand the domain."""
 
     ctx: RequestContext
     params: dict
     store: object
+    operation: str = ""
+    shapes: ServiceShapes | None = None
+
+    @functools.cached_property
+    def request(self):
+        return self.shapes.request(self.operation, self.params)
 
 
 Handler = Callable[[Call], dict | None]
@@ -155,7 +165,8 @@ class JsonService:
 
     def _run(self, operation: str, handler: Handler, params: dict, ctx: RequestContext) -> dict:
         with self.state.lock:
-            result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region)))
+            result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region),
+                                  operation, self.shapes))
             # Under the lock too: the result shares lists and maps with live state.
             output = self.shapes.serialize_output(operation, result or {})
         if self._strict:

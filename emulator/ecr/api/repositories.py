@@ -9,8 +9,13 @@ from emulator.ecr.api.common import (
 
 @handler("CreateRepository")
 def create_repository(call: Call) -> dict:
-    store = store_of(call)
-    repository = repositories.create(store, call.params)
+    store, request = store_of(call), call.request
+    repository = repositories.create(
+        store, request.repository_name, resource_tags=request.tags,
+        tag_mutability=request.image_tag_mutability,
+        exclusion_filters=request.image_tag_mutability_exclusion_filters,
+        scan_on_push=(request.image_scanning_configuration or {}).get("scanOnPush", False),
+        encryption=request.encryption_configuration)
     return {"repository": render.repository(store, repository, host_of(call))}
 
 
@@ -18,7 +23,7 @@ def create_repository(call: Call) -> dict:
 def describe_repositories(call: Call) -> dict:
     store = store_of(call)
     refuse_paging_with_ids(call.params, "repositoryNames")
-    wanted = call.params.get("repositoryNames")
+    wanted = call.request.repository_names
     if wanted:
         found = [store.repository(names.check_repository_name(n)) for n in dict.fromkeys(wanted)]
         token = None
@@ -32,27 +37,23 @@ def describe_repositories(call: Call) -> dict:
 @handler("DeleteRepository")
 def delete_repository(call: Call) -> dict:
     store, repository = repository_of(call)
-    repositories.delete(store, repository.name, call.params.get("force", False))
+    repositories.delete(store, repository.name, bool(call.request.force))
     return {"repository": render.repository(store, repository, host_of(call))}
 
 
 @handler("PutImageTagMutability")
 def put_image_tag_mutability(call: Call) -> dict:
     store, repository = repository_of(call)
-    repositories.put_tag_mutability(store, call.params)
-    return {
-        "registryId": store.account,
-        "repositoryName": repository.name,
-        "imageTagMutability": repository.image_tag_mutability,
-        "imageTagMutabilityExclusionFilters": repository.mutability_exclusion_filters,
-    }
+    repositories.put_tag_mutability(store, repository.name, call.request.image_tag_mutability,
+                                    call.request.image_tag_mutability_exclusion_filters)
+    return render.tag_mutability(store, repository)
 
 
 @handler("PutImageScanningConfiguration")
 def put_image_scanning_configuration(call: Call) -> dict:
     store, repository = repository_of(call)
-    config = call.params["imageScanningConfiguration"]
-    repository.scan_on_push = config.get("scanOnPush", False)
+    repositories.put_scan_on_push(
+        repository, call.request.image_scanning_configuration.get("scanOnPush", False))
     return {
         "registryId": store.account,
         "repositoryName": repository.name,
@@ -63,7 +64,7 @@ def put_image_scanning_configuration(call: Call) -> dict:
 @handler("SetRepositoryPolicy")
 def set_repository_policy(call: Call) -> dict:
     store, repository = repository_of(call)
-    repositories.set_policy(store, repository.name, call.params["policyText"])
+    repositories.set_policy(store, repository.name, call.request.policy_text)
     return _policy(store, repository.name, repository.policy)
 
 
