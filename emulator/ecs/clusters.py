@@ -45,20 +45,23 @@ def create(store: EcsStore, params: dict) -> Cluster:
     return cluster
 
 
-def update(store: EcsStore, params: dict) -> Cluster:
-    cluster = store.cluster(params["cluster"])
-    if "settings" in params:
-        cluster.settings = _merge_settings(cluster.settings, params["settings"])
-    if "configuration" in params:
-        cluster.configuration = params["configuration"]
-    if "serviceConnectDefaults" in params:
-        cluster.service_connect_defaults = _service_connect(store, params["serviceConnectDefaults"])
+def update(store: EcsStore, ref: str, *, settings: list[dict] | None = None,
+           configuration: dict | None = None,
+           service_connect_defaults: dict | None = None) -> Cluster:
+    """Change what is given (None leaves it as it is)."""
+    cluster = store.cluster(ref)
+    if settings is not None:
+        cluster.settings = _merge_settings(cluster.settings, settings)
+    if configuration is not None:
+        cluster.configuration = configuration
+    if service_connect_defaults is not None:
+        cluster.service_connect_defaults = _service_connect(store, service_connect_defaults)
     return cluster
 
 
-def update_settings(store: EcsStore, params: dict) -> Cluster:
-    cluster = store.cluster(params["cluster"])
-    cluster.settings = _merge_settings(cluster.settings, params["settings"])
+def update_settings(store: EcsStore, ref: str, settings: list[dict]) -> Cluster:
+    cluster = store.cluster(ref)
+    cluster.settings = _merge_settings(cluster.settings, settings)
     return cluster
 
 

@@ -7,7 +7,10 @@ from emulator.ecs.api.common import page_of
 
 @handler("CreateCapacityProvider")
 def create_capacity_provider(call: Call) -> dict:
-    provider = capacity_providers.create(call.store, call.params)
+    request = call.request
+    provider = capacity_providers.create(
+        call.store, request.name, asg=request.auto_scaling_group_provider,
+        managed=request.managed_instances_provider, cluster=request.cluster, tags=request.tags)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
 
 
@@ -42,11 +45,13 @@ def describe_capacity_providers(call: Call) -> dict:
 
 @handler("UpdateCapacityProvider")
 def update_capacity_provider(call: Call) -> dict:
-    provider = capacity_providers.update(call.store, call.params)
+    provider = capacity_providers.update(
+        call.store, call.request.name, asg_changes=call.request.auto_scaling_group_provider,
+        managed=call.request.managed_instances_provider)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
 
 
 @handler("DeleteCapacityProvider")
 def delete_capacity_provider(call: Call) -> dict:
-    provider = capacity_providers.delete(call.store, call.params["capacityProvider"])
+    provider = capacity_providers.delete(call.store, call.request.capacity_provider)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}

@@ -34,29 +34,29 @@ def list_clusters(call: Call) -> dict:
 
 @handler("UpdateCluster")
 def update_cluster(call: Call) -> dict:
-    cluster = clusters.update(call.store, call.params)
+    request = call.request
+    cluster = clusters.update(call.store, request.cluster, settings=request.settings,
+                              configuration=request.configuration,
+                              service_connect_defaults=request.service_connect_defaults)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
 @handler("UpdateClusterSettings")
 def update_cluster_settings(call: Call) -> dict:
-    cluster = clusters.update_settings(call.store, call.params)
+    cluster = clusters.update_settings(call.store, call.request.cluster, call.request.settings)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
 @handler("PutClusterCapacityProviders")
 def put_cluster_capacity_providers(call: Call) -> dict:
-    cluster = call.store.cluster(call.params["cluster"])
-    capacity_providers.attach_to_cluster(
-        call.store,
-        cluster,
-        call.params["capacityProviders"],
-        call.params["defaultCapacityProviderStrategy"],
-    )
+    request = call.request
+    cluster = call.store.cluster(request.cluster)
+    capacity_providers.attach_to_cluster(call.store, cluster, request.capacity_providers,
+                                         request.default_capacity_provider_strategy)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
 @handler("DeleteCluster")
 def delete_cluster(call: Call) -> dict:
-    cluster = clusters.delete(call.store, call.params["cluster"])
+    cluster = clusters.delete(call.store, call.request.cluster)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
