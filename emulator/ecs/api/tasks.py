@@ -64,11 +64,20 @@ def execute(call: Call) -> dict:
 
 @handler("UpdateTaskProtection")
 def update_task_protection(call: Call) -> dict:
-    protected, failures = task_protection.update(call.store, call.params)
-    return {"protectedTasks": protected, "failures": failures}
+    request = call.request
+    protected, failures = task_protection.update(call.store, request.cluster, request.tasks,
+                                                 request.protection_enabled,
+                                                 request.expires_in_minutes)
+    return _protection(protected, failures)
 
 
 @handler("GetTaskProtection")
 def get_task_protection(call: Call) -> dict:
-    protected, failures = task_protection.get(call.store, call.params)
-    return {"protectedTasks": protected, "failures": failures}
+    protected, failures = task_protection.get(call.store, call.request.cluster,
+                                              call.request.tasks)
+    return _protection(protected, failures)
+
+
+def _protection(protected: list, failures: list) -> dict:
+    return {"protectedTasks": [render.protected_task(t) for t in protected],
+            "failures": [render.failure(f.arn, f.reason, f.detail) for f in failures]}
