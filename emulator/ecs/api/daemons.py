@@ -50,8 +50,9 @@ def list_daemons(call: Call) -> dict:
 
 @handler("ListDaemonDeployments")
 def list_daemon_deployments(call: Call) -> dict:
-    daemon = daemons.find(call.store, call.params["daemonArn"])
-    found = service_deployments.listed(call.store, daemon.service, call.params)
+    daemon = daemons.find(call.store, call.request.daemon_arn)
+    found = service_deployments.listed(call.store, daemon.service, call.request.status,
+                                       call.request.created_at)
     page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
     return {"daemonDeployments": [render_daemons.deployment_summary(call.store, daemon, d)

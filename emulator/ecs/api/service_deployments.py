@@ -9,8 +9,9 @@ from emulator.ecs.errors import InvalidParameterException, ServiceDeploymentNotF
 
 @handler("ListServiceDeployments")
 def list_service_deployments(call: Call) -> dict:
-    service = services.find(call.store, call.params.get("cluster"), call.params["service"])
-    found = service_deployments.listed(call.store, service, call.params)
+    request = call.request
+    service = services.find(call.store, request.cluster, request.service)
+    found = service_deployments.listed(call.store, service, request.status, request.created_at)
     page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
     return {"serviceDeployments": [render_services.service_deployment_brief(call.store, service, d)
