@@ -25,7 +25,7 @@ def _ecs(app):
 def test_two_apps_keep_their_own_contributions():
     """What tasks and services add to a cluster's counts belongs to one app: a contribution
     given to one is not seen by the other."""
-    first, second = create_app(Settings(keep_resources=True)), create_app(Settings(keep_resources=True))
+    first, second = (create_app(Settings(keep_resources=True)) for _ in range(2))
     assert first.ecs.contributions is not second.ecs.contributions
     first.ecs.contributions.cluster_counts.append(lambda store, cluster: {"runningTasksCount": 7})
     for app in (first, second):
@@ -36,7 +36,7 @@ def test_two_apps_keep_their_own_contributions():
 
 
 def test_two_apps_keep_their_own_tag_finders():
-    first, second = create_app(Settings(keep_resources=True)), create_app(Settings(keep_resources=True))
+    first, second = (create_app(Settings(keep_resources=True)) for _ in range(2))
     del first.ecs.contributions.tag_finders["cluster"]
     tags = [{"key": "k", "value": "v"}]
     for app in (first, second):

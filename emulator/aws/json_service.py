@@ -37,8 +37,8 @@ class ServiceState(Protocol):
 class Call:
     """One request to a handler: who calls, with what, and the state of their account and region.
 
-    `params` is the validated wire dict; `request` the same as named values (api_shapes/requests.py),
-    which is what handlers hand the domain."""
+    `params` is the validated wire dict; `request` the same as named values
+    (api_shapes/requests.py), which is what handlers hand the domain."""
 
     ctx: RequestContext
     params: dict
