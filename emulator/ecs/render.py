@@ -129,6 +129,18 @@ def account_setting(name: str, value: str, principal_arn: str, setting_type: str
     return {"name": name, "value": value, "principalArn": principal_arn, "type": setting_type}
 
 
+def exec_command(opened) -> dict:
+    """ExecuteCommand's answer (execute_command.Opened)."""
+    return {
+        "clusterArn": opened.cluster.arn,
+        "containerArn": opened.container.arn,
+        "containerName": opened.container.name,
+        "interactive": True,
+        "session": opened.session,
+        "taskArn": opened.task.arn,
+    }
+
+
 def protected_task(item) -> dict:
     """A ProtectedTask (task_protection.py)."""
     on = task_protection.is_protected(item)

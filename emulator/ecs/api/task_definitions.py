@@ -20,15 +20,19 @@ def describe_task_definition(call: Call) -> dict:
 
 @handler("ListTaskDefinitions")
 def list_task_definitions(call: Call) -> dict:
-    found = task_definitions.list_arns(call.store, call.params)
+    request = call.request
+    descending = request.sort == "DESC"
+    found = task_definitions.list_arns(call.store, request.status, request.family_prefix,
+                                       descending)
     page, token = page_of(found, call.params, key=task_definitions.sort_key,
-                          descending=call.params.get("sort") == "DESC")
+                          descending=descending)
     return {"taskDefinitionArns": [d.arn for d in page], "nextToken": token}
 
 
 @handler("ListTaskDefinitionFamilies")
 def list_task_definition_families(call: Call) -> dict:
-    families = task_definitions.list_families(call.store, call.params)
+    families = task_definitions.list_families(call.store, call.request.status,
+                                              call.request.family_prefix)
     page, token = page_of(families, call.params, key=lambda name: name)
     return {"families": page, "nextToken": token}
 

@@ -59,7 +59,11 @@ def list_tasks(call: Call) -> dict:
 
 @handler("ExecuteCommand")
 def execute(call: Call) -> dict:
-    return execute_command.execute_command(call.store, call.params, call.ctx.host)
+    request = call.request
+    opened = execute_command.execute_command(call.store, request.cluster, request.task,
+                                             request.container, request.command,
+                                             request.interactive, call.ctx.host)
+    return render.exec_command(opened)
 
 
 @handler("UpdateTaskProtection")
