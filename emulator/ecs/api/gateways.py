@@ -7,13 +7,13 @@ from emulator.ecs.api.common import page_of
 
 @handler("CreateGateway")
 def create_gateway(call: Call) -> dict:
-    gateway = gateways.create(call.store, call.params)
+    gateway = gateways.create(call.store, call.request)
     return {"gatewayArn": gateway.arn, "name": gateway.name, "status": gateway.status}
 
 
 @handler("UpdateGateway")
 def update_gateway(call: Call) -> dict:
-    gateway = gateways.update(call.store, call.params)
+    gateway = gateways.update(call.store, call.request)
     return {"gatewayArn": gateway.arn, "name": gateway.name, "status": gateway.status}
 
 
