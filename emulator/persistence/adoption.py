@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 import time
 
+from emulator.ecs.model import utcnow
 from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
 from emulator.runtime import labels
 from emulator.runtime.base import TaskSandbox
-from emulator.ecs.model import utcnow
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.persistence")
