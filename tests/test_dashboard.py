@@ -252,7 +252,10 @@ def _stack_template(image: str) -> dict:
         "Service": {"Type": "AWS::ECS::Service", "Properties": {
             "ServiceName": "web", "Cluster": {"Ref": "Cluster"},
             "TaskDefinition": {"Ref": "TaskDef"}, "DesiredCount": 0, "LaunchType": "FARGATE",
-            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}}}},
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}},
+            "DeploymentConfiguration": {"DeploymentCircuitBreaker": {
+                "Enable": True, "Rollback": True, "ResetOnHealthyTask": False,
+                "ThresholdConfiguration": {"Type": "COUNT", "Value": 2}}}}},
         "Repository": {"Type": "AWS::ECR::Repository",
                        "Properties": {"RepositoryName": "stk/app"}},
     }}
@@ -283,7 +286,9 @@ def test_stacks_show_their_resources_linked_and_their_events(page, clean_emulato
 
     # Physical ids lead to the views of what they name.
     page.click("LINK_TEXT", service_arn)
-    page.wait_text("Service web", "Deployments")
+    # The stack's circuit breaker settings reached the service (and the page shows them).
+    page.wait_text("Service web", "Deployments", "Circuit breaker on, with rollback, threshold "
+                   "COUNT 2, failures add up (resetOnHealthyTask off).")
     assert page.driver.current_url.endswith("#/service/stk/web")
     page.go("#/stacks")
     page.click("LINK_TEXT", "stk/app")
