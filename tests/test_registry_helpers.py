@@ -103,6 +103,19 @@ def files_under(root) -> list[str]:
     return sorted(found)
 
 
+def stored(storage, *tops: str) -> list[str]:
+    """The driver paths of every file storage holds under `tops` (by default, anywhere)."""
+    from emulator.registry.driver import PathNotFound
+
+    found = []
+    for top in tops or ("blobs", "uploads", "tmp", "repositories"):
+        try:
+            found += [info.path for info in storage.driver.walk(top)]
+        except PathNotFound:
+            continue
+    return sorted(found)
+
+
 @pytest.fixture
 def registry(clean_emulator):
     registry = clean_emulator.emulator.registry

@@ -1,9 +1,11 @@
-"""The registry's storage contract without HTTP (what ECR's API calls), and namespace resolution."""
+"""The registry's storage contract without HTTP (what ECR's API calls), over both storage drivers,
+and namespace resolution."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 
@@ -12,16 +14,20 @@ from emulator.registry.errors import (
     RepositoryUnknown, SizeMismatch, UploadOutOfOrder, UploadUnknown,
 )
 from emulator.registry.names import repo_ref, resolve_repository
+from emulator.registry.driver.filesystem import FilesystemDriver
+from emulator.registry.driver.inmemory import InMemoryDriver
 from emulator.registry.storage import RegistryStorage
-from test_registry_helpers import OCI_INDEX, OCI_MANIFEST, digest_of, files_under, image_manifest
+from test_registry_helpers import OCI_INDEX, OCI_MANIFEST, digest_of, image_manifest, stored
 
 APP = repo_ref("123456789012", "us-east-1", "app")
 NESTED = repo_ref("123456789012", "us-east-1", "app/api")
 
 
-@pytest.fixture
-def storage(tmp_path):
-    return RegistryStorage(tmp_path / "registry")
+@pytest.fixture(params=["filesystem", "inmemory"])
+def storage(request, tmp_path):
+    if request.param == "filesystem":
+        return RegistryStorage(FilesystemDriver(tmp_path / "registry"))
+    return RegistryStorage(InMemoryDriver())
 
 
 def _image(storage, repo, tag, layers=(b"layer",)):
@@ -47,7 +53,9 @@ def test_upload_by_parts_as_ecr_sends_them(storage):
     assert storage.upload_status(APP, upload.upload_id).size == len(data)
     info = storage.finish_upload(APP, upload.upload_id, digest_of(data))
     assert (info.digest, info.size) == (digest_of(data), len(data))
-    assert storage.blob_path(APP, info.digest).read_bytes() == data
+    blob, stream = storage.open_blob(APP, info.digest)
+    with stream:
+        assert (blob.size, stream.read()) == (len(data), data)
     with pytest.raises(UploadUnknown):
         storage.upload_status(APP, upload.upload_id)
 
@@ -71,7 +79,7 @@ def test_sha512_blobs_and_a_digest_mismatch(storage, tmp_path):
     with pytest.raises(DigestMismatch):
         storage.finish_upload(APP, upload.upload_id, digest_of(b"other"))
     assert not storage.blob_exists(APP, digest_of(b"not it"))
-    assert not files_under(storage.root / "uploads") and not files_under(storage.root / "tmp")
+    assert not stored(storage, "uploads", "tmp")
 
 
 def test_manifests_tags_and_listing(storage):
@@ -100,7 +108,7 @@ def test_a_manifest_with_missing_references_stores_nothing(storage):
     with pytest.raises(ManifestBlobUnknown):
         storage.put_manifest(APP, "multi", index, OCI_INDEX)
     assert storage.list_tags(APP) == [] and storage.list_manifests(APP) == []
-    assert not files_under(storage.root / "blobs")
+    assert not stored(storage, "blobs")
 
 
 def test_before_tag_can_refuse_and_nothing_changes(storage):
@@ -144,7 +152,7 @@ def test_repositories_nest_and_delete_apart(storage):
         storage.list_tags(APP)
     assert storage.list_tags(elsewhere) == []
     storage.reset()
-    assert storage.list_repositories() == [] and not files_under(storage.root)
+    assert storage.list_repositories() == [] and not stored(storage)
 
 
 def test_resolution_by_host_then_path_then_default():
@@ -167,19 +175,24 @@ def test_resolution_by_host_then_path_then_default():
 def test_abandoned_uploads_expire(storage, monkeypatch):
     """A killed push leaves its upload behind; uploads idle past the expiry are removed when
     the next upload starts (as distribution purges old uploads), busy or fresh ones stay."""
-    import os
-    import time
-
     from emulator.registry import blobstore
 
     abandoned = storage.start_upload(APP)
     storage.append_upload(APP, abandoned.upload_id, [b"half a layer"])
     fresh = storage.start_upload(APP)
-    data = storage.root / "uploads" / abandoned.upload_id / "data"
-    old = time.time() - blobstore.UPLOAD_EXPIRY_S - 60
-    os.utime(data, (old, old))
+    _backdate(storage.driver, f"uploads/{abandoned.upload_id}/data",
+              blobstore.UPLOAD_EXPIRY_S + 60)
     monkeypatch.setattr(blobstore, "PURGE_EVERY_S", 0)
     storage.start_upload(APP)
     with pytest.raises(UploadUnknown):
         storage.upload_status(APP, abandoned.upload_id)
     assert storage.upload_status(APP, fresh.upload_id).size == 0
+
+
+def _backdate(driver, path: str, seconds: float) -> None:
+    """Make a file look untouched for `seconds` (what a day of waiting would do)."""
+    if isinstance(driver, FilesystemDriver):
+        old = os.stat(driver.root / path).st_mtime - seconds
+        os.utime(driver.root / path, (old, old))
+    else:
+        driver._files[path].modified -= seconds
