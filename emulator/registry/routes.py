@@ -16,9 +16,9 @@ from werkzeug.wsgi import wrap_file
 
 from emulator.registry import Registry
 from emulator.registry.errors import (
-    CODES, Denied, InvalidDigest, InvalidPagination, ManifestUnknown, RegistryError,
-    RepositoryUnknown, SizeMismatch, Unauthorized, UnknownRoute, UploadInvalid, UploadOutOfOrder,
-    answer_for,
+    CODES, Denied, InvalidDigest, InvalidPagination, ManifestTooLarge, ManifestUnknown,
+    RegistryError, RepositoryUnknown, SizeMismatch, Unauthorized, UnknownRoute, UploadInvalid,
+    UploadOutOfOrder, answer_for,
 )
 from emulator.registry.manifests import MAX_MANIFEST_BYTES, OCI_INDEX, acceptable
 from emulator.registry.names import (
