@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import json
 import os
+import subprocess
 
 import pytest
 import requests
@@ -131,3 +132,26 @@ def registry(clean_emulator):
 @pytest.fixture
 def reg(registry, clean_emulator) -> RegistryClient:
     return RegistryClient(clean_emulator)
+
+
+@pytest.fixture
+def tiny_disk(clean_emulator, tmp_path):
+    """The emulator's registry stored on a 2 MiB tmpfs (a full disk within reach): the path of
+    its data directory. Skipped where mounting is not permitted."""
+    from emulator.registry.driver.filesystem import FilesystemDriver
+    from emulator.registry.storage import RegistryStorage
+
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
+                             capture_output=True, timeout=30)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    registry = clean_emulator.emulator.registry
+    saved = registry.storage
+    registry.storage = RegistryStorage(FilesystemDriver(mountpoint / "registry"))
+    try:
+        yield mountpoint / "registry"
+    finally:
+        registry.storage = saved
+        subprocess.run(["umount", str(mountpoint)], capture_output=True, timeout=30, check=True)
