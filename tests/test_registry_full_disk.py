@@ -10,11 +10,13 @@ import json
 import os
 
 import pytest
+from botocore.exceptions import ClientError
 
 from emulator.registry.driver.inmemory import InMemoryDriver
 from emulator.registry.errors import StorageFull, UploadUnknown
 from emulator.registry.names import repo_ref
 from emulator.registry.storage import RegistryStorage
+from test_ecr_helpers import ecr, error_code  # noqa: F401 (fixture)
 from test_registry_helpers import (  # noqa: F401 (fixtures)
     OCI_MANIFEST, digest_of, error_codes, image_manifest, reg, registry, stored, tiny_disk,
 )
@@ -40,7 +42,7 @@ def test_an_upload_past_the_capacity_is_dropped_and_the_room_given_back(small):
     with pytest.raises(StorageFull) as full:
         small.append_upload(APP, upload.upload_id, [LAYER[1500:]])
     _assert_full(full.value)
-    with pytest.raises(UploadUnknown):
+    with pytest.raises(StorageFull):  # a retry is told why the upload is gone
         small.upload_status(APP, upload.upload_id)
     assert not stored(small, "uploads", "tmp", "blobs")
     assert small.put_blob(APP, digest_of(LAYER[:1800]), [LAYER[:1800]]).size == 1800
@@ -50,6 +52,7 @@ def test_a_last_chunk_or_a_whole_blob_past_the_capacity(small):
     upload = small.start_upload(APP)
     with pytest.raises(StorageFull):
         small.finish_upload(APP, upload.upload_id, digest_of(LAYER), [LAYER])
+    small.reset()  # forgets the discarded upload too
     with pytest.raises(UploadUnknown):
         small.upload_status(APP, upload.upload_id)
     with pytest.raises(StorageFull):
@@ -85,7 +88,7 @@ def test_http_pushes_onto_a_full_disk(reg, registry, tiny_disk):
     data = os.urandom(3 * 1024 * 1024)
     location = reg.request("POST", "/v2/app/blobs/uploads/").headers["Location"]
     _assert_denied_as_full(reg.request("PATCH", location, data=_chunks(data)), tiny_disk)
-    assert error_codes(reg.request("GET", location)) == ["BLOB_UPLOAD_UNKNOWN"]
+    _assert_denied_as_full(reg.request("GET", location), tiny_disk)  # what a retry sees
 
     monolithic = reg.request("POST", f"/v2/app/blobs/uploads/?digest={digest_of(data)}",
                              data=data)
@@ -93,3 +96,24 @@ def test_http_pushes_onto_a_full_disk(reg, registry, tiny_disk):
     assert not stored(registry.storage, "uploads", "tmp", "blobs")
     # The room came back: a blob that fits is stored.
     assert reg.push_blob("app", data[:1024 * 1024]) == digest_of(data[:1024 * 1024])
+
+
+def test_ecr_layer_parts_onto_a_full_disk(ecr, tiny_disk):
+    """UploadLayerPart models LimitExceededException: the same words, in ECR's shape."""
+    ecr.create_repository(repositoryName="big")
+    upload_id = ecr.initiate_layer_upload(repositoryName="big")["uploadId"]
+    part = os.urandom(700 * 1024)  # the API takes bodies up to 1 MiB; the disk holds 2 MiB
+    with pytest.raises(ClientError) as full:
+        for first in range(0, 4 * len(part), len(part)):
+            ecr.upload_layer_part(repositoryName="big", uploadId=upload_id, partFirstByte=first,
+                                  partLastByte=first + len(part) - 1, layerPartBlob=part)
+    assert error_code(full) == "LimitExceededException"
+    assert full.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "storage is full" in full.value.response["Error"]["Message"]
+    # The upload is gone, and what is left of it (botocore retries LimitExceededException, as
+    # this part was) says why rather than "upload not found".
+    with pytest.raises(ClientError) as again:
+        ecr.upload_layer_part(repositoryName="big", uploadId=upload_id, partFirstByte=0,
+                              partLastByte=0, layerPartBlob=b"x")
+    assert error_code(again) == "LimitExceededException"
+    assert not [p for p in tiny_disk.rglob("*") if p.is_file() and "/uploads/" in str(p)]

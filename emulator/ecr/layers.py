@@ -21,6 +21,8 @@ from emulator.ecr.errors import (
     InvalidParameterException,
     LayerAlreadyExistsException,
     LayersNotFoundException,
+    LimitExceededException,
+    ServerException,
     UploadNotFoundException,
 )
 from emulator.ecr.model import Repository
@@ -69,7 +71,11 @@ def _media_types(storage, ref) -> dict[str, str]:
 
 
 def initiate(store, repository: Repository) -> str:
-    return images.storage(store).start_upload(images.repo_ref(store, repository.name)).upload_id
+    try:
+        return images.storage(store).start_upload(
+            images.repo_ref(store, repository.name)).upload_id
+    except registry_errors.StorageFull as error:  # InitiateLayerUpload models no better error
+        raise ServerException(error.message) from None
 
 
 def upload_part(store, repository: Repository, params: dict) -> int:
@@ -86,6 +92,8 @@ def upload_part(store, repository: Repository, params: dict) -> int:
         )
     except registry_errors.UploadUnknown:
         raise _upload_not_found(store, repository, params["uploadId"]) from None
+    except registry_errors.StorageFull as error:
+        raise LimitExceededException(error.message) from None
     except registry_errors.UploadOutOfOrder as error:
         raise InvalidLayerPartException(
             f"The part starts at byte {first}, but the upload has {error.size} bytes; the next "
@@ -116,6 +124,8 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
         return storage.finish_upload(ref, upload_id, digest).digest
     except registry_errors.DigestMismatch as error:
         raise InvalidLayerException(error.message) from None
+    except registry_errors.StorageFull as error:  # CompleteLayerUpload models no better error
+        raise ServerException(error.message) from None
 
 
 def download_url(store, repository: Repository, digest: str, base_url: str) -> str:

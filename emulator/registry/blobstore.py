@@ -6,7 +6,9 @@ written chunk by chunk and hashed on the way, so memory stays flat however large
 blob becomes visible only by an atomic move after its digest was verified (two writers of one
 blob race harmlessly: both moves put identical bytes in place). A write that finds the storage
 full (errors.StorageFull) leaves nothing behind: a monolithic push's temporary file goes, and an
-upload session is dropped whole. Layout: see storage.py.
+upload session is dropped whole; later requests for that upload are told why (clients retry: an
+AWS SDK retries LimitExceededException, docker retries most errors), not that it is unknown.
+Layout: see layout.py.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ _CHUNK = 1024 * 1024
 # its upload) and removed, as distribution purges old uploads; looked for at most this often.
 UPLOAD_EXPIRY_S = 24 * 3600
 PURGE_EVERY_S = 600
+# How many uploads dropped for a full storage are remembered, to answer their retries.
+DISCARDED_KEPT = 1000
 
 
 class BlobStore:
@@ -38,11 +42,14 @@ class BlobStore:
         self.driver = driver
         self._sessions = _Sessions()
         self._last_purge = time.monotonic()
+        self._discarded: dict[str, StorageFull] = {}  # upload id -> why it was dropped
+        self._discarded_lock = threading.Lock()
 
     def reset(self) -> None:
         for top in (layout.BLOBS, layout.UPLOADS, layout.TMP):
             delete_if_present(self.driver, top)
         self._sessions.clear()
+        self._discarded.clear()
 
     def exists(self, digest: str) -> bool:
         return exists(self.driver, layout.blob(digest))
@@ -121,8 +128,8 @@ class BlobStore:
                 with self.driver.writer(data, append=True) as out:
                     written = _copy(stream, out, hasher)
                     _check_length(written, length)
-            except StorageFull:
-                self._drop(upload_id)
+            except StorageFull as full:
+                self._discard(upload_id, full)
                 raise
             except BaseException:
                 session.forget()
@@ -140,6 +147,9 @@ class BlobStore:
                 _check_digest(session.hasher_for(digest, self.driver, data), digest)
                 self.driver.move(data, layout.blob(digest))
                 return size
+            except StorageFull as full:
+                self._discard(upload_id, full)
+                raise
             finally:
                 self._drop(upload_id)
 
@@ -173,6 +183,9 @@ class BlobStore:
                     return f"{layout.upload(upload_id)}/data"
             except PathNotFound:
                 pass
+        full = self._discarded.get(upload_id)
+        if full is not None:
+            raise StorageFull(full.where, full.reason)
         raise UploadUnknown(f"upload {upload_id} is not known", upload_id=upload_id)
 
     def _stat(self, owner: str, upload_id: str):
@@ -180,6 +193,14 @@ class BlobStore:
             return self.driver.stat(self._data(owner, upload_id))
         except PathNotFound:  # removed since its owner was read
             raise UploadUnknown(f"upload {upload_id} is not known", upload_id=upload_id) from None
+
+    def _discard(self, upload_id: str, full: StorageFull) -> None:
+        """Drop an upload that found the storage full, remembering why."""
+        self._drop(upload_id)
+        with self._discarded_lock:
+            self._discarded[upload_id] = full
+            while len(self._discarded) > DISCARDED_KEPT:
+                self._discarded.pop(next(iter(self._discarded)))
 
     def _drop(self, upload_id: str) -> None:
         delete_if_present(self.driver, layout.upload(upload_id))

@@ -139,6 +139,7 @@ class StorageFull(RegistryError):
     part of, so nothing partial stays behind."""
 
     def __init__(self, where: str, reason: str):
+        self.where, self.reason = where, reason
         super().__init__(
             f"The registry's storage is full ({reason}): it keeps blobs in {where}. Free space "
             "there, or restart the emulator with ECS_EMULATOR_DATA_DIR set to a directory on a "
