@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import tracemalloc
 
 import pytest
 
@@ -196,3 +198,98 @@ def _backdate(driver, path: str, seconds: float) -> None:
         os.utime(driver.root / path, (old, old))
     else:
         driver._files[path].modified -= seconds
+
+
+def test_concurrent_uploads_each_end_as_their_own_blob(storage):
+    blobs = [bytes([i]) * (300_000 + i) for i in range(6)]
+    results = {}
+
+    def push(index: int) -> None:
+        upload = storage.start_upload(APP)
+        data = blobs[index]
+        for first in range(0, len(data), 65536):
+            storage.append_upload(APP, upload.upload_id, [data[first:first + 65536]], start=first)
+        results[index] = storage.finish_upload(APP, upload.upload_id, digest_of(data))
+
+    threads = [threading.Thread(target=push, args=(i,)) for i in range(len(blobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, data in enumerate(blobs):
+        assert results[index].size == len(data)
+        _, stream = storage.open_blob(APP, digest_of(data))
+        with stream:
+            assert stream.read() == data
+    assert not stored(storage, "uploads", "tmp")
+
+
+def test_a_large_blob_streams_through_in_flat_memory(tmp_path):
+    """64 MiB in and out of the filesystem driver while Python holds a few MiB at most."""
+    storage = RegistryStorage(FilesystemDriver(tmp_path / "registry"))
+    chunk, count = os.urandom(1024 * 1024), 64
+    hasher = hashlib.sha256()
+    for _ in range(count):
+        hasher.update(chunk)
+    digest = "sha256:" + hasher.hexdigest()
+    tracemalloc.start()
+    try:
+        upload = storage.start_upload(APP)
+        storage.append_upload(APP, upload.upload_id, (chunk for _ in range(count // 2)))
+        storage.append_upload(APP, upload.upload_id, (chunk for _ in range(count // 2)))
+        info = storage.finish_upload(APP, upload.upload_id, digest)
+        _, stream = storage.open_blob(APP, digest)
+        with stream:
+            read = sum(len(block) for block in iter(lambda: stream.read(1024 * 1024), b""))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.size == read == count * len(chunk)
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
+
+
+def test_a_data_directory_of_an_earlier_version_reads_as_before(tmp_path):
+    """Earlier versions made empty directories for an empty repository and wrote plain files;
+    persistence (ECS_EMULATOR_PERSIST) relies on these being read back after an upgrade."""
+    root = tmp_path / "registry"
+    data = b"layer"
+    layer = digest_of(data)
+    config = b'{"os":"linux"}'
+    body = json.dumps(image_manifest(digest_of(config), len(config), [(layer, len(data))]))
+    base = root / "repositories" / "123456789012" / "us-east-1"
+    for sub in ("_layers", "_manifests/revisions", "_manifests/tags"):
+        (base / "empty" / sub).mkdir(parents=True)
+    app = base / "app"
+    for digest, content in ((layer, data), (digest_of(config), config),
+                            (digest_of(body.encode()), body.encode())):
+        hex_ = digest.partition(":")[2]
+        (root / "blobs" / "sha256" / hex_[:2]).mkdir(parents=True, exist_ok=True)
+        (root / "blobs" / "sha256" / hex_[:2] / hex_).write_bytes(content)
+        (app / "_layers" / "sha256").mkdir(parents=True, exist_ok=True)
+        (app / "_layers" / "sha256" / hex_).touch()
+    manifest = digest_of(body.encode())
+    (app / "_manifests" / "revisions" / "sha256").mkdir(parents=True)
+    (app / "_manifests" / "revisions" / "sha256" / manifest.partition(":")[2]).write_text(
+        json.dumps({"digest": manifest, "media_type": OCI_MANIFEST, "size": len(body),
+                    "pushed_at": 1.0, "tags": []}))
+    (app / "_manifests" / "tags").mkdir()
+    (app / "_manifests" / "tags" / "v1").write_text(manifest)
+
+    storage = RegistryStorage(FilesystemDriver(root))
+    empty = repo_ref("123456789012", "us-east-1", "empty")
+    assert storage.list_repositories() == [APP, empty]
+    assert storage.list_tags(empty) == [] and storage.list_manifests(empty) == []
+    info, got = storage.get_manifest(APP, "v1")
+    assert (info.digest, info.tags, got) == (manifest, ("v1",), body.encode())
+    assert storage.stat_blob(APP, layer).size == len(data)
+
+
+def test_every_domain_error_has_one_answer_with_a_known_code():
+    from emulator.registry import errors
+
+    domain = [kind for kind in vars(errors).values() if isinstance(kind, type)
+              and issubclass(kind, errors.RegistryError) and kind is not errors.RegistryError]
+    for kind in domain:
+        answer = errors.answer_for(kind.__new__(kind))
+        assert answer.code in errors.CODES and 400 <= answer.status < 500, kind
+    assert errors.answer_for(errors.StorageFull("/data", "full")) == errors.Answer("DENIED", 403)
