@@ -154,3 +154,28 @@ def test_the_filesystem_driver_reads_a_directory_laid_out_before_it(tmp_path):
     assert driver.list("repositories/a/_manifests/tags") == []
     assert driver.get_content("blobs/sha256/ab/ab12") == b"layer"
     assert os.listdir(tmp_path / "repositories" / "a" / "_manifests") == ["tags"]
+
+
+def test_writes_and_deletes_racing_in_one_directory(driver):
+    """A delete prunes the directories it leaves empty; a write into one of them at that moment
+    still lands (the filesystem driver makes the directory again)."""
+    errors = []
+
+    def churn(index: int) -> None:
+        try:
+            for round_ in range(200):
+                path = f"tmp/{index}-{round_}"
+                driver.put_content(path, b"x")
+                driver.move(path, f"moved/{index}/{round_}")
+                driver.delete(f"moved/{index}/{round_}")
+        except Exception as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=churn, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with pytest.raises(PathNotFound):
+        driver.stat("tmp")

@@ -23,6 +23,7 @@ from typing import BinaryIO
 from emulator.registry.driver import FileInfo, PathNotFound, WriterContext, check_path
 from emulator.registry.errors import StorageFull
 
+_ATTEMPTS = 5
 _FULL = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded"}
 
 
@@ -51,8 +52,7 @@ class FilesystemDriver:
     def writer(self, path: str, append: bool = False) -> "_Writer":
         target = self._file(path)
         with self._errors(path):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            return _Writer(self, target, append)
+            return self._in_parent(target, lambda: _Writer(self, target, append))
 
     def stat(self, path: str) -> FileInfo:
         with self._errors(path):
@@ -68,8 +68,7 @@ class FilesystemDriver:
     def move(self, source: str, dest: str) -> None:
         origin, target = self._file(source), self._file(dest)
         with self._errors(source):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(origin, target)
+            self._in_parent(target, lambda: os.replace(origin, target), origin)
         self._prune(origin.parent)
 
     def delete(self, path: str) -> None:
@@ -96,6 +95,19 @@ class FilesystemDriver:
 
     def _file(self, path: str) -> Path:
         return self.root.joinpath(*check_path(path))
+
+    def _in_parent(self, target: Path, action, source: Path | None = None):
+        """`action()` once `target`'s directory exists. A concurrent delete may prune that
+        directory (it looked empty) between the mkdir and the action: make it again."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                # exist_ok does not cover a directory pruned between mkdir's EEXIST and its
+                # check: FileExistsError then, FileNotFoundError for a parent pruned meanwhile.
+                target.parent.mkdir(parents=True, exist_ok=True)
+                return action()
+            except (FileNotFoundError, FileExistsError):
+                if attempt == _ATTEMPTS - 1 or (source is not None and not source.exists()):
+                    raise
 
     def _prune(self, directory: Path) -> None:
         """Remove directories left empty, up to the root (directories are implicit)."""
