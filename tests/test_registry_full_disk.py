@@ -10,13 +10,14 @@ import json
 import os
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator.registry.driver.inmemory import InMemoryDriver
 from emulator.registry.errors import StorageFull, UploadUnknown
 from emulator.registry.names import repo_ref
 from emulator.registry.storage import RegistryStorage
-from test_ecr_helpers import ecr, error_code  # noqa: F401 (fixture)
+from test_ecr_helpers import error_code
 from test_registry_helpers import (  # noqa: F401 (fixtures)
     OCI_MANIFEST, digest_of, error_codes, image_manifest, reg, registry, stored, tiny_disk,
 )
@@ -98,8 +99,12 @@ def test_http_pushes_onto_a_full_disk(reg, registry, tiny_disk):
     assert reg.push_blob("app", data[:1024 * 1024]) == digest_of(data[:1024 * 1024])
 
 
-def test_ecr_layer_parts_onto_a_full_disk(ecr, tiny_disk):
+def test_ecr_layer_parts_onto_a_full_disk(clean_emulator, tiny_disk):
     """UploadLayerPart models LimitExceededException: the same words, in ECR's shape."""
+    # No retries here (botocore retries LimitExceededException, with backoff); the second call
+    # below is what a retry sees.
+    ecr = clean_emulator.client("ecr", config=Config(retries={"max_attempts": 1,
+                                                              "mode": "standard"}))
     ecr.create_repository(repositoryName="big")
     upload_id = ecr.initiate_layer_upload(repositoryName="big")["uploadId"]
     part = os.urandom(700 * 1024)  # the API takes bodies up to 1 MiB; the disk holds 2 MiB
@@ -110,8 +115,7 @@ def test_ecr_layer_parts_onto_a_full_disk(ecr, tiny_disk):
     assert error_code(full) == "LimitExceededException"
     assert full.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "storage is full" in full.value.response["Error"]["Message"]
-    # The upload is gone, and what is left of it (botocore retries LimitExceededException, as
-    # this part was) says why rather than "upload not found".
+    # The upload is gone, and what is left of it says why, rather than "upload not found".
     with pytest.raises(ClientError) as again:
         ecr.upload_layer_part(repositoryName="big", uploadId=upload_id, partFirstByte=0,
                               partLastByte=0, layerPartBlob=b"x")
