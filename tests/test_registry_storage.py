@@ -282,6 +282,10 @@ def test_a_data_directory_of_an_earlier_version_reads_as_before(tmp_path):
     info, got = storage.get_manifest(APP, "v1")
     assert (info.digest, info.tags, got) == (manifest, ("v1",), body.encode())
     assert storage.stat_blob(APP, layer).size == len(data)
+    storage.delete_manifest(APP, manifest)
+    storage.delete_blob(APP, layer)
+    storage.delete_blob(APP, digest_of(config))
+    assert storage.repository_exists(APP) and storage.list_tags(APP) == []
 
 
 def test_every_domain_error_has_one_answer_with_a_known_code():

@@ -31,7 +31,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import BinaryIO
 
 from emulator.registry import layout, names
@@ -96,7 +96,7 @@ class RegistryStorage:
 
     def create_repository(self, repo: RepoRef) -> None:
         """Make an empty repository (ECR's CreateRepository); pushes also make one as needed."""
-        if not self.repository_exists(repo):
+        if not exists(self.driver, layout.created(repo)):
             self.driver.put_content(layout.created(repo), b"")
 
     def repository_exists(self, repo: RepoRef) -> bool:
@@ -238,7 +238,7 @@ class RegistryStorage:
             self._blobs.put_bytes(actual, body)
             revision = layout.revision(repo, actual)
             if exists(self.driver, revision):  # a re-push keeps the first push time, as ECR does
-                info = _replace_time(info, self._read_revision(revision).pushed_at)
+                info = replace(info, pushed_at=self._read_revision(revision).pushed_at)
             else:
                 self._blobs.write_atomically(revision, json.dumps(asdict(info)).encode())
             if tag:
@@ -266,6 +266,10 @@ class RegistryStorage:
         """Delete a tag (the manifest stays), or a manifest by digest with every tag on it."""
         tag, digest = _split_reference(reference)
         with self._lock:
+            # The marker keeps the repository when its last manifest goes (one an earlier
+            # version made has none yet).
+            if self.repository_exists(repo):
+                self.create_repository(repo)
             if tag:
                 digest = self._resolve(repo, tag)
                 delete_if_present(self.driver, layout.tag(repo, tag))
@@ -286,7 +290,7 @@ class RegistryStorage:
                     infos.append(self._read_revision(revision))
                 except PathNotFound:  # deleted meanwhile
                     continue
-        infos = [_replace_tags(info, tags.get(info.digest, ())) for info in infos]
+        infos = [replace(info, tags=tags.get(info.digest, ())) for info in infos]
         return sorted(infos, key=lambda info: (info.pushed_at, info.digest))
 
     def list_tags(self, repo: RepoRef) -> list[str]:
@@ -367,7 +371,7 @@ class RegistryStorage:
         return {digest: tuple(names_) for digest, names_ in tags.items()}
 
     def _with_tags(self, repo: RepoRef, info: ManifestInfo) -> ManifestInfo:
-        return _replace_tags(info, self._tags_by_digest(repo).get(info.digest, ()))
+        return replace(info, tags=self._tags_by_digest(repo).get(info.digest, ()))
 
 
 def _digest_of(body: bytes, like: str) -> str:
@@ -389,11 +393,3 @@ def _last(path: str) -> str:
 
 def _blob_unknown(repo: RepoRef, digest: str) -> BlobUnknown:
     return BlobUnknown(f"blob {digest} is not in repository {repo.name}", digest=digest)
-
-
-def _replace_tags(info: ManifestInfo, tags: tuple[str, ...]) -> ManifestInfo:
-    return ManifestInfo(**{**asdict(info), "tags": tuple(tags)})
-
-
-def _replace_time(info: ManifestInfo, pushed_at: float) -> ManifestInfo:
-    return ManifestInfo(**{**asdict(info), "pushed_at": pushed_at})
