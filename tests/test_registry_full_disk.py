@@ -120,4 +120,9 @@ def test_ecr_layer_parts_onto_a_full_disk(clean_emulator, tiny_disk):
         ecr.upload_layer_part(repositoryName="big", uploadId=upload_id, partFirstByte=0,
                               partLastByte=0, layerPartBlob=b"x")
     assert error_code(again) == "LimitExceededException"
+    with pytest.raises(ClientError) as completing:
+        ecr.complete_layer_upload(repositoryName="big", uploadId=upload_id,
+                                  layerDigests=[digest_of(part)])
+    assert error_code(completing) == "UploadNotFoundException"
+    assert "storage is full" in completing.value.response["Error"]["Message"]
     assert not [p for p in tiny_disk.rglob("*") if p.is_file() and "/uploads/" in str(p)]

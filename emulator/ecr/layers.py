@@ -22,7 +22,6 @@ from emulator.ecr.errors import (
     LayerAlreadyExistsException,
     LayersNotFoundException,
     LimitExceededException,
-    ServerException,
     UploadNotFoundException,
 )
 from emulator.ecr.model import Repository
@@ -74,8 +73,8 @@ def initiate(store, repository: Repository) -> str:
     try:
         return images.storage(store).start_upload(
             images.repo_ref(store, repository.name)).upload_id
-    except registry_errors.StorageFull as error:  # InitiateLayerUpload models no better error
-        raise ServerException(error.message) from None
+    except registry_errors.StorageFull as error:  # unmodelled here, but 4xx and the nearest
+        raise LimitExceededException(error.message) from None
 
 
 def upload_part(store, repository: Repository, params: dict) -> int:
@@ -112,6 +111,8 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
         status = storage.upload_status(ref, upload_id)
     except registry_errors.UploadUnknown:
         raise _upload_not_found(store, repository, upload_id) from None
+    except registry_errors.StorageFull as error:  # dropped for a full disk: say so
+        raise UploadNotFoundException(error.message) from None
     if status.size == 0:
         raise EmptyUploadException(f"The upload {upload_id} contains no layer parts.")
     if storage.blob_exists(ref, digest):
@@ -124,8 +125,8 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
         return storage.finish_upload(ref, upload_id, digest).digest
     except registry_errors.DigestMismatch as error:
         raise InvalidLayerException(error.message) from None
-    except registry_errors.StorageFull as error:  # CompleteLayerUpload models no better error
-        raise ServerException(error.message) from None
+    except registry_errors.StorageFull as error:  # the upload is dropped: say why
+        raise UploadNotFoundException(error.message) from None
 
 
 def download_url(store, repository: Repository, digest: str, base_url: str) -> str:
