@@ -154,4 +154,6 @@ def tiny_disk(clean_emulator, tmp_path):
         yield mountpoint / "registry"
     finally:
         registry.storage = saved
-        subprocess.run(["umount", str(mountpoint)], capture_output=True, timeout=30, check=True)
+        if subprocess.run(["umount", str(mountpoint)], capture_output=True,
+                          timeout=30).returncode != 0:  # a stream still open: detach it anyway
+            subprocess.run(["umount", "--lazy", str(mountpoint)], timeout=30, check=True)
