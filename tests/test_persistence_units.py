@@ -42,6 +42,13 @@ def test_snapshot_keeps_state_and_remakes_machinery():
     assert back["counted"]["a"] == [1] and back["counted"]["new"] == []
 
 
+def test_a_snapshot_of_an_older_build_gets_the_fields_added_since():
+    cluster = Cluster(name="old", arn="arn:aws:ecs:us-east-1:000000000000:cluster/old")
+    del cluster.__dict__["settings"]  # as a build before the field was added would have pickled it
+    back = snapshot.loads(snapshot.dumps(cluster))
+    assert back.name == "old" and back.settings == Cluster(name="x", arn="y").settings != []
+
+
 def test_a_thread_is_refused_and_another_format_is_not_read():
     with pytest.raises(pickle.PicklingError):
         snapshot.dumps({"thread": threading.Thread(target=print)})
