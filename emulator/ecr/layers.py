@@ -22,6 +22,7 @@ from emulator.ecr.errors import (
     InvalidParameterException,
     LayerAlreadyExistsException,
     LayersNotFoundException,
+    LimitExceededException,
     UploadNotFoundException,
 )
 from emulator.ecr.model import Repository
@@ -81,7 +82,11 @@ def _media_types(storage, ref) -> dict[str, str]:
 
 
 def initiate(store, repository: Repository) -> str:
-    return images.storage(store).start_upload(images.repo_ref(store, repository.name)).upload_id
+    try:
+        return images.storage(store).start_upload(
+            images.repo_ref(store, repository.name)).upload_id
+    except registry_errors.StorageFull as error:  # unmodelled here, but 4xx and the nearest
+        raise LimitExceededException(error.message) from None
 
 
 def upload_part(store, repository: Repository, upload_id: str, first: int, last: int,
@@ -98,6 +103,8 @@ def upload_part(store, repository: Repository, upload_id: str, first: int, last:
         )
     except registry_errors.UploadUnknown:
         raise _upload_not_found(store, repository, upload_id) from None
+    except registry_errors.StorageFull as error:
+        raise LimitExceededException(error.message) from None
     except registry_errors.UploadOutOfOrder as error:
         raise InvalidLayerPartException(
             f"The part starts at byte {first}, but the upload has {error.size} bytes; the next "
@@ -116,6 +123,8 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
         status = storage.upload_status(ref, upload_id)
     except registry_errors.UploadUnknown:
         raise _upload_not_found(store, repository, upload_id) from None
+    except registry_errors.StorageFull as error:  # dropped for a full disk: say so
+        raise UploadNotFoundException(error.message) from None
     if status.size == 0:
         raise EmptyUploadException(f"The upload {upload_id} contains no layer parts.")
     if storage.blob_exists(ref, digest):
@@ -128,6 +137,8 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
         return storage.finish_upload(ref, upload_id, digest).digest
     except registry_errors.DigestMismatch as error:
         raise InvalidLayerException(error.message) from None
+    except registry_errors.StorageFull as error:  # the upload is dropped: say why
+        raise UploadNotFoundException(error.message) from None
 
 
 def download_url(store, repository: Repository, digest: str, base_url: str) -> str:
