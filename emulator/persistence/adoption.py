@@ -6,8 +6,8 @@ by their labels (task ARN, container name): a container still running belongs to
 the same container; one that died while the emulator was down is recorded as Docker saw it
 (exit code, OOM), and a task whose essential container died, or that was still starting, is
 stopped as ECS would stop it. Each such task gets an AdoptedTaskRunner, which sees it through
-to STOPPED (its teardown is the usual one). A task for which nothing was made yet is left to
-the engine, which starts it as any new task. Containers and task volumes of this instance that
+to STOPPED (its teardown is the usual one). A task for which nothing was made yet is handed to
+the engine as a new task (TaskEngine.admit), which starts it as any other. Containers and task volumes of this instance that
 no persisted task owns are removed.
 """
 
@@ -69,7 +69,9 @@ def adopt(engine, state) -> int:
     for store, task in live:
         found = by_task.pop(task.arn, {})
         if not found and task.known == TaskStatus.PROVISIONING:
-            continue  # nothing was made for it yet: the engine starts it as any new task
+            with state.lock:  # nothing was made for it yet: the engine starts it as a new task
+                engine.admit(store, [task])
+            continue
         sandbox = _sandbox(found.pop(SANDBOX, None), task)
         inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
@@ -103,7 +105,7 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
             container.known = ContainerStatus.STOPPED
             container.reason = container.reason or REMOVED_REASON
     task.version += 1
-    if task.desired >= TaskStatus.STOPPED:
+    if task.stop_requested:
         return False
     if any(c.essential and c.known >= ContainerStatus.STOPPED for c in task.containers):
         task.request_stop("EssentialContainerExited", "Essential container in task exited")
