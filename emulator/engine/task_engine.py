@@ -67,7 +67,8 @@ class TaskEngine:
             self._started = True
             waiting, self._waiting = self._waiting, []
             for store, task in waiting:
-                self._run(store, task)
+                if task.known < TaskStatus.STOPPED:  # not one that stopped meanwhile
+                    self._run(store, task)
 
     def stop(self, remove_everything: bool = True) -> None:
         """Stop every task (containers get their stop timeout), then the engine's threads."""
