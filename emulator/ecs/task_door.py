@@ -60,7 +60,8 @@ class TaskDoor:
         """Build, place and admit the request's tasks (call under the state lock). Raises the
         request's AwsError before anything is admitted. `placer` overrides the door's for one
         launch (False: place nothing)."""
-        cluster = store.cluster(request.cluster)
+        # The scheduler keeps a service's tasks going on a cluster that is being deleted.
+        cluster = store.cluster(request.cluster, active=not request.origin.by_scheduler)
         tasks = build_tasks(store, request, cluster)
         if request.container_instances is not None:
             placed, failures = self._place_on(store, cluster, tasks, request)
