@@ -67,7 +67,8 @@ class TaskEngine:
             self._started = True
             waiting, self._waiting = self._waiting, []
             for store, task in waiting:
-                if task.known < TaskStatus.STOPPED:  # not one that stopped meanwhile
+                # not one that stopped meanwhile, nor one adopted since
+                if task.known < TaskStatus.STOPPED and task.arn not in self._runners:
                     self._run(store, task)
 
     def stop(self, remove_everything: bool = True) -> None:
