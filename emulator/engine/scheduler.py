@@ -4,8 +4,9 @@ Each pass, under the state lock, compares a service's deployments with its live 
 RUNNING): it stops what must go (old deployments within minimumHealthyPercent, excess tasks,
 tasks failing health checks), then starts what is missing within maximumPercent, and marks a
 deployment COMPLETED or, with the circuit breaker, FAILED. Launches after repeated failures are
-throttled with a growing delay, as ECS throttles them. Task launches are only records: the task
-engine starts the containers.
+throttled with a growing delay, as ECS throttles them. Tasks are launched through the task door
+(ecs/task_door.py) with a LaunchRequest per deployment, task set or daemon instance; the door
+admits them and hands them to the task engine, which starts the containers.
 """
 
 from __future__ import annotations
