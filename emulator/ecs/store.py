@@ -65,6 +65,8 @@ class EcsStore:
     express: object = field(default=None, repr=False)
     # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
     exec_sessions: object = field(default=None, repr=False)
+    # The one way tasks enter and are asked to stop (ecs/task_door.TaskDoor): the state's.
+    door: object = field(default=None, repr=False)
     # What tasks, services and task sets add to counts, usage and tagging (contributions.py).
     contributions: Contributions = field(default_factory=standard, repr=False)
 
@@ -119,6 +121,9 @@ class EcsState:
         self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
         # Likewise (EcsStore.contributions): the app factory's, or a new standard() set.
         self.contributions = contributions if contributions is not None else standard()
+        from emulator.ecs.task_door import TaskDoor  # it needs placement, which needs this module
+
+        self.door = TaskDoor()  # likewise (EcsStore.door); app.py and the engine plug into it
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
@@ -129,7 +134,7 @@ class EcsState:
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
                                      local_host=self.local_host, express=self.express,
-                                     exec_sessions=self.exec_sessions,
+                                     exec_sessions=self.exec_sessions, door=self.door,
                                      contributions=self.contributions)
                     self._stores[key] = store
         return store

@@ -16,7 +16,6 @@ from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsStore
 from emulator.ecs.task_model import Task
-from emulator.runtime.status import TaskStatus
 
 DEFAULT_MINUTES = 120
 MAX_MINUTES = 2880
@@ -74,7 +73,7 @@ def get(store: EcsStore, cluster_ref: str | None,
     if refs is None:
         now = utcnow()
         return [t for t in sorted(store.tasks_of(cluster.name), key=lambda t: t.arn)
-                if t.desired < TaskStatus.STOPPED and is_protected(t, now)], []
+                if not t.stop_requested and is_protected(t, now)], []
     _check_count(refs, MAX_GET)
     return _resolve(store, cluster.name, refs)
 
@@ -93,7 +92,7 @@ def _resolve(store: EcsStore, cluster_name: str,
             failures.append(Refused(ref, "MISSING"))
         elif not (task.group or "").startswith("service:"):
             failures.append(Refused(task.arn, NOT_VALID, NOT_IN_SERVICE))
-        elif task.desired >= TaskStatus.STOPPED:
+        elif task.stop_requested:
             failures.append(Refused(task.arn, NOT_VALID, NOT_RUNNING))
         elif task not in found:
             found.append(task)
