@@ -14,6 +14,8 @@ import uuid
 from emulator.ecs.model import utcnow
 from emulator.engine import container_specs
 from emulator.engine.hooks import TaskSetupError
+from emulator.runtime import docker_queue
+from emulator.runtime import labels as runtime_labels
 from emulator.runtime.base import ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
@@ -32,16 +34,27 @@ class TaskRunner:
         self.changed = engine.state.changed
         self.sandbox: TaskSandbox | None = None
         self.volumes: list[str] = []  # task-scoped volumes to remove at the end
+        # A Docker call failed without an answer (a timeout, a lost connection): it may still have
+        # made what it was asked to, unknown to us; teardown then removes by the task's label.
+        self.unsure = False
 
     # -- the life --------------------------------------------------------------------------------
 
     def run(self) -> None:
         try:
-            if self._provision() and self._create_containers() and self._start_containers():
+            # Docker calls that wait their turn (runtime/docker_queue.py) are not made for a
+            # task stopped meanwhile: what it would have set up, teardown would only remove.
+            with docker_queue.unless(self._stop_requested):
+                started = self._provision() and self._create_containers() \
+                    and self._start_containers()
+            if started:
                 self._mark_running()
                 self._wait_for_stop_request()
+        except docker_queue.Abandoned:
+            pass  # stopped while a setup call waited: the stop's reason and code stand
         except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
             log.exception("task %s failed", self.task.id)
+            self.unsure = True
             self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
@@ -315,6 +328,8 @@ class TaskRunner:
             self._quietly(self.runtime.remove_sandbox, self.sandbox)
         for volume in self.volumes:
             self._quietly(self.runtime.remove_volume, volume)
+        if self.unsure:
+            self._quietly(self.runtime.remove_labelled, {runtime_labels.TASK_ARN: self.task.arn})
 
     # -- helpers ----------------------------------------------------------------------------------
 
