@@ -1,22 +1,24 @@
 """Docker under load: many threads of RunTask/StopTask at once, and what is left afterwards.
 
     .venv/bin/python scripts/bench/docker_load.py [--threads 8] [--seconds 120] [--settle 90]
-                                                  [--label after] [--output results/docker_load.md]
+                                [--lag 5] [--label after] [--output results/docker_load.md]
 
 Our server (`python -m emulator` from the project's virtualenv, on a free port) gets `--threads`
-client threads, each with its own boto3 client, for `--seconds`: each runs a task (bridge and
-awsvpc in turn; the busybox test image, exiting on SIGTERM) and stops the one it ran before, so
-tasks are stopped at every step of their start. Meanwhile a probe lists containers on Docker every
-half second (the call `docker ps` makes): its latency is how responsive Docker stays for everyone
-else on the machine. After the load every task is polled until it is STOPPED or `--settle`
-seconds have passed. Then the server is stopped (SIGTERM) and what its pid's labels still mark on
-Docker is counted as leaked.
+client threads, each with its own boto3 client, for `--seconds`. Each thread runs one task after
+another (bridge, awsvpc, bridge, awsvpc, and one whose command does not exist, so that Docker
+refuses to start it; the busybox test image, exiting on SIGTERM) and stops the task it ran
+`--lag` runs before, so tasks are stopped at every step of their life. Meanwhile a probe lists
+containers on Docker every half second (the call `docker ps` makes): its latency is how
+responsive Docker stays for everyone else on the machine. After the load every task is polled
+until it is STOPPED or `--settle` seconds have passed. Then the server gets SIGTERM (and up to
+five minutes to remove what it made), and what its pid's labels still mark on Docker is leaked.
 
-Reported: calls made and refused; the probe's latency; Docker calls of the emulator that timed
-out (its log's "Read timed out"); tasks not STOPPED at the end of the settle time and how long the
-rest took; each stopCode with how its tasks ended (never started, or ran); leaked containers,
-networks and volumes, and the log's "has active endpoints". The results file keeps one section
-per `--label`, so a before and an after run sit side by side.
+Reported: calls answered and their latency; the probe's latency; the emulator's Docker calls that
+timed out (its log's "Read timed out"); tasks not STOPPED at the end of the settle time and when
+the last one stopped; each stopCode by kind of task and how it ended; tasks whose stopCode
+changed after StopTask had answered with one (the first reason wins, on ECS); the emulator's stop
+time, what it left on Docker, and its log's lines about its network's "active endpoints". The
+results file keeps one section per `--label`, so a before and an after run sit side by side.
 """
 
 from __future__ import annotations
@@ -35,11 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import api  # noqa: E402  (siblings, found through the path set above)
 import servers  # noqa: E402
-from docker_peer import client as docker_client  # noqa: E402
+from docker_peer import IMAGE, MEMORY_MIB, client as docker_client  # noqa: E402
 from figures import loadavg  # noqa: E402
 from ours_ecs import CLUSTER, Ours, say  # noqa: E402
 
 PROBE_S = 0.5
+# What each thread runs in turn; "fails" is a bridge task whose command does not exist, so Docker
+# refuses to start it (TaskFailedToStart, unless StopTask came first).
+KINDS = ("bridge", "awsvpc", "bridge", "awsvpc", "fails")
 STOP_WAIT_S = 300  # the CLI's stop waits for the clean-up; a user's Ctrl-C waits as long
 RESULTS = Path(__file__).resolve().parent / "results" / "docker_load.md"
 
@@ -53,6 +58,8 @@ class Load:
         self.calls = collections.Counter()  # operation -> answered
         self.errors = collections.Counter()  # "Operation: code" -> count
         self.latencies: dict[str, list[float]] = collections.defaultdict(list)
+        self.kinds: dict[str, str] = {}  # task ARN -> KINDS entry
+        self.stop_answers: dict[str, str | None] = {}  # task ARN -> stopCode StopTask answered
 
     def call(self, name: str, fn, **params):
         began = time.perf_counter()
@@ -68,25 +75,34 @@ class Load:
         return response
 
 
-def client_thread(ours: Ours, load: Load, until: float) -> None:
+def client_thread(ours: Ours, load: Load, until: float, lag: int) -> None:
     ecs = api.ecs_client(ours.server.endpoint, read_timeout=120)
-    previous, turn = None, 0
+    running: collections.deque[str] = collections.deque()
+    turn = 0
     while time.monotonic() < until:
-        mode = ("bridge", "awsvpc")[turn % 2]
+        kind = KINDS[turn % len(KINDS)]
         turn += 1
         params = {"launchType": "FARGATE", "networkConfiguration": {
-            "awsvpcConfiguration": {"subnets": ["subnet-bench"]}}} if mode == "awsvpc" else {}
+            "awsvpcConfiguration": {"subnets": ["subnet-bench"]}}} if kind == "awsvpc" else {}
         response = load.call("RunTask", ecs.run_task, cluster=CLUSTER,
-                             taskDefinition=ours.definitions[mode], **params)
-        arn = response["tasks"][0]["taskArn"] if response and response["tasks"] else None
-        if arn:
+                             taskDefinition=ours.definitions[kind], **params)
+        if response and response["tasks"]:
+            arn = response["tasks"][0]["taskArn"]
+            running.append(arn)
             with load.lock:
                 load.arns.append(arn)
-        if previous:
-            load.call("StopTask", ecs.stop_task, cluster=CLUSTER, task=previous, reason="bench")
-        previous = arn
-    if previous:
-        load.call("StopTask", ecs.stop_task, cluster=CLUSTER, task=previous, reason="bench")
+                load.kinds[arn] = kind
+        if len(running) > lag:
+            stop(ecs, load, running.popleft())
+    while running:
+        stop(ecs, load, running.popleft())
+
+
+def stop(ecs, load: Load, arn: str) -> None:
+    response = load.call("StopTask", ecs.stop_task, cluster=CLUSTER, task=arn, reason="bench")
+    if response:
+        with load.lock:  # what the user was told; the task must keep it (the first reason wins)
+            load.stop_answers[arn] = response["task"].get("stopCode")
 
 
 def probe_thread(stop: threading.Event, latencies: list[float], failures: list[str]) -> None:
@@ -136,34 +152,40 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def report(args, load: Load, probe: list[float], probe_failures: list[str], tasks: list[dict],
-           drained: float | None, leaks: dict[str, int], log_text: str, loads,
-           stopped_s: float) -> list[str]:
-    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
-    lines = [f"Load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end; "
-             f"{args.threads} threads for {args.seconds:.0f} s.", ""]
+           drained: float | None, stopped_s: float, leaks: dict[str, int],
+           endpoint_lines: int, log_text: str, loads) -> list[str]:
+    def ms(values: list[float], fraction: float) -> str:
+        return f"{percentile(values, fraction) * 1000:.0f} ms" if values else "-"
+
+    lines = [f"{args.threads} threads for {args.seconds:.0f} s, each stopping the task it ran "
+             f"{args.lag} runs before; load average {loads[0]:.1f} at the start, "
+             f"{loads[1]:.1f} at the end.", ""]
     for name in ("RunTask", "StopTask"):
         values = load.latencies.get(name, [])
-        lines.append(f"- {name}: {load.calls[name]} answered (p50 {ms(statistics.median(values)) if values else '-'}, "
-                     f"p99 {ms(percentile(values, 0.99))}, max {ms(max(values, default=0))})")
-    for error, count in sorted(load.errors.items()):
-        lines.append(f"- refused or failed: {error} x{count}")
-    lines.append(f"- Docker probe (`docker ps`, every {PROBE_S} s): p50 "
-                 f"{ms(statistics.median(probe)) if probe else '-'}, p99 {ms(percentile(probe, 0.99))}, "
-                 f"max {ms(max(probe, default=0))}" +
-                 (f"; {len(probe_failures)} failed" if probe_failures else ""))
-    lines.append(f"- the emulator's Docker calls that timed out: "
+        lines.append(f"- {name}: {load.calls[name]} answered, p50 {ms(values, 0.5)}, "
+                     f"p99 {ms(values, 0.99)}, max {ms(values, 1.0)}")
+    lines += [f"- failed calls: {error} x{count}" for error, count in sorted(load.errors.items())]
+    lines.append(f"- Docker's responsiveness (`docker ps` every {PROBE_S} s during the load and "
+                 f"the settle): p50 {ms(probe, 0.5)}, p99 {ms(probe, 0.99)}, max {ms(probe, 1.0)}"
+                 + (f"; {len(probe_failures)} failed" if probe_failures else ""))
+    lines.append("- Docker calls of the emulator that timed out (60 s): "
                  f"{len(re.findall('Read timed out', log_text))}")
     stuck = collections.Counter(t["lastStatus"] for t in tasks if t["lastStatus"] != "STOPPED")
-    lines.append(f"- tasks: {len(tasks)}; not STOPPED {args.settle:.0f} s after the load: "
-                 f"{sum(stuck.values())}" + (f" ({dict(stuck)})" if stuck else "")
-                 + (f"; the last stopped {drained:.1f} s after the load" if drained is not None else ""))
-    codes = collections.Counter((t.get("stopCode"), how_ended(t)) for t in tasks
-                                if t["lastStatus"] == "STOPPED")
-    for (code, ended), count in sorted(codes.items(), key=lambda item: -item[1]):
-        lines.append(f"- stopCode {code}: {count} ({ended})")
-    lines.append(f"- the emulator's stop (SIGTERM to exit) took {stopped_s:.1f} s")
-    lines.append(f"- left on Docker after the emulator stopped: {leaks}; log lines saying "
-                 f"\"has active endpoints\": {log_text.count('has active endpoints')}")
+    lines.append(f"- tasks not STOPPED {args.settle:.0f} s after the load: {sum(stuck.values())} "
+                 f"of {len(tasks)}" + (f" ({', '.join(f'{k} {v}' for k, v in stuck.items())})"
+                                       if stuck else "")
+                 + (f"; the last one stopped {drained:.1f} s after the load"
+                    if drained is not None else ""))
+    codes = collections.Counter((load.kinds.get(t["taskArn"]), t.get("stopCode"), how_ended(t))
+                                for t in tasks if t["lastStatus"] == "STOPPED")
+    for (kind, code, ended), count in sorted(codes.items()):
+        lines.append(f"- {kind} tasks, stopCode {code}: {count} ({ended})")
+    changed = [t for t in tasks if t["taskArn"] in load.stop_answers and t.get("stopCode")
+               and load.stop_answers[t["taskArn"]] != t["stopCode"]]
+    lines.append(f"- stopCode changed after StopTask answered: {len(changed)}")
+    lines.append(f"- the emulator's stop (SIGTERM to exit): {stopped_s:.1f} s; left on Docker "
+                 f"after it: {', '.join(f'{v} {k}' for k, v in leaks.items())}; log lines about "
+                 f"its network's \"active endpoints\": {endpoint_lines}")
     return lines
 
 
@@ -186,11 +208,17 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--settle", type=float, default=90)
+    parser.add_argument("--lag", type=int, default=5,
+                        help="each thread stops the task it ran this many runs before")
     parser.add_argument("--label", default="run")
     parser.add_argument("--output", default=str(RESULTS), help="markdown file ('' to skip)")
     args = parser.parse_args(argv)
     loads = [loadavg()]
     ours = Ours(servers.log_dir())
+    ours.definitions["fails"] = ours.ecs.register_task_definition(
+        family="bench-fails", containerDefinitions=[
+            {"name": "main", "image": IMAGE, "memory": MEMORY_MIB, "essential": True,
+             "command": ["/no/such/command"]}])["taskDefinition"]["taskDefinitionArn"]
     pid = ours.server.pid
     load, probe, probe_failures, stop_probe = Load(), [], [], threading.Event()
     prober = threading.Thread(target=probe_thread, args=(stop_probe, probe, probe_failures),
@@ -198,8 +226,8 @@ def main(argv=None) -> int:
     prober.start()
     until = time.monotonic() + args.seconds
     say(f"{args.threads} threads of RunTask/StopTask for {args.seconds:.0f} s")
-    threads = [threading.Thread(target=client_thread, args=(ours, load, until), daemon=True)
-               for _ in range(args.threads)]
+    threads = [threading.Thread(target=client_thread, args=(ours, load, until, args.lag),
+                                daemon=True) for _ in range(args.threads)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -208,6 +236,8 @@ def main(argv=None) -> int:
     tasks, drained = settle(ours, load.arns, args.settle)
     stop_probe.set()
     prober.join()
+    networks = [n["Name"] for n in docker_client().networks(
+        filters={"label": [f"ecs-emulator.pid={pid}"]})]
     began = time.monotonic()
     ours.server.process.terminate()  # SIGTERM: the emulator removes what it made, then exits
     try:
@@ -220,8 +250,10 @@ def main(argv=None) -> int:
     leaks = leaked(pid)
     loads.append(loadavg())
     log_text = ours.server.log_path.read_text(errors="replace")
-    lines = report(args, load, probe, probe_failures, tasks, drained, leaks, log_text, loads,
-                   stopped_s)
+    endpoint_lines = sum(1 for line in log_text.splitlines() if "active endpoints" in line
+                         and any(name in line for name in networks))
+    lines = report(args, load, probe, probe_failures, tasks, drained, stopped_s, leaks,
+                   endpoint_lines, log_text, loads)
     print("\n".join(lines))
     if args.output:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=servers.REPO,
