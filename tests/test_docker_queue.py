@@ -1,5 +1,6 @@
 """The bound on work sent to Docker (runtime/docker_queue.py), without Docker: no more than its
-limit in flight, teardown served before setup, setup for a stopped task abandoned; and a task's
+limit in flight, teardown served before setup, a task's setup calls in the order the tasks began,
+setup for a stopped task abandoned; and a task's
 runner on the fake runtime, stopped while its create waited its turn, creates nothing and keeps
 the StopTask's code."""
 
@@ -76,10 +77,38 @@ def test_teardown_is_served_before_setup_then_in_order_of_arrival():
     assert gate.order == ["holder", "remove-c", "remove-d", "start-a", "start-b"]
 
 
+def test_setup_work_begun_earlier_goes_first_so_a_half_set_up_task_finishes():
+    queue, gate = DockerQueue(1), Gate()
+    holder = in_threads(queue, [(SETUP, "holder")], gate)
+    wait_for(lambda: queue.in_flight, lambda n: n == 1)
+    older_begun, newer_waits = threading.Event(), threading.Event()
+
+    def task(name: str, began: threading.Event | None, after: threading.Event | None) -> None:
+        with docker_queue.setup_work(unwanted=lambda: False):
+            if began:
+                began.set()
+            if after:
+                after.wait(timeout=10)
+            queue.call(SETUP, gate.work, name)
+
+    older = threading.Thread(target=task, args=("older task's call", older_begun, newer_waits))
+    older.start()
+    older_begun.wait(timeout=10)  # its work began; its call comes only after the newer one's
+    newer = threading.Thread(target=task, args=("newer task's call", None, None))
+    newer.start()
+    wait_for(lambda: queue.waiting, lambda n: n == 1)
+    newer_waits.set()
+    wait_for(lambda: queue.waiting, lambda n: n == 2)
+    gate.release.set()
+    for thread in holder + [older, newer]:
+        thread.join(timeout=10)
+    assert gate.order == ["holder", "older task's call", "newer task's call"]
+
+
 def test_unwanted_setup_is_abandoned_when_its_turn_comes_but_teardown_is_made():
     queue, made = DockerQueue(1), []
     stopped = threading.Event()
-    with docker_queue.unless(stopped.is_set):
+    with docker_queue.setup_work(unwanted=stopped.is_set):
         assert queue.call(SETUP, made.append, "before") is None
         stopped.set()
         with pytest.raises(Abandoned):

@@ -42,9 +42,10 @@ class TaskRunner:
 
     def run(self) -> None:
         try:
-            # Docker calls that wait their turn (runtime/docker_queue.py) are not made for a
-            # task stopped meanwhile: what it would have set up, teardown would only remove.
-            with docker_queue.unless(self._stop_requested):
+            # The Docker calls of a start wait their turn as one piece of work (earlier tasks
+            # first: runtime/docker_queue.py), not made once the task is stopped: what they
+            # would set up, teardown would only remove.
+            with docker_queue.setup_work(unwanted=self._stop_requested):
                 started = self._provision() and self._create_containers() \
                     and self._start_containers()
             if started:

@@ -7,14 +7,17 @@ which nobody then removed), and `docker ps` took seconds for everyone on the mac
 such work no faster in parallel than a few at a time, so the calls beyond `limit` wait here, in
 our process, where waiting is free and orderly, instead of in dockerd.
 
-Waiters go in order of kind, then of arrival: teardown (kill, remove) before setup (create, start).
-Teardown ends tasks and frees what Docker holds; setup adds to it. Under overload new tasks wait
-in PROVISIONING or PENDING (as on ECS when capacity is short) while stopping ones finish.
+Waiters go in order of kind: teardown (kill, remove) before setup (create, start). Teardown ends
+tasks and frees what Docker holds; setup adds to it. Under overload new tasks wait in
+PROVISIONING or PENDING (as on ECS when capacity is short) while stopping ones finish.
 
-A setup call may be abandoned instead of made: a runner names what makes its work unwanted
-(`unless(task stopped)`) and a setup call whose turn comes after that is true raises `Abandoned`,
-so a task stopped while it waited costs Docker nothing. A released slot passes straight to the
-next waiter (no thundering herd of hundreds of waiting threads).
+A task's setup calls are one piece of work (`setup_work`, around a runner's start): they are
+served in the order the pieces began, so a task half set up finishes before a newer one begins;
+served call by call instead, every task would take one step and wait behind all the others, and
+under a flood none would reach RUNNING. Setup work may be abandoned: a setup call whose turn comes
+when its work is no longer wanted (its task was stopped) raises `Abandoned` instead of being
+made, so a task stopped while it waited costs Docker nothing. Other calls go in order of arrival.
+A released slot passes straight to the next waiter (no thundering herd of waiting threads).
 """
 
 from __future__ import annotations
@@ -30,29 +33,39 @@ from typing import Callable, Iterator
 TEARDOWN = 0  # waiters are served lowest kind first
 SETUP = 1
 
-# What makes the current thread's setup work unwanted (set by a task's runner around its start).
-_unwanted: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
-    "docker_queue_unwanted", default=None)
+_order = itertools.count()  # when each piece of work, or each call outside one, began
+
+
+@dataclass(frozen=True)
+class _Work:
+    order: int
+    unwanted: Callable[[], bool]
+
+
+# The setup work the current thread is doing (set by a task's runner around its start).
+_work: contextvars.ContextVar[_Work | None] = contextvars.ContextVar("docker_queue_work",
+                                                                    default=None)
 
 
 class Abandoned(Exception):
-    """A setup call was not made: what it was for was no longer wanted when its turn came."""
+    """A setup call was not made: its work was no longer wanted when its turn came."""
 
 
 @contextlib.contextmanager
-def unless(unwanted: Callable[[], bool]) -> Iterator[None]:
-    """Within this block, setup calls of this thread are abandoned once `unwanted()` is true."""
-    token = _unwanted.set(unwanted)
+def setup_work(unwanted: Callable[[], bool]) -> Iterator[None]:
+    """Within this block this thread's setup calls are one piece of work, served in the order
+    the pieces began, and abandoned once `unwanted()` is true."""
+    token = _work.set(_Work(next(_order), unwanted))
     try:
         yield
     finally:
-        _unwanted.reset(token)
+        _work.reset(token)
 
 
 @dataclass(order=True)
 class _Ticket:
     kind: int
-    seq: int
+    order: int
     turn: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
@@ -66,7 +79,6 @@ class DockerQueue:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._waiting: list[_Ticket] = []
-        self._seq = itertools.count()
         self.peak_in_flight = 0  # the most calls ever in flight at once (tests, benchmarks)
         self.abandoned = 0  # setup calls not made (see `unless`)
 
@@ -80,10 +92,10 @@ class DockerQueue:
 
     def call(self, kind: int, fn: Callable, *args, **kwargs):
         """Call `fn` when a slot is free; raise Abandoned instead for unwanted setup work."""
-        self._acquire(kind)
+        work = _work.get() if kind == SETUP else None
+        self._acquire(kind, work.order if work else next(_order))
         try:
-            unwanted = _unwanted.get()
-            if kind == SETUP and unwanted is not None and unwanted():
+            if work is not None and work.unwanted():
                 with self._lock:
                     self.abandoned += 1
                 raise Abandoned()
@@ -91,12 +103,12 @@ class DockerQueue:
         finally:
             self._release()
 
-    def _acquire(self, kind: int) -> None:
+    def _acquire(self, kind: int, order: int) -> None:
         with self._lock:
             if self._in_flight < self.limit and not self._waiting:
                 self._take()
                 return
-            ticket = _Ticket(kind, next(self._seq))
+            ticket = _Ticket(kind, order)
             heapq.heappush(self._waiting, ticket)
         ticket.turn.wait()  # _release handed its slot over: _in_flight already counts us
 

@@ -117,6 +117,21 @@ def probe_thread(stop: threading.Event, latencies: list[float], failures: list[s
         latencies.append(time.perf_counter() - began)
 
 
+def event_thread(pid: int, stop: threading.Event, actions: collections.Counter) -> None:
+    """Count what Docker did for the emulator (create, start, destroy of its containers)."""
+    docker = docker_client()
+    stream = docker.events(decode=True, filters={
+        "type": "container", "label": [f"ecs-emulator.pid={pid}"],
+        "event": ["create", "start", "destroy"]})
+    stop_watch = threading.Thread(target=lambda: (stop.wait(), stream.close()), daemon=True)
+    stop_watch.start()
+    try:
+        for event in stream:
+            actions[event.get("Action") or event.get("status")] += 1
+    except Exception:  # closed under our feet: the run is over
+        pass
+
+
 def settle(ours: Ours, arns: list[str], seconds: float) -> tuple[list[dict], float | None]:
     """Poll until every task is STOPPED or `seconds` pass: the tasks, and when the last stopped
     (seconds after the load ended; None if some never did)."""
@@ -153,7 +168,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def report(args, load: Load, probe: list[float], probe_failures: list[str], tasks: list[dict],
            drained: float | None, stopped_s: float, leaks: dict[str, int],
-           endpoint_lines: int, log_text: str, loads) -> list[str]:
+           endpoint_lines: int, log_text: str, loads, actions) -> list[str]:
     def ms(values: list[float], fraction: float) -> str:
         return f"{percentile(values, fraction) * 1000:.0f} ms" if values else "-"
 
@@ -168,6 +183,9 @@ def report(args, load: Load, probe: list[float], probe_failures: list[str], task
     lines.append(f"- Docker's responsiveness (`docker ps` every {PROBE_S} s during the load and "
                  f"the settle): p50 {ms(probe, 0.5)}, p99 {ms(probe, 0.99)}, max {ms(probe, 1.0)}"
                  + (f"; {len(probe_failures)} failed" if probe_failures else ""))
+    lines.append(f"- containers Docker made for the emulator during the load and the settle: "
+                 f"{actions['create']} created, {actions['start']} started, "
+                 f"{actions['destroy']} removed")
     lines.append("- Docker calls of the emulator that timed out (60 s): "
                  f"{len(re.findall('Read timed out', log_text))}")
     stuck = collections.Counter(t["lastStatus"] for t in tasks if t["lastStatus"] != "STOPPED")
@@ -224,6 +242,9 @@ def main(argv=None) -> int:
     prober = threading.Thread(target=probe_thread, args=(stop_probe, probe, probe_failures),
                               daemon=True)
     prober.start()
+    actions: collections.Counter = collections.Counter()
+    watcher = threading.Thread(target=event_thread, args=(pid, stop_probe, actions), daemon=True)
+    watcher.start()
     until = time.monotonic() + args.seconds
     say(f"{args.threads} threads of RunTask/StopTask for {args.seconds:.0f} s")
     threads = [threading.Thread(target=client_thread, args=(ours, load, until, args.lag),
@@ -236,6 +257,7 @@ def main(argv=None) -> int:
     tasks, drained = settle(ours, load.arns, args.settle)
     stop_probe.set()
     prober.join()
+    watcher.join(timeout=5)
     networks = [n["Name"] for n in docker_client().networks(
         filters={"label": [f"ecs-emulator.pid={pid}"]})]
     began = time.monotonic()
@@ -253,7 +275,7 @@ def main(argv=None) -> int:
     endpoint_lines = sum(1 for line in log_text.splitlines() if "active endpoints" in line
                          and any(name in line for name in networks))
     lines = report(args, load, probe, probe_failures, tasks, drained, stopped_s, leaks,
-                   endpoint_lines, log_text, loads)
+                   endpoint_lines, log_text, loads, actions)
     print("\n".join(lines))
     if args.output:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=servers.REPO,
