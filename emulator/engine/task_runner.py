@@ -45,7 +45,7 @@ class TaskRunner:
             # The Docker calls of a start wait their turn as one piece of work (earlier tasks
             # first: runtime/docker_queue.py), not made once the task is stopped: what they
             # would set up, teardown would only remove.
-            with docker_queue.setup_work(unwanted=self._stop_requested):
+            with docker_queue.setup_work(unwanted=self._stopped_unlocked):
                 started = self._provision() and self._create_containers() \
                     and self._start_containers()
             if started:
@@ -355,6 +355,12 @@ class TaskRunner:
     def _stop_requested(self) -> bool:
         with self.lock:
             return self.task.desired >= TaskStatus.STOPPED
+
+    def _stopped_unlocked(self) -> bool:
+        """The same without the state lock, for the Docker queue's check, made while a slot is
+        held (not behind every request waiting for the lock): the desired status only moves
+        forward, so a stale answer costs only a call that teardown undoes."""
+        return self.task.desired >= TaskStatus.STOPPED
 
     def _definitions(self) -> list[dict]:
         return [c.definition for c in self.task.containers]

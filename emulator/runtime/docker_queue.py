@@ -93,15 +93,19 @@ class DockerQueue:
     def call(self, kind: int, fn: Callable, *args, **kwargs):
         """Call `fn` when a slot is free; raise Abandoned instead for unwanted setup work."""
         work = _work.get() if kind == SETUP else None
+        self._abandon_if_unwanted(work)
         self._acquire(kind, work.order if work else next(_order))
         try:
-            if work is not None and work.unwanted():
-                with self._lock:
-                    self.abandoned += 1
-                raise Abandoned()
+            self._abandon_if_unwanted(work)  # it may have become so while it waited
             return fn(*args, **kwargs)
         finally:
             self._release()
+
+    def _abandon_if_unwanted(self, work: _Work | None) -> None:
+        if work is not None and work.unwanted():
+            with self._lock:
+                self.abandoned += 1
+            raise Abandoned()
 
     def _acquire(self, kind: int, order: int) -> None:
         with self._lock:
