@@ -34,8 +34,9 @@ class TaskRunner:
         self.changed = engine.state.changed
         self.sandbox: TaskSandbox | None = None
         self.volumes: list[str] = []  # task-scoped volumes to remove at the end
-        # A Docker call failed without an answer (a timeout, a lost connection): it may still have
-        # made what it was asked to, unknown to us; teardown then removes by the task's label.
+        # The start failed unexpectedly, e.g. a Docker call got no answer (a timeout, a lost
+        # connection) yet may have made its container, unknown to us: teardown then removes
+        # whatever carries the task's label.
         self.unsure = False
 
     # -- the life --------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from typing import Callable, Iterator
 from emulator.config import Settings
 
 from . import docker_cleanup, docker_images, docker_network, docker_streams
-from .docker_queue import SETUP, TEARDOWN, DockerQueue
 from .base import (
     ContainerCreateError,
     ContainerSpec,
@@ -34,6 +33,7 @@ from .base import (
     RuntimeEvent,
     TaskSandbox,
 )
+from .docker_queue import SETUP, TEARDOWN, DockerQueue
 from .docker_specs import container_name, create_body
 from .labels import INSTANCE, PROCESS_INSTANCE, owner_labels
 from .pause_image import ensure_pause_image
