@@ -144,7 +144,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights = Rights(settings, moto)
     router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings, rights=rights)
     keeper = persistence.keeper_for(settings)
-    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper), settings)
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings.docker_concurrency),
+                        settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
@@ -249,7 +250,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper):
+def _docker_runtime(keeper, concurrency: int):
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
@@ -257,6 +258,6 @@ def _docker_runtime(keeper):
     # even within one process (a test session may run several). A persisted emulator keeps its
     # id across restarts: its containers and network are found again by their labels.
     if keeper is None:
-        return DockerRuntime(instance_id=new_instance_id())
+        return DockerRuntime(instance_id=new_instance_id(), concurrency=concurrency)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
-                         state_dir=str(keeper.directory))
+                         state_dir=str(keeper.directory), concurrency=concurrency)
