@@ -28,6 +28,7 @@ import re
 import socket
 import time
 
+from emulator import cheroot_import  # noqa: F401  (before cheroot; see there)
 from cheroot import connections
 
 log = logging.getLogger(__name__)

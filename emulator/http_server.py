@@ -46,6 +46,7 @@ import re
 import select
 import time
 
+from emulator import cheroot_import  # noqa: F401  (before cheroot; see there)
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamWriter
