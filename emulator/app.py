@@ -21,7 +21,6 @@ from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
 from emulator.ecr import errors as ecr_errors
-from emulator.ecr import api as ecr_api
 from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
 from emulator.ecs import api as ecs_api
@@ -133,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state = EcrState(settings)
     ecr = JsonService(
         shapes=load_service("ecr"),
-        handlers=ecr_api.handlers(),
+        handlers=_ecr_handlers,  # imported on the first ECR call
         state=ecr_state,
         invalid_parameter=ecr_errors.InvalidParameterException,
         # ECR's model has no exception that says "not supported"; see aws/errors.py.
@@ -170,6 +169,12 @@ def create_app(settings: Settings | None = None) -> Emulator:
     if keeper is not None:
         persistence.attach(emulator, keeper)
     return emulator
+
+
+def _ecr_handlers():
+    from emulator.ecr import api
+
+    return api.handlers()
 
 
 def _flask_app(emulator: Emulator):
