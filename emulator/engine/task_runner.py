@@ -51,8 +51,10 @@ class TaskRunner:
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
+        # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py).
+        pooled = self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc" else None
         try:
-            self.sandbox = self.runtime.create_sandbox(
+            self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
                 self.engine.labels_for(self.task, "~sandbox"),
                 self.task.network_mode,
@@ -61,7 +63,8 @@ class TaskRunner:
         except RuntimeError_ as error:
             self._fail("TaskFailedToStart", f"ResourceInitializationError: {error}")
             return False
-        published = self._sandbox_bindings(ports)
+        published = (_bindings(pooled.state) if pooled and pooled.state and ports
+                     else self._sandbox_bindings(ports))
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address
             self.task.connectivity_at = utcnow()

@@ -7,8 +7,9 @@ the same container; one that died while the emulator was down is recorded as Doc
 (exit code, OOM), and a task whose essential container died, or that was still starting, is
 stopped as ECS would stop it. Each such task gets an AdoptedTaskRunner, which sees it through
 to STOPPED (its teardown is the usual one). A task for which nothing was made yet is left to
-the engine, which starts it as any new task. Containers and task volumes of this instance that
-no persisted task owns are removed.
+the engine, which starts it as any new task. An awsvpc task whose sandbox came from the pool
+(engine/sandbox_pool.py: no task labels) gets it back through its containers' NetworkMode.
+Containers and task volumes of this instance that no persisted task owns are removed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 
+from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
 from emulator.runtime import labels
 from emulator.runtime.base import TaskSandbox
@@ -58,8 +60,12 @@ def adopt(engine, state) -> int:
     engine.events_since = time.time()  # before looking: a death from now on is an event
     containers, volumes = engine.runtime.owned()
     by_task: dict[str, dict[str, dict]] = {}
+    spares: dict[str, dict] = {}  # pool sandboxes by id: claimed ones carry no task's labels
     for container in containers:
         tags = container.get("Labels") or {}
+        if tags.get(labels.CONTAINER_NAME) == POOL_NAME:
+            spares[container["Id"]] = container
+            continue
         by_task.setdefault(tags.get(labels.TASK_ARN, ""), {})[
             tags.get(labels.CONTAINER_NAME, "")] = container
     with state.lock:
@@ -70,7 +76,7 @@ def adopt(engine, state) -> int:
         found = by_task.pop(task.arn, {})
         if not found and task.known == TaskStatus.PROVISIONING:
             continue  # nothing was made for it yet: the engine starts it as any new task
-        sandbox = _sandbox(found.pop(SANDBOX, None), task)
+        sandbox = _sandbox(found.pop(SANDBOX, None) or _claimed_spare(found, spares), task)
         inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
         with state.lock:
@@ -79,8 +85,22 @@ def adopt(engine, state) -> int:
                                                  caught_up))
             state.changed.notify_all()
         adopted += 1
+    by_task[POOL_NAME] = spares  # unclaimed spares go: the pool makes new ones on demand
     _remove_unowned(engine.runtime, by_task, volumes, {task.arn for _, task in live})
     return adopted
+
+
+def _claimed_spare(found: dict[str, dict], spares: dict[str, dict]) -> dict | None:
+    """The pool sandbox whose namespace the task's containers joined (NetworkMode
+    "container:<id>"), taken out of the spares."""
+    for container in found.values():
+        mode = (container.get("HostConfig") or {}).get("NetworkMode") or ""
+        if mode.startswith("container:"):
+            joined = mode.split(":", 1)[1]
+            for spare_id in list(spares):
+                if spare_id == joined or spare_id.startswith(joined):
+                    return spares.pop(spare_id)
+    return None
 
 
 def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
