@@ -278,6 +278,10 @@ class TaskRunner:
         """Stop the running containers (in parallel); those it stopped."""
         running = [c for c in self.task.containers if c.runtime_id and c.started
                    and c.known < ContainerStatus.STOPPED]
+        if len(running) == 1:  # the common task: no thread to start and join
+            self._quietly(self.runtime.stop_container, running[0].runtime_id,
+                          self._stop_timeout(running[0]))
+            return running
         threads = [
             threading.Thread(
                 target=self._quietly,
