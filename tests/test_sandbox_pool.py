@@ -184,3 +184,42 @@ def _get(port: int) -> str | None:
         return requests.get(f"http://127.0.0.1:{port}/index.html", timeout=2).text
     except requests.RequestException:
         return None
+
+
+def test_adoption_gives_a_task_its_claimed_spare_back_and_removes_the_unclaimed():
+    from emulator.persistence import adoption
+
+    class Listing(FakeRuntime):  # Docker's container list, as a restarted emulator reads it
+        def owned(self):
+            return ([{"Id": c.id, "Labels": c.labels, "HostConfig": {"NetworkMode": c.network}}
+                     for c in self.containers.values()], [])
+
+    world = Engine()
+    world.fake = Listing()
+    world.engine._runtime = world.fake
+    world.engine.start()
+    try:
+        _run_awsvpc(world)
+        wait_for(world.engine.sandboxes.ready_count, lambda n: n == 1)
+        [claimed] = spares(world.fake)
+        task = _run_awsvpc(world)
+        world.reaches(task, TaskStatus.RUNNING)
+        [unclaimed] = wait_for(lambda: [s for s in spares(world.fake) if s.id != claimed.id],
+                               lambda found: len(found) == 1)
+
+        class Restarted:  # what adopt() asks of the engine of the next run
+            state, runtime, events_since = world.state, world.fake, None
+            adopted: dict = {}
+
+            def adopt(self, adopted_task, runner):
+                self.adopted[adopted_task.arn] = runner
+
+            def record_exit(self, *_):
+                raise AssertionError("every container still runs")
+
+        restarted = Restarted()
+        assert adoption.adopt(restarted, world.state) == 2
+        assert restarted.adopted[task.arn].sandbox.sandbox_id == claimed.id
+        assert claimed.id in world.fake.containers and unclaimed.id not in world.fake.containers
+    finally:
+        world.engine.stop()

@@ -88,6 +88,7 @@ class Ours:
     """Our server, or another emulator driven the same way (`name`: "ministack")."""
 
     def __init__(self, logs, name: str = "ours"):
+        self.name = name
         self.server = servers.Server(servers.SPECS[name], logs)
         self.server.start()
         if not api.wait_until_up(self.server):
@@ -158,6 +159,21 @@ class Ours:
         if polls is not None and stamps:
             polls.lags.append(seen - max(stamps))
         return tasks
+
+    def settle_spares(self, timeout: float = 10.0) -> None:
+        """Ours only, untimed: wait until the awsvpc sandbox pool has made its spare again, so
+        that the background work our design does after a task starts is done before the next
+        side is timed (it would slow that side, not ours)."""
+        if self.name != "ours":
+            return
+        from docker_peer import client
+
+        labels = ["ecs-emulator.container-name=~pool", f"ecs-emulator.pid={self.server.pid}"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if client().containers(filters={"label": labels, "status": "running"}):
+                return
+            time.sleep(0.05)
 
     def stop_tasks(self, arns: list[str]) -> None:
         for arn in arns:
