@@ -42,6 +42,9 @@ def test_spares_are_made_after_the_first_ask_and_handed_out_once():
     pool = SandboxPool(lambda: fake, size=2)
     try:
         assert pool.take(PORT_80) is None  # nothing ahead of the first awsvpc task
+        time.sleep(0.3)  # more than the quiet period before a refill
+        assert spares(fake) == []  # nor after one ask: a test that runs one such task pays none
+        assert pool.take(PORT_80) is None
         wait_for(pool.ready_count, lambda n: n == 2)
         assert [[(p.container_port, p.host_ip) for p in c.published] for c in spares(fake)] \
             == [[(80, "127.0.0.1")]] * 2
@@ -49,7 +52,7 @@ def test_spares_are_made_after_the_first_ask_and_handed_out_once():
         assert first.sandbox.sandbox_id != second.sandbox.sandbox_id
         assert first.sandbox.network == f"container:{first.sandbox.sandbox_id}"
         assert first.state.published[0].container_port == 80  # its host port, known already
-        assert pool.take([]) is None  # another shape: none ready yet, wanted from now on
+        assert pool.take([]) is None and pool.take([]) is None  # another shape, asked twice
         wait_for(pool.ready_count, lambda n: n == 4)  # both shapes refilled
     finally:
         pool.close()
@@ -60,8 +63,9 @@ def test_fixed_host_ports_and_size_zero_get_no_spares():
     fake = FakeRuntime()
     pool, off = SandboxPool(lambda: fake, size=1), SandboxPool(lambda: fake, size=0)
     try:
-        assert pool.take([PortBinding(80, "tcp", "127.0.0.1", 8080)]) is None
-        assert off.take(PORT_80) is None
+        for _ in range(2):
+            assert pool.take([PortBinding(80, "tcp", "127.0.0.1", 8080)]) is None
+            assert off.take(PORT_80) is None
         time.sleep(0.3)  # more than the quiet period before a refill
         assert spares(fake) == []
     finally:
@@ -72,7 +76,7 @@ def test_a_dead_spare_is_never_handed_out_and_a_drain_removes_the_rest():
     fake = FakeRuntime()
     pool = SandboxPool(lambda: fake, size=1)
     try:
-        pool.take([])
+        pool.take([]), pool.take([])
         wait_for(pool.ready_count, lambda n: n == 1)
         [dead] = spares(fake)
         fake.remove_container(dead.id)  # removed outside us; the engine passes on the event
@@ -93,8 +97,8 @@ def test_an_awsvpc_task_takes_a_spare_its_teardown_removes_it_a_reset_drains():
     world = Engine()
     world.engine.start()
     try:
-        first = _run_awsvpc(world)  # none ready: it makes its own, and spares are wanted
-        world.reaches(first, TaskStatus.RUNNING)
+        for _ in range(2):  # none ready: each makes its own; after two, spares are wanted
+            world.reaches(_run_awsvpc(world), TaskStatus.RUNNING)
         [spare] = wait_for(lambda: spares(world.fake), lambda found: len(found) == 1)
         wait_for(world.engine.sandboxes.ready_count, lambda n: n == 1)
         task = _run_awsvpc(world)
@@ -144,6 +148,7 @@ def test_a_task_on_a_spare_is_known_by_its_address_and_publishes_its_ports(
         family="pooled", networkMode="awsvpc")
     vpc = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
     first = run(ecs, cluster, definition, networkConfiguration=vpc)
+    run(ecs, cluster, definition, networkConfiguration=vpc)  # asked twice: a spare is kept
     wait_for_task(ecs, cluster, first, "RUNNING")
     [spare] = wait_for(lambda: docker_spares(docker_client), lambda found: len(found) == 1)
     neighbour = environment_of(docker_client, first, "web")["ECS_CONTAINER_METADATA_URI_V4"]
@@ -199,7 +204,7 @@ def test_adoption_gives_a_task_its_claimed_spare_back_and_removes_the_unclaimed(
     world.engine._runtime = world.fake
     world.engine.start()
     try:
-        _run_awsvpc(world)
+        _run_awsvpc(world), _run_awsvpc(world)
         wait_for(world.engine.sandboxes.ready_count, lambda n: n == 1)
         [claimed] = spares(world.fake)
         task = _run_awsvpc(world)
@@ -218,7 +223,7 @@ def test_adoption_gives_a_task_its_claimed_spare_back_and_removes_the_unclaimed(
                 raise AssertionError("every container still runs")
 
         restarted = Restarted()
-        assert adoption.adopt(restarted, world.state) == 2
+        assert adoption.adopt(restarted, world.state) == 3
         assert restarted.adopted[task.arn].sandbox.sandbox_id == claimed.id
         assert claimed.id in world.fake.containers and unclaimed.id not in world.fake.containers
     finally:

@@ -8,8 +8,10 @@ task asks, RunTask pays only for the task's own containers, which join the names
 - Demand decides what is kept: a sandbox's published ports are fixed when it is made, so ready
   sandboxes are kept per port shape (the task's container ports; host ports are always Docker's
   ephemeral choice for awsvpc, so one sandbox fits every task of that shape). A shape is wanted
-  once a task asked for it; the last MAX_SHAPES shapes are kept, `size` sandboxes each. Nothing
-  is made before the first awsvpc task, so an emulator that runs none starts no pause container.
+  once tasks asked for it WANTED_AFTER times since the last drain; the last MAX_SHAPES shapes are
+  kept, `size` sandboxes each. So an emulator that runs no awsvpc task starts no pause container,
+  and a test that runs one such task between two resets (the pytest plugin's pattern) does not
+  pay for a spare that its reset would remove unused.
 - Refills wait for a quiet moment (REFILL_QUIET_S without a claim), so a burst of RunTasks is not
   slowed by Docker also making spares on the same cores.
 - Identity (access/callers.py knows a task by its address): an unclaimed sandbox runs only the
@@ -40,6 +42,7 @@ log = logging.getLogger("emulator.tasks")
 POOL_NAME = "~pool"  # the CONTAINER_NAME label of an unclaimed sandbox
 MAX_SHAPES = 4  # port shapes kept ready at once (least recently asked for goes first)
 REFILL_QUIET_S = 0.3  # no claim for this long before spares are made
+WANTED_AFTER = 2  # asks for a shape (since the last drain) before spares of it are kept
 
 Shape = tuple  # sorted (container port, protocol, host IP) of a task's sandbox ports
 
@@ -69,6 +72,7 @@ class SandboxPool:
         self._lock = threading.Condition()
         self._ready: dict[Shape, list[Ready]] = {}
         self._wanted: OrderedDict[Shape, None] = OrderedDict()
+        self._asked: dict[Shape, int] = {}  # asks per shape since the last drain
         self._making = 0  # sandboxes being made now (outside the lock)
         self._generation = 0  # a drain bumps it: what was being made for an older one goes
         self._last_claim = 0.0
@@ -79,7 +83,7 @@ class SandboxPool:
 
     def take(self, ports: list[PortBinding]) -> Ready | None:
         """A ready sandbox publishing `ports`, now the caller's; None when there is none (the
-        caller makes its own). Either way the shape is wanted from now on."""
+        caller makes its own). Either way the ask counts towards keeping spares of its shape."""
         shape = shape_of(ports) if self.size else None
         if shape is None:
             return None
@@ -87,7 +91,9 @@ class SandboxPool:
             if self._closed:
                 return None
             self._last_claim = time.monotonic()
-            self._want(shape)
+            self._asked[shape] = self._asked.get(shape, 0) + 1
+            if self._asked[shape] >= WANTED_AFTER:
+                self._want(shape)
             ready = self._ready.get(shape)
             claimed = ready.pop(0) if ready else None
             self._start_thread()
@@ -107,13 +113,14 @@ class SandboxPool:
         with self._lock:
             self._generation += 1
             self._wanted.clear()
+            self._asked.clear()
             gone = [r for ready in self._ready.values() for r in ready]
             self._ready.clear()
             self._lock.notify_all()
         for ready in gone:
             self._remove(ready.sandbox)
         with self._lock:  # one being made now is removed by the filler when done
-            self._lock.wait_for(lambda: self._making == 0, timeout=60)
+            self._lock.wait_for(lambda: self._making == 0, timeout=10)
 
     def close(self) -> None:
         """Drain, and make no more (the engine stops)."""
