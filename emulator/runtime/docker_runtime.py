@@ -60,8 +60,6 @@ class DockerRuntime:
         # Images this runtime made available. A task start does not ask Docker again (an inspect
         # per task, in the way of every start); create reports ImageGoneError if one went since.
         self._images: set[str] = set()
-        # Their digests, for as long as they are in _images: asked once, not per task start.
-        self._digests: dict[str, str | None] = {}
         self._pause_image: str | None = None
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -169,12 +167,7 @@ class DockerRuntime:
         self._images.add(image)
 
     def image_digest(self, image: str) -> str | None:
-        if image in self._images and self._digests.get(image):
-            return self._digests[image]
-        digest = docker_images.image_digest(self.api, image)
-        if image in self._images:
-            self._digests[image] = digest
-        return digest
+        return docker_images.image_digest(self.api, image)
 
     # -- containers --------------------------------------------------------------------------
 
@@ -187,7 +180,6 @@ class DockerRuntime:
         except errors.ImageNotFound as error:
             if spec.image in self._images:
                 self._images.discard(spec.image)
-                self._digests.pop(spec.image, None)
                 raise ImageGoneError(_message(error)) from None
             raise ContainerCreateError(_message(error)) from None
         except errors.APIError as error:

@@ -76,8 +76,15 @@ class Poller:
     def call(self, operation: str, body: dict) -> dict:
         headers = {"Content-Type": "application/x-amz-json-1.1",
                    "X-Amz-Target": self.TARGET + operation, "Authorization": self.AUTHORIZATION}
-        self.connection.request("POST", "/", json.dumps(body), headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request("POST", "/", json.dumps(body), headers)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the kept-alive connection while it idled (a long row of the
+            # other peer in between): connect again, as an SDK's pool would.
+            self.connection.close()
+            self.connection.request("POST", "/", json.dumps(body), headers)
+            response = self.connection.getresponse()
         data = response.read()
         if response.status != 200:
             raise SystemExit(f"bench: {operation} answered {response.status}: {data[:300]!r}")
