@@ -59,6 +59,20 @@ def test_spares_are_made_after_the_first_ask_and_handed_out_once():
     assert {c.id for c in spares(fake)} == {first.sandbox.sandbox_id, second.sandbox.sandbox_id}
 
 
+def test_no_spare_is_made_while_a_task_is_starting():
+    fake = FakeRuntime()
+    pool = SandboxPool(lambda: fake, size=1)
+    try:
+        pool.task_starting(+1)
+        pool.take([]), pool.take([])
+        time.sleep(0.3)  # more than the quiet period: still a task starting
+        assert spares(fake) == []
+        pool.task_starting(-1)
+        wait_for(pool.ready_count, lambda n: n == 1)
+    finally:
+        pool.close()
+
+
 def test_fixed_host_ports_and_size_zero_get_no_spares():
     fake = FakeRuntime()
     pool, off = SandboxPool(lambda: fake, size=1), SandboxPool(lambda: fake, size=0)

@@ -12,7 +12,8 @@ task asks, RunTask pays only for the task's own containers, which join the names
   kept, `size` sandboxes each. So an emulator that runs no awsvpc task starts no pause container,
   and a test that runs one such task between two resets (the pytest plugin's pattern) does not
   pay for a spare that its reset would remove unused.
-- Refills wait for a quiet moment (REFILL_QUIET_S without a claim), so a burst of RunTasks is not
+- Refills wait for a quiet moment: no task starting (the engine's runners say when they begin
+  and end their start) and REFILL_QUIET_S without a claim, so tasks being started are never
   slowed by Docker also making spares on the same cores.
 - Identity (access/callers.py knows a task by its address): an unclaimed sandbox runs only the
   pause binary, no task code, and no task shares its namespace; on claim the runner writes its
@@ -76,6 +77,7 @@ class SandboxPool:
         self._making = 0  # sandboxes being made now (outside the lock)
         self._generation = 0  # a drain bumps it: what was being made for an older one goes
         self._last_claim = 0.0
+        self._starting = 0  # tasks between their first Docker call and RUNNING (or failure)
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -99,6 +101,13 @@ class SandboxPool:
             self._start_thread()
             self._lock.notify_all()
             return claimed
+
+    def task_starting(self, delta: int) -> None:
+        """+1 when a runner begins to start its task, -1 when it is done (either way)."""
+        with self._lock:
+            self._starting += delta
+            self._last_claim = max(self._last_claim, time.monotonic())
+            self._lock.notify_all()
 
     def discard(self, container_id: str) -> None:
         """A pool container died or was removed outside us: never hand it out."""
@@ -162,6 +171,9 @@ class SandboxPool:
                 self._lock.wait(timeout=5.0)
                 if not self._wanted:
                     return None  # drained and idle: the thread ends, a claim starts another
+                continue
+            if self._starting > 0:
+                self._lock.wait(timeout=1.0)
                 continue
             quiet_for = time.monotonic() - self._last_claim
             if quiet_for < REFILL_QUIET_S:

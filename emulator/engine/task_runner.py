@@ -37,7 +37,13 @@ class TaskRunner:
 
     def run(self) -> None:
         try:
-            if self._provision() and self._create_containers() and self._start_containers():
+            self.engine.sandboxes.task_starting(+1)  # no spare is made while tasks start
+            try:
+                started = (self._provision() and self._create_containers()
+                           and self._start_containers())
+            finally:
+                self.engine.sandboxes.task_starting(-1)
+            if started:
                 self._mark_running()
                 self._wait_for_stop_request()
         except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
