@@ -10,7 +10,7 @@ def service(store: EcsStore, item, include: list[str] = ()) -> dict:
     from emulator.ecs.services import tasks_of
     from emulator.runtime.status import TaskStatus
 
-    live = [t for t in tasks_of(store, item) if t.desired < TaskStatus.STOPPED]
+    live = [t for t in tasks_of(store, item) if not t.stop_requested]
     return {
         "serviceArn": item.arn,
         "serviceName": item.name,
@@ -54,7 +54,7 @@ def task_set(store: EcsStore, service, item, include: list[str] = ()) -> dict:
     from emulator.runtime.status import TaskStatus
 
     mine = [t for t in tasks_of(store, service)
-            if t.started_by == item.id and t.desired < TaskStatus.STOPPED]
+            if t.started_by == item.id and not t.stop_requested]
     return {
         "id": item.id,
         "taskSetArn": item.arn,
@@ -127,7 +127,7 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
     from emulator.ecs.services import tasks_of
     from emulator.runtime.status import TaskStatus
 
-    live = [t for t in tasks_of(store, service) if t.desired < TaskStatus.STOPPED]
+    live = [t for t in tasks_of(store, service) if not t.stop_requested]
 
     def summary(item) -> dict:
         mine = [t for t in live if t.started_by == item.id]
@@ -141,7 +141,7 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
     sources = [d for d in service.history if d.id in deployment.source_ids]
     breaker = service.deployment_configuration.get("deploymentCircuitBreaker") or {}
     alarms = service.deployment_configuration.get("alarms") or {}
-    from emulator.ecs.service_model import circuit_breaker_threshold
+    from emulator.ecs.circuit_breaker import threshold_of
 
     wire = {
         "serviceDeploymentArn": deployment_arn(store, service, deployment),
@@ -161,7 +161,7 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
             "status": _monitor_status(breaker.get("enable"), deployment,
                                       deployment.breaker_triggered),
             "failureCount": deployment.failed_tasks,
-            "threshold": circuit_breaker_threshold(deployment.desired_count),
+            "threshold": threshold_of(breaker, deployment.desired_count),
         },
         "alarms": {
             "status": _monitor_status(alarms.get("enable"), deployment,

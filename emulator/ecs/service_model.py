@@ -7,18 +7,12 @@ tasks are gone. The scheduler (emulator/engine/scheduler.py) is their one writer
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 from dataclasses import dataclass, field
 
 from emulator.ecs.model import TaskDefinition, utcnow
 
 MAX_EVENTS = 100  # DescribeServices shows the latest 100 events, as ECS does
-
-
-def circuit_breaker_threshold(desired: int) -> int:
-    """ECS: half the desired count, at least 3 and at most 200 failed tasks."""
-    return max(3, min(200, math.ceil(desired * 0.5)))
 
 
 def new_deployment_id() -> str:
@@ -61,6 +55,7 @@ class Deployment:
     service_registries: list[dict] = field(default_factory=list)
     rolls_back: str | None = None  # the failed deployment this one returns from
     stage_two: bool = False  # one of its tasks ran steadily: the circuit breaker's stage two
+    healthy_tasks: set[str] = field(default_factory=set)  # its tasks seen steady (each resets)
     breaker_triggered: bool = False  # what failed it: the circuit breaker, or these alarms
     triggered_alarms: list[str] = field(default_factory=list)
     # Lifecycle stages and PAUSE hooks (emulator/engine/deployment_hooks.py): the stage it is
@@ -141,3 +136,12 @@ class Service:
         self.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": utcnow(),
                                "message": f"(service {self.name}) {message}"})
         del self.events[MAX_EVENTS:]
+
+    def add_event_once(self, message: str) -> bool:
+        """The event, unless it is the latest one already: a problem that persists (a task
+        that fits nowhere, tasks under protection) is told once, not once per scheduler pass.
+        The one rule by which service events are not repeated. True if added."""
+        if self.events and self.events[0]["message"] == f"(service {self.name}) {message}":
+            return False
+        self.add_event(message)
+        return True
