@@ -21,7 +21,6 @@ from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
 from emulator.ecr import errors as ecr_errors
-from emulator.ecr.api import handlers as ecr_handlers
 from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
 from emulator.ecs.api import handlers as ecs_handlers
@@ -132,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state = EcrState(settings)
     ecr = JsonService(
         shapes=load_service("ecr"),
-        handlers=ecr_handlers,
+        handlers=_ecr_handlers,  # imported on the first ECR call
         state=ecr_state,
         invalid_parameter=ecr_errors.InvalidParameterException,
         # ECR's model has no exception that says "not supported"; see aws/errors.py.
@@ -143,7 +142,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights = Rights(settings, moto)
     router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings, rights=rights)
     keeper = persistence.keeper_for(settings)
-    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper), settings)
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings.docker_concurrency),
+                        settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
@@ -168,6 +168,12 @@ def create_app(settings: Settings | None = None) -> Emulator:
     if keeper is not None:
         persistence.attach(emulator, keeper)
     return emulator
+
+
+def _ecr_handlers():
+    from emulator.ecr.api import handlers
+
+    return handlers
 
 
 def _flask_app(emulator: Emulator):
@@ -245,7 +251,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper):
+def _docker_runtime(keeper, concurrency: int):
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
@@ -253,6 +259,6 @@ def _docker_runtime(keeper):
     # even within one process (a test session may run several). A persisted emulator keeps its
     # id across restarts: its containers and network are found again by their labels.
     if keeper is None:
-        return DockerRuntime(instance_id=new_instance_id())
+        return DockerRuntime(instance_id=new_instance_id(), concurrency=concurrency)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
-                         state_dir=str(keeper.directory))
+                         state_dir=str(keeper.directory), concurrency=concurrency)

@@ -72,21 +72,34 @@ class JsonService:
         self,
         *,
         shapes: ServiceShapes,
-        handlers: HandlerTable,
+        handlers: HandlerTable | Callable[[], HandlerTable],
         state: ServiceState,
         invalid_parameter: type[AwsError],
         not_implemented: type[AwsError],
         strict_responses: bool = False,
     ):
-        unknown = set(handlers.handlers) - set(shapes.operations)
-        if unknown:
-            raise ValueError(f"handlers for operations the model lacks: {sorted(unknown)}")
         self.shapes = shapes
-        self.handlers = handlers.handlers
+        self._handlers: dict[str, Handler] | None = None
+        # A function that imports the table may stand for it: a service whose first call comes
+        # later (ECR) then costs the start-up nothing.
+        self._handler_table = handlers
+        if isinstance(handlers, HandlerTable):
+            _ = self.handlers  # checked now
         self.state = state
         self._invalid_parameter = invalid_parameter
         self._not_implemented = not_implemented
         self._strict = strict_responses
+
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        if self._handlers is None:  # two first calls at once both import it: the same table
+            table = self._handler_table
+            table = table if isinstance(table, HandlerTable) else table()
+            unknown = set(table.handlers) - set(self.shapes.operations)
+            if unknown:
+                raise ValueError(f"handlers for operations the model lacks: {sorted(unknown)}")
+            self._handlers = table.handlers
+        return self._handlers
 
     @property
     def name(self) -> str:

@@ -61,6 +61,11 @@ class TaskEngine:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Events from now on, even those that come while the first clean-up pass is still
+        # removing a dead emulator's leftovers (before the stream is open): a task that dies
+        # meanwhile is not left RUNNING.
+        if self.events_since is None:
+            self.events_since = time.time()
         for target, name in ((self._watch_events, "task-events"), (self._purge_loop, "task-purge")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -178,6 +183,8 @@ class TaskEngine:
             try:
                 for event in self.runtime.events(self._stopping, since=self.events_since):
                     self._on_event(event)
+                    # a stream opened again (the engine restarted) goes on from here
+                    self.events_since = max(self.events_since or 0.0, event.time)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
             self._stopping.wait(1.0)

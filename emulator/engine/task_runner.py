@@ -14,6 +14,8 @@ import uuid
 from emulator.ecs.model import utcnow
 from emulator.engine import container_specs
 from emulator.engine.hooks import TaskSetupError
+from emulator.runtime import docker_queue
+from emulator.runtime import labels as runtime_labels
 from emulator.runtime.base import ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
@@ -32,6 +34,10 @@ class TaskRunner:
         self.changed = engine.state.changed
         self.sandbox: TaskSandbox | None = None
         self.volumes: list[str] = []  # task-scoped volumes to remove at the end
+        # The start failed unexpectedly, e.g. a Docker call got no answer (a timeout, a lost
+        # connection) yet may have made its container, unknown to us: teardown then removes
+        # whatever carries the task's label.
+        self.unsure = False
 
     # -- the life --------------------------------------------------------------------------------
 
@@ -39,15 +45,22 @@ class TaskRunner:
         try:
             self.engine.sandboxes.task_starting(+1)  # no spare is made while tasks start
             try:
-                started = (self._provision() and self._create_containers()
-                           and self._start_containers())
+                # The Docker calls of a start wait their turn as one piece of work (earlier tasks
+                # first: runtime/docker_queue.py), not made once the task is stopped: what they
+                # would set up, teardown would only remove.
+                with docker_queue.setup_work(unwanted=self._stopped_unlocked):
+                    started = self._provision() and self._create_containers() \
+                        and self._start_containers()
             finally:
                 self.engine.sandboxes.task_starting(-1)
             if started:
                 self._mark_running()
                 self._wait_for_stop_request()
+        except docker_queue.Abandoned:
+            pass  # stopped while a setup call waited: the stop's reason and code stand
         except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
             log.exception("task %s failed", self.task.id)
+            self.unsure = True
             self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
@@ -328,6 +341,8 @@ class TaskRunner:
             self._quietly(self.runtime.remove_sandbox, self.sandbox)
         for volume in self.volumes:
             self._quietly(self.runtime.remove_volume, volume)
+        if self.unsure:
+            self._quietly(self.runtime.remove_labelled, {runtime_labels.TASK_ARN: self.task.arn})
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -352,6 +367,12 @@ class TaskRunner:
     def _stop_requested(self) -> bool:
         with self.lock:
             return self.task.stop_requested
+
+    def _stopped_unlocked(self) -> bool:
+        """The same without the state lock, for the Docker queue's check, made while a slot is
+        held (not behind every request waiting for the lock): the desired status only moves
+        forward, so a stale answer costs only a call that teardown undoes."""
+        return self.task.desired >= TaskStatus.STOPPED
 
     def _definitions(self) -> list[dict]:
         return [c.definition for c in self.task.containers]
