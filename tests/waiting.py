@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 
 
 def wait_for(fetch, until, timeout: float = 60.0, interval: float = 0.2):
@@ -15,6 +16,15 @@ def wait_for(fetch, until, timeout: float = 60.0, interval: float = 0.2):
         time.sleep(interval)
         value = fetch()
     return value
+
+
+def page_text(url: str) -> str | None:
+    """The body at `url`, or None while nothing answers there (for wait_for)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
 
 
 def task_of(ecs, cluster: str, arn: str) -> dict:
