@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from emulator.cli import main
-from tests.waiting import page_text, wait_for, wait_for_task
+from tests.waiting import page_text, quick_cli_polls, wait_for, wait_for_task
 
 CLUSTER = "cli"
 
@@ -22,6 +22,7 @@ def cli(clean_emulator, monkeypatch, tmp_path, capfd):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", clean_emulator.region)
     monkeypatch.chdir(tmp_path)
+    quick_cli_polls(monkeypatch)
 
     def run(*argv: str):
         capfd.readouterr()

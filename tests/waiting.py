@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 import urllib.request
 
@@ -39,3 +40,17 @@ def wait_for_task(ecs, cluster: str, arn: str, status: str, timeout: float = 60.
         lambda t: order.index(t["lastStatus"]) >= order.index(status),
         timeout=timeout,
     )
+
+
+# The command line's modules that poll the emulator 1 s apart, as the ECS CLI does.
+CLI_POLLERS = ("emulator.ecscli.waiting", "emulator.ecscli.stack", "emulator.ecscli.compose_tasks",
+               "emulator.cli_commands.logs")
+
+
+def quick_cli_polls(monkeypatch, seconds: float = 0.1) -> None:
+    """The command line run in this process polls every `seconds`: its tests wait for the
+    emulator, not for a clock (what they assert is the same)."""
+    for name in CLI_POLLERS:
+        module = importlib.import_module(name)
+        assert hasattr(module, "POLL_S"), name
+        monkeypatch.setattr(module, "POLL_S", seconds)
