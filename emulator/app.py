@@ -237,8 +237,8 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     cloud_map = CloudMapInstances(state, moto, settings.publish_host)
     engine.hooks += [load_balancers, cloud_map]
     events = EcsEvents(state, moto)
-    engine.task_listeners.append(events.on_task_changed)
-    state.listeners.append(events.on_state_changed)
+    engine.task_listeners.append(events.on_task_changed)  # known status moves
+    state.door.watchers.append(events.on_task_changed)  # tasks admitted, asked to stop
     emulator.scheduler.service_listeners.append(events.on_service_pass)
     emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
     emulator.flask_extensions[FAULTS_EXTENSION] = Faults(

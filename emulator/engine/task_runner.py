@@ -92,7 +92,7 @@ class TaskRunner:
             return False
         with self.lock:
             self.task.pull_stopped_at = utcnow()
-            if self.task.desired >= TaskStatus.STOPPED:
+            if self.task.stop_requested:
                 return False  # stopped while pulling: create nothing
         try:
             self.engine.call_hooks("before_create", self.store, self.task)
@@ -157,7 +157,7 @@ class TaskRunner:
             default=DEFAULT_START_TIMEOUT_S)
         while waiting:
             with self.lock:
-                if self.task.desired >= TaskStatus.STOPPED:
+                if self.task.stop_requested:
                     return False
                 ready, blocked = [], None
                 for container in waiting:
@@ -229,7 +229,7 @@ class TaskRunner:
 
     def _mark_running(self) -> None:
         with self.lock:
-            if self.task.desired >= TaskStatus.STOPPED:
+            if self.task.stop_requested:
                 return
             self._advance(TaskStatus.ACTIVATING)
             self._advance(TaskStatus.RUNNING)
@@ -237,7 +237,7 @@ class TaskRunner:
 
     def _wait_for_stop_request(self) -> None:
         with self.lock:
-            while self.task.desired < TaskStatus.STOPPED:
+            while not self.task.stop_requested:
                 self.changed.wait(timeout=5.0)
 
     # -- stopping ---------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ class TaskRunner:
 
     def _stop_requested(self) -> bool:
         with self.lock:
-            return self.task.desired >= TaskStatus.STOPPED
+            return self.task.stop_requested
 
     def _definitions(self) -> list[dict]:
         return [c.definition for c in self.task.containers]
