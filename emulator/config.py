@@ -83,6 +83,12 @@ class Settings:
     enforce_iam: bool = False
     # Keep the state under data_dir/state and adopt running tasks at start (persistence/).
     persist: bool = False
+    # awsvpc sandboxes (pause containers) kept ready per port shape once tasks ask for it, so
+    # RunTask does not wait for Docker to attach one (engine/sandbox_pool.py); 0: none.
+    sandbox_pool: int = 1
+    # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
+    # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
+    docker_concurrency: int = 4
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -116,5 +122,8 @@ class Settings:
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
             persist=_env_bool("ECS_EMULATOR_PERSIST", cls.persist),
+            sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
+            docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
+                                        cls.docker_concurrency),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -212,7 +212,8 @@ def follow_logs(shell: Shell, task_id: str) -> None:
 
 def tutorial_containers(docker_client) -> list[str]:
     """Containers of this test's tasks (other tests may share the Docker Engine)."""
-    # One listing (containers.list inspects each one after, and another test's may be gone).
+    # The list's own labels (not containers.list, which inspects each one and answers 404 for
+    # a container another emulator removes meanwhile).
     labelled = docker_client.api.containers(all=True, filters={"label": "ecs-emulator.task-arn"})
     return [c["Names"][0].lstrip("/") for c in labelled
             if f":ecs:{REGION}:" in c["Labels"]["ecs-emulator.task-arn"]

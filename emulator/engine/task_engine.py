@@ -18,6 +18,7 @@ from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsState
 from emulator.engine import container_specs
 from emulator.engine.hooks import TaskHook
+from emulator.engine.sandbox_pool import POOL_NAME, SandboxPool
 from emulator.engine.task_runner import TaskRunner
 from emulator.runtime import labels as runtime_labels
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
@@ -39,6 +40,7 @@ class TaskEngine:
         self.hooks: list[TaskHook] = list(hooks or [])
         # Made now (cheap: the Docker SDK is imported on first use), so every thread shares one.
         self._runtime = runtime_factory()
+        self.sandboxes = SandboxPool(lambda: self._runtime, settings.sandbox_pool)
         # task ARN -> (its runner's thread, the task): the engine knows its tasks even after the
         # state forgot them (a reset drops the state first, then stops what still runs).
         self._runners: dict[str, tuple[threading.Thread, object]] = {}
@@ -59,6 +61,11 @@ class TaskEngine:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Events from now on, even those that come while the first clean-up pass is still
+        # removing a dead emulator's leftovers (before the stream is open): a task that dies
+        # meanwhile is not left RUNNING.
+        if self.events_since is None:
+            self.events_since = time.time()
         for target, name in ((self._watch_events, "task-events"), (self._purge_loop, "task-purge")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -83,6 +90,7 @@ class TaskEngine:
         self._stopping.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.sandboxes.close()  # before the sweep: a spare made after it would be left
         if remove_everything:
             try:
                 self._runtime.remove_labelled({})
@@ -114,6 +122,7 @@ class TaskEngine:
         with self.state.lock:
             for arn in stopping:
                 self._runners.pop(arn, None)
+        self.sandboxes.drain()  # a reset leaves nothing of ours running
 
     def _kill_all(self, tasks: list) -> None:
         with self.state.lock:
@@ -174,6 +183,8 @@ class TaskEngine:
             try:
                 for event in self.runtime.events(self._stopping, since=self.events_since):
                     self._on_event(event)
+                    # a stream opened again (the engine restarted) goes on from here
+                    self.events_since = max(self.events_since or 0.0, event.time)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
             self._stopping.wait(1.0)
@@ -192,6 +203,9 @@ class TaskEngine:
     def _on_event(self, event) -> None:
         task_arn = event.labels.get(runtime_labels.TASK_ARN)
         name = event.labels.get(runtime_labels.CONTAINER_NAME)
+        if name == POOL_NAME and event.action in ("die", "destroy"):
+            self.sandboxes.discard(event.container_id)
+            return
         if not task_arn or not name:
             return
         with self.state.lock:

@@ -14,6 +14,8 @@ import uuid
 from emulator.ecs.model import utcnow
 from emulator.engine import container_specs
 from emulator.engine.hooks import TaskSetupError
+from emulator.runtime import docker_queue
+from emulator.runtime import labels as runtime_labels
 from emulator.runtime.base import ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
@@ -32,16 +34,33 @@ class TaskRunner:
         self.changed = engine.state.changed
         self.sandbox: TaskSandbox | None = None
         self.volumes: list[str] = []  # task-scoped volumes to remove at the end
+        # The start failed unexpectedly, e.g. a Docker call got no answer (a timeout, a lost
+        # connection) yet may have made its container, unknown to us: teardown then removes
+        # whatever carries the task's label.
+        self.unsure = False
 
     # -- the life --------------------------------------------------------------------------------
 
     def run(self) -> None:
         try:
-            if self._provision() and self._create_containers() and self._start_containers():
+            self.engine.sandboxes.task_starting(+1)  # no spare is made while tasks start
+            try:
+                # The Docker calls of a start wait their turn as one piece of work (earlier tasks
+                # first: runtime/docker_queue.py), not made once the task is stopped: what they
+                # would set up, teardown would only remove.
+                with docker_queue.setup_work(unwanted=self._stopped_unlocked):
+                    started = self._provision() and self._create_containers() \
+                        and self._start_containers()
+            finally:
+                self.engine.sandboxes.task_starting(-1)
+            if started:
                 self._mark_running()
                 self._wait_for_stop_request()
+        except docker_queue.Abandoned:
+            pass  # stopped while a setup call waited: the stop's reason and code stand
         except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
             log.exception("task %s failed", self.task.id)
+            self.unsure = True
             self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
@@ -51,8 +70,10 @@ class TaskRunner:
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
+        # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py).
+        pooled = self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc" else None
         try:
-            self.sandbox = self.runtime.create_sandbox(
+            self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
                 self.engine.labels_for(self.task, "~sandbox"),
                 self.task.network_mode,
@@ -61,7 +82,8 @@ class TaskRunner:
         except RuntimeError_ as error:
             self._fail("TaskFailedToStart", f"ResourceInitializationError: {error}")
             return False
-        published = self._sandbox_bindings(ports)
+        published = (_bindings(pooled.state) if pooled and pooled.state and ports
+                     else self._sandbox_bindings(ports))
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address
             self.task.connectivity_at = utcnow()
@@ -275,6 +297,10 @@ class TaskRunner:
         """Stop the running containers (in parallel); those it stopped."""
         running = [c for c in self.task.containers if c.runtime_id and c.started
                    and c.known < ContainerStatus.STOPPED]
+        if len(running) == 1:  # the common task: no thread to start and join
+            self._quietly(self.runtime.stop_container, running[0].runtime_id,
+                          self._stop_timeout(running[0]))
+            return running
         threads = [
             threading.Thread(
                 target=self._quietly,
@@ -315,6 +341,8 @@ class TaskRunner:
             self._quietly(self.runtime.remove_sandbox, self.sandbox)
         for volume in self.volumes:
             self._quietly(self.runtime.remove_volume, volume)
+        if self.unsure:
+            self._quietly(self.runtime.remove_labelled, {runtime_labels.TASK_ARN: self.task.arn})
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -339,6 +367,12 @@ class TaskRunner:
     def _stop_requested(self) -> bool:
         with self.lock:
             return self.task.stop_requested
+
+    def _stopped_unlocked(self) -> bool:
+        """The same without the state lock, for the Docker queue's check, made while a slot is
+        held (not behind every request waiting for the lock): the desired status only moves
+        forward, so a stale answer costs only a call that teardown undoes."""
+        return self.task.desired >= TaskStatus.STOPPED
 
     def _definitions(self) -> list[dict]:
         return [c.definition for c in self.task.containers]
