@@ -18,6 +18,7 @@ from emulator.engine.task_engine import TaskEngine
 from emulator.runtime.fake import FakeRuntime
 from emulator.runtime.status import TaskStatus
 from tests.waiting import wait_for
+from tests.ecs_requests import ecs_request
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -41,7 +42,7 @@ class Engine:
                 self.store, RequestContext(ACCOUNT, REGION),
                 {"family": "unit", "containerDefinitions": [
                     {"image": "app", "memory": 64, **c} for c in containers]}).arn
-            ran, failures = tasks.run(self.store, {"cluster": "c", "taskDefinition": arn})
+            ran, failures = tasks.run(self.store, ecs_request("RunTask", {"cluster": "c", "taskDefinition": arn}))
         assert not failures
         return ran[0]
 

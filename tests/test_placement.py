@@ -12,6 +12,7 @@ from emulator.ecs.model import Cluster, TaskDefinition
 from emulator.ecs.store import EcsStore
 from emulator.ecs.task_launch import build_tasks
 from emulator.runtime.status import TaskStatus
+from tests.ecs_requests import ecs_request
 
 
 @pytest.fixture
@@ -49,7 +50,8 @@ def definition(store, family="app", containers=None, network_mode="bridge", requ
 
 
 def tasks_of(store, cluster, item, count=1, **params):
-    request = LaunchRequest.run_task({"taskDefinition": item.arn, "count": count, **params})
+    request = LaunchRequest.run_task(
+        ecs_request("RunTask", {"taskDefinition": item.arn, "count": count, **params}))
     return build_tasks(store, request, cluster)
 
 

@@ -21,6 +21,7 @@ from emulator.runtime.status import TaskStatus
 from tests.test_engine_units import Engine
 from tests.test_task_metadata import environment_of, output_of, register, run
 from tests.waiting import wait_for, wait_for_task
+from tests.ecs_requests import ecs_request
 
 PORT_80 = [PortBinding(80, "tcp", "127.0.0.1", None)]
 
@@ -140,9 +141,9 @@ def _run_awsvpc(world):
             world.store, RequestContext("123456789012", "us-east-1"),
             {"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
                 {"name": "main", "image": "app", "memory": 64}]}).arn
-        ran, failures = tasks.run(world.store, {
+        ran, failures = tasks.run(world.store, ecs_request("RunTask", {
             "cluster": "c", "taskDefinition": arn,
-            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}})
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}}))
     assert not failures
     return ran[0]
 

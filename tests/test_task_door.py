@@ -20,6 +20,7 @@ from emulator.ecs.task_launch import build_tasks
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.runtime.status import TaskStatus
 from tests.test_engine_units import ACCOUNT, REGION, Engine
+from tests.ecs_requests import ecs_request
 
 
 class ScanCounter(dict):
@@ -59,8 +60,8 @@ def _stopped_tasks(world: Engine, count: int) -> dict:
                 {"name": "main", "image": "app", "memory": 64}]}).arn
         old = {}
         for _ in range(count // 10):
-            for task in build_tasks(world.store, LaunchRequest.run_task(
-                    {"taskDefinition": arn, "count": 10}), world.store.clusters["c"]):
+            for task in build_tasks(world.store, LaunchRequest.run_task(ecs_request(
+                    "RunTask", {"taskDefinition": arn, "count": 10})), world.store.clusters["c"]):
                 task.request_stop("UserInitiated", "done")
                 task.advance(TaskStatus.STOPPED)
                 old[task.arn] = task
@@ -119,10 +120,11 @@ def test_run_task_start_task_and_the_scheduler_all_come_through_the_door():
         arn = task_definitions.register(store, RequestContext(ACCOUNT, REGION), {
             "family": "web", "containerDefinitions": [
                 {"name": "main", "image": "app", "memory": 64}]}).arn
-        ran, _ = tasks.run(store, {"cluster": "c", "taskDefinition": arn, "count": 2})
+        ran, _ = tasks.run(store, ecs_request("RunTask", {"cluster": "c", "taskDefinition": arn,
+                                                     "count": 2}))
         instance = store.container_instances_of("c")[0]
-        started, _ = tasks.start(store, {"cluster": "c", "taskDefinition": arn,
-                                         "containerInstances": [instance.arn]})
+        started, _ = tasks.start(store, ecs_request("StartTask", {
+            "cluster": "c", "taskDefinition": arn, "containerInstances": [instance.arn]}))
         service = services.create(store, {"cluster": "c", "serviceName": "web",
                                           "taskDefinition": arn, "desiredCount": 3}, "me")
         scheduler.reconcile_all()

@@ -53,32 +53,34 @@ class LaunchRequest:
     enable_execute_command: bool = False
 
     @classmethod
-    def run_task(cls, params: dict) -> LaunchRequest:
-        """RunTask's request (its clientToken is RunTask's own business: ecs/tasks.py)."""
-        return cls(origin=Origin.RUN_TASK, count=params.get("count", 1),
-                   placement_constraints=tuple(params.get("placementConstraints", [])),
-                   placement_strategy=tuple(params.get("placementStrategy", [])),
-                   capacity_provider_strategy=tuple(params.get("capacityProviderStrategy") or []),
-                   launch_type=params.get("launchType"), **_common(params))
+    def run_task(cls, request) -> LaunchRequest:
+        """RunTask's request, as named values (its clientToken is RunTask's own business:
+        ecs/tasks.py)."""
+        return cls(origin=Origin.RUN_TASK, count=1 if request.count is None else request.count,
+                   placement_constraints=tuple(request.placement_constraints or ()),
+                   placement_strategy=tuple(request.placement_strategy or ()),
+                   capacity_provider_strategy=tuple(request.capacity_provider_strategy or ()),
+                   launch_type=request.launch_type, platform_version=request.platform_version,
+                   **_common(request))
 
     @classmethod
-    def start_task(cls, params: dict) -> LaunchRequest:
+    def start_task(cls, request) -> LaunchRequest:
         """StartTask's: one task on each instance named, always of the EC2 launch type."""
-        refs = tuple(params["containerInstances"])
+        refs = tuple(request.container_instances)
         return cls(origin=Origin.START_TASK, count=len(refs), container_instances=refs,
-                   launch_type="EC2", **_common(params))
+                   launch_type="EC2", **_common(request))
 
 
-def _common(params: dict) -> dict:
+def _common(request) -> dict:
+    """What RunTask's and StartTask's requests share (both input shapes name these members)."""
     return {
-        "task_definition": params["taskDefinition"],
-        "cluster": params.get("cluster"),
-        "overrides": params.get("overrides", {}),
-        "platform_version": params.get("platformVersion"),
-        "network_configuration": params.get("networkConfiguration"),
-        "started_by": params.get("startedBy"),
-        "group": params.get("group"),
-        "tags": tuple(params.get("tags", [])),
-        "propagate_tags": params.get("propagateTags"),
-        "enable_execute_command": params.get("enableExecuteCommand", False),
+        "task_definition": request.task_definition,
+        "cluster": request.cluster,
+        "overrides": request.overrides or {},
+        "network_configuration": request.network_configuration,
+        "started_by": request.started_by,
+        "group": request.group,
+        "tags": tuple(request.tags or ()),
+        "propagate_tags": request.propagate_tags,
+        "enable_execute_command": bool(request.enable_execute_command),
     }

@@ -12,27 +12,28 @@ from emulator.ecs.task_model import Task
 from emulator.runtime.status import TaskStatus
 
 
-def run(store: EcsStore, params: dict) -> tuple[list[Task], list[PlacementFailure]]:
-    """RunTask: the tasks started, and why the others could not be placed (EC2 launch type)."""
-    cluster = store.cluster(params.get("cluster"))
-    token = params.get("clientToken")
+def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
+    """RunTask (its request as named values): the tasks started, and why the others could not
+    be placed (EC2 launch type)."""
+    cluster = store.cluster(request.cluster)
+    token = request.client_token
     if token and (cluster.name, token) in store.run_tokens:
         return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
                 if arn in store.tasks], []
-    admitted = store.door.launch(store, LaunchRequest.run_task(params))
+    admitted = store.door.launch(store, LaunchRequest.run_task(request))
     if token:
         store.run_tokens[(cluster.name, token)] = [t.arn for t in admitted.tasks]
     return admitted.tasks, admitted.failures
 
 
-def start(store: EcsStore, params: dict) -> tuple[list[Task], list[PlacementFailure]]:
+def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     """StartTask: like RunTask, on the container instances the caller chose (one task each)."""
-    store.cluster(params.get("cluster"))
-    if not 1 <= len(params["containerInstances"]) <= MAX_TASKS_PER_CALL:
+    store.cluster(request.cluster)
+    if not 1 <= len(request.container_instances) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
         )
-    admitted = store.door.launch(store, LaunchRequest.start_task(params))
+    admitted = store.door.launch(store, LaunchRequest.start_task(request))
     return admitted.tasks, admitted.failures
 
 
@@ -58,23 +59,25 @@ def find(store: EcsStore, cluster_name: str, ref: str) -> Task | None:
     return store.tasks.get(arn)
 
 
-def listed(store: EcsStore, params: dict) -> list[Task]:
-    """The tasks ListTasks names, in a stable order (by ARN)."""
-    cluster = store.cluster(params.get("cluster"))
-    desired = params.get("desiredStatus", "RUNNING")
+def listed(store: EcsStore, request) -> list[Task]:
+    """The tasks ListTasks (its request as named values) names, in a stable order (by ARN)."""
+    cluster = store.cluster(request.cluster)
+    desired = request.desired_status or "RUNNING"
     matches = []
     for task in store.tasks_of(cluster.name):
         if not _desired_matches(task, desired):
             continue
-        if "family" in params and task.definition.family != params["family"]:
+        if request.family is not None and task.definition.family != request.family:
             continue
-        if "startedBy" in params and task.started_by != params["startedBy"]:
+        if request.started_by is not None and task.started_by != request.started_by:
             continue
-        if "launchType" in params and task.launch_type != params["launchType"]:
+        if request.launch_type is not None and task.launch_type != request.launch_type:
             continue
-        if "serviceName" in params and task.group != f"service:{params['serviceName']}":
+        if (request.service_name is not None
+                and task.group != f"service:{request.service_name}"):
             continue
-        if "containerInstance" in params and not _on_instance(task, params["containerInstance"]):
+        if (request.container_instance is not None
+                and not _on_instance(task, request.container_instance)):
             continue
         matches.append(task)
     return sorted(matches, key=lambda t: t.arn)

@@ -9,13 +9,13 @@ from emulator.ecs.errors import InvalidParameterException
 
 @handler("RunTask")
 def run_task(call: Call) -> dict:
-    started, failures = tasks.run(call.store, call.params)
+    started, failures = tasks.run(call.store, call.request)
     return _launched(started, failures)
 
 
 @handler("StartTask")
 def start_task(call: Call) -> dict:
-    started, failures = tasks.start(call.store, call.params)
+    started, failures = tasks.start(call.store, call.request)
     return _launched(started, failures)
 
 
@@ -26,20 +26,21 @@ def _launched(started, failures) -> dict:
 
 @handler("StopTask")
 def stop_task(call: Call) -> dict:
-    task = tasks.stop(call.store, call.params.get("cluster"), call.params["task"],
-                      call.params.get("reason"))
+    request = call.request
+    task = tasks.stop(call.store, request.cluster, request.task, request.reason)
     return {"task": render.task(task, ("TAGS",))}
 
 
 @handler("DescribeTasks")
 def describe_tasks(call: Call) -> dict:
-    refs = call.params["tasks"]
+    request = call.request
+    refs = request.tasks
     if not refs:
         raise InvalidParameterException("Tasks cannot be empty.")
-    cluster = call.store.cluster(call.params.get("cluster"))
+    cluster = call.store.cluster(request.cluster)
     if len(refs) > 100:
         raise InvalidParameterException("At most 100 tasks can be described at once.")
-    include = call.params.get("include", [])
+    include = request.include or []
     found, failures = [], []
     for ref in refs:
         task = tasks.find(call.store, cluster.name, ref)
@@ -52,7 +53,7 @@ def describe_tasks(call: Call) -> dict:
 
 @handler("ListTasks")
 def list_tasks(call: Call) -> dict:
-    matches = tasks.listed(call.store, call.params)
+    matches = tasks.listed(call.store, call.request)
     page, token = page_of(matches, call.params, key=lambda t: t.arn)
     return {"taskArns": [t.arn for t in page], "nextToken": token}
 
