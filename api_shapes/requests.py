@@ -27,6 +27,12 @@ def snake_case(member: str) -> str:
     return name + "_" if keyword.iskeyword(name) else name
 
 
+def given(request) -> set[str]:
+    """The wire names of the members `request` gives (for messages that name them)."""
+    return {member for member, field in request.wire_names.items()
+            if getattr(request, field) is not None}
+
+
 class RequestTypes:
     def __init__(self, shapes: dict, input_shapes: dict[str, str | None]):
         self._shapes = shapes

@@ -10,6 +10,7 @@ from emulator.ecs import placement, services, task_definitions
 from emulator.ecs.local_instance import LocalHost
 from emulator.runtime.status import HealthStatus, TaskStatus
 from tests.test_service_failures import ACCOUNT, REGION, World
+from tests.ecs_requests import ecs_request
 
 UNPLACED = ("was unable to place a task because no container instance met all of its "
             "requirements. Reason: ")
@@ -99,9 +100,9 @@ def test_a_task_that_fits_no_instance_is_reported_once_and_launches_back_off():
         world.store, RequestContext(ACCOUNT, REGION),
         {"family": "big", "containerDefinitions": [
             {"name": "main", "image": "big", "memory": 4096}]}).arn
-    service = services.create(world.store, {
+    service = services.create(world.store, ecs_request("CreateService", {
         "cluster": "c", "serviceName": "big", "taskDefinition": big, "desiredCount": 1,
-        "launchType": "EC2"}, "me")
+        "launchType": "EC2"}), "me")
     for _ in range(3):
         service.next_launch_at = 0.0
         world.run_pass()

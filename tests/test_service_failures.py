@@ -16,6 +16,7 @@ from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.store import EcsState
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.runtime.status import HealthStatus, TaskStatus
+from tests.ecs_requests import ecs_request
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
@@ -34,9 +35,9 @@ class World:
         self.scheduler = ServiceScheduler(self.state, self.settings)
         clusters.create(self.store, {"clusterName": "c"})
         self.good = self.register("good")
-        self.service = services.create(self.store, {
+        self.service = services.create(self.store, ecs_request("CreateService", {
             "cluster": "c", "serviceName": "web", "taskDefinition": self.good,
-            "desiredCount": desired, "deploymentConfiguration": configuration or {}}, "me")
+            "desiredCount": desired, "deploymentConfiguration": configuration or {}}), "me")
 
     def register(self, image: str) -> str:
         return task_definitions.register(
@@ -123,8 +124,8 @@ def test_bad_threshold_values_are_refused_on_create_and_update(configuration, me
         World(configuration=breaker)
     world = World()
     with pytest.raises(InvalidParameterException, match=message):
-        services.update(world.store, {"cluster": "c", "service": "web",
-                                      "deploymentConfiguration": breaker})
+        services.update(world.store, ecs_request("UpdateService", {
+            "cluster": "c", "service": "web", "deploymentConfiguration": breaker}))
     assert "thresholdConfiguration" not in world.service.deployment_configuration[
         "deploymentCircuitBreaker"]
 

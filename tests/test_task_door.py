@@ -125,8 +125,9 @@ def test_run_task_start_task_and_the_scheduler_all_come_through_the_door():
         instance = store.container_instances_of("c")[0]
         started, _ = tasks.start(store, ecs_request("StartTask", {
             "cluster": "c", "taskDefinition": arn, "containerInstances": [instance.arn]}))
-        service = services.create(store, {"cluster": "c", "serviceName": "web",
-                                          "taskDefinition": arn, "desiredCount": 3}, "me")
+        service = services.create(store, ecs_request("CreateService", {
+            "cluster": "c", "serviceName": "web", "taskDefinition": arn, "desiredCount": 3}),
+            "me")
         scheduler.reconcile_all()
     by_service = services.tasks_of(store, service)
     assert origins == [Origin.RUN_TASK, Origin.START_TASK, Origin.SERVICE]

@@ -20,6 +20,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 
+from api_shapes import load_service
 from emulator.aws.context import RequestContext
 from emulator.ecs import arns, services, task_definitions
 from emulator.ecs.errors import (
@@ -69,7 +70,7 @@ def create(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
     settings["networkConfiguration"] = {"subnets": resources.subnets,
                                         "securityGroups": resources.security_groups}
     try:
-        service = services.create(store, {
+        service = services.create(store, _ecs_request("CreateService", {
             "cluster": cluster.name, "serviceName": name, "taskDefinition": definition.arn,
             "desiredCount": settings["scalingTarget"]["minTaskCount"], "launchType": "FARGATE",
             "networkConfiguration": {"awsvpcConfiguration": {
@@ -78,7 +79,7 @@ def create(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
             "loadBalancers": [{"targetGroupArn": resources.target_group_arn,
                                "containerName": _primary_name(definition), "containerPort": port}],
             "tags": params.get("tags", []),
-        }, arns.principal_root(ctx))
+        }), arns.principal_root(ctx))
     except Exception:
         store.express.delete(store.account, store.region, resources)
         raise
@@ -115,7 +116,7 @@ def update(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
             "subnets": network.get("subnets") or express.resources.subnets,
             "securityGroups": network.get("securityGroups") or express.resources.security_groups,
             "assignPublicIp": "ENABLED"}}
-    services.update(store, changes)
+    services.update(store, _ecs_request("UpdateService", changes))
     if settings["scalingTarget"] != current["scalingTarget"]:
         store.express.set_scaling(store.account, store.region, service.cluster_name,
                                   service.name, settings["scalingTarget"],
@@ -225,3 +226,9 @@ def _generated_name(settings: dict) -> str:
     base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
     cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in base)[:200] or "express"
     return f"{cleaned}-{secrets.token_hex(3)}"
+
+
+def _ecs_request(operation: str, params: dict):
+    """The service an Express service runs is made and changed as CreateService and
+    UpdateService would be: by their requests, as named values."""
+    return load_service("ecs").request(operation, params)

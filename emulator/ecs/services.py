@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from api_shapes.requests import given
 from emulator.ecs import arns, circuit_breaker
 from emulator.ecs.errors import (
     ClientException,
@@ -34,43 +35,46 @@ DEFAULT_DEPLOYMENT = {
 }
 
 
-def create(store: EcsStore, params: dict, created_by: str) -> Service:
-    cluster = store.cluster(params.get("cluster"))
-    name = params["serviceName"]
+def create(store: EcsStore, request, created_by: str) -> Service:
+    """CreateService, its request as named values. Lists and structures (load balancers,
+    network configuration, tags...) are kept in wire form: DescribeServices echoes them."""
+    cluster = store.cluster(request.cluster)
+    name = request.service_name
     if not _NAME.match(name):
         raise InvalidParameterException(
             "Service name must be 1-255 letters, numbers, hyphens and underscores.")
     existing = store.services.get((cluster.name, name))
     if existing is not None and existing.status != "INACTIVE":
         raise InvalidParameterException("Creation of service was not idempotent.")
-    controller = params.get("deploymentController", {"type": "ECS"})
+    controller = request.deployment_controller or {"type": "ECS"}
     if controller["type"] == "CODE_DEPLOY":
         raise InvalidParameterException(
             "The CODE_DEPLOY deployment controller is not emulated; use ECS or EXTERNAL.")
-    strategy = params.get("schedulingStrategy", "REPLICA")
+    strategy = request.scheduling_strategy or "REPLICA"
     if controller["type"] == "EXTERNAL" and strategy == "DAEMON":
         raise InvalidParameterException(
             "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.")
     definition = None
-    if "taskDefinition" in params:
-        definition = resolve_task_definition(store, params["taskDefinition"])
+    if request.task_definition is not None:
+        definition = resolve_task_definition(store, request.task_definition)
     elif controller["type"] != "EXTERNAL":
         raise InvalidParameterException("TaskDefinition must be specified.")
-    desired = _desired_count(params, strategy)
-    launch_type, provider_strategy = launch_choice(store, cluster, params)
+    desired = _desired_count(request.desired_count, strategy)
+    launch_type, provider_strategy = launch_choice(store, cluster, request.launch_type,
+                                                   request.capacity_provider_strategy)
     effective = launch_type_of(store, launch_type, provider_strategy)
     if strategy == "DAEMON" and effective == "FARGATE":
         raise InvalidParameterException(
             "The daemon scheduling strategy is not supported with the FARGATE launch type.")
     if definition is not None:
         check_compatibility(definition, effective)
-        check_network_configuration(params.get("networkConfiguration"),
+        check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
-        check_load_balancers(definition, params.get("loadBalancers", []))
-    if "healthCheckGracePeriodSeconds" in params and not params.get("loadBalancers"):
+        check_load_balancers(definition, request.load_balancers or [])
+    if request.health_check_grace_period_seconds is not None and not request.load_balancers:
         raise InvalidParameterException(
             "Health check grace period is only valid for services configured to use load balancers")
-    validate_tags(params.get("tags", []))
+    validate_tags(request.tags or [])
     service = Service(
         name=name,
         arn=arns.service(store, cluster.name, name),
@@ -80,22 +84,23 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
         task_definition=definition,
         launch_type=launch_type,
         capacity_provider_strategy=provider_strategy,
-        platform_version=platform_version_for(params.get("platformVersion"), effective),
-        network_configuration=params.get("networkConfiguration"),
-        deployment_configuration=_deployment_configuration(params, strategy),
+        platform_version=platform_version_for(request.platform_version, effective),
+        network_configuration=request.network_configuration,
+        deployment_configuration=_deployment_configuration(request.deployment_configuration,
+                                                           strategy),
         deployment_controller=controller,
         scheduling_strategy=strategy,
-        load_balancers=params.get("loadBalancers", []),
-        service_registries=params.get("serviceRegistries", []),
-        placement_constraints=params.get("placementConstraints", []),
-        placement_strategy=params.get("placementStrategy", []),
-        health_check_grace_period=params.get("healthCheckGracePeriodSeconds"),
-        propagate_tags=params.get("propagateTags", "NONE"),
-        enable_ecs_managed_tags=params.get("enableECSManagedTags", False),
-        enable_execute_command=params.get("enableExecuteCommand", False),
-        role_arn=params.get("role"),
+        load_balancers=request.load_balancers or [],
+        service_registries=request.service_registries or [],
+        placement_constraints=request.placement_constraints or [],
+        placement_strategy=request.placement_strategy or [],
+        health_check_grace_period=request.health_check_grace_period_seconds,
+        propagate_tags=request.propagate_tags or "NONE",
+        enable_ecs_managed_tags=bool(request.enable_ecs_managed_tags),
+        enable_execute_command=bool(request.enable_execute_command),
+        role_arn=request.role,
         created_by=created_by,
-        tags=list(params.get("tags", [])),
+        tags=list(request.tags or []),
     )
     if controller["type"] == "ECS":
         service.deployments.append(_deployment(service))
@@ -105,55 +110,63 @@ def create(store: EcsStore, params: dict, created_by: str) -> Service:
     return service
 
 
-def update(store: EcsStore, params: dict) -> Service:
-    """Check the whole request first, then change the service: a refused update changes nothing."""
-    service = find_active(store, params.get("cluster"), params["service"])
+def update(store: EcsStore, request) -> Service:
+    """UpdateService, its request as named values (None: not given, so left as it is). Check
+    the whole request first, then change the service: a refused update changes nothing."""
+    service = find_active(store, request.cluster, request.service)
     if service.deployment_controller["type"] == "EXTERNAL":
-        _check_external_update(params)
-    if "desiredCount" in params and service.scheduling_strategy == "DAEMON":
+        _check_external_update(request)
+    if request.desired_count is not None and service.scheduling_strategy == "DAEMON":
         raise InvalidParameterException(
             "The daemon scheduling strategy does not support a desired count for services.")
     definition = service.task_definition
-    if "taskDefinition" in params:
-        definition = resolve_task_definition(store, params["taskDefinition"])
+    if request.task_definition is not None:
+        definition = resolve_task_definition(store, request.task_definition)
         if definition.status != "ACTIVE":
             raise ClientException("TaskDefinition is inactive.")
-    strategy = params.get("capacityProviderStrategy", service.capacity_provider_strategy)
-    launch_type = None if "capacityProviderStrategy" in params else service.launch_type
+    new_strategy = request.capacity_provider_strategy is not None
+    strategy = (request.capacity_provider_strategy if new_strategy
+                else service.capacity_provider_strategy)
+    launch_type = None if new_strategy else service.launch_type
     effective = launch_type_of(store, launch_type, strategy)
-    network = params.get("networkConfiguration", service.network_configuration)
+    network = (service.network_configuration if request.network_configuration is None
+               else request.network_configuration)
     if definition is not None:
         check_compatibility(definition, effective)
-        if "networkConfiguration" in params or "taskDefinition" in params:
+        if request.network_configuration is not None or request.task_definition is not None:
             check_network_configuration(network, definition.spec.get("networkMode", "bridge"))
-        check_load_balancers(definition, params.get("loadBalancers", service.load_balancers))
+        check_load_balancers(definition, service.load_balancers if request.load_balancers is None
+                             else request.load_balancers)
     platform = service.platform_version
-    if "platformVersion" in params or "capacityProviderStrategy" in params:
-        platform = platform_version_for(params.get("platformVersion"), effective)
+    if request.platform_version is not None or new_strategy:
+        platform = platform_version_for(request.platform_version, effective)
     deployment_configuration = _merged_deployment_configuration(
-        service.deployment_configuration, params.get("deploymentConfiguration", {}))
+        service.deployment_configuration, request.deployment_configuration or {})
     # Everything is acceptable: apply.
-    changes_deployment = bool(params.get("forceNewDeployment")) or definition is not service.task_definition
-    changes_deployment |= any(key in params for key in (
-        "capacityProviderStrategy", "networkConfiguration", "platformVersion", "loadBalancers"))
+    changes_deployment = (bool(request.force_new_deployment)
+                          or definition is not service.task_definition)
+    changes_deployment |= any(value is not None for value in (
+        request.capacity_provider_strategy, request.network_configuration,
+        request.platform_version, request.load_balancers))
     service.task_definition, service.network_configuration = definition, network
     service.capacity_provider_strategy, service.launch_type = strategy, launch_type
     service.platform_version = platform
     service.deployment_configuration = deployment_configuration
-    if "desiredCount" in params:
-        service.desired_count = params["desiredCount"]
+    if request.desired_count is not None:
+        service.desired_count = request.desired_count
         if service.deployments:
             service.primary.desired_count = service.desired_count
-    for key, attribute in (("loadBalancers", "load_balancers"),
-                           ("placementConstraints", "placement_constraints"),
-                           ("placementStrategy", "placement_strategy"),
-                           ("healthCheckGracePeriodSeconds", "health_check_grace_period"),
-                           ("enableExecuteCommand", "enable_execute_command"),
-                           ("propagateTags", "propagate_tags"),
-                           ("serviceRegistries", "service_registries"),
-                           ("enableECSManagedTags", "enable_ecs_managed_tags")):
-        if key in params:
-            setattr(service, attribute, params[key])
+    for attribute, value in (("load_balancers", request.load_balancers),
+                             ("placement_constraints", request.placement_constraints),
+                             ("placement_strategy", request.placement_strategy),
+                             ("health_check_grace_period",
+                              request.health_check_grace_period_seconds),
+                             ("enable_execute_command", request.enable_execute_command),
+                             ("propagate_tags", request.propagate_tags),
+                             ("service_registries", request.service_registries),
+                             ("enable_ecs_managed_tags", request.enable_ecs_managed_tags)):
+        if value is not None:
+            setattr(service, attribute, value)
     if changes_deployment and service.deployment_controller["type"] == "ECS":
         start_deployment(service)
     service.steady_reported = False
@@ -161,13 +174,13 @@ def update(store: EcsStore, params: dict) -> Service:
     return service
 
 
-def _check_external_update(params: dict) -> None:
+def _check_external_update(request) -> None:
     """With the EXTERNAL controller, task sets own the configuration; ECS lets UpdateService
     change only the count and a few service-level settings."""
     allowed = {"cluster", "service", "desiredCount", "healthCheckGracePeriodSeconds",
                "deploymentConfiguration", "enableExecuteCommand", "propagateTags",
                "enableECSManagedTags", "placementConstraints", "placementStrategy"}
-    refused = sorted(set(params) - allowed)
+    refused = sorted(given(request) - allowed)
     if refused:
         raise InvalidParameterException(
             f"Unable to update {', '.join(refused)} on a service with the EXTERNAL deployment "
@@ -268,23 +281,23 @@ def _deployment(service: Service, source: Deployment | None = None) -> Deploymen
     )
 
 
-def _desired_count(params: dict, strategy: str) -> int:
+def _desired_count(desired: int | None, strategy: str) -> int:
     if strategy == "DAEMON":
-        if params.get("desiredCount"):
+        if desired:
             raise InvalidParameterException(
                 "The daemon scheduling strategy does not support a desired count for services.")
         return 0
-    if "desiredCount" not in params:
+    if desired is None:
         raise InvalidParameterException(
             "desiredCount is required when schedulingStrategy is REPLICA.")
-    return params["desiredCount"]
+    return desired
 
 
-def _deployment_configuration(params: dict, strategy: str) -> dict:
+def _deployment_configuration(requested: dict | None, strategy: str) -> dict:
     defaults = dict(DEFAULT_DEPLOYMENT)
     if strategy == "DAEMON":
         defaults.update(maximumPercent=100, minimumHealthyPercent=0)
-    return _merged_deployment_configuration(defaults, params.get("deploymentConfiguration", {}))
+    return _merged_deployment_configuration(defaults, requested or {})
 
 
 def _merged_deployment_configuration(current: dict, changes: dict) -> dict:

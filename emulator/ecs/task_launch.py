@@ -111,17 +111,15 @@ def _task(store, request: LaunchRequest, cluster, definition, launch_type, provi
 
 def _launch_type(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> tuple[str, list[dict]]:
     """A launch's launch type, and the capacity provider strategy its tasks are spread by."""
-    launch_type, strategy = launch_choice(store, cluster, {
-        "launchType": request.launch_type,
-        "capacityProviderStrategy": list(request.capacity_provider_strategy)})
+    launch_type, strategy = launch_choice(store, cluster, request.launch_type,
+                                          request.capacity_provider_strategy)
     return launch_type_of(store, launch_type, strategy), strategy
 
 
-def launch_choice(store: EcsStore, cluster: Cluster, params: dict) -> tuple[str | None, list[dict]]:
+def launch_choice(store: EcsStore, cluster: Cluster, launch_type: str | None,
+                  strategy) -> tuple[str | None, list[dict]]:
     """A service's or task set's (launch type, capacity provider strategy): the request's, else
     the cluster's default strategy, else the EC2 launch type."""
-    launch_type = params.get("launchType")
-    strategy = params.get("capacityProviderStrategy", [])
     if launch_type and strategy:
         raise InvalidParameterException(
             "Specifying both a launch type and capacity provider strategy is not supported.")

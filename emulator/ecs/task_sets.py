@@ -94,7 +94,8 @@ def create(store: EcsStore, params: dict) -> TaskSet:
     if definition.status != "ACTIVE":
         raise ClientException("TaskDefinition is inactive.")
     cluster = store.cluster(params["cluster"])
-    launch_type, strategy = launch_choice(store, cluster, params)
+    launch_type, strategy = launch_choice(store, cluster, params.get("launchType"),
+                                           params.get("capacityProviderStrategy"))
     effective = launch_type_of(store, launch_type, strategy)
     check_compatibility(definition, effective)
     network = check_network_configuration(params.get("networkConfiguration"),

@@ -10,28 +10,30 @@ from emulator.ecs.errors import InvalidParameterException
 @handler("CreateService")
 def create_service(call: Call) -> dict:
     _check_connectors(call)
-    service = services.create(call.store, call.params, arns.principal_root(call.ctx))
-    gateways.connect(call.store, service, call.params.get("gatewayConnectors", []))
+    service = services.create(call.store, call.request, arns.principal_root(call.ctx))
+    gateways.connect(call.store, service, call.request.gateway_connectors or [])
     return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
 @handler("UpdateService")
 def update_service(call: Call) -> dict:
     _check_connectors(call)
-    service = services.update(call.store, call.params)
-    gateways.connect(call.store, service, call.params.get("gatewayConnectors"))
+    service = services.update(call.store, call.request)
+    gateways.connect(call.store, service, call.request.gateway_connectors)
     return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
 def _check_connectors(call: Call) -> None:
     """Before the service changes: the connector must name a port of its task definition."""
-    connectors = call.params.get("gatewayConnectors")
+    request = call.request
+    connectors = request.gateway_connectors
     if not connectors:
         return
-    ref = call.params.get("taskDefinition")
-    if ref is None and "service" in call.params:
-        ref = services.find(call.store, call.params.get("cluster"),
-                            call.params["service"]).task_definition.arn
+    ref = request.task_definition
+    # CreateService's input has no `service` member, UpdateService's one
+    service_ref = getattr(request, "service", None)
+    if ref is None and service_ref is not None:
+        ref = services.find(call.store, request.cluster, service_ref).task_definition.arn
     if ref is not None:
         gateways.check_connectors(call.store, resolve_task_definition(call.store, ref),
                                   connectors)
@@ -39,20 +41,21 @@ def _check_connectors(call: Call) -> None:
 
 @handler("DeleteService")
 def delete_service(call: Call) -> dict:
-    service = services.delete(call.store, call.params.get("cluster"), call.params["service"],
-                              call.params.get("force", False))
+    request = call.request
+    service = services.delete(call.store, request.cluster, request.service, bool(request.force))
     return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
 @handler("DescribeServices")
 def describe_services(call: Call) -> dict:
-    refs = call.params["services"]
+    request = call.request
+    refs = request.services
     if not refs:
         raise InvalidParameterException("Services cannot be empty.")
     if len(refs) > 10:
         raise InvalidParameterException("At most 10 services can be described at once.")
-    cluster = call.store.cluster(call.params.get("cluster"))
-    include = call.params.get("include", [])
+    cluster = call.store.cluster(request.cluster)
+    include = request.include or []
     found, failures = [], []
     for ref in refs:
         service = call.store.services.get((cluster.name, arns.name_from(ref, "service")))
@@ -66,12 +69,13 @@ def describe_services(call: Call) -> dict:
 
 @handler("ListServices")
 def list_services(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
+    request = call.request
+    cluster = call.store.cluster(request.cluster)
     matches = sorted(
         s.arn for (cluster_name, _), s in call.store.services.items()
         if cluster_name == cluster.name and s.status != "INACTIVE"
-        and call.params.get("launchType") in (None, s.launch_type)
-        and call.params.get("schedulingStrategy") in (None, s.scheduling_strategy)
+        and request.launch_type in (None, s.launch_type)
+        and request.scheduling_strategy in (None, s.scheduling_strategy)
     )
     page, token = page_of(matches, call.params, key=lambda arn: arn, default_max=10)
     return {"serviceArns": page, "nextToken": token}
@@ -79,7 +83,7 @@ def list_services(call: Call) -> dict:
 
 @handler("ListServicesByNamespace")
 def list_services_by_namespace(call: Call) -> dict:
-    namespace = call.params["namespace"]
+    namespace = call.request.namespace
     matches = sorted(
         s.arn for s in call.store.services.values()
         if s.status != "INACTIVE" and namespace in _namespaces_of(call.store, s)
