@@ -34,7 +34,7 @@ class Engine:
                                  dataclasses.replace(Settings(), **settings))
         self.store = self.state.store_for(ACCOUNT, REGION)
         with self.state.lock:
-            clusters.create(self.store, {"clusterName": "c"})
+            clusters.create(self.store, ecs_request("CreateCluster", {"clusterName": "c"}))
 
     def run(self, *containers: dict) -> object:
         with self.state.lock:
@@ -42,7 +42,8 @@ class Engine:
                 self.store, RequestContext(ACCOUNT, REGION),
                 {"family": "unit", "containerDefinitions": [
                     {"image": "app", "memory": 64, **c} for c in containers]}).arn
-            ran, failures = tasks.run(self.store, ecs_request("RunTask", {"cluster": "c", "taskDefinition": arn}))
+            ran, failures = tasks.run(self.store, ecs_request(
+                "RunTask", {"cluster": "c", "taskDefinition": arn}))
         assert not failures
         return ran[0]
 

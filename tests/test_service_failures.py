@@ -33,7 +33,7 @@ class World:
         self.store = self.state.store_for(ACCOUNT, REGION)
         self.settings = dataclasses.replace(Settings(), **settings)
         self.scheduler = ServiceScheduler(self.state, self.settings)
-        clusters.create(self.store, {"clusterName": "c"})
+        clusters.create(self.store, ecs_request("CreateCluster", {"clusterName": "c"}))
         self.good = self.register("good")
         self.service = services.create(self.store, ecs_request("CreateService", {
             "cluster": "c", "serviceName": "web", "taskDefinition": self.good,

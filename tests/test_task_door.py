@@ -116,7 +116,7 @@ def test_run_task_start_task_and_the_scheduler_all_come_through_the_door():
                                                       launch(store, request, **kw))[1]
     scheduler = ServiceScheduler(state, Settings(), placer=placement.place)
     with state.lock:
-        clusters.create(store, {"clusterName": "c"})
+        clusters.create(store, ecs_request("CreateCluster", {"clusterName": "c"}))
         arn = task_definitions.register(store, RequestContext(ACCOUNT, REGION), {
             "family": "web", "containerDefinitions": [
                 {"name": "main", "image": "app", "memory": 64}]}).arn

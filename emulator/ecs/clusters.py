@@ -18,28 +18,31 @@ from emulator.ecs.tags import validate_tags
 CLUSTER_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,255}$"
 
 
-def create(store: EcsStore, params: dict) -> Cluster:
-    name = params.get("clusterName") or "default"
+def create(store: EcsStore, request) -> Cluster:
+    """CreateCluster, its request as named values (settings, configuration and tags kept in wire
+    form: DescribeClusters echoes them)."""
+    name = request.cluster_name or "default"
     if not re.match(CLUSTER_NAME_PATTERN, name):
         raise InvalidParameterException(
             "Cluster name must be 1-255 letters, numbers, hyphens and underscores."
         )
-    tags = params.get("tags", [])
+    tags = request.tags or []
     validate_tags(tags)
     existing = store.clusters.get(name)
     if existing is not None and existing.status == "ACTIVE":
         return existing  # CreateCluster is idempotent on ECS
     cluster = Cluster(name=name, arn=arns.cluster(store, name), tags=list(tags))
-    if "settings" in params:
-        cluster.settings = _merge_settings(cluster.settings, params["settings"])
-    cluster.configuration = params.get("configuration")
-    cluster.service_connect_defaults = _service_connect(store, params.get("serviceConnectDefaults"))
-    if "capacityProviders" in params or "defaultCapacityProviderStrategy" in params:
+    if request.settings is not None:
+        cluster.settings = _merge_settings(cluster.settings, request.settings)
+    cluster.configuration = request.configuration
+    cluster.service_connect_defaults = _service_connect(store, request.service_connect_defaults)
+    if (request.capacity_providers is not None
+            or request.default_capacity_provider_strategy is not None):
         capacity_providers.attach_to_cluster(
             store,
             cluster,
-            params.get("capacityProviders", []),
-            params.get("defaultCapacityProviderStrategy", []),
+            request.capacity_providers or [],
+            request.default_capacity_provider_strategy or [],
         )
     store.clusters[name] = cluster
     return cluster

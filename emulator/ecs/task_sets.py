@@ -78,9 +78,11 @@ def computed_desired_count(service: Service, task_set: TaskSet) -> int:
 # -- operations ---------------------------------------------------------------------------------
 
 
-def create(store: EcsStore, params: dict) -> TaskSet:
-    service = external_service(store, params["cluster"], params["service"])
-    token = params.get("clientToken")
+def create(store: EcsStore, request) -> TaskSet:
+    """CreateTaskSet, its request as named values (load balancers, registries and tags kept in
+    wire form: DescribeTaskSets echoes them)."""
+    service = external_service(store, request.cluster, request.service)
+    token = request.client_token
     if token:
         earlier = next((s for s in service.task_sets if s.client_token == token), None)
         if earlier is not None:
@@ -90,18 +92,18 @@ def create(store: EcsStore, params: dict) -> TaskSet:
         raise InvalidParameterException(
             f"{len(current)} deployments exist on the service. Unable to create new TaskSet "
             "since this exceeds the maximum limit.")
-    definition = resolve_task_definition(store, params["taskDefinition"])
+    definition = resolve_task_definition(store, request.task_definition)
     if definition.status != "ACTIVE":
         raise ClientException("TaskDefinition is inactive.")
-    cluster = store.cluster(params["cluster"])
-    launch_type, strategy = launch_choice(store, cluster, params.get("launchType"),
-                                           params.get("capacityProviderStrategy"))
+    cluster = store.cluster(request.cluster)
+    launch_type, strategy = launch_choice(store, cluster, request.launch_type,
+                                           request.capacity_provider_strategy)
     effective = launch_type_of(store, launch_type, strategy)
     check_compatibility(definition, effective)
-    network = check_network_configuration(params.get("networkConfiguration"),
+    network = check_network_configuration(request.network_configuration,
                                           definition.spec.get("networkMode", "bridge"))
-    check_load_balancers(definition, params.get("loadBalancers", []))
-    validate_tags(params.get("tags", []))
+    check_load_balancers(definition, request.load_balancers or [])
+    validate_tags(request.tags or [])
     set_id = new_deployment_id()
     task_set = TaskSet(
         id=set_id,
@@ -111,14 +113,14 @@ def create(store: EcsStore, params: dict) -> TaskSet:
         task_definition=definition,
         launch_type=launch_type,
         capacity_provider_strategy=strategy,
-        platform_version=platform_version_for(params.get("platformVersion"), effective),
+        platform_version=platform_version_for(request.platform_version, effective),
         network_configuration=network,
-        scale=checked_scale(params.get("scale", {"value": 100.0, "unit": "PERCENT"})),
-        load_balancers=list(params.get("loadBalancers", [])),
-        service_registries=list(params.get("serviceRegistries", [])),
-        external_id=params.get("externalId"),
+        scale=checked_scale(request.scale or {"value": 100.0, "unit": "PERCENT"}),
+        load_balancers=list(request.load_balancers or []),
+        service_registries=list(request.service_registries or []),
+        external_id=request.external_id,
         client_token=token,
-        tags=list(params.get("tags", [])),
+        tags=list(request.tags or []),
     )
     service.task_sets.append(task_set)
     service.steady_reported = False
@@ -126,27 +128,29 @@ def create(store: EcsStore, params: dict) -> TaskSet:
     return task_set
 
 
-def update(store: EcsStore, params: dict) -> TaskSet:
+def update(store: EcsStore, cluster_ref: str, service_ref: str, ref: str,
+           scale: dict) -> TaskSet:
     """UpdateTaskSet: only the scale changes."""
-    service = external_service(store, params["cluster"], params["service"])
-    task_set = find(service, params["taskSet"])
+    service = external_service(store, cluster_ref, service_ref)
+    task_set = find(service, ref)
     if task_set.status == "DRAINING":
         raise InvalidParameterException("The task set is being deleted and cannot be updated.")
-    task_set.scale = checked_scale(params["scale"])
+    task_set.scale = checked_scale(scale)
     task_set.updated_at = utcnow()
     service.steady_reported = False
     store.changed()
     return task_set
 
 
-def delete(store: EcsStore, params: dict) -> TaskSet:
+def delete(store: EcsStore, cluster_ref: str, service_ref: str, ref: str,
+           force: bool) -> TaskSet:
     """DeleteTaskSet: the set turns DRAINING; its tasks stop, then it is gone. Without `force`,
     only a set scaled to 0 that is not the primary one can be deleted."""
-    service = external_service(store, params["cluster"], params["service"])
-    task_set = find(service, params["taskSet"])
+    service = external_service(store, cluster_ref, service_ref)
+    task_set = find(service, ref)
     if task_set.status == "DRAINING":
         return task_set
-    if not params.get("force"):
+    if not force:
         if task_set.status == "PRIMARY":
             raise InvalidParameterException(
                 "The primary task set of a service cannot be deleted unless force is set.")
@@ -160,11 +164,11 @@ def delete(store: EcsStore, params: dict) -> TaskSet:
     return task_set
 
 
-def make_primary(store: EcsStore, params: dict) -> TaskSet:
+def make_primary(store: EcsStore, cluster_ref: str, service_ref: str, ref: str) -> TaskSet:
     """UpdateServicePrimaryTaskSet: the service takes on the set's configuration, as
     DescribeServices shows it; the previous primary set becomes ACTIVE."""
-    service = external_service(store, params["cluster"], params["service"])
-    task_set = find(service, params["primaryTaskSet"])
+    service = external_service(store, cluster_ref, service_ref)
+    task_set = find(service, ref)
     if task_set.status == "DRAINING":
         raise InvalidParameterException(
             "The task set is being deleted and cannot become the primary task set.")

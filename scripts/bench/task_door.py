@@ -51,7 +51,7 @@ def _world():
         state.listeners.append(events.on_state_changed)
     store = state.store_for(ACCOUNT, REGION)
     with state.lock:
-        clusters.create(store, {"clusterName": "c"})
+        clusters.create(store, _request("CreateCluster", {"clusterName": "c"}))
         arn = task_definitions.register(store, RequestContext(ACCOUNT, REGION), {
             "family": "bench", "containerDefinitions": [
                 {"name": "main", "image": "app", "memory": 6}]}).arn
@@ -62,16 +62,16 @@ def _fill(state, store, arn: str, count: int) -> None:
     """`count` STOPPED tasks, made by RunTask before the engine starts, then stopped."""
     with state.lock:
         for _ in range(count // 10):
-            ran, _ = tasks.run(store, _run_task({"cluster": "c", "taskDefinition": arn,
-                                                "count": 10}))
+            ran, _ = tasks.run(store, _request("RunTask", {
+                "cluster": "c", "taskDefinition": arn, "count": 10}))
             for task in ran:
                 task.request_stop("UserInitiated", "old")
                 task.advance(TaskStatus.STOPPED)
 
 
-def _run_task(params: dict):
-    """RunTask's request as its handler hands it to tasks.run."""
-    return load_service("ecs").request("RunTask", params)
+def _request(operation: str, params: dict):
+    """`operation`'s request as its handler hands it to the domain: as named values."""
+    return load_service("ecs").request(operation, params)
 
 
 def main() -> None:
@@ -85,7 +85,7 @@ def main() -> None:
     run_ms, pickup_ms, stop_ms = [], [], []
     cpu = time.process_time()
     try:
-        one = _run_task({"cluster": "c", "taskDefinition": arn})
+        one = _request("RunTask", {"cluster": "c", "taskDefinition": arn})
         for _ in range(args.runs):
             began = time.perf_counter()
             with state.lock:

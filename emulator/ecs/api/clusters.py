@@ -7,15 +7,15 @@ from emulator.ecs.api.common import page_of
 
 @handler("CreateCluster")
 def create_cluster(call: Call) -> dict:
-    cluster = clusters.create(call.store, call.params)
+    cluster = clusters.create(call.store, call.request)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
 @handler("DescribeClusters")
 def describe_clusters(call: Call) -> dict:
-    include = call.params.get("include", [])
+    include = call.request.include or []
     found, failures = [], []
-    for ref in call.params.get("clusters") or ["default"]:
+    for ref in call.request.clusters or ["default"]:
         cluster = call.store.find_cluster(ref)
         if cluster is None:
             name = arns.name_from(ref, "cluster")

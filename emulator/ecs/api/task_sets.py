@@ -7,35 +7,45 @@ WITH_TAGS = ("TAGS",)
 
 
 def _wire(call: Call, task_set, include=WITH_TAGS) -> dict:
-    service = task_sets.external_service(call.store, call.params["cluster"], call.params["service"])
+    service = task_sets.external_service(call.store, call.request.cluster, call.request.service)
     return render_services.task_set(call.store, service, task_set, include)
 
 
 @handler("CreateTaskSet")
 def create_task_set(call: Call) -> dict:
-    return {"taskSet": _wire(call, task_sets.create(call.store, call.params))}
+    return {"taskSet": _wire(call, task_sets.create(call.store, call.request))}
 
 
 @handler("UpdateTaskSet")
 def update_task_set(call: Call) -> dict:
-    return {"taskSet": _wire(call, task_sets.update(call.store, call.params))}
+    request = call.request
+    task_set = task_sets.update(call.store, request.cluster, request.service, request.task_set,
+                                request.scale)
+    return {"taskSet": _wire(call, task_set)}
 
 
 @handler("DeleteTaskSet")
 def delete_task_set(call: Call) -> dict:
-    return {"taskSet": _wire(call, task_sets.delete(call.store, call.params))}
+    request = call.request
+    task_set = task_sets.delete(call.store, request.cluster, request.service, request.task_set,
+                                bool(request.force))
+    return {"taskSet": _wire(call, task_set)}
 
 
 @handler("UpdateServicePrimaryTaskSet")
 def update_service_primary_task_set(call: Call) -> dict:
-    return {"taskSet": _wire(call, task_sets.make_primary(call.store, call.params))}
+    request = call.request
+    task_set = task_sets.make_primary(call.store, request.cluster, request.service,
+                                      request.primary_task_set)
+    return {"taskSet": _wire(call, task_set)}
 
 
 @handler("DescribeTaskSets")
 def describe_task_sets(call: Call) -> dict:
-    service = task_sets.external_service(call.store, call.params["cluster"], call.params["service"])
-    include = call.params.get("include", [])
-    refs = call.params.get("taskSets")
+    request = call.request
+    service = task_sets.external_service(call.store, request.cluster, request.service)
+    include = request.include or []
+    refs = request.task_sets
     if not refs:
         return {"taskSets": [render_services.task_set(call.store, service, s, include)
                              for s in service.task_sets], "failures": []}
