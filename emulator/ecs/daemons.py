@@ -55,55 +55,58 @@ class Daemon:
     drained_for: set[str] = field(default_factory=set)  # critical tasks already acted on
 
 
-def create(store: EcsStore, params: dict) -> Daemon:
-    cluster = store.cluster(params.get("clusterArn"))
-    name = params["daemonName"]
+def create(store: EcsStore, request) -> Daemon:
+    """CreateDaemon, its request as named values (deployment configuration and tags kept in
+    wire form: DescribeDaemon echoes them)."""
+    cluster = store.cluster(request.cluster_arn)
+    name = request.daemon_name
     if not NAME.match(name):
         raise InvalidParameterException(
             "Daemon name contains invalid characters. Up to 255 letters (uppercase and "
             "lowercase), numbers, underscores, and hyphens are allowed.")
     existing = store.daemons.get((cluster.name, name))
     if existing is not None and existing.status != "DELETED":
-        token = params.get("clientToken")
+        token = request.client_token
         if token and token == existing.client_token:
             return existing
         raise InvalidParameterException(f"The daemon {name} already exists in the cluster.")
-    definition = _definition(store, params["daemonTaskDefinitionArn"])
-    providers = _providers(store, cluster, params["capacityProviderArns"])
-    validate_tags(params.get("tags", []))
+    definition = _definition(store, request.daemon_task_definition_arn)
+    providers = _providers(store, cluster, request.capacity_provider_arns)
+    validate_tags(request.tags or [])
     service = Service(
         name=name, arn=arns.build(store, "daemon", f"{cluster.name}/{name}"),
         cluster_name=cluster.name, cluster_arn=cluster.arn, desired_count=0,
         task_definition=definition, launch_type="EC2", capacity_provider_strategy=[],
         platform_version=None, network_configuration=None,
-        deployment_configuration=_service_configuration(params.get("deploymentConfiguration")),
+        deployment_configuration=_service_configuration(request.deployment_configuration),
         deployment_controller={"type": "ECS"}, scheduling_strategy="DAEMON",
-        tags=list(params.get("tags", [])), group=f"daemon:{name}",
+        tags=list(request.tags or []), group=f"daemon:{name}",
     )
-    _configure(service, params)
+    _configure(service, request)
     daemon = Daemon(name=name, arn=service.arn, cluster_name=cluster.name,
                     cluster_arn=cluster.arn, capacity_provider_arns=providers,
-                    deployment_configuration=params.get("deploymentConfiguration") or {},
-                    critical=bool(params.get("critical", False)), service=service,
-                    client_token=params.get("clientToken"))
+                    deployment_configuration=request.deployment_configuration or {},
+                    critical=bool(request.critical), service=service,
+                    client_token=request.client_token)
     service_ops.start_deployment(service)
     store.daemons[(cluster.name, name)] = daemon
     store.changed()
     return daemon
 
 
-def update(store: EcsStore, params: dict) -> tuple[Daemon, Deployment]:
-    daemon = active(store, params["daemonArn"])
+def update(store: EcsStore, request) -> tuple[Daemon, Deployment]:
+    """UpdateDaemon, its request as named values (None: not given, so left as it is)."""
+    daemon = active(store, request.daemon_arn)
     cluster = store.cluster(daemon.cluster_name)
-    definition = _definition(store, params["daemonTaskDefinitionArn"])
-    daemon.capacity_provider_arns = _providers(store, cluster, params["capacityProviderArns"])
+    definition = _definition(store, request.daemon_task_definition_arn)
+    daemon.capacity_provider_arns = _providers(store, cluster, request.capacity_provider_arns)
     service = daemon.service
-    if "deploymentConfiguration" in params:
-        daemon.deployment_configuration = params["deploymentConfiguration"]
+    if request.deployment_configuration is not None:
+        daemon.deployment_configuration = request.deployment_configuration
         service.deployment_configuration = _service_configuration(daemon.deployment_configuration)
-    if "critical" in params:
-        daemon.critical = params["critical"]
-    _configure(service, params)
+    if request.critical is not None:
+        daemon.critical = request.critical
+    _configure(service, request)
     service.task_definition = definition
     deployment = service_ops.start_deployment(service)
     daemon.updated_at = utcnow()
@@ -180,9 +183,10 @@ def active(store: EcsStore, arn: str) -> Daemon:
     return daemon
 
 
-def listed(store: EcsStore, params: dict) -> list[Daemon]:
-    cluster = store.cluster(params.get("clusterArn"))
-    wanted = {arns.name_from(p, "capacity-provider") for p in params.get("capacityProviderArns", [])}
+def listed(store: EcsStore, cluster_ref: str | None,
+           provider_refs: list[str] | None) -> list[Daemon]:
+    cluster = store.cluster(cluster_ref)
+    wanted = {arns.name_from(p, "capacity-provider") for p in provider_refs or []}
     found = [d for d in store.daemons.values()
              if d.cluster_name == cluster.name and d.status != "DELETED"
              and (not wanted or wanted & {arns.name_from(p, "capacity-provider")
@@ -255,10 +259,10 @@ def _service_configuration(config: dict | None) -> dict:
     return {"maximumPercent": 100, "minimumHealthyPercent": minimum}
 
 
-def _configure(service: Service, params: dict) -> None:
-    if "propagateTags" in params:
-        service.propagate_tags = "SERVICE" if params["propagateTags"] == "DAEMON" else "NONE"
-    if "enableECSManagedTags" in params:
-        service.enable_ecs_managed_tags = params["enableECSManagedTags"]
-    if "enableExecuteCommand" in params:
-        service.enable_execute_command = params["enableExecuteCommand"]
+def _configure(service: Service, request) -> None:
+    if request.propagate_tags is not None:
+        service.propagate_tags = "SERVICE" if request.propagate_tags == "DAEMON" else "NONE"
+    if request.enable_ecs_managed_tags is not None:
+        service.enable_ecs_managed_tags = request.enable_ecs_managed_tags
+    if request.enable_execute_command is not None:
+        service.enable_execute_command = request.enable_execute_command

@@ -12,7 +12,7 @@ MAX_DESCRIBED = 20
 
 @handler("CreateDaemon")
 def create_daemon(call: Call) -> dict:
-    daemon = daemons.create(call.store, call.params)
+    daemon = daemons.create(call.store, call.request)
     return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
             "deploymentArn": daemons.deployment_arn(call.store, daemon,
                                                     daemon.service.history[-1])}
@@ -20,7 +20,7 @@ def create_daemon(call: Call) -> dict:
 
 @handler("UpdateDaemon")
 def update_daemon(call: Call) -> dict:
-    daemon, deployment = daemons.update(call.store, call.params)
+    daemon, deployment = daemons.update(call.store, call.request)
     return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
             "updatedAt": daemon.updated_at,
             "deploymentArn": daemons.deployment_arn(call.store, daemon, deployment)}
@@ -28,7 +28,7 @@ def update_daemon(call: Call) -> dict:
 
 @handler("DeleteDaemon")
 def delete_daemon(call: Call) -> dict:
-    daemon = daemons.delete(call.store, call.params["daemonArn"])
+    daemon = daemons.delete(call.store, call.request.daemon_arn)
     return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
             "updatedAt": daemon.updated_at,
             "deploymentArn": daemons.deployment_arn(call.store, daemon, daemon.delete_deployment)}
@@ -36,13 +36,14 @@ def delete_daemon(call: Call) -> dict:
 
 @handler("DescribeDaemon")
 def describe_daemon(call: Call) -> dict:
-    daemon = daemons.find(call.store, call.params["daemonArn"])
+    daemon = daemons.find(call.store, call.request.daemon_arn)
     return {"daemon": render_daemons.daemon_detail(call.store, daemon)}
 
 
 @handler("ListDaemons")
 def list_daemons(call: Call) -> dict:
-    found = daemons.listed(call.store, call.params)
+    found = daemons.listed(call.store, call.request.cluster_arn,
+                           call.request.capacity_provider_arns)
     page, token = page_of(found, call.params, key=lambda d: d.arn)
     return {"daemonSummariesList": [render_daemons.daemon_summary(d) for d in page],
             "nextToken": token}
