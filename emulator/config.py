@@ -83,6 +83,17 @@ class Settings:
     enforce_iam: bool = False
     # Keep the state under data_dir/state and adopt running tasks at start (persistence/).
     persist: bool = False
+    # The Docker Engine tasks run on, as the docker CLI names it (DOCKER_HOST, with
+    # DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for tcp:// with TLS); None: the default socket.
+    docker_host: str | None = None
+    docker_tls_verify: str | None = None
+    docker_cert_path: str | None = None
+
+    def docker_environment(self) -> dict[str, str]:
+        """What the Docker SDK's from_env reads, from these settings rather than os.environ."""
+        values = {"DOCKER_HOST": self.docker_host, "DOCKER_TLS_VERIFY": self.docker_tls_verify,
+                  "DOCKER_CERT_PATH": self.docker_cert_path}
+        return {name: value for name, value in values.items() if value}
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -116,5 +127,8 @@ class Settings:
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
             persist=_env_bool("ECS_EMULATOR_PERSIST", cls.persist),
+            docker_host=os.environ.get("DOCKER_HOST") or None,
+            docker_tls_verify=os.environ.get("DOCKER_TLS_VERIFY") or None,
+            docker_cert_path=os.environ.get("DOCKER_CERT_PATH") or None,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

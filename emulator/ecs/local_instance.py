@@ -56,6 +56,9 @@ class LocalHost:
     def __init__(self, host_resources: Callable[[], tuple[int, int]], enabled: bool = True):
         self.enabled = enabled
         self._host_resources = host_resources
+        # Whether the engine answers (set by engine/engines.py): a new instance shows it as
+        # agentConnected, as one registered while the engine is down would be disconnected.
+        self.connected: Callable[[], bool] = lambda: True
         self._resources: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
@@ -93,6 +96,7 @@ class LocalHost:
             attributes=agent_attributes(store.region, cpu),
         )
         instance.auto_registered = True
+        instance.agent_connected = self.connected()
         return instance
 
 

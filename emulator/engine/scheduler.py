@@ -53,6 +53,9 @@ class ServiceScheduler:
         self.failures = FailureCounter(settings)
         # fn(store, alarm names) -> those in the ALARM state (CloudWatch in moto; app.py wires it)
         self.alarms_in_alarm = lambda store, names: []
+        # Whether the Docker Engine answers (engine_health.py): while it does not, launches are
+        # held, not sent to fail and trip the throttle.
+        self.engine_answers = lambda: True
         state.listeners.append(self._wake.set)
 
     def start(self) -> None:
@@ -240,6 +243,8 @@ class Reconciliation:
         self.launch_tasks(primary, count)
 
     def launch_tasks(self, deployment: Deployment, count: int) -> None:
+        if not self.scheduler.engine_answers():
+            return  # held until the engine is back (engine_outage.py)
         cluster = self.store.clusters.get(self.service.cluster_name)
         try:
             started = [task for _ in range(count) for task in build_tasks(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 
 from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
+from emulator.engine.engine_outage import stopped_by_engine
 from emulator.runtime.status import TaskStatus
 
 FAILED_STOP_CODES = ("TaskFailedToStart", "EssentialContainerExited")
@@ -80,6 +81,8 @@ class FailureCounter:
             return
         if task.stop_code not in FAILED_STOP_CODES:
             return  # stopped on purpose: by the scheduler, a user, a reset or a Spot reclaim
+        if stopped_by_engine(task):
+            return  # its Docker Engine went: no fault of the task's (engine_outage.py)
         service.counted_failures.add(task.arn)  # listeners may hear of a task more than once
         deployment = deployment_of(service, task)
         never_ran = failed_to_start(task)

@@ -16,6 +16,7 @@ from emulator.config import Settings
 from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsState
 from emulator.engine import container_specs
+from emulator.engine.engine_outage import engine_gone_reason
 from emulator.engine.hooks import TaskHook
 from emulator.engine.task_runner import TaskRunner
 from emulator.runtime import labels as runtime_labels
@@ -28,6 +29,7 @@ OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 # answers; what is left they finish in the background (and an emulator's stop removes).
 RESET_WAIT_S = 5.0
 SHUTDOWN_GRACE_S = 2  # SIGTERM to SIGKILL for each task when the emulator stops
+ENGINE_HOLD_S = 30  # how long a new task waits for a Docker Engine that does not answer
 
 
 class TaskEngine:
@@ -45,6 +47,9 @@ class TaskEngine:
         self._threads: list[threading.Thread] = []
         self._wake = threading.Event()
         self.task_listeners: list = []  # fn(store, task) on every status change
+        # The engine's health (engine_health.py), when watched: a broken event stream makes it
+        # look at once, and new tasks wait for an engine that is gone (hold_for_engine).
+        self.health = None
         # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
         # container that dies while the engine starts is not missed.
         self.events_since: float | None = None
@@ -167,6 +172,8 @@ class TaskEngine:
                     self._on_event(event)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
+            if self.health is not None:
+                self.health.looks_gone()
             self._stopping.wait(1.0)
 
     def _remove_orphans(self) -> bool:
@@ -185,6 +192,10 @@ class TaskEngine:
         name = event.labels.get(runtime_labels.CONTAINER_NAME)
         if not task_arn or not name:
             return
+        # A dockerd going down stops its containers after it stopped answering new calls (the
+        # event stream, already open, still tells of them): such a death is the engine's doing.
+        engine_gone = (event.action == "die" and self.health is not None
+                       and not self.health.check())
         with self.state.lock:
             store, task = self._find_task(task_arn)
             container = task.container(name) if task else None
@@ -206,9 +217,9 @@ class TaskEngine:
                 container.reason = OOM_REASON
             else:
                 return
-            if event.action == "die":
-                self._after_exit(task, container)
-            if event.action == "destroy":
+            if event.action == "die" and engine_gone:
+                self._after_engine_exit(task, container)
+            elif event.action in ("die", "destroy"):
                 self._after_exit(task, container)
             self.state.changed.notify_all()
             self.task_changed(store, task)
@@ -217,6 +228,13 @@ class TaskEngine:
         # A die event means the container did run (possibly before its runner noted the start).
         if container.essential and task.desired < TaskStatus.STOPPED:
             task.request_stop("EssentialContainerExited", "Essential container in task exited")
+
+    def _after_engine_exit(self, task, container) -> None:
+        reason = engine_gone_reason(self.health.address)
+        if container.reason is None:
+            container.reason = reason
+        if container.essential and task.desired < TaskStatus.STOPPED:
+            task.request_stop("EssentialContainerExited", reason)
 
     def record_exit(self, task, container, state) -> None:
         """After a stop: the exit code and OOM verdict as Docker observed them (under the lock)."""
@@ -253,6 +271,28 @@ class TaskEngine:
                         self._runners.pop(arn, None)
 
     # -- what runners ask of the engine -----------------------------------------------------------
+
+    def hold_for_engine(self, task) -> None:
+        """A new task waits (PROVISIONING) while its engine is known to be gone, up to
+        ENGINE_HOLD_S, rather than failing at once; after that its first call fails and says
+        the engine cannot be reached."""
+        if self.health is not None and not self.health.answering():
+            self.health.wait_until_answering(
+                ENGINE_HOLD_S, cancelled=lambda: task.desired >= TaskStatus.STOPPED)
+
+    def live_tasks(self, runtime=None) -> list:
+        """(store, task) of every task whose runner still runs (under the lock)."""
+        found = []
+        for thread, task in self._runners.values():
+            if thread.is_alive() and task.known < TaskStatus.STOPPED:
+                store, known = self._find_task(task.arn)
+                if known is task:
+                    found.append((store, task))
+        return found
+
+    def tasks_with_runners(self) -> set[str]:
+        """ARNs of tasks whose runner has not finished (it removes their containers itself)."""
+        return {arn for arn, (thread, _) in self._runners.items() if thread.is_alive()}
 
     def labels_for(self, task, container_name: str) -> dict[str, str]:
         """What names a resource's task; the runtime adds the labels naming this emulator."""

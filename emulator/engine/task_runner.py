@@ -47,6 +47,7 @@ class TaskRunner:
             self._teardown()
 
     def _provision(self) -> bool:
+        self.engine.hold_for_engine(self.task)
         if self._stop_requested():
             return False
         shape = self._shape()
