@@ -163,7 +163,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
-    engines.install(emulator, settings)
+    engines.install(emulator, settings,
+                    lambda environment: _docker_runtime(keeper, settings, environment))
     _add_exec(emulator)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
@@ -247,14 +248,15 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper, settings):
+def _docker_runtime(keeper, settings, environment=None):
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
     # One instance id per emulator, so that stopping one never removes another's containers,
     # even within one process (a test session may run several). A persisted emulator keeps its
     # id across restarts: its containers and network are found again by their labels.
-    environment = settings.docker_environment() or None  # None: the SDK reads DOCKER_HOST
+    # None: the SDK reads DOCKER_HOST
+    environment = environment or settings.docker_environment() or None
     if keeper is None:
         return DockerRuntime(instance_id=new_instance_id(), environment=environment)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),

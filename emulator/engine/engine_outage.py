@@ -29,16 +29,21 @@ log = logging.getLogger("emulator.engine")
 
 ENGINE_GONE_REASON = ("Essential container in task exited: the Docker Engine at {} stopped or "
                       "restarted")
+LOST_REASON = ("Task lost: the Docker Engine at {} of its container instance has not answered "
+               "for {:g} s")
 SWEEP_AGAIN_AFTER_S = (2.0, 10.0)  # the runners of the tasks the restart stopped finish by then
 
 
 class EngineOutage:
     """Ties one engine's health to its container instances, its tasks and its leftovers."""
 
-    def __init__(self, engine, health: EngineHealth, runtime, on_engine=lambda instance: True):
+    def __init__(self, engine, health: EngineHealth, runtime, on_engine=lambda instance: True,
+                 lost_after_s: float = 30.0):
         """`engine`: the TaskEngine; `on_engine(instance)`: whether a container instance's tasks
-        run on this engine."""
+        run on this engine; after `lost_after_s` without an answer its tasks are lost."""
         self.engine = engine
+        self.lost_after_s = lost_after_s
+        self._lost_timer: threading.Timer | None = None
         self.state = engine.state
         self.health = health
         self.runtime = runtime
@@ -50,8 +55,13 @@ class EngineOutage:
 
     def on_down(self) -> None:
         self._connect(False)
+        self._lost_timer = threading.Timer(self.lost_after_s, self._lose_tasks)
+        self._lost_timer.daemon = True
+        self._lost_timer.start()
 
     def on_up(self, outage: Outage) -> None:
+        if self._lost_timer is not None:
+            self._lost_timer.cancel()
         self._connect(True)
         try:
             self._stop_what_died(outage)
@@ -74,6 +84,24 @@ class EngineOutage:
                         instance.agent_connected = connected
                         instance.version += 1
             self.state.changed.notify_all()
+
+    # -- tasks lost with their engine -------------------------------------------------------------
+
+    def _lose_tasks(self) -> None:
+        """The engine has been gone too long: its tasks are STOPPED, as ECS stops the tasks of
+        an instance it lost, and services replace them where engines answer. Should it come
+        back, the sweep removes what is left of them."""
+        if self.health.answering():
+            return
+        reason = LOST_REASON.format(self.health.address, self.lost_after_s)
+        with self.state.lock:
+            lost = [task for _, task in self.engine.live_tasks(self.runtime)
+                    if task.desired < TaskStatus.STOPPED]
+            for task in lost:
+                task.request_stop("TerminationNotice", reason)
+            self.state.changed.notify_all()
+        if lost:
+            log.warning("%d tasks lost with the Docker Engine %s", len(lost), self.health.name)
 
     # -- tasks whose containers died while the engine was gone -----------------------------------
 
@@ -141,7 +169,8 @@ def engine_gone_reason(address: str) -> str:
 def stopped_by_engine(task) -> bool:
     """Whether the task stopped because its engine went (the scheduler does not count it as a
     failure of the task: no throttle, no circuit breaker)."""
-    return (task.stopped_reason or "").startswith(ENGINE_GONE_REASON.split("{}")[0])
+    return (task.stopped_reason or "").startswith(
+        (ENGINE_GONE_REASON.split("{}")[0], LOST_REASON.split("{}")[0]))
 
 
 def _finished_after(state, since: dt.datetime) -> bool:

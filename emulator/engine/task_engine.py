@@ -50,6 +50,7 @@ class TaskEngine:
         # The engine's health (engine_health.py), when watched: a broken event stream makes it
         # look at once, and new tasks wait for an engine that is gone (hold_for_engine).
         self.health = None
+        self.engines = None  # the Docker Engines, when watched (engines.py)
         # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
         # container that dies while the engine starts is not missed.
         self.events_since: float | None = None
@@ -65,6 +66,11 @@ class TaskEngine:
         for target, name in ((self._admit_loop, "task-admit"), (self._watch_events, "task-events"),
                              (self._purge_loop, "task-purge")):
             thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for extra in self.engines.extra() if self.engines is not None else ():
+            thread = threading.Thread(target=self._watch_events, args=(extra.runtime, extra.health),
+                                      name=f"task-events-{extra.name}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -86,6 +92,8 @@ class TaskEngine:
                 self._runtime.remove_labelled({})
             except Exception:  # the engine may be gone; the next emulator removes orphans
                 log.exception("could not remove this emulator's containers")
+            if self.engines is not None:
+                self.engines.remove_everything()
 
     def stop_all_tasks(self, reason: str, grace_s: int | None = None, runners=None) -> None:
         with self.state.lock:
@@ -115,18 +123,18 @@ class TaskEngine:
 
     def _kill_all(self, tasks: list) -> None:
         with self.state.lock:
-            ids = [c.runtime_id for task in tasks for c in task.containers
+            ids = [(self.runtime_of(task), c.runtime_id) for task in tasks for c in task.containers
                    if c.runtime_id and c.known < ContainerStatus.STOPPED]
         if not ids:
             return
         with ThreadPoolExecutor(max_workers=min(32, len(ids)),
                                 thread_name_prefix="reset-kill") as pool:
-            for _ in pool.map(self._kill_quietly, ids):
+            for _ in pool.map(lambda pair: self._kill_quietly(*pair), ids):
                 pass
 
-    def _kill_quietly(self, container_id: str) -> None:
+    def _kill_quietly(self, runtime, container_id: str) -> None:
         try:
-            self._runtime.kill_container(container_id)
+            runtime.kill_container(container_id)
         except Exception:  # gone already, or Docker is; the runner's teardown removes it
             log.debug("reset could not kill %s", container_id, exc_info=True)
 
@@ -162,24 +170,27 @@ class TaskEngine:
 
     # -- runtime events -----------------------------------------------------------------------------
 
-    def _watch_events(self) -> None:
+    def _watch_events(self, runtime=None, health=None) -> None:
+        """One engine's event stream (the default engine's unless told another)."""
+        runtime = runtime or self.runtime
+        health = health or self.health
         cleaned = False
         while not self._stopping.is_set():
             if not cleaned:  # until the engine answers once: it may be down at start-up
-                cleaned = self._remove_orphans()
+                cleaned = self._remove_orphans(runtime)
             try:
-                for event in self.runtime.events(self._stopping, since=self.events_since):
-                    self._on_event(event)
+                for event in runtime.events(self._stopping, since=self.events_since):
+                    self._on_event(event, health)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
-            if self.health is not None:
-                self.health.looks_gone()
+            if health is not None:
+                health.looks_gone()
             self._stopping.wait(1.0)
 
-    def _remove_orphans(self) -> bool:
+    def _remove_orphans(self, runtime) -> bool:
         """What emulators that died left behind; False while the engine does not answer."""
         try:
-            removed = self.runtime.remove_orphans()
+            removed = runtime.remove_orphans()
         except Exception:
             log.debug("no Docker Engine to clean up yet", exc_info=True)
             return False
@@ -187,15 +198,15 @@ class TaskEngine:
             log.info("removed %d resources left by emulators that are gone", removed)
         return True
 
-    def _on_event(self, event) -> None:
+    def _on_event(self, event, health=None) -> None:
         task_arn = event.labels.get(runtime_labels.TASK_ARN)
         name = event.labels.get(runtime_labels.CONTAINER_NAME)
         if not task_arn or not name:
             return
         # A dockerd going down stops its containers after it stopped answering new calls (the
         # event stream, already open, still tells of them): such a death is the engine's doing.
-        engine_gone = (event.action == "die" and self.health is not None
-                       and not self.health.check())
+        health = health or self.health
+        engine_gone = event.action == "die" and health is not None and not health.check()
         with self.state.lock:
             store, task = self._find_task(task_arn)
             container = task.container(name) if task else None
@@ -218,7 +229,7 @@ class TaskEngine:
             else:
                 return
             if event.action == "die" and engine_gone:
-                self._after_engine_exit(task, container)
+                self._after_engine_exit(task, container, health)
             elif event.action in ("die", "destroy"):
                 self._after_exit(task, container)
             self.state.changed.notify_all()
@@ -229,8 +240,8 @@ class TaskEngine:
         if container.essential and task.desired < TaskStatus.STOPPED:
             task.request_stop("EssentialContainerExited", "Essential container in task exited")
 
-    def _after_engine_exit(self, task, container) -> None:
-        reason = engine_gone_reason(self.health.address)
+    def _after_engine_exit(self, task, container, health) -> None:
+        reason = engine_gone_reason(health.address)
         if container.reason is None:
             container.reason = reason
         if container.essential and task.desired < TaskStatus.STOPPED:
@@ -276,15 +287,26 @@ class TaskEngine:
         """A new task waits (PROVISIONING) while its engine is known to be gone, up to
         ENGINE_HOLD_S, rather than failing at once; after that its first call fails and says
         the engine cannot be reached."""
-        if self.health is not None and not self.health.answering():
-            self.health.wait_until_answering(
+        health = self.engines.health_of(task) if self.engines is not None else self.health
+        if health is not None and not health.answering():
+            health.wait_until_answering(
                 ENGINE_HOLD_S, cancelled=lambda: task.desired >= TaskStatus.STOPPED)
 
+    def runtime_for(self, store, task):
+        """The runtime of the engine that runs `task`, chosen now if none is yet (under the
+        lock): the default engine's unless the emulator has several."""
+        return self.engines.runtime_for(store, task) if self.engines is not None else self._runtime
+
+    def runtime_of(self, task):
+        return self.engines.runtime_of(task) if self.engines is not None else self._runtime
+
     def live_tasks(self, runtime=None) -> list:
-        """(store, task) of every task whose runner still runs (under the lock)."""
+        """(store, task) of every task whose runner still runs, on `runtime`'s engine if given
+        (under the lock)."""
         found = []
         for thread, task in self._runners.values():
-            if thread.is_alive() and task.known < TaskStatus.STOPPED:
+            if thread.is_alive() and task.known < TaskStatus.STOPPED and (
+                    runtime is None or self.runtime_of(task) is runtime):
                 store, known = self._find_task(task.arn)
                 if known is task:
                     found.append((store, task))

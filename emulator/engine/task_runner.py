@@ -27,7 +27,7 @@ class TaskRunner:
         self.engine = engine
         self.store = store
         self.task = task
-        self.runtime = engine.runtime
+        self.runtime = engine.runtime_for(store, task)  # the task's engine (engines.py)
         self.lock = engine.state.lock
         self.changed = engine.state.changed
         self.sandbox: TaskSandbox | None = None
