@@ -5,6 +5,8 @@
 #   scripts/extra-dockerd.sh start NAME [INDEX]   print its DOCKER_HOST once it answers
 #   scripts/extra-dockerd.sh stop NAME            stop it (its containers die with it); keep its data
 #   scripts/extra-dockerd.sh remove NAME          stop it and remove its data, bridge and files
+#   scripts/extra-dockerd.sh freeze|thaw NAME     SIGSTOP/SIGCONT it: an engine that does not
+#                                                 answer while its containers run on
 #   scripts/extra-dockerd.sh host NAME            print its DOCKER_HOST
 #
 # Each engine has its own socket, data-root, exec-root, pidfile and bridge (ecsx<INDEX>, subnet
@@ -25,6 +27,7 @@ stop() {
   if [ -f "$root/dockerd.pid" ]; then
     pid=$(cat "$root/dockerd.pid")
     if kill -0 "$pid" 2>/dev/null; then
+      kill -CONT "$pid" 2>/dev/null || true  # a frozen one must run to hear the TERM
       kill "$pid"
       for _ in $(seq 1 200); do
         kill -0 "$pid" 2>/dev/null || break
@@ -67,6 +70,10 @@ case $command in
     exit 1 ;;
   stop)
     stop ;;
+  freeze)
+    kill -STOP "$(cat "$root/dockerd.pid")" ;;
+  thaw)
+    kill -CONT "$(cat "$root/dockerd.pid")" ;;
   remove)
     stop
     # what containers left mounted under the data-root must go before the files do

@@ -27,6 +27,13 @@ class ExtraEngine:
     def stop(self) -> None:
         self._script("stop")
 
+    def freeze(self) -> None:
+        """SIGSTOP: the engine stops answering, its containers run on (an engine lost)."""
+        self._script("freeze")
+
+    def thaw(self) -> None:
+        self._script("thaw")
+
     def remove(self) -> None:
         self._script("remove", str(self.index))
 

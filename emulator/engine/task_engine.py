@@ -300,6 +300,11 @@ class TaskEngine:
     def runtime_of(self, task):
         return self.engines.runtime_of(task) if self.engines is not None else self._runtime
 
+    def engine_answers(self, task) -> bool:
+        """False only when the task's engine is known not to answer."""
+        health = self.engines.health_of(task) if self.engines is not None else self.health
+        return health is None or health.answering()
+
     def live_tasks(self, runtime=None) -> list:
         """(store, task) of every task whose runner still runs, on `runtime`'s engine if given
         (under the lock)."""

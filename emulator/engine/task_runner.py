@@ -250,11 +250,16 @@ class TaskRunner:
         self.engine.call_hooks("on_stopping", self.store, self.task, isolated=True)
         with self.lock:
             self._advance(TaskStatus.STOPPING)
-        self._record_exits(self._stop_all())
+        # A task lost with its engine asks nothing of it (each call would wait out the client's
+        # timeout); the engine's return removes what is left (engine_outage.py).
+        engine_answers = self.engine.engine_answers(self.task)
+        if engine_answers:
+            self._record_exits(self._stop_all())
         with self.lock:
             self._advance(TaskStatus.DEPROVISIONING)
         self.engine.call_hooks("on_stopped", self.store, self.task, isolated=True)
-        self._remove_all()
+        if engine_answers:
+            self._remove_all()
         with self.lock:
             for attachment in self.task.attachments:
                 attachment["status"] = "DELETED"
