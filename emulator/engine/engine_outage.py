@@ -3,9 +3,12 @@
 While the engine is gone, its container instances show agentConnected false, as ECS shows an
 instance whose agent lost its connection; the scheduler holds launches on it (scheduler.py asks
 `answering`), and new task runners wait for it (TaskEngine.hold_for_engine) instead of failing
-at once. Running tasks are left as they are: their containers may still run (an engine that is
-only unreachable) or not (one that restarted: dockerd closes its API first, then stops every
-container, so no die event reaches us).
+at once. Running tasks are left as they are at first: their containers may still run (an
+engine that is only unreachable) or not (one that restarted: dockerd stops taking new calls,
+then stops every container; the event stream it still holds open tells of each, and the task
+engine, seeing the engine no longer answer, says so in the task's stoppedReason). An engine
+that does not answer for `lost_after_s` loses its tasks: STOPPED as ECS stops those of an
+instance it lost, asking nothing of the engine, so services replace them where engines answer.
 
 When it answers again: instances connected again; every task's started containers are asked
 for; those that no longer run are STOPPED with their exit code, and a task whose essential
