@@ -204,3 +204,75 @@ def test_a_lost_engine_loses_its_tasks_and_the_service_replaces_them(ecs, apis, 
 
 def _on_engine_all(api) -> list:
     return api.containers(all=True, filters={"label": [labels.TASK_ARN]})
+
+
+def test_draining_an_engine_moves_a_services_tasks_off_it_within_its_limits(ecs, apis):
+    ecs.create_service(cluster=CLUSTER, serviceName="d", taskDefinition="web", desiredCount=3,
+                       launchType="EC2",
+                       placementStrategy=[{"type": "spread", "field": "instanceId"}])
+
+    def live():
+        arns = ecs.list_tasks(cluster=CLUSTER, serviceName="d")["taskArns"]
+        return ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
+
+    before = _wait(lambda: len(t := live()) == 3 and all(x["lastStatus"] == "RUNNING" for x in t)
+                   and t)
+    [on_b] = [t for t in before if t["availabilityZone"] == "us-east-1b"]
+    ecs.update_container_instances_state(cluster=CLUSTER, status="DRAINING",
+                                         containerInstances=[on_b["containerInstanceArn"]])
+    deadline = time.monotonic() + 30
+    while True:
+        tasks = live()
+        # minimumHealthyPercent 100, maximumPercent 200: never fewer than 3 running, at most 6
+        assert sum(1 for t in tasks if t["lastStatus"] == "RUNNING") >= 3
+        assert len(tasks) <= 6
+        if on_b["taskArn"] not in {t["taskArn"] for t in tasks} and len(tasks) == 3 and all(
+                t["lastStatus"] == "RUNNING" for t in tasks):
+            break
+        assert time.monotonic() < deadline, tasks
+        time.sleep(0.1)
+    assert all(not t["availabilityZone"].endswith("b") for t in tasks)
+    assert not (_on_engine(apis["b"]) & {t["taskArn"] for t in tasks})
+    drained = ecs.describe_tasks(cluster=CLUSTER, tasks=[on_b["taskArn"]])["tasks"][0]
+    assert drained["stopCode"] == "ServiceSchedulerInitiated"
+    ecs.delete_service(cluster=CLUSTER, service="d", force=True)
+
+
+def test_every_engine_pulls_an_ecr_image_from_the_emulators_registry(emulator, ecs, apis,
+                                                                     busybox_image):
+    import base64
+
+    ecr = emulator.client("ecr")
+    uri = ecr.create_repository(repositoryName="app")["repository"]["repositoryUri"]
+    token = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    local = apis["a"]
+    local.tag(busybox_image, uri, tag="v1")
+    for line in local.push(uri, tag="v1", stream=True, decode=True,
+                           auth_config={"username": user, "password": password}):
+        assert "error" not in line, line
+    local.remove_image(f"{uri}:v1")  # so that every engine, the machine's too, must pull
+    try:
+        ecs.register_task_definition(family="ecr", containerDefinitions=[
+            {"name": "main", "image": f"{uri}:v1", "memory": 32, "command": SERVE}])
+        response = ecs.run_task(cluster=CLUSTER, taskDefinition="ecr", launchType="EC2",
+                                count=3, placementStrategy=[{"type": "spread",
+                                                             "field": "instanceId"}])
+        arns = [t["taskArn"] for t in response["tasks"]]
+        tasks = _wait(lambda: _running(ecs, arns), timeout=60)
+        [digest] = [i["imageDigest"] for i in ecr.describe_images(repositoryName="app")
+                    ["imageDetails"]]
+        assert {t["containers"][0]["imageDigest"] for t in tasks} == {digest}
+        for api in apis.values():
+            assert api.images(name=uri), "the engine pulled the image itself"
+            assert len(_on_engine(api) & set(arns)) == 1
+        for arn in arns:
+            ecs.stop_task(cluster=CLUSTER, task=arn)
+        _wait(lambda: all(t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(
+            cluster=CLUSTER, tasks=arns)["tasks"]))
+    finally:
+        for api in apis.values():
+            try:
+                api.remove_image(f"{uri}:v1", force=True)
+            except Exception:  # never pulled there (the test failed before)
+                pass

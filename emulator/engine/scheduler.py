@@ -23,7 +23,7 @@ from emulator.ecs.service_model import Deployment, Service
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.task_launch import build_tasks
 from emulator.ecs.task_protection import split_protected
-from emulator.engine import daemon_scheduler, deployment_hooks, task_set_scheduler
+from emulator.engine import daemon_scheduler, deployment_hooks, instance_draining, task_set_scheduler
 from emulator.engine.service_failures import (
     BREAKER_REASON,
     FailureCounter,
@@ -142,6 +142,7 @@ class Reconciliation:
         self.check_circuit_breaker()
         self.check_alarms()
         may_launch, may_clean_up = deployment_hooks.gates(self)
+        instance_draining.drain(self)
         self.stop_surplus(keep_old=not may_clean_up)
         if may_launch:
             self._launch_missing()
@@ -177,7 +178,7 @@ class Reconciliation:
         # tasks are spared by deployments and scale-in alike (task_protection.py).
         old, spared_old = split_protected([t for t in self.live if t.started_by != primary.id
                                            and not (keep_old and t.serving)])
-        mine, spared_mine = split_protected([t for t in self.live if t.started_by == primary.id])
+        mine, spared_mine = split_protected([t for t in self.live if self._mine(t, primary)])
         # Old deployments' tasks that are not yet healthy can go at once; serving ones only as
         # far as minimumHealthyPercent allows, counting only steady tasks as healthy (a failed
         # deployment's tasks that serve for a moment before they die are no cover), and the
@@ -229,7 +230,7 @@ class Reconciliation:
             return
         if time.monotonic() < self.service.next_launch_at:
             return
-        mine = sum(1 for t in self.live if t.started_by == primary.id)
+        mine = sum(1 for t in self.live if self._mine(t, primary))
         missing = primary.desired_count - mine
         if missing <= 0:
             return
@@ -241,6 +242,12 @@ class Reconciliation:
         if count <= 0:
             return
         self.launch_tasks(primary, count)
+
+    def _mine(self, task, primary: Deployment) -> bool:
+        """The primary deployment's task, unless it is being drained off its instance
+        (instance_draining.py replaces it; it must not count as one that stays)."""
+        return task.started_by == primary.id and not instance_draining.on_draining_instance(
+            self.store, task)
 
     def launch_tasks(self, deployment: Deployment, count: int) -> None:
         if not self.scheduler.engine_answers():
