@@ -176,7 +176,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
 def _flask_app(emulator: Emulator):
     from flask import Flask
 
-    from emulator import control, faults_routes, front_door_routes
+    from emulator import control, engine_routes, faults_routes, front_door_routes
     from emulator.ecr import control as ecr_control
     from emulator.exec import routes as exec_routes
     from emulator.metadata import agent_routes
@@ -192,6 +192,7 @@ def _flask_app(emulator: Emulator):
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(agent_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(engine_routes.blueprint)
     flask_app.register_blueprint(ui_routes.blueprint)
     flask_app.register_blueprint(front_door_routes.blueprint)
     flask_app.register_blueprint(exec_routes.blueprint)

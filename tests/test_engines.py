@@ -276,3 +276,46 @@ def test_every_engine_pulls_an_ecr_image_from_the_emulators_registry(emulator, e
                 api.remove_image(f"{uri}:v1", force=True)
             except Exception:  # never pulled there (the test failed before)
                 pass
+
+
+def test_an_engine_added_at_run_time_by_the_cli_takes_tasks(emulator, ecs, apis, busybox_image,
+                                                            monkeypatch, tmp_path, capfd):
+    from emulator.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    [first], _ = _run(ecs)  # the cluster has its three instances before the fourth engine comes
+    assert len(_instances(ecs)) == 3
+    ecs.stop_task(cluster=CLUSTER, task=first["taskArn"])
+    added = ExtraEngine("engine-d", 6)
+    added.remove()
+    added.start()
+    try:
+        added.load(busybox_image)
+        capfd.readouterr()
+        assert main(["engines", "add", "d", added.host]) == 0
+        assert main(["engines", "add", "d", added.host]) == 1  # the name is taken
+        assert "an engine named 'd' is there already" in capfd.readouterr().err
+        assert main(["engines"]) == 0
+        listed = capfd.readouterr().out.splitlines()
+        assert listed[0].split() == ["NAME", "DOCKER_HOST", "ZONE", "ANSWERS"]
+        assert listed[-1].split() == ["d", added.host, "d", "yes"]
+
+        tasks, failures = _run(ecs, 4, placementConstraints=[{"type": "distinctInstance"}])
+        assert (failures, len(tasks)) == ([], 4)
+        assert sorted(_instances(ecs)) == ["a", "b", "c", "d"]
+        arns = [t["taskArn"] for t in tasks]
+        _wait(lambda: _running(ecs, arns))
+        api = added.api()
+        try:
+            assert len(_on_engine(api) & set(arns)) == 1
+        finally:
+            api.close()
+        for arn in arns:
+            ecs.stop_task(cluster=CLUSTER, task=arn)
+        _wait(lambda: all(t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(
+            cluster=CLUSTER, tasks=arns)["tasks"]))
+    finally:
+        added.remove()

@@ -2,7 +2,7 @@
 
 The default engine is the one DOCKER_HOST (or the default socket) names; with no other
 configured, nothing changes from a one-engine emulator. ECS_EMULATOR_ENGINES adds more
-(config.py). Each engine has its own runtime (the same emulator instance id, so its labels and
+(config.py), and so does the control endpoint while the emulator runs (engine_routes.py). Each engine has its own runtime (the same emulator instance id, so its labels and
 clean-up are the same), its own health monitor (engine_health.py) and outage handling
 (engine_outage.py), and its own event stream, watched by the task engine.
 
@@ -16,6 +16,7 @@ containers of a task, and its awsvpc sandbox, are on one engine.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
@@ -26,6 +27,7 @@ from emulator.runtime.status import TaskStatus
 log = logging.getLogger("emulator.engine")
 
 ZONES = "abcdefghijklmnopqrstuvwxyz"
+EXTENSION = "ecs_emulator_engines"  # the Flask extension the control routes find Engines by
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Engines:
         self.task_engine = task_engine
         self.settings = settings
         self._make_runtime = make_runtime
+        self._lock = threading.Lock()
+        self.local_host = None  # ecs/local_instance.LocalHost, told of engines added later
         self.engines: dict[str, Engine] = {}
         self._add(DEFAULT_ENGINE, settings.docker_environment(), task_engine.runtime)
         for name, host in settings.engines:
@@ -63,6 +67,29 @@ class Engines:
         """Another engine (at start, from the settings)."""
         environment = {"DOCKER_HOST": docker_host}
         return self._add(name, environment, self._make_runtime(environment))
+
+    def add_running(self, name: str, docker_host: str) -> Engine:
+        """Another engine while the emulator runs (the control endpoint, `ecs-emulator engines
+        add`): watched at once, and a container instance of each cluster at its next EC2
+        placement. Raises ValueError for a name taken or an address the SDK cannot take."""
+        from emulator.config import parse_engines
+
+        [(name, docker_host)] = parse_engines(f"{name}={docker_host}")
+        with self._lock:
+            if name in self.engines:
+                raise ValueError(f"an engine named {name!r} is there already")
+            engine = self.add(name, docker_host)
+        engine.health.start()
+        self.task_engine.watch(engine.runtime, engine.health, name)
+        if self.local_host is not None:
+            self.local_host.engines = self.hosts()
+        log.info("Docker Engine %s at %s added (zone %s)", name, docker_host, engine.zone)
+        return engine
+
+    def describe(self) -> list[dict]:
+        """What GET /_emulator/engines and `ecs-emulator engines` show."""
+        return [{"name": e.name, "dockerHost": e.health.address, "zone": e.zone,
+                 "answering": e.health.answering()} for e in self.engines.values()]
 
     @property
     def default(self) -> Engine:
@@ -165,9 +192,11 @@ def install(emulator, settings, make_runtime) -> Engines:
     emulator.scheduler.engine_answers = engines.answering
     local_host = emulator.ecs.local_host
     if local_host is not None:
+        engines.local_host = local_host
         local_host.connected = engines.default.health.answering
         if engines.extra():
             local_host.engines = engines.hosts()
+    emulator.flask_extensions[EXTENSION] = engines
     emulator.starters.append(engines.start)
     emulator.closers.append(engines.stop)
     return engines

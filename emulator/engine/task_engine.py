@@ -69,10 +69,14 @@ class TaskEngine:
             thread.start()
             self._threads.append(thread)
         for extra in self.engines.extra() if self.engines is not None else ():
-            thread = threading.Thread(target=self._watch_events, args=(extra.runtime, extra.health),
-                                      name=f"task-events-{extra.name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self.watch(extra.runtime, extra.health, extra.name)
+
+    def watch(self, runtime, health, name: str) -> None:
+        """Follow another engine's event stream (engines.py)."""
+        thread = threading.Thread(target=self._watch_events, args=(runtime, health),
+                                  name=f"task-events-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self, remove_everything: bool = True) -> None:
         """Stop every task (containers get their stop timeout), then the engine's threads."""
