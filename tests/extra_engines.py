@@ -3,10 +3,19 @@ engines (scripts/extra-dockerd.sh starts and stops them; see there what each one
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "extra-dockerd.sh"
+
+# dockerd needs root (CI runs the suite as root, with docker.io installed by ensure-docker.sh).
+needs_root_and_dockerd = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("dockerd") is None,
+    reason="starting extra Docker Engines needs root and dockerd")
 
 
 class ExtraEngine:

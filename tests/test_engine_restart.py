@@ -17,7 +17,9 @@ from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
 from tests.busybox import SERVE
-from tests.extra_engines import ExtraEngine
+from tests.extra_engines import ExtraEngine, needs_root_and_dockerd
+
+pytestmark = needs_root_and_dockerd
 
 CLUSTER = "restarts"
 
