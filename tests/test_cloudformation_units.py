@@ -15,8 +15,11 @@ def test_service_properties_become_a_create_service_request():
         "PlacementStrategies": [{"Type": "spread", "Field": "attribute:ecs.availability-zone"}],
         "LoadBalancers": [{"TargetGroupArn": "arn:tg", "ContainerName": "web",
                            "ContainerPort": "80"}],
-        "DeploymentConfiguration": {"DeploymentCircuitBreaker": {"Enable": True,
-                                                                 "Rollback": "false"},
+        "DeploymentConfiguration": {"DeploymentCircuitBreaker": {
+                                        "Enable": True, "Rollback": "false",
+                                        "ResetOnHealthyTask": "false",
+                                        "ThresholdConfiguration": {"Type": "COUNT",
+                                                                   "Value": "5"}},
                                     "Alarms": {"AlarmNames": ["a"], "Enable": True,
                                                "Rollback": False}},
         "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["s"],
@@ -32,7 +35,9 @@ def test_service_properties_become_a_create_service_request():
         "loadBalancers": [{"targetGroupArn": "arn:tg", "containerName": "web",
                            "containerPort": 80}],
         "deploymentConfiguration": {
-            "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+            "deploymentCircuitBreaker": {
+                "enable": True, "rollback": False, "resetOnHealthyTask": False,
+                "thresholdConfiguration": {"type": "COUNT", "value": 5}},
             "alarms": {"alarmNames": ["a"], "enable": True, "rollback": False}},
         "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["s"],
                                                          "assignPublicIp": "ENABLED"}},

@@ -24,6 +24,11 @@ pytestmark = pytest.mark.docker
 
 # probe URL [wget options]: one line "<<URL rc=N BODY>>" (busybox wget prints errors on stderr).
 PROBE = 'p() { out=$(wget -qO- "$@" 2>&1); echo "<<$1 rc=$? $out>>"; }; '
+# A WebSocket upgrade, as the session-manager-plugin opens a data channel (busybox's wget
+# treats a 101 as an error and exits; its -T crashes it).
+UPGRADE = ("--header 'Upgrade: websocket' --header 'Connection: Upgrade' "
+           "--header 'Sec-WebSocket-Version: 13' "
+           "--header 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='")
 LIST_TASKS = ("--header 'X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListTasks' "
               "--header 'Content-Type: application/x-amz-json-1.1' "
               "--post-data '{\"cluster\": \"work\"}'")
@@ -48,7 +53,7 @@ def neighbour(ecs, iam_client, cluster, busybox_image, docker_client):
     definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
                                 "command": ["sleep", "300"]}, family="neighbour",
                           taskRoleArn=role)
-    arn, env = started(ecs, cluster, docker_client, definition)
+    arn, env = started(ecs, cluster, docker_client, definition, enableExecuteCommand=True)
     yield arn, env
     stop(ecs, cluster, arn, docker_client)
 
@@ -71,16 +76,24 @@ def test_a_task_reads_its_own_metadata_and_credentials_and_nothing_else(
               '"$AWS_ENDPOINT_URL/_emulator/reset" --post-data ""',
               '"$AWS_ENDPOINT_URL/_emulator/tasks/$B_ID/kill" --post-data ""',
               '"$AWS_ENDPOINT_URL/moto-api/reset" --post-data ""',
-              f'"$AWS_ENDPOINT_URL/" {LIST_TASKS}']
+              f'"$AWS_ENDPOINT_URL/" {LIST_TASKS}',
+              '"$AWS_ENDPOINT_URL/v1/data-channel/$B_SESSION"',
+              f'"$AWS_ENDPOINT_URL/v1/data-channel/$B_SESSION?role=publish_subscribe" {UPGRADE}']
     if b_credentials is not None:
         probed += ['"http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"',
                    '"http://169.254.170.2$B_CREDENTIALS"', '"$AWS_ENDPOINT_URL$B_CREDENTIALS"',
-                   '"http://169.254.170.2/_emulator/health"']
+                   '"http://169.254.170.2/_emulator/health"',
+                   f'"http://169.254.170.2/v1/data-channel/$B_SESSION" {UPGRADE}']
+    # An ECS Exec session into B, opened from the host as the CLI would: its data channel is
+    # not the prober's to open, on any address a container reaches.
+    b_session = ecs.execute_command(cluster=cluster, task=b_arn, container="app", command="sh",
+                                    interactive=True)["session"]["sessionId"]
     role = make_role(iam_client, "prober-role")
     script = PROBE + "".join(f"p {probe}; " for probe in probed) + "echo END; sleep 300"
     definition = register(ecs, {
         "name": "app", "image": busybox_image, "memory": 32, "command": ["sh", "-c", script],
         "environment": [{"name": "B_KEY", "value": b_key}, {"name": "B_ID", "value": b_id},
+                        {"name": "B_SESSION", "value": b_session},
                         {"name": "B_CREDENTIALS", "value": b_credentials or ""}]},
         family="prober", taskRoleArn=role)
     arn, env = started(ecs, cluster, docker_client, definition)
@@ -97,6 +110,10 @@ def test_a_task_reads_its_own_metadata_and_credentials_and_nothing_else(
                  "/moto-api/reset"):
         assert "HTTP/1.1 403" in seen[f"{endpoint}{path}"][1], path
     assert task_of(ecs, cluster, b_arn)["lastStatus"] == "RUNNING"
+    # B's exec session: its data channel refused (not upgraded, not even told to upgrade).
+    for url in (f"{endpoint}/v1/data-channel/{b_session}",
+                f"{endpoint}/v1/data-channel/{b_session}?role=publish_subscribe"):
+        assert "HTTP/1.1 403" in seen[url][1], (url, seen[url])
     # The AWS APIs are still there for tasks: ListTasks shows both.
     status, body = seen[f"{endpoint}/"]
     assert status == 0 and set(json.loads(body)["taskArns"]) == {arn, b_arn}
@@ -107,6 +124,7 @@ def test_a_task_reads_its_own_metadata_and_credentials_and_nothing_else(
         assert "HTTP/1.1 400" in seen[f"http://{LINK_LOCAL}{b_credentials}"][1]
         assert "HTTP/1.1 400" in seen[f"{endpoint}{b_credentials}"][1]
         assert "HTTP/1.1 403" in seen[f"http://{LINK_LOCAL}/_emulator/health"][1]
+        assert "HTTP/1.1 403" in seen[f"http://{LINK_LOCAL}/v1/data-channel/{b_session}"][1]
     stop(ecs, cluster, arn, docker_client)
 
 

@@ -238,3 +238,67 @@ def test_usable_with_the_keyboard(page, clean_emulator):
     keys.send_keys(Keys.ENTER).perform()
     page.wait_text("Tasks", "Last status")
     assert page.driver.current_url.endswith("#/tasks")
+
+
+def _stack_template(image: str) -> dict:
+    return {"Description": "dashboard stack", "Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "stk"}},
+        "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "stk-web", "NetworkMode": "awsvpc", "Cpu": "256", "Memory": "512",
+            "RequiresCompatibilities": ["FARGATE"],
+            "ContainerDefinitions": [{"Name": "main", "Image": image, "Memory": 32,
+                                      "StopTimeout": 2, "Command": [
+                                          "sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "ServiceName": "web", "Cluster": {"Ref": "Cluster"},
+            "TaskDefinition": {"Ref": "TaskDef"}, "DesiredCount": 0, "LaunchType": "FARGATE",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}},
+            "DeploymentConfiguration": {"DeploymentCircuitBreaker": {
+                "Enable": True, "Rollback": True, "ResetOnHealthyTask": False,
+                "ThresholdConfiguration": {"Type": "COUNT", "Value": 2}}}}},
+        "Repository": {"Type": "AWS::ECR::Repository",
+                       "Properties": {"RepositoryName": "stk/app"}},
+    }}
+
+
+def test_stacks_show_their_resources_linked_and_their_events(page, clean_emulator,
+                                                             busybox_image):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    cfn = clean_emulator.client("cloudformation")
+    cfn.create_stack(StackName="shop", TemplateBody=json.dumps(_stack_template(busybox_image)))
+    service_arn = clean_emulator.client("ecs").describe_services(
+        cluster="stk", services=["web"])["services"][0]["serviceArn"]
+    page.open("#/stacks")
+    page.wait_text("shop", "CREATE_COMPLETE", "dashboard stack", "AWS::ECS::Service",
+                   service_arn, "AWS::ECR::Repository", "stk/app")
+    rows = {r[0]: r for r in page.rows()}
+    assert set(rows) == {"Cluster", "TaskDef", "Service", "Repository"}
+    assert all(r[2] == "CREATE_COMPLETE" for r in rows.values()), rows
+    assert rows["Cluster"][3] == "stk" and rows["Repository"][3] == "stk/app"
+    page.screenshot("stacks")
+
+    # The events, opened from the keyboard: the stack's own and its resources'.
+    page.driver.find_element("css selector", "main details summary").send_keys(" ")
+    page.wait_text("Service CREATE_IN_PROGRESS", "shop CREATE_COMPLETE")
+    page.screenshot("stack-events")
+
+    # Physical ids lead to the views of what they name.
+    page.click("LINK_TEXT", service_arn)
+    # The stack's circuit breaker settings reached the service (and the page shows them).
+    page.wait_text("Service web", "Deployments", "Circuit breaker on, with rollback, threshold "
+                   "COUNT 2, failures add up (resetOnHealthyTask off).")
+    assert page.driver.current_url.endswith("#/service/stk/web")
+    page.go("#/stacks")
+    page.click("LINK_TEXT", "stk/app")
+    page.wait_text("ECR repository stk/app")
+    page.go("#/stacks")
+    page.wait_text("AWS::ECS::Cluster")
+    link = page.driver.find_element("link text", "stk")
+    link.send_keys("")  # focus it, then follow it with Enter as a keyboard user does
+    ActionChains(page.driver).send_keys(Keys.ENTER).perform()
+    wait_for(page.rows, lambda rows: any(r[:2] == ["web", "stk"] for r in rows), timeout=WAIT_S)
+    assert page.driver.find_element("id", "cluster").get_attribute("value") == "stk"
+    assert page.console_errors() == []
+    cfn.delete_stack(StackName="shop")

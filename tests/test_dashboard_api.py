@@ -35,7 +35,7 @@ def test_the_page_and_its_files_are_served_from_the_package(clean_emulator):
         assert status == 200 and headers["Content-Type"].startswith(kind) and body
     # Nothing is fetched from elsewhere: every URL the files name is ours.
     for name in ("index.html", "app.js", "api.js", "dom.js", "tasks.js", "services.js",
-                 "ecr.js", "style.css"):
+                 "ecr.js", "stacks.js", "style.css"):
         text = get(clean_emulator, f"{UI}/static/{name}")[2].decode()
         assert "https://" not in text and "//cdn" not in text
     assert get(clean_emulator, f"{UI}/static/missing.js")[0] == 404

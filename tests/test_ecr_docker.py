@@ -4,6 +4,7 @@ tag is removed afterwards; docker's credentials go to a temporary DOCKER_CONFIG.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from test_ecr_helpers import ACCOUNT, ecr  # noqa: F401 (fixture)
+from test_registry_helpers import tiny_disk  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.docker
 
@@ -213,3 +215,21 @@ def test_an_archived_image_cannot_be_pulled_until_pushed_again(docker, ecr):
         [(digest, "ACTIVE")]
     docker.remove(f"{uri}:v1")
     assert docker.pull(f"{uri}:v1").returncode == 0
+
+
+def test_a_push_onto_a_full_disk_says_so(docker, ecr, tiny_disk):
+    """Docker shows the registry's own words, at once (no five retries), and nothing stays."""
+    uri = ecr.create_repository(repositoryName="big")["repository"]["repositoryUri"]
+    # 4 MiB of base64 text compresses to about 3 MiB: more than the 2 MiB disk holds.
+    docker.make_image(f"{uri}:v1", base64.b64encode(os.urandom(3 * 1024 * 1024)).decode())
+    refused = docker.push(f"{uri}:v1")
+    assert refused.returncode != 0
+    message = refused.stderr.decode()
+    assert "denied: The registry's storage is full" in message, message
+    assert str(tiny_disk) in message and "ECS_EMULATOR_DATA_DIR" in message
+    assert b"Retrying" not in refused.stdout
+    assert ecr.list_images(repositoryName="big")["imageIds"] == []
+    leftovers = [p for p in tiny_disk.rglob("*") if p.is_file() and "/_layers/" not in str(p)
+                 and "/blobs/" not in str(p)]
+    assert leftovers == [tiny_disk / "repositories" / ACCOUNT / "us-east-1" / "big" /
+                         "_manifests" / "created"]

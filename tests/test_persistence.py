@@ -172,7 +172,24 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
         _, tasks = steady(ecs)
         assert victim not in tasks and set(runtime_ids) - {victim} <= set(tasks)
 
-        # 3. A reset and a stop leave nothing of this emulator on the Docker Engine.
+        # 3. kill -9 just as the state file lagged two tasks' starts (the keeper writes task
+        #    states a moment after they change): both are RUNNING again, the same containers,
+        #    the one saved before its network had it read back from Docker.
+        settle_writes()
+        emulator.running.stop(signal.SIGKILL)
+        provisioning, activating = sorted(tasks)[:2]
+        ip = eni_ip(tasks[provisioning])
+        saved_starting(tmp_path / "state" / "ecs", provisioning, activating)
+        emulator.up()
+        _, again = steady(ecs)
+        assert {provisioning, activating} <= set(again)
+        assert [t["containers"][0]["runtimeId"] for t in (again[provisioning],
+                again[activating])] == [tasks[provisioning]["containers"][0]["runtimeId"],
+                                        tasks[activating]["containers"][0]["runtimeId"]]
+        assert eni_ip(again[provisioning]) == ip and again[provisioning]["startedAt"]
+        assert set(service_tasks(ecs, "STOPPED")) == {victim}
+
+        # 4. A reset and a stop leave nothing of this emulator on the Docker Engine.
         assert requests.post(f"http://127.0.0.1:{emulator.port}/_emulator/reset",
                              timeout=60).status_code == 200
         assert not containers(docker_client, emulator.instance)
@@ -185,6 +202,37 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
         if emulator.running is not None:
             emulator.running.kill()
         remove_everything(docker_client, emulator.instance)
+
+
+def eni_ip(task: dict) -> str:
+    details = task["attachments"][0]["details"]
+    return next(d["value"] for d in details if d["name"] == "privateIPv4Address")
+
+
+def saved_starting(path, provisioning: str, activating: str) -> None:
+    """Rewrite the saved ECS state as if the file had last seen one task PROVISIONING (before
+    its network was written) and another ACTIVATING. The live objects a snapshot refers to
+    stand in as placeholders and are written back as the same references."""
+    from emulator.persistence import snapshot
+    from emulator.runtime.status import TaskStatus
+
+    class Reference:
+        def __init__(self, pid):
+            self.pid = pid
+
+        def notify(self):  # stores hold the live state's `notify`
+            pass
+
+    value = snapshot.loads(path.read_bytes(), Reference)
+    tasks = {arn: task for store in value["stores"].values() for arn, task in store.tasks.items()}
+    task = tasks[provisioning]
+    task.known, task.started_at, task.connectivity_at = TaskStatus.PROVISIONING, None, None
+    task.private_ip, task.attachments = None, []
+    for container in task.containers:
+        container.network_bindings = []
+    tasks[activating].known = TaskStatus.ACTIVATING
+    snapshot.write_atomically(path, snapshot.dumps(
+        value, lambda obj: obj.pid if isinstance(obj, Reference) else None))
 
 
 def remove_everything(docker_client, instance) -> None:

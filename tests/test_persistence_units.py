@@ -42,6 +42,13 @@ def test_snapshot_keeps_state_and_remakes_machinery():
     assert back["counted"]["a"] == [1] and back["counted"]["new"] == []
 
 
+def test_a_snapshot_of_an_older_build_gets_the_fields_added_since():
+    cluster = Cluster(name="old", arn="arn:aws:ecs:us-east-1:000000000000:cluster/old")
+    del cluster.__dict__["settings"]  # as a build before the field was added would have pickled it
+    back = snapshot.loads(snapshot.dumps(cluster))
+    assert back.name == "old" and back.settings == Cluster(name="x", arn="y").settings != []
+
+
 def test_a_thread_is_refused_and_another_format_is_not_read():
     with pytest.raises(pickle.PicklingError):
         snapshot.dumps({"thread": threading.Thread(target=print)})
@@ -136,7 +143,7 @@ def test_a_mutating_request_writes_the_parts_it_may_change(request_, written):
     assert written_by(**request_) == written
 
 
-def adopted(known, docker: dict):
+def adopted(known, docker: dict, web: dict | None = None):
     """A task of two containers (web essential, sidecar not) persisted at `known`, reconciled
     with what Docker says now: name -> ContainerState, or absent. (task, caught up)."""
     from emulator.config import Settings
@@ -149,7 +156,8 @@ def adopted(known, docker: dict):
     definition = TaskDefinition(family="f", revision=1, arn="arn:td", spec={},
                                 compatibilities=["EC2"], requires_attributes=[],
                                 registered_by="me")
-    containers = [TaskContainer(name="web", arn="arn:c1", definition={"essential": True}),
+    containers = [TaskContainer(name="web", arn="arn:c1",
+                                definition={"essential": True, **(web or {})}),
                   TaskContainer(name="sidecar", arn="arn:c2", definition={"essential": False})]
     task = Task(arn="arn:task", id="t", cluster_name="c", cluster_arn="arn:c",
                 definition=definition, launch_type="EC2", capacity_provider=None,
@@ -165,12 +173,12 @@ def adopted(known, docker: dict):
     return task, caught_up
 
 
-def docker_state(running: bool, exit_code=None, oom=False):
+def docker_state(running: bool, exit_code=None, oom=False, health=None, status=None):
     from emulator.runtime.base import ContainerState
 
-    return ContainerState(id="x", status="running" if running else "exited", running=running,
-                          exit_code=exit_code, oom_killed=oom, health=None, error="",
-                          ip_address=None)
+    return ContainerState(id="x", status=status or ("running" if running else "exited"),
+                          running=running, exit_code=exit_code, oom_killed=oom, health=health,
+                          error="", ip_address=None)
 
 
 def test_a_running_task_whose_containers_run_is_adopted_as_it_is():
@@ -193,6 +201,34 @@ def test_a_task_the_state_file_saw_starting_is_running_if_docker_says_so():
     assert caught_up
     task, caught_up = adopted("PENDING", {"web": docker_state(True)})  # sidecar never made
     assert not caught_up and task.stop_code == "TaskFailedToStart"
+
+
+@pytest.mark.parametrize("known", ["PROVISIONING", "PENDING", "ACTIVATING"])
+def test_a_task_saved_starting_whose_essential_containers_run_is_running(known):
+    # The file may lag the task by a moment: any step of its start, even before its network.
+    task, caught_up = adopted(known, {"web": docker_state(True),
+                                      "sidecar": docker_state(False, exit_code=0)})
+    assert caught_up and task.desired.name == "RUNNING" and task.stop_code is None
+    sidecar = task.containers[1]  # a non-essential container that had done its work
+    assert sidecar.known.name == "STOPPED" and sidecar.exit_code == 0
+
+
+def test_a_task_saved_starting_with_a_container_never_started_failed_to_start():
+    task, caught_up = adopted("PENDING", {"web": docker_state(True),
+                                          "sidecar": docker_state(False, status="created")})
+    assert not caught_up and task.stop_code == "TaskFailedToStart"
+    assert task.containers[1].exit_code is None  # never ran: no exit to report
+
+
+@pytest.mark.parametrize("known", ["ACTIVATING", "RUNNING"])
+@pytest.mark.parametrize("docker_health, health", [
+    ("healthy", "HEALTHY"), ("unhealthy", "UNHEALTHY"), ("starting", "UNKNOWN")])
+def test_an_adopted_task_reports_the_health_docker_sees_now(known, docker_health, health):
+    check = {"healthCheck": {"command": ["CMD-SHELL", "true"]}}
+    task, caught_up = adopted(known, {"web": docker_state(True, health=docker_health),
+                                      "sidecar": docker_state(True)}, web=check)
+    assert caught_up == (known == "ACTIVATING")
+    assert task.containers[0].health.name == health and task.health.name == health
 
 
 def test_resources_of_a_state_directory_are_orphans_only_once_it_is_gone(tmp_path):

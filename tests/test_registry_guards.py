@@ -32,13 +32,13 @@ def test_invalid_repository_names(reg, name):
     "/v2/111122223333/../../app/manifests/x",
 ])
 def test_path_traversal_is_refused(reg, registry, path):
-    before = files_under(registry.storage.root)
+    before = files_under(registry.storage.driver.root)
     for method in ("GET", "PUT", "DELETE", "PATCH"):
         status, _, payload = reg.raw(method, path, b'{"schemaVersion": 2}')
         assert status in (400, 404, 405), (method, path, status)
         if status != 405:
             assert b'"errors"' in payload, (method, path)
-    assert files_under(registry.storage.root) == before
+    assert files_under(registry.storage.driver.root) == before
 
 
 def test_invalid_digests_and_tags(reg):

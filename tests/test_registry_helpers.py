@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import json
 import os
+import subprocess
 
 import pytest
 import requests
@@ -103,6 +104,19 @@ def files_under(root) -> list[str]:
     return sorted(found)
 
 
+def stored(storage, *tops: str) -> list[str]:
+    """The driver paths of every file storage holds under `tops` (by default, anywhere)."""
+    from emulator.registry.driver import PathNotFound
+
+    found = []
+    for top in tops or ("blobs", "uploads", "tmp", "repositories"):
+        try:
+            found += [info.path for info in storage.driver.walk(top)]
+        except PathNotFound:
+            continue
+    return sorted(found)
+
+
 @pytest.fixture
 def registry(clean_emulator):
     registry = clean_emulator.emulator.registry
@@ -118,3 +132,28 @@ def registry(clean_emulator):
 @pytest.fixture
 def reg(registry, clean_emulator) -> RegistryClient:
     return RegistryClient(clean_emulator)
+
+
+@pytest.fixture
+def tiny_disk(clean_emulator, tmp_path):
+    """The emulator's registry stored on a 2 MiB tmpfs (a full disk within reach): the path of
+    its data directory. Skipped where mounting is not permitted."""
+    from emulator.registry.driver.filesystem import FilesystemDriver
+    from emulator.registry.storage import RegistryStorage
+
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
+                             capture_output=True, timeout=30)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    registry = clean_emulator.emulator.registry
+    saved = registry.storage
+    registry.storage = RegistryStorage(FilesystemDriver(mountpoint / "registry"))
+    try:
+        yield mountpoint / "registry"
+    finally:
+        registry.storage = saved
+        if subprocess.run(["umount", str(mountpoint)], capture_output=True,
+                          timeout=30).returncode != 0:  # a stream still open: detach it anyway
+            subprocess.run(["umount", "--lazy", str(mountpoint)], timeout=30, check=True)

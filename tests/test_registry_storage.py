@@ -1,9 +1,13 @@
-"""The registry's storage contract without HTTP (what ECR's API calls), and namespace resolution."""
+"""The registry's storage contract without HTTP (what ECR's API calls), over both storage drivers,
+and namespace resolution."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
+import tracemalloc
 
 import pytest
 
@@ -12,16 +16,20 @@ from emulator.registry.errors import (
     RepositoryUnknown, SizeMismatch, UploadOutOfOrder, UploadUnknown,
 )
 from emulator.registry.names import repo_ref, resolve_repository
+from emulator.registry.driver.filesystem import FilesystemDriver
+from emulator.registry.driver.inmemory import InMemoryDriver
 from emulator.registry.storage import RegistryStorage
-from test_registry_helpers import OCI_INDEX, OCI_MANIFEST, digest_of, files_under, image_manifest
+from test_registry_helpers import OCI_INDEX, OCI_MANIFEST, digest_of, image_manifest, stored
 
 APP = repo_ref("123456789012", "us-east-1", "app")
 NESTED = repo_ref("123456789012", "us-east-1", "app/api")
 
 
-@pytest.fixture
-def storage(tmp_path):
-    return RegistryStorage(tmp_path / "registry")
+@pytest.fixture(params=["filesystem", "inmemory"])
+def storage(request, tmp_path):
+    if request.param == "filesystem":
+        return RegistryStorage(FilesystemDriver(tmp_path / "registry"))
+    return RegistryStorage(InMemoryDriver())
 
 
 def _image(storage, repo, tag, layers=(b"layer",)):
@@ -47,7 +55,9 @@ def test_upload_by_parts_as_ecr_sends_them(storage):
     assert storage.upload_status(APP, upload.upload_id).size == len(data)
     info = storage.finish_upload(APP, upload.upload_id, digest_of(data))
     assert (info.digest, info.size) == (digest_of(data), len(data))
-    assert storage.blob_path(APP, info.digest).read_bytes() == data
+    blob, stream = storage.open_blob(APP, info.digest)
+    with stream:
+        assert (blob.size, stream.read()) == (len(data), data)
     with pytest.raises(UploadUnknown):
         storage.upload_status(APP, upload.upload_id)
 
@@ -71,7 +81,7 @@ def test_sha512_blobs_and_a_digest_mismatch(storage, tmp_path):
     with pytest.raises(DigestMismatch):
         storage.finish_upload(APP, upload.upload_id, digest_of(b"other"))
     assert not storage.blob_exists(APP, digest_of(b"not it"))
-    assert not files_under(storage.root / "uploads") and not files_under(storage.root / "tmp")
+    assert not stored(storage, "uploads", "tmp")
 
 
 def test_manifests_tags_and_listing(storage):
@@ -100,7 +110,7 @@ def test_a_manifest_with_missing_references_stores_nothing(storage):
     with pytest.raises(ManifestBlobUnknown):
         storage.put_manifest(APP, "multi", index, OCI_INDEX)
     assert storage.list_tags(APP) == [] and storage.list_manifests(APP) == []
-    assert not files_under(storage.root / "blobs")
+    assert not stored(storage, "blobs")
 
 
 def test_before_tag_can_refuse_and_nothing_changes(storage):
@@ -144,7 +154,7 @@ def test_repositories_nest_and_delete_apart(storage):
         storage.list_tags(APP)
     assert storage.list_tags(elsewhere) == []
     storage.reset()
-    assert storage.list_repositories() == [] and not files_under(storage.root)
+    assert storage.list_repositories() == [] and not stored(storage)
 
 
 def test_resolution_by_host_then_path_then_default():
@@ -167,19 +177,123 @@ def test_resolution_by_host_then_path_then_default():
 def test_abandoned_uploads_expire(storage, monkeypatch):
     """A killed push leaves its upload behind; uploads idle past the expiry are removed when
     the next upload starts (as distribution purges old uploads), busy or fresh ones stay."""
-    import os
-    import time
-
     from emulator.registry import blobstore
 
     abandoned = storage.start_upload(APP)
     storage.append_upload(APP, abandoned.upload_id, [b"half a layer"])
     fresh = storage.start_upload(APP)
-    data = storage.root / "uploads" / abandoned.upload_id / "data"
-    old = time.time() - blobstore.UPLOAD_EXPIRY_S - 60
-    os.utime(data, (old, old))
+    _backdate(storage.driver, f"uploads/{abandoned.upload_id}/data",
+              blobstore.UPLOAD_EXPIRY_S + 60)
     monkeypatch.setattr(blobstore, "PURGE_EVERY_S", 0)
     storage.start_upload(APP)
     with pytest.raises(UploadUnknown):
         storage.upload_status(APP, abandoned.upload_id)
     assert storage.upload_status(APP, fresh.upload_id).size == 0
+
+
+def _backdate(driver, path: str, seconds: float) -> None:
+    """Make a file look untouched for `seconds` (what a day of waiting would do)."""
+    if isinstance(driver, FilesystemDriver):
+        old = os.stat(driver.root / path).st_mtime - seconds
+        os.utime(driver.root / path, (old, old))
+    else:
+        driver._files[path].modified -= seconds
+
+
+def test_concurrent_uploads_each_end_as_their_own_blob(storage):
+    blobs = [bytes([i]) * (300_000 + i) for i in range(6)]
+    results = {}
+
+    def push(index: int) -> None:
+        upload = storage.start_upload(APP)
+        data = blobs[index]
+        for first in range(0, len(data), 65536):
+            storage.append_upload(APP, upload.upload_id, [data[first:first + 65536]], start=first)
+        results[index] = storage.finish_upload(APP, upload.upload_id, digest_of(data))
+
+    threads = [threading.Thread(target=push, args=(i,)) for i in range(len(blobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, data in enumerate(blobs):
+        assert results[index].size == len(data)
+        _, stream = storage.open_blob(APP, digest_of(data))
+        with stream:
+            assert stream.read() == data
+    assert not stored(storage, "uploads", "tmp")
+
+
+def test_a_large_blob_streams_through_in_flat_memory(tmp_path):
+    """64 MiB in and out of the filesystem driver while Python holds a few MiB at most."""
+    storage = RegistryStorage(FilesystemDriver(tmp_path / "registry"))
+    chunk, count = os.urandom(1024 * 1024), 64
+    hasher = hashlib.sha256()
+    for _ in range(count):
+        hasher.update(chunk)
+    digest = "sha256:" + hasher.hexdigest()
+    tracemalloc.start()
+    try:
+        upload = storage.start_upload(APP)
+        storage.append_upload(APP, upload.upload_id, (chunk for _ in range(count // 2)))
+        storage.append_upload(APP, upload.upload_id, (chunk for _ in range(count // 2)))
+        info = storage.finish_upload(APP, upload.upload_id, digest)
+        _, stream = storage.open_blob(APP, digest)
+        with stream:
+            read = sum(len(block) for block in iter(lambda: stream.read(1024 * 1024), b""))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.size == read == count * len(chunk)
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
+
+
+def test_a_data_directory_of_an_earlier_version_reads_as_before(tmp_path):
+    """Earlier versions made empty directories for an empty repository and wrote plain files;
+    persistence (ECS_EMULATOR_PERSIST) relies on these being read back after an upgrade."""
+    root = tmp_path / "registry"
+    data = b"layer"
+    layer = digest_of(data)
+    config = b'{"os":"linux"}'
+    body = json.dumps(image_manifest(digest_of(config), len(config), [(layer, len(data))]))
+    base = root / "repositories" / "123456789012" / "us-east-1"
+    for sub in ("_layers", "_manifests/revisions", "_manifests/tags"):
+        (base / "empty" / sub).mkdir(parents=True)
+    app = base / "app"
+    for digest, content in ((layer, data), (digest_of(config), config),
+                            (digest_of(body.encode()), body.encode())):
+        hex_ = digest.partition(":")[2]
+        (root / "blobs" / "sha256" / hex_[:2]).mkdir(parents=True, exist_ok=True)
+        (root / "blobs" / "sha256" / hex_[:2] / hex_).write_bytes(content)
+        (app / "_layers" / "sha256").mkdir(parents=True, exist_ok=True)
+        (app / "_layers" / "sha256" / hex_).touch()
+    manifest = digest_of(body.encode())
+    (app / "_manifests" / "revisions" / "sha256").mkdir(parents=True)
+    (app / "_manifests" / "revisions" / "sha256" / manifest.partition(":")[2]).write_text(
+        json.dumps({"digest": manifest, "media_type": OCI_MANIFEST, "size": len(body),
+                    "pushed_at": 1.0, "tags": []}))
+    (app / "_manifests" / "tags").mkdir()
+    (app / "_manifests" / "tags" / "v1").write_text(manifest)
+
+    storage = RegistryStorage(FilesystemDriver(root))
+    empty = repo_ref("123456789012", "us-east-1", "empty")
+    assert storage.list_repositories() == [APP, empty]
+    assert storage.list_tags(empty) == [] and storage.list_manifests(empty) == []
+    info, got = storage.get_manifest(APP, "v1")
+    assert (info.digest, info.tags, got) == (manifest, ("v1",), body.encode())
+    assert storage.stat_blob(APP, layer).size == len(data)
+    storage.delete_manifest(APP, manifest)
+    storage.delete_blob(APP, layer)
+    storage.delete_blob(APP, digest_of(config))
+    assert storage.repository_exists(APP) and storage.list_tags(APP) == []
+
+
+def test_every_domain_error_has_one_answer_with_a_known_code():
+    from emulator.registry import errors
+
+    domain = [kind for kind in vars(errors).values() if isinstance(kind, type)
+              and issubclass(kind, errors.RegistryError) and kind is not errors.RegistryError]
+    for kind in domain:
+        answer = errors.answer_for(kind.__new__(kind))
+        assert answer.code in errors.CODES and 400 <= answer.status < 500, kind
+    assert errors.answer_for(errors.StorageFull("/data", "full")) == errors.Answer("DENIED", 403)

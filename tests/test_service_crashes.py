@@ -56,6 +56,55 @@ def test_a_crash_loop_fails_its_deployment_without_a_rollback(ecs, cluster, busy
     ecs.delete_service(cluster=cluster, service="web", force=True)
 
 
+def test_a_count_threshold_fails_a_crash_loop_at_that_count_and_is_echoed(
+        ecs, cluster, busybox_image):
+    breaker = {"enable": True, "rollback": False, "resetOnHealthyTask": False,
+               "thresholdConfiguration": {"type": "COUNT", "value": 2}}
+    created = ecs.create_service(
+        cluster=cluster, serviceName="web", desiredCount=1,
+        taskDefinition=register(ecs, busybox_image, CRASH),
+        deploymentConfiguration={"deploymentCircuitBreaker": breaker})["service"]
+    assert created["deploymentConfiguration"]["deploymentCircuitBreaker"] == breaker
+    service = wait_for(lambda: service_of(ecs, cluster),
+                       lambda s: s["deployments"][0]["rolloutState"] != "IN_PROGRESS", timeout=60)
+    assert service["deploymentConfiguration"]["deploymentCircuitBreaker"] == breaker
+    assert service["deployments"][0]["rolloutState"] == "FAILED"
+    assert service["deployments"][0]["failedTasks"] == 2  # not the default threshold of 3
+    record = deployment_records(ecs, cluster)[0]
+    assert record["deploymentCircuitBreaker"] == {"status": "TRIGGERED", "failureCount": 2,
+                                                  "threshold": 2}
+    percent = {"enable": True, "rollback": False,
+               "thresholdConfiguration": {"type": "UNBOUNDED_PERCENT", "value": 100}}
+    updated = ecs.update_service(cluster=cluster, service="web", desiredCount=1,
+                                 deploymentConfiguration={"deploymentCircuitBreaker": percent},
+                                 forceNewDeployment=True)["service"]
+    assert updated["deploymentConfiguration"]["deploymentCircuitBreaker"] == percent
+    record = next(r for r in deployment_records(ecs, cluster) if r["status"] == "IN_PROGRESS")
+    assert record["deploymentCircuitBreaker"]["threshold"] == 1  # 100% of 1, unbounded
+    ecs.delete_service(cluster=cluster, service="web", force=True)
+
+
+@pytest.mark.parametrize("configuration, message", [
+    ({"type": "COUNT", "value": 0},
+     "thresholdConfiguration value must be at least 1 for type COUNT."),
+    ({"type": "BOUNDED_PERCENT", "value": 150},
+     "thresholdConfiguration value must be between 1 and 100 for type BOUNDED_PERCENT."),
+    ({"type": "HALF", "value": 50}, None),  # not one of the modelled types
+])
+def test_bad_threshold_configurations_are_invalid_parameters(ecs, cluster, busybox_image,
+                                                             configuration, message):
+    with pytest.raises(ecs.exceptions.InvalidParameterException) as raised:
+        ecs.create_service(
+            cluster=cluster, serviceName="web", desiredCount=1,
+            taskDefinition=register(ecs, busybox_image, SERVE),
+            deploymentConfiguration={"deploymentCircuitBreaker": {
+                "enable": True, "rollback": False, "thresholdConfiguration": configuration}})
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    error = raised.value.response["Error"]["Message"]
+    assert error == message if message else "HALF" in error
+    assert not ecs.list_services(cluster=cluster)["serviceArns"]
+
+
 def test_a_rolling_update_to_a_crashing_revision_rolls_back_keeping_healthy_tasks(
         ecs, cluster, busybox_image):
     good = register(ecs, busybox_image, SERVE)

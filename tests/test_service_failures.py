@@ -11,7 +11,8 @@ import pytest
 from emulator.aws.context import RequestContext
 from emulator.config import Settings
 from emulator.ecs import clusters, services, task_definitions
-from emulator.ecs.service_model import circuit_breaker_threshold
+from emulator.ecs.circuit_breaker import threshold
+from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.store import EcsState
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.runtime.status import HealthStatus, TaskStatus
@@ -82,8 +83,43 @@ class World:
 
 
 def test_threshold_is_half_the_desired_count_within_3_and_200():
-    assert [circuit_breaker_threshold(n) for n in (0, 1, 6, 7, 100, 399, 401, 1000)] == [
+    assert [threshold(n) for n in (0, 1, 6, 7, 100, 399, 401, 1000)] == [
         3, 3, 3, 4, 50, 200, 200, 200]
+
+
+@pytest.mark.parametrize("kind, value, expected", [
+    ("BOUNDED_PERCENT", 50, [3, 3, 3, 4, 50, 200, 200, 200]),
+    ("BOUNDED_PERCENT", 10, [3, 3, 3, 3, 10, 40, 41, 100]),
+    ("BOUNDED_PERCENT", 100, [3, 3, 6, 7, 100, 200, 200, 200]),
+    ("UNBOUNDED_PERCENT", 50, [1, 1, 3, 4, 50, 200, 201, 500]),
+    ("UNBOUNDED_PERCENT", 10, [1, 1, 1, 1, 10, 40, 41, 100]),
+    ("COUNT", 2, [2] * 8),
+    ("COUNT", 500, [500] * 8),
+])
+def test_threshold_per_type(kind, value, expected):
+    desired = (0, 1, 6, 7, 100, 399, 401, 1000)
+    assert [threshold(n, {"type": kind, "value": value}) for n in desired] == expected
+
+
+@pytest.mark.parametrize("configuration, message", [
+    ({"type": "COUNT", "value": 0},
+     "thresholdConfiguration value must be at least 1 for type COUNT."),
+    ({"type": "UNBOUNDED_PERCENT", "value": -5},
+     "thresholdConfiguration value must be at least 1 for type UNBOUNDED_PERCENT."),
+    ({"type": "BOUNDED_PERCENT", "value": 101},
+     "thresholdConfiguration value must be between 1 and 100 for type BOUNDED_PERCENT."),
+])
+def test_bad_threshold_values_are_refused_on_create_and_update(configuration, message):
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": False,
+                                            "thresholdConfiguration": configuration}}
+    with pytest.raises(InvalidParameterException, match=message):
+        World(configuration=breaker)
+    world = World()
+    with pytest.raises(InvalidParameterException, match=message):
+        services.update(world.store, {"cluster": "c", "service": "web",
+                                      "deploymentConfiguration": breaker})
+    assert "thresholdConfiguration" not in world.service.deployment_configuration[
+        "deploymentCircuitBreaker"]
 
 
 def test_a_deployment_completes_only_once_its_tasks_are_steady():
@@ -158,9 +194,8 @@ def test_stage_two_resets_the_count_then_counts_exits_and_failed_health_checks()
         world.unthrottle()
         world.run_pass()
         pending = [t for t in world.live(second) if t.known < TaskStatus.RUNNING]
-        if pending:
+        if pending:  # started, not steady: a task that became steady would reset the count
             world.start(pending[0])
-            world.age()
             world.run_pass()
         victim = world.live(second)[0]
         victim.health = HealthStatus.UNHEALTHY
@@ -173,6 +208,60 @@ def test_stage_two_resets_the_count_then_counts_exits_and_failed_health_checks()
     assert second.deployment_status == "ROLLBACK_IN_PROGRESS"
     rollback = world.service.primary
     assert rollback.task_definition.arn == world.good and rollback.rolls_back == second.id
+
+
+def _breaker(reset: bool | None, count: int) -> dict:
+    breaker = {"enable": True, "rollback": False,
+               "thresholdConfiguration": {"type": "COUNT", "value": count}}
+    if reset is not None:
+        breaker["resetOnHealthyTask"] = reset
+    return {"deploymentCircuitBreaker": breaker}
+
+
+def _pending(world):
+    world.unthrottle()
+    world.run_pass()
+    return [t for t in world.live() if t.known < TaskStatus.RUNNING]
+
+
+def _fail_one(world):
+    world.stop(_pending(world)[0], "TaskFailedToStart")
+
+
+def _one_becomes_steady(world):
+    world.start(_pending(world)[0])
+    world.run_pass()  # the scheduler sees it serve
+    world.age()
+    world.run_pass()
+
+
+@pytest.mark.parametrize("reset", [None, True])  # resetOnHealthyTask left out means true
+def test_each_task_that_becomes_healthy_resets_the_failure_count(reset):
+    world = World(desired=3, configuration=_breaker(reset, 2))
+    primary = world.service.primary
+    _fail_one(world)
+    assert primary.failed_tasks == 1
+    _one_becomes_steady(world)
+    assert primary.failed_tasks == 0 and primary.stage_two
+    _fail_one(world)
+    world.run_pass()  # the task that was already steady does not reset it again
+    assert primary.failed_tasks == 1
+    _one_becomes_steady(world)  # a task new to being healthy does
+    assert primary.failed_tasks == 0
+    _fail_one(world)
+    world.run_pass()
+    assert primary.rollout_state == "IN_PROGRESS"  # 1 of COUNT 2
+
+
+def test_without_reset_on_healthy_task_failures_add_up_to_the_threshold():
+    world = World(desired=3, configuration=_breaker(False, 2))
+    primary = world.service.primary
+    _fail_one(world)
+    _one_becomes_steady(world)
+    assert primary.failed_tasks == 1 and primary.stage_two  # cumulative: not reset
+    _fail_one(world)
+    world.run_pass()
+    assert primary.rollout_state == "FAILED" and primary.failed_tasks == 2
 
 
 def test_a_rolling_update_keeps_healthy_tasks_until_new_ones_are_steady():

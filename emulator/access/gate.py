@@ -8,7 +8,10 @@ what the ECS agent serves a task, plus the AWS APIs under the task's identity:
   host's) are closed before a byte is read: the host answers for the gateway address and for
   169.254.170.2 on any interface, so a network namespace routed here would otherwise reach them;
 - the control endpoints (/_emulator/..., /moto-api/...) are refused to containers everywhere,
-  and served on the operator's listener only;
+  and served on the operator's listener only; so is ECS Exec's data channel
+  (/v1/data-channel/<session>): its session token is all that guards a shell in a task, and
+  sessions are opened by the session-manager-plugin on this host, never by a task (a task that
+  learnt another session's id and token would otherwise type into that shell);
 - metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
 - AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
 
@@ -28,6 +31,11 @@ from emulator.access.callers import Caller, CallerKind, Callers
 
 CALLER_KEY = "ecs_emulator.caller"  # the environ key the gate leaves the caller under
 CONTROL_PREFIXES = ("/_emulator/", "/_emulator", "/moto-api/", "/moto-api")
+EXEC_CHANNEL_PREFIX = "/v1/data-channel/"  # emulator/exec/routes.py
+CONTROL_REFUSED = ("The emulator's control endpoints are served to this host only, on the "
+                   "address the emulator was started on.")
+CHANNEL_REFUSED = ("ECS Exec's data channel is served to this host only, on the address the "
+                   "emulator was started on.")
 
 
 def caller_of(environ: dict) -> Caller | None:
@@ -38,9 +46,17 @@ def caller_of(environ: dict) -> Caller | None:
 def is_control(path: str) -> bool:
     if "_emulator" not in path and "moto-api" not in path:
         return False  # the common case, without the normalizing below
-    # As routing would see it: "//_emulator/reset" and "/x/../_emulator/reset" are control too.
-    path = posixpath.normpath(re.sub("/+", "/", "/" + path))
+    path = _as_routed(path)
     return any(path == p or path.startswith(p) for p in CONTROL_PREFIXES)
+
+
+def is_exec_channel(path: str) -> bool:
+    return "data-channel" in path and _as_routed(path).startswith(EXEC_CHANNEL_PREFIX)
+
+
+def _as_routed(path: str) -> str:
+    """As routing would see it: "//_emulator/reset" and "/x/../_emulator/reset" are control too."""
+    return posixpath.normpath(re.sub("/+", "/", "/" + path))
 
 
 class Gate:
@@ -57,10 +73,13 @@ class Gate:
         if self.container_facing and caller.kind is CallerKind.STRANGER:
             # admits() closes these before a request is read; this is the second lock.
             return _refuse(start_response, "This address serves the emulator's containers only.")
-        control = is_control(environ.get("PATH_INFO", ""))
-        if control and (self.container_facing or caller.from_container):
-            return _refuse(start_response, "The emulator's control endpoints are served to this "
-                                           "host only, on the address the emulator was started on.")
+        path = environ.get("PATH_INFO", "")
+        control = is_control(path)
+        if self.container_facing or caller.from_container:
+            if control:
+                return _refuse(start_response, CONTROL_REFUSED)
+            if is_exec_channel(path):
+                return _refuse(start_response, CHANNEL_REFUSED)
         refusal = foreign_page(environ, control)
         if refusal is not None:
             return _refuse(start_response, refusal)

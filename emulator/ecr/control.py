@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import Blueprint, current_app, jsonify, request
 
 from api_shapes import ShapeError, load_service
 from api_shapes.validate import Validator
@@ -21,6 +21,7 @@ from emulator.aws.errors import AwsError
 from emulator.ecr import images, layers, lifecycle, scanning
 from emulator.ecr.errors import InvalidParameterException
 from emulator.registry.errors import RegistryError
+from emulator.registry.routes import blob_response
 
 blueprint = Blueprint("ecr_control", __name__)
 
@@ -40,11 +41,11 @@ def download_layer():
         store = state.store_for(query["account"], query["region"])
         repository = store.repository(query["repository"])
         try:
-            path = images.storage(store).blob_path(images.repo_ref(store, repository.name),
-                                                   query["digest"])
+            info, stream = images.storage(store).open_blob(
+                images.repo_ref(store, repository.name), query["digest"])
         except RegistryError as error:
             return jsonify({"message": error.message}), 404
-    return send_file(path, mimetype="application/octet-stream", conditional=True, etag=False)
+    return blob_response(info.size, stream)
 
 
 @blueprint.put("/_emulator/ecr/findings")

@@ -21,6 +21,7 @@ from emulator.ecr.errors import (
     InvalidParameterException,
     LayerAlreadyExistsException,
     LayersNotFoundException,
+    LimitExceededException,
     UploadNotFoundException,
 )
 from emulator.ecr.model import Repository
@@ -69,7 +70,11 @@ def _media_types(storage, ref) -> dict[str, str]:
 
 
 def initiate(store, repository: Repository) -> str:
-    return images.storage(store).start_upload(images.repo_ref(store, repository.name)).upload_id
+    try:
+        return images.storage(store).start_upload(
+            images.repo_ref(store, repository.name)).upload_id
+    except registry_errors.StorageFull as error:  # unmodelled here, but 4xx and the nearest
+        raise LimitExceededException(error.message) from None
 
 
 def upload_part(store, repository: Repository, params: dict) -> int:
@@ -86,6 +91,8 @@ def upload_part(store, repository: Repository, params: dict) -> int:
         )
     except registry_errors.UploadUnknown:
         raise _upload_not_found(store, repository, params["uploadId"]) from None
+    except registry_errors.StorageFull as error:
+        raise LimitExceededException(error.message) from None
     except registry_errors.UploadOutOfOrder as error:
         raise InvalidLayerPartException(
             f"The part starts at byte {first}, but the upload has {error.size} bytes; the next "
@@ -104,6 +111,8 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
         status = storage.upload_status(ref, upload_id)
     except registry_errors.UploadUnknown:
         raise _upload_not_found(store, repository, upload_id) from None
+    except registry_errors.StorageFull as error:  # dropped for a full disk: say so
+        raise UploadNotFoundException(error.message) from None
     if status.size == 0:
         raise EmptyUploadException(f"The upload {upload_id} contains no layer parts.")
     if storage.blob_exists(ref, digest):
@@ -116,6 +125,8 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
         return storage.finish_upload(ref, upload_id, digest).digest
     except registry_errors.DigestMismatch as error:
         raise InvalidLayerException(error.message) from None
+    except registry_errors.StorageFull as error:  # the upload is dropped: say why
+        raise UploadNotFoundException(error.message) from None
 
 
 def download_url(store, repository: Repository, digest: str, base_url: str) -> str:

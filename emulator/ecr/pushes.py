@@ -11,6 +11,7 @@ from emulator.ecr.errors import (
     ImageTagAlreadyExistsException,
     InvalidParameterException,
     LayersNotFoundException,
+    LimitExceededException,
     ReferencedImagesNotFoundException,
 )
 from emulator.ecr.model import Repository
@@ -80,6 +81,8 @@ def put_image(store, params: dict) -> tuple[images.Image | None, str, str, str]:
         raise LayersNotFoundException(error.message) from None
     except (registry_errors.ManifestInvalid, registry_errors.ManifestTooLarge) as error:
         raise _invalid_manifest(error.message) from None
+    except registry_errors.StorageFull as error:
+        raise LimitExceededException(error.message) from None
     return after_push(store, repository, digest, tag), digest, text, parsed.media_type
 
 

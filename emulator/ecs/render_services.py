@@ -141,7 +141,7 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
     sources = [d for d in service.history if d.id in deployment.source_ids]
     breaker = service.deployment_configuration.get("deploymentCircuitBreaker") or {}
     alarms = service.deployment_configuration.get("alarms") or {}
-    from emulator.ecs.service_model import circuit_breaker_threshold
+    from emulator.ecs.circuit_breaker import threshold_of
 
     wire = {
         "serviceDeploymentArn": deployment_arn(store, service, deployment),
@@ -161,7 +161,7 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
             "status": _monitor_status(breaker.get("enable"), deployment,
                                       deployment.breaker_triggered),
             "failureCount": deployment.failed_tasks,
-            "threshold": circuit_breaker_threshold(deployment.desired_count),
+            "threshold": threshold_of(breaker, deployment.desired_count),
         },
         "alarms": {
             "status": _monitor_status(alarms.get("enable"), deployment,

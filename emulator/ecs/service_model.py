@@ -7,18 +7,12 @@ tasks are gone. The scheduler (emulator/engine/scheduler.py) is their one writer
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 from dataclasses import dataclass, field
 
 from emulator.ecs.model import TaskDefinition, utcnow
 
 MAX_EVENTS = 100  # DescribeServices shows the latest 100 events, as ECS does
-
-
-def circuit_breaker_threshold(desired: int) -> int:
-    """ECS: half the desired count, at least 3 and at most 200 failed tasks."""
-    return max(3, min(200, math.ceil(desired * 0.5)))
 
 
 def new_deployment_id() -> str:
@@ -61,6 +55,7 @@ class Deployment:
     service_registries: list[dict] = field(default_factory=list)
     rolls_back: str | None = None  # the failed deployment this one returns from
     stage_two: bool = False  # one of its tasks ran steadily: the circuit breaker's stage two
+    healthy_tasks: set[str] = field(default_factory=set)  # its tasks seen steady (each resets)
     breaker_triggered: bool = False  # what failed it: the circuit breaker, or these alarms
     triggered_alarms: list[str] = field(default_factory=list)
     # Lifecycle stages and PAUSE hooks (emulator/engine/deployment_hooks.py): the stage it is

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.ecs import arns, clusters
+from emulator.ecs import arns, circuit_breaker, clusters
 from emulator.ecs.errors import (
     ClientException,
     InvalidParameterException,
@@ -289,6 +289,7 @@ def _deployment_configuration(params: dict, strategy: str) -> dict:
 
 def _merged_deployment_configuration(current: dict, changes: dict) -> dict:
     merged = {**current, **changes}
+    circuit_breaker.validate(changes.get("deploymentCircuitBreaker"))
     maximum, minimum = merged["maximumPercent"], merged["minimumHealthyPercent"]
     if maximum < 100 and minimum > 0 and maximum <= minimum:
         raise InvalidParameterException(

@@ -330,8 +330,9 @@ class Reconciliation:
 
     def note_steady_tasks(self) -> None:
         for deployment in self.service.deployments:
-            if any(self.steady(t) for t in self.live if t.started_by == deployment.id):
-                self.scheduler.failures.on_steady(self.service, deployment)
+            steady = [t for t in self.live if t.started_by == deployment.id and self.steady(t)]
+            if steady:
+                self.scheduler.failures.on_steady(self.service, deployment, steady)
 
     def check_circuit_breaker(self) -> None:
         if not breaker_tripped(self.service):

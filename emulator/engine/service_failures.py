@@ -6,9 +6,11 @@ detects failures", "Amazon ECS service throttle logic"):
   task that runs successfully (never RUNNING, or stopped before it was steady). Once one of its
   tasks runs successfully, the count goes back to zero (Deployment.failedTasks) and stage two
   begins: it counts tasks replaced for failed health checks and tasks whose essential container
-  exits. The deployment FAILS when the count reaches the threshold: half the desired count,
-  at least 3 and at most 200 (botocore's model has no thresholdConfiguration or
-  resetOnHealthyTask to change that).
+  exits. The deployment FAILS when the count reaches the threshold: by default half the
+  desired count, at least 3 and at most 200; thresholdConfiguration (COUNT, BOUNDED_PERCENT,
+  UNBOUNDED_PERCENT) changes it (emulator/ecs/circuit_breaker.py). With resetOnHealthyTask on
+  (the default) each task that becomes steady puts the count back to zero, not only the first;
+  off, the count keeps every failure since the deployment began.
 - The throttle: launches after tasks that failed to reach RUNNING wait longer and longer, with
   the event "(service X) is unable to consistently start tasks successfully.". ECS does not
   throttle tasks that stop after RUNNING; on AWS the minute a Fargate task takes to provision
@@ -24,7 +26,8 @@ from __future__ import annotations
 
 import time
 
-from emulator.ecs.service_model import Deployment, Service, circuit_breaker_threshold
+from emulator.ecs.circuit_breaker import resets_on_healthy_task, threshold_of
+from emulator.ecs.service_model import Deployment, Service
 from emulator.engine.engine_outage import stopped_by_engine
 from emulator.runtime.status import TaskStatus
 
@@ -112,13 +115,17 @@ class FailureCounter:
             service.add_event(UNABLE_EVENT)
 
     @staticmethod
-    def on_steady(service: Service, deployment: Deployment) -> None:
-        """One of the deployment's tasks runs successfully: stage one is over and the count
-        starts again; for the primary deployment, the throttle lets go (an old deployment's
-        steady tasks say nothing of the new one's)."""
-        if not deployment.stage_two:
-            deployment.stage_two = True
+    def on_steady(service: Service, deployment: Deployment, steady: list) -> None:
+        """Some of the deployment's tasks run successfully. The first ends stage one; each one
+        new to being steady resets the count when resetOnHealthyTask is on (a task steady
+        over many passes resets it once). For the primary deployment, the throttle lets go
+        (an old deployment's steady tasks say nothing of the new one's)."""
+        new = [t for t in steady if t.arn not in deployment.healthy_tasks]
+        deployment.healthy_tasks.update(t.arn for t in new)
+        breaker = service.deployment_configuration.get("deploymentCircuitBreaker")
+        if new and resets_on_healthy_task(breaker):
             deployment.failed_tasks = 0
+        deployment.stage_two = True
         if deployment is service.primary and (service.quick_exits or service.next_launch_at):
             service.quick_exits = service.consecutive_failures = 0
             service.next_launch_at = 0.0
@@ -162,4 +169,4 @@ def breaker_tripped(service: Service) -> bool:
     breaker = service.deployment_configuration.get("deploymentCircuitBreaker") or {}
     if not breaker.get("enable") or primary.rollout_state != "IN_PROGRESS":
         return False
-    return primary.failed_tasks >= circuit_breaker_threshold(primary.desired_count)
+    return primary.failed_tasks >= threshold_of(breaker, primary.desired_count)

@@ -4,9 +4,14 @@ The runtime's instance id is the persisted one, so this run's Docker labels and 
 previous run's. Before the engine starts, every task not yet STOPPED is matched to its containers
 by their labels (task ARN, container name): a container still running belongs to its task again,
 the same container; one that died while the emulator was down is recorded as Docker saw it
-(exit code, OOM), and a task whose essential container died, or that was still starting, is
-stopped as ECS would stop it. Each such task gets an AdoptedTaskRunner, which sees it through
-to STOPPED (its teardown is the usual one). A task for which nothing was made yet is left to
+(exit code, OOM), and a task whose essential container died is stopped as ECS would stop it.
+A task the state file saw starting (PROVISIONING, PENDING or ACTIVATING: task states reach the
+file a moment after they change) whose containers had all been started and whose essential
+containers all run is what a user expects it to be: RUNNING, its network read back from Docker
+where the file predates it; one still part-way through its start is stopped as having failed to
+start. Containers' health is what Docker reports now (health events missed while the emulator
+was down are not replayed). Each such task gets an AdoptedTaskRunner, which sees it through to
+STOPPED (its teardown is the usual one). A task for which nothing was made yet is left to
 the engine, which starts it as any new task. Containers and task volumes of this instance that
 no persisted task owns are removed.
 """
@@ -16,10 +21,11 @@ from __future__ import annotations
 import logging
 import time
 
+from emulator.ecs.model import utcnow
 from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
 from emulator.runtime import labels
 from emulator.runtime.base import TaskSandbox
-from emulator.runtime.status import ContainerStatus, TaskStatus
+from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.persistence")
 
@@ -27,6 +33,7 @@ SANDBOX = "~sandbox"
 VOLUME_PREFIX = "~volume-"
 STARTING_REASON = "The emulator restarted while the task was starting"
 REMOVED_REASON = "Container removed outside the emulator"
+_HEALTH = {"healthy": HealthStatus.HEALTHY, "unhealthy": HealthStatus.UNHEALTHY}
 
 
 class AdoptedTaskRunner(TaskRunner):
@@ -42,6 +49,7 @@ class AdoptedTaskRunner(TaskRunner):
     def run(self) -> None:
         try:
             if self.caught_up:
+                self._restore_network()
                 self._mark_running()  # as a runner would have: RUNNING, then the hooks' on_running
             elif not self._stop_requested():
                 for hook in self.engine.hooks:
@@ -51,6 +59,31 @@ class AdoptedTaskRunner(TaskRunner):
             self._wait_for_stop_request()
         finally:
             self._teardown()
+
+    def _restore_network(self) -> None:
+        """The file saw the task PROVISIONING: what its runner wrote on the way to PENDING (the
+        private IP, the ENI, the sandbox's published ports) is read back from the sandbox."""
+        if self.task.known >= TaskStatus.PENDING:
+            return
+        published = []
+        if self.sandbox is not None and self.sandbox.sandbox_id is not None:
+            state = self.runtime.inspect_container(self.sandbox.sandbox_id)
+            if state is not None:
+                published = bindings_of(state)
+                self.sandbox = TaskSandbox(network=self.sandbox.network,
+                                           ip_address=state.ip_address,
+                                           sandbox_id=self.sandbox.sandbox_id)
+        with self.lock:
+            self.task.private_ip = self.sandbox.ip_address if self.sandbox else None
+            self.task.connectivity_at = utcnow()
+            if self.task.network_mode == "awsvpc":
+                self.task.attachments = [self._eni_attachment()]
+                for container in self.task.containers:
+                    ports = {p.get("containerPort")
+                             for p in container.definition.get("portMappings", [])}
+                    container.network_bindings = [b for b in published
+                                                  if b["containerPort"] in ports]
+            self._advance(TaskStatus.PENDING)
 
 
 def adopt(engine, state) -> int:
@@ -97,11 +130,16 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
             container.known = max(container.known, ContainerStatus.RUNNING)
             if task.network_mode == "bridge" and not container.network_bindings:
                 container.network_bindings = bindings_of(state)
+            if container.has_health_check:
+                container.health = _HEALTH.get(state.health, HealthStatus.UNKNOWN)
+        elif state is not None and state.status == "created":
+            pass  # made, never started: its task was part-way through its start
         elif state is not None:
             engine.record_exit(task, container, state)  # exit code and OOM as Docker saw them
         elif container.started and container.known < ContainerStatus.STOPPED:
             container.known = ContainerStatus.STOPPED
             container.reason = container.reason or REMOVED_REASON
+    task.health = task.aggregate_health()
     task.version += 1
     if task.desired >= TaskStatus.STOPPED:
         return False
@@ -110,12 +148,18 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
         return False
     if task.known >= TaskStatus.RUNNING:
         return False
-    running = all(s is not None and s.running for s in
-                  (inspected.get(c.name) for c in task.containers))
-    if task.known >= TaskStatus.PENDING and running:  # PENDING: its network was written
+    if _fully_started(task, inspected):
         return True
     task.request_stop("TaskFailedToStart", STARTING_REASON)
     return False
+
+
+def _fully_started(task, inspected: dict) -> bool:
+    """Every container was started (a non-essential one may have exited since, as a runner
+    would have let it) and every essential one runs: the task had reached RUNNING."""
+    states = [(c, inspected.get(c.name)) for c in task.containers]
+    return all(state is not None and state.status != "created"
+               and (state.running or not container.essential) for container, state in states)
 
 
 def _sandbox(container: dict | None, task) -> TaskSandbox | None:

@@ -14,6 +14,7 @@ the old snapshot or the new one, never half of one, whenever the process is kill
 from __future__ import annotations
 
 import collections
+import dataclasses
 import io
 import os
 import pickle
@@ -84,10 +85,35 @@ def _unnamed(factory) -> bool:
     return "<lambda>" in qualname or "<locals>" in qualname
 
 
+def _with_new_fields(self, state) -> None:
+    """Pickle's state of a dataclass written before a field was added: the new fields get their
+    defaults, so a snapshot of an older build reads as it would have been made by this one."""
+    values = state[1] if isinstance(state, tuple) else state
+    if isinstance(state, tuple) and state[0]:
+        values = {**state[0], **(values or {})}
+    for name, value in (values or {}).items():
+        object.__setattr__(self, name, value)
+    for spec in dataclasses.fields(self):
+        if hasattr(self, spec.name):
+            continue
+        if spec.default is not dataclasses.MISSING:
+            object.__setattr__(self, spec.name, spec.default)
+        elif spec.default_factory is not dataclasses.MISSING:
+            object.__setattr__(self, spec.name, spec.default_factory())
+
+
 class _Unpickler(pickle.Unpickler):
     def __init__(self, file, resolve: Callable[[object], object]):
         super().__init__(file)
         self._resolve = resolve
+
+    def find_class(self, module, name):
+        found = super().find_class(module, name)
+        # Our own dataclasses only: moto's classes and the standard library keep pickle's way.
+        if (module.startswith("emulator.") and dataclasses.is_dataclass(found)
+                and isinstance(found, type) and "__setstate__" not in vars(found)):
+            found.__setstate__ = _with_new_fields
+        return found
 
     def persistent_load(self, pid):
         kind = pid[0]

@@ -2,8 +2,10 @@
 
 `Registry` is what the app holds: the storage, the hooks another service plugs in (ECR), and the
 settings the routes need. Modules: names (what may be named; namespace resolution), manifests
-(formats), storage (blobs, uploads, manifests, tags on disk), hooks (the plug-in contract),
-errors (domain errors and the spec's code table), routes (the only module touching HTTP).
+(formats), storage (blobs, uploads, manifests, tags) with blobstore (blobs, upload sessions) and
+layout (where each lives), driver/ (the storage drivers: where bytes live, the filesystem or
+memory), hooks (the plug-in contract), errors (domain errors and the one table of answers),
+routes (the only module touching HTTP).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulator.config import Settings
+from emulator.registry.driver.filesystem import FilesystemDriver
 from emulator.registry.hooks import PermissiveHooks, RegistryHooks
 from emulator.registry.storage import RegistryStorage
 
@@ -41,7 +44,7 @@ def create_registry(settings: Settings) -> Registry:
         root = Path(tempfile.mkdtemp(prefix="ecs-emulator-registry-"))
         cleanup = root
     registry = Registry(
-        storage=RegistryStorage(root),
+        storage=RegistryStorage(FilesystemDriver(root)),
         default_account=settings.default_account_id,
         default_region=settings.default_region,
         auth=settings.registry_auth,

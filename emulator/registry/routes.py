@@ -1,7 +1,8 @@
 """The registry's HTTP face: /v2/ routes, one short handler each, and the only registry module
 that touches HTTP. It resolves the namespace and asks the hooks before any handler runs, streams
-request bodies to storage in chunks (never request.data: layers are gigabytes) and blobs out with
-send_file, and turns domain errors into the spec's {"errors": [...]} answers.
+request bodies to storage in chunks (never request.data: layers are gigabytes) and blobs out of
+storage's streams, and turns domain errors into the spec's {"errors": [...]} answers by the one
+table in errors.py.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ import json
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, request, send_file
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.wsgi import wrap_file
 
 from emulator.registry import Registry
 from emulator.registry.errors import (
-    STATUS, BlobUnknown, Denied, DigestMismatch, InvalidDigest, InvalidName, InvalidPagination,
-    InvalidReference, ManifestBlobUnknown, ManifestInvalid, ManifestTooLarge, ManifestUnknown,
-    RegistryError, RepositoryUnknown, SizeMismatch, TagImmutable, Unsupported, UploadInvalid,
-    UploadOutOfOrder, UploadUnknown,
+    CODES, Denied, InvalidDigest, InvalidPagination, ManifestTooLarge, ManifestUnknown,
+    RegistryError, RepositoryUnknown, SizeMismatch, Unauthorized, UnknownRoute, UploadInvalid,
+    UploadOutOfOrder, answer_for,
 )
 from emulator.registry.manifests import MAX_MANIFEST_BYTES, OCI_INDEX, acceptable
 from emulator.registry.names import (
@@ -31,17 +32,6 @@ UPLOADS = "/v2/<path:name>/blobs/uploads/"
 UPLOAD = "/v2/<path:name>/blobs/uploads/<upload_id>"
 MANIFEST = "/v2/<path:name>/manifests/<reference>"
 
-_CODE_OF = {
-    InvalidName: "NAME_INVALID", InvalidReference: "TAG_INVALID", InvalidDigest: "DIGEST_INVALID",
-    DigestMismatch: "DIGEST_INVALID", SizeMismatch: "SIZE_INVALID",
-    RepositoryUnknown: "NAME_UNKNOWN", BlobUnknown: "BLOB_UNKNOWN",
-    UploadUnknown: "BLOB_UPLOAD_UNKNOWN", UploadInvalid: "BLOB_UPLOAD_INVALID",
-    UploadOutOfOrder: "BLOB_UPLOAD_INVALID", ManifestUnknown: "MANIFEST_UNKNOWN",
-    ManifestInvalid: "MANIFEST_INVALID", ManifestTooLarge: "MANIFEST_INVALID",
-    ManifestBlobUnknown: "MANIFEST_BLOB_UNKNOWN", TagImmutable: "TAG_INVALID", Denied: "DENIED",
-    Unsupported: "UNSUPPORTED", InvalidPagination: "PAGINATION_NUMBER_INVALID",
-}
-_STATUS_OF = {UploadOutOfOrder: 416, ManifestTooLarge: 413}  # where the spec says otherwise
 _CHUNK = 1024 * 1024
 # What a request does to its repository, by handler and method (see RegistryHooks.permits).
 _READ = {"GET": "pull", "HEAD": "pull"}
@@ -69,7 +59,7 @@ def resolve_and_authorize():
         # Nothing of the body is read before this: an unauthenticated upload costs no memory,
         # and the server closes the connection rather than read what is left of it.
         if not registry.hooks.authorize(g.repo.account, g.repo.region, authorization):
-            return _unauthorized()
+            raise Unauthorized("authentication required")
         action = _ACTIONS.get((request.endpoint or "").rpartition(".")[2], {}).get(
             request.method)
         if g.repo.name and action and not registry.hooks.permits(
@@ -93,14 +83,17 @@ def api_version(response: Response) -> Response:
 
 @blueprint.errorhandler(RegistryError)
 def registry_error(exc: RegistryError):
-    kind = next(k for k in type(exc).__mro__ if k in _CODE_OF)
-    code = _CODE_OF[kind]
-    body = {"errors": [{"code": code, "message": exc.message, "detail": exc.detail}]}
-    response = _json(body, _STATUS_OF.get(kind, STATUS[code]))
+    answer = answer_for(exc)
+    body = {"errors": [{"code": answer.code, "message": exc.message or CODES[answer.code],
+                        "detail": exc.detail}]}
+    response = _json(body, answer.status)
     if isinstance(exc, UploadOutOfOrder):
         args = request.view_args or {}
         response.headers["Location"] = _upload_url(args["name"], args["upload_id"])
         response.headers["Range"] = _range(exc.size)
+    elif isinstance(exc, Unauthorized):
+        realm = request.host_url.rstrip("/")
+        response.headers["WWW-Authenticate"] = f'Basic realm="{realm}",service="ecr.amazonaws.com"'
     return response
 
 
@@ -132,11 +125,8 @@ def catalog():
 
 @blueprint.get(BLOB)
 def get_blob(name: str, digest: str):
-    path = _registry().storage.blob_path(g.repo, digest)
-    response = send_file(path, mimetype="application/octet-stream", conditional=True, etag=False)
-    response.headers["Docker-Content-Digest"] = digest
-    del response.headers["Content-Disposition"]
-    return response
+    info, stream = _registry().storage.open_blob(g.repo, digest)
+    return blob_response(info.size, stream, {"Docker-Content-Digest": digest})
 
 
 @blueprint.delete(BLOB)
@@ -259,9 +249,7 @@ def list_referrers(name: str, digest: str):
 @blueprint.route("/v2/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_route(rest: str):
     """Any other /v2/ path: the registry's own 404, never another service's answer."""
-    body = {"errors": [{"code": "UNSUPPORTED", "message": f"{request.method} /v2/{rest} is not "
-                        "a route of the registry API", "detail": {}}]}
-    return _json(body, 404)
+    raise UnknownRoute(f"{request.method} /v2/{rest} is not a route of the registry API")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -342,13 +330,19 @@ def _page(items: list[str], path: str, key: str, extra: dict) -> Response:
     return response
 
 
-def _unauthorized() -> Response:
-    body = {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required",
-                        "detail": {}}]}
-    response = _json(body, STATUS["UNAUTHORIZED"])
-    realm = request.host_url.rstrip("/")
-    response.headers["WWW-Authenticate"] = f'Basic realm="{realm}",service="ecr.amazonaws.com"'
-    return response
+def blob_response(size: int, stream, headers: dict | None = None) -> Response:
+    """A blob streamed from storage, answering Range and conditional requests (HEAD sends the
+    headers only); the stream is closed when the response is. ECR's download URLs use it too."""
+    response = Response(wrap_file(request.environ, stream), 200, direct_passthrough=True,
+                        mimetype="application/octet-stream")
+    response.content_length = size
+    response.cache_control.no_cache = True
+    response.headers.update(headers or {})
+    try:
+        return response.make_conditional(request, accept_ranges=True, complete_length=size)
+    except Exception:  # a Range outside the blob: werkzeug's 416, and the stream closed
+        stream.close()
+        raise
 
 
 def _blob_created(name: str, digest: str) -> Response:

@@ -1,12 +1,14 @@
 """Registry storage: content-addressed blobs, upload sessions, manifests and tags, per repository.
 No HTTP here: the routes and ECR's API both call this contract, and it raises the domain errors
-of emulator/registry/errors.py.
+of emulator/registry/errors.py. Bytes live behind a storage driver (emulator/registry/driver/):
+nothing here, and nothing above, sees a filesystem path.
 
 The contract, for callers (every `repo` is a names.RepoRef, checked when it was made):
 
     repositories  create_repository, repository_exists, delete_repository, list_repositories
-    blobs         stat_blob -> BlobInfo | BlobUnknown, blob_exists, blob_path, delete_blob,
-                  mount_blob, put_blob (one stream, verified against its digest)
+    blobs         stat_blob -> BlobInfo | BlobUnknown, blob_exists, open_blob -> (BlobInfo,
+                  stream), delete_blob, mount_blob, put_blob (one stream, verified against its
+                  digest)
     uploads       start_upload -> UploadStatus, upload_status, append_upload(start=, length=),
                   finish_upload(digest) -> BlobInfo, cancel_upload
                   (ECR's InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload map onto
@@ -15,40 +17,28 @@ The contract, for callers (every `repo` is a names.RepoRef, checked when it was 
                   delete_manifest -> Deletion, list_manifests -> [ManifestInfo], list_tags,
                   referrers
 
-Streams are iterables of bytes, written to disk chunk by chunk (blobstore.py: content-addressed
-files and upload sessions). Nothing is visible until it is verified: a blob is renamed into place
-once its digest matched, and a manifest is stored only after every blob and child manifest it
-names has been found in the repository.
+Streams are iterables of bytes, written chunk by chunk (blobstore.py: content-addressed blobs
+and upload sessions). Nothing is visible until it is verified: a blob is moved into place once
+its digest matched, and a manifest is stored only after every blob and child manifest it names
+has been found in the repository. A full storage raises StorageFull and leaves nothing partial.
 
-On-disk layout under the root directory (every path component comes from a checked name, tag,
-digest or upload id; see names.py):
-
-    blobs/<algorithm>/<first 2 hex>/<hex>          the content, shared by every repository
-    uploads/<upload id>/data                       bytes received so far
-    uploads/<upload id>/owner                      "<account>/<region>/<name>" that owns it
-    tmp/<random>                                   streams on their way to blobs/
-    repositories/<account>/<region>/<name...>/     one directory per name component; names
-        _layers/<algorithm>/<hex>                  cannot start with "_", so these never clash
-                                                   with a child repository. Empty file: the
-                                                   repository may serve this blob
-        _manifests/revisions/<algorithm>/<hex>     JSON: media type, size, subject, artifact
-                                                   type, annotations, ... (bytes are in blobs/)
-        _manifests/tags/<tag>                      the digest the tag points at
+The layout of driver paths is documented in layout.py, the one module that builds them.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field, replace
+from typing import BinaryIO
 
-from emulator.registry import names
+from emulator.registry import layout, names
 from emulator.registry.blobstore import BlobStore
+from emulator.registry.driver import (
+    PathNotFound, StorageDriver, children, delete_if_present, exists,
+)
 from emulator.registry.errors import (
     BlobUnknown, DigestMismatch, ManifestBlobUnknown, ManifestTooLarge, ManifestUnknown,
     RepositoryUnknown,
@@ -91,77 +81,82 @@ class Deletion:
 
 
 class RegistryStorage:
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
+    def __init__(self, driver: StorageDriver):
+        self.driver = driver
         self._lock = threading.RLock()  # guards tags, revisions, links and repository removal
-        self._blobs = BlobStore(self.root)
-        (self.root / "repositories").mkdir(parents=True, exist_ok=True)
+        self._blobs = BlobStore(driver)
 
     def reset(self) -> None:
         """Drop everything: every repository, blob and upload."""
         with self._lock:
-            shutil.rmtree(self.root / "repositories", ignore_errors=True)
+            delete_if_present(self.driver, layout.REPOSITORIES)
             self._blobs.reset()
-            (self.root / "repositories").mkdir(parents=True, exist_ok=True)
 
     # -- repositories ---------------------------------------------------------------------------
 
     def create_repository(self, repo: RepoRef) -> None:
         """Make an empty repository (ECR's CreateRepository); pushes also make one as needed."""
-        for sub in ("_layers", "_manifests/revisions", "_manifests/tags"):
-            (self._repo_dir(repo) / sub).mkdir(parents=True, exist_ok=True)
+        if not exists(self.driver, layout.created(repo)):
+            self.driver.put_content(layout.created(repo), b"")
 
     def repository_exists(self, repo: RepoRef) -> bool:
-        return (self._repo_dir(repo) / "_manifests").is_dir()
+        return exists(self.driver, layout.manifests(repo))
 
     def delete_repository(self, repo: RepoRef) -> None:
         """Forget a repository's manifests, tags and blob links (not repositories nested under
         its name). Blobs stay in the shared store."""
         with self._lock:
-            directory = self._repo_dir(repo)
-            if not (directory / "_manifests").is_dir():
+            if not self.repository_exists(repo):
                 raise RepositoryUnknown(f"repository {repo.name} is not known", name=repo.name)
-            for sub in ("_layers", "_manifests"):
-                shutil.rmtree(directory / sub, ignore_errors=True)
-            _remove_empty_parents(directory, self.root / "repositories")
+            delete_if_present(self.driver, layout.layers(repo))
+            delete_if_present(self.driver, layout.manifests(repo))
 
     def list_repositories(self, account: str | None = None,
                           region: str | None = None) -> list[RepoRef]:
         """Every repository, or those of one account and region; sorted by (account, region,
         name)."""
-        base = self.root / "repositories"
         found = []
-        for meta in base.glob("*/*/**/_manifests"):
-            parts = meta.parent.relative_to(base).parts
-            if len(parts) < 3 or parts[0] != (account or parts[0]) \
-                    or parts[1] != (region or parts[1]):
-                continue
-            found.append(RepoRef(parts[0], parts[1], "/".join(parts[2:])))
+        for account_dir in children(self.driver, layout.REPOSITORIES):
+            if account in (None, _last(account_dir)):
+                for region_dir in children(self.driver, account_dir):
+                    if region in (None, _last(region_dir)):
+                        found += self._repositories_under(region_dir)
         return sorted(found, key=lambda r: (r.account, r.region, r.name))
 
     # -- blobs ----------------------------------------------------------------------------------
 
     def blob_exists(self, repo: RepoRef, digest: str) -> bool:
-        return self._link(repo, digest).exists() and self._blobs.exists(digest)
+        return exists(self.driver, layout.link(repo, digest)) and self._blobs.exists(digest)
 
     def stat_blob(self, repo: RepoRef, digest: str) -> BlobInfo:
-        return BlobInfo(digest, self.blob_path(repo, digest).stat().st_size)
+        """BlobUnknown if `repo` lacks the blob."""
+        self._check_blob(repo, digest)
+        try:
+            return BlobInfo(digest, self._blobs.size(digest))
+        except PathNotFound:
+            raise _blob_unknown(repo, digest) from None
 
-    def blob_path(self, repo: RepoRef, digest: str) -> Path:
-        """Where the blob's bytes are, for streaming them out. BlobUnknown if `repo` lacks it."""
-        names.check_digest(digest)
-        if not self.blob_exists(repo, digest):
-            raise BlobUnknown(f"blob {digest} is not in repository {repo.name}", digest=digest)
-        return self._blobs.path(digest)
+    def open_blob(self, repo: RepoRef, digest: str) -> tuple[BlobInfo, BinaryIO]:
+        """The blob's size and a stream of its bytes, which the caller closes. BlobUnknown if
+        `repo` lacks it. The stream keeps its bytes if the blob is deleted while it is read."""
+        self._check_blob(repo, digest)
+        try:
+            stream = self._blobs.open(digest)
+        except PathNotFound:
+            raise _blob_unknown(repo, digest) from None
+        stream.seek(0, 2)
+        size = stream.tell()
+        stream.seek(0)
+        return BlobInfo(digest, size), stream
 
     def delete_blob(self, repo: RepoRef, digest: str) -> None:
         """Unlink the blob from `repo` (the shared bytes stay for other repositories)."""
         names.check_digest(digest)
         with self._lock:
-            link = self._link(repo, digest)
-            if not link.exists():
-                raise BlobUnknown(f"blob {digest} is not in repository {repo.name}", digest=digest)
-            link.unlink()
+            try:
+                self.driver.delete(layout.link(repo, digest))
+            except PathNotFound:
+                raise _blob_unknown(repo, digest) from None
 
     def mount_blob(self, repo: RepoRef, source: RepoRef, digest: str) -> BlobInfo | None:
         """Link a blob of `source` into `repo`; None if `source` does not hold it."""
@@ -241,50 +236,61 @@ class RegistryStorage:
         with self._lock:
             self.create_repository(repo)
             self._blobs.put_bytes(actual, body)
-            revision = self._revision(repo, actual)
-            if revision.exists():  # a re-push keeps the first push time, as ECR does
-                info = _replace_time(info, self._read_revision(revision).pushed_at)
+            revision = layout.revision(repo, actual)
+            if exists(self.driver, revision):  # a re-push keeps the first push time, as ECR does
+                info = replace(info, pushed_at=self._read_revision(revision).pushed_at)
             else:
                 self._blobs.write_atomically(revision, json.dumps(asdict(info)).encode())
             if tag:
-                self._blobs.write_atomically(self._tag(repo, tag), actual.encode())
+                self._blobs.write_atomically(layout.tag(repo, tag), actual.encode())
             return self._with_tags(repo, info)
 
     def get_manifest(self, repo: RepoRef, reference: str) -> tuple[ManifestInfo, bytes]:
         info = self.stat_manifest(repo, reference)
-        return info, self._blobs.path(info.digest).read_bytes()
+        try:
+            return info, self._blobs.read(info.digest)
+        except PathNotFound:  # deleted since it was found
+            raise ManifestUnknown(f"manifest {reference} is not in repository {repo.name}",
+                                  reference=reference) from None
 
     def stat_manifest(self, repo: RepoRef, reference: str) -> ManifestInfo:
         digest = self._resolve(repo, reference)
-        revision = self._revision(repo, digest)
-        if not revision.exists():
+        try:
+            info = self._read_revision(layout.revision(repo, digest))
+        except PathNotFound:
             raise ManifestUnknown(f"manifest {reference} is not in repository {repo.name}",
-                                  reference=reference)
-        return self._with_tags(repo, self._read_revision(revision))
+                                  reference=reference) from None
+        return self._with_tags(repo, info)
 
     def delete_manifest(self, repo: RepoRef, reference: str) -> Deletion:
         """Delete a tag (the manifest stays), or a manifest by digest with every tag on it."""
         tag, digest = _split_reference(reference)
         with self._lock:
+            # The marker keeps the repository when its last manifest goes (one an earlier
+            # version made has none yet).
+            if self.repository_exists(repo):
+                self.create_repository(repo)
             if tag:
-                path = self._tag(repo, tag)
-                if not path.exists():
-                    raise ManifestUnknown(f"tag {tag} is not in repository {repo.name}", tag=tag)
-                digest = path.read_text()
-                path.unlink()
+                digest = self._resolve(repo, tag)
+                delete_if_present(self.driver, layout.tag(repo, tag))
                 return Deletion(digest, (tag,), manifest_removed=False)
             info = self.stat_manifest(repo, digest)
             for name in info.tags:
-                self._tag(repo, name).unlink(missing_ok=True)
-            self._revision(repo, digest).unlink()
+                delete_if_present(self.driver, layout.tag(repo, name))
+            delete_if_present(self.driver, layout.revision(repo, digest))
             return Deletion(digest, info.tags, manifest_removed=True)
 
     def list_manifests(self, repo: RepoRef) -> list[ManifestInfo]:
         """Every manifest of `repo` with its tags, oldest push first."""
         tags = self._tags_by_digest(repo)
-        revisions = self._repo_dir(repo) / "_manifests" / "revisions"
-        infos = [self._read_revision(path) for path in revisions.glob("*/*")]
-        infos = [_replace_tags(info, tags.get(info.digest, ())) for info in infos]
+        infos = []
+        for algorithm in children(self.driver, layout.revisions(repo)):
+            for revision in children(self.driver, algorithm):
+                try:
+                    infos.append(self._read_revision(revision))
+                except PathNotFound:  # deleted meanwhile
+                    continue
+        infos = [replace(info, tags=tags.get(info.digest, ())) for info in infos]
         return sorted(infos, key=lambda info: (info.pushed_at, info.digest))
 
     def list_tags(self, repo: RepoRef) -> list[str]:
@@ -292,7 +298,7 @@ class RegistryStorage:
         `repo` was never created or pushed to."""
         if not self.repository_exists(repo):
             raise RepositoryUnknown(f"repository {repo.name} is not known", name=repo.name)
-        return sorted(p.name for p in (self._repo_dir(repo) / "_manifests" / "tags").glob("*"))
+        return [_last(path) for path in children(self.driver, layout.tags(repo))]
 
     def referrers(self, repo: RepoRef, digest: str,
                   artifact_type: str | None = None) -> list[dict]:
@@ -312,57 +318,60 @@ class RegistryStorage:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _repo_dir(self, repo: RepoRef) -> Path:
-        return self.root / "repositories" / repo.account / repo.region / repo.name
+    def _repositories_under(self, directory: str) -> list[RepoRef]:
+        """The repositories below a region's directory (and at `directory`, below that)."""
+        found = []
+        for child in children(self.driver, directory):
+            if child.endswith("/_manifests"):
+                found.append(layout.repository_at(directory))
+            elif not _last(child).startswith("_"):
+                found += self._repositories_under(child)
+        return found
 
-    def _link(self, repo: RepoRef, digest: str) -> Path:
-        algorithm, _, encoded = digest.partition(":")
-        return self._repo_dir(repo) / "_layers" / algorithm / encoded
-
-    def _revision(self, repo: RepoRef, digest: str) -> Path:
-        algorithm, _, encoded = digest.partition(":")
-        return self._repo_dir(repo) / "_manifests" / "revisions" / algorithm / encoded
-
-    def _tag(self, repo: RepoRef, tag: str) -> Path:
-        return self._repo_dir(repo) / "_manifests" / "tags" / tag
+    def _check_blob(self, repo: RepoRef, digest: str) -> None:
+        names.check_digest(digest)
+        if not exists(self.driver, layout.link(repo, digest)):
+            raise _blob_unknown(repo, digest)
 
     def _add_link(self, repo: RepoRef, digest: str) -> None:
         with self._lock:
             self.create_repository(repo)
-            link = self._link(repo, digest)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.touch()
+            self.driver.put_content(layout.link(repo, digest), b"")
 
     def _resolve(self, repo: RepoRef, reference: str) -> str:
         tag, digest = _split_reference(reference)
         if digest:
             return digest
-        path = self._tag(repo, tag)
-        if not path.exists():
-            raise ManifestUnknown(f"tag {tag} is not in repository {repo.name}", tag=tag)
-        return path.read_text()
+        try:
+            return self.driver.get_content(layout.tag(repo, tag)).decode()
+        except PathNotFound:
+            raise ManifestUnknown(f"tag {tag} is not in repository {repo.name}",
+                                  tag=tag) from None
 
     def _check_references(self, repo: RepoRef, parsed) -> None:
         missing = [d for d in parsed.blobs if not self.blob_exists(repo, d)]
-        missing += [d for d in parsed.manifests if not self._revision(repo, d).exists()]
+        missing += [d for d in parsed.manifests if not exists(self.driver, layout.revision(repo, d))]
         if missing:
             raise ManifestBlobUnknown(
                 f"manifest references {len(missing)} blob(s) or manifest(s) not in repository "
                 f"{repo.name}: {', '.join(missing)}", digests=missing)
 
-    def _read_revision(self, path: Path) -> ManifestInfo:
-        raw = json.loads(path.read_text())
+    def _read_revision(self, path: str) -> ManifestInfo:
+        raw = json.loads(self.driver.get_content(path))
         raw["tags"] = tuple(raw.get("tags") or ())
         return ManifestInfo(**raw)
 
     def _tags_by_digest(self, repo: RepoRef) -> dict[str, tuple[str, ...]]:
         tags: dict[str, list[str]] = {}
-        for path in sorted((self._repo_dir(repo) / "_manifests" / "tags").glob("*")):
-            tags.setdefault(path.read_text(), []).append(path.name)
+        for path in children(self.driver, layout.tags(repo)):
+            try:
+                tags.setdefault(self.driver.get_content(path).decode(), []).append(_last(path))
+            except PathNotFound:  # deleted meanwhile
+                continue
         return {digest: tuple(names_) for digest, names_ in tags.items()}
 
     def _with_tags(self, repo: RepoRef, info: ManifestInfo) -> ManifestInfo:
-        return _replace_tags(info, self._tags_by_digest(repo).get(info.digest, ()))
+        return replace(info, tags=self._tags_by_digest(repo).get(info.digest, ()))
 
 
 def _digest_of(body: bytes, like: str) -> str:
@@ -378,15 +387,9 @@ def _split_reference(reference: str) -> tuple[str | None, str | None]:
     return names.check_tag(reference), None
 
 
-def _remove_empty_parents(directory: Path, stop: Path) -> None:
-    while directory != stop and directory.is_dir() and not any(directory.iterdir()):
-        directory.rmdir()
-        directory = directory.parent
+def _last(path: str) -> str:
+    return path.rpartition("/")[2]
 
 
-def _replace_tags(info: ManifestInfo, tags: tuple[str, ...]) -> ManifestInfo:
-    return ManifestInfo(**{**asdict(info), "tags": tuple(tags)})
-
-
-def _replace_time(info: ManifestInfo, pushed_at: float) -> ManifestInfo:
-    return ManifestInfo(**{**asdict(info), "pushed_at": pushed_at})
+def _blob_unknown(repo: RepoRef, digest: str) -> BlobUnknown:
+    return BlobUnknown(f"blob {digest} is not in repository {repo.name}", digest=digest)

@@ -11,6 +11,8 @@ reads the ECS API has no operation for. Everything under /_emulator/ui/, so the 
                                                           awslogs: whether its stream exists yet)
   GET /_emulator/ui/api/tasks/<task>/logs/<container>?after=S   Docker log lines after S
   GET /_emulator/ui/api/tasks/<task>/metadata?account&region    the task metadata v4 document
+  GET /_emulator/ui/api/stacks?account=A&region=R         CloudFormation stacks, their resources
+                                                          and events (stacks.py)
 
 The page changes state only through the ECS API (StopTask, UpdateService) and the fault
 endpoints (emulator/faults_routes.py), as tests do; nothing here writes.
@@ -25,7 +27,7 @@ from importlib import resources
 
 from flask import Blueprint, Response, current_app, request
 
-from emulator.ui import summary, task_output
+from emulator.ui import stacks, summary, task_output
 
 blueprint = Blueprint("ui", __name__)
 
@@ -92,6 +94,12 @@ def summary_of_scope():
         response = Response(body, mimetype="application/json")
     response.headers["ETag"] = tag
     return response
+
+
+@blueprint.get("/_emulator/ui/api/stacks")
+def stacks_of_scope():
+    account, region = _scope()
+    return _json(stacks.stacks(_emulator().moto, account, region))
 
 
 @blueprint.get("/_emulator/ui/api/tasks/<path:task>/logs")

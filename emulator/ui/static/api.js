@@ -72,6 +72,7 @@ export const logSources = (task) => getJson(`${taskPath(task)}/logs?${query()}`)
 export const dockerLog = (task, container, after) =>
   getJson(`${taskPath(task)}/logs/${encodeURIComponent(container)}?${query(after ? { after } : {})}`);
 export const metadata = (task) => getJson(`${taskPath(task)}/metadata?${query()}`);
+export const stacks = () => getJson(`/_emulator/ui/api/stacks?${query()}`);
 
 // Faults on purpose (emulator/faults_routes.py).
 export async function fault(taskArn, what, body = {}) {

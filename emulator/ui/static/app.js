@@ -1,11 +1,13 @@
 // The dashboard: the account, region and cluster selectors, the hash routes (#/services,
-// #/service/<cluster>/<name>, #/tasks, #/task/<id>, #/ecr), and one poll of the summary a second
+// #/cluster/<name>, #/service/<cluster>/<name>, #/tasks, #/task/<id>, #/ecr, #/ecr/<repository>,
+// #/stacks), and one poll of the summary a second
 // (ETag: an unchanged summary costs a 304 and no rendering).
 import { scope, scopes, summary, forgetSummary } from "./api.js";
 import { h } from "./dom.js";
 import { serviceList, serviceDetail } from "./services.js";
 import { taskList, taskDetail } from "./tasks.js";
 import { ecrView } from "./ecr.js";
+import { stacksView } from "./stacks.js";
 
 const POLL_MS = 1000;
 const main = document.getElementById("main");
@@ -46,9 +48,18 @@ function route() {
   if (name === "service" && parts.length >= 3) view = serviceDetail(main, ctx, parts[1], parts.slice(2).join("/"));
   else if (name === "task" && parts[1]) view = taskDetail(main, ctx, parts[1]);
   else if (name === "tasks") view = taskList(main, ctx);
-  else if (name === "ecr") view = ecrView(main, ctx);
-  else view = serviceList(main, ctx);
-  const section = { service: "services", task: "tasks" }[name] || name;
+  else if (name === "ecr") view = ecrView(main, ctx, parts[1] || "");
+  else if (name === "stacks") view = stacksView(main, ctx);
+  else if (name === "cluster" && parts[1]) {
+    // A cluster's services: the cluster selector says which.
+    ctx.cluster = parts[1];
+    if (![...selects.cluster.options].some((o) => o.value === parts[1])) {
+      selects.cluster.append(h("option", { value: parts[1] }, parts[1]));
+    }
+    selects.cluster.value = parts[1];
+    view = serviceList(main, ctx);
+  } else view = serviceList(main, ctx);
+  const section = { service: "services", task: "tasks", cluster: "services" }[name] || name;
   for (const link of document.querySelectorAll("nav a")) {
     if (link.dataset.view === section) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

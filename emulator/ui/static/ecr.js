@@ -31,9 +31,11 @@ function findings(image) {
     counts ? ` · ${counts}` : (scan.status === "COMPLETE" ? " · no findings" : ""));
 }
 
-export function ecrView(main, ctx) {
+// `only`: one repository (#/ecr/<name>, where a stack's repository links), else all.
+export function ecrView(main, ctx, only = "") {
   const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
-  main.replaceChildren(h("h2", {}, "ECR repositories"), body);
+  const back = only ? [h("p", {}, h("a", { href: "#/ecr" }, "← All repositories"))] : [];
+  main.replaceChildren(...back, h("h2", {}, only ? `ECR repository ${only}` : "ECR repositories"), body);
   let timer = null;
   let closed = false;
   let shown = null;
@@ -41,7 +43,8 @@ export function ecrView(main, ctx) {
   async function refresh() {
     clearTimeout(timer);
     try {
-      const repositories = await all("DescribeRepositories", {}, "repositories");
+      const repositories = await all("DescribeRepositories",
+        only ? { repositoryNames: [only] } : {}, "repositories");
       const images = await Promise.all(repositories.map((r) =>
         all("DescribeImages", { repositoryName: r.repositoryName }, "imageDetails")));
       const key = JSON.stringify([repositories, images]);

@@ -86,8 +86,11 @@ export function serviceDetail(main, ctx, cluster, name) {
         h("td", { class: "num" }, d.pendingCount), h("td", { class: "num" }, d.failedTasks),
         h("td", { class: "mono" }, d.taskDefinition.split("/").pop()), h("td", {}, timeEl(fromSeconds(d.updatedAt)))));
     }
+    const threshold = breaker && breaker.thresholdConfiguration;
     deployments.replaceChildren(node, h("p", { class: "muted" }, breaker
-      ? `Circuit breaker ${breaker.enable ? "on" : "off"}${breaker.rollback ? ", with rollback" : ""}.`
+      ? `Circuit breaker ${breaker.enable ? "on" : "off"}${breaker.rollback ? ", with rollback" : ""}` +
+        (threshold ? `, threshold ${threshold.type} ${threshold.value}` : "") +
+        (breaker.resetOnHealthyTask === false ? ", failures add up (resetOnHealthyTask off)" : "") + "."
       : "No circuit breaker."));
     const latest = (s.events || [])[0];
     if ((latest && latest.id) !== firstEvent) {
