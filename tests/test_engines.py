@@ -226,7 +226,9 @@ def test_draining_an_engine_moves_a_services_tasks_off_it_within_its_limits(ecs,
     while True:
         tasks = live()
         # minimumHealthyPercent 100, maximumPercent 200: never fewer than 3 running, at most 6
-        assert sum(1 for t in tasks if t["lastStatus"] == "RUNNING") >= 3
+        assert sum(1 for t in tasks if t["lastStatus"] == "RUNNING") >= 3, [
+            (t["taskArn"][-6:], t["lastStatus"], t["availabilityZone"], t.get("stoppedReason"))
+            for t in tasks]
         assert len(tasks) <= 6
         if on_b["taskArn"] not in {t["taskArn"] for t in tasks} and len(tasks) == 3 and all(
                 t["lastStatus"] == "RUNNING" for t in tasks):
