@@ -241,8 +241,8 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     cloud_map = CloudMapInstances(state, moto, settings.publish_host)
     engine.hooks += [load_balancers, cloud_map]
     events = EcsEvents(state, moto)
-    engine.task_listeners.append(events.on_task_changed)
-    state.listeners.append(events.on_state_changed)
+    engine.task_listeners.append(events.on_task_changed)  # known status moves
+    state.door.watchers.append(events.on_task_changed)  # tasks admitted, asked to stop
     emulator.scheduler.service_listeners.append(events.on_service_pass)
     emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
     emulator.flask_extensions[FAULTS_EXTENSION] = Faults(
@@ -259,6 +259,8 @@ def _docker_runtime(keeper, settings, environment=None):
     # None: the SDK reads DOCKER_HOST
     environment = environment or settings.docker_environment() or None
     if keeper is None:
-        return DockerRuntime(instance_id=new_instance_id(), environment=environment)
+        return DockerRuntime(instance_id=new_instance_id(), environment=environment,
+                             concurrency=settings.docker_concurrency)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
-                         state_dir=str(keeper.directory), environment=environment)
+                         state_dir=str(keeper.directory), environment=environment,
+                         concurrency=settings.docker_concurrency)

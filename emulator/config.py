@@ -97,6 +97,9 @@ class Settings:
     enforce_iam: bool = False
     # Keep the state under data_dir/state and adopt running tasks at start (persistence/).
     persist: bool = False
+    # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
+    # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
+    docker_concurrency: int = 4
     # The Docker Engine tasks run on, as the docker CLI names it (DOCKER_HOST, with
     # DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for tcp:// with TLS); None: the default socket.
     docker_host: str | None = None
@@ -153,5 +156,7 @@ class Settings:
             engines=parse_engines(os.environ.get("ECS_EMULATOR_ENGINES", "")),
             engine_lost_after_s=_env_float("ECS_EMULATOR_ENGINE_LOST_AFTER",
                                            cls.engine_lost_after_s),
+            docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
+                                        cls.docker_concurrency),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -26,7 +26,6 @@ from flask import Blueprint, current_app, jsonify, request
 from emulator.aws.errors import AwsError
 from emulator.ecs.errors import InvalidParameterException
 from emulator.engine.faults import EXTENSION
-from emulator.runtime.status import TaskStatus
 
 blueprint = Blueprint("faults", __name__)
 
@@ -88,7 +87,7 @@ def _summary(task) -> dict:
     return {
         "taskArn": task.arn,
         "lastStatus": task.known.name,
-        "desiredStatus": "STOPPED" if task.desired >= TaskStatus.STOPPED else "RUNNING",
+        "desiredStatus": task.desired_status,
         "stopCode": task.stop_code,
         "stoppedReason": task.stopped_reason,
         "healthStatus": task.health.name,

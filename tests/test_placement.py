@@ -6,6 +6,7 @@ import pytest
 
 from emulator.ecs import arns, container_instances, placement
 from emulator.ecs.errors import InvalidParameterException
+from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.local_instance import LocalHost, ec2_instance_id
 from emulator.ecs.model import Cluster, TaskDefinition
 from emulator.ecs.store import EcsStore
@@ -48,7 +49,8 @@ def definition(store, family="app", containers=None, network_mode="bridge", requ
 
 
 def tasks_of(store, cluster, item, count=1, **params):
-    return build_tasks(store, {"taskDefinition": item.arn, **params}, cluster, count)
+    request = LaunchRequest.run_task({"taskDefinition": item.arn, "count": count, **params})
+    return build_tasks(store, request, cluster)
 
 
 def run(store, cluster, item, count=1, constraints=(), strategy=(), **params):

@@ -151,8 +151,7 @@ def _apply_container(store: EcsStore, task: Task, container: TaskContainer, repo
 
 
 def _stop(store: EcsStore, task: Task, stop_code: str, reason: str) -> None:
-    if task.request_stop(stop_code, reason):
-        store.changed()
+    store.door.stop(store, task, stop_code, reason)
 
 
 def _fill(task: Task, field_name: str, value: dt.datetime | None) -> None:

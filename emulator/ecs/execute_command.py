@@ -30,7 +30,7 @@ def agent_status(task: Task, container: TaskContainer) -> str | None:
         return None
     if container.known >= ContainerStatus.STOPPED or task.known >= TaskStatus.STOPPED:
         return "STOPPED"
-    if container.known == ContainerStatus.RUNNING and task.desired < TaskStatus.STOPPED:
+    if container.known == ContainerStatus.RUNNING and not task.stop_requested:
         return "RUNNING"
     return "PENDING"
 

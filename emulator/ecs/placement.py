@@ -113,13 +113,13 @@ def _add(used: Usage, task: Task) -> None:
     need = reservation(task)
     if task.known == TaskStatus.RUNNING:
         used.running += 1
-    elif task.known < TaskStatus.RUNNING and task.desired < TaskStatus.STOPPED:
+    elif task.pending:
         used.pending += 1
     used.cpu += need.cpu
     used.memory += need.memory
     used.ports |= need.ports
     used.ports_udp |= need.ports_udp
-    if task.group and task.desired < TaskStatus.STOPPED:
+    if task.group and not task.stop_requested:
         used.task_groups.add(task.group)
 
 
@@ -263,7 +263,7 @@ class _Ledger:
         for instance in self.instances:
             self.used[instance.arn] = container_instances.usage(self.store, instance)
         for task in self.store.tasks_of(self.cluster.name):
-            if task.container_instance_arn and task.desired < TaskStatus.STOPPED:
+            if task.container_instance_arn and not task.stop_requested:
                 key = (task.container_instance_arn, task.group)
                 self.group_counts[key] = self.group_counts.get(key, 0) + 1
 

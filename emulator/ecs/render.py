@@ -135,8 +135,6 @@ def failure(arn: str, reason: str, detail: str | None = None) -> dict:
 
 def task(item, include: list[str] = ()) -> dict:
     """A Task as DescribeTasks and RunTask show it."""
-    from emulator.runtime.status import TaskStatus
-
     overrides = dict(item.overrides)
     overrides.setdefault("containerOverrides", [{"name": c.name} for c in item.containers])
     overrides.setdefault("inferenceAcceleratorOverrides", [])
@@ -147,7 +145,7 @@ def task(item, include: list[str] = ()) -> dict:
         "containerInstanceArn": item.container_instance_arn,
         "overrides": overrides,
         "lastStatus": item.known.name,
-        "desiredStatus": "STOPPED" if item.desired >= TaskStatus.STOPPED else "RUNNING",
+        "desiredStatus": item.desired_status,
         "cpu": item.cpu,
         "memory": item.memory,
         "containers": [_task_container(item, c) for c in item.containers],

@@ -122,7 +122,7 @@ def task_definition_summary(item: TaskDefinition) -> dict:
 # -- counts ----------------------------------------------------------------------------------------
 
 def _live(store: EcsStore, daemon) -> list:
-    return [t for t in tasks_of(store, daemon.service) if t.desired < TaskStatus.STOPPED]
+    return [t for t in tasks_of(store, daemon.service) if not t.stop_requested]
 
 
 def _counts(daemon, item: Deployment, live: list) -> tuple[int, int]:
@@ -148,7 +148,7 @@ def _revision_detail(store: EcsStore, daemon, item: Deployment, live: list) -> d
 def _deployment_revision(store: EcsStore, daemon, item: Deployment, live: list) -> dict:
     running, without = _counts(daemon, item, live)
     draining = sum(1 for t in tasks_of(store, daemon.service) if t.started_by == item.id
-                   and t.desired >= TaskStatus.STOPPED and t.known < TaskStatus.STOPPED)
+                   and t.stop_requested and t.known < TaskStatus.STOPPED)
     return {
         "arn": daemons.revision_arn(store, daemon, item),
         "capacityProviders": _per_provider(daemon, {"runningInstanceCount": running,

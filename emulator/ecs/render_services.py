@@ -10,7 +10,7 @@ def service(store: EcsStore, item, include: list[str] = ()) -> dict:
     from emulator.ecs.services import tasks_of
     from emulator.runtime.status import TaskStatus
 
-    live = [t for t in tasks_of(store, item) if t.desired < TaskStatus.STOPPED]
+    live = [t for t in tasks_of(store, item) if not t.stop_requested]
     return {
         "serviceArn": item.arn,
         "serviceName": item.name,
@@ -54,7 +54,7 @@ def task_set(store: EcsStore, service, item, include: list[str] = ()) -> dict:
     from emulator.runtime.status import TaskStatus
 
     mine = [t for t in tasks_of(store, service)
-            if t.started_by == item.id and t.desired < TaskStatus.STOPPED]
+            if t.started_by == item.id and not t.stop_requested]
     return {
         "id": item.id,
         "taskSetArn": item.arn,
@@ -127,7 +127,7 @@ def service_deployment(store: EcsStore, service, deployment) -> dict:
     from emulator.ecs.services import tasks_of
     from emulator.runtime.status import TaskStatus
 
-    live = [t for t in tasks_of(store, service) if t.desired < TaskStatus.STOPPED]
+    live = [t for t in tasks_of(store, service) if not t.stop_requested]
 
     def summary(item) -> dict:
         mine = [t for t in live if t.started_by == item.id]

@@ -136,3 +136,12 @@ class Service:
         self.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": utcnow(),
                                "message": f"(service {self.name}) {message}"})
         del self.events[MAX_EVENTS:]
+
+    def add_event_once(self, message: str) -> bool:
+        """The event, unless it is the latest one already: a problem that persists (a task
+        that fits nowhere, tasks under protection) is told once, not once per scheduler pass.
+        The one rule by which service events are not repeated. True if added."""
+        if self.events and self.events[0]["message"] == f"(service {self.name}) {message}":
+            return False
+        self.add_event(message)
+        return True

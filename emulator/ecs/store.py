@@ -64,6 +64,8 @@ class EcsStore:
     express: object = field(default=None, repr=False)
     # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
     exec_sessions: object = field(default=None, repr=False)
+    # The one way tasks enter and are asked to stop (ecs/task_door.TaskDoor): the state's.
+    door: object = field(default=None, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -114,6 +116,9 @@ class EcsState:
         self.local_host = None  # given to every store (see EcsStore.local_host)
         self.express = None  # likewise (EcsStore.express)
         self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
+        from emulator.ecs.task_door import TaskDoor  # it needs placement, which needs this module
+
+        self.door = TaskDoor()  # likewise (EcsStore.door); app.py and the engine plug into it
 
     def store_for(self, account: str, region: str) -> EcsStore:
         key = (account, region)
@@ -124,7 +129,7 @@ class EcsState:
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
                                      local_host=self.local_host, express=self.express,
-                                     exec_sessions=self.exec_sessions)
+                                     exec_sessions=self.exec_sessions, door=self.door)
                     self._stores[key] = store
         return store
 

@@ -1,7 +1,8 @@
-"""RunTask and StartTask: check a launch request as ECS checks it, and build the Task records.
+"""Check a launch request (ecs/launch_request.py) as ECS checks it, and build its Task records.
 
 The checks here are about the launch (launch type, network configuration, platform, overrides);
-the definition itself was checked when it was registered.
+the definition itself was checked when it was registered. The task door (ecs/task_door.py) is
+the only caller of build_tasks: it places and admits what is built here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from emulator.ecs.errors import (
     InvalidParameterException,
     PlatformUnknownException,
 )
+from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.model import Cluster, TaskDefinition
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
@@ -40,34 +42,34 @@ def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = Fa
     return definition
 
 
-def build_tasks(store: EcsStore, params: dict, cluster: Cluster, count: int,
-                *, for_service: bool = False) -> list[Task]:
+def build_tasks(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> list[Task]:
     """The tasks of one launch. A service may still scale an INACTIVE revision, as on ECS."""
-    definition = resolve_task_definition(store, params["taskDefinition"], for_service=for_service)
+    for_service = request.origin.by_scheduler
+    definition = resolve_task_definition(store, request.task_definition, for_service=for_service)
     if definition.status != "ACTIVE" and not for_service:
         raise ClientException(
             f"TaskDefinition is inactive ({definition.family}:{definition.revision})."
         )
-    if not 1 <= count <= MAX_TASKS_PER_CALL:
+    if not for_service and not 1 <= request.count <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException("Count must be between 1 and 10.")
-    launch_type, strategy = _launch_type(store, params, cluster)
+    launch_type, strategy = _launch_type(store, request, cluster)
     check_compatibility(definition, launch_type)
     network_mode = definition.spec.get("networkMode", "bridge")
-    network_configuration = check_network_configuration(params.get("networkConfiguration"), network_mode)
-    platform_version = _platform_version(params, launch_type)
-    overrides = params.get("overrides", {})
+    network_configuration = check_network_configuration(request.network_configuration, network_mode)
+    platform_version = _platform_version(request, launch_type)
+    overrides = request.overrides
     _check_overrides(definition, overrides)
-    validate_tags(params.get("tags", []))
+    validate_tags(list(request.tags))
     tasks, counts = [], {}
-    for _ in range(count):
+    for _ in range(request.count):
         provider = capacity_providers.next_provider(strategy, counts) if strategy else None
         counts[provider] = counts.get(provider, 0) + 1
-        tasks.append(_task(store, params, cluster, definition, launch_type, provider,
+        tasks.append(_task(store, request, cluster, definition, launch_type, provider,
                            network_mode, network_configuration, platform_version, overrides))
     return tasks
 
 
-def _task(store, params, cluster, definition, launch_type, provider, network_mode,
+def _task(store, request: LaunchRequest, cluster, definition, launch_type, provider, network_mode,
           network_configuration, platform_version, overrides) -> Task:
     task_id = uuid.uuid4().hex
     arn = arns.task(store, cluster.name, task_id)
@@ -96,10 +98,10 @@ def _task(store, params, cluster, definition, launch_type, provider, network_mod
         network_configuration=network_configuration,
         platform_version=platform_version,
         platform_family="Linux" if launch_type == "FARGATE" else None,
-        group=params.get("group") or f"family:{definition.family}",
-        started_by=params.get("startedBy"),
-        tags=_tags(params, definition),
-        enable_execute_command=params.get("enableExecuteCommand", False),
+        group=request.group or f"family:{definition.family}",
+        started_by=request.started_by,
+        tags=_tags(request, definition),
+        enable_execute_command=request.enable_execute_command,
         availability_zone=f"{store.region}a",
         ephemeral_storage=(overrides.get("ephemeralStorage")
                            or definition.spec.get("ephemeralStorage")
@@ -107,11 +109,11 @@ def _task(store, params, cluster, definition, launch_type, provider, network_mod
     )
 
 
-def _launch_type(store: EcsStore, params: dict, cluster: Cluster) -> tuple[str, list[dict]]:
-    """RunTask's launch type, and the capacity provider strategy its tasks are spread by."""
+def _launch_type(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> tuple[str, list[dict]]:
+    """A launch's launch type, and the capacity provider strategy its tasks are spread by."""
     launch_type, strategy = launch_choice(store, cluster, {
-        "launchType": params.get("launchType"),
-        "capacityProviderStrategy": params.get("capacityProviderStrategy") or []})
+        "launchType": request.launch_type,
+        "capacityProviderStrategy": list(request.capacity_provider_strategy)})
     return launch_type_of(store, launch_type, strategy), strategy
 
 
@@ -187,9 +189,9 @@ def check_network_configuration(config: dict | None, network_mode: str) -> dict 
     return None
 
 
-def _platform_version(params: dict, launch_type: str) -> str | None:
+def _platform_version(request: LaunchRequest, launch_type: str) -> str | None:
     """What a task shows: LATEST resolved to the version it stands for."""
-    version = platform_version_for(params.get("platformVersion"), launch_type)
+    version = platform_version_for(request.platform_version, launch_type)
     return FARGATE_PLATFORM_VERSIONS[version] if version else None
 
 
@@ -218,9 +220,9 @@ def _with_override(container: dict, override: dict | None) -> dict:
     return merged
 
 
-def _tags(params: dict, definition: TaskDefinition) -> list[dict]:
-    tags = list(params.get("tags", []))
-    if params.get("propagateTags") == "TASK_DEFINITION":
+def _tags(request: LaunchRequest, definition: TaskDefinition) -> list[dict]:
+    tags = list(request.tags)
+    if request.propagate_tags == "TASK_DEFINITION":
         present = {t["key"] for t in tags}
         tags += [t for t in definition.tags if t["key"] not in present]
     return tags

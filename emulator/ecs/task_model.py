@@ -85,9 +85,27 @@ class Task:
     def container(self, name: str) -> TaskContainer | None:
         return next((c for c in self.containers if c.name == name), None)
 
+    @property
+    def stop_requested(self) -> bool:
+        """The task is meant to stop (its desired status is STOPPED): StopTask, its service's
+        scheduler, an essential container's exit, a failure to start... asked for it. The one
+        spelling of that question (the task goes on towards STOPPED from wherever it is)."""
+        return self.desired >= TaskStatus.STOPPED
+
+    @property
+    def desired_status(self) -> str:
+        """What the API shows as desiredStatus."""
+        return "STOPPED" if self.stop_requested else "RUNNING"
+
+    @property
+    def pending(self) -> bool:
+        """Counted as pending: not yet RUNNING, and not meant to stop."""
+        return self.known < TaskStatus.RUNNING and not self.stop_requested
+
     def request_stop(self, stop_code: str, reason: str) -> bool:
-        """Move the desired status to STOPPED (once: the first reason wins, as on ECS)."""
-        if self.desired >= TaskStatus.STOPPED:
+        """Move the desired status to STOPPED (once: the first reason wins, as on ECS). Outside
+        the engine, ask through the task door (ecs/task_door.py), which tells the watchers."""
+        if self.stop_requested:
             return False
         self.desired = TaskStatus.STOPPED
         self.stop_code = stop_code

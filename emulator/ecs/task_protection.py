@@ -15,7 +15,6 @@ from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsStore
 from emulator.ecs.task_model import Task
-from emulator.runtime.status import TaskStatus
 
 DEFAULT_MINUTES = 120
 MAX_MINUTES = 2880
@@ -62,7 +61,7 @@ def get(store: EcsStore, params: dict) -> tuple[list[dict], list[dict]]:
     if "tasks" not in params:  # the model lets it out: then the cluster's protected tasks
         now = utcnow()
         return [protected_task(t) for t in sorted(store.tasks_of(cluster.name), key=lambda t: t.arn)
-                if t.desired < TaskStatus.STOPPED and is_protected(t, now)], []
+                if not t.stop_requested and is_protected(t, now)], []
     found, failures = _resolve(store, cluster.name, _refs(params, MAX_GET))
     return [protected_task(t) for t in found], failures
 
@@ -88,7 +87,7 @@ def _resolve(store: EcsStore, cluster_name: str, refs: list[str]) -> tuple[list[
             failures.append({"arn": ref, "reason": "MISSING"})
         elif not (task.group or "").startswith("service:"):
             failures.append({"arn": task.arn, "reason": NOT_VALID, "detail": NOT_IN_SERVICE})
-        elif task.desired >= TaskStatus.STOPPED:
+        elif task.stop_requested:
             failures.append({"arn": task.arn, "reason": NOT_VALID, "detail": NOT_RUNNING})
         elif task not in found:
             found.append(task)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from emulator.ecs import arns, clusters, container_instances, placement, tags
+from emulator.ecs import arns, clusters, tags
 from emulator.ecs.errors import InvalidParameterException
+from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.placement import PlacementFailure
 from emulator.ecs.store import EcsStore
-from emulator.ecs.task_launch import MAX_TASKS_PER_CALL, build_tasks
+from emulator.ecs.task_launch import MAX_TASKS_PER_CALL
 from emulator.ecs.task_model import Task
 from emulator.runtime.status import TaskStatus
 
@@ -18,62 +19,21 @@ def run(store: EcsStore, params: dict) -> tuple[list[Task], list[PlacementFailur
     if token and (cluster.name, token) in store.run_tokens:
         return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
                 if arn in store.tasks], []
-    tasks = build_tasks(store, params, cluster, params.get("count", 1))
-    tasks, failures = _place(store, cluster, tasks, params)
-    _admit(store, tasks)
+    admitted = store.door.launch(store, LaunchRequest.run_task(params))
     if token:
-        store.run_tokens[(cluster.name, token)] = [t.arn for t in tasks]
-    return tasks, failures
-
-
-def _place(store: EcsStore, cluster, tasks: list[Task], params: dict):
-    constraints = params.get("placementConstraints", [])
-    strategy = params.get("placementStrategy", [])
-    launch_type = tasks[0].launch_type
-    if launch_type == "FARGATE":
-        if constraints:
-            raise InvalidParameterException(
-                "Placement constraints are not supported with FARGATE launch type."
-            )
-        if strategy:
-            raise InvalidParameterException(
-                "Placement strategies are not supported with FARGATE launch type."
-            )
-    if launch_type != "EC2":
-        return tasks, []
-    placement.validate(constraints, strategy)
-    if not placement.ensure_instances(store, cluster):
-        raise InvalidParameterException(placement.NO_INSTANCES)
-    return placement.place(store, cluster, tasks, constraints, strategy)
+        store.run_tokens[(cluster.name, token)] = [t.arn for t in admitted.tasks]
+    return admitted.tasks, admitted.failures
 
 
 def start(store: EcsStore, params: dict) -> tuple[list[Task], list[PlacementFailure]]:
     """StartTask: like RunTask, on the container instances the caller chose (one task each)."""
-    cluster = store.cluster(params.get("cluster"))
-    refs = params["containerInstances"]
-    if not 1 <= len(refs) <= MAX_TASKS_PER_CALL:
+    store.cluster(params.get("cluster"))
+    if not 1 <= len(params["containerInstances"]) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
         )
-    built = build_tasks(store, dict(params, launchType="EC2"), cluster, len(refs))
-    chosen, failures = [], []
-    for ref, task in zip(refs, built):
-        instance = store.find_container_instance(cluster.name, ref)
-        if instance is None or instance.status != "ACTIVE":
-            arn = instance.arn if instance else container_instances.failure_arn(store, cluster, ref)
-            # DRAINING instances take no new tasks; deregistered ones are INACTIVE.
-            failures.append(PlacementFailure(arn, instance.status if instance else "MISSING"))
-            continue
-        chosen.append((task, instance))
-    tasks, refused = placement.place_on(store, cluster, chosen)
-    _admit(store, tasks)
-    return tasks, failures + refused
-
-
-def _admit(store: EcsStore, tasks: list[Task]) -> None:
-    for task in tasks:
-        store.tasks[task.arn] = task
-    store.changed()
+    admitted = store.door.launch(store, LaunchRequest.start_task(params))
+    return admitted.tasks, admitted.failures
 
 
 def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | None,
@@ -82,8 +42,7 @@ def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | 
     task = find(store, cluster.name, task_ref)
     if task is None:
         raise InvalidParameterException("The referenced task was not found.")
-    if task.request_stop(stop_code, reason or "Task stopped by user"):
-        store.changed()
+    store.door.stop(store, task, stop_code, reason or "Task stopped by user")
     return task
 
 
@@ -123,10 +82,10 @@ def listed(store: EcsStore, params: dict) -> list[Task]:
 
 def _desired_matches(task: Task, desired: str) -> bool:
     if desired == "STOPPED":
-        return task.desired >= TaskStatus.STOPPED
+        return task.stop_requested
     if desired == "PENDING":
-        return task.desired < TaskStatus.STOPPED and task.known < TaskStatus.RUNNING
-    return task.desired < TaskStatus.STOPPED
+        return task.pending
+    return not task.stop_requested
 
 
 def _on_instance(task: Task, ref: str) -> bool:
@@ -140,7 +99,7 @@ def _counts(store: EcsStore, cluster) -> dict[str, int]:
     for task in store.tasks_of(cluster.name):
         if task.known == TaskStatus.RUNNING:
             running += 1
-        elif task.known < TaskStatus.RUNNING and task.desired < TaskStatus.STOPPED:
+        elif task.pending:
             pending += 1
     return {"runningTasksCount": running, "pendingTasksCount": pending}
 
@@ -151,7 +110,7 @@ def _statistics(store: EcsStore, cluster) -> dict[str, int]:
         kind = "Fargate" if task.launch_type == "FARGATE" else "EC2"
         if task.known == TaskStatus.RUNNING:
             stats[f"running{kind}TasksCount"] = stats.get(f"running{kind}TasksCount", 0) + 1
-        elif task.known < TaskStatus.RUNNING and task.desired < TaskStatus.STOPPED:
+        elif task.pending:
             stats[f"pending{kind}TasksCount"] = stats.get(f"pending{kind}TasksCount", 0) + 1
     return stats
 

@@ -21,10 +21,9 @@ import math
 import time
 
 from emulator.aws.errors import AwsError
-from emulator.ecs import container_instances, placement
+from emulator.ecs import container_instances, placement, task_door
 from emulator.ecs.cluster_query import compile_expression
 from emulator.ecs.model import ContainerInstance
-from emulator.ecs.task_launch import build_tasks
 from emulator.runtime.status import TaskStatus
 
 
@@ -105,31 +104,22 @@ def _launch_missing(rec, cluster, instances: list[ContainerInstance]) -> None:
 
 
 def _launch_on(rec, cluster, instance: ContainerInstance) -> None:
+    request = rec.launch_request(rec.service.primary, instance=instance.arn)
     try:
-        task = build_tasks(rec.store, rec.task_params(rec.service.primary), cluster, 1,
-                           for_service=True)[0]
+        admitted = rec.store.door.launch(rec.store, request)
     except AwsError as error:
         _note(rec, f"was unable to place a task. Reason: {error.message}")
         rec.scheduler.note_failure(rec.service)
         return
-    if task.launch_type != "EC2":
+    if admitted.failures and admitted.failures[0].reason == task_door.NOT_EC2:
         _note(rec, "was unable to place a task. Reason: the DAEMON scheduling strategy runs "
                    "tasks on container instances (EC2 launch type) only.")
-        return
-    placed, failures = placement.place_on(rec.store, cluster, [(task, instance)])
-    if failures:
+    elif admitted.failures:
         _note(rec, "was unable to place a task on container instance "
-                   f"{instance.instance_id}. Reason: {failures[0].reason}")
-        return
-    rec.store.tasks[task.arn] = task
-    rec.live.append(task)
-    rec.service.add_event(f"has started 1 tasks: (task {task.id}).")
-    rec.service.steady_reported = False
-    rec.store.changed()
+                   f"{instance.instance_id}. Reason: {admitted.failures[0].reason}")
+    rec.note_started(admitted.tasks)
 
 
 def _note(rec, message: str) -> None:
     """An event, unless it is the latest one already (a pass runs every second)."""
-    events = rec.service.events
-    if not events or events[0]["message"] != f"(service {rec.service.name}) {message}":
-        rec.service.add_event(message)
+    rec.service.add_event_once(message)

@@ -2,9 +2,10 @@
 
 - "ECS Task State Change": the task as detail (DescribeTasks' fields, timestamps as ISO strings,
   plus updatedAt), sent whenever its lastStatus, desiredStatus or a container's lastStatus
-  changes. A task's change is seen either from the task engine (known status) or, for desired
-  status set by StopTask, the scheduler or a Spot interruption, from the state's change
-  notifications; both compare with what was last sent, so each change is sent once.
+  changes. Sent from the transitions themselves: the task door tells of a task admitted or
+  asked to stop (StopTask, the scheduler, a Spot interruption), the task engine of each
+  known-status change; both compare with what was last sent, so each change is sent once. No
+  store is ever scanned.
 - "ECS Service Action": SERVICE_STEADY_STATE (INFO), SERVICE_TASK_START_IMPAIRED (WARN).
 - "ECS Deployment State Change": SERVICE_DEPLOYMENT_IN_PROGRESS / _COMPLETED (INFO) and
   _FAILED (ERROR), with the deployment's rollout reason.
@@ -23,7 +24,6 @@ import logging
 
 from emulator.ecs import render
 from emulator.ecs.model import utcnow
-from emulator.engine.load_balancing import service_of
 from emulator.runtime.status import TaskStatus
 
 log = logging.getLogger("emulator.events")
@@ -52,20 +52,14 @@ class EcsEvents:
     # -- listeners ---------------------------------------------------------------------------------
 
     def on_task_changed(self, store, task) -> None:
-        """The task engine's listener (every known-status change). It runs after the
-        scheduler's, which counts failed launches: a rollback may reset that count within the
-        same scheduler pass, so impaired starts are looked for here."""
+        """The task door's watcher (a task admitted, or asked to stop) and the task engine's
+        listener (every known-status change)."""
         self._guarded(self._task, store, task)
-        service = service_of(store, task)
-        if service is not None:
-            self._guarded(self._impaired, store, service)
-
-    def on_state_changed(self) -> None:
-        """The state's listener: desired status moves without the engine (StopTask, scheduler)."""
-        self._guarded(self._scan)
 
     def on_service_pass(self, store, service) -> None:
-        """The scheduler's listener, after each pass over a service."""
+        """The scheduler's listener: after each pass over a service, and after it counted a
+        task's change (a failed launch may make starts impaired; a rollback within the same
+        pass may reset the count, so it is looked at as soon as it is counted)."""
         self._guarded(self._service, store, service)
 
     def _guarded(self, fn, *args) -> None:
@@ -76,22 +70,16 @@ class EcsEvents:
 
     # -- tasks -------------------------------------------------------------------------------------
 
-    def _scan(self) -> None:
-        live = set()
-        for store in self._state.stores():
-            for task in list(store.tasks.values()):
-                live.add(task.arn)
-                self._task(store, task)
-        for arn in [a for a in self._task_seen if a not in live]:
-            del self._task_seen[arn]  # purged after retention
-
     def _task(self, store, task) -> None:
         # What the event would show of the task's state (cheap: this runs on every change).
-        shown = (task.known, task.desired >= TaskStatus.STOPPED,
+        shown = (task.known, task.stop_requested,
                  tuple(c.known.api_status for c in task.containers))
         if self._task_seen.get(task.arn) == shown:
             return
-        self._task_seen[task.arn] = shown
+        if task.known >= TaskStatus.STOPPED:
+            self._task_seen.pop(task.arn, None)  # its last event: nothing changes after STOPPED
+        else:
+            self._task_seen[task.arn] = shown
         if not self._listening(store):
             return
         detail = {k: v for k, v in render.task(task).items() if k not in _NOT_IN_TASK_EVENTS}

@@ -49,8 +49,7 @@ class Faults:
             longest = max((c.definition.get("stopTimeout", DEFAULT_STOP_TIMEOUT_S)
                            for c in task.containers), default=DEFAULT_STOP_TIMEOUT_S)
             task.stop_grace_s = min(warning, longest)
-            task.request_stop(SPOT_STOP_CODE, SPOT_REASON)
-            store.changed()
+            store.door.stop(store, task, SPOT_STOP_CODE, SPOT_REASON)
             return task
 
     def kill(self, ref: str, container_name: str | None = None, signal: str = "SIGKILL"):
@@ -93,7 +92,7 @@ class Faults:
 
     def _live(self, ref: str):
         store, task = self.find(ref)
-        if task.desired >= TaskStatus.STOPPED or task.known >= TaskStatus.STOPPED:
+        if task.stop_requested or task.known >= TaskStatus.STOPPED:
             raise InvalidParameterException(
                 f"Task {task.id} is already stopping (lastStatus {task.known.name}).")
         return store, task

@@ -4,8 +4,9 @@ Each pass, under the state lock, compares a service's deployments with its live 
 RUNNING): it stops what must go (old deployments within minimumHealthyPercent, excess tasks,
 tasks failing health checks), then starts what is missing within maximumPercent, and marks a
 deployment COMPLETED or, with the circuit breaker, FAILED. Launches after repeated failures are
-throttled with a growing delay, as ECS throttles them. Task launches are only records: the task
-engine starts the containers.
+throttled with a growing delay, as ECS throttles them. Tasks are launched through the task door
+(ecs/task_door.py) with a LaunchRequest per deployment, task set or daemon instance; the door
+admits them and hands them to the task engine, which starts the containers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from emulator.ecs import services as service_ops
 from emulator.aws.errors import AwsError
 from emulator.ecs.service_model import Deployment, Service
 from emulator.ecs.store import EcsState, EcsStore
-from emulator.ecs.task_launch import build_tasks
+from emulator.ecs.launch_request import LaunchRequest, Origin
 from emulator.ecs.task_protection import split_protected
 from emulator.engine import daemon_scheduler, deployment_hooks, instance_draining, task_set_scheduler
 from emulator.engine.service_failures import (
@@ -38,6 +39,9 @@ from emulator.runtime.status import HealthStatus, TaskStatus
 log = logging.getLogger("emulator.scheduler")
 
 SCHEDULER_STOP = "ServiceSchedulerInitiated"
+# (DAEMON strategy, EXTERNAL controller: no deployments) -> who launches
+_ORIGINS = {(False, False): Origin.SERVICE, (True, False): Origin.DAEMON,
+            (False, True): Origin.TASK_SET, (True, True): Origin.TASK_SET}
 
 
 class ServiceScheduler:
@@ -48,7 +52,8 @@ class ServiceScheduler:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # fn(store, service) after each pass over a service, under the lock (EventBridge events)
+        # fn(store, service) after each pass over a service and after counting one of its
+        # tasks' changes, under the lock (EventBridge events); never for a daemon's service
         self.service_listeners: list = []
         self.failures = FailureCounter(settings)
         # fn(store, alarm names) -> those in the ALARM state (CloudWatch in moto; app.py wires it)
@@ -104,10 +109,13 @@ class ServiceScheduler:
         service = _service_of(store, task)
         if service is None:
             return
-        if task.known == TaskStatus.STOPPED and (task.group or "").startswith("daemon:"):
+        daemon = (task.group or "").startswith("daemon:")
+        if task.known == TaskStatus.STOPPED and daemon:
             daemons.on_task_stopped(store, store.daemons[(task.cluster_name, task.group[7:])],
                                     task)
         self.failures.on_task_changed(service, task)
+        for listener in self.service_listeners if not daemon else ():
+            listener(store, service)  # what was counted may be news (starts impaired)
         self._wake.set()
 
     def note_failure(self, service: Service) -> None:
@@ -122,8 +130,7 @@ class Reconciliation:
         self.scheduler = scheduler
         self.store = store
         self.service = service
-        self.live = [t for t in service_ops.tasks_of(store, service)
-                     if t.desired < TaskStatus.STOPPED]
+        self.live = [t for t in service_ops.tasks_of(store, service) if not t.stop_requested]
         self.now = time.time()
         track_serving(self.live, self.now)
 
@@ -204,13 +211,11 @@ class Reconciliation:
     def note_protected(self, count: int) -> None:
         """Once per change in what protection holds back, as ECS reports it."""
         message = f"was unable to scale in due to (reason: {count} tasks under protection)."
-        latest = self.service.events[0]["message"] if self.service.events else ""
-        if not latest.endswith(message):
-            self.service.add_event(message)
+        if self.service.add_event_once(message):
             self.service.steady_reported = False
 
     def stop_tasks(self, tasks: list, reason: str) -> None:
-        stopped = [t for t in tasks if t.request_stop(SCHEDULER_STOP, reason)]
+        stopped = [t for t in tasks if self.store.door.stop(self.store, t, SCHEDULER_STOP, reason)]
         if not stopped:
             return
         self.live = [t for t in self.live if t not in stopped]
@@ -220,7 +225,6 @@ class Reconciliation:
                 f"has stopped {len(running)} running tasks: "
                 + " ".join(f"(task {t.id})" for t in running) + ".")
         self.service.steady_reported = False
-        self.store.changed()
 
     # -- launching ----------------------------------------------------------------------------------
 
@@ -250,62 +254,60 @@ class Reconciliation:
             self.store, task)
 
     def launch_tasks(self, deployment: Deployment, count: int) -> None:
+        """Launch `count` tasks of a deployment or task set through the task door."""
         if not self.scheduler.engine_answers():
             return  # held until the engine is back (engine_outage.py)
-        cluster = self.store.clusters.get(self.service.cluster_name)
         try:
-            started = [task for _ in range(count) for task in build_tasks(
-                self.store, self.task_params(deployment), cluster, 1, for_service=True)]
-            started = self._placed(cluster, started)
+            admitted = self.store.door.launch(self.store, self.launch_request(deployment, count),
+                                              placer=self.scheduler._placer or False)
         except AwsError as error:
             self._note_unplaced(f"was unable to place a task. Reason: {error.message}")
             return
-        for task in started:
-            self.store.tasks[task.arn] = task
+        if admitted.failures:
+            reasons = ", ".join(sorted({f.reason for f in admitted.failures}))
+            self._note_unplaced("was unable to place a task because no container instance met "
+                                f"all of its requirements. Reason: {reasons}")
+        self.note_started(admitted.tasks)
+
+    def note_started(self, started: list) -> None:
         if started:
             self.live += started
             self.service.add_event(
                 f"has started {len(started)} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
             self.service.steady_reported = False
-            self.store.changed()
-
-    def _placed(self, cluster, tasks: list) -> list:
-        """EC2 tasks go on container instances; those that fit nowhere are not started."""
-        placer = self.scheduler._placer
-        if placer is None or not tasks or tasks[0].launch_type != "EC2":
-            return tasks
-        placed, failures = placer(self.store, cluster, tasks, self.service.placement_constraints,
-                                  self.service.placement_strategy)
-        if failures:
-            reasons = ", ".join(sorted({f.reason for f in failures}))
-            self._note_unplaced("was unable to place a task because no container instance met "
-                                f"all of its requirements. Reason: {reasons}")
-        return placed
 
     def _note_unplaced(self, message: str) -> None:
         """One event per distinct problem (not one per pass), and launches back off."""
-        latest = self.service.events[0]["message"] if self.service.events else ""
-        if not latest.endswith(message):
-            self.service.add_event(message)
+        self.service.add_event_once(message)
         self.scheduler.note_failure(self.service)
 
-    def task_params(self, deployment: Deployment) -> dict:
-        params = {
-            "taskDefinition": deployment.task_definition.arn,
-            "startedBy": deployment.id,
-            "group": self.service.task_group,
-            "enableExecuteCommand": self.service.enable_execute_command,
-            "tags": self._propagated_tags(deployment),
-        }
-        if deployment.network_configuration:
-            params["networkConfiguration"] = deployment.network_configuration
-        if deployment.platform_version and deployment.launch_type != "EC2":
-            params["platformVersion"] = deployment.platform_version
+    def launch_request(self, deployment: Deployment, count: int = 1,
+                       instance: str | None = None) -> LaunchRequest:
+        """What the service asks for a deployment's (or task set's) tasks; on `instance` for
+        a daemon. The scheduler chooses each launch's capacity provider itself (base, then
+        weight, over the deployment's live tasks)."""
+        service = self.service
         if deployment.capacity_provider_strategy:
-            params["capacityProviderStrategy"] = [self._next_provider(deployment)]
+            where = {"capacity_provider_strategy": (self._next_provider(deployment),)}
         else:
-            params["launchType"] = deployment.launch_type or "EC2"
-        return params
+            where = {"launch_type": deployment.launch_type or "EC2"}
+        return LaunchRequest(
+            origin=_ORIGINS[(service.scheduling_strategy == "DAEMON", not service.deployments)],
+            task_definition=deployment.task_definition.arn,
+            count=count,
+            cluster=service.cluster_name,
+            network_configuration=deployment.network_configuration or None,
+            platform_version=(deployment.platform_version
+                              if deployment.launch_type != "EC2" else None),
+            placement_constraints=tuple(service.placement_constraints),
+            placement_strategy=tuple(service.placement_strategy),
+            container_instances=(instance,) if instance else None,
+            started_by=deployment.id,
+            group=service.task_group,
+            tags=tuple(self._propagated_tags(deployment)),
+            enable_execute_command=service.enable_execute_command,
+            **where,
+        )
 
     def _next_provider(self, deployment: Deployment) -> dict:
         """base first, then weight, counting the deployment's live tasks per provider."""

@@ -1,8 +1,9 @@
 """The task engine: starts a runner for every new task, watches the runtime's events, and
 forgets stopped tasks after the retention time.
 
-It is woken by the ECS state whenever desired state changes. State changes of containers come
-from the runtime's event stream (die, oom, health), not from polling each task.
+New tasks are handed to it by the task door (ecs/task_door.py), which calls `admit`: the engine
+never looks through the stores for work. State changes of containers come from the runtime's
+event stream (die, oom, health), not from polling each task.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ class TaskEngine:
         # state forgot them (a reset drops the state first, then stops what still runs).
         self._runners: dict[str, tuple[threading.Thread, object]] = {}
         self._stopping = threading.Event()
+        self._started = False
+        self._waiting: list[tuple[object, object]] = []  # (store, task) admitted before start
         self._threads: list[threading.Thread] = []
-        self._wake = threading.Event()
-        self.task_listeners: list = []  # fn(store, task) on every status change
+        self.task_listeners: list = []  # fn(store, task) on every known-status change
         # The engine's health (engine_health.py), when watched: a broken event stream makes it
         # look at once, and new tasks wait for an engine that is gone (hold_for_engine).
         self.health = None
@@ -54,7 +56,7 @@ class TaskEngine:
         # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
         # container that dies while the engine starts is not missed.
         self.events_since: float | None = None
-        state.listeners.append(self._wake.set)
+        state.door.engine = self.admit
 
     @property
     def runtime(self):
@@ -63,11 +65,17 @@ class TaskEngine:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        for target, name in ((self._admit_loop, "task-admit"), (self._watch_events, "task-events"),
-                             (self._purge_loop, "task-purge")):
+        for target, name in ((self._watch_events, "task-events"), (self._purge_loop, "task-purge")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        with self.state.lock:
+            self._started = True
+            waiting, self._waiting = self._waiting, []
+            for store, task in waiting:
+                # not one that stopped meanwhile, nor one adopted since
+                if task.known < TaskStatus.STOPPED and task.arn not in self._runners:
+                    self._run(store, task)
         for extra in self.engines.extra() if self.engines is not None else ():
             self.watch(extra.runtime, extra.health, extra.name)
 
@@ -88,7 +96,6 @@ class TaskEngine:
         self._kill_all(lingering)
         self.wait_for_runners(timeout=60)
         self._stopping.set()
-        self._wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
         if remove_everything:
@@ -156,21 +163,23 @@ class TaskEngine:
         self._runners[task.arn] = (thread, task)
         thread.start()
 
-    def _admit_loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(timeout=1.0)
-            self._wake.clear()
-            self._admit_new_tasks()
+    def admit(self, store, tasks: list) -> None:
+        """The task door's hand-off: a runner for each new task (call under the state lock).
+        Tasks admitted before the engine starts (a restarted emulator's, not yet begun) wait
+        for it; after it stopped, none runs."""
+        for task in tasks:
+            if task.arn in self._runners or task.known >= TaskStatus.STOPPED:
+                continue
+            if not self._started:
+                self._waiting.append((store, task))
+            elif not self._stopping.is_set():
+                self._run(store, task)
 
-    def _admit_new_tasks(self) -> None:
-        with self.state.lock:
-            new = [(store, task) for store in self.state.stores() for task in store.tasks.values()
-                   if task.arn not in self._runners and task.known < TaskStatus.STOPPED]
-            for store, task in new:
-                runner = TaskRunner(self, store, task)
-                thread = threading.Thread(target=runner.run, name=f"task-{task.id[:8]}", daemon=True)
-                self._runners[task.arn] = (thread, task)
-                thread.start()
+    def _run(self, store, task) -> None:
+        runner = TaskRunner(self, store, task)
+        thread = threading.Thread(target=runner.run, name=f"task-{task.id[:8]}", daemon=True)
+        self._runners[task.arn] = (thread, task)
+        thread.start()
 
     # -- runtime events -----------------------------------------------------------------------------
 
@@ -241,7 +250,7 @@ class TaskEngine:
 
     def _after_exit(self, task, container) -> None:
         # A die event means the container did run (possibly before its runner noted the start).
-        if container.essential and task.desired < TaskStatus.STOPPED:
+        if container.essential and not task.stop_requested:
             task.request_stop("EssentialContainerExited", "Essential container in task exited")
 
     def _after_engine_exit(self, task, container, health) -> None:
@@ -369,7 +378,7 @@ class TaskEngine:
                 volume_name, shared = f"ecs-{task.id[:12]}-{name}", False
             if volume_name not in created:
                 labels = self.labels_for(task, f"~volume-{name}")
-                self.runtime.ensure_volume(
+                self.runtime_of(task).ensure_volume(
                     volume_name, labels,
                     driver=(docker_config or {}).get("driver"),
                     driver_opts=(docker_config or {}).get("driverOpts"),

@@ -14,6 +14,8 @@ import uuid
 from emulator.ecs.model import utcnow
 from emulator.engine import container_specs
 from emulator.engine.hooks import TaskSetupError
+from emulator.runtime import docker_queue
+from emulator.runtime import labels as runtime_labels
 from emulator.runtime.base import ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
@@ -32,16 +34,29 @@ class TaskRunner:
         self.changed = engine.state.changed
         self.sandbox: TaskSandbox | None = None
         self.volumes: list[str] = []  # task-scoped volumes to remove at the end
+        # The start failed unexpectedly, e.g. a Docker call got no answer (a timeout, a lost
+        # connection) yet may have made its container, unknown to us: teardown then removes
+        # whatever carries the task's label.
+        self.unsure = False
 
     # -- the life --------------------------------------------------------------------------------
 
     def run(self) -> None:
         try:
-            if self._provision() and self._create_containers() and self._start_containers():
+            # The Docker calls of a start wait their turn as one piece of work (earlier tasks
+            # first: runtime/docker_queue.py), not made once the task is stopped: what they
+            # would set up, teardown would only remove.
+            with docker_queue.setup_work(unwanted=self._stopped_unlocked):
+                started = self._provision() and self._create_containers() \
+                    and self._start_containers()
+            if started:
                 self._mark_running()
                 self._wait_for_stop_request()
+        except docker_queue.Abandoned:
+            pass  # stopped while a setup call waited: the stop's reason and code stand
         except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
             log.exception("task %s failed", self.task.id)
+            self.unsure = True
             self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
@@ -93,7 +108,7 @@ class TaskRunner:
             return False
         with self.lock:
             self.task.pull_stopped_at = utcnow()
-            if self.task.desired >= TaskStatus.STOPPED:
+            if self.task.stop_requested:
                 return False  # stopped while pulling: create nothing
         try:
             self.engine.call_hooks("before_create", self.store, self.task)
@@ -158,7 +173,7 @@ class TaskRunner:
             default=DEFAULT_START_TIMEOUT_S)
         while waiting:
             with self.lock:
-                if self.task.desired >= TaskStatus.STOPPED:
+                if self.task.stop_requested:
                     return False
                 ready, blocked = [], None
                 for container in waiting:
@@ -230,7 +245,7 @@ class TaskRunner:
 
     def _mark_running(self) -> None:
         with self.lock:
-            if self.task.desired >= TaskStatus.STOPPED:
+            if self.task.stop_requested:
                 return
             self._advance(TaskStatus.ACTIVATING)
             self._advance(TaskStatus.RUNNING)
@@ -238,7 +253,7 @@ class TaskRunner:
 
     def _wait_for_stop_request(self) -> None:
         with self.lock:
-            while self.task.desired < TaskStatus.STOPPED:
+            while not self.task.stop_requested:
                 self.changed.wait(timeout=5.0)
 
     # -- stopping ---------------------------------------------------------------------------------
@@ -321,6 +336,8 @@ class TaskRunner:
             self._quietly(self.runtime.remove_sandbox, self.sandbox)
         for volume in self.volumes:
             self._quietly(self.runtime.remove_volume, volume)
+        if self.unsure:
+            self._quietly(self.runtime.remove_labelled, {runtime_labels.TASK_ARN: self.task.arn})
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -344,7 +361,13 @@ class TaskRunner:
 
     def _stop_requested(self) -> bool:
         with self.lock:
-            return self.task.desired >= TaskStatus.STOPPED
+            return self.task.stop_requested
+
+    def _stopped_unlocked(self) -> bool:
+        """The same without the state lock, for the Docker queue's check, made while a slot is
+        held (not behind every request waiting for the lock): the desired status only moves
+        forward, so a stale answer costs only a call that teardown undoes."""
+        return self.task.desired >= TaskStatus.STOPPED
 
     def _definitions(self) -> list[dict]:
         return [c.definition for c in self.task.containers]

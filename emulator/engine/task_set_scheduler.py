@@ -45,7 +45,7 @@ def _write_stability(rec, task_set: TaskSet, wanted: int) -> None:
     """STEADY_STATE when the set runs exactly its computed count, all healthy, with nothing
     pending, stopping, or on a DRAINING container instance; STABILIZING otherwise."""
     tasks = _unstopped(rec, task_set)
-    live = [t for t in tasks if t.desired < TaskStatus.STOPPED]
+    live = [t for t in tasks if not t.stop_requested]
     steady = (len(tasks) == len(live) == wanted
               and all(t.serving for t in live)
               and not any(_on_draining_instance(rec, t) for t in live))

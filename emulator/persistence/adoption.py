@@ -11,9 +11,9 @@ containers all run is what a user expects it to be: RUNNING, its network read ba
 where the file predates it; one still part-way through its start is stopped as having failed to
 start. Containers' health is what Docker reports now (health events missed while the emulator
 was down are not replayed). Each such task gets an AdoptedTaskRunner, which sees it through to
-STOPPED (its teardown is the usual one). A task for which nothing was made yet is left to
-the engine, which starts it as any new task. Containers and task volumes of this instance that
-no persisted task owns are removed.
+STOPPED (its teardown is the usual one). A task for which nothing was made yet is handed to
+the engine as a new task (TaskEngine.admit), which starts it as any other. Containers and task
+volumes of this instance that no persisted task owns are removed.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ def adopt(engine, state) -> int:
     for store, task in live:
         found = by_task.pop(task.arn, {})
         if not found and task.known == TaskStatus.PROVISIONING:
-            continue  # nothing was made for it yet: the engine starts it as any new task
+            with state.lock:  # nothing was made for it yet: the engine starts it as a new task
+                engine.admit(store, [task])
+            continue
         sandbox = _sandbox(found.pop(SANDBOX, None), task)
         inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
@@ -141,7 +143,7 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
             container.reason = container.reason or REMOVED_REASON
     task.health = task.aggregate_health()
     task.version += 1
-    if task.desired >= TaskStatus.STOPPED:
+    if task.stop_requested:
         return False
     if any(c.essential and c.known >= ContainerStatus.STOPPED for c in task.containers):
         task.request_stop("EssentialContainerExited", "Essential container in task exited")

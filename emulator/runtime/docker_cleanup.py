@@ -7,18 +7,33 @@ Docker refuses to remove while a container uses them.
 from __future__ import annotations
 
 import logging
+import time
 
 from .labels import PID, STATE_DIR, label_filters, owner_is_gone
 
 log = logging.getLogger(__name__)
 
+CONTAINER_PASSES = 3
+# A network whose containers are being removed (by another thread, or a 409 "removal already in
+# progress") has active endpoints for a moment: try again within about two seconds.
+NETWORK_TRIES = 5
+NETWORK_RETRY_S = 0.4
+
 
 def remove_labelled(api, labels: dict[str, str]) -> int:
     """Remove every container, network and volume carrying all of `labels`; return how many."""
     filters = {"label": label_filters(labels)}
-    return _remove(api, api.containers(all=True, filters=filters),
-                   api.networks(filters=filters),
-                   (api.volumes(filters=filters) or {}).get("Volumes") or [])
+    removed = 0
+    # Listed again after each pass: a create still in flight at the first listing (a task's,
+    # while the emulator stops) may have made one since.
+    for _ in range(CONTAINER_PASSES):
+        containers = api.containers(all=True, filters=filters)
+        if not containers:
+            break
+        removed += _remove(api, containers, [], [])
+    return removed + _remove(api, [], api.networks(filters=filters),
+                             (api.volumes(filters=filters) or {}).get("Volumes") or [],
+                             network_tries=NETWORK_TRIES)
 
 
 def remove_orphans(api) -> int:
@@ -36,38 +51,86 @@ def remove_orphans(api) -> int:
     return _remove(api, containers, networks, volumes)
 
 
-def _remove(api, containers: list[dict], networks: list[dict], volumes: list[dict]) -> int:
+def _remove(api, containers: list[dict], networks: list[dict], volumes: list[dict],
+            network_tries: int = 1) -> int:
+    steps = ([(c["Id"], api.remove_container, {"force": True, "v": True}) for c in containers]
+             + [(n["Id"], lambda ident, tries: _remove_network(api, ident, tries),
+                 {"tries": network_tries}) for n in networks]
+             + [(v["Name"], api.remove_volume, {"force": True}) for v in volumes])
+    return sum(_quietly(ident, remove, **kwargs) for ident, remove, kwargs in steps)
+
+
+def _quietly(ident: str, remove, **kwargs) -> bool:
+    """One removal; False if it was gone already or Docker refused (logged): the rest go on."""
     import docker.errors
 
-    removed = 0
-    for network in networks:
-        _disconnect_all(api, network["Id"])
-    steps = ([(api.remove_container, c["Id"], {"force": True, "v": True}) for c in containers]
-             + [(api.remove_network, n["Id"], {}) for n in networks]
-             + [(api.remove_volume, v["Name"], {"force": True}) for v in volumes])
-    for remove, ident, kwargs in steps:
+    try:
+        return remove(ident, **kwargs) is not False
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as error:  # e.g. in use by a container not ours: leave it
+        log.warning("could not remove %s: %s", ident, error.explanation or error)
+        return False
+
+
+def _remove_network(api, network_id: str, tries: int) -> bool:
+    """Disconnect what is still attached, then remove; up to `tries` times while Docker says
+    the network has active endpoints (a removal of one of its containers still under way)."""
+    import docker.errors
+
+    for attempt in range(tries):
+        if attempt:
+            time.sleep(NETWORK_RETRY_S)
+        _disconnect_all(api, network_id)
         try:
-            remove(ident, **kwargs)
-            removed += 1
+            api.remove_network(network_id)
+            return True
         except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as error:  # e.g. in use by a container not ours: leave it
-            log.warning("could not remove %s: %s", ident, error.explanation or error)
-    return removed
+            return False
+        except docker.errors.APIError as error:
+            if "active endpoints" not in str(error.explanation or error):
+                raise
+    try:
+        info = api.inspect_network(network_id)
+    except docker.errors.NotFound:
+        return False
+    listed = info.get("Containers") or {}
+    if not listed and network_id not in _warned:
+        _warned.add(network_id)
+        log.warning(STALE_COUNT, info.get("Name") or network_id)
+    elif listed:
+        log.warning("could not remove network %s: still attached: %s",
+                    info.get("Name") or network_id,
+                    ", ".join(e.get("Name") or k for k, e in listed.items()))
+    return False
+
+
+# Seen on Docker 20.10 after hundreds of containers were removed at once: the network lists no
+# endpoint, yet dockerd's count of them is not zero (moby/moby#42119); only dockerd recounts
+# them, when it starts. Said once per network and process (every emulator's start tries again).
+STALE_COUNT = ("could not remove network %s: Docker says it has active endpoints but lists none "
+               "(its count is stale: moby/moby#42119). Restarting the Docker daemon recounts "
+               "them; the next emulator to start then removes the network")
+_warned: set[str] = set()
 
 
 def _disconnect_all(api, network_id: str) -> None:
     """Docker refuses to remove a network a container is still attached to: the emulator's own
-    container when it runs in one (runtime/own_container.py), or one a user attached."""
+    container when it runs in one (runtime/own_container.py), or one a user attached. An
+    endpoint whose container is gone is listed as "ep-<endpoint id>": Docker deletes it when
+    asked to disconnect its name (the container's) with force; its id would not be found."""
     import docker.errors
 
     try:
         attached = api.inspect_network(network_id).get("Containers") or {}
     except docker.errors.NotFound:
         return
-    for container_id in attached:
+    for key, endpoint in attached.items():
+        target = (endpoint.get("Name") or key) if key.startswith("ep-") else key
         try:
-            api.disconnect_container_from_network(container_id, network_id, force=True)
+            api.disconnect_container_from_network(target, network_id, force=True)
+        except docker.errors.NotFound:
+            pass  # gone meanwhile: what we wanted
         except docker.errors.APIError as error:
-            log.warning("could not disconnect %s from %s: %s", container_id, network_id,
+            log.warning("could not disconnect %s from %s: %s", target, network_id,
                         error.explanation or error)

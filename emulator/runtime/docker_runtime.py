@@ -5,12 +5,18 @@ engine's worker threads; the SDK is imported on first use, since it costs start-
 container, network and volume it creates is stamped with this instance's owner labels.
 The work is spread by job: docker_specs (ContainerSpec -> create body), docker_images (pulls),
 docker_network (network, sandboxes), docker_streams (events, logs), docker_cleanup (removal).
+Calls that make Docker work (create, start, kill, remove) wait their turn in a DockerQueue
+(docker_queue.py), so that no more than `concurrency` of them are in flight; reads, streams,
+pulls and stops do not (a stop's wait for the container's exit is Docker's, not work, and would
+hold a slot for up to its stopTimeout).
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Callable, Iterator
+
+from emulator.config import Settings
 
 from . import docker_cleanup, docker_images, docker_network, docker_streams
 from .base import (
@@ -27,6 +33,7 @@ from .base import (
     RuntimeEvent,
     TaskSandbox,
 )
+from .docker_queue import SETUP, TEARDOWN, DockerQueue
 from .docker_specs import container_name, create_body
 from .labels import INSTANCE, PROCESS_INSTANCE, owner_labels
 from .pause_image import ensure_pause_image
@@ -49,11 +56,13 @@ class DockerRuntime:
     """Runs containers on the Docker Engine that DOCKER_HOST (or the default socket) names."""
 
     def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
-                 state_dir: str | None = None, environment: dict[str, str] | None = None):
+                 state_dir: str | None = None, environment: dict[str, str] | None = None,
+                 concurrency: int = Settings.docker_concurrency):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
+        self.queue = DockerQueue(concurrency)
         self.owner_labels = owner_labels(self.instance_id, state_dir)
         self._client_factory = client_factory
         self._lock = threading.Lock()
@@ -138,17 +147,21 @@ class DockerRuntime:
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox:
         if mode == "awsvpc":
-            errors = _docker_errors()
-            try:
-                return self._pause_sandbox(name, labels, ports)
-            except errors.NotFound:  # our network was removed behind our back: make it again
-                self._forget_network()
-                return self._pause_sandbox(name, labels, ports)
+            return self.queue.call(SETUP, self._awsvpc_sandbox, name, labels, ports)
         if mode == "bridge":
             return TaskSandbox(network=self.ensure_network()[0], ip_address=None)
         if mode in ("host", "none"):
             return TaskSandbox(network=mode, ip_address=None)
         raise ValueError(f"unknown network mode {mode!r}")
+
+    def _awsvpc_sandbox(self, name: str, labels: dict[str, str],
+                        ports: list[PortBinding]) -> TaskSandbox:
+        errors = _docker_errors()
+        try:
+            return self._pause_sandbox(name, labels, ports)
+        except errors.NotFound:  # our network was removed behind our back: make it again
+            self._forget_network()
+            return self._pause_sandbox(name, labels, ports)
 
     def _pause_sandbox(self, name: str, labels: dict[str, str],
                        ports: list[PortBinding]) -> TaskSandbox:
@@ -159,7 +172,8 @@ class DockerRuntime:
                                                    ports, self._pause_image)
 
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
-        docker_network.remove_pause_sandbox(self.api, sandbox)
+        if sandbox.sandbox_id:
+            self.queue.call(TEARDOWN, docker_network.remove_pause_sandbox, self.api, sandbox)
 
     # -- images ------------------------------------------------------------------------------
 
@@ -180,7 +194,8 @@ class DockerRuntime:
         body = create_body(spec)
         body["Labels"] = self.labels(body.get("Labels"))
         try:
-            return self.api.create_container_from_config(body, container_name(spec))["Id"]
+            return self.queue.call(SETUP, self.api.create_container_from_config, body,
+                                   container_name(spec))["Id"]
         except errors.ImageNotFound as error:
             if spec.image in self._images:
                 self._images.discard(spec.image)
@@ -194,7 +209,7 @@ class DockerRuntime:
     def start_container(self, container_id: str) -> None:
         errors = _docker_errors()
         try:
-            self.api.start(container_id)
+            self.queue.call(SETUP, self.api.start, container_id)
         except errors.APIError as error:
             raise ContainerStartError(_message(error)) from None
 
@@ -209,7 +224,7 @@ class DockerRuntime:
     def kill_container(self, container_id: str, signal: str = "SIGKILL") -> None:
         errors = _docker_errors()
         try:
-            self.api.kill(container_id, signal=signal)
+            self.queue.call(TEARDOWN, self.api.kill, container_id, signal=signal)
         except errors.NotFound:
             pass
         except errors.APIError as error:
@@ -219,7 +234,7 @@ class DockerRuntime:
     def remove_container(self, container_id: str) -> None:
         errors = _docker_errors()
         try:
-            self.api.remove_container(container_id, force=True, v=True)
+            self.queue.call(TEARDOWN, self.api.remove_container, container_id, force=True, v=True)
         except errors.NotFound:
             pass
         except errors.APIError as error:
@@ -248,9 +263,9 @@ class DockerRuntime:
                       driver_opts: dict[str, str] | None = None) -> str:
         errors = _docker_errors()
         try:
-            volume = self.api.create_volume(name, driver=driver or "local",
-                                            driver_opts=driver_opts or None,
-                                            labels=self.labels(labels))
+            volume = self.queue.call(SETUP, self.api.create_volume, name,
+                                     driver=driver or "local", driver_opts=driver_opts or None,
+                                     labels=self.labels(labels))
         except errors.APIError as error:
             raise RuntimeError_(_message(error)) from None
         return volume["Name"]
@@ -258,7 +273,7 @@ class DockerRuntime:
     def remove_volume(self, name: str) -> None:
         errors = _docker_errors()
         try:
-            self.api.remove_volume(name, force=True)
+            self.queue.call(TEARDOWN, self.api.remove_volume, name, force=True)
         except errors.NotFound:
             pass
         except errors.APIError as error:

@@ -40,7 +40,7 @@ def _service_counts(live: list) -> dict[tuple[str, str], tuple[int, int]]:
     """(cluster, service name) -> (running, pending), as DescribeServices counts them."""
     counts: dict[tuple[str, str], list[int]] = {}
     for task in live:
-        if not (task.group or "").startswith("service:") or task.desired >= TaskStatus.STOPPED:
+        if not (task.group or "").startswith("service:") or task.stop_requested:
             continue
         pair = counts.setdefault((task.cluster_name, task.group[len("service:"):]), [0, 0])
         pair[0 if task.known == TaskStatus.RUNNING else 1] += 1
@@ -82,7 +82,7 @@ def _task(task) -> dict:
         "group": task.group,
         "taskDefinition": _family_revision(task.definition),
         "lastStatus": task.known.name,
-        "desiredStatus": "STOPPED" if task.desired >= TaskStatus.STOPPED else "RUNNING",
+        "desiredStatus": task.desired_status,
         "health": task.health.name,
         "capacity": task.capacity_provider or task.launch_type,
         "createdAt": _ms(task.created_at),

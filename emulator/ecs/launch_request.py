@@ -1,0 +1,84 @@
+"""A launch request: what every way of starting tasks asks of the task door (ecs/task_door.py).
+
+RunTask and StartTask make one from their request; the service scheduler makes one per launch
+for a deployment, a daemon's instance or a task set. It says what to run (the task definition,
+overrides, how many), where (cluster, launch type or capacity providers, placement, network) and
+why (the origin, startedBy, group, tags), so the door checks, builds, places and admits every
+task the same way, whoever asked.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Origin(enum.Enum):
+    """Who asks. The scheduler's origins may launch INACTIVE revisions (a service keeps
+    scaling the one it runs) and any number of tasks; RunTask may launch 1 to 10."""
+
+    RUN_TASK = "RunTask"
+    START_TASK = "StartTask"
+    SERVICE = "service"
+    DAEMON = "daemon"
+    TASK_SET = "task set"
+
+    @property
+    def by_scheduler(self) -> bool:
+        return self in (Origin.SERVICE, Origin.DAEMON, Origin.TASK_SET)
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    # what
+    task_definition: str  # family[:revision] or ARN
+    origin: Origin
+    count: int = 1
+    overrides: dict = field(default_factory=dict)
+    # where
+    cluster: str | None = None  # name or ARN; None: "default"
+    launch_type: str | None = None
+    capacity_provider_strategy: tuple[dict, ...] = ()
+    platform_version: str | None = None
+    network_configuration: dict | None = None
+    placement_constraints: tuple[dict, ...] = ()
+    placement_strategy: tuple[dict, ...] = ()
+    # StartTask's chosen instances (IDs or ARNs), a daemon's instance; None: placement chooses
+    container_instances: tuple[str, ...] | None = None
+    # why
+    started_by: str | None = None
+    group: str | None = None
+    tags: tuple[dict, ...] = ()
+    propagate_tags: str | None = None  # TASK_DEFINITION copies the definition's tags
+    enable_execute_command: bool = False
+
+    @classmethod
+    def run_task(cls, params: dict) -> LaunchRequest:
+        """RunTask's request (its clientToken is RunTask's own business: ecs/tasks.py)."""
+        return cls(origin=Origin.RUN_TASK, count=params.get("count", 1),
+                   placement_constraints=tuple(params.get("placementConstraints", [])),
+                   placement_strategy=tuple(params.get("placementStrategy", [])),
+                   capacity_provider_strategy=tuple(params.get("capacityProviderStrategy") or []),
+                   launch_type=params.get("launchType"), **_common(params))
+
+    @classmethod
+    def start_task(cls, params: dict) -> LaunchRequest:
+        """StartTask's: one task on each instance named, always of the EC2 launch type."""
+        refs = tuple(params["containerInstances"])
+        return cls(origin=Origin.START_TASK, count=len(refs), container_instances=refs,
+                   launch_type="EC2", **_common(params))
+
+
+def _common(params: dict) -> dict:
+    return {
+        "task_definition": params["taskDefinition"],
+        "cluster": params.get("cluster"),
+        "overrides": params.get("overrides", {}),
+        "platform_version": params.get("platformVersion"),
+        "network_configuration": params.get("networkConfiguration"),
+        "started_by": params.get("startedBy"),
+        "group": params.get("group"),
+        "tags": tuple(params.get("tags", [])),
+        "propagate_tags": params.get("propagateTags"),
+        "enable_execute_command": params.get("enableExecuteCommand", False),
+    }

@@ -1,0 +1,125 @@
+"""Removing networks that Docker says "have active endpoints" (runtime/docker_cleanup.py), on a
+stand-in for the Docker API that answers as dockerd 20.10 did on this machine after mass
+removals: an endpoint whose container is gone is listed as "ep-<id>" and goes only when its
+name is force-disconnected; a network may list no endpoint yet keep a count of them (moby#42119);
+a live emulator's network is never touched."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+
+import docker.errors
+import pytest
+
+from emulator.runtime import docker_cleanup, labels
+
+
+def active_endpoints(name: str) -> docker.errors.APIError:
+    return docker.errors.APIError(
+        "403", explanation=f"error while removing network: network {name} id x has active endpoints")
+
+
+class StubApi:
+    """Networks by id: {"Name", "Labels", "Containers" (as inspect lists them), "count" (what
+    dockerd counts: removal is refused while above 0)}."""
+
+    def __init__(self, networks: dict[str, dict]):
+        self.nets = networks
+        self.calls: list[tuple] = []
+
+    def containers(self, all=False, filters=None):
+        return []
+
+    def volumes(self, filters=None):
+        return {"Volumes": []}
+
+    def networks(self, filters=None):
+        wanted = [f.split("=", 1) for f in (filters or {}).get("label", [])]
+        return [{"Id": ident, "Name": net["Name"], "Labels": net["Labels"]}
+                for ident, net in self.nets.items()
+                if all(k in net["Labels"] and (len(f) == 1 or net["Labels"][k] == f[1])
+                       for f in wanted for k in [f[0]])]
+
+    def inspect_network(self, ident):
+        if ident not in self.nets:
+            raise docker.errors.NotFound("no such network")
+        net = self.nets[ident]
+        return {"Name": net["Name"], "Containers": dict(net["Containers"])}
+
+    def disconnect_container_from_network(self, container, ident, force=False):
+        self.calls.append(("disconnect", container, ident, force))
+        net = self.nets[ident]
+        key = next((k for k, e in net["Containers"].items()
+                    if k == container or (k.startswith("ep-") and e["Name"] == container)), None)
+        if key is None:  # dockerd looks stale endpoints up by name, never by "ep-<id>"
+            raise docker.errors.NotFound(f"endpoint {container} not found")
+        del net["Containers"][key]
+        net["count"] -= 1
+
+    def remove_network(self, ident):
+        self.calls.append(("remove", ident))
+        net = self.nets[ident]
+        if net["count"] > 0:
+            raise active_endpoints(net["Name"])
+        del self.nets[ident]
+
+
+def dead_owner() -> dict[str, str]:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return {**labels.owner_labels("dead"), labels.PID: str(process.pid), labels.PID_START: "1"}
+
+
+def network(name: str, owner: dict, containers: dict | None = None, count: int | None = None):
+    containers = containers or {}
+    return {"Name": name, "Labels": owner, "Containers": containers,
+            "count": len(containers) if count is None else count}
+
+
+def test_a_dead_emulators_stale_endpoint_is_disconnected_by_name_and_its_network_removed():
+    stale = {"ep-81b239d99038": {"Name": "ecs-bench-awsvpc-55f7d8379093-sandbox",
+                                 "EndpointID": "81b239d99038"}}
+    live = labels.owner_labels("alive")
+    api = StubApi({"dead-net": network("ecs-emulator-dead", dead_owner(), stale),
+                   "live-net": network("ecs-emulator-alive", live,
+                                       {"c1": {"Name": "a-running-task"}})})
+    assert docker_cleanup.remove_orphans(api) == 1
+    assert ("disconnect", "ecs-bench-awsvpc-55f7d8379093-sandbox", "dead-net", True) in api.calls
+    assert list(api.nets) == ["live-net"]
+    assert not [call for call in api.calls if "live-net" in call]
+
+
+def test_an_own_network_is_retried_while_its_endpoints_go(monkeypatch):
+    monkeypatch.setattr(docker_cleanup, "NETWORK_RETRY_S", 0)
+    owner = labels.owner_labels("me")
+    api = StubApi({"net": network("ecs-emulator-me", owner, count=2)})
+    removals_seen = []
+    real_remove = api.remove_network
+
+    def remove_network(ident):  # a container removal under way ends between two tries
+        removals_seen.append(ident)
+        if len(removals_seen) == 3:
+            api.nets[ident]["count"] = 0
+        real_remove(ident)
+
+    api.remove_network = remove_network
+    assert docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}) == 1
+    assert api.nets == {} and len(removals_seen) == 3
+
+
+def test_a_count_docker_keeps_but_lists_nothing_for_is_said_once(caplog, monkeypatch):
+    monkeypatch.setattr(docker_cleanup, "NETWORK_RETRY_S", 0)
+    api = StubApi({"drifted": network("ecs-emulator-drifted", dead_owner(), count=2)})
+    with caplog.at_level(logging.WARNING, logger=docker_cleanup.log.name):
+        assert docker_cleanup.remove_orphans(api) == 0
+        assert docker_cleanup.remove_orphans(api) == 0  # every emulator's start tries again
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "ecs-emulator-drifted" in said[0] and "moby/moby#42119" in said[0]
+    assert "drifted" in api.nets
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch):
+    monkeypatch.setattr(docker_cleanup, "_warned", set())
+
