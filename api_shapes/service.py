@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 
 from api_shapes.model_files import load_model
+from api_shapes.requests import RequestTypes
 from api_shapes.serialize import OutputSerializer
 from api_shapes.validate import Validator
 
@@ -37,6 +38,8 @@ class ServiceShapes:
         self._input_validator = Validator(self.shapes, reject_unknown=False)
         self._output_checker = Validator(self.shapes, reject_unknown=True)
         self._serializer = OutputSerializer(self.shapes)
+        self._requests = RequestTypes(
+            self.shapes, {name: op.input_shape for name, op in self.operations.items()})
 
     @property
     def target_prefix(self) -> str:
@@ -51,6 +54,13 @@ class ServiceShapes:
         if shape is None:
             return {}
         return self._input_validator.validate(shape, params)
+
+    def request(self, operation: str, params: dict):
+        """A validated request (parse_input's result) as named values (requests.py)."""
+        return self._requests.build(operation, params)
+
+    def request_type(self, operation: str) -> type:
+        return self._requests.of(operation)
 
     def serialize_output(self, operation: str, result: dict) -> dict:
         shape = self.operations[operation].output_shape

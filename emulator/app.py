@@ -21,12 +21,11 @@ from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
 from emulator.ecr import errors as ecr_errors
-from emulator.ecr.api import handlers as ecr_handlers
 from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
-from emulator.ecs.api import handlers as ecs_handlers
+from emulator.ecs import api as ecs_api
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
-from emulator.ecs import placement
+from emulator.ecs import contributions, placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
 from emulator import persistence
@@ -36,6 +35,7 @@ from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
+from emulator.engine.target_group_ports import TargetGroupPorts
 from emulator.registry import Registry, create_registry
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.scheduler import ServiceScheduler
@@ -120,11 +120,11 @@ class Emulator:
 
 def create_app(settings: Settings | None = None) -> Emulator:
     settings = settings or Settings.from_env()
-    ecs_state = EcsState()
+    ecs_state = EcsState(contributions.standard())
     moto = MotoBridge()
     ecs = JsonService(
         shapes=load_service("ecs"),
-        handlers=ecs_handlers,
+        handlers=ecs_api.handlers(),
         state=ecs_state,
         invalid_parameter=InvalidParameterException,
         not_implemented=UnsupportedFeatureException,
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state = EcrState(settings)
     ecr = JsonService(
         shapes=load_service("ecr"),
-        handlers=ecr_handlers,
+        handlers=_ecr_handlers,  # imported on the first ECR call
         state=ecr_state,
         invalid_parameter=ecr_errors.InvalidParameterException,
         # ECR's model has no exception that says "not supported"; see aws/errors.py.
@@ -171,6 +171,12 @@ def create_app(settings: Settings | None = None) -> Emulator:
     if keeper is not None:
         persistence.attach(emulator, keeper)
     return emulator
+
+
+def _ecr_handlers():
+    from emulator.ecr import api
+
+    return api.handlers()
 
 
 def _flask_app(emulator: Emulator):
@@ -238,6 +244,9 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     """Load balancer targets, Cloud Map instances, EventBridge events, and faults on purpose."""
     engine, state, moto = emulator.engine, emulator.ecs, emulator.moto
     load_balancers = LoadBalancerTargets(state, moto)
+    target_group_ports = TargetGroupPorts()  # moto's ELBv2, as ELB keys targets, while we run
+    moto.on_load.append(target_group_ports.install)
+    emulator.closers.append(target_group_ports.uninstall)
     cloud_map = CloudMapInstances(state, moto, settings.publish_host)
     engine.hooks += [load_balancers, cloud_map]
     events = EcsEvents(state, moto)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import socket
 
+from emulator import cheroot_import  # noqa: F401  (before cheroot; see there)
 from cheroot.errors import MaxSizeExceeded
 
 _MAX_CHUNK_LINE = 4096  # a chunk-size line, extensions included

@@ -28,6 +28,7 @@ import re
 import socket
 import time
 
+from emulator import cheroot_import  # noqa: F401  (before cheroot; see there)
 from cheroot import connections
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,11 @@ class HeadFirstIO(socket.SocketIO):
         return super().readinto(buffer)
 
 
-def gather(conn) -> str:
+def gather(conn, receive: bool = True) -> str:
     """Read what the connection has sent, without blocking, and say whether a request is in:
-    its whole head, and its body too when that is small (BODY_PREFETCH).
+    its whole head, and its body too when that is small (BODY_PREFETCH). `receive=False` judges
+    only what is already read (no syscall): for a connection that goes to the selector next,
+    which reports bytes already on the socket at once.
 
     Bytes the reader already holds (a request sent right behind the last one) are moved back in
     front of the read-ahead buffer first, so the request is judged on everything not yet parsed."""
@@ -110,7 +113,7 @@ def gather(conn) -> str:
     if raw.wanted is None and held:
         _find_request(raw)
     room = (HEAD_LIMIT + 1 if raw.wanted is None else raw.wanted) - len(ahead)
-    if room > 0:
+    if room > 0 and receive:
         received = _receive(conn.socket, room)
         if received == b"":  # the client is gone; a partial request gets cheroot's 400
             return CLOSED if not ahead else _ready(raw)
@@ -194,10 +197,12 @@ class ConnectionManager(connections.ConnectionManager):
     def put(self, conn) -> None:
         """A worker is done with `conn`'s request and keeps the connection open."""
         conn.last_used = time.time()
-        self._route(conn, registered=False)
+        # Its response has just gone out, so the next request is seldom on the socket yet:
+        # not read for here (a read(2) that finds nothing), the selector sees it come.
+        self._route(conn, registered=False, receive=False)
 
-    def _route(self, conn, registered: bool) -> None:
-        state = gather(conn)
+    def _route(self, conn, registered: bool, receive: bool = True) -> None:
+        state = gather(conn, receive)
         if state == WAIT:
             if not registered:
                 self._selector.register(conn.socket.fileno(), connections.selectors.EVENT_READ,

@@ -9,7 +9,12 @@ scripts/bench/api.py: about 440 -> 330 µs for DescribeClusters):
 
 - The next request on a connection is served by the same worker thread when it arrives within
   a couple of milliseconds (an SDK client sends it as soon as it has read the response), instead
-  of the connection going back to the selector thread and through the queue to a worker.
+  of the connection going back to the selector thread and through the queue to a worker; while
+  other connections are queued, only when it is already there, for a slice of 20 ms.
+- A small response goes out with one write(2): socket.send() on a socket with a timeout polls
+  first. Under concurrency every syscall is a point where the worker lets go of the GIL and
+  must wait behind the other workers to get it back, so fewer of them keep throughput at 8 and
+  32 connections above one connection's (scripts/bench/capacity.py).
 - A response's headers and its first body chunk leave in one send(): one syscall, and the
   client wakes once per small response instead of twice.
 - The request line and headers are read through io's BufferedReader, written in C; cheroot's
@@ -36,9 +41,12 @@ Chosen over a second listener so that the streamUrl is on the port the user alre
 from __future__ import annotations
 
 import io
+import os
 import re
 import select
+import time
 
+from emulator import cheroot_import  # noqa: F401  (before cheroot; see there)
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamWriter
@@ -49,6 +57,12 @@ from emulator import http_bodies, http_connections
 # back to the selector. An SDK's next call comes within about a millisecond of the last
 # response; a client that is done costs one idle wait of this length.
 NEXT_REQUEST_WAIT_MS = 2
+# While other connections wait in the queue, a worker still serves the next request of its own
+# connection for this long, as long as that request is already there: handing a connection back
+# to the selector and taking another from the queue costs more syscalls and thread switches
+# (each one a contended hand-over of the GIL) than serving a request. Never waiting keeps the
+# worker from idling while others are queued; the slice bounds how long they wait.
+HOLD_SLICE_S = 0.02
 # environ key: fn() -> (socket, bytes already read past the request) for an upgraded connection.
 TAKE_SOCKET = "ecs_emulator.take_socket"
 # Writes at least this large skip cheroot's write buffer (see _Writer).
@@ -105,6 +119,20 @@ class _Writer(StreamWriter):
         return self._send(data)
 
     def _send(self, data) -> int:
+        if not self._write_buf and len(data) < DIRECT_WRITE_MIN:
+            # Most responses fit the socket's buffer: one write(2). A socket with a timeout is
+            # non-blocking underneath, and its send() would poll(2) before sending: one more
+            # syscall, and one more point where the worker lets go of the GIL and must wait
+            # for it behind the other workers.
+            self._checkClosed()
+            try:
+                sent = os.write(self._sock.fileno(), data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            self.bytes_written += sent
+            if sent == len(data):
+                return sent
+            return sent + super().write(bytes(data[sent:]))
         if len(data) < DIRECT_WRITE_MIN or self._write_buf:
             return super().write(bytes(data))
         self._checkClosed()
@@ -179,16 +207,23 @@ class _Connection(cheroot_server.HTTPConnection):
 
     def communicate(self) -> bool:
         keep_open = super().communicate()
-        while keep_open and self._next_request_soon():
+        until = time.monotonic() + HOLD_SLICE_S
+        while keep_open and self._next_request_soon(until):
             keep_open = super().communicate()
         return keep_open
 
-    def _next_request_soon(self) -> bool:
+    def _next_request_soon(self, until: float) -> bool:
         server = self.server
-        # Only while no other connection waits for a worker: this one must not hold a thread
-        # that another client is queued for.
-        if not server.ready or server.requests.qsize:
+        # While another connection waits for a worker, only a request already there and only
+        # within the slice (HOLD_SLICE_S): this one must not hold a thread for long that another
+        # client is queued for.
+        if not server.ready:
             return False
+        wait = NEXT_REQUEST_WAIT_MS
+        if server.requests.qsize:
+            if time.monotonic() > until:
+                return False
+            wait = 0
         # Bytes of a request sent right behind the last one may wait in our reader, unseen by
         # poll(); then the connection goes back to the selector after the wait (put() sees them).
         # An SDK sends a request's head and its body in two writes: once the head is in, the
@@ -196,7 +231,7 @@ class _Connection(cheroot_server.HTTPConnection):
         poller = select.poll()
         poller.register(self.socket, select.POLLIN)
         for _ in range(2):
-            if not poller.poll(NEXT_REQUEST_WAIT_MS):
+            if not poller.poll(wait):
                 return False
             # Only a whole request is read on a worker; a partial one waits in the selector.
             state = http_connections.gather(self)

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- coverage:start -->", "<!-- coverage:end -->"
 
-# (botocore model, module whose `handlers` table holds our handlers, title, the error code an
+# (botocore model, module whose `handlers()` collects our handlers, title, the error code an
 # operation without a handler answers: see emulator/app.py)
 SERVICES = [
     ("ecs", "emulator.ecs.api", "Amazon ECS", "UnsupportedFeatureException"),
@@ -28,14 +28,14 @@ SERVICES = [
 
 
 def implemented_operations(module_name: str) -> set[str] | None:
-    """The operations registered in a service's handler table; None if the service is not built."""
+    """The operations a service's handlers() table holds; None if the service is not built."""
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name and module_name.startswith(error.name):
             return None
         raise
-    return set(module.handlers.handlers)
+    return set(module.handlers().handlers)
 
 
 def service_table(model_name: str, title: str, implemented: set[str], unbuilt_code: str) -> str:

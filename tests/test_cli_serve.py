@@ -61,3 +61,43 @@ def test_quiet_serve_logs_no_calls(start):  # noqa: F811
     assert running.stop() == 0
     tags = {tag for tag, _ in lines_of(running.output())}
     assert "api" not in tags and "server" in tags
+
+
+def test_log_lines_come_in_batches_and_a_warning_at_once():
+    import io
+    import logging
+    import time
+
+    from emulator.cli_commands.serve_logging import BatchingHandler, ReadableFormatter
+
+    stream = io.StringIO()
+    handler = BatchingHandler(stream)
+    handler.setFormatter(ReadableFormatter())
+    log = logging.getLogger("emulator.requests.batching-test")
+    log.propagate, log.level = False, logging.INFO
+    log.addHandler(handler)
+    try:
+        log.info("first")
+        log.info("second")
+        deadline = time.monotonic() + 5
+        while "second" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        log.info("third")
+        log.warning("trouble")  # written at once, after the line before it
+        assert [text for _, text in lines_of(stream.getvalue())] == [
+            "first", "second", "third", "WARNING trouble"]
+    finally:
+        log.removeHandler(handler)
+
+
+def test_cheroot_is_imported_without_leaving_a_stand_in_for_importlib_metadata():
+    import subprocess
+    import sys
+
+    # A fresh interpreter: this one has importlib.metadata already (pytest imports it).
+    code = ("import sys, emulator.http_server, cheroot\n"
+            "assert 'importlib.metadata' not in sys.modules\n"
+            "import importlib.metadata\n"
+            "assert importlib.metadata.version('cheroot') == cheroot.__version__ != 'unknown'\n"
+            "assert importlib.metadata.distribution('cheroot').files\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

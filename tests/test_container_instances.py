@@ -306,9 +306,9 @@ def test_container_instance_tags(ecs):
     assert ecs.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "a", "value": "1"}]
 
 
-def test_usage_reported_by_the_task_layers(ecs, monkeypatch):
-    """Layers that place tasks report what they use through USAGE_CONTRIBUTORS; the instance's
-    counts, remaining resources, the query language and deregistration all follow it."""
+def test_usage_reported_by_the_task_layers(ecs, clean_emulator, monkeypatch):
+    """Layers that place tasks report what they use through the app's contributions; the
+    instance's counts, remaining resources, the query language and deregistration follow it."""
     from emulator.ecs import container_instances
 
     ecs.create_cluster()
@@ -321,7 +321,7 @@ def test_usage_reported_by_the_task_layers(ecs, monkeypatch):
         return container_instances.Usage(running=2, pending=1, cpu=512, memory=1024,
                                          ports={"8080"}, task_groups={"service:web"})
 
-    monkeypatch.setattr(container_instances, "USAGE_CONTRIBUTORS", [tasks_on])
+    monkeypatch.setattr(clean_emulator.emulator.ecs.contributions, "instance_usage", [tasks_on])
     described = ecs.describe_container_instances(containerInstances=[busy])["containerInstances"][0]
     assert (described["runningTasksCount"], described["pendingTasksCount"]) == (2, 1)
     registered = resources_by_name(described["registeredResources"])

@@ -29,11 +29,11 @@ def test_the_readme_table_is_current():
 
 def test_every_operation_of_the_model_is_listed(coverage_table):
     from api_shapes import load_service
-    from emulator.ecs.api import handlers
+    from emulator.ecs import api
 
     table = coverage_table.coverage_markdown()
     for operation in load_service("ecs").operations:
-        state = "yes" if operation in handlers.handlers else "no (UnsupportedFeatureException)"
+        state = "yes" if operation in api.handlers().handlers else "no (UnsupportedFeatureException)"
         assert f"| `{operation}` | {state} |" in table
 
 

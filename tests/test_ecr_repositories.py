@@ -256,9 +256,9 @@ def test_pull_through_cache_rules(ecr):
 
 
 def test_unbuilt_operation_says_so(ecr):
-    from emulator.ecr.api import handlers
+    from emulator.ecr import api
 
-    missing = sorted(set(ecr.meta.service_model.operation_names) - set(handlers.handlers))
+    missing = sorted(set(ecr.meta.service_model.operation_names) - set(api.handlers().handlers))
     if not missing:
         pytest.skip("every ECR operation of botocore's model has a handler")
     operation = ecr.meta.service_model.operation_model(missing[0])

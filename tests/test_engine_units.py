@@ -149,3 +149,23 @@ def test_a_failed_pull_stops_the_task_with_the_pull_error(world):
     world.reaches(task, TaskStatus.STOPPED)
     assert task.stop_code == "TaskFailedToStart"
     assert world.container(task, "main").reason.startswith("CannotPullContainerError: ")
+
+
+def test_a_container_that_dies_before_the_event_stream_opens_stops_its_task():
+    # The first clean-up pass (a dead emulator's leftovers) runs before the stream opens;
+    # a task's container that dies meanwhile must still be seen.
+    made = Engine()
+    task = made.run({"name": "main"})
+
+    def slow_clean_up() -> int:
+        made.reaches(task, TaskStatus.RUNNING)
+        made.fake.exit(made.fake.find("main"), exit_code=3)
+        return 0
+
+    made.fake.remove_orphans = slow_clean_up
+    made.engine.start()
+    try:
+        made.reaches(task, TaskStatus.STOPPED)
+        assert made.container(task, "main").exit_code == 3
+    finally:
+        made.engine.stop()

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from api_shapes import ServiceShapes, load_service
 from api_shapes.conformance import problem_with
-from emulator.ecr.api import handlers as ecr_handlers
-from emulator.ecs.api import handlers as ecs_handlers
+from emulator.ecr import api as ecr_api
+from emulator.ecs import api as ecs_api
 from shape_strategies import broken_body, valid_body
 
 
@@ -34,9 +34,9 @@ class Service:
 
 
 SERVICES = {
-    "ecs": Service(load_service("ecs"), frozenset(ecs_handlers.handlers),
+    "ecs": Service(load_service("ecs"), frozenset(ecs_api.handlers().handlers),
                    "UnsupportedFeatureException"),
-    "ecr": Service(load_service("ecr"), frozenset(ecr_handlers.handlers), "UnsupportedOperation"),
+    "ecr": Service(load_service("ecr"), frozenset(ecr_api.handlers().handlers), "UnsupportedOperation"),
 }
 OPERATIONS = [(name, op) for name, service in SERVICES.items()
               for op in sorted(service.shapes.operations)]

@@ -23,7 +23,7 @@ from emulator.config import Settings
 from emulator.aws.errors import AwsError
 from emulator.ecr import errors as ecr_errors
 from emulator.ecs import errors as ecs_errors
-from emulator.ecs.api import handlers as ecs_handlers
+from emulator.ecs import api as ecs_api
 
 ECS = load_service("ecs")
 TARGET = ECS.target_prefix
@@ -63,7 +63,7 @@ def assert_aws_error(response, code: str) -> str:
 
 
 def unbuilt_operation() -> str:
-    missing = sorted(set(ECS.operations) - set(ecs_handlers.handlers))
+    missing = sorted(set(ECS.operations) - set(ecs_api.handlers().handlers))
     if not missing:
         pytest.skip("every ECS operation of botocore's model has a handler")
     return missing[0]

@@ -221,8 +221,9 @@ def follow_logs(shell: Shell, task_id: str) -> None:
 
 def tutorial_containers(docker_client) -> list[str]:
     """Containers of this test's tasks (other tests may share the Docker Engine)."""
-    labelled = docker_client.containers.list(all=True,
-                                             filters={"label": "ecs-emulator.task-arn"})
-    return [c.name for c in labelled
-            if f":ecs:{REGION}:" in c.labels["ecs-emulator.task-arn"]
-            and "/tutorial/" in c.labels["ecs-emulator.task-arn"]]
+    # The list's own labels (not containers.list, which inspects each one and answers 404 for
+    # a container another emulator removes meanwhile).
+    labelled = docker_client.api.containers(all=True, filters={"label": "ecs-emulator.task-arn"})
+    return [c["Names"][0].lstrip("/") for c in labelled
+            if f":ecs:{REGION}:" in c["Labels"]["ecs-emulator.task-arn"]
+            and "/tutorial/" in c["Labels"]["ecs-emulator.task-arn"]]

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.access import host_access
 from emulator.access.gate import caller_of
-from emulator.access.iam import IamEnforcement
 from emulator.aws.errors import AwsError
 from emulator.config import Settings
 
@@ -25,8 +23,13 @@ class AccessDeniedException(AwsError):
 class Rights:
     def __init__(self, settings: Settings, moto):
         self._allow_host_access = settings.allow_task_host_access
-        # None when IAM is not enforced (the default): nothing is asked of moto per call.
-        self._iam = IamEnforcement(moto, AccessDeniedException) if settings.enforce_iam else None
+        # None when IAM is not enforced (the default): nothing is asked of moto per call, and
+        # nothing of IAM's is imported at start-up.
+        self._iam = None
+        if settings.enforce_iam:
+            from emulator.access.iam import IamEnforcement
+
+            self._iam = IamEnforcement(moto, AccessDeniedException)
 
     def check_json(self, service, operation: str, body: bytes, environ: dict, ctx) -> None:
         """Raise the AwsError that refuses this ECS or ECR call, if any."""
@@ -55,6 +58,8 @@ class Rights:
                 and service.name == "ecs")
 
     def _refuse_host_access(self, service, operation: str, params: dict, ctx) -> None:
+        from emulator.access import host_access  # only containers' calls: not at start-up
+
         with service.state.lock:
             reason = host_access.refusal(operation, params,
                                          service.state.store_for(ctx.account, ctx.region))

@@ -9,6 +9,7 @@ moto does, so ARNs agree across services.
 from __future__ import annotations
 
 import io
+import random
 import re
 import sys
 import uuid
@@ -25,13 +26,20 @@ _V2_QUERY = re.compile(r"(?:^|&)AWSAccessKeyId=([^&]+)")
 _MAX_FORM = 1024 * 1024  # query-protocol bodies are small; never buffer a registry upload
 
 
+def new_request_id() -> str:
+    """A version 4 UUID, as AWS's request ids are. From `random`, not os.urandom: an id needs no
+    secrecy, and urandom's getrandom(2) is one more place per request where a worker lets go of
+    the GIL and waits to get it back behind the other workers (scripts/bench/capacity.py)."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
 @dataclass(frozen=True)
 class RequestContext:
     account: str
     region: str
     access_key: str = ""
     host: str = ""  # the Host header: where the client reached us (ECR builds URIs from it)
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=new_request_id)
 
     @property
     def partition(self) -> str:

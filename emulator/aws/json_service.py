@@ -7,6 +7,7 @@ by the output shape. An AwsError becomes the modelled error; anything else is a 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -34,21 +35,54 @@ class ServiceState(Protocol):
 
 @dataclass
 class Call:
-    """One request to a handler: who calls, with what, and the state of their account and region."""
+    """One request to a handler: who calls, with what, and the state of their account and region.
+
+    `params` is the validated wire dict; `request` the same as named values
+    (api_shapes/requests.py), which is what handlers hand the domain."""
 
     ctx: RequestContext
     params: dict
     store: object
+    operation: str = ""
+    shapes: ServiceShapes | None = None
+
+    @functools.cached_property
+    def request(self):
+        return self.shapes.request(self.operation, self.params)
 
 
 Handler = Callable[[Call], dict | None]
 
 
+def handler(operation: str):
+    """Mark a function as the handler of `operation`. Only marks it: the app factory collects
+    the marked functions of a service's modules into that app's HandlerTable, so importing a
+    module fills no table."""
+
+    def mark(fn: Handler) -> Handler:
+        fn.aws_operation = operation
+        return fn
+
+    return mark
+
+
 class HandlerTable:
-    """Operation name -> handler, filled by the `@handlers("CreateCluster")` decorator."""
+    """Operation name -> handler: collected from modules whose functions `@handler` marked, or
+    filled by the table's own decorator (`@table("CreateCluster")`)."""
 
     def __init__(self):
         self.handlers: dict[str, Handler] = {}
+
+    @classmethod
+    def collect(cls, modules) -> "HandlerTable":
+        table = cls()
+        for module in modules:
+            for fn in vars(module).values():
+                operation = getattr(fn, "aws_operation", None)
+                # A handler imported into another module is the same function, met twice.
+                if operation is not None and table.handlers.get(operation) is not fn:
+                    table(operation)(fn)
+        return table
 
     def __call__(self, operation: str):
         def register(fn: Handler) -> Handler:
@@ -72,21 +106,34 @@ class JsonService:
         self,
         *,
         shapes: ServiceShapes,
-        handlers: HandlerTable,
+        handlers: HandlerTable | Callable[[], HandlerTable],
         state: ServiceState,
         invalid_parameter: type[AwsError],
         not_implemented: type[AwsError],
         strict_responses: bool = False,
     ):
-        unknown = set(handlers.handlers) - set(shapes.operations)
-        if unknown:
-            raise ValueError(f"handlers for operations the model lacks: {sorted(unknown)}")
         self.shapes = shapes
-        self.handlers = handlers.handlers
+        self._handlers: dict[str, Handler] | None = None
+        # A function that imports the table may stand for it: a service whose first call comes
+        # later (ECR) then costs the start-up nothing.
+        self._handler_table = handlers
+        if isinstance(handlers, HandlerTable):
+            _ = self.handlers  # checked now
         self.state = state
         self._invalid_parameter = invalid_parameter
         self._not_implemented = not_implemented
         self._strict = strict_responses
+
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        if self._handlers is None:  # two first calls at once both import it: the same table
+            table = self._handler_table
+            table = table if isinstance(table, HandlerTable) else table()
+            unknown = set(table.handlers) - set(self.shapes.operations)
+            if unknown:
+                raise ValueError(f"handlers for operations the model lacks: {sorted(unknown)}")
+            self._handlers = table.handlers
+        return self._handlers
 
     @property
     def name(self) -> str:
@@ -131,7 +178,8 @@ class JsonService:
 
     def _run(self, operation: str, handler: Handler, params: dict, ctx: RequestContext) -> dict:
         with self.state.lock:
-            result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region)))
+            result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region),
+                                  operation, self.shapes))
             # Under the lock too: the result shares lists and maps with live state.
             output = self.shapes.serialize_output(operation, result or {})
         if self._strict:

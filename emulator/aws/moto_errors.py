@@ -16,8 +16,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-from xml.sax.saxutils import escape
 
+# What xml.sax.saxutils.escape does (& < >), without importing it: it brings urllib.request,
+# http.client and ssl into the emulator's start-up.
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _SCOPE_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 # Codes an operation may model for "a parameter is wrong", in the order we prefer them.
 _VALIDATION_CODES = ("InvalidParameterException", "ValidationException",
@@ -89,7 +91,8 @@ def _answer(environ: dict, protocol: str, status: int, code: str, message: str,
         body = json.dumps({"__type": code, "message": message}).encode()
         headers += [("Content-Type", content_type), ("X-Amzn-ErrorType", code)]
     else:
-        code_x, message_x, id_x = escape(code), escape(message), escape(request_id)
+        code_x, message_x, id_x = (code.translate(_XML_ESCAPES), message.translate(_XML_ESCAPES),
+                                   request_id.translate(_XML_ESCAPES))
         if protocol == "ec2":
             text = (f"<Response><Errors><Error><Code>{code_x}</Code><Message>{message_x}"
                     f"</Message></Error></Errors><RequestID>{id_x}</RequestID></Response>")

@@ -11,6 +11,7 @@ The router logs the calls of the services we emulate (ECS, ECR); RequestLog logs
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import urllib.parse
 
@@ -25,8 +26,14 @@ _TAGS = {"emulator.requests": "api", "emulator.tasks": "task", "emulator.engine"
 class ReadableFormatter(logging.Formatter):
     """Time of day, a short tag for where the line comes from, the message; level if notable."""
 
+    _second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        second, stamp = self._second
+        if int(record.created) != second:  # localtime() and strftime() once a second, not a line
+            second = int(record.created)
+            stamp = time.strftime("%H:%M:%S", time.localtime(second))
+            self._second = (second, stamp)
         tag = _TAGS.get(record.name, record.name.removeprefix("emulator."))
         level = f"{record.levelname} " if record.levelno >= logging.WARNING else ""
         line = f"{stamp}.{int(record.msecs):03d} {tag:<5} {level}{record.getMessage()}"
@@ -35,8 +42,62 @@ class ReadableFormatter(logging.Formatter):
         return line
 
 
+class BatchingHandler(logging.StreamHandler):
+    """A StreamHandler that writes lines in batches, at most FLUSH_DELAY_S after they are logged.
+
+    A busy server logs a line per call; written one by one, each is a write(2) under the
+    handler's lock, where the worker threads queue behind each other (scripts/bench/capacity.py
+    measured a quarter of a DescribeClusters call's CPU in it). A warning or error, and whatever
+    came before it, goes out at once; logging.shutdown() flushes the rest at exit."""
+
+    FLUSH_DELAY_S = 0.02
+
+    def __init__(self, stream=None):
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        with self.lock:
+            self._pending.append(line)
+            if record.levelno >= logging.WARNING:
+                self._write_pending()
+                return
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_batches, name="log-writer",
+                                                daemon=True)
+                self._writer.start()
+        self._wake.set()
+
+    def flush(self) -> None:
+        with self.lock:
+            self._write_pending()
+
+    def _write_batches(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.FLUSH_DELAY_S)  # lines logged meanwhile join the batch
+            self._wake.clear()
+            self.flush()
+
+    def _write_pending(self) -> None:  # under the lock
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except Exception:  # as StreamHandler: a closed stream must not break a request
+                pass
+
+
 def configure_logging() -> None:
-    handler = logging.StreamHandler()
+    handler = BatchingHandler()
     handler.setFormatter(ReadableFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import threading
 
-from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters, ecs_services,
-                                     stack_life, template_inputs, update_scope)
 from emulator.cloudformation.resource import EXTENSION, Services
-
-RESOURCE_TYPES = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
 
 _installed = False
 _install_lock = threading.Lock()
@@ -39,11 +35,18 @@ def _install_into_moto() -> None:
     with _install_lock:
         if _installed:
             return
+        # Imported here, when moto itself is loaded: an emulator that is never asked for a
+        # stack (or anything of moto's) does not pay for them at start-up.
         from moto.cloudformation import models, parsing, responses
 
+        from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
+                                             ecs_services, stack_life, template_inputs,
+                                             update_scope)
+
+        resource_types = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
         name_map = parsing.get_name_type_map()
-        for resource_type in RESOURCE_TYPES:
+        for resource_type in resource_types:
             model_map[resource_type.TYPE] = resource_type
             name_map[resource_type.TYPE] = resource_type.cloudformation_name_type()
 
@@ -54,7 +57,7 @@ def _install_into_moto() -> None:
         parsing.clean_json = template_inputs.wrap_clean_json(parsing.clean_json)
         resource_map = parsing.ResourceMap
         resource_map.build_resource_diff = update_scope.wrap_build_resource_diff(
-            resource_map.build_resource_diff, frozenset(t.TYPE for t in RESOURCE_TYPES))
+            resource_map.build_resource_diff, frozenset(t.TYPE for t in resource_types))
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(

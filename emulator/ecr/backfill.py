@@ -12,7 +12,7 @@ from emulator.ecr.errors import (
     ReplicationBackfillNotFoundException,
     ValidationException,
 )
-from emulator.ecr.model import Backfill
+from emulator.ecr.model import Backfill, BackfillResult
 
 
 def start(store, destination: dict) -> Backfill:
@@ -32,9 +32,8 @@ def start(store, destination: dict) -> Backfill:
     for repository in repositories:
         for image in images.all_of(store, repository):
             status = "COMPLETE" if replication.copy_to(store, image, destination) else "FAILED"
-            for tag in image.tags or (None,):
-                results.append({"repositoryName": repository.name, "status": status,
-                                "imageId": {"imageDigest": image.digest, "imageTag": tag}})
+            results += [BackfillResult(repository.name, status, image.digest, tag)
+                        for tag in image.tags or (None,)]
     backfill = Backfill(str(uuid.uuid4()), dict(destination), results)
     store.backfills[backfill.backfill_id] = backfill
     return backfill
@@ -58,12 +57,3 @@ def stop(store, backfill_id: str) -> None:
         "stopped."
     )
 
-
-def progress(backfill: Backfill) -> dict:
-    failed = [r for r in backfill.results if r["status"] == "FAILED"]
-    return {
-        "totalReplicationCount": len(backfill.results),
-        "completedReplicationCount": len(backfill.results) - len(failed),
-        "failedReplicationCount": len(failed),
-        "failureCodes": [],
-    }

@@ -2,11 +2,13 @@
 may use them, and what ECR records when docker pushes, pulls and deletes.
 
 The registry calls these without its storage lock; each takes the ECR lock, as API handlers do.
+What only a push or a pull needs (pushes, archive) is imported on the first one: the emulator's
+start-up goes without them.
 """
 
 from __future__ import annotations
 
-from emulator.ecr import archive, auth, images, policies, pushes
+from emulator.ecr import auth, images, policies
 from emulator.ecr.errors import ImageTagAlreadyExistsException
 from emulator.ecr.store import EcrState
 from emulator.registry.errors import ManifestUnknown, TagImmutable
@@ -52,6 +54,8 @@ class EcrRegistryHooks:
             return self._repository(account, region, name) is not None
 
     def before_tag(self, account: str, region: str, name: str, tag: str, digest: str) -> None:
+        from emulator.ecr import pushes
+
         with self._state.lock:
             repository = self._repository(account, region, name)
             if repository is None:
@@ -63,12 +67,16 @@ class EcrRegistryHooks:
 
     def after_manifest_put(self, account: str, region: str, name: str, digest: str,
                            tag: str | None, media_type: str, size: int) -> None:
+        from emulator.ecr import pushes
+
         with self._state.lock:
             repository = self._repository(account, region, name)
             if repository is not None:
                 pushes.after_push(self._store(account, region), repository, digest, tag)
 
     def before_pull(self, account: str, region: str, name: str, digest: str) -> None:
+        from emulator.ecr import archive
+
         with self._state.lock:
             repository = self._repository(account, region, name)
             if repository is None or archive.pullable(images.record_of(repository, digest)):
@@ -81,6 +89,8 @@ class EcrRegistryHooks:
 
     def after_pull(self, account: str, region: str, name: str, digest: str,
                    authorization: str | None) -> None:
+        from emulator.ecr import archive
+
         principal = auth.principal_in(self._state.signing_key, authorization)
         with self._state.lock:
             repository = self._repository(account, region, name)

@@ -1,6 +1,7 @@
 """Image operations of the ECR API that read or remove images: finding the image an imageId names
 (with ECR's failure codes), describing and listing with tag-status filters, BatchGetImage and
-BatchDeleteImage."""
+BatchDeleteImage. Images are named by ImageId and answers are model values; render.py makes the
+wire dicts."""
 
 from __future__ import annotations
 
@@ -9,23 +10,30 @@ from dataclasses import dataclass
 from emulator.ecr import archive, images, names, replication
 from emulator.ecr.errors import ImageNotFoundException, InvalidParameterException
 from emulator.ecr.images import Image
-from emulator.ecr.model import Repository
+from emulator.ecr.model import ImageId, Repository
 
 
 @dataclass(frozen=True)
 class Resolved:
-    image_id: dict  # as the caller gave it
+    """The image an ImageId names, or why there is none (ECR's failure code and reason)."""
+
+    image_id: ImageId  # as the caller gave it
     image: Image | None
     failure_code: str | None = None
     failure_reason: str | None = None
 
-    def failure(self) -> dict:
-        return {"imageId": self.image_id, "failureCode": self.failure_code,
-                "failureReason": self.failure_reason}
+
+@dataclass(frozen=True)
+class Pulled:
+    """An image BatchGetImage answers: by the tag it was asked by, with its manifest."""
+
+    image: Image
+    tag: str | None
+    manifest: str
 
 
-def resolve(store, repository: Repository, image_id: dict) -> Resolved:
-    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+def resolve(store, repository: Repository, image_id: ImageId) -> Resolved:
+    digest, tag = image_id.digest, image_id.tag
     if digest is None and tag is None:
         return Resolved(image_id, None, "MissingDigestAndTag",
                         "Invalid request parameters: both tag and digest cannot be null")
@@ -42,7 +50,7 @@ def resolve(store, repository: Repository, image_id: dict) -> Resolved:
     return Resolved(image_id, image)
 
 
-def describe(store, repository: Repository, image_ids: list[dict] | None,
+def describe(store, repository: Repository, image_ids: list[ImageId] | None,
              tag_status: str, image_status: str | None = None) -> list[Image]:
     """DescribeImages: the images named (ImageNotFoundException if one is not; archived ones
     too), else all of them that the tag and image status filters keep."""
@@ -62,58 +70,48 @@ def describe(store, repository: Repository, image_ids: list[dict] | None,
 
 
 def list_ids(store, repository: Repository, tag_status: str,
-             image_status: str | None = None) -> list[dict]:
+             image_status: str | None = None) -> list[ImageId]:
     """ListImages: one id per tag (untagged images by digest alone), oldest push first."""
     ids = []
     for image in images.all_of(store, repository):
         if not _keeps(image, tag_status, image_status):
             continue
-        if image.tags:
-            ids += [{"imageDigest": image.digest, "imageTag": tag} for tag in image.tags]
-        else:
-            ids.append({"imageDigest": image.digest})
+        ids += [ImageId(image.digest, tag) for tag in image.tags or (None,)]
     return ids
 
 
-def batch_get(store, repository: Repository, image_ids: list[dict],
+def batch_get(store, repository: Repository, image_ids: list[ImageId],
               accepted: list[str] | None,
-              principal: str | None = None) -> tuple[list[dict], list[dict]]:
-    """BatchGetImage: (images as wire dicts, failures). A get is a pull: lastRecordedPullTime,
-    unless `principal` is excluded; an archived image cannot be pulled."""
+              principal: str | None = None) -> tuple[list[Pulled], list[Resolved]]:
+    """BatchGetImage: (images, failures). A get is a pull: lastRecordedPullTime, unless
+    `principal` is excluded; an archived image cannot be pulled."""
     found, failures = [], []
     for image_id in image_ids:
         resolved = resolve(store, repository, image_id)
         image = resolved.image
         if image is None:
-            failures.append(resolved.failure())
+            failures.append(resolved)
             continue
         if accepted and image.media_type not in accepted:
-            failures.append({
-                "imageId": image_id, "failureCode": "ImageNotFound",
-                "failureReason": f"The image's manifest is {image.media_type}, which is not among "
-                                 "the acceptedMediaTypes (the emulator converts no manifests)",
-            })
+            failures.append(Resolved(
+                image_id, None, "ImageNotFound",
+                f"The image's manifest is {image.media_type}, which is not among the "
+                "acceptedMediaTypes (the emulator converts no manifests)"))
             continue
         if not archive.pullable(image.record):
-            failures.append({
-                "imageId": image_id, "failureCode": "ImageNotFound",
-                "failureReason": f"The image is {archive.status(image.record)}: archived images "
-                                 "cannot be pulled until restored with UpdateImageStorageClass",
-            })
+            failures.append(Resolved(
+                image_id, None, "ImageNotFound",
+                f"The image is {archive.status(image.record)}: archived images cannot be pulled "
+                "until restored with UpdateImageStorageClass"))
             continue
         archive.record_pull(store, image.record, principal)
-        found.append({
-            "registryId": store.account,
-            "repositoryName": repository.name,
-            "imageId": {"imageDigest": image.digest, "imageTag": image_id.get("imageTag")},
-            "imageManifest": images.manifest_bytes(store, repository, image.digest).decode(),
-            "imageManifestMediaType": image.media_type,
-        })
+        manifest = images.manifest_bytes(store, repository, image.digest).decode()
+        found.append(Pulled(image, image_id.tag, manifest))
     return found, failures
 
 
 def batch_delete(store, repository: Repository,
-                 image_ids: list[dict]) -> tuple[list[dict], list[dict]]:
+                 image_ids: list[ImageId]) -> tuple[list[ImageId], list[Resolved]]:
     """BatchDeleteImage: (ids deleted, failures). By tag, only the tag goes, unless it was the
     image's last, when the image goes too (as ECR does); by digest, the image and every tag."""
     deleted, failures = [], []
@@ -121,29 +119,29 @@ def batch_delete(store, repository: Repository,
         resolved = resolve(store, repository, image_id)
         image = resolved.image
         if image is None:
-            failures.append(resolved.failure())
+            failures.append(resolved)
             continue
-        by_tag = image_id.get("imageTag") is not None
-        removes_image = not by_tag or set(image.tags) == {image_id["imageTag"]}
+        by_tag = image_id.tag is not None
+        removes_image = not by_tag or set(image.tags) == {image_id.tag}
         if removes_image and _referenced_by_index(store, repository, image):
-            failures.append({
-                "imageId": image_id, "failureCode": "ImageReferencedByManifestList",
-                "failureReason": "Requested image is referenced by a manifest list",
-            })
+            failures.append(Resolved(image_id, None, "ImageReferencedByManifestList",
+                                     "Requested image is referenced by a manifest list"))
             continue
-        deleted += _delete(store, repository, image, image_id["imageTag"] if by_tag else None)
+        deleted += _delete(store, repository, image, image_id.tag)
     return deleted, failures
 
 
-def referrers(store, repository: Repository, subject: str, filters: dict) -> list[dict]:
-    """ListImageReferrers: the OCI referrers (signatures, SBOMs...) of `subject`, by digest."""
+def referrers(store, repository: Repository, subject: str, artifact_status: str,
+              artifact_types: list[str] | None) -> list[dict]:
+    """ListImageReferrers: the OCI descriptors of the referrers (signatures, SBOMs...) of
+    `subject`, by digest; all of them ACTIVE."""
     if not names.valid_digest(subject):
         raise InvalidParameterException(f"Invalid parameter at 'subjectId': invalid digest {subject}")
-    if filters.get("artifactStatus", "ACTIVE") not in ("ACTIVE", "ANY"):
+    if artifact_status not in ("ACTIVE", "ANY"):
         return []  # no image of the emulator is ever archived
-    wanted = set(filters.get("artifactTypes") or ())
+    wanted = set(artifact_types or ())
     found = [
-        {**descriptor, "artifactStatus": "ACTIVE"}
+        descriptor
         for descriptor in images.storage(store).referrers(images.repo_ref(store, repository.name),
                                                           subject)
         if not wanted or descriptor.get("artifactType") in wanted
@@ -151,15 +149,13 @@ def referrers(store, repository: Repository, subject: str, filters: dict) -> lis
     return sorted(found, key=lambda descriptor: descriptor["digest"])
 
 
-def _delete(store, repository: Repository, image: Image, tag: str | None) -> list[dict]:
+def _delete(store, repository: Repository, image: Image, tag: str | None) -> list[ImageId]:
     if tag is not None and len(image.tags) > 1:
         images.delete(store, repository, tag)
-        return [{"imageDigest": image.digest, "imageTag": tag}]
+        return [ImageId(image.digest, tag)]
     images.delete(store, repository, image.digest)
     replication.replicate_deletion(store, repository, image.digest)
-    if not image.tags:
-        return [{"imageDigest": image.digest}]
-    return [{"imageDigest": image.digest, "imageTag": t} for t in image.tags]
+    return [ImageId(image.digest, t) for t in image.tags or (None,)]
 
 
 def _referenced_by_index(store, repository: Repository, image: Image) -> bool:
@@ -179,8 +175,8 @@ def _keeps(image: Image, tag_status: str, image_status: str | None) -> bool:
 
 
 
-def show(image_id: dict) -> str:
+def show(image_id: ImageId) -> str:
     """An image id as ECR prints it in messages (a Java map: absent values are 'null')."""
-    def value(key):
-        return image_id.get(key) if image_id.get(key) is not None else "null"
-    return "{imageDigest:'%s', imageTag:'%s'}" % (value("imageDigest"), value("imageTag"))
+    def value(given):
+        return given if given is not None else "null"
+    return "{imageDigest:'%s', imageTag:'%s'}" % (value(image_id.digest), value(image_id.tag))

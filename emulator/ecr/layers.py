@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from emulator.ecr import images, names
@@ -33,25 +34,36 @@ PART_SIZE = 10 * 1024 * 1024  # what ECR advises; parts of any size are accepted
 URL_LIFETIME = 3600
 
 
-def check_availability(store, repository: Repository, digests: list[str]):
+@dataclass(frozen=True)
+class Layer:
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class LayerFailure:
+    digest: str
+    code: str
+    reason: str
+
+
+def check_availability(store, repository: Repository,
+                       digests: list[str]) -> tuple[list[Layer], list[LayerFailure]]:
     """BatchCheckLayerAvailability: (layers, failures)."""
     storage, ref = images.storage(store), images.repo_ref(store, repository.name)
     layers, failures = [], []
     media_types = None  # read from the repository's manifests when a layer is there
     for digest in digests:
         if not names.valid_digest(digest):
-            failures.append({"layerDigest": digest, "failureCode": "InvalidLayerDigest",
-                             "failureReason": "Invalid layer digest"})
+            failures.append(LayerFailure(digest, "InvalidLayerDigest", "Invalid layer digest"))
         elif storage.blob_exists(ref, digest):
             size = storage.stat_blob(ref, digest).size
             if media_types is None:
                 media_types = _media_types(storage, ref)
-            layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE",
-                           "layerSize": size,
-                           "mediaType": media_types.get(digest, DEFAULT_LAYER_MEDIA_TYPE)})
+            layers.append(Layer(digest, size, media_types.get(digest, DEFAULT_LAYER_MEDIA_TYPE)))
         else:
-            failures.append({"layerDigest": digest, "failureCode": "MissingLayerDigest",
-                             "failureReason": "Could not find layer"})
+            failures.append(LayerFailure(digest, "MissingLayerDigest", "Could not find layer"))
     return layers, failures
 
 
@@ -77,27 +89,27 @@ def initiate(store, repository: Repository) -> str:
         raise LimitExceededException(error.message) from None
 
 
-def upload_part(store, repository: Repository, params: dict) -> int:
-    """UploadLayerPart; the last byte received."""
-    first, last, blob = params["partFirstByte"], params["partLastByte"], params["layerPartBlob"]
+def upload_part(store, repository: Repository, upload_id: str, first: int, last: int,
+                blob: bytes) -> int:
+    """UploadLayerPart of bytes `first` to `last`; the last byte received."""
     if last - first + 1 != len(blob):
         raise InvalidLayerPartException(
             f"The part spans bytes {first} to {last}, but {len(blob)} bytes were sent.",
-            **_part_members(store, repository, params["uploadId"], first - 1))
+            **_part_members(store, repository, upload_id, first - 1))
     ref = images.repo_ref(store, repository.name)
     try:
         status = images.storage(store).append_upload(
-            ref, params["uploadId"], [blob], start=first, length=len(blob)
+            ref, upload_id, [blob], start=first, length=len(blob)
         )
     except registry_errors.UploadUnknown:
-        raise _upload_not_found(store, repository, params["uploadId"]) from None
+        raise _upload_not_found(store, repository, upload_id) from None
     except registry_errors.StorageFull as error:
         raise LimitExceededException(error.message) from None
     except registry_errors.UploadOutOfOrder as error:
         raise InvalidLayerPartException(
             f"The part starts at byte {first}, but the upload has {error.size} bytes; the next "
             f"part must start at byte {error.size}.",
-            **_part_members(store, repository, params["uploadId"], error.size - 1)) from None
+            **_part_members(store, repository, upload_id, error.size - 1)) from None
     return status.size - 1
 
 

@@ -15,7 +15,7 @@ from emulator.ecr.errors import (
     LifecyclePolicyNotFoundException,
     LifecyclePolicyPreviewNotFoundException,
 )
-from emulator.ecr.model import LifecyclePreview, Repository, utcnow
+from emulator.ecr.model import LifecyclePreview, PreviewResult, Repository, utcnow
 
 
 def put(store, name: str, text: str) -> Repository:
@@ -58,16 +58,8 @@ def start_preview(store, name: str, text: str | None) -> LifecyclePreview:
     text = text or repository.lifecycle_policy
     if text is None:
         raise _not_found(store, name)
-    results = [
-        {
-            "imageTags": list(image.tags),
-            "imageDigest": image.digest,
-            "imagePushedAt": image.pushed_at,
-            "action": {"type": "EXPIRE"},
-            "appliedRulePriority": rule.priority,
-        }
-        for image, rule in _evaluate(store, repository, text, utcnow())
-    ]
+    results = [PreviewResult(image.digest, tuple(image.tags), image.pushed_at, rule.priority)
+               for image, rule in _evaluate(store, repository, text, utcnow())]
     # ECR runs a preview in the background; ours is complete before we answer.
     repository.lifecycle_preview = LifecyclePreview(text, "COMPLETE", results)
     return repository.lifecycle_preview

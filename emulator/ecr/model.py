@@ -15,6 +15,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+@dataclass(frozen=True)
+class ImageId:
+    """An image as a request names it: by digest, by tag, or both (either may be missing)."""
+
+    digest: str | None = None
+    tag: str | None = None
+
+
 @dataclass
 class ScanResult:
     """One basic scan of an image. Findings come only from the control endpoint: we scan nothing."""
@@ -42,11 +50,21 @@ class ImageRecord:
     last_activated_at: dt.datetime | None = None
 
 
+@dataclass(frozen=True)
+class PreviewResult:
+    """An image a lifecycle policy preview would expire, and the rule that would."""
+
+    digest: str
+    tags: tuple[str, ...]
+    pushed_at: dt.datetime
+    rule_priority: int
+
+
 @dataclass
 class LifecyclePreview:
     policy_text: str
     status: str
-    results: list[dict] = field(default_factory=list)  # LifecyclePolicyPreviewResult wire dicts
+    results: list[PreviewResult] = field(default_factory=list)
 
 
 @dataclass
@@ -95,13 +113,23 @@ class CreationTemplate:
     updated_at: dt.datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True)
+class BackfillResult:
+    """One image (one tag of it, or untagged) a backfill sent: COMPLETE or FAILED."""
+
+    repository_name: str
+    status: str
+    digest: str
+    tag: str | None
+
+
 @dataclass
 class Backfill:
     """One StartReplicationBackfill: existing images sent to a destination, done at once."""
 
     backfill_id: str
     destination: dict
-    results: list[dict]  # ReplicationBackfillResult wire dicts
+    results: list[BackfillResult]
     status: str = "COMPLETE"
     started_at: dt.datetime = field(default_factory=utcnow)
     ended_at: dt.datetime = field(default_factory=utcnow)

@@ -36,30 +36,31 @@ _UPSTREAMS = {
 }
 
 
-def create(store, params: dict) -> PullThroughCacheRule:
-    prefix = names.check_prefix(params["ecrRepositoryPrefix"], "ecrRepositoryPrefix")
+def create(store, prefix: str, upstream_url: str, *, upstream_registry: str | None = None,
+           credential_arn: str | None = None, custom_role_arn: str | None = None,
+           upstream_prefix: str | None = None) -> PullThroughCacheRule:
+    prefix = names.check_prefix(prefix, "ecrRepositoryPrefix")
     if prefix in store.pull_through_rules:
         raise PullThroughCacheRuleAlreadyExistsException(
             f"A pull through cache rule with the prefix '{prefix}' already exists in the registry "
             f"with id '{store.account}'."
         )
-    url = params["upstreamRegistryUrl"]
-    upstream = _upstream_of(url, params.get("upstreamRegistry"))
-    if _UPSTREAMS[upstream][1] and not params.get("credentialArn"):
+    upstream = _upstream_of(upstream_url, upstream_registry)
+    if _UPSTREAMS[upstream][1] and not credential_arn:
         raise InvalidParameterException(
             f"A pull through cache rule for {upstream} needs a credentialArn."
         )
-    if upstream == "ecr" and not params.get("customRoleArn"):
+    if upstream == "ecr" and not custom_role_arn:
         raise InvalidParameterException(
             "A pull through cache rule for a private ECR upstream needs a customRoleArn."
         )
     rule = PullThroughCacheRule(
         prefix=prefix,
-        upstream_url=url,
+        upstream_url=upstream_url,
         upstream_registry=upstream,
-        credential_arn=params.get("credentialArn"),
-        custom_role_arn=params.get("customRoleArn"),
-        upstream_prefix=params.get("upstreamRepositoryPrefix"),
+        credential_arn=credential_arn,
+        custom_role_arn=custom_role_arn,
+        upstream_prefix=upstream_prefix,
     )
     store.pull_through_rules[prefix] = rule
     return rule
@@ -75,12 +76,14 @@ def get(store, prefix: str) -> PullThroughCacheRule:
     return rule
 
 
-def update(store, params: dict) -> PullThroughCacheRule:
-    rule = get(store, params["ecrRepositoryPrefix"])
-    if "credentialArn" in params:
-        rule.credential_arn = params["credentialArn"]
-    if "customRoleArn" in params:
-        rule.custom_role_arn = params["customRoleArn"]
+def update(store, prefix: str, *, credential_arn: str | None = None,
+           custom_role_arn: str | None = None) -> PullThroughCacheRule:
+    """Set what is given (None leaves a setting as it is)."""
+    rule = get(store, prefix)
+    if credential_arn is not None:
+        rule.credential_arn = credential_arn
+    if custom_role_arn is not None:
+        rule.custom_role_arn = custom_role_arn
     rule.updated_at = utcnow()
     return rule
 

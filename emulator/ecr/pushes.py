@@ -51,14 +51,15 @@ def after_push(store, repository: Repository, digest: str, tag: str | None) -> i
     return None if any(e.digest == digest for e in expired) else image
 
 
-def put_image(store, params: dict) -> tuple[images.Image | None, str, str, str]:
-    """PutImage: (the image or None if expired at once, its digest, manifest text, media type)."""
-    repository = store.repository(params["repositoryName"])
-    text = params["imageManifest"]
+def put_image(store, repository_name: str, text: str, *, media_type: str | None = None,
+              declared_digest: str | None = None,
+              tag: str | None = None) -> tuple[images.Image | None, str, str, str]:
+    """PutImage of manifest `text`: (the image or None if expired at once, its digest, manifest
+    text, media type)."""
+    repository = store.repository(repository_name)
     body = text.encode()
-    parsed = _parse(body, params.get("imageManifestMediaType"))
-    digest = _digest_of(body, params.get("imageDigest"))
-    tag = params.get("imageTag")
+    parsed = _parse(body, media_type)
+    digest = _digest_of(body, declared_digest)
     _check_references(store, repository, parsed)
     existing = images.find(store, repository, digest)
     if existing is not None and not archive.pullable(existing.record):

@@ -3,9 +3,20 @@ ECR response objects; None values are dropped by the serializer."""
 
 from __future__ import annotations
 
-from emulator.ecr import archive, arns, scanning
+from emulator.ecr import archive, arns, scanning, signing
+from emulator.ecr.image_ops import Pulled, Resolved
 from emulator.ecr.images import Image
-from emulator.ecr.model import CreationTemplate, PullThroughCacheRule, Repository, ScanResult
+from emulator.ecr.layers import Layer, LayerFailure
+from emulator.ecr.model import (
+    Backfill,
+    BackfillResult,
+    CreationTemplate,
+    ImageId,
+    PreviewResult,
+    PullThroughCacheRule,
+    Repository,
+    ScanResult,
+)
 
 
 def repository(store, item: Repository, host: str) -> dict:
@@ -21,6 +32,16 @@ def repository(store, item: Repository, host: str) -> dict:
         "imageTagMutabilityExclusionFilters": item.mutability_exclusion_filters,
         "imageScanningConfiguration": {"scanOnPush": item.scan_on_push},
         "encryptionConfiguration": item.encryption,
+    }
+
+
+def tag_mutability(store, item: Repository) -> dict:
+    """PutImageTagMutability's answer."""
+    return {
+        "registryId": store.account,
+        "repositoryName": item.name,
+        "imageTagMutability": item.image_tag_mutability,
+        "imageTagMutabilityExclusionFilters": item.mutability_exclusion_filters,
     }
 
 
@@ -49,6 +70,52 @@ def image_id(image: Image, tag: str | None = None) -> dict:
     return {"imageDigest": image.digest, "imageTag": tag}
 
 
+def image_id_of(given: ImageId) -> dict:
+    return {"imageDigest": given.digest, "imageTag": given.tag}
+
+
+def image_failure(failed: Resolved) -> dict:
+    return {"imageId": image_id_of(failed.image_id), "failureCode": failed.failure_code,
+            "failureReason": failed.failure_reason}
+
+
+def pulled_image(store, pulled: Pulled) -> dict:
+    return image(store, pulled.image.repository.name, pulled.image.digest, pulled.tag,
+                 pulled.manifest, pulled.image.media_type)
+
+
+def image(store, repository_name: str, digest: str, tag: str | None, manifest: str,
+          media_type: str) -> dict:
+    """An Image as BatchGetImage and PutImage answer it."""
+    return {
+        "registryId": store.account,
+        "repositoryName": repository_name,
+        "imageId": {"imageDigest": digest, "imageTag": tag},
+        "imageManifest": manifest,
+        "imageManifestMediaType": media_type,
+    }
+
+
+def replication_statuses(item: Image) -> list[dict]:
+    return [{"region": region, "registryId": registry_id, "status": status}
+            for (region, registry_id), status in sorted(item.record.replication.items())]
+
+
+def referrer(descriptor: dict) -> dict:
+    """An OCI referrer's descriptor as an ImageReferrer (no image of ours is ever archived)."""
+    return {**descriptor, "artifactStatus": "ACTIVE"}
+
+
+def layer(found: Layer) -> dict:
+    return {"layerDigest": found.digest, "layerAvailability": "AVAILABLE",
+            "layerSize": found.size, "mediaType": found.media_type}
+
+
+def layer_failure(failed: LayerFailure) -> dict:
+    return {"layerDigest": failed.digest, "failureCode": failed.code,
+            "failureReason": failed.reason}
+
+
 def scan_status(scan: ScanResult) -> dict:
     return {"status": scan.status, "description": scan.description}
 
@@ -62,6 +129,69 @@ def _findings_summary(scan: ScanResult) -> dict:
         "imageScanCompletedAt": scan.completed_at,
         "vulnerabilitySourceUpdatedAt": scan.completed_at,
         "findingSeverityCounts": scanning.severity_counts(scan),
+    }
+
+
+def repository_scanning(store, item: Repository) -> dict:
+    """A RepositoryScanningConfiguration: what the registry's rules and the repository say."""
+    frequency, filters = scanning.frequency_and_filters(store, item)
+    return {
+        "repositoryArn": item.arn,
+        "repositoryName": item.name,
+        "scanOnPush": frequency == "SCAN_ON_PUSH",
+        "scanFrequency": frequency,
+        "appliedScanFilters": filters,
+    }
+
+
+def signing_status(profile_arn: str) -> dict:
+    """An ImageSigningStatus: every profile's signing failed, for we have no AWS Signer."""
+    return {"signingProfileArn": profile_arn, "status": "FAILED",
+            "failureCode": "SigningNotSupported", "failureReason": signing.NOT_SIGNED}
+
+
+def authorization(token: str, expires, proxy_endpoint: str) -> dict:
+    return {"authorizationToken": token, "expiresAt": expires, "proxyEndpoint": proxy_endpoint}
+
+
+def registry_policy(store, text: str | None) -> dict:
+    return {"registryId": store.account, "policyText": text}
+
+
+def replication_configuration(store) -> dict:
+    return {"rules": store.replication_rules}
+
+
+def backfill(item: Backfill) -> dict:
+    """A ReplicationBackfill's summary, as ListReplicationBackfills and Describe... show it."""
+    failed = sum(1 for r in item.results if r.status == "FAILED")
+    return {
+        "replicationBackfillId": item.backfill_id,
+        "destination": item.destination,
+        "status": item.status,
+        "progress": {
+            "totalReplicationCount": len(item.results),
+            "completedReplicationCount": len(item.results) - failed,
+            "failedReplicationCount": failed,
+            "failureCodes": [],
+        },
+        "startedAt": item.started_at,
+        "endedAt": item.ended_at,
+    }
+
+
+def backfill_result(result: BackfillResult) -> dict:
+    return {"repositoryName": result.repository_name, "status": result.status,
+            "imageId": {"imageDigest": result.digest, "imageTag": result.tag}}
+
+
+def preview_result(result: PreviewResult) -> dict:
+    return {
+        "imageTags": list(result.tags),
+        "imageDigest": result.digest,
+        "imagePushedAt": result.pushed_at,
+        "action": {"type": "EXPIRE"},
+        "appliedRulePriority": result.rule_priority,
     }
 
 

@@ -18,16 +18,16 @@ from emulator.registry import errors as registry_errors
 from emulator.registry import manifests as formats
 
 
-def put_configuration(store, configuration: dict) -> dict:
-    for rule in configuration["rules"]:
+def put_configuration(store, rules: list[dict]) -> None:
+    """The registry's replication rules, kept as the request gave them."""
+    for rule in rules:
         for destination in rule["destinations"]:
             if (destination["region"], destination["registryId"]) == (store.region, store.account):
                 raise InvalidParameterException(
                     "Invalid parameter at 'replicationConfiguration' failed to satisfy "
                     "constraint: 'Replication destination cannot be the source registry'"
                 )
-    store.replication_rules = [dict(rule) for rule in configuration["rules"]]
-    return {"rules": store.replication_rules}
+    store.replication_rules = [dict(rule) for rule in rules]
 
 
 def destinations_for(store, name: str) -> list[tuple[dict, dict]]:

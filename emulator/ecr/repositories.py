@@ -18,26 +18,27 @@ from emulator.ecr.model import Repository
 _EXCLUSION_MODES = ("IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
 
 
-def create(store, params: dict) -> Repository:
-    name = names.check_repository_name(params["repositoryName"])
+def create(store, name: str, *, resource_tags: list[dict] | None = None,
+           tag_mutability: str | None = None, exclusion_filters: list[dict] | None = None,
+           scan_on_push: bool = False, encryption: dict | None = None) -> Repository:
+    """A new repository; what is not given is ECR's default (MUTABLE, AES256 encryption)."""
+    name = names.check_repository_name(name)
     if name in store.repositories:
         raise RepositoryAlreadyExistsException(
             f"The repository with name '{name}' already exists in the registry with id "
             f"'{store.account}'"
         )
-    repo_tags = params.get("tags", [])
+    repo_tags = resource_tags or []
     tags.validate(repo_tags)
-    mutability = params.get("imageTagMutability", "MUTABLE")
+    mutability = "MUTABLE" if tag_mutability is None else tag_mutability
     repository = Repository(
         name=name,
         arn=arns.repository(store.account, store.region, name),
         registry_id=store.account,
         image_tag_mutability=mutability,
-        mutability_exclusion_filters=check_mutability(
-            mutability, params.get("imageTagMutabilityExclusionFilters")
-        ),
-        scan_on_push=params.get("imageScanningConfiguration", {}).get("scanOnPush", False),
-        encryption=encryption_for(store, params.get("encryptionConfiguration")),
+        mutability_exclusion_filters=check_mutability(mutability, exclusion_filters),
+        scan_on_push=scan_on_push,
+        encryption=encryption_for(store, encryption),
         tags=tags.merged([], repo_tags),
     )
     images.create_in_registry(store, repository)
@@ -57,13 +58,16 @@ def delete(store, name: str, force: bool) -> Repository:
     return repository
 
 
-def put_tag_mutability(store, params: dict) -> Repository:
-    repository = store.repository(params["repositoryName"])
-    mutability = params["imageTagMutability"]
-    repository.mutability_exclusion_filters = check_mutability(
-        mutability, params.get("imageTagMutabilityExclusionFilters")
-    )
+def put_tag_mutability(store, name: str, mutability: str,
+                       exclusion_filters: list[dict] | None) -> Repository:
+    repository = store.repository(name)
+    repository.mutability_exclusion_filters = check_mutability(mutability, exclusion_filters)
     repository.image_tag_mutability = mutability
+    return repository
+
+
+def put_scan_on_push(repository: Repository, scan_on_push: bool) -> Repository:
+    repository.scan_on_push = scan_on_push
     return repository
 
 

@@ -57,23 +57,19 @@ def scan_frequency(store, repository: Repository) -> str:
     return "SCAN_ON_PUSH" if repository.scan_on_push else "MANUAL"
 
 
-def repository_configuration(store, repository: Repository) -> dict:
-    frequency, filters = _registry_rule_for(store, repository.name)
-    return {
-        "repositoryArn": repository.arn,
-        "repositoryName": repository.name,
-        "scanOnPush": scan_frequency(store, repository) == "SCAN_ON_PUSH",
-        "scanFrequency": scan_frequency(store, repository),
-        "appliedScanFilters": filters,
-    }
+def frequency_and_filters(store, repository: Repository) -> tuple[str, list[dict]]:
+    """How often the repository is scanned, and the registry's filters that say so."""
+    _, filters = _registry_rule_for(store, repository.name)
+    return scan_frequency(store, repository), filters
 
 
-def put_registry_configuration(store, params: dict) -> dict:
+def put_registry_configuration(store, scan_type: str | None, rules: list[dict] | None) -> None:
+    """The registry's scanning configuration, kept as the request gave it (the scan type stays
+    when none is given)."""
     store.scanning_configuration = {
-        "scanType": params.get("scanType", store.scanning_configuration["scanType"]),
-        "rules": params.get("rules", []),
+        "scanType": store.scanning_configuration["scanType"] if scan_type is None else scan_type,
+        "rules": [] if rules is None else rules,
     }
-    return store.scanning_configuration
 
 
 def _registry_rule_for(store, name: str) -> tuple[str | None, list[dict]]:

@@ -24,8 +24,9 @@ def delete(store) -> dict:
     return configuration
 
 
-def statuses(store, repository_name: str) -> list[dict]:
-    """DescribeImageSigningStatus: one entry per signing profile whose rule selects the repository."""
+def profiles_for(store, repository_name: str) -> list[str]:
+    """The signing profiles whose rules select the repository (DescribeImageSigningStatus shows
+    each one's signing FAILED: render.signing_status)."""
     rules = (store.signing_configuration or {}).get("rules", [])
     profiles = []
     for rule in rules:
@@ -34,5 +35,4 @@ def statuses(store, repository_name: str) -> list[dict]:
             continue
         if rule["signingProfileArn"] not in profiles:
             profiles.append(rule["signingProfileArn"])
-    return [{"signingProfileArn": arn, "status": "FAILED", "failureCode": "SigningNotSupported",
-             "failureReason": NOT_SIGNED} for arn in profiles]
+    return profiles

@@ -7,6 +7,8 @@ no other template covers; the longest matching prefix wins.
 
 from __future__ import annotations
 
+import dataclasses
+
 from emulator.ecr import lifecycle_policy, names, policies, repositories, tags
 from emulator.ecr.errors import (
     InvalidParameterException,
@@ -16,33 +18,39 @@ from emulator.ecr.errors import (
 from emulator.ecr.model import CreationTemplate, Repository, utcnow
 
 ROOT = "ROOT"
-_FIELDS = {  # wire name -> attribute, for the members Create and Update share
-    "description": "description",
-    "resourceTags": "resource_tags",
-    "imageTagMutability": "image_tag_mutability",
-    "imageTagMutabilityExclusionFilters": "mutability_exclusion_filters",
-    "repositoryPolicy": "repository_policy",
-    "lifecyclePolicy": "lifecycle_policy",
-    "appliedFor": "applied_for",
-    "customRoleArn": "custom_role_arn",
-}
 
 
-def create(store, params: dict) -> CreationTemplate:
-    prefix = names.check_prefix(params["prefix"], "prefix")
+@dataclasses.dataclass(frozen=True)
+class TemplateSettings:
+    """What a Create or Update of a template sets; None leaves a setting as it is. Each field but
+    `encryption` is the template's attribute of that name."""
+
+    description: str | None = None
+    resource_tags: list[dict] | None = None
+    image_tag_mutability: str | None = None
+    mutability_exclusion_filters: list[dict] | None = None
+    repository_policy: str | None = None
+    lifecycle_policy: str | None = None
+    applied_for: list[str] | None = None
+    custom_role_arn: str | None = None
+    encryption: dict | None = None
+
+
+def create(store, prefix: str, settings: TemplateSettings) -> CreationTemplate:
+    prefix = names.check_prefix(prefix, "prefix")
     if prefix in store.templates:
         raise TemplateAlreadyExistsException(
             f"A repository creation template with the prefix '{prefix}' already exists."
         )
     template = CreationTemplate(prefix=prefix, applied_for=[])
-    _apply(store, template, params)
+    _apply(store, template, settings)
     store.templates[prefix] = template
     return template
 
 
-def update(store, params: dict) -> CreationTemplate:
-    template = get(store, params["prefix"])
-    _apply(store, template, params)
+def update(store, prefix: str, settings: TemplateSettings) -> CreationTemplate:
+    template = get(store, prefix)
+    _apply(store, template, settings)
     template.updated_at = utcnow()
     return template
 
@@ -83,35 +91,33 @@ def create_repository(store, name: str, purpose: str) -> Repository:
     """A repository ECR makes on its own for `purpose`, with the matching template's settings."""
     template = matching(store, name, purpose)
     if template is None:
-        return repositories.create(store, {"repositoryName": name})
-    params = {
-        "repositoryName": name,
-        "tags": template.resource_tags,
-        "imageTagMutability": template.image_tag_mutability,
-        "imageTagMutabilityExclusionFilters": template.mutability_exclusion_filters,
-        "encryptionConfiguration": template.encryption,
-    }
-    repository = repositories.create(store, {k: v for k, v in params.items() if v})
+        return repositories.create(store, name)
+    repository = repositories.create(
+        store, name, resource_tags=template.resource_tags,
+        tag_mutability=template.image_tag_mutability or None,
+        exclusion_filters=template.mutability_exclusion_filters,
+        encryption=template.encryption)
     repository.policy = template.repository_policy or None
     if template.lifecycle_policy:
         repository.lifecycle_policy = template.lifecycle_policy
     return repository
 
 
-def _apply(store, template: CreationTemplate, params: dict) -> None:
-    if "lifecyclePolicy" in params and params["lifecyclePolicy"]:
-        lifecycle_policy.parse(params["lifecyclePolicy"])
-    if "repositoryPolicy" in params and params["repositoryPolicy"]:
-        policies.check_repository_policy(params["repositoryPolicy"])
-    if "resourceTags" in params:
-        tags.validate(params["resourceTags"])
-    if "appliedFor" in params and not params["appliedFor"]:
+def _apply(store, template: CreationTemplate, settings: TemplateSettings) -> None:
+    if settings.lifecycle_policy:
+        lifecycle_policy.parse(settings.lifecycle_policy)
+    if settings.repository_policy:
+        policies.check_repository_policy(settings.repository_policy)
+    if settings.resource_tags is not None:
+        tags.validate(settings.resource_tags)
+    if settings.applied_for is not None and not settings.applied_for:
         raise InvalidParameterException("appliedFor must name at least one purpose.")
-    for wire, attribute in _FIELDS.items():
-        if wire in params:
-            setattr(template, attribute, params[wire])
-    if "encryptionConfiguration" in params:
-        template.encryption = repositories.encryption_for(store, params["encryptionConfiguration"])
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if value is not None and field.name != "encryption":
+            setattr(template, field.name, value)
+    if settings.encryption is not None:
+        template.encryption = repositories.encryption_for(store, settings.encryption)
     template.mutability_exclusion_filters = repositories.check_mutability(
         template.image_tag_mutability, template.mutability_exclusion_filters
     )

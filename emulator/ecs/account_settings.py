@@ -114,16 +114,17 @@ def effective(store: EcsStore, ctx: RequestContext, name: str,
     return Setting(name, account if account is not None else spec_of(name).default, root)
 
 
-def listed(store: EcsStore, ctx: RequestContext, params: dict) -> list[Setting]:
+def listed(store: EcsStore, ctx: RequestContext, *, name: str | None = None,
+           value: str | None = None, principal_arn: str | None = None,
+           effective_settings: bool = False) -> list[Setting]:
     """ListAccountSettings, before paging: sorted by name."""
-    name, value = params.get("name"), params.get("value")
     if value is not None and name is None:
         raise InvalidParameterException("value can only be used together with name.")
-    principal = principal_of(ctx, params.get("principalArn"))
+    principal = principal_of(ctx, principal_arn)
     names = [name] if name else [n for n in model_setting_names() if n in SPECS]
     found = []
     for setting_name in sorted(names):
-        if params.get("effectiveSettings"):
+        if effective_settings:
             setting = effective(store, ctx, setting_name, principal)
         else:
             own = explicit(store, ctx, setting_name, principal)

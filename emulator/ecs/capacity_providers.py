@@ -15,14 +15,13 @@ from emulator.ecs.tags import validate_tags
 _RESERVED_PREFIXES = ("aws", "ecs", "fargate")
 
 
-def create(store: EcsStore, params: dict) -> CapacityProvider:
-    name = params["name"]
+def create(store: EcsStore, name: str, *, asg: dict | None = None, managed: dict | None = None,
+           cluster: str | None = None, tags: list[dict] | None = None) -> CapacityProvider:
+    """A custom capacity provider of an Auto Scaling group (`asg`) or of managed instances."""
     if name.lower().startswith(_RESERVED_PREFIXES):
         raise InvalidParameterException(
             "The capacity provider name cannot start with 'aws', 'ecs' or 'fargate'."
         )
-    asg = params.get("autoScalingGroupProvider")
-    managed = params.get("managedInstancesProvider")
     if not asg and not managed:
         raise InvalidParameterException(
             "A capacity provider needs an autoScalingGroupProvider or a managedInstancesProvider."
@@ -32,14 +31,15 @@ def create(store: EcsStore, params: dict) -> CapacityProvider:
         raise ClientException(f"The specified capacity provider {name} already exists.")
     if asg:
         _check_asg_unused(store, asg["autoScalingGroupArn"])
-    validate_tags(params.get("tags", []))
+    tags = tags or []
+    validate_tags(tags)
     provider = CapacityProvider(
         name=name,
         arn=arns.capacity_provider(store, name),
         auto_scaling_group_provider=_with_asg_defaults(asg) if asg else None,
         managed_instances_provider=managed,
-        cluster=params.get("cluster"),
-        tags=list(params.get("tags", [])),
+        cluster=cluster,
+        tags=list(tags),
     )
     store.capacity_providers[name] = provider
     return provider
@@ -52,11 +52,12 @@ def get(store: EcsStore, ref: str, *, active: bool = True) -> CapacityProvider |
     return provider
 
 
-def update(store: EcsStore, params: dict) -> CapacityProvider:
-    provider = _existing(store, params["name"])
+def update(store: EcsStore, name: str, *, asg_changes: dict | None = None,
+           managed: dict | None = None) -> CapacityProvider:
+    provider = _existing(store, name)
     if provider.built_in:
         raise ClientException(f"The {provider.name} capacity provider cannot be updated.")
-    changes = params.get("autoScalingGroupProvider")
+    changes = asg_changes
     if changes and provider.auto_scaling_group_provider is not None:
         current = provider.auto_scaling_group_provider
         for key, value in changes.items():
@@ -64,8 +65,8 @@ def update(store: EcsStore, params: dict) -> CapacityProvider:
                 current[key] = {**current[key], **value}
             else:
                 current[key] = value
-    if params.get("managedInstancesProvider"):
-        provider.managed_instances_provider = params["managedInstancesProvider"]
+    if managed:
+        provider.managed_instances_provider = managed
     provider.update_status = "UPDATE_COMPLETE"
     return provider
 

@@ -45,20 +45,23 @@ def create(store: EcsStore, params: dict) -> Cluster:
     return cluster
 
 
-def update(store: EcsStore, params: dict) -> Cluster:
-    cluster = store.cluster(params["cluster"])
-    if "settings" in params:
-        cluster.settings = _merge_settings(cluster.settings, params["settings"])
-    if "configuration" in params:
-        cluster.configuration = params["configuration"]
-    if "serviceConnectDefaults" in params:
-        cluster.service_connect_defaults = _service_connect(store, params["serviceConnectDefaults"])
+def update(store: EcsStore, ref: str, *, settings: list[dict] | None = None,
+           configuration: dict | None = None,
+           service_connect_defaults: dict | None = None) -> Cluster:
+    """Change what is given (None leaves it as it is)."""
+    cluster = store.cluster(ref)
+    if settings is not None:
+        cluster.settings = _merge_settings(cluster.settings, settings)
+    if configuration is not None:
+        cluster.configuration = configuration
+    if service_connect_defaults is not None:
+        cluster.service_connect_defaults = _service_connect(store, service_connect_defaults)
     return cluster
 
 
-def update_settings(store: EcsStore, params: dict) -> Cluster:
-    cluster = store.cluster(params["cluster"])
-    cluster.settings = _merge_settings(cluster.settings, params["settings"])
+def update_settings(store: EcsStore, ref: str, settings: list[dict]) -> Cluster:
+    cluster = store.cluster(ref)
+    cluster.settings = _merge_settings(cluster.settings, settings)
     return cluster
 
 
@@ -87,7 +90,7 @@ def delete(store: EcsStore, cluster_ref: str) -> Cluster:
 
 
 def counts_for(store: EcsStore, cluster: Cluster) -> dict[str, int]:
-    """The live counts of a cluster. Services and tasks join these as they are built."""
+    """The live counts of a cluster; tasks and services add theirs (contributions.py)."""
     instances = [ci for ci in store.container_instances_of(cluster.name) if ci.status != "INACTIVE"]
     counts = {
         "registeredContainerInstancesCount": len(instances),
@@ -95,14 +98,10 @@ def counts_for(store: EcsStore, cluster: Cluster) -> dict[str, int]:
         "pendingTasksCount": 0,
         "activeServicesCount": 0,
     }
-    for contributor in COUNT_CONTRIBUTORS:
+    for contributor in store.contributions.cluster_counts:
         for key, value in contributor(store, cluster).items():
             counts[key] = counts.get(key, 0) + value
     return counts
-
-
-# Later layers (tasks, services) register functions (store, cluster) -> {count name: value}.
-COUNT_CONTRIBUTORS: list = []
 
 
 def statistics(store: EcsStore, cluster: Cluster) -> list[dict]:
@@ -116,13 +115,10 @@ def statistics(store: EcsStore, cluster: Cluster) -> list[dict]:
         "drainingEC2ServiceCount": 0,
         "drainingFargateServiceCount": 0,
     }
-    for contributor in STATISTICS_CONTRIBUTORS:
+    for contributor in store.contributions.cluster_statistics:
         for key, value in contributor(store, cluster).items():
             stats[key] = stats.get(key, 0) + value
     return [{"name": key, "value": str(value)} for key, value in stats.items()]
-
-
-STATISTICS_CONTRIBUTORS: list = []
 
 
 def _merge_settings(current: list[dict], updates: list[dict]) -> list[dict]:

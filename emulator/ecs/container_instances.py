@@ -3,7 +3,8 @@
 `register` is the one way an instance comes to be: the RegisterContainerInstance handler calls it
 (through `register_from_request`), and the engine calls it to make the local Docker host an
 instance. What tasks use of an instance (counts, CPU, memory, ports, task groups) is reported by
-the layers that own tasks, through USAGE_CONTRIBUTORS; nothing here knows about tasks.
+the layers that own tasks, through the store's contributions (contributions.py); nothing here
+knows about tasks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
 
 from emulator.ecs import agent_updates, arns, attributes as attribute_ops, tags as tag_ops
 from emulator.ecs.cluster_query import InstanceFacts, compile_expression
@@ -42,10 +42,6 @@ class Usage:
     ports: set[str] = field(default_factory=set)
     ports_udp: set[str] = field(default_factory=set)
     task_groups: set[str] = field(default_factory=set)
-
-
-# Layers that place tasks register functions (store, instance) -> Usage here.
-USAGE_CONTRIBUTORS: list[Callable[[EcsStore, ContainerInstance], Usage]] = []
 
 
 # -- registration -------------------------------------------------------------------------------
@@ -193,7 +189,7 @@ def _resource(name: str, kind: str, value) -> dict:
 
 def usage(store: EcsStore, instance: ContainerInstance) -> Usage:
     total = Usage()
-    for contributor in USAGE_CONTRIBUTORS:
+    for contributor in store.contributions.instance_usage:
         part = contributor(store, instance)
         total.running += part.running
         total.pending += part.pending

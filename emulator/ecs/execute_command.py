@@ -5,6 +5,8 @@ enableExecuteCommand. The session itself is emulator/exec's; this module only de
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from emulator.ecs import tasks
 from emulator.ecs.errors import InvalidParameterException, TargetNotConnectedException
 from emulator.ecs.store import EcsStore
@@ -35,30 +37,34 @@ def agent_status(task: Task, container: TaskContainer) -> str | None:
     return "PENDING"
 
 
-def execute_command(store: EcsStore, params: dict, host: str) -> dict:
-    cluster = store.cluster(params.get("cluster"))
-    if not params["interactive"]:
+@dataclass(frozen=True)
+class Opened:
+    """An ExecuteCommand's session, and where it runs."""
+
+    cluster: object
+    task: Task
+    container: TaskContainer
+    session: dict  # the Session the client's plugin connects with (exec/sessions.py)
+
+
+def execute_command(store: EcsStore, cluster_ref: str | None, task_ref: str,
+                    container_name: str | None, command: str, interactive: bool,
+                    host: str) -> Opened:
+    cluster = store.cluster(cluster_ref)
+    if not interactive:
         raise InvalidParameterException(NOT_INTERACTIVE)
-    task = tasks.find(store, cluster.name, params["task"])
+    task = tasks.find(store, cluster.name, task_ref)
     if task is None:
         raise InvalidParameterException("The specified task was not found.")
-    container = _container(task, params.get("container"))
+    container = _container(task, container_name)
     if agent_status(task, container) != "RUNNING" or not container.runtime_id:
         raise InvalidParameterException(NOT_ENABLED)
     if store.exec_sessions is None:
         raise TargetNotConnectedException(NOT_CONNECTED)
     target = ExecTarget(cluster_name=cluster.name, task_id=task.id, container_name=container.name,
-                        runtime_id=container.runtime_id, command=params["command"],
+                        runtime_id=container.runtime_id, command=command,
                         logging=log_destination(store, cluster, container))
-    session = store.exec_sessions.open(target, host)
-    return {
-        "clusterArn": cluster.arn,
-        "containerArn": container.arn,
-        "containerName": container.name,
-        "interactive": True,
-        "session": session,
-        "taskArn": task.arn,
-    }
+    return Opened(cluster, task, container, store.exec_sessions.open(target, host))
 
 
 def _container(task: Task, name: str | None) -> TaskContainer:

@@ -83,20 +83,22 @@ class Route:
 
 # -- gateways --------------------------------------------------------------------------------------
 
-def create(store: EcsStore, params: dict) -> Gateway:
-    name = params["name"]
+def create(store: EcsStore, request) -> Gateway:
+    """CreateGateway, of its request as named values (api_shapes/requests.py)."""
+    name = request.name
     existing = store.gateways.get(name)
     if existing is not None:
-        if params.get("clientToken") and params["clientToken"] == existing.client_token:
+        if request.client_token and request.client_token == existing.client_token:
             return existing
         raise InvalidParameterException(f"A gateway named {name} already exists.")
     if not NAME.match(name):
         raise InvalidParameterException(
             "Gateway name must be 1-255 letters, numbers, hyphens and underscores.")
-    _check_role(params["infrastructureRoleArn"])
-    validate_tags(params.get("tags", []))
-    alb = (params["configuration"] or {}).get("hostSharedAlb")
-    if alb is None or len(params["configuration"]) != 1:
+    _check_role(request.infrastructure_role_arn)
+    tags = request.tags or []
+    validate_tags(tags)
+    alb = (request.configuration or {}).get("hostSharedAlb")
+    if alb is None or len(request.configuration) != 1:
         raise InvalidParameterException(
             "Exactly one gateway configuration must be set: hostSharedAlb.")
     alb = {**ALB_DEFAULTS, **alb}
@@ -106,29 +108,30 @@ def create(store: EcsStore, params: dict) -> Gateway:
         raise InvalidParameterException("The gateway supports only HTTPS on port 443.")
     _check_alb_count(alb["maxAlbCount"])
     gateway = Gateway(name=name, arn=arns.build(store, "gateway", name),
-                      infrastructure_role_arn=params["infrastructureRoleArn"],
+                      infrastructure_role_arn=request.infrastructure_role_arn,
                       configuration={"hostSharedAlb": alb},
-                      deletion_protection=params.get("deletionProtection", True),
-                      propagate_tags=params.get("propagateTags", "GATEWAY"),
-                      tags=list(params.get("tags", [])), client_token=params.get("clientToken"))
+                      deletion_protection=_given(request.deletion_protection, True),
+                      propagate_tags=_given(request.propagate_tags, "GATEWAY"),
+                      tags=list(tags), client_token=request.client_token)
     store.gateways[name] = gateway
     return gateway
 
 
-def update(store: EcsStore, params: dict) -> Gateway:
-    gateway = find(store, params["gateway"])
+def update(store: EcsStore, request) -> Gateway:
+    """UpdateGateway, of its request as named values: what is given changes."""
+    gateway = find(store, request.gateway)
     if gateway.status == "UPDATE_IN_PROGRESS":
         raise ClientException(f"An update of gateway {gateway.name} is in progress.")
-    changes = params.get("configuration") or {}
+    changes = request.configuration or {}
     if changes and set(changes) != {"hostSharedAlb"}:
         raise InvalidParameterException(
             "The configuration variant must match the gateway's type: hostSharedAlb.")
     alb_changes = changes.get("hostSharedAlb", {})
     if "maxAlbCount" in alb_changes:
         _check_alb_count(alb_changes["maxAlbCount"])
-    if "infrastructureRoleArn" in params:
-        _check_role(params["infrastructureRoleArn"])
-        gateway.infrastructure_role_arn = params["infrastructureRoleArn"]
+    if request.infrastructure_role_arn is not None:
+        _check_role(request.infrastructure_role_arn)
+        gateway.infrastructure_role_arn = request.infrastructure_role_arn
     alb = gateway.configuration["hostSharedAlb"]
     for key in MUTABLE:
         if key in alb_changes:
@@ -136,12 +139,16 @@ def update(store: EcsStore, params: dict) -> Gateway:
     if "inboundSecurityGroup" in alb_changes.get("networkConfiguration", {}):
         alb["networkConfiguration"]["inboundSecurityGroup"] = \
             alb_changes["networkConfiguration"]["inboundSecurityGroup"]
-    if "deletionProtection" in params:
-        gateway.deletion_protection = params["deletionProtection"]
-    if "propagateTags" in params:
-        gateway.propagate_tags = params["propagateTags"]
+    if request.deletion_protection is not None:
+        gateway.deletion_protection = request.deletion_protection
+    if request.propagate_tags is not None:
+        gateway.propagate_tags = request.propagate_tags
     gateway.update_started = gateway.updated_at = utcnow()
     return gateway
+
+
+def _given(value, default):
+    return default if value is None else value
 
 
 def delete(store: EcsStore, ref: str) -> Gateway:

@@ -101,7 +101,8 @@ def holds_resources(task: Task) -> bool:
 # -- what tasks use of an instance --------------------------------------------------------------
 
 
-def _usage(store: EcsStore, instance: ContainerInstance) -> Usage:
+def instance_usage(store: EcsStore, instance: ContainerInstance) -> Usage:
+    """What this instance's tasks use of it (a contribution: contributions.py)."""
     used = Usage()
     for task in store.tasks_of(instance.cluster_name):
         if task.container_instance_arn == instance.arn and holds_resources(task):
@@ -121,9 +122,6 @@ def _add(used: Usage, task: Task) -> None:
     used.ports_udp |= need.ports_udp
     if task.group and not task.stop_requested:
         used.task_groups.add(task.group)
-
-
-container_instances.USAGE_CONTRIBUTORS.append(_usage)
 
 
 # -- checking requests -------------------------------------------------------------------------

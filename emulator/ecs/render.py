@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from emulator.ecs import agent_updates
 from emulator.ecs import clusters as cluster_ops
-from emulator.ecs import execute_command
+from emulator.ecs import execute_command, task_protection
 from emulator.ecs.model import (
     CapacityProvider,
     Cluster,
@@ -127,6 +127,25 @@ def container_instance_health(item: ContainerInstance) -> dict:
 
 def account_setting(name: str, value: str, principal_arn: str, setting_type: str) -> dict:
     return {"name": name, "value": value, "principalArn": principal_arn, "type": setting_type}
+
+
+def exec_command(opened) -> dict:
+    """ExecuteCommand's answer (execute_command.Opened)."""
+    return {
+        "clusterArn": opened.cluster.arn,
+        "containerArn": opened.container.arn,
+        "containerName": opened.container.name,
+        "interactive": True,
+        "session": opened.session,
+        "taskArn": opened.task.arn,
+    }
+
+
+def protected_task(item) -> dict:
+    """A ProtectedTask (task_protection.py)."""
+    on = task_protection.is_protected(item)
+    return {"taskArn": item.arn, "protectionEnabled": on,
+            "expirationDate": item.protected_until if on else None}
 
 
 def failure(arn: str, reason: str, detail: str | None = None) -> dict:

@@ -47,9 +47,12 @@ def find(store: EcsStore, arn: str, resource_type: str) -> tuple[Service, Deploy
     return (service, deployment) if deployment else None
 
 
-def listed(store: EcsStore, service: Service, params: dict) -> list[Deployment]:
-    statuses = set(params.get("status") or [])
-    created = params.get("createdAt") or {}
+def listed(store: EcsStore, service: Service, statuses: list[str] | None = None,
+           created: dict | None = None) -> list[Deployment]:
+    """The service's deployments of the statuses given, created in the range given
+    (CreatedAt's `before` and `after`)."""
+    statuses = set(statuses or [])
+    created = created or {}
     found = []
     for deployment in service.history:
         if statuses and deployment.deployment_status not in statuses:

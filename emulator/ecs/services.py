@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.ecs import arns, circuit_breaker, clusters
+from emulator.ecs import arns, circuit_breaker
 from emulator.ecs.errors import (
     ClientException,
     InvalidParameterException,
@@ -16,7 +16,7 @@ from emulator.ecs.errors import (
 )
 from emulator.ecs.service_model import Deployment, Service, new_deployment_id
 from emulator.ecs.store import EcsStore
-from emulator.ecs.tags import finder, validate_tags
+from emulator.ecs.tags import validate_tags
 from emulator.ecs.task_launch import (
     check_compatibility,
     check_network_configuration,
@@ -316,20 +316,19 @@ def check_load_balancers(definition, load_balancers: list[dict]) -> None:
                 f"The container {name} did not have a container port {port} defined.")
 
 
-@finder("service")
-def _service_by_arn(store: EcsStore, parsed):
+def find_by_arn(store: EcsStore, parsed):
     cluster_name, _, name = parsed.resource.partition("/")
     service = store.services.get((cluster_name, name))
     return service if service is not None and service.status != "INACTIVE" else None
 
 
-def _counts(store: EcsStore, cluster) -> dict[str, int]:
+def cluster_counts(store: EcsStore, cluster) -> dict[str, int]:
     active = sum(1 for (name, _), s in store.services.items()
                  if name == cluster.name and s.status == "ACTIVE")
     return {"activeServicesCount": active}
 
 
-def _statistics(store: EcsStore, cluster) -> dict[str, int]:
+def cluster_statistics(store: EcsStore, cluster) -> dict[str, int]:
     stats: dict[str, int] = {}
     for (name, _), service in store.services.items():
         if name != cluster.name or service.status == "INACTIVE":
@@ -341,6 +340,3 @@ def _statistics(store: EcsStore, cluster) -> dict[str, int]:
         stats[key] = stats.get(key, 0) + 1
     return stats
 
-
-clusters.COUNT_CONTRIBUTORS.append(_counts)
-clusters.STATISTICS_CONTRIBUTORS.append(_statistics)

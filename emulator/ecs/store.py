@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from emulator.ecs import arns
+from emulator.ecs.contributions import Contributions, standard
 from emulator.ecs.errors import ClusterNotFoundException
 from emulator.ecs.model import (
     Attribute,
@@ -66,6 +67,8 @@ class EcsStore:
     exec_sessions: object = field(default=None, repr=False)
     # The one way tasks enter and are asked to stop (ecs/task_door.TaskDoor): the state's.
     door: object = field(default=None, repr=False)
+    # What tasks, services and task sets add to counts, usage and tagging (contributions.py).
+    contributions: Contributions = field(default_factory=standard, repr=False)
 
     def __post_init__(self):
         for name in BUILT_IN_CAPACITY_PROVIDERS:
@@ -106,7 +109,7 @@ class EcsStore:
 class EcsState:
     """Every account's and region's ECS state, and the one lock that guards it."""
 
-    def __init__(self):
+    def __init__(self, contributions: Contributions | None = None):
         self.lock = threading.RLock()
         # Notified (under the lock) on every change of desired or known state; the engine's
         # runners wait on it for dependsOn conditions and stop requests.
@@ -116,6 +119,8 @@ class EcsState:
         self.local_host = None  # given to every store (see EcsStore.local_host)
         self.express = None  # likewise (EcsStore.express)
         self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
+        # Likewise (EcsStore.contributions): the app factory's, or a new standard() set.
+        self.contributions = contributions if contributions is not None else standard()
         from emulator.ecs.task_door import TaskDoor  # it needs placement, which needs this module
 
         self.door = TaskDoor()  # likewise (EcsStore.door); app.py and the engine plug into it
@@ -129,7 +134,8 @@ class EcsState:
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
                                      local_host=self.local_host, express=self.express,
-                                     exec_sessions=self.exec_sessions, door=self.door)
+                                     exec_sessions=self.exec_sessions, door=self.door,
+                                     contributions=self.contributions)
                     self._stores[key] = store
         return store
 

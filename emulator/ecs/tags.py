@@ -41,19 +41,6 @@ def without(existing: list[dict], keys: list[str]) -> list[dict]:
     return [tag for tag in existing if tag["key"] not in drop]
 
 
-# resource type in the ARN -> finder(store, parsed ARN) -> the resource (with .tags) or None.
-# Layers that add taggable resources (services, tasks, task sets) register a finder here.
-FINDERS: dict[str, Callable] = {}
-
-
-def finder(resource_type: str):
-    def register(fn: Callable) -> Callable:
-        FINDERS[resource_type] = fn
-        return fn
-
-    return register
-
-
 def resource_for(store, arn: str):
     parsed = arns.parse(arn)
     if parsed is None:
@@ -62,7 +49,7 @@ def resource_for(store, arn: str):
         raise InvalidParameterException(
             f"The ARN {arn} does not belong to account {store.account} in {store.region}."
         )
-    find = FINDERS.get(parsed.resource_type)
+    find = store.contributions.tag_finders.get(parsed.resource_type)
     if find is None:
         raise InvalidParameterException(
             f"Resources of type {parsed.resource_type} cannot be tagged."
@@ -75,18 +62,15 @@ def resource_for(store, arn: str):
     return resource
 
 
-@finder("cluster")
 def _cluster(store, parsed):
     cluster = store.clusters.get(parsed.resource)
     return cluster if cluster is not None and cluster.status == "ACTIVE" else None
 
 
-@finder("capacity-provider")
 def _capacity_provider(store, parsed):
     return store.capacity_providers.get(parsed.resource)
 
 
-@finder("task-definition")
 def _task_definition(store, parsed):
     family, _, revision = parsed.resource.rpartition(":")
     if not revision.isdigit():
@@ -94,6 +78,12 @@ def _task_definition(store, parsed):
     return store.task_definition_revisions(family).get(int(revision))
 
 
-@finder("container-instance")
 def _container_instance(store, parsed):
     return store.container_instances.get(str(parsed))
+
+
+def own_finders() -> dict[str, Callable]:
+    """Finders of the resources this layer knows; tasks, services and task sets add theirs
+    (contributions.py)."""
+    return {"cluster": _cluster, "capacity-provider": _capacity_provider,
+            "task-definition": _task_definition, "container-instance": _container_instance}

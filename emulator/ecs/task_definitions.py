@@ -90,10 +90,11 @@ def describe(store: EcsStore, ref: str) -> TaskDefinition:
     return definition
 
 
-def list_arns(store: EcsStore, params: dict) -> list[TaskDefinition]:
-    """The revisions ListTaskDefinitions shows, in its order (family, then revision)."""
-    status = params.get("status", "ACTIVE")
-    family = params.get("familyPrefix")  # ECS matches the whole family name here
+def list_arns(store: EcsStore, status: str | None = None, family: str | None = None,
+              descending: bool = False) -> list[TaskDefinition]:
+    """The revisions ListTaskDefinitions shows, in its order (family, then revision). ECS
+    matches its familyPrefix against the whole family name."""
+    status = status or "ACTIVE"
     found = [
         d
         for name, revisions in store.task_definitions.items()
@@ -101,17 +102,18 @@ def list_arns(store: EcsStore, params: dict) -> list[TaskDefinition]:
         for d in revisions.values()
         if d.status == status
     ]
-    return sorted(found, key=sort_key, reverse=params.get("sort") == "DESC")
+    return sorted(found, key=sort_key, reverse=descending)
 
 
 def sort_key(definition: TaskDefinition) -> tuple[str, int]:
     return definition.family, definition.revision
 
 
-def list_families(store: EcsStore, params: dict) -> list[str]:
+def list_families(store: EcsStore, status: str | None = None,
+                  prefix: str | None = None) -> list[str]:
     """ACTIVE: families with an ACTIVE revision; INACTIVE: those without; ALL (default): both."""
-    status = params.get("status", "ALL")
-    prefix = params.get("familyPrefix", "")
+    status = status or "ALL"
+    prefix = prefix or ""
     families = []
     for name, revisions in store.task_definitions.items():
         if not name.startswith(prefix) or not revisions:

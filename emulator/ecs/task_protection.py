@@ -9,6 +9,7 @@ can be protected: others answer the failure TASK_NOT_VALID, as on ECS.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from emulator.ecs import tasks
 from emulator.ecs.errors import InvalidParameterException
@@ -26,6 +27,15 @@ NOT_IN_SERVICE = "The task is not part of a service; only tasks of a service can
 NOT_RUNNING = "The task is not running."
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A task named that cannot be protected (or was not found): the API's Failure."""
+
+    arn: str
+    reason: str
+    detail: str | None = None
+
+
 def is_protected(task: Task, now: dt.datetime | None = None) -> bool:
     return task.protected_until is not None and (now or utcnow()) < task.protected_until
 
@@ -37,11 +47,11 @@ def split_protected(candidates: list[Task]) -> tuple[list[Task], list[Task]]:
     return [t for t in candidates if t not in protected], protected
 
 
-def update(store: EcsStore, params: dict) -> tuple[list[dict], list[dict]]:
-    cluster = store.cluster(params.get("cluster"))
-    refs = _refs(params, MAX_UPDATE)
-    enabled = params["protectionEnabled"]
-    minutes = params.get("expiresInMinutes")
+def update(store: EcsStore, cluster_ref: str | None, refs: list[str], enabled: bool,
+           minutes: int | None = None) -> tuple[list[Task], list[Refused]]:
+    """Protect the tasks named (for `minutes`, else DEFAULT_MINUTES), or end their protection."""
+    cluster = store.cluster(cluster_ref)
+    _check_count(refs, MAX_UPDATE)
     if enabled and minutes is not None and not 1 <= minutes <= MAX_MINUTES:
         raise InvalidParameterException(
             f"expiresInMinutes must be between 1 and {MAX_MINUTES} minutes.")
@@ -53,42 +63,37 @@ def update(store: EcsStore, params: dict) -> tuple[list[dict], list[dict]]:
             task.protected_until = None
     if found:
         store.changed()  # the scheduler may stop a task it had to spare
-    return [protected_task(t) for t in found], failures
+    return found, failures
 
 
-def get(store: EcsStore, params: dict) -> tuple[list[dict], list[dict]]:
-    cluster = store.cluster(params.get("cluster"))
-    if "tasks" not in params:  # the model lets it out: then the cluster's protected tasks
+def get(store: EcsStore, cluster_ref: str | None,
+        refs: list[str] | None) -> tuple[list[Task], list[Refused]]:
+    """The tasks named, or (refs None: the model lets them out) the cluster's protected ones."""
+    cluster = store.cluster(cluster_ref)
+    if refs is None:
         now = utcnow()
-        return [protected_task(t) for t in sorted(store.tasks_of(cluster.name), key=lambda t: t.arn)
+        return [t for t in sorted(store.tasks_of(cluster.name), key=lambda t: t.arn)
                 if not t.stop_requested and is_protected(t, now)], []
-    found, failures = _resolve(store, cluster.name, _refs(params, MAX_GET))
-    return [protected_task(t) for t in found], failures
+    _check_count(refs, MAX_GET)
+    return _resolve(store, cluster.name, refs)
 
 
-def protected_task(task: Task) -> dict:
-    on = is_protected(task)
-    return {"taskArn": task.arn, "protectionEnabled": on,
-            "expirationDate": task.protected_until if on else None}
-
-
-def _refs(params: dict, limit: int) -> list[str]:
-    refs = params["tasks"]
+def _check_count(refs: list[str], limit: int) -> None:
     if not 1 <= len(refs) <= limit:
         raise InvalidParameterException(f"tasks must list between 1 and {limit} tasks.")
-    return refs
 
 
-def _resolve(store: EcsStore, cluster_name: str, refs: list[str]) -> tuple[list[Task], list[dict]]:
+def _resolve(store: EcsStore, cluster_name: str,
+             refs: list[str]) -> tuple[list[Task], list[Refused]]:
     found, failures = [], []
     for ref in refs:
         task = tasks.find(store, cluster_name, ref)
         if task is None:
-            failures.append({"arn": ref, "reason": "MISSING"})
+            failures.append(Refused(ref, "MISSING"))
         elif not (task.group or "").startswith("service:"):
-            failures.append({"arn": task.arn, "reason": NOT_VALID, "detail": NOT_IN_SERVICE})
+            failures.append(Refused(task.arn, NOT_VALID, NOT_IN_SERVICE))
         elif task.stop_requested:
-            failures.append({"arn": task.arn, "reason": NOT_VALID, "detail": NOT_RUNNING})
+            failures.append(Refused(task.arn, NOT_VALID, NOT_RUNNING))
         elif task not in found:
             found.append(task)
     return found, failures

@@ -23,7 +23,7 @@ from emulator.ecs.model import TaskDefinition, utcnow
 from emulator.ecs.service_model import Service, new_deployment_id
 from emulator.ecs.services import check_load_balancers, find_active
 from emulator.ecs.store import EcsStore
-from emulator.ecs.tags import finder, validate_tags
+from emulator.ecs.tags import validate_tags
 from emulator.ecs.task_launch import (
     check_compatibility,
     check_network_configuration,
@@ -221,8 +221,7 @@ def checked_scale(scale: dict) -> dict:
 # -- what CreateTaskSet runs on -----------------------------------------------------------------
 
 
-@finder("task-set")
-def _task_set_by_arn(store: EcsStore, parsed):
+def find_by_arn(store: EcsStore, parsed):
     cluster_name, service_name, *_ = parsed.resource.split("/") + ["", ""]
     service = store.services.get((cluster_name, service_name))
     if service is None or service.status == "INACTIVE":

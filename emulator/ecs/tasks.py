@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.ecs import arns, clusters, tags
+from emulator.ecs import arns
 from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.placement import PlacementFailure
@@ -94,7 +94,7 @@ def _on_instance(task: Task, ref: str) -> bool:
     return ref in (task.container_instance_arn, task.container_instance_arn.rsplit("/", 1)[-1])
 
 
-def _counts(store: EcsStore, cluster) -> dict[str, int]:
+def cluster_counts(store: EcsStore, cluster) -> dict[str, int]:
     running = pending = 0
     for task in store.tasks_of(cluster.name):
         if task.known == TaskStatus.RUNNING:
@@ -104,7 +104,7 @@ def _counts(store: EcsStore, cluster) -> dict[str, int]:
     return {"runningTasksCount": running, "pendingTasksCount": pending}
 
 
-def _statistics(store: EcsStore, cluster) -> dict[str, int]:
+def cluster_statistics(store: EcsStore, cluster) -> dict[str, int]:
     stats: dict[str, int] = {}
     for task in store.tasks_of(cluster.name):
         kind = "Fargate" if task.launch_type == "FARGATE" else "EC2"
@@ -115,10 +115,5 @@ def _statistics(store: EcsStore, cluster) -> dict[str, int]:
     return stats
 
 
-clusters.COUNT_CONTRIBUTORS.append(_counts)
-clusters.STATISTICS_CONTRIBUTORS.append(_statistics)
-
-
-@tags.finder("task")
-def _task_by_arn(store: EcsStore, parsed) -> Task | None:
+def find_by_arn(store: EcsStore, parsed) -> Task | None:
     return store.tasks.get(str(parsed))

@@ -11,8 +11,8 @@ What was registered is remembered per task, so a task is deregistered from exact
 it joined even if the service's loadBalancers changed since.
 
 moto keys a target group's targets by Id alone, but ECS puts several tasks of one instance into
-a group on different host ports (and here every EC2 task runs on the one local host), so
-`port_aware_target_groups()` keys them by (Id, Port) as ELB does.
+a group on different host ports (and here every EC2 task runs on the one local host): the app
+installs target_group_ports.py, which keys them by (Id, Port) as ELB does.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ import logging
 from dataclasses import dataclass, field
 
 from emulator.engine.hooks import TaskHook
+from emulator.engine.target_group_ports import target_key
 
 log = logging.getLogger("emulator.load_balancing")
-
-HEALTHY, UNHEALTHY = "healthy", "unhealthy"
-
 
 @dataclass
 class Registration:
@@ -101,7 +99,7 @@ class LoadBalancerTargets(TaskHook):
         count = 0
         for registration in registrations:
             group = self._target_group(registration.target_group_arn)
-            key = _key(registration.target["Id"], registration.target["Port"])
+            key = target_key(registration.target["Id"], registration.target["Port"])
             target = group.targets.get(key) if group is not None else None
             if target is not None:
                 target["State"] = state
@@ -154,9 +152,7 @@ class LoadBalancerTargets(TaskHook):
 
     def _backend(self, target_group_arn: str):
         region, account = _region_account(target_group_arn)
-        backend = self._moto.backend("elbv2", account, region)
-        port_aware_target_groups()
-        return backend
+        return self._moto.backend("elbv2", account, region)
 
     def _target_group(self, arn: str):
         try:
@@ -199,70 +195,3 @@ def _groups(registrations: list[Registration]) -> list[str]:
 def _region_account(arn: str) -> tuple[str, str]:
     parts = arn.split(":")
     return parts[3], parts[4]
-
-
-def _key(target_id: str, port) -> tuple[str, str]:
-    return (target_id, str(port))
-
-
-# -- moto: targets keyed by (Id, Port) -------------------------------------------------------------
-
-def port_aware_target_groups() -> None:
-    """Let one instance be a target on several ports, as ELB does (moto keys targets by Id).
-
-    Targets are stored under (Id, Port); a target may carry "State" (set by the fault endpoint)
-    that DescribeTargetHealth reports. Applied once, process-wide; idempotent.
-    """
-    from moto.elbv2 import models
-
-    group_class = models.FakeTargetGroup
-    if getattr(group_class, "_ecs_emulator_ports", False):
-        return
-    original_health_for = group_class.health_for
-
-    def register(self, targets):
-        for target in targets:
-            instance = self.ec2_backend.get_instance_by_id(target["Id"])
-            if instance is not None and instance.state != "running":
-                raise models.TargetNotRunning(instance_id=target["Id"])
-            port = target.get("Port", self.port)
-            self.targets[_key(target["Id"], port)] = {"Id": target["Id"], "Port": port}
-            self.deregistered_targets.pop(target["Id"], None)
-
-    def deregister(self, targets):
-        for target in targets:
-            keys = [k for k in self.targets if k[0] == target["Id"]
-                    and ("Port" not in target or k[1] == str(target["Port"]))]
-            if not keys:
-                raise models.InvalidTargetError()
-            for key in keys:
-                self.deregistered_targets[target["Id"]] = self.targets.pop(key)
-
-    def deregister_terminated_instances(self, instance_ids):
-        for key in [k for k in self.targets if k[0] in instance_ids]:
-            self.terminated_targets[key[0]] = self.targets.pop(key)
-
-    def health_for(self, target, ec2_backend):
-        found = [t for k, t in self.targets.items() if k[0] == target["Id"]
-                 and ("Port" not in target or k[1] == str(target["Port"]))]
-        if not found:  # moto's answers for targets that are not registered
-            return original_health_for(self, target, ec2_backend)
-        registered = found[0]
-        instance = (ec2_backend.get_instance_by_id(registered["Id"])
-                    if registered["Id"].startswith("i-") else None)
-        if instance is not None and instance.state == "stopped":
-            return models.FakeHealthStatus(registered["Id"], registered["Port"],
-                                           self.health_check_port, "unused",
-                                           "Target.InvalidState", "Target is in the stopped state")
-        if registered.get("State") == UNHEALTHY:
-            return models.FakeHealthStatus(registered["Id"], registered["Port"],
-                                           self.health_check_port, UNHEALTHY,
-                                           "Target.FailedHealthChecks", "Health checks failed")
-        return models.FakeHealthStatus(registered["Id"], registered["Port"],
-                                       self.health_check_port, HEALTHY)
-
-    group_class.register = register
-    group_class.deregister = deregister
-    group_class.deregister_terminated_instances = deregister_terminated_instances
-    group_class.health_for = health_for
-    group_class._ecs_emulator_ports = True

@@ -65,6 +65,11 @@ class TaskEngine:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Events from now on, even those that come while the first clean-up pass is still
+        # removing a dead emulator's leftovers (before the stream is open): a task that dies
+        # meanwhile is not left RUNNING.
+        if self.events_since is None:
+            self.events_since = time.time()
         for target, name in ((self._watch_events, "task-events"), (self._purge_loop, "task-purge")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -187,13 +192,16 @@ class TaskEngine:
         """One engine's event stream (the default engine's unless told another)."""
         runtime = runtime or self.runtime
         health = health or self.health
+        since = self.events_since  # each engine's stream goes on from its own last event
         cleaned = False
         while not self._stopping.is_set():
             if not cleaned:  # until the engine answers once: it may be down at start-up
                 cleaned = self._remove_orphans(runtime)
             try:
-                for event in runtime.events(self._stopping, since=self.events_since):
+                for event in runtime.events(self._stopping, since=since):
                     self._on_event(event, health)
+                    # a stream opened again (the engine restarted) goes on from here
+                    since = max(since or 0.0, event.time)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
             if health is not None:

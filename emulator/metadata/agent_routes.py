@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, request
 
 from emulator.access.gate import caller_of
 from emulator.aws.errors import AwsError
-from emulator.ecs import task_protection
+from emulator.ecs import render, task_protection
 from emulator.engine.task_credentials import task_role_arn
 
 blueprint = Blueprint("ecs_agent_api", __name__)
@@ -83,22 +83,20 @@ def _call(key: str, body: dict | None):
             return _error(403, "AccessDeniedException",
                           "Invalid Request: no task IAM role credentials available for task",
                           task.arn)
-        params = {"cluster": task.cluster_arn, "tasks": [task.arn]}
         try:
             if body is None:
-                protected, failures = task_protection.get(store, params)
+                protected, failures = task_protection.get(store, task.cluster_arn, [task.arn])
             else:
-                params["protectionEnabled"] = body["ProtectionEnabled"]
-                if body.get("ExpiresInMinutes") is not None:
-                    params["expiresInMinutes"] = body["ExpiresInMinutes"]
-                protected, failures = task_protection.update(store, params)
+                protected, failures = task_protection.update(
+                    store, task.cluster_arn, [task.arn], body["ProtectionEnabled"],
+                    body.get("ExpiresInMinutes"))
         except AwsError as error:
             return _error(error.status, error.code, error.message, task.arn, str(uuid.uuid4()))
     if failures:
         failure = failures[0]
-        return _json({"failure": {"Arn": failure["arn"], "Detail": failure.get("detail"),
-                                  "Reason": failure["reason"]}})
-    item = protected[0]
+        return _json({"failure": {"Arn": failure.arn, "Detail": failure.detail,
+                                  "Reason": failure.reason}})
+    item = render.protected_task(protected[0])
     return _json({"protection": {"ExpirationDate": _go_time(item["expirationDate"]),
                                  "ProtectionEnabled": item["protectionEnabled"],
                                  "TaskArn": item["taskArn"]}})

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from emulator.persistence.keeper import Keeper
+if TYPE_CHECKING:  # imported when persistence is on: a plain start-up does without it
+    from emulator.persistence.keeper import Keeper
 
 log = logging.getLogger("emulator.persistence")
 
@@ -23,6 +25,8 @@ def keeper_for(settings) -> Keeper | None:
     """The keeper of the state directory, or None when persistence is off."""
     if not settings.persist:
         return None
+    from emulator.persistence.keeper import Keeper
+
     if not settings.data_dir:
         raise ValueError(
             "ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR: where to keep the state")

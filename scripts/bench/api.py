@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
 
     versions = servers.versions()  # before the runs: the commit and the load they started at
     logs = servers.log_dir()
+    servers.compile_ours()  # start-ups as an installed package makes them (servers.py)
     print(f"bench: server logs in {logs}", file=sys.stderr)
     startups = {name: [] for name in names}
     for attempt in range(args.startups):

@@ -8,7 +8,8 @@ Lua script; the servers read the region from it and check no signature) over kee
 connections, on 2 threads. Unlike boto3, which costs its client about 1 ms of CPU per call, wrk
 leaves the machine's CPU to the server, so this is the server's capacity. The three servers run
 side by side; each round measures every server at every connection count, the order of servers
-rotating; medians of requests/s and the non-2xx count are shown. Writes results/capacity.md.
+rotating; medians of requests/s, of the server's CPU time per request (user and system, from
+/proc: what the load hardly moves) and the non-2xx count are shown. Writes results/capacity.md.
 """
 
 from __future__ import annotations
@@ -38,14 +39,15 @@ wrk.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-
 """
 
 
-def wrk(url: str, connections: int, duration: float, script: str) -> tuple[float, int]:
-    """(requests/s, non-2xx responses) of one wrk run."""
+def wrk(url: str, connections: int, duration: float, script: str) -> tuple[float, int, int]:
+    """(requests/s, non-2xx responses, requests) of one wrk run."""
     out = subprocess.run(
         ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
          "-s", script, url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rate, int(bad.group(1)) if bad else 0
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    return rate, int(bad.group(1)) if bad else 0, done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     script = Path(tempfile.mkdtemp()) / "describe_clusters.lua"
     script.write_text(LUA)
     rates = {n: {c: [] for c in CONNECTIONS} for n in names}
+    cpu = {n: {c: [] for c in CONNECTIONS} for n in names}  # server CPU µs per request
     bad = {n: 0 for n in names}
     loads = []
     running = {n: servers.Server(servers.SPECS[n], logs) for n in names}
@@ -71,9 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             order = names[index % len(names):] + names[: index % len(names)]
             for connections in CONNECTIONS:
                 for name in order:
-                    rate, errors = wrk(running[name].endpoint + "/", connections, args.duration,
-                                       str(script))
+                    before = running[name].cpu_seconds()
+                    rate, errors, done = wrk(running[name].endpoint + "/", connections,
+                                             args.duration, str(script))
+                    used = running[name].cpu_seconds() - before
                     rates[name][connections].append(rate)
+                    cpu[name][connections].append(used / max(done, 1) * 1e6)
                     bad[name] += errors
                     print(f"bench: round {index + 1} {name} x{connections}: {rate:,.0f} req/s"
                           f" ({errors} non-2xx)", file=sys.stderr)
@@ -81,15 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in running.values():
             server.stop()
-    text = _markdown(names, rates, bad, args, versions, loads)
+    text = _markdown(names, rates, cpu, bad, args, versions, loads)
     print(text)
     if args.output:
         Path(args.output).write_text(text)
     return 0
 
 
-def _markdown(names, rates, bad, args, versions, loads) -> str:
+def _markdown(names, rates, cpu, bad, args, versions, loads) -> str:
     median = {n: {c: statistics.median(rates[n][c]) for c in CONNECTIONS} for n in names}
+    cpu_median = {n: {c: statistics.median(cpu[n][c]) for c in CONNECTIONS} for n in names}
     lines = [
         "# API capacity with wrk: DescribeClusters",
         "",
@@ -106,6 +113,11 @@ def _markdown(names, rates, bad, args, versions, loads) -> str:
     for n in names:
         lines.append(f"| {n} | " + " | ".join(f"{median[n][c]:,.0f}" for c in CONNECTIONS)
                      + f" | {bad[n]} |")
+    lines += ["", "| server CPU µs per request | " + " | ".join(f"{c} conn." for c in CONNECTIONS)
+              + " |", "|---|" + "---|" * len(CONNECTIONS)]
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(f"{cpu_median[n][c]:,.0f}" for c in CONNECTIONS)
+                     + " |")
     lines += ["", "Ratios and targets (issue 13, at 8 connections):", ""]
     ours = median.get("ours")
     if ours:

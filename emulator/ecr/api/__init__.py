@@ -1,13 +1,11 @@
-"""ECR's API: one small handler per operation, registered in `handlers`.
+"""ECR's API: one small handler per operation, marked `@handler("PutImage")` in the modules below.
 
-Each module below registers the handlers of one resource; importing them fills the table.
+`handlers()` collects them into a new table; the app factory calls it, so each app has its own
+table and importing a module fills none.
 """
 
 from emulator.aws.json_service import HandlerTable
-
-handlers = HandlerTable()
-
-from emulator.ecr.api import (  # noqa: E402,F401  (importing registers the handlers)
+from emulator.ecr.api import (
     archive,
     images,
     layers,
@@ -19,3 +17,10 @@ from emulator.ecr.api import (  # noqa: E402,F401  (importing registers the hand
     tags,
     templates,
 )
+
+MODULES = (archive, images, layers, lifecycle, pull_through, registry, repositories, scanning,
+           tags, templates)
+
+
+def handlers() -> HandlerTable:
+    return HandlerTable.collect(MODULES)

@@ -1,46 +1,45 @@
 """Handlers of storage classes and pull-time update exclusions: UpdateImageStorageClass and the
 three *PullTimeUpdateExclusion(s) operations (the rules are in emulator/ecr/archive.py)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import archive, image_ops, render
-from emulator.ecr.api import handlers
-from emulator.ecr.api.common import page_of, repository_of, store_of
+from emulator.ecr.api.common import image_id_of, page_of, repository_of, store_of
 from emulator.ecr.errors import ImageNotFoundException
 
 
-@handlers("UpdateImageStorageClass")
+@handler("UpdateImageStorageClass")
 def update_image_storage_class(call: Call) -> dict:
     store, repository = repository_of(call)
-    image_id = call.params["imageId"]
+    image_id = image_id_of(call.request.image_id)
     resolved = image_ops.resolve(store, repository, image_id)
     if resolved.image is None:
         raise ImageNotFoundException(
             f"The image with imageId {image_ops.show(image_id)} does not exist within the "
             f"repository with name '{repository.name}' in the registry with id '{store.account}'")
-    status = archive.transition(store, resolved.image, call.params["targetStorageClass"])
+    status = archive.transition(store, resolved.image, call.request.target_storage_class)
     return {"registryId": store.account, "repositoryName": repository.name,
-            "imageId": render.image_id(resolved.image, image_id.get("imageTag")),
+            "imageId": render.image_id(resolved.image, image_id.tag),
             "imageStatus": status}
 
 
-@handlers("RegisterPullTimeUpdateExclusion")
+@handler("RegisterPullTimeUpdateExclusion")
 def register_pull_time_update_exclusion(call: Call) -> dict:
-    principal = call.params["principalArn"]
+    principal = call.request.principal_arn
     created = archive.register_exclusion(store_of(call), principal)
     return {"principalArn": principal, "createdAt": created}
 
 
-@handlers("DeregisterPullTimeUpdateExclusion")
+@handler("DeregisterPullTimeUpdateExclusion")
 def deregister_pull_time_update_exclusion(call: Call) -> dict:
-    principal = call.params["principalArn"]
+    principal = call.request.principal_arn
     archive.deregister_exclusion(store_of(call), principal)
     return {"principalArn": principal}
 
 
-@handlers("ListPullTimeUpdateExclusions")
+@handler("ListPullTimeUpdateExclusions")
 def list_pull_time_update_exclusions(call: Call) -> dict:
     principals = sorted(store_of(call).pull_time_exclusions)
     # the response's list holds at most 100 (its shape's max), whatever maxResults asks
-    params = {**call.params, "maxResults": min(call.params.get("maxResults") or 100, 100)}
+    params = {**call.params, "maxResults": min(call.request.max_results or 100, 100)}
     page, token = page_of(principals, params, key=lambda p: p)
     return {"pullTimeUpdateExclusions": page, "nextToken": token}

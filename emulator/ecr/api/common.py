@@ -1,5 +1,5 @@
-"""What the ECR handlers share: the registry a call addresses, the repository it names, the host
-clients reach our registry on, and pagination with ECR's limits and error."""
+"""What the ECR handlers share: the registry a call addresses, the repository and images it
+names, the host clients reach our registry on, and pagination with ECR's limits and error."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from emulator.aws.json_service import Call
 from emulator.aws.pagination import InvalidToken, paginate
 from emulator.ecr import arns, names
 from emulator.ecr.errors import InvalidParameterException
-from emulator.ecr.model import Repository
+from emulator.ecr.model import ImageId, Repository
 
 
 def store_of(call: Call):
     """The registry the call addresses: the caller's, or the account its registryId names (we
     do not check the permission policies a cross-account call would need)."""
-    registry_id = call.params.get("registryId")
+    # Registry-wide operations without a registryId member address the caller's registry.
+    registry_id = getattr(call.request, "registry_id", None)
     if registry_id is None or registry_id == call.store.account:
         return call.store
     names.check_registry_id(registry_id)
@@ -24,9 +25,18 @@ def store_of(call: Call):
 
 def repository_of(call: Call) -> tuple[object, Repository]:
     store = store_of(call)
-    name = call.params["repositoryName"]
+    name = call.request.repository_name
     names.check_repository_name(name)
     return store, store.repository(name)
+
+
+def image_id_of(wire: dict) -> ImageId:
+    """A request's ImageIdentifier as a named value."""
+    return ImageId(wire.get("imageDigest"), wire.get("imageTag"))
+
+
+def image_ids_of(wire: list[dict] | None) -> list[ImageId] | None:
+    return None if wire is None else [image_id_of(i) for i in wire]
 
 
 def host_of(call: Call) -> str:

@@ -1,44 +1,46 @@
 """Handlers of the layer operations: availability, the three-step upload, download URLs."""
 
-from emulator.aws.json_service import Call
-from emulator.ecr import layers
-from emulator.ecr.api import handlers
+from emulator.aws.json_service import Call, handler
+from emulator.ecr import layers, render
 from emulator.ecr.api.common import base_url, repository_of
 
 
-@handlers("BatchCheckLayerAvailability")
+@handler("BatchCheckLayerAvailability")
 def batch_check_layer_availability(call: Call) -> dict:
     store, repository = repository_of(call)
-    found, failures = layers.check_availability(store, repository, call.params["layerDigests"])
-    return {"layers": found, "failures": failures}
+    found, failures = layers.check_availability(store, repository, call.request.layer_digests)
+    return {"layers": [render.layer(f) for f in found],
+            "failures": [render.layer_failure(f) for f in failures]}
 
 
-@handlers("InitiateLayerUpload")
+@handler("InitiateLayerUpload")
 def initiate_layer_upload(call: Call) -> dict:
     store, repository = repository_of(call)
     return {"uploadId": layers.initiate(store, repository), "partSize": layers.PART_SIZE}
 
 
-@handlers("UploadLayerPart")
+@handler("UploadLayerPart")
 def upload_layer_part(call: Call) -> dict:
     store, repository = repository_of(call)
-    last = layers.upload_part(store, repository, call.params)
+    request = call.request
+    last = layers.upload_part(store, repository, request.upload_id, request.part_first_byte,
+                              request.part_last_byte, request.layer_part_blob)
     return {"registryId": store.account, "repositoryName": repository.name,
-            "uploadId": call.params["uploadId"], "lastByteReceived": last}
+            "uploadId": request.upload_id, "lastByteReceived": last}
 
 
-@handlers("CompleteLayerUpload")
+@handler("CompleteLayerUpload")
 def complete_layer_upload(call: Call) -> dict:
     store, repository = repository_of(call)
-    digest = layers.complete(store, repository, call.params["uploadId"],
-                             call.params["layerDigests"])
+    upload_id = call.request.upload_id
+    digest = layers.complete(store, repository, upload_id, call.request.layer_digests)
     return {"registryId": store.account, "repositoryName": repository.name,
-            "uploadId": call.params["uploadId"], "layerDigest": digest}
+            "uploadId": upload_id, "layerDigest": digest}
 
 
-@handlers("GetDownloadUrlForLayer")
+@handler("GetDownloadUrlForLayer")
 def get_download_url_for_layer(call: Call) -> dict:
     store, repository = repository_of(call)
-    digest = call.params["layerDigest"]
+    digest = call.request.layer_digest
     return {"downloadUrl": layers.download_url(store, repository, digest, base_url(call)),
             "layerDigest": digest}

@@ -1,19 +1,19 @@
 """Handlers of the lifecycle policy operations and their previews."""
 
-from emulator.aws.json_service import Call
-from emulator.ecr import lifecycle
-from emulator.ecr.api import handlers
-from emulator.ecr.api.common import page_of, repository_of
+from emulator.aws.json_service import Call, handler
+from emulator.ecr import lifecycle, render
+from emulator.ecr.api.common import image_ids_of, page_of, repository_of
+from emulator.ecr.model import ImageId, PreviewResult
 
 
-@handlers("PutLifecyclePolicy")
+@handler("PutLifecyclePolicy")
 def put_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
-    lifecycle.put(store, repository.name, call.params["lifecyclePolicyText"])
+    lifecycle.put(store, repository.name, call.request.lifecycle_policy_text)
     return _policy(store, repository.name, repository.lifecycle_policy)
 
 
-@handlers("GetLifecyclePolicy")
+@handler("GetLifecyclePolicy")
 def get_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     lifecycle.get(store, repository.name)
@@ -21,7 +21,7 @@ def get_lifecycle_policy(call: Call) -> dict:
             "lastEvaluatedAt": repository.lifecycle_evaluated_at}
 
 
-@handlers("DeleteLifecyclePolicy")
+@handler("DeleteLifecyclePolicy")
 def delete_lifecycle_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     updated = repository.lifecycle_evaluated_at
@@ -29,42 +29,40 @@ def delete_lifecycle_policy(call: Call) -> dict:
     return {**_policy(store, repository.name, text), "lastEvaluatedAt": updated}
 
 
-@handlers("StartLifecyclePolicyPreview")
+@handler("StartLifecyclePolicyPreview")
 def start_lifecycle_policy_preview(call: Call) -> dict:
     store, repository = repository_of(call)
-    preview = lifecycle.start_preview(store, repository.name,
-                                      call.params.get("lifecyclePolicyText"))
+    preview = lifecycle.start_preview(store, repository.name, call.request.lifecycle_policy_text)
     return {**_policy(store, repository.name, preview.policy_text), "status": preview.status}
 
 
-@handlers("GetLifecyclePolicyPreview")
+@handler("GetLifecyclePolicyPreview")
 def get_lifecycle_policy_preview(call: Call) -> dict:
     store, repository = repository_of(call)
     _, preview = lifecycle.preview_of(store, repository.name)
-    results = _filtered(preview.results, call.params)
-    page, token = page_of(results, call.params, key=lambda r: r["imageDigest"], max_limit=100)
+    results = _filtered(preview.results, (call.request.filter or {}).get("tagStatus", "ANY"),
+                        image_ids_of(call.request.image_ids))
+    page, token = page_of(results, call.params, key=lambda r: r.digest, max_limit=100)
     return {
         **_policy(store, repository.name, preview.policy_text),
         "status": preview.status,
-        "previewResults": page,
+        "previewResults": [render.preview_result(r) for r in page],
         "nextToken": token,
         "summary": {"expiringImageTotalCount": len(preview.results)},
     }
 
 
-def _filtered(results: list[dict], params: dict) -> list[dict]:
-    tag_status = params.get("filter", {}).get("tagStatus", "ANY")
+def _filtered(results: list[PreviewResult], tag_status: str,
+              wanted: list[ImageId] | None) -> list[PreviewResult]:
     if tag_status == "TAGGED":
-        results = [r for r in results if r["imageTags"]]
+        results = [r for r in results if r.tags]
     elif tag_status == "UNTAGGED":
-        results = [r for r in results if not r["imageTags"]]
-    wanted = params.get("imageIds")
+        results = [r for r in results if not r.tags]
     if wanted:
-        digests = {i.get("imageDigest") for i in wanted}
-        tags = {i.get("imageTag") for i in wanted}
-        results = [r for r in results
-                   if r["imageDigest"] in digests or tags.intersection(r["imageTags"])]
-    return sorted(results, key=lambda r: r["imageDigest"])
+        digests = {i.digest for i in wanted}
+        tags = {i.tag for i in wanted}
+        results = [r for r in results if r.digest in digests or tags.intersection(r.tags)]
+    return sorted(results, key=lambda r: r.digest)
 
 
 def _policy(store, name: str, text: str | None) -> dict:

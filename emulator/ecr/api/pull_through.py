@@ -1,23 +1,27 @@
 """Handlers of the pull through cache rule operations (rules are stored; nothing is fetched)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import pull_through, render
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of, store_of
 
 
-@handlers("CreatePullThroughCacheRule")
+@handler("CreatePullThroughCacheRule")
 def create_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
-    rule = render.pull_through_rule(store, pull_through.create(store, call.params))
+    request = call.request
+    rule = render.pull_through_rule(store, pull_through.create(
+        store, request.ecr_repository_prefix, request.upstream_registry_url,
+        upstream_registry=request.upstream_registry, credential_arn=request.credential_arn,
+        custom_role_arn=request.custom_role_arn,
+        upstream_prefix=request.upstream_repository_prefix))
     rule.pop("updatedAt", None)
     return rule
 
 
-@handlers("DescribePullThroughCacheRules")
+@handler("DescribePullThroughCacheRules")
 def describe_pull_through_cache_rules(call: Call) -> dict:
     store = store_of(call)
-    wanted = call.params.get("ecrRepositoryPrefixes")
+    wanted = call.request.ecr_repository_prefixes
     if wanted:
         rules, token = [pull_through.get(store, prefix) for prefix in dict.fromkeys(wanted)], None
     else:
@@ -27,29 +31,32 @@ def describe_pull_through_cache_rules(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("UpdatePullThroughCacheRule")
+@handler("UpdatePullThroughCacheRule")
 def update_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
-    rule = pull_through.update(store, call.params)
+    rule = pull_through.update(store, call.request.ecr_repository_prefix,
+                               credential_arn=call.request.credential_arn,
+                               custom_role_arn=call.request.custom_role_arn)
     wire = render.pull_through_rule(store, rule)
     return {key: wire[key] for key in ("ecrRepositoryPrefix", "registryId", "updatedAt",
                                        "credentialArn", "customRoleArn",
                                        "upstreamRepositoryPrefix")}
 
 
-@handlers("DeletePullThroughCacheRule")
+@handler("DeletePullThroughCacheRule")
 def delete_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
-    wire = render.pull_through_rule(store, pull_through.delete(store, call.params["ecrRepositoryPrefix"]))
+    wire = render.pull_through_rule(store, pull_through.delete(store,
+                                                              call.request.ecr_repository_prefix))
     for key in ("upstreamRegistry", "updatedAt"):
         wire.pop(key, None)
     return wire
 
 
-@handlers("ValidatePullThroughCacheRule")
+@handler("ValidatePullThroughCacheRule")
 def validate_pull_through_cache_rule(call: Call) -> dict:
     store = store_of(call)
-    rule = pull_through.get(store, call.params["ecrRepositoryPrefix"])
+    rule = pull_through.get(store, call.request.ecr_repository_prefix)
     wire = render.pull_through_rule(store, rule)
     return {
         **{key: wire[key] for key in ("ecrRepositoryPrefix", "registryId", "upstreamRegistryUrl",

@@ -1,16 +1,15 @@
 """Handlers of the registry-wide operations: authorization tokens, the registry policy,
 replication and its backfills, account settings."""
 
-from emulator.aws.json_service import Call
-from emulator.ecr import account_settings, auth, backfill, names, policies, replication
-from emulator.ecr.api import handlers
+from emulator.aws.json_service import Call, handler
+from emulator.ecr import account_settings, auth, backfill, names, policies, render, replication
 from emulator.ecr.api.common import base_url, page_of, store_of
 from emulator.ecr.errors import RegistryPolicyNotFoundException
 
 
-@handlers("GetAuthorizationToken")
+@handler("GetAuthorizationToken")
 def get_authorization_token(call: Call) -> dict:
-    accounts = call.params.get("registryIds") or [call.store.account]
+    accounts = call.request.registry_ids or [call.store.account]
     # The caller's principal rides in the token, so `docker pull` honours pull-time exclusions.
     principal = call.store.state.principal_of(call.ctx.access_key, call.store.account,
                                               call.store.region)
@@ -18,55 +17,55 @@ def get_authorization_token(call: Call) -> dict:
     for account in accounts:
         token, expires = auth.issue(call.store.state.signing_key,
                                     names.check_registry_id(account), principal=principal)
-        data.append({"authorizationToken": token, "expiresAt": expires,
-                     "proxyEndpoint": base_url(call)})
+        data.append(render.authorization(token, expires, base_url(call)))
     return {"authorizationData": data}
 
 
-@handlers("PutRegistryPolicy")
+@handler("PutRegistryPolicy")
 def put_registry_policy(call: Call) -> dict:
     store = store_of(call)
-    store.registry_policy = policies.check_registry_policy(call.params["policyText"])
-    return {"registryId": store.account, "policyText": store.registry_policy}
+    store.registry_policy = policies.check_registry_policy(call.request.policy_text)
+    return render.registry_policy(store, store.registry_policy)
 
 
-@handlers("GetRegistryPolicy")
+@handler("GetRegistryPolicy")
 def get_registry_policy(call: Call) -> dict:
     store = store_of(call)
-    return {"registryId": store.account, "policyText": _registry_policy(store)}
+    return render.registry_policy(store, _registry_policy(store))
 
 
-@handlers("DeleteRegistryPolicy")
+@handler("DeleteRegistryPolicy")
 def delete_registry_policy(call: Call) -> dict:
     store = store_of(call)
     text = _registry_policy(store)
     store.registry_policy = None
-    return {"registryId": store.account, "policyText": text}
+    return render.registry_policy(store, text)
 
 
-@handlers("PutReplicationConfiguration")
+@handler("PutReplicationConfiguration")
 def put_replication_configuration(call: Call) -> dict:
-    config = replication.put_configuration(store_of(call), call.params["replicationConfiguration"])
-    return {"replicationConfiguration": config}
+    store = store_of(call)
+    replication.put_configuration(store, call.request.replication_configuration["rules"])
+    return {"replicationConfiguration": render.replication_configuration(store)}
 
 
-@handlers("DescribeRegistry")
+@handler("DescribeRegistry")
 def describe_registry(call: Call) -> dict:
     store = store_of(call)
     return {"registryId": store.account,
-            "replicationConfiguration": {"rules": store.replication_rules}}
+            "replicationConfiguration": render.replication_configuration(store)}
 
 
-@handlers("GetAccountSetting")
+@handler("GetAccountSetting")
 def get_account_setting(call: Call) -> dict:
-    name = call.params["name"]
+    name = call.request.name
     return {"name": name, "value": account_settings.get(store_of(call), name)}
 
 
-@handlers("PutAccountSetting")
+@handler("PutAccountSetting")
 def put_account_setting(call: Call) -> dict:
-    name = call.params["name"]
-    return {"name": name, "value": account_settings.put(store_of(call), name, call.params["value"])}
+    name = call.request.name
+    return {"name": name, "value": account_settings.put(store_of(call), name, call.request.value)}
 
 
 def _registry_policy(store) -> str:
@@ -77,41 +76,37 @@ def _registry_policy(store) -> str:
     return store.registry_policy
 
 
-@handlers("StartReplicationBackfill")
+@handler("StartReplicationBackfill")
 def start_replication_backfill(call: Call) -> dict:
     store = store_of(call)
-    item = backfill.start(store, call.params["destination"])
+    item = backfill.start(store, call.request.destination)
     return {"replicationBackfillId": item.backfill_id, "registryId": store.account,
             "destination": item.destination, "status": item.status, "startedAt": item.started_at}
 
 
-@handlers("DescribeReplicationBackfillResults")
+@handler("DescribeReplicationBackfillResults")
 def describe_replication_backfill_results(call: Call) -> dict:
     store = store_of(call)
-    item = backfill.get(store, call.params["replicationBackfillId"])
-    wanted = call.params.get("resultStatusFilter")
-    results = [r for r in item.results if wanted is None or r["status"] == wanted]
+    item = backfill.get(store, call.request.replication_backfill_id)
+    wanted = call.request.result_status_filter
+    results = [r for r in item.results if wanted is None or r.status == wanted]
     numbered = list(enumerate(results))
     page, token = page_of(numbered, call.params, key=lambda pair: pair[0])
-    return {"registryId": store.account, "replicationBackfillId": item.backfill_id,
-            "destination": item.destination, "status": item.status,
-            "progress": backfill.progress(item), "results": [r for _, r in page],
-            "startedAt": item.started_at, "endedAt": item.ended_at, "nextToken": token}
+    return {**render.backfill(item), "registryId": store.account,
+            "results": [render.backfill_result(r) for _, r in page], "nextToken": token}
 
 
-@handlers("ListReplicationBackfills")
+@handler("ListReplicationBackfills")
 def list_replication_backfills(call: Call) -> dict:
     store = store_of(call)
     every = sorted(store.backfills.values(), key=lambda b: (b.started_at.timestamp(), b.backfill_id))
     page, token = page_of(every, call.params, key=lambda b: [b.started_at.timestamp(), b.backfill_id],
                           max_limit=50)
-    return {"registryId": store.account, "nextToken": token, "backfills": [
-        {"replicationBackfillId": b.backfill_id, "destination": b.destination, "status": b.status,
-         "progress": backfill.progress(b), "startedAt": b.started_at, "endedAt": b.ended_at}
-        for b in page]}
+    return {"registryId": store.account, "nextToken": token,
+            "backfills": [render.backfill(b) for b in page]}
 
 
-@handlers("StopReplicationBackfill")
+@handler("StopReplicationBackfill")
 def stop_replication_backfill(call: Call) -> dict:
-    backfill.stop(store_of(call), call.params["replicationBackfillId"])  # always raises
+    backfill.stop(store_of(call), call.request.replication_backfill_id)  # always raises
     return {}

@@ -1,25 +1,29 @@
 """Handlers of the repository operations: create, describe, delete, settings, permission policy."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import names, render, repositories
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import (
     host_of, page_of, refuse_paging_with_ids, repository_of, store_of,
 )
 
 
-@handlers("CreateRepository")
+@handler("CreateRepository")
 def create_repository(call: Call) -> dict:
-    store = store_of(call)
-    repository = repositories.create(store, call.params)
+    store, request = store_of(call), call.request
+    repository = repositories.create(
+        store, request.repository_name, resource_tags=request.tags,
+        tag_mutability=request.image_tag_mutability,
+        exclusion_filters=request.image_tag_mutability_exclusion_filters,
+        scan_on_push=(request.image_scanning_configuration or {}).get("scanOnPush", False),
+        encryption=request.encryption_configuration)
     return {"repository": render.repository(store, repository, host_of(call))}
 
 
-@handlers("DescribeRepositories")
+@handler("DescribeRepositories")
 def describe_repositories(call: Call) -> dict:
     store = store_of(call)
     refuse_paging_with_ids(call.params, "repositoryNames")
-    wanted = call.params.get("repositoryNames")
+    wanted = call.request.repository_names
     if wanted:
         found = [store.repository(names.check_repository_name(n)) for n in dict.fromkeys(wanted)]
         token = None
@@ -30,30 +34,26 @@ def describe_repositories(call: Call) -> dict:
     return {"repositories": [render.repository(store, r, host) for r in found], "nextToken": token}
 
 
-@handlers("DeleteRepository")
+@handler("DeleteRepository")
 def delete_repository(call: Call) -> dict:
     store, repository = repository_of(call)
-    repositories.delete(store, repository.name, call.params.get("force", False))
+    repositories.delete(store, repository.name, bool(call.request.force))
     return {"repository": render.repository(store, repository, host_of(call))}
 
 
-@handlers("PutImageTagMutability")
+@handler("PutImageTagMutability")
 def put_image_tag_mutability(call: Call) -> dict:
     store, repository = repository_of(call)
-    repositories.put_tag_mutability(store, call.params)
-    return {
-        "registryId": store.account,
-        "repositoryName": repository.name,
-        "imageTagMutability": repository.image_tag_mutability,
-        "imageTagMutabilityExclusionFilters": repository.mutability_exclusion_filters,
-    }
+    repositories.put_tag_mutability(store, repository.name, call.request.image_tag_mutability,
+                                    call.request.image_tag_mutability_exclusion_filters)
+    return render.tag_mutability(store, repository)
 
 
-@handlers("PutImageScanningConfiguration")
+@handler("PutImageScanningConfiguration")
 def put_image_scanning_configuration(call: Call) -> dict:
     store, repository = repository_of(call)
-    config = call.params["imageScanningConfiguration"]
-    repository.scan_on_push = config.get("scanOnPush", False)
+    repositories.put_scan_on_push(
+        repository, call.request.image_scanning_configuration.get("scanOnPush", False))
     return {
         "registryId": store.account,
         "repositoryName": repository.name,
@@ -61,21 +61,21 @@ def put_image_scanning_configuration(call: Call) -> dict:
     }
 
 
-@handlers("SetRepositoryPolicy")
+@handler("SetRepositoryPolicy")
 def set_repository_policy(call: Call) -> dict:
     store, repository = repository_of(call)
-    repositories.set_policy(store, repository.name, call.params["policyText"])
+    repositories.set_policy(store, repository.name, call.request.policy_text)
     return _policy(store, repository.name, repository.policy)
 
 
-@handlers("GetRepositoryPolicy")
+@handler("GetRepositoryPolicy")
 def get_repository_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     _, text = repositories.policy_of(store, repository.name)
     return _policy(store, repository.name, text)
 
 
-@handlers("DeleteRepositoryPolicy")
+@handler("DeleteRepositoryPolicy")
 def delete_repository_policy(call: Call) -> dict:
     store, repository = repository_of(call)
     _, text = repositories.delete_policy(store, repository.name)

@@ -1,25 +1,24 @@
 """Handlers of TagResource, UntagResource and ListTagsForResource (repositories only, as in ECR)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import tags
-from emulator.ecr.api import handlers
 
 
-@handlers("TagResource")
+@handler("TagResource")
 def tag_resource(call: Call) -> dict:
-    repository = tags.repository_for(call.store, call.params["resourceArn"])
-    repository.tags = tags.merged(repository.tags, call.params["tags"])
+    repository = tags.repository_for(call.store, call.request.resource_arn)
+    repository.tags = tags.merged(repository.tags, call.request.tags)
     return {}
 
 
-@handlers("UntagResource")
+@handler("UntagResource")
 def untag_resource(call: Call) -> dict:
-    repository = tags.repository_for(call.store, call.params["resourceArn"])
-    repository.tags = tags.without(repository.tags, call.params["tagKeys"])
+    repository = tags.repository_for(call.store, call.request.resource_arn)
+    repository.tags = tags.without(repository.tags, call.request.tag_keys)
     return {}
 
 
-@handlers("ListTagsForResource")
+@handler("ListTagsForResource")
 def list_tags_for_resource(call: Call) -> dict:
-    repository = tags.repository_for(call.store, call.params["resourceArn"])
+    repository = tags.repository_for(call.store, call.request.resource_arn)
     return {"tags": repository.tags}

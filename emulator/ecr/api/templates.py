@@ -1,20 +1,19 @@
 """Handlers of the repository creation template operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecr import render, templates
-from emulator.ecr.api import handlers
 from emulator.ecr.api.common import page_of
 
 
-@handlers("CreateRepositoryCreationTemplate")
+@handler("CreateRepositoryCreationTemplate")
 def create_repository_creation_template(call: Call) -> dict:
-    template = templates.create(call.store, call.params)
+    template = templates.create(call.store, call.request.prefix, _settings(call.request))
     return {"registryId": call.store.account, "repositoryCreationTemplate": render.template(template)}
 
 
-@handlers("DescribeRepositoryCreationTemplates")
+@handler("DescribeRepositoryCreationTemplates")
 def describe_repository_creation_templates(call: Call) -> dict:
-    wanted = call.params.get("prefixes")
+    wanted = call.request.prefixes
     every = sorted(call.store.templates.values(), key=lambda t: t.prefix)
     if wanted:
         every = [t for t in every if t.prefix in set(wanted)]
@@ -24,13 +23,24 @@ def describe_repository_creation_templates(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("UpdateRepositoryCreationTemplate")
+@handler("UpdateRepositoryCreationTemplate")
 def update_repository_creation_template(call: Call) -> dict:
-    template = templates.update(call.store, call.params)
+    template = templates.update(call.store, call.request.prefix, _settings(call.request))
     return {"registryId": call.store.account, "repositoryCreationTemplate": render.template(template)}
 
 
-@handlers("DeleteRepositoryCreationTemplate")
+@handler("DeleteRepositoryCreationTemplate")
 def delete_repository_creation_template(call: Call) -> dict:
-    template = templates.delete(call.store, call.params["prefix"])
+    template = templates.delete(call.store, call.request.prefix)
     return {"registryId": call.store.account, "repositoryCreationTemplate": render.template(template)}
+
+
+def _settings(request) -> templates.TemplateSettings:
+    """Create's and Update's members, as the template's settings."""
+    return templates.TemplateSettings(
+        description=request.description, resource_tags=request.resource_tags,
+        image_tag_mutability=request.image_tag_mutability,
+        mutability_exclusion_filters=request.image_tag_mutability_exclusion_filters,
+        repository_policy=request.repository_policy, lifecycle_policy=request.lifecycle_policy,
+        applied_for=request.applied_for, custom_role_arn=request.custom_role_arn,
+        encryption=request.encryption_configuration)

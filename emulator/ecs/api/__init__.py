@@ -1,13 +1,11 @@
-"""ECS's API: one small handler per operation, registered in `handlers`.
+"""ECS's API: one small handler per operation, marked `@handler("RunTask")` in the modules below.
 
-Each module below registers the handlers of one resource; importing them fills the table.
+`handlers()` collects them into a new table; the app factory calls it, so each app has its own
+table and importing a module fills none.
 """
 
 from emulator.aws.json_service import HandlerTable
-
-handlers = HandlerTable()
-
-from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the handlers)
+from emulator.ecs.api import (
     account_settings,
     agent,
     attributes,
@@ -24,3 +22,11 @@ from emulator.ecs.api import (  # noqa: E402,F401  (importing registers the hand
     task_sets,
     tasks,
 )
+
+MODULES = (account_settings, agent, attributes, capacity_providers, clusters,
+           container_instances, daemons, express, gateways, service_deployments, services, tags,
+           task_definitions, task_sets, tasks)
+
+
+def handlers() -> HandlerTable:
+    return HandlerTable.collect(MODULES)

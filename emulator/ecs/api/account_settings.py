@@ -1,8 +1,7 @@
 """Handlers of the account settings operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import account_settings, arns, render
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 
 
@@ -10,15 +9,18 @@ def _wire(setting: account_settings.Setting) -> dict:
     return render.account_setting(setting.name, setting.value, setting.principal_arn, setting.type)
 
 
-@handlers("ListAccountSettings")
+@handler("ListAccountSettings")
 def list_account_settings(call: Call) -> dict:
-    settings = account_settings.listed(call.store, call.ctx, call.params)
+    request = call.request
+    settings = account_settings.listed(call.store, call.ctx, name=request.name,
+                                       value=request.value, principal_arn=request.principal_arn,
+                                       effective_settings=bool(request.effective_settings))
     page, token = page_of(settings, call.params, key=lambda s: s.name, max_limit=10,
                           default_max=10)
     return {"settings": [_wire(s) for s in page], "nextToken": token}
 
 
-@handlers("PutAccountSetting")
+@handler("PutAccountSetting")
 def put_account_setting(call: Call) -> dict:
     setting = account_settings.put(
         call.store, call.ctx, call.params["name"], call.params["value"],
@@ -27,7 +29,7 @@ def put_account_setting(call: Call) -> dict:
     return {"setting": _wire(setting)}
 
 
-@handlers("PutAccountSettingDefault")
+@handler("PutAccountSettingDefault")
 def put_account_setting_default(call: Call) -> dict:
     setting = account_settings.put(
         call.store, call.ctx, call.params["name"], call.params["value"],
@@ -36,7 +38,7 @@ def put_account_setting_default(call: Call) -> dict:
     return {"setting": _wire(setting)}
 
 
-@handlers("DeleteAccountSetting")
+@handler("DeleteAccountSetting")
 def delete_account_setting(call: Call) -> dict:
     setting = account_settings.delete(
         call.store, call.ctx, call.params["name"], call.params.get("principalArn")

@@ -1,13 +1,12 @@
 """Handlers of the calls the ECS agent makes (DiscoverPollEndpoint, Submit*StateChange(s)) and of
 UpdateContainerAgent. The rules are in emulator/ecs/agent_reports.py and agent_updates.py."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import agent_reports, agent_updates
-from emulator.ecs.api import handlers
 from emulator.ecs.api.container_instances import wire
 
 
-@handlers("DiscoverPollEndpoint")
+@handler("DiscoverPollEndpoint")
 def discover_poll_endpoint(call: Call) -> dict:
     # The agent's endpoints are this emulator: it serves the ECS API, not the ACS and TCS
     # WebSocket protocols a real agent would open there (see the README).
@@ -17,22 +16,22 @@ def discover_poll_endpoint(call: Call) -> dict:
     return {"endpoint": base, "telemetryEndpoint": base, "serviceConnectEndpoint": base}
 
 
-@handlers("SubmitTaskStateChange")
+@handler("SubmitTaskStateChange")
 def submit_task_state_change(call: Call) -> dict:
     return {"acknowledgment": agent_reports.task_state_change(call.store, call.params)}
 
 
-@handlers("SubmitContainerStateChange")
+@handler("SubmitContainerStateChange")
 def submit_container_state_change(call: Call) -> dict:
     return {"acknowledgment": agent_reports.container_state_change(call.store, call.params)}
 
 
-@handlers("SubmitAttachmentStateChanges")
+@handler("SubmitAttachmentStateChanges")
 def submit_attachment_state_changes(call: Call) -> dict:
     return {"acknowledgment": agent_reports.attachment_state_changes(call.store, call.params)}
 
 
-@handlers("UpdateContainerAgent")
+@handler("UpdateContainerAgent")
 def update_container_agent(call: Call) -> dict:
     instance = agent_updates.start(call.store, call.params.get("cluster"),
                                    call.params["containerInstance"])

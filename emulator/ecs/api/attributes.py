@@ -1,24 +1,23 @@
 """Handlers of PutAttributes, DeleteAttributes and ListAttributes."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import attributes
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 
 
-@handlers("PutAttributes")
+@handler("PutAttributes")
 def put_attributes(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     return {"attributes": attributes.put(call.store, cluster, call.params["attributes"])}
 
 
-@handlers("DeleteAttributes")
+@handler("DeleteAttributes")
 def delete_attributes(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     return {"attributes": attributes.delete(call.store, cluster, call.params["attributes"])}
 
 
-@handlers("ListAttributes")
+@handler("ListAttributes")
 def list_attributes(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     found = attributes.listed(

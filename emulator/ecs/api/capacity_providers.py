@@ -1,18 +1,20 @@
 """Handlers of the capacity provider operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, capacity_providers, render
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 
 
-@handlers("CreateCapacityProvider")
+@handler("CreateCapacityProvider")
 def create_capacity_provider(call: Call) -> dict:
-    provider = capacity_providers.create(call.store, call.params)
+    request = call.request
+    provider = capacity_providers.create(
+        call.store, request.name, asg=request.auto_scaling_group_provider,
+        managed=request.managed_instances_provider, cluster=request.cluster, tags=request.tags)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
 
 
-@handlers("DescribeCapacityProviders")
+@handler("DescribeCapacityProviders")
 def describe_capacity_providers(call: Call) -> dict:
     include = call.params.get("include", [])
     refs = call.params.get("capacityProviders")
@@ -41,13 +43,15 @@ def describe_capacity_providers(call: Call) -> dict:
     }
 
 
-@handlers("UpdateCapacityProvider")
+@handler("UpdateCapacityProvider")
 def update_capacity_provider(call: Call) -> dict:
-    provider = capacity_providers.update(call.store, call.params)
+    provider = capacity_providers.update(
+        call.store, call.request.name, asg_changes=call.request.auto_scaling_group_provider,
+        managed=call.request.managed_instances_provider)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}
 
 
-@handlers("DeleteCapacityProvider")
+@handler("DeleteCapacityProvider")
 def delete_capacity_provider(call: Call) -> dict:
-    provider = capacity_providers.delete(call.store, call.params["capacityProvider"])
+    provider = capacity_providers.delete(call.store, call.request.capacity_provider)
     return {"capacityProvider": render.capacity_provider(provider, ("TAGS",))}

@@ -1,18 +1,17 @@
 """Handlers of the cluster operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, capacity_providers, clusters, render
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 
 
-@handlers("CreateCluster")
+@handler("CreateCluster")
 def create_cluster(call: Call) -> dict:
     cluster = clusters.create(call.store, call.params)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
-@handlers("DescribeClusters")
+@handler("DescribeClusters")
 def describe_clusters(call: Call) -> dict:
     include = call.params.get("include", [])
     found, failures = [], []
@@ -26,38 +25,38 @@ def describe_clusters(call: Call) -> dict:
     return {"clusters": found, "failures": failures}
 
 
-@handlers("ListClusters")
+@handler("ListClusters")
 def list_clusters(call: Call) -> dict:
     active = sorted(c.arn for c in call.store.clusters.values() if c.status == "ACTIVE")
     page, token = page_of(active, call.params, key=lambda arn: arn)
     return {"clusterArns": page, "nextToken": token}
 
 
-@handlers("UpdateCluster")
+@handler("UpdateCluster")
 def update_cluster(call: Call) -> dict:
-    cluster = clusters.update(call.store, call.params)
+    request = call.request
+    cluster = clusters.update(call.store, request.cluster, settings=request.settings,
+                              configuration=request.configuration,
+                              service_connect_defaults=request.service_connect_defaults)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
-@handlers("UpdateClusterSettings")
+@handler("UpdateClusterSettings")
 def update_cluster_settings(call: Call) -> dict:
-    cluster = clusters.update_settings(call.store, call.params)
+    cluster = clusters.update_settings(call.store, call.request.cluster, call.request.settings)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
-@handlers("PutClusterCapacityProviders")
+@handler("PutClusterCapacityProviders")
 def put_cluster_capacity_providers(call: Call) -> dict:
-    cluster = call.store.cluster(call.params["cluster"])
-    capacity_providers.attach_to_cluster(
-        call.store,
-        cluster,
-        call.params["capacityProviders"],
-        call.params["defaultCapacityProviderStrategy"],
-    )
+    request = call.request
+    cluster = call.store.cluster(request.cluster)
+    capacity_providers.attach_to_cluster(call.store, cluster, request.capacity_providers,
+                                         request.default_capacity_provider_strategy)
     return {"cluster": render.cluster_after_write(call.store, cluster)}
 
 
-@handlers("DeleteCluster")
+@handler("DeleteCluster")
 def delete_cluster(call: Call) -> dict:
-    cluster = clusters.delete(call.store, call.params["cluster"])
+    cluster = clusters.delete(call.store, call.request.cluster)
     return {"cluster": render.cluster_after_write(call.store, cluster)}

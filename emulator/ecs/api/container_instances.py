@@ -1,8 +1,7 @@
 """Handlers of the container instance operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import container_instances, render
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
 
@@ -20,13 +19,13 @@ def wire(call: Call, instance, include=()) -> dict:
     )
 
 
-@handlers("RegisterContainerInstance")
+@handler("RegisterContainerInstance")
 def register_container_instance(call: Call) -> dict:
     instance = container_instances.register_from_request(call.store, call.params)
     return {"containerInstance": wire(call, instance, ("TAGS",))}
 
 
-@handlers("DescribeContainerInstances")
+@handler("DescribeContainerInstances")
 def describe_container_instances(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     refs = call.params["containerInstances"]
@@ -46,7 +45,7 @@ def describe_container_instances(call: Call) -> dict:
     return {"containerInstances": found, "failures": failures}
 
 
-@handlers("ListContainerInstances")
+@handler("ListContainerInstances")
 def list_container_instances(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     instances = container_instances.listed(
@@ -57,7 +56,7 @@ def list_container_instances(call: Call) -> dict:
     return {"containerInstanceArns": page, "nextToken": token}
 
 
-@handlers("UpdateContainerInstancesState")
+@handler("UpdateContainerInstancesState")
 def update_container_instances_state(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     changed, missing = container_instances.update_states(
@@ -70,7 +69,7 @@ def update_container_instances_state(call: Call) -> dict:
     return {"containerInstances": [wire(call, i) for i in changed], "failures": failures}
 
 
-@handlers("DeregisterContainerInstance")
+@handler("DeregisterContainerInstance")
 def deregister_container_instance(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     instance = container_instances.deregister(

@@ -1,17 +1,16 @@
 """Handlers of the daemon operations: daemons, their deployments and revisions, and daemon task
 definitions (the rules are in emulator/ecs/daemons.py and daemon_task_definitions.py)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import daemon_task_definitions as definitions
 from emulator.ecs import daemons, render_daemons, service_deployments
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
 
 MAX_DESCRIBED = 20
 
 
-@handlers("CreateDaemon")
+@handler("CreateDaemon")
 def create_daemon(call: Call) -> dict:
     daemon = daemons.create(call.store, call.params)
     return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
@@ -19,7 +18,7 @@ def create_daemon(call: Call) -> dict:
                                                     daemon.service.history[-1])}
 
 
-@handlers("UpdateDaemon")
+@handler("UpdateDaemon")
 def update_daemon(call: Call) -> dict:
     daemon, deployment = daemons.update(call.store, call.params)
     return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
@@ -27,7 +26,7 @@ def update_daemon(call: Call) -> dict:
             "deploymentArn": daemons.deployment_arn(call.store, daemon, deployment)}
 
 
-@handlers("DeleteDaemon")
+@handler("DeleteDaemon")
 def delete_daemon(call: Call) -> dict:
     daemon = daemons.delete(call.store, call.params["daemonArn"])
     return {"daemonArn": daemon.arn, "status": daemon.status, "createdAt": daemon.created_at,
@@ -35,13 +34,13 @@ def delete_daemon(call: Call) -> dict:
             "deploymentArn": daemons.deployment_arn(call.store, daemon, daemon.delete_deployment)}
 
 
-@handlers("DescribeDaemon")
+@handler("DescribeDaemon")
 def describe_daemon(call: Call) -> dict:
     daemon = daemons.find(call.store, call.params["daemonArn"])
     return {"daemon": render_daemons.daemon_detail(call.store, daemon)}
 
 
-@handlers("ListDaemons")
+@handler("ListDaemons")
 def list_daemons(call: Call) -> dict:
     found = daemons.listed(call.store, call.params)
     page, token = page_of(found, call.params, key=lambda d: d.arn)
@@ -49,10 +48,11 @@ def list_daemons(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("ListDaemonDeployments")
+@handler("ListDaemonDeployments")
 def list_daemon_deployments(call: Call) -> dict:
-    daemon = daemons.find(call.store, call.params["daemonArn"])
-    found = service_deployments.listed(call.store, daemon.service, call.params)
+    daemon = daemons.find(call.store, call.request.daemon_arn)
+    found = service_deployments.listed(call.store, daemon.service, call.request.status,
+                                       call.request.created_at)
     page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
     return {"daemonDeployments": [render_daemons.deployment_summary(call.store, daemon, d)
@@ -60,13 +60,13 @@ def list_daemon_deployments(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("DescribeDaemonDeployments")
+@handler("DescribeDaemonDeployments")
 def describe_daemon_deployments(call: Call) -> dict:
     return _describe(call, call.params["daemonDeploymentArns"], "daemon-deployment",
                      "daemonDeployments", render_daemons.deployment)
 
 
-@handlers("DescribeDaemonRevisions")
+@handler("DescribeDaemonRevisions")
 def describe_daemon_revisions(call: Call) -> dict:
     return _describe(call, call.params["daemonRevisionArns"], "daemon-revision",
                      "daemonRevisions", render_daemons.revision)
@@ -85,19 +85,19 @@ def _describe(call: Call, refs: list[str], resource_type: str, key: str, render)
     return {key: found, "failures": failures}
 
 
-@handlers("RegisterDaemonTaskDefinition")
+@handler("RegisterDaemonTaskDefinition")
 def register_daemon_task_definition(call: Call) -> dict:
     definition = definitions.register(call.store, call.ctx, call.params)
     return {"daemonTaskDefinitionArn": definition.arn}
 
 
-@handlers("DescribeDaemonTaskDefinition")
+@handler("DescribeDaemonTaskDefinition")
 def describe_daemon_task_definition(call: Call) -> dict:
     definition = definitions.describe(call.store, call.params["daemonTaskDefinition"])
     return {"daemonTaskDefinition": render_daemons.task_definition(definition)}
 
 
-@handlers("DeleteDaemonTaskDefinition")
+@handler("DeleteDaemonTaskDefinition")
 def delete_daemon_task_definition(call: Call) -> dict:
     ref = call.params["daemonTaskDefinition"]
     definition = definitions.describe(call.store, ref)
@@ -105,7 +105,7 @@ def delete_daemon_task_definition(call: Call) -> dict:
     return {"daemonTaskDefinitionArn": definition.arn}
 
 
-@handlers("ListDaemonTaskDefinitions")
+@handler("ListDaemonTaskDefinitions")
 def list_daemon_task_definitions(call: Call) -> dict:
     found = definitions.listed(call.store, call.params)
     page, token = page_of(found, call.params, key=lambda d: (d.family, d.revision),

@@ -1,30 +1,29 @@
 """Handlers of the Express Mode service operations (emulator/ecs/express_services.py)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import express_services, render_express
-from emulator.ecs.api import handlers
 from emulator.ecs.errors import ResourceNotFoundException, ServiceNotFoundException
 
 
-@handlers("CreateExpressGatewayService")
+@handler("CreateExpressGatewayService")
 def create_express_gateway_service(call: Call) -> dict:
     express = express_services.create(call.store, call.ctx, call.params)
     return {"service": render_express.service(call.store, express, call.ctx.host)}
 
 
-@handlers("UpdateExpressGatewayService")
+@handler("UpdateExpressGatewayService")
 def update_express_gateway_service(call: Call) -> dict:
     express = express_services.update(call.store, call.ctx, call.params)
     return {"service": render_express.updated(call.store, express, call.ctx.host)}
 
 
-@handlers("DeleteExpressGatewayService")
+@handler("DeleteExpressGatewayService")
 def delete_express_gateway_service(call: Call) -> dict:
     express = express_services.delete(call.store, call.params["serviceArn"])
     return {"service": render_express.service(call.store, express, call.ctx.host)}
 
 
-@handlers("DescribeExpressGatewayService")
+@handler("DescribeExpressGatewayService")
 def describe_express_gateway_service(call: Call) -> dict:
     try:
         express = express_services.find(call.store, call.params["serviceArn"])

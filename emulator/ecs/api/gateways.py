@@ -1,35 +1,34 @@
 """Handlers of the gateway operations (the rules are in emulator/ecs/gateways.py)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, gateways, render_gateways
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 
 
-@handlers("CreateGateway")
+@handler("CreateGateway")
 def create_gateway(call: Call) -> dict:
-    gateway = gateways.create(call.store, call.params)
+    gateway = gateways.create(call.store, call.request)
     return {"gatewayArn": gateway.arn, "name": gateway.name, "status": gateway.status}
 
 
-@handlers("UpdateGateway")
+@handler("UpdateGateway")
 def update_gateway(call: Call) -> dict:
-    gateway = gateways.update(call.store, call.params)
+    gateway = gateways.update(call.store, call.request)
     return {"gatewayArn": gateway.arn, "name": gateway.name, "status": gateway.status}
 
 
-@handlers("DeleteGateway")
+@handler("DeleteGateway")
 def delete_gateway(call: Call) -> dict:
     gateway = gateways.delete(call.store, call.params["gateway"])
     return {"gatewayArn": gateway.arn, "name": gateway.name, "status": "DELETED"}
 
 
-@handlers("DescribeGateway")
+@handler("DescribeGateway")
 def describe_gateway(call: Call) -> dict:
     return {"gateway": render_gateways.gateway(gateways.find(call.store, call.params["gateway"]))}
 
 
-@handlers("ListGateways")
+@handler("ListGateways")
 def list_gateways(call: Call) -> dict:
     names, statuses = call.params.get("names"), call.params.get("status")
     found = sorted((g for g in call.store.gateways.values()
@@ -39,21 +38,21 @@ def list_gateways(call: Call) -> dict:
     return {"gateways": [render_gateways.gateway_summary(g) for g in page], "nextToken": token}
 
 
-@handlers("AssociateGatewayWithCluster")
+@handler("AssociateGatewayWithCluster")
 def associate_gateway_with_cluster(call: Call) -> dict:
     gateway, cluster = gateways.associate(call.store, call.params["gateway"],
                                           call.params["cluster"])
     return {"gatewayArn": gateway.arn, "clusterArn": cluster.arn, "status": "ACTIVE"}
 
 
-@handlers("DisassociateGatewayFromCluster")
+@handler("DisassociateGatewayFromCluster")
 def disassociate_gateway_from_cluster(call: Call) -> dict:
     gateway, cluster = gateways.disassociate(call.store, call.params["gateway"],
                                              call.params["cluster"])
     return {"gatewayArn": gateway.arn, "clusterArn": cluster.arn, "status": "DISASSOCIATING"}
 
 
-@handlers("ListGatewayClusterAssociations")
+@handler("ListGatewayClusterAssociations")
 def list_gateway_cluster_associations(call: Call) -> dict:
     gateway = call.params.get("gateway")
     gateway_name = gateways.find(call.store, gateway).name if gateway else None
@@ -69,7 +68,7 @@ def list_gateway_cluster_associations(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("DescribeGatewayResources")
+@handler("DescribeGatewayResources")
 def describe_gateway_resources(call: Call) -> dict:
     gateway = gateways.find(call.store, call.params["gateway"])
     # No load balancer is made (see emulator/ecs/gateways.py): nothing to list; the paging
@@ -79,13 +78,13 @@ def describe_gateway_resources(call: Call) -> dict:
                                  "resources": {"hostSharedAlb": []}}}
 
 
-@handlers("DescribeGatewayRoute")
+@handler("DescribeGatewayRoute")
 def describe_gateway_route(call: Call) -> dict:
     route, status = gateways.find_route(call.store, call.params["gatewayRouteArn"])
     return {"gatewayRoute": render_gateways.route(call.store, route, status, call.ctx.host)}
 
 
-@handlers("ListGatewayRoutes")
+@handler("ListGatewayRoutes")
 def list_gateway_routes(call: Call) -> dict:
     params = call.params
     gateway_name = gateways.find(call.store, params["gateway"]).name \

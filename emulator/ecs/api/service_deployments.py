@@ -1,17 +1,17 @@
 """Handlers of ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,
 StopServiceDeployment and ContinueServiceDeployment."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import deployment_hooks, render, render_services, service_deployments, services
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException, ServiceDeploymentNotFoundException
 
 
-@handlers("ListServiceDeployments")
+@handler("ListServiceDeployments")
 def list_service_deployments(call: Call) -> dict:
-    service = services.find(call.store, call.params.get("cluster"), call.params["service"])
-    found = service_deployments.listed(call.store, service, call.params)
+    request = call.request
+    service = services.find(call.store, request.cluster, request.service)
+    found = service_deployments.listed(call.store, service, request.status, request.created_at)
     page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
     return {"serviceDeployments": [render_services.service_deployment_brief(call.store, service, d)
@@ -19,21 +19,21 @@ def list_service_deployments(call: Call) -> dict:
             "nextToken": token}
 
 
-@handlers("DescribeServiceDeployments")
+@handler("DescribeServiceDeployments")
 def describe_service_deployments(call: Call) -> dict:
     return _describe(call, call.params["serviceDeploymentArns"], "service-deployment",
                      "serviceDeployments", render_services.service_deployment,
                      "Service deployment ARNs cannot be empty.")
 
 
-@handlers("DescribeServiceRevisions")
+@handler("DescribeServiceRevisions")
 def describe_service_revisions(call: Call) -> dict:
     return _describe(call, call.params["serviceRevisionArns"], "service-revision",
                      "serviceRevisions", render_services.service_revision,
                      "Service revision ARNs cannot be empty.")
 
 
-@handlers("StopServiceDeployment")
+@handler("StopServiceDeployment")
 def stop_service_deployment(call: Call) -> dict:
     arn = service_deployments.stop(call.store, call.params["serviceDeploymentArn"],
                                    call.params.get("stopType", "ROLLBACK"))
@@ -56,7 +56,7 @@ def _describe(call: Call, refs: list[str], resource_type: str, key: str, draw,
     return {key: found, "failures": failures}
 
 
-@handlers("ContinueServiceDeployment")
+@handler("ContinueServiceDeployment")
 def continue_service_deployment(call: Call) -> dict:
     arn = call.params["serviceDeploymentArn"]
     found = service_deployments.find(call.store, arn, "service-deployment")

@@ -1,14 +1,13 @@
 """Handlers of the service operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, gateways, render, render_services, services
 from emulator.ecs.task_launch import resolve_task_definition
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
 
 
-@handlers("CreateService")
+@handler("CreateService")
 def create_service(call: Call) -> dict:
     _check_connectors(call)
     service = services.create(call.store, call.params, arns.principal_root(call.ctx))
@@ -16,7 +15,7 @@ def create_service(call: Call) -> dict:
     return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
-@handlers("UpdateService")
+@handler("UpdateService")
 def update_service(call: Call) -> dict:
     _check_connectors(call)
     service = services.update(call.store, call.params)
@@ -38,14 +37,14 @@ def _check_connectors(call: Call) -> None:
                                   connectors)
 
 
-@handlers("DeleteService")
+@handler("DeleteService")
 def delete_service(call: Call) -> dict:
     service = services.delete(call.store, call.params.get("cluster"), call.params["service"],
                               call.params.get("force", False))
     return {"service": render_services.service(call.store, service, ("TAGS",))}
 
 
-@handlers("DescribeServices")
+@handler("DescribeServices")
 def describe_services(call: Call) -> dict:
     refs = call.params["services"]
     if not refs:
@@ -65,7 +64,7 @@ def describe_services(call: Call) -> dict:
     return {"services": found, "failures": failures}
 
 
-@handlers("ListServices")
+@handler("ListServices")
 def list_services(call: Call) -> dict:
     cluster = call.store.cluster(call.params.get("cluster"))
     matches = sorted(
@@ -78,7 +77,7 @@ def list_services(call: Call) -> dict:
     return {"serviceArns": page, "nextToken": token}
 
 
-@handlers("ListServicesByNamespace")
+@handler("ListServicesByNamespace")
 def list_services_by_namespace(call: Call) -> dict:
     namespace = call.params["namespace"]
     matches = sorted(

@@ -1,46 +1,49 @@
 """Handlers of the task definition operations."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import render, task_definitions
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 
 
-@handlers("RegisterTaskDefinition")
+@handler("RegisterTaskDefinition")
 def register_task_definition(call: Call) -> dict:
     definition = task_definitions.register(call.store, call.ctx, call.params)
     return {"taskDefinition": render.task_definition(definition), "tags": definition.tags}
 
 
-@handlers("DescribeTaskDefinition")
+@handler("DescribeTaskDefinition")
 def describe_task_definition(call: Call) -> dict:
     definition = task_definitions.describe(call.store, call.params["taskDefinition"])
     tags = definition.tags if "TAGS" in call.params.get("include", []) else None
     return {"taskDefinition": render.task_definition(definition), "tags": tags}
 
 
-@handlers("ListTaskDefinitions")
+@handler("ListTaskDefinitions")
 def list_task_definitions(call: Call) -> dict:
-    found = task_definitions.list_arns(call.store, call.params)
+    request = call.request
+    descending = request.sort == "DESC"
+    found = task_definitions.list_arns(call.store, request.status, request.family_prefix,
+                                       descending)
     page, token = page_of(found, call.params, key=task_definitions.sort_key,
-                          descending=call.params.get("sort") == "DESC")
+                          descending=descending)
     return {"taskDefinitionArns": [d.arn for d in page], "nextToken": token}
 
 
-@handlers("ListTaskDefinitionFamilies")
+@handler("ListTaskDefinitionFamilies")
 def list_task_definition_families(call: Call) -> dict:
-    families = task_definitions.list_families(call.store, call.params)
+    families = task_definitions.list_families(call.store, call.request.status,
+                                              call.request.family_prefix)
     page, token = page_of(families, call.params, key=lambda name: name)
     return {"families": page, "nextToken": token}
 
 
-@handlers("DeregisterTaskDefinition")
+@handler("DeregisterTaskDefinition")
 def deregister_task_definition(call: Call) -> dict:
     definition = task_definitions.deregister(call.store, call.params["taskDefinition"])
     return {"taskDefinition": render.task_definition(definition)}
 
 
-@handlers("DeleteTaskDefinitions")
+@handler("DeleteTaskDefinitions")
 def delete_task_definitions(call: Call) -> dict:
     deleted, failures = task_definitions.delete(call.store, call.params["taskDefinitions"])
     return {

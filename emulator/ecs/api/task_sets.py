@@ -1,8 +1,7 @@
 """Handlers of the task set operations (services with the EXTERNAL deployment controller)."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import render, render_services, task_sets
-from emulator.ecs.api import handlers
 
 WITH_TAGS = ("TAGS",)
 
@@ -12,27 +11,27 @@ def _wire(call: Call, task_set, include=WITH_TAGS) -> dict:
     return render_services.task_set(call.store, service, task_set, include)
 
 
-@handlers("CreateTaskSet")
+@handler("CreateTaskSet")
 def create_task_set(call: Call) -> dict:
     return {"taskSet": _wire(call, task_sets.create(call.store, call.params))}
 
 
-@handlers("UpdateTaskSet")
+@handler("UpdateTaskSet")
 def update_task_set(call: Call) -> dict:
     return {"taskSet": _wire(call, task_sets.update(call.store, call.params))}
 
 
-@handlers("DeleteTaskSet")
+@handler("DeleteTaskSet")
 def delete_task_set(call: Call) -> dict:
     return {"taskSet": _wire(call, task_sets.delete(call.store, call.params))}
 
 
-@handlers("UpdateServicePrimaryTaskSet")
+@handler("UpdateServicePrimaryTaskSet")
 def update_service_primary_task_set(call: Call) -> dict:
     return {"taskSet": _wire(call, task_sets.make_primary(call.store, call.params))}
 
 
-@handlers("DescribeTaskSets")
+@handler("DescribeTaskSets")
 def describe_task_sets(call: Call) -> dict:
     service = task_sets.external_service(call.store, call.params["cluster"], call.params["service"])
     include = call.params.get("include", [])

@@ -1,20 +1,19 @@
 """Handlers of RunTask, StartTask, StopTask, DescribeTasks, ListTasks, ExecuteCommand, and
 Update/GetTaskProtection."""
 
-from emulator.aws.json_service import Call
+from emulator.aws.json_service import Call, handler
 from emulator.ecs import execute_command, render, task_protection, tasks
-from emulator.ecs.api import handlers
 from emulator.ecs.api.common import page_of
 from emulator.ecs.errors import InvalidParameterException
 
 
-@handlers("RunTask")
+@handler("RunTask")
 def run_task(call: Call) -> dict:
     started, failures = tasks.run(call.store, call.params)
     return _launched(started, failures)
 
 
-@handlers("StartTask")
+@handler("StartTask")
 def start_task(call: Call) -> dict:
     started, failures = tasks.start(call.store, call.params)
     return _launched(started, failures)
@@ -25,14 +24,14 @@ def _launched(started, failures) -> dict:
             "failures": [render.failure(f.arn, f.reason) for f in failures]}
 
 
-@handlers("StopTask")
+@handler("StopTask")
 def stop_task(call: Call) -> dict:
     task = tasks.stop(call.store, call.params.get("cluster"), call.params["task"],
                       call.params.get("reason"))
     return {"task": render.task(task, ("TAGS",))}
 
 
-@handlers("DescribeTasks")
+@handler("DescribeTasks")
 def describe_tasks(call: Call) -> dict:
     refs = call.params["tasks"]
     if not refs:
@@ -51,25 +50,38 @@ def describe_tasks(call: Call) -> dict:
     return {"tasks": found, "failures": failures}
 
 
-@handlers("ListTasks")
+@handler("ListTasks")
 def list_tasks(call: Call) -> dict:
     matches = tasks.listed(call.store, call.params)
     page, token = page_of(matches, call.params, key=lambda t: t.arn)
     return {"taskArns": [t.arn for t in page], "nextToken": token}
 
 
-@handlers("ExecuteCommand")
+@handler("ExecuteCommand")
 def execute(call: Call) -> dict:
-    return execute_command.execute_command(call.store, call.params, call.ctx.host)
+    request = call.request
+    opened = execute_command.execute_command(call.store, request.cluster, request.task,
+                                             request.container, request.command,
+                                             request.interactive, call.ctx.host)
+    return render.exec_command(opened)
 
 
-@handlers("UpdateTaskProtection")
+@handler("UpdateTaskProtection")
 def update_task_protection(call: Call) -> dict:
-    protected, failures = task_protection.update(call.store, call.params)
-    return {"protectedTasks": protected, "failures": failures}
+    request = call.request
+    protected, failures = task_protection.update(call.store, request.cluster, request.tasks,
+                                                 request.protection_enabled,
+                                                 request.expires_in_minutes)
+    return _protection(protected, failures)
 
 
-@handlers("GetTaskProtection")
+@handler("GetTaskProtection")
 def get_task_protection(call: Call) -> dict:
-    protected, failures = task_protection.get(call.store, call.params)
-    return {"protectedTasks": protected, "failures": failures}
+    protected, failures = task_protection.get(call.store, call.request.cluster,
+                                              call.request.tasks)
+    return _protection(protected, failures)
+
+
+def _protection(protected: list, failures: list) -> dict:
+    return {"protectedTasks": [render.protected_task(t) for t in protected],
+            "failures": [render.failure(f.arn, f.reason, f.detail) for f in failures]}
