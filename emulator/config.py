@@ -97,6 +97,9 @@ class Settings:
     enforce_iam: bool = False
     # Keep the state under data_dir/state and adopt running tasks at start (persistence/).
     persist: bool = False
+    # awsvpc sandboxes (pause containers) kept ready per port shape once tasks ask for it, so
+    # RunTask does not wait for Docker to attach one (engine/sandbox_pool.py); 0: none.
+    sandbox_pool: int = 1
     # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     docker_concurrency: int = 4
@@ -156,6 +159,7 @@ class Settings:
             engines=parse_engines(os.environ.get("ECS_EMULATOR_ENGINES", "")),
             engine_lost_after_s=_env_float("ECS_EMULATOR_ENGINE_LOST_AFTER",
                                            cls.engine_lost_after_s),
+            sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
         )

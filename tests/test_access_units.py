@@ -76,6 +76,18 @@ def test_callers_are_told_apart_by_address():
     assert runtime.reads == reads  # a known address does not ask Docker
 
 
+def test_an_address_stops_being_a_tasks_once_its_sandbox_goes():
+    # A sandbox is removed in DEPROVISIONING; Docker may hand its address to the next one (a
+    # spare of the pool, or another task's) before the old task says STOPPED.
+    runtime = _Runtime({"172.30.0.2": "pause"})
+    leaving = task("a" * 32, "awsvpc", ip="172.30.0.2", known=TaskStatus.DEPROVISIONING)
+    arriving = task("f" * 32, "awsvpc", ip="172.30.0.2")
+    assert Callers(_State(leaving, arriving), lambda: runtime).identify(
+        "172.30.0.2").task_id == "f" * 32
+    assert Callers(_State(leaving), lambda: runtime).identify(
+        "172.30.0.2").kind is CallerKind.NETWORK
+
+
 def test_without_docker_nobody_is_on_the_network():
     def broken():
         raise ConnectionError("Docker is gone")

@@ -119,7 +119,9 @@ class Callers:
         with self._state.lock:
             for store in self._state.stores():
                 for task in store.tasks.values():
-                    if task.known >= TaskStatus.STOPPED:
+                    # From DEPROVISIONING on its containers have exited and its sandbox is being
+                    # removed: its address is no longer its (Docker may give it to another).
+                    if task.known >= TaskStatus.DEPROVISIONING:
                         continue
                     if task.network_mode == "awsvpc" and task.private_ip == address:
                         return task

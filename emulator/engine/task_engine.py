@@ -19,6 +19,7 @@ from emulator.ecs.store import EcsState
 from emulator.engine import container_specs
 from emulator.engine.engine_outage import engine_gone_reason
 from emulator.engine.hooks import TaskHook
+from emulator.engine.sandbox_pool import POOL_NAME, SandboxPool
 from emulator.engine.task_runner import TaskRunner
 from emulator.runtime import labels as runtime_labels
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
@@ -41,6 +42,7 @@ class TaskEngine:
         self.hooks: list[TaskHook] = list(hooks or [])
         # Made now (cheap: the Docker SDK is imported on first use), so every thread shares one.
         self._runtime = runtime_factory()
+        self.sandboxes = SandboxPool(lambda: self._runtime, settings.sandbox_pool)
         # task ARN -> (its runner's thread, the task): the engine knows its tasks even after the
         # state forgot them (a reset drops the state first, then stops what still runs).
         self._runners: dict[str, tuple[threading.Thread, object]] = {}
@@ -103,6 +105,7 @@ class TaskEngine:
         self._stopping.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.sandboxes.close()  # before the sweep: a spare made after it would be left
         if remove_everything:
             try:
                 self._runtime.remove_labelled({})
@@ -136,6 +139,7 @@ class TaskEngine:
         with self.state.lock:
             for arn in stopping:
                 self._runners.pop(arn, None)
+        self.sandboxes.drain()  # a reset leaves nothing of ours running
 
     def _kill_all(self, tasks: list) -> None:
         with self.state.lock:
@@ -222,6 +226,9 @@ class TaskEngine:
     def _on_event(self, event, health=None) -> None:
         task_arn = event.labels.get(runtime_labels.TASK_ARN)
         name = event.labels.get(runtime_labels.CONTAINER_NAME)
+        if name == POOL_NAME and event.action in ("die", "destroy"):
+            self.sandboxes.discard(event.container_id)
+            return
         if not task_arn or not name:
             return
         # A dockerd going down stops its containers after it stopped answering new calls (the

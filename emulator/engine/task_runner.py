@@ -43,12 +43,16 @@ class TaskRunner:
 
     def run(self) -> None:
         try:
-            # The Docker calls of a start wait their turn as one piece of work (earlier tasks
-            # first: runtime/docker_queue.py), not made once the task is stopped: what they
-            # would set up, teardown would only remove.
-            with docker_queue.setup_work(unwanted=self._stopped_unlocked):
-                started = self._provision() and self._create_containers() \
-                    and self._start_containers()
+            self.engine.sandboxes.task_starting(+1)  # no spare is made while tasks start
+            try:
+                # The Docker calls of a start wait their turn as one piece of work (earlier tasks
+                # first: runtime/docker_queue.py), not made once the task is stopped: what they
+                # would set up, teardown would only remove.
+                with docker_queue.setup_work(unwanted=self._stopped_unlocked):
+                    started = self._provision() and self._create_containers() \
+                        and self._start_containers()
+            finally:
+                self.engine.sandboxes.task_starting(-1)
             if started:
                 self._mark_running()
                 self._wait_for_stop_request()
@@ -67,8 +71,10 @@ class TaskRunner:
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
+        # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py).
+        pooled = self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc" else None
         try:
-            self.sandbox = self.runtime.create_sandbox(
+            self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
                 self.engine.labels_for(self.task, "~sandbox"),
                 self.task.network_mode,
@@ -77,7 +83,8 @@ class TaskRunner:
         except RuntimeError_ as error:
             self._fail("TaskFailedToStart", f"ResourceInitializationError: {error}")
             return False
-        published = self._sandbox_bindings(ports)
+        published = (_bindings(pooled.state) if pooled and pooled.state and ports
+                     else self._sandbox_bindings(ports))
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address
             self.task.connectivity_at = utcnow()
@@ -296,6 +303,10 @@ class TaskRunner:
         """Stop the running containers (in parallel); those it stopped."""
         running = [c for c in self.task.containers if c.runtime_id and c.started
                    and c.known < ContainerStatus.STOPPED]
+        if len(running) == 1:  # the common task: no thread to start and join
+            self._quietly(self.runtime.stop_container, running[0].runtime_id,
+                          self._stop_timeout(running[0]))
+            return running
         threads = [
             threading.Thread(
                 target=self._quietly,

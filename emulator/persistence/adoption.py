@@ -13,7 +13,9 @@ start. Containers' health is what Docker reports now (health events missed while
 was down are not replayed). Each such task gets an AdoptedTaskRunner, which sees it through to
 STOPPED (its teardown is the usual one). A task for which nothing was made yet is handed to
 the engine as a new task (TaskEngine.admit), which starts it as any other. Containers and task
-volumes of this instance that no persisted task owns are removed.
+volumes of this instance that no persisted task owns are removed. An awsvpc task whose sandbox
+came from the pool (engine/sandbox_pool.py: no task labels) gets it back through its containers'
+NetworkMode; unclaimed spares are removed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import time
 
 from emulator.ecs.model import utcnow
+from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
 from emulator.runtime import labels
 from emulator.runtime.base import TaskSandbox
@@ -91,8 +94,12 @@ def adopt(engine, state) -> int:
     engine.events_since = time.time()  # before looking: a death from now on is an event
     containers, volumes = engine.runtime.owned()
     by_task: dict[str, dict[str, dict]] = {}
+    spares: dict[str, dict] = {}  # pool sandboxes by id: claimed ones carry no task's labels
     for container in containers:
         tags = container.get("Labels") or {}
+        if tags.get(labels.CONTAINER_NAME) == POOL_NAME:
+            spares[container["Id"]] = container
+            continue
         by_task.setdefault(tags.get(labels.TASK_ARN, ""), {})[
             tags.get(labels.CONTAINER_NAME, "")] = container
     with state.lock:
@@ -105,7 +112,7 @@ def adopt(engine, state) -> int:
             with state.lock:  # nothing was made for it yet: the engine starts it as a new task
                 engine.admit(store, [task])
             continue
-        sandbox = _sandbox(found.pop(SANDBOX, None), task)
+        sandbox = _sandbox(found.pop(SANDBOX, None) or _claimed_spare(found, spares), task)
         inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
         with state.lock:
@@ -114,8 +121,22 @@ def adopt(engine, state) -> int:
                                                  caught_up))
             state.changed.notify_all()
         adopted += 1
+    by_task[POOL_NAME] = spares  # unclaimed spares go: the pool makes new ones on demand
     _remove_unowned(engine.runtime, by_task, volumes, {task.arn for _, task in live})
     return adopted
+
+
+def _claimed_spare(found: dict[str, dict], spares: dict[str, dict]) -> dict | None:
+    """The pool sandbox whose namespace the task's containers joined (NetworkMode
+    "container:<id>"), taken out of the spares."""
+    for container in found.values():
+        mode = (container.get("HostConfig") or {}).get("NetworkMode") or ""
+        if mode.startswith("container:"):
+            joined = mode.split(":", 1)[1]
+            for spare_id in list(spares):
+                if spare_id == joined or spare_id.startswith(joined):
+                    return spares.pop(spare_id)
+    return None
 
 
 def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:

@@ -76,8 +76,15 @@ class Poller:
     def call(self, operation: str, body: dict) -> dict:
         headers = {"Content-Type": "application/x-amz-json-1.1",
                    "X-Amz-Target": self.TARGET + operation, "Authorization": self.AUTHORIZATION}
-        self.connection.request("POST", "/", json.dumps(body), headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request("POST", "/", json.dumps(body), headers)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the kept-alive connection while it idled (a long row of the
+            # other peer in between): connect again, as an SDK's pool would.
+            self.connection.close()
+            self.connection.request("POST", "/", json.dumps(body), headers)
+            response = self.connection.getresponse()
         data = response.read()
         if response.status != 200:
             raise SystemExit(f"bench: {operation} answered {response.status}: {data[:300]!r}")
@@ -88,6 +95,7 @@ class Ours:
     """Our server, or another emulator driven the same way (`name`: "ministack")."""
 
     def __init__(self, logs, name: str = "ours"):
+        self.name = name
         self.server = servers.Server(servers.SPECS[name], logs)
         self.server.start()
         if not api.wait_until_up(self.server):
@@ -158,6 +166,21 @@ class Ours:
         if polls is not None and stamps:
             polls.lags.append(seen - max(stamps))
         return tasks
+
+    def settle_spares(self, timeout: float = 10.0) -> None:
+        """Ours only, untimed: wait until the awsvpc sandbox pool has made its spare again, so
+        that the background work our design does after a task starts is done before the next
+        side is timed (it would slow that side, not ours)."""
+        if self.name != "ours":
+            return
+        from docker_peer import client
+
+        labels = ["ecs-emulator.container-name=~pool", f"ecs-emulator.pid={self.server.pid}"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if client().containers(filters={"label": labels, "status": "running"}):
+                return
+            time.sleep(0.05)
 
     def stop_tasks(self, arns: list[str]) -> None:
         for arn in arns:

@@ -1,0 +1,230 @@
+"""Sandboxes kept ready: awsvpc pause containers made ahead of demand and handed to new tasks.
+
+An awsvpc task's sandbox (a pause container on the emulator's network, holding the task's network
+namespace, its IP and its published ports) is about half of what Docker does to start a
+one-container task; Docker's network attach is the dear part. Made in the background before a
+task asks, RunTask pays only for the task's own containers, which join the namespace cheaply.
+
+- Demand decides what is kept: a sandbox's published ports are fixed when it is made, so ready
+  sandboxes are kept per port shape (the task's container ports; host ports are always Docker's
+  ephemeral choice for awsvpc, so one sandbox fits every task of that shape). A shape is wanted
+  once tasks asked for it WANTED_AFTER times since the last drain; the last MAX_SHAPES shapes are
+  kept, `size` sandboxes each. So an emulator that runs no awsvpc task starts no pause container,
+  and a test that runs one such task between two resets (the pytest plugin's pattern) does not
+  pay for a spare that its reset would remove unused.
+- Refills wait for a quiet moment: no task starting (the engine's runners say when they begin
+  and end their start) and REFILL_QUIET_S without a claim, so tasks being started are never
+  slowed by Docker also making spares on the same cores.
+- Identity (access/callers.py knows a task by its address): an unclaimed sandbox runs only the
+  pause binary, no task code, and no task shares its namespace; on claim the runner writes its
+  address into the task under the state lock, as for a sandbox made for it, so the address
+  becomes that task's in one step. A sandbox is never given back: its task's teardown removes
+  it, so an address belongs to one task for as long as the sandbox lives.
+- Labels: the runtime stamps its owner labels, ROLE=pause, and CONTAINER_NAME=POOL_NAME (no task
+  ARN: a claimed one is found from its task's containers, see persistence/adoption.py). A reset
+  and the engine's stop drain the pool (remove the unclaimed, wait for one being made); a sandbox
+  that dies or is removed while waiting (a runtime event) is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from emulator.runtime import labels as runtime_labels
+from emulator.runtime.base import ContainerState, PortBinding, TaskSandbox
+
+log = logging.getLogger("emulator.tasks")
+
+POOL_NAME = "~pool"  # the CONTAINER_NAME label of an unclaimed sandbox
+MAX_SHAPES = 4  # port shapes kept ready at once (least recently asked for goes first)
+REFILL_QUIET_S = 0.3  # no claim for this long before spares are made
+WANTED_AFTER = 2  # asks for a shape (since the last drain) before spares of it are kept
+
+Shape = tuple  # sorted (container port, protocol, host IP) of a task's sandbox ports
+
+
+@dataclass(frozen=True)
+class Ready:
+    sandbox: TaskSandbox
+    state: ContainerState | None  # the pause container as made (its published host ports)
+
+
+def shape_of(ports: list[PortBinding]) -> Shape | None:
+    """The pool key for `ports`, or None when a fixed host port makes the sandbox one of a kind
+    (two sandboxes cannot hold one host port; a spare would take it from the task)."""
+    if any(p.host_port for p in ports):
+        return None
+    return tuple(sorted((p.container_port, p.protocol or "tcp", p.host_ip or "") for p in ports))
+
+
+def _ports(shape: Shape) -> list[PortBinding]:
+    return [PortBinding(port, protocol, host_ip or None, None) for port, protocol, host_ip in shape]
+
+
+class SandboxPool:
+    def __init__(self, runtime_fn, size: int):
+        self._runtime = runtime_fn  # () -> the runtime (the engine's; made lazily)
+        self.size = max(0, size)
+        self._lock = threading.Condition()
+        self._ready: dict[Shape, list[Ready]] = {}
+        self._wanted: OrderedDict[Shape, None] = OrderedDict()
+        self._asked: dict[Shape, int] = {}  # asks per shape since the last drain
+        self._making = 0  # sandboxes being made now (outside the lock)
+        self._generation = 0  # a drain bumps it: what was being made for an older one goes
+        self._last_claim = 0.0
+        self._starting = 0  # tasks between their first Docker call and RUNNING (or failure)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- what runners ask ---------------------------------------------------------------------
+
+    def take(self, ports: list[PortBinding]) -> Ready | None:
+        """A ready sandbox publishing `ports`, now the caller's; None when there is none (the
+        caller makes its own). Either way the ask counts towards keeping spares of its shape."""
+        shape = shape_of(ports) if self.size else None
+        if shape is None:
+            return None
+        with self._lock:
+            if self._closed:
+                return None
+            self._last_claim = time.monotonic()
+            self._asked[shape] = self._asked.get(shape, 0) + 1
+            if self._asked[shape] >= WANTED_AFTER:
+                self._want(shape)
+            ready = self._ready.get(shape)
+            claimed = ready.pop(0) if ready else None
+            self._start_thread()
+            self._lock.notify_all()
+            return claimed
+
+    def task_starting(self, delta: int) -> None:
+        """+1 when a runner begins to start its task, -1 when it is done (either way)."""
+        with self._lock:
+            self._starting += delta
+            self._last_claim = max(self._last_claim, time.monotonic())
+            self._lock.notify_all()
+
+    def discard(self, container_id: str) -> None:
+        """A pool container died or was removed outside us: never hand it out."""
+        with self._lock:
+            for ready in self._ready.values():
+                ready[:] = [r for r in ready if r.sandbox.sandbox_id != container_id]
+            self._lock.notify_all()
+
+    def drain(self) -> None:
+        """Remove every unclaimed sandbox and forget the demand (a reset); returns once nothing
+        of the pool's is left on Docker. The pool fills again when tasks ask."""
+        with self._lock:
+            self._generation += 1
+            self._wanted.clear()
+            self._asked.clear()
+            gone = [r for ready in self._ready.values() for r in ready]
+            self._ready.clear()
+            self._lock.notify_all()
+        for ready in gone:
+            self._remove(ready.sandbox)
+        with self._lock:  # one being made now is removed by the filler when done
+            self._lock.wait_for(lambda: self._making == 0, timeout=10)
+
+    def close(self) -> None:
+        """Drain, and make no more (the engine stops)."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+            thread = self._thread
+        self.drain()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def ready_count(self) -> int:
+        with self._lock:
+            return sum(len(ready) for ready in self._ready.values())
+
+    # -- the filler ---------------------------------------------------------------------------
+
+    def _want(self, shape: Shape) -> None:
+        self._wanted[shape] = None
+        self._wanted.move_to_end(shape)
+        while len(self._wanted) > MAX_SHAPES:
+            old, _ = self._wanted.popitem(last=False)
+            for ready in self._ready.pop(old, []):
+                self._making += 1  # a drain waits for this removal too
+                threading.Thread(target=self._remove_counted, args=(ready.sandbox,),
+                                 daemon=True).start()
+
+    def _start_thread(self) -> None:
+        if self._thread is None:  # the filler clears it, under the lock, as it ends
+            self._thread = threading.Thread(target=self._fill, name="sandbox-pool", daemon=True)
+            self._thread.start()
+
+    def _next(self) -> tuple[Shape, int] | None:
+        """A shape short of spares, once claims have gone quiet (under the lock, waiting)."""
+        while not self._closed:
+            short = next((s for s in reversed(self._wanted)
+                          if len(self._ready.get(s, [])) < self.size), None)
+            if short is None:
+                self._lock.wait(timeout=5.0)
+                if not self._wanted:
+                    return None  # drained and idle: the thread ends, a claim starts another
+                continue
+            if self._starting > 0:
+                self._lock.wait(timeout=1.0)
+                continue
+            quiet_for = time.monotonic() - self._last_claim
+            if quiet_for < REFILL_QUIET_S:
+                self._lock.wait(timeout=REFILL_QUIET_S - quiet_for)
+                continue
+            return short, self._generation
+        return None
+
+    def _fill(self) -> None:
+        while True:
+            with self._lock:
+                job = self._next()
+                if job is None:
+                    self._thread = None
+                    return
+                self._making += 1
+            shape, generation = job
+            made = None
+            try:
+                made = self._make(shape)
+            except Exception:  # Docker busy or down: try again after a pause, tasks still start
+                log.debug("could not make a spare sandbox", exc_info=True)
+            with self._lock:
+                keep = (made is not None and generation == self._generation and not self._closed
+                        and shape in self._wanted)
+                if keep:
+                    self._ready.setdefault(shape, []).append(made)
+            if made is not None and not keep:
+                self._remove(made.sandbox)
+            with self._lock:
+                self._making -= 1
+                self._lock.notify_all()
+                if made is None and not self._closed:
+                    self._lock.wait(timeout=1.0)
+
+    def _make(self, shape: Shape) -> Ready:
+        runtime = self._runtime()
+        sandbox = runtime.create_sandbox(f"ecs-emulator-pool-{uuid.uuid4().hex[:12]}",
+                                         {runtime_labels.CONTAINER_NAME: POOL_NAME}, "awsvpc",
+                                         _ports(shape))
+        state = runtime.inspect_container(sandbox.sandbox_id) if shape else None
+        return Ready(sandbox, state)
+
+    def _remove_counted(self, sandbox: TaskSandbox) -> None:
+        self._remove(sandbox)
+        with self._lock:
+            self._making -= 1
+            self._lock.notify_all()
+
+    def _remove(self, sandbox: TaskSandbox) -> None:
+        try:
+            self._runtime().remove_sandbox(sandbox)
+        except Exception:  # the engine's stop removes what is labelled; orphans go at start-up
+            log.warning("could not remove spare sandbox %s", sandbox.sandbox_id, exc_info=True)
