@@ -72,7 +72,9 @@ class TaskRunner:
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
         # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py).
-        pooled = self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc" else None
+        # The pool is the default engine's: a task on another engine makes its own (engines.py).
+        pooled = (self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc"
+                  and self.runtime is self.engine.runtime else None)
         try:
             self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
