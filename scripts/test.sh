@@ -14,6 +14,9 @@ scripts/ensure-docker.sh
 if [ -x scripts/ensure-skopeo.sh ]; then
   scripts/ensure-skopeo.sh
 fi
+if [ -x scripts/ensure-compose.sh ]; then
+  scripts/ensure-compose.sh
+fi
 if [ -x scripts/ensure-chromium.sh ]; then
   scripts/ensure-chromium.sh
 fi

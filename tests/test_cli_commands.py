@@ -4,12 +4,11 @@ main(argv) against the plugin's emulator, over HTTP as a user's would."""
 from __future__ import annotations
 
 import socket
-import urllib.request
 
 import pytest
 
 from emulator.cli import main
-from tests.waiting import wait_for, wait_for_task
+from tests.waiting import page_text, quick_cli_polls, wait_for, wait_for_task
 
 CLUSTER = "cli"
 
@@ -23,6 +22,7 @@ def cli(clean_emulator, monkeypatch, tmp_path, capfd):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", clean_emulator.region)
     monkeypatch.chdir(tmp_path)
+    quick_cli_polls(monkeypatch)
 
     def run(*argv: str):
         capfd.readouterr()
@@ -78,16 +78,8 @@ def test_ps_shows_the_address_a_port_is_reached_at(cli, cluster, ecs, busybox_im
     assert (state, definition, health) == ("RUNNING", "cli:1", "UNKNOWN")
     address = ports.split("->")[0]
     assert ports.endswith("->80/tcp") and address.startswith("127.0.0.1:")
-    page = wait_for(lambda: _get(f"http://{address}/"), lambda body: body is not None)
+    page = wait_for(lambda: page_text(f"http://{address}/"), lambda body: body is not None)
     assert page == "hello-ps\n"
-
-
-def _get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return None
 
 
 def test_ps_of_one_cluster_and_with_stopped_tasks(cli, cluster, ecs, busybox_image):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from emulator.cli import main
-from tests.waiting import wait_for
+from tests.waiting import quick_cli_polls, wait_for
 
 REGION = "ap-southeast-2"
 
@@ -28,6 +28,7 @@ def cli(clean_emulator, monkeypatch, tmp_path, capfd):
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.chdir(project)
+    quick_cli_polls(monkeypatch)
 
     def run(*argv: str):
         capfd.readouterr()

@@ -8,6 +8,7 @@ import pytest
 
 from test_ecr_docker import docker  # noqa: F401 (fixture)
 from test_ecr_helpers import push_image
+from tests.test_cloudformation_deploy import outputs
 
 POLICY = {"Version": "2012-10-17", "Statement": [{
     "Sid": "pull", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
@@ -43,11 +44,6 @@ def repository_template(name="cfn/app", empty_on_delete=False, mutability="IMMUT
         "Name": {"Value": {"Ref": "Repo"}},
         "Unnamed": {"Value": {"Ref": "Unnamed"}},
     }}
-
-
-def outputs(cfn, stack):
-    found = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
 
 
 @pytest.mark.docker

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.test_task_credentials import python_image  # noqa: F401  (a fixture)
+from tests.test_cloudformation_deploy import outputs
 from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.docker
@@ -45,11 +46,6 @@ def template(image, desired=2, command=SERVE, cluster_name="cfn", extra_service=
             "TaskDefRef": {"Value": {"Ref": "TaskDef"}},
         },
     }
-
-
-def outputs(cfn, stack):
-    found = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
 
 
 def status(cfn, stack):

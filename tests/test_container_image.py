@@ -17,14 +17,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import urllib.request
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.waiting import wait_for, wait_for_task
+from tests.waiting import page_text, wait_for, wait_for_task
 
 pytestmark = pytest.mark.docker
 
@@ -45,14 +44,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -135,16 +126,16 @@ def test_the_image_runs_services_pushes_and_cleans_up(image, tmp_path):
         binding = task["tasks"][0]["containers"][0]["networkBindings"][0]
         assert binding["bindIP"] == "127.0.0.1"
         base = f"http://127.0.0.1:{binding['hostPort']}"
-        assert PAGE in wait_for(lambda: get(f"{base}/") or "", lambda page: PAGE in page,
+        assert PAGE in wait_for(lambda: page_text(f"{base}/") or "", lambda page: PAGE in page,
                                 timeout=20)
-        metadata = json.loads(wait_for(lambda: get(f"{base}/task.json") or "",
+        metadata = json.loads(wait_for(lambda: page_text(f"{base}/task.json") or "",
                                        lambda text: text.strip(), timeout=20))
         assert metadata["TaskARN"] == task["tasks"][0]["taskArn"]
         # ... at the emulator container's own address on the task network.
         networks = json.loads(docker("inspect", "-f", "{{json .NetworkSettings.Networks}}",
                                      emulator.name).stdout)
         own = {n["IPAddress"] for name, n in networks.items() if name.startswith("ecs-emulator-")}
-        uri = get(f"{base}/uri.txt").strip()
+        uri = page_text(f"{base}/uri.txt").strip()
         assert uri.split("/")[2] in {f"{ip}:{emulator.port}" for ip in own}, (uri, networks)
 
         # docker push through the published port, and a task of the pushed image.
@@ -191,3 +182,100 @@ def test_the_emulator_finds_its_own_container_in_mountinfo(tmp_path):
     assert own_container_id(str(mountinfo)) == ident
     mountinfo.write_text("600 590 0:52 / / rw,relatime - overlay overlay rw\n")
     assert own_container_id(str(mountinfo)) == socket.gethostname()
+
+
+# -- the README's docker-compose.yml ---------------------------------------------------------------
+
+# The README's `deployer` stands for the user's application: here a Python with boto3 that reaches
+# the emulator by its Compose service name (AWS_ENDPOINT_URL from the README's file) and starts a
+# task that keeps running, so that `docker-compose down` has a task of the emulator's to clean up.
+DEPLOYER = """
+import time, boto3
+ecs = boto3.client("ecs")
+ecs.create_cluster(clusterName="compose")
+ecs.register_task_definition(family="app", containerDefinitions=[{
+    "name": "main", "image": "%s", "memory": 32, "stopTimeout": 2,
+    "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}])
+arn = ecs.run_task(cluster="compose", taskDefinition="app")["tasks"][0]["taskArn"]
+for _ in range(600):
+    task = ecs.describe_tasks(cluster="compose", tasks=[arn])["tasks"][0]
+    if task["lastStatus"] in ("RUNNING", "STOPPED"):
+        break
+    time.sleep(0.1)
+print("deployer:", task["lastStatus"], arn, ecs.meta.endpoint_url)
+""" % BUSYBOX
+
+
+def readme_compose_file() -> str:
+    """The README's example docker-compose.yml, as the README shows it."""
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("An example `docker-compose.yml`", 1)[1]
+    return after.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def compose(project: str, directory: Path, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(["docker-compose", "--project-name", project, *args], cwd=directory,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"docker-compose {args}: {done.stdout}{done.stderr}"
+    return done
+
+
+def of_project(project: str) -> list[str]:
+    """Every container, network and volume Compose made for `project`."""
+    label = f"label=com.docker.compose.project={project}"
+    found = []
+    for kind in ("ps -a", "network ls", "volume ls"):
+        found += docker(*kind.split(), "-q", "--filter", label).stdout.split()
+    return found
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None,
+                    reason="docker-compose is missing (scripts/ensure-compose.sh installs it)")
+def test_the_readme_compose_file_runs_an_application_against_the_emulator(image, tmp_path):
+    text = readme_compose_file()
+    # Our image's test tag, and a free host port (4566 may be another emulator's on this host).
+    for expected in ("image: ecs-emulator:latest", '"127.0.0.1:4566:4566"', "my-deployer:latest"):
+        assert expected in text, text
+    port = free_port()
+    (tmp_path / "docker-compose.yml").write_text(
+        text.replace("image: ecs-emulator:latest", f"image: {image}")
+            .replace('"127.0.0.1:4566:4566"', f'"127.0.0.1:{port}:4566"'))
+    # The application: the README's `deployer` service, given an image and a command.
+    (tmp_path / "docker-compose.override.yml").write_text(json.dumps({"services": {"deployer": {
+        "image": "ecs-emulator-test/python-boto3:latest",
+        "command": ["python3", "-c", DEPLOYER]}}}))
+    project = f"ecsemulatortest{uuid.uuid4().hex[:8]}"
+    emulator_id = None
+    try:
+        compose(project, tmp_path, "up", "-d")  # the deployer starts once the emulator is healthy
+        emulator_id = compose(project, tmp_path, "ps", "-q", "ecs-emulator").stdout.strip()
+        deployer = compose(project, tmp_path, "ps", "-q", "deployer").stdout.strip()
+        exit_code = docker("wait", deployer).stdout.strip()
+        said = docker("logs", deployer).stdout + docker("logs", deployer).stderr
+        assert exit_code == "0" and "deployer: RUNNING" in said, said
+        assert "http://ecs-emulator:4566" in said  # by its Compose service name
+        # The emulator it reached is the one published on the host: the task is there, running.
+        ecs = boto3.client("ecs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        arn = said.split()[-2]
+        assert ecs.describe_tasks(cluster="compose", tasks=[arn])["tasks"][0]["lastStatus"] \
+            == "RUNNING"
+        assert ours(emulator_id), "the task's container carries the emulator's labels"
+
+        compose(project, tmp_path, "down")
+        # Nothing of the project's but the data volume the README names (kept for the next `up`),
+        # and nothing of the emulator's: its task container went with it.
+        left = of_project(project)
+        volumes = docker("volume", "ls", "-q", "--filter",
+                         f"label=com.docker.compose.project={project}").stdout.split()
+        assert left == volumes == [f"{project}_ecs-emulator-data"], left
+        assert ours(emulator_id) == []
+        compose(project, tmp_path, "down", "--volumes")
+        assert of_project(project) == []
+    finally:
+        subprocess.run(["docker-compose", "--project-name", project, "down", "--volumes",
+                        "--timeout", "30"], cwd=tmp_path, capture_output=True, timeout=300)
+        if emulator_id:  # what a failed run left of the emulator's
+            for kind in ("rm -f", "network rm", "volume rm"):
+                for name in ours(emulator_id):
+                    docker(*kind.split(), name, check=False)

@@ -95,7 +95,15 @@ def test_failed_tasks_are_counted_once_each(ecs, cluster, busybox_image):
 
     wait_for(stopped, lambda tasks: len(tasks) >= 2, timeout=60)
     ecs.update_service(cluster=cluster, service="s", desiredCount=0)
-    time.sleep(2)
+
+    # Every task of the service has stopped (and so was counted, or not) before the count is read.
+    def unsettled():
+        live = ecs.list_tasks(cluster=cluster, serviceName="s")["taskArns"]
+        arns = ecs.list_tasks(cluster=cluster, serviceName="s", desiredStatus="STOPPED")["taskArns"]
+        return live + [t["taskArn"] for t in ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+                       if t["lastStatus"] != "STOPPED"] if arns else live
+
+    wait_for(unsettled, lambda tasks: tasks == [], timeout=60)
     failed = ecs.describe_services(cluster=cluster, services=["s"])["services"][0]["deployments"][0]["failedTasks"]
     assert 2 <= failed <= len(stopped())
 

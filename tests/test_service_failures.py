@@ -19,6 +19,8 @@ from emulator.runtime.status import HealthStatus, TaskStatus
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+# Room for a whole new set of tasks beside the healthy ones, none of which may go before time.
+ROLLING = {**BREAKER, "maximumPercent": 200, "minimumHealthyPercent": 100}
 
 
 class World:
@@ -41,6 +43,11 @@ class World:
             self.store, RequestContext(ACCOUNT, REGION),
             {"family": "web", "containerDefinitions": [
                 {"name": "main", "image": image, "memory": 64}]}).arn
+
+    def deploy(self, image: str):
+        """A new deployment of the service, to a task definition of `image`."""
+        self.service.task_definition = task_definitions.resolve(self.store, self.register(image))
+        return services.start_deployment(self.service)
 
     def run_pass(self):
         self.scheduler.reconcile_all()
@@ -179,8 +186,7 @@ def test_stage_two_resets_the_count_then_counts_exits_and_failed_health_checks()
     world.settle()
     first = world.service.primary
     assert first.rollout_state == "COMPLETED"
-    world.service.task_definition = task_definitions.resolve(world.store, world.register("bad"))
-    second = services.start_deployment(world.service)
+    second = world.deploy("bad")
     world.run_pass()
     new = world.live(second)
     world.stop(new[0], "TaskFailedToStart")  # stage one: counted
@@ -265,12 +271,10 @@ def test_without_reset_on_healthy_task_failures_add_up_to_the_threshold():
 
 
 def test_a_rolling_update_keeps_healthy_tasks_until_new_ones_are_steady():
-    world = World(desired=2, configuration={**BREAKER, "maximumPercent": 200,
-                                            "minimumHealthyPercent": 100})
+    world = World(desired=2, configuration=ROLLING)
     world.settle()
     old = world.live()
-    world.service.task_definition = task_definitions.resolve(world.store, world.register("bad"))
-    new_deployment = services.start_deployment(world.service)
+    new_deployment = world.deploy("bad")
     for _ in range(4):  # new tasks run, then die before they are steady
         world.unthrottle()
         world.run_pass()
@@ -352,8 +356,7 @@ def test_an_alarm_in_alarm_state_fails_the_deployment_and_rolls_back():
     firing.append("errors")
     world.run_pass()  # a completed deployment is no longer watched
     assert world.service.primary.rollout_state == "COMPLETED"
-    world.service.task_definition = task_definitions.resolve(world.store, world.register("new"))
-    second = services.start_deployment(world.service)
+    second = world.deploy("new")
     world.run_pass()
     assert second.rollout_state == "FAILED" and second.triggered_alarms == ["errors"]
     assert second.rollout_state_reason == "ECS deployment failed: alarm(s) errors in ALARM state."
@@ -364,12 +367,10 @@ def test_an_alarm_in_alarm_state_fails_the_deployment_and_rolls_back():
 def test_a_rollback_keeps_healthy_tasks_while_failed_ones_still_serve():
     """The breaker trips while some of the failed deployment's tasks serve for a moment: they
     are no cover for stopping the healthy old tasks."""
-    world = World(desired=2, configuration={**BREAKER, "maximumPercent": 200,
-                                            "minimumHealthyPercent": 100})
+    world = World(desired=2, configuration=ROLLING)
     world.settle()
     old = world.live()
-    world.service.task_definition = task_definitions.resolve(world.store, world.register("bad"))
-    bad = services.start_deployment(world.service)
+    bad = world.deploy("bad")
     while bad.rollout_state == "IN_PROGRESS":
         world.unthrottle()
         world.run_pass()

@@ -49,8 +49,10 @@ def test_spot_interruption_is_announced_stopped_and_replaced(clean_emulator, ecs
                                                              busybox_image):
     receive = event_queue(clean_emulator, {"source": ["aws.ecs"],
                                            "detail-type": ["ECS Task State Change"]})
-    # sleep as PID 1 ignores SIGTERM, so the warning period is what ends it (with SIGKILL).
-    definition = fargate_definition(ecs, busybox_image, command=["sleep", "3600"])
+    # sleep as PID 1 ignores SIGTERM, so the warning period is what ends it (with SIGKILL);
+    # the replacement, the same, is stopped at teardown after 2 s rather than ECS's default 30.
+    definition = fargate_definition(ecs, busybox_image, command=["sleep", "3600"],
+                                    stopTimeout=2)
     ecs.create_service(cluster=cluster, serviceName="web", desiredCount=1,
                        taskDefinition=definition, networkConfiguration=SUBNETS,
                        capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT",

@@ -50,9 +50,9 @@ def stop(ecs, cluster, arn, docker_client) -> None:
 def container_of(docker_client, arn, name: str):
     """The task's container `name` (waiting for the engine to create it)."""
     def find():
-        return [c for c in docker_client.containers.list(
-            all=True, filters={"label": f"{TASK_LABEL}={arn}"})
-            if c.labels.get("ecs-emulator.container-name") == name]
+        listed = docker_client.api.containers(all=True, filters={"label": [
+            f"{TASK_LABEL}={arn}", f"ecs-emulator.container-name={name}"]})
+        return [docker_client.containers.get(c["Id"]) for c in listed]
     return wait_for(find, bool)[0]
 
 

@@ -16,12 +16,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.waiting import wait_for
+from tests.waiting import page_text, wait_for
 
 BIN = Path(sys.executable).parent
 REGION = "ap-southeast-2"
@@ -63,14 +62,6 @@ class Shell:
 def shell(clean_emulator, tmp_path):
     (tmp_path / "home").mkdir()
     return Shell(tmp_path, clean_emulator.endpoint_url)
-
-
-def get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return None
 
 
 def service_rows(shell: Shell) -> list[list[str]]:
@@ -164,7 +155,7 @@ def test_the_ecs_cli_fargate_tutorial_offline(shell, busybox_image, docker_clien
     assert name.startswith("tutorial/") and name.endswith("/web")
     address = ports.split("->")[0]
     assert address.startswith("127.0.0.1:") and ports.endswith("->80/tcp")
-    assert wait_for(lambda: get(f"http://{address}/"), lambda page: page is not None).strip() \
+    assert wait_for(lambda: page_text(f"http://{address}/"), lambda page: page is not None).strip() \
         == PAGE
 
     # Step 8: the task's logs, once and followed.
@@ -183,7 +174,7 @@ def test_the_ecs_cli_fargate_tutorial_offline(shell, busybox_image, docker_clien
     addresses = {row[2].split("->")[0] for row in rows}
     assert len(addresses) == 2
     for each in addresses:
-        assert wait_for(lambda: get(f"http://{each}/"), lambda p: p is not None).strip() == PAGE
+        assert wait_for(lambda: page_text(f"http://{each}/"), lambda p: p is not None).strip() == PAGE
 
     # Step 10: clean up.
     down = shell.ecs_cli("compose", "--project-name", "tutorial", "service", "down",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import time
+import urllib.request
 
 
 def wait_for(fetch, until, timeout: float = 60.0, interval: float = 0.2):
@@ -17,6 +19,15 @@ def wait_for(fetch, until, timeout: float = 60.0, interval: float = 0.2):
     return value
 
 
+def page_text(url: str) -> str | None:
+    """The body at `url`, or None while nothing answers there (for wait_for)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
 def task_of(ecs, cluster: str, arn: str) -> dict:
     return ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
 
@@ -29,3 +40,17 @@ def wait_for_task(ecs, cluster: str, arn: str, status: str, timeout: float = 60.
         lambda t: order.index(t["lastStatus"]) >= order.index(status),
         timeout=timeout,
     )
+
+
+# The command line's modules that poll the emulator 1 s apart, as the ECS CLI does.
+CLI_POLLERS = ("emulator.ecscli.waiting", "emulator.ecscli.stack", "emulator.ecscli.compose_tasks",
+               "emulator.cli_commands.logs")
+
+
+def quick_cli_polls(monkeypatch, seconds: float = 0.1) -> None:
+    """The command line run in this process polls every `seconds`: its tests wait for the
+    emulator, not for a clock (what they assert is the same)."""
+    for name in CLI_POLLERS:
+        module = importlib.import_module(name)
+        assert hasattr(module, "POLL_S"), name
+        monkeypatch.setattr(module, "POLL_S", seconds)

@@ -72,7 +72,7 @@ class Callers:
             return Caller(CallerKind.STRANGER, address)
         if getattr(ip, "ipv4_mapped", None):  # a dual-stack listener's view of an IPv4 peer
             ip = ip.ipv4_mapped
-        if ip.is_loopback or _is_local(str(ip)):
+        if ip.is_loopback or is_local_address(str(ip)):
             return Caller(CallerKind.HOST, address)
         asked = time.monotonic()
         if not self._on_network(ip, asked):
@@ -131,7 +131,7 @@ class Callers:
         return None
 
 
-def _is_local(address: str) -> bool:
+def is_local_address(address: str) -> bool:
     """Whether `address` is one of this host's (only a local address can be bound; a bind and a
     close cost microseconds, and addresses come and go, so the answer is not kept)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET

@@ -7,7 +7,7 @@ import json
 
 from emulator.aws.errors import AwsError
 from emulator.cloudformation.properties import tags_of, to_request
-from emulator.cloudformation.resource import ApiResource, tag_changes
+from emulator.cloudformation.resource import ApiResource, delete_gone, tag_changes
 
 
 def _ecr_request(api, operation: str, properties: dict, **extra) -> dict:
@@ -19,11 +19,6 @@ def _text(value) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value)
-
-
-def _ignore(error: AwsError, *codes: str) -> None:
-    if error.code not in codes:
-        raise error
 
 
 class Repository(ApiResource):
@@ -90,11 +85,9 @@ class Repository(ApiResource):
     def remove(self, api):
         # Without EmptyOnDelete a repository that holds images is refused, as on AWS.
         force = str(self.properties.get("EmptyOnDelete", "false")).lower() == "true"
-        try:
-            api.ecr("DeleteRepository", {"repositoryName": self.physical_resource_id,
-                                         "force": force})
-        except AwsError as error:
-            _ignore(error, "RepositoryNotFoundException")
+        delete_gone(api.ecr, "DeleteRepository",
+                    {"repositoryName": self.physical_resource_id, "force": force},
+                    "RepositoryNotFoundException")
 
 
 class RegistryPolicy(ApiResource):
@@ -112,10 +105,7 @@ class RegistryPolicy(ApiResource):
         return type(self).create(api, properties, "")
 
     def remove(self, api):
-        try:
-            api.ecr("DeleteRegistryPolicy", {})
-        except AwsError as error:
-            _ignore(error, "RegistryPolicyNotFoundException")
+        delete_gone(api.ecr, "DeleteRegistryPolicy", {}, "RegistryPolicyNotFoundException")
 
 
 class ReplicationConfiguration(ApiResource):
@@ -159,11 +149,9 @@ class PullThroughCacheRule(ApiResource):
         return type(self)(self.physical_resource_id, properties)
 
     def remove(self, api):
-        try:
-            api.ecr("DeletePullThroughCacheRule",
-                    {"ecrRepositoryPrefix": self.physical_resource_id})
-        except AwsError as error:
-            _ignore(error, "PullThroughCacheRuleNotFoundException")
+        delete_gone(api.ecr, "DeletePullThroughCacheRule",
+                    {"ecrRepositoryPrefix": self.physical_resource_id},
+                    "PullThroughCacheRuleNotFoundException")
 
 
 class RepositoryCreationTemplate(ApiResource):
@@ -188,10 +176,8 @@ class RepositoryCreationTemplate(ApiResource):
                           self._times(out["repositoryCreationTemplate"]))
 
     def remove(self, api):
-        try:
-            api.ecr("DeleteRepositoryCreationTemplate", {"prefix": self.physical_resource_id})
-        except AwsError as error:
-            _ignore(error, "TemplateNotFoundException")
+        delete_gone(api.ecr, "DeleteRepositoryCreationTemplate",
+                    {"prefix": self.physical_resource_id}, "TemplateNotFoundException")
 
     @staticmethod
     def _request(api, operation, properties):

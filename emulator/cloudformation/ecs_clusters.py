@@ -3,19 +3,12 @@ the resources of a stack that hold no running tasks themselves."""
 
 from __future__ import annotations
 
-from emulator.aws.errors import AwsError
 from emulator.cloudformation.properties import tags_of, to_request
-from emulator.cloudformation.resource import Api, ApiResource, tag_changes
+from emulator.cloudformation.resource import Api, ApiResource, delete_gone, tag_changes
 
 
 def _ecs_request(api: Api, operation: str, properties: dict, **extra) -> dict:
     return to_request(api.services.ecs.shapes, operation, properties, **extra)
-
-
-def _ignore_missing(error: AwsError, *codes: str) -> None:
-    """Deleting what is already gone succeeds, as CloudFormation's handlers do."""
-    if error.code not in codes:
-        raise error
 
 
 class Cluster(ApiResource):
@@ -49,10 +42,8 @@ class Cluster(ApiResource):
         return type(self)(self.physical_resource_id, properties, self.attributes)
 
     def remove(self, api):
-        try:
-            api.ecs("DeleteCluster", {"cluster": self.physical_resource_id})
-        except AwsError as error:
-            _ignore_missing(error, "ClusterNotFoundException")
+        delete_gone(api.ecs, "DeleteCluster", {"cluster": self.physical_resource_id},
+                    "ClusterNotFoundException")
 
 
 class CapacityProvider(ApiResource):
@@ -79,10 +70,8 @@ class CapacityProvider(ApiResource):
         return type(self)(self.physical_resource_id, properties, self.attributes)
 
     def remove(self, api):
-        try:
-            api.ecs("DeleteCapacityProvider", {"capacityProvider": self.physical_resource_id})
-        except AwsError as error:
-            _ignore_missing(error, "ClientException")
+        delete_gone(api.ecs, "DeleteCapacityProvider",
+                    {"capacityProvider": self.physical_resource_id}, "ClientException")
 
 
 class ClusterCapacityProviderAssociations(ApiResource):
@@ -101,12 +90,9 @@ class ClusterCapacityProviderAssociations(ApiResource):
         return type(self)(self.physical_resource_id, properties)
 
     def remove(self, api):
-        try:
-            api.ecs("PutClusterCapacityProviders", {
-                "cluster": self.physical_resource_id, "capacityProviders": [],
-                "defaultCapacityProviderStrategy": []})
-        except AwsError as error:
-            _ignore_missing(error, "ClusterNotFoundException")
+        delete_gone(api.ecs, "PutClusterCapacityProviders",
+                    {"cluster": self.physical_resource_id, "capacityProviders": [],
+                     "defaultCapacityProviderStrategy": []}, "ClusterNotFoundException")
 
     @staticmethod
     def _request(api, properties):
@@ -144,10 +130,8 @@ class TaskDefinition(ApiResource):
         return self.physical_resource_id.rsplit("/", 1)[-1].rsplit(":", 1)[0]
 
     def remove(self, api):
-        try:
-            api.ecs("DeregisterTaskDefinition", {"taskDefinition": self.physical_resource_id})
-        except AwsError as error:
-            _ignore_missing(error, "ClientException")
+        delete_gone(api.ecs, "DeregisterTaskDefinition",
+                    {"taskDefinition": self.physical_resource_id}, "ClientException")
 
 
 TYPES = (Cluster, CapacityProvider, ClusterCapacityProviderAssociations, TaskDefinition)

@@ -14,7 +14,8 @@ import time
 
 from emulator.aws.errors import AwsError
 from emulator.cloudformation.properties import tags_of, to_request
-from emulator.cloudformation.resource import Api, ApiResource, ResourceFailed, tag_changes
+from emulator.cloudformation.resource import (Api, ApiResource, ResourceFailed, delete_gone,
+                                              tag_changes)
 
 POLL_S = 0.2
 
@@ -112,12 +113,9 @@ class Service(ApiResource):
 
     def remove(self, api):
         cluster, name = _cluster_of(self.physical_resource_id), self.attributes["Name"]
-        try:
-            api.ecs("DeleteService", {"cluster": cluster, "service": name, "force": True})
-        except AwsError as error:
-            if error.code not in ("ServiceNotFoundException", "ServiceNotActiveException",
-                                  "ClusterNotFoundException"):
-                raise
+        delete_gone(api.ecs, "DeleteService", {"cluster": cluster, "service": name, "force": True},
+                    "ServiceNotFoundException", "ServiceNotActiveException",
+                    "ClusterNotFoundException")
         # CloudFormation reports the delete complete once the service is INACTIVE, its tasks
         # stopped; the cluster's delete depends on that.
         deadline = time.monotonic() + api.settings.cfn_stabilize_timeout_s
@@ -167,14 +165,12 @@ class TaskSet(ApiResource):
         return type(self)(self.physical_resource_id, properties, self.attributes)
 
     def remove(self, api):
-        try:
-            api.ecs("DeleteTaskSet", {"cluster": self.attributes["Cluster"],
-                                      "service": self.attributes["Service"],
-                                      "taskSet": self.physical_resource_id, "force": True})
-        except AwsError as error:
-            if error.code not in ("TaskSetNotFoundException", "ServiceNotFoundException",
-                                  "ServiceNotActiveException", "ClusterNotFoundException"):
-                raise
+        delete_gone(api.ecs, "DeleteTaskSet", {"cluster": self.attributes["Cluster"],
+                                               "service": self.attributes["Service"],
+                                               "taskSet": self.physical_resource_id,
+                                               "force": True},
+                    "TaskSetNotFoundException", "ServiceNotFoundException",
+                    "ServiceNotActiveException", "ClusterNotFoundException")
 
 
 class PrimaryTaskSet(ApiResource):

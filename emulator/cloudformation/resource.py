@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator.aws.context import RequestContext
+from emulator.aws.errors import AwsError
 from emulator.aws.moto_bridge import MotoBridge
 
 EXTENSION = "cloudformation"  # key of the Api factory in MotoBridge.extensions
@@ -189,3 +190,13 @@ def tag_changes(api_call, arn: str, old: list[dict], new: list[dict], *, lower: 
     if changed:
         tags = [{"key": t["Key"], "value": t["Value"]} for t in changed] if lower else changed
         api_call("TagResource", {"resourceArn": arn, "tags": tags})
+
+
+def delete_gone(api_call, operation: str, params: dict, *gone: str) -> None:
+    """A delete that succeeds when what it deletes is already gone (an error whose code is in
+    `gone`), as CloudFormation's handlers do; any other error fails the resource."""
+    try:
+        api_call(operation, params)
+    except AwsError as error:
+        if error.code not in gone:
+            raise

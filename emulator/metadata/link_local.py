@@ -21,11 +21,12 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
 from typing import Callable
+
+from emulator.access.callers import is_local_address
 
 log = logging.getLogger("emulator.credentials")
 
@@ -50,7 +51,7 @@ class LinkLocalEndpoint:
         with self._lock:
             if self._refused is not None:
                 return False
-            if self._server is not None and _address_is_local():
+            if self._server is not None and is_local_address(ADDRESS):
                 return True
             reason = self._serve()
             if reason is not None:
@@ -83,7 +84,7 @@ class LinkLocalEndpoint:
         if interface is None:
             return (f"the Docker network's gateway {gateway} is no address of this host, as with "
                     "Docker Desktop or a remote Docker Engine")
-        if not _address_is_local() or self._interface != interface:
+        if not is_local_address(ADDRESS) or self._interface != interface:
             failure = _ip("addr", "add", f"{ADDRESS}/32", "dev", interface)
             if failure and "File exists" not in failure:
                 return f"cannot add {ADDRESS} to {interface}: {failure}"
@@ -118,18 +119,6 @@ class LinkLocalEndpoint:
         threading.Thread(target=server.serve, name="ecs-emulator-credentials", daemon=True).start()
         self._server = server
         return None
-
-
-def _address_is_local() -> bool:
-    """Whether 169.254.170.2 is an address of this host (binding a free port to it tells)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        probe.bind((ADDRESS, 0))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _interface_with(address: str) -> str | None:

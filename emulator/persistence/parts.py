@@ -28,42 +28,34 @@ def _resolve(state):
 
 
 class EcsPart:
+    """A service's stores, and the attributes of its state named in FIELDS beside them."""
+
     name = "ecs"
+    FIELDS: tuple[str, ...] = ()
 
     def __init__(self, state):
         self._state = state
 
     def capture(self) -> bytes:
         with self._state.lock:
-            return snapshot.dumps({"stores": self._state._stores},
-                                  _state_references(self._state, ("_stores",)))
+            value = {"stores": self._state._stores,
+                     **{field: getattr(self._state, field) for field in self.FIELDS}}
+            return snapshot.dumps(value, _state_references(self._state,
+                                                           ("_stores", *self.FIELDS)))
 
     def restore(self, data: bytes) -> None:
         value = snapshot.loads(data, _resolve(self._state))
         with self._state.lock:
             self._state._stores.clear()
             self._state._stores.update(value["stores"])
+            for field in self.FIELDS:
+                setattr(self._state, field, value[field])
 
 
-class EcrPart:
+class EcrPart(EcsPart):
     name = "ecr"
-
-    def __init__(self, state):
-        self._state = state
-
-    def capture(self) -> bytes:
-        with self._state.lock:
-            return snapshot.dumps({"stores": self._state._stores,
-                                   "signing_key": self._state.signing_key},
-                                  _state_references(self._state, ("_stores", "signing_key")))
-
-    def restore(self, data: bytes) -> None:
-        value = snapshot.loads(data, _resolve(self._state))
-        with self._state.lock:
-            self._state._stores.clear()
-            self._state._stores.update(value["stores"])
-            # Tokens of `docker login` and layer URLs handed out before the restart stay good.
-            self._state.signing_key = value["signing_key"]
+    # Tokens of `docker login` and layer URLs handed out before the restart stay good.
+    FIELDS = ("signing_key",)
 
 
 class HooksPart:

@@ -96,3 +96,21 @@ export function portLink(binding) {
 }
 
 export function shortId(arnOrId) { return String(arnOrId).split("/").pop(); }
+
+// A view's refresh loop: `body(closed)` now and `everyMs` after each round ends (never two at once),
+// its errors shown as toasts; `closed()` tells a round whose answer came after the view closed.
+export function poller(ctx, everyMs, body) {
+  let timer = null;
+  let closed = false;
+  const isClosed = () => closed;
+  async function refresh() {
+    clearTimeout(timer);
+    try {
+      await body(isClosed);
+    } catch (error) {
+      if (!closed) ctx.toast(String(error.message || error));
+    }
+    if (!closed) timer = setTimeout(refresh, everyMs);
+  }
+  return { refresh, dispose() { closed = true; clearTimeout(timer); } };
+}

@@ -1,7 +1,7 @@
 // ECR: repositories and their images (tags, digest, size, pushed at, scan findings), through the
 // ECR API (DescribeRepositories, DescribeImages), refreshed every few seconds.
 import { aws } from "./api.js";
-import { h, table, fromSeconds, timeEl } from "./dom.js";
+import { h, poller, table, fromSeconds, timeEl } from "./dom.js";
 
 const EVERY_MS = 4000;
 
@@ -36,27 +36,18 @@ export function ecrView(main, ctx, only = "") {
   const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   const back = only ? [h("p", {}, h("a", { href: "#/ecr" }, "← All repositories"))] : [];
   main.replaceChildren(...back, h("h2", {}, only ? `ECR repository ${only}` : "ECR repositories"), body);
-  let timer = null;
-  let closed = false;
   let shown = null;
-
-  async function refresh() {
-    clearTimeout(timer);
-    try {
-      const repositories = await all("DescribeRepositories",
-        only ? { repositoryNames: [only] } : {}, "repositories");
-      const images = await Promise.all(repositories.map((r) =>
-        all("DescribeImages", { repositoryName: r.repositoryName }, "imageDetails")));
-      const key = JSON.stringify([repositories, images]);
-      if (key !== shown && !closed) {
-        shown = key;
-        render(repositories, images);
-      }
-    } catch (error) {
-      if (!closed) ctx.toast(String(error.message || error));
+  const loop = poller(ctx, EVERY_MS, async (closed) => {
+    const repositories = await all("DescribeRepositories",
+      only ? { repositoryNames: [only] } : {}, "repositories");
+    const images = await Promise.all(repositories.map((r) =>
+      all("DescribeImages", { repositoryName: r.repositoryName }, "imageDetails")));
+    const key = JSON.stringify([repositories, images]);
+    if (key !== shown && !closed()) {
+      shown = key;
+      render(repositories, images);
     }
-    if (!closed) timer = setTimeout(refresh, EVERY_MS);
-  }
+  });
 
   function render(repositories, images) {
     if (!repositories.length) {
@@ -80,6 +71,6 @@ export function ecrView(main, ctx, only = "") {
     }));
   }
 
-  refresh();
-  return { update() {}, dispose() { closed = true; clearTimeout(timer); } };
+  loop.refresh();
+  return { update() {}, dispose: loop.dispose };
 }

@@ -1,7 +1,7 @@
 // Services: the list (from the summary) and one service (DescribeServices): counts, scaling,
 // deployments and the events as a timeline, and its tasks.
 import { aws } from "./api.js";
-import { h, KeyedRows, table, status, fromSeconds, timeEl } from "./dom.js";
+import { h, KeyedRows, poller, table, status, fromSeconds, timeEl } from "./dom.js";
 import { taskRows, taskTable } from "./tasks.js";
 
 export function clusterBar(summary) {
@@ -43,7 +43,7 @@ export function serviceDetail(main, ctx, cluster, name) {
     event.preventDefault();
     await ctx.act(`scaled ${name} to ${input.value}`, () => aws("ecs", "UpdateService",
       { cluster, service: name, desiredCount: Number(input.value) }));
-    refresh();
+    loop.refresh();
   } }, h("label", { for: "desired-count" }, "Desired count "), input, h("button", { type: "submit" }, "Scale"));
   main.replaceChildren(h("p", {}, h("a", { href: "#/services" }, "← Services")),
     h("h2", {}, `Service ${name}`), head, form,
@@ -52,25 +52,16 @@ export function serviceDetail(main, ctx, cluster, name) {
     h("h3", {}, "Tasks"), tasks.node);
   let firstEvent = null;
   let filled = false;
-  let timer = null;
-  let closed = false;
-
-  async function refresh() {
-    clearTimeout(timer);
-    try {
-      const answer = await aws("ecs", "DescribeServices", { cluster, services: [name] });
-      const service = answer.services && answer.services[0];
-      if (closed) return;
-      if (!service) {
-        head.replaceChildren(h("p", {}, `No service ${name} in cluster ${cluster}.`));
-      } else {
-        render(service);
-      }
-    } catch (error) {
-      if (!closed) ctx.toast(String(error.message || error));
+  const loop = poller(ctx, 1500, async (closed) => {
+    const answer = await aws("ecs", "DescribeServices", { cluster, services: [name] });
+    const service = answer.services && answer.services[0];
+    if (closed()) return;
+    if (!service) {
+      head.replaceChildren(h("p", {}, `No service ${name} in cluster ${cluster}.`));
+    } else {
+      render(service);
     }
-    if (!closed) timer = setTimeout(refresh, 1500);
-  }
+  });
 
   function render(s) {
     head.replaceChildren(h("p", { class: "counts" }, status(s.status), " · cluster ", h("strong", {}, cluster),
@@ -101,11 +92,11 @@ export function serviceDetail(main, ctx, cluster, name) {
     }
   }
 
-  refresh();
+  loop.refresh();
   return {
     update(summary) {
       taskRows(tasks, summary.tasks.filter((t) => t.cluster === cluster && t.group === `service:${name}`));
     },
-    dispose() { closed = true; clearTimeout(timer); },
+    dispose: loop.dispose,
   };
 }

@@ -2,7 +2,7 @@
 // moto's backend), each with its resources (physical ids linking to the cluster, service and
 // repository views) and its events as a timeline, refreshed every few seconds.
 import { stacks } from "./api.js";
-import { h, table, status, fromMs, timeEl } from "./dom.js";
+import { h, poller, table, status, fromMs, timeEl } from "./dom.js";
 
 const EVERY_MS = 2000;
 
@@ -55,25 +55,16 @@ function stackSection(stack) {
 export function stacksView(main, ctx) {
   const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   main.replaceChildren(h("h2", {}, "CloudFormation stacks"), body);
-  let timer = null;
-  let closed = false;
   let shown = null;
   const open = new Set();  // stacks whose events the user opened stay open across refreshes
-
-  async function refresh() {
-    clearTimeout(timer);
-    try {
-      const found = await stacks();
-      const key = JSON.stringify(found);
-      if (key !== shown && !closed) {
-        shown = key;
-        render(found.stacks);
-      }
-    } catch (error) {
-      if (!closed) ctx.toast(String(error.message || error));
+  const loop = poller(ctx, EVERY_MS, async (closed) => {
+    const found = await stacks();
+    const key = JSON.stringify(found);
+    if (key !== shown && !closed()) {
+      shown = key;
+      render(found.stacks);
     }
-    if (!closed) timer = setTimeout(refresh, EVERY_MS);
-  }
+  });
 
   function render(list) {
     if (!list.length) {
@@ -92,6 +83,6 @@ export function stacksView(main, ctx) {
     }));
   }
 
-  refresh();
-  return { update() {}, dispose() { closed = true; clearTimeout(timer); } };
+  loop.refresh();
+  return { update() {}, dispose: loop.dispose };
 }

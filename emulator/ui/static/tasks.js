@@ -1,7 +1,7 @@
 // Tasks: the list (from the summary) and one task (DescribeTasks): its lifecycle as a timeline,
 // its containers, the actions a developer wants while testing, its live output and metadata.
 import { aws, fault, logSources, dockerLog, metadata } from "./api.js";
-import { h, KeyedRows, table, status, fromMs, fromSeconds, timeEl, clock, portLink, shortId } from "./dom.js";
+import { h, KeyedRows, poller, table, status, fromMs, fromSeconds, timeEl, clock, portLink, shortId } from "./dom.js";
 
 export function taskTable() {
   const { node, tbody } = table(["Task", "Cluster", "Group", "Task definition", "Last status", "Desired",
@@ -55,8 +55,6 @@ export function taskDetail(main, ctx, id) {
     h("h3", {}, "Containers"), containers, details);
   let task = null;
   let version = null;
-  let timer = null;
-  let closed = false;
   const output = new Output(id, logs, ctx);
 
   async function loadMetadata() {
@@ -64,22 +62,16 @@ export function taskDetail(main, ctx, id) {
     catch (error) { meta.textContent = String(error.message || error); }
   }
 
-  async function refresh() {
-    clearTimeout(timer);
+  const loop = poller(ctx, 1000, async (closed) => {
     const brief = ctx.summary && ctx.summary.tasks.find((t) => t.id === id);
-    try {
-      if (brief) {
-        const answer = await aws("ecs", "DescribeTasks", { cluster: brief.cluster, tasks: [brief.id], include: ["TAGS"] });
-        if (answer.tasks && answer.tasks[0] && !closed) render(answer.tasks[0]);
-      } else if (ctx.summary && !task) {
-        head.replaceChildren(h("p", {}, "No such task in this account and region (or it stopped over an hour ago)."));
-      }
-      await output.poll();
-    } catch (error) {
-      if (!closed) ctx.toast(String(error.message || error));
+    if (brief) {
+      const answer = await aws("ecs", "DescribeTasks", { cluster: brief.cluster, tasks: [brief.id], include: ["TAGS"] });
+      if (answer.tasks && answer.tasks[0] && !closed()) render(answer.tasks[0]);
+    } else if (ctx.summary && !task) {
+      head.replaceChildren(h("p", {}, "No such task in this account and region (or it stopped over an hour ago)."));
     }
-    if (!closed) timer = setTimeout(refresh, 1000);
-  }
+    await output.poll();
+  });
 
   function render(t) {
     task = t;
@@ -122,8 +114,8 @@ export function taskDetail(main, ctx, id) {
     containers.replaceChildren(view.node);
   }
 
-  refresh();
-  return { update() {}, dispose() { closed = true; output.closed = true; clearTimeout(timer); } };
+  loop.refresh();
+  return { update() {}, dispose() { output.closed = true; loop.dispose(); } };
 }
 
 // A task's output, live: from CloudWatch Logs (GetLogEvents, forward tokens) for containers with
