@@ -54,12 +54,22 @@ case $command in
     # iptables flushes and rebuilds the shared DOCKER chains at start, which would wipe the main
     # engine's rules; ports are published by docker-proxy instead, and containers reach the host
     # at their bridge's gateway address without NAT.
+    # Docker 20.10 restarted on a data-root that holds its default bridge network deletes the
+    # host's `docker0` (the machine engine's default bridge: the network namespace is shared).
+    # Note docker0's address now, and put it back if this start took it.
+    main_bridge=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | head -n1)
     nohup dockerd --host "$host" --data-root "$root/data" --exec-root "$root/exec" \
       --pidfile "$root/dockerd.pid" --bridge "$bridge" --shutdown-timeout 1 \
       --default-address-pool "base=10.$((210 + index)).0.0/16,size=24" \
       --iptables=false --ip-masq=false >"$root/dockerd.log" 2>&1 &
     for _ in $(seq 1 200); do
       if docker -H "$host" version >/dev/null 2>&1; then
+        if [ -n "$main_bridge" ] && ! ip link show docker0 >/dev/null 2>&1; then
+          ip link add name docker0 type bridge
+          ip addr add "$main_bridge" dev docker0
+          ip link set docker0 up
+          echo "extra-dockerd: $name's start removed docker0; put it back ($main_bridge)" >&2
+        fi
         echo "$host"
         exit 0
       fi
@@ -79,7 +89,11 @@ case $command in
     # what containers left mounted under the data-root must go before the files do
     grep " $root/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$root"
-    ip link del "$bridge" 2>/dev/null || true ;;
+    ip link del "$bridge" 2>/dev/null || true
+    # the bridges of networks made inside it (the emulator's) outlive a dead dockerd: their
+    # addresses are in its own pool, 10.<210+INDEX>.0.0/16
+    ip -4 -o addr show | awk -v pool="10.$((210 + index))." 'index($4, pool) == 1 {print $2}' \
+      | sort -u | xargs -r -n1 ip link del 2>/dev/null || true ;;
   *)
     echo "extra-dockerd: unknown command $command" >&2
     exit 2 ;;
