@@ -30,6 +30,7 @@ from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
 from emulator import persistence
 from emulator.engine.ecs_events import EcsEvents
+from emulator.engine import engines
 from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
@@ -143,8 +144,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights = Rights(settings, moto)
     router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings, rights=rights)
     keeper = persistence.keeper_for(settings)
-    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings.docker_concurrency),
-                        settings)
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings), settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
@@ -163,6 +163,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
+    engines.install(emulator, settings,
+                    lambda environment: _docker_runtime(keeper, settings, environment))
     _add_exec(emulator)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
@@ -180,7 +182,7 @@ def _ecr_handlers():
 def _flask_app(emulator: Emulator):
     from flask import Flask
 
-    from emulator import control, faults_routes, front_door_routes
+    from emulator import control, engine_routes, faults_routes, front_door_routes
     from emulator.ecr import control as ecr_control
     from emulator.exec import routes as exec_routes
     from emulator.metadata import agent_routes
@@ -196,6 +198,7 @@ def _flask_app(emulator: Emulator):
     flask_app.register_blueprint(metadata_routes.blueprint)
     flask_app.register_blueprint(agent_routes.blueprint)
     flask_app.register_blueprint(faults_routes.blueprint)
+    flask_app.register_blueprint(engine_routes.blueprint)
     flask_app.register_blueprint(ui_routes.blueprint)
     flask_app.register_blueprint(front_door_routes.blueprint)
     flask_app.register_blueprint(exec_routes.blueprint)
@@ -255,14 +258,18 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper, concurrency: int):
+def _docker_runtime(keeper, settings, environment=None):
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
     # One instance id per emulator, so that stopping one never removes another's containers,
     # even within one process (a test session may run several). A persisted emulator keeps its
     # id across restarts: its containers and network are found again by their labels.
+    # None: the SDK reads DOCKER_HOST
+    environment = environment or settings.docker_environment() or None
     if keeper is None:
-        return DockerRuntime(instance_id=new_instance_id(), concurrency=concurrency)
+        return DockerRuntime(instance_id=new_instance_id(), environment=environment,
+                             concurrency=settings.docker_concurrency)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
-                         state_dir=str(keeper.directory), concurrency=concurrency)
+                         state_dir=str(keeper.directory), environment=environment,
+                         concurrency=settings.docker_concurrency)

@@ -84,10 +84,12 @@ def _parser(clients: bool = True) -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the emulator (the default command)")
     _add_serve_options(serve)
     if clients:
+        from emulator.cli_commands import engines as engines_parsers
         from emulator.cli_commands import parsers as everyday_parsers
         from emulator.ecscli import parsers as ecscli_parsers
 
         everyday_parsers.add_parsers(commands)
+        engines_parsers.add_parsers(commands)
         ecscli_parsers.add_parsers(commands)
     return parser
 

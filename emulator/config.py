@@ -29,6 +29,20 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw not in (None, "") else default
 
 
+def parse_engines(text: str) -> tuple[tuple[str, str], ...]:
+    """"b=unix:///run/b.sock c=ssh://me@box" -> (("b", "unix:///run/b.sock"), ("c", ...))."""
+    engines = []
+    for entry in text.replace(";", " ").split():
+        name, _, host = entry.partition("=")
+        if not name or not host or name == "default":
+            raise ValueError(f"ECS_EMULATOR_ENGINES: {entry!r} is not name=DOCKER_HOST "
+                             "(and 'default' is the engine DOCKER_HOST names)")
+        engines.append((name, host))
+    if len({name for name, _ in engines}) != len(engines):
+        raise ValueError("ECS_EMULATOR_ENGINES names an engine twice")
+    return tuple(engines)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -89,6 +103,23 @@ class Settings:
     # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     docker_concurrency: int = 4
+    # The Docker Engine tasks run on, as the docker CLI names it (DOCKER_HOST, with
+    # DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for tcp:// with TLS); None: the default socket.
+    docker_host: str | None = None
+    docker_tls_verify: str | None = None
+    docker_cert_path: str | None = None
+    # More Docker Engines, each a container instance of the clusters (engine/engines.py):
+    # (name, DOCKER_HOST) pairs, from ECS_EMULATOR_ENGINES="name=host name2=host2".
+    engines: tuple[tuple[str, str], ...] = ()
+    # How long an engine may not answer before its tasks are taken as lost (STOPPED, replaced
+    # on the engines that remain), as ECS gives up on an instance whose agent is gone.
+    engine_lost_after_s: float = 30.0
+
+    def docker_environment(self) -> dict[str, str]:
+        """What the Docker SDK's from_env reads, from these settings rather than os.environ."""
+        values = {"DOCKER_HOST": self.docker_host, "DOCKER_TLS_VERIFY": self.docker_tls_verify,
+                  "DOCKER_CERT_PATH": self.docker_cert_path}
+        return {name: value for name, value in values.items() if value}
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -122,6 +153,12 @@ class Settings:
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
             persist=_env_bool("ECS_EMULATOR_PERSIST", cls.persist),
+            docker_host=os.environ.get("DOCKER_HOST") or None,
+            docker_tls_verify=os.environ.get("DOCKER_TLS_VERIFY") or None,
+            docker_cert_path=os.environ.get("DOCKER_CERT_PATH") or None,
+            engines=parse_engines(os.environ.get("ECS_EMULATOR_ENGINES", "")),
+            engine_lost_after_s=_env_float("ECS_EMULATOR_ENGINE_LOST_AFTER",
+                                           cls.engine_lost_after_s),
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),

@@ -237,6 +237,9 @@ def test_adoption_gives_a_task_its_claimed_spare_back_and_removes_the_unclaimed(
             def record_exit(self, *_):
                 raise AssertionError("every container still runs")
 
+            def runtime_for(self, store, task):  # the task's Docker Engine (engines.py)
+                return self.runtime
+
         restarted = Restarted()
         assert adoption.adopt(restarted, world.state) == 3
         assert restarted.adopted[task.arn].sandbox.sandbox_id == claimed.id

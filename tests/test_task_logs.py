@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -343,3 +344,22 @@ def test_shipper_puts_a_joined_event_when_no_line_comes_to_end_it(monkeypatch):
         release.set()
     assert shipper.join(timeout=30)
     assert puts == [[{"timestamp": 1000, "message": "START a\n  more\n"}]]
+
+
+def test_an_adopted_container_ships_on_from_its_streams_last_event_not_from_the_start():
+    # moto sets a stream's lastEventTimestamp only when it is described: read the events.
+    from moto.logs.models import LogsBackend
+
+    from emulator.engine.task_logs import _shipped_until
+
+    backend = LogsBackend("us-east-1", "123456789012")
+    backend.create_log_group("app", {})
+    backend.create_log_stream("app", "web/main/abc")
+    now_ms = int(time.time() * 1000)  # moto rejects events older than 14 days
+    backend.put_log_events("app", "web/main/abc", [{"timestamp": now_ms,
+                                                    "message": "secret=s3cr3t"}])
+    options = awslogs_options({"name": "main", "logConfiguration": {
+        "logDriver": "awslogs", "options": {"awslogs-group": "app",
+                                            "awslogs-stream-prefix": "web"}}}, "us-east-1")
+    assert _shipped_until(backend, options, "web/main/abc") == (now_ms + 1) / 1000
+    assert _shipped_until(backend, options, "web/main/other") is None

@@ -1,8 +1,9 @@
-"""The local Docker host as a container instance, registered in each cluster that needs one.
+"""The Docker Engines as container instances, registered in each cluster that needs them.
 
-ECS runs EC2-launch-type tasks on container instances; here every task runs on the one Docker
-Engine the emulator drives. So when an EC2 task (or a service's) comes to a cluster that has no
-ACTIVE or DRAINING instance, the local host registers itself there as an agent would: its CPU
+ECS runs EC2-launch-type tasks on container instances; here tasks run on the Docker Engines the
+emulator drives (one by default; engine/engines.py). So when an EC2 task (or a service's) comes
+to a cluster that has no ACTIVE or DRAINING instance of an engine (and none the user registered),
+each engine registers itself there as an agent would: its CPU
 and memory as the runtime reports them, the attributes the ECS agent advertises, and an EC2
 instance id that stays the same across clusters and restarts. With the setting
 ECS_EMULATOR_AUTO_CONTAINER_INSTANCE off, nothing registers by itself and users register
@@ -19,6 +20,7 @@ import logging
 import platform
 import socket
 import threading
+from dataclasses import dataclass
 from typing import Callable
 
 from emulator.ecs import container_instances
@@ -26,6 +28,8 @@ from emulator.ecs.model import Cluster, ContainerInstance
 from emulator.ecs.store import EcsStore
 
 log = logging.getLogger("emulator.ecs")
+
+DEFAULT_ENGINE = "default"  # the Docker Engine DOCKER_HOST names
 
 AGENT_VERSION = "1.89.0"  # an agent recent enough for every capability listed below
 LEGACY = "com.amazonaws.ecs.capability."
@@ -56,6 +60,11 @@ class LocalHost:
     def __init__(self, host_resources: Callable[[], tuple[int, int]], enabled: bool = True):
         self.enabled = enabled
         self._host_resources = host_resources
+        # Whether the engine answers (set by engine/engines.py): a new instance shows it as
+        # agentConnected, as one registered while the engine is down would be disconnected.
+        self.connected: Callable[[], bool] = lambda: True
+        # Every engine, when the emulator has several (engine/engines.py); None: the one.
+        self.engines: list[EngineHost] | None = None
         self._resources: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
@@ -74,42 +83,75 @@ class LocalHost:
             return self._resources
 
     def ensure(self, store: EcsStore, cluster: Cluster) -> ContainerInstance | None:
-        """Register the local host in `cluster` if it is on and the cluster has no instance that
-        takes or keeps tasks; the new instance, or None."""
+        """Register each Docker Engine in `cluster` if it is on and the cluster has no instance
+        the user registered, and none of that engine's that takes or keeps tasks; the first
+        new instance, or None."""
         if not self.enabled:
             return None
-        if any(i.status in ("ACTIVE", "DRAINING") for i in store.container_instances_of(cluster.name)):
+        kept = [i for i in store.container_instances_of(cluster.name)
+                if i.status in ("ACTIVE", "DRAINING")]
+        if any(not i.auto_registered for i in kept):
             return None
-        cpu, memory = self.resources()
+        present = {i.engine or DEFAULT_ENGINE for i in kept}
+        first = None
+        for host in self.engines or [EngineHost(DEFAULT_ENGINE, "a", self.resources,
+                                                lambda: self.connected())]:
+            if host.name not in present:
+                instance = self._register(store, cluster, host)
+                first = first or instance
+        return first
+
+    def _register(self, store: EcsStore, cluster: Cluster, host: "EngineHost") -> ContainerInstance:
+        cpu, memory = host.resources()
         instance = container_instances.register(
             store,
             cluster,
-            ec2_instance_id=ec2_instance_id(),
+            ec2_instance_id=ec2_instance_id(host.name),
             resources=[
                 {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
                 {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
             ],
             version_info={"agentVersion": AGENT_VERSION, "agentHash": "ecs-emulator"},
-            attributes=agent_attributes(store.region, cpu),
+            attributes=agent_attributes(store.region, cpu, host.zone, host.attributes),
         )
         instance.auto_registered = True
+        instance.engine = host.name
+        instance.agent_connected = host.connected()
         return instance
 
 
-def ec2_instance_id() -> str:
-    """An EC2-shaped id (i- and 17 hex digits) derived from the host's name: stable."""
-    digest = hashlib.sha256(f"ecs-emulator:{socket.gethostname()}".encode()).hexdigest()
+@dataclass(frozen=True)
+class EngineHost:
+    """One Docker Engine as a container instance: its name, its availability zone's letter,
+    its (CPU units, memory MiB), whether it answers, and custom attributes."""
+
+    name: str
+    zone: str
+    resources: Callable[[], tuple[int, int]]
+    connected: Callable[[], bool]
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+def ec2_instance_id(engine: str = DEFAULT_ENGINE) -> str:
+    """An EC2-shaped id (i- and 17 hex digits) derived from the host's name (and the engine's,
+    but for the default engine's, which keeps the id it always had): stable."""
+    seed = f"ecs-emulator:{socket.gethostname()}"
+    if engine != DEFAULT_ENGINE:
+        seed += f":{engine}"
+    digest = hashlib.sha256(seed.encode()).hexdigest()
     return "i-0" + digest[:16]
 
 
-def agent_attributes(region: str, cpu_units: int) -> list[dict]:
-    """The attributes an ECS agent on this host would report."""
+def agent_attributes(region: str, cpu_units: int, zone: str = "a",
+                     custom: tuple[tuple[str, str], ...] = ()) -> list[dict]:
+    """The attributes an ECS agent on this host would report, and the engine's own."""
     values = {
         "ecs.os-type": "linux",
         "ecs.os-family": "LINUX",
         "ecs.cpu-architecture": _ARCHITECTURES.get(platform.machine().lower(), "x86_64"),
-        "ecs.availability-zone": f"{region}a",  # where the emulator says tasks run
+        "ecs.availability-zone": f"{region}{zone}",  # where the emulator says tasks run
         "ecs.instance-type": instance_type(cpu_units),
+        **dict(custom),
     }
     names = [LEGACY + f"docker-remote-api.{v}" for v in DOCKER_API_VERSIONS]
     names += [LEGACY + f"logging-driver.{d}" for d in LOGGING_DRIVERS]

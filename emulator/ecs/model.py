@@ -82,6 +82,8 @@ class ContainerInstance:
     # The local Docker host, registered by the emulator itself (not by the user): it goes away
     # with its cluster instead of keeping the cluster from being deleted.
     auto_registered: bool = False
+    # Which Docker Engine runs its tasks (engine/engines.py); None: the default one.
+    engine: str | None = None
     # UpdateContainerAgent (emulator/ecs/agent_updates.py): when the update began, to which version
     agent_update_started: dt.datetime | None = None
     agent_update_target: str | None = None

@@ -60,6 +60,7 @@ class Task:
     enable_execute_command: bool = False
     container_instance_arn: str | None = None
     availability_zone: str | None = None
+    engine: str | None = None  # the Docker Engine it runs on (engine/engines.py); None: default
     ephemeral_storage: dict | None = None
     stop_grace_s: int | None = None  # overrides each container's stopTimeout (emulator reset)
     protected_until: dt.datetime | None = None  # scale-in protection (ecs/task_protection.py)

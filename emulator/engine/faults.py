@@ -60,9 +60,10 @@ class Faults:
                 raise InvalidParameterException(
                     f"Container {container.name} of task {task.id} is not running.")
             runtime_id = container.runtime_id
+            runtime = self._engine.runtime_of(task)  # the task's Docker Engine (engines.py)
         # Outside the lock: Docker may take a moment, and the engine's event watcher, which
         # records the exit, needs the lock.
-        self._engine.runtime.kill_container(runtime_id, signal)
+        runtime.kill_container(runtime_id, signal)
         return task, container
 
     def set_health(self, ref: str, status: str, container_name: str | None = None):

@@ -24,7 +24,7 @@ from emulator.ecs.service_model import Deployment, Service
 from emulator.ecs.store import EcsState, EcsStore
 from emulator.ecs.launch_request import LaunchRequest, Origin
 from emulator.ecs.task_protection import split_protected
-from emulator.engine import daemon_scheduler, deployment_hooks, task_set_scheduler
+from emulator.engine import daemon_scheduler, deployment_hooks, instance_draining, task_set_scheduler
 from emulator.engine.service_failures import (
     BREAKER_REASON,
     FailureCounter,
@@ -58,6 +58,9 @@ class ServiceScheduler:
         self.failures = FailureCounter(settings)
         # fn(store, alarm names) -> those in the ALARM state (CloudWatch in moto; app.py wires it)
         self.alarms_in_alarm = lambda store, names: []
+        # Whether the Docker Engine answers (engine_health.py): while it does not, launches are
+        # held, not sent to fail and trip the throttle.
+        self.engine_answers = lambda: True
         state.listeners.append(self._wake.set)
 
     def start(self) -> None:
@@ -146,6 +149,7 @@ class Reconciliation:
         self.check_circuit_breaker()
         self.check_alarms()
         may_launch, may_clean_up = deployment_hooks.gates(self)
+        instance_draining.drain(self)
         self.stop_surplus(keep_old=not may_clean_up)
         if may_launch:
             self._launch_missing()
@@ -181,7 +185,7 @@ class Reconciliation:
         # tasks are spared by deployments and scale-in alike (task_protection.py).
         old, spared_old = split_protected([t for t in self.live if t.started_by != primary.id
                                            and not (keep_old and t.serving)])
-        mine, spared_mine = split_protected([t for t in self.live if t.started_by == primary.id])
+        mine, spared_mine = split_protected([t for t in self.live if self._mine(t, primary)])
         # Old deployments' tasks that are not yet healthy can go at once; serving ones only as
         # far as minimumHealthyPercent allows, counting only steady tasks as healthy (a failed
         # deployment's tasks that serve for a moment before they die are no cover), and the
@@ -230,7 +234,7 @@ class Reconciliation:
             return
         if time.monotonic() < self.service.next_launch_at:
             return
-        mine = sum(1 for t in self.live if t.started_by == primary.id)
+        mine = sum(1 for t in self.live if self._mine(t, primary))
         missing = primary.desired_count - mine
         if missing <= 0:
             return
@@ -243,8 +247,16 @@ class Reconciliation:
             return
         self.launch_tasks(primary, count)
 
+    def _mine(self, task, primary: Deployment) -> bool:
+        """The primary deployment's task, unless it is being drained off its instance
+        (instance_draining.py replaces it; it must not count as one that stays)."""
+        return task.started_by == primary.id and not instance_draining.on_draining_instance(
+            self.store, task)
+
     def launch_tasks(self, deployment: Deployment, count: int) -> None:
         """Launch `count` tasks of a deployment or task set through the task door."""
+        if not self.scheduler.engine_answers():
+            return  # held until the engine is back (engine_outage.py)
         try:
             admitted = self.store.door.launch(self.store, self.launch_request(deployment, count),
                                               placer=self.scheduler._placer or False)

@@ -28,6 +28,7 @@ import time
 
 from emulator.ecs.circuit_breaker import resets_on_healthy_task, threshold_of
 from emulator.ecs.service_model import Deployment, Service
+from emulator.engine.engine_outage import stopped_by_engine
 from emulator.runtime.status import TaskStatus
 
 FAILED_STOP_CODES = ("TaskFailedToStart", "EssentialContainerExited")
@@ -83,6 +84,8 @@ class FailureCounter:
             return
         if task.stop_code not in FAILED_STOP_CODES:
             return  # stopped on purpose: by the scheduler, a user, a reset or a Spot reclaim
+        if stopped_by_engine(task):
+            return  # its Docker Engine went: no fault of the task's (engine_outage.py)
         service.counted_failures.add(task.arn)  # listeners may hear of a task more than once
         deployment = deployment_of(service, task)
         never_ran = failed_to_start(task)

@@ -17,6 +17,7 @@ from emulator.config import Settings
 from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsState
 from emulator.engine import container_specs
+from emulator.engine.engine_outage import engine_gone_reason
 from emulator.engine.hooks import TaskHook
 from emulator.engine.sandbox_pool import POOL_NAME, SandboxPool
 from emulator.engine.task_runner import TaskRunner
@@ -30,6 +31,7 @@ OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 # answers; what is left they finish in the background (and an emulator's stop removes).
 RESET_WAIT_S = 5.0
 SHUTDOWN_GRACE_S = 2  # SIGTERM to SIGKILL for each task when the emulator stops
+ENGINE_HOLD_S = 30  # how long a new task waits for a Docker Engine that does not answer
 
 
 class TaskEngine:
@@ -49,6 +51,10 @@ class TaskEngine:
         self._waiting: list[tuple[object, object]] = []  # (store, task) admitted before start
         self._threads: list[threading.Thread] = []
         self.task_listeners: list = []  # fn(store, task) on every known-status change
+        # The engine's health (engine_health.py), when watched: a broken event stream makes it
+        # look at once, and new tasks wait for an engine that is gone (hold_for_engine).
+        self.health = None
+        self.engines = None  # the Docker Engines, when watched (engines.py)
         # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
         # container that dies while the engine starts is not missed.
         self.events_since: float | None = None
@@ -77,6 +83,15 @@ class TaskEngine:
                 # not one that stopped meanwhile, nor one adopted since
                 if task.known < TaskStatus.STOPPED and task.arn not in self._runners:
                     self._run(store, task)
+        for extra in self.engines.extra() if self.engines is not None else ():
+            self.watch(extra.runtime, extra.health, extra.name)
+
+    def watch(self, runtime, health, name: str) -> None:
+        """Follow another engine's event stream (engines.py)."""
+        thread = threading.Thread(target=self._watch_events, args=(runtime, health),
+                                  name=f"task-events-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self, remove_everything: bool = True) -> None:
         """Stop every task (containers get their stop timeout), then the engine's threads."""
@@ -96,6 +111,8 @@ class TaskEngine:
                 self._runtime.remove_labelled({})
             except Exception:  # the engine may be gone; the next emulator removes orphans
                 log.exception("could not remove this emulator's containers")
+            if self.engines is not None:
+                self.engines.remove_everything()
 
     def stop_all_tasks(self, reason: str, grace_s: int | None = None, runners=None) -> None:
         with self.state.lock:
@@ -126,18 +143,18 @@ class TaskEngine:
 
     def _kill_all(self, tasks: list) -> None:
         with self.state.lock:
-            ids = [c.runtime_id for task in tasks for c in task.containers
+            ids = [(self.runtime_of(task), c.runtime_id) for task in tasks for c in task.containers
                    if c.runtime_id and c.known < ContainerStatus.STOPPED]
         if not ids:
             return
         with ThreadPoolExecutor(max_workers=min(32, len(ids)),
                                 thread_name_prefix="reset-kill") as pool:
-            for _ in pool.map(self._kill_quietly, ids):
+            for _ in pool.map(lambda pair: self._kill_quietly(*pair), ids):
                 pass
 
-    def _kill_quietly(self, container_id: str) -> None:
+    def _kill_quietly(self, runtime, container_id: str) -> None:
         try:
-            self._runtime.kill_container(container_id)
+            runtime.kill_container(container_id)
         except Exception:  # gone already, or Docker is; the runner's teardown removes it
             log.debug("reset could not kill %s", container_id, exc_info=True)
 
@@ -175,24 +192,30 @@ class TaskEngine:
 
     # -- runtime events -----------------------------------------------------------------------------
 
-    def _watch_events(self) -> None:
+    def _watch_events(self, runtime=None, health=None) -> None:
+        """One engine's event stream (the default engine's unless told another)."""
+        runtime = runtime or self.runtime
+        health = health or self.health
+        since = self.events_since  # each engine's stream goes on from its own last event
         cleaned = False
         while not self._stopping.is_set():
             if not cleaned:  # until the engine answers once: it may be down at start-up
-                cleaned = self._remove_orphans()
+                cleaned = self._remove_orphans(runtime)
             try:
-                for event in self.runtime.events(self._stopping, since=self.events_since):
-                    self._on_event(event)
+                for event in runtime.events(self._stopping, since=since):
+                    self._on_event(event, health)
                     # a stream opened again (the engine restarted) goes on from here
-                    self.events_since = max(self.events_since or 0.0, event.time)
+                    since = max(since or 0.0, event.time)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
+            if health is not None:
+                health.looks_gone()
             self._stopping.wait(1.0)
 
-    def _remove_orphans(self) -> bool:
+    def _remove_orphans(self, runtime) -> bool:
         """What emulators that died left behind; False while the engine does not answer."""
         try:
-            removed = self.runtime.remove_orphans()
+            removed = runtime.remove_orphans()
         except Exception:
             log.debug("no Docker Engine to clean up yet", exc_info=True)
             return False
@@ -200,7 +223,7 @@ class TaskEngine:
             log.info("removed %d resources left by emulators that are gone", removed)
         return True
 
-    def _on_event(self, event) -> None:
+    def _on_event(self, event, health=None) -> None:
         task_arn = event.labels.get(runtime_labels.TASK_ARN)
         name = event.labels.get(runtime_labels.CONTAINER_NAME)
         if name == POOL_NAME and event.action in ("die", "destroy"):
@@ -208,6 +231,10 @@ class TaskEngine:
             return
         if not task_arn or not name:
             return
+        # A dockerd going down stops its containers after it stopped answering new calls (the
+        # event stream, already open, still tells of them): such a death is the engine's doing.
+        health = health or self.health
+        engine_gone = event.action == "die" and health is not None and not health.check()
         with self.state.lock:
             store, task = self._find_task(task_arn)
             container = task.container(name) if task else None
@@ -229,9 +256,9 @@ class TaskEngine:
                 container.reason = OOM_REASON
             else:
                 return
-            if event.action == "die":
-                self._after_exit(task, container)
-            if event.action == "destroy":
+            if event.action == "die" and engine_gone:
+                self._after_engine_exit(task, container, health)
+            elif event.action in ("die", "destroy"):
                 self._after_exit(task, container)
             self.state.changed.notify_all()
             self.task_changed(store, task)
@@ -240,6 +267,13 @@ class TaskEngine:
         # A die event means the container did run (possibly before its runner noted the start).
         if container.essential and not task.stop_requested:
             task.request_stop("EssentialContainerExited", "Essential container in task exited")
+
+    def _after_engine_exit(self, task, container, health) -> None:
+        reason = engine_gone_reason(health.address)
+        if container.reason is None:
+            container.reason = reason
+        if container.essential and task.desired < TaskStatus.STOPPED:
+            task.request_stop("EssentialContainerExited", reason)
 
     def record_exit(self, task, container, state) -> None:
         """After a stop: the exit code and OOM verdict as Docker observed them (under the lock)."""
@@ -276,6 +310,44 @@ class TaskEngine:
                         self._runners.pop(arn, None)
 
     # -- what runners ask of the engine -----------------------------------------------------------
+
+    def hold_for_engine(self, task) -> None:
+        """A new task waits (PROVISIONING) while its engine is known to be gone, up to
+        ENGINE_HOLD_S, rather than failing at once; after that its first call fails and says
+        the engine cannot be reached."""
+        health = self.engines.health_of(task) if self.engines is not None else self.health
+        if health is not None and not health.answering():
+            health.wait_until_answering(
+                ENGINE_HOLD_S, cancelled=lambda: task.desired >= TaskStatus.STOPPED)
+
+    def runtime_for(self, store, task):
+        """The runtime of the engine that runs `task`, chosen now if none is yet (under the
+        lock): the default engine's unless the emulator has several."""
+        return self.engines.runtime_for(store, task) if self.engines is not None else self._runtime
+
+    def runtime_of(self, task):
+        return self.engines.runtime_of(task) if self.engines is not None else self._runtime
+
+    def engine_answers(self, task) -> bool:
+        """False only when the task's engine is known not to answer."""
+        health = self.engines.health_of(task) if self.engines is not None else self.health
+        return health is None or health.answering()
+
+    def live_tasks(self, runtime=None) -> list:
+        """(store, task) of every task whose runner still runs, on `runtime`'s engine if given
+        (under the lock)."""
+        found = []
+        for thread, task in self._runners.values():
+            if thread.is_alive() and task.known < TaskStatus.STOPPED and (
+                    runtime is None or self.runtime_of(task) is runtime):
+                store, known = self._find_task(task.arn)
+                if known is task:
+                    found.append((store, task))
+        return found
+
+    def tasks_with_runners(self) -> set[str]:
+        """ARNs of tasks whose runner has not finished (it removes their containers itself)."""
+        return {arn for arn, (thread, _) in self._runners.items() if thread.is_alive()}
 
     def labels_for(self, task, container_name: str) -> dict[str, str]:
         """What names a resource's task; the runtime adds the labels naming this emulator."""
@@ -321,7 +393,7 @@ class TaskEngine:
                 volume_name, shared = f"ecs-{task.id[:12]}-{name}", False
             if volume_name not in created:
                 labels = self.labels_for(task, f"~volume-{name}")
-                self.runtime.ensure_volume(
+                self.runtime_of(task).ensure_volume(
                     volume_name, labels,
                     driver=(docker_config or {}).get("driver"),
                     driver_opts=(docker_config or {}).get("driverOpts"),

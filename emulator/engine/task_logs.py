@@ -181,9 +181,6 @@ class AwsLogs(TaskHook):
         for container in task.containers:
             if not container.runtime_id or not container.started:
                 continue
-            with self._lock:
-                if container.name in self._shippers.get(task.arn, {}):
-                    continue
             try:
                 options = awslogs_options(container.definition, store.region)
             except TaskSetupError:  # before_create refused these options: nothing was created
@@ -192,9 +189,14 @@ class AwsLogs(TaskHook):
                 continue
             backend = self._backend(store, options.region)
             stream = options.stream_name(task.id, container.name, container.runtime_id)
-            shipper = LogShipper(self._runtime(), container.runtime_id, backend, options.group,
-                                 stream, options.pattern, _shipped_until(backend, options, stream))
+            # Looked up and claimed in one step: two hooks at once (an adopted task's and its
+            # running one) must not both ship the container's log (each line would go twice).
             with self._lock:
+                if container.name in self._shippers.get(task.arn, {}):
+                    continue
+                shipper = LogShipper(self._runtime(), container.runtime_id, backend,
+                                     options.group, stream, options.pattern,
+                                     _shipped_until(backend, options, stream))
                 self._shippers.setdefault(task.arn, {})[container.name] = shipper
             shipper.start()
 
@@ -204,8 +206,10 @@ def _shipped_until(backend, options: AwsLogsOptions, stream: str) -> float | Non
     before the emulator restarted; None for a new stream."""
     group = backend.groups.get(options.group)
     found = group.streams.get(stream) if group is not None else None
-    last = getattr(found, "last_event_timestamp", None)
-    return (last + 1) / 1000 if last else None
+    # From the events themselves: moto updates the stream's lastEventTimestamp only when the
+    # stream is described, so it may be None (or older) for events put since.
+    stamps = [event.timestamp for event in getattr(found, "events", None) or ()]
+    return (max(stamps) + 1) / 1000 if stamps else None
 
 
 def _aws_error(error: Exception) -> str:

@@ -29,7 +29,7 @@ class TaskRunner:
         self.engine = engine
         self.store = store
         self.task = task
-        self.runtime = engine.runtime
+        self.runtime = engine.runtime_for(store, task)  # the task's engine (engines.py)
         self.lock = engine.state.lock
         self.changed = engine.state.changed
         self.sandbox: TaskSandbox | None = None
@@ -66,12 +66,15 @@ class TaskRunner:
             self._teardown()
 
     def _provision(self) -> bool:
+        self.engine.hold_for_engine(self.task)
         if self._stop_requested():
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
         # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py).
-        pooled = self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc" else None
+        # The pool is the default engine's: a task on another engine makes its own (engines.py).
+        pooled = (self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc"
+                  and self.runtime is self.engine.runtime else None)
         try:
             self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
@@ -271,11 +274,16 @@ class TaskRunner:
         self.engine.call_hooks("on_stopping", self.store, self.task, isolated=True)
         with self.lock:
             self._advance(TaskStatus.STOPPING)
-        self._record_exits(self._stop_all())
+        # A task lost with its engine asks nothing of it (each call would wait out the client's
+        # timeout); the engine's return removes what is left (engine_outage.py).
+        engine_answers = self.engine.engine_answers(self.task)
+        if engine_answers:
+            self._record_exits(self._stop_all())
         with self.lock:
             self._advance(TaskStatus.DEPROVISIONING)
         self.engine.call_hooks("on_stopped", self.store, self.task, isolated=True)
-        self._remove_all()
+        if engine_answers:
+            self._remove_all()
         with self.lock:
             for attachment in self.task.attachments:
                 attachment["status"] = "DELETED"

@@ -56,9 +56,12 @@ class DockerRuntime:
     """Runs containers on the Docker Engine that DOCKER_HOST (or the default socket) names."""
 
     def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
-                 state_dir: str | None = None,
+                 state_dir: str | None = None, environment: dict[str, str] | None = None,
                  concurrency: int = Settings.docker_concurrency):
+        """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
+        process's environment, as the docker CLI reads it)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
+        self._environment = environment
         self.queue = DockerQueue(concurrency)
         self.owner_labels = owner_labels(self.instance_id, state_dir)
         self._client_factory = client_factory
@@ -84,7 +87,8 @@ class DockerRuntime:
                     import docker
 
                     # Streams (events, followed logs) hold connections; leave room for calls.
-                    self._client = docker.from_env(max_pool_size=32)
+                    self._client = docker.from_env(max_pool_size=32,
+                                                   environment=self._environment)
             return self._client.api
 
     def explain(self, error: Exception) -> str:

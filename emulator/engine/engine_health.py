@@ -1,0 +1,164 @@
+"""Whether a Docker Engine answers, watched: the emulator's view of its "agent" being connected.
+
+One EngineHealth per engine. A thread asks the engine's `/_ping` every second (at once when told
+the engine looks gone, as the task engine does when the event stream breaks); when the answer
+changes, the listeners hear of it: `on_down()` when the engine stops answering, `on_up(outage)`
+when it answers again, with when it went. ECS shows the same thing as
+a container instance whose agent is not connected; the scheduler holds launches meanwhile
+rather than sending work to an engine that cannot take it.
+
+The probe has its own client with a short timeout: the runtime's client waits a minute for an
+answer, which would leave a hung engine looking alive for that long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+log = logging.getLogger("emulator.engine")
+
+PROBE_INTERVAL_S = 1.0
+PROBE_TIMEOUT_S = 2.0
+DEFAULT_ADDRESS = "unix:///var/run/docker.sock"  # the SDK's, with no DOCKER_HOST
+API_VERSION = "1.24"  # the ping needs no newer one; any engine the SDK supports answers it
+
+
+@dataclass(frozen=True)
+class Outage:
+    """When the engine stopped answering (wall clock, as Docker's FinishedAt is) and for how
+    long."""
+
+    since: float
+    seconds: float
+
+
+class EngineHealth:
+    def __init__(self, name: str, environment: dict[str, str],
+                 pinger: Callable[[], None] | None = None):
+        """`environment`: DOCKER_HOST and its TLS variables (empty: the default socket);
+        `pinger` raises when the engine does not answer (default: Docker's `/_ping` there)."""
+        self.name = name
+        self.address = environment.get("DOCKER_HOST") or DEFAULT_ADDRESS  # what messages name
+        self._pinger = pinger or _DockerPinger(environment)
+        self.up: bool | None = None  # None until first asked
+        self.down_since: float | None = None  # wall clock
+        self._changed = threading.Condition()
+        self._poke = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.on_down: list[Callable[[], None]] = []
+        self.on_up: list[Callable[[Outage], None]] = []
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"engine-health-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._poke.set()
+        if self._thread is not None:
+            self._thread.join(timeout=PROBE_TIMEOUT_S + 1)
+
+    def looks_gone(self) -> None:
+        """Someone saw a call fail: probe now instead of at the next tick."""
+        self._poke.set()
+
+    def answering(self) -> bool:
+        """True unless the engine is known not to answer (unknown counts as answering: the
+        first probe has not run, and work must not wait for it)."""
+        return self.up is not False
+
+    def wait_until_answering(self, timeout: float, cancelled: Callable[[], bool] = lambda: False
+                             ) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.up is False and not cancelled() and not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(timeout=min(left, 1.0))
+        return self.up is not False
+
+    def check(self) -> bool:
+        """Probe once, tell the listeners if the answer changed; whether the engine answers."""
+        try:
+            self._pinger()
+        except Exception:
+            self._went_down()
+            return False
+        self._came_up()
+        return True
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.check()
+            except Exception:  # a listener's fault must not end the watch
+                log.exception("engine health listener failed")
+            self._poke.wait(PROBE_INTERVAL_S)
+            self._poke.clear()
+
+    def _went_down(self) -> None:
+        with self._changed:
+            if self.up is False:
+                return
+            was_known = self.up is not None
+            self.up, self.down_since = False, time.time()
+            self._changed.notify_all()
+        if was_known:
+            log.warning("the Docker Engine %s does not answer; launches on it are held", self.name)
+        for listener in self.on_down:
+            listener()
+
+    def _came_up(self) -> None:
+        with self._changed:
+            was, since = self.up, self.down_since
+            if was is True:
+                return
+            self.up, self.down_since = True, None
+            self._changed.notify_all()
+        if was is None:
+            return  # the first answer: nothing was missed
+        outage = Outage(since=since, seconds=time.time() - since)
+        log.warning("the Docker Engine %s answers again after %.1f s", self.name, outage.seconds)
+        for listener in self.on_up:
+            listener(outage)
+
+
+class _DockerPinger:
+    """Docker's `/_ping`, through a client of its own that is made again after a failure."""
+
+    def __init__(self, environment: dict[str, str]):
+        self.environment = environment
+        self._client = None
+
+    def __call__(self) -> None:
+        client = self._client or self._connect()
+        try:
+            client.ping()
+        except Exception:
+            self.close()
+            raise
+        # A new connection each time: a dockerd going down stops accepting connections at once
+        # but serves the ones it holds (a kept-alive one would answer for a dying engine).
+        client.close()
+
+    def _connect(self):
+        import docker
+
+        self._client = docker.from_env(version=API_VERSION, timeout=PROBE_TIMEOUT_S,
+                                       environment=self.environment).api
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # closing a broken client: nothing to save
+                pass
+            self._client = None

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Start or stop an extra Docker Engine beside the machine's own, for tests and benchmarks that need
+# several engines (or one they may stop and restart) without touching the main one.
+#
+#   scripts/extra-dockerd.sh start NAME [INDEX]   print its DOCKER_HOST once it answers
+#   scripts/extra-dockerd.sh stop NAME            stop it (its containers die with it); keep its data
+#   scripts/extra-dockerd.sh remove NAME          stop it and remove its data, bridge and files
+#   scripts/extra-dockerd.sh freeze|thaw NAME     SIGSTOP/SIGCONT it: an engine that does not
+#                                                 answer while its containers run on
+#   scripts/extra-dockerd.sh host NAME            print its DOCKER_HOST
+#
+# Each engine has its own socket, data-root, exec-root, pidfile and bridge (ecsx<INDEX>, subnet
+# 10.<200+INDEX>.0.1/24; networks it creates from 10.<210+INDEX>.0.0/16), all under $EXTRA_DOCKERD_ROOT (default /tmp/ecs-emulator-dockerd/NAME),
+# so its containers, images and networks are its own. INDEX (1-50) picks the bridge; default 1.
+# Needs root, as dockerd does. A restart after `stop` keeps the images loaded into it.
+set -euo pipefail
+
+command=${1:?usage: extra-dockerd.sh start|stop|remove|host NAME [INDEX]}
+name=${2:?usage: extra-dockerd.sh start|stop|remove|host NAME [INDEX]}
+index=${3:-1}
+root=${EXTRA_DOCKERD_ROOT:-/tmp/ecs-emulator-dockerd}/$name
+socket=$root/docker.sock
+host=unix://$socket
+bridge=ecsx$index
+
+stop() {
+  if [ -f "$root/dockerd.pid" ]; then
+    pid=$(cat "$root/dockerd.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -CONT "$pid" 2>/dev/null || true  # a frozen one must run to hear the TERM
+      kill "$pid"
+      for _ in $(seq 1 200); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$root/dockerd.pid"
+  fi
+}
+
+case $command in
+  host)
+    echo "$host" ;;
+  start)
+    mkdir -p "$root/data" "$root/exec"
+    if ! ip link show "$bridge" >/dev/null 2>&1; then
+      ip link add name "$bridge" type bridge
+      ip addr add "10.$((200 + index)).0.1/24" dev "$bridge"
+      ip link set "$bridge" up
+    fi
+    # --shutdown-timeout 1: a stop kills containers that ignore SIGTERM after a second, so tests
+    # that restart the engine do not wait out ten. --iptables=false: a dockerd that manages
+    # iptables flushes and rebuilds the shared DOCKER chains at start, which would wipe the main
+    # engine's rules; ports are published by docker-proxy instead, and containers reach the host
+    # at their bridge's gateway address without NAT.
+    # Docker 20.10 restarted on a data-root that holds its default bridge network deletes the
+    # host's `docker0` (the machine engine's default bridge: the network namespace is shared).
+    # Note docker0's address now, and put it back if this start took it.
+    main_bridge=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | head -n1)
+    nohup dockerd --host "$host" --data-root "$root/data" --exec-root "$root/exec" \
+      --pidfile "$root/dockerd.pid" --bridge "$bridge" --shutdown-timeout 1 \
+      --default-address-pool "base=10.$((210 + index)).0.0/16,size=24" \
+      --iptables=false --ip-masq=false >"$root/dockerd.log" 2>&1 &
+    for _ in $(seq 1 200); do
+      if docker -H "$host" version >/dev/null 2>&1; then
+        if [ -n "$main_bridge" ] && ! ip link show docker0 >/dev/null 2>&1; then
+          ip link add name docker0 type bridge
+          ip addr add "$main_bridge" dev docker0
+          ip link set docker0 up
+          echo "extra-dockerd: $name's start removed docker0; put it back ($main_bridge)" >&2
+        fi
+        echo "$host"
+        exit 0
+      fi
+      sleep 0.1
+    done
+    echo "extra-dockerd: $name did not come up; see $root/dockerd.log" >&2
+    tail -n 20 "$root/dockerd.log" >&2 || true
+    exit 1 ;;
+  stop)
+    stop ;;
+  freeze)
+    kill -STOP "$(cat "$root/dockerd.pid")" ;;
+  thaw)
+    kill -CONT "$(cat "$root/dockerd.pid")" ;;
+  remove)
+    stop
+    # what containers left mounted under the data-root must go before the files do
+    grep " $root/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    rm -rf "$root"
+    ip link del "$bridge" 2>/dev/null || true
+    # the bridges of networks made inside it (the emulator's) outlive a dead dockerd: their
+    # addresses are in its own pool, 10.<210+INDEX>.0.0/16
+    ip -4 -o addr show | awk -v pool="10.$((210 + index))." 'index($4, pool) == 1 {print $2}' \
+      | sort -u | xargs -r -n1 ip link del 2>/dev/null || true ;;
+  *)
+    echo "extra-dockerd: unknown command $command" >&2
+    exit 2 ;;
+esac

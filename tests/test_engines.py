@@ -1,0 +1,325 @@
+"""Several Docker Engines as container instances (issue 15): the machine's engine and two extra
+ones (tests/extra_engines.py), each a container instance with its own zone and resources; tasks
+placed by ECS's strategies and constraints land on the engines' own `docker ps`; Fargate tasks
+spread by zone; an engine that stops answering loses its tasks, replaced on the others."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from emulator.config import Settings
+from emulator.pytest_plugin import EmulatorHandle, start_server
+from emulator.runtime import labels
+from tests.busybox import SERVE
+from tests.extra_engines import ExtraEngine, needs_root_and_dockerd
+
+pytestmark = needs_root_and_dockerd
+
+CLUSTER = "engines"
+LOST_AFTER_S = 2
+
+
+@pytest.fixture(scope="module")
+def engines(busybox_image):
+    extra = [ExtraEngine("engine-b", 2), ExtraEngine("engine-c", 3)]
+    try:
+        for engine in extra:
+            engine.remove()  # what an interrupted run may have left
+            engine.start()
+            engine.load(busybox_image)
+        yield {"b": extra[0], "c": extra[1]}
+    finally:
+        for engine in extra:
+            engine.remove()
+
+
+@pytest.fixture(scope="module")
+def emulator(engines):
+    settings = Settings(host="127.0.0.1", port=0, strict_responses=True,
+                        link_local_credentials=False, steady_after_s=1.0,
+                        engines=tuple((name, e.host) for name, e in engines.items()),
+                        engine_lost_after_s=LOST_AFTER_S)
+    server = start_server(settings)
+    try:
+        yield EmulatorHandle(server)
+    finally:
+        server.stop()
+        for engine in engines.values():  # what it made on the extra engines is gone with it
+            api = engine.api()
+            assert api.containers(all=True, filters={"label": [labels.INSTANCE]}) == []
+            api.close()
+
+
+@pytest.fixture
+def ecs(emulator, busybox_image):
+    emulator.reset()
+    ecs = emulator.client("ecs")
+    ecs.create_cluster(clusterName=CLUSTER)
+    ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "main", "image": busybox_image,
+                                             "memory": 32, "command": SERVE}])
+    ecs.register_task_definition(
+        family="fargate", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": busybox_image,
+                                             "command": SERVE}])
+    return ecs
+
+
+def _wait(what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not (value := what()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.25)
+    return value
+
+
+def _instances(ecs) -> dict[str, dict]:
+    """Container instances by zone letter."""
+    arns = ecs.list_container_instances(cluster=CLUSTER)["containerInstanceArns"]
+    found = ecs.describe_container_instances(cluster=CLUSTER, containerInstances=arns)
+    return {_zone(i)[-1]: i for i in found["containerInstances"]}
+
+
+def _zone(instance) -> str:
+    return next(a["value"] for a in instance["attributes"] if a["name"] == "ecs.availability-zone")
+
+
+def _run(ecs, count=1, **params) -> list[dict]:
+    response = ecs.run_task(cluster=CLUSTER, taskDefinition="web", launchType="EC2",
+                            count=count, **params)
+    return response["tasks"], response["failures"]
+
+
+def _running(ecs, arns) -> list[dict]:
+    tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"]
+    return tasks if all(t["lastStatus"] == "RUNNING" for t in tasks) else []
+
+
+def _on_engine(api) -> set[str]:
+    """Task ARNs whose containers run on an engine, as its own `docker ps` shows them."""
+    return {c["Labels"][labels.TASK_ARN]
+            for c in api.containers(filters={"label": [labels.TASK_ARN]})}
+
+
+@pytest.fixture
+def apis(engines, docker_client):
+    extra = {name: engine.api() for name, engine in engines.items()}
+    yield {"a": docker_client.api, **extra}
+    for api in extra.values():
+        api.close()
+
+
+def test_each_engine_is_a_container_instance_with_its_own_zone_and_resources(ecs, apis):
+    _run(ecs)
+    instances = _instances(ecs)
+    assert sorted(instances) == ["a", "b", "c"]
+    for letter, instance in instances.items():
+        info = apis[letter].info()
+        cpu = next(r["integerValue"] for r in instance["registeredResources"] if r["name"] == "CPU")
+        assert cpu == info["NCPU"] * 1024
+        assert instance["agentConnected"] is True
+        assert _zone(instance) == f"us-east-1{letter}"
+    assert len({i["ec2InstanceId"] for i in instances.values()}) == 3
+
+
+def test_spread_binpack_and_member_of_are_seen_on_the_engines(ecs, apis):
+    spread, _ = _run(ecs, 3, placementStrategy=[{"type": "spread", "field": "instanceId"}])
+    _wait(lambda: _running(ecs, [t["taskArn"] for t in spread]))
+    assert [len(_on_engine(api) & {t["taskArn"] for t in spread}) for api in apis.values()] \
+        == [1, 1, 1]
+
+    packed, _ = _run(ecs, 2, placementStrategy=[{"type": "binpack", "field": "memory"}])
+    _wait(lambda: _running(ecs, [t["taskArn"] for t in packed]))
+    holding = [name for name, api in apis.items() if _on_engine(api) & {t["taskArn"] for t in packed}]
+    assert len(holding) == 1
+
+    only_c, _ = _run(ecs, 2, placementConstraints=[
+        {"type": "memberOf", "expression": "attribute:ecs.availability-zone == us-east-1c"}])
+    _wait(lambda: _running(ecs, [t["taskArn"] for t in only_c]))
+    assert {t["taskArn"] for t in only_c} <= _on_engine(apis["c"])
+    assert {t["availabilityZone"] for t in only_c} == {"us-east-1c"}
+
+
+def test_distinct_instance_fails_as_aws_says_when_engines_run_out(ecs, apis):
+    tasks, failures = _run(ecs, 4, placementConstraints=[{"type": "distinctInstance"}])
+    assert len(tasks) == 3
+    assert failures and all(f["reason"] == "DistinctInstance placement constraint unsatisfied."
+                            for f in failures)
+    _wait(lambda: _running(ecs, [t["taskArn"] for t in tasks]))
+    assert [len(_on_engine(api) & {t["taskArn"] for t in tasks}) for api in apis.values()] \
+        == [1, 1, 1]
+
+
+def test_fargate_tasks_spread_over_the_engines_zones(ecs, apis):
+    ecs.create_service(cluster=CLUSTER, serviceName="f", taskDefinition="fargate",
+                       desiredCount=3, launchType="FARGATE", networkConfiguration={
+                           "awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    arns = _wait(lambda: len(a := ecs.list_tasks(cluster=CLUSTER, serviceName="f")["taskArns"])
+                 == 3 and a)
+    tasks = _wait(lambda: _running(ecs, arns))
+    assert sorted(t["availabilityZone"] for t in tasks) == [
+        "us-east-1a", "us-east-1b", "us-east-1c"]
+    for letter, api in apis.items():
+        [task] = [t for t in tasks if t["availabilityZone"].endswith(letter)]
+        # the task's container and its pause sandbox: both on its engine
+        roles = [c["Labels"].get(labels.CONTAINER_NAME) for c in api.containers(
+            filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})]
+        assert sorted(roles) == ["main", "~sandbox"]
+    ecs.delete_service(cluster=CLUSTER, service="f", force=True)
+
+
+def test_a_lost_engine_loses_its_tasks_and_the_service_replaces_them(ecs, apis, engines):
+    ecs.create_service(cluster=CLUSTER, serviceName="s", taskDefinition="web", desiredCount=3,
+                       launchType="EC2",
+                       placementStrategy=[{"type": "spread", "field": "instanceId"}])
+
+    def steady():
+        arns = ecs.list_tasks(cluster=CLUSTER, serviceName="s")["taskArns"]
+        return len(arns) == 3 and _running(ecs, arns)
+
+    before = _wait(steady)
+    [on_c] = [t for t in before if t["availabilityZone"] == "us-east-1c"]
+    engines["c"].freeze()
+    try:
+        _wait(lambda: _instances(ecs)["c"]["agentConnected"] is False, timeout=10)
+        lost = _wait(lambda: (t := ecs.describe_tasks(cluster=CLUSTER, tasks=[on_c["taskArn"]])
+                              ["tasks"][0])["lastStatus"] == "STOPPED" and t)
+        assert lost["stopCode"] == "TerminationNotice"
+        assert lost["stoppedReason"] == (
+            f"Task lost: the Docker Engine at {engines['c'].host} of its container instance "
+            f"has not answered for {LOST_AFTER_S} s")
+        after = _wait(steady)
+        assert sorted(t["availabilityZone"] for t in after) != sorted(
+            t["availabilityZone"] for t in before)
+        assert all(not t["availabilityZone"].endswith("c") for t in after)
+    finally:
+        engines["c"].thaw()
+    _wait(lambda: _instances(ecs)["c"]["agentConnected"] is True, timeout=10)
+    # What the lost task left on its engine (its container ran on) is removed once the engine
+    # is back.
+    _wait(lambda: not _on_engine_all(apis["c"]), timeout=15)
+    ecs.delete_service(cluster=CLUSTER, service="s", force=True)
+
+
+def _on_engine_all(api) -> list:
+    return api.containers(all=True, filters={"label": [labels.TASK_ARN]})
+
+
+def test_draining_an_engine_moves_a_services_tasks_off_it_within_its_limits(ecs, apis):
+    ecs.create_service(cluster=CLUSTER, serviceName="d", taskDefinition="web", desiredCount=3,
+                       launchType="EC2",
+                       placementStrategy=[{"type": "spread", "field": "instanceId"}])
+
+    def live():
+        arns = ecs.list_tasks(cluster=CLUSTER, serviceName="d")["taskArns"]
+        return ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
+
+    before = _wait(lambda: len(t := live()) == 3 and all(x["lastStatus"] == "RUNNING" for x in t)
+                   and t)
+    [on_b] = [t for t in before if t["availabilityZone"] == "us-east-1b"]
+    ecs.update_container_instances_state(cluster=CLUSTER, status="DRAINING",
+                                         containerInstances=[on_b["containerInstanceArn"]])
+    deadline = time.monotonic() + 30
+    while True:
+        tasks = live()
+        # minimumHealthyPercent 100, maximumPercent 200: never fewer than 3 running, at most 6
+        assert sum(1 for t in tasks if t["lastStatus"] == "RUNNING") >= 3, [
+            (t["taskArn"][-6:], t["lastStatus"], t["availabilityZone"], t.get("stoppedReason"))
+            for t in tasks]
+        assert len(tasks) <= 6
+        if on_b["taskArn"] not in {t["taskArn"] for t in tasks} and len(tasks) == 3 and all(
+                t["lastStatus"] == "RUNNING" for t in tasks):
+            break
+        assert time.monotonic() < deadline, tasks
+        time.sleep(0.1)
+    assert all(not t["availabilityZone"].endswith("b") for t in tasks)
+    assert not (_on_engine(apis["b"]) & {t["taskArn"] for t in tasks})
+    drained = ecs.describe_tasks(cluster=CLUSTER, tasks=[on_b["taskArn"]])["tasks"][0]
+    assert drained["stopCode"] == "ServiceSchedulerInitiated"
+    ecs.delete_service(cluster=CLUSTER, service="d", force=True)
+
+
+def test_every_engine_pulls_an_ecr_image_from_the_emulators_registry(emulator, ecs, apis,
+                                                                     busybox_image):
+    import base64
+
+    ecr = emulator.client("ecr")
+    uri = ecr.create_repository(repositoryName="app")["repository"]["repositoryUri"]
+    token = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    local = apis["a"]
+    local.tag(busybox_image, uri, tag="v1")
+    for line in local.push(uri, tag="v1", stream=True, decode=True,
+                           auth_config={"username": user, "password": password}):
+        assert "error" not in line, line
+    local.remove_image(f"{uri}:v1")  # so that every engine, the machine's too, must pull
+    try:
+        ecs.register_task_definition(family="ecr", containerDefinitions=[
+            {"name": "main", "image": f"{uri}:v1", "memory": 32, "command": SERVE}])
+        response = ecs.run_task(cluster=CLUSTER, taskDefinition="ecr", launchType="EC2",
+                                count=3, placementStrategy=[{"type": "spread",
+                                                             "field": "instanceId"}])
+        arns = [t["taskArn"] for t in response["tasks"]]
+        tasks = _wait(lambda: _running(ecs, arns), timeout=60)
+        [digest] = [i["imageDigest"] for i in ecr.describe_images(repositoryName="app")
+                    ["imageDetails"]]
+        assert {t["containers"][0]["imageDigest"] for t in tasks} == {digest}
+        for api in apis.values():
+            assert api.images(name=uri), "the engine pulled the image itself"
+            assert len(_on_engine(api) & set(arns)) == 1
+        for arn in arns:
+            ecs.stop_task(cluster=CLUSTER, task=arn)
+        _wait(lambda: all(t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(
+            cluster=CLUSTER, tasks=arns)["tasks"]))
+    finally:
+        for api in apis.values():
+            try:
+                api.remove_image(f"{uri}:v1", force=True)
+            except Exception:  # never pulled there (the test failed before)
+                pass
+
+
+def test_an_engine_added_at_run_time_by_the_cli_takes_tasks(emulator, ecs, apis, busybox_image,
+                                                            monkeypatch, tmp_path, capfd):
+    from emulator.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    [first], _ = _run(ecs)  # the cluster has its three instances before the fourth engine comes
+    assert len(_instances(ecs)) == 3
+    ecs.stop_task(cluster=CLUSTER, task=first["taskArn"])
+    added = ExtraEngine("engine-d", 6)
+    added.remove()
+    added.start()
+    try:
+        added.load(busybox_image)
+        capfd.readouterr()
+        assert main(["engines", "add", "d", added.host]) == 0
+        assert main(["engines", "add", "d", added.host]) == 1  # the name is taken
+        assert "an engine named 'd' is there already" in capfd.readouterr().err
+        assert main(["engines"]) == 0
+        listed = capfd.readouterr().out.splitlines()
+        assert listed[0].split() == ["NAME", "DOCKER_HOST", "ZONE", "ANSWERS"]
+        assert listed[-1].split() == ["d", added.host, "d", "yes"]
+
+        tasks, failures = _run(ecs, 4, placementConstraints=[{"type": "distinctInstance"}])
+        assert (failures, len(tasks)) == ([], 4)
+        assert sorted(_instances(ecs)) == ["a", "b", "c", "d"]
+        arns = [t["taskArn"] for t in tasks]
+        _wait(lambda: _running(ecs, arns))
+        api = added.api()
+        try:
+            assert len(_on_engine(api) & set(arns)) == 1
+        finally:
+            api.close()
+        for arn in arns:
+            ecs.stop_task(cluster=CLUSTER, task=arn)
+        _wait(lambda: all(t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(
+            cluster=CLUSTER, tasks=arns)["tasks"]))
+    finally:
+        added.remove()
