@@ -19,15 +19,15 @@ def update_express_gateway_service(call: Call) -> dict:
 
 @handler("DeleteExpressGatewayService")
 def delete_express_gateway_service(call: Call) -> dict:
-    express = express_services.delete(call.store, call.params["serviceArn"])
+    express = express_services.delete(call.store, call.request.service_arn)
     return {"service": render_express.service(call.store, express, call.ctx.host)}
 
 
 @handler("DescribeExpressGatewayService")
 def describe_express_gateway_service(call: Call) -> dict:
     try:
-        express = express_services.find(call.store, call.params["serviceArn"])
+        express = express_services.find(call.store, call.request.service_arn)
     except ServiceNotFoundException as error:  # this one operation answers otherwise
         raise ResourceNotFoundException(error.message) from None
     return {"service": render_express.service(
-        call.store, express, call.ctx.host, "TAGS" in call.params.get("include", []))}
+        call.store, express, call.ctx.host, "TAGS" in (call.request.include or []))}
