@@ -87,22 +87,22 @@ def delete(store: EcsStore, ref: str, in_use: bool) -> TaskDefinition:
     return definition
 
 
-def listed(store: EcsStore, params: dict) -> list[TaskDefinition]:
-    """ListDaemonTaskDefinitions' filters and order (family, then revision; DESC reverses)."""
-    status = params.get("status", "ACTIVE")
+def listed(store: EcsStore, request) -> list[TaskDefinition]:
+    """ListDaemonTaskDefinitions' filters (its request as named values) and order (family, then
+    revision; DESC reverses)."""
+    status = request.status or "ACTIVE"
     found = []
     for family, revisions in store.daemon_task_definitions.items():
-        if "family" in params and family != params["family"]:
+        if request.family is not None and family != request.family:
             continue
-        if "familyPrefix" in params and not family.startswith(params["familyPrefix"]):
+        if request.family_prefix is not None and not family.startswith(request.family_prefix):
             continue
         kept = [d for d in revisions.values() if d.status != "DELETED"
                 and (status == "ALL" or d.status == status)]
-        if params.get("revision") == "LAST_REGISTERED":
+        if request.revision == "LAST_REGISTERED":
             kept = [max(kept, key=lambda d: d.revision)] if kept else []
         found += kept
-    return sorted(found, key=lambda d: (d.family, d.revision),
-                  reverse=params.get("sort") == "DESC")
+    return sorted(found, key=lambda d: (d.family, d.revision), reverse=request.sort == "DESC")
 
 
 def _as_task_definition(request: dict) -> dict:

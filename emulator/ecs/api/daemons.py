@@ -63,13 +63,13 @@ def list_daemon_deployments(call: Call) -> dict:
 
 @handler("DescribeDaemonDeployments")
 def describe_daemon_deployments(call: Call) -> dict:
-    return _describe(call, call.params["daemonDeploymentArns"], "daemon-deployment",
+    return _describe(call, call.request.daemon_deployment_arns, "daemon-deployment",
                      "daemonDeployments", render_daemons.deployment)
 
 
 @handler("DescribeDaemonRevisions")
 def describe_daemon_revisions(call: Call) -> dict:
-    return _describe(call, call.params["daemonRevisionArns"], "daemon-revision",
+    return _describe(call, call.request.daemon_revision_arns, "daemon-revision",
                      "daemonRevisions", render_daemons.revision)
 
 
@@ -94,13 +94,13 @@ def register_daemon_task_definition(call: Call) -> dict:
 
 @handler("DescribeDaemonTaskDefinition")
 def describe_daemon_task_definition(call: Call) -> dict:
-    definition = definitions.describe(call.store, call.params["daemonTaskDefinition"])
+    definition = definitions.describe(call.store, call.request.daemon_task_definition)
     return {"daemonTaskDefinition": render_daemons.task_definition(definition)}
 
 
 @handler("DeleteDaemonTaskDefinition")
 def delete_daemon_task_definition(call: Call) -> dict:
-    ref = call.params["daemonTaskDefinition"]
+    ref = call.request.daemon_task_definition
     definition = definitions.describe(call.store, ref)
     definitions.delete(call.store, ref, daemons.in_use(call.store, definition.arn))
     return {"daemonTaskDefinitionArn": definition.arn}
@@ -108,8 +108,8 @@ def delete_daemon_task_definition(call: Call) -> dict:
 
 @handler("ListDaemonTaskDefinitions")
 def list_daemon_task_definitions(call: Call) -> dict:
-    found = definitions.listed(call.store, call.params)
+    found = definitions.listed(call.store, call.request)
     page, token = page_of(found, call.params, key=lambda d: (d.family, d.revision),
-                          descending=call.params.get("sort") == "DESC")
+                          descending=call.request.sort == "DESC")
     return {"daemonTaskDefinitions": [render_daemons.task_definition_summary(d) for d in page],
             "nextToken": token}
