@@ -27,9 +27,10 @@ def snake_case(member: str) -> str:
     return name + "_" if keyword.iskeyword(name) else name
 
 
-def given(request) -> set[str]:
-    """The wire names of the members `request` gives (for messages that name them)."""
-    return {member for member, field in request.wire_names.items()
+def given(request) -> dict:
+    """The members `request` gives, by wire name: for messages that name them, and for settings
+    kept as they came because a response echoes them."""
+    return {member: getattr(request, field) for member, field in request.wire_names.items()
             if getattr(request, field) is not None}
 
 

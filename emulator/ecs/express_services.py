@@ -21,6 +21,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from api_shapes import load_service
+from api_shapes.requests import given
 from emulator.aws.context import RequestContext
 from emulator.ecs import arns, services, task_definitions
 from emulator.ecs.errors import (
@@ -54,10 +55,12 @@ class ExpressService:
     updated_at: dt.datetime = field(default_factory=utcnow)
 
 
-def create(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService:
-    cluster = store.cluster(params.get("cluster"))
-    settings = _settings({**DEFAULTS, "scalingTarget": dict(DEFAULT_SCALING)}, params)
-    name = params.get("serviceName") or _generated_name(settings)
+def create(store: EcsStore, ctx: RequestContext, request) -> ExpressService:
+    """CreateExpressGatewayService, its request as named values; the configuration is kept in
+    wire form, as the responses echo it."""
+    cluster = store.cluster(request.cluster)
+    settings = _settings({**DEFAULTS, "scalingTarget": dict(DEFAULT_SCALING)}, given(request))
+    name = request.service_name or _generated_name(settings)
     existing = store.services.get((cluster.name, name))
     if existing is not None and existing.status != "INACTIVE":
         raise InvalidParameterException("Creation of service was not idempotent.")
@@ -78,30 +81,31 @@ def create(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
                 "assignPublicIp": "ENABLED"}},
             "loadBalancers": [{"targetGroupArn": resources.target_group_arn,
                                "containerName": _primary_name(definition), "containerPort": port}],
-            "tags": params.get("tags", []),
+            "tags": request.tags or [],
         }), arns.principal_root(ctx))
     except Exception:
         store.express.delete(store.account, store.region, resources)
         raise
-    express = ExpressService(service, params["infrastructureRoleArn"], resources)
+    express = ExpressService(service, request.infrastructure_role_arn, resources)
     store.express.set_scaling(store.account, store.region, cluster.name, name,
-                              settings["scalingTarget"], params["infrastructureRoleArn"],
+                              settings["scalingTarget"], request.infrastructure_role_arn,
                               resources)
     express.configurations[service.primary.id] = {**settings, "taskDefinitionArn": definition.arn}
     store.express_services[(cluster.name, name)] = express
     return express
 
 
-def update(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService:
-    express = find(store, params["serviceArn"])
+def update(store: EcsStore, ctx: RequestContext, request) -> ExpressService:
+    """UpdateExpressGatewayService, its request as named values (None: left as it is)."""
+    express = find(store, request.service_arn)
     service = express.service
     if service.status != "ACTIVE":
         raise ServiceNotActiveException(f"The Express service {service.name} is {service.status}.")
     current = express.configurations[service.primary.id]
-    settings = _settings(copy.deepcopy(current), params)
-    if "primaryContainer" in params:
+    settings = _settings(copy.deepcopy(current), given(request))
+    if request.primary_container is not None:
         settings.pop("taskDefinitionArn", None)
-    elif "taskDefinitionArn" in params:
+    elif request.task_definition_arn is not None:
         settings.pop("primaryContainer", None)
     if any(settings.get(k) != current.get(k) for k in TASK_SETTINGS):
         definition, _ = _definition(store, ctx, service.name, settings)
@@ -110,7 +114,7 @@ def update(store: EcsStore, ctx: RequestContext, params: dict) -> ExpressService
     changes = {"cluster": service.cluster_name, "service": service.name,
                "taskDefinition": definition.arn,
                "desiredCount": settings["scalingTarget"]["minTaskCount"]}
-    if "networkConfiguration" in params:  # the tasks move; the load balancer stays where it is
+    if request.network_configuration is not None:  # the tasks move; the load balancer stays where it is
         network = settings["networkConfiguration"]
         changes["networkConfiguration"] = {"awsvpcConfiguration": {
             "subnets": network.get("subnets") or express.resources.subnets,
@@ -162,12 +166,13 @@ def endpoint(host: str, service: Service) -> str:
 
 # -- configuration ---------------------------------------------------------------------------------
 
-def _settings(base: dict, params: dict) -> dict:
+def _settings(base: dict, members: dict) -> dict:
+    """`base` changed by the request's members (by wire name) that are settings."""
     settings = dict(base)
     for key in SETTINGS:
-        if key in params:
-            settings[key] = params[key] if key != "scalingTarget" else {
-                **base.get("scalingTarget", DEFAULT_SCALING), **params[key]}
+        if key in members:
+            settings[key] = members[key] if key != "scalingTarget" else {
+                **base.get("scalingTarget", DEFAULT_SCALING), **members[key]}
     if "primaryContainer" not in settings and "taskDefinitionArn" not in settings:
         raise InvalidParameterException(
             "Either primaryContainer or taskDefinitionArn must be specified.")

@@ -180,7 +180,7 @@ def _check_external_update(request) -> None:
     allowed = {"cluster", "service", "desiredCount", "healthCheckGracePeriodSeconds",
                "deploymentConfiguration", "enableExecuteCommand", "propagateTags",
                "enableECSManagedTags", "placementConstraints", "placementStrategy"}
-    refused = sorted(given(request) - allowed)
+    refused = sorted(set(given(request)) - allowed)
     if refused:
         raise InvalidParameterException(
             f"Unable to update {', '.join(refused)} on a service with the EXTERNAL deployment "

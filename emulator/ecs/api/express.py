@@ -7,13 +7,13 @@ from emulator.ecs.errors import ResourceNotFoundException, ServiceNotFoundExcept
 
 @handler("CreateExpressGatewayService")
 def create_express_gateway_service(call: Call) -> dict:
-    express = express_services.create(call.store, call.ctx, call.params)
+    express = express_services.create(call.store, call.ctx, call.request)
     return {"service": render_express.service(call.store, express, call.ctx.host)}
 
 
 @handler("UpdateExpressGatewayService")
 def update_express_gateway_service(call: Call) -> dict:
-    express = express_services.update(call.store, call.ctx, call.params)
+    express = express_services.update(call.store, call.ctx, call.request)
     return {"service": render_express.updated(call.store, express, call.ctx.host)}
 
 
