@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from api_shapes import load_service
-from api_shapes.requests import snake_case
+from api_shapes.requests import given, snake_case
 from emulator.ecr import api as ecr_api
 from emulator.ecs import api as ecs_api
 
@@ -41,6 +41,13 @@ def test_a_request_holds_what_was_given_and_none_for_the_rest():
     assert request.tags is None and request.registry_id is None
     with pytest.raises(AttributeError):
         request.repositoryName
+
+
+def test_given_names_only_the_members_the_request_gives():
+    shapes = load_service("ecs")
+    request = shapes.request("UpdateService", shapes.parse_input("UpdateService", {
+        "service": "web", "desiredCount": 0, "forceNewDeployment": False}))
+    assert given(request) == {"service": "web", "desiredCount": 0, "forceNewDeployment": False}
 
 
 @pytest.mark.parametrize("service, api", [("ecs", ecs_api), ("ecr", ecr_api)])
