@@ -26,7 +26,7 @@ import threading
 
 from emulator.engine.engine_health import EngineHealth, Outage
 from emulator.runtime import labels as runtime_labels
-from emulator.runtime.status import ContainerStatus, TaskStatus
+from emulator.runtime.status import ContainerStatus
 
 log = logging.getLogger("emulator.engine")
 
@@ -99,7 +99,7 @@ class EngineOutage:
         reason = LOST_REASON.format(self.health.address, self.lost_after_s)
         with self.state.lock:
             lost = [task for _, task in self.engine.live_tasks(self.runtime)
-                    if task.desired < TaskStatus.STOPPED]
+                    if not task.stop_requested]
             for task in lost:
                 task.request_stop("TerminationNotice", reason)
             self.state.changed.notify_all()
@@ -132,7 +132,7 @@ class EngineOutage:
                 died_in_outage = state is None or _finished_after(state, since)
                 if container.reason is None:
                     container.reason = reason if died_in_outage else None
-                if container.essential and task.desired < TaskStatus.STOPPED:
+                if container.essential and not task.stop_requested:
                     task.request_stop("EssentialContainerExited", reason if died_in_outage
                                       else "Essential container in task exited")
                 self.engine.task_changed(store, task)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
 from emulator.engine.engine_health import EngineHealth
 from emulator.engine.engine_outage import EngineOutage
-from emulator.runtime.status import TaskStatus
 
 log = logging.getLogger("emulator.engine")
 
@@ -134,7 +133,7 @@ class Engines:
         if len(candidates) == 1:
             return candidates[0].name
         live = [t for t in store.tasks.values()
-                if t.engine is not None and t.desired < TaskStatus.STOPPED and t is not task]
+                if t.engine is not None and not t.stop_requested and t is not task]
         order = list(self.engines)
 
         def load(engine: Engine):

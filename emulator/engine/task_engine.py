@@ -272,7 +272,7 @@ class TaskEngine:
         reason = engine_gone_reason(health.address)
         if container.reason is None:
             container.reason = reason
-        if container.essential and task.desired < TaskStatus.STOPPED:
+        if container.essential and not task.stop_requested:
             task.request_stop("EssentialContainerExited", reason)
 
     def record_exit(self, task, container, state) -> None:
@@ -318,7 +318,7 @@ class TaskEngine:
         health = self.engines.health_of(task) if self.engines is not None else self.health
         if health is not None and not health.answering():
             health.wait_until_answering(
-                ENGINE_HOLD_S, cancelled=lambda: task.desired >= TaskStatus.STOPPED)
+                ENGINE_HOLD_S, cancelled=lambda: task.stop_requested)
 
     def runtime_for(self, store, task):
         """The runtime of the engine that runs `task`, chosen now if none is yet (under the

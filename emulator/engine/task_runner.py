@@ -22,6 +22,7 @@ from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 log = logging.getLogger("emulator.tasks")
 
 DEFAULT_START_TIMEOUT_S = 180  # how long a container waits for its dependencies
+OOM_VERDICT_WAIT_S = 0.2  # a SIGKILLed container: when Docker has surely noted an OOM kill
 
 
 class TaskRunner:
@@ -338,6 +339,13 @@ class TaskRunner:
                     and container.known >= ContainerStatus.STOPPED
             state = None if told else self._quietly(self.runtime.inspect_container,
                                                     container.runtime_id)
+            if (state is not None and state.exit_code == 137 and not state.oom_killed
+                    and container.runtime_id not in stopped_ids and container.reason is None):
+                # Killed, not by us: Docker may mark an out-of-memory kill a moment after the
+                # exit (containerd's OOM event comes separately); ask once more.
+                time.sleep(OOM_VERDICT_WAIT_S)
+                state = self._quietly(self.runtime.inspect_container, container.runtime_id) \
+                    or state
             with self.lock:
                 self.engine.record_exit(self.task, container, state)
 
@@ -380,7 +388,7 @@ class TaskRunner:
         """The same without the state lock, for the Docker queue's check, made while a slot is
         held (not behind every request waiting for the lock): the desired status only moves
         forward, so a stale answer costs only a call that teardown undoes."""
-        return self.task.desired >= TaskStatus.STOPPED
+        return self.task.stop_requested
 
     def _definitions(self) -> list[dict]:
         return [c.definition for c in self.task.containers]
