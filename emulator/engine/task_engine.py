@@ -234,9 +234,12 @@ class TaskEngine:
         # A dockerd going down stops its containers after it stopped answering new calls (the
         # event stream, already open, still tells of them): such a death is the engine's doing.
         health = health or self.health
-        engine_gone = event.action == "die" and health is not None and not health.check()
         with self.state.lock:
             store, task = self._find_task(task_arn)
+        # Ask the engine (a ping) only about a death nobody asked for: a stopped task's is ours.
+        engine_gone = (event.action == "die" and health is not None and task is not None
+                       and not task.stop_requested and not health.check())
+        with self.state.lock:
             container = task.container(name) if task else None
             if container is None:
                 return
