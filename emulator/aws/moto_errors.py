@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
+
+from emulator.aws.context import signing_service
 
 # What xml.sax.saxutils.escape does (& < >), without importing it: it brings urllib.request,
 # http.client and ssl into the emulator's start-up.
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_SCOPE_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 # Codes an operation may model for "a parameter is wrong", in the order we prefer them.
 _VALIDATION_CODES = ("InvalidParameterException", "ValidationException",
                      "InvalidParameterValueException", "InvalidRequestException",
@@ -110,9 +110,7 @@ def _answer(environ: dict, protocol: str, status: int, code: str, message: str,
     return f"{status} {_REASONS.get(status, 'Error')}", headers, body
 
 
-def _service(environ: dict) -> str:
-    match = _SCOPE_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    return match.group(1) if match else ""
+_service = signing_service  # the SigV4 signing name, as context.py reads it
 
 
 def _json_operation(environ: dict) -> str:
