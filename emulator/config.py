@@ -7,6 +7,7 @@ command-line flags override them.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default, so ARNs agree across services
@@ -29,15 +30,27 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw not in (None, "") else default
 
 
+_ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+_ENGINE_SCHEMES = ("unix", "tcp", "ssh", "npipe")
+
+
+def check_engine(name: str, host: str) -> tuple[str, str]:
+    """(name, DOCKER_HOST) as given; ValueError saying what is wrong with either."""
+    if not _ENGINE_NAME.fullmatch(name or "") or name == "default":
+        raise ValueError(f"engine name {name!r}: letters, digits, '.', '_' and '-' (and "
+                         "'default' is the engine DOCKER_HOST names)")
+    if host.partition("://")[0] not in _ENGINE_SCHEMES or not host.partition("://")[2]:
+        raise ValueError(f"engine {name!r}: {host!r} is not a Docker address "
+                         f"({', '.join(s + '://...' for s in _ENGINE_SCHEMES)})")
+    return name, host
+
+
 def parse_engines(text: str) -> tuple[tuple[str, str], ...]:
     """"b=unix:///run/b.sock c=ssh://me@box" -> (("b", "unix:///run/b.sock"), ("c", ...))."""
     engines = []
     for entry in text.replace(";", " ").split():
         name, _, host = entry.partition("=")
-        if not name or not host or name == "default":
-            raise ValueError(f"ECS_EMULATOR_ENGINES: {entry!r} is not name=DOCKER_HOST "
-                             "(and 'default' is the engine DOCKER_HOST names)")
-        engines.append((name, host))
+        engines.append(check_engine(name, host))
     if len({name for name, _ in engines}) != len(engines):
         raise ValueError("ECS_EMULATOR_ENGINES names an engine twice")
     return tuple(engines)

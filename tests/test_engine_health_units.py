@@ -79,7 +79,8 @@ def test_engines_are_read_as_name_and_docker_host():
     assert parse_engines("") == ()
     assert parse_engines("b=unix:///run/b.sock  c=ssh://me@box;d=tcp://10.0.0.5:2376") == (
         ("b", "unix:///run/b.sock"), ("c", "ssh://me@box"), ("d", "tcp://10.0.0.5:2376"))
-    for wrong in ("b", "=unix:///x", "default=unix:///x", "b=x b=y"):
+    for wrong in ("b", "=unix:///x", "default=unix:///x", "b=x b=y", "b=unix:///x b=unix:///y",
+                  "a=b=c", "b=http://x", "b c=unix:///x"):
         with pytest.raises(ValueError):
             parse_engines(wrong)
 

@@ -71,9 +71,9 @@ class Engines:
         """Another engine while the emulator runs (the control endpoint, `ecs-emulator engines
         add`): watched at once, and a container instance of each cluster at its next EC2
         placement. Raises ValueError for a name taken or an address the SDK cannot take."""
-        from emulator.config import parse_engines
+        from emulator.config import check_engine
 
-        [(name, docker_host)] = parse_engines(f"{name}={docker_host}")
+        name, docker_host = check_engine(name, docker_host)
         with self._lock:
             if name in self.engines:
                 raise ValueError(f"an engine named {name!r} is there already")
