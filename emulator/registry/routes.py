@@ -137,12 +137,22 @@ def delete_blob(name: str, digest: str):
 
 # -- uploads ------------------------------------------------------------------------------------
 
+def _may_read(source) -> bool:
+    registry = _registry()
+    return not registry.auth or registry.hooks.permits(
+        source.account, source.region, source.name, "read-blob",
+        request.headers.get("Authorization"))
+
+
 @blueprint.post(UPLOADS, strict_slashes=False)
 def start_upload(name: str):
     storage, args = _registry().storage, request.args
     source = _mount_source(args.get("from")) if "mount" in args else None
-    # Mounts stay within one account and region, as images do; otherwise a plain upload.
-    if source is not None and (source.account, source.region) == (g.repo.account, g.repo.region):
+    # Mounts stay within one account and region, as images do, and need the right to read the
+    # source repository's blobs (a push right on this one grants nothing there); otherwise a
+    # plain upload, as the spec has it for a mount the registry will not serve.
+    if source is not None and (source.account, source.region) == (g.repo.account, g.repo.region) \
+            and _may_read(source):
         info = storage.mount_blob(g.repo, source, args["mount"])
         if info is not None:
             return _blob_created(name, info.digest)
