@@ -121,3 +121,22 @@ def test_a_deny_statement_wins_and_wildcards_match(registry):
     assert pull(url, auth[OTHER], layer) == (200, 200)
     grant(ecr, "ecr:*", deny=("ecr:BatchGet*",))
     assert pull(url, auth[OTHER], layer) == (403, 200)
+
+
+def test_a_mount_needs_the_right_to_read_the_source_repository(registry):
+    url, ecr, auth, _, _ = registry
+    ecr.create_repository(repositoryName="private")  # no policy: the other account reads nothing
+    secret = b"a private layer"
+    answer = requests.post(f"{url}/v2/{OWNER}/{REGION}/private/blobs/uploads/"
+                           f"?digest={digest(secret)}", data=secret, headers=auth[OWNER],
+                           timeout=30)
+    assert answer.status_code == 201, answer.text
+    grant(ecr, "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
+          "ecr:GetDownloadUrlForLayer")
+    mount = f"{url}{REPO}/blobs/uploads/?mount={digest(secret)}&from={OWNER}/{REGION}/private"
+    # The other account may upload to "shared" but not read "private": a plain upload instead.
+    assert requests.post(mount, headers=auth[OTHER], timeout=30).status_code == 202
+    assert requests.get(f"{url}{REPO}/blobs/{digest(secret)}", headers=auth[OTHER],
+                        timeout=30).status_code == 404
+    # The owner reads both: the blob is mounted.
+    assert requests.post(mount, headers=auth[OWNER], timeout=30).status_code == 201
