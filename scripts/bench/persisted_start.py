@@ -1,0 +1,219 @@
+"""Start-up with persisted state (issue 15): 100 services and 500 tasks, killed and started again.
+
+    .venv/bin/python scripts/bench/persisted_start.py [--services 100] [--running 100]
+                                                      [--stopped 400] [--rounds 3]
+
+One persisted emulator (`ecs-emulator serve --quiet`, ECS_EMULATOR_PERSIST=1 on a temporary
+data directory) is given --services services of one real task each (busybox `sleep`; --running
+tasks in all, spread over the services) and --stopped tasks that ran to completion (busybox
+`true`, RunTask 10 at a time: the STOPPED history ECS keeps for an hour), then SIGKILLed and
+started again on its directory, --rounds times: the seconds until the API answers (ListClusters),
+and until every service is reconciled (each runs its tasks, none pending, and they are the same
+tasks: adopted, not replaced). Why not 500 running tasks: 500 containers (and their 500 runc
+shims) on the shared 2-core machine this runs on would measure the machine, and the STOPPED
+tasks cost the start-up what a running task's record does (read back, matched to Docker's list);
+--running 500 --stopped 0 does it all the same where a machine has room.
+
+No peer persists running tasks (MiniStack and moto keep no state across restarts at all, or
+only moto's resources, never a task's containers), so the floor is the Docker Engine's: listing
+the same containers with one `GET /containers/json` (what `docker ps -a --filter label=...`
+does), and our own start-up with no state. Everything is removed at the end (a SIGTERM stops
+the tasks; a check that no container of the run is left). Writes
+scripts/bench/results/persisted_start.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+
+from persistence import client, free_port, serve, stop, wait_for_api
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = "ecs-emulator-test/busybox:latest"  # scripts/build-test-images.sh makes it
+INSTANCE_LABEL = "ecs-emulator.instance"
+
+
+def build(port: int, args) -> set[str]:
+    """The services and the STOPPED history; the running tasks' ARNs once every service runs."""
+    ecs = client("ecs", port)
+    ecs.create_cluster(clusterName="bench")
+    ecs.register_task_definition(family="run", containerDefinitions=[{
+        "name": "app", "image": IMAGE, "memory": 8, "command": ["sleep", "3600"]}])
+    ecs.register_task_definition(family="done", containerDefinitions=[{
+        "name": "app", "image": IMAGE, "memory": 8, "command": ["true"]}])
+    counts = desired_counts(args)
+    for number, count in enumerate(counts):
+        ecs.create_service(cluster="bench", serviceName=f"s{number}", taskDefinition="run",
+                           desiredCount=count)
+    for start in range(0, args.stopped, 10):
+        ecs.run_task(cluster="bench", taskDefinition="done", count=min(10, args.stopped - start))
+        wait_stopped(ecs, limit=30)  # a few batches at a time: the machine is shared
+    wait_stopped(ecs, limit=0)
+    return reconciled(ecs, counts, timeout=900)
+
+
+def desired_counts(args) -> list[int]:
+    base, extra = divmod(args.running, args.services)
+    return [base + (1 if number < extra else 0) for number in range(args.services)]
+
+
+def wait_stopped(ecs, limit: int) -> None:
+    """Until at most `limit` of the finishing tasks are not STOPPED yet."""
+    while True:
+        pending = ecs.list_tasks(cluster="bench", family="done", desiredStatus="RUNNING")
+        arns = pending["taskArns"]
+        if len(arns) <= limit:
+            return
+        time.sleep(0.2)
+
+
+def reconciled(ecs, counts: list[int], timeout: float) -> set[str]:
+    """Wait until every service runs its count with none pending; the running tasks' ARNs."""
+    names = [f"s{number}" for number in range(len(counts))]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        services = []
+        for start in range(0, len(names), 10):
+            services += ecs.describe_services(cluster="bench",
+                                              services=names[start:start + 10])["services"]
+        if all(s["runningCount"] == s["desiredCount"] and s["pendingCount"] == 0
+               for s in services):
+            arns: set[str] = set()
+            for page in ecs.get_paginator("list_tasks").paginate(
+                    cluster="bench", family="run", desiredStatus="RUNNING"):
+                arns.update(page["taskArns"])
+            return arns
+        time.sleep(0.1)
+    raise RuntimeError("the services did not reconcile")
+
+
+def task_count(ecs) -> int:
+    total = 0
+    for status in ("RUNNING", "STOPPED"):
+        for page in ecs.get_paginator("list_tasks").paginate(cluster="bench",
+                                                             desiredStatus=status):
+            total += len(page["taskArns"])
+    return total
+
+
+def docker_floor(instance: str, rounds: int) -> float:
+    """Seconds Docker takes to list the instance's containers (what adoption must read)."""
+    api = docker.APIClient(version="auto")
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        api.containers(all=True, filters={"label": [f"{INSTANCE_LABEL}={instance}"]})
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def empty_start(rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as data_dir:
+            port = free_port()
+            started = time.monotonic()
+            process = serve(port, data_dir)
+            try:
+                wait_for_api(port, 0)
+                samples.append(time.monotonic() - started)
+            finally:
+                stop(process)
+    return statistics.median(samples)
+
+
+def profile(pid: int, output: str) -> None:
+    """py-spy on the first restart from its first moments, 40 s (an SVG flame graph)."""
+    spy = str(Path(sys.executable).parent / "py-spy")  # pip install py-spy into the venv
+    subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--duration", "40",
+                      "--idle", "-o", output], stdout=subprocess.DEVNULL)
+
+
+def leftovers(instance: str) -> int:
+    api = docker.APIClient(version="auto")
+    return len(api.containers(all=True, filters={"label": [f"{INSTANCE_LABEL}={instance}"]}))
+
+
+def restarts(args) -> dict:
+    with tempfile.TemporaryDirectory() as data_dir:
+        port = free_port()
+        process = serve(port, data_dir)
+        instance = ""
+        try:
+            wait_for_api(port, 0)
+            started = time.monotonic()
+            before = build(port, args)
+            built = time.monotonic() - started
+            ecs = client("ecs", port)
+            tasks = task_count(ecs)
+            instance = (Path(data_dir) / "state" / "instance").read_text().strip()
+            size = sum(p.stat().st_size for p in (Path(data_dir) / "state").iterdir())
+            answered, settled = [], []
+            for _ in range(args.rounds):
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                started = time.monotonic()
+                process = serve(port, data_dir)
+                if args.profile and not answered:
+                    profile(process.pid, args.profile)
+                wait_for_api(port, 0)
+                answered.append(time.monotonic() - started)
+                after = reconciled(ecs, desired_counts(args), timeout=600)
+                settled.append(time.monotonic() - started)
+                assert after == before, f"{len(after - before)} tasks were replaced, not adopted"
+            return {"answered": answered, "settled": settled, "tasks": tasks, "size": size,
+                    "built": built, "floor": docker_floor(instance, 5), "instance": instance}
+        finally:
+            stop(process)
+            if instance and leftovers(instance):
+                print(f"bench: {leftovers(instance)} containers left", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--services", type=int, default=100)
+    parser.add_argument("--running", type=int, default=100, help="running tasks in all")
+    parser.add_argument("--stopped", type=int, default=400, help="STOPPED tasks of history")
+    parser.add_argument("--rounds", type=int, default=3, help="kills and starts")
+    parser.add_argument("--profile", help="py-spy's flame graph of the first restart to this")
+    parser.add_argument("--output", default=str(REPO / "scripts/bench/results/persisted_start.md"))
+    args = parser.parse_args()
+    result = restarts(args)
+    empty = empty_start(args.rounds)
+    left = leftovers(result["instance"])
+    lines = [
+        f"State: {args.services} services, {result['tasks']} tasks ({args.running} running, "
+        f"one container each; the rest STOPPED), {result['size'] / 1024:.0f} KiB on disk "
+        f"(built in {result['built']:.0f} s).",
+        "",
+        "| after SIGKILL, started again | median s | each round s |",
+        "|---|---|---|",
+        f"| the API answers (ListClusters) | {statistics.median(result['answered']):.2f} | "
+        + ", ".join(f"{s:.2f}" for s in result["answered"]) + " |",
+        f"| every service reconciled (its tasks adopted, none pending) | "
+        f"{statistics.median(result['settled']):.2f} | "
+        + ", ".join(f"{s:.2f}" for s in result["settled"]) + " |",
+        f"| floor: our start-up with no state (the API answers) | {empty:.2f} | |",
+        f"| floor: Docker lists the {args.running} containers (one GET /containers/json) | "
+        f"{result['floor']:.3f} | |",
+        "",
+        f"Containers of the run left after the final SIGTERM: {left}.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        Path(args.output).write_text("# Start-up with persisted state\n\n`" + " ".join(
+            ["scripts/bench/persisted_start.py"] + sys.argv[1:]) + "`\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()
