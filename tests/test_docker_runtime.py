@@ -331,6 +331,31 @@ def test_an_image_removed_after_it_was_ensured_is_reported_as_gone(runtime, task
         runtime.ensure_image(image, None)
 
 
+def test_an_image_rebuilt_under_the_same_tag_shows_its_new_digest(runtime):
+    """Digests are kept per image (one inspect per image, not per container), and a local
+    `docker build -t same:tag` is seen: Docker's image event forgets what was kept."""
+    image = f"ecs-emulator-test/busybox:rebuilt-{uuid.uuid4().hex[:8]}"
+
+    def build(label: str) -> str:
+        dockerfile = f"FROM ecs-emulator-test/busybox:latest\nLABEL rebuilt={label}\n"
+        subprocess.run(["docker", "build", "-q", "-t", image, "-"], input=dockerfile.encode(),
+                       check=True, capture_output=True, timeout=120)
+        return runtime.api.inspect_image(image)["Id"]
+
+    try:
+        first = build("1")
+        assert runtime.image_digest(image) == first  # a local image: its id
+        # Kept once the image events are heard (the first look-up opens their stream).
+        wait_for(lambda: runtime.image_digest(image) and image in runtime._digests._known,
+                 bool, timeout=5, interval=0.05)
+        second = build("2")
+        assert second != first
+        wait_for(lambda: runtime.image_digest(image), lambda digest: digest == second,
+                 timeout=5, interval=0.05)
+    finally:
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=60)
+
+
 def test_every_spec_field_reaches_docker(runtime, task):
     network, _ = runtime.ensure_network()
     helper = run(runtime, spec(task, "helper", "exec sleep 600", network=network))
