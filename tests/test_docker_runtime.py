@@ -248,6 +248,30 @@ def test_health_checks_report_healthy_and_unhealthy(runtime, task, events):
     assert runtime.inspect_container(unhealthy).health == "unhealthy"
 
 
+def test_the_container_list_tells_a_running_container_as_an_inspect_does(runtime, task):
+    """What adoption reads from one list instead of an inspect per container; a container that
+    is not running is left to an inspect (its exit code is not in the list)."""
+    network, _ = runtime.ensure_network()
+    web = run(runtime, spec(task, "web", "touch /tmp/ok; exec httpd -f -p 80", network=network,
+                            ports=[PortBinding(80, host_ip="127.0.0.1")],
+                            healthcheck=HealthCheck(["CMD-SHELL", "test -f /tmp/ok"],
+                                                    interval_s=0.5, timeout_s=2, retries=1)))
+    done = run(runtime, spec(task, "done", "true"))
+    inspected = wait_for(lambda: runtime.inspect_container(web),
+                         lambda state: state.health == "healthy")
+    wait_exited(runtime, done)
+    listed = {c["Id"]: c for c in runtime.owned()[0]
+              if c["Labels"].get(labels.TASK_ARN) == task[labels.TASK_ARN]}
+    state = runtime.listed_state(listed[web], listed)
+
+    def seen(s):
+        return (s.id, s.status, s.running, s.exit_code, s.oom_killed, s.health, s.ip_address,
+                set(s.published), s.image_id)
+
+    assert seen(state) == seen(inspected) and state.published
+    assert runtime.listed_state(listed[done], listed) is None
+
+
 def test_events_resume_from_since(runtime, task):
     before = time.time() - 1
     container = run(runtime, spec(task, "past", "exit 5"))

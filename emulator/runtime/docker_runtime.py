@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from emulator.config import Settings
 
-from . import docker_cleanup, docker_images, docker_network, docker_streams
+from . import docker_cleanup, docker_images, docker_listing, docker_network, docker_streams
 from .image_digests import ImageDigests
 from .base import (
     ContainerCreateError,
@@ -338,6 +338,9 @@ class DockerRuntime:
         filters = {"label": [f"{INSTANCE}={self.instance_id}"]}
         return (self.api.containers(all=True, filters=filters),
                 (self.api.volumes(filters=filters) or {}).get("Volumes") or [])
+
+    def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
+        return docker_listing.listed_state(entry, listed)
 
     def remove_orphans(self) -> int:
         """At start-up: remove resources of emulators on this host whose process has ended."""

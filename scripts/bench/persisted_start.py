@@ -40,6 +40,7 @@ from persistence import client, free_port, serve, stop, wait_for_api
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "ecs-emulator-test/busybox:latest"  # scripts/build-test-images.sh makes it
 INSTANCE_LABEL = "ecs-emulator.instance"
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]  # ends on the stop's SIGTERM
 
 
 def build(port: int, args) -> set[str]:
@@ -47,7 +48,7 @@ def build(port: int, args) -> set[str]:
     ecs = client("ecs", port)
     ecs.create_cluster(clusterName="bench")
     ecs.register_task_definition(family="run", containerDefinitions=[{
-        "name": "app", "image": IMAGE, "memory": 8, "command": ["sleep", "3600"]}])
+        "name": "app", "image": IMAGE, "memory": 8, "command": SERVE}])
     ecs.register_task_definition(family="done", containerDefinitions=[{
         "name": "app", "image": IMAGE, "memory": 8, "command": ["true"]}])
     counts = desired_counts(args)
@@ -66,13 +67,20 @@ def desired_counts(args) -> list[int]:
     return [base + (1 if number < extra else 0) for number in range(args.services)]
 
 
-def wait_stopped(ecs, limit: int) -> None:
-    """Until at most `limit` of the finishing tasks are not STOPPED yet."""
+def wait_stopped(ecs, limit: int, patience: float = 120) -> None:
+    """Until at most `limit` of the finishing tasks are not STOPPED yet. One still RUNNING after
+    `patience` seconds (its container's death was missed: said on stderr) is stopped."""
+    deadline = time.monotonic() + patience
     while True:
-        pending = ecs.list_tasks(cluster="bench", family="done", desiredStatus="RUNNING")
-        arns = pending["taskArns"]
+        arns = ecs.list_tasks(cluster="bench", family="done", desiredStatus="RUNNING")["taskArns"]
         if len(arns) <= limit:
             return
+        if time.monotonic() > deadline:
+            print(f"bench: {len(arns)} tasks of `true` still RUNNING after {patience} s; "
+                  "stopped", file=sys.stderr)
+            for arn in arns:
+                ecs.stop_task(cluster="bench", task=arn, reason="bench: its exit was missed")
+            deadline = time.monotonic() + patience
         time.sleep(0.2)
 
 
@@ -132,50 +140,67 @@ def empty_start(rounds: int) -> float:
 
 
 def profile(pid: int, output: str) -> None:
-    """py-spy on the first restart from its first moments, 40 s (an SVG flame graph)."""
+    """py-spy on the first restart from its first moments, 40 s: an SVG flame graph, or with a
+    .txt name collapsed stacks per thread."""
     spy = str(Path(sys.executable).parent / "py-spy")  # pip install py-spy into the venv
+    form = ["--format", "raw", "--threads"] if output.endswith(".txt") else []  # else SVG
     subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--duration", "40",
-                      "--idle", "-o", output], stdout=subprocess.DEVNULL)
+                      "--idle", *form, "-o", output], stdout=subprocess.DEVNULL)
 
 
-def leftovers(instance: str) -> int:
+def leftovers(instance: str, remove: bool = False) -> int:
+    """How many containers of the run are left; with `remove`, they are removed."""
     api = docker.APIClient(version="auto")
-    return len(api.containers(all=True, filters={"label": [f"{INSTANCE_LABEL}={instance}"]}))
+    found = api.containers(all=True, filters={"label": [f"{INSTANCE_LABEL}={instance}"]})
+    for container in found if remove else ():
+        api.remove_container(container["Id"], force=True, v=True)
+    return len(found)
 
 
-def restarts(args) -> dict:
-    with tempfile.TemporaryDirectory() as data_dir:
-        port = free_port()
-        process = serve(port, data_dir)
-        instance = ""
-        try:
-            wait_for_api(port, 0)
-            started = time.monotonic()
+def restarts(args, data_dir: Path) -> dict:
+    """Build the state (unless --data-dir holds it already), then kill and start --rounds times."""
+    kept = data_dir / "bench-port"
+    port = int(kept.read_text()) if kept.exists() else free_port()  # tasks were given it
+    process = serve(port, str(data_dir))
+    instance = ""
+    clean = False
+    try:
+        wait_for_api(port, 0)
+        ecs = client("ecs", port)
+        started = time.monotonic()
+        if kept.exists():
+            before = reconciled(ecs, desired_counts(args), timeout=600)
+        else:
             before = build(port, args)
-            built = time.monotonic() - started
-            ecs = client("ecs", port)
-            tasks = task_count(ecs)
-            instance = (Path(data_dir) / "state" / "instance").read_text().strip()
-            size = sum(p.stat().st_size for p in (Path(data_dir) / "state").iterdir())
-            answered, settled = [], []
-            for _ in range(args.rounds):
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-                started = time.monotonic()
-                process = serve(port, data_dir)
-                if args.profile and not answered:
-                    profile(process.pid, args.profile)
-                wait_for_api(port, 0)
-                answered.append(time.monotonic() - started)
-                after = reconciled(ecs, desired_counts(args), timeout=600)
-                settled.append(time.monotonic() - started)
-                assert after == before, f"{len(after - before)} tasks were replaced, not adopted"
-            return {"answered": answered, "settled": settled, "tasks": tasks, "size": size,
-                    "built": built, "floor": docker_floor(instance, 5), "instance": instance}
-        finally:
+            kept.write_text(str(port))
+        built = time.monotonic() - started
+        tasks = task_count(ecs)
+        instance = (data_dir / "state" / "instance").read_text().strip()
+        size = sum(p.stat().st_size for p in (data_dir / "state").iterdir())
+        answered, settled = [], []
+        for _ in range(args.rounds):
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            started = time.monotonic()
+            process = serve(port, str(data_dir))
+            if args.profile and not answered:
+                profile(process.pid, args.profile)
+            wait_for_api(port, 0)
+            answered.append(time.monotonic() - started)
+            after = reconciled(ecs, desired_counts(args), timeout=600)
+            settled.append(time.monotonic() - started)
+            assert after == before, f"{len(after - before)} tasks were replaced, not adopted"
+        clean = True
+        return {"answered": answered, "settled": settled, "tasks": tasks, "size": size,
+                "built": built, "floor": docker_floor(instance, 5), "instance": instance}
+    finally:
+        if args.keep and clean:  # the tasks keep running for the next run on --data-dir
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        else:
             stop(process)
-            if instance and leftovers(instance):
-                print(f"bench: {leftovers(instance)} containers left", file=sys.stderr)
+            if instance and leftovers(instance, remove=True):
+                print("bench: the emulator's stop left containers; removed", file=sys.stderr)
 
 
 def main() -> None:
@@ -184,12 +209,21 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=100, help="running tasks in all")
     parser.add_argument("--stopped", type=int, default=400, help="STOPPED tasks of history")
     parser.add_argument("--rounds", type=int, default=3, help="kills and starts")
+    parser.add_argument("--data-dir", help="keep the state here (built on first use)")
+    parser.add_argument("--keep", action="store_true",
+                        help="with --data-dir: end with SIGKILL, the tasks left running for the "
+                             "next run (remove them with a run without --keep)")
     parser.add_argument("--profile", help="py-spy's flame graph of the first restart to this")
     parser.add_argument("--output", default=str(REPO / "scripts/bench/results/persisted_start.md"))
     args = parser.parse_args()
-    result = restarts(args)
+    if args.data_dir:
+        Path(args.data_dir).mkdir(parents=True, exist_ok=True)
+        result = restarts(args, Path(args.data_dir).resolve())
+    else:
+        with tempfile.TemporaryDirectory() as data_dir:
+            result = restarts(args, Path(data_dir))
     empty = empty_start(args.rounds)
-    left = leftovers(result["instance"])
+    left = 0 if args.keep else leftovers(result["instance"])
     lines = [
         f"State: {args.services} services, {result['tasks']} tasks ({args.running} running, "
         f"one container each; the rest STOPPED), {result['size'] / 1024:.0f} KiB on disk "
