@@ -130,6 +130,7 @@ IAM_SCOPE = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_reques
     (dict(method="POST", target="ECS.RunTask"), [["ecs", "hooks"]]),
     (dict(method="POST", target="ECR.PutImage"), [["ecr"]]),
     (dict(method="POST", target="ECR.BatchGetImage"), []),
+    (dict(method="POST", target="ECR.UploadLayerPart"), []),  # registry storage only
     (dict(method="GET", path="/v2/app/manifests/1"), []),
     (dict(method="PUT", path="/v2/app/manifests/1"), []),  # ECR's state did not change
     (dict(method="POST", path="/_emulator/reset"), [["everything"]]),

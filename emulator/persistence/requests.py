@@ -8,8 +8,9 @@ ECR by their target prefix, a control endpoint to everything, and any other call
 of the service its SigV4 credential scope names. A registry (/v2/) write changes ECR's state only
 when it puts or deletes a manifest of an ECR repository (a layer's chunks, blob uploads and
 mounts change files the registry wrote already): ECR counts its changes (EcrState.changes), and
-the ECR part is written only when a registry request moved that count, so a push pickles the
-ECR state once per manifest, not once per chunk.
+the ECR part is written only when a registry request (or ECR's layer upload calls, which write
+registry storage alone) moved that count, so a push pickles the ECR state once per manifest,
+not once per chunk.
 
 The WSGI application has built its whole response (status, headers, body) when it returns, and
 a server sends nothing before it iterates the body, so writing here is writing before the
@@ -27,6 +28,8 @@ log = logging.getLogger("emulator.persistence")
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 REGISTRY = "registry"  # a /v2/ write: ECR's part, if ECR's state changed meanwhile
+# ECR API calls that write only registry storage (a layer's upload), as a /v2/ upload does.
+ECR_STORAGE_ONLY = ("InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload")
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "BatchCheck", "Search", "Query", "Scan",
                  "Filter", "Lookup", "Head", "Select", "Validate", "Test", "Simulate")
 
@@ -40,6 +43,7 @@ class DurableRequests:
         self._app = app
         self._keeper = keeper
         self._json_parts = {ecs_prefix: ["ecs", "hooks"], ecr_prefix: ["ecr"]}
+        self._ecr_prefix = ecr_prefix
         self._ecr_changes = ecr_changes  # () -> how many changes ECR's state has seen
 
     def __call__(self, environ: dict, start_response):
@@ -71,6 +75,8 @@ class DurableRequests:
             prefix, _, operation = target.partition(".")
             if is_read(operation):
                 return None
+            if prefix == self._ecr_prefix and operation in ECR_STORAGE_ONLY:
+                return REGISTRY
             if prefix in self._json_parts:
                 return self._json_parts[prefix]
             return ("moto", _service(environ))
