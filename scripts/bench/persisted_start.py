@@ -33,9 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import boto3
 import docker
+from botocore.config import Config
 
-from persistence import client, free_port, serve, stop, wait_for_api
+from persistence import client, free_port, serve, stop
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "ecs-emulator-test/busybox:latest"  # scripts/build-test-images.sh makes it
@@ -60,6 +62,24 @@ def build(port: int, args) -> set[str]:
         wait_stopped(ecs, limit=30)  # a few batches at a time: the machine is shared
     wait_stopped(ecs, limit=0)
     return reconciled(ecs, counts, timeout=900)
+
+
+def wait_for_api(port: int, timeout: float = 300) -> None:
+    """Until ListClusters answers. botocore's own retries are off: their back-off (up to 15 s
+    over five attempts) would be measured, not the emulator."""
+    probe = boto3.client("ecs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                         aws_access_key_id="testing", aws_secret_access_key="testing",
+                         config=Config(retries={"total_max_attempts": 1}, connect_timeout=2,
+                                       read_timeout=timeout))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            probe.list_clusters()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def desired_counts(args) -> list[int]:
@@ -132,7 +152,7 @@ def empty_start(rounds: int) -> float:
             started = time.monotonic()
             process = serve(port, data_dir)
             try:
-                wait_for_api(port, 0)
+                wait_for_api(port)
                 samples.append(time.monotonic() - started)
             finally:
                 stop(process)
@@ -165,7 +185,7 @@ def restarts(args, data_dir: Path) -> dict:
     instance = ""
     clean = False
     try:
-        wait_for_api(port, 0)
+        wait_for_api(port)
         ecs = client("ecs", port)
         started = time.monotonic()
         if kept.exists():
@@ -185,7 +205,7 @@ def restarts(args, data_dir: Path) -> dict:
             process = serve(port, str(data_dir))
             if args.profile and not answered:
                 profile(process.pid, args.profile)
-            wait_for_api(port, 0)
+            wait_for_api(port)
             answered.append(time.monotonic() - started)
             after = reconciled(ecs, desired_counts(args), timeout=600)
             settled.append(time.monotonic() - started)
