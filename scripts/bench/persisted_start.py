@@ -179,12 +179,16 @@ def profile(pid: int, output: str) -> None:
 
 
 def leftovers(instance: str, remove: bool = False) -> int:
-    """How many containers of the run are left; with `remove`, they are removed."""
+    """How many containers and networks of the run are left; with `remove`, they are removed."""
     api = docker.APIClient(version="auto")
-    found = api.containers(all=True, filters={"label": [f"{INSTANCE_LABEL}={instance}"]})
-    for container in found if remove else ():
+    selector = {"label": [f"{INSTANCE_LABEL}={instance}"]}
+    containers = api.containers(all=True, filters=selector)
+    networks = api.networks(filters=selector)
+    for container in containers if remove else ():
         api.remove_container(container["Id"], force=True, v=True)
-    return len(found)
+    for network in networks if remove else ():
+        api.remove_network(network["Id"])
+    return len(containers) + len(networks)
 
 
 def restarts(args, data_dir: Path) -> dict:
@@ -232,7 +236,8 @@ def restarts(args, data_dir: Path) -> dict:
         else:
             stop(process)
             if instance and leftovers(instance, remove=True):
-                print("bench: the emulator's stop left containers; removed", file=sys.stderr)
+                print("bench: the emulator's stop left containers or its network; removed",
+                      file=sys.stderr)
 
 
 def main() -> None:
@@ -276,7 +281,7 @@ def main() -> None:
         f"| floor: Docker lists the {args.running} containers (one GET /containers/json) | "
         f"{result['floor']:.3f} | |",
         "",
-        f"Containers of the run left after the final SIGTERM: {left}.",
+        f"Containers and networks of the run left at the end: {left}.",
     ]
     text = "\n".join(lines) + "\n"
     print(text)
