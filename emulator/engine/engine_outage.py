@@ -78,6 +78,15 @@ class EngineOutage:
             timer.daemon = True
             timer.start()
 
+    def close(self) -> None:
+        """No more listening (the engine is removed, or the emulator stops)."""
+        if self._lost_timer is not None:
+            self._lost_timer.cancel()
+        for listeners, listener in ((self.health.on_down, self.on_down),
+                                    (self.health.on_up, self.on_up)):
+            if listener in listeners:
+                listeners.remove(listener)
+
     def _connect(self, connected: bool) -> None:
         with self.state.lock:
             for store in self.state.stores():
