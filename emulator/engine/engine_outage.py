@@ -179,10 +179,13 @@ def engine_gone_reason(address: str) -> str:
 
 
 def stopped_by_engine(task) -> bool:
-    """Whether the task stopped because its engine went (the scheduler does not count it as a
-    failure of the task: no throttle, no circuit breaker)."""
+    """Whether the task stopped because its engine went, or was removed (the scheduler does not
+    count it as a failure of the task: no throttle, no circuit breaker)."""
+    from emulator.engine.engine_removal import REMOVED_REASON
+
     return (task.stopped_reason or "").startswith(
-        (ENGINE_GONE_REASON.split("{}")[0], LOST_REASON.split("{}")[0]))
+        (ENGINE_GONE_REASON.split("{}")[0], LOST_REASON.split("{}")[0],
+         REMOVED_REASON.split("{}")[0]))
 
 
 def _finished_after(state, since: dt.datetime) -> bool:
