@@ -172,10 +172,10 @@ class _DockerPinger:
         client.close()
 
     def _connect(self):
-        import docker
+        from emulator.runtime import docker_client
 
-        self._client = docker.from_env(version=API_VERSION, timeout=PROBE_TIMEOUT_S,
-                                       environment=self.environment).api
+        self._client = docker_client.from_env(self.environment, version=API_VERSION,
+                                              timeout=PROBE_TIMEOUT_S).api
         return self._client
 
     def close(self) -> None:
