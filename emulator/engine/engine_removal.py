@@ -66,7 +66,7 @@ def remove(engines, name: str, force: bool = False, wait_s: float = RUNNERS_WAIT
             task.stop_grace_s = 0
             state.door.stop(store, task, "TerminationNotice", REMOVED_REASON.format(name))
         state.changed.notify_all()
-    engines._tell_local_host()
+    engines.tell_local_host()
     _wait_for(task_engine, [task for _, task in on_it], wait_s)
     engine.unwatched.set()
     engine.health.stop()

@@ -75,7 +75,7 @@ class Engines:
 
     def _free_zone(self) -> str:
         """The first zone letter no engine has (a removed engine's is free again)."""
-        taken = {e.zone for e in self.engines.values()}
+        taken = {e.zone for e in list(self.engines.values())}
         return next((z for z in ZONES if z not in taken), ZONES[len(self.engines) % len(ZONES)])
 
     def add(self, address: EngineAddress) -> Engine:
@@ -104,7 +104,7 @@ class Engines:
             self.removed.pop(address.name, None)
         engine.health.start()
         self.task_engine.watch(engine.runtime, engine.health, address.name, engine.unwatched)
-        self._tell_local_host()
+        self.tell_local_host()
         log.info("Docker Engine %s at %s added (zone %s)", address.name, address.host,
                  engine.zone)
         return engine
@@ -115,13 +115,13 @@ class Engines:
 
         return engine_removal.remove(self, name, force)
 
-    def _tell_local_host(self) -> None:
+    def tell_local_host(self) -> None:
         if self.local_host is not None:
             self.local_host.engines = self.hosts()
 
     def describe(self) -> list[dict]:
         """What GET /_emulator/engines and `ecs-emulator engines` show."""
-        return [describe(e) for e in self.engines.values()]
+        return [describe(e) for e in list(self.engines.values())]
 
     def registry_of(self, name: str | None) -> str | None:
         """host[:port] the engine pulls our ECR images from, if set (its own, else the
@@ -136,19 +136,19 @@ class Engines:
 
     def registry_addresses(self) -> list[str]:
         """The engines' own registry addresses."""
-        return [e.address.registry for e in self.engines.values()
+        return [e.address.registry for e in list(self.engines.values())
                 if e.address is not None and e.address.registry]
 
     def extra(self) -> list[Engine]:
-        return [e for e in self.engines.values() if e.name != DEFAULT_ENGINE]
+        return [e for e in list(self.engines.values()) if e.name != DEFAULT_ENGINE]
 
     def hosts(self) -> list[EngineHost]:
         """Each engine as a container instance registers it (ecs/local_instance.py)."""
         return [EngineHost(e.name, e.zone, _resources(e), e.health.answering)
-                for e in self.engines.values()]
+                for e in list(self.engines.values())]
 
     def answering(self) -> bool:
-        return any(e.health.answering() for e in self.engines.values())
+        return any(e.health.answering() for e in list(self.engines.values()))
 
     # -- which engine runs a task (under the state lock) ---------------------------------------
 
@@ -177,7 +177,7 @@ class Engines:
         if task.container_instance_arn is not None:
             instance = store.container_instances.get(task.container_instance_arn)
             return (instance.engine if instance is not None else None) or DEFAULT_ENGINE
-        candidates = [e for e in self.engines.values() if e.health.answering()] or \
+        candidates = [e for e in list(self.engines.values()) if e.health.answering()] or \
             [self.default]
         if len(candidates) == 1:
             return candidates[0].name
