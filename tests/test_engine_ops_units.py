@@ -222,3 +222,13 @@ def test_each_engine_pulls_our_images_at_its_registry_address():
                 "10.0.0.1:4566/app:1"):
         assert hook.resolve_image(Store(), uri, "far")[0] == "far-side:5000/app:1"
     assert hook.resolve_image(Store(), "docker.io/library/busybox", "far") is None
+
+
+def test_the_registry_address_is_read_and_checked(monkeypatch):
+    monkeypatch.setenv("ECS_EMULATOR_REGISTRY_ADDRESS", "192.168.1.10:4566")
+    assert Settings.from_env().registry_address == "192.168.1.10:4566"
+    monkeypatch.setenv("ECS_EMULATOR_REGISTRY_ADDRESS", "http://192.168.1.10:4566/")
+    with pytest.raises(ValueError, match="ECS_EMULATOR_REGISTRY_ADDRESS .* is not a host"):
+        Settings.from_env()
+    monkeypatch.delenv("ECS_EMULATOR_REGISTRY_ADDRESS")
+    assert Settings.from_env().registry_address is None

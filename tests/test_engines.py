@@ -405,3 +405,26 @@ def test_an_engine_added_with_tls_takes_tasks_pulls_at_its_registry_address_then
             for image in api.images(name=f"127.0.0.1:{port}/app"):
                 for tag in image["RepoTags"] or ():
                     api.remove_image(tag)
+
+
+def test_the_engines_control_endpoint_answers_clear_errors(emulator):
+    import requests
+
+    url = f"{emulator.endpoint_url}/_emulator/engines"
+    for body, status, code, says in (
+            ({"name": "x"}, 400, "InvalidParameterException", 'give {"name": NAME'),
+            ({"name": "x", "dockerHost": "unix:///x", "tlsVerify": "yes"}, 400,
+             "InvalidParameterException", '"tlsVerify": true|false'),
+            ({"name": "x", "dockerHost": "unix:///x", "tlsVerify": True}, 400,
+             "InvalidParameterException", "TLS is for tcp:// addresses"),
+            ({"name": "x", "dockerHost": "unix:///nowhere.sock"}, 400,
+             "InvalidParameterException", "'x' at unix:///nowhere.sock does not answer")):
+        answer = requests.post(url, json=body, timeout=10)
+        assert (answer.status_code, answer.json()["__type"]) == (status, code), answer.text
+        assert says in answer.json()["message"]
+    answer = requests.delete(f"{url}/nothing-here", timeout=10)
+    assert (answer.status_code, answer.json()["__type"]) == (404, "ResourceNotFoundException")
+    answer = requests.delete(f"{url}/default?force=true", timeout=10)
+    assert (answer.status_code, answer.json()["__type"]) == (400, "InvalidParameterException")
+    assert [e["name"] for e in requests.get(url, timeout=10).json()["engines"]] == [
+        "default", "b", "c"]
