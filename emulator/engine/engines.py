@@ -10,8 +10,9 @@ outage handling (engine_outage.py), and its own event stream, watched by the tas
 Which engine runs a task: an EC2 task's container instance's (placement.py chose it among the
 engines' instances, by the task's strategies and constraints); any other task's (Fargate), the
 engine that answers with the fewest live tasks of the task's group, then overall, as Fargate
-spreads a service's tasks over availability zones (counted as they come and go: engine_load.py). A task keeps its engine for its life, so all
-containers of a task, and its awsvpc sandbox, are on one engine.
+spreads a service's tasks over availability zones (counted as tasks come and go: engine_load.py).
+A task keeps its engine for its life, so all containers of a task, and its awsvpc sandbox, are on
+one engine.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ class Engines:
             [self.default]
         if len(candidates) == 1:
             return candidates[0].name
-        order = {name: index for index, name in enumerate(self.engines)}
+        order = {name: index for index, name in enumerate(list(self.engines))}
         return min(candidates, key=lambda e: (*self.load.load(e.name, task.group),
                                               order[e.name])).name
 
