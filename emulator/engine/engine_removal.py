@@ -71,6 +71,9 @@ def remove(engines, name: str, force: bool = False, wait_s: float = RUNNERS_WAIT
     engine.unwatched.set()
     engine.health.stop()
     engine.outage.close()
+    pool = getattr(engine, "sandboxes", None)  # an engine's own pool of ready sandboxes, if any
+    if pool is not None and pool is not task_engine.sandboxes:
+        pool.close()  # before the sweep below: a spare made after it would be left
     try:
         engine.runtime.remove_labelled({})
     except Exception:  # the engine is gone: the next emulator there removes our orphans

@@ -70,7 +70,7 @@ class Engines:
                               on_engine=lambda instance: instance.auto_registered
                               and (instance.engine or DEFAULT_ENGINE) == name,
                               lost_after_s=self.settings.engine_lost_after_s)
-        engine = Engine(name, self._free_zone(), runtime, health, outage, address)
+        engine = Engine(name, self._free_zone(), runtime, health, outage, address=address)
         self.engines[name] = engine
         return engine
 
