@@ -4,22 +4,23 @@
                                                       [--stopped 400] [--rounds 3]
 
 One persisted emulator (`ecs-emulator serve --quiet`, ECS_EMULATOR_PERSIST=1 on a temporary
-data directory) is given --services services of one real task each (busybox `sleep`; --running
-tasks in all, spread over the services) and --stopped tasks that ran to completion (busybox
-`true`, RunTask 10 at a time: the STOPPED history ECS keeps for an hour), then SIGKILLed and
-started again on its directory, --rounds times: the seconds until the API answers (ListClusters),
-and until every service is reconciled (each runs its tasks, none pending, and they are the same
-tasks: adopted, not replaced). Why not 500 running tasks: 500 containers (and their 500 runc
-shims) on the shared 2-core machine this runs on would measure the machine, and the STOPPED
-tasks cost the start-up what a running task's record does (read back, matched to Docker's list);
---running 500 --stopped 0 does it all the same where a machine has room.
+data directory, or --data-dir) is given --services services running --running real tasks in all
+(busybox, one container each, spread over the services) and --stopped tasks that ran to
+completion (busybox `true`, RunTask 10 at a time: the STOPPED history ECS keeps for an hour),
+then SIGKILLed and started again on its directory, --rounds times: the seconds until the API
+answers (ListClusters), the emulator's CPU seconds by then, and the seconds until every service
+is reconciled (each runs its tasks, none pending, and they are the same tasks: adopted, not
+replaced). Why not 500 running tasks: 500 containers (and their 500 runc shims) on the shared
+2-core machine this runs on would measure the machine, and a STOPPED task costs the start-up
+what a running task's record does (read back, matched to Docker's list); --running 500
+--stopped 0 does it all the same where a machine has room.
 
-No peer persists running tasks (MiniStack and moto keep no state across restarts at all, or
-only moto's resources, never a task's containers), so the floor is the Docker Engine's: listing
-the same containers with one `GET /containers/json` (what `docker ps -a --filter label=...`
-does), and our own start-up with no state. Everything is removed at the end (a SIGTERM stops
-the tasks; a check that no container of the run is left). Writes
-scripts/bench/results/persisted_start.md.
+No peer gives a restarted server its running tasks back (moto_server keeps no state across a
+restart; MiniStack's PERSIST_STATE restores its services' maps, never a task's containers), so
+the floors are the Docker Engine's list of the same containers (one `GET /containers/json`, what
+`docker ps -a --filter label=...` sends) and our own start-up with no state. Everything is
+removed at the end (a SIGTERM stops the tasks; what a stop cut short leaves is removed and said
+on stderr). Writes scripts/bench/results/persisted_start.md.
 """
 
 from __future__ import annotations
