@@ -15,8 +15,8 @@ in place of its queue.Queue (put, get, qsize).
 
 A request that waits on something other than the CPU (a layer streamed from a slow client, a
 Docker call) must not hold the others back: a slot whose request began more than STALE_AFTER_S
-ago no longer counts, and one sleeping worker (the watch) wakes when that time comes while any
-request is being served, so at worst a request waits STALE_AFTER_S once and the server then
+ago no longer counts, and one sleeping worker (the watch) wakes when that time comes while a
+connection waits for a slot, so at worst a request waits STALE_AFTER_S once and the server then
 serves as many at once as it did without this queue. A worker waiting for its client's next
 request on a kept-alive connection (emulator/http_server.py) frees its slot meanwhile (idle()).
 Nothing on the wire changes.
@@ -109,7 +109,8 @@ class AdmissionQueue:
         """Wait for a put() or a freed slot; the watch wakes when the oldest busy slot goes
         stale, so that a request waiting on something else lets the next one in."""
         busy = [since for since in self._since.values() if now - since < self._stale_after]
-        watch = bool(busy) and not self._watching
+        # Only while a connection waits for a slot: one connection's requests wake nobody.
+        watch = bool(busy) and bool(self._ready) and not self._watching
         self._waiting += 1
         self._watching |= watch
         try:
