@@ -23,9 +23,10 @@ VOLUME_KINDS = ("host", "dockerVolumeConfiguration", "efsVolumeConfiguration",
                 "fsxWindowsFileServerVolumeConfiguration", "s3filesVolumeConfiguration")
 
 
-def normalize(params: dict) -> dict:
-    """Validate a RegisterTaskDefinition request; return the task definition document."""
-    spec = copy.deepcopy({key: value for key, value in params.items() if key != "tags"})
+def normalize(document: dict) -> dict:
+    """Check a task definition document (RegisterTaskDefinition's members but tags, in wire
+    form) as ECS checks it; return it as ECS stores it (a copy: `document` is left as it is)."""
+    spec = copy.deepcopy(document)
     check_family(spec.get("family", ""))
     containers = _checked_containers(spec)
     _normalize_sizes(spec)
