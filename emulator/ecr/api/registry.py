@@ -100,8 +100,8 @@ def describe_replication_backfill_results(call: Call) -> dict:
 def list_replication_backfills(call: Call) -> dict:
     store = store_of(call)
     every = sorted(store.backfills.values(), key=lambda b: (b.started_at.timestamp(), b.backfill_id))
-    page, token = page_of(every, call.request, key=lambda b: [b.started_at.timestamp(), b.backfill_id],
-                          max_limit=50)
+    page, token = page_of(every, call.request, max_limit=50,
+                          key=lambda b: [b.started_at.timestamp(), b.backfill_id])
     return {"registryId": store.account, "nextToken": token,
             "backfills": [render.backfill(b) for b in page]}
 

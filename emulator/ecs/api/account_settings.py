@@ -15,7 +15,7 @@ def list_account_settings(call: Call) -> dict:
     settings = account_settings.listed(call.store, call.ctx, name=request.name,
                                        value=request.value, principal_arn=request.principal_arn,
                                        effective_settings=bool(request.effective_settings))
-    page, token = page_of(settings, call.request, key=lambda s: s.name, max_limit=10,
+    page, token = page_of(settings, request, key=lambda s: s.name, max_limit=10,
                           default_max=10)
     return {"settings": [_wire(s) for s in page], "nextToken": token}
 

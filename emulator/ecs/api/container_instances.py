@@ -51,7 +51,7 @@ def list_container_instances(call: Call) -> dict:
     cluster = call.store.cluster(request.cluster)
     instances = container_instances.listed(call.store, cluster, request.status, request.filter)
     arns = [instance.arn for instance in instances]
-    page, token = page_of(arns, call.request, key=lambda arn: arn)
+    page, token = page_of(arns, request, key=lambda arn: arn)
     return {"containerInstanceArns": page, "nextToken": token}
 
 

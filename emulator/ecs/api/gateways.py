@@ -61,7 +61,7 @@ def list_gateway_cluster_associations(call: Call) -> dict:
     found = sorted((g, c, s) for (g, c), s in gateways.associations(call.store).items()
                    if gateway_name in (None, g) and cluster_name in (None, c)
                    and (not statuses or s in statuses))
-    page, token = page_of(found, call.request, key=lambda item: [item[0], item[1]])
+    page, token = page_of(found, request, key=lambda item: [item[0], item[1]])
     return {"gatewayClusterAssociations": [render_gateways.association(call.store, *item)
                                            for item in page],
             "nextToken": token}

@@ -12,7 +12,7 @@ def list_service_deployments(call: Call) -> dict:
     request = call.request
     service = services.find(call.store, request.cluster, request.service)
     found = service_deployments.listed(call.store, service, request.status, request.created_at)
-    page, token = page_of(found, call.request, key=lambda d: -d.created_at.timestamp(),
+    page, token = page_of(found, request, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
     return {"serviceDeployments": [render_services.service_deployment_brief(call.store, service, d)
                                    for d in page],

@@ -24,7 +24,7 @@ def list_task_definitions(call: Call) -> dict:
     descending = request.sort == "DESC"
     found = task_definitions.list_arns(call.store, request.status, request.family_prefix,
                                        descending)
-    page, token = page_of(found, call.request, key=task_definitions.sort_key,
+    page, token = page_of(found, request, key=task_definitions.sort_key,
                           descending=descending)
     return {"taskDefinitionArns": [d.arn for d in page], "nextToken": token}
 
