@@ -1,5 +1,6 @@
-"""RegisterTaskDefinition's validation: the request is checked as ECS checks it and turned into
-the document ECS stores (defaults filled, cpu and memory normalized).
+"""RegisterTaskDefinition's validation: the task definition document (the request's members but
+tags, in wire form) is checked as ECS checks it and turned into the document ECS stores (defaults
+filled, cpu and memory normalized).
 
 Container rules live in task_definition_containers, ports and links in task_definition_ports,
 launch type rules in task_definition_compat; this module holds the task-level rules and the
