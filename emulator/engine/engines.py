@@ -105,6 +105,12 @@ class Engines:
     def answering(self) -> bool:
         return any(e.health.answering() for e in self.engines.values())
 
+    def readable(self, name: str):
+        """The runtime of engine `name` while it answers, else None: whose network the access
+        checks read (access/callers.py), without waiting on an engine that is gone."""
+        engine = self.engines.get(name)
+        return engine.runtime if engine is not None and engine.health.answering() else None
+
     # -- which engine runs a task (under the state lock) ---------------------------------------
 
     def runtime_for(self, store, task):
@@ -117,6 +123,10 @@ class Engines:
 
     def runtime_of(self, task):
         return self._engine_of(task).runtime
+
+    def runtime_named(self, name: str | None):
+        """The runtime of engine `name` (None: the default engine)."""
+        return self.engines.get(name or DEFAULT_ENGINE, self.default).runtime
 
     def health_of(self, task) -> EngineHealth:
         return self._engine_of(task).health
