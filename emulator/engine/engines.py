@@ -10,7 +10,9 @@ Which engine runs a task: an EC2 task's container instance's (placement.py chose
 engines' instances, by the task's strategies and constraints); any other task's (Fargate), the
 engine that answers with the fewest live tasks of the task's group, then overall, as Fargate
 spreads a service's tasks over availability zones. A task keeps its engine for its life, so all
-containers of a task, and its awsvpc sandbox, are on one engine.
+containers of a task, and its awsvpc sandbox, are on one engine. Each engine keeps its own pool
+of ready awsvpc sandboxes, and its tasks are served what the ECS agent serves a task (logs,
+exec, metadata, stats, credentials) from the engine they run on.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
 from emulator.engine.engine_health import EngineHealth
 from emulator.engine.engine_outage import EngineOutage
+from emulator.engine.sandbox_pool import SandboxPool
 
 log = logging.getLogger("emulator.engine")
 
@@ -36,6 +39,7 @@ class Engine:
     runtime: object
     health: EngineHealth
     outage: EngineOutage
+    sandboxes: SandboxPool  # awsvpc sandboxes made ahead on this engine (sandbox_pool.py)
 
 
 class Engines:
@@ -58,7 +62,11 @@ class Engines:
                               on_engine=lambda instance: instance.auto_registered
                               and (instance.engine or DEFAULT_ENGINE) == name,
                               lost_after_s=self.settings.engine_lost_after_s)
-        engine = Engine(name, ZONES[len(self.engines) % len(ZONES)], runtime, health, outage)
+        # The default engine's pool is the task engine's own; another's is made here.
+        sandboxes = (self.task_engine.sandboxes if name == DEFAULT_ENGINE
+                     else SandboxPool(lambda: runtime, self.settings.sandbox_pool))
+        engine = Engine(name, ZONES[len(self.engines) % len(ZONES)], runtime, health, outage,
+                        sandboxes)
         self.engines[name] = engine
         return engine
 
@@ -127,6 +135,9 @@ class Engines:
     def runtime_named(self, name: str | None):
         """The runtime of engine `name` (None: the default engine)."""
         return self.engines.get(name or DEFAULT_ENGINE, self.default).runtime
+
+    def sandboxes_of(self, task) -> SandboxPool:
+        return self._engine_of(task).sandboxes
 
     def health_of(self, task) -> EngineHealth:
         return self._engine_of(task).health
