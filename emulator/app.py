@@ -239,8 +239,10 @@ def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
     link_local = LinkLocalEndpoint(lambda: emulator.gate(container_facing=True), lambda: engine.runtime.ensure_network()[1],
                                    enabled=settings.link_local_credentials)
     emulator.closers.append(link_local.stop)
-    credentials = TaskRoleCredentials(
-        emulator.moto, lambda task: link_local.serves(engine.runtime_of(task).ensure_network()[1]))
+    # Served on 169.254.170.2 to a task whose engine runs here, with a gateway of this host's.
+    credentials = TaskRoleCredentials(emulator.moto, lambda task: (
+        engine.engines.on_this_machine(task)
+        and link_local.serves(engine.runtime_of(task).ensure_network()[1])))
     engine.hooks.append(credentials)
     engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto))
     emulator.flask_extensions[CREDENTIALS_EXTENSION] = credentials

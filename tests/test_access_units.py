@@ -119,6 +119,15 @@ def test_tasks_on_other_engines_are_told_by_their_engines_network():
         "10.217.0.2").kind is CallerKind.STRANGER
 
 
+def test_an_engine_is_on_this_machine_by_its_docker_address():
+    from emulator.engine.engines import on_this_machine
+
+    assert on_this_machine("unix:///run/b.sock")
+    assert on_this_machine("tcp://127.0.0.1:2375") and on_this_machine("ssh://me@localhost")
+    assert not on_this_machine("tcp://203.0.113.9:2376")  # TEST-NET-3: never this host's
+    assert not on_this_machine("ssh://me@box.invalid")  # a name that resolves to nothing
+
+
 def test_without_docker_nobody_is_on_the_network():
     def broken():
         raise ConnectionError("Docker is gone")

@@ -17,9 +17,14 @@ exec, metadata, stats, credentials) from the engine they run on.
 
 from __future__ import annotations
 
+import functools
 import logging
+import socket
 import threading
+import urllib.parse
 from dataclasses import dataclass
+
+from emulator.access.callers import is_local_address
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
 from emulator.engine.engine_health import EngineHealth
@@ -114,10 +119,18 @@ class Engines:
         return any(e.health.answering() for e in self.engines.values())
 
     def readable(self, name: str):
-        """The runtime of engine `name` while it answers, else None: whose network the access
-        checks read (access/callers.py), without waiting on an engine that is gone."""
+        """The runtime of engine `name` while it answers, if it is on this machine, else None:
+        whose network the access checks read (access/callers.py), without waiting on an engine
+        that is gone."""
         engine = self.engines.get(name)
-        return engine.runtime if engine is not None and engine.health.answering() else None
+        if engine is None or not on_this_machine(engine.health.address):
+            return None
+        return engine.runtime if engine.health.answering() else None
+
+    def on_this_machine(self, task) -> bool:
+        """Whether the task's engine runs here, so that its containers reach this host's
+        addresses (169.254.170.2, the gateways we listen on) with their own."""
+        return on_this_machine(self._engine_of(task).health.address)
 
     # -- which engine runs a task (under the state lock) ---------------------------------------
 
@@ -183,6 +196,21 @@ class Engines:
                 log.exception("could not remove this emulator's resources on engine %s",
                               engine.name)
             engine.runtime.close()
+
+
+@functools.lru_cache(maxsize=64)
+def on_this_machine(docker_host: str) -> bool:
+    """A local socket, or tcp:// or ssh:// to an address of this host (asked once per address:
+    a name may take a DNS look-up)."""
+    scheme, _, rest = docker_host.partition("://")
+    if scheme in ("unix", "npipe"):
+        return True
+    host = urllib.parse.urlsplit(f"//{rest}").hostname
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)} if host else set()
+    except OSError:
+        return False
+    return bool(addresses) and all(is_local_address(a.split("%")[0]) for a in addresses)
 
 
 def _resources(engine: Engine):
