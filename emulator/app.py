@@ -155,8 +155,11 @@ def create_app(settings: Settings | None = None) -> Emulator:
                         engine=engine, scheduler=scheduler)
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,
                                lambda name: engine.engines.readable(name))
+    # A task's containers call the gateway of their engine's network; those of an engine on
+    # another machine are given the default engine's (README: Several Docker Engines).
     engine.hooks.append(BaseEnvironment(
-        lambda task: emulator.container_endpoint(engine.runtime_of(task)),
+        lambda task: emulator.container_endpoint(
+            engine.runtime_of(task) if engine.engines.on_this_machine(task) else None),
         settings.inject_endpoint))
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
