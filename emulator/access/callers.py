@@ -74,7 +74,7 @@ class Callers:
         self._state = state  # EcsState: the tasks
         self._runtime = runtime  # () -> the default engine's runtime; asked lazily
         # name -> the runtime of another engine whose network to read (None: not now: it does
-        # not answer, or it is gone); engines.py's `readable_runtime`.
+        # not answer, is on another machine, or is gone): engine/engines.py's Engines.readable.
         self._engine_runtime = engine_runtime or (lambda name: None)
         self._lock = threading.Lock()
         self._networks: tuple[_Network, ...] = ()
