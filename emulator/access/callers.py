@@ -104,10 +104,16 @@ class Callers:
     # -- Docker's view ------------------------------------------------------------------------
 
     def _network_of(self, ip, asked: float) -> _Network | None:
-        engines = self._engines_with_tasks()
-        # A task on an engine whose network was not read yet (its first task) is looked for now.
-        self._read(older_than=asked - (0 if engines - self._engines_read else REFRESH_S),
-                   engines=engines)
+        self._read(older_than=asked - REFRESH_S)
+        network = self._find(ip)
+        # Not on any network we know: maybe a task on an engine whose network was not read yet
+        # (its first task); strangers cost one look at the tasks, not at Docker.
+        if network is None and self._engines_with_tasks() - self._engines_read:
+            self._read(older_than=asked)
+            network = self._find(ip)
+        return network
+
+    def _find(self, ip) -> _Network | None:
         return next((n for n in self._networks if any(ip in s for s in n.subnets)), None)
 
     def _task_at(self, address: str, engine: str, asked: float):
@@ -115,15 +121,16 @@ class Callers:
         # Not found: look at Docker again, unless someone did since this request came (a
         # container that has just started makes its first calls at once; they share one look).
         if task is None:
-            self._read(older_than=asked, engines=self._engines_with_tasks())
+            self._read(older_than=asked)
             task = self._live_task(address, engine)
         return task
 
-    def _read(self, older_than: float, engines: frozenset) -> None:
+    def _read(self, older_than: float) -> None:
         """Read the networks again if what we have was read before `older_than`."""
         with self._lock:
             if self._read_at >= older_than:
                 return
+            engines = self._engines_with_tasks()
             networks = [self._members(DEFAULT_ENGINE, self._runtime, local_only=False)]
             networks += [self._members(name, lambda n=name: self._engine_runtime(n),
                                        local_only=True) for name in sorted(engines)]
