@@ -7,15 +7,16 @@ apart on its bridge.
   task's address, or a bridge task's container's
 - NETWORK: another address on the emulator's Docker network (a container someone attached to it,
   or one of a task's between its start and the next look at Docker)
-
-With several Docker Engines (engine/engines.py) each has its own copy of the network. Those on
-this machine (the network's gateway is an address of this host) are read too, once a task runs
-on them and while they answer: an address is looked up on the first network, in engine order,
-whose subnets hold it, and is a task's only if that task runs on that engine. The containers of an
-engine on another machine reach us through its host's address (NAT), never with their own: that
-engine's network is not read, and its containers are STRANGERs to the listeners containers reach.
 - STRANGER: anything else: Docker's default bridge, another network namespace routed to this
   host, another machine
+
+With several Docker Engines (engine/engines.py) each has its own copy of the network. Those of
+the engines on this machine (by their Docker address, with a gateway that is this host's) are
+read too, once a task runs there and while the engine answers: an address is looked up on the
+first network, in engine order, whose subnets hold it, and is a task's only if that task runs on
+that engine. The containers of an engine on another machine reach us from its host's address
+(NAT), never with their own: that engine's network is not read, and its containers are STRANGERs
+to the listeners containers reach.
 
 Docker's network is read at most every REFRESH_S (one inspect call lists every container's
 address), and again when an address is not found among the running tasks, so a container that has

@@ -25,7 +25,6 @@ import urllib.parse
 from dataclasses import dataclass
 
 from emulator.access.callers import is_local_address
-
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
 from emulator.engine.engine_health import EngineHealth
 from emulator.engine.engine_outage import EngineOutage
