@@ -12,6 +12,7 @@ import re
 import struct
 import threading
 import time
+from collections import deque
 from typing import Callable, Iterator
 
 from .base import RuntimeEvent
@@ -22,6 +23,10 @@ EVENT_ACTIONS = ("start", "die", "oom", "kill", "destroy", "health_status")
 # Event attributes Docker adds beside the container's labels.
 _NOT_LABELS = {"exitCode", "image", "name", "signal", "execDuration"}
 _RECONNECT_DELAY_S = 1.0
+# dockerd stamps an event before it takes the lock that publishes it, so under load events of
+# different containers arrive slightly out of time order. A stream opened again therefore asks
+# for events from this much before the last one seen, and drops only those it already had.
+_REPLAY_MARGIN_NS = 2_000_000_000
 
 
 def to_event(message: dict) -> RuntimeEvent | None:
@@ -69,21 +74,27 @@ def events(api_factory: Callable[[], object], label_filter: str, until_stopped: 
     threading.Thread(target=watch, name="docker-events-watch", daemon=True).start()
     filters = {"type": ["container"], "label": [label_filter], "event": list(EVENT_ACTIONS)}
     last_nanos = int(since * 1e9) if since else 0
+    seen = _Seen()
     try:
         while not until_stopped.is_set():
             try:
                 with guard:
                     if until_stopped.is_set():
                         return
-                    params = {"since": since_param(last_nanos / 1e9)} if last_nanos else {}
+                    start = (max(0, last_nanos - _REPLAY_MARGIN_NS) if seen.keys
+                             else last_nanos)
+                    params = {"since": since_param(start / 1e9)} if start else {}
                     current[0] = api_factory().events(decode=True, filters=filters, **params)
                 for message in current[0]:
                     if until_stopped.is_set():
                         return
                     nanos = message.get("timeNano") or 0
-                    if nanos and nanos <= last_nanos:
+                    # Never "older than the last one, so replayed": an event stamped earlier
+                    # may come later (a container's death among hundreds, missed for good).
+                    if not seen.first_time(message, nanos):
                         continue  # replayed by `since` after a reconnect
                     last_nanos = max(last_nanos, nanos)
+                    seen.forget_before(last_nanos - _REPLAY_MARGIN_NS)
                     event = to_event(message)
                     if event is not None:
                         yield event
@@ -97,6 +108,28 @@ def events(api_factory: Callable[[], object], label_filter: str, until_stopped: 
         with guard:
             if current[0] is not None:
                 _close(current[0])
+
+
+class _Seen:
+    """The events of the last replay margin, by time, container and action: what a stream
+    opened again with an earlier `since` must not tell twice."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple] = set()
+        self._order: deque[tuple] = deque()  # as they came (nearly time order)
+
+    def first_time(self, message: dict, nanos: int) -> bool:
+        key = (nanos, (message.get("Actor") or {}).get("ID") or message.get("id"),
+               message.get("Action") or message.get("status"))
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        self._order.append(key)
+        return True
+
+    def forget_before(self, nanos: int) -> None:
+        while self._order and self._order[0][0] < nanos:
+            self.keys.discard(self._order.popleft())
 
 
 def _close(stream) -> None:
