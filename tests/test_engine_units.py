@@ -6,6 +6,7 @@ test_runtime_contract.py."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
@@ -169,5 +170,82 @@ def test_a_container_that_dies_before_the_event_stream_opens_stops_its_task():
     try:
         made.reaches(task, TaskStatus.STOPPED)
         assert made.container(task, "main").exit_code == 3
+    finally:
+        made.engine.stop()
+
+
+# -- deaths the event stream missed: the reconciliation with the container list ----------------
+
+def _reconciling_engine() -> Engine:
+    made = Engine()
+    made.engine.reconcile_every_s = 0.1
+    made.engine.start()
+    return made
+
+
+def test_a_death_no_event_told_stops_the_task_as_a_die_event_would():
+    made = _reconciling_engine()
+    try:
+        task = made.run({"name": "main"}, {"name": "side", "essential": False})
+        made.reaches(task, TaskStatus.RUNNING)
+        made.fake.exit_unseen(made.fake.find("main"), exit_code=3)
+        made.reaches(task, TaskStatus.STOPPED)
+        assert (task.stop_code, task.stopped_reason) == (
+            "EssentialContainerExited", "Essential container in task exited")
+        assert made.container(task, "main").exit_code == 3
+        assert made.container(task, "side").exit_code == 0  # stopped by the teardown
+    finally:
+        made.engine.stop()
+
+
+def test_an_unseen_out_of_memory_kill_keeps_its_verdict():
+    made = _reconciling_engine()
+    try:
+        task = made.run({"name": "main"})
+        made.reaches(task, TaskStatus.RUNNING)
+        made.fake.exit_unseen(made.fake.find("main"), exit_code=137, oom=True)
+        made.reaches(task, TaskStatus.STOPPED)
+        main = made.container(task, "main")
+        assert (main.exit_code, main.reason) == (
+            137, "OutOfMemoryError: Container killed due to memory usage")
+    finally:
+        made.engine.stop()
+
+
+def test_reconciliation_waits_out_a_new_start_and_leaves_stopping_tasks_and_live_ones_alone():
+    from emulator.engine.exit_reconciler import START_SETTLE_S, ExitReconciler
+
+    made = Engine()  # the engine's own passes are slow here: this test makes its own
+    made.engine.reconcile_every_s = 3600
+    made.engine.start()
+    try:
+        alive, dying = made.run({"name": "a"}), made.run({"name": "b"})
+        made.reaches(alive, TaskStatus.RUNNING)
+        made.reaches(dying, TaskStatus.RUNNING)
+        reconciler = ExitReconciler(made.engine, made.fake)
+        inspect = made.fake.inspect_container  # (the fake does not record its inspects)
+        made.fake.inspect_container = lambda cid: (made.fake.calls.append(
+            ("inspect_container", cid)), inspect(cid))[1]
+        made.fake.exit_unseen(made.fake.find("b"), exit_code=1)
+        made.fake.calls.clear()
+        assert reconciler.reconcile() == 0  # started just now, for all it knows: not yet
+        assert made.fake.calls == []  # nothing due yet: not even a list
+        time.sleep(START_SETTLE_S)
+        made.fake.calls.clear()
+        assert reconciler.reconcile() == 1  # one list, and an inspect of the dead one only
+        assert made.fake.calls == [("listed_containers",),
+                                   ("inspect_container", made.fake.find("b"))]
+        made.reaches(dying, TaskStatus.STOPPED)
+        assert made.container(dying, "b").exit_code == 1
+        assert alive.known == TaskStatus.RUNNING
+        # a task already stopping is its runner's to record (the lock held: its runner
+        # cannot begin the teardown meanwhile)
+        made.fake.exit_unseen(made.fake.find("a"), exit_code=5)
+        with made.state.lock:
+            alive.request_stop("UserInitiated", "enough")
+            made.fake.calls.clear()
+            assert reconciler.reconcile() == 0
+            assert made.fake.calls == []  # nothing due: not even a list
+            assert made.container(alive, "a").exit_code is None
     finally:
         made.engine.stop()

@@ -18,6 +18,7 @@ from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsState
 from emulator.engine import container_specs
 from emulator.engine.engine_outage import engine_gone_reason
+from emulator.engine.exit_reconciler import RECONCILE_EVERY_S, ExitReconciler
 from emulator.engine.hooks import TaskHook
 from emulator.engine.sandbox_pool import POOL_NAME, SandboxPool
 from emulator.engine.task_runner import TaskRunner
@@ -59,6 +60,8 @@ class TaskEngine:
         # Where the event stream starts (epoch seconds; None: now). Set by adoption, so a
         # container that dies while the engine starts is not missed.
         self.events_since: float | None = None
+        # How often each engine's container list is compared with the tasks (exit_reconciler.py).
+        self.reconcile_every_s = RECONCILE_EVERY_S
         state.door.engine = self.admit
         # The start-up's first calls to Docker (orphans, the event stream, the health probe)
         # wait for this; set unless a server holds them until its first answer (server.py).
@@ -77,7 +80,9 @@ class TaskEngine:
         # meanwhile is not left RUNNING.
         if self.events_since is None:
             self.events_since = time.time()
-        for target, name in ((self._watch_events, "task-events"), (self._purge_loop, "task-purge")):
+        reconciler = ExitReconciler(self, self._runtime, self.health)
+        for target, name in ((self._watch_events, "task-events"), (self._purge_loop, "task-purge"),
+                             (lambda: self._reconcile(reconciler, self._stopping), "task-reconcile")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -100,6 +105,17 @@ class TaskEngine:
                                   name=f"task-events-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
+        reconciler = ExitReconciler(self, runtime, health)
+        thread = threading.Thread(target=self._reconcile, args=(reconciler, until),
+                                  name=f"task-reconcile-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _reconcile(self, reconciler: ExitReconciler, until: threading.Event) -> None:
+        """Deaths the event stream missed, from the container list (exit_reconciler.py)."""
+        while not self.docker_start.wait(0.05) and not until.is_set():
+            pass  # as the event stream: not before the server's first answer
+        reconciler.loop(until, self.reconcile_every_s)
 
     def stop(self, remove_everything: bool = True) -> None:
         """Stop every task (containers get their stop timeout), then the engine's threads."""
@@ -282,6 +298,24 @@ class TaskEngine:
                 self._after_exit(task, container)
             self.state.changed.notify_all()
             self.task_changed(store, task)
+
+    def record_missed_exit(self, store, task, container, state) -> bool:
+        """A death the event stream did not tell, found by reconciliation, recorded as its die
+        event (or destroy, when Docker no longer has the container) would have (under the
+        lock); False if it is known meanwhile or the task is stopping."""
+        if container.known >= ContainerStatus.STOPPED or task.stop_requested:
+            return False
+        container.known = ContainerStatus.STOPPED
+        if state is None:
+            container.reason = container.reason or "Container removed outside the emulator"
+        else:
+            container.exit_code = state.exit_code
+            if state.oom_killed:
+                container.reason = OOM_REASON
+        self._after_exit(task, container)
+        self.state.changed.notify_all()
+        self.task_changed(store, task)
+        return True
 
     def _after_exit(self, task, container) -> None:
         # A die event means the container did run (possibly before its runner noted the start).

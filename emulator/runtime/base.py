@@ -201,6 +201,11 @@ class Runtime(Protocol):
 
     def inspect_container(self, container_id: str) -> ContainerState | None: ...
 
+    def listed_containers(self) -> list[dict]:
+        """This instance's containers, running or not, as one call to the runtime's container
+        list gives them (Docker's GET /containers/json entries: Id, State, Labels...)."""
+        ...
+
     def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
         """A running container's state from the runtime's own container list (what `owned`
         gives; `listed`: every entry by id), saving an inspect; None when only an inspect can

@@ -336,8 +336,11 @@ class DockerRuntime:
         """This instance's containers and volumes as Docker lists them, a previous run's too
         (a persisted emulator's: see emulator/persistence/adoption.py)."""
         filters = {"label": [f"{INSTANCE}={self.instance_id}"]}
-        return (self.api.containers(all=True, filters=filters),
+        return (self.listed_containers(),
                 (self.api.volumes(filters=filters) or {}).get("Volumes") or [])
+
+    def listed_containers(self) -> list[dict]:
+        return self.api.containers(all=True, filters={"label": [f"{INSTANCE}={self.instance_id}"]})
 
     def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
         return docker_listing.listed_state(entry, listed)

@@ -123,6 +123,16 @@ class FakeRuntime:
             container.finished_at = _now_iso()
             self._emit(container, "die", exit_code=exit_code)
 
+    def exit_unseen(self, container_id: str, exit_code: int = 0, oom: bool = False) -> None:
+        """The container exits but no event tells of it (dockerd drops events for a slow
+        subscriber): only its state and the container list know."""
+        with self._changed:
+            container = self.containers[container_id]
+            container.status, container.exit_code = "exited", exit_code
+            container.oom_killed = container.oom_killed or oom
+            container.finished_at = _now_iso()
+            self._changed.notify_all()
+
     def oom(self, container_id: str) -> None:
         with self._changed:
             container = self.containers[container_id]
@@ -290,6 +300,12 @@ class FakeRuntime:
                 self.kill_container(container_id)
             del self.containers[container_id]
             self._emit(container, "destroy")
+
+    def listed_containers(self) -> list[dict]:
+        with self._changed:
+            self.calls.append(("listed_containers",))
+            return [{"Id": c.id, "Names": [f"/{c.name}"], "State": c.status,
+                     "Labels": dict(c.labels)} for c in self.containers.values()]
 
     def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
         return None  # the fake keeps no list apart from its containers: inspect them
