@@ -70,7 +70,9 @@ class ExitReconciler:
         was noted long enough ago and whose death is not yet known, of tasks not stopping."""
         now = time.monotonic()
         due, noted = [], {}
-        if self.health is not None and not self.health.answering():
+        # (the default engine's health may be watched only after the engine started)
+        health = self.health or (self.engine.health if runtime is self.engine.runtime else None)
+        if health is not None and not health.answering():
             return []  # a lost engine's tasks are engine_outage.py's
         with self.engine.state.lock:
             for store, task in self.engine.live_tasks(runtime):
