@@ -14,9 +14,15 @@ layers of gigabytes go straight to disk).
 Limits on what waits (every one answered the way nginx answers it, then the connection closes):
 - a head (and small body) must arrive whole within HEAD_DEADLINE seconds of its first byte (408);
 - a head may not exceed HEAD_LIMIT bytes (431);
-- a connection that sends nothing is closed after the server's keep-alive timeout.
+- a connection that sends nothing is closed after the server's keep-alive timeout;
+- a listener keeps at most `idle_limit` connections waiting (a listener containers reach also at
+  most `per_peer_limit` from one address): a new connection past that closes the longest idle
+  one first (an idle keep-alive connection is one a client must expect to find closed).
 Waiting connections cost a file descriptor and at most HEAD_LIMIT + BODY_PREFETCH bytes each,
 no thread.
+
+A new connection goes through `_arrived`, where a listener containers reach decides first whether
+the peer is served at all (access/gate.py), before a byte is read.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ HEAD_DEADLINE = 10.0  # seconds from a request's first byte to its head's last (
 # A body up to this size (by its Content-Length) is waited for in the selector too, so that a
 # client sending it slowly holds no worker either; larger bodies stream on a worker.
 BODY_PREFETCH = 64 * 1024
+# Connections a listener keeps waiting for their next request (the operator's listener; the
+# ones containers reach keep fewer, access/gate.py).
+IDLE_LIMIT = 1000
 _HEAD_END = re.compile(rb"\n\r?\n")  # CRLF, or a bare LF that the worker's parser refuses
 # What a request's first byte can be: a method's letter, or an empty line before it.
 _REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n")
@@ -194,6 +203,9 @@ def _answer_and_close(conn, answer: bytes) -> None:
 class ConnectionManager(connections.ConnectionManager):
     """cheroot's manager, keeping every connection in the selector until its head is whole."""
 
+    idle_limit: int | None = IDLE_LIMIT  # connections waiting in the selector, at most
+    per_peer_limit: int | None = None  # of them from one address, at most
+
     def put(self, conn) -> None:
         """A worker is done with `conn`'s request and keeps the connection open."""
         conn.last_used = time.time()
@@ -233,13 +245,41 @@ class ConnectionManager(connections.ConnectionManager):
                     new_conn = self._accept()
                     if new_conn is not None:
                         new_conn.last_used = time.time()
-                        self._route(new_conn, registered=False)
+                        self._arrived(new_conn)
                 else:
                     self._route(conn, registered=True)
             now = time.time()
             if now - last_expiration_check > expiration_interval:
                 self._expire(threshold=now - self.server.timeout)
                 last_expiration_check = now
+
+    def _arrived(self, conn) -> None:
+        """A new connection (on the selector thread): room is made for it among the waiting
+        ones, then it waits for its request."""
+        self._make_room(conn.remote_addr)
+        self._route(conn, registered=False)
+
+    def _make_room(self, peer) -> None:
+        """Close the longest idle connections that one more from `peer` would put over the
+        limits. Only on the selector thread: a worker must not unregister a connection the
+        selector may be handing out."""
+        over_all = (0 if self.idle_limit is None
+                    else len(self._selector) - 1 - self.idle_limit + 1)  # less the listener
+        if over_all <= 0 and self.per_peer_limit is None:
+            return  # the common case: one len(), no scan
+        idle = [(conn.last_used, fd, conn) for fd, conn in self._selector.connections
+                if conn is not self.server]
+        idle.sort(key=lambda item: item[0])
+        doomed = []
+        if self.per_peer_limit is not None:
+            own = [item for item in idle if item[2].remote_addr == peer]
+            doomed = own[:max(len(own) - self.per_peer_limit + 1, 0)]
+        if over_all > len(doomed):
+            chosen = {fd for _, fd, _ in doomed}
+            doomed += [item for item in idle if item[1] not in chosen][:over_all - len(doomed)]
+        for _, fd, conn in doomed:
+            self._selector.unregister(fd)
+            conn.close()
 
     def _accept(self):
         try:

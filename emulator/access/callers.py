@@ -66,12 +66,9 @@ class Callers:
     def identify(self, address: str) -> Caller:
         if address in _LOOPBACK:  # nearly every call of the operator's: no parsing
             return _LOOPBACK[address]
-        try:
-            ip = ipaddress.ip_address(address.split("%")[0])
-        except ValueError:  # a Unix socket, or no peer at all: nothing to tell it by
+        ip = _ip_of(address)
+        if ip is None:  # a Unix socket, or no peer at all: nothing to tell it by
             return Caller(CallerKind.STRANGER, address)
-        if getattr(ip, "ipv4_mapped", None):  # a dual-stack listener's view of an IPv4 peer
-            ip = ip.ipv4_mapped
         if ip.is_loopback or is_local_address(str(ip)):
             return Caller(CallerKind.HOST, address)
         asked = time.monotonic()
@@ -81,6 +78,25 @@ class Callers:
         if task is None:
             return Caller(CallerKind.NETWORK, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
+
+    def admits(self, address: str, wait: bool = True) -> bool | None:
+        """Whether `address` is no stranger's: this host's, or on the emulator's network (which
+        task it is, if any, does not matter here). With wait=False, None where telling needs a
+        fresh look at Docker: the caller asks again on a thread that may wait for it."""
+        if address in _LOOPBACK:
+            return True
+        ip = _ip_of(address)
+        if ip is None:
+            return False
+        if ip.is_loopback or is_local_address(str(ip)):
+            return True
+        asked = time.monotonic()
+        if wait:
+            return self._on_network(ip, asked)
+        if self._read_at < asked - REFRESH_S:
+            return None
+        # Without the lock, which a thread reading Docker may hold: the view is one tuple.
+        return any(ip in subnet for subnet in self._subnets)
 
     # -- Docker's view ------------------------------------------------------------------------
 
@@ -106,13 +122,14 @@ class Callers:
                 members = self._runtime().network_members()
             except Exception:  # Docker gone: nobody is on a network we cannot see
                 members = None
-            self._read_at = time.monotonic()
+            read_at = time.monotonic()
             if members is None:
                 self._subnets, self._addresses = (), {}
             else:
                 self._subnets = tuple(ipaddress.ip_network(s, strict=False)
                                       for s in members.subnets)
                 self._addresses = dict(members.addresses)
+            self._read_at = read_at  # last: admits() reads the view without the lock
 
     def _live_task(self, address: str):
         container_id = self._addresses.get(address)
@@ -129,6 +146,16 @@ class Callers:
                                             for c in task.containers):
                         return task
         return None
+
+
+def _ip_of(address: str):
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return None
+    if getattr(ip, "ipv4_mapped", None):  # a dual-stack listener's view of an IPv4 peer
+        ip = ip.ipv4_mapped
+    return ip
 
 
 def is_local_address(address: str) -> bool:
