@@ -256,28 +256,33 @@ class ConnectionManager(connections.ConnectionManager):
     def _arrived(self, conn) -> None:
         """A new connection (on the selector thread): room is made for it among the waiting
         ones, then it waits for its request."""
-        self._make_room(conn.remote_addr)
+        self._make_room(conn.remote_addr or "")
         self._route(conn, registered=False)
 
-    def _make_room(self, peer) -> None:
-        """Close the longest idle connections that one more from `peer` would put over the
-        limits. Only on the selector thread: a worker must not unregister a connection the
-        selector may be handing out."""
-        over_all = (0 if self.idle_limit is None
-                    else len(self._selector) - 1 - self.idle_limit + 1)  # less the listener
+    def _make_room(self, arriving=None) -> None:
+        """Close the longest idle connections past the limits, counting one more from the
+        address `arriving` (a new connection's) when given. Only on the selector thread: a
+        worker must not unregister a connection the selector may be handing out. Connections
+        that come back from a worker or an admission thread are counted at the next tick."""
+        over_all = (0 if self.idle_limit is None  # less the listening socket, plus the new one
+                    else len(self._selector) - 1 + (arriving is not None) - self.idle_limit)
         if over_all <= 0 and self.per_peer_limit is None:
             return  # the common case: one len(), no scan
-        idle = [(conn.last_used, fd, conn) for fd, conn in self._selector.connections
-                if conn is not self.server]
-        idle.sort(key=lambda item: item[0])
-        doomed = []
+        idle = sorted(((conn.last_used, fd, conn) for fd, conn in self._selector.connections
+                       if conn is not self.server), key=lambda item: item[0])
+        doomed = {}
         if self.per_peer_limit is not None:
-            own = [item for item in idle if item[2].remote_addr == peer]
-            doomed = own[:max(len(own) - self.per_peer_limit + 1, 0)]
-        if over_all > len(doomed):
-            chosen = {fd for _, fd, _ in doomed}
-            doomed += [item for item in idle if item[1] not in chosen][:over_all - len(doomed)]
-        for _, fd, conn in doomed:
+            by_peer: dict = {}
+            for item in idle:
+                by_peer.setdefault(item[2].remote_addr, []).append(item)
+            for peer, own in by_peer.items():
+                over = len(own) + (peer == arriving) - self.per_peer_limit
+                doomed.update((fd, conn) for _, fd, conn in own[:max(over, 0)])
+        over_all -= len(doomed)
+        if over_all > 0:
+            doomed.update((fd, conn) for _, fd, conn in
+                          [item for item in idle if item[1] not in doomed][:over_all])
+        for fd, conn in doomed.items():
             self._selector.unregister(fd)
             conn.close()
 
@@ -320,3 +325,4 @@ class ConnectionManager(connections.ConnectionManager):
                 _answer_and_close(conn, answer)
             else:
                 conn.close()
+        self._make_room()
