@@ -238,6 +238,14 @@ def test_refused_bodies_are_not_read_into_memory(served):
         (ecs + b"Content-Length: 999999999999\r\n\r\n", 8 * MiB, b"413 ", b"TooLarge"),
         (signed_iam + b"Content-Length: %d\r\n\r\n" % (200 * MiB), 200 * MiB, b"413 ",
          b"<Code>RequestEntityTooLarge</Code>"),
+        # moto's services: a JSON protocol's code as ours; S3's own, with 400.
+        (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: Logs_20140328.PutLogEvents\r\n"
+         b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: %d\r\n\r\n" % (200 * MiB),
+         200 * MiB, b"413 ", b'"__type": "RequestEntityTooLargeException"'),
+        (b"PUT /bucket/key HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: AWS4-HMAC-SHA256 "
+         b"Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, "
+         b"Signature=0\r\nContent-Length: %d\r\n\r\n" % (200 * MiB), 200 * MiB, b"400 ",
+         b"<Code>EntityTooLarge</Code>"),
         (b"PUT /v2/app/blobs/uploads/x?digest=sha256:00 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
          b"Content-Length: %d\r\n\r\n" % (1024 * MiB), 1024 * MiB, b"401 ", b"UNAUTHORIZED"),
     ]
