@@ -44,6 +44,7 @@ class EmulatorServer:
         """Bind and serve in a background thread (the pytest plugin's way)."""
         self._server.prepare()
         self.emulator.http_port = self.port
+        self.emulator.control_token.write(self.port)
         self.emulator.start()
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator", daemon=True)
         self._thread.start()
@@ -51,11 +52,13 @@ class EmulatorServer:
     def serve_forever(self) -> None:
         self._server.prepare()
         self.emulator.http_port = self.port
+        self.emulator.control_token.write(self.port)
         self.emulator.start()
-        # Every interface includes loopback, where the dashboard answers (a /_emulator/ path).
+        # Every interface includes loopback, where the dashboard answers (a /_emulator/ path);
+        # the link carries the control token, which it leaves in the browser as a cookie.
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        log.info("ecs-emulator listening on http://%s:%d (dashboard: http://%s:%d/_emulator/ui/)",
-                 self.host, self.port, shown, self.port)
+        log.info("ecs-emulator listening on http://%s:%d (dashboard: %s)", self.host, self.port,
+                 self.emulator.control_token.dashboard_link(f"http://{shown}:{self.port}"))
         self._server.serve()
 
     def stop(self) -> None:
@@ -67,6 +70,7 @@ class EmulatorServer:
             for extra in self._extra.values():
                 extra.stop()
             self._server.stop()
+            self.emulator.control_token.remove()
             if self._thread is not None:
                 self._thread.join(timeout=10)
 
@@ -101,6 +105,8 @@ class EmulatorServer:
                 log.warning("cannot listen on the Docker network's gateway %s (%s); containers "
                             "will call the emulator at %s", gateway, error, DOCKER_DESKTOP_HOST)
                 self._no_gateway = True
+                # Their calls arrive on our loopback listener from 127.0.0.1, as this host's.
+                self.emulator.control_token.containers_reach_loopback()
                 return f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
             threading.Thread(target=listener.serve, name="ecs-emulator-containers",
                              daemon=True).start()

@@ -15,6 +15,8 @@ what the ECS agent serves a task, plus the AWS APIs under the task's identity:
   (/v1/data-channel/<session>): its session token is all that guards a shell in a task, and
   sessions are opened by the session-manager-plugin on this host, never by a task (a task that
   learnt another session's id and token would otherwise type into that shell);
+- where containers pass for this host (Docker Desktop), the control endpoints also ask for the
+  run's control token (access/control_token.py);
 - metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
 - AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
 
@@ -34,6 +36,8 @@ import threading
 from emulator import http_connections, http_server
 from emulator.access.browsers import foreign_page
 from emulator.access.callers import Caller, CallerKind, Callers
+from emulator.access.control_token import REFUSED as TOKEN_REFUSED
+from emulator.access.control_token import ControlToken
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +80,12 @@ def _as_routed(path: str) -> str:
 class Gate:
     """WSGI: identify the caller, refuse what this listener does not serve them, pass the rest."""
 
-    def __init__(self, app, callers: Callers, container_facing: bool):
+    def __init__(self, app, callers: Callers, container_facing: bool,
+                 control_token: ControlToken | None = None):
         self._app = app
         self._callers = callers
         self.container_facing = container_facing
+        self._token = control_token
 
     def __call__(self, environ: dict, start_response):
         caller = self._callers.identify(environ.get("REMOTE_ADDR") or "")
@@ -97,6 +103,13 @@ class Gate:
         refusal = foreign_page(environ, control)
         if refusal is not None:
             return _refuse(start_response, refusal)
+        if control and self._token is not None:
+            routed = _as_routed(path)
+            login = self._token.login(environ, start_response, routed)
+            if login is not None:
+                return login
+            if self._token.refuses(environ, routed):
+                return _refuse(start_response, TOKEN_REFUSED)
         return self._app(environ, start_response)
 
     def admits(self, address: str, wait: bool = True) -> bool | None:
