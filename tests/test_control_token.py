@@ -5,16 +5,17 @@ gets from the link printed at start; the AWS APIs never ask for it."""
 from __future__ import annotations
 
 import stat
-import subprocess
 import sys
 
 import requests
 
 from emulator.access.control_token import COOKIE, HEADER, ControlToken, read_token, token_file
-from tests.test_cli import clean_env, free_port, start  # noqa: F401  (a fixture)
+from emulator.cli import main
+from tests.test_cli import free_port, start  # noqa: F401  (a fixture)
 
 
-def test_the_command_line_and_the_dashboard_carry_the_token(start, tmp_path):  # noqa: F811
+def test_the_command_line_and_the_dashboard_carry_the_token(start, tmp_path,  # noqa: F811
+                                                            monkeypatch):
     port = free_port()
     running = start([sys.executable, "-m", "emulator", "--port", str(port)], port,
                     ECS_EMULATOR_CONTROL_TOKEN="on", HOME=str(tmp_path))
@@ -31,11 +32,9 @@ def test_the_command_line_and_the_dashboard_carry_the_token(start, tmp_path):  #
     assert requests.post(f"{url}/moto-api/reset", timeout=10).status_code == 403
     assert requests.get(f"{url}/_emulator/ui/api/scopes", timeout=10).status_code == 403
     assert running.ecs().list_clusters()["clusterArns"] == [arn]
-    # The command line sends it.
-    done = subprocess.run([sys.executable, "-m", "emulator", "reset", "--endpoint-url", url],
-                          env=clean_env(HOME=str(tmp_path)), capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
+    # The command line sends it (its home is this test's, as the emulator's).
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["reset", "--endpoint-url", url]) == 0
     assert running.ecs().list_clusters()["clusterArns"] == []
     # The dashboard: its page opens; the link leaves the token as a cookie and drops it from
     # the address; its reads then answer.
@@ -65,7 +64,8 @@ def test_auto_asks_for_it_once_containers_reach_this_hosts_listener(tmp_path, mo
     assert token.refuses({"HTTP_COOKIE": f"{COOKIE}=x"}, "/_emulator/engines")
     assert token.refuses({"HTTP_COOKIE": "=;;\x00"}, "/_emulator/engines")
     for open_path in ("/_emulator/health", "/_emulator/ui", "/_emulator/ui/static/app.js",
-                      "/_emulator/express/c/s/x", "/_emulator/gateways/g/c/s"):
+                      "/_emulator/express/c/s/x", "/_emulator/gateways/g/c/s",
+                      "/_emulator/ecr/layers"):
         assert not token.refuses(environ, open_path), open_path
     token.write(4999)
     assert read_token(4999) == token.value
@@ -76,3 +76,14 @@ def test_auto_asks_for_it_once_containers_reach_this_hosts_listener(tmp_path, mo
     off.containers_reach_loopback()
     off.write(4998)
     assert not off.refuses(environ, "/_emulator/reset") and read_token(4998) is None
+
+
+def test_the_plugins_handle_carries_the_token(ecs_emulator):
+    token = ecs_emulator.emulator.control_token
+    enforced, token.enforced = token.enforced, True  # as on Docker Desktop
+    try:
+        url = f"{ecs_emulator.endpoint_url}/_emulator/engines"
+        assert requests.get(url, timeout=10).status_code == 403
+        assert requests.get(url, headers=ecs_emulator.control_headers, timeout=10).ok
+    finally:
+        token.enforced = enforced

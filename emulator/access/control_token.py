@@ -16,8 +16,9 @@ ECS_EMULATOR_CONTROL_TOKEN=on, the control paths answer 403 without it:
   path over HTTP sends `handle.control_headers`.
 
 Left open without it: GET /_emulator/health (health checks), the dashboard's page and static
-files (no state in them), and the front doors of Express services and API gateways (they reach
-a task's own port, as the task's neighbours can anyway). The AWS APIs never ask for it.
+files (no state in them), ECR's layer downloads (GetDownloadUrlForLayer's URLs carry their own
+signature), and the front doors of Express services and API gateways (they reach a task's own
+port, as the task's neighbours can anyway). The AWS APIs never ask for it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ COOKIE = "ecs_emulator_control"
 UI = "/_emulator/ui/"
 # Control paths served without the token (see above).
 _OPEN = ("/_emulator/health", "/_emulator/express/", "/_emulator/gateways/",
-         "/_emulator/ui/static/")
+         "/_emulator/ui/static/", "/_emulator/ecr/layers")
 _OPEN_EXACT = ("/_emulator/ui", "/_emulator/ui/")
 REFUSED = (f"The emulator's control endpoints need its control token here (containers reach this "
            f"address too): the command line sends it, the dashboard gets it from the link the "
