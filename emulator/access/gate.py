@@ -168,8 +168,8 @@ class _Admitting(http_connections.ConnectionManager):
         while (conn := self._undecided.get()) is not None:
             try:
                 if not self._stop_requested and self.server.gate.admits(conn.remote_addr or ""):
-                    # As a worker hands a connection back (put()); making room for it among
-                    # the waiting is left to the selector thread's next new connection.
+                    # As a worker hands a connection back (put()); the idle limits take it into
+                    # account at the selector thread's next tick.
                     self._route(conn, registered=False)
                     continue
             except Exception:  # the listener stopping under us: this one connection is lost
@@ -185,7 +185,10 @@ class _Admitting(http_connections.ConnectionManager):
             if conn is not None:
                 conn.close()
         if self._decider is not None:
-            self._undecided.put(None)
+            try:
+                self._undecided.put_nowait(None)  # the decider's end
+            except queue.Full:  # filled again meanwhile: it ends with the process (a daemon)
+                pass
         super().close()
 
 
