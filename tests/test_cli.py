@@ -51,7 +51,7 @@ class Running:
                 raise AssertionError(f"exited {self.process.returncode}: {self.output()}")
             try:
                 return requests.get(f"{self.url}/_emulator/health", timeout=5).json()
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # bound, still starting
                 time.sleep(0.1)
         raise AssertionError(f"no health answer within {START_TIMEOUT_S}s")
 

@@ -231,6 +231,7 @@ class Engines:
         for engine in self.engines.values():
             engine.health.stop()
             engine.outage.close()
+            engine.runtime.close()  # its connections and image event stream (used no more)
 
     def remove_everything(self) -> None:
         """The extra engines' containers, networks and volumes of this emulator (the task engine
