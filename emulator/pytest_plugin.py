@@ -2,7 +2,7 @@
 
 Fixtures:
 - `ecs_emulator` (session): an emulator serving on a free port of 127.0.0.1 in a background
-  thread; a handle with `endpoint_url`, `client(service)`, `reset()`.
+  thread; a handle with `endpoint_url`, `client(service)`, `reset()`, `control_headers`.
 - `clean_emulator` (function): the same handle, with all state dropped before the test.
 
 Clients made by the handle check every ECS response against botocore's output shape, and every
@@ -49,6 +49,14 @@ class EmulatorHandle:
 
     def reset(self) -> None:
         self.emulator.reset()
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """What a control call over HTTP sends where the control token is asked for
+        (ECS_EMULATOR_CONTROL_TOKEN; access/control_token.py)."""
+        from emulator.access.control_token import HEADER
+
+        return {HEADER: self.emulator.control_token.value}
 
 
 def _check_shapes_of(client, model_name: str) -> None:

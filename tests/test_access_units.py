@@ -4,14 +4,17 @@ containers are in test_containment.py and test_iam_enforcement.py."""
 
 from __future__ import annotations
 
+import select
+import socket
 import threading
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 from emulator.access import host_access, iam_resources
 from emulator.access.callers import Caller, CallerKind, Callers
-from emulator.access.gate import CALLER_KEY
+from emulator.access.gate import CALLER_KEY, Gate, listen_for_containers
 from emulator.access.rights import AccessDeniedException, Rights
 from emulator.aws.context import RequestContext
 from emulator.config import Settings
@@ -133,6 +136,76 @@ def test_without_docker_nobody_is_on_the_network():
     def broken():
         raise ConnectionError("Docker is gone")
     assert Callers(_State(), broken).identify("172.30.0.2").kind is CallerKind.STRANGER
+
+
+def test_admission_needs_no_task_and_waits_for_docker_only_when_asked_to():
+    runtime = _Runtime({"172.30.0.2": "pause"})
+    callers = Callers(_State(), lambda: runtime)
+    assert callers.admits("127.0.0.1", wait=False) is True  # this host: no look at Docker
+    assert callers.admits("", wait=False) is False
+    assert callers.admits("172.30.0.9", wait=False) is None and runtime.reads == 0
+    assert callers.admits("172.30.0.9") is True and runtime.reads == 1  # no task there: admitted
+    assert callers.admits("172.30.0.7", wait=False) is True  # the view is fresh: decided at once
+    # Not on the network: told off the selector thread (a look at the tasks), as a stranger.
+    assert callers.admits("172.17.0.5", wait=False) is None
+    assert callers.admits("172.17.0.5") is False
+    assert runtime.reads == 1
+
+
+class _SlowDocker:
+    """Callers for a listener containers reach: 127.0.0.2 is a stranger; 127.0.0.3 is told only
+    by a look at Docker, which answers when `docker` is set."""
+
+    def __init__(self):
+        self.docker = threading.Event()
+
+    def admits(self, address: str, wait: bool = True):
+        if address == "127.0.0.2":
+            return False
+        if address == "127.0.0.3":
+            if not wait:
+                return None
+            return self.docker.wait(10)
+        return True
+
+    def identify(self, address: str) -> Caller:
+        return Caller(CallerKind.HOST, address)
+
+
+def _ok(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+
+
+def test_a_stranger_is_closed_unread_and_docker_is_asked_off_the_selector_thread():
+    door = _SlowDocker()
+    server = listen_for_containers(("127.0.0.1", 0), Gate(_ok, door, container_facing=True))
+    threading.Thread(target=server.serve, daemon=True).start()
+    port = server.bind_addr[1]
+
+    def connect(source: str) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", port), timeout=5,
+                                        source_address=(source, 0))
+    try:
+        # Bytes that are no HTTP, and a head over the limit, got a 400 and a 431 before the
+        # gate had a say: now a stranger is closed before anything of its is read.
+        for junk in (b"\x16\x03\x01\x02\x00", b"GET / HTTP/1.1\r\nX: " + b"a" * 40000):
+            with connect("127.0.0.2") as stranger:
+                try:
+                    stranger.sendall(junk)
+                    assert stranger.recv(100) == b""
+                except ConnectionResetError:
+                    pass
+        with connect("127.0.0.3") as waiting:
+            waiting.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            # While Docker is asked about it, others are served.
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+            assert select.select([waiting], [], [], 0.2)[0] == []
+            door.docker.set()
+            assert waiting.recv(100).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        door.docker.set()
+        server.stop()
 
 
 PLAIN = {"family": "f", "containerDefinitions": [{"name": "app", "image": "busybox",
