@@ -1,16 +1,46 @@
-"""Shared fixtures. The emulator itself comes from our pytest plugin (emulator.pytest_plugin).
+"""Shared fixtures. The emulator itself comes from our pytest plugin (emulator.pytest_plugin);
+here its settings for this suite, and an emulator of its own for the modules that need the
+host's one 169.254.170.2:80.
 
 At the session's end, a check that nothing this session made on the Docker Engine is left
-(whatever order the test files ran in): see pytest_sessionfinish.
+(whatever order the test files ran in, and across pytest-xdist's workers): see
+pytest_sessionfinish.
+
+Under pytest-xdist (scripts/test.sh) each worker has its own session emulator; tests/groups.py
+names what must not run on two workers at once.
 """
 
 import os
 import socket
 import time
+from dataclasses import replace
 
 import pytest
 
+from emulator.pytest_plugin import running_emulator
 from emulator.runtime import labels
+
+# Services are steady after 1 s of serving here, not the default 3: every rollout, scale and
+# services_stable wait in the suite is 2 s shorter. Tests of steadiness itself start an emulator
+# with the window they need.
+STEADY_AFTER_S = 1.0
+
+
+@pytest.fixture(scope="session")
+def ecs_emulator_settings(ecs_emulator_settings):
+    """The session emulator (one per xdist worker) serves no 169.254.170.2: only one process on
+    the host can, so only link_local_emulator does, and its tests share one xdist group."""
+    return replace(ecs_emulator_settings, steady_after_s=STEADY_AFTER_S,
+                   link_local_credentials=False)
+
+
+@pytest.fixture(scope="module")
+def link_local_emulator(ecs_emulator_settings):
+    """An emulator for one module that serves task credentials on 169.254.170.2 where the host
+    allows (Linux, root). Mark the module tests.groups.LINK_LOCAL and make this its
+    `ecs_emulator`."""
+    with running_emulator(replace(ecs_emulator_settings, link_local_credentials=True)) as handle:
+        yield handle
 
 
 @pytest.fixture
@@ -84,6 +114,13 @@ def leftovers(api, selector: dict[str, str], state_under: str | None) -> dict[st
     return found
 
 
+def _all_leftovers(api, selectors: list[dict[str, str]], state_under: str | None) -> dict:
+    found = {}
+    for selector in selectors:
+        found.update(leftovers(api, selector, state_under))
+    return found
+
+
 def _state_dir_of(state_under: str | None):
     def chosen(their_labels: dict) -> dict | None:
         state_dir = their_labels.get(labels.STATE_DIR, "")
@@ -100,11 +137,30 @@ def _session_temp(config) -> str | None:
     return str(made) if made else None
 
 
+# Under pytest-xdist each worker is a process of its own, so its emulators' resources carry its
+# pid: a worker hands its owner labels to the controller (workeroutput), which checks them all
+# once every worker has finished (and torn its fixtures down).
+_WORKER_OWNERS = "ecs_emulator_owner_labels"
+_workers_owners: list[dict[str, str]] = []
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent with -p no:xdist
+def pytest_testnodedown(node, error):
+    """(xdist controller) A worker finished: note whose resources to look for."""
+    owner = getattr(node, "workeroutput", {}).get(_WORKER_OWNERS)
+    if owner:
+        _workers_owners.append(owner)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if this session left a container, network or volume on the Docker Engine.
     Runs after every fixture is torn down (the session's emulators have stopped); what it finds
-    it names, removes, and counts as a failure."""
-    if session.config.option.collectonly or not session.items:
+    it names, removes, and counts as a failure. On an xdist worker it only reports its labels."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_OWNERS] = this_sessions_labels()
+        return
+    if session.config.option.collectonly or not (session.items or _workers_owners):
         return
     try:
         import docker
@@ -113,13 +169,15 @@ def pytest_sessionfinish(session, exitstatus):
         client.ping()
     except Exception:  # no Docker Engine: the Docker tests did not run either
         return
-    selector, state_under = this_sessions_labels(), _session_temp(session.config)
+    selectors = [this_sessions_labels(), *_workers_owners]
+    # The workers' temporary directories lie under the controller's (popen-gw0, ...).
+    state_under = _session_temp(session.config)
     try:
         deadline = time.monotonic() + LEAK_GRACE_S
-        left = leftovers(client.api, selector, state_under)
+        left = _all_leftovers(client.api, selectors, state_under)
         while left and time.monotonic() < deadline:
             time.sleep(0.5)
-            left = leftovers(client.api, selector, state_under)
+            left = _all_leftovers(client.api, selectors, state_under)
         if not left:
             return
         from emulator.runtime import docker_cleanup
