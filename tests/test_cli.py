@@ -51,7 +51,8 @@ class Running:
                 raise AssertionError(f"exited {self.process.returncode}: {self.output()}")
             try:
                 return requests.get(f"{self.url}/_emulator/health", timeout=5).json()
-            except requests.ConnectionError:
+            # Not listening yet, or (on a loaded machine) listening but still starting up.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise AssertionError(f"no health answer within {START_TIMEOUT_S}s")
 
