@@ -114,13 +114,6 @@ def leftovers(api, selector: dict[str, str], state_under: str | None) -> dict[st
     return found
 
 
-def _all_leftovers(api, selectors: list[dict[str, str]], state_under: str | None) -> dict:
-    found = {}
-    for selector in selectors:
-        found.update(leftovers(api, selector, state_under))
-    return found
-
-
 def _state_dir_of(state_under: str | None):
     def chosen(their_labels: dict) -> dict | None:
         state_dir = their_labels.get(labels.STATE_DIR, "")
@@ -138,56 +131,61 @@ def _session_temp(config) -> str | None:
 
 
 # Under pytest-xdist each worker is a process of its own, so its emulators' resources carry its
-# pid: a worker hands its owner labels to the controller (workeroutput), which checks them all
-# once every worker has finished (and torn its fixtures down).
-_WORKER_OWNERS = "ecs_emulator_owner_labels"
-_workers_owners: list[dict[str, str]] = []
+# pid. Each worker looks for its own after its fixtures are torn down, while it still runs (once
+# it has exited, any emulator on the machine may reap what a dead process left, and a leak would
+# go unseen), and hands what it found to the controller (workeroutput), which reports it all
+# once every worker has finished and fails the run.
+_WORKER_LEAKS = "ecs_emulator_leaks"
+_workers_leaks: list[str] = []
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: absent with -p no:xdist
 def pytest_testnodedown(node, error):
-    """(xdist controller) A worker finished: note whose resources to look for."""
-    owner = getattr(node, "workeroutput", {}).get(_WORKER_OWNERS)
-    if owner:
-        _workers_owners.append(owner)
+    """(xdist controller) A worker finished: keep what it left."""
+    _workers_leaks.extend(getattr(node, "workeroutput", {}).get(_WORKER_LEAKS, ()))
 
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if this session left a container, network or volume on the Docker Engine.
     Runs after every fixture is torn down (the session's emulators have stopped); what it finds
-    it names, removes, and counts as a failure. On an xdist worker it only reports its labels."""
+    it names, removes, and counts as a failure (on an xdist worker: hands to the controller)."""
+    left = _leftovers_removed(session) + _workers_leaks
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput[_WORKER_OWNERS] = this_sessions_labels()
+        workeroutput[_WORKER_LEAKS] = left
         return
-    if session.config.option.collectonly or not (session.items or _workers_owners):
+    if not left:
         return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "LEAK: this test session left on the Docker Engine: " + ", ".join(sorted(left))
+    if reporter is not None:
+        reporter.write_line(message, red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _leftovers_removed(session) -> list[str]:
+    """What this process's emulators left ('kind name'), removed."""
+    if session.config.option.collectonly or not session.items:
+        return []
     try:
         import docker
 
         client = docker.from_env(timeout=10)
         client.ping()
     except Exception:  # no Docker Engine: the Docker tests did not run either
-        return
-    selectors = [this_sessions_labels(), *_workers_owners]
-    # The workers' temporary directories lie under the controller's (popen-gw0, ...).
-    state_under = _session_temp(session.config)
+        return []
+    selector, state_under = this_sessions_labels(), _session_temp(session.config)
     try:
         deadline = time.monotonic() + LEAK_GRACE_S
-        left = _all_leftovers(client.api, selectors, state_under)
+        left = leftovers(client.api, selector, state_under)
         while left and time.monotonic() < deadline:
             time.sleep(0.5)
-            left = _all_leftovers(client.api, selectors, state_under)
-        if not left:
-            return
-        from emulator.runtime import docker_cleanup
+            left = leftovers(client.api, selector, state_under)
+        if left:
+            from emulator.runtime import docker_cleanup
 
-        for chosen in {tuple(sorted(c.items())) for c in left.values()}:
-            docker_cleanup.remove_labelled(client.api, dict(chosen))
+            for chosen in {tuple(sorted(c.items())) for c in left.values()}:
+                docker_cleanup.remove_labelled(client.api, dict(chosen))
+        return list(left)
     finally:
         client.close()
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    message = "LEAK: this test session left on the Docker Engine: " + ", ".join(sorted(left))
-    if reporter is not None:
-        reporter.write_line(message, red=True, bold=True)
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -83,15 +83,19 @@ def test_a_persisted_emulator_leaves_a_volume_behind(tmp_path):
 """
 
 
+# In one process, and in two pytest-xdist workers (the leaky tests spread over them, so the
+# controller's check must find what either worker left).
+@pytest.mark.parametrize("workers", ["0", "2"])
 def test_a_session_that_leaves_a_container_fails_and_the_container_goes(tmp_path, busybox_image,
-                                                                         docker_client):
+                                                                         docker_client, workers):
     suffix = tmp_path.name[-12:].replace("_", "-")
     (tmp_path / "test_leaky.py").write_text(LEAKY_TEST.format(suffix=suffix))
     root = Path(__file__).resolve().parent.parent
     inner = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
-        cwd=root, capture_output=True, text=True, timeout=120)
+         "-n", workers, "--dist", "load", "--rootdir", str(tmp_path),
+         str(tmp_path / "test_leaky.py")],
+        cwd=root, capture_output=True, text=True, timeout=300)
     assert inner.returncode == pytest.ExitCode.TESTS_FAILED, inner.stdout + inner.stderr
     assert "2 passed" in inner.stdout
     assert ("LEAK: this test session left on the Docker Engine: "
