@@ -37,7 +37,7 @@ def ecs_emulator_settings(ecs_emulator_settings):
 @pytest.fixture(scope="module")
 def link_local_emulator(ecs_emulator_settings):
     """An emulator for one module that serves task credentials on 169.254.170.2 where the host
-    allows (Linux, root). Mark the module tests.groups.LINK_LOCAL and make this its
+    allows (Linux, root). Mark the module tests.groups.HOST and make this its
     `ecs_emulator`."""
     with running_emulator(replace(ecs_emulator_settings, link_local_credentials=True)) as handle:
         yield handle

@@ -23,9 +23,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.groups import HOST
 from tests.waiting import page_text, wait_for, wait_for_task
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, HOST]  # docker build (tests/groups.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "ecs-emulator-test/emulator:latest"

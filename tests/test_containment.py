@@ -16,12 +16,12 @@ import uuid
 import pytest
 
 from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
-from tests.groups import LINK_LOCAL as LINK_LOCAL_GROUP
+from tests.groups import HOST
 from tests.test_task_credentials import make_role, python_image  # noqa: F401  (a fixture)
 from tests.test_task_metadata import environment_of, output_of, register, run, stop
 from tests.waiting import task_of, wait_for_task
 
-pytestmark = [pytest.mark.docker, LINK_LOCAL_GROUP]
+pytestmark = [pytest.mark.docker, HOST]
 
 
 @pytest.fixture(scope="module")

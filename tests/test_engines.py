@@ -14,9 +14,9 @@ from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
 from tests.busybox import SERVE
 from tests.extra_engines import ExtraEngine, needs_root_and_dockerd
-from tests.groups import ENGINES
+from tests.groups import HOST
 
-pytestmark = [needs_root_and_dockerd, ENGINES]
+pytestmark = [needs_root_and_dockerd, HOST]
 
 CLUSTER = "engines"
 LOST_AFTER_S = 2

@@ -15,13 +15,13 @@ import boto3
 import pytest
 
 from emulator.engine.task_credentials import REFRESH_BEFORE_S, TaskRoleCredentials
-from tests.groups import LINK_LOCAL
+from tests.groups import HOST
 from tests.test_task_metadata import (
     container_of, environment_of, get, output_of, register, run, stop,
 )
 from tests.waiting import wait_for_task
 
-pytestmark = [pytest.mark.docker, LINK_LOCAL]
+pytestmark = [pytest.mark.docker, HOST]
 
 ACCOUNT = "123456789012"
 PYTHON = "ecs-emulator-test/python-boto3:latest"
