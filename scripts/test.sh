@@ -28,8 +28,8 @@ if [ -x scripts/ensure-cdk.sh ]; then
   scripts/ensure-cdk.sh >/dev/null  # the CDK test's npm packages, cached outside the clone
 fi
 
-# The tests mostly wait (on Docker, on tasks' steadiness), so three workers on two cores finish
-# sooner than two; --dist loadgroup (pyproject's addopts) keeps each tests/groups.py group on one.
+# The tests mostly wait (on Docker, on tasks' steadiness), so workers may outnumber cores (CI has
+# two); --dist loadgroup (pyproject's addopts) keeps tests/groups.py's HOST group on one worker.
 workers=(-n "${PYTEST_WORKERS:-3}")
 for arg in "$@"; do
   case $arg in
