@@ -73,7 +73,7 @@ class Running:
         self.id = docker("inspect", "-f", "{{.Id}}", self.name).stdout.strip()
         # Ready when the ECS API answers (/_emulator/* may be kept to loopback callers, which
         # the host, reaching us through the published port, is not).
-        wait_for(self._answers, bool, timeout=30)
+        wait_for(self._answers, bool, timeout=90)  # a loaded machine starts it slowly
 
     def _answers(self) -> bool:
         try:
