@@ -43,14 +43,6 @@ def link_local_emulator(ecs_emulator_settings):
         yield handle
 
 
-def pytest_collection_modifyitems(config, items):
-    """On an xdist worker, the tests of an xdist group (tests/groups.py) first: a group runs on
-    one worker, one test at a time, the longest lane of the run; handed out first, it starts at
-    once while the other workers share the rest. (Every worker sorts alike, as xdist needs.)"""
-    if hasattr(config, "workerinput"):
-        items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
-
-
 @pytest.fixture
 def ecs(clean_emulator):
     """An ECS client on clean state; every response it receives is checked against the model."""
