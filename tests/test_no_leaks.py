@@ -4,6 +4,7 @@ in conftest.py, which holds whatever order the files run in)."""
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_a_persisted_emulator_leaves_a_volume_behind(tmp_path):
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_a_session_that_leaves_a_container_fails_and_the_container_goes(tmp_path, busybox_image,
                                                                          docker_client, workers):
-    suffix = tmp_path.name[-12:].replace("_", "-")
+    suffix = uuid.uuid4().hex[:12]  # its own names: the other parametrization may run meanwhile
     (tmp_path / "test_leaky.py").write_text(LEAKY_TEST.format(suffix=suffix))
     root = Path(__file__).resolve().parent.parent
     inner = subprocess.run(
