@@ -72,6 +72,7 @@ def test_stopping_an_emulator_removes_all_it_made(busybox_image, docker_client):
 LEAKY_TEST = """
 from emulator.runtime.base import ContainerSpec
 from emulator.runtime.docker_runtime import DockerRuntime
+from emulator.runtime.labels import STATE_MARK
 
 
 def test_leaves_a_container_behind(busybox_image):
@@ -80,7 +81,12 @@ def test_leaves_a_container_behind(busybox_image):
 
 
 def test_a_persisted_emulator_leaves_a_volume_behind(tmp_path):
-    DockerRuntime(state_dir=str(tmp_path / "state")).ensure_volume("leaky-{suffix}", {{}})
+    # Its state directory holds the mark a persisted emulator's does: an emulator starting
+    # meanwhile (another worker's) must not take the volume for an orphan's and remove it.
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / STATE_MARK).write_text("leaky")
+    DockerRuntime(state_dir=str(state)).ensure_volume("leaky-{suffix}", {{}})
 """
 
 
