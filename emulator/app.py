@@ -113,9 +113,10 @@ class Emulator:
         listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
         return Gate(self.wsgi, self.callers, container_facing)
 
-    def container_endpoint(self) -> str:
-        """http://<address containers reach>:<port>; the server opens that listener on demand."""
-        return self.container_endpoint_provider()
+    def container_endpoint(self, runtime=None) -> str:
+        """http://<address containers reach>:<port>, for containers on `runtime`'s Docker
+        Engine (the default's unless told); the server opens that listener on demand."""
+        return self.container_endpoint_provider(runtime)
 
 
 def create_app(settings: Settings | None = None) -> Emulator:
@@ -152,8 +153,14 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.task_listeners.append(scheduler.on_task_changed)
     emulator = Emulator(settings=settings, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine, scheduler=scheduler)
-    emulator.callers = Callers(ecs_state, lambda: engine.runtime)
-    engine.hooks.append(BaseEnvironment(emulator.container_endpoint, settings.inject_endpoint))
+    emulator.callers = Callers(ecs_state, lambda: engine.runtime,
+                               lambda name: engine.engines.readable(name))
+    # A task's containers call the gateway of their engine's network; those of an engine on
+    # another machine are given the default engine's (README: Several Docker Engines).
+    engine.hooks.append(BaseEnvironment(
+        lambda task: emulator.container_endpoint(
+            engine.runtime_of(task) if engine.engines.on_this_machine(task) else None),
+        settings.inject_endpoint))
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
@@ -161,7 +168,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     ecr_state.principal_of = _iam_principal(moto)
-    engine.hooks.append(AwsLogs(moto, lambda: engine.runtime))  # the awslogs log driver
+    engine.hooks.append(AwsLogs(moto, engine.runtime_of))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     engines.install(emulator, settings,
                     lambda environment: _docker_runtime(keeper, settings, environment))
@@ -211,7 +218,8 @@ def _add_exec(emulator: Emulator) -> None:
     emulator.ecs.exec_sessions = sessions
     emulator.closers.insert(0, sessions.close_all)
     emulator.flask_extensions[EXEC_EXTENSION] = ExecService(
-        sessions, lambda: emulator.engine.runtime.api, SessionLogs(emulator.moto))
+        sessions, lambda engine: emulator.engine.engines.runtime_named(engine).api,
+        SessionLogs(emulator.moto))
 
 
 def _iam_principal(moto: MotoBridge):
@@ -234,7 +242,10 @@ def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
     link_local = LinkLocalEndpoint(lambda: emulator.gate(container_facing=True), lambda: engine.runtime.ensure_network()[1],
                                    enabled=settings.link_local_credentials)
     emulator.closers.append(link_local.stop)
-    credentials = TaskRoleCredentials(emulator.moto, link_local.available)
+    # Served on 169.254.170.2 to a task whose engine runs here, with a gateway of this host's.
+    credentials = TaskRoleCredentials(emulator.moto, lambda task: (
+        engine.engines.on_this_machine(task)
+        and link_local.serves(engine.runtime_of(task).ensure_network()[1])))
     engine.hooks.append(credentials)
     engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto))
     emulator.flask_extensions[CREDENTIALS_EXTENSION] = credentials

@@ -14,6 +14,7 @@ from emulator.app import Emulator
 log = logging.getLogger(__name__)
 
 DOCKER_DESKTOP_HOST = "host.docker.internal"
+DOCKER_START_GRACE_S = 0.5  # the longest the start-up's Docker calls wait for a first answer
 
 
 class EmulatorServer:
@@ -29,7 +30,7 @@ class EmulatorServer:
         self._thread: threading.Thread | None = None
         self._extra: dict[str, http_server.Server] = {}  # listeners for containers, by address
         self._extra_lock = threading.Lock()
-        self._no_gateway = False  # set when the gateway address is not this host's
+        self._no_gateway: set[str] = set()  # gateways that are not this host's addresses
         emulator.container_endpoint_provider = self.container_endpoint
 
     @property
@@ -51,6 +52,7 @@ class EmulatorServer:
     def serve_forever(self) -> None:
         self._server.prepare()
         self.emulator.http_port = self.port
+        self._docker_after_first_answer()
         self.emulator.start()
         # Every interface includes loopback, where the dashboard answers (a /_emulator/ path).
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
@@ -58,7 +60,30 @@ class EmulatorServer:
                  self.host, self.port, shown, self.port)
         self._server.serve()
 
+    def _docker_after_first_answer(self) -> None:
+        """Hold the start-up's first Docker calls (the SDK's import, about a third of the
+        start-up's CPU, then orphans, events, health) until the first request is answered, or
+        DOCKER_START_GRACE_S: a thread importing the SDK would share the interpreter's lock with
+        that answer, which waits at each of its syscalls for the lock to come back
+        (scripts/bench/cold_start.py). Tasks asked for meanwhile call Docker at once."""
+        release = self.emulator.engine.docker_start
+        release.clear()
+        timer = threading.Timer(DOCKER_START_GRACE_S, release.set)
+        timer.daemon = True
+        timer.start()
+        app = self._server.wsgi_app
+
+        def first_answer(environ, start_response):
+            try:
+                return app(environ, start_response)
+            finally:
+                self._server.wsgi_app = app  # from the next request on, as before
+                release.set()
+
+        self._server.wsgi_app = first_answer
+
     def stop(self) -> None:
+        self.emulator.engine.docker_start.set()
         try:
             self.emulator.stop()
         finally:
@@ -70,13 +95,18 @@ class EmulatorServer:
             if self._thread is not None:
                 self._thread.join(timeout=10)
 
-    def container_endpoint(self) -> str:
-        """The emulator's URL as containers reach it: the Docker network's gateway address.
+    def container_endpoint(self, runtime=None) -> str:
+        """The emulator's URL as containers of `runtime`'s engine (the default engine's unless
+        told) reach it: the gateway of that engine's copy of the emulator's Docker network.
 
         We listen on 127.0.0.1, which a container cannot reach; so on first use we also listen on
         the gateway of the emulator's Docker network. The host answers for that address on every
-        interface, so that listener closes connections from outside the network, and serves
-        containers what the ECS agent serves them and the AWS APIs as tasks (access/gate.py).
+        interface, so that listener closes connections from outside the emulator's networks, and
+        serves containers what the ECS agent serves them and the AWS APIs as tasks
+        (access/gate.py). Each engine on this machine has its own bridge, so its own gateway and
+        listener; an engine on another machine has its gateway there: its containers are given the
+        default engine's address, which they reach only if the network between lets them (and
+        are then strangers to the gate, see access/callers.py).
         In a container of our own, the gateway is the host's: our container joins the network
         and tasks call our one listener at its address there, where the gate knows them by their
         addresses on that network as tasks.
@@ -84,14 +114,23 @@ class EmulatorServer:
         own = self.emulator.settings.own_container
         if own:
             return f"http://{self._own_address(own)}:{self.port}"
-        _, gateway = self.emulator.engine.runtime.ensure_network()
+        default = self.emulator.engine.runtime
+        endpoint = self._gateway_endpoint(runtime or default)
+        if endpoint is None and runtime is not None and runtime is not default:
+            endpoint = self._gateway_endpoint(default)
+        return endpoint or f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
+
+    def _gateway_endpoint(self, runtime) -> str | None:
+        """http://<gateway>:<port> once we listen there; None where the gateway is no address of
+        this host."""
+        _, gateway = runtime.ensure_network()
         if self.host in ("0.0.0.0", "::", gateway):
             return f"http://{gateway}:{self.port}"
         with self._extra_lock:
             if gateway in self._extra:
                 return f"http://{gateway}:{self.port}"
-            if self._no_gateway:
-                return f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
+            if gateway in self._no_gateway:
+                return None
             try:
                 listener = listen_for_containers((gateway, self.port),
                                                  self.emulator.gate(container_facing=True))
@@ -99,9 +138,11 @@ class EmulatorServer:
                 # Docker Desktop: the gateway lives in its VM, not on this host. There,
                 # host.docker.internal reaches the host's loopback, where we listen.
                 log.warning("cannot listen on the Docker network's gateway %s (%s); containers "
-                            "will call the emulator at %s", gateway, error, DOCKER_DESKTOP_HOST)
-                self._no_gateway = True
-                return f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
+                            "there will call the emulator at %s", gateway, error,
+                            DOCKER_DESKTOP_HOST if runtime is self.emulator.engine.runtime
+                            else "the default engine's address")
+                self._no_gateway.add(gateway)
+                return None
             threading.Thread(target=listener.serve, name="ecs-emulator-containers",
                              daemon=True).start()
             self._extra[gateway] = listener

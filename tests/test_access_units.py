@@ -23,9 +23,10 @@ from tests.ecs_requests import ecs_request
 ACCOUNT = "123456789012"
 
 
-def task(arn_id: str, mode: str, ip: str | None = None, runtime_ids=(), known=TaskStatus.RUNNING):
+def task(arn_id: str, mode: str, ip: str | None = None, runtime_ids=(), known=TaskStatus.RUNNING,
+         engine=None):
     return SimpleNamespace(arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{arn_id}", id=arn_id,
-                           known=known, network_mode=mode, private_ip=ip,
+                           engine=engine, known=known, network_mode=mode, private_ip=ip,
                            containers=[SimpleNamespace(runtime_id=r) for r in runtime_ids])
 
 
@@ -39,13 +40,17 @@ class _State:
 
 
 class _Runtime:
-    def __init__(self, addresses: dict[str, str]):
+    def __init__(self, addresses: dict[str, str], subnet="172.30.0.0/16", gateway="127.0.0.1"):
         self.addresses = addresses
+        self.subnet, self.gateway = subnet, gateway
         self.reads = 0
+
+    def ensure_network(self):
+        return "ecs-emulator-x", self.gateway
 
     def network_members(self):
         self.reads += 1
-        return NetworkMembers(subnets=("172.30.0.0/16",), addresses=dict(self.addresses))
+        return NetworkMembers(subnets=(self.subnet,), addresses=dict(self.addresses))
 
 
 def test_callers_are_told_apart_by_address():
@@ -87,6 +92,41 @@ def test_an_address_stops_being_a_tasks_once_its_sandbox_goes():
         "172.30.0.2").task_id == "f" * 32
     assert Callers(_State(leaving), lambda: runtime).identify(
         "172.30.0.2").kind is CallerKind.NETWORK
+
+
+def test_tasks_on_other_engines_are_told_by_their_engines_network():
+    default = _Runtime({"172.30.0.2": "pause-a"})
+    local = _Runtime({"10.217.0.2": "pause-b", "10.217.0.3": "c-b"}, subnet="10.217.0.0/24")
+    # Another machine's engine: its network (here the same subnet as the default's) is not read.
+    remote = _Runtime({"172.30.0.7": "pause-r"}, gateway="203.0.113.9")
+    on_a = task("a" * 32, "awsvpc", ip="172.30.0.2")
+    on_b = task("b" * 32, "awsvpc", ip="10.217.0.2", engine="b")
+    bridge_b = task("c" * 32, "bridge", runtime_ids=["c-b"], engine="b")
+    on_r = task("d" * 32, "awsvpc", ip="172.30.0.7", engine="r")
+    answering = {"b": local, "r": remote}
+    callers = Callers(_State(on_a, on_b, bridge_b, on_r), lambda: default, answering.get)
+    assert callers.identify("172.30.0.2").task_id == "a" * 32
+    assert callers.identify("10.217.0.2").task_id == "b" * 32
+    assert callers.identify("10.217.0.3").task_id == "c" * 32
+    assert callers.identify("172.30.0.7").kind is CallerKind.NETWORK  # not the remote task
+    # An address of engine b's network is not a task of the default engine's, nor the reverse.
+    local.addresses["10.217.0.9"] = "pause-x"
+    assert Callers(_State(task("e" * 32, "awsvpc", ip="10.217.0.9")), lambda: default,
+                   answering.get).identify("10.217.0.9").kind is CallerKind.STRANGER
+    assert Callers(_State(on_b, task("f" * 32, "awsvpc", ip="10.217.0.9")), lambda: default,
+                   answering.get).identify("10.217.0.9").kind is CallerKind.NETWORK
+    # An engine that does not answer is not read: its tasks' addresses are strangers.
+    assert Callers(_State(on_b), lambda: default, {}.get).identify(
+        "10.217.0.2").kind is CallerKind.STRANGER
+
+
+def test_an_engine_is_on_this_machine_by_its_docker_address():
+    from emulator.engine.engines import on_this_machine
+
+    assert on_this_machine("unix:///run/b.sock")
+    assert on_this_machine("tcp://127.0.0.1:2375") and on_this_machine("ssh://me@localhost")
+    assert not on_this_machine("tcp://203.0.113.9:2376")  # TEST-NET-3: never this host's
+    assert not on_this_machine("ssh://me@box.invalid")  # a name that resolves to nothing
 
 
 def test_without_docker_nobody_is_on_the_network():

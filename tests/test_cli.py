@@ -51,8 +51,7 @@ class Running:
                 raise AssertionError(f"exited {self.process.returncode}: {self.output()}")
             try:
                 return requests.get(f"{self.url}/_emulator/health", timeout=5).json()
-            # Not listening yet, or (on a loaded machine) listening but still starting up.
-            except (requests.ConnectionError, requests.Timeout):
+            except (requests.ConnectionError, requests.Timeout):  # bound, still starting
                 time.sleep(0.1)
         raise AssertionError(f"no health answer within {START_TIMEOUT_S}s")
 

@@ -248,6 +248,30 @@ def test_health_checks_report_healthy_and_unhealthy(runtime, task, events):
     assert runtime.inspect_container(unhealthy).health == "unhealthy"
 
 
+def test_the_container_list_tells_a_running_container_as_an_inspect_does(runtime, task):
+    """What adoption reads from one list instead of an inspect per container; a container that
+    is not running is left to an inspect (its exit code is not in the list)."""
+    network, _ = runtime.ensure_network()
+    web = run(runtime, spec(task, "web", "touch /tmp/ok; exec httpd -f -p 80", network=network,
+                            ports=[PortBinding(80, host_ip="127.0.0.1")],
+                            healthcheck=HealthCheck(["CMD-SHELL", "test -f /tmp/ok"],
+                                                    interval_s=0.5, timeout_s=2, retries=1)))
+    done = run(runtime, spec(task, "done", "true"))
+    inspected = wait_for(lambda: runtime.inspect_container(web),
+                         lambda state: state.health == "healthy")
+    wait_exited(runtime, done)
+    listed = {c["Id"]: c for c in runtime.owned()[0]
+              if c["Labels"].get(labels.TASK_ARN) == task[labels.TASK_ARN]}
+    state = runtime.listed_state(listed[web], listed)
+
+    def seen(s):
+        return (s.id, s.status, s.running, s.exit_code, s.oom_killed, s.health, s.ip_address,
+                set(s.published), s.image_id)
+
+    assert seen(state) == seen(inspected) and state.published
+    assert runtime.listed_state(listed[done], listed) is None
+
+
 def test_events_resume_from_since(runtime, task):
     before = time.time() - 1
     container = run(runtime, spec(task, "past", "exit 5"))
@@ -329,6 +353,31 @@ def test_an_image_removed_after_it_was_ensured_is_reported_as_gone(runtime, task
         runtime.create_container(gone)
     with pytest.raises(ImagePullError):  # forgotten: ensuring it asks Docker (and a pull) again
         runtime.ensure_image(image, None)
+
+
+def test_an_image_rebuilt_under_the_same_tag_shows_its_new_digest(runtime):
+    """Digests are kept per image (one inspect per image, not per container), and a local
+    `docker build -t same:tag` is seen: Docker's image event forgets what was kept."""
+    image = f"ecs-emulator-test/busybox:rebuilt-{uuid.uuid4().hex[:8]}"
+
+    def build(label: str) -> str:
+        dockerfile = f"FROM ecs-emulator-test/busybox:latest\nLABEL rebuilt={label}\n"
+        subprocess.run(["docker", "build", "-q", "-t", image, "-"], input=dockerfile.encode(),
+                       check=True, capture_output=True, timeout=120)
+        return runtime.api.inspect_image(image)["Id"]
+
+    try:
+        first = build("1")
+        assert runtime.image_digest(image) == first  # a local image: its id
+        # Kept once the image events are heard (the first look-up opens their stream).
+        wait_for(lambda: runtime.image_digest(image) and image in runtime._digests._known,
+                 bool, timeout=5, interval=0.05)
+        second = build("2")
+        assert second != first
+        wait_for(lambda: runtime.image_digest(image), lambda digest: digest == second,
+                 timeout=5, interval=0.05)
+    finally:
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=60)
 
 
 def test_every_spec_field_reaches_docker(runtime, task):

@@ -81,7 +81,7 @@ def world(ecs_emulator, busybox_image):
 
 
 def execute_command(world, task: str, command: str, typed: list[tuple[str, str]] = (),
-                    timeout: float = 60.0) -> tuple[int, str]:
+                    timeout: float = 60.0, cluster: str = CLUSTER) -> tuple[int, str]:
     """`aws ecs execute-command ... --interactive` in a pseudo-terminal: (exit status, what the
     terminal showed). `typed` is (text to wait for, keys to type then) in order."""
     endpoint = world["emulator"].endpoint_url
@@ -92,7 +92,7 @@ def execute_command(world, task: str, command: str, typed: list[tuple[str, str]]
     # A terminal of a size, as a user's is (the plugin sends no size for a 0x0 one).
     fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
-        [str(AWS), "ecs", "execute-command", "--cluster", CLUSTER, "--task", task,
+        [str(AWS), "ecs", "execute-command", "--cluster", cluster, "--task", task,
          "--interactive", "--command", command],
         stdin=side, stdout=side, stderr=side, env=env, close_fds=True, start_new_session=True)
     os.close(side)

@@ -79,14 +79,8 @@ def build(emulator, image, docker_client) -> dict:
     """Cluster, ECR image, secret, execution role, log group with events, service of three."""
     ecs, ecr = emulator.client("ecs"), emulator.client("ecr")
     ecs.create_cluster(clusterName="dev")
-    uri = ecr.create_repository(repositoryName="app")["repository"]["repositoryUri"]
-    token = ecr.get_authorization_token()["authorizationData"][0]
-    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
-    docker_client.images.get(image).tag(uri, tag="v1")
-    for line in docker_client.images.push(uri, tag="v1", stream=True, decode=True,
-                                          auth_config={"username": user, "password": password}):
-        assert "error" not in line, line
-    docker_client.images.remove(f"{uri}:v1")
+    uri = push(ecr, ecr.create_repository(repositoryName="app")["repository"]["repositoryUri"],
+               image, docker_client)
     secret = emulator.client("secretsmanager").create_secret(
         Name="db", SecretString="s3cr3t")["ARN"]
     role = emulator.client("iam").create_role(
@@ -108,6 +102,17 @@ def build(emulator, image, docker_client) -> dict:
     ecs.create_service(cluster="dev", serviceName="web", taskDefinition="web", desiredCount=3,
                        launchType="FARGATE", networkConfiguration=NETWORK)
     return {"uri": uri, "secret": secret, "role": role}
+
+
+def push(ecr, uri, image, docker_client) -> str:
+    token = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    docker_client.images.get(image).tag(uri, tag="v1")
+    for line in docker_client.images.push(uri, tag="v1", stream=True, decode=True,
+                                          auth_config={"username": user, "password": password}):
+        assert "error" not in line, line
+    docker_client.images.remove(f"{uri}:v1")
+    return uri
 
 
 def describe_all(emulator) -> dict:
@@ -139,11 +144,18 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
     before = describe_all(emulator)
     runtime_ids = {arn: t["containers"][0]["runtimeId"] for arn, t in tasks.items()}
     try:
-        # 1. kill -9, start again: the same tasks, the same containers, no new task.
+        # 1. kill -9 right after a push, start again: the same tasks, the same containers, no
+        #    new task; what ECR recorded of the push (its scan on push) was written before the
+        #    push was answered.
         settle_writes()
+        ecr = emulator.client("ecr")
+        push(ecr, ecr.create_repository(repositoryName="scanned", imageScanningConfiguration={
+            "scanOnPush": True})["repository"]["repositoryUri"], busybox_image, docker_client)
         emulator.running.stop(signal.SIGKILL)
         emulator.up()
         assert describe_all(emulator) == before
+        assert ecr.describe_image_scan_findings(repositoryName="scanned", imageId={
+            "imageTag": "v1"})["imageScanStatus"]["status"] == "COMPLETE"
         service, tasks = steady(ecs)
         stopped = service_tasks(ecs, "STOPPED")
         assert not stopped, [(t["stopCode"], t["stoppedReason"]) for t in stopped.values()]

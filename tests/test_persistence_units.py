@@ -11,10 +11,11 @@ import threading
 import pytest
 
 from emulator.ecs.model import Cluster
+from emulator.ecr.store import EcrState
 from emulator.ecs.store import EcsState
 from emulator.persistence import snapshot
 from emulator.persistence.keeper import Keeper
-from emulator.persistence.parts import EcsPart
+from emulator.persistence.parts import EcrPart, EcsPart
 from emulator.persistence.requests import DurableRequests
 
 
@@ -129,8 +130,9 @@ IAM_SCOPE = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_reques
     (dict(method="POST", target="ECS.RunTask"), [["ecs", "hooks"]]),
     (dict(method="POST", target="ECR.PutImage"), [["ecr"]]),
     (dict(method="POST", target="ECR.BatchGetImage"), []),
+    (dict(method="POST", target="ECR.UploadLayerPart"), []),  # registry storage only
     (dict(method="GET", path="/v2/app/manifests/1"), []),
-    (dict(method="PUT", path="/v2/app/manifests/1"), [["ecr"]]),
+    (dict(method="PUT", path="/v2/app/manifests/1"), []),  # ECR's state did not change
     (dict(method="POST", path="/_emulator/reset"), [["everything"]]),
     (dict(method="POST", body=b"Action=GetRole&RoleName=r", CONTENT_TYPE=
           "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=IAM_SCOPE), []),
@@ -141,6 +143,47 @@ IAM_SCOPE = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_reques
 ])
 def test_a_mutating_request_writes_the_parts_it_may_change(request_, written):
     assert written_by(**request_) == written
+
+
+class CountedEcrPart(EcrPart):
+    captures = 0
+
+    def capture(self) -> bytes:
+        self.captures += 1
+        return super().capture()
+
+
+def test_registry_writes_snapshot_ecr_only_when_ecr_changed(tmp_path):
+    """A push's layer chunks and blob uploads do not pickle ECR's state; its manifest does."""
+    ecr = EcrState()
+    part = CountedEcrPart(ecr)
+    keeper = Keeper(tmp_path)
+    keeper.add_parts([part], load_moto=lambda: None)
+
+    def registry(environ, start_response):  # ECR's hooks count a manifest put or deleted
+        if "/manifests/" in environ["PATH_INFO"] and environ["REQUEST_METHOD"] != "GET":
+            with ecr.lock:
+                ecr.store_for("123456789012", "us-east-1")
+                ecr.changed()
+        return [b""]
+
+    durable = DurableRequests(registry, keeper, "ECS", "ECR", lambda: ecr.changes)
+
+    def call(method, path):
+        durable({"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO()},
+                lambda *a: None)
+
+    call("POST", "/v2/app/blobs/uploads/")
+    for _ in range(20):
+        call("PATCH", "/v2/app/blobs/uploads/u1")
+    call("PUT", "/v2/app/blobs/uploads/u1")
+    call("DELETE", "/v2/app/blobs/sha256:ab")
+    assert part.captures == 0 and not (tmp_path / "ecr").exists()
+    call("PUT", "/v2/app/manifests/v1")
+    assert part.captures == 1 and (tmp_path / "ecr").exists()
+    call("GET", "/v2/app/manifests/v1")
+    call("DELETE", "/v2/app/manifests/sha256:cd")
+    assert part.captures == 2
 
 
 def adopted(known, docker: dict, web: dict | None = None):

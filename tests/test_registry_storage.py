@@ -19,10 +19,15 @@ from emulator.registry.names import repo_ref, resolve_repository
 from emulator.registry.driver.filesystem import FilesystemDriver
 from emulator.registry.driver.inmemory import InMemoryDriver
 from emulator.registry.storage import RegistryStorage
-from test_registry_helpers import OCI_INDEX, OCI_MANIFEST, digest_of, image_manifest, stored
+from test_registry_helpers import (
+    DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, digest_of, image_manifest,
+    stored,
+)
 
 APP = repo_ref("123456789012", "us-east-1", "app")
 NESTED = repo_ref("123456789012", "us-east-1", "app/api")
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 
 @pytest.fixture(params=["filesystem", "inmemory"])
@@ -297,3 +302,31 @@ def test_every_domain_error_has_one_answer_with_a_known_code():
         answer = errors.answer_for(kind.__new__(kind))
         assert answer.code in errors.CODES and 400 <= answer.status < 500, kind
     assert errors.answer_for(errors.StorageFull("/data", "full")) == errors.Answer("DENIED", 403)
+
+
+def test_blob_media_types_are_read_once_until_a_manifest_changes(storage, monkeypatch):
+    """BatchCheckLayerAvailability's media types: as the oldest manifest naming a blob says,
+    read from the manifests once and kept until one of the repository's is put or deleted."""
+    info, _ = _image(storage, APP, "v1")
+    config, layer = digest_of(b'{"os":"linux"}'), digest_of(b"layer")
+    assert storage.blob_media_types(APP) == {config: OCI_CONFIG, layer: OCI_LAYER}
+    reads = []
+    for driver in {id(storage.driver): storage.driver, id(storage._blobs.driver):
+                   storage._blobs.driver}.values():
+        real = driver.get_content
+        monkeypatch.setattr(driver, "get_content",
+                            lambda path, real=real: reads.append(path) or real(path))
+    assert storage.blob_media_types(APP) == {config: OCI_CONFIG, layer: OCI_LAYER}
+    assert reads == []  # kept: nothing read again
+
+    newer = b"newer layer"
+    storage.put_blob(APP, digest_of(newer), [newer])
+    body = json.dumps(image_manifest(config, 14, [(layer, 5), (digest_of(newer), len(newer))],
+                                     media_type=DOCKER_MANIFEST, config_type=DOCKER_CONFIG,
+                                     layer_type=DOCKER_LAYER)).encode()
+    storage.put_manifest(APP, "v2", body, DOCKER_MANIFEST)
+    assert storage.blob_media_types(APP) == {config: OCI_CONFIG, layer: OCI_LAYER,
+                                             digest_of(newer): DOCKER_LAYER}
+    storage.delete_manifest(APP, info.digest)
+    assert storage.blob_media_types(APP) == {config: DOCKER_CONFIG, layer: DOCKER_LAYER,
+                                             digest_of(newer): DOCKER_LAYER}

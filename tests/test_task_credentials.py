@@ -173,7 +173,7 @@ class _Store:
 
 
 def test_without_link_local_the_keys_go_in_the_environment(clean_emulator):
-    hook = TaskRoleCredentials(clean_emulator.emulator.moto, lambda: False)
+    hook = TaskRoleCredentials(clean_emulator.emulator.moto, lambda task: False)
     env = hook.environment(_Store(), _Task(), None)
     assert set(env) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
     sts = boto3.client("sts", endpoint_url=clean_emulator.endpoint_url, region_name="us-east-1",
@@ -186,7 +186,7 @@ def test_without_link_local_the_keys_go_in_the_environment(clean_emulator):
 
 
 def test_credentials_are_refreshed_before_they_expire(clean_emulator):
-    hook = TaskRoleCredentials(clean_emulator.emulator.moto, lambda: True)
+    hook = TaskRoleCredentials(clean_emulator.emulator.moto, lambda task: True)
     env = hook.environment(_Store(), _Task(), None)
     credentials_id = env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].rsplit("/", 1)[1]
     first = hook.document(credentials_id)

@@ -10,6 +10,14 @@ apart on its bridge.
 - STRANGER: anything else: Docker's default bridge, another network namespace routed to this
   host, another machine
 
+With several Docker Engines (engine/engines.py) each has its own copy of the network. Those of
+the engines on this machine (by their Docker address, with a gateway that is this host's) are
+read too, once a task runs there and while the engine answers: an address is looked up on the
+first network, in engine order, whose subnets hold it, and is a task's only if that task runs on
+that engine. The containers of an engine on another machine reach us from its host's address
+(NAT), never with their own: that engine's network is not read, and its containers are STRANGERs
+to the listeners containers reach.
+
 Docker's network is read at most every REFRESH_S (one inspect call lists every container's
 address), and again when an address is not found among the running tasks, so a container that has
 just started is known on its first request. An address is not a secret on a shared bridge: a container with NET_RAW
@@ -26,6 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.runtime.status import TaskStatus
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
@@ -54,13 +63,23 @@ class Caller:
 _LOOPBACK = {a: Caller(CallerKind.HOST, a) for a in ("127.0.0.1", "::1", "::ffff:127.0.0.1")}
 
 
+@dataclass(frozen=True)
+class _Network:
+    engine: str  # the engine's name (DEFAULT_ENGINE for the one DOCKER_HOST names)
+    subnets: tuple
+    addresses: dict  # address -> container id
+
+
 class Callers:
-    def __init__(self, state, runtime):
+    def __init__(self, state, runtime, engine_runtime=None):
         self._state = state  # EcsState: the tasks
-        self._runtime = runtime  # () -> the runtime; asked lazily (Docker may be absent)
+        self._runtime = runtime  # () -> the default engine's runtime; asked lazily
+        # name -> the runtime of another engine whose network to read (None: not now: it does
+        # not answer, is on another machine, or is gone): engine/engines.py's Engines.readable.
+        self._engine_runtime = engine_runtime or (lambda name: None)
         self._lock = threading.Lock()
-        self._subnets: tuple = ()
-        self._addresses: dict[str, str] = {}  # address -> container id
+        self._networks: tuple[_Network, ...] = ()
+        self._engines_read: frozenset = frozenset()  # the other engines the last read asked
         self._read_at = 0.0
 
     def identify(self, address: str) -> Caller:
@@ -75,47 +94,77 @@ class Callers:
         if ip.is_loopback or is_local_address(str(ip)):
             return Caller(CallerKind.HOST, address)
         asked = time.monotonic()
-        if not self._on_network(ip, asked):
+        network = self._network_of(ip, asked)
+        if network is None:
             return Caller(CallerKind.STRANGER, address)
-        task = self._task_at(str(ip), asked)
+        task = self._task_at(str(ip), network.engine, asked)
         if task is None:
             return Caller(CallerKind.NETWORK, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
     # -- Docker's view ------------------------------------------------------------------------
 
-    def _on_network(self, ip, asked: float) -> bool:
+    def _network_of(self, ip, asked: float) -> _Network | None:
         self._read(older_than=asked - REFRESH_S)
-        return any(ip in subnet for subnet in self._subnets)
+        network = self._find(ip)
+        # Not on any network we know: maybe a task on an engine whose network was not read yet
+        # (its first task); strangers cost one look at the tasks, not at Docker.
+        if network is None and self._engines_with_tasks() - self._engines_read:
+            self._read(older_than=asked)
+            network = self._find(ip)
+        return network
 
-    def _task_at(self, address: str, asked: float):
-        task = self._live_task(address)
+    def _find(self, ip) -> _Network | None:
+        return next((n for n in self._networks if any(ip in s for s in n.subnets)), None)
+
+    def _task_at(self, address: str, engine: str, asked: float):
+        task = self._live_task(address, engine)
         # Not found: look at Docker again, unless someone did since this request came (a
         # container that has just started makes its first calls at once; they share one look).
         if task is None:
             self._read(older_than=asked)
-            task = self._live_task(address)
+            task = self._live_task(address, engine)
         return task
 
     def _read(self, older_than: float) -> None:
-        """Read the network again if what we have was read before `older_than`."""
+        """Read the networks again if what we have was read before `older_than`."""
         with self._lock:
             if self._read_at >= older_than:
                 return
-            try:
-                members = self._runtime().network_members()
-            except Exception:  # Docker gone: nobody is on a network we cannot see
-                members = None
+            engines = self._engines_with_tasks()
+            networks = [self._members(DEFAULT_ENGINE, self._runtime, local_only=False)]
+            networks += [self._members(name, lambda n=name: self._engine_runtime(n),
+                                       local_only=True) for name in sorted(engines)]
             self._read_at = time.monotonic()
-            if members is None:
-                self._subnets, self._addresses = (), {}
-            else:
-                self._subnets = tuple(ipaddress.ip_network(s, strict=False)
-                                      for s in members.subnets)
-                self._addresses = dict(members.addresses)
+            self._engines_read = engines
+            self._networks = tuple(n for n in networks if n is not None)
 
-    def _live_task(self, address: str):
-        container_id = self._addresses.get(address)
+    @staticmethod
+    def _members(engine: str, runtime_of, local_only: bool) -> _Network | None:
+        try:
+            runtime = runtime_of()
+            if runtime is None:
+                return None
+            # Another machine's engine: its containers never call us with their own addresses.
+            if local_only and not is_local_address(runtime.ensure_network()[1]):
+                return None
+            members = runtime.network_members()
+        except Exception:  # Docker gone: nobody is on a network we cannot see
+            return None
+        return _Network(engine, tuple(ipaddress.ip_network(s, strict=False)
+                                      for s in members.subnets), dict(members.addresses))
+
+    def _engines_with_tasks(self) -> frozenset:
+        """The engines other than the default that run a task whose address may call."""
+        with self._state.lock:
+            return frozenset(task.engine for store in self._state.stores()
+                             for task in store.tasks.values()
+                             if task.engine not in (None, DEFAULT_ENGINE)
+                             and task.known < TaskStatus.DEPROVISIONING)
+
+    def _live_task(self, address: str, engine: str):
+        network = next((n for n in self._networks if n.engine == engine), None)
+        container_id = network.addresses.get(address) if network is not None else None
         with self._state.lock:
             for store in self._state.stores():
                 for task in store.tasks.values():
@@ -123,6 +172,8 @@ class Callers:
                     # removed: its address is no longer its (Docker may give it to another).
                     if task.known >= TaskStatus.DEPROVISIONING:
                         continue
+                    if (task.engine or DEFAULT_ENGINE) != engine:
+                        continue  # the same address on another engine's network is not it
                     if task.network_mode == "awsvpc" and task.private_ip == address:
                         return task
                     if container_id and any(c.runtime_id == container_id

@@ -73,6 +73,7 @@ class EcrRegistryHooks:
             repository = self._repository(account, region, name)
             if repository is not None:
                 pushes.after_push(self._store(account, region), repository, digest, tag)
+                self._state.changed()
 
     def before_pull(self, account: str, region: str, name: str, digest: str) -> None:
         from emulator.ecr import archive
@@ -97,6 +98,7 @@ class EcrRegistryHooks:
             if repository is not None:
                 archive.record_pull(self._store(account, region),
                                     images.record_of(repository, digest), principal)
+                self._state.changed()
 
     def after_delete(self, account: str, region: str, name: str, digest: str, tags,
                      manifest_removed: bool) -> None:
@@ -104,6 +106,7 @@ class EcrRegistryHooks:
             repository = self._repository(account, region, name)
             if repository is not None and manifest_removed:
                 repository.images.pop(digest, None)
+                self._state.changed()
 
     def _store(self, account: str, region: str):
         return self._state.store_for(account, region)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -53,32 +52,18 @@ def check_availability(store, repository: Repository,
     """BatchCheckLayerAvailability: (layers, failures)."""
     storage, ref = images.storage(store), images.repo_ref(store, repository.name)
     layers, failures = [], []
-    media_types = None  # read from the repository's manifests when a layer is there
+    media_types = None  # as the repository's manifests name its blobs, when a layer is there
     for digest in digests:
         if not names.valid_digest(digest):
             failures.append(LayerFailure(digest, "InvalidLayerDigest", "Invalid layer digest"))
         elif storage.blob_exists(ref, digest):
             size = storage.stat_blob(ref, digest).size
             if media_types is None:
-                media_types = _media_types(storage, ref)
+                media_types = storage.blob_media_types(ref)
             layers.append(Layer(digest, size, media_types.get(digest, DEFAULT_LAYER_MEDIA_TYPE)))
         else:
             failures.append(LayerFailure(digest, "MissingLayerDigest", "Could not find layer"))
     return layers, failures
-
-
-def _media_types(storage, ref) -> dict[str, str]:
-    """Each blob's media type, as the manifests that name it say (a blob knows none itself)."""
-    found = {}
-    for info in storage.list_manifests(ref):
-        try:
-            body = json.loads(storage.get_manifest(ref, info.digest)[1])
-        except (ValueError, OSError, LookupError):
-            continue
-        for descriptor in [body.get("config") or {}, *(body.get("layers") or [])]:
-            if isinstance(descriptor, dict) and descriptor.get("digest"):
-                found.setdefault(descriptor["digest"], descriptor.get("mediaType"))
-    return {digest: media for digest, media in found.items() if media}
 
 
 def initiate(store, repository: Repository) -> str:

@@ -69,6 +69,13 @@ class EcrState:
         # unknown; wired by create_app to moto's STS (GetCallerIdentity's answer).
         self.principal_of = lambda access_key, account, region: None
         self._stores: dict[tuple[str, str], EcrStore] = {}
+        # Changes the registry made to this state (a manifest put or deleted): persistence
+        # writes ECR's part after a registry request only when this moved (persistence/requests.py).
+        self.changes = 0
+
+    def changed(self) -> None:
+        """Called under the lock by what changes the state outside an ECR API call."""
+        self.changes += 1
 
     def store_for(self, account: str, region: str) -> EcrStore:
         key = (account, region)

@@ -63,7 +63,7 @@ def execute_command(store: EcsStore, cluster_ref: str | None, task_ref: str,
         raise TargetNotConnectedException(NOT_CONNECTED)
     target = ExecTarget(cluster_name=cluster.name, task_id=task.id, container_name=container.name,
                         runtime_id=container.runtime_id, command=command,
-                        logging=log_destination(store, cluster, container))
+                        logging=log_destination(store, cluster, container), engine=task.engine)
     return Opened(cluster, task, container, store.exec_sessions.open(target, host))
 
 

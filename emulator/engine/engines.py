@@ -12,21 +12,28 @@ engines' instances, by the task's strategies and constraints); any other task's 
 engine that answers with the fewest live tasks of the task's group, then overall, as Fargate
 spreads a service's tasks over availability zones (counted as tasks come and go: engine_load.py).
 A task keeps its engine for its life, so all containers of a task, and its awsvpc sandbox, are on
-one engine.
+one engine. Each engine keeps its own pool of ready awsvpc sandboxes, and its tasks are served
+what the ECS agent serves a task (logs, exec, metadata, stats, credentials) from the engine they
+run on.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import socket
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 
+from emulator.access.callers import is_local_address
 from emulator.config import EngineAddress, check_engine
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
 from emulator.engine.engine_health import EngineHealth, why_not_answering
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.engine_load import EngineLoad
 from emulator.engine.engine_outage import EngineOutage
+from emulator.engine.sandbox_pool import SandboxPool
 
 log = logging.getLogger("emulator.engine")
 
@@ -44,6 +51,9 @@ class Engine:
     address: EngineAddress | None = None  # None: the default engine (DOCKER_HOST's)
     # Set when the engine is removed: its event stream's watch ends (TaskEngine.watch).
     unwatched: threading.Event = field(default_factory=threading.Event)
+    # awsvpc sandboxes made ahead on this engine (sandbox_pool.py); the default engine's is the
+    # task engine's own.
+    sandboxes: SandboxPool | None = None
 
 
 class Engines:
@@ -70,7 +80,10 @@ class Engines:
                               on_engine=lambda instance: instance.auto_registered
                               and (instance.engine or DEFAULT_ENGINE) == name,
                               lost_after_s=self.settings.engine_lost_after_s)
-        engine = Engine(name, self._free_zone(), runtime, health, outage, address=address)
+        sandboxes = (self.task_engine.sandboxes if name == DEFAULT_ENGINE
+                     else SandboxPool(lambda: runtime, self.settings.sandbox_pool))
+        engine = Engine(name, self._free_zone(), runtime, health, outage, address=address,
+                        sandboxes=sandboxes)
         self.engines[name] = engine
         return engine
 
@@ -151,6 +164,20 @@ class Engines:
     def answering(self) -> bool:
         return any(e.health.answering() for e in list(self.engines.values()))
 
+    def readable(self, name: str):
+        """The runtime of engine `name` while it answers, if it is on this machine, else None:
+        whose network the access checks read (access/callers.py), without waiting on an engine
+        that is gone."""
+        engine = self.engines.get(name)
+        if engine is None or not on_this_machine(engine.health.address):
+            return None
+        return engine.runtime if engine.health.answering() else None
+
+    def on_this_machine(self, task) -> bool:
+        """Whether the task's engine runs here, so that its containers reach this host's
+        addresses (169.254.170.2, the gateways we listen on) with their own."""
+        return on_this_machine(self._engine_of(task).health.address)
+
     # -- which engine runs a task (under the state lock) ---------------------------------------
 
     def runtime_for(self, store, task):
@@ -164,6 +191,14 @@ class Engines:
 
     def runtime_of(self, task):
         return self._engine_of(task).runtime
+
+    def runtime_named(self, name: str | None):
+        """The runtime of engine `name` (None: the default engine), as `_engine_of` finds it."""
+        name = name or DEFAULT_ENGINE
+        return (self.engines.get(name) or self.removed.get(name) or self.default).runtime
+
+    def sandboxes_of(self, task) -> SandboxPool:
+        return self._engine_of(task).sandboxes
 
     def health_of(self, task) -> EngineHealth:
         return self._engine_of(task).health
@@ -190,12 +225,13 @@ class Engines:
 
     def start(self) -> None:
         for engine in self.engines.values():
-            engine.health.start()
+            engine.health.start(after=self.task_engine.docker_start)
 
     def stop(self) -> None:
         for engine in self.engines.values():
             engine.health.stop()
             engine.outage.close()
+            engine.runtime.close()  # its connections and image event stream (used no more)
 
     def remove_everything(self) -> None:
         """The extra engines' containers, networks and volumes of this emulator (the task engine
@@ -207,6 +243,21 @@ class Engines:
                 log.exception("could not remove this emulator's resources on engine %s",
                               engine.name)
             engine.runtime.close()
+
+
+@functools.lru_cache(maxsize=64)
+def on_this_machine(docker_host: str) -> bool:
+    """A local socket, or tcp:// or ssh:// to an address of this host (asked once per address:
+    a name may take a DNS look-up)."""
+    scheme, _, rest = docker_host.partition("://")
+    if scheme in ("unix", "npipe"):
+        return True
+    host = urllib.parse.urlsplit(f"//{rest}").hostname
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)} if host else set()
+    except OSError:
+        return False
+    return bool(addresses) and all(is_local_address(a.split("%")[0]) for a in addresses)
 
 
 def describe(engine: Engine) -> dict:

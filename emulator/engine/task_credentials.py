@@ -4,7 +4,8 @@ A task with a taskRoleArn (in its definition, or in RunTask's overrides) gets on
 its containers get AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/<id>, which the SDKs
 resolve against 169.254.170.2, where the emulator answers (metadata/link_local.py) with the
 role's assumed-role credentials, refreshed before they expire. Where 169.254.170.2 cannot be
-served (not root, not Linux, Docker Desktop, the port taken), the containers get the assumed
+served (not root, not Linux, Docker Desktop, the port taken, a Docker Engine on another
+machine), the containers get the assumed
 role's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN instead, for a long session,
 since nothing can refresh them; the SDKs' default chain takes either.
 
@@ -77,9 +78,10 @@ class TaskRoleCredentials(TaskHook):
     # Kept across a restart (persistence/parts.py): adopted containers keep their credentials id.
     persistent_fields = ("_by_id", "_by_task")
 
-    def __init__(self, moto, link_local_available: Callable[[], bool]):
+    def __init__(self, moto, link_local_serves: Callable[[object], bool]):
         self._moto = moto
-        self._link_local_available = link_local_available
+        # task -> whether its containers reach 169.254.170.2 (on its engine: engines.py)
+        self._link_local_serves = link_local_serves
         self._lock = threading.Lock()
         self._by_id: dict[str, IssuedCredentials] = {}
         self._by_task: dict[str, IssuedCredentials] = {}
@@ -91,7 +93,7 @@ class TaskRoleCredentials(TaskHook):
         role = task_role_arn(task, store.account, partition_of(store.region))
         if role is None:
             return {}
-        served = self._link_local_available()
+        served = self._link_local_serves(task)
         issued = self._issue(store, task, role, SESSION_S if served else ENVIRONMENT_SESSION_S)
         if served:
             return {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": CREDENTIALS_PATH + issued.id}

@@ -60,6 +60,10 @@ class TaskEngine:
         # container that dies while the engine starts is not missed.
         self.events_since: float | None = None
         state.door.engine = self.admit
+        # The start-up's first calls to Docker (orphans, the event stream, the health probe)
+        # wait for this; set unless a server holds them until its first answer (server.py).
+        self.docker_start = threading.Event()
+        self.docker_start.set()
 
     @property
     def runtime(self):
@@ -111,7 +115,8 @@ class TaskEngine:
             until.set()
         for thread in self._threads:
             thread.join(timeout=5)
-        self.sandboxes.close()  # before the sweep: a spare made after it would be left
+        for pool in self.sandbox_pools():
+            pool.close()  # before the sweep: a spare made after it would be left
         if remove_everything:
             try:
                 self._runtime.remove_labelled({})
@@ -145,7 +150,8 @@ class TaskEngine:
         with self.state.lock:
             for arn in stopping:
                 self._runners.pop(arn, None)
-        self.sandboxes.drain()  # a reset leaves nothing of ours running
+        for pool in self.sandbox_pools():
+            pool.drain()  # a reset leaves nothing of ours running
 
     def _kill_all(self, tasks: list) -> None:
         with self.state.lock:
@@ -206,6 +212,8 @@ class TaskEngine:
         until = until or self._stopping
         since = self.events_since  # each engine's stream goes on from its own last event
         cleaned = False
+        while not self.docker_start.wait(0.05) and not until.is_set():
+            pass  # (events_since is set: nothing that happens meanwhile is missed)
         while not until.is_set():
             if not cleaned:  # until the engine answers once: it may be down at start-up
                 cleaned = self._remove_orphans(runtime)
@@ -235,7 +243,8 @@ class TaskEngine:
         task_arn = event.labels.get(runtime_labels.TASK_ARN)
         name = event.labels.get(runtime_labels.CONTAINER_NAME)
         if name == POOL_NAME and event.action in ("die", "destroy"):
-            self.sandboxes.discard(event.container_id)
+            for pool in self.sandbox_pools():  # container ids are unique across engines
+                pool.discard(event.container_id)
             return
         if not task_arn or not name:
             return
@@ -338,6 +347,15 @@ class TaskEngine:
 
     def runtime_of(self, task):
         return self.engines.runtime_of(task) if self.engines is not None else self._runtime
+
+    def sandboxes_of(self, task) -> SandboxPool:
+        """The ready awsvpc sandboxes of the task's engine (each engine keeps its own)."""
+        return self.engines.sandboxes_of(task) if self.engines is not None else self.sandboxes
+
+    def sandbox_pools(self) -> list[SandboxPool]:
+        """Every engine's pool, the default engine's first."""
+        extra = self.engines.extra() if self.engines is not None else ()
+        return [self.sandboxes, *(engine.sandboxes for engine in extra)]
 
     def engine_answers(self, task) -> bool:
         """False only when the task's engine is known not to answer."""

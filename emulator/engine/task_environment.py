@@ -15,13 +15,14 @@ def container_key(task, container) -> str:
 
 
 class BaseEnvironment(TaskHook):
-    def __init__(self, endpoint_for_containers: Callable[[], str], inject_endpoint: bool):
-        # Asked lazily: the address containers reach us on exists once Docker's network does.
+    def __init__(self, endpoint_for_containers: Callable[[object], str], inject_endpoint: bool):
+        # Asked lazily: the address containers reach us on exists once Docker's network does;
+        # for a task, as its engine's containers reach us (engines.py).
         self._endpoint = endpoint_for_containers
         self._inject_endpoint = inject_endpoint
 
     def environment(self, store, task, container) -> dict[str, str]:
-        endpoint = self._endpoint()
+        endpoint = self._endpoint(task)
         key = container_key(task, container)
         environment = {
             "AWS_REGION": store.region,

@@ -123,9 +123,9 @@ def _multiline_pattern(options: dict) -> re.Pattern | None:
 class AwsLogs(TaskHook):
     """The task hook: checks (and creates) log groups, then ships each awslogs container's log."""
 
-    def __init__(self, moto, runtime_provider):
+    def __init__(self, moto, runtime_of):
         self._moto = moto
-        self._runtime = runtime_provider  # the engine's runtime, made on first use
+        self._runtime_of = runtime_of  # task -> the runtime of its Docker Engine (engines.py)
         self._lock = threading.Lock()
         self._shippers: dict[str, dict[str, LogShipper]] = {}  # task ARN -> container -> shipper
 
@@ -194,7 +194,7 @@ class AwsLogs(TaskHook):
             with self._lock:
                 if container.name in self._shippers.get(task.arn, {}):
                     continue
-                shipper = LogShipper(self._runtime(), container.runtime_id, backend,
+                shipper = LogShipper(self._runtime_of(task), container.runtime_id, backend,
                                      options.group, stream, options.pattern,
                                      _shipped_until(backend, options, stream))
                 self._shippers.setdefault(task.arn, {})[container.name] = shipper

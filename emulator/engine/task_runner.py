@@ -44,7 +44,10 @@ class TaskRunner:
 
     def run(self) -> None:
         try:
-            self.engine.sandboxes.task_starting(+1)  # no spare is made while tasks start
+            # No spare is made while tasks start, on any engine: they share this machine's cores.
+            pools = self.engine.sandbox_pools()
+            for pool in pools:
+                pool.task_starting(+1)
             try:
                 # The Docker calls of a start wait their turn as one piece of work (earlier tasks
                 # first: runtime/docker_queue.py), not made once the task is stopped: what they
@@ -53,7 +56,8 @@ class TaskRunner:
                     started = self._provision() and self._create_containers() \
                         and self._start_containers()
             finally:
-                self.engine.sandboxes.task_starting(-1)
+                for pool in pools:
+                    pool.task_starting(-1)
             if started:
                 self._mark_running()
                 self._wait_for_stop_request()
@@ -72,10 +76,10 @@ class TaskRunner:
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
-        # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py).
-        # The pool is the default engine's: a task on another engine makes its own (engines.py).
-        pooled = (self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc"
-                  and self.runtime is self.engine.runtime else None)
+        # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py), on the
+        # task's engine (each keeps its own: engines.py).
+        pooled = (self.engine.sandboxes_of(self.task).take(ports)
+                  if self.task.network_mode == "awsvpc" else None)
         try:
             self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",

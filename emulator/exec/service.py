@@ -20,7 +20,7 @@ class ExecService:
 
     def __init__(self, sessions: ExecSessions, docker_api, logs: SessionLogs):
         self.sessions = sessions
-        self._docker_api = docker_api  # fn() -> the docker SDK's APIClient
+        self._docker_api = docker_api  # fn(engine name) -> the docker SDK's APIClient of it
         self._logs = logs
 
     def serve(self, session_id: str, ws: websocket.WebSocket) -> None:
@@ -37,7 +37,7 @@ class ExecService:
 
     def _docker_exec(self, target, rows: int, cols: int) -> DockerExec:
         try:
-            api = self._docker_api()
+            api = self._docker_api(target.engine)  # the task's engine runs the command
         except Exception as error:  # no Docker Engine (or a runtime without one)
             raise ExecStartError(f"Docker is not available: {error}") from None
         return DockerExec(api, target.runtime_id, target.command, rows, cols)

@@ -41,6 +41,7 @@ class ExecTarget:
     runtime_id: str
     command: str
     logging: LogDestination | None = None
+    engine: str | None = None  # the task's Docker Engine (engine/engines.py); None: the default
 
 
 @dataclass

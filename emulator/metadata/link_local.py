@@ -7,7 +7,9 @@ listen there on port 80 with the emulator's WSGI app behind the containers' gate
 connections from outside the emulator's network are closed, and a task reads only its own
 credentials and metadata): a container's packets for that address go to its gateway, which is
 this host, which owns the address. The address leaves with the bridge when the network is
-removed, and on stop.
+removed, and on stop. Containers of another Docker Engine on this machine (engine/engines.py) reach
+it the same way: their gateway is this host too, which answers for its addresses on every
+interface; the gate tells them by their addresses on their engine's network.
 
 Where that is impossible (not Linux, not root, no `ip` command, a Docker Engine in a VM as with
 Docker Desktop, port 80 taken by another emulator) `available()` says False, once logging why,
@@ -62,6 +64,12 @@ class LinkLocalEndpoint:
                         "role's keys in their environment instead", ADDRESS, reason)
                 return False
             return True
+
+    def serves(self, gateway: str) -> bool:
+        """Whether containers whose network has `gateway` reach us at 169.254.170.2: those of
+        every Docker Engine on this machine (the host owns the address on one bridge and answers
+        for it on all, as for any of its addresses), not those of an engine elsewhere."""
+        return self.available() and is_local_address(gateway)
 
     def stop(self) -> None:
         with self._lock:

@@ -49,7 +49,7 @@ def container_metadata(version: str, key: str):
     if found is None:
         return _not_found(version, "container metadata", key)
     emulator, task, item = found
-    state = _inspect(emulator, item.runtime_id)
+    state = _inspect(emulator, task, item.runtime_id)
     with emulator.ecs.lock:
         return _json(documents.container(task, item, state, _number(version)))
 
@@ -71,8 +71,9 @@ def container_stats(version: str, key: str):
     found = _lookup(key)
     if found is None:
         return _not_found(version, "container stats", key)
-    emulator, _, item = found
-    sample = _sampler(emulator).container(item.runtime_id, _number(version))
+    emulator, task, item = found
+    sample = _sampler().container(emulator.engine.runtime_of(task), item.runtime_id,
+                                  _number(version))
     if sample is None:
         return _not_found(version, "container stats", key)
     return _json(sample)
@@ -86,7 +87,7 @@ def task_stats(version: str, key: str):
     emulator, task, _ = found
     with emulator.ecs.lock:
         ids = [c.runtime_id for c in task.containers]
-    return _json(_sampler(emulator).task(ids, _number(version)))
+    return _json(_sampler().task(emulator.engine.runtime_of(task), ids, _number(version)))
 
 
 @blueprint.get(f"/{_VERSION}/<path:rest>")
@@ -101,7 +102,7 @@ def _task_document(version: str, key: str, with_tags: bool):
     emulator, task, _ = found
     with emulator.ecs.lock:
         ids = {c.name: c.runtime_id for c in task.containers}
-    states = {name: _inspect(emulator, runtime_id) for name, runtime_id in ids.items()}
+    states = {name: _inspect(emulator, task, runtime_id) for name, runtime_id in ids.items()}
     with emulator.ecs.lock:
         return _json(documents.task(task, states, _number(version), with_tags))
 
@@ -132,20 +133,19 @@ def _may_read(task_id: str | None = None, task_arn: str | None = None) -> bool:
     return task_id is not None and caller.task_id == task_id
 
 
-def _inspect(emulator, runtime_id: str | None):
+def _inspect(emulator, task, runtime_id: str | None):
     if not runtime_id:
         return None
-    try:
-        return emulator.engine.runtime.inspect_container(runtime_id)
+    try:  # on the task's Docker Engine (engine/engines.py)
+        return emulator.engine.runtime_of(task).inspect_container(runtime_id)
     except Exception:  # Docker gone or the container removed: the model still answers
         return None
 
 
-def _sampler(emulator) -> StatsSampler:
+def _sampler() -> StatsSampler:
     sampler = current_app.extensions.get("ecs_task_stats")
     if sampler is None:
-        sampler = current_app.extensions.setdefault(
-            "ecs_task_stats", StatsSampler(lambda: emulator.engine.runtime))
+        sampler = current_app.extensions.setdefault("ecs_task_stats", StatsSampler())
     return sampler
 
 

@@ -15,16 +15,17 @@ STALE_S = 600.0
 
 
 class StatsSampler:
-    def __init__(self, runtime_of):
-        self._runtime_of = runtime_of  # the runtime is made lazily by the engine; ask each time
+    """Samples containers on the runtime it is given: the task's Docker Engine's (engines.py)."""
+
+    def __init__(self):
         self._lock = threading.Lock()
         self._previous: dict[str, tuple[float, int, int]] = {}  # id -> (time, rx, tx)
 
-    def container(self, container_id: str | None, version: int) -> dict | None:
+    def container(self, runtime, container_id: str | None, version: int) -> dict | None:
         """One container's sample; None when Docker has none (never created, or removed)."""
         if not container_id:
             return None
-        sample = self._runtime_of().stats(container_id)
+        sample = runtime.stats(container_id)
         if not sample:
             return None
         if version >= 4:
@@ -33,14 +34,15 @@ class StatsSampler:
                 sample["network_rate_stats"] = rates
         return sample
 
-    def task(self, container_ids: list[str | None], version: int) -> dict[str, dict | None]:
+    def task(self, runtime, container_ids: list[str | None],
+             version: int) -> dict[str, dict | None]:
         """Every container's sample, keyed by Docker id. Docker takes about a second for each
         (it waits for a second CPU reading), so the containers are sampled at once."""
         ids = [cid for cid in container_ids if cid]
         if not ids:
             return {}
         with ThreadPoolExecutor(max_workers=min(len(ids), 8)) as pool:
-            samples = list(pool.map(lambda cid: self.container(cid, version), ids))
+            samples = list(pool.map(lambda cid: self.container(runtime, cid, version), ids))
         return dict(zip(ids, samples))
 
     def _rates(self, container_id: str, sample: dict) -> dict | None:

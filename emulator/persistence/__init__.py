@@ -50,8 +50,10 @@ def attach(emulator, keeper: Keeper) -> None:
         _after_reboot(state, emulator.settings)
     state.listeners.append(keeper.ecs_changed)
     engine.task_listeners.append(lambda store, task: keeper.ecs_changed())
+    ecr = emulator.ecr
     emulator.wsgi = DurableRequests(emulator.wsgi, keeper, load_service("ecs").target_prefix,
-                                    load_service("ecr").target_prefix)
+                                    load_service("ecr").target_prefix,
+                                    lambda: ecr.changes if ecr is not None else 0)
 
     def start() -> None:
         if restored:

@@ -2,9 +2,10 @@
 
 The runtime's instance id is the persisted one, so this run's Docker labels and network are the
 previous run's. Before the engine starts, every task not yet STOPPED is matched to its containers
-by their labels (task ARN, container name): a container still running belongs to its task again,
-the same container; one that died while the emulator was down is recorded as Docker saw it
-(exit code, OOM), and a task whose essential container died is stopped as ECS would stop it.
+by their labels (task ARN, container name) in one list of Docker's: a container still running
+(its state read from that list) belongs to its task again, the same container; one that died
+while the emulator was down is recorded as Docker saw it (exit code, OOM: it alone is
+inspected), and a task whose essential container died is stopped as ECS would stop it.
 A task the state file saw starting (PROVISIONING, PENDING or ACTIVATING: task states reach the
 file a moment after they change) whose containers had all been started and whose essential
 containers all run is what a user expects it to be: RUNNING, its network read back from Docker
@@ -93,6 +94,7 @@ def adopt(engine, state) -> int:
     """Adopt what the persisted tasks still run; remove what no task owns. How many adopted."""
     engine.events_since = time.time()  # before looking: a death from now on is an event
     containers, volumes = engine.runtime.owned()
+    listed = {c["Id"]: c for c in containers}
     by_task: dict[str, dict[str, dict]] = {}
     spares: dict[str, dict] = {}  # pool sandboxes by id: claimed ones carry no task's labels
     for container in containers:
@@ -113,7 +115,7 @@ def adopt(engine, state) -> int:
                 engine.admit(store, [task])
             continue
         sandbox = _sandbox(found.pop(SANDBOX, None) or _claimed_spare(found, spares), task)
-        inspected = {name: engine.runtime.inspect_container(c["Id"]) for name, c in found.items()}
+        inspected = {name: _state_of(engine.runtime, c, listed) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
         with state.lock:
             caught_up = _reconcile(engine, task, found, inspected)
@@ -124,6 +126,13 @@ def adopt(engine, state) -> int:
     by_task[POOL_NAME] = spares  # unclaimed spares go: the pool makes new ones on demand
     _remove_unowned(engine.runtime, by_task, volumes, {task.arn for _, task in live})
     return adopted
+
+
+def _state_of(runtime, container: dict, listed: dict[str, dict]):
+    """A running container's state as the list said it (one list, not an inspect each); any
+    other's as Docker tells it when asked (its exit code, the OOM verdict)."""
+    state = runtime.listed_state(container, listed)
+    return state if state is not None else runtime.inspect_container(container["Id"])
 
 
 def _claimed_spare(found: dict[str, dict], spares: dict[str, dict]) -> dict | None:

@@ -4,8 +4,13 @@ response goes out.
 A request is a read when its method is GET, HEAD or OPTIONS, or when its operation (X-Amz-Target,
 or a query-protocol form's Action) is named as AWS names reads (Describe*, List*, Get*, ...);
 everything else may change state. Which parts it may change follows from where it goes: ECS and
-ECR by their target prefix, the registry (/v2/) to ECR, a control endpoint to everything, and
-any other call to moto's parts of the service its SigV4 credential scope names.
+ECR by their target prefix, a control endpoint to everything, and any other call to moto's parts
+of the service its SigV4 credential scope names. A registry (/v2/) write changes ECR's state only
+when it puts or deletes a manifest of an ECR repository (a layer's chunks, blob uploads and
+mounts change files the registry wrote already): ECR counts its changes (EcrState.changes), and
+the ECR part is written only when a registry request (or ECR's layer upload calls, which write
+registry storage alone) moved that count, so a push pickles the ECR state once per manifest,
+not once per chunk.
 
 The WSGI application has built its whole response (status, headers, body) when it returns, and
 a server sends nothing before it iterates the body, so writing here is writing before the
@@ -15,13 +20,14 @@ client hears anything.
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qs
-
-from emulator.aws.context import peek_form_body, signing_service
+from emulator.aws.context import form_action, signing_service
 
 log = logging.getLogger("emulator.persistence")
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
+REGISTRY = "registry"  # a /v2/ write: ECR's part, if ECR's state changed meanwhile
+# ECR API calls that write only registry storage (a layer's upload), as a /v2/ upload does.
+ECR_STORAGE_ONLY = ("InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload")
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "BatchCheck", "Search", "Query", "Scan",
                  "Filter", "Lookup", "Head", "Select", "Validate", "Test", "Simulate")
 
@@ -31,14 +37,20 @@ def is_read(operation: str) -> bool:
 
 
 class DurableRequests:
-    def __init__(self, app, keeper, ecs_prefix: str, ecr_prefix: str):
+    def __init__(self, app, keeper, ecs_prefix: str, ecr_prefix: str, ecr_changes=lambda: 0):
         self._app = app
         self._keeper = keeper
         self._json_parts = {ecs_prefix: ["ecs", "hooks"], ecr_prefix: ["ecr"]}
+        self._ecr_prefix = ecr_prefix
+        self._ecr_changes = ecr_changes  # () -> how many changes ECR's state has seen
 
     def __call__(self, environ: dict, start_response):
         names = self._changes(environ)
+        if names == REGISTRY:
+            before = self._ecr_changes()
         result = self._app(environ, start_response)
+        if names == REGISTRY:
+            names = ["ecr"] if self._ecr_changes() != before else None
         if names is not None:
             try:
                 if names == "all":
@@ -61,6 +73,8 @@ class DurableRequests:
             prefix, _, operation = target.partition(".")
             if is_read(operation):
                 return None
+            if prefix == self._ecr_prefix and operation in ECR_STORAGE_ONLY:
+                return REGISTRY
             if prefix in self._json_parts:
                 return self._json_parts[prefix]
             return ("moto", _service(environ))
@@ -69,8 +83,8 @@ class DurableRequests:
         if path.startswith(("/_emulator/", "/moto-api/")):
             return "all"
         if path.startswith("/v2/"):
-            return ["ecr"]
-        if is_read(_form_action(environ)):
+            return REGISTRY
+        if is_read(form_action(environ)):  # its body read once for all (aws/context.py)
             return None
         return ("moto", _service(environ))
 
@@ -78,11 +92,3 @@ class DurableRequests:
 def _service(environ: dict) -> str | None:
     """The SigV4 signing name of the call; None where it is not signed so (all moto's parts)."""
     return signing_service(environ) or None
-
-
-def _form_action(environ: dict) -> str:
-    """A query-protocol call's Action (the body is read and put back for the app)."""
-    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
-    if action or "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
-        return action
-    return parse_qs(peek_form_body(environ)).get("Action", [""])[0]

@@ -15,7 +15,7 @@ The contract, for callers (every `repo` is a names.RepoRef, checked when it was 
                   these one to one; UploadOutOfOrder carries the size the upload really has)
     manifests     put_manifest (PutImage and the registry's PUT), get_manifest, stat_manifest,
                   delete_manifest -> Deletion, list_manifests -> [ManifestInfo], list_tags,
-                  referrers
+                  referrers, blob_media_types -> {digest: media type} (media_types.py)
 
 Streams are iterables of bytes, written chunk by chunk (blobstore.py: content-addressed blobs
 and upload sessions). Nothing is visible until it is verified: a blob is moved into place once
@@ -44,6 +44,7 @@ from emulator.registry.errors import (
     RepositoryUnknown,
 )
 from emulator.registry.manifests import MAX_MANIFEST_BYTES, parse_manifest
+from emulator.registry.media_types import media_types
 from emulator.registry.names import RepoRef
 
 
@@ -85,12 +86,15 @@ class RegistryStorage:
         self.driver = driver
         self._lock = threading.RLock()  # guards tags, revisions, links and repository removal
         self._blobs = BlobStore(driver)
+        # repository -> blob_media_types(); dropped when a manifest of it is put or deleted
+        self._media_types: dict[RepoRef, dict[str, str]] = {}
 
     def reset(self) -> None:
         """Drop everything: every repository, blob and upload."""
         with self._lock:
             delete_if_present(self.driver, layout.REPOSITORIES)
             self._blobs.reset()
+            self._media_types.clear()
 
     # -- repositories ---------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class RegistryStorage:
                 raise RepositoryUnknown(f"repository {repo.name} is not known", name=repo.name)
             delete_if_present(self.driver, layout.layers(repo))
             delete_if_present(self.driver, layout.manifests(repo))
+            self._media_types.pop(repo, None)
 
     def list_repositories(self, account: str | None = None,
                           region: str | None = None) -> list[RepoRef]:
@@ -241,6 +246,7 @@ class RegistryStorage:
                 info = replace(info, pushed_at=self._read_revision(revision).pushed_at)
             else:
                 self._blobs.write_atomically(revision, json.dumps(asdict(info)).encode())
+                self._media_types.pop(repo, None)
             if tag:
                 self._blobs.write_atomically(layout.tag(repo, tag), actual.encode())
             return self._with_tags(repo, info)
@@ -278,6 +284,7 @@ class RegistryStorage:
             for name in info.tags:
                 delete_if_present(self.driver, layout.tag(repo, name))
             delete_if_present(self.driver, layout.revision(repo, digest))
+            self._media_types.pop(repo, None)
             return Deletion(digest, info.tags, manifest_removed=True)
 
     def list_manifests(self, repo: RepoRef) -> list[ManifestInfo]:
@@ -292,6 +299,16 @@ class RegistryStorage:
                     continue
         infos = [replace(info, tags=tags.get(info.digest, ())) for info in infos]
         return sorted(infos, key=lambda info: (info.pushed_at, info.digest))
+
+    def blob_media_types(self, repo: RepoRef) -> dict[str, str]:
+        """{blob digest: media type} as `repo`'s manifests name its blobs (read once, then kept
+        until a manifest of `repo` is put or deleted)."""
+        with self._lock:  # a put or delete meanwhile would leave a stale answer kept
+            known = self._media_types.get(repo)
+            if known is None:
+                digests = [info.digest for info in self.list_manifests(repo)]
+                known = self._media_types[repo] = media_types(digests, self._blobs.read)
+            return known
 
     def list_tags(self, repo: RepoRef) -> list[str]:
         """Tags in the spec's order (byte order, as Go's sort.Strings). RepositoryUnknown if

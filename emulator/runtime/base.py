@@ -201,6 +201,12 @@ class Runtime(Protocol):
 
     def inspect_container(self, container_id: str) -> ContainerState | None: ...
 
+    def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
+        """A running container's state from the runtime's own container list (what `owned`
+        gives; `listed`: every entry by id), saving an inspect; None when only an inspect can
+        tell (a container that is not running)."""
+        ...
+
     def ensure_volume(self, name: str, labels: dict[str, str], driver: str | None = None,
                       driver_opts: dict[str, str] | None = None) -> str: ...
 

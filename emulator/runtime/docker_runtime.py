@@ -18,7 +18,8 @@ from typing import Callable, Iterator
 
 from emulator.config import Settings
 
-from . import docker_cleanup, docker_images, docker_network, docker_streams
+from . import docker_cleanup, docker_images, docker_listing, docker_network, docker_streams
+from .image_digests import ImageDigests
 from .base import (
     ContainerCreateError,
     ContainerSpec,
@@ -72,6 +73,7 @@ class DockerRuntime:
         # Images this runtime made available. A task start does not ask Docker again (an inspect
         # per task, in the way of every start); create reports ImageGoneError if one went since.
         self._images: set[str] = set()
+        self._digests = ImageDigests(lambda: self.api, docker_images.image_digest)
         self._pause_image: str | None = None
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -110,6 +112,7 @@ class DockerRuntime:
         return str(error)
 
     def close(self) -> None:
+        self._digests.close()
         with self._lock:
             if self._client is not None:
                 self._client.close()
@@ -185,7 +188,7 @@ class DockerRuntime:
         self._images.add(image)
 
     def image_digest(self, image: str) -> str | None:
-        return docker_images.image_digest(self.api, image)
+        return self._digests.digest(image)  # kept until Docker reports an image change
 
     # -- containers --------------------------------------------------------------------------
 
@@ -335,6 +338,9 @@ class DockerRuntime:
         filters = {"label": [f"{INSTANCE}={self.instance_id}"]}
         return (self.api.containers(all=True, filters=filters),
                 (self.api.volumes(filters=filters) or {}).get("Volumes") or [])
+
+    def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
+        return docker_listing.listed_state(entry, listed)
 
     def remove_orphans(self) -> int:
         """At start-up: remove resources of emulators on this host whose process has ended."""

@@ -291,6 +291,9 @@ class FakeRuntime:
             del self.containers[container_id]
             self._emit(container, "destroy")
 
+    def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
+        return None  # the fake keeps no list apart from its containers: inspect them
+
     def inspect_container(self, container_id: str) -> ContainerState | None:
         with self._changed:
             container = self.containers.get(container_id)

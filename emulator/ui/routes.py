@@ -132,11 +132,12 @@ def docker_log(task: str, container: str):
     except ValueError:
         return _error(400, "after must be a number of seconds since the epoch")
     with emulator.ecs.lock:
-        item = _task(task).container(container)
+        found = _task(task)
+        item = found.container(container)
         if item is None:
             return _error(404, f"no container {container} in task {task}")
         runtime_id = item.runtime_id
-    return _json(task_output.docker_lines(emulator.engine.runtime, runtime_id, after))
+    return _json(task_output.docker_lines(emulator.engine.runtime_of(found), runtime_id, after))
 
 
 @blueprint.get("/_emulator/ui/api/tasks/<path:task>/metadata")
@@ -144,7 +145,8 @@ def task_metadata(task: str):
     emulator = _emulator()
     with emulator.ecs.lock:
         found = _task(task)
-    return _json(task_output.metadata(found, emulator.engine.runtime, emulator.ecs.lock))
+    return _json(task_output.metadata(found, emulator.engine.runtime_of(found),
+                                      emulator.ecs.lock))
 
 
 class _NotFound(Exception):
