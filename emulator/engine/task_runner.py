@@ -12,7 +12,7 @@ import time
 import uuid
 
 from emulator.ecs.model import utcnow
-from emulator.engine import container_specs
+from emulator.engine import container_specs, sandbox_pool
 from emulator.engine.hooks import TaskSetupError
 from emulator.runtime import docker_queue
 from emulator.runtime import labels as runtime_labels
@@ -72,10 +72,7 @@ class TaskRunner:
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
-        # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py).
-        # The pool is the default engine's: a task on another engine makes its own (engines.py).
-        pooled = (self.engine.sandboxes.take(ports) if self.task.network_mode == "awsvpc"
-                  and self.runtime is self.engine.runtime else None)
+        pooled = self._spare(shape, ports)
         try:
             self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
@@ -90,6 +87,7 @@ class TaskRunner:
                      else self._sandbox_bindings(ports))
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address
+            self.task.sandbox_id = self.sandbox.sandbox_id
             self.task.connectivity_at = utcnow()
             if self.task.network_mode == "awsvpc":
                 self.task.attachments = [self._eni_attachment()]
@@ -98,6 +96,35 @@ class TaskRunner:
                     container.network_bindings = [b for b in published if b["containerPort"] in ports]
             self._advance(TaskStatus.PENDING)
         return True
+
+    def _spare(self, shape, ports) -> sandbox_pool.Ready | None:
+        """A sandbox made ahead of time (engine/sandbox_pool.py), now this task's; None when
+        none is ready or the task cannot take one. The pool is the default engine's: a task on
+        another engine makes its own (engines.py)."""
+        if self.runtime is not self.engine.runtime:
+            return None
+        if self.task.network_mode == "awsvpc":
+            return self.engine.sandboxes.take(ports)
+        # A bridge task of one container joins a spare's namespace instead of attaching to the
+        # network itself (Docker's dear part); the spare takes the container's name on the
+        # network, so others still reach it by name. Its address is not shown (ECS shows none
+        # for bridge tasks); its ports are read from Docker once the container runs.
+        bridge_ports = container_specs.pooled_bridge_ports(shape, self._definitions())
+        ready = self.engine.sandboxes.take(bridge_ports) if bridge_ports is not None else None
+        if ready is None:
+            return None
+        sandbox_id = ready.sandbox.sandbox_id
+        self.sandbox = TaskSandbox(network=ready.sandbox.network, ip_address=None,
+                                   sandbox_id=sandbox_id)  # teardown removes it from here on
+        try:
+            self.runtime.name_sandbox(self.sandbox, [self.task.containers[0].name])
+        except RuntimeError_:  # it went meanwhile: attach as without a pool
+            log.info("spare sandbox %s could not be named; task %s attaches itself",
+                     sandbox_id, self.task.id, exc_info=True)
+            self._quietly(self.runtime.remove_sandbox, self.sandbox)
+            self.sandbox = None
+            return None
+        return sandbox_pool.Ready(self.sandbox, None)
 
     def _sandbox_bindings(self, ports) -> list[dict]:
         """awsvpc: the host ports where the sandbox publishes the task's container ports."""
@@ -352,11 +379,19 @@ class TaskRunner:
                 self.engine.record_exit(self.task, container, state)
 
     def _remove_all(self) -> None:
+        # The sandbox (a pause container) goes beside the task's containers, not after them:
+        # they have exited, and Docker removes the two at once faster than one after the other.
+        sandbox = None
+        if self.sandbox is not None and self.sandbox.sandbox_id is not None:
+            sandbox = threading.Thread(target=self._quietly,
+                                       args=(self.runtime.remove_sandbox, self.sandbox),
+                                       daemon=True)
+            sandbox.start()
         for container in self.task.containers:
             if container.runtime_id:
                 self._quietly(self.runtime.remove_container, container.runtime_id)
-        if self.sandbox is not None:
-            self._quietly(self.runtime.remove_sandbox, self.sandbox)
+        if sandbox is not None:
+            sandbox.join()
         for volume in self.volumes:
             self._quietly(self.runtime.remove_volume, volume)
         if self.unsure:
