@@ -310,13 +310,21 @@ class TaskRunner:
         with self.lock:
             self._advance(TaskStatus.DEPROVISIONING)
         self.engine.call_hooks("on_stopped", self.store, self.task, isolated=True)
+        # A bridge task's pooled sandbox holds only the pause process once its container is gone
+        # (ECS's bridge mode has no network of the task's own to tear down before STOPPED):
+        # it goes right after, before the runner ends, so a reset or the engine's stop still
+        # waits for it. An awsvpc task's goes before, as its ENI is deleted before STOPPED.
+        sandbox_after = self.task.network_mode == "bridge" and self.sandbox is not None \
+            and self.sandbox.sandbox_id is not None
         if engine_answers:
-            self._remove_all()
+            self._remove_all(with_sandbox=not sandbox_after)
         with self.lock:
             for attachment in self.task.attachments:
                 attachment["status"] = "DELETED"
             self._settle_containers()
             self._advance(TaskStatus.STOPPED)
+        if engine_answers and sandbox_after:
+            self._quietly(self.runtime.remove_sandbox, self.sandbox)
 
     def _settle_containers(self) -> None:
         """A STOPPED task's containers are all STOPPED: those that never ran say why (the
@@ -378,11 +386,11 @@ class TaskRunner:
             with self.lock:
                 self.engine.record_exit(self.task, container, state)
 
-    def _remove_all(self) -> None:
+    def _remove_all(self, with_sandbox: bool = True) -> None:
         # The sandbox (a pause container) goes beside the task's containers, not after them:
         # they have exited, and Docker removes the two at once faster than one after the other.
         sandbox = None
-        if self.sandbox is not None and self.sandbox.sandbox_id is not None:
+        if with_sandbox and self.sandbox is not None and self.sandbox.sandbox_id is not None:
             sandbox = threading.Thread(target=self._quietly,
                                        args=(self.runtime.remove_sandbox, self.sandbox),
                                        daemon=True)
