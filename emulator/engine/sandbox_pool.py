@@ -1,9 +1,12 @@
-"""Sandboxes kept ready: awsvpc pause containers made ahead of demand and handed to new tasks.
+"""Sandboxes kept ready: pause containers made ahead of demand and handed to new tasks.
 
 An awsvpc task's sandbox (a pause container on the emulator's network, holding the task's network
 namespace, its IP and its published ports) is about half of what Docker does to start a
 one-container task; Docker's network attach is the dear part. Made in the background before a
 task asks, RunTask pays only for the task's own containers, which join the namespace cheaply.
+A bridge task of one container takes one too (task_runner.py; container_specs.pooled_bridge_ports
+says which): it is the namespace ECS's bridge mode gives that container, renamed on the network
+for it (runtime name_sandbox), so the container starts without attaching itself.
 
 - Demand decides what is kept: a sandbox's published ports are fixed when it is made, so ready
   sandboxes are kept per port shape (the task's container ports; host ports are always Docker's
