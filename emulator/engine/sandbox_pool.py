@@ -86,9 +86,12 @@ class SandboxPool:
 
     # -- what runners ask ---------------------------------------------------------------------
 
-    def take(self, ports: list[PortBinding]) -> Ready | None:
+    def take(self, ports: list[PortBinding], alone: bool = False) -> Ready | None:
         """A ready sandbox publishing `ports`, now the caller's; None when there is none (the
-        caller makes its own). Either way the ask counts towards keeping spares of its shape."""
+        caller makes its own). Either way the ask counts towards keeping spares of its shape.
+        `alone`: only if no other task is starting (a bridge task's spare must join the network
+        again under its name, which waits behind every other task's attach: in a burst a task
+        attaching itself is sooner)."""
         shape = shape_of(ports) if self.size else None
         if shape is None:
             return None
@@ -100,7 +103,7 @@ class SandboxPool:
             if self._asked[shape] >= WANTED_AFTER:
                 self._want(shape)
             ready = self._ready.get(shape)
-            claimed = ready.pop(0) if ready else None
+            claimed = ready.pop(0) if ready and not (alone and self._starting > 1) else None
             self._start_thread()
             self._lock.notify_all()
             return claimed

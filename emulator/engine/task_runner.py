@@ -110,7 +110,8 @@ class TaskRunner:
         # network, so others still reach it by name. Its address is not shown (ECS shows none
         # for bridge tasks); its ports are read from Docker once the container runs.
         bridge_ports = container_specs.pooled_bridge_ports(shape, self._definitions())
-        ready = self.engine.sandboxes.take(bridge_ports) if bridge_ports is not None else None
+        ready = (self.engine.sandboxes.take(bridge_ports, alone=True)
+                 if bridge_ports is not None else None)
         if ready is None:
             return None
         sandbox_id = ready.sandbox.sandbox_id
