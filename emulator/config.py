@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default, so ARNs agree across services
 
@@ -32,26 +33,75 @@ def _env_float(name: str, default: float) -> float:
 
 _ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _ENGINE_SCHEMES = ("unix", "tcp", "ssh", "npipe")
+_REGISTRY_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9][A-Za-z0-9_.-]*)(:\d{1,5})?")
+# What a TLS engine's cert directory holds, as the docker CLI reads DOCKER_CERT_PATH.
+CERT_FILES = ("ca.pem", "cert.pem", "key.pem")
 
 
-def check_engine(name: str, host: str) -> tuple[str, str]:
-    """(name, DOCKER_HOST) as given; ValueError saying what is wrong with either."""
+class EngineAddress(NamedTuple):
+    """One more Docker Engine: its name, its DOCKER_HOST, and what the docker CLI's
+    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH say for it; `registry`: the host[:port] it pulls
+    our ECR images from (None: ECS_EMULATOR_REGISTRY_ADDRESS, else 127.0.0.1:<port>)."""
+
+    name: str
+    host: str
+    tls_verify: bool = False
+    cert_path: str | None = None
+    registry: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        """What the Docker SDK's from_env reads for this engine."""
+        values = {"DOCKER_HOST": self.host, "DOCKER_TLS_VERIFY": "1" if self.tls_verify else None,
+                  "DOCKER_CERT_PATH": self.cert_path}
+        return {name: value for name, value in values.items() if value}
+
+
+def check_engine(name: str, host: str, tls_verify: bool = False, cert_path: str | None = None,
+                 registry: str | None = None) -> EngineAddress:
+    """The engine as given; ValueError saying what is wrong with it."""
     if not _ENGINE_NAME.fullmatch(name or "") or name == "default":
         raise ValueError(f"engine name {name!r}: letters, digits, '.', '_' and '-' (and "
                          "'default' is the engine DOCKER_HOST names)")
     if host.partition("://")[0] not in _ENGINE_SCHEMES or not host.partition("://")[2]:
         raise ValueError(f"engine {name!r}: {host!r} is not a Docker address "
                          f"({', '.join(s + '://...' for s in _ENGINE_SCHEMES)})")
-    return name, host
+    if (tls_verify or cert_path) and not host.startswith("tcp://"):
+        raise ValueError(f"engine {name!r}: TLS is for tcp:// addresses, not {host!r}")
+    if cert_path is not None:
+        # As the docker CLI: the client's certificate and key always, the CA to verify with.
+        needed = CERT_FILES if tls_verify else CERT_FILES[1:]
+        missing = [f for f in needed if not os.path.isfile(os.path.join(cert_path, f))]
+        if missing:
+            raise ValueError(f"engine {name!r}: the cert directory {cert_path!r} has no "
+                             f"{', '.join(missing)} (it needs {', '.join(needed)})")
+    if registry is not None:
+        check_registry_address(registry, f"engine {name!r}: registry")
+    return EngineAddress(name, host, bool(tls_verify), cert_path, registry)
 
 
-def parse_engines(text: str) -> tuple[tuple[str, str], ...]:
-    """"b=unix:///run/b.sock c=ssh://me@box" -> (("b", "unix:///run/b.sock"), ("c", ...))."""
+def check_registry_address(address: str, what: str = "ECS_EMULATOR_REGISTRY_ADDRESS") -> str:
+    if not _REGISTRY_ADDRESS.fullmatch(address or ""):
+        raise ValueError(f"{what} {address!r} is not a host[:port] (no scheme, no path)")
+    return address
+
+
+def parse_engines(text: str) -> tuple[EngineAddress, ...]:
+    """"b=unix:///run/b.sock c=tcp://10.0.0.5:2376,tlsverify,certs=/etc/c,registry=10.0.0.1:4566"
+    -> (EngineAddress("b", "unix:///run/b.sock"), EngineAddress("c", "tcp://...", True, ...))."""
     engines = []
     for entry in text.replace(";", " ").split():
-        name, _, host = entry.partition("=")
-        engines.append(check_engine(name, host))
-    if len({name for name, _ in engines}) != len(engines):
+        name, _, rest = entry.partition("=")
+        host, *options = rest.split(",")
+        known = {"tlsverify": False, "certs": None, "registry": None}
+        for option in options:
+            key, has_value, value = option.partition("=")
+            if key not in known or (key == "tlsverify") == bool(has_value):
+                raise ValueError(f"engine {name!r}: {option!r} is not an option (tlsverify, "
+                                 "certs=DIR, registry=HOST:PORT)")
+            known[key] = True if key == "tlsverify" else value
+        engines.append(check_engine(name, host, known["tlsverify"], known["certs"],
+                                    known["registry"]))
+    if len({e.name for e in engines}) != len(engines):
         raise ValueError("ECS_EMULATOR_ENGINES names an engine twice")
     return tuple(engines)
 
@@ -122,8 +172,12 @@ class Settings:
     docker_tls_verify: str | None = None
     docker_cert_path: str | None = None
     # More Docker Engines, each a container instance of the clusters (engine/engines.py):
-    # (name, DOCKER_HOST) pairs, from ECS_EMULATOR_ENGINES="name=host name2=host2".
-    engines: tuple[tuple[str, str], ...] = ()
+    # EngineAddress entries (or (name, DOCKER_HOST) pairs), from
+    # ECS_EMULATOR_ENGINES="name=host name2=host2,tlsverify,certs=DIR".
+    engines: tuple[EngineAddress, ...] = ()
+    # host[:port] the Docker Engines pull our ECR images from (an engine's own `registry=`
+    # wins); None: 127.0.0.1 and the emulator's port, which only engines on this host reach.
+    registry_address: str | None = None
     # How long an engine may not answer before its tasks are taken as lost (STOPPED, replaced
     # on the engines that remain), as ECS gives up on an instance whose agent is gone.
     engine_lost_after_s: float = 30.0
@@ -170,6 +224,9 @@ class Settings:
             docker_tls_verify=os.environ.get("DOCKER_TLS_VERIFY") or None,
             docker_cert_path=os.environ.get("DOCKER_CERT_PATH") or None,
             engines=parse_engines(os.environ.get("ECS_EMULATOR_ENGINES", "")),
+            registry_address=check_registry_address(
+                os.environ["ECS_EMULATOR_REGISTRY_ADDRESS"])
+            if os.environ.get("ECS_EMULATOR_REGISTRY_ADDRESS") else None,
             engine_lost_after_s=_env_float("ECS_EMULATOR_ENGINE_LOST_AFTER",
                                            cls.engine_lost_after_s),
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),

@@ -1,19 +1,30 @@
 """The control endpoint of the Docker Engines: GET /_emulator/engines lists them (name, address,
-zone, whether each answers); POST /_emulator/engines {"name": ..., "dockerHost": ...} adds one
-while the emulator runs (engine/engines.py). Served on the emulator's own address only, as every
-/_emulator/ route is (access/gate.py)."""
+zone, whether each answers, TLS and registry address when set); POST /_emulator/engines
+{"name": ..., "dockerHost": ..., "tlsVerify": ..., "certPath": ..., "registryAddress": ...} adds
+one while the emulator runs, DELETE /_emulator/engines/NAME[?force=true] removes one
+(engine/engines.py, engine/engine_removal.py). Served on the emulator's own address only, as every
+/_emulator/ route is (access/gate.py). Errors: {"__type": ..., "message": ...} with 400 (what was
+asked is wrong), 404 (no such engine) or 409 (tasks still run on it)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from emulator.engine.engines import EXTENSION
+from emulator.config import EngineAddress
+from emulator.engine.engine_removal import EngineInUse, EngineNotFound
+from emulator.engine.engines import EXTENSION, describe
 
 blueprint = Blueprint("engines", __name__)
+
+_OPTIONAL = {"tlsVerify": bool, "certPath": str, "registryAddress": str}
 
 
 def _engines():
     return current_app.extensions[EXTENSION]
+
+
+def _error(code: str, message: str, status: int):
+    return jsonify({"__type": code, "message": message}), status
 
 
 @blueprint.get("/_emulator/engines")
@@ -25,11 +36,31 @@ def list_engines():
 def add_engine():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str) \
-            or not isinstance(body.get("dockerHost"), str):
-        return jsonify({"message": 'give {"name": NAME, "dockerHost": DOCKER_HOST}'}), 400
+            or not isinstance(body.get("dockerHost"), str) \
+            or any(key in body and body[key] is not None and not isinstance(body[key], kind)
+                   for key, kind in _OPTIONAL.items()):
+        return _error("InvalidParameterException",
+                      'give {"name": NAME, "dockerHost": DOCKER_HOST} and optionally '
+                      '"tlsVerify": true|false, "certPath": DIR, "registryAddress": HOST:PORT',
+                      400)
+    address = EngineAddress(body["name"], body["dockerHost"], bool(body.get("tlsVerify")),
+                            body.get("certPath") or None, body.get("registryAddress") or None)
     try:
-        engine = _engines().add_running(body["name"], body["dockerHost"])
+        engine = _engines().add_running(address)
     except ValueError as error:
-        return jsonify({"message": str(error)}), 400
-    return jsonify({"name": engine.name, "dockerHost": engine.health.address,
-                    "zone": engine.zone}), 201
+        return _error("InvalidParameterException", str(error), 400)
+    return jsonify(describe(engine)), 201
+
+
+@blueprint.delete("/_emulator/engines/<name>")
+def remove_engine(name: str):
+    force = request.args.get("force", "").lower() in ("1", "true", "yes")
+    try:
+        removed = _engines().remove_running(name, force=force)
+    except EngineNotFound as error:
+        return _error("ResourceNotFoundException", str(error), 404)
+    except EngineInUse as error:
+        return _error("ResourceInUseException", str(error), 409)
+    except ValueError as error:
+        return _error("InvalidParameterException", str(error), 400)
+    return jsonify(removed)

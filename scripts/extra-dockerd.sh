@@ -8,16 +8,23 @@
 #   scripts/extra-dockerd.sh freeze|thaw NAME     SIGSTOP/SIGCONT it: an engine that does not
 #                                                 answer while its containers run on
 #   scripts/extra-dockerd.sh host NAME            print its DOCKER_HOST
+#   scripts/extra-dockerd.sh tls-host NAME INDEX  print its TLS address (EXTRA_DOCKERD_TLS below)
 #
 # Each engine has its own socket, data-root, exec-root, pidfile and bridge (ecsx<INDEX>, subnet
 # 10.<200+INDEX>.0.1/24; networks it creates from 10.<210+INDEX>.0.0/16), all under $EXTRA_DOCKERD_ROOT (default /tmp/ecs-emulator-dockerd/NAME),
 # so its containers, images and networks are its own. INDEX (1-50) picks the bridge; default 1.
 # Needs root, as dockerd does. A restart after `stop` keeps the images loaded into it.
+#
+# With EXTRA_DOCKERD_TLS=DIR at `start`, it also listens on tcp://127.0.0.1:<23750+INDEX> with
+# --tlsverify: DIR holds ca.pem (the CA clients' certificates must be signed by), server-cert.pem
+# and server-key.pem, as Docker's "Protect the Docker daemon socket" makes them; `tls-host NAME
+# INDEX` prints that address. Its unix socket stays as it is (no TLS there).
 set -euo pipefail
 
-command=${1:?usage: extra-dockerd.sh start|stop|remove|host NAME [INDEX]}
-name=${2:?usage: extra-dockerd.sh start|stop|remove|host NAME [INDEX]}
+command=${1:?usage: extra-dockerd.sh start|stop|remove|host|tls-host NAME [INDEX]}
+name=${2:?usage: extra-dockerd.sh start|stop|remove|host|tls-host NAME [INDEX]}
 index=${3:-1}
+tls_host=tcp://127.0.0.1:$((23750 + index))
 root=${EXTRA_DOCKERD_ROOT:-/tmp/ecs-emulator-dockerd}/$name
 socket=$root/docker.sock
 host=unix://$socket
@@ -42,6 +49,8 @@ stop() {
 case $command in
   host)
     echo "$host" ;;
+  tls-host)
+    echo "$tls_host" ;;
   start)
     mkdir -p "$root/data" "$root/exec"
     if ! ip link show "$bridge" >/dev/null 2>&1; then
@@ -58,7 +67,12 @@ case $command in
     # host's `docker0` (the machine engine's default bridge: the network namespace is shared).
     # Note docker0's address now, and put it back if this start took it.
     main_bridge=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | head -n1)
-    nohup dockerd --host "$host" --data-root "$root/data" --exec-root "$root/exec" \
+    tls=()
+    if [ -n "${EXTRA_DOCKERD_TLS:-}" ]; then
+      tls=(--host "$tls_host" --tlsverify --tlscacert "$EXTRA_DOCKERD_TLS/ca.pem"
+           --tlscert "$EXTRA_DOCKERD_TLS/server-cert.pem" --tlskey "$EXTRA_DOCKERD_TLS/server-key.pem")
+    fi
+    nohup dockerd --host "$host" "${tls[@]}" --data-root "$root/data" --exec-root "$root/exec" \
       --pidfile "$root/dockerd.pid" --bridge "$bridge" --shutdown-timeout 1 \
       --default-address-pool "base=10.$((210 + index)).0.0/16,size=24" \
       --iptables=false --ip-masq=false >"$root/dockerd.log" 2>&1 &

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from emulator.config import parse_engines
 from emulator.engine.engine_health import EngineHealth
+from emulator.engine.engine_removal import REMOVED_REASON
 from emulator.engine.engine_outage import _docker_time, engine_gone_reason, stopped_by_engine
 
 
@@ -75,20 +75,12 @@ def test_waiting_for_an_engine_ends_when_it_answers_or_the_wait_is_cancelled():
     assert time.monotonic() - began < 4
 
 
-def test_engines_are_read_as_name_and_docker_host():
-    assert parse_engines("") == ()
-    assert parse_engines("b=unix:///run/b.sock  c=ssh://me@box;d=tcp://10.0.0.5:2376") == (
-        ("b", "unix:///run/b.sock"), ("c", "ssh://me@box"), ("d", "tcp://10.0.0.5:2376"))
-    for wrong in ("b", "=unix:///x", "default=unix:///x", "b=x b=y", "b=unix:///x b=unix:///y",
-                  "a=b=c", "b=http://x", "b c=unix:///x"):
-        with pytest.raises(ValueError):
-            parse_engines(wrong)
-
-
 def test_a_task_stopped_by_its_engine_is_told_apart():
     class Task:
         stopped_reason = engine_gone_reason("unix:///x.sock")
 
+    assert stopped_by_engine(Task)
+    Task.stopped_reason = REMOVED_REASON.format("b")
     assert stopped_by_engine(Task)
     Task.stopped_reason = "Essential container in task exited"
     assert not stopped_by_engine(Task)

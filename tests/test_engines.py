@@ -13,7 +13,7 @@ from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
 from tests.busybox import SERVE
-from tests.extra_engines import ExtraEngine, needs_root_and_dockerd
+from tests.extra_engines import ExtraEngine, make_certs, needs_root_and_dockerd
 
 pytestmark = needs_root_and_dockerd
 
@@ -282,44 +282,149 @@ def test_every_engine_pulls_an_ecr_image_from_the_emulators_registry(emulator, e
                 pass
 
 
-def test_an_engine_added_at_run_time_by_the_cli_takes_tasks(emulator, ecs, apis, busybox_image,
-                                                            monkeypatch, tmp_path, capfd):
+def _push(emulator, api, image: str, repository: str) -> str:
+    """Push `image` to our ECR as `repository`:v1 from the machine's engine; its URI."""
+    import base64
+
+    ecr = emulator.client("ecr")
+    uri = ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"]
+    token = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    api.tag(image, uri, tag="v1")
+    for line in api.push(uri, tag="v1", stream=True, decode=True,
+                         auth_config={"username": user, "password": password}):
+        assert "error" not in line, line
+    api.remove_image(f"{uri}:v1")
+    return uri
+
+
+@pytest.fixture
+def cli(emulator, monkeypatch, tmp_path, capfd):
+    """`ecs-emulator ARGS...` against the module's emulator: (exit code, stdout, stderr)."""
     from emulator.cli import main
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    def run(*args: str):
+        capfd.readouterr()
+        code = main(list(args))
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_an_engine_added_with_tls_takes_tasks_pulls_at_its_registry_address_then_is_removed(
+        emulator, ecs, apis, busybox_image, cli, tmp_path):
+    certs = make_certs(tmp_path / "certs")
+    strangers = make_certs(tmp_path / "strangers")[1]  # a client of another CA
     [first], _ = _run(ecs)  # the cluster has its three instances before the fourth engine comes
     assert len(_instances(ecs)) == 3
     ecs.stop_task(cluster=CLUSTER, task=first["taskArn"])
-    added = ExtraEngine("engine-d", 6)
+    added = ExtraEngine("engine-d", 6, tls=certs[0])
     added.remove()
     added.start()
     try:
         added.load(busybox_image)
-        capfd.readouterr()
-        assert main(["engines", "add", "d", added.host]) == 0
-        assert main(["engines", "add", "d", added.host]) == 1  # the name is taken
-        assert "an engine named 'd' is there already" in capfd.readouterr().err
-        assert main(["engines"]) == 0
-        listed = capfd.readouterr().out.splitlines()
-        assert listed[0].split() == ["NAME", "DOCKER_HOST", "ZONE", "ANSWERS"]
-        assert listed[-1].split() == ["d", added.host, "d", "yes"]
+        host = added.tls_host
+        code, _, err = cli("engines", "add", "d", host)  # TLS asked for, none given
+        assert code == 1 and 'does not answer: 400 Client Error' in err, err
+        code, _, err = cli("engines", "add", "d", host, "--tlsverify", "--cert-path",
+                           str(tmp_path / "none"))
+        assert code == 1 and "has no ca.pem, cert.pem, key.pem" in err, err
+        code, _, err = cli("engines", "add", "d", host, "--tlsverify", "--cert-path",
+                           str(strangers))
+        assert code == 1 and "does not answer: [SSL: CERTIFICATE_VERIFY_FAILED]" in err, err
+        port = emulator.endpoint_url.rsplit(":", 1)[1]
+        assert cli("engines", "add", "d", host, "--tlsverify", "--cert-path", str(certs[1]),
+                   "--registry", f"localhost:{port}")[0] == 0
+        code, _, err = cli("engines", "add", "d", host)
+        assert code == 1 and "an engine named 'd' is there already" in err
+        code, out, _ = cli("engines")
+        listed = out.splitlines()
+        assert listed[0].split() == ["NAME", "DOCKER_HOST", "ZONE", "ANSWERS", "TLS"]
+        assert listed[-1].split() == ["d", host, "d", "yes", "verify"]
 
-        tasks, failures = _run(ecs, 4, placementConstraints=[{"type": "distinctInstance"}])
-        assert (failures, len(tasks)) == ([], 4)
+        # An ECR image: engine d pulls it at the address it was given, the others at 127.0.0.1.
+        uri = _push(emulator, apis["a"], busybox_image, "app")
+        ecs.register_task_definition(family="ecr", containerDefinitions=[
+            {"name": "main", "image": f"{uri}:v1", "memory": 32, "command": SERVE}])
+        ecs.create_service(cluster=CLUSTER, serviceName="s", taskDefinition="ecr",
+                           desiredCount=4, launchType="EC2",
+                           placementStrategy=[{"type": "spread", "field": "instanceId"}])
+
+        def steady():
+            arns = ecs.list_tasks(cluster=CLUSTER, serviceName="s")["taskArns"]
+            return len(arns) == 4 and _running(ecs, arns)
+
+        tasks = _wait(steady, timeout=60)
         assert sorted(_instances(ecs)) == ["a", "b", "c", "d"]
-        arns = [t["taskArn"] for t in tasks]
-        _wait(lambda: _running(ecs, arns))
         api = added.api()
         try:
-            assert len(_on_engine(api) & set(arns)) == 1
+            [on_d] = _on_engine(api) & {t["taskArn"] for t in tasks}
+            assert api.images(name=f"localhost:{port}/app")
         finally:
             api.close()
-        for arn in arns:
-            ecs.stop_task(cluster=CLUSTER, task=arn)
-        _wait(lambda: all(t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(
-            cluster=CLUSTER, tasks=arns)["tasks"]))
+        on_d_instance = _instances(ecs)["d"]["containerInstanceArn"]
+
+        # Removing it: refused for the default, a name not known, and while tasks run there.
+        code, _, err = cli("engines", "remove", "default")
+        assert code == 1 and "HTTP 400" in err and "cannot be removed" in err, err
+        code, _, err = cli("engines", "remove", "zz")
+        assert code == 1 and "HTTP 404" in err and "no engine named 'zz'" in err, err
+        code, _, err = cli("engines", "remove", "d")
+        assert code == 1 and "HTTP 409" in err and "1 tasks still run on the engine 'd'" in err
+        # Forced: its task stops, the service replaces it on the others, its instance goes.
+        assert cli("engines", "remove", "d", "--force")[0] == 0
+        stopped = ecs.describe_tasks(cluster=CLUSTER, tasks=[on_d])["tasks"][0]
+        assert (stopped["lastStatus"], stopped["stopCode"], stopped["stoppedReason"]) == (
+            "STOPPED", "TerminationNotice",
+            "Task stopped: its Docker Engine d was removed from the emulator")
+        after = _wait(steady, timeout=30)
+        assert {t["availabilityZone"][-1] for t in after} == {"a", "b", "c"}
+        assert on_d_instance not in ecs.list_container_instances(
+            cluster=CLUSTER)["containerInstanceArns"]
+        [gone] = ecs.describe_container_instances(
+            cluster=CLUSTER, containerInstances=[on_d_instance])["containerInstances"]
+        assert (gone["status"], gone["agentConnected"]) == ("INACTIVE", False)
+        assert [line.split()[0] for line in cli("engines")[1].splitlines()[1:]] == [
+            "default", "b", "c"]
+        api = added.api()
+        try:  # nothing of ours is left on it
+            assert api.containers(all=True, filters={"label": [labels.INSTANCE]}) == []
+        finally:
+            api.close()
+        ecs.delete_service(cluster=CLUSTER, service="s", force=True)
+        _wait(lambda: not ecs.list_tasks(cluster=CLUSTER, serviceName="s")["taskArns"])
     finally:
         added.remove()
+        for api in apis.values():  # by name: the image is the test image under another name
+            for image in api.images(name=f"127.0.0.1:{port}/app"):
+                for tag in image["RepoTags"] or ():
+                    api.remove_image(tag)
+
+
+def test_the_engines_control_endpoint_answers_clear_errors(emulator):
+    import requests
+
+    url = f"{emulator.endpoint_url}/_emulator/engines"
+    for body, status, code, says in (
+            ({"name": "x"}, 400, "InvalidParameterException", 'give {"name": NAME'),
+            ({"name": "x", "dockerHost": "unix:///x", "tlsVerify": "yes"}, 400,
+             "InvalidParameterException", '"tlsVerify": true|false'),
+            ({"name": "x", "dockerHost": "unix:///x", "tlsVerify": True}, 400,
+             "InvalidParameterException", "TLS is for tcp:// addresses"),
+            ({"name": "x", "dockerHost": "unix:///nowhere.sock"}, 400,
+             "InvalidParameterException", "'x' at unix:///nowhere.sock does not answer")):
+        answer = requests.post(url, json=body, timeout=10)
+        assert (answer.status_code, answer.json()["__type"]) == (status, code), answer.text
+        assert says in answer.json()["message"]
+    answer = requests.delete(f"{url}/nothing-here", timeout=10)
+    assert (answer.status_code, answer.json()["__type"]) == (404, "ResourceNotFoundException")
+    answer = requests.delete(f"{url}/default?force=true", timeout=10)
+    assert (answer.status_code, answer.json()["__type"]) == (400, "InvalidParameterException")
+    assert [e["name"] for e in requests.get(url, timeout=10).json()["engines"]] == [
+        "default", "b", "c"]

@@ -177,8 +177,9 @@ def test_a_task_on_a_spare_is_known_by_its_address_and_publishes_its_ports(
         family="pooled", networkMode="awsvpc")
     vpc = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
     first = run(ecs, cluster, definition, networkConfiguration=vpc)
-    run(ecs, cluster, definition, networkConfiguration=vpc)  # asked twice: a spare is kept
+    again = run(ecs, cluster, definition, networkConfiguration=vpc)  # asked twice: a spare is kept
     wait_for_task(ecs, cluster, first, "RUNNING")
+    wait_for_task(ecs, cluster, again, "RUNNING")  # so the spare seen below is not the one it takes
     [spare] = wait_for(lambda: docker_spares(docker_client), lambda found: len(found) == 1)
     neighbour = environment_of(docker_client, first, "web")["ECS_CONTAINER_METADATA_URI_V4"]
 

@@ -2,7 +2,11 @@
 
 Both spellings a user may write in a task definition resolve: AWS's
 `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` and our repositoryUri form
-`127.0.0.1:<port>/<repo>:<tag>`. The Docker Engine pulls from the emulator's own port.
+`127.0.0.1:<port>/<repo>:<tag>` (or the registry address configured, below). The Docker Engine
+pulls from the emulator's own port at 127.0.0.1, which every engine on this host reaches and
+trusts over plain HTTP; an engine elsewhere pulls from the address its `registry=` option or
+ECS_EMULATOR_REGISTRY_ADDRESS names (the README says what that engine needs). The registry
+serves every host name alike, so only the name the engine pulls by changes.
 """
 
 from __future__ import annotations
@@ -21,18 +25,31 @@ class EcrImages(TaskHook):
         self._ecr = ecr_state
         self._settings = settings
         self._port = port
+        self.engines = None  # the Docker Engines (engines.py), which know each one's address
 
-    def resolve_image(self, store, image: str):
-        host = f"127.0.0.1:{self._port()}"
+    def _registry_of(self, engine: str | None) -> str | None:
+        if self.engines is not None:
+            return self.engines.registry_of(engine)
+        return self._settings.registry_address
+
+    def resolve_image(self, store, image: str, engine: str | None = None):
+        host = self._registry_of(engine) or f"127.0.0.1:{self._port()}"
         local = ecr_arns.local_reference(image, host, self._settings)
         if local is None:
-            if not _served_by(image, self._port()):
+            served = self._served_as(image)
+            if served is None:
                 return None
-            local = image if image.startswith("127.0.0.1") else "127.0.0.1" + image[image.index(":"):]
+            local = host + image[len(served):]
         # Any token we issued opens every namespace of our registry; the caller's account will do.
         username, password = ecr_auth.docker_credentials(self._ecr.signing_key, store.account)
         return local, RegistryAuth(username=username, password=password, server=host)
 
-
-def _served_by(image: str, port: int) -> bool:
-    return any(image.startswith(f"{name}:{port}/") for name in ("127.0.0.1", "localhost"))
+    def _served_as(self, image: str) -> str | None:
+        """The `host:port` of ours `image` starts with (a repositoryUri as a client saw it), or
+        None for another registry's image."""
+        port = self._port()
+        names = [f"{name}:{port}" for name in ("127.0.0.1", "localhost")]
+        names.append(self._settings.registry_address or "")
+        if self.engines is not None:
+            names += self.engines.registry_addresses()
+        return next((name for name in names if name and image.startswith(name + "/")), None)

@@ -130,6 +130,29 @@ class EngineHealth:
             listener(outage)
 
 
+def why_not_answering(environment: dict[str, str]) -> str | None:
+    """None if the engine answers a ping now; else what stopped it, in one line (a TLS refusal,
+    a connection refused, a timeout: the probe waits PROBE_TIMEOUT_S at most)."""
+    pinger = _DockerPinger(environment)
+    try:
+        pinger()
+        return None
+    except Exception as error:  # what the SDK says is what the user needs to read
+        return _one_line(error)
+    finally:
+        pinger.close()
+
+
+def _one_line(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    # requests nests the cause in reprs: "...(Caused by SSLError(SSLError(1, '[SSL: X] ...')))"
+    for marker in ("[SSL: ", "Caused by "):
+        if marker in text:
+            text = text[text.index(marker):]
+            break
+    return text.splitlines()[0][:300]
+
+
 class _DockerPinger:
     """Docker's `/_ping`, through a client of its own that is made again after a failure."""
 
@@ -149,10 +172,10 @@ class _DockerPinger:
         client.close()
 
     def _connect(self):
-        import docker
+        from emulator.runtime import docker_client
 
-        self._client = docker.from_env(version=API_VERSION, timeout=PROBE_TIMEOUT_S,
-                                       environment=self.environment).api
+        self._client = docker_client.from_env(self.environment, version=API_VERSION,
+                                              timeout=PROBE_TIMEOUT_S).api
         return self._client
 
     def close(self) -> None:

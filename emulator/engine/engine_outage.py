@@ -78,6 +78,15 @@ class EngineOutage:
             timer.daemon = True
             timer.start()
 
+    def close(self) -> None:
+        """No more listening (the engine is removed, or the emulator stops)."""
+        if self._lost_timer is not None:
+            self._lost_timer.cancel()
+        for listeners, listener in ((self.health.on_down, self.on_down),
+                                    (self.health.on_up, self.on_up)):
+            if listener in listeners:
+                listeners.remove(listener)
+
     def _connect(self, connected: bool) -> None:
         with self.state.lock:
             for store in self.state.stores():
@@ -170,10 +179,13 @@ def engine_gone_reason(address: str) -> str:
 
 
 def stopped_by_engine(task) -> bool:
-    """Whether the task stopped because its engine went (the scheduler does not count it as a
-    failure of the task: no throttle, no circuit breaker)."""
+    """Whether the task stopped because its engine went, or was removed (the scheduler does not
+    count it as a failure of the task: no throttle, no circuit breaker)."""
+    from emulator.engine.engine_removal import REMOVED_REASON
+
     return (task.stopped_reason or "").startswith(
-        (ENGINE_GONE_REASON.split("{}")[0], LOST_REASON.split("{}")[0]))
+        (ENGINE_GONE_REASON.split("{}")[0], LOST_REASON.split("{}")[0],
+         REMOVED_REASON.split("{}")[0]))
 
 
 def _finished_after(state, since: dt.datetime) -> bool:

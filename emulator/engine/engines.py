@@ -2,25 +2,30 @@
 
 The default engine is the one DOCKER_HOST (or the default socket) names; with no other
 configured, nothing changes from a one-engine emulator. ECS_EMULATOR_ENGINES adds more
-(config.py), and so does the control endpoint while the emulator runs (engine_routes.py). Each engine has its own runtime (the same emulator instance id, so its labels and
-clean-up are the same), its own health monitor (engine_health.py) and outage handling
-(engine_outage.py), and its own event stream, watched by the task engine.
+(config.py), and so does the control endpoint while the emulator runs (engine_routes.py), which
+also removes one (engine_removal.py). Each engine has its own runtime (the same emulator instance
+id, so its labels and clean-up are the same), its own health monitor (engine_health.py) and
+outage handling (engine_outage.py), and its own event stream, watched by the task engine.
 
 Which engine runs a task: an EC2 task's container instance's (placement.py chose it among the
 engines' instances, by the task's strategies and constraints); any other task's (Fargate), the
 engine that answers with the fewest live tasks of the task's group, then overall, as Fargate
-spreads a service's tasks over availability zones. A task keeps its engine for its life, so all
-containers of a task, and its awsvpc sandbox, are on one engine.
+spreads a service's tasks over availability zones (counted as tasks come and go: engine_load.py).
+A task keeps its engine for its life, so all containers of a task, and its awsvpc sandbox, are on
+one engine.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from emulator.config import EngineAddress, check_engine
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
-from emulator.engine.engine_health import EngineHealth
+from emulator.engine.engine_health import EngineHealth, why_not_answering
+from emulator.engine.ecr_images import EcrImages
+from emulator.engine.engine_load import EngineLoad
 from emulator.engine.engine_outage import EngineOutage
 
 log = logging.getLogger("emulator.engine")
@@ -36,6 +41,9 @@ class Engine:
     runtime: object
     health: EngineHealth
     outage: EngineOutage
+    address: EngineAddress | None = None  # None: the default engine (DOCKER_HOST's)
+    # Set when the engine is removed: its event stream's watch ends (TaskEngine.watch).
+    unwatched: threading.Event = field(default_factory=threading.Event)
 
 
 class Engines:
@@ -48,62 +56,100 @@ class Engines:
         self._lock = threading.Lock()
         self.local_host = None  # ecs/local_instance.LocalHost, told of engines added later
         self.engines: dict[str, Engine] = {}
+        self.removed: dict[str, Engine] = {}  # what a stopped task of a removed engine names
+        self.load = EngineLoad()
+        task_engine.task_listeners.append(self.load.on_task_changed)
         self._add(DEFAULT_ENGINE, settings.docker_environment(), task_engine.runtime)
-        for name, host in settings.engines:
-            self.add(name, host)
+        for address in settings.engines:
+            self.add(EngineAddress(*address))
 
-    def _add(self, name: str, environment: dict, runtime) -> Engine:
+    def _add(self, name: str, environment: dict, runtime,
+             address: EngineAddress | None = None) -> Engine:
         health = EngineHealth(name, environment)
         outage = EngineOutage(self.task_engine, health, runtime,
                               on_engine=lambda instance: instance.auto_registered
                               and (instance.engine or DEFAULT_ENGINE) == name,
                               lost_after_s=self.settings.engine_lost_after_s)
-        engine = Engine(name, ZONES[len(self.engines) % len(ZONES)], runtime, health, outage)
+        engine = Engine(name, self._free_zone(), runtime, health, outage, address=address)
         self.engines[name] = engine
         return engine
 
-    def add(self, name: str, docker_host: str) -> Engine:
-        """Another engine (at start, from the settings)."""
-        environment = {"DOCKER_HOST": docker_host}
-        return self._add(name, environment, self._make_runtime(environment))
+    def _free_zone(self) -> str:
+        """The first zone letter no engine has (a removed engine's is free again)."""
+        taken = {e.zone for e in list(self.engines.values())}
+        return next((z for z in ZONES if z not in taken), ZONES[len(self.engines) % len(ZONES)])
 
-    def add_running(self, name: str, docker_host: str) -> Engine:
+    def add(self, address: EngineAddress) -> Engine:
+        """Another engine (at start, from the settings)."""
+        environment = address.environment()
+        return self._add(address.name, environment, self._make_runtime(environment), address)
+
+    def add_running(self, address: EngineAddress) -> Engine:
         """Another engine while the emulator runs (the control endpoint, `ecs-emulator engines
         add`): watched at once, and a container instance of each cluster at its next EC2
-        placement. Raises ValueError for a name taken or an address the SDK cannot take."""
-        from emulator.config import check_engine
-
-        name, docker_host = check_engine(name, docker_host)
+        placement. Raises ValueError for a name taken, an address the SDK cannot take, or an
+        engine that does not answer (its TLS refused, say): said now rather than seen later as
+        tasks that wait for it."""
+        address = check_engine(*address)
         with self._lock:
-            if name in self.engines:
-                raise ValueError(f"an engine named {name!r} is there already")
-            engine = self.add(name, docker_host)
+            if address.name in self.engines:
+                raise ValueError(f"an engine named {address.name!r} is there already")
+        problem = why_not_answering(address.environment())
+        if problem is not None:
+            raise ValueError(f"the Docker Engine {address.name!r} at {address.host} does not "
+                             f"answer: {problem}")
+        with self._lock:
+            if address.name in self.engines:
+                raise ValueError(f"an engine named {address.name!r} is there already")
+            engine = self.add(address)
+            self.removed.pop(address.name, None)
         engine.health.start()
-        self.task_engine.watch(engine.runtime, engine.health, name)
+        self.task_engine.watch(engine.runtime, engine.health, address.name, engine.unwatched)
+        self.tell_local_host()
+        log.info("Docker Engine %s at %s added (zone %s)", address.name, address.host,
+                 engine.zone)
+        return engine
+
+    def remove_running(self, name: str, force: bool = False) -> dict:
+        """Take an engine away while the emulator runs (engine_removal.py says how)."""
+        from emulator.engine import engine_removal
+
+        return engine_removal.remove(self, name, force)
+
+    def tell_local_host(self) -> None:
         if self.local_host is not None:
             self.local_host.engines = self.hosts()
-        log.info("Docker Engine %s at %s added (zone %s)", name, docker_host, engine.zone)
-        return engine
 
     def describe(self) -> list[dict]:
         """What GET /_emulator/engines and `ecs-emulator engines` show."""
-        return [{"name": e.name, "dockerHost": e.health.address, "zone": e.zone,
-                 "answering": e.health.answering()} for e in self.engines.values()]
+        return [describe(e) for e in list(self.engines.values())]
+
+    def registry_of(self, name: str | None) -> str | None:
+        """host[:port] the engine pulls our ECR images from, if set (its own, else the
+        emulator's ECS_EMULATOR_REGISTRY_ADDRESS)."""
+        engine = self.engines.get(name or DEFAULT_ENGINE) or self.removed.get(name or "")
+        own = engine.address.registry if engine is not None and engine.address else None
+        return own or self.settings.registry_address
 
     @property
     def default(self) -> Engine:
         return self.engines[DEFAULT_ENGINE]
 
+    def registry_addresses(self) -> list[str]:
+        """The engines' own registry addresses."""
+        return [e.address.registry for e in list(self.engines.values())
+                if e.address is not None and e.address.registry]
+
     def extra(self) -> list[Engine]:
-        return [e for e in self.engines.values() if e.name != DEFAULT_ENGINE]
+        return [e for e in list(self.engines.values()) if e.name != DEFAULT_ENGINE]
 
     def hosts(self) -> list[EngineHost]:
         """Each engine as a container instance registers it (ecs/local_instance.py)."""
         return [EngineHost(e.name, e.zone, _resources(e), e.health.answering)
-                for e in self.engines.values()]
+                for e in list(self.engines.values())]
 
     def answering(self) -> bool:
-        return any(e.health.answering() for e in self.engines.values())
+        return any(e.health.answering() for e in list(self.engines.values()))
 
     # -- which engine runs a task (under the state lock) ---------------------------------------
 
@@ -113,6 +159,7 @@ class Engines:
             task.engine = self._choose(store, task)
             if task.container_instance_arn is None:
                 task.availability_zone = f"{store.region}{self.engines[task.engine].zone}"
+        self.load.count(task)
         return self.runtime_of(task)
 
     def runtime_of(self, task):
@@ -122,25 +169,22 @@ class Engines:
         return self._engine_of(task).health
 
     def _engine_of(self, task) -> Engine:
-        return self.engines.get(task.engine or DEFAULT_ENGINE, self.default)
+        name = task.engine or DEFAULT_ENGINE
+        # A removed engine's task keeps its engine (its closed client fails its calls) rather
+        # than having them sent to the default engine.
+        return self.engines.get(name) or self.removed.get(name) or self.default
 
     def _choose(self, store, task) -> str:
         if task.container_instance_arn is not None:
             instance = store.container_instances.get(task.container_instance_arn)
             return (instance.engine if instance is not None else None) or DEFAULT_ENGINE
-        candidates = [e for e in self.engines.values() if e.health.answering()] or \
+        candidates = [e for e in list(self.engines.values()) if e.health.answering()] or \
             [self.default]
         if len(candidates) == 1:
             return candidates[0].name
-        live = [t for t in store.tasks.values()
-                if t.engine is not None and not t.stop_requested and t is not task]
-        order = list(self.engines)
-
-        def load(engine: Engine):
-            return (sum(1 for t in live if t.engine == engine.name and t.group == task.group),
-                    sum(1 for t in live if t.engine == engine.name), order.index(engine.name))
-
-        return min(candidates, key=load).name
+        order = {name: index for index, name in enumerate(list(self.engines))}
+        return min(candidates, key=lambda e: (*self.load.load(e.name, task.group),
+                                              order[e.name])).name
 
     # -- life ------------------------------------------------------------------------------------
 
@@ -151,6 +195,7 @@ class Engines:
     def stop(self) -> None:
         for engine in self.engines.values():
             engine.health.stop()
+            engine.outage.close()
 
     def remove_everything(self) -> None:
         """The extra engines' containers, networks and volumes of this emulator (the task engine
@@ -162,6 +207,17 @@ class Engines:
                 log.exception("could not remove this emulator's resources on engine %s",
                               engine.name)
             engine.runtime.close()
+
+
+def describe(engine: Engine) -> dict:
+    address = engine.address
+    found = {"name": engine.name, "dockerHost": engine.health.address, "zone": engine.zone,
+             "answering": engine.health.answering()}
+    if address is not None and (address.tls_verify or address.cert_path):
+        found.update(tlsVerify=address.tls_verify, certPath=address.cert_path)
+    if address is not None and address.registry:
+        found["registryAddress"] = address.registry
+    return found
 
 
 def _resources(engine: Engine):
@@ -195,6 +251,9 @@ def install(emulator, settings, make_runtime) -> Engines:
         local_host.connected = engines.default.health.answering
         if engines.extra():
             local_host.engines = engines.hosts()
+    for hook in engine.hooks:
+        if isinstance(hook, EcrImages):
+            hook.engines = engines  # each engine pulls our images at its registry address
     emulator.flask_extensions[EXTENSION] = engines
     emulator.starters.append(engines.start)
     emulator.closers.append(engines.stop)

@@ -15,8 +15,10 @@ class TaskSetupError(Exception):
 
 
 class TaskHook:
-    def resolve_image(self, store, image: str) -> tuple[str, RegistryAuth | None] | None:
-        """Another name to run `image` by, with credentials; None leaves it as it is."""
+    def resolve_image(self, store, image: str, engine: str | None = None
+                      ) -> tuple[str, RegistryAuth | None] | None:
+        """Another name for the Docker Engine `engine` (None: the default) to run `image` by,
+        with credentials; None leaves it as it is."""
         return None
 
     def environment(self, store, task, container) -> dict[str, str]:

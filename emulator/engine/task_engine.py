@@ -50,6 +50,7 @@ class TaskEngine:
         self._started = False
         self._waiting: list[tuple[object, object]] = []  # (store, task) admitted before start
         self._threads: list[threading.Thread] = []
+        self._watch_ends: list[threading.Event] = []  # each other engine's stream's (watch)
         self.task_listeners: list = []  # fn(store, task) on every known-status change
         # The engine's health (engine_health.py), when watched: a broken event stream makes it
         # look at once, and new tasks wait for an engine that is gone (hold_for_engine).
@@ -84,11 +85,14 @@ class TaskEngine:
                 if task.known < TaskStatus.STOPPED and task.arn not in self._runners:
                     self._run(store, task)
         for extra in self.engines.extra() if self.engines is not None else ():
-            self.watch(extra.runtime, extra.health, extra.name)
+            self.watch(extra.runtime, extra.health, extra.name, extra.unwatched)
 
-    def watch(self, runtime, health, name: str) -> None:
-        """Follow another engine's event stream (engines.py)."""
-        thread = threading.Thread(target=self._watch_events, args=(runtime, health),
+    def watch(self, runtime, health, name: str, until: threading.Event | None = None) -> None:
+        """Follow another engine's event stream (engines.py) until the engine stops, or until
+        `until` is set (the engine is removed: engine_removal.py)."""
+        until = until or threading.Event()
+        self._watch_ends.append(until)
+        thread = threading.Thread(target=self._watch_events, args=(runtime, health, until),
                                   name=f"task-events-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -103,6 +107,8 @@ class TaskEngine:
         self._kill_all(lingering)
         self.wait_for_runners(timeout=60)
         self._stopping.set()
+        for until in self._watch_ends:
+            until.set()
         for thread in self._threads:
             thread.join(timeout=5)
         self.sandboxes.close()  # before the sweep: a spare made after it would be left
@@ -192,25 +198,27 @@ class TaskEngine:
 
     # -- runtime events -----------------------------------------------------------------------------
 
-    def _watch_events(self, runtime=None, health=None) -> None:
-        """One engine's event stream (the default engine's unless told another)."""
+    def _watch_events(self, runtime=None, health=None, until=None) -> None:
+        """One engine's event stream (the default engine's unless told another), until
+        `until` is set (default: the engine stops)."""
         runtime = runtime or self.runtime
         health = health or self.health
+        until = until or self._stopping
         since = self.events_since  # each engine's stream goes on from its own last event
         cleaned = False
-        while not self._stopping.is_set():
+        while not until.is_set():
             if not cleaned:  # until the engine answers once: it may be down at start-up
                 cleaned = self._remove_orphans(runtime)
             try:
-                for event in runtime.events(self._stopping, since=since):
+                for event in runtime.events(until, since=since):
                     self._on_event(event, health)
                     # a stream opened again (the engine restarted) goes on from here
                     since = max(since or 0.0, event.time)
             except Exception:  # the engine may be restarting; try again shortly
                 log.debug("runtime event stream ended", exc_info=True)
-            if health is not None:
+            if health is not None and not until.is_set():
                 health.looks_gone()
-            self._stopping.wait(1.0)
+            until.wait(1.0)
 
     def _remove_orphans(self, runtime) -> bool:
         """What emulators that died left behind; False while the engine does not answer."""
@@ -414,9 +422,10 @@ class TaskEngine:
             environment[item["name"]] = item.get("value", "")
         return environment
 
-    def resolve_image(self, store, image: str):
+    def resolve_image(self, store, image: str, engine: str | None = None):
+        """The name `engine` (a task's; None: the default) pulls `image` by, and credentials."""
         for hook in self.hooks:
-            resolved = hook.resolve_image(store, image)
+            resolved = hook.resolve_image(store, image, engine)
             if resolved is not None:
                 return resolved
         return image, None

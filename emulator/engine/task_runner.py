@@ -163,7 +163,8 @@ class TaskRunner:
         return not self._stop_requested()
 
     def _prepare_image(self, container) -> str:
-        image, auth = self.engine.resolve_image(self.store, container.definition["image"])
+        image, auth = self.engine.resolve_image(self.store, container.definition["image"],
+                                                self.task.engine)
         try:
             self.runtime.ensure_image(image, auth)
         except ImagePullError as error:

@@ -84,11 +84,11 @@ class DockerRuntime:
                 if self._client_factory is not None:
                     self._client = self._client_factory()
                 else:
-                    import docker
+                    from emulator.runtime import docker_client
 
                     # Streams (events, followed logs) hold connections; leave room for calls.
-                    self._client = docker.from_env(max_pool_size=32,
-                                                   environment=self._environment)
+                    self._client = docker_client.from_env(environment=self._environment,
+                                                          max_pool_size=32)
             return self._client.api
 
     def explain(self, error: Exception) -> str:

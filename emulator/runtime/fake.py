@@ -414,7 +414,7 @@ class FakeRuntime:
         return 0
 
     def close(self) -> None:
-        pass
+        self.closed = True  # what a test of an engine's removal asks
 
     # -- helpers ----------------------------------------------------------------------------------
 

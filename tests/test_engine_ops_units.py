@@ -1,0 +1,234 @@
+"""Several engines on the fake runtime (no Docker): the Fargate engine choice made from kept
+counts (never a scan of the store's tasks), an engine removed at run time (refused for the
+default, for a name not known, for tasks still on it unless forced; forced, its tasks STOPPED,
+its container instances INACTIVE, its runtime emptied and closed), and how ECS_EMULATOR_ENGINES
+reads TLS and registry options."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from emulator.aws.context import RequestContext
+from emulator.config import EngineAddress, Settings, parse_engines
+from emulator.ecs import clusters, task_definitions, tasks
+from emulator.ecs.local_instance import LocalHost
+from emulator.ecs.store import EcsState
+from emulator.engine import engine_removal
+from emulator.engine.ecr_images import EcrImages
+from emulator.engine.engines import Engines
+from emulator.engine.task_engine import TaskEngine
+from emulator.runtime.fake import FakeRuntime
+from emulator.runtime.status import TaskStatus
+from tests.ecs_requests import ecs_request
+from tests.waiting import wait_for
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+
+
+class World:
+    """A task engine on a fake runtime with two more engines ("b", "c"), each a fake."""
+
+    def __init__(self, **settings):
+        self.fakes = {"default": FakeRuntime()}
+        self.state = EcsState()
+        self.state.local_host = LocalHost(self.fakes["default"].host_resources)
+        settings = dataclasses.replace(
+            Settings(), engines=(("b", "unix:///b.sock"), ("c", "unix:///c.sock")), **settings)
+        self.engine = TaskEngine(self.state, lambda: self.fakes["default"], settings)
+
+        def make_runtime(environment):
+            fake = FakeRuntime()
+            self.fakes[environment["DOCKER_HOST"][len("unix:///"):-len(".sock")]] = fake
+            return fake
+
+        self.engines = Engines(self.engine, settings, make_runtime)
+        self.engine.engines = self.engines
+        self.engines.local_host = self.state.local_host
+        self.state.local_host.engines = self.engines.hosts()
+        self.store = self.state.store_for(ACCOUNT, REGION)
+        with self.state.lock:
+            clusters.create(self.store, ecs_request("CreateCluster", {"clusterName": "c"}))
+            for family, mode, kind in (("web", "bridge", "EC2"), ("f", "awsvpc", "FARGATE")):
+                task_definitions.register(self.store, RequestContext(ACCOUNT, REGION), {
+                    "family": family, "networkMode": mode, "cpu": "256", "memory": "512",
+                    "requiresCompatibilities": [kind],
+                    "containerDefinitions": [{"name": "main", "image": "app"}]})
+
+    def run(self, count=1, launch_type="FARGATE", group=None, **params) -> list:
+        request = {"cluster": "c", "taskDefinition": "f" if launch_type == "FARGATE" else "web",
+                   "count": count, "launchType": launch_type, **params}
+        if launch_type == "FARGATE":
+            request["networkConfiguration"] = NETWORK
+        if group:
+            request["group"] = group
+        with self.state.lock:
+            ran, failures = tasks.run(self.store, ecs_request("RunTask", request))
+        assert not failures
+        for task in ran:
+            wait_for(lambda: task.known, lambda known: known >= TaskStatus.RUNNING, timeout=10)
+        return ran
+
+    def stop(self, task) -> None:
+        with self.state.lock:
+            tasks.stop(self.store, "c", task.arn, "enough")
+        wait_for(lambda: task.known, lambda known: known >= TaskStatus.STOPPED, timeout=10)
+
+    def instances(self) -> dict[str, str]:
+        """Engine name -> its container instance's status in the cluster."""
+        return {i.engine: i.status for i in self.store.container_instances.values()}
+
+
+@pytest.fixture
+def world():
+    made = World()
+    made.engine.start()
+    yield made
+    made.engine.stop()
+
+
+def _engines_of(ran) -> list[str]:
+    return sorted(t.engine for t in ran)
+
+
+def test_fargate_tasks_spread_by_group_then_by_load_and_a_stopped_one_frees_its_engine(world):
+    first = world.run(3, group="one")
+    assert _engines_of(first) == ["b", "c", "default"]
+    second = world.run(2, group="two")  # a new group: spread again from the least loaded
+    assert len({t.engine for t in second}) == 2
+    [on_b] = [t for t in first if t.engine == "b"]
+    world.stop(on_b)
+    assert world.engines.load.load("b", "one") == (0, sum(t.engine == "b" for t in second))
+    [again] = world.run(1, group="one")
+    assert again.engine == "b"
+    # Each runtime holds exactly the containers of its tasks (and their sandboxes).
+    for name, fake in world.fakes.items():
+        running = {c.labels.get("ecs-emulator.task-arn") for c in fake.containers.values()
+                   if c.status == "running"} - {None}  # not the spare sandbox
+        assert running == {t.arn for t in first + second + [again]
+                           if t.engine == name and not t.stop_requested}
+
+
+def test_the_choice_asks_only_the_kept_counts_not_the_stores_tasks(world):
+    class NoScan:
+        region = REGION
+
+        @property
+        def tasks(self):
+            raise AssertionError("the choice scanned the store's tasks")
+
+    world.run(2, group="g")  # default and b hold one each
+    task = dataclasses.replace(world.store.tasks[next(iter(world.store.tasks))], engine=None,
+                               arn="arn:new", container_instance_arn=None)
+    with world.state.lock:
+        assert world.engines._choose(NoScan(), task) == "c"
+
+
+def test_removing_an_engine_is_refused_for_the_default_an_unknown_name_and_running_tasks(world):
+    [on_default, on_b, _] = sorted(world.run(3, group="g"), key=lambda t: t.engine != "default")
+    world.run(1, launch_type="EC2", placementConstraints=[
+        {"type": "memberOf", "expression": "attribute:ecs.availability-zone == us-east-1b"}])
+    with pytest.raises(ValueError, match="the default engine .* cannot be removed"):
+        world.engines.remove_running("default")
+    with pytest.raises(engine_removal.EngineNotFound, match="no engine named 'x'"):
+        world.engines.remove_running("x")
+    with pytest.raises(engine_removal.EngineInUse, match="2 tasks still run on the engine 'b'"):
+        world.engines.remove_running("b")
+    assert world.instances() == {"default": "ACTIVE", "b": "ACTIVE", "c": "ACTIVE"}
+
+
+def test_a_forced_removal_stops_its_tasks_deregisters_its_instances_and_empties_it(world):
+    fargate = world.run(3, group="g")
+    [ec2] = world.run(1, launch_type="EC2", placementConstraints=[
+        {"type": "memberOf", "expression": "attribute:ecs.availability-zone == us-east-1b"}])
+    on_b = [t for t in fargate + [ec2] if t.engine == "b"]
+    assert len(on_b) == 2
+    removed = world.engines.remove_running("b", force=True)
+    assert removed["name"] == "b" and removed["dockerHost"] == "unix:///b.sock"
+    for task in on_b:
+        assert task.known == TaskStatus.STOPPED
+        assert (task.stop_code, task.stopped_reason) == (
+            "TerminationNotice", "Task stopped: its Docker Engine b was removed from the emulator")
+    assert all(t.known == TaskStatus.RUNNING for t in fargate if t.engine != "b")
+    assert world.instances() == {"default": "ACTIVE", "b": "INACTIVE", "c": "ACTIVE"}
+    assert [e["name"] for e in world.engines.describe()] == ["default", "c"]
+    assert world.fakes["b"].containers == {} and getattr(world.fakes["b"], "closed", False)
+    # No new task goes there; a new EC2 task of the cluster is placed on the engines left and
+    # the removed engine's instance is not registered again.
+    assert {t.engine for t in world.run(4, group="h")} == {"default", "c"}
+    world.run(1, launch_type="EC2")
+    assert world.instances() == {"default": "ACTIVE", "b": "INACTIVE", "c": "ACTIVE"}
+    # Its name may be taken again, by a new engine in the zone it freed.
+    again = world.engines.add(EngineAddress("b", "unix:///b.sock"))
+    assert again.zone == "b"
+
+
+def test_engines_are_read_with_tls_and_registry_options(tmp_path):
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+    assert parse_engines("") == ()
+    assert parse_engines("b=unix:///run/b.sock  c=ssh://me@box;d=tcp://10.0.0.5:2376") == (
+        EngineAddress("b", "unix:///run/b.sock"), EngineAddress("c", "ssh://me@box"),
+        EngineAddress("d", "tcp://10.0.0.5:2376"))
+    [tls] = parse_engines(f"t=tcp://10.0.0.5:2376,tlsverify,certs={tmp_path},"
+                          "registry=10.0.0.1:4566")
+    assert tls == EngineAddress("t", "tcp://10.0.0.5:2376", True, str(tmp_path), "10.0.0.1:4566")
+    assert tls.environment() == {"DOCKER_HOST": "tcp://10.0.0.5:2376", "DOCKER_TLS_VERIFY": "1",
+                                 "DOCKER_CERT_PATH": str(tmp_path)}
+    (tmp_path / "ca.pem").unlink()
+    # without verification the CA is not needed, as the docker CLI has it
+    assert parse_engines(f"t=tcp://h:2376,certs={tmp_path}")[0].tls_verify is False
+    wrong = {
+        "b": "not a Docker address", "=unix:///x": "engine name", "default=unix:///x": "engine name",
+        "b=x b=y": "not a Docker address", "b=unix:///x b=unix:///y": "names an engine twice",
+        "a=b=c": "not a Docker address", "b=http://x": "not a Docker address",
+        "b c=unix:///x": "not a Docker address",
+        f"t=tcp://h:2376,tlsverify,certs={tmp_path}": r"has no ca\.pem",
+        f"t=tcp://h:2376,certs={tmp_path / 'none'}": r"has no cert\.pem, key\.pem",
+        "t=unix:///x,tlsverify": "TLS is for tcp:// addresses",
+        "t=tcp://h:2376,tls": "is not an option", "t=tcp://h:2376,tlsverify=1": "is not an option",
+        "t=tcp://h:2376,registry=http://r:5000": "is not a host",
+    }
+    for text, message in wrong.items():
+        with pytest.raises(ValueError, match=message):
+            parse_engines(text)
+
+
+def test_each_engine_pulls_our_images_at_its_registry_address():
+    settings = Settings(port=4566, registry_address="10.0.0.1:4566")
+
+    class Ecr:
+        signing_key = b"k" * 32
+
+    class Store:
+        account = ACCOUNT
+
+    hook = EcrImages(Ecr(), settings, lambda: 4566)
+    aws = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app:1"
+    assert hook.resolve_image(Store(), aws)[0] == "10.0.0.1:4566/app:1"
+    state = EcsState()
+    engines = Engines(TaskEngine(state, FakeRuntime, settings),
+                      dataclasses.replace(settings, engines=(
+                          EngineAddress("far", "tcp://far:2375", registry="far-side:5000"),)),
+                      lambda environment: FakeRuntime())
+    hook.engines = engines
+    image, auth = hook.resolve_image(Store(), aws, "far")
+    assert (image, auth.server) == ("far-side:5000/app:1", "far-side:5000")
+    assert hook.resolve_image(Store(), aws, "default")[0] == "10.0.0.1:4566/app:1"
+    # our repositoryUri as a client saw it, under any address we answer at, goes to the engine's
+    for uri in ("127.0.0.1:4566/app:1", "localhost:4566/app:1", "far-side:5000/app:1",
+                "10.0.0.1:4566/app:1"):
+        assert hook.resolve_image(Store(), uri, "far")[0] == "far-side:5000/app:1"
+    assert hook.resolve_image(Store(), "docker.io/library/busybox", "far") is None
+
+
+def test_the_registry_address_is_read_and_checked(monkeypatch):
+    monkeypatch.setenv("ECS_EMULATOR_REGISTRY_ADDRESS", "192.168.1.10:4566")
+    assert Settings.from_env().registry_address == "192.168.1.10:4566"
+    monkeypatch.setenv("ECS_EMULATOR_REGISTRY_ADDRESS", "http://192.168.1.10:4566/")
+    with pytest.raises(ValueError, match="ECS_EMULATOR_REGISTRY_ADDRESS .* is not a host"):
+        Settings.from_env()
+    monkeypatch.delenv("ECS_EMULATOR_REGISTRY_ADDRESS")
+    assert Settings.from_env().registry_address is None
