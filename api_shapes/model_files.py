@@ -6,6 +6,10 @@ of the emulator's start-up, for two files. This reads the same file the Loader w
 latest API version found under ~/.aws/models or botocore's data directory, the first of them that
 has it. Anything out of the common case (sdk-extras files to merge, no such service) is left to
 botocore's Loader, so the result is always the Loader's.
+
+load_metadata reads only a model's opening metadata (its protocol, for one): the moto bridge
+asks for it on the first call of each REST service, where parsing the whole model cost a
+botocore session and up to a third of a second.
 """
 
 from __future__ import annotations
@@ -16,9 +20,57 @@ import json
 import os
 
 _TYPE = "service-2"
+_METADATA_WITHIN = 16 * 1024  # botocore's models open with their metadata, about 1 KiB of it
 
 
 def load_model(service: str) -> dict:
+    path, extras = _locate(service)
+    return _read(path) if path and not extras else _load_with_botocore(service)
+
+
+def load_metadata(service: str) -> dict:
+    """A model's "metadata" (protocol, signing name, ...) without parsing the rest: botocore's
+    files begin with it, and a whole model takes up to a fifth of a second to parse (S3's).
+    An sdk-extras file's metadata is merged in, as botocore's Loader merges it."""
+    path, extras = _locate(service)
+    metadata = _head_metadata(path) if path else None
+    if metadata is None:
+        return load_model(service)["metadata"]
+    if extras:
+        _merge(metadata, _read(extras).get("merge", {}).get("metadata", {}))
+    return metadata
+
+
+def _head_metadata(path: str) -> dict | None:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as file:
+        head = file.read(_METADATA_WITHIN).decode("utf-8", "replace")
+    key = head.find('"metadata"')
+    colon = head.find(":", key) if key >= 0 else -1
+    if colon < 0:
+        return None
+    start = colon + 1
+    while head[start:start + 1].isspace():
+        start += 1
+    try:
+        metadata, _ = json.JSONDecoder().raw_decode(head, start)
+    except ValueError:  # not all within the head after all
+        return None
+    return metadata if isinstance(metadata, dict) else None
+
+
+def _merge(into: dict, extra: dict) -> None:
+    """botocore.utils.merge_dicts: nested dicts merged, anything else replaced."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _locate(service: str) -> tuple[str | None, str | None]:
+    """The model file botocore's Loader would read and its sdk-extras file, if any; no model
+    file where only the Loader can tell."""
     roots = _search_paths()
     versions = {
         version
@@ -28,16 +80,14 @@ def load_model(service: str) -> dict:
         if _model_file(os.path.join(root, service, version, _TYPE))
     }
     if not versions:
-        return _load_with_botocore(service)
+        return None, None
     latest = max(versions)
-    for root in roots:
-        if _model_file(os.path.join(root, service, latest, f"{_TYPE}.sdk-extras")):
-            return _load_with_botocore(service)
-    for root in roots:
-        path = _model_file(os.path.join(root, service, latest, _TYPE))
-        if path:
-            return _read(path)
-    return _load_with_botocore(service)  # unreachable: a version implies a file
+    extras = next(filter(None, (_model_file(os.path.join(root, service, latest,
+                                                         f"{_TYPE}.sdk-extras"))
+                                for root in roots)), None)
+    path = next(filter(None, (_model_file(os.path.join(root, service, latest, _TYPE))
+                              for root in roots)), None)
+    return path, extras
 
 
 def _search_paths() -> list[str]:

@@ -20,6 +20,12 @@ scripts/bench/api.py: about 440 -> 330 µs for DescribeClusters):
 - The request line and headers are read through io's BufferedReader, written in C; cheroot's
   own reader is `_pyio`'s, in Python, and each of a request's dozen header lines goes through it.
 
+Under concurrency (emulator/http_admission.py): one worker serves requests at a time while they
+keep to the CPU, taking the next waiting connection itself when it finishes one, instead of
+sixteen workers trading the GIL at every syscall; a request that waits on something else (Docker,
+a slow client) lets the next worker in after 2 ms. This took the CPU per request at 32
+connections back to about one connection's (scripts/bench/capacity.py).
+
 And for large bodies (emulator/http_bodies.py): chunked request bodies are decoded without
 cheroot's quadratic copying, and wsgi.file_wrapper files (Flask's send_file) go out with
 sendfile(2).
@@ -51,7 +57,7 @@ from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamWriter
 
-from emulator import http_bodies, http_connections
+from emulator import http_admission, http_bodies, http_connections
 
 # How long a worker waits for the next request on its connection before handing the connection
 # back to the selector. An SDK's next call comes within about a millisecond of the last
@@ -209,6 +215,7 @@ class _Connection(cheroot_server.HTTPConnection):
         keep_open = super().communicate()
         until = time.monotonic() + HOLD_SLICE_S
         while keep_open and self._next_request_soon(until):
+            self.server.admission.serving()
             keep_open = super().communicate()
         return keep_open
 
@@ -228,6 +235,8 @@ class _Connection(cheroot_server.HTTPConnection):
         # poll(); then the connection goes back to the selector after the wait (put() sees them).
         # An SDK sends a request's head and its body in two writes: once the head is in, the
         # body is waited for once more, as briefly.
+        if wait:  # its slot free for others meanwhile (http_admission.py)
+            server.admission.idle()
         poller = select.poll()
         poller.register(self.socket, select.POLLIN)
         for _ in range(2):
@@ -332,6 +341,10 @@ class Server(wsgi.Server):
         kwargs.setdefault("request_queue_size", 128)
         super().__init__(*args, **kwargs)
         self.gateway = _Gateway
+        # Few workers serve at once (http_admission.py); the pool's threads start in prepare().
+        self.admission = http_admission.AdmissionQueue()
+        self.requests._queue = self.admission
+        self.requests.get = self.admission.get
 
     def prepare(self) -> None:
         super().prepare()

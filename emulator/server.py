@@ -14,6 +14,7 @@ from emulator.app import Emulator
 log = logging.getLogger(__name__)
 
 DOCKER_DESKTOP_HOST = "host.docker.internal"
+DOCKER_START_GRACE_S = 0.5  # the longest the start-up's Docker calls wait for a first answer
 
 
 class EmulatorServer:
@@ -51,6 +52,7 @@ class EmulatorServer:
     def serve_forever(self) -> None:
         self._server.prepare()
         self.emulator.http_port = self.port
+        self._docker_after_first_answer()
         self.emulator.start()
         # Every interface includes loopback, where the dashboard answers (a /_emulator/ path).
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
@@ -58,7 +60,30 @@ class EmulatorServer:
                  self.host, self.port, shown, self.port)
         self._server.serve()
 
+    def _docker_after_first_answer(self) -> None:
+        """Hold the start-up's first Docker calls (the SDK's import, about a third of the
+        start-up's CPU, then orphans, events, health) until the first request is answered, or
+        DOCKER_START_GRACE_S: a thread importing the SDK would share the interpreter's lock with
+        that answer, which waits at each of its syscalls for the lock to come back
+        (scripts/bench/cold_start.py). Tasks asked for meanwhile call Docker at once."""
+        release = self.emulator.engine.docker_start
+        release.clear()
+        timer = threading.Timer(DOCKER_START_GRACE_S, release.set)
+        timer.daemon = True
+        timer.start()
+        app = self._server.wsgi_app
+
+        def first_answer(environ, start_response):
+            try:
+                return app(environ, start_response)
+            finally:
+                self._server.wsgi_app = app  # from the next request on, as before
+                release.set()
+
+        self._server.wsgi_app = first_answer
+
     def stop(self) -> None:
+        self.emulator.engine.docker_start.set()
         try:
             self.emulator.stop()
         finally:

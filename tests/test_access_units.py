@@ -18,6 +18,7 @@ from emulator.config import Settings
 from emulator.ecs.store import EcsState
 from emulator.runtime.base import NetworkMembers
 from emulator.runtime.status import TaskStatus
+from tests.ecs_requests import ecs_request
 
 ACCOUNT = "123456789012"
 
@@ -172,11 +173,11 @@ def test_daemons_and_express_services_are_held_to_the_same_rule():
     store = EcsState().store_for(ACCOUNT, "us-east-1")
     from emulator.ecs import task_definitions
 
-    registered = task_definitions.register(store, RequestContext(account=ACCOUNT,
-                                                                 region="us-east-1"),
-                                           {"family": "f", "networkMode": "host",
-                                            "containerDefinitions": [{"name": "x", "image": "b",
-                                                                      "memory": 64}]})
+    registered = task_definitions.register(
+        store, RequestContext(account=ACCOUNT, region="us-east-1"),
+        ecs_request("RegisterTaskDefinition", {
+            "family": "f", "networkMode": "host",
+            "containerDefinitions": [{"name": "x", "image": "b", "memory": 64}]}))
     assert "networkMode host" in host_access.refusal(
         "CreateExpressGatewayService", {"taskDefinitionArn": registered.arn}, store)
 

@@ -90,3 +90,21 @@ def test_docker_times_keep_microseconds():
     when = _docker_time("2026-12-05T20:59:01.123456789Z")
     assert (when.second, when.microsecond, when.utcoffset().total_seconds()) == (1, 123456, 0)
     assert _docker_time("") is None
+
+
+def test_the_watch_probes_first_once_told_to_and_answers_meanwhile():
+    """A server holds the start-up's Docker calls until its first answer (server.py)."""
+    probes = []
+    health = EngineHealth("x", {}, pinger=lambda: probes.append(time.monotonic()))
+    after = threading.Event()
+    health.start(after=after)
+    try:
+        time.sleep(0.2)
+        assert probes == [] and health.answering() and health.up is None
+        after.set()
+        deadline = time.monotonic() + 5
+        while not probes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert probes and health.up is True
+    finally:
+        health.stop()

@@ -52,10 +52,11 @@ class World:
         with self.state.lock:
             clusters.create(self.store, ecs_request("CreateCluster", {"clusterName": "c"}))
             for family, mode, kind in (("web", "bridge", "EC2"), ("f", "awsvpc", "FARGATE")):
-                task_definitions.register(self.store, RequestContext(ACCOUNT, REGION), {
-                    "family": family, "networkMode": mode, "cpu": "256", "memory": "512",
-                    "requiresCompatibilities": [kind],
-                    "containerDefinitions": [{"name": "main", "image": "app"}]})
+                task_definitions.register(self.store, RequestContext(ACCOUNT, REGION), ecs_request(
+                    "RegisterTaskDefinition", {
+                        "family": family, "networkMode": mode, "cpu": "256", "memory": "512",
+                        "requiresCompatibilities": [kind],
+                        "containerDefinitions": [{"name": "main", "image": "app"}]}))
 
     def run(self, count=1, launch_type="FARGATE", group=None, **params) -> list:
         request = {"cluster": "c", "taskDefinition": "f" if launch_type == "FARGATE" else "web",

@@ -40,8 +40,8 @@ class Engine:
         with self.state.lock:
             arn = task_definitions.register(
                 self.store, RequestContext(ACCOUNT, REGION),
-                {"family": "unit", "containerDefinitions": [
-                    {"image": "app", "memory": 64, **c} for c in containers]}).arn
+                ecs_request("RegisterTaskDefinition", {"family": "unit", "containerDefinitions": [
+                    {"image": "app", "memory": 64, **c} for c in containers]})).arn
             ran, failures = tasks.run(self.store, ecs_request(
                 "RunTask", {"cluster": "c", "taskDefinition": arn}))
         assert not failures

@@ -1,5 +1,5 @@
 """What moto cannot answer is answered as AWS would, shaped for the service's protocol: operations
-moto lacks, its crashes on a caller's bad value, paths that belong to no service; and the control
+moto lacks, parts of operations it lacks, its crashes on a caller's bad value, paths that belong to no service; and the control
 endpoints refuse bodies they cannot use with a JSON 400, never an HTML 500."""
 
 from __future__ import annotations
@@ -60,6 +60,54 @@ def test_an_action_no_service_has_is_answered_in_each_protocol(aws, clean_emulat
         "Content-Type": "application/x-amz-json-1.1"})
     assert logs.status_code == 400
     assert logs.json()["__type"] == "UnknownOperationException"
+
+
+# -- parts of operations moto does not implement ------------------------------------------------
+
+def test_a_part_of_an_operation_moto_lacks_is_named_not_called_an_unknown_operation(aws):
+    """moto has DescribeAddresses but not this filter: EC2's Unsupported, 400, naming both."""
+    aws("ec2").allocate_address(Domain="vpc")  # (the filter is looked at per address)
+    code, status, message = error_of(lambda: aws("ec2").describe_addresses(
+        Filters=[{"Name": "network-interface-owner-id", "Values": ["123456789012"]}]))
+    assert (code, status) == ("Unsupported", 400)
+    assert "DescribeAddresses" in message and "network-interface-owner-id" in message
+
+
+def test_a_part_moto_lacks_in_a_json_service_is_its_validation_error(aws, monkeypatch):
+    from moto.logs.responses import LogsResponse
+
+    def lacking(self):
+        raise NotImplementedError("the logGroupClass filter is not yet implemented")
+
+    monkeypatch.setattr(LogsResponse, "describe_log_groups", lacking)
+    code, status, message = error_of(lambda: aws("logs").describe_log_groups())
+    assert (code, status) == ("InvalidParameterException", 400)
+    assert "DescribeLogGroups" in message and "logGroupClass filter" in message
+
+
+def test_a_form_body_is_read_once_for_everyone_who_looks():
+    """Persistence, the request log and the moto bridge each ask for a call's parameters; the
+    body is read from the socket's stream once, and the application still reads all of it."""
+    import io
+
+    from emulator.aws.context import form_action, form_params
+
+    class Counting(io.BytesIO):
+        reads = 0
+
+        def read(self, *args):
+            Counting.reads += 1
+            return super().read(*args)
+
+    body = b"Action=ListRoles&Version=2010-05-08&Marker=m%20n"
+    environ = {"CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8",
+               "CONTENT_LENGTH": str(len(body)), "QUERY_STRING": "a=1",
+               "wsgi.input": Counting(body)}
+    assert form_action(environ) == "ListRoles"
+    assert form_params(environ, limit=64 * 1024 * 1024) == [
+        ("a", "1"), ("Action", "ListRoles"), ("Version", "2010-05-08"), ("Marker", "m n")]
+    assert Counting.reads == 1
+    assert environ["wsgi.input"].read() == body  # what the application reads
 
 
 # -- moto's crashes ------------------------------------------------------------------------------

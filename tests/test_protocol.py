@@ -234,7 +234,7 @@ def timestamp_server():
 
     @table("DescribeContainerInstances")
     def describe(call):
-        assert isinstance(call.params["containerInstances"], list)
+        assert isinstance(call.request.container_instances, list)
         return {"containerInstances": [{"containerInstanceArn": "arn", "registeredAt": REGISTERED_AT}],
                 "failures": []}
 

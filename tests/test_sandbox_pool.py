@@ -153,8 +153,9 @@ def _run_awsvpc(world):
     with world.state.lock:
         arn = task_definitions.register(
             world.store, RequestContext("123456789012", "us-east-1"),
-            {"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
-                {"name": "main", "image": "app", "memory": 64}]}).arn
+            ecs_request("RegisterTaskDefinition", {
+                "family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
+                    {"name": "main", "image": "app", "memory": 64}]})).arn
         ran, failures = tasks.run(world.store, ecs_request("RunTask", {
             "cluster": "c", "taskDefinition": arn,
             "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}}))

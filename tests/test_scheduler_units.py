@@ -98,8 +98,8 @@ def test_a_task_that_fits_no_instance_is_reported_once_and_launches_back_off():
     world.scheduler._placer = placement.place
     big = task_definitions.register(
         world.store, RequestContext(ACCOUNT, REGION),
-        {"family": "big", "containerDefinitions": [
-            {"name": "main", "image": "big", "memory": 4096}]}).arn
+        ecs_request("RegisterTaskDefinition", {"family": "big", "containerDefinitions": [
+            {"name": "main", "image": "big", "memory": 4096}]})).arn
     service = services.create(world.store, ecs_request("CreateService", {
         "cluster": "c", "serviceName": "big", "taskDefinition": big, "desiredCount": 1,
         "launchType": "EC2"}), "me")

@@ -42,8 +42,8 @@ class World:
     def register(self, image: str) -> str:
         return task_definitions.register(
             self.store, RequestContext(ACCOUNT, REGION),
-            {"family": "web", "containerDefinitions": [
-                {"name": "main", "image": image, "memory": 64}]}).arn
+            ecs_request("RegisterTaskDefinition", {"family": "web", "containerDefinitions": [
+                {"name": "main", "image": image, "memory": 64}]})).arn
 
     def deploy(self, image: str):
         """A new deployment of the service, to a task definition of `image`."""

@@ -56,8 +56,8 @@ def _stopped_tasks(world: Engine, count: int) -> dict:
     with world.state.lock:
         arn = task_definitions.register(
             world.store, RequestContext(ACCOUNT, REGION),
-            {"family": "old", "containerDefinitions": [
-                {"name": "main", "image": "app", "memory": 64}]}).arn
+            ecs_request("RegisterTaskDefinition", {"family": "old", "containerDefinitions": [
+                {"name": "main", "image": "app", "memory": 64}]})).arn
         old = {}
         for _ in range(count // 10):
             for task in build_tasks(world.store, LaunchRequest.run_task(ecs_request(
@@ -117,9 +117,9 @@ def test_run_task_start_task_and_the_scheduler_all_come_through_the_door():
     scheduler = ServiceScheduler(state, Settings(), placer=placement.place)
     with state.lock:
         clusters.create(store, ecs_request("CreateCluster", {"clusterName": "c"}))
-        arn = task_definitions.register(store, RequestContext(ACCOUNT, REGION), {
-            "family": "web", "containerDefinitions": [
-                {"name": "main", "image": "app", "memory": 64}]}).arn
+        arn = task_definitions.register(store, RequestContext(ACCOUNT, REGION), ecs_request(
+            "RegisterTaskDefinition", {"family": "web", "containerDefinitions": [
+                {"name": "main", "image": "app", "memory": 64}]})).arn
         ran, _ = tasks.run(store, ecs_request("RunTask", {"cluster": "c", "taskDefinition": arn,
                                                      "count": 2}))
         instance = store.container_instances_of("c")[0]

@@ -64,6 +64,19 @@ def test_handlers_read_only_members_of_their_operation(service, api):
     assert checked or service == "ecs"
 
 
+@pytest.mark.parametrize("api", [ecs_api, ecr_api])
+def test_handlers_hand_on_named_values_not_the_wire_dict(api):
+    """No handler module reads `call.params`: the domain gets the request's named values, so
+    camelCase request dicts stop at the edge."""
+    modules = {inspect.getmodule(fn) for fn in api.handlers().handlers.values()}
+    assert len(modules) > 5
+    for module in modules:
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            assert not (isinstance(node, ast.Attribute) and node.attr == "params"
+                        and isinstance(node.value, ast.Name) and node.value.id == "call"), \
+                f"{module.__name__}:{node.lineno} reads call.params"
+
+
 def _request_attributes(fn) -> set[str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     found = set()

@@ -14,6 +14,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from emulator.config import Settings
 
@@ -24,6 +25,7 @@ _QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=([^%/&]+)(?:%2F|/)\d{8}(?:%2F|
 _V2_HEADER = re.compile(r"^AWS ([^:\s]+):")
 _V2_QUERY = re.compile(r"(?:^|&)AWSAccessKeyId=([^&]+)")
 _MAX_FORM = 1024 * 1024  # query-protocol bodies are small; never buffer a registry upload
+_FORM_PARAMS = "ecs_emulator.form_params"  # environ key: form_params(), kept for the request
 
 
 def new_request_id() -> str:
@@ -101,14 +103,32 @@ def signing_service(environ: dict) -> str:
     return match.group(3) if match else ""
 
 
-def peek_form_body(environ: dict) -> str:
-    """Read a small form body and put it back, so the app still reads all of it."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return ""
-    if not 0 < length <= _MAX_FORM:
-        return ""
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body.decode("utf-8", errors="replace")
+def form_params(environ: dict, limit: int = _MAX_FORM) -> list[tuple[str, str]]:
+    """A query-protocol call's parameters: its query string's, then its form body's (none from a
+    body over `limit` bytes).
+
+    The body is read once per request, however many look (persistence, the request log, the moto
+    bridge): the parameters are kept in the environ, and wsgi.input becomes the bytes read, so
+    the application still reads all of them."""
+    cached = environ.get(_FORM_PARAMS)
+    if cached is not None:
+        return cached
+    params = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            return params  # not kept: a caller with a larger limit reads it
+        if length > 0:
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            params += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    environ[_FORM_PARAMS] = params
+    return params
+
+
+def form_action(environ: dict) -> str:
+    """A query-protocol call's Action, or ""."""
+    return next((value for name, value in form_params(environ) if name == "Action"), "")

@@ -37,8 +37,9 @@ class ServiceState(Protocol):
 class Call:
     """One request to a handler: who calls, with what, and the state of their account and region.
 
-    `params` is the validated wire dict; `request` the same as named values
-    (api_shapes/requests.py), which is what handlers hand the domain."""
+    `params` is the validated wire dict, which `request` is made from: the same as named values
+    (api_shapes/requests.py). Handlers read `request` and hand the domain its values; no handler
+    reads `params` (tests/test_typed_requests.py)."""
 
     ctx: RequestContext
     params: dict

@@ -4,23 +4,22 @@ moto is imported on the first request for one of its services, not at start-up: 
 takes about a second and tens of MiB, which a user who only calls ECS should not pay.
 
 moto reads a request's body whole, so a body over MOTO_BODY_LIMIT is refused (413) before moto
-sees it. What moto cannot answer (an operation it lacks, a crash) is answered as AWS would,
-shaped for the service's protocol (moto_errors.py), and a crash is logged with its trace.
+sees it. What moto cannot answer (an operation it lacks, a part of an operation it lacks, a
+crash) is answered as AWS would, shaped for the service's protocol (moto_errors.py), and a crash
+is logged with its trace.
 """
 
 from __future__ import annotations
 
 import contextvars
-import io
 import logging
 import re
 import threading
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from emulator import http_bodies
 from emulator.aws import moto_errors
-from emulator.aws.context import RequestContext
+from emulator.aws.context import RequestContext, form_params
 
 log = logging.getLogger("emulator.moto")
 
@@ -28,6 +27,8 @@ MOTO_BODY_LIMIT = 64 * 1024 * 1024
 # Characters XML 1.0 cannot carry: AWS's query-protocol services refuse them in any value (their
 # patterns do not allow them); moto stores and echoes them, and its XML becomes unreadable.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What moto raises when a service has no method for the operation at all (core/responses.py).
+_NO_SUCH_ACTION = re.compile(r"The \S+ action has not been implemented")
 
 # The request moto is serving in this thread, and the bridge it came through: code we plug into
 # moto (CloudFormation resource types) finds the emulator and the caller through it.
@@ -75,8 +76,12 @@ class MotoBridge:
         try:
             body = self._application()(environ, hold)
         except NotImplementedError as error:
-            return _send(start_response, moto_errors.unknown_operation(
-                environ, str(error), ctx.request_id))
+            # moto lacks the operation itself, or only a part of one it has (a filter, a
+            # parameter's value, a resource type): each is answered for what it is.
+            detail = str(error) or type(error).__name__
+            shape = (moto_errors.unknown_operation if _NO_SUCH_ACTION.fullmatch(detail)
+                     else moto_errors.not_implemented)
+            return _send(start_response, shape(environ, detail, ctx.request_id))
         except Exception as error:  # moto's own bug, or its parsing of a bad value
             log.exception("moto failed on %s %s", environ.get("REQUEST_METHOD"),
                           environ.get("PATH_INFO"))
@@ -152,14 +157,9 @@ def _send(start_response, answer) -> list[bytes]:
 
 def _unreadable_value(environ: dict) -> str | None:
     """The name of a query-protocol parameter whose value holds a character XML cannot carry.
-    A form body is read here (moto reads it whole anyway; its size is bounded above) and put
-    back for moto."""
-    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    length = http_bodies.declared_length(environ)
-    if length and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(body)
-        pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    A form body is read once (moto reads it whole anyway; its size is bounded above), and moto
+    reads the bytes read (aws/context.py)."""
+    pairs = form_params(environ, limit=MOTO_BODY_LIMIT)
     return next((name for name, value in pairs if _XML_ILLEGAL.search(value)), None)
 
 

@@ -4,8 +4,11 @@ moto raises NotImplementedError for an operation it lacks, answers 404 with no b
 cannot tell the operation, and lets its own bugs escape as exceptions; Flask made each a 500
 with an empty or HTML body, which an SDK cannot parse. Here each becomes what AWS answers:
 
-- an unknown operation: `InvalidAction` (query and EC2 protocols, 400),
-  `UnknownOperationException` (JSON 400, REST-JSON 404), S3's `NotImplemented` (501);
+- an unknown operation (moto has no method for it): `InvalidAction` (query and EC2 protocols,
+  400), `UnknownOperationException` (JSON 400, REST-JSON 404), S3's `NotImplemented` (501);
+- a part of an operation moto lacks (any other NotImplementedError: a filter, a value, a
+  resource type): the operation's validation error (EC2's `Unsupported`, S3's `NotImplemented`
+  501), 400, its message naming the operation and what moto said is missing;
 - a crash on the caller's input (moto parsing a value it was given: ValueError, TypeError):
   the operation's modelled validation error, 400;
 - any other crash: `InternalFailure` (S3: `InternalError`), 500, with a message.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 
-from emulator.aws.context import signing_service
+from emulator.aws.context import form_action, signing_service
 
 # What xml.sax.saxutils.escape does (& < >), without importing it: it brings urllib.request,
 # http.client and ssl into the emulator's start-up.
@@ -39,6 +42,22 @@ def unknown_operation(environ: dict, detail: str, request_id: str):
         return _answer(environ, protocol, 400, "InvalidAction", message, request_id)
     status = 404 if protocol.startswith("rest") else 400
     return _answer(environ, protocol, status, "UnknownOperationException", message, request_id)
+
+
+def not_implemented(environ: dict, detail: str, request_id: str):
+    """moto has the operation but not a part of it that the request uses. A caller's error as
+    far as it can tell (4xx), with the service's own code for it: S3's NotImplemented (501, as
+    S3 answers a header whose feature it lacks), EC2's Unsupported, otherwise the operation's
+    modelled validation error; the message names what is missing."""
+    protocol = protocol_of(environ)
+    service = _service(environ) or "this service"
+    message = (f"{_operation_name(environ, protocol)} of {service} is served by moto here, which "
+               f"does not implement this part of it: {detail}")
+    if protocol == "rest-xml" and _service(environ) in ("s3", ""):
+        return _answer(environ, protocol, 501, "NotImplemented", message, request_id)
+    code = {"query": "ValidationError", "ec2": "Unsupported", "rest-xml": "InvalidArgument"}.get(
+        protocol) or _modelled_validation_code(_service(environ), _json_operation(environ))
+    return _answer(environ, protocol, 400, code, message, request_id)
 
 
 def invalid_input(environ: dict, detail: str, request_id: str):
@@ -117,19 +136,40 @@ def _json_operation(environ: dict) -> str:
     return environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
 
 
+def _operation_name(environ: dict, protocol: str) -> str:
+    if protocol == "json":
+        return _json_operation(environ)
+    if protocol in ("query", "ec2"):
+        return form_action(environ) or "The operation"
+    return f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')}"
+
+
 @functools.lru_cache(maxsize=64)
 def _model(service: str):
-    import botocore.session
-
+    """botocore's whole model of a service: only for an error's modelled code (a rare path)."""
     try:
-        return botocore.session.get_session().get_service_model(_MODEL_NAMES.get(service, service))
+        return _botocore_session().get_service_model(_MODEL_NAMES.get(service, service))
     except Exception:  # an unknown name: no model, and the caller falls back
         return None
 
 
+@functools.lru_cache(maxsize=1)
+def _botocore_session():
+    import botocore.session
+
+    return botocore.session.get_session()  # one, with its loader's cache, for every service
+
+
+@functools.lru_cache(maxsize=256)
 def _protocol(service: str) -> str | None:
-    model = _model(service)
-    return model.protocol if model is not None else None
+    """The protocol a REST call's service speaks, from its model's metadata alone: asked on the
+    first call of each service, where a whole model took a session and up to 0.4 s."""
+    from api_shapes.model_files import load_metadata
+
+    try:
+        return load_metadata(_MODEL_NAMES.get(service, service)).get("protocol")
+    except Exception:  # an unknown name (or no file): the caller falls back
+        return None
 
 
 def _modelled_validation_code(service: str, operation: str) -> str:

@@ -9,9 +9,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Protocol, Sequence, TypeVar
 
 T = TypeVar("T")
+
+
+class PageRequest(Protocol):
+    """What a List or Describe request says of the page it wants: the request class of any
+    operation with nextToken and maxResults members (api_shapes/requests.py) fits."""
+
+    next_token: str | None
+    max_results: int | None
 
 
 class InvalidToken(ValueError):

@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.parse
 
-from emulator.aws.context import peek_form_body, signing_service
+from emulator.aws.context import form_action, signing_service
 
 log = logging.getLogger("emulator.requests")
 
@@ -137,11 +136,9 @@ def _operation(environ: dict) -> str:
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target and service:
         return f"{service}.{target.rpartition('.')[2]}"
-    action = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("Action")
-    if not action and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
-        action = urllib.parse.parse_qs(peek_form_body(environ)).get("Action")
+    action = form_action(environ)
     if action and service:
-        return f"{service}.{action[0]}"
+        return f"{service}.{action}"
     path = environ.get("PATH_INFO", "/")
     prefix = f"{service} " if service else ""
     return f"{prefix}{environ.get('REQUEST_METHOD', 'GET')} {path}"

@@ -14,12 +14,17 @@ can be without contradicting Docker:
 - attachment statuses are recorded as reported.
 A runtimeId that is not the container's Docker id is refused: it names some other container.
 Fargate tasks have no container instance and so no agent that could report on them.
+
+Each call takes its request as named values; a container's report stays in wire form (the
+ContainerStateChange structure SubmitTaskStateChange carries), and SubmitContainerStateChange's
+members are made into one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from api_shapes.requests import given
 from emulator.ecs import tasks as task_ops
 from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.store import EcsStore
@@ -29,52 +34,53 @@ from emulator.runtime.status import ContainerStatus, TaskStatus
 ACKNOWLEDGMENT = "ACK"
 TASK_STATUSES = {"PENDING", "RUNNING", "STOPPED", "MANIFEST_PULLED"}
 CONTAINER_STATUSES = {"PENDING", "RUNNING", "STOPPED", "MANIFEST_PULLED"}
+# SubmitContainerStateChange's members that make up a ContainerStateChange report
+CONTAINER_REPORT = ("runtimeId", "status", "exitCode", "reason", "networkBindings")
 ATTACHMENT_STATUSES = {"PRECREATED", "CREATED", "ATTACHING", "ATTACHED", "DETACHING",
                        "DETACHED", "DELETED", "FAILED"}
 
 
-def task_state_change(store: EcsStore, params: dict) -> str:
-    task = _reported_task(store, params)
-    status = _checked(params.get("status"), TASK_STATUSES, "status")
-    reports = params.get("containers", [])
-    pairs = [(_container(task, r.get("containerName")), r) for r in reports]
+def task_state_change(store: EcsStore, request) -> str:
+    task = _reported_task(store, request.cluster, request.task)
+    status = _checked(request.status, TASK_STATUSES, "status")
+    pairs = [(_container(task, r.get("containerName")), r) for r in request.containers or []]
     for container, report in pairs:
         _check_container_report(container, report)
-    for attachment in params.get("attachments", []):
+    attachments = request.attachments or []
+    for attachment in attachments:
         _attachment(store, task.cluster_name, attachment["attachmentArn"])
         _checked(attachment["status"], ATTACHMENT_STATUSES, "attachments.status")
-    for agent in params.get("managedAgents", []):
+    for agent in request.managed_agents or []:
         _container(task, agent["containerName"])
     for container, report in pairs:
         _apply_container(store, task, container, report)
-    for attachment in params.get("attachments", []):
+    for attachment in attachments:
         _attachment(store, task.cluster_name, attachment["attachmentArn"])["status"] = \
             attachment["status"]
-    _fill(task, "pull_started_at", params.get("pullStartedAt"))
-    _fill(task, "pull_stopped_at", params.get("pullStoppedAt"))
+    _fill(task, "pull_started_at", request.pull_started_at)
+    _fill(task, "pull_stopped_at", request.pull_stopped_at)
     if status == "STOPPED":
-        _fill(task, "execution_stopped_at", params.get("executionStoppedAt"))
+        _fill(task, "execution_stopped_at", request.execution_stopped_at)
         _stop(store, task, "EssentialContainerExited" if task.known >= TaskStatus.RUNNING
-              else "TaskFailedToStart", params.get("reason") or "Task stopped by its agent")
+              else "TaskFailedToStart", request.reason or "Task stopped by its agent")
     task.version += 1
     return ACKNOWLEDGMENT
 
 
-def container_state_change(store: EcsStore, params: dict) -> str:
-    task = _reported_task(store, params)
-    container = _container(task, params.get("containerName"))
-    report = {k: params[k] for k in ("runtimeId", "status", "exitCode", "reason",
-                                      "networkBindings") if k in params}
+def container_state_change(store: EcsStore, request) -> str:
+    task = _reported_task(store, request.cluster, request.task)
+    container = _container(task, request.container_name)
+    report = {k: v for k, v in given(request).items() if k in CONTAINER_REPORT}
     _check_container_report(container, report)
     _apply_container(store, task, container, report)
     task.version += 1
     return ACKNOWLEDGMENT
 
 
-def attachment_state_changes(store: EcsStore, params: dict) -> str:
-    cluster = store.cluster(params.get("cluster"))
+def attachment_state_changes(store: EcsStore, request) -> str:
+    cluster = store.cluster(request.cluster)
     found = []
-    for change in params["attachments"]:
+    for change in request.attachments:
         _checked(change["status"], ATTACHMENT_STATUSES, "attachments.status")
         found.append((_attachment(store, cluster.name, change["attachmentArn"]), change))
     for attachment, change in found:
@@ -84,11 +90,11 @@ def attachment_state_changes(store: EcsStore, params: dict) -> str:
 
 # -- checks --------------------------------------------------------------------------------------
 
-def _reported_task(store: EcsStore, params: dict) -> Task:
-    cluster = store.cluster(params.get("cluster"))
-    if not params.get("task"):
+def _reported_task(store: EcsStore, cluster_ref: str | None, ref: str | None) -> Task:
+    cluster = store.cluster(cluster_ref)
+    if not ref:
         raise InvalidParameterException("Task must be specified.")
-    task = task_ops.find(store, cluster.name, params["task"])
+    task = task_ops.find(store, cluster.name, ref)
     if task is None:
         raise InvalidParameterException("The referenced task was not found.")
     if task.container_instance_arn is None:

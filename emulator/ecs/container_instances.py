@@ -71,28 +71,29 @@ def register(store: EcsStore, cluster: Cluster, *, ec2_instance_id: str | None,
     return instance
 
 
-def register_from_request(store: EcsStore, params: dict) -> ContainerInstance:
-    """RegisterContainerInstance: a new instance, or a re-registration of `containerInstanceArn`."""
-    cluster = store.cluster(params.get("cluster"))
-    document = _identity_document(params.get("instanceIdentityDocument"))
-    attributes = attribute_ops.merged(_document_attributes(document), params.get("attributes", []))
-    if params.get("containerInstanceArn"):
-        return _reregister(store, cluster, params, document, attributes)
+def register_from_request(store: EcsStore, request) -> ContainerInstance:
+    """RegisterContainerInstance, its request as named values: a new instance, or a
+    re-registration of `container_instance_arn`."""
+    cluster = store.cluster(request.cluster)
+    document = _identity_document(request.instance_identity_document)
+    attributes = attribute_ops.merged(_document_attributes(document), request.attributes or [])
+    if request.container_instance_arn:
+        return _reregister(store, cluster, request, document, attributes)
     return register(
         store,
         cluster,
         ec2_instance_id=document.get("instanceId") or _external_instance_id(),
-        resources=params.get("totalResources"),
-        version_info=params.get("versionInfo"),
+        resources=request.total_resources,
+        version_info=request.version_info,
         attributes=attributes,
-        tags=params.get("tags", []),
+        tags=request.tags or [],
     )
 
 
-def _reregister(store: EcsStore, cluster: Cluster, params: dict, document: dict,
+def _reregister(store: EcsStore, cluster: Cluster, request, document: dict,
                 attributes: list[dict]) -> ContainerInstance:
     """The agent re-registers with its saved ARN after a restart: same instance, fresh facts."""
-    ref = params["containerInstanceArn"]
+    ref = request.container_instance_arn
     instance = store.find_container_instance(cluster.name, ref)
     if instance is None or instance.status == "INACTIVE":
         raise InvalidParameterException(
@@ -103,12 +104,12 @@ def _reregister(store: EcsStore, cluster: Cluster, params: dict, document: dict,
         raise ClientException("Container instance type changes are not supported.")
     for attribute in attributes:
         attribute_ops.validate(attribute)
-    tags = params.get("tags", [])
+    tags = request.tags or []
     tag_ops.validate_tags(tags)
-    if "totalResources" in params:
-        instance.registered_resources = normalized_resources(params["totalResources"])
-    if "versionInfo" in params:
-        instance.version_info = dict(params["versionInfo"])
+    if request.total_resources is not None:
+        instance.registered_resources = normalized_resources(request.total_resources)
+    if request.version_info is not None:
+        instance.version_info = dict(request.version_info)
     instance.attributes = attribute_ops.merged(instance.attributes, attributes)
     if tags:
         instance.tags = tag_ops.merged(instance.tags, tags)

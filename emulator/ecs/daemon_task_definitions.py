@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 
+from api_shapes.requests import given
 from emulator.aws.context import RequestContext
 from emulator.ecs import arns
 from emulator.ecs import task_definition_attributes as attributes
@@ -26,21 +27,23 @@ RESOURCE = "daemon-task-definition"
 NOT_FOUND = "Unable to describe daemon task definition."
 
 
-def register(store: EcsStore, ctx: RequestContext, params: dict) -> TaskDefinition:
-    request = copy.deepcopy({k: v for k, v in params.items() if k != "tags"})
-    for index, container in enumerate(request["containerDefinitions"]):
+def register(store: EcsStore, ctx: RequestContext, request) -> TaskDefinition:
+    """RegisterDaemonTaskDefinition, its request as named values; what it sent but tags is kept
+    in wire form (`TaskDefinition.request`), as the Describe calls echo it."""
+    sent = copy.deepcopy({k: v for k, v in given(request).items() if k != "tags"})
+    for index, container in enumerate(sent["containerDefinitions"]):
         if not container.get("name"):
             raise ClientException(f"Container.name should not be null or empty "
                                   f"(containerDefinitions[{index}]).")
-    spec = rules.normalize(_as_task_definition(request))
+    spec = rules.normalize(_as_task_definition(sent))
     family = spec["family"]
     revision = store.daemon_last_revision.get(family, 0) + 1
     definition = TaskDefinition(
         family=family, revision=revision,
         arn=arns.build(store, RESOURCE, f"{family}:{revision}"),
         spec=spec, compatibilities=["EC2"], requires_attributes=attributes.required(spec),
-        registered_by=arns.principal_root(ctx), tags=list(params.get("tags", [])),
-        request=request,
+        registered_by=arns.principal_root(ctx), tags=list(request.tags or []),
+        request=sent,
     )
     store.daemon_last_revision[family] = revision
     store.daemon_task_definitions.setdefault(family, {})[revision] = definition
@@ -105,15 +108,15 @@ def listed(store: EcsStore, request) -> list[TaskDefinition]:
     return sorted(found, key=lambda d: (d.family, d.revision), reverse=request.sort == "DESC")
 
 
-def _as_task_definition(request: dict) -> dict:
-    """The RegisterTaskDefinition request a daemon task definition amounts to."""
-    spec = {k: v for k, v in request.items() if k not in ("ipcMode",)}
+def _as_task_definition(sent: dict) -> dict:
+    """The task definition document (task_definition_rules) a daemon task definition amounts to."""
+    spec = {k: v for k, v in sent.items() if k not in ("ipcMode",)}
     spec["networkMode"] = "bridge"
     spec["requiresCompatibilities"] = ["EC2"]
-    if request.get("pidMode") == "shared":
+    if sent.get("pidMode") == "shared":
         spec["pidMode"] = "host"
     else:
         spec.pop("pidMode", None)
     spec["volumes"] = [{"name": v["name"], "host": v.get("host", {})}
-                       for v in request.get("volumes", []) if v.get("name")]
+                       for v in sent.get("volumes", []) if v.get("name")]
     return spec

@@ -218,7 +218,9 @@ def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict)
     for key in ("executionRoleArn", "taskRoleArn"):
         if settings.get(key):
             request[key] = settings[key]
-    return task_definitions.register(store, ctx, request), port
+    definition = task_definitions.register(store, ctx,
+                                           _ecs_request("RegisterTaskDefinition", request))
+    return definition, port
 
 
 def _primary_name(definition) -> str:
@@ -234,6 +236,7 @@ def _generated_name(settings: dict) -> str:
 
 
 def _ecs_request(operation: str, params: dict):
-    """The service an Express service runs is made and changed as CreateService and
-    UpdateService would be: by their requests, as named values."""
+    """The service an Express service runs (and its task definition) is made and changed as
+    CreateService, UpdateService and RegisterTaskDefinition would be: by their requests, as
+    named values."""
     return load_service("ecs").request(operation, params)

@@ -1,5 +1,6 @@
-"""RegisterTaskDefinition's validation: the request is checked as ECS checks it and turned into
-the document ECS stores (defaults filled, cpu and memory normalized).
+"""RegisterTaskDefinition's validation: the task definition document (the request's members but
+tags, in wire form) is checked as ECS checks it and turned into the document ECS stores (defaults
+filled, cpu and memory normalized).
 
 Container rules live in task_definition_containers, ports and links in task_definition_ports,
 launch type rules in task_definition_compat; this module holds the task-level rules and the
@@ -23,9 +24,10 @@ VOLUME_KINDS = ("host", "dockerVolumeConfiguration", "efsVolumeConfiguration",
                 "fsxWindowsFileServerVolumeConfiguration", "s3filesVolumeConfiguration")
 
 
-def normalize(params: dict) -> dict:
-    """Validate a RegisterTaskDefinition request; return the task definition document."""
-    spec = copy.deepcopy({key: value for key, value in params.items() if key != "tags"})
+def normalize(document: dict) -> dict:
+    """Check a task definition document (RegisterTaskDefinition's members but tags, in wire
+    form) as ECS checks it; return it as ECS stores it (a copy: `document` is left as it is)."""
+    spec = copy.deepcopy(document)
     check_family(spec.get("family", ""))
     containers = _checked_containers(spec)
     _normalize_sizes(spec)

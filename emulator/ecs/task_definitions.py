@@ -11,6 +11,7 @@ TaskDefinition the way ECS does.
 
 from __future__ import annotations
 
+from api_shapes.requests import given
 from emulator.aws.context import RequestContext
 from emulator.ecs import arns
 from emulator.ecs import task_definition_attributes as attributes
@@ -25,10 +26,13 @@ MAX_DELETE = 10
 NOT_FOUND = "Unable to describe task definition."
 
 
-def register(store: EcsStore, ctx: RequestContext, params: dict) -> TaskDefinition:
-    spec = rules.normalize(params)
+def register(store: EcsStore, ctx: RequestContext, request) -> TaskDefinition:
+    """RegisterTaskDefinition, its request as named values. The definition is kept as the
+    document ECS stores and describes (model.TaskDefinition.spec): the request's members but
+    tags, in wire form, checked and normalized by task_definition_rules."""
+    spec = rules.normalize({k: v for k, v in given(request).items() if k != "tags"})
     compatibilities = compat.compatibilities(spec)
-    tags = list(params.get("tags", []))
+    tags = list(request.tags or [])
     validate_tags(tags)
     family = spec["family"]
     revision = store.last_revision.get(family, 0) + 1

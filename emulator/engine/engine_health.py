@@ -53,9 +53,11 @@ class EngineHealth:
         self.on_down: list[Callable[[], None]] = []
         self.on_up: list[Callable[[Outage], None]] = []
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name=f"engine-health-{self.name}",
-                                        daemon=True)
+    def start(self, after: threading.Event | None = None) -> None:
+        """Watch from now on; the first probe once `after` is set (unknown counts as answering
+        meanwhile)."""
+        self._thread = threading.Thread(target=self._loop, args=(after,),
+                                        name=f"engine-health-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -94,7 +96,9 @@ class EngineHealth:
         self._came_up()
         return True
 
-    def _loop(self) -> None:
+    def _loop(self, after: threading.Event | None = None) -> None:
+        while after is not None and not after.wait(0.05) and not self._stopping.is_set():
+            pass
         while not self._stopping.is_set():
             try:
                 self.check()

@@ -190,7 +190,7 @@ class Engines:
 
     def start(self) -> None:
         for engine in self.engines.values():
-            engine.health.start()
+            engine.health.start(after=self.task_engine.docker_start)
 
     def stop(self) -> None:
         for engine in self.engines.values():

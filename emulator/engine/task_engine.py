@@ -60,6 +60,10 @@ class TaskEngine:
         # container that dies while the engine starts is not missed.
         self.events_since: float | None = None
         state.door.engine = self.admit
+        # The start-up's first calls to Docker (orphans, the event stream, the health probe)
+        # wait for this; set unless a server holds them until its first answer (server.py).
+        self.docker_start = threading.Event()
+        self.docker_start.set()
 
     @property
     def runtime(self):
@@ -206,6 +210,8 @@ class TaskEngine:
         until = until or self._stopping
         since = self.events_since  # each engine's stream goes on from its own last event
         cleaned = False
+        while not self.docker_start.wait(0.05) and not until.is_set():
+            pass  # (events_since is set: nothing that happens meanwhile is missed)
         while not until.is_set():
             if not cleaned:  # until the engine answers once: it may be down at start-up
                 cleaned = self._remove_orphans(runtime)

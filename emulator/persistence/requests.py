@@ -15,9 +15,7 @@ client hears anything.
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qs
-
-from emulator.aws.context import peek_form_body, signing_service
+from emulator.aws.context import form_action, signing_service
 
 log = logging.getLogger("emulator.persistence")
 
@@ -70,7 +68,7 @@ class DurableRequests:
             return "all"
         if path.startswith("/v2/"):
             return ["ecr"]
-        if is_read(_form_action(environ)):
+        if is_read(form_action(environ)):  # its body read once for all (aws/context.py)
             return None
         return ("moto", _service(environ))
 
@@ -78,11 +76,3 @@ class DurableRequests:
 def _service(environ: dict) -> str | None:
     """The SigV4 signing name of the call; None where it is not signed so (all moto's parts)."""
     return signing_service(environ) or None
-
-
-def _form_action(environ: dict) -> str:
-    """A query-protocol call's Action (the body is read and put back for the app)."""
-    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
-    if action or "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
-        return action
-    return parse_qs(peek_form_body(environ)).get("Action", [""])[0]

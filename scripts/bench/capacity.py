@@ -129,6 +129,15 @@ def _markdown(names, rates, cpu, bad, args, versions, loads) -> str:
         for c in (8, 32):
             lines.append(f"- ours at {c} connections / at 1: {ours[c] / ours[1]:.2f} "
                          f"(target at least 1.0: {'met' if ours[c] >= ours[1] else 'NOT met'})")
+    base = median.get("base")
+    if ours and base:
+        lines += ["", "Before and after in this run (`base`: the emulator at ECS_BENCH_BASE, "
+                  "scripts/bench/servers.py):", ""]
+        for c in CONNECTIONS:
+            lines.append(f"- {c} connection(s): ours/base {ours[c] / base[c]:.2f}x requests/s, "
+                         f"CPU per request {cpu_median['ours'][c]:,.0f} against "
+                         f"{cpu_median['base'][c]:,.0f} µs; base at {c} / at 1: "
+                         f"{base[c] / base[1]:.2f}")
     return "\n".join(lines) + "\n"
 
 

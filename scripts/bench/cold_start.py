@@ -109,6 +109,12 @@ def _markdown(names, starts, args, versions, loads) -> str:
             ratio = ours / first["ministack"]
             lines.append(f"- at most {MINISTACK_RATIO_TARGET}x MiniStack's: "
                          f"{'met' if ratio <= MINISTACK_RATIO_TARGET else 'NOT met'} ({ratio:.2f}x)")
+    if first.get("base") and ours is not None:
+        lines.append(f"- before and after in this run: ours {ours:.3f} s against base "
+                     f"{first['base']:.3f} s (ECS_BENCH_BASE, scripts/bench/servers.py); server "
+                     f"CPU {cpu['ours']:.3f} against {cpu['base']:.3f} s; base/MiniStack "
+                     + (f"{first['base'] / first['ministack']:.2f}x" if first.get("ministack")
+                        else "-"))
     if rss.get("ours") is not None:
         lines.append(f"- idle RSS at most {RSS_TARGET_MIB} MiB: "
                      f"{'met' if rss['ours'] <= RSS_TARGET_MIB else 'NOT met'} "

@@ -4,6 +4,10 @@ ours       `python -m emulator --port P`, from the project's virtualenv (/work/m
 moto       `moto_server -H 127.0.0.1 -p P`, moto's Werkzeug server
 ministack  `ministack` with GATEWAY_PORT=P (Hypercorn, asyncio); its IoT mTLS listener is off so
            that it does not also bind port 8883
+base       `ecs-emulator --port P` from our virtualenv with PYTHONPATH set to ECS_BENCH_BASE: a
+           directory holding another commit's emulator/ and api_shapes/ (`git archive main
+           emulator api_shapes | tar -x -C DIR`), which are then imported instead of ours; before
+           and after a change in one run
 floor      floor_server.py here: `{}` to anything, on keep-alive connections; what the client
            alone can reach, not a peer (no targets are set against it)
 
@@ -54,8 +58,11 @@ def compile_ours() -> None:
     Our virtualenv holds an editable install, whose modules are compiled on first import and,
     under PYTHONDONTWRITEBYTECODE (set in some shells and CI), on every start: a cold start would
     then time compiling 150 modules, which no installed emulator does."""
-    subprocess.run([str(OUR_PYTHON), "-m", "compileall", "-q", str(REPO / "emulator"),
-                    str(REPO / "api_shapes")], check=True)
+    roots = [REPO] + ([Path(os.environ["ECS_BENCH_BASE"])] if os.environ.get("ECS_BENCH_BASE")
+                      else [])
+    subprocess.run([str(OUR_PYTHON), "-m", "compileall", "-q",
+                    *(str(root / name) for root in roots for name in ("emulator", "api_shapes"))],
+                   check=True)
 
 
 def running_in_peer_venv() -> bool:
@@ -82,6 +89,10 @@ SPECS = {
         "ministack",
         lambda port: [str(PEER_VENV / "bin" / "ministack")],
         lambda port: {"GATEWAY_PORT": str(port), "BIND_HOST": "127.0.0.1", "IOT_MTLS_ENABLED": "0"},
+    ),
+    "base": ServerSpec(
+        "base", lambda port: [str(OUR_PYTHON.with_name("ecs-emulator")), "--port", str(port)],
+        lambda port: {"PYTHONPATH": os.environ["ECS_BENCH_BASE"]},
     ),
     "floor": ServerSpec(
         "floor",

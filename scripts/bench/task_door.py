@@ -52,9 +52,9 @@ def _world():
     store = state.store_for(ACCOUNT, REGION)
     with state.lock:
         clusters.create(store, _request("CreateCluster", {"clusterName": "c"}))
-        arn = task_definitions.register(store, RequestContext(ACCOUNT, REGION), {
-            "family": "bench", "containerDefinitions": [
-                {"name": "main", "image": "app", "memory": 6}]}).arn
+        arn = task_definitions.register(store, RequestContext(ACCOUNT, REGION), _request(
+            "RegisterTaskDefinition", {"family": "bench", "containerDefinitions": [
+                {"name": "main", "image": "app", "memory": 6}]})).arn
     return state, engine, store, arn
 
 

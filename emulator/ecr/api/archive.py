@@ -1,6 +1,8 @@
 """Handlers of storage classes and pull-time update exclusions: UpdateImageStorageClass and the
 three *PullTimeUpdateExclusion(s) operations (the rules are in emulator/ecr/archive.py)."""
 
+import dataclasses
+
 from emulator.aws.json_service import Call, handler
 from emulator.ecr import archive, image_ops, render
 from emulator.ecr.api.common import image_id_of, page_of, repository_of, store_of
@@ -40,6 +42,7 @@ def deregister_pull_time_update_exclusion(call: Call) -> dict:
 def list_pull_time_update_exclusions(call: Call) -> dict:
     principals = sorted(store_of(call).pull_time_exclusions)
     # the response's list holds at most 100 (its shape's max), whatever maxResults asks
-    params = {**call.params, "maxResults": min(call.request.max_results or 100, 100)}
-    page, token = page_of(principals, params, key=lambda p: p)
+    request = dataclasses.replace(call.request,
+                                  max_results=min(call.request.max_results or 100, 100))
+    page, token = page_of(principals, request, key=lambda p: p)
     return {"pullTimeUpdateExclusions": page, "nextToken": token}

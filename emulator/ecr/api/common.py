@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from emulator.aws.json_service import Call
-from emulator.aws.pagination import InvalidToken, paginate
+from emulator.aws.pagination import InvalidToken, PageRequest, paginate
 from emulator.ecr import arns, names
 from emulator.ecr.errors import InvalidParameterException
 from emulator.ecr.model import ImageId, Repository
@@ -48,22 +48,23 @@ def base_url(call: Call) -> str:
     return arns.proxy_endpoint(host_of(call))
 
 
-def page_of(items: Sequence, params: dict, *, key: Callable, max_limit: int = 1000,
+def page_of(items: Sequence, request: PageRequest, *, key: Callable, max_limit: int = 1000,
             default_max: int = 100):
-    """One page of `items` by the request's nextToken and maxResults, as ECR pages them."""
-    max_results = params.get("maxResults")
+    """One page of `items` by the request's next_token and max_results, as ECR pages them."""
+    max_results = request.max_results
     if max_results is not None and not 1 <= max_results <= max_limit:
         raise InvalidParameterException(f"maxResults must be between 1 and {max_limit}.")
     try:
-        return paginate(items, key=key, next_token=params.get("nextToken"),
+        return paginate(items, key=key, next_token=request.next_token,
                         max_results=max_results, default_max=default_max)
     except InvalidToken:
         raise InvalidParameterException("Invalid parameter at 'nextToken': invalid token.") from None
 
 
-def refuse_paging_with_ids(params: dict, ids_member: str) -> None:
-    """ECR refuses maxResults and nextToken when the caller names the items it wants."""
-    if params.get(ids_member) and ("maxResults" in params or "nextToken" in params):
+def refuse_paging_with_ids(request: PageRequest, ids: list | None, ids_member: str) -> None:
+    """ECR refuses maxResults and nextToken when the caller names the items it wants (`ids`, the
+    request's `ids_member`)."""
+    if ids and (request.max_results is not None or request.next_token is not None):
         raise InvalidParameterException(
             f"maxResults and nextToken cannot be used together with {ids_member}."
         )

@@ -12,13 +12,13 @@ from emulator.ecr.model import ImageId
 @handler("DescribeImages")
 def describe_images(call: Call) -> dict:
     store, repository = repository_of(call)
-    refuse_paging_with_ids(call.params, "imageIds")
+    refuse_paging_with_ids(call.request, call.request.image_ids, "imageIds")
     filters, wanted = call.request.filter or {}, image_ids_of(call.request.image_ids)
     found = image_ops.describe(store, repository, wanted,
                                filters.get("tagStatus", "ANY"), filters.get("imageStatus"))
     token = None
     if not wanted:
-        found, token = page_of(found, call.params, key=lambda i: (i.info.pushed_at, i.digest))
+        found, token = page_of(found, call.request, key=lambda i: (i.info.pushed_at, i.digest))
     return {"imageDetails": [render.image_detail(store, i) for i in found], "nextToken": token}
 
 
@@ -28,7 +28,7 @@ def list_images(call: Call) -> dict:
     filters = call.request.filter or {}
     ids = sorted(image_ops.list_ids(store, repository, filters.get("tagStatus", "ANY"),
                                     filters.get("imageStatus")), key=_id_key)
-    page, token = page_of(ids, call.params, key=_id_key)
+    page, token = page_of(ids, call.request, key=_id_key)
     return {"imageIds": [render.image_id_of(i) for i in page], "nextToken": token}
 
 
@@ -81,7 +81,7 @@ def list_image_referrers(call: Call) -> dict:
     found = image_ops.referrers(store, repository, call.request.subject_id["imageDigest"],
                                 filters.get("artifactStatus", "ACTIVE"),
                                 filters.get("artifactTypes"))
-    page, token = page_of(found, call.params, key=lambda r: r["digest"], max_limit=50)
+    page, token = page_of(found, call.request, key=lambda r: r["digest"], max_limit=50)
     return {"referrers": [render.referrer(r) for r in page], "nextToken": token}
 
 

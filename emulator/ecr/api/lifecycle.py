@@ -42,7 +42,7 @@ def get_lifecycle_policy_preview(call: Call) -> dict:
     _, preview = lifecycle.preview_of(store, repository.name)
     results = _filtered(preview.results, (call.request.filter or {}).get("tagStatus", "ANY"),
                         image_ids_of(call.request.image_ids))
-    page, token = page_of(results, call.params, key=lambda r: r.digest, max_limit=100)
+    page, token = page_of(results, call.request, key=lambda r: r.digest, max_limit=100)
     return {
         **_policy(store, repository.name, preview.policy_text),
         "status": preview.status,

@@ -26,7 +26,7 @@ def describe_pull_through_cache_rules(call: Call) -> dict:
         rules, token = [pull_through.get(store, prefix) for prefix in dict.fromkeys(wanted)], None
     else:
         every = sorted(store.pull_through_rules.values(), key=lambda r: r.prefix)
-        rules, token = page_of(every, call.params, key=lambda r: r.prefix)
+        rules, token = page_of(every, call.request, key=lambda r: r.prefix)
     return {"pullThroughCacheRules": [render.pull_through_rule(store, r) for r in rules],
             "nextToken": token}
 

@@ -91,7 +91,7 @@ def describe_replication_backfill_results(call: Call) -> dict:
     wanted = call.request.result_status_filter
     results = [r for r in item.results if wanted is None or r.status == wanted]
     numbered = list(enumerate(results))
-    page, token = page_of(numbered, call.params, key=lambda pair: pair[0])
+    page, token = page_of(numbered, call.request, key=lambda pair: pair[0])
     return {**render.backfill(item), "registryId": store.account,
             "results": [render.backfill_result(r) for _, r in page], "nextToken": token}
 
@@ -100,8 +100,8 @@ def describe_replication_backfill_results(call: Call) -> dict:
 def list_replication_backfills(call: Call) -> dict:
     store = store_of(call)
     every = sorted(store.backfills.values(), key=lambda b: (b.started_at.timestamp(), b.backfill_id))
-    page, token = page_of(every, call.params, key=lambda b: [b.started_at.timestamp(), b.backfill_id],
-                          max_limit=50)
+    page, token = page_of(every, call.request, max_limit=50,
+                          key=lambda b: [b.started_at.timestamp(), b.backfill_id])
     return {"registryId": store.account, "nextToken": token,
             "backfills": [render.backfill(b) for b in page]}
 

@@ -22,14 +22,14 @@ def create_repository(call: Call) -> dict:
 @handler("DescribeRepositories")
 def describe_repositories(call: Call) -> dict:
     store = store_of(call)
-    refuse_paging_with_ids(call.params, "repositoryNames")
+    refuse_paging_with_ids(call.request, call.request.repository_names, "repositoryNames")
     wanted = call.request.repository_names
     if wanted:
         found = [store.repository(names.check_repository_name(n)) for n in dict.fromkeys(wanted)]
         token = None
     else:
         every = sorted(store.repositories.values(), key=lambda r: r.name)
-        found, token = page_of(every, call.params, key=lambda r: r.name)
+        found, token = page_of(every, call.request, key=lambda r: r.name)
     host = host_of(call)
     return {"repositories": [render.repository(store, r, host) for r in found], "nextToken": token}
 

@@ -30,7 +30,7 @@ def describe_image_scan_findings(call: Call) -> dict:
     image = _image(store, repository, image_id)
     result = scanning.result_of(store, image)
     numbered = list(enumerate(result.findings))
-    page, token = page_of(numbered, call.params, key=lambda item: item[0])
+    page, token = page_of(numbered, call.request, key=lambda item: item[0])
     return {
         "registryId": store.account,
         "repositoryName": repository.name,

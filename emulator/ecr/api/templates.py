@@ -17,7 +17,7 @@ def describe_repository_creation_templates(call: Call) -> dict:
     every = sorted(call.store.templates.values(), key=lambda t: t.prefix)
     if wanted:
         every = [t for t in every if t.prefix in set(wanted)]
-    page, token = page_of(every, call.params, key=lambda t: t.prefix)
+    page, token = page_of(every, call.request, key=lambda t: t.prefix)
     return {"registryId": call.store.account,
             "repositoryCreationTemplates": [render.template(t) for t in page],
             "nextToken": token}

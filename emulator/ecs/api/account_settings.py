@@ -15,32 +15,28 @@ def list_account_settings(call: Call) -> dict:
     settings = account_settings.listed(call.store, call.ctx, name=request.name,
                                        value=request.value, principal_arn=request.principal_arn,
                                        effective_settings=bool(request.effective_settings))
-    page, token = page_of(settings, call.params, key=lambda s: s.name, max_limit=10,
+    page, token = page_of(settings, request, key=lambda s: s.name, max_limit=10,
                           default_max=10)
     return {"settings": [_wire(s) for s in page], "nextToken": token}
 
 
 @handler("PutAccountSetting")
 def put_account_setting(call: Call) -> dict:
-    setting = account_settings.put(
-        call.store, call.ctx, call.params["name"], call.params["value"],
-        call.params.get("principalArn"),
-    )
+    request = call.request
+    setting = account_settings.put(call.store, call.ctx, request.name, request.value,
+                                   request.principal_arn)
     return {"setting": _wire(setting)}
 
 
 @handler("PutAccountSettingDefault")
 def put_account_setting_default(call: Call) -> dict:
-    setting = account_settings.put(
-        call.store, call.ctx, call.params["name"], call.params["value"],
-        arns.principal_root(call.ctx),
-    )
+    setting = account_settings.put(call.store, call.ctx, call.request.name, call.request.value,
+                                   arns.principal_root(call.ctx))
     return {"setting": _wire(setting)}
 
 
 @handler("DeleteAccountSetting")
 def delete_account_setting(call: Call) -> dict:
-    setting = account_settings.delete(
-        call.store, call.ctx, call.params["name"], call.params.get("principalArn")
-    )
+    setting = account_settings.delete(call.store, call.ctx, call.request.name,
+                                      call.request.principal_arn)
     return {"setting": _wire(setting)}

@@ -7,21 +7,20 @@ from emulator.ecs.api.common import page_of
 
 @handler("PutAttributes")
 def put_attributes(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
-    return {"attributes": attributes.put(call.store, cluster, call.params["attributes"])}
+    cluster = call.store.cluster(call.request.cluster)
+    return {"attributes": attributes.put(call.store, cluster, call.request.attributes)}
 
 
 @handler("DeleteAttributes")
 def delete_attributes(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
-    return {"attributes": attributes.delete(call.store, cluster, call.params["attributes"])}
+    cluster = call.store.cluster(call.request.cluster)
+    return {"attributes": attributes.delete(call.store, cluster, call.request.attributes)}
 
 
 @handler("ListAttributes")
 def list_attributes(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
-    found = attributes.listed(
-        call.store, cluster, call.params.get("attributeName"), call.params.get("attributeValue")
-    )
-    page, token = page_of(found, call.params, key=attributes.sort_key)
+    request = call.request
+    cluster = call.store.cluster(request.cluster)
+    found = attributes.listed(call.store, cluster, request.attribute_name, request.attribute_value)
+    page, token = page_of(found, request, key=attributes.sort_key)
     return {"attributes": page, "nextToken": token}

@@ -16,8 +16,8 @@ def create_capacity_provider(call: Call) -> dict:
 
 @handler("DescribeCapacityProviders")
 def describe_capacity_providers(call: Call) -> dict:
-    include = call.params.get("include", [])
-    refs = call.params.get("capacityProviders")
+    include = call.request.include or []
+    refs = call.request.capacity_providers
     if refs:
         found, failures = [], []
         for ref in refs:
@@ -33,7 +33,7 @@ def describe_capacity_providers(call: Call) -> dict:
             (p for p in call.store.capacity_providers.values() if p.status == "ACTIVE"),
             key=lambda p: p.name,
         )
-        found, token = page_of(active, call.params, key=lambda p: p.name, max_limit=10,
+        found, token = page_of(active, call.request, key=lambda p: p.name, max_limit=10,
                                default_max=10)
         failures = []
     return {

@@ -28,7 +28,7 @@ def describe_clusters(call: Call) -> dict:
 @handler("ListClusters")
 def list_clusters(call: Call) -> dict:
     active = sorted(c.arn for c in call.store.clusters.values() if c.status == "ACTIVE")
-    page, token = page_of(active, call.params, key=lambda arn: arn)
+    page, token = page_of(active, call.request, key=lambda arn: arn)
     return {"clusterArns": page, "nextToken": token}
 
 

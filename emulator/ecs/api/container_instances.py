@@ -21,19 +21,19 @@ def wire(call: Call, instance, include=()) -> dict:
 
 @handler("RegisterContainerInstance")
 def register_container_instance(call: Call) -> dict:
-    instance = container_instances.register_from_request(call.store, call.params)
+    instance = container_instances.register_from_request(call.store, call.request)
     return {"containerInstance": wire(call, instance, ("TAGS",))}
 
 
 @handler("DescribeContainerInstances")
 def describe_container_instances(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
-    refs = call.params["containerInstances"]
+    cluster = call.store.cluster(call.request.cluster)
+    refs = call.request.container_instances
     if not refs or len(refs) > MAX_DESCRIBED:
         raise InvalidParameterException(
             f"containerInstances must name 1 to {MAX_DESCRIBED} container instances."
         )
-    include = call.params.get("include", [])
+    include = call.request.include or []
     found, failures = [], []
     for ref in refs:
         instance = call.store.find_container_instance(cluster.name, ref)
@@ -47,20 +47,20 @@ def describe_container_instances(call: Call) -> dict:
 
 @handler("ListContainerInstances")
 def list_container_instances(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
-    instances = container_instances.listed(
-        call.store, cluster, call.params.get("status"), call.params.get("filter")
-    )
+    request = call.request
+    cluster = call.store.cluster(request.cluster)
+    instances = container_instances.listed(call.store, cluster, request.status, request.filter)
     arns = [instance.arn for instance in instances]
-    page, token = page_of(arns, call.params, key=lambda arn: arn)
+    page, token = page_of(arns, request, key=lambda arn: arn)
     return {"containerInstanceArns": page, "nextToken": token}
 
 
 @handler("UpdateContainerInstancesState")
 def update_container_instances_state(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
+    request = call.request
+    cluster = call.store.cluster(request.cluster)
     changed, missing = container_instances.update_states(
-        call.store, cluster, call.params["containerInstances"], call.params["status"]
+        call.store, cluster, request.container_instances, request.status
     )
     failures = [
         render.failure(container_instances.failure_arn(call.store, cluster, ref), "MISSING")
@@ -71,8 +71,9 @@ def update_container_instances_state(call: Call) -> dict:
 
 @handler("DeregisterContainerInstance")
 def deregister_container_instance(call: Call) -> dict:
-    cluster = call.store.cluster(call.params.get("cluster"))
+    request = call.request
+    cluster = call.store.cluster(request.cluster)
     instance = container_instances.deregister(
-        call.store, cluster, call.params["containerInstance"], bool(call.params.get("force"))
+        call.store, cluster, request.container_instance, bool(request.force)
     )
     return {"containerInstance": wire(call, instance)}

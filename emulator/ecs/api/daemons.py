@@ -44,7 +44,7 @@ def describe_daemon(call: Call) -> dict:
 def list_daemons(call: Call) -> dict:
     found = daemons.listed(call.store, call.request.cluster_arn,
                            call.request.capacity_provider_arns)
-    page, token = page_of(found, call.params, key=lambda d: d.arn)
+    page, token = page_of(found, call.request, key=lambda d: d.arn)
     return {"daemonSummariesList": [render_daemons.daemon_summary(d) for d in page],
             "nextToken": token}
 
@@ -54,7 +54,7 @@ def list_daemon_deployments(call: Call) -> dict:
     daemon = daemons.find(call.store, call.request.daemon_arn)
     found = service_deployments.listed(call.store, daemon.service, call.request.status,
                                        call.request.created_at)
-    page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
+    page, token = page_of(found, call.request, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
     return {"daemonDeployments": [render_daemons.deployment_summary(call.store, daemon, d)
                                   for d in page],
@@ -88,7 +88,7 @@ def _describe(call: Call, refs: list[str], resource_type: str, key: str, render)
 
 @handler("RegisterDaemonTaskDefinition")
 def register_daemon_task_definition(call: Call) -> dict:
-    definition = definitions.register(call.store, call.ctx, call.params)
+    definition = definitions.register(call.store, call.ctx, call.request)
     return {"daemonTaskDefinitionArn": definition.arn}
 
 
@@ -109,7 +109,7 @@ def delete_daemon_task_definition(call: Call) -> dict:
 @handler("ListDaemonTaskDefinitions")
 def list_daemon_task_definitions(call: Call) -> dict:
     found = definitions.listed(call.store, call.request)
-    page, token = page_of(found, call.params, key=lambda d: (d.family, d.revision),
+    page, token = page_of(found, call.request, key=lambda d: (d.family, d.revision),
                           descending=call.request.sort == "DESC")
     return {"daemonTaskDefinitions": [render_daemons.task_definition_summary(d) for d in page],
             "nextToken": token}

@@ -19,50 +19,49 @@ def update_gateway(call: Call) -> dict:
 
 @handler("DeleteGateway")
 def delete_gateway(call: Call) -> dict:
-    gateway = gateways.delete(call.store, call.params["gateway"])
+    gateway = gateways.delete(call.store, call.request.gateway)
     return {"gatewayArn": gateway.arn, "name": gateway.name, "status": "DELETED"}
 
 
 @handler("DescribeGateway")
 def describe_gateway(call: Call) -> dict:
-    return {"gateway": render_gateways.gateway(gateways.find(call.store, call.params["gateway"]))}
+    return {"gateway": render_gateways.gateway(gateways.find(call.store, call.request.gateway))}
 
 
 @handler("ListGateways")
 def list_gateways(call: Call) -> dict:
-    names, statuses = call.params.get("names"), call.params.get("status")
+    names, statuses = call.request.names, call.request.status
     found = sorted((g for g in call.store.gateways.values()
                     if (not names or g.name in names) and (not statuses or g.status in statuses)),
                    key=lambda g: g.name)
-    page, token = page_of(found, call.params, key=lambda g: g.name)
+    page, token = page_of(found, call.request, key=lambda g: g.name)
     return {"gateways": [render_gateways.gateway_summary(g) for g in page], "nextToken": token}
 
 
 @handler("AssociateGatewayWithCluster")
 def associate_gateway_with_cluster(call: Call) -> dict:
-    gateway, cluster = gateways.associate(call.store, call.params["gateway"],
-                                          call.params["cluster"])
+    gateway, cluster = gateways.associate(call.store, call.request.gateway,
+                                          call.request.cluster)
     return {"gatewayArn": gateway.arn, "clusterArn": cluster.arn, "status": "ACTIVE"}
 
 
 @handler("DisassociateGatewayFromCluster")
 def disassociate_gateway_from_cluster(call: Call) -> dict:
-    gateway, cluster = gateways.disassociate(call.store, call.params["gateway"],
-                                             call.params["cluster"])
+    gateway, cluster = gateways.disassociate(call.store, call.request.gateway,
+                                             call.request.cluster)
     return {"gatewayArn": gateway.arn, "clusterArn": cluster.arn, "status": "DISASSOCIATING"}
 
 
 @handler("ListGatewayClusterAssociations")
 def list_gateway_cluster_associations(call: Call) -> dict:
-    gateway = call.params.get("gateway")
-    gateway_name = gateways.find(call.store, gateway).name if gateway else None
-    cluster = call.params.get("cluster")
-    cluster_name = arns.name_from(cluster, "cluster") if cluster else None
-    statuses = call.params.get("status")
+    request = call.request
+    gateway_name = gateways.find(call.store, request.gateway).name if request.gateway else None
+    cluster_name = arns.name_from(request.cluster, "cluster") if request.cluster else None
+    statuses = request.status
     found = sorted((g, c, s) for (g, c), s in gateways.associations(call.store).items()
                    if gateway_name in (None, g) and cluster_name in (None, c)
                    and (not statuses or s in statuses))
-    page, token = page_of(found, call.params, key=lambda item: [item[0], item[1]])
+    page, token = page_of(found, request, key=lambda item: [item[0], item[1]])
     return {"gatewayClusterAssociations": [render_gateways.association(call.store, *item)
                                            for item in page],
             "nextToken": token}
@@ -70,33 +69,32 @@ def list_gateway_cluster_associations(call: Call) -> dict:
 
 @handler("DescribeGatewayResources")
 def describe_gateway_resources(call: Call) -> dict:
-    gateway = gateways.find(call.store, call.params["gateway"])
+    gateway = gateways.find(call.store, call.request.gateway)
     # No load balancer is made (see emulator/ecs/gateways.py): nothing to list; the paging
     # parameters are still checked as AWS checks them.
-    page_of([], call.params, key=lambda item: item, max_limit=20, default_max=10)
+    page_of([], call.request, key=lambda item: item, max_limit=20, default_max=10)
     return {"gatewayResources": {"gatewayArn": gateway.arn,
                                  "resources": {"hostSharedAlb": []}}}
 
 
 @handler("DescribeGatewayRoute")
 def describe_gateway_route(call: Call) -> dict:
-    route, status = gateways.find_route(call.store, call.params["gatewayRouteArn"])
+    route, status = gateways.find_route(call.store, call.request.gateway_route_arn)
     return {"gatewayRoute": render_gateways.route(call.store, route, status, call.ctx.host)}
 
 
 @handler("ListGatewayRoutes")
 def list_gateway_routes(call: Call) -> dict:
-    params = call.params
-    gateway_name = gateways.find(call.store, params["gateway"]).name \
-        if params.get("gateway") else None
-    cluster_name = arns.name_from(params["cluster"], "cluster") if params.get("cluster") else None
-    service_name = arns.name_from(params["service"], "service").rsplit("/", 1)[-1] \
-        if params.get("service") else None
+    request = call.request
+    gateway_name = gateways.find(call.store, request.gateway).name if request.gateway else None
+    cluster_name = arns.name_from(request.cluster, "cluster") if request.cluster else None
+    service_name = arns.name_from(request.service, "service").rsplit("/", 1)[-1] \
+        if request.service else None
     found = [(r, s) for r, s in gateways.routes(call.store)
              if gateway_name in (None, r.gateway_name) and cluster_name in (None, r.cluster_name)
              and service_name in (None, r.service_name)
-             and params.get("serviceContainerPortName") in (None, r.port_name)
-             and (not params.get("status") or s in params["status"])]
-    page, token = page_of(found, params, key=lambda item: item[0].arn)
+             and request.service_container_port_name in (None, r.port_name)
+             and (not request.status or s in request.status)]
+    page, token = page_of(found, request, key=lambda item: item[0].arn)
     return {"gatewayRoutes": [render_gateways.route_summary(call.store, r, s) for r, s in page],
             "nextToken": token}

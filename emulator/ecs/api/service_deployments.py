@@ -12,7 +12,7 @@ def list_service_deployments(call: Call) -> dict:
     request = call.request
     service = services.find(call.store, request.cluster, request.service)
     found = service_deployments.listed(call.store, service, request.status, request.created_at)
-    page, token = page_of(found, call.params, key=lambda d: -d.created_at.timestamp(),
+    page, token = page_of(found, request, key=lambda d: -d.created_at.timestamp(),
                           default_max=20)
     return {"serviceDeployments": [render_services.service_deployment_brief(call.store, service, d)
                                    for d in page],
@@ -21,22 +21,22 @@ def list_service_deployments(call: Call) -> dict:
 
 @handler("DescribeServiceDeployments")
 def describe_service_deployments(call: Call) -> dict:
-    return _describe(call, call.params["serviceDeploymentArns"], "service-deployment",
+    return _describe(call, call.request.service_deployment_arns, "service-deployment",
                      "serviceDeployments", render_services.service_deployment,
                      "Service deployment ARNs cannot be empty.")
 
 
 @handler("DescribeServiceRevisions")
 def describe_service_revisions(call: Call) -> dict:
-    return _describe(call, call.params["serviceRevisionArns"], "service-revision",
+    return _describe(call, call.request.service_revision_arns, "service-revision",
                      "serviceRevisions", render_services.service_revision,
                      "Service revision ARNs cannot be empty.")
 
 
 @handler("StopServiceDeployment")
 def stop_service_deployment(call: Call) -> dict:
-    arn = service_deployments.stop(call.store, call.params["serviceDeploymentArn"],
-                                   call.params.get("stopType", "ROLLBACK"))
+    arn = service_deployments.stop(call.store, call.request.service_deployment_arn,
+                                   call.request.stop_type or "ROLLBACK")
     return {"serviceDeploymentArn": arn}
 
 
@@ -58,10 +58,11 @@ def _describe(call: Call, refs: list[str], resource_type: str, key: str, draw,
 
 @handler("ContinueServiceDeployment")
 def continue_service_deployment(call: Call) -> dict:
-    arn = call.params["serviceDeploymentArn"]
+    request = call.request
+    arn = request.service_deployment_arn
     found = service_deployments.find(call.store, arn, "service-deployment")
     if found is None:
         raise ServiceDeploymentNotFoundException("The service deployment does not exist.")
-    deployment_hooks.continue_deployment(call.store, *found, call.params["hookId"],
-                                         call.params.get("action", "CONTINUE"))
+    deployment_hooks.continue_deployment(call.store, *found, request.hook_id,
+                                         request.action or "CONTINUE")
     return {"serviceDeploymentArn": arn}

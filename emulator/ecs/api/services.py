@@ -77,7 +77,7 @@ def list_services(call: Call) -> dict:
         and request.launch_type in (None, s.launch_type)
         and request.scheduling_strategy in (None, s.scheduling_strategy)
     )
-    page, token = page_of(matches, call.params, key=lambda arn: arn, default_max=10)
+    page, token = page_of(matches, request, key=lambda arn: arn, default_max=10)
     return {"serviceArns": page, "nextToken": token}
 
 
@@ -88,7 +88,7 @@ def list_services_by_namespace(call: Call) -> dict:
         s.arn for s in call.store.services.values()
         if s.status != "INACTIVE" and namespace in _namespaces_of(call.store, s)
     )
-    page, token = page_of(matches, call.params, key=lambda arn: arn, default_max=10)
+    page, token = page_of(matches, call.request, key=lambda arn: arn, default_max=10)
     return {"serviceArns": page, "nextToken": token}
 
 

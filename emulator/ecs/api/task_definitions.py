@@ -7,14 +7,14 @@ from emulator.ecs.api.common import page_of
 
 @handler("RegisterTaskDefinition")
 def register_task_definition(call: Call) -> dict:
-    definition = task_definitions.register(call.store, call.ctx, call.params)
+    definition = task_definitions.register(call.store, call.ctx, call.request)
     return {"taskDefinition": render.task_definition(definition), "tags": definition.tags}
 
 
 @handler("DescribeTaskDefinition")
 def describe_task_definition(call: Call) -> dict:
-    definition = task_definitions.describe(call.store, call.params["taskDefinition"])
-    tags = definition.tags if "TAGS" in call.params.get("include", []) else None
+    definition = task_definitions.describe(call.store, call.request.task_definition)
+    tags = definition.tags if "TAGS" in (call.request.include or []) else None
     return {"taskDefinition": render.task_definition(definition), "tags": tags}
 
 
@@ -24,7 +24,7 @@ def list_task_definitions(call: Call) -> dict:
     descending = request.sort == "DESC"
     found = task_definitions.list_arns(call.store, request.status, request.family_prefix,
                                        descending)
-    page, token = page_of(found, call.params, key=task_definitions.sort_key,
+    page, token = page_of(found, request, key=task_definitions.sort_key,
                           descending=descending)
     return {"taskDefinitionArns": [d.arn for d in page], "nextToken": token}
 
@@ -33,19 +33,19 @@ def list_task_definitions(call: Call) -> dict:
 def list_task_definition_families(call: Call) -> dict:
     families = task_definitions.list_families(call.store, call.request.status,
                                               call.request.family_prefix)
-    page, token = page_of(families, call.params, key=lambda name: name)
+    page, token = page_of(families, call.request, key=lambda name: name)
     return {"families": page, "nextToken": token}
 
 
 @handler("DeregisterTaskDefinition")
 def deregister_task_definition(call: Call) -> dict:
-    definition = task_definitions.deregister(call.store, call.params["taskDefinition"])
+    definition = task_definitions.deregister(call.store, call.request.task_definition)
     return {"taskDefinition": render.task_definition(definition)}
 
 
 @handler("DeleteTaskDefinitions")
 def delete_task_definitions(call: Call) -> dict:
-    deleted, failures = task_definitions.delete(call.store, call.params["taskDefinitions"])
+    deleted, failures = task_definitions.delete(call.store, call.request.task_definitions)
     return {
         "taskDefinitions": [render.task_definition(d) for d in deleted],
         "failures": [render.failure(ref, reason) for ref, reason in failures],

@@ -54,7 +54,7 @@ def describe_tasks(call: Call) -> dict:
 @handler("ListTasks")
 def list_tasks(call: Call) -> dict:
     matches = tasks.listed(call.store, call.request)
-    page, token = page_of(matches, call.params, key=lambda t: t.arn)
+    page, token = page_of(matches, call.request, key=lambda t: t.arn)
     return {"taskArns": [t.arn for t in page], "nextToken": token}
 
 
