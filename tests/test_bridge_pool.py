@@ -31,8 +31,9 @@ def _run_bridge(world, *containers):
     with world.state.lock:
         arn = task_definitions.register(
             world.store, RequestContext("123456789012", "us-east-1"),
-            {"family": "br", "networkMode": "bridge",
-             "containerDefinitions": [{"image": "app", "memory": 64, **c} for c in containers]}).arn
+            ecs_request("RegisterTaskDefinition", {
+                "family": "br", "networkMode": "bridge", "containerDefinitions": [
+                    {"image": "app", "memory": 64, **c} for c in containers]})).arn
         ran, failures = tasks.run(world.store, ecs_request("RunTask", {
             "cluster": "c", "taskDefinition": arn}))
     assert not failures
