@@ -390,7 +390,7 @@ class TaskRunner:
 
     def _remove_all(self, with_sandbox: bool = True) -> None:
         # The sandbox (a pause container) goes beside the task's containers, not after them:
-        # they have exited, and Docker removes the two at once faster than one after the other.
+        # they have exited, so neither removal waits for the other's.
         sandbox = None
         if with_sandbox and self.sandbox is not None and self.sandbox.sandbox_id is not None:
             sandbox = threading.Thread(target=self._quietly,
