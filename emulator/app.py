@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from api_shapes import load_service
 from emulator import cloudformation
 from emulator.access.callers import Callers
+from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
 from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
@@ -69,6 +70,8 @@ class Emulator:
     starters: list = field(default_factory=list)  # called on start, before the engine's
     http_port: int = 0  # the port we serve on, once the server has bound it
     callers: Callers | None = None  # who is calling, by address (access/callers.py)
+    # What the control endpoints ask of this host's callers where containers pass for it.
+    control_token: ControlToken = field(default_factory=ControlToken)
     # Flask's app.extensions of the app to come, by key (the routes find their hooks there).
     flask_extensions: dict = field(default_factory=dict)
     _flask_app: object = None
@@ -111,7 +114,7 @@ class Emulator:
     def gate(self, container_facing: bool) -> Gate:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
         listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
-        return Gate(self.wsgi, self.callers, container_facing)
+        return Gate(self.wsgi, self.callers, container_facing, self.control_token)
 
     def container_endpoint(self, runtime=None) -> str:
         """http://<address containers reach>:<port>, for containers on `runtime`'s Docker
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
                         engine=engine, scheduler=scheduler)
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,
                                lambda name: engine.engines.readable(name))
+    emulator.control_token = ControlToken(settings.control_token)
     # A task's containers call the gateway of their engine's network; those of an engine on
     # another machine are given the default engine's (README: Several Docker Engines).
     engine.hooks.append(BaseEnvironment(

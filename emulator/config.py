@@ -38,6 +38,13 @@ _REGISTRY_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9][A-Za-z0-9_.-]*)(
 CERT_FILES = ("ca.pem", "cert.pem", "key.pem")
 
 
+def _control_token_mode(raw: str | None) -> str:
+    mode = (raw or "auto").strip().lower()
+    if mode not in ("auto", "on", "off"):
+        raise ValueError(f"ECS_EMULATOR_CONTROL_TOKEN must be auto, on or off, not {raw!r}")
+    return mode
+
+
 class EngineAddress(NamedTuple):
     """One more Docker Engine: its name, its DOCKER_HOST, and what the docker CLI's
     DOCKER_TLS_VERIFY and DOCKER_CERT_PATH say for it; `registry`: the host[:port] it pulls
@@ -166,6 +173,10 @@ class Settings:
     # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     docker_concurrency: int = 4
+    # Whether the control endpoints ask for the run's control token (access/control_token.py):
+    # "auto" once containers reach the operator's listener as this host (Docker Desktop), "on"
+    # always, "off" never.
+    control_token: str = "auto"
     # The Docker Engine tasks run on, as the docker CLI names it (DOCKER_HOST, with
     # DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for tcp:// with TLS); None: the default socket.
     docker_host: str | None = None
@@ -232,5 +243,6 @@ class Settings:
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
+            control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

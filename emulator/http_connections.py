@@ -14,9 +14,15 @@ layers of gigabytes go straight to disk).
 Limits on what waits (every one answered the way nginx answers it, then the connection closes):
 - a head (and small body) must arrive whole within HEAD_DEADLINE seconds of its first byte (408);
 - a head may not exceed HEAD_LIMIT bytes (431);
-- a connection that sends nothing is closed after the server's keep-alive timeout.
+- a connection that sends nothing is closed after the server's keep-alive timeout;
+- a listener keeps at most `idle_limit` connections waiting (a listener containers reach also at
+  most `per_peer_limit` from one address): a new connection past that closes the longest idle
+  one first (an idle keep-alive connection is one a client must expect to find closed).
 Waiting connections cost a file descriptor and at most HEAD_LIMIT + BODY_PREFETCH bytes each,
 no thread.
+
+A new connection goes through `_arrived`, where a listener containers reach decides first whether
+the peer is served at all (access/gate.py), before a byte is read.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ HEAD_DEADLINE = 10.0  # seconds from a request's first byte to its head's last (
 # A body up to this size (by its Content-Length) is waited for in the selector too, so that a
 # client sending it slowly holds no worker either; larger bodies stream on a worker.
 BODY_PREFETCH = 64 * 1024
+# Connections a listener keeps waiting for their next request (the operator's listener; the
+# ones containers reach keep fewer, access/gate.py).
+IDLE_LIMIT = 1000
 _HEAD_END = re.compile(rb"\n\r?\n")  # CRLF, or a bare LF that the worker's parser refuses
 # What a request's first byte can be: a method's letter, or an empty line before it.
 _REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n")
@@ -194,6 +203,9 @@ def _answer_and_close(conn, answer: bytes) -> None:
 class ConnectionManager(connections.ConnectionManager):
     """cheroot's manager, keeping every connection in the selector until its head is whole."""
 
+    idle_limit: int | None = IDLE_LIMIT  # connections waiting in the selector, at most
+    per_peer_limit: int | None = None  # of them from one address, at most
+
     def put(self, conn) -> None:
         """A worker is done with `conn`'s request and keeps the connection open."""
         conn.last_used = time.time()
@@ -233,13 +245,46 @@ class ConnectionManager(connections.ConnectionManager):
                     new_conn = self._accept()
                     if new_conn is not None:
                         new_conn.last_used = time.time()
-                        self._route(new_conn, registered=False)
+                        self._arrived(new_conn)
                 else:
                     self._route(conn, registered=True)
             now = time.time()
             if now - last_expiration_check > expiration_interval:
                 self._expire(threshold=now - self.server.timeout)
                 last_expiration_check = now
+
+    def _arrived(self, conn) -> None:
+        """A new connection (on the selector thread): room is made for it among the waiting
+        ones, then it waits for its request."""
+        self._make_room(conn.remote_addr or "")
+        self._route(conn, registered=False)
+
+    def _make_room(self, arriving=None) -> None:
+        """Close the longest idle connections past the limits, counting one more from the
+        address `arriving` (a new connection's) when given. Only on the selector thread: a
+        worker must not unregister a connection the selector may be handing out. Connections
+        that come back from a worker or an admission thread are counted at the next tick."""
+        over_all = (0 if self.idle_limit is None  # less the listening socket, plus the new one
+                    else len(self._selector) - 1 + (arriving is not None) - self.idle_limit)
+        if over_all <= 0 and self.per_peer_limit is None:
+            return  # the common case: one len(), no scan
+        idle = sorted(((conn.last_used, fd, conn) for fd, conn in self._selector.connections
+                       if conn is not self.server), key=lambda item: item[0])
+        doomed = {}
+        if self.per_peer_limit is not None:
+            by_peer: dict = {}
+            for item in idle:
+                by_peer.setdefault(item[2].remote_addr, []).append(item)
+            for peer, own in by_peer.items():
+                over = len(own) + (peer == arriving) - self.per_peer_limit
+                doomed.update((fd, conn) for _, fd, conn in own[:max(over, 0)])
+        over_all -= len(doomed)
+        if over_all > 0:
+            doomed.update((fd, conn) for _, fd, conn in
+                          [item for item in idle if item[1] not in doomed][:over_all])
+        for fd, conn in doomed.items():
+            self._selector.unregister(fd)
+            conn.close()
 
     def _accept(self):
         try:
@@ -280,3 +325,4 @@ class ConnectionManager(connections.ConnectionManager):
                 _answer_and_close(conn, answer)
             else:
                 conn.close()
+        self._make_room()

@@ -331,6 +331,9 @@ class Server(wsgi.Server):
     """cheroot's WSGI server with the changes above; the same arguments."""
 
     ConnectionClass = _Connection
+    # Keeps connections while they wait for a request (a listener for containers brings its own
+    # that admits a peer first: access/gate.py).
+    ConnectionManagerClass = http_connections.ConnectionManager
 
     # Waiting connections hold no thread (http_connections.py), so any number may stay open.
     keep_alive_conn_limit = None
@@ -349,5 +352,5 @@ class Server(wsgi.Server):
     def prepare(self) -> None:
         super().prepare()
         cheroots = self._connections
-        self._connections = http_connections.ConnectionManager(self)
+        self._connections = self.ConnectionManagerClass(self)
         cheroots.close()  # its selector; the listening socket is the server's

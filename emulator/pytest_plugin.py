@@ -4,7 +4,7 @@ Fixtures:
 - `ecs_emulator_settings` (session): the Settings the session's emulator starts with (from the
   environment, on a free port of 127.0.0.1, strict responses); a conftest may override it.
 - `ecs_emulator` (session): an emulator serving on a free port of 127.0.0.1 in a background
-  thread; a handle with `endpoint_url`, `client(service)`, `reset()`.
+  thread; a handle with `endpoint_url`, `client(service)`, `reset()`, `control_headers`.
 - `clean_emulator` (function): the same handle, with all state dropped before the test.
 
 `running_emulator(settings)` starts one more for a test module that needs other settings.
@@ -56,6 +56,14 @@ class EmulatorHandle:
 
     def reset(self) -> None:
         self.emulator.reset()
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """What a control call over HTTP sends where the control token is asked for
+        (ECS_EMULATOR_CONTROL_TOKEN; access/control_token.py)."""
+        from emulator.access.control_token import HEADER
+
+        return {HEADER: self.emulator.control_token.value}
 
 
 def _check_shapes_of(client, model_name: str) -> None:

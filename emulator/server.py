@@ -45,6 +45,7 @@ class EmulatorServer:
         """Bind and serve in a background thread (the pytest plugin's way)."""
         self._server.prepare()
         self.emulator.http_port = self.port
+        self.emulator.control_token.write(self.port)
         self.emulator.start()
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator", daemon=True)
         self._thread.start()
@@ -52,12 +53,14 @@ class EmulatorServer:
     def serve_forever(self) -> None:
         self._server.prepare()
         self.emulator.http_port = self.port
+        self.emulator.control_token.write(self.port)
         self._docker_after_first_answer()
         self.emulator.start()
-        # Every interface includes loopback, where the dashboard answers (a /_emulator/ path).
+        # Every interface includes loopback, where the dashboard answers (a /_emulator/ path);
+        # the link carries the control token, which it leaves in the browser as a cookie.
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        log.info("ecs-emulator listening on http://%s:%d (dashboard: http://%s:%d/_emulator/ui/)",
-                 self.host, self.port, shown, self.port)
+        log.info("ecs-emulator listening on http://%s:%d (dashboard: %s)", self.host, self.port,
+                 self.emulator.control_token.dashboard_link(f"http://{shown}:{self.port}"))
         self._server.serve()
 
     def _docker_after_first_answer(self) -> None:
@@ -92,6 +95,7 @@ class EmulatorServer:
             for extra in self._extra.values():
                 extra.stop()
             self._server.stop()
+            self.emulator.control_token.remove()
             if self._thread is not None:
                 self._thread.join(timeout=10)
 
@@ -118,7 +122,11 @@ class EmulatorServer:
         endpoint = self._gateway_endpoint(runtime or default)
         if endpoint is None and runtime is not None and runtime is not default:
             endpoint = self._gateway_endpoint(default)
-        return endpoint or f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
+        if endpoint is None:
+            # Their calls arrive on our loopback listener from 127.0.0.1, as this host's.
+            self.emulator.control_token.containers_reach_loopback()
+            return f"http://{DOCKER_DESKTOP_HOST}:{self.port}"
+        return endpoint
 
     def _gateway_endpoint(self, runtime) -> str | None:
         """http://<gateway>:<port> once we listen there; None where the gateway is no address of

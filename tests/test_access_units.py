@@ -4,14 +4,17 @@ containers are in test_containment.py and test_iam_enforcement.py."""
 
 from __future__ import annotations
 
+import select
+import socket
 import threading
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 from emulator.access import host_access, iam_resources
 from emulator.access.callers import Caller, CallerKind, Callers
-from emulator.access.gate import CALLER_KEY
+from emulator.access.gate import CALLER_KEY, Gate, listen_for_containers
 from emulator.access.rights import AccessDeniedException, Rights
 from emulator.aws.context import RequestContext
 from emulator.config import Settings
@@ -24,9 +27,10 @@ ACCOUNT = "123456789012"
 
 
 def task(arn_id: str, mode: str, ip: str | None = None, runtime_ids=(), known=TaskStatus.RUNNING,
-         engine=None):
+         engine=None, sandbox_id: str | None = None):
     return SimpleNamespace(arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{arn_id}", id=arn_id,
                            engine=engine, known=known, network_mode=mode, private_ip=ip,
+                           sandbox_id=sandbox_id,
                            containers=[SimpleNamespace(runtime_id=r) for r in runtime_ids])
 
 
@@ -54,9 +58,13 @@ class _Runtime:
 
 
 def test_callers_are_told_apart_by_address():
-    runtime = _Runtime({"172.30.0.2": "pause", "172.30.0.3": "c-bridge", "172.30.0.9": "other"})
+    runtime = _Runtime({"172.30.0.2": "pause", "172.30.0.3": "c-bridge", "172.30.0.9": "other",
+                        "172.30.0.6": "spare"})
     callers = Callers(_State(task("a" * 32, "awsvpc", ip="172.30.0.2"),
                              task("b" * 32, "bridge", runtime_ids=["c-bridge"]),
+                             # a bridge task in a pooled sandbox: the address is the sandbox's
+                             task("f" * 32, "bridge", runtime_ids=["c-in-spare"],
+                                  sandbox_id="spare"),
                              task("d" * 32, "bridge", runtime_ids=["c-old"],
                                   known=TaskStatus.STOPPED),
                              task("e" * 32, "bridge", runtime_ids=["c-new"])),
@@ -67,6 +75,7 @@ def test_callers_are_told_apart_by_address():
         CallerKind.TASK, "172.30.0.2", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{'a' * 32}",
         "a" * 32)
     assert callers.identify("::ffff:172.30.0.3").task_id == "b" * 32
+    assert callers.identify("172.30.0.6").task_id == "f" * 32
     assert callers.identify("172.30.0.9").kind is CallerKind.NETWORK
     assert callers.identify("172.30.0.9").from_container
     assert callers.identify("172.17.0.5").kind is CallerKind.STRANGER  # Docker's default bridge
@@ -133,6 +142,76 @@ def test_without_docker_nobody_is_on_the_network():
     def broken():
         raise ConnectionError("Docker is gone")
     assert Callers(_State(), broken).identify("172.30.0.2").kind is CallerKind.STRANGER
+
+
+def test_admission_needs_no_task_and_waits_for_docker_only_when_asked_to():
+    runtime = _Runtime({"172.30.0.2": "pause"})
+    callers = Callers(_State(), lambda: runtime)
+    assert callers.admits("127.0.0.1", wait=False) is True  # this host: no look at Docker
+    assert callers.admits("", wait=False) is False
+    assert callers.admits("172.30.0.9", wait=False) is None and runtime.reads == 0
+    assert callers.admits("172.30.0.9") is True and runtime.reads == 1  # no task there: admitted
+    assert callers.admits("172.30.0.7", wait=False) is True  # the view is fresh: decided at once
+    # Not on the network: told off the selector thread (a look at the tasks), as a stranger.
+    assert callers.admits("172.17.0.5", wait=False) is None
+    assert callers.admits("172.17.0.5") is False
+    assert runtime.reads == 1
+
+
+class _SlowDocker:
+    """Callers for a listener containers reach: 127.0.0.2 is a stranger; 127.0.0.3 is told only
+    by a look at Docker, which answers when `docker` is set."""
+
+    def __init__(self):
+        self.docker = threading.Event()
+
+    def admits(self, address: str, wait: bool = True):
+        if address == "127.0.0.2":
+            return False
+        if address == "127.0.0.3":
+            if not wait:
+                return None
+            return self.docker.wait(10)
+        return True
+
+    def identify(self, address: str) -> Caller:
+        return Caller(CallerKind.HOST, address)
+
+
+def _ok(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+
+
+def test_a_stranger_is_closed_unread_and_docker_is_asked_off_the_selector_thread():
+    door = _SlowDocker()
+    server = listen_for_containers(("127.0.0.1", 0), Gate(_ok, door, container_facing=True))
+    threading.Thread(target=server.serve, daemon=True).start()
+    port = server.bind_addr[1]
+
+    def connect(source: str) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", port), timeout=5,
+                                        source_address=(source, 0))
+    try:
+        # Bytes that are no HTTP, and a head over the limit, got a 400 and a 431 before the
+        # gate had a say: now a stranger is closed before anything of its is read.
+        for junk in (b"\x16\x03\x01\x02\x00", b"GET / HTTP/1.1\r\nX: " + b"a" * 40000):
+            with connect("127.0.0.2") as stranger:
+                try:
+                    stranger.sendall(junk)
+                    assert stranger.recv(100) == b""
+                except ConnectionResetError:
+                    pass
+        with connect("127.0.0.3") as waiting:
+            waiting.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            # While Docker is asked about it, others are served.
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+            assert select.select([waiting], [], [], 0.2)[0] == []
+            door.docker.set()
+            assert waiting.recv(100).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        door.docker.set()
+        server.stop()
 
 
 PLAIN = {"family": "f", "containerDefinitions": [{"name": "app", "image": "busybox",

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 import uuid
 
 import pytest
@@ -233,14 +234,19 @@ def test_a_container_on_dockers_default_bridge_is_refused(
 NAMESPACE_PROBE = r'''
 import socket, sys
 path = sys.argv[1]
+# A request; bytes that are no HTTP (a TLS hello); a head over the limit: each used to be
+# answered (400, 431) by the listener before the gate had a say.
+payloads = [f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), b"\x16\x03\x01\x02\x00\x01",
+            b"GET / HTTP/1.1\r\nX: " + b"a" * 40000 + b"\r\n\r\n"]
 for host, port in [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in sys.argv[2:]]:
-    s = socket.create_connection((host, port), timeout=5)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    try:
-        answer = s.recv(100)
-    except OSError as error:
-        answer = repr(error).encode()
-    print(f"{host}:{port} connected, answered {answer!r}", flush=True)
+    for payload in payloads:
+        s = socket.create_connection((host, port), timeout=5)
+        try:
+            s.sendall(payload)
+            answer = s.recv(100)
+        except OSError as error:
+            answer = repr(error).encode()
+        print(f"{host}:{port} connected, answered {answer!r}", flush=True)
 '''
 
 
@@ -278,9 +284,55 @@ def test_a_network_namespace_routed_to_this_host_is_refused(clean_emulator, neig
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
         subprocess.run(["ip", "link", "del", host_end], capture_output=True)
     lines = result.stdout.splitlines()
-    assert len(lines) == len(targets), result.stderr
-    for target, line in zip(targets, lines):
+    assert len(lines) == 3 * len(targets), result.stderr
+    for target, line in zip([t for t in targets for _ in range(3)], lines):
         # The host accepted the connection (it routes there) and closed it unanswered.
         assert line in (f"{target} connected, answered b''",
                         f"{target} connected, answered b\"ConnectionResetError(104, "
-                        "'Connection reset by peer')\""), line
+                        "'Connection reset by peer')\"",
+                        f"{target} connected, answered b\"BrokenPipeError(32, "
+                        "'Broken pipe')\""), line
+
+
+# -- many idle connections from a task ----------------------------------------------------------
+
+# Once the task is tagged "go" (the test has counted its threads), opens 100 connections to the
+# emulator and sends nothing; counts those still open.
+FLOOD = ('hp=${AWS_ENDPOINT_URL#http://}; h=${hp%:*}; p=${hp##*:}; '
+         'until wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/taskWithTags" | grep -q \'"go"\'; '
+         'do sleep 0.2; done; '
+         'for i in $(seq 100); do sleep 600 | nc $h $p & done; sleep 1; echo FLOODED; sleep 1; '
+         'echo "OPEN $(netstat -tn | grep -c " $h:$p  *ESTABLISHED")"; echo END; sleep 300')
+# Another container of the task, on its own address: its calls once the flood is in.
+NEIGHBOURLY = PROBE + ('until wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/taskWithTags" | grep -q '
+                       '\'"go"\'; do sleep 0.2; done; sleep 2; '
+                       'p "$ECS_CONTAINER_METADATA_URI_V4/task"; '
+                       f'p "$AWS_ENDPOINT_URL/" {LIST_TASKS}; echo END; sleep 300')
+
+
+def test_a_task_holding_many_idle_connections_costs_only_its_own(
+        clean_emulator, ecs, cluster, busybox_image, docker_client):
+    from emulator.access.gate import PEER_IDLE_LIMIT
+
+    definition = register(
+        ecs, {"name": "flood", "image": busybox_image, "memory": 32,
+              "command": ["sh", "-c", FLOOD]},
+        {"name": "probe", "image": busybox_image, "memory": 32,
+         "command": ["sh", "-c", NEIGHBOURLY]}, family="flood", networkMode="bridge")
+    arn = run(ecs, cluster, definition)
+    wait_for_task(ecs, cluster, arn, "RUNNING")
+    threads = threading.active_count()
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "go", "value": "1"}])
+    output_of(docker_client, arn, "flood", "FLOODED")
+    # Idle connections hold no thread.
+    assert threading.active_count() <= threads
+    opened = int(output_of(docker_client, arn, "flood", "END").split("OPEN ", 1)[1].split()[0])
+    # The emulator closed the longest idle of the flood's: as many stay as one address may keep.
+    assert opened == PEER_IDLE_LIMIT
+    seen = probes(output_of(docker_client, arn, "probe", "END"))
+    endpoint = environment_of(docker_client, arn, "probe")["AWS_ENDPOINT_URL"]
+    status, body = seen[f"{endpoint}/"]
+    assert status == 0 and json.loads(body)["taskArns"] == [arn]
+    status, body = next(v for url, v in seen.items() if url.endswith("/task"))
+    assert status == 0 and json.loads(body)["TaskARN"] == arn
+    stop(ecs, cluster, arn, docker_client)

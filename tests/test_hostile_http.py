@@ -4,6 +4,7 @@ and bodies that are refused are not read into memory."""
 
 from __future__ import annotations
 
+import select
 import socket
 import subprocess
 import sys
@@ -131,6 +132,40 @@ def test_a_listener_with_four_workers_serves_past_hundreds_of_idle_connections()
         server.stop()
 
 
+class _FewIdle(http_connections.ConnectionManager):
+    idle_limit = 4
+    per_peer_limit = 2
+
+
+class _FewIdleServer(http_server.Server):
+    ConnectionManagerClass = _FewIdle
+
+
+def test_past_the_idle_limits_the_longest_idle_connection_is_closed_first():
+    server = _FewIdleServer(("127.0.0.1", 0), lambda environ, start_response: [], numthreads=2,
+                            timeout=65)
+    server.prepare()
+    threading.Thread(target=server.serve, daemon=True).start()
+    port = server.bind_addr[1]
+    opened = {}
+    try:
+        # Three from one address (one over its limit), two from a second, one from a third
+        # (one over the listener's limit), each accepted before the next.
+        for name, source in [("a1", "127.0.0.2"), ("a2", "127.0.0.2"), ("a3", "127.0.0.2"),
+                             ("b1", "127.0.0.3"), ("b2", "127.0.0.3"), ("c1", "127.0.0.4")]:
+            opened[name] = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                                    source_address=(source, 0))
+            time.sleep(0.05)
+        time.sleep(0.2)
+        ended = select.select(list(opened.values()), [], [], 0)[0]
+        assert {name for name, sock in opened.items() if sock in ended} == {"a1", "a2"}
+        assert all(opened[name].recv(10) == b"" for name in ("a1", "a2"))
+    finally:
+        for sock in opened.values():
+            sock.close()
+        server.stop()
+
+
 # -- framing ------------------------------------------------------------------------------------
 
 SMUGGLED = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -203,6 +238,14 @@ def test_refused_bodies_are_not_read_into_memory(served):
         (ecs + b"Content-Length: 999999999999\r\n\r\n", 8 * MiB, b"413 ", b"TooLarge"),
         (signed_iam + b"Content-Length: %d\r\n\r\n" % (200 * MiB), 200 * MiB, b"413 ",
          b"<Code>RequestEntityTooLarge</Code>"),
+        # moto's services: a JSON protocol's code as ours; S3's own, with 400.
+        (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: Logs_20140328.PutLogEvents\r\n"
+         b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: %d\r\n\r\n" % (200 * MiB),
+         200 * MiB, b"413 ", b'"__type": "RequestEntityTooLargeException"'),
+        (b"PUT /bucket/key HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: AWS4-HMAC-SHA256 "
+         b"Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, "
+         b"Signature=0\r\nContent-Length: %d\r\n\r\n" % (200 * MiB), 200 * MiB, b"400 ",
+         b"<Code>EntityTooLarge</Code>"),
         (b"PUT /v2/app/blobs/uploads/x?digest=sha256:00 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
          b"Content-Length: %d\r\n\r\n" % (1024 * MiB), 1024 * MiB, b"401 ", b"UNAUTHORIZED"),
     ]

@@ -4,7 +4,9 @@
   other container on the emulator's network, or a stranger)
 - gate: the WSGI layer in front of the router that applies each listener's rules (control
   endpoints for this host only; metadata and credentials for their own task only) and refuses
-  strangers' connections on the listeners containers reach
+  strangers' connections, unread, on the listeners containers reach (with their idle limits)
+- control_token: the secret the control endpoints ask for where containers pass for this host
+  (Docker Desktop)
 - host_access: what a task may not ask ECS for (privileged containers, host paths, host
   namespaces...) unless the operator allows it
 - iam: ECS_EMULATOR_ENFORCE_IAM, every request checked against its caller's IAM policies

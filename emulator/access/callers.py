@@ -4,7 +4,7 @@ apart on its bridge.
 - HOST: loopback, or an address of this host (a process here, or a container sharing the host's
   network namespace: Linux drops packets from outside that claim a local source address)
 - TASK: an address on the emulator's Docker network that belongs to a running task: an awsvpc
-  task's address, or a bridge task's container's
+  task's address, or a bridge task's container's (or its sandbox's, for one from the pool)
 - NETWORK: another address on the emulator's Docker network (a container someone attached to it,
   or one of a task's between its start and the next look at Docker)
 - STRANGER: anything else: Docker's default bridge, another network namespace routed to this
@@ -102,6 +102,29 @@ class Callers:
             return Caller(CallerKind.NETWORK, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
+    def admits(self, address: str, wait: bool = True) -> bool | None:
+        """Whether `address` is no stranger's: this host's, or on one of the emulator's networks
+        (which task it is, if any, does not matter here). With wait=False, None where telling
+        needs a look at Docker or at the tasks: the caller asks again on a thread that may wait
+        for it (a stranger is told there too, so many cost the selector nothing)."""
+        if address in _LOOPBACK:
+            return True
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            return False
+        if getattr(ip, "ipv4_mapped", None):
+            ip = ip.ipv4_mapped
+        if ip.is_loopback or is_local_address(str(ip)):
+            return True
+        asked = time.monotonic()
+        if wait:
+            return self._network_of(ip, asked) is not None
+        if self._read_at < asked - REFRESH_S:
+            return None
+        # Without the lock, which a thread reading Docker may hold: the view is one tuple.
+        return True if self._find(ip) is not None else None
+
     # -- Docker's view ------------------------------------------------------------------------
 
     def _network_of(self, ip, asked: float) -> _Network | None:
@@ -135,9 +158,10 @@ class Callers:
             networks = [self._members(DEFAULT_ENGINE, self._runtime, local_only=False)]
             networks += [self._members(name, lambda n=name: self._engine_runtime(n),
                                        local_only=True) for name in sorted(engines)]
-            self._read_at = time.monotonic()
+            read_at = time.monotonic()
             self._engines_read = engines
             self._networks = tuple(n for n in networks if n is not None)
+            self._read_at = read_at  # last: admits() reads the view without the lock
 
     @staticmethod
     def _members(engine: str, runtime_of, local_only: bool) -> _Network | None:
@@ -176,8 +200,8 @@ class Callers:
                         continue  # the same address on another engine's network is not it
                     if task.network_mode == "awsvpc" and task.private_ip == address:
                         return task
-                    if container_id and any(c.runtime_id == container_id
-                                            for c in task.containers):
+                    if container_id and (container_id == task.sandbox_id or any(
+                            c.runtime_id == container_id for c in task.containers)):
                         return task
         return None
 

@@ -5,13 +5,18 @@ host. The listeners containers reach (the Docker network's gateway, 169.254.170.
 what the ECS agent serves a task, plus the AWS APIs under the task's identity:
 
 - connections from strangers (addresses outside the emulator's Docker network and not this
-  host's) are closed before a byte is read: the host answers for the gateway address and for
-  169.254.170.2 on any interface, so a network namespace routed here would otherwise reach them;
+  host's) are closed before a byte is read (_Admitting): the host answers for the gateway
+  address and for 169.254.170.2 on any interface, so a network namespace routed here would
+  otherwise reach them;
+- at most CONTAINER_IDLE_LIMIT connections wait for a request, PEER_IDLE_LIMIT of them from one
+  address: a task that opens hundreds costs its own oldest ones, not the others' service;
 - the control endpoints (/_emulator/..., /moto-api/...) are refused to containers everywhere,
   and served on the operator's listener only; so is ECS Exec's data channel
   (/v1/data-channel/<session>): its session token is all that guards a shell in a task, and
   sessions are opened by the session-manager-plugin on this host, never by a task (a task that
   learnt another session's id and token would otherwise type into that shell);
+- where containers pass for this host (Docker Desktop), the control endpoints also ask for the
+  run's control token (access/control_token.py);
 - metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
 - AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
 
@@ -22,12 +27,19 @@ containers on the emulator's network are still tasks there.
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
+import queue
 import re
+import threading
 
-from emulator import http_server
+from emulator import http_connections, http_server
 from emulator.access.browsers import foreign_page
 from emulator.access.callers import Caller, CallerKind, Callers
+from emulator.access.control_token import REFUSED as TOKEN_REFUSED
+from emulator.access.control_token import ControlToken
+
+log = logging.getLogger(__name__)
 
 CALLER_KEY = "ecs_emulator.caller"  # the environ key the gate leaves the caller under
 CONTROL_PREFIXES = ("/_emulator/", "/_emulator", "/moto-api/", "/moto-api")
@@ -36,6 +48,12 @@ CONTROL_REFUSED = ("The emulator's control endpoints are served to this host onl
                    "address the emulator was started on.")
 CHANNEL_REFUSED = ("ECS Exec's data channel is served to this host only, on the address the "
                    "emulator was started on.")
+# Connections a listener containers reach keeps waiting for a request, and of them from one
+# address (a task's SDK keeps ten at most by default); the longest idle make room.
+CONTAINER_IDLE_LIMIT = 256
+PEER_IDLE_LIMIT = 32
+# New connections waiting while Docker is asked whether their peer is on the emulator's network.
+UNDECIDED_LIMIT = 128
 
 
 def caller_of(environ: dict) -> Caller | None:
@@ -62,16 +80,18 @@ def _as_routed(path: str) -> str:
 class Gate:
     """WSGI: identify the caller, refuse what this listener does not serve them, pass the rest."""
 
-    def __init__(self, app, callers: Callers, container_facing: bool):
+    def __init__(self, app, callers: Callers, container_facing: bool,
+                 control_token: ControlToken | None = None):
         self._app = app
         self._callers = callers
         self.container_facing = container_facing
+        self._token = control_token
 
     def __call__(self, environ: dict, start_response):
         caller = self._callers.identify(environ.get("REMOTE_ADDR") or "")
         environ[CALLER_KEY] = caller
         if self.container_facing and caller.kind is CallerKind.STRANGER:
-            # admits() closes these before a request is read; this is the second lock.
+            # _Admitting closes these before a request is read; this is the second lock.
             return _refuse(start_response, "This address serves the emulator's containers only.")
         path = environ.get("PATH_INFO", "")
         control = is_control(path)
@@ -83,13 +103,21 @@ class Gate:
         refusal = foreign_page(environ, control)
         if refusal is not None:
             return _refuse(start_response, refusal)
+        if control and self._token is not None:
+            routed = _as_routed(path)
+            login = self._token.login(environ, start_response, routed)
+            if login is not None:
+                return login
+            if self._token.refuses(environ, routed):
+                return _refuse(start_response, TOKEN_REFUSED)
         return self._app(environ, start_response)
 
-    def admits(self, address: str) -> bool:
-        """Whether a connection from `address` is served at all on this listener."""
+    def admits(self, address: str, wait: bool = True) -> bool | None:
+        """Whether a connection from `address` is served at all on this listener (None: not
+        known without waiting for Docker, see Callers.admits)."""
         if not self.container_facing:
             return True
-        return self._callers.identify(address).kind is not CallerKind.STRANGER
+        return self._callers.admits(address, wait)
 
 
 def _refuse(start_response, message: str):
@@ -101,22 +129,74 @@ def _refuse(start_response, message: str):
     return [body]
 
 
-class _GuardedConnection(http_server.Server.ConnectionClass):
-    _admitted = False
+class _Admitting(http_connections.ConnectionManager):
+    """Connections of a listener containers reach: the peer is admitted (gate.admits) before a
+    byte of its is read, so a stranger learns nothing, not even a 400, 408 or 431. Telling a
+    stranger needs Docker's view of the network; while that is fresh (callers.REFRESH_S) the
+    selector thread decides at once, otherwise one thread of this listener asks Docker while
+    the selector goes on serving others."""
 
-    def communicate(self) -> bool:
-        if not self._admitted:
-            if not self.server.gate.admits(self.remote_addr or ""):
-                return False  # closed unread
-            self._admitted = True
-        return super().communicate()
+    idle_limit = CONTAINER_IDLE_LIMIT
+    per_peer_limit = PEER_IDLE_LIMIT
+
+    def __init__(self, server):
+        super().__init__(server)
+        self._undecided: queue.Queue = queue.Queue(maxsize=UNDECIDED_LIMIT)
+        self._decider: threading.Thread | None = None
+
+    def _arrived(self, conn) -> None:
+        address = conn.remote_addr or ""
+        admitted = self.server.gate.admits(address, wait=False)
+        if admitted is None:
+            self._decide_later(conn)
+        elif admitted:
+            super()._arrived(conn)
+        else:
+            conn.close()  # unread
+
+    def _decide_later(self, conn) -> None:
+        if self._decider is None:
+            self._decider = threading.Thread(target=self._decide, daemon=True,
+                                             name="ecs-emulator-admission")
+            self._decider.start()
+        try:
+            self._undecided.put_nowait(conn)
+        except queue.Full:  # a flood while Docker is slow to answer: turned away unread
+            conn.close()
+
+    def _decide(self) -> None:
+        while (conn := self._undecided.get()) is not None:
+            try:
+                if not self._stop_requested and self.server.gate.admits(conn.remote_addr or ""):
+                    # As a worker hands a connection back (put()); the idle limits take it into
+                    # account at the selector thread's next tick.
+                    self._route(conn, registered=False)
+                    continue
+            except Exception:  # the listener stopping under us: this one connection is lost
+                log.exception("admitting a connection from %s failed", conn.remote_addr)
+            conn.close()
+
+    def close(self) -> None:
+        while True:
+            try:
+                conn = self._undecided.get_nowait()
+            except queue.Empty:
+                break
+            if conn is not None:
+                conn.close()
+        if self._decider is not None:
+            try:
+                self._undecided.put_nowait(None)  # the decider's end
+            except queue.Full:  # filled again meanwhile: it ends with the process (a daemon)
+                pass
+        super().close()
 
 
 class GuardedServer(http_server.Server):
     """The emulator's HTTP server for a listener containers reach: `gate.admits` decides, per
-    connection, before anything is read."""
+    connection, before anything is read; fewer connections wait, and fewer from one address."""
 
-    ConnectionClass = _GuardedConnection
+    ConnectionManagerClass = _Admitting
 
     def __init__(self, bind_addr, gate: Gate, **kwargs):
         super().__init__(bind_addr, gate, **kwargs)

@@ -11,7 +11,10 @@ with an empty or HTML body, which an SDK cannot parse. Here each becomes what AW
   501), 400, its message naming the operation and what moto said is missing;
 - a crash on the caller's input (moto parsing a value it was given: ValueError, TypeError):
   the operation's modelled validation error, 400;
-- any other crash: `InternalFailure` (S3: `InternalError`), 500, with a message.
+- any other crash: `InternalFailure` (S3: `InternalError`), 500, with a message;
+- a body over the limit: `RequestEntityTooLargeException` (JSON protocols, as our own ECS and
+  ECR answer it too), `RequestEntityTooLarge` (query, EC2, REST-XML), 413; S3's
+  `EntityTooLarge`, 400.
 """
 
 from __future__ import annotations
@@ -78,9 +81,22 @@ def internal_failure(environ: dict, detail: str, request_id: str):
 
 def too_large(environ: dict, limit: int, request_id: str):
     protocol = protocol_of(environ)
-    return _answer(environ, protocol, 413, "RequestEntityTooLarge",
+    status, code = too_large_error(protocol, _service(environ))
+    return _answer(environ, protocol, status, code,
                    f"The request body is larger than the {limit // (1024 * 1024)} MiB this "
                    "emulator accepts for this service.", request_id)
+
+
+def too_large_error(protocol: str, service: str) -> tuple[int, str]:
+    """(status, code) for a request body over the limit, named as each protocol names errors:
+    a JSON protocol's code is its exception shape's name (RequestEntityTooLargeException, as
+    the services that model it do: AppConfig, IoT Data); query, EC2 and REST-XML codes carry no
+    suffix (RequestEntityTooLarge); S3 has its own, EntityTooLarge, with 400."""
+    if protocol in ("json", "rest-json"):
+        return 413, "RequestEntityTooLargeException"
+    if protocol == "rest-xml" and service in ("s3", ""):
+        return 400, "EntityTooLarge"
+    return 413, "RequestEntityTooLarge"
 
 
 def protocol_of(environ: dict) -> str:

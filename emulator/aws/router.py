@@ -17,6 +17,7 @@ import time
 from emulator import http_bodies
 from emulator.aws.context import context_from_environ
 from emulator.aws.errors import AwsError
+from emulator.aws import moto_errors
 from emulator.aws.json_service import JsonService, Reply
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.config import Settings
@@ -121,7 +122,7 @@ def _route_matches(flask_app, environ: dict) -> bool:
 
 
 def _too_large(error: http_bodies.BodyTooLarge, request_id: str, start_response) -> list[bytes]:
-    code = "RequestEntityTooLargeException"
+    _, code = moto_errors.too_large_error("json", "")  # as moto's JSON services answer
     payload = _encode_json({"__type": code, "message": (
         f"The request body is larger than the {error.limit // (1024 * 1024)} MiB this API "
         "accepts.")}).encode()

@@ -11,10 +11,15 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
+from emulator.access import control_token
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+# Host names of an emulator on this machine, whose control token the command line may read.
+_THIS_HOST = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 DEFAULT_REGION = "us-east-1"
 
 
@@ -76,6 +81,9 @@ class Connection:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.endpoint_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
+        token = self._control_token()
+        if token is not None:
+            request.add_header(control_token.HEADER, token)
         request.add_header("Authorization", f"AWS4-HMAC-SHA256 Credential={self.access_key()}/"
                                             f"20200101/{self.region}/ecs/aws4_request")
         try:
@@ -91,6 +99,14 @@ class Connection:
                 f"{method} {path}: the emulator at {self.endpoint_url} did not answer ({error}); "
                 "see its log, then run the command again") from None
         return json.loads(payload) if payload else {}
+
+
+    def _control_token(self) -> str | None:
+        """The token the emulator on this host's port wrote (access/control_token.py)."""
+        parts = urllib.parse.urlsplit(self.endpoint_url)
+        if (parts.hostname or "") not in _THIS_HOST:
+            return None
+        return control_token.read_token(parts.port or 80)
 
 
 def unreachable(endpoint: str, reason) -> str:

@@ -54,6 +54,7 @@ class FakeContainer:
     health: str | None = None
     ip_address: str | None = None
     published: tuple[PublishedPort, ...] = ()
+    aliases: tuple[str, ...] = ()  # a sandbox's names on the network (name_sandbox)
     started_at: str | None = None
     finished_at: str | None = None
     ignores_sigterm: bool = False
@@ -209,6 +210,16 @@ class FakeRuntime:
             self.containers[sandbox.id] = sandbox
             return TaskSandbox(network=f"container:{sandbox.id}", ip_address=sandbox.ip_address,
                                sandbox_id=sandbox.id, mac_address="02:42:0a:00:00:02")
+
+    def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
+        """As Docker: the sandbox leaves the network and joins again, with a new address."""
+        with self._changed:
+            self.calls.append(("name_sandbox", sandbox.sandbox_id, tuple(aliases)))
+            container = self.containers.get(sandbox.sandbox_id or "")
+            if container is None:
+                raise RuntimeError_(f"No such container: {sandbox.sandbox_id}")
+            container.aliases = tuple(aliases)
+            container.ip_address = self._next_ip("10.0")
 
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         with self._changed:

@@ -1,0 +1,138 @@
+"""The control token: what the control endpoints ask of a caller on this host once containers
+can reach the operator's listener as this host.
+
+With Docker Desktop (the gateway of the emulator's network is not this host's) containers call
+the emulator through host.docker.internal, and their connections arrive on the loopback
+listener from 127.0.0.1: by address they are the operator. There, a secret they do not have is
+what tells them apart. Each run makes one (`secrets`), and from the moment containers reach
+the loopback listener (server.py's fallback to host.docker.internal), or from the start with
+ECS_EMULATOR_CONTROL_TOKEN=on, the control paths answer 403 without it:
+
+- the command line reads it from a file only this user may read (`token_file(port)`, 0600 in a
+  0700 directory), written at start and removed on stop, and sends it as a header;
+- the dashboard gets it as a cookie (HttpOnly, SameSite=Strict, path /_emulator/) from the link
+  printed at start, `/_emulator/ui/?token=...`, which then takes the token out of the address bar;
+- the pytest plugin serves in its own process and resets in-process; a test that calls a control
+  path over HTTP sends `handle.control_headers`.
+
+Left open without it: GET /_emulator/health (health checks), the dashboard's page and static
+files (no state in them), ECR's layer downloads (GetDownloadUrlForLayer's URLs carry their own
+signature), and the front doors of Express services and API gateways (they reach a task's own
+port, as the task's neighbours can anyway). The AWS APIs never ask for it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import tempfile
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import parse_qs
+
+HEADER = "X-Ecs-Emulator-Token"
+_ENVIRON_HEADER = "HTTP_X_ECS_EMULATOR_TOKEN"
+COOKIE = "ecs_emulator_control"
+UI = "/_emulator/ui/"
+# Control paths served without the token (see above).
+_OPEN = ("/_emulator/health", "/_emulator/express/", "/_emulator/gateways/",
+         "/_emulator/ui/static/", "/_emulator/ecr/layers")
+_OPEN_EXACT = ("/_emulator/ui", "/_emulator/ui/")
+REFUSED = (f"The emulator's control endpoints need its control token here (containers reach this "
+           f"address too): the command line sends it, the dashboard gets it from the link the "
+           f"emulator printed at start; send it as the {HEADER} header.")
+
+
+def token_directory() -> Path:
+    """Where the tokens live: a directory of this user's, one file per port."""
+    return Path.home() / ".ecs-emulator" / "control"
+
+
+def token_file(port: int) -> Path:
+    return token_directory() / f"{port}.token"
+
+
+def read_token(port: int) -> str | None:
+    """The token of the emulator serving on `port` of this host, if it wrote one."""
+    try:
+        return token_file(port).read_text().strip() or None
+    except OSError:
+        return None
+
+
+class ControlToken:
+    def __init__(self, mode: str = "auto"):
+        self.value = secrets.token_urlsafe(32)
+        self.mode = mode  # "auto", "on" or "off" (ECS_EMULATOR_CONTROL_TOKEN)
+        self.enforced = mode == "on"
+        self._file: Path | None = None
+
+    def containers_reach_loopback(self) -> None:
+        """Containers call the operator's listener as this host from now on (Docker Desktop)."""
+        if self.mode == "auto":
+            self.enforced = True
+
+    # -- the file the command line reads ------------------------------------------------------
+
+    def write(self, port: int) -> None:
+        if self.mode == "off":
+            return
+        path = token_file(port)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(path.parent, 0o700)
+            # Written whole under another name, then renamed: a reader never sees half a token.
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".token-")  # 0600
+            with os.fdopen(fd, "w") as out:
+                out.write(self.value)
+            os.replace(temporary, path)
+        except OSError:  # a read-only home: the command line then cannot send it (403)
+            return
+        self._file = path
+
+    def remove(self) -> None:
+        if self._file is not None:
+            try:
+                if self._file.read_text().strip() == self.value:  # not a later run's
+                    self._file.unlink()
+            except OSError:
+                pass
+            self._file = None
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def refuses(self, environ: dict, path: str) -> bool:
+        """Whether this request to the control path `path` (as routed) lacks the token it
+        needs."""
+        if not self.enforced or path in _OPEN_EXACT or path.startswith(_OPEN):
+            return False
+        return not self._presented(environ)
+
+    def _presented(self, environ: dict) -> bool:
+        given = environ.get(_ENVIRON_HEADER)
+        if given is None:
+            cookie = SimpleCookie()
+            try:
+                cookie.load(environ.get("HTTP_COOKIE", ""))
+            except Exception:  # a malformed Cookie header: no token in it
+                return False
+            given = cookie[COOKIE].value if COOKIE in cookie else None
+        return given is not None and hmac.compare_digest(given.encode(), self.value.encode())
+
+    def login(self, environ: dict, start_response, path: str):
+        """The dashboard's link: ?token=<token> on its page sets the cookie and sends the browser
+        to the page without it. None when this request is no such link."""
+        if path not in _OPEN_EXACT or "token=" not in environ.get("QUERY_STRING", ""):
+            return None
+        given = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+        if not hmac.compare_digest(given.encode(), self.value.encode()):
+            return None  # the page, as without it; its reads will be refused
+        start_response("303 See Other", [
+            ("Location", UI), ("Content-Length", "0"), ("Cache-Control", "no-store"),
+            ("Set-Cookie", f"{COOKIE}={self.value}; Path=/_emulator/; HttpOnly; "
+                           "SameSite=Strict")])
+        return [b""]
+
+    def dashboard_link(self, base: str) -> str:
+        return f"{base}{UI}?token={self.value}" if self.mode != "off" else f"{base}{UI}"
