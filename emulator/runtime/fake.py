@@ -302,6 +302,19 @@ class FakeRuntime:
             del self.containers[container_id]
             self._emit(container, "destroy")
 
+    def owned(self) -> tuple[list[dict], list[dict]]:
+        """This instance's containers and volumes as Docker's lists show them (the fields
+        adoption reads: persistence/adoption.py)."""
+        with self._changed:
+            containers = [{"Id": c.id, "Labels": dict(c.labels), "State": c.status,
+                           "HostConfig": {"NetworkMode": c.network}}
+                          for c in self.containers.values()
+                          if c.labels.get(INSTANCE) == self.instance_id]
+            volumes = [{"Name": name, "Labels": dict(v["labels"])}
+                       for name, v in self.volumes.items()
+                       if v["labels"].get(INSTANCE) == self.instance_id]
+        return containers, volumes
+
     def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
         return None  # the fake keeps no list apart from its containers: inspect them
 
