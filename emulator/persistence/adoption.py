@@ -16,7 +16,9 @@ STOPPED (its teardown is the usual one). A task for which nothing was made yet i
 the engine as a new task (TaskEngine.admit), which starts it as any other. Containers and task
 volumes of this instance that no persisted task owns are removed. An awsvpc task whose sandbox
 came from the pool (engine/sandbox_pool.py: no task labels) gets it back through its containers'
-NetworkMode; unclaimed spares are removed.
+NetworkMode; unclaimed spares are removed. All this is done on each engine configured at start
+(engine/engines.py) with that engine's own list and runtime, for the tasks that ran on it; an
+extra engine that does not answer has its tasks held for its outage handling (`_hold`).
 """
 
 from __future__ import annotations
