@@ -1,15 +1,22 @@
 """The pytest plugin (entry point `pytest11`), loaded whenever the package is installed.
 
 Fixtures:
+- `ecs_emulator_settings` (session): the Settings the session's emulator starts with (from the
+  environment, on a free port of 127.0.0.1, strict responses); a conftest may override it.
 - `ecs_emulator` (session): an emulator serving on a free port of 127.0.0.1 in a background
   thread; a handle with `endpoint_url`, `client(service)`, `reset()`, `control_headers`.
 - `clean_emulator` (function): the same handle, with all state dropped before the test.
+
+`running_emulator(settings)` starts one more for a test module that needs other settings.
 
 Clients made by the handle check every ECS response against botocore's output shape, and every
 error against AWS's error form, and fail the call if one does not fit.
 """
 
 from __future__ import annotations
+
+import contextlib
+from typing import Iterator
 
 import pytest
 
@@ -88,14 +95,25 @@ def start_server(settings: Settings):
     return server
 
 
-@pytest.fixture(scope="session")
-def ecs_emulator():
-    settings = Settings.from_env(host="127.0.0.1", port=0, strict_responses=True)
+@contextlib.contextmanager
+def running_emulator(settings: Settings) -> Iterator[EmulatorHandle]:
+    """An emulator serving with `settings` until the block ends; its handle."""
     server = start_server(settings)
     try:
         yield EmulatorHandle(server, region=settings.default_region)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def ecs_emulator_settings() -> Settings:
+    return Settings.from_env(host="127.0.0.1", port=0, strict_responses=True)
+
+
+@pytest.fixture(scope="session")
+def ecs_emulator(ecs_emulator_settings):
+    with running_emulator(ecs_emulator_settings) as handle:
+        yield handle
 
 
 @pytest.fixture

@@ -1,16 +1,46 @@
-"""Shared fixtures. The emulator itself comes from our pytest plugin (emulator.pytest_plugin).
+"""Shared fixtures. The emulator itself comes from our pytest plugin (emulator.pytest_plugin);
+here its settings for this suite, and an emulator of its own for the modules that need the
+host's one 169.254.170.2:80.
 
 At the session's end, a check that nothing this session made on the Docker Engine is left
-(whatever order the test files ran in): see pytest_sessionfinish.
+(whatever order the test files ran in, and across pytest-xdist's workers): see
+pytest_sessionfinish.
+
+Under pytest-xdist (scripts/test.sh) each worker has its own session emulator; tests/groups.py
+names what must not run on two workers at once.
 """
 
 import os
 import socket
 import time
+from dataclasses import replace
 
 import pytest
 
+from emulator.pytest_plugin import running_emulator
 from emulator.runtime import labels
+
+# Services are steady after 1 s of serving here, not the default 3: every rollout, scale and
+# services_stable wait in the suite is 2 s shorter. Tests of steadiness itself start an emulator
+# with the window they need.
+STEADY_AFTER_S = 1.0
+
+
+@pytest.fixture(scope="session")
+def ecs_emulator_settings(ecs_emulator_settings):
+    """The session emulator (one per xdist worker) serves no 169.254.170.2: only one process on
+    the host can, so only link_local_emulator does, and its tests share one xdist group."""
+    return replace(ecs_emulator_settings, steady_after_s=STEADY_AFTER_S,
+                   link_local_credentials=False)
+
+
+@pytest.fixture(scope="module")
+def link_local_emulator(ecs_emulator_settings):
+    """An emulator for one module that serves task credentials on 169.254.170.2 where the host
+    allows (Linux, root). Mark the module tests.groups.HOST and make this its
+    `ecs_emulator`."""
+    with running_emulator(replace(ecs_emulator_settings, link_local_credentials=True)) as handle:
+        yield handle
 
 
 @pytest.fixture
@@ -100,19 +130,50 @@ def _session_temp(config) -> str | None:
     return str(made) if made else None
 
 
+# Under pytest-xdist each worker is a process of its own, so its emulators' resources carry its
+# pid. Each worker looks for its own after its fixtures are torn down, while it still runs (once
+# it has exited, any emulator on the machine may reap what a dead process left, and a leak would
+# go unseen), and hands what it found to the controller (workeroutput), which reports it all
+# once every worker has finished and fails the run.
+_WORKER_LEAKS = "ecs_emulator_leaks"
+_workers_leaks: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent with -p no:xdist
+def pytest_testnodedown(node, error):
+    """(xdist controller) A worker finished: keep what it left."""
+    _workers_leaks.extend(getattr(node, "workeroutput", {}).get(_WORKER_LEAKS, ()))
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if this session left a container, network or volume on the Docker Engine.
     Runs after every fixture is torn down (the session's emulators have stopped); what it finds
-    it names, removes, and counts as a failure."""
-    if session.config.option.collectonly or not session.items:
+    it names, removes, and counts as a failure (on an xdist worker: hands to the controller)."""
+    left = _leftovers_removed(session) + _workers_leaks
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_LEAKS] = left
         return
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "LEAK: this test session left on the Docker Engine: " + ", ".join(sorted(left))
+    if reporter is not None:
+        reporter.write_line(message, red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _leftovers_removed(session) -> list[str]:
+    """What this process's emulators left ('kind name'), removed."""
+    if session.config.option.collectonly or not session.items:
+        return []
     try:
         import docker
 
         client = docker.from_env(timeout=10)
         client.ping()
     except Exception:  # no Docker Engine: the Docker tests did not run either
-        return
+        return []
     selector, state_under = this_sessions_labels(), _session_temp(session.config)
     try:
         deadline = time.monotonic() + LEAK_GRACE_S
@@ -120,16 +181,11 @@ def pytest_sessionfinish(session, exitstatus):
         while left and time.monotonic() < deadline:
             time.sleep(0.5)
             left = leftovers(client.api, selector, state_under)
-        if not left:
-            return
-        from emulator.runtime import docker_cleanup
+        if left:
+            from emulator.runtime import docker_cleanup
 
-        for chosen in {tuple(sorted(c.items())) for c in left.values()}:
-            docker_cleanup.remove_labelled(client.api, dict(chosen))
+            for chosen in {tuple(sorted(c.items())) for c in left.values()}:
+                docker_cleanup.remove_labelled(client.api, dict(chosen))
+        return list(left)
     finally:
         client.close()
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    message = "LEAK: this test session left on the Docker Engine: " + ", ".join(sorted(left))
-    if reporter is not None:
-        reporter.write_line(message, red=True, bold=True)
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED

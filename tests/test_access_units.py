@@ -27,9 +27,10 @@ ACCOUNT = "123456789012"
 
 
 def task(arn_id: str, mode: str, ip: str | None = None, runtime_ids=(), known=TaskStatus.RUNNING,
-         engine=None):
+         engine=None, sandbox_id: str | None = None):
     return SimpleNamespace(arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{arn_id}", id=arn_id,
                            engine=engine, known=known, network_mode=mode, private_ip=ip,
+                           sandbox_id=sandbox_id,
                            containers=[SimpleNamespace(runtime_id=r) for r in runtime_ids])
 
 
@@ -57,9 +58,13 @@ class _Runtime:
 
 
 def test_callers_are_told_apart_by_address():
-    runtime = _Runtime({"172.30.0.2": "pause", "172.30.0.3": "c-bridge", "172.30.0.9": "other"})
+    runtime = _Runtime({"172.30.0.2": "pause", "172.30.0.3": "c-bridge", "172.30.0.9": "other",
+                        "172.30.0.6": "spare"})
     callers = Callers(_State(task("a" * 32, "awsvpc", ip="172.30.0.2"),
                              task("b" * 32, "bridge", runtime_ids=["c-bridge"]),
+                             # a bridge task in a pooled sandbox: the address is the sandbox's
+                             task("f" * 32, "bridge", runtime_ids=["c-in-spare"],
+                                  sandbox_id="spare"),
                              task("d" * 32, "bridge", runtime_ids=["c-old"],
                                   known=TaskStatus.STOPPED),
                              task("e" * 32, "bridge", runtime_ids=["c-new"])),
@@ -70,6 +75,7 @@ def test_callers_are_told_apart_by_address():
         CallerKind.TASK, "172.30.0.2", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{'a' * 32}",
         "a" * 32)
     assert callers.identify("::ffff:172.30.0.3").task_id == "b" * 32
+    assert callers.identify("172.30.0.6").task_id == "f" * 32
     assert callers.identify("172.30.0.9").kind is CallerKind.NETWORK
     assert callers.identify("172.30.0.9").from_container
     assert callers.identify("172.17.0.5").kind is CallerKind.STRANGER  # Docker's default bridge

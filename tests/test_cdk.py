@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.groups import HOST
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "cdk_app"
 
-pytestmark = [pytest.mark.docker,
+pytestmark = [pytest.mark.docker, HOST,  # docker build (tests/groups.py)
               pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
                                  reason="the CDK needs node and npm")]
 

@@ -23,9 +23,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.groups import HOST
 from tests.waiting import page_text, wait_for, wait_for_task
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, HOST]  # docker build (tests/groups.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "ecs-emulator-test/emulator:latest"
@@ -72,7 +73,7 @@ class Running:
         self.id = docker("inspect", "-f", "{{.Id}}", self.name).stdout.strip()
         # Ready when the ECS API answers (/_emulator/* may be kept to loopback callers, which
         # the host, reaching us through the published port, is not).
-        wait_for(self._answers, bool, timeout=30)
+        wait_for(self._answers, bool, timeout=90)  # a loaded machine starts it slowly
 
     def _answers(self) -> bool:
         try:

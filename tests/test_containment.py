@@ -17,11 +17,18 @@ import uuid
 import pytest
 
 from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
+from tests.groups import HOST
 from tests.test_task_credentials import make_role, python_image  # noqa: F401  (a fixture)
 from tests.test_task_metadata import environment_of, output_of, register, run, stop
 from tests.waiting import task_of, wait_for_task
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, HOST]
+
+
+@pytest.fixture(scope="module")
+def ecs_emulator(link_local_emulator):
+    """This module's emulator serves credentials on 169.254.170.2 (where the host allows)."""
+    return link_local_emulator
 
 # probe URL [wget options]: one line "<<URL rc=N BODY>>" (busybox wget prints errors on stderr).
 PROBE = 'p() { out=$(wget -qO- "$@" 2>&1); echo "<<$1 rc=$? $out>>"; }; '

@@ -233,3 +233,75 @@ def test_the_registry_address_is_read_and_checked(monkeypatch):
         Settings.from_env()
     monkeypatch.delenv("ECS_EMULATOR_REGISTRY_ADDRESS")
     assert Settings.from_env().registry_address is None
+
+
+def _persisted_fargate_task(world, engine_name: str, container_id: str):
+    """A RUNNING Fargate task as a restarted emulator reads it back, its container running on
+    engine `engine_name` (the fake's), before the task engine starts."""
+    with world.state.lock:
+        ran, _ = tasks.run(world.store, ecs_request("RunTask", {
+            "cluster": "c", "taskDefinition": "f", "launchType": "FARGATE",
+            "networkConfiguration": NETWORK}))
+        task = ran[0]
+        task.engine, task.known = engine_name, TaskStatus.RUNNING
+        task.containers[0].started = True
+    _container_on(world.fakes[engine_name], container_id, task.arn)
+    return task
+
+
+def _container_on(fake, container_id: str, task_arn: str) -> None:
+    from emulator.runtime import labels
+    from emulator.runtime.fake import FakeContainer
+
+    fake.containers[container_id] = FakeContainer(
+        id=container_id, name=f"c-{container_id}", image="app", network="bridge",
+        status="running", labels={labels.TASK_ARN: task_arn, labels.CONTAINER_NAME: "main",
+                                  labels.INSTANCE: fake.instance_id})
+
+
+def test_a_restart_adopts_each_engines_tasks_from_that_engines_own_containers():
+    """Adoption lists every engine configured at start: the task that ran on engine b gets its
+    same container back there (and its runner removes it when it stops); containers of this
+    emulator that no task owns are removed from b as from the default engine."""
+    from emulator.persistence.adoption import adopt
+
+    world = World()
+    task = _persisted_fargate_task(world, "b", "on-b")
+    _container_on(world.fakes["b"], "gone-on-b", "arn:aws:ecs:us-east-1:1:task/c/gone")
+    _container_on(world.fakes["default"], "gone-here", "arn:aws:ecs:us-east-1:1:task/c/gone")
+    assert adopt(world.engine, world.state) == 1
+    assert task.containers[0].runtime_id == "on-b" and task.known == TaskStatus.RUNNING
+    assert set(world.fakes["b"].containers) == {"on-b"}
+    assert "gone-here" not in world.fakes["default"].containers
+    world.engine.start()
+    try:
+        world.stop(task)
+        wait_for(lambda: set(world.fakes["b"].containers), lambda left: not left, timeout=10)
+    finally:
+        world.engine.stop()
+
+
+def test_an_engine_that_does_not_answer_at_start_has_its_tasks_held_not_stopped(monkeypatch):
+    """Engine c is down as the emulator restarts: its task keeps what the state file says
+    (RUNNING, its container id), with a runner, for c's outage handling to settle; the other
+    engines are adopted as usual."""
+    from emulator.persistence.adoption import adopt
+
+    world = World()
+    on_b = _persisted_fargate_task(world, "b", "on-b")
+    on_c = _persisted_fargate_task(world, "c", "on-c")
+    with world.state.lock:
+        on_c.containers[0].runtime_id = "on-c"
+
+    def down():
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(world.fakes["c"], "owned", down)
+    assert adopt(world.engine, world.state) == 2
+    assert on_b.containers[0].runtime_id == "on-b"
+    assert on_c.known == TaskStatus.RUNNING and not on_c.stop_requested
+    assert on_c.containers[0].runtime_id == "on-c" and "on-c" in world.fakes["c"].containers
+    with world.state.lock:
+        assert {t.arn for _, t in world.engine.live_tasks()} == {on_b.arn, on_c.arn}
+    world.engine.start()
+    world.engine.stop()

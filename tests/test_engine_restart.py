@@ -18,8 +18,9 @@ from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
 from tests.busybox import SERVE
 from tests.extra_engines import ExtraEngine, needs_root_and_dockerd
+from tests.groups import HOST
 
-pytestmark = needs_root_and_dockerd
+pytestmark = [needs_root_and_dockerd, HOST]
 
 CLUSTER = "restarts"
 

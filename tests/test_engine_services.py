@@ -21,12 +21,13 @@ from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
 from tests.extra_engines import ExtraEngine, needs_root_and_dockerd
+from tests.groups import HOST
 from tests.test_containment import LIST_TASKS, PROBE, probes
 from tests.test_ecs_exec import execute_command, needs_plugin
 from tests.test_task_credentials import make_role
 from tests.waiting import wait_for, wait_for_task
 
-pytestmark = needs_root_and_dockerd
+pytestmark = [needs_root_and_dockerd, HOST]  # an extra engine, 169.254.170.2 (tests/groups.py)
 
 CLUSTER = "services"
 GROUP = "/ecs/engine-b"

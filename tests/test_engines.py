@@ -6,6 +6,7 @@ spread by zone; an engine that stops answering loses its tasks, replaced on the 
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,9 +14,11 @@ from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
 from tests.busybox import SERVE
+from tests.test_cli import BIN, free_port, start  # noqa: F401  (start is a fixture)
 from tests.extra_engines import ExtraEngine, make_certs, needs_root_and_dockerd
+from tests.groups import HOST
 
-pytestmark = needs_root_and_dockerd
+pytestmark = [needs_root_and_dockerd, HOST]
 
 CLUSTER = "engines"
 LOST_AFTER_S = 2
@@ -428,3 +431,44 @@ def test_the_engines_control_endpoint_answers_clear_errors(emulator):
     assert (answer.status_code, answer.json()["__type"]) == (400, "InvalidParameterException")
     assert [e["name"] for e in requests.get(url, timeout=10).json()["engines"]] == [
         "default", "b", "c"]
+
+
+def test_a_restarted_persisted_emulator_adopts_a_task_on_another_engine(
+        engines, start, tmp_path, busybox_image):
+    """ECS_EMULATOR_PERSIST with engine b configured: after a kill -9 the task that ran on b is
+    RUNNING again with the same container, which kept running on b (adoption lists each
+    engine's own containers); a clean stop then leaves nothing on b."""
+    port = free_port()
+    env = {"ECS_EMULATOR_PERSIST": "1", "ECS_EMULATOR_DATA_DIR": str(tmp_path),
+           "ECS_EMULATOR_ENGINES": f"b={engines['b'].host}"}
+    argv = [str(BIN / "ecs-emulator"), "serve", "--port", str(port)]
+    first = start(argv, port, **env)
+    first.wait_until_healthy()
+    ecs = EmulatorHandle(SimpleNamespace(emulator=None, port=port)).client("ecs")
+    ecs.create_cluster(clusterName="adopt")
+    ecs.register_task_definition(family="web", containerDefinitions=[
+        {"name": "main", "image": busybox_image, "memory": 32, "command": SERVE}])
+    [task] = ecs.run_task(cluster="adopt", taskDefinition="web", launchType="EC2",
+                          placementConstraints=[{"type": "memberOf", "expression":
+                                                 "attribute:ecs.availability-zone == us-east-1b"}]
+                          )["tasks"]
+
+    def running():
+        found = ecs.describe_tasks(cluster="adopt", tasks=[task["taskArn"]])["tasks"][0]
+        return found["lastStatus"] == "RUNNING" and found
+
+    container_id = _wait(running)["containers"][0]["runtimeId"]
+    time.sleep(0.5)  # the task's RUNNING reaches the state file (keeper.ECS_DELAY_S)
+    first.kill()
+    second = start(argv, port, **env)
+    second.wait_until_healthy()
+    api = engines["b"].api()
+    try:
+        assert _wait(running)["containers"][0]["runtimeId"] == container_id
+        assert [c["Id"] for c in api.containers(
+            filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})] == [container_id]
+        assert second.stop() == 0
+        instance = (tmp_path / "state" / "instance").read_text().strip()
+        assert api.containers(all=True, filters={"label": [f"{labels.INSTANCE}={instance}"]}) == []
+    finally:
+        api.close()

@@ -15,8 +15,12 @@ from botocore.exceptions import ClientError
 
 from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
+from tests.groups import HOST
 from tests.test_task_credentials import TRUST, python_image  # noqa: F401  (a fixture)
 from tests.test_task_metadata import output_of, register, run, stop
+
+# Its task with a role may take 169.254.170.2 while its module runs.
+pytestmark = HOST
 
 ACCOUNT = "123456789012"
 

@@ -4,6 +4,7 @@ in conftest.py, which holds whatever order the files run in)."""
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,7 @@ def test_stopping_an_emulator_removes_all_it_made(busybox_image, docker_client):
 LEAKY_TEST = """
 from emulator.runtime.base import ContainerSpec
 from emulator.runtime.docker_runtime import DockerRuntime
+from emulator.runtime.labels import STATE_MARK
 
 
 def test_leaves_a_container_behind(busybox_image):
@@ -79,19 +81,28 @@ def test_leaves_a_container_behind(busybox_image):
 
 
 def test_a_persisted_emulator_leaves_a_volume_behind(tmp_path):
-    DockerRuntime(state_dir=str(tmp_path / "state")).ensure_volume("leaky-{suffix}", {{}})
+    # Its state directory holds the mark a persisted emulator's does: an emulator starting
+    # meanwhile (another worker's) must not take the volume for an orphan's and remove it.
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / STATE_MARK).write_text("leaky")
+    DockerRuntime(state_dir=str(state)).ensure_volume("leaky-{suffix}", {{}})
 """
 
 
+# In one process, and in two pytest-xdist workers (the leaky tests spread over them, so the
+# controller's check must find what either worker left).
+@pytest.mark.parametrize("workers", ["0", "2"])
 def test_a_session_that_leaves_a_container_fails_and_the_container_goes(tmp_path, busybox_image,
-                                                                         docker_client):
-    suffix = tmp_path.name[-12:].replace("_", "-")
+                                                                         docker_client, workers):
+    suffix = uuid.uuid4().hex[:12]  # its own names: the other parametrization may run meanwhile
     (tmp_path / "test_leaky.py").write_text(LEAKY_TEST.format(suffix=suffix))
     root = Path(__file__).resolve().parent.parent
     inner = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
-        cwd=root, capture_output=True, text=True, timeout=120)
+         "-n", workers, "--dist", "load", "--rootdir", str(tmp_path),
+         str(tmp_path / "test_leaky.py")],
+        cwd=root, capture_output=True, text=True, timeout=300)
     assert inner.returncode == pytest.ExitCode.TESTS_FAILED, inner.stdout + inner.stderr
     assert "2 passed" in inner.stdout
     assert ("LEAK: this test session left on the Docker Engine: "

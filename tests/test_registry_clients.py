@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from emulator.registry.hooks import PermissiveHooks
+from tests.groups import HOST
 from test_registry_helpers import OCI_INDEX, OCI_MANIFEST, reg, registry  # noqa: F401
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, HOST]  # docker build (tests/groups.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL = "ecs-emulator-test=registry"

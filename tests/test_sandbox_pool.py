@@ -74,6 +74,20 @@ def test_no_spare_is_made_while_a_task_is_starting():
         pool.close()
 
 
+def test_a_spare_asked_for_alone_is_kept_while_other_tasks_start():
+    fake = FakeRuntime()
+    pool = SandboxPool(lambda: fake, size=1)
+    try:
+        pool.take([]), pool.take([])
+        wait_for(pool.ready_count, lambda n: n == 1)
+        pool.task_starting(+1), pool.task_starting(+1)  # the asker and another task
+        assert pool.take([], alone=True) is None and pool.ready_count() == 1
+        pool.task_starting(-1)  # the asker alone now
+        assert pool.take([], alone=True) is not None
+    finally:
+        pool.close()
+
+
 def test_fixed_host_ports_and_size_zero_get_no_spares():
     fake = FakeRuntime()
     pool, off = SandboxPool(lambda: fake, size=1), SandboxPool(lambda: fake, size=0)

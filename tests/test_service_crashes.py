@@ -2,14 +2,27 @@
 circuit breaker trips (with and without a rollback), healthy tasks stay until new ones are
 steady, and launches back off. The scheduler's rules in detail: test_service_failures.py."""
 
+from dataclasses import replace
+
 import pytest
 
+from emulator.config import Settings
+from emulator.pytest_plugin import running_emulator
 from tests.busybox import SERVE, register
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
 CRASH = ["sh", "-c", "sleep 1; exit 3"]  # RUNNING, then gone before it is steady (3 s)
+
+
+@pytest.fixture(scope="module")
+def ecs_emulator(ecs_emulator_settings):
+    """Steady after the default 3 s, not the suite's 1 (conftest.py): CRASH's tasks must die,
+    and be seen to, well before they count as steady, on a loaded machine too."""
+    with running_emulator(replace(ecs_emulator_settings,
+                                  steady_after_s=Settings.steady_after_s)) as handle:
+        yield handle
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 90}
 STEADY = "(service web) has reached a steady state."
 

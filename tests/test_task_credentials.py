@@ -15,12 +15,13 @@ import boto3
 import pytest
 
 from emulator.engine.task_credentials import REFRESH_BEFORE_S, TaskRoleCredentials
+from tests.groups import HOST
 from tests.test_task_metadata import (
     container_of, environment_of, get, output_of, register, run, stop,
 )
 from tests.waiting import wait_for_task
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, HOST]
 
 ACCOUNT = "123456789012"
 PYTHON = "ecs-emulator-test/python-boto3:latest"
@@ -29,6 +30,12 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Action": "sts:AssumeRole"}]})
 WHO_AM_I = ("python3 -c \"import boto3; print('ARN', boto3.client('sts')"
             ".get_caller_identity()['Arn'], flush=True)\"; echo END; sleep 300")
+
+
+@pytest.fixture(scope="module")
+def ecs_emulator(link_local_emulator):
+    """This module's emulator serves credentials on 169.254.170.2 (where the host allows)."""
+    return link_local_emulator
 
 
 @pytest.fixture(scope="session")

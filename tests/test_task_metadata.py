@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.request
 
+import docker.errors
 import pytest
 
 from tests.waiting import wait_for, wait_for_task
@@ -52,7 +53,10 @@ def container_of(docker_client, arn, name: str):
     def find():
         listed = docker_client.api.containers(all=True, filters={"label": [
             f"{TASK_LABEL}={arn}", f"ecs-emulator.container-name={name}"]})
-        return [docker_client.containers.get(c["Id"]) for c in listed]
+        try:
+            return [docker_client.containers.get(c["Id"]) for c in listed]
+        except docker.errors.NotFound:  # removed since it was listed: look again
+            return []
     return wait_for(find, bool)[0]
 
 

@@ -4,7 +4,7 @@ apart on its bridge.
 - HOST: loopback, or an address of this host (a process here, or a container sharing the host's
   network namespace: Linux drops packets from outside that claim a local source address)
 - TASK: an address on the emulator's Docker network that belongs to a running task: an awsvpc
-  task's address, or a bridge task's container's
+  task's address, or a bridge task's container's (or its sandbox's, for one from the pool)
 - NETWORK: another address on the emulator's Docker network (a container someone attached to it,
   or one of a task's between its start and the next look at Docker)
 - STRANGER: anything else: Docker's default bridge, another network namespace routed to this
@@ -200,8 +200,8 @@ class Callers:
                         continue  # the same address on another engine's network is not it
                     if task.network_mode == "awsvpc" and task.private_ip == address:
                         return task
-                    if container_id and any(c.runtime_id == container_id
-                                            for c in task.containers):
+                    if container_id and (container_id == task.sandbox_id or any(
+                            c.runtime_id == container_id for c in task.containers)):
                         return task
         return None
 

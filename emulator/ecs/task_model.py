@@ -71,6 +71,9 @@ class Task:
     stopped_reason: str | None = None
     attachments: list[dict] = field(default_factory=list)
     private_ip: str | None = None
+    # The pause container holding its network namespace (awsvpc; a bridge task's from the
+    # sandbox pool): an address on the emulator's network that is this task's (access/callers.py).
+    sandbox_id: str | None = None
     version: int = 1
     created_at: dt.datetime = field(default_factory=utcnow)
     connectivity_at: dt.datetime | None = None

@@ -137,6 +137,28 @@ def sandbox_ports(shape: TaskShape, definitions: list[dict]) -> list[PortBinding
     ]
 
 
+# What a container cannot keep in another's network namespace: Docker refuses a hostname, links,
+# DNS settings and extra hosts with network_mode container:<id>; network sysctls and disabled
+# networking belong to a namespace of its own.
+_OWN_NAMESPACE = ("hostname", "links", "dnsServers", "dnsSearchDomains", "extraHosts",
+                  "systemControls", "disableNetworking")
+
+
+def pooled_bridge_ports(shape: TaskShape, definitions: list[dict]) -> list[PortBinding] | None:
+    """A bridge task that may start in a sandbox made ahead of time (engine/sandbox_pool.py):
+    the ports its one container publishes there; None when it may not. One container only: ECS's
+    bridge mode gives each container a namespace of its own, so a task of several would claim
+    several sandboxes. pidMode task would put the pause process in its PID namespace; a fixed
+    host port belongs to one sandbox alone."""
+    if shape.network_mode != "bridge" or len(definitions) != 1 or shape.pid_mode == "task":
+        return None
+    definition = definitions[0]
+    if any(definition.get(key) for key in _OWN_NAMESPACE):
+        return None
+    ports = _ports(shape, definition)
+    return None if any(p.host_port for p in ports) else ports
+
+
 def _mounts(shape: TaskShape, definition: dict, linux: dict) -> list[Mount]:
     mounts = []
     for point in definition.get("mountPoints", []):

@@ -1,9 +1,12 @@
-"""Sandboxes kept ready: awsvpc pause containers made ahead of demand and handed to new tasks.
+"""Sandboxes kept ready: pause containers made ahead of demand and handed to new tasks.
 
 An awsvpc task's sandbox (a pause container on the emulator's network, holding the task's network
 namespace, its IP and its published ports) is about half of what Docker does to start a
 one-container task; Docker's network attach is the dear part. Made in the background before a
 task asks, RunTask pays only for the task's own containers, which join the namespace cheaply.
+A bridge task of one container takes one too (task_runner.py; container_specs.pooled_bridge_ports
+says which): it is the namespace ECS's bridge mode gives that container, renamed on the network
+for it (runtime name_sandbox), so the container starts without attaching itself.
 
 - Demand decides what is kept: a sandbox's published ports are fixed when it is made, so ready
   sandboxes are kept per port shape (the task's container ports; host ports are always Docker's
@@ -83,9 +86,12 @@ class SandboxPool:
 
     # -- what runners ask ---------------------------------------------------------------------
 
-    def take(self, ports: list[PortBinding]) -> Ready | None:
+    def take(self, ports: list[PortBinding], alone: bool = False) -> Ready | None:
         """A ready sandbox publishing `ports`, now the caller's; None when there is none (the
-        caller makes its own). Either way the ask counts towards keeping spares of its shape."""
+        caller makes its own). Either way the ask counts towards keeping spares of its shape.
+        `alone`: only if no other task is starting (a bridge task's spare must join the network
+        again under its name, which waits behind every other task's attach: in a burst a task
+        attaching itself is sooner)."""
         shape = shape_of(ports) if self.size else None
         if shape is None:
             return None
@@ -97,7 +103,7 @@ class SandboxPool:
             if self._asked[shape] >= WANTED_AFTER:
                 self._want(shape)
             ready = self._ready.get(shape)
-            claimed = ready.pop(0) if ready else None
+            claimed = ready.pop(0) if ready and not (alone and self._starting > 1) else None
             self._start_thread()
             self._lock.notify_all()
             return claimed

@@ -12,7 +12,7 @@ import time
 import uuid
 
 from emulator.ecs.model import utcnow
-from emulator.engine import container_specs
+from emulator.engine import container_specs, sandbox_pool
 from emulator.engine.hooks import TaskSetupError
 from emulator.runtime import docker_queue
 from emulator.runtime import labels as runtime_labels
@@ -76,10 +76,7 @@ class TaskRunner:
             return False
         shape = self._shape()
         ports = container_specs.sandbox_ports(shape, self._definitions())
-        # awsvpc: a sandbox made ahead of time if one is ready (engine/sandbox_pool.py), on the
-        # task's engine (each keeps its own: engines.py).
-        pooled = (self.engine.sandboxes_of(self.task).take(ports)
-                  if self.task.network_mode == "awsvpc" else None)
+        pooled = self._spare(shape, ports)
         try:
             self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
                 f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
@@ -94,6 +91,7 @@ class TaskRunner:
                      else self._sandbox_bindings(ports))
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address
+            self.task.sandbox_id = self.sandbox.sandbox_id
             self.task.connectivity_at = utcnow()
             if self.task.network_mode == "awsvpc":
                 self.task.attachments = [self._eni_attachment()]
@@ -102,6 +100,35 @@ class TaskRunner:
                     container.network_bindings = [b for b in published if b["containerPort"] in ports]
             self._advance(TaskStatus.PENDING)
         return True
+
+    def _spare(self, shape, ports) -> sandbox_pool.Ready | None:
+        """A sandbox made ahead of time (engine/sandbox_pool.py) on the task's engine (each keeps
+        its own: engines.py), now this task's; None when none is ready or the task cannot take
+        one."""
+        pool = self.engine.sandboxes_of(self.task)
+        if self.task.network_mode == "awsvpc":
+            return pool.take(ports)
+        # A bridge task of one container joins a spare's namespace instead of attaching to the
+        # network itself (Docker's dear part); the spare takes the container's name on the
+        # network, so others still reach it by name. Its address is not shown (ECS shows none
+        # for bridge tasks); its ports are read from Docker once the container runs.
+        bridge_ports = container_specs.pooled_bridge_ports(shape, self._definitions())
+        ready = (pool.take(bridge_ports, alone=True)
+                 if bridge_ports is not None else None)
+        if ready is None:
+            return None
+        sandbox_id = ready.sandbox.sandbox_id
+        self.sandbox = TaskSandbox(network=ready.sandbox.network, ip_address=None,
+                                   sandbox_id=sandbox_id)  # teardown removes it from here on
+        try:
+            self.runtime.name_sandbox(self.sandbox, [self.task.containers[0].name])
+        except RuntimeError_:  # it went meanwhile: attach as without a pool
+            log.info("spare sandbox %s could not be named; task %s attaches itself",
+                     sandbox_id, self.task.id, exc_info=True)
+            self._quietly(self.runtime.remove_sandbox, self.sandbox)
+            self.sandbox = None
+            return None
+        return sandbox_pool.Ready(self.sandbox, None)
 
     def _sandbox_bindings(self, ports) -> list[dict]:
         """awsvpc: the host ports where the sandbox publishes the task's container ports."""
@@ -288,13 +315,21 @@ class TaskRunner:
         with self.lock:
             self._advance(TaskStatus.DEPROVISIONING)
         self.engine.call_hooks("on_stopped", self.store, self.task, isolated=True)
+        # A bridge task's pooled sandbox holds only the pause process once its container is gone
+        # (ECS's bridge mode has no network of the task's own to tear down before STOPPED):
+        # it goes right after, before the runner ends, so a reset or the engine's stop still
+        # waits for it. An awsvpc task's goes before, as its ENI is deleted before STOPPED.
+        sandbox_after = self.task.network_mode == "bridge" and self.sandbox is not None \
+            and self.sandbox.sandbox_id is not None
         if engine_answers:
-            self._remove_all()
+            self._remove_all(with_sandbox=not sandbox_after)
         with self.lock:
             for attachment in self.task.attachments:
                 attachment["status"] = "DELETED"
             self._settle_containers()
             self._advance(TaskStatus.STOPPED)
+        if engine_answers and sandbox_after:
+            self._quietly(self.runtime.remove_sandbox, self.sandbox)
 
     def _settle_containers(self) -> None:
         """A STOPPED task's containers are all STOPPED: those that never ran say why (the
@@ -356,12 +391,20 @@ class TaskRunner:
             with self.lock:
                 self.engine.record_exit(self.task, container, state)
 
-    def _remove_all(self) -> None:
+    def _remove_all(self, with_sandbox: bool = True) -> None:
+        # The sandbox (a pause container) goes beside the task's containers, not after them:
+        # they have exited, so neither removal waits for the other's.
+        sandbox = None
+        if with_sandbox and self.sandbox is not None and self.sandbox.sandbox_id is not None:
+            sandbox = threading.Thread(target=self._quietly,
+                                       args=(self.runtime.remove_sandbox, self.sandbox),
+                                       daemon=True)
+            sandbox.start()
         for container in self.task.containers:
             if container.runtime_id:
                 self._quietly(self.runtime.remove_container, container.runtime_id)
-        if self.sandbox is not None:
-            self._quietly(self.runtime.remove_sandbox, self.sandbox)
+        if sandbox is not None:
+            sandbox.join()
         for volume in self.volumes:
             self._quietly(self.runtime.remove_volume, volume)
         if self.unsure:

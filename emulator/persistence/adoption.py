@@ -16,7 +16,9 @@ STOPPED (its teardown is the usual one). A task for which nothing was made yet i
 the engine as a new task (TaskEngine.admit), which starts it as any other. Containers and task
 volumes of this instance that no persisted task owns are removed. An awsvpc task whose sandbox
 came from the pool (engine/sandbox_pool.py: no task labels) gets it back through its containers'
-NetworkMode; unclaimed spares are removed.
+NetworkMode; unclaimed spares are removed. All this is done on each engine configured at start
+(engine/engines.py) with that engine's own list and runtime, for the tasks that ran on it; an
+extra engine that does not answer has its tasks held for its outage handling (`_hold`).
 """
 
 from __future__ import annotations
@@ -91,9 +93,40 @@ class AdoptedTaskRunner(TaskRunner):
 
 
 def adopt(engine, state) -> int:
-    """Adopt what the persisted tasks still run; remove what no task owns. How many adopted."""
+    """Adopt what the persisted tasks still run; remove what no task owns. How many adopted.
+    Each engine configured at start is asked for its own containers, and its tasks are matched
+    against those alone."""
     engine.events_since = time.time()  # before looking: a death from now on is an event
-    containers, volumes = engine.runtime.owned()
+    with state.lock:
+        live = [(store, task) for store in state.stores() for task in store.tasks.values()
+                if task.known < TaskStatus.STOPPED]
+    live_arns = {task.arn for _, task in live}
+    adopted = 0
+    for name, runtime in _runtimes(engine):
+        mine = [(store, task) for store, task in live if engine.runtime_of(task) is runtime]
+        if name is None:  # the default engine: it must answer (the caller refuses to start)
+            owned = runtime.owned()
+        else:
+            try:
+                owned = runtime.owned()
+            except Exception as error:
+                adopted += _hold(engine, state, mine, name, error)
+                continue
+        adopted += _adopt_on(engine, state, runtime, owned, mine, live_arns)
+    return adopted
+
+
+def _runtimes(engine) -> list[tuple[str | None, object]]:
+    """(name, runtime) of every engine configured at start, the default one first (None)."""
+    engines = engine.engines
+    if engines is None:
+        return [(None, engine.runtime)]
+    return [(None, engines.default.runtime)] + [(e.name, e.runtime) for e in engines.extra()]
+
+
+def _adopt_on(engine, state, runtime, owned, live: list, live_arns: set[str]) -> int:
+    """Adoption on one engine: `owned`, its containers and volumes; `live`, its tasks."""
+    containers, volumes = owned
     listed = {c["Id"]: c for c in containers}
     by_task: dict[str, dict[str, dict]] = {}
     spares: dict[str, dict] = {}  # pool sandboxes by id: claimed ones carry no task's labels
@@ -104,9 +137,6 @@ def adopt(engine, state) -> int:
             continue
         by_task.setdefault(tags.get(labels.TASK_ARN, ""), {})[
             tags.get(labels.CONTAINER_NAME, "")] = container
-    with state.lock:
-        live = [(store, task) for store in state.stores() for task in store.tasks.values()
-                if task.known < TaskStatus.STOPPED]
     adopted = 0
     for store, task in live:
         found = by_task.pop(task.arn, {})
@@ -115,7 +145,7 @@ def adopt(engine, state) -> int:
                 engine.admit(store, [task])
             continue
         sandbox = _sandbox(found.pop(SANDBOX, None) or _claimed_spare(found, spares), task)
-        inspected = {name: _state_of(engine.runtime, c, listed) for name, c in found.items()}
+        inspected = {name: _state_of(runtime, c, listed) for name, c in found.items()}
         task_volumes = [v["Name"] for v in volumes if _task_volume(v, task.arn)]
         with state.lock:
             caught_up = _reconcile(engine, task, found, inspected)
@@ -124,8 +154,25 @@ def adopt(engine, state) -> int:
             state.changed.notify_all()
         adopted += 1
     by_task[POOL_NAME] = spares  # unclaimed spares go: the pool makes new ones on demand
-    _remove_unowned(engine.runtime, by_task, volumes, {task.arn for _, task in live})
+    _remove_unowned(runtime, by_task, volumes, live_arns)
     return adopted
+
+
+def _hold(engine, state, live: list, name: str, error: Exception) -> int:
+    """An extra engine that does not answer at start: its tasks are taken back as the state
+    file has them, each with a runner, and so left to the engine's outage handling
+    (engine/engine_outage.py) as a running task of an engine gone quiet is: should the engine
+    answer again, those whose containers died are stopped and the dead task's leftovers swept;
+    should it stay away, its tasks are lost after ECS_EMULATOR_ENGINE_LOST_AFTER. Nothing is
+    asked of the engine now (its task volumes and pool sandboxes are not known: its own clean-up
+    of a later start removes them)."""
+    log.warning("Docker Engine %s does not answer at start (%s): its %d tasks are held",
+                name, error, len(live))
+    with state.lock:
+        for store, task in live:
+            engine.adopt(task, AdoptedTaskRunner(engine, store, task, None, []))
+        state.changed.notify_all()
+    return len(live)
 
 
 def _state_of(runtime, container: dict, listed: dict[str, dict]):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 
 from .base import (ContainerCreateError, ContainerStartError, NetworkMembers, PortBinding,
-                   TaskSandbox)
+                   RuntimeError_, TaskSandbox)
 from .docker_specs import port_bindings, port_key
 from .labels import ROLE, docker_name
 
@@ -103,6 +103,21 @@ def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
     endpoint = (api.inspect_container(sandbox_id)["NetworkSettings"]["Networks"] or {}).get(network, {})
     return TaskSandbox(network=f"container:{sandbox_id}", ip_address=endpoint.get("IPAddress") or None,
                        sandbox_id=sandbox_id, mac_address=endpoint.get("MacAddress") or None)
+
+
+def rejoin(api, container_id: str, network: str, aliases: list[str]) -> None:
+    """Docker sets a container's aliases on a network only as it joins it, so a pause container
+    made ahead of time (engine/sandbox_pool.py) leaves the network and joins it again with the
+    names of the container it will hold. Its namespace, made already, is what made it dear;
+    the join costs about half of a new container's attach. Its address may change, and its
+    published ports are published again (Docker keeps them in the container's own settings)."""
+    import docker.errors
+
+    try:
+        api.disconnect_container_from_network(container_id, network)
+        api.connect_container_to_network(container_id, network, aliases=list(aliases) or None)
+    except docker.errors.APIError as error:
+        raise RuntimeError_(error.explanation or str(error)) from None
 
 
 def remove_pause_sandbox(api, sandbox: TaskSandbox) -> None:

@@ -174,6 +174,11 @@ class DockerRuntime:
         return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
                                                    ports, self._pause_image)
 
+    def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
+        if sandbox.sandbox_id:
+            self.queue.call(SETUP, docker_network.rejoin, self.api, sandbox.sandbox_id,
+                            self.ensure_network()[0], aliases)
+
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         if sandbox.sandbox_id:
             self.queue.call(TEARDOWN, docker_network.remove_pause_sandbox, self.api, sandbox)

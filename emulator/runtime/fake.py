@@ -54,6 +54,7 @@ class FakeContainer:
     health: str | None = None
     ip_address: str | None = None
     published: tuple[PublishedPort, ...] = ()
+    aliases: tuple[str, ...] = ()  # a sandbox's names on the network (name_sandbox)
     started_at: str | None = None
     finished_at: str | None = None
     ignores_sigterm: bool = False
@@ -220,6 +221,16 @@ class FakeRuntime:
             return TaskSandbox(network=f"container:{sandbox.id}", ip_address=sandbox.ip_address,
                                sandbox_id=sandbox.id, mac_address="02:42:0a:00:00:02")
 
+    def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
+        """As Docker: the sandbox leaves the network and joins again, with a new address."""
+        with self._changed:
+            self.calls.append(("name_sandbox", sandbox.sandbox_id, tuple(aliases)))
+            container = self.containers.get(sandbox.sandbox_id or "")
+            if container is None:
+                raise RuntimeError_(f"No such container: {sandbox.sandbox_id}")
+            container.aliases = tuple(aliases)
+            container.ip_address = self._next_ip("10.0")
+
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         with self._changed:
             self.calls.append(("remove_sandbox", sandbox.sandbox_id))
@@ -304,8 +315,22 @@ class FakeRuntime:
     def listed_containers(self) -> list[dict]:
         with self._changed:
             self.calls.append(("listed_containers",))
-            return [{"Id": c.id, "Names": [f"/{c.name}"], "State": c.status,
-                     "Labels": dict(c.labels)} for c in self.containers.values()]
+            return self._container_entries()
+
+    def owned(self) -> tuple[list[dict], list[dict]]:
+        """This instance's containers and volumes as Docker's lists show them (the fields
+        adoption reads: persistence/adoption.py)."""
+        with self._changed:
+            containers = self._container_entries()
+            volumes = [{"Name": name, "Labels": dict(v["labels"])}
+                       for name, v in self.volumes.items()
+                       if v["labels"].get(INSTANCE) == self.instance_id]
+        return containers, volumes
+
+    def _container_entries(self) -> list[dict]:
+        return [{"Id": c.id, "Labels": dict(c.labels), "State": c.status,
+                 "HostConfig": {"NetworkMode": c.network}}
+                for c in self.containers.values() if c.labels.get(INSTANCE) == self.instance_id]
 
     def listed_state(self, entry: dict, listed: dict[str, dict]) -> ContainerState | None:
         return None  # the fake keeps no list apart from its containers: inspect them

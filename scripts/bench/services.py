@@ -16,7 +16,8 @@ Rows, each timed in every round for both sides (which side goes first alternates
   Fargate service, the services_stable waiter with a 1 s delay, scale to 0, reset) on a server of
   its own, vs the same steps with raw Docker (two pause-plus-app pairs started on 2 threads, then
   stopped and removed).
-Ours is polled every 10 ms (20 ms while 20 tasks start): DescribeTasks for the killed task until
+After each run of ours the bench waits, untimed, until our sandbox pool has made its spare again
+(tasks.py says why). Ours is polled every 10 ms (20 ms while 20 tasks start): DescribeTasks for the killed task until
 ECS saw it go, then DescribeServices. Bridge network mode, the busybox test image, a command
 that ends on SIGTERM. MiniStack (the bench virtualenv's) is a second peer of the scale and
 whole-test rows; the replacement rows kill a task's container found by our task-ARN label,
@@ -135,6 +136,7 @@ def ours_scale(services: Services, name: str, polls: Polls | None) -> float:
     if polls is not None:
         polls.server_cpu_s.append(services.ours.server_cpu_s() - cpu)
     services.settle(name)
+    services.ours.settle_spares()
     return seconds
 
 
@@ -163,6 +165,7 @@ def ours_replace(services: Services, name: str, raw: RawDocker, polls: Polls | N
     services.wait_steady(name, 1, polls)
     seconds = time.perf_counter() - began
     polls.server_cpu_s.append(services.ours.server_cpu_s() - cpu)
+    services.ours.settle_spares()  # untimed: the spare the new task took is made again
     return seconds
 
 

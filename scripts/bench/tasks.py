@@ -7,8 +7,9 @@ Rows, each timed in every round for both sides (which side goes first alternates
 - awsvpc: raw pause container create+start then the app in its namespace, vs RunTask awsvpc;
 - 20 at once: raw 20 create+start on 20 threads, vs RunTask count=10 twice until all RUNNING;
 - stop: raw stop+remove, vs StopTask until STOPPED (the command exits on SIGTERM).
-After each awsvpc run of ours the bench waits, untimed, until our sandbox pool has made its spare
-again (engine/sandbox_pool.py), so that background work does not land in the next side's time.
+After each run of ours the bench waits, untimed, until our sandbox pool has made its spare again
+(engine/sandbox_pool.py: awsvpc tasks and one-container bridge tasks take one), so that
+background work does not land in the next side's time (nor in our own timed stop).
 MiniStack (the bench virtualenv's, as api.py runs it) is a second peer: the same RunTask and
 StopTask calls and polling as ours, timed between raw and ours in every pair (without it
 installed, run api.py once to make .cache/bench-venv). Ours is polled with DescribeTasks every 10 ms (20 ms for 20 tasks, whose calls are heavier); the
@@ -51,8 +52,7 @@ def ours_start(ours: Ours, polls: Polls | None, mode: str, counts: tuple[int, ..
     if polls is not None:
         polls.server_cpu_s.append(ours.server_cpu_s() - cpu)
     ours.stop_and_wait(arns)
-    if mode == "awsvpc":
-        ours.settle_spares()
+    ours.settle_spares()
     return seconds
 
 
@@ -79,6 +79,7 @@ def raw_stop(raw: RawDocker, _) -> float:
 def ours_stop(ours: Ours, polls: Polls | None) -> float:
     arns = ours.run_tasks("bridge")
     ours.wait_status(arns, "RUNNING")
+    ours.settle_spares()  # the spare it took is made again before the timed stop, not during
     time.sleep(0.2)
     began, cpu = time.perf_counter(), ours.server_cpu_s()
     ours.stop_tasks(arns)
