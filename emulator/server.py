@@ -8,6 +8,7 @@ import logging
 import threading
 
 from emulator import http_server
+from emulator.access.callers import is_local_address
 from emulator.access.gate import listen_for_containers
 from emulator.app import Emulator
 
@@ -132,8 +133,9 @@ class EmulatorServer:
         """http://<gateway>:<port> once we listen there; None where the gateway is no address of
         this host."""
         _, gateway = runtime.ensure_network()
-        if self.host in ("0.0.0.0", "::", gateway):
-            return f"http://{gateway}:{self.port}"
+        if gateway == self.host or (self.host in ("0.0.0.0", "::") and (
+                runtime is self.emulator.engine.runtime or is_local_address(gateway))):
+            return f"http://{gateway}:{self.port}"  # (another engine's gateway may be elsewhere)
         with self._extra_lock:
             if gateway in self._extra:
                 return f"http://{gateway}:{self.port}"

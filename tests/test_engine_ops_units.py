@@ -305,3 +305,26 @@ def test_an_engine_that_does_not_answer_at_start_has_its_tasks_held_not_stopped(
         assert {t.arn for _, t in world.engine.live_tasks()} == {on_b.arn, on_c.arn}
     world.engine.start()
     world.engine.stop()
+
+
+def test_a_name_being_removed_is_not_added_again_until_its_sweep_is_done(world, monkeypatch):
+    # Added again meanwhile (the same daemon, say), the old engine's sweep of our resources
+    # would take the new engine's.
+    from emulator.engine import engines as engines_module
+
+    monkeypatch.setattr(engines_module, "why_not_answering", lambda environment: None)
+    tried = []
+    waited = engine_removal._wait_for
+
+    def wait_then_add_again(*args):
+        waited(*args)
+        with pytest.raises(ValueError, match="still being removed"):
+            world.engines.add_running(EngineAddress("b", "unix:///b.sock"))
+        tried.append("b")
+
+    monkeypatch.setattr(engine_removal, "_wait_for", wait_then_add_again)
+    world.run(3, group="g")
+    world.engines.remove_running("b", force=True)
+    assert tried == ["b"] and not world.engines.removing
+    world.engines.add_running(EngineAddress("b", "unix:///b.sock"))  # after the sweep: it may
+    assert [e["name"] for e in world.engines.describe()] == ["default", "c", "b"]

@@ -59,6 +59,7 @@ def remove(engines, name: str, force: bool = False, wait_s: float = RUNNERS_WAIT
             raise EngineInUse(
                 f"{len(running)} tasks still run on the engine {name!r}: stop them first, or "
                 "remove it with force (its tasks are stopped, services replace them elsewhere)")
+        engines.removing.add(name)  # before it leaves `engines`: never both absent meanwhile
         del engines.engines[name]  # no task is placed on it from now on
         engines.removed[name] = engine
         deregistered = _deregister(state, name)
@@ -66,6 +67,18 @@ def remove(engines, name: str, force: bool = False, wait_s: float = RUNNERS_WAIT
             task.stop_grace_s = 0
             state.door.stop(store, task, "TerminationNotice", REMOVED_REASON.format(name))
         state.changed.notify_all()
+    try:
+        _retire(engines, engine, name, task_engine, on_it, wait_s)
+    finally:
+        engines.removing.discard(name)
+    log.info("Docker Engine %s removed: %d container instances deregistered, %d tasks stopped",
+             name, deregistered, len(on_it))
+    return describe(engine)
+
+
+def _retire(engines, engine, name: str, task_engine, on_it: list, wait_s: float) -> None:
+    """After the engine left the list: its tasks waited for, then its threads, pool, our
+    resources on it and its client gone."""
     engines.tell_local_host()
     _wait_for(task_engine, [task for _, task in on_it], wait_s)
     engine.unwatched.set()
@@ -80,9 +93,6 @@ def remove(engines, name: str, force: bool = False, wait_s: float = RUNNERS_WAIT
         log.warning("could not remove this emulator's resources from the Docker Engine %s",
                     name, exc_info=True)
     engine.runtime.close()
-    log.info("Docker Engine %s removed: %d container instances deregistered, %d tasks stopped",
-             name, deregistered, len(on_it))
-    return describe(engine)
 
 
 def _deregister(state, name: str) -> int:

@@ -67,6 +67,9 @@ class Engines:
         self.local_host = None  # ecs/local_instance.LocalHost, told of engines added later
         self.engines: dict[str, Engine] = {}
         self.removed: dict[str, Engine] = {}  # what a stopped task of a removed engine names
+        # names being removed (engine_removal.py): not to be added again until the old engine's
+        # resources are swept, or the sweep would take the new engine's
+        self.removing: set[str] = set()
         self.load = EngineLoad()
         task_engine.task_listeners.append(self.load.on_task_changed)
         self._add(DEFAULT_ENGINE, settings.docker_environment(), task_engine.runtime)
@@ -114,6 +117,9 @@ class Engines:
         with self._lock:
             if address.name in self.engines:
                 raise ValueError(f"an engine named {address.name!r} is there already")
+            if address.name in self.removing:
+                raise ValueError(f"the engine named {address.name!r} is still being removed; "
+                                 "add it again in a moment")
             engine = self.add(address)
             self.removed.pop(address.name, None)
         engine.health.start()

@@ -26,8 +26,10 @@ def _client_class():
         class ApiClient(docker.APIClient):
             def merge_environment_settings(self, url, proxies, stream, verify, cert):
                 settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-                if verify is None and isinstance(self.verify, str):
-                    settings["verify"] = self.verify  # the engine's CA (DOCKER_CERT_PATH)
+                if verify is None and self.verify is not True:
+                    # the engine's CA (DOCKER_CERT_PATH), or no verification when TLS is asked
+                    # without it: either way not the process's bundle
+                    settings["verify"] = self.verify
                 return settings
 
         class Client(docker.DockerClient):
