@@ -141,8 +141,14 @@ _workers_leaks: list[str] = []
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: absent with -p no:xdist
 def pytest_testnodedown(node, error):
-    """(xdist controller) A worker finished: keep what it left."""
-    _workers_leaks.extend(getattr(node, "workeroutput", {}).get(_WORKER_LEAKS, ()))
+    """(xdist controller) A worker finished: keep what it left. A worker that went down before
+    its check reported (an error in the check, a crash in teardown) fails the run too: its
+    leftovers would otherwise go unseen, reaped later by another emulator."""
+    output = getattr(node, "workeroutput", None) or {}
+    if error is not None or _WORKER_LEAKS not in output:
+        worker = getattr(getattr(node, "gateway", None), "id", "?")
+        _workers_leaks.append(f"(worker {worker} could not check for leftovers: {error})")
+    _workers_leaks.extend(output.get(_WORKER_LEAKS, ()))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -29,7 +29,8 @@ def own_emulator():
     from emulator.config import Settings
     from emulator.pytest_plugin import EmulatorHandle, start_server
 
-    server = start_server(Settings(host="127.0.0.1", port=0, strict_responses=True))
+    server = start_server(Settings(host="127.0.0.1", port=0, strict_responses=True,
+                                   link_local_credentials=False))
     stopped = []
 
     def stop():

@@ -58,7 +58,7 @@ def test_reset_removes_every_task_container_and_volume(clean_emulator, busybox_i
 
 
 def test_stopping_an_emulator_removes_all_it_made(busybox_image, docker_client):
-    server = start_server(Settings(host="127.0.0.1", port=0))
+    server = start_server(Settings(host="127.0.0.1", port=0, link_local_credentials=False))
     try:
         handle = EmulatorHandle(server)
         start_tasks(handle, busybox_image)

@@ -64,7 +64,7 @@ def test_stopping_the_emulator_cuts_a_stop_task_short(busybox_image, docker_clie
     from emulator.config import Settings
     from emulator.pytest_plugin import EmulatorHandle, start_server
 
-    server = start_server(Settings(host="127.0.0.1", port=0))
+    server = start_server(Settings(host="127.0.0.1", port=0, link_local_credentials=False))
     try:
         handle = EmulatorHandle(server)
         ecs = handle.client("ecs")
