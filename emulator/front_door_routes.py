@@ -19,6 +19,7 @@ import itertools
 
 from flask import Blueprint, Response, current_app, request
 
+from emulator.access import control_token
 from emulator.ecs import gateways
 
 blueprint = Blueprint("front_door", __name__)
@@ -51,7 +52,12 @@ def _forward(targets, what: str, path: str):
         return Response("503 Service Temporarily Unavailable\n", 503, mimetype="text/plain")
     host, port = targets[next(_turns) % len(targets)]
     target = "/" + path + (("?" + request.query_string.decode()) if request.query_string else "")
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+    headers = {k: v for k, v in request.headers.items()
+               if k.lower() not in _HOP_BY_HOP and k.lower() != control_token.HEADER.lower()}
+    if "Cookie" in headers:  # the operator's control cookie is not the task's to see
+        headers["Cookie"] = _without_control_cookie(headers["Cookie"])
+        if not headers["Cookie"]:
+            del headers["Cookie"]
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Proto"] = "http"
     connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
@@ -64,8 +70,20 @@ def _forward(targets, what: str, path: str):
         return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
     finally:
         connection.close()
-    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
+    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP
+            and not (k.lower() == "set-cookie" and _names_control_cookie(v))]
     return Response(body, answer.status, headers=kept)
+
+
+def _without_control_cookie(header: str) -> str:
+    return "; ".join(part for part in (p.strip() for p in header.split(";"))
+                     if part and not _names_control_cookie(part))
+
+
+def _names_control_cookie(text: str) -> bool:
+    """A cookie pair (or a Set-Cookie) of the emulator's control cookie: a task may neither read
+    the operator's nor set one of its own."""
+    return text.split("=", 1)[0].strip() == control_token.COOKIE
 
 
 def _express_targets(cluster: str, name: str) -> list[tuple[str, int]] | None:

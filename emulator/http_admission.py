@@ -75,7 +75,13 @@ class AdmissionQueue:
                 self._since.pop(me, None)  # its slot from the last request is given up,
                 # unless it takes the next connection here at once (no other thread woken)
                 if self._ready and self._busy(now) < self._slots:
-                    return self._take(me, now, self._ready.popleft())
+                    item = self._take(me, now, self._ready.popleft())
+                    if self._ready and self._waiting and not self._watching:
+                        # the watch took this one (or none was kept): another sleeper keeps
+                        # watch over the connections still waiting, or they would wait for the
+                        # next arrival or the end of a slow request
+                        self._wake.notify()
+                    return item
                 if _SHUTDOWN in self._ready:  # the pool is shrinking or stopping: at once
                     self._ready.remove(_SHUTDOWN)
                     return _SHUTDOWN
@@ -86,8 +92,13 @@ class AdmissionQueue:
         self._mark(time.monotonic())
 
     def idle(self) -> None:
-        """The calling worker waits for its client: its slot does not count meanwhile."""
+        """The calling worker waits for its client: its slot does not count meanwhile, and a
+        connection waiting for a slot is let in now rather than when the watch wakes."""
         self._mark(float("-inf"))
+        if self._ready and self._waiting:  # (read unlocked: a cheap look before the lock)
+            with self._lock:
+                if self._ready and self._waiting:
+                    self._wake.notify()
 
     def _mark(self, since: float) -> None:
         # Without the lock: only the holder adds or removes its own entry, so this changes a

@@ -87,3 +87,14 @@ def test_the_plugins_handle_carries_the_token(ecs_emulator):
         assert requests.get(url, headers=ecs_emulator.control_headers, timeout=10).ok
     finally:
         token.enforced = enforced
+
+
+def test_a_front_door_hands_the_task_neither_the_control_cookie_nor_a_way_to_set_it():
+    # Express services and gateways forward the browser's headers to a task: the operator's
+    # control cookie (and header) would let the task act as the operator where the token is on.
+    from emulator.front_door_routes import _names_control_cookie, _without_control_cookie
+
+    assert _without_control_cookie("a=1; ecs_emulator_control=secret; b=2") == "a=1; b=2"
+    assert _without_control_cookie("ecs_emulator_control=secret") == ""
+    assert _names_control_cookie("ecs_emulator_control=mine; Path=/_emulator/; HttpOnly")
+    assert not _names_control_cookie("session=1; Path=/")

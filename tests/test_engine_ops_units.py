@@ -296,13 +296,24 @@ def test_an_engine_that_does_not_answer_at_start_has_its_tasks_held_not_stopped(
     def down():
         raise ConnectionError("connection refused")
 
+    # Two more of c's, seen starting by the state file: one with nothing made yet, one
+    # part-way (its container made): the first is started once c answers, the second stopped.
+    fresh = _persisted_fargate_task(world, "c", "fresh")
+    halfway = _persisted_fargate_task(world, "c", "halfway")
+    with world.state.lock:
+        fresh.known, fresh.containers[0].started = TaskStatus.PROVISIONING, False
+        halfway.known, halfway.containers[0].runtime_id = TaskStatus.PENDING, "halfway"
+    del world.fakes["c"].containers["fresh"]
+
     monkeypatch.setattr(world.fakes["c"], "owned", down)
-    assert adopt(world.engine, world.state) == 2
+    assert adopt(world.engine, world.state) == 3  # b's, and c's two that were made
     assert on_b.containers[0].runtime_id == "on-b"
     assert on_c.known == TaskStatus.RUNNING and not on_c.stop_requested
+    assert halfway.stop_requested and halfway.stop_code == "TaskFailedToStart"
+    assert not fresh.stop_requested
     assert on_c.containers[0].runtime_id == "on-c" and "on-c" in world.fakes["c"].containers
     with world.state.lock:
-        assert {t.arn for _, t in world.engine.live_tasks()} == {on_b.arn, on_c.arn}
+        assert {on_b.arn, on_c.arn, halfway.arn} <= {t.arn for _, t in world.engine.live_tasks()}
     world.engine.start()
     world.engine.stop()
 

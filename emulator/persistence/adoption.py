@@ -81,6 +81,8 @@ class AdoptedTaskRunner(TaskRunner):
                                            sandbox_id=self.sandbox.sandbox_id)
         with self.lock:
             self.task.private_ip = self.sandbox.ip_address if self.sandbox else None
+            if self.sandbox is not None and self.sandbox.sandbox_id is not None:
+                self.task.sandbox_id = self.sandbox.sandbox_id  # callers know it by its address
             self.task.connectivity_at = utcnow()
             if self.task.network_mode == "awsvpc":
                 self.task.attachments = [self._eni_attachment()]
@@ -168,11 +170,23 @@ def _hold(engine, state, live: list, name: str, error: Exception) -> int:
     of a later start removes them)."""
     log.warning("Docker Engine %s does not answer at start (%s): its %d tasks are held",
                 name, error, len(live))
+    held = 0
     with state.lock:
         for store, task in live:
-            engine.adopt(task, AdoptedTaskRunner(engine, store, task, None, []))
+            if task.known == TaskStatus.PROVISIONING and not any(
+                    c.runtime_id for c in task.containers):
+                engine.admit(store, [task])  # nothing made: started once the engine answers
+                continue
+            if task.known < TaskStatus.RUNNING and not task.stop_requested:
+                # part-way through its start: what it got to cannot be read now
+                task.request_stop("TaskFailedToStart", STARTING_REASON)
+            sandbox = (TaskSandbox(network=f"container:{task.sandbox_id}",
+                                   ip_address=task.private_ip, sandbox_id=task.sandbox_id)
+                       if task.sandbox_id else None)  # so its teardown removes it
+            engine.adopt(task, AdoptedTaskRunner(engine, store, task, sandbox, []))
+            held += 1
         state.changed.notify_all()
-    return len(live)
+    return held
 
 
 def _state_of(runtime, container: dict, listed: dict[str, dict]):
