@@ -151,6 +151,19 @@ def pytest_testnodedown(node, error):
     _workers_leaks.extend(output.get(_WORKER_LEAKS, ()))
 
 
+def pytest_collection_finish(session):
+    """(xdist worker) The HOST group only holds if xdist could tag its tests' ids with it (it
+    cannot on pytest 9): refuse to run spread over workers rather than fail at random."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    untagged = [item.nodeid for item in session.items
+                if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if untagged:
+        raise pytest.UsageError(
+            f"pytest-xdist did not group {untagged[0]} (pytest {pytest.__version__}): the HOST "
+            "group's tests would run on several workers at once; install pytest<9")
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if this session left a container, network or volume on the Docker Engine.
     Runs after every fixture is torn down (the session's emulators have stopped); what it finds
