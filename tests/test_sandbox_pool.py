@@ -245,6 +245,7 @@ def test_adoption_gives_a_task_its_claimed_spare_back_and_removes_the_unclaimed(
 
         class Restarted:  # what adopt() asks of the engine of the next run
             state, runtime, events_since = world.state, world.fake, None
+            engines = None  # one engine (TaskEngine.engines without ECS_EMULATOR_ENGINES)
             adopted: dict = {}
 
             def adopt(self, adopted_task, runner):
@@ -254,6 +255,9 @@ def test_adoption_gives_a_task_its_claimed_spare_back_and_removes_the_unclaimed(
                 raise AssertionError("every container still runs")
 
             def runtime_for(self, store, task):  # the task's Docker Engine (engines.py)
+                return self.runtime
+
+            def runtime_of(self, task):
                 return self.runtime
 
         restarted = Restarted()

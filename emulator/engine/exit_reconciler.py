@@ -49,11 +49,13 @@ class ExitReconciler:
         if not due:
             return 0
         listed = {entry["Id"]: entry for entry in runtime.listed_containers()}
+        dead = [(store, task, container) for store, task, container in due
+                if listed.get(container.runtime_id, {}).get("State") not in _ALIVE]
+        if dead and not self._engine_answers(runtime):
+            return 0  # deaths of an engine going down: its outage handling says so (as die does)
         recorded = 0
-        for store, task, container in due:
+        for store, task, container in dead:
             entry = listed.get(container.runtime_id)
-            if entry is not None and entry.get("State") in _ALIVE:
-                continue
             # Dead or gone: what Docker knows of it (None once removed).
             state = runtime.inspect_container(container.runtime_id) if entry else None
             if state is not None and state.running:
@@ -64,6 +66,10 @@ class ExitReconciler:
                     log.warning("task %s: container %s exited unseen by the event stream",
                                 task.id, container.name)
         return recorded
+
+    def _engine_answers(self, runtime) -> bool:
+        health = self.health or (self.engine.health if runtime is self.engine.runtime else None)
+        return health is None or health.check()
 
     def _due(self, runtime) -> list:
         """(store, task, container) for each container of a live task on `runtime` whose start
