@@ -68,6 +68,15 @@ class Page:
     def open(self, route: str = "") -> None:
         self.driver.get("about:blank")  # a new page, not a hash change of the last test's
         self.driver.get(self.base + route)
+        # Chromium aborts a load in flight when an interface comes or goes (ERR_NETWORK_CHANGED,
+        # below), which other test sessions' tasks do all the time: a page whose script never
+        # arrived shows nothing, and is loaded again, as a user would.
+        for _ in range(2):
+            try:
+                wait_for(self.main_text, bool, timeout=10, interval=0.2)
+                return
+            except AssertionError:
+                self.driver.get(self.base + route)
 
     def go(self, route: str) -> None:
         self.driver.execute_script("location.hash = arguments[0]", route)
