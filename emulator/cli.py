@@ -135,6 +135,7 @@ def _on_signal(signum, _frame):
 
 def _serve(args) -> int:
     from emulator.app import create_app
+    from emulator.engine.engine_identity import DuplicateEngine
     from emulator.server import EmulatorServer
 
     from emulator.cli_commands.serve_logging import RequestLog, configure_logging
@@ -153,6 +154,9 @@ def _serve(args) -> int:
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
         return 1
+    except DuplicateEngine as error:  # ECS_EMULATOR_ENGINES names one daemon twice
+        print(f"ecs-emulator: ECS_EMULATOR_ENGINES: {error}", file=sys.stderr)
+        return 2
     except (_Stop, KeyboardInterrupt):
         pass
     finally:

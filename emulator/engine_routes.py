@@ -4,13 +4,15 @@ zone, whether each answers, TLS and registry address when set); POST /_emulator/
 one while the emulator runs, DELETE /_emulator/engines/NAME[?force=true] removes one
 (engine/engines.py, engine/engine_removal.py). Served on the emulator's own address only, as every
 /_emulator/ route is (access/gate.py). Errors: {"__type": ..., "message": ...} with 400 (what was
-asked is wrong), 404 (no such engine) or 409 (tasks still run on it)."""
+asked is wrong), 404 (no such engine) or 409 (tasks still run on it; the daemon added is another
+engine's already)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
 from emulator.config import EngineAddress
+from emulator.engine.engine_identity import DuplicateEngine
 from emulator.engine.engine_removal import EngineInUse, EngineNotFound
 from emulator.engine.engines import EXTENSION, describe
 
@@ -47,6 +49,8 @@ def add_engine():
                             body.get("certPath") or None, body.get("registryAddress") or None)
     try:
         engine = _engines().add_running(address)
+    except DuplicateEngine as error:  # its daemon is another engine's (engine_identity.py)
+        return _error("ResourceInUseException", str(error), 409)
     except ValueError as error:
         return _error("InvalidParameterException", str(error), 400)
     return jsonify(describe(engine)), 201

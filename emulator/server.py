@@ -122,6 +122,10 @@ class EmulatorServer:
         default = self.emulator.engine.runtime
         endpoint = self._gateway_endpoint(runtime or default)
         if endpoint is None and runtime is not None and runtime is not default:
+            # An engine on this machine whose gateway is not this host's runs its containers in
+            # a VM (Docker Desktop beside a native engine): they reach our loopback listener as
+            # this host, whatever endpoint they are given.
+            self.emulator.control_token.containers_reach_loopback()
             endpoint = self._gateway_endpoint(default)
         if endpoint is None:
             # Their calls arrive on our loopback listener from 127.0.0.1, as this host's.

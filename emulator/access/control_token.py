@@ -15,6 +15,15 @@ ECS_EMULATOR_CONTROL_TOKEN=on, the control paths answer 403 without it:
 - the pytest plugin serves in its own process and resets in-process; a test that calls a control
   path over HTTP sends `handle.control_headers`.
 
+With several Docker Engines (engine/engines.py) every one counts, those added while the emulator
+runs too: an engine on this machine whose containers live in a VM that forwards to this host's
+loopback (Docker Desktop, OrbStack, Rancher Desktop, Colima/Lima: told by its `docker info`,
+`reaches_loopback`) turns the token on when it is first seen (at start, when it first answers,
+or when `engines add` adds it, before any task of it runs), as does its network's gateway not
+being this host's (server.py). Turned on while the emulator runs, the command line and the
+dashboard's link go on working (the file and the link were made at start); only a caller that
+sent no token before is refused from then on. Once on, it stays on for the run.
+
 Left open without it: GET /_emulator/health (health checks), the dashboard's page and static
 files (no state in them), ECR's layer downloads (GetDownloadUrlForLayer's URLs carry their own
 signature), and the front doors of Express services and API gateways (they reach a task's own
@@ -42,6 +51,22 @@ _OPEN_EXACT = ("/_emulator/ui", "/_emulator/ui/")
 REFUSED = (f"The emulator's control endpoints need its control token here (containers reach this "
            f"address too): the command line sends it, the dashboard gets it from the link the "
            f"emulator printed at start; send it as the {HEADER} header.")
+
+
+# `docker info` of engines whose containers reach this host's loopback through their VM's
+# forwarding (host.docker.internal, host.lima.internal...), by OperatingSystem and by Name.
+_LOOPBACK_SYSTEMS = ("docker desktop", "orbstack", "rancher desktop")
+_LOOPBACK_NAMES = ("docker-desktop", "orbstack", "rancher-desktop", "colima", "lima-")
+
+
+def reaches_loopback(on_this_machine: bool, info: dict) -> bool:
+    """Whether the containers of an engine (`docker info`) arrive on this host's loopback as
+    this host: one on this machine that runs them in such a VM. An engine on another machine's
+    containers reach that machine's loopback, not ours."""
+    system = str(info.get("OperatingSystem") or "").lower()
+    name = str(info.get("Name") or "").lower()
+    return on_this_machine and (any(s in system for s in _LOOPBACK_SYSTEMS)
+                                or name.startswith(_LOOPBACK_NAMES))
 
 
 def token_directory() -> Path:
@@ -72,6 +97,12 @@ class ControlToken:
         """Containers call the operator's listener as this host from now on (Docker Desktop)."""
         if self.mode == "auto":
             self.enforced = True
+
+    def engine_seen(self, on_this_machine: bool, info: dict) -> None:
+        """An engine's `docker info`, at start or as it is added: one whose containers reach
+        the loopback listener turns the token on (auto)."""
+        if reaches_loopback(on_this_machine, info):
+            self.containers_reach_loopback()
 
     # -- the file the command line reads ------------------------------------------------------
 

@@ -7,8 +7,9 @@ as ACTIVE); with tasks still running there the removal is refused, unless forced
 tasks are stopped (TerminationNotice, as for an instance that goes away: ECS leaves them
 orphaned, but here their containers go with the engine), and services start their replacements
 on the engines that remain. Then the engine's event stream, health probe and outage handling
-end, this emulator's containers, networks and volumes there are removed, and its Docker client
-is closed. The default engine (DOCKER_HOST's) is never removed: the emulator's own resources
+end, this emulator's containers, networks and volumes there are removed (unless another engine
+is the same daemon, which only an engine that did not answer at start can be:
+engine_identity.py), and its Docker client is closed. The default engine (DOCKER_HOST's) is never removed: the emulator's own resources
 (the sandbox pool, the task network) live there.
 """
 
@@ -87,11 +88,17 @@ def _retire(engines, engine, name: str, task_engine, on_it: list, wait_s: float)
     pool = getattr(engine, "sandboxes", None)  # an engine's own pool of ready sandboxes, if any
     if pool is not None and pool is not task_engine.sandboxes:
         pool.close()  # before the sweep below: a spare made after it would be left
-    try:
-        engine.runtime.remove_labelled({})
-    except Exception:  # the engine is gone: the next emulator there removes our orphans
-        log.warning("could not remove this emulator's resources from the Docker Engine %s",
-                    name, exc_info=True)
+    other = engines.shares_daemon(engine)
+    if other is not None:  # the same daemon as `other` (engine_identity.py): its resources stay
+        log.warning("the Docker Engine %s is the daemon of the engine %s: its resources there "
+                    "are left to that engine", name, other)
+    else:
+        try:
+            engine.runtime.remove_labelled({})
+        except Exception:  # the engine is gone: the next emulator there removes our orphans
+            log.warning("could not remove this emulator's resources from the Docker Engine %s",
+                        name, exc_info=True)
+    engines.identities.forget(name)
     engine.runtime.close()
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from emulator.access.callers import is_local_address
 from emulator.config import EngineAddress, check_engine
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
+from emulator.engine import engine_identity
 from emulator.engine.engine_health import EngineHealth, why_not_answering
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine.engine_load import EngineLoad
@@ -71,6 +72,11 @@ class Engines:
         # resources are swept, or the sweep would take the new engine's
         self.removing: set[str] = set()
         self.load = EngineLoad()
+        self.control_token = None  # access/control_token.ControlToken, told of each engine
+        self.identities = engine_identity.Identities(self._seen)
+        # Called with each engine added at run time, before its events are watched (a restarted
+        # emulator's tasks that ran on it are adopted: persistence/late_engines.py).
+        self.on_added: list = []
         task_engine.task_listeners.append(self.load.on_task_changed)
         self._add(DEFAULT_ENGINE, settings.docker_environment(), task_engine.runtime)
         for address in settings.engines:
@@ -95,10 +101,11 @@ class Engines:
         taken = {e.zone for e in list(self.engines.values())}
         return next((z for z in ZONES if z not in taken), ZONES[len(self.engines) % len(ZONES)])
 
-    def add(self, address: EngineAddress) -> Engine:
+    def add(self, address: EngineAddress, runtime=None) -> Engine:
         """Another engine (at start, from the settings)."""
         environment = address.environment()
-        return self._add(address.name, environment, self._make_runtime(environment), address)
+        return self._add(address.name, environment,
+                         runtime or self._make_runtime(environment), address)
 
     def add_running(self, address: EngineAddress) -> Engine:
         """Another engine while the emulator runs (the control endpoint, `ecs-emulator engines
@@ -114,14 +121,32 @@ class Engines:
         if problem is not None:
             raise ValueError(f"the Docker Engine {address.name!r} at {address.host} does not "
                              f"answer: {problem}")
-        with self._lock:
-            if address.name in self.engines:
-                raise ValueError(f"an engine named {address.name!r} is there already")
-            if address.name in self.removing:
-                raise ValueError(f"the engine named {address.name!r} is still being removed; "
-                                 "add it again in a moment")
-            engine = self.add(address)
-            self.removed.pop(address.name, None)
+        runtime = self._make_runtime(address.environment())
+        info = engine_identity.ask_info(runtime)
+        if info is None:
+            runtime.close()
+            raise ValueError(f"the Docker Engine {address.name!r} at {address.host} does not "
+                             "answer `docker info`")
+        try:
+            with self._lock:
+                if address.name in self.engines:
+                    raise ValueError(f"an engine named {address.name!r} is there already")
+                if address.name in self.removing:
+                    raise ValueError(f"the engine named {address.name!r} is still being "
+                                     "removed; add it again in a moment")
+                self._learn_known()
+                other = self.identities.learn(address.name, info, address.host)
+                if other is not None:
+                    self.identities.forget(address.name)
+                    raise engine_identity.DuplicateEngine(engine_identity.duplicate_message(
+                        address.name, other, address.host, info.get("ID")))
+                engine = self.add(address, runtime)
+                self.removed.pop(address.name, None)
+        except ValueError:
+            runtime.close()
+            raise
+        for added in list(self.on_added):
+            added(engine)
         engine.health.start()
         self.task_engine.watch(engine.runtime, engine.health, address.name, engine.unwatched)
         self.tell_local_host()
@@ -227,10 +252,65 @@ class Engines:
         return min(candidates, key=lambda e: (*self.load.load(e.name, task.group),
                                               order[e.name])).name
 
+    # -- which daemon each is (engine_identity.py) ------------------------------------------------
+
+    def _seen(self, docker_host: str, info: dict) -> None:
+        if self.control_token is not None:
+            self.control_token.engine_seen(on_this_machine(docker_host), info)
+
+    def _learn_known(self) -> None:
+        """Ask the engines whose daemon is not known yet (those that answer, each waited for
+        INFO_TIMEOUT_S at most, together): a duplicate among them is a settings error."""
+        unknown = [e for e in list(self.engines.values())
+                   if not self.identities.known(e.name) and e.health.answering()]
+        found: dict[str, dict | None] = {}
+        threads = [threading.Thread(target=lambda e=e: found.__setitem__(
+            e.name, engine_identity.ask_info(e.runtime)), daemon=True) for e in unknown]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(engine_identity.INFO_TIMEOUT_S + 0.5)
+        for engine in unknown:
+            info = found.get(engine.name)
+            if info is None:
+                continue  # known when it first answers (_learn_late)
+            other = self.identities.learn(engine.name, info, engine.health.address)
+            if other is not None:
+                self.identities.forget(engine.name)
+                raise engine_identity.DuplicateEngine(engine_identity.duplicate_message(
+                    engine.name, other, engine.health.address, info.get("ID")))
+
+    def _learn_late(self, engine: Engine) -> None:
+        """An engine that did not answer at start answers now: which daemon it is. A duplicate
+        cannot be refused any more (it is configured): said loudly, and its removal will leave
+        the daemon's resources to the other engine (engine_removal.py)."""
+        if self.identities.known(engine.name):
+            return
+        info = engine_identity.ask_info(engine.runtime)
+        if info is None:
+            return
+        other = self.identities.learn(engine.name, info, engine.health.address)
+        if other is not None:
+            log.error("%s; remove the engine %s (`ecs-emulator engines remove %s`)",
+                      engine_identity.duplicate_message(engine.name, other,
+                                                        engine.health.address, info.get("ID")),
+                      engine.name, engine.name)
+
+    def shares_daemon(self, engine: Engine) -> str | None:
+        """Another engine on `engine`'s daemon, if any (its removal must not sweep there)."""
+        self._learn_late(engine)
+        return self.identities.shares_daemon(engine.name)
+
     # -- life ------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Watch each engine; with engines beside the default one, first ask which daemon each
+        is (engine_identity.py): two names for one daemon stop the start."""
+        if self.extra():
+            with self._lock:
+                self._learn_known()
         for engine in self.engines.values():
+            engine.health.on_up.append(lambda outage, e=engine: self._learn_late(e))
             engine.health.start(after=self.task_engine.docker_start)
 
     def stop(self) -> None:
@@ -311,6 +391,7 @@ def install(emulator, settings, make_runtime) -> Engines:
     for hook in engine.hooks:
         if isinstance(hook, EcrImages):
             hook.engines = engines  # each engine pulls our images at its registry address
+    engines.control_token = getattr(emulator, "control_token", None)
     emulator.flask_extensions[EXTENSION] = engines
     emulator.starters.append(engines.start)
     emulator.closers.append(engines.stop)

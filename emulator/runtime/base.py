@@ -239,6 +239,10 @@ class Runtime(Protocol):
         """(CPU units, memory MiB) of the engine's host."""
         ...
 
+    def daemon_info(self) -> dict:
+        """`docker info` of the engine: its daemon's ID, Name and OperatingSystem among them."""
+        ...
+
     def ensure_network(self) -> tuple[str, str]:
         """This instance's bridge network, made on first use: (name, gateway IP)."""
         ...

@@ -328,6 +328,9 @@ class DockerRuntime:
         info = self.api.info()
         return int(info.get("NCPU") or 1) * 1024, int(info.get("MemTotal") or 0) // _MIB
 
+    def daemon_info(self) -> dict:
+        return self.api.info()
+
     # -- cleanup -----------------------------------------------------------------------------
 
     def remove_labelled(self, labels: dict[str, str]) -> int:

@@ -75,6 +75,9 @@ class FakeRuntime:
         self.pull_all = pull_all  # False: only images in `images` can be had
         self.host = (host_cpu_units, host_memory_mib)
         self.gateway = gateway
+        # `docker info` as engine_identity.py reads it: each fake its own daemon unless told
+        self.info = {"ID": f"FAKE:{uuid.uuid4().hex[:12]}", "Name": "fake",
+                     "OperatingSystem": "Fake Linux"}
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: dict[str, dict] = {}
         self.calls: list[tuple] = []
@@ -428,6 +431,9 @@ class FakeRuntime:
 
     def host_resources(self) -> tuple[int, int]:
         return self.host
+
+    def daemon_info(self) -> dict:
+        return dict(self.info)
 
     def remove_labelled(self, labels: dict[str, str]) -> int:
         wanted = {INSTANCE: self.instance_id, **labels}

@@ -1,0 +1,90 @@
+"""Which Docker daemon each engine is, from its `docker info`.
+
+Two engine names for one daemon (`b=unix:///var/run/docker.sock` beside the default engine, or
+`engines add` of an address already known under another name, or the same daemon reached by two
+addresses) are refused: this emulator's resources there carry the same labels under both names,
+so removing one name would sweep the other's tasks and sandboxes. At start that is a settings
+error naming both; at run time `engines add` answers 400 saying so. An engine that does not
+answer at start is known when it first answers: a duplicate found then is logged, and its
+removal leaves the daemon's resources alone (`shares_daemon`).
+
+Each `docker info` is also shown to the control token (access/control_token.py), which turns on
+for an engine whose containers reach this host's loopback (Docker Desktop and its kind).
+
+Asked with a bounded wait on a thread of its own: a hung engine must not hold the start, an
+`engines add` or a removal for the Docker client's minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("emulator.engine")
+
+INFO_TIMEOUT_S = 2.0
+
+
+class DuplicateEngine(ValueError):
+    """The engine's daemon is another engine's already."""
+
+
+def ask_info(runtime, timeout: float = INFO_TIMEOUT_S) -> dict | None:
+    """`docker info` of `runtime`'s engine, or None when it fails or does not come in time."""
+    found: list = []
+
+    def ask() -> None:
+        try:
+            found.append(runtime.daemon_info())
+        except Exception:
+            log.debug("docker info failed", exc_info=True)
+
+    thread = threading.Thread(target=ask, name="engine-info", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return found[0] if found else None
+
+
+def duplicate_message(name: str, other: str, address: str, daemon_id: str) -> str:
+    return (f"the Docker Engine {name!r} at {address} is the same daemon as the engine "
+            f"{other!r} (docker info ID {daemon_id}): one daemon can be one engine only "
+            f"(removing either would remove the other's tasks and sandboxes)")
+
+
+class Identities:
+    def __init__(self, seen=None):
+        """`seen(docker_host, info)`: told of every engine's info (the control token's)."""
+        self._ids: dict[str, str] = {}  # engine name -> daemon ID
+        self._lock = threading.Lock()
+        self._seen = seen or (lambda docker_host, info: None)
+
+    def learn(self, name: str, info: dict, docker_host: str) -> str | None:
+        """Record engine `name`'s daemon; the other engine's name already on it, if any (the
+        caller refuses, or logs, and `forget`s)."""
+        daemon_id = str(info.get("ID") or "")
+        self._seen(docker_host, info)
+        if not daemon_id:
+            return None
+        with self._lock:
+            self._ids[name] = daemon_id
+            return next((other for other, known in self._ids.items()
+                         if known == daemon_id and other != name), None)
+
+    def daemon_of(self, name: str) -> str | None:
+        with self._lock:
+            return self._ids.get(name)
+
+    def known(self, name: str) -> bool:
+        with self._lock:
+            return name in self._ids
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            self._ids.pop(name, None)
+
+    def shares_daemon(self, name: str) -> str | None:
+        """Another engine's name on the daemon of `name`, if any."""
+        with self._lock:
+            daemon_id = self._ids.get(name)
+            return next((other for other, known in self._ids.items()
+                         if daemon_id and known == daemon_id and other != name), None)
