@@ -129,6 +129,59 @@ def test_tasks_on_other_engines_are_told_by_their_engines_network():
         "10.217.0.2").kind is CallerKind.STRANGER
 
 
+class _HangingRuntime(_Runtime):
+    """An engine whose network read hangs until released (a dockerd that stopped answering
+    before its health probe noticed)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.asked = 0
+
+    def network_members(self):
+        self.asked += 1
+        self.entered.set()
+        self.release.wait(30)
+        return super().network_members()
+
+
+def test_an_engine_that_hangs_does_not_hold_the_identification_of_anyone():
+    """Engine b hangs in its network read: callers of the default engine are still told (its
+    read is not held behind b's, no lock is held across the Docker calls), b's tasks are
+    strangers meanwhile, and b is not asked again while its first read still hangs; once it
+    answers, its tasks are known again."""
+    default = _Runtime({"172.30.0.2": "pause-a"})
+    hanging = _HangingRuntime({"10.217.0.2": "pause-b"}, subnet="10.217.0.0/24")
+    on_a = task("a" * 32, "awsvpc", ip="172.30.0.2")
+    on_b = task("b" * 32, "awsvpc", ip="10.217.0.2", engine="b")
+    callers = Callers(_State(on_a, on_b), lambda: default, {"b": hanging}.get)
+    answers: dict[str, Caller] = {}
+
+    def identify(address):
+        answers[address] = callers.identify(address)
+
+    try:
+        first = threading.Thread(target=identify, args=("172.30.0.2",))
+        first.start()
+        assert hanging.entered.wait(10)
+        others = [threading.Thread(target=identify, args=(a,)) for a in ("10.217.0.2",
+                                                                        "172.30.0.9")]
+        for thread in others:
+            thread.start()
+        for thread in (first, *others):
+            thread.join(10)  # they would wait for b's release (30 s) if it held them
+            assert not thread.is_alive()
+        assert answers["172.30.0.2"].task_id == "a" * 32
+        assert answers["10.217.0.2"].kind is CallerKind.STRANGER  # b's view is not known yet
+        assert answers["172.30.0.9"].kind is CallerKind.NETWORK
+        assert hanging.asked == 1  # still hanging: not asked again
+    finally:
+        hanging.release.set()
+    callers._in_flight["b"].join(10)
+    assert callers.identify("10.217.0.2").task_id == "b" * 32 and hanging.asked == 2
+
+
 def test_an_engine_is_on_this_machine_by_its_docker_address():
     from emulator.engine.engines import on_this_machine
 

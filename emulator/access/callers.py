@@ -20,9 +20,12 @@ to the listeners containers reach.
 
 Docker's network is read at most every REFRESH_S (one inspect call lists every container's
 address), and again when an address is not found among the running tasks, so a container that has
-just started is known on its first request. An address is not a secret on a shared bridge: a container with NET_RAW
-could in principle impersonate a neighbour's, so credentials also need their id (see
-metadata/routes.py), as on ECS.
+just started is known on its first request. No lock is held across those Docker calls, and each
+engine's read is waited for READ_TIMEOUT_S at most: an engine that hangs is left out of the view
+(its tasks are strangers until it answers) instead of holding every caller's identification.
+An address is not a secret on a shared bridge: a container with NET_RAW could in principle
+impersonate a neighbour's, so credentials also need their id (see metadata/routes.py), as on
+ECS.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.runtime.status import TaskStatus
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
+READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
 
 
 class CallerKind(enum.Enum):
@@ -81,6 +85,8 @@ class Callers:
         self._networks: tuple[_Network, ...] = ()
         self._engines_read: frozenset = frozenset()  # the other engines the last read asked
         self._read_at = 0.0
+        self._reading: threading.Event | None = None  # set when the read under way ends
+        self._in_flight: dict[str, threading.Thread] = {}  # engine -> its last read's thread
 
     def identify(self, address: str) -> Caller:
         if address in _LOOPBACK:  # nearly every call of the operator's: no parsing
@@ -150,18 +156,58 @@ class Callers:
         return task
 
     def _read(self, older_than: float) -> None:
-        """Read the networks again if what we have was read before `older_than`."""
+        """Read the networks again if what we have was read before `older_than`. One thread
+        reads at a time, outside the lock (others wait for it, then answer from its view); each engine is waited for READ_TIMEOUT_S at most, and
+        one whose read hangs is left out of the view until it answers (its tasks' calls are
+        strangers' meanwhile, as for an engine that does not answer), so a hung engine never
+        holds the gate."""
         with self._lock:
             if self._read_at >= older_than:
                 return
+            reading, mine = self._reading, self._reading is None
+            if mine:
+                reading = self._reading = threading.Event()
+        if not mine:  # the reader's waits are bounded: this is a safety net
+            reading.wait(READ_TIMEOUT_S * 5)
+            return
+        try:
             engines = self._engines_with_tasks()
-            networks = [self._members(DEFAULT_ENGINE, self._runtime, local_only=False)]
-            networks += [self._members(name, lambda n=name: self._engine_runtime(n),
-                                       local_only=True) for name in sorted(engines)]
-            read_at = time.monotonic()
-            self._engines_read = engines
-            self._networks = tuple(n for n in networks if n is not None)
-            self._read_at = read_at  # last: admits() reads the view without the lock
+            networks = self._read_engines(
+                [(DEFAULT_ENGINE, self._runtime, False)]
+                + [(name, lambda n=name: self._engine_runtime(n), True)
+                   for name in sorted(engines)])
+            hanging = {name for name, thread in self._in_flight.items() if thread.is_alive()}
+            with self._lock:
+                # one still hanging is asked again once it answers, as one not read yet
+                self._engines_read = engines - hanging
+                self._networks = tuple(n for n in networks if n is not None)
+                self._read_at = time.monotonic()  # last: admits() reads without the lock
+        finally:
+            with self._lock:
+                self._reading = None
+            reading.set()
+
+    def _read_engines(self, engines: list) -> list:
+        """Each engine's network, read on a thread of its own; None for one that did not answer
+        within READ_TIMEOUT_S (or whose read from before still hangs: not asked again)."""
+        found: dict[str, _Network | None] = {}
+        threads = []
+        for name, runtime_of, local_only in engines:
+            previous = self._in_flight.get(name)
+            if previous is not None and previous.is_alive():
+                continue
+
+            def read(name=name, runtime_of=runtime_of, local_only=local_only) -> None:
+                found[name] = self._members(name, runtime_of, local_only)
+
+            thread = threading.Thread(target=read, name=f"callers-{name}", daemon=True)
+            self._in_flight[name] = thread
+            thread.start()
+            threads.append(thread)
+        deadline = time.monotonic() + READ_TIMEOUT_S
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [found.get(name) for name, _, _ in engines]
 
     @staticmethod
     def _members(engine: str, runtime_of, local_only: bool) -> _Network | None:
