@@ -25,6 +25,7 @@ import re
 import threading
 
 from emulator.engine.engine_health import EngineHealth, Outage
+from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.runtime import labels as runtime_labels
 from emulator.runtime.status import ContainerStatus
 
@@ -51,6 +52,7 @@ class EngineOutage:
         self.health = health
         self.runtime = runtime
         self.on_engine = on_engine
+        self.sandboxes = None  # the engine's SandboxPool (engines.py sets it): its leftovers
         health.on_down.append(self.on_down)
         health.on_up.append(self.on_up)
 
@@ -151,13 +153,20 @@ class EngineOutage:
 
     def sweep(self) -> int:
         """Remove this emulator's task and pause containers on the engine whose task has no
-        runner left to remove them (STOPPED, or forgotten). Returns how many."""
+        runner left to remove them (STOPPED, or forgotten), and the pool's claimed sandboxes
+        nobody owns (sandbox_pool.py: they carry no task label). Returns how many."""
         containers, _ = self.runtime.owned()
         with self.state.lock:
             live = self.engine.tasks_with_runners()
+            sandboxes = {task.sandbox_id for _, task in self.engine.live_tasks(self.runtime)
+                         if task.sandbox_id}
         dead = [c["Id"] for c in containers
                 if (c.get("Labels") or {}).get(runtime_labels.TASK_ARN)
                 and c["Labels"][runtime_labels.TASK_ARN] not in live]
+        spares = [c["Id"] for c in containers
+                  if (c.get("Labels") or {}).get(runtime_labels.CONTAINER_NAME) == POOL_NAME]
+        if spares and self.sandboxes is not None:
+            dead += self.sandboxes.unowned(spares, live, sandboxes)
         for container_id in dead:
             self.runtime.remove_container(container_id)
         if dead:

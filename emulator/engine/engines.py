@@ -91,6 +91,7 @@ class Engines:
                               lost_after_s=self.settings.engine_lost_after_s)
         sandboxes = (self.task_engine.sandboxes if name == DEFAULT_ENGINE
                      else SandboxPool(lambda: runtime, self.settings.sandbox_pool))
+        outage.sandboxes = sandboxes  # its sweep removes the claimed ones nobody owns
         engine = Engine(name, self._free_zone(), runtime, health, outage, address=address,
                         sandboxes=sandboxes)
         self.engines[name] = engine
@@ -232,6 +233,9 @@ class Engines:
         return self._engine_of(task).sandboxes
 
     def health_of(self, task) -> EngineHealth:
+        name = task.engine or DEFAULT_ENGINE
+        if name not in self.engines and name not in self.removed:
+            return _NOT_CONFIGURED  # a restarted emulator's task of an engine not configured
         return self._engine_of(task).health
 
     def _engine_of(self, task) -> Engine:
@@ -329,6 +333,22 @@ class Engines:
                 log.exception("could not remove this emulator's resources on engine %s",
                               engine.name)
             engine.runtime.close()
+
+
+class _NotConfigured:
+    """The health of an engine this run does not know (persistence/late_engines.py): its
+    tasks' runners ask nothing of the default engine in its stead."""
+
+    @staticmethod
+    def answering() -> bool:
+        return False
+
+    @staticmethod
+    def wait_until_answering(timeout: float, cancelled=None) -> bool:
+        return False
+
+
+_NOT_CONFIGURED = _NotConfigured()
 
 
 @functools.lru_cache(maxsize=64)

@@ -27,6 +27,11 @@ for it (runtime name_sandbox), so the container starts without attaching itself.
   ARN: a claimed one is found from its task's containers, see persistence/adoption.py). A reset
   and the engine's stop drain the pool (remove the unclaimed, wait for one being made); a sandbox
   that dies or is removed while waiting (a runtime event) is dropped.
+- Leftovers: a claimed sandbox whose task's teardown could not remove it (its engine was down)
+  carries no task label, so the sweep of an engine that answers again (engine_outage.py) asks
+  `unowned`: a pool container that is not ready here, not being made, not just handed to a task
+  whose runner lives (the last HANDED_KEPT claims are remembered, for the moment before the
+  runner writes the sandbox into its task), and no live task's sandbox, is nobody's.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ POOL_NAME = "~pool"  # the CONTAINER_NAME label of an unclaimed sandbox
 MAX_SHAPES = 4  # port shapes kept ready at once (least recently asked for goes first)
 REFILL_QUIET_S = 0.3  # no claim for this long before spares are made
 WANTED_AFTER = 2  # asks for a shape (since the last drain) before spares of it are kept
+HANDED_KEPT = 256  # recent claims remembered (sandbox id -> task ARN) for the sweep
 
 Shape = tuple  # sorted (container port, protocol, host IP) of a task's sandbox ports
 
@@ -83,15 +89,17 @@ class SandboxPool:
         self._starting = 0  # tasks between their first Docker call and RUNNING (or failure)
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._handed: OrderedDict[str, str] = OrderedDict()  # sandbox id -> task ARN
 
     # -- what runners ask ---------------------------------------------------------------------
 
-    def take(self, ports: list[PortBinding], alone: bool = False) -> Ready | None:
+    def take(self, ports: list[PortBinding], alone: bool = False,
+             owner: str | None = None) -> Ready | None:
         """A ready sandbox publishing `ports`, now the caller's; None when there is none (the
         caller makes its own). Either way the ask counts towards keeping spares of its shape.
         `alone`: only if no other task is starting (a bridge task's spare must join the network
         again under its name, which waits behind every other task's attach: in a burst a task
-        attaching itself is sooner)."""
+        attaching itself is sooner). `owner`: the task's ARN (the sweep's `unowned` asks)."""
         shape = shape_of(ports) if self.size else None
         if shape is None:
             return None
@@ -104,6 +112,10 @@ class SandboxPool:
                 self._want(shape)
             ready = self._ready.get(shape)
             claimed = ready.pop(0) if ready and not (alone and self._starting > 1) else None
+            if claimed is not None and owner is not None:
+                self._handed[claimed.sandbox.sandbox_id] = owner
+                while len(self._handed) > HANDED_KEPT:
+                    self._handed.popitem(last=False)
             self._start_thread()
             self._lock.notify_all()
             return claimed
@@ -146,6 +158,22 @@ class SandboxPool:
         self.drain()
         if thread is not None:
             thread.join(timeout=5)
+
+    def unowned(self, spare_ids: list[str], live_arns: set[str],
+                live_sandboxes: set[str]) -> list[str]:
+        """Of the pool containers `spare_ids` (listed before this call), those nobody owns (see
+        the module's docstring); none while one is being made (it may be among them)."""
+        with self._lock:
+            if self._making:
+                return []
+            ready = {r.sandbox.sandbox_id for shape in self._ready.values() for r in shape}
+            doomed = [spare for spare in spare_ids
+                      if spare not in ready and self._handed.get(spare) not in live_arns
+                      and not any(spare.startswith(s) or s.startswith(spare)
+                                  for s in live_sandboxes)]
+            for spare in doomed:
+                self._handed.pop(spare, None)
+            return doomed
 
     def ready_count(self) -> int:
         with self._lock:

@@ -107,13 +107,13 @@ class TaskRunner:
         one."""
         pool = self.engine.sandboxes_of(self.task)
         if self.task.network_mode == "awsvpc":
-            return pool.take(ports)
+            return pool.take(ports, owner=self.task.arn)
         # A bridge task of one container joins a spare's namespace instead of attaching to the
         # network itself (Docker's dear part); the spare takes the container's name on the
         # network, so others still reach it by name. Its address is not shown (ECS shows none
         # for bridge tasks); its ports are read from Docker once the container runs.
         bridge_ports = container_specs.pooled_bridge_ports(shape, self._definitions())
-        ready = (pool.take(bridge_ports, alone=True)
+        ready = (pool.take(bridge_ports, alone=True, owner=self.task.arn)
                  if bridge_ports is not None else None)
         if ready is None:
             return None

@@ -18,7 +18,9 @@ volumes of this instance that no persisted task owns are removed. An awsvpc task
 came from the pool (engine/sandbox_pool.py: no task labels) gets it back through its containers'
 NetworkMode; unclaimed spares are removed. All this is done on each engine configured at start
 (engine/engines.py) with that engine's own list and runtime, for the tasks that ran on it; an
-extra engine that does not answer has its tasks held for its outage handling (`_hold`).
+extra engine that does not answer has its tasks held for its outage handling (`_hold`); the
+tasks of an engine not configured at this start wait for an `engines add` of its name
+(late_engines.py), which adopts them on it then.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 
+from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.ecs.model import utcnow
 from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
@@ -103,6 +106,7 @@ def adopt(engine, state) -> int:
         live = [(store, task) for store in state.stores() for task in store.tasks.values()
                 if task.known < TaskStatus.STOPPED]
     live_arns = {task.arn for _, task in live}
+    live = _hold_for_late_engines(engine, state, live)
     adopted = 0
     for name, runtime in _runtimes(engine):
         mine = [(store, task) for store, task in live if engine.runtime_of(task) is runtime]
@@ -114,8 +118,28 @@ def adopt(engine, state) -> int:
             except Exception as error:
                 adopted += _hold(engine, state, mine, name, error)
                 continue
-        adopted += _adopt_on(engine, state, runtime, owned, mine, live_arns)
+        adopted += adopt_on(engine, state, runtime, owned, mine, live_arns)
     return adopted
+
+
+def _hold_for_late_engines(engine, state, live: list) -> list:
+    """The tasks of engines not configured now are held (late_engines.py); the others."""
+    engines = engine.engines
+    if engines is None:
+        return live
+    configured = set(engines.engines) | {None, DEFAULT_ENGINE}
+    late: dict[str, list] = {}
+    for store, task in live:
+        if task.engine not in configured:
+            late.setdefault(task.engine, []).append((store, task))
+    if late:
+        from emulator.persistence.late_engines import LateEngines
+
+        waiting = LateEngines(engine, state, engines.settings.engine_lost_after_s)
+        for name, tasks in late.items():
+            waiting.hold(name, tasks)
+        engines.on_added.append(waiting.added)
+    return [(store, task) for store, task in live if task.engine in configured]
 
 
 def _runtimes(engine) -> list[tuple[str | None, object]]:
@@ -126,7 +150,7 @@ def _runtimes(engine) -> list[tuple[str | None, object]]:
     return [(None, engines.default.runtime)] + [(e.name, e.runtime) for e in engines.extra()]
 
 
-def _adopt_on(engine, state, runtime, owned, live: list, live_arns: set[str]) -> int:
+def adopt_on(engine, state, runtime, owned, live: list, live_arns: set[str]) -> int:
     """Adoption on one engine: `owned`, its containers and volumes; `live`, its tasks."""
     containers, volumes = owned
     listed = {c["Id"]: c for c in containers}
