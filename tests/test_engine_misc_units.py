@@ -50,6 +50,16 @@ def test_two_names_for_one_daemon_stop_the_start_naming_both():
     world.engines.stop()
 
 
+def test_dockerds_of_one_machine_share_an_id_but_not_a_data_root():
+    """Before Docker 23 every dockerd of a machine has the ID of its /etc/docker/key.json."""
+    world = World()
+    for name, root in (("default", "/var/lib/docker"), ("b", "/srv/b"), ("c", "/srv/c")):
+        world.fakes[name].info = {"ID": "SAME:ID", "DockerRootDir": root}
+    world.engines.start()  # no duplicate
+    world.engines.stop()
+    assert engine_identity.daemon_of({"ID": "X", "DockerRootDir": "/d"}) == "X /d"
+
+
 def test_engines_add_of_a_known_daemon_is_refused_and_nothing_is_added(answering):
     world = World()
     world.engines.start()

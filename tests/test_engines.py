@@ -5,6 +5,8 @@ spread by zone; an engine that stops answering loses its tasks, replaced on the 
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from types import SimpleNamespace
 
@@ -14,7 +16,7 @@ from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
 from tests.busybox import SERVE
-from tests.test_cli import BIN, free_port, start  # noqa: F401  (start is a fixture)
+from tests.test_cli import BIN, clean_env, free_port, start  # noqa: F401  (start: a fixture)
 from tests.extra_engines import ExtraEngine, make_certs, needs_root_and_dockerd
 from tests.groups import HOST
 
@@ -410,7 +412,8 @@ def test_an_engine_added_with_tls_takes_tasks_pulls_at_its_registry_address_then
                     api.remove_image(tag)
 
 
-def test_the_engines_control_endpoint_answers_clear_errors(emulator):
+def test_the_engines_control_endpoint_answers_clear_errors(emulator, engines):
+    emulator_engines = engines
     import requests
 
     url = f"{emulator.endpoint_url}/_emulator/engines"
@@ -425,6 +428,13 @@ def test_the_engines_control_endpoint_answers_clear_errors(emulator):
         answer = requests.post(url, json=body, timeout=10)
         assert (answer.status_code, answer.json()["__type"]) == (status, code), answer.text
         assert says in answer.json()["message"]
+    # One daemon is one engine: engine b's dockerd, or the default engine's, by another name
+    default_host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    for host, known in ((emulator_engines["b"].host, "'b'"), (default_host, "'default'")):
+        answer = requests.post(url, json={"name": "twin", "dockerHost": host}, timeout=10)
+        assert (answer.status_code, answer.json()["__type"]) == (
+            409, "ResourceInUseException"), answer.text
+        assert f"same daemon as the engine {known}" in answer.json()["message"]
     answer = requests.delete(f"{url}/nothing-here", timeout=10)
     assert (answer.status_code, answer.json()["__type"]) == (404, "ResourceNotFoundException")
     answer = requests.delete(f"{url}/default?force=true", timeout=10)
@@ -465,6 +475,66 @@ def test_a_restarted_persisted_emulator_adopts_a_task_on_another_engine(
     api = engines["b"].api()
     try:
         assert _wait(running)["containers"][0]["runtimeId"] == container_id
+        assert [c["Id"] for c in api.containers(
+            filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})] == [container_id]
+        assert second.stop() == 0
+        instance = (tmp_path / "state" / "instance").read_text().strip()
+        assert api.containers(all=True, filters={"label": [f"{labels.INSTANCE}={instance}"]}) == []
+    finally:
+        api.close()
+
+
+def test_one_daemon_under_two_names_stops_the_start_naming_both(engines):
+    """ECS_EMULATOR_ENGINES naming engine b's dockerd twice: removing either name would sweep
+    the other's tasks, so the emulator does not start, and says why."""
+    port = free_port()
+    env = clean_env(ECS_EMULATOR_ENGINES=f"b={engines['b'].host} twin={engines['b'].host}")
+    done = subprocess.run([str(BIN / "ecs-emulator"), "serve", "--port", str(port)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "'twin'" in done.stderr and "same daemon as the engine 'b'" in done.stderr
+
+
+def test_a_restarts_task_on_an_engine_added_at_run_time_is_adopted_when_added_again(
+        engines, start, tmp_path, busybox_image):
+    """Engine b was added at run time (`engines add`); after a kill -9 the next start does not
+    know it: b's task waits (RUNNING, not stopped, its container left alone), and once `engines
+    add b` brings b back the task is adopted with its same container."""
+    import requests
+
+    port = free_port()
+    env = {"ECS_EMULATOR_PERSIST": "1", "ECS_EMULATOR_DATA_DIR": str(tmp_path)}
+    argv = [str(BIN / "ecs-emulator"), "serve", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}/_emulator/engines"
+    first = start(argv, port, **env)
+    first.wait_until_healthy()
+    assert requests.post(url, json={"name": "b", "dockerHost": engines["b"].host},
+                         timeout=30).status_code == 201
+    ecs = EmulatorHandle(SimpleNamespace(emulator=None, port=port)).client("ecs")
+    ecs.create_cluster(clusterName="late")
+    ecs.register_task_definition(family="web", containerDefinitions=[
+        {"name": "main", "image": busybox_image, "memory": 32, "command": SERVE}])
+    [task] = ecs.run_task(cluster="late", taskDefinition="web", launchType="EC2",
+                          placementConstraints=[{"type": "memberOf", "expression":
+                                                 "attribute:ecs.availability-zone == us-east-1b"}]
+                          )["tasks"]
+
+    def described():
+        return ecs.describe_tasks(cluster="late", tasks=[task["taskArn"]])["tasks"][0]
+
+    container_id = _wait(lambda: described()["lastStatus"] == "RUNNING" and described()
+                         )["containers"][0]["runtimeId"]
+    time.sleep(0.5)  # the task's RUNNING reaches the state file (keeper.ECS_DELAY_S)
+    first.kill()
+    second = start(argv, port, **env)
+    second.wait_until_healthy()
+    api = engines["b"].api()
+    try:
+        assert described()["lastStatus"] == "RUNNING"
+        assert requests.post(url, json={"name": "b", "dockerHost": engines["b"].host},
+                             timeout=30).status_code == 201
+        assert _wait(lambda: described()["containers"][0]["runtimeId"] == container_id)
+        assert described()["lastStatus"] == "RUNNING"
         assert [c["Id"] for c in api.containers(
             filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})] == [container_id]
         assert second.stop() == 0

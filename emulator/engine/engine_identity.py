@@ -1,4 +1,7 @@
-"""Which Docker daemon each engine is, from its `docker info`.
+"""Which Docker daemon each engine is, from its `docker info`: its ID and its data root
+(`DockerRootDir`). The ID alone is not enough: before Docker 23 it is made from the machine's
+/etc/docker/key.json, which every dockerd of one machine shares (scripts/extra-dockerd.sh's
+do); two daemons never share a data root, and daemons of two machines have two IDs.
 
 Two engine names for one daemon (`b=unix:///var/run/docker.sock` beside the default engine, or
 `engines add` of an address already known under another name, or the same daemon reached by two
@@ -45,10 +48,17 @@ def ask_info(runtime, timeout: float = INFO_TIMEOUT_S) -> dict | None:
     return found[0] if found else None
 
 
-def duplicate_message(name: str, other: str, address: str, daemon_id: str) -> str:
+def daemon_of(info: dict) -> str:
+    """What tells a daemon from any other ("" when its info says nothing of it)."""
+    daemon_id = str(info.get("ID") or "")
+    return f"{daemon_id} {info.get('DockerRootDir') or ''}".strip() if daemon_id else ""
+
+
+def duplicate_message(name: str, other: str, address: str, info: dict) -> str:
     return (f"the Docker Engine {name!r} at {address} is the same daemon as the engine "
-            f"{other!r} (docker info ID {daemon_id}): one daemon can be one engine only "
-            f"(removing either would remove the other's tasks and sandboxes)")
+            f"{other!r} (docker info ID {info.get('ID')}, data root "
+            f"{info.get('DockerRootDir')}): one daemon can be one engine only (removing either "
+            f"would remove the other's tasks and sandboxes)")
 
 
 class Identities:
@@ -61,7 +71,7 @@ class Identities:
     def learn(self, name: str, info: dict, docker_host: str) -> str | None:
         """Record engine `name`'s daemon; the other engine's name already on it, if any (the
         caller refuses, or logs, and `forget`s)."""
-        daemon_id = str(info.get("ID") or "")
+        daemon_id = daemon_of(info)
         self._seen(docker_host, info)
         if not daemon_id:
             return None

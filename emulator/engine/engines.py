@@ -140,7 +140,7 @@ class Engines:
                 if other is not None:
                     self.identities.forget(address.name)
                     raise engine_identity.DuplicateEngine(engine_identity.duplicate_message(
-                        address.name, other, address.host, info.get("ID")))
+                        address.name, other, address.host, info))
                 engine = self.add(address, runtime)
                 self.removed.pop(address.name, None)
         except ValueError:
@@ -282,7 +282,7 @@ class Engines:
             if other is not None:
                 self.identities.forget(engine.name)
                 raise engine_identity.DuplicateEngine(engine_identity.duplicate_message(
-                    engine.name, other, engine.health.address, info.get("ID")))
+                    engine.name, other, engine.health.address, info))
 
     def _learn_late(self, engine: Engine) -> None:
         """An engine that did not answer at start answers now: which daemon it is. A duplicate
@@ -297,7 +297,7 @@ class Engines:
         if other is not None:
             log.error("%s; remove the engine %s (`ecs-emulator engines remove %s`)",
                       engine_identity.duplicate_message(engine.name, other,
-                                                        engine.health.address, info.get("ID")),
+                                                        engine.health.address, info),
                       engine.name, engine.name)
 
     def shares_daemon(self, engine: Engine) -> str | None:

@@ -77,7 +77,8 @@ class FakeRuntime:
         self.gateway = gateway
         # `docker info` as engine_identity.py reads it: each fake its own daemon unless told
         self.info = {"ID": f"FAKE:{uuid.uuid4().hex[:12]}", "Name": "fake",
-                     "OperatingSystem": "Fake Linux"}
+                     "OperatingSystem": "Fake Linux",
+                     "DockerRootDir": "/var/lib/docker"}
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: dict[str, dict] = {}
         self.calls: list[tuple] = []
