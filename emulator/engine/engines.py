@@ -267,6 +267,8 @@ class Engines:
         INFO_TIMEOUT_S at most, together): a duplicate among them is a settings error."""
         unknown = [e for e in list(self.engines.values())
                    if not self.identities.known(e.name) and e.health.answering()]
+        for engine in unknown:  # made here (the SDK's import): the wait is for Docker's answer
+            getattr(engine.runtime, "api", None)
         found: dict[str, dict | None] = {}
         threads = [threading.Thread(target=lambda e=e: found.__setitem__(
             e.name, engine_identity.ask_info(e.runtime)), daemon=True) for e in unknown]
