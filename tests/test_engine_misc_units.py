@@ -76,7 +76,7 @@ def test_engines_add_of_a_known_daemon_is_refused_and_nothing_is_added(answering
         with pytest.raises(engine_identity.DuplicateEngine, match="same daemon as the engine 'b'"):
             world.engines.add_running(EngineAddress("d", "unix:///d.sock"))
         assert [e["name"] for e in world.engines.describe()] == ["default", "b", "c"]
-        assert made[0].closed and world.engines.identities.daemon_of("d") is None
+        assert made[0].closed and world.engines.identities.daemon_of_engine("d") is None
     finally:
         world.engines.stop()
 
@@ -94,7 +94,7 @@ def test_removing_an_engine_that_shares_its_daemon_leaves_the_others_resources()
     try:
         del world.fakes["c"].daemon_info  # it answers now, as the default engine's daemon
         _same_daemon(world, "c")
-        world.engines._learn_late(world.engines.engines["c"])  # its first answer
+        world.engines.identities.learn_late(world.engines.engines["c"])  # its first answer
         world.engines.remove_running("c")
         assert ("remove_labelled", {}) not in world.fakes["c"].calls
         world.engines.remove_running("b")

@@ -80,7 +80,46 @@ class Identities:
             return next((other for other, known in self._ids.items()
                          if known == daemon_id and other != name), None)
 
-    def daemon_of(self, name: str) -> str | None:
+    def learn_engines(self, engines: list) -> None:
+        """Ask the engines (engines.Engine) whose daemon is not known yet and that answer, all
+        at once, each waited for INFO_TIMEOUT_S at most: a duplicate among them is refused
+        (DuplicateEngine); one that does not answer in time is known when it first does."""
+        unknown = [e for e in engines if not self.known(e.name) and e.health.answering()]
+        for engine in unknown:  # made here (the SDK's import): the wait is for Docker's answer
+            getattr(engine.runtime, "api", None)
+        found: dict[str, dict | None] = {}
+        threads = [threading.Thread(target=lambda e=e: found.__setitem__(
+            e.name, ask_info(e.runtime)), daemon=True) for e in unknown]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(INFO_TIMEOUT_S + 0.5)
+        for engine in unknown:
+            info = found.get(engine.name)
+            if info is None:
+                continue
+            other = self.learn(engine.name, info, engine.health.address)
+            if other is not None:
+                self.forget(engine.name)
+                raise DuplicateEngine(duplicate_message(engine.name, other,
+                                                        engine.health.address, info))
+
+    def learn_late(self, engine) -> None:
+        """An engine that did not answer at start answers now: which daemon it is. A duplicate
+        cannot be refused any more (it is configured): said loudly, and its removal leaves the
+        daemon's resources to the other engine (engine_removal.py)."""
+        if self.known(engine.name):
+            return
+        info = ask_info(engine.runtime)
+        if info is None:
+            return
+        other = self.learn(engine.name, info, engine.health.address)
+        if other is not None:
+            log.error("%s; remove the engine %s (`ecs-emulator engines remove %s`)",
+                      duplicate_message(engine.name, other, engine.health.address, info),
+                      engine.name, engine.name)
+
+    def daemon_of_engine(self, name: str) -> str | None:
         with self._lock:
             return self._ids.get(name)
 

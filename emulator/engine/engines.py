@@ -135,7 +135,7 @@ class Engines:
                 if address.name in self.removing:
                     raise ValueError(f"the engine named {address.name!r} is still being "
                                      "removed; add it again in a moment")
-                self._learn_known()
+                self.identities.learn_engines(list(self.engines.values()))
                 other = self.identities.learn(address.name, info, address.host)
                 if other is not None:
                     self.identities.forget(address.name)
@@ -262,49 +262,9 @@ class Engines:
         if self.control_token is not None:
             self.control_token.engine_seen(on_this_machine(docker_host), info)
 
-    def _learn_known(self) -> None:
-        """Ask the engines whose daemon is not known yet (those that answer, each waited for
-        INFO_TIMEOUT_S at most, together): a duplicate among them is a settings error."""
-        unknown = [e for e in list(self.engines.values())
-                   if not self.identities.known(e.name) and e.health.answering()]
-        for engine in unknown:  # made here (the SDK's import): the wait is for Docker's answer
-            getattr(engine.runtime, "api", None)
-        found: dict[str, dict | None] = {}
-        threads = [threading.Thread(target=lambda e=e: found.__setitem__(
-            e.name, engine_identity.ask_info(e.runtime)), daemon=True) for e in unknown]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(engine_identity.INFO_TIMEOUT_S + 0.5)
-        for engine in unknown:
-            info = found.get(engine.name)
-            if info is None:
-                continue  # known when it first answers (_learn_late)
-            other = self.identities.learn(engine.name, info, engine.health.address)
-            if other is not None:
-                self.identities.forget(engine.name)
-                raise engine_identity.DuplicateEngine(engine_identity.duplicate_message(
-                    engine.name, other, engine.health.address, info))
-
-    def _learn_late(self, engine: Engine) -> None:
-        """An engine that did not answer at start answers now: which daemon it is. A duplicate
-        cannot be refused any more (it is configured): said loudly, and its removal will leave
-        the daemon's resources to the other engine (engine_removal.py)."""
-        if self.identities.known(engine.name):
-            return
-        info = engine_identity.ask_info(engine.runtime)
-        if info is None:
-            return
-        other = self.identities.learn(engine.name, info, engine.health.address)
-        if other is not None:
-            log.error("%s; remove the engine %s (`ecs-emulator engines remove %s`)",
-                      engine_identity.duplicate_message(engine.name, other,
-                                                        engine.health.address, info),
-                      engine.name, engine.name)
-
     def shares_daemon(self, engine: Engine) -> str | None:
         """Another engine on `engine`'s daemon, if any (its removal must not sweep there)."""
-        self._learn_late(engine)
+        self.identities.learn_late(engine)
         return self.identities.shares_daemon(engine.name)
 
     # -- life ------------------------------------------------------------------------------------
@@ -314,9 +274,9 @@ class Engines:
         is (engine_identity.py): two names for one daemon stop the start."""
         if self.extra():
             with self._lock:
-                self._learn_known()
+                self.identities.learn_engines(list(self.engines.values()))
         for engine in self.engines.values():
-            engine.health.on_up.append(lambda outage, e=engine: self._learn_late(e))
+            engine.health.on_up.append(lambda outage, e=engine: self.identities.learn_late(e))
             engine.health.start(after=self.task_engine.docker_start)
 
     def stop(self) -> None:
