@@ -147,7 +147,10 @@ class Engines:
             runtime.close()
             raise
         for added in list(self.on_added):
-            added(engine)
+            try:
+                added(engine)
+            except Exception:  # the engine is added all the same; its tasks are held on
+                log.exception("what was held for the Docker Engine %s failed", address.name)
         engine.health.start()
         self.task_engine.watch(engine.runtime, engine.health, address.name, engine.unwatched)
         self.tell_local_host()
