@@ -195,6 +195,7 @@ def test_a_restarts_tasks_of_an_engine_not_configured_are_adopted_when_it_is_add
     d = type(world.fakes["b"])()
     world.fakes["d"] = d
     task = _persisted_fargate_task(world, "d", "on-d")
+    world.engine._waiting.clear()  # read back from the state file, not run through RunTask
     _container_on(d, "gone-on-d", "arn:aws:ecs:us-east-1:1:task/c/gone")
     assert adopt(world.engine, world.state) == 0
     assert task.known == TaskStatus.RUNNING and not task.stop_requested
@@ -218,6 +219,7 @@ def test_a_restarts_tasks_of_an_engine_never_added_are_lost_after_the_engine_los
     world = World(engine_lost_after_s=0.2)
     world.fakes["d"] = type(world.fakes["b"])()
     task = _persisted_fargate_task(world, "d", "on-d")
+    world.engine._waiting.clear()  # read back from the state file, not run through RunTask
     adopt(world.engine, world.state)
     world.engine.start()
     try:

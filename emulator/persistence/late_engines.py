@@ -21,6 +21,8 @@ import logging
 import threading
 
 from emulator.engine.engine_outage import LOST_REASON
+from emulator.engine.sandbox_pool import POOL_NAME
+from emulator.runtime import labels
 
 log = logging.getLogger("emulator.persistence")
 
@@ -65,9 +67,25 @@ class LateEngines:
             with self._lock:
                 self._held.setdefault(added.name, []).extend(held)
             return
+        owned = (self._not_this_runs(added, owned[0]), owned[1])
         adopted = adopt_on(self.engine, self.state, added.runtime, owned, held, live_arns)
         if held:
             log.info("%d persisted tasks adopted on the Docker Engine %s", adopted, added.name)
+
+    def _not_this_runs(self, added, containers: list[dict]) -> list[dict]:
+        """The engine takes tasks from the moment it is added: what this run made there
+        already (a new task's containers, the pool's spares) is left out of the sweep."""
+        with self.state.lock:
+            running = self.engine.tasks_with_runners()
+            sandboxes = {task.sandbox_id for _, task in self.engine.live_tasks(added.runtime)
+                         if task.sandbox_id}
+        spares = [c["Id"] for c in containers
+                  if (c.get("Labels") or {}).get(labels.CONTAINER_NAME) == POOL_NAME]
+        pool = getattr(added, "sandboxes", None)
+        free = set(pool.unowned(spares, running, sandboxes) if pool is not None else spares)
+        return [c for c in containers
+                if (c.get("Labels") or {}).get(labels.TASK_ARN) not in running
+                and (c["Id"] in free or c["Id"] not in spares)]
 
     def _lose(self, name: str) -> None:
         from emulator.persistence.adoption import AdoptedTaskRunner
