@@ -4,7 +4,8 @@ Fixtures:
 - `ecs_emulator_settings` (session): the Settings the session's emulator starts with (from the
   environment, on a free port of 127.0.0.1, strict responses); a conftest may override it.
 - `ecs_emulator` (session): an emulator serving on a free port of 127.0.0.1 in a background
-  thread; a handle with `endpoint_url`, `client(service)`, `reset()`, `control_headers`.
+  thread; a handle with `endpoint_url`, `front_door_url` (where Express services and gateway
+  routes answer), `client(service)`, `reset()`, `control_headers`.
 - `clean_emulator` (function): the same handle, with all state dropped before the test.
 
 `running_emulator(settings)` starts one more for a test module that needs other settings.
@@ -31,6 +32,7 @@ class EmulatorHandle:
         self.emulator = server.emulator
         self.region = region
         self.endpoint_url = f"http://127.0.0.1:{server.port}"
+        self.front_door_url = f"http://127.0.0.1:{server.front_doors.port}"
 
     def client(self, service: str, *, region: str | None = None, account: str | None = None,
                check_shapes: bool = True, **config):
