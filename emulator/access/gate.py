@@ -20,6 +20,11 @@ what the ECS agent serves a task, plus the AWS APIs under the task's identity:
 - metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
 - AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
 
+Every listener here also refuses web pages of other sites and control calls of other origins'
+pages (access/browsers.py), and gives what it serves a sandbox policy unless the answer brings
+its own (the dashboard's): content a task stored is no page on the API's origin. The front doors
+of Express services and gateway routes have their own listener (emulator/front_doors.py).
+
 An operator who binds `--host 0.0.0.0` chose to serve the whole API to whoever reaches it; the
 containers on the emulator's network are still tasks there.
 """
