@@ -149,6 +149,8 @@ def _sandboxed(start_response):
     def start(status, headers, exc_info=None):
         if not any(name.lower() == "content-security-policy" for name, _ in headers):
             headers = [*headers, SANDBOX]
+        if exc_info is None:  # (a WSGI server's start_response may take two arguments only)
+            return start_response(status, headers)
         return start_response(status, headers, exc_info)
 
     return start
