@@ -48,7 +48,8 @@ class FrontDoors:
             self._server = self._bind(chosen)
         except OSError as error:  # (cheroot's bind error carries no errno)
             if wanted is not None:
-                raise
+                raise OSError(f"the front doors' port {wanted} (ECS_EMULATOR_FRONT_DOOR_PORT): "
+                              f"{error}") from error
             log.warning("the front doors take another port than %d (%s)", chosen, error)
             self._server = self._bind(0)
         self.emulator.ecs.front_doors.port = self.port
