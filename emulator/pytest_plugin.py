@@ -32,7 +32,6 @@ class EmulatorHandle:
         self.emulator = server.emulator
         self.region = region
         self.endpoint_url = f"http://127.0.0.1:{server.port}"
-        self.front_door_url = f"http://127.0.0.1:{server.front_doors.port}"
 
     def client(self, service: str, *, region: str | None = None, account: str | None = None,
                check_shapes: bool = True, **config):
@@ -55,6 +54,11 @@ class EmulatorHandle:
         if check_shapes and service in _SHAPE_CHECKED:
             _check_shapes_of(client, _SHAPE_CHECKED[service])
         return client
+
+    @property
+    def front_door_url(self) -> str:
+        """Where Express services and gateway routes answer (emulator/front_doors.py)."""
+        return f"http://127.0.0.1:{self._server.front_doors.port}"
 
     def reset(self) -> None:
         self.emulator.reset()
