@@ -144,9 +144,10 @@ class EngineHealth:
             if was is True:
                 return
             outage = None if was is None else Outage(since=since, seconds=time.time() - since)
-            # All at once, under the lock: whoever sees the engine answer sees it recovering.
-            self.up, self.down_since = True, None
+            # Recovering first: whoever sees the engine answer (readers take no lock) sees it
+            # recovering.
             self.recovering, self.last_outage = outage is not None, outage or self.last_outage
+            self.up, self.down_since = True, None
             self._changed.notify_all()
         if outage is None:
             return  # the first answer: nothing was missed
