@@ -239,6 +239,8 @@ class TaskEngine(TaskEvents):
                     if task.stopped_at is not None and task.stopped_at.timestamp() < cutoff:
                         del store.tasks[arn]
                         self._runners.pop(arn, None)
+            if self.engines is not None:
+                self.engines.forget_removed(self.state)
 
     # -- what runners ask of the engine -----------------------------------------------------------
 
