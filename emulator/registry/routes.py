@@ -284,6 +284,7 @@ def _body() -> Iterator[bytes]:
         try:
             chunk = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
         except (ValueError, OSError) as exc:  # e.g. a malformed chunked encoding
+            g.body_unreadable = True  # nothing more is read of it (_drain_body)
             raise UploadInvalid(f"the request body could not be read: {exc}") from None
         if not chunk:
             return
@@ -299,8 +300,8 @@ def _drain_body() -> None:
     fault and retries, never showing the answer; a chunked body is not read by the server
     for us (cheroot does so only for a known length). Past the bound the connection closes as
     before: a slow or endless body does not hold the thread."""
-    if request.method not in ("PATCH", "PUT", "POST"):
-        return
+    if request.method not in ("PATCH", "PUT", "POST") or g.get("body_unreadable"):
+        return  # a broken chunked encoding: what follows would be read as sizes, and waited for
     left, deadline = _DRAIN_BYTES, time.monotonic() + _DRAIN_S
     try:
         for chunk in _body():
