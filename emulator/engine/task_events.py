@@ -12,8 +12,9 @@ as the engine, and the runners, the reconciler and adoption call its methods on 
 from __future__ import annotations
 
 import logging
+import time
 
-from emulator.engine.engine_outage import engine_gone_reason
+from emulator.engine.engine_outage import docker_timestamp, engine_gone_reason
 from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.runtime import labels as runtime_labels
 from emulator.runtime.status import ContainerStatus, HealthStatus
@@ -78,8 +79,11 @@ class TaskEvents:
         with self.state.lock:
             store, task = self._find_task(task_arn)
         # Ask the engine (a ping) only about a death nobody asked for: a stopped task's is ours.
+        # One told late, the engine back (a stream opened again replays it), is the engine's
+        # too if it happened in the outage.
         engine_gone = (event.action == "die" and health is not None and task is not None
-                       and not task.stop_requested and not health.check())
+                       and not task.stop_requested
+                       and (not health.check() or health.in_outage(event.time or time.time())))
         with self.state.lock:
             container = task.container(name) if task else None
             if container is None:
@@ -107,10 +111,11 @@ class TaskEvents:
             self.state.changed.notify_all()
             self.task_changed(store, task)
 
-    def record_missed_exit(self, store, task, container, state) -> bool:
+    def record_missed_exit(self, store, task, container, state, health=None) -> bool:
         """A death the event stream did not tell, found by reconciliation, recorded as its die
         event (or destroy, when Docker no longer has the container) would have (under the
-        lock); False if it is known meanwhile or the task is stopping."""
+        lock); False if it is known meanwhile or the task is stopping. One that Docker says
+        finished while `health`'s engine did not answer is the engine's doing."""
         if container.known >= ContainerStatus.STOPPED or task.stop_requested:
             return False
         container.known = ContainerStatus.STOPPED
@@ -120,7 +125,11 @@ class TaskEvents:
             container.exit_code = state.exit_code
             if state.oom_killed:
                 container.reason = OOM_REASON
-        self._after_exit(task, container)
+        if state is not None and health is not None and health.in_outage(
+                docker_timestamp(state.finished_at)):
+            self._after_engine_exit(task, container, health)
+        else:
+            self._after_exit(task, container)
         self.state.changed.notify_all()
         self.task_changed(store, task)
         return True

@@ -341,7 +341,7 @@ class FakeRuntime(FakeScripting):
     def remove_orphans(self) -> int:
         return 0
 
-    def close(self) -> None:
+    def close(self, why: str = "the emulator is stopping") -> None:
         self.closed = True  # what a test of an engine's removal asks
 
     # -- helpers ----------------------------------------------------------------------------------
