@@ -226,6 +226,10 @@ class _Connection(cheroot_server.HTTPConnection):
         # client is queued for.
         if not server.ready:
             return False
+        # Nor while another worker serves (one let in beside a slow request): two workers that
+        # each hold a connection trade the GIL at every syscall; back to one (http_admission.py).
+        if server.admission.crowded():
+            return False
         wait = NEXT_REQUEST_WAIT_MS
         if server.requests.qsize:
             if time.monotonic() > until:
