@@ -124,6 +124,8 @@ class AdmissionQueue:
         """Whether other workers' requests fill the slots: then the calling worker should not
         hold its connection for the next request, which would keep two serving at once."""
         me = threading.get_ident()
+        if len(self._since) <= self._slots and me in self._since:
+            return False  # only this worker and no more than the slots hold one: no lock taken
         now = time.monotonic()
         with self._lock:
             others = sum(1 for ident, since in self._since.items()
