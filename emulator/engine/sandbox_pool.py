@@ -17,7 +17,8 @@ for it (runtime name_sandbox), so the container starts without attaching itself.
   pay for a spare that its reset would remove unused.
 - Bursts size it: a task that asks while others start counts how many are starting then (its
   burst). A shape whose burst was BURST_MIN or more within BURST_MEMORY_S keeps that many spares
-  (at most `burst` of all shapes together, ECS_EMULATOR_SANDBOX_POOL_BURST): the next burst like
+  (beyond one shape's `size`, none while `burst` are kept of all shapes together:
+  ECS_EMULATOR_SANDBOX_POOL_BURST, default 20): the next burst like
   it starts every task in a spare. Past BURST_MEMORY_S without an ask it goes back to `size`,
   the spares beyond removed, so an idle emulator holds `size` per shape. The first burst of a
   shape finds one spare at most, so its tasks attach themselves as without a pool.
@@ -55,6 +56,7 @@ REFILL_QUIET_S = 0.3  # no claim for this long before spares are made
 WANTED_AFTER = 2  # asks for a shape (since the last drain) before spares of it are kept
 BURST_MEMORY_S = 120.0  # a burst keeps spares for one like it this long after its last ask
 BURST_MIN = 4  # tasks starting at once that make a burst (fewer: `size` spares serve them)
+IDLE_CHECK_S = 5.0  # how often an idle filler looks whether a burst's spares have gone stale
 
 Shape = tuple  # sorted (container port, protocol, host IP) of a task's sandbox ports
 
@@ -202,7 +204,7 @@ class SandboxPool:
         while not self._closed:
             job = self._job(time.monotonic())
             if job is None:
-                self._lock.wait(timeout=5.0)  # a burst's memory fades meanwhile
+                self._lock.wait(timeout=IDLE_CHECK_S)  # a burst's memory fades meanwhile
                 if not self._wanted:
                     return None  # drained and idle: the thread ends, a claim starts another
                 continue
