@@ -183,6 +183,18 @@ class Ours:
                 return
             time.sleep(0.05)
 
+    def forget_bursts(self) -> None:
+        """Ours only, untimed: a reset (the sandbox pool drained, the bursts it saw forgotten),
+        then the cluster and task definitions again, so the next burst is a first one."""
+        if self.name != "ours":
+            return
+        import requests
+
+        requests.post(f"{self.server.endpoint}/_emulator/reset", timeout=60).raise_for_status()
+        self.ecs.create_cluster(clusterName=CLUSTER)
+        self.definitions = {mode: self.register(f"bench-{mode}", mode)
+                            for mode in ("bridge", "awsvpc")}
+
     def stop_tasks(self, arns: list[str]) -> None:
         for arn in arns:
             self.ecs.stop_task(cluster=CLUSTER, task=arn, reason="bench")
