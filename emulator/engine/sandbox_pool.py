@@ -115,6 +115,12 @@ class SandboxPool:
             self._last_claim = max(self._last_claim, time.monotonic())
             self._lock.notify_all()
 
+    def wait_for_starts(self, timeout: float) -> bool:
+        """Return once no task is starting (or the pool closes, or `timeout` passes); whether
+        none is. A stopped bridge task's sandbox waits here before its removal (task_runner.py)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._starting <= 0 or self._closed, timeout)
+
     def discard(self, container_id: str) -> None:
         """A pool container died or was removed outside us: never hand it out."""
         with self._lock:
