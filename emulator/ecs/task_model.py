@@ -27,6 +27,9 @@ class TaskContainer:
     image_digest: str | None = None
     network_bindings: list[dict] = field(default_factory=list)
     started: bool = False  # the container was started at least once (dependsOn START)
+    # Docker was asked to signal it (a kill event: `docker kill`, `docker stop`, ours or
+    # another's) before it exited: it was ended, it did not crash (service_failures.py).
+    killed: bool = False
 
     @property
     def essential(self) -> bool:
