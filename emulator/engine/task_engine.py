@@ -17,7 +17,7 @@ from emulator.config import Settings
 from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsState
 from emulator.engine import container_specs
-from emulator.engine.engine_outage import engine_gone_reason
+from emulator.engine.engine_outage import docker_timestamp, engine_gone_reason
 from emulator.engine.exit_reconciler import RECONCILE_EVERY_S, ExitReconciler
 from emulator.engine.hooks import TaskHook
 from emulator.engine.sandbox_pool import POOL_NAME, SandboxPool
@@ -270,8 +270,11 @@ class TaskEngine:
         with self.state.lock:
             store, task = self._find_task(task_arn)
         # Ask the engine (a ping) only about a death nobody asked for: a stopped task's is ours.
+        # One told late, the engine back (a stream opened again replays it), is the engine's
+        # too if it happened in the outage.
         engine_gone = (event.action == "die" and health is not None and task is not None
-                       and not task.stop_requested and not health.check())
+                       and not task.stop_requested
+                       and (not health.check() or health.in_outage(event.time or time.time())))
         with self.state.lock:
             container = task.container(name) if task else None
             if container is None:
@@ -304,10 +307,11 @@ class TaskEngine:
             self.state.changed.notify_all()
             self.task_changed(store, task)
 
-    def record_missed_exit(self, store, task, container, state) -> bool:
+    def record_missed_exit(self, store, task, container, state, health=None) -> bool:
         """A death the event stream did not tell, found by reconciliation, recorded as its die
         event (or destroy, when Docker no longer has the container) would have (under the
-        lock); False if it is known meanwhile or the task is stopping."""
+        lock); False if it is known meanwhile or the task is stopping. One that Docker says
+        finished while `health`'s engine did not answer is the engine's doing."""
         if container.known >= ContainerStatus.STOPPED or task.stop_requested:
             return False
         container.known = ContainerStatus.STOPPED
@@ -317,7 +321,11 @@ class TaskEngine:
             container.exit_code = state.exit_code
             if state.oom_killed:
                 container.reason = OOM_REASON
-        self._after_exit(task, container)
+        if state is not None and health is not None and health.in_outage(
+                docker_timestamp(state.finished_at)):
+            self._after_engine_exit(task, container, health)
+        else:
+            self._after_exit(task, container)
         self.state.changed.notify_all()
         self.task_changed(store, task)
         return True

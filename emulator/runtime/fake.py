@@ -446,7 +446,7 @@ class FakeRuntime:
     def remove_orphans(self) -> int:
         return 0
 
-    def close(self) -> None:
+    def close(self, why: str = "the emulator is stopping") -> None:
         self.closed = True  # what a test of an engine's removal asks
 
     # -- helpers ----------------------------------------------------------------------------------
