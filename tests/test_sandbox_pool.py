@@ -163,20 +163,6 @@ def _run_awsvpc(world):
     return ran[0]
 
 
-def test_a_removal_waiting_for_starts_goes_at_a_reset():
-    """A stopped bridge task's sandbox waits for starts (task_runner.py), but not through a
-    reset or the engine's stop, which wait for it in turn."""
-    pool = SandboxPool(lambda: FakeRuntime(), 1)
-    pool.task_starting(+1)
-    assert pool.wait_for_starts(0.05) is False  # a start holds it
-    pool.hurry(+1)
-    assert pool.wait_for_starts(5) is True  # at once
-    pool.hurry(-1)
-    assert pool.wait_for_starts(0.05) is False
-    pool.task_starting(-1)
-    assert pool.wait_for_starts(5) is True
-
-
 # -- through Docker ------------------------------------------------------------------------------
 
 def docker_spares(docker_client) -> list:

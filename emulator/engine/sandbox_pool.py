@@ -83,8 +83,6 @@ class SandboxPool:
         self._starting = 0  # tasks between their first Docker call and RUNNING (or failure)
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._hurried = 0  # resets and stops under way: nothing waits for starts meanwhile
-        self._hurries = 0  # how many began: one that began and ended while a removal waited
 
     # -- what runners ask ---------------------------------------------------------------------
 
@@ -115,25 +113,6 @@ class SandboxPool:
         with self._lock:
             self._starting += delta
             self._last_claim = max(self._last_claim, time.monotonic())
-            self._lock.notify_all()
-
-    def wait_for_starts(self, timeout: float) -> bool:
-        """Return once no task is starting (or the pool closes, a reset or stop hurries, or
-        `timeout` passes); False if it timed out. A stopped bridge task's sandbox waits here
-        before its removal (task_runner.py)."""
-        with self._lock:
-            began = self._hurries
-            return self._lock.wait_for(
-                lambda: self._starting <= 0 or self._closed or self._hurries != began
-                or self._hurried > 0, timeout)
-
-    def hurry(self, delta: int) -> None:
-        """+1 as a reset or the engine's stop begins (-1 as a reset ends): removals waiting
-        for starts go at once, so that what a reset waits for is not held by a start that a
-        slow Docker call keeps from ending."""
-        with self._lock:
-            self._hurried += delta
-            self._hurries += max(delta, 0)
             self._lock.notify_all()
 
     def discard(self, container_id: str) -> None:

@@ -119,8 +119,6 @@ class TaskEngine:
 
     def stop(self, remove_everything: bool = True) -> None:
         """Stop every task (containers get their stop timeout), then the engine's threads."""
-        for pool in self.sandbox_pools():
-            pool.hurry(+1)  # for good: nothing of the engine's waits for a start any more
         self.stop_all_tasks("Emulator shutting down", grace_s=SHUTDOWN_GRACE_S)
         self.wait_for_runners(timeout=SHUTDOWN_GRACE_S + 1)
         # A stop already under way (a StopTask) waits out its own stopTimeout: cut it short.
@@ -158,18 +156,6 @@ class TaskEngine:
         keeps its runner."""
         with self.state.lock:
             stopping = dict(self._runners)
-        pools = self.sandbox_pools()
-        for pool in pools:
-            pool.hurry(+1)
-        try:
-            self._reset(stopping)
-        finally:
-            for pool in pools:
-                pool.hurry(-1)
-        for pool in pools:
-            pool.drain()  # a reset leaves nothing of ours running
-
-    def _reset(self, stopping: dict) -> None:
         # Killed before their stop is asked for, so that Docker is not also busy with twenty
         # runners' `docker stop` calls while it kills.
         self._kill_all([task for _, task in stopping.values()])
@@ -180,6 +166,8 @@ class TaskEngine:
         with self.state.lock:
             for arn in stopping:
                 self._runners.pop(arn, None)
+        for pool in self.sandbox_pools():
+            pool.drain()  # a reset leaves nothing of ours running
 
     def _kill_all(self, tasks: list) -> None:
         with self.state.lock:

@@ -22,7 +22,6 @@ from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 log = logging.getLogger("emulator.tasks")
 
 DEFAULT_START_TIMEOUT_S = 180  # how long a container waits for its dependencies
-SANDBOX_YIELD_S = 5.0  # how long a stopped bridge task's sandbox removal yields to starts
 OOM_VERDICT_WAIT_S = 0.2  # a SIGKILLed container: when Docker has surely noted an OOM kill
 
 
@@ -330,12 +329,6 @@ class TaskRunner:
             self._settle_containers()
             self._advance(TaskStatus.STOPPED)
         if engine_answers and sandbox_after:
-            # Its removal is a network detach, which dockerd does in turn with every other on
-            # the network: a replacement starting now (a service's, whose spare joins the
-            # network again under its container's name) would wait behind it. The task is
-            # STOPPED already, so the removal waits for starts to end instead (bounded: in a
-            # long burst it goes anyway), as the sandbox pool's refills do.
-            self.engine.sandboxes_of(self.task).wait_for_starts(SANDBOX_YIELD_S)
             self._quietly(self.runtime.remove_sandbox, self.sandbox)
 
     def _settle_containers(self) -> None:
