@@ -117,6 +117,10 @@ def parse_engines(text: str) -> tuple[EngineAddress, ...]:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 4566
+    # The front doors' own port (Express services, gateway routes: emulator/front_doors.py), so
+    # that a task's page never shares the dashboard's origin. None: `port` + 1 (another free
+    # port if that one is taken; one chosen at start when `port` is 0); 0: one chosen at start.
+    front_door_port: int | None = None
     default_region: str = "us-east-1"
     default_account_id: str = DEFAULT_ACCOUNT_ID
     threads: int = 16
@@ -204,6 +208,7 @@ class Settings:
         settings = cls(
             host=os.environ.get("ECS_EMULATOR_HOST", cls.host),
             port=_env_int("ECS_EMULATOR_PORT", cls.port),
+            front_door_port=_env_int("ECS_EMULATOR_FRONT_DOOR_PORT", None),  # None: not set
             default_region=os.environ.get("ECS_EMULATOR_REGION", cls.default_region),
             default_account_id=os.environ.get("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
             threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),
