@@ -174,6 +174,9 @@ class Settings:
     # awsvpc sandboxes (pause containers) kept ready per port shape once tasks ask for it, so
     # RunTask does not wait for Docker to attach one (engine/sandbox_pool.py); 0: none.
     sandbox_pool: int = 1
+    # Spares kept at most (all shapes) after a burst of tasks started at once, for a burst like
+    # it within two minutes (engine/sandbox_pool.py); at most sandbox_pool: bursts size nothing.
+    sandbox_pool_burst: int = 20
     # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     docker_concurrency: int = 4
@@ -246,6 +249,8 @@ class Settings:
             engine_lost_after_s=_env_float("ECS_EMULATOR_ENGINE_LOST_AFTER",
                                            cls.engine_lost_after_s),
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
+            sandbox_pool_burst=_env_int("ECS_EMULATOR_SANDBOX_POOL_BURST",
+                                        cls.sandbox_pool_burst),
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
             control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),

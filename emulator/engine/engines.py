@@ -86,7 +86,8 @@ class Engines:
                               and (instance.engine or DEFAULT_ENGINE) == name,
                               lost_after_s=self.settings.engine_lost_after_s)
         sandboxes = (self.task_engine.sandboxes if name == DEFAULT_ENGINE
-                     else SandboxPool(lambda: runtime, self.settings.sandbox_pool))
+                     else SandboxPool(lambda: runtime, self.settings.sandbox_pool,
+                                      self.settings.sandbox_pool_burst))
         engine = Engine(name, self._free_zone(), runtime, health, outage, address=address,
                         sandboxes=sandboxes)
         self.engines[name] = engine

@@ -43,7 +43,8 @@ class TaskEngine(TaskEvents):
         self.hooks: list[TaskHook] = list(hooks or [])
         # Made now (cheap: the Docker SDK is imported on first use), so every thread shares one.
         self._runtime = runtime_factory()
-        self.sandboxes = SandboxPool(lambda: self._runtime, settings.sandbox_pool)
+        self.sandboxes = SandboxPool(lambda: self._runtime, settings.sandbox_pool,
+                                     settings.sandbox_pool_burst)
         # task ARN -> (its runner's thread, the task): the engine knows its tasks even after the
         # state forgot them (a reset drops the state first, then stops what still runs).
         self._runners: dict[str, tuple[threading.Thread, object]] = {}
