@@ -134,22 +134,27 @@ def _on_signal(signum, _frame):
 
 
 def _serve(args) -> int:
-    from emulator.app import create_app
-    from emulator.server import EmulatorServer
+    from emulator.early_listener import open_listener
 
-    from emulator.cli_commands.serve_logging import RequestLog, configure_logging
-
-    configure_logging()
-    settings = _settings(args)
-    emulator = create_app(settings)
-    if settings.log_requests:
-        emulator.wsgi = RequestLog(emulator.wsgi, _json_target_prefixes())
-    server = EmulatorServer(emulator, settings.host, settings.port)
+    settings = _settings(args)  # a setting in error stops us here, before anything listens
+    # Listening before the emulator's modules are imported (most of the start-up): a client
+    # that finds the port open sends its call, and it is answered once we are ready.
+    try:
+        listener = open_listener(settings.host, settings.port)
+    except OSError as error:  # the address is taken or not ours
+        print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
+              file=sys.stderr)
+        return 1
+    try:
+        server = _server(settings, listener)
+    except BaseException:
+        listener.close()
+        raise
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
         server.serve_forever()
-    except OSError as error:  # the address is taken or not ours
+    except OSError as error:
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
         return 1
@@ -162,6 +167,18 @@ def _serve(args) -> int:
         logging.getLogger(__name__).info("stopping")
         server.stop()
     return 0
+
+
+def _server(settings: Settings, listener):
+    from emulator.app import create_app
+    from emulator.cli_commands.serve_logging import RequestLog, configure_logging
+    from emulator.server import EmulatorServer
+
+    configure_logging()
+    emulator = create_app(settings)
+    if settings.log_requests:
+        emulator.wsgi = RequestLog(emulator.wsgi, _json_target_prefixes())
+    return EmulatorServer(emulator, settings.host, settings.port, listening_socket=listener)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
 """`ecs-emulator serve` holds the start-up's Docker work (the SDK's import, orphans, events,
 health) until its first answer, so that answer does not share the interpreter with it
-(emulator/server.py); the hold ends with that answer, or after a grace if none comes."""
+(emulator/server.py); the hold ends with that answer, or after a grace if none comes. Its port
+listens before the emulator is built, and a call queued meanwhile is answered."""
 
 import io
+import socket
+import threading
 
+import pytest
+
+from emulator import http_server
 from emulator import server as server_module
+from emulator.early_listener import open_listener
 from emulator.app import create_app
 from emulator.config import Settings
 from emulator.server import EmulatorServer
@@ -43,3 +50,43 @@ def test_without_a_request_the_hold_ends_after_the_grace(monkeypatch):
     release = server.emulator.engine.docker_start
     server._docker_after_first_answer()
     assert release.wait(timeout=5)
+
+
+# -- the listening socket opened before the emulator is built (emulator/early_listener.py) ----
+
+
+def test_a_call_sent_before_the_server_is_built_is_answered_once_it_is():
+    listener = open_listener("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    # The client connects and sends while nothing serves yet: the kernel holds both.
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(b"GET /early HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
+        return [environ["PATH_INFO"].encode()]
+
+    server = http_server.Server(("127.0.0.1", port), app, listening_socket=listener)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        assert server.bind_addr == ("127.0.0.1", port)
+        answer = b""
+        while chunk := client.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"/early")
+    finally:
+        client.close()
+        server.stop()
+        thread.join(timeout=10)
+    with pytest.raises(OSError):  # the server closed the socket it adopted
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_an_address_in_use_fails_at_the_early_listener():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            open_listener("127.0.0.1", taken.getsockname()[1])
