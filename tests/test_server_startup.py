@@ -1,15 +1,18 @@
 """`ecs-emulator serve` holds the start-up's Docker work (the SDK's import, orphans, events,
 health) until its first answer, so that answer does not share the interpreter with it
 (emulator/server.py); the hold ends with that answer, or after a grace if none comes. Its port
-listens before the emulator is built, and a call queued meanwhile is answered."""
+listens before the emulator is built, and a call queued meanwhile is answered; the cyclic garbage
+collector is off while it is built and on, with the start-up's objects frozen, once it serves."""
 
+import gc
 import io
+import signal
 import socket
 import threading
 
 import pytest
 
-from emulator import http_server
+from emulator import cli, http_server
 from emulator import server as server_module
 from emulator.early_listener import open_listener
 from emulator.app import create_app
@@ -90,3 +93,45 @@ def test_an_address_in_use_fails_at_the_early_listener():
         taken.listen()
         with pytest.raises(OSError):
             open_listener("127.0.0.1", taken.getsockname()[1])
+
+
+# -- the collector during `serve`'s start-up (emulator/cli.py) ---------------------------------
+
+
+def test_serve_builds_without_the_collector_and_serves_with_it(monkeypatch):
+    seen = {}
+
+    class Server:
+        def serve_forever(self):
+            seen["serving"] = (gc.isenabled(), gc.get_freeze_count())
+            raise cli._Stop("SIGTERM")
+
+        def stop(self):
+            seen["stopped"] = True
+
+    def build(settings, listener):
+        seen["building"] = gc.isenabled()
+        seen["listening"] = listener.getsockname()[1] != 0
+        listener.close()
+        return Server()
+
+    monkeypatch.setattr(cli, "_server", build)
+    signals = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        assert cli.main(["--port", "0", "--quiet"]) == 0
+    finally:
+        for signum, handler in signals.items():
+            signal.signal(signum, handler)
+        gc.unfreeze()
+        gc.enable()
+    assert seen["building"] is False and seen["listening"]
+    enabled, frozen = seen["serving"]
+    assert enabled and frozen > 0
+    assert seen["stopped"]
+
+
+def test_a_client_command_leaves_the_collector_alone():
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert gc.isenabled()
