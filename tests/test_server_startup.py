@@ -6,8 +6,12 @@ collector is off while it is built and on, with the start-up's objects frozen, o
 
 import gc
 import io
+import json
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -135,3 +139,27 @@ def test_a_client_command_leaves_the_collector_alone():
     with pytest.raises(SystemExit):
         cli.main(["--version"])
     assert gc.isenabled()
+
+
+def test_the_first_ecs_call_imports_none_of_the_heavy_libraries():
+    """What `serve` builds and its first ListClusters: our own ECS handlers, no SDK, no moto,
+    no Docker SDK, no Flask, no importlib.metadata (a fresh interpreter: pytest has them all)."""
+    code = textwrap.dedent("""
+        import io, json, sys
+        from emulator import cli
+        settings = cli._settings(cli._parser(clients=False).parse_args(["--port", "0"]))
+        server = cli._server(settings, None)
+        environ = json.loads(sys.argv[1])
+        environ["wsgi.input"] = io.BytesIO(b"{}")
+        body = b"".join(server._server.wsgi_app(environ, lambda status, headers: None))
+        assert json.loads(body) == {"clusterArns": []}, body
+        heavy = {"moto", "botocore", "boto3", "docker", "flask", "werkzeug", "yaml", "requests",
+                 "urllib3"}
+        print(sorted(heavy & {name.split(".")[0] for name in sys.modules}
+                     | {"importlib.metadata"} & set(sys.modules)))
+    """)
+    environ = {k: v for k, v in list_clusters_environ().items() if k != "wsgi.input"}
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(environ)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "[]"
