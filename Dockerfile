@@ -46,7 +46,7 @@ ENV PATH=/opt/ecs-emulator/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
     PYTHONUNBUFFERED=1
 RUN mkdir -p /var/lib/ecs-emulator
 VOLUME /var/lib/ecs-emulator
-EXPOSE 4566
+EXPOSE 4566 4567
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["ecs-emulator"]
 CMD ["serve"]

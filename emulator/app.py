@@ -114,7 +114,8 @@ class Emulator:
     def gate(self, container_facing: bool) -> Gate:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
         listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
-        return Gate(self.wsgi, self.callers, container_facing, self.control_token)
+        return Gate(self.wsgi, self.callers, container_facing, self.control_token,
+                    self.ecs.front_doors)
 
     def container_endpoint(self, runtime=None) -> str:
         """http://<address containers reach>:<port>, for containers on `runtime`'s Docker
@@ -211,7 +212,7 @@ def _flask_app(emulator: Emulator):
     flask_app.register_blueprint(faults_routes.blueprint)
     flask_app.register_blueprint(engine_routes.blueprint)
     flask_app.register_blueprint(ui_routes.blueprint)
-    flask_app.register_blueprint(front_door_routes.blueprint)
+    flask_app.register_blueprint(front_door_routes.moved)  # the doors are on a port of their own
     flask_app.register_blueprint(exec_routes.blueprint)
     return flask_app
 

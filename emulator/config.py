@@ -118,6 +118,10 @@ class Settings:
     """Every setting of one emulator; from_env() reads them from ECS_EMULATOR_* variables."""
     host: str = "127.0.0.1"
     port: int = 4566
+    # The front doors' own port (Express services, gateway routes: emulator/front_doors.py), so
+    # that a task's page never shares the dashboard's origin. None: `port` + 1 (another free
+    # port if that one is taken; one chosen at start when `port` is 0); 0: one chosen at start.
+    front_door_port: int | None = None
     default_region: str = "us-east-1"
     default_account_id: str = DEFAULT_ACCOUNT_ID
     threads: int = 16
@@ -171,6 +175,9 @@ class Settings:
     # awsvpc sandboxes (pause containers) kept ready per port shape once tasks ask for it, so
     # RunTask does not wait for Docker to attach one (engine/sandbox_pool.py); 0: none.
     sandbox_pool: int = 1
+    # Spares kept at most (all shapes) after a burst of tasks started at once, for a burst like
+    # it within two minutes (engine/sandbox_pool.py); at most sandbox_pool: bursts size nothing.
+    sandbox_pool_burst: int = 20
     # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     docker_concurrency: int = 4
@@ -205,6 +212,7 @@ class Settings:
         settings = cls(
             host=os.environ.get("ECS_EMULATOR_HOST", cls.host),
             port=_env_int("ECS_EMULATOR_PORT", cls.port),
+            front_door_port=_env_int("ECS_EMULATOR_FRONT_DOOR_PORT", None),  # None: not set
             default_region=os.environ.get("ECS_EMULATOR_REGION", cls.default_region),
             default_account_id=os.environ.get("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
             threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),
@@ -242,6 +250,8 @@ class Settings:
             engine_lost_after_s=_env_float("ECS_EMULATOR_ENGINE_LOST_AFTER",
                                            cls.engine_lost_after_s),
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
+            sandbox_pool_burst=_env_int("ECS_EMULATOR_SANDBOX_POOL_BURST",
+                                        cls.sandbox_pool_burst),
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
             control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),

@@ -1,8 +1,10 @@
 """The front door of Express Mode services and gateway routes, from the laptop: what their
-Application Load Balancers do on AWS, over HTTP (a Flask blueprint).
+Application Load Balancers do on AWS, over HTTP (Flask blueprints).
 
-    ANY /_emulator/express/<cluster>/<service>/<path>             (an Express service)
-    ANY /_emulator/gateways/<gateway>/<cluster>/<service>/<path>  (a gateway route)
+On the front doors' own listener (emulator/front_doors.py, `blueprint`):
+
+    ANY /express/<cluster>/<service>/<path>             (an Express service)
+    ANY /gateways/<gateway>/<cluster>/<service>/<path>  (a gateway route)
 
 forwards the request (method, path below the service, query, headers, body) to the service's
 serving tasks in turn, at the host port where each publishes the container port (the Express
@@ -10,12 +12,18 @@ service's, or the one the route's port name names), and answers what the task an
 when no task serves, as an ALB with no healthy target does. The addresses are in
 DescribeExpressGatewayService's ingressPaths (emulator/ecs/express_services.py) and in
 DescribeGatewayRoute's serviceUrl (emulator/ecs/gateways.py).
+
+A task's page is the task's own code: served on the API's port it would share the dashboard's
+origin and could call the control endpoints from the operator's browser, so it is served on a
+port of its own. The addresses the front doors had on the API's port (`moved`, below)
+answer 308 to the same path on the front doors' port.
 """
 
 from __future__ import annotations
 
 import http.client
 import itertools
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 
@@ -23,8 +31,10 @@ from emulator.access import control_token
 from emulator.ecs import gateways
 
 blueprint = Blueprint("front_door", __name__)
-EXPRESS = "/_emulator/express/<cluster>/<service>/"
-GATEWAY = "/_emulator/gateways/<gateway>/<cluster>/<service>/"
+moved = Blueprint("front_door_moved", __name__)  # on the API's listener
+EXPRESS = "/express/<cluster>/<service>/"
+GATEWAY = "/gateways/<gateway>/<cluster>/<service>/"
+_OLD = "/_emulator"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
@@ -43,6 +53,20 @@ def express(cluster: str, service: str, path: str):
 def gateway(gateway: str, cluster: str, service: str, path: str):
     return _forward(_route_targets(gateway, cluster, service),
                     f"route of gateway {gateway} to service {service}", path)
+
+
+@moved.route(_OLD + EXPRESS, defaults={"path": ""}, methods=METHODS)
+@moved.route(_OLD + EXPRESS + "<path:path>", methods=METHODS)
+@moved.route(_OLD + GATEWAY, defaults={"path": ""}, methods=METHODS)
+@moved.route(_OLD + GATEWAY + "<path:path>", methods=METHODS)
+def moved_door(path: str, **_):
+    """308 (method and body kept) to the front doors' port: the old addresses keep working."""
+    doors = current_app.extensions["emulator"].ecs.front_doors
+    there = doors.base(request.host) + quote(request.path[len(_OLD):], safe="/:@!$&'()*+,;=~")
+    if request.query_string:
+        there += "?" + request.query_string.decode("latin-1")
+    return Response(f"Front doors are served on their own port: {there}\n", 308,
+                    headers={"Location": there}, mimetype="text/plain")
 
 
 def _forward(targets, what: str, path: str):

@@ -20,6 +20,17 @@ connection waits for a slot, so at worst a request waits STALE_AFTER_S once and 
 serves as many at once as it did without this queue. A worker waiting for its client's next
 request on a kept-alive connection (emulator/http_server.py) frees its slot meanwhile (idle()).
 Nothing on the wire changes.
+
+What that left at 32 connections (capacity.py, counted with perf stat: about one futex(2) and
+0.6 context switches a request more than over one connection, with one worker serving 98% of
+the requests) was the watch and the second workers it let in. The watch woke every 2 ms while
+connections waited, about one wake per ten requests, each a hand-over of the GIL and back. Now a
+watch that wakes to find the slot's worker on a newer request (it keeps to the CPU) looks again
+only WATCH_PATIENCE_S later. And a worker let in beside a slow request (or a machine so loaded
+that a worker was off the CPU for 2 ms) used to keep serving its own connection beside the first
+for a whole slice, the two trading the GIL at every syscall; a worker now holds its connection
+for the next request only while no other worker's request counts (crowded()), so they are back
+to one within a request.
 """
 
 from __future__ import annotations
@@ -38,15 +49,22 @@ SLOTS = 1
 # client, Docker), and no longer keeps another worker out. Most API calls take well under 1 ms;
 # the watch that notices wakes at most once per this interval while requests are served.
 STALE_AFTER_S = 0.002
+# A watch that finds the slot's worker on a newer request than when it went to sleep looks again
+# this much later, not STALE_AFTER_S after that request began: a worker that keeps serving would
+# otherwise be interrupted every 2 ms. A request that turns slow just after such a look keeps the
+# next connection waiting this much longer, once.
+WATCH_PATIENCE_S = 0.01
 _SHUTDOWN = threadpool._SHUTDOWNREQUEST  # what ThreadPool puts to end a worker
 
 
 class AdmissionQueue:
     """queue.Queue's put/get/qsize as cheroot's ThreadPool uses them, admitting `slots`."""
 
-    def __init__(self, slots: int = SLOTS, stale_after: float = STALE_AFTER_S):
+    def __init__(self, slots: int = SLOTS, stale_after: float = STALE_AFTER_S,
+                 patience: float = WATCH_PATIENCE_S):
         self._slots = slots
         self._stale_after = stale_after
+        self._patience = patience
         self._ready: collections.deque = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -55,6 +73,7 @@ class AdmissionQueue:
         self._since: dict[int, float] = {}
         self._waiting = 0
         self._watching = False  # a sleeping worker will wake when the oldest slot goes stale
+        self._watched = 0.0  # when the request the last watch waited for began
 
     def qsize(self) -> int:
         return len(self._ready)
@@ -69,6 +88,7 @@ class AdmissionQueue:
     def get(self, block: bool = True, timeout: float | None = None):
         """The next connection for the calling worker, once it may serve one."""
         me = threading.get_ident()
+        watched = False
         with self._lock:
             while True:
                 now = time.monotonic()
@@ -85,7 +105,7 @@ class AdmissionQueue:
                 if _SHUTDOWN in self._ready:  # the pool is shrinking or stopping: at once
                     self._ready.remove(_SHUTDOWN)
                     return _SHUTDOWN
-                self._sleep(now)
+                watched = self._sleep(now, watched)
 
     def serving(self) -> None:
         """The calling worker begins another request on its connection."""
@@ -99,6 +119,18 @@ class AdmissionQueue:
             with self._lock:
                 if self._ready and self._waiting:
                     self._wake.notify()
+
+    def crowded(self) -> bool:
+        """Whether other workers' requests fill the slots: then the calling worker should not
+        hold its connection for the next request, which would keep two serving at once."""
+        me = threading.get_ident()
+        if len(self._since) <= self._slots and me in self._since:
+            return False  # only this worker and no more than the slots hold one: no lock taken
+        now = time.monotonic()
+        with self._lock:
+            others = sum(1 for ident, since in self._since.items()
+                         if ident != me and now - since < self._stale_after)
+        return others >= self._slots
 
     def _mark(self, since: float) -> None:
         # Without the lock: only the holder adds or removes its own entry, so this changes a
@@ -116,17 +148,28 @@ class AdmissionQueue:
         """Slots whose request began within STALE_AFTER_S."""
         return sum(1 for since in self._since.values() if now - since < self._stale_after)
 
-    def _sleep(self, now: float) -> None:
+    def _sleep(self, now: float, rewatch: bool) -> bool:
         """Wait for a put() or a freed slot; the watch wakes when the oldest busy slot goes
-        stale, so that a request waiting on something else lets the next one in."""
+        stale, so that a request waiting on something else lets the next one in. `rewatch`:
+        the calling thread was the watch in its last sleep. Whether it is the watch now."""
         busy = [since for since in self._since.values() if now - since < self._stale_after]
         # Only while a connection waits for a slot: one connection's requests wake nobody.
         watch = bool(busy) and bool(self._ready) and not self._watching
+        timeout = None
+        if watch:
+            oldest = min(busy)
+            timeout = oldest + self._stale_after - now
+            if rewatch and oldest > self._watched:
+                # this thread watched last, and the worker has moved on to another request
+                # since: it keeps to the CPU, so look again later (WATCH_PATIENCE_S)
+                timeout = max(timeout, self._patience)
+            self._watched = oldest
         self._waiting += 1
         self._watching |= watch
         try:
-            self._wake.wait(min(busy) + self._stale_after - now if watch else None)
+            self._wake.wait(timeout)
         finally:
             self._waiting -= 1
             if watch:
                 self._watching = False
+        return watch

@@ -23,8 +23,10 @@ scripts/bench/api.py: about 440 -> 330 µs for DescribeClusters):
 Under concurrency (emulator/http_admission.py): one worker serves requests at a time while they
 keep to the CPU, taking the next waiting connection itself when it finishes one, instead of
 sixteen workers trading the GIL at every syscall; a request that waits on something else (Docker,
-a slow client) lets the next worker in after 2 ms. This took the CPU per request at 32
-connections back to about one connection's (scripts/bench/capacity.py).
+a slow client) lets the next worker in after 2 ms (about 10 ms when its worker had been serving
+request after request), and a worker holds its connection for the next request only while it
+serves alone. This took the CPU per request at 32 connections back to within about 6% of one
+connection's (scripts/bench/capacity.py).
 
 And for large bodies (emulator/http_bodies.py): chunked request bodies are decoded without
 cheroot's quadratic copying, and wsgi.file_wrapper files (Flask's send_file) go out with
@@ -225,6 +227,10 @@ class _Connection(cheroot_server.HTTPConnection):
         # within the slice (HOLD_SLICE_S): this one must not hold a thread for long that another
         # client is queued for.
         if not server.ready:
+            return False
+        # Nor while another worker serves (one let in beside a slow request): two workers that
+        # each hold a connection trade the GIL at every syscall; back to one (http_admission.py).
+        if server.admission.crowded():
             return False
         wait = NEXT_REQUEST_WAIT_MS
         if server.requests.qsize:

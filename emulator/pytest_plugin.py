@@ -4,7 +4,8 @@ Fixtures:
 - `ecs_emulator_settings` (session): the Settings the session's emulator starts with (from the
   environment, on a free port of 127.0.0.1, strict responses); a conftest may override it.
 - `ecs_emulator` (session): an emulator serving on a free port of 127.0.0.1 in a background
-  thread; a handle with `endpoint_url`, `client(service)`, `reset()`, `control_headers`.
+  thread; a handle with `endpoint_url`, `front_door_url` (where Express services and gateway
+  routes answer), `client(service)`, `reset()`, `control_headers`.
 - `clean_emulator` (function): the same handle, with all state dropped before the test.
 
 `running_emulator(settings)` starts one more for a test module that needs other settings.
@@ -53,6 +54,11 @@ class EmulatorHandle:
         if check_shapes and service in _SHAPE_CHECKED:
             _check_shapes_of(client, _SHAPE_CHECKED[service])
         return client
+
+    @property
+    def front_door_url(self) -> str:
+        """Where Express services and gateway routes answer (emulator/front_doors.py)."""
+        return f"http://127.0.0.1:{self._server.front_doors.port}"
 
     def reset(self) -> None:
         self.emulator.reset()

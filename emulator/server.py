@@ -11,6 +11,7 @@ from emulator import http_server
 from emulator.access.callers import is_local_address
 from emulator.access.gate import listen_for_containers
 from emulator.app import Emulator
+from emulator.front_doors import FrontDoors
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class EmulatorServer:
         self._extra: dict[str, http_server.Server] = {}  # listeners for containers, by address
         self._extra_lock = threading.Lock()
         self._no_gateway: set[str] = set()  # gateways that are not this host's addresses
+        self.front_doors = FrontDoors(emulator, host)  # Express services', gateway routes'
         emulator.container_endpoint_provider = self.container_endpoint
 
     @property
@@ -49,6 +51,7 @@ class EmulatorServer:
         """Bind and serve in a background thread (the pytest plugin's way)."""
         self._server.prepare()
         self.emulator.http_port = self.port
+        self.front_doors.start()
         self.emulator.control_token.write(self.port)
         self.emulator.start()
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator", daemon=True)
@@ -57,14 +60,17 @@ class EmulatorServer:
     def serve_forever(self) -> None:
         self._server.prepare()
         self.emulator.http_port = self.port
+        self.front_doors.start()
         self.emulator.control_token.write(self.port)
         self._docker_after_first_answer()
         self.emulator.start()
         # Every interface includes loopback, where the dashboard answers (a /_emulator/ path);
         # the link carries the control token, which it leaves in the browser as a cookie.
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        log.info("ecs-emulator listening on http://%s:%d (dashboard: %s)", self.host, self.port,
-                 self.emulator.control_token.dashboard_link(f"http://{shown}:{self.port}"))
+        log.info("ecs-emulator listening on http://%s:%d (dashboard: %s; front doors of Express "
+                 "services and gateway routes: port %d)", self.host, self.port,
+                 self.emulator.control_token.dashboard_link(f"http://{shown}:{self.port}"),
+                 self.front_doors.port)
         self._server.serve()
 
     def _docker_after_first_answer(self) -> None:
@@ -98,6 +104,7 @@ class EmulatorServer:
             # the process alive if the emulator's clean-up failed.
             for extra in self._extra.values():
                 extra.stop()
+            self.front_doors.stop()
             self._server.stop()
             self.emulator.control_token.remove()
             if self._thread is not None:

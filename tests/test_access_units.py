@@ -22,6 +22,7 @@ from emulator.ecs.store import EcsState
 from emulator.runtime.base import NetworkMembers
 from emulator.runtime.status import TaskStatus
 from tests.ecs_requests import ecs_request
+from tests.gate_doors import AdmitEveryone, ok_app
 
 ACCOUNT = "123456789012"
 
@@ -158,7 +159,7 @@ def test_admission_needs_no_task_and_waits_for_docker_only_when_asked_to():
     assert runtime.reads == 1
 
 
-class _SlowDocker:
+class _SlowDocker(AdmitEveryone):
     """Callers for a listener containers reach: 127.0.0.2 is a stranger; 127.0.0.3 is told only
     by a look at Docker, which answers when `docker` is set."""
 
@@ -174,18 +175,10 @@ class _SlowDocker:
             return self.docker.wait(10)
         return True
 
-    def identify(self, address: str) -> Caller:
-        return Caller(CallerKind.HOST, address)
-
-
-def _ok(environ, start_response):
-    start_response("200 OK", [("Content-Length", "2")])
-    return [b"ok"]
-
 
 def test_a_stranger_is_closed_unread_and_docker_is_asked_off_the_selector_thread():
     door = _SlowDocker()
-    server = listen_for_containers(("127.0.0.1", 0), Gate(_ok, door, container_facing=True))
+    server = listen_for_containers(("127.0.0.1", 0), Gate(ok_app, door, container_facing=True))
     threading.Thread(target=server.serve, daemon=True).start()
     port = server.bind_addr[1]
 

@@ -2,12 +2,11 @@
 Docker host, and registered fake instances whose tasks also run on local Docker), placement
 constraints, draining, and rolling updates that stop before they start."""
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.busybox import SERVE
+from tests.test_ec2_launch import fake_instance
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
@@ -30,18 +29,6 @@ def register(ecs, image, version="1", memory=64):
         containerDefinitions=[{"name": "main", "image": image, "memory": memory, "command": SERVE,
                                "environment": [{"name": "V", "value": version}]}],
     )["taskDefinition"]["taskDefinitionArn"]
-
-
-def fake_instance(ecs, cluster, name, attributes=(), memory=2048):
-    """A registered instance with no agent behind it (its tasks still run on local Docker)."""
-    return ecs.register_container_instance(
-        cluster=cluster,
-        instanceIdentityDocument=json.dumps({"instanceId": f"i-{name}", "instanceType": "t3.small",
-                                             "availabilityZone": "us-east-1b"}),
-        totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 2048},
-                        {"name": "MEMORY", "type": "INTEGER", "integerValue": memory}],
-        attributes=list(attributes),
-    )["containerInstance"]["containerInstanceArn"]
 
 
 def create_daemon(ecs, cluster, task_definition, **extra):

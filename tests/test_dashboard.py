@@ -311,3 +311,32 @@ def test_stacks_show_their_resources_linked_and_their_events(page, clean_emulato
     assert page.driver.find_element("id", "cluster").get_attribute("value") == "stk"
     assert page.console_errors() == []
     cfn.delete_stack(StackName="shop")
+
+
+FETCH = """const done = arguments[arguments.length - 1];
+fetch(arguments[0], {method: arguments[1], mode: arguments[2], credentials: "include"})
+    .then(r => done(r.type === "opaque" ? "sent" : r.status), e => done("refused"));"""
+
+
+def test_a_front_door_page_cannot_use_the_dashboards_cookie(page, clean_emulator):
+    """A task's page, served by a front door, is on the front doors' port: the browser sends the
+    dashboard's control cookie along (cookies know no ports), and the emulator refuses it."""
+    emulator = clean_emulator
+    emulator.client("ecs").create_cluster(clusterName="kept")
+    token = emulator.emulator.control_token
+    enforced, token.enforced = token.enforced, True  # as on Docker Desktop
+    try:
+        page.driver.get(token.dashboard_link(emulator.endpoint_url))  # leaves the cookie
+        page.wait_text("kept")  # the dashboard reads with it
+        scopes = f"{emulator.endpoint_url}/_emulator/ui/api/scopes"
+        assert page.driver.execute_async_script(FETCH, scopes, "GET", "cors") == 200
+
+        # any page of the front doors' origin (no such service: the front door's own 404)
+        page.driver.get(f"{emulator.front_door_url}/express/default/task-page/")
+        assert page.driver.execute_async_script(FETCH, scopes, "GET", "cors") == "refused"
+        reset = f"{emulator.endpoint_url}/_emulator/reset"
+        assert page.driver.execute_async_script(FETCH, reset, "POST", "no-cors") == "sent"
+        clusters = emulator.client("ecs").describe_clusters(clusters=["kept"])["clusters"]
+        assert [c["clusterName"] for c in clusters] == ["kept"]  # the reset was refused
+    finally:
+        token.enforced = enforced

@@ -227,9 +227,9 @@ def test_a_push_onto_a_full_disk_says_so(docker, ecr, tiny_disk):
     message = refused.stderr.decode()
     assert "denied: The registry's storage is full" in message, message
     assert str(tiny_disk) in message and "ECS_EMULATOR_DATA_DIR" in message
-    # Under load docker may still be writing the layer when the refusal comes, and take the
-    # closed connection for a network fault once; never the five retries of a plain error.
-    assert refused.stdout.count(b"Retrying in 5 seconds") <= 1, refused.stdout
+    # The rest of the layer is read before the refusal goes (routes._drain_body): docker,
+    # still writing, sees the answer rather than a reset it would retry.
+    assert b"Retrying" not in refused.stdout, refused.stdout
     assert ecr.list_images(repositoryName="big")["imageIds"] == []
     leftovers = [p for p in tiny_disk.rglob("*") if p.is_file() and "/_layers/" not in str(p)
                  and "/blobs/" not in str(p)]

@@ -166,6 +166,28 @@ def test_a_forced_removal_stops_its_tasks_deregisters_its_instances_and_empties_
     assert again.zone == "b"
 
 
+def test_a_removed_engine_is_kept_while_a_task_names_it_then_forgotten():
+    """Engines.removed does not grow with every engine ever removed: a removed engine stays
+    only while a known task names it (its calls must not go to the default engine)."""
+    world = World(task_retention_s=3600)
+    world.engine.start()
+    try:
+        [on_b] = [t for t in world.run(3, group="g") if t.engine == "b"]
+        world.engines.remove_running("b", force=True)
+        for name in ("x", "y"):  # engines without tasks, added and removed at run time
+            world.engines.add(EngineAddress(name, f"unix:///{name}.sock"))
+            world.engines.remove_running(name)
+        world.engine.purge_stopped()
+        assert sorted(world.engines.removed) == ["b"]
+        with world.state.lock:
+            assert world.engines.runtime_of(on_b) is world.fakes["b"]
+        world.engine.settings = dataclasses.replace(world.engine.settings, task_retention_s=0)
+        world.engine.purge_stopped()  # its stopped task is forgotten, and so is the engine
+        assert on_b.arn not in world.store.tasks and world.engines.removed == {}
+    finally:
+        world.engine.stop()
+
+
 def test_engines_are_read_with_tls_and_registry_options(tmp_path):
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("x")

@@ -9,10 +9,12 @@ import time
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 from emulator.config import Settings
 from emulator.pytest_plugin import EmulatorHandle, start_server
 from emulator.runtime import labels
+from emulator.runtime.base import RuntimeClosed
 from tests.busybox import SERVE
 from tests.test_cli import BIN, free_port, start  # noqa: F401  (start is a fixture)
 from tests.extra_engines import ExtraEngine, make_certs, needs_root_and_dockerd
@@ -395,6 +397,18 @@ def test_an_engine_added_with_tls_takes_tasks_pulls_at_its_registry_address_then
         assert (gone["status"], gone["agentConnected"]) == ("INACTIVE", False)
         assert [line.split()[0] for line in cli("engines")[1].splitlines()[1:]] == [
             "default", "b", "c"]
+        # Its stopped task is still read (metadata, stats, the dashboard's log): answered
+        # without its engine, whose client stays closed rather than being made again and
+        # left open (a connection pool per read).
+        key, url = on_d.rsplit("/", 1)[1], emulator.endpoint_url
+        assert requests.get(f"{url}/v4/{key}-main/stats", timeout=10).status_code == 404
+        assert requests.get(f"{url}/v4/{key}-main/task", timeout=10).json()["TaskARN"] == on_d
+        log = requests.get(f"{url}/_emulator/ui/api/tasks/{key}/logs/main", timeout=10)
+        assert (log.status_code, log.json()["gone"]) == (200, True)
+        removed = emulator.emulator.engine.engines.removed["d"].runtime
+        assert removed._client is None
+        with pytest.raises(RuntimeClosed, match="its engine d was removed from the emulator"):
+            removed.api
         api = added.api()
         try:  # nothing of ours is left on it
             assert api.containers(all=True, filters={"label": [labels.INSTANCE]}) == []

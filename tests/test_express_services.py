@@ -43,7 +43,7 @@ def test_express_service_end_to_end(ecs, clean_emulator, busybox_image):
     assert config["cpu"] == "256" and config["memory"] == "512"
     assert config["networkConfiguration"]["subnets"][0].startswith("subnet-")  # default VPC's
     endpoint = config["ingressPaths"][0]["endpoint"]
-    assert endpoint == f"{clean_emulator.endpoint_url}/_emulator/express/default/shop/"
+    assert endpoint == f"{clean_emulator.front_door_url}/express/default/shop/"
     arn = created["serviceArn"]
 
     # its load balancer, target group and listener exist in ELBv2
@@ -76,6 +76,10 @@ def test_express_service_end_to_end(ecs, clean_emulator, busybox_image):
     assert all(a.status_code == 200 and a.text.startswith("rev 1 ") for a in answers)
     assert len({a.text for a in answers}) == 2  # both tasks answered
     assert requests.get(endpoint + "absent", timeout=10).status_code == 404
+    # the address the front door had on the API's port sends the browser there (308: a POST too)
+    moved = requests.post(f"{clean_emulator.endpoint_url}/_emulator/express/default/shop/a?b=1",
+                          data=b"x", allow_redirects=False, timeout=10)
+    assert moved.status_code == 308 and moved.headers["Location"] == endpoint + "a?b=1"
 
     # an update rolls a new revision out, and scales
     updated = ecs.update_express_gateway_service(

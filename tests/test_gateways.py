@@ -103,7 +103,7 @@ def test_associations_routes_and_traffic(ecs, clean_emulator, busybox_image):
     route = ecs.describe_gateway_route(gatewayRouteArn=routes[0]["gatewayRouteArn"])[
         "gatewayRoute"]
     url = route["serviceUrl"]
-    assert url == f"{clean_emulator.endpoint_url}/_emulator/gateways/edge/apps/web/"
+    assert url == f"{clean_emulator.front_door_url}/gateways/edge/apps/web/"
     ecs.get_waiter("services_stable").wait(cluster="apps", services=["web"],
                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     page = wait_for(lambda: requests.get(url, timeout=10), lambda r: r.status_code == 200,

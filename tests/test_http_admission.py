@@ -169,3 +169,42 @@ def test_a_shutdown_passes_a_full_house():
     queue.put(http_admission._SHUTDOWN)
     worker.join(timeout=5)
     assert taken == [http_admission._SHUTDOWN] and queue.qsize() == 1
+
+
+def test_a_worker_let_in_beside_a_slow_request_holds_on_and_the_slow_one_does_not():
+    """After a slow request lets a second worker in, only the second holds its connection for
+    the next request: two holding at once would trade the GIL at every syscall."""
+    queue = http_admission.AdmissionQueue(slots=1, stale_after=0.05)
+    queue.put("slow")
+    queue.put("next")
+    assert queue.get() == "slow"
+    assert not queue.crowded()  # alone: holds on to its connection
+    seen: list = []
+
+    def second() -> None:
+        seen.append(queue.get())
+        seen.append(queue.crowded())
+
+    thread = threading.Thread(target=second, daemon=True)
+    thread.start()
+    thread.join(timeout=5)
+    assert seen == ["next", False]  # let in once "slow" went stale; the slow one does not count
+    assert queue.crowded()  # "slow" is done: another worker's fresh request fills the slot
+
+
+def test_the_watch_is_patient_with_a_worker_that_moves_on_and_not_with_a_stuck_one():
+    """The watch wakes when the serving request turns stale; finding the worker on a newer
+    request, it looks again only `patience` later, and then lets the next in if that request
+    has gone stale meanwhile."""
+    queue = http_admission.AdmissionQueue(slots=1, stale_after=0.2, patience=1.0)
+    queue.put("first")
+    queue.put("waiting")
+    assert queue.get() == "first"
+    taken: list = []
+    watch = take_in_thread(queue, taken)  # sleeps until "first" is 0.2 s old
+    time.sleep(0.15)
+    queue.serving()  # a newer request on this worker's connection, fresh when the watch wakes
+    watch.join(timeout=0.6)
+    assert watch.is_alive() and taken == []  # not let in at 0.35 s, when the newer one went stale
+    watch.join(timeout=5)  # and this worker never comes back: the next look lets it in
+    assert taken == ["waiting"]

@@ -5,7 +5,7 @@ tests/test_ec2_launch.py runs real tasks through the same paths."""
 import pytest
 
 from emulator.ecs import arns, container_instances, placement
-from emulator.ecs.errors import InvalidParameterException
+from emulator.ecs.errors import ClientException, InvalidParameterException
 from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.local_instance import LocalHost, ec2_instance_id
 from emulator.ecs.model import Cluster, TaskDefinition
@@ -108,6 +108,16 @@ def test_overrides_of_task_size_count(store, cluster):
         overrides={"cpu": "1 vCPU", "memory": "2 GB"})
     used = container_instances.usage(store, host)
     assert (used.cpu, used.memory) == (1024, 2048)
+
+
+def test_overrides_of_task_size_are_kept_in_units_as_ecs_stores_them(store, cluster):
+    instance(store, cluster)
+    [task], _ = run(store, cluster, definition(store, cpu="512", memory="1024"),
+                    overrides={"cpu": "0.5 vCPU", "memory": "3GB"})
+    # What the runtime's limits and DescribeTasks read: units and MiB, as a definition's are.
+    assert (task.cpu, task.memory) == ("512", "3072")
+    with pytest.raises(ClientException, match="Invalid 'cpu' setting"):
+        run(store, cluster, definition(store), overrides={"cpu": "lots"})
 
 
 def test_too_big_for_every_instance_reports_each_with_its_reason(store, cluster):

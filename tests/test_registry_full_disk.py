@@ -6,6 +6,7 @@ gives the room back. Storage over the in-memory driver with a capacity; HTTP ove
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 
@@ -97,6 +98,23 @@ def test_http_pushes_onto_a_full_disk(reg, registry, tiny_disk):
     assert not stored(registry.storage, "uploads", "tmp", "blobs")
     # The room came back: a blob that fits is stored.
     assert reg.push_blob("app", data[:1024 * 1024]) == digest_of(data[:1024 * 1024])
+
+
+def test_a_refused_layer_is_read_to_its_end_before_the_answer(reg, tiny_disk):
+    """A client that writes a whole chunked layer before reading (as docker does) gets the 403,
+    not a reset as it still writes (which docker retries): the rest of the body is read first."""
+    location = reg.request("POST", "/v2/app/blobs/uploads/").headers["Location"]
+    data = os.urandom(32 * 1024 * 1024)  # far more than the socket buffers hold
+    # http.client, as Go's client, fails on a reset while writing (requests would hide it).
+    connection = http.client.HTTPConnection("127.0.0.1", reg.port, timeout=30)
+    try:
+        connection.request("PATCH", location, body=_chunks(data, 1024 * 1024),
+                           encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 403
+        assert b"storage is full" in response.read()
+    finally:
+        connection.close()
 
 
 def test_ecr_layer_parts_onto_a_full_disk(clean_emulator, tiny_disk):

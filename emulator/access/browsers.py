@@ -32,6 +32,44 @@ def foreign_page(environ: dict, control: bool) -> str | None:
     return None
 
 
+CROSS_ORIGIN = ("The emulator's control endpoints answer no web page of another origin "
+                "(another port included): open the dashboard at this address.")
+FRONT_DOOR = ("A page served by a front door (a task's) may not call the emulator: its origin is "
+              "the task's.")
+
+
+def cross_origin(environ: dict) -> str | None:
+    """Why this request to a control endpoint looks like another origin's page, or None."""
+    site = environ.get("HTTP_SEC_FETCH_SITE")
+    if site in ("same-site", "cross-site") and not (
+            environ.get("HTTP_SEC_FETCH_MODE") == "navigate"
+            and environ.get("REQUEST_METHOD") in ("GET", "HEAD")):
+        return CROSS_ORIGIN
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and _authority(urlsplit(origin).netloc if origin != "null" else "null") \
+            != _authority(environ.get("HTTP_HOST", "")):
+        return CROSS_ORIGIN
+    return None
+
+
+def from_front_door(environ: dict, front_door_port: int) -> str | None:
+    """Why this request looks like one of a page the front doors served, or None."""
+    origin = environ.get("HTTP_ORIGIN")
+    if not origin or not front_door_port or origin == "null":
+        return None
+    try:
+        port = urlsplit(origin).port
+    except ValueError:
+        return None
+    return FRONT_DOOR if port == front_door_port else None
+
+
+def _authority(netloc: str) -> str:
+    """host:port as compared: lower case, without http's default port."""
+    netloc = netloc.lower()
+    return netloc[:-3] if netloc.endswith(":80") else netloc
+
+
 def _host_name(host: str) -> str:
     if host.startswith("["):
         return host[1:].partition("]")[0]

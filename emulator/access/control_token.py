@@ -17,8 +17,11 @@ ECS_EMULATOR_CONTROL_TOKEN=on, the control paths answer 403 without it:
 
 Left open without it: GET /_emulator/health (health checks), the dashboard's page and static
 files (no state in them), ECR's layer downloads (GetDownloadUrlForLayer's URLs carry their own
-signature), and the front doors of Express services and API gateways (they reach a task's own
-port, as the task's neighbours can anyway). The AWS APIs never ask for it.
+signature), and the old addresses of the front doors of Express services and API gateways
+(a 308 to their own port: emulator/front_doors.py). The AWS APIs never ask for it.
+
+A page of another origin (a task's, on the front doors' port) gets the cookie sent along by the
+browser, since cookies know no ports; access/browsers.py refuses it the control endpoints.
 """
 
 from __future__ import annotations

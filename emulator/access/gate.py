@@ -20,6 +20,11 @@ what the ECS agent serves a task, plus the AWS APIs under the task's identity:
 - metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
 - AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
 
+Every listener here also refuses web pages of other sites and control calls of other origins'
+pages (access/browsers.py), and gives what it serves a sandbox policy unless the answer brings
+its own (the dashboard's): content a task stored is no page on the API's origin. The front doors
+of Express services and gateway routes have their own listener (emulator/front_doors.py).
+
 An operator who binds `--host 0.0.0.0` chose to serve the whole API to whoever reaches it; the
 containers on the emulator's network are still tasks there.
 """
@@ -34,7 +39,7 @@ import re
 import threading
 
 from emulator import http_connections, http_server
-from emulator.access.browsers import foreign_page
+from emulator.access.browsers import cross_origin, foreign_page, from_front_door
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.control_token import REFUSED as TOKEN_REFUSED
 from emulator.access.control_token import ControlToken
@@ -81,36 +86,39 @@ class Gate:
     """WSGI: identify the caller, refuse what this listener does not serve them, pass the rest."""
 
     def __init__(self, app, callers: Callers, container_facing: bool,
-                 control_token: ControlToken | None = None):
+                 control_token: ControlToken | None = None, front_doors=None):
         self._app = app
         self._callers = callers
         self.container_facing = container_facing
         self._token = control_token
+        self._front_doors = front_doors  # ecs/front_door_address.FrontDoorAddress: its port
 
     def __call__(self, environ: dict, start_response):
         caller = self._callers.identify(environ.get("REMOTE_ADDR") or "")
         environ[CALLER_KEY] = caller
         if self.container_facing and caller.kind is CallerKind.STRANGER:
             # _Admitting closes these before a request is read; this is the second lock.
-            return _refuse(start_response, "This address serves the emulator's containers only.")
+            return refuse(start_response, "This address serves the emulator's containers only.")
         path = environ.get("PATH_INFO", "")
         control = is_control(path)
         if self.container_facing or caller.from_container:
             if control:
-                return _refuse(start_response, CONTROL_REFUSED)
+                return refuse(start_response, CONTROL_REFUSED)
             if is_exec_channel(path):
-                return _refuse(start_response, CHANNEL_REFUSED)
-        refusal = foreign_page(environ, control)
-        if refusal is not None:
-            return _refuse(start_response, refusal)
+                return refuse(start_response, CHANNEL_REFUSED)
+        refusal = foreign_page(environ, control) or (
+            control and cross_origin(environ)) or (
+            self._front_doors is not None and from_front_door(environ, self._front_doors.port))
+        if refusal:
+            return refuse(start_response, refusal)
         if control and self._token is not None:
             routed = _as_routed(path)
             login = self._token.login(environ, start_response, routed)
             if login is not None:
                 return login
             if self._token.refuses(environ, routed):
-                return _refuse(start_response, TOKEN_REFUSED)
-        return self._app(environ, start_response)
+                return refuse(start_response, TOKEN_REFUSED)
+        return self._app(environ, _sandboxed(start_response))
 
     def admits(self, address: str, wait: bool = True) -> bool | None:
         """Whether a connection from `address` is served at all on this listener (None: not
@@ -120,13 +128,32 @@ class Gate:
         return self._callers.admits(address, wait)
 
 
-def _refuse(start_response, message: str):
+def refuse(start_response, message: str):
     body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
     start_response("403 Forbidden", [("Content-Type", "application/json"),
                                      ("Content-Length", str(len(body))),
                                      ("X-Amzn-ErrorType", "AccessDeniedException"),
                                      ("Connection", "close")])
     return [body]
+
+
+SANDBOX = ("Content-Security-Policy", "sandbox")
+
+
+def _sandboxed(start_response):
+    """What we serve that a browser could render as a page (an S3 object or a registry manifest
+    a task stored as text/html, moto's answers) runs no script and has no origin of ours: a
+    task's page that sent the browser there would otherwise be on the dashboard's origin. The
+    dashboard's own page brings its own policy (emulator/ui/routes.py)."""
+
+    def start(status, headers, exc_info=None):
+        if not any(name.lower() == "content-security-policy" for name, _ in headers):
+            headers = [*headers, SANDBOX]
+        if exc_info is None:  # (a WSGI server's start_response may take two arguments only)
+            return start_response(status, headers)
+        return start_response(status, headers, exc_info)
+
+    return start
 
 
 class _Admitting(http_connections.ConnectionManager):

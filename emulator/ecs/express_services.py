@@ -5,8 +5,9 @@ listener (in moto, through `EcsStore.express`), and its scaling settings; its ta
 The service is an ordinary ECS service (DescribeServices shows it) behind the load balancer; each
 Update registers a new task definition revision and rolls it out, each configuration being a
 service revision. The page is served from the laptop at the ingress path's endpoint:
-`http://<emulator>/_emulator/express/<cluster>/<service>/`, which forwards to the service's
-RUNNING tasks in turn (emulator/front_door_routes.py), as the load balancer would.
+`http://<emulator's host>:<front doors' port>/express/<cluster>/<service>/`, which forwards to
+the service's RUNNING tasks in turn (emulator/front_door_routes.py), as the load balancer would:
+on a port of its own, so that the task's page is not on the dashboard's origin.
 
 Scaling: the scalable target and target-tracking policy exist in moto's Application Auto Scaling
 (with the CloudWatch alarms moto makes for them); the service runs `minTaskCount` tasks (1 by
@@ -161,8 +162,9 @@ def find(store: EcsStore, arn: str) -> ExpressService:
     return express
 
 
-def endpoint(host: str, service: Service) -> str:
-    return f"http://{host}/_emulator/express/{service.cluster_name}/{service.name}/"
+def endpoint(store: EcsStore, host: str, service: Service) -> str:
+    """Its front door, on the front doors' own port of the host the client reached us at."""
+    return store.front_doors.express(host, service.cluster_name, service.name)
 
 
 # -- configuration ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ an ACTIVE association (one per gateway whose access type the connector's filters
 removed when the service is updated without the connector or while the association is
 DISASSOCIATING; it is ACTIVE while its service is, DELETE_IN_PROGRESS while the service drains,
 gone after. Traffic is routed for real, without load balancers: a route's serviceUrl is the
-emulator's front door (emulator/front_door_routes.py), which forwards to the service's serving tasks
+emulator's front door (emulator/front_door_routes.py, on the front doors' own port), which forwards to the service's serving tasks
 on the container port the connector names.
 """
 
@@ -273,9 +273,10 @@ def route_target(store: EcsStore, gateway_name: str, cluster_name: str, service_
     return service, route.port_name
 
 
-def service_url(host: str, route: Route) -> str:
-    return (f"http://{host}/_emulator/gateways/{route.gateway_name}/{route.cluster_name}/"
-            f"{route.service_name}/")
+def service_url(store: EcsStore, host: str, route: Route) -> str:
+    """Its front door, on the front doors' own port of the host the client reached us at."""
+    return store.front_doors.gateway_route(host, route.gateway_name, route.cluster_name,
+                                           route.service_name)
 
 
 def _check_role(arn: str) -> None:

@@ -47,7 +47,7 @@ def configuration(store: EcsStore, express, deployment, host: str) -> dict:
         "serviceRevisionArn": revision_arn(store, express.service, deployment),
         **{k: settings.get(k) for k in express_services.SETTINGS},
         "ingressPaths": [{"accessType": "PUBLIC",
-                          "endpoint": express_services.endpoint(host, express.service)}],
+                          "endpoint": express_services.endpoint(store, host, express.service)}],
         "createdAt": deployment.created_at,
     }
 

@@ -41,7 +41,7 @@ def route(store: EcsStore, item, status: str, host: str) -> dict:
         "serviceArn": arns.service(store, item.cluster_name, item.service_name),
         "serviceContainerPortName": item.port_name,
         "status": status,
-        "serviceUrl": gateways.service_url(host, item),
+        "serviceUrl": gateways.service_url(store, host, item),
         "resources": {"hostSharedAlb": []},
     }
 

@@ -13,6 +13,7 @@ from typing import Callable
 from emulator.ecs import arns
 from emulator.ecs.contributions import Contributions, standard
 from emulator.ecs.errors import ClusterNotFoundException
+from emulator.ecs.front_door_address import FrontDoorAddress
 from emulator.ecs.model import (
     Attribute,
     CapacityProvider,
@@ -64,6 +65,8 @@ class EcsStore:
     local_host: object = field(default=None, repr=False)
     # Makes Express services' load balancers (engine/express_infrastructure.py), or None.
     express: object = field(default=None, repr=False)
+    # Where the front doors answer (emulator/ecs/front_door_address.py), the state's one.
+    front_doors: FrontDoorAddress = field(default_factory=FrontDoorAddress, repr=False)
     # Opens ECS Exec sessions (exec/sessions.ExecSessions), or None where there is no Docker.
     exec_sessions: object = field(default=None, repr=False)
     # The one way tasks enter and are asked to stop (ecs/task_door.TaskDoor): the state's.
@@ -119,6 +122,7 @@ class EcsState:
         self._stores: dict[tuple[str, str], EcsStore] = {}
         self.local_host = None  # given to every store (see EcsStore.local_host)
         self.express = None  # likewise (EcsStore.express)
+        self.front_doors = FrontDoorAddress()  # likewise (EcsStore.front_doors); the server's port
         self.exec_sessions = None  # likewise (EcsStore.exec_sessions)
         # Likewise (EcsStore.contributions): the app factory's, or a new standard() set.
         self.contributions = contributions if contributions is not None else standard()
@@ -135,6 +139,7 @@ class EcsState:
                 if store is None:
                     store = EcsStore(account=account, region=region, changed=self.notify,
                                      local_host=self.local_host, express=self.express,
+                                     front_doors=self.front_doors,
                                      exec_sessions=self.exec_sessions, door=self.door,
                                      contributions=self.contributions)
                     self._stores[key] = store

@@ -19,6 +19,7 @@ from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.model import Cluster, TaskDefinition
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
+from emulator.ecs.task_definition_sizes import parse_cpu, parse_memory
 from emulator.ecs.task_model import Task, TaskContainer
 
 FARGATE_PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}
@@ -92,8 +93,8 @@ def _task(store, request: LaunchRequest, cluster, definition, launch_type, provi
         capacity_provider=provider,
         containers=containers,
         overrides=overrides,
-        cpu=overrides.get("cpu") or definition.spec.get("cpu"),
-        memory=overrides.get("memory") or definition.spec.get("memory"),
+        cpu=_size(overrides.get("cpu"), parse_cpu) or definition.spec.get("cpu"),
+        memory=_size(overrides.get("memory"), parse_memory) or definition.spec.get("memory"),
         network_mode=network_mode,
         network_configuration=network_configuration,
         platform_version=platform_version,
@@ -224,3 +225,9 @@ def _tags(request: LaunchRequest, definition: TaskDefinition) -> list[dict]:
         present = {t["key"] for t in tags}
         tags += [t for t in definition.tags if t["key"] not in present]
     return tags
+
+
+def _size(value: str | None, parse) -> str | None:
+    """An override's task cpu or memory in the units ECS stores ("1 vCPU" -> "1024"), as a task
+    definition's are, so the runtime's limits and DescribeTasks read one form."""
+    return str(parse(value)) if value else None

@@ -3,7 +3,7 @@
 Eligible instances are the cluster's ACTIVE ones (the local Docker host is registered on demand,
 as for RunTask) that satisfy the service's and the task definition's memberOf constraints; the
 service's desiredCount is their number (distinctInstance holds by construction). Each pass, as
-one scheduler.Reconciliation under the state lock:
+one reconciliation.Reconciliation under the state lock:
 1. tasks on an instance that is no longer eligible (DRAINING, deregistered, a constraint no longer
    met) are stopped, and so is a second task of the deployment on one instance;
 2. a rolling update stops first: old deployments' tasks go at once if not healthy, healthy ones

@@ -23,6 +23,7 @@ log = logging.getLogger("emulator.engine")
 
 PROBE_INTERVAL_S = 1.0
 PROBE_TIMEOUT_S = 2.0
+OUTAGE_SLACK_S = 5.0
 DEFAULT_ADDRESS = "unix:///var/run/docker.sock"  # the SDK's, with no DOCKER_HOST
 API_VERSION = "1.24"  # the ping needs no newer one; any engine the SDK supports answers it
 
@@ -46,6 +47,10 @@ class EngineHealth:
         self._pinger = pinger or _DockerPinger(environment)
         self.up: bool | None = None  # None until first asked
         self.down_since: float | None = None  # wall clock
+        # From the moment the engine answers again until its on_up listeners have finished:
+        # what died in the outage is theirs to record (the exit reconciler waits meanwhile).
+        self.recovering = False
+        self.last_outage: Outage | None = None
         self._changed = threading.Condition()
         self._poke = threading.Event()
         self._stopping = threading.Event()
@@ -74,6 +79,20 @@ class EngineHealth:
         """True unless the engine is known not to answer (unknown counts as answering: the
         first probe has not run, and work must not wait for it)."""
         return self.up is not False
+
+    def in_outage(self, when: float | None) -> bool:
+        """Whether something that happened at `when` (wall clock; a container's FinishedAt, a
+        die event's time) happened while the engine did not answer: in the outage going on, or
+        in the last one. A few seconds of slack before (the engine stops answering a moment
+        before it stops containers; the probe sees it up to a second late) and after (the probe
+        sees its return up to a second late)."""
+        if when is None:
+            return False
+        since, outage = self.down_since, self.last_outage
+        if self.up is False and since is not None:
+            return when >= since - OUTAGE_SLACK_S
+        return outage is not None and \
+            outage.since - OUTAGE_SLACK_S <= when <= outage.since + outage.seconds + OUTAGE_SLACK_S
 
     def wait_until_answering(self, timeout: float, cancelled: Callable[[], bool] = lambda: False
                              ) -> bool:
@@ -124,14 +143,20 @@ class EngineHealth:
             was, since = self.up, self.down_since
             if was is True:
                 return
+            outage = None if was is None else Outage(since=since, seconds=time.time() - since)
+            # Recovering first: whoever sees the engine answer (readers take no lock) sees it
+            # recovering.
+            self.recovering, self.last_outage = outage is not None, outage or self.last_outage
             self.up, self.down_since = True, None
             self._changed.notify_all()
-        if was is None:
+        if outage is None:
             return  # the first answer: nothing was missed
-        outage = Outage(since=since, seconds=time.time() - since)
         log.warning("the Docker Engine %s answers again after %.1f s", self.name, outage.seconds)
-        for listener in self.on_up:
-            listener(outage)
+        try:
+            for listener in self.on_up:
+                listener(outage)
+        finally:
+            self.recovering = False
 
 
 def why_not_answering(environment: dict[str, str]) -> str | None:

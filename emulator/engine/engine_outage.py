@@ -197,6 +197,13 @@ def _finished_after(state, since: dt.datetime) -> bool:
     return finished >= since - dt.timedelta(seconds=5)
 
 
+def docker_timestamp(value: str | None) -> float | None:
+    """A Docker RFC 3339 time (FinishedAt) as wall-clock seconds; None if unset or unreadable
+    (Docker's zero time is year 1: it never finished)."""
+    when = _docker_time(value)
+    return None if when is None or when.year < 2000 else when.timestamp()
+
+
 def _docker_time(value: str | None) -> dt.datetime | None:
     """Docker's RFC 3339 times carry nanoseconds, more than fromisoformat takes."""
     match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", value or "")

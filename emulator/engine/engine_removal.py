@@ -92,7 +92,9 @@ def _retire(engines, engine, name: str, task_engine, on_it: list, wait_s: float)
     except Exception:  # the engine is gone: the next emulator there removes our orphans
         log.warning("could not remove this emulator's resources from the Docker Engine %s",
                     name, exc_info=True)
-    engine.runtime.close()
+    # For good: a task of it still asked for (its logs, stats, a runner outliving the wait)
+    # answers that the engine was removed, never through a client made again and left open.
+    engine.runtime.close(why=f"its engine {name} was removed from the emulator")
 
 
 def _deregister(state, name: str) -> int:

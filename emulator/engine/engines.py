@@ -66,7 +66,9 @@ class Engines:
         self._lock = threading.Lock()
         self.local_host = None  # ecs/local_instance.LocalHost, told of engines added later
         self.engines: dict[str, Engine] = {}
-        self.removed: dict[str, Engine] = {}  # what a stopped task of a removed engine names
+        # What a stopped task of a removed engine names, so its calls fail there rather than go
+        # to the default engine: kept while a task names it (forget_removed).
+        self.removed: dict[str, Engine] = {}
         # names being removed (engine_removal.py): not to be added again until the old engine's
         # resources are swept, or the sweep would take the new engine's
         self.removing: set[str] = set()
@@ -84,7 +86,8 @@ class Engines:
                               and (instance.engine or DEFAULT_ENGINE) == name,
                               lost_after_s=self.settings.engine_lost_after_s)
         sandboxes = (self.task_engine.sandboxes if name == DEFAULT_ENGINE
-                     else SandboxPool(lambda: runtime, self.settings.sandbox_pool))
+                     else SandboxPool(lambda: runtime, self.settings.sandbox_pool,
+                                      self.settings.sandbox_pool_burst))
         engine = Engine(name, self._free_zone(), runtime, health, outage, address=address,
                         sandboxes=sandboxes)
         self.engines[name] = engine
@@ -134,6 +137,16 @@ class Engines:
         from emulator.engine import engine_removal
 
         return engine_removal.remove(self, name, force)
+
+    def forget_removed(self, state) -> None:
+        """Drop the removed engines no task names any more (their tasks forgotten after the
+        retention time), so that `removed` holds no more than the engines whose tasks are still
+        known, however many come and go (under the state lock)."""
+        if not self.removed:
+            return  # the common case: asked at every purge, no engine was ever removed
+        named = {task.engine for store in state.stores() for task in store.tasks.values()}
+        for name in [name for name in self.removed if name not in named]:
+            del self.removed[name]
 
     def tell_local_host(self) -> None:
         if self.local_host is not None:

@@ -7,6 +7,11 @@ subscriber slower than 100 ms (a loaded host), and a stream that drops loses wha
 while it was reopened beyond Docker's buffer. The ECS agent reconciles with Docker for the same
 reason. One list per engine and pass (never an inspect per task); one inspect only for a
 container found dead, for its exit code and OOM verdict.
+
+Deaths of an engine's outage are the outage handling's (engine_outage.py) to record as the
+engine's: no pass while the engine does not answer nor while it recovers (its return's
+listeners still run), and a death found later that Docker says finished in the outage is
+recorded as the engine's too (record_missed_exit), so that no service counts it as a failure.
 """
 
 from __future__ import annotations
@@ -61,25 +66,31 @@ class ExitReconciler:
             if state is not None and state.running:
                 continue  # (a list made before a restart; never ours, but never a false death)
             with self.engine.state.lock:
-                if self.engine.record_missed_exit(store, task, container, state):
+                if self.engine.record_missed_exit(store, task, container, state,
+                                                  self._health(runtime)):
                     recorded += 1
                     log.warning("task %s: container %s exited unseen by the event stream",
                                 task.id, container.name)
         return recorded
 
     def _engine_answers(self, runtime) -> bool:
-        health = self.health or (self.engine.health if runtime is self.engine.runtime else None)
-        return health is None or health.check()
+        """It answers, and is not recovering from an outage: what died in it is the outage
+        handling's to record (as the engine's), not ours (as the task's own exit)."""
+        health = self._health(runtime)
+        return health is None or (health.check() and not health.recovering)
+
+    def _health(self, runtime):
+        # (the default engine's health may be watched only after the engine started)
+        return self.health or (self.engine.health if runtime is self.engine.runtime else None)
 
     def _due(self, runtime) -> list:
         """(store, task, container) for each container of a live task on `runtime` whose start
         was noted long enough ago and whose death is not yet known, of tasks not stopping."""
         now = time.monotonic()
         due, noted = [], {}
-        # (the default engine's health may be watched only after the engine started)
-        health = self.health or (self.engine.health if runtime is self.engine.runtime else None)
-        if health is not None and not health.answering():
-            return []  # a lost engine's tasks are engine_outage.py's
+        health = self._health(runtime)
+        if health is not None and (not health.answering() or health.recovering):
+            return []  # a lost engine's tasks are engine_outage.py's, until it has recovered
         with self.engine.state.lock:
             for store, task in self.engine.live_tasks(runtime):
                 if task.stop_requested:

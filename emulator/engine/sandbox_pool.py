@@ -15,6 +15,13 @@ for it (runtime name_sandbox), so the container starts without attaching itself.
   kept, `size` sandboxes each. So an emulator that runs no awsvpc task starts no pause container,
   and a test that runs one such task between two resets (the pytest plugin's pattern) does not
   pay for a spare that its reset would remove unused.
+- Bursts size it: a task that asks while others start counts how many are starting then (its
+  burst). A shape whose burst was BURST_MIN or more within BURST_MEMORY_S keeps that many spares
+  (beyond one shape's `size`, none while `burst` are kept of all shapes together:
+  ECS_EMULATOR_SANDBOX_POOL_BURST, default 20): the next burst like
+  it starts every task in a spare. Past BURST_MEMORY_S without an ask it goes back to `size`,
+  the spares beyond removed, so an idle emulator holds `size` per shape. The first burst of a
+  shape finds one spare at most, so its tasks attach themselves as without a pool.
 - Refills wait for a quiet moment: no task starting (the engine's runners say when they begin
   and end their start) and REFILL_QUIET_S without a claim, so tasks being started are never
   slowed by Docker also making spares on the same cores.
@@ -47,6 +54,9 @@ POOL_NAME = "~pool"  # the CONTAINER_NAME label of an unclaimed sandbox
 MAX_SHAPES = 4  # port shapes kept ready at once (least recently asked for goes first)
 REFILL_QUIET_S = 0.3  # no claim for this long before spares are made
 WANTED_AFTER = 2  # asks for a shape (since the last drain) before spares of it are kept
+BURST_MEMORY_S = 120.0  # a burst keeps spares for one like it this long after its last ask
+BURST_MIN = 4  # tasks starting at once that make a burst (fewer: `size` spares serve them)
+IDLE_CHECK_S = 5.0  # how often an idle filler looks whether a burst's spares have gone stale
 
 Shape = tuple  # sorted (container port, protocol, host IP) of a task's sandbox ports
 
@@ -70,13 +80,16 @@ def _ports(shape: Shape) -> list[PortBinding]:
 
 
 class SandboxPool:
-    def __init__(self, runtime_fn, size: int):
+    def __init__(self, runtime_fn, size: int, burst: int = 0):
         self._runtime = runtime_fn  # () -> the runtime (the engine's; made lazily)
         self.size = max(0, size)
+        self.burst = max(self.size, burst)  # spares of all shapes at most, sized by bursts
         self._lock = threading.Condition()
         self._ready: dict[Shape, list[Ready]] = {}
         self._wanted: OrderedDict[Shape, None] = OrderedDict()
         self._asked: dict[Shape, int] = {}  # asks per shape since the last drain
+        self._bursts: dict[Shape, tuple[int, float]] = {}  # tasks starting at once, last ask
+        self._sized: set[Shape] = set()  # shapes kept for bursts as the current one began
         self._making = 0  # sandboxes being made now (outside the lock)
         self._generation = 0  # a drain bumps it: what was being made for an older one goes
         self._last_claim = 0.0
@@ -98,12 +111,18 @@ class SandboxPool:
         with self._lock:
             if self._closed:
                 return None
-            self._last_claim = time.monotonic()
+            now = self._last_claim = time.monotonic()
             self._asked[shape] = self._asked.get(shape, 0) + 1
             if self._asked[shape] >= WANTED_AFTER:
                 self._want(shape)
+            peak, last = self._bursts.get(shape, (0, now))
+            self._bursts[shape] = (max(self._starting, 1,
+                                       peak if now - last < BURST_MEMORY_S else 0), now)
             ready = self._ready.get(shape)
-            claimed = ready.pop(0) if ready and not (alone and self._starting > 1) else None
+            # In a burst a lone spare's renaming waits behind the others' attaches; spares kept
+            # for the burst serve all of it, and nothing attaches in their way.
+            in_burst = alone and self._starting > 1 and shape not in self._sized
+            claimed = ready.pop(0) if ready and not in_burst else None
             self._start_thread()
             self._lock.notify_all()
             return claimed
@@ -111,6 +130,9 @@ class SandboxPool:
     def task_starting(self, delta: int) -> None:
         """+1 when a runner begins to start its task, -1 when it is done (either way)."""
         with self._lock:
+            if self._starting == 0 and delta > 0:  # a burst may begin: which shapes it may take
+                now = time.monotonic()
+                self._sized = {s for s in self._ready if self._target(s, now) > 1}
             self._starting += delta
             self._last_claim = max(self._last_claim, time.monotonic())
             self._lock.notify_all()
@@ -129,6 +151,7 @@ class SandboxPool:
             self._generation += 1
             self._wanted.clear()
             self._asked.clear()
+            self._bursts.clear()
             gone = [r for ready in self._ready.values() for r in ready]
             self._ready.clear()
             self._lock.notify_all()
@@ -168,13 +191,20 @@ class SandboxPool:
             self._thread = threading.Thread(target=self._fill, name="sandbox-pool", daemon=True)
             self._thread.start()
 
-    def _next(self) -> tuple[Shape, int] | None:
-        """A shape short of spares, once claims have gone quiet (under the lock, waiting)."""
+    def _target(self, shape: Shape, now: float) -> int:
+        """Spares to keep of `shape`: `size`, or its recent burst (capped by `burst`)."""
+        peak, last = self._bursts.get(shape, (0, now))
+        if peak < BURST_MIN or now - last >= BURST_MEMORY_S:
+            return self.size
+        return min(self.burst, max(self.size, peak))
+
+    def _next(self) -> tuple[str, object, int] | None:
+        """("make", a shape short of spares) or ("trim", a spare beyond its shape's target),
+        once claims have gone quiet (under the lock, waiting)."""
         while not self._closed:
-            short = next((s for s in reversed(self._wanted)
-                          if len(self._ready.get(s, [])) < self.size), None)
-            if short is None:
-                self._lock.wait(timeout=5.0)
+            job = self._job(time.monotonic())
+            if job is None:
+                self._lock.wait(timeout=IDLE_CHECK_S)  # a burst's memory fades meanwhile
                 if not self._wanted:
                     return None  # drained and idle: the thread ends, a claim starts another
                 continue
@@ -185,7 +215,23 @@ class SandboxPool:
             if quiet_for < REFILL_QUIET_S:
                 self._lock.wait(timeout=REFILL_QUIET_S - quiet_for)
                 continue
-            return short, self._generation
+            kind, what = job
+            if kind == "trim":  # no longer ready: removed outside the lock (a drain waits for it)
+                shape, ready = what
+                self._ready[shape].remove(ready)
+                return kind, ready, self._generation
+            return kind, what, self._generation
+        return None
+
+    def _job(self, now: float) -> tuple[str, object] | None:
+        for shape in self._wanted:  # beyond its target: the spares a faded burst kept
+            if len(self._ready.get(shape, [])) > self._target(shape, now):
+                return "trim", (shape, self._ready[shape][-1])
+        total = sum(len(ready) for ready in self._ready.values())
+        for shape in reversed(self._wanted):  # the most recently asked for first
+            held = len(self._ready.get(shape, []))
+            if held < self._target(shape, now) and (held < self.size or total < self.burst):
+                return "make", shape
         return None
 
     def _fill(self) -> None:
@@ -196,8 +242,11 @@ class SandboxPool:
                     self._thread = None
                     return
                 self._making += 1
-            shape, generation = job
-            made = None
+            kind, what, generation = job
+            if kind == "trim":
+                self._remove_counted(what.sandbox)
+                continue
+            shape, made = what, None
             try:
                 made = self._make(shape)
             except Exception:  # Docker busy or down: try again after a pause, tasks still start

@@ -3,7 +3,9 @@ forgets stopped tasks after the retention time.
 
 New tasks are handed to it by the task door (ecs/task_door.py), which calls `admit`: the engine
 never looks through the stores for work. State changes of containers come from the runtime's
-event stream (die, oom, health), not from polling each task.
+event stream (die, oom, health), not from polling each task: what the engine makes of them
+lives in task_events.py (TaskEngine inherits it), and the shape and volumes a runner builds its
+containers from in task_volumes.py.
 """
 
 from __future__ import annotations
@@ -16,18 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from emulator.config import Settings
 from emulator.ecs.model import utcnow
 from emulator.ecs.store import EcsState
-from emulator.engine import container_specs
-from emulator.engine.engine_outage import engine_gone_reason
+from emulator.engine import container_specs, task_volumes
 from emulator.engine.exit_reconciler import RECONCILE_EVERY_S, ExitReconciler
 from emulator.engine.hooks import TaskHook
-from emulator.engine.sandbox_pool import POOL_NAME, SandboxPool
+from emulator.engine.sandbox_pool import SandboxPool
+from emulator.engine.task_events import TaskEvents
 from emulator.engine.task_runner import TaskRunner
-from emulator.runtime import labels as runtime_labels
-from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
+from emulator.runtime.status import ContainerStatus, TaskStatus
 
 log = logging.getLogger("emulator.engine")
 
-OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 # How long a reset waits for the killed tasks' runners to remove their containers before it
 # answers; what is left they finish in the background (and an emulator's stop removes).
 RESET_WAIT_S = 5.0
@@ -35,7 +35,7 @@ SHUTDOWN_GRACE_S = 2  # SIGTERM to SIGKILL for each task when the emulator stops
 ENGINE_HOLD_S = 30  # how long a new task waits for a Docker Engine that does not answer
 
 
-class TaskEngine:
+class TaskEngine(TaskEvents):
     def __init__(self, state: EcsState, runtime_factory, settings: Settings,
                  hooks: list[TaskHook] | None = None):
         self.state = state
@@ -43,7 +43,8 @@ class TaskEngine:
         self.hooks: list[TaskHook] = list(hooks or [])
         # Made now (cheap: the Docker SDK is imported on first use), so every thread shares one.
         self._runtime = runtime_factory()
-        self.sandboxes = SandboxPool(lambda: self._runtime, settings.sandbox_pool)
+        self.sandboxes = SandboxPool(lambda: self._runtime, settings.sandbox_pool,
+                                     settings.sandbox_pool_burst)
         # task ARN -> (its runner's thread, the task): the engine knows its tasks even after the
         # state forgot them (a reset drops the state first, then stops what still runs).
         self._runners: dict[str, tuple[threading.Thread, object]] = {}
@@ -218,129 +219,6 @@ class TaskEngine:
         self._runners[task.arn] = (thread, task)
         thread.start()
 
-    # -- runtime events -----------------------------------------------------------------------------
-
-    def _watch_events(self, runtime=None, health=None, until=None) -> None:
-        """One engine's event stream (the default engine's unless told another), until
-        `until` is set (default: the engine stops)."""
-        runtime = runtime or self.runtime
-        health = health or self.health
-        until = until or self._stopping
-        since = self.events_since  # each engine's stream goes on from its own last event
-        cleaned = False
-        while not self.docker_start.wait(0.05) and not until.is_set():
-            pass  # (events_since is set: nothing that happens meanwhile is missed)
-        while not until.is_set():
-            if not cleaned:  # until the engine answers once: it may be down at start-up
-                cleaned = self._remove_orphans(runtime)
-            try:
-                for event in runtime.events(until, since=since):
-                    self._on_event(event, health)
-                    # a stream opened again (the engine restarted) goes on from here
-                    since = max(since or 0.0, event.time)
-            except Exception:  # the engine may be restarting; try again shortly
-                log.debug("runtime event stream ended", exc_info=True)
-            if health is not None and not until.is_set():
-                health.looks_gone()
-            until.wait(1.0)
-
-    def _remove_orphans(self, runtime) -> bool:
-        """What emulators that died left behind; False while the engine does not answer."""
-        try:
-            removed = runtime.remove_orphans()
-        except Exception:
-            log.debug("no Docker Engine to clean up yet", exc_info=True)
-            return False
-        if removed:
-            log.info("removed %d resources left by emulators that are gone", removed)
-        return True
-
-    def _on_event(self, event, health=None) -> None:
-        task_arn = event.labels.get(runtime_labels.TASK_ARN)
-        name = event.labels.get(runtime_labels.CONTAINER_NAME)
-        if name == POOL_NAME and event.action in ("die", "destroy"):
-            for pool in self.sandbox_pools():  # container ids are unique across engines
-                pool.discard(event.container_id)
-            return
-        if not task_arn or not name:
-            return
-        # A dockerd going down stops its containers after it stopped answering new calls (the
-        # event stream, already open, still tells of them): such a death is the engine's doing.
-        health = health or self.health
-        with self.state.lock:
-            store, task = self._find_task(task_arn)
-        # Ask the engine (a ping) only about a death nobody asked for: a stopped task's is ours.
-        engine_gone = (event.action == "die" and health is not None and task is not None
-                       and not task.stop_requested and not health.check())
-        with self.state.lock:
-            container = task.container(name) if task else None
-            if container is None:
-                return
-            if event.action == "health_status":
-                container.health = (HealthStatus.HEALTHY if event.health == "healthy"
-                                    else HealthStatus.UNHEALTHY)
-                task.health = task.aggregate_health()
-                task.version += 1
-            elif event.action in ("die", "destroy"):
-                if container.known >= ContainerStatus.STOPPED:
-                    return  # already known (e.g. the destroy that follows our own removal)
-                container.known = ContainerStatus.STOPPED
-                container.exit_code = event.exit_code
-                if event.action == "destroy" and container.reason is None:
-                    container.reason = "Container removed outside the emulator"
-            elif event.action == "oom":
-                container.reason = OOM_REASON
-            else:
-                return
-            if event.action == "die" and engine_gone:
-                self._after_engine_exit(task, container, health)
-            elif event.action in ("die", "destroy"):
-                self._after_exit(task, container)
-            self.state.changed.notify_all()
-            self.task_changed(store, task)
-
-    def record_missed_exit(self, store, task, container, state) -> bool:
-        """A death the event stream did not tell, found by reconciliation, recorded as its die
-        event (or destroy, when Docker no longer has the container) would have (under the
-        lock); False if it is known meanwhile or the task is stopping."""
-        if container.known >= ContainerStatus.STOPPED or task.stop_requested:
-            return False
-        container.known = ContainerStatus.STOPPED
-        if state is None:
-            container.reason = container.reason or "Container removed outside the emulator"
-        else:
-            container.exit_code = state.exit_code
-            if state.oom_killed:
-                container.reason = OOM_REASON
-        self._after_exit(task, container)
-        self.state.changed.notify_all()
-        self.task_changed(store, task)
-        return True
-
-    def _after_exit(self, task, container) -> None:
-        # A die event means the container did run (possibly before its runner noted the start).
-        if container.essential and not task.stop_requested:
-            task.request_stop("EssentialContainerExited", "Essential container in task exited")
-
-    def _after_engine_exit(self, task, container, health) -> None:
-        reason = engine_gone_reason(health.address)
-        if container.reason is None:
-            container.reason = reason
-        if container.essential and not task.stop_requested:
-            task.request_stop("EssentialContainerExited", reason)
-
-    def record_exit(self, task, container, state) -> None:
-        """After a stop: the exit code and OOM verdict as Docker observed them (under the lock)."""
-        if state is not None and not state.running:
-            if state.exit_code is not None and (container.exit_code is None or
-                                                 container.known < ContainerStatus.STOPPED):
-                container.exit_code = state.exit_code
-            if state.oom_killed:
-                container.reason = OOM_REASON
-        if container.known < ContainerStatus.STOPPED:
-            container.known = ContainerStatus.STOPPED
-        self.state.changed.notify_all()
-
     def _find_task(self, arn: str):
         for store in self.state.stores():
             task = store.tasks.get(arn)
@@ -362,6 +240,8 @@ class TaskEngine:
                     if task.stopped_at is not None and task.stopped_at.timestamp() < cutoff:
                         del store.tasks[arn]
                         self._runners.pop(arn, None)
+            if self.engines is not None:
+                self.engines.forget_removed(self.state)
 
     # -- what runners ask of the engine -----------------------------------------------------------
 
@@ -413,58 +293,12 @@ class TaskEngine:
         return {arn for arn, (thread, _) in self._runners.items() if thread.is_alive()}
 
     def labels_for(self, task, container_name: str) -> dict[str, str]:
-        """What names a resource's task; the runtime adds the labels naming this emulator."""
-        return {
-            runtime_labels.CLUSTER: task.cluster_name,
-            runtime_labels.TASK_ARN: task.arn,
-            runtime_labels.CONTAINER_NAME: container_name,
-        }
+        return task_volumes.labels_for(task, container_name)
 
     def task_shape(self, task, volumes: list[str]) -> container_specs.TaskShape:
-        sources, kinds = self._volumes(task, volumes)
-        return container_specs.TaskShape(
-            task_id=task.id,
-            family=task.definition.family,
-            revision=task.definition.revision,
-            network_mode=task.network_mode,
-            task_cpu=_units(task.cpu),
-            task_memory=_units(task.memory),
-            publish_ip=self.settings.publish_host,
-            volumes=sources,
-            volume_kinds=kinds,
-            pid_mode=task.definition.spec.get("pidMode"),
-            ipc_mode=task.definition.spec.get("ipcMode"),
-        )
-
-    def _volumes(self, task, created: list[str]):
-        """ECS volumes -> runtime sources. Docker volumes are created here, once per task."""
-        sources, kinds = {}, {}
-        for volume in task.definition.spec.get("volumes", []):
-            name = volume["name"]
-            host = volume.get("host") or {}
-            docker_config = volume.get("dockerVolumeConfiguration")
-            efs = volume.get("efsVolumeConfiguration")
-            if host.get("sourcePath"):
-                sources[name], kinds[name] = host["sourcePath"], "bind"
-                continue
-            if efs:
-                volume_name = f"ecs-emulator-efs-{efs['fileSystemId']}"
-                shared = True
-            elif docker_config and docker_config.get("scope") == "shared":
-                volume_name, shared = name, True
-            else:
-                volume_name, shared = f"ecs-{task.id[:12]}-{name}", False
-            if volume_name not in created:
-                labels = self.labels_for(task, f"~volume-{name}")
-                self.runtime_of(task).ensure_volume(
-                    volume_name, labels,
-                    driver=(docker_config or {}).get("driver"),
-                    driver_opts=(docker_config or {}).get("driverOpts"),
-                )
-                if not shared:
-                    created.append(volume_name)
-            sources[name], kinds[name] = volume_name, "volume"
-        return sources, kinds
+        """The task's shape, its volumes made (task_volumes.py) on the task's engine."""
+        return task_volumes.task_shape(task, volumes, self.settings.publish_host,
+                                       self.runtime_of(task))
 
     def environment_for(self, store, task, container) -> dict[str, str]:
         environment = {}
@@ -497,10 +331,3 @@ class TaskEngine:
     def task_changed(self, store, task) -> None:
         for listener in self.task_listeners:
             listener(store, task)
-
-
-def _units(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None

@@ -1,6 +1,6 @@
 """The scheduler's part for services with the EXTERNAL deployment controller: task sets.
 
-Each pass (a scheduler.Reconciliation, under the state lock) keeps every task set's tasks at its
+Each pass (reconciliation.py, under the state lock) keeps every task set's tasks at its
 computedDesiredCount: it replaces tasks failing health checks, stops the excess (pending ones
 first, then the newest), launches what is missing, and writes each set's stabilityStatus. A
 DRAINING set keeps no tasks and is removed once they have all stopped. Task set tasks have the

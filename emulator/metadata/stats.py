@@ -7,9 +7,12 @@ for a container has no rate yet and leaves `network_rate_stats` out, as the agen
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+log = logging.getLogger("emulator.metadata")
 
 STALE_S = 600.0
 
@@ -25,7 +28,11 @@ class StatsSampler:
         """One container's sample; None when Docker has none (never created, or removed)."""
         if not container_id:
             return None
-        sample = runtime.stats(container_id)
+        try:
+            sample = runtime.stats(container_id)
+        except Exception as error:  # its engine removed (RuntimeClosed), or not answering
+            log.debug("no stats of container %s: %s", container_id, error)
+            return None
         if not sample:
             return None
         if version >= 4:

@@ -263,7 +263,7 @@ def _sandbox(container: dict | None, task) -> TaskSandbox | None:
 
 
 def _task_volume(volume: dict, task_arn: str) -> bool:
-    """A volume of that task's own (engine/task_engine.py names them; a shared one, which
+    """A volume of that task's own (engine/task_volumes.py names them; a shared one, which
     outlives tasks, is named otherwise)."""
     tags = volume.get("Labels") or {}
     task_id = task_arn.rsplit("/", 1)[-1]

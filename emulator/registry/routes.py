@@ -8,6 +8,7 @@ table in errors.py.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -33,6 +34,9 @@ UPLOAD = "/v2/<path:name>/blobs/uploads/<upload_id>"
 MANIFEST = "/v2/<path:name>/manifests/<reference>"
 
 _CHUNK = 1024 * 1024
+# How much of a refused request's body is read before the answer (_drain_body): a few seconds
+# of a local client's writing.
+_DRAIN_BYTES, _DRAIN_S = 512 * 1024 * 1024, 5.0
 # What a request does to its repository, by handler and method (see RegistryHooks.permits).
 _READ = {"GET": "pull", "HEAD": "pull"}
 _ACTIONS = {
@@ -87,6 +91,7 @@ def registry_error(exc: RegistryError):
     body = {"errors": [{"code": answer.code, "message": exc.message or CODES[answer.code],
                         "detail": exc.detail}]}
     response = _json(body, answer.status)
+    _drain_body()
     if isinstance(exc, UploadOutOfOrder):
         args = request.view_args or {}
         response.headers["Location"] = _upload_url(args["name"], args["upload_id"])
@@ -279,12 +284,32 @@ def _body() -> Iterator[bytes]:
         try:
             chunk = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
         except (ValueError, OSError) as exc:  # e.g. a malformed chunked encoding
+            g.body_unreadable = True  # nothing more is read of it (_drain_body)
             raise UploadInvalid(f"the request body could not be read: {exc}") from None
         if not chunk:
             return
         if remaining is not None:
             remaining -= len(chunk)
         yield chunk
+
+
+def _drain_body() -> None:
+    """Read what is left of a refused request's body (a layer the disk had no room for, a push
+    denied before its body was read), up to a bound, before the answer goes. A client still
+    writing when the server answers and closes gets a reset, which docker takes for a network
+    fault and retries, never showing the answer; a chunked body is not read by the server
+    for us (cheroot does so only for a known length). Past the bound the connection closes as
+    before: a slow or endless body does not hold the thread."""
+    if request.method not in ("PATCH", "PUT", "POST") or g.get("body_unreadable"):
+        return  # a broken chunked encoding: what follows would be read as sizes, and waited for
+    left, deadline = _DRAIN_BYTES, time.monotonic() + _DRAIN_S
+    try:
+        for chunk in _body():
+            left -= len(chunk)
+            if left <= 0 or time.monotonic() > deadline:
+                return
+    except RegistryError:  # the body cannot be read (what the answer may be about)
+        return
 
 
 def _small_body(limit: int) -> bytes:

@@ -25,6 +25,11 @@ class RuntimeError_(Exception):
         return f"{self.ecs_code}: {self.message}" if self.ecs_code else self.message
 
 
+class RuntimeClosed(RuntimeError_):
+    """The runtime was closed (its engine removed from the emulator, or the emulator stops):
+    nothing more is asked of its engine."""
+
+
 class ImagePullError(RuntimeError_):
     ecs_code = "CannotPullContainerError"
 
@@ -251,4 +256,4 @@ class Runtime(Protocol):
         """Remove what emulators on this host whose process has ended left; how many."""
         ...
 
-    def close(self) -> None: ...
+    def close(self, why: str = "the emulator is stopping") -> None: ...

@@ -30,6 +30,7 @@ from .base import (
     PortBinding,
     PublishedPort,
     RegistryAuth,
+    RuntimeClosed,
     RuntimeError_,
     RuntimeEvent,
     TaskSandbox,
@@ -68,6 +69,7 @@ class DockerRuntime:
         self._client_factory = client_factory
         self._lock = threading.Lock()
         self._client = None
+        self._closed: str | None = None  # why, once closed: no client is made again
         self._network: tuple[str, str] | None = None
         self._network_lock = threading.Lock()
         # Images this runtime made available. A task start does not ask Docker again (an inspect
@@ -80,8 +82,12 @@ class DockerRuntime:
 
     @property
     def api(self):
-        """The SDK's low-level APIClient, made on first use."""
+        """The SDK's low-level APIClient, made on first use; RuntimeClosed once closed (a
+        removed engine's tasks are still asked for their logs or stats: a client made again
+        would hold a connection pool that nobody closes)."""
         with self._lock:
+            if self._closed is not None:
+                raise RuntimeClosed(self._closed)
             if self._client is None:
                 if self._client_factory is not None:
                     self._client = self._client_factory()
@@ -111,9 +117,12 @@ class DockerRuntime:
                     "DOCKER_HOST to an engine that answers")
         return str(error)
 
-    def close(self) -> None:
+    def close(self, why: str = "the emulator is stopping") -> None:
+        """Its connections and image event stream closed, for good: each later call raises
+        RuntimeClosed saying `why`."""
         self._digests.close()
         with self._lock:
+            self._closed = self._closed or f"the Docker Engine cannot be used: {why}"
             if self._client is not None:
                 self._client.close()
                 self._client = None

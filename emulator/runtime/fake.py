@@ -1,6 +1,6 @@
 """FakeRuntime: the Runtime interface in memory, for the engine's unit tests (no Docker).
 
-Containers "run" until a test says otherwise through the hooks:
+Containers "run" until a test says otherwise through the hooks (fake_scripting.py):
 
     fake = FakeRuntime()
     fake.exit_on_start("app", 3)          # by image, container name or ECS container-name label
@@ -18,7 +18,6 @@ import itertools
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .base import (
@@ -35,38 +34,11 @@ from .base import (
     RuntimeEvent,
     TaskSandbox,
 )
+from .fake_scripting import SIGKILL_EXIT, FakeContainer, FakeScripting, _now_iso
 from .labels import CONTAINER_NAME, INSTANCE, ROLE
 
-SIGKILL_EXIT = 137
 
-
-@dataclass
-class FakeContainer:
-    id: str
-    name: str
-    image: str
-    labels: dict[str, str]
-    network: str
-    spec: ContainerSpec | None = None  # None for a sandbox
-    status: str = "created"
-    exit_code: int | None = None
-    oom_killed: bool = False
-    health: str | None = None
-    ip_address: str | None = None
-    published: tuple[PublishedPort, ...] = ()
-    aliases: tuple[str, ...] = ()  # a sandbox's names on the network (name_sandbox)
-    started_at: str | None = None
-    finished_at: str | None = None
-    ignores_sigterm: bool = False
-    stop_exit_code: int = 0
-    log: list[tuple[float, str, str]] = field(default_factory=list)
-
-
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{time.time_ns() % 10**9:09d}Z"
-
-
-class FakeRuntime:
+class FakeRuntime(FakeScripting):
     def __init__(self, images: tuple[str, ...] = (), pull_all: bool = True,
                  host_cpu_units: int = 4096, host_memory_mib: int = 8192,
                  gateway: str = "127.0.0.1", instance_id: str = "fake"):
@@ -86,83 +58,6 @@ class FakeRuntime:
         self._subscribers: list[list[RuntimeEvent]] = []
         self._ips = itertools.count(2)
         self._ports = itertools.count(49153)
-
-    # -- test hooks ---------------------------------------------------------------------------
-
-    def fail_pull(self, image: str, message: str = "pull access denied") -> None:
-        self._failures["pull"][image] = message
-
-    def fail_create(self, key: str, message: str = "invalid container") -> None:
-        """Fail create_container for an image, container name or ECS container name."""
-        self._failures["create"][key] = message
-
-    def fail_start(self, key: str, message: str = 'exec: "x": executable file not found') -> None:
-        self._failures["start"][key] = message
-
-    def on_start(self, key: str, action: Callable[[str], None]) -> None:
-        """Call `action(container_id)` after a matching container starts (outside the lock)."""
-        self._on_start.append((key, action))
-
-    def exit_on_start(self, key: str, exit_code: int = 0) -> None:
-        self.on_start(key, lambda cid: self.exit(cid, exit_code))
-
-    def healthy_on_start(self, key: str) -> None:
-        self.on_start(key, lambda cid: self.set_health(cid, "healthy"))
-
-    def find(self, key: str) -> str | None:
-        """The id of the newest container matching `key` (image, name or ECS container name)."""
-        with self._changed:
-            found = [c.id for c in self.containers.values() if c.spec and self._matches(c, key)]
-        return found[-1] if found else None
-
-    def exit(self, container_id: str, exit_code: int = 0) -> None:
-        with self._changed:
-            container = self.containers[container_id]
-            if container.status != "running":
-                return
-            container.status, container.exit_code = "exited", exit_code
-            container.finished_at = _now_iso()
-            self._emit(container, "die", exit_code=exit_code)
-
-    def exit_unseen(self, container_id: str, exit_code: int = 0, oom: bool = False) -> None:
-        """The container exits but no event tells of it (dockerd drops events for a slow
-        subscriber): only its state and the container list know."""
-        with self._changed:
-            container = self.containers[container_id]
-            container.status, container.exit_code = "exited", exit_code
-            container.oom_killed = container.oom_killed or oom
-            container.finished_at = _now_iso()
-            self._changed.notify_all()
-
-    def oom(self, container_id: str) -> None:
-        with self._changed:
-            container = self.containers[container_id]
-            container.oom_killed = True
-            self._emit(container, "oom")
-            self.exit(container_id, SIGKILL_EXIT)
-
-    def set_health(self, container_id: str, health: str) -> None:
-        with self._changed:
-            container = self.containers[container_id]
-            container.health = health
-            self._emit(container, "health_status", health=health)
-
-    def ignore_sigterm(self, container_id: str) -> None:
-        """stop_container will end it with SIGKILL (exit 137), as Docker after the timeout."""
-        with self._changed:
-            self.containers[container_id].ignores_sigterm = True
-
-    def write_log(self, container_id: str, line: str, stream: str = "stdout") -> None:
-        with self._changed:
-            self.containers[container_id].log.append((time.time(), stream, line))
-            self._changed.notify_all()
-
-    def remove_externally(self, container_id: str) -> None:
-        """As if someone ran `docker rm -f`: die, then destroy."""
-        with self._changed:
-            self.kill_container(container_id)
-            container = self.containers.pop(container_id)
-            self._emit(container, "destroy")
 
     # -- Runtime: images, sandboxes ---------------------------------------------------------
 
@@ -446,7 +341,7 @@ class FakeRuntime:
     def remove_orphans(self) -> int:
         return 0
 
-    def close(self) -> None:
+    def close(self, why: str = "the emulator is stopping") -> None:
         self.closed = True  # what a test of an engine's removal asks
 
     # -- helpers ----------------------------------------------------------------------------------

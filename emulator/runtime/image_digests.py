@@ -25,7 +25,9 @@ REPLAY_S = 5
 
 class ImageDigests:
     def __init__(self, api: Callable[[], object], lookup: Callable[[object, str], str | None]):
-        self._api = api  # () -> the Docker API client
+        # () -> the Docker API client; raises once its runtime is closed (never one made again
+        # for a watch that saw the close late: a connection pool nobody would close)
+        self._api = api
         self._lookup = lookup  # (api, image) -> digest: the inspect this saves
         self._lock = threading.Lock()
         self._known: dict[str, str] = {}

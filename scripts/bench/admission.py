@@ -14,25 +14,16 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sys
 import threading
 import time
+from pathlib import Path
 
-from emulator import http_server
-from emulator.access.callers import Caller, CallerKind
-from emulator.access.gate import Gate, listen_for_containers
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the stand-ins of the tests
 
-
-class _Everyone:
-    def admits(self, address: str, wait: bool = True) -> bool:
-        return True
-
-    def identify(self, address: str) -> Caller:
-        return Caller(CallerKind.HOST, address)
-
-
-def _ok(environ, start_response):
-    start_response("200 OK", [("Content-Length", "2")])
-    return [b"ok"]
+from emulator import http_server  # noqa: E402
+from emulator.access.gate import Gate, listen_for_containers  # noqa: E402
+from tests.gate_doors import AdmitEveryone, ok_app  # noqa: E402
 
 
 def connections_per_second(server, idle_count: int, seconds: float) -> float:
@@ -62,9 +53,9 @@ def main() -> None:
     print("| idle connections | operator's listener, conn/s | listener for containers, conn/s |")
     print("|---|---|---|")
     for idle in args.idle:
-        plain = http_server.Server(("127.0.0.1", 0), _ok, numthreads=4, timeout=65)
+        plain = http_server.Server(("127.0.0.1", 0), ok_app, numthreads=4, timeout=65)
         plain.prepare()
-        guarded = listen_for_containers(("127.0.0.1", 0), Gate(_ok, _Everyone(), True))
+        guarded = listen_for_containers(("127.0.0.1", 0), Gate(ok_app, AdmitEveryone(), True))
         print(f"| {idle} | {connections_per_second(plain, idle, args.seconds):.0f} | "
               f"{connections_per_second(guarded, idle, args.seconds):.0f} |")
 

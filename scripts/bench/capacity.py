@@ -9,7 +9,9 @@ connections, on 2 threads. Unlike boto3, which costs its client about 1 ms of CP
 leaves the machine's CPU to the server, so this is the server's capacity. The three servers run
 side by side; each round measures every server at every connection count, the order of servers
 rotating; medians of requests/s, of the server's CPU time per request (user and system, from
-/proc: what the load hardly moves) and the non-2xx count are shown. Writes results/capacity.md.
+/proc: what the load hardly moves), of its threads' voluntary context switches per request (a
+thread that blocks: waiting for the GIL, a lock, a socket; /proc too) and the non-2xx count are
+shown. Writes results/capacity.md.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     script.write_text(LUA)
     rates = {n: {c: [] for c in CONNECTIONS} for n in names}
     cpu = {n: {c: [] for c in CONNECTIONS} for n in names}  # server CPU µs per request
+    switches = {n: {c: [] for c in CONNECTIONS} for n in names}  # voluntary, per request
     bad = {n: 0 for n in names}
     loads = []
     running = {n: servers.Server(servers.SPECS[n], logs) for n in names}
@@ -75,11 +78,14 @@ def main(argv: list[str] | None = None) -> int:
             for connections in CONNECTIONS:
                 for name in order:
                     before = running[name].cpu_seconds()
+                    switched = running[name].context_switches()
                     rate, errors, done = wrk(running[name].endpoint + "/", connections,
                                              args.duration, str(script))
                     used = running[name].cpu_seconds() - before
+                    switched = running[name].context_switches() - switched
                     rates[name][connections].append(rate)
                     cpu[name][connections].append(used / max(done, 1) * 1e6)
+                    switches[name][connections].append(switched / max(done, 1))
                     bad[name] += errors
                     print(f"bench: round {index + 1} {name} x{connections}: {rate:,.0f} req/s"
                           f" ({errors} non-2xx)", file=sys.stderr)
@@ -87,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in running.values():
             server.stop()
-    text = _markdown(names, rates, cpu, bad, args, versions, loads)
+    text = _markdown(names, rates, cpu, switches, bad, args, versions, loads)
     print(text)
     if args.output:
         Path(args.output).write_text(text)
     return 0
 
 
-def _markdown(names, rates, cpu, bad, args, versions, loads) -> str:
+def _markdown(names, rates, cpu, switches, bad, args, versions, loads) -> str:
     median = {n: {c: statistics.median(rates[n][c]) for c in CONNECTIONS} for n in names}
     cpu_median = {n: {c: statistics.median(cpu[n][c]) for c in CONNECTIONS} for n in names}
     lines = [
@@ -118,6 +124,12 @@ def _markdown(names, rates, cpu, bad, args, versions, loads) -> str:
     for n in names:
         lines.append(f"| {n} | " + " | ".join(f"{cpu_median[n][c]:,.0f}" for c in CONNECTIONS)
                      + " |")
+    lines += ["", "| voluntary context switches per request | "
+              + " | ".join(f"{c} conn." for c in CONNECTIONS) + " |",
+              "|---|" + "---|" * len(CONNECTIONS)]
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(f"{statistics.median(switches[n][c]):.2f}"
+                                              for c in CONNECTIONS) + " |")
     lines += ["", "Ratios and targets (issue 13, at 8 connections):", ""]
     ours = median.get("ours")
     if ours:

@@ -5,9 +5,9 @@
 Starts our server (`python -m emulator --quiet` on a free port), makes an Express service of one
 task (the busybox test image serving a small page with httpd), and times sequential GETs of the
 page from one http.client connection: straight to the task's published host port (busybox httpd
-closes each connection, so these reconnect every time), and through
-`/_emulator/express/<cluster>/<service>/` (kept alive to us; we open a connection to the task per
-request as we forward). Prints medians and p99 in ms and requests/s for both, and their ratio.
+closes each connection, so these reconnect every time), and through the ingress path's endpoint,
+`http://127.0.0.1:<front doors' port>/express/<cluster>/<service>/` (kept alive to us; we open a
+connection to the task per request as we forward). Prints medians and p99 in ms and requests/s for both, and their ratio.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -78,21 +79,21 @@ def main() -> None:
             except Exception:
                 time.sleep(0.1)
         ecs.create_cluster(clusterName="default")
-        arn = ecs.create_express_gateway_service(
+        created = ecs.create_express_gateway_service(
             infrastructureRoleArn="arn:aws:iam::123456789012:role/infra", serviceName="bench",
             primaryContainer={"image": IMAGE, "containerPort": 8080, "command": SERVE},
-        )["service"]["serviceArn"]
+        )["service"]
+        door = urlsplit(created["activeConfigurations"][0]["ingressPaths"][0]["endpoint"])
         ecs.get_waiter("services_stable").wait(cluster="default", services=["bench"],
                                                WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         task = ecs.describe_tasks(cluster="default", tasks=ecs.list_tasks(
             cluster="default", serviceName="bench")["taskArns"])["tasks"][0]
         host_port = task["containers"][0]["networkBindings"][0]["hostPort"]
-        door = "/_emulator/express/default/bench/"
         timed_gets("127.0.0.1", host_port, "/", 100)  # warm up both paths
-        timed_gets("127.0.0.1", port, door, 100)
+        timed_gets("127.0.0.1", door.port, door.path, 100)
         direct, direct_p50 = line("direct", timed_gets("127.0.0.1", host_port, "/",
                                                         args.requests))
-        through, door_p50 = line("front door", timed_gets("127.0.0.1", port, door,
+        through, door_p50 = line("front door", timed_gets("127.0.0.1", door.port, door.path,
                                                           args.requests))
         print(f"{args.requests} sequential GETs of a {IMAGE} httpd page, "
               f"{os.cpu_count()} CPUs:")
@@ -100,7 +101,7 @@ def main() -> None:
         print(through)
         print(f"front door / direct (p50): {door_p50 / direct_p50:.2f}x, "
               f"+{door_p50 - direct_p50:.2f} ms")
-        ecs.delete_express_gateway_service(serviceArn=arn)
+        ecs.delete_express_gateway_service(serviceArn=created["serviceArn"])
         for _ in range(100):
             if not ecs.list_tasks(cluster="default", desiredStatus="RUNNING")["taskArns"]:
                 break

@@ -167,20 +167,33 @@ class Ours:
             polls.lags.append(seen - max(stamps))
         return tasks
 
-    def settle_spares(self, timeout: float = 10.0) -> None:
-        """Ours only, untimed: wait until the awsvpc sandbox pool has made its spare again, so
-        that the background work our design does after a task starts is done before the next
+    def settle_spares(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Ours only, untimed: wait until the sandbox pool has made its spares again (`count`:
+        after a burst of that many tasks, as many as it keeps for the next, up to its cap), so
+        that the background work our design does after tasks start is done before the next
         side is timed (it would slow that side, not ours)."""
         if self.name != "ours":
             return
         from docker_peer import client
 
         labels = ["ecs-emulator.container-name=~pool", f"ecs-emulator.pid={self.server.pid}"]
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * count
         while time.monotonic() < deadline:
-            if client().containers(filters={"label": labels, "status": "running"}):
+            if len(client().containers(filters={"label": labels, "status": "running"})) >= count:
                 return
             time.sleep(0.05)
+
+    def forget_bursts(self) -> None:
+        """Ours only, untimed: a reset (the sandbox pool drained, the bursts it saw forgotten),
+        then the cluster and task definitions again, so the next burst is a first one."""
+        if self.name != "ours":
+            return
+        import requests
+
+        requests.post(f"{self.server.endpoint}/_emulator/reset", timeout=60).raise_for_status()
+        self.ecs.create_cluster(clusterName=CLUSTER)
+        self.definitions = {mode: self.register(f"bench-{mode}", mode)
+                            for mode in ("bridge", "awsvpc")}
 
     def stop_tasks(self, arns: list[str]) -> None:
         for arn in arns:

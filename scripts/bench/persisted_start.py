@@ -39,7 +39,7 @@ import boto3
 import docker
 from botocore.config import Config
 
-from persistence import client, free_port, serve, stop
+from persistence import client, free_port, report, serve, settled, stop
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "ecs-emulator-test/busybox:latest"  # scripts/build-test-images.sh makes it
@@ -108,22 +108,7 @@ def wait_stopped(ecs, limit: int, patience: float = 120) -> None:
 
 def reconciled(ecs, counts: list[int], timeout: float) -> set[str]:
     """Wait until every service runs its count with none pending; the running tasks' ARNs."""
-    names = [f"s{number}" for number in range(len(counts))]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        services = []
-        for start in range(0, len(names), 10):
-            services += ecs.describe_services(cluster="bench",
-                                              services=names[start:start + 10])["services"]
-        if all(s["runningCount"] == s["desiredCount"] and s["pendingCount"] == 0
-               for s in services):
-            arns: set[str] = set()
-            for page in ecs.get_paginator("list_tasks").paginate(
-                    cluster="bench", family="run", desiredStatus="RUNNING"):
-                arns.update(page["taskArns"])
-            return arns
-        time.sleep(0.1)
-    raise RuntimeError("the services did not reconcile")
+    return settled(ecs, [f"s{number}" for number in range(len(counts))], timeout)
 
 
 def task_count(ecs) -> int:
@@ -284,11 +269,8 @@ def main() -> None:
         "",
         f"Containers and networks of the run left at the end: {left}.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        Path(args.output).write_text("# Start-up with persisted state\n\n`" + " ".join(
-            ["scripts/bench/persisted_start.py"] + sys.argv[1:]) + "`\n\n" + text)
+    report("\n".join(lines) + "\n", args.output, "Start-up with persisted state",
+           "scripts/bench/persisted_start.py")
 
 
 if __name__ == "__main__":

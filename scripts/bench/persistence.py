@@ -184,19 +184,32 @@ def adoption(args) -> tuple[float, float, int]:
             stop(process)
 
 
-def settled(ecs, names: list[str]) -> set[str]:
-    """Wait until every service runs its 2 tasks; their ARNs."""
-    while True:
+def settled(ecs, names: list[str], timeout: float = 900) -> set[str]:
+    """Wait until every service of `names` runs its count with none pending; the ARNs of the
+    running tasks of family "run" (persisted_start.py waits the same way)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         services = []
         for start in range(0, len(names), 10):
             services += ecs.describe_services(cluster="bench",
                                               services=names[start:start + 10])["services"]
-        if all(s["runningCount"] == 2 for s in services):
-            arns = set()
-            for name in names:
-                arns.update(ecs.list_tasks(cluster="bench", serviceName=name)["taskArns"])
+        if all(s["runningCount"] == s["desiredCount"] and s["pendingCount"] == 0
+               for s in services):
+            arns: set[str] = set()
+            for page in ecs.get_paginator("list_tasks").paginate(
+                    cluster="bench", family="run", desiredStatus="RUNNING"):
+                arns.update(page["taskArns"])
             return arns
-        time.sleep(0.2)
+        time.sleep(0.1)
+    raise RuntimeError("the services did not reconcile")
+
+
+def report(text: str, output: str | None, title: str, script: str) -> None:
+    """Print the results; write them, under a title and the command, to `output` if given."""
+    print(text)
+    if output:
+        Path(output).write_text(f"# {title}\n\n`" + " ".join([script] + sys.argv[1:])
+                                + "`\n\n" + text)
 
 
 def ms(samples: list[float], q: float) -> float:
@@ -235,11 +248,7 @@ def main() -> None:
     lines.append(f"Restart after SIGKILL with {args.running} services of 2 running tasks "
                  f"({tasks} containers): the API answers after {answered:.2f} s, every service "
                  f"runs its tasks again (the same ones, adopted) after {reconciled:.2f} s.")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        Path(args.output).write_text("# Persistence\n\n`" + " ".join(
-            ["scripts/bench/persistence.py"] + sys.argv[1:]) + "`\n\n" + text)
+    report("\n".join(lines) + "\n", args.output, "Persistence", "scripts/bench/persistence.py")
 
 
 if __name__ == "__main__":

@@ -161,6 +161,25 @@ class Server:
         """CPU time (user and system) used so far by the process and its live descendants."""
         return sum(_cpu_of(pid) for pid in _tree(self.pid))
 
+    def context_switches(self) -> int:
+        """Voluntary context switches so far of the process tree's threads (Linux /proc): each a
+        thread that blocked, for the GIL among other things; like CPU time, hardly moved by
+        other work on the machine (involuntary ones, preemptions, are, and are left out)."""
+        total = 0
+        for pid in _tree(self.pid):
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{task}/status") as status:
+                        total += next(int(line.split()[1]) for line in status
+                                      if line.startswith("voluntary_ctxt_switches"))
+                except (OSError, StopIteration):
+                    continue
+        return total
+
 
 def log_dir() -> Path:
     path = REPO / ".cache" / "bench-logs"

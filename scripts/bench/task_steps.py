@@ -14,6 +14,7 @@ time is Docker's (the calls are not held back on our side: no lock around them, 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -23,15 +24,15 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from emulator.config import Settings  # noqa: E402
-from emulator.engine import task_runner  # noqa: E402
+from emulator.engine import sandbox_pool, task_runner  # noqa: E402
 from emulator.pytest_plugin import EmulatorHandle, start_server  # noqa: E402
 from emulator.runtime import docker_runtime  # noqa: E402
 
 IMAGE = "ecs-emulator-test/busybox:latest"
 COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-RUNTIME_CALLS = ("create_sandbox", "ensure_image", "image_digest", "create_container",
+RUNTIME_CALLS = ("create_sandbox", "name_sandbox", "ensure_image", "image_digest", "create_container",
                  "start_container", "inspect_container")
-RUNNER_STEPS = ("_provision", "_create_containers", "_start_containers", "_mark_running")
+RUNNER_STEPS = ("_spare", "_provision", "_create_containers", "_start_containers", "_mark_running")
 
 calls: list[tuple[str, float, float]] = []
 
@@ -74,6 +75,20 @@ def one_round(ecs, definition: str, count: int, extra: dict) -> None:
     while any(t["lastStatus"] != "STOPPED"
               for t in ecs.describe_tasks(cluster="steps", tasks=arns)["tasks"]):
         time.sleep(0.05)
+    _settle_spares(count)
+
+
+def _settle_spares(count: int) -> None:
+    """Untimed: until the sandbox pool has made the spares it keeps after a burst of `count`
+    (engine/sandbox_pool.py), so the next round is a burst after one like it."""
+    import docker
+
+    wanted = min(count, Settings.sandbox_pool_burst) if count >= sandbox_pool.BURST_MIN else 1
+    labels = ["ecs-emulator.container-name=~pool", f"ecs-emulator.pid={os.getpid()}"]
+    api, deadline = docker.APIClient(), time.monotonic() + 10 * wanted
+    while time.monotonic() < deadline and len(
+            api.containers(filters={"label": labels, "status": "running"})) < wanted:
+        time.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,146 @@
+"""A task's page is never on the dashboard's origin: the front doors of Express services and
+gateway routes answer on a listener of their own (emulator/front_doors.py), which serves nothing
+else; the control endpoints refuse requests of other origins' pages, the operator's control
+cookie or not (access/browsers.py), while the dashboard's own and the command line's pass; what
+the API's port serves that a browser could render runs no script (access/gate.py)."""
+
+import http.client
+import json
+import socket
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+
+from emulator.access.control_token import COOKIE
+from emulator.config import Settings
+from emulator.ecs.front_door_address import FrontDoorAddress
+from emulator.front_doors import FrontDoors
+
+
+def request(url, method, path, headers=None, body=b""):
+    address = urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()  # (any case)
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def token_on(clean_emulator):
+    """The control token asked for (as on Docker Desktop); the cookie the dashboard's link left."""
+    token = clean_emulator.emulator.control_token
+    enforced, token.enforced = token.enforced, True
+    try:
+        yield f"{COOKIE}={token.value}"
+    finally:
+        token.enforced = enforced
+
+
+def test_front_doors_have_a_port_of_their_own_that_serves_nothing_else(clean_emulator):
+    front, api = urlsplit(clean_emulator.front_door_url), urlsplit(clean_emulator.endpoint_url)
+    assert front.hostname == api.hostname and front.port != api.port
+    for method, path in (("GET", "/_emulator/health"), ("POST", "/_emulator/reset"),
+                         ("GET", "/_emulator/ui/"), ("POST", "/")):
+        status, _, _ = request(clean_emulator.front_door_url, method, path)
+        assert status == 404, path
+    status, _, body = request(clean_emulator.front_door_url, "GET", "/express/default/none/")
+    assert (status, body) == (404, b"No Express service none.\n")
+    # like the control endpoints, only to an address or a loopback name (no DNS rebinding)
+    status, _, body = request(clean_emulator.front_door_url, "GET", "/express/default/none/",
+                              {"Host": f"rebound.example:{front.port}"})
+    assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
+
+
+def test_another_origins_page_is_refused_the_control_endpoints_with_the_cookie(clean_emulator,
+                                                                               token_on):
+    ecs = clean_emulator.client("ecs")
+    ecs.create_cluster(clusterName="kept")
+    api = urlsplit(clean_emulator.endpoint_url)
+    # a task's page on the front doors' port: same site, another origin; the cookie goes along
+    for headers in ({"Origin": clean_emulator.front_door_url},
+                    {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"},
+                    {"Origin": "null"}):
+        status, answer, body = request(clean_emulator.endpoint_url, "POST", "/_emulator/reset",
+                                       {"Cookie": token_on, "Content-Type": "text/plain",
+                                        **headers})
+        assert status == 403, headers
+        assert answer["X-Amzn-ErrorType"] == "AccessDeniedException"
+        assert json.loads(body)["__type"] == "AccessDeniedException"
+        assert "another origin" in json.loads(body)["message"]
+    assert [c["clusterName"] for c in ecs.describe_clusters(clusters=["kept"])["clusters"]] == \
+        ["kept"]
+    # the dashboard's own requests (same origin, cookie) and the command line's (header) pass
+    own = {"Cookie": token_on, "Origin": f"http://{api.netloc}", "Sec-Fetch-Site": "same-origin"}
+    assert request(clean_emulator.endpoint_url, "GET", "/_emulator/engines", own)[0] == 200
+    assert request(clean_emulator.endpoint_url, "GET", "/_emulator/engines",
+                   clean_emulator.control_headers)[0] == 200
+    # following a link to the dashboard reads nothing for the page that had it: served
+    link = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"}
+    assert request(clean_emulator.endpoint_url, "GET", "/_emulator/ui/", link)[0] == 200
+
+
+def test_a_front_door_page_may_not_call_the_aws_apis(clean_emulator):
+    status, _, body = request(
+        clean_emulator.endpoint_url, "POST", "/",
+        {"Origin": clean_emulator.front_door_url,
+         "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.CreateCluster",
+         "Content-Type": "application/x-amz-json-1.1"}, b'{"clusterName": "planted"}')
+    assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
+    assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_what_a_task_stored_is_no_page_of_the_apis_origin(clean_emulator):
+    # A task may store an S3 object as text/html; a page of its could send the browser there.
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="site")
+    s3.put_object(Bucket="site", Key="x.html", Body=b"<script>fetch('/_emulator/reset')</script>",
+                  ContentType="text/html")
+    url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "site",
+                                                                   "Key": "x.html"}))
+    status, headers, _ = request(clean_emulator.endpoint_url, "GET", f"{url.path}?{url.query}")
+    assert status == 200 and headers["Content-Type"] == "text/html"
+    assert headers["Content-Security-Policy"] == "sandbox"  # no script, an origin of its own
+    # the dashboard's page keeps its own policy, which runs its own script
+    _, headers, _ = request(clean_emulator.endpoint_url, "GET", "/_emulator/ui/")
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+
+
+def _emulator_on(port: int, front_door_port=None):
+    """What FrontDoors reads of an emulator: its settings, the API's bound port, the address."""
+    return SimpleNamespace(settings=Settings(port=port, front_door_port=front_door_port),
+                           http_port=port, ecs=SimpleNamespace(front_doors=FrontDoorAddress()),
+                           flask_extensions={})
+
+
+def test_the_front_doors_port_is_the_apis_plus_one_or_another_when_taken():
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    api_port = taken.getsockname()[1] - 1  # its neighbour is taken
+    try:
+        doors = FrontDoors(_emulator_on(api_port), "127.0.0.1")
+        doors.start()
+        try:
+            assert doors.port not in (0, api_port + 1)
+            assert doors.emulator.ecs.front_doors.port == doors.port
+        finally:
+            doors.stop()
+        asked = FrontDoors(_emulator_on(api_port, front_door_port=api_port + 1), "127.0.0.1")
+        with pytest.raises(OSError):  # asked for by name: no other
+            asked.start()
+    finally:
+        taken.close()
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    api_port = free.getsockname()[1] - 1
+    free.close()
+    doors = FrontDoors(_emulator_on(api_port), "127.0.0.1")
+    doors.start()
+    try:
+        assert doors.port == api_port + 1
+    finally:
+        doors.stop()
