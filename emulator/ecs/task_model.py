@@ -16,6 +16,7 @@ from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 @dataclass
 class TaskContainer:
+    """One container of a task, with what the runtime reported of it."""
     name: str
     arn: str
     definition: dict  # the container definition with this task's overrides applied
@@ -42,6 +43,7 @@ class TaskContainer:
 
 @dataclass
 class Task:
+    """An ECS task as the store holds it: desired and known status, containers."""
     arn: str
     id: str
     cluster_name: str
