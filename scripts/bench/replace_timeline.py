@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import servers  # noqa: E402  (siblings, found through the path set above)
 from docker_peer import RawDocker, client  # noqa: E402
-from ours_ecs import CLUSTER, Ours, say  # noqa: E402
+from ours_ecs import Ours, say  # noqa: E402
 from services import TASK_ARN_LABEL, Services  # noqa: E402
 
 POLL = 0.005
