@@ -31,6 +31,9 @@ COPY api_shapes /tmp/src/api_shapes
 RUN /opt/ecs-emulator/bin/pip install -q --no-cache-dir --disable-pip-version-check --no-deps \
       --no-build-isolation --no-index --force-reinstall /tmp/src \
  && rm -rf /tmp/src
+# The compact copies of ECS's and ECR's models (api_shapes/model_cache.py), so that a container
+# starts by reading them rather than botocore's JSON.
+RUN /opt/ecs-emulator/bin/python -c "from api_shapes import load_service; load_service('ecs'); load_service('ecr')"
 
 # 0.0.0.0: inside the container, so that the published port reaches it (whoever reaches the
 # published port reaches the emulator: publish it on 127.0.0.1 to keep it to this host).

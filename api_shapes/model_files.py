@@ -5,7 +5,8 @@ every service's directory and parses JSON into OrderedDicts: together about a te
 of the emulator's start-up, for two files. This reads the same file the Loader would pick: the
 latest API version found under ~/.aws/models or botocore's data directory, the first of them that
 has it. Anything out of the common case (sdk-extras files to merge, no such service) is left to
-botocore's Loader, so the result is always the Loader's.
+botocore's Loader, so the result is always the Loader's, less its documentation (model_cache.py:
+the model is read from a compact copy made on first use while that copy is of the same file).
 
 load_metadata reads only a model's opening metadata (its protocol, for one): the moto bridge
 asks for it on the first call of each REST service, where parsing the whole model cost a
@@ -14,18 +15,27 @@ botocore session and up to a third of a second.
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import json
 import os
+
+from api_shapes import model_cache
 
 _TYPE = "service-2"
 _METADATA_WITHIN = 16 * 1024  # botocore's models open with their metadata, about 1 KiB of it
 
 
 def load_model(service: str) -> dict:
+    """The service's model without its documentation (see model_cache.py)."""
     path, extras = _locate(service)
-    return _read(path) if path and not extras else _load_with_botocore(service)
+    if not path or extras:
+        return model_cache.without_documentation(_load_with_botocore(service))
+    key = model_cache.key_of(path)
+    model = model_cache.read(service, key)
+    if model is None:
+        model = model_cache.without_documentation(_read(path))
+        model_cache.write(service, key, model)
+    return model
 
 
 def load_metadata(service: str) -> dict:
@@ -42,6 +52,8 @@ def load_metadata(service: str) -> dict:
 
 
 def _head_metadata(path: str) -> dict | None:
+    import gzip
+
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as file:
         head = file.read(_METADATA_WITHIN).decode("utf-8", "replace")
@@ -109,6 +121,8 @@ def _read(path: str) -> dict:
     with open(path, "rb") as file:
         payload = file.read()
     if path.endswith(".gz"):
+        import gzip  # only without a cached copy (model_cache.py)
+
         payload = gzip.decompress(payload)
     return json.loads(payload)
 

@@ -13,6 +13,7 @@ from api_shapes.validate import Validator
 
 @dataclass(frozen=True)
 class Operation:
+    """One operation of a service's model: its input and output shapes and modelled errors."""
     name: str
     input_shape: str | None
     output_shape: str | None

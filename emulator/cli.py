@@ -12,6 +12,7 @@ exec, reset, spot-interrupt; emulator/ecscli/: the ECS CLI's configure, up, down
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -28,7 +29,11 @@ _SERVE_VALUED = {"--host", "--port"}
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = _parser(clients=not _serve_only(argv))
+    serve_only = _serve_only(argv)
+    if serve_only:
+        # No cyclic garbage collection while the server is imported and built (see _serve).
+        gc.disable()
+    parser = _parser(clients=not serve_only)
     args = parser.parse_args(argv)
     command = args.command or "serve"
     if command == "serve":
@@ -134,23 +139,37 @@ def _on_signal(signum, _frame):
 
 
 def _serve(args) -> int:
-    from emulator.app import create_app
-    from emulator.engine.engine_identity import DuplicateEngine
-    from emulator.server import EmulatorServer
+    from emulator.early_listener import open_listener
 
-    from emulator.cli_commands.serve_logging import RequestLog, configure_logging
+    settings = _settings(args)  # a setting in error stops us here, before anything listens
+    # Listening before the emulator's modules are imported (most of the start-up): a client
+    # that finds the port open sends its call, and it is answered once we are ready.
+    try:
+        listener = open_listener(settings.host, settings.port)
+    except OSError as error:  # the address is taken or not ours
+        print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
+              file=sys.stderr)
+        return 1
+    try:
+        server = _server(settings, listener)
+    except BaseException:
+        listener.close()
+        raise
+    # The start-up leaves some 50,000 objects that the collector tracks, nearly all for good
+    # (modules, classes, functions, the service models), and it would go over them again and
+    # again as they pile up: about a tenth of the start-up's CPU (scripts/bench/README.md).
+    # Collection is off since main(); what was made so far is set aside for good (gc.freeze:
+    # later collections pass it over too; the start-up's own garbage, some 130 KiB of cycles,
+    # stays with it) and collection comes back on for what follows.
+    gc.freeze()
+    gc.enable()
+    from emulator.engine.engine_identity import DuplicateEngine  # (loaded with the emulator)
 
-    configure_logging()
-    settings = _settings(args)
-    emulator = create_app(settings)
-    if settings.log_requests:
-        emulator.wsgi = RequestLog(emulator.wsgi, _json_target_prefixes())
-    server = EmulatorServer(emulator, settings.host, settings.port)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
         server.serve_forever()
-    except OSError as error:  # the address is taken or not ours
+    except OSError as error:
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
         return 1
@@ -166,6 +185,18 @@ def _serve(args) -> int:
         logging.getLogger(__name__).info("stopping")
         server.stop()
     return 0
+
+
+def _server(settings: Settings, listener):
+    from emulator.app import create_app
+    from emulator.cli_commands.serve_logging import RequestLog, configure_logging
+    from emulator.server import EmulatorServer
+
+    configure_logging()
+    emulator = create_app(settings)
+    if settings.log_requests:
+        emulator.wsgi = RequestLog(emulator.wsgi, _json_target_prefixes())
+    return EmulatorServer(emulator, settings.host, settings.port, listening_socket=listener)
 
 
 if __name__ == "__main__":

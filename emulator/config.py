@@ -115,6 +115,7 @@ def parse_engines(text: str) -> tuple[EngineAddress, ...]:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of one emulator; from_env() reads them from ECS_EMULATOR_* variables."""
     host: str = "127.0.0.1"
     port: int = 4566
     # The front doors' own port (Express services, gateway routes: emulator/front_doors.py), so

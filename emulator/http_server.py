@@ -345,15 +345,25 @@ class Server(wsgi.Server):
     keep_alive_conn_limit = None
     max_request_header_size = http_connections.HEAD_LIMIT
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, listening_socket=None, **kwargs):
         # The listen backlog: cheroot's default of 5 refuses a burst of new connections.
         kwargs.setdefault("request_queue_size", 128)
         super().__init__(*args, **kwargs)
+        # A socket already listening (early_listener.py), taken by prepare() instead of binding.
+        self._listening_socket = listening_socket
         self.gateway = _Gateway
         # Few workers serve at once (http_admission.py); the pool's threads start in prepare().
         self.admission = http_admission.AdmissionQueue()
         self.requests._queue = self.admission
         self.requests.get = self.admission.get
+
+    def bind(self, family, type, proto=0):
+        sock, self._listening_socket = self._listening_socket, None
+        if sock is None:
+            return super().bind(family, type, proto)
+        self.socket = sock
+        self.bind_addr = self.resolve_real_bind_addr(sock)
+        return sock
 
     def prepare(self) -> None:
         super().prepare()

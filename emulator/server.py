@@ -20,7 +20,9 @@ DOCKER_START_GRACE_S = 0.5  # the longest the start-up's Docker calls wait for a
 
 
 class EmulatorServer:
-    def __init__(self, emulator: Emulator, host: str, port: int):
+    def __init__(self, emulator: Emulator, host: str, port: int, listening_socket=None):
+        """`listening_socket`: one already bound to (host, port) and listening, to serve on
+        (early_listener.py)."""
         self.emulator = emulator
         self._server = http_server.Server(
             (host, port),
@@ -28,6 +30,7 @@ class EmulatorServer:
             numthreads=emulator.settings.threads,
             server_name="ecs-emulator",
             timeout=65,
+            listening_socket=listening_socket,
         )
         self._thread: threading.Thread | None = None
         self._extra: dict[str, http_server.Server] = {}  # listeners for containers, by address

@@ -136,6 +136,29 @@ def test_an_essential_containers_exit_stops_the_task_and_its_other_containers(wo
     assert any(call[:2] == ("stop_container", side) for call in world.fake.calls)
 
 
+def test_a_container_killed_through_docker_is_told_from_one_that_exited(world):
+    """A kill event before the die marks the container ended from outside (service_failures.py
+    does not throttle such a service's replacements, and its 137 needs no second look for an
+    OOM verdict); an exit of its own does not."""
+    killed, crashed = world.run({"name": "main"}), world.run({"name": "main"})
+    world.reaches(crashed, TaskStatus.RUNNING)
+    world.reaches(killed, TaskStatus.RUNNING)
+    inspect = world.fake.inspect_container  # (the fake does not record its inspects)
+    world.fake.inspect_container = lambda cid: (world.fake.calls.append(
+        ("inspect_container", cid)), inspect(cid))[1]
+    world.fake.kill_container(world.container(killed, "main").runtime_id)
+    world.fake.exit(world.container(crashed, "main").runtime_id, 137)
+    world.reaches(killed, TaskStatus.STOPPED)
+    world.reaches(crashed, TaskStatus.STOPPED)
+    assert (killed.stop_code, world.container(killed, "main").exit_code) == (
+        "EssentialContainerExited", 137)
+    assert world.container(killed, "main").killed
+    assert not world.container(crashed, "main").killed
+    inspected = [call[1] for call in world.fake.calls if call[0] == "inspect_container"]
+    assert inspected.count(world.container(killed, "main").runtime_id) == 1
+    assert inspected.count(world.container(crashed, "main").runtime_id) == 2
+
+
 def test_a_non_essential_containers_exit_leaves_the_task_running(world):
     task = world.run({"name": "main"}, {"name": "side", "essential": False})
     world.reaches(task, TaskStatus.RUNNING)

@@ -1,10 +1,24 @@
 """`ecs-emulator serve` holds the start-up's Docker work (the SDK's import, orphans, events,
 health) until its first answer, so that answer does not share the interpreter with it
-(emulator/server.py); the hold ends with that answer, or after a grace if none comes."""
+(emulator/server.py); the hold ends with that answer, or after a grace if none comes. Its port
+listens before the emulator is built, and a call queued meanwhile is answered; the cyclic garbage
+collector is off while it is built and on, with the start-up's objects frozen, once it serves."""
 
+import gc
 import io
+import json
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
 
+import pytest
+
+from emulator import cli, http_server
 from emulator import server as server_module
+from emulator.early_listener import open_listener
 from emulator.app import create_app
 from emulator.config import Settings
 from emulator.server import EmulatorServer
@@ -43,3 +57,109 @@ def test_without_a_request_the_hold_ends_after_the_grace(monkeypatch):
     release = server.emulator.engine.docker_start
     server._docker_after_first_answer()
     assert release.wait(timeout=5)
+
+
+# -- the listening socket opened before the emulator is built (emulator/early_listener.py) ----
+
+
+def test_a_call_sent_before_the_server_is_built_is_answered_once_it_is():
+    listener = open_listener("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    # The client connects and sends while nothing serves yet: the kernel holds both.
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(b"GET /early HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
+        return [environ["PATH_INFO"].encode()]
+
+    server = http_server.Server(("127.0.0.1", port), app, listening_socket=listener)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        assert server.bind_addr == ("127.0.0.1", port)
+        answer = b""
+        while chunk := client.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"/early")
+    finally:
+        client.close()
+        server.stop()
+        thread.join(timeout=10)
+    with pytest.raises(OSError):  # the server closed the socket it adopted
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_an_address_in_use_fails_at_the_early_listener():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            open_listener("127.0.0.1", taken.getsockname()[1])
+
+
+# -- the collector during `serve`'s start-up (emulator/cli.py) ---------------------------------
+
+
+def test_serve_builds_without_the_collector_and_serves_with_it(monkeypatch):
+    seen = {}
+
+    class Server:
+        def serve_forever(self):
+            seen["serving"] = (gc.isenabled(), gc.get_freeze_count())
+            raise cli._Stop("SIGTERM")
+
+        def stop(self):
+            seen["stopped"] = True
+
+    def build(settings, listener):
+        seen["building"] = gc.isenabled()
+        seen["listening"] = listener.getsockname()[1] != 0
+        listener.close()
+        return Server()
+
+    monkeypatch.setattr(cli, "_server", build)
+    signals = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        assert cli.main(["--port", "0", "--quiet"]) == 0
+    finally:
+        for signum, handler in signals.items():
+            signal.signal(signum, handler)
+        gc.unfreeze()
+        gc.enable()
+    assert seen["building"] is False and seen["listening"]
+    enabled, frozen = seen["serving"]
+    assert enabled and frozen > 0
+    assert seen["stopped"]
+
+
+def test_a_client_command_leaves_the_collector_alone():
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert gc.isenabled()
+
+
+def test_the_first_ecs_call_imports_none_of_the_heavy_libraries():
+    """What `serve` builds and its first ListClusters: our own ECS handlers, no SDK, no moto,
+    no Docker SDK, no Flask, no importlib.metadata (a fresh interpreter: pytest has them all)."""
+    code = textwrap.dedent("""
+        import io, json, sys
+        from emulator import cli
+        settings = cli._settings(cli._parser(clients=False).parse_args(["--port", "0"]))
+        server = cli._server(settings, None)
+        environ = json.loads(sys.argv[1])
+        environ["wsgi.input"] = io.BytesIO(b"{}")
+        body = b"".join(server._server.wsgi_app(environ, lambda status, headers: None))
+        assert json.loads(body) == {"clusterArns": []}, body
+        heavy = {"moto", "botocore", "boto3", "docker", "flask", "werkzeug", "yaml", "requests",
+                 "urllib3"}
+        print(sorted(heavy & {name.split(".")[0] for name in sys.modules}
+                     | {"importlib.metadata"} & set(sys.modules)))
+    """)
+    environ = {k: v for k, v in list_clusters_environ().items() if k != "wsgi.input"}
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(environ)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "[]"

@@ -338,6 +338,22 @@ def test_quick_exits_after_running_back_off_too_but_long_runs_do_not():
     assert world.service.quick_exits == 0 and world.service.next_launch_at == 0.0
 
 
+def test_tasks_killed_through_docker_are_replaced_at_once_and_still_count_for_the_breaker():
+    """`docker kill` of a service's task (a test of its recovery) is no crash loop: no back-off;
+    the deployment's failure count still grows, as for any essential container's exit."""
+    world = World(desired=1)
+    for _ in range(4):
+        world.run_pass()  # never unthrottled: a back-off would leave nothing launched
+        [task] = world.live()
+        world.start(task)
+        task.containers[0].killed = True
+        world.stop(task)
+    assert world.service.quick_exits == 0 and world.service.next_launch_at == 0.0
+    assert world.service.primary.failed_tasks == 4
+    world.run_pass()
+    assert len(world.live()) == 1
+
+
 @pytest.mark.parametrize("code", ["UserInitiated", "ServiceSchedulerInitiated",
                                   "SpotInterruption", "TerminationNotice"])
 def test_tasks_stopped_on_purpose_are_not_failures(code):

@@ -30,7 +30,8 @@ def messages(service):
     return [e["message"] for e in service["events"]]
 
 
-def test_service_reaches_and_keeps_desired_count(ecs, cluster, busybox_image, docker_client):
+def test_service_reaches_and_keeps_desired_count(ecs, cluster, busybox_image, docker_client,
+                                                 ecs_emulator):
     ecs.create_service(cluster=cluster, serviceName="web", desiredCount=3,
                        taskDefinition=register(ecs, busybox_image))
     ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
@@ -50,6 +51,11 @@ def test_service_reaches_and_keeps_desired_count(ecs, cluster, busybox_image, do
     ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
     stopped = ecs.describe_tasks(cluster=cluster, tasks=[tasks[0]])["tasks"][0]
     assert stopped["stopCode"] == "EssentialContainerExited"
+    # Docker's kill event came before its die: ended from outside, not a crash, so its service
+    # is not throttled as a crash loop would be (engine/service_failures.py).
+    [known] = [t for store in ecs_emulator.emulator.engine.state.stores()
+               for t in store.tasks.values() if t.arn == tasks[0]]
+    assert known.containers[0].killed
 
     ecs.update_service(cluster=cluster, service="web", desiredCount=1)
     ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)

@@ -53,6 +53,7 @@ class CallerKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Caller:
+    """Who a connection comes from (its CallerKind), from which address, and which task."""
     kind: CallerKind
     address: str
     task_arn: str | None = None
@@ -69,6 +70,7 @@ _LOOPBACK = {a: Caller(CallerKind.HOST, a) for a in ("127.0.0.1", "::1", "::ffff
 
 @dataclass(frozen=True)
 class _Network:
+    """An emulator's Docker network on one engine: its subnets and its containers' addresses."""
     engine: str  # the engine's name (DEFAULT_ENGINE for the one DOCKER_HOST names)
     subnets: tuple
     addresses: dict  # address -> container id

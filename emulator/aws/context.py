@@ -37,6 +37,7 @@ def new_request_id() -> str:
 
 @dataclass(frozen=True)
 class RequestContext:
+    """Who an AWS call is from and where it goes: account, region and key from its signature."""
     account: str
     region: str
     access_key: str = ""

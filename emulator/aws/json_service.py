@@ -97,6 +97,7 @@ class HandlerTable:
 
 @dataclass
 class Reply:
+    """What a JSON service answers a call: status, body and, for an error, its code."""
     status: int
     body: dict
     error_code: str | None = None

@@ -38,6 +38,7 @@ _current: contextvars.ContextVar["MotoRequest | None"] = (
 
 @dataclass(frozen=True)
 class MotoRequest:
+    """One call handed to moto: the bridge, the caller's context and the WSGI environ."""
     bridge: "MotoBridge"
     ctx: RequestContext
     environ: dict  # the WSGI environ: who called (access/gate.py marks it), from where

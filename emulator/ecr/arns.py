@@ -28,6 +28,7 @@ _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "")
 
 @dataclass(frozen=True)
 class RepositoryArn:
+    """An ECR repository ARN taken apart."""
     partition: str
     region: str
     account: str
@@ -72,6 +73,7 @@ def proxy_endpoint(host: str) -> str:
 
 @dataclass(frozen=True)
 class AwsImageRef:
+    """An image named by an ECR registry host: account, region, repository, tag or digest."""
     account: str
     region: str
     repository: str

@@ -62,6 +62,7 @@ class PreviewResult:
 
 @dataclass
 class LifecyclePreview:
+    """A lifecycle policy preview: the policy, its status and the images it would expire."""
     policy_text: str
     status: str
     results: list[PreviewResult] = field(default_factory=list)
@@ -69,6 +70,7 @@ class LifecyclePreview:
 
 @dataclass
 class Repository:
+    """An ECR repository as the store holds it."""
     name: str
     arn: str
     registry_id: str
@@ -87,6 +89,7 @@ class Repository:
 
 @dataclass
 class PullThroughCacheRule:
+    """A pull through cache rule: a repository prefix and the upstream registry it mirrors."""
     prefix: str
     upstream_url: str
     upstream_registry: str | None
@@ -99,6 +102,7 @@ class PullThroughCacheRule:
 
 @dataclass
 class CreationTemplate:
+    """A repository creation template: settings for repositories created under a prefix."""
     prefix: str
     applied_for: list[str]
     description: str | None = None

@@ -17,6 +17,7 @@ from emulator.ecr.model import Backfill, CreationTemplate, PullThroughCacheRule,
 
 @dataclass
 class EcrStore:
+    """ECR's resources of one account in one region."""
     account: str
     region: str
     state: "EcrState" = field(repr=False)

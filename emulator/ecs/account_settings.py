@@ -23,6 +23,7 @@ _ON_OFF = ("enabled", "disabled")
 
 @dataclass(frozen=True)
 class SettingSpec:
+    """What one account setting may be set to, and its default."""
     values: tuple[str, ...]
     default: str  # AWS's default for an account that set nothing
     aws_managed: bool = False  # read-only: AWS sets it on the customer's behalf
@@ -55,6 +56,7 @@ _PRINCIPAL = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):(root|user/
 
 @dataclass(frozen=True)
 class Setting:
+    """An account setting's value for one principal."""
     name: str
     value: str
     principal_arn: str

@@ -12,6 +12,7 @@ _ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):ecs:([a-z0-9-]+):(\d{12}):([a-z
 
 @dataclass(frozen=True)
 class EcsArn:
+    """An ECS ARN taken apart."""
     partition: str
     region: str
     account: str

@@ -76,6 +76,7 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class _Token:
+    """One token of a cluster query expression."""
     kind: str  # string, symbol or word
     text: str
 

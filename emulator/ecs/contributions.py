@@ -16,6 +16,7 @@ from typing import Callable
 
 @dataclass
 class Contributions:
+    """What other parts add to ECS's answers, each a list of callables."""
     # (store, cluster) -> {count name: value}: DescribeClusters' counts and statistics
     cluster_counts: list[Callable] = field(default_factory=list)
     cluster_statistics: list[Callable] = field(default_factory=list)

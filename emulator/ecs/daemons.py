@@ -39,6 +39,7 @@ from emulator.ecs.task_definition_containers import NAME
 
 @dataclass
 class Daemon:
+    """An ECS daemon as the store holds it."""
     name: str
     arn: str
     cluster_name: str

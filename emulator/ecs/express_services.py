@@ -48,6 +48,7 @@ TASK_SETTINGS = ("executionRoleArn", "taskRoleArn", "cpu", "memory", "cpuArchite
 
 @dataclass
 class ExpressService:
+    """An Express Mode service: the service and the infrastructure made for it."""
     service: Service
     infrastructure_role_arn: str
     resources: object  # emulator.engine.express_infrastructure.Resources

@@ -46,6 +46,7 @@ MUTABLE = ("maxAlbCount", "webACLArn", "accessLogs", "httpDesync", "testTrafficR
 
 @dataclass
 class Gateway:
+    """A gateway as the store holds it."""
     name: str
     arn: str
     infrastructure_role_arn: str
@@ -73,6 +74,7 @@ class Gateway:
 
 @dataclass
 class Route:
+    """A route of a gateway to a service."""
     gateway_name: str
     cluster_name: str
     service_name: str

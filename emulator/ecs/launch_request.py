@@ -30,6 +30,7 @@ class Origin(enum.Enum):
 
 @dataclass(frozen=True)
 class LaunchRequest:
+    """What to launch, where and how: one RunTask-like request, from any origin."""
     # what
     task_definition: str  # family[:revision] or ARN
     origin: Origin

@@ -18,6 +18,7 @@ def utcnow() -> dt.datetime:
 
 @dataclass
 class Cluster:
+    """An ECS cluster as the store holds it."""
     name: str
     arn: str
     status: str = "ACTIVE"
@@ -32,6 +33,7 @@ class Cluster:
 
 @dataclass
 class CapacityProvider:
+    """An ECS capacity provider as the store holds it."""
     name: str
     arn: str
     status: str = "ACTIVE"
@@ -49,6 +51,7 @@ class CapacityProvider:
 
 @dataclass
 class TaskDefinition:
+    """One revision of a task definition family."""
     family: str
     revision: int
     arn: str
@@ -67,6 +70,7 @@ class TaskDefinition:
 
 @dataclass
 class ContainerInstance:
+    """A container instance of a cluster: the local Docker host, or one registered by a caller."""
     arn: str
     instance_id: str  # the last element of the ARN
     cluster_name: str
@@ -91,6 +95,7 @@ class ContainerInstance:
 
 @dataclass
 class Attribute:
+    """A custom attribute put on a target (a container instance)."""
     name: str
     target_type: str
     target_id: str  # a container instance's ARN

@@ -32,6 +32,7 @@ class HookRun:
 
 @dataclass
 class Deployment:
+    """One deployment of a service: a task definition and the tasks it runs."""
     id: str
     task_definition: TaskDefinition
     desired_count: int
@@ -80,6 +81,7 @@ class Deployment:
 
 @dataclass
 class Service:
+    """An ECS service as the store holds it."""
     name: str
     arn: str
     cluster_name: str

@@ -29,6 +29,7 @@ BUILT_IN_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 @dataclass
 class EcsStore:
+    """ECS's resources of one account in one region."""
     account: str
     region: str
     clusters: dict[str, Cluster] = field(default_factory=dict)

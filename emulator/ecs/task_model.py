@@ -16,6 +16,7 @@ from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 @dataclass
 class TaskContainer:
+    """One container of a task, with what the runtime reported of it."""
     name: str
     arn: str
     definition: dict  # the container definition with this task's overrides applied
@@ -27,6 +28,9 @@ class TaskContainer:
     image_digest: str | None = None
     network_bindings: list[dict] = field(default_factory=list)
     started: bool = False  # the container was started at least once (dependsOn START)
+    # Docker was asked to signal it (a kill event: `docker kill`, `docker stop`, ours or
+    # another's) before it exited: it was ended, it did not crash (service_failures.py).
+    killed: bool = False
 
     @property
     def essential(self) -> bool:
@@ -39,6 +43,7 @@ class TaskContainer:
 
 @dataclass
 class Task:
+    """An ECS task as the store holds it: desired and known status, containers."""
     arn: str
     id: str
     cluster_name: str

@@ -41,6 +41,7 @@ NOT_EXTERNAL = ("Amazon ECS only supports task set management on services config
 
 @dataclass
 class TaskSet:
+    """A task set of a service with an EXTERNAL deployment controller."""
     id: str  # "ecs-svc/<19 digits>", as deployment ids; also its tasks' startedBy
     arn: str
     service_arn: str

@@ -27,6 +27,7 @@ METRICS = {"AVERAGE_CPU": "ECSServiceAverageCPUUtilization",
 
 @dataclass
 class Resources:
+    """What an Express service was given in moto: load balancer, target group and the rest."""
     load_balancer_arn: str
     dns_name: str
     target_group_arn: str

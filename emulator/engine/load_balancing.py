@@ -27,6 +27,7 @@ log = logging.getLogger("emulator.load_balancing")
 
 @dataclass
 class Registration:
+    """One target registered in a target group for a task."""
     target_group_arn: str
     target: dict  # {"Id", "Port"} as ELBv2 takes it
 

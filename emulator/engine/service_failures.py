@@ -15,7 +15,10 @@ detects failures", "Amazon ECS service throttle logic"):
   the event "(service X) is unable to consistently start tasks successfully.". ECS does not
   throttle tasks that stop after RUNNING; on AWS the minute a Fargate task takes to provision
   paces such a crash loop. Here a task starts in a fraction of a second, so tasks that stop
-  before they were steady back off the same way, without that event (it would be false).
+  before they were steady back off the same way, without that event (it would be false);
+  not those whose essential container someone killed through Docker (`docker kill` in a test
+  of the service's recovery): they did not crash, they come at the killer's pace, and the
+  replacement is due at once. They still count for the circuit breaker, as any exit does.
 - Steady: a task that has served (RUNNING, and HEALTHY where it has health checks) for
   settings.steady_after_s. A deployment is COMPLETED only when all its tasks are steady, and
   an old deployment's healthy tasks make room only for new tasks that are steady, so a
@@ -70,6 +73,11 @@ def _ran_steadily(task, steady_after_s: float) -> bool:
     return ended - task.serving_since >= steady_after_s
 
 
+def _killed(task) -> bool:
+    """An essential container was ended through Docker (a kill event came before its exit)."""
+    return any(c.killed for c in task.containers if c.essential)
+
+
 class FailureCounter:
     """What the scheduler does with the news that a task changed; under the state lock."""
 
@@ -95,7 +103,7 @@ class FailureCounter:
         if never_ran:
             service.consecutive_failures += 1
             self.back_off(service)
-        elif not _ran_steadily(task, self.settings.steady_after_s):
+        elif not _ran_steadily(task, self.settings.steady_after_s) and not _killed(task):
             service.quick_exits += 1
             self.back_off(service)
 

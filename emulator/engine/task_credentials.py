@@ -42,6 +42,7 @@ ENVIRONMENT_SESSION_S = 12 * 3600  # keys in the environment cannot be refreshed
 
 @dataclass
 class IssuedCredentials:
+    """Credentials issued to a task's role, found again by their id."""
     id: str
     task_arn: str
     account: str

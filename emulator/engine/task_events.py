@@ -102,6 +102,11 @@ class TaskEvents:
                     container.reason = "Container removed outside the emulator"
             elif event.action == "oom":
                 container.reason = OOM_REASON
+            elif event.action == "kill":
+                # Docker tells it before the die that follows (both under the container's
+                # lock in dockerd): nothing changes yet, the die says what happened.
+                container.killed = True
+                return
             else:
                 return
             if event.action == "die" and engine_gone:

@@ -58,6 +58,7 @@ _MODES = ("blocking", "non-blocking")
 
 @dataclass(frozen=True)
 class AwsLogsOptions:
+    """A container's awslogs options: group, region, stream prefix."""
     group: str
     region: str
     stream_prefix: str | None

@@ -105,10 +105,11 @@ class TaskTeardown:
                                                     container.runtime_id)
             if (state is not None and state.exit_code == 137 and not state.oom_killed
                     and self.task.stop_code == "EssentialContainerExited"
-                    and container.runtime_id not in stopped_ids and container.reason is None):
-                # Killed, not by us (not a StopTask, reset or shutdown): Docker may mark an
-                # out-of-memory kill a moment after the exit (containerd's OOM event comes
-                # separately); ask once more.
+                    and container.runtime_id not in stopped_ids and container.reason is None
+                    and not container.killed):
+                # Killed, not by us (not a StopTask, reset or shutdown) nor through Docker (a
+                # `docker kill`: its kill event told): Docker may mark an out-of-memory kill a
+                # moment after the exit (containerd's OOM event comes separately); ask once more.
                 time.sleep(OOM_VERDICT_WAIT_S)
                 state = self._quietly(self.runtime.inspect_container, container.runtime_id) \
                     or state

@@ -63,6 +63,7 @@ def now_ms() -> int:
 
 @dataclass(frozen=True)
 class ClientMessage:
+    """One message of the Session Manager protocol on an exec data channel."""
     message_type: str
     sequence_number: int = 0
     payload: bytes = b""

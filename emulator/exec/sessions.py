@@ -46,6 +46,7 @@ class ExecTarget:
 
 @dataclass
 class Session:
+    """One ECS Exec session: its token, the container it runs in and its state."""
     id: str
     token: str
     target: ExecTarget

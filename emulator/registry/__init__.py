@@ -24,6 +24,7 @@ from emulator.registry.storage import RegistryStorage
 
 @dataclass
 class Registry:
+    """The OCI registry the app holds: storage, hooks and the settings the routes need."""
     storage: RegistryStorage
     default_account: str
     default_region: str

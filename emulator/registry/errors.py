@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Answer:
+    """How a registry error is answered: its code and HTTP status."""
     code: str
     status: int
 

@@ -54,6 +54,7 @@ class PathNotFound(Exception):
 
 @dataclass(frozen=True)
 class FileInfo:
+    """A stored file's path, size and modification time, as a driver lists it."""
     path: str
     size: int          # 0 for a directory
     modified: float    # seconds since the epoch
