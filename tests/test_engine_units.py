@@ -15,6 +15,7 @@ from emulator.config import Settings
 from emulator.ecs import clusters, task_definitions, tasks
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
+from emulator.engine.service_failures import _killed
 from emulator.engine.task_engine import TaskEngine
 from emulator.runtime.fake import FakeRuntime
 from emulator.runtime.status import TaskStatus
@@ -157,6 +158,27 @@ def test_a_container_killed_through_docker_is_told_from_one_that_exited(world):
     inspected = [call[1] for call in world.fake.calls if call[0] == "inspect_container"]
     assert inspected.count(world.container(killed, "main").runtime_id) == 1
     assert inspected.count(world.container(crashed, "main").runtime_id) == 2
+
+
+def test_our_own_stops_and_signals_that_end_nothing_are_no_outside_kill(world):
+    """An app and its essential sidecar: the app crashes, the teardown stops the sidecar (Docker
+    tells a kill event for that too): the task's exit is a crash, which backs its service off
+    (service_failures.py). A HUP (a reload) marks nothing either."""
+    crashed = world.run({"name": "app"}, {"name": "side"})
+    hupped = world.run({"name": "app"})
+    world.reaches(crashed, TaskStatus.RUNNING)
+    world.reaches(hupped, TaskStatus.RUNNING)
+    world.fake.exit(world.container(crashed, "app").runtime_id, 1)
+    world.reaches(crashed, TaskStatus.STOPPED)
+    side = world.container(crashed, "side").runtime_id
+    assert [e.signal for e in world.fake.history
+            if e.container_id == side and e.action == "kill"] == ["15"]
+    assert not any(c.killed for c in crashed.containers)
+    assert not _killed(crashed)
+    world.fake.kill_container(world.container(hupped, "app").runtime_id, "SIGHUP")
+    world.fake.exit(world.container(hupped, "app").runtime_id, 1)
+    world.reaches(hupped, TaskStatus.STOPPED)
+    assert not _killed(hupped)
 
 
 def test_a_non_essential_containers_exit_leaves_the_task_running(world):

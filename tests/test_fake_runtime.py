@@ -185,3 +185,13 @@ def test_remove_labelled_removes_containers_and_volumes_of_the_task():
     assert fake.history[-1].action == "destroy"
     assert fake.stats("gone") == {}
     assert fake.host_resources() == (4096, 8192)
+
+
+def test_docker_kill_events_carry_their_signal():
+    """dockerd's kill event names the signal (task_events.py tells a HUP from an ending one)."""
+    from emulator.runtime.docker_streams import to_event
+
+    event = to_event({"Action": "kill", "timeNano": 1, "Actor": {"ID": "c1", "Attributes": {
+        "signal": "1", "name": "x", "ecs-emulator.container-name": "app"}}})
+    assert (event.action, event.signal, event.labels) == (
+        "kill", "1", {"ecs-emulator.container-name": "app"})

@@ -17,6 +17,7 @@ import time
 from emulator.engine.engine_outage import docker_timestamp, engine_gone_reason
 from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.runtime import labels as runtime_labels
+from emulator.runtime.base import ENDING_SIGNALS
 from emulator.runtime.status import ContainerStatus, HealthStatus
 
 log = logging.getLogger("emulator.engine")
@@ -104,8 +105,12 @@ class TaskEvents:
                 container.reason = OOM_REASON
             elif event.action == "kill":
                 # Docker tells it before the die that follows (both under the container's
-                # lock in dockerd): nothing changes yet, the die says what happened.
-                container.killed = True
+                # lock in dockerd): nothing changes yet, the die says what happened. Our own
+                # stops (StopTask, a teardown's of the task's other containers) come after the
+                # task is meant to stop and are no outside kill; nor is a HUP or USR1.
+                if not task.stop_requested and (event.signal is None
+                                                or event.signal in ENDING_SIGNALS):
+                    container.killed = True
                 return
             else:
                 return

@@ -6,6 +6,7 @@ the fake in unit tests) carries them out. Nothing here knows about ECS.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol
 
@@ -169,6 +170,22 @@ class RuntimeEvent:
     exit_code: int | None = None
     health: str | None = None  # for health_status: healthy / unhealthy
     time: float = 0.0
+    signal: str | None = None  # for kill: the signal's number, as Docker tells it ("15")
+
+
+# Signals whose default action ends a process (KILL, TERM, INT, QUIT): the ones a kill event
+# means "ended from outside" for. HUP, USR1... are how one talks to a process (a reload).
+ENDING_SIGNALS = frozenset({"9", "15", "2", "3"})
+
+
+def signal_number(sig: str | int | None) -> str | None:
+    """`sig` as Docker's events spell it ("15"), from a number or a name ("SIGTERM", "TERM")."""
+    if sig is None or str(sig).isdigit():
+        return None if sig is None else str(sig)
+    name = str(sig).upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    member = signal.Signals.__members__.get(name)
+    return str(member.value) if member is not None else str(sig)
 
 
 @dataclass(frozen=True)

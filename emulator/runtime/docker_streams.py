@@ -48,6 +48,7 @@ def to_event(message: dict) -> RuntimeEvent | None:
         exit_code=int(exit_code) if exit_code not in (None, "") else None,
         health=health,
         time=nanos / 1e9,
+        signal=attributes.get("signal") if action == "kill" else None,
     )
 
 

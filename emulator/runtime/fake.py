@@ -24,6 +24,7 @@ from .base import (
     ContainerCreateError,
     ContainerSpec,
     ContainerStartError,
+    ENDING_SIGNALS,
     ContainerState,
     ImagePullError,
     NetworkMembers,
@@ -33,6 +34,7 @@ from .base import (
     RuntimeError_,
     RuntimeEvent,
     TaskSandbox,
+    signal_number,
 )
 from .fake_scripting import SIGKILL_EXIT, FakeContainer, FakeScripting, _now_iso
 from .labels import CONTAINER_NAME, INSTANCE, ROLE
@@ -185,8 +187,9 @@ class FakeRuntime(FakeScripting):
             container = self.containers.get(container_id)
             if container is None or container.status != "running":
                 return
+            self._emit(container, "kill", signal="15")  # as dockerd: a kill event per signal
             if container.ignores_sigterm:
-                self._emit(container, "kill")
+                self._emit(container, "kill", signal="9")
                 self.exit(container_id, SIGKILL_EXIT)
             else:
                 self.exit(container_id, container.stop_exit_code)
@@ -197,8 +200,10 @@ class FakeRuntime(FakeScripting):
             container = self.containers.get(container_id)
             if container is None or container.status != "running":
                 return
-            self._emit(container, "kill")
-            self.exit(container_id, SIGKILL_EXIT if signal in ("SIGKILL", "KILL", "9") else 143)
+            number = signal_number(signal)
+            self._emit(container, "kill", signal=number)
+            if number in ENDING_SIGNALS:  # others (HUP, USR1): the process handles them, lives on
+                self.exit(container_id, 128 + int(number))
 
     def remove_container(self, container_id: str) -> None:
         with self._changed:
@@ -383,9 +388,9 @@ class FakeRuntime(FakeScripting):
         return tuple(published)
 
     def _emit(self, container: FakeContainer, action: str, exit_code: int | None = None,
-              health: str | None = None) -> None:
+              health: str | None = None, signal: str | None = None) -> None:
         event = RuntimeEvent(container_id=container.id, action=action, labels=dict(container.labels),
-                             exit_code=exit_code, health=health, time=time.time())
+                             exit_code=exit_code, health=health, time=time.time(), signal=signal)
         self.history.append(event)
         for inbox in self._subscribers:
             inbox.append(event)
