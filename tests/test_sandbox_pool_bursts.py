@@ -77,6 +77,26 @@ def test_the_cap_holds_over_shapes_and_a_drain_forgets_bursts():
     assert spares(fake) == []
 
 
+def test_a_burst_counts_the_asks_of_its_shape_not_every_task_starting():
+    """One awsvpc task starting among ten others (bridge tasks, other shapes) is no burst of
+    its shape: the pool keeps `size` of it."""
+    fake = FakeRuntime()
+    pool = SandboxPool(lambda: fake, size=1, burst=20)
+    try:
+        pool.take(PORT_80), pool.take(PORT_80)
+        wait_for(pool.ready_count, lambda n: n == 1)
+        for _ in range(11):
+            pool.task_starting(+1)
+        assert pool.take(PORT_80) is not None
+        for _ in range(11):
+            pool.task_starting(-1)
+        wait_for(pool.ready_count, lambda n: n >= 1)
+        time.sleep(0.3)
+        assert len(spares(fake)) == 2  # the claimed one and its refill, no more
+    finally:
+        pool.close()
+
+
 @pytest.mark.docker
 def test_a_second_burst_of_bridge_tasks_runs_each_in_a_named_spare(
         ecs, cluster, busybox_image, docker_client, clean_emulator, monkeypatch):

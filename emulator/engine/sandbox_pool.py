@@ -15,8 +15,9 @@ for it (runtime name_sandbox), so the container starts without attaching itself.
   kept, `size` sandboxes each. So an emulator that runs no awsvpc task starts no pause container,
   and a test that runs one such task between two resets (the pytest plugin's pattern) does not
   pay for a spare that its reset would remove unused.
-- Bursts size it: a task that asks while others start counts how many are starting then (its
-  burst). A shape whose burst was BURST_MIN or more within BURST_MEMORY_S keeps that many spares
+- Bursts size it: a task that asks while others start counts how many asks of its shape came
+  since tasks began starting (its burst; tasks of other shapes, or bridge tasks not asking, are
+  no burst of it). A shape whose burst was BURST_MIN or more within BURST_MEMORY_S keeps that many spares
   (beyond one shape's `size`, none while `burst` are kept of all shapes together:
   ECS_EMULATOR_SANDBOX_POOL_BURST, default 20): the next burst like
   it starts every task in a spare. Past BURST_MEMORY_S without an ask it goes back to `size`,
@@ -100,6 +101,7 @@ class SandboxPool:
         self._generation = 0  # a drain bumps it: what was being made for an older one goes
         self._last_claim = 0.0
         self._starting = 0  # tasks between their first Docker call and RUNNING (or failure)
+        self._busy_asks: dict[Shape, int] = {}  # asks per shape since `_starting` left 0
         self._thread: threading.Thread | None = None
         self._closed = False
         self._handed: OrderedDict[str, str] = OrderedDict()  # sandbox id -> task ARN
@@ -123,8 +125,10 @@ class SandboxPool:
             self._asked[shape] = self._asked.get(shape, 0) + 1
             if self._asked[shape] >= WANTED_AFTER:
                 self._want(shape)
+            if self._starting:
+                self._busy_asks[shape] = self._busy_asks.get(shape, 0) + 1
             peak, last = self._bursts.get(shape, (0, now))
-            self._bursts[shape] = (max(self._starting, 1,
+            self._bursts[shape] = (max(self._busy_asks.get(shape, 1), 1,
                                        peak if now - last < BURST_MEMORY_S else 0), now)
             ready = self._ready.get(shape)
             # In a burst a lone spare's renaming waits behind the others' attaches; spares kept
@@ -146,6 +150,8 @@ class SandboxPool:
                 now = time.monotonic()
                 self._sized = {s for s in self._ready if self._target(s, now) > 1}
             self._starting += delta
+            if self._starting == 0:  # the busy period is over: the next counts afresh
+                self._busy_asks.clear()
             self._last_claim = max(self._last_claim, time.monotonic())
             self._lock.notify_all()
 
