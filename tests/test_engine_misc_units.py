@@ -182,6 +182,38 @@ def test_a_claimed_spare_nobody_owns_is_swept_when_its_engine_answers_again():
         world.engine.stop()
 
 
+def test_the_sweep_never_removes_a_spare_claimed_by_a_task_admitted_meanwhile():
+    """A task admitted (under the state lock) while the sweep asks who owns b's spares takes
+    one: the sweep asks under that lock, so the spare is either still ready or its runner's."""
+    import threading
+
+    world = World()
+    b = world.engines.engines["b"]
+    fake, pool = world.fakes["b"], b.sandboxes
+    _spare(fake, "ready")
+    pool.size = 1
+    pool._ready[()] = [Ready(TaskSandbox("container:ready", None, "ready"), None)]
+    runners: set[str] = set()
+    b.outage.engine.tasks_with_runners = lambda: set(runners)
+    asked = pool.unowned
+
+    def admit():
+        with world.state.lock:  # as TaskEngine admits a runner, which then takes a spare
+            runners.add("arn:new")
+            pool.take([], owner="arn:new")
+
+    def unowned(*args):
+        admitting = threading.Thread(target=admit)
+        admitting.start()
+        admitting.join(timeout=0.3)  # blocked by the sweep's lock, when it holds it
+        return asked(*args)
+
+    pool.unowned = unowned
+    assert b.outage.sweep() == 0
+    assert "ready" in fake.containers
+    wait_for(lambda: pool.ready_count(), lambda n: n == 0)  # the task got it, after the sweep
+
+
 # -- engines added at run time, after a restart -------------------------------------------------
 
 def test_a_restarts_tasks_of_an_engine_not_configured_are_adopted_when_it_is_added(answering):

@@ -156,17 +156,19 @@ class EngineOutage:
         runner left to remove them (STOPPED, or forgotten), and the pool's claimed sandboxes
         nobody owns (sandbox_pool.py: they carry no task label). Returns how many."""
         containers, _ = self.runtime.owned()
+        spares = [c["Id"] for c in containers
+                  if (c.get("Labels") or {}).get(runtime_labels.CONTAINER_NAME) == POOL_NAME]
         with self.state.lock:
             live = self.engine.tasks_with_runners()
             sandboxes = {task.sandbox_id for _, task in self.engine.live_tasks(self.runtime)
                          if task.sandbox_id}
+            # Asked under the lock that admits runners: a spare claimed after `live` was taken
+            # would be handed to a runner not in it (`take` takes only the pool's own lock).
+            unowned = (self.sandboxes.unowned(spares, live, sandboxes)
+                       if spares and self.sandboxes is not None else [])
         dead = [c["Id"] for c in containers
                 if (c.get("Labels") or {}).get(runtime_labels.TASK_ARN)
-                and c["Labels"][runtime_labels.TASK_ARN] not in live]
-        spares = [c["Id"] for c in containers
-                  if (c.get("Labels") or {}).get(runtime_labels.CONTAINER_NAME) == POOL_NAME]
-        if spares and self.sandboxes is not None:
-            dead += self.sandboxes.unowned(spares, live, sandboxes)
+                and c["Labels"][runtime_labels.TASK_ARN] not in live] + unowned
         for container_id in dead:
             self.runtime.remove_container(container_id)
         if dead:
