@@ -214,6 +214,27 @@ def test_the_sweep_never_removes_a_spare_claimed_by_a_task_admitted_meanwhile():
     wait_for(lambda: pool.ready_count(), lambda n: n == 0)  # the task got it, after the sweep
 
 
+def test_engines_on_one_daemon_leave_the_spares_to_each_other():
+    """Engine c turned out late to be the default engine's daemon: a spare there may be the
+    other engine's (ready, or its task's sandbox), which neither pool knows: neither sweeps it."""
+    world = World()
+
+    def down():
+        raise ConnectionError("connection refused")
+
+    world.fakes["c"].daemon_info = down
+    world.engines.start()
+    try:
+        del world.fakes["c"].daemon_info
+        _same_daemon(world, "c")
+        for name in ("c", "default"):
+            _spare(world.fakes[name], "theirs")
+            assert world.engines.engines[name].outage.sweep() == 0
+            assert "theirs" in world.fakes[name].containers
+    finally:
+        world.engines.stop()
+
+
 # -- engines added at run time, after a restart -------------------------------------------------
 
 def test_a_restarts_tasks_of_an_engine_not_configured_are_adopted_when_it_is_added(answering):

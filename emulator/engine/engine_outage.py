@@ -53,6 +53,9 @@ class EngineOutage:
         self.runtime = runtime
         self.on_engine = on_engine
         self.sandboxes = None  # the engine's SandboxPool (engines.py sets it): its leftovers
+        # () -> another engine's name on this one's daemon (a duplicate found late), or None:
+        # that engine's spares and sandboxes are on this daemon too, unknown to this pool.
+        self.shares_daemon = lambda: None
         health.on_down.append(self.on_down)
         health.on_up.append(self.on_up)
 
@@ -154,10 +157,13 @@ class EngineOutage:
     def sweep(self) -> int:
         """Remove this emulator's task and pause containers on the engine whose task has no
         runner left to remove them (STOPPED, or forgotten), and the pool's claimed sandboxes
-        nobody owns (sandbox_pool.py: they carry no task label). Returns how many."""
+        nobody owns (sandbox_pool.py: they carry no task label), unless another engine shares
+        the daemon (its pool's spares would look nobody's here). Returns how many."""
         containers, _ = self.runtime.owned()
         spares = [c["Id"] for c in containers
                   if (c.get("Labels") or {}).get(runtime_labels.CONTAINER_NAME) == POOL_NAME]
+        if spares and self.shares_daemon() is not None:
+            spares = []
         with self.state.lock:
             live = self.engine.tasks_with_runners()
             sandboxes = {task.sandbox_id for _, task in self.engine.live_tasks(self.runtime)

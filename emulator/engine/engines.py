@@ -97,6 +97,7 @@ class Engines:
         outage.sandboxes = sandboxes  # its sweep removes the claimed ones nobody owns
         engine = Engine(name, self._free_zone(), runtime, health, outage, address=address,
                         sandboxes=sandboxes)
+        outage.shares_daemon = lambda: self.shares_daemon(engine)
         self.engines[name] = engine
         return engine
 
