@@ -235,6 +235,23 @@ def test_engines_on_one_daemon_leave_the_spares_to_each_other():
         world.engines.stop()
 
 
+def test_an_engines_return_drops_its_ready_spares_whose_death_nobody_told():
+    """Engine b went (its spares with it, their die events lost): back, its pool hands out no
+    spare made before; the ones still there are removed."""
+    from emulator.engine.engine_health import Outage
+
+    world = World()
+    b = world.engines.engines["b"]
+    fake, pool = world.fakes["b"], b.sandboxes
+    _spare(fake, "survivor")
+    pool.size = 1
+    pool._ready[()] = [Ready(TaskSandbox("container:dead", None, "dead"), None),
+                       Ready(TaskSandbox("container:survivor", None, "survivor"), None)]
+    b.outage.on_up(Outage(since=0.0, seconds=1.0))
+    assert pool.take([]) is None
+    assert "survivor" not in fake.containers
+
+
 # -- engines added at run time, after a restart -------------------------------------------------
 
 def test_a_restarts_tasks_of_an_engine_not_configured_are_adopted_when_it_is_added(answering):

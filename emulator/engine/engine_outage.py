@@ -73,6 +73,10 @@ class EngineOutage:
         self._connect(True)
         try:
             self._stop_what_died(outage)
+            if self.sandboxes is not None:
+                # The die events of spares that went with the engine (a dockerd crash, a host
+                # reboot) may be lost: a ready spare might be dead, and a claim does not look.
+                self.sandboxes.drain()
             self.sweep()
         except Exception:  # the engine may have gone again; its next return tries again
             log.warning("could not reconcile tasks with the Docker Engine %s", self.health.name,

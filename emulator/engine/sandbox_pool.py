@@ -32,9 +32,10 @@ for it (runtime name_sandbox), so the container starts without attaching itself.
   becomes that task's in one step. A sandbox is never given back: its task's teardown removes
   it, so an address belongs to one task for as long as the sandbox lives.
 - Labels: the runtime stamps its owner labels, ROLE=pause, and CONTAINER_NAME=POOL_NAME (no task
-  ARN: a claimed one is found from its task's containers, see persistence/adoption.py). A reset
-  and the engine's stop drain the pool (remove the unclaimed, wait for one being made); a sandbox
-  that dies or is removed while waiting (a runtime event) is dropped.
+  ARN: a claimed one is found from its task's containers, see persistence/adoption.py). A reset,
+  the engine's stop and its return after an outage (whose die events may be lost) drain the pool
+  (remove the unclaimed, wait for one being made); a sandbox that dies or is removed while
+  waiting (a runtime event) is dropped.
 - Leftovers: a claimed sandbox whose task's teardown could not remove it (its engine was down)
   carries no task label, so the sweep of an engine that answers again (engine_outage.py) asks
   `unowned`: a pool container that is not ready here, not being made, not just handed to a task
