@@ -122,6 +122,23 @@ def test_a_dead_spare_is_never_handed_out_and_a_drain_removes_the_rest():
         pool.close()
 
 
+def test_a_reset_forgets_the_claims_and_the_burst_an_engines_return_keeps_the_claims():
+    fake = FakeRuntime()
+    pool = SandboxPool(lambda: fake, size=1)
+    try:
+        pool.take([]), pool.take([])
+        wait_for(pool.ready_count, lambda n: n == 1)
+        claimed = pool.take([], owner="arn:t").sandbox.sandbox_id
+        pool._sized = {()}  # kept for a burst as the current one began
+        pool.drain(forget_claims=False)
+        assert pool.unowned([claimed], {"arn:t"}, set()) == []  # its runner lives: its own
+        pool.drain()
+        assert pool._sized == set()
+        assert pool.unowned([claimed], {"arn:t"}, set()) == [claimed]  # a reset's task is gone
+    finally:
+        pool.close()
+
+
 def test_an_awsvpc_task_takes_a_spare_its_teardown_removes_it_a_reset_drains():
     world = Engine()
     world.engine.start()

@@ -76,7 +76,7 @@ class EngineOutage:
             if self.sandboxes is not None:
                 # The die events of spares that went with the engine (a dockerd crash, a host
                 # reboot) may be lost: a ready spare might be dead, and a claim does not look.
-                self.sandboxes.drain()
+                self.sandboxes.drain(forget_claims=False)  # for the sweep's `unowned`
             self.sweep()
         except Exception:  # the engine may have gone again; its next return tries again
             log.warning("could not reconcile tasks with the Docker Engine %s", self.health.name,

@@ -163,14 +163,20 @@ class SandboxPool:
                 ready[:] = [r for r in ready if r.sandbox.sandbox_id != container_id]
             self._lock.notify_all()
 
-    def drain(self) -> None:
+    def drain(self, forget_claims: bool = True) -> None:
         """Remove every unclaimed sandbox and forget the demand (a reset); returns once nothing
-        of the pool's is left on Docker. The pool fills again when tasks ask."""
+        of the pool's is left on Docker. The pool fills again when tasks ask. `forget_claims`:
+        the recent claims too (a reset, whose tasks all stop); an engine's return keeps them for
+        its sweep's `unowned`, whose tasks' runners live on."""
         with self._lock:
             self._generation += 1
             self._wanted.clear()
             self._asked.clear()
             self._bursts.clear()
+            self._busy_asks.clear()
+            self._sized.clear()
+            if forget_claims:
+                self._handed.clear()
             gone = [r for ready in self._ready.values() for r in ready]
             self._ready.clear()
             self._lock.notify_all()
