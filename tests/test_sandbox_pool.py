@@ -199,6 +199,9 @@ def test_a_task_on_a_spare_is_known_by_its_address_and_publishes_its_ports(
     wait_for_task(ecs, cluster, first, "RUNNING")
     wait_for_task(ecs, cluster, again, "RUNNING")  # so the spare seen below is not the one it takes
     [spare] = wait_for(lambda: docker_spares(docker_client), lambda found: len(found) == 1)
+    # Listed by Docker before the pool has it ready (it looks at the spare once made): a task
+    # run in between makes its own sandbox.
+    wait_for(clean_emulator.emulator.engine.sandboxes.ready_count, lambda n: n == 1)
     neighbour = environment_of(docker_client, first, "web")["ECS_CONTAINER_METADATA_URI_V4"]
 
     serve_and_look = (f'wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task"; echo; echo MID; '
