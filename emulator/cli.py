@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import signal
 import sys
 
@@ -33,11 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     if serve_only:
         # No cyclic garbage collection while the server is imported and built (see _serve).
         gc.disable()
-    parser = _parser(clients=not serve_only)
-    args = parser.parse_args(argv)
-    command = args.command or "serve"
-    if command == "serve":
-        return _serve(args)
+    try:
+        parser = _parser(clients=not serve_only)
+        args = parser.parse_args(argv)
+        command = args.command or "serve"
+        if command == "serve":
+            return _serve(args)
+    finally:
+        gc.enable()  # a start-up that failed too: an in-process caller keeps its collector
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.parse_args([command, "--help"])
@@ -145,7 +149,9 @@ def _serve(args) -> int:
     # Listening before the emulator's modules are imported (most of the start-up): a client
     # that finds the port open sends its call, and it is answered once we are ready.
     try:
-        listener = open_listener(settings.host, settings.port)
+        # Under socket activation (LISTEN_PID) cheroot serves the socket it was handed.
+        listener = None if os.environ.get("LISTEN_PID") else open_listener(
+            settings.host, settings.port)
     except OSError as error:  # the address is taken or not ours
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
@@ -153,7 +159,8 @@ def _serve(args) -> int:
     try:
         server = _server(settings, listener)
     except BaseException:
-        listener.close()
+        if listener is not None:
+            listener.close()
         raise
     # The start-up leaves some 50,000 objects that the collector tracks, nearly all for good
     # (modules, classes, functions, the service models), and it would go over them again and

@@ -156,7 +156,11 @@ class EngineHealth:
             for listener in self.on_up:
                 listener(outage)
         finally:
-            self.recovering = False
+            with self._changed:
+                # Only this recovery's end: an outage that began and ended while its listeners
+                # ran has its own recovery, which ends the flag when its listeners are done.
+                if self.last_outage is outage:
+                    self.recovering = False
 
 
 def why_not_answering(environment: dict[str, str]) -> str | None:

@@ -175,8 +175,10 @@ class Engines:
         if not self.removed:
             return  # the common case: asked at every purge, no engine was ever removed
         named = {task.engine for store in state.stores() for task in store.tasks.values()}
-        for name in [name for name in self.removed if name not in named]:
-            del self.removed[name]
+        # add_running may take a re-added name out meanwhile (under its own lock, not this one):
+        # a snapshot of the names, and pop rather than del.
+        for name in [name for name in list(self.removed) if name not in named]:
+            self.removed.pop(name, None)
 
     def tell_local_host(self) -> None:
         if self.local_host is not None:

@@ -230,7 +230,10 @@ class TaskEngine(TaskEvents):
 
     def _purge_loop(self) -> None:
         while not self._stopping.wait(10.0):
-            self.purge_stopped()
+            try:
+                self.purge_stopped()
+            except Exception:  # one bad pass must not end the purging for good
+                log.exception("purging stopped tasks failed")
 
     def purge_stopped(self) -> None:
         cutoff = utcnow().timestamp() - self.settings.task_retention_s

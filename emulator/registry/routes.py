@@ -18,8 +18,8 @@ from werkzeug.wsgi import wrap_file
 from emulator.registry import Registry
 from emulator.registry.errors import (
     CODES, Denied, InvalidDigest, InvalidPagination, ManifestTooLarge, ManifestUnknown,
-    RegistryError, RepositoryUnknown, SizeMismatch, Unauthorized, UnknownRoute, UploadInvalid,
-    UploadOutOfOrder, answer_for,
+    RegistryError, RepositoryUnknown, SizeMismatch, StorageFull, Unauthorized, UnknownRoute,
+    UploadInvalid, UploadOutOfOrder, answer_for,
 )
 from emulator.registry.manifests import MAX_MANIFEST_BYTES, OCI_INDEX, acceptable
 from emulator.registry.names import (
@@ -91,7 +91,10 @@ def registry_error(exc: RegistryError):
     body = {"errors": [{"code": answer.code, "message": exc.message or CODES[answer.code],
                         "detail": exc.detail}]}
     response = _json(body, answer.status)
-    _drain_body()
+    if isinstance(exc, StorageFull):
+        # Only a refusal made part-way through a body the client is still writing; one made
+        # before the body (no credentials, no permission) reads none of it, as said above.
+        _drain_body()
     if isinstance(exc, UploadOutOfOrder):
         args = request.view_args or {}
         response.headers["Location"] = _upload_url(args["name"], args["upload_id"])
@@ -294,8 +297,8 @@ def _body() -> Iterator[bytes]:
 
 
 def _drain_body() -> None:
-    """Read what is left of a refused request's body (a layer the disk had no room for, a push
-    denied before its body was read), up to a bound, before the answer goes. A client still
+    """Read what is left of a refused request's body (a layer the disk had no room for), up to a
+    bound, before the answer goes. A client still
     writing when the server answers and closes gets a reset, which docker takes for a network
     fault and retries, never showing the answer; a chunked body is not read by the server
     for us (cheroot does so only for a known length). Past the bound the connection closes as
