@@ -13,7 +13,8 @@ responsive Docker stays for everyone else on the machine. After the load every t
 until it is STOPPED or `--settle` seconds have passed. Then the server gets SIGTERM (and up to
 five minutes to remove what it made), and what its pid's labels still mark on Docker is leaked.
 
-Reported: calls answered and their latency; the probe's latency; the emulator's Docker calls that
+Reported: calls answered and their latency (and RunTask answers that placed no task, with ECS's
+reason, e.g. RESOURCE:MEMORY while stopping tasks still hold theirs); the probe's latency; the emulator's Docker calls that
 timed out (its log's "Read timed out"); tasks not STOPPED at the end of the settle time and when
 the last one stopped; each stopCode by kind of task and how it ended; tasks whose stopCode
 changed after StopTask had answered with one (the first reason wins, on ECS); the emulator's stop
@@ -86,6 +87,10 @@ def client_thread(ours: Ours, load: Load, until: float, lag: int) -> None:
             "awsvpcConfiguration": {"subnets": ["subnet-bench"]}}} if kind == "awsvpc" else {}
         response = load.call("RunTask", ecs.run_task, cluster=CLUSTER,
                              taskDefinition=ours.definitions[kind], **params)
+        if response and not response["tasks"]:  # answered, but ECS placed nothing: why
+            with load.lock:
+                for failure in response.get("failures") or [{}]:
+                    load.errors[f"RunTask failure: {failure.get('reason')}"] += 1
         if response and response["tasks"]:
             arn = response["tasks"][0]["taskArn"]
             running.append(arn)
