@@ -62,8 +62,7 @@ def test_another_origins_page_is_refused_the_control_endpoints_with_the_cookie(c
     api = urlsplit(clean_emulator.endpoint_url)
     # a task's page on the front doors' port: same site, another origin; the cookie goes along
     for headers in ({"Origin": clean_emulator.front_door_url},
-                    {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"},
-                    {"Origin": "null"}):
+                    {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"}):
         status, answer, body = request(clean_emulator.endpoint_url, "POST", "/_emulator/reset",
                                        {"Cookie": token_on, "Content-Type": "text/plain",
                                         **headers})
@@ -91,6 +90,26 @@ def test_a_front_door_page_may_not_call_the_aws_apis(clean_emulator):
          "Content-Type": "application/x-amz-json-1.1"}, b'{"clusterName": "planted"}')
     assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
     assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_a_page_of_no_origin_or_a_malformed_one_is_refused_every_path(clean_emulator):
+    # A task's page may frame a sandboxed page of its own, whose requests say `Origin: null`:
+    # with no signature, an S3 call would otherwise pass as this host's (moto's root).
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="kept")
+    s3.put_object(Bucket="kept", Key="old", Body=b"x")
+    for origin in ("null", "http://[x", "http://127.0.0.1:99999"):
+        for method, path in (("PUT", "/kept/planted"), ("DELETE", "/kept/old"),
+                             ("GET", "/_emulator/health")):
+            status, answer, body = request(clean_emulator.endpoint_url, method, path,
+                                           {"Origin": origin, "Content-Type": "text/plain"},
+                                           b"planted")
+            assert status == 403, (origin, path)
+            assert json.loads(body)["__type"] == "AccessDeniedException"
+        status, _, _ = request(clean_emulator.front_door_url, "GET", "/express/default/none/",
+                               {"Origin": origin})
+        assert status == (404 if origin == "null" else 403), origin  # the task's own to judge
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="kept")["Contents"]] == ["old"]
 
 
 def test_what_a_task_stored_is_no_page_of_the_apis_origin(clean_emulator):
