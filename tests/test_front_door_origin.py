@@ -82,6 +82,22 @@ def test_another_origins_page_is_refused_the_control_endpoints_with_the_cookie(c
     assert request(clean_emulator.endpoint_url, "GET", "/_emulator/ui/", link)[0] == 200
 
 
+def test_the_open_control_paths_answer_another_origins_page(clean_emulator, token_on):
+    # A page of your own on another port, or a task's on the front doors' port: the health and
+    # the front doors' old addresses answer it as they answer anyone.
+    doors = urlsplit(clean_emulator.front_door_url)
+    for origin in ("http://localhost:3000", clean_emulator.front_door_url):
+        page = {"Origin": origin, "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors",
+                "Cookie": token_on}
+        assert request(clean_emulator.endpoint_url, "GET", "/_emulator/health", page)[0] == 200
+        status, answer, _ = request(clean_emulator.endpoint_url, "POST",
+                                    "/_emulator/express/default/web/a?b=1", page, b"x")
+        assert status == 308, origin
+        assert answer["Location"] == f"http://{doors.netloc}/express/default/web/a?b=1"
+        status, _, body = request(clean_emulator.endpoint_url, "POST", "/_emulator/reset", page)
+        assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
+
+
 def test_a_front_door_page_may_not_call_the_aws_apis(clean_emulator):
     status, _, body = request(
         clean_emulator.endpoint_url, "POST", "/",

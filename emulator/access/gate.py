@@ -42,7 +42,7 @@ from emulator import http_connections, http_server
 from emulator.access.browsers import cross_origin, foreign_page, from_front_door, opaque_origin
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.control_token import REFUSED as TOKEN_REFUSED
-from emulator.access.control_token import ControlToken
+from emulator.access.control_token import ControlToken, is_open
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,17 @@ class Gate:
                 return refuse(start_response, CONTROL_REFUSED)
             if is_exec_channel(path):
                 return refuse(start_response, CHANNEL_REFUSED)
+        routed = _as_routed(path) if control else path
+        # The open control paths (the health, the front doors' old addresses...) answer other
+        # origins' pages as they answer anyone: the README promises them to a page of your own.
+        open_path = control and is_open(routed)
         refusal = foreign_page(environ, control) or opaque_origin(environ) or (
-            control and cross_origin(environ)) or (
-            self._front_doors is not None and from_front_door(environ, self._front_doors.port))
+            control and not open_path and cross_origin(environ)) or (
+            self._front_doors is not None and not open_path
+            and from_front_door(environ, self._front_doors.port))
         if refusal:
             return refuse(start_response, refusal)
         if control and self._token is not None:
-            routed = _as_routed(path)
             login = self._token.login(environ, start_response, routed)
             if login is not None:
                 return login
