@@ -53,6 +53,7 @@ class FrontDoors:
             log.warning("the front doors take another port than %d (%s)", chosen, error)
             self._server = self._bind(0)
         self.emulator.ecs.front_doors.port = self.port
+        self.emulator.ecs.front_doors.api_port = self.emulator.http_port
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator-front-doors",
                                         daemon=True)
         self._thread.start()

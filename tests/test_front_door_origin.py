@@ -98,6 +98,24 @@ def test_the_open_control_paths_answer_another_origins_page(clean_emulator, toke
         assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
 
 
+def test_front_door_addresses_follow_a_remapped_api_port(clean_emulator):
+    # `docker run -p 5566:4566 -p 5567:4567`: clients name the published port; the front doors
+    # are published at the same offset, and the addresses we give say so.
+    api, doors = urlsplit(clean_emulator.endpoint_url), urlsplit(clean_emulator.front_door_url)
+    shift = 1000 if api.port < 60000 else -1000
+    status, answer, _ = request(clean_emulator.endpoint_url, "GET", "/_emulator/express/c/s/",
+                                {"Host": f"localhost:{api.port + shift}"})
+    assert status == 308
+    assert answer["Location"] == f"http://localhost:{doors.port + shift}/express/c/s/"
+    _, answer, _ = request(clean_emulator.endpoint_url, "GET", "/_emulator/gateways/g/c/s/",
+                           {"Host": api.netloc})
+    assert answer["Location"] == f"http://{doors.netloc}/gateways/g/c/s/"
+    address = FrontDoorAddress()
+    address.port, address.api_port = 4567, 4566
+    assert address.base("[::1]:5566") == "http://[::1]:5567"
+    assert address.base("proxy.local") == "http://proxy.local:4567"  # no port: ours
+
+
 def test_a_front_door_page_may_not_call_the_aws_apis(clean_emulator):
     status, _, body = request(
         clean_emulator.endpoint_url, "POST", "/",
