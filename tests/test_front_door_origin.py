@@ -4,14 +4,17 @@ else; the control endpoints refuse requests of other origins' pages, the operato
 cookie or not (access/browsers.py), while the dashboard's own and the command line's pass; what
 the API's port serves that a browser could render runs no script (access/gate.py)."""
 
+import gc
 import http.client
 import json
+import signal
 import socket
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 
+from emulator import cli
 from emulator.access.control_token import COOKIE
 from emulator.config import Settings
 from emulator.ecs.front_door_address import FrontDoorAddress
@@ -197,3 +200,21 @@ def test_the_front_doors_port_is_the_apis_plus_one_or_another_when_taken():
         assert doors.port == api_port + 1
     finally:
         doors.stop()
+
+
+def test_a_taken_front_doors_port_asked_for_is_named_and_stops_the_start(monkeypatch, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("ECS_EMULATOR_FRONT_DOOR_PORT", str(port))
+        signals = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            assert cli.main(["--port", "0", "--quiet"]) == 1
+        finally:
+            for signum, handler in signals.items():
+                signal.signal(signum, handler)
+            gc.unfreeze()
+            gc.enable()
+    said = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}, the front doors' port" in said, said
