@@ -16,9 +16,11 @@ import pytest
 
 from emulator import cli
 from emulator.access.control_token import COOKIE
+from emulator.app import create_app
 from emulator.config import Settings
 from emulator.ecs.front_door_address import FrontDoorAddress
-from emulator.front_doors import FrontDoors
+from emulator.front_doors import FrontDoors, PortTaken
+from emulator.server import EmulatorServer
 
 
 def request(url, method, path, headers=None, body=b""):
@@ -218,3 +220,19 @@ def test_a_taken_front_doors_port_asked_for_is_named_and_stops_the_start(monkeyp
             gc.enable()
     said = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}, the front doors' port" in said, said
+
+
+def test_the_apis_socket_is_closed_when_the_front_doors_cannot_listen():
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        api_port = free.getsockname()[1]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = Settings(host="127.0.0.1", port=api_port,
+                            front_door_port=taken.getsockname()[1])
+        server = EmulatorServer(create_app(settings), "127.0.0.1", api_port)
+        with pytest.raises(PortTaken):
+            server.start()
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", api_port))  # free again: nothing kept it
