@@ -7,6 +7,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -180,7 +181,35 @@ def test_an_engine_that_hangs_does_not_hold_the_identification_of_anyone():
     finally:
         hanging.release.set()
     callers._in_flight["b"].join(10)
-    assert callers.identify("10.217.0.2").task_id == "b" * 32 and hanging.asked == 2
+    # What the late read found is in the view at once, without asking b again.
+    assert callers.identify("10.217.0.2").task_id == "b" * 32 and hanging.asked == 1
+
+
+class _SlowRuntime(_Runtime):
+    """A Docker Engine that answers, slower than READ_TIMEOUT_S (a loaded machine)."""
+
+    delay = 0.0
+
+    def network_members(self):
+        time.sleep(self.delay)
+        return super().network_members()
+
+
+def test_a_slow_engine_keeps_its_tasks_known_failing_closed():
+    """The default engine's network read takes longer than the round waits: its tasks are
+    still tasks (what was last read stays, and the late answer is taken in), never strangers,
+    which on a listener that is not the containers' would pass for a client of the whole API."""
+    from emulator.access import callers as callers_module
+
+    slow = _SlowRuntime({"172.30.0.2": "pause-a"})
+    callers = Callers(_State(task("a" * 32, "awsvpc", ip="172.30.0.2")), lambda: slow)
+    assert callers.identify("172.30.0.2").task_id == "a" * 32
+    slow.delay = callers_module.READ_TIMEOUT_S + 0.3
+    slow.addresses["172.30.0.3"] = "pause-new"  # a container the late read will find
+    callers._read(older_than=time.monotonic() + 1)  # a round that stops waiting for it
+    assert callers.identify("172.30.0.2").task_id == "a" * 32
+    callers._in_flight["default"].join(5)
+    assert callers.identify("172.30.0.3").kind is CallerKind.NETWORK  # the late answer, taken
 
 
 def test_an_engine_is_on_this_machine_by_its_docker_address():

@@ -335,7 +335,11 @@ def test_an_engine_that_does_not_answer_at_start_has_its_tasks_held_not_stopped(
     assert not fresh.stop_requested
     assert on_c.containers[0].runtime_id == "on-c" and "on-c" in world.fakes["c"].containers
     with world.state.lock:
-        assert {on_b.arn, on_c.arn, halfway.arn} <= {t.arn for _, t in world.engine.live_tasks()}
+        live = {t.arn for _, t in world.engine.live_tasks()}
+        assert {on_b.arn, on_c.arn} <= live
+        # halfway's runner is stopping it: still at it, or done already (a busy machine's
+        # scheduling decides which this assertion sees)
+        assert halfway.arn in live or halfway.known == TaskStatus.STOPPED
     world.engine.start()
     world.engine.stop()
 

@@ -38,9 +38,11 @@ def served(tmp_path_factory):
     deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(f"{url}/_emulator/health", timeout=5)
+            requests.get(f"{url}/_emulator/health", timeout=30)
             break
-        except requests.ConnectionError:
+        # The port listens before the emulator is built (emulator/early_listener.py): on a busy
+        # machine the first answer may take a while, or time out, rather than be refused.
+        except (requests.ConnectionError, requests.Timeout):
             assert process.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
     yield process, port, url

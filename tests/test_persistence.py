@@ -160,6 +160,12 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
         stopped = service_tasks(ecs, "STOPPED")
         assert not stopped, [(t["stopCode"], t["stoppedReason"]) for t in stopped.values()]
         assert {arn: t["containers"][0]["runtimeId"] for arn, t in tasks.items()} == runtime_ids
+        # An adopted task's container reaches its metadata at once: what it calls (its engine's
+        # gateway listener) opens at the start, not at the next new task's.
+        arn, runtime_id = sorted(runtime_ids.items())[0]
+        code, out = docker_client.containers.get(runtime_id).exec_run(
+            ["sh", "-c", 'wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task"'])
+        assert code == 0 and json.loads(out)["TaskARN"] == arn, out
         live = containers(docker_client, emulator.instance)
         assert {i for i, status in live.values() if status == "running"} >= set(
             runtime_ids.values())

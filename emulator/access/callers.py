@@ -42,6 +42,7 @@ from emulator.runtime.status import TaskStatus
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
 READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
+_UNREAD = object()  # an engine's network that could not be read this time (late or failing)
 
 
 class CallerKind(enum.Enum):
@@ -182,7 +183,13 @@ class Callers:
             with self._lock:
                 # one still hanging is asked again once it answers, as one not read yet
                 self._engines_read = engines - hanging
-                self._networks = tuple(n for n in networks if n is not None)
+                kept = {n.engine: n for n in self._networks}
+                # An engine that did not answer in time (or failed) keeps what was last read of
+                # it: its tasks stay tasks (failing closed), not strangers, while Docker is slow.
+                self._networks = tuple(
+                    n for n in (kept.get(name) if network is _UNREAD else network
+                                for name, network in networks)
+                    if n is not None)
                 self._read_at = time.monotonic()  # last: admits() reads without the lock
         finally:
             with self._lock:
@@ -190,9 +197,12 @@ class Callers:
             reading.set()
 
     def _read_engines(self, engines: list) -> list:
-        """Each engine's network, read on a thread of its own; None for one that did not answer
-        within READ_TIMEOUT_S (or whose read from before still hangs: not asked again)."""
+        """(engine, its network) for each, read on a thread of its own: None for one with no
+        network of ours to read, _UNREAD for one that failed, or did not answer within
+        READ_TIMEOUT_S (or whose read from before still hangs: not asked again). A read that
+        answers late puts what it read in the view then (_late)."""
         found: dict[str, _Network | None] = {}
+        done = threading.Event()  # set when the round stops waiting
         threads = []
         for name, runtime_of, local_only in engines:
             previous = self._in_flight.get(name)
@@ -200,7 +210,11 @@ class Callers:
                 continue
 
             def read(name=name, runtime_of=runtime_of, local_only=local_only) -> None:
-                found[name] = self._members(name, runtime_of, local_only)
+                network = self._members(name, runtime_of, local_only)
+                with self._lock:
+                    found[name] = network
+                    if done.is_set():  # the round waited no longer for this one
+                        self._late(name, network)
 
             thread = threading.Thread(target=read, name=f"callers-{name}", daemon=True)
             self._in_flight[name] = thread
@@ -209,7 +223,18 @@ class Callers:
         deadline = time.monotonic() + READ_TIMEOUT_S
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        return [found.get(name) for name, _, _ in engines]
+        with self._lock:
+            done.set()
+            return [(name, found.get(name, _UNREAD)) for name, _, _ in engines]
+
+    def _late(self, engine: str, network) -> None:
+        """What a read that outlived its round found (under the lock): the engine's part of the
+        view, replaced. No newer read of it can have come first: an engine is not asked again
+        while its read is in flight."""
+        if network is _UNREAD:
+            return  # failed: what was last read of it stays
+        others = tuple(n for n in self._networks if n.engine != engine)
+        self._networks = others + ((network,) if network is not None else ())
 
     @staticmethod
     def _members(engine: str, runtime_of, local_only: bool) -> _Network | None:
@@ -221,8 +246,8 @@ class Callers:
             if local_only and not is_local_address(runtime.ensure_network()[1]):
                 return None
             members = runtime.network_members()
-        except Exception:  # Docker gone: nobody is on a network we cannot see
-            return None
+        except Exception:  # Docker failing: what was last read of it stays (failing closed)
+            return _UNREAD
         return _Network(engine, tuple(ipaddress.ip_network(s, strict=False)
                                       for s in members.subnets), dict(members.addresses))
 

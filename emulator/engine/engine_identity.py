@@ -7,7 +7,7 @@ Two engine names for one daemon (`b=unix:///var/run/docker.sock` beside the defa
 `engines add` of an address already known under another name, or the same daemon reached by two
 addresses) are refused: this emulator's resources there carry the same labels under both names,
 so removing one name would sweep the other's tasks and sandboxes. At start that is a settings
-error naming both; at run time `engines add` answers 400 saying so. An engine that does not
+error naming both; at run time `engines add` answers 409 saying so. An engine that does not
 answer at start is known when it first answers: a duplicate found then is logged, and its
 removal leaves the daemon's resources alone (`shares_daemon`).
 

@@ -63,10 +63,35 @@ def attach(emulator, keeper: Keeper) -> None:
                 raise RuntimeError(f"cannot adopt the persisted tasks (is the Docker Engine "
                                    f"up?): {error}") from error
             log.info("state read back from %s; %d tasks adopted", keeper.directory, adopted)
+            if adopted:
+                _listen_for_adopted(emulator, state)
         keeper.start()
 
     emulator.starters.append(start)
     emulator.closers.append(keeper.stop)
+
+
+def _listen_for_adopted(emulator, state) -> None:
+    """Open what the adopted tasks' containers call (their engine's gateway listener, at the
+    address their environment was given at their start), as a new task's start does; and
+    where that is the host's loopback (Docker Desktop), the control token goes on now, not at
+    the next new task."""
+    from emulator.runtime.status import TaskStatus
+
+    engine = emulator.engine
+    runtimes = {}  # as app.py's BaseEnvironment gives a task its endpoint
+    with state.lock:
+        for store in state.stores():
+            for task in store.tasks.values():
+                if task.known < TaskStatus.STOPPED:
+                    runtime = engine.runtime_of(task) if engine.engines.on_this_machine(
+                        task) else None
+                    runtimes[id(runtime)] = runtime
+    for runtime in runtimes.values():
+        try:
+            emulator.container_endpoint(runtime)
+        except Exception:  # Docker gone again: the next task's start opens it
+            log.warning("cannot open the listener adopted tasks call", exc_info=True)
 
 
 def _after_reboot(state, settings) -> None:
