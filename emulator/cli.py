@@ -171,11 +171,15 @@ def _serve(args) -> int:
     gc.freeze()
     gc.enable()
     from emulator.engine.engine_identity import DuplicateEngine  # (loaded with the emulator)
+    from emulator.front_doors import PortTaken
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
         server.serve_forever()
+    except PortTaken as error:  # (it names its own port)
+        print(f"ecs-emulator: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)

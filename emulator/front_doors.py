@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 THREADS = 8  # each forwarded request holds one while the task answers (up to a minute)
 
 
+class PortTaken(OSError):
+    """The front doors' port asked for (ECS_EMULATOR_FRONT_DOOR_PORT) cannot be listened on."""
+
+
 class FrontDoors:
     def __init__(self, emulator, host: str):
         self.emulator = emulator
@@ -48,11 +52,12 @@ class FrontDoors:
             self._server = self._bind(chosen)
         except OSError as error:  # (cheroot's bind error carries no errno)
             if wanted is not None:
-                raise OSError(f"the front doors' port {wanted} (ECS_EMULATOR_FRONT_DOOR_PORT): "
-                              f"{error}") from error
+                raise PortTaken(f"cannot listen on {self._host}:{wanted}, the front doors' port "
+                                f"(ECS_EMULATOR_FRONT_DOOR_PORT): {error}") from error
             log.warning("the front doors take another port than %d (%s)", chosen, error)
             self._server = self._bind(0)
         self.emulator.ecs.front_doors.port = self.port
+        self.emulator.ecs.front_doors.api_port = self.emulator.http_port
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator-front-doors",
                                         daemon=True)
         self._thread.start()

@@ -49,18 +49,14 @@ class EmulatorServer:
 
     def start(self) -> None:
         """Bind and serve in a background thread (the pytest plugin's way)."""
-        self._server.prepare()
-        self.emulator.http_port = self.port
-        self.front_doors.start()
+        self._listen()
         self.emulator.control_token.write(self.port)
         self.emulator.start()
         self._thread = threading.Thread(target=self._server.serve, name="ecs-emulator", daemon=True)
         self._thread.start()
 
     def serve_forever(self) -> None:
-        self._server.prepare()
-        self.emulator.http_port = self.port
-        self.front_doors.start()
+        self._listen()
         self.emulator.control_token.write(self.port)
         self._docker_after_first_answer()
         self.emulator.start()
@@ -72,6 +68,17 @@ class EmulatorServer:
                  self.emulator.control_token.dashboard_link(f"http://{shown}:{self.port}"),
                  self.front_doors.port)
         self._server.serve()
+
+    def _listen(self) -> None:
+        """Bind the API's listener, then the front doors'; if those fail, the API's socket is
+        closed again before the error goes on (a caller that goes on living keeps no port)."""
+        self._server.prepare()
+        self.emulator.http_port = self.port
+        try:
+            self.front_doors.start()
+        except BaseException:
+            self._server.stop()
+            raise
 
     def _docker_after_first_answer(self) -> None:
         """Hold the start-up's first Docker calls (the SDK's import, about a third of the

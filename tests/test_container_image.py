@@ -235,12 +235,14 @@ def of_project(project: str) -> list[str]:
 def test_the_readme_compose_file_runs_an_application_against_the_emulator(image, tmp_path):
     text = readme_compose_file()
     # Our image's test tag, and a free host port (4566 may be another emulator's on this host).
-    for expected in ("image: ecs-emulator:latest", '"127.0.0.1:4566:4566"', "my-deployer:latest"):
+    for expected in ("image: ecs-emulator:latest", '"127.0.0.1:4566:4566"',
+                     '"127.0.0.1:4567:4567"', "my-deployer:latest"):
         assert expected in text, text
     port = free_port()
     (tmp_path / "docker-compose.yml").write_text(
         text.replace("image: ecs-emulator:latest", f"image: {image}")
-            .replace('"127.0.0.1:4566:4566"', f'"127.0.0.1:{port}:4566"'))
+            .replace('"127.0.0.1:4566:4566"', f'"127.0.0.1:{port}:4566"')
+            .replace('"127.0.0.1:4567:4567"', f'"127.0.0.1:{free_port()}:4567"'))
     # The application: the README's `deployer` service, given an image and a command.
     (tmp_path / "docker-compose.override.yml").write_text(json.dumps({"services": {"deployer": {
         "image": "ecs-emulator-test/python-boto3:latest",

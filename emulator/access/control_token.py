@@ -56,6 +56,13 @@ REFUSED = (f"The emulator's control endpoints need its control token here (conta
            f"emulator printed at start; send it as the {HEADER} header.")
 
 
+def is_open(path: str) -> bool:
+    """Whether the control path `path` (as routed) is one served to anyone on this host, the
+    token or not: what it answers is no secret (the health, the dashboard's static files, a
+    signed layer URL, the front doors' old addresses' 308)."""
+    return path.startswith(_OPEN)
+
+
 # `docker info` of engines whose containers reach this host's loopback through their VM's
 # forwarding (host.docker.internal, host.lima.internal...), by OperatingSystem and by Name.
 _LOOPBACK_SYSTEMS = ("docker desktop", "orbstack", "rancher desktop")
@@ -139,7 +146,7 @@ class ControlToken:
     def refuses(self, environ: dict, path: str) -> bool:
         """Whether this request to the control path `path` (as routed) lacks the token it
         needs."""
-        if not self.enforced or path in _OPEN_EXACT or path.startswith(_OPEN):
+        if not self.enforced or path in _OPEN_EXACT or is_open(path):
             return False
         return not self._presented(environ)
 

@@ -20,8 +20,8 @@ what the ECS agent serves a task, plus the AWS APIs under the task's identity:
 - metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
 - AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
 
-Every listener here also refuses web pages of other sites and control calls of other origins'
-pages (access/browsers.py), and gives what it serves a sandbox policy unless the answer brings
+Every listener here also refuses web pages of other sites, pages of no origin (`Origin: null`)
+and control calls of other origins' pages (access/browsers.py), and gives what it serves a sandbox policy unless the answer brings
 its own (the dashboard's): content a task stored is no page on the API's origin. The front doors
 of Express services and gateway routes have their own listener (emulator/front_doors.py).
 
@@ -39,10 +39,10 @@ import re
 import threading
 
 from emulator import http_connections, http_server
-from emulator.access.browsers import cross_origin, foreign_page, from_front_door
+from emulator.access.browsers import cross_origin, foreign_page, from_front_door, opaque_origin
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.control_token import REFUSED as TOKEN_REFUSED
-from emulator.access.control_token import ControlToken
+from emulator.access.control_token import ControlToken, is_open
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,17 @@ class Gate:
                 return refuse(start_response, CONTROL_REFUSED)
             if is_exec_channel(path):
                 return refuse(start_response, CHANNEL_REFUSED)
-        refusal = foreign_page(environ, control) or (
-            control and cross_origin(environ)) or (
-            self._front_doors is not None and from_front_door(environ, self._front_doors.port))
+        routed = _as_routed(path) if control else path
+        # The open control paths (the health, the front doors' old addresses...) answer other
+        # origins' pages as they answer anyone: the README promises them to a page of your own.
+        open_path = control and is_open(routed)
+        refusal = foreign_page(environ, control) or opaque_origin(environ) or (
+            control and not open_path and cross_origin(environ)) or (
+            self._front_doors is not None and not open_path
+            and from_front_door(environ, self._front_doors.port))
         if refusal:
             return refuse(start_response, refusal)
         if control and self._token is not None:
-            routed = _as_routed(path)
             login = self._token.login(environ, start_response, routed)
             if login is not None:
                 return login
