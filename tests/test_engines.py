@@ -5,6 +5,7 @@ spread by zone; an engine that stops answering loses its tasks, replaced on the 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -549,6 +550,12 @@ def test_a_restarts_task_on_an_engine_added_at_run_time_is_adopted_when_added_ag
                              timeout=30).status_code == 201
         assert _wait(lambda: described()["containers"][0]["runtimeId"] == container_id)
         assert described()["lastStatus"] == "RUNNING"
+        # What its container calls (b's gateway listener) is open again: its metadata answers.
+        probe = api.exec_create(container_id, ["sh", "-c",
+                                               'wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task"'])
+        out = api.exec_start(probe["Id"])
+        assert api.exec_inspect(probe["Id"])["ExitCode"] == 0, out
+        assert json.loads(out)["TaskARN"] == task["taskArn"]
         assert [c["Id"] for c in api.containers(
             filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})] == [container_id]
         assert second.stop() == 0

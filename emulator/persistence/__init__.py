@@ -65,6 +65,8 @@ def attach(emulator, keeper: Keeper) -> None:
             log.info("state read back from %s; %d tasks adopted", keeper.directory, adopted)
             if adopted:
                 _listen_for_adopted(emulator, state)
+            if engine.engines is not None:  # and those adopted on an engine added later
+                engine.engines.on_added.append(lambda added: _listen_for_adopted(emulator, state))
         keeper.start()
 
     emulator.starters.append(start)
