@@ -23,7 +23,7 @@ from typing import BinaryIO
 from emulator.registry.driver import FileInfo, PathNotFound, WriterContext, check_path
 from emulator.registry.errors import StorageFull
 
-_ATTEMPTS = 5
+_ATTEMPTS = 100  # each loss is to a prune that found the directory empty: others progress
 _FULL = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded"}
 
 
