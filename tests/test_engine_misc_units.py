@@ -39,6 +39,18 @@ def _same_daemon(world, *names):
         world.fakes[name].info = dict(world.fakes["default"].info)
 
 
+def _started_with_c_down() -> World:
+    """A world whose engine c does not answer `docker info` at start (its daemon unknown)."""
+    world = World()
+
+    def down():
+        raise ConnectionError("connection refused")
+
+    world.fakes["c"].daemon_info = down
+    world.engines.start()
+    return world
+
+
 # -- one daemon, one engine ---------------------------------------------------------------------
 
 def test_two_names_for_one_daemon_stop_the_start_naming_both():
@@ -84,13 +96,7 @@ def test_engines_add_of_a_known_daemon_is_refused_and_nothing_is_added(answering
 def test_removing_an_engine_that_shares_its_daemon_leaves_the_others_resources():
     """Engine c did not answer at start and turned out to be the default engine's daemon: its
     removal must not sweep the default engine's containers (the same labels)."""
-    world = World()
-
-    def down():
-        raise ConnectionError("connection refused")
-
-    world.fakes["c"].daemon_info = down
-    world.engines.start()
+    world = _started_with_c_down()
     try:
         del world.fakes["c"].daemon_info  # it answers now, as the default engine's daemon
         _same_daemon(world, "c")
@@ -217,13 +223,7 @@ def test_the_sweep_never_removes_a_spare_claimed_by_a_task_admitted_meanwhile():
 def test_engines_on_one_daemon_leave_the_spares_to_each_other():
     """Engine c turned out late to be the default engine's daemon: a spare there may be the
     other engine's (ready, or its task's sandbox), which neither pool knows: neither sweeps it."""
-    world = World()
-
-    def down():
-        raise ConnectionError("connection refused")
-
-    world.fakes["c"].daemon_info = down
-    world.engines.start()
+    world = _started_with_c_down()
     try:
         del world.fakes["c"].daemon_info
         _same_daemon(world, "c")

@@ -458,6 +458,18 @@ def test_the_engines_control_endpoint_answers_clear_errors(emulator, engines):
         "default", "b", "c"]
 
 
+def _run_on_b(ecs, cluster: str, image: str) -> dict:
+    """A cluster, a one-container definition, and a task of it placed on engine b's zone."""
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(family="web", containerDefinitions=[
+        {"name": "main", "image": image, "memory": 32, "command": SERVE}])
+    [task] = ecs.run_task(cluster=cluster, taskDefinition="web", launchType="EC2",
+                          placementConstraints=[{"type": "memberOf", "expression":
+                                                 "attribute:ecs.availability-zone == us-east-1b"}]
+                          )["tasks"]
+    return task
+
+
 def test_a_restarted_persisted_emulator_adopts_a_task_on_another_engine(
         engines, start, tmp_path, busybox_image):
     """ECS_EMULATOR_PERSIST with engine b configured: after a kill -9 the task that ran on b is
@@ -470,13 +482,7 @@ def test_a_restarted_persisted_emulator_adopts_a_task_on_another_engine(
     first = start(argv, port, **env)
     first.wait_until_healthy()
     ecs = EmulatorHandle(SimpleNamespace(emulator=None, port=port)).client("ecs")
-    ecs.create_cluster(clusterName="adopt")
-    ecs.register_task_definition(family="web", containerDefinitions=[
-        {"name": "main", "image": busybox_image, "memory": 32, "command": SERVE}])
-    [task] = ecs.run_task(cluster="adopt", taskDefinition="web", launchType="EC2",
-                          placementConstraints=[{"type": "memberOf", "expression":
-                                                 "attribute:ecs.availability-zone == us-east-1b"}]
-                          )["tasks"]
+    task = _run_on_b(ecs, "adopt", busybox_image)
 
     def running():
         found = ecs.describe_tasks(cluster="adopt", tasks=[task["taskArn"]])["tasks"][0]
@@ -526,13 +532,7 @@ def test_a_restarts_task_on_an_engine_added_at_run_time_is_adopted_when_added_ag
     assert requests.post(url, json={"name": "b", "dockerHost": engines["b"].host},
                          timeout=30).status_code == 201
     ecs = EmulatorHandle(SimpleNamespace(emulator=None, port=port)).client("ecs")
-    ecs.create_cluster(clusterName="late")
-    ecs.register_task_definition(family="web", containerDefinitions=[
-        {"name": "main", "image": busybox_image, "memory": 32, "command": SERVE}])
-    [task] = ecs.run_task(cluster="late", taskDefinition="web", launchType="EC2",
-                          placementConstraints=[{"type": "memberOf", "expression":
-                                                 "attribute:ecs.availability-zone == us-east-1b"}]
-                          )["tasks"]
+    task = _run_on_b(ecs, "late", busybox_image)
 
     def described():
         return ecs.describe_tasks(cluster="late", tasks=[task["taskArn"]])["tasks"][0]
