@@ -84,3 +84,59 @@ def _zip_of(source: str) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("index.py", source)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def listener():
+    """An HTTP server on this host's loopback; the paths it was sent, in order."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.hits = hits
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_sns_delivers_nothing_to_this_hosts_addresses(aws, clean_emulator, listener):
+    """A task subscribing the emulator's own control endpoint, or a service on the host's
+    loopback, would have moto's process POST there as the host."""
+    aws("ecs").create_cluster(clusterName="survives")
+    sns = aws("sns")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    port = listener.server_address[1]
+    for endpoint in (f"{clean_emulator.endpoint_url}/_emulator/reset",
+                     f"http://127.0.0.1:{port}/direct",
+                     f"http://localhost:{port}/by-name",
+                     f"http://[::ffff:127.0.0.1]:{port}/mapped",
+                     f"http://0.0.0.0:{port}/unspecified"):
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint)
+    assert sns.publish(TopicArn=topic, Message="hello")["MessageId"]  # the call succeeds
+
+    assert aws("ecs").describe_clusters(clusters=["survives"])["clusters"][0]["status"] == "ACTIVE"
+    assert listener.hits == []
+
+
+def test_firehose_delivers_nothing_to_this_hosts_loopback(aws, listener):
+    firehose = aws("firehose")
+    firehose.create_delivery_stream(DeliveryStreamName="s", HttpEndpointDestinationConfiguration={
+        "EndpointConfiguration": {"Url": f"http://127.0.0.1:{listener.server_address[1]}/f"},
+        "S3Configuration": {"RoleARN": "arn:aws:iam::123456789012:role/f",
+                            "BucketARN": "arn:aws:s3:::b"}})
+    assert firehose.put_record(DeliveryStreamName="s", Record={"Data": b"x"})["RecordId"]
+    assert listener.hits == []
