@@ -15,6 +15,7 @@ from emulator import cloudformation
 from emulator.access.callers import Callers
 from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
+from emulator.access.host_access import EngineView
 from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
@@ -46,6 +47,7 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
+from emulator.engine import task_volumes
 from emulator.exec.service import EXTENSION as EXEC_EXTENSION, ExecService
 from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
@@ -178,6 +180,9 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engines.install(emulator, settings,
                     lambda environment: _docker_runtime(keeper, settings, environment))
     _add_exec(emulator)
+    # What the host-access checks ask the Docker Engines (access/host_access.py).
+    rights.engine_view = EngineView(
+        foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name))
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:

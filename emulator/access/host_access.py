@@ -11,11 +11,18 @@ CreateTaskSet: running the operator's privileged definition with a command overr
 the same escape), nor do the same through daemon task definitions (RegisterDaemonTaskDefinition,
 CreateDaemon, UpdateDaemon) or Express services of their own task definition, unless the
 operator sets ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS.
+
+A shared-scope Docker volume is the Docker volume of its name: one that exists and that no
+emulator made (the operator's, another project's database) is the host's too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from emulator.ecs import daemon_task_definitions, task_definitions
+from emulator.engine import task_volumes
 
 # ECS operations that start tasks of the definition named in `taskDefinition`,
 # `taskDefinitionArn` (Express services) or `daemonTaskDefinitionArn` (daemons).
@@ -60,23 +67,46 @@ def _container_reasons(container: dict) -> list[str]:
     return found
 
 
-def refusal(operation: str, params: dict, store) -> str | None:
-    """Why a task may not make this ECS call (call with the state lock held), else None."""
+@dataclass(frozen=True)
+class EngineView:
+    """What the checks ask beyond the task definition (app.py wires it to the Docker Engines)."""
+    # Whether a Docker volume of that name exists on an engine that no emulator made.
+    foreign_volume: Callable[[str], bool]
+
+
+def subject(operation: str, params: dict, store) -> dict | None:
+    """The task definition (its spec) this ECS call registers or launches (call with the state
+    lock held); None for a call that does neither, or names no known definition."""
     if operation == "RegisterTaskDefinition":
-        found = reasons(params)
-    elif operation == "RegisterDaemonTaskDefinition":
-        found = reasons(_daemon_spec(params))
-    elif operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
+        return params
+    if operation == "RegisterDaemonTaskDefinition":
+        return _daemon_spec(params)
+    if operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
         definition = task_definitions.resolve(store, params["taskDefinition"])
-        found = reasons(definition.spec) if definition is not None else []
     elif operation in EXPRESS_LAUNCHES and isinstance(params.get("taskDefinitionArn"), str):
         definition = task_definitions.resolve(store, params["taskDefinitionArn"])
-        found = reasons(definition.spec) if definition is not None else []
     elif operation in DAEMON_LAUNCHES and isinstance(params.get("daemonTaskDefinitionArn"), str):
         definition = daemon_task_definitions.resolve(store, params["daemonTaskDefinitionArn"])
-        found = reasons(definition.spec) if definition is not None else []
     else:
         return None
+    return definition.spec if definition is not None else None
+
+
+def engine_reasons(spec: dict, view: EngineView) -> list[str]:
+    """What in a task definition reaches the host through the Docker Engines' own things (asks
+    Docker: call without the state lock)."""
+    found = []
+    for volume in spec.get("volumes") or []:
+        name = task_volumes.shared_name(volume)
+        if name and view.foreign_volume(name):
+            found.append(f"volume {volume.get('name', '')!r} is the Docker volume {name!r}, "
+                         "which the emulator did not make")
+    return found
+
+
+def refusal(operation: str, spec: dict, view: EngineView | None = None) -> str | None:
+    """Why a task may not make this ECS call about `spec` (subject()), else None."""
+    found = reasons(spec) + (engine_reasons(spec, view) if view is not None else [])
     if not found:
         return None
     return (f"A task may not {'register' if operation == 'RegisterTaskDefinition' else 'run'} "
