@@ -171,7 +171,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
-    engine.hooks.append(EcrImages(ecr_state, settings, lambda: emulator.http_port))
+    ecr_images = EcrImages(ecr_state, settings, lambda: emulator.http_port)
+    engine.hooks.append(ecr_images)
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     ecr_state.principal_of = _iam_principal(moto)
@@ -182,7 +183,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     _add_exec(emulator)
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
-        foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name))
+        foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
+        own_registry=ecr_images.is_ours)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:

@@ -179,6 +179,13 @@ attempt("emulators-volume", lambda: ecs.register_task_definition(
     family="volumes", containerDefinitions=box(), volumes=shared(os.environ["OURS"])))
 attempt("new-volume", lambda: ecs.register_task_definition(
     family="volumes", containerDefinitions=box(), volumes=shared(os.environ["NEW"])))
+for registry in ("127.0.0.1:5000", "localhost:5000", "[::1]:5000"):
+    attempt("local-registry", lambda: ecs.register_task_definition(
+        family="images", containerDefinitions=[{"name": "x", "image": registry + "/app:1",
+                                                "memory": 32}]))
+attempt("own-registry", lambda: ecs.register_task_definition(
+    family="images", containerDefinitions=[{"name": "x", "memory": 32,
+                                            "image": os.environ["OWN_REGISTRY"] + "/app:1"}]))
 attempt("plain", lambda: ecs.register_task_definition(family="plain",
                                                       containerDefinitions=box()))
 print("END", flush=True)
@@ -202,7 +209,7 @@ def docker_volumes(docker_client):
 
 
 def test_a_task_cannot_register_or_run_what_reaches_the_host(
-        ecs, cluster, python_image, docker_client, docker_volumes):
+        ecs, cluster, python_image, docker_client, docker_volumes, clean_emulator):
     # The operator's own privileged definition, registered from the host: allowed, as before.
     ecs.register_task_definition(
         family="operator", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 32,
@@ -220,6 +227,8 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
         "environment": [{"name": "SCRIPT", "value": ESCAPES},
                         {"name": "FOREIGN", "value": foreign}, {"name": "OURS", "value": ours},
                         {"name": "NEW", "value": f"ecs-test-{uuid.uuid4().hex[:10]}"},
+                        {"name": "OWN_REGISTRY", "value": clean_emulator.endpoint_url.split(
+                            "//", 1)[1]},
                         {"name": "AWS_ACCESS_KEY_ID", "value": "test"},
                         {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"}]},
         family="attacker")
@@ -233,10 +242,15 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
     assert f"the Docker volume '{foreign}', which the emulator did not make" in lines[
         "run-foreign-volume"]
-    for name in ("plain", "emulators-volume", "new-volume"):  # everything else goes on
+    local = [line for line in printed.splitlines() if line.startswith("local-registry ")]
+    assert len(local) == 3 and all(" AccessDeniedException " in line and
+                                   "a registry on the emulator's host" in line
+                                   for line in local), printed
+    for name in ("plain", "emulators-volume", "new-volume", "own-registry"):  # the rest goes on
         assert lines[name] == f"{name} OK", printed
     families = ecs.list_task_definition_families()["families"]
-    assert sorted(families) == ["attacker", "operator", "operator-volume", "plain", "volumes"]
+    assert sorted(families) == ["attacker", "images", "operator", "operator-volume", "plain",
+                                "volumes"]
     assert ecs.list_tasks(cluster="work")["taskArns"] == [arn]
     assert ecs.list_services(cluster="work")["serviceArns"] == []
     stop(ecs, cluster, arn, docker_client)

@@ -13,7 +13,10 @@ CreateDaemon, UpdateDaemon) or Express services of their own task definition, un
 operator sets ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS.
 
 A shared-scope Docker volume is the Docker volume of its name: one that exists and that no
-emulator made (the operator's, another project's database) is the host's too.
+emulator made (the operator's, another project's database) is the host's too; so is an image
+from a registry on the host other than the emulator's own (Docker's daemon would fetch it, as
+root, from a service on the host's loopback, and a task would read the answer in its
+stoppedReason).
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ class EngineView:
     """What the checks ask beyond the task definition (app.py wires it to the Docker Engines)."""
     # Whether a Docker volume of that name exists on an engine that no emulator made.
     foreign_volume: Callable[[str], bool]
+    # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
+    own_registry: Callable[[str], bool]
 
 
 def subject(operation: str, params: dict, store) -> dict | None:
@@ -101,7 +106,29 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
         if name and view.foreign_volume(name):
             found.append(f"volume {volume.get('name', '')!r} is the Docker volume {name!r}, "
                          "which the emulator did not make")
+    for container in spec.get("containerDefinitions") or []:
+        image = container.get("image")
+        if isinstance(image, str) and not view.own_registry(image):
+            local = _local_registry(image)
+            if local:
+                found.append(f"container {container.get('name', '')!r} pulls its image from "
+                             f"{local}, a registry on the emulator's host")
     return found
+
+
+def _local_registry(image: str) -> str | None:
+    """The registry host an image reference names, if it is on the host (a name resolving
+    there too): Docker's daemon (root) would call it, and say what it answered in the task's
+    stoppedReason."""
+    from emulator.access.callers import name_reaches_this_host
+
+    first = image.split("/", 1)[0]
+    if "/" not in image or not ("." in first or ":" in first or first == "localhost"):
+        return None  # Docker Hub's: `nginx`, `library/nginx`, `user/app`
+    host = first[1:first.find("]")] if first.startswith("[") else first.split(":", 1)[0]
+    if host.lower() == "localhost" or name_reaches_this_host(host):
+        return first
+    return None
 
 
 def refusal(operation: str, spec: dict, view: EngineView | None = None) -> str | None:

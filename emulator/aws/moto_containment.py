@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import ipaddress
 import json
 import logging
-import socket
 import sys
 import threading
 
@@ -107,26 +105,10 @@ class RefusedAddress(OSError):
     """A delivery whose endpoint is (or resolves to) an address of this host."""
 
 
-def is_this_host(address: str) -> bool:
-    """Whether a connection to `address` would reach this host (or nowhere routable)."""
-    from emulator.access.callers import is_local_address
-
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return True  # not an address: refuse rather than guess
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
-            or is_local_address(str(ip)))
-
-
 def _check_host(host: str, port: int) -> None:
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return  # urllib3 fails the connection itself
-    local = sorted({info[4][0] for info in found if is_this_host(info[4][0])})
+    from emulator.access.callers import name_reaches_this_host
+
+    local = name_reaches_this_host(host, port)
     if local:
         raise RefusedAddress(f"{host} is an address of the emulator's host ({', '.join(local)})")
 
@@ -134,12 +116,14 @@ def _check_host(host: str, port: int) -> None:
 def _guarded_connections():
     from urllib3 import connection, connectionpool
 
+    from emulator.access.callers import reaches_this_host
+
     def new_conn(base):
         def _new_conn(self):
             _check_host(self._dns_host, self.port)
             sock = base._new_conn(self)
             peer = sock.getpeername()[0]
-            if is_this_host(peer):  # the name resolved elsewhere this time
+            if reaches_this_host(peer):  # the name resolved elsewhere this time
                 sock.close()
                 raise RefusedAddress(f"{self.host} connected to {peer}, an address of the "
                                      "emulator's host")
