@@ -259,7 +259,7 @@ def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
         engine.engines.on_this_machine(task)
         and link_local.serves(engine.runtime_of(task).ensure_network()[1])))
     engine.hooks.append(credentials)
-    engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto))
+    engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto, settings.enforce_iam))
     emulator.flask_extensions[CREDENTIALS_EXTENSION] = credentials
 
 
