@@ -59,7 +59,7 @@ from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamWriter
 
-from emulator import http_admission, http_bodies, http_connections
+from emulator import http_admission, http_bodies, http_connections, http_heads
 
 # How long a worker waits for the next request on its connection before handing the connection
 # back to the selector. An SDK's next call comes within about a millisecond of the last
@@ -153,20 +153,11 @@ def _make_file(sock, mode="r", bufsize=io.DEFAULT_BUFFER_SIZE):
     return _Reader(sock, mode, bufsize) if "r" in mode else _Writer(sock, mode, bufsize)
 
 
-class _Headers(dict):
-    """A request's headers as cheroot's reader fills them, refusing a second Content-Length:
-    two lengths are how one request is smuggled inside another."""
-
-    def __setitem__(self, key, value):
-        if key == b"Content-Length" and key in self:
-            raise ValueError("More than one Content-Length header.")
-        super().__setitem__(key, value)
-
-
 class _Request(cheroot_server.HTTPRequest):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.inheaders = _Headers()
+    header_reader = http_heads.HeaderReader()  # refuses a second Content-Length
+
+    def parse_request(self):
+        http_heads.parse_request(self)
 
     def read_request_headers(self) -> bool:
         if not super().read_request_headers():
@@ -186,6 +177,7 @@ class _Request(cheroot_server.HTTPRequest):
     def send_headers(self):
         if not self.close_connection:
             self._leave_body()
+        http_heads.add_date(self.outheaders)
         super().send_headers()
 
     def _leave_body(self) -> None:
@@ -263,11 +255,14 @@ class _Gateway(wsgi.Gateway_10):
         super().__init__(req)
 
     def get_environ(self):
-        environ = super().get_environ()
+        environ = http_heads.environ(self)
         environ["wsgi.file_wrapper"] = http_bodies.FileWrapper
         if isinstance(self.req.conn.rfile, _Reader):  # plain TCP, our reader
             environ[TAKE_SOCKET] = self._take_socket
         return environ
+
+    def start_response(self, status, headers, exc_info=None):
+        return http_heads.start_response(self, status, headers, exc_info)
 
     def _take_socket(self):
         req, conn = self.req, self.req.conn
