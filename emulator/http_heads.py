@@ -40,9 +40,18 @@ _CONTENT_LENGTH = b"Content-Length"
 
 class HeadReader(cheroot_server.SizeCheckWrapper):
     """cheroot's size-checked reader of a request head, reading a line with one C call: as much
-    of it as the head limit still allows, and a byte more to tell that the limit is passed."""
+    of it as the head limit still allows, and a byte more to tell that the limit is passed. A
+    line given back (`unread`) is read again first."""
+
+    _unread: bytes | None = None
+
+    def unread(self, line: bytes) -> None:
+        self._unread = line
 
     def readline(self, size=None):
+        if self._unread is not None:
+            line, self._unread = self._unread, None
+            return line
         if size is None and self.maxlen:
             size = max(self.maxlen - self.bytes_read + 1, 1)
         data = self.rfile.readline(-1 if size is None else size)
@@ -95,11 +104,18 @@ class HeaderReader(cheroot_server.HeaderReader):
         return hdict
 
 
+# Request lines that read_request_line would take apart to the same values every time: what an
+# AWS SDK sends to a JSON or query API (its path is "/"). Any other line goes through cheroot.
+_PLAIN_LINES = {f"{method} / HTTP/1.1\r\n".encode(): method.encode()
+                for method in ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH")}
+
+
 def parse_request(req) -> None:
-    """cheroot's HTTPRequest.parse_request, with HeadReader under it."""
+    """cheroot's HTTPRequest.parse_request, with HeadReader under it and a request line of
+    _PLAIN_LINES taken without urlsplit and unquoting."""
     req.rfile = HeadReader(req.conn.rfile, req.server.max_request_header_size)
     try:
-        success = req.read_request_line()
+        success = _plain_request_line(req) or req.read_request_line()
     except errors.MaxSizeExceeded:
         req.simple_response(
             "414 Request-URI Too Long",
@@ -116,6 +132,23 @@ def parse_request(req) -> None:
         return
     if success:
         req.ready = True
+
+
+def _plain_request_line(req) -> bool:
+    """Whether the request line was one of _PLAIN_LINES, set as read_request_line sets it; any
+    other is given back to the reader for read_request_line."""
+    line = req.rfile.readline()
+    method = _PLAIN_LINES.get(line)
+    if method is None or req.server.protocol != "HTTP/1.1":
+        req.rfile.unread(line)
+        return False
+    req.started_request = True
+    req.uri = req.path = b"/"
+    req.method = method
+    req.authority = req.qs = b""
+    req.request_protocol = b"HTTP/1.1"
+    req.response_protocol = "HTTP/1.1"
+    return True
 
 
 def environ(gateway) -> dict:
