@@ -52,11 +52,13 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
         if self._unread is not None:
             line, self._unread = self._unread, None
             return line
-        if size is None and self.maxlen:
-            size = max(self.maxlen - self.bytes_read + 1, 1)
-        data = self.rfile.readline(-1 if size is None else size)
+        maxlen = self.maxlen
+        if size is None:
+            # (at least 1: a read that passed the limit has raised already)
+            size = maxlen - self.bytes_read + 1 if maxlen else -1
+        data = self.rfile.readline(size)
         self.bytes_read += len(data)
-        if self.maxlen and self.bytes_read > self.maxlen:
+        if maxlen and self.bytes_read > maxlen:
             raise errors.MaxSizeExceeded
         return data
 
