@@ -11,7 +11,7 @@ and formats the Date header anew each time. The same results come from fewer cal
   past the limit is found as before, and answered the same);
 - header names are transformed once per distinct spelling (a client sends the same dozen on
   every request), for the header dict and for the environ;
-- the Date header is formatted once a second.
+- the Date header is formatted once a second, and the response head made with one look-up set.
 
 What a request may be and how each malformed one is answered stays cheroot's: the parsing is its
 code with the per-call overhead taken out, and tests/test_hostile_http.py holds the answers.
@@ -228,15 +228,49 @@ def start_response(gateway, status, headers, exc_info=None):
 _date = (0, b"")  # the second last formatted, and its Date header value
 
 
-def add_date(outheaders: list) -> None:
-    """The Date header cheroot adds, formatted once a second, unless the application set one."""
+def send_headers(req) -> None:
+    """cheroot's HTTPRequest.send_headers: the same headers added on the same conditions, the
+    names looked up in one set, the Date formatted once a second."""
+    out = req.outheaders
+    keys = {key.lower() for key, _ in out}
+    status = int(req.status[:3])
+    if status == 413:  # Request Entity Too Large: close, to avoid reading garbage
+        req.close_connection = True
+    elif b"content-length" not in keys and not (status < 200 or status in (204, 205, 304)):
+        if req.response_protocol == "HTTP/1.1" and req.method != b"HEAD":
+            req.chunked_write = True
+            out.append((b"Transfer-Encoding", b"chunked"))
+        else:  # closing tells the length
+            req.close_connection = True
+    if not req.close_connection:  # unless the connection manager has no room for it
+        req.close_connection = not req.server.can_add_keepalive_connection
+    if b"connection" not in keys:
+        if req.response_protocol == "HTTP/1.1":
+            if req.close_connection:
+                out.append((b"Connection", b"close"))
+        elif not req.close_connection:
+            out.append((b"Connection", b"Keep-Alive"))
+    if (b"Connection", b"Keep-Alive") in out:
+        out.append((b"Keep-Alive", f"timeout={req.server.timeout}".encode("ISO-8859-1")))
+    if not req.close_connection and not req.chunked_read:
+        remaining = getattr(req.rfile, "remaining", 0)
+        if remaining > 0:  # the rest of the request's body, for the next request's sake
+            req.rfile.read(remaining)
+    if b"date" not in keys:
+        out.append((b"Date", _date_now()))
+    if b"server" not in keys:
+        out.append((b"Server", req.server.server_name.encode("ISO-8859-1")))
+    head = [req.server.protocol.encode("ascii") + b" " + req.status + _CRLF]
+    head += [key + b": " + value + _CRLF for key, value in out]
+    head.append(_CRLF)
+    req.conn.wfile.write(b"".join(head))
+
+
+def _date_now() -> bytes:
     global _date
-    for key, _ in outheaders:
-        if key.lower() == b"date":
-            return
     now = int(time.time())
     second, value = _date
     if second != now:
         value = email.utils.formatdate(now, usegmt=True).encode("ISO-8859-1")
         _date = (now, value)
-    outheaders.append((b"Date", value))
+    return value

@@ -177,8 +177,7 @@ class _Request(cheroot_server.HTTPRequest):
     def send_headers(self):
         if not self.close_connection:
             self._leave_body()
-        http_heads.add_date(self.outheaders)
-        super().send_headers()
+        http_heads.send_headers(self)
 
     def _leave_body(self) -> None:
         """Make sure cheroot will not read an unread body whole (its way of reaching the next
