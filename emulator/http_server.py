@@ -199,6 +199,7 @@ class _Request(cheroot_server.HTTPRequest):
 
 class _Connection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _Request
+    _poller = None  # what _next_request_soon waits on
 
     def __init__(self, server, sock, makefile=MakeFile):
         # Plain TCP gets our reader and writer; a TLS adapter would bring its own makefile.
@@ -234,8 +235,10 @@ class _Connection(cheroot_server.HTTPConnection):
         # body is waited for once more, as briefly.
         if wait:  # its slot free for others meanwhile (http_admission.py)
             server.admission.idle()
-        poller = select.poll()
-        poller.register(self.socket, select.POLLIN)
+        poller = self._poller
+        if poller is None:  # one per connection, not per request
+            poller = self._poller = select.poll()
+            poller.register(self.socket, select.POLLIN)
         for _ in range(2):
             if not poller.poll(wait):
                 return False
