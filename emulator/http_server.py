@@ -19,6 +19,9 @@ scripts/bench/api.py: about 440 -> 330 µs for DescribeClusters):
   client wakes once per small response instead of twice.
 - The request line and headers are read through io's BufferedReader, written in C; cheroot's
   own reader is `_pyio`'s, in Python, and each of a request's dozen header lines goes through it.
+- And the request head is parsed, the environ made and the response head written by
+  emulator/http_heads.py: cheroot's steps with fewer Python calls per request (behind a WSGI
+  app that answers at once, the server spent 62 µs of CPU a request, now 40; scripts/bench/).
 
 Under concurrency (emulator/http_admission.py): one worker serves requests at a time while they
 keep to the CPU, taking the next waiting connection itself when it finishes one, instead of
