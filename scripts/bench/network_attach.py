@@ -16,6 +16,7 @@ threads, as the emulator's bound on Docker calls in flight (ECS_EMULATOR_DOCKER_
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--single", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated variants, e.g. default,user,user/4")
     args = parser.parse_args()
     api = client()
     run = uuid.uuid4().hex[:8]
@@ -59,11 +61,10 @@ def main() -> None:
                                              "com.docker.network.bridge.enable_icc": "false"})["Id"],
     }
     made: list[str] = []
-    count = [0]
+    count = itertools.count(1)  # next() is atomic under the GIL: names never collide
 
     def create_start(mode: str) -> str:
-        count[0] += 1
-        cid = api.create_container(IMAGE, command=COMMAND, name=f"bench-attach-{run}-{count[0]}",
+        cid = api.create_container(IMAGE, command=COMMAND, name=f"bench-attach-{run}-{next(count)}",
                                    labels=labels, host_config=api.create_host_config(
                                        network_mode=mode, mem_limit=f"{MEMORY_MIB}m"))["Id"]
         made.append(cid)
@@ -80,11 +81,14 @@ def main() -> None:
         return [{"default": "bridge", "none": "none"}.get(variant) or nets[variant]] * n
 
     def clean() -> None:
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda c: api.remove_container(c, force=True), list(made)))
+        # One at a time: dockerd 20.10 may miscount a network's endpoints under many parallel
+        # removals and then refuse to remove it until it restarts (moby/moby#42119).
+        for container in made:
+            api.remove_container(container, force=True)
         made.clear()
 
     variants = ["default", "user", "internal", "quiet", "none", "join", "default/4", "user/4"]
+    variants = [v for v in variants if v in args.only.split(",")] if args.only else variants
     burst: dict[str, list[float]] = {v: [] for v in variants}
     cpu: dict[str, list[float]] = {v: [] for v in variants}
     single: dict[str, list[float]] = {v: [] for v in variants}
@@ -109,13 +113,17 @@ def main() -> None:
     finally:
         clean()
         for net in nets.values():
-            api.remove_network(net)
+            try:
+                api.remove_network(net)
+            except Exception as error:  # a stale endpoint count (moby#42119): said, not hidden
+                print(f"could not remove network {net[:12]}: {error}", file=sys.stderr)
     print(f"docker {api.version()['Version']}, load average {min(loads):.1f}-{max(loads):.1f}, "
           f"{args.rounds} rounds")
-    print(f"| network | {args.burst} at once (median s) | vs default | Docker daemons' CPU a "
-          f"container (ms) | one (median ms) | vs default |")
+    print(f"| network | {args.burst} at once (median s) | vs the first | Docker daemons' CPU a "
+          f"container (ms) | one (median ms) | vs the first |")
     print("|---|---|---|---|---|---|")
-    b0, s0 = statistics.median(burst["default"]), statistics.median(single["default"])
+    b0 = statistics.median(burst[variants[0]])
+    s0 = statistics.median(single[variants[0]]) if single[variants[0]] else 1.0
     for variant in variants:
         b = statistics.median(burst[variant])
         one = (f"{statistics.median(single[variant]) * 1000:.0f} | "
