@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import signal
 import statistics
 import sys
 import time
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=5)
     parser.add_argument("--only", default="", help="comma-separated variants, e.g. default,user,user/4")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `timeout` too removes what was made
     api = client()
     run = uuid.uuid4().hex[:8]
     labels = {LABEL: run}
