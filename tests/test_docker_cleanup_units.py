@@ -165,3 +165,24 @@ def test_a_count_docker_keeps_but_lists_nothing_for_is_said_once(caplog, monkeyp
 def _fresh_warnings(monkeypatch):
     monkeypatch.setattr(docker_cleanup, "_warned", set())
 
+
+
+class Conflict:  # the response of a 409, as the SDK reads it
+    status_code = 409
+    reason = "Conflict"
+
+
+def test_a_container_whose_removal_is_under_way_is_left_to_it_quietly(caplog):
+    """A sweep beside a runner's teardown (an engine's removal) meets Docker's 409 for a
+    removal already in progress: not a warning."""
+    api = StubApi({})
+    api.containers = lambda all=False, filters=None: [{"Id": "c1"}]
+
+    def remove_container(ident, force=False, v=False):
+        raise docker.errors.APIError("409 Client Error", response=Conflict(), explanation=(
+            f"removal of container {ident} is already in progress"))
+
+    api.remove_container = remove_container
+    with caplog.at_level(logging.DEBUG, logger=docker_cleanup.log.name):
+        assert docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}) == 0
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG] * docker_cleanup.CONTAINER_PASSES

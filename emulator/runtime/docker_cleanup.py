@@ -68,7 +68,12 @@ def _quietly(ident: str, remove, **kwargs) -> bool:
         return remove(ident, **kwargs) is not False
     except docker.errors.NotFound:
         return False
-    except docker.errors.APIError as error:  # e.g. in use by a container not ours: leave it
+    except docker.errors.APIError as error:
+        if error.status_code == 409 and "in progress" in str(error.explanation or error):
+            # a runner's own removal of it is under way (a sweep beside a teardown): it goes
+            log.debug("%s: %s", ident, error.explanation or error)
+            return False
+        # e.g. in use by a container not ours: leave it
         log.warning("could not remove %s: %s", ident, error.explanation or error)
         return False
 
