@@ -130,7 +130,7 @@ def _disconnect_all(api, network_id: str) -> list[str]:
     Such an endpoint is listed as "ep-<endpoint id>", or under its container's id: dockerd
     deletes it when asked to disconnect its name (the container's) with force, as
     `docker network disconnect -f NETWORK NAME` does; neither id would be found. What it
-    disconnected (names), each logged."""
+    disconnected (the id or name it was asked by), each logged."""
     import docker.errors
 
     try:
@@ -151,7 +151,7 @@ def _disconnect_all(api, network_id: str) -> list[str]:
                 log.warning("could not disconnect %s from network %s: %s", target,
                             info.get("Name") or network_id, error.explanation or error)
                 break
-            log.info("network %s: force-disconnected %s, still attached as it was removed",
+            log.info("network %s: force-disconnected %s to remove the network",
                      info.get("Name") or network_id, target)
             done.append(target)
             break
