@@ -27,12 +27,16 @@ and refuses named sites' pages (emulator/front_doors.py); the task behind it jud
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 # Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
 # containers name the host so, and tasks are given host.docker.internal (server.py).
 LOCAL_NAMES = frozenset(("localhost", "host.docker.internal", "gateway.docker.internal",
                          "host.orb.internal", "host.lima.internal", "host.containers.internal"))
+# ECR's registry names (emulator/registry/names.py reads the account and region from them), for
+# a client that points one at this host: DNS of Amazon's, which no page can re-point here.
+_ECR_REGISTRY = re.compile(r"\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 HOSTS_SETTING = "ECS_EMULATOR_ALLOWED_HOSTS"
 ORIGINS_SETTING = "ECS_EMULATOR_ALLOWED_ORIGINS"
 
@@ -173,7 +177,7 @@ def _local(name: str) -> bool:
     name = name.rstrip(".")
     if not name:
         return True  # HTTP/1.0 without a Host: no browser sends that
-    if name in LOCAL_NAMES or name.endswith(".localhost"):
+    if name in LOCAL_NAMES or name.endswith(".localhost") or _ECR_REGISTRY.fullmatch(name):
         return True
     try:
         ipaddress.ip_address(name)
