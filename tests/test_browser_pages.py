@@ -1,6 +1,8 @@
-"""Web pages in the user's browser cannot drive the emulator: a cross-site form POST and a
-DNS-rebound host name are refused (emulator/access/browsers.py), while SDKs and the dashboard's
-own requests pass."""
+"""Web pages in the user's browser cannot drive the emulator (emulator/access/browsers.py): a
+page of another origin (another site's, a task's on its published port of this host), a request
+a browser marks as another site's, and one addressed to a DNS-rebound name are refused on every
+path, and moto grants no CORS; SDKs, the dashboard's own requests, the emulator's own names and
+what the operator allowed (ECS_EMULATOR_ALLOWED_HOSTS, ECS_EMULATOR_ALLOWED_ORIGINS) pass."""
 
 import http.client
 import json
@@ -12,14 +14,13 @@ from emulator.access.browsers import BrowserRules, normal_origin
 from emulator.config import Settings
 
 
-
-def request(emulator, method, path, headers, body=b""):
+def answer(emulator, method, path, headers, body=b""):
     address = urlsplit(emulator.endpoint_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, response.read()
+        return response.status, response.headers, response.read()
     finally:
         connection.close()
 
@@ -27,29 +28,29 @@ def request(emulator, method, path, headers, body=b""):
 def test_a_cross_site_form_cannot_reset_the_emulator(clean_emulator):
     ecs = clean_emulator.client("ecs")
     ecs.create_cluster(clusterName="kept")
-    status, body = request(clean_emulator, "POST", "/_emulator/reset",
-                           {"Origin": "https://evil.example",
-                            "Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body = answer(clean_emulator, "POST", "/_emulator/reset",
+                             {"Origin": "https://evil.example",
+                              "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 403
     assert json.loads(body)["__type"] == "AccessDeniedException"
     assert [c["clusterName"] for c in ecs.describe_clusters(clusters=["kept"])["clusters"]] == ["kept"]
 
 
 def test_a_cross_site_page_cannot_call_the_aws_apis(clean_emulator):
-    status, _ = request(clean_emulator, "POST", "/",
-                        {"Origin": "http://evil.example:4566",
-                         "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.CreateCluster",
-                         "Content-Type": "application/x-amz-json-1.1"},
-                        b'{"clusterName": "planted"}')
+    status, _, _ = answer(clean_emulator, "POST", "/",
+                          {"Origin": "http://evil.example:4566",
+                           "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.CreateCluster",
+                           "Content-Type": "application/x-amz-json-1.1"},
+                          b'{"clusterName": "planted"}')
     assert status == 403
     assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
 
 
 def test_a_rebound_host_name_reads_no_control_endpoint(clean_emulator):
-    status, _ = request(clean_emulator, "GET", "/_emulator/health",
-                        {"Host": f"rebound.example:{urlsplit(clean_emulator.endpoint_url).port}"})
+    status, _, _ = answer(clean_emulator, "GET", "/_emulator/health",
+                          {"Host": f"rebound.example:{urlsplit(clean_emulator.endpoint_url).port}"})
     assert status == 403
-    status, _ = request(clean_emulator, "GET", "/_emulator/health", {})
+    status, _, _ = answer(clean_emulator, "GET", "/_emulator/health", {})
     assert status == 200
 
 
@@ -67,36 +68,32 @@ HOST_MOUNT = json.dumps({
                                                "containerPath": "/host"}]}]}).encode()
 
 
-def answer(emulator, method, path, headers, body=b""):
-    address = urlsplit(emulator.endpoint_url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
-
-
 def refused(status, body) -> bool:
     return status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
 
 
 def test_a_tasks_page_on_this_host_gets_no_preflight_and_no_call(clean_emulator):
     # The browser connects from 127.0.0.1: were the page's call served, it would be this
-    # host's, out of reach of the rules for tasks (a privileged task definition of "/").
-    status, headers, body = answer(clean_emulator, "OPTIONS", "/", {
-        "Origin": TASK_PAGE, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type,x-amz-target",
-        "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"})
-    assert refused(status, body)
-    assert "Access-Control-Allow-Origin" not in headers
-    status, headers, body = answer(clean_emulator, "POST", "/", {
-        "Origin": TASK_PAGE, "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors",
-        "X-Amz-Target": f"{ECS}.RegisterTaskDefinition", "Authorization": SIGNED.format("ecs"),
-        "Content-Type": "application/x-amz-json-1.1"}, HOST_MOUNT)
-    assert refused(status, body)
-    assert "Access-Control-Allow-Origin" not in headers
+    # host's, out of reach of the rules for tasks (a privileged task definition of "/"). A
+    # task may give a bucket a CORS rule for any origin: moto's S3 answered its preflights.
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="open")
+    s3.put_bucket_cors(Bucket="open", CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": ["*"], "AllowedMethods": ["POST"], "AllowedHeaders": ["*"]}]})
+    for path in ("/", "/open", "/open/x"):
+        status, headers, body = answer(clean_emulator, "OPTIONS", path, {
+            "Origin": TASK_PAGE, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-amz-target",
+            "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"})
+        assert refused(status, body), path
+        assert "Access-Control-Allow-Origin" not in headers
+        status, headers, body = answer(clean_emulator, "POST", path, {
+            "Origin": TASK_PAGE, "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors",
+            "X-Amz-Target": f"{ECS}.RegisterTaskDefinition",
+            "Authorization": SIGNED.format("ecs"), "Content-Type": "application/x-amz-json-1.1"},
+            HOST_MOUNT)
+        assert refused(status, body), path
+        assert "Access-Control-Allow-Origin" not in headers
     assert clean_emulator.client("ecs").list_task_definitions()["taskDefinitionArns"] == []
 
 
