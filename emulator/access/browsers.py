@@ -26,6 +26,7 @@ and refuses named sites' pages (emulator/front_doors.py); the task behind it jud
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -173,6 +174,7 @@ def _authority(netloc: str) -> str:
         netloc[:-4] if netloc.endswith(":443") else netloc)
 
 
+@functools.lru_cache(maxsize=256)  # asked of every request: the same few names, parsed once
 def _local(name: str) -> bool:
     name = name.rstrip(".")
     if not name:
