@@ -19,7 +19,7 @@ from emulator.runtime import labels
 from emulator.runtime.base import (
     ContainerCreateError,
     ContainerSpec,
-    ContainerStartError,
+    ContainerGoneError,
     HealthCheck,
     ImagePullError,
     PortBinding,
@@ -180,7 +180,7 @@ def test_gone_containers_are_none_to_inspect_and_quiet_to_stop_kill_remove(harne
     runtime.stop_container(container, 1)
     runtime.kill_container(container)
     runtime.remove_container(container)
-    with pytest.raises(ContainerStartError):
+    with pytest.raises(ContainerGoneError):  # a start error that says it is gone
         runtime.start_container(container)
 
 
