@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from api_shapes import load_service
 from emulator import cloudformation
+from emulator.access.browsers import BrowserRules
 from emulator.access.callers import Callers
 from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
@@ -74,6 +75,8 @@ class Emulator:
     callers: Callers | None = None  # who is calling, by address (access/callers.py)
     # What the control endpoints ask of this host's callers where containers pass for it.
     control_token: ControlToken = field(default_factory=ControlToken)
+    # The host names and web pages' origins the listeners serve (access/browsers.py).
+    browsers: BrowserRules = field(default_factory=BrowserRules)
     # Flask's app.extensions of the app to come, by key (the routes find their hooks there).
     flask_extensions: dict = field(default_factory=dict)
     _flask_app: object = None
@@ -117,7 +120,7 @@ class Emulator:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
         listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
         return Gate(self.wsgi, self.callers, container_facing, self.control_token,
-                    self.ecs.front_doors)
+                    self.ecs.front_doors, self.browsers)
 
     def container_endpoint(self, runtime=None) -> str:
         """http://<address containers reach>:<port>, for containers on `runtime`'s Docker
@@ -162,6 +165,11 @@ def create_app(settings: Settings | None = None) -> Emulator:
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,
                                lambda name: engine.engines.readable(name))
     emulator.control_token = ControlToken(settings.control_token)
+    # The Docker Engines pull our images by the registry addresses they are told: names of ours.
+    emulator.browsers = BrowserRules(
+        settings.allowed_hosts, settings.allowed_origins,
+        lambda: [settings.registry_address, *(engine.engines.registry_addresses()
+                                              if engine.engines is not None else ())])
     # A task's containers call the gateway of their engine's network; those of an engine on
     # another machine are given the default engine's (README: Several Docker Engines).
     engine.hooks.append(BaseEnvironment(

@@ -278,7 +278,7 @@ def test_a_stranger_is_closed_unread_and_docker_is_asked_off_the_selector_thread
                 except ConnectionResetError:
                     pass
         with connect("127.0.0.3") as waiting:
-            waiting.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            waiting.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
             # While Docker is asked about it, others are served.
             assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
             assert select.select([waiting], [], [], 0.2)[0] == []

@@ -142,12 +142,21 @@ class MotoBridge:
                     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
                     # Tasks call moto too: it runs no containers and sends no HTTP to this host.
                     moto_containment.configure(default_user_config)
+                    from moto import settings as moto_settings
+                    from moto.moto_server import werkzeug_app
                     from moto.moto_server.werkzeug_app import (
                         DomainDispatcherApplication,
                         create_backend_app,
                     )
 
                     moto_containment.install()
+                    # moto's server grants every origin CORS (its preflights reflect any
+                    # Origin and allow any header): a page of another origin would read the
+                    # answers. Off, as MOTO_DISABLE_GLOBAL_CORS=true does; read when each
+                    # service's app is made, so whoever imported moto first.
+                    moto_settings.DISABLE_GLOBAL_CORS = True
+                    werkzeug_app.DISABLE_GLOBAL_CORS = True
+
                     for hook in self.on_load:
                         hook()
                     self._app = DomainDispatcherApplication(create_backend_app)
