@@ -394,3 +394,60 @@ BASE = f"arn:aws:ecs:eu-west-1:{ACCOUNT}"
 ])
 def test_the_actions_and_resources_a_call_needs(service, operation, params, needed):
     assert iam_resources.checks(service, operation, params, CTX) == needed
+
+
+class _VolumeRuntime:
+    """An engine's volume reads: `answer` is the labels, None (no such volume) or an error."""
+
+    def __init__(self, answer):
+        self.answer, self.asked = answer, []
+
+    def volume_labels(self, name):
+        self.asked.append(name)
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        return self.answer
+
+
+def _engines(answer):
+    runtime = _VolumeRuntime(answer)
+    health = SimpleNamespace(answering=lambda: True)
+    engine = SimpleNamespace(name="default", runtime=runtime, health=health)
+    return SimpleNamespace(engines={"default": engine}), runtime
+
+
+def _shared(name):
+    return {"family": "f", "containerDefinitions": [],
+            "volumes": [{"name": name, "dockerVolumeConfiguration": {"scope": "shared"}}]}
+
+
+def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
+    from emulator.engine import task_volumes
+
+    def said(answer, name="data"):
+        engines, runtime = _engines(answer)
+        view = host_access.EngineView(
+            foreign_volume=lambda n: task_volumes.foreign_volume(engines, n),
+            own_registry=lambda image: False)
+        return host_access.engine_reasons(_shared(name), view), runtime.asked
+
+    assert said(None) == ([], ["data"])
+    assert said({"com.example": "x"})[0] == [
+        "volume 'data' is the Docker volume 'data', which the emulator did not make"]
+    # Names Docker would take as a path, or not a name at all: left to validation, unasked.
+    for name in ("a/../../containers/x", "..", "-x", "", 7, None, ["v"]):
+        assert said({"com.example": "x"}, name) == ([], [])
+    # An engine that cannot answer (a timeout while it flaps, docker-py's own errors): refused.
+    for error in (requests.exceptions.ReadTimeout("read timed out"), ValueError("bad")):
+        (reason,), _ = said(error)
+        assert f"could not be asked about ({type(error).__name__}" in reason
+    # A malformed request is RegisterTaskDefinition's to answer (a 400), not the check's (a 500).
+    engines, _ = _engines(None)
+    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False)
+    for spec in ({"volumes": "x", "containerDefinitions": [1]},
+                 {"volumes": [1, {"name": "v", "efsVolumeConfiguration": "x",
+                                  "dockerVolumeConfiguration": "y", "host": 2}],
+                  "containerDefinitions": [{"name": "x", "linuxParameters": "z",
+                                            "dockerSecurityOptions": "seccomp=unconfined"}]}):
+        assert host_access.refusal("RegisterTaskDefinition", spec, view) is None
+

@@ -41,16 +41,28 @@ def reasons(spec: dict) -> list[str]:
     gives its containers access to the host; empty when nothing does."""
     found = [f"{key} {HOST}" for key in ("networkMode", "pidMode", "ipcMode")
              if spec.get(key) == HOST]
-    for volume in spec.get("volumes") or []:
+    for volume in _dicts(spec, "volumes"):
         name = volume.get("name", "")
-        if (volume.get("host") or {}).get("sourcePath"):
+        if (_dict(volume, "host")).get("sourcePath"):
             found.append(f"volume {name!r} mounts a host path")
-        docker = volume.get("dockerVolumeConfiguration") or {}
+        docker = _dict(volume, "dockerVolumeConfiguration")
         if docker.get("driverOpts") or docker.get("driver") not in (None, "", "local"):
             found.append(f"volume {name!r} sets a volume driver or driver options")
-    for container in spec.get("containerDefinitions") or []:
+    for container in _dicts(spec, "containerDefinitions"):
         found += _container_reasons(container)
     return found
+
+
+def _dicts(parent: dict, key: str) -> list[dict]:
+    """The objects of a list member; a malformed request (a string, numbers) is left to
+    RegisterTaskDefinition's validation, which answers it as AWS does."""
+    value = parent.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _dict(parent: dict, key: str) -> dict:
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _container_reasons(container: dict) -> list[str]:
@@ -58,13 +70,14 @@ def _container_reasons(container: dict) -> list[str]:
     found = []
     if container.get("privileged"):
         found.append(f"container {name!r} is privileged")
-    linux = container.get("linuxParameters") or {}
-    if (linux.get("capabilities") or {}).get("add"):
+    linux = _dict(container, "linuxParameters")
+    if _dict(linux, "capabilities").get("add"):
         found.append(f"container {name!r} adds capabilities")
     if linux.get("devices"):
         found.append(f"container {name!r} maps host devices")
-    loosened = [o for o in container.get("dockerSecurityOptions") or []
-                if o not in SAFE_SECURITY_OPTIONS]
+    options = container.get("dockerSecurityOptions")
+    loosened = [o for o in options if o not in SAFE_SECURITY_OPTIONS] if isinstance(
+        options, list) else []
     if loosened:
         found.append(f"container {name!r} sets dockerSecurityOptions {loosened}")
     return found
@@ -73,8 +86,9 @@ def _container_reasons(container: dict) -> list[str]:
 @dataclass(frozen=True)
 class EngineView:
     """What the checks ask beyond the task definition (app.py wires it to the Docker Engines)."""
-    # Whether a Docker volume of that name exists on an engine that no emulator made.
-    foreign_volume: Callable[[str], bool]
+    # Why a shared Docker volume of that name is the host's (one on an engine that no emulator
+    # made, or an engine could not say), else None (task_volumes.foreign_volume).
+    foreign_volume: Callable[[str], str | None]
     # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
     own_registry: Callable[[str], bool]
 
@@ -101,12 +115,13 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
     """What in a task definition reaches the host through the Docker Engines' own things (asks
     Docker: call without the state lock)."""
     found = []
-    for volume in spec.get("volumes") or []:
+    for volume in _dicts(spec, "volumes"):
         name = task_volumes.shared_name(volume)
-        if name and view.foreign_volume(name):
+        why = view.foreign_volume(name) if name else None
+        if why:
             found.append(f"volume {volume.get('name', '')!r} is the Docker volume {name!r}, "
-                         "which the emulator did not make")
-    for container in spec.get("containerDefinitions") or []:
+                         f"{why}")
+    for container in _dicts(spec, "containerDefinitions"):
         image = container.get("image")
         if isinstance(image, str) and not view.own_registry(image):
             local = _local_registry(image)

@@ -9,9 +9,10 @@ of the engine but the task's runtime and the host address ports are published on
 
 from __future__ import annotations
 
+import re
+
 from emulator.engine import container_specs
 from emulator.runtime import labels as runtime_labels
-from emulator.runtime.base import RuntimeError_
 
 
 def labels_for(task, container_name: str) -> dict[str, str]:
@@ -71,28 +72,38 @@ def shared_name(volume: dict) -> str | None:
     """The Docker volume an ECS volume shares with every task that names it (EFS, or a docker
     volume of `shared` scope, which is the volume of its name); None for the others."""
     efs = volume.get("efsVolumeConfiguration")
-    if efs:
+    if isinstance(efs, dict) and efs:  # not a dict: a request validation answers
         return f"ecs-emulator-efs-{efs.get('fileSystemId', '')}"
     docker_config = volume.get("dockerVolumeConfiguration")
-    if docker_config and docker_config.get("scope") == "shared":
+    if isinstance(docker_config, dict) and docker_config.get("scope") == "shared":
         return volume.get("name", "")
     return None
 
 
-def foreign_volume(engines, name: str) -> bool:
-    """Whether an answering engine (engines.py) has a Docker volume `name` that no emulator
-    made (a user's, another project's): a shared-scope volume of that name would mount it, as
-    Docker answers a create of an existing volume with that volume."""
+# A Docker volume name (Docker's own rule, one character shorter): only such a name is asked
+# about; any other is left to RegisterTaskDefinition's validation, and never pasted into the
+# Docker API's path (`a/../../containers`).
+VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def foreign_volume(engines, name) -> str | None:
+    """Why the shared Docker volume `name` is the host's, else None: an answering engine
+    (engines.py) has a volume of that name that no emulator made (a user's, another project's),
+    which a shared-scope volume would mount, as Docker answers a create of an existing volume
+    with that volume; or an engine could not say (fails closed: the task may try again)."""
+    if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
+        return None
     for engine in list(engines.engines.values()):
         if not engine.health.answering():
             continue
         try:
             found = engine.runtime.volume_labels(name)
-        except RuntimeError_:
-            continue  # an engine that fails the read is left out, as one that does not answer
+        except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
+            return (f"which the Docker Engine {engine.name!r} could not be "
+                    f"asked about ({type(error).__name__}: {error}); try again")
         if found is not None and runtime_labels.INSTANCE not in found:
-            return True
-    return False
+            return "which the emulator did not make"
+    return None
 
 
 def _units(value: str | None) -> int | None:
