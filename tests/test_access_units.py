@@ -451,3 +451,13 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
                                             "dockerSecurityOptions": "seccomp=unconfined"}]}):
         assert host_access.refusal("RegisterTaskDefinition", spec, view) is None
 
+
+@pytest.mark.parametrize("image, registry", [
+    ("localhost:5000/app", "localhost:5000"), ("LOCALHOST/app", "LOCALHOST"),
+    ("LocalHost:5000/app:1", "LocalHost:5000"), ("127.0.0.1/app", "127.0.0.1"),
+    ("[::1]:5000/app", "[::1]:5000"),
+    ("localhost", None), ("nginx", None), ("user/app", None), ("library/nginx:1", None),
+])
+def test_images_from_a_registry_on_this_host_are_told_as_docker_parses_references(
+        image, registry):
+    assert host_access._local_registry(image) == registry

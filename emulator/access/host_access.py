@@ -138,10 +138,14 @@ def _local_registry(image: str) -> str | None:
     from emulator.access.callers import name_reaches_this_host
 
     first = image.split("/", 1)[0]
-    if "/" not in image or not ("." in first or ":" in first or first == "localhost"):
+    # Docker's reference parser (splitDockerDomain): a first component is a registry when it
+    # has a '.' or ':', is `localhost`, or has an uppercase letter (`LOCALHOST/app`).
+    if "/" not in image or not ("." in first or ":" in first or first == "localhost"
+                                or first != first.lower()):
         return None  # Docker Hub's: `nginx`, `library/nginx`, `user/app`
     host = first[1:first.find("]")] if first.startswith("[") else first.split(":", 1)[0]
-    if host.lower() == "localhost" or name_reaches_this_host(host):
+    host = host.lower()  # host names are case-insensitive
+    if host == "localhost" or name_reaches_this_host(host):
         return first
     return None
 
