@@ -140,3 +140,64 @@ def test_firehose_delivers_nothing_to_this_hosts_loopback(aws, listener):
                             "BucketARN": "arn:aws:s3:::b"}})
     assert firehose.put_record(DeliveryStreamName="s", Record={"Data": b"x"})["RecordId"]
     assert listener.hits == []
+
+
+@pytest.fixture
+def endless():
+    """A server on the loopback whose answers never end: `/fast` streams, `/drip` sends a byte
+    a tenth of a second, `/redirect` is a 302 to /done with an endless body."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            if self.path == "/done":
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                return
+            self.send_response(302 if self.path == "/redirect" else 200)
+            if self.path == "/redirect":
+                self.send_header("Location", "/done")
+            self.end_headers()  # no length: the body lasts until the connection closes
+            try:
+                while True:
+                    self.wfile.write(b"x" if self.path == "/drip" else b"x" * 65536)
+                    self.wfile.flush()
+                    if self.path == "/drip":
+                        time.sleep(0.1)
+            except OSError:
+                pass
+
+        do_GET = do_POST  # a 302 is followed with a GET
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_delivery_reads_a_bounded_answer_in_bounded_time(endless, monkeypatch):
+    """moto reads an endpoint's answer whole, in memory: an endpoint that never ends it would
+    fill the emulator's memory or hold the publishing call for ever."""
+    import requests
+    from urllib3.poolmanager import pool_classes_by_scheme
+
+    from emulator.aws import moto_containment
+
+    outbound = moto_containment._Outbound(requests)
+    outbound._pools = pool_classes_by_scheme  # urllib3's own: this server is on the loopback
+    answer = outbound.post(f"{endless}/fast", data=b"{}")
+    assert answer.status_code == 200 and len(answer.content) == moto_containment.ANSWER_CAP
+    answer = outbound.post(f"{endless}/redirect", data=b"{}")  # a redirect's body too
+    assert answer.status_code == 200 and answer.content == b"ok"
+    monkeypatch.setattr(moto_containment, "DEADLINE_S", 0.5)
+    answer = outbound.post(f"{endless}/drip", data=b"{}")
+    assert answer.status_code == 200 and 0 < len(answer.content) < 100

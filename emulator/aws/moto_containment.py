@@ -17,7 +17,8 @@ moto serves every caller, tasks included, and some of its services act outside t
   interfaces): the name is resolved and checked before connecting, and the connected peer again
   (a name that resolves elsewhere the second time), on every redirect too. A refused or failed
   delivery is logged and dropped, as AWS drops what an endpoint does not take: the call that
-  caused it (Publish, PutRecord, PutEvents) succeeds.
+  caused it (Publish, PutRecord, PutEvents) succeeds. Answers are read streamed, cut at a size
+  and a time (TIMEOUT_S, DEADLINE_S, ANSWER_CAP).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ import json
 import logging
 import sys
 import threading
+import time
+
+import requests.adapters
 
 log = logging.getLogger("emulator.moto")
 
@@ -43,9 +47,13 @@ OUTBOUND_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
     "state_task_service_api_gateway",
 )
-# A delivery waits this long at most (moto gives none: an endpoint that never answers would hold
-# the caller's request for ever).
+# A delivery's connect and each of its reads wait this long at most (moto gives none: an endpoint
+# that never answers would hold the caller's request for ever); its answers (redirects' too) are
+# read for DEADLINE_S in all and kept to ANSWER_CAP bytes (moto reads them whole, in memory: an
+# endpoint that streams without end would fill it).
 TIMEOUT_S = (5, 15)
+DEADLINE_S = 30.0
+ANSWER_CAP = 1 << 20
 LAMBDA_SIMPLE_ANSWER = "Simple Lambda happy path OK"  # moto's docker-less Lambda's
 
 _installed = threading.Lock()
@@ -157,11 +165,11 @@ class _Outbound:
         requests = self._requests
         session = requests.Session()
         session.trust_env = False  # a proxy from the environment would be the peer we check
-        adapter = requests.adapters.HTTPAdapter()
+        adapter = _CappedAdapter(time.monotonic() + DEADLINE_S)
         adapter.poolmanager.pool_classes_by_scheme = self._pools
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        kwargs.setdefault("timeout", TIMEOUT_S)
+        kwargs["timeout"] = TIMEOUT_S
         try:
             with session:
                 return session.request(method, url, **kwargs)
@@ -189,6 +197,33 @@ class _Outbound:
 
     def options(self, url, **kwargs):
         return self.request("OPTIONS", url, **kwargs)
+
+
+class _CappedAdapter(requests.adapters.HTTPAdapter):
+    """Reads each answer itself, streamed: ANSWER_CAP bytes at most, until `deadline`."""
+
+    def __init__(self, deadline: float):
+        super().__init__()
+        self.deadline = deadline
+
+    def send(self, request, **kwargs):
+        kwargs["stream"] = True
+        answer = super().send(request, **kwargs)
+        body = bytearray()
+        # read1: what has arrived (read(n) waits for n bytes, which a byte a second would
+        # stretch past any deadline); urllib3 1.x has none: small reads there.
+        read = getattr(answer.raw, "read1", None) or (lambda n, **kw: answer.raw.read(1024, **kw))
+        try:
+            while chunk := read(64 * 1024, decode_content=True):
+                body += chunk
+                if len(body) >= ANSWER_CAP or time.monotonic() >= self.deadline:
+                    log.warning("moto's %s %s: answer cut at %d bytes", request.method,
+                                request.url, min(len(body), ANSWER_CAP))
+                    break
+        finally:
+            answer.close()  # the rest unread: the connection is dropped, not reused
+        answer._content, answer._content_consumed = bytes(body[:ANSWER_CAP]), True
+        return answer
 
 
 def _undelivered(requests, method: str, url: str, error: Exception):
