@@ -201,3 +201,35 @@ def test_a_delivery_reads_a_bounded_answer_in_bounded_time(endless, monkeypatch)
     monkeypatch.setattr(moto_containment, "DEADLINE_S", 0.5)
     answer = outbound.post(f"{endless}/drip", data=b"{}")
     assert answer.status_code == 200 and 0 < len(answer.content) < 100
+
+
+def test_functions_are_moto_lambdas_other_services_find(aws):
+    """moto's docker-less Lambda is a backend of its own: SES would not find the function."""
+    role = aws("iam").create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(
+        TRUST).replace("batch.", "lambda."))["Role"]["Arn"]
+    function = aws("lambda").create_function(
+        FunctionName="on-mail", Runtime="python3.12", Role=role, Handler="index.handler",
+        Code={"ZipFile": _zip_of("def handler(e, c): 1")})["FunctionArn"]
+    ses = aws("ses")
+    ses.create_receipt_rule_set(RuleSetName="rules")
+    ses.create_receipt_rule(RuleSetName="rules", Rule={
+        "Name": "r", "Enabled": True,
+        "Actions": [{"LambdaAction": {"FunctionArn": function}}]})
+    rule = ses.describe_receipt_rule(RuleSetName="rules", RuleName="r")["Rule"]
+    assert rule["Actions"][0]["LambdaAction"]["FunctionArn"] == function
+
+
+def test_batch_state_is_one_snapshot_part():
+    """moto's docker-less Batch backend answers `__dict__` with its Batch backend's: saving
+    both would save that state twice, and restore two copies of each job."""
+    from moto.batch.models import batch_backends
+    from moto.batch_simple.models import batch_simple_backends
+
+    from emulator.persistence import moto_parts
+
+    for backends in (batch_backends, batch_simple_backends):  # made as moto makes them
+        backends["123456789012"]["us-east-1"]
+    names = moto_parts.part_names()
+    assert "moto-moto.batch.models:batch_backends" in names
+    assert not [name for name in names if "batch_simple" in name]
+    assert moto_parts.parts_for("batch") == ["moto-moto.batch.models:batch_backends"]

@@ -3,12 +3,11 @@
 moto serves every caller, tasks included, and some of its services act outside the process:
 - Batch and Lambda run containers on this host's Docker, as given (Batch passes `privileged` and
   host path volumes through): a task's job definition would be root on the host. moto's
-  docker-less backends are used instead (`use_docker: False`): a Batch job succeeds at once,
-  an Invoke answers its event back (or what `/moto-api/static/lambda-simple/response` queued).
-  Lambda functions invoked by other services (S3 notifications, CloudFormation custom resources,
-  SNS, Kinesis, DynamoDB streams, log subscriptions) call the function object directly, past the
-  backend, so that call answers the same way; and moto's Docker client refuses, should any other
-  path reach it.
+  docker-less Batch is used instead (`use_docker: False`): a Batch job succeeds at once. A Lambda
+  function's invocation (Invoke, or by S3 notifications, CloudFormation custom resources, SNS,
+  Kinesis, DynamoDB streams, log subscriptions) answers as moto's docker-less Lambda does: its
+  event back (or what `/moto-api/static/lambda-simple/response` queued); and moto's Docker
+  client refuses, should any other path reach it.
 - SNS http/https subscriptions, Firehose HTTP endpoint destinations, EventBridge API
   destinations, API Gateway HTTP integrations (and Step Functions' calls to them) POST from this
   process: to the emulator's own control endpoints that is a call from this host, and to any
@@ -61,9 +60,12 @@ _done = False
 
 
 def configure(config: dict) -> None:
-    """moto's docker-less Batch and Lambda (set before moto serves its first call)."""
+    """moto's docker-less Batch (set before moto serves its first call)."""
     config.setdefault("batch", {})["use_docker"] = False
-    config.setdefault("lambda", {})["use_docker"] = False
+    # Not Lambda's: moto's docker-less Lambda is a backend of its own, where SES, S3 and the
+    # others do not find the functions (and snapshots keep them in moto's Lambda). The
+    # function's own invocation is replaced instead (_refuse_docker), with the same answers.
+    config.setdefault("lambda", {})["use_docker"] = True
 
 
 def install() -> None:

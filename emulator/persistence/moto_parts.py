@@ -19,6 +19,9 @@ from emulator.persistence import snapshot
 log = logging.getLogger("emulator.persistence")
 
 PREFIX = "moto-"
+# moto's backends that are views of another's (BatchSimpleBackend answers `__dict__` with its
+# batch backend's): saved as that one, not twice.
+WRAPPERS = ("moto.batch_simple.models",)
 
 
 def _backend_dicts() -> dict[str, object]:
@@ -29,7 +32,7 @@ def _backend_dicts() -> dict[str, object]:
     found = {}
     for backends in list(base.BackendDict._instances):
         address = _address(backends)
-        if address is not None:
+        if address is not None and address[0] not in WRAPPERS:
             found[PREFIX + ":".join(address)] = backends
     return found
 
@@ -59,8 +62,8 @@ _SIGNING_NAMES = {
     "elasticloadbalancing": ("elbv2", "elb"),
     "monitoring": ("cloudwatch",),
     "sts": ("sts", "iam"),
-    "lambda": ("awslambda", "awslambda_simple"),  # the docker-less one (aws/moto_containment.py)
-    "batch": ("batch", "batch_simple"),
+    "lambda": ("awslambda", "awslambda_simple"),  # the queued answers (aws/moto_containment.py)
+    "batch": ("batch",),  # batch_simple's state is batch's (WRAPPERS)
     "states": ("stepfunctions",),
     "email": ("ses", "sesv2"),
     "execute-api": ("apigateway",),
