@@ -188,13 +188,20 @@ def test_secrets_and_environment_files_need_the_execution_roles_permissions(
     ecs = handle.client("ecs")
     ecs.create_cluster(clusterName="work")
 
-    def started(family, **container):
+    def started(family, execution_role=role, **container):
         definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
                                     "command": ["sleep", "300"], **container},
-                              family=family, executionRoleArn=role)
+                              family=family, executionRoleArn=execution_role)
         return run(ecs, "work", definition)
 
     allowed = started("allowed", secrets=[{"name": "S", "valueFrom": "/app/ok"}])
+    # The role by its name, a parameter by version: IAM checks the role's ARN and the
+    # parameter's own ARN.
+    by_name = started("by-name", execution_role="exec",
+                      secrets=[{"name": "S", "valueFrom": "/app/ok:1"}])
+    # A secret the role may not read fails as refused, not as missing.
+    absent = started("absent", secrets=[{"name": "S", "valueFrom": secret.replace(
+        ":secret:db", ":secret:nope")}])
     refused = {
         "ssm:GetParameters": started("ssm", secrets=[{"name": "S", "valueFrom": "/app/other"}]),
         "secretsmanager:GetSecretValue": started("asm", secrets=[{"name": "S",
@@ -208,5 +215,8 @@ def test_secrets_and_environment_files_need_the_execution_roles_permissions(
         assert said in task["stoppedReason"], task["stoppedReason"]
     assert "assumed-role/exec/" in task_of(ecs, "work", refused["ssm:GetParameters"])[
         "stoppedReason"]
-    assert wait_for_task(ecs, "work", allowed, "RUNNING")["lastStatus"] == "RUNNING"
-    stop(ecs, "work", allowed, docker_client)
+    said = wait_for_task(ecs, "work", absent, "STOPPED")["stoppedReason"]
+    assert "AccessDeniedException" in said and "ResourceNotFound" not in said, said
+    for arn in (allowed, by_name):
+        assert wait_for_task(ecs, "work", arn, "RUNNING")["lastStatus"] == "RUNNING"
+        stop(ecs, "work", arn, docker_client)

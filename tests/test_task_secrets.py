@@ -9,7 +9,7 @@ import pytest
 
 from emulator.engine.hooks import TaskSetupError
 from emulator.engine.task_secrets import (
-    SecretSelector, parameter_names, parse_env_file, parse_s3_arn,
+    SecretSelector, parameter_arn, parameter_names, parse_env_file, parse_s3_arn,
 )
 from tests.test_task_metadata import output_of, register, run, stop
 from tests.waiting import wait_for_task
@@ -172,5 +172,9 @@ def test_references():
     assert (selector.json_key, selector.version_stage, selector.version_id) == (
         "password", "AWSPREVIOUS", "v1")
     assert parse_s3_arn("arn:aws:s3:::bucket/dir/file.env") == ("bucket", "dir/file.env")
+    # IAM checks the parameter's ARN without a version or label selector.
+    for reference in ("/app/db:3", "app/db:label", "arn:aws:ssm:us-east-1:1:parameter/app/db:3"):
+        assert parameter_arn(reference, "1", "us-east-1") == (
+            "arn:aws:ssm:us-east-1:1:parameter/app/db")
     with pytest.raises(TaskSetupError, match="unable to parse bucket and key"):
         parse_s3_arn("s3://bucket/file.env")

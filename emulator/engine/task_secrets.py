@@ -120,8 +120,11 @@ class SecretsAndEnvironmentFiles(TaskHook):
             found = manager.get_secret_value(selector.secret_id, selector.version_id or None,
                                              selector.version_stage or None)
         except Exception as error:
-            raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: "
-                                 + _aws_error(error)) from None
+            # A role that may not read it is told so, not whether it exists.
+            refused = self._refusal(store, task, "secretsmanager:GetSecretValue",
+                                    secret_arn(selector, store))
+            raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: " + (
+                "AccessDeniedException: " + refused if refused else _aws_error(error))) from None
         refused = self._refusal(store, task, "secretsmanager:GetSecretValue", found["ARN"])
         if refused:
             raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: "
@@ -148,6 +151,8 @@ class SecretsAndEnvironmentFiles(TaskHook):
         from emulator.access import iam
 
         role = _execution_role(task) or ""
+        if role and not role.startswith("arn:"):  # a role's name, as ECS takes it too
+            role = f"arn:{partition_of(store.region)}:iam::{store.account}:role/{role}"
         policies = iam.role_policies(self._moto, role) if role else None
         principal = (f"arn:{partition_of(store.region)}:sts::{role.split(':')[4]}:assumed-role/"
                      f"{role.rsplit('/', 1)[-1]}/{task.id}" if role.count(":") >= 5
@@ -197,11 +202,25 @@ def parameter_names(reference: str, account: str, region: str) -> tuple[str, str
 
 
 def parameter_arn(reference: str, account: str, region: str) -> str:
-    """The ARN IAM checks for an SSM parameter given by name or ARN."""
+    """The ARN IAM checks for an SSM parameter given by name or ARN: without a `:3` or
+    `:label` selector (no parameter name has a ':'), as AWS authorizes the parameter itself."""
     if reference.startswith("arn:"):
+        parts = reference.split(":", 5)
+        if len(parts) == 6:
+            return ":".join(parts[:5] + [parts[5].split(":", 1)[0]])
         return reference
+    reference = reference.split(":", 1)[0]
     name = reference if reference.startswith("/") else "/" + reference
     return f"arn:{partition_of(region)}:ssm:{region}:{account}:parameter{name}"
+
+
+def secret_arn(selector: "SecretSelector", store) -> str:
+    """The ARN a secret is asked by (as given, or built from its name), for IAM's check before
+    the secret is found."""
+    if selector.secret_id.startswith("arn:"):
+        return selector.secret_id
+    return (f"arn:{partition_of(store.region)}:secretsmanager:{store.region}:{store.account}:"
+            f"secret:{selector.secret_id}")
 
 
 class SecretSelector:
