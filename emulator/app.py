@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from api_shapes import load_service
 from emulator import cloudformation
 from emulator.access.browsers import BrowserRules
+from emulator.access import callers
 from emulator.access.callers import Callers
 from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
@@ -189,6 +190,10 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engines.install(emulator, settings,
                     lambda environment: _docker_runtime(keeper, settings, environment))
     _add_exec(emulator)
+    # The engines' gateways are this host's too (access/callers.py).
+    # (one emulator per process serves; the last made answers for all in a test's process)
+    callers.known_gateways = lambda: [gateway for e in list(engine.engines.engines.values())
+                                      if e.health.answering() for gateway in e.runtime.gateways()]
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),

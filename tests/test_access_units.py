@@ -461,3 +461,22 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
 def test_images_from_a_registry_on_this_host_are_told_as_docker_parses_references(
         image, registry):
     assert host_access._local_registry(image) == registry
+
+
+def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):
+    """From inside the emulator's own container a bind finds neither the host's docker0 nor the
+    engines' networks' gateways, and Docker Desktop's names resolve to the host there."""
+    from emulator.access import callers
+
+    monkeypatch.setattr(callers, "known_gateways", lambda: ["203.0.113.1", "2001:db8::1"])
+    assert callers.reaches_this_host("203.0.113.1")
+    assert callers.reaches_this_host("::ffff:203.0.113.1")
+    assert callers.reaches_this_host("2001:db8::1")
+    assert not callers.reaches_this_host("203.0.113.2")
+    for name in ("host.docker.internal", "HOST.Docker.Internal.", "gateway.docker.internal",
+                 "host.orb.internal", "host.lima.internal", "host.containers.internal"):
+        assert callers.name_reaches_this_host(name, 80) == [name]
+    assert host_access._local_registry("host.docker.internal:5000/app") == (
+        "host.docker.internal:5000")
+    monkeypatch.setattr(callers, "known_gateways", lambda: 1 / 0)  # an engine that cannot say
+    assert not callers.reaches_this_host("203.0.113.1")

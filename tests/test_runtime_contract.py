@@ -275,6 +275,7 @@ def test_stats_of_a_running_container_and_of_a_gone_one(harness, runtime, task):
 def test_the_network_is_made_once_and_lists_its_members(harness, runtime, task):
     name, gateway = runtime.ensure_network()
     assert runtime.ensure_network() == (name, gateway) and gateway
+    assert gateway in runtime.gateways()  # what the checks count as the engine's host
     spec = make(harness, task, "serve", network=name,
                 ports=[PortBinding(80, host_ip="127.0.0.1", host_port=0)])
     container = run(runtime, spec)

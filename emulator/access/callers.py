@@ -36,6 +36,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.runtime.status import TaskStatus
@@ -295,6 +296,16 @@ def is_local_address(address: str) -> bool:
         probe.close()
 
 
+# Names that are this host from a container (Docker Desktop, OrbStack, Lima, Podman); from
+# the emulator's own container too, where they are not this process's addresses.
+HOST_NAMES = frozenset(("host.docker.internal", "gateway.docker.internal", "host.orb.internal",
+                        "host.lima.internal", "host.containers.internal"))
+# The gateways of the Docker Engines' networks the emulator knows (app.py sets it: each
+# engine's runtime.gateways()): addresses of an engine's host, which from inside the emulator's
+# own container a bind does not find.
+known_gateways: Callable[[], Iterable[str]] = tuple
+
+
 def reaches_this_host(address: str) -> bool:
     """Whether a connection to `address` would reach this host (loopback, link-local,
     unspecified, multicast, an address of its interfaces; IPv4-mapped ones too), or is not an
@@ -307,12 +318,21 @@ def reaches_this_host(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
-            or is_local_address(str(ip)))
+            or is_local_address(str(ip)) or _is_gateway(ip))
+
+
+def _is_gateway(ip) -> bool:
+    try:
+        return any(ipaddress.ip_address(gateway) == ip for gateway in known_gateways())
+    except Exception:  # noqa: BLE001 - an engine that cannot say: its gateway is not known
+        return False
 
 
 def name_reaches_this_host(host: str, port: int | None = None) -> list[str]:
     """The addresses of this host that `host` (a name or an address) resolves to; [] for
     none, or when it does not resolve."""
+    if host.strip("[]").rstrip(".").lower() in HOST_NAMES:
+        return [host]  # what it resolves to from here need not be what a container reaches
     try:
         found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):

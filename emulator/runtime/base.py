@@ -260,6 +260,11 @@ class Runtime(Protocol):
         """The labels of the Docker volume `name`; None when there is none."""
         ...
 
+    def gateways(self) -> tuple[str, ...]:
+        """The gateways of this engine's Docker networks the runtime knows (its own network's,
+        once made, and Docker's default bridge's): addresses of the engine's host."""
+        ...
+
     def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]: ...
 
     def logs(self, container_id: str, since: float | None = None,

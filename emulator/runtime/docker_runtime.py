@@ -152,6 +152,17 @@ class DockerRuntime:
         """Who is on this instance's network now (the access checks map addresses to tasks)."""
         return docker_network.network_members(self.api, self.ensure_network()[0])
 
+    def gateways(self) -> tuple[str, ...]:
+        with self._network_lock:
+            own = self._network[1] if self._network is not None else None
+        if getattr(self, "_bridge_gateways", None) is None:
+            try:  # Docker's default bridge (docker0): read once, it does not move
+                configs = self.api.inspect_network("bridge").get("IPAM", {}).get("Config") or []
+                self._bridge_gateways = tuple(c["Gateway"] for c in configs if c.get("Gateway"))
+            except Exception:  # noqa: BLE001 - no default bridge, or the engine is away
+                return (own,) if own else ()
+        return ((own,) if own else ()) + self._bridge_gateways
+
     def _forget_network(self) -> None:
         with self._network_lock:
             self._network = None

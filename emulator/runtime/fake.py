@@ -271,6 +271,9 @@ class FakeRuntime(FakeScripting):
             volume = self.volumes.get(name)
             return None if volume is None else dict(volume["labels"])
 
+    def gateways(self) -> tuple[str, ...]:
+        return (self.gateway,)  # its one network's
+
     def remove_volume(self, name: str) -> None:
         with self._changed:
             self.calls.append(("remove_volume", name))
