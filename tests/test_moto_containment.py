@@ -233,3 +233,13 @@ def test_batch_state_is_one_snapshot_part():
     assert "moto-moto.batch.models:batch_backends" in names
     assert not [name for name in names if "batch_simple" in name]
     assert moto_parts.parts_for("batch") == ["moto-moto.batch.models:batch_backends"]
+
+
+def test_state_machines_are_not_executed_whatever_the_operator_set():
+    """moto's executing Step Functions calls AWS through boto3 at localhost:5000, unguarded."""
+    from emulator.aws import moto_containment
+
+    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    moto_containment.configure(config)
+    assert config["stepfunctions"]["execute_state_machine"] is False
+    assert config["batch"]["use_docker"] is False and config["lambda"]["use_docker"] is True

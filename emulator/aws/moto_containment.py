@@ -60,12 +60,16 @@ _done = False
 
 
 def configure(config: dict) -> None:
-    """moto's docker-less Batch (set before moto serves its first call)."""
+    """moto's docker-less Batch, moto's Lambda, Step Functions that execute nothing, whatever
+the operator's moto configuration says (set before moto serves its first call)."""
     config.setdefault("batch", {})["use_docker"] = False
     # Not Lambda's: moto's docker-less Lambda is a backend of its own, where SES, S3 and the
     # others do not find the functions (and snapshots keep them in moto's Lambda). The
     # function's own invocation is replaced instead (_refuse_docker), with the same answers.
     config.setdefault("lambda", {})["use_docker"] = True
+    # moto's executing Step Functions would make a state machine's SDK tasks as boto3 calls to
+    # localhost:5000 from this process, past the guards below: state machines are not run.
+    config.setdefault("stepfunctions", {})["execute_state_machine"] = False
 
 
 def install() -> None:
