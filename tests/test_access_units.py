@@ -480,3 +480,17 @@ def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):
         "host.docker.internal:5000")
     monkeypatch.setattr(callers, "known_gateways", lambda: 1 / 0)  # an engine that cannot say
     assert not callers.reaches_this_host("203.0.113.1")
+
+
+def test_a_role_of_an_account_without_iam_makes_no_iam_backend():
+    """Any account named in a role ARN would otherwise get a whole IAM backend (its ~1,300
+    managed policies) made on the spot."""
+    from moto.backends import get_backend
+
+    from emulator.access import iam
+
+    moto = SimpleNamespace(backend=lambda service, account, region: get_backend(service)[
+        account][region])
+    account = "999988887777"
+    assert iam.role_policies(moto, f"arn:aws:iam::{account}:role/r") is None
+    assert account not in dict.keys(get_backend("iam"))

@@ -175,6 +175,10 @@ def role_policies(moto, role_arn: str) -> list | None:
     parts = role_arn.split(":", 5)
     if len(parts) != 6 or not parts[5].startswith("role/"):
         return None
+    from moto.backends import get_backend
+
+    if parts[4] not in dict.keys(get_backend("iam")):
+        return None  # no IAM of that account yet: no role (asking would make a whole one)
     try:
         role = moto.backend("iam", parts[4], parts[1]).get_role_by_arn(role_arn)
     except Exception:  # moto's NotFoundException
