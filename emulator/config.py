@@ -200,6 +200,11 @@ class Settings:
     # How long an engine may not answer before its tasks are taken as lost (STOPPED, replaced
     # on the engines that remain), as ECS gives up on an instance whose agent is gone.
     engine_lost_after_s: float = 30.0
+    # How long CreateService and UpdateService wait, after their answer is made and before it
+    # goes, for the tasks they make the scheduler place to start or fail (so that a
+    # services_stable waiter finds them at its first call); 0: they answer at once
+    # (engine/first_placement.py).
+    placement_wait_s: float = 2.0
 
     def docker_environment(self) -> dict[str, str]:
         """What the Docker SDK's from_env reads, from these settings rather than os.environ."""
@@ -255,5 +260,6 @@ class Settings:
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
             control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),
+            placement_wait_s=_env_float("ECS_EMULATOR_PLACEMENT_WAIT", cls.placement_wait_s),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
