@@ -1,16 +1,32 @@
 """Extra Docker Engines beside the machine's own, for tests of engine outages and of several
-engines (scripts/extra-dockerd.sh starts and stops them; see there what each one has of its own)."""
+engines (scripts/extra-dockerd.sh starts and stops them; see there what each one has of its own).
+
+Two test sessions on one machine (two engineers, or CI beside a developer) may each start some
+at once: an engine's directory and socket carry its session's pid, and its INDEX (which picks
+its bridge, subnets and TLS port) is claimed for the session by a file under CLAIMS, made
+atomically. A claim whose session died (killed mid-run: no fixture ran its clean-up) is taken
+over, and that session's engine removed first, by the next session to claim any index.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from emulator.runtime.labels import pid_alive, process_start
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "extra-dockerd.sh"
+CLAIMS = Path(os.environ.get("EXTRA_DOCKERD_ROOT") or "/tmp/ecs-emulator-dockerd") / ".claims"
+# 10.<200+INDEX>.0.0/24 for the bridge and 10.<210+INDEX>.0.0/16 for its networks: no two of
+# 1-9 overlap. 4 and 5 are scripts/bench/engines.py's (which claims nothing): taken last.
+INDEXES = (1, 2, 3, 6, 7, 8, 9, 4, 5)
+CLAIM_WAIT_S = 300  # all taken by other sessions: wait for one of their modules to end
 
 # dockerd needs root (CI runs the suite as root, with docker.io installed by ensure-docker.sh).
 needs_root_and_dockerd = pytest.mark.skipif(
@@ -19,13 +35,18 @@ needs_root_and_dockerd = pytest.mark.skipif(
 
 
 class ExtraEngine:
-    """One extra dockerd: `host` is its DOCKER_HOST; with `tls` (a directory of make_certs's
-    server side) it also listens on `tls_host` with --tlsverify."""
+    """One extra dockerd of this session: `host` is its DOCKER_HOST; with `tls` (a directory of
+    make_certs's server side) it also listens on `tls_host` with --tlsverify. `index` is the
+    one it would like; it gets a free one at `start` (held until `remove`)."""
 
     def __init__(self, name: str, index: int, tls: Path | None = None):
-        self.name, self.index, self.tls = name, index, tls
+        self.name, self.wanted, self.tls = f"{name}-{os.getpid()}", index, tls
+        self.index: int | None = None
         self.host = self._script("host").strip()
-        self.tls_host = self._script("tls-host", str(index)).strip()
+
+    @property
+    def tls_host(self) -> str:
+        return self._script("tls-host", str(self.index)).strip()
 
     def _script(self, command: str, *args: str) -> str:
         environment = {**os.environ, "EXTRA_DOCKERD_TLS": str(self.tls or "")}
@@ -34,7 +55,13 @@ class ExtraEngine:
                               env=environment).stdout
 
     def start(self) -> "ExtraEngine":
-        self._script("start", str(self.index))
+        if self.index is None:
+            self.index = claim_index(self.name, self.wanted)
+        try:
+            self._script("start", str(self.index))
+        except BaseException:
+            self.remove()  # what half came up, and the claim
+            raise
         return self
 
     def stop(self) -> None:
@@ -48,7 +75,12 @@ class ExtraEngine:
         self._script("thaw")
 
     def remove(self) -> None:
+        """Stop it, remove its data, bridge and files, and give its index back."""
+        if self.index is None:
+            return
         self._script("remove", str(self.index))
+        release_index(self.index, self.name)
+        self.index = None
 
     def load(self, image: str) -> None:
         """Copy `image` from the machine's engine into this one (offline: no registry)."""
@@ -62,6 +94,79 @@ class ExtraEngine:
         import docker
 
         return docker.APIClient(base_url=self.host, version="1.41", timeout=30)
+
+
+def claim_index(name: str, wanted: int) -> int:
+    """An index no live session holds (`wanted` if free), now `name`'s: its claim file is
+    linked into place whole, so two sessions never both hold one. Dead sessions' claims are
+    taken back first, their engines removed."""
+    CLAIMS.mkdir(parents=True, exist_ok=True)
+    mine = CLAIMS / f".new-{name}"
+    mine.write_text(json.dumps({"name": name, "pid": os.getpid(),
+                                "start": process_start(os.getpid())}))
+    try:
+        deadline = time.monotonic() + CLAIM_WAIT_S
+        while True:
+            _take_back_dead_claims()
+            for index in sorted(INDEXES, key=lambda i: i != wanted):
+                try:
+                    os.link(mine, CLAIMS / f"index-{index}")
+                except FileExistsError:
+                    continue
+                if _bridge_exists(index):  # someone who claims nothing (a benchmark) uses it
+                    release_index(index, name)
+                    continue
+                return index
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no extra dockerd index free in {CLAIM_WAIT_S} s: other "
+                                   f"test sessions hold {sorted(INDEXES)} (see {CLAIMS})")
+            time.sleep(1.0)
+    finally:
+        mine.unlink()
+
+
+def release_index(index: int, name: str) -> None:
+    path = CLAIMS / f"index-{index}"
+    if _holder(path).get("name") == name:
+        path.unlink(missing_ok=True)
+
+
+def _holder(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _bridge_exists(index: int) -> bool:
+    return subprocess.run(["ip", "link", "show", f"ecsx{index}"],
+                          capture_output=True).returncode == 0
+
+
+def _take_back_dead_claims() -> None:
+    for path in CLAIMS.glob("index-*"):
+        holder = _holder(path)
+        if not holder or pid_alive(int(holder["pid"]), holder.get("start", "")):
+            continue
+        # Renamed before anything is removed: of two sessions taking it back, one goes on.
+        grave = CLAIMS / f".dead-{path.name}-{os.getpid()}"
+        try:
+            path.rename(grave)
+        except FileNotFoundError:
+            continue
+        if _holder(grave).get("name") != holder["name"]:  # a live claim made meanwhile
+            try:
+                os.link(grave, path)
+            except FileExistsError:
+                pass
+            grave.unlink(missing_ok=True)
+            continue
+        _remove_engine(holder["name"], int(path.name.split("-", 1)[1]))
+        grave.unlink(missing_ok=True)
+
+
+def _remove_engine(name: str, index: int) -> None:
+    subprocess.run([str(SCRIPT), "remove", name, str(index)], capture_output=True, timeout=120)
 
 
 def make_certs(directory: Path) -> tuple[Path, Path]:

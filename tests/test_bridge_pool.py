@@ -102,6 +102,12 @@ def test_a_bridge_task_on_a_spare_keeps_what_a_bridge_task_has(
     assert described["attachments"] == [] and container["networkInterfaces"] == []
     [binding] = container["networkBindings"]
     assert (binding["containerPort"], binding["bindIP"]) == (8080, "127.0.0.1")
+    # Its host name is the spare's (Docker gives a container in another's namespace that one's),
+    # not its own short id, which one that attached itself has (as `docker run`); the README
+    # says so under "Networking".
+    assert _hostname(docker_client, container["runtimeId"]) == spare.id[:12]
+    warm_id = other["containers"][0]["runtimeId"]
+    assert _hostname(docker_client, warm_id) == warm_id[:12]
 
     # Known by its address: its own metadata; the control plane refused.
     env = environment_of(docker_client, arn, "web")
@@ -124,3 +130,8 @@ def test_a_bridge_task_on_a_spare_keeps_what_a_bridge_task_has(
         stop(ecs, cluster, other_arn, docker_client)
     clean_emulator.reset()
     assert docker_spares(docker_client) == []
+
+
+def _hostname(docker_client, container_id: str) -> str:
+    run = docker_client.api.exec_create(container_id, ["hostname"])
+    return docker_client.api.exec_start(run["Id"]).decode().strip()

@@ -50,9 +50,13 @@ class StubApi:
     def disconnect_container_from_network(self, container, ident, force=False):
         self.calls.append(("disconnect", container, ident, force))
         net = self.nets[ident]
+        # dockerd looks an endpoint up by its container while that lives, else (with force)
+        # by its name: never by "ep-<id>", nor by the id of a container that is gone
         key = next((k for k, e in net["Containers"].items()
-                    if k == container or (k.startswith("ep-") and e["Name"] == container)), None)
-        if key is None:  # dockerd looks stale endpoints up by name, never by "ep-<id>"
+                    if (k == container and not k.startswith("ep-") and not e.get("gone"))
+                    or ((k.startswith("ep-") or e.get("gone")) and e["Name"] == container)),
+                   None)
+        if key is None:
             raise docker.errors.NotFound(f"endpoint {container} not found")
         del net["Containers"][key]
         net["count"] -= 1
@@ -108,6 +112,44 @@ def test_an_own_network_is_retried_while_its_endpoints_go(monkeypatch):
     assert api.nets == {} and len(removals_seen) == 3
 
 
+def test_an_endpoint_listed_under_its_gone_containers_id_goes_by_name_and_is_logged(
+        caplog, monkeypatch):
+    """A stale sandbox keeps its container's id as the endpoint's key after the container went:
+    asked by that id, dockerd finds no container and no endpoint of that name (404); by the
+    endpoint's name, with force, it deletes it, and the network can go."""
+    monkeypatch.setattr(docker_cleanup, "NETWORK_RETRY_S", 0)
+    stale = {"3f2a9c": {"Name": "ecs-web-1a2b3c4d5e6f-main", "EndpointID": "77e1", "gone": True}}
+    api = StubApi({"net": network("ecs-emulator-me", labels.owner_labels("me"), stale)})
+    with caplog.at_level(logging.INFO, logger=docker_cleanup.log.name):
+        assert docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}) == 1
+    assert api.nets == {}
+    assert [c for c in api.calls if c[0] == "disconnect"] == [
+        ("disconnect", "3f2a9c", "net", True),
+        ("disconnect", "ecs-web-1a2b3c4d5e6f-main", "net", True)]
+    said = " / ".join(r.getMessage() for r in caplog.records)
+    assert "force-disconnected ecs-web-1a2b3c4d5e6f-main" in said
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_network_docker_will_not_remove_is_reported_not_raised(caplog, monkeypatch):
+    """Whatever dockerd answers, a sweep (a reset, an engine's removal, the emulator's stop)
+    goes on to the rest and says what it left."""
+    owner = labels.owner_labels("me")
+    api = StubApi({"a": network("ecs-emulator-a", owner), "b": network("ecs-emulator-b", owner)})
+    real_remove = api.remove_network
+
+    def remove_network(ident):
+        if ident == "a":
+            raise docker.errors.APIError("500", explanation="error while removing network: boom")
+        real_remove(ident)
+
+    api.remove_network = remove_network
+    with caplog.at_level(logging.WARNING, logger=docker_cleanup.log.name):
+        assert docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}) == 1
+    assert list(api.nets) == ["a"]
+    assert "could not remove a: error while removing network: boom" in caplog.text
+
+
 def test_a_count_docker_keeps_but_lists_nothing_for_is_said_once(caplog, monkeypatch):
     monkeypatch.setattr(docker_cleanup, "NETWORK_RETRY_S", 0)
     api = StubApi({"drifted": network("ecs-emulator-drifted", dead_owner(), count=2)})
@@ -123,3 +165,24 @@ def test_a_count_docker_keeps_but_lists_nothing_for_is_said_once(caplog, monkeyp
 def _fresh_warnings(monkeypatch):
     monkeypatch.setattr(docker_cleanup, "_warned", set())
 
+
+
+class Conflict:  # the response of a 409, as the SDK reads it
+    status_code = 409
+    reason = "Conflict"
+
+
+def test_a_container_whose_removal_is_under_way_is_left_to_it_quietly(caplog):
+    """A sweep beside a runner's teardown (an engine's removal) meets Docker's 409 for a
+    removal already in progress: not a warning."""
+    api = StubApi({})
+    api.containers = lambda all=False, filters=None: [{"Id": "c1"}]
+
+    def remove_container(ident, force=False, v=False):
+        raise docker.errors.APIError("409 Client Error", response=Conflict(), explanation=(
+            f"removal of container {ident} is already in progress"))
+
+    api.remove_container = remove_container
+    with caplog.at_level(logging.DEBUG, logger=docker_cleanup.log.name):
+        assert docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}) == 0
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG] * docker_cleanup.CONTAINER_PASSES

@@ -28,7 +28,6 @@ CLUSTER = "restarts"
 @pytest.fixture(scope="module")
 def engine(busybox_image):
     engine = ExtraEngine("restart", 1)
-    engine.remove()  # what an interrupted run may have left
     engine.start()
     try:
         engine.load(busybox_image)

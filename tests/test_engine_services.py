@@ -44,7 +44,6 @@ PRIVILEGED = ("--header 'X-Amz-Target: AmazonEC2ContainerServiceV20141113.Regist
 def engine_b(busybox_image):
     engine = ExtraEngine("services-b", 7)
     try:
-        engine.remove()  # what an interrupted run may have left
         engine.start()
         engine.load(busybox_image)
         yield engine

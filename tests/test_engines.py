@@ -34,7 +34,6 @@ def engines(busybox_image):
     extra = [ExtraEngine("engine-b", 2), ExtraEngine("engine-c", 3)]
     try:
         for engine in extra:
-            engine.remove()  # what an interrupted run may have left
             engine.start()
             engine.load(busybox_image)
         yield {"b": extra[0], "c": extra[1]}
@@ -333,7 +332,6 @@ def test_an_engine_added_with_tls_takes_tasks_pulls_at_its_registry_address_then
     assert len(_instances(ecs)) == 3
     ecs.stop_task(cluster=CLUSTER, task=first["taskArn"])
     added = ExtraEngine("engine-d", 6, tls=certs[0])
-    added.remove()
     added.start()
     try:
         added.load(busybox_image)

@@ -109,3 +109,31 @@ def test_a_session_that_leaves_a_container_fails_and_the_container_goes(tmp_path
             f"container leaky-{suffix}, volume leaky-{suffix}") in inner.stdout
     assert docker_client.containers.list(all=True, filters={"name": f"leaky-{suffix}"}) == []
     assert [v for v in docker_client.volumes.list() if v.name == f"leaky-{suffix}"] == []
+
+
+def test_a_network_with_a_stranger_on_it_is_emptied_then_removed(busybox_image, docker_client,
+                                                                  caplog):
+    """Docker refuses to remove a network with an endpoint on it ("has active endpoints"): one a
+    user attached, or one whose container is gone (moby/moby#23302, not made on demand here).
+    The sweep force-disconnects each, says so, and removes the network; the stranger lives on."""
+    import logging
+
+    from emulator.runtime import docker_cleanup
+    from emulator.runtime.docker_runtime import DockerRuntime
+    from emulator.runtime.labels import new_instance_id
+
+    runtime = DockerRuntime(instance_id=new_instance_id())
+    network, _ = runtime.ensure_network()
+    stranger = docker_client.containers.run(busybox_image, ["sleep", "30"], detach=True,
+                                            network=network)
+    try:
+        with caplog.at_level(logging.INFO, logger=docker_cleanup.log.name):
+            assert runtime.remove_labelled({}) == 1
+        assert docker_client.networks.list(names=[network]) == []
+        assert f"force-disconnected {stranger.id}" in caplog.text
+        stranger.reload()
+        assert stranger.status == "running"
+        assert network not in stranger.attrs["NetworkSettings"]["Networks"]
+    finally:
+        stranger.remove(force=True)
+        runtime.close()

@@ -19,7 +19,7 @@ from emulator.runtime import labels
 from emulator.runtime.base import (
     ContainerCreateError,
     ContainerSpec,
-    ContainerStartError,
+    ContainerGoneError,
     HealthCheck,
     ImagePullError,
     PortBinding,
@@ -180,7 +180,7 @@ def test_gone_containers_are_none_to_inspect_and_quiet_to_stop_kill_remove(harne
     runtime.stop_container(container, 1)
     runtime.kill_container(container)
     runtime.remove_container(container)
-    with pytest.raises(ContainerStartError):
+    with pytest.raises(ContainerGoneError):  # a start error that says it is gone
         runtime.start_container(container)
 
 
@@ -325,6 +325,18 @@ def test_remove_labelled_takes_the_tasks_containers_and_volumes_only(harness, ru
     finally:
         runtime.remove_labelled({labels.TASK_ARN: other[labels.TASK_ARN]})
     runtime.remove_volume(volume)  # gone already: quiet
+
+
+def test_a_volumes_labels_say_whose_it_is(runtime, task):
+    """What the host-access check reads (access/host_access.py): ours carry the instance."""
+    name = f"v-{uuid.uuid4().hex[:8]}"
+    assert runtime.volume_labels(name) is None
+    runtime.ensure_volume(name, task)
+    try:
+        found = runtime.volume_labels(name)
+        assert found[labels.TASK_ARN] == task[labels.TASK_ARN] and labels.INSTANCE in found
+    finally:
+        runtime.remove_volume(name)
 
 
 def test_remove_orphans_spares_a_live_emulators_containers(harness, runtime, task):

@@ -35,7 +35,7 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.runtime.status import TaskStatus
@@ -59,11 +59,13 @@ class Caller:
     address: str
     task_arn: str | None = None
     task_id: str | None = None
+    # A container on the emulator's network: its calls are a task's, not the operator's. Set
+    # once: every request asks, and reading an enum's members costs a call each.
+    from_container: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def from_container(self) -> bool:
-        """A container on the emulator's network: its calls are a task's, not the operator's."""
-        return self.kind in (CallerKind.TASK, CallerKind.NETWORK)
+    def __post_init__(self):
+        object.__setattr__(self, "from_container",
+                           self.kind in (CallerKind.TASK, CallerKind.NETWORK))
 
 
 _LOOPBACK = {a: Caller(CallerKind.HOST, a) for a in ("127.0.0.1", "::1", "::ffff:127.0.0.1")}
@@ -291,3 +293,28 @@ def is_local_address(address: str) -> bool:
         return False
     finally:
         probe.close()
+
+
+def reaches_this_host(address: str) -> bool:
+    """Whether a connection to `address` would reach this host (loopback, link-local,
+    unspecified, multicast, an address of its interfaces; IPv4-mapped ones too), or is not an
+    address at all: what the emulator's process or its Docker Engine must not be sent to on a
+    task's word."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
+            or is_local_address(str(ip)))
+
+
+def name_reaches_this_host(host: str, port: int | None = None) -> list[str]:
+    """The addresses of this host that `host` (a name or an address) resolves to; [] for
+    none, or when it does not resolve."""
+    try:
+        found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({info[4][0] for info in found if reaches_this_host(info[4][0])})

@@ -9,7 +9,6 @@ answer (CreateService waits there for its first tasks: engine/first_placement.py
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -49,9 +48,14 @@ class Call:
     operation: str = ""
     shapes: ServiceShapes | None = None
 
-    @functools.cached_property
+    @property
     def request(self):
-        return self.shapes.request(self.operation, self.params)
+        # Made on first use and kept (functools.cached_property would take a lock for it on
+        # Python 3.11, on every call).
+        made = self.__dict__.get("_request")
+        if made is None:
+            made = self.__dict__["_request"] = self.shapes.request(self.operation, self.params)
+        return made
 
 
 Handler = Callable[[Call], dict | None]

@@ -99,7 +99,10 @@ class TaskEvents:
                     return  # already known (e.g. the destroy that follows our own removal)
                 container.known = ContainerStatus.STOPPED
                 container.exit_code = event.exit_code
-                if event.action == "destroy" and container.reason is None:
+                # One of a task meant to stop was removed by the emulator (a reset, its
+                # engine's removal): it takes the task's reason, as the runner settles it.
+                if event.action == "destroy" and container.reason is None \
+                        and not task.stop_requested:
                     container.reason = "Container removed outside the emulator"
             elif event.action == "oom":
                 container.reason = OOM_REASON

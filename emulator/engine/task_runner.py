@@ -16,7 +16,8 @@ from emulator.engine import container_specs, sandbox_pool
 from emulator.engine.hooks import TaskSetupError
 from emulator.engine.task_teardown import TaskTeardown
 from emulator.runtime import docker_queue
-from emulator.runtime.base import ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox
+from emulator.runtime.base import (ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox,
+                                   gone)
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.tasks")
@@ -62,9 +63,14 @@ class TaskRunner(TaskTeardown):
                 self._wait_for_stop_request()
         except docker_queue.Abandoned:
             pass  # stopped while a setup call waited: the stop's reason and code stand
-        except Exception as error:  # a fault of ours or of Docker's: the task fails, visibly
+        except Exception as error:
+            self.unsure = True  # whatever the call made goes with the task's label
+            if self._torn_down(error):
+                log.info("task %s: its start ended, the task torn down under it (%s)",
+                         self.task.id, self.runtime.explain(error))
+                return
+            # a fault of ours or of Docker's: the task fails, visibly
             log.exception("task %s failed", self.task.id)
-            self.unsure = True
             self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
@@ -121,9 +127,9 @@ class TaskRunner(TaskTeardown):
                                    sandbox_id=sandbox_id)  # teardown removes it from here on
         try:
             self.runtime.name_sandbox(self.sandbox, [self.task.containers[0].name])
-        except RuntimeError_:  # it went meanwhile: attach as without a pool
-            log.info("spare sandbox %s could not be named; task %s attaches itself",
-                     sandbox_id, self.task.id, exc_info=True)
+        except RuntimeError_ as error:  # it went meanwhile: attach as without a pool
+            log.info("spare sandbox %s could not be named (%s); task %s attaches itself",
+                     sandbox_id, error, self.task.id)
             self._quietly(self.runtime.remove_sandbox, self.sandbox)
             self.sandbox = None
             return None
@@ -269,6 +275,10 @@ class TaskRunner(TaskTeardown):
         try:
             self.runtime.start_container(container.runtime_id)
         except RuntimeError_ as error:
+            if self._torn_down(error):  # the teardown's reason is the container's too
+                log.info("task %s: container %s not started, the task torn down (%s)",
+                         self.task.id, container.name, error)
+                return False
             with self.lock:
                 container.reason = f"CannotStartContainerError: {error}"
             self._fail("TaskFailedToStart", f"CannotStartContainerError: {error}")
@@ -347,12 +357,21 @@ class TaskRunner(TaskTeardown):
         return {"id": str(uuid.uuid4()), "type": "ElasticNetworkInterface", "status": "ATTACHED",
                 "details": details}
 
-    @staticmethod
-    def _quietly(fn, *args):
+    def _torn_down(self, error: Exception) -> bool:
+        """A failed call of a task whose stop was asked for, that says its container (sandbox,
+        network) is gone or its engine closed: a reset, a forced engine removal or the
+        emulator's stop took them away under the runner, which is no fault to report."""
+        return gone(error) and self._stop_requested()
+
+    def _quietly(self, fn, *args):
         try:
             return fn(*args)
-        except Exception:  # teardown goes on: one failed removal must not leak the rest
-            log.exception("teardown step %s failed", getattr(fn, "__name__", fn))
+        except Exception as error:  # teardown goes on: one failed removal must not leak the rest
+            name = getattr(fn, "__name__", fn)
+            if self._torn_down(error):
+                log.debug("task %s: teardown step %s: %s", self.task.id, name, error)
+            else:
+                log.exception("teardown step %s failed", name)
             return None
 
 

@@ -48,6 +48,18 @@ class ContainerStartError(RuntimeError_):
     ecs_code = "CannotStartContainerError"
 
 
+class ContainerGoneError(ContainerStartError):
+    """Start found no such container: it was removed (by a teardown, or from outside)."""
+
+
+def gone(error: BaseException) -> bool:
+    """Whether `error` says that what a call named is gone or going (Docker's 404, its 409 for a
+    removal already under way) or that the runtime was closed: what the runner of a task torn
+    down under it (a reset, its engine removed) meets, not a fault."""
+    return isinstance(error, (RuntimeClosed, ContainerGoneError)) \
+        or getattr(error, "status_code", None) in (404, 409)
+
+
 @dataclass(frozen=True)
 class PortBinding:
     container_port: int
@@ -243,6 +255,10 @@ class Runtime(Protocol):
                       driver_opts: dict[str, str] | None = None) -> str: ...
 
     def remove_volume(self, name: str) -> None: ...
+
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of the Docker volume `name`; None when there is none."""
+        ...
 
     def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]: ...
 

@@ -68,7 +68,12 @@ def _quietly(ident: str, remove, **kwargs) -> bool:
         return remove(ident, **kwargs) is not False
     except docker.errors.NotFound:
         return False
-    except docker.errors.APIError as error:  # e.g. in use by a container not ours: leave it
+    except docker.errors.APIError as error:
+        if error.status_code == 409 and "in progress" in str(error.explanation or error):
+            # a runner's own removal of it is under way (a sweep beside a teardown): it goes
+            log.debug("%s: %s", ident, error.explanation or error)
+            return False
+        # e.g. in use by a container not ours: leave it
         log.warning("could not remove %s: %s", ident, error.explanation or error)
         return False
 
@@ -78,12 +83,16 @@ def _remove_network(api, network_id: str, tries: int) -> bool:
     the network has active endpoints (a removal of one of its containers still under way)."""
     import docker.errors
 
+    disconnected: list[str] = []
     for attempt in range(tries):
         if attempt:
             time.sleep(NETWORK_RETRY_S)
-        _disconnect_all(api, network_id)
+        disconnected += _disconnect_all(api, network_id)
         try:
             api.remove_network(network_id)
+            if attempt or disconnected:
+                log.info("removed network %s (try %d of %d; force-disconnected first: %s)",
+                         network_id[:12], attempt + 1, tries, ", ".join(disconnected) or "none")
             return True
         except docker.errors.NotFound:
             return False
@@ -114,23 +123,36 @@ STALE_COUNT = ("could not remove network %s: Docker says it has active endpoints
 _warned: set[str] = set()
 
 
-def _disconnect_all(api, network_id: str) -> None:
+def _disconnect_all(api, network_id: str) -> list[str]:
     """Docker refuses to remove a network a container is still attached to: the emulator's own
-    container when it runs in one (runtime/own_container.py), or one a user attached. An
-    endpoint whose container is gone is listed as "ep-<endpoint id>": Docker deletes it when
-    asked to disconnect its name (the container's) with force; its id would not be found."""
+    container when it runs in one (runtime/own_container.py), or one a user attached; or an
+    endpoint whose container is gone (moby/moby#23302: after mass removals on Docker 20.10).
+    Such an endpoint is listed as "ep-<endpoint id>", or under its container's id: dockerd
+    deletes it when asked to disconnect its name (the container's) with force, as
+    `docker network disconnect -f NETWORK NAME` does; neither id would be found. What it
+    disconnected (the id or name it was asked by), each logged."""
     import docker.errors
 
     try:
-        attached = api.inspect_network(network_id).get("Containers") or {}
+        info = api.inspect_network(network_id)
     except docker.errors.NotFound:
-        return
-    for key, endpoint in attached.items():
-        target = (endpoint.get("Name") or key) if key.startswith("ep-") else key
-        try:
-            api.disconnect_container_from_network(target, network_id, force=True)
-        except docker.errors.NotFound:
-            pass  # gone meanwhile: what we wanted
-        except docker.errors.APIError as error:
-            log.warning("could not disconnect %s from %s: %s", target, network_id,
-                        error.explanation or error)
+        return []
+    done = []
+    for key, endpoint in (info.get("Containers") or {}).items():
+        name = endpoint.get("Name") or key
+        # by id while its container lives (a name may have been reused); by name once gone
+        targets = [name] if key.startswith("ep-") else list(dict.fromkeys([key, name]))
+        for target in targets:
+            try:
+                api.disconnect_container_from_network(target, network_id, force=True)
+            except docker.errors.NotFound:
+                continue  # gone meanwhile, or an endpoint known only by its name: try that
+            except docker.errors.APIError as error:
+                log.warning("could not disconnect %s from network %s: %s", target,
+                            info.get("Name") or network_id, error.explanation or error)
+                break
+            log.info("network %s: force-disconnected %s to remove the network",
+                     info.get("Name") or network_id, target)
+            done.append(target)
+            break
+    return done

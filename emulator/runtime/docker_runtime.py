@@ -22,6 +22,7 @@ from . import docker_cleanup, docker_images, docker_listing, docker_network, doc
 from .image_digests import ImageDigests
 from .base import (
     ContainerCreateError,
+    ContainerGoneError,
     ContainerSpec,
     ContainerStartError,
     ContainerState,
@@ -227,6 +228,8 @@ class DockerRuntime:
         errors = _docker_errors()
         try:
             self.queue.call(SETUP, self.api.start, container_id)
+        except errors.NotFound as error:
+            raise ContainerGoneError(_message(error)) from None
         except errors.APIError as error:
             raise ContainerStartError(_message(error)) from None
 
@@ -295,6 +298,16 @@ class DockerRuntime:
             pass
         except errors.APIError as error:
             raise RuntimeError_(_message(error)) from None
+
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        errors = _docker_errors()
+        try:
+            volume = self.api.inspect_volume(name)  # a read: not queued behind tasks' setups
+        except errors.NotFound:
+            return None
+        except errors.APIError as error:
+            raise RuntimeError_(_message(error)) from None
+        return volume.get("Labels") or {}
 
     # -- streams, numbers --------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 from .base import (
     ContainerCreateError,
+    ContainerGoneError,
     ContainerSpec,
     ContainerStartError,
     ENDING_SIGNALS,
@@ -166,7 +167,7 @@ class FakeRuntime(FakeScripting):
             self.calls.append(("start_container", container_id))
             container = self.containers.get(container_id)
             if container is None:  # as Docker: a 404 on start is a start error
-                raise ContainerStartError(f"No such container: {container_id}")
+                raise ContainerGoneError(f"No such container: {container_id}")
             message = self._failure("start", container)
             if message:
                 raise ContainerStartError(message)
@@ -264,6 +265,11 @@ class FakeRuntime(FakeScripting):
                                            "driver": driver or "local",
                                            "driver_opts": dict(driver_opts or {})})
             return name
+
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        with self._changed:
+            volume = self.volumes.get(name)
+            return None if volume is None else dict(volume["labels"])
 
     def remove_volume(self, name: str) -> None:
         with self._changed:

@@ -43,6 +43,7 @@ class RawDocker:
             self.api.create_network(self.network, driver="bridge", labels={LABEL: self.run_id})
         self._count = 0
         self._count_lock = threading.Lock()
+        self._user_peer: RawDocker | None = None
 
     def _name(self, kind: str) -> str:
         with self._count_lock:
@@ -107,8 +108,17 @@ class RawDocker:
             except Exception:
                 pass
 
+    def on_user_network(self) -> RawDocker:
+        """The same raw peer on a user-defined bridge network of its own (made once, closed with
+        this one): Docker's own work for a container attached where our bridge tasks are."""
+        if self._user_peer is None:
+            self._user_peer = RawDocker(user_network=True)
+        return self._user_peer
+
     def close(self) -> None:
         """Remove whatever the run left, then its network."""
+        if self._user_peer is not None:
+            self._user_peer.close()
         for info in self.api.containers(all=True, filters={"label": f"{LABEL}={self.run_id}"}):
             self.remove(info["Id"])
         if not self.user_network:
