@@ -35,6 +35,9 @@ class Validator:
     def __init__(self, shapes: dict, *, reject_unknown: bool):
         self._shapes = shapes
         self._reject_unknown = reject_unknown
+        # The check of each shape type, looked up by name once rather than at every value.
+        self._checkers = {name[len("_check_"):]: getattr(self, name) for name in dir(self)
+                          if name.startswith("_check_")}
 
     def validate(self, shape_name: str, value: object, path: str = "", wire_output: bool = False):
         self._wire_output = wire_output
@@ -42,9 +45,7 @@ class Validator:
 
     def _check(self, shape_name: str, value: object, path: str):
         shape = self._shapes[shape_name]
-        kind = shape["type"]
-        checker = getattr(self, f"_check_{kind}")
-        return checker(shape, value, path)
+        return self._checkers[shape["type"]](shape, value, path)
 
     # -- containers -----------------------------------------------------------------------------
 

@@ -203,9 +203,10 @@ def _server(settings: Settings, listener):
     from emulator.cli_commands.serve_logging import RequestLog, configure_logging
     from emulator.server import EmulatorServer
 
-    configure_logging()
+    handler = configure_logging()
     emulator = create_app(settings)
     if settings.log_requests:
+        emulator.wsgi.request_line = handler.api_line
         emulator.wsgi = RequestLog(emulator.wsgi, _json_target_prefixes())
     return EmulatorServer(emulator, settings.host, settings.port, listening_socket=listener)
 

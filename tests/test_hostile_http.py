@@ -190,6 +190,57 @@ def test_ambiguous_framing_is_refused_and_the_connection_closed(served, headers)
     assert answer.count(b"HTTP/1.1") == 1, "the smuggled request was answered"
 
 
+@pytest.mark.parametrize("head, message", [
+    (b"GET /_emulator/health HTTP/1.1\r\n Host: 127.0.0.1\r\n\r\n", b"Illegal header line."),
+    (b"GET /_emulator/health HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n", b"Illegal header line."),
+    (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\n\r\n", b"HTTP requires CRLF"),
+    (b"POST / HTTP/1.1\n\r\n", b"HTTP requires CRLF"),
+    (b"POST / HTTP/1.2\r\n\r\n", None),
+], ids=["continuation-first", "no-colon", "bare-lf-header", "bare-lf-request-line", "http-1.2"])
+def test_malformed_heads_are_refused_never_a_500(served, head, message):
+    """The head parsing of emulator/http_heads.py answers what cheroot answers, and 400 where
+    cheroot failed (a continuation line before any header)."""
+    _, port, _ = served
+    answer = exchange(port, head)
+    assert answer.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 505 ")), answer
+    assert message is None or message in answer
+
+
+@pytest.mark.parametrize("version, connection, kept", [
+    (b"HTTP/1.1", b"", True),
+    (b"HTTP/1.1", b"Connection: close\r\n", False),
+    (b"HTTP/1.0", b"", False),
+    (b"HTTP/1.0", b"Connection: Keep-Alive\r\n", True),
+], ids=["1.1", "1.1-close", "1.0", "1.0-keep-alive"])
+def test_response_heads_say_whether_the_connection_stays(served, version, connection, kept):
+    """The response head (emulator/http_heads.py) as cheroot's: a Date and a Server, the
+    Connection header HTTP/1.0 and 1.1 expect, and the connection closed when it says so."""
+    _, port, _ = served
+    body = b"{}"
+    request = (b"POST / " + version + b"\r\nHost: 127.0.0.1\r\nX-Amz-Target: "
+               + ECS_TARGET.encode() + b"\r\nContent-Type: application/x-amz-json-1.1\r\n"
+               + connection + b"Content-Length: 2\r\n\r\n" + body)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        head = answer.split(b"\r\n\r\n")[0].split(b"\r\n")
+        names = {line.split(b":")[0].lower(): line for line in head[1:]}
+        assert head[0] == b"HTTP/1.1 200 OK" and b"date" in names and b"server" in names
+        if version == b"HTTP/1.0":
+            assert (b"keep-alive" in names) is kept
+            assert (names.get(b"connection") == b"Connection: Keep-Alive") is kept
+        else:
+            assert (names.get(b"connection") == b"Connection: close") is not kept
+        sock.settimeout(2 if kept else 10)
+        try:
+            closed = sock.recv(65536) == b""  # (the whole answer came in one piece)
+        except socket.timeout:
+            closed = False
+        assert closed is not kept
+
+
 def test_an_unread_chunked_body_is_not_taken_for_the_next_request(served):
     """A registry 401 reads no body; the chunked body's bytes must not be parsed as a request."""
     _, port, _ = served

@@ -35,7 +35,7 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.runtime.status import TaskStatus
@@ -59,11 +59,13 @@ class Caller:
     address: str
     task_arn: str | None = None
     task_id: str | None = None
+    # A container on the emulator's network: its calls are a task's, not the operator's. Set
+    # once: every request asks, and reading an enum's members costs a call each.
+    from_container: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def from_container(self) -> bool:
-        """A container on the emulator's network: its calls are a task's, not the operator's."""
-        return self.kind in (CallerKind.TASK, CallerKind.NETWORK)
+    def __post_init__(self):
+        object.__setattr__(self, "from_container",
+                           self.kind in (CallerKind.TASK, CallerKind.NETWORK))
 
 
 _LOOPBACK = {a: Caller(CallerKind.HOST, a) for a in ("127.0.0.1", "::1", "::ffff:127.0.0.1")}

@@ -142,6 +142,7 @@ def refuse(start_response, message: str):
 
 
 SANDBOX = ("Content-Security-Policy", "sandbox")
+_CSP_LENGTH = len(SANDBOX[0])
 
 
 def _sandboxed(start_response):
@@ -151,7 +152,10 @@ def _sandboxed(start_response):
     dashboard's own page brings its own policy (emulator/ui/routes.py)."""
 
     def start(status, headers, exc_info=None):
-        if not any(name.lower() == "content-security-policy" for name, _ in headers):
+        for name, _ in headers:  # (a loop, not any() over a generator: on every response)
+            if len(name) == _CSP_LENGTH and name.lower() == "content-security-policy":
+                break
+        else:
             headers = [*headers, SANDBOX]
         if exc_info is None:  # (a WSGI server's start_response may take two arguments only)
             return start_response(status, headers)

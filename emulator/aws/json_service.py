@@ -7,7 +7,6 @@ by the output shape. An AwsError becomes the modelled error; anything else is a 
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -47,9 +46,14 @@ class Call:
     operation: str = ""
     shapes: ServiceShapes | None = None
 
-    @functools.cached_property
+    @property
     def request(self):
-        return self.shapes.request(self.operation, self.params)
+        # Made on first use and kept (functools.cached_property would take a lock for it on
+        # Python 3.11, on every call).
+        made = self.__dict__.get("_request")
+        if made is None:
+            made = self.__dict__["_request"] = self.shapes.request(self.operation, self.params)
+        return made
 
 
 Handler = Callable[[Call], dict | None]

@@ -44,6 +44,10 @@ class AwsRouter:
         self._services = {service.shapes.target_prefix: service for service in services}
         self._moto = moto
         self._settings = settings
+        # Where each call's line goes instead of the `emulator.requests` logger, when set: the
+        # serve command's log handler takes the message as that logger's INFO line, without a
+        # LogRecord (cli_commands/serve_logging.py).
+        self.request_line = None
 
     def __call__(self, environ: dict, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -75,10 +79,11 @@ class AwsRouter:
             reply = service.handle(operation, body, ctx)
         payload = self._answer(reply, ctx, start_response)
         if self._settings.log_requests:
-            log.info(
-                "%s.%s %d %.1fms", service.name, operation, reply.status,
-                (time.perf_counter() - started) * 1000,
-            )
+            elapsed = (time.perf_counter() - started) * 1000
+            if self.request_line is not None:
+                self.request_line(f"{service.name}.{operation} {reply.status} {elapsed:.1f}ms")
+            else:
+                log.info("%s.%s %d %.1fms", service.name, operation, reply.status, elapsed)
         return payload
 
     @staticmethod

@@ -1,0 +1,276 @@
+"""Request heads in, WSGI environs out, response heads back: cheroot's own steps, with fewer Python
+calls per request (emulator/http_server.py puts them in its request and gateway classes).
+
+A small API call costs the server less CPU in its own work (shapes, state, JSON) than in cheroot's
+per-request handling, and with one interpreter lock that CPU is the server's capacity
+(scripts/bench/capacity.py). cheroot reads each header line in 256-byte pieces through a Python
+wrapper, title-cases every header name, converts every name and value with a checking helper,
+and formats the Date header anew each time. The same results come from fewer calls:
+
+- a head line is read with one C readline, bounded by what the head limit still allows (a line
+  past the limit is found as before, and answered the same);
+- header names are transformed once per distinct spelling (a client sends the same dozen on
+  every request), for the header dict and for the environ;
+- the Date header is formatted once a second, and the response head made with one look-up set.
+
+What a request may be and how each malformed one is answered stays cheroot's: the parsing is its
+code with the per-call overhead taken out, and tests/test_hostile_http.py holds the answers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import sys
+import time
+
+from emulator import cheroot_import  # noqa: F401  (before cheroot; see there)
+from cheroot import errors, server as cheroot_server, wsgi
+from cheroot._compat import bton
+
+_CRLF = b"\r\n"
+_COMMA_SEPARATED = frozenset(cheroot_server.comma_separated_headers)
+# Distinct spellings of header names kept (a client sends the same few on every request); past
+# this many, a name is transformed each time rather than remembered (a hostile client could
+# otherwise grow the tables without end).
+_NAMES_KEPT = 512
+_titled: dict[bytes, bytes] = {}  # a header name as sent -> as cheroot keys it
+_environ_keys: dict[bytes, str] = {}  # a header name as keyed -> its environ key
+_CONTENT_LENGTH = b"Content-Length"
+
+
+class HeadReader(cheroot_server.SizeCheckWrapper):
+    """cheroot's size-checked reader of a request head, reading a line with one C call: as much
+    of it as the head limit still allows, and a byte more to tell that the limit is passed. A
+    line given back (`unread`) is read again first."""
+
+    _unread: bytes | None = None
+
+    def unread(self, line: bytes) -> None:
+        self._unread = line
+
+    def readline(self, size=None):
+        if self._unread is not None:
+            line, self._unread = self._unread, None
+            return line
+        maxlen = self.maxlen
+        if size is None:
+            # (at least 1: a read that passed the limit has raised already)
+            size = maxlen - self.bytes_read + 1 if maxlen else -1
+        data = self.rfile.readline(size)
+        self.bytes_read += len(data)
+        if maxlen and self.bytes_read > maxlen:
+            raise errors.MaxSizeExceeded
+        return data
+
+
+class HeaderReader(cheroot_server.HeaderReader):
+    """cheroot's header reader, remembering transformed names, and refusing a second
+    Content-Length: two lengths are how one request is smuggled inside another."""
+
+    def __call__(self, rfile, hdict=None):
+        if hdict is None:
+            hdict = {}
+        readline = rfile.readline
+        hname = k = None
+        while True:
+            line = readline()
+            if not line:
+                raise ValueError("Illegal end of headers.")
+            if line == _CRLF:
+                break
+            if not line.endswith(_CRLF):
+                raise ValueError("HTTP requires CRLF terminators")
+            if line[:1] in (b" ", b"\t"):  # a continuation line
+                if hname is None:  # of no header (cheroot fails on it with a 500)
+                    raise ValueError("Illegal header line.")
+                v = line.strip()
+            else:
+                try:
+                    k, v = line.split(b":", 1)
+                except ValueError:
+                    raise ValueError("Illegal header line.") from None
+                v = v.strip()
+                titled = _titled.get(k)
+                if titled is None:
+                    titled = k.strip().title()
+                    if len(_titled) < _NAMES_KEPT:
+                        _titled[k] = titled
+                k = hname = titled
+            if k in _COMMA_SEPARATED:
+                existing = hdict.get(hname)
+                if existing:
+                    v = b", ".join((existing, v))
+            if hname == _CONTENT_LENGTH and hname in hdict:
+                raise ValueError("More than one Content-Length header.")
+            hdict[hname] = v
+        return hdict
+
+
+# Request lines that read_request_line would take apart to the same values every time: what an
+# AWS SDK sends to a JSON or query API (its path is "/"). Any other line goes through cheroot.
+_PLAIN_LINES = {f"{method} / HTTP/1.1\r\n".encode(): method.encode()
+                for method in ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH")}
+
+
+def parse_request(req) -> None:
+    """cheroot's HTTPRequest.parse_request, with HeadReader under it and a request line of
+    _PLAIN_LINES taken without urlsplit and unquoting."""
+    req.rfile = HeadReader(req.conn.rfile, req.server.max_request_header_size)
+    try:
+        success = _plain_request_line(req) or req.read_request_line()
+    except errors.MaxSizeExceeded:
+        req.simple_response(
+            "414 Request-URI Too Long",
+            "The Request-URI sent with the request exceeds the maximum allowed bytes.")
+        return
+    if not success:
+        return
+    try:
+        success = req.read_request_headers()
+    except errors.MaxSizeExceeded:
+        req.simple_response(
+            "413 Request Entity Too Large",
+            "The headers sent with the request exceed the maximum allowed bytes.")
+        return
+    if success:
+        req.ready = True
+
+
+def _plain_request_line(req) -> bool:
+    """Whether the request line was one of _PLAIN_LINES, set as read_request_line sets it; any
+    other is given back to the reader for read_request_line."""
+    line = req.rfile.readline()
+    method = _PLAIN_LINES.get(line)
+    if method is None or req.server.protocol != "HTTP/1.1":
+        req.rfile.unread(line)
+        return False
+    req.started_request = True
+    req.uri = req.path = b"/"
+    req.method = method
+    req.authority = req.qs = b""
+    req.request_protocol = b"HTTP/1.1"
+    req.response_protocol = "HTTP/1.1"
+    return True
+
+
+def environ(gateway) -> dict:
+    """cheroot's Gateway_10.get_environ: the same keys and values."""
+    req = gateway.req
+    conn = req.conn
+    server = req.server
+    env = {
+        "ACTUAL_SERVER_PROTOCOL": server.protocol,
+        "PATH_INFO": bton(req.path),
+        "QUERY_STRING": bton(req.qs),
+        "REMOTE_ADDR": conn.remote_addr or "",
+        "REMOTE_PORT": str(conn.remote_port or ""),
+        "REQUEST_METHOD": bton(req.method),
+        "REQUEST_URI": bton(req.uri),
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": server.server_name,
+        "SERVER_PROTOCOL": bton(req.request_protocol),
+        "SERVER_SOFTWARE": server.software,
+        "wsgi.errors": sys.stderr,
+        "wsgi.input": req.rfile,
+        "wsgi.input_terminated": bool(req.chunked_read),
+        "wsgi.multiprocess": False,
+        "wsgi.multithread": True,
+        "wsgi.run_once": False,
+        "wsgi.url_scheme": bton(req.scheme),
+        "wsgi.version": gateway.version,
+    }
+    if isinstance(server.bind_addr, str):  # a Unix socket, with peer credentials: cheroot's
+        return wsgi.Gateway_10.get_environ(gateway)
+    env["SERVER_PORT"] = str(server.bind_addr[1])
+    for name, value in req.inheaders.items():
+        key = _environ_keys.get(name)
+        if key is None:
+            key = "HTTP_" + bton(name).upper().replace("-", "_")
+            if len(_environ_keys) < _NAMES_KEPT:
+                _environ_keys[name] = key
+        env[key] = value.decode("ISO-8859-1")
+    _content_keys(env)
+    if conn.ssl_env:
+        env.update(conn.ssl_env)
+    return env
+
+
+def _content_keys(env: dict) -> None:
+    content_type = env.pop("HTTP_CONTENT_TYPE", None)
+    if content_type is not None:
+        env["CONTENT_TYPE"] = content_type
+    length = env.pop("HTTP_CONTENT_LENGTH", None)
+    if length is not None:
+        env["CONTENT_LENGTH"] = length
+
+
+def start_response(gateway, status, headers, exc_info=None):
+    """cheroot's Gateway.start_response: the same checks, each header encoded in one call."""
+    if gateway.started_response and not exc_info:
+        raise RuntimeError("WSGI start_response called a second time with no exc_info.")
+    gateway.started_response = True
+    req = gateway.req
+    if req.sent_headers:
+        raise exc_info[1]
+    req.status = gateway._encode_status(status)
+    out = req.outheaders
+    for k, v in headers:
+        if not isinstance(k, str):
+            raise TypeError(f"WSGI response header key {k!r} is not of type str.")
+        if not isinstance(v, str):
+            raise TypeError(f"WSGI response header value {v!r} is not of type str.")
+        if k.lower() == "content-length":
+            gateway.remaining_bytes_out = int(v)
+        out.append((k.encode("ISO-8859-1"), v.encode("ISO-8859-1")))
+    return gateway.write
+
+
+_date = (0, b"")  # the second last formatted, and its Date header value
+
+
+def send_headers(req) -> None:
+    """cheroot's HTTPRequest.send_headers: the same headers added on the same conditions, the
+    names looked up in one set, the Date formatted once a second."""
+    out = req.outheaders
+    keys = {key.lower() for key, _ in out}
+    status = int(req.status[:3])
+    if status == 413:  # Request Entity Too Large: close, to avoid reading garbage
+        req.close_connection = True
+    elif b"content-length" not in keys and not (status < 200 or status in (204, 205, 304)):
+        if req.response_protocol == "HTTP/1.1" and req.method != b"HEAD":
+            req.chunked_write = True
+            out.append((b"Transfer-Encoding", b"chunked"))
+        else:  # closing tells the length
+            req.close_connection = True
+    if not req.close_connection:  # unless the connection manager has no room for it
+        req.close_connection = not req.server.can_add_keepalive_connection
+    if b"connection" not in keys:
+        if req.response_protocol == "HTTP/1.1":
+            if req.close_connection:
+                out.append((b"Connection", b"close"))
+        elif not req.close_connection:
+            out.append((b"Connection", b"Keep-Alive"))
+    if (b"Connection", b"Keep-Alive") in out:
+        out.append((b"Keep-Alive", f"timeout={req.server.timeout}".encode("ISO-8859-1")))
+    if not req.close_connection and not req.chunked_read:
+        remaining = getattr(req.rfile, "remaining", 0)
+        if remaining > 0:  # the rest of the request's body, for the next request's sake
+            req.rfile.read(remaining)
+    if b"date" not in keys:
+        out.append((b"Date", _date_now()))
+    if b"server" not in keys:
+        out.append((b"Server", req.server.server_name.encode("ISO-8859-1")))
+    head = [req.server.protocol.encode("ascii") + b" " + req.status + _CRLF]
+    head += [key + b": " + value + _CRLF for key, value in out]
+    head.append(_CRLF)
+    req.conn.wfile.write(b"".join(head))
+
+
+def _date_now() -> bytes:
+    global _date
+    now = int(time.time())
+    second, value = _date
+    if second != now:
+        value = email.utils.formatdate(now, usegmt=True).encode("ISO-8859-1")
+        _date = (now, value)
+    return value
