@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from api_shapes import load_service
 from emulator import cloudformation
+from emulator.access.browsers import BrowserRules
 from emulator.access.callers import Callers
 from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
+from emulator.access.host_access import EngineView
 from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
@@ -46,6 +48,7 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
+from emulator.engine import task_volumes
 from emulator.exec.service import EXTENSION as EXEC_EXTENSION, ExecService
 from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
@@ -72,6 +75,8 @@ class Emulator:
     callers: Callers | None = None  # who is calling, by address (access/callers.py)
     # What the control endpoints ask of this host's callers where containers pass for it.
     control_token: ControlToken = field(default_factory=ControlToken)
+    # The host names and web pages' origins the listeners serve (access/browsers.py).
+    browsers: BrowserRules = field(default_factory=BrowserRules)
     # Flask's app.extensions of the app to come, by key (the routes find their hooks there).
     flask_extensions: dict = field(default_factory=dict)
     _flask_app: object = None
@@ -115,7 +120,7 @@ class Emulator:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
         listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
         return Gate(self.wsgi, self.callers, container_facing, self.control_token,
-                    self.ecs.front_doors)
+                    self.ecs.front_doors, self.browsers)
 
     def container_endpoint(self, runtime=None) -> str:
         """http://<address containers reach>:<port>, for containers on `runtime`'s Docker
@@ -160,6 +165,11 @@ def create_app(settings: Settings | None = None) -> Emulator:
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,
                                lambda name: engine.engines.readable(name))
     emulator.control_token = ControlToken(settings.control_token)
+    # The Docker Engines pull our images by the registry addresses they are told: names of ours.
+    emulator.browsers = BrowserRules(
+        settings.allowed_hosts, settings.allowed_origins,
+        lambda: [settings.registry_address, *(engine.engines.registry_addresses()
+                                              if engine.engines is not None else ())])
     # A task's containers call the gateway of their engine's network; those of an engine on
     # another machine are given the default engine's (README: Several Docker Engines).
     engine.hooks.append(BaseEnvironment(
@@ -169,7 +179,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     _add_task_hooks(emulator, settings)
     emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
-    engine.hooks.append(EcrImages(ecr_state, settings, lambda: emulator.http_port))
+    ecr_images = EcrImages(ecr_state, settings, lambda: emulator.http_port)
+    engine.hooks.append(ecr_images)
     ecr_state.registry = emulator.registry
     emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     ecr_state.principal_of = _iam_principal(moto)
@@ -178,6 +189,10 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engines.install(emulator, settings,
                     lambda environment: _docker_runtime(keeper, settings, environment))
     _add_exec(emulator)
+    # What the host-access checks ask the Docker Engines (access/host_access.py).
+    rights.engine_view = EngineView(
+        foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
+        own_registry=ecr_images.is_ours)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:
@@ -252,7 +267,7 @@ def _add_task_hooks(emulator: Emulator, settings: Settings) -> None:
         engine.engines.on_this_machine(task)
         and link_local.serves(engine.runtime_of(task).ensure_network()[1])))
     engine.hooks.append(credentials)
-    engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto))
+    engine.hooks.append(SecretsAndEnvironmentFiles(emulator.moto, settings.enforce_iam))
     emulator.flask_extensions[CREDENTIALS_EXTENSION] = credentials
 
 

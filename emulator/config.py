@@ -92,6 +92,23 @@ def check_registry_address(address: str, what: str = "ECS_EMULATOR_REGISTRY_ADDR
     return address
 
 
+_HOST_NAME = re.compile(r"(\*\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")
+_ORIGIN = re.compile(r"https?://(\[[0-9a-f:]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?)(:\d{1,5})?")
+
+
+def parse_allowed(text: str, variable: str) -> tuple[str, ...]:
+    """ECS_EMULATOR_ALLOWED_HOSTS ("emulator,*.dev.test": names, or the names under one) or
+    ECS_EMULATOR_ALLOWED_ORIGINS ("http://localhost:3000,https://app.dev.test:8443")."""
+    entries = tuple(e.lower() for e in text.replace(",", " ").split())
+    hosts = variable.endswith("HOSTS")
+    for entry in entries:
+        if not (_HOST_NAME if hosts else _ORIGIN).fullmatch(entry):
+            raise ValueError(f"{variable}: {entry!r} is not " + (
+                "a host name (no scheme, no port; *.NAME for the names under NAME)" if hosts
+                else "an origin (http[s]://host[:port], no path)"))
+    return entries
+
+
 def parse_engines(text: str) -> tuple[EngineAddress, ...]:
     """"b=unix:///run/b.sock c=tcp://10.0.0.5:2376,tlsverify,certs=/etc/c,registry=10.0.0.1:4566"
     -> (EngineAddress("b", "unix:///run/b.sock"), EngineAddress("c", "tcp://...", True, ...))."""
@@ -200,6 +217,11 @@ class Settings:
     # How long an engine may not answer before its tasks are taken as lost (STOPPED, replaced
     # on the engines that remain), as ECS gives up on an instance whose agent is gone.
     engine_lost_after_s: float = 30.0
+    # More host names the API's port answers to (a Compose service's name), besides IP
+    # addresses, localhost and its names, host.docker.internal (access/browsers.py).
+    allowed_hosts: tuple[str, ...] = ()
+    # Web pages' origins that may call the AWS APIs (with CORS), besides the emulator's own.
+    allowed_origins: tuple[str, ...] = ()
 
     def docker_environment(self) -> dict[str, str]:
         """What the Docker SDK's from_env reads, from these settings rather than os.environ."""
@@ -255,5 +277,9 @@ class Settings:
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
             control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),
+            allowed_hosts=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_HOSTS", ""),
+                                        "ECS_EMULATOR_ALLOWED_HOSTS"),
+            allowed_origins=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_ORIGINS", ""),
+                                          "ECS_EMULATOR_ALLOWED_ORIGINS"),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

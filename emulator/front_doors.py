@@ -5,12 +5,12 @@ A task's page is the task's code. Served on the API's port, it would share the d
 origin (http://127.0.0.1:4566): its script could fetch the control endpoints from the operator's
 browser and read the answers. On another port it is another origin; what a page there may still
 send to the API's port (a form, a fetch without CORS) the gate refuses for the control endpoints
-(access/browsers.py: cross_origin) and for the AWS APIs (the front doors' origin is named).
+and the AWS APIs alike (access/browsers.py: its origin is not theirs).
 
 The listener is the API's kind (emulator/http_server.py: the same limits on heads, bodies and
 idle connections, admission of workers), on the same address (`--host`, 127.0.0.1 by default),
-serving nothing but the front doors: no API, no control endpoint. Like the control endpoints it
-answers only requests addressed to an IP address or a loopback name (a DNS-rebound name is not).
+serving nothing but the front doors: no API, no control endpoint. Like the API's port it answers
+only requests addressed to a name of the emulator's (a DNS-rebound name is not).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import logging
 import threading
 
 from emulator import http_server
-from emulator.access.browsers import foreign_page
 from emulator.access.gate import refuse
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ class _Guarded:
         self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        refusal = foreign_page(environ, control=True)
+        refusal = self._emulator.browsers.foreign_page(environ)
         if refusal is not None:
             return refuse(start_response, refusal)
         return (self._app or self._made())(environ, start_response)

@@ -278,7 +278,7 @@ def test_a_stranger_is_closed_unread_and_docker_is_asked_off_the_selector_thread
                 except ConnectionResetError:
                     pass
         with connect("127.0.0.3") as waiting:
-            waiting.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            waiting.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
             # While Docker is asked about it, others are served.
             assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
             assert select.select([waiting], [], [], 0.2)[0] == []
@@ -356,7 +356,7 @@ def test_daemons_and_express_services_are_held_to_the_same_rule():
     assert host_access.reasons(host_access._daemon_spec(
         {"containerDefinitions": [{"name": "x", "image": "b", "privileged": True}]})) == [
         "container 'x' is privileged"]
-    assert host_access.refusal("CreateDaemon", {"daemonTaskDefinitionArn": "absent:1"},
+    assert host_access.subject("CreateDaemon", {"daemonTaskDefinitionArn": "absent:1"},
                                EcsState().store_for(ACCOUNT, "us-east-1")) is None
     store = EcsState().store_for(ACCOUNT, "us-east-1")
     from emulator.ecs import task_definitions
@@ -366,8 +366,9 @@ def test_daemons_and_express_services_are_held_to_the_same_rule():
         ecs_request("RegisterTaskDefinition", {
             "family": "f", "networkMode": "host",
             "containerDefinitions": [{"name": "x", "image": "b", "memory": 64}]}))
-    assert "networkMode host" in host_access.refusal(
-        "CreateExpressGatewayService", {"taskDefinitionArn": registered.arn}, store)
+    operation = "CreateExpressGatewayService"
+    assert "networkMode host" in host_access.refusal(operation, host_access.subject(
+        operation, {"taskDefinitionArn": registered.arn}, store))
 
 
 CTX = RequestContext(account=ACCOUNT, region="eu-west-1")

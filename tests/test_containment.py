@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
+from emulator.runtime import labels
 from tests.groups import HOST
 from tests.test_task_credentials import make_role, python_image  # noqa: F401  (a fixture)
 from tests.test_task_metadata import environment_of, output_of, register, run, stop
@@ -137,6 +138,7 @@ def test_a_task_reads_its_own_metadata_and_credentials_and_nothing_else(
 
 
 ESCAPES = r'''
+import os
 import boto3
 ecs = boto3.client("ecs")
 root = {"name": "root", "host": {"sourcePath": "/"}}
@@ -166,22 +168,67 @@ attempt("run-operators", lambda: ecs.run_task(cluster="work", taskDefinition="op
     overrides={"containerOverrides": [{"name": "x", "command": ["touch", "/host/pwned"]}]}))
 attempt("service-operators", lambda: ecs.create_service(cluster="work", serviceName="s",
     taskDefinition="operator", desiredCount=1))
+def shared(name):
+    return [{"name": name, "dockerVolumeConfiguration": {"scope": "shared", "driver": "local",
+                                                         "autoprovision": True}}]
+attempt("foreign-volume", lambda: ecs.register_task_definition(
+    family="volumes", containerDefinitions=box(), volumes=shared(os.environ["FOREIGN"])))
+attempt("run-foreign-volume", lambda: ecs.run_task(cluster="work",
+                                                   taskDefinition="operator-volume"))
+attempt("emulators-volume", lambda: ecs.register_task_definition(
+    family="volumes", containerDefinitions=box(), volumes=shared(os.environ["OURS"])))
+attempt("new-volume", lambda: ecs.register_task_definition(
+    family="volumes", containerDefinitions=box(), volumes=shared(os.environ["NEW"])))
+for registry in ("127.0.0.1:5000", "localhost:5000", "[::1]:5000"):
+    attempt("local-registry", lambda: ecs.register_task_definition(
+        family="images", containerDefinitions=[{"name": "x", "image": registry + "/app:1",
+                                                "memory": 32}]))
+attempt("own-registry", lambda: ecs.register_task_definition(
+    family="images", containerDefinitions=[{"name": "x", "memory": 32,
+                                            "image": os.environ["OWN_REGISTRY"] + "/app:1"}]))
 attempt("plain", lambda: ecs.register_task_definition(family="plain",
                                                       containerDefinitions=box()))
 print("END", flush=True)
 '''
 
 
+@pytest.fixture
+def docker_volumes(docker_client):
+    """volume(labels=None): a Docker volume made here (as a user's, or as an emulator's when
+    labelled so); all removed at the end."""
+    made = []
+
+    def volume(labels=None):
+        made.append(docker_client.volumes.create(f"ecs-test-{uuid.uuid4().hex[:10]}",
+                                                 labels=labels))
+        return made[-1].name
+
+    yield volume
+    for volume in made:
+        volume.remove(force=True)
+
+
 def test_a_task_cannot_register_or_run_what_reaches_the_host(
-        ecs, cluster, python_image, docker_client):
+        ecs, cluster, python_image, docker_client, docker_volumes, clean_emulator):
     # The operator's own privileged definition, registered from the host: allowed, as before.
     ecs.register_task_definition(
         family="operator", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 32,
                                                   "privileged": True}])
+    # Another project's volume, and one an emulator made (its labels) that tasks may share.
+    foreign, ours = docker_volumes(), docker_volumes({labels.INSTANCE: "elsewhere"})
+    # The operator may name their own volume, as before.
+    ecs.register_task_definition(
+        family="operator-volume", containerDefinitions=[{"name": "x", "image": "busybox",
+                                                         "memory": 32}],
+        volumes=[{"name": foreign, "dockerVolumeConfiguration": {"scope": "shared"}}])
     definition = register(ecs, {
         "name": "app", "image": python_image, "memory": 128,
         "command": ["sh", "-c", 'python3 -c "$SCRIPT"; sleep 300'],
         "environment": [{"name": "SCRIPT", "value": ESCAPES},
+                        {"name": "FOREIGN", "value": foreign}, {"name": "OURS", "value": ours},
+                        {"name": "NEW", "value": f"ecs-test-{uuid.uuid4().hex[:10]}"},
+                        {"name": "OWN_REGISTRY", "value": clean_emulator.endpoint_url.split(
+                            "//", 1)[1]},
                         {"name": "AWS_ACCESS_KEY_ID", "value": "test"},
                         {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"}]},
         family="attacker")
@@ -189,13 +236,21 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     printed = output_of(docker_client, arn, "app", "END", timeout=120)
     lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
     for name in ("host-mount", "privileged", "capabilities", "bind-volume", "run-operators",
-                 "service-operators"):
+                 "service-operators", "foreign-volume", "run-foreign-volume"):
         assert lines[name].startswith(f"{name} AccessDeniedException "), printed
     assert "access to the host" in lines["host-mount"] and "pidMode host" in lines["host-mount"]
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
-    assert lines["plain"] == "plain OK"  # everything else goes on
+    assert f"the Docker volume '{foreign}', which the emulator did not make" in lines[
+        "run-foreign-volume"]
+    local = [line for line in printed.splitlines() if line.startswith("local-registry ")]
+    assert len(local) == 3 and all(" AccessDeniedException " in line and
+                                   "a registry on the emulator's host" in line
+                                   for line in local), printed
+    for name in ("plain", "emulators-volume", "new-volume", "own-registry"):  # the rest goes on
+        assert lines[name] == f"{name} OK", printed
     families = ecs.list_task_definition_families()["families"]
-    assert sorted(families) == ["attacker", "operator", "plain"]
+    assert sorted(families) == ["attacker", "images", "operator", "operator-volume", "plain",
+                                "volumes"]
     assert ecs.list_tasks(cluster="work")["taskArns"] == [arn]
     assert ecs.list_services(cluster="work")["serviceArns"] == []
     stop(ecs, cluster, arn, docker_client)

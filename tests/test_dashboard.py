@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -340,3 +341,66 @@ def test_a_front_door_page_cannot_use_the_dashboards_cookie(page, clean_emulator
         assert [c["clusterName"] for c in clusters] == ["kept"]  # the reset was refused
     finally:
         token.enforced = enforced
+
+
+CALL = """const done = arguments[arguments.length - 1];
+fetch(arguments[0], {method: "POST", body: arguments[2], headers: {
+    "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": arguments[1],
+    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/ecs/aws4_request, " +
+                     "SignedHeaders=host, Signature=0"}})
+    .then(r => done(r.status), e => done("refused"));"""
+ECS_TARGET = "AmazonEC2ContainerServiceV20141113"
+
+
+@pytest.fixture
+def task_page():
+    """A page of this host on a port of its own, as a task's on its published port."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html><body>a task's page</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_tasks_page_cannot_drive_the_aws_apis_through_the_browser(page, clean_emulator,
+                                                                    task_page):
+    """The browser connects from 127.0.0.1, as this host: a task's page must get no call in
+    (a privileged task definition of the host's "/" would follow), while the dashboard's own
+    calls (same origin) go on."""
+    definition = json.dumps({
+        "family": "planted", "volumes": [{"name": "root", "host": {"sourcePath": "/"}}],
+        "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 64,
+                                  "privileged": True, "mountPoints": [
+                                      {"sourceVolume": "root", "containerPath": "/host"}]}]})
+    api = clean_emulator.endpoint_url
+    # What the task can do first: a bucket whose CORS rule lets any page send anything.
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="open")
+    s3.put_bucket_cors(Bucket="open", CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": ["*"], "AllowedMethods": ["POST"], "AllowedHeaders": ["*"]}]})
+    page.driver.get(task_page)
+    for path in ("/", "/open"):  # (the JSON APIs are served on any path, by X-Amz-Target)
+        assert page.driver.execute_async_script(
+            CALL, api + path, f"{ECS_TARGET}.RegisterTaskDefinition", definition) == "refused"
+    assert clean_emulator.client("ecs").list_task_definitions()["taskDefinitionArns"] == []
+    page.open()  # the dashboard's own calls
+    assert page.driver.execute_async_script(CALL, api + "/", f"{ECS_TARGET}.ListClusters",
+                                            "{}") == 200

@@ -18,6 +18,7 @@ from emulator.pytest_plugin import EmulatorHandle, start_server
 from tests.groups import HOST
 from tests.test_task_credentials import TRUST, python_image  # noqa: F401  (a fixture)
 from tests.test_task_metadata import output_of, register, run, stop
+from tests.waiting import task_of, wait_for_task
 
 # Its task with a role may take 169.254.170.2 while its module runs.
 pytestmark = HOST
@@ -167,3 +168,45 @@ def test_a_task_has_exactly_its_roles_permissions(handle, python_image, docker_c
     assert lines["dummy-keys"] == "dummy-keys UnrecognizedClientException", printed
     assert handle.client("iam").list_users()["Users"] == []
     stop(ecs, "work", arn, docker_client)
+
+
+def test_secrets_and_environment_files_need_the_execution_roles_permissions(
+        handle, busybox_image, docker_client):
+    """The agent reads a task's secrets and environment files with its execution role's
+    credentials: what the role does not allow fails the task before it starts."""
+    iam = handle.client("iam")
+    role = iam.create_role(RoleName="exec", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="exec", PolicyName="p", PolicyDocument=allow(
+        "ssm:GetParameters", resource=f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/app/ok"))
+    ssm = handle.client("ssm")
+    for name in ("/app/ok", "/app/other"):
+        ssm.put_parameter(Name=name, Value="v", Type="String")
+    secret = handle.client("secretsmanager").create_secret(Name="db", SecretString="pw")["ARN"]
+    s3 = handle.client("s3")
+    s3.create_bucket(Bucket="conf")
+    s3.put_object(Bucket="conf", Key="app.env", Body=b"A=1\n")
+    ecs = handle.client("ecs")
+    ecs.create_cluster(clusterName="work")
+
+    def started(family, **container):
+        definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
+                                    "command": ["sleep", "300"], **container},
+                              family=family, executionRoleArn=role)
+        return run(ecs, "work", definition)
+
+    allowed = started("allowed", secrets=[{"name": "S", "valueFrom": "/app/ok"}])
+    refused = {
+        "ssm:GetParameters": started("ssm", secrets=[{"name": "S", "valueFrom": "/app/other"}]),
+        "secretsmanager:GetSecretValue": started("asm", secrets=[{"name": "S",
+                                                                  "valueFrom": secret}]),
+        "AccessDenied: Access Denied": started("files", environmentFiles=[
+            {"type": "s3", "value": "arn:aws:s3:::conf/app.env"}]),
+    }
+    for said, arn in refused.items():
+        task = wait_for_task(ecs, "work", arn, "STOPPED")
+        assert task["stoppedReason"].startswith("ResourceInitializationError: "), task
+        assert said in task["stoppedReason"], task["stoppedReason"]
+    assert "assumed-role/exec/" in task_of(ecs, "work", refused["ssm:GetParameters"])[
+        "stoppedReason"]
+    assert wait_for_task(ecs, "work", allowed, "RUNNING")["lastStatus"] == "RUNNING"
+    stop(ecs, "work", allowed, docker_client)

@@ -329,6 +329,18 @@ def test_remove_labelled_takes_the_tasks_containers_and_volumes_only(harness, ru
     runtime.remove_volume(volume)  # gone already: quiet
 
 
+def test_a_volumes_labels_say_whose_it_is(runtime, task):
+    """What the host-access check reads (access/host_access.py): ours carry the instance."""
+    name = f"v-{uuid.uuid4().hex[:8]}"
+    assert runtime.volume_labels(name) is None
+    runtime.ensure_volume(name, task)
+    try:
+        found = runtime.volume_labels(name)
+        assert found[labels.TASK_ARN] == task[labels.TASK_ARN] and labels.INSTANCE in found
+    finally:
+        runtime.remove_volume(name)
+
+
 def test_remove_orphans_spares_a_live_emulators_containers(harness, runtime, task):
     container = run(runtime, make(harness, task, "serve"))
     assert runtime.remove_orphans() >= 0

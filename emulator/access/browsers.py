@@ -1,88 +1,160 @@
-"""Web pages are not callers: what keeps a site open in the user's browser off the emulator.
+"""Web pages are not callers: what keeps a page open in the user's browser off the emulator.
 
-A browser lets any page send a plain form POST to http://127.0.0.1:4566 (no preflight), and a
-page whose host name is re-pointed at 127.0.0.1 (DNS rebinding) may even read the answers. The
-emulator serves no user but the ones on this machine, so:
+A browser lets any page send a form or a fetch without CORS to http://127.0.0.1:4566 (a query
+action by GET or by a form POST needs no preflight), and a task's own page (on its published
+port, 127.0.0.1:32768) is on the emulator's host: connecting from 127.0.0.1, it would call the
+APIs as this host's caller, out of reach of the rules for tasks. A page whose host name is
+re-pointed at 127.0.0.1 (DNS rebinding) is on an origin of its own, which a browser lets read
+the answers. SDKs, the AWS CLI and Docker send no Origin, no Sec-Fetch-Site and the address they
+were given as Host; so, on every path of the API's port:
 
-- a request whose Origin is a named site (not localhost, not an IP address) or malformed is
-  refused, whatever its path: SDKs, the AWS CLI and Docker send no Origin; the dashboard's own
-  requests carry the emulator's address;
-- on the API's listener, so is a request of `Origin: null` (`opaque_origin`): a sandboxed frame's
-  (a task's page on the front doors' port may make one), which would otherwise pass for this
-  host's caller with no origin named;
-- the control endpoints and the dashboard answer only requests whose Host is an address or a
-  loopback name, which a rebound name is not.
+- a request addressed (Host) to a name other than an IP address, `localhost` or a name under
+  it, host.docker.internal and its kin, the registry addresses the Docker Engines are told to
+  pull from, or a name of ECS_EMULATOR_ALLOWED_HOSTS, is refused: a rebound name is none;
+- a request whose Origin is not its own (the address it was sent to) is refused, unless that
+  origin is in ECS_EMULATOR_ALLOWED_ORIGINS (the AWS APIs only, never the control endpoints);
+  `Origin: null` (a sandboxed frame's, a local file's) and a malformed Origin everywhere;
+- a request a browser marks `Sec-Fetch-Site: same-site` or `cross-site` is refused likewise:
+  a page's <img>, <script> or link carries no Origin. Following a link to a control path (the
+  dashboard) is served: a navigation reads nothing for the page that had the link;
+- the open control paths (the health, the front doors' old addresses: nothing a page could
+  abuse) answer pages of this host's other origins, as they answer anyone.
+
+The dashboard's own requests are same-origin. The front doors' listener asks the same of Host
+and refuses named sites' pages (emulator/front_doors.py); the task behind it judges the rest.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
-# Names that reach this host without DNS; host.docker.internal is how Docker Desktop's
-# containers and the emulator's own image name the host.
-_LOCAL_NAMES = ("localhost", "host.docker.internal")
+# Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
+# containers name the host so, and tasks are given host.docker.internal (server.py).
+LOCAL_NAMES = frozenset(("localhost", "host.docker.internal", "gateway.docker.internal",
+                         "host.orb.internal", "host.lima.internal", "host.containers.internal"))
+# ECR's registry names (emulator/registry/names.py reads the account and region from them), for
+# a client that points one at this host: DNS of Amazon's, which no page can re-point here.
+_ECR_REGISTRY = re.compile(r"\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+HOSTS_SETTING = "ECS_EMULATOR_ALLOWED_HOSTS"
+ORIGINS_SETTING = "ECS_EMULATOR_ALLOWED_ORIGINS"
 
-
-def foreign_page(environ: dict, control: bool) -> str | None:
-    """Why this request looks like a web page of another site's, or None."""
-    origin = environ.get("HTTP_ORIGIN")
-    if origin and origin != "null":
-        parts = _split(origin)
-        if parts is None:
-            return MALFORMED
-        if not _local(parts.hostname or ""):
-            return f"Requests from web pages of other sites ({origin}) are not served."
-    if control and not _local(_host_name(environ.get("HTTP_HOST", ""))):
-        return ("The emulator's control endpoints answer requests addressed to an IP address or "
-                "localhost only.")
-    return None
-
-
-CROSS_ORIGIN = ("The emulator's control endpoints answer no web page of another origin "
-                "(another port included): open the dashboard at this address.")
 MALFORMED = "Requests with a malformed Origin header are not served."
 OPAQUE = ("Requests from web pages of no origin (Origin: null: a sandboxed frame's, a local "
           "file's) are not served: SDKs, the AWS CLI and Docker send no Origin.")
 FRONT_DOOR = ("A page served by a front door (a task's) may not call the emulator: its origin is "
               "the task's.")
+CROSS_ORIGIN = ("The emulator's control endpoints answer no web page of another origin "
+                "(another port included): open the dashboard at this address.")
 
 
-def cross_origin(environ: dict) -> str | None:
-    """Why this request to a control endpoint looks like another origin's page, or None."""
-    site = environ.get("HTTP_SEC_FETCH_SITE")
-    if site in ("same-site", "cross-site") and not (
-            environ.get("HTTP_SEC_FETCH_MODE") == "navigate"
-            and environ.get("REQUEST_METHOD") in ("GET", "HEAD")):
-        return CROSS_ORIGIN
-    origin = environ.get("HTTP_ORIGIN")
-    if origin is None:
+def other_origin(origin: str) -> str:
+    return (f"Requests from web pages of another origin ({origin}) are not served: SDKs, the "
+            f"AWS CLI and Docker send no Origin. {ORIGINS_SETTING} names the origins whose "
+            "pages may call the AWS APIs.")
+
+
+OTHER_SITE = ("Requests a browser marks as sent by a page of another origin (Sec-Fetch-Site) are "
+              "not served: SDKs, the AWS CLI and Docker send no such header.")
+
+
+def unknown_host(name: str) -> str:
+    return (f"Requests addressed to {name!r} are not served (a name re-pointed at this host is "
+            f"not the emulator's): use an IP address or localhost, or name it in {HOSTS_SETTING}.")
+
+
+class BrowserRules:
+    """The host names and page origins the emulator serves (its settings, and the registry
+    addresses the engines are told, which `registries` gives as they are now)."""
+
+    def __init__(self, allowed_hosts=(), allowed_origins=(), registries=lambda: ()):
+        self.hosts = frozenset(name.lower() for name in allowed_hosts)
+        self.origins = frozenset(normal_origin(origin) for origin in allowed_origins)
+        self._registries = registries
+
+    def refusal(self, environ: dict, control: bool, open_path: bool = False,
+                front_door_port: int = 0) -> str | None:
+        """Why this request to the API's port looks like a web page's, or None."""
+        refused = self.unknown_host(environ)
+        if refused:
+            return refused
+        origin = environ.get("HTTP_ORIGIN")
+        if origin == "null":
+            return OPAQUE
+        parts = _split(origin) if origin is not None else None
+        if origin is not None and parts is None:
+            return MALFORMED
+        if open_path:
+            # Any page of this host may reach them; a named site's page (or one rebound) not.
+            return None if parts is None or self._local_page(origin, parts) else (
+                other_origin(origin))
+        allowed = False  # a page of another origin the operator allowed the AWS APIs
+        if parts is not None and (
+                _authority(parts.netloc) != _authority(environ.get("HTTP_HOST", ""))):
+            if control:
+                return CROSS_ORIGIN
+            if front_door_port and parts.port == front_door_port:
+                return FRONT_DOOR  # (a task's page, even where its origin was allowed)
+            if normal_origin(origin) not in self.origins:
+                return other_origin(origin)
+            allowed = True
+        site = environ.get("HTTP_SEC_FETCH_SITE")
+        if site in ("same-site", "cross-site") and not allowed:
+            if control and environ.get("HTTP_SEC_FETCH_MODE") == "navigate" and environ.get(
+                    "REQUEST_METHOD") in ("GET", "HEAD"):
+                return None  # following a link to the dashboard
+            return CROSS_ORIGIN if control else OTHER_SITE
         return None
-    parts = _split(origin) if origin != "null" else None
-    if parts is None or _authority(parts.netloc) != _authority(environ.get("HTTP_HOST", "")):
-        return CROSS_ORIGIN
-    return None
+
+    def allowed_origin(self, environ: dict) -> str | None:
+        """The request's Origin when the operator allowed its pages the AWS APIs (CORS)."""
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin or not self.origins or _split(origin) is None:
+            return None
+        return origin if normal_origin(origin) in self.origins else None
+
+    def unknown_host(self, environ: dict) -> str | None:
+        """Why the name this request was addressed to is none of ours, or None."""
+        name = host_name(environ.get("HTTP_HOST", ""))
+        if _local(name) or name in self.hosts or any(
+                name.endswith(allowed[1:]) for allowed in self.hosts if allowed[:2] == "*."):
+            return None
+        if any(host_name(address) == name for address in self._registries() if address):
+            return None  # the Docker Engines pull our images by that name
+        return unknown_host(name)
+
+    def foreign_page(self, environ: dict) -> str | None:
+        """The front doors' rules: a name of ours; no named site's page (a task's page may
+        send what it likes to its own front door: Origin null or another port's is its own
+        to judge)."""
+        refused = self.unknown_host(environ)
+        origin = environ.get("HTTP_ORIGIN")
+        if refused or not origin or origin == "null":
+            return refused
+        parts = _split(origin)
+        if parts is None:
+            return MALFORMED
+        return None if self._local_page(origin, parts) else other_origin(origin)
+
+    def _local_page(self, origin: str, parts) -> bool:
+        return _local(parts.hostname or "") or normal_origin(origin) in self.origins
 
 
-def opaque_origin(environ: dict) -> str | None:
-    """Why this request, of `Origin: null`, is refused on the API's listener, or None.
-
-    No client of the APIs sends that; a page in a sandboxed frame does, on every request it
-    makes (a form POST, a fetch without CORS), whatever site it is: refused on every path, the
-    AWS APIs' included (an S3 PutObject of a task's page through the operator's browser)."""
-    return OPAQUE if environ.get("HTTP_ORIGIN") == "null" else None
+def normal_origin(origin: str) -> str:
+    """scheme://host[:port] as compared: lower case, without the scheme's default port."""
+    parts = urlsplit(origin.strip().lower())
+    return f"{parts.scheme}://{_authority(parts.netloc)}"
 
 
-def from_front_door(environ: dict, front_door_port: int) -> str | None:
-    """Why this request looks like one of a page the front doors served, or None."""
-    origin = environ.get("HTTP_ORIGIN")
-    if not origin or not front_door_port or origin == "null":
-        return None
-    try:
-        port = urlsplit(origin).port
-    except ValueError:  # (foreign_page refused it first)
-        return MALFORMED
-    return FRONT_DOOR if port == front_door_port else None
+def host_name(host: str) -> str:
+    """The name of a Host header (or host:port), lower case, without a port or a final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    return name.rstrip(".")
 
 
 def _split(origin: str):
@@ -92,26 +164,22 @@ def _split(origin: str):
         parts.port  # (raises for a port out of range or not a number)
     except ValueError:
         return None
-    return parts
+    return parts if parts.scheme and parts.netloc else None
 
 
 def _authority(netloc: str) -> str:
-    """host:port as compared: lower case, without http's default port."""
+    """host:port as compared: lower case, without http's or https's default port."""
     netloc = netloc.lower()
-    return netloc[:-3] if netloc.endswith(":80") else netloc
+    return netloc[:-3] if netloc.endswith(":80") else (
+        netloc[:-4] if netloc.endswith(":443") else netloc)
 
 
-def _host_name(host: str) -> str:
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
-
-
+@functools.lru_cache(maxsize=256)  # asked of every request: the same few names, parsed once
 def _local(name: str) -> bool:
-    name = name.lower().rstrip(".")
+    name = name.rstrip(".")
     if not name:
         return True  # HTTP/1.0 without a Host: no browser sends that
-    if name in _LOCAL_NAMES or name.endswith(".localhost"):
+    if name in LOCAL_NAMES or name.endswith(".localhost") or _ECR_REGISTRY.fullmatch(name):
         return True
     try:
         ipaddress.ip_address(name)

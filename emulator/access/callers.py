@@ -293,3 +293,28 @@ def is_local_address(address: str) -> bool:
         return False
     finally:
         probe.close()
+
+
+def reaches_this_host(address: str) -> bool:
+    """Whether a connection to `address` would reach this host (loopback, link-local,
+    unspecified, multicast, an address of its interfaces; IPv4-mapped ones too), or is not an
+    address at all: what the emulator's process or its Docker Engine must not be sent to on a
+    task's word."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
+            or is_local_address(str(ip)))
+
+
+def name_reaches_this_host(host: str, port: int | None = None) -> list[str]:
+    """The addresses of this host that `host` (a name or an address) resolves to; [] for
+    none, or when it does not resolve."""
+    try:
+        found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({info[4][0] for info in found if reaches_this_host(info[4][0])})

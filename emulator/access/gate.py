@@ -20,10 +20,12 @@ what the ECS agent serves a task, plus the AWS APIs under the task's identity:
 - metadata and credentials are a task's own only (metadata/routes.py asks `caller_of`);
 - AWS API calls go through, marked as the task's (host_access.py and iam.py decide further).
 
-Every listener here also refuses web pages of other sites, pages of no origin (`Origin: null`)
-and control calls of other origins' pages (access/browsers.py), and gives what it serves a sandbox policy unless the answer brings
-its own (the dashboard's): content a task stored is no page on the API's origin. The front doors
-of Express services and gateway routes have their own listener (emulator/front_doors.py).
+Every listener here also refuses, on every path, requests addressed to a name not the
+emulator's (DNS rebinding) and requests of web pages of another origin (access/browsers.py; the
+AWS APIs answer the origins the operator allowed, with CORS: access/cors.py), and gives what it
+serves a sandbox policy unless the answer brings its own (the dashboard's): content a task stored
+is no page on the API's origin. The front doors of Express services and gateway routes have their
+own listener (emulator/front_doors.py).
 
 An operator who binds `--host 0.0.0.0` chose to serve the whole API to whoever reaches it; the
 containers on the emulator's network are still tasks there.
@@ -39,7 +41,8 @@ import re
 import threading
 
 from emulator import http_connections, http_server
-from emulator.access.browsers import cross_origin, foreign_page, from_front_door, opaque_origin
+from emulator.access import cors
+from emulator.access.browsers import BrowserRules
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.control_token import REFUSED as TOKEN_REFUSED
 from emulator.access.control_token import ControlToken, is_open
@@ -86,12 +89,14 @@ class Gate:
     """WSGI: identify the caller, refuse what this listener does not serve them, pass the rest."""
 
     def __init__(self, app, callers: Callers, container_facing: bool,
-                 control_token: ControlToken | None = None, front_doors=None):
+                 control_token: ControlToken | None = None, front_doors=None,
+                 browsers: BrowserRules | None = None):
         self._app = app
         self._callers = callers
         self.container_facing = container_facing
         self._token = control_token
         self._front_doors = front_doors  # ecs/front_door_address.FrontDoorAddress: its port
+        self._browsers = browsers if browsers is not None else BrowserRules()
 
     def __call__(self, environ: dict, start_response):
         caller = self._callers.identify(environ.get("REMOTE_ADDR") or "")
@@ -107,13 +112,12 @@ class Gate:
             if is_exec_channel(path):
                 return refuse(start_response, CHANNEL_REFUSED)
         routed = _as_routed(path) if control else path
-        # The open control paths (the health, the front doors' old addresses...) answer other
-        # origins' pages as they answer anyone: the README promises them to a page of your own.
+        # The open control paths (the health, the front doors' old addresses...) answer this
+        # host's other origins' pages as they answer anyone.
         open_path = control and is_open(routed)
-        refusal = foreign_page(environ, control) or opaque_origin(environ) or (
-            control and not open_path and cross_origin(environ)) or (
-            self._front_doors is not None and not open_path
-            and from_front_door(environ, self._front_doors.port))
+        refusal = self._browsers.refusal(
+            environ, control, open_path,
+            self._front_doors.port if self._front_doors is not None else 0)
         if refusal:
             return refuse(start_response, refusal)
         if control and self._token is not None:
@@ -122,7 +126,13 @@ class Gate:
                 return login
             if self._token.refuses(environ, routed):
                 return refuse(start_response, TOKEN_REFUSED)
-        return self._app(environ, _sandboxed(start_response))
+        start = _sandboxed(start_response)
+        allowed = None if control else self._browsers.allowed_origin(environ)
+        if allowed is not None:
+            if cors.is_preflight(environ):
+                return cors.preflight(environ, start_response, allowed)
+            start = cors.granting(start, allowed)
+        return self._app(environ, start)
 
     def admits(self, address: str, wait: bool = True) -> bool | None:
         """Whether a connection from `address` is served at all on this listener (None: not

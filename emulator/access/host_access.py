@@ -11,11 +11,21 @@ CreateTaskSet: running the operator's privileged definition with a command overr
 the same escape), nor do the same through daemon task definitions (RegisterDaemonTaskDefinition,
 CreateDaemon, UpdateDaemon) or Express services of their own task definition, unless the
 operator sets ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS.
+
+A shared-scope Docker volume is the Docker volume of its name: one that exists and that no
+emulator made (the operator's, another project's database) is the host's too; so is an image
+from a registry on the host other than the emulator's own (Docker's daemon would fetch it, as
+root, from a service on the host's loopback, and a task would read the answer in its
+stoppedReason).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from emulator.ecs import daemon_task_definitions, task_definitions
+from emulator.engine import task_volumes
 
 # ECS operations that start tasks of the definition named in `taskDefinition`,
 # `taskDefinitionArn` (Express services) or `daemonTaskDefinitionArn` (daemons).
@@ -60,23 +70,70 @@ def _container_reasons(container: dict) -> list[str]:
     return found
 
 
-def refusal(operation: str, params: dict, store) -> str | None:
-    """Why a task may not make this ECS call (call with the state lock held), else None."""
+@dataclass(frozen=True)
+class EngineView:
+    """What the checks ask beyond the task definition (app.py wires it to the Docker Engines)."""
+    # Whether a Docker volume of that name exists on an engine that no emulator made.
+    foreign_volume: Callable[[str], bool]
+    # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
+    own_registry: Callable[[str], bool]
+
+
+def subject(operation: str, params: dict, store) -> dict | None:
+    """The task definition (its spec) this ECS call registers or launches (call with the state
+    lock held); None for a call that does neither, or names no known definition."""
     if operation == "RegisterTaskDefinition":
-        found = reasons(params)
-    elif operation == "RegisterDaemonTaskDefinition":
-        found = reasons(_daemon_spec(params))
-    elif operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
+        return params
+    if operation == "RegisterDaemonTaskDefinition":
+        return _daemon_spec(params)
+    if operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
         definition = task_definitions.resolve(store, params["taskDefinition"])
-        found = reasons(definition.spec) if definition is not None else []
     elif operation in EXPRESS_LAUNCHES and isinstance(params.get("taskDefinitionArn"), str):
         definition = task_definitions.resolve(store, params["taskDefinitionArn"])
-        found = reasons(definition.spec) if definition is not None else []
     elif operation in DAEMON_LAUNCHES and isinstance(params.get("daemonTaskDefinitionArn"), str):
         definition = daemon_task_definitions.resolve(store, params["daemonTaskDefinitionArn"])
-        found = reasons(definition.spec) if definition is not None else []
     else:
         return None
+    return definition.spec if definition is not None else None
+
+
+def engine_reasons(spec: dict, view: EngineView) -> list[str]:
+    """What in a task definition reaches the host through the Docker Engines' own things (asks
+    Docker: call without the state lock)."""
+    found = []
+    for volume in spec.get("volumes") or []:
+        name = task_volumes.shared_name(volume)
+        if name and view.foreign_volume(name):
+            found.append(f"volume {volume.get('name', '')!r} is the Docker volume {name!r}, "
+                         "which the emulator did not make")
+    for container in spec.get("containerDefinitions") or []:
+        image = container.get("image")
+        if isinstance(image, str) and not view.own_registry(image):
+            local = _local_registry(image)
+            if local:
+                found.append(f"container {container.get('name', '')!r} pulls its image from "
+                             f"{local}, a registry on the emulator's host")
+    return found
+
+
+def _local_registry(image: str) -> str | None:
+    """The registry host an image reference names, if it is on the host (a name resolving
+    there too): Docker's daemon (root) would call it, and say what it answered in the task's
+    stoppedReason."""
+    from emulator.access.callers import name_reaches_this_host
+
+    first = image.split("/", 1)[0]
+    if "/" not in image or not ("." in first or ":" in first or first == "localhost"):
+        return None  # Docker Hub's: `nginx`, `library/nginx`, `user/app`
+    host = first[1:first.find("]")] if first.startswith("[") else first.split(":", 1)[0]
+    if host.lower() == "localhost" or name_reaches_this_host(host):
+        return first
+    return None
+
+
+def refusal(operation: str, spec: dict, view: EngineView | None = None) -> str | None:
+    """Why a task may not make this ECS call about `spec` (subject()), else None."""
+    found = reasons(spec) + (engine_reasons(spec, view) if view is not None else [])
     if not found:
         return None
     return (f"A task may not {'register' if operation == 'RegisterTaskDefinition' else 'run'} "

@@ -116,19 +116,9 @@ class IamEnforcement:
                 "Check your AWS Secret Access Key and signing method.")
 
     def _require(self, key, action: str, resource: str) -> None:
-        from moto.iam.access_control import IAMPolicy, PermissionResult
-
-        permitted = False
-        for policy in key.collect_policies():
-            result = IAMPolicy(policy).is_action_permitted(action, resource)
-            if result == PermissionResult.DENIED:
-                raise self._denied(f"User: {key.arn} is not authorized to perform: {action} on "
-                                   f"resource: {resource} with an explicit deny")
-            permitted = permitted or result == PermissionResult.PERMITTED
-        if not permitted:
-            raise self._denied(f"User: {key.arn} is not authorized to perform: {action} on "
-                               f"resource: {resource} because no identity-based policy allows "
-                               f"the {action} action")
+        refused = denial(key.collect_policies(), key.arn, action, resource)
+        if refused is not None:
+            raise self._denied(refused)
 
     # -- moto's services ----------------------------------------------------------------------
 
@@ -159,6 +149,37 @@ class IamEnforcement:
         self._moto.backend("iam", ctx.account, ctx.partition)  # moto loaded
         return any(ctx.access_key in account[ctx.partition].access_keys
                    for account in list(iam_backends.values()))
+
+
+def denial(policies, principal: str, action: str, resource: str) -> str | None:
+    """Why these identity policies (moto's: documents or managed policies) do not let
+    `principal` do `action` on `resource`, in AWS's words; None when they do."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    permitted = False
+    for policy in policies:
+        result = IAMPolicy(policy).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return (f"User: {principal} is not authorized to perform: {action} on resource: "
+                    f"{resource} with an explicit deny")
+        permitted = permitted or result == PermissionResult.PERMITTED
+    if permitted:
+        return None
+    return (f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
+            f"because no identity-based policy allows the {action} action")
+
+
+def role_policies(moto, role_arn: str) -> list | None:
+    """The identity policies of a role of moto's IAM (inline and attached); None when there is
+    no such role."""
+    parts = role_arn.split(":", 5)
+    if len(parts) != 6 or not parts[5].startswith("role/"):
+        return None
+    try:
+        role = moto.backend("iam", parts[4], parts[1]).get_role_by_arn(role_arn)
+    except Exception:  # moto's NotFoundException
+        return None
+    return list(role.policies.values()) + list(role.managed_policies.values())
 
 
 # moto answers its auth errors in the query protocol's XML, which an SDK speaking a JSON protocol

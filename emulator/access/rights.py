@@ -23,6 +23,7 @@ class AccessDeniedException(AwsError):
 class Rights:
     def __init__(self, settings: Settings, moto):
         self._allow_host_access = settings.allow_task_host_access
+        self.engine_view = None  # host_access.EngineView: the app factory sets it
         # None when IAM is not enforced (the default): nothing is asked of moto per call, and
         # nothing of IAM's is imported at start-up.
         self._iam = None
@@ -61,8 +62,11 @@ class Rights:
         from emulator.access import host_access  # only containers' calls: not at start-up
 
         with service.state.lock:
-            reason = host_access.refusal(operation, params,
-                                         service.state.store_for(ctx.account, ctx.region))
+            spec = host_access.subject(operation, params,
+                                       service.state.store_for(ctx.account, ctx.region))
+        if spec is None:
+            return
+        reason = host_access.refusal(operation, spec, self.engine_view)  # Docker: no lock held
         if reason is not None:
             raise AccessDeniedException(reason)
 

@@ -6,7 +6,8 @@ takes about a second and tens of MiB, which a user who only calls ECS should not
 moto reads a request's body whole, so a body over MOTO_BODY_LIMIT is refused (413) before moto
 sees it. What moto cannot answer (an operation it lacks, a part of an operation it lacks, a
 crash) is answered as AWS would, shaped for the service's protocol (moto_errors.py), and a crash
-is logged with its trace.
+is logged with its trace. What moto may do beyond answering (run containers, send HTTP) is
+held in by moto_containment.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 from dataclasses import dataclass
 
 from emulator import http_bodies
-from emulator.aws import moto_errors
+from emulator.aws import moto_containment, moto_errors
 from emulator.aws.context import RequestContext, form_params
 
 log = logging.getLogger("emulator.moto")
@@ -139,10 +140,22 @@ class MotoBridge:
                     # (AmazonECSTaskExecutionRolePolicy). About 0.3 s on an account's first
                     # IAM call.
                     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
+                    # Tasks call moto too: it runs no containers and sends no HTTP to this host.
+                    moto_containment.configure(default_user_config)
+                    from moto import settings as moto_settings
+                    from moto.moto_server import werkzeug_app
                     from moto.moto_server.werkzeug_app import (
                         DomainDispatcherApplication,
                         create_backend_app,
                     )
+
+                    moto_containment.install()
+                    # moto's server grants every origin CORS (its preflights reflect any
+                    # Origin and allow any header): a page of another origin would read the
+                    # answers. Off, as MOTO_DISABLE_GLOBAL_CORS=true does; read when each
+                    # service's app is made, so whoever imported moto first.
+                    moto_settings.DISABLE_GLOBAL_CORS = True
+                    werkzeug_app.DISABLE_GLOBAL_CORS = True
 
                     for hook in self.on_load:
                         hook()

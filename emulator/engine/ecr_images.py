@@ -36,7 +36,7 @@ class EcrImages(TaskHook):
         host = self._registry_of(engine) or f"127.0.0.1:{self._port()}"
         local = ecr_arns.local_reference(image, host, self._settings)
         if local is None:
-            served = self._served_as(image)
+            served = self.served_as(image)
             if served is None:
                 return None
             local = host + image[len(served):]
@@ -44,7 +44,11 @@ class EcrImages(TaskHook):
         username, password = ecr_auth.docker_credentials(self._ecr.signing_key, store.account)
         return local, RegistryAuth(username=username, password=password, server=host)
 
-    def _served_as(self, image: str) -> str | None:
+    def is_ours(self, image: str) -> bool:
+        """Whether a task's image is pulled from this emulator's registry (either spelling)."""
+        return ecr_arns.parse_aws_image(image) is not None or self.served_as(image) is not None
+
+    def served_as(self, image: str) -> str | None:
         """The `host:port` of ours `image` starts with (a repositoryUri as a client saw it), or
         None for another registry's image."""
         port = self._port()

@@ -11,7 +11,10 @@
 
 Failures stop the task before its containers exist (TaskFailedToStart), with ECS's reasons:
 "ResourceInitializationError: unable to pull secrets or registry auth: ..." for secrets and
-"ResourceInitializationError: failed to download env files: ..." for files.
+"ResourceInitializationError: failed to download env files: ..." for files. With
+ECS_EMULATOR_ENFORCE_IAM the task's execution role must allow each read, as on ECS (the agent
+reads with its credentials): ssm:GetParameters on the parameter, secretsmanager:GetSecretValue
+on the secret, s3:GetObject on the file's object; else the same failures, AccessDenied.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ FILES_FAILED = "ResourceInitializationError: failed to download env files: "
 
 
 class SecretsAndEnvironmentFiles(TaskHook):
-    def __init__(self, moto):
+    def __init__(self, moto, enforce_iam: bool = False):
         self._moto = moto
+        self._enforce_iam = enforce_iam  # ECS_EMULATOR_ENFORCE_IAM: the execution role decides
 
     def environment(self, store, task, container) -> dict[str, str]:
         definition = container.definition
@@ -38,7 +42,7 @@ class SecretsAndEnvironmentFiles(TaskHook):
         if files:
             environment.update(self._files(store, task, files))
         if secrets:
-            environment.update(self._secrets(store, secrets))
+            environment.update(self._secrets(store, task, secrets))
         return environment
 
     # -- environment files --------------------------------------------------------------------
@@ -49,12 +53,17 @@ class SecretsAndEnvironmentFiles(TaskHook):
                                  "execution role credentials")
         merged: dict[str, str] = {}
         for source in files:
-            for name, value in parse_env_file(self._download(store, source["value"])).items():
+            for name, value in parse_env_file(self._download(store, task,
+                                                             source["value"])).items():
                 merged.setdefault(name, value)  # the first file that names a variable wins
         return merged
 
-    def _download(self, store, arn: str) -> str:
+    def _download(self, store, task, arn: str) -> str:
         bucket, key = parse_s3_arn(arn)
+        if self._refusal(store, task, "s3:GetObject",
+                         f"arn:{partition_of(store.region)}:s3:::{bucket}/{key}"):
+            raise TaskSetupError(FILES_FAILED + _download_failure(
+                bucket, key, "AccessDenied: Access Denied"))
         s3 = self._moto.backend("s3", store.account, partition_of(store.region))
         try:
             found = s3.get_object(bucket, key)
@@ -67,13 +76,18 @@ class SecretsAndEnvironmentFiles(TaskHook):
 
     # -- secrets ------------------------------------------------------------------------------
 
-    def _secrets(self, store, secrets: list[dict]) -> dict[str, str]:
+    def _secrets(self, store, task, secrets: list[dict]) -> dict[str, str]:
         values, missing = {}, []
         for secret in secrets:
             reference = secret["valueFrom"]
             if _service_of(reference) == "secretsmanager":
-                values[secret["name"]] = self._from_secrets_manager(store, reference)
+                values[secret["name"]] = self._from_secrets_manager(store, task, reference)
                 continue
+            refused = self._refusal(store, task, "ssm:GetParameters",
+                                    parameter_arn(reference, store.account, store.region))
+            if refused:
+                raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secrets from ssm: "
+                                     "AccessDeniedException: " + refused)
             value = self._from_parameter_store(store, reference)
             if value is None:
                 missing.append(reference)
@@ -98,7 +112,7 @@ class SecretsAndEnvironmentFiles(TaskHook):
                 return value if value is not None else parameter.value
         return None
 
-    def _from_secrets_manager(self, store, reference: str) -> str:
+    def _from_secrets_manager(self, store, task, reference: str) -> str:
         selector = SecretSelector.parse(reference)
         manager = self._moto.backend("secretsmanager", selector.account or store.account,
                                      selector.region or store.region)
@@ -108,6 +122,10 @@ class SecretsAndEnvironmentFiles(TaskHook):
         except Exception as error:
             raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: "
                                  + _aws_error(error)) from None
+        refused = self._refusal(store, task, "secretsmanager:GetSecretValue", found["ARN"])
+        if refused:
+            raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: "
+                                 "AccessDeniedException: " + refused)
         text = found.get("SecretString") or ""  # the agent reads SecretString only
         if not selector.json_key:
             return text
@@ -120,6 +138,21 @@ class SecretsAndEnvironmentFiles(TaskHook):
                                  "secret from Secrets Manager did not contain json key "
                                  + selector.json_key)
         return _as_text(document[selector.json_key])
+
+
+    def _refusal(self, store, task, action: str, resource: str) -> str | None:
+        """With IAM enforced, why the task's execution role may not do `action` on `resource`
+        (AWS's words, as the agent's call with the role's credentials is answered)."""
+        if not self._enforce_iam:
+            return None
+        from emulator.access import iam
+
+        role = _execution_role(task) or ""
+        policies = iam.role_policies(self._moto, role) if role else None
+        principal = (f"arn:{partition_of(store.region)}:sts::{role.split(':')[4]}:assumed-role/"
+                     f"{role.rsplit('/', 1)[-1]}/{task.id}" if role.count(":") >= 5
+                     else "the task (no execution role)")
+        return iam.denial(policies or [], principal, action, resource)
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -161,6 +194,14 @@ def parameter_names(reference: str, account: str, region: str) -> tuple[str, str
     base = name.split(":", 1)[0]
     candidates = ["/" + name] if "/" in base else [name, "/" + name]
     return parts[4] or account, parts[3] or region, candidates
+
+
+def parameter_arn(reference: str, account: str, region: str) -> str:
+    """The ARN IAM checks for an SSM parameter given by name or ARN."""
+    if reference.startswith("arn:"):
+        return reference
+    name = reference if reference.startswith("/") else "/" + reference
+    return f"arn:{partition_of(region)}:ssm:{region}:{account}:parameter{name}"
 
 
 class SecretSelector:

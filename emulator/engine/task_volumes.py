@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from emulator.engine import container_specs
 from emulator.runtime import labels as runtime_labels
+from emulator.runtime.base import RuntimeError_
 
 
 def labels_for(task, container_name: str) -> dict[str, str]:
@@ -47,17 +48,13 @@ def _volumes(task, created: list[str], runtime):
         name = volume["name"]
         host = volume.get("host") or {}
         docker_config = volume.get("dockerVolumeConfiguration")
-        efs = volume.get("efsVolumeConfiguration")
         if host.get("sourcePath"):
             sources[name], kinds[name] = host["sourcePath"], "bind"
             continue
-        if efs:
-            volume_name = f"ecs-emulator-efs-{efs['fileSystemId']}"
-            shared = True
-        elif docker_config and docker_config.get("scope") == "shared":
-            volume_name, shared = name, True
-        else:
-            volume_name, shared = f"ecs-{task.id[:12]}-{name}", False
+        volume_name = shared_name(volume)
+        shared = volume_name is not None
+        if not shared:
+            volume_name = f"ecs-{task.id[:12]}-{name}"
         if volume_name not in created:
             runtime.ensure_volume(
                 volume_name, labels_for(task, f"~volume-{name}"),
@@ -68,6 +65,34 @@ def _volumes(task, created: list[str], runtime):
                 created.append(volume_name)
         sources[name], kinds[name] = volume_name, "volume"
     return sources, kinds
+
+
+def shared_name(volume: dict) -> str | None:
+    """The Docker volume an ECS volume shares with every task that names it (EFS, or a docker
+    volume of `shared` scope, which is the volume of its name); None for the others."""
+    efs = volume.get("efsVolumeConfiguration")
+    if efs:
+        return f"ecs-emulator-efs-{efs.get('fileSystemId', '')}"
+    docker_config = volume.get("dockerVolumeConfiguration")
+    if docker_config and docker_config.get("scope") == "shared":
+        return volume.get("name", "")
+    return None
+
+
+def foreign_volume(engines, name: str) -> bool:
+    """Whether an answering engine (engines.py) has a Docker volume `name` that no emulator
+    made (a user's, another project's): a shared-scope volume of that name would mount it, as
+    Docker answers a create of an existing volume with that volume."""
+    for engine in list(engines.engines.values()):
+        if not engine.health.answering():
+            continue
+        try:
+            found = engine.runtime.volume_labels(name)
+        except RuntimeError_:
+            continue  # an engine that fails the read is left out, as one that does not answer
+        if found is not None and runtime_labels.INSTANCE not in found:
+            return True
+    return False
 
 
 def _units(value: str | None) -> int | None:

@@ -59,7 +59,8 @@ _SIGNING_NAMES = {
     "elasticloadbalancing": ("elbv2", "elb"),
     "monitoring": ("cloudwatch",),
     "sts": ("sts", "iam"),
-    "lambda": ("awslambda",),
+    "lambda": ("awslambda", "awslambda_simple"),  # the docker-less one (aws/moto_containment.py)
+    "batch": ("batch", "batch_simple"),
     "states": ("stepfunctions",),
     "email": ("ses", "sesv2"),
     "execute-api": ("apigateway",),

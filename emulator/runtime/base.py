@@ -264,6 +264,10 @@ class Runtime(Protocol):
 
     def remove_volume(self, name: str) -> None: ...
 
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of the Docker volume `name`; None when there is none."""
+        ...
+
     def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]: ...
 
     def logs(self, container_id: str, since: float | None = None,

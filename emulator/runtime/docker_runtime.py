@@ -303,6 +303,16 @@ class DockerRuntime:
         except errors.APIError as error:
             raise RuntimeError_(_message(error)) from None
 
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        errors = _docker_errors()
+        try:
+            volume = self.api.inspect_volume(name)  # a read: not queued behind tasks' setups
+        except errors.NotFound:
+            return None
+        except errors.APIError as error:
+            raise RuntimeError_(_message(error)) from None
+        return volume.get("Labels") or {}
+
     # -- streams, numbers --------------------------------------------------------------------
 
     def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]:

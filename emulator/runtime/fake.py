@@ -267,6 +267,11 @@ class FakeRuntime(FakeScripting):
                                            "driver_opts": dict(driver_opts or {})})
             return name
 
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        with self._changed:
+            volume = self.volumes.get(name)
+            return None if volume is None else dict(volume["labels"])
+
     def remove_volume(self, name: str) -> None:
         with self._changed:
             self.calls.append(("remove_volume", name))

@@ -1,0 +1,228 @@
+"""What moto may do beyond answering calls: run no containers, and send no HTTP to this host.
+
+moto serves every caller, tasks included, and some of its services act outside the process:
+- Batch and Lambda run containers on this host's Docker, as given (Batch passes `privileged` and
+  host path volumes through): a task's job definition would be root on the host. moto's
+  docker-less backends are used instead (`use_docker: False`): a Batch job succeeds at once,
+  an Invoke answers its event back (or what `/moto-api/static/lambda-simple/response` queued).
+  Lambda functions invoked by other services (S3 notifications, CloudFormation custom resources,
+  SNS, Kinesis, DynamoDB streams, log subscriptions) call the function object directly, past the
+  backend, so that call answers the same way; and moto's Docker client refuses, should any other
+  path reach it.
+- SNS http/https subscriptions, Firehose HTTP endpoint destinations, EventBridge API
+  destinations, API Gateway HTTP integrations (and Step Functions' calls to them) POST from this
+  process: to the emulator's own control endpoints that is a call from this host, and to any
+  service on this host's loopback a call from inside. Those requests are made over connections
+  that refuse addresses of this host (loopback, link-local, unspecified, any address of its
+  interfaces): the name is resolved and checked before connecting, and the connected peer again
+  (a name that resolves elsewhere the second time), on every redirect too. A refused or failed
+  delivery is logged and dropped, as AWS drops what an endpoint does not take: the call that
+  caused it (Publish, PutRecord, PutEvents) succeeds.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import json
+import logging
+import sys
+import threading
+
+log = logging.getLogger("emulator.moto")
+
+# moto's modules that send HTTP with `requests` from this process (their `requests` is replaced).
+OUTBOUND_MODULES = (
+    "moto.sns.models",
+    "moto.firehose.models",
+    "moto.events.models",
+    "moto.apigateway.models",
+    "moto.apigateway.integration_parsers.http_parser",
+    "moto.apigateway.integration_parsers.aws_parser",
+    "moto.apigateway.integration_parsers.unknown_parser",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+    "state_task_service_api_gateway",
+)
+# A delivery waits this long at most (moto gives none: an endpoint that never answers would hold
+# the caller's request for ever).
+TIMEOUT_S = (5, 15)
+LAMBDA_SIMPLE_ANSWER = "Simple Lambda happy path OK"  # moto's docker-less Lambda's
+
+_installed = threading.Lock()
+_done = False
+
+
+def configure(config: dict) -> None:
+    """moto's docker-less Batch and Lambda (set before moto serves its first call)."""
+    config.setdefault("batch", {})["use_docker"] = False
+    config.setdefault("lambda", {})["use_docker"] = False
+
+
+def install() -> None:
+    """Patch moto's ways out of the process (once per process: moto's classes are global)."""
+    global _done
+    with _installed:
+        if _done:
+            return
+        _refuse_docker()
+        for name in OUTBOUND_MODULES:
+            if name in sys.modules:
+                _guard_module(sys.modules[name])
+        # The others are patched as moto imports them (it imports a service on its first call).
+        sys.meta_path.insert(0, _GuardOnImport())
+        _done = True
+
+
+# -- no containers --------------------------------------------------------------------------------
+
+def _refuse_docker() -> None:
+    import docker.errors
+    from moto.awslambda import models as lambda_models
+    from moto.utilities import docker_utilities
+
+    def refused(self):
+        raise docker.errors.DockerException("the emulator's moto runs no containers")
+
+    docker_utilities.DockerModel.docker_client = property(refused)
+
+    def invoke_without_docker(self, event=None):
+        # As moto's LambdaSimpleBackend.invoke answers: what is queued, else the event back.
+        from moto.awslambda_simple.models import lambda_simple_backends
+
+        queued = lambda_simple_backends[self.account_id][self.region].lambda_simple_results_queue
+        if queued:
+            return queued.pop(0), False, ""
+        if isinstance(event, (dict, list)):
+            event = json.dumps(event)
+        return event or LAMBDA_SIMPLE_ANSWER, False, ""
+
+    lambda_models.LambdaFunction._invoke_lambda = invoke_without_docker
+
+
+# -- no HTTP to this host -------------------------------------------------------------------------
+
+class RefusedAddress(OSError):
+    """A delivery whose endpoint is (or resolves to) an address of this host."""
+
+
+def _check_host(host: str, port: int) -> None:
+    from emulator.access.callers import name_reaches_this_host
+
+    local = name_reaches_this_host(host, port)
+    if local:
+        raise RefusedAddress(f"{host} is an address of the emulator's host ({', '.join(local)})")
+
+
+def _guarded_connections():
+    from urllib3 import connection, connectionpool
+
+    from emulator.access.callers import reaches_this_host
+
+    def new_conn(base):
+        def _new_conn(self):
+            _check_host(self._dns_host, self.port)
+            sock = base._new_conn(self)
+            peer = sock.getpeername()[0]
+            if reaches_this_host(peer):  # the name resolved elsewhere this time
+                sock.close()
+                raise RefusedAddress(f"{self.host} connected to {peer}, an address of the "
+                                     "emulator's host")
+            return sock
+        return _new_conn
+
+    http = type("GuardedHTTPConnection", (connection.HTTPConnection,),
+                {"_new_conn": new_conn(connection.HTTPConnection)})
+    https = type("GuardedHTTPSConnection", (connection.HTTPSConnection,),
+                 {"_new_conn": new_conn(connection.HTTPSConnection)})
+    return {
+        "http": type("GuardedPool", (connectionpool.HTTPConnectionPool,), {"ConnectionCls": http}),
+        "https": type("GuardedSPool", (connectionpool.HTTPSConnectionPool,),
+                      {"ConnectionCls": https}),
+    }
+
+
+class _Outbound:
+    """Stands in for the `requests` module in moto's sending modules: the same names, but each
+    request goes through a session whose connections refuse this host, and a failure is logged
+    and answered as an unreachable endpoint's 502."""
+
+    def __init__(self, requests_module):
+        self._requests = requests_module
+        self._pools = _guarded_connections()
+
+    def __getattr__(self, name):
+        return getattr(self._requests, name)  # exceptions, models, structures...
+
+    def request(self, method, url, **kwargs):
+        requests = self._requests
+        session = requests.Session()
+        session.trust_env = False  # a proxy from the environment would be the peer we check
+        adapter = requests.adapters.HTTPAdapter()
+        adapter.poolmanager.pool_classes_by_scheme = self._pools
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        kwargs.setdefault("timeout", TIMEOUT_S)
+        try:
+            with session:
+                return session.request(method, url, **kwargs)
+        except (requests.RequestException, OSError) as error:
+            log.warning("moto's %s %s was not delivered: %s", method.upper(), url, error)
+            return _undelivered(requests, method, url, error)
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url, data=None, json=None, **kwargs):
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url, data=None, **kwargs):
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url, data=None, **kwargs):
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.request("DELETE", url, **kwargs)
+
+    def head(self, url, **kwargs):
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url, **kwargs):
+        return self.request("OPTIONS", url, **kwargs)
+
+
+def _undelivered(requests, method: str, url: str, error: Exception):
+    answer = requests.Response()
+    answer.status_code = 502
+    answer.reason = "Bad Gateway"
+    answer.url = url
+    answer._content = f"not delivered: {error}".encode()
+    answer.request = requests.Request(method.upper(), url).prepare()
+    return answer
+
+
+def _guard_module(module) -> None:
+    import requests
+
+    if getattr(module, "requests", None) is requests:
+        module.requests = _Outbound(requests)
+
+
+class _GuardOnImport(importlib.abc.MetaPathFinder):
+    """Finds OUTBOUND_MODULES as Python would and patches each once it has run."""
+
+    def find_spec(self, name, path, target=None):
+        if name not in OUTBOUND_MODULES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        exec_module = loader.exec_module
+
+        def exec_and_guard(module):
+            exec_module(module)
+            _guard_module(module)
+
+        loader.exec_module = exec_and_guard  # this spec's loader only (one per module)
+        return spec

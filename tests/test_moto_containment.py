@@ -1,0 +1,142 @@
+"""moto acts for every caller, tasks included: it runs no containers on this host's Docker and
+sends no HTTP to this host's own addresses (emulator/aws/moto_containment.py).
+
+The calls here come from the host: what moto does with a call does not depend on who made it,
+so a Batch job or an SNS delivery the host cannot make a container or a loopback request of, a
+task cannot either.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import BUSYBOX
+
+TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]}
+
+
+@pytest.fixture
+def aws(clean_emulator):
+    return clean_emulator.client
+
+
+def _containers_created(docker_client, since: float, prefix: str) -> list[str]:
+    """Names of the containers created on the Engine since `since` whose name starts so (gone
+    ones too: the events say)."""
+    events = docker_client.events(since=int(since), until=int(time.time()) + 1, decode=True,
+                                  filters={"type": "container", "event": "create"})
+    names = [e.get("Actor", {}).get("Attributes", {}).get("name", "") for e in events]
+    return [n for n in names if n.startswith(prefix)]
+
+
+def test_a_privileged_batch_job_with_the_hosts_root_runs_no_container(aws, docker_client):
+    """moto's Batch would run this job on the host's Docker, privileged, with / mounted."""
+    role = aws("iam").create_role(RoleName="batch", AssumeRolePolicyDocument=json.dumps(TRUST))
+    batch = aws("batch")
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="local", type="UNMANAGED", state="ENABLED",
+        serviceRole=role["Role"]["Arn"])["computeEnvironmentArn"]
+    queue = batch.create_job_queue(
+        jobQueueName="q", state="ENABLED", priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])["jobQueueArn"]
+    batch.register_job_definition(jobDefinitionName="root", type="container", containerProperties={
+        "image": BUSYBOX, "command": ["true"], "privileged": True, "vcpus": 1, "memory": 64,
+        "volumes": [{"name": "root", "host": {"sourcePath": "/"}}],
+        "mountPoints": [{"sourceVolume": "root", "containerPath": "/host",
+                         "readOnly": False}]})
+    name = f"probe-{uuid.uuid4().hex[:10]}"
+    started = time.time()
+    job = batch.submit_job(jobName=name, jobQueue=queue, jobDefinition="root")["jobId"]
+
+    deadline = time.monotonic() + 20
+    while (status := batch.describe_jobs(jobs=[job])["jobs"][0]["status"]) not in (
+            "SUCCEEDED", "FAILED") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _containers_created(docker_client, started, name) == []
+    assert status == "SUCCEEDED"  # moto's docker-less Batch: done at once
+
+
+def test_lambda_invoke_answers_without_a_container(aws):
+    """moto's Lambda would pull a runtime image and run the function's code on the host's Docker."""
+    iam = aws("iam")
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(TRUST).replace(
+        "batch.", "lambda."))["Role"]["Arn"]
+    lam = aws("lambda")
+    name = f"probe-{uuid.uuid4().hex[:10]}"
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                        Handler="index.handler", Code={"ZipFile": _zip_of("def handler(e, c): 1")})
+    answer = lam.invoke(FunctionName=name, Payload=b'{"hello": 1}')
+    assert "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read()) == {"hello": 1}  # the docker-less echo
+
+
+def _zip_of(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def listener():
+    """An HTTP server on this host's loopback; the paths it was sent, in order."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.hits = hits
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_sns_delivers_nothing_to_this_hosts_addresses(aws, clean_emulator, listener):
+    """A task subscribing the emulator's own control endpoint, or a service on the host's
+    loopback, would have moto's process POST there as the host."""
+    aws("ecs").create_cluster(clusterName="survives")
+    sns = aws("sns")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    port = listener.server_address[1]
+    for endpoint in (f"{clean_emulator.endpoint_url}/_emulator/reset",
+                     f"http://127.0.0.1:{port}/direct",
+                     f"http://localhost:{port}/by-name",
+                     f"http://[::ffff:127.0.0.1]:{port}/mapped",
+                     f"http://0.0.0.0:{port}/unspecified"):
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint)
+    assert sns.publish(TopicArn=topic, Message="hello")["MessageId"]  # the call succeeds
+
+    assert aws("ecs").describe_clusters(clusters=["survives"])["clusters"][0]["status"] == "ACTIVE"
+    assert listener.hits == []
+
+
+def test_firehose_delivers_nothing_to_this_hosts_loopback(aws, listener):
+    firehose = aws("firehose")
+    firehose.create_delivery_stream(DeliveryStreamName="s", HttpEndpointDestinationConfiguration={
+        "EndpointConfiguration": {"Url": f"http://127.0.0.1:{listener.server_address[1]}/f"},
+        "S3Configuration": {"RoleARN": "arn:aws:iam::123456789012:role/f",
+                            "BucketARN": "arn:aws:s3:::b"}})
+    assert firehose.put_record(DeliveryStreamName="s", Record={"Data": b"x"})["RecordId"]
+    assert listener.hits == []
