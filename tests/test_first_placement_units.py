@@ -141,3 +141,22 @@ def test_only_a_quarter_of_the_workers_wait_the_others_answer_at_once(api):
     api.move(task, TaskStatus.RUNNING)
     waiting.join(5)
     assert not waiting.is_alive()
+
+
+def test_the_schedulers_stop_ends_the_wait(api):
+    api = api()  # a bound of 30 s: only the stop can end this wait within the join
+    thread, _ = api.create_in_thread("web", 1)
+    api.tasks_of("web", 1)
+    assert still_waiting(thread)
+    api.scheduler.stop()  # the emulator's stop: no pass comes any more
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("bound", [float("nan"), float("inf"), -1.0])
+def test_a_bound_that_is_no_bound_turns_the_wait_off(api, bound):
+    api = api(placement_wait_s=bound)
+    thread, _ = api.create_in_thread("web", 1)
+    api.tasks_of("web", 1)
+    thread.join(5)
+    assert not thread.is_alive()

@@ -22,6 +22,7 @@ of CreateService calls never keeps other requests from a worker; the others answ
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ def install(ecs, scheduler, task_listeners: list, settings: Settings) -> "FirstP
     """Make `ecs` (the ECS JsonService) wait for the first placements of OPERATIONS, told of the
     passes of `scheduler` and, through `task_listeners` (the task engine's), of task changes."""
     placements = FirstPlacements(ecs.state, settings)
+    placements.stopped = scheduler.stopped
     scheduler.pass_listeners.append(placements.on_pass)
     task_listeners.append(placements.on_task_changed)
     ecs.after_call.update({operation: placements.after_call for operation in OPERATIONS})
@@ -65,7 +67,12 @@ class FirstPlacements:
 
     def __init__(self, state: EcsState, settings: Settings):
         self.state = state
-        self.bound_s = settings.placement_wait_s
+        # A bound that is not a finite positive number (nan, inf) would never end a wait.
+        bound = settings.placement_wait_s
+        self.bound_s = bound if math.isfinite(bound) and bound > 0 else 0.0
+        # The scheduler stopped (the emulator stops): no pass will come (looked at every
+        # _LOOK_AGAIN_S).
+        self.stopped = lambda: False
         self._changed = threading.Condition(state.lock)
         self._slots = threading.BoundedSemaphore(max(settings.threads // 4, 1))
         # The scheduler's passes over the services. Each runs whole under the lock, so a count
@@ -80,6 +87,7 @@ class FirstPlacements:
 
     def on_task_changed(self, store, task) -> None:
         self._changed.notify_all()
+
 
     # -- the calls ----------------------------------------------------------------------------------
 
@@ -123,6 +131,8 @@ class FirstPlacements:
     def _settled(self, placement: _Placement) -> bool:
         """Under the lock: is the call's first placement over?"""
         service = placement.service
+        if self.stopped():
+            return True
         if (not any(store is placement.store for store in self.state.stores())
                 or placement.store.services.get((service.cluster_name, service.name)) is not service
                 or service.status != "ACTIVE" or not service.deployments

@@ -51,6 +51,10 @@ class ServiceScheduler:
         self._thread = threading.Thread(target=self._loop, name="service-scheduler", daemon=True)
         self._thread.start()
 
+    def stopped(self) -> bool:
+        """Whether stop() was called: no pass comes after it."""
+        return self._stopping.is_set()
+
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
@@ -68,17 +72,19 @@ class ServiceScheduler:
 
     def reconcile_all(self) -> None:
         with self.state.lock:
-            for store in self.state.stores():
-                for service in list(store.services.values()):
-                    if service.status != "INACTIVE":
-                        self._reconcile(store, service)
-                for daemon in list(store.daemons.values()):  # each runs as a DAEMON service
-                    if daemon.status != "DELETED":
-                        # no service events for it: EventBridge's are about services
-                        self._reconcile(store, daemon.service, notify=False)
-                        daemons.after_pass(store, daemon)
-            for listener in self.pass_listeners:
-                listener()
+            try:
+                for store in self.state.stores():
+                    for service in list(store.services.values()):
+                        if service.status != "INACTIVE":
+                            self._reconcile(store, service)
+                    for daemon in list(store.daemons.values()):  # each runs as a DAEMON service
+                        if daemon.status != "DELETED":
+                            # no service events for it: EventBridge's are about services
+                            self._reconcile(store, daemon.service, notify=False)
+                            daemons.after_pass(store, daemon)
+            finally:  # a pass that failed is over too: nobody waits for it (first_placement.py)
+                for listener in self.pass_listeners:
+                    listener()
 
     def _reconcile(self, store: EcsStore, service: Service, notify: bool = True) -> None:
         try:  # one service's fault must not stop the others being scheduled
