@@ -241,6 +241,17 @@ def test_response_heads_say_whether_the_connection_stays(served, version, connec
         assert closed is not kept
 
 
+def test_transfer_encoding_before_http_1_1_is_refused(served):
+    """cheroot ignores Transfer-Encoding below HTTP/1.1 and reads no body: on a kept
+    connection the body would be parsed as the next request."""
+    _, port, _ = served
+    answer = exchange(port, b"POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: Keep-Alive\r\n"
+                            b"X-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n" + SMUGGLED)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer
+    assert answer.count(b"HTTP/1.1") == 1, "the smuggled request was answered"
+
+
 def test_an_unread_chunked_body_is_not_taken_for_the_next_request(served):
     """A registry 401 reads no body; the chunked body's bytes must not be parsed as a request."""
     _, port, _ = served
