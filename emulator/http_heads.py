@@ -30,8 +30,8 @@ from cheroot._compat import bton
 _CRLF = b"\r\n"
 _COMMA_SEPARATED = frozenset(cheroot_server.comma_separated_headers)
 # Distinct spellings of header names kept (a client sends the same few on every request); past
-# this many, a name is transformed each time rather than remembered (a hostile client could
-# otherwise grow the tables without end).
+# this many the table is emptied and refilled: a hostile client can neither grow it without end
+# nor fill it for good and leave everyone else's names transformed on every request.
 _NAMES_KEPT = 512
 _titled: dict[bytes, bytes] = {}  # a header name as sent -> as cheroot keys it
 _environ_keys: dict[bytes, str] = {}  # a header name as keyed -> its environ key
@@ -89,8 +89,9 @@ class HeaderReader(cheroot_server.HeaderReader):
                 titled = _title(k)
                 if titled is None:  # a name with an underscore: dropped, as cheroot's
                     continue  # DropUnderscoreHeaderReader and nginx drop it
-                if len(_titled) < _NAMES_KEPT:
-                    _titled[k] = titled
+                if len(_titled) >= _NAMES_KEPT:
+                    _titled.clear()
+                _titled[k] = titled
             v = v.strip()
             k = titled
             if k in _COMMA_SEPARATED:
@@ -203,8 +204,9 @@ def environ(gateway) -> dict:
         key = _environ_keys.get(name)
         if key is None:
             key = "HTTP_" + bton(name).upper().replace("-", "_")
-            if len(_environ_keys) < _NAMES_KEPT:
-                _environ_keys[name] = key
+            if len(_environ_keys) >= _NAMES_KEPT:
+                _environ_keys.clear()
+            _environ_keys[name] = key
         env[key] = value.decode("ISO-8859-1")
     _content_keys(env)
     if conn.ssl_env:

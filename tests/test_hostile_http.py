@@ -4,6 +4,7 @@ and bodies that are refused are not read into memory."""
 
 from __future__ import annotations
 
+import io
 import select
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import botocore.config
 import pytest
 import requests
 
-from emulator import http_connections
+from emulator import http_connections, http_heads
 from emulator import http_server
 from tests.test_cli import clean_env, free_port
 
@@ -278,6 +279,18 @@ def test_s3_user_metadata_with_underscores_is_kept(served):
     metadata = s3.head_object(Bucket="underscored-metadata", Key="k")["Metadata"]
     # (WSGI's environ has no way to keep the underscore: moto sees my-key)
     assert list(metadata.values()) == ["v"]
+
+
+def test_junk_header_names_do_not_crowd_out_the_names_clients_send():
+    """The tables of transformed header names are bounded, and a client that fills them with
+    junk does not leave every later name to be transformed on every request."""
+    reader = http_heads.HeaderReader()
+    for batch in range(3):
+        junk = b"".join(b"X-Junk-%d-%d: 1\r\n" % (batch, n) for n in range(300))
+        reader(io.BytesIO(junk + b"\r\n"))
+    reader(io.BytesIO(b"X-Fresh-Name: 1\r\n\r\n"))
+    assert len(http_heads._titled) <= http_heads._NAMES_KEPT
+    assert b"X-Fresh-Name" in http_heads._titled
 
 
 def test_an_unread_chunked_body_is_not_taken_for_the_next_request(served):
