@@ -41,6 +41,7 @@ from emulator.engine.service_discovery import CloudMapInstances
 from emulator.engine.target_group_ports import TargetGroupPorts
 from emulator.registry import Registry, create_registry
 from emulator.engine.ecr_images import EcrImages
+from emulator.engine import first_placement
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.service_failures import CloudWatchAlarms
 from emulator.engine.task_engine import TaskEngine
@@ -160,6 +161,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
                                      enabled=settings.auto_container_instance)
     scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
     engine.task_listeners.append(scheduler.on_task_changed)
+    # CreateService and UpdateService answer once their tasks have started
+    first_placement.install(ecs, scheduler, engine.task_listeners, settings)
     emulator = Emulator(settings=settings, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine, scheduler=scheduler)
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,

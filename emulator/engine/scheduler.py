@@ -37,6 +37,8 @@ class ServiceScheduler:
         # fn(store, service) after each pass over a service and after counting one of its
         # tasks' changes, under the lock (EventBridge events); never for a daemon's service
         self.service_listeners: list = []
+        # fn() after each whole pass over the services, under the lock (first_placement.py)
+        self.pass_listeners: list = []
         self.failures = FailureCounter(settings)
         # fn(store, alarm names) -> those in the ALARM state (CloudWatch in moto; app.py wires it)
         self.alarms_in_alarm = lambda store, names: []
@@ -75,6 +77,8 @@ class ServiceScheduler:
                         # no service events for it: EventBridge's are about services
                         self._reconcile(store, daemon.service, notify=False)
                         daemons.after_pass(store, daemon)
+            for listener in self.pass_listeners:
+                listener()
 
     def _reconcile(self, store: EcsStore, service: Service, notify: bool = True) -> None:
         try:  # one service's fault must not stop the others being scheduled
