@@ -46,12 +46,17 @@ def test_a_cross_site_page_cannot_call_the_aws_apis(clean_emulator):
     assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
 
 
-def test_a_rebound_host_name_reads_no_control_endpoint(clean_emulator):
-    status, _, _ = answer(clean_emulator, "GET", "/_emulator/health",
-                          {"Host": f"rebound.example:{urlsplit(clean_emulator.endpoint_url).port}"})
-    assert status == 403
-    status, _, _ = answer(clean_emulator, "GET", "/_emulator/health", {})
-    assert status == 200
+def test_a_rebound_host_name_reads_no_control_endpoint_but_the_health(clean_emulator):
+    host = f"rebound.example:{urlsplit(clean_emulator.endpoint_url).port}"
+    for method, path in (("GET", "/_emulator/ui/api/summary"), ("GET", "/_emulator/tasks"),
+                         ("POST", "/_emulator/health")):
+        status, _, _ = answer(clean_emulator, method, path, {"Host": host})
+        assert status == 403, path
+    # Compose's and CI's readiness checks: `curl http://ecs-emulator:4566/_emulator/health`
+    for host in (host, "ecs-emulator:4566", "docker:4566"):
+        for method in ("GET", "HEAD"):
+            status, _, _ = answer(clean_emulator, method, "/_emulator/health", {"Host": host})
+            assert status == 200, (host, method)
 
 
 # -- a page of this host's: a task's, on its published port ------------------------------------
@@ -139,7 +144,7 @@ def test_a_rebound_host_name_reaches_no_aws_api_nor_the_registry(clean_emulator)
     stack = "/?Action=CreateStack&StackName=planted&Version=2010-05-15&TemplateBody=" + quote(
         json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
     for host in (f"rebound.example:{port}", "rebound.example", f"localhost.example:{port}"):
-        for method, path in (("GET", stack), ("GET", "/v2/"), ("GET", "/_emulator/health")):
+        for method, path in (("GET", stack), ("GET", "/v2/"), ("GET", "/_emulator/tasks")):
             status, _, body = answer(clean_emulator, method, path, {
                 "Host": host, "Authorization": SIGNED.format("cloudformation"),
                 "Sec-Fetch-Site": "same-origin"})

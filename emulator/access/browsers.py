@@ -75,9 +75,11 @@ class BrowserRules:
         self._registries = registries
 
     def refusal(self, environ: dict, control: bool, open_path: bool = False,
-                front_door_port: int = 0) -> str | None:
-        """Why this request to the API's port looks like a web page's, or None."""
-        refused = self.unknown_host(environ)
+                front_door_port: int = 0, health: bool = False) -> str | None:
+        """Why this request to the API's port looks like a web page's, or None. `health`: a
+        GET or HEAD of the health, which any name may read (Compose's and CI's readiness
+        checks call it by a service's name): a rebound page learns nothing there."""
+        refused = None if health else self.unknown_host(environ)
         if refused:
             return refused
         origin = environ.get("HTTP_ORIGIN")
