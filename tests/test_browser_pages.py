@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from emulator.access.browsers import BrowserRules, normal_origin
+from emulator.app import create_app
 from emulator.config import Settings
 
 
@@ -274,3 +275,11 @@ def test_the_registry_addresses_the_engines_are_told_are_names_of_ours():
     assert rules.unknown_host({"HTTP_HOST": "other.lan:4566"}) is not None
     told.clear()
     assert rules.unknown_host({"HTTP_HOST": "registry.lan:4566"}) is not None
+
+
+def test_a_host_to_listen_on_given_as_a_name_is_a_name_of_ours():
+    # `serve --host emu.lan` prints a dashboard link at http://emu.lan:PORT: it must open.
+    rules = create_app(Settings(host="Emu.LAN", port=0)).browsers
+    for host in ("emu.lan:4566", "EMU.lan", "127.0.0.1:4566"):
+        assert rules.unknown_host({"HTTP_HOST": host}) is None, host
+    assert rules.unknown_host({"HTTP_HOST": "other.lan:4566"}) is not None
