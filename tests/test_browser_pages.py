@@ -283,3 +283,27 @@ def test_a_host_to_listen_on_given_as_a_name_is_a_name_of_ours():
     for host in ("emu.lan:4566", "EMU.lan", "127.0.0.1:4566"):
         assert rules.unknown_host({"HTTP_HOST": host}) is None, host
     assert rules.unknown_host({"HTTP_HOST": "other.lan:4566"}) is not None
+
+
+def test_a_page_of_https_on_the_same_host_and_port_is_another_origin(clean_emulator):
+    # The emulator serves http: https://127.0.0.1 is not its origin, on port 80 (Host without a
+    # port) nor on its own port; http://127.0.0.1:80 is.
+    port = urlsplit(clean_emulator.endpoint_url).port
+
+    def clusters(host, origin):
+        status, _, body = answer(clean_emulator, "POST", "/", {
+            "Host": host, "Origin": origin, "X-Amz-Target": f"{ECS}.ListClusters",
+            "Authorization": SIGNED.format("ecs"), "Content-Type": "application/x-amz-json-1.1"},
+            b"{}")
+        return status
+
+    for host, origin in (("127.0.0.1", "https://127.0.0.1"), ("127.0.0.1", "https://127.0.0.1:80"),
+                         (f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"),
+                         ("127.0.0.1:443", "https://127.0.0.1")):
+        assert clusters(host, origin) == 403, (host, origin)
+    for host, origin in (("127.0.0.1", "http://127.0.0.1:80"), ("127.0.0.1:80", "http://127.0.0.1"),
+                         (f"127.0.0.1:{port}", f"http://127.0.0.1:{port}")):
+        assert clusters(host, origin) == 200, (host, origin)
+    assert normal_origin("HTTPS://App.test:443") == "https://app.test"
+    assert normal_origin("https://app.test:80") == "https://app.test:80"
+    assert normal_origin("http://app.test:443") == "http://app.test:443"

@@ -93,8 +93,7 @@ class BrowserRules:
             return None if parts is None or self._local_page(origin, parts) else (
                 other_origin(origin))
         allowed = False  # a page of another origin the operator allowed the AWS APIs
-        if parts is not None and (
-                _authority(parts.netloc) != _authority(environ.get("HTTP_HOST", ""))):
+        if parts is not None and not _same_origin(parts, environ.get("HTTP_HOST", "")):
             if control:
                 return CROSS_ORIGIN
             if front_door_port and parts.port == front_door_port:
@@ -147,7 +146,14 @@ class BrowserRules:
 def normal_origin(origin: str) -> str:
     """scheme://host[:port] as compared: lower case, without the scheme's default port."""
     parts = urlsplit(origin.strip().lower())
-    return f"{parts.scheme}://{_authority(parts.netloc)}"
+    return f"{parts.scheme}://{_authority(parts.netloc, parts.scheme)}"
+
+
+def _same_origin(parts, host: str) -> bool:
+    """Whether the Origin is the address the request was sent to: the emulator serves http, so
+    a page of https://127.0.0.1 is another origin than http://127.0.0.1(:80)."""
+    return parts.scheme.lower() == "http" and (
+        _authority(parts.netloc, "http") == _authority(host, "http"))
 
 
 def host_name(host: str) -> str:
@@ -169,11 +175,12 @@ def _split(origin: str):
     return parts if parts.scheme and parts.netloc else None
 
 
-def _authority(netloc: str) -> str:
-    """host:port as compared: lower case, without http's or https's default port."""
+def _authority(netloc: str, scheme: str) -> str:
+    """host:port as compared: lower case, without the scheme's default port (80 for http, 443
+    for https: https://h:80 is not https://h)."""
     netloc = netloc.lower()
-    return netloc[:-3] if netloc.endswith(":80") else (
-        netloc[:-4] if netloc.endswith(":443") else netloc)
+    default = {"http": ":80", "https": ":443"}.get(scheme.lower())
+    return netloc[:-len(default)] if default and netloc.endswith(default) else netloc
 
 
 @functools.lru_cache(maxsize=256)  # asked of every request: the same few names, parsed once
