@@ -16,7 +16,11 @@ from emulator.config import Settings
 
 
 def answer(emulator, method, path, headers, body=b""):
-    address = urlsplit(emulator.endpoint_url)
+    return answer_at(emulator.endpoint_url, method, path, headers, body)
+
+
+def answer_at(url, method, path, headers, body=b""):
+    address = urlsplit(url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers)
@@ -307,3 +311,17 @@ def test_a_page_of_https_on_the_same_host_and_port_is_another_origin(clean_emula
     assert normal_origin("HTTPS://App.test:443") == "https://app.test"
     assert normal_origin("https://app.test:80") == "https://app.test:80"
     assert normal_origin("http://app.test:443") == "http://app.test:443"
+
+
+def test_a_public_sites_page_at_an_ip_address_is_no_page_of_this_host(clean_emulator):
+    # The open paths and the front doors answer this host's pages: an IP address is one only
+    # when it is this host's (loopback, its interfaces').
+    for url in (clean_emulator.endpoint_url, clean_emulator.front_door_url):
+        path = "/_emulator/health" if url == clean_emulator.endpoint_url else "/express/x/y/"
+        for origin in ("http://203.0.113.5", "http://[2001:db8::5]:8080", "http://8.8.8.8:4566"):
+            status, _, body = answer_at(url, "GET", path, {"Origin": origin})
+            assert refused(status, body), (url, origin)
+        for origin in ("http://127.0.0.2:3000", "http://[::1]:3000", "http://localhost:3000",
+                       "http://app.localhost"):
+            status, _, _ = answer_at(url, "GET", path, {"Origin": origin})
+            assert status != 403, (url, origin)

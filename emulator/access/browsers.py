@@ -31,6 +31,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from emulator.access.callers import reaches_this_host
+
 # Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
 # containers name the host so, and tasks are given host.docker.internal (server.py).
 LOCAL_NAMES = frozenset(("localhost", "host.docker.internal", "gateway.docker.internal",
@@ -140,7 +142,7 @@ class BrowserRules:
         return None if self._local_page(origin, parts) else other_origin(origin)
 
     def _local_page(self, origin: str, parts) -> bool:
-        return _local(parts.hostname or "") or normal_origin(origin) in self.origins
+        return _this_hosts_page(parts.hostname or "") or normal_origin(origin) in self.origins
 
 
 def normal_origin(origin: str) -> str:
@@ -181,6 +183,19 @@ def _authority(netloc: str, scheme: str) -> str:
     netloc = netloc.lower()
     default = {"http": ":80", "https": ":443"}.get(scheme.lower())
     return netloc[:-len(default)] if default and netloc.endswith(default) else netloc
+
+
+def _this_hosts_page(name: str) -> bool:
+    """Whether a page's host is this host: a local name, or an address of its own (loopback,
+    its interfaces'); a public site's page at http://203.0.113.5 is not."""
+    name = name.rstrip(".").lower()
+    if name in LOCAL_NAMES or name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return reaches_this_host(name)
 
 
 @functools.lru_cache(maxsize=256)  # asked of every request: the same few names, parsed once
