@@ -130,12 +130,12 @@ class Gate:
             if self._token.refuses(environ, routed):
                 return refuse(start_response, TOKEN_REFUSED)
         start = _sandboxed(start_response)
-        allowed = None if control else self._browsers.allowed_origin(environ)
-        if allowed is not None:
-            if cors.is_preflight(environ):
-                return cors.preflight(environ, start_response, allowed)
-            start = cors.granting(start, allowed)
-        return self._app(environ, start)
+        if control:
+            return self._app(environ, start)
+        allowed = self._browsers.allowed_origin(environ)
+        if allowed is not None and cors.is_preflight(environ):
+            return cors.preflight(environ, start_response, allowed)
+        return self._app(environ, cors.governing(start, allowed))
 
     def admits(self, address: str, wait: bool = True) -> bool | None:
         """Whether a connection from `address` is served at all on this listener (None: not
