@@ -349,3 +349,37 @@ def test_a_buckets_cors_rules_grant_no_origin_and_narrow_no_allowed_one(clean_em
     assert headers.get_all("Access-Control-Allow-Origin") == [app]
     assert headers.get_all("Access-Control-Expose-Headers") == ["*"]
     assert "Access-Control-Allow-Methods" not in headers
+
+
+def test_an_allowed_apps_img_and_links_of_presigned_urls_are_served(clean_emulator, allowed):
+    # <img src=presigned-url>, <a href download>: no Origin, Sec-Fetch-Site same-site; the
+    # Referer names the page. Without one (no-referrer), or another page's, refused.
+    app = "http://localhost:3000"
+    allowed(origins=(app,))
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="uploads")
+    s3.put_object(Bucket="uploads", Key="cat.png", Body=b"png")
+    url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "uploads",
+                                                                   "Key": "cat.png"}))
+    path = f"{url.path}?{url.query}"
+    for mode in ("no-cors", "navigate"):
+        for method in ("GET", "HEAD"):
+            status, _, body = answer(clean_emulator, method, path, {
+                "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": mode,
+                "Referer": f"{app}/gallery?page=2"})
+            assert status == 200 and body == (b"png" if method == "GET" else b""), (mode, method)
+    for headers in ({}, {"Referer": "http://localhost:3001/"}, {"Referer": "https://localhost:3000/"},
+                    {"Referer": "null"}):
+        status, _, body = answer(clean_emulator, "GET", path, {
+            "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", **headers})
+        assert refused(status, body), headers
+    # a request that changes something is no <img>'s, Referer or not
+    status, _, body = answer(clean_emulator, "DELETE", "/uploads/cat.png", {
+        "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Referer": f"{app}/",
+        "Authorization": SIGNED.format("s3")})
+    assert refused(status, body)
+    # nor reaches a control endpoint
+    status, _, body = answer(clean_emulator, "GET", "/_emulator/ui/api/summary", {
+        "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Referer": f"{app}/"})
+    assert refused(status, body)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="uploads")["Contents"]] == ["cat.png"]

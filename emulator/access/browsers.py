@@ -108,6 +108,9 @@ class BrowserRules:
             if control and environ.get("HTTP_SEC_FETCH_MODE") == "navigate" and environ.get(
                     "REQUEST_METHOD") in ("GET", "HEAD"):
                 return None  # following a link to the dashboard
+            if not control and origin is None and self._referred_by_allowed(
+                    environ, front_door_port):
+                return None  # an allowed app's <img src> or link (of a presigned URL, say)
             return CROSS_ORIGIN if control else OTHER_SITE
         return None
 
@@ -140,6 +143,17 @@ class BrowserRules:
         if parts is None:
             return MALFORMED
         return None if self._local_page(origin, parts) else other_origin(origin)
+
+    def _referred_by_allowed(self, environ: dict, front_door_port: int) -> bool:
+        """Whether a GET or HEAD without Origin came from a page of an allowed origin, as its
+        Referer says. A page may send none (Referrer-Policy: no-referrer): refused then."""
+        referer = environ.get("HTTP_REFERER")
+        if not self.origins or not referer or environ.get("REQUEST_METHOD") not in (
+                "GET", "HEAD"):
+            return False
+        parts = _split(referer)
+        return parts is not None and parts.port != front_door_port and normal_origin(
+            f"{parts.scheme}://{parts.netloc}") in self.origins
 
     def _local_page(self, origin: str, parts) -> bool:
         return _this_hosts_page(parts.hostname or "") or normal_origin(origin) in self.origins
