@@ -4,12 +4,14 @@ a browser marks as another site's, and one addressed to a DNS-rebound name are r
 path, and moto grants no CORS; SDKs, the dashboard's own requests, the emulator's own names and
 what the operator allowed (ECS_EMULATOR_ALLOWED_HOSTS, ECS_EMULATOR_ALLOWED_ORIGINS) pass."""
 
+import gc
 import http.client
 import json
 from urllib.parse import quote, urlsplit
 
 import pytest
 
+from emulator import cli
 from emulator.access.browsers import BrowserRules, normal_origin
 from emulator.app import create_app
 from emulator.config import Settings
@@ -383,3 +385,16 @@ def test_an_allowed_apps_img_and_links_of_presigned_urls_are_served(clean_emulat
         "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Referer": f"{app}/"})
     assert refused(status, body)
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="uploads")["Contents"]] == ["cat.png"]
+
+
+@pytest.mark.parametrize("variable, value", [("ECS_EMULATOR_ALLOWED_ORIGINS", "ftp://app.test"),
+                                             ("ECS_EMULATOR_ALLOWED_HOSTS", "emulator:4566")])
+def test_a_setting_in_error_ends_the_start_with_one_line(monkeypatch, capsys, variable, value):
+    monkeypatch.setenv(variable, value)
+    try:
+        assert cli.main(["--port", "0", "--quiet"]) == 1
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    said = capsys.readouterr().err
+    assert said.startswith(f"ecs-emulator: {variable}: {value!r} is not ") and said.count("\n") == 1
