@@ -11,14 +11,18 @@ were given as Host; so, on every path of the API's port:
 - a request addressed (Host) to a name other than an IP address, `localhost` or a name under
   it, host.docker.internal and its kin, the registry addresses the Docker Engines are told to
   pull from, or a name of ECS_EMULATOR_ALLOWED_HOSTS, is refused: a rebound name is none;
-- a request whose Origin is not its own (the address it was sent to) is refused, unless that
+- a request whose Origin is not its own (http:// and the address it was sent to) is refused, unless that
   origin is in ECS_EMULATOR_ALLOWED_ORIGINS (the AWS APIs only, never the control endpoints);
   `Origin: null` (a sandboxed frame's, a local file's) and a malformed Origin everywhere;
 - a request a browser marks `Sec-Fetch-Site: same-site` or `cross-site` is refused likewise:
   a page's <img>, <script> or link carries no Origin. Following a link to a control path (the
   dashboard) is served: a navigation reads nothing for the page that had the link;
 - the open control paths (the health, the front doors' old addresses: nothing a page could
-  abuse) answer pages of this host's other origins, as they answer anyone.
+  abuse) answer pages of this host's other origins (its names and its own addresses; a public
+  site's page at an IP address is none), as they answer anyone; a GET of the health answers
+  any Host name (readiness checks call it by a Compose service's);
+- an allowed origin's GET or HEAD without Origin (its <img> or link of a presigned URL) is
+  told by its Referer; a page that sends none is refused it.
 
 The dashboard's own requests are same-origin. The front doors' listener asks the same of Host
 and refuses named sites' pages (emulator/front_doors.py); the task behind it judges the rest.
