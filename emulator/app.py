@@ -169,8 +169,9 @@ def create_app(settings: Settings | None = None) -> Emulator:
                                lambda name: engine.engines.readable(name))
     emulator.control_token = ControlToken(settings.control_token)
     # The Docker Engines pull our images by the registry addresses they are told: names of ours.
+    # A --host given as a name is one too: the dashboard's link printed at start-up names it.
     emulator.browsers = BrowserRules(
-        settings.allowed_hosts, settings.allowed_origins,
+        (*settings.allowed_hosts, settings.host.rstrip(".")), settings.allowed_origins,
         lambda: [settings.registry_address, *(engine.engines.registry_addresses()
                                               if engine.engines is not None else ())])
     # A task's containers call the gateway of their engine's network; those of an engine on
