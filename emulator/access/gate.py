@@ -130,7 +130,8 @@ class Gate:
             if self._token.refuses(environ, routed):
                 return refuse(start_response, TOKEN_REFUSED)
         start = _sandboxed(start_response)
-        if control:
+        if control or "HTTP_ORIGIN" not in environ:
+            # CORS is asked only with an Origin (SDKs send none): nothing to govern without one
             return self._app(environ, start)
         allowed = self._browsers.allowed_origin(environ)
         if allowed is not None and cors.is_preflight(environ):
