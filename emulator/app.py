@@ -42,6 +42,7 @@ from emulator.engine.service_discovery import CloudMapInstances
 from emulator.engine.target_group_ports import TargetGroupPorts
 from emulator.registry import Registry, create_registry
 from emulator.engine.ecr_images import EcrImages
+from emulator.engine import first_placement
 from emulator.engine.scheduler import ServiceScheduler
 from emulator.engine.service_failures import CloudWatchAlarms
 from emulator.engine.task_engine import TaskEngine
@@ -161,14 +162,17 @@ def create_app(settings: Settings | None = None) -> Emulator:
                                      enabled=settings.auto_container_instance)
     scheduler = ServiceScheduler(ecs_state, settings, placer=placement.place)
     engine.task_listeners.append(scheduler.on_task_changed)
+    # CreateService and UpdateService answer once their tasks have started
+    first_placement.install(ecs, scheduler, engine.task_listeners, settings)
     emulator = Emulator(settings=settings, wsgi=router, ecs=ecs_state, moto=moto,
                         engine=engine, scheduler=scheduler)
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,
                                lambda name: engine.engines.readable(name))
     emulator.control_token = ControlToken(settings.control_token)
     # The Docker Engines pull our images by the registry addresses they are told: names of ours.
+    # A --host given as a name is one too: the dashboard's link printed at start-up names it.
     emulator.browsers = BrowserRules(
-        settings.allowed_hosts, settings.allowed_origins,
+        (*settings.allowed_hosts, settings.host.rstrip(".")), settings.allowed_origins,
         lambda: [settings.registry_address, *(engine.engines.registry_addresses()
                                               if engine.engines is not None else ())])
     # A task's containers call the gateway of their engine's network; those of an engine on

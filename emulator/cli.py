@@ -145,7 +145,11 @@ def _on_signal(signum, _frame):
 def _serve(args) -> int:
     from emulator.early_listener import open_listener
 
-    settings = _settings(args)  # a setting in error stops us here, before anything listens
+    try:
+        settings = _settings(args)  # a setting in error stops us here, before anything listens
+    except ValueError as error:  # (it names the setting and what is wrong)
+        print(f"ecs-emulator: {error}", file=sys.stderr)
+        return 1
     # Listening before the emulator's modules are imported (most of the start-up): a client
     # that finds the port open sends its call, and it is answered once we are ready.
     try:

@@ -217,6 +217,11 @@ class Settings:
     # How long an engine may not answer before its tasks are taken as lost (STOPPED, replaced
     # on the engines that remain), as ECS gives up on an instance whose agent is gone.
     engine_lost_after_s: float = 30.0
+    # How long CreateService and UpdateService wait, after their answer is made and before it
+    # goes, for the tasks they make the scheduler place to start or fail (so that a
+    # services_stable waiter finds them at its first call); 0: they answer at once
+    # (engine/first_placement.py).
+    placement_wait_s: float = 2.0
     # More host names the API's port answers to (a Compose service's name), besides IP
     # addresses, localhost and its names, host.docker.internal (access/browsers.py).
     allowed_hosts: tuple[str, ...] = ()
@@ -277,6 +282,7 @@ class Settings:
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
             control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),
+            placement_wait_s=_env_float("ECS_EMULATOR_PLACEMENT_WAIT", cls.placement_wait_s),
             allowed_hosts=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_HOSTS", ""),
                                         "ECS_EMULATOR_ALLOWED_HOSTS"),
             allowed_origins=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_ORIGINS", ""),

@@ -30,8 +30,8 @@ from cheroot._compat import bton
 _CRLF = b"\r\n"
 _COMMA_SEPARATED = frozenset(cheroot_server.comma_separated_headers)
 # Distinct spellings of header names kept (a client sends the same few on every request); past
-# this many, a name is transformed each time rather than remembered (a hostile client could
-# otherwise grow the tables without end).
+# this many the table is emptied and refilled: a hostile client can neither grow it without end
+# nor fill it for good and leave everyone else's names transformed on every request.
 _NAMES_KEPT = 512
 _titled: dict[bytes, bytes] = {}  # a header name as sent -> as cheroot keys it
 _environ_keys: dict[bytes, str] = {}  # a header name as keyed -> its environ key
@@ -65,13 +65,13 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
 
 class HeaderReader(cheroot_server.HeaderReader):
     """cheroot's header reader, remembering transformed names, and refusing a second
-    Content-Length: two lengths are how one request is smuggled inside another."""
+    Content-Length: two lengths are how one request is smuggled inside another. A name with an
+    underscore is dropped, whitespace around a name or a folded line refused (see _title)."""
 
     def __call__(self, rfile, hdict=None):
         if hdict is None:
             hdict = {}
         readline = rfile.readline
-        hname = k = None
         while True:
             line = readline()
             if not line:
@@ -80,30 +80,48 @@ class HeaderReader(cheroot_server.HeaderReader):
                 break
             if not line.endswith(_CRLF):
                 raise ValueError("HTTP requires CRLF terminators")
-            if line[:1] in (b" ", b"\t"):  # a continuation line
-                if hname is None:  # of no header (cheroot fails on it with a 500)
-                    raise ValueError("Illegal header line.")
-                v = line.strip()
-            else:
-                try:
-                    k, v = line.split(b":", 1)
-                except ValueError:
-                    raise ValueError("Illegal header line.") from None
-                v = v.strip()
-                titled = _titled.get(k)
-                if titled is None:
-                    titled = k.strip().title()
-                    if len(_titled) < _NAMES_KEPT:
-                        _titled[k] = titled
-                k = hname = titled
+            try:
+                k, v = line.split(b":", 1)
+            except ValueError:
+                raise ValueError("Illegal header line.") from None
+            titled = _titled.get(k)
+            if titled is None:
+                titled = _title(k)
+                if titled is None:  # a name with an underscore: dropped, as cheroot's
+                    continue  # DropUnderscoreHeaderReader and nginx drop it
+                if len(_titled) >= _NAMES_KEPT:
+                    _titled.clear()
+                _titled[k] = titled
+            v = v.strip()
+            k = titled
             if k in _COMMA_SEPARATED:
-                existing = hdict.get(hname)
+                existing = hdict.get(k)
                 if existing:
                     v = b", ".join((existing, v))
-            if hname == _CONTENT_LENGTH and hname in hdict:
+            if k == _CONTENT_LENGTH and k in hdict:
                 raise ValueError("More than one Content-Length header.")
-            hdict[hname] = v
+            hdict[k] = v
         return hdict
+
+
+def _title(name: bytes) -> bytes | None:
+    """A header name as cheroot keys it; None for a name to drop (an underscore in it, but for
+    S3's user metadata). A name with whitespace around it, or a line that begins with it
+    (obs-fold, RFC 9112 §5.2), is refused: whitespace before the colon must be answered 400
+    (§5.1), and a folded line would join a header's value with what a proxy in front of us may
+    have read as another header."""
+    if not name or name[:1] in _WHITESPACE or name[-1:] in _WHITESPACE:
+        raise ValueError("Illegal header line.")
+    if b"_" in name and not name.lower().startswith(b"x-amz-meta-"):
+        # X_Forwarded and X-Forwarded would both be HTTP_X_FORWARDED in the environ, and
+        # Content_Length would overwrite CONTENT_LENGTH. S3's user metadata keeps its names
+        # (Metadata={"my_key": ...}): dropped, the value would be lost; kept, WSGI's environ
+        # gives it to moto as my-key, and a collision stays within the caller's metadata.
+        return None
+    return name.title()
+
+
+_WHITESPACE = (b" ", b"\t")
 
 
 # Request lines that read_request_line would take apart to the same values every time: what an
@@ -186,8 +204,9 @@ def environ(gateway) -> dict:
         key = _environ_keys.get(name)
         if key is None:
             key = "HTTP_" + bton(name).upper().replace("-", "_")
-            if len(_environ_keys) < _NAMES_KEPT:
-                _environ_keys[name] = key
+            if len(_environ_keys) >= _NAMES_KEPT:
+                _environ_keys.clear()
+            _environ_keys[name] = key
         env[key] = value.decode("ISO-8859-1")
     _content_keys(env)
     if conn.ssl_env:

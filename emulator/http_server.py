@@ -168,8 +168,14 @@ class _Request(cheroot_server.HTTPRequest):
         length = self.inheaders.get(b"Content-Length")
         if length is not None and not _DIGITS.fullmatch(length):
             return self._refuse("Malformed Content-Length Header.")
-        if length is not None and b"Transfer-Encoding" in self.inheaders:
-            return self._refuse("Content-Length and Transfer-Encoding together are ambiguous.")
+        if b"Transfer-Encoding" in self.inheaders:
+            if length is not None:
+                return self._refuse("Content-Length and Transfer-Encoding together are "
+                                    "ambiguous.")
+            if self.response_protocol != "HTTP/1.1":
+                # cheroot ignores it below 1.1 and reads no body: the chunks would be parsed
+                # as the next request on a kept connection (RFC 9112 §6.1: treat as faulty).
+                return self._refuse("Transfer-Encoding is refused on an HTTP/1.0 request.")
         return True
 
     def _refuse(self, message: str) -> bool:

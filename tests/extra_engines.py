@@ -6,13 +6,21 @@ at once: an engine's directory and socket carry its session's pid, and its INDEX
 its bridge, subnets and TLS port) is claimed for the session by a file under CLAIMS, made
 atomically. A claim whose session died (killed mid-run: no fixture ran its clean-up) is taken
 over, and that session's engine removed first, by the next session to claim any index.
+
+The removal runs as root on what a claim names, so a claim is trusted only from a directory
+this user owns that no one else may write to, only when its name is one ExtraEngine makes (no
+path in it) and only when its session ran in this pid namespace on this host (elsewhere its pid
+says nothing of whether it lives).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -24,8 +32,12 @@ from emulator.runtime.labels import pid_alive, process_start
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "extra-dockerd.sh"
 CLAIMS = Path(os.environ.get("EXTRA_DOCKERD_ROOT") or "/tmp/ecs-emulator-dockerd") / ".claims"
 # 10.<200+INDEX>.0.0/24 for the bridge and 10.<210+INDEX>.0.0/16 for its networks: no two of
-# 1-9 overlap. 4 and 5 are scripts/bench/engines.py's (which claims nothing): taken last.
-INDEXES = (1, 2, 3, 6, 7, 8, 9, 4, 5)
+# 1-10 overlap (bridges 10.201-10.210, pools 10.211-10.220). Tried in this order: first those
+# no one else uses, then those sessions of older checkouts use without a claim (their tests'
+# fixed indexes), last scripts/bench/engines.py's (which claims nothing).
+INDEX_TIERS = ((8, 9, 10), (1, 2, 3, 6, 7), (4, 5))
+INDEXES = tuple(i for tier in INDEX_TIERS for i in tier)
+NAME = re.compile(r"^[a-z0-9-]+-(\d+)$")  # what ExtraEngine names: <name>-<its session's pid>
 CLAIM_WAIT_S = 300  # all taken by other sessions: wait for one of their modules to end
 
 # dockerd needs root (CI runs the suite as root, with docker.io installed by ensure-docker.sh).
@@ -40,7 +52,7 @@ class ExtraEngine:
     one it would like; it gets a free one at `start` (held until `remove`)."""
 
     def __init__(self, name: str, index: int, tls: Path | None = None):
-        self.name, self.wanted, self.tls = f"{name}-{os.getpid()}", index, tls
+        self.name, self.wanted, self.tls = f"{name}-{_pid()}", index, tls
         self.index: int | None = None
         self.host = self._script("host").strip()
 
@@ -97,18 +109,18 @@ class ExtraEngine:
 
 
 def claim_index(name: str, wanted: int) -> int:
-    """An index no live session holds (`wanted` if free), now `name`'s: its claim file is
-    linked into place whole, so two sessions never both hold one. Dead sessions' claims are
-    taken back first, their engines removed."""
-    CLAIMS.mkdir(parents=True, exist_ok=True)
+    """An index no live session holds (`wanted` first of its tier, if free), now `name`'s: its
+    claim file is linked into place whole, so two sessions never both hold one. Dead sessions'
+    claims are taken back first, their engines removed."""
+    _own_claims_directory()
     mine = CLAIMS / f".new-{name}"
-    mine.write_text(json.dumps({"name": name, "pid": os.getpid(),
-                                "start": process_start(os.getpid())}))
+    mine.write_text(json.dumps({"name": name, "pid": _pid(), "start": process_start(_pid()),
+                                **_where()}))
     try:
         deadline = time.monotonic() + CLAIM_WAIT_S
         while True:
-            _take_back_dead_claims()
-            for index in sorted(INDEXES, key=lambda i: i != wanted):
+            _take_back_dead_claims(mine, name)
+            for index in _in_order(wanted):
                 try:
                     os.link(mine, CLAIMS / f"index-{index}")
                 except FileExistsError:
@@ -123,6 +135,10 @@ def claim_index(name: str, wanted: int) -> int:
             time.sleep(1.0)
     finally:
         mine.unlink()
+
+
+def _in_order(wanted: int) -> list[int]:
+    return [i for tier in INDEX_TIERS for i in sorted(tier, key=lambda i: i != wanted)]
 
 
 def release_index(index: int, name: str) -> None:
@@ -143,13 +159,61 @@ def _bridge_exists(index: int) -> bool:
                           capture_output=True).returncode == 0
 
 
-def _take_back_dead_claims() -> None:
+def _pid() -> int:
+    return os.getpid()  # one place, so that unit tests can play another session
+
+
+def _where() -> dict:
+    """Where a claim's pid means something: its pid namespace and host."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return {"pidns": namespace, "host": socket.gethostname()}
+
+
+def _own_claims_directory() -> None:
+    """CLAIMS (and the engines' root above it), made if missing; refused unless this user owns
+    them and no one else may write there: another local user who made them first could
+    otherwise plant claims naming what our root-run removal would delete."""
+    for directory in (CLAIMS.parent, CLAIMS):
+        try:
+            directory.mkdir(mode=0o755, parents=True)
+        except FileExistsError:
+            pass
+        info = os.lstat(directory)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() \
+                or info.st_mode & 0o022:
+            raise RuntimeError(
+                f"{directory} is not a directory of this user's that only it may write to: "
+                f"refusing to use its extra dockerds' claims (remove it, or set "
+                f"EXTRA_DOCKERD_ROOT to a directory of your own)")
+
+
+def _dead_claim(path: Path) -> tuple[dict, int] | None:
+    """(the claim, its index) when `path` is a claim this session may take back: well formed,
+    made in this pid namespace on this host, of a session no longer alive."""
+    holder = _holder(path)
+    try:
+        index, pid = int(path.name.split("-", 1)[1]), int(holder["pid"])
+        named = NAME.match(holder["name"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if index not in INDEXES or not named or int(named.group(1)) != pid \
+            or {k: holder.get(k) for k in ("pidns", "host")} != _where() \
+            or pid_alive(pid, holder.get("start", "")):
+        return None
+    return holder, index
+
+
+def _take_back_dead_claims(mine: Path, name: str) -> None:
     for path in CLAIMS.glob("index-*"):
-        holder = _holder(path)
-        if not holder or pid_alive(int(holder["pid"]), holder.get("start", "")):
+        dead = _dead_claim(path)
+        if dead is None:
             continue
+        holder, index = dead
         # Renamed before anything is removed: of two sessions taking it back, one goes on.
-        grave = CLAIMS / f".dead-{path.name}-{os.getpid()}"
+        grave = CLAIMS / f".dead-{path.name}-{_pid()}"
         try:
             path.rename(grave)
         except FileNotFoundError:
@@ -161,7 +225,24 @@ def _take_back_dead_claims() -> None:
                 pass
             grave.unlink(missing_ok=True)
             continue
-        _remove_engine(holder["name"], int(path.name.split("-", 1)[1]))
+        # The index stays held, by this session, until the dead engine is gone. (A claim made
+        # between the rename and this link, by another session, finds the dead engine's
+        # bridge still up and passes the index over.)
+        try:
+            os.link(mine, path)
+        except FileExistsError:
+            pass
+        try:
+            _remove_engine(holder["name"], index)
+            removed = True
+        except subprocess.TimeoutExpired:
+            removed = False
+        release_index(index, name)
+        if not removed:  # its engine may still be there: its claim goes back, to try again later
+            try:
+                os.link(grave, path)
+            except FileExistsError:
+                pass
         grave.unlink(missing_ok=True)
 
 

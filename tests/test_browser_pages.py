@@ -4,18 +4,25 @@ a browser marks as another site's, and one addressed to a DNS-rebound name are r
 path, and moto grants no CORS; SDKs, the dashboard's own requests, the emulator's own names and
 what the operator allowed (ECS_EMULATOR_ALLOWED_HOSTS, ECS_EMULATOR_ALLOWED_ORIGINS) pass."""
 
+import gc
 import http.client
 import json
 from urllib.parse import quote, urlsplit
 
 import pytest
 
+from emulator import cli
 from emulator.access.browsers import BrowserRules, normal_origin
+from emulator.app import create_app
 from emulator.config import Settings
 
 
 def answer(emulator, method, path, headers, body=b""):
-    address = urlsplit(emulator.endpoint_url)
+    return answer_at(emulator.endpoint_url, method, path, headers, body)
+
+
+def answer_at(url, method, path, headers, body=b""):
+    address = urlsplit(url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers)
@@ -46,12 +53,17 @@ def test_a_cross_site_page_cannot_call_the_aws_apis(clean_emulator):
     assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
 
 
-def test_a_rebound_host_name_reads_no_control_endpoint(clean_emulator):
-    status, _, _ = answer(clean_emulator, "GET", "/_emulator/health",
-                          {"Host": f"rebound.example:{urlsplit(clean_emulator.endpoint_url).port}"})
-    assert status == 403
-    status, _, _ = answer(clean_emulator, "GET", "/_emulator/health", {})
-    assert status == 200
+def test_a_rebound_host_name_reads_no_control_endpoint_but_the_health(clean_emulator):
+    host = f"rebound.example:{urlsplit(clean_emulator.endpoint_url).port}"
+    for method, path in (("GET", "/_emulator/ui/api/summary"), ("GET", "/_emulator/tasks"),
+                         ("POST", "/_emulator/health")):
+        status, _, _ = answer(clean_emulator, method, path, {"Host": host})
+        assert status == 403, path
+    # Compose's and CI's readiness checks: `curl http://ecs-emulator:4566/_emulator/health`
+    for host in (host, "ecs-emulator:4566", "docker:4566"):
+        for method in ("GET", "HEAD"):
+            status, _, _ = answer(clean_emulator, method, "/_emulator/health", {"Host": host})
+            assert status == 200, (host, method)
 
 
 # -- a page of this host's: a task's, on its published port ------------------------------------
@@ -139,7 +151,7 @@ def test_a_rebound_host_name_reaches_no_aws_api_nor_the_registry(clean_emulator)
     stack = "/?Action=CreateStack&StackName=planted&Version=2010-05-15&TemplateBody=" + quote(
         json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
     for host in (f"rebound.example:{port}", "rebound.example", f"localhost.example:{port}"):
-        for method, path in (("GET", stack), ("GET", "/v2/"), ("GET", "/_emulator/health")):
+        for method, path in (("GET", stack), ("GET", "/v2/"), ("GET", "/_emulator/tasks")):
             status, _, body = answer(clean_emulator, method, path, {
                 "Host": host, "Authorization": SIGNED.format("cloudformation"),
                 "Sec-Fetch-Site": "same-origin"})
@@ -214,7 +226,7 @@ def test_an_allowed_origins_page_calls_the_aws_apis_with_cors_and_nothing_else(c
         "Content-Type": "application/x-amz-json-1.1"}, b'{"clusterName": "app"}')
     assert status == 200 and json.loads(body)["cluster"]["clusterName"] == "app"
     assert headers["Access-Control-Allow-Origin"] == app
-    assert "x-amzn-requestid" in headers["Access-Control-Expose-Headers"]
+    assert headers["Access-Control-Expose-Headers"] == "*"
     # the control endpoints stay the dashboard's; other origins and the front doors' stay out
     status, _, body = answer(clean_emulator, "POST", "/_emulator/reset", page)
     assert refused(status, body)
@@ -269,3 +281,120 @@ def test_the_registry_addresses_the_engines_are_told_are_names_of_ours():
     assert rules.unknown_host({"HTTP_HOST": "other.lan:4566"}) is not None
     told.clear()
     assert rules.unknown_host({"HTTP_HOST": "registry.lan:4566"}) is not None
+
+
+def test_a_host_to_listen_on_given_as_a_name_is_a_name_of_ours():
+    # `serve --host emu.lan` prints a dashboard link at http://emu.lan:PORT: it must open.
+    rules = create_app(Settings(host="Emu.LAN", port=0)).browsers
+    for host in ("emu.lan:4566", "EMU.lan", "127.0.0.1:4566"):
+        assert rules.unknown_host({"HTTP_HOST": host}) is None, host
+    assert rules.unknown_host({"HTTP_HOST": "other.lan:4566"}) is not None
+
+
+def test_a_page_of_https_on_the_same_host_and_port_is_another_origin(clean_emulator):
+    # The emulator serves http: https://127.0.0.1 is not its origin, on port 80 (Host without a
+    # port) nor on its own port; http://127.0.0.1:80 is.
+    port = urlsplit(clean_emulator.endpoint_url).port
+
+    def clusters(host, origin):
+        status, _, body = answer(clean_emulator, "POST", "/", {
+            "Host": host, "Origin": origin, "X-Amz-Target": f"{ECS}.ListClusters",
+            "Authorization": SIGNED.format("ecs"), "Content-Type": "application/x-amz-json-1.1"},
+            b"{}")
+        return status
+
+    for host, origin in (("127.0.0.1", "https://127.0.0.1"), ("127.0.0.1", "https://127.0.0.1:80"),
+                         (f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"),
+                         ("127.0.0.1:443", "https://127.0.0.1")):
+        assert clusters(host, origin) == 403, (host, origin)
+    for host, origin in (("127.0.0.1", "http://127.0.0.1:80"), ("127.0.0.1:80", "http://127.0.0.1"),
+                         (f"127.0.0.1:{port}", f"http://127.0.0.1:{port}")):
+        assert clusters(host, origin) == 200, (host, origin)
+    assert normal_origin("HTTPS://App.test:443") == "https://app.test"
+    assert normal_origin("https://app.test:80") == "https://app.test:80"
+    assert normal_origin("http://app.test:443") == "http://app.test:443"
+
+
+def test_a_public_sites_page_at_an_ip_address_is_no_page_of_this_host(clean_emulator):
+    # The open paths and the front doors answer this host's pages: an IP address is one only
+    # when it is this host's (loopback, its interfaces').
+    for url in (clean_emulator.endpoint_url, clean_emulator.front_door_url):
+        path = "/_emulator/health" if url == clean_emulator.endpoint_url else "/express/x/y/"
+        for origin in ("http://203.0.113.5", "http://[2001:db8::5]:8080", "http://8.8.8.8:4566"):
+            status, _, body = answer_at(url, "GET", path, {"Origin": origin})
+            assert refused(status, body), (url, origin)
+        for origin in ("http://127.0.0.2:3000", "http://[::1]:3000", "http://localhost:3000",
+                       "http://app.localhost"):
+            status, _, _ = answer_at(url, "GET", path, {"Origin": origin})
+            assert status != 403, (url, origin)
+
+
+def test_a_buckets_cors_rules_grant_no_origin_and_narrow_no_allowed_one(clean_emulator, allowed):
+    # moto applies a bucket's CORS rules to any Origin that reaches it: the emulator's own
+    # (same-origin, not listed) among them; an allowed origin's page reads every header.
+    app = "http://localhost:3000"
+    allowed(origins=(app,))
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="rules")
+    s3.put_object(Bucket="rules", Key="k", Body=b"v")
+    s3.put_bucket_cors(Bucket="rules", CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["x-amz-meta-a"]}]})
+    status, headers, body = answer(clean_emulator, "GET", "/rules/k", {
+        "Origin": clean_emulator.endpoint_url, "Authorization": SIGNED.format("s3")})
+    assert (status, body) == (200, b"v")
+    assert not [name for name in headers if name.lower().startswith("access-control-")]
+    status, headers, body = answer(clean_emulator, "GET", "/rules/k", {
+        "Origin": app, "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors",
+        "Authorization": SIGNED.format("s3")})
+    assert (status, body) == (200, b"v")
+    assert headers.get_all("Access-Control-Allow-Origin") == [app]
+    assert headers.get_all("Access-Control-Expose-Headers") == ["*"]
+    assert "Access-Control-Allow-Methods" not in headers
+
+
+def test_an_allowed_apps_img_and_links_of_presigned_urls_are_served(clean_emulator, allowed):
+    # <img src=presigned-url>, <a href download>: no Origin, Sec-Fetch-Site same-site; the
+    # Referer names the page. Without one (no-referrer), or another page's, refused.
+    app = "http://localhost:3000"
+    allowed(origins=(app,))
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="uploads")
+    s3.put_object(Bucket="uploads", Key="cat.png", Body=b"png")
+    url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "uploads",
+                                                                   "Key": "cat.png"}))
+    path = f"{url.path}?{url.query}"
+    for mode in ("no-cors", "navigate"):
+        for method in ("GET", "HEAD"):
+            status, _, body = answer(clean_emulator, method, path, {
+                "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": mode,
+                "Referer": f"{app}/gallery?page=2"})
+            assert status == 200 and body == (b"png" if method == "GET" else b""), (mode, method)
+    for headers in ({}, {"Referer": "http://localhost:3001/"}, {"Referer": "https://localhost:3000/"},
+                    {"Referer": "null"}):
+        status, _, body = answer(clean_emulator, "GET", path, {
+            "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", **headers})
+        assert refused(status, body), headers
+    # a request that changes something is no <img>'s, Referer or not
+    status, _, body = answer(clean_emulator, "DELETE", "/uploads/cat.png", {
+        "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Referer": f"{app}/",
+        "Authorization": SIGNED.format("s3")})
+    assert refused(status, body)
+    # nor reaches a control endpoint
+    status, _, body = answer(clean_emulator, "GET", "/_emulator/ui/api/summary", {
+        "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Referer": f"{app}/"})
+    assert refused(status, body)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="uploads")["Contents"]] == ["cat.png"]
+
+
+@pytest.mark.parametrize("variable, value", [("ECS_EMULATOR_ALLOWED_ORIGINS", "ftp://app.test"),
+                                             ("ECS_EMULATOR_ALLOWED_HOSTS", "emulator:4566")])
+def test_a_setting_in_error_ends_the_start_with_one_line(monkeypatch, capsys, variable, value):
+    monkeypatch.setenv(variable, value)
+    try:
+        assert cli.main(["--port", "0", "--quiet"]) == 1
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    said = capsys.readouterr().err
+    assert said.startswith(f"ecs-emulator: {variable}: {value!r} is not ") and said.count("\n") == 1

@@ -1,7 +1,9 @@
 """Two test sessions on one machine each start extra dockerds (tests/extra_engines.py): their
 names, sockets and indexes (bridge, subnets, TLS port) must not meet, and a session killed
-mid-run must not hold an index, nor leave its engine, for good. On a claims directory of the
-test's own, with the engines' removal and the host's bridges stood in for."""
+mid-run must not hold an index, nor leave its engine, for good. The removal runs as root on
+what a claim names: a claim not of this user's making, nor of this pid namespace, is never
+acted on. On a claims directory of the test's own, with the engines' removal and the host's
+bridges stood in for."""
 
 import json
 import subprocess
@@ -21,29 +23,81 @@ def claims(tmp_path, monkeypatch):
     return removed
 
 
+def dead_claim(index: int, **changes) -> dict:
+    """A claim of a session that ended, at index-`index`, as ExtraEngine makes it; `changes`
+    overwrite its fields."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    holder = {"name": f"engine-b-{dead.pid}", "pid": dead.pid, "start": "1",
+              **extra_engines._where(), **changes}
+    extra_engines.CLAIMS.mkdir(parents=True, exist_ok=True)
+    (extra_engines.CLAIMS / f"index-{index}").write_text(json.dumps(holder))
+    return holder
+
+
 def test_two_sessions_wanting_one_engine_get_their_own_names_and_indexes(claims, monkeypatch):
-    first = extra_engines.ExtraEngine("engine-b", 2)
-    monkeypatch.setattr(extra_engines.os, "getpid", lambda: 1)  # another session, alive
-    second = extra_engines.ExtraEngine("engine-b", 2)
+    first = extra_engines.ExtraEngine("engine-b", 9)
+    monkeypatch.setattr(extra_engines, "_pid", lambda: 1)  # another session, alive
+    second = extra_engines.ExtraEngine("engine-b", 9)
     assert first.name != second.name and first.host != second.host
-    indexes = [extra_engines.claim_index(e.name, 2) for e in (first, second)]
-    assert indexes[0] == 2 and indexes[1] not in (2, None)
+    indexes = [extra_engines.claim_index(e.name, 9) for e in (first, second)]
+    assert indexes[0] == 9 and indexes[1] not in (9, None)
     extra_engines.release_index(indexes[0], first.name)
-    assert extra_engines.claim_index("engine-c-1", 2) == 2  # given back, free again
+    assert extra_engines.claim_index("engine-c-1", 9) == 9  # given back, free again
     assert claims == []
 
 
-def test_a_dead_sessions_claim_is_taken_back_and_its_engine_removed(claims):
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    extra_engines.CLAIMS.mkdir(parents=True)
-    (extra_engines.CLAIMS / "index-2").write_text(json.dumps(
-        {"name": f"engine-b-{dead.pid}", "pid": dead.pid, "start": "1"}))
-    assert extra_engines.claim_index("engine-b-mine", 2) == 2
-    assert claims == [(f"engine-b-{dead.pid}", 2)]
+def test_indexes_older_checkouts_use_without_a_claim_are_taken_only_once_the_rest_are(claims):
+    # Sessions of older checkouts start engines at 1, 2, 3, 6 and 7 unannounced.
+    got = [extra_engines.claim_index(f"engine-{n}-1", 2) for n in range(4)]
+    assert got[:3] == [8, 9, 10] and got[3] == 2
+
+
+def test_a_dead_sessions_claim_is_taken_back_and_its_engine_removed(claims, monkeypatch):
+    held = []  # who holds index 9 while the dead engine is removed
+    monkeypatch.setattr(extra_engines, "_remove_engine", lambda name, index: held.append(
+        (name, index, extra_engines._holder(extra_engines.CLAIMS / "index-9").get("name"))))
+    holder = dead_claim(9)
+    assert extra_engines.claim_index("engine-b-mine", 9) == 9
+    assert held == [(holder["name"], 9, "engine-b-mine")]
+    assert [p.name for p in extra_engines.CLAIMS.iterdir()] == ["index-9"]
+
+
+def test_a_removal_that_times_out_gives_the_dead_claim_back_to_try_again(claims, monkeypatch):
+    def too_slow(name, index):
+        raise subprocess.TimeoutExpired("extra-dockerd.sh", 120)
+
+    monkeypatch.setattr(extra_engines, "_remove_engine", too_slow)
+    holder = dead_claim(9)
+    assert extra_engines.claim_index("engine-b-mine", 9) != 9
+    assert extra_engines._holder(extra_engines.CLAIMS / "index-9") == holder
+    assert not list(extra_engines.CLAIMS.glob(".dead-*"))
+
+
+@pytest.mark.parametrize("changes", [
+    {"name": "../../../etc-{pid}"},  # a path: the removal would rm -rf it
+    {"name": "engine-b-4242"},  # a name whose pid is not the claim's
+    {"pidns": 1},  # another pid namespace: its pid says nothing here
+    {"host": "elsewhere"},
+])
+def test_a_claim_not_as_extra_engine_makes_them_here_is_never_acted_on(claims, changes):
+    holder = dead_claim(9)
+    holder = dead_claim(9, **{k: (v.format(pid=holder["pid"]) if isinstance(v, str) else v)
+                              for k, v in changes.items()})
+    assert extra_engines.claim_index("engine-b-mine", 9) != 9
+    assert claims == []
+    assert extra_engines._holder(extra_engines.CLAIMS / "index-9") == holder
+
+
+def test_a_claims_directory_others_may_write_to_is_refused(claims):
+    dead_claim(9)
+    extra_engines.CLAIMS.chmod(0o777)
+    with pytest.raises(RuntimeError, match="refusing"):
+        extra_engines.claim_index("engine-b-mine", 9)
+    assert claims == []
 
 
 def test_an_index_whose_bridge_someone_uses_without_a_claim_is_passed_over(claims, monkeypatch):
-    monkeypatch.setattr(extra_engines, "_bridge_exists", lambda index: index == 2)
-    assert extra_engines.claim_index("engine-b-mine", 2) != 2
-    assert not (extra_engines.CLAIMS / "index-2").exists()
+    monkeypatch.setattr(extra_engines, "_bridge_exists", lambda index: index == 8)
+    assert extra_engines.claim_index("engine-b-mine", 8) != 8
+    assert not (extra_engines.CLAIMS / "index-8").exists()

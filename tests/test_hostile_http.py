@@ -4,6 +4,7 @@ and bodies that are refused are not read into memory."""
 
 from __future__ import annotations
 
+import io
 import select
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import botocore.config
 import pytest
 import requests
 
-from emulator import http_connections
+from emulator import http_connections, http_heads
 from emulator import http_server
 from tests.test_cli import clean_env, free_port
 
@@ -196,10 +197,15 @@ def test_ambiguous_framing_is_refused_and_the_connection_closed(served, headers)
     (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\n\r\n", b"HTTP requires CRLF"),
     (b"POST / HTTP/1.1\n\r\n", b"HTTP requires CRLF"),
     (b"POST / HTTP/1.2\r\n\r\n", None),
-], ids=["continuation-first", "no-colon", "bare-lf-header", "bare-lf-request-line", "http-1.2"])
+    (b"GET /_emulator/health HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n", b"Illegal header line."),
+    (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\r\n c\r\n\r\n",
+     b"Illegal header line."),
+], ids=["continuation-first", "no-colon", "bare-lf-header", "bare-lf-request-line", "http-1.2",
+        "space-before-colon", "obs-fold"])
 def test_malformed_heads_are_refused_never_a_500(served, head, message):
     """The head parsing of emulator/http_heads.py answers what cheroot answers, and 400 where
-    cheroot failed (a continuation line before any header)."""
+    cheroot failed (a continuation line before any header) or accepted what RFC 9112 lets a
+    server refuse: whitespace before a colon (§5.1 says 400), a folded line (§5.2)."""
     _, port, _ = served
     answer = exchange(port, head)
     assert answer.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 505 ")), answer
@@ -239,6 +245,52 @@ def test_response_heads_say_whether_the_connection_stays(served, version, connec
         except socket.timeout:
             closed = False
         assert closed is not kept
+
+
+def test_transfer_encoding_before_http_1_1_is_refused(served):
+    """cheroot ignores Transfer-Encoding below HTTP/1.1 and reads no body: on a kept
+    connection the body would be parsed as the next request."""
+    _, port, _ = served
+    answer = exchange(port, b"POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: Keep-Alive\r\n"
+                            b"X-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n" + SMUGGLED)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer
+    assert answer.count(b"HTTP/1.1") == 1, "the smuggled request was answered"
+
+
+def test_header_names_with_underscores_are_dropped(served):
+    """X_Amz_Target and X-Amz-Target would both be HTTP_X_AMZ_TARGET in the environ: the one
+    with an underscore is dropped, as cheroot's DropUnderscoreHeaderReader and nginx drop it."""
+    _, port, _ = served
+    answer = exchange(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                            b"X-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
+                            b"X_Amz_Target: AmazonEC2ContainerServiceV20141113.Nothing\r\n"
+                            b"Content-Type: application/x-amz-json-1.1\r\n"
+                            b"Content-Length: 2\r\nContent_Length: 0\r\n\r\n{}")
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and b"clusterArns" in answer, answer
+
+
+def test_s3_user_metadata_with_underscores_is_kept(served):
+    _, _, url = served
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3.create_bucket(Bucket="underscored-metadata")
+    s3.put_object(Bucket="underscored-metadata", Key="k", Body=b"x", Metadata={"my_key": "v"})
+    metadata = s3.head_object(Bucket="underscored-metadata", Key="k")["Metadata"]
+    # (WSGI's environ has no way to keep the underscore: moto sees my-key)
+    assert list(metadata.values()) == ["v"]
+
+
+def test_junk_header_names_do_not_crowd_out_the_names_clients_send():
+    """The tables of transformed header names are bounded, and a client that fills them with
+    junk does not leave every later name to be transformed on every request."""
+    reader = http_heads.HeaderReader()
+    for batch in range(3):
+        junk = b"".join(b"X-Junk-%d-%d: 1\r\n" % (batch, n) for n in range(300))
+        reader(io.BytesIO(junk + b"\r\n"))
+    reader(io.BytesIO(b"X-Fresh-Name: 1\r\n\r\n"))
+    assert len(http_heads._titled) <= http_heads._NAMES_KEPT
+    assert b"X-Fresh-Name" in http_heads._titled
 
 
 def test_an_unread_chunked_body_is_not_taken_for_the_next_request(served):

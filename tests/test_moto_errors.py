@@ -146,6 +146,33 @@ def test_a_registry_path_that_is_no_route_is_the_registrys_404(clean_emulator, a
     assert requests.post(f"{url}/v2/app/blobs/", timeout=10).status_code == 401
 
 
+def test_an_unsigned_request_of_no_service_is_missing_authentication(clean_emulator, aws):
+    """Without a SigV4 scope (or a host name, as on AWS) the service cannot be told: moto took
+    these for S3 and crashed (500). Each is AWS's MissingAuthenticationToken, 403, in the shape
+    of its protocol; unsigned calls moto can tell still reach it."""
+    url = clean_emulator.endpoint_url + "/"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for body in ("Action=CreateStack&StackName=s&TemplateBody=%7B%7D",
+                 "Action=CreateQueue&QueueName=q", "Action=CreateUser&UserName=u",
+                 "Action=CreateTopic&Name=t"):
+        answer = requests.post(url, data=body, headers=form, timeout=30)
+        assert answer.status_code == 403, (body, answer.text)
+        assert ("<ErrorResponse><Error><Type>Sender</Type><Code>MissingAuthenticationToken</Code>"
+                "<Message>Request is missing Authentication Token</Message>") in answer.text
+    options = requests.options(url, timeout=30)
+    assert options.status_code == 403 and "<Code>MissingAuthenticationToken</Code>" in options.text
+    json_call = requests.post(url, data="{}", timeout=30, headers={
+        "X-Amz-Target": "AmazonSQS.ListQueues", "Content-Type": "application/x-amz-json-1.0"})
+    assert json_call.status_code == 403
+    assert json_call.json()["__type"] == "MissingAuthenticationTokenException"
+    # AWS serves these unsigned; so does moto: its answer, not ours.
+    sts = requests.post(url, headers=form, timeout=30, data=(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=s"
+        "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&WebIdentityToken=t"))
+    assert sts.status_code == 200 and "<AssumeRoleWithWebIdentityResult>" in sts.text
+    assert requests.get(url, timeout=30).status_code == 200  # S3's ListBuckets, as before
+
+
 @pytest.mark.parametrize("path, body", [
     ("/_emulator/ecr/lifecycle", {"registryId": ["x"]}),
     ("/_emulator/ecr/lifecycle", {"registryId": "not-an-account"}),

@@ -107,7 +107,9 @@ def harness(request):
     yield made
     made.runtime.remove_labelled({})
     assert made.leftovers() == [], "the runtime left resources behind"
+    assert not made.runtime.closed
     made.runtime.close()
+    assert made.runtime.closed  # what a runner of a task torn down under it asks
 
 
 @pytest.fixture

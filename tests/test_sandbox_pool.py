@@ -122,6 +122,20 @@ def test_a_dead_spare_is_never_handed_out_and_a_drain_removes_the_rest():
         pool.close()
 
 
+def test_a_resets_first_step_leaves_no_spare_to_be_made_while_its_tasks_stop():
+    fake = FakeRuntime()
+    pool = SandboxPool(lambda: fake, size=1)
+    try:
+        pool.task_starting(+1)
+        pool.take([]), pool.take([])  # two tasks of one shape (the pytest plugin's cycle)
+        pool.task_starting(-1)  # RUNNING: the pool would fill once it is quiet
+        pool.forget_demand()  # TaskEngine.reset, before it kills them
+        time.sleep(0.3)  # more than the quiet period before a refill
+        assert spares(fake) == []
+    finally:
+        pool.close()
+
+
 def test_a_reset_forgets_the_claims_and_the_burst_an_engines_return_keeps_the_claims():
     fake = FakeRuntime()
     pool = SandboxPool(lambda: fake, size=1)

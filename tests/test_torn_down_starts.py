@@ -83,10 +83,14 @@ def world(busybox_image):
         sweep.close()
 
 
-def noise(caplog) -> list[str]:
-    """What a user would take for a fault: a traceback, a warning or an error."""
+def noise(caplog, world) -> list[str]:
+    """What a user would take for a fault: a traceback, a warning or an error. Not the orphan
+    sweep's word on what other emulators (other sessions on this shared engine) left, e.g. a
+    network Docker will not remove (moby/moby#42119): that is not this world's doing."""
     return [f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records
-            if r.exc_info or r.levelno >= logging.WARNING]
+            if (r.exc_info or r.levelno >= logging.WARNING)
+            and not (r.name == "emulator.runtime.docker_cleanup"
+                     and world.instance not in r.getMessage())]
 
 
 def during_start(world, then) -> None:
@@ -118,7 +122,7 @@ def test_an_engine_taken_away_during_a_start_ends_it_quietly(world, caplog, netw
         wait_for(lambda: task.known, lambda known: known == TaskStatus.STOPPED, timeout=30)
     assert (task.stop_code, task.stopped_reason) == ("TerminationNotice", "engine gone")
     assert [c.reason for c in task.containers] == ["engine gone"]
-    assert noise(caplog) == []
+    assert noise(caplog, world) == []
     assert world.left() == []
 
 
@@ -137,5 +141,5 @@ def test_a_reset_during_a_start_ends_it_quietly(world, caplog):
         wait_for(lambda: task.known, lambda known: known == TaskStatus.STOPPED, timeout=30)
         resets[0].join(timeout=30)
     assert (task.stop_code, task.stopped_reason) == ("TerminationNotice", "Emulator reset")
-    assert noise(caplog) == []
+    assert noise(caplog, world) == []
     assert world.left() == []

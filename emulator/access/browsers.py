@@ -11,14 +11,18 @@ were given as Host; so, on every path of the API's port:
 - a request addressed (Host) to a name other than an IP address, `localhost` or a name under
   it, host.docker.internal and its kin, the registry addresses the Docker Engines are told to
   pull from, or a name of ECS_EMULATOR_ALLOWED_HOSTS, is refused: a rebound name is none;
-- a request whose Origin is not its own (the address it was sent to) is refused, unless that
+- a request whose Origin is not its own (http:// and the address it was sent to) is refused, unless that
   origin is in ECS_EMULATOR_ALLOWED_ORIGINS (the AWS APIs only, never the control endpoints);
   `Origin: null` (a sandboxed frame's, a local file's) and a malformed Origin everywhere;
 - a request a browser marks `Sec-Fetch-Site: same-site` or `cross-site` is refused likewise:
   a page's <img>, <script> or link carries no Origin. Following a link to a control path (the
   dashboard) is served: a navigation reads nothing for the page that had the link;
 - the open control paths (the health, the front doors' old addresses: nothing a page could
-  abuse) answer pages of this host's other origins, as they answer anyone.
+  abuse) answer pages of this host's other origins (its names and its own addresses; a public
+  site's page at an IP address is none), as they answer anyone; a GET of the health answers
+  any Host name (readiness checks call it by a Compose service's);
+- an allowed origin's GET or HEAD without Origin (its <img> or link of a presigned URL) is
+  told by its Referer; a page that sends none is refused it.
 
 The dashboard's own requests are same-origin. The front doors' listener asks the same of Host
 and refuses named sites' pages (emulator/front_doors.py); the task behind it judges the rest.
@@ -30,6 +34,8 @@ import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
+
+from emulator.access.callers import reaches_this_host
 
 # Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
 # containers name the host so, and tasks are given host.docker.internal (server.py).
@@ -75,9 +81,11 @@ class BrowserRules:
         self._registries = registries
 
     def refusal(self, environ: dict, control: bool, open_path: bool = False,
-                front_door_port: int = 0) -> str | None:
-        """Why this request to the API's port looks like a web page's, or None."""
-        refused = self.unknown_host(environ)
+                front_door_port: int = 0, health: bool = False) -> str | None:
+        """Why this request to the API's port looks like a web page's, or None. `health`: a
+        GET or HEAD of the health, which any name may read (Compose's and CI's readiness
+        checks call it by a service's name): a rebound page learns nothing there."""
+        refused = None if health else self.unknown_host(environ)
         if refused:
             return refused
         origin = environ.get("HTTP_ORIGIN")
@@ -91,8 +99,7 @@ class BrowserRules:
             return None if parts is None or self._local_page(origin, parts) else (
                 other_origin(origin))
         allowed = False  # a page of another origin the operator allowed the AWS APIs
-        if parts is not None and (
-                _authority(parts.netloc) != _authority(environ.get("HTTP_HOST", ""))):
+        if parts is not None and not _same_origin(parts, environ.get("HTTP_HOST", "")):
             if control:
                 return CROSS_ORIGIN
             if front_door_port and parts.port == front_door_port:
@@ -105,6 +112,9 @@ class BrowserRules:
             if control and environ.get("HTTP_SEC_FETCH_MODE") == "navigate" and environ.get(
                     "REQUEST_METHOD") in ("GET", "HEAD"):
                 return None  # following a link to the dashboard
+            if not control and origin is None and self._referred_by_allowed(
+                    environ, front_door_port):
+                return None  # an allowed app's <img src> or link (of a presigned URL, say)
             return CROSS_ORIGIN if control else OTHER_SITE
         return None
 
@@ -138,14 +148,32 @@ class BrowserRules:
             return MALFORMED
         return None if self._local_page(origin, parts) else other_origin(origin)
 
+    def _referred_by_allowed(self, environ: dict, front_door_port: int) -> bool:
+        """Whether a GET or HEAD without Origin came from a page of an allowed origin, as its
+        Referer says. A page may send none (Referrer-Policy: no-referrer): refused then."""
+        referer = environ.get("HTTP_REFERER")
+        if not self.origins or not referer or environ.get("REQUEST_METHOD") not in (
+                "GET", "HEAD"):
+            return False
+        parts = _split(referer)
+        return parts is not None and parts.port != front_door_port and normal_origin(
+            f"{parts.scheme}://{parts.netloc}") in self.origins
+
     def _local_page(self, origin: str, parts) -> bool:
-        return _local(parts.hostname or "") or normal_origin(origin) in self.origins
+        return _this_hosts_page(parts.hostname or "") or normal_origin(origin) in self.origins
 
 
 def normal_origin(origin: str) -> str:
     """scheme://host[:port] as compared: lower case, without the scheme's default port."""
     parts = urlsplit(origin.strip().lower())
-    return f"{parts.scheme}://{_authority(parts.netloc)}"
+    return f"{parts.scheme}://{_authority(parts.netloc, parts.scheme)}"
+
+
+def _same_origin(parts, host: str) -> bool:
+    """Whether the Origin is the address the request was sent to: the emulator serves http, so
+    a page of https://127.0.0.1 is another origin than http://127.0.0.1(:80)."""
+    return parts.scheme.lower() == "http" and (
+        _authority(parts.netloc, "http") == _authority(host, "http"))
 
 
 def host_name(host: str) -> str:
@@ -167,11 +195,25 @@ def _split(origin: str):
     return parts if parts.scheme and parts.netloc else None
 
 
-def _authority(netloc: str) -> str:
-    """host:port as compared: lower case, without http's or https's default port."""
+def _authority(netloc: str, scheme: str) -> str:
+    """host:port as compared: lower case, without the scheme's default port (80 for http, 443
+    for https: https://h:80 is not https://h)."""
     netloc = netloc.lower()
-    return netloc[:-3] if netloc.endswith(":80") else (
-        netloc[:-4] if netloc.endswith(":443") else netloc)
+    default = {"http": ":80", "https": ":443"}.get(scheme.lower())
+    return netloc[:-len(default)] if default and netloc.endswith(default) else netloc
+
+
+def _this_hosts_page(name: str) -> bool:
+    """Whether a page's host is this host: a local name, or an address of its own (loopback,
+    its interfaces'); a public site's page at http://203.0.113.5 is not."""
+    name = name.rstrip(".").lower()
+    if name in LOCAL_NAMES or name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return reaches_this_host(name)
 
 
 @functools.lru_cache(maxsize=256)  # asked of every request: the same few names, parsed once

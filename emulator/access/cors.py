@@ -3,7 +3,8 @@ app of theirs (http://localhost:3000, say) that calls the AWS APIs with the SDK 
 
 Only those origins get CORS answers, on the AWS APIs' paths (access/gate.py asks); every other
 origin's request is refused before it gets here (access/browsers.py). moto's own CORS, which
-granted every origin, is off (aws/moto_bridge.py). No credentials are granted: the SDKs sign
+granted every origin, is off (aws/moto_bridge.py), and what a bucket's CORS rules add to an
+answer is taken off it: those rules do not decide which pages read the answers. No credentials are granted: the SDKs sign
 with headers, not cookies, and the control endpoints' cookie stays the dashboard's.
 """
 
@@ -12,10 +13,9 @@ from __future__ import annotations
 import re
 
 METHODS = "GET, HEAD, POST, PUT, DELETE, PATCH"
-# What the SDKs read from an answer besides the CORS-safelisted headers.
-EXPOSED = ("x-amzn-requestid, x-amzn-errortype, x-amzn-query-error, x-amz-request-id, "
-           "x-amz-id-2, x-amz-version-id, x-amz-delete-marker, x-amz-checksum-crc32, etag, "
-           "content-length, date, location, docker-content-digest")
+# Every header of the answer readable (the SDKs read x-amz-*, ETag, ...): "*" means that for
+# requests without credentials, which is all we answer.
+EXPOSED = "*"
 MAX_AGE_S = "600"
 _HEADER_LIST = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*")
 
@@ -39,13 +39,17 @@ def preflight(environ: dict, start_response, origin: str) -> list[bytes]:
     return []
 
 
-def granting(start_response, origin: str):
-    """start_response that lets an allowed origin's page read the answer."""
+def governing(start_response, origin: str | None):
+    """start_response that puts our CORS on an AWS API's answer: none of the app's own (an S3
+    bucket's CORS rules, which moto applies, may name any origin: a task's page's too), and,
+    for `origin` (an allowed origin's request), the headers that let its page read it."""
 
     def start(status, headers, exc_info=None):
-        if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
-            headers = [*headers, ("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
-                       ("Access-Control-Expose-Headers", EXPOSED)]
+        headers = [(name, value) for name, value in headers
+                   if not name[:15].lower() == "access-control-"]
+        if origin is not None:
+            headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
+                        ("Access-Control-Expose-Headers", EXPOSED)]
         if exc_info is None:
             return start_response(status, headers)
         return start_response(status, headers, exc_info)

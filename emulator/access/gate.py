@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 CALLER_KEY = "ecs_emulator.caller"  # the environ key the gate leaves the caller under
 CONTROL_PREFIXES = ("/_emulator/", "/_emulator", "/moto-api/", "/moto-api")
+# Readiness checks read it by whatever name the emulator has there (a Compose service's).
+HEALTH = "/_emulator/health"
 EXEC_CHANNEL_PREFIX = "/v1/data-channel/"  # emulator/exec/routes.py
 CONTROL_REFUSED = ("The emulator's control endpoints are served to this host only, on the "
                    "address the emulator was started on.")
@@ -117,7 +119,8 @@ class Gate:
         open_path = control and is_open(routed)
         refusal = self._browsers.refusal(
             environ, control, open_path,
-            self._front_doors.port if self._front_doors is not None else 0)
+            self._front_doors.port if self._front_doors is not None else 0,
+            health=routed == HEALTH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"))
         if refusal:
             return refuse(start_response, refusal)
         if control and self._token is not None:
@@ -127,12 +130,13 @@ class Gate:
             if self._token.refuses(environ, routed):
                 return refuse(start_response, TOKEN_REFUSED)
         start = _sandboxed(start_response)
-        allowed = None if control else self._browsers.allowed_origin(environ)
-        if allowed is not None:
-            if cors.is_preflight(environ):
-                return cors.preflight(environ, start_response, allowed)
-            start = cors.granting(start, allowed)
-        return self._app(environ, start)
+        if control or "HTTP_ORIGIN" not in environ:
+            # CORS is asked only with an Origin (SDKs send none): nothing to govern without one
+            return self._app(environ, start)
+        allowed = self._browsers.allowed_origin(environ)
+        if allowed is not None and cors.is_preflight(environ):
+            return cors.preflight(environ, start_response, allowed)
+        return self._app(environ, cors.governing(start, allowed))
 
     def admits(self, address: str, wait: bool = True) -> bool | None:
         """Whether a connection from `address` is served at all on this listener (None: not

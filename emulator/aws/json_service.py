@@ -3,6 +3,8 @@
 parse -> call -> serialize: the body is decoded and validated against the operation's input
 shape, the registered handler runs under the service state's lock, and its result is serialized
 by the output shape. An AwsError becomes the modelled error; anything else is a logged 500.
+An operation's after-call hook may leave work for the time between the lock's release and the
+answer (CreateService waits there for its first tasks: engine/first_placement.py).
 """
 
 from __future__ import annotations
@@ -129,6 +131,10 @@ class JsonService:
         self._invalid_parameter = invalid_parameter
         self._not_implemented = not_implemented
         self._strict = strict_responses
+        # operation -> fn(call, output) under the lock once the handler has succeeded: None, or
+        # a function the call runs after releasing the lock, before it answers (the answer is
+        # made already: what that function waits for is not in it). Set by the app factory.
+        self.after_call: dict[str, Callable[[Call, dict], Callable[[], None] | None]] = {}
 
     @property
     def handlers(self) -> dict[str, Handler]:
@@ -183,11 +189,16 @@ class JsonService:
         return self._run(operation, handler, self._parse(operation, body), ctx)
 
     def _run(self, operation: str, handler: Handler, params: dict, ctx: RequestContext) -> dict:
+        hook = self.after_call.get(operation)
         with self.state.lock:
-            result = handler(Call(ctx, params, self.state.store_for(ctx.account, ctx.region),
-                                  operation, self.shapes))
+            call = Call(ctx, params, self.state.store_for(ctx.account, ctx.region),
+                        operation, self.shapes)
+            result = handler(call)
             # Under the lock too: the result shares lists and maps with live state.
             output = self.shapes.serialize_output(operation, result or {})
+            then = _guarded(hook, operation)(call, output) if hook is not None else None
+        if then is not None:
+            _guarded(then, operation)()
         if self._strict:
             self._check(operation, output)
         return output
@@ -213,3 +224,16 @@ class JsonService:
             self.shapes.check_output(operation, json.loads(json.dumps(output)))
         except ShapeError as error:
             raise InternalFailure(f"{operation} response does not fit its shape: {error}") from None
+
+
+def _guarded(fn: Callable, operation: str) -> Callable:
+    """`fn`, whose failure is logged: the operation has succeeded, and answers so."""
+
+    def run(*args):
+        try:
+            return fn(*args)
+        except Exception:
+            log.exception("after-call work of %s failed", operation)
+            return None
+
+    return run

@@ -31,6 +31,9 @@ _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # What moto raises when a service has no method for the operation at all (core/responses.py).
 _NO_SUCH_ACTION = re.compile(r"The \S+ action has not been implemented")
 
+# A presigned URL's query (SigV4, SigV2): signed, though it has no Authorization header.
+_PRESIGNED = re.compile(r"(^|&)(X-Amz-Credential|AWSAccessKeyId)=", re.IGNORECASE)
+
 # The request moto is serving in this thread, and the bridge it came through: code we plug into
 # moto (CloudFormation resource types) finds the emulator and the caller through it.
 _current: contextvars.ContextVar["MotoRequest | None"] = (
@@ -68,6 +71,9 @@ class MotoBridge:
                 return _send(start_response, moto_errors.invalid_input(
                     environ, f"Value at '{refused}' contains control characters, which are not "
                     "allowed.", ctx.request_id))
+        if self._unattributable(environ):
+            return _send(start_response, moto_errors.missing_authentication(environ,
+                                                                            ctx.request_id))
         answered = []
 
         def hold(status, headers, exc_info=None):  # moto's answer waits until we have seen it
@@ -106,6 +112,17 @@ class MotoBridge:
                                                f"{environ.get('PATH_INFO')}", ctx.request_id))
         start_response(status, headers)
         return body
+
+    def _unattributable(self, environ: dict) -> bool:
+        """Whether the request is unsigned, not a read of "/", and of no service moto can tell
+        from its target, body or path. On AWS the host name tells the service; here only the
+        SigV4 credential scope does, and moto takes such a request for S3 (whose root answers
+        nothing but a read), where it crashed: a form POST of any query API, an OPTIONS."""
+        if ("HTTP_AUTHORIZATION" in environ or environ.get("PATH_INFO") != "/"
+                or environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+                or _PRESIGNED.search(environ.get("QUERY_STRING", ""))):
+            return False
+        return self._application().infer_service_region_host(environ, "/") is None
 
     @staticmethod
     def current() -> MotoRequest | None:

@@ -12,6 +12,8 @@ with an empty or HTML body, which an SDK cannot parse. Here each becomes what AW
 - a crash on the caller's input (moto parsing a value it was given: ValueError, TypeError):
   the operation's modelled validation error, 400;
 - any other crash: `InternalFailure` (S3: `InternalError`), 500, with a message;
+- an unsigned request whose service cannot be told: `MissingAuthenticationToken` (JSON:
+  `MissingAuthenticationTokenException`), 403;
 - a body over the limit: `RequestEntityTooLargeException` (JSON protocols, as our own ECS and
   ECR answer it too), `RequestEntityTooLarge` (query, EC2, REST-XML), 413; S3's
   `EntityTooLarge`, 400.
@@ -70,6 +72,16 @@ def invalid_input(environ: dict, detail: str, request_id: str):
     if code is None:
         code = _modelled_validation_code(_service(environ), _json_operation(environ))
     return _answer(environ, protocol, 400, code, f"Invalid request: {detail}", request_id)
+
+
+def missing_authentication(environ: dict, request_id: str):
+    """An unsigned request of no service: AWS's answer to a call without credentials (its
+    common error MissingAuthenticationToken, 403; JSON services name it ...Exception)."""
+    protocol = protocol_of(environ)
+    code = ("MissingAuthenticationTokenException" if protocol in ("json", "rest-json")
+            else "MissingAuthenticationToken")
+    return _answer(environ, protocol, 403, code, "Request is missing Authentication Token",
+                   request_id)
 
 
 def internal_failure(environ: dict, detail: str, request_id: str):
@@ -201,5 +213,5 @@ def _modelled_validation_code(service: str, operation: str) -> str:
     return "ValidationException"
 
 
-_REASONS = {400: "Bad Request", 404: "Not Found", 413: "Request Entity Too Large",
+_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Request Entity Too Large",
             500: "Internal Server Error", 501: "Not Implemented"}

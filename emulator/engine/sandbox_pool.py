@@ -169,12 +169,7 @@ class SandboxPool:
         the recent claims too (a reset, whose tasks all stop); an engine's return keeps them for
         its sweep's `unowned`, whose tasks' runners live on."""
         with self._lock:
-            self._generation += 1
-            self._wanted.clear()
-            self._asked.clear()
-            self._bursts.clear()
-            self._busy_asks.clear()
-            self._sized.clear()
+            self._forget_demand()
             if forget_claims:
                 self._handed.clear()
             gone = [r for ready in self._ready.values() for r in ready]
@@ -184,6 +179,21 @@ class SandboxPool:
             self._remove(ready.sandbox)
         with self._lock:  # one being made now is removed by the filler when done
             self._lock.wait_for(lambda: self._making == 0, timeout=10)
+
+    def forget_demand(self) -> None:
+        """Make no spare until tasks ask again, and keep none begun now: a reset's first step,
+        so that no spare is made while its tasks stop (only for its `drain` to remove it)."""
+        with self._lock:
+            self._forget_demand()
+            self._lock.notify_all()
+
+    def _forget_demand(self) -> None:
+        self._generation += 1  # what is being made for the demand forgotten goes when made
+        self._wanted.clear()
+        self._asked.clear()
+        self._bursts.clear()
+        self._busy_asks.clear()
+        self._sized.clear()
 
     def close(self) -> None:
         """Drain, and make no more (the engine stops)."""

@@ -37,6 +37,8 @@ class ServiceScheduler:
         # fn(store, service) after each pass over a service and after counting one of its
         # tasks' changes, under the lock (EventBridge events); never for a daemon's service
         self.service_listeners: list = []
+        # fn() after each whole pass over the services, under the lock (first_placement.py)
+        self.pass_listeners: list = []
         self.failures = FailureCounter(settings)
         # fn(store, alarm names) -> those in the ALARM state (CloudWatch in moto; app.py wires it)
         self.alarms_in_alarm = lambda store, names: []
@@ -48,6 +50,10 @@ class ServiceScheduler:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="service-scheduler", daemon=True)
         self._thread.start()
+
+    def stopped(self) -> bool:
+        """Whether stop() was called: no pass comes after it."""
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -66,15 +72,19 @@ class ServiceScheduler:
 
     def reconcile_all(self) -> None:
         with self.state.lock:
-            for store in self.state.stores():
-                for service in list(store.services.values()):
-                    if service.status != "INACTIVE":
-                        self._reconcile(store, service)
-                for daemon in list(store.daemons.values()):  # each runs as a DAEMON service
-                    if daemon.status != "DELETED":
-                        # no service events for it: EventBridge's are about services
-                        self._reconcile(store, daemon.service, notify=False)
-                        daemons.after_pass(store, daemon)
+            try:
+                for store in self.state.stores():
+                    for service in list(store.services.values()):
+                        if service.status != "INACTIVE":
+                            self._reconcile(store, service)
+                    for daemon in list(store.daemons.values()):  # each runs as a DAEMON service
+                        if daemon.status != "DELETED":
+                            # no service events for it: EventBridge's are about services
+                            self._reconcile(store, daemon.service, notify=False)
+                            daemons.after_pass(store, daemon)
+            finally:  # a pass that failed is over too: nobody waits for it (first_placement.py)
+                for listener in self.pass_listeners:
+                    listener()
 
     def _reconcile(self, store: EcsStore, service: Service, notify: bool = True) -> None:
         try:  # one service's fault must not stop the others being scheduled

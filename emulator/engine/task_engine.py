@@ -155,6 +155,11 @@ class TaskEngine(TaskEvents):
         timeout, no SIGTERM for PID 1 to ignore), in parallel; the runners then remove them and
         their sandboxes. Only the runners known now are forgotten: a task run during the reset
         keeps its runner."""
+        for pool in self.sandbox_pools():
+            # Before the kills: a spare begun while the tasks stop would only be removed again,
+            # and the reset would wait for both (the pytest plugin's cycle: two awsvpc tasks
+            # make a shape wanted, and their RUNNING leaves the pool a quiet moment to fill).
+            pool.forget_demand()
         with self.state.lock:
             stopping = dict(self._runners)
         # Killed before their stop is asked for, so that Docker is not also busy with twenty

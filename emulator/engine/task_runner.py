@@ -17,7 +17,7 @@ from emulator.engine.hooks import TaskSetupError
 from emulator.engine.task_teardown import TaskTeardown
 from emulator.runtime import docker_queue
 from emulator.runtime.base import (ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox,
-                                   gone)
+                                   gone, unanswered)
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.tasks")
@@ -176,9 +176,10 @@ class TaskRunner(TaskTeardown):
         try:
             self.runtime.ensure_image(image, auth)
         except ImagePullError as error:
-            with self.lock:
-                container.reason = f"CannotPullContainerError: {error}"
-                self.changed.notify_all()
+            if not self._torn_down(error):  # else the teardown's reason is the container's
+                with self.lock:
+                    container.reason = f"CannotPullContainerError: {error}"
+                    self.changed.notify_all()
             raise
         digest = self.runtime.image_digest(image)  # ECS shows it once the image is resolved
         with self.lock:
@@ -359,9 +360,11 @@ class TaskRunner(TaskTeardown):
 
     def _torn_down(self, error: Exception) -> bool:
         """A failed call of a task whose stop was asked for, that says its container (sandbox,
-        network) is gone or its engine closed: a reset, a forced engine removal or the
+        network) is gone, or got no answer, or any failure once its engine's runtime is closed
+        (a dockerd being removed answers 500s): a reset, a forced engine removal or the
         emulator's stop took them away under the runner, which is no fault to report."""
-        return gone(error) and self._stop_requested()
+        return self._stop_requested() and (
+            gone(error) or unanswered(error) or self.runtime.closed)
 
     def _quietly(self, fn, *args):
         try:

@@ -60,6 +60,14 @@ def gone(error: BaseException) -> bool:
         or getattr(error, "status_code", None) in (404, 409)
 
 
+def unanswered(error: BaseException) -> bool:
+    """Whether `error` is a call to the engine that got no answer: its connection refused or
+    cut, or its wait run out (what a call meets on an engine being stopped or removed)."""
+    import requests
+
+    return isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
+
+
 @dataclass(frozen=True)
 class PortBinding:
     container_port: int
@@ -299,3 +307,9 @@ class Runtime(Protocol):
         ...
 
     def close(self, why: str = "the emulator is stopping") -> None: ...
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called: calls under way may fail any way their engine's end
+        makes them."""
+        ...

@@ -128,6 +128,10 @@ class DockerRuntime:
                 self._client.close()
                 self._client = None
 
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None
+
     def labels(self, labels: dict[str, str] | None = None) -> dict[str, str]:
         """`labels` plus this instance's owner labels."""
         return {**(labels or {}), **self.owner_labels}

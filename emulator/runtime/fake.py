@@ -50,6 +50,7 @@ class FakeRuntime(FakeScripting):
         self.pull_all = pull_all  # False: only images in `images` can be had
         self.host = (host_cpu_units, host_memory_mib)
         self.gateway = gateway
+        self.closed = False
         # `docker info` as engine_identity.py reads it: each fake its own daemon unless told
         self.info = {"ID": f"FAKE:{uuid.uuid4().hex[:12]}", "Name": "fake",
                      "OperatingSystem": "Fake Linux",
