@@ -30,8 +30,6 @@ import sys
 import threading
 import time
 
-import requests.adapters
-
 log = logging.getLogger("emulator.moto")
 
 # moto's modules that send HTTP with `requests` from this process (their `requests` is replaced).
@@ -205,31 +203,48 @@ class _Outbound:
         return self.request("OPTIONS", url, **kwargs)
 
 
-class _CappedAdapter(requests.adapters.HTTPAdapter):
-    """Reads each answer itself, streamed: ANSWER_CAP bytes at most, until `deadline`."""
+def _CappedAdapter(deadline: float):  # noqa: N802 - a class made on first use: requests is
+    # imported when moto first sends, not at the emulator's start
+    global _capped_adapter
+    if _capped_adapter is None:
+        _capped_adapter = _capped_adapter_class()
+    return _capped_adapter(deadline)
 
-    def __init__(self, deadline: float):
-        super().__init__()
-        self.deadline = deadline
 
-    def send(self, request, **kwargs):
-        kwargs["stream"] = True
-        answer = super().send(request, **kwargs)
-        body = bytearray()
-        # read1: what has arrived (read(n) waits for n bytes, which a byte a second would
-        # stretch past any deadline); urllib3 1.x has none: small reads there.
-        read = getattr(answer.raw, "read1", None) or (lambda n, **kw: answer.raw.read(1024, **kw))
-        try:
-            while chunk := read(64 * 1024, decode_content=True):
-                body += chunk
-                if len(body) >= ANSWER_CAP or time.monotonic() >= self.deadline:
-                    log.warning("moto's %s %s: answer cut at %d bytes", request.method,
-                                request.url, min(len(body), ANSWER_CAP))
-                    break
-        finally:
-            answer.close()  # the rest unread: the connection is dropped, not reused
-        answer._content, answer._content_consumed = bytes(body[:ANSWER_CAP]), True
-        return answer
+def _capped_adapter_class():
+    import requests.adapters
+
+    class CappedAdapter(requests.adapters.HTTPAdapter):
+        """Reads each answer itself, streamed: ANSWER_CAP bytes at most, until `deadline`."""
+
+        def __init__(self, deadline: float):
+            super().__init__()
+            self.deadline = deadline
+
+        def send(self, request, **kwargs):
+            kwargs["stream"] = True
+            answer = super().send(request, **kwargs)
+            body = bytearray()
+            # read1: what has arrived (read(n) waits for n bytes, which a byte a second would
+            # stretch past any deadline); urllib3 1.x has none: small reads there.
+            read = getattr(answer.raw, "read1", None) or (
+                lambda n, **kw: answer.raw.read(1024, **kw))
+            try:
+                while chunk := read(64 * 1024, decode_content=True):
+                    body += chunk
+                    if len(body) >= ANSWER_CAP or time.monotonic() >= self.deadline:
+                        log.warning("moto's %s %s: answer cut at %d bytes", request.method,
+                                    request.url, min(len(body), ANSWER_CAP))
+                        break
+            finally:
+                answer.close()  # the rest unread: the connection is dropped, not reused
+            answer._content, answer._content_consumed = bytes(body[:ANSWER_CAP]), True
+            return answer
+
+    return CappedAdapter
+
+
+_capped_adapter = None
 
 
 def _undelivered(requests, method: str, url: str, error: Exception):
