@@ -171,6 +171,24 @@ def test_an_unsigned_request_of_no_service_is_missing_authentication(clean_emula
         "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&WebIdentityToken=t"))
     assert sts.status_code == 200 and "<AssumeRoleWithWebIdentityResult>" in sts.text
     assert requests.get(url, timeout=30).status_code == 200  # S3's ListBuckets, as before
+    # A target moto cannot split is moto's own 400, never a 500.
+    odd = requests.post(url, data="{}", timeout=30, headers={
+        "X-Amz-Target": "NoDot", "Content-Type": "application/x-amz-json-1.0"})
+    assert 400 <= odd.status_code < 500, odd.text
+
+
+def test_a_form_upload_to_a_buckets_host_name_reaches_s3(clean_emulator, aws):
+    """S3's POST Object from a browser form (presigned POST, virtual-host style): unsigned by
+    header, a multipart body to "/" of `bucket.localhost`. It is S3's, not a request of no
+    service."""
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="uploads")
+    port = clean_emulator.endpoint_url.rsplit(":", 1)[1]
+    answer = requests.post(clean_emulator.endpoint_url + "/", timeout=30,
+                           headers={"Host": f"uploads.localhost:{port}"},
+                           data={"key": "hello.txt"}, files={"file": ("hello.txt", b"hi")})
+    assert answer.status_code in (200, 204), answer.text
+    assert s3.get_object(Bucket="uploads", Key="hello.txt")["Body"].read() == b"hi"
 
 
 @pytest.mark.parametrize("path, body", [

@@ -286,7 +286,10 @@ def is_local_address(address: str) -> bool:
     """Whether `address` is one of this host's (only a local address can be bound; a bind and a
     close cost microseconds, and addresses come and go, so the answer is not kept)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe = socket.socket(family, socket.SOCK_STREAM)
+    except OSError:  # no such family here (IPv6 turned off): no address of it is ours
+        return False
     try:
         probe.bind((address, 0))
         return True
