@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 
 from emulator import http_bodies
-from emulator.aws import moto_containment, moto_errors
+from emulator.aws import moto_errors
 from emulator.aws.context import RequestContext, form_params
 
 log = logging.getLogger("emulator.moto")
@@ -164,6 +164,9 @@ class MotoBridge:
                     # IAM call.
                     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
                     # Tasks call moto too: it runs no containers and sends no HTTP to this host.
+                    # (Imported with moto, not at start-up: its import machinery costs ~1.4 ms.)
+                    from emulator.aws import moto_containment
+
                     moto_containment.configure(default_user_config)
                     from moto import settings as moto_settings
                     from moto.moto_server import werkzeug_app
