@@ -196,8 +196,11 @@ def create_app(settings: Settings | None = None) -> Emulator:
     _add_exec(emulator)
     # The engines' gateways are this host's too (access/callers.py).
     # (one emulator per process serves; the last made answers for all in a test's process)
-    callers.known_gateways = lambda: [gateway for e in list(engine.engines.engines.values())
-                                      if e.health.answering() for gateway in e.runtime.gateways()]
+    # Only engines on this machine that answer: no request waits on an engine that is away.
+    callers.known_gateways = lambda: [
+        gateway for name in list(engine.engines.engines)
+        for runtime in [engine.engines.readable(name)] if runtime is not None
+        for gateway in runtime.gateways()]
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),

@@ -480,6 +480,9 @@ def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):
         "host.docker.internal:5000")
     monkeypatch.setattr(callers, "known_gateways", lambda: 1 / 0)  # an engine that cannot say
     assert not callers.reaches_this_host("203.0.113.1")
+    # One odd value (a prefix length, an empty one) hides none of the others.
+    monkeypatch.setattr(callers, "known_gateways", lambda: ["", "bogus", "203.0.113.1/24"])
+    assert callers.reaches_this_host("203.0.113.1")
 
 
 def test_a_role_of_an_account_without_iam_makes_no_iam_backend():

@@ -326,9 +326,16 @@ def reaches_this_host(address: str) -> bool:
 
 def _is_gateway(ip) -> bool:
     try:
-        return any(ipaddress.ip_address(gateway) == ip for gateway in known_gateways())
+        gateways = list(known_gateways())
     except Exception:  # noqa: BLE001 - an engine that cannot say: its gateway is not known
         return False
+    for gateway in gateways:
+        try:  # each on its own: one odd value must not hide the others
+            if ipaddress.ip_address(str(gateway).split("/")[0]) == ip:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def name_reaches_this_host(host: str, port: int | None = None) -> list[str]:

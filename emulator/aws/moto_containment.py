@@ -174,10 +174,13 @@ class _Outbound:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         kwargs["timeout"] = TIMEOUT_S
+        import urllib3.exceptions
+
         try:
             with session:
                 return session.request(method, url, **kwargs)
-        except (requests.RequestException, OSError) as error:
+        # urllib3's own: an answer broken or stalled mid-body, read by _CappedAdapter itself
+        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as error:
             log.warning("moto's %s %s was not delivered: %s", method.upper(), url, error)
             return _undelivered(requests, method, url, error)
 

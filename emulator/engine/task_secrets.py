@@ -127,6 +127,9 @@ class SecretsAndEnvironmentFiles(TaskHook):
                 "AccessDeniedException: " + refused if refused else _aws_error(error))) from None
         refused = self._refusal(store, task, "secretsmanager:GetSecretValue", found["ARN"])
         if refused:
+            # named as the task named it, as for a secret that is not there: the full ARN (its
+            # random suffix) would tell that it is
+            refused = refused.replace(found["ARN"], secret_arn(selector, store))
             raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: "
                                  "AccessDeniedException: " + refused)
         text = found.get("SecretString") or ""  # the agent reads SecretString only

@@ -14,6 +14,7 @@ hold a slot for up to its stopTimeout).
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, Iterator
 
 from emulator.config import Settings
@@ -157,15 +158,22 @@ class DockerRuntime:
         return docker_network.network_members(self.api, self.ensure_network()[0])
 
     def gateways(self) -> tuple[str, ...]:
-        with self._network_lock:
-            own = self._network[1] if self._network is not None else None
-        if getattr(self, "_bridge_gateways", None) is None:
+        """This engine's network gateway (once made) and Docker's default bridge's: addresses of
+        the engine's host (access/callers.py). Asked on requests' paths, so it never waits for
+        the network lock (a reference read is atomic) and a failed read of the bridge is not
+        tried again for a minute."""
+        network = self._network
+        own = (network[1].split("/")[0],) if network is not None and network[1] else ()
+        cached = getattr(self, "_bridge_gateways", None)
+        if cached is None or (cached[0] is None and time.monotonic() >= cached[1]):
             try:  # Docker's default bridge (docker0): read once, it does not move
                 configs = self.api.inspect_network("bridge").get("IPAM", {}).get("Config") or []
-                self._bridge_gateways = tuple(c["Gateway"] for c in configs if c.get("Gateway"))
+                cached = (tuple(c["Gateway"].split("/")[0] for c in configs
+                                if c.get("Gateway")), 0.0)
             except Exception:  # noqa: BLE001 - no default bridge, or the engine is away
-                return (own,) if own else ()
-        return ((own,) if own else ()) + self._bridge_gateways
+                cached = (None, time.monotonic() + 60)
+            self._bridge_gateways = cached
+        return own + (cached[0] or ())
 
     def _forget_network(self) -> None:
         with self._network_lock:
