@@ -456,6 +456,16 @@ def test_the_engines_control_endpoint_answers_clear_errors(emulator, engines):
         "default", "b", "c"]
 
 
+def _kept_then_removed_on_stop(api, task: dict, container_id: str, second, tmp_path) -> None:
+    """The restarted emulator kept the task's one container (no second made), and its stop
+    removes everything of its instance from engine b."""
+    assert [c["Id"] for c in api.containers(
+        filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})] == [container_id]
+    assert second.stop() == 0
+    instance = (tmp_path / "state" / "instance").read_text().strip()
+    assert api.containers(all=True, filters={"label": [f"{labels.INSTANCE}={instance}"]}) == []
+
+
 def _run_on_b(ecs, cluster: str, image: str) -> dict:
     """A cluster, a one-container definition, and a task of it placed on engine b's zone."""
     ecs.create_cluster(clusterName=cluster)
@@ -494,11 +504,7 @@ def test_a_restarted_persisted_emulator_adopts_a_task_on_another_engine(
     api = engines["b"].api()
     try:
         assert _wait(running)["containers"][0]["runtimeId"] == container_id
-        assert [c["Id"] for c in api.containers(
-            filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})] == [container_id]
-        assert second.stop() == 0
-        instance = (tmp_path / "state" / "instance").read_text().strip()
-        assert api.containers(all=True, filters={"label": [f"{labels.INSTANCE}={instance}"]}) == []
+        _kept_then_removed_on_stop(api, task, container_id, second, tmp_path)
     finally:
         api.close()
 
@@ -554,10 +560,6 @@ def test_a_restarts_task_on_an_engine_added_at_run_time_is_adopted_when_added_ag
         out = api.exec_start(probe["Id"])
         assert api.exec_inspect(probe["Id"])["ExitCode"] == 0, out
         assert json.loads(out)["TaskARN"] == task["taskArn"]
-        assert [c["Id"] for c in api.containers(
-            filters={"label": [f"{labels.TASK_ARN}={task['taskArn']}"]})] == [container_id]
-        assert second.stop() == 0
-        instance = (tmp_path / "state" / "instance").read_text().strip()
-        assert api.containers(all=True, filters={"label": [f"{labels.INSTANCE}={instance}"]}) == []
+        _kept_then_removed_on_stop(api, task, container_id, second, tmp_path)
     finally:
         api.close()

@@ -13,15 +13,7 @@ import requests
 
 from emulator.runtime.base import ImagePullError, RuntimeError_
 from emulator.runtime.status import TaskStatus
-from tests.test_engine_units import Engine
-
-
-@pytest.fixture
-def world():
-    made = Engine()
-    made.engine.start()
-    yield made
-    made.engine.stop()
+from tests.test_engine_units import world  # noqa: F401 - the fixture, used by name
 
 
 def noise(caplog) -> list[str]:
