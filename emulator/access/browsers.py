@@ -35,12 +35,12 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from emulator.access.callers import reaches_this_host
+from emulator.access.callers import HOST_NAMES, reaches_this_host
 
 # Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
-# containers name the host so, and tasks are given host.docker.internal (server.py).
-LOCAL_NAMES = frozenset(("localhost", "host.docker.internal", "gateway.docker.internal",
-                         "host.orb.internal", "host.lima.internal", "host.containers.internal"))
+# containers name the host so (callers.HOST_NAMES), tasks are given host.docker.internal
+# (server.py), and localhost.
+LOCAL_NAMES = HOST_NAMES | {"localhost"}
 # ECR's registry names (emulator/registry/names.py reads the account and region from them), for
 # a client that points one at this host: DNS of Amazon's, which no page can re-point here.
 _ECR_REGISTRY = re.compile(r"\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
@@ -66,7 +66,7 @@ OTHER_SITE = ("Requests a browser marks as sent by a page of another origin (Sec
               "not served: SDKs, the AWS CLI and Docker send no such header.")
 
 
-def unknown_host(name: str) -> str:
+def unknown_host_message(name: str) -> str:
     return (f"Requests addressed to {name!r} are not served (a name re-pointed at this host is "
             f"not the emulator's): use an IP address or localhost, or name it in {HOSTS_SETTING}.")
 
@@ -133,7 +133,7 @@ class BrowserRules:
             return None
         if any(host_name(address) == name for address in self._registries() if address):
             return None  # the Docker Engines pull our images by that name
-        return unknown_host(name)
+        return unknown_host_message(name)
 
     def foreign_page(self, environ: dict) -> str | None:
         """The front doors' rules: a name of ours; no named site's page (a task's page may
@@ -207,7 +207,7 @@ def _this_hosts_page(name: str) -> bool:
     """Whether a page's host is this host: a local name, or an address of its own (loopback,
     its interfaces'); a public site's page at http://203.0.113.5 is not."""
     name = name.rstrip(".").lower()
-    if name in LOCAL_NAMES or name == "localhost" or name.endswith(".localhost"):
+    if name in LOCAL_NAMES or name.endswith(".localhost"):
         return True
     try:
         ipaddress.ip_address(name)

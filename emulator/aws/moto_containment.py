@@ -22,6 +22,7 @@ moto serves every caller, tasks included, and some of its services act outside t
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.machinery
 import json
@@ -169,7 +170,7 @@ class _Outbound:
         requests = self._requests
         session = requests.Session()
         session.trust_env = False  # a proxy from the environment would be the peer we check
-        adapter = _CappedAdapter(time.monotonic() + DEADLINE_S)
+        adapter = _capped_adapter_class()(time.monotonic() + DEADLINE_S)
         adapter.poolmanager.pool_classes_by_scheme = self._pools
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -179,7 +180,7 @@ class _Outbound:
         try:
             with session:
                 return session.request(method, url, **kwargs)
-        # urllib3's own: an answer broken or stalled mid-body, read by _CappedAdapter itself
+        # urllib3's own: an answer broken or stalled mid-body, read by the capped adapter itself
         except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as error:
             log.warning("moto's %s %s was not delivered: %s", method.upper(), url, error)
             return _undelivered(requests, method, url, error)
@@ -206,14 +207,7 @@ class _Outbound:
         return self.request("OPTIONS", url, **kwargs)
 
 
-def _CappedAdapter(deadline: float):  # noqa: N802 - a class made on first use: requests is
-    # imported when moto first sends, not at the emulator's start
-    global _capped_adapter
-    if _capped_adapter is None:
-        _capped_adapter = _capped_adapter_class()
-    return _capped_adapter(deadline)
-
-
+@functools.cache  # made on first use: requests is imported when moto first sends, not at start
 def _capped_adapter_class():
     import requests.adapters
 
@@ -246,8 +240,6 @@ def _capped_adapter_class():
 
     return CappedAdapter
 
-
-_capped_adapter = None
 
 
 def _undelivered(requests, method: str, url: str, error: Exception):

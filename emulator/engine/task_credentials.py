@@ -65,9 +65,11 @@ class IssuedCredentials:
         }
 
 
-def task_role_arn(task, account: str, partition: str = "aws") -> str | None:
-    """The task's role: RunTask's override, else the definition's; a bare name made an ARN."""
-    role = (task.overrides or {}).get("taskRoleArn") or task.definition.spec.get("taskRoleArn")
+def task_role_arn(task, account: str, partition: str = "aws",
+                  key: str = "taskRoleArn") -> str | None:
+    """The task's role (`key`: taskRoleArn, or executionRoleArn): RunTask's override, else the
+    definition's; a bare name made an ARN."""
+    role = (task.overrides or {}).get(key) or task.definition.spec.get(key)
     if not role:
         return None
     if role.startswith("arn:"):

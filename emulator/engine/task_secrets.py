@@ -23,6 +23,7 @@ import json
 
 from emulator.aws.context import partition_of
 from emulator.engine.hooks import TaskHook, TaskSetupError
+from emulator.engine.task_credentials import task_role_arn
 
 SECRETS_FAILED = ("ResourceInitializationError: unable to pull secrets or registry auth: "
                   "execution resource retrieval failed: ")
@@ -48,7 +49,7 @@ class SecretsAndEnvironmentFiles(TaskHook):
     # -- environment files --------------------------------------------------------------------
 
     def _files(self, store, task, files: list[dict]) -> dict[str, str]:
-        if not _execution_role(task):
+        if not task_role_arn(task, store.account, key="executionRoleArn"):
             raise TaskSetupError(FILES_FAILED + "environment file resource: unable to find "
                                  "execution role credentials")
         merged: dict[str, str] = {}
@@ -153,9 +154,8 @@ class SecretsAndEnvironmentFiles(TaskHook):
             return None
         from emulator.access import iam
 
-        role = _execution_role(task) or ""
-        if role and not role.startswith("arn:"):  # a role's name, as ECS takes it too
-            role = f"arn:{partition_of(store.region)}:iam::{store.account}:role/{role}"
+        role = task_role_arn(task, store.account, partition_of(store.region),
+                             key="executionRoleArn") or ""
         policies = iam.role_policies(self._moto, role) if role else None
         principal = (f"arn:{partition_of(store.region)}:sts::{role.split(':')[4]}:assumed-role/"
                      f"{role.rsplit('/', 1)[-1]}/{task.id}" if role.count(":") >= 5
@@ -250,11 +250,6 @@ class SecretSelector:
 def _service_of(reference: str) -> str:
     parts = reference.split(":")
     return parts[2] if reference.startswith("arn:") and len(parts) > 2 else "ssm"
-
-
-def _execution_role(task) -> str | None:
-    return (task.overrides or {}).get("executionRoleArn") or task.definition.spec.get(
-        "executionRoleArn")
 
 
 def _aws_error(error) -> str:

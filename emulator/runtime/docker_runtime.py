@@ -74,6 +74,10 @@ class DockerRuntime:
         self._closed: str | None = None  # why, once closed: no client is made again
         self._network: tuple[str, str] | None = None
         self._network_lock = threading.Lock()
+        # Docker's default bridge's gateways (gateways()): read once; a failed read retried
+        # after _bridge_retry_at
+        self._bridge_gateways: tuple[str, ...] | None = None
+        self._bridge_retry_at = 0.0
         # Images this runtime made available. A task start does not ask Docker again (an inspect
         # per task, in the way of every start); create reports ImageGoneError if one went since.
         self._images: set[str] = set()
@@ -164,16 +168,14 @@ class DockerRuntime:
         tried again for a minute."""
         network = self._network
         own = (network[1].split("/")[0],) if network is not None and network[1] else ()
-        cached = getattr(self, "_bridge_gateways", None)
-        if cached is None or (cached[0] is None and time.monotonic() >= cached[1]):
+        if self._bridge_gateways is None and time.monotonic() >= self._bridge_retry_at:
             try:  # Docker's default bridge (docker0): read once, it does not move
                 configs = self.api.inspect_network("bridge").get("IPAM", {}).get("Config") or []
-                cached = (tuple(c["Gateway"].split("/")[0] for c in configs
-                                if c.get("Gateway")), 0.0)
+                self._bridge_gateways = tuple(c["Gateway"].split("/")[0] for c in configs
+                                              if c.get("Gateway"))
             except Exception:  # noqa: BLE001 - no default bridge, or the engine is away
-                cached = (None, time.monotonic() + 60)
-            self._bridge_gateways = cached
-        return own + (cached[0] or ())
+                self._bridge_retry_at = time.monotonic() + 60
+        return own + (self._bridge_gateways or ())
 
     def _forget_network(self) -> None:
         with self._network_lock:
