@@ -149,6 +149,7 @@ def pytest_testnodedown(node, error):
         worker = getattr(getattr(node, "gateway", None), "id", "?")
         _workers_leaks.append(f"(worker {worker} could not check for leftovers: {error})")
     _workers_leaks.extend(output.get(_WORKER_LEAKS, ()))
+    _docker_stuck.extend(output.get(_DOCKER_STUCK, ()))
 
 
 def pytest_collection_finish(session):
@@ -172,10 +173,15 @@ def pytest_sessionfinish(session, exitstatus):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[_WORKER_LEAKS] = left
-        return
-    if not left:
+        workeroutput[_DOCKER_STUCK] = list(_docker_stuck)
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if _docker_stuck and reporter is not None:
+        reporter.write_line("Docker kept networks it says have active endpoints though no "
+                            "container is attached (moby#42119; removed once dockerd restarts): "
+                            + ", ".join(sorted(set(_docker_stuck))), yellow=True)
+    if not left:
+        return
     message = "LEAK: this test session left on the Docker Engine: " + ", ".join(sorted(left))
     if reporter is not None:
         reporter.write_line(message, red=True, bold=True)
@@ -205,6 +211,38 @@ def _leftovers_removed(session) -> list[str]:
 
             for chosen in {tuple(sorted(c.items())) for c in left.values()}:
                 docker_cleanup.remove_labelled(client.api, dict(chosen))
-        return list(left)
+            stuck = _stuck_networks(client.api, left)
+            _docker_stuck.extend(stuck)
+            return [name for name in left if name not in stuck]
+        return []
     finally:
         client.close()
+
+
+# Docker's moby#42119: after bursts of removals a network may keep phantom endpoints, so that
+# Docker refuses its removal ("has active endpoints") while no container is attached, until
+# dockerd restarts. The emulator tried, and said so in its log (README: Docker under load); the
+# check tried again. Named in the run's output, not counted as this session's leak: anything
+# else left (a container, a volume, a network Docker removes or one with members) still is.
+_DOCKER_STUCK = "ecs_emulator_docker_stuck"
+_docker_stuck: list[str] = []
+
+
+def _stuck_networks(api, left: dict) -> list[str]:
+    import docker
+
+    stuck = []
+    for name in left:
+        kind, _, network = name.partition(" ")
+        if kind != "network":
+            continue
+        try:
+            if api.inspect_network(network).get("Containers"):
+                continue
+            api.remove_network(network)
+        except docker.errors.NotFound:
+            continue  # gone: it was a leak, and it is counted
+        except docker.errors.APIError as error:
+            if "active endpoints" in str(error):
+                stuck.append(name)
+    return stuck
