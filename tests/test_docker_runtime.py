@@ -322,6 +322,22 @@ def test_stats_and_host_resources(runtime, task):
     assert memory_mib > 0
 
 
+def test_docker_info_is_asked_once_for_identity_and_resources():
+    """An engine's identity and its resources come from one `docker info`."""
+    fresh = DockerRuntime(instance_id=f"test-{uuid.uuid4().hex[:10]}")
+    try:
+        asked = []
+        real_info = fresh.api.info
+        fresh.api.info = lambda: asked.append(1) or real_info()
+        info = fresh.daemon_info()
+        info["ID"] = "changed by a caller"  # a caller's copy: the kept answer is not touched
+        assert fresh.host_resources() == (info["NCPU"] * 1024, info["MemTotal"] // MIB)
+        assert fresh.daemon_info()["ID"] != "changed by a caller"
+        assert len(asked) == 1
+    finally:
+        fresh.close()
+
+
 # -- images, create ---------------------------------------------------------------------------
 
 

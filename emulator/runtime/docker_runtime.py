@@ -83,6 +83,7 @@ class DockerRuntime:
         self._images: set[str] = set()
         self._digests = ImageDigests(lambda: self.api, docker_images.image_digest)
         self._pause_image: str | None = None
+        self._info: dict | None = None  # `docker info`, once it answered (daemon_info())
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -372,11 +373,17 @@ class DockerRuntime:
             return {}
 
     def host_resources(self) -> tuple[int, int]:
-        info = self.api.info()
+        info = self.daemon_info()
         return int(info.get("NCPU") or 1) * 1024, int(info.get("MemTotal") or 0) // _MIB
 
     def daemon_info(self) -> dict:
-        return self.api.info()
+        # Asked of Docker once: the engine's identity (engine_identity.py) and its resources
+        # (a container instance's) are both read once per engine, and neither changes while its
+        # daemon runs. A failure is not kept: the next ask tries again. Two first asks at once
+        # may both go to Docker, which is harmless.
+        if self._info is None:
+            self._info = self.api.info()
+        return dict(self._info)
 
     # -- cleanup -----------------------------------------------------------------------------
 
