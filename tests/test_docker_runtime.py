@@ -28,6 +28,7 @@ from emulator.runtime.base import (
     ImagePullError,
     Mount,
     PortBinding,
+    RuntimeError_,
 )
 from emulator.runtime.docker_runtime import DockerRuntime
 from tests.waiting import wait_for
@@ -458,6 +459,9 @@ def test_a_read_only_bind_mount_and_a_named_volume(runtime, task, tmp_path):
     reader = run(runtime, spec(task, "reader", "cat /data/out.txt", mounts=mounts[1:]))
     assert wait_exited(runtime, reader).exit_code == 0
     assert output(runtime, reader) == [("stdout", "from-host")]
+    runtime.kill_container(writer)  # exited: Docker's 409 (not running) is what a kill wants
+    with pytest.raises(RuntimeError_, match="in use"):  # a 409 here says the volume stays
+        runtime.remove_volume(volume)
     runtime.remove_container(writer)
     runtime.remove_container(reader)
     runtime.remove_volume(volume)
