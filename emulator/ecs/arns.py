@@ -25,6 +25,12 @@ class EcsArn:
             f"{self.resource_type}/{self.resource}"
         )
 
+    def in_store(self, store, resource_type: str | None = None) -> bool:
+        """Whether it names something of `store`'s account and region (of `resource_type`, if
+        given): an ARN of any other is found in no store of ours."""
+        return ((self.account, self.region) == (store.account, store.region)
+                and resource_type in (None, self.resource_type))
+
 
 def parse(arn: str) -> EcsArn | None:
     match = _ARN.match(arn)

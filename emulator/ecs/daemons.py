@@ -168,8 +168,7 @@ def in_use(store: EcsStore, definition_arn: str) -> bool:
 def find(store: EcsStore, arn: str) -> Daemon:
     parsed = arns.parse(arn)
     daemon = None
-    if parsed is not None and parsed.resource_type == "daemon" and \
-            (parsed.account, parsed.region) == (store.account, store.region):
+    if parsed is not None and parsed.in_store(store, "daemon"):
         cluster_name, _, name = parsed.resource.partition("/")
         daemon = store.daemons.get((cluster_name, name))
     if daemon is None or daemon.status == "DELETED":
@@ -208,8 +207,7 @@ def revision_arn(store: EcsStore, daemon: Daemon, deployment: Deployment) -> str
 def find_deployment(store: EcsStore, arn: str, resource_type: str):
     """(daemon, deployment) a daemon-deployment or daemon-revision ARN names, or None."""
     parsed = arns.parse(arn)
-    if parsed is None or parsed.resource_type != resource_type or \
-            (parsed.account, parsed.region) != (store.account, store.region):
+    if parsed is None or not parsed.in_store(store, resource_type):
         return None
     parts = parsed.resource.split("/")
     if len(parts) != 3:

@@ -32,9 +32,7 @@ def revision_arn(store: EcsStore, service: Service, deployment: Deployment) -> s
 
 def find(store: EcsStore, arn: str, resource_type: str) -> tuple[Service, Deployment] | None:
     parsed = arns.parse(arn)
-    if parsed is None or parsed.resource_type != resource_type:
-        return None
-    if (parsed.account, parsed.region) != (store.account, store.region):
+    if parsed is None or not parsed.in_store(store, resource_type):
         return None
     parts = parsed.resource.split("/")
     if len(parts) != 3:
