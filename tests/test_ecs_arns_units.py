@@ -21,3 +21,13 @@ def test_an_arn_is_a_stores_by_its_account_region_and_type(arn, resource_type, o
     parsed = arns.parse(arn)
     assert str(parsed) == arn
     assert parsed.in_store(STORE, resource_type) is ours
+
+
+def test_a_deployment_arn_is_taken_apart_as_it_is_built():
+    service = SimpleNamespace(cluster_name="c", name="web")
+    arn = arns.deployment(STORE, "service-deployment", service, "123")
+    assert arn == "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/web/123"
+    assert arns.deployment_parts(STORE, arn, "service-deployment") == ("c", "web", "123")
+    assert arns.deployment_parts(STORE, arn, "daemon-deployment") is None
+    assert arns.deployment_parts(STORE, arn.replace("/123", ""), "service-deployment") is None
+    assert arns.deployment_parts(STORE, "web", "service-deployment") is None

@@ -80,6 +80,23 @@ def task_set(store, cluster_name: str, service_name: str, set_id: str) -> str:
     return build(store, "task-set", f"{cluster_name}/{service_name}/{set_id}")
 
 
+def deployment(store, resource_type: str, owner, number: str) -> str:
+    """A deployment (or its revision) of a service or a daemon (`owner`): service-deployment,
+    service-revision, daemon-deployment or daemon-revision, by its owner's cluster and name and
+    the deployment's number."""
+    return build(store, resource_type, f"{owner.cluster_name}/{owner.name}/{number}")
+
+
+def deployment_parts(store, arn: str, resource_type: str) -> tuple[str, str, str] | None:
+    """(cluster, owner's name, deployment number) of `store`'s `resource_type` ARN `arn` (as
+    `deployment` builds it), or None for any other."""
+    parsed = parse(arn)
+    if parsed is None or not parsed.in_store(store, resource_type):
+        return None
+    parts = parsed.resource.split("/")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
 def principal_root(ctx: RequestContext) -> str:
     return f"arn:{ctx.partition}:iam::{ctx.account}:root"
 
