@@ -25,7 +25,6 @@ from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
 from emulator.ecr import errors as ecr_errors
-from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
 from emulator.ecs import api as ecs_api
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
@@ -40,7 +39,6 @@ from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.engine.target_group_ports import TargetGroupPorts
-from emulator.registry import Registry, create_registry
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine import first_placement
 from emulator.engine.scheduler import ServiceScheduler
@@ -69,7 +67,6 @@ class Emulator:
     scheduler: ServiceScheduler
     # Set by the server: the base URL containers reach the emulator on (see container_endpoint).
     container_endpoint_provider: object = None
-    registry: Registry | None = None  # the OCI registry under /v2/
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
     starters: list = field(default_factory=list)  # called on start, before the engine's
@@ -91,6 +88,12 @@ class Emulator:
             if self._flask_app is None:
                 self._flask_app = _flask_app(self)
             return self._flask_app
+
+    @property
+    def registry(self):
+        """The OCI registry under /v2/ (emulator/registry/), made on first use: ECR's state holds
+        it, and an ECS call needs none of it (its modules are a tenth of the start-up)."""
+        return self.ecr.registry if self.ecr is not None else None
 
     def start(self) -> None:
         for start in self.starters:
@@ -115,8 +118,9 @@ class Emulator:
         if self.ecr is not None:
             self.ecr.reset()
         self.moto.reset()
-        if self.registry is not None:
-            self.registry.reset()
+        registry = self.ecr.registry_if_made() if self.ecr is not None else None
+        if registry is not None:
+            registry.reset()
 
     def gate(self, container_facing: bool) -> Gate:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
@@ -142,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
         not_implemented=UnsupportedFeatureException,
         strict_responses=settings.strict_responses,
     )
-    ecr_state = EcrState(settings)
+    ecr_state = EcrState(settings, registry_factory=lambda: _registry(settings, ecr_state))
     ecr = JsonService(
         shapes=load_service("ecr"),
         handlers=_ecr_handlers,  # imported on the first ECR call
@@ -182,12 +186,9 @@ def create_app(settings: Settings | None = None) -> Emulator:
             engine.runtime_of(task) if engine.engines.on_this_machine(task) else None),
         settings.inject_endpoint))
     _add_task_hooks(emulator, settings)
-    emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
     ecr_images = EcrImages(ecr_state, settings, lambda: emulator.http_port)
     engine.hooks.append(ecr_images)
-    ecr_state.registry = emulator.registry
-    emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, engine.runtime_of))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
@@ -210,6 +211,16 @@ def create_app(settings: Settings | None = None) -> Emulator:
     if keeper is not None:
         persistence.attach(emulator, keeper)
     return emulator
+
+
+def _registry(settings: Settings, ecr_state: EcrState):
+    """The OCI registry, with ECR's hooks (which repositories exist, who may push and pull)."""
+    from emulator.ecr.hooks import EcrRegistryHooks
+    from emulator.registry import create_registry
+
+    registry = create_registry(settings)
+    registry.hooks = EcrRegistryHooks(ecr_state)
+    return registry
 
 
 def _ecr_handlers():
