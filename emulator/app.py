@@ -49,8 +49,6 @@ from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
 from emulator.engine import task_volumes
-from emulator.exec.service import EXTENSION as EXEC_EXTENSION, ExecService
-from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
 from emulator.metadata.link_local import LinkLocalEndpoint
 
@@ -235,6 +233,7 @@ def _flask_app(emulator: Emulator):
     from emulator import control, engine_routes, faults_routes, front_door_routes
     from emulator.ecr import control as ecr_control
     from emulator.exec import routes as exec_routes
+    from emulator.exec.service import EXTENSION as EXEC_EXTENSION
     from emulator.metadata import agent_routes
     from emulator.metadata import routes as metadata_routes
     from emulator.registry import routes as registry_routes
@@ -242,6 +241,7 @@ def _flask_app(emulator: Emulator):
 
     flask_app = Flask("emulator")
     flask_app.extensions.update(emulator.flask_extensions)
+    flask_app.extensions[EXEC_EXTENSION] = _exec_service(emulator)
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
@@ -256,13 +256,22 @@ def _flask_app(emulator: Emulator):
 
 
 def _add_exec(emulator: Emulator) -> None:
-    """ECS Exec: ExecuteCommand opens sessions whose data channels the route serves."""
+    """ECS Exec: ExecuteCommand opens sessions whose data channels the route serves (with the
+    Flask app: _exec_service)."""
     sessions = ExecSessions()
     emulator.ecs.exec_sessions = sessions
     emulator.closers.insert(0, sessions.close_all)
-    emulator.flask_extensions[EXEC_EXTENSION] = ExecService(
-        sessions, lambda engine: emulator.engine.engines.runtime_named(engine).api,
-        SessionLogs(emulator.moto))
+
+
+def _exec_service(emulator: Emulator):
+    """What the exec route serves a session's data channel with; made with the Flask app, as
+    its WebSocket, Docker exec and log modules are only a session's."""
+    from emulator.exec.service import ExecService
+    from emulator.exec.session_logs import SessionLogs
+
+    return ExecService(emulator.ecs.exec_sessions,
+                       lambda engine: emulator.engine.engines.runtime_named(engine).api,
+                       SessionLogs(emulator.moto))
 
 
 def _iam_principal(moto: MotoBridge):
