@@ -11,14 +11,13 @@ ECS_EMULATOR_AUTO_CONTAINER_INSTANCE off, nothing registers by itself and users 
 
 The host's resources are learnt from the runtime once, on first use, and kept: placement runs
 under the state lock and must not ask Docker on every call.
-
-hashlib and platform are imported when an instance is first registered, not with the app: an
-ECS call that places no EC2 task needs neither (they are a few per cent of the start-up).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import platform
 import socket
 import threading
 from dataclasses import dataclass
@@ -139,8 +138,6 @@ def ec2_instance_id(engine: str = DEFAULT_ENGINE) -> str:
     seed = f"ecs-emulator:{socket.gethostname()}"
     if engine != DEFAULT_ENGINE:
         seed += f":{engine}"
-    import hashlib
-
     digest = hashlib.sha256(seed.encode()).hexdigest()
     return "i-0" + digest[:16]
 
@@ -148,8 +145,6 @@ def ec2_instance_id(engine: str = DEFAULT_ENGINE) -> str:
 def agent_attributes(region: str, cpu_units: int, zone: str = "a",
                      custom: tuple[tuple[str, str], ...] = ()) -> list[dict]:
     """The attributes an ECS agent on this host would report, and the engine's own."""
-    import platform
-
     values = {
         "ecs.os-type": "linux",
         "ecs.os-family": "LINUX",

@@ -12,6 +12,7 @@ ECS's Express code (emulator/ecs/express_services.py) reaches this through the s
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from emulator.ecs.errors import InvalidParameterException
@@ -135,7 +136,5 @@ class ExpressInfrastructure:
 def _short_name(name: str, key: str) -> str:
     """ELB names are at most 32 characters of letters, digits and hyphens."""
     cleaned = "".join(c if c.isalnum() else "-" for c in name).strip("-") or "express"
-    import hashlib  # (here: the emulator's start-up need not load OpenSSL's digests)
-
     digest = hashlib.sha1(key.encode()).hexdigest()[:6]
     return f"{cleaned[:25].strip('-')}-{digest}"

@@ -40,7 +40,6 @@ from .base import (
 from .docker_queue import SETUP, TEARDOWN, DockerQueue
 from .docker_specs import container_name, create_body
 from .labels import INSTANCE, PROCESS_INSTANCE, owner_labels
-from .pause_image import ensure_pause_image
 
 _UNSET_TIME = "0001-01-01T00:00:00Z"
 _MIB = 1024 * 1024
@@ -205,6 +204,9 @@ class DockerRuntime:
                        ports: list[PortBinding]) -> TaskSandbox:
         network, _ = self.ensure_network()
         if self._pause_image is None:
+            # (imported here: tarfile, hashlib and platform are a few per cent of the start-up)
+            from .pause_image import ensure_pause_image
+
             self._pause_image = ensure_pause_image(self.api)
         return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
                                                    ports, self._pause_image)
