@@ -89,6 +89,9 @@ class EcrState:
     @property
     def registry(self) -> Registry | None:
         """The registry (emulator/registry/), made on first use."""
+        registry = self._registry
+        if registry is not None:  # (every registry request asks: no lock once it is made)
+            return registry
         with self._registry_lock:
             if self._registry is None and self._registry_factory is not None:
                 self._registry = self._registry_factory()
