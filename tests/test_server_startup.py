@@ -158,7 +158,9 @@ def test_the_first_ecs_call_imports_none_of_the_heavy_libraries():
         assert json.loads(body) == {"clusterArns": []}, body
         heavy = {"moto", "botocore", "boto3", "docker", "flask", "werkzeug", "yaml", "requests",
                  "urllib3"}
-        rare = ("emulator.registry", "emulator.ecr.model", "emulator.ecr.images",
+        rare = ("emulator.registry.storage", "emulator.registry.names",
+                "emulator.registry.manifests", "emulator.registry.driver", "emulator.ecr.model",
+                "emulator.ecr.images",
                 "emulator.ecr.hooks", "emulator.exec.service", "emulator.exec.websocket",
                 "emulator.runtime.pause_image", "tarfile", "http.cookies")
         print(json.dumps({
