@@ -1,7 +1,8 @@
 """The OCI registry (Docker Registry HTTP API v2) served under /v2/ on the emulator's port.
 
 `Registry` is what the app holds: the storage, the hooks another service plugs in (ECR), and the
-settings the routes need. Modules: names (what may be named; namespace resolution), manifests
+settings the routes need. Modules: names (what may be named; namespace resolution), ecr_hosts
+(ECR's registry host names), manifests
 (formats), storage (blobs, uploads, manifests, tags) with blobstore (blobs, upload sessions) and
 layout (where each lives), driver/ (the storage drivers: where bytes live, the filesystem or
 memory), hooks (the plug-in contract), errors (domain errors and the one table of answers),
