@@ -2,11 +2,10 @@
 
 `Registry` is what the app holds: the storage, the hooks another service plugs in (ECR), and the
 settings the routes need. Modules: names (what may be named; namespace resolution), ecr_hosts
-(ECR's registry host names), manifests
-(formats), storage (blobs, uploads, manifests, tags) with blobstore (blobs, upload sessions) and
-layout (where each lives), driver/ (the storage drivers: where bytes live, the filesystem or
-memory), hooks (the plug-in contract), errors (domain errors and the one table of answers),
-routes (the only module touching HTTP).
+(ECR's registry host names), manifests (formats), storage (blobs, uploads, manifests, tags) with
+blobstore (blobs, upload sessions) and layout (where each lives), driver/ (the storage drivers:
+where bytes live, the filesystem or memory), hooks (the plug-in contract), errors (domain errors
+and the one table of answers), routes (the only module touching HTTP).
 
 Storage and its driver are imported when a registry is made (create_registry), not with the
 package: what else imports a module of it (names' ECR host pattern, read by the browser rules at
