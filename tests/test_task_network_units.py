@@ -34,11 +34,13 @@ class _Bridge:
 
     def __init__(self, addresses):
         self.addresses = addresses
+        self.reads = 0
 
     def ensure_network(self):
         return "bridge", "127.0.0.1"
 
     def network_members(self):
+        self.reads += 1
         return NetworkMembers(subnets=("172.17.0.0/16",), addresses=dict(self.addresses),
                               shared=True)
 
@@ -77,6 +79,29 @@ def test_on_the_default_bridge_only_a_live_tasks_container_is_a_task():
     callers = Callers(_State(_task("a" * 32, "awsvpc", ip="172.17.0.2", sandbox_id="pause-a")),
                       lambda: bridge)
     assert callers.identify("172.17.0.2").kind is CallerKind.STRANGER
+
+
+def test_a_stranger_costs_no_look_at_docker_unless_a_tasks_container_is_not_seen_yet():
+    bridge = _Bridge({"172.17.0.2": "c-a", "172.17.0.7": "users"})
+    arriving = _task("b" * 32, "bridge", containers=[("c-b", ContainerStatus.PENDING)])
+    state = _State(_task("a" * 32, "bridge", containers=[("c-a", ContainerStatus.RUNNING)]),
+                   # an awsvpc task's container is in its sandbox's namespace: never on the view
+                   _task("c" * 32, "awsvpc", ip="172.17.0.3", sandbox_id="pause-c",
+                         containers=[("c-c", ContainerStatus.RUNNING)]))
+    bridge.addresses["172.17.0.3"] = "pause-c"
+    callers = Callers(state, lambda: bridge)
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    reads = bridge.reads
+    for _ in range(20):  # a stranger knocking again and again
+        assert callers.admits("172.17.0.7") is False
+        assert callers.admits("172.17.0.9") is False
+    assert bridge.reads == reads
+    # A task's container that has just started, at an address Docker's view gives a stranger
+    # (the stranger left it): one look finds it.
+    state._store.tasks[arriving.arn] = arriving
+    bridge.addresses["172.17.0.7"] = "c-b"
+    assert callers.identify("172.17.0.7").task_id == "b" * 32
+    assert bridge.reads == reads + 1
 
 
 # -- where the mode falls back --------------------------------------------------------------------

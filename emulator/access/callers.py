@@ -171,10 +171,37 @@ class Callers:
         task = self._live_task(address, engine)
         # Not found: look at Docker again, unless someone did since this request came (a
         # container that has just started makes its first calls at once; they share one look).
-        if task is None:
+        if task is None and self._worth_reading(engine):
             self._read(older_than=asked)
             task = self._live_task(address, engine)
         return task
+
+    def _worth_reading(self, engine: str) -> bool:
+        """Whether Docker's view may have changed for a task since it was read. On the shared
+        default bridge, only while a live task's namespace holder (its sandbox, or a bridge
+        container that attached itself) is missing from it: otherwise a stranger's every
+        connection would cost a read of Docker, and one could keep the listener's one
+        deciding thread busy with them."""
+        network = next((n for n in self._networks if n.engine == engine), None)
+        if network is None or not network.shared:
+            return True
+        seen = set(network.addresses.values())
+        with self._state.lock:
+            for store in self._state.stores():
+                for task in store.tasks.values():
+                    if (task.known >= TaskStatus.DEPROVISIONING
+                            or (task.engine or DEFAULT_ENGINE) != engine):
+                        continue
+                    if task.sandbox_id:
+                        holders = [task.sandbox_id]
+                    elif task.network_mode == "bridge":
+                        holders = [c.runtime_id for c in task.containers
+                                   if c.runtime_id and c.known < ContainerStatus.STOPPED]
+                    else:
+                        continue
+                    if any(holder not in seen for holder in holders):
+                        return True
+        return False
 
     def _read(self, older_than: float) -> None:
         """Read the networks again if what we have was read before `older_than`. One thread
