@@ -20,6 +20,7 @@ from emulator.runtime.base import NetworkMembers
 from emulator.runtime.docker_runtime import DockerRuntime
 from emulator.runtime.status import ContainerStatus, TaskStatus
 from tests.test_access_units import ACCOUNT, _State
+from tests.test_sandbox_pool import quick_refills  # noqa: F401  (autouse: spares made at once)
 
 
 def _task(arn_id, mode, ip=None, containers=(), sandbox_id=None, known=TaskStatus.RUNNING):
