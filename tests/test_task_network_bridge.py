@@ -18,7 +18,8 @@ from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
 from emulator.pytest_plugin import running_emulator
 from tests.groups import HOST
 from tests.test_containment import CLOSED, PROBE, probes
-from tests.test_sandbox_pool import _get, docker_spares
+from emulator.engine.sandbox_pool import POOL_NAME
+from tests.test_sandbox_pool import _get
 from tests.test_task_credentials import make_role
 from tests.test_task_metadata import environment_of, output_of, register, run, stop
 from tests.waiting import wait_for, wait_for_task
@@ -43,6 +44,12 @@ def _network_mode(docker_client, container_id: str) -> str:
 def _bridge_endpoint(docker_client, container_id: str) -> dict:
     return docker_client.api.inspect_container(container_id)["NetworkSettings"]["Networks"][
         "bridge"]
+
+
+def _spares(docker_client, runtime) -> list:
+    """This emulator's spares (another emulator in this process, the session's, has its own)."""
+    return docker_client.containers.list(all=True, filters={"label": [
+        f"ecs-emulator.container-name={POOL_NAME}", f"ecs-emulator.instance={runtime.instance_id}"]})
 
 
 def _stranger(docker_client, runtime, image: str, urls: list[str]) -> tuple[str, dict]:
@@ -156,7 +163,8 @@ def test_a_bridge_spare_on_the_default_bridge_is_used_without_renaming(
     warm_arns = [run(ecs, cluster, warm), run(ecs, cluster, warm)]  # two asks: a spare is kept
     for arn in warm_arns:
         wait_for_task(ecs, cluster, arn, "RUNNING")
-    [spare] = wait_for(lambda: docker_spares(docker_client), lambda found: len(found) == 1)
+    runtime = clean_emulator.emulator.engine.runtime
+    [spare] = wait_for(lambda: _spares(docker_client, runtime), lambda found: len(found) == 1)
     wait_for(clean_emulator.emulator.engine.sandboxes.ready_count, lambda n: n == 1)
     before = _bridge_endpoint(docker_client, spare.id)
     assert _network_mode(docker_client, spare.id) == "bridge"
@@ -183,7 +191,6 @@ def test_a_bridge_spare_on_the_default_bridge_is_used_without_renaming(
 
     # Nothing of the emulator's is left after a reset; docker0 is Docker's and stays.
     clean_emulator.reset()
-    instance = clean_emulator.emulator.engine.runtime.instance_id
     assert docker_client.api.containers(all=True, filters={
-        "label": [f"ecs-emulator.instance={instance}"]}) == []
+        "label": [f"ecs-emulator.instance={runtime.instance_id}"]}) == []
     assert docker_client.api.inspect_network("bridge")["Name"] == "bridge"
