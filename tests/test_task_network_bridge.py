@@ -49,7 +49,8 @@ def _bridge_endpoint(docker_client, container_id: str) -> dict:
 def _spares(docker_client, runtime) -> list:
     """This emulator's spares (another emulator in this process, the session's, has its own)."""
     return docker_client.containers.list(all=True, filters={"label": [
-        f"ecs-emulator.container-name={POOL_NAME}", f"ecs-emulator.instance={runtime.instance_id}"]})
+        f"ecs-emulator.container-name={POOL_NAME}",
+        f"ecs-emulator.instance={runtime.instance_id}"]})
 
 
 def _stranger(docker_client, runtime, image: str, urls: list[str]) -> tuple[str, dict]:
@@ -137,7 +138,8 @@ def test_tasks_on_the_default_bridge_reach_what_they_need_and_strangers_nothing(
     assert seen[f"http://{db_address}:8080/index.html"] == (0, "hello")
     assert "HTTP/1.1 404" in seen[f"{endpoint}/v4/{pair_key}/task"][1]  # not its task's
     if credentials is not None:
-        status, body = seen[f"http://{LINK_LOCAL}{vpc_env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']}"]
+        own = vpc_env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+        status, body = seen[f"http://{LINK_LOCAL}{own}"]
         assert status == 0 and json.loads(body)["RoleArn"] == vpc_role
         assert "HTTP/1.1 400" in seen[f"http://{LINK_LOCAL}{credentials}"][1]  # not its own
 
