@@ -82,7 +82,8 @@ def test_tasks_on_the_default_bridge_reach_what_they_need_and_strangers_nothing(
         ecs, {"name": "db", "image": busybox_image, "memory": 32, "portMappings": PORT,
               "command": ["sh", "-c", SERVE]},
         {"name": "app", "image": busybox_image, "memory": 32, "links": ["db"], "command": [
-            "sh", "-c", "until wget -qO- http://db:8080/index.html; do sleep 0.2; done; "
+            "sh", "-c", "until wget -qO- http://db:8080/index.html 2>/dev/null; do sleep 0.2; "
+            "done; "
             + PROBE + 'p "$ECS_CONTAINER_METADATA_URI_V4/task"; '
             'p "$AWS_ENDPOINT_URL/_emulator/health"; '
             '[ -n "$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" ] && '
