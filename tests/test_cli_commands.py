@@ -126,9 +126,10 @@ def task_status(ecs, arn: str) -> str:
     return ecs.describe_tasks(cluster=CLUSTER, tasks=[arn])["tasks"][0]["lastStatus"]
 
 
-def test_logs_of_an_unknown_task(cli, cluster):
+def test_logs_of_an_unknown_task(cli, cluster, clean_emulator):
     code, _, err = cli("logs", "0123456789abcdef0123456789abcdef")
-    assert code == 1 and "no task 0123456789abcdef0123456789abcdef" in err
+    assert code == 1 and ("no task 0123456789abcdef0123456789abcdef in any cluster of "
+                          f"{clean_emulator.region}") in err
 
 
 def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster, ecs,
