@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from emulator import __version__
-from emulator.cli import _parser, _serve_only, _settings, main
+from emulator.cli import _parser, _serve_only, _serve_options_before, _settings, main
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60
@@ -194,3 +194,21 @@ def test_flags_override_the_environment(monkeypatch):
         4000, "0.0.0.0")
     settings = _settings(_parser().parse_args(["serve", "--port", "4001", "--host", "127.0.0.2"]))
     assert (settings.port, settings.host) == (4001, "127.0.0.2")
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--port", "4600", "status"], "http://127.0.0.1:4600"),
+    (["--host=127.0.0.2", "--quiet", "ps"], "http://127.0.0.1:PORT"),
+])
+def test_serve_options_before_a_client_command_are_refused(argv, named, capsys):
+    # They were parsed and ignored: `--port 4600 status` asked the emulator on 4566.
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "serve's options" in err and f"--endpoint-url {named}" in err
+
+
+def test_a_client_command_s_own_port_is_its_own():
+    # `up --port` is the security group's port (the ECS CLI's), not serve's.
+    assert _serve_options_before(["up", "--port", "8080"], "up") == {}
