@@ -135,6 +135,21 @@ def test_a_flag_wins_over_its_environment_variable(start):
     assert running.stop() == 0
 
 
+def test_without_a_docker_engine_it_serves_and_says_so_in_a_few_lines(start, tmp_path):
+    # A user who had not started Docker got a warning every second, and pages of traces.
+    port = free_port()
+    running = start([str(BIN / "ecs-emulator"), "--port", str(port)], port,
+                    DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    assert running.wait_until_healthy()["docker"] is False
+    running.ecs().create_cluster(clusterName="c")
+    time.sleep(2.5)  # the event stream tries again every second
+    assert running.stop() == 0
+    output = running.output()
+    assert output.count("docker event stream failed") == 1, output
+    assert "could not remove this emulator's containers" in output
+    assert "Traceback" not in output, output
+
+
 def test_a_port_in_use_is_a_clear_error(start):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
