@@ -203,7 +203,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
                 for gateway in runtime.gateways()]
 
     emulator.starters.append(lambda: callers.add_gateways(gateways))
-    emulator.closers.append(lambda: callers.remove_gateways(gateways))
+    # First of the closers: one that fails after it cannot leave this emulator's gateways behind.
+    emulator.closers.insert(0, lambda: callers.remove_gateways(gateways))
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),

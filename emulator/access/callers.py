@@ -375,7 +375,8 @@ _gateway_sources_lock = threading.Lock()
 
 def add_gateways(source: Callable[[], Iterable[str]]) -> None:
     with _gateway_sources_lock:
-        _gateway_sources.append(source)
+        if source not in _gateway_sources:  # an emulator started twice adds its source once
+            _gateway_sources.append(source)
 
 
 def remove_gateways(source: Callable[[], Iterable[str]]) -> None:
