@@ -376,11 +376,14 @@ def test_a_task_holding_many_idle_connections_costs_only_its_own(
          "command": ["sh", "-c", NEIGHBOURLY]}, family="flood", networkMode="bridge")
     arn = run(ecs, cluster, definition)
     wait_for_task(ecs, cluster, arn, "RUNNING")
-    threads = threading.active_count()
+    before = set(threading.enumerate())
     ecs.tag_resource(resourceArn=arn, tags=[{"key": "go", "value": "1"}])
     output_of(docker_client, arn, "flood", "FLOODED")
-    # Idle connections hold no thread.
-    assert threading.active_count() <= threads
+    # Idle connections hold no thread: a thread each would be 100 more. A few of the emulator's
+    # own may start meanwhile (one seen under load: 52 threads, not 51), e.g. a listener's
+    # admission thread, started at the first caller Docker must be asked about.
+    new = [t.name for t in set(threading.enumerate()) - before]
+    assert len(new) < 10, new
     opened = int(output_of(docker_client, arn, "flood", "END").split("OPEN ", 1)[1].split()[0])
     # The emulator closed the longest idle of the flood's: as many stay as one address may keep.
     assert opened == PEER_IDLE_LIMIT
