@@ -543,3 +543,19 @@ def test_a_tasks_image_must_be_one_a_registry_serves_to_anyone():
     assert unserved(api, "redis:7") is None
     assert "does not serve without credentials" in unserved(api, "private.example.com/app:1")
     assert [config for _, config in api.asked] == [{}, {}, {}, {}]
+
+
+def test_an_express_services_own_container_is_asked_about_its_image():
+    """CreateExpressGatewayService runs `primaryContainer.image` with no task definition of the
+    caller's: a container may not name the operator's local build there either."""
+    view = host_access.EngineView(
+        foreign_volume=lambda n: None, own_registry=lambda i: False,
+        unserved_image=lambda i: "whose copy on the engine no registry served (a local build)"
+        if i == "ecs-emulator-test/emulator" else None)
+    for operation in host_access.EXPRESS_LAUNCHES:
+        spec = host_access.subject(operation, {"primaryContainer": {
+            "image": "ecs-emulator-test/emulator"}}, store=None)
+        reason = host_access.refusal(operation, spec, view)
+        assert "runs the image 'ecs-emulator-test/emulator', whose copy" in reason
+        spec = host_access.subject(operation, {"primaryContainer": {"image": "nginx"}}, None)
+        assert host_access.refusal(operation, spec, view) is None

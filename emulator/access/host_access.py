@@ -106,6 +106,10 @@ def subject(operation: str, params: dict, store) -> dict | None:
         return _daemon_spec(params)
     if operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
         definition = task_definitions.resolve(store, params["taskDefinition"])
+    elif operation in EXPRESS_LAUNCHES and isinstance(params.get("primaryContainer"), dict):
+        # Its own container, made into a task definition (express_services.py): its image.
+        return {"containerDefinitions": [{"name": "Main",
+                                          "image": params["primaryContainer"].get("image")}]}
     elif operation in EXPRESS_LAUNCHES and isinstance(params.get("taskDefinitionArn"), str):
         definition = task_definitions.resolve(store, params["taskDefinitionArn"])
     elif operation in DAEMON_LAUNCHES and isinstance(params.get("daemonTaskDefinitionArn"), str):
