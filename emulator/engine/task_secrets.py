@@ -95,7 +95,8 @@ class SecretsAndEnvironmentFiles(TaskHook):
                 continue
             arn = parameter_arn(reference, store.account, store.region)
             refused = self._refusal(store, task, "ssm:GetParameters", arn) or \
-                self._not_shared(store, task, "ssm:GetParameters", arn, arn.split(":")[4], None)
+                self._not_shared(store, task, "ssm:GetParameters", arn,
+                                 (arn.split(":") + [""] * 5)[4], None)
             if refused:
                 raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secrets from ssm: "
                                      "AccessDeniedException: " + refused)
