@@ -7,6 +7,7 @@ of it (aws/router.py serves ECS and ECR without Flask).
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -194,13 +195,16 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engines.install(emulator, settings,
                     lambda environment: _docker_runtime(keeper, settings, environment))
     _add_exec(emulator)
-    # The engines' gateways are this host's too (access/callers.py).
-    # (one emulator per process serves; the last made answers for all in a test's process)
+    # The engines' gateways are this host's too (access/callers.py), while this emulator runs.
     # Only engines on this machine that answer: no request waits on an engine that is away.
-    callers.known_gateways = lambda: [
-        gateway for name in list(engine.engines.engines)
-        for runtime in [engine.engines.readable(name)] if runtime is not None
-        for gateway in runtime.gateways()]
+    def gateways():
+        return [gateway for name in list(engine.engines.engines)
+                for runtime in [engine.engines.readable(name)] if runtime is not None
+                for gateway in runtime.gateways()]
+
+    emulator.starters.append(lambda: callers.add_gateways(gateways))
+    # First of the closers: one that fails after it cannot leave this emulator's gateways behind.
+    emulator.closers.insert(0, lambda: callers.remove_gateways(gateways))
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
@@ -311,9 +315,26 @@ def _docker_runtime(keeper, settings, environment=None):
     # id across restarts: its containers and network are found again by their labels.
     # None: the SDK reads DOCKER_HOST
     environment = environment or settings.docker_environment() or None
+    # The default bridge's gateway is an address of the engine's host; an engine elsewhere may
+    # well have the one this host's docker0 has (172.17.0.1): only a local engine's can be ours.
+    local = engines.on_this_machine((environment or {}).get("DOCKER_HOST") or "unix://")
+    options = dict(environment=environment, concurrency=settings.docker_concurrency,
+                   task_network=_task_network(settings),
+                   is_local=callers.is_local_address if local else lambda _: False)
     if keeper is None:
-        return DockerRuntime(instance_id=new_instance_id(), environment=environment,
-                             concurrency=settings.docker_concurrency)
+        return DockerRuntime(instance_id=new_instance_id(), **options)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
-                         state_dir=str(keeper.directory), environment=environment,
-                         concurrency=settings.docker_concurrency)
+                         state_dir=str(keeper.directory), **options)
+
+
+def _task_network(settings) -> str:
+    """ECS_EMULATOR_TASK_NETWORK, but the emulator's own network for an emulator run as a
+    container: it reaches its tasks by joining their network, which the default bridge would
+    make every container's neighbour, and sees them from there, not from a gateway of this
+    host's (runtime/own_container.py)."""
+    if settings.task_network == "default-bridge" and settings.own_container:
+        logging.getLogger("emulator.runtime").warning(
+            "tasks attach to the emulator's own network, not the default bridge "
+            "(ECS_EMULATOR_TASK_NETWORK): the emulator runs in a container")
+        return "emulator"
+    return settings.task_network

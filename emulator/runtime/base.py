@@ -180,6 +180,9 @@ class NetworkMembers:
 
     subnets: tuple[str, ...]
     addresses: dict[str, str]  # IP address -> container id
+    # Docker's default bridge, shared with containers not the emulator's: an address there that
+    # is no live task's is a stranger's (access/callers.py), not the emulator network's
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,13 @@ class Runtime(Protocol):
 
     def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
         """Give a ready pause sandbox on the emulator's network the names (aliases) of the one
-        bridge container that will join it, so others reach that container by name."""
+        bridge container that will join it, so others reach that container by name (nothing on
+        the default bridge, which has no names)."""
+        ...
+
+    @property
+    def default_bridge(self) -> bool:
+        """Whether tasks attach to Docker's default bridge (ECS_EMULATOR_TASK_NETWORK)."""
         ...
 
     def create_container(self, spec: ContainerSpec) -> str: ...

@@ -13,6 +13,7 @@ hold a slot for up to its stopTimeout).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Callable, Iterator
@@ -42,6 +43,8 @@ from .docker_specs import container_name, create_body
 from .labels import INSTANCE, PROCESS_INSTANCE, owner_labels
 from .pause_image import ensure_pause_image
 
+log = logging.getLogger("emulator.runtime")
+
 _UNSET_TIME = "0001-01-01T00:00:00Z"
 _MIB = 1024 * 1024
 
@@ -61,9 +64,12 @@ class DockerRuntime:
 
     def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
                  state_dir: str | None = None, environment: dict[str, str] | None = None,
-                 concurrency: int = Settings.docker_concurrency):
+                 concurrency: int = Settings.docker_concurrency,
+                 task_network: str = Settings.task_network,
+                 is_local: Callable[[str], bool] | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
-        process's environment, as the docker CLI reads it)."""
+        process's environment, as the docker CLI reads it). `task_network`: the setting
+        (config.py); "default-bridge" needs `is_local` (whether an address is this host's)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -74,6 +80,11 @@ class DockerRuntime:
         self._closed: str | None = None  # why, once closed: no client is made again
         self._network: tuple[str, str] | None = None
         self._network_lock = threading.Lock()
+        # Why this engine's tasks are not on the default bridge though the setting asks (said
+        # once); None: not asked, or they are
+        self._bridge_refused: str | None = None
+        self._task_network = task_network
+        self._is_local = is_local
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
         self._bridge_gateways: tuple[str, ...] | None = None
@@ -83,6 +94,7 @@ class DockerRuntime:
         self._images: set[str] = set()
         self._digests = ImageDigests(lambda: self.api, docker_images.image_digest)
         self._pause_image: str | None = None
+        self._info: dict | None = None  # `docker info`, once it answered (daemon_info())
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -144,12 +156,30 @@ class DockerRuntime:
     # -- network, sandboxes ------------------------------------------------------------------
 
     def ensure_network(self) -> tuple[str, str]:
-        """This instance's bridge network, created once: (name, gateway IP)."""
+        """The network tasks attach to: (name, gateway IP). This instance's bridge network,
+        created once; Docker's default bridge where the setting asks and it serves."""
         with self._network_lock:  # one creator: a second create would conflict
             if self._network is None:
-                name = docker_network.network_name(self.instance_id)
-                self._network = docker_network.ensure_network(self.api, name, self.labels())
+                self._network = self._default_bridge() or docker_network.ensure_network(
+                    self.api, docker_network.network_name(self.instance_id), self.labels())
             return self._network
+
+    def _default_bridge(self) -> tuple[str, str] | None:
+        if self._task_network != "default-bridge" or self._bridge_refused is not None:
+            return None
+        found = docker_network.default_bridge(self.api, self._is_local or (lambda _: False))
+        if isinstance(found, tuple):
+            return found
+        self._bridge_refused = found
+        log.warning("tasks of the Docker Engine at %s attach to the emulator's own network, not "
+                    "the default bridge (ECS_EMULATOR_TASK_NETWORK): %s",
+                    self.api.base_url, found)
+        return None
+
+    @property
+    def default_bridge(self) -> bool:
+        """Whether this engine's tasks are on Docker's default bridge (no names, no aliases)."""
+        return self.ensure_network()[0] == docker_network.DEFAULT_BRIDGE
 
     def attach_to_network(self, container: str) -> str:
         """Connect `container` (the emulator's own) to this instance's network; its address."""
@@ -210,7 +240,8 @@ class DockerRuntime:
                                                    ports, self._pause_image)
 
     def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
-        if sandbox.sandbox_id:
+        # The default bridge has no names to give (Docker refuses aliases there): nothing to do.
+        if sandbox.sandbox_id and not self.default_bridge:
             self.queue.call(SETUP, docker_network.rejoin, self.api, sandbox.sandbox_id,
                             self.ensure_network()[0], aliases)
 
@@ -270,23 +301,24 @@ class DockerRuntime:
             pass
 
     def kill_container(self, container_id: str, signal: str = "SIGKILL") -> None:
-        errors = _docker_errors()
-        try:
-            self.queue.call(TEARDOWN, self.api.kill, container_id, signal=signal)
-        except errors.NotFound:
-            pass
-        except errors.APIError as error:
-            if error.status_code != 409:  # 409: not running, which is what we wanted
-                raise RuntimeError_(_message(error)) from None
+        # 409: not running, which is what we wanted
+        self._tear_down(self.api.kill, container_id, signal=signal, done_if_409=True)
 
     def remove_container(self, container_id: str) -> None:
+        # 409: removal already in progress
+        self._tear_down(self.api.remove_container, container_id, force=True, v=True,
+                        done_if_409=True)
+
+    def _tear_down(self, call, *args, done_if_409: bool = False, **kwargs) -> None:
+        """`call` queued as teardown; what is gone already is done, and so, where the caller
+        says, is what Docker refuses with 409 (Conflict)."""
         errors = _docker_errors()
         try:
-            self.queue.call(TEARDOWN, self.api.remove_container, container_id, force=True, v=True)
+            self.queue.call(TEARDOWN, call, *args, **kwargs)
         except errors.NotFound:
             pass
         except errors.APIError as error:
-            if error.status_code != 409:  # 409: removal already in progress
+            if not (done_if_409 and error.status_code == 409):
                 raise RuntimeError_(_message(error)) from None
 
     def inspect_container(self, container_id: str) -> ContainerState | None:
@@ -319,13 +351,8 @@ class DockerRuntime:
         return volume["Name"]
 
     def remove_volume(self, name: str) -> None:
-        errors = _docker_errors()
-        try:
-            self.queue.call(TEARDOWN, self.api.remove_volume, name, force=True)
-        except errors.NotFound:
-            pass
-        except errors.APIError as error:
-            raise RuntimeError_(_message(error)) from None
+        # A 409 (in use) is an error here: the volume stays.
+        self._tear_down(self.api.remove_volume, name, force=True)
 
     def volume_labels(self, name: str) -> dict[str, str] | None:
         errors = _docker_errors()
@@ -375,11 +402,17 @@ class DockerRuntime:
             return {}
 
     def host_resources(self) -> tuple[int, int]:
-        info = self.api.info()
+        info = self.daemon_info()
         return int(info.get("NCPU") or 1) * 1024, int(info.get("MemTotal") or 0) // _MIB
 
     def daemon_info(self) -> dict:
-        return self.api.info()
+        # Asked of Docker once: the engine's identity (engine_identity.py) and its resources
+        # (a container instance's) are both read once per engine, and neither changes while its
+        # daemon runs. A failure is not kept: the next ask tries again. Two first asks at once
+        # may both go to Docker, which is harmless.
+        if self._info is None:
+            self._info = self.api.info()
+        return dict(self._info)
 
     # -- cleanup -----------------------------------------------------------------------------
 
