@@ -49,7 +49,7 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
-from emulator.engine import task_volumes
+from emulator.engine import task_images, task_volumes
 from emulator.exec.sessions import ExecSessions
 from emulator.metadata.link_local import LinkLocalEndpoint
 
@@ -207,7 +207,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
-        own_registry=ecr_images.is_ours)
+        own_registry=ecr_images.is_ours,
+        unserved_image=lambda image: task_images.unserved_image(engine.engines, image))
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:
