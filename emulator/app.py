@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from api_shapes import load_service
@@ -117,9 +118,13 @@ class Emulator:
         if self.ecr is not None:
             self.ecr.reset()
         self.moto.reset()
-        registry = self.ecr.registry_if_made() if self.ecr is not None else None
-        if registry is not None:
-            registry.reset()
+        if self.ecr is not None:
+            # With a data directory the registry's files may be there from an earlier run: made
+            # now to empty them. Without one, a registry nothing used holds nothing.
+            registry = (self.ecr.registry if self.settings.data_dir
+                        else self.ecr.registry_if_made())
+            if registry is not None:
+                registry.reset()
 
     def gate(self, container_facing: bool) -> Gate:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
@@ -145,6 +150,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
         not_implemented=UnsupportedFeatureException,
         strict_responses=settings.strict_responses,
     )
+    if settings.data_dir:  # an unusable data directory stops the start, not the first push
+        Path(settings.data_dir, "registry").mkdir(parents=True, exist_ok=True)
     ecr_state = EcrState(settings, registry_factory=lambda: _registry(settings, ecr_state))
     ecr = JsonService(
         shapes=load_service("ecr"),
