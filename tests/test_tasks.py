@@ -158,6 +158,28 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
     assert excinfo.value.response["Error"]["Code"] == "ClusterNotFoundException"
 
 
+def test_list_tasks_filters_as_ecs_does(ecs, cluster, busybox_image):
+    """A PENDING desired status matches nothing (ECS never sets it, even for a PENDING task);
+    a service that is not there is ServiceNotFoundException, not an empty list."""
+    task_definition = register(
+        ecs, busybox_image,
+        {"name": "first", "memory": 64, "essential": False, "command": SERVE},
+        {"name": "main", "memory": 64, "startTimeout": 30, "command": SERVE,
+         "dependsOn": [{"containerName": "first", "condition": "COMPLETE"}]})
+    arn = run(ecs, cluster, task_definition)
+    wait_for(lambda: task_of(ecs, cluster, arn),
+             lambda t: {c["name"]: c["lastStatus"] for c in t["containers"]}["first"] == "RUNNING")
+    assert task_of(ecs, cluster, arn)["lastStatus"] == "PENDING"  # main waits for first
+    assert ecs.list_tasks(cluster=cluster, desiredStatus="PENDING")["taskArns"] == []
+    assert ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"] == [arn]
+    with pytest.raises(ClientError) as excinfo:
+        ecs.list_tasks(cluster=cluster, serviceName="nope")
+    assert excinfo.value.response["Error"]["Code"] == "ServiceNotFoundException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+
 def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
     task_definition = register(ecs, busybox_image)
     first = ecs.run_task(cluster=cluster, taskDefinition=task_definition, clientToken="t-1")
@@ -168,6 +190,8 @@ def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
 
 
 def test_run_task_spreads_tasks_over_the_capacity_provider_strategy(ecs, cluster, busybox_image):
+    ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["FARGATE", "FARGATE_SPOT"],
+                                       defaultCapacityProviderStrategy=[])
     task_definition = register(ecs, busybox_image, {"name": "main", "command": SERVE},
                                network_mode="awsvpc", requiresCompatibilities=["FARGATE"],
                                cpu="256", memory="512")

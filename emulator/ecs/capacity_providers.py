@@ -127,12 +127,20 @@ def validate_strategy(strategy: list[dict], allowed: set[str] | None = None) -> 
         raise InvalidParameterException(
             "A capacity provider strategy cannot mix Fargate and Auto Scaling group providers."
         )
-    if allowed is not None:
-        for name in names:
-            if name not in allowed:
-                raise InvalidParameterException(
-                    f"The capacity provider {name} is not associated with the cluster."
-                )
+    if allowed is not None and not set(names) <= allowed:
+        raise InvalidParameterException(
+            "The specified capacity provider strategy cannot contain a capacity provider that is "
+            "not associated with the cluster. Associate the capacity provider with the cluster "
+            "or specify a valid capacity provider and try again.")
+
+
+def associated(store: EcsStore, cluster: Cluster) -> set[str]:
+    """The providers a launch on the cluster may name in its strategy: those
+    PutClusterCapacityProviders associated, and the managed-instances providers created for
+    the cluster (ECS makes those available only within it)."""
+    own = {p.name for p in store.capacity_providers.values()
+           if p.cluster == cluster.name and p.status == "ACTIVE"}
+    return set(cluster.capacity_providers) | own
 
 
 def next_provider(strategy: list[dict], counts: dict[str, int]) -> str:

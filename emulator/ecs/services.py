@@ -21,6 +21,7 @@ from emulator.ecs.tags import validate_tags
 from emulator.ecs.task_launch import (
     check_compatibility,
     check_network_configuration,
+    check_strategy,
     launch_choice,
     launch_type_of,
     platform_version_for,
@@ -128,6 +129,8 @@ def update(store: EcsStore, request) -> Service:
     strategy = (request.capacity_provider_strategy if new_strategy
                 else service.capacity_provider_strategy)
     launch_type = None if new_strategy else service.launch_type
+    if strategy and new_strategy:
+        check_strategy(store, store.cluster(service.cluster_name), strategy)
     effective = launch_type_of(store, launch_type, strategy)
     network = (service.network_configuration if request.network_configuration is None
                else request.network_configuration)

@@ -125,11 +125,19 @@ def launch_choice(store: EcsStore, cluster: Cluster, launch_type: str | None,
         raise InvalidParameterException(
             "Specifying both a launch type and capacity provider strategy is not supported.")
     if strategy:
-        launch_type_of(store, None, strategy)  # checks the strategy
+        check_strategy(store, cluster, strategy)
         return None, list(strategy)
     if not launch_type and cluster.default_strategy:
         return None, list(cluster.default_strategy)
     return launch_type or "EC2", []
+
+
+def check_strategy(store: EcsStore, cluster: Cluster, strategy: list[dict]) -> None:
+    """A strategy a request names: valid, and of providers the cluster has (a cluster's
+    default strategy is of its providers already)."""
+    capacity_providers.validate_strategy(
+        strategy, allowed=capacity_providers.associated(store, cluster))
+    launch_type_of(store, None, strategy)
 
 
 def launch_type_of(store: EcsStore, launch_type: str | None, strategy: list[dict]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.ecs import arns
+from emulator.ecs import arns, services
 from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.placement import PlacementFailure
@@ -63,6 +63,14 @@ def listed(store: EcsStore, request) -> list[Task]:
     """The tasks ListTasks (its request as named values) names, in a stable order (by ARN)."""
     cluster = store.cluster(request.cluster)
     desired = request.desired_status or "RUNNING"
+    if desired == "PENDING":
+        # ECS never sets a task's desired status to PENDING (only its last status), so the
+        # filter is valid and matches nothing (ListTasks' model says so).
+        return []
+    group = None
+    if request.service_name is not None:
+        # A service that was never there is an error (ServiceNotFoundException), not [].
+        group = services.find(store, cluster.name, request.service_name).task_group
     matches = []
     for task in store.tasks_of(cluster.name):
         if not _desired_matches(task, desired):
@@ -73,8 +81,7 @@ def listed(store: EcsStore, request) -> list[Task]:
             continue
         if request.launch_type is not None and task.launch_type != request.launch_type:
             continue
-        if (request.service_name is not None
-                and task.group != f"service:{request.service_name}"):
+        if group is not None and task.group != group:
             continue
         if (request.container_instance is not None
                 and not _on_instance(task, request.container_instance)):
@@ -84,11 +91,7 @@ def listed(store: EcsStore, request) -> list[Task]:
 
 
 def _desired_matches(task: Task, desired: str) -> bool:
-    if desired == "STOPPED":
-        return task.stop_requested
-    if desired == "PENDING":
-        return task.pending
-    return not task.stop_requested
+    return task.stop_requested if desired == "STOPPED" else not task.stop_requested
 
 
 def _on_instance(task: Task, ref: str) -> bool:
