@@ -190,6 +190,7 @@ def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
 
 
 def test_run_task_spreads_tasks_over_the_capacity_provider_strategy(ecs, cluster, busybox_image):
+    """...and a provider the cluster's tasks use cannot leave the cluster until they stop."""
     ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["FARGATE", "FARGATE_SPOT"],
                                        defaultCapacityProviderStrategy=[])
     task_definition = register(ecs, busybox_image, {"name": "main", "command": SERVE},
@@ -203,7 +204,15 @@ def test_run_task_spreads_tasks_over_the_capacity_provider_strategy(ecs, cluster
     providers = sorted(t["capacityProviderName"] for t in tasks)
     assert providers == ["FARGATE", "FARGATE_SPOT", "FARGATE_SPOT", "FARGATE_SPOT"]
     assert {t["launchType"] for t in tasks} == {"FARGATE"}
+    with pytest.raises(ClientError) as excinfo:
+        ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["FARGATE"],
+                                           defaultCapacityProviderStrategy=[])
+    assert excinfo.value.response["Error"]["Code"] == "ResourceInUseException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     for task in tasks:
         ecs.stop_task(cluster=cluster, task=task["taskArn"])
     for task in tasks:
         wait_for_task(ecs, cluster, task["taskArn"], "STOPPED")
+    left = ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["FARGATE"],
+                                              defaultCapacityProviderStrategy=[])["cluster"]
+    assert left["capacityProviders"] == ["FARGATE"]
