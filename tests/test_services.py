@@ -126,6 +126,8 @@ def test_service_refusals(ecs, cluster, busybox_image):
         (dict(serviceName="web", desiredCount=1, taskDefinition=task_definition), "InvalidParameterException"),
         (dict(serviceName="x", desiredCount=1, taskDefinition=task_definition, launchType="FARGATE"),
          "InvalidParameterException"),
+        (dict(serviceName="n", desiredCount=-1, taskDefinition=task_definition),
+         "InvalidParameterException"),
         (dict(serviceName="y", desiredCount=1, taskDefinition=task_definition,
               healthCheckGracePeriodSeconds=10), "InvalidParameterException"),
         (dict(serviceName="z", desiredCount=1, taskDefinition=task_definition,
@@ -139,6 +141,12 @@ def test_service_refusals(ecs, cluster, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.update_service(cluster=cluster, service="nope", desiredCount=1)
     assert excinfo.value.response["Error"]["Code"] == "ServiceNotFoundException"
+    with pytest.raises(ClientError) as excinfo:
+        ecs.update_service(cluster=cluster, service="web", desiredCount=-1)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert ecs.describe_services(cluster=cluster, services=["web"])["services"][0][
+        "desiredCount"] == 0
     listed = ecs.list_services(cluster=cluster)["serviceArns"]
     assert listed == ["arn:aws:ecs:us-east-1:123456789012:service/svc/web"]
     described = ecs.describe_services(cluster=cluster, services=["web", "ghost"])

@@ -120,6 +120,7 @@ def update(store: EcsStore, request) -> Service:
     if request.desired_count is not None and service.scheduling_strategy == "DAEMON":
         raise InvalidParameterException(
             "The daemon scheduling strategy does not support a desired count for services.")
+    _check_not_negative(request.desired_count)
     definition = service.task_definition
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
@@ -293,7 +294,13 @@ def _desired_count(desired: int | None, strategy: str) -> int:
     if desired is None:
         raise InvalidParameterException(
             "desiredCount is required when schedulingStrategy is REPLICA.")
+    _check_not_negative(desired)
     return desired
+
+
+def _check_not_negative(desired: int | None) -> None:
+    if desired is not None and desired < 0:
+        raise InvalidParameterException("desiredCount must be greater than or equal to 0.")
 
 
 def _deployment_configuration(requested: dict | None, strategy: str) -> dict:
