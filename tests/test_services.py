@@ -128,8 +128,6 @@ def test_service_refusals(ecs, cluster, busybox_image):
          "InvalidParameterException"),
         (dict(serviceName="n", desiredCount=-1, taskDefinition=task_definition),
          "InvalidParameterException"),
-        (dict(serviceName="y", desiredCount=1, taskDefinition=task_definition,
-              healthCheckGracePeriodSeconds=10), "InvalidParameterException"),
         (dict(serviceName="z", desiredCount=1, taskDefinition=task_definition,
               loadBalancers=[{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1",
                               "containerName": "main", "containerPort": 80}]), "InvalidParameterException"),
@@ -138,6 +136,12 @@ def test_service_refusals(ecs, cluster, busybox_image):
         with pytest.raises(ClientError) as excinfo:
             ecs.create_service(cluster=cluster, **params)
         assert excinfo.value.response["Error"]["Code"] == code, params
+    # A grace period without a load balancer is for container health checks (AWS's model).
+    graced = ecs.create_service(cluster=cluster, serviceName="y", desiredCount=0,
+                                taskDefinition=task_definition,
+                                healthCheckGracePeriodSeconds=10)["service"]
+    assert graced["healthCheckGracePeriodSeconds"] == 10
+    ecs.delete_service(cluster=cluster, service="y")
     with pytest.raises(ClientError) as excinfo:
         ecs.update_service(cluster=cluster, service="nope", desiredCount=1)
     assert excinfo.value.response["Error"]["Code"] == "ServiceNotFoundException"

@@ -72,9 +72,6 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
         check_load_balancers(definition, request.load_balancers or [])
-    if request.health_check_grace_period_seconds is not None and not request.load_balancers:
-        raise InvalidParameterException(
-            "Health check grace period is only valid for services configured to use load balancers")
     validate_tags(request.tags or [])
     service = Service(
         name=name,
