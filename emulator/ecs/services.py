@@ -15,6 +15,7 @@ from emulator.ecs.errors import (
     ServiceNotActiveException,
     ServiceNotFoundException,
 )
+from emulator.ecs.service_load_balancers import check_load_balancers
 from emulator.ecs.service_model import Deployment, Service, new_deployment_id
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
@@ -71,7 +72,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         check_compatibility(definition, effective)
         check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
-        check_load_balancers(definition, request.load_balancers or [])
+        check_load_balancers(store, definition, request.load_balancers or [])
     validate_tags(request.tags or [])
     service = Service(
         name=name,
@@ -136,8 +137,11 @@ def update(store: EcsStore, request) -> Service:
         check_compatibility(definition, effective)
         if request.network_configuration is not None or request.task_definition is not None:
             check_network_configuration(network, definition.spec.get("networkMode", "bridge"))
-        check_load_balancers(definition, service.load_balancers if request.load_balancers is None
-                             else request.load_balancers)
+        # A new task definition must still suit the load balancers; target groups are asked
+        # of ELBv2 only when new ones are given.
+        new_balancers = request.load_balancers is not None
+        check_load_balancers(store, definition, request.load_balancers if new_balancers
+                             else service.load_balancers, target_groups=new_balancers)
     platform = service.platform_version
     if request.platform_version is not None or new_strategy:
         platform = platform_version_for(request.platform_version, effective)
@@ -318,22 +322,6 @@ def _merged_deployment_configuration(current: dict, changes: dict) -> dict:
         raise InvalidParameterException(
             "maximumPercent must be greater than or equal to minimumHealthyPercent.")
     return merged
-
-
-def check_load_balancers(definition, load_balancers: list[dict]) -> None:
-    if definition is None:
-        return
-    for balancer in load_balancers:
-        name, port = balancer.get("containerName"), balancer.get("containerPort")
-        container = next((c for c in definition.spec["containerDefinitions"]
-                          if c["name"] == name), None)
-        if container is None:
-            raise InvalidParameterException(
-                f"The container {name} does not exist in the task definition.")
-        ports = {p.get("containerPort") for p in container.get("portMappings", [])}
-        if port not in ports:
-            raise InvalidParameterException(
-                f"The container {name} did not have a container port {port} defined.")
 
 
 def find_by_arn(store: EcsStore, parsed):
