@@ -161,6 +161,24 @@ def test_service_refusals(ecs, cluster, busybox_image):
     assert excinfo.value.response["Error"]["Code"] == "ClusterContainsServicesException"
 
 
+def test_a_fargate_service_answers_as_aws_does(ecs, cluster, busybox_image):
+    """LATEST stays on the service; its deployments and revisions show the version it stands
+    for (the AWS CLI's create-service and update-service examples)."""
+    ecs.register_task_definition(
+        family="f", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": busybox_image}])
+    service = ecs.create_service(
+        cluster=cluster, serviceName="f", taskDefinition="f", desiredCount=0,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})["service"]
+    assert service["platformVersion"] == "LATEST"
+    assert service["deployments"][0]["platformVersion"] == "1.4.0"
+    listed = ecs.list_service_deployments(cluster=cluster, service="f")["serviceDeployments"]
+    revision = ecs.describe_service_revisions(
+        serviceRevisionArns=[listed[0]["targetServiceRevisionArn"]])["serviceRevisions"][0]
+    assert revision["platformVersion"] == "1.4.0"
+
+
 def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
     good = register(ecs, busybox_image)
     ecs.create_service(cluster=cluster, serviceName="web", desiredCount=1, taskDefinition=good)

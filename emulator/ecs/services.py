@@ -27,6 +27,7 @@ from emulator.ecs.task_launch import (
     launch_type_of,
     platform_version_for,
     resolve_task_definition,
+    resolved_platform_version,
 )
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
@@ -279,7 +280,7 @@ def _deployment(service: Service, source: Deployment | None = None) -> Deploymen
         desired_count=service.desired_count,
         launch_type=service.launch_type,
         capacity_provider_strategy=service.capacity_provider_strategy,
-        platform_version=service.platform_version,
+        platform_version=resolved_platform_version(service.platform_version),
         network_configuration=service.network_configuration,
         load_balancers=service.load_balancers,
         service_registries=service.service_registries,

@@ -198,7 +198,12 @@ def check_network_configuration(config: dict | None, network_mode: str) -> dict 
 
 def _platform_version(request: LaunchRequest, launch_type: str) -> str | None:
     """What a task shows: LATEST resolved to the version it stands for."""
-    version = platform_version_for(request.platform_version, launch_type)
+    return resolved_platform_version(platform_version_for(request.platform_version, launch_type))
+
+
+def resolved_platform_version(version: str | None) -> str | None:
+    """LATEST as the version it stands for (what tasks and deployments show; a service keeps
+    the version asked for)."""
     return FARGATE_PLATFORM_VERSIONS[version] if version else None
 
 
