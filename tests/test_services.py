@@ -163,7 +163,8 @@ def test_service_refusals(ecs, cluster, busybox_image):
 
 def test_a_fargate_service_answers_as_aws_does(ecs, cluster, busybox_image):
     """LATEST stays on the service; its deployments and revisions show the version it stands
-    for (the AWS CLI's create-service and update-service examples)."""
+    for; the defaults AWS fills in are there (the AWS CLI's create-service and update-service
+    examples, the model's documented defaults)."""
     ecs.register_task_definition(
         family="f", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
         memory="512", containerDefinitions=[{"name": "main", "image": busybox_image}])
@@ -177,6 +178,15 @@ def test_a_fargate_service_answers_as_aws_does(ecs, cluster, busybox_image):
     revision = ecs.describe_service_revisions(
         serviceRevisionArns=[listed[0]["targetServiceRevisionArn"]])["serviceRevisions"][0]
     assert revision["platformVersion"] == "1.4.0"
+    assert service["currentServiceDeployment"] == listed[0]["serviceDeploymentArn"]
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+    assert service["healthCheckGracePeriodSeconds"] == 0
+    assert service["availabilityZoneRebalancing"] == "ENABLED"  # CreateService's default
+    updated = ecs.update_service(cluster=cluster, service="f",
+                                 availabilityZoneRebalancing="DISABLED")["service"]
+    assert updated["availabilityZoneRebalancing"] == "DISABLED"
+    kept = ecs.update_service(cluster=cluster, service="f", desiredCount=0)["service"]
+    assert kept["availabilityZoneRebalancing"] == "DISABLED"  # UpdateService keeps it
 
 
 def test_service_deployments_and_revisions(ecs, cluster, busybox_image):

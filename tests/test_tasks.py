@@ -114,14 +114,24 @@ def test_awsvpc_containers_share_localhost_and_get_an_eni(ecs, cluster, busybox_
          "command": ["sh", "-c", "sleep 1; wget -q -O - http://localhost:8080/ | grep -q hello-from-web"]},
         network_mode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
     )
-    arn = run(ecs, cluster, task_definition, launchType="FARGATE",
-              networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    ran = ecs.run_task(cluster=cluster, taskDefinition=task_definition, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    first = ran["tasks"][0]
+    arn = first["taskArn"]
+    # RunTask's answer, as AWS's: the ENI to be made, where it runs, its Fargate storage.
+    precreated = first["attachments"][0]
+    assert (precreated["type"], precreated["status"], precreated["details"]) == (
+        "ElasticNetworkInterface", "PRECREATED", [{"name": "subnetId", "value": "subnet-1"}])
+    assert first["attributes"][0]["name"] == "ecs.cpu-architecture"
+    assert first["attributes"][0]["value"] in ("x86_64", "arm64")
+    assert first["fargateEphemeralStorage"] == first["ephemeralStorage"] == {"sizeInGiB": 20}
     task = wait_for(lambda: task_of(ecs, cluster, arn),
                     lambda t: {c["name"]: c["lastStatus"] for c in t["containers"]}.get("client") == "STOPPED")
     client = next(c for c in task["containers"] if c["name"] == "client")
     assert client["exitCode"] == 0
     eni = task["attachments"][0]
-    assert eni["type"] == "ElasticNetworkInterface"
+    assert (eni["id"], eni["type"], eni["status"]) == (
+        precreated["id"], "ElasticNetworkInterface", "ATTACHED")
     details = {d["name"]: d["value"] for d in eni["details"]}
     assert details["privateIPv4Address"]
     web = next(c for c in task["containers"] if c["name"] == "web")

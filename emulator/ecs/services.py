@@ -28,6 +28,7 @@ from emulator.ecs.task_launch import (
     platform_version_for,
     resolve_task_definition,
     resolved_platform_version,
+    with_network_defaults,
 )
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
@@ -85,7 +86,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         launch_type=launch_type,
         capacity_provider_strategy=provider_strategy,
         platform_version=platform_version_for(request.platform_version, effective),
-        network_configuration=request.network_configuration,
+        network_configuration=with_network_defaults(request.network_configuration),
         deployment_configuration=_deployment_configuration(request.deployment_configuration,
                                                            strategy),
         deployment_controller=controller,
@@ -95,6 +96,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         placement_constraints=request.placement_constraints or [],
         placement_strategy=request.placement_strategy or [],
         health_check_grace_period=request.health_check_grace_period_seconds,
+        availability_zone_rebalancing=request.availability_zone_rebalancing or "ENABLED",
         propagate_tags=request.propagate_tags or "NONE",
         enable_ecs_managed_tags=bool(request.enable_ecs_managed_tags),
         enable_execute_command=bool(request.enable_execute_command),
@@ -133,7 +135,7 @@ def update(store: EcsStore, request) -> Service:
         check_strategy(store, store.cluster(service.cluster_name), strategy)
     effective = launch_type_of(store, launch_type, strategy)
     network = (service.network_configuration if request.network_configuration is None
-               else request.network_configuration)
+               else with_network_defaults(request.network_configuration))
     if definition is not None:
         check_compatibility(definition, effective)
         if request.network_configuration is not None or request.task_definition is not None:
@@ -170,7 +172,9 @@ def update(store: EcsStore, request) -> Service:
                              ("enable_execute_command", request.enable_execute_command),
                              ("propagate_tags", request.propagate_tags),
                              ("service_registries", request.service_registries),
-                             ("enable_ecs_managed_tags", request.enable_ecs_managed_tags)):
+                             ("enable_ecs_managed_tags", request.enable_ecs_managed_tags),
+                             ("availability_zone_rebalancing",
+                              request.availability_zone_rebalancing)):
         if value is not None:
             setattr(service, attribute, value)
     if changes_deployment and service.deployment_controller["type"] == "ECS":

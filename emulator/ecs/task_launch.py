@@ -107,7 +107,16 @@ def _task(store, request: LaunchRequest, cluster, definition, launch_type, provi
         ephemeral_storage=(overrides.get("ephemeralStorage")
                            or definition.spec.get("ephemeralStorage")
                            or ({"sizeInGiB": 20} if launch_type == "FARGATE" else None)),
+        attachments=[_precreated_eni(network_configuration)] if network_mode == "awsvpc" else [],
     )
+
+
+def _precreated_eni(network_configuration: dict) -> dict:
+    """An awsvpc task's ENI as RunTask shows it, before it is made (the runner fills it in):
+    AWS's PRECREATED attachment, which names only its subnet."""
+    subnets = network_configuration["awsvpcConfiguration"]["subnets"]
+    return {"id": str(uuid.uuid4()), "type": "ElasticNetworkInterface", "status": "PRECREATED",
+            "details": [{"name": "subnetId", "value": subnets[0]}]}
 
 
 def _launch_type(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> tuple[str, list[dict]]:
@@ -194,6 +203,15 @@ def check_network_configuration(config: dict | None, network_mode: str) -> dict 
             "Network Configuration is not valid for the given networkMode of this task definition."
         )
     return None
+
+
+def with_network_defaults(config: dict | None) -> dict | None:
+    """A service's network configuration as ECS keeps it: assignPublicIp DISABLED unless
+    given."""
+    vpc = (config or {}).get("awsvpcConfiguration")
+    if vpc is None or "assignPublicIp" in vpc:
+        return config
+    return {**config, "awsvpcConfiguration": {**vpc, "assignPublicIp": "DISABLED"}}
 
 
 def _platform_version(request: LaunchRequest, launch_type: str) -> str | None:
