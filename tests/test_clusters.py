@@ -112,6 +112,18 @@ def test_capacity_providers_on_a_cluster(ecs):
     assert error_code(excinfo) == "InvalidParameterException"
 
 
+def test_describe_clusters_takes_at_most_100_and_tags_take_any_letters(ecs):
+    names = [f"c{i}" for i in range(101)]
+    with pytest.raises(ClientError) as excinfo:
+        ecs.describe_clusters(clusters=names)
+    assert error_code(excinfo) == "InvalidParameterException"
+    assert len(ecs.describe_clusters(clusters=names[:100])["failures"]) == 100
+    ecs.create_cluster(clusterName="t", tags=[
+        {"key": "Team name_1.x:/=+-@", "value": "Équipe ü 2"}])
+    tagged = ecs.describe_clusters(clusters=["t"], include=["TAGS"])["clusters"][0]
+    assert tagged["tags"][0]["value"] == "Équipe ü 2"  # letters and spaces of any script
+
+
 def test_a_strategy_names_only_the_clusters_capacity_providers(ecs):
     """RunTask, CreateService and UpdateService refuse a strategy of a provider the cluster
     does not have (even FARGATE); with neither strategy nor launch type, EC2 as before."""

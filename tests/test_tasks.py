@@ -158,6 +158,16 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
             "awsvpcConfiguration": {"subnets": ["s"]}}), "InvalidParameterException"),
         (dict(taskDefinition=bridge, overrides={"containerOverrides": [{"name": "ghost"}]}),
          "InvalidParameterException"),
+        # The model's documented limits: startedBy, subnets, tag characters.
+        (dict(taskDefinition=bridge, startedBy="j" * 129), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, startedBy="job 1"), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, tags=[{"key": "team!", "value": "a"}]),
+         "InvalidParameterException"),
+        (dict(taskDefinition=bridge, tags=[{"key": "team", "value": "a<b"}]),
+         "InvalidParameterException"),
+        (dict(taskDefinition=register(ecs, busybox_image, family="vpc", network_mode="awsvpc"),
+              networkConfiguration={"awsvpcConfiguration": {
+                  "subnets": [f"subnet-{i}" for i in range(17)]}}), "InvalidParameterException"),
     ]
     for params, code in cases:
         with pytest.raises(ClientError) as excinfo:

@@ -24,6 +24,7 @@ from emulator.ecs.task_model import Task, TaskContainer
 
 FARGATE_PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}
 MAX_TASKS_PER_CALL = 10
+MAX_SUBNETS = 16  # AwsVpcConfiguration's documented limit
 
 
 def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = False) -> TaskDefinition:
@@ -197,6 +198,8 @@ def check_network_configuration(config: dict | None, network_mode: str) -> dict 
             raise InvalidParameterException("subnets can not be empty.")
         if len(vpc.get("securityGroups", [])) > 5:
             raise InvalidParameterException("At most 5 security groups are allowed.")
+        if len(vpc["subnets"]) > MAX_SUBNETS:
+            raise InvalidParameterException(f"At most {MAX_SUBNETS} subnets are allowed.")
         return config
     if config:
         raise InvalidParameterException(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from emulator.ecs import arns, services
 from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.launch_request import LaunchRequest
@@ -11,11 +13,14 @@ from emulator.ecs.task_launch import MAX_TASKS_PER_CALL
 from emulator.ecs.task_model import Task
 from emulator.runtime.status import TaskStatus
 
+_STARTED_BY = re.compile(r"^[A-Za-z0-9_/-]{1,128}$")  # RunTask's documented rule
+
 
 def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     """RunTask (its request as named values): the tasks started, and why the others could not
     be placed (EC2 launch type)."""
     cluster = store.cluster(request.cluster)
+    _check_started_by(request.started_by)
     token = request.client_token
     if token and (cluster.name, token) in store.run_tokens:
         return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
@@ -29,12 +34,20 @@ def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
 def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     """StartTask: like RunTask, on the container instances the caller chose (one task each)."""
     store.cluster(request.cluster)
+    _check_started_by(request.started_by)
     if not 1 <= len(request.container_instances) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
         )
     admitted = store.door.launch(store, LaunchRequest.start_task(request))
     return admitted.tasks, admitted.failures
+
+
+def _check_started_by(started_by: str | None) -> None:
+    if started_by is not None and not _STARTED_BY.match(started_by):
+        raise InvalidParameterException(
+            "startedBy may have up to 128 letters (uppercase and lowercase), numbers, hyphens "
+            "(-), forward slashes (/) and underscores (_).")
 
 
 def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | None,
