@@ -85,6 +85,13 @@ def test_task_cpu_and_memory_are_normalized(ecs, cpu, memory, want_cpu, want_mem
     assert (definition["cpu"], definition["memory"]) == (want_cpu, want_memory)
 
 
+def test_roles_register_by_name_or_iam_arn(ecs):
+    definition = register(ecs, taskRoleArn="notanarn",
+                          executionRoleArn="arn:aws:iam::123456789012:role/service/exec-1")
+    assert (definition["taskRoleArn"], definition["executionRoleArn"]) == (
+        "notanarn", "arn:aws:iam::123456789012:role/service/exec-1")
+
+
 def test_fargate_definition_is_compatible_with_both(ecs):
     definition = register(
         ecs, containers=[{"name": "app", "image": "nginx",
@@ -277,6 +284,11 @@ REFUSALS = [
                                             "awslogs-create-group": "false"}})]},
      "Log driver awslogs option 'awslogs-create-group' should only be set to 'true', else "
      "omit option."),
+    # roles: a role's name or its IAM ARN
+    ("task-role-spaces", {"taskRoleArn": "my role"}, "Role is not valid"),
+    ("task-role-user-arn", {"taskRoleArn": "arn:aws:iam::123456789012:user/bob"},
+     "Role is not valid"),
+    ("execution-role-other-arn", {"executionRoleArn": "arn:aws:s3:::bucket"}, "Role is not valid"),
     # ports and links
     ("awsvpc-host-port", {"networkMode": "awsvpc", "containers": [
         C(portMappings=[{"containerPort": 80, "hostPort": 8080}])]},
