@@ -256,7 +256,8 @@ REFUSALS = [
     ("fargate-json-file", fargate(containers=[C(logConfiguration={"logDriver": "json-file"})]),
      "log driver json-file"),
     ("fargate-awslogs-no-role", fargate(containers=[C(logConfiguration={
-        "logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-region": "us-east-1"}})]),
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": "g", "awslogs-region": "us-east-1"}})]),
      "execution role ARN to support log driver awslogs"),
     ("fargate-ecr-no-role", fargate(containers=[
         C(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1")]),

@@ -211,7 +211,8 @@ def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
 
 def test_run_task_spreads_tasks_over_the_capacity_provider_strategy(ecs, cluster, busybox_image):
     """...and a provider the cluster's tasks use cannot leave the cluster until they stop."""
-    ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["FARGATE", "FARGATE_SPOT"],
+    ecs.put_cluster_capacity_providers(cluster=cluster,
+                                       capacityProviders=["FARGATE", "FARGATE_SPOT"],
                                        defaultCapacityProviderStrategy=[])
     task_definition = register(ecs, busybox_image, {"name": "main", "command": SERVE},
                                network_mode="awsvpc", requiresCompatibilities=["FARGATE"],

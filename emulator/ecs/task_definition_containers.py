@@ -249,7 +249,8 @@ def _check_awslogs(container: dict) -> None:
             raise ClientException(
                 f"Log driver awslogs option '{key}' should not be null or empty.")
     if not LOG_GROUP_NAME.match(options["awslogs-group"]):
-        raise ClientException("Log driver awslogs option 'awslogs-group' contains invalid characters.")
+        raise ClientException(
+            "Log driver awslogs option 'awslogs-group' contains invalid characters.")
     if options.get("awslogs-create-group", "true") != "true":
         raise ClientException(
             "Log driver awslogs option 'awslogs-create-group' should only be set to 'true', "
