@@ -194,13 +194,16 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engines.install(emulator, settings,
                     lambda environment: _docker_runtime(keeper, settings, environment))
     _add_exec(emulator)
-    # The engines' gateways are this host's too (access/callers.py).
-    # (one emulator per process serves; the last made answers for all in a test's process)
+    # The engines' gateways are this host's too (access/callers.py), while this emulator runs.
     # Only engines on this machine that answer: no request waits on an engine that is away.
-    callers.known_gateways = lambda: [
-        gateway for name in list(engine.engines.engines)
-        for runtime in [engine.engines.readable(name)] if runtime is not None
-        for gateway in runtime.gateways()]
+    def gateways():
+        return [gateway for name in list(engine.engines.engines)
+                for runtime in [engine.engines.readable(name)] if runtime is not None
+                for gateway in runtime.gateways()]
+
+    emulator.starters.append(lambda: callers.add_gateways(gateways))
+    # First of the closers: one that fails after it cannot leave this emulator's gateways behind.
+    emulator.closers.insert(0, lambda: callers.remove_gateways(gateways))
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),

@@ -468,7 +468,12 @@ def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):
     engines' networks' gateways, and Docker Desktop's names resolve to the host there."""
     from emulator.access import callers
 
-    monkeypatch.setattr(callers, "known_gateways", lambda: ["203.0.113.1", "2001:db8::1"])
+    monkeypatch.setattr(callers, "_gateway_sources", [])  # the running emulators' left out
+
+    def gateways():
+        return ["203.0.113.1", "2001:db8::1"]
+
+    callers.add_gateways(gateways)
     assert callers.reaches_this_host("203.0.113.1")
     assert callers.reaches_this_host("::ffff:203.0.113.1")
     assert callers.reaches_this_host("2001:db8::1")
@@ -478,10 +483,13 @@ def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):
         assert callers.name_reaches_this_host(name, 80) == [name]
     assert host_access._local_registry("host.docker.internal:5000/app") == (
         "host.docker.internal:5000")
-    monkeypatch.setattr(callers, "known_gateways", lambda: 1 / 0)  # an engine that cannot say
+    callers.remove_gateways(gateways)
     assert not callers.reaches_this_host("203.0.113.1")
-    # One odd value (a prefix length, an empty one) hides none of the others.
-    monkeypatch.setattr(callers, "known_gateways", lambda: ["", "bogus", "203.0.113.1/24"])
+    # An engine that cannot say hides no other's; nor does one odd value (a prefix length, an
+    # empty one) hide the others.
+    callers.add_gateways(lambda: 1 / 0)
+    assert not callers.reaches_this_host("203.0.113.1")
+    callers.add_gateways(lambda: ["", "bogus", "203.0.113.1/24"])
     assert callers.reaches_this_host("203.0.113.1")
 
 

@@ -28,6 +28,7 @@ from emulator.runtime.base import (
     ImagePullError,
     Mount,
     PortBinding,
+    RuntimeError_,
 )
 from emulator.runtime.docker_runtime import DockerRuntime
 from tests.waiting import wait_for
@@ -322,6 +323,22 @@ def test_stats_and_host_resources(runtime, task):
     assert memory_mib > 0
 
 
+def test_docker_info_is_asked_once_for_identity_and_resources():
+    """An engine's identity and its resources come from one `docker info`."""
+    fresh = DockerRuntime(instance_id=f"test-{uuid.uuid4().hex[:10]}")
+    try:
+        asked = []
+        real_info = fresh.api.info
+        fresh.api.info = lambda: asked.append(1) or real_info()
+        info = fresh.daemon_info()
+        info["ID"] = "changed by a caller"  # a caller's copy: the kept answer is not touched
+        assert fresh.host_resources() == (info["NCPU"] * 1024, info["MemTotal"] // MIB)
+        assert fresh.daemon_info()["ID"] != "changed by a caller"
+        assert len(asked) == 1
+    finally:
+        fresh.close()
+
+
 # -- images, create ---------------------------------------------------------------------------
 
 
@@ -442,6 +459,9 @@ def test_a_read_only_bind_mount_and_a_named_volume(runtime, task, tmp_path):
     reader = run(runtime, spec(task, "reader", "cat /data/out.txt", mounts=mounts[1:]))
     assert wait_exited(runtime, reader).exit_code == 0
     assert output(runtime, reader) == [("stdout", "from-host")]
+    runtime.kill_container(writer)  # exited: Docker's 409 (not running) is what a kill wants
+    with pytest.raises(RuntimeError_, match="in use"):  # a 409 here says the volume stays
+        runtime.remove_volume(volume)
     runtime.remove_container(writer)
     runtime.remove_container(reader)
     runtime.remove_volume(volume)

@@ -71,6 +71,36 @@ def test_local_reference():
     assert arns.local_reference("public.ecr.aws/nginx/nginx:1", host, SETTINGS) is None
 
 
+@pytest.mark.parametrize("host, is_ecr", [
+    ("123456789012.dkr.ecr.us-east-1.amazonaws.com", True),
+    ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", True),
+    ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", True),
+    ("12345678901.dkr.ecr.us-east-1.amazonaws.com", False),  # 11 digits
+    ("123456789012.dkr.ecr.us-east-1.example.com", False),
+    ("public.ecr.aws", False),
+])
+def test_ecr_registry_host_names_are_known_alike_everywhere(host, is_ecr):
+    """The image URI mapping, the task definition's ECR check, the pull through cache's ECR
+    upstream and the browser rules' names of this host read one spelling of ECR's hosts."""
+    from emulator.access import browsers
+    from emulator.ecr import pull_through
+    from emulator.ecr.errors import UnsupportedUpstreamRegistryException
+    from emulator.ecs.task_definition_compat import ECR_IMAGE
+
+    ref = arns.parse_aws_image(f"{host}/team/app:1")
+    assert (ref is not None) == is_ecr
+    if is_ecr:
+        assert (ref.account, ref.region, ref.repository, ref.tag) == (
+            "123456789012", host.split(".")[3], "team/app", "1")
+    assert bool(ECR_IMAGE.match(f"{host}/app:1")) == is_ecr
+    assert bool(browsers._ECR_REGISTRY.fullmatch(host)) == is_ecr
+    try:
+        upstream = pull_through._upstream_of(f"https://{host}", "ecr")
+    except UnsupportedUpstreamRegistryException:
+        upstream = None
+    assert (upstream == "ecr") == is_ecr
+
+
 @pytest.mark.parametrize("mode, filters, tag, immutable", [
     ("MUTABLE", None, "v1", False),
     ("IMMUTABLE", None, "v1", True),

@@ -93,3 +93,32 @@ def test_importing_every_module_leaves_moto_alone():
     assert done.returncode == 0, done.stderr
     # apps created, moto loaded by both, one app stopped, both stopped
     assert done.stdout.split("\n")[-2] == "[True, False, False, True]"
+
+
+def test_each_running_apps_engine_gateways_are_this_hosts_until_it_stops(monkeypatch):
+    """Two emulators in one process (the session's and a `running_emulator`'s): each one's
+    engines' gateways count as this host's while it runs, whichever was made last, and a
+    stopped one's no longer."""
+    from emulator import app as app_module
+    from emulator.access import callers
+    from emulator.runtime.fake import FakeRuntime
+
+    addresses = iter(["203.0.113.1", "203.0.113.2"])
+    monkeypatch.setattr(app_module, "_docker_runtime",
+                        lambda keeper, settings, environment=None:
+                        FakeRuntime(gateway=next(addresses)))
+    first, second = (create_app(Settings(keep_resources=True, auto_container_instance=False))
+                     for _ in range(2))
+    assert not {"203.0.113.1", "203.0.113.2"} & set(callers.known_gateways())  # not started
+    first.start()
+    try:
+        second.start()
+        try:
+            assert {"203.0.113.1", "203.0.113.2"} <= set(callers.known_gateways())
+        finally:
+            second.stop()
+        assert "203.0.113.1" in callers.known_gateways()
+        assert "203.0.113.2" not in callers.known_gateways()
+    finally:
+        first.stop()
+    assert "203.0.113.1" not in callers.known_gateways()

@@ -36,6 +36,7 @@ import re
 from urllib.parse import urlsplit
 
 from emulator.access.callers import HOST_NAMES, reaches_this_host
+from emulator.registry.names import ECR_REGISTRY
 
 # Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
 # containers name the host so (callers.HOST_NAMES), tasks are given host.docker.internal
@@ -43,7 +44,7 @@ from emulator.access.callers import HOST_NAMES, reaches_this_host
 LOCAL_NAMES = HOST_NAMES | {"localhost"}
 # ECR's registry names (emulator/registry/names.py reads the account and region from them), for
 # a client that points one at this host: DNS of Amazon's, which no page can re-point here.
-_ECR_REGISTRY = re.compile(r"\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+_ECR_REGISTRY = re.compile(ECR_REGISTRY)
 HOSTS_SETTING = "ECS_EMULATOR_ALLOWED_HOSTS"
 ORIGINS_SETTING = "ECS_EMULATOR_ALLOWED_ORIGINS"
 

@@ -303,10 +303,41 @@ def is_local_address(address: str) -> bool:
 # the emulator's own container too, where they are not this process's addresses.
 HOST_NAMES = frozenset(("host.docker.internal", "gateway.docker.internal", "host.orb.internal",
                         "host.lima.internal", "host.containers.internal"))
-# The gateways of the Docker Engines' networks the emulator knows (app.py sets it: each
-# engine's runtime.gateways()): addresses of an engine's host, which from inside the emulator's
-# own container a bind does not find.
-known_gateways: Callable[[], Iterable[str]] = tuple
+# The gateways of the Docker Engines' networks (each engine's runtime.gateways()): addresses of
+# an engine's host, which from inside the emulator's own container a bind does not find. One
+# source per running emulator (app.py adds it at the start, takes it away at the stop), for a
+# process may run several (a test's: the session's emulator and a `running_emulator`'s). Each
+# emulator's gateways count for every other's checks: an engine's are read only while it is on
+# this machine (engines.readable), so they are this host's whichever emulator asks. A single
+# slot, the last emulator's, left out the others' while it ran and all but docker0 once it
+# stopped.
+_gateway_sources: list[Callable[[], Iterable[str]]] = []
+_gateway_sources_lock = threading.Lock()
+
+
+def add_gateways(source: Callable[[], Iterable[str]]) -> None:
+    with _gateway_sources_lock:
+        if source not in _gateway_sources:  # an emulator started twice adds its source once
+            _gateway_sources.append(source)
+
+
+def remove_gateways(source: Callable[[], Iterable[str]]) -> None:
+    with _gateway_sources_lock:
+        if source in _gateway_sources:
+            _gateway_sources.remove(source)
+
+
+def known_gateways() -> list[str]:
+    """The running emulators' engines' gateways; a source that cannot say hides no other's."""
+    with _gateway_sources_lock:
+        sources = list(_gateway_sources)
+    found: list[str] = []
+    for source in sources:
+        try:
+            found.extend(source())
+        except Exception:  # noqa: BLE001 - an engine that cannot say: its gateway is not known
+            continue
+    return found
 
 
 def reaches_this_host(address: str) -> bool:
@@ -325,11 +356,7 @@ def reaches_this_host(address: str) -> bool:
 
 
 def _is_gateway(ip) -> bool:
-    try:
-        gateways = list(known_gateways())
-    except Exception:  # noqa: BLE001 - an engine that cannot say: its gateway is not known
-        return False
-    for gateway in gateways:
+    for gateway in known_gateways():
         try:  # each on its own: one odd value must not hide the others
             if ipaddress.ip_address(str(gateway).split("/")[0]) == ip:
                 return True

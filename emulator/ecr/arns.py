@@ -13,16 +13,13 @@ from dataclasses import dataclass
 
 from emulator.aws.context import partition_of
 from emulator.config import Settings
-from emulator.registry.names import RepoRef, path_name
+from emulator.registry.names import ECR_REGISTRY, RepoRef, path_name
 
 _REPOSITORY_ARN = re.compile(
     r"^arn:(aws|aws-cn|aws-us-gov):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)$"
 )
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repo>[:tag|@digest]
-_AWS_IMAGE = re.compile(
-    r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
-    r"([^:@]+)(?::([^@]+))?(?:@(.+))?$"
-)
+_AWS_IMAGE = re.compile(rf"^{ECR_REGISTRY}/([^:@]+)(?::([^@]+))?(?:@(.+))?$")
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "")
 
 

@@ -17,6 +17,7 @@ from emulator.ecr.errors import (
     UnsupportedUpstreamRegistryException,
 )
 from emulator.ecr.model import PullThroughCacheRule, utcnow
+from emulator.registry.names import ECR_REGISTRY
 
 NOT_FETCHED = (
     "This emulator does not contact upstream registries, so a pull through cache rule is stored "
@@ -32,7 +33,7 @@ _UPSTREAMS = {
     "azure-container-registry": (r"[a-z0-9-]+\.azurecr\.io", True),
     "gitlab-container-registry": (r"registry\.gitlab\.com", True),
     "chainguard": (r"cgr\.dev", False),
-    "ecr": (r"\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?", False),
+    "ecr": (ECR_REGISTRY, False),
 }
 
 

@@ -25,6 +25,12 @@ class EcsArn:
             f"{self.resource_type}/{self.resource}"
         )
 
+    def in_store(self, store, resource_type: str | None = None) -> bool:
+        """Whether it names something of `store`'s account and region (of `resource_type`, if
+        given): an ARN of any other is found in no store of ours."""
+        return ((self.account, self.region) == (store.account, store.region)
+                and resource_type in (None, self.resource_type))
+
 
 def parse(arn: str) -> EcsArn | None:
     match = _ARN.match(arn)
@@ -72,6 +78,23 @@ def task(store, cluster_name: str, task_id: str) -> str:
 
 def task_set(store, cluster_name: str, service_name: str, set_id: str) -> str:
     return build(store, "task-set", f"{cluster_name}/{service_name}/{set_id}")
+
+
+def deployment(store, resource_type: str, owner, number: str) -> str:
+    """A deployment (or its revision) of a service or a daemon (`owner`): service-deployment,
+    service-revision, daemon-deployment or daemon-revision, by its owner's cluster and name and
+    the deployment's number."""
+    return build(store, resource_type, f"{owner.cluster_name}/{owner.name}/{number}")
+
+
+def deployment_parts(store, arn: str, resource_type: str) -> tuple[str, str, str] | None:
+    """(cluster, owner's name, deployment number) of `store`'s `resource_type` ARN `arn` (as
+    `deployment` builds it), or None for any other."""
+    parsed = parse(arn)
+    if parsed is None or not parsed.in_store(store, resource_type):
+        return None
+    parts = parsed.resource.split("/")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
 
 
 def principal_root(ctx: RequestContext) -> str:

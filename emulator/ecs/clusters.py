@@ -101,10 +101,7 @@ def counts_for(store: EcsStore, cluster: Cluster) -> dict[str, int]:
         "pendingTasksCount": 0,
         "activeServicesCount": 0,
     }
-    for contributor in store.contributions.cluster_counts:
-        for key, value in contributor(store, cluster).items():
-            counts[key] = counts.get(key, 0) + value
-    return counts
+    return _added(counts, store.contributions.cluster_counts, store, cluster)
 
 
 def statistics(store: EcsStore, cluster: Cluster) -> list[dict]:
@@ -118,10 +115,17 @@ def statistics(store: EcsStore, cluster: Cluster) -> list[dict]:
         "drainingEC2ServiceCount": 0,
         "drainingFargateServiceCount": 0,
     }
-    for contributor in store.contributions.cluster_statistics:
-        for key, value in contributor(store, cluster).items():
-            stats[key] = stats.get(key, 0) + value
+    stats = _added(stats, store.contributions.cluster_statistics, store, cluster)
     return [{"name": key, "value": str(value)} for key, value in stats.items()]
+
+
+def _added(counts: dict[str, int], contributors, store: EcsStore,
+           cluster: Cluster) -> dict[str, int]:
+    """`counts` with each contributor's numbers for `cluster` added."""
+    for contributor in contributors:
+        for key, value in contributor(store, cluster).items():
+            counts[key] = counts.get(key, 0) + value
+    return counts
 
 
 def _merge_settings(current: list[dict], updates: list[dict]) -> list[dict]:

@@ -54,8 +54,7 @@ def resolve(store: EcsStore, ref: str, *, latest_active: bool = True) -> TaskDef
     """"family" (its latest ACTIVE revision), "family:revision" or an ARN; None if not found."""
     parsed = arns.parse(ref)
     if parsed is not None:
-        if parsed.resource_type != RESOURCE or (parsed.account, parsed.region) != (
-                store.account, store.region):
+        if not parsed.in_store(store, RESOURCE):
             return None
         ref = parsed.resource
     family, sep, revision = ref.partition(":")

@@ -168,8 +168,7 @@ def in_use(store: EcsStore, definition_arn: str) -> bool:
 def find(store: EcsStore, arn: str) -> Daemon:
     parsed = arns.parse(arn)
     daemon = None
-    if parsed is not None and parsed.resource_type == "daemon" and \
-            (parsed.account, parsed.region) == (store.account, store.region):
+    if parsed is not None and parsed.in_store(store, "daemon"):
         cluster_name, _, name = parsed.resource.partition("/")
         daemon = store.daemons.get((cluster_name, name))
     if daemon is None or daemon.status == "DELETED":
@@ -196,25 +195,17 @@ def listed(store: EcsStore, cluster_ref: str | None,
 
 
 def deployment_arn(store: EcsStore, daemon: Daemon, deployment: Deployment) -> str:
-    return arns.build(store, "daemon-deployment",
-                      f"{daemon.cluster_name}/{daemon.name}/{deployment.number}")
+    return arns.deployment(store, "daemon-deployment", daemon, deployment.number)
 
 
 def revision_arn(store: EcsStore, daemon: Daemon, deployment: Deployment) -> str:
-    return arns.build(store, "daemon-revision",
-                      f"{daemon.cluster_name}/{daemon.name}/{deployment.number}")
+    return arns.deployment(store, "daemon-revision", daemon, deployment.number)
 
 
 def find_deployment(store: EcsStore, arn: str, resource_type: str):
     """(daemon, deployment) a daemon-deployment or daemon-revision ARN names, or None."""
-    parsed = arns.parse(arn)
-    if parsed is None or parsed.resource_type != resource_type or \
-            (parsed.account, parsed.region) != (store.account, store.region):
-        return None
-    parts = parsed.resource.split("/")
-    if len(parts) != 3:
-        return None
-    daemon = store.daemons.get((parts[0], parts[1]))
+    parts = arns.deployment_parts(store, arn, resource_type)
+    daemon = store.daemons.get(parts[:2]) if parts is not None else None
     if daemon is None:
         return None
     deployment = next((d for d in daemon.service.history if d.number == parts[2]), None)

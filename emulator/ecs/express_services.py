@@ -151,8 +151,7 @@ def delete(store: EcsStore, arn: str) -> ExpressService:
 def find(store: EcsStore, arn: str) -> ExpressService:
     parsed = arns.parse(arn)
     express = None
-    if parsed is not None and parsed.resource_type == "service" and \
-            (parsed.account, parsed.region) == (store.account, store.region):
+    if parsed is not None and parsed.in_store(store, "service"):
         cluster_name, _, name = parsed.resource.partition("/")
         express = store.express_services.get((cluster_name, name))
         if express is not None and express.service is not store.services.get((cluster_name, name)):

@@ -21,30 +21,20 @@ STOPPABLE = ("PENDING", "IN_PROGRESS")
 
 
 def deployment_arn(store: EcsStore, service: Service, deployment: Deployment) -> str:
-    return arns.build(store, "service-deployment",
-                      f"{service.cluster_name}/{service.name}/{deployment.number}")
+    return arns.deployment(store, "service-deployment", service, deployment.number)
 
 
 def revision_arn(store: EcsStore, service: Service, deployment: Deployment) -> str:
-    return arns.build(store, "service-revision",
-                      f"{service.cluster_name}/{service.name}/{deployment.number}")
+    return arns.deployment(store, "service-revision", service, deployment.number)
 
 
 def find(store: EcsStore, arn: str, resource_type: str) -> tuple[Service, Deployment] | None:
-    parsed = arns.parse(arn)
-    if parsed is None or parsed.resource_type != resource_type:
-        return None
-    if (parsed.account, parsed.region) != (store.account, store.region):
-        return None
-    parts = parsed.resource.split("/")
-    if len(parts) != 3:
-        return None
-    cluster_name, service_name, number = parts
-    service = store.services.get((cluster_name, service_name))
+    parts = arns.deployment_parts(store, arn, resource_type)
+    service = store.services.get(parts[:2]) if parts is not None else None
     if service is None:
         return None
-    deployment = next((d for d in service.history if d.number == number), None)
-    return (service, deployment) if deployment else None
+    deployment = next((d for d in service.history if d.number == parts[2]), None)
+    return (service, deployment) if deployment is not None else None
 
 
 def listed(store: EcsStore, service: Service, statuses: list[str] | None = None,

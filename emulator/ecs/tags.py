@@ -57,7 +57,7 @@ def resource_for(store, arn: str):
     parsed = arns.parse(arn)
     if parsed is None:
         raise InvalidParameterException(f"The ARN {arn} is not a valid ECS resource ARN.")
-    if (parsed.account, parsed.region) != (store.account, store.region):
+    if not parsed.in_store(store):
         raise InvalidParameterException(
             f"The ARN {arn} does not belong to account {store.account} in {store.region}."
         )

@@ -12,10 +12,11 @@ import re
 
 from emulator.ecs.errors import ClientException
 from emulator.ecs.task_definition_sizes import EC2_CPU_RANGE, is_fargate_size
+from emulator.registry.names import ECR_REGISTRY
 
 FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
 FARGATE_CAPABILITIES = ("SYS_PTRACE",)
-ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/")
+ECR_IMAGE = re.compile(rf"^{ECR_REGISTRY}/")
 
 
 def compatibilities(spec: dict) -> list[str]:

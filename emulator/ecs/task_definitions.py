@@ -56,9 +56,7 @@ def parse_reference(store: EcsStore, ref: str) -> tuple[str, int | None] | None:
     or an ARN of another account or region."""
     parsed = arns.parse(ref)
     if parsed is not None:
-        if parsed.resource_type != "task-definition" or (parsed.account, parsed.region) != (
-            store.account, store.region
-        ):
+        if not parsed.in_store(store, "task-definition"):
             return None
         ref = parsed.resource
     elif ref.startswith("arn:"):

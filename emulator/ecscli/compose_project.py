@@ -29,11 +29,15 @@ class Project:
     def family(self) -> str:
         return self.name
 
-    def network_configuration(self) -> dict | None:
-        return compose.network_configuration(self.ecs_params)
-
-    def placement(self) -> dict:
-        return compose.placement(self.ecs_params)
+    def launch_parameters(self) -> dict:
+        """What RunTask (`compose up`) and CreateService (`compose service up`) are given
+        alike: the cluster's launch type, ecs-params' network configuration and placement."""
+        request = {"launchType": self.ctx.launch_type} if self.ctx.launch_type else {}
+        network = compose.network_configuration(self.ecs_params)
+        if network:
+            request["networkConfiguration"] = network
+        request.update(compose.placement(self.ecs_params))
+        return request
 
 
 def project_name(args) -> str:

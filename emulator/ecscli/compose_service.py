@@ -72,13 +72,8 @@ def _create(project, definition: str, args, desired: int) -> None:
     if _describe(ctx, project.name) is not None:
         raise CliError(f"service {project.name} already exists in cluster {ctx.cluster}")
     request = {"cluster": ctx.cluster, "serviceName": project.name,
-               "taskDefinition": definition, "desiredCount": desired}
-    if ctx.launch_type:
-        request["launchType"] = ctx.launch_type
-    network = project.network_configuration()
-    if network:
-        request["networkConfiguration"] = network
-    request.update(project.placement())
+               "taskDefinition": definition, "desiredCount": desired,
+               **project.launch_parameters()}
     request.update(_deployment_configuration(args))
     if getattr(args, "health_check_grace_period", None) is not None:
         request["healthCheckGracePeriodSeconds"] = args.health_check_grace_period

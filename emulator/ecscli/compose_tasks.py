@@ -70,13 +70,8 @@ def _start(project, definition: str, count: int, timeout: float) -> None:
         return
     ctx = project.ctx
     ecs = ctx.conn.client("ecs")
-    request = {"cluster": ctx.cluster, "taskDefinition": definition, "startedBy": STARTED_BY}
-    if ctx.launch_type:
-        request["launchType"] = ctx.launch_type
-    network = project.network_configuration()
-    if network:
-        request["networkConfiguration"] = network
-    request.update(project.placement())
+    request = {"cluster": ctx.cluster, "taskDefinition": definition, "startedBy": STARTED_BY,
+               **project.launch_parameters()}
     started: list[dict] = []
     while len(started) < count:
         answer = ecs.run_task(count=min(10, count - len(started)), **request)

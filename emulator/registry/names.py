@@ -22,8 +22,13 @@ _DIGEST_GRAMMAR = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-# <account>.dkr.ecr.<region>.<anything>[:port], as ECR's registry host names are spelled.
-_ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.[^:]+(?::\d+)?$")
+# ECR's registry host names, spelled in this one place: <account>.dkr.ecr[-fips].<region>. and
+# then AWS's domain (ECR_REGISTRY: how images and upstream registries name one) or, for a
+# request's Host, any domain and a port (a name the user points at this emulator).
+_ECR_HOST_START = r"(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\."
+# A pattern (not compiled: callers embed it): the account and region are groups 1 and 2.
+ECR_REGISTRY = _ECR_HOST_START + r"amazonaws\.com(?:\.cn)?"
+_ECR_HOST = re.compile(rf"^{_ECR_HOST_START}[^:]+(?::\d+)?$")
 
 MAX_NAME_LENGTH = 255
 ALGORITHMS = {"sha256": 64, "sha512": 128}

@@ -83,6 +83,7 @@ class DockerRuntime:
         self._images: set[str] = set()
         self._digests = ImageDigests(lambda: self.api, docker_images.image_digest)
         self._pause_image: str | None = None
+        self._info: dict | None = None  # `docker info`, once it answered (daemon_info())
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -267,23 +268,24 @@ class DockerRuntime:
             pass
 
     def kill_container(self, container_id: str, signal: str = "SIGKILL") -> None:
-        errors = _docker_errors()
-        try:
-            self.queue.call(TEARDOWN, self.api.kill, container_id, signal=signal)
-        except errors.NotFound:
-            pass
-        except errors.APIError as error:
-            if error.status_code != 409:  # 409: not running, which is what we wanted
-                raise RuntimeError_(_message(error)) from None
+        # 409: not running, which is what we wanted
+        self._tear_down(self.api.kill, container_id, signal=signal, done_if_409=True)
 
     def remove_container(self, container_id: str) -> None:
+        # 409: removal already in progress
+        self._tear_down(self.api.remove_container, container_id, force=True, v=True,
+                        done_if_409=True)
+
+    def _tear_down(self, call, *args, done_if_409: bool = False, **kwargs) -> None:
+        """`call` queued as teardown; what is gone already is done, and so, where the caller
+        says, is what Docker refuses with 409 (Conflict)."""
         errors = _docker_errors()
         try:
-            self.queue.call(TEARDOWN, self.api.remove_container, container_id, force=True, v=True)
+            self.queue.call(TEARDOWN, call, *args, **kwargs)
         except errors.NotFound:
             pass
         except errors.APIError as error:
-            if error.status_code != 409:  # 409: removal already in progress
+            if not (done_if_409 and error.status_code == 409):
                 raise RuntimeError_(_message(error)) from None
 
     def inspect_container(self, container_id: str) -> ContainerState | None:
@@ -316,13 +318,8 @@ class DockerRuntime:
         return volume["Name"]
 
     def remove_volume(self, name: str) -> None:
-        errors = _docker_errors()
-        try:
-            self.queue.call(TEARDOWN, self.api.remove_volume, name, force=True)
-        except errors.NotFound:
-            pass
-        except errors.APIError as error:
-            raise RuntimeError_(_message(error)) from None
+        # A 409 (in use) is an error here: the volume stays.
+        self._tear_down(self.api.remove_volume, name, force=True)
 
     def volume_labels(self, name: str) -> dict[str, str] | None:
         errors = _docker_errors()
@@ -372,11 +369,17 @@ class DockerRuntime:
             return {}
 
     def host_resources(self) -> tuple[int, int]:
-        info = self.api.info()
+        info = self.daemon_info()
         return int(info.get("NCPU") or 1) * 1024, int(info.get("MemTotal") or 0) // _MIB
 
     def daemon_info(self) -> dict:
-        return self.api.info()
+        # Asked of Docker once: the engine's identity (engine_identity.py) and its resources
+        # (a container instance's) are both read once per engine, and neither changes while its
+        # daemon runs. A failure is not kept: the next ask tries again. Two first asks at once
+        # may both go to Docker, which is harmless.
+        if self._info is None:
+            self._info = self.api.info()
+        return dict(self._info)
 
     # -- cleanup -----------------------------------------------------------------------------
 
