@@ -136,12 +136,6 @@ def test_service_refusals(ecs, cluster, busybox_image):
         with pytest.raises(ClientError) as excinfo:
             ecs.create_service(cluster=cluster, **params)
         assert excinfo.value.response["Error"]["Code"] == code, params
-    # A grace period without a load balancer is for container health checks (AWS's model).
-    graced = ecs.create_service(cluster=cluster, serviceName="y", desiredCount=0,
-                                taskDefinition=task_definition,
-                                healthCheckGracePeriodSeconds=10)["service"]
-    assert graced["healthCheckGracePeriodSeconds"] == 10
-    ecs.delete_service(cluster=cluster, service="y")
     with pytest.raises(ClientError) as excinfo:
         ecs.update_service(cluster=cluster, service="nope", desiredCount=1)
     assert excinfo.value.response["Error"]["Code"] == "ServiceNotFoundException"
@@ -159,6 +153,11 @@ def test_service_refusals(ecs, cluster, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.delete_cluster(cluster=cluster)
     assert excinfo.value.response["Error"]["Code"] == "ClusterContainsServicesException"
+    # A grace period without a load balancer is for container health checks (AWS's model).
+    graced = ecs.create_service(cluster=cluster, serviceName="y", desiredCount=0,
+                                taskDefinition=task_definition,
+                                healthCheckGracePeriodSeconds=10)["service"]
+    assert graced["healthCheckGracePeriodSeconds"] == 10
 
 
 def test_a_fargate_service_answers_as_aws_does(ecs, cluster, busybox_image):
