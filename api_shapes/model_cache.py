@@ -11,6 +11,11 @@ reinstalled, or a model added under ~/.aws/models, is read afresh and the copy w
 A copy that cannot be read or written (no home directory, a read-only one, a torn file) is
 passed over: the model is then read from botocore's file, as without a cache.
 
+Each model file has a copy of its own (its name carries a checksum of the file's path and the
+interpreter's version): emulators of several virtualenvs on one machine (a project's, another
+project's, tox's) would otherwise overwrite one shared copy in turn, and each start would parse
+the JSON again.
+
 Documentation is dropped whether the model comes from the copy or from the file, so both give
 the same dict; nothing in the emulator reads it.
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
+import zlib
 
 # Bumped whenever what is stored changes shape.
 _FORMAT = 1
@@ -36,7 +41,7 @@ def key_of(path: str) -> tuple:
 def read(service: str, key: tuple) -> dict | None:
     """The cached model of `service` if it was made from the file `key` describes; else None."""
     try:
-        with open(_path(service), "rb") as file:
+        with open(_path(service, key), "rb") as file:
             stored_key, model = marshal.loads(file.read())
     except (OSError, EOFError, ValueError, TypeError):  # absent, torn, another format
         return None
@@ -46,13 +51,15 @@ def read(service: str, key: tuple) -> dict | None:
 def write(service: str, key: tuple, model: dict) -> None:
     """Store `model` for `service`; atomically, as several emulators (or test workers) may
     start at once. Failing to is no error: the next start reads botocore's file again."""
+    import tempfile  # (only here: a copy is written once per model file)
+
     try:
         os.makedirs(CACHE_DIR, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=CACHE_DIR, prefix=f".{service}.")
         try:
             with os.fdopen(handle, "wb") as file:
                 marshal.dump((key, model), file)
-            os.replace(temporary, _path(service))
+            os.replace(temporary, _path(service, key))
         except BaseException:
             os.unlink(temporary)
             raise
@@ -79,5 +86,8 @@ def without_documentation(model: dict) -> dict:
     return model
 
 
-def _path(service: str) -> str:
-    return os.path.join(CACHE_DIR, f"{service}.marshal")
+def _path(service: str, key: tuple) -> str:
+    """Where the copy of the model file `key` describes lives (one per file and interpreter)."""
+    _, interpreter, path = key[:3]
+    checksum = zlib.crc32(f"{path}\0{interpreter}".encode())
+    return os.path.join(CACHE_DIR, f"{service}-{checksum:08x}.marshal")

@@ -1,5 +1,6 @@
 """api_shapes/model_cache.py: a model is read from its compact copy only while the copy is of the
-same model file; a stale, torn or unwritable copy is passed over and the file read instead."""
+same model file; a stale, torn or unwritable copy is passed over and the file read instead; each
+model file (each virtualenv's botocore) keeps a copy of its own."""
 
 from __future__ import annotations
 
@@ -50,10 +51,15 @@ def botocore_data(tmp_path, monkeypatch):
     return write
 
 
+def copy_path(service: str) -> str:
+    path, _ = model_files._locate(service)
+    return model_cache._path(service, model_cache.key_of(path))
+
+
 def test_the_second_load_reads_the_copy_and_both_leave_documentation_out(botocore_data,
                                                                           monkeypatch):
     first = model_files.load_model("svc")
-    assert os.path.isfile(os.path.join(model_cache.CACHE_DIR, "svc.marshal"))
+    assert os.path.isfile(copy_path("svc"))
     monkeypatch.setattr(model_files, "_read", lambda path: pytest.fail("read the JSON again"))
     second = model_files.load_model("svc")
     assert first == second
@@ -84,10 +90,25 @@ def test_a_copy_from_another_interpreter_is_not_used(botocore_data):
     assert model_cache.read("svc", key) is not None
 
 
+def test_two_virtualenvs_keep_a_copy_each(botocore_data, tmp_path, monkeypatch):
+    """Emulators of two virtualenvs started in turn each read their own copy, not the JSON."""
+    other = tmp_path / "other-venv" / "svc" / "2020-01-01"
+    other.mkdir(parents=True)
+    (other / "service-2.json.gz").write_bytes(gzip.compress(json.dumps(model("two")).encode()))
+    roots = {"one": [str(tmp_path / "data")], "two": [str(tmp_path / "other-venv")]}
+    for venv in ("one", "two"):
+        monkeypatch.setattr(model_files, "_search_paths", lambda venv=venv: roots[venv])
+        assert model_files.load_model("svc")["metadata"]["targetPrefix"] == f"Svc_{venv}"
+    monkeypatch.setattr(model_files, "_read", lambda path: pytest.fail("read the JSON again"))
+    for venv in ("one", "two", "one"):
+        monkeypatch.setattr(model_files, "_search_paths", lambda venv=venv: roots[venv])
+        assert model_files.load_model("svc")["metadata"]["targetPrefix"] == f"Svc_{venv}"
+
+
 @pytest.mark.parametrize("contents", [b"", b"\x00garbage", b"not marshal at all" * 10])
 def test_a_torn_copy_is_passed_over_and_replaced(botocore_data, contents):
     os.makedirs(model_cache.CACHE_DIR)
-    with open(os.path.join(model_cache.CACHE_DIR, "svc.marshal"), "wb") as file:
+    with open(copy_path("svc"), "wb") as file:
         file.write(contents)
     assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
     path, _ = model_files._locate("svc")

@@ -76,9 +76,10 @@ class LocalHost:
             if self._resources is None:
                 try:
                     cpu, memory = self._host_resources()
-                except Exception:  # no Docker Engine yet: tasks will fail to start anyway
-                    log.warning("cannot ask the container runtime for the host's resources",
-                                exc_info=True)
+                except Exception as error:  # no Docker Engine yet: tasks will fail to start
+                    # anyway; one line says so (a trace would bury the start-up line)
+                    log.warning("cannot ask the container runtime for the host's resources "
+                                "(%s): ECS's defaults for now", error)
                     return container_instances.DEFAULT_CPU_UNITS, container_instances.DEFAULT_MEMORY_MIB
                 self._resources = (cpu, memory)
             return self._resources
