@@ -128,7 +128,6 @@ def service_deployment_brief(store: EcsStore, service, deployment) -> dict:
 
 def service_deployment(store: EcsStore, service, deployment) -> dict:
     from emulator.ecs.service_deployments import deployment_arn, revision_arn
-    from emulator.ecs.service_deployments import deployment_arn
     from emulator.ecs.services import tasks_of
     from emulator.runtime.status import TaskStatus
 
