@@ -11,6 +11,11 @@ reinstalled, or a model added under ~/.aws/models, is read afresh and the copy w
 A copy that cannot be read or written (no home directory, a read-only one, a torn file) is
 passed over: the model is then read from botocore's file, as without a cache.
 
+Each model file has a copy of its own (its name carries a checksum of the file's path and the
+interpreter's version): emulators of several virtualenvs on one machine (a project's, another
+project's, tox's) would otherwise overwrite one shared copy in turn, and each start would parse
+the JSON again.
+
 Documentation is dropped whether the model comes from the copy or from the file, so both give
 the same dict; nothing in the emulator reads it.
 """
@@ -20,11 +25,13 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
+import time
+import zlib
 
 # Bumped whenever what is stored changes shape.
 _FORMAT = 1
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "ecs-emulator", "api-shapes")
+FORGET_AFTER_S = 30 * 86400  # a copy no start wrote for this long is removed (its venv is gone?)
 
 
 def key_of(path: str) -> tuple:
@@ -36,7 +43,7 @@ def key_of(path: str) -> tuple:
 def read(service: str, key: tuple) -> dict | None:
     """The cached model of `service` if it was made from the file `key` describes; else None."""
     try:
-        with open(_path(service), "rb") as file:
+        with open(_path(service, key), "rb") as file:
             stored_key, model = marshal.loads(file.read())
     except (OSError, EOFError, ValueError, TypeError):  # absent, torn, another format
         return None
@@ -46,18 +53,39 @@ def read(service: str, key: tuple) -> dict | None:
 def write(service: str, key: tuple, model: dict) -> None:
     """Store `model` for `service`; atomically, as several emulators (or test workers) may
     start at once. Failing to is no error: the next start reads botocore's file again."""
+    import tempfile  # (only here: a copy is written once per model file)
+
     try:
         os.makedirs(CACHE_DIR, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=CACHE_DIR, prefix=f".{service}.")
         try:
             with os.fdopen(handle, "wb") as file:
                 marshal.dump((key, model), file)
-            os.replace(temporary, _path(service))
+            os.replace(temporary, _path(service, key))
         except BaseException:
             os.unlink(temporary)
             raise
+        _forget_old(service, _path(service, key))
     except (OSError, ValueError):
         pass
+
+
+def _forget_old(service: str, kept: str) -> None:
+    """Remove `service`'s copies no start has rewritten for FORGET_AFTER_S (a virtualenv gone:
+    each has its own copy) and the one-per-service copy of earlier versions. Writes are rare
+    (once per model file and interpreter), so one look at the directory then costs nothing."""
+    old_before = time.time() - FORGET_AFTER_S
+    with os.scandir(CACHE_DIR) as entries:
+        for entry in entries:
+            name = entry.name
+            if entry.path == kept or not name.endswith(".marshal"):
+                continue
+            if name == f"{service}.marshal" or (
+                    name.startswith(f"{service}-") and entry.stat().st_mtime < old_before):
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass  # another start removed it first
 
 
 def without_documentation(model: dict) -> dict:
@@ -79,5 +107,8 @@ def without_documentation(model: dict) -> dict:
     return model
 
 
-def _path(service: str) -> str:
-    return os.path.join(CACHE_DIR, f"{service}.marshal")
+def _path(service: str, key: tuple) -> str:
+    """Where the copy of the model file `key` describes lives (one per file and interpreter)."""
+    _, interpreter, path = key[:3]
+    checksum = zlib.crc32(f"{path}\0{interpreter}".encode())
+    return os.path.join(CACHE_DIR, f"{service}-{checksum:08x}.marshal")

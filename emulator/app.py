@@ -7,7 +7,9 @@ of it (aws/router.py serves ECS and ECR without Flask).
 
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from api_shapes import load_service
@@ -25,7 +27,6 @@ from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
 from emulator.config import Settings
 from emulator.ecr import errors as ecr_errors
-from emulator.ecr.hooks import EcrRegistryHooks
 from emulator.ecr.store import EcrState
 from emulator.ecs import api as ecs_api
 from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureException
@@ -40,7 +41,6 @@ from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.engine.target_group_ports import TargetGroupPorts
-from emulator.registry import Registry, create_registry
 from emulator.engine.ecr_images import EcrImages
 from emulator.engine import first_placement
 from emulator.engine.scheduler import ServiceScheduler
@@ -50,9 +50,7 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
-from emulator.engine import task_volumes
-from emulator.exec.service import EXTENSION as EXEC_EXTENSION, ExecService
-from emulator.exec.session_logs import SessionLogs
+from emulator.engine import task_images, task_volumes
 from emulator.exec.sessions import ExecSessions
 from emulator.metadata.link_local import LinkLocalEndpoint
 
@@ -69,7 +67,6 @@ class Emulator:
     scheduler: ServiceScheduler
     # Set by the server: the base URL containers reach the emulator on (see container_endpoint).
     container_endpoint_provider: object = None
-    registry: Registry | None = None  # the OCI registry under /v2/
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
     starters: list = field(default_factory=list)  # called on start, before the engine's
@@ -91,6 +88,12 @@ class Emulator:
             if self._flask_app is None:
                 self._flask_app = _flask_app(self)
             return self._flask_app
+
+    @property
+    def registry(self):
+        """The OCI registry under /v2/ (emulator/registry/), made on first use: ECR's state holds
+        it, and an ECS call needs none of it (its modules are a tenth of the start-up)."""
+        return self.ecr.registry if self.ecr is not None else None
 
     def start(self) -> None:
         for start in self.starters:
@@ -115,8 +118,13 @@ class Emulator:
         if self.ecr is not None:
             self.ecr.reset()
         self.moto.reset()
-        if self.registry is not None:
-            self.registry.reset()
+        if self.ecr is not None:
+            # With a data directory the registry's files may be there from an earlier run: made
+            # now to empty them. Without one, a registry nothing used holds nothing.
+            registry = (self.ecr.registry if self.settings.data_dir
+                        else self.ecr.registry_if_made())
+            if registry is not None:
+                registry.reset()
 
     def gate(self, container_facing: bool) -> Gate:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
@@ -142,7 +150,9 @@ def create_app(settings: Settings | None = None) -> Emulator:
         not_implemented=UnsupportedFeatureException,
         strict_responses=settings.strict_responses,
     )
-    ecr_state = EcrState(settings)
+    if settings.data_dir:  # an unusable data directory stops the start, not the first push
+        Path(settings.data_dir, "registry").mkdir(parents=True, exist_ok=True)
+    ecr_state = EcrState(settings, registry_factory=lambda: _registry(settings, ecr_state))
     ecr = JsonService(
         shapes=load_service("ecr"),
         handlers=_ecr_handlers,  # imported on the first ECR call
@@ -182,12 +192,9 @@ def create_app(settings: Settings | None = None) -> Emulator:
             engine.runtime_of(task) if engine.engines.on_this_machine(task) else None),
         settings.inject_endpoint))
     _add_task_hooks(emulator, settings)
-    emulator.registry = create_registry(settings)
     emulator.ecr = ecr_state
     ecr_images = EcrImages(ecr_state, settings, lambda: emulator.http_port)
     engine.hooks.append(ecr_images)
-    ecr_state.registry = emulator.registry
-    emulator.registry.hooks = EcrRegistryHooks(ecr_state)
     ecr_state.principal_of = _iam_principal(moto)
     engine.hooks.append(AwsLogs(moto, engine.runtime_of))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
@@ -207,12 +214,23 @@ def create_app(settings: Settings | None = None) -> Emulator:
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
-        own_registry=ecr_images.is_ours)
+        own_registry=ecr_images.is_ours,
+        unserved_image=lambda image: task_images.unserved_image(engine.engines, image))
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:
         persistence.attach(emulator, keeper)
     return emulator
+
+
+def _registry(settings: Settings, ecr_state: EcrState):
+    """The OCI registry, with ECR's hooks (which repositories exist, who may push and pull)."""
+    from emulator.ecr.hooks import EcrRegistryHooks
+    from emulator.registry import create_registry
+
+    registry = create_registry(settings)
+    registry.hooks = EcrRegistryHooks(ecr_state)
+    return registry
 
 
 def _ecr_handlers():
@@ -227,6 +245,7 @@ def _flask_app(emulator: Emulator):
     from emulator import control, engine_routes, faults_routes, front_door_routes
     from emulator.ecr import control as ecr_control
     from emulator.exec import routes as exec_routes
+    from emulator.exec.service import EXTENSION as EXEC_EXTENSION
     from emulator.metadata import agent_routes
     from emulator.metadata import routes as metadata_routes
     from emulator.registry import routes as registry_routes
@@ -234,6 +253,7 @@ def _flask_app(emulator: Emulator):
 
     flask_app = Flask("emulator")
     flask_app.extensions.update(emulator.flask_extensions)
+    flask_app.extensions[EXEC_EXTENSION] = _exec_service(emulator)
     flask_app.register_blueprint(control.blueprint)
     flask_app.register_blueprint(registry_routes.blueprint)
     flask_app.register_blueprint(ecr_control.blueprint)
@@ -248,13 +268,22 @@ def _flask_app(emulator: Emulator):
 
 
 def _add_exec(emulator: Emulator) -> None:
-    """ECS Exec: ExecuteCommand opens sessions whose data channels the route serves."""
+    """ECS Exec: ExecuteCommand opens sessions whose data channels the route serves (with the
+    Flask app: _exec_service)."""
     sessions = ExecSessions()
     emulator.ecs.exec_sessions = sessions
     emulator.closers.insert(0, sessions.close_all)
-    emulator.flask_extensions[EXEC_EXTENSION] = ExecService(
-        sessions, lambda engine: emulator.engine.engines.runtime_named(engine).api,
-        SessionLogs(emulator.moto))
+
+
+def _exec_service(emulator: Emulator):
+    """What the exec route serves a session's data channel with; made with the Flask app, as
+    its WebSocket, Docker exec and log modules are only a session's."""
+    from emulator.exec.service import ExecService
+    from emulator.exec.session_logs import SessionLogs
+
+    return ExecService(emulator.ecs.exec_sessions,
+                       lambda engine: emulator.engine.engines.runtime_named(engine).api,
+                       SessionLogs(emulator.moto))
 
 
 def _iam_principal(moto: MotoBridge):
@@ -290,6 +319,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     """Load balancer targets, Cloud Map instances, EventBridge events, and faults on purpose."""
     engine, state, moto = emulator.engine, emulator.ecs, emulator.moto
     load_balancers = LoadBalancerTargets(state, moto)
+    state.contributions.target_group = load_balancers.target_group  # CreateService's checks
     target_group_ports = TargetGroupPorts()  # moto's ELBv2, as ELB keys targets, while we run
     moto.on_load.append(target_group_ports.install)
     emulator.closers.append(target_group_ports.uninstall)
@@ -313,9 +343,26 @@ def _docker_runtime(keeper, settings, environment=None):
     # id across restarts: its containers and network are found again by their labels.
     # None: the SDK reads DOCKER_HOST
     environment = environment or settings.docker_environment() or None
+    # The default bridge's gateway is an address of the engine's host; an engine elsewhere may
+    # well have the one this host's docker0 has (172.17.0.1): only a local engine's can be ours.
+    local = engines.on_this_machine((environment or {}).get("DOCKER_HOST") or "unix://")
+    options = dict(environment=environment, concurrency=settings.docker_concurrency,
+                   task_network=_task_network(settings),
+                   is_local=callers.is_local_address if local else lambda _: False)
     if keeper is None:
-        return DockerRuntime(instance_id=new_instance_id(), environment=environment,
-                             concurrency=settings.docker_concurrency)
+        return DockerRuntime(instance_id=new_instance_id(), **options)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
-                         state_dir=str(keeper.directory), environment=environment,
-                         concurrency=settings.docker_concurrency)
+                         state_dir=str(keeper.directory), **options)
+
+
+def _task_network(settings) -> str:
+    """ECS_EMULATOR_TASK_NETWORK, but the emulator's own network for an emulator run as a
+    container: it reaches its tasks by joining their network, which the default bridge would
+    make every container's neighbour, and sees them from there, not from a gateway of this
+    host's (runtime/own_container.py)."""
+    if settings.task_network == "default-bridge" and settings.own_container:
+        logging.getLogger("emulator.runtime").warning(
+            "tasks attach to the emulator's own network, not the default bridge "
+            "(ECS_EMULATOR_TASK_NETWORK): the emulator runs in a container")
+        return "emulator"
+    return settings.task_network

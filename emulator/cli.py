@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
     finally:
         gc.enable()  # a start-up that failed too: an in-process caller keeps its collector
+    misplaced = _serve_options_before(argv, command)
+    if misplaced:
+        # Given before a client command they were parsed and ignored: `ecs-emulator --port 4600
+        # status` asked the emulator on 4566.
+        port = misplaced.get("--port") or "PORT"
+        parser.error(f"{', '.join(misplaced)}: serve's options; `{command}` reaches the emulator "
+                     f"at --endpoint-url or AWS_ENDPOINT_URL (`ecs-emulator {command} "
+                     f"--endpoint-url http://127.0.0.1:{port}`)")
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.parse_args([command, "--help"])
@@ -80,6 +88,19 @@ def _serve_only(argv: list[str]) -> bool:
         elif word not in _SERVE_WORDS and word.split("=", 1)[0] not in _SERVE_VALUED:
             return False
     return True
+
+
+def _serve_options_before(argv: list[str], command: str) -> dict[str, str]:
+    """serve's options (and their values) given before another command's word."""
+    words = iter(argv[:argv.index(command)] if command in argv else [])
+    given = {}
+    for word in words:
+        name, _, value = word.partition("=")
+        if name in _SERVE_VALUED:
+            given[name] = value or next(words, "")
+        elif name == "--quiet":
+            given[name] = ""
+    return given
 
 
 def _parser(clients: bool = True) -> argparse.ArgumentParser:

@@ -38,6 +38,17 @@ _REGISTRY_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9][A-Za-z0-9_.-]*)(
 CERT_FILES = ("ca.pem", "cert.pem", "key.pem")
 
 
+TASK_NETWORKS = ("emulator", "default-bridge")
+
+
+def _task_network(raw: str | None) -> str:
+    mode = (raw or "emulator").strip().lower()
+    if mode not in TASK_NETWORKS:
+        raise ValueError(f"ECS_EMULATOR_TASK_NETWORK must be emulator or default-bridge, "
+                         f"not {raw!r}")
+    return mode
+
+
 def _control_token_mode(raw: str | None) -> str:
     mode = (raw or "auto").strip().lower()
     if mode not in ("auto", "on", "off"):
@@ -198,6 +209,10 @@ class Settings:
     # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     docker_concurrency: int = 4
+    # Where tasks' network namespaces attach: "emulator", the emulator's own user-defined
+    # network; "default-bridge", Docker's default bridge (docker0), where Docker attaches
+    # fastest but every container on it reaches every other (runtime/docker_network.py).
+    task_network: str = "emulator"
     # Whether the control endpoints ask for the run's control token (access/control_token.py):
     # "auto" once containers reach the operator's listener as this host (Docker Desktop), "on"
     # always, "off" never.
@@ -281,6 +296,7 @@ class Settings:
                                         cls.sandbox_pool_burst),
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
                                         cls.docker_concurrency),
+            task_network=_task_network(os.environ.get("ECS_EMULATOR_TASK_NETWORK")),
             control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),
             placement_wait_s=_env_float("ECS_EMULATOR_PLACEMENT_WAIT", cls.placement_wait_s),
             allowed_hosts=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_HOSTS", ""),

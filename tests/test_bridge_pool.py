@@ -124,7 +124,9 @@ def test_a_bridge_task_on_a_spare_keeps_what_a_bridge_task_has(
     assert "hello" in output_of(docker_client, probing, "prober", "END", timeout=30)
 
     stop(ecs, cluster, arn, docker_client)  # its container is gone once STOPPED
-    wait_for(lambda: docker_client.containers.list(all=True, filters={"id": spare.id}),
+    # (removed between the list and its inspect is removed too, not a 404)
+    wait_for(lambda: docker_client.containers.list(all=True, ignore_removed=True,
+                                                   filters={"id": spare.id}),
              lambda found: found == [], timeout=10)
     for other_arn in (probing, *warm_arns):
         stop(ecs, cluster, other_arn, docker_client)

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from emulator import __version__
-from emulator.cli import _parser, _serve_only, _settings, main
+from emulator.cli import _parser, _serve_only, _serve_options_before, _settings, main
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60
@@ -135,6 +135,21 @@ def test_a_flag_wins_over_its_environment_variable(start):
     assert running.stop() == 0
 
 
+def test_without_a_docker_engine_it_serves_and_says_so_in_a_few_lines(start, tmp_path):
+    # A user who had not started Docker got a warning every second, and pages of traces.
+    port = free_port()
+    running = start([str(BIN / "ecs-emulator"), "--port", str(port)], port,
+                    DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    assert running.wait_until_healthy()["docker"] is False
+    running.ecs().create_cluster(clusterName="c")
+    time.sleep(2.5)  # the event stream tries again every second
+    assert running.stop() == 0
+    output = running.output()
+    assert output.count("docker event stream failed") == 1, output
+    assert "could not remove this emulator's containers" in output
+    assert "Traceback" not in output, output
+
+
 def test_a_port_in_use_is_a_clear_error(start):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -194,3 +209,21 @@ def test_flags_override_the_environment(monkeypatch):
         4000, "0.0.0.0")
     settings = _settings(_parser().parse_args(["serve", "--port", "4001", "--host", "127.0.0.2"]))
     assert (settings.port, settings.host) == (4001, "127.0.0.2")
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--port", "4600", "status"], "http://127.0.0.1:4600"),
+    (["--host=127.0.0.2", "--quiet", "ps"], "http://127.0.0.1:PORT"),
+])
+def test_serve_options_before_a_client_command_are_refused(argv, named, capsys):
+    # They were parsed and ignored: `--port 4600 status` asked the emulator on 4566.
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "serve's options" in err and f"--endpoint-url {named}" in err
+
+
+def test_a_client_command_s_own_port_is_its_own():
+    # `up --port` is the security group's port (the ECS CLI's), not serve's.
+    assert _serve_options_before(["up", "--port", "8080"], "up") == {}

@@ -126,13 +126,14 @@ def task_status(ecs, arn: str) -> str:
     return ecs.describe_tasks(cluster=CLUSTER, tasks=[arn])["tasks"][0]["lastStatus"]
 
 
-def test_logs_of_an_unknown_task(cli, cluster):
+def test_logs_of_an_unknown_task(cli, cluster, clean_emulator):
     code, _, err = cli("logs", "0123456789abcdef0123456789abcdef")
-    assert code == 1 and "no task 0123456789abcdef0123456789abcdef" in err
+    assert code == 1 and ("no task 0123456789abcdef0123456789abcdef in any cluster of "
+                          f"{clean_emulator.region}") in err
 
 
 def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster, ecs,
-                                                                  busybox_image):
+                                                                  busybox_image, clean_emulator):
     arn = run_busybox(ecs, busybox_image, "echo inside > /marker; sleep 60")
     wait_for_task(ecs, CLUSTER, arn, "RUNNING")
     task_id = arn.rsplit("/", 1)[1]
@@ -140,6 +141,12 @@ def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster,
                             lambda result: result[0] == 0)
     assert out == "inside\n"
     assert cli("exec", task_id, "--", "sh", "-c", "exit 3")[0] == 3
+    # The README's form: flags between the task and `--` are the command line's, not the command's.
+    code, out, err = cli("exec", task_id, "--container", "main", "--region",
+                         clean_emulator.region, "--", "cat", "/marker")
+    assert (code, out) == (0, "inside\n"), err
+    code, _, err = cli("exec", task_id, "--container", "nope", "--", "true")
+    assert code == 1 and "has no container 'nope'" in err
 
 
 def test_exec_into_a_stopped_task_is_refused(cli, cluster, ecs, busybox_image):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import types
 
 import pytest
 import yaml
@@ -349,3 +350,44 @@ def test_image_pulls_are_reported_once_while_they_last(capfd):
     report_pull({**task, "taskArn": task["taskArn"] + "d", "pullStoppedAt": "later"}, seen)
     err = capfd.readouterr().err
     assert err.count("Pulling images") == 1 and "images=repo/app:1" in err and "task=abc" in err
+
+
+class CrashLoopingEcs:
+    """An ECS client whose service never runs its one task: every look finds a new task that
+    failed, as a service of an image that cannot be pulled does."""
+
+    def __init__(self):
+        self.looks = 0
+
+    def describe_services(self, cluster, services):
+        self.looks += 1
+        assert self.looks < 100, "still waiting: the timeout never came"
+        return {"services": [{"serviceName": "web", "desiredCount": 1, "runningCount": 0,
+                              "pendingCount": 1, "events": [], "deployments": [{}]}]}
+
+    def get_paginator(self, _name):
+        looks = self.looks
+
+        class Pages:
+            def paginate(self, **_filters):
+                return [{"taskArns": [f"arn:aws:ecs:us-east-1:123456789012:task/c/{looks:032x}"]}]
+        return Pages()
+
+    def describe_tasks(self, cluster, tasks):
+        return {"tasks": [{"taskArn": arn, "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+                           "stoppedReason": "CannotPullContainerError"} for arn in tasks]}
+
+
+def test_the_timeout_counts_from_the_last_change_of_the_running_count(monkeypatch):
+    # The ECS CLI's rule: new tasks that fail one after another are no progress.
+    from emulator.cli_commands.connection import CliError
+    from emulator.ecscli import waiting
+
+    clock = iter(range(0, 10_000, 10))  # ten seconds pass between two looks
+    # The module's own clock only: the process's time module serves the emulator's threads.
+    monkeypatch.setattr(waiting, "time", types.SimpleNamespace(
+        monotonic=lambda: next(clock), sleep=lambda _s: None))
+    ecs = CrashLoopingEcs()
+    with pytest.raises(CliError, match="Running count has not changed for 1 minutes"):
+        waiting.ServiceWatch(ecs, "c", "web").wait(1)
+    assert ecs.looks < 10

@@ -150,8 +150,8 @@ def attempt(name, call):
     except Exception as error:
         print(name, error.response["Error"]["Code"], error.response["Error"]["Message"],
               flush=True)
-def box(**extra):
-    return [{"name": "x", "image": "busybox", "memory": 32, **extra}]
+def box(**extra):  # an image of the emulator's ECR: only what `extra` adds is refused
+    return [{"name": "x", "image": os.environ["OWN_REGISTRY"] + "/app:1", "memory": 32, **extra}]
 attempt("host-mount", lambda: ecs.register_task_definition(
     family="escape", containerDefinitions=box(mountPoints=[mount]), volumes=[root],
     pidMode="host"))
@@ -190,6 +190,10 @@ for registry in ("127.0.0.1:5000", "localhost:5000", "[::1]:5000"):
 attempt("own-registry", lambda: ecs.register_task_definition(
     family="images", containerDefinitions=[{"name": "x", "memory": 32,
                                             "image": os.environ["OWN_REGISTRY"] + "/app:1"}]))
+attempt("local-image", lambda: ecs.register_task_definition(
+    family="images", containerDefinitions=[{"name": "x", "memory": 32,
+                                            "image": "ecs-emulator-test/emulator"}]))
+attempt("run-local-image", lambda: ecs.run_task(cluster="work", taskDefinition="operator-image"))
 attempt("plain", lambda: ecs.register_task_definition(family="plain",
                                                       containerDefinitions=box()))
 print("END", flush=True)
@@ -218,6 +222,10 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     ecs.register_task_definition(
         family="operator", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 32,
                                                   "privileged": True}])
+    # The operator's local build (this test's own image), theirs to run.
+    ecs.register_task_definition(
+        family="operator-image", containerDefinitions=[{"name": "x", "image": python_image,
+                                                        "memory": 32}])
     # Another project's volume, one an emulator made as shared (its labels) that tasks may
     # share, and one an emulator made for a task of its own (another task's private data).
     foreign = docker_volumes()
@@ -244,8 +252,8 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     printed = output_of(docker_client, arn, "app", "END", timeout=120)
     lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
     for name in ("host-mount", "privileged", "capabilities", "bind-volume", "run-operators",
-                 "service-operators", "foreign-volume", "run-foreign-volume", "task-volume",
-                 "unmade-task-volume"):
+                 "service-operators", "foreign-volume", "run-foreign-volume", "local-image",
+                 "run-local-image", "task-volume", "unmade-task-volume"):
         assert lines[name].startswith(f"{name} AccessDeniedException "), printed
     assert "made for one task only" in lines["task-volume"]
     assert "kept for tasks' own volumes" in lines["unmade-task-volume"]
@@ -253,6 +261,10 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
     assert f"the Docker volume '{foreign}', which the emulator did not make" in lines[
         "run-foreign-volume"]
+    # The operator's local builds: no registry served them.
+    assert ("runs the image 'ecs-emulator-test/emulator', whose copy on the engine no registry "
+            "served") in lines["local-image"]
+    assert f"runs the image '{python_image}', whose copy" in lines["run-local-image"]
     local = [line for line in printed.splitlines() if line.startswith("local-registry ")]
     assert len(local) == 3 and all(" AccessDeniedException " in line and
                                    "a registry on the emulator's host" in line
@@ -260,8 +272,8 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     for name in ("plain", "emulators-volume", "new-volume", "own-registry"):  # the rest goes on
         assert lines[name] == f"{name} OK", printed
     families = ecs.list_task_definition_families()["families"]
-    assert sorted(families) == ["attacker", "images", "operator", "operator-volume", "plain",
-                                "volumes"]
+    assert sorted(families) == ["attacker", "images", "operator", "operator-image",
+                                "operator-volume", "plain", "volumes"]
     assert ecs.list_tasks(cluster="work")["taskArns"] == [arn]
     assert ecs.list_services(cluster="work")["serviceArns"] == []
     stop(ecs, cluster, arn, docker_client)
@@ -387,11 +399,14 @@ def test_a_task_holding_many_idle_connections_costs_only_its_own(
          "command": ["sh", "-c", NEIGHBOURLY]}, family="flood", networkMode="bridge")
     arn = run(ecs, cluster, definition)
     wait_for_task(ecs, cluster, arn, "RUNNING")
-    threads = threading.active_count()
+    before = set(threading.enumerate())
     ecs.tag_resource(resourceArn=arn, tags=[{"key": "go", "value": "1"}])
     output_of(docker_client, arn, "flood", "FLOODED")
-    # Idle connections hold no thread.
-    assert threading.active_count() <= threads
+    # Idle connections hold no thread: a thread each would be 100 more. A few of the emulator's
+    # own may start meanwhile (one seen under load: 52 threads, not 51), e.g. a listener's
+    # admission thread, started at the first caller Docker must be asked about.
+    new = [t.name for t in set(threading.enumerate()) - before]
+    assert len(new) < 10, new
     opened = int(output_of(docker_client, arn, "flood", "END").split("OPEN ", 1)[1].split()[0])
     # The emulator closed the longest idle of the flood's: as many stay as one address may keep.
     assert opened == PEER_IDLE_LIMIT

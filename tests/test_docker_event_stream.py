@@ -66,3 +66,30 @@ def test_a_reconnect_replays_from_before_the_last_event_and_tells_nothing_twice(
     assert api.params[0] == {"since": docker_streams.since_param(4990.0)}
     replay_from = float(api.params[1]["since"])
     assert replay_from < 5000.0 and 5000.000001 - replay_from <= 2.0 + 1e-6
+
+
+class _DownApi(_ScriptedApi):
+    """An engine that does not answer the first `down` calls, then plays its scripts."""
+
+    def __init__(self, down: int, scripts: list[list]):
+        super().__init__(scripts)
+        self.down = down
+
+    def events(self, decode: bool, filters: dict, **params):
+        if self.down:
+            self.down -= 1
+            raise ConnectionError("Connection aborted: no such file")
+        return super().events(decode, filters, **params)
+
+
+def test_an_engine_that_is_down_is_said_once_and_its_return_too(monkeypatch, caplog):
+    # A user without a running Docker Engine got a warning every second, for as long as it ran.
+    monkeypatch.setattr(docker_streams, "_RECONNECT_DELAY_S", 0.0)
+    api = _DownApi(5, [[_die("a", 1_000_000_000)]])
+    with caplog.at_level("DEBUG", logger=docker_streams.__name__):
+        assert [container for container, _ in _read(api)] == ["a"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["docker event stream failed: Connection aborted: no such file; "
+                        "trying again every second"]
+    infos = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert infos == ["docker event stream open again after 5 failed tries"]

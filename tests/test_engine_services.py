@@ -196,7 +196,8 @@ def test_another_engine_keeps_its_own_ready_sandboxes(world):
     for arn in arns:  # after two tasks of one shape, a spare of that shape is kept ready
         wait_for_task(ecs, CLUSTER, arn, "RUNNING")
     pool = {"label": f"{labels.CONTAINER_NAME}=~pool"}
-    [spare] = wait_for(lambda: b.containers.list(filters=pool), lambda found: len(found) == 1,
+    [spare] = wait_for(lambda: b.containers.list(filters=pool, ignore_removed=True),
+                       lambda found: len(found) == 1,
                        timeout=30)
     engines = world["emulator"].emulator.engine.engines
     wait_for(engines.engines["b"].sandboxes.ready_count, lambda n: n == 1, timeout=10)

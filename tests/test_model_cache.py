@@ -1,5 +1,6 @@
 """api_shapes/model_cache.py: a model is read from its compact copy only while the copy is of the
-same model file; a stale, torn or unwritable copy is passed over and the file read instead."""
+same model file; a stale, torn or unwritable copy is passed over and the file read instead; each
+model file (each virtualenv's botocore) keeps a copy of its own."""
 
 from __future__ import annotations
 
@@ -50,10 +51,15 @@ def botocore_data(tmp_path, monkeypatch):
     return write
 
 
+def copy_path(service: str) -> str:
+    path, _ = model_files._locate(service)
+    return model_cache._path(service, model_cache.key_of(path))
+
+
 def test_the_second_load_reads_the_copy_and_both_leave_documentation_out(botocore_data,
                                                                           monkeypatch):
     first = model_files.load_model("svc")
-    assert os.path.isfile(os.path.join(model_cache.CACHE_DIR, "svc.marshal"))
+    assert os.path.isfile(copy_path("svc"))
     monkeypatch.setattr(model_files, "_read", lambda path: pytest.fail("read the JSON again"))
     second = model_files.load_model("svc")
     assert first == second
@@ -84,10 +90,25 @@ def test_a_copy_from_another_interpreter_is_not_used(botocore_data):
     assert model_cache.read("svc", key) is not None
 
 
+def test_two_virtualenvs_keep_a_copy_each(botocore_data, tmp_path, monkeypatch):
+    """Emulators of two virtualenvs started in turn each read their own copy, not the JSON."""
+    other = tmp_path / "other-venv" / "svc" / "2020-01-01"
+    other.mkdir(parents=True)
+    (other / "service-2.json.gz").write_bytes(gzip.compress(json.dumps(model("two")).encode()))
+    roots = {"one": [str(tmp_path / "data")], "two": [str(tmp_path / "other-venv")]}
+    for venv in ("one", "two"):
+        monkeypatch.setattr(model_files, "_search_paths", lambda venv=venv: roots[venv])
+        assert model_files.load_model("svc")["metadata"]["targetPrefix"] == f"Svc_{venv}"
+    monkeypatch.setattr(model_files, "_read", lambda path: pytest.fail("read the JSON again"))
+    for venv in ("one", "two", "one"):
+        monkeypatch.setattr(model_files, "_search_paths", lambda venv=venv: roots[venv])
+        assert model_files.load_model("svc")["metadata"]["targetPrefix"] == f"Svc_{venv}"
+
+
 @pytest.mark.parametrize("contents", [b"", b"\x00garbage", b"not marshal at all" * 10])
 def test_a_torn_copy_is_passed_over_and_replaced(botocore_data, contents):
     os.makedirs(model_cache.CACHE_DIR)
-    with open(os.path.join(model_cache.CACHE_DIR, "svc.marshal"), "wb") as file:
+    with open(copy_path("svc"), "wb") as file:
         file.write(contents)
     assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
     path, _ = model_files._locate("svc")
@@ -101,3 +122,21 @@ def test_an_unwritable_cache_directory_only_costs_the_copy(botocore_data, tmp_pa
     monkeypatch.setattr(model_cache, "CACHE_DIR", str(blocker / "cache"))  # cannot be made
     assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
     assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
+
+
+def test_a_write_removes_copies_no_start_wrote_for_a_month_and_the_old_single_copy(
+        botocore_data, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    gone, recent, other = cache / "svc-0badc0de.marshal", cache / "svc-00c0ffee.marshal", \
+        cache / "ecs-0badc0de.marshal"
+    for path in (gone, recent, other, cache / "svc.marshal"):
+        path.write_bytes(b"x")
+    month_ago = os.path.getmtime(gone) - model_cache.FORGET_AFTER_S - 60
+    os.utime(gone, (month_ago, month_ago))
+    os.utime(other, (month_ago, month_ago))
+    model_files.load_model("svc")  # writes svc's copy
+    left = {path.name for path in cache.iterdir()}
+    assert os.path.basename(copy_path("svc")) in left
+    assert recent.name in left and other.name in left  # another service's is its own write's
+    assert gone.name not in left and "svc.marshal" not in left

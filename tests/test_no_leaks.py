@@ -21,7 +21,8 @@ pytestmark = pytest.mark.docker
 def leftovers(docker_client, instance: str) -> dict:
     label = {"label": f"{INSTANCE}={instance}"}
     return {
-        "containers": [c.name for c in docker_client.containers.list(all=True, filters=label)],
+        "containers": [c.name for c in docker_client.containers.list(  # (gone meanwhile: gone)
+            all=True, ignore_removed=True, filters=label)],
         "networks": [n.name for n in docker_client.networks.list(filters=label)],
         "volumes": [v.name for v in docker_client.volumes.list(filters=label)],
     }

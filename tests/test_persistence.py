@@ -49,7 +49,9 @@ class Emulator:
 
 def containers(docker_client, instance) -> dict:
     """name -> (id, status) of the instance's containers."""
-    found = docker_client.containers.list(all=True, filters={"label": f"{INSTANCE}={instance}"})
+    # (one removed between the list and its inspect is gone, not a 404)
+    found = docker_client.containers.list(all=True, ignore_removed=True,
+                                          filters={"label": f"{INSTANCE}={instance}"})
     return {c.name: (c.id, c.status) for c in found}
 
 
@@ -258,7 +260,7 @@ def remove_everything(docker_client, instance) -> None:
     import docker.errors
 
     label = {"label": f"{INSTANCE}={instance}"}
-    for resource in (docker_client.containers.list(all=True, filters=label)
+    for resource in (docker_client.containers.list(all=True, ignore_removed=True, filters=label)
                      + docker_client.networks.list(filters=label)):
         try:
             resource.remove(**({"force": True} if hasattr(resource, "kill") else {}))

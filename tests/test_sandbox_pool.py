@@ -197,7 +197,9 @@ def _run_awsvpc(world):
 # -- through Docker ------------------------------------------------------------------------------
 
 def docker_spares(docker_client) -> list:
-    return docker_client.containers.list(all=True, filters={"label": [
+    # (the pool makes and removes spares meanwhile: one gone between the list and its inspect
+    # is no spare, not a 404)
+    return docker_client.containers.list(all=True, ignore_removed=True, filters={"label": [
         f"ecs-emulator.container-name={POOL_NAME}", f"ecs-emulator.pid={os.getpid()}"]})
 
 
@@ -244,7 +246,8 @@ def test_a_task_on_a_spare_is_known_by_its_address_and_publishes_its_ports(
 
     ecs.stop_task(cluster=cluster, task=second)
     wait_for_task(ecs, cluster, second, "STOPPED")
-    assert not docker_client.containers.list(all=True, filters={"id": spare.id})
+    assert not docker_client.containers.list(all=True, ignore_removed=True,
+                                             filters={"id": spare.id})
     clean_emulator.reset()
     assert docker_spares(docker_client) == []
 

@@ -143,7 +143,10 @@ def test_a_client_command_leaves_the_collector_alone():
 
 def test_the_first_ecs_call_imports_none_of_the_heavy_libraries():
     """What `serve` builds and its first ListClusters: our own ECS handlers, no SDK, no moto,
-    no Docker SDK, no Flask, no importlib.metadata (a fresh interpreter: pytest has them all)."""
+    no Docker SDK, no Flask, no importlib.metadata (a fresh interpreter: pytest has them all);
+    nor our own modules of features that call later: the OCI registry and ECR's model (made
+    with the first ECR call or push), ECS Exec's session service (with the first session), the
+    pause image (with the first sandbox)."""
     code = textwrap.dedent("""
         import io, json, sys
         from emulator import cli
@@ -155,11 +158,45 @@ def test_the_first_ecs_call_imports_none_of_the_heavy_libraries():
         assert json.loads(body) == {"clusterArns": []}, body
         heavy = {"moto", "botocore", "boto3", "docker", "flask", "werkzeug", "yaml", "requests",
                  "urllib3"}
-        print(sorted(heavy & {name.split(".")[0] for name in sys.modules}
-                     | {"importlib.metadata"} & set(sys.modules)))
+        rare = ("emulator.registry.storage", "emulator.registry.names",
+                "emulator.registry.manifests", "emulator.registry.driver", "emulator.ecr.model",
+                "emulator.ecr.images",
+                "emulator.ecr.hooks", "emulator.exec.service", "emulator.exec.websocket",
+                "emulator.runtime.pause_image", "tarfile", "http.cookies")
+        print(json.dumps({
+            "heavy": sorted(heavy & {name.split(".")[0] for name in sys.modules}
+                            | {"importlib.metadata"} & set(sys.modules)),
+            "rare": sorted(name for name in sys.modules if name.startswith(rare))}))
     """)
     environ = {k: v for k, v in list_clusters_environ().items() if k != "wsgi.input"}
     done = subprocess.run([sys.executable, "-c", code, json.dumps(environ)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[-2] == "[]"
+    assert json.loads(done.stdout.split("\n")[-2]) == {"heavy": [], "rare": []}
+
+
+def test_the_registry_is_made_with_its_first_use_and_answers_as_before():
+    """create_app leaves the registry (its temporary directory too) to its first user; the
+    registry routes, ECR and a reset all find the same one, with ECR's hooks in it."""
+    from emulator.ecr.hooks import EcrRegistryHooks
+
+    emulator = create_app(Settings(host="127.0.0.1", port=0))
+    assert emulator.ecr.registry_if_made() is None
+    emulator.reset()  # nothing to empty: it makes none
+    assert emulator.ecr.registry_if_made() is None
+    registry = emulator.registry
+    assert registry is not None and registry is emulator.ecr.registry is emulator.registry
+    assert isinstance(registry.hooks, EcrRegistryHooks)
+    assert emulator.ecr.registry_if_made() is registry
+
+
+def test_a_reset_empties_a_data_directorys_registry_that_nothing_used_yet(tmp_path):
+    """With a data directory the registry's files outlive the process: a reset made before any
+    ECR call or push of this run must still empty them (the README: a reset drops images)."""
+    leftover = tmp_path / "registry" / "repositories" / "000000000000" / "app" / "_manifests"
+    leftover.mkdir(parents=True)
+    (leftover / "kept").write_text("an image of an earlier run")
+    second = create_app(Settings(host="127.0.0.1", port=0, data_dir=str(tmp_path)))
+    assert second.ecr.registry_if_made() is None
+    second.reset()
+    assert not (tmp_path / "registry" / "repositories" / "000000000000" / "app").exists()

@@ -321,6 +321,26 @@ def test_the_throttle_waits_longer_after_each_failure_and_a_steady_task_resets_i
     assert world.service.next_launch_at == 0.0 and world.service.consecutive_failures == 0
 
 
+def test_a_failed_task_still_being_torn_down_is_counted_before_it_is_replaced():
+    """The engine asks a task that failed to start to stop, and says STOPPED only once its
+    containers are gone (seconds on a loaded host): a pass in between must not replace it at
+    once, as though it had not failed, nor count it twice when STOPPED comes."""
+    world = World(desired=1)
+    ending = []
+    for _ in range(3):
+        world.run_pass()  # never unthrottled: the third failure must hold the next launch
+        [task] = world.live()
+        task.request_stop("TaskFailedToStart", "CannotPullContainerError: no such image")
+        ending.append(task)
+    world.run_pass()
+    assert world.live() == [] and world.service.next_launch_at > 0
+    assert world.service.consecutive_failures == 3
+    for task in ending:
+        task.advance(TaskStatus.STOPPED)
+        world.scheduler.on_task_changed(world.store, task)
+    assert world.service.consecutive_failures == 3
+
+
 def test_quick_exits_after_running_back_off_too_but_long_runs_do_not():
     world = World(desired=1)
     for _ in range(4):

@@ -36,7 +36,7 @@ import re
 from urllib.parse import urlsplit
 
 from emulator.access.callers import HOST_NAMES, reaches_this_host
-from emulator.registry.names import ECR_REGISTRY
+from emulator.registry.ecr_hosts import ECR_REGISTRY
 
 # Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
 # containers name the host so (callers.HOST_NAMES), tasks are given host.docker.internal

@@ -10,6 +10,14 @@ apart on its bridge.
 - STRANGER: anything else: Docker's default bridge, another network namespace routed to this
   host, another machine
 
+With ECS_EMULATOR_TASK_NETWORK=default-bridge the tasks' network is Docker's default bridge,
+shared with every container on the engine (the user's, other emulators' tasks): there is no
+NETWORK there. An address on it is a TASK only while Docker's view puts one of a live task's
+containers (or its sandbox) there and that container has not stopped; anything else on it is a
+STRANGER. So an address a stopped task's container left, which Docker gives the next container
+started, is not the task's: its container is not there, and the stopped container's task stops
+matching once the engine sees it exit (before a new container could be made and started there).
+
 With several Docker Engines (engine/engines.py) each has its own copy of the network. Those of
 the engines on this machine (by their Docker address, with a gateway that is this host's) are
 read too, once a task runs there and while the engine answers: an address is looked up on the
@@ -39,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE
-from emulator.runtime.status import TaskStatus
+from emulator.runtime.status import ContainerStatus, TaskStatus
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
 READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
@@ -78,6 +86,7 @@ class _Network:
     engine: str  # the engine's name (DEFAULT_ENGINE for the one DOCKER_HOST names)
     subnets: tuple
     addresses: dict  # address -> container id
+    shared: bool = False  # Docker's default bridge: live tasks' containers only, no NETWORK
 
 
 class Callers:
@@ -111,14 +120,15 @@ class Callers:
             return Caller(CallerKind.STRANGER, address)
         task = self._task_at(str(ip), network.engine, asked)
         if task is None:
-            return Caller(CallerKind.NETWORK, address)
+            return Caller(CallerKind.STRANGER if network.shared else CallerKind.NETWORK, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
     def admits(self, address: str, wait: bool = True) -> bool | None:
         """Whether `address` is no stranger's: this host's, or on one of the emulator's networks
-        (which task it is, if any, does not matter here). With wait=False, None where telling
-        needs a look at Docker or at the tasks: the caller asks again on a thread that may wait
-        for it (a stranger is told there too, so many cost the selector nothing)."""
+        (which task it is, if any, does not matter here; on the default bridge, only a live
+        task's is admitted). With wait=False, None where telling needs a look at Docker or at
+        the tasks: the caller asks again on a thread that may wait for it (a stranger is told
+        there too, so many cost the selector nothing)."""
         if address in _LOOPBACK:
             return True
         try:
@@ -131,11 +141,16 @@ class Callers:
             return True
         asked = time.monotonic()
         if wait:
-            return self._network_of(ip, asked) is not None
+            network = self._network_of(ip, asked)
+            if network is not None and network.shared:
+                return self._task_at(str(ip), network.engine, asked) is not None
+            return network is not None
         if self._read_at < asked - REFRESH_S:
             return None
-        # Without the lock, which a thread reading Docker may hold: the view is one tuple.
-        return True if self._find(ip) is not None else None
+        # Without the lock, which a thread reading Docker may hold: the view is one tuple. On
+        # the shared bridge the tasks decide, under the state lock: not on the selector.
+        network = self._find(ip)
+        return True if network is not None and not network.shared else None
 
     # -- Docker's view ------------------------------------------------------------------------
 
@@ -156,10 +171,37 @@ class Callers:
         task = self._live_task(address, engine)
         # Not found: look at Docker again, unless someone did since this request came (a
         # container that has just started makes its first calls at once; they share one look).
-        if task is None:
+        if task is None and self._worth_reading(engine):
             self._read(older_than=asked)
             task = self._live_task(address, engine)
         return task
+
+    def _worth_reading(self, engine: str) -> bool:
+        """Whether Docker's view may have changed for a task since it was read. On the shared
+        default bridge, only while a live task's namespace holder (its sandbox, or a bridge
+        container that attached itself) is missing from it: otherwise a stranger's every
+        connection would cost a read of Docker, and one could keep the listener's one
+        deciding thread busy with them."""
+        network = next((n for n in self._networks if n.engine == engine), None)
+        if network is None or not network.shared:
+            return True
+        seen = set(network.addresses.values())
+        with self._state.lock:
+            for store in self._state.stores():
+                for task in store.tasks.values():
+                    if (task.known >= TaskStatus.DEPROVISIONING
+                            or (task.engine or DEFAULT_ENGINE) != engine):
+                        continue
+                    if task.sandbox_id:
+                        holders = [task.sandbox_id]
+                    elif task.network_mode == "bridge":
+                        holders = [c.runtime_id for c in task.containers
+                                   if c.runtime_id and c.known < ContainerStatus.STOPPED]
+                    else:
+                        continue
+                    if any(holder not in seen for holder in holders):
+                        return True
+        return False
 
     def _read(self, older_than: float) -> None:
         """Read the networks again if what we have was read before `older_than`. One thread
@@ -252,7 +294,8 @@ class Callers:
         except Exception:  # Docker failing: what was last read of it stays (failing closed)
             return _UNREAD
         return _Network(engine, tuple(ipaddress.ip_network(s, strict=False)
-                                      for s in members.subnets), dict(members.addresses))
+                                      for s in members.subnets), dict(members.addresses),
+                        shared=members.shared)
 
     def _engines_with_tasks(self) -> frozenset:
         """The engines other than the default that run a task whose address may call."""
@@ -265,6 +308,9 @@ class Callers:
     def _live_task(self, address: str, engine: str):
         network = next((n for n in self._networks if n.engine == engine), None)
         container_id = network.addresses.get(address) if network is not None else None
+        shared = network is not None and network.shared
+        if shared and not container_id:
+            return None  # on the default bridge only a container of a task's is the task
         with self._state.lock:
             for store in self._state.stores():
                 for task in store.tasks.values():
@@ -274,12 +320,24 @@ class Callers:
                         continue
                     if (task.engine or DEFAULT_ENGINE) != engine:
                         continue  # the same address on another engine's network is not it
+                    if shared:  # the container Docker has there, not the address, says
+                        if _holds(task, container_id):
+                            return task
+                        continue
                     if task.network_mode == "awsvpc" and task.private_ip == address:
                         return task
                     if container_id and (container_id == task.sandbox_id or any(
                             c.runtime_id == container_id for c in task.containers)):
                         return task
         return None
+
+
+def _holds(task, container_id: str) -> bool:
+    """Whether `container_id` is `task`'s sandbox, or one of its containers that has not
+    stopped (a stopped one's address is Docker's to give to the next container started)."""
+    return container_id == task.sandbox_id or any(
+        c.runtime_id == container_id and c.known < ContainerStatus.STOPPED
+        for c in task.containers)
 
 
 def is_local_address(address: str) -> bool:

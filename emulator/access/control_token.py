@@ -39,7 +39,6 @@ import hmac
 import os
 import secrets
 import tempfile
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -153,6 +152,8 @@ class ControlToken:
     def _presented(self, environ: dict) -> bool:
         given = environ.get(_ENVIRON_HEADER)
         if given is None:
+            from http.cookies import SimpleCookie  # (here: a browser's call; not the start-up's)
+
             cookie = SimpleCookie()
             try:
                 cookie.load(environ.get("HTTP_COOKIE", ""))

@@ -43,7 +43,8 @@ def add_parsers(commands) -> None:
     exec_.add_argument("task", help="the task's id or ARN")
     exec_.add_argument("--container", help="the container (default: the first running one)")
     exec_.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
-    exec_.set_defaults(handler=_with_connection(everyday.exec_command, cluster_optional=True))
+    exec_.set_defaults(handler=_flags_before_dashes(
+        exec_, _with_connection(everyday.exec_command, cluster_optional=True)))
 
     reset = commands.add_parser("reset", help="drop all state: tasks stop, everything is gone")
     add_cluster_flags(reset)
@@ -57,6 +58,21 @@ def add_parsers(commands) -> None:
                       help="seconds between SIGTERM and SIGKILL (default: the emulator's, 120, "
                            "or the containers' stopTimeout if shorter)")
     spot.set_defaults(handler=_with_connection(everyday.spot_interrupt, cluster_optional=True))
+
+
+def _flags_before_dashes(parser: argparse.ArgumentParser, handler):
+    """`exec TASK --container C -- CMD`: argparse's REMAINDER takes everything after TASK as
+    the command, flags included, so the flags between TASK and `--` are parsed here. Without
+    `--`, or when what follows TASK is not a flag (`exec TASK sh -c ...`), all of it is the
+    command, as before."""
+    def run(args) -> int:
+        cmd = list(args.cmd)
+        if cmd and cmd[0].startswith("-") and cmd[0] != "--" and "--" in cmd:
+            at = cmd.index("--")
+            parser.parse_args([*cmd[:at], args.task], namespace=args)
+            args.cmd = cmd[at:]
+        return handler(args)
+    return run
 
 
 def _with_connection(command, cluster_optional: bool = False):

@@ -56,7 +56,8 @@ def find_task(ecs, ref: str, cluster: str | None = None) -> dict:
         found = ecs.describe_tasks(cluster=candidate, tasks=[ref])["tasks"]
         if found:
             return found[0]
-    where = f"cluster {cluster}" if cluster else "any cluster of this region"
+    # The region named: a cluster configuration's region (`configure`) wins over AWS_REGION.
+    where = f"cluster {cluster}" if cluster else f"any cluster of {ecs.meta.region_name}"
     raise CliError(f"no task {ref} in {where}")
 
 

@@ -1,6 +1,10 @@
 """ECR state: one EcrStore per account and region (one private registry each), all guarded by one
 lock, the EcrState's. API handlers run under it (the JSON service takes it); the registry's hooks
 take it too. Nothing here does I/O.
+
+The model's classes are named here only in annotations: importing them (and the registry, which
+the EcrState makes on first use) is left to the first ECR call or push, not the emulator's
+start-up (scripts/bench/cold_start.py).
 """
 
 from __future__ import annotations
@@ -9,10 +13,14 @@ import datetime as dt
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 from emulator.config import Settings
 from emulator.ecr.errors import RepositoryNotFoundException
-from emulator.ecr.model import Backfill, CreationTemplate, PullThroughCacheRule, Repository
+
+if TYPE_CHECKING:
+    from emulator.ecr.model import Backfill, CreationTemplate, PullThroughCacheRule, Repository
+    from emulator.registry import Registry
 
 
 @dataclass
@@ -61,10 +69,14 @@ class EcrState:
     reset: the settings, the registry, and the key that signs authorization tokens and download
     URLs (so a `docker login` stays good across resets)."""
 
-    def __init__(self, settings: Settings | None = None, registry=None):
+    def __init__(self, settings: Settings | None = None, registry=None,
+                 registry_factory: Callable[[], Registry] | None = None):
+        """`registry`: where images live; or `registry_factory`, which makes it on first use."""
         self.lock = threading.RLock()
         self.settings = settings or Settings()
-        self.registry = registry  # emulator.registry.Registry: where images live
+        self._registry = registry
+        self._registry_factory = registry_factory
+        self._registry_lock = threading.Lock()  # not the ECR lock: the registry's hooks take that
         self.signing_key = secrets.token_bytes(32)
         # (access key id, account, region) -> the caller's IAM principal ARN, or None when
         # unknown; wired by create_app to moto's STS (GetCallerIdentity's answer).
@@ -73,6 +85,25 @@ class EcrState:
         # Changes the registry made to this state (a manifest put or deleted): persistence
         # writes ECR's part after a registry request only when this moved (persistence/requests.py).
         self.changes = 0
+
+    @property
+    def registry(self) -> Registry | None:
+        """The registry (emulator/registry/), made on first use."""
+        registry = self._registry
+        if registry is not None:  # (every registry request asks: no lock once it is made)
+            return registry
+        with self._registry_lock:
+            if self._registry is None and self._registry_factory is not None:
+                self._registry = self._registry_factory()
+            return self._registry
+
+    @registry.setter
+    def registry(self, registry: Registry | None) -> None:
+        self._registry = registry
+
+    def registry_if_made(self) -> Registry | None:
+        """The registry if something has used it (a reset need not make one to empty it)."""
+        return self._registry
 
     def changed(self) -> None:
         """Called under the lock by what changes the state outside an ECR API call."""

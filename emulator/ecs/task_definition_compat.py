@@ -12,7 +12,7 @@ import re
 
 from emulator.ecs.errors import ClientException
 from emulator.ecs.task_definition_sizes import EC2_CPU_RANGE, is_fargate_size
-from emulator.registry.names import ECR_REGISTRY
+from emulator.registry.ecr_hosts import ECR_REGISTRY
 
 FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
 FARGATE_CAPABILITIES = ("SYS_PTRACE",)

@@ -56,7 +56,7 @@ class ServiceWatch:
         still stopping (once deleted: until none of its tasks is left running)."""
         if timeout_minutes == 0:
             return self._describe()
-        last_change, progress = time.monotonic(), None
+        last_change, last_running = time.monotonic(), None
         while True:
             service = self._describe()
             tasks = self._tasks() + self._tasks(stopped=True)
@@ -67,9 +67,10 @@ class ServiceWatch:
                 output.info("Service status", desiredCount=counts[0], runningCount=counts[1],
                             serviceName=self.service)
             self.counts = counts
-            now = (counts, sorted((t["taskArn"], t["lastStatus"]) for t in tasks))
-            if now != progress:
-                progress, last_change = now, time.monotonic()
+            # Only the running count, as the ECS CLI: a service whose tasks keep failing starts
+            # new ones forever, and must still time out.
+            if counts[1] != last_running:
+                last_running, last_change = counts[1], time.monotonic()
             if self._settled(service, tasks, deleted):
                 output.info("ECS Service has reached a stable state",
                             desiredCount=counts[0] or 0, runningCount=counts[1] or 0,

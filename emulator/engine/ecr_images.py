@@ -7,6 +7,9 @@ pulls from the emulator's own port at 127.0.0.1, which every engine on this host
 trusts over plain HTTP; an engine elsewhere pulls from the address its `registry=` option or
 ECS_EMULATOR_REGISTRY_ADDRESS names (the README says what that engine needs). The registry
 serves every host name alike, so only the name the engine pulls by changes.
+
+ECR's names and tokens (and the registry's names they use) are imported on a task's first look
+at its image, not with the app: an ECS call needs none of them.
 """
 
 from __future__ import annotations
@@ -14,10 +17,7 @@ from __future__ import annotations
 from typing import Callable
 
 from emulator.config import Settings
-from emulator.ecr import arns as ecr_arns
-from emulator.ecr import auth as ecr_auth
 from emulator.engine.hooks import TaskHook
-from emulator.runtime.base import RegistryAuth
 
 
 class EcrImages(TaskHook):
@@ -33,6 +33,10 @@ class EcrImages(TaskHook):
         return self._settings.registry_address
 
     def resolve_image(self, store, image: str, engine: str | None = None):
+        from emulator.ecr import arns as ecr_arns
+        from emulator.ecr import auth as ecr_auth
+        from emulator.runtime.base import RegistryAuth
+
         host = self._registry_of(engine) or f"127.0.0.1:{self._port()}"
         local = ecr_arns.local_reference(image, host, self._settings)
         if local is None:
@@ -46,6 +50,8 @@ class EcrImages(TaskHook):
 
     def is_ours(self, image: str) -> bool:
         """Whether a task's image is pulled from this emulator's registry (either spelling)."""
+        from emulator.ecr import arns as ecr_arns
+
         return ecr_arns.parse_aws_image(image) is not None or self.served_as(image) is not None
 
     def served_as(self, image: str) -> str | None:

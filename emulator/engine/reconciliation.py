@@ -53,7 +53,11 @@ class Reconciliation:
         self.scheduler = scheduler
         self.store = store
         self.service = service
-        self.live = [t for t in service_ops.tasks_of(store, service) if not t.stop_requested]
+        tasks = service_ops.tasks_of(store, service)
+        self.live = [t for t in tasks if not t.stop_requested]
+        # Asked to stop, still being torn down (seconds on a loaded host): not live, and maybe
+        # a failure the engine will report only once the task is STOPPED.
+        self.ending = [t for t in tasks if t.stop_requested and t.known < TaskStatus.STOPPED]
         self.now = time.time()
         track_serving(self.live, self.now)
 
@@ -67,6 +71,8 @@ class Reconciliation:
         if self.service.scheduling_strategy == "DAEMON":
             daemon_scheduler.reconcile(self)
             return
+        for task in self.ending:  # counted before they are replaced: the throttle holds
+            self.scheduler.failures.count_failure(self.service, task)
         self.replace_unhealthy()
         self.note_steady_tasks()
         self.check_circuit_breaker()

@@ -6,7 +6,8 @@ one-container task; Docker's network attach is the dear part. Made in the backgr
 task asks, RunTask pays only for the task's own containers, which join the namespace cheaply.
 A bridge task of one container takes one too (task_runner.py; container_specs.pooled_bridge_ports
 says which): it is the namespace ECS's bridge mode gives that container, renamed on the network
-for it (runtime name_sandbox), so the container starts without attaching itself.
+for it (runtime name_sandbox; on Docker's default bridge, which has no names, used as it is),
+so the container starts without attaching itself.
 
 - Demand decides what is kept: a sandbox's published ports are fixed when it is made, so ready
   sandboxes are kept per port shape (the task's container ports; host ports are always Docker's
@@ -115,7 +116,8 @@ class SandboxPool:
         caller makes its own). Either way the ask counts towards keeping spares of its shape.
         `alone`: only if no other task is starting (a bridge task's spare must join the network
         again under its name, which waits behind every other task's attach: in a burst a task
-        attaching itself is sooner). `owner`: the task's ARN (the sweep's `unowned` asks)."""
+        attaching itself is sooner; on Docker's default bridge there is no name to take, and
+        the runner asks without it). `owner`: the task's ARN (the sweep's `unowned` asks)."""
         shape = shape_of(ports) if self.size else None
         if shape is None:
             return None

@@ -88,7 +88,14 @@ class FailureCounter:
         if task.known == TaskStatus.RUNNING:
             service.consecutive_failures = 0  # the throttle counts consecutive start failures
             return
-        if task.known != TaskStatus.STOPPED or task.arn in service.counted_failures:
+        if task.known == TaskStatus.STOPPED:
+            self.count_failure(service, task)
+
+    def count_failure(self, service: Service, task) -> None:
+        """Count a task asked to stop for a failure, once: when it is STOPPED, or before, when a
+        pass finds it still being torn down (the pass would otherwise replace it unthrottled:
+        it is no longer live, and its failure not yet counted)."""
+        if not task.stop_requested or task.arn in service.counted_failures:
             return
         if task.stop_code not in FAILED_STOP_CODES:
             return  # stopped on purpose: by the scheduler, a user, a reset or a Spot reclaim

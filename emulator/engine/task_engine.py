@@ -137,8 +137,11 @@ class TaskEngine(TaskEvents):
         if remove_everything:
             try:
                 self._runtime.remove_labelled({})
-            except Exception:  # the engine may be gone; the next emulator removes orphans
-                log.exception("could not remove this emulator's containers")
+            except Exception as error:  # the engine may be gone; the next emulator removes
+                # orphans. One line: with no Docker Engine at all a trace of pages said nothing more.
+                log.warning("could not remove this emulator's containers (%s); the next emulator "
+                            "removes them", error)
+                log.debug("removal failed", exc_info=True)
             if self.engines is not None:
                 self.engines.remove_everything()
 

@@ -115,10 +115,12 @@ class TaskRunner(TaskTeardown):
             return pool.take(ports, owner=self.task.arn)
         # A bridge task of one container joins a spare's namespace instead of attaching to the
         # network itself (Docker's dear part); the spare takes the container's name on the
-        # network, so others still reach it by name. Its address is not shown (ECS shows none
+        # network, so others still reach it by name (on the default bridge there are no names:
+        # the spare is used as it is, in a burst too). Its address is not shown (ECS shows none
         # for bridge tasks); its ports are read from Docker once the container runs.
         bridge_ports = container_specs.pooled_bridge_ports(shape, self._definitions())
-        ready = (pool.take(bridge_ports, alone=True, owner=self.task.arn)
+        ready = (pool.take(bridge_ports, alone=not self.runtime.default_bridge,
+                           owner=self.task.arn)
                  if bridge_ports is not None else None)
         if ready is None:
             return None
@@ -355,8 +357,11 @@ class TaskRunner(TaskTeardown):
              "value": f"ip-{ip.replace('.', '-')}.{self.store.region}.compute.internal"},
             {"name": "privateIPv4Address", "value": ip},
         ]
-        return {"id": str(uuid.uuid4()), "type": "ElasticNetworkInterface", "status": "ATTACHED",
-                "details": details}
+        # The attachment RunTask showed PRECREATED keeps its id (agents report on it by it).
+        precreated = next((a["id"] for a in self.task.attachments
+                           if a["type"] == "ElasticNetworkInterface"), None)
+        return {"id": precreated or str(uuid.uuid4()), "type": "ElasticNetworkInterface",
+                "status": "ATTACHED", "details": details}
 
     def _torn_down(self, error: Exception) -> bool:
         """A failed call of a task whose stop was asked for, that says its container (sandbox,

@@ -7,7 +7,8 @@ listen there on port 80 with the emulator's WSGI app behind the containers' gate
 connections from outside the emulator's network are closed, and a task reads only its own
 credentials and metadata): a container's packets for that address go to its gateway, which is
 this host, which owns the address. The address leaves with the bridge when the network is
-removed, and on stop. Containers of another Docker Engine on this machine (engine/engines.py) reach
+removed, and on stop (with ECS_EMULATOR_TASK_NETWORK=default-bridge the network is Docker's
+default bridge: the address goes on docker0, and is taken off it on stop). Containers of another Docker Engine on this machine (engine/engines.py) reach
 it the same way: their gateway is this host too, which answers for its addresses on every
 interface; the gate tells them by their addresses on their engine's network.
 

@@ -1,11 +1,15 @@
 """The OCI registry (Docker Registry HTTP API v2) served under /v2/ on the emulator's port.
 
 `Registry` is what the app holds: the storage, the hooks another service plugs in (ECR), and the
-settings the routes need. Modules: names (what may be named; namespace resolution), manifests
-(formats), storage (blobs, uploads, manifests, tags) with blobstore (blobs, upload sessions) and
-layout (where each lives), driver/ (the storage drivers: where bytes live, the filesystem or
-memory), hooks (the plug-in contract), errors (domain errors and the one table of answers),
-routes (the only module touching HTTP).
+settings the routes need. Modules: names (what may be named; namespace resolution), ecr_hosts
+(ECR's registry host names), manifests (formats), storage (blobs, uploads, manifests, tags) with
+blobstore (blobs, upload sessions) and layout (where each lives), driver/ (the storage drivers:
+where bytes live, the filesystem or memory), hooks (the plug-in contract), errors (domain errors
+and the one table of answers), routes (the only module touching HTTP).
+
+Storage and its driver are imported when a registry is made (create_registry), not with the
+package: what else imports a module of it (names' ECR host pattern, read by the browser rules at
+start-up) then leaves storage to the registry's first use (the ECR state makes it: app.py).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import tempfile
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.config import Settings
-from emulator.registry.driver.filesystem import FilesystemDriver
 from emulator.registry.hooks import PermissiveHooks, RegistryHooks
-from emulator.registry.storage import RegistryStorage
+
+if TYPE_CHECKING:
+    from emulator.registry.storage import RegistryStorage
 
 
 @dataclass
@@ -38,6 +44,9 @@ class Registry:
 def create_registry(settings: Settings) -> Registry:
     """A registry under `settings.data_dir`/registry, or under a temporary directory that is
     removed when the registry is collected or the process exits."""
+    from emulator.registry.driver.filesystem import FilesystemDriver
+    from emulator.registry.storage import RegistryStorage
+
     if settings.data_dir:
         root = Path(settings.data_dir) / "registry"
         cleanup = None

@@ -11,6 +11,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+# ECR_REGISTRY: ECR's modules read it here too
+from emulator.registry.ecr_hosts import ECR_HOST_START, ECR_REGISTRY  # noqa: F401
 from emulator.registry.errors import InvalidDigest, InvalidName, InvalidReference
 
 # The distribution spec's <name> grammar. Components cannot start with "_" or ".", so a name can
@@ -22,13 +24,8 @@ _DIGEST_GRAMMAR = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-# ECR's registry host names, spelled in this one place: <account>.dkr.ecr[-fips].<region>. and
-# then AWS's domain (ECR_REGISTRY: how images and upstream registries name one) or, for a
-# request's Host, any domain and a port (a name the user points at this emulator).
-_ECR_HOST_START = r"(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\."
-# A pattern (not compiled: callers embed it): the account and region are groups 1 and 2.
-ECR_REGISTRY = _ECR_HOST_START + r"amazonaws\.com(?:\.cn)?"
-_ECR_HOST = re.compile(rf"^{_ECR_HOST_START}[^:]+(?::\d+)?$")
+# ECR's host names (ecr_hosts.py): for a request's Host, any domain and a port.
+_ECR_HOST = re.compile(rf"^{ECR_HOST_START}[^:]+(?::\d+)?$")
 
 MAX_NAME_LENGTH = 255
 ALGORITHMS = {"sha256": 64, "sha512": 128}

@@ -180,6 +180,9 @@ class NetworkMembers:
 
     subnets: tuple[str, ...]
     addresses: dict[str, str]  # IP address -> container id
+    # Docker's default bridge, shared with containers not the emulator's: an address there that
+    # is no live task's is a stranger's (access/callers.py), not the emulator network's
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,11 @@ class Runtime(Protocol):
     def ensure_image(self, image: str, auth: RegistryAuth | None,
                      progress: Callable[[str], None] | None = None) -> None: ...
 
+    def unserved_image(self, image: str) -> str | None:
+        """Why `image` is not one any registry serves to anyone (a local build, a private image,
+        a registry not reached), else None: what a task's own ECS calls may run."""
+        ...
+
     def image_digest(self, image: str) -> str | None:
         """The digest the image is known by: its registry manifest's digest where it came from a
         registry (what ECS shows as a container's imageDigest), else its own id."""
@@ -233,7 +241,13 @@ class Runtime(Protocol):
 
     def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
         """Give a ready pause sandbox on the emulator's network the names (aliases) of the one
-        bridge container that will join it, so others reach that container by name."""
+        bridge container that will join it, so others reach that container by name (nothing on
+        the default bridge, which has no names)."""
+        ...
+
+    @property
+    def default_bridge(self) -> bool:
+        """Whether tasks attach to Docker's default bridge (ECS_EMULATOR_TASK_NETWORK)."""
         ...
 
     def create_container(self, spec: ContainerSpec) -> str: ...

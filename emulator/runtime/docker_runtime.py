@@ -13,6 +13,7 @@ hold a slot for up to its stopTimeout).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Callable, Iterator
@@ -40,7 +41,8 @@ from .base import (
 from .docker_queue import SETUP, TEARDOWN, DockerQueue
 from .docker_specs import container_name, create_body
 from .labels import INSTANCE, PROCESS_INSTANCE, owner_labels
-from .pause_image import ensure_pause_image
+
+log = logging.getLogger("emulator.runtime")
 
 _UNSET_TIME = "0001-01-01T00:00:00Z"
 _MIB = 1024 * 1024
@@ -61,9 +63,12 @@ class DockerRuntime:
 
     def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
                  state_dir: str | None = None, environment: dict[str, str] | None = None,
-                 concurrency: int = Settings.docker_concurrency):
+                 concurrency: int = Settings.docker_concurrency,
+                 task_network: str = Settings.task_network,
+                 is_local: Callable[[str], bool] | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
-        process's environment, as the docker CLI reads it)."""
+        process's environment, as the docker CLI reads it). `task_network`: the setting
+        (config.py); "default-bridge" needs `is_local` (whether an address is this host's)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -74,6 +79,11 @@ class DockerRuntime:
         self._closed: str | None = None  # why, once closed: no client is made again
         self._network: tuple[str, str] | None = None
         self._network_lock = threading.Lock()
+        # Why this engine's tasks are not on the default bridge though the setting asks (said
+        # once); None: not asked, or they are
+        self._bridge_refused: str | None = None
+        self._task_network = task_network
+        self._is_local = is_local
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
         self._bridge_gateways: tuple[str, ...] | None = None
@@ -145,12 +155,30 @@ class DockerRuntime:
     # -- network, sandboxes ------------------------------------------------------------------
 
     def ensure_network(self) -> tuple[str, str]:
-        """This instance's bridge network, created once: (name, gateway IP)."""
+        """The network tasks attach to: (name, gateway IP). This instance's bridge network,
+        created once; Docker's default bridge where the setting asks and it serves."""
         with self._network_lock:  # one creator: a second create would conflict
             if self._network is None:
-                name = docker_network.network_name(self.instance_id)
-                self._network = docker_network.ensure_network(self.api, name, self.labels())
+                self._network = self._default_bridge() or docker_network.ensure_network(
+                    self.api, docker_network.network_name(self.instance_id), self.labels())
             return self._network
+
+    def _default_bridge(self) -> tuple[str, str] | None:
+        if self._task_network != "default-bridge" or self._bridge_refused is not None:
+            return None
+        found = docker_network.default_bridge(self.api, self._is_local or (lambda _: False))
+        if isinstance(found, tuple):
+            return found
+        self._bridge_refused = found
+        log.warning("tasks of the Docker Engine at %s attach to the emulator's own network, not "
+                    "the default bridge (ECS_EMULATOR_TASK_NETWORK): %s",
+                    self.api.base_url, found)
+        return None
+
+    @property
+    def default_bridge(self) -> bool:
+        """Whether this engine's tasks are on Docker's default bridge (no names, no aliases)."""
+        return self.ensure_network()[0] == docker_network.DEFAULT_BRIDGE
 
     def attach_to_network(self, container: str) -> str:
         """Connect `container` (the emulator's own) to this instance's network; its address."""
@@ -206,12 +234,16 @@ class DockerRuntime:
                        ports: list[PortBinding]) -> TaskSandbox:
         network, _ = self.ensure_network()
         if self._pause_image is None:
+            # (imported here: tarfile, hashlib and platform are a few per cent of the start-up)
+            from .pause_image import ensure_pause_image
+
             self._pause_image = ensure_pause_image(self.api)
         return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
                                                    ports, self._pause_image)
 
     def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
-        if sandbox.sandbox_id:
+        # The default bridge has no names to give (Docker refuses aliases there): nothing to do.
+        if sandbox.sandbox_id and not self.default_bridge:
             self.queue.call(SETUP, docker_network.rejoin, self.api, sandbox.sandbox_id,
                             self.ensure_network()[0], aliases)
 
@@ -227,6 +259,9 @@ class DockerRuntime:
             return
         docker_images.ensure_image(self.api, image, auth, progress)
         self._images.add(image)
+
+    def unserved_image(self, image: str) -> str | None:
+        return docker_images.unserved(self.api, image)  # reads: not queued behind tasks' setups
 
     def image_digest(self, image: str) -> str | None:
         return self._digests.digest(image)  # kept until Docker reports an image change

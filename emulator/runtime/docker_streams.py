@@ -76,6 +76,7 @@ def events(api_factory: Callable[[], object], label_filter: str, until_stopped: 
     filters = {"type": ["container"], "label": [label_filter], "event": list(EVENT_ACTIONS)}
     last_nanos = int(since * 1e9) if since else 0
     seen = _Seen()
+    failures = 0  # in a row: an engine that is down is said once, not every second
     try:
         while not until_stopped.is_set():
             try:
@@ -86,6 +87,9 @@ def events(api_factory: Callable[[], object], label_filter: str, until_stopped: 
                              else last_nanos)
                     params = {"since": since_param(start / 1e9)} if start else {}
                     current[0] = api_factory().events(decode=True, filters=filters, **params)
+                if failures:
+                    log.info("docker event stream open again after %d failed tries", failures)
+                    failures = 0
                 for message in current[0]:
                     if until_stopped.is_set():
                         return
@@ -102,7 +106,10 @@ def events(api_factory: Callable[[], object], label_filter: str, until_stopped: 
             except Exception as error:  # the engine went away; try again unless told to stop
                 if until_stopped.is_set():
                     return
-                log.warning("docker event stream failed: %s", error)
+                failures += 1
+                (log.warning if failures == 1 else log.debug)(
+                    "docker event stream failed: %s%s", error,
+                    "; trying again every second" if failures == 1 else "")
             until_stopped.wait(_RECONNECT_DELAY_S)
     finally:
         done.set()

@@ -48,8 +48,12 @@ class FakeRuntime(FakeScripting):
         self.instance_id = instance_id
         self.images: set[str] = set(images)
         self.pull_all = pull_all  # False: only images in `images` can be had
+        self.unserved: dict[str, str] = {}  # image -> why no registry serves it to anyone
         self.host = (host_cpu_units, host_memory_mib)
         self.gateway = gateway
+        # Tasks on Docker's default bridge (ECS_EMULATOR_TASK_NETWORK=default-bridge): shared
+        # with strangers, no aliases
+        self.default_bridge = False
         self.closed = False
         # `docker info` as engine_identity.py reads it: each fake its own daemon unless told
         self.info = {"ID": f"FAKE:{uuid.uuid4().hex[:12]}", "Name": "fake",
@@ -82,6 +86,10 @@ class FakeRuntime(FakeScripting):
                     progress(f"Status: Downloaded newer image for {image}")
                 self.images.add(image)
 
+    def unserved_image(self, image: str) -> str | None:
+        with self._changed:
+            return self.unserved.get(image)
+
     def explain(self, error: Exception) -> str:
         return str(error)
 
@@ -95,7 +103,8 @@ class FakeRuntime(FakeScripting):
         return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
 
     def ensure_network(self) -> tuple[str, str]:
-        return f"ecs-emulator-{self.instance_id}", self.gateway
+        return ("bridge" if self.default_bridge else f"ecs-emulator-{self.instance_id}",
+                self.gateway)
 
     def network_members(self) -> NetworkMembers:
         """The fake's running containers that have an address (10.0/16 and 10.1/16)."""
@@ -103,7 +112,8 @@ class FakeRuntime(FakeScripting):
             return NetworkMembers(
                 subnets=("10.0.0.0/16", "10.1.0.0/16"),
                 addresses={c.ip_address: c.id for c in self.containers.values()
-                           if c.ip_address and c.status == "running"})
+                           if c.ip_address and c.status == "running"},
+                shared=self.default_bridge)
 
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox:
@@ -125,7 +135,10 @@ class FakeRuntime(FakeScripting):
                                sandbox_id=sandbox.id, mac_address="02:42:0a:00:00:02")
 
     def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
-        """As Docker: the sandbox leaves the network and joins again, with a new address."""
+        """As Docker: the sandbox leaves the network and joins again, with a new address; on
+        the default bridge, which has no aliases, nothing is done."""
+        if self.default_bridge:
+            return
         with self._changed:
             self.calls.append(("name_sandbox", sandbox.sandbox_id, tuple(aliases)))
             container = self.containers.get(sandbox.sandbox_id or "")

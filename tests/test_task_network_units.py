@@ -1,0 +1,217 @@
+"""ECS_EMULATOR_TASK_NETWORK=default-bridge without Docker: who is a task on Docker's shared
+default bridge (access/callers.py), where the mode falls back to the emulator's own network
+(runtime/docker_network.py, docker_runtime.py, app.py), and a bridge spare used without a name
+(engine/task_runner.py). The same through Docker is in test_task_network_bridge.py."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from types import SimpleNamespace
+
+import docker.errors
+import pytest
+
+from emulator.access.callers import CallerKind, Callers
+from emulator.app import _task_network
+from emulator.config import Settings
+from emulator.runtime import docker_network
+from emulator.runtime.base import NetworkMembers
+from emulator.runtime.docker_runtime import DockerRuntime
+from emulator.runtime.status import ContainerStatus, TaskStatus
+from tests.test_access_units import ACCOUNT, _State
+from tests.test_sandbox_pool import quick_refills  # noqa: F401  (autouse: spares made at once)
+
+
+def _task(arn_id, mode, ip=None, containers=(), sandbox_id=None, known=TaskStatus.RUNNING):
+    return SimpleNamespace(
+        arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{arn_id}", id=arn_id, engine=None,
+        known=known, network_mode=mode, private_ip=ip, sandbox_id=sandbox_id,
+        containers=[SimpleNamespace(runtime_id=r, known=k) for r, k in containers])
+
+
+class _Bridge:
+    """Docker's default bridge as the runtime reads it: shared with containers not ours."""
+
+    def __init__(self, addresses):
+        self.addresses = addresses
+        self.reads = 0
+
+    def ensure_network(self):
+        return "bridge", "127.0.0.1"
+
+    def network_members(self):
+        self.reads += 1
+        return NetworkMembers(subnets=("172.17.0.0/16",), addresses=dict(self.addresses),
+                              shared=True)
+
+
+def test_on_the_default_bridge_only_a_live_tasks_container_is_a_task():
+    running, stopped = ContainerStatus.RUNNING, ContainerStatus.STOPPED
+    bridge = _Bridge({"172.17.0.2": "pause-a", "172.17.0.3": "c-b", "172.17.0.4": "users",
+                      "172.17.0.5": "c-gone", "172.17.0.6": "c-c"})
+    callers = Callers(_State(
+        _task("a" * 32, "awsvpc", ip="172.17.0.2", sandbox_id="pause-a"),
+        _task("b" * 32, "bridge", containers=[("c-b", running)]),
+        # its container exited (the engine saw it) while the task still runs: the address is
+        # Docker's to give to the next container started, a stranger's
+        _task("c" * 32, "bridge", containers=[("c-gone", stopped), ("c-c", running)]),
+        # a stopped awsvpc task whose address a user's container now has
+        _task("d" * 32, "awsvpc", ip="172.17.0.4", sandbox_id="pause-d",
+              known=TaskStatus.DEPROVISIONING),
+        # a live awsvpc task whose address is someone else's on Docker's view: not by address
+        _task("e" * 32, "awsvpc", ip="172.17.0.5", sandbox_id="pause-e")),
+        lambda: bridge)
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    assert callers.identify("172.17.0.3").task_id == "b" * 32
+    assert callers.identify("172.17.0.6").task_id == "c" * 32
+    # No NETWORK class there: the user's container, a stopped container's address, an address
+    # with nobody on it, and a live task's address held by another container are strangers.
+    for address in ("172.17.0.4", "172.17.0.5", "172.17.0.9"):
+        caller = callers.identify(address)
+        assert caller.kind is CallerKind.STRANGER and not caller.from_container, address
+        assert callers.admits(address) is False, address
+    assert callers.admits("172.17.0.2") is True
+    # The selector thread never decides a default-bridge address itself: the tasks decide.
+    assert callers.admits("172.17.0.2", wait=False) is None
+    assert callers.admits("172.17.0.4", wait=False) is None
+    # The task's address once taken by a stranger after the task's sandbox went.
+    bridge.addresses["172.17.0.2"] = "strangers"
+    callers = Callers(_State(_task("a" * 32, "awsvpc", ip="172.17.0.2", sandbox_id="pause-a")),
+                      lambda: bridge)
+    assert callers.identify("172.17.0.2").kind is CallerKind.STRANGER
+
+
+def test_a_stranger_costs_no_look_at_docker_unless_a_tasks_container_is_not_seen_yet():
+    bridge = _Bridge({"172.17.0.2": "c-a", "172.17.0.7": "users"})
+    arriving = _task("b" * 32, "bridge", containers=[("c-b", ContainerStatus.PENDING)])
+    state = _State(_task("a" * 32, "bridge", containers=[("c-a", ContainerStatus.RUNNING)]),
+                   # an awsvpc task's container is in its sandbox's namespace: never on the view
+                   _task("c" * 32, "awsvpc", ip="172.17.0.3", sandbox_id="pause-c",
+                         containers=[("c-c", ContainerStatus.RUNNING)]))
+    bridge.addresses["172.17.0.3"] = "pause-c"
+    callers = Callers(state, lambda: bridge)
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    reads = bridge.reads
+    for _ in range(20):  # a stranger knocking again and again
+        assert callers.admits("172.17.0.7") is False
+        assert callers.admits("172.17.0.9") is False
+    assert bridge.reads == reads
+    # A task's container that has just started, at an address Docker's view gives a stranger
+    # (the stranger left it): one look finds it.
+    state._store.tasks[arriving.arn] = arriving
+    bridge.addresses["172.17.0.7"] = "c-b"
+    assert callers.identify("172.17.0.7").task_id == "b" * 32
+    assert bridge.reads == reads + 1
+
+
+# -- where the mode falls back --------------------------------------------------------------------
+
+class _Api:
+    """The Engine API calls ensure_network makes."""
+
+    base_url = "http+docker://localhost"
+
+    def __init__(self, bridge: dict | None):
+        self.bridge = bridge
+        self.created: list[str] = []
+
+    def inspect_network(self, name):
+        if name == "bridge" and self.bridge is not None:
+            return self.bridge
+        if name in self.created:
+            return {"Name": name, "IPAM": {"Config": [{"Subnet": "172.31.0.0/16",
+                                                       "Gateway": "172.31.0.1"}]}}
+        raise docker.errors.NotFound("no such network")
+
+    def create_network(self, name, **_):
+        self.created.append(name)
+
+
+def _bridge(icc="true", gateway="172.17.0.1"):
+    return {"Name": "bridge", "Options": {"com.docker.network.bridge.enable_icc": icc},
+            "IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": gateway}]}}
+
+
+@pytest.mark.parametrize("bridge, local, why", [
+    (None, True, "no default bridge"),
+    (_bridge(icc="false"), True, "inter-container traffic off"),
+    (_bridge(), False, "no address of this host"),
+])
+def test_the_mode_falls_back_to_the_emulators_network_with_one_line(bridge, local, why, caplog):
+    api = _Api(bridge)
+    runtime = DockerRuntime("t1", client_factory=lambda: SimpleNamespace(api=api),
+                            task_network="default-bridge", is_local=lambda _: local)
+    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
+        assert runtime.ensure_network() == ("ecs-emulator-t1", "172.31.0.1")
+        runtime._forget_network()  # a reset: asked again, said once
+        assert runtime.ensure_network()[0] == "ecs-emulator-t1"
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "default bridge" in line and why in line
+    assert not runtime.default_bridge and api.created == ["ecs-emulator-t1"]
+
+
+def test_the_default_bridge_is_used_as_it_is_never_made():
+    api = _Api(_bridge())
+    runtime = DockerRuntime("t2", client_factory=lambda: SimpleNamespace(api=api),
+                            task_network="default-bridge", is_local=lambda a: a == "172.17.0.1")
+    assert runtime.ensure_network() == ("bridge", "172.17.0.1") and runtime.default_bridge
+    assert api.created == []
+    # The emulator's own network by default, as before.
+    plain = DockerRuntime("t3", client_factory=lambda: SimpleNamespace(api=_Api(_bridge())),
+                          is_local=lambda _: True)
+    assert plain.ensure_network()[0] == "ecs-emulator-t3" and not plain.default_bridge
+
+
+def test_an_emulator_in_a_container_keeps_its_own_network(caplog):
+    settings = replace(Settings(), task_network="default-bridge")
+    assert _task_network(settings) == "default-bridge"
+    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
+        assert _task_network(replace(settings, own_container="auto")) == "emulator"
+    assert "runs in a container" in caplog.text
+
+
+def test_the_setting_takes_two_values(monkeypatch):
+    monkeypatch.setenv("ECS_EMULATOR_TASK_NETWORK", "Default-Bridge")
+    assert Settings.from_env().task_network == "default-bridge"
+    monkeypatch.setenv("ECS_EMULATOR_TASK_NETWORK", "docker0")
+    with pytest.raises(ValueError, match="emulator or default-bridge"):
+        Settings.from_env()
+    monkeypatch.delenv("ECS_EMULATOR_TASK_NETWORK")
+    assert Settings.from_env().task_network == "emulator"
+
+
+def test_a_shared_bridge_members_read_is_marked_shared():
+    api = SimpleNamespace(inspect_network=lambda name: {
+        "IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]},
+        "Containers": {"c1": {"IPv4Address": "172.17.0.2/16"}}})
+    assert docker_network.network_members(api, "bridge") == NetworkMembers(
+        ("172.17.0.0/16",), {"172.17.0.2": "c1"}, shared=True)
+    assert not docker_network.network_members(api, "ecs-emulator-x").shared
+
+
+def test_a_bridge_task_takes_a_spare_on_the_default_bridge_without_renaming_it():
+    from tests.test_bridge_pool import _run_bridge
+    from tests.test_engine_units import Engine
+    from tests.test_sandbox_pool import spares
+    from tests.waiting import wait_for
+
+    world = Engine()
+    world.fake.default_bridge = True
+    world.engine.start()
+    try:
+        for _ in range(2):  # two asks: a spare is wanted
+            world.reaches(_run_bridge(world, {"name": "web"}), TaskStatus.RUNNING)
+        [spare] = wait_for(lambda: spares(world.fake), lambda found: len(found) == 1)
+        wait_for(world.engine.sandboxes.ready_count, lambda n: n == 1)
+        address = spare.ip_address
+        task = _run_bridge(world, {"name": "web"})
+        world.reaches(task, TaskStatus.RUNNING)
+        main = world.fake.containers[world.container(task, "web").runtime_id]
+        assert main.network == f"container:{spare.id}" and task.sandbox_id == spare.id
+        # Used as it is: not named, not joined again (its address unchanged).
+        assert not [c for c in world.fake.calls if c[0] == "name_sandbox"]
+        assert (spare.aliases, spare.ip_address) == ((), address)
+    finally:
+        world.engine.stop()
+    assert world.fake.containers == {}
