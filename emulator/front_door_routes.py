@@ -10,7 +10,10 @@ forwards the request (method, path below the service, query, headers, body) to t
 serving tasks in turn, at the host port where each publishes the container port (the Express
 service's, or the one the route's port name names; never one of the emulator's own), and
 answers what the task answered, its body streamed as it comes; 503
-when no task serves, as an ALB with no healthy target does. The addresses are in
+when no task serves, as an ALB with no healthy target does; 502 when the task cannot be reached
+or answers something other than HTTP. An answer the task breaks off reaches the client broken
+off: short of its Content-Length, or without a chunked body's last chunk, and the connection
+closed, never as a complete answer. The addresses are in
 DescribeExpressGatewayService's ingressPaths (emulator/ecs/express_services.py) and in
 DescribeGatewayRoute's serviceUrl (emulator/ecs/gateways.py).
 
@@ -22,6 +25,7 @@ answer 308 to the same path on the front doors' port.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import itertools
 from urllib.parse import quote
@@ -39,6 +43,9 @@ _OLD = "/_emulator"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
+# What a task may answer instead of HTTP (a status line of garbage, a header line or a chunk size
+# without end, a body that breaks off), as http.client reports it.
+_BROKEN = (OSError, http.client.HTTPException)
 _turns = itertools.count()
 TIMEOUT_S = 60  # an ALB's default idle timeout
 CHUNK = 64 * 1024
@@ -91,12 +98,20 @@ def _forward(targets, what: str, path: str):
         connection.request(request.method, target, body=request.get_data() or None,
                            headers=headers)
         answer = connection.getresponse()
-    except OSError:
+    except _BROKEN:
         connection.close()
         return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
     kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP
             and not (k.lower() == "set-cookie" and _names_control_cookie(v))]
-    return Response(_streamed(answer, connection), answer.status, headers=kept)
+    # The task's own length, unless it sent chunks: with it a client sees a body cut short as
+    # short (and a HEAD keeps its length and its keep-alive); without, the server sends chunks.
+    length = answer.getheader("Content-Length")  # the first, as http.client reads it
+    if length and length.isascii() and length.isdigit() and not answer.chunked:
+        kept.append(("Content-Length", length))  # (not a plain number: read to the end)
+    response = Response(_streamed(answer, connection), answer.status, headers=kept)
+    # A HEAD, 204 or 304 answer never starts the body's generator, whose finally would close.
+    response.call_on_close(connection.close)
+    return response
 
 
 def _streamed(answer: http.client.HTTPResponse, connection: http.client.HTTPConnection):
@@ -105,10 +120,20 @@ def _streamed(answer: http.client.HTTPResponse, connection: http.client.HTTPConn
     try:
         while chunk := answer.read1(CHUNK):
             yield chunk
-    except OSError:
-        pass  # the task broke off: the client sees the answer end early, as behind an ALB
+    except _BROKEN:  # a chunked answer broken off, a bad chunk size, the idle timeout
+        raise _broke_off() from None
     finally:
         connection.close()
+    if answer.length:  # the task closed before its Content-Length was all there
+        raise _broke_off()
+
+
+def _broke_off() -> ConnectionAbortedError:
+    """What ends a broken-off answer: the server (cheroot) takes ECONNABORTED quietly, sends no
+    last chunk and closes the connection, so the client sees the answer end early, as behind an
+    ALB; any other error would be logged with a traceback, which any task could fill the log
+    with."""
+    return ConnectionAbortedError(errno.ECONNABORTED, "the task broke off its answer")
 
 
 def _without_control_cookie(header: str) -> str:

@@ -1,0 +1,128 @@
+"""The front door's forwarding of a task's answer (emulator/front_door_routes.py) when the task
+misbehaves: an answer broken off, a chunked one broken off, an answer that is not HTTP, a HEAD.
+
+A scripted "task" (a socket that sends fixed bytes) behind the front door's forwarding on the
+emulator's own HTTP server (emulator/http_server.py), asked by a real HTTP client: what a client
+of an Express service sees, without the seconds a real task costs."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+
+import pytest
+from flask import Flask
+
+from emulator import front_door_routes, http_server
+
+
+class _Task:
+    """A task's port: each connection reads the request head, then gets `answer` and is closed
+    (or, with `hold`, kept open until the front door closes it: `closed` is set then)."""
+
+    def __init__(self):
+        self.answer, self.hold = b"", False
+        self.closed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            with sock:
+                head = b""
+                while b"\r\n\r\n" not in head and (data := sock.recv(65536)):
+                    head += data
+                sock.sendall(self.answer)
+                if self.hold:
+                    sock.settimeout(5)
+                    if sock.recv(1) == b"":
+                        self.closed.set()
+
+    def close(self):
+        self._listener.close()
+
+
+@pytest.fixture(scope="module")
+def door():
+    task = _Task()
+    app = Flask(__name__)
+
+    @app.route("/<path:path>", methods=front_door_routes.METHODS)
+    def forward(path):
+        return front_door_routes._forward([("127.0.0.1", task.port)], "service", path)
+
+    server = http_server.Server(("127.0.0.1", 0), app, numthreads=2)
+    server.logged = []
+    server.error_log = lambda msg="", level=20, traceback=False: server.logged.append(msg)
+    server.prepare()
+    threading.Thread(target=server.serve, daemon=True).start()
+    yield task, server
+    server.stop()
+    task.close()
+
+
+def _ask(door, answer: bytes, method="GET", hold=False):
+    task, server = door
+    task.answer, task.hold = answer, hold
+    task.closed.clear()
+    client = http.client.HTTPConnection("127.0.0.1", server.bind_addr[1], timeout=5)
+    client.request(method, "/page")
+    return client, client.getresponse()
+
+
+def test_a_whole_answer_keeps_the_tasks_content_length(door):
+    client, got = _ask(door, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    assert (got.status, got.getheader("Content-Length"), got.read()) == (200, "5", b"hello")
+    client.close()
+
+
+def test_an_answer_cut_short_of_its_length_reaches_the_client_short(door):
+    client, got = _ask(door, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+    assert got.getheader("Content-Length") == "100"
+    with pytest.raises(http.client.IncompleteRead):
+        got.read()
+    client.close()
+    assert not door[1].logged
+
+
+def test_a_chunked_answer_broken_off_ends_without_its_last_chunk_nor_a_logged_error(door):
+    client, got = _ask(door, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"4\r\npart\r\n10\r\nbroken")
+    assert got.getheader("Content-Length") is None
+    with pytest.raises(http.client.IncompleteRead) as broken:
+        got.read()
+    assert broken.value.partial.startswith(b"part")
+    client.close()
+    assert not door[1].logged
+
+
+def test_a_bad_chunk_size_ends_the_answer_early_without_a_logged_error(door):
+    client, got = _ask(door, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"zz\r\nnot a chunk\r\n0\r\n\r\n")
+    with pytest.raises(http.client.IncompleteRead):
+        got.read()
+    client.close()
+    assert not door[1].logged
+
+
+def test_a_task_that_answers_something_other_than_http_gets_502(door):
+    client, got = _ask(door, b"SSH-2.0-OpenSSH_9.6\r\n")
+    assert (got.status, got.read()) == (502, b"502 Bad Gateway\n")
+    client.close()
+
+
+def test_a_head_keeps_its_length_and_the_connection_and_closes_the_tasks(door):
+    client, got = _ask(door, b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", "HEAD",
+                       hold=True)
+    assert (got.status, got.getheader("Content-Length"), got.read()) == (200, "1234", b"")
+    assert got.getheader("Connection") is None  # kept alive: the next request on it
+    assert door[0].closed.wait(5)
+    client.request("HEAD", "/again")
+    assert client.getresponse().status == 200
+    client.close()
