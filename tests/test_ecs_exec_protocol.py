@@ -108,6 +108,7 @@ def test_a_wrong_token_or_an_unknown_session_is_closed(clean_emulator):
     waiting.sendall(websocket.frame(websocket.TEXT, json.dumps(
         {"TokenValue": session["tokenValue"]}).encode(), mask=os.urandom(4)))
     assert _closed_with(waiting) == 1008  # taken: one connection only
+    waiting.close()
     plugin.close()
     # A plain GET of a data channel is no WebSocket: refused, not served by moto.
     import urllib.error
@@ -117,6 +118,26 @@ def test_a_wrong_token_or_an_unknown_session_is_closed(clean_emulator):
         urllib.request.urlopen(session["streamUrl"].replace("ws://", "http://"), timeout=5)
     assert excinfo.value.code == 400
     assert ecs.list_clusters()["clusterArns"] == []
+
+
+def test_a_connection_that_never_sends_its_token_is_dropped(clean_emulator, monkeypatch):
+    from emulator.exec import service
+    from emulator.exec.sessions import ExecTarget
+
+    monkeypatch.setattr(service, "TOKEN_WAIT_S", 0.5)
+    host = clean_emulator.endpoint_url.split("://")[1]
+    sessions = clean_emulator.emulator.ecs.exec_sessions
+    session = sessions.open(ExecTarget("c", "t", "app", "0" * 64, "true"), host)
+    silent = _connect(session["streamUrl"])
+    silent.settimeout(5)
+    assert _closed_with(silent) is None  # dropped, its thread free again
+    silent.close()
+    plugin = _connect(session["streamUrl"])  # the session still waits for the plugin
+    plugin.sendall(websocket.frame(websocket.TEXT, json.dumps(
+        {"MessageSchemaVersion": "1.0", "TokenValue": session["tokenValue"]}).encode(),
+        mask=os.urandom(4)))
+    assert wait_for_value(lambda: [s.id for s in sessions.active()]) == [session["sessionId"]]
+    plugin.close()
 
 
 class _FakeExec:

@@ -13,6 +13,10 @@ from emulator.exec.sessions import ExecSessions
 
 log = logging.getLogger("emulator.exec")
 EXTENSION = "ecs_exec"  # the key of ExecService in the Flask app's extensions (exec/routes.py)
+# How long a connection has to send its token: the plugin sends it at once; a connection that
+# says nothing would otherwise hold a server thread for as long as it likes, and any number may
+# open while the session waits for the plugin (ExecSessions.claimable).
+TOKEN_WAIT_S = 30
 
 
 class ExecService:
@@ -29,10 +33,13 @@ class ExecService:
         if not self.sessions.claimable(session_id):
             ws.close(b"\x03\xf0")  # 1008: no such session, or it is connected already
             return
+        ws.sock.settimeout(TOKEN_WAIT_S)
         try:
             token = token_sent(ws)
-        except websocket.WebSocketClosed:
+        except websocket.WebSocketClosed:  # it ended, broke off, or said nothing in time
+            ws.abort()
             return
+        ws.sock.settimeout(None)  # a session may be idle as long as its user likes
         session = self.sessions.claim(session_id, token)
         if session is None:
             log.warning("exec session %s: a wrong token, or connected already", session_id)
