@@ -423,6 +423,7 @@ def _shared(name):
 
 def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
     from emulator.engine import task_volumes
+    from emulator.runtime import labels
 
     def said(answer, name="data"):
         engines, runtime = _engines(answer)
@@ -441,6 +442,17 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
     for error in (requests.exceptions.ReadTimeout("read timed out"), ValueError("bad")):
         (reason,), _ = said(error)
         assert f"could not be asked about ({type(error).__name__}" in reason
+    # Made by an emulator: as shared (labelled so, or before shared volumes were, with a task's
+    # labels), taken; for one task only (its labels name no task's volume), refused.
+    old = {labels.INSTANCE: "i", labels.CLUSTER: "c", labels.TASK_ARN: "arn",
+           labels.CONTAINER_NAME: "~volume-data"}
+    for made in ({labels.INSTANCE: "i", labels.VOLUME_SCOPE: "shared"}, old):
+        assert said(made)[0] == []
+    assert said({labels.INSTANCE: "i"})[0] == [
+        "volume 'data' is the Docker volume 'data', a volume the emulator made for one task only"]
+    # A task's own volume, made before shared ones were labelled: refused by its name.
+    (reason,), asked = said(old, "ecs-0123456789ab-data")
+    assert "kept for tasks' own volumes" in reason and asked == []
     # A malformed request is RegisterTaskDefinition's to answer (a 400), not the check's (a 500).
     engines, _ = _engines(None)
     view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,

@@ -15,6 +15,9 @@ from emulator.engine import container_specs
 from emulator.runtime import labels as runtime_labels
 
 
+VOLUME_PREFIX = "~volume-"  # the container-name label of every volume a task has made
+
+
 def labels_for(task, container_name: str) -> dict[str, str]:
     """What names a resource's task; the runtime adds the labels naming this emulator."""
     return {
@@ -57,7 +60,7 @@ def _volumes(task, created: list[str], runtime):
         if not shared:
             volume_name = task_volume_name(task.id, name)
         if volume_name not in created:
-            labels = labels_for(task, f"~volume-{name}")
+            labels = labels_for(task, VOLUME_PREFIX + name)
             if shared:
                 labels[runtime_labels.VOLUME_SCOPE] = "shared"
             runtime.ensure_volume(
@@ -118,10 +121,21 @@ def foreign_volume(engines, name) -> str | None:
         except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
             return (f"which the Docker Engine {engine.name!r} could not be "
                     f"asked about ({type(error).__name__}: {error}); try again")
-        if found is not None and found.get(runtime_labels.VOLUME_SCOPE) != "shared":
+        if found is not None and not _made_shared(found):
             return ("which the emulator did not make" if runtime_labels.INSTANCE not in found
                     else "a volume the emulator made for one task only")
     return None
+
+
+def _made_shared(labels: dict) -> bool:
+    """A volume an emulator made as a shared one: labelled so, or made before shared volumes
+    were (an emulator that kept its volumes across the upgrade: ECS_EMULATOR_PERSIST,
+    keep_resources), which carries the labels of a task's volume; a task's own volume was never
+    named but ecs-<task id>-<volume> (TASK_VOLUME, refused before this is asked)."""
+    if runtime_labels.VOLUME_SCOPE in labels:
+        return labels[runtime_labels.VOLUME_SCOPE] == "shared"
+    return (runtime_labels.INSTANCE in labels
+            and labels.get(runtime_labels.CONTAINER_NAME, "").startswith(VOLUME_PREFIX))
 
 
 def _units(value: str | None) -> int | None:
