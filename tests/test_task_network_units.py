@@ -112,9 +112,14 @@ class _Api:
 
     base_url = "http+docker://localhost"
 
-    def __init__(self, bridge: dict | None):
+    def __init__(self, bridge: dict | None, info: dict | None = None):
         self.bridge = bridge
         self.created: list[str] = []
+        self._info = info or {"OperatingSystem": "Ubuntu 24.04", "Name": "host",
+                              "SecurityOptions": ["name=seccomp,profile=builtin"]}
+
+    def info(self):
+        return self._info
 
     def inspect_network(self, name):
         if name == "bridge" and self.bridge is not None:
@@ -128,20 +133,40 @@ class _Api:
         self.created.append(name)
 
 
-def _bridge(icc="true", gateway="172.17.0.1"):
-    return {"Name": "bridge", "Options": {"com.docker.network.bridge.enable_icc": icc},
-            "IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": gateway}]}}
+def _bridge(icc="true", gateway="172.17.0.1", subnet="172.17.0.0/16"):
+    return {"Name": "bridge", "Options": {"com.docker.network.bridge.enable_icc": icc,
+                                          "com.docker.network.bridge.name": "docker0"},
+            "IPAM": {"Config": [{"Subnet": subnet, "Gateway": gateway}]}}
 
 
-@pytest.mark.parametrize("bridge, local, why", [
-    (None, True, "no default bridge"),
-    (_bridge(icc="false"), True, "inter-container traffic off"),
-    (_bridge(), False, "no address of this host"),
+def _docker0(address):
+    """This host's interfaces as link_local.interface_with finds them: docker0 at 172.17.0.1."""
+    return "docker0" if address == "172.17.0.1" else None
+
+
+def _runtime(name, api, interface_with=_docker0, claims=None):
+    return DockerRuntime(name, client_factory=lambda: SimpleNamespace(api=api, close=lambda: None),
+                         task_network="default-bridge", interface_with=interface_with,
+                         bridge_claims=claims)
+
+
+@pytest.mark.parametrize("bridge, info, interface_with, why", [
+    (None, None, _docker0, "no default bridge"),
+    (_bridge(icc="false"), None, _docker0, "inter-container traffic off"),
+    (_bridge(), None, lambda _: None, "not on this host's docker0"),
+    # Every engine's bridge has 172.17.0.1, which this host's docker0 has too: an engine whose
+    # bridge is elsewhere passes the gateway check, so these are refused by what docker info says.
+    (_bridge(), {"SecurityOptions": ["name=seccomp", "name=rootless"]}, _docker0, "rootless"),
+    (_bridge(), {"OperatingSystem": "Docker Desktop", "Name": "docker-desktop"}, _docker0,
+     "in a VM"),
+    (_bridge(), {"OperatingSystem": "Ubuntu 24.04", "Name": "colima"}, _docker0, "in a VM"),
+    # The gateway is this host's, but on another interface than the bridge Docker names.
+    (_bridge(), None, lambda a: "docker1" if a == "172.17.0.1" else None, "docker0"),
 ])
-def test_the_mode_falls_back_to_the_emulators_network_with_one_line(bridge, local, why, caplog):
-    api = _Api(bridge)
-    runtime = DockerRuntime("t1", client_factory=lambda: SimpleNamespace(api=api),
-                            task_network="default-bridge", is_local=lambda _: local)
+def test_the_mode_falls_back_to_the_emulators_network_with_one_line(bridge, info, interface_with,
+                                                                     why, caplog):
+    api = _Api(bridge, info)
+    runtime = _runtime("t1", api, interface_with)
     with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
         assert runtime.ensure_network() == ("ecs-emulator-t1", "172.31.0.1")
         runtime._forget_network()  # a reset: asked again, said once
@@ -153,14 +178,32 @@ def test_the_mode_falls_back_to_the_emulators_network_with_one_line(bridge, loca
 
 def test_the_default_bridge_is_used_as_it_is_never_made():
     api = _Api(_bridge())
-    runtime = DockerRuntime("t2", client_factory=lambda: SimpleNamespace(api=api),
-                            task_network="default-bridge", is_local=lambda a: a == "172.17.0.1")
+    runtime = _runtime("t2", api)
     assert runtime.ensure_network() == ("bridge", "172.17.0.1") and runtime.default_bridge
     assert api.created == []
     # The emulator's own network by default, as before.
     plain = DockerRuntime("t3", client_factory=lambda: SimpleNamespace(api=_Api(_bridge())),
-                          is_local=lambda _: True)
+                          interface_with=_docker0)
     assert plain.ensure_network()[0] == "ecs-emulator-t3" and not plain.default_bridge
+
+
+def test_of_two_engines_with_overlapping_bridges_only_the_first_uses_its(caplog):
+    """Tasks are told apart by address on their engine's network: two engines' tasks at
+    172.17.0.2 would mix up."""
+    claims = docker_network.BridgeClaims()
+    first = _runtime("t4", _Api(_bridge()), claims=claims)
+    second = _runtime("t5", _Api(_bridge(subnet="172.16.0.0/12")), claims=claims)
+    other = _runtime("t6", _Api(_bridge(subnet="10.9.0.0/16", gateway="10.9.0.1")),
+                     lambda a: "docker0" if a == "10.9.0.1" else None, claims)
+    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
+        assert first.default_bridge and other.default_bridge
+        assert not second.default_bridge
+        first._forget_network()  # the first asks again: its own claim does not stop it
+        assert first.default_bridge
+    assert "overlaps 172.17.0.0/16" in caplog.text
+    first.close()  # a removed engine's bridge is free again
+    third = _runtime("t7", _Api(_bridge()), claims=claims)
+    assert third.default_bridge
 
 
 def test_an_emulator_in_a_container_keeps_its_own_network(caplog):

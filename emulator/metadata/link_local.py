@@ -89,7 +89,7 @@ class LinkLocalEndpoint:
         if reason is not None:
             return reason
         gateway = self._gateway()
-        interface = _interface_with(gateway)
+        interface = interface_with(gateway)
         if interface is None:
             return (f"the Docker network's gateway {gateway} is no address of this host, as with "
                     "Docker Desktop or a remote Docker Engine")
@@ -130,7 +130,7 @@ class LinkLocalEndpoint:
         return None
 
 
-def _interface_with(address: str) -> str | None:
+def interface_with(address: str) -> str | None:
     """The name of this host's interface that has `address`, if any."""
     try:
         output = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True,

@@ -65,10 +65,12 @@ class DockerRuntime:
                  state_dir: str | None = None, environment: dict[str, str] | None = None,
                  concurrency: int = Settings.docker_concurrency,
                  task_network: str = Settings.task_network,
-                 is_local: Callable[[str], bool] | None = None):
+                 interface_with: Callable[[str], str | None] | None = None,
+                 bridge_claims: "docker_network.BridgeClaims | None" = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
-        (config.py); "default-bridge" needs `is_local` (whether an address is this host's)."""
+        (config.py); "default-bridge" needs `interface_with` (this host's interface with an
+        address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -83,7 +85,8 @@ class DockerRuntime:
         # once); None: not asked, or they are
         self._bridge_refused: str | None = None
         self._task_network = task_network
-        self._is_local = is_local
+        self._interface_with = interface_with or (lambda _: None)
+        self._bridge_claims = bridge_claims
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
         self._bridge_gateways: tuple[str, ...] | None = None
@@ -138,6 +141,8 @@ class DockerRuntime:
         """Its connections and image event stream closed, for good: each later call raises
         RuntimeClosed saying `why`."""
         self._digests.close()
+        if self._bridge_claims is not None:  # a removed engine's bridge is free for another
+            self._bridge_claims.release(self)
         with self._lock:
             self._closed = self._closed or f"the Docker Engine cannot be used: {why}"
             if self._client is not None:
@@ -166,7 +171,10 @@ class DockerRuntime:
     def _default_bridge(self) -> tuple[str, str] | None:
         if self._task_network != "default-bridge" or self._bridge_refused is not None:
             return None
-        found = docker_network.default_bridge(self.api, self._is_local or (lambda _: False))
+        claims = self._bridge_claims
+        found = docker_network.default_bridge(
+            self.api, self.daemon_info(), self._interface_with,
+            (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None))
         if isinstance(found, tuple):
             return found
         self._bridge_refused = found
