@@ -12,11 +12,13 @@ from types import SimpleNamespace
 import docker.errors
 import pytest
 
+from emulator.access import callers as callers_module
 from emulator.access.callers import CallerKind, Callers
 from emulator.app import _task_network
 from emulator.config import Settings
 from emulator.runtime import docker_network
-from emulator.runtime.base import NetworkMembers
+from emulator.engine.task_events import TaskEvents
+from emulator.runtime.base import NetworkMembers, RuntimeEvent
 from emulator.runtime.docker_runtime import DockerRuntime
 from emulator.runtime.status import ContainerStatus, TaskStatus
 from tests.test_access_units import ACCOUNT, _State
@@ -258,3 +260,54 @@ def test_a_bridge_task_takes_a_spare_on_the_default_bridge_without_renaming_it()
     finally:
         world.engine.stop()
     assert world.fake.containers == {}
+
+
+# -- a stale view on the shared bridge ------------------------------------------------------------
+
+class _Failing(_Bridge):
+    """A default bridge whose reads fail once `failing` is set (dockerd restarting, hung)."""
+
+    failing = False
+
+    def network_members(self):
+        if self.failing:
+            raise RuntimeError("Docker does not answer")
+        return super().network_members()
+
+
+def test_a_view_docker_cannot_refresh_is_dropped_on_the_shared_bridge():
+    """Kept, it would make whoever Docker gave a dead task's address to (after a dockerd
+    restart, restart=always containers) that task until Docker answers again."""
+    bridge = _Failing({"172.17.0.2": "c-a"})
+    callers = Callers(_State(_task("a" * 32, "bridge", containers=[("c-a",
+                                                                     ContainerStatus.RUNNING)])),
+                      lambda: bridge)
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    bridge.failing = True
+    callers.forget_view()  # as after REFRESH_S
+    assert callers.identify("172.17.0.2").kind is CallerKind.STRANGER
+    assert callers.admits("172.17.0.2") is False
+    bridge.failing = False  # Docker back: the task is its own again at the next read
+    callers.forget_view()
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    # A late read that failed (_late) drops the shared view too.
+    with callers._lock:
+        callers._late("default", callers_module._UNREAD)
+    assert callers._networks == ()
+
+
+def test_a_die_of_ours_makes_the_next_look_ask_docker():
+    """Docker's default bridge gives a freed address to the next container started: a view
+    trusted for REFRESH_S would make that stranger the task whose container died."""
+    bridge = _Bridge({"172.17.0.2": "c-a"})
+    container = SimpleNamespace(runtime_id="c-a", known=ContainerStatus.RUNNING)
+    task = _task("a" * 32, "bridge")
+    task.containers = [container]
+    callers = Callers(_State(task), lambda: bridge)
+    engine = SimpleNamespace(exit_listeners=[callers.forget_view])
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    reads = bridge.reads
+    bridge.addresses["172.17.0.2"] = "users"  # c-a died; a user's container got its address
+    TaskEvents._on_event(engine, RuntimeEvent("c-a", "die", {}))  # before it is recorded
+    assert callers.identify("172.17.0.2").kind is CallerKind.STRANGER
+    assert bridge.reads == reads + 1

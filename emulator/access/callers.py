@@ -15,8 +15,12 @@ shared with every container on the engine (the user's, other emulators' tasks): 
 NETWORK there. An address on it is a TASK only while Docker's view puts one of a live task's
 containers (or its sandbox) there and that container has not stopped; anything else on it is a
 STRANGER. So an address a stopped task's container left, which Docker gives the next container
-started, is not the task's: its container is not there, and the stopped container's task stops
-matching once the engine sees it exit (before a new container could be made and started there).
+started, is not the task's once the view is read again: a die or destroy of a container of ours
+makes the next look ask Docker (forget_view), and the stopped container stops matching once the
+engine records its exit. Between Docker freeing the address and the event reaching us (the
+events are handled one at a time) a container started there in that instant could still pass for
+the task. A view Docker could not refresh is dropped on this network, not kept: its tasks are
+strangers until Docker answers (failing closed), as a kept view fails open on a shared bridge.
 
 With several Docker Engines (engine/engines.py) each has its own copy of the network. Those of
 the engines on this machine (by their Docker address, with a gateway that is this host's) are
@@ -152,6 +156,12 @@ class Callers:
         network = self._find(ip)
         return True if network is not None and not network.shared else None
 
+    def forget_view(self) -> None:
+        """Docker told of a container of ours that died or went (engine/task_events.py): its
+        address is Docker's to give again at once, so the next look asks Docker, not a view
+        trusted for REFRESH_S, before the exit is recorded."""
+        self._read_at = 0.0  # one float: admits() reads it without the lock
+
     # -- Docker's view ------------------------------------------------------------------------
 
     def _network_of(self, ip, asked: float) -> _Network | None:
@@ -230,9 +240,13 @@ class Callers:
                 self._engines_read = engines - hanging
                 kept = {n.engine: n for n in self._networks}
                 # An engine that did not answer in time (or failed) keeps what was last read of
-                # it: its tasks stay tasks (failing closed), not strangers, while Docker is slow.
+                # its own network: its tasks stay tasks, not strangers, while Docker is slow.
+                # Not of a shared bridge, where Docker gives a freed address to the next
+                # container started (after a dockerd restart, to restart=always ones): a stale
+                # view would make that stranger a task, so its tasks are strangers until
+                # Docker answers.
                 self._networks = tuple(
-                    n for n in (kept.get(name) if network is _UNREAD else network
+                    n for n in (_kept(kept.get(name)) if network is _UNREAD else network
                                 for name, network in networks)
                     if n is not None)
                 self._read_at = time.monotonic()  # last: admits() reads without the lock
@@ -276,8 +290,11 @@ class Callers:
         """What a read that outlived its round found (under the lock): the engine's part of the
         view, replaced. No newer read of it can have come first: an engine is not asked again
         while its read is in flight."""
-        if network is _UNREAD:
-            return  # failed: what was last read of it stays
+        if network is _UNREAD:  # failed: what was last read of it stays (not of a shared one)
+            mine = next((n for n in self._networks if n.engine == engine), None)
+            if _kept(mine) is mine:
+                return
+            network = None
         others = tuple(n for n in self._networks if n.engine != engine)
         self._networks = others + ((network,) if network is not None else ())
 
@@ -291,7 +308,7 @@ class Callers:
             if local_only and not is_local_address(runtime.ensure_network()[1]):
                 return None
             members = runtime.network_members()
-        except Exception:  # Docker failing: what was last read of it stays (failing closed)
+        except Exception:  # Docker failing: what was last read of it stays (not of a shared one)
             return _UNREAD
         return _Network(engine, tuple(ipaddress.ip_network(s, strict=False)
                                       for s in members.subnets), dict(members.addresses),
@@ -330,6 +347,11 @@ class Callers:
                             c.runtime_id == container_id for c in task.containers)):
                         return task
         return None
+
+
+def _kept(network: _Network | None) -> _Network | None:
+    """What stays of an engine's network while Docker does not answer: none of a shared one."""
+    return None if network is None or network.shared else network
 
 
 def _holds(task, container_id: str) -> bool:
