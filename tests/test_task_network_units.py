@@ -29,7 +29,8 @@ def _task(arn_id, mode, ip=None, containers=(), sandbox_id=None, known=TaskStatu
     return SimpleNamespace(
         arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/{arn_id}", id=arn_id, engine=None,
         known=known, network_mode=mode, private_ip=ip, sandbox_id=sandbox_id,
-        containers=[SimpleNamespace(runtime_id=r, known=k) for r, k in containers])
+        containers=[SimpleNamespace(runtime_id=r, known=k, started=k >= ContainerStatus.RUNNING)
+                    for r, k in containers])
 
 
 class _Bridge:
@@ -74,8 +75,9 @@ def test_on_the_default_bridge_only_a_live_tasks_container_is_a_task():
         assert caller.kind is CallerKind.STRANGER and not caller.from_container, address
         assert callers.admits(address) is False, address
     assert callers.admits("172.17.0.2") is True
-    # The selector thread never decides a default-bridge address itself: the tasks decide.
-    assert callers.admits("172.17.0.2", wait=False) is None
+    # The selector admits a live task's address as of the read (no queue behind strangers);
+    # anything else there the tasks decide on the deciding thread.
+    assert callers.admits("172.17.0.2", wait=False) is True
     assert callers.admits("172.17.0.4", wait=False) is None
     # The task's address once taken by a stranger after the task's sandbox went.
     bridge.addresses["172.17.0.2"] = "strangers"
@@ -86,7 +88,7 @@ def test_on_the_default_bridge_only_a_live_tasks_container_is_a_task():
 
 def test_a_stranger_costs_no_look_at_docker_unless_a_tasks_container_is_not_seen_yet():
     bridge = _Bridge({"172.17.0.2": "c-a", "172.17.0.7": "users"})
-    arriving = _task("b" * 32, "bridge", containers=[("c-b", ContainerStatus.PENDING)])
+    arriving = _task("b" * 32, "bridge", containers=[("c-b", ContainerStatus.RUNNING)])
     state = _State(_task("a" * 32, "bridge", containers=[("c-a", ContainerStatus.RUNNING)]),
                    # an awsvpc task's container is in its sandbox's namespace: never on the view
                    _task("c" * 32, "awsvpc", ip="172.17.0.3", sandbox_id="pause-c",
@@ -105,6 +107,33 @@ def test_a_stranger_costs_no_look_at_docker_unless_a_tasks_container_is_not_seen
     bridge.addresses["172.17.0.7"] = "c-b"
     assert callers.identify("172.17.0.7").task_id == "b" * 32
     assert bridge.reads == reads + 1
+
+
+def test_strangers_cost_one_read_per_holder_newly_missing_and_never_delay_a_task():
+    """A task whose containers wait for their dependsOn (created, no address, for minutes) and
+    a sandbox that died unrecorded are missing from Docker's view; strangers' connections must
+    not each read Docker for them, nor wait in the deciding queue ahead of a task's."""
+    bridge = _Bridge({"172.17.0.2": "c-a", "172.17.0.7": "users"})
+    state = _State(_task("a" * 32, "bridge", containers=[("c-a", ContainerStatus.RUNNING)]),
+                   _task("w" * 32, "bridge", containers=[("c-w", ContainerStatus.CREATED)]),
+                   _task("d" * 32, "awsvpc", ip="172.17.0.5", sandbox_id="pause-dead"))
+    callers = Callers(state, lambda: bridge)
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    reads = bridge.reads
+    for _ in range(20):
+        assert callers.admits("172.17.0.7") is False
+        assert callers.admits("172.17.0.9") is False
+    assert bridge.reads == reads + 1  # once for the dead sandbox; never for c-w, not started
+    # A task's address is admitted by the selector from the read's snapshot; a stranger's is
+    # left to the deciding thread, which tells it without Docker.
+    assert callers.admits("172.17.0.2", wait=False) is True
+    assert callers.admits("172.17.0.7", wait=False) is None
+    # Another holder newly missing (a task's sandbox just made): one read finds it.
+    state._store.tasks["n"] = _task("n" * 32, "awsvpc", ip="172.17.0.8", sandbox_id="pause-n")
+    bridge.addresses["172.17.0.8"] = "pause-n"
+    assert callers.identify("172.17.0.8").task_id == "n" * 32
+    assert bridge.reads == reads + 2
+    assert callers.admits("172.17.0.9") is False and bridge.reads == reads + 2
 
 
 # -- where the mode falls back --------------------------------------------------------------------
@@ -300,7 +329,8 @@ def test_a_die_of_ours_makes_the_next_look_ask_docker():
     """Docker's default bridge gives a freed address to the next container started: a view
     trusted for REFRESH_S would make that stranger the task whose container died."""
     bridge = _Bridge({"172.17.0.2": "c-a"})
-    container = SimpleNamespace(runtime_id="c-a", known=ContainerStatus.RUNNING)
+    container = SimpleNamespace(runtime_id="c-a", known=ContainerStatus.RUNNING,
+                                started=True)
     task = _task("a" * 32, "bridge")
     task.containers = [container]
     callers = Callers(_State(task), lambda: bridge)

@@ -47,7 +47,7 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE
@@ -91,6 +91,9 @@ class _Network:
     subnets: tuple
     addresses: dict  # address -> container id
     shared: bool = False  # Docker's default bridge: live tasks' containers only, no NETWORK
+    # On a shared one: the addresses a live task's holder had when it was read, for the
+    # selector to admit without a look at the tasks (identify() checks again per request)
+    live: frozenset = frozenset()
 
 
 class Callers:
@@ -106,6 +109,9 @@ class Callers:
         self._read_at = 0.0
         self._reading: threading.Event | None = None  # set when the read under way ends
         self._in_flight: dict[str, threading.Thread] = {}  # engine -> its last read's thread
+        # engine -> the live tasks' holders its shared bridge lacked after the last read asked
+        # for one: a holder that stays missing (dead unrecorded, never attached) is read for once
+        self._missing: dict[str, frozenset] = {}
 
     def identify(self, address: str) -> Caller:
         if address in _LOOPBACK:  # nearly every call of the operator's: no parsing
@@ -152,9 +158,13 @@ class Callers:
         if self._read_at < asked - REFRESH_S:
             return None
         # Without the lock, which a thread reading Docker may hold: the view is one tuple. On
-        # the shared bridge the tasks decide, under the state lock: not on the selector.
+        # the shared bridge a live task's address as of the read is admitted here, so tasks
+        # never queue behind strangers; any other waits for the tasks to decide (a container
+        # that has just started is not in the view yet), which costs a stranger no Docker read.
         network = self._find(ip)
-        return True if network is not None and not network.shared else None
+        if network is None:
+            return None
+        return True if not network.shared or str(ip) in network.live else None
 
     def forget_view(self) -> None:
         """Docker told of a container of ours that died or went (engine/task_events.py): its
@@ -183,19 +193,30 @@ class Callers:
         # container that has just started makes its first calls at once; they share one look).
         if task is None and self._worth_reading(engine):
             self._read(older_than=asked)
+            network = next((n for n in self._networks if n.engine == engine), None)
+            if network is not None and network.shared:
+                self._missing[engine] = self._holders(engine) - set(network.addresses.values())
             task = self._live_task(address, engine)
         return task
 
     def _worth_reading(self, engine: str) -> bool:
         """Whether Docker's view may have changed for a task since it was read. On the shared
-        default bridge, only while a live task's namespace holder (its sandbox, or a bridge
-        container that attached itself) is missing from it: otherwise a stranger's every
-        connection would cost a read of Docker, and one could keep the listener's one
-        deciding thread busy with them."""
+        default bridge, only when a live task's namespace holder (its sandbox, or a bridge
+        container that attached itself) that has started is missing from it and was not when
+        a read was last asked for: otherwise a stranger's every connection would cost a read
+        of Docker (one holder dead unrecorded, or several starting: minutes), and one could
+        keep the listener's one deciding thread busy with them."""
         network = next((n for n in self._networks if n.engine == engine), None)
         if network is None or not network.shared:
             return True
-        seen = set(network.addresses.values())
+        missing = self._holders(engine) - set(network.addresses.values())
+        return bool(missing - self._missing.get(engine, frozenset()))
+
+    def _holders(self, engine: str) -> frozenset:
+        """The container ids holding a live task's namespace on `engine`: its sandbox, or its
+        bridge containers started and not stopped (one created waits for its dependsOn with no
+        address: nothing to read for)."""
+        found = set()
         with self._state.lock:
             for store in self._state.stores():
                 for task in store.tasks.values():
@@ -203,15 +224,20 @@ class Callers:
                             or (task.engine or DEFAULT_ENGINE) != engine):
                         continue
                     if task.sandbox_id:
-                        holders = [task.sandbox_id]
+                        found.add(task.sandbox_id)
                     elif task.network_mode == "bridge":
-                        holders = [c.runtime_id for c in task.containers
-                                   if c.runtime_id and c.known < ContainerStatus.STOPPED]
-                    else:
-                        continue
-                    if any(holder not in seen for holder in holders):
-                        return True
-        return False
+                        found.update(c.runtime_id for c in task.containers
+                                     if c.runtime_id and c.started
+                                     and c.known < ContainerStatus.STOPPED)
+        return frozenset(found)
+
+    def _with_live(self, network):
+        """A shared network read, with the addresses of live tasks' holders on it (`live`)."""
+        if not isinstance(network, _Network) or not network.shared:
+            return network
+        holders = self._holders(network.engine)
+        return replace(network, live=frozenset(
+            address for address, container in network.addresses.items() if container in holders))
 
     def _read(self, older_than: float) -> None:
         """Read the networks again if what we have was read before `older_than`. One thread
@@ -269,7 +295,7 @@ class Callers:
                 continue
 
             def read(name=name, runtime_of=runtime_of, local_only=local_only) -> None:
-                network = self._members(name, runtime_of, local_only)
+                network = self._with_live(self._members(name, runtime_of, local_only))
                 with self._lock:
                     found[name] = network
                     if done.is_set():  # the round waited no longer for this one
