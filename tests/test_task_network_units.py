@@ -5,6 +5,7 @@ default bridge (access/callers.py), where the mode falls back to the emulator's 
 
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import replace
 from types import SimpleNamespace
@@ -13,11 +14,14 @@ import docker.errors
 import pytest
 
 from emulator.access import callers as callers_module
+from emulator.access import gate
 from emulator.access.callers import CallerKind, Callers
 from emulator.app import _task_network
 from emulator.config import Settings
 from emulator.runtime import docker_network
 from emulator.engine.task_events import TaskEvents
+from emulator.metadata import link_local
+from emulator.metadata.link_local import LinkLocalEndpoint
 from emulator.runtime.base import NetworkMembers, RuntimeEvent
 from emulator.runtime.docker_runtime import DockerRuntime
 from emulator.runtime.status import ContainerStatus, TaskStatus
@@ -341,3 +345,62 @@ def test_a_die_of_ours_makes_the_next_look_ask_docker():
     TaskEvents._on_event(engine, RuntimeEvent("c-a", "die", {}))  # before it is recorded
     assert callers.identify("172.17.0.2").kind is CallerKind.STRANGER
     assert bridge.reads == reads + 1
+
+
+# -- 169.254.170.2 on docker0, shared by emulators ------------------------------------------------
+
+class _Host:
+    """This host as link_local sees it: docker0 at 172.17.0.1, `ip addr` calls, who listens."""
+
+    def __init__(self, monkeypatch, address_there: bool, port_taken: bool):
+        self.there = address_there
+        self.calls: list[tuple] = []
+        monkeypatch.setattr(link_local, "interface_with", lambda a: "docker0")
+        monkeypatch.setattr(link_local, "is_local_address", lambda a: self.there)
+        monkeypatch.setattr(link_local, "_ip", self.ip)
+        monkeypatch.setattr(LinkLocalEndpoint, "_cannot", lambda endpoint: None)
+
+        def listen(address, app):
+            if port_taken:
+                raise OSError(errno.EADDRINUSE, "Address already in use")
+            return SimpleNamespace(serve=lambda: None, stop=lambda: None)
+        monkeypatch.setattr(gate, "listen_for_containers", listen)
+
+    def ip(self, *args):
+        self.calls.append(args)
+        if args[:2] == ("addr", "add"):
+            if self.there:
+                return "RTNETLINK answers: File exists"
+            self.there = True
+        return None
+
+    @property
+    def removals(self):
+        return [call for call in self.calls if call[:2] == ("addr", "del")]
+
+
+def _endpoint():
+    return LinkLocalEndpoint(lambda: None, lambda: "172.17.0.1")
+
+
+def test_a_second_emulator_never_takes_off_the_first_ones_address(monkeypatch):
+    """On docker0 both find the address: the first's, serving; the second's listen fails."""
+    host = _Host(monkeypatch, address_there=True, port_taken=True)
+    second = _endpoint()
+    assert not second.available()
+    second.stop()
+    assert host.removals == []
+
+
+def test_an_emulator_takes_off_the_address_it_added_or_a_dead_ones(monkeypatch):
+    host = _Host(monkeypatch, address_there=False, port_taken=False)
+    endpoint = _endpoint()
+    assert endpoint.available()
+    endpoint.stop()
+    assert host.removals == [("addr", "del", "169.254.170.2/32", "dev", "docker0")]
+    # Left on docker0 by an emulator that crashed: nobody listens, so it is the next one's.
+    host = _Host(monkeypatch, address_there=True, port_taken=False)
+    endpoint = _endpoint()
+    assert endpoint.available()
+    endpoint.stop()
+    assert host.removals == [("addr", "del", "169.254.170.2/32", "dev", "docker0")]
