@@ -32,9 +32,11 @@ to the listeners containers reach.
 
 Docker's network is read at most every REFRESH_S (one inspect call lists every container's
 address), and again when an address is not found among the running tasks, so a container that has
-just started is known on its first request. No lock is held across those Docker calls, and each
-engine's read is waited for READ_TIMEOUT_S at most: an engine that hangs is left out of the view
-(its tasks are strangers until it answers) instead of holding every caller's identification.
+just started is known on its first request (on the shared bridge: once the engine has recorded
+its start, and once per holder missing from the view: see _worth_reading). No lock is held
+across those Docker calls, and each engine's read is waited for READ_TIMEOUT_S at most: an
+engine that hangs is left out of the view (its tasks are strangers until it answers) instead of
+holding every caller's identification.
 An address is not a secret on a shared bridge: a container with NET_RAW could in principle
 impersonate a neighbour's, so credentials also need their id (see metadata/routes.py), as on
 ECS.
@@ -241,10 +243,10 @@ class Callers:
 
     def _read(self, older_than: float) -> None:
         """Read the networks again if what we have was read before `older_than`. One thread
-        reads at a time, outside the lock (others wait for it, then answer from its view); each engine is waited for READ_TIMEOUT_S at most, and
-        one whose read hangs is left out of the view until it answers (its tasks' calls are
-        strangers' meanwhile, as for an engine that does not answer), so a hung engine never
-        holds the gate."""
+        reads at a time, outside the lock (others wait for it, then answer from its view); each
+        engine is waited for READ_TIMEOUT_S at most, and one whose read hangs is left out of the
+        view until it answers (its tasks' calls are strangers' meanwhile, as for an engine that
+        does not answer), so a hung engine never holds the gate."""
         with self._lock:
             if self._read_at >= older_than:
                 return
