@@ -25,11 +25,13 @@ from __future__ import annotations
 import marshal
 import os
 import sys
+import time
 import zlib
 
 # Bumped whenever what is stored changes shape.
 _FORMAT = 1
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "ecs-emulator", "api-shapes")
+FORGET_AFTER_S = 30 * 86400  # a copy no start wrote for this long is removed (its venv is gone?)
 
 
 def key_of(path: str) -> tuple:
@@ -63,8 +65,27 @@ def write(service: str, key: tuple, model: dict) -> None:
         except BaseException:
             os.unlink(temporary)
             raise
+        _forget_old(service, _path(service, key))
     except (OSError, ValueError):
         pass
+
+
+def _forget_old(service: str, kept: str) -> None:
+    """Remove `service`'s copies no start has rewritten for FORGET_AFTER_S (a virtualenv gone:
+    each has its own copy) and the one-per-service copy of earlier versions. Writes are rare
+    (once per model file and interpreter), so one look at the directory then costs nothing."""
+    old_before = time.time() - FORGET_AFTER_S
+    with os.scandir(CACHE_DIR) as entries:
+        for entry in entries:
+            name = entry.name
+            if entry.path == kept or not name.endswith(".marshal"):
+                continue
+            if name == f"{service}.marshal" or (
+                    name.startswith(f"{service}-") and entry.stat().st_mtime < old_before):
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass  # another start removed it first
 
 
 def without_documentation(model: dict) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from api_shapes import load_service
@@ -49,7 +50,7 @@ from emulator.engine.task_environment import BaseEnvironment
 from emulator.engine.task_logs import AwsLogs
 from emulator.engine.task_credentials import CREDENTIALS_EXTENSION, TaskRoleCredentials
 from emulator.engine.task_secrets import SecretsAndEnvironmentFiles
-from emulator.engine import task_volumes
+from emulator.engine import task_images, task_volumes
 from emulator.exec.sessions import ExecSessions
 from emulator.metadata.link_local import LinkLocalEndpoint
 
@@ -117,9 +118,13 @@ class Emulator:
         if self.ecr is not None:
             self.ecr.reset()
         self.moto.reset()
-        registry = self.ecr.registry_if_made() if self.ecr is not None else None
-        if registry is not None:
-            registry.reset()
+        if self.ecr is not None:
+            # With a data directory the registry's files may be there from an earlier run: made
+            # now to empty them. Without one, a registry nothing used holds nothing.
+            registry = (self.ecr.registry if self.settings.data_dir
+                        else self.ecr.registry_if_made())
+            if registry is not None:
+                registry.reset()
 
     def gate(self, container_facing: bool) -> Gate:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
@@ -145,6 +150,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
         not_implemented=UnsupportedFeatureException,
         strict_responses=settings.strict_responses,
     )
+    if settings.data_dir:  # an unusable data directory stops the start, not the first push
+        Path(settings.data_dir, "registry").mkdir(parents=True, exist_ok=True)
     ecr_state = EcrState(settings, registry_factory=lambda: _registry(settings, ecr_state))
     ecr = JsonService(
         shapes=load_service("ecr"),
@@ -212,7 +219,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
-        own_registry=ecr_images.is_ours)
+        own_registry=ecr_images.is_ours,
+        unserved_image=lambda image: task_images.unserved_image(engine.engines, image))
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:
@@ -316,6 +324,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     """Load balancer targets, Cloud Map instances, EventBridge events, and faults on purpose."""
     engine, state, moto = emulator.engine, emulator.ecs, emulator.moto
     load_balancers = LoadBalancerTargets(state, moto)
+    state.contributions.target_group = load_balancers.target_group  # CreateService's checks
     target_group_ports = TargetGroupPorts()  # moto's ELBv2, as ELB keys targets, while we run
     moto.on_load.append(target_group_ports.install)
     emulator.closers.append(target_group_ports.uninstall)

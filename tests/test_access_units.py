@@ -428,7 +428,7 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
         engines, runtime = _engines(answer)
         view = host_access.EngineView(
             foreign_volume=lambda n: task_volumes.foreign_volume(engines, n),
-            own_registry=lambda image: False)
+            own_registry=lambda image: False, unserved_image=lambda image: None)
         return host_access.engine_reasons(_shared(name), view), runtime.asked
 
     assert said(None) == ([], ["data"])
@@ -443,7 +443,8 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
         assert f"could not be asked about ({type(error).__name__}" in reason
     # A malformed request is RegisterTaskDefinition's to answer (a 400), not the check's (a 500).
     engines, _ = _engines(None)
-    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False)
+    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+                                  unserved_image=lambda i: None)
     for spec in ({"volumes": "x", "containerDefinitions": [1]},
                  {"volumes": [1, {"name": "v", "efsVolumeConfiguration": "x",
                                   "dockerVolumeConfiguration": "y", "host": 2}],
@@ -505,3 +506,64 @@ def test_a_role_of_an_account_without_iam_makes_no_iam_backend():
     account = "999988887777"
     assert iam.role_policies(moto, f"arn:aws:iam::{account}:role/r") is None
     assert account not in dict.keys(get_backend("iam"))
+
+
+class _Images:
+    """docker-py's APIClient as docker_images.unserved asks it: local images, and a registry
+    that serves only `served` to a caller without credentials."""
+
+    def __init__(self, local: dict[str, list[str]], served=()):
+        self.local, self.served, self.asked = local, set(served), []
+
+    def inspect_image(self, image):
+        import docker.errors
+
+        if image not in self.local:
+            raise docker.errors.ImageNotFound("no such image")
+        return {"Id": "sha256:x", "RepoDigests": self.local[image]}
+
+    def inspect_distribution(self, image, auth_config=None):
+        import docker.errors
+
+        self.asked.append((image, auth_config))
+        if image not in self.served:
+            response = SimpleNamespace(status_code=401, reason="Unauthorized", url="")
+            raise docker.errors.APIError("denied", response, "unauthorized")
+        return {"Descriptor": {"digest": "sha256:d"}}
+
+
+def test_a_tasks_image_must_be_one_a_registry_serves_to_anyone():
+    from emulator.runtime.docker_images import unserved
+
+    api = _Images({"ecs-emulator-test/emulator": [], "nginx:1": ["nginx@sha256:a"],
+                   "mine:latest": ["registry.example.com/private@sha256:b"],
+                   "docker.io/library/redis": ["redis@sha256:c"]},
+                  served={"nginx:1", "redis:7", "docker.io/library/redis", "mine:latest"})
+    # A local build, and a `docker tag` of a private image under a public name: the engine's
+    # copy is not what the registry serves, and the registry is not even asked.
+    assert "no registry served (a local build)" in unserved(api, "ecs-emulator-test/emulator")
+    assert "no registry served" in unserved(api, "mine:latest")
+    assert api.asked == []
+    # Pulled from the repository it names (Docker writes Docker Hub's short), or not here:
+    # the registry is asked, never with the operator's logins (auth_config={}, not None).
+    assert unserved(api, "nginx:1") is None
+    assert unserved(api, "docker.io/library/redis") is None
+    assert unserved(api, "redis:7") is None
+    assert "does not serve without credentials" in unserved(api, "private.example.com/app:1")
+    assert [config for _, config in api.asked] == [{}, {}, {}, {}]
+
+
+def test_an_express_services_own_container_is_asked_about_its_image():
+    """CreateExpressGatewayService runs `primaryContainer.image` with no task definition of the
+    caller's: a container may not name the operator's local build there either."""
+    view = host_access.EngineView(
+        foreign_volume=lambda n: None, own_registry=lambda i: False,
+        unserved_image=lambda i: "whose copy on the engine no registry served (a local build)"
+        if i == "ecs-emulator-test/emulator" else None)
+    for operation in host_access.EXPRESS_LAUNCHES:
+        spec = host_access.subject(operation, {"primaryContainer": {
+            "image": "ecs-emulator-test/emulator"}}, store=None)
+        reason = host_access.refusal(operation, spec, view)
+        assert "runs the image 'ecs-emulator-test/emulator', whose copy" in reason
+        spec = host_access.subject(operation, {"primaryContainer": {"image": "nginx"}}, None)
+        assert host_access.refusal(operation, spec, view) is None

@@ -150,8 +150,8 @@ def attempt(name, call):
     except Exception as error:
         print(name, error.response["Error"]["Code"], error.response["Error"]["Message"],
               flush=True)
-def box(**extra):
-    return [{"name": "x", "image": "busybox", "memory": 32, **extra}]
+def box(**extra):  # an image of the emulator's ECR: only what `extra` adds is refused
+    return [{"name": "x", "image": os.environ["OWN_REGISTRY"] + "/app:1", "memory": 32, **extra}]
 attempt("host-mount", lambda: ecs.register_task_definition(
     family="escape", containerDefinitions=box(mountPoints=[mount]), volumes=[root],
     pidMode="host"))
@@ -186,6 +186,10 @@ for registry in ("127.0.0.1:5000", "localhost:5000", "[::1]:5000"):
 attempt("own-registry", lambda: ecs.register_task_definition(
     family="images", containerDefinitions=[{"name": "x", "memory": 32,
                                             "image": os.environ["OWN_REGISTRY"] + "/app:1"}]))
+attempt("local-image", lambda: ecs.register_task_definition(
+    family="images", containerDefinitions=[{"name": "x", "memory": 32,
+                                            "image": "ecs-emulator-test/emulator"}]))
+attempt("run-local-image", lambda: ecs.run_task(cluster="work", taskDefinition="operator-image"))
 attempt("plain", lambda: ecs.register_task_definition(family="plain",
                                                       containerDefinitions=box()))
 print("END", flush=True)
@@ -214,6 +218,10 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     ecs.register_task_definition(
         family="operator", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 32,
                                                   "privileged": True}])
+    # The operator's local build (this test's own image), theirs to run.
+    ecs.register_task_definition(
+        family="operator-image", containerDefinitions=[{"name": "x", "image": python_image,
+                                                        "memory": 32}])
     # Another project's volume, and one an emulator made (its labels) that tasks may share.
     foreign, ours = docker_volumes(), docker_volumes({labels.INSTANCE: "elsewhere"})
     # The operator may name their own volume, as before.
@@ -236,12 +244,17 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     printed = output_of(docker_client, arn, "app", "END", timeout=120)
     lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
     for name in ("host-mount", "privileged", "capabilities", "bind-volume", "run-operators",
-                 "service-operators", "foreign-volume", "run-foreign-volume"):
+                 "service-operators", "foreign-volume", "run-foreign-volume", "local-image",
+                 "run-local-image"):
         assert lines[name].startswith(f"{name} AccessDeniedException "), printed
     assert "access to the host" in lines["host-mount"] and "pidMode host" in lines["host-mount"]
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
     assert f"the Docker volume '{foreign}', which the emulator did not make" in lines[
         "run-foreign-volume"]
+    # The operator's local builds: no registry served them.
+    assert ("runs the image 'ecs-emulator-test/emulator', whose copy on the engine no registry "
+            "served") in lines["local-image"]
+    assert f"runs the image '{python_image}', whose copy" in lines["run-local-image"]
     local = [line for line in printed.splitlines() if line.startswith("local-registry ")]
     assert len(local) == 3 and all(" AccessDeniedException " in line and
                                    "a registry on the emulator's host" in line
@@ -249,8 +262,8 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     for name in ("plain", "emulators-volume", "new-volume", "own-registry"):  # the rest goes on
         assert lines[name] == f"{name} OK", printed
     families = ecs.list_task_definition_families()["families"]
-    assert sorted(families) == ["attacker", "images", "operator", "operator-volume", "plain",
-                                "volumes"]
+    assert sorted(families) == ["attacker", "images", "operator", "operator-image",
+                                "operator-volume", "plain", "volumes"]
     assert ecs.list_tasks(cluster="work")["taskArns"] == [arn]
     assert ecs.list_services(cluster="work")["serviceArns"] == []
     stop(ecs, cluster, arn, docker_client)

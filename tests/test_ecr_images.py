@@ -229,6 +229,11 @@ def test_scan_on_push(ecr):
 
 
 def test_replication_copies_to_other_regions_and_accounts(ecr, clean_emulator):
+    # Another account takes replicas only as its registry policy allows (ECR's rule).
+    clean_emulator.client("ecr", account="111122223333").put_registry_policy(
+        policyText=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"], "Resource": "*"}]}))
     ecr.put_replication_configuration(replicationConfiguration={"rules": [{
         "destinations": [{"region": "eu-west-1", "registryId": ACCOUNT},
                          {"region": "us-east-1", "registryId": "111122223333"}],
@@ -255,6 +260,42 @@ def test_replication_copies_to_other_regions_and_accounts(ecr, clean_emulator):
         ecr.put_replication_configuration(replicationConfiguration={"rules": [{
             "destinations": [{"region": "us-east-1", "registryId": ACCOUNT}]}]})
     assert error_code(excinfo) == "InvalidParameterException"
+
+
+def test_replication_writes_into_another_account_only_as_its_registry_policy_allows(
+        ecr, clean_emulator):
+    """Account A's rule names account B: B's images stay B's unless B's registry policy lets A
+    replicate (an attack: A overwriting B's mutable app:latest, or deleting B's images)."""
+    victim = clean_emulator.client("ecr", account="111122223333")
+    victim.create_repository(repositoryName="app")
+    kept = push_image(victim, "app", "latest")
+    ecr.put_replication_configuration(replicationConfiguration={"rules": [{
+        "destinations": [{"region": "us-east-1", "registryId": "111122223333"}],
+        "deleteReplication": {"enabled": True}}]})
+    ecr.create_repository(repositoryName="app")
+    pushed = push_image(ecr, "app", "latest", layers=[b"the attacker's"])
+    assert pushed != kept
+    statuses = ecr.describe_image_replication_status(
+        repositoryName="app", imageId={"imageTag": "latest"})["replicationStatuses"]
+    assert [(s["registryId"], s["status"]) for s in statuses] == [("111122223333", "FAILED")]
+    listed = victim.list_images(repositoryName="app")["imageIds"]
+    assert listed == [{"imageDigest": kept, "imageTag": "latest"}]
+    # Nor does a deletion replicated to B: the source deletes its twin of B's image (the same
+    # manifest, so the same digest).
+    assert push_image(ecr, "app", "twin") == kept
+    ecr.batch_delete_image(repositoryName="app", imageIds=[{"imageDigest": kept}])
+    assert victim.list_images(repositoryName="app")["imageIds"] == listed
+    # A policy for another account, or for ReplicateImage alone where the repository is to be
+    # made, lets nothing in either.
+    victim.put_registry_policy(policyText=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+        "Action": "ecr:*", "Resource": "*"}, {
+        "Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "ecr:ReplicateImage",
+        "Resource": "*"}]}))
+    ecr.create_repository(repositoryName="new")
+    push_image(ecr, "new", "v1")
+    assert victim.describe_repositories()["repositories"][0]["repositoryName"] == "app"
+    assert len(victim.describe_repositories()["repositories"]) == 1
 
 
 def test_replication_applies_creation_template_and_deletes(ecr, clean_emulator):

@@ -220,3 +220,58 @@ def test_secrets_and_environment_files_need_the_execution_roles_permissions(
     for arn in (allowed, by_name):
         assert wait_for_task(ecs, "work", arn, "RUNNING")["lastStatus"] == "RUNNING"
         stop(ecs, "work", arn, docker_client)
+
+
+OTHER = "222233334444"
+
+
+def test_another_accounts_secrets_and_files_need_its_consent(handle, busybox_image,
+                                                            docker_client):
+    """A task's execution role may allow everything, yet another account's parameter, secret or
+    file is read only where that account's resource policy says so (the reviewer's attack: any
+    task reading any account's secrets by ARN)."""
+    iam = handle.client("iam")
+    role = iam.create_role(RoleName="exec", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="exec", PolicyName="p", PolicyDocument=allow(
+        "ssm:GetParameters", "secretsmanager:GetSecretValue", "s3:GetObject"))
+    consent = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
+    handle.client("ssm", account=OTHER).put_parameter(Name="/b/p", Value="v", Type="String")
+    manager = handle.client("secretsmanager", account=OTHER)
+    closed = manager.create_secret(Name="closed", SecretString="pw")["ARN"]
+    shared = manager.create_secret(Name="shared", SecretString="pw")["ARN"]
+    manager.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{**consent, "Action":
+                                                "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    s3 = handle.client("s3", account=OTHER)
+    for bucket in ("b-closed", "b-shared"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="app.env", Body=b"A=1\n")
+    s3.put_bucket_policy(Bucket="b-shared", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{**consent, "Action": "s3:GetObject",
+                                                "Resource": "arn:aws:s3:::b-shared/*"}]}))
+    ecs = handle.client("ecs")
+    ecs.create_cluster(clusterName="work")
+
+    def started(family, **container):
+        definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
+                                    "command": ["sleep", "300"], **container},
+                              family=family, executionRoleArn=role)
+        return run(ecs, "work", definition)
+
+    refused = {
+        "ssm:GetParameters": started("ssm", secrets=[
+            {"name": "S", "valueFrom": f"arn:aws:ssm:us-east-1:{OTHER}:parameter/b/p"}]),
+        "secretsmanager:GetSecretValue": started("asm", secrets=[
+            {"name": "S", "valueFrom": closed}]),
+        "AccessDenied: Access Denied": started("files", environmentFiles=[
+            {"type": "s3", "value": "arn:aws:s3:::b-closed/app.env"}]),
+    }
+    allowed = started("shared", secrets=[{"name": "S", "valueFrom": shared}],
+                      environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::b-shared/app.env"}])
+    for said, arn in refused.items():
+        reason = wait_for_task(ecs, "work", arn, "STOPPED")["stoppedReason"]
+        assert reason.startswith("ResourceInitializationError: ") and said in reason, reason
+        if said != "AccessDenied: Access Denied":
+            assert "because no resource-based policy allows" in reason, reason
+    assert wait_for_task(ecs, "work", allowed, "RUNNING")["lastStatus"] == "RUNNING"
+    stop(ecs, "work", allowed, docker_client)

@@ -122,3 +122,21 @@ def test_an_unwritable_cache_directory_only_costs_the_copy(botocore_data, tmp_pa
     monkeypatch.setattr(model_cache, "CACHE_DIR", str(blocker / "cache"))  # cannot be made
     assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
     assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
+
+
+def test_a_write_removes_copies_no_start_wrote_for_a_month_and_the_old_single_copy(
+        botocore_data, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    gone, recent, other = cache / "svc-0badc0de.marshal", cache / "svc-00c0ffee.marshal", \
+        cache / "ecs-0badc0de.marshal"
+    for path in (gone, recent, other, cache / "svc.marshal"):
+        path.write_bytes(b"x")
+    month_ago = os.path.getmtime(gone) - model_cache.FORGET_AFTER_S - 60
+    os.utime(gone, (month_ago, month_ago))
+    os.utime(other, (month_ago, month_ago))
+    model_files.load_model("svc")  # writes svc's copy
+    left = {path.name for path in cache.iterdir()}
+    assert os.path.basename(copy_path("svc")) in left
+    assert recent.name in left and other.name in left  # another service's is its own write's
+    assert gone.name not in left and "svc.marshal" not in left

@@ -188,3 +188,15 @@ def test_the_registry_is_made_with_its_first_use_and_answers_as_before():
     assert registry is not None and registry is emulator.ecr.registry is emulator.registry
     assert isinstance(registry.hooks, EcrRegistryHooks)
     assert emulator.ecr.registry_if_made() is registry
+
+
+def test_a_reset_empties_a_data_directorys_registry_that_nothing_used_yet(tmp_path):
+    """With a data directory the registry's files outlive the process: a reset made before any
+    ECR call or push of this run must still empty them (the README: a reset drops images)."""
+    leftover = tmp_path / "registry" / "repositories" / "000000000000" / "app" / "_manifests"
+    leftover.mkdir(parents=True)
+    (leftover / "kept").write_text("an image of an earlier run")
+    second = create_app(Settings(host="127.0.0.1", port=0, data_dir=str(tmp_path)))
+    assert second.ecr.registry_if_made() is None
+    second.reset()
+    assert not (tmp_path / "registry" / "repositories" / "000000000000" / "app").exists()

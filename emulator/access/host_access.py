@@ -16,7 +16,9 @@ A shared-scope Docker volume is the Docker volume of its name: one that exists a
 emulator made (the operator's, another project's database) is the host's too; so is an image
 from a registry on the host other than the emulator's own (Docker's daemon would fetch it, as
 root, from a service on the host's loopback, and a task would read the answer in its
-stoppedReason).
+stoppedReason). Any other image outside the emulator's ECR must be one a registry serves to
+anyone (engine/task_images.py): not the operator's local builds, nor private images their
+registry logins would pull.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class EngineView:
     foreign_volume: Callable[[str], str | None]
     # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
     own_registry: Callable[[str], bool]
+    # Why an image is not one any registry serves to anyone, else None (task_images.py).
+    unserved_image: Callable[[str], str | None]
 
 
 def subject(operation: str, params: dict, store) -> dict | None:
@@ -102,6 +106,10 @@ def subject(operation: str, params: dict, store) -> dict | None:
         return _daemon_spec(params)
     if operation in LAUNCHES and isinstance(params.get("taskDefinition"), str):
         definition = task_definitions.resolve(store, params["taskDefinition"])
+    elif operation in EXPRESS_LAUNCHES and isinstance(params.get("primaryContainer"), dict):
+        # Its own container, made into a task definition (express_services.py): its image.
+        return {"containerDefinitions": [{"name": "Main",
+                                          "image": params["primaryContainer"].get("image")}]}
     elif operation in EXPRESS_LAUNCHES and isinstance(params.get("taskDefinitionArn"), str):
         definition = task_definitions.resolve(store, params["taskDefinitionArn"])
     elif operation in DAEMON_LAUNCHES and isinstance(params.get("daemonTaskDefinitionArn"), str):
@@ -124,10 +132,13 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
     for container in _dicts(spec, "containerDefinitions"):
         image = container.get("image")
         if isinstance(image, str) and not view.own_registry(image):
-            local = _local_registry(image)
+            name, local = container.get("name", ""), _local_registry(image)
+            why = None if local else view.unserved_image(image)
             if local:
-                found.append(f"container {container.get('name', '')!r} pulls its image from "
+                found.append(f"container {name!r} pulls its image from "
                              f"{local}, a registry on the emulator's host")
+            elif why:
+                found.append(f"container {name!r} runs the image {image!r}, {why}")
     return found
 
 

@@ -16,6 +16,9 @@ credentials.
   names (a cluster, service, task definition or repository ARN; `*` for calls that name none),
   plus `iam:PassRole` on the roles RegisterTaskDefinition, RunTask and StartTask hand to ECS.
   Refusals answer AccessDeniedException (400, JSON), as those services do.
+- CloudFormation stacks act with their caller's rights: our ECS and ECR resource types' calls are
+  checked as the caller's own, and every resource moto's engine makes needs its create actions
+  (iam_stacks.py); a refused resource fails and the stack rolls back.
 - moto's services: moto checks them itself (on `*`; S3 on the bucket and key), switched on for
   the calls of callers that must be checked; its refusals keep its shapes (AccessDenied 403 in
   XML for the query and REST services), except that JSON-protocol services get theirs in JSON
@@ -66,6 +69,31 @@ class IamEnforcement:
         params = _params(body)
         for action, resource in iam_resources.checks(service_name, operation, params, ctx,
                                                      store_of):
+            self._require(key, action, resource)
+
+    def check_on_behalf(self, service_name: str, operation: str, params: dict, environ: dict,
+                        ctx, caller, store_of=None) -> None:
+        """A call the emulator makes for a stack's caller, checked as the caller's own (moto
+        verified the signature of the caller's own call: CreateStack, UpdateStack...)."""
+        key = self._access_key(environ, ctx, caller)
+        if key is None:
+            return  # root
+        for action, resource in iam_resources.checks(service_name, operation, params, ctx,
+                                                     store_of):
+            self._require(key, action, resource)
+
+    def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
+                             caller) -> None:
+        """A resource moto's stack engine is about to make or update for the stack's caller."""
+        from emulator.access import iam_stacks
+
+        key = self._access_key(environ, ctx, caller)
+        if key is None:
+            return  # root
+        needed = iam_stacks.checks(resource_type, properties, ctx)
+        if needed is None:
+            raise self._denied(iam_stacks.unknown(resource_type))
+        for action, resource in needed:
             self._require(key, action, resource)
 
     def _access_key(self, environ: dict, ctx, caller):

@@ -3,7 +3,8 @@
 - A call from a container (access/callers.py) may not give containers access to the host
   (host_access.py), unless the operator allows it (ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS).
 - With ECS_EMULATOR_ENFORCE_IAM, every call is checked against its caller's IAM policies
-  (iam.py); calls from this host signed with keys IAM does not know act as the account's root.
+  (iam.py), and so is every resource of a caller's CloudFormation stack (iam_stacks.py); calls
+  from this host signed with keys IAM does not know act as the account's root.
 Calls from this host otherwise keep every right.
 """
 
@@ -47,11 +48,24 @@ class Rights:
         self._refuse_host_access(service, operation, params, ctx)
 
     def check_on_behalf(self, service, operation: str, params: dict, environ: dict, ctx) -> None:
-        """The host-access rule for a call the emulator makes for a caller (the resources of the
-        caller's CloudFormation stack), as for the caller's own calls. IAM is checked on the
-        caller's own call (CreateStack), not on each of these."""
-        if self._host_access_checked(service, caller_of(environ)):
+        """The rules for a call the emulator makes for a caller (the resources of the caller's
+        CloudFormation stack), as for the caller's own calls: IAM too, as a stack acts with
+        its caller's rights on AWS."""
+        caller = caller_of(environ)
+        if self._iam is not None:
+            with service.state.lock:  # the task definitions a call names are read for IAM
+                self._iam.check_on_behalf(service.name, operation, params, environ, ctx, caller,
+                                          lambda: service.state.store_for(ctx.account,
+                                                                          ctx.region))
+        if self._host_access_checked(service, caller):
             self._refuse_host_access(service, operation, params, ctx)
+
+    def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx) -> None:
+        """Under IAM enforcement, refuse a resource moto's stack engine would make for a caller
+        whose policies do not allow making it (iam_stacks.py)."""
+        if self._iam is not None:
+            self._iam.check_stack_resource(resource_type, properties, environ, ctx,
+                                           caller_of(environ))
 
     def _host_access_checked(self, service, caller) -> bool:
         # ECR holds nothing that reaches the host; this host's own calls may do anything.

@@ -73,6 +73,16 @@ class Api:
         return self.services.settings
 
 
+def check_stack_resource(resource_type: str, properties) -> None:
+    """Refuse (an AccessDeniedException) a resource of moto's that the stack's caller may not
+    make, under IAM enforcement (access/rights.py)."""
+    current = MotoBridge.current()
+    services = current.bridge.extensions.get(EXTENSION) if current is not None else None
+    if services is not None and services.rights is not None:
+        services.rights.check_stack_resource(resource_type, properties, current.environ,
+                                             current.ctx)
+
+
 class ApiResource:
     """One resource of a stack. Subclasses set TYPE, NAME_PROPERTY, ATTRIBUTES and REPLACE_ON,
     and implement `create`, `update_in_place` and `remove`."""

@@ -16,7 +16,7 @@ import logging
 
 from emulator.aws.errors import AwsError
 from emulator.cloudformation import ec2_network
-from emulator.cloudformation.resource import ResourceFailed
+from emulator.cloudformation.resource import ResourceFailed, check_stack_resource
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,20 @@ def _failures(resources_map) -> dict:
 
 
 # -- per resource -------------------------------------------------------------------------------
+
+def wrap_parse(original, ours: frozenset):
+    """Every resource of moto's, once its properties are resolved and before it is made or
+    updated, checked against the stack caller's rights (under IAM enforcement). Ours are
+    checked per ECS or ECR call; a type moto does not know makes nothing."""
+    def parse_resource_and_generate_name(logical_id, resource_json, resources_map):
+        parsed = original(logical_id, resource_json, resources_map)
+        kind = resource_json.get("Type", "")
+        if parsed and kind not in ours:
+            check_stack_resource(kind, (parsed[1] or {}).get("Properties"))
+        return parsed
+
+    return parse_resource_and_generate_name
+
 
 def wrap_create(original):
     def parse_and_create_resource(logical_id, resource_json, resources_map, account_id,

@@ -54,10 +54,13 @@ def _check(text: str, field: str, problem: str) -> list[dict]:
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 
 
-def allows(policy_text: str | None, account: str, actions: tuple[str, ...]) -> bool:
-    """Whether the policy lets principals of `account` do any of `actions`: an Allow statement
-    names the account (its id, its root, any of its users or roles: a registry token carries
-    only the account) or "*", and no Deny statement matches. Conditions are not evaluated."""
+def allows(policy_text: str | None, account: str, actions: tuple[str, ...],
+           resource: str | None = None) -> bool:
+    """Whether the policy lets principals of `account` do any of `actions` (on `resource`,
+    where given: a statement whose Resource or NotResource does not cover it does not count): an
+    Allow statement names the account (its id, its root, any of its users or roles: a registry
+    token carries only the account) or "*", and no Deny statement matches. Conditions are not
+    evaluated. Any resource policy of this shape reads so (Secrets Manager's, S3's)."""
     if not policy_text:
         return False
     try:
@@ -67,6 +70,8 @@ def allows(policy_text: str | None, account: str, actions: tuple[str, ...]) -> b
     allowed = False
     for statement in statements:
         if not isinstance(statement, dict) or not _names(statement, account):
+            continue
+        if resource is not None and not _covers(statement, resource):
             continue
         matched = any(_acts(statement, action) for action in actions)
         if matched and statement.get("Effect") == "Deny":
@@ -96,6 +101,14 @@ def _acts(statement: dict, action: str) -> bool:
                    for p in _as_list(statement["Action"]))
     return not any(isinstance(p, str) and fnmatch.fnmatchcase(action.lower(), p.lower())
                    for p in _as_list(statement.get("NotAction")))
+
+
+def _covers(statement: dict, resource: str) -> bool:
+    if "NotResource" in statement:
+        return not any(isinstance(p, str) and fnmatch.fnmatchcase(resource, p)
+                       for p in _as_list(statement["NotResource"]))
+    patterns = _as_list(statement.get("Resource", "*"))
+    return any(isinstance(p, str) and fnmatch.fnmatchcase(resource, p) for p in patterns)
 
 
 def _as_list(value) -> list:

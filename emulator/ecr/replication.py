@@ -5,13 +5,19 @@ After a push, each rule whose repository filters match sends the image, with its
 destination (region, account): the destination repository is created if need be (by a creation
 template for REPLICATION, else with ECR's defaults), blobs are linked (storage shares bytes, so
 nothing is copied twice) and the manifest is put. ECR replicates within minutes; we do it before
-the push is answered, so a pull from the destination right after works. Permissions (the
-destination's registry policy) are not checked. Replicas are not replicated again, as in ECR.
+the push is answered, so a pull from the destination right after works. Replicas are not
+replicated again, as in ECR.
+
+Another account's registry takes replicas only where its registry permissions policy lets the
+source account do ecr:ReplicateImage (and ecr:CreateRepository for a repository it has not),
+as ECR requires of cross-account replication; else the
+image's status for that destination is FAILED and nothing is written there (nor deleted by a
+replicated deletion). Other regions of the source's own account need no policy.
 """
 
 from __future__ import annotations
 
-from emulator.ecr import images, lifecycle, repositories, scanning, templates
+from emulator.ecr import images, lifecycle, policies, repositories, scanning, templates
 from emulator.ecr.errors import InvalidParameterException
 from emulator.ecr.model import Repository
 from emulator.registry import errors as registry_errors
@@ -54,6 +60,9 @@ def copy_to(store, image: images.Image, destination: dict) -> bool:
     """Send one image with its tags to one destination; whether it arrived."""
     key = (destination["region"], destination["registryId"])
     target_store = store.other(destination["registryId"], destination["region"])
+    if not accepts(store, target_store, image.repository.name):
+        image.record.replication[key] = "FAILED"
+        return False
     try:
         _copy(store, image.repository, image.digest, image.tags, target_store)
     except (registry_errors.RegistryError, InvalidParameterException):
@@ -69,9 +78,24 @@ def replicate_deletion(store, repository: Repository, digest: str) -> None:
         if not rule.get("deleteReplication", {}).get("enabled"):
             continue
         target_store = store.other(destination["registryId"], destination["region"])
+        if not accepts(store, target_store, repository.name):
+            continue
         target = target_store.repositories.get(repository.name)
         if target is not None and images.find(target_store, target, digest) is not None:
             images.delete(target_store, target, digest)
+
+
+def accepts(store, target_store, name: str) -> bool:
+    """Whether the destination registry takes the source's replicas of repository `name`: its
+    own account's always; another account's when its registry policy allows the source account
+    ecr:ReplicateImage, and ecr:CreateRepository where the repository is still to be made."""
+    if target_store.account == store.account:
+        return True
+    needed = ["ecr:ReplicateImage"]
+    if name not in target_store.repositories:
+        needed.append("ecr:CreateRepository")
+    return all(policies.allows(target_store.registry_policy, store.account, (action,))
+               for action in needed)
 
 
 def _copy(store, source: Repository, digest: str, tags: tuple[str, ...], target_store) -> None:

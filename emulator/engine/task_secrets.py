@@ -14,7 +14,10 @@ Failures stop the task before its containers exist (TaskFailedToStart), with ECS
 "ResourceInitializationError: failed to download env files: ..." for files. With
 ECS_EMULATOR_ENFORCE_IAM the task's execution role must allow each read, as on ECS (the agent
 reads with its credentials): ssm:GetParameters on the parameter, secretsmanager:GetSecretValue
-on the secret, s3:GetObject on the file's object; else the same failures, AccessDenied.
+on the secret, s3:GetObject on the file's object; else the same failures, AccessDenied. What
+another account holds needs that account's consent too, as on AWS: a secret's resource policy
+or a bucket's policy allowing the task's account; a parameter never (SSM shares parameters
+across accounts only through RAM, which is not emulated).
 """
 
 from __future__ import annotations
@@ -66,6 +69,12 @@ class SecretsAndEnvironmentFiles(TaskHook):
             raise TaskSetupError(FILES_FAILED + _download_failure(
                 bucket, key, "AccessDenied: Access Denied"))
         s3 = self._moto.backend("s3", store.account, partition_of(store.region))
+        owner = _bucket_of(s3, bucket)
+        if owner is not None and self._not_shared(
+                store, task, "s3:GetObject", f"arn:{partition_of(store.region)}:s3:::{bucket}/{key}",
+                owner.account_id, lambda: owner.policy):
+            raise TaskSetupError(FILES_FAILED + _download_failure(
+                bucket, key, "AccessDenied: Access Denied"))
         try:
             found = s3.get_object(bucket, key)
         except Exception as error:  # moto's MissingBucket and kin
@@ -84,8 +93,10 @@ class SecretsAndEnvironmentFiles(TaskHook):
             if _service_of(reference) == "secretsmanager":
                 values[secret["name"]] = self._from_secrets_manager(store, task, reference)
                 continue
-            refused = self._refusal(store, task, "ssm:GetParameters",
-                                    parameter_arn(reference, store.account, store.region))
+            arn = parameter_arn(reference, store.account, store.region)
+            refused = self._refusal(store, task, "ssm:GetParameters", arn) or \
+                self._not_shared(store, task, "ssm:GetParameters", arn,
+                                 (arn.split(":") + [""] * 5)[4], None)
             if refused:
                 raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secrets from ssm: "
                                      "AccessDeniedException: " + refused)
@@ -117,6 +128,12 @@ class SecretsAndEnvironmentFiles(TaskHook):
         selector = SecretSelector.parse(reference)
         manager = self._moto.backend("secretsmanager", selector.account or store.account,
                                      selector.region or store.region)
+        refused = self._not_shared(store, task, "secretsmanager:GetSecretValue",
+                                   secret_arn(selector, store), selector.account or store.account,
+                                   lambda: _secret_policy(manager, selector.secret_id))
+        if refused:
+            raise TaskSetupError(SECRETS_FAILED + "unable to retrieve secret from asm: "
+                                 "AccessDeniedException: " + refused)
         try:
             found = manager.get_secret_value(selector.secret_id, selector.version_id or None,
                                              selector.version_stage or None)
@@ -146,6 +163,23 @@ class SecretsAndEnvironmentFiles(TaskHook):
                                  + selector.json_key)
         return _as_text(document[selector.json_key])
 
+    def _not_shared(self, store, task, action: str, resource: str, owner: str,
+                    policy_of) -> str | None:
+        """With IAM enforced, why another account's `resource` is not the task's to read: its
+        resource policy (`policy_of()`, the text; None: the resource has none) does not allow
+        the task's account `action` on it. None for the task's own account's resources."""
+        if not self._enforce_iam or not owner or owner == store.account:
+            return None
+        from emulator.ecr.policies import allows
+
+        policy = policy_of() if policy_of is not None else None
+        if isinstance(policy, bytes):
+            policy = policy.decode("utf-8", errors="replace")
+        if allows(policy, store.account, (action,), resource):
+            return None
+        return (f"User: {self._principal(store, task)} is not authorized to perform: {action} on "
+                f"resource: {resource} because no resource-based policy allows the {action} "
+                "action")
 
     def _refusal(self, store, task, action: str, resource: str) -> str | None:
         """With IAM enforced, why the task's execution role may not do `action` on `resource`
@@ -154,13 +188,38 @@ class SecretsAndEnvironmentFiles(TaskHook):
             return None
         from emulator.access import iam
 
-        role = task_role_arn(task, store.account, partition_of(store.region),
-                             key="executionRoleArn") or ""
+        role = self._role(store, task)
         policies = iam.role_policies(self._moto, role) if role else None
-        principal = (f"arn:{partition_of(store.region)}:sts::{role.split(':')[4]}:assumed-role/"
-                     f"{role.rsplit('/', 1)[-1]}/{task.id}" if role.count(":") >= 5
-                     else "the task (no execution role)")
-        return iam.denial(policies or [], principal, action, resource)
+        return iam.denial(policies or [], self._principal(store, task), action, resource)
+
+    @staticmethod
+    def _role(store, task) -> str:
+        return task_role_arn(task, store.account, partition_of(store.region),
+                             key="executionRoleArn") or ""
+
+    def _principal(self, store, task) -> str:
+        role = self._role(store, task)
+        return (f"arn:{partition_of(store.region)}:sts::{role.split(':')[4]}:assumed-role/"
+                f"{role.rsplit('/', 1)[-1]}/{task.id}" if role.count(":") >= 5
+                else "the task (no execution role)")
+
+
+def _secret_policy(manager, secret_id: str) -> str | None:
+    """A secret's resource policy; None when it has none, or there is no such secret (a caller
+    refused is not told which)."""
+    try:
+        return json.loads(manager.get_resource_policy(secret_id)).get("ResourcePolicy")
+    except Exception:  # moto's SecretNotFoundException and kin
+        return None
+
+
+def _bucket_of(s3, bucket: str):
+    """moto's bucket of that name, in any account (moto serves other accounts' buckets by
+    name, as S3 does), or None."""
+    try:
+        return s3.get_bucket(bucket)
+    except Exception:  # moto's MissingBucket: the download answers it
+        return None
 
 
 # -- parsing ------------------------------------------------------------------------------------

@@ -224,6 +224,11 @@ class Runtime(Protocol):
     def ensure_image(self, image: str, auth: RegistryAuth | None,
                      progress: Callable[[str], None] | None = None) -> None: ...
 
+    def unserved_image(self, image: str) -> str | None:
+        """Why `image` is not one any registry serves to anyone (a local build, a private image,
+        a registry not reached), else None: what a task's own ECS calls may run."""
+        ...
+
     def image_digest(self, image: str) -> str | None:
         """The digest the image is known by: its registry manifest's digest where it came from a
         registry (what ECS shows as a container's imageDigest), else its own id."""

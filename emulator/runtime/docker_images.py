@@ -1,5 +1,8 @@
 """Making an image available: a local image is used as it is; anything else is pulled.
 
+And whether an image is one anyone may have (unserved): a task's own ECS calls may run only
+such images, never the operator's local builds or the private images their logins pull.
+
 A failed pull becomes an ImagePullError whose message reads like the detail of ECS's
 CannotPullContainerError. Pull progress is told in short lines (one per layer and step, never
 the progress bars), and two tasks wanting the same image share one pull.
@@ -63,10 +66,7 @@ def image_digest(api, image: str) -> str | None:
         attributes = api.inspect_image(image)
     except docker.errors.DockerException:
         return None
-    repository = image.split("@", 1)[0]
-    last = repository.rsplit("/", 1)[-1]
-    if ":" in last:  # a tag, not a registry port
-        repository = repository[: -len(last)] + last.split(":", 1)[0]
+    repository = _repository(image)
     repo_digests = attributes.get("RepoDigests") or []
     for entry in repo_digests:
         name, _, digest = entry.partition("@")
@@ -75,6 +75,59 @@ def image_digest(api, image: str) -> str | None:
     if repo_digests:
         return repo_digests[0].partition("@")[2]
     return attributes.get("Id")
+
+
+def _repository(image: str) -> str:
+    """An image reference without its tag or digest."""
+    repository = image.split("@", 1)[0]
+    last = repository.rsplit("/", 1)[-1]
+    if ":" in last:  # a tag, not a registry port
+        repository = repository[: -len(last)] + last.split(":", 1)[0]
+    return repository
+
+
+def _full_name(repository: str) -> str:
+    """A repository as Docker normalizes it (`busybox` is `docker.io/library/busybox`), so that
+    names Docker writes short and long compare."""
+    first, _, rest = repository.partition("/")
+    if not rest or not ("." in first or ":" in first or first == "localhost"):
+        first, rest = "docker.io", repository
+    if first == "index.docker.io":
+        first = "docker.io"
+    if first == "docker.io" and "/" not in rest:
+        rest = "library/" + rest
+    return f"{first}/{rest}"
+
+
+def unserved(api, image: str) -> str | None:
+    """Why `image` is not one a registry serves to anyone, else None: the engine's copy was not
+    pulled from the repository it names (a local build, a `docker tag` of another image), or
+    the registry, asked with no credentials (auth_config={}: never the operator's config.json
+    or credential helpers), does not serve it (a private image; or it could not be reached)."""
+    import docker.errors
+
+    try:
+        local = api.inspect_image(image)
+    except docker.errors.ImageNotFound:
+        local = None
+    except docker.errors.APIError as error:
+        if error.status_code != 400:  # 400: an invalid reference, which the registry refuses
+            return f"which the engine could not be asked about ({error.explanation or error})"
+        local = None
+    if local is not None:
+        repository = _full_name(_repository(image))
+        if not any(_full_name(entry.partition("@")[0]) == repository
+                   for entry in local.get("RepoDigests") or []):
+            return "whose copy on the engine no registry served (a local build)"
+    try:
+        api.inspect_distribution(image, auth_config={})
+    except docker.errors.APIError as error:
+        # Docker answers 401/403/404 for what the registry refused, 500 for one not reached.
+        asked = "could not be asked about" if error.is_server_error() else "does not serve"
+        return f"which its registry {asked} without credentials ({error.explanation or error})"
+    except docker.errors.DockerException as error:
+        return f"which its registry could not be asked about ({error})"
+    return None
 
 
 def ensure_image(api, image: str, auth: RegistryAuth | None = None,

@@ -268,6 +268,9 @@ class DockerRuntime:
         docker_images.ensure_image(self.api, image, auth, progress)
         self._images.add(image)
 
+    def unserved_image(self, image: str) -> str | None:
+        return docker_images.unserved(self.api, image)  # reads: not queued behind tasks' setups
+
     def image_digest(self, image: str) -> str | None:
         return self._digests.digest(image)  # kept until Docker reports an image change
 

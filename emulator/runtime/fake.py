@@ -48,6 +48,7 @@ class FakeRuntime(FakeScripting):
         self.instance_id = instance_id
         self.images: set[str] = set(images)
         self.pull_all = pull_all  # False: only images in `images` can be had
+        self.unserved: dict[str, str] = {}  # image -> why no registry serves it to anyone
         self.host = (host_cpu_units, host_memory_mib)
         self.gateway = gateway
         # Tasks on Docker's default bridge (ECS_EMULATOR_TASK_NETWORK=default-bridge): shared
@@ -84,6 +85,10 @@ class FakeRuntime(FakeScripting):
                 if progress:
                     progress(f"Status: Downloaded newer image for {image}")
                 self.images.add(image)
+
+    def unserved_image(self, image: str) -> str | None:
+        with self._changed:
+            return self.unserved.get(image)
 
     def explain(self, error: Exception) -> str:
         return str(error)

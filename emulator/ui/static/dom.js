@@ -85,14 +85,16 @@ export function timeEl(date, text) {
 }
 
 // A published port as a link that opens the running app. 0.0.0.0 is every interface of the
-// host the page came from.
-export function portLink(binding) {
+// host the page came from. A port of a container that no longer runs is shown as text: Docker
+// may have given that host port to another task since.
+export function portLink(binding, running = true) {
+  const label = `${binding.hostPort}→${binding.containerPort}/${binding.protocol || "tcp"}`;
+  if (!running) return h("span", { class: "mono port muted" }, label);
   let host = binding.bindIP || "127.0.0.1";
   if (host === "0.0.0.0" || host === "::") host = location.hostname;
   if (host.includes(":")) host = `[${host}]`;
   const url = `http://${host}:${binding.hostPort}/`;
-  return h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "mono port" },
-    `${binding.hostPort}→${binding.containerPort}/${binding.protocol || "tcp"}`);
+  return h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "mono port" }, label);
 }
 
 export function shortId(arnOrId) { return String(arnOrId).split("/").pop(); }

@@ -15,7 +15,7 @@ export function taskRows(view, tasks) {
     h("td", {}, t.cluster), h("td", {}, t.group || ""), h("td", { class: "mono" }, t.taskDefinition),
     h("td", {}, status(t.lastStatus)), h("td", {}, status(t.desiredStatus)), h("td", {}, status(t.health)),
     h("td", {}, t.capacity || ""),
-    h("td", {}, t.ports.map((p) => [portLink(p), " "])),
+    h("td", {}, t.ports.map((p) => [portLink(p, t.lastStatus === "RUNNING"), " "])),
     h("td", {}, timeEl(fromMs(t.createdAt))), h("td", { class: "muted" }, t.stopCode || "")));
 }
 
@@ -102,7 +102,7 @@ export function taskDetail(main, ctx, id) {
         h("td", {}, c.name), h("td", { class: "mono" }, c.image),
         h("td", {}, status(c.lastStatus)), h("td", { class: "num" }, c.exitCode ?? ""),
         h("td", {}, c.reason || ""), h("td", {}, status(c.healthStatus)),
-        h("td", {}, (c.networkBindings || []).filter((b) => b.hostPort).map((b) => [portLink(b), " "])),
+        h("td", {}, (c.networkBindings || []).filter((b) => b.hostPort).map((b) => [portLink(b, c.lastStatus === "RUNNING"), " "])),
         h("td", { class: "mono" }, (c.runtimeId || "").slice(0, 12)),
         h("td", {}, live && c.lastStatus === "RUNNING" ? [
           h("button", { type: "button", "aria-label": `Kill container ${c.name}`, onclick: () => ctx.act(`${c.name} killed`,

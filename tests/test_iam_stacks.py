@@ -1,0 +1,119 @@
+"""ECS_EMULATOR_ENFORCE_IAM and CloudFormation: a stack acts with its caller's rights
+(access/iam_stacks.py), so cloudformation:CreateStack alone makes nothing the caller could not
+make by hand. An emulator of its own, with the setting on; no containers run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emulator.config import Settings
+from emulator.pytest_plugin import running_emulator
+from tests.test_iam_enforcement import ACCOUNT, allow, user_with
+
+STACK_CALLS = ("cloudformation:CreateStack", "cloudformation:DescribeStacks",
+               "cloudformation:DescribeStackEvents")
+ADMIN = {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/exec"
+
+
+@pytest.fixture(scope="module")
+def enforced():
+    with running_emulator(Settings(host="127.0.0.1", port=0, strict_responses=True,
+                                   enforce_iam=True)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def handle(enforced):
+    enforced.reset()
+    return enforced
+
+
+def create(handle, keys, name: str, resources: dict, outputs: dict | None = None) -> dict:
+    """Create a stack as the user of `keys`; the stack as DescribeStacks tells it, and its
+    failed resources' reasons by logical id."""
+    cloudformation = handle.client("cloudformation", **keys)
+    template = {"Resources": resources, "Outputs": outputs or {}}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    failed = {e["LogicalResourceId"]: e.get("ResourceStatusReason", "") for e in events
+              if e["ResourceStatus"] == "CREATE_FAILED"}
+    return {"status": stack["StackStatus"], "outputs": stack.get("Outputs", []),
+            "failed": failed}
+
+
+def test_create_stack_alone_is_not_iam_admin(handle):
+    """The reviewer's attack: a user allowed only to create and read stacks makes an IAM user
+    with every right, and its access key, and reads the secret from the outputs."""
+    keys = user_with(handle, "low", allow(*STACK_CALLS))
+    stack = create(handle, keys, "pwn", {
+        "Pwn": {"Type": "AWS::IAM::User", "Properties": {
+            "UserName": "pwn", "Policies": [{"PolicyName": "all", "PolicyDocument": ADMIN}]}},
+        "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "Pwn"}}},
+    }, outputs={"Secret": {"Value": {"Fn::GetAtt": ["Key", "SecretAccessKey"]}}})
+    assert stack["status"] == "ROLLBACK_COMPLETE" and stack["outputs"] == []
+    (reason,) = stack["failed"].values()
+    assert (f"User: arn:aws:iam::{ACCOUNT}:user/low is not authorized to perform: "
+            "iam:CreateUser on resource: *") in reason
+    assert "AccessDeniedException" in reason
+    iam = handle.client("iam")  # the host's root view
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["low"]
+    # Allowed to make a user but not to give it a policy: still refused.
+    keys = user_with(handle, "half", allow(*STACK_CALLS, "iam:CreateUser"))
+    stack = create(handle, keys, "half", {"Pwn": {"Type": "AWS::IAM::User", "Properties": {
+        "UserName": "pwn", "Policies": [{"PolicyName": "all", "PolicyDocument": ADMIN}]}}})
+    assert "iam:PutUserPolicy" in stack["failed"]["Pwn"]
+    assert sorted(u["UserName"] for u in iam.list_users()["Users"]) == ["half", "low"]
+
+
+def test_a_stacks_ecs_resources_and_passed_roles_need_the_callers_rights(handle):
+    handle.client("iam").create_role(RoleName="exec", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}))
+    resources = {
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/app"}},
+        "Definition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "app", "ExecutionRoleArn": EXECUTION_ROLE, "ContainerDefinitions": [
+                {"Name": "app", "Image": "busybox", "Memory": 32}]}},
+    }
+    # Without iam:PassRole the definition (checked as the caller's own
+    # RegisterTaskDefinition) fails, and the log group made before it is rolled back.
+    keys = user_with(handle, "deployer", allow(*STACK_CALLS, "logs:CreateLogGroup",
+                                               "logs:DeleteLogGroup", "ecs:*"))
+    stack = create(handle, keys, "app", resources)
+    assert stack["status"] == "ROLLBACK_COMPLETE"
+    assert f"iam:PassRole on resource: {EXECUTION_ROLE}" in stack["failed"]["Definition"]
+    assert handle.client("ecs").list_task_definitions()["taskDefinitionArns"] == []
+    assert handle.client("logs").describe_log_groups()["logGroups"] == []
+    # With it, the same stack stands.
+    keys = user_with(handle, "trusted", allow(*STACK_CALLS, "logs:CreateLogGroup", "ecs:*",
+                                              "iam:PassRole"))
+    assert create(handle, keys, "app2", resources)["status"] == "CREATE_COMPLETE"
+    assert [g["logGroupName"] for g in handle.client("logs").describe_log_groups()[
+        "logGroups"]] == ["/app"]
+    # A Lambda function hands its role to Lambda: iam:PassRole on it too.
+    keys = user_with(handle, "coder", allow(*STACK_CALLS, "lambda:CreateFunction"))
+    stack = create(handle, keys, "fn", {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+        "FunctionName": "fn", "Runtime": "python3.12", "Handler": "index.handler",
+        "Role": EXECUTION_ROLE, "Code": {"ZipFile": "def handler(e, c): return e"}}}})
+    assert f"iam:PassRole on resource: {EXECUTION_ROLE}" in stack["failed"]["Fn"]
+
+
+def test_a_resource_type_with_no_known_actions_is_refused(handle):
+    keys = user_with(handle, "anything", json.dumps(ADMIN))
+    stack = create(handle, keys, "odd", {"Model": {"Type": "AWS::SageMaker::Model", "Properties": {
+        "ExecutionRoleArn": EXECUTION_ROLE, "PrimaryContainer": {"Image": "busybox"}}}})
+    assert stack["status"] == "ROLLBACK_COMPLETE"
+    assert ("The resource type AWS::SageMaker::Model has no IAM actions known to this emulator"
+            in stack["failed"]["Model"])
+    # The host's root (keys IAM does not know) is not checked, as for its own calls.
+    root = handle.client("cloudformation")
+    root.create_stack(StackName="root", TemplateBody=json.dumps({"Resources": {
+        "Pwn": {"Type": "AWS::IAM::User", "Properties": {"UserName": "made-by-root"}}}}))
+    assert root.describe_stacks(StackName="root")["Stacks"][0]["StackStatus"] == \
+        "CREATE_COMPLETE"
