@@ -182,7 +182,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
                         engine=engine, scheduler=scheduler)
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,
                                lambda name: engine.engines.readable(name))
-    engine.exit_listeners.append(emulator.callers.forget_view)
+    engine.network_listeners.append(emulator.callers.forget_view)
     emulator.control_token = ControlToken(settings.control_token)
     # The Docker Engines pull our images by the registry addresses they are told: names of ours.
     # A --host given as a name is one too: the dashboard's link printed at start-up names it.

@@ -32,8 +32,9 @@ to the listeners containers reach.
 
 Docker's network is read at most every REFRESH_S (one inspect call lists every container's
 address), and again when an address is not found among the running tasks, so a container that has
-just started is known on its first request (on the shared bridge: once the engine has recorded
-its start, and once per holder missing from the view: see _worth_reading). No lock is held
+just started is known on its first request (on the shared bridge: once Docker's start event or
+the engine's record of it has come, and once per holder missing from the view: see
+_worth_reading). No lock is held
 across those Docker calls, and each engine's read is waited for READ_TIMEOUT_S at most: an
 engine that hangs is left out of the view (its tasks are strangers until it answers) instead of
 holding every caller's identification.
@@ -169,9 +170,10 @@ class Callers:
         return True if not network.shared or str(ip) in network.live else None
 
     def forget_view(self) -> None:
-        """Docker told of a container of ours that died or went (engine/task_events.py): its
-        address is Docker's to give again at once, so the next look asks Docker, not a view
-        trusted for REFRESH_S, before the exit is recorded."""
+        """Docker told of a container of ours that started, died or went
+        (engine/task_events.py), so the next look asks Docker, not a view trusted for
+        REFRESH_S: a freed address is Docker's to give again at once, before the exit is
+        recorded, and a container just started may call before its start is."""
         self._read_at = 0.0  # one float: admits() reads it without the lock
 
     # -- Docker's view ------------------------------------------------------------------------
