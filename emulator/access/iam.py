@@ -90,11 +90,20 @@ class IamEnforcement:
         key = self._access_key(environ, ctx, caller)
         if key is None:
             return  # root
-        needed = iam_stacks.checks(resource_type, properties, ctx)
+        needed = iam_stacks.checks(resource_type, properties, ctx,
+                                   lambda kind, name: self._existing_arn(ctx, kind, name))
         if needed is None:
             raise self._denied(iam_stacks.unknown(resource_type))
         for action, resource in needed:
             self._require(key, action, resource)
+
+    def _existing_arn(self, ctx, kind: str, name: str) -> str | None:
+        """The ARN (with its path) of the account's IAM user, role or group of that name."""
+        backend = self._moto.backend("iam", ctx.account, ctx.partition)
+        try:
+            return getattr(backend, f"get_{kind}")(name).arn
+        except Exception:  # noqa: BLE001 - moto's NoSuchEntity: none of that name yet
+            return None
 
     def _access_key(self, environ: dict, ctx, caller):
         """moto's view of the caller's key (it knows the policies), or None for root."""
