@@ -124,6 +124,26 @@ def test_a_deny_on_one_iam_user_holds_in_a_stack(handle):
     assert stack["status"] == "CREATE_COMPLETE"
 
 
+def test_deleting_a_stacks_iam_resources_needs_the_callers_rights(handle):
+    """cloudformation:DeleteStack alone deleted the IAM users (and keys) a stack had made."""
+    root = handle.client("cloudformation")
+    root.create_stack(StackName="team", TemplateBody=json.dumps({"Resources": {
+        "Admin": {"Type": "AWS::IAM::User", "Properties": {"UserName": "boss"}},
+        "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "Admin"}}}}}))
+    keys = user_with(handle, "intern", allow(*STACK_CALLS, "cloudformation:DeleteStack"))
+    handle.client("cloudformation", **keys).delete_stack(StackName="team")
+    stack = root.describe_stacks(StackName="team")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    (reason,) = [e["ResourceStatusReason"] for e in root.describe_stack_events(
+        StackName="team")["StackEvents"] if e["ResourceStatus"] == "DELETE_FAILED"]
+    assert (f"User: arn:aws:iam::{ACCOUNT}:user/intern is not authorized to perform: "
+            "iam:Delete") in reason
+    iam = handle.client("iam")
+    assert len(iam.list_access_keys(UserName="boss")["AccessKeyMetadata"]) == 1
+    root.delete_stack(StackName="team")  # the host's root may
+    assert "boss" not in [u["UserName"] for u in iam.list_users()["Users"]]
+
+
 def test_iam_resources_are_checked_on_the_arns_they_act_on():
     from types import SimpleNamespace
 
@@ -157,6 +177,17 @@ def test_iam_resources_are_checked_on_the_arns_they_act_on():
         ("iam:PassRole", f"{arn}role/r")]
     # A name the stack makes up is a new resource: `*`, as before.
     assert checks("AWS::IAM::Group") == [("iam:CreateGroup", "*")]
+    # Deleting (moto's resources): on the same ARNs; other types' deletes are not checked.
+    deleting = iam_stacks.delete_checks
+    assert deleting("AWS::IAM::User", SimpleNamespace(arn=f"{arn}user/u"), ctx) == [
+        ("iam:DeleteUser", f"{arn}user/u")]
+    assert deleting("AWS::IAM::AccessKey", SimpleNamespace(user_name="admin"), ctx,
+                    lambda k, n: existing.get((k, n))) == [
+        ("iam:DeleteAccessKey", f"{arn}user/ops/admin")]
+    assert deleting("AWS::IAM::Policy", SimpleNamespace(
+        user_names=["a"], role_names=["r"], group_names=[]), ctx) == [
+        ("iam:DeleteUserPolicy", f"{arn}user/a"), ("iam:DeleteRolePolicy", f"{arn}role/r")]
+    assert deleting("AWS::SQS::Queue", SimpleNamespace(), ctx) == []
 
 
 def test_a_resource_type_with_no_known_actions_is_refused(handle):

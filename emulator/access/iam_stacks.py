@@ -197,6 +197,35 @@ def _iam_checks(resource_type: str, properties: dict, ctx, existing) -> list[tup
     return needed
 
 
+# IAM types moto deletes: the actions their delete needs, on the resource's own ARN.
+_DELETE = {"AWS::IAM::User": "iam:DeleteUser", "AWS::IAM::Role": "iam:DeleteRole",
+           "AWS::IAM::Group": "iam:DeleteGroup", "AWS::IAM::ManagedPolicy": "iam:DeletePolicy",
+           "AWS::IAM::InstanceProfile": "iam:DeleteInstanceProfile"}
+# An inline policy's delete, on each user, role and group it is in.
+_DELETE_INLINE = {"user_names": ("user", "iam:DeleteUserPolicy"),
+                  "role_names": ("role", "iam:DeleteRolePolicy"),
+                  "group_names": ("group", "iam:DeleteGroupPolicy")}
+
+
+def delete_checks(resource_type: str, resource, ctx, existing=None) -> list[tuple[str, str]]:
+    """[(action, resource)] deleting moto's `resource` needs of the stack's caller: IAM types
+    only (deleting the others is not checked, as the README says)."""
+    existing = existing or (lambda kind, name: None)
+
+    def arn(kind: str, name) -> str:
+        return (existing(kind, name) or f"arn:{ctx.partition}:iam::{ctx.account}:{kind}/{name}"
+                if isinstance(name, str) and name else "*")
+
+    if resource_type in _DELETE:
+        return [(_DELETE[resource_type], getattr(resource, "arn", None) or "*")]
+    if resource_type == "AWS::IAM::AccessKey":
+        return [("iam:DeleteAccessKey", arn("user", getattr(resource, "user_name", None)))]
+    if resource_type == "AWS::IAM::Policy":
+        return [(action, arn(kind, name)) for attribute, (kind, action) in _DELETE_INLINE.items()
+                for name in getattr(resource, attribute, None) or []]
+    return []
+
+
 def _passed_roles(value, key: str = ""):
     """The role ARNs in properties whose name says they hand a role to a service."""
     if isinstance(value, dict):
