@@ -9,7 +9,8 @@ resource schemas' `handlers.create.permissions`, reduced to the ones that grant 
 plus iam:PassRole on every role it hands to a service. IAM resources are checked on the ARNs
 of the users, roles, groups and policies they make or act on; the other types' actions on `*`:
 a simplification the README names. A type with no entry here is refused: a stack must not make
-what no check covers.
+what no check covers. Deleting a stack's IAM resources needs their delete actions (deleting the
+other types' is not checked).
 
 The emulator's own ECS and ECR types are not listed: they call the ECS and ECR APIs, which check
 each call as its caller's own (iam_resources.py).
