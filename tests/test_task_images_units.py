@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
+import pytest
+
 from emulator.engine.task_images import ImageChecks
 
 
@@ -89,3 +91,18 @@ def test_an_engine_not_answering_refuses_rather_than_lets_its_copy_pass():
     assert checks.unserved_image("nginx:1") == (
         "which the Docker Engine 'e0' cannot be asked about while it is not answering; try again")
     assert runtime.asked == []
+
+
+def test_the_engines_image_checks_time_out_sooner_than_its_pulls():
+    """dockerd waits ~30 s on a registry that never answers; docker-py's timeout is 60 s."""
+    from emulator.runtime.base import RuntimeClosed
+    from emulator.runtime.docker_runtime import CHECK_TIMEOUT, DockerRuntime
+
+    runtime = DockerRuntime()
+    try:
+        assert runtime.check_api.timeout == CHECK_TIMEOUT <= 5 < runtime.api.timeout
+        assert runtime.check_api is runtime.check_api  # one client, kept
+    finally:
+        runtime.close()
+    with pytest.raises(RuntimeClosed):  # a closed runtime makes no client again
+        runtime.check_api
