@@ -106,3 +106,23 @@ def test_the_engines_image_checks_time_out_sooner_than_its_pulls():
         runtime.close()
     with pytest.raises(RuntimeClosed):  # a closed runtime makes no client again
         runtime.check_api
+
+
+def test_a_definition_of_many_slow_images_is_refused_at_the_first_that_says_try_again():
+    """Each image waits up to the deadline: a definition naming many would hold a request for
+    as many deadlines."""
+    from emulator.access import host_access
+
+    asked = []
+
+    def unserved_image(image):
+        asked.append(image)
+        return "which its registry did not answer about within 5 s; try again"
+
+    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+                                  unserved_image=unserved_image)
+    spec = {"containerDefinitions": [{"name": f"c{i}", "image": f"203.0.113.1/x{i}:1"}
+                                     for i in range(10)]}
+    assert "'203.0.113.1/x0:1', which its registry did not answer" in host_access.refusal(
+        "RegisterTaskDefinition", spec, view)
+    assert asked == ["203.0.113.1/x0:1"]
