@@ -319,6 +319,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     """Load balancer targets, Cloud Map instances, EventBridge events, and faults on purpose."""
     engine, state, moto = emulator.engine, emulator.ecs, emulator.moto
     load_balancers = LoadBalancerTargets(state, moto)
+    state.contributions.target_group = load_balancers.target_group  # CreateService's checks
     target_group_ports = TargetGroupPorts()  # moto's ELBv2, as ELB keys targets, while we run
     moto.on_load.append(target_group_ports.install)
     emulator.closers.append(target_group_ports.uninstall)

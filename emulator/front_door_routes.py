@@ -8,7 +8,8 @@ On the front doors' own listener (emulator/front_doors.py, `blueprint`):
 
 forwards the request (method, path below the service, query, headers, body) to the service's
 serving tasks in turn, at the host port where each publishes the container port (the Express
-service's, or the one the route's port name names), and answers what the task answered; 503
+service's, or the one the route's port name names; never one of the emulator's own), and
+answers what the task answered, its body streamed as it comes; 503
 when no task serves, as an ALB with no healthy target does. The addresses are in
 DescribeExpressGatewayService's ingressPaths (emulator/ecs/express_services.py) and in
 DescribeGatewayRoute's serviceUrl (emulator/ecs/gateways.py).
@@ -40,6 +41,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriz
                "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 _turns = itertools.count()
 TIMEOUT_S = 60  # an ALB's default idle timeout
+CHUNK = 64 * 1024
 
 
 @blueprint.route(EXPRESS, defaults={"path": ""}, methods=METHODS)
@@ -89,14 +91,24 @@ def _forward(targets, what: str, path: str):
         connection.request(request.method, target, body=request.get_data() or None,
                            headers=headers)
         answer = connection.getresponse()
-        body = answer.read()
     except OSError:
-        return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
-    finally:
         connection.close()
+        return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
     kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP
             and not (k.lower() == "set-cookie" and _names_control_cookie(v))]
-    return Response(body, answer.status, headers=kept)
+    return Response(_streamed(answer, connection), answer.status, headers=kept)
+
+
+def _streamed(answer: http.client.HTTPResponse, connection: http.client.HTTPConnection):
+    """The task's body as it comes, a chunk at a time: never all of it in the emulator's memory
+    (a task's answer may be as long as it likes), and on its way before it ends (a stream)."""
+    try:
+        while chunk := answer.read1(CHUNK):
+            yield chunk
+    except OSError:
+        pass  # the task broke off: the client sees the answer end early, as behind an ALB
+    finally:
+        connection.close()
 
 
 def _without_control_cookie(header: str) -> str:
@@ -145,6 +157,9 @@ def _route_targets(gateway: str, cluster: str, name: str) -> list[tuple[str, int
 def _serving(store, service, container_name: str, port: int) -> list[tuple[str, int]]:
     publish = current_app.extensions["emulator"].settings.publish_host
     host = "127.0.0.1" if publish in ("0.0.0.0", "") else publish
+    # Never our own listeners: a binding naming one would make a task's page this host's.
+    doors = current_app.extensions["emulator"].ecs.front_doors
+    own = {doors.port, doors.api_port}
     found = []
     for task in store.tasks_of(service.cluster_name):
         if task.group != service.task_group or not task.serving:
@@ -152,6 +167,6 @@ def _serving(store, service, container_name: str, port: int) -> list[tuple[str, 
         container = task.container(container_name)
         bound = next((b.get("hostPort") for b in (container.network_bindings or [])
                       if b.get("containerPort") == port), None) if container else None
-        if bound:
+        if bound and bound not in own:
             found.append((host, bound))
     return found

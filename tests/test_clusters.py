@@ -112,6 +112,52 @@ def test_capacity_providers_on_a_cluster(ecs):
     assert error_code(excinfo) == "InvalidParameterException"
 
 
+def test_describe_clusters_takes_at_most_100_and_tags_take_any_letters(ecs):
+    names = [f"c{i}" for i in range(101)]
+    with pytest.raises(ClientError) as excinfo:
+        ecs.describe_clusters(clusters=names)
+    assert error_code(excinfo) == "InvalidParameterException"
+    assert len(ecs.describe_clusters(clusters=names[:100])["failures"]) == 100
+    ecs.create_cluster(clusterName="t", tags=[
+        {"key": "Team name_1.x:/=+-@", "value": "Équipe ü 2"}])
+    tagged = ecs.describe_clusters(clusters=["t"], include=["TAGS"])["clusters"][0]
+    assert tagged["tags"][0]["value"] == "Équipe ü 2"  # letters and spaces of any script
+
+
+def test_a_strategy_names_only_the_clusters_capacity_providers(ecs):
+    """RunTask, CreateService and UpdateService refuse a strategy of a provider the cluster
+    does not have (even FARGATE); with neither strategy nor launch type, EC2 as before."""
+    ecs.create_cluster(clusterName="s1")
+    ecs.register_task_definition(
+        family="f", networkMode="awsvpc", requiresCompatibilities=["FARGATE", "EC2"],
+        cpu="256", memory="512",
+        containerDefinitions=[{"name": "main", "image": "busybox", "command": ["true"]}])
+    fargate = [{"capacityProvider": "FARGATE", "weight": 1}]
+    net = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    ecs.create_service(cluster="s1", serviceName="ec2", taskDefinition="f", desiredCount=0,
+                       networkConfiguration=net)
+    calls = [
+        (ecs.run_task, dict(taskDefinition="f", networkConfiguration=net)),
+        (ecs.create_service, dict(serviceName="web", taskDefinition="f", desiredCount=0,
+                                  networkConfiguration=net)),
+        (ecs.update_service, dict(service="ec2")),
+    ]
+    for call, params in calls:
+        with pytest.raises(ClientError) as excinfo:
+            call(cluster="s1", capacityProviderStrategy=fargate, **params)
+        assert error_code(excinfo) == "InvalidParameterException", call
+        assert "not associated with the cluster" in excinfo.value.response["Error"]["Message"]
+    described = ecs.describe_services(cluster="s1", services=["ec2"])["services"][0]
+    assert described["launchType"] == "EC2" and "capacityProviderStrategy" not in described
+
+    ecs.put_cluster_capacity_providers(cluster="s1", capacityProviders=["FARGATE"],
+                                       defaultCapacityProviderStrategy=[])
+    service = ecs.create_service(cluster="s1", serviceName="web", taskDefinition="f",
+                                 desiredCount=0, networkConfiguration=net,
+                                 capacityProviderStrategy=fargate)["service"]
+    assert service["capacityProviderStrategy"][0]["capacityProvider"] == "FARGATE"
+
+
 def test_accounts_and_regions_are_apart(clean_emulator):
     default = clean_emulator.client("ecs")
     other_account = clean_emulator.client("ecs", account="111122223333")

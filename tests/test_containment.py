@@ -179,6 +179,10 @@ attempt("emulators-volume", lambda: ecs.register_task_definition(
     family="volumes", containerDefinitions=box(), volumes=shared(os.environ["OURS"])))
 attempt("new-volume", lambda: ecs.register_task_definition(
     family="volumes", containerDefinitions=box(), volumes=shared(os.environ["NEW"])))
+attempt("task-volume", lambda: ecs.register_task_definition(
+    family="volumes", containerDefinitions=box(), volumes=shared(os.environ["TASKS"])))
+attempt("unmade-task-volume", lambda: ecs.register_task_definition(
+    family="volumes", containerDefinitions=box(), volumes=shared("ecs-0123456789ab-data")))
 for registry in ("127.0.0.1:5000", "localhost:5000", "[::1]:5000"):
     attempt("local-registry", lambda: ecs.register_task_definition(
         family="images", containerDefinitions=[{"name": "x", "image": registry + "/app:1",
@@ -222,8 +226,11 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     ecs.register_task_definition(
         family="operator-image", containerDefinitions=[{"name": "x", "image": python_image,
                                                         "memory": 32}])
-    # Another project's volume, and one an emulator made (its labels) that tasks may share.
-    foreign, ours = docker_volumes(), docker_volumes({labels.INSTANCE: "elsewhere"})
+    # Another project's volume, one an emulator made as shared (its labels) that tasks may
+    # share, and one an emulator made for a task of its own (another task's private data).
+    foreign = docker_volumes()
+    ours = docker_volumes({labels.INSTANCE: "elsewhere", labels.VOLUME_SCOPE: "shared"})
+    tasks = docker_volumes({labels.INSTANCE: "elsewhere"})
     # The operator may name their own volume, as before.
     ecs.register_task_definition(
         family="operator-volume", containerDefinitions=[{"name": "x", "image": "busybox",
@@ -234,6 +241,7 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
         "command": ["sh", "-c", 'python3 -c "$SCRIPT"; sleep 300'],
         "environment": [{"name": "SCRIPT", "value": ESCAPES},
                         {"name": "FOREIGN", "value": foreign}, {"name": "OURS", "value": ours},
+                        {"name": "TASKS", "value": tasks},
                         {"name": "NEW", "value": f"ecs-test-{uuid.uuid4().hex[:10]}"},
                         {"name": "OWN_REGISTRY", "value": clean_emulator.endpoint_url.split(
                             "//", 1)[1]},
@@ -245,8 +253,10 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
     for name in ("host-mount", "privileged", "capabilities", "bind-volume", "run-operators",
                  "service-operators", "foreign-volume", "run-foreign-volume", "local-image",
-                 "run-local-image"):
+                 "run-local-image", "task-volume", "unmade-task-volume"):
         assert lines[name].startswith(f"{name} AccessDeniedException "), printed
+    assert "made for one task only" in lines["task-volume"]
+    assert "kept for tasks' own volumes" in lines["unmade-task-volume"]
     assert "access to the host" in lines["host-mount"] and "pidMode host" in lines["host-mount"]
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
     assert f"the Docker volume '{foreign}', which the emulator did not make" in lines[

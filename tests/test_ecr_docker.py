@@ -135,6 +135,9 @@ def test_immutable_tag_push_is_refused(docker, ecr):
                                 imageTagMutability="IMMUTABLE")["repository"]["repositoryUri"]
     docker.make_image(f"{uri}:v1", "first")
     assert docker.push(f"{uri}:v1").returncode == 0
+    again = docker.push(f"{uri}:v1")  # the same image: refused too (containers-roadmap#2179)
+    assert again.returncode != 0
+    assert b"tag invalid" in again.stderr and b"cannot be overwritten" in again.stderr
     docker.make_image(f"{uri}:v1", "second")
     refused = docker.push(f"{uri}:v1")
     assert refused.returncode != 0

@@ -91,12 +91,24 @@ def test_a_wrong_token_or_an_unknown_session_is_closed(clean_emulator):
 
     sessions = clean_emulator.emulator.ecs.exec_sessions
     session = sessions.open(ExecTarget("c", "t", "app", "0" * 64, "true"), host)
-    sock = _connect(session["streamUrl"])
-    token = json.dumps({"MessageSchemaVersion": "1.0", "TokenValue": "wrong"}).encode()
-    sock.sendall(websocket.frame(websocket.TEXT, token, mask=os.urandom(4)))
-    assert _closed_with(sock) == 1008
-    assert wait_for_value(lambda: not sessions.active())  # the refused session is gone
-    assert _closed_with(_connect(session["streamUrl"])) == 1008  # and cannot be claimed again
+    # A connection that knows the session's id but not its token takes nothing: the session
+    # is still there for the plugin, and one connection with the token takes it.
+    for sent in ("wrong", None):
+        sock = _connect(session["streamUrl"])
+        token = json.dumps({"MessageSchemaVersion": "1.0", "TokenValue": sent}).encode()
+        sock.sendall(websocket.frame(websocket.TEXT, token, mask=os.urandom(4)))
+        assert _closed_with(sock) == 1008
+    waiting = _connect(session["streamUrl"])  # says nothing yet: claims nothing either
+    assert not sessions.active()
+    plugin = _connect(session["streamUrl"])
+    plugin.sendall(websocket.frame(websocket.TEXT, json.dumps(
+        {"MessageSchemaVersion": "1.0", "TokenValue": session["tokenValue"]}).encode(),
+        mask=os.urandom(4)))
+    assert wait_for_value(lambda: [s.id for s in sessions.active()]) == [session["sessionId"]]
+    waiting.sendall(websocket.frame(websocket.TEXT, json.dumps(
+        {"TokenValue": session["tokenValue"]}).encode(), mask=os.urandom(4)))
+    assert _closed_with(waiting) == 1008  # taken: one connection only
+    plugin.close()
     # A plain GET of a data channel is no WebSocket: refused, not served by moto.
     import urllib.error
     import urllib.request
@@ -183,9 +195,7 @@ def test_the_channel_keeps_order_and_sends_again_what_was_not_acknowledged():
 
     channel = DataChannel(websocket.WebSocket(ours), session, start_exec, lambda c: ended.set())
     threading.Thread(target=channel.serve, daemon=True).start()
-    plugin = _Plugin(theirs)
-    plugin.ws.sock.sendall(websocket.frame(websocket.TEXT, json.dumps(
-        {"TokenValue": "secret"}).encode(), mask=os.urandom(4)))
+    plugin = _Plugin(theirs)  # its token checked already (ExecService)
 
     request = plugin.next()
     assert (request.payload_type, request.sequence_number) == (m.HANDSHAKE_REQUEST, 0)

@@ -10,8 +10,11 @@ from waiting import wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/ecsInfrastructureRole"
 ALB = {"hostSharedAlb": {}}
-SERVE = ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www && echo routed > /www/index.html && "
-         "httpd -f -p 8080 -h /www & wait"]
+# httpd serving a page, and at /cgi-bin/stream an answer that never ends (a line every 0.2 s)
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www/cgi-bin && echo routed > /www/index.html"
+         " && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\n"
+         "while true; do echo line; sleep 0.2; done\\n' > /www/cgi-bin/stream"
+         " && chmod +x /www/cgi-bin/stream && httpd -f -p 8080 -h /www & wait"]
 
 
 def error_code(excinfo) -> str:
@@ -109,6 +112,10 @@ def test_associations_routes_and_traffic(ecs, clean_emulator, busybox_image):
     page = wait_for(lambda: requests.get(url, timeout=10), lambda r: r.status_code == 200,
                     timeout=30)
     assert page.text == "routed\n"
+    # An answer that never ends comes through as it comes: never held whole in the emulator.
+    with requests.get(url + "cgi-bin/stream", stream=True, timeout=10) as endless:
+        assert endless.status_code == 200
+        assert next(endless.iter_lines()) == b"line"
     resources = ecs.describe_gateway_resources(gateway="edge")["gatewayResources"]
     assert resources["gatewayArn"] == gateway
 
@@ -128,3 +135,33 @@ def test_associations_routes_and_traffic(ecs, clean_emulator, busybox_image):
     refused(ecs.disassociate_gateway_from_cluster, "ResourceNotFoundException", gateway="edge",
             cluster="apps")
     assert ecs.delete_gateway(gateway="edge")["status"] == "DELETED"
+
+
+def test_a_reported_binding_never_aims_a_route_at_this_host(ecs, clean_emulator, busybox_image):
+    """A task's container publishes nothing (no network); a report that it binds the API's port
+    would make the route's page this host's, on the front doors' origin: not taken."""
+    ecs.create_cluster(clusterName="apps")
+    ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                       deletionProtection=False)
+    ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")
+    ecs.register_task_definition(family="dark", networkMode="bridge", containerDefinitions=[
+        {"name": "web", "image": busybox_image, "memory": 32, "disableNetworking": True,
+         "command": ["sleep", "300"], "portMappings": [{"containerPort": 80, "name": "http"}]}])
+    ecs.create_service(cluster="apps", serviceName="dark", taskDefinition="dark",
+                       desiredCount=1, launchType="EC2", gatewayConnectors=[{"portName": "http"}])
+    ecs.get_waiter("services_stable").wait(cluster="apps", services=["dark"],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    [arn] = ecs.list_tasks(cluster="apps", serviceName="dark")["taskArns"]
+    api_port = int(clean_emulator.endpoint_url.rsplit(":", 1)[1])
+    forged = [{"containerPort": 80, "hostPort": api_port, "bindIP": "127.0.0.1",
+               "protocol": "tcp"}]
+    ecs.submit_container_state_change(cluster="apps", task=arn, containerName="web",
+                                      status="RUNNING", networkBindings=forged)
+    ecs.submit_task_state_change(cluster="apps", task=arn, containers=[
+        {"containerName": "web", "status": "RUNNING", "networkBindings": forged}])
+    [task] = ecs.describe_tasks(cluster="apps", tasks=[arn])["tasks"]
+    assert not task["containers"][0].get("networkBindings")
+    url = f"{clean_emulator.front_door_url}/gateways/edge/apps/dark/_emulator/engines"
+    answer = requests.get(url, headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+    assert answer.status_code == 503, answer.text  # no task serves, as an ALB with no target
+    ecs.delete_service(cluster="apps", service="dark", force=True)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.busybox import SERVE
 from tests.waiting import wait_for
@@ -58,12 +59,23 @@ def bridge_definition(ecs, image, family="web"):
         containerDefinitions=[container])["taskDefinition"]["taskDefinitionArn"]
 
 
-def target_group(emulator, target_type):
-    ec2 = emulator.client("ec2")
+def target_group(emulator, target_type, *, listener=True):
+    """A target group in a new VPC; with `listener`, an ALB's listener forwards to it (ECS
+    takes only a target group a load balancer uses)."""
+    ec2, elbv2 = emulator.client("ec2"), emulator.client("elbv2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    return emulator.client("elbv2").create_target_group(
+    arn = elbv2.create_target_group(
         Name=f"web-{target_type}", Protocol="HTTP", Port=8080, VpcId=vpc,
         TargetType=target_type)["TargetGroups"][0]["TargetGroupArn"]
+    if listener:
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
+                                     AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+                   for i, zone in ((1, "a"), (2, "b"))]
+        balancer = elbv2.create_load_balancer(Name=f"lb-{target_type}", Subnets=subnets)[
+            "LoadBalancers"][0]["LoadBalancerArn"]
+        elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}])
+    return arn
 
 
 def targets(elbv2, arn):
@@ -152,6 +164,44 @@ def test_bridge_tasks_are_instance_targets_on_their_host_ports(clean_emulator, e
     wait_for(lambda: targets(elbv2, group), lambda t: len(t) == 1 and set(t) < expected)
     ecs.update_service(cluster=cluster, service="web", desiredCount=0)
     wait_for(lambda: targets(elbv2, group), lambda t: t == {})
+
+
+def test_target_groups_are_checked_as_ecs_checks_them(clean_emulator, ecs, cluster,
+                                                     busybox_image):
+    """CreateService and UpdateService take a target group that exists, that a load balancer
+    uses, and whose target type suits the network mode (ECS's messages)."""
+    bare = target_group(clean_emulator, "ip", listener=False)
+    instance = target_group(clean_emulator, "instance")
+    awsvpc, bridge = fargate_definition(ecs, busybox_image), bridge_definition(ecs, busybox_image,
+                                                                                family="b")
+    missing = instance.replace("web-instance", "web-gone")
+    cases = [
+        (awsvpc, bare, f"The target group with targetGroupArn {bare} does not have an "
+                       "associated load balancer."),
+        (awsvpc, instance, f"The provided target group {instance} has target type instance, "
+                           "which is incompatible with the awsvpc network mode specified in the "
+                           "task definition."),
+        (bridge, missing, "Unable to assume role and validate the specified targetGroupArn."),
+    ]
+    for definition, group, message in cases:
+        network = {"networkConfiguration": SUBNETS} if definition == awsvpc else {}
+        with pytest.raises(ClientError) as excinfo:
+            ecs.create_service(cluster=cluster, serviceName="web", desiredCount=0,
+                               taskDefinition=definition, **network,
+                               loadBalancers=[{"targetGroupArn": group, "containerName": "main",
+                                               "containerPort": 8080}])
+        error = excinfo.value.response["Error"]
+        assert (error["Code"], excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (
+            "InvalidParameterException", 400)
+        assert error["Message"].startswith(message), error["Message"]
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=0, taskDefinition=bridge,
+                       loadBalancers=[{"targetGroupArn": instance, "containerName": "main",
+                                       "containerPort": 8080}])
+    with pytest.raises(ClientError) as excinfo:
+        ecs.update_service(cluster=cluster, service="web", loadBalancers=[
+            {"targetGroupArn": bare, "containerName": "main", "containerPort": 8080}])
+    assert "does not have an associated load balancer" in excinfo.value.response["Error"][
+        "Message"]
 
 
 def test_cloud_map_discovers_the_running_tasks(clean_emulator, ecs, cluster, busybox_image):

@@ -126,8 +126,8 @@ def test_service_refusals(ecs, cluster, busybox_image):
         (dict(serviceName="web", desiredCount=1, taskDefinition=task_definition), "InvalidParameterException"),
         (dict(serviceName="x", desiredCount=1, taskDefinition=task_definition, launchType="FARGATE"),
          "InvalidParameterException"),
-        (dict(serviceName="y", desiredCount=1, taskDefinition=task_definition,
-              healthCheckGracePeriodSeconds=10), "InvalidParameterException"),
+        (dict(serviceName="n", desiredCount=-1, taskDefinition=task_definition),
+         "InvalidParameterException"),
         (dict(serviceName="z", desiredCount=1, taskDefinition=task_definition,
               loadBalancers=[{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1",
                               "containerName": "main", "containerPort": 80}]), "InvalidParameterException"),
@@ -139,6 +139,12 @@ def test_service_refusals(ecs, cluster, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.update_service(cluster=cluster, service="nope", desiredCount=1)
     assert excinfo.value.response["Error"]["Code"] == "ServiceNotFoundException"
+    with pytest.raises(ClientError) as excinfo:
+        ecs.update_service(cluster=cluster, service="web", desiredCount=-1)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert ecs.describe_services(cluster=cluster, services=["web"])["services"][0][
+        "desiredCount"] == 0
     listed = ecs.list_services(cluster=cluster)["serviceArns"]
     assert listed == ["arn:aws:ecs:us-east-1:123456789012:service/svc/web"]
     described = ecs.describe_services(cluster=cluster, services=["web", "ghost"])
@@ -147,6 +153,39 @@ def test_service_refusals(ecs, cluster, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.delete_cluster(cluster=cluster)
     assert excinfo.value.response["Error"]["Code"] == "ClusterContainsServicesException"
+    # A grace period without a load balancer is for container health checks (AWS's model).
+    graced = ecs.create_service(cluster=cluster, serviceName="y", desiredCount=0,
+                                taskDefinition=task_definition,
+                                healthCheckGracePeriodSeconds=10)["service"]
+    assert graced["healthCheckGracePeriodSeconds"] == 10
+
+
+def test_a_fargate_service_answers_as_aws_does(ecs, cluster, busybox_image):
+    """LATEST stays on the service; its deployments and revisions show the version it stands
+    for; the defaults AWS fills in are there (the AWS CLI's create-service and update-service
+    examples, the model's documented defaults)."""
+    ecs.register_task_definition(
+        family="f", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": busybox_image}])
+    service = ecs.create_service(
+        cluster=cluster, serviceName="f", taskDefinition="f", desiredCount=0,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})["service"]
+    assert service["platformVersion"] == "LATEST"
+    assert service["deployments"][0]["platformVersion"] == "1.4.0"
+    listed = ecs.list_service_deployments(cluster=cluster, service="f")["serviceDeployments"]
+    revision = ecs.describe_service_revisions(
+        serviceRevisionArns=[listed[0]["targetServiceRevisionArn"]])["serviceRevisions"][0]
+    assert revision["platformVersion"] == "1.4.0"
+    assert service["currentServiceDeployment"] == listed[0]["serviceDeploymentArn"]
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+    assert service["healthCheckGracePeriodSeconds"] == 0
+    assert service["availabilityZoneRebalancing"] == "ENABLED"  # CreateService's default
+    updated = ecs.update_service(cluster=cluster, service="f",
+                                 availabilityZoneRebalancing="DISABLED")["service"]
+    assert updated["availabilityZoneRebalancing"] == "DISABLED"
+    kept = ecs.update_service(cluster=cluster, service="f", desiredCount=0)["service"]
+    assert kept["availabilityZoneRebalancing"] == "DISABLED"  # UpdateService keeps it
 
 
 def test_service_deployments_and_revisions(ecs, cluster, busybox_image):

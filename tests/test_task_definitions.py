@@ -85,11 +85,18 @@ def test_task_cpu_and_memory_are_normalized(ecs, cpu, memory, want_cpu, want_mem
     assert (definition["cpu"], definition["memory"]) == (want_cpu, want_memory)
 
 
+def test_roles_register_by_name_or_iam_arn(ecs):
+    definition = register(ecs, taskRoleArn="notanarn",
+                          executionRoleArn="arn:aws:iam::123456789012:role/service/exec-1")
+    assert (definition["taskRoleArn"], definition["executionRoleArn"]) == (
+        "notanarn", "arn:aws:iam::123456789012:role/service/exec-1")
+
+
 def test_fargate_definition_is_compatible_with_both(ecs):
     definition = register(
         ecs, containers=[{"name": "app", "image": "nginx",
-                          "logConfiguration": {"logDriver": "awslogs",
-                                               "options": {"awslogs-group": "g"}}}],
+                          "logConfiguration": {"logDriver": "awslogs", "options": {
+                              "awslogs-group": "g", "awslogs-region": "us-east-1"}}}],
         executionRoleArn="arn:aws:iam::123456789012:role/exec", **fargate())
     assert definition["compatibilities"] == ["EC2", "FARGATE"]
     assert definition["requiresCompatibilities"] == ["FARGATE"]
@@ -248,7 +255,9 @@ REFUSALS = [
         "operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}), "No Fargate configuration"),
     ("fargate-json-file", fargate(containers=[C(logConfiguration={"logDriver": "json-file"})]),
      "log driver json-file"),
-    ("fargate-awslogs-no-role", fargate(containers=[C(logConfiguration={"logDriver": "awslogs"})]),
+    ("fargate-awslogs-no-role", fargate(containers=[C(logConfiguration={
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": "g", "awslogs-region": "us-east-1"}})]),
      "execution role ARN to support log driver awslogs"),
     ("fargate-ecr-no-role", fargate(containers=[
         C(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1")]),
@@ -259,6 +268,28 @@ REFUSALS = [
     ("ephemeral-large", fargate(ephemeralStorage={"sizeInGiB": 201}), "between 21 and 200"),
     ("external-awsvpc", {"requiresCompatibilities": ["EXTERNAL"], "networkMode": "awsvpc"},
      "external instances"),
+    # awslogs options
+    ("awslogs-no-options", {"containers": [C(logConfiguration={"logDriver": "awslogs"})]},
+     "Log driver awslogs requires options: awslogs-region, awslogs-group"),
+    ("awslogs-no-region", {"containers": [C(logConfiguration={
+        "logDriver": "awslogs", "options": {"awslogs-group": "g"}})]},
+     "Log driver awslogs requires options: awslogs-region"),
+    ("awslogs-empty-group", {"containers": [C(logConfiguration={
+        "logDriver": "awslogs", "options": {"awslogs-group": "", "awslogs-region": "us-east-1"}})]},
+     "Log driver awslogs option 'awslogs-group' should not be null or empty."),
+    ("awslogs-group-chars", {"containers": [C(logConfiguration={"logDriver": "awslogs", "options": {
+        "awslogs-group": "arn:aws:logs:us-east-1:1:log-group:g", "awslogs-region": "us-east-1"}})]},
+     "Log driver awslogs option 'awslogs-group' contains invalid characters."),
+    ("awslogs-create-group-false", {"containers": [C(logConfiguration={
+        "logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-region": "us-east-1",
+                                            "awslogs-create-group": "false"}})]},
+     "Log driver awslogs option 'awslogs-create-group' should only be set to 'true', else "
+     "omit option."),
+    # roles: a role's name or its IAM ARN
+    ("task-role-spaces", {"taskRoleArn": "my role"}, "Role is not valid"),
+    ("task-role-user-arn", {"taskRoleArn": "arn:aws:iam::123456789012:user/bob"},
+     "Role is not valid"),
+    ("execution-role-other-arn", {"executionRoleArn": "arn:aws:s3:::bucket"}, "Role is not valid"),
     # ports and links
     ("awsvpc-host-port", {"networkMode": "awsvpc", "containers": [
         C(portMappings=[{"containerPort": 80, "hostPort": 8080}])]},

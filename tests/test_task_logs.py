@@ -180,6 +180,20 @@ def test_multiline_pattern_joins_a_stack_trace(ecs, cluster, logs, busybox_image
 
 
 @pytest.mark.docker
+def test_a_pattern_that_backtracks_does_not_hold_the_emulator(ecs, cluster, logs, busybox_image):
+    """`(a+)+$` against 40 `a`s and a `!`: 2**40 steps for a backtracking engine, run in the
+    emulator's process (Python's re held it, and every request, for days); RE2, as Docker's."""
+    logs.create_log_group(logGroupName="greedy")
+    script = f"echo start; echo {'a' * 40}!; echo aaaa"
+    arn = run_script(ecs, cluster, busybox_image, script,
+                     awslogs("greedy", **{"awslogs-multiline-pattern": "(a+)+$"}))
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+    assert messages(logs, "greedy", f"app/main/{arn.rsplit('/', 1)[1]}") == [
+        f"start\n{'a' * 40}!\n", "aaaa\n"]
+
+
+@pytest.mark.docker
 def test_aws_cli_shows_the_lines(ecs, cluster, logs, clean_emulator, busybox_image):
     logs.create_log_group(logGroupName="/ecs/tail")
     arn = run_script(ecs, cluster, busybox_image, "echo first words; echo last words",
@@ -226,6 +240,9 @@ def test_options_refuse_what_docker_refuses():
         options(**{"awslogs-group": "g", "awslogs-create-group": "yes"})
     with pytest.raises(TaskSetupError, match="could not parse multiline pattern"):
         options(**{"awslogs-group": "g", "awslogs-multiline-pattern": "(unclosed"})
+    for perl_only in ("^(?=INFO)", "(a)\\1"):  # Go's regexp (RE2) has neither
+        with pytest.raises(TaskSetupError, match="could not parse multiline pattern"):
+            options(**{"awslogs-group": "g", "awslogs-multiline-pattern": perl_only})
     accepted = options(**{"awslogs-group": "g", "mode": "non-blocking", "max-buffer-size": "4m",
                           "awslogs-create-group": "True"})
     assert accepted.region == "us-east-1" and accepted.create_group

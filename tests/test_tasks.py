@@ -114,14 +114,24 @@ def test_awsvpc_containers_share_localhost_and_get_an_eni(ecs, cluster, busybox_
          "command": ["sh", "-c", "sleep 1; wget -q -O - http://localhost:8080/ | grep -q hello-from-web"]},
         network_mode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
     )
-    arn = run(ecs, cluster, task_definition, launchType="FARGATE",
-              networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    ran = ecs.run_task(cluster=cluster, taskDefinition=task_definition, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    first = ran["tasks"][0]
+    arn = first["taskArn"]
+    # RunTask's answer, as AWS's: the ENI to be made, where it runs, its Fargate storage.
+    precreated = first["attachments"][0]
+    assert (precreated["type"], precreated["status"], precreated["details"]) == (
+        "ElasticNetworkInterface", "PRECREATED", [{"name": "subnetId", "value": "subnet-1"}])
+    assert first["attributes"][0]["name"] == "ecs.cpu-architecture"
+    assert first["attributes"][0]["value"] in ("x86_64", "arm64")
+    assert first["fargateEphemeralStorage"] == first["ephemeralStorage"] == {"sizeInGiB": 20}
     task = wait_for(lambda: task_of(ecs, cluster, arn),
                     lambda t: {c["name"]: c["lastStatus"] for c in t["containers"]}.get("client") == "STOPPED")
     client = next(c for c in task["containers"] if c["name"] == "client")
     assert client["exitCode"] == 0
     eni = task["attachments"][0]
-    assert eni["type"] == "ElasticNetworkInterface"
+    assert (eni["id"], eni["type"], eni["status"]) == (
+        precreated["id"], "ElasticNetworkInterface", "ATTACHED")
     details = {d["name"]: d["value"] for d in eni["details"]}
     assert details["privateIPv4Address"]
     web = next(c for c in task["containers"] if c["name"] == "web")
@@ -148,6 +158,16 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
             "awsvpcConfiguration": {"subnets": ["s"]}}), "InvalidParameterException"),
         (dict(taskDefinition=bridge, overrides={"containerOverrides": [{"name": "ghost"}]}),
          "InvalidParameterException"),
+        # The model's documented limits: startedBy, subnets, tag characters.
+        (dict(taskDefinition=bridge, startedBy="j" * 129), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, startedBy="job 1"), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, tags=[{"key": "team!", "value": "a"}]),
+         "InvalidParameterException"),
+        (dict(taskDefinition=bridge, tags=[{"key": "team", "value": "a<b"}]),
+         "InvalidParameterException"),
+        (dict(taskDefinition=register(ecs, busybox_image, family="vpc", network_mode="awsvpc"),
+              networkConfiguration={"awsvpcConfiguration": {
+                  "subnets": [f"subnet-{i}" for i in range(17)]}}), "InvalidParameterException"),
     ]
     for params, code in cases:
         with pytest.raises(ClientError) as excinfo:
@@ -156,6 +176,28 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.run_task(cluster="missing", taskDefinition=bridge)
     assert excinfo.value.response["Error"]["Code"] == "ClusterNotFoundException"
+
+
+def test_list_tasks_filters_as_ecs_does(ecs, cluster, busybox_image):
+    """A PENDING desired status matches nothing (ECS never sets it, even for a PENDING task);
+    a service that is not there is ServiceNotFoundException, not an empty list."""
+    task_definition = register(
+        ecs, busybox_image,
+        {"name": "first", "memory": 64, "essential": False, "command": SERVE},
+        {"name": "main", "memory": 64, "startTimeout": 30, "command": SERVE,
+         "dependsOn": [{"containerName": "first", "condition": "COMPLETE"}]})
+    arn = run(ecs, cluster, task_definition)
+    wait_for(lambda: task_of(ecs, cluster, arn),
+             lambda t: {c["name"]: c["lastStatus"] for c in t["containers"]}["first"] == "RUNNING")
+    assert task_of(ecs, cluster, arn)["lastStatus"] == "PENDING"  # main waits for first
+    assert ecs.list_tasks(cluster=cluster, desiredStatus="PENDING")["taskArns"] == []
+    assert ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"] == [arn]
+    with pytest.raises(ClientError) as excinfo:
+        ecs.list_tasks(cluster=cluster, serviceName="nope")
+    assert excinfo.value.response["Error"]["Code"] == "ServiceNotFoundException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
 
 
 def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
@@ -168,6 +210,10 @@ def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
 
 
 def test_run_task_spreads_tasks_over_the_capacity_provider_strategy(ecs, cluster, busybox_image):
+    """...and a provider the cluster's tasks use cannot leave the cluster until they stop."""
+    ecs.put_cluster_capacity_providers(cluster=cluster,
+                                       capacityProviders=["FARGATE", "FARGATE_SPOT"],
+                                       defaultCapacityProviderStrategy=[])
     task_definition = register(ecs, busybox_image, {"name": "main", "command": SERVE},
                                network_mode="awsvpc", requiresCompatibilities=["FARGATE"],
                                cpu="256", memory="512")
@@ -179,7 +225,15 @@ def test_run_task_spreads_tasks_over_the_capacity_provider_strategy(ecs, cluster
     providers = sorted(t["capacityProviderName"] for t in tasks)
     assert providers == ["FARGATE", "FARGATE_SPOT", "FARGATE_SPOT", "FARGATE_SPOT"]
     assert {t["launchType"] for t in tasks} == {"FARGATE"}
+    with pytest.raises(ClientError) as excinfo:
+        ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["FARGATE"],
+                                           defaultCapacityProviderStrategy=[])
+    assert excinfo.value.response["Error"]["Code"] == "ResourceInUseException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     for task in tasks:
         ecs.stop_task(cluster=cluster, task=task["taskArn"])
     for task in tasks:
         wait_for_task(ecs, cluster, task["taskArn"], "STOPPED")
+    left = ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["FARGATE"],
+                                              defaultCapacityProviderStrategy=[])["cluster"]
+    assert left["capacityProviders"] == ["FARGATE"]

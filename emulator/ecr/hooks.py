@@ -61,7 +61,8 @@ class EcrRegistryHooks:
             if repository is None:
                 return
             try:
-                pushes.check_tag_may_point_at(self._store(account, region), repository, tag, digest)
+                pushes.check_tag_may_point_at(self._store(account, region), repository, tag,
+                                              digest, same_image_too=True)
             except ImageTagAlreadyExistsException as error:
                 raise TagImmutable(error.message) from None
 

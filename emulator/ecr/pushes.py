@@ -20,12 +20,15 @@ from emulator.registry import manifests as formats
 from emulator.registry import names as registry_names
 
 
-def check_tag_may_point_at(store, repository: Repository, tag: str, digest: str) -> None:
-    """ImageTagAlreadyExistsException if `tag` is immutable and already names another image."""
+def check_tag_may_point_at(store, repository: Repository, tag: str, digest: str, *,
+                           same_image_too: bool = False) -> None:
+    """ImageTagAlreadyExistsException if `tag` is immutable and already names another image
+    (with `same_image_too`, any image: a registry push of an immutable tag that exists fails
+    even with the same digest, on ECR: aws/containers-roadmap#2179)."""
     if not repositories.tag_is_immutable(repository, tag):
         return
     current = images.find(store, repository, tag)
-    if current is not None and current.digest != digest:
+    if current is not None and (same_image_too or current.digest != digest):
         raise ImageTagAlreadyExistsException(
             f"The image tag '{tag}' already exists in the '{repository.name}' repository and "
             "cannot be overwritten because the repository is immutable."

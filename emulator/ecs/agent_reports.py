@@ -7,8 +7,10 @@ from another agent (a test playing one, or a tool replaying agent traffic) is ap
 can be without contradicting Docker:
 - a task reported STOPPED is stopped for real (desired status STOPPED, the report's reason as
   stoppedReason), as is a task whose essential container is reported STOPPED (ECS's rule);
-- the exit code and reason of a container reported STOPPED are recorded; so are an image digest,
-  network bindings and pull/execution timestamps that Docker has not given the task yet;
+- the exit code and reason of a container reported STOPPED are recorded; so are an image digest
+  and pull/execution timestamps that Docker has not given the task yet; network bindings are
+  not: they are the ports Docker published, and a reported one would aim the front doors at
+  any port of this host;
 - progress Docker has not shown (RUNNING for a task still PENDING) is acknowledged and left to
   Docker to confirm: statuses never move on a report alone;
 - attachment statuses are recorded as reported.
@@ -143,8 +145,9 @@ def _attachment(store: EcsStore, cluster_name: str, arn: str) -> dict:
 def _apply_container(store: EcsStore, task: Task, container: TaskContainer, report: dict) -> None:
     if report.get("imageDigest") and container.image_digest is None:
         container.image_digest = report["imageDigest"]
-    if report.get("networkBindings") and not container.network_bindings:
-        container.network_bindings = list(report["networkBindings"])
+    # networkBindings are not taken: the ports Docker published are the only ones (the task
+    # engine reads them), and a reported one would point front doors and load balancers at
+    # any port of this host (the API's), which any caller may report.
     if report.get("status") != "STOPPED":
         return
     if container.known < ContainerStatus.STOPPED:

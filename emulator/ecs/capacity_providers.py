@@ -11,6 +11,7 @@ from emulator.ecs.errors import (
 from emulator.ecs.model import CapacityProvider, Cluster
 from emulator.ecs.store import BUILT_IN_CAPACITY_PROVIDERS, EcsStore
 from emulator.ecs.tags import validate_tags
+from emulator.runtime.status import TaskStatus
 
 _RESERVED_PREFIXES = ("aws", "ecs", "fargate")
 
@@ -100,6 +101,7 @@ def attach_to_cluster(
         _check_not_on_other_cluster(store, provider, cluster)
         names.append(provider.name)
     validate_strategy(strategy, allowed=set(names))
+    _check_unused(store, cluster, set(cluster.capacity_providers) - set(names))
     cluster.capacity_providers = names
     cluster.default_strategy = [
         {"capacityProvider": arns.name_from(s["capacityProvider"], "capacity-provider"),
@@ -127,12 +129,20 @@ def validate_strategy(strategy: list[dict], allowed: set[str] | None = None) -> 
         raise InvalidParameterException(
             "A capacity provider strategy cannot mix Fargate and Auto Scaling group providers."
         )
-    if allowed is not None:
-        for name in names:
-            if name not in allowed:
-                raise InvalidParameterException(
-                    f"The capacity provider {name} is not associated with the cluster."
-                )
+    if allowed is not None and not set(names) <= allowed:
+        raise InvalidParameterException(
+            "The specified capacity provider strategy cannot contain a capacity provider that is "
+            "not associated with the cluster. Associate the capacity provider with the cluster "
+            "or specify a valid capacity provider and try again.")
+
+
+def associated(store: EcsStore, cluster: Cluster) -> set[str]:
+    """The providers a launch on the cluster may name in its strategy: those
+    PutClusterCapacityProviders associated, and the managed-instances providers created for
+    the cluster (ECS makes those available only within it)."""
+    own = {p.name for p in store.capacity_providers.values()
+           if p.cluster == cluster.name and p.status == "ACTIVE"}
+    return set(cluster.capacity_providers) | own
 
 
 def next_provider(strategy: list[dict], counts: dict[str, int]) -> str:
@@ -163,6 +173,14 @@ def _check_asg_unused(store: EcsStore, asg_arn: str) -> None:
             raise ClientException(
                 f"The Auto Scaling group is already used by capacity provider {other.name}."
             )
+
+
+def _check_unused(store: EcsStore, cluster: Cluster, removed: set[str]) -> None:
+    """ECS disassociates a provider from a cluster only if no existing task uses it."""
+    for task in store.tasks_of(cluster.name):
+        if task.capacity_provider in removed and task.known < TaskStatus.STOPPED:
+            raise ResourceInUseException(
+                "The specified capacity provider is in use and cannot be removed.")
 
 
 def _check_not_on_other_cluster(store: EcsStore, provider: CapacityProvider, cluster: Cluster):

@@ -24,6 +24,9 @@ class Contributions:
     instance_usage: list[Callable] = field(default_factory=list)
     # resource type in the ARN -> (store, parsed ARN) -> the resource (with .tags) or None
     tag_finders: dict[str, Callable] = field(default_factory=dict)
+    # ELBv2 target group ARN -> service_load_balancers.TargetGroup, or None when there is no
+    # such group: the app's moto, for CreateService's checks (None: no ELBv2, nothing checked)
+    target_group: Callable | None = None
 
 
 def standard() -> Contributions:

@@ -15,6 +15,7 @@ under the state lock and must not ask Docker on every call.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import platform
@@ -143,13 +144,19 @@ def ec2_instance_id(engine: str = DEFAULT_ENGINE) -> str:
     return "i-0" + digest[:16]
 
 
+@functools.cache
+def cpu_architecture() -> str:
+    """This host's CPU architecture as ECS names it (containers run on it)."""
+    return _ARCHITECTURES.get(platform.machine().lower(), "x86_64")
+
+
 def agent_attributes(region: str, cpu_units: int, zone: str = "a",
                      custom: tuple[tuple[str, str], ...] = ()) -> list[dict]:
     """The attributes an ECS agent on this host would report, and the engine's own."""
     values = {
         "ecs.os-type": "linux",
         "ecs.os-family": "LINUX",
-        "ecs.cpu-architecture": _ARCHITECTURES.get(platform.machine().lower(), "x86_64"),
+        "ecs.cpu-architecture": cpu_architecture(),
         "ecs.availability-zone": f"{region}{zone}",  # where the emulator says tasks run
         "ecs.instance-type": instance_type(cpu_units),
         **dict(custom),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from emulator.ecs import agent_updates
 from emulator.ecs import clusters as cluster_ops
 from emulator.ecs import execute_command, task_protection
+from emulator.ecs.local_instance import cpu_architecture
 from emulator.ecs.model import (
     CapacityProvider,
     Cluster,
@@ -157,6 +158,7 @@ def task(item, include: list[str] = ()) -> dict:
     overrides = dict(item.overrides)
     overrides.setdefault("containerOverrides", [{"name": c.name} for c in item.containers])
     overrides.setdefault("inferenceAcceleratorOverrides", [])
+    fargate = item.launch_type == "FARGATE"
     return {
         "taskArn": item.arn,
         "clusterArn": item.cluster_arn,
@@ -192,8 +194,11 @@ def task(item, include: list[str] = ()) -> dict:
         "enableExecuteCommand": item.enable_execute_command,
         "availabilityZone": item.availability_zone,
         "ephemeralStorage": item.ephemeral_storage,
+        "fargateEphemeralStorage": item.ephemeral_storage if fargate else None,
         "inferenceAccelerators": [],
-        "attributes": [],
+        # What a Fargate task shows of where it runs (its containers run on this host's CPU).
+        "attributes": ([{"name": "ecs.cpu-architecture", "value": cpu_architecture()}]
+                       if fargate else []),
     }
 
 

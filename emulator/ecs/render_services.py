@@ -7,6 +7,7 @@ from emulator.ecs.store import EcsStore
 
 
 def service(store: EcsStore, item, include: list[str] = ()) -> dict:
+    from emulator.ecs.service_deployments import deployment_arn
     from emulator.ecs.services import tasks_of
     from emulator.runtime.status import TaskStatus
 
@@ -34,7 +35,7 @@ def service(store: EcsStore, item, include: list[str] = ()) -> dict:
         "placementConstraints": item.placement_constraints,
         "placementStrategy": item.placement_strategy,
         "networkConfiguration": item.network_configuration,
-        "healthCheckGracePeriodSeconds": item.health_check_grace_period,
+        "healthCheckGracePeriodSeconds": item.health_check_grace_period or 0,
         "schedulingStrategy": item.scheduling_strategy,
         "deploymentController": item.deployment_controller,
         "tags": item.tags if "TAGS" in include else None,
@@ -44,6 +45,9 @@ def service(store: EcsStore, item, include: list[str] = ()) -> dict:
         "enableExecuteCommand": item.enable_execute_command,
         "taskSets": ([task_set(store, item, s, include) for s in item.task_sets]
                      if item.deployment_controller.get("type") == "EXTERNAL" else None),
+        "availabilityZoneRebalancing": item.availability_zone_rebalancing,
+        "currentServiceDeployment": (deployment_arn(store, item, item.primary)
+                                     if item.deployments else None),
     }
 
 

@@ -100,6 +100,8 @@ class Service:
     placement_constraints: list[dict] = field(default_factory=list)
     placement_strategy: list[dict] = field(default_factory=list)
     health_check_grace_period: int | None = None
+    # Recorded and shown, not acted on (the emulator's tasks share one Availability Zone).
+    availability_zone_rebalancing: str | None = None
     propagate_tags: str = "NONE"
     enable_ecs_managed_tags: bool = False
     enable_execute_command: bool = False

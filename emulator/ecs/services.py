@@ -15,16 +15,20 @@ from emulator.ecs.errors import (
     ServiceNotActiveException,
     ServiceNotFoundException,
 )
+from emulator.ecs.service_load_balancers import check_load_balancers
 from emulator.ecs.service_model import Deployment, Service, new_deployment_id
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
 from emulator.ecs.task_launch import (
     check_compatibility,
     check_network_configuration,
+    check_strategy,
     launch_choice,
     launch_type_of,
     platform_version_for,
     resolve_task_definition,
+    resolved_platform_version,
+    with_network_defaults,
 )
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
@@ -70,10 +74,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         check_compatibility(definition, effective)
         check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
-        check_load_balancers(definition, request.load_balancers or [])
-    if request.health_check_grace_period_seconds is not None and not request.load_balancers:
-        raise InvalidParameterException(
-            "Health check grace period is only valid for services configured to use load balancers")
+        check_load_balancers(store, definition, request.load_balancers or [])
     validate_tags(request.tags or [])
     service = Service(
         name=name,
@@ -85,7 +86,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         launch_type=launch_type,
         capacity_provider_strategy=provider_strategy,
         platform_version=platform_version_for(request.platform_version, effective),
-        network_configuration=request.network_configuration,
+        network_configuration=with_network_defaults(request.network_configuration),
         deployment_configuration=_deployment_configuration(request.deployment_configuration,
                                                            strategy),
         deployment_controller=controller,
@@ -95,6 +96,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         placement_constraints=request.placement_constraints or [],
         placement_strategy=request.placement_strategy or [],
         health_check_grace_period=request.health_check_grace_period_seconds,
+        availability_zone_rebalancing=request.availability_zone_rebalancing or "ENABLED",
         propagate_tags=request.propagate_tags or "NONE",
         enable_ecs_managed_tags=bool(request.enable_ecs_managed_tags),
         enable_execute_command=bool(request.enable_execute_command),
@@ -119,6 +121,7 @@ def update(store: EcsStore, request) -> Service:
     if request.desired_count is not None and service.scheduling_strategy == "DAEMON":
         raise InvalidParameterException(
             "The daemon scheduling strategy does not support a desired count for services.")
+    _check_not_negative(request.desired_count)
     definition = service.task_definition
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
@@ -128,15 +131,20 @@ def update(store: EcsStore, request) -> Service:
     strategy = (request.capacity_provider_strategy if new_strategy
                 else service.capacity_provider_strategy)
     launch_type = None if new_strategy else service.launch_type
+    if strategy and new_strategy:
+        check_strategy(store, store.cluster(service.cluster_name), strategy)
     effective = launch_type_of(store, launch_type, strategy)
     network = (service.network_configuration if request.network_configuration is None
-               else request.network_configuration)
+               else with_network_defaults(request.network_configuration))
     if definition is not None:
         check_compatibility(definition, effective)
         if request.network_configuration is not None or request.task_definition is not None:
             check_network_configuration(network, definition.spec.get("networkMode", "bridge"))
-        check_load_balancers(definition, service.load_balancers if request.load_balancers is None
-                             else request.load_balancers)
+        # A new task definition must still suit the load balancers; target groups are asked
+        # of ELBv2 only when new ones are given.
+        new_balancers = request.load_balancers is not None
+        check_load_balancers(store, definition, request.load_balancers if new_balancers
+                             else service.load_balancers, target_groups=new_balancers)
     platform = service.platform_version
     if request.platform_version is not None or new_strategy:
         platform = platform_version_for(request.platform_version, effective)
@@ -164,7 +172,9 @@ def update(store: EcsStore, request) -> Service:
                              ("enable_execute_command", request.enable_execute_command),
                              ("propagate_tags", request.propagate_tags),
                              ("service_registries", request.service_registries),
-                             ("enable_ecs_managed_tags", request.enable_ecs_managed_tags)):
+                             ("enable_ecs_managed_tags", request.enable_ecs_managed_tags),
+                             ("availability_zone_rebalancing",
+                              request.availability_zone_rebalancing)):
         if value is not None:
             setattr(service, attribute, value)
     if changes_deployment and service.deployment_controller["type"] == "ECS":
@@ -274,7 +284,7 @@ def _deployment(service: Service, source: Deployment | None = None) -> Deploymen
         desired_count=service.desired_count,
         launch_type=service.launch_type,
         capacity_provider_strategy=service.capacity_provider_strategy,
-        platform_version=service.platform_version,
+        platform_version=resolved_platform_version(service.platform_version),
         network_configuration=service.network_configuration,
         load_balancers=service.load_balancers,
         service_registries=service.service_registries,
@@ -290,7 +300,13 @@ def _desired_count(desired: int | None, strategy: str) -> int:
     if desired is None:
         raise InvalidParameterException(
             "desiredCount is required when schedulingStrategy is REPLICA.")
+    _check_not_negative(desired)
     return desired
+
+
+def _check_not_negative(desired: int | None) -> None:
+    if desired is not None and desired < 0:
+        raise InvalidParameterException("desiredCount must be greater than or equal to 0.")
 
 
 def _deployment_configuration(requested: dict | None, strategy: str) -> dict:
@@ -311,22 +327,6 @@ def _merged_deployment_configuration(current: dict, changes: dict) -> dict:
         raise InvalidParameterException(
             "maximumPercent must be greater than or equal to minimumHealthyPercent.")
     return merged
-
-
-def check_load_balancers(definition, load_balancers: list[dict]) -> None:
-    if definition is None:
-        return
-    for balancer in load_balancers:
-        name, port = balancer.get("containerName"), balancer.get("containerPort")
-        container = next((c for c in definition.spec["containerDefinitions"]
-                          if c["name"] == name), None)
-        if container is None:
-            raise InvalidParameterException(
-                f"The container {name} does not exist in the task definition.")
-        ports = {p.get("containerPort") for p in container.get("portMappings", [])}
-        if port not in ports:
-            raise InvalidParameterException(
-                f"The container {name} did not have a container port {port} defined.")
 
 
 def find_by_arn(store: EcsStore, parsed):

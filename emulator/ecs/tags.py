@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Callable
 
 from emulator.ecs import arns
@@ -25,6 +26,17 @@ def validate_tags(tags: list[dict]) -> None:
             raise InvalidParameterException(
                 "Tag keys with the prefix 'aws:' are reserved for AWS use."
             )
+        for part in ("key", "value"):
+            if not all(_allowed(ch) for ch in tag.get(part, "")):
+                raise InvalidParameterException(
+                    f"The tag {part} '{tag[part]}' has characters a tag cannot have: letters, "
+                    "numbers, spaces and + - = . _ : / @ are allowed.")
+
+
+def _allowed(ch: str) -> bool:
+    """TagKey's and TagValue's pattern in the model: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]."""
+    return (ch.isalpha() or ch.isnumeric() or ch in "_.:/=+-@"
+            or unicodedata.category(ch).startswith("Z"))
 
 
 def merged(existing: list[dict], new: list[dict]) -> list[dict]:

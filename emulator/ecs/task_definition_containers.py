@@ -29,6 +29,8 @@ KERNEL_CAPABILITIES = frozenset(
 MAX_ENVIRONMENT_FILES = 10
 MAX_IGNORED_EXIT_CODES = 50
 RESTART_ATTEMPT_PERIOD = (60, 1800)
+AWSLOGS_REQUIRED = ("awslogs-region", "awslogs-group")
+LOG_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")  # CloudWatch Logs' rule
 
 
 def check_identity(container: dict) -> None:
@@ -104,6 +106,7 @@ def check_settings(container: dict, volume_names: set[str], container_names: set
     _check_linux_parameters(container)
     _check_restart_policy(container)
     _check_timeouts(container)
+    _check_awslogs(container)
 
 
 def _check_mount_points(container: dict, volume_names: set[str]) -> None:
@@ -229,3 +232,26 @@ def _check_timeouts(container: dict) -> None:
             raise ClientException(
                 f"Invalid '{key}' setting for container '{container['name']}'."
             )
+
+
+def _check_awslogs(container: dict) -> None:
+    """ECS refuses, at registration, awslogs options the driver could not start with (the
+    messages are ECS's own)."""
+    log = container.get("logConfiguration") or {}
+    if log.get("logDriver") != "awslogs":
+        return
+    options = log.get("options") or {}
+    missing = [key for key in AWSLOGS_REQUIRED if key not in options]
+    if missing:
+        raise ClientException(f"Log driver awslogs requires options: {', '.join(missing)}")
+    for key in AWSLOGS_REQUIRED:
+        if not options[key].strip():
+            raise ClientException(
+                f"Log driver awslogs option '{key}' should not be null or empty.")
+    if not LOG_GROUP_NAME.match(options["awslogs-group"]):
+        raise ClientException(
+            "Log driver awslogs option 'awslogs-group' contains invalid characters.")
+    if options.get("awslogs-create-group", "true") != "true":
+        raise ClientException(
+            "Log driver awslogs option 'awslogs-create-group' should only be set to 'true', "
+            "else omit option.")

@@ -10,6 +10,7 @@ ones that tie containers together (names, resources, dependencies, volumes, prox
 from __future__ import annotations
 
 import copy
+import re
 
 from emulator.ecs import task_definition_containers as containers_rules
 from emulator.ecs import task_definition_ports as ports
@@ -20,6 +21,10 @@ from emulator.ecs.task_definition_sizes import parse_cpu, parse_memory
 MAX_CONTAINERS = 10
 MAX_PLACEMENT_CONSTRAINTS = 10
 EPHEMERAL_STORAGE_GIB = (21, 200)
+# IAM's rules for a role's name and its ARN (with an optional path).
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$",
+                      re.ASCII)
 VOLUME_KINDS = ("host", "dockerVolumeConfiguration", "efsVolumeConfiguration",
                 "fsxWindowsFileServerVolumeConfiguration", "s3filesVolumeConfiguration")
 
@@ -240,6 +245,11 @@ def _check_firelens(containers: list[dict]) -> None:
 
 
 def _check_task_settings(spec: dict, names: set[str]) -> None:
+    for key in ("taskRoleArn", "executionRoleArn"):
+        # ECS takes a role's name (it makes the ARN in the caller's account) or its ARN.
+        role = spec.get(key)
+        if role is not None and not (ROLE_NAME.match(role) or ROLE_ARN.match(role)):
+            raise ClientException("Role is not valid")
     proxy = spec.get("proxyConfiguration")
     if proxy is not None:
         if proxy["containerName"] not in names:

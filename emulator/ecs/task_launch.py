@@ -24,6 +24,7 @@ from emulator.ecs.task_model import Task, TaskContainer
 
 FARGATE_PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}
 MAX_TASKS_PER_CALL = 10
+MAX_SUBNETS = 16  # AwsVpcConfiguration's documented limit
 
 
 def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = False) -> TaskDefinition:
@@ -107,7 +108,16 @@ def _task(store, request: LaunchRequest, cluster, definition, launch_type, provi
         ephemeral_storage=(overrides.get("ephemeralStorage")
                            or definition.spec.get("ephemeralStorage")
                            or ({"sizeInGiB": 20} if launch_type == "FARGATE" else None)),
+        attachments=[_precreated_eni(network_configuration)] if network_mode == "awsvpc" else [],
     )
+
+
+def _precreated_eni(network_configuration: dict) -> dict:
+    """An awsvpc task's ENI as RunTask shows it, before it is made (the runner fills it in):
+    AWS's PRECREATED attachment, which names only its subnet."""
+    subnets = network_configuration["awsvpcConfiguration"]["subnets"]
+    return {"id": str(uuid.uuid4()), "type": "ElasticNetworkInterface", "status": "PRECREATED",
+            "details": [{"name": "subnetId", "value": subnets[0]}]}
 
 
 def _launch_type(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> tuple[str, list[dict]]:
@@ -125,11 +135,19 @@ def launch_choice(store: EcsStore, cluster: Cluster, launch_type: str | None,
         raise InvalidParameterException(
             "Specifying both a launch type and capacity provider strategy is not supported.")
     if strategy:
-        launch_type_of(store, None, strategy)  # checks the strategy
+        check_strategy(store, cluster, strategy)
         return None, list(strategy)
     if not launch_type and cluster.default_strategy:
         return None, list(cluster.default_strategy)
     return launch_type or "EC2", []
+
+
+def check_strategy(store: EcsStore, cluster: Cluster, strategy: list[dict]) -> None:
+    """A strategy a request names: valid, and of providers the cluster has (a cluster's
+    default strategy is of its providers already)."""
+    capacity_providers.validate_strategy(
+        strategy, allowed=capacity_providers.associated(store, cluster))
+    launch_type_of(store, None, strategy)
 
 
 def launch_type_of(store: EcsStore, launch_type: str | None, strategy: list[dict]) -> str:
@@ -180,6 +198,8 @@ def check_network_configuration(config: dict | None, network_mode: str) -> dict 
             raise InvalidParameterException("subnets can not be empty.")
         if len(vpc.get("securityGroups", [])) > 5:
             raise InvalidParameterException("At most 5 security groups are allowed.")
+        if len(vpc["subnets"]) > MAX_SUBNETS:
+            raise InvalidParameterException(f"At most {MAX_SUBNETS} subnets are allowed.")
         return config
     if config:
         raise InvalidParameterException(
@@ -188,9 +208,23 @@ def check_network_configuration(config: dict | None, network_mode: str) -> dict 
     return None
 
 
+def with_network_defaults(config: dict | None) -> dict | None:
+    """A service's network configuration as ECS keeps it: assignPublicIp DISABLED unless
+    given."""
+    vpc = (config or {}).get("awsvpcConfiguration")
+    if vpc is None or "assignPublicIp" in vpc:
+        return config
+    return {**config, "awsvpcConfiguration": {**vpc, "assignPublicIp": "DISABLED"}}
+
+
 def _platform_version(request: LaunchRequest, launch_type: str) -> str | None:
     """What a task shows: LATEST resolved to the version it stands for."""
-    version = platform_version_for(request.platform_version, launch_type)
+    return resolved_platform_version(platform_version_for(request.platform_version, launch_type))
+
+
+def resolved_platform_version(version: str | None) -> str | None:
+    """LATEST as the version it stands for (what tasks and deployments show; a service keeps
+    the version asked for)."""
     return FARGATE_PLATFORM_VERSIONS[version] if version else None
 
 

@@ -20,8 +20,9 @@ from emulator.ecs.errors import (
     TaskSetNotFoundException,
 )
 from emulator.ecs.model import TaskDefinition, utcnow
+from emulator.ecs.service_load_balancers import check_load_balancers
 from emulator.ecs.service_model import Service, new_deployment_id
-from emulator.ecs.services import check_load_balancers, find_active
+from emulator.ecs.services import find_active
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
 from emulator.ecs.task_launch import (
@@ -103,7 +104,7 @@ def create(store: EcsStore, request) -> TaskSet:
     check_compatibility(definition, effective)
     network = check_network_configuration(request.network_configuration,
                                           definition.spec.get("networkMode", "bridge"))
-    check_load_balancers(definition, request.load_balancers or [])
+    check_load_balancers(store, definition, request.load_balancers or [])
     validate_tags(request.tags or [])
     set_id = new_deployment_id()
     task_set = TaskSet(

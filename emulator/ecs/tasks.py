@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from emulator.ecs import arns
+import re
+
+from emulator.ecs import arns, services
 from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.placement import PlacementFailure
@@ -11,11 +13,14 @@ from emulator.ecs.task_launch import MAX_TASKS_PER_CALL
 from emulator.ecs.task_model import Task
 from emulator.runtime.status import TaskStatus
 
+_STARTED_BY = re.compile(r"^[A-Za-z0-9_/-]{1,128}$")  # RunTask's documented rule
+
 
 def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     """RunTask (its request as named values): the tasks started, and why the others could not
     be placed (EC2 launch type)."""
     cluster = store.cluster(request.cluster)
+    _check_started_by(request.started_by)
     token = request.client_token
     if token and (cluster.name, token) in store.run_tokens:
         return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
@@ -29,12 +34,20 @@ def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
 def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     """StartTask: like RunTask, on the container instances the caller chose (one task each)."""
     store.cluster(request.cluster)
+    _check_started_by(request.started_by)
     if not 1 <= len(request.container_instances) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
         )
     admitted = store.door.launch(store, LaunchRequest.start_task(request))
     return admitted.tasks, admitted.failures
+
+
+def _check_started_by(started_by: str | None) -> None:
+    if started_by is not None and not _STARTED_BY.match(started_by):
+        raise InvalidParameterException(
+            "startedBy may have up to 128 letters (uppercase and lowercase), numbers, hyphens "
+            "(-), forward slashes (/) and underscores (_).")
 
 
 def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | None,
@@ -63,6 +76,14 @@ def listed(store: EcsStore, request) -> list[Task]:
     """The tasks ListTasks (its request as named values) names, in a stable order (by ARN)."""
     cluster = store.cluster(request.cluster)
     desired = request.desired_status or "RUNNING"
+    if desired == "PENDING":
+        # ECS never sets a task's desired status to PENDING (only its last status), so the
+        # filter is valid and matches nothing (ListTasks' model says so).
+        return []
+    group = None
+    if request.service_name is not None:
+        # A service that was never there is an error (ServiceNotFoundException), not [].
+        group = services.find(store, cluster.name, request.service_name).task_group
     matches = []
     for task in store.tasks_of(cluster.name):
         if not _desired_matches(task, desired):
@@ -73,8 +94,7 @@ def listed(store: EcsStore, request) -> list[Task]:
             continue
         if request.launch_type is not None and task.launch_type != request.launch_type:
             continue
-        if (request.service_name is not None
-                and task.group != f"service:{request.service_name}"):
+        if group is not None and task.group != group:
             continue
         if (request.container_instance is not None
                 and not _on_instance(task, request.container_instance)):
@@ -84,11 +104,7 @@ def listed(store: EcsStore, request) -> list[Task]:
 
 
 def _desired_matches(task: Task, desired: str) -> bool:
-    if desired == "STOPPED":
-        return task.stop_requested
-    if desired == "PENDING":
-        return task.pending
-    return not task.stop_requested
+    return task.stop_requested if desired == "STOPPED" else not task.stop_requested
 
 
 def _on_instance(task: Task, ref: str) -> bool:

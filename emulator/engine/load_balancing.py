@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from emulator.ecs.service_load_balancers import TargetGroup
 from emulator.engine.hooks import TaskHook
 from emulator.engine.target_group_ports import target_key
 
@@ -106,6 +107,15 @@ class LoadBalancerTargets(TaskHook):
                 target["State"] = state
                 count += 1
         return count
+
+    # -- what CreateService asks (the store's contributions.target_group) ----------------------
+
+    def target_group(self, arn: str) -> TargetGroup | None:
+        """The target group as ECS checks it, or None when ELBv2 has none of that ARN."""
+        group = self._target_group(arn)
+        if group is None:
+            return None
+        return TargetGroup(group.target_type, tuple(group.load_balancer_arns))
 
     # -- targets -----------------------------------------------------------------------------------
 

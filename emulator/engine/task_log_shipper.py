@@ -16,6 +16,7 @@ import queue
 import re
 import threading
 import time
+from typing import Protocol
 
 log = logging.getLogger("emulator.logs")
 
@@ -59,6 +60,12 @@ _STRFTIME_TO_REGEX = {
 }
 
 
+class Pattern(Protocol):
+    """A compiled multiline pattern (RE2's, task_logs.py; Python's re in unit tests)."""
+
+    def search(self, text: str) -> object: ...
+
+
 def strftime_regex(datetime_format: str) -> str:
     """awslogs-datetime-format as the regular expression Docker makes of it."""
     return re.sub(r"%.", lambda m: _STRFTIME_TO_REGEX.get(m.group(0), ""), datetime_format)
@@ -88,7 +95,7 @@ class EventJoiner:
     ending in a newline, until the next match, the event's size limit, or flush().
     """
 
-    def __init__(self, pattern: re.Pattern | None):
+    def __init__(self, pattern: Pattern | None):
         self.pattern = pattern
         self._lines: list[str] = []
         self._bytes = 0
@@ -143,7 +150,7 @@ class LogShipper:
     """Follows one container's log into one stream of one log group of a moto logs backend."""
 
     def __init__(self, runtime, container_id: str, backend, group: str, stream: str,
-                 pattern: re.Pattern | None, since: float | None = None):
+                 pattern: Pattern | None, since: float | None = None):
         self.runtime = runtime
         self.since = since  # epoch seconds: lines before were shipped already (a restart)
         self.container_id = container_id

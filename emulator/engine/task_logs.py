@@ -24,13 +24,12 @@ so every line is in CloudWatch Logs when the task reports STOPPED.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
 
 from emulator.engine.hooks import TaskHook, TaskSetupError
-from emulator.engine.task_log_shipper import LogShipper, strftime_regex
+from emulator.engine.task_log_shipper import LogShipper, Pattern, strftime_regex
 
 log = logging.getLogger("emulator.logs")
 
@@ -64,7 +63,7 @@ class AwsLogsOptions:
     stream_prefix: str | None
     stream: str | None  # Docker's own awslogs-stream, used when there is no prefix
     create_group: bool
-    pattern: re.Pattern | None
+    pattern: Pattern | None
 
     def stream_name(self, task_id: str, container_name: str, container_id: str) -> str:
         if self.stream_prefix:
@@ -108,17 +107,27 @@ def _bool(text: str) -> bool:
     raise TaskSetupError(f'{LOGGER_ARGS}strconv.ParseBool: parsing "{text}": invalid syntax')
 
 
-def _multiline_pattern(options: dict) -> re.Pattern | None:
+def _multiline_pattern(options: dict) -> Pattern | None:
+    """The pattern compiled by RE2, as Docker's awslogs compiles it (Go's regexp is RE2): its
+    syntax, so what Docker refuses (backreferences, lookarounds) is refused, and a search in
+    time linear in the line. Python's re would backtrack: a task's `(a+)+$` and a line of 40
+    `a`s would hold this process (and the GIL) for days."""
+    import re2  # noqa: PLC0415 - only for tasks that ask for a pattern
+
     datetime_format = options.get("awslogs-datetime-format")
     source = strftime_regex(datetime_format) if datetime_format else \
         options.get("awslogs-multiline-pattern")
     if not source:
         return None
+    quiet = re2.Options()
+    quiet.log_errors = False  # the error is the task's stoppedReason, not our stderr's
     try:
-        return re.compile(source)
-    except re.error as error:
+        return re2.compile(source, quiet)
+    except re2.error as error:
+        reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) \
+            else str(error)
         raise TaskSetupError(f"{LOGGER_ARGS}awslogs could not parse multiline pattern key "
-                             f"\"{source}\": {error}") from None
+                             f"\"{source}\": {reason}") from None
 
 
 class AwsLogs(TaskHook):

@@ -357,8 +357,11 @@ class TaskRunner(TaskTeardown):
              "value": f"ip-{ip.replace('.', '-')}.{self.store.region}.compute.internal"},
             {"name": "privateIPv4Address", "value": ip},
         ]
-        return {"id": str(uuid.uuid4()), "type": "ElasticNetworkInterface", "status": "ATTACHED",
-                "details": details}
+        # The attachment RunTask showed PRECREATED keeps its id (agents report on it by it).
+        precreated = next((a["id"] for a in self.task.attachments
+                           if a["type"] == "ElasticNetworkInterface"), None)
+        return {"id": precreated or str(uuid.uuid4()), "type": "ElasticNetworkInterface",
+                "status": "ATTACHED", "details": details}
 
     def _torn_down(self, error: Exception) -> bool:
         """A failed call of a task whose stop was asked for, that says its container (sandbox,

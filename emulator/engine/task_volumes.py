@@ -55,10 +55,13 @@ def _volumes(task, created: list[str], runtime):
         volume_name = shared_name(volume)
         shared = volume_name is not None
         if not shared:
-            volume_name = f"ecs-{task.id[:12]}-{name}"
+            volume_name = task_volume_name(task.id, name)
         if volume_name not in created:
+            labels = labels_for(task, f"~volume-{name}")
+            if shared:
+                labels[runtime_labels.VOLUME_SCOPE] = "shared"
             runtime.ensure_volume(
-                volume_name, labels_for(task, f"~volume-{name}"),
+                volume_name, labels,
                 driver=(docker_config or {}).get("driver"),
                 driver_opts=(docker_config or {}).get("driverOpts"),
             )
@@ -66,6 +69,16 @@ def _volumes(task, created: list[str], runtime):
                 created.append(volume_name)
         sources[name], kinds[name] = volume_name, "volume"
     return sources, kinds
+
+
+def task_volume_name(task_id: str, name: str) -> str:
+    """The Docker volume of a task-scoped ECS volume: its task's alone (TASK_VOLUME)."""
+    return f"ecs-{task_id[:12]}-{name}"
+
+
+# Names of task-scoped volumes, reserved: no shared volume of a task's may take one, made yet
+# or not (a task id is 32 hex digits).
+TASK_VOLUME = re.compile(r"ecs-[0-9a-f]{12}-")
 
 
 def shared_name(volume: dict) -> str | None:
@@ -87,12 +100,16 @@ VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def foreign_volume(engines, name) -> str | None:
-    """Why the shared Docker volume `name` is the host's, else None: an answering engine
-    (engines.py) has a volume of that name that no emulator made (a user's, another project's),
-    which a shared-scope volume would mount, as Docker answers a create of an existing volume
-    with that volume; or an engine could not say (fails closed: the task may try again)."""
+    """Why the shared Docker volume `name` is not a task's to mount, else None: an answering
+    engine (engines.py) has a volume of that name that no emulator made as a shared one (a
+    user's, another project's, a task's own volume), which a shared-scope volume would mount,
+    as Docker answers a create of an existing volume with that volume; the name is a task
+    volume's (reserved, made yet or not); or an engine could not say (fails closed: the task
+    may try again)."""
     if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
         return None
+    if TASK_VOLUME.match(name):
+        return "a name kept for tasks' own volumes (ecs-<task id>-<volume>)"
     for engine in list(engines.engines.values()):
         if not engine.health.answering():
             continue
@@ -101,8 +118,9 @@ def foreign_volume(engines, name) -> str | None:
         except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
             return (f"which the Docker Engine {engine.name!r} could not be "
                     f"asked about ({type(error).__name__}: {error}); try again")
-        if found is not None and runtime_labels.INSTANCE not in found:
-            return "which the emulator did not make"
+        if found is not None and found.get(runtime_labels.VOLUME_SCOPE) != "shared":
+            return ("which the emulator did not make" if runtime_labels.INSTANCE not in found
+                    else "a volume the emulator made for one task only")
     return None
 
 

@@ -2,8 +2,9 @@
 src/datachannel speaks, joined to a `docker exec` of the session's command.
 
 The conversation, as the plugin expects it from Session Manager and the SSM agent:
-1. The plugin's first message is text: JSON with the session's TokenValue. A wrong token closes
-   the connection.
+1. The plugin's first message is text: JSON with the session's TokenValue (`token_sent`; the
+   service checks it before the session is the connection's). A wrong token closes the
+   connection and leaves the session to the plugin.
 2. We send a handshake request (output_stream_data, payload type 5) asking for the session type
    InteractiveCommands; the plugin answers with a handshake response (input_stream_data, type 6),
    and we send handshake complete (type 7). Then the plugin sets up the terminal and sends its size.
@@ -45,6 +46,17 @@ TRANSCRIPT_LIMIT = 4 * 1024 * 1024  # what is kept for the session's log
 MAX_EARLY = 1000  # messages of the plugin's kept while one before them is missing
 
 
+def token_sent(ws: WebSocket) -> str | None:
+    """The TokenValue of the connection's first message (the plugin's open_data_channel
+    request), None for anything else."""
+    opcode, data = ws.receive()
+    try:
+        token = json.loads(data).get("TokenValue") if opcode == TEXT else None
+    except (ValueError, AttributeError):
+        return None
+    return token if isinstance(token, str) else None
+
+
 class DataChannel:
     def __init__(self, ws: WebSocket, session, start_exec: Callable[[int, int], DockerExec],
                  on_end: Callable[["DataChannel"], None]):
@@ -72,8 +84,6 @@ class DataChannel:
 
     def serve(self) -> None:
         try:
-            if not self._opened():
-                return
             self._handshake_at = time.monotonic()
             self._send_stream(m.handshake_request(self._take_sequence(), AGENT_VERSION,
                                                   SESSION_TYPE))
@@ -100,18 +110,6 @@ class DataChannel:
         if self._exec is not None:
             self._exec.close()
         self._close_channel("")
-
-    def _opened(self) -> bool:
-        opcode, data = self._ws.receive()
-        try:
-            token = json.loads(data).get("TokenValue") if opcode == TEXT else None
-        except (ValueError, AttributeError):
-            token = None
-        if not self.session.token_matches(token):
-            log.warning("exec session %s: the plugin sent a wrong token", self.session.id)
-            self._ws.close(b"\x03\xf0")  # 1008, policy violation
-            return False
-        return True
 
     def _received(self, message: m.ClientMessage) -> None:
         if message.message_type == m.ACKNOWLEDGE:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from emulator.exec import websocket
-from emulator.exec.channel import DataChannel
+from emulator.exec.channel import DataChannel, token_sent
 from emulator.exec.docker_exec import DockerExec, ExecStartError
 from emulator.exec.session_logs import SessionLogs
 from emulator.exec.sessions import ExecSessions
@@ -24,9 +24,19 @@ class ExecService:
         self._logs = logs
 
     def serve(self, session_id: str, ws: websocket.WebSocket) -> None:
-        session = self.sessions.claim(session_id)
-        if session is None:
+        # The token first, then the claim: a connection that knows the session's id only (a
+        # guess, a log line) neither takes the session nor ends it for the plugin.
+        if not self.sessions.claimable(session_id):
             ws.close(b"\x03\xf0")  # 1008: no such session, or it is connected already
+            return
+        try:
+            token = token_sent(ws)
+        except websocket.WebSocketClosed:
+            return
+        session = self.sessions.claim(session_id, token)
+        if session is None:
+            log.warning("exec session %s: a wrong token, or connected already", session_id)
+            ws.close(b"\x03\xf0")  # 1008, policy violation
             return
         target = session.target
         session.channel = DataChannel(

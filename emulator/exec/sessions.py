@@ -1,7 +1,7 @@
 """The ECS Exec sessions ExecuteCommand opened: what each one runs where, its token, and its data
 channel once the plugin has connected.
 
-A session is claimed by one connection (the plugin's) and forgotten when its channel ends; one
+A session is claimed by one connection (the first to send its token: the plugin's) and forgotten when its channel ends; one
 that nobody connects to within OPEN_FOR_S is dropped, as an unused Session Manager session expires.
 """
 
@@ -83,11 +83,18 @@ class ExecSessions:
             "tokenValue": session.token,
         }
 
-    def claim(self, session_id: str) -> Session | None:
-        """The session, for the connection that asks first; None if it is unknown or taken."""
+    def claimable(self, session_id: str) -> bool:
+        """Whether the session is there for a connection to claim (known, not yet taken)."""
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is None or session.claimed:
+            return session is not None and not session.claimed
+
+    def claim(self, session_id: str, token: object) -> Session | None:
+        """The session, for the first connection that sends its token; None if it is unknown,
+        taken, or the token is not its (the session stays for the right one)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or session.claimed or not session.token_matches(token):
                 return None
             session.claimed = True
             return session

@@ -25,6 +25,9 @@ CLUSTER = PREFIX + "cluster"
 TASK_ARN = PREFIX + "task-arn"
 CONTAINER_NAME = PREFIX + "container-name"
 ROLE = PREFIX + "role"  # "pause" on sandbox containers
+# "shared" on a Docker volume made for a shared-scope (or EFS) ECS volume: the only kind of
+# volume a task may name; a task-scoped one, ecs-<task id>-<name>, is its task's alone.
+VOLUME_SCOPE = PREFIX + "volume-scope"
 # With ECS_EMULATOR_PERSIST: the state directory whose emulator owns the resource, whatever its
 # pid; the next run on that directory adopts it (emulator/persistence/adoption.py).
 STATE_DIR = PREFIX + "state-dir"

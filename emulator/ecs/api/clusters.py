@@ -3,6 +3,9 @@
 from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, capacity_providers, clusters, render
 from emulator.ecs.api.common import page_of
+from emulator.ecs.errors import InvalidParameterException
+
+MAX_DESCRIBED = 100  # DescribeClusters' documented limit
 
 
 @handler("CreateCluster")
@@ -14,8 +17,12 @@ def create_cluster(call: Call) -> dict:
 @handler("DescribeClusters")
 def describe_clusters(call: Call) -> dict:
     include = call.request.include or []
+    refs = call.request.clusters or ["default"]
+    if len(refs) > MAX_DESCRIBED:
+        raise InvalidParameterException(
+            f"At most {MAX_DESCRIBED} clusters can be described at once.")
     found, failures = [], []
-    for ref in call.request.clusters or ["default"]:
+    for ref in refs:
         cluster = call.store.find_cluster(ref)
         if cluster is None:
             name = arns.name_from(ref, "cluster")

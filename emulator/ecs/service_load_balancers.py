@@ -1,0 +1,72 @@
+"""The checks ECS makes of a service's (or task set's) `loadBalancers` when it is created or
+updated: each container and port in the task definition, and each target group in ELBv2 (moto's,
+through the lookup the app factory plugs into the store's contributions): one that exists, that
+a load balancer forwards to, and whose target type suits the task definition's network mode.
+The messages are ECS's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emulator.ecs.errors import InvalidParameterException
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    """What ECS asks of an ELBv2 target group."""
+    target_type: str  # "instance", "ip", "lambda" or "alb"
+    load_balancer_arns: tuple[str, ...]
+
+
+# Each network mode and the target type its tasks register as (awsvpc tasks by their own IP,
+# bridge and host tasks by their instance's id and host port).
+_TARGET_TYPE = {"awsvpc": "ip", "bridge": "instance", "host": "instance"}
+
+
+def check_load_balancers(store, definition, load_balancers: list[dict], *,
+                         target_groups: bool = True) -> None:
+    """Each entry's container and port; with `target_groups`, its target group too."""
+    if definition is None:
+        return
+    network_mode = definition.spec.get("networkMode", "bridge")
+    for balancer in load_balancers:
+        _check_container(definition, balancer)
+        arn = balancer.get("targetGroupArn")
+        if arn and target_groups:
+            _check_target_group(store, arn, network_mode)
+
+
+def _check_container(definition, balancer: dict) -> None:
+    name, port = balancer.get("containerName"), balancer.get("containerPort")
+    container = next((c for c in definition.spec["containerDefinitions"]
+                      if c["name"] == name), None)
+    if container is None:
+        raise InvalidParameterException(
+            f"The container {name} does not exist in the task definition.")
+    ports = {p.get("containerPort") for p in container.get("portMappings", [])}
+    if port not in ports:
+        raise InvalidParameterException(
+            f"The container {name} did not have a container port {port} defined.")
+
+
+def _check_target_group(store, arn: str, network_mode: str) -> None:
+    lookup = store.contributions.target_group
+    if lookup is None:  # a store without ELBv2 behind it (unit tests)
+        return
+    group = lookup(arn)
+    if group is None:
+        # What ECS says of a target group it cannot find (or may not read).
+        raise InvalidParameterException(
+            "Unable to assume role and validate the specified targetGroupArn. Please verify "
+            "that the ECS service role being passed has the proper permissions.")
+    if not group.load_balancer_arns:
+        raise InvalidParameterException(
+            f"The target group with targetGroupArn {arn} does not have an associated load "
+            "balancer.")
+    wanted = _TARGET_TYPE.get(network_mode)
+    if wanted is not None and group.target_type != wanted:
+        raise InvalidParameterException(
+            f"The provided target group {arn} has target type {group.target_type}, which is "
+            f"incompatible with the {network_mode} network mode specified in the task "
+            "definition.")
