@@ -220,7 +220,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
         own_registry=ecr_images.is_ours,
-        unserved_image=lambda image: task_images.unserved_image(engine.engines, image))
+        unserved_image=task_images.ImageChecks(engine.engines).unserved_image)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:
