@@ -166,7 +166,11 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights = Rights(settings, moto)
     router = AwsRouter(lambda: emulator.flask, [ecs, ecr], moto, settings, rights=rights)
     keeper = persistence.keeper_for(settings)
-    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings), settings)
+    from emulator.runtime.docker_network import BridgeClaims  # docker_runtime imports it too
+
+    claims = BridgeClaims()  # the engines' default bridges tasks use
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings, None, claims),
+                        settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
                                      enabled=settings.auto_container_instance)
@@ -178,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
                         engine=engine, scheduler=scheduler)
     emulator.callers = Callers(ecs_state, lambda: engine.runtime,
                                lambda name: engine.engines.readable(name))
+    engine.network_listeners.append(emulator.callers.forget_view)
     emulator.control_token = ControlToken(settings.control_token)
     # The Docker Engines pull our images by the registry addresses they are told: names of ours.
     # A --host given as a name is one too: the dashboard's link printed at start-up names it.
@@ -199,7 +204,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engine.hooks.append(AwsLogs(moto, engine.runtime_of))  # the awslogs log driver
     _add_service_integrations(emulator, settings)
     engines.install(emulator, settings,
-                    lambda environment: _docker_runtime(keeper, settings, environment))
+                    lambda environment: _docker_runtime(keeper, settings, environment, claims))
     _add_exec(emulator)
     # The engines' gateways are this host's too (access/callers.py), while this emulator runs.
     # Only engines on this machine that answer: no request waits on an engine that is away.
@@ -215,7 +220,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
         own_registry=ecr_images.is_ours,
-        unserved_image=lambda image: task_images.unserved_image(engine.engines, image))
+        unserved_image=task_images.ImageChecks(engine.engines).unserved_image)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:
@@ -334,7 +339,8 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper, settings, environment=None):
+def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
+    from emulator.metadata.link_local import interface_with
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
@@ -344,11 +350,13 @@ def _docker_runtime(keeper, settings, environment=None):
     # None: the SDK reads DOCKER_HOST
     environment = environment or settings.docker_environment() or None
     # The default bridge's gateway is an address of the engine's host; an engine elsewhere may
-    # well have the one this host's docker0 has (172.17.0.1): only a local engine's can be ours.
+    # well have the one this host's docker0 has (172.17.0.1): only a local engine's can be ours
+    # (and docker_network.default_bridge asks more: not rootless, not in a VM, the very bridge).
     local = engines.on_this_machine((environment or {}).get("DOCKER_HOST") or "unix://")
     options = dict(environment=environment, concurrency=settings.docker_concurrency,
                    task_network=_task_network(settings),
-                   is_local=callers.is_local_address if local else lambda _: False)
+                   interface_with=interface_with if local else lambda _: None,
+                   bridge_claims=bridge_claims)
     if keeper is None:
         return DockerRuntime(instance_id=new_instance_id(), **options)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),

@@ -522,10 +522,10 @@ def test_a_role_of_an_account_without_iam_makes_no_iam_backend():
 
 class _Images:
     """docker-py's APIClient as docker_images.unserved asks it: local images, and a registry
-    that serves only `served` to a caller without credentials."""
+    that serves only `served` (image -> its manifest's digest) to a caller without credentials."""
 
-    def __init__(self, local: dict[str, list[str]], served=()):
-        self.local, self.served, self.asked = local, set(served), []
+    def __init__(self, local: dict[str, list[str]], served: dict[str, str]):
+        self.local, self.served, self.asked = local, served, []
 
     def inspect_image(self, image):
         import docker.errors
@@ -541,7 +541,7 @@ class _Images:
         if image not in self.served:
             response = SimpleNamespace(status_code=401, reason="Unauthorized", url="")
             raise docker.errors.APIError("denied", response, "unauthorized")
-        return {"Descriptor": {"digest": "sha256:d"}}
+        return {"Descriptor": {"digest": self.served[image]}}
 
 
 def test_a_tasks_image_must_be_one_a_registry_serves_to_anyone():
@@ -550,7 +550,8 @@ def test_a_tasks_image_must_be_one_a_registry_serves_to_anyone():
     api = _Images({"ecs-emulator-test/emulator": [], "nginx:1": ["nginx@sha256:a"],
                    "mine:latest": ["registry.example.com/private@sha256:b"],
                    "docker.io/library/redis": ["redis@sha256:c"]},
-                  served={"nginx:1", "redis:7", "docker.io/library/redis", "mine:latest"})
+                  served={"nginx:1": "sha256:a", "redis:7": "sha256:c",
+                          "docker.io/library/redis": "sha256:c", "mine:latest": "sha256:m"})
     # A local build, and a `docker tag` of a private image under a public name: the engine's
     # copy is not what the registry serves, and the registry is not even asked.
     assert "no registry served (a local build)" in unserved(api, "ecs-emulator-test/emulator")
@@ -563,6 +564,18 @@ def test_a_tasks_image_must_be_one_a_registry_serves_to_anyone():
     assert unserved(api, "redis:7") is None
     assert "does not serve without credentials" in unserved(api, "private.example.com/app:1")
     assert [config for _, config in api.asked] == [{}, {}, {}, {}]
+
+
+def test_a_local_build_named_after_a_public_image_is_told_by_its_digest():
+    """Docker's containerd image store gives a local build (or a `docker tag`) a RepoDigests
+    entry under its own name (moby#45122): the digest must be the one the registry serves."""
+    from emulator.runtime.docker_images import unserved
+
+    api = _Images({"nginx:latest": ["docker.io/library/nginx@sha256:local"],
+                   "nginx:1": ["nginx@sha256:old", "nginx@sha256:a"]},
+                  served={"nginx:latest": "sha256:a", "nginx:1": "sha256:a"})
+    assert "is not what its registry serves (a local build" in unserved(api, "nginx:latest")
+    assert unserved(api, "nginx:1") is None
 
 
 def test_an_express_services_own_container_is_asked_about_its_image():

@@ -59,7 +59,7 @@ def test_create_stack_alone_is_not_iam_admin(handle):
     assert stack["status"] == "ROLLBACK_COMPLETE" and stack["outputs"] == []
     (reason,) = stack["failed"].values()
     assert (f"User: arn:aws:iam::{ACCOUNT}:user/low is not authorized to perform: "
-            "iam:CreateUser on resource: *") in reason
+            f"iam:CreateUser on resource: arn:aws:iam::{ACCOUNT}:user/pwn") in reason
     assert "AccessDeniedException" in reason
     iam = handle.client("iam")  # the host's root view
     assert [u["UserName"] for u in iam.list_users()["Users"]] == ["low"]
@@ -102,6 +102,92 @@ def test_a_stacks_ecs_resources_and_passed_roles_need_the_callers_rights(handle)
         "FunctionName": "fn", "Runtime": "python3.12", "Handler": "index.handler",
         "Role": EXECUTION_ROLE, "Code": {"ZipFile": "def handler(e, c): return e"}}}})
     assert f"iam:PassRole on resource: {EXECUTION_ROLE}" in stack["failed"]["Fn"]
+
+
+def test_a_deny_on_one_iam_user_holds_in_a_stack(handle):
+    """The reviewer's case: allowed iam:* but denied admin's keys, a caller made them in a stack
+    (AWS::IAM::AccessKey checked on `*`). Now on the user's ARN, its path included."""
+    handle.client("iam").create_user(UserName="admin", Path="/ops/")
+    admin = f"arn:aws:iam::{ACCOUNT}:user/ops/admin"
+    keys = user_with(handle, "dev", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": [*STACK_CALLS, "iam:*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:CreateAccessKey", "Resource": admin}]}))
+    stack = create(handle, keys, "keys", {
+        "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": "admin"}}})
+    assert stack["status"] == "ROLLBACK_COMPLETE"
+    assert f"iam:CreateAccessKey on resource: {admin}" in stack["failed"]["Key"]
+    assert handle.client("iam").list_access_keys(UserName="admin")["AccessKeyMetadata"] == []
+    # Another user's keys are the caller's to make.
+    stack = create(handle, keys, "own", {
+        "Bot": {"Type": "AWS::IAM::User", "Properties": {"UserName": "bot"}},
+        "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "Bot"}}}})
+    assert stack["status"] == "CREATE_COMPLETE"
+
+
+def test_deleting_a_stacks_iam_resources_needs_the_callers_rights(handle):
+    """cloudformation:DeleteStack alone deleted the IAM users (and keys) a stack had made."""
+    root = handle.client("cloudformation")
+    root.create_stack(StackName="team", TemplateBody=json.dumps({"Resources": {
+        "Admin": {"Type": "AWS::IAM::User", "Properties": {"UserName": "boss"}},
+        "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "Admin"}}}}}))
+    keys = user_with(handle, "intern", allow(*STACK_CALLS, "cloudformation:DeleteStack"))
+    handle.client("cloudformation", **keys).delete_stack(StackName="team")
+    stack = root.describe_stacks(StackName="team")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    (reason,) = [e["ResourceStatusReason"] for e in root.describe_stack_events(
+        StackName="team")["StackEvents"] if e["ResourceStatus"] == "DELETE_FAILED"]
+    assert (f"User: arn:aws:iam::{ACCOUNT}:user/intern is not authorized to perform: "
+            "iam:Delete") in reason
+    iam = handle.client("iam")
+    assert len(iam.list_access_keys(UserName="boss")["AccessKeyMetadata"]) == 1
+    root.delete_stack(StackName="team")  # the host's root may
+    assert "boss" not in [u["UserName"] for u in iam.list_users()["Users"]]
+
+
+def test_iam_resources_are_checked_on_the_arns_they_act_on():
+    from types import SimpleNamespace
+
+    from emulator.access import iam_stacks
+
+    ctx = SimpleNamespace(partition="aws", account="111122223333")
+    existing = {("user", "admin"): "arn:aws:iam::111122223333:user/ops/admin"}
+
+    def checks(kind, **properties):
+        return iam_stacks.checks(kind, properties, ctx, lambda k, n: existing.get((k, n)))
+
+    arn = "arn:aws:iam::111122223333:"
+    assert checks("AWS::IAM::AccessKey", UserName="admin") == [
+        ("iam:CreateAccessKey", f"{arn}user/ops/admin")]
+    assert checks("AWS::IAM::UserToGroupAddition", GroupName="admins", Users=["dev"]) == [
+        ("iam:AddUserToGroup", f"{arn}group/admins")]
+    assert checks("AWS::IAM::User", UserName="u", Path="/x/", Groups=["admins"],
+                  Policies=[{}]) == [
+        ("iam:CreateUser", f"{arn}user/x/u"), ("iam:PutUserPolicy", f"{arn}user/x/u"),
+        ("iam:AddUserToGroup", f"{arn}group/admins")]
+    assert checks("AWS::IAM::Policy", Roles=["r"], Users=["admin"], Groups=["g"]) == [
+        ("iam:PutUserPolicy", f"{arn}user/ops/admin"), ("iam:PutRolePolicy", f"{arn}role/r"),
+        ("iam:PutGroupPolicy", f"{arn}group/g")]
+    assert checks("AWS::IAM::ManagedPolicy", ManagedPolicyName="p", Roles=[f"{arn}role/r"]) == [
+        ("iam:CreatePolicy", f"{arn}policy/p"), ("iam:AttachRolePolicy", f"{arn}role/r")]
+    assert checks("AWS::IAM::Role", RoleName="r", ManagedPolicyArns=["x"]) == [
+        ("iam:CreateRole", f"{arn}role/r"), ("iam:AttachRolePolicy", f"{arn}role/r")]
+    assert checks("AWS::IAM::InstanceProfile", InstanceProfileName="ip", Roles=["r"]) == [
+        ("iam:CreateInstanceProfile", f"{arn}instance-profile/ip"),
+        ("iam:AddRoleToInstanceProfile", f"{arn}instance-profile/ip"),
+        ("iam:PassRole", f"{arn}role/r")]
+    # A name the stack makes up is a new resource: `*`, as before.
+    assert checks("AWS::IAM::Group") == [("iam:CreateGroup", "*")]
+    # Deleting (moto's resources): on the same ARNs; other types' deletes are not checked.
+    deleting = iam_stacks.delete_checks
+    assert deleting("AWS::IAM::User", SimpleNamespace(arn=f"{arn}user/u"), ctx) == [
+        ("iam:DeleteUser", f"{arn}user/u")]
+    assert deleting("AWS::IAM::AccessKey", SimpleNamespace(user_name="admin"), ctx,
+                    lambda k, n: existing.get((k, n))) == [
+        ("iam:DeleteAccessKey", f"{arn}user/ops/admin")]
+    assert deleting("AWS::IAM::Policy", SimpleNamespace(
+        user_names=["a"], role_names=["r"], group_names=[]), ctx) == [
+        ("iam:DeleteUserPolicy", f"{arn}user/a"), ("iam:DeleteRolePolicy", f"{arn}role/r")]
+    assert deleting("AWS::SQS::Queue", SimpleNamespace(), ctx) == []
 
 
 def test_a_resource_type_with_no_known_actions_is_refused(handle):

@@ -15,8 +15,12 @@ shared with every container on the engine (the user's, other emulators' tasks): 
 NETWORK there. An address on it is a TASK only while Docker's view puts one of a live task's
 containers (or its sandbox) there and that container has not stopped; anything else on it is a
 STRANGER. So an address a stopped task's container left, which Docker gives the next container
-started, is not the task's: its container is not there, and the stopped container's task stops
-matching once the engine sees it exit (before a new container could be made and started there).
+started, is not the task's once the view is read again: a die or destroy of a container of ours
+makes the next look ask Docker (forget_view), and the stopped container stops matching once the
+engine records its exit. Between Docker freeing the address and the event reaching us (the
+events are handled one at a time) a container started there in that instant could still pass for
+the task. A view Docker could not refresh is dropped on this network, not kept: its tasks are
+strangers until Docker answers (failing closed), as a kept view fails open on a shared bridge.
 
 With several Docker Engines (engine/engines.py) each has its own copy of the network. Those of
 the engines on this machine (by their Docker address, with a gateway that is this host's) are
@@ -28,9 +32,12 @@ to the listeners containers reach.
 
 Docker's network is read at most every REFRESH_S (one inspect call lists every container's
 address), and again when an address is not found among the running tasks, so a container that has
-just started is known on its first request. No lock is held across those Docker calls, and each
-engine's read is waited for READ_TIMEOUT_S at most: an engine that hangs is left out of the view
-(its tasks are strangers until it answers) instead of holding every caller's identification.
+just started is known on its first request (on the shared bridge: once Docker's start event or
+the engine's record of it has come, and once per holder missing from the view: see
+_worth_reading). No lock is held
+across those Docker calls, and each engine's read is waited for READ_TIMEOUT_S at most: an
+engine that hangs is left out of the view (its tasks are strangers until it answers) instead of
+holding every caller's identification.
 An address is not a secret on a shared bridge: a container with NET_RAW could in principle
 impersonate a neighbour's, so credentials also need their id (see metadata/routes.py), as on
 ECS.
@@ -43,7 +50,7 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE
@@ -87,6 +94,9 @@ class _Network:
     subnets: tuple
     addresses: dict  # address -> container id
     shared: bool = False  # Docker's default bridge: live tasks' containers only, no NETWORK
+    # On a shared one: the addresses a live task's holder had when it was read, for the
+    # selector to admit without a look at the tasks (identify() checks again per request)
+    live: frozenset = frozenset()
 
 
 class Callers:
@@ -102,6 +112,9 @@ class Callers:
         self._read_at = 0.0
         self._reading: threading.Event | None = None  # set when the read under way ends
         self._in_flight: dict[str, threading.Thread] = {}  # engine -> its last read's thread
+        # engine -> the live tasks' holders its shared bridge lacked after the last read asked
+        # for one: a holder that stays missing (dead unrecorded, never attached) is read for once
+        self._missing: dict[str, frozenset] = {}
 
     def identify(self, address: str) -> Caller:
         if address in _LOOPBACK:  # nearly every call of the operator's: no parsing
@@ -148,9 +161,20 @@ class Callers:
         if self._read_at < asked - REFRESH_S:
             return None
         # Without the lock, which a thread reading Docker may hold: the view is one tuple. On
-        # the shared bridge the tasks decide, under the state lock: not on the selector.
+        # the shared bridge a live task's address as of the read is admitted here, so tasks
+        # never queue behind strangers; any other waits for the tasks to decide (a container
+        # that has just started is not in the view yet), which costs a stranger no Docker read.
         network = self._find(ip)
-        return True if network is not None and not network.shared else None
+        if network is None:
+            return None
+        return True if not network.shared or str(ip) in network.live else None
+
+    def forget_view(self) -> None:
+        """Docker told of a container of ours that started, died or went
+        (engine/task_events.py), so the next look asks Docker, not a view trusted for
+        REFRESH_S: a freed address is Docker's to give again at once, before the exit is
+        recorded, and a container just started may call before its start is."""
+        self._read_at = 0.0  # one float: admits() reads it without the lock
 
     # -- Docker's view ------------------------------------------------------------------------
 
@@ -173,19 +197,30 @@ class Callers:
         # container that has just started makes its first calls at once; they share one look).
         if task is None and self._worth_reading(engine):
             self._read(older_than=asked)
+            network = next((n for n in self._networks if n.engine == engine), None)
+            if network is not None and network.shared:
+                self._missing[engine] = self._holders(engine) - set(network.addresses.values())
             task = self._live_task(address, engine)
         return task
 
     def _worth_reading(self, engine: str) -> bool:
         """Whether Docker's view may have changed for a task since it was read. On the shared
-        default bridge, only while a live task's namespace holder (its sandbox, or a bridge
-        container that attached itself) is missing from it: otherwise a stranger's every
-        connection would cost a read of Docker, and one could keep the listener's one
-        deciding thread busy with them."""
+        default bridge, only when a live task's namespace holder (its sandbox, or a bridge
+        container that attached itself) that has started is missing from it and was not when
+        a read was last asked for: otherwise a stranger's every connection would cost a read
+        of Docker (one holder dead unrecorded, or several starting: minutes), and one could
+        keep the listener's one deciding thread busy with them."""
         network = next((n for n in self._networks if n.engine == engine), None)
         if network is None or not network.shared:
             return True
-        seen = set(network.addresses.values())
+        missing = self._holders(engine) - set(network.addresses.values())
+        return bool(missing - self._missing.get(engine, frozenset()))
+
+    def _holders(self, engine: str) -> frozenset:
+        """The container ids holding a live task's namespace on `engine`: its sandbox, or its
+        bridge containers started and not stopped (one created waits for its dependsOn with no
+        address: nothing to read for)."""
+        found = set()
         with self._state.lock:
             for store in self._state.stores():
                 for task in store.tasks.values():
@@ -193,22 +228,27 @@ class Callers:
                             or (task.engine or DEFAULT_ENGINE) != engine):
                         continue
                     if task.sandbox_id:
-                        holders = [task.sandbox_id]
+                        found.add(task.sandbox_id)
                     elif task.network_mode == "bridge":
-                        holders = [c.runtime_id for c in task.containers
-                                   if c.runtime_id and c.known < ContainerStatus.STOPPED]
-                    else:
-                        continue
-                    if any(holder not in seen for holder in holders):
-                        return True
-        return False
+                        found.update(c.runtime_id for c in task.containers
+                                     if c.runtime_id and c.started
+                                     and c.known < ContainerStatus.STOPPED)
+        return frozenset(found)
+
+    def _with_live(self, network):
+        """A shared network read, with the addresses of live tasks' holders on it (`live`)."""
+        if not isinstance(network, _Network) or not network.shared:
+            return network
+        holders = self._holders(network.engine)
+        return replace(network, live=frozenset(
+            address for address, container in network.addresses.items() if container in holders))
 
     def _read(self, older_than: float) -> None:
         """Read the networks again if what we have was read before `older_than`. One thread
-        reads at a time, outside the lock (others wait for it, then answer from its view); each engine is waited for READ_TIMEOUT_S at most, and
-        one whose read hangs is left out of the view until it answers (its tasks' calls are
-        strangers' meanwhile, as for an engine that does not answer), so a hung engine never
-        holds the gate."""
+        reads at a time, outside the lock (others wait for it, then answer from its view); each
+        engine is waited for READ_TIMEOUT_S at most, and one whose read hangs is left out of the
+        view until it answers (its tasks' calls are strangers' meanwhile, as for an engine that
+        does not answer), so a hung engine never holds the gate."""
         with self._lock:
             if self._read_at >= older_than:
                 return
@@ -230,9 +270,13 @@ class Callers:
                 self._engines_read = engines - hanging
                 kept = {n.engine: n for n in self._networks}
                 # An engine that did not answer in time (or failed) keeps what was last read of
-                # it: its tasks stay tasks (failing closed), not strangers, while Docker is slow.
+                # its own network: its tasks stay tasks, not strangers, while Docker is slow.
+                # Not of a shared bridge, where Docker gives a freed address to the next
+                # container started (after a dockerd restart, to restart=always ones): a stale
+                # view would make that stranger a task, so its tasks are strangers until
+                # Docker answers.
                 self._networks = tuple(
-                    n for n in (kept.get(name) if network is _UNREAD else network
+                    n for n in (_kept(kept.get(name)) if network is _UNREAD else network
                                 for name, network in networks)
                     if n is not None)
                 self._read_at = time.monotonic()  # last: admits() reads without the lock
@@ -255,7 +299,7 @@ class Callers:
                 continue
 
             def read(name=name, runtime_of=runtime_of, local_only=local_only) -> None:
-                network = self._members(name, runtime_of, local_only)
+                network = self._with_live(self._members(name, runtime_of, local_only))
                 with self._lock:
                     found[name] = network
                     if done.is_set():  # the round waited no longer for this one
@@ -276,8 +320,11 @@ class Callers:
         """What a read that outlived its round found (under the lock): the engine's part of the
         view, replaced. No newer read of it can have come first: an engine is not asked again
         while its read is in flight."""
-        if network is _UNREAD:
-            return  # failed: what was last read of it stays
+        if network is _UNREAD:  # failed: what was last read of it stays (not of a shared one)
+            mine = next((n for n in self._networks if n.engine == engine), None)
+            if _kept(mine) is mine:
+                return
+            network = None
         others = tuple(n for n in self._networks if n.engine != engine)
         self._networks = others + ((network,) if network is not None else ())
 
@@ -291,7 +338,7 @@ class Callers:
             if local_only and not is_local_address(runtime.ensure_network()[1]):
                 return None
             members = runtime.network_members()
-        except Exception:  # Docker failing: what was last read of it stays (failing closed)
+        except Exception:  # Docker failing: what was last read of it stays (not of a shared one)
             return _UNREAD
         return _Network(engine, tuple(ipaddress.ip_network(s, strict=False)
                                       for s in members.subnets), dict(members.addresses),
@@ -330,6 +377,11 @@ class Callers:
                             c.runtime_id == container_id for c in task.containers)):
                         return task
         return None
+
+
+def _kept(network: _Network | None) -> _Network | None:
+    """What stays of an engine's network while Docker does not answer: none of a shared one."""
+    return None if network is None or network.shared else network
 
 
 def _holds(task, container_id: str) -> bool:

@@ -129,11 +129,13 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
         if why:
             found.append(f"volume {volume.get('name', '')!r} is the Docker volume {name!r}, "
                          f"{why}")
+    again = False  # an image check said "try again": the call is refused, ask no more
     for container in _dicts(spec, "containerDefinitions"):
         image = container.get("image")
         if isinstance(image, str) and not view.own_registry(image):
             name, local = container.get("name", ""), _local_registry(image)
-            why = None if local else view.unserved_image(image)
+            why = None if local or again else view.unserved_image(image)
+            again = again or bool(why and why.endswith("try again"))
             if local:
                 found.append(f"container {name!r} pulls its image from "
                              f"{local}, a registry on the emulator's host")

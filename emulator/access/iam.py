@@ -83,18 +83,33 @@ class IamEnforcement:
             self._require(key, action, resource)
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
-                             caller) -> None:
-        """A resource moto's stack engine is about to make or update for the stack's caller."""
+                             caller, deleting=None) -> None:
+        """A resource moto's stack engine is about to make or update (or delete: `deleting`,
+        moto's resource) for the stack's caller."""
         from emulator.access import iam_stacks
 
         key = self._access_key(environ, ctx, caller)
         if key is None:
             return  # root
-        needed = iam_stacks.checks(resource_type, properties, ctx)
+        def existing(kind, name):
+            return self._existing_arn(ctx, kind, name)
+
+        if deleting is not None:
+            needed = iam_stacks.delete_checks(resource_type, deleting, ctx, existing)
+        else:
+            needed = iam_stacks.checks(resource_type, properties, ctx, existing)
         if needed is None:
             raise self._denied(iam_stacks.unknown(resource_type))
         for action, resource in needed:
             self._require(key, action, resource)
+
+    def _existing_arn(self, ctx, kind: str, name: str) -> str | None:
+        """The ARN (with its path) of the account's IAM user, role or group of that name."""
+        backend = self._moto.backend("iam", ctx.account, ctx.partition)
+        try:
+            return getattr(backend, f"get_{kind}")(name).arn
+        except Exception:  # noqa: BLE001 - moto's NoSuchEntity: none of that name yet
+            return None
 
     def _access_key(self, environ: dict, ctx, caller):
         """moto's view of the caller's key (it knows the policies), or None for root."""

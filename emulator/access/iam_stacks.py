@@ -6,9 +6,11 @@ directly, with no check, so under ECS_EMULATOR_ENFORCE_IAM cloudformation:Create
 would be IAM admin. Each resource is checked against the stack caller's policies before it is
 made (or updated), with the actions its type's create handler needs (the CloudFormation
 resource schemas' `handlers.create.permissions`, reduced to the ones that grant something),
-plus iam:PassRole on every role it hands to a service. All on `*` except PassRole's role ARN:
+plus iam:PassRole on every role it hands to a service. IAM resources are checked on the ARNs
+of the users, roles, groups and policies they make or act on; the other types' actions on `*`:
 a simplification the README names. A type with no entry here is refused: a stack must not make
-what no check covers.
+what no check covers. Deleting a stack's IAM resources needs their delete actions (deleting the
+other types' is not checked).
 
 The emulator's own ECS and ECR types are not listed: they call the ECS and ECR APIs, which check
 each call as its caller's own (iam_resources.py).
@@ -104,22 +106,38 @@ CREATE = {
     "AWS::CloudFormation::Stack": ("cloudformation:CreateStack",),
 }
 
-# IAM properties that grant more than the resource itself: property -> action.
+# IAM properties that grant more than the resource itself: property -> action on the resource.
 _IAM_EXTRA = {
     "AWS::IAM::User": {"Policies": "iam:PutUserPolicy", "ManagedPolicyArns":
-                       "iam:AttachUserPolicy", "Groups": "iam:AddUserToGroup",
-                       "LoginProfile": "iam:CreateLoginProfile",
+                       "iam:AttachUserPolicy", "LoginProfile": "iam:CreateLoginProfile",
                        "PermissionsBoundary": "iam:PutUserPermissionsBoundary"},
     "AWS::IAM::Role": {"Policies": "iam:PutRolePolicy", "ManagedPolicyArns":
                        "iam:AttachRolePolicy",
                        "PermissionsBoundary": "iam:PutRolePermissionsBoundary"},
     "AWS::IAM::Group": {"Policies": "iam:PutGroupPolicy",
                         "ManagedPolicyArns": "iam:AttachGroupPolicy"},
-    "AWS::IAM::Policy": {"Users": "iam:PutUserPolicy", "Roles": "iam:PutRolePolicy",
-                         "Groups": "iam:PutGroupPolicy"},
-    "AWS::IAM::ManagedPolicy": {"Users": "iam:AttachUserPolicy", "Roles": "iam:AttachRolePolicy",
-                                "Groups": "iam:AttachGroupPolicy"},
     "AWS::IAM::InstanceProfile": {"Roles": "iam:AddRoleToInstanceProfile"},
+}
+
+# IAM types: the resource their create acts on (kind of ARN, name property).
+_IAM_SELF = {"AWS::IAM::User": ("user", "UserName"), "AWS::IAM::Role": ("role", "RoleName"),
+             "AWS::IAM::Group": ("group", "GroupName"),
+             "AWS::IAM::ManagedPolicy": ("policy", "ManagedPolicyName"),
+             "AWS::IAM::InstanceProfile": ("instance-profile", "InstanceProfileName"),
+             "AWS::IAM::AccessKey": ("user", "UserName"),
+             "AWS::IAM::UserToGroupAddition": ("group", "GroupName")}
+
+# IAM properties naming other IAM resources the resource acts on: property -> (kind, action),
+# as AWS authorizes the action on the named one (AddUserToGroup on the group, PutUserPolicy on
+# the user...).
+_IAM_OTHERS = {
+    "AWS::IAM::User": {"Groups": ("group", "iam:AddUserToGroup")},
+    "AWS::IAM::Policy": {"Users": ("user", "iam:PutUserPolicy"),
+                         "Roles": ("role", "iam:PutRolePolicy"),
+                         "Groups": ("group", "iam:PutGroupPolicy")},
+    "AWS::IAM::ManagedPolicy": {"Users": ("user", "iam:AttachUserPolicy"),
+                                "Roles": ("role", "iam:AttachRolePolicy"),
+                                "Groups": ("group", "iam:AttachGroupPolicy")},
 }
 
 # A property that hands a role to a service (Lambda's Role, a state machine's RoleArn, an
@@ -133,26 +151,80 @@ def unknown(resource_type: str) -> str:
             "set (make it without the stack, or without enforcement).")
 
 
-def checks(resource_type: str, properties, ctx) -> list[tuple[str, str]] | None:
+def checks(resource_type: str, properties, ctx, existing=None) -> list[tuple[str, str]] | None:
     """[(action, resource)] making this resource needs of the stack's caller; None for a type
-    this module does not know (to be refused)."""
+    this module does not know (to be refused). `existing(kind, name)`: the ARN of the IAM user,
+    role or group of that name the account has, else None (its path is in its ARN)."""
     if resource_type in NOTHING:
         return []
     if resource_type not in CREATE:
         return None
     properties = properties if isinstance(properties, dict) else {}
+    if resource_type.startswith("AWS::IAM::"):
+        return _iam_checks(resource_type, properties, ctx, existing or (lambda kind, name: None))
     needed = [(action, "*") for action in CREATE[resource_type]]
-    extra = _IAM_EXTRA.get(resource_type, {})
-    needed += [(action, "*") for key, action in extra.items() if properties.get(key)]
+    return needed + [("iam:PassRole", role) for role in sorted(set(_passed_roles(properties)))]
+
+
+def _iam_checks(resource_type: str, properties: dict, ctx, existing) -> list[tuple[str, str]]:
+    """On the ARNs of the users, roles and groups the resource makes or acts on, so that a Deny
+    on one (iam:CreateAccessKey on user/admin) holds in a stack as in a call."""
+    def arn(kind: str, name, path=None) -> str:
+        if not isinstance(name, str) or not name:
+            return "*"  # a name the stack makes up: a new resource, not one a Deny names
+        if name.startswith("arn:"):
+            return name
+        found = existing(kind, name) if kind in ("user", "role", "group") else None
+        if found:
+            return found
+        path = path if isinstance(path, str) and path.startswith("/") else "/"
+        return f"arn:{ctx.partition}:iam::{ctx.account}:{kind}{path}{name}"
+
+    kind, key = _IAM_SELF.get(resource_type, (None, None))
+    own = arn(kind, properties.get(key), properties.get("Path")) if kind else "*"
+    needed = [(action, own) for action in CREATE[resource_type]]
+    needed += [(action, own) for name, action in _IAM_EXTRA.get(resource_type, {}).items()
+               if properties.get(name)]
+    for name, (kind, action) in _IAM_OTHERS.get(resource_type, {}).items():
+        targets = properties.get(name)
+        for target in targets if isinstance(targets, list) else [targets] if targets else []:
+            needed.append((action, arn(kind, target)))
     if resource_type == "AWS::IAM::Policy" and not needed:
         needed.append(("iam:PutUserPolicy", "*"))  # attached to nothing: AWS refuses it anyway
     if resource_type == "AWS::IAM::InstanceProfile":
         roles = properties.get("Roles")
         for role in roles if isinstance(roles, list) else []:
-            needed.append(("iam:PassRole", _role_arn(role, ctx)))
-    elif not resource_type.startswith("AWS::IAM::"):
-        needed += [("iam:PassRole", role) for role in sorted(set(_passed_roles(properties)))]
+            needed.append(("iam:PassRole", arn("role", role)))
     return needed
+
+
+# IAM types moto deletes: the actions their delete needs, on the resource's own ARN.
+_DELETE = {"AWS::IAM::User": "iam:DeleteUser", "AWS::IAM::Role": "iam:DeleteRole",
+           "AWS::IAM::Group": "iam:DeleteGroup", "AWS::IAM::ManagedPolicy": "iam:DeletePolicy",
+           "AWS::IAM::InstanceProfile": "iam:DeleteInstanceProfile"}
+# An inline policy's delete, on each user, role and group it is in.
+_DELETE_INLINE = {"user_names": ("user", "iam:DeleteUserPolicy"),
+                  "role_names": ("role", "iam:DeleteRolePolicy"),
+                  "group_names": ("group", "iam:DeleteGroupPolicy")}
+
+
+def delete_checks(resource_type: str, resource, ctx, existing=None) -> list[tuple[str, str]]:
+    """[(action, resource)] deleting moto's `resource` needs of the stack's caller: IAM types
+    only (deleting the others is not checked, as the README says)."""
+    existing = existing or (lambda kind, name: None)
+
+    def arn(kind: str, name) -> str:
+        return (existing(kind, name) or f"arn:{ctx.partition}:iam::{ctx.account}:{kind}/{name}"
+                if isinstance(name, str) and name else "*")
+
+    if resource_type in _DELETE:
+        return [(_DELETE[resource_type], getattr(resource, "arn", None) or "*")]
+    if resource_type == "AWS::IAM::AccessKey":
+        return [("iam:DeleteAccessKey", arn("user", getattr(resource, "user_name", None)))]
+    if resource_type == "AWS::IAM::Policy":
+        return [(action, arn(kind, name)) for attribute, (kind, action) in _DELETE_INLINE.items()
+                for name in getattr(resource, attribute, None) or []]
+    return []
 
 
 def _passed_roles(value, key: str = ""):
@@ -165,10 +237,3 @@ def _passed_roles(value, key: str = ""):
             yield from _passed_roles(inner, key)
     elif isinstance(value, str) and _ROLE_KEY.search(key) and ":role/" in value:
         yield value
-
-
-def _role_arn(role, ctx) -> str:
-    role = str(role)
-    if role.startswith("arn:"):
-        return role
-    return f"arn:{ctx.partition}:iam::{ctx.account}:role/{role}"

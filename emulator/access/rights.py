@@ -60,12 +60,13 @@ class Rights:
         if self._host_access_checked(service, caller):
             self._refuse_host_access(service, operation, params, ctx)
 
-    def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx) -> None:
-        """Under IAM enforcement, refuse a resource moto's stack engine would make for a caller
-        whose policies do not allow making it (iam_stacks.py)."""
+    def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
+                             deleting=None) -> None:
+        """Under IAM enforcement, refuse a resource moto's stack engine would make (or delete:
+        `deleting`) for a caller whose policies do not allow it (iam_stacks.py)."""
         if self._iam is not None:
             self._iam.check_stack_resource(resource_type, properties, environ, ctx,
-                                           caller_of(environ))
+                                           caller_of(environ), deleting)
 
     def _host_access_checked(self, service, caller) -> bool:
         # ECR holds nothing that reaches the host; this host's own calls may do anything.

@@ -73,14 +73,14 @@ class Api:
         return self.services.settings
 
 
-def check_stack_resource(resource_type: str, properties) -> None:
+def check_stack_resource(resource_type: str, properties, deleting=None) -> None:
     """Refuse (an AccessDeniedException) a resource of moto's that the stack's caller may not
-    make, under IAM enforcement (access/rights.py)."""
+    make, or delete (`deleting`: moto's resource), under IAM enforcement (access/rights.py)."""
     current = MotoBridge.current()
     services = current.bridge.extensions.get(EXTENSION) if current is not None else None
     if services is not None and services.rights is not None:
         services.rights.check_stack_resource(resource_type, properties, current.environ,
-                                             current.ctx)
+                                             current.ctx, deleting)
 
 
 class ApiResource:

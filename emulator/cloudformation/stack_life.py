@@ -130,6 +130,8 @@ def wrap_update(original):
 
 def wrap_delete_resource(original):
     def _delete_resource(self, parsed_resource, resource_json):
+        # A stack's delete, or an update's removal, acts with its caller's rights too.
+        check_stack_resource(resource_json.get("Type", ""), None, deleting=parsed_resource)
         if not ec2_network.delete(resource_json.get("Type", ""), parsed_resource,
                                   self._account_id, self._region_name):
             original(self, parsed_resource, resource_json)

@@ -60,7 +60,10 @@ def allows(policy_text: str | None, account: str, actions: tuple[str, ...],
     where given: a statement whose Resource or NotResource does not cover it does not count): an
     Allow statement names the account (its id, its root, any of its users or roles: a registry
     token carries only the account) or "*", and no Deny statement matches. Conditions are not
-    evaluated. Any resource policy of this shape reads so (Secrets Manager's, S3's)."""
+    evaluated, so read to refuse: an Allow with a Condition grants nothing (a Principal "*"
+    limited by aws:PrincipalOrgID is no grant to any account), a Deny with one denies, and so
+    does a Deny whose NotPrincipal leaves the account out. Any resource policy of this shape
+    reads so (Secrets Manager's, S3's)."""
     if not policy_text:
         return False
     try:
@@ -69,15 +72,30 @@ def allows(policy_text: str | None, account: str, actions: tuple[str, ...],
         return False
     allowed = False
     for statement in statements:
-        if not isinstance(statement, dict) or not _names(statement, account):
+        if not isinstance(statement, dict):
+            continue
+        deny = statement.get("Effect") == "Deny"
+        if deny and "NotPrincipal" in statement:
+            if _leaves_out(statement["NotPrincipal"], account):
+                continue
+        elif not _names(statement, account):
             continue
         if resource is not None and not _covers(statement, resource):
             continue
         matched = any(_acts(statement, action) for action in actions)
-        if matched and statement.get("Effect") == "Deny":
+        if matched and deny:
             return False
-        allowed = allowed or (matched and statement.get("Effect") == "Allow")
+        allowed = allowed or (matched and statement.get("Effect") == "Allow"
+                              and not statement.get("Condition"))
     return allowed
+
+
+def _leaves_out(not_principal, account: str) -> bool:
+    """Whether a Deny's NotPrincipal leaves out the whole account (its id or its root): one of
+    its users or roles left out is not the account, which is all a token carries."""
+    values = _as_list(not_principal.get("AWS")) if isinstance(not_principal, dict) else []
+    return any(isinstance(v, str) and (v == account or re.fullmatch(
+        rf"arn:aws[a-z-]*:iam::{account}:root", v)) for v in values)
 
 
 def _names(statement: dict, account: str) -> bool:

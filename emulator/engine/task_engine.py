@@ -54,6 +54,9 @@ class TaskEngine(TaskEvents):
         self._threads: list[threading.Thread] = []
         self._watch_ends: list[threading.Event] = []  # each other engine's stream's (watch)
         self.task_listeners: list = []  # fn(store, task) on every known-status change
+        # fn() on each start, die or destroy Docker tells of a container of ours, before it is
+        # recorded: the access checks' view of the network is stale from then (callers.py)
+        self.network_listeners: list = []
         # The engine's health (engine_health.py), when watched: a broken event stream makes it
         # look at once, and new tasks wait for an engine that is gone (hold_for_engine).
         self.health = None

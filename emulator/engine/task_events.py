@@ -28,7 +28,7 @@ OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 class TaskEvents:
     """The engine's event handling (TaskEngine inherits it): needs the engine's `state`,
     `runtime`, `health`, `_stopping`, `events_since`, `docker_start`, `sandbox_pools`,
-    `_find_task` and `task_changed`."""
+    `_find_task`, `task_changed` and `network_listeners`."""
 
     def _watch_events(self, runtime=None, health=None, until=None) -> None:
         """One engine's event stream (the default engine's unless told another), until
@@ -66,6 +66,11 @@ class TaskEvents:
         return True
 
     def _on_event(self, event, health=None) -> None:
+        if event.action in ("start", "die", "destroy"):
+            # At once: a start is recorded by the runner after Docker's call returns, an exit
+            # after a ping; the container may call us (or its address be given) before.
+            for listener in self.network_listeners:
+                listener()
         task_arn = event.labels.get(runtime_labels.TASK_ARN)
         name = event.labels.get(runtime_labels.CONTAINER_NAME)
         if name == POOL_NAME and event.action in ("die", "destroy"):

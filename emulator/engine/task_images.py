@@ -6,25 +6,89 @@ emulator's own image among them) and pull with the operator's registry logins (d
 definition naming such an image would copy out what only the operator may read. So a container's
 call may name only images that a registry serves to anyone (access/host_access.py asks here);
 the operator's calls from this host are not asked.
+
+The check asks registries, which may never answer (dockerd waits ~30 s on one that drops
+packets), on a thread of the listener that also serves every task's credentials. So a request
+waits at most DEADLINE for it, at most AT_ONCE checks run at a time (more are told to try again
+at once), and each engine's answer about an image is kept KEEP seconds: a task cannot hold the
+listener's few threads by naming unreachable registries.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 
-def unserved_image(engines, image) -> str | None:
-    """Why `image` is not one anyone may pull, else None: an answering engine (engines.py)
-    holds a copy no registry served, or its registry does not serve it without credentials, or
-    an engine could not say (fails closed: the call may be made again)."""
-    if not isinstance(image, str) or not image or image != image.strip():
-        return None  # left to RegisterTaskDefinition's validation
-    for engine in list(engines.engines.values()):
-        if not engine.health.answering():
-            continue
+DEADLINE = 5.0  # seconds a request waits for the whole check
+KEEP = 60.0  # seconds an engine's answer about an image is reused
+AT_ONCE = 2  # checks asking engines at the same time
+
+
+class ImageChecks:
+    """The check, with its deadline, its limit and its kept answers (app.py makes one)."""
+
+    def __init__(self, engines, deadline: float = DEADLINE, keep: float = KEEP,
+                 at_once: int = AT_ONCE, clock=time.monotonic):
+        self.engines, self.deadline, self.keep, self.clock = engines, deadline, keep, clock
+        self._slots = threading.BoundedSemaphore(at_once)
+        self._kept: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._guard = threading.Lock()
+
+    def unserved_image(self, image) -> str | None:
+        """Why `image` is not one anyone may pull, else None: an engine (engines.py) holds a
+        copy no registry served, or its registry does not serve it without credentials, or an
+        engine could not say in time or is not answering (fails closed: the call may be made
+        again)."""
+        if not isinstance(image, str) or not image or image != image.strip():
+            return None  # left to RegisterTaskDefinition's validation
+        asking = []
+        for engine in list(self.engines.engines.values()):
+            if not engine.health.answering():
+                # Its copy (the operator's build, perhaps) would run once it is back.
+                return (f"which the Docker Engine {engine.name!r} cannot be asked about while "
+                        "it is not answering; try again")
+            kept = self._kept_answer(engine.name, image)
+            if kept is None:
+                asking.append(engine)
+            elif kept[0]:
+                return kept[0]
+        if not asking:
+            return None
+        if not self._slots.acquire(blocking=False):
+            return "which cannot be checked now (other images are being checked); try again"
+        answer: list[str | None] = []
+        done = threading.Event()
+        threading.Thread(target=self._ask, args=(asking, image, answer, done), daemon=True,
+                         name="image-check").start()
+        if not done.wait(self.deadline):
+            # The thread goes on and keeps its answer, for the call made again.
+            return f"which its registry did not answer about within {self.deadline:g} s; try again"
+        return answer[0]
+
+    def _ask(self, engines, image: str, answer: list, done: threading.Event) -> None:
         try:
-            why = engine.runtime.unserved_image(image)
-        except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
-            return (f"which the Docker Engine {engine.name!r} could not be asked about "
-                    f"({type(error).__name__}: {error}); try again")
-        if why:
-            return why
-    return None
+            for engine in engines:
+                try:
+                    why = engine.runtime.unserved_image(image)
+                except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
+                    # Not kept: the engine may answer the call made again.
+                    answer.append(f"which the Docker Engine {engine.name!r} could not be asked "
+                                  f"about ({type(error).__name__}: {error}); try again")
+                    return
+                with self._guard:
+                    self._kept[(engine.name, image)] = (self.clock() + self.keep, why)
+                if why:
+                    answer.append(why)
+                    return
+            answer.append(None)
+        finally:
+            self._slots.release()
+            done.set()
+
+    def _kept_answer(self, engine: str, image: str) -> tuple[str | None] | None:
+        with self._guard:
+            now = self.clock()
+            for key in [k for k, (until, _) in self._kept.items() if until <= now]:
+                del self._kept[key]
+            kept = self._kept.get((engine, image))
+        return None if kept is None else (kept[1],)

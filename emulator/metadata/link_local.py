@@ -8,7 +8,9 @@ connections from outside the emulator's network are closed, and a task reads onl
 credentials and metadata): a container's packets for that address go to its gateway, which is
 this host, which owns the address. The address leaves with the bridge when the network is
 removed, and on stop (with ECS_EMULATOR_TASK_NETWORK=default-bridge the network is Docker's
-default bridge: the address goes on docker0, and is taken off it on stop). Containers of another Docker Engine on this machine (engine/engines.py) reach
+default bridge: the address goes on docker0, and is taken off it on stop, by the emulator that
+added it only; docker0 stays, so after a crash the address does too, until the next emulator
+that serves there stops). Containers of another Docker Engine on this machine (engine/engines.py) reach
 it the same way: their gateway is this host too, which answers for its addresses on every
 interface; the gate tells them by their addresses on their engine's network.
 
@@ -89,17 +91,28 @@ class LinkLocalEndpoint:
         if reason is not None:
             return reason
         gateway = self._gateway()
-        interface = _interface_with(gateway)
+        interface = interface_with(gateway)
         if interface is None:
             return (f"the Docker network's gateway {gateway} is no address of this host, as with "
                     "Docker Desktop or a remote Docker Engine")
+        found = None  # the address there already: another emulator's, or a dead one's
         if not is_local_address(ADDRESS) or self._interface != interface:
             failure = _ip("addr", "add", f"{ADDRESS}/32", "dev", interface)
             if failure and "File exists" not in failure:
                 return f"cannot add {ADDRESS} to {interface}: {failure}"
-            self._interface = interface
+            # Only an address this emulator added is its to take off: one there already is
+            # another's (on docker0, a second default-bridge emulator's, whose listen fails).
+            if failure is None:
+                self._interface = interface
+            else:
+                found = interface
         if self._server is None:
-            return self._listen()
+            reason = self._listen()
+            if reason is None and found is not None:
+                # Nobody listened there: left by an emulator that crashed (docker0 outlives
+                # it); ours to take off on stop now.
+                self._interface = found
+            return reason
         return None
 
     def _cannot(self) -> str | None:
@@ -130,7 +143,7 @@ class LinkLocalEndpoint:
         return None
 
 
-def _interface_with(address: str) -> str | None:
+def interface_with(address: str) -> str | None:
     """The name of this host's interface that has `address`, if any."""
     try:
         output = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True,

@@ -100,10 +100,10 @@ def _full_name(repository: str) -> str:
 
 
 def unserved(api, image: str) -> str | None:
-    """Why `image` is not one a registry serves to anyone, else None: the engine's copy was not
-    pulled from the repository it names (a local build, a `docker tag` of another image), or
-    the registry, asked with no credentials (auth_config={}: never the operator's config.json
-    or credential helpers), does not serve it (a private image; or it could not be reached)."""
+    """Why `image` is not one a registry serves to anyone, else None: the registry, asked with
+    no credentials (auth_config={}: never the operator's config.json or credential helpers),
+    does not serve it (a private image; or it could not be reached), or the engine's copy is not
+    what the registry serves for it (a local build, a `docker tag` of another image)."""
     import docker.errors
 
     try:
@@ -114,19 +114,26 @@ def unserved(api, image: str) -> str | None:
         if error.status_code != 400:  # 400: an invalid reference, which the registry refuses
             return f"which the engine could not be asked about ({error.explanation or error})"
         local = None
-    if local is not None:
-        repository = _full_name(_repository(image))
-        if not any(_full_name(entry.partition("@")[0]) == repository
-                   for entry in local.get("RepoDigests") or []):
-            return "whose copy on the engine no registry served (a local build)"
+    repository = _full_name(_repository(image))
+    # The engine's copy as pulled from this repository. Docker's containerd image store also
+    # gives local builds and tags a digest under their own names (moby#45122, #48747), so a
+    # digest under the name proves nothing until it is the one the registry serves.
+    pulled = {digest for name, _, digest in (entry.partition("@") for entry in (
+        local.get("RepoDigests") or [] if local is not None else []))
+        if _full_name(name) == repository}
+    if local is not None and not pulled:
+        return "whose copy on the engine no registry served (a local build)"
     try:
-        api.inspect_distribution(image, auth_config={})
+        served = api.inspect_distribution(image, auth_config={})
     except docker.errors.APIError as error:
         # Docker answers 401/403/404 for what the registry refused, 500 for one not reached.
         asked = "could not be asked about" if error.is_server_error() else "does not serve"
         return f"which its registry {asked} without credentials ({error.explanation or error})"
     except docker.errors.DockerException as error:
         return f"which its registry could not be asked about ({error})"
+    if local is not None and ((served or {}).get("Descriptor") or {}).get("digest") not in pulled:
+        return ("whose copy on the engine is not what its registry serves (a local build, or "
+                "an older pull: pull it again)")
     return None
 
 

@@ -9,13 +9,17 @@ With ECS_EMULATOR_TASK_NETWORK=default-bridge tasks attach to Docker's default b
 instead, where Docker attaches a container about 1.2x faster (no embedded DNS set up in each
 endpoint: scripts/bench/results/network_attach.md), and the emulator listens on its gateway.
 It is shared with every other container on the engine, so `default_bridge` takes it only where
-the emulator's gate can still tell tasks from strangers there (its gateway is this host's) and
-where tasks reach each other (inter-container traffic on); the emulator never makes or removes it.
+the emulator's gate can still tell tasks from strangers there (the bridge is this host's interface
+with its gateway: not rootless, not in a VM; no other engine of the emulator's on an overlapping
+bridge) and where tasks reach each other (inter-container traffic on); the emulator never makes
+or removes it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import threading
+from typing import Callable
 
 from .base import (ContainerCreateError, ContainerStartError, NetworkMembers, PortBinding,
                    RuntimeError_, TaskSandbox)
@@ -46,12 +50,51 @@ def ensure_network(api, name: str, labels: dict[str, str]) -> tuple[str, str]:
 DEFAULT_BRIDGE = "bridge"  # Docker's name for docker0's network
 
 
-def default_bridge(api, is_local) -> tuple[str, str] | str:
-    """(name, gateway IP) of the engine's default bridge, or why tasks cannot use it;
-    `is_local(address)`: whether an address is this host's (the gateway must be, for the
-    emulator to listen there and see each task's own address)."""
+class BridgeClaims:
+    """Which of an emulator's engines has tasks on its default bridge, by subnet: callers.py
+    tells a task by its address on its engine's network, so two engines whose bridges overlap
+    (every engine's is 172.17.0.0/16 unless told otherwise) would mix their tasks up. The first
+    to ask keeps it; the others fall back to the emulator's own network."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._owners: dict = {}  # ip_network -> the runtime that uses it
+
+    def claim(self, owner, subnets) -> str | None:
+        """None once `owner` has `subnets`, else why not (another owner's overlap)."""
+        with self._lock:
+            for network, other in self._owners.items():
+                if other is not owner and any(network.overlaps(s) for s in subnets):
+                    return (f"its default bridge's subnet overlaps {network}, another Docker "
+                            "Engine's default bridge that this emulator's tasks use already")
+            for subnet in subnets:
+                self._owners[subnet] = owner
+            return None
+
+    def release(self, owner) -> None:
+        with self._lock:
+            self._owners = {n: o for n, o in self._owners.items() if o is not owner}
+
+
+def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
+                   claim: Callable[[tuple], str | None] = lambda subnets: None
+                   ) -> tuple[str, str] | str:
+    """(name, gateway IP) of the engine's default bridge, or why tasks cannot use it. `info`:
+    the engine's `docker info`; `interface_with(address)`: the name of this host's interface
+    that has the address, if any (the bridge must be this host's, for the emulator to listen
+    on its gateway and see each task's own address); `claim(subnets)`: None where no other
+    engine of this emulator has an overlapping bridge in use (BridgeClaims), else why."""
+    from emulator.access.control_token import reaches_loopback
+
     import docker.errors
 
+    # Every engine's bridge is docker0 at 172.17.0.1, so this host's docker0 having the gateway
+    # proves nothing for an engine whose bridge is in a VM or in another network namespace.
+    if any("name=rootless" in str(option) for option in info.get("SecurityOptions") or ()):
+        return "the Docker Engine is rootless: its default bridge is in RootlessKit's namespace"
+    if reaches_loopback(True, info):
+        return ("the Docker Engine runs in a VM (Docker Desktop, OrbStack, Rancher Desktop, "
+                "Colima, Lima): its default bridge is not this host's")
     try:
         info = api.inspect_network(DEFAULT_BRIDGE)
     except docker.errors.NotFound:
@@ -63,10 +106,15 @@ def default_bridge(api, is_local) -> tuple[str, str] | str:
         gateway = _gateway(info)
     except RuntimeError as error:
         return str(error)
-    if not is_local(gateway):
-        return (f"the default bridge's gateway {gateway} is no address of this host (Docker "
-                "Desktop, or an engine on another machine)")
-    return DEFAULT_BRIDGE, gateway
+    bridge = options.get("com.docker.network.bridge.name")
+    interface = interface_with(gateway)
+    if interface is None or interface != bridge:
+        return (f"the default bridge's gateway {gateway} is not on this host's {bridge or 'bridge'}"
+                " interface (an engine in a VM, in another network namespace, or on another "
+                "machine)")
+    why = claim(tuple(ipaddress.ip_network(c["Subnet"], strict=False)
+                      for c in (info.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")))
+    return why or (DEFAULT_BRIDGE, gateway)
 
 
 def network_members(api, name: str) -> NetworkMembers:

@@ -58,6 +58,9 @@ def _message(error) -> str:
     return getattr(error, "explanation", None) or str(error)
 
 
+# Seconds an image check's call to Docker may take (task_images.py waits 5 s for the whole).
+CHECK_TIMEOUT = 5
+
 class DockerRuntime:
     """Runs containers on the Docker Engine that DOCKER_HOST (or the default socket) names."""
 
@@ -65,10 +68,12 @@ class DockerRuntime:
                  state_dir: str | None = None, environment: dict[str, str] | None = None,
                  concurrency: int = Settings.docker_concurrency,
                  task_network: str = Settings.task_network,
-                 is_local: Callable[[str], bool] | None = None):
+                 interface_with: Callable[[str], str | None] | None = None,
+                 bridge_claims: "docker_network.BridgeClaims | None" = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
-        (config.py); "default-bridge" needs `is_local` (whether an address is this host's)."""
+        (config.py); "default-bridge" needs `interface_with` (this host's interface with an
+        address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -76,6 +81,7 @@ class DockerRuntime:
         self._client_factory = client_factory
         self._lock = threading.Lock()
         self._client = None
+        self._check_client = None  # for image checks: a short timeout (check_api)
         self._closed: str | None = None  # why, once closed: no client is made again
         self._network: tuple[str, str] | None = None
         self._network_lock = threading.Lock()
@@ -83,7 +89,8 @@ class DockerRuntime:
         # once); None: not asked, or they are
         self._bridge_refused: str | None = None
         self._task_network = task_network
-        self._is_local = is_local
+        self._interface_with = interface_with or (lambda _: None)
+        self._bridge_claims = bridge_claims
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
         self._bridge_gateways: tuple[str, ...] | None = None
@@ -116,6 +123,23 @@ class DockerRuntime:
                                                           max_pool_size=32)
             return self._client.api
 
+    @property
+    def check_api(self):
+        """An APIClient whose calls time out after CHECK_TIMEOUT s: a task's image check asks a
+        registry through dockerd, which waits ~30 s on one that never answers, and the client's
+        own timeout (60 s) is for pulls. The runtime's own client where a factory makes it."""
+        if self._client_factory is not None:
+            return self.api
+        with self._lock:
+            if self._closed is not None:
+                raise RuntimeClosed(self._closed)
+            if self._check_client is None:
+                from emulator.runtime import docker_client
+
+                self._check_client = docker_client.from_env(
+                    environment=self._environment, timeout=CHECK_TIMEOUT, max_pool_size=2)
+            return self._check_client.api
+
     def explain(self, error: Exception) -> str:
         """Connection failures name the engine and what to do, not the SDK's tuple of errors."""
         import requests
@@ -138,11 +162,14 @@ class DockerRuntime:
         """Its connections and image event stream closed, for good: each later call raises
         RuntimeClosed saying `why`."""
         self._digests.close()
+        if self._bridge_claims is not None:  # a removed engine's bridge is free for another
+            self._bridge_claims.release(self)
         with self._lock:
             self._closed = self._closed or f"the Docker Engine cannot be used: {why}"
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for client in (self._client, self._check_client):
+                if client is not None:
+                    client.close()
+            self._client = self._check_client = None
 
     @property
     def closed(self) -> bool:
@@ -166,7 +193,10 @@ class DockerRuntime:
     def _default_bridge(self) -> tuple[str, str] | None:
         if self._task_network != "default-bridge" or self._bridge_refused is not None:
             return None
-        found = docker_network.default_bridge(self.api, self._is_local or (lambda _: False))
+        claims = self._bridge_claims
+        found = docker_network.default_bridge(
+            self.api, self.daemon_info(), self._interface_with,
+            (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None))
         if isinstance(found, tuple):
             return found
         self._bridge_refused = found
@@ -261,7 +291,8 @@ class DockerRuntime:
         self._images.add(image)
 
     def unserved_image(self, image: str) -> str | None:
-        return docker_images.unserved(self.api, image)  # reads: not queued behind tasks' setups
+        # Reads: not queued behind tasks' setups.
+        return docker_images.unserved(self.check_api, image)
 
     def image_digest(self, image: str) -> str | None:
         return self._digests.digest(image)  # kept until Docker reports an image change

@@ -1,0 +1,128 @@
+"""The image check's limits (engine/task_images.py): a registry that never answers holds no
+request past the deadline, nor more than AT_ONCE threads; answers are kept; an engine that is
+not answering refuses rather than lets its copy pass unchecked."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from emulator.engine.task_images import ImageChecks
+
+
+class _Runtime:
+    """An engine's unserved_image: `answers` per image; an image in `hang` waits for `release`."""
+
+    def __init__(self, answers=None, hang=()):
+        self.answers, self.hang, self.asked = answers or {}, set(hang), []
+        self.release = threading.Event()
+
+    def unserved_image(self, image):
+        self.asked.append(image)
+        if image in self.hang:
+            self.release.wait(10)
+        return self.answers.get(image)
+
+
+def _engines(*runtimes, answering=True):
+    return SimpleNamespace(engines={
+        f"e{i}": SimpleNamespace(name=f"e{i}", runtime=runtime,
+                                 health=SimpleNamespace(answering=lambda: answering))
+        for i, runtime in enumerate(runtimes)})
+
+
+def test_a_registry_that_never_answers_holds_a_request_only_until_the_deadline():
+    runtime = _Runtime(answers={"203.0.113.1/x:1": "which its registry could not be asked about"},
+                       hang={"203.0.113.1/x:1", "203.0.113.1/y:1", "203.0.113.1/z:1"})
+    checks = ImageChecks(_engines(runtime), deadline=0.05, at_once=2)
+    try:
+        assert checks.unserved_image("203.0.113.1/x:1") == (
+            "which its registry did not answer about within 0.05 s; try again")
+        assert "did not answer" in checks.unserved_image("203.0.113.1/y:1")
+        # Two checks still asking: a third is told to try again without asking anyone.
+        assert checks.unserved_image("203.0.113.1/z:1") == (
+            "which cannot be checked now (other images are being checked); try again")
+        assert runtime.asked == ["203.0.113.1/x:1", "203.0.113.1/y:1"]
+    finally:
+        runtime.release.set()
+    # The answers that came late are kept: the call made again is answered without asking.
+    assert all(checks._slots.acquire(timeout=5) for _ in range(2))  # both threads are done
+    checks._slots.release(), checks._slots.release()
+    assert checks.unserved_image("203.0.113.1/x:1") == "which its registry could not be asked about"
+    assert checks.unserved_image("203.0.113.1/y:1") is None
+    assert runtime.asked == ["203.0.113.1/x:1", "203.0.113.1/y:1"]
+
+
+def test_answers_are_kept_per_engine_for_a_while_and_errors_not_at_all():
+    now = [0.0]
+    first, second = _Runtime(), _Runtime(answers={"app:1": "whose copy no registry served"})
+    checks = ImageChecks(_engines(first, second), keep=60, clock=lambda: now[0])
+    assert checks.unserved_image("nginx:1") is None
+    assert checks.unserved_image("nginx:1") is None
+    assert checks.unserved_image("app:1") == "whose copy no registry served"
+    assert checks.unserved_image("app:1") == "whose copy no registry served"
+    assert (first.asked, second.asked) == (["nginx:1", "app:1"], ["nginx:1", "app:1"])
+    now[0] = 61.0  # kept no longer: asked again
+    assert checks.unserved_image("nginx:1") is None
+    assert first.asked == ["nginx:1", "app:1", "nginx:1"]
+
+    class Flapping:
+        asked = 0
+
+        def unserved_image(self, image):
+            Flapping.asked += 1
+            raise TimeoutError("read timed out")
+
+    checks = ImageChecks(_engines(Flapping()))
+    for _ in range(2):
+        assert checks.unserved_image("nginx:1") == (
+            "which the Docker Engine 'e0' could not be asked about (TimeoutError: read timed "
+            "out); try again")
+    assert Flapping.asked == 2
+
+
+def test_an_engine_not_answering_refuses_rather_than_lets_its_copy_pass():
+    """Its copy may be the operator's local build; a service's tasks would start from it once it
+    is back."""
+    runtime = _Runtime()
+    checks = ImageChecks(_engines(runtime, answering=False))
+    assert checks.unserved_image("nginx:1") == (
+        "which the Docker Engine 'e0' cannot be asked about while it is not answering; try again")
+    assert runtime.asked == []
+
+
+def test_the_engines_image_checks_time_out_sooner_than_its_pulls():
+    """dockerd waits ~30 s on a registry that never answers; docker-py's timeout is 60 s."""
+    from emulator.runtime.base import RuntimeClosed
+    from emulator.runtime.docker_runtime import CHECK_TIMEOUT, DockerRuntime
+
+    runtime = DockerRuntime()
+    try:
+        assert runtime.check_api.timeout == CHECK_TIMEOUT <= 5 < runtime.api.timeout
+        assert runtime.check_api is runtime.check_api  # one client, kept
+    finally:
+        runtime.close()
+    with pytest.raises(RuntimeClosed):  # a closed runtime makes no client again
+        runtime.check_api
+
+
+def test_a_definition_of_many_slow_images_is_refused_at_the_first_that_says_try_again():
+    """Each image waits up to the deadline: a definition naming many would hold a request for
+    as many deadlines."""
+    from emulator.access import host_access
+
+    asked = []
+
+    def unserved_image(image):
+        asked.append(image)
+        return "which its registry did not answer about within 5 s; try again"
+
+    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+                                  unserved_image=unserved_image)
+    spec = {"containerDefinitions": [{"name": f"c{i}", "image": f"203.0.113.1/x{i}:1"}
+                                     for i in range(10)]}
+    assert "'203.0.113.1/x0:1', which its registry did not answer" in host_access.refusal(
+        "RegisterTaskDefinition", spec, view)
+    assert asked == ["203.0.113.1/x0:1"]
