@@ -409,9 +409,9 @@ class _VolumeRuntime:
         return self.answer
 
 
-def _engines(answer):
+def _engines(answer, answering=True):
     runtime = _VolumeRuntime(answer)
-    health = SimpleNamespace(answering=lambda: True)
+    health = SimpleNamespace(answering=lambda: answering)
     engine = SimpleNamespace(name="default", runtime=runtime, health=health)
     return SimpleNamespace(engines={"default": engine}), runtime
 
@@ -442,6 +442,9 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
     for error in (requests.exceptions.ReadTimeout("read timed out"), ValueError("bad")):
         (reason,), _ = said(error)
         assert f"could not be asked about ({type(error).__name__}" in reason
+    # An engine that is down is not skipped: its user's volume would be mounted once it is back.
+    engines, runtime = _engines({"com.example": "x"}, answering=False)
+    assert "not answering; try again" in task_volumes.foreign_volume(engines, "data")
     # Made by an emulator: as shared (labelled so, or before shared volumes were, with a task's
     # labels), taken; for one task only (its labels name no task's volume), refused.
     old = {labels.INSTANCE: "i", labels.CLUSTER: "c", labels.TASK_ARN: "arn",

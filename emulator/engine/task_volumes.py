@@ -107,15 +107,17 @@ def foreign_volume(engines, name) -> str | None:
     engine (engines.py) has a volume of that name that no emulator made as a shared one (a
     user's, another project's, a task's own volume), which a shared-scope volume would mount,
     as Docker answers a create of an existing volume with that volume; the name is a task
-    volume's (reserved, made yet or not); or an engine could not say (fails closed: the task
-    may try again)."""
+    volume's (reserved, made yet or not); or an engine could not say, or is not answering
+    (fails closed: the task may try again)."""
     if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
         return None
     if TASK_VOLUME.match(name):
         return "a name kept for tasks' own volumes (ecs-<task id>-<volume>)"
     for engine in list(engines.engines.values()):
         if not engine.health.answering():
-            continue
+            # Its volume of that name (a user's) would be mounted once it is back.
+            return (f"which the Docker Engine {engine.name!r} cannot be asked about while "
+                    "it is not answering; try again")
         try:
             found = engine.runtime.volume_labels(name)
         except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
