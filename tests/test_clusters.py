@@ -3,6 +3,8 @@
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.waiting import wait_for
+
 ACCOUNT = "123456789012"
 
 
@@ -156,6 +158,30 @@ def test_a_strategy_names_only_the_clusters_capacity_providers(ecs):
                                  desiredCount=0, networkConfiguration=net,
                                  capacityProviderStrategy=fargate)["service"]
     assert service["capacityProviderStrategy"][0]["capacityProvider"] == "FARGATE"
+
+
+def test_a_provider_a_services_strategy_names_stays_on_its_cluster(ecs):
+    """PutClusterCapacityProviders keeps a provider an ACTIVE or DRAINING service's strategy
+    names (no task of it runs yet); once the service is gone, the provider may go."""
+    ecs.create_cluster(clusterName="p", capacityProviders=["FARGATE", "FARGATE_SPOT"])
+    ecs.register_task_definition(
+        family="f", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": "busybox"}])
+    ecs.create_service(cluster="p", serviceName="spot", taskDefinition="f", desiredCount=0,
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+                       capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT",
+                                                  "weight": 1}])
+    with pytest.raises(ClientError) as excinfo:
+        ecs.put_cluster_capacity_providers(cluster="p", capacityProviders=["FARGATE"],
+                                           defaultCapacityProviderStrategy=[])
+    assert error_code(excinfo) == "ResourceInUseException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    ecs.delete_service(cluster="p", service="spot")
+    wait_for(lambda: ecs.describe_services(cluster="p", services=["spot"])["services"],
+             lambda services: services[0]["status"] == "INACTIVE", timeout=20)
+    assert ecs.put_cluster_capacity_providers(
+        cluster="p", capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[])[
+        "cluster"]["capacityProviders"] == ["FARGATE"]
 
 
 def test_accounts_and_regions_are_apart(clean_emulator):

@@ -60,6 +60,8 @@ def _install_into_moto() -> None:
         resource_map = parsing.ResourceMap
         resource_map.build_resource_diff = update_scope.wrap_build_resource_diff(
             resource_map.build_resource_diff, frozenset(t.TYPE for t in resource_types))
+        resource_map.update = update_scope.wrap_update(
+            resource_map.update, lambda: parsing.parse_and_update_resource)
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(

@@ -1,8 +1,11 @@
 """Which resources a stack update touches, and in what order.
 
-moto updates only the resources whose template text changed, in template order. CloudFormation
-also updates a resource whose Ref or Fn::GetAtt target was replaced (a service after its task
-definition got a new revision), after that target."""
+moto updates only the resources whose template text changed, in template order, and creates the
+added ones (in template order, DependsOn ignored) before it updates any. CloudFormation also
+updates a resource whose Ref or Fn::GetAtt target was replaced (a service after its task
+definition got a new revision), after that target; it creates an added resource after what it
+refers to or depends on, and updates a resource before the added ones that refer to it (a
+cluster's new capacity provider before the new service that uses it)."""
 
 from __future__ import annotations
 
@@ -27,9 +30,71 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
                     modify.append(name)
                     grew = True
         diff["Modify"] = _in_dependency_order(modify, refs)
+        diff["Add"] = _in_dependency_order(list(diff["Add"]), refs)
         return diff
 
     return build_resource_diff
+
+
+def wrap_update(original, parse_and_update):
+    """ResourceMap.update, which updates first the modified resources that added ones refer to
+    (moto creates every added resource before it updates any). `parse_and_update` gives the
+    (wrapped) parsing.parse_and_update_resource when called."""
+
+    def update(self, template, parameters=None):
+        diff_of = self.build_resource_diff
+
+        def build_resource_diff(other_template, other_parameters=None):
+            diff = diff_of(other_template, other_parameters)
+            new = other_template.get("Resources") or {}
+            refs = {name: _references(body) & set(new) for name, body in new.items()}
+            early = _needed_by(diff["Add"], diff["Modify"], refs)
+            if early:
+                diff["Add"] = _ModifiedFirst(diff["Add"], early, diff["Modify"], self,
+                                             parse_and_update)
+            return diff
+
+        # Only for this update: a change set's description builds the diff without running it.
+        self.build_resource_diff = build_resource_diff
+        try:
+            return original(self, template, parameters)
+        finally:
+            del self.build_resource_diff
+
+    return update
+
+
+class _ModifiedFirst(list):
+    """The added resources, which, when moto walks them (its template and parameters loaded by
+    then), first update the modified resources they refer to."""
+
+    def __init__(self, added, early, modify, resource_map, parse_and_update):
+        super().__init__(added)
+        self._early, self._modify = early, modify
+        self._map, self._parse_and_update = resource_map, parse_and_update
+
+    def __iter__(self):
+        resources = self._map
+        for name in self._early:
+            resources._parsed_resources[name] = self._parse_and_update()(
+                name, resources._resource_json_map[name], resources,
+                account_id=resources._account_id, region_name=resources._region_name)
+            self._modify.remove(name)
+        self._early = []
+        return super().__iter__()
+
+
+def _needed_by(added, modify, refs: dict[str, set[str]]) -> list[str]:
+    """The modified resources the added ones refer to (directly or through other modified
+    ones), in dependency order."""
+    needed: set[str] = set()
+    todo = [name for name in added]
+    while todo:
+        for dependency in refs.get(todo.pop(), set()) & set(modify):
+            if dependency not in needed:
+                needed.add(dependency)
+                todo.append(dependency)
+    return _in_dependency_order([name for name in modify if name in needed], refs)
 
 
 def _references(value) -> set[str]:

@@ -176,11 +176,22 @@ def _check_asg_unused(store: EcsStore, asg_arn: str) -> None:
 
 
 def _check_unused(store: EcsStore, cluster: Cluster, removed: set[str]) -> None:
-    """ECS disassociates a provider from a cluster only if no existing task uses it."""
-    for task in store.tasks_of(cluster.name):
-        if task.capacity_provider in removed and task.known < TaskStatus.STOPPED:
-            raise ResourceInUseException(
-                "The specified capacity provider is in use and cannot be removed.")
+    """ECS disassociates a provider from a cluster only if no existing task uses it and no
+    service's strategy names it (else the service could launch no more tasks)."""
+    in_use = {task.capacity_provider for task in store.tasks_of(cluster.name)
+              if task.known < TaskStatus.STOPPED}
+    for (cluster_name, _), service in list(store.services.items()):
+        if cluster_name == cluster.name and service.status in ("ACTIVE", "DRAINING"):
+            in_use.update(_named(service.capacity_provider_strategy or []))
+            for part in [*service.deployments, *service.task_sets]:
+                in_use.update(_named(part.capacity_provider_strategy or []))
+    if in_use & removed:
+        raise ResourceInUseException(
+            "The specified capacity provider is in use and cannot be removed.")
+
+
+def _named(strategy: list[dict]) -> set[str]:
+    return {arns.name_from(item["capacityProvider"], "capacity-provider") for item in strategy}
 
 
 def _check_not_on_other_cluster(store: EcsStore, provider: CapacityProvider, cluster: Cluster):

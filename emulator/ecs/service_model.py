@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from emulator.ecs.model import TaskDefinition, utcnow
 
@@ -82,6 +83,10 @@ class Deployment:
 @dataclass
 class Service:
     """An ECS service as the store holds it."""
+    # A service of a snapshot from before the field: ECS shows ENABLED for one made without it
+    # (persistence/snapshot.py).
+    restored_defaults: ClassVar[dict] = {"availability_zone_rebalancing": "ENABLED"}
+
     name: str
     arn: str
     cluster_name: str

@@ -16,9 +16,9 @@ MAX_TAGS = 50
 
 
 def validate_tags(tags: list[dict]) -> None:
-    keys = [tag.get("key", "") for tag in tags]
-    if len(set(keys)) > MAX_TAGS:
-        raise InvalidParameterException(f"A resource can have at most {MAX_TAGS} tags.")
+    """The tags a request brings. Tags already stored are never checked again: one saved
+    before a check existed (an older snapshot) must not refuse every later call."""
+    _check_count(tags)
     for tag in tags:
         if "key" not in tag:
             raise InvalidParameterException("A tag needs a key.")
@@ -33,6 +33,11 @@ def validate_tags(tags: list[dict]) -> None:
                     "numbers, spaces and + - = . _ : / @ are allowed.")
 
 
+def _check_count(tags: list[dict]) -> None:
+    if len({tag.get("key", "") for tag in tags}) > MAX_TAGS:
+        raise InvalidParameterException(f"A resource can have at most {MAX_TAGS} tags.")
+
+
 def _allowed(ch: str) -> bool:
     """TagKey's and TagValue's pattern in the model: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]."""
     return (ch.isalpha() or ch.isnumeric() or ch in "_.:/=+-@"
@@ -44,7 +49,7 @@ def merged(existing: list[dict], new: list[dict]) -> list[dict]:
     values = {tag["key"]: tag.get("value", "") for tag in existing}
     values.update({tag["key"]: tag.get("value", "") for tag in new})
     result = [{"key": key, "value": value} for key, value in values.items()]
-    validate_tags(result)
+    _check_count(result)
     return result
 
 

@@ -61,7 +61,8 @@ def build_tasks(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> li
     platform_version = _platform_version(request, launch_type)
     overrides = request.overrides
     _check_overrides(definition, overrides)
-    validate_tags(list(request.tags))
+    if not for_service:  # a scheduler's launch brings the service's stored tags, not new ones
+        validate_tags(list(request.tags))
     tasks, counts = [], {}
     for _ in range(request.count):
         provider = capacity_providers.next_provider(strategy, counts) if strategy else None

@@ -111,11 +111,18 @@ class LoadBalancerTargets(TaskHook):
     # -- what CreateService asks (the store's contributions.target_group) ----------------------
 
     def target_group(self, arn: str) -> TargetGroup | None:
-        """The target group as ECS checks it, or None when ELBv2 has none of that ARN."""
+        """The target group as ECS checks it, or None when ELBv2 has none of that ARN.
+
+        Called under the ECS state lock: before anything loaded moto no target group can exist,
+        and importing moto here would stall every ECS call for the import."""
+        if not self._moto.loaded:
+            return None
         group = self._target_group(arn)
         if group is None:
             return None
-        return TargetGroup(group.target_type, tuple(group.load_balancer_arns))
+        balancers = dict.fromkeys(group.load_balancer_arns)
+        balancers.update(dict.fromkeys(_forwarding_to(self._backend(arn), arn)))
+        return TargetGroup(group.target_type, tuple(balancers))
 
     # -- targets -----------------------------------------------------------------------------------
 
@@ -188,6 +195,21 @@ def service_of(store, task):
     if not group.startswith("service:"):
         return None
     return store.services.get((task.cluster_name, group[len("service:"):]))
+
+
+def _forwarding_to(backend, arn: str) -> list[str]:
+    """The load balancers whose listeners forward to the target group, by any listener's
+    default actions or rule. moto records a group's load balancers only in CreateListener and
+    CreateRule; one that ModifyListener or ModifyRule pointed at the group shows none."""
+    found = []
+    for balancer in list(backend.load_balancers.values()):
+        for listener in list(balancer.listeners.values()):
+            actions = [a for rule in list(listener.rules.values()) for a in rule.actions]
+            if any(arn in backend._get_target_group_arns_from(action_data=a.data)
+                   for a in [*listener.default_actions, *actions] if a.type == "forward"):
+                found.append(balancer.arn)
+                break
+    return found
 
 
 def _host_port(network_mode: str, container, port) -> int | None:

@@ -87,13 +87,18 @@ def _unnamed(factory) -> bool:
 
 def _with_new_fields(self, state) -> None:
     """Pickle's state of a dataclass written before a field was added: the new fields get their
-    defaults, so a snapshot of an older build reads as it would have been made by this one."""
+    defaults, so a snapshot of an older build reads as it would have been made by this one. A
+    class's `restored_defaults` names a field whose value for such a snapshot is not its default
+    (what the API showed for it, where the default stands for "not given")."""
     values = state[1] if isinstance(state, tuple) else state
     if isinstance(state, tuple) and state[0]:
         values = {**state[0], **(values or {})}
     for name, value in (values or {}).items():
         object.__setattr__(self, name, value)
+    restored = getattr(type(self), "restored_defaults", {})
     for spec in dataclasses.fields(self):
+        if spec.name in restored and spec.name not in vars(self):  # not the class's default
+            object.__setattr__(self, spec.name, restored[spec.name])
         if hasattr(self, spec.name):
             continue
         if spec.default is not dataclasses.MISSING:

@@ -1,0 +1,87 @@
+"""ECS's checks of a service's target groups against ELBv2 (moto's), without containers: a load
+balancer that forwards to a group by a listener ModifyListener or ModifyRule changed counts, and
+a check made before moto ever loaded neither loads it nor finds a group."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.app import create_app
+from emulator.aws.context import RequestContext
+from emulator.aws.errors import AwsError
+from emulator.cloudformation.resource import EXTENSION
+from emulator.config import Settings
+
+CLUSTER = "groups"
+BRIDGE = {"family": "web", "networkMode": "bridge", "containerDefinitions": [
+    {"name": "main", "image": "busybox", "memory": 64,
+     "portMappings": [{"containerPort": 8080, "hostPort": 0}]}]}
+
+
+def balancer_of(target: str) -> list[dict]:
+    return [{"targetGroupArn": target, "containerName": "main", "containerPort": 8080}]
+
+
+@pytest.fixture
+def elb(clean_emulator):
+    """An ALB whose listener forwards to the first of three instance target groups; the
+    ELBv2 client, the listener, and the groups."""
+    ec2, elbv2 = clean_emulator.client("ec2"), clean_emulator.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
+                                 AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+               for i, zone in ((1, "a"), (2, "b"))]
+    groups = [elbv2.create_target_group(Name=f"tg{i}", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                        TargetType="instance")["TargetGroups"][0]
+              ["TargetGroupArn"] for i in range(3)]
+    balancer = elbv2.create_load_balancer(Name="lb", Subnets=subnets)["LoadBalancers"][0][
+        "LoadBalancerArn"]
+    listener = elbv2.create_listener(
+        LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[0]}])["Listeners"][0][
+        "ListenerArn"]
+    return elbv2, listener, groups
+
+
+def test_groups_a_modified_listener_or_rule_forwards_to_are_taken(elb, ecs, cluster):
+    """ModifyListener (to one group, or several by a forward config) and ModifyRule point a
+    load balancer at groups: CreateService and UpdateService take them, as ECS does."""
+    elbv2, listener, (first, second, third) = elb
+    ecs.register_task_definition(**BRIDGE)
+    rule = elbv2.create_rule(
+        ListenerArn=listener, Priority=1,
+        Conditions=[{"Field": "path-pattern", "Values": ["/a"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": first}])["Rules"][0]["RuleArn"]
+    with pytest.raises(ClientError) as excinfo:  # nothing forwards to it yet
+        ecs.create_service(cluster=cluster, serviceName="s", taskDefinition="web",
+                           desiredCount=0, loadBalancers=balancer_of(second))
+    assert "does not have an associated load balancer" in excinfo.value.response["Error"][
+        "Message"]
+
+    elbv2.modify_listener(ListenerArn=listener, DefaultActions=[
+        {"Type": "forward", "TargetGroupArn": second}])
+    ecs.create_service(cluster=cluster, serviceName="s", taskDefinition="web", desiredCount=0,
+                       loadBalancers=balancer_of(second))
+
+    elbv2.modify_rule(RuleArn=rule, Actions=[{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": first}, {"TargetGroupArn": third}]}}])
+    updated = ecs.update_service(cluster=cluster, service="s",
+                                 loadBalancers=balancer_of(third))["service"]
+    assert updated["loadBalancers"][0]["targetGroupArn"] == third
+
+
+def test_a_check_before_moto_loaded_leaves_it_unloaded():
+    """A target group named before anything loaded moto cannot exist: the ECS check refuses it
+    as ECS refuses a group it cannot find, and does not import moto under the ECS lock."""
+    app = create_app(Settings(keep_resources=True))
+    ctx = RequestContext(account="123456789012", region="us-east-1")
+    api = app.moto.extensions[EXTENSION].ecs
+    api.invoke("CreateCluster", {"clusterName": CLUSTER}, ctx)
+    api.invoke("RegisterTaskDefinition", BRIDGE, ctx)
+    group = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef"
+    with pytest.raises(AwsError) as excinfo:
+        api.invoke("CreateService", {"cluster": CLUSTER, "serviceName": "s",
+                                     "taskDefinition": "web", "desiredCount": 0,
+                                     "loadBalancers": balancer_of(group)}, ctx)
+    assert excinfo.value.code == "InvalidParameterException"
+    assert str(excinfo.value.message).startswith("Unable to assume role and validate")
+    assert not app.moto.loaded
