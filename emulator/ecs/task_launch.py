@@ -148,7 +148,6 @@ def check_strategy(store: EcsStore, cluster: Cluster, strategy: list[dict]) -> N
     default strategy is of its providers already)."""
     capacity_providers.validate_strategy(
         strategy, allowed=capacity_providers.associated(store, cluster))
-    launch_type_of(store, None, strategy)
 
 
 def launch_type_of(store: EcsStore, launch_type: str | None, strategy: list[dict]) -> str:
