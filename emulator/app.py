@@ -25,7 +25,7 @@ from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
-from emulator.config import Settings
+from emulator.config import Settings, docker_concurrency_for
 from emulator.ecr import errors as ecr_errors
 from emulator.ecr.store import EcrState
 from emulator.ecs import api as ecs_api
@@ -353,8 +353,10 @@ def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
     # well have the one this host's docker0 has (172.17.0.1): only a local engine's can be ours
     # (and docker_network.default_bridge asks more: not rootless, not in a VM, the very bridge).
     local = engines.on_this_machine((environment or {}).get("DOCKER_HOST") or "unix://")
-    options = dict(environment=environment, concurrency=settings.docker_concurrency,
-                   task_network=_task_network(settings),
+    task_network = _task_network(settings)
+    options = dict(environment=environment,
+                   concurrency=docker_concurrency_for(settings, task_network),
+                   task_network=task_network,
                    interface_with=interface_with if local else lambda _: None,
                    bridge_claims=bridge_claims)
     if keeper is None:

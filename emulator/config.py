@@ -26,6 +26,25 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+# Docker calls in flight at once when ECS_EMULATOR_DOCKER_CONCURRENCY does not say. On the
+# emulator's own network 4: more only moves the wait from our queue into dockerd, whose embedded
+# DNS set-up for each container on a user-defined network it does largely one at a time
+# (scripts/bench/results/tasks.md, the flood session). On Docker's default bridge there is no
+# such set-up, and the bound of 4 was what a first burst of 20 waited for: 1.21x raw against
+# 0.98x with 20 in flight (the same quiet hour, results/tasks.md).
+DOCKER_CONCURRENCY = {"emulator": 4, "default-bridge": 20}
+
+
+def docker_concurrency_for(settings: "Settings", task_network: str) -> int:
+    """The bound on Docker calls in flight for tasks on `task_network` (the setting, after the
+    emulator-in-a-container fallback): ECS_EMULATOR_DOCKER_CONCURRENCY when given, else the
+    network's. An engine that falls back to the emulator's network later keeps it (there more
+    in flight gained nothing and cost nothing measurable)."""
+    if settings.docker_concurrency is not None:
+        return settings.docker_concurrency
+    return DOCKER_CONCURRENCY.get(task_network, DOCKER_CONCURRENCY["emulator"])
+
+
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     return float(raw) if raw not in (None, "") else default
@@ -208,7 +227,8 @@ class Settings:
     sandbox_pool_burst: int = 20
     # Calls that make Docker work (create, start, kill, remove) in flight at once; the rest wait
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
-    docker_concurrency: int = 4
+    # None: by the task network (docker_concurrency_for).
+    docker_concurrency: int | None = None
     # Where tasks' network namespaces attach: "emulator", the emulator's own user-defined
     # network; "default-bridge", Docker's default bridge (docker0), where Docker attaches
     # fastest but every container on it reaches every other (runtime/docker_network.py).
@@ -294,8 +314,7 @@ class Settings:
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
             sandbox_pool_burst=_env_int("ECS_EMULATOR_SANDBOX_POOL_BURST",
                                         cls.sandbox_pool_burst),
-            docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY",
-                                        cls.docker_concurrency),
+            docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY", None),
             task_network=_task_network(os.environ.get("ECS_EMULATOR_TASK_NETWORK")),
             control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),
             placement_wait_s=_env_float("ECS_EMULATOR_PLACEMENT_WAIT", cls.placement_wait_s),

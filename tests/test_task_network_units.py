@@ -259,6 +259,18 @@ def test_the_setting_takes_two_values(monkeypatch):
     assert Settings.from_env().task_network == "emulator"
 
 
+def test_docker_calls_in_flight_follow_the_task_network_unless_set(monkeypatch):
+    from emulator.config import docker_concurrency_for
+
+    monkeypatch.delenv("ECS_EMULATOR_DOCKER_CONCURRENCY", raising=False)
+    settings = Settings.from_env()
+    assert settings.docker_concurrency is None
+    assert docker_concurrency_for(settings, "emulator") == 4
+    assert docker_concurrency_for(settings, "default-bridge") == 20
+    monkeypatch.setenv("ECS_EMULATOR_DOCKER_CONCURRENCY", "2")
+    assert docker_concurrency_for(Settings.from_env(), "default-bridge") == 2
+
+
 def test_a_shared_bridge_members_read_is_marked_shared():
     api = SimpleNamespace(inspect_network=lambda name: {
         "IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]},

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Callable, Iterator
 
-from emulator.config import Settings
+from emulator.config import DOCKER_CONCURRENCY, Settings
 
 from . import docker_cleanup, docker_images, docker_listing, docker_network, docker_streams
 from .image_digests import ImageDigests
@@ -66,7 +66,7 @@ class DockerRuntime:
 
     def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
                  state_dir: str | None = None, environment: dict[str, str] | None = None,
-                 concurrency: int = Settings.docker_concurrency,
+                 concurrency: int = DOCKER_CONCURRENCY["emulator"],
                  task_network: str = Settings.task_network,
                  interface_with: Callable[[str], str | None] | None = None,
                  bridge_claims: "docker_network.BridgeClaims | None" = None):
