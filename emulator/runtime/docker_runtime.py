@@ -229,7 +229,8 @@ class DockerRuntime:
         own = (network[1].split("/")[0],) if network is not None and network[1] else ()
         if self._bridge_gateways is None and time.monotonic() >= self._bridge_retry_at:
             try:  # Docker's default bridge (docker0): read once, it does not move
-                configs = self.api.inspect_network("bridge").get("IPAM", {}).get("Config") or []
+                info = self.api.inspect_network(docker_network.DEFAULT_BRIDGE)
+                configs = (info.get("IPAM") or {}).get("Config") or []
                 self._bridge_gateways = tuple(c["Gateway"].split("/")[0] for c in configs
                                               if c.get("Gateway"))
             except Exception:  # noqa: BLE001 - no default bridge, or the engine is away
