@@ -178,6 +178,8 @@ def _check_asg_unused(store: EcsStore, asg_arn: str) -> None:
 def _check_unused(store: EcsStore, cluster: Cluster, removed: set[str]) -> None:
     """ECS disassociates a provider from a cluster only if no existing task uses it and no
     service's strategy names it (else the service could launch no more tasks)."""
+    if not removed:  # only adding: nothing to look through
+        return
     in_use = {task.capacity_provider for task in store.tasks_of(cluster.name)
               if task.known < TaskStatus.STOPPED}
     for (cluster_name, _), service in list(store.services.items()):
