@@ -158,6 +158,10 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
             "awsvpcConfiguration": {"subnets": ["s"]}}), "InvalidParameterException"),
         (dict(taskDefinition=bridge, overrides={"containerOverrides": [{"name": "ghost"}]}),
          "InvalidParameterException"),
+        # Roles in overrides are checked as a task definition's are ("Role is not valid").
+        (dict(taskDefinition=bridge, overrides={"taskRoleArn": "my role"}), "ClientException"),
+        (dict(taskDefinition=bridge, overrides={"executionRoleArn": "arn:aws:s3:::bucket"}),
+         "ClientException"),
         # The model's documented limits: startedBy, subnets, tag characters.
         (dict(taskDefinition=bridge, startedBy="j" * 129), "InvalidParameterException"),
         (dict(taskDefinition=bridge, startedBy="job 1"), "InvalidParameterException"),
