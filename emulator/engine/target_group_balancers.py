@@ -10,7 +10,7 @@ none). ECS's CreateService check ("does not have an associated load balancer") r
 
 So the extension makes `load_balancer_arns` a property of moto's target group that asks the
 group's backend which load balancers forward to it, whichever path changed them (API calls,
-CloudFormation); what moto writes there is dropped. Removed, it leaves each group the list it
+CloudFormation); what moto writes there is not read. Removed, it leaves each group the list it
 answered last, and moto's own bookkeeping from there. target_group_ports.py installs and removes
 it with its own methods (one counted hold on moto's ELBv2 classes).
 """
@@ -42,10 +42,13 @@ def install(models) -> None:
         return forwarding_to(models.elbv2_backends[group.account_id][group.region_name],
                              group.arn)
 
-    def dropped(group, value) -> None:  # moto's __init__, CreateListener, CreateRule
-        pass
+    def kept_unread(group, value) -> None:
+        # moto's __init__ sets the list (its appends go to the property's copy): kept in the
+        # group's own attributes, so a snapshot of the group still holds one for a build
+        # without this extension to read
+        group.__dict__[ATTRIBUTE] = value
 
-    setattr(models.FakeTargetGroup, ATTRIBUTE, property(current, dropped))
+    setattr(models.FakeTargetGroup, ATTRIBUTE, property(current, kept_unread))
 
 
 def uninstall(models) -> None:
