@@ -9,7 +9,8 @@
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
 ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
-rollback, delete), change_sets, update_scope (what an update touches), template_inputs (SSM,
+rollback, delete), replacements (an update's
+clean-up phase), change_sets, update_scope (what an update touches), template_inputs (SSM,
 dynamic references, template URLs), ec2_network (deleting a stack's VPC network).
 """
 
@@ -40,8 +41,8 @@ def _install_into_moto() -> None:
         from moto.cloudformation import models, parsing, responses
 
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
-                                             ecs_services, stack_life, template_inputs,
-                                             update_scope)
+                                             ecs_services, replacements, stack_life,
+                                             template_inputs, update_scope)
 
         resource_types = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
@@ -62,6 +63,7 @@ def _install_into_moto() -> None:
             resource_map.build_resource_diff, frozenset(t.TYPE for t in resource_types))
         resource_map.update = update_scope.wrap_update(
             resource_map.update, lambda: parsing.parse_and_update_resource)
+        resource_map.update = replacements.wrap_resource_map_update(resource_map.update)
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(

@@ -103,7 +103,8 @@ class ClusterCapacityProviderAssociations(ApiResource):
 
 
 class TaskDefinition(ApiResource):
-    """Every change registers a new revision (replacement); the old one is deregistered."""
+    """Every change registers a new revision (replacement); the old one is deregistered in the
+    update's clean-up phase."""
 
     TYPE = "AWS::ECS::TaskDefinition"
     NAME_PROPERTY = "Family"
@@ -120,10 +121,8 @@ class TaskDefinition(ApiResource):
     @classmethod
     def _replace(cls, api, original, new, new_resource_name):
         # A new revision of the same family is how a task definition changes: no name clash.
-        replacement = cls.create(api, new, cls.generated_name(new_resource_name, new)
-                                 if new.get("Family") else original.family)
-        original.remove(api)
-        return replacement
+        return cls.create(api, new, cls.generated_name(new_resource_name, new)
+                          if new.get("Family") else original.family).replacing(original)
 
     @property
     def family(self) -> str:

@@ -98,6 +98,8 @@ class ApiResource:
         self._physical_id = physical_id
         self.properties = properties
         self.attributes = attributes or {}
+        self.replaces: "ApiResource | None" = None  # set by an update that replaced that one
+        self.attempted: dict | None = None  # the properties of an update that failed
 
     # -- what moto's engine asks of a resource class ------------------------------------------------
 
@@ -145,7 +147,13 @@ class ApiResource:
             return original_resource
         if cls.REPLACE_ON is None or changed & cls.REPLACE_ON:
             return cls._replace(api, original_resource, new, new_resource_name)
-        return original_resource.update_in_place(api, new)
+        try:
+            return original_resource.update_in_place(api, new)
+        except Exception:
+            # It may have got half-way (a service whose new deployment failed): a rollback must
+            # update it back, not find the old properties unchanged (replacements.restore).
+            original_resource.attempted = new
+            raise
 
     @classmethod
     def _replace(cls, api: Api, original: "ApiResource", new: dict, new_resource_name: str):
@@ -154,11 +162,13 @@ class ApiResource:
             raise ResourceFailed(
                 "CloudFormation cannot update a stack when a custom-named resource requires "
                 f"replacing. Rename {new[name]} and update the stack again.")
-        # CloudFormation creates the replacement first and deletes the old one in its clean-up
-        # phase; here the old one goes as soon as the new one stands.
-        replacement = cls.create(api, new, cls.generated_name(new_resource_name, new))
-        original.remove(api)
-        return replacement
+        return cls.create(api, new, cls.generated_name(new_resource_name, new)).replacing(original)
+
+    def replacing(self, original: "ApiResource") -> "ApiResource":
+        """This resource replaces `original`, which stays until the update's clean-up phase
+        (deleted) or its rollback (in use again): replacements.py."""
+        self.replaces = original
+        return self
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,

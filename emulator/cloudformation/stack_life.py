@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from emulator.aws.errors import AwsError
-from emulator.cloudformation import ec2_network
+from emulator.cloudformation import ec2_network, replacements
 from emulator.cloudformation.resource import ResourceFailed, check_stack_resource
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ def wrap_update(original):
             add_event(stack, logical_id, kind, "UPDATE_FAILED", reason=reason)
             raise
         if resource is not None:
+            replacements.record(stack, resources_map, logical_id, kind, resource, resource_json)
             add_event(stack, logical_id, kind, "UPDATE_COMPLETE",
                       getattr(resource, "physical_resource_id", ""))
         return resource
@@ -195,10 +196,12 @@ def wrap_create_resources(original):
 
 
 def run_update(stack, apply, template, parameters) -> bool:
-    """Apply an update; on failure put the previous template back. True when it succeeded."""
+    """Apply an update; on failure put the previous template and resources back. True when it
+    succeeded. Replaced resources go in a clean-up phase after either outcome (replacements)."""
     old_template, old_dict = stack.template, stack.resource_map._template
     old_parameters = dict(stack.resource_map.input_parameters)
     _failures(stack.resource_map).clear()
+    replacements.begin(stack.resource_map)
     try:
         apply()
         return True
@@ -209,6 +212,7 @@ def run_update(stack, apply, template, parameters) -> bool:
         stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
         stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
         _failures(stack.resource_map).clear()
+        replacements.restore(stack.resource_map)
         try:
             stack.resource_map.update(old_dict, old_parameters)
         except Exception as rollback_error:
@@ -216,6 +220,7 @@ def run_update(stack, apply, template, parameters) -> bool:
             stack._add_stack_event("UPDATE_ROLLBACK_FAILED",
                                    resource_status_reason=reason_of(rollback_error))
         else:
+            replacements.clean_up_after_rollback(stack)
             stack.status = "UPDATE_ROLLBACK_COMPLETE"
             stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
         stack.template = old_template
@@ -223,6 +228,8 @@ def run_update(stack, apply, template, parameters) -> bool:
         stack.output_map = stack._create_output_map()
         _failures(stack.resource_map).clear()
         return False
+    finally:
+        replacements.end(stack.resource_map)
 
 
 def wrap_stack_update(original):

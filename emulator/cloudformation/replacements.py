@@ -1,0 +1,158 @@
+"""The resources a stack update replaced, kept until the update's outcome is known, as
+CloudFormation keeps them.
+
+On AWS a replacement is created first and the resources that refer to it are pointed at it; the
+old physical resource is deleted only in the clean-up phase after the update succeeded
+(UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, then UPDATE_COMPLETE), or kept with `UpdateReplacePolicy:
+Retain`. If the update fails, the rollback points the stack back at the old resource (still
+there, still in use) and deletes the new one (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS, then
+UPDATE_ROLLBACK_COMPLETE). moto's engine knows none of this: our resource types mark a
+replacement (`ApiResource.replaces`), stack_life's update wrapper hands it here, `run_update`
+drives the phases.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
+
+
+@dataclass
+class Replaced:
+    logical_id: str
+    kind: str
+    old: object
+    new: object
+    policy: str  # the UpdateReplacePolicy of the template that asked for the replacement
+    in_rollback: bool  # replaced while rolling back: the update's version is the one to go
+
+
+def _replaced(resources_map) -> list[Replaced]:
+    if not hasattr(resources_map, "_emulator_replaced"):
+        resources_map._emulator_replaced = []
+    return resources_map._emulator_replaced
+
+
+def begin(resources_map) -> None:
+    """A stack update starts: nothing replaced yet."""
+    _replaced(resources_map).clear()
+    resources_map._emulator_updating = True
+    resources_map._emulator_rolling_back = False
+
+
+def end(resources_map) -> None:
+    resources_map._emulator_updating = False
+    resources_map._emulator_rolling_back = False
+    _replaced(resources_map).clear()
+
+
+def wrap_resource_map_update(original):
+    """ResourceMap.update, whose success is the end of the update's work and the start of its
+    clean-up phase (moto's Stack.update and ExecuteChangeSet then record UPDATE_COMPLETE)."""
+
+    def update(self, template, parameters=None):
+        original(self, template, parameters)
+        if getattr(self, "_emulator_updating", False) and not getattr(
+                self, "_emulator_rolling_back", False):
+            from emulator.cloudformation.stack_life import _stack_of
+
+            stack = _stack_of(self)
+            if stack is not None:
+                clean_up_after_update(stack)
+
+    return update
+
+
+def record(stack, resources_map, logical_id: str, kind: str, resource, resource_json) -> None:
+    """After a resource's update: if it was a replacement, keep the old one for the clean-up
+    phase and record CloudFormation's events of a replacement."""
+    from emulator.cloudformation.stack_life import add_event
+
+    old = getattr(resource, "replaces", None)
+    if old is None:
+        return
+    resource.replaces = None  # hold the old one here only
+    for attribute in ("logical_resource_id", "cf_resource_type"):
+        if not hasattr(old, attribute):
+            setattr(old, attribute, logical_id if attribute == "logical_resource_id" else kind)
+    _replaced(resources_map).append(Replaced(
+        logical_id, kind, old, resource, str(resource_json.get("UpdateReplacePolicy", "Delete")),
+        getattr(resources_map, "_emulator_rolling_back", False)))
+    add_event(stack, logical_id, kind, "UPDATE_IN_PROGRESS", old.physical_resource_id, REPLACING)
+    add_event(stack, logical_id, kind, "UPDATE_IN_PROGRESS", resource.physical_resource_id,
+              "Resource creation Initiated")
+
+
+def clean_up_after_update(stack) -> None:
+    """The update succeeded: delete the replaced resources (the newest first: a service before
+    the cluster it ran in), or keep those whose UpdateReplacePolicy is Retain."""
+    stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+    stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    replaced = _replaced(stack.resource_map)
+    for entry in reversed(replaced):
+        if entry.policy == "Retain":
+            _skip(stack, entry)
+        else:
+            _delete(stack, entry.logical_id, entry.kind, entry.old)
+    replaced.clear()
+
+
+def restore(resources_map) -> None:
+    """Before a failed update's rollback: the stack's resources are the old ones again, so the
+    rollback finds them unchanged (no new revision of a task definition) and points what refers
+    to them back at them. A resource whose own update failed half-way (a service whose new
+    deployment failed) is taken as being in its attempted state, so the rollback updates it back.
+    """
+    resources_map._emulator_rolling_back = True
+    parsed = resources_map._parsed_resources
+    for entry in reversed(_replaced(resources_map)):
+        parsed[entry.logical_id] = entry.old
+    for logical_id, resource in list(parsed.items()):
+        attempted = getattr(resource, "attempted", None)
+        if attempted is None:
+            continue
+        resource.attempted = None
+        half_way = type(resource)(resource.physical_resource_id, attempted, resource.attributes)
+        half_way.logical_resource_id = logical_id
+        half_way.cf_resource_type = getattr(resource, "cf_resource_type", resource.TYPE)
+        parsed[logical_id] = half_way
+
+
+def clean_up_after_rollback(stack) -> None:
+    """The rollback put the old resources back in use: delete what the failed update made in
+    their place (and the update's version of any the rollback itself had to replace)."""
+    stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    replaced = _replaced(stack.resource_map)
+    for entry in reversed(replaced):
+        made = entry.old if entry.in_rollback else entry.new
+        _delete(stack, entry.logical_id, entry.kind, made)
+    replaced.clear()
+    stack.resource_map._emulator_rolling_back = False
+
+
+def _skip(stack, entry: Replaced) -> None:
+    from emulator.cloudformation.stack_life import add_event
+
+    add_event(stack, entry.logical_id, entry.kind, "DELETE_SKIPPED",
+              entry.old.physical_resource_id)
+
+
+def _delete(stack, logical_id: str, kind: str, resource) -> None:
+    """Delete one resource of the clean-up phase. A failure is the resource's DELETE_FAILED
+    event; the stack's operation still succeeded, as on AWS."""
+    from emulator.cloudformation.stack_life import add_event, reason_of
+
+    physical_id = resource.physical_resource_id
+    add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
+    try:
+        # stack_life's wrapper of moto's delete: the caller's rights, DELETE_COMPLETE.
+        stack.resource_map._delete_resource(resource, {"Type": kind})
+    except Exception as error:
+        log.warning("clean-up of %s (%s) in stack %s failed: %s", logical_id, physical_id,
+                    stack.name, error)
+        add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason_of(error))
