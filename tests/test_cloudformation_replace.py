@@ -32,13 +32,22 @@ def revisions(ecs):
     return found
 
 
-def task_definition_only(image, memory=64, policy=None):
+def task_definition_only(image, memory=64, policy=None, extra=False):
+    """The cfn-web task definition; with `extra`, a second one (family cfn-extra)."""
     body = template(image, memory=memory)
     del body["Resources"]["Service"], body["Resources"]["Cluster"]
     body["Outputs"] = {"TaskDefRef": {"Value": {"Ref": "TaskDef"}}}
     if policy:
         body["Resources"]["TaskDef"]["UpdateReplacePolicy"] = policy
+    if extra:
+        body["Resources"]["Extra"] = {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "cfn-extra", "ContainerDefinitions": [
+                {"Name": "main", "Image": image, "Memory": 64}]}}
     return body
+
+
+def extra_status(ecs):
+    return ecs.describe_task_definition(taskDefinition="cfn-extra:1")["taskDefinition"]["status"]
 
 
 def test_replaced_revision_goes_in_the_clean_up_phase_after_the_service_moved(
@@ -82,13 +91,22 @@ def test_replaced_revision_goes_in_the_clean_up_phase_after_the_service_moved(
 def test_update_replace_policy_retain_keeps_the_old_revision(clean_emulator, busybox_image):
     cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
     cfn.create_stack(StackName="keep", TemplateBody=json.dumps(
-        task_definition_only(busybox_image, policy="Retain")))
+        task_definition_only(busybox_image, policy="Retain", extra=True)))
+    # The update also takes Extra out of the template: it goes in the clean-up phase.
     cfn.update_stack(StackName="keep", TemplateBody=json.dumps(
         task_definition_only(busybox_image, memory=96, policy="Retain")))
     assert status(cfn, "keep") == "UPDATE_COMPLETE"
     assert outputs(cfn, "keep")["TaskDefRef"] == ARN + "2"
     assert revisions(ecs) == {1: "ACTIVE", 2: "ACTIVE"}
-    assert ("TaskDef", "DELETE_SKIPPED", ARN + "1") in events(cfn, "keep")
+    assert extra_status(ecs) == "INACTIVE"
+    history = events(cfn, "keep")
+    cleanup = history.index(("keep", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", history[-1][2]))
+    assert [(logical, state) for logical, state, _ in history[cleanup + 1:]] == [
+        ("Extra", "DELETE_IN_PROGRESS"), ("Extra", "DELETE_COMPLETE"),
+        ("TaskDef", "DELETE_SKIPPED"), ("keep", "UPDATE_COMPLETE")]
+    assert history[-2][2] == ARN + "1"
+    assert [r["LogicalResourceId"] for r in cfn.describe_stack_resources(
+        StackName="keep")["StackResources"]] == ["TaskDef"]
     cfn.delete_stack(StackName="keep")
     assert revisions(ecs) == {1: "ACTIVE", 2: "INACTIVE"}  # retained: no longer the stack's
     ecs.deregister_task_definition(taskDefinition=ARN + "1")
@@ -97,8 +115,8 @@ def test_update_replace_policy_retain_keeps_the_old_revision(clean_emulator, bus
 def test_a_later_resource_failing_rolls_back_to_the_old_revision(clean_emulator, busybox_image):
     cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
     cfn.create_stack(StackName="later", TemplateBody=json.dumps(
-        task_definition_only(busybox_image)))
-    body = task_definition_only(busybox_image, memory=96)
+        task_definition_only(busybox_image, extra=True)))
+    body = task_definition_only(busybox_image, memory=96)  # and Extra out of the template
     # Added, and made after the new revision it refers to: its cluster does not exist.
     body["Resources"]["Service"] = {"Type": "AWS::ECS::Service", "Properties": {
         "Cluster": "no-such-cluster", "TaskDefinition": {"Ref": "TaskDef"}, "DesiredCount": 0}}
@@ -106,12 +124,14 @@ def test_a_later_resource_failing_rolls_back_to_the_old_revision(clean_emulator,
     assert status(cfn, "later") == "UPDATE_ROLLBACK_COMPLETE"
     assert outputs(cfn, "later")["TaskDefRef"] == ARN + "1"
     assert revisions(ecs) == {1: "ACTIVE", 2: "INACTIVE"}  # no third revision
+    assert extra_status(ecs) == "ACTIVE"  # still the stack's
     tail = [(logical, state) for logical, state, _ in events(cfn, "later")][-4:]
     assert tail == [("later", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
                     ("TaskDef", "DELETE_IN_PROGRESS"), ("TaskDef", "DELETE_COMPLETE"),
                     ("later", "UPDATE_ROLLBACK_COMPLETE")]
     cfn.delete_stack(StackName="later")
     assert revisions(ecs) == {1: "INACTIVE", 2: "INACTIVE"}
+    assert extra_status(ecs) == "INACTIVE"
 
 
 def test_a_failed_deployment_rolls_the_service_back_to_the_old_revision(clean_emulator,

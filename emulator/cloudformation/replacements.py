@@ -1,14 +1,16 @@
-"""The resources a stack update replaced, kept until the update's outcome is known, as
-CloudFormation keeps them.
+"""The resources a stack update replaced or took out of the template, kept until the update's
+outcome is known, as CloudFormation keeps them.
 
 On AWS a replacement is created first and the resources that refer to it are pointed at it; the
 old physical resource is deleted only in the clean-up phase after the update succeeded
 (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, then UPDATE_COMPLETE), or kept with `UpdateReplacePolicy:
 Retain`. If the update fails, the rollback points the stack back at the old resource (still
 there, still in use) and deletes the new one (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS, then
-UPDATE_ROLLBACK_COMPLETE). moto's engine knows none of this: our resource types mark a
-replacement (`ApiResource.replaces`), stack_life's update wrapper hands it here, `run_update`
-drives the phases.
+UPDATE_ROLLBACK_COMPLETE). A resource taken out of the template goes in the clean-up phase too
+(kept with `DeletionPolicy: Retain`), so a rollback finds it still there. moto's engine knows
+none of this (it deletes removed resources first, and its replacements delete the old one at
+once): our resource types mark a replacement (`ApiResource.replaces`), stack_life's update
+wrapper hands it here, `run_update` drives the phases.
 """
 
 from __future__ import annotations
@@ -37,27 +39,60 @@ def _replaced(resources_map) -> list[Replaced]:
     return resources_map._emulator_replaced
 
 
+@dataclass
+class Removed:
+    logical_id: str
+    resource: object
+    resource_json: dict  # from the template that had it: its Type and DeletionPolicy
+
+
+def _removed(resources_map) -> list[Removed]:
+    if not hasattr(resources_map, "_emulator_removed"):
+        resources_map._emulator_removed = []
+    return resources_map._emulator_removed
+
+
 def begin(resources_map) -> None:
     """A stack update starts: nothing replaced yet."""
     _replaced(resources_map).clear()
+    _removed(resources_map).clear()
     resources_map._emulator_updating = True
     resources_map._emulator_rolling_back = False
 
 
 def end(resources_map) -> None:
     resources_map._emulator_updating = False
-    resources_map._emulator_rolling_back = False
     _replaced(resources_map).clear()
+    _removed(resources_map).clear()
 
 
 def wrap_resource_map_update(original):
-    """ResourceMap.update, whose success is the end of the update's work and the start of its
-    clean-up phase (moto's Stack.update and ExecuteChangeSet then record UPDATE_COMPLETE)."""
+    """ResourceMap.update, during a stack update (or its rollback): the resources taken out of
+    the template are kept for the clean-up phase instead of deleted first; its success is the
+    end of the update's work and the start of the clean-up phase (moto's Stack.update and
+    ExecuteChangeSet then record UPDATE_COMPLETE)."""
 
     def update(self, template, parameters=None):
-        original(self, template, parameters)
-        if getattr(self, "_emulator_updating", False) and not getattr(
-                self, "_emulator_rolling_back", False):
+        if not getattr(self, "_emulator_updating", False):
+            return original(self, template, parameters)
+        diff_of = self.build_resource_diff
+
+        def build_resource_diff(other_template, other_parameters=None):
+            diff = diff_of(other_template, other_parameters)
+            for name in diff["Remove"]:
+                resource = self._parsed_resources.get(name)
+                if resource is not None and not isinstance(resource, str):
+                    _removed(self).append(Removed(name, resource, self._resource_json_map[name]))
+            diff["Remove"] = []
+            return diff
+
+        # Only for this call: a change set's description builds the diff without running it.
+        self.build_resource_diff = build_resource_diff
+        try:
+            original(self, template, parameters)
+        finally:
+            self.__dict__.pop("build_resource_diff", None)
+        if not getattr(self, "_emulator_rolling_back", False):
             from emulator.cloudformation.stack_life import _stack_of
 
             stack = _stack_of(self)
@@ -92,10 +127,11 @@ def clean_up_after_update(stack) -> None:
     the cluster it ran in), or keep those whose UpdateReplacePolicy is Retain."""
     stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
     stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    _delete_removed(stack)
     replaced = _replaced(stack.resource_map)
     for entry in reversed(replaced):
         if entry.policy == "Retain":
-            _skip(stack, entry)
+            _skip(stack, entry.logical_id, entry.kind, entry.old)
         else:
             _delete(stack, entry.logical_id, entry.kind, entry.old)
     replaced.clear()
@@ -108,6 +144,7 @@ def restore(resources_map) -> None:
     deployment failed) is taken as being in its attempted state, so the rollback updates it back.
     """
     resources_map._emulator_rolling_back = True
+    _removed(resources_map).clear()  # still there: the rollback's template has them again
     parsed = resources_map._parsed_resources
     for entry in reversed(_replaced(resources_map)):
         parsed[entry.logical_id] = entry.old
@@ -127,6 +164,7 @@ def clean_up_after_rollback(stack) -> None:
     their place (and the update's version of any the rollback itself had to replace)."""
     stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
     stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    _delete_removed(stack)  # those the failed update added
     replaced = _replaced(stack.resource_map)
     for entry in reversed(replaced):
         made = entry.old if entry.in_rollback else entry.new
@@ -135,23 +173,38 @@ def clean_up_after_rollback(stack) -> None:
     stack.resource_map._emulator_rolling_back = False
 
 
-def _skip(stack, entry: Replaced) -> None:
+def _delete_removed(stack) -> None:
+    """Delete the resources out of the template, the last made first (what refers to another
+    before it), but those whose DeletionPolicy is Retain; they are no longer the stack's."""
+    resources_map = stack.resource_map
+    for entry in reversed(_removed(resources_map)):
+        kind = entry.resource_json.get("Type", "")
+        if resources_map._parsed_resources.get(entry.logical_id) is entry.resource:
+            del resources_map._parsed_resources[entry.logical_id]
+        if entry.resource_json.get("DeletionPolicy") == "Retain":
+            _skip(stack, entry.logical_id, kind, entry.resource)
+        else:
+            _delete(stack, entry.logical_id, kind, entry.resource, entry.resource_json)
+    _removed(resources_map).clear()
+
+
+def _skip(stack, logical_id: str, kind: str, resource) -> None:
     from emulator.cloudformation.stack_life import add_event
 
-    add_event(stack, entry.logical_id, entry.kind, "DELETE_SKIPPED",
-              entry.old.physical_resource_id)
+    add_event(stack, logical_id, kind, "DELETE_SKIPPED",
+              getattr(resource, "physical_resource_id", ""))
 
 
-def _delete(stack, logical_id: str, kind: str, resource) -> None:
+def _delete(stack, logical_id: str, kind: str, resource, resource_json=None) -> None:
     """Delete one resource of the clean-up phase. A failure is the resource's DELETE_FAILED
     event; the stack's operation still succeeded, as on AWS."""
     from emulator.cloudformation.stack_life import add_event, reason_of
 
-    physical_id = resource.physical_resource_id
+    physical_id = getattr(resource, "physical_resource_id", "")
     add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
     try:
         # stack_life's wrapper of moto's delete: the caller's rights, DELETE_COMPLETE.
-        stack.resource_map._delete_resource(resource, {"Type": kind})
+        stack.resource_map._delete_resource(resource, resource_json or {"Type": kind})
     except Exception as error:
         log.warning("clean-up of %s (%s) in stack %s failed: %s", logical_id, physical_id,
                     stack.name, error)
