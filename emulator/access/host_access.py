@@ -148,7 +148,7 @@ def _local_registry(image: str) -> str | None:
     """The registry host an image reference names, if it is on the host (a name resolving
     there too): Docker's daemon (root) would call it, and say what it answered in the task's
     stoppedReason."""
-    from emulator.access.callers import name_reaches_this_host
+    from emulator.access.host_addresses import name_reaches_this_host
 
     first = image.split("/", 1)[0]
     # Docker's reference parser (splitDockerDomain): a first component is a registry when it
