@@ -191,49 +191,47 @@ class Callers:
     def _find(self, ip) -> _Network | None:
         return next((n for n in self._networks if any(ip in s for s in n.subnets)), None)
 
+    def _network_on(self, engine: str) -> _Network | None:
+        """The view's network on `engine` (one at most). A loop, not next() over a generator:
+        every task's request asks."""
+        for network in self._networks:
+            if network.engine == engine:
+                return network
+        return None
+
     def _task_at(self, address: str, engine: str, asked: float):
-        task = self._live_task(address, engine)
+        task, holders = self._live_task(address, engine)
         # Not found: look at Docker again, unless someone did since this request came (a
         # container that has just started makes its first calls at once; they share one look).
-        if task is None and self._worth_reading(engine):
+        if task is None and self._worth_reading(engine, holders):
             self._read(older_than=asked)
-            network = next((n for n in self._networks if n.engine == engine), None)
+            task, holders = self._live_task(address, engine)
+            network = self._network_on(engine)
             if network is not None and network.shared:
-                self._missing[engine] = self._holders(engine) - set(network.addresses.values())
-            task = self._live_task(address, engine)
+                if holders is None:  # the walk stopped at the task, or gathered none
+                    holders = self._holders(engine)
+                self._missing[engine] = holders - set(network.addresses.values())
         return task
 
-    def _worth_reading(self, engine: str) -> bool:
+    def _worth_reading(self, engine: str, holders: frozenset | None) -> bool:
         """Whether Docker's view may have changed for a task since it was read. On the shared
         default bridge, only when a live task's namespace holder (its sandbox, or a bridge
         container that attached itself) that has started is missing from it and was not when
         a read was last asked for: otherwise a stranger's every connection would cost a read
         of Docker (one holder dead unrecorded, or several starting: minutes), and one could
-        keep the listener's one deciding thread busy with them."""
-        network = next((n for n in self._networks if n.engine == engine), None)
+        keep the listener's one deciding thread busy with them. `holders`: those _live_task
+        found walking the tasks, if it did."""
+        network = self._network_on(engine)
         if network is None or not network.shared:
             return True
-        missing = self._holders(engine) - set(network.addresses.values())
+        if holders is None:  # not gathered walking the tasks (see _live_task)
+            holders = self._holders(engine)
+        missing = holders - set(network.addresses.values())
         return bool(missing - self._missing.get(engine, frozenset()))
 
     def _holders(self, engine: str) -> frozenset:
-        """The container ids holding a live task's namespace on `engine`: its sandbox, or its
-        bridge containers started and not stopped (one created waits for its dependsOn with no
-        address: nothing to read for)."""
-        found = set()
-        with self._state.lock:
-            for store in self._state.stores():
-                for task in store.tasks.values():
-                    if (task.known >= TaskStatus.DEPROVISIONING
-                            or (task.engine or DEFAULT_ENGINE) != engine):
-                        continue
-                    if task.sandbox_id:
-                        found.add(task.sandbox_id)
-                    elif task.network_mode == "bridge":
-                        found.update(c.runtime_id for c in task.containers
-                                     if c.runtime_id and c.started
-                                     and c.known < ContainerStatus.STOPPED)
-        return frozenset(found)
+        """The container ids holding a live task's namespace on `engine` (_holder_ids)."""
+        return self._holding_task(None, engine)[1]
 
     def _with_live(self, network):
         """A shared network read, with the addresses of live tasks' holders on it (`live`)."""
@@ -321,7 +319,7 @@ class Callers:
         view, replaced. No newer read of it can have come first: an engine is not asked again
         while its read is in flight."""
         if network is _UNREAD:  # failed: what was last read of it stays (not of a shared one)
-            mine = next((n for n in self._networks if n.engine == engine), None)
+            mine = self._network_on(engine)
             if _kept(mine) is mine:
                 return
             network = None
@@ -352,12 +350,17 @@ class Callers:
                              if task.engine not in (None, DEFAULT_ENGINE)
                              and task.known < TaskStatus.DEPROVISIONING)
 
-    def _live_task(self, address: str, engine: str):
-        network = next((n for n in self._networks if n.engine == engine), None)
+    def _live_task(self, address: str, engine: str) -> tuple:
+        """(the live task at `address` on `engine`'s network, else None; on a shared one, when
+        no task is there and the address held no live task's namespace when Docker was read,
+        the live tasks' holders, for _worth_reading, else None)."""
+        network = self._network_on(engine)
+        if network is not None and network.shared:
+            # An address in `live` is most likely a task's call, whose walk stops at the task:
+            # gathering the holders on the way there would cost every such call.
+            return self._holding_task(network.addresses.get(address), engine,
+                                      gather=address not in network.live)
         container_id = network.addresses.get(address) if network is not None else None
-        shared = network is not None and network.shared
-        if shared and not container_id:
-            return None  # on the default bridge only a container of a task's is the task
         with self._state.lock:
             for store in self._state.stores():
                 for task in store.tasks.values():
@@ -367,21 +370,47 @@ class Callers:
                         continue
                     if (task.engine or DEFAULT_ENGINE) != engine:
                         continue  # the same address on another engine's network is not it
-                    if shared:  # the container Docker has there, not the address, says
-                        if _holds(task, container_id):
-                            return task
-                        continue
                     if task.network_mode == "awsvpc" and task.private_ip == address:
-                        return task
+                        return task, None
                     if container_id and (container_id == task.sandbox_id or any(
                             c.runtime_id == container_id for c in task.containers)):
-                        return task
-        return None
+                        return task, None
+        return None, None
+
+    def _holding_task(self, container_id: str | None, engine: str, gather: bool = True):
+        """On Docker's default bridge the container Docker has at an address, not the address,
+        says whose it is: (the live task on `engine` holding `container_id` (_holds), None),
+        else (None, with `gather` the live tasks' namespace holders there (_holder_ids)). A
+        stranger needs both: one walk of the tasks, not two."""
+        holders = set()
+        with self._state.lock:
+            for store in self._state.stores():
+                for task in store.tasks.values():
+                    if (task.known >= TaskStatus.DEPROVISIONING
+                            or (task.engine or DEFAULT_ENGINE) != engine):
+                        continue
+                    if container_id and _holds(task, container_id):  # none there: no task's
+                        return task, None
+                    if gather:
+                        holders.update(_holder_ids(task))
+        return None, frozenset(holders) if gather else None
 
 
 def _kept(network: _Network | None) -> _Network | None:
     """What stays of an engine's network while Docker does not answer: none of a shared one."""
     return None if network is None or network.shared else network
+
+
+def _holder_ids(task) -> tuple:
+    """The container ids holding `task`'s namespace: its sandbox, or its bridge containers
+    started and not stopped (one created waits for its dependsOn with no address: nothing to
+    read for)."""
+    if task.sandbox_id:
+        return (task.sandbox_id,)
+    if task.network_mode == "bridge":
+        return tuple(c.runtime_id for c in task.containers
+                     if c.runtime_id and c.started and c.known < ContainerStatus.STOPPED)
+    return ()
 
 
 def _holds(task, container_id: str) -> bool:
