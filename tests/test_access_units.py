@@ -569,6 +569,20 @@ def test_a_tasks_image_must_be_one_a_registry_serves_to_anyone():
     assert [config for _, config in api.asked] == [{}, {}, {}, {}]
 
 
+@pytest.mark.parametrize("repository, full", [
+    ("busybox", "docker.io/library/busybox"), ("user/app", "docker.io/user/app"),
+    ("index.docker.io/busybox", "docker.io/library/busybox"),
+    ("localhost/app", "localhost/app"), ("LOCALHOST/app", "LOCALHOST/app"),
+    ("registry.example.com/team/app", "registry.example.com/team/app"),
+    ("[::1]:5000/app", "[::1]:5000/app"),
+])
+def test_repositories_are_named_in_full_as_docker_normalizes_them(repository, full):
+    """The registry a name starts with by the rule _local_registry tells it by (above)."""
+    from emulator.runtime import docker_images
+
+    assert docker_images._full_name(repository) == full
+
+
 def test_a_local_build_named_after_a_public_image_is_told_by_its_digest():
     """Docker's containerd image store gives a local build (or a `docker tag`) a RepoDigests
     entry under its own name (moby#45122): the digest must be the one the registry serves."""
