@@ -171,9 +171,10 @@ def delete_checks(resource_type: str, resource, ctx,
         attributes = getattr(resource, "attributes", {})  # DeleteTaskSet is on the service
         target = (f"arn:{ctx.partition}:ecs:{ctx.region}:{ctx.account}:service/"
                   f"{_last(attributes.get('Cluster'))}/{_last(attributes.get('Service'))}")
-    else:
-        target = _arn_attribute(resource) or arn_of(
-            resource_type, getattr(resource, "physical_resource_id", None), ctx)
+    else:  # the ARN the create was asked on, else moto's
+        target = arn_of(resource_type, getattr(resource, "physical_resource_id", None), ctx)
+        target = _arn_attribute(resource) if target == "*" else target
+        target = target or "*"
     return [(action, target) for action in actions]
 
 

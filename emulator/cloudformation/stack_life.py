@@ -35,6 +35,9 @@ def reason_of(error: BaseException) -> str:
 def stack_of(resources_map):
     from moto.cloudformation.models import cloudformation_backends
 
+    deleting = getattr(resources_map, "deleting_stack", None)
+    if deleting is not None:
+        return deleting  # moto takes a stack out of its stacks before deleting its resources
     backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
     return backend.stacks.get(resources_map.stack_id)
 
@@ -275,6 +278,7 @@ def wrap_delete_stack(original):
             (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
+        stack.resource_map.deleting_stack = stack  # its resources' events are its
         try:
             original(self, stack.stack_id)
             drop_outputs(stack)
@@ -285,6 +289,8 @@ def wrap_delete_stack(original):
             self.stacks[stack.stack_id] = stack
             stack.status = "DELETE_FAILED"
             stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason_of(error))
+        finally:
+            stack.resource_map.deleting_stack = None
 
     return delete_stack
 
