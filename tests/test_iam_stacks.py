@@ -336,3 +336,24 @@ def test_names_a_stack_makes_up_are_checked_on_the_arns_they_will_have(handle):
     stack = create(handle, keys, "admins", {"Bot": resources["Bot"]})
     assert stack["status"] == "ROLLBACK_COMPLETE"
     assert "with an explicit deny" in stack["failed"]["Bot"]
+
+
+def test_an_update_that_replaces_a_resource_needs_its_delete_action(handle):
+    """moto updates an access key by making a new one and deleting the old one itself: that
+    delete needs iam:DeleteAccessKey like any other."""
+    root = handle.client("cloudformation")
+    resources = {"Bob": {"Type": "AWS::IAM::User", "Properties": {"UserName": "bob"}},
+                 "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": "bob"}}}
+    root.create_stack(StackName="keys", TemplateBody=json.dumps({"Resources": resources}))
+    iam = handle.client("iam")
+    (before,) = iam.list_access_keys(UserName="bob")["AccessKeyMetadata"]
+    keys = user_with(handle, "rotator", allow(*STACK_CALLS, "cloudformation:UpdateStack",
+                                              "iam:CreateUser", "iam:CreateAccessKey"))
+    resources["Key"]["Properties"]["Status"] = "Inactive"
+    handle.client("cloudformation", **keys).update_stack(
+        StackName="keys", TemplateBody=json.dumps({"Resources": resources}))
+    assert root.describe_stacks(StackName="keys")["Stacks"][0]["StackStatus"] == \
+        "UPDATE_ROLLBACK_COMPLETE"
+    assert f"iam:DeleteAccessKey on resource: arn:aws:iam::{ACCOUNT}:user/bob" in events_of(
+        handle, "keys", "UPDATE_FAILED")["Key"]
+    assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"] == [before]

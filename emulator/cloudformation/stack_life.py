@@ -75,9 +75,20 @@ def wrap_parse(original, ours: frozenset):
             check_stack_resource(kind, properties,
                                  name=_name_of(kind, properties, parsed[2], logical_id,
                                                resources_map))
+            existing = resources_map._parsed_resources.get(logical_id)
+            if existing is not None and replaces(parsed[0], properties):
+                check_stack_resource(kind, None, deleting=existing)
         return parsed
 
     return parse_resource_and_generate_name
+
+
+def replaces(resource_class, properties) -> bool:
+    """Whether moto's update of this type makes a new resource and deletes the old one itself
+    (IAM users and access keys: the old one's delete is not a stack delete, but needs its
+    delete actions all the same)."""
+    test = getattr(resource_class, "is_replacement_update", None)
+    return bool(test and isinstance(properties, dict) and test(properties))
 
 
 def _name_of(kind: str, properties, generated: str, logical_id: str, resources_map):

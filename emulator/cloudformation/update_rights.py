@@ -5,7 +5,8 @@ Under IAM enforcement every resource is checked as it is made, changed or delete
 the template, for a caller perhaps allowed none of it. So before the update starts, everything
 it will do is checked: the delete actions of each resource it removes (on the resource, as it
 stands) and the create actions of each resource of moto's it adds or changes (their properties
-resolved against the new parameters and the resources that exist). The first refusal fails
+resolved against the new parameters and the resources that exist), with the delete actions of
+the old one where moto's update replaces it. The first refusal fails
 that resource (CREATE_FAILED, UPDATE_FAILED or DELETE_FAILED, AccessDeniedException) and the
 update rolls back with nothing changed.
 
@@ -23,7 +24,8 @@ import copy
 from emulator.access.iam_stacks import UNKNOWN
 from emulator.aws.errors import AwsError
 from emulator.cloudformation.resource import check_stack_resource, enforcing
-from emulator.cloudformation.stack_life import failures, stack_of, add_event, reason_of
+from emulator.cloudformation.stack_life import (add_event, failures, reason_of, replaces,
+                                                stack_of)
 
 
 class _NotMadeYet(Exception):
@@ -34,6 +36,8 @@ def check_update(resource_map, template: dict, parameters, diff: dict, ours: fro
     """Raise the AccessDeniedException of the first thing the update may not do."""
     if not enforcing():
         return
+    from moto.cloudformation.parsing import resource_class_from_type
+
     old = resource_map._resource_json_map
     for name in diff["Remove"]:
         resource = resource_map._parsed_resources.get(name)
@@ -53,6 +57,10 @@ def check_update(resource_map, template: dict, parameters, diff: dict, ours: fro
         status = "CREATE_FAILED" if name in diff["Add"] else "UPDATE_FAILED"
         _checked(resource_map, name, kind, status, lambda kind, p=properties, n=name:
                  check_stack_resource(kind, p, name=_name_of(resource_map, kind, p, n)))
+        existing = resource_map._parsed_resources.get(name) if name in diff["Modify"] else None
+        if existing is not None and replaces(resource_class_from_type(kind), properties):
+            _checked(resource_map, name, kind, status, lambda kind, e=existing:
+                     check_stack_resource(kind, None, deleting=e))
 
 
 def _checked(resource_map, logical_id: str, kind: str, status: str, check) -> None:
