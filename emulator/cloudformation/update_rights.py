@@ -32,18 +32,21 @@ class _NotMadeYet(Exception):
     """A reference to a resource the update has not made."""
 
 
-def check_update(resource_map, template: dict, parameters, diff: dict, ours: frozenset) -> None:
-    """Raise the AccessDeniedException of the first thing the update may not do."""
+def check_update(resource_map, template: dict, parameters, diff_of, ours: frozenset) -> None:
+    """Raise the AccessDeniedException of the first thing the update may not do. `diff_of`:
+    the map's build_resource_diff; `ours`: the emulator's own types."""
     if not enforcing():
         return
+    diff = diff_of(template, parameters)
     from moto.cloudformation.parsing import resource_class_from_type
 
     old = resource_map._resource_json_map
     for name in diff["Remove"]:
         resource = resource_map._parsed_resources.get(name)
-        if resource is not None and not isinstance(resource, str):
+        if (resource is not None and not isinstance(resource, str)
+                and old[name].get("DeletionPolicy") != "Retain"):
             _checked(resource_map, name, old[name].get("Type", ""), "DELETE_FAILED",
-                     lambda kind: check_stack_resource(kind, None, deleting=resource))
+                     lambda kind, r=resource: check_stack_resource(kind, None, deleting=r))
     preview = _preview(resource_map, template, parameters)
     if preview is None:
         return  # the template's own error: the update reports it

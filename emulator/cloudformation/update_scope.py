@@ -52,7 +52,7 @@ def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozense
         diff_of = self.build_resource_diff
         removed: dict[str, dict] = {}
         if not getattr(self, "rolling_back", False):  # a rollback undoes what it can
-            check_update(self, template, parameters, diff_of(template, parameters), our_types)
+            check_update(self, template, parameters, diff_of, our_types)
 
         def build_resource_diff(other_template, other_parameters=None):
             diff = diff_of(other_template, other_parameters)
@@ -86,7 +86,9 @@ def _clean_up(resource_map, removed: dict[str, dict]) -> None:
         for name, body in list(removed.items()):
             resource = resource_map._parsed_resources.get(name)
             try:
-                if resource is not None and not isinstance(resource, str):
+                # A resource the template keeps (Retain) leaves the stack, not the account.
+                if (resource is not None and not isinstance(resource, str)
+                        and body.get("DeletionPolicy") != "Retain"):
                     resource_map._delete_resource(resource, body)
             except Exception as error:  # noqa: BLE001 - tried again next round
                 last_error = error
