@@ -244,6 +244,7 @@ def test_deleting_any_stack_resource_needs_the_callers_delete_action(handle):
     handle.client("cloudformation", **keys).delete_stack(StackName="ops")
     assert root.describe_stacks(StackName="ops")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
     failed = events_of(handle, "ops", "DELETE_FAILED")
+    assert failed["ops"] == "The following resource(s) failed to delete: [Cluster, Logs]. "
     assert (f"logs:DeleteLogGroup on resource: arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ops:*"
             in failed["Logs"])
     assert "AccessDeniedException" in failed["Logs"]

@@ -290,6 +290,7 @@ def wrap_delete_stack(original):
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
         stack.resource_map.deleting_stack = stack  # its resources' events are its
+        first_event = len(stack.events)
         try:
             original(self, stack.stack_id)
             drop_outputs(stack)
@@ -299,7 +300,11 @@ def wrap_delete_stack(original):
             self.deleted_stacks.pop(stack.stack_id, None)
             self.stacks[stack.stack_id] = stack
             stack.status = "DELETE_FAILED"
-            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason_of(error))
+            failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
+                             if e.resource_status == "DELETE_FAILED"})
+            reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
+                      if failed else reason_of(error))
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
         finally:
             stack.resource_map.deleting_stack = None
 
