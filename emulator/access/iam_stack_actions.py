@@ -3,9 +3,9 @@ make it (CREATE), to delete it (DELETE), and the ARN the actions are asked on (A
 
 The actions are the CloudFormation resource schemas' `handlers.create.permissions` and
 `handlers.delete.permissions`, reduced to the ones that grant or destroy something (the Describe
-and List calls a handler makes to wait are left out). iam_stacks.py applies them; a type missing
-from CREATE is refused under enforcement, and one missing from DELETE deletes unchecked only if
-it makes nothing (NOTHING).
+and List calls a handler makes to wait are left out). iam_stacks.py applies them; under
+enforcement a type missing from CREATE (or DELETE) is refused, to make (or delete), unless it
+makes nothing (NOTHING).
 
 The emulator's own ECS and ECR types are in DELETE too: their create and update call the ECS and
 ECR APIs, checked as the caller's own calls (iam_resources.py), but an update's removals are

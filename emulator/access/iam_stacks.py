@@ -75,7 +75,7 @@ _ROLE_KEY = re.compile(r"(?i)(role(arn)?|iamfleetrole|deliverlogspermissionarn)$
 def unknown(resource_type: str) -> str:
     return (f"The resource type {resource_type} has no IAM actions known to this emulator, so "
             "its caller's rights cannot be checked: refused while ECS_EMULATOR_ENFORCE_IAM is "
-            "set (make it without the stack, or without enforcement).")
+            "set (manage it without the stack, or without enforcement).")
 
 
 def checks(resource_type: str, properties, ctx, existing=None,

@@ -16,7 +16,8 @@ import logging
 
 from emulator.aws.errors import AwsError
 from emulator.cloudformation import ec2_network
-from emulator.cloudformation.resource import ResourceFailed, check_stack_resource
+from emulator.cloudformation.resource import (ResourceFailed, check_stack_resource,
+                                              enforcing)
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def wrap_parse(original, ours: frozenset):
     def parse_resource_and_generate_name(logical_id, resource_json, resources_map):
         parsed = original(logical_id, resource_json, resources_map)
         kind = resource_json.get("Type", "")
-        if parsed and kind not in ours:
+        if parsed and kind not in ours and enforcing():
             properties = (parsed[1] or {}).get("Properties")
             check_stack_resource(kind, properties,
                                  name=_name_of(kind, properties, parsed[2], logical_id,
