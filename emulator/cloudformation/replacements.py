@@ -57,7 +57,6 @@ def begin(resources_map) -> None:
     _replaced(resources_map).clear()
     _removed(resources_map).clear()
     resources_map._emulator_updating = True
-    resources_map._emulator_rolling_back = False
 
 
 def end(resources_map) -> None:
@@ -86,16 +85,21 @@ def wrap_resource_map_update(original):
             diff["Remove"] = []
             return diff
 
-        # Only for this call: a change set's description builds the diff without running it.
+        # Only for this call (a change set's description builds the diff without running it);
+        # update_scope's own one for this call is put back for it to take off.
+        outer = self.__dict__.get("build_resource_diff")
         self.build_resource_diff = build_resource_diff
         try:
             original(self, template, parameters)
         finally:
-            self.__dict__.pop("build_resource_diff", None)
-        if not getattr(self, "_emulator_rolling_back", False):
-            from emulator.cloudformation.stack_life import _stack_of
+            if outer is None:
+                self.__dict__.pop("build_resource_diff", None)
+            else:
+                self.build_resource_diff = outer
+        if not getattr(self, "rolling_back", False):  # set by stack_life.run_update
+            from emulator.cloudformation.stack_life import stack_of
 
-            stack = _stack_of(self)
+            stack = stack_of(self)
             if stack is not None:
                 clean_up_after_update(stack)
 
@@ -116,7 +120,7 @@ def record(stack, resources_map, logical_id: str, kind: str, resource, resource_
             setattr(old, attribute, logical_id if attribute == "logical_resource_id" else kind)
     _replaced(resources_map).append(Replaced(
         logical_id, kind, old, resource, str(resource_json.get("UpdateReplacePolicy", "Delete")),
-        getattr(resources_map, "_emulator_rolling_back", False)))
+        getattr(resources_map, "rolling_back", False)))
     add_event(stack, logical_id, kind, "UPDATE_IN_PROGRESS", old.physical_resource_id, REPLACING)
     add_event(stack, logical_id, kind, "UPDATE_IN_PROGRESS", resource.physical_resource_id,
               "Resource creation Initiated")
@@ -143,7 +147,6 @@ def restore(resources_map) -> None:
     to them back at them. A resource whose own update failed half-way (a service whose new
     deployment failed) is taken as being in its attempted state, so the rollback updates it back.
     """
-    resources_map._emulator_rolling_back = True
     _removed(resources_map).clear()  # still there: the rollback's template has them again
     parsed = resources_map._parsed_resources
     for entry in reversed(_replaced(resources_map)):
@@ -170,7 +173,6 @@ def clean_up_after_rollback(stack) -> None:
         made = entry.old if entry.in_rollback else entry.new
         _delete(stack, entry.logical_id, entry.kind, made)
     replaced.clear()
-    stack.resource_map._emulator_rolling_back = False
 
 
 def _delete_removed(stack) -> None:
@@ -197,15 +199,15 @@ def _skip(stack, logical_id: str, kind: str, resource) -> None:
 
 def _delete(stack, logical_id: str, kind: str, resource, resource_json=None) -> None:
     """Delete one resource of the clean-up phase. A failure is the resource's DELETE_FAILED
-    event; the stack's operation still succeeded, as on AWS."""
-    from emulator.cloudformation.stack_life import add_event, reason_of
+    event (stack_life's wrapper of moto's delete records it); the stack's operation still
+    succeeded, as on AWS."""
+    from emulator.cloudformation.stack_life import add_event
 
     physical_id = getattr(resource, "physical_resource_id", "")
     add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
     try:
         # stack_life's wrapper of moto's delete: the caller's rights, DELETE_COMPLETE.
         stack.resource_map._delete_resource(resource, resource_json or {"Type": kind})
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - the clean-up goes on, as CloudFormation's
         log.warning("clean-up of %s (%s) in stack %s failed: %s", logical_id, physical_id,
                     stack.name, error)
-        add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason_of(error))

@@ -1,13 +1,17 @@
 """Which resources a stack update touches, and in what order.
 
 moto updates only the resources whose template text changed, in template order, and creates the
-added ones (in template order, DependsOn ignored) before it updates any. CloudFormation also
+added ones (in template order, DependsOn ignored) before it updates any, after it removed what
+the template no longer has. CloudFormation also
 updates a resource whose Ref or Fn::GetAtt target was replaced (a service after its task
 definition got a new revision), after that target; it creates an added resource after what it
 refers to or depends on, and updates a resource before the added ones that refer to it (a
-cluster's new capacity provider before the new service that uses it)."""
+cluster's new capacity provider before the new service that uses it), and removes what the
+template no longer has last, once the rest succeeded (replacements.py)."""
 
 from __future__ import annotations
+
+from emulator.cloudformation.update_rights import check_update
 
 
 def wrap_build_resource_diff(original, our_types: frozenset[str]):
@@ -36,13 +40,18 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
     return build_resource_diff
 
 
-def wrap_update(original, parse_and_update):
+def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozenset()):
     """ResourceMap.update, which updates first the modified resources that added ones refer to
-    (moto creates every added resource before it updates any). `parse_and_update` gives the
-    (wrapped) parsing.parse_and_update_resource when called."""
+    (moto creates every added resource before it updates any; what the template no longer has
+    goes in the clean-up phase: replacements.py). Under
+    IAM enforcement, everything the update will do is checked before it starts
+    (update_rights.py). `parse_and_update` gives the (wrapped)
+    parsing.parse_and_update_resource when called."""
 
     def update(self, template, parameters=None):
         diff_of = self.build_resource_diff
+        if not getattr(self, "rolling_back", False):  # a rollback undoes what it can
+            check_update(self, template, parameters, diff_of, our_types)
 
         def build_resource_diff(other_template, other_parameters=None):
             diff = diff_of(other_template, other_parameters)
