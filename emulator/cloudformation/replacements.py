@@ -177,17 +177,28 @@ def clean_up_after_rollback(stack) -> None:
 
 def _delete_removed(stack) -> None:
     """Delete the resources out of the template, the last made first (what refers to another
-    before it), but those whose DeletionPolicy is Retain; they are no longer the stack's."""
+    before it), but those whose DeletionPolicy is Retain; they are no longer the stack's. One
+    that fails is tried again while others go (what it depends on may be among them), as moto
+    does."""
     resources_map = stack.resource_map
+    todo = []
     for entry in reversed(_removed(resources_map)):
-        kind = entry.resource_json.get("Type", "")
         if resources_map._parsed_resources.get(entry.logical_id) is entry.resource:
             del resources_map._parsed_resources[entry.logical_id]
         if entry.resource_json.get("DeletionPolicy") == "Retain":
-            _skip(stack, entry.logical_id, kind, entry.resource)
+            _skip(stack, entry.logical_id, entry.resource_json.get("Type", ""), entry.resource)
         else:
-            _delete(stack, entry.logical_id, kind, entry.resource, entry.resource_json)
+            todo.append(entry)
+    for round_ in range(_DELETE_ROUNDS):
+        todo = [entry for entry in todo if not _delete(
+            stack, entry.logical_id, entry.resource_json.get("Type", ""), entry.resource,
+            entry.resource_json, first=round_ == 0)]
+        if not todo:
+            break
     _removed(resources_map).clear()
+
+
+_DELETE_ROUNDS = 4  # moto's MAX_UPDATE_ATTEMPTS (5) counts from 1
 
 
 def _skip(stack, logical_id: str, kind: str, resource) -> None:
@@ -197,17 +208,21 @@ def _skip(stack, logical_id: str, kind: str, resource) -> None:
               getattr(resource, "physical_resource_id", ""))
 
 
-def _delete(stack, logical_id: str, kind: str, resource, resource_json=None) -> None:
+def _delete(stack, logical_id: str, kind: str, resource, resource_json=None,
+            first: bool = True) -> bool:
     """Delete one resource of the clean-up phase. A failure is the resource's DELETE_FAILED
     event (stack_life's wrapper of moto's delete records it); the stack's operation still
     succeeded, as on AWS."""
     from emulator.cloudformation.stack_life import add_event
 
     physical_id = getattr(resource, "physical_resource_id", "")
-    add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
+    if first:
+        add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
     try:
         # stack_life's wrapper of moto's delete: the caller's rights, DELETE_COMPLETE.
         stack.resource_map._delete_resource(resource, resource_json or {"Type": kind})
     except Exception as error:  # noqa: BLE001 - the clean-up goes on, as CloudFormation's
         log.warning("clean-up of %s (%s) in stack %s failed: %s", logical_id, physical_id,
                     stack.name, error)
+        return False
+    return True
