@@ -165,6 +165,9 @@ def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
             "PortBindings": port_bindings(published) or None,
             "RestartPolicy": {"Name": "no"},
             "LogConfig": {"Type": "none", "Config": {}},
+            # It only waits for a signal; with Docker's default NET_RAW it could forge ARP on
+            # the bridge, and the task's containers share its network namespace, not its caps.
+            "CapDrop": ["ALL"],
         },
     }
     body = {key: value for key, value in body.items() if value is not None}
