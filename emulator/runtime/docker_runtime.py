@@ -69,11 +69,14 @@ class DockerRuntime:
                  concurrency: int = DOCKER_CONCURRENCY["emulator"],
                  task_network: str = Settings.task_network,
                  interface_with: Callable[[str], str | None] | None = None,
-                 bridge_claims: "docker_network.BridgeClaims | None" = None):
+                 bridge_claims: "docker_network.BridgeClaims | None" = None,
+                 engine_local: Callable[[dict], str | None] | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
         (config.py); "default-bridge" needs `interface_with` (this host's interface with an
-        address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use)."""
+        address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use) and
+        `engine_local` (its `docker info` -> why the engine is not proven to be in this network
+        namespace, engine_locality.py; None: not asked, for engines made by a client_factory)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -91,6 +94,7 @@ class DockerRuntime:
         self._task_network = task_network
         self._interface_with = interface_with or (lambda _: None)
         self._bridge_claims = bridge_claims
+        self._engine_local = engine_local or (lambda info: None)
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
         self._bridge_gateways: tuple[str, ...] | None = None
@@ -193,9 +197,9 @@ class DockerRuntime:
     def _default_bridge(self) -> tuple[str, str] | None:
         if self._task_network != "default-bridge" or self._bridge_refused is not None:
             return None
-        claims = self._bridge_claims
-        found = docker_network.default_bridge(
-            self.api, self.daemon_info(), self._interface_with,
+        claims, info = self._bridge_claims, self.daemon_info()
+        found = self._engine_local(info) or docker_network.default_bridge(
+            self.api, info, self._interface_with,
             (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None))
         if isinstance(found, tuple):
             return found
