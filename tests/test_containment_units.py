@@ -16,8 +16,9 @@ import pytest
 from emulator.access import host_access
 from emulator.access.callers import Callers
 from emulator.engine import container_specs
-from emulator.runtime import engine_locality
-from emulator.runtime.base import TaskSandbox
+from emulator.runtime import docker_network, engine_locality
+from emulator.runtime.base import NetworkMembers, TaskSandbox
+from emulator.runtime.docker_runtime import DockerRuntime
 from emulator.runtime.labels import INSTANCE
 from emulator.runtime.status import ContainerStatus
 from tests.test_access_units import _Runtime, _State
@@ -153,3 +154,39 @@ def test_a_change_told_during_a_read_leaves_the_view_to_be_read_again():
     assert callers.admits("172.30.0.3") is True and runtime.reads == 2
     assert callers.admits("172.30.0.3", wait=False) is True  # fresh now
     assert runtime.reads == 2
+
+
+class _NetworkApi(_Api):
+    """The emulator's own network, with the bridge Docker would name for it."""
+
+    def __init__(self, network_id, options=None):
+        super().__init__(None)
+        self.network = {"Id": network_id, "Driver": "bridge", "Options": options or {},
+                        "IPAM": {"Config": [{"Subnet": "172.18.0.0/16", "Gateway": "172.18.0.1"}]},
+                        "Containers": {"c1": {"IPv4Address": "172.18.0.2/16"}}}
+
+    def inspect_network(self, name):
+        return self.network
+
+
+def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespace(caplog):
+    """Another engine's network of the same subnet as one of this host's (a docker:dind's first
+    network and this host's are both 172.18.0.0/16) would make a container here at a task's
+    address over there that task."""
+    elsewhere = DockerRuntime("t10", client_factory=lambda: SimpleNamespace(
+        api=_NetworkApi("f" * 64), close=lambda: None))
+    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
+        assert elsewhere.network_members() == NetworkMembers((), {})
+        assert elsewhere.network_members() == NetworkMembers((), {})
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "strangers'" in line and "br-ffffffffffff is not this host's" in line
+    # A bridge this namespace has (the loopback interface stands in for it).
+    here = DockerRuntime("t11", client_factory=lambda: SimpleNamespace(
+        api=_NetworkApi("f" * 64, {"com.docker.network.bridge.name": "lo"}), close=lambda: None))
+    assert here.network_members().addresses == {"172.18.0.2": "c1"}
+    # The emulator run as a container is on the network itself: it reads it there.
+    elsewhere._attached = True  # as attach_to_network leaves it
+    assert elsewhere.network_members().addresses == {"172.18.0.2": "c1"}
+    assert docker_network.network_members(_NetworkApi("0123456789abcdef"), "x").bridge == \
+        "br-0123456789ab"
+    assert engine_locality.bridge_is_here("lo") and not engine_locality.bridge_is_here("../lo")

@@ -183,6 +183,9 @@ class NetworkMembers:
     # Docker's default bridge, shared with containers not the emulator's: an address there that
     # is no live task's is a stranger's (access/callers.py), not the emulator network's
     shared: bool = False
+    # The host interface of a bridge network's bridge as Docker names it (br-<id>, or the
+    # network's bridge.name option); None where there is none (another driver)
+    bridge: str | None = None
 
 
 @dataclass(frozen=True)

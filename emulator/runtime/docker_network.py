@@ -128,7 +128,11 @@ def network_members(api, name: str) -> NetworkMembers:
             address = (endpoint.get(key) or "").split("/")[0]
             if address:
                 addresses[address] = container_id
-    return NetworkMembers(subnets=subnets, addresses=addresses, shared=name == DEFAULT_BRIDGE)
+    bridge = ((info.get("Options") or {}).get("com.docker.network.bridge.name")
+              or (f"br-{info['Id'][:12]}" if info.get("Driver") == "bridge" and info.get("Id")
+                  else None))
+    return NetworkMembers(subnets=subnets, addresses=addresses, shared=name == DEFAULT_BRIDGE,
+                          bridge=bridge)
 
 
 def _gateway(info: dict) -> str:

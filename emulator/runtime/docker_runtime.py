@@ -20,7 +20,8 @@ from typing import Callable, Iterator
 
 from emulator.config import DOCKER_CONCURRENCY, Settings
 
-from . import docker_cleanup, docker_images, docker_listing, docker_network, docker_streams
+from . import (docker_cleanup, docker_images, docker_listing, docker_network, docker_streams,
+               engine_locality)
 from .image_digests import ImageDigests
 from .base import (
     ContainerCreateError,
@@ -95,6 +96,8 @@ class DockerRuntime:
         self._interface_with = interface_with or (lambda _: None)
         self._bridge_claims = bridge_claims
         self._engine_local = engine_local or (lambda info: None)
+        self._attached = False  # the emulator's own container is on the network (own_container)
+        self._foreign_said = False  # network_members() said the network is not this host's
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
         self._bridge_gateways: tuple[str, ...] | None = None
@@ -218,11 +221,24 @@ class DockerRuntime:
         """Connect `container` (the emulator's own) to this instance's network; its address."""
         from .own_container import attach
 
+        self._attached = True
         return attach(self.api, self.ensure_network()[0], container)
 
     def network_members(self) -> NetworkMembers:
-        """Who is on this instance's network now (the access checks map addresses to tasks)."""
-        return docker_network.network_members(self.api, self.ensure_network()[0])
+        """Who is on this instance's network now (the access checks map addresses to tasks):
+        nobody where the network's bridge is not in this network namespace (an engine in a
+        container, in another namespace, elsewhere), whose addresses a container here may have
+        too; the emulator run as a container is on the network itself."""
+        members = docker_network.network_members(self.api, self.ensure_network()[0])
+        if members.shared or self._attached or engine_locality.bridge_is_here(members.bridge):
+            return members
+        if not self._foreign_said:
+            self._foreign_said = True
+            log.warning("calls from the Docker Engine at %s's network %s are strangers': its "
+                        "bridge %s is not this host's (an engine in a container, in another "
+                        "network namespace or on another machine)", self.api.base_url,
+                        self.ensure_network()[0], members.bridge)
+        return NetworkMembers(subnets=(), addresses={})
 
     def gateways(self) -> tuple[str, ...]:
         """This engine's network gateway (once made) and Docker's default bridge's: addresses of

@@ -88,3 +88,11 @@ def same_network_namespace(pid: int, connected: socket.socket, proc: str = "/pro
             return any(line.split()[6:7] == [inode] for line in listing)
     except OSError:
         return False
+
+
+def bridge_is_here(name: str | None, sys_net: str = "/sys/class/net") -> bool:
+    """Whether this network namespace has the bridge interface `name`. Docker names a network's
+    bridge after the network's own id (br-<12 hex>), so a user-defined network's is found here
+    only where its engine is in this namespace; another engine's network of the same subnet (a
+    docker:dind's, whose first network is 172.18.0.0/16 as this host's is) has another."""
+    return bool(name) and "/" not in name and os.path.isdir(os.path.join(sys_net, name))
