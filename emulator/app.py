@@ -349,6 +349,8 @@ def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
     # One instance id per emulator, so that stopping one never removes another's containers,
     # even within one process (a test session may run several). A persisted emulator keeps its
     # id across restarts: its containers and network are found again by their labels.
+    # The emulator run as a container joins the default engine's network (server.py).
+    own_container = environment is None and bool(settings.own_container)
     # None: the SDK reads DOCKER_HOST
     environment = environment or settings.docker_environment() or None
     # The default bridge's gateway is an address of the engine's host; an engine elsewhere may
@@ -364,7 +366,8 @@ def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
                    bridge_claims=bridge_claims,
                    # and only where the dockerd is in this network namespace: every engine's
                    # docker0 has 172.17.0.1, a docker:dind's too
-                   engine_local=functools.partial(engine_locality.why_not_local, docker_host))
+                   engine_local=functools.partial(engine_locality.why_not_local, docker_host),
+                   own_container=own_container)
     if keeper is None:
         return DockerRuntime(instance_id=new_instance_id(), **options)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),

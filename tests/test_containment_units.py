@@ -185,8 +185,9 @@ def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespa
         api=_NetworkApi("f" * 64, {"com.docker.network.bridge.name": "lo"}), close=lambda: None))
     assert here.network_members().addresses == {"172.18.0.2": "c1"}
     # The emulator run as a container is on the network itself: it reads it there.
-    elsewhere._attached = True  # as attach_to_network leaves it
-    assert elsewhere.network_members().addresses == {"172.18.0.2": "c1"}
+    inside = DockerRuntime("t12", client_factory=lambda: SimpleNamespace(
+        api=_NetworkApi("f" * 64), close=lambda: None), own_container=True)
+    assert inside.network_members().addresses == {"172.18.0.2": "c1"}
     assert docker_network.network_members(_NetworkApi("0123456789abcdef"), "x").bridge == \
         "br-0123456789ab"
     assert engine_locality.bridge_is_here("lo") and not engine_locality.bridge_is_here("../lo")

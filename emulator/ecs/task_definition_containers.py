@@ -116,7 +116,8 @@ def _check_docker_labels(container: dict) -> None:
     # (runtime/labels.py): a task that set one could have its container swept by another
     # emulator, or never counted as left behind.
     labels = container.get("dockerLabels")
-    taken = sorted(k for k in labels if k.startswith(LABEL_PREFIX)) if isinstance(labels, dict) else []
+    taken = sorted(key for key in labels if key.startswith(LABEL_PREFIX)) if isinstance(
+        labels, dict) else []
     if taken:
         raise ClientException(
             f"Invalid dockerLabels in container '{container['name']}': the label prefix "

@@ -71,13 +71,16 @@ class DockerRuntime:
                  task_network: str = Settings.task_network,
                  interface_with: Callable[[str], str | None] | None = None,
                  bridge_claims: "docker_network.BridgeClaims | None" = None,
-                 engine_local: Callable[[dict], str | None] | None = None):
+                 engine_local: Callable[[dict], str | None] | None = None,
+                 own_container: bool = False):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
         (config.py); "default-bridge" needs `interface_with` (this host's interface with an
         address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use) and
         `engine_local` (its `docker info` -> why the engine is not proven to be in this network
-        namespace, engine_locality.py; None: not asked, for engines made by a client_factory)."""
+        namespace, engine_locality.py; None: not asked, for engines made by a client_factory).
+        `own_container`: the emulator runs as a container it attaches to this engine's network
+        (ECS_EMULATOR_OWN_CONTAINER), where it sees its tasks from, not from this host."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -96,7 +99,7 @@ class DockerRuntime:
         self._interface_with = interface_with or (lambda _: None)
         self._bridge_claims = bridge_claims
         self._engine_local = engine_local or (lambda info: None)
-        self._attached = False  # the emulator's own container is on the network (own_container)
+        self._attached = own_container  # the emulator's own container is on the network
         self._foreign_said = False  # network_members() said the network is not this host's
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at

@@ -1,5 +1,6 @@
 """Whether a Docker Engine's networks are this process's: the dockerd at the other end of its
-socket is in this process's network namespace.
+socket is in this process's network namespace (for Docker's default bridge), or a network's
+own bridge is (for the emulator's networks: bridge_is_here).
 
 Every engine calls its default bridge docker0 and gives it 172.17.0.1, so an engine whose bridge
 is not this host's (docker:dind reached through a socket mounted here or a port published on
