@@ -159,6 +159,9 @@ def test_iam_resources_are_checked_on_the_arns_they_act_on():
         return iam_stacks.checks(kind, {}, ctx, name=name)
 
     arn = "arn:aws:iam::111122223333:"
+    # A name a template can spell never passes for a value the update's check cannot know.
+    assert checks("AWS::IAM::User", UserName="ops\x00unknown") == [
+        ("iam:CreateUser", f"{arn}user/ops\x00unknown")]
     assert checks("AWS::IAM::AccessKey", UserName="admin") == [
         ("iam:CreateAccessKey", f"{arn}user/ops/admin")]
     assert checks("AWS::IAM::UserToGroupAddition", GroupName="admins", Users=["dev"]) == [

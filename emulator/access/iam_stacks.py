@@ -21,13 +21,15 @@ update's removals can be checked before the update changes anything.
 from __future__ import annotations
 
 import re
+import secrets
 
 from emulator.access.iam_stack_actions import CREATE, DELETE, NOTHING, arn_of
 
 # A value a stack update's check cannot know before the update runs (it refers to a resource
 # the update makes): what it names is checked when the resource is made
-# (cloudformation/update_rights.py).
-UNKNOWN = "\x00unknown"
+# (cloudformation/update_rights.py). Made fresh by each process and never shown, so that no
+# template can spell it: a name holding it would otherwise skip its checks.
+UNKNOWN = f"\x00unknown-{secrets.token_hex(16)}"
 
 # IAM properties that grant more than the resource itself: property -> action on the resource.
 _IAM_EXTRA = {
