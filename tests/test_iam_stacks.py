@@ -315,13 +315,15 @@ def test_names_a_stack_makes_up_are_checked_on_the_arns_they_will_have(handle):
     prefix only, the stack stands (checked on `*` before, it was refused); a Deny on the
     prefix holds."""
     resources = {"Bot": {"Type": "AWS::IAM::User", "Properties": {}},
+                 "Crew": {"Type": "AWS::IAM::Group", "Properties": {}},  # moto knows no name
                  "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
                  "Repo": {"Type": "AWS::ECR::Repository", "Properties": {}}}
     keys = user_with(handle, "team", json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": STACK_CALLS, "Resource": "*"},
-        {"Effect": "Allow", "Action": ["iam:CreateUser", "logs:CreateLogGroup",
-                                       "ecr:CreateRepository"],
+        {"Effect": "Allow", "Action": ["iam:CreateUser", "iam:CreateGroup",
+                                       "logs:CreateLogGroup", "ecr:CreateRepository"],
          "Resource": [f"arn:aws:iam::{ACCOUNT}:user/team-*",
+                      f"arn:aws:iam::{ACCOUNT}:group/team-*",
                       f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:team-*",
                       f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team-*"]}]}))
     stack = create(handle, keys, "team", resources)

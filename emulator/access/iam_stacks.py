@@ -56,6 +56,12 @@ _IAM_SELF = {"AWS::IAM::User": ("user", "UserName"), "AWS::IAM::Role": ("role", 
 _IAM_NAMED = frozenset({"AWS::IAM::User", "AWS::IAM::Role", "AWS::IAM::Group",
                         "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"})
 
+def own_name_property(resource_type: str) -> str | None:
+    """The property that names an IAM type's own resource (moto knows none for some: a group,
+    a managed policy), or None."""
+    return _IAM_SELF[resource_type][1] if resource_type in _IAM_NAMED else None
+
+
 # IAM properties naming other IAM resources the resource acts on: property -> (kind, action),
 # as AWS authorizes the action on the named one (AddUserToGroup on the group, PutUserPolicy on
 # the user...).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from emulator.aws.errors import AwsError
+from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network
 from emulator.cloudformation.resource import (ResourceFailed, check_stack_resource,
                                               enforcing)
@@ -98,7 +99,7 @@ def _name_of(kind: str, properties, generated: str, logical_id: str, resources_m
     it will have), or the existing resource's for an update."""
     from moto.cloudformation.parsing import resource_name_property_from_type
 
-    key = resource_name_property_from_type(kind)
+    key = resource_name_property_from_type(kind) or own_name_property(kind)
     if not key:
         return None
     if isinstance(properties, dict) and properties.get(key):
