@@ -44,6 +44,8 @@ def create(store: EcsStore, request) -> Cluster:
             request.capacity_providers or [],
             request.default_capacity_provider_strategy or [],
         )
+    if existing is not None:  # a deleted one's, once nothing above refused the request
+        store.forget_cluster(name)  # the new cluster starts empty
     store.clusters[name] = cluster
     return cluster
 
