@@ -184,7 +184,7 @@ class TaskRunner(TaskTeardown):
             self.task.pull_started_at = self.task.pull_started_at or began
             self.task.pull_stopped_at = utcnow()
 
-    def _prepare_image(self, container, pulling) -> str:
+    def _prepare_image(self, container, pulling=None) -> str:
         image, auth = self.engine.resolve_image(self.store, container.definition["image"],
                                                 self.task.engine)
         try:
