@@ -169,7 +169,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     from emulator.runtime.docker_network import BridgeClaims  # docker_runtime imports it too
 
     claims = BridgeClaims()  # the engines' default bridges tasks use
-    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings, None, claims),
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings, None, claims,
+                                                           settings.own_container),
                         settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
@@ -339,7 +340,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
+def _docker_runtime(keeper, settings, environment=None, bridge_claims=None, own_container=None):
     from emulator.metadata.link_local import interface_with
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
@@ -358,7 +359,7 @@ def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
                    concurrency=docker_concurrency_for(settings, task_network),
                    task_network=task_network,
                    interface_with=interface_with if local else lambda _: None,
-                   bridge_claims=bridge_claims)
+                   bridge_claims=bridge_claims, own_container=own_container)
     if keeper is None:
         return DockerRuntime(instance_id=new_instance_id(), **options)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),
