@@ -222,3 +222,38 @@ def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
     only_done = ecs.list_service_deployments(cluster=cluster, service="web", status=["SUCCESSFUL"])
     assert all(d["status"] == "SUCCESSFUL" for d in only_done["serviceDeployments"])
     ecs.delete_service(cluster=cluster, service="web", force=True)
+
+
+def test_create_service_refuses_as_aws_words_it(ecs, cluster, busybox_image):
+    """A name still DRAINING, an INACTIVE revision, two service registries: ECS's refusals."""
+    # The task ignores SIGTERM, so the deleted service stays DRAINING for its 2 s stop timeout.
+    stubborn = register(ecs, busybox_image, command=["sh", "-c", "trap '' TERM; sleep 3600"],
+                        family="stubborn", stopTimeout=2)
+    ecs.create_service(cluster=cluster, serviceName="old", desiredCount=1,
+                       taskDefinition=stubborn)
+    wait_for(lambda: service_of(ecs, cluster, "old"), lambda s: s["runningCount"] == 1,
+             timeout=30)
+    ecs.delete_service(cluster=cluster, service="old", force=True)
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster=cluster, serviceName="old", desiredCount=0,
+                           taskDefinition=stubborn)
+    error = excinfo.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterException", "Unable to Start a service that is still Draining.")
+    retired = register(ecs, busybox_image, family="retired")
+    ecs.deregister_task_definition(taskDefinition=retired)
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster=cluster, serviceName="new", desiredCount=0,
+                           taskDefinition=retired)
+    assert excinfo.value.response["Error"]["Code"] == "ClientException"
+    assert "inactive" in excinfo.value.response["Error"]["Message"]
+    registries = [{"registryArn": f"arn:aws:servicediscovery:us-east-1:123456789012:service/srv-{n}"}
+                  for n in "ab"]
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster=cluster, serviceName="new", desiredCount=0,
+                           taskDefinition=stubborn, serviceRegistries=registries)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert [arn.rsplit("/", 1)[1] for arn in ecs.list_services(cluster=cluster)["serviceArns"]
+            ] == ["old"]  # still DRAINING: listed, as on AWS; nothing new made
+    wait_for(lambda: service_of(ecs, cluster, "old"), lambda s: s["status"] == "INACTIVE",
+             timeout=30)
