@@ -209,10 +209,21 @@ def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
         serviceRevisionArns=[first["targetServiceRevisionArn"], current["targetServiceRevisionArn"]])
     assert [r["taskDefinition"] for r in revisions["serviceRevisions"]] == [good, broken]
     assert revisions["serviceRevisions"][1]["containerImages"][0]["image"] == "ecs-emulator-test/missing:2"
+    # DescribeServices names the revisions running now, the new one first; the first still
+    # runs its task (the new one's never start).
+    running_now = service_of(ecs, cluster)["currentServiceRevisions"]
+    assert [r["arn"] for r in running_now] == [current["targetServiceRevisionArn"],
+                                               first["targetServiceRevisionArn"]]
+    assert running_now[0]["requestedTaskCount"] == 1 and running_now[0]["runningTaskCount"] == 0
+    assert (running_now[1]["requestedTaskCount"], running_now[1]["runningTaskCount"],
+            running_now[1]["pendingTaskCount"]) == (1, 1, 0)
 
     ecs.stop_service_deployment(serviceDeploymentArn=current["serviceDeploymentArn"], stopType="ROLLBACK")
     ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
     assert service_of(ecs, cluster)["taskDefinition"] == good
+    [settled] = service_of(ecs, cluster)["currentServiceRevisions"]  # the broken one's is gone
+    assert (settled["requestedTaskCount"], settled["runningTaskCount"],
+            settled["pendingTaskCount"]) == (1, 1, 0)
     statuses = {d["serviceDeploymentArn"]: d["status"] for d in
                 ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"]}
     assert statuses[current["serviceDeploymentArn"]] == "ROLLBACK_SUCCESSFUL"
