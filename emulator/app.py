@@ -170,7 +170,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     from emulator.runtime.docker_network import BridgeClaims  # docker_runtime imports it too
 
     claims = BridgeClaims()  # the engines' default bridges tasks use
-    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings, None, claims),
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings, None, claims,
+                                                           settings.own_container),
                         settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
@@ -340,7 +341,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
+def _docker_runtime(keeper, settings, environment=None, bridge_claims=None, own_container=None):
     from emulator.metadata.link_local import interface_with
     from emulator.runtime import engine_locality
     from emulator.runtime.docker_runtime import DockerRuntime
@@ -349,8 +350,8 @@ def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
     # One instance id per emulator, so that stopping one never removes another's containers,
     # even within one process (a test session may run several). A persisted emulator keeps its
     # id across restarts: its containers and network are found again by their labels.
-    # The emulator run as a container joins the default engine's network (server.py).
-    own_container = environment is None and bool(settings.own_container)
+    # `own_container`: the emulator's own container (ECS_EMULATOR_OWN_CONTAINER), given for
+    # the default engine only, whose network it joins (server.py).
     # None: the SDK reads DOCKER_HOST
     environment = environment or settings.docker_environment() or None
     # The default bridge's gateway is an address of the engine's host; an engine elsewhere may

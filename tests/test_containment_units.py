@@ -186,7 +186,7 @@ def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespa
     assert here.network_members().addresses == {"172.18.0.2": "c1"}
     # The emulator run as a container is on the network itself: it reads it there.
     inside = DockerRuntime("t12", client_factory=lambda: SimpleNamespace(
-        api=_NetworkApi("f" * 64), close=lambda: None), own_container=True)
+        api=_NetworkApi("f" * 64), close=lambda: None), own_container="ecs-emulator")
     assert inside.network_members().addresses == {"172.18.0.2": "c1"}
     assert docker_network.network_members(_NetworkApi("0123456789abcdef"), "x").bridge == \
         "br-0123456789ab"

@@ -72,15 +72,16 @@ class DockerRuntime:
                  interface_with: Callable[[str], str | None] | None = None,
                  bridge_claims: "docker_network.BridgeClaims | None" = None,
                  engine_local: Callable[[dict], str | None] | None = None,
-                 own_container: bool = False):
+                 own_container: str | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
         (config.py); "default-bridge" needs `interface_with` (this host's interface with an
         address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use) and
         `engine_local` (its `docker info` -> why the engine is not proven to be in this network
         namespace, engine_locality.py; None: not asked, for engines made by a client_factory).
-        `own_container`: the emulator runs as a container it attaches to this engine's network
-        (ECS_EMULATOR_OWN_CONTAINER), where it sees its tasks from, not from this host."""
+        `own_container`: the emulator's own container on this engine, where it runs in one
+        (ECS_EMULATOR_OWN_CONTAINER: a name or id, "auto" to find it): it attaches to this
+        engine's network and sees its tasks from there, not from this host."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -99,7 +100,8 @@ class DockerRuntime:
         self._interface_with = interface_with or (lambda _: None)
         self._bridge_claims = bridge_claims
         self._engine_local = engine_local or (lambda info: None)
-        self._attached = own_container  # the emulator's own container is on the network
+        self._own_container = own_container
+        self._attached = bool(own_container)  # the emulator's own container is on the network
         self._foreign_said = False  # network_members() said the network is not this host's
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
@@ -476,7 +478,8 @@ class DockerRuntime:
     def remove_labelled(self, labels: dict[str, str]) -> int:
         """Remove this instance's containers, networks and volumes that carry all of `labels`
         (all of this instance's with no labels; name another instance to reach its)."""
-        removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels})
+        removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels},
+                                                 own=self.own_container())
         self._forget_network()  # it may be gone; ensure_network finds or makes it again
         return removed
 
@@ -495,7 +498,17 @@ class DockerRuntime:
 
     def remove_orphans(self) -> int:
         """At start-up: remove resources of emulators on this host whose process has ended."""
-        return docker_cleanup.remove_orphans(self.api)
+        return docker_cleanup.remove_orphans(self.api, own=self.own_container())
+
+    def own_container(self) -> str | None:
+        """The emulator's own container (id or name) where it runs in one on this engine: it
+        joins its tasks' network and leaves it before the network's removal, not as a
+        leftover."""
+        if self._own_container == "auto":
+            from .own_container import own_container_id
+
+            self._own_container = own_container_id()
+        return self._own_container
 
 
 def _state(info: dict, network_source: dict) -> ContainerState:
