@@ -191,3 +191,19 @@ def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespa
     assert docker_network.network_members(_NetworkApi("0123456789abcdef"), "x").bridge == \
         "br-0123456789ab"
     assert engine_locality.bridge_is_here("lo") and not engine_locality.bridge_is_here("../lo")
+
+
+def test_rootless_and_vm_engines_are_told_before_the_locality_check():
+    """A VM's or rootless engine's socket is served on this host, so the locality check cannot
+    tell it (and needs SO_PEERCRED, which macOS has not): their own reasons come first."""
+    def locality(info):
+        raise AssertionError("not asked")
+
+    rootless = {"SecurityOptions": ["name=seccomp", "name=rootless"]}
+    assert "rootless" in docker_network.default_bridge(None, rootless, lambda _: None,
+                                                       locality=locality)
+    desktop = {"OperatingSystem": "Docker Desktop", "Name": "docker-desktop"}
+    assert "VM" in docker_network.default_bridge(None, desktop, lambda _: None,
+                                                 locality=locality)
+    assert docker_network.default_bridge(None, {}, lambda _: None,
+                                         locality=lambda info: "elsewhere") == "elsewhere"

@@ -78,13 +78,17 @@ class BridgeClaims:
 
 
 def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
-                   claim: Callable[[tuple], str | None] = lambda subnets: None
+                   claim: Callable[[tuple], str | None] = lambda subnets: None,
+                   locality: Callable[[dict], str | None] = lambda info: None
                    ) -> tuple[str, str] | str:
     """(name, gateway IP) of the engine's default bridge, or why tasks cannot use it. `info`:
     the engine's `docker info`; `interface_with(address)`: the name of this host's interface
     that has the address, if any (the bridge must be this host's, for the emulator to listen
     on its gateway and see each task's own address); `claim(subnets)`: None where no other
-    engine of this emulator has an overlapping bridge in use (BridgeClaims), else why."""
+    engine of this emulator has an overlapping bridge in use (BridgeClaims), else why;
+    `locality(info)`: None where the engine is proven to be in this network namespace
+    (engine_locality.py), else why; asked once rootless and VM engines are told apart, which
+    it cannot ask (a VM's socket is served on this host)."""
     from emulator.access.control_token import reaches_loopback
 
     import docker.errors
@@ -96,6 +100,9 @@ def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
     if reaches_loopback(True, info):
         return ("the Docker Engine runs in a VM (Docker Desktop, OrbStack, Rancher Desktop, "
                 "Colima, Lima): its default bridge is not this host's")
+    elsewhere = locality(info)
+    if elsewhere:
+        return elsewhere
     try:
         info = api.inspect_network(DEFAULT_BRIDGE)
     except docker.errors.NotFound:

@@ -206,9 +206,10 @@ class DockerRuntime:
         if self._task_network != "default-bridge" or self._bridge_refused is not None:
             return None
         claims, info = self._bridge_claims, self.daemon_info()
-        found = self._engine_local(info) or docker_network.default_bridge(
+        found = docker_network.default_bridge(
             self.api, info, self._interface_with,
-            (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None))
+            (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None),
+            self._engine_local)
         if isinstance(found, tuple):
             return found
         self._bridge_refused = found
@@ -237,7 +238,11 @@ class DockerRuntime:
         members = docker_network.network_members(self.api, self.ensure_network()[0])
         if members.shared or self._attached or engine_locality.bridge_is_here(members.bridge):
             return members
-        if not self._foreign_said:
+        from emulator.access.control_token import reaches_loopback
+
+        # A VM's engine (Docker Desktop...) is never here: its tasks call from this host's
+        # loopback, nothing worth a warning
+        if not self._foreign_said and not reaches_loopback(True, self.daemon_info()):
             self._foreign_said = True
             log.warning("calls from the Docker Engine at %s's network %s are strangers': its "
                         "bridge %s is not this host's (an engine in a container, in another "

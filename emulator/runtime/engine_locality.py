@@ -42,7 +42,7 @@ def why_not_local(docker_host: str, info: dict,
     path = rest or DEFAULT_SOCKET
     try:
         connected, pid = (peer_of or _peer_of)(path)
-    except OSError as error:
+    except (OSError, AttributeError) as error:  # no SO_PEERCRED (macOS): not proven
         return f"the Docker Engine's socket {path} could not be asked who serves it ({error})"
     try:
         if not same_network_namespace(pid, connected, proc):
@@ -91,9 +91,15 @@ def same_network_namespace(pid: int, connected: socket.socket, proc: str = "/pro
         return False
 
 
-def bridge_is_here(name: str | None, sys_net: str = "/sys/class/net") -> bool:
+def bridge_is_here(name: str | None) -> bool:
     """Whether this network namespace has the bridge interface `name`. Docker names a network's
     bridge after the network's own id (br-<12 hex>), so a user-defined network's is found here
     only where its engine is in this namespace; another engine's network of the same subnet (a
     docker:dind's, whose first network is 172.18.0.0/16 as this host's is) has another."""
-    return bool(name) and "/" not in name and os.path.isdir(os.path.join(sys_net, name))
+    if not name or "/" in name:
+        return False
+    try:  # asks this process's own namespace (/sys/class/net shows its mounter's)
+        socket.if_nametoindex(name)
+        return True
+    except OSError:
+        return False
