@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from emulator.engine.task_images import ImageChecks
+from emulator.engine.task_images import ImageChecks, Throttled
 
 
 class _Runtime:
@@ -41,9 +41,10 @@ def test_a_registry_that_never_answers_holds_a_request_only_until_the_deadline()
         assert checks.unserved_image("203.0.113.1/x:1") == (
             "which its registry did not answer about within 0.05 s; try again")
         assert "did not answer" in checks.unserved_image("203.0.113.1/y:1")
-        # Two checks still asking: a third is told to try again without asking anyone.
-        assert checks.unserved_image("203.0.113.1/z:1") == (
-            "which cannot be checked now (other images are being checked); try again")
+        # Two checks still asking: a third is throttled without asking anyone.
+        with pytest.raises(Throttled, match=r"'203.0.113.1/z:1' cannot be checked now \(other "
+                           r"images are being checked\); try again"):
+            checks.unserved_image("203.0.113.1/z:1")
         assert runtime.asked == ["203.0.113.1/x:1", "203.0.113.1/y:1"]
     finally:
         runtime.release.set()
@@ -53,6 +54,28 @@ def test_a_registry_that_never_answers_holds_a_request_only_until_the_deadline()
     assert checks.unserved_image("203.0.113.1/x:1") == "which its registry could not be asked about"
     assert checks.unserved_image("203.0.113.1/y:1") is None
     assert runtime.asked == ["203.0.113.1/x:1", "203.0.113.1/y:1"]
+
+
+def test_a_caller_has_one_check_in_flight_and_leaves_the_other_to_other_callers():
+    """A task naming silent registries again and again holds one check, not every one."""
+    runtime = _Runtime(hang={"203.0.113.1/a:1", "203.0.113.1/b:1"})
+    checks = ImageChecks(_engines(runtime), deadline=0.05, at_once=2)
+    try:
+        assert "did not answer" in checks.unserved_image("203.0.113.1/a:1", caller="task-1")
+        # Its check still asks: the flooder's next call is throttled at once, asking no one.
+        for image in ("203.0.113.1/b:1", "nginx:1"):
+            with pytest.raises(Throttled, match="an image this caller named before is still "
+                               "being checked"):
+                checks.unserved_image(image, caller="task-1")
+        assert runtime.asked == ["203.0.113.1/a:1"]
+        # Another task's check takes the other slot, and is answered.
+        assert checks.unserved_image("nginx:1", caller="task-2") is None
+        assert runtime.asked == ["203.0.113.1/a:1", "nginx:1"]
+    finally:
+        runtime.release.set()
+    assert all(checks._slots.acquire(timeout=5) for _ in range(2))  # both checks are done
+    checks._slots.release(), checks._slots.release()
+    assert checks.unserved_image("nginx:2", caller="task-1") is None
 
 
 def test_answers_are_kept_per_engine_for_a_while_and_errors_not_at_all():

@@ -93,8 +93,9 @@ class EngineView:
     foreign_volume: Callable[[str], str | None]
     # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
     own_registry: Callable[[str], bool]
-    # Why an image is not one any registry serves to anyone, else None (task_images.py).
-    unserved_image: Callable[[str], str | None]
+    # Why an image is not one any registry serves to anyone, else None (task_images.py: it
+    # takes the caller as `caller=`, which rights.py binds, and raises Throttled past its limits).
+    unserved_image: Callable[..., str | None]
 
 
 def subject(operation: str, params: dict, store) -> dict | None:

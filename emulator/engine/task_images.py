@@ -9,9 +9,13 @@ the operator's calls from this host are not asked.
 
 The check asks registries, which may never answer (dockerd waits ~30 s on one that drops
 packets), on a thread of the listener that also serves every task's credentials. So a request
-waits at most DEADLINE for it, at most AT_ONCE checks run at a time (more are told to try again
-at once), and each engine's answer about an image is kept KEEP seconds: a task cannot hold the
-listener's few threads by naming unreachable registries.
+waits at most DEADLINE for it, at most AT_ONCE checks run at a time, one caller (a task) has at
+most one check in flight, and each engine's answer about an image is kept KEEP seconds. A call
+that would start a check past those limits is refused at once with Throttled (ECS's
+ThrottlingException, which SDKs retry after a pause): a task that names silent registries again
+and again holds one check, and leaves the other to other tasks. The listeners containers reach
+keep AT_ONCE threads more than they serve with (access/gate.py), so the requests waiting for
+checks never take a thread that other tasks' metadata and credentials requests need.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ import time
 
 DEADLINE = 5.0  # seconds a request waits for the whole check
 KEEP = 60.0  # seconds an engine's answer about an image is reused
-AT_ONCE = 2  # checks asking engines at the same time
+AT_ONCE = 2  # checks asking engines at the same time (access/gate.py keeps threads for them)
+
+
+class Throttled(Exception):
+    """A check that may not start now (too many in flight, or the caller's own): the call is
+    refused at once, to be made again (the message says why)."""
 
 
 class ImageChecks:
@@ -33,12 +42,14 @@ class ImageChecks:
         self._slots = threading.BoundedSemaphore(at_once)
         self._kept: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._guard = threading.Lock()
+        self._asking: set = set()  # the callers with a check in flight
 
-    def unserved_image(self, image) -> str | None:
+    def unserved_image(self, image, caller=None) -> str | None:
         """Why `image` is not one anyone may pull, else None: an engine (engines.py) holds a
         copy no registry served, or its registry does not serve it without credentials, or an
         engine could not say in time or is not answering (fails closed: the call may be made
-        again)."""
+        again). Raises Throttled when the check may not start now; `caller` (a task's ARN, or
+        a container's address) may have one in flight."""
         if not isinstance(image, str) or not image or image != image.strip():
             return None  # left to RegisterTaskDefinition's validation
         asking = []
@@ -54,18 +65,25 @@ class ImageChecks:
                 return kept[0]
         if not asking:
             return None
-        if not self._slots.acquire(blocking=False):
-            return "which cannot be checked now (other images are being checked); try again"
+        with self._guard:
+            if caller is not None and caller in self._asking:
+                raise Throttled(f"Rate exceeded: an image this caller named before is still "
+                                f"being checked ({image!r} waits for it); try again")
+            if not self._slots.acquire(blocking=False):
+                raise Throttled(f"Rate exceeded: {image!r} cannot be checked now (other images "
+                                "are being checked); try again")
+            if caller is not None:
+                self._asking.add(caller)
         answer: list[str | None] = []
         done = threading.Event()
-        threading.Thread(target=self._ask, args=(asking, image, answer, done), daemon=True,
-                         name="image-check").start()
+        threading.Thread(target=self._ask, args=(asking, image, answer, done, caller),
+                         daemon=True, name="image-check").start()
         if not done.wait(self.deadline):
             # The thread goes on and keeps its answer, for the call made again.
             return f"which its registry did not answer about within {self.deadline:g} s; try again"
         return answer[0]
 
-    def _ask(self, engines, image: str, answer: list, done: threading.Event) -> None:
+    def _ask(self, engines, image: str, answer: list, done: threading.Event, caller) -> None:
         try:
             for engine in engines:
                 try:
@@ -82,7 +100,9 @@ class ImageChecks:
                     return
             answer.append(None)
         finally:
-            self._slots.release()
+            with self._guard:
+                self._asking.discard(caller)
+                self._slots.release()
             done.set()
 
     def _kept_answer(self, engine: str, image: str) -> tuple[str | None] | None:
