@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import threading
 
 import pytest
+from flask import Flask
 
 from tests.test_task_credentials import python_image  # noqa: F401  (a fixture)
 from tests.test_task_metadata import output_of, register, run, stop
+from tests.waiting import wait_for
 
-pytestmark = pytest.mark.docker
 
 # A task whose container names images of a registry on its own address that accepts connections
 # and never answers (a listening socket nobody accepts on: the kernel completes the handshake),
@@ -65,6 +69,7 @@ CREDENTIALS = [{"name": "AWS_ACCESS_KEY_ID", "value": "test"},
                {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"}]
 
 
+@pytest.mark.docker
 def test_a_task_naming_silent_registries_holds_one_image_check_and_leaves_others_theirs(
         ecs, cluster, python_image, docker_client):
     """engine/task_images.py: one check in flight per task, the rest of its calls throttled at
@@ -92,3 +97,105 @@ def test_a_task_naming_silent_registries_holds_one_image_check_and_leaves_others
     # The flood: a check at a time (each refused after the 5 s deadline), the rest throttled.
     assert set(codes) == {"ThrottlingException", "AccessDeniedException"}, codes
     assert codes["AccessDeniedException"] <= 4 < codes["ThrottlingException"], codes
+
+
+# -- the front doors: endless answers, clients that never read ----------------------------------
+
+class _EndlessTask:
+    """A task's port that answers every request with an endless chunked body, until the front
+    door closes the connection."""
+
+    CHUNK = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
+
+    def __init__(self):
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(sock,), daemon=True).start()
+
+    def _answer(self, sock):
+        with sock:
+            head = b""
+            while b"\r\n\r\n" not in head and (data := sock.recv(65536)):
+                head += data
+            try:
+                sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while True:
+                    sock.sendall(self.CHUNK)
+            except OSError:  # the front door closed it
+                return
+
+    def close(self):
+        self._listener.close()
+
+
+@pytest.fixture
+def doors():
+    """The front doors' forwarding on a server with the front doors' threads: /endless/ to a
+    task with an endless answer, /page/ to a task that answers a page."""
+    from emulator import front_door_routes, front_doors, http_server
+    from tests.test_front_door_streaming import _Task
+
+    endless, page = _EndlessTask(), _Task()
+    page.answer = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    app = Flask(__name__)
+
+    @app.route("/<door>/<path:path>", methods=["GET"])
+    def forward(door, path):
+        port = endless.port if door == "endless" else page.port
+        return front_door_routes._forward([("127.0.0.1", port)], f"service {door}", path,
+                                          door=door)
+
+    server = http_server.Server(("127.0.0.1", 0), app, numthreads=front_doors.THREADS,
+                                timeout=65)
+    server.prepare()
+    threading.Thread(target=server.serve, daemon=True).start()
+    yield server.bind_addr[1]
+    server.stop()
+    endless.close()
+    page.close()
+
+
+def _get(port: int, path: str) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    client.request("GET", path)
+    return client, client.getresponse()
+
+
+def test_endless_answers_unread_take_one_front_doors_share_not_every_thread(doors):
+    """Clients that read an endless answer's head and then nothing hold their threads (until the
+    65 s send timeout): one front door gets STREAMS_PER_DOOR of them, the next is told 503 at
+    once, and the other front doors still answer."""
+    from emulator import front_door_routes, front_doors
+
+    assert front_doors.THREADS >= 2 * front_door_routes.STREAMS_PER_DOOR
+    held = [_get(doors, f"/endless/{n}") for n in range(front_doors.THREADS)]
+    try:
+        statuses = [answer.status for _, answer in held]
+        assert statuses == [200] * front_door_routes.STREAMS_PER_DOOR + [503] * (
+            front_doors.THREADS - front_door_routes.STREAMS_PER_DOOR)
+        assert b"is already forwarding 8 requests" in held[-1][1].read()
+        # Another front door answers, on the threads the endless one could not take.
+        client, answer = _get(doors, "/page/index.html")
+        assert (answer.status, answer.read()) == (200, b"hello")
+        client.close()
+        # A reader that keeps reading streams on (a long download is fine): 4 MiB of it.
+        got = 0
+        while got < 4 << 20:
+            got += len(held[0][1].read1(1 << 20))
+    finally:
+        for client, _ in held:
+            client.close()
+    # Closed by their clients, the streams give their places back.
+    def served() -> int:
+        client, answer = _get(doors, "/endless/again")
+        client.close()
+        return answer.status
+    assert wait_for(served, lambda status: status == 200, timeout=10) == 200
