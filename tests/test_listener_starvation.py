@@ -26,7 +26,7 @@ ip = socket.gethostbyname(socket.gethostname())
 silent = socket.socket(); silent.bind(("0.0.0.0", 5000)); silent.listen(1024)
 codes, lock = {}, threading.Lock()
 def flood(n):
-    ecs = boto3.client("ecs", config=Config(retries={"max_attempts": 1}, read_timeout=30))
+    ecs = boto3.client("ecs", config=Config(retries={"total_max_attempts": 1}, read_timeout=30))
     i, until = 0, time.monotonic() + float(os.environ["SECONDS_"])
     while time.monotonic() < until:
         i += 1
@@ -52,7 +52,7 @@ import json, socket, time
 import boto3
 from botocore.config import Config
 ip = socket.gethostbyname(socket.gethostname())
-ecs = boto3.client("ecs", config=Config(retries={"max_attempts": 1}))
+ecs = boto3.client("ecs", config=Config(retries={"total_max_attempts": 1}))
 for k in range(4):
     try:
         ecs.register_task_definition(family="p", containerDefinitions=[
