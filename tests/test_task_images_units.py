@@ -5,6 +5,7 @@ not answering refuses rather than lets its copy pass unchecked."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
@@ -149,3 +150,39 @@ def test_a_definition_of_many_slow_images_is_refused_at_the_first_that_says_try_
     assert "'203.0.113.1/x0:1', which its registry did not answer" in host_access.refusal(
         "RegisterTaskDefinition", spec, view)
     assert asked == ["203.0.113.1/x0:1"]
+
+
+def test_a_registrys_name_is_resolved_under_the_checks_limits():
+    """A task may name a domain whose name servers never answer: the resolution of the
+    registry's name (is it this host?) waits no longer, nor on more threads, than a check."""
+    from emulator.access import host_access
+    from emulator.engine.task_images import Late
+
+    release = threading.Event()
+    checks = ImageChecks(_engines(_Runtime()), deadline=0.05, at_once=2)
+    resolved, asked = [], []
+
+    def resolve(host, caller=None):
+        resolved.append(host)
+        return checks.within_limits(lambda: release.wait(10) and [], caller, host)
+
+    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+                                  unserved_image=lambda i, caller=None: asked.append(i),
+                                  resolve=partial(resolve, caller="task-1"))
+    spec = {"containerDefinitions": [{"name": "a", "image": "silent.example/x:1"},
+                                     {"name": "b", "image": "other.example/y:1"}]}
+    try:
+        assert host_access.engine_reasons(spec, view) == [
+            "container 'a' pulls its image from a registry whose name did not resolve in time; "
+            "try again"]
+        assert resolved == ["silent.example"] and asked == []  # the rest is not asked
+        with pytest.raises(Throttled):  # its resolution still waits: the task's next call
+            host_access.engine_reasons(spec, view)
+        # Addresses and this host's names need no name server: never bounded, never throttled.
+        spec = {"containerDefinitions": [{"name": "c", "image": "203.0.113.1:5000/z:1"}]}
+        assert host_access.engine_reasons(spec, view) == [] and asked == ["203.0.113.1:5000/z:1"]
+        with pytest.raises(Late):
+            checks.within_limits(lambda: release.wait(10), caller="task-2")
+    finally:
+        release.set()
+    assert all(checks._slots.acquire(timeout=5) for _ in range(2))

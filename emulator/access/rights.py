@@ -91,8 +91,9 @@ class Rights:
             return
         view = self.engine_view
         if view is not None:  # one image check in flight per task (engine/task_images.py)
-            view = replace(view, unserved_image=partial(
-                view.unserved_image, caller=caller.task_arn or caller.address))
+            who = caller.task_arn or caller.address
+            view = replace(view, unserved_image=partial(view.unserved_image, caller=who),
+                           resolve=view.resolve and partial(view.resolve, caller=who))
         try:
             reason = host_access.refusal(operation, spec, view)  # Docker: no lock held
         except Throttled as error:
