@@ -8,16 +8,16 @@ On the front doors' own listener (emulator/front_doors.py, `blueprint`):
 
 forwards the request (method, path below the service, query, headers, body) to the service's
 serving tasks in turn, at the host port where each publishes the container port (the Express
-service's, or the one the route's port name names; never one of the emulator's own), and
-answers what the task answered, its body streamed as it comes; 503
-when no task serves, as an ALB with no healthy target does; 502 when the task cannot be reached
-or answers something other than HTTP. Each forwarded request holds one of the front doors'
-threads until its answer is sent (a task's endless body, read by a client, forever; unread, up
-to the listener's 65 s send timeout), so one front door (one service: its tasks, its clients)
-forwards at most STREAMS_PER_DOOR requests at once, half the listener's threads, and answers
-503 at once past that: one task or one slow client cannot stop the other front doors. An answer the task breaks off reaches the client broken
-off: short of its Content-Length, or without a chunked body's last chunk, and the connection
-closed, never as a complete answer. The addresses are in
+service's, or the one the route's port name names; never one of the emulator's own), and answers
+what the task answered, its body streamed as it comes; 503 when no task serves, as an ALB with
+no healthy target does; 502 when the task cannot be reached or answers something other than
+HTTP. Each forwarded request holds one of the front doors' threads until its answer is sent (a
+task's endless body, read by a client, forever; unread, up to the listener's 65 s send timeout),
+so one front door (one service: its tasks, its clients) forwards at most STREAMS_PER_DOOR
+requests at once, half the listener's threads, and answers 503 at once past that: one task or
+one slow client cannot stop the other front doors. An answer the task breaks off reaches the
+client broken off: short of its Content-Length, or without a chunked body's last chunk, and the
+connection closed, never as a complete answer. The addresses are in
 DescribeExpressGatewayService's ingressPaths (emulator/ecs/express_services.py) and in
 DescribeGatewayRoute's serviceUrl (emulator/ecs/gateways.py).
 

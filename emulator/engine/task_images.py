@@ -13,11 +13,11 @@ waits at most DEADLINE for it, at most AT_ONCE checks run at a time, one caller 
 most one check in flight, and each engine's answer about an image is kept KEEP seconds. A call
 that would start a check past those limits is refused at once with Throttled (ECS's
 ThrottlingException, which SDKs retry after a pause): a task that names silent registries again
-and again holds one check, and leaves the other to other tasks. The resolution of a registry's name (host_access.py: is
-it this host?) runs under the same limits (within_limits), for a domain's name servers may never
-answer either. The listeners containers reach
-keep AT_ONCE threads more than they serve with (access/gate.py), so the requests waiting for
-checks never take a thread that other tasks' metadata and credentials requests need.
+and again holds one check, and leaves the other to other tasks. The resolution of a registry's
+name (host_access.py: is it this host?) runs under the same limits (within_limits), for a
+domain's name servers may never answer either. The listeners containers reach keep AT_ONCE
+threads more than they serve with (access/gate.py), so the requests waiting for checks never
+take a thread that other tasks' metadata and credentials requests need.
 """
 
 from __future__ import annotations
