@@ -17,7 +17,8 @@ from tests.waiting import wait_for
 
 # A task whose container names images of a registry on its own address that accepts connections
 # and never answers (a listening socket nobody accepts on: the kernel completes the handshake),
-# from FLOODERS threads at once, each its own connection, no retries.
+# from 8 threads at once, each its own connection, no retries, until SECONDS_ have passed or the
+# task is stopped; it prints its answers by code so far every half second.
 FLOOD = r'''
 import json, os, socket, threading, time
 import boto3
@@ -39,10 +40,12 @@ def flood(n):
         with lock:
             codes[code] = codes.get(code, 0) + 1
 print("FLOODING", flush=True)
-threads = [threading.Thread(target=flood, args=(n,)) for n in range(8)]
-[t.start() for t in threads]; [t.join() for t in threads]
-print("CODES", json.dumps(codes), flush=True)
-print("END", flush=True)
+threads = [threading.Thread(target=flood, args=(n,), daemon=True) for n in range(8)]
+[t.start() for t in threads]
+while any(t.is_alive() for t in threads):
+    time.sleep(0.5)
+    with lock:
+        print("CODES", json.dumps(codes), flush=True)
 time.sleep(300)
 '''
 # Another task names images of a registry on its own address that refuses connections (its
@@ -77,7 +80,7 @@ def test_a_task_naming_silent_registries_holds_one_image_check_and_leaves_others
     flood = run(ecs, cluster, register(
         ecs, {"name": "flood", "image": python_image, "memory": 128,
               "command": ["python3", "-c", FLOOD],
-              "environment": CREDENTIALS + [{"name": "SECONDS_", "value": "10"}]},
+              "environment": CREDENTIALS + [{"name": "SECONDS_", "value": "90"}]},
         family="flood"))
     output_of(docker_client, flood, "flood", "FLOODING", timeout=60)
     probe = run(ecs, cluster, register(
@@ -86,17 +89,18 @@ def test_a_task_naming_silent_registries_holds_one_image_check_and_leaves_others
         family="probe"))
     answers = [line for line in output_of(docker_client, probe, "probe", "END").splitlines()
                if line.startswith("ANSWER ")]
-    flooded = output_of(docker_client, flood, "flood", "END", timeout=60)
-    codes = json.loads(flooded.split("CODES ", 1)[1].splitlines()[0])
-    stop(ecs, cluster, probe, docker_client)
+    # The flood went on all along (it stops when its task does, at most 90 s): its answers.
+    flooded = output_of(docker_client, flood, "flood", "CODES ")
+    codes = json.loads(flooded.rsplit("CODES ", 1)[1].splitlines()[0])
     stop(ecs, cluster, flood, docker_client)
+    stop(ecs, cluster, probe, docker_client)
     # The probe's registry refused Docker's connection: that is the answer, every time.
     assert len(answers) == 4 and all(
         line.startswith("ANSWER AccessDeniedException ") and "try again" not in line and
-        "could not be asked about without credentials" in line for line in answers), answers
+        "without credentials" in line for line in answers), answers
     # The flood: a check at a time (each refused after the 5 s deadline), the rest throttled.
-    assert set(codes) == {"ThrottlingException", "AccessDeniedException"}, codes
-    assert codes["AccessDeniedException"] <= 4 < codes["ThrottlingException"], codes
+    assert set(codes) <= {"ThrottlingException", "AccessDeniedException"}, codes
+    assert codes.get("AccessDeniedException", 0) < codes["ThrottlingException"], codes
 
 
 # -- the front doors: endless answers, clients that never read ----------------------------------
