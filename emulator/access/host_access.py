@@ -3,7 +3,8 @@
 Tasks run as real containers on the operator's Docker Engine, so an EC2 task definition that
 mounts a host path, runs privileged, joins the host's pid, ipc or network namespace, adds
 capabilities or devices, loosens the security profile, or uses a volume driver or driver options
-(the local driver's `o=bind` is a host mount) is root on the host. Fargate refuses these; EC2
+(the local driver's `o=bind` is a host mount) is root on the host; one that sets the `rtprio` or
+`nice` ulimits takes the host's CPUs ahead of the host's own processes. Fargate refuses these; EC2
 takes them, and on AWS only an IAM policy stands between a task's role and them. Here the
 operator's own calls (from this host) may do anything; calls from a task's container may not
 register such a definition, nor launch one (RunTask, StartTask, CreateService, UpdateService,
@@ -38,6 +39,7 @@ EXPRESS_LAUNCHES = ("CreateExpressGatewayService", "UpdateExpressGatewayService"
 DAEMON_LAUNCHES = ("CreateDaemon", "UpdateDaemon")
 SAFE_SECURITY_OPTIONS = ("no-new-privileges", "no-new-privileges:true")
 HOST = "host"
+_SCHEDULING_ULIMITS = ("rtprio", "nice")
 
 
 def reasons(spec: dict) -> list[str]:
@@ -79,6 +81,13 @@ def _container_reasons(container: dict) -> list[str]:
         found.append(f"container {name!r} adds capabilities")
     if linux.get("devices"):
         found.append(f"container {name!r} maps host devices")
+    # Raised, these let task code take real-time scheduling or a negative nice value: the
+    # host's CPUs before the host's own processes, as CAP_SYS_NICE would.
+    scheduling = sorted({u.get("name") for u in _dicts(container, "ulimits")
+                         if u.get("name") in _SCHEDULING_ULIMITS})
+    if scheduling:
+        found.append(f"container {name!r} sets the ulimits {scheduling} (scheduling priority "
+                     "on the host's CPUs)")
     options = container.get("dockerSecurityOptions")
     loosened = [o for o in options if o not in SAFE_SECURITY_OPTIONS] if isinstance(
         options, list) else []
