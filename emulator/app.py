@@ -219,10 +219,12 @@ def create_app(settings: Settings | None = None) -> Emulator:
     # First of the closers: one that fails after it cannot leave this emulator's gateways behind.
     emulator.closers.insert(0, lambda: host_addresses.remove_gateways(gateways))
     # What the host-access checks ask the Docker Engines (access/host_access.py).
+    checks = task_images.ImageChecks(engine.engines)
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
-        own_registry=ecr_images.is_ours,
-        unserved_image=task_images.ImageChecks(engine.engines).unserved_image)
+        own_registry=ecr_images.is_ours, unserved_image=checks.unserved_image,
+        resolve=lambda host, caller=None: checks.within_limits(
+            lambda: host_addresses.name_reaches_this_host(host), caller, host))
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:

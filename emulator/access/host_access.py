@@ -24,11 +24,13 @@ registry logins would pull.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
 from emulator.ecs import daemon_task_definitions, task_definitions
 from emulator.engine import task_volumes
+from emulator.engine.task_images import Late
 
 # ECS operations that start tasks of the definition named in `taskDefinition`,
 # `taskDefinitionArn` (Express services) or `daemonTaskDefinitionArn` (daemons).
@@ -102,8 +104,13 @@ class EngineView:
     foreign_volume: Callable[[str], str | None]
     # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
     own_registry: Callable[[str], bool]
-    # Why an image is not one any registry serves to anyone, else None (task_images.py).
-    unserved_image: Callable[[str], str | None]
+    # Why an image is not one any registry serves to anyone, else None (task_images.py: it
+    # takes the caller as `caller=`, which rights.py binds, and raises Throttled past its limits).
+    unserved_image: Callable[..., str | None]
+    # The addresses of this host a registry's name resolves to (callers.name_reaches_this_host),
+    # bounded as the image checks are (task_images.py: `caller=`, Throttled, Late): a task may
+    # name a domain whose name servers never answer. None: resolved on the request's thread.
+    resolve: Callable[..., list] | None = None
 
 
 def subject(operation: str, params: dict, store) -> dict | None:
@@ -142,7 +149,14 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
     for container in _dicts(spec, "containerDefinitions"):
         image = container.get("image")
         if isinstance(image, str) and not view.own_registry(image):
-            name, local = container.get("name", ""), _local_registry(image)
+            name = container.get("name", "")
+            try:
+                local = None if again else _local_registry(image, view.resolve)
+            except Late:
+                again, local = True, None
+                found.append(f"container {name!r} pulls its image from a registry whose name "
+                             "did not resolve in time; try again")
+                continue
             why = None if local or again else view.unserved_image(image)
             again = again or bool(why and why.endswith("try again"))
             if local:
@@ -153,11 +167,11 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
     return found
 
 
-def _local_registry(image: str) -> str | None:
+def _local_registry(image: str, resolve=None) -> str | None:
     """The registry host an image reference names, if it is on the host (a name resolving
-    there too): Docker's daemon (root) would call it, and say what it answered in the task's
-    stoppedReason."""
-    from emulator.access.host_addresses import name_reaches_this_host
+    there too, by `resolve` when given: EngineView.resolve): Docker's daemon (root) would call
+    it, and say what it answered in the task's stoppedReason."""
+    from emulator.access.host_addresses import HOST_NAMES, name_reaches_this_host
     from emulator.runtime.docker_images import registry_host
 
     first = registry_host(image)
@@ -165,9 +179,19 @@ def _local_registry(image: str) -> str | None:
         return None  # Docker Hub's
     host = first[1:first.find("]")] if first.startswith("[") else first.split(":", 1)[0]
     host = host.lower()  # host names are case-insensitive
-    if host == "localhost" or name_reaches_this_host(host):
+    if host == "localhost":
         return first
-    return None
+    if resolve is None or _is_address(host) or host.rstrip(".") in HOST_NAMES:
+        return first if name_reaches_this_host(host) else None  # no DNS asked
+    return first if resolve(host) else None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return True
+    except ValueError:
+        return False
 
 
 def refusal(operation: str, spec: dict, view: EngineView | None = None) -> str | None:
