@@ -3,7 +3,8 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.waiting import wait_for
+from tests.busybox import register
+from tests.waiting import wait_for, wait_for_task
 
 ACCOUNT = "123456789012"
 
@@ -53,6 +54,35 @@ def test_create_is_idempotent(ecs):
     again = ecs.create_cluster(clusterName="same")["cluster"]
     assert first["clusterArn"] == again["clusterArn"]
     assert len(ecs.list_clusters()["clusterArns"]) == 1
+
+
+@pytest.mark.docker
+def test_a_cluster_created_again_is_a_new_cluster(ecs, busybox_image):
+    """Its ARN is the deleted one's; the deleted one's stopped tasks, services and container
+    instances are not its own (ECS lists and describes none of them)."""
+    old = ecs.create_cluster(clusterName="again")["cluster"]["clusterArn"]
+    definition = register(ecs, busybox_image, command=["true"], family="again")
+    task = ecs.run_task(cluster="again", taskDefinition=definition)["tasks"][0]["taskArn"]
+    service = ecs.create_service(cluster="again", serviceName="idle", taskDefinition=definition,
+                                 desiredCount=0)["service"]["serviceArn"]
+    wait_for_task(ecs, "again", task, "STOPPED")
+    ecs.delete_service(cluster="again", service="idle")
+    instances = ecs.list_container_instances(cluster="again")["containerInstanceArns"]
+    ecs.delete_cluster(cluster="again")
+
+    assert ecs.create_cluster(clusterName="again")["cluster"]["clusterArn"] == old
+    assert ecs.list_tasks(cluster="again", desiredStatus="STOPPED")["taskArns"] == []
+    described = ecs.describe_tasks(cluster="again", tasks=[task])
+    assert described["tasks"] == []
+    assert described["failures"] == [{"arn": task, "reason": "MISSING"}]
+    services = ecs.describe_services(cluster="again", services=["idle"])
+    assert services["services"] == []
+    assert services["failures"] == [{"arn": service, "reason": "MISSING"}]
+    # The local host registers anew; the instance that left with the old cluster is gone.
+    assert instances
+    again = ecs.describe_container_instances(cluster="again", containerInstances=instances)
+    assert again["containerInstances"] == []
+    assert again["failures"] == [{"arn": arn, "reason": "MISSING"} for arn in instances]
 
 
 def test_settings_and_configuration(ecs):

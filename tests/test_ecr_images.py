@@ -200,7 +200,10 @@ def test_scan_findings(ecr, clean_emulator):
         ecr.describe_image_scan_findings(repositoryName="scanned", imageId={"imageTag": "v1"})
     assert error_code(excinfo) == "ScanNotFoundException"
     status = ecr.start_image_scan(repositoryName="scanned", imageId={"imageTag": "v1"})
-    assert status["imageScanStatus"]["status"] == "COMPLETE"
+    assert status["imageScanStatus"]["status"] == "IN_PROGRESS"  # ECR's answer
+    with pytest.raises(ClientError) as excinfo:  # one basic scan per image per 24 hours
+        ecr.start_image_scan(repositoryName="scanned", imageId={"imageTag": "v1"})
+    assert error_code(excinfo) == "LimitExceededException"
     clean = ecr.describe_image_scan_findings(repositoryName="scanned", imageId={"imageTag": "v1"})
     assert clean["imageScanFindings"]["findings"] == []
     assert clean["imageScanFindings"]["findingSeverityCounts"] == {}
@@ -226,6 +229,9 @@ def test_scan_on_push(ecr):
     push_image(ecr, "onpush", "v1")
     detail = ecr.describe_images(repositoryName="onpush")["imageDetails"][0]
     assert detail["imageScanStatus"]["status"] == "COMPLETE"
+    with pytest.raises(ClientError) as excinfo:  # the scan on push counts against the quota
+        ecr.start_image_scan(repositoryName="onpush", imageId={"imageTag": "v1"})
+    assert error_code(excinfo) == "LimitExceededException"
 
 
 def test_replication_copies_to_other_regions_and_accounts(ecr, clean_emulator):

@@ -131,6 +131,12 @@ def test_settings_of_a_repository(ecr):
         ecr.put_image_tag_mutability(repositoryName="conf",
                                      imageTagMutability="IMMUTABLE_WITH_EXCLUSION")
     assert error_code(excinfo) == "InvalidParameterException"
+    for odd in ("a b", "x" * 129):  # botocore's pattern [0-9a-zA-Z._*-]{1,128}
+        with pytest.raises(ClientError) as excinfo:
+            ecr.put_image_tag_mutability(
+                repositoryName="conf", imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+                imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": odd}])
+        assert error_code(excinfo) == "InvalidParameterException"
     ecr.put_image_scanning_configuration(repositoryName="conf",
                                          imageScanningConfiguration={"scanOnPush": False})
     described = ecr.describe_repositories(repositoryNames=["conf"])["repositories"][0]
@@ -241,6 +247,17 @@ def test_pull_through_cache_rules(ecr):
         ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="hub",
                                            upstreamRegistryUrl="registry-1.docker.io")
     assert error_code(excinfo) == "InvalidParameterException"  # Docker Hub needs a credential
+    hub_secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/hub-AbCdEf"
+    for wrong in ("arn:aws:secretsmanager:us-east-1:123456789012:secret:mysecret-AbCdEf",
+                  "arn:aws:s3:::a-bucket-whose-name-is-long-enough/for-the-minimum"):
+        # ECR takes only secrets named ecr-pullthroughcache/...
+        with pytest.raises(ClientError) as excinfo:
+            ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="hub", credentialArn=wrong,
+                                               upstreamRegistryUrl="registry-1.docker.io")
+        assert error_code(excinfo) == "InvalidParameterException"
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="hub", credentialArn=hub_secret,
+                                       upstreamRegistryUrl="registry-1.docker.io")
+    ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="hub")
     with pytest.raises(ClientError) as excinfo:
         ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="odd",
                                            upstreamRegistryUrl="example.com")

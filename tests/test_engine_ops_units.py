@@ -188,6 +188,20 @@ def test_a_removed_engine_is_kept_while_a_task_names_it_then_forgotten():
         world.engine.stop()
 
 
+def test_the_runners_of_a_deleted_clusters_tasks_go_once_it_is_created_again(world):
+    """A cluster created again forgets its predecessor's stopped tasks (EcsStore.forget_cluster);
+    their finished runners go at the next purge, not only after the retention time."""
+    [task] = world.run(1)
+    world.stop(task)
+    wait_for(lambda: world.engine.tasks_with_runners(), lambda live: task.arn not in live)
+    with world.state.lock:
+        clusters.delete(world.store, "c")
+        clusters.create(world.store, ecs_request("CreateCluster", {"clusterName": "c"}))
+    assert task.arn not in world.store.tasks
+    world.engine.purge_stopped()  # the retention time (an hour) is far off
+    assert task.arn not in world.engine._runners
+
+
 def test_engines_are_read_with_tls_and_registry_options(tmp_path):
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("x")

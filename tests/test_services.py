@@ -209,10 +209,21 @@ def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
         serviceRevisionArns=[first["targetServiceRevisionArn"], current["targetServiceRevisionArn"]])
     assert [r["taskDefinition"] for r in revisions["serviceRevisions"]] == [good, broken]
     assert revisions["serviceRevisions"][1]["containerImages"][0]["image"] == "ecs-emulator-test/missing:2"
+    # DescribeServices names the revisions running now, the new one first; the first still
+    # runs its task (the new one's never start).
+    running_now = service_of(ecs, cluster)["currentServiceRevisions"]
+    assert [r["arn"] for r in running_now] == [current["targetServiceRevisionArn"],
+                                               first["targetServiceRevisionArn"]]
+    assert running_now[0]["requestedTaskCount"] == 1 and running_now[0]["runningTaskCount"] == 0
+    assert (running_now[1]["requestedTaskCount"], running_now[1]["runningTaskCount"],
+            running_now[1]["pendingTaskCount"]) == (1, 1, 0)
 
     ecs.stop_service_deployment(serviceDeploymentArn=current["serviceDeploymentArn"], stopType="ROLLBACK")
     ecs.get_waiter("services_stable").wait(cluster=cluster, services=["web"], WaiterConfig=FAST_WAITER)
     assert service_of(ecs, cluster)["taskDefinition"] == good
+    [settled] = service_of(ecs, cluster)["currentServiceRevisions"]  # the broken one's is gone
+    assert (settled["requestedTaskCount"], settled["runningTaskCount"],
+            settled["pendingTaskCount"]) == (1, 1, 0)
     statuses = {d["serviceDeploymentArn"]: d["status"] for d in
                 ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"]}
     assert statuses[current["serviceDeploymentArn"]] == "ROLLBACK_SUCCESSFUL"
@@ -222,3 +233,38 @@ def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
     only_done = ecs.list_service_deployments(cluster=cluster, service="web", status=["SUCCESSFUL"])
     assert all(d["status"] == "SUCCESSFUL" for d in only_done["serviceDeployments"])
     ecs.delete_service(cluster=cluster, service="web", force=True)
+
+
+def test_create_service_refuses_as_aws_words_it(ecs, cluster, busybox_image):
+    """A name still DRAINING, an INACTIVE revision, two service registries: ECS's refusals."""
+    # The task ignores SIGTERM, so the deleted service stays DRAINING for its 2 s stop timeout.
+    stubborn = register(ecs, busybox_image, command=["sh", "-c", "trap '' TERM; sleep 3600"],
+                        family="stubborn", stopTimeout=2)
+    ecs.create_service(cluster=cluster, serviceName="old", desiredCount=1,
+                       taskDefinition=stubborn)
+    wait_for(lambda: service_of(ecs, cluster, "old"), lambda s: s["runningCount"] == 1,
+             timeout=30)
+    ecs.delete_service(cluster=cluster, service="old", force=True)
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster=cluster, serviceName="old", desiredCount=0,
+                           taskDefinition=stubborn)
+    error = excinfo.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterException", "Unable to Start a service that is still Draining.")
+    retired = register(ecs, busybox_image, family="retired")
+    ecs.deregister_task_definition(taskDefinition=retired)
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster=cluster, serviceName="new", desiredCount=0,
+                           taskDefinition=retired)
+    assert excinfo.value.response["Error"]["Code"] == "ClientException"
+    assert "inactive" in excinfo.value.response["Error"]["Message"]
+    registries = [{"registryArn": f"arn:aws:servicediscovery:us-east-1:123456789012:service/srv-{n}"}
+                  for n in "ab"]
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster=cluster, serviceName="new", desiredCount=0,
+                           taskDefinition=stubborn, serviceRegistries=registries)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert [arn.rsplit("/", 1)[1] for arn in ecs.list_services(cluster=cluster)["serviceArns"]
+            ] == ["old"]  # still DRAINING: listed, as on AWS; nothing new made
+    wait_for(lambda: service_of(ecs, cluster, "old"), lambda s: s["status"] == "INACTIVE",
+             timeout=30)

@@ -1,6 +1,7 @@
 """ECS's checks of a service's target groups against ELBv2 (moto's), without containers: a load
-balancer that forwards to a group by a listener ModifyListener or ModifyRule changed counts, and
-a check made before moto ever loaded neither loads it nor finds a group."""
+balancer that forwards to a group by a listener ModifyListener or ModifyRule changed counts, one
+whose listener or rule was deleted no longer does (nor does DescribeTargetGroups name it), and a
+check made before moto ever loaded neither loads it nor finds a group."""
 
 import pytest
 from botocore.exceptions import ClientError
@@ -67,6 +68,44 @@ def test_groups_a_modified_listener_or_rule_forwards_to_are_taken(elb, ecs, clus
     updated = ecs.update_service(cluster=cluster, service="s",
                                  loadBalancers=balancer_of(third))["service"]
     assert updated["loadBalancers"][0]["targetGroupArn"] == third
+
+
+def test_a_group_names_the_load_balancers_that_forward_to_it_now(elb, ecs, cluster):
+    """DescribeTargetGroups' LoadBalancerArns (and its LoadBalancerArn filter) and ECS's check
+    follow the listeners and rules, as ELB's do: a second listener names the balancer once, and
+    once no rule or listener forwards to a group (deleted), the group has no load balancer
+    (moto's own list keeps it)."""
+    elbv2, listener, (first, second, _) = elb
+    ecs.register_task_definition(**BRIDGE)
+
+    def balancers(group: str) -> list[str]:
+        return elbv2.describe_target_groups(TargetGroupArns=[group])["TargetGroups"][0][
+            "LoadBalancerArns"]
+
+    def refused(group: str) -> str:
+        with pytest.raises(ClientError) as excinfo:
+            ecs.create_service(cluster=cluster, serviceName="s", taskDefinition="web",
+                               desiredCount=0, loadBalancers=balancer_of(group))
+        return excinfo.value.response["Error"]["Message"]
+
+    [balancer] = balancers(first)
+    forward = [{"Type": "forward", "TargetGroupArn": second}]
+    other = elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=81,
+                                  DefaultActions=forward)["Listeners"][0]["ListenerArn"]
+    rule = elbv2.create_rule(ListenerArn=listener, Priority=1, Actions=forward, Conditions=[
+        {"Field": "path-pattern", "Values": ["/b"]}])["Rules"][0]["RuleArn"]
+    assert balancers(first) == [balancer] and balancers(second) == [balancer]
+    assert [g["TargetGroupArn"] for g in elbv2.describe_target_groups(
+        LoadBalancerArn=balancer)["TargetGroups"]] == [first, second]
+
+    elbv2.delete_listener(ListenerArn=other)
+    assert balancers(second) == [balancer]  # the rule still forwards to it
+    elbv2.delete_rule(RuleArn=rule)
+    assert balancers(second) == []
+    assert "does not have an associated load balancer" in refused(second)
+    elbv2.delete_listener(ListenerArn=listener)
+    assert balancers(first) == []
+    assert "does not have an associated load balancer" in refused(first)
 
 
 def test_a_check_before_moto_loaded_leaves_it_unloaded():

@@ -328,6 +328,16 @@ REFUSALS = [
      "Port mapping names must be unique"),
     ("links-awsvpc", {"networkMode": "awsvpc", "containers": [C("a"), C("b", links=["a"])]},
      "Links are not supported when networkMode=awsvpc"),
+    ("hostname-awsvpc", {"networkMode": "awsvpc", "containers": [C(hostname="box")]},
+     "hostname is not supported on container when networkMode=awsvpc"),
+    ("extra-hosts-awsvpc", {"networkMode": "awsvpc", "containers": [
+        C(extraHosts=[{"hostname": "db", "ipAddress": "10.0.0.5"}])]},
+     "Extra hosts are not supported on container when networkMode=awsvpc"),
+    ("dns-awsvpc", {"networkMode": "awsvpc", "containers": [C(dnsServers=["10.0.0.2"])]},
+     "DNS servers are not supported on container when networkMode=awsvpc"),
+    ("dns-search-awsvpc", {"networkMode": "awsvpc", "containers": [
+        C(dnsSearchDomains=["example.internal"])]},
+     "DNS search domains are not supported on container when networkMode=awsvpc"),
     ("links-unknown", {"containers": [C("a", links=["db"])]}, "Invalid link 'db'"),
     # dependencies
     ("depends-unknown", {"containers": [C(dependsOn=[{"containerName": "db",

@@ -164,7 +164,10 @@ def test_task_set_tags_tokens_and_describe(ecs, cluster, busybox_image):
     created = ecs.create_task_set(cluster=cluster, service="web", taskDefinition=fargate,
                                   launchType="FARGATE", networkConfiguration=network)["taskSet"]
     assert created["platformVersion"] == "LATEST" and created["platformFamily"] == "Linux"
-    assert created["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == ["subnet-1"]
+    # assignPublicIp is DISABLED when not given, as ECS keeps a service's.
+    kept = {"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "DISABLED"}}
+    assert created["networkConfiguration"] == kept
+    assert task_sets(ecs, cluster, created["id"])[0]["networkConfiguration"] == kept
     assert code_of(ecs.create_task_set, cluster=cluster, service="web", taskDefinition=fargate,
                    launchType="FARGATE", networkConfiguration=network,
                    platformVersion="9.9.9") == "PlatformUnknownException"

@@ -158,9 +158,14 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
             "awsvpcConfiguration": {"subnets": ["s"]}}), "InvalidParameterException"),
         (dict(taskDefinition=bridge, overrides={"containerOverrides": [{"name": "ghost"}]}),
          "InvalidParameterException"),
-        # The model's documented limits: startedBy, subnets, tag characters.
+        # Roles in overrides are checked as a task definition's are ("Role is not valid").
+        (dict(taskDefinition=bridge, overrides={"taskRoleArn": "my role"}), "ClientException"),
+        (dict(taskDefinition=bridge, overrides={"executionRoleArn": "arn:aws:s3:::bucket"}),
+         "ClientException"),
+        # The documented limits: startedBy, the task group (255), subnets, tag characters.
         (dict(taskDefinition=bridge, startedBy="j" * 129), "InvalidParameterException"),
         (dict(taskDefinition=bridge, startedBy="job 1"), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, group="g" * 256), "InvalidParameterException"),
         (dict(taskDefinition=bridge, tags=[{"key": "team!", "value": "a"}]),
          "InvalidParameterException"),
         (dict(taskDefinition=bridge, tags=[{"key": "team", "value": "a<b"}]),

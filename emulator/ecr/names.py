@@ -14,6 +14,10 @@ _REPOSITORY_NAME = re.compile(
     r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
 )
 _REGISTRY_ID = re.compile(r"[0-9]{12}")
+# botocore's ImageTagMutabilityExclusionFilterValue and CredentialArn patterns
+_EXCLUSION_FILTER = re.compile(r"[0-9a-zA-Z._*-]{1,128}")
+_CREDENTIAL_ARN = re.compile(
+    r"arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache/[a-zA-Z0-9/_+=.@-]+")
 
 
 def check_repository_name(name: str, field: str = "repositoryName") -> str:
@@ -34,6 +38,25 @@ def check_prefix(prefix: str, field: str) -> str:
             "repository namespace (lowercase letters, digits, separators)'"
         )
     return prefix
+
+
+def check_exclusion_filter(value: str) -> str:
+    if not _EXCLUSION_FILTER.fullmatch(value):
+        raise InvalidParameterException(
+            "Invalid parameter at 'imageTagMutabilityExclusionFilters.filter' failed to satisfy "
+            f"constraint: 'must satisfy regular expression '{_EXCLUSION_FILTER.pattern}''"
+        )
+    return value
+
+
+def check_credential_arn(arn: str) -> str:
+    """A pull through cache rule's secret: ECR takes only secrets named ecr-pullthroughcache/..."""
+    if not 50 <= len(arn) <= 612 or not _CREDENTIAL_ARN.fullmatch(arn):
+        raise InvalidParameterException(
+            "Invalid parameter at 'credentialArn' failed to satisfy constraint: 'must be the ARN "
+            "of a Secrets Manager secret whose name begins with ecr-pullthroughcache/'"
+        )
+    return arn
 
 
 def valid_repository_name(name: str) -> bool:

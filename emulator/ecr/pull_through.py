@@ -47,6 +47,8 @@ def create(store, prefix: str, upstream_url: str, *, upstream_registry: str | No
             f"with id '{store.account}'."
         )
     upstream = _upstream_of(upstream_url, upstream_registry)
+    if credential_arn is not None:
+        names.check_credential_arn(credential_arn)
     if _UPSTREAMS[upstream][1] and not credential_arn:
         raise InvalidParameterException(
             f"A pull through cache rule for {upstream} needs a credentialArn."
@@ -82,7 +84,7 @@ def update(store, prefix: str, *, credential_arn: str | None = None,
     """Set what is given (None leaves a setting as it is)."""
     rule = get(store, prefix)
     if credential_arn is not None:
-        rule.credential_arn = credential_arn
+        rule.credential_arn = names.check_credential_arn(credential_arn)
     if custom_role_arn is not None:
         rule.custom_role_arn = custom_role_arn
     rule.updated_at = utcnow()

@@ -102,6 +102,8 @@ def check_mutability(mutability: str, filters: list[dict] | None) -> list[dict] 
         raise InvalidParameterException(
             f"imageTagMutabilityExclusionFilters are only allowed with {' or '.join(_EXCLUSION_MODES)}."
         )
+    for item in filters or ():
+        names.check_exclusion_filter(item.get("filter", ""))
     return filters or None
 
 

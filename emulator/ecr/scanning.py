@@ -1,23 +1,38 @@
 """Image scanning, honestly: the emulator has no vulnerability database, so a scan completes at
 once and reports the findings planted for that image through the control endpoint
-(/_emulator/ecr/findings), or none. Also the registry's scanning configuration and its rules."""
+(/_emulator/ecr/findings), or none. Also the registry's scanning configuration and its rules.
+
+As on ECR, a basic scan of an image may be started once per 24 hours, a scan on push included
+(StartImageScan then answers LimitExceededException); StartImageScan's own answer says
+IN_PROGRESS, as ECR's does, and every read after it finds the scan COMPLETE."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 from emulator.ecr import names
-from emulator.ecr.errors import ScanNotFoundException
+from emulator.ecr.errors import LimitExceededException, ScanNotFoundException
 from emulator.ecr.images import Image
-from emulator.ecr.model import Repository, ScanResult
+from emulator.ecr.model import Repository, ScanResult, utcnow
 
 _SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNDEFINED")
+SCAN_QUOTA = dt.timedelta(hours=24)  # one basic scan of an image per this long
 
 
 def scan(store, image: Image) -> ScanResult:
     findings = store.planted_findings.get((image.repository.name, image.digest), [])
     image.record.scan = ScanResult(findings=[dict(f) for f in findings])
     return image.record.scan
+
+
+def start(store, image: Image) -> ScanResult:
+    """StartImageScan: a scan, unless the image was scanned within SCAN_QUOTA."""
+    previous = image.record.scan
+    if previous is not None and utcnow() - previous.completed_at < SCAN_QUOTA:
+        raise LimitExceededException(
+            "The scan quota per image has been exceeded. Wait and try again.")
+    return scan(store, image)
 
 
 def scan_on_push(store, image: Image) -> None:

@@ -31,6 +31,8 @@ def create(store: EcsStore, request) -> Cluster:
     existing = store.clusters.get(name)
     if existing is not None and existing.status == "ACTIVE":
         return existing  # CreateCluster is idempotent on ECS
+    if existing is not None:
+        store.forget_cluster(name)  # a deleted one's: the new cluster starts empty
     cluster = Cluster(name=name, arn=arns.cluster(store, name), tags=list(tags))
     if request.settings is not None:
         cluster.settings = _merge_settings(cluster.settings, request.settings)

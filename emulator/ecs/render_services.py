@@ -48,6 +48,25 @@ def service(store: EcsStore, item, include: list[str] = ()) -> dict:
         "availabilityZoneRebalancing": item.availability_zone_rebalancing,
         "currentServiceDeployment": (deployment_arn(store, item, item.primary)
                                      if item.deployments else None),
+        # The revisions running now: each live deployment's (the primary first), as ECS
+        # shows them while one replaces another.
+        "currentServiceRevisions": [revision_summary(store, item, d, live)
+                                    for d in item.deployments],
+    }
+
+
+def revision_summary(store: EcsStore, service, deployment, live: list) -> dict:
+    """A ServiceRevisionSummary (ServiceCurrentRevisionSummary has the same members): the
+    deployment's revision, its desired count, and its tasks among `live` (not asked to stop)."""
+    from emulator.ecs.service_deployments import revision_arn
+    from emulator.runtime.status import TaskStatus
+
+    mine = [t for t in live if t.started_by == deployment.id]
+    return {
+        "arn": revision_arn(store, service, deployment),
+        "requestedTaskCount": deployment.desired_count,
+        "runningTaskCount": sum(1 for t in mine if t.known == TaskStatus.RUNNING),
+        "pendingTaskCount": sum(1 for t in mine if t.known < TaskStatus.RUNNING),
     }
 
 
@@ -129,18 +148,11 @@ def service_deployment_brief(store: EcsStore, service, deployment) -> dict:
 def service_deployment(store: EcsStore, service, deployment) -> dict:
     from emulator.ecs.service_deployments import deployment_arn, revision_arn
     from emulator.ecs.services import tasks_of
-    from emulator.runtime.status import TaskStatus
 
     live = [t for t in tasks_of(store, service) if not t.stop_requested]
 
     def summary(item) -> dict:
-        mine = [t for t in live if t.started_by == item.id]
-        return {
-            "arn": revision_arn(store, service, item),
-            "requestedTaskCount": item.desired_count,
-            "runningTaskCount": sum(1 for t in mine if t.known == TaskStatus.RUNNING),
-            "pendingTaskCount": sum(1 for t in mine if t.known < TaskStatus.RUNNING),
-        }
+        return revision_summary(store, service, item, live)
 
     sources = [d for d in service.history if d.id in deployment.source_ids]
     breaker = service.deployment_configuration.get("deploymentCircuitBreaker") or {}

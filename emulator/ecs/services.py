@@ -48,6 +48,9 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         raise InvalidParameterException(
             "Service name must be 1-255 letters, numbers, hyphens and underscores.")
     existing = store.services.get((cluster.name, name))
+    if existing is not None and existing.status == "DRAINING":
+        # ECS's own words, which callers retry on until the old service is INACTIVE
+        raise InvalidParameterException("Unable to Start a service that is still Draining.")
     if existing is not None and existing.status != "INACTIVE":
         raise InvalidParameterException("Creation of service was not idempotent.")
     controller = request.deployment_controller or {"type": "ECS"}
@@ -61,6 +64,8 @@ def create(store: EcsStore, request, created_by: str) -> Service:
     definition = None
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
+        if definition.status != "ACTIVE":  # as UpdateService refuses it
+            raise ClientException("TaskDefinition is inactive.")
     elif controller["type"] != "EXTERNAL":
         raise InvalidParameterException("TaskDefinition must be specified.")
     desired = _desired_count(request.desired_count, strategy)
@@ -75,6 +80,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
         check_load_balancers(store, definition, request.load_balancers or [])
+    _check_registries(request.service_registries)
     validate_tags(request.tags or [])
     service = Service(
         name=name,
@@ -122,6 +128,7 @@ def update(store: EcsStore, request) -> Service:
         raise InvalidParameterException(
             "The daemon scheduling strategy does not support a desired count for services.")
     _check_not_negative(request.desired_count)
+    _check_registries(request.service_registries)
     definition = service.task_definition
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
@@ -302,6 +309,14 @@ def _desired_count(desired: int | None, strategy: str) -> int:
             "desiredCount is required when schedulingStrategy is REPLICA.")
     _check_not_negative(desired)
     return desired
+
+
+def _check_registries(registries: list[dict] | None) -> None:
+    # CreateService's reference: "Each service may be associated with one service registry."
+    if registries is not None and len(registries) > 1:
+        raise InvalidParameterException(
+            "Each service may be associated with one service registry; multiple service "
+            "registries for each service isn't supported.")
 
 
 def _check_not_negative(desired: int | None) -> None:

@@ -125,12 +125,23 @@ def _claim_shared(name: str, own: dict, taken: dict, network_mode: str) -> None:
         taken[key] = name
 
 
+# What an awsvpc container cannot set for itself: the task's network namespace (its ENI) is
+# shared by every container, so ECS refuses these at registration (ContainerDefinition's docs).
+_AWSVPC_REFUSED = (("hostname", "hostname is"), ("extraHosts", "Extra hosts are"),
+                   ("dnsServers", "DNS servers are"), ("dnsSearchDomains", "DNS search domains are"))
+
+
 def check_links(containers: list[dict], network_mode: str) -> None:
     names = {c["name"] for c in containers}
     for container in containers:
         links = container.get("links", [])
         if links and network_mode != "bridge":
             raise ClientException(f"Links are not supported when networkMode={network_mode}.")
+        if network_mode == "awsvpc":
+            for key, what in _AWSVPC_REFUSED:
+                if container.get(key):
+                    raise ClientException(
+                        f"{what} not supported on container when networkMode=awsvpc.")
         for link in links:
             target = link.split(":", 1)[0]
             if target == container["name"] or target not in names:

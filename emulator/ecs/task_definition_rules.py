@@ -244,12 +244,16 @@ def _check_firelens(containers: list[dict]) -> None:
             )
 
 
+def check_role(role: str | None) -> None:
+    """A role handed to ECS (a task definition's, RunTask's and StartTask's overrides): ECS
+    takes a role's name (it makes the ARN in the caller's account) or its ARN."""
+    if role is not None and not (ROLE_NAME.match(role) or ROLE_ARN.match(role)):
+        raise ClientException("Role is not valid")
+
+
 def _check_task_settings(spec: dict, names: set[str]) -> None:
     for key in ("taskRoleArn", "executionRoleArn"):
-        # ECS takes a role's name (it makes the ARN in the caller's account) or its ARN.
-        role = spec.get(key)
-        if role is not None and not (ROLE_NAME.match(role) or ROLE_ARN.match(role)):
-            raise ClientException("Role is not valid")
+        check_role(spec.get(key))
     proxy = spec.get("proxyConfiguration")
     if proxy is not None:
         if proxy["containerName"] not in names:

@@ -19,6 +19,7 @@ from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.model import Cluster, TaskDefinition
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
+from emulator.ecs.task_definition_rules import check_role
 from emulator.ecs.task_definition_sizes import parse_cpu, parse_memory
 from emulator.ecs.task_model import Task, TaskContainer
 
@@ -229,6 +230,9 @@ def resolved_platform_version(version: str | None) -> str | None:
 
 
 def _check_overrides(definition: TaskDefinition, overrides: dict) -> None:
+    for key in ("taskRoleArn", "executionRoleArn"):
+        # as a task definition's roles are; an empty one means none (the definition's holds)
+        check_role(overrides.get(key) or None)
     names = {c["name"] for c in definition.spec["containerDefinitions"]}
     for override in overrides.get("containerOverrides", []):
         if override.get("name") not in names:

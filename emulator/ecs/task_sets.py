@@ -32,6 +32,7 @@ from emulator.ecs.task_launch import (
     launch_type_of,
     platform_version_for,
     resolve_task_definition,
+    with_network_defaults,
 )
 
 # ECS refuses a sixth deployment (task set) on a service, with this message.
@@ -102,8 +103,8 @@ def create(store: EcsStore, request) -> TaskSet:
                                            request.capacity_provider_strategy)
     effective = launch_type_of(store, launch_type, strategy)
     check_compatibility(definition, effective)
-    network = check_network_configuration(request.network_configuration,
-                                          definition.spec.get("networkMode", "bridge"))
+    network = with_network_defaults(check_network_configuration(
+        request.network_configuration, definition.spec.get("networkMode", "bridge")))
     check_load_balancers(store, definition, request.load_balancers or [])
     validate_tags(request.tags or [])
     set_id = new_deployment_id()

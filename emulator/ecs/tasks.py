@@ -14,13 +14,14 @@ from emulator.ecs.task_model import Task
 from emulator.runtime.status import TaskStatus
 
 _STARTED_BY = re.compile(r"^[A-Za-z0-9_/-]{1,128}$")  # RunTask's documented rule
+MAX_GROUP_LENGTH = 255  # "A task group name must be 255 or fewer characters." (task groups)
 
 
 def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     """RunTask (its request as named values): the tasks started, and why the others could not
     be placed (EC2 launch type)."""
     cluster = store.cluster(request.cluster)
-    _check_started_by(request.started_by)
+    _check_started_by_and_group(request.started_by, request.group)
     token = request.client_token
     if token and (cluster.name, token) in store.run_tokens:
         return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
@@ -34,7 +35,7 @@ def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
 def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     """StartTask: like RunTask, on the container instances the caller chose (one task each)."""
     store.cluster(request.cluster)
-    _check_started_by(request.started_by)
+    _check_started_by_and_group(request.started_by, request.group)
     if not 1 <= len(request.container_instances) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
@@ -43,11 +44,15 @@ def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]
     return admitted.tasks, admitted.failures
 
 
-def _check_started_by(started_by: str | None) -> None:
+def _check_started_by_and_group(started_by: str | None, group: str | None) -> None:
+    """The documented limits of who starts a task and the group it joins."""
     if started_by is not None and not _STARTED_BY.match(started_by):
         raise InvalidParameterException(
             "startedBy may have up to 128 letters (uppercase and lowercase), numbers, hyphens "
             "(-), forward slashes (/) and underscores (_).")
+    if group is not None and len(group) > MAX_GROUP_LENGTH:
+        raise InvalidParameterException(
+            f"A task group name must be {MAX_GROUP_LENGTH} or fewer characters.")
 
 
 def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | None,

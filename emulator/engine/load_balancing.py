@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from emulator.ecs.service_load_balancers import TargetGroup
 from emulator.engine.hooks import TaskHook
+from emulator.engine.target_group_balancers import forwarding_to
 from emulator.engine.target_group_ports import target_key
 
 log = logging.getLogger("emulator.load_balancing")
@@ -120,9 +121,8 @@ class LoadBalancerTargets(TaskHook):
         group = self._target_group(arn)
         if group is None:
             return None
-        balancers = dict.fromkeys(group.load_balancer_arns)
-        balancers.update(dict.fromkeys(_forwarding_to(self._backend(arn), arn)))
-        return TargetGroup(group.target_type, tuple(balancers))
+        # Asked of the listeners, not of moto's bookkeeping (target_group_balancers.py).
+        return TargetGroup(group.target_type, tuple(forwarding_to(self._backend(arn), arn)))
 
     # -- targets -----------------------------------------------------------------------------------
 
@@ -195,21 +195,6 @@ def service_of(store, task):
     if not group.startswith("service:"):
         return None
     return store.services.get((task.cluster_name, group[len("service:"):]))
-
-
-def _forwarding_to(backend, arn: str) -> list[str]:
-    """The load balancers whose listeners forward to the target group, by any listener's
-    default actions or rule. moto records a group's load balancers only in CreateListener and
-    CreateRule; one that ModifyListener or ModifyRule pointed at the group shows none."""
-    found = []
-    for balancer in list(backend.load_balancers.values()):
-        for listener in list(balancer.listeners.values()):
-            actions = [a for rule in list(listener.rules.values()) for a in rule.actions]
-            if any(arn in backend._get_target_group_arns_from(action_data=a.data)
-                   for a in [*listener.default_actions, *actions] if a.type == "forward"):
-                found.append(balancer.arn)
-                break
-    return found
 
 
 def _host_port(network_mode: str, container, port) -> int | None:

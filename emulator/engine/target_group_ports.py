@@ -4,6 +4,9 @@ moto keys a target group's targets by Id alone, but ECS puts several tasks of on
 a group on different host ports (and here every EC2 task runs on the one local host). A target
 may also carry "State" (set by the fault endpoint) that DescribeTargetHealth reports.
 
+With it goes target_group_balancers.py: a group names the load balancers that forward to it
+now, as ELB's do, not every one that ever did.
+
 The app installs this extension when moto loads and uninstalls it when it stops; importing this
 module changes nothing. moto's classes are one per process, so the extension is counted: it
 stays while any app that installed it runs, and moto's own methods return when the last stops.
@@ -12,6 +15,8 @@ stays while any app that installed it runs, and moto's own methods return when t
 from __future__ import annotations
 
 import threading
+
+from emulator.engine import target_group_balancers
 
 HEALTHY, UNHEALTHY = "healthy", "unhealthy"
 _METHODS = ("register", "deregister", "deregister_terminated_instances", "health_for")
@@ -63,6 +68,7 @@ def _replace_methods() -> None:
     _originals.update({name: vars(group_class)[name] for name in _METHODS})
     for name, method in _port_aware_methods(models, _originals["health_for"]).items():
         setattr(group_class, name, method)
+    target_group_balancers.install(models)
 
 
 def _restore_methods() -> None:
@@ -71,6 +77,7 @@ def _restore_methods() -> None:
     for name, method in _originals.items():
         setattr(models.FakeTargetGroup, name, method)
     _originals.clear()
+    target_group_balancers.uninstall(models)
 
 
 def _port_aware_methods(models, original_health_for) -> dict:

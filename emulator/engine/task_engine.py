@@ -254,6 +254,12 @@ class TaskEngine(TaskEvents):
                     if task.stopped_at is not None and task.stopped_at.timestamp() < cutoff:
                         del store.tasks[arn]
                         self._runners.pop(arn, None)
+            # Finished runners of tasks no store holds (a cluster created again forgot its
+            # predecessor's tasks: EcsStore.forget_cluster).
+            held = {arn for store in self.state.stores() for arn in store.tasks}
+            for arn, (thread, _) in list(self._runners.items()):
+                if arn not in held and not thread.is_alive():
+                    del self._runners[arn]
             if self.engines is not None:
                 self.engines.forget_removed(self.state)
 

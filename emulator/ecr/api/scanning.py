@@ -17,10 +17,10 @@ def start_image_scan(call: Call) -> dict:
         raise ImageArchivedException(
             f"The image with digest '{image.digest}' is {archive.status(image.record)} and "
             "cannot be scanned")
-    result = scanning.scan(store, image)
+    scanning.start(store, image)
     return {"registryId": store.account, "repositoryName": repository.name,
             "imageId": render.image_id(image, image_id.tag),
-            "imageScanStatus": render.scan_status(result)}
+            "imageScanStatus": {"status": "IN_PROGRESS"}}  # ECR's answer; reads find it done
 
 
 @handler("DescribeImageScanFindings")
