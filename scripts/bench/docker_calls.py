@@ -1,6 +1,7 @@
 """Docker calls per task: what our first burst asks of Docker, counted, against raw's two.
 
-    .venv/bin/python scripts/bench/docker_calls.py [--rounds 3] [--task-network default-bridge]
+    [ECS_BENCH_BASE=/path/to/a/checkout] .venv/bin/python scripts/bench/docker_calls.py
+        [--rounds 3] [--task-network default-bridge]
 
 Ours runs with DOCKER_HOST on a counting proxy (a unix socket in front of the engine's) that
 notes each request's method and path (ids folded to {id}); the bench drives the "first" row of
@@ -9,6 +10,7 @@ every 20 ms until all RUNNING, then StopTask of each until all STOPPED and remov
 calls made until RUNNING and until removed, per task, and the CPU our server used per burst.
 Raw Docker's floor is two calls a task (create, start) to RUNNING and one (remove) after.
 Load does not move these counts much, which is why they are worth comparing on a busy machine.
+With ECS_BENCH_BASE, the server of that checkout (servers.py's "base") is counted too, in turn.
 """
 
 from __future__ import annotations
@@ -129,42 +131,75 @@ def _show(title: str, counts: collections.Counter[str], tasks: int) -> None:
         print(f"  {number:5d}  {call}")
 
 
+class Side:
+    """One server of ours with its own counting proxy and what was counted of it."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.proxy = CountingProxy(os.path.join(tempfile.mkdtemp(prefix="docker-calls-"),
+                                                "docker.sock"))
+        os.environ["DOCKER_HOST"] = f"unix://{self.proxy.path}"  # the server's only: the
+        self.ours = Ours(servers.log_dir(), name)  # bench's own client reads its environment
+        del os.environ["DOCKER_HOST"]  # once, after it is put back
+        self.ours.name = "ours"  # driven as ours (reset, spares), at whichever commit
+        self.cpu: list[float] = []
+        self.started: collections.Counter[str] = collections.Counter()
+        self.stopped: collections.Counter[str] = collections.Counter()
+
+    def burst(self, counted: bool) -> None:
+        ours, proxy = self.ours, self.proxy
+        ours.forget_bursts()
+        time.sleep(0.5)  # the reset's own removals, out of the count
+        before, began = proxy.snapshot(), ours.server_cpu_s()
+        arns = ours_burst(ours, Polls(POLL_MANY_S))
+        burst_cpu = ours.server_cpu_s() - began
+        running = proxy.snapshot()
+        ours.stop_tasks(arns)
+        ours.wait_status(arns, "STOPPED")
+        _removed(ours, arns)
+        if counted:
+            self.cpu.append(burst_cpu)
+            self.started += running - before
+            self.stopped += proxy.snapshot() - running
+
+    def report(self, rounds: int) -> None:
+        tasks = 20 * rounds
+        print(f"== {self.name}")
+        _show("Docker calls until all RUNNING", self.started, tasks)
+        _show("Docker calls from StopTask until removed", self.stopped, tasks)
+        print(f"our server's CPU per burst until RUNNING: median "
+              f"{statistics.median(self.cpu) * 1000:.0f} ms "
+              f"({', '.join(f'{c * 1000:.0f}' for c in self.cpu)})")
+
+    def close(self) -> None:
+        self.ours.close()
+        self.proxy.close()
+
+
 def main(argv: list[str]) -> int:
     rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 3
     if "--task-network" in argv:
         os.environ["ECS_EMULATOR_TASK_NETWORK"] = argv[argv.index("--task-network") + 1]
-    path = os.path.join(tempfile.mkdtemp(prefix="docker-calls-"), "docker.sock")
-    proxy = CountingProxy(path)
-    os.environ["DOCKER_HOST"] = f"unix://{path}"  # ours only: the bench's own client reads
-    ours = Ours(servers.log_dir())  # its environment once, below, after it is put back
-    del os.environ["DOCKER_HOST"]
-    cpu, started, stopped = [], collections.Counter(), collections.Counter()
+    # With ECS_BENCH_BASE (a checkout of another commit, as servers.py's "base"), that commit's
+    # server too, the two sides alternating which goes first in each round.
+    names = ["ours", "base"] if os.environ.get("ECS_BENCH_BASE") else ["ours"]
+    sides = []
     try:
+        for name in names:
+            sides.append(Side(name))
         for index in range(rounds + 1):  # the first a warm-up: the image read, the network found
-            ours.forget_bursts()
-            time.sleep(0.5)  # the reset's own removals, out of the count
-            before, began = proxy.snapshot(), ours.server_cpu_s()
-            arns = ours_burst(ours, Polls(POLL_MANY_S))
-            burst_cpu = ours.server_cpu_s() - began
-            running = proxy.snapshot()
-            ours.stop_tasks(arns)
-            ours.wait_status(arns, "STOPPED")
-            _removed(ours, arns)
-            if index == 0:
-                continue
-            cpu.append(burst_cpu)
-            started += running - before
-            stopped += proxy.snapshot() - running
+            for side in (sides if index % 2 == 0 else sides[::-1]):
+                side.burst(counted=index > 0)
     finally:
-        ours.close()
-        proxy.close()
-    tasks = 20 * rounds
+        for side in sides:
+            side.close()
+    with open("/proc/loadavg") as load:
+        average = load.read().split()[0]
     print(f"{rounds} first bursts of 20 bridge tasks "
-          f"(ECS_EMULATOR_TASK_NETWORK={os.environ.get('ECS_EMULATOR_TASK_NETWORK', 'default')})")
-    _show("Docker calls until all RUNNING", started, tasks)
-    _show("Docker calls from StopTask until removed", stopped, tasks)
-    print(f"our server's CPU per burst until RUNNING: median {statistics.median(cpu) * 1000:.0f} ms "
-          f"({', '.join(f'{c * 1000:.0f}' for c in cpu)})")
+          f"(ECS_EMULATOR_TASK_NETWORK={os.environ.get('ECS_EMULATOR_TASK_NETWORK', 'default')}"
+          f"; load average {average} at the end)")
+    for side in sides:
+        side.report(rounds)
     return 0
 
 
