@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from api_shapes import load_service
 from emulator import cloudformation
 from emulator.access.browsers import BrowserRules
-from emulator.access import callers
+from emulator.access import host_addresses
 from emulator.access.callers import Callers
 from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
@@ -206,16 +206,16 @@ def create_app(settings: Settings | None = None) -> Emulator:
     engines.install(emulator, settings,
                     lambda environment: _docker_runtime(keeper, settings, environment, claims))
     _add_exec(emulator)
-    # The engines' gateways are this host's too (access/callers.py), while this emulator runs.
+    # The engines' gateways are this host's too (access/host_addresses.py), while it runs.
     # Only engines on this machine that answer: no request waits on an engine that is away.
     def gateways():
         return [gateway for name in list(engine.engines.engines)
                 for runtime in [engine.engines.readable(name)] if runtime is not None
                 for gateway in runtime.gateways()]
 
-    emulator.starters.append(lambda: callers.add_gateways(gateways))
+    emulator.starters.append(lambda: host_addresses.add_gateways(gateways))
     # First of the closers: one that fails after it cannot leave this emulator's gateways behind.
-    emulator.closers.insert(0, lambda: callers.remove_gateways(gateways))
+    emulator.closers.insert(0, lambda: host_addresses.remove_gateways(gateways))
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),

@@ -8,7 +8,7 @@ import logging
 import threading
 
 from emulator import http_server
-from emulator.access.callers import is_local_address
+from emulator.access.host_addresses import is_local_address
 from emulator.access.gate import listen_for_containers
 from emulator.app import Emulator
 from emulator.front_doors import FrontDoors

@@ -482,31 +482,31 @@ def test_images_from_a_registry_on_this_host_are_told_as_docker_parses_reference
 def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):
     """From inside the emulator's own container a bind finds neither the host's docker0 nor the
     engines' networks' gateways, and Docker Desktop's names resolve to the host there."""
-    from emulator.access import callers
+    from emulator.access import host_addresses
 
-    monkeypatch.setattr(callers, "_gateway_sources", [])  # the running emulators' left out
+    monkeypatch.setattr(host_addresses, "_gateway_sources", [])  # the running emulators' left out
 
     def gateways():
         return ["203.0.113.1", "2001:db8::1"]
 
-    callers.add_gateways(gateways)
-    assert callers.reaches_this_host("203.0.113.1")
-    assert callers.reaches_this_host("::ffff:203.0.113.1")
-    assert callers.reaches_this_host("2001:db8::1")
-    assert not callers.reaches_this_host("203.0.113.2")
+    host_addresses.add_gateways(gateways)
+    assert host_addresses.reaches_this_host("203.0.113.1")
+    assert host_addresses.reaches_this_host("::ffff:203.0.113.1")
+    assert host_addresses.reaches_this_host("2001:db8::1")
+    assert not host_addresses.reaches_this_host("203.0.113.2")
     for name in ("host.docker.internal", "HOST.Docker.Internal.", "gateway.docker.internal",
                  "host.orb.internal", "host.lima.internal", "host.containers.internal"):
-        assert callers.name_reaches_this_host(name, 80) == [name]
+        assert host_addresses.name_reaches_this_host(name, 80) == [name]
     assert host_access._local_registry("host.docker.internal:5000/app") == (
         "host.docker.internal:5000")
-    callers.remove_gateways(gateways)
-    assert not callers.reaches_this_host("203.0.113.1")
+    host_addresses.remove_gateways(gateways)
+    assert not host_addresses.reaches_this_host("203.0.113.1")
     # An engine that cannot say hides no other's; nor does one odd value (a prefix length, an
     # empty one) hide the others.
-    callers.add_gateways(lambda: 1 / 0)
-    assert not callers.reaches_this_host("203.0.113.1")
-    callers.add_gateways(lambda: ["", "bogus", "203.0.113.1/24"])
-    assert callers.reaches_this_host("203.0.113.1")
+    host_addresses.add_gateways(lambda: 1 / 0)
+    assert not host_addresses.reaches_this_host("203.0.113.1")
+    host_addresses.add_gateways(lambda: ["", "bogus", "203.0.113.1/24"])
+    assert host_addresses.reaches_this_host("203.0.113.1")
 
 
 def test_a_role_of_an_account_without_iam_makes_no_iam_backend():
@@ -567,6 +567,20 @@ def test_a_tasks_image_must_be_one_a_registry_serves_to_anyone():
     assert unserved(api, "redis:7") is None
     assert "does not serve without credentials" in unserved(api, "private.example.com/app:1")
     assert [config for _, config in api.asked] == [{}, {}, {}, {}]
+
+
+@pytest.mark.parametrize("repository, full", [
+    ("busybox", "docker.io/library/busybox"), ("user/app", "docker.io/user/app"),
+    ("index.docker.io/busybox", "docker.io/library/busybox"),
+    ("localhost/app", "localhost/app"), ("LOCALHOST/app", "LOCALHOST/app"),
+    ("registry.example.com/team/app", "registry.example.com/team/app"),
+    ("[::1]:5000/app", "[::1]:5000/app"),
+])
+def test_repositories_are_named_in_full_as_docker_normalizes_them(repository, full):
+    """The registry a name starts with by the rule _local_registry tells it by (above)."""
+    from emulator.runtime import docker_images
+
+    assert docker_images._full_name(repository) == full
 
 
 def test_a_local_build_named_after_a_public_image_is_told_by_its_digest():

@@ -89,7 +89,10 @@ def test_repository_stack_push_update_and_delete(clean_emulator, docker):  # noq
     stack = cfn.describe_stacks(StackName="repo")["Stacks"][0]
     assert stack["StackStatus"] == "DELETE_FAILED"
     events = cfn.describe_stack_events(StackName="repo")["StackEvents"]
-    assert "RepositoryNotEmptyException" in events[0]["ResourceStatusReason"]
+    assert events[0]["ResourceStatusReason"].startswith(
+        "The following resource(s) failed to delete: [")
+    assert "RepositoryNotEmptyException" in events[1]["ResourceStatusReason"]
+    assert events[1]["ResourceStatus"] == "DELETE_FAILED"
     assert ecr.describe_repositories(repositoryNames=["cfn/app"])["repositories"]
 
     # With EmptyOnDelete it goes, images and all.

@@ -134,10 +134,10 @@ def test_deleting_a_stacks_iam_resources_needs_the_callers_rights(handle):
     handle.client("cloudformation", **keys).delete_stack(StackName="team")
     stack = root.describe_stacks(StackName="team")["Stacks"][0]
     assert stack["StackStatus"] == "DELETE_FAILED"
-    (reason,) = [e["ResourceStatusReason"] for e in root.describe_stack_events(
-        StackName="team")["StackEvents"] if e["ResourceStatus"] == "DELETE_FAILED"]
+    failed = events_of(handle, "team", "DELETE_FAILED")
     assert (f"User: arn:aws:iam::{ACCOUNT}:user/intern is not authorized to perform: "
-            "iam:Delete") in reason
+            f"iam:DeleteUser on resource: arn:aws:iam::{ACCOUNT}:user/boss") in failed["Admin"]
+    assert f"iam:DeleteAccessKey on resource: arn:aws:iam::{ACCOUNT}:user/boss" in failed["Key"]
     iam = handle.client("iam")
     assert len(iam.list_access_keys(UserName="boss")["AccessKeyMetadata"]) == 1
     root.delete_stack(StackName="team")  # the host's root may
@@ -149,11 +149,14 @@ def test_iam_resources_are_checked_on_the_arns_they_act_on():
 
     from emulator.access import iam_stacks
 
-    ctx = SimpleNamespace(partition="aws", account="111122223333")
+    ctx = SimpleNamespace(partition="aws", account="111122223333", region="us-east-1")
     existing = {("user", "admin"): "arn:aws:iam::111122223333:user/ops/admin"}
 
     def checks(kind, **properties):
         return iam_stacks.checks(kind, properties, ctx, lambda k, n: existing.get((k, n)))
+
+    def checks_named(kind, name):
+        return iam_stacks.checks(kind, {}, ctx, name=name)
 
     arn = "arn:aws:iam::111122223333:"
     assert checks("AWS::IAM::AccessKey", UserName="admin") == [
@@ -175,9 +178,9 @@ def test_iam_resources_are_checked_on_the_arns_they_act_on():
         ("iam:CreateInstanceProfile", f"{arn}instance-profile/ip"),
         ("iam:AddRoleToInstanceProfile", f"{arn}instance-profile/ip"),
         ("iam:PassRole", f"{arn}role/r")]
-    # A name the stack makes up is a new resource: `*`, as before.
+    # No name known: `*`.
     assert checks("AWS::IAM::Group") == [("iam:CreateGroup", "*")]
-    # Deleting (moto's resources): on the same ARNs; other types' deletes are not checked.
+    # Deleting: on the same ARNs, and every other type's delete too, on its ARN.
     deleting = iam_stacks.delete_checks
     assert deleting("AWS::IAM::User", SimpleNamespace(arn=f"{arn}user/u"), ctx) == [
         ("iam:DeleteUser", f"{arn}user/u")]
@@ -187,7 +190,25 @@ def test_iam_resources_are_checked_on_the_arns_they_act_on():
     assert deleting("AWS::IAM::Policy", SimpleNamespace(
         user_names=["a"], role_names=["r"], group_names=[]), ctx) == [
         ("iam:DeleteUserPolicy", f"{arn}user/a"), ("iam:DeleteRolePolicy", f"{arn}role/r")]
-    assert deleting("AWS::SQS::Queue", SimpleNamespace(), ctx) == []
+    queue = "https://sqs.us-east-1.amazonaws.com/111122223333/jobs"
+    assert deleting("AWS::SQS::Queue", SimpleNamespace(physical_resource_id=queue), ctx) == [
+        ("sqs:DeleteQueue", "arn:aws:sqs:us-east-1:111122223333:jobs")]
+    assert deleting("AWS::SSM::Parameter", SimpleNamespace(physical_resource_id="/app/k"),
+                    ctx) == [("ssm:DeleteParameter",
+                              "arn:aws:ssm:us-east-1:111122223333:parameter/app/k")]
+    assert deleting("AWS::ECS::TaskSet", SimpleNamespace(attributes={
+        "Cluster": "arn:aws:ecs:us-east-1:111122223333:cluster/c", "Service": "web"}), ctx) == [
+        ("ecs:DeleteTaskSet", "arn:aws:ecs:us-east-1:111122223333:service/c/web")]
+    assert deleting("AWS::EC2::VPC", SimpleNamespace(physical_resource_id="vpc-1"), ctx) == [
+        ("ec2:DeleteVpc", "*")]
+    assert deleting("AWS::CDK::Metadata", None, ctx) == []
+    assert deleting("AWS::SageMaker::Model", None, ctx) is None  # refused, as its create
+    # Other types' creates are on the ARN of their name (given, or made up by the stack).
+    assert checks_named("AWS::Logs::LogGroup", "app-Logs-X1") == [
+        ("logs:CreateLogGroup", "arn:aws:logs:us-east-1:111122223333:log-group:app-Logs-X1:*")]
+    assert checks_named("AWS::IAM::Role", "app-Role-X1") == [
+        ("iam:CreateRole", f"{arn}role/app-Role-X1")]
+    assert checks_named("AWS::EC2::VPC", None) == [("ec2:CreateVpc", "*")]
 
 
 def test_a_resource_type_with_no_known_actions_is_refused(handle):
@@ -203,3 +224,137 @@ def test_a_resource_type_with_no_known_actions_is_refused(handle):
         "Pwn": {"Type": "AWS::IAM::User", "Properties": {"UserName": "made-by-root"}}}}))
     assert root.describe_stacks(StackName="root")["Stacks"][0]["StackStatus"] == \
         "CREATE_COMPLETE"
+
+
+def events_of(handle, name: str, status: str) -> dict:
+    """Logical id -> reason, of the stack's events of that status."""
+    events = handle.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
+    return {e["LogicalResourceId"]: e.get("ResourceStatusReason", "") for e in events
+            if e["ResourceStatus"] == status}
+
+
+def test_deleting_any_stack_resource_needs_the_callers_delete_action(handle):
+    """cloudformation:DeleteStack alone deleted a stack's log groups, clusters...: each needs
+    its delete action, on its ARN; a refused one stays, DELETE_FAILED, and so does the stack."""
+    root = handle.client("cloudformation")
+    root.create_stack(StackName="ops", TemplateBody=json.dumps({"Resources": {
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/ops"}},
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "ops"}}}}))
+    keys = user_with(handle, "intern", allow(*STACK_CALLS, "cloudformation:DeleteStack"))
+    handle.client("cloudformation", **keys).delete_stack(StackName="ops")
+    assert root.describe_stacks(StackName="ops")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    failed = events_of(handle, "ops", "DELETE_FAILED")
+    assert failed["ops"] == "The following resource(s) failed to delete: [Cluster, Logs]. "
+    assert (f"logs:DeleteLogGroup on resource: arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ops:*"
+            in failed["Logs"])
+    assert "AccessDeniedException" in failed["Logs"]
+    assert f"ecs:DeleteCluster on resource: arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/ops" in \
+        failed["Cluster"]
+    logs = handle.client("logs")
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/ops"]
+    assert handle.client("ecs").describe_clusters(clusters=["ops"])["clusters"][0][
+        "status"] == "ACTIVE"
+    # Allowed the deletes (on these ARNs), the caller deletes the stack.
+    keys = user_with(handle, "admin", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": [*STACK_CALLS, "cloudformation:DeleteStack"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Action": ["logs:DeleteLogGroup", "ecs:DeleteCluster"], "Resource": [
+            f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ops:*",
+            f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/ops"]}]}))
+    handle.client("cloudformation", **keys).delete_stack(StackName="ops")
+    assert logs.describe_log_groups()["logGroups"] == []
+    assert "ops" not in [s["StackName"] for s in root.list_stacks(
+        StackStatusFilter=["DELETE_FAILED", "CREATE_COMPLETE"])["StackSummaries"]]
+
+
+def test_an_update_is_checked_as_a_whole_before_it_removes_anything(handle):
+    """An update that removes a log group and adds a user the caller may not make: the log
+    group was deleted before the user was refused (and the rollback could not make it again).
+    Now nothing changes; and a refusal only known when a resource is made (its key names the
+    user the update adds) still comes before the removal, which runs last."""
+    root = handle.client("cloudformation")
+    root.create_stack(StackName="svc", TemplateBody=json.dumps({"Resources": {
+        "Old": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/old"}}}}))
+    keys = user_with(handle, "deployer", allow(
+        *STACK_CALLS, "cloudformation:UpdateStack", "logs:DeleteLogGroup", "iam:DeleteUser"))
+    cloudformation = handle.client("cloudformation", **keys)
+
+    def update(resources: dict) -> str:
+        cloudformation.update_stack(StackName="svc",
+                                    TemplateBody=json.dumps({"Resources": resources}))
+        return root.describe_stacks(StackName="svc")["Stacks"][0]["StackStatus"]
+
+    assert update({"Bot": {"Type": "AWS::IAM::User", "Properties": {"UserName": "bot"}}}) == \
+        "UPDATE_ROLLBACK_COMPLETE"
+    assert f"iam:CreateUser on resource: arn:aws:iam::{ACCOUNT}:user/bot" in events_of(
+        handle, "svc", "CREATE_FAILED")["Bot"]
+    logs = handle.client("logs")
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/old"]
+    # Allowed to make the user but not its key, which names the user the update makes.
+    handle.client("iam").put_user_policy(UserName="deployer", PolicyName="users",
+                                         PolicyDocument=allow("iam:CreateUser"))
+    assert update({
+        "Bot": {"Type": "AWS::IAM::User", "Properties": {"UserName": "bot"}},
+        "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "Bot"}}},
+    }) == "UPDATE_ROLLBACK_COMPLETE"
+    assert f"iam:CreateAccessKey on resource: arn:aws:iam::{ACCOUNT}:user/bot" in events_of(
+        handle, "svc", "CREATE_FAILED")["Key"]
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/old"]
+    assert "bot" not in [u["UserName"] for u in handle.client("iam").list_users()["Users"]]
+    # Allowed everything it does, the update stands and the log group goes.
+    assert update({"Bot": {"Type": "AWS::IAM::User", "Properties": {"UserName": "bot"}}}) == \
+        "UPDATE_COMPLETE"
+    assert logs.describe_log_groups()["logGroups"] == []
+
+
+def test_names_a_stack_makes_up_are_checked_on_the_arns_they_will_have(handle):
+    """A user, log group and repository the template does not name: allowed on the stack's
+    prefix only, the stack stands (checked on `*` before, it was refused); a Deny on the
+    prefix holds."""
+    resources = {"Bot": {"Type": "AWS::IAM::User", "Properties": {}},
+                 "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
+                 "Repo": {"Type": "AWS::ECR::Repository", "Properties": {}}}
+    keys = user_with(handle, "team", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": STACK_CALLS, "Resource": "*"},
+        {"Effect": "Allow", "Action": ["iam:CreateUser", "logs:CreateLogGroup",
+                                       "ecr:CreateRepository"],
+         "Resource": [f"arn:aws:iam::{ACCOUNT}:user/team-*",
+                      f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:team-*",
+                      f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team-*"]}]}))
+    stack = create(handle, keys, "team", resources)
+    assert stack["status"] == "CREATE_COMPLETE", stack["failed"]
+    assert [u["UserName"] for u in handle.client("iam").list_users()["Users"]
+            if u["UserName"].startswith("team-Bot-")]
+    # Out of the prefix: refused on the made-up name's ARN.
+    stack = create(handle, keys, "other", {"Bot": resources["Bot"]})
+    assert stack["status"] == "ROLLBACK_COMPLETE"
+    assert f"iam:CreateUser on resource: arn:aws:iam::{ACCOUNT}:user/other-Bot-" in \
+        stack["failed"]["Bot"]
+    keys = user_with(handle, "nearly", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": [*STACK_CALLS, "iam:*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:CreateUser",
+         "Resource": f"arn:aws:iam::{ACCOUNT}:user/admins-*"}]}))
+    stack = create(handle, keys, "admins", {"Bot": resources["Bot"]})
+    assert stack["status"] == "ROLLBACK_COMPLETE"
+    assert "with an explicit deny" in stack["failed"]["Bot"]
+
+
+def test_an_update_that_replaces_a_resource_needs_its_delete_action(handle):
+    """moto updates an access key by making a new one and deleting the old one itself: that
+    delete needs iam:DeleteAccessKey like any other."""
+    root = handle.client("cloudformation")
+    resources = {"Bob": {"Type": "AWS::IAM::User", "Properties": {"UserName": "bob"}},
+                 "Key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": "bob"}}}
+    root.create_stack(StackName="keys", TemplateBody=json.dumps({"Resources": resources}))
+    iam = handle.client("iam")
+    (before,) = iam.list_access_keys(UserName="bob")["AccessKeyMetadata"]
+    keys = user_with(handle, "rotator", allow(*STACK_CALLS, "cloudformation:UpdateStack",
+                                              "iam:CreateUser", "iam:CreateAccessKey"))
+    resources["Key"]["Properties"]["Status"] = "Inactive"
+    handle.client("cloudformation", **keys).update_stack(
+        StackName="keys", TemplateBody=json.dumps({"Resources": resources}))
+    assert root.describe_stacks(StackName="keys")["Stacks"][0]["StackStatus"] == \
+        "UPDATE_ROLLBACK_COMPLETE"
+    assert f"iam:DeleteAccessKey on resource: arn:aws:iam::{ACCOUNT}:user/bob" in events_of(
+        handle, "keys", "UPDATE_FAILED")["Key"]
+    assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"] == [before]

@@ -69,3 +69,26 @@ def test_added_resources_follow_what_they_depend_on(clean_emulator, ecs):
         cluster="order")["serviceArns"])["services"]
     assert sorted(s.get("capacityProviderStrategy", [{}])[0].get("capacityProvider", "")
                   for s in services) == ["", "FARGATE_SPOT"]
+
+
+def test_what_the_template_drops_goes_last_and_retained_resources_stay(clean_emulator):
+    """CloudFormation's clean-up phase: a log group taken out of the template is deleted after
+    the rest of the update, so an update that fails deletes nothing; one whose DeletionPolicy
+    is Retain leaves the stack and stays."""
+    cfn, logs = clean_emulator.client("cloudformation"), clean_emulator.client("logs")
+    groups = {"Old": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/old"}},
+              "Kept": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
+                       "Properties": {"LogGroupName": "/kept"}}}
+    cfn.create_stack(StackName="order", TemplateBody=json.dumps({"Resources": groups}))
+    # The new repository fails (ECR refuses its name).
+    bad = {"New": {"Type": "AWS::ECR::Repository", "Properties": {"RepositoryName": "Not OK"}}}
+    cfn.update_stack(StackName="order", TemplateBody=json.dumps({"Resources": bad}))
+    assert cfn.describe_stacks(StackName="order")["Stacks"][0]["StackStatus"] == \
+        "UPDATE_ROLLBACK_COMPLETE"
+    names = sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"])
+    assert names == ["/kept", "/old"]
+    bad["New"]["Properties"]["RepositoryName"] = "order/new"
+    assert update(cfn, bad)["StackStatus"] == "UPDATE_COMPLETE"
+    names = sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"])
+    assert names == ["/kept"]
+    logs.delete_log_group(logGroupName="/kept")

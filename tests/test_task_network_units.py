@@ -140,6 +140,23 @@ def test_strangers_cost_one_read_per_holder_newly_missing_and_never_delay_a_task
     assert callers.admits("172.17.0.9") is False and bridge.reads == reads + 2
 
 
+def test_an_address_whose_container_stopped_since_the_read_is_a_strangers():
+    """The view still has the task's container there (no die event came), but the engine has
+    recorded its exit: whoever calls from there is no task, and a stranger there costs one
+    read for the holder newly missing (a dead sandbox), not one a call."""
+    bridge = _Bridge({"172.17.0.2": "c-a"})
+    task = _task("a" * 32, "bridge", containers=[("c-a", ContainerStatus.RUNNING)])
+    callers = Callers(_State(task, _task("d" * 32, "awsvpc", ip="172.17.0.5",
+                                         sandbox_id="pause-dead")), lambda: bridge)
+    assert callers.identify("172.17.0.2").task_id == "a" * 32
+    reads = bridge.reads
+    task.containers[0].known = ContainerStatus.STOPPED
+    for _ in range(5):
+        assert callers.identify("172.17.0.2").kind is CallerKind.STRANGER
+        assert callers.admits("172.17.0.2") is False
+    assert bridge.reads == reads + 1
+
+
 # -- where the mode falls back --------------------------------------------------------------------
 
 class _Api:

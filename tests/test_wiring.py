@@ -101,7 +101,7 @@ def test_each_running_apps_engine_gateways_are_this_hosts_until_it_stops(monkeyp
     engines' gateways count as this host's while it runs, whichever was made last, and a
     stopped one's no longer."""
     from emulator import app as app_module
-    from emulator.access import callers
+    from emulator.access import host_addresses
     from emulator.runtime.fake import FakeRuntime
 
     addresses = iter(["203.0.113.1", "203.0.113.2"])
@@ -110,16 +110,16 @@ def test_each_running_apps_engine_gateways_are_this_hosts_until_it_stops(monkeyp
                         FakeRuntime(gateway=next(addresses)))
     first, second = (create_app(Settings(keep_resources=True, auto_container_instance=False))
                      for _ in range(2))
-    assert not {"203.0.113.1", "203.0.113.2"} & set(callers.known_gateways())  # not started
+    assert not {"203.0.113.1", "203.0.113.2"} & set(host_addresses.known_gateways())  # not started
     first.start()
     try:
         second.start()
         try:
-            assert {"203.0.113.1", "203.0.113.2"} <= set(callers.known_gateways())
+            assert {"203.0.113.1", "203.0.113.2"} <= set(host_addresses.known_gateways())
         finally:
             second.stop()
-        assert "203.0.113.1" in callers.known_gateways()
-        assert "203.0.113.2" not in callers.known_gateways()
+        assert "203.0.113.1" in host_addresses.known_gateways()
+        assert "203.0.113.2" not in host_addresses.known_gateways()
     finally:
         first.stop()
-    assert "203.0.113.1" not in callers.known_gateways()
+    assert "203.0.113.1" not in host_addresses.known_gateways()

@@ -2,6 +2,8 @@
 
 - callers: who is calling, from the connection's peer address (this host, a task of ours, some
   other container on the emulator's network, or a stranger)
+- host_addresses: which addresses and names are this host's (its interfaces', the running
+  emulators' Docker Engines' gateways, Docker Desktop's host names)
 - gate: the WSGI layer in front of the router that applies each listener's rules (control
   endpoints for this host only; metadata and credentials for their own task only) and refuses
   strangers' connections, unread, on the listeners containers reach (with their idle limits)

@@ -35,11 +35,11 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from emulator.access.callers import HOST_NAMES, reaches_this_host
+from emulator.access.host_addresses import HOST_NAMES, reaches_this_host
 from emulator.registry.ecr_hosts import ECR_REGISTRY
 
 # Names that reach this host without DNS: Docker Desktop's (and OrbStack's, Lima's, Podman's)
-# containers name the host so (callers.HOST_NAMES), tasks are given host.docker.internal
+# containers name the host so (host_addresses.HOST_NAMES), tasks are given host.docker.internal
 # (server.py), and localhost.
 LOCAL_NAMES = HOST_NAMES | {"localhost"}
 # ECR's registry names (emulator/registry/names.py reads the account and region from them), for

@@ -2,7 +2,8 @@
 apart on its bridge.
 
 - HOST: loopback, or an address of this host (a process here, or a container sharing the host's
-  network namespace: Linux drops packets from outside that claim a local source address)
+  network namespace: Linux drops packets from outside that claim a local source address; what
+  is this host's: access/host_addresses.py)
 - TASK: an address on the emulator's Docker network that belongs to a running task: an awsvpc
   task's address, or a bridge task's container's (or its sandbox's, for one from the pool)
 - NETWORK: another address on the emulator's Docker network (a container someone attached to it,
@@ -47,12 +48,11 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-import socket
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
 
+from emulator.access.host_addresses import is_local_address
 from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.runtime.status import ContainerStatus, TaskStatus
 
@@ -191,49 +191,47 @@ class Callers:
     def _find(self, ip) -> _Network | None:
         return next((n for n in self._networks if any(ip in s for s in n.subnets)), None)
 
+    def _network_on(self, engine: str) -> _Network | None:
+        """The view's network on `engine` (one at most). A loop, not next() over a generator:
+        every task's request asks."""
+        for network in self._networks:
+            if network.engine == engine:
+                return network
+        return None
+
     def _task_at(self, address: str, engine: str, asked: float):
-        task = self._live_task(address, engine)
+        task, holders = self._live_task(address, engine)
         # Not found: look at Docker again, unless someone did since this request came (a
         # container that has just started makes its first calls at once; they share one look).
-        if task is None and self._worth_reading(engine):
+        if task is None and self._worth_reading(engine, holders):
             self._read(older_than=asked)
-            network = next((n for n in self._networks if n.engine == engine), None)
+            task, holders = self._live_task(address, engine)
+            network = self._network_on(engine)
             if network is not None and network.shared:
-                self._missing[engine] = self._holders(engine) - set(network.addresses.values())
-            task = self._live_task(address, engine)
+                if holders is None:  # the walk stopped at the task, or gathered none
+                    holders = self._holders(engine)
+                self._missing[engine] = holders - set(network.addresses.values())
         return task
 
-    def _worth_reading(self, engine: str) -> bool:
+    def _worth_reading(self, engine: str, holders: frozenset | None) -> bool:
         """Whether Docker's view may have changed for a task since it was read. On the shared
         default bridge, only when a live task's namespace holder (its sandbox, or a bridge
         container that attached itself) that has started is missing from it and was not when
         a read was last asked for: otherwise a stranger's every connection would cost a read
         of Docker (one holder dead unrecorded, or several starting: minutes), and one could
-        keep the listener's one deciding thread busy with them."""
-        network = next((n for n in self._networks if n.engine == engine), None)
+        keep the listener's one deciding thread busy with them. `holders`: those _live_task
+        found walking the tasks, if it did."""
+        network = self._network_on(engine)
         if network is None or not network.shared:
             return True
-        missing = self._holders(engine) - set(network.addresses.values())
+        if holders is None:  # not gathered walking the tasks (see _live_task)
+            holders = self._holders(engine)
+        missing = holders - set(network.addresses.values())
         return bool(missing - self._missing.get(engine, frozenset()))
 
     def _holders(self, engine: str) -> frozenset:
-        """The container ids holding a live task's namespace on `engine`: its sandbox, or its
-        bridge containers started and not stopped (one created waits for its dependsOn with no
-        address: nothing to read for)."""
-        found = set()
-        with self._state.lock:
-            for store in self._state.stores():
-                for task in store.tasks.values():
-                    if (task.known >= TaskStatus.DEPROVISIONING
-                            or (task.engine or DEFAULT_ENGINE) != engine):
-                        continue
-                    if task.sandbox_id:
-                        found.add(task.sandbox_id)
-                    elif task.network_mode == "bridge":
-                        found.update(c.runtime_id for c in task.containers
-                                     if c.runtime_id and c.started
-                                     and c.known < ContainerStatus.STOPPED)
-        return frozenset(found)
+        """The container ids holding a live task's namespace on `engine` (_holder_ids)."""
+        return self._holding_task(None, engine)[1]
 
     def _with_live(self, network):
         """A shared network read, with the addresses of live tasks' holders on it (`live`)."""
@@ -321,7 +319,7 @@ class Callers:
         view, replaced. No newer read of it can have come first: an engine is not asked again
         while its read is in flight."""
         if network is _UNREAD:  # failed: what was last read of it stays (not of a shared one)
-            mine = next((n for n in self._networks if n.engine == engine), None)
+            mine = self._network_on(engine)
             if _kept(mine) is mine:
                 return
             network = None
@@ -352,12 +350,17 @@ class Callers:
                              if task.engine not in (None, DEFAULT_ENGINE)
                              and task.known < TaskStatus.DEPROVISIONING)
 
-    def _live_task(self, address: str, engine: str):
-        network = next((n for n in self._networks if n.engine == engine), None)
+    def _live_task(self, address: str, engine: str) -> tuple:
+        """(the live task at `address` on `engine`'s network, else None; on a shared one, when
+        no task is there and the address held no live task's namespace when Docker was read,
+        the live tasks' holders, for _worth_reading, else None)."""
+        network = self._network_on(engine)
+        if network is not None and network.shared:
+            # An address in `live` is most likely a task's call, whose walk stops at the task:
+            # gathering the holders on the way there would cost every such call.
+            return self._holding_task(network.addresses.get(address), engine,
+                                      gather=address not in network.live)
         container_id = network.addresses.get(address) if network is not None else None
-        shared = network is not None and network.shared
-        if shared and not container_id:
-            return None  # on the default bridge only a container of a task's is the task
         with self._state.lock:
             for store in self._state.stores():
                 for task in store.tasks.values():
@@ -367,21 +370,47 @@ class Callers:
                         continue
                     if (task.engine or DEFAULT_ENGINE) != engine:
                         continue  # the same address on another engine's network is not it
-                    if shared:  # the container Docker has there, not the address, says
-                        if _holds(task, container_id):
-                            return task
-                        continue
                     if task.network_mode == "awsvpc" and task.private_ip == address:
-                        return task
+                        return task, None
                     if container_id and (container_id == task.sandbox_id or any(
                             c.runtime_id == container_id for c in task.containers)):
-                        return task
-        return None
+                        return task, None
+        return None, None
+
+    def _holding_task(self, container_id: str | None, engine: str, gather: bool = True):
+        """On Docker's default bridge the container Docker has at an address, not the address,
+        says whose it is: (the live task on `engine` holding `container_id` (_holds), None),
+        else (None, with `gather` the live tasks' namespace holders there (_holder_ids)). A
+        stranger needs both: one walk of the tasks, not two."""
+        holders = set()
+        with self._state.lock:
+            for store in self._state.stores():
+                for task in store.tasks.values():
+                    if (task.known >= TaskStatus.DEPROVISIONING
+                            or (task.engine or DEFAULT_ENGINE) != engine):
+                        continue
+                    if container_id and _holds(task, container_id):  # none there: no task's
+                        return task, None
+                    if gather:
+                        holders.update(_holder_ids(task))
+        return None, frozenset(holders) if gather else None
 
 
 def _kept(network: _Network | None) -> _Network | None:
     """What stays of an engine's network while Docker does not answer: none of a shared one."""
     return None if network is None or network.shared else network
+
+
+def _holder_ids(task) -> tuple:
+    """The container ids holding `task`'s namespace: its sandbox, or its bridge containers
+    started and not stopped (one created waits for its dependsOn with no address: nothing to
+    read for)."""
+    if task.sandbox_id:
+        return (task.sandbox_id,)
+    if task.network_mode == "bridge":
+        return tuple(c.runtime_id for c in task.containers
+                     if c.runtime_id and c.started and c.known < ContainerStatus.STOPPED)
+    return ()
 
 
 def _holds(task, container_id: str) -> bool:
@@ -390,98 +419,3 @@ def _holds(task, container_id: str) -> bool:
     return container_id == task.sandbox_id or any(
         c.runtime_id == container_id and c.known < ContainerStatus.STOPPED
         for c in task.containers)
-
-
-def is_local_address(address: str) -> bool:
-    """Whether `address` is one of this host's (only a local address can be bound; a bind and a
-    close cost microseconds, and addresses come and go, so the answer is not kept)."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    try:
-        probe = socket.socket(family, socket.SOCK_STREAM)
-    except OSError:  # no such family here (IPv6 turned off): no address of it is ours
-        return False
-    try:
-        probe.bind((address, 0))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
-
-
-# Names that are this host from a container (Docker Desktop, OrbStack, Lima, Podman); from
-# the emulator's own container too, where they are not this process's addresses.
-HOST_NAMES = frozenset(("host.docker.internal", "gateway.docker.internal", "host.orb.internal",
-                        "host.lima.internal", "host.containers.internal"))
-# The gateways of the Docker Engines' networks (each engine's runtime.gateways()): addresses of
-# an engine's host, which from inside the emulator's own container a bind does not find. One
-# source per running emulator (app.py adds it at the start, takes it away at the stop), for a
-# process may run several (a test's: the session's emulator and a `running_emulator`'s). Each
-# emulator's gateways count for every other's checks: an engine's are read only while it is on
-# this machine (engines.readable), so they are this host's whichever emulator asks. A single
-# slot, the last emulator's, left out the others' while it ran and all but docker0 once it
-# stopped.
-_gateway_sources: list[Callable[[], Iterable[str]]] = []
-_gateway_sources_lock = threading.Lock()
-
-
-def add_gateways(source: Callable[[], Iterable[str]]) -> None:
-    with _gateway_sources_lock:
-        if source not in _gateway_sources:  # an emulator started twice adds its source once
-            _gateway_sources.append(source)
-
-
-def remove_gateways(source: Callable[[], Iterable[str]]) -> None:
-    with _gateway_sources_lock:
-        if source in _gateway_sources:
-            _gateway_sources.remove(source)
-
-
-def known_gateways() -> list[str]:
-    """The running emulators' engines' gateways; a source that cannot say hides no other's."""
-    with _gateway_sources_lock:
-        sources = list(_gateway_sources)
-    found: list[str] = []
-    for source in sources:
-        try:
-            found.extend(source())
-        except Exception:  # noqa: BLE001 - an engine that cannot say: its gateway is not known
-            continue
-    return found
-
-
-def reaches_this_host(address: str) -> bool:
-    """Whether a connection to `address` would reach this host (loopback, link-local,
-    unspecified, multicast, an address of its interfaces; IPv4-mapped ones too), or is not an
-    address at all: what the emulator's process or its Docker Engine must not be sent to on a
-    task's word."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
-            or is_local_address(str(ip)) or _is_gateway(ip))
-
-
-def _is_gateway(ip) -> bool:
-    for gateway in known_gateways():
-        try:  # each on its own: one odd value must not hide the others
-            if ipaddress.ip_address(str(gateway).split("/")[0]) == ip:
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def name_reaches_this_host(host: str, port: int | None = None) -> list[str]:
-    """The addresses of this host that `host` (a name or an address) resolves to; [] for
-    none, or when it does not resolve."""
-    if host.strip("[]").rstrip(".").lower() in HOST_NAMES:
-        return [host]  # what it resolves to from here need not be what a container reaches
-    try:
-        found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return []
-    return sorted({info[4][0] for info in found if reaches_this_host(info[4][0])})

@@ -148,14 +148,12 @@ def _local_registry(image: str) -> str | None:
     """The registry host an image reference names, if it is on the host (a name resolving
     there too): Docker's daemon (root) would call it, and say what it answered in the task's
     stoppedReason."""
-    from emulator.access.callers import name_reaches_this_host
+    from emulator.access.host_addresses import name_reaches_this_host
+    from emulator.runtime.docker_images import registry_host
 
-    first = image.split("/", 1)[0]
-    # Docker's reference parser (splitDockerDomain): a first component is a registry when it
-    # has a '.' or ':', is `localhost`, or has an uppercase letter (`LOCALHOST/app`).
-    if "/" not in image or not ("." in first or ":" in first or first == "localhost"
-                                or first != first.lower()):
-        return None  # Docker Hub's: `nginx`, `library/nginx`, `user/app`
+    first = registry_host(image)
+    if first is None:
+        return None  # Docker Hub's
     host = first[1:first.find("]")] if first.startswith("[") else first.split(":", 1)[0]
     host = host.lower()  # host names are case-insensitive
     if host == "localhost" or name_reaches_this_host(host):

@@ -17,8 +17,9 @@ credentials.
   plus `iam:PassRole` on the roles RegisterTaskDefinition, RunTask and StartTask hand to ECS.
   Refusals answer AccessDeniedException (400, JSON), as those services do.
 - CloudFormation stacks act with their caller's rights: our ECS and ECR resource types' calls are
-  checked as the caller's own, and every resource moto's engine makes needs its create actions
-  (iam_stacks.py); a refused resource fails and the stack rolls back.
+  checked as the caller's own, every resource moto's engine makes needs its create actions and
+  every resource a stack deletes its delete actions (iam_stacks.py); a refused resource fails
+  and the stack rolls back (a refused delete stays, DELETE_FAILED).
 - moto's services: moto checks them itself (on `*`; S3 on the bucket and key), switched on for
   the calls of callers that must be checked; its refusals keep its shapes (AccessDenied 403 in
   XML for the query and REST services), except that JSON-protocol services get theirs in JSON
@@ -83,9 +84,9 @@ class IamEnforcement:
             self._require(key, action, resource)
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
-                             caller, deleting=None) -> None:
-        """A resource moto's stack engine is about to make or update (or delete: `deleting`,
-        moto's resource) for the stack's caller."""
+                             caller, deleting=None, name: str | None = None) -> None:
+        """A resource a stack is about to make or update (or delete: `deleting`, the resource)
+        for the stack's caller; `name`: its name, when its type has a name property."""
         from emulator.access import iam_stacks
 
         key = self._access_key(environ, ctx, caller)
@@ -97,7 +98,7 @@ class IamEnforcement:
         if deleting is not None:
             needed = iam_stacks.delete_checks(resource_type, deleting, ctx, existing)
         else:
-            needed = iam_stacks.checks(resource_type, properties, ctx, existing)
+            needed = iam_stacks.checks(resource_type, properties, ctx, existing, name)
         if needed is None:
             raise self._denied(iam_stacks.unknown(resource_type))
         for action, resource in needed:

@@ -12,6 +12,9 @@ simplification, noted in the README.
 
 from __future__ import annotations
 
+# A service's IAM prefix where its endpoint prefix differs (botocore's signingName).
+_IAM_PREFIX = {"api.ecr": "ecr"}
+
 # Operations whose resource is the cluster named in `cluster` (default: "default").
 _ON_CLUSTER = {
     "DeleteCluster", "UpdateCluster", "UpdateClusterSettings",
@@ -28,7 +31,9 @@ _ON_TASK_DEFINITION = {"RunTask", "StartTask", "DescribeTaskDefinition",
 
 def checks(service: str, operation: str, params: dict, ctx, store_of=None) -> list[tuple[str, str]]:
     """[(action, resource ARN)] the call needs; `store_of()` gives the caller's ECS store (for
-    the task definition a family name means), or None."""
+    the task definition a family name means), or None. `service`: the service's name (its
+    endpoint prefix: ECR's is api.ecr)."""
+    service = _IAM_PREFIX.get(service, service)
     if service == "ecr":
         return [(f"ecr:{operation}", _repository(params, ctx))]
     if service != "ecs":

@@ -1,110 +1,33 @@
-"""Which IAM actions a CloudFormation stack's caller needs for each resource the stack makes.
+"""Which IAM actions a CloudFormation stack's caller needs for each resource the stack makes,
+changes or deletes (the tables are iam_stack_actions.py).
 
 On AWS a stack without a service role acts with its caller's credentials: making an IAM user
-needs iam:CreateUser as much as calling CreateUser does. moto's stack engine makes resources
-directly, with no check, so under ECS_EMULATOR_ENFORCE_IAM cloudformation:CreateStack alone
-would be IAM admin. Each resource is checked against the stack caller's policies before it is
-made (or updated), with the actions its type's create handler needs (the CloudFormation
-resource schemas' `handlers.create.permissions`, reduced to the ones that grant something),
-plus iam:PassRole on every role it hands to a service. IAM resources are checked on the ARNs
-of the users, roles, groups and policies they make or act on; the other types' actions on `*`:
-a simplification the README names. A type with no entry here is refused: a stack must not make
-what no check covers. Deleting a stack's IAM resources needs their delete actions (deleting the
-other types' is not checked).
+needs iam:CreateUser as much as calling CreateUser does, deleting a log group
+logs:DeleteLogGroup. moto's stack engine makes and deletes resources directly, with no check,
+so under ECS_EMULATOR_ENFORCE_IAM cloudformation:CreateStack alone would be IAM admin. Each
+resource is checked against the stack caller's policies before it is made (or updated) with
+its type's create actions, plus iam:PassRole on every role it hands to a service, and before it
+is deleted with its type's delete actions. The actions are asked on the resource's ARN: IAM
+resources on the users, roles, groups and policies they make or act on, the other types on the
+ARN of their name (the template's, or the one the stack makes up, known before the resource is
+made) where iam_stack_actions.ARNS has their form, else on `*`. A type with no create actions
+is refused: a stack must not make what no check covers.
 
-The emulator's own ECS and ECR types are not listed: they call the ECS and ECR APIs, which check
-each call as its caller's own (iam_resources.py).
+The emulator's own ECS and ECR types are made through the ECS and ECR APIs, which check each
+call as its caller's own (iam_resources.py); their deletes are in the tables too, so that an
+update's removals can be checked before the update changes anything.
 """
 
 from __future__ import annotations
 
 import re
 
-# Resource types that make nothing that grants anything (the CDK's metadata marker).
-NOTHING = frozenset({"AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandle"})
+from emulator.access.iam_stack_actions import CREATE, DELETE, NOTHING, arn_of
 
-# type -> the actions its create needs whatever its properties.
-CREATE = {
-    # IAM: the properties add more (see _iam_actions).
-    "AWS::IAM::User": ("iam:CreateUser",),
-    "AWS::IAM::Role": ("iam:CreateRole",),
-    "AWS::IAM::Group": ("iam:CreateGroup",),
-    "AWS::IAM::Policy": (),
-    "AWS::IAM::ManagedPolicy": ("iam:CreatePolicy",),
-    "AWS::IAM::AccessKey": ("iam:CreateAccessKey",),
-    "AWS::IAM::InstanceProfile": ("iam:CreateInstanceProfile",),
-    "AWS::IAM::UserToGroupAddition": ("iam:AddUserToGroup",),
-    # EC2 and its network.
-    "AWS::EC2::VPC": ("ec2:CreateVpc",),
-    "AWS::EC2::Subnet": ("ec2:CreateSubnet",),
-    "AWS::EC2::SecurityGroup": ("ec2:CreateSecurityGroup",),
-    "AWS::EC2::SecurityGroupIngress": ("ec2:AuthorizeSecurityGroupIngress",),
-    "AWS::EC2::SecurityGroupEgress": ("ec2:AuthorizeSecurityGroupEgress",),
-    "AWS::EC2::InternetGateway": ("ec2:CreateInternetGateway",),
-    "AWS::EC2::VPCGatewayAttachment": ("ec2:AttachInternetGateway",),
-    "AWS::EC2::RouteTable": ("ec2:CreateRouteTable",),
-    "AWS::EC2::Route": ("ec2:CreateRoute",),
-    "AWS::EC2::SubnetRouteTableAssociation": ("ec2:AssociateRouteTable",),
-    "AWS::EC2::EIP": ("ec2:AllocateAddress",),
-    "AWS::EC2::NatGateway": ("ec2:CreateNatGateway",),
-    "AWS::EC2::NetworkInterface": ("ec2:CreateNetworkInterface",),
-    "AWS::EC2::Instance": ("ec2:RunInstances",),
-    "AWS::EC2::LaunchTemplate": ("ec2:CreateLaunchTemplate",),
-    "AWS::EC2::Volume": ("ec2:CreateVolume",),
-    "AWS::EC2::VolumeAttachment": ("ec2:AttachVolume",),
-    "AWS::EC2::VPCEndpoint": ("ec2:CreateVpcEndpoint",),
-    "AWS::EC2::VPCPeeringConnection": ("ec2:CreateVpcPeeringConnection",),
-    "AWS::EC2::VPNGateway": ("ec2:CreateVpnGateway",),
-    "AWS::EC2::TransitGateway": ("ec2:CreateTransitGateway",),
-    "AWS::EC2::FlowLog": ("ec2:CreateFlowLogs",),
-    "AWS::EC2::SpotFleet": ("ec2:RequestSpotFleet",),
-    # What tasks and services use.
-    "AWS::Logs::LogGroup": ("logs:CreateLogGroup",),
-    "AWS::Logs::ResourcePolicy": ("logs:PutResourcePolicy",),
-    "AWS::S3::Bucket": ("s3:CreateBucket",),
-    "AWS::SSM::Parameter": ("ssm:PutParameter",),
-    "AWS::SSM::Document": ("ssm:CreateDocument",),
-    "AWS::SecretsManager::Secret": ("secretsmanager:CreateSecret",),
-    "AWS::KMS::Key": ("kms:CreateKey",),
-    "AWS::KMS::Alias": ("kms:CreateAlias",),
-    "AWS::Lambda::Function": ("lambda:CreateFunction",),
-    "AWS::Lambda::Permission": ("lambda:AddPermission",),
-    "AWS::Lambda::Version": ("lambda:PublishVersion",),
-    "AWS::Lambda::LayerVersion": ("lambda:PublishLayerVersion",),
-    "AWS::Lambda::EventSourceMapping": ("lambda:CreateEventSourceMapping",),
-    "AWS::SNS::Topic": ("sns:CreateTopic",),
-    "AWS::SQS::Queue": ("sqs:CreateQueue",),
-    "AWS::DynamoDB::Table": ("dynamodb:CreateTable",),
-    "AWS::Kinesis::Stream": ("kinesis:CreateStream",),
-    "AWS::Events::Rule": ("events:PutRule",),
-    "AWS::Events::EventBus": ("events:CreateEventBus",),
-    "AWS::Events::Archive": ("events:CreateArchive",),
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": ("elasticloadbalancing:CreateLoadBalancer",),
-    "AWS::ElasticLoadBalancingV2::TargetGroup": ("elasticloadbalancing:CreateTargetGroup",),
-    "AWS::ElasticLoadBalancingV2::Listener": ("elasticloadbalancing:CreateListener",),
-    "AWS::ElasticLoadBalancingV2::ListenerRule": ("elasticloadbalancing:CreateRule",),
-    "AWS::ElasticLoadBalancing::LoadBalancer": ("elasticloadbalancing:CreateLoadBalancer",),
-    "AWS::AutoScaling::AutoScalingGroup": ("autoscaling:CreateAutoScalingGroup",),
-    "AWS::AutoScaling::LaunchConfiguration": ("autoscaling:CreateLaunchConfiguration",),
-    "AWS::AutoScaling::ScheduledAction": ("autoscaling:PutScheduledUpdateGroupAction",),
-    "AWS::Route53::HostedZone": ("route53:CreateHostedZone",),
-    "AWS::Route53::RecordSet": ("route53:ChangeResourceRecordSets",),
-    "AWS::Route53::RecordSetGroup": ("route53:ChangeResourceRecordSets",),
-    "AWS::Route53::HealthCheck": ("route53:CreateHealthCheck",),
-    "AWS::ServiceDiscovery::PrivateDnsNamespace": ("servicediscovery:CreatePrivateDnsNamespace",),
-    "AWS::ServiceDiscovery::HttpNamespace": ("servicediscovery:CreateHttpNamespace",),
-    "AWS::ServiceDiscovery::Service": ("servicediscovery:CreateService",),
-    "AWS::StepFunctions::StateMachine": ("states:CreateStateMachine",),
-    "AWS::CloudWatch::Dashboard": ("cloudwatch:PutDashboard",),
-    "AWS::CloudWatch::Alarm": ("cloudwatch:PutMetricAlarm",),
-    "AWS::EFS::FileSystem": ("elasticfilesystem:CreateFileSystem",),
-    "AWS::EFS::MountTarget": ("elasticfilesystem:CreateMountTarget",),
-    "AWS::EFS::AccessPoint": ("elasticfilesystem:CreateAccessPoint",),
-    "AWS::ApplicationAutoScaling::ScalableTarget": (
-        "application-autoscaling:RegisterScalableTarget",),
-    "AWS::ApplicationAutoScaling::ScalingPolicy": ("application-autoscaling:PutScalingPolicy",),
-    "AWS::CloudFormation::Stack": ("cloudformation:CreateStack",),
-}
+# A value a stack update's check cannot know before the update runs (it refers to a resource
+# the update makes): what it names is checked when the resource is made
+# (cloudformation/update_rights.py).
+UNKNOWN = "\x00unknown"
 
 # IAM properties that grant more than the resource itself: property -> action on the resource.
 _IAM_EXTRA = {
@@ -127,6 +50,10 @@ _IAM_SELF = {"AWS::IAM::User": ("user", "UserName"), "AWS::IAM::Role": ("role", 
              "AWS::IAM::AccessKey": ("user", "UserName"),
              "AWS::IAM::UserToGroupAddition": ("group", "GroupName")}
 
+# IAM types whose name property is their own: a name the stack makes up stands for it.
+_IAM_NAMED = frozenset({"AWS::IAM::User", "AWS::IAM::Role", "AWS::IAM::Group",
+                        "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"})
+
 # IAM properties naming other IAM resources the resource acts on: property -> (kind, action),
 # as AWS authorizes the action on the named one (AddUserToGroup on the group, PutUserPolicy on
 # the user...).
@@ -148,30 +75,38 @@ _ROLE_KEY = re.compile(r"(?i)(role(arn)?|iamfleetrole|deliverlogspermissionarn)$
 def unknown(resource_type: str) -> str:
     return (f"The resource type {resource_type} has no IAM actions known to this emulator, so "
             "its caller's rights cannot be checked: refused while ECS_EMULATOR_ENFORCE_IAM is "
-            "set (make it without the stack, or without enforcement).")
+            "set (manage it without the stack, or without enforcement).")
 
 
-def checks(resource_type: str, properties, ctx, existing=None) -> list[tuple[str, str]] | None:
+def checks(resource_type: str, properties, ctx, existing=None,
+           name: str | None = None) -> list[tuple[str, str]] | None:
     """[(action, resource)] making this resource needs of the stack's caller; None for a type
     this module does not know (to be refused). `existing(kind, name)`: the ARN of the IAM user,
-    role or group of that name the account has, else None (its path is in its ARN)."""
+    role or group of that name the account has, else None (its path is in its ARN). `name`:
+    the resource's name when its type has a name property (the template's value or the one the
+    stack made up)."""
     if resource_type in NOTHING:
         return []
     if resource_type not in CREATE:
         return None
     properties = properties if isinstance(properties, dict) else {}
     if resource_type.startswith("AWS::IAM::"):
-        return _iam_checks(resource_type, properties, ctx, existing or (lambda kind, name: None))
-    needed = [(action, "*") for action in CREATE[resource_type]]
-    return needed + [("iam:PassRole", role) for role in sorted(set(_passed_roles(properties)))]
+        needed = _iam_checks(resource_type, properties, ctx,
+                             existing or (lambda kind, name: None), name)
+    else:
+        own = arn_of(resource_type, name, ctx)
+        needed = [(action, own) for action in CREATE[resource_type]]
+        needed += [("iam:PassRole", role) for role in sorted(set(_passed_roles(properties)))]
+    return [(action, resource) for action, resource in needed if UNKNOWN not in resource]
 
 
-def _iam_checks(resource_type: str, properties: dict, ctx, existing) -> list[tuple[str, str]]:
+def _iam_checks(resource_type: str, properties: dict, ctx, existing,
+                name: str | None) -> list[tuple[str, str]]:
     """On the ARNs of the users, roles and groups the resource makes or acts on, so that a Deny
     on one (iam:CreateAccessKey on user/admin) holds in a stack as in a call."""
     def arn(kind: str, name, path=None) -> str:
         if not isinstance(name, str) or not name:
-            return "*"  # a name the stack makes up: a new resource, not one a Deny names
+            return "*"  # not known: a property the template leaves out
         if name.startswith("arn:"):
             return name
         found = existing(kind, name) if kind in ("user", "role", "group") else None
@@ -181,12 +116,15 @@ def _iam_checks(resource_type: str, properties: dict, ctx, existing) -> list[tup
         return f"arn:{ctx.partition}:iam::{ctx.account}:{kind}{path}{name}"
 
     kind, key = _IAM_SELF.get(resource_type, (None, None))
-    own = arn(kind, properties.get(key), properties.get("Path")) if kind else "*"
+    own_name = properties.get(key)
+    if own_name is None and resource_type in _IAM_NAMED:
+        own_name = name  # the name the stack makes up: a Deny on its pattern holds
+    own = arn(kind, own_name, properties.get("Path")) if kind else "*"
     needed = [(action, own) for action in CREATE[resource_type]]
-    needed += [(action, own) for name, action in _IAM_EXTRA.get(resource_type, {}).items()
-               if properties.get(name)]
-    for name, (kind, action) in _IAM_OTHERS.get(resource_type, {}).items():
-        targets = properties.get(name)
+    needed += [(action, own) for extra, action in _IAM_EXTRA.get(resource_type, {}).items()
+               if properties.get(extra)]
+    for others, (kind, action) in _IAM_OTHERS.get(resource_type, {}).items():
+        targets = properties.get(others)
         for target in targets if isinstance(targets, list) else [targets] if targets else []:
             needed.append((action, arn(kind, target)))
     if resource_type == "AWS::IAM::Policy" and not needed:
@@ -198,33 +136,63 @@ def _iam_checks(resource_type: str, properties: dict, ctx, existing) -> list[tup
     return needed
 
 
-# IAM types moto deletes: the actions their delete needs, on the resource's own ARN.
-_DELETE = {"AWS::IAM::User": "iam:DeleteUser", "AWS::IAM::Role": "iam:DeleteRole",
-           "AWS::IAM::Group": "iam:DeleteGroup", "AWS::IAM::ManagedPolicy": "iam:DeletePolicy",
-           "AWS::IAM::InstanceProfile": "iam:DeleteInstanceProfile"}
 # An inline policy's delete, on each user, role and group it is in.
 _DELETE_INLINE = {"user_names": ("user", "iam:DeleteUserPolicy"),
                   "role_names": ("role", "iam:DeleteRolePolicy"),
                   "group_names": ("group", "iam:DeleteGroupPolicy")}
 
 
-def delete_checks(resource_type: str, resource, ctx, existing=None) -> list[tuple[str, str]]:
-    """[(action, resource)] deleting moto's `resource` needs of the stack's caller: IAM types
-    only (deleting the others is not checked, as the README says)."""
+def delete_checks(resource_type: str, resource, ctx,
+                  existing=None) -> list[tuple[str, str]] | None:
+    """[(action, resource)] deleting `resource` (moto's, or one of the emulator's ECS and ECR
+    types) needs of the stack's caller, on its ARN; None for a type this module does not know
+    (to be refused, as its create is)."""
+    if resource_type in NOTHING:
+        return []
+    if resource_type not in DELETE:
+        return None
     existing = existing or (lambda kind, name: None)
 
-    def arn(kind: str, name) -> str:
+    def iam_arn(kind: str, name) -> str:
         return (existing(kind, name) or f"arn:{ctx.partition}:iam::{ctx.account}:{kind}/{name}"
                 if isinstance(name, str) and name else "*")
 
-    if resource_type in _DELETE:
-        return [(_DELETE[resource_type], getattr(resource, "arn", None) or "*")]
+    actions = DELETE.get(resource_type, ())
     if resource_type == "AWS::IAM::AccessKey":
-        return [("iam:DeleteAccessKey", arn("user", getattr(resource, "user_name", None)))]
-    if resource_type == "AWS::IAM::Policy":
-        return [(action, arn(kind, name)) for attribute, (kind, action) in _DELETE_INLINE.items()
+        target = iam_arn("user", getattr(resource, "user_name", None))
+    elif resource_type == "AWS::IAM::UserToGroupAddition":
+        target = iam_arn("group", getattr(resource, "group_name", None)
+                         or getattr(resource, "physical_resource_id", None))
+    elif resource_type == "AWS::IAM::Policy":
+        return [(action, iam_arn(kind, name))
+                for attribute, (kind, action) in _DELETE_INLINE.items()
                 for name in getattr(resource, attribute, None) or []]
-    return []
+    elif resource_type == "AWS::ECS::TaskSet":
+        attributes = getattr(resource, "attributes", {})  # DeleteTaskSet is on the service
+        target = (f"arn:{ctx.partition}:ecs:{ctx.region}:{ctx.account}:service/"
+                  f"{_last(attributes.get('Cluster'))}/{_last(attributes.get('Service'))}")
+    else:  # the ARN the create was asked on, else moto's
+        target = arn_of(resource_type, getattr(resource, "physical_resource_id", None), ctx)
+        target = _arn_attribute(resource) if target == "*" else target
+        target = target or "*"
+    return [(action, target) for action in actions]
+
+
+def _arn_attribute(resource) -> str | None:
+    """moto's own record of the resource's ARN, where it keeps one."""
+    for attribute in ("arn", "queue_arn", "table_arn", "function_arn"):
+        try:
+            value = getattr(resource, attribute, None)
+        except Exception:  # noqa: BLE001 - a property of moto's that needs more than it has
+            value = None
+        if isinstance(value, str) and value.startswith("arn:"):
+            return value
+    return None
+
+
+def _last(value) -> str:
+    """A cluster or service given by name or ARN, as its name."""
+    return value.rsplit("/", 1)[-1] if isinstance(value, str) else ""
 
 
 def _passed_roles(value, key: str = ""):

@@ -33,6 +33,10 @@ class Rights:
 
             self._iam = IamEnforcement(moto, AccessDeniedException)
 
+    @property
+    def enforces_iam(self) -> bool:
+        return self._iam is not None
+
     def check_json(self, service, operation: str, body: bytes, environ: dict, ctx) -> None:
         """Raise the AwsError that refuses this ECS or ECR call, if any."""
         caller = caller_of(environ)
@@ -61,12 +65,13 @@ class Rights:
             self._refuse_host_access(service, operation, params, ctx)
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
-                             deleting=None) -> None:
-        """Under IAM enforcement, refuse a resource moto's stack engine would make (or delete:
-        `deleting`) for a caller whose policies do not allow it (iam_stacks.py)."""
+                             deleting=None, name: str | None = None) -> None:
+        """Under IAM enforcement, refuse a resource a stack would make (`name`: its name, given
+        or made up) or delete (`deleting`) for a caller whose policies do not allow it
+        (iam_stacks.py)."""
         if self._iam is not None:
             self._iam.check_stack_resource(resource_type, properties, environ, ctx,
-                                           caller_of(environ), deleting)
+                                           caller_of(environ), deleting, name)
 
     def _host_access_checked(self, service, caller) -> bool:
         # ECR holds nothing that reaches the host; this host's own calls may do anything.

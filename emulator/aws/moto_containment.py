@@ -119,7 +119,7 @@ class RefusedAddress(OSError):
 
 
 def _check_host(host: str, port: int) -> None:
-    from emulator.access.callers import name_reaches_this_host
+    from emulator.access.host_addresses import name_reaches_this_host
 
     local = name_reaches_this_host(host, port)
     if local:
@@ -129,7 +129,7 @@ def _check_host(host: str, port: int) -> None:
 def _guarded_connections():
     from urllib3 import connection, connectionpool
 
-    from emulator.access.callers import reaches_this_host
+    from emulator.access.host_addresses import reaches_this_host
 
     def new_conn(base):
         def _new_conn(self):

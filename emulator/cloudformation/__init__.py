@@ -9,7 +9,8 @@
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
 ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
-rollback, delete), change_sets, update_scope (what an update touches), template_inputs (SSM,
+rollback, delete), change_sets, update_scope (what an update touches), update_rights
+(an update checked as a whole under IAM enforcement), template_inputs (SSM,
 dynamic references, template URLs), ec2_network (deleting a stack's VPC network).
 """
 
@@ -61,7 +62,8 @@ def _install_into_moto() -> None:
         resource_map.build_resource_diff = update_scope.wrap_build_resource_diff(
             resource_map.build_resource_diff, frozenset(t.TYPE for t in resource_types))
         resource_map.update = update_scope.wrap_update(
-            resource_map.update, lambda: parsing.parse_and_update_resource)
+            resource_map.update, lambda: parsing.parse_and_update_resource,
+            frozenset(t.TYPE for t in resource_types))
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(

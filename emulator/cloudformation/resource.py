@@ -73,14 +73,25 @@ class Api:
         return self.services.settings
 
 
-def check_stack_resource(resource_type: str, properties, deleting=None) -> None:
+def check_stack_resource(resource_type: str, properties, deleting=None,
+                         name: str | None = None) -> None:
     """Refuse (an AccessDeniedException) a resource of moto's that the stack's caller may not
-    make, or delete (`deleting`: moto's resource), under IAM enforcement (access/rights.py)."""
+    make (`name`: its name, given or made up, when its type has one), or a resource the caller
+    may not delete (`deleting`), under IAM enforcement (access/rights.py)."""
     current = MotoBridge.current()
     services = current.bridge.extensions.get(EXTENSION) if current is not None else None
     if services is not None and services.rights is not None:
         services.rights.check_stack_resource(resource_type, properties, current.environ,
-                                             current.ctx, deleting)
+                                             current.ctx, deleting, name)
+
+
+def enforcing() -> bool:
+    """Whether this stack request's resources are checked against IAM (so that the work of
+    checking is skipped when they are not)."""
+    current = MotoBridge.current()
+    services = current.bridge.extensions.get(EXTENSION) if current is not None else None
+    return bool(services is not None and services.rights is not None
+                and services.rights.enforces_iam)
 
 
 class ApiResource:

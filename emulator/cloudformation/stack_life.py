@@ -16,7 +16,8 @@ import logging
 
 from emulator.aws.errors import AwsError
 from emulator.cloudformation import ec2_network
-from emulator.cloudformation.resource import ResourceFailed, check_stack_resource
+from emulator.cloudformation.resource import (ResourceFailed, check_stack_resource,
+                                              enforcing)
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,12 @@ def reason_of(error: BaseException) -> str:
     return str(message)
 
 
-def _stack_of(resources_map):
+def stack_of(resources_map):
     from moto.cloudformation.models import cloudformation_backends
 
+    deleting = getattr(resources_map, "deleting_stack", None)
+    if deleting is not None:
+        return deleting  # moto takes a stack out of its stacks before deleting its resources
     backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
     return backend.stacks.get(resources_map.stack_id)
 
@@ -51,7 +55,7 @@ def add_event(stack, logical_id: str, resource_type: str, status: str,
         resource_status=status, resource_status_reason=reason, resource_properties=None))
 
 
-def _failures(resources_map) -> dict:
+def failures(resources_map) -> dict:
     """Logical id -> reason, of the resources that failed in the current operation."""
     if not hasattr(resources_map, "_emulator_failures"):
         resources_map._emulator_failures = {}
@@ -67,11 +71,42 @@ def wrap_parse(original, ours: frozenset):
     def parse_resource_and_generate_name(logical_id, resource_json, resources_map):
         parsed = original(logical_id, resource_json, resources_map)
         kind = resource_json.get("Type", "")
-        if parsed and kind not in ours:
-            check_stack_resource(kind, (parsed[1] or {}).get("Properties"))
+        if parsed and kind not in ours and enforcing():
+            properties = (parsed[1] or {}).get("Properties")
+            check_stack_resource(kind, properties,
+                                 name=_name_of(kind, properties, parsed[2], logical_id,
+                                               resources_map))
+            existing = resources_map._parsed_resources.get(logical_id)
+            if existing is not None and replaces(parsed[0], properties):
+                check_stack_resource(kind, None, deleting=existing)
         return parsed
 
     return parse_resource_and_generate_name
+
+
+def replaces(resource_class, properties) -> bool:
+    """Whether moto's update of this type makes a new resource and deletes the old one itself
+    (IAM users and access keys: the old one's delete is not a stack delete, but needs its
+    delete actions all the same)."""
+    test = getattr(resource_class, "is_replacement_update", None)
+    return bool(test and isinstance(properties, dict) and test(properties))
+
+
+def _name_of(kind: str, properties, generated: str, logical_id: str, resources_map):
+    """The name the resource is made (or kept) with, when its type has a name property: the
+    template's; else the one moto just made up for a new resource (so the check is on the ARN
+    it will have), or the existing resource's for an update."""
+    from moto.cloudformation.parsing import resource_name_property_from_type
+
+    key = resource_name_property_from_type(kind)
+    if not key:
+        return None
+    if isinstance(properties, dict) and properties.get(key):
+        return properties[key]
+    existing = resources_map._parsed_resources.get(logical_id)
+    if existing is not None and not isinstance(existing, str):
+        return getattr(existing, "physical_resource_id", None) or generated
+    return generated
 
 
 def wrap_create(original):
@@ -80,14 +115,14 @@ def wrap_create(original):
         condition = resource_json.get("Condition")
         if condition and not resources_map.lazy_condition_map[condition]:
             return None
-        stack, kind = _stack_of(resources_map), resource_json.get("Type", "")
+        stack, kind = stack_of(resources_map), resource_json.get("Type", "")
         add_event(stack, logical_id, kind, "CREATE_IN_PROGRESS")
         try:
             resource = original(logical_id, resource_json, resources_map, account_id,
                                 region_name)
         except Exception as error:
             reason = reason_of(error)
-            _failures(resources_map)[logical_id] = reason
+            failures(resources_map)[logical_id] = reason
             add_event(stack, logical_id, kind, "CREATE_FAILED", reason=reason)
             raise
         if resource is None:
@@ -104,12 +139,12 @@ def wrap_create(original):
 def wrap_update(original):
     def parse_and_update_resource(logical_id, resource_json, resources_map, account_id,
                                   region_name):
-        failures = _failures(resources_map)
-        if logical_id in failures:
+        failed = failures(resources_map)
+        if logical_id in failed:
             # moto retries a failed update up to five times (for dependency order); ours failed
             # for a reason a retry does not change, and a service's retry would wait again.
-            raise ResourceFailed(failures[logical_id])
-        stack, kind = _stack_of(resources_map), resource_json.get("Type", "")
+            raise ResourceFailed(failed[logical_id])
+        stack, kind = stack_of(resources_map), resource_json.get("Type", "")
         add_event(stack, logical_id, kind, "UPDATE_IN_PROGRESS")
         try:
             resource = original(logical_id, resource_json, resources_map, account_id,
@@ -117,7 +152,7 @@ def wrap_update(original):
         except Exception as error:
             reason = reason_of(error)
             if isinstance(error, (AwsError, ResourceFailed)):
-                failures[logical_id] = reason
+                failed[logical_id] = reason
             add_event(stack, logical_id, kind, "UPDATE_FAILED", reason=reason)
             raise
         if resource is not None:
@@ -130,28 +165,41 @@ def wrap_update(original):
 
 def wrap_delete_resource(original):
     def _delete_resource(self, parsed_resource, resource_json):
-        # A stack's delete, or an update's removal, acts with its caller's rights too.
-        check_stack_resource(resource_json.get("Type", ""), None, deleting=parsed_resource)
-        if not ec2_network.delete(resource_json.get("Type", ""), parsed_resource,
-                                  self._account_id, self._region_name):
-            original(self, parsed_resource, resource_json)
-        stack = _stack_of(self)
+        stack, kind = stack_of(self), resource_json.get("Type", "")
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
         physical_id = getattr(parsed_resource, "physical_resource_id", "")
-        add_event(stack, logical_id, resource_json.get("Type", ""), "DELETE_COMPLETE",
-                  physical_id)
+        try:
+            # A stack's delete, or an update's removal, acts with its caller's rights too.
+            check_stack_resource(kind, None, deleting=parsed_resource)
+            if not ec2_network.delete(kind, parsed_resource, self._account_id,
+                                      self._region_name):
+                original(self, parsed_resource, resource_json)
+        except Exception as error:
+            # moto tries again while other deletes progress: one event per reason.
+            reason = reason_of(error)
+            if not _last_event_is(stack, logical_id, "DELETE_FAILED", reason):
+                add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
+            raise
+        add_event(stack, logical_id, kind, "DELETE_COMPLETE", physical_id)
 
     return _delete_resource
+
+
+def _last_event_is(stack, logical_id: str, status: str, reason: str) -> bool:
+    mine = [e for e in (stack.events if stack is not None else [])
+            if e.logical_resource_id == logical_id]
+    return bool(mine) and (mine[-1].resource_status, mine[-1].resource_status_reason) == (
+        status, reason)
 
 
 # -- per stack ----------------------------------------------------------------------------------
 
 def roll_back_create(stack, error: BaseException) -> None:
     """Undo a failed create: delete what was made; ROLLBACK_COMPLETE (or ROLLBACK_FAILED)."""
-    failed = list(_failures(stack.resource_map)) or ["(template)"]
+    failed = list(failures(stack.resource_map)) or ["(template)"]
     reason = (f"The following resource(s) failed to create: [{', '.join(failed)}]. "
               "Rollback requested by user.")
-    if not _failures(stack.resource_map):
+    if not failures(stack.resource_map):
         reason = reason_of(error)
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
@@ -164,7 +212,7 @@ def roll_back_create(stack, error: BaseException) -> None:
     else:
         stack.status = "ROLLBACK_COMPLETE"
         stack._add_stack_event("ROLLBACK_COMPLETE")
-    _failures(stack.resource_map).clear()
+    failures(stack.resource_map).clear()
     drop_outputs(stack)
 
 
@@ -198,17 +246,18 @@ def run_update(stack, apply, template, parameters) -> bool:
     """Apply an update; on failure put the previous template back. True when it succeeded."""
     old_template, old_dict = stack.template, stack.resource_map._template
     old_parameters = dict(stack.resource_map.input_parameters)
-    _failures(stack.resource_map).clear()
+    failures(stack.resource_map).clear()
     try:
         apply()
         return True
     except Exception as error:
-        failed = list(_failures(stack.resource_map))
+        failed = list(failures(stack.resource_map))
         reason = (f"The following resource(s) failed to update: [{', '.join(failed)}]."
                   if failed else reason_of(error))
         stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
         stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
-        _failures(stack.resource_map).clear()
+        failures(stack.resource_map).clear()
+        stack.resource_map.rolling_back = True  # update_scope: no check of the whole first
         try:
             stack.resource_map.update(old_dict, old_parameters)
         except Exception as rollback_error:
@@ -218,10 +267,12 @@ def run_update(stack, apply, template, parameters) -> bool:
         else:
             stack.status = "UPDATE_ROLLBACK_COMPLETE"
             stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        finally:
+            stack.resource_map.rolling_back = False
         stack.template = old_template
         stack._parse_template()
         stack.output_map = stack._create_output_map()
-        _failures(stack.resource_map).clear()
+        failures(stack.resource_map).clear()
         return False
 
 
@@ -239,6 +290,8 @@ def wrap_delete_stack(original):
             (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
+        stack.resource_map.deleting_stack = stack  # its resources' events are its
+        first_event = len(stack.events)
         try:
             original(self, stack.stack_id)
             drop_outputs(stack)
@@ -248,7 +301,13 @@ def wrap_delete_stack(original):
             self.deleted_stacks.pop(stack.stack_id, None)
             self.stacks[stack.stack_id] = stack
             stack.status = "DELETE_FAILED"
-            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason_of(error))
+            failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
+                             if e.resource_status == "DELETE_FAILED"})
+            reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
+                      if failed else reason_of(error))
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+        finally:
+            stack.resource_map.deleting_stack = None
 
     return delete_stack
 

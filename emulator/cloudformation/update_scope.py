@@ -1,13 +1,17 @@
 """Which resources a stack update touches, and in what order.
 
 moto updates only the resources whose template text changed, in template order, and creates the
-added ones (in template order, DependsOn ignored) before it updates any. CloudFormation also
+added ones (in template order, DependsOn ignored) before it updates any, after it removed what
+the template no longer has. CloudFormation also
 updates a resource whose Ref or Fn::GetAtt target was replaced (a service after its task
 definition got a new revision), after that target; it creates an added resource after what it
 refers to or depends on, and updates a resource before the added ones that refer to it (a
-cluster's new capacity provider before the new service that uses it)."""
+cluster's new capacity provider before the new service that uses it), and removes what the
+template no longer has last, once the rest succeeded."""
 
 from __future__ import annotations
+
+from emulator.cloudformation.update_rights import check_update
 
 
 def wrap_build_resource_diff(original, our_types: frozenset[str]):
@@ -36,13 +40,19 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
     return build_resource_diff
 
 
-def wrap_update(original, parse_and_update):
+def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozenset()):
     """ResourceMap.update, which updates first the modified resources that added ones refer to
-    (moto creates every added resource before it updates any). `parse_and_update` gives the
-    (wrapped) parsing.parse_and_update_resource when called."""
+    (moto creates every added resource before it updates any), and removes what the template
+    no longer has last, as CloudFormation's clean-up phase does (moto removes it first). Under
+    IAM enforcement, everything the update will do is checked before it starts
+    (update_rights.py). `parse_and_update` gives the (wrapped)
+    parsing.parse_and_update_resource when called."""
 
     def update(self, template, parameters=None):
         diff_of = self.build_resource_diff
+        removed: dict[str, dict] = {}
+        if not getattr(self, "rolling_back", False):  # a rollback undoes what it can
+            check_update(self, template, parameters, diff_of, our_types)
 
         def build_resource_diff(other_template, other_parameters=None):
             diff = diff_of(other_template, other_parameters)
@@ -52,16 +62,45 @@ def wrap_update(original, parse_and_update):
             if early:
                 diff["Add"] = _ModifiedFirst(diff["Add"], early, diff["Modify"], self,
                                              parse_and_update)
+            removed.update({name: self._resource_json_map[name] for name in diff["Remove"]})
+            diff["Remove"] = []
             return diff
 
         # Only for this update: a change set's description builds the diff without running it.
         self.build_resource_diff = build_resource_diff
         try:
-            return original(self, template, parameters)
+            result = original(self, template, parameters)
         finally:
             del self.build_resource_diff
+        _clean_up(self, removed)
+        return result
 
     return update
+
+
+def _clean_up(resource_map, removed: dict[str, dict]) -> None:
+    """Delete the resources the update took out of the template, trying again while others go
+    (what one depends on may be among them), as moto does."""
+    last_error: Exception | None = None
+    for _ in range(_CLEAN_UP_ROUNDS):
+        for name, body in list(removed.items()):
+            resource = resource_map._parsed_resources.get(name)
+            try:
+                # A resource the template keeps (Retain) leaves the stack, not the account.
+                if (resource is not None and not isinstance(resource, str)
+                        and body.get("DeletionPolicy") != "Retain"):
+                    resource_map._delete_resource(resource, body)
+            except Exception as error:  # noqa: BLE001 - tried again next round
+                last_error = error
+            else:
+                resource_map._parsed_resources.pop(name, None)
+                del removed[name]
+        if not removed:
+            return
+    raise last_error
+
+
+_CLEAN_UP_ROUNDS = 4  # moto's MAX_UPDATE_ATTEMPTS (5) counts from 1
 
 
 class _ModifiedFirst(list):

@@ -26,7 +26,7 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field
 
-from emulator.access.callers import is_local_address
+from emulator.access.host_addresses import is_local_address
 from emulator.config import EngineAddress, check_engine
 from emulator.ecs.local_instance import DEFAULT_ENGINE, EngineHost
 from emulator.engine import engine_identity

@@ -31,7 +31,7 @@ import sys
 import threading
 from typing import Callable
 
-from emulator.access.callers import is_local_address
+from emulator.access.host_addresses import is_local_address
 
 log = logging.getLogger("emulator.credentials")
 

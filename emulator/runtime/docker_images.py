@@ -3,6 +3,9 @@
 And whether an image is one anyone may have (unserved): a task's own ECS calls may run only
 such images, never the operator's local builds or the private images their logins pull.
 
+Image names are parsed here, by Docker's rules: the registry one starts with (registry_host,
+which the host-access checks ask too), its repository, and the repository in full.
+
 A failed pull becomes an ImagePullError whose message reads like the detail of ECS's
 CannotPullContainerError. Pull progress is told in short lines (one per layer and step, never
 the progress bars), and two tasks wanting the same image share one pull.
@@ -86,12 +89,24 @@ def _repository(image: str) -> str:
     return repository
 
 
+def registry_host(image: str) -> str | None:
+    """The registry an image name starts with (`localhost:5000` of `localhost:5000/app:1`), as
+    Docker's reference parser tells it (splitDockerDomain): a first component with a '.' or a
+    ':', `localhost`, or an uppercase letter (`LOCALHOST/app`); None for Docker Hub's (`nginx`,
+    `library/nginx`, `user/app`)."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"
+                  or first != first.lower()):
+        return first
+    return None
+
+
 def _full_name(repository: str) -> str:
     """A repository as Docker normalizes it (`busybox` is `docker.io/library/busybox`), so that
     names Docker writes short and long compare."""
-    first, _, rest = repository.partition("/")
-    if not rest or not ("." in first or ":" in first or first == "localhost"):
-        first, rest = "docker.io", repository
+    first = registry_host(repository)
+    rest = repository[len(first) + 1:] if first else repository
+    first = first or "docker.io"
     if first == "index.docker.io":
         first = "docker.io"
     if first == "docker.io" and "/" not in rest:

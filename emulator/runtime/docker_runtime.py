@@ -222,9 +222,9 @@ class DockerRuntime:
 
     def gateways(self) -> tuple[str, ...]:
         """This engine's network gateway (once made) and Docker's default bridge's: addresses of
-        the engine's host (access/callers.py). Asked on requests' paths, so it never waits for
-        the network lock (a reference read is atomic) and a failed read of the bridge is not
-        tried again for a minute."""
+        the engine's host (access/host_addresses.py). Asked on requests' paths, so it never
+        waits for the network lock (a reference read is atomic) and a failed read of the bridge
+        is not tried again for a minute."""
         network = self._network
         own = (network[1].split("/")[0],) if network is not None and network[1] else ()
         if self._bridge_gateways is None and time.monotonic() >= self._bridge_retry_at:

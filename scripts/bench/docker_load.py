@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import collections
 import re
-import statistics
 import subprocess
 import sys
 import threading

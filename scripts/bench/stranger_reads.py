@@ -21,7 +21,7 @@ from types import SimpleNamespace
 # the tests' stand-ins, after PYTHONPATH (which may name another checkout)
 sys.path.append(str(Path(__file__).resolve().parents[2]))
 
-from emulator.access.callers import Callers, is_local_address  # noqa: E402
+from emulator.access.callers import Callers  # noqa: E402
 from emulator.runtime.docker_runtime import DockerRuntime  # noqa: E402
 from emulator.runtime.status import ContainerStatus, TaskStatus  # noqa: E402
 from tests.test_access_units import ACCOUNT, _State  # noqa: E402
@@ -35,6 +35,7 @@ def _runtime() -> DockerRuntime:
         return DockerRuntime("strangerbench", task_network="default-bridge",
                              interface_with=interface_with)
     except (ImportError, TypeError):  # a checkout from before the bridge checks (is_local)
+        from emulator.access.callers import is_local_address  # where it was then
         return DockerRuntime("strangerbench", task_network="default-bridge",
                              is_local=is_local_address)
 
