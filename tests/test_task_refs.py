@@ -17,8 +17,8 @@ CTX = RequestContext(account="123456789012", region="us-east-1")
 @pytest.fixture
 def ecs(monkeypatch):
     monkeypatch.setattr(app_module, "_docker_runtime",
-                        lambda keeper, settings, environment=None, bridge_claims=None:
-                        FakeRuntime())
+                        lambda keeper, settings, environment=None, bridge_claims=None,
+                        own_container=None: FakeRuntime())
     app = create_app(Settings(keep_resources=True))
     return app.moto.extensions[EXTENSION].ecs
 
