@@ -7,6 +7,7 @@ of it (aws/router.py serves ECS and ECR without Flask).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from pathlib import Path
@@ -169,7 +170,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     from emulator.runtime.docker_network import BridgeClaims  # docker_runtime imports it too
 
     claims = BridgeClaims()  # the engines' default bridges tasks use
-    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings, None, claims),
+    engine = TaskEngine(ecs_state, lambda: _docker_runtime(keeper, settings, None, claims,
+                                                           settings.own_container),
                         settings)
     ecs_state.express = ExpressInfrastructure(moto)
     ecs_state.local_host = LocalHost(lambda: engine.runtime.host_resources(),
@@ -217,10 +219,12 @@ def create_app(settings: Settings | None = None) -> Emulator:
     # First of the closers: one that fails after it cannot leave this emulator's gateways behind.
     emulator.closers.insert(0, lambda: host_addresses.remove_gateways(gateways))
     # What the host-access checks ask the Docker Engines (access/host_access.py).
+    checks = task_images.ImageChecks(engine.engines)
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
-        own_registry=ecr_images.is_ours,
-        unserved_image=task_images.ImageChecks(engine.engines).unserved_image)
+        own_registry=ecr_images.is_ours, unserved_image=checks.unserved_image,
+        resolve=lambda host, caller=None: checks.within_limits(
+            lambda: host_addresses.name_reaches_this_host(host), caller, host))
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:
@@ -339,26 +343,34 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
         state, engine, settings, load_balancers, cloud_map)
 
 
-def _docker_runtime(keeper, settings, environment=None, bridge_claims=None):
+def _docker_runtime(keeper, settings, environment=None, bridge_claims=None, own_container=None):
     from emulator.metadata.link_local import interface_with
+    from emulator.runtime import engine_locality
     from emulator.runtime.docker_runtime import DockerRuntime
     from emulator.runtime.labels import new_instance_id
 
     # One instance id per emulator, so that stopping one never removes another's containers,
     # even within one process (a test session may run several). A persisted emulator keeps its
     # id across restarts: its containers and network are found again by their labels.
+    # `own_container`: the emulator's own container (ECS_EMULATOR_OWN_CONTAINER), given for
+    # the default engine only, whose network it joins (server.py).
     # None: the SDK reads DOCKER_HOST
     environment = environment or settings.docker_environment() or None
     # The default bridge's gateway is an address of the engine's host; an engine elsewhere may
     # well have the one this host's docker0 has (172.17.0.1): only a local engine's can be ours
     # (and docker_network.default_bridge asks more: not rootless, not in a VM, the very bridge).
-    local = engines.on_this_machine((environment or {}).get("DOCKER_HOST") or "unix://")
+    docker_host = (environment or {}).get("DOCKER_HOST") or "unix://"
+    local = engines.on_this_machine(docker_host)
     task_network = _task_network(settings)
     options = dict(environment=environment,
                    concurrency=docker_concurrency_for(settings, task_network),
                    task_network=task_network,
                    interface_with=interface_with if local else lambda _: None,
-                   bridge_claims=bridge_claims)
+                   bridge_claims=bridge_claims,
+                   # and only where the dockerd is in this network namespace: every engine's
+                   # docker0 has 172.17.0.1, a docker:dind's too
+                   engine_local=functools.partial(engine_locality.why_not_local, docker_host),
+                   own_container=own_container)
     if keeper is None:
         return DockerRuntime(instance_id=new_instance_id(), **options)
     return DockerRuntime(instance_id=keeper.instance_id(new_instance_id),

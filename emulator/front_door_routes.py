@@ -8,12 +8,16 @@ On the front doors' own listener (emulator/front_doors.py, `blueprint`):
 
 forwards the request (method, path below the service, query, headers, body) to the service's
 serving tasks in turn, at the host port where each publishes the container port (the Express
-service's, or the one the route's port name names; never one of the emulator's own), and
-answers what the task answered, its body streamed as it comes; 503
-when no task serves, as an ALB with no healthy target does; 502 when the task cannot be reached
-or answers something other than HTTP. An answer the task breaks off reaches the client broken
-off: short of its Content-Length, or without a chunked body's last chunk, and the connection
-closed, never as a complete answer. The addresses are in
+service's, or the one the route's port name names; never one of the emulator's own), and answers
+what the task answered, its body streamed as it comes; 503 when no task serves, as an ALB with
+no healthy target does; 502 when the task cannot be reached or answers something other than
+HTTP. Each forwarded request holds one of the front doors' threads until its answer is sent (a
+task's endless body, read by a client, forever; unread, up to the listener's 65 s send timeout),
+so one front door (one service: its tasks, its clients) forwards at most STREAMS_PER_DOOR
+requests at once, half the listener's threads, and answers 503 at once past that: one task or
+one slow client cannot stop the other front doors. An answer the task breaks off reaches the
+client broken off: short of its Content-Length, or without a chunked body's last chunk, and the
+connection closed, never as a complete answer. The addresses are in
 DescribeExpressGatewayService's ingressPaths (emulator/ecs/express_services.py) and in
 DescribeGatewayRoute's serviceUrl (emulator/ecs/gateways.py).
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 import errno
 import http.client
 import itertools
+import threading
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
@@ -49,19 +54,54 @@ _BROKEN = (OSError, http.client.HTTPException)
 _turns = itertools.count()
 TIMEOUT_S = 60  # an ALB's default idle timeout
 CHUNK = 64 * 1024
+# Requests one front door forwards at once (front_doors.py has twice as many threads): more
+# than a browser opens to one origin (6), so a page's assets load side by side.
+STREAMS_PER_DOOR = 8
+
+
+class _Streams:
+    """How many requests each front door is forwarding now."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open: dict = {}
+
+    def take(self, door):
+        """A release function for a new stream of `door`, or None when it has as many as
+        STREAMS_PER_DOOR."""
+        with self._lock:
+            if self._open.get(door, 0) >= STREAMS_PER_DOOR:
+                return None
+            self._open[door] = self._open.get(door, 0) + 1
+        released = []
+
+        def release():
+            with self._lock:
+                if released:  # once, whichever of the closing paths comes first
+                    return
+                released.append(True)
+                self._open[door] -= 1
+                if not self._open[door]:
+                    del self._open[door]
+        return release
+
+
+streams = _Streams()
 
 
 @blueprint.route(EXPRESS, defaults={"path": ""}, methods=METHODS)
 @blueprint.route(EXPRESS + "<path:path>", methods=METHODS)
 def express(cluster: str, service: str, path: str):
-    return _forward(_express_targets(cluster, service), f"Express service {service}", path)
+    return _forward(_express_targets(cluster, service), f"Express service {service}", path,
+                    door=("express", cluster, service))
 
 
 @blueprint.route(GATEWAY, defaults={"path": ""}, methods=METHODS)
 @blueprint.route(GATEWAY + "<path:path>", methods=METHODS)
 def gateway(gateway: str, cluster: str, service: str, path: str):
     return _forward(_route_targets(gateway, cluster, service),
-                    f"route of gateway {gateway} to service {service}", path)
+                    f"route of gateway {gateway} to service {service}", path,
+                    door=("gateway", gateway, cluster, service))
 
 
 @moved.route(_OLD + EXPRESS, defaults={"path": ""}, methods=METHODS)
@@ -78,11 +118,26 @@ def moved_door(path: str, **_):
                     headers={"Location": there}, mimetype="text/plain")
 
 
-def _forward(targets, what: str, path: str):
+def _forward(targets, what: str, path: str, door=None):
     if targets is None:
         return Response(f"No {what}.\n", 404, mimetype="text/plain")
     if not targets:
         return Response("503 Service Temporarily Unavailable\n", 503, mimetype="text/plain")
+    release = streams.take(door or what)
+    if release is None:
+        return Response(f"503 Service Temporarily Unavailable\nThe front door of the {what} "
+                        f"is already forwarding {STREAMS_PER_DOOR} requests.\n", 503,
+                        mimetype="text/plain")
+    try:
+        response = _forwarded(targets, path)
+    except BaseException:
+        release()
+        raise
+    response.call_on_close(release)
+    return response
+
+
+def _forwarded(targets, path: str) -> Response:
     host, port = targets[next(_turns) % len(targets)]
     target = "/" + path + (("?" + request.query_string.decode()) if request.query_string else "")
     headers = {k: v for k, v in request.headers.items()

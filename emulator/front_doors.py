@@ -22,7 +22,10 @@ from emulator import http_server
 from emulator.access.gate import refuse
 
 log = logging.getLogger(__name__)
-THREADS = 8  # each forwarded request holds one while the task answers (up to a minute)
+# Each forwarded request holds one while the task answers and the client reads (a stream, as
+# long as both go on); one front door takes at most half (front_door_routes.STREAMS_PER_DOOR),
+# so one service or one slow client of it leaves the others theirs.
+THREADS = 16
 
 
 class PortTaken(OSError):

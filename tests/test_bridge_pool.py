@@ -135,5 +135,10 @@ def test_a_bridge_task_on_a_spare_keeps_what_a_bridge_task_has(
 
 
 def _hostname(docker_client, container_id: str) -> str:
-    run = docker_client.api.exec_create(container_id, ["hostname"])
-    return docker_client.api.exec_start(run["Id"]).decode().strip()
+    """What `hostname` prints in the container. On a loaded machine Docker's exec stream may end
+    before the command's output reaches it (seen at a load of 44: an empty answer from a command
+    that always prints): asked again until it says something."""
+    def ask() -> str:
+        run = docker_client.api.exec_create(container_id, ["hostname"])
+        return docker_client.api.exec_start(run["Id"]).decode().strip()
+    return wait_for(ask, bool, timeout=10, interval=0.5)

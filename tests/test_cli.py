@@ -17,6 +17,7 @@ import requests
 
 from emulator import __version__
 from emulator.cli import _parser, _serve_only, _serve_options_before, _settings, main
+from tests.waiting import patience
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60
@@ -45,15 +46,17 @@ class Running:
                                         stderr=subprocess.STDOUT, text=True)
 
     def wait_until_healthy(self) -> dict:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        while time.monotonic() - started < patience(START_TIMEOUT_S):
             if self.process.poll() is not None:
                 raise AssertionError(f"exited {self.process.returncode}: {self.output()}")
             try:
-                return requests.get(f"{self.url}/_emulator/health", timeout=5).json()
+                return requests.get(f"{self.url}/_emulator/health",
+                                    timeout=patience(5)).json()
             except (requests.ConnectionError, requests.Timeout):  # bound, still starting
                 time.sleep(0.1)
-        raise AssertionError(f"no health answer within {START_TIMEOUT_S}s")
+        raise AssertionError(f"no health answer within {time.monotonic() - started:.0f}s "
+                             f"({START_TIMEOUT_S}s, stretched for the load)")
 
     def ecs(self, access_key: str = "testing"):
         return boto3.client("ecs", endpoint_url=self.url, region_name="us-east-1",
@@ -61,7 +64,7 @@ class Running:
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         self.process.send_signal(signum)
-        return self.process.wait(timeout=90)
+        return self.process.wait(timeout=patience(90))
 
     def output(self) -> str:
         return self.process.stdout.read() if self.process.stdout else ""

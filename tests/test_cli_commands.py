@@ -196,3 +196,35 @@ def test_spot_interrupt_of_an_on_demand_task_is_refused(cli, cluster, ecs, busyb
 def test_spot_interrupt_of_an_unknown_task(cli, cluster):
     code, _, err = cli("spot-interrupt", "0123456789abcdef0123456789abcdef")
     assert code == 1 and "no task" in err
+
+
+def test_a_task_container_removed_as_it_is_listed_is_still_found(monkeypatch, docker_client,
+                                                                 busybox_image):
+    """The CLI lists a task's container in one call: docker-py's list inspected each container
+    it listed, and one removed in between (its task stopping) raised NotFound."""
+    import uuid
+
+    from emulator.cli_commands import docker_access
+    from emulator.runtime.labels import CONTAINER_NAME, TASK_ARN
+
+    arn = f"arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{uuid.uuid4().hex}"
+    container = docker_client.containers.create(busybox_image, ["true"],
+                                                labels={TASK_ARN: arn, CONTAINER_NAME: "app"})
+    api, listed = docker_client.api, docker_client.api.containers
+
+    def listed_then_removed(*args, **kwargs):
+        found = listed(*args, **kwargs)
+        api.remove_container(container.id, force=True)
+        return found
+
+    try:
+        monkeypatch.setattr(api, "containers", listed_then_removed)
+        monkeypatch.setattr(docker_access, "docker_client", lambda: docker_client)
+        found = docker_access.task_container(arn, "app")
+        assert (found.id, found.status) == (container.id, "created")
+        monkeypatch.setattr(api, "containers", listed)
+        assert docker_access.task_container(arn, "app") is None  # gone by now
+    finally:
+        monkeypatch.undo()
+        if docker_client.api.containers(all=True, filters={"id": container.id}):
+            container.remove(force=True)

@@ -105,8 +105,13 @@ def test_stack_creates_updates_and_deletes_a_running_service(clean_emulator, bus
     assert old["status"] == "INACTIVE"
 
     tasks = ecs.list_tasks(cluster="cfn")["taskArns"]
+    stack_id = cfn.describe_stacks(StackName="web")["Stacks"][0]["StackId"]
     cfn.delete_stack(StackName="web")
     assert ecs.describe_clusters(clusters=["cfn"])["clusters"][0]["status"] == "INACTIVE"
+    # A delete that moto tried again in another order (the cluster before its service) and
+    # that succeeded shows no DELETE_FAILED, as on AWS.
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    assert [e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "DELETE_FAILED"] == []
     assert containers_of(docker_client, tasks) == []
     assert ecs.list_task_definitions(familyPrefix="cfn-web", status="ACTIVE")["taskDefinitionArns"] == []
 

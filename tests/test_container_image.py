@@ -169,6 +169,9 @@ def test_the_image_runs_services_pushes_and_cleans_up(image, tmp_path):
         subprocess.run(["rm", "-rf", data_dir], check=False)
     assert stopped.returncode == 0 and code.stdout.strip() == "0", log
     assert left == [], log
+    # It left its tasks' network as a matter of course, not as a leftover forced off.
+    assert not [line for line in log.splitlines() if "force-disconnected" in line
+                and (emulator.id in line or emulator.name in line)], log
 
 
 def test_the_emulator_finds_its_own_container_in_mountinfo(tmp_path):

@@ -160,6 +160,9 @@ attempt("privileged", lambda: ecs.register_task_definition(
 attempt("capabilities", lambda: ecs.register_task_definition(
     family="escape", containerDefinitions=box(
         linuxParameters={"capabilities": {"add": ["SYS_ADMIN"]}})))
+attempt("scheduling", lambda: ecs.register_task_definition(
+    family="escape", containerDefinitions=box(ulimits=[
+        {"name": "rtprio", "softLimit": 99, "hardLimit": 99}])))
 attempt("bind-volume", lambda: ecs.register_task_definition(
     family="escape", containerDefinitions=box(), volumes=[{"name": "v",
     "dockerVolumeConfiguration": {"scope": "task", "driver": "local",
@@ -218,10 +221,12 @@ def docker_volumes(docker_client):
 
 def test_a_task_cannot_register_or_run_what_reaches_the_host(
         ecs, cluster, python_image, docker_client, docker_volumes, clean_emulator):
-    # The operator's own privileged definition, registered from the host: allowed, as before.
+    # The operator's own privileged definition, registered from the host: allowed, as before
+    # (real-time scheduling too).
     ecs.register_task_definition(
-        family="operator", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 32,
-                                                  "privileged": True}])
+        family="operator", containerDefinitions=[{
+            "name": "x", "image": "busybox", "memory": 32, "privileged": True,
+            "ulimits": [{"name": "rtprio", "softLimit": 99, "hardLimit": 99}]}])
     # The operator's local build (this test's own image), theirs to run.
     ecs.register_task_definition(
         family="operator-image", containerDefinitions=[{"name": "x", "image": python_image,
@@ -251,14 +256,15 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     arn = run(ecs, cluster, definition)
     printed = output_of(docker_client, arn, "app", "END", timeout=120)
     lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
-    for name in ("host-mount", "privileged", "capabilities", "bind-volume", "run-operators",
-                 "service-operators", "foreign-volume", "run-foreign-volume", "local-image",
-                 "run-local-image", "task-volume", "unmade-task-volume"):
+    for name in ("host-mount", "privileged", "capabilities", "scheduling", "bind-volume",
+                 "run-operators", "service-operators", "foreign-volume", "run-foreign-volume",
+                 "local-image", "run-local-image", "task-volume", "unmade-task-volume"):
         assert lines[name].startswith(f"{name} AccessDeniedException "), printed
     assert "made for one task only" in lines["task-volume"]
     assert "kept for tasks' own volumes" in lines["unmade-task-volume"]
     assert "access to the host" in lines["host-mount"] and "pidMode host" in lines["host-mount"]
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
+    assert "sets the ulimits ['rtprio']" in lines["scheduling"]
     assert f"the Docker volume '{foreign}', which the emulator did not make" in lines[
         "run-foreign-volume"]
     # The operator's local builds: no registry served them.

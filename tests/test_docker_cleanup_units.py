@@ -186,3 +186,34 @@ def test_a_container_whose_removal_is_under_way_is_left_to_it_quietly(caplog):
     with caplog.at_level(logging.DEBUG, logger=docker_cleanup.log.name):
         assert docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}) == 0
     assert [r.levelno for r in caplog.records] == [logging.DEBUG] * docker_cleanup.CONTAINER_PASSES
+
+
+@pytest.mark.parametrize("own", ["4d1f0c2b9a8e", "4d1f0c2b9a8e" + "7" * 52, "ecs-emulator"])
+def test_the_emulators_own_container_leaves_its_network_quietly(caplog, own):
+    """Run as a container, the emulator joined its tasks' network (own_container.py): at its stop
+    (or at the start after a `docker restart`, an orphan's) it leaves it, unforced and unlogged,
+    known by its short id (its host name), its id or its name; a stranger is still forced off
+    and named."""
+    owned = {"4d1f0c2b9a8e" + "7" * 52: {"Name": "ecs-emulator"},
+             "9e9e9e9e9e9e" + "1" * 52: {"Name": "someone-elses"}}
+    api = StubApi({"net": network("ecs-emulator-me", labels.owner_labels("me"), owned)})
+    with caplog.at_level(logging.DEBUG, logger=docker_cleanup.log.name):
+        assert docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}, own=own) == 1
+    assert api.nets == {}
+    assert [c for c in api.calls if c[0] == "disconnect"] == [
+        ("disconnect", "4d1f0c2b9a8e" + "7" * 52, "net", False),
+        ("disconnect", "9e9e9e9e9e9e" + "1" * 52, "net", True)]
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert [line for line in said if "force-disconnected" in line] == [
+        "network ecs-emulator-me: force-disconnected 9e9e9e9e9e9e" + "1" * 52
+        + " to remove the network",
+        "removed network net (try 1 of 5; force-disconnected first: 9e9e9e9e9e9e" + "1" * 52 + ")"]
+
+
+def test_a_short_name_is_not_taken_for_an_id():
+    """ECS_EMULATOR_OWN_CONTAINER names a container: a name that happens to begin an id is not
+    that container."""
+    owned = {"abc" + "0" * 61: {"Name": "a-task"}}
+    api = StubApi({"net": network("ecs-emulator-me", labels.owner_labels("me"), owned)})
+    docker_cleanup.remove_labelled(api, {labels.INSTANCE: "me"}, own="abc")
+    assert ("disconnect", "abc" + "0" * 61, "net", True) in api.calls

@@ -166,6 +166,36 @@ def test_a_sandbox_remakes_the_network_if_it_was_removed(task):
     assert _docker_ls("network", f"{labels.INSTANCE}={rt.instance_id}") == []
 
 
+def test_the_emulators_own_container_leaves_the_network_without_a_word(busybox_image, caplog):
+    """An emulator run in a container joins its tasks' network (attach_to_network); removing
+    that network takes it off quietly, by the short id "auto" finds (its host name), and leaves
+    the container itself alone."""
+    import logging
+
+    import docker
+
+    client = docker.from_env()
+    stand_in = client.containers.run(busybox_image, ["sleep", "30"], detach=True, labels={
+        "ecs-emulator-test.own-container": "1"})
+    rt = DockerRuntime(instance_id=f"test-{uuid.uuid4().hex[:10]}", own_container=stand_in.short_id)
+    try:
+        rt.attach_to_network(stand_in.id)
+        network, _ = rt.ensure_network()
+        with caplog.at_level(logging.DEBUG, logger="emulator.runtime.docker_cleanup"):
+            rt.remove_labelled({})
+        assert _docker_ls("network", f"{labels.INSTANCE}={rt.instance_id}") == []
+        stand_in.reload()
+        assert network not in stand_in.attrs["NetworkSettings"]["Networks"]
+        said = [r.getMessage() for r in caplog.records]
+        assert [line for line in said if stand_in.id[:12] in line or network in line] == [
+            f"the emulator's container left network {network}"], said
+    finally:
+        rt.remove_labelled({})
+        rt.close()
+        stand_in.remove(force=True)
+        client.close()
+
+
 def test_containers_made_from_many_threads_at_once(runtime, task):
     results: dict[int, int | None] = {}
 

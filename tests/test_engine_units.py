@@ -91,6 +91,31 @@ def test_a_task_runs_then_stops_and_leaves_nothing(world):
              timeout=10)
 
 
+def test_a_pull_shows_while_it_lasts_and_an_image_at_hand_shows_none(world, monkeypatch):
+    """pullStartedAt without pullStoppedAt says images are being pulled (the CLI's "Pulling
+    images"): for the task that pulls, while it pulls; for one whose image the engine has, never
+    (both appear at once, after the look)."""
+    during: list[tuple] = []
+    ensure = world.fake.ensure_image
+
+    def looked(image, auth, progress=None):
+        ensure(image, auth, progress)  # the fake pulls an image it lacks, saying so, at once
+        with world.state.lock:
+            during.append([(t.pull_started_at, t.pull_stopped_at)
+                           for t in world.store.tasks.values() if t.pull_stopped_at is None])
+
+    monkeypatch.setattr(world.fake, "ensure_image", looked)
+    first = world.run({"name": "main"})
+    world.reaches(first, TaskStatus.RUNNING)
+    second = world.run({"name": "main"})
+    world.reaches(second, TaskStatus.RUNNING)
+    [(pulling_start, pulling_stop)], [(looking_start, looking_stop)] = during
+    assert pulling_start is not None and pulling_stop is None
+    assert looking_start is None and looking_stop is None
+    for task in (first, second):
+        assert task.pull_started_at <= task.pull_stopped_at
+
+
 def test_stop_waits_the_stop_timeout_then_the_container_is_killed(world):
     world.fake.on_start("main", world.fake.ignore_sigterm)
     task = world.run({"name": "main", "stopTimeout": 2})

@@ -159,6 +159,9 @@ def test_iam_resources_are_checked_on_the_arns_they_act_on():
         return iam_stacks.checks(kind, {}, ctx, name=name)
 
     arn = "arn:aws:iam::111122223333:"
+    # A name a template can spell never passes for a value the update's check cannot know.
+    assert checks("AWS::IAM::User", UserName="ops\x00unknown") == [
+        ("iam:CreateUser", f"{arn}user/ops\x00unknown")]
     assert checks("AWS::IAM::AccessKey", UserName="admin") == [
         ("iam:CreateAccessKey", f"{arn}user/ops/admin")]
     assert checks("AWS::IAM::UserToGroupAddition", GroupName="admins", Users=["dev"]) == [
@@ -312,13 +315,15 @@ def test_names_a_stack_makes_up_are_checked_on_the_arns_they_will_have(handle):
     prefix only, the stack stands (checked on `*` before, it was refused); a Deny on the
     prefix holds."""
     resources = {"Bot": {"Type": "AWS::IAM::User", "Properties": {}},
+                 "Crew": {"Type": "AWS::IAM::Group", "Properties": {}},  # moto knows no name
                  "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
                  "Repo": {"Type": "AWS::ECR::Repository", "Properties": {}}}
     keys = user_with(handle, "team", json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": STACK_CALLS, "Resource": "*"},
-        {"Effect": "Allow", "Action": ["iam:CreateUser", "logs:CreateLogGroup",
-                                       "ecr:CreateRepository"],
+        {"Effect": "Allow", "Action": ["iam:CreateUser", "iam:CreateGroup",
+                                       "logs:CreateLogGroup", "ecr:CreateRepository"],
          "Resource": [f"arn:aws:iam::{ACCOUNT}:user/team-*",
+                      f"arn:aws:iam::{ACCOUNT}:group/team-*",
                       f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:team-*",
                       f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team-*"]}]}))
     stack = create(handle, keys, "team", resources)

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from botocore.config import Config
 
-from emulator.persistence import keeper
 from emulator.pytest_plugin import EmulatorHandle
 from emulator.runtime.labels import INSTANCE
 from tests.test_cli import BIN, free_port, start  # noqa: F401  (start is a fixture)
-from tests.waiting import wait_for
+from tests.waiting import patience, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -44,7 +44,9 @@ class Emulator:
         return self
 
     def client(self, service):
-        return self.handle.client(service)
+        # The first call after a start restores moto's saved state, importing moto first: on a
+        # loaded machine longer than botocore's 60 s, which would send the call again.
+        return self.handle.client(service, config=Config(read_timeout=patience(60)))
 
 
 def containers(docker_client, instance) -> dict:
@@ -61,12 +63,16 @@ def service_tasks(ecs, status="RUNNING") -> dict:
     return {t["taskArn"]: t for t in tasks}
 
 
-def settle_writes() -> None:
-    """Let the keeper write what the engine changed by itself (task states reach disk within
-    keeper.ECS_DELAY_S, as the README's "What is durable when" says): a kill -9 inside that
-    window may find a task still starting, which is the documented limit, not what this test
-    is about."""
-    time.sleep(keeper.ECS_DELAY_S * 5)
+def settle_writes(state_dir, running) -> None:
+    """Wait until the saved ECS state shows the tasks `running` (ARNs) RUNNING: the keeper
+    writes what the engine changed by itself a moment later (within keeper.ECS_DELAY_S, as the
+    README's "What is durable when" says), and a kill -9 before that may find a task still
+    starting, which is the documented limit, not what this test is about."""
+    from emulator.runtime.status import TaskStatus
+
+    wait_for(lambda: saved_tasks(state_dir / "ecs"),
+             lambda saved: all(arn in saved and saved[arn].known == TaskStatus.RUNNING
+                               for arn in running), timeout=10)
 
 
 def steady(ecs, count=3):
@@ -149,7 +155,7 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
         # 1. kill -9 right after a push, start again: the same tasks, the same containers, no
         #    new task; what ECR recorded of the push (its scan on push) was written before the
         #    push was answered.
-        settle_writes()
+        settle_writes(tmp_path / "state", tasks)
         ecr = emulator.client("ecr")
         push(ecr, ecr.create_repository(repositoryName="scanned", imageScanningConfiguration={
             "scanOnPush": True})["repository"]["repositoryUri"], busybox_image, docker_client)
@@ -179,7 +185,7 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
 
         # 2. kill -9, one task's container dies while the emulator is down: STOPPED with the
         #    exit code Docker saw, and replaced; the other two kept.
-        settle_writes()
+        settle_writes(tmp_path / "state", tasks)
         emulator.running.stop(signal.SIGKILL)
         victim = sorted(runtime_ids)[0]
         docker_client.containers.get(runtime_ids[victim]).kill()
@@ -195,7 +201,7 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
         # 3. kill -9 just as the state file lagged two tasks' starts (the keeper writes task
         #    states a moment after they change): both are RUNNING again, the same containers,
         #    the one saved before its network had it read back from Docker.
-        settle_writes()
+        settle_writes(tmp_path / "state", tasks)
         emulator.running.stop(signal.SIGKILL)
         provisioning, activating = sorted(tasks)[:2]
         ip = eni_ip(tasks[provisioning])
@@ -211,7 +217,7 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
 
         # 4. A reset and a stop leave nothing of this emulator on the Docker Engine.
         assert requests.post(f"http://127.0.0.1:{emulator.port}/_emulator/reset",
-                             timeout=60).status_code == 200
+                             timeout=patience(60)).status_code == 200
         assert not containers(docker_client, emulator.instance)
         assert not list((tmp_path / "state").glob("moto-*"))  # the saved state is emptied too
         assert emulator.running.stop() == 0
@@ -222,6 +228,11 @@ def test_state_and_running_tasks_survive_kill_9(start, tmp_path, busybox_image, 
         if emulator.running is not None:
             emulator.running.kill()
         remove_everything(docker_client, emulator.instance)
+        # The tasks' image, which the emulator pulled from its registry: a tag of the test
+        # image under this run's port, left on the Docker Engine for good otherwise.
+        for image in docker_client.api.images(name=f"127.0.0.1:{emulator.port}/app"):
+            for tag in image.get("RepoTags") or ():
+                docker_client.api.remove_image(tag)
 
 
 def eni_ip(task: dict) -> str:
@@ -229,22 +240,37 @@ def eni_ip(task: dict) -> str:
     return next(d["value"] for d in details if d["name"] == "privateIPv4Address")
 
 
+class _Reference:
+    """A live object a snapshot refers to (stores hold the live state's `notify`), read back as
+    a placeholder and written back as the same reference."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def notify(self):
+        pass
+
+
+def _saved(path) -> dict:
+    from emulator.persistence import snapshot
+
+    return snapshot.loads(path.read_bytes(), _Reference)
+
+
+def saved_tasks(path, value: dict | None = None) -> dict:
+    """arn -> task, as the saved ECS state at `path` (read as `value`) holds them."""
+    value = _saved(path) if value is None else value
+    return {arn: task for store in value["stores"].values() for arn, task in store.tasks.items()}
+
+
 def saved_starting(path, provisioning: str, activating: str) -> None:
     """Rewrite the saved ECS state as if the file had last seen one task PROVISIONING (before
-    its network was written) and another ACTIVATING. The live objects a snapshot refers to
-    stand in as placeholders and are written back as the same references."""
+    its network was written) and another ACTIVATING."""
     from emulator.persistence import snapshot
     from emulator.runtime.status import TaskStatus
 
-    class Reference:
-        def __init__(self, pid):
-            self.pid = pid
-
-        def notify(self):  # stores hold the live state's `notify`
-            pass
-
-    value = snapshot.loads(path.read_bytes(), Reference)
-    tasks = {arn: task for store in value["stores"].values() for arn, task in store.tasks.items()}
+    value = _saved(path)
+    tasks = saved_tasks(path, value)
     task = tasks[provisioning]
     task.known, task.started_at, task.connectivity_at = TaskStatus.PROVISIONING, None, None
     task.private_ip, task.attachments = None, []
@@ -252,7 +278,7 @@ def saved_starting(path, provisioning: str, activating: str) -> None:
         container.network_bindings = []
     tasks[activating].known = TaskStatus.ACTIVATING
     snapshot.write_atomically(path, snapshot.dumps(
-        value, lambda obj: obj.pid if isinstance(obj, Reference) else None))
+        value, lambda obj: obj.pid if isinstance(obj, _Reference) else None))
 
 
 def remove_everything(docker_client, instance) -> None:

@@ -237,9 +237,9 @@ def test_service_deployments_and_revisions(ecs, cluster, busybox_image):
 
 def test_create_service_refuses_as_aws_words_it(ecs, cluster, busybox_image):
     """A name still DRAINING, an INACTIVE revision, two service registries: ECS's refusals."""
-    # The task ignores SIGTERM, so the deleted service stays DRAINING for its 2 s stop timeout.
+    # The task ignores SIGTERM, so the deleted service stays DRAINING for its 10 s stop timeout.
     stubborn = register(ecs, busybox_image, command=["sh", "-c", "trap '' TERM; sleep 3600"],
-                        family="stubborn", stopTimeout=2)
+                        family="stubborn", stopTimeout=10)
     ecs.create_service(cluster=cluster, serviceName="old", desiredCount=1,
                        taskDefinition=stubborn)
     wait_for(lambda: service_of(ecs, cluster, "old"), lambda s: s["runningCount"] == 1,

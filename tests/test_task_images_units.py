@@ -5,11 +5,12 @@ not answering refuses rather than lets its copy pass unchecked."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
 
-from emulator.engine.task_images import ImageChecks
+from emulator.engine.task_images import ImageChecks, Throttled
 
 
 class _Runtime:
@@ -41,9 +42,10 @@ def test_a_registry_that_never_answers_holds_a_request_only_until_the_deadline()
         assert checks.unserved_image("203.0.113.1/x:1") == (
             "which its registry did not answer about within 0.05 s; try again")
         assert "did not answer" in checks.unserved_image("203.0.113.1/y:1")
-        # Two checks still asking: a third is told to try again without asking anyone.
-        assert checks.unserved_image("203.0.113.1/z:1") == (
-            "which cannot be checked now (other images are being checked); try again")
+        # Two checks still asking: a third is throttled without asking anyone.
+        with pytest.raises(Throttled, match=r"'203.0.113.1/z:1' cannot be checked now \(other "
+                           r"images are being checked\); try again"):
+            checks.unserved_image("203.0.113.1/z:1")
         assert runtime.asked == ["203.0.113.1/x:1", "203.0.113.1/y:1"]
     finally:
         runtime.release.set()
@@ -53,6 +55,28 @@ def test_a_registry_that_never_answers_holds_a_request_only_until_the_deadline()
     assert checks.unserved_image("203.0.113.1/x:1") == "which its registry could not be asked about"
     assert checks.unserved_image("203.0.113.1/y:1") is None
     assert runtime.asked == ["203.0.113.1/x:1", "203.0.113.1/y:1"]
+
+
+def test_a_caller_has_one_check_in_flight_and_leaves_the_other_to_other_callers():
+    """A task naming silent registries again and again holds one check, not every one."""
+    runtime = _Runtime(hang={"203.0.113.1/a:1", "203.0.113.1/b:1"})
+    checks = ImageChecks(_engines(runtime), deadline=0.05, at_once=2)
+    try:
+        assert "did not answer" in checks.unserved_image("203.0.113.1/a:1", caller="task-1")
+        # Its check still asks: the flooder's next call is throttled at once, asking no one.
+        for image in ("203.0.113.1/b:1", "nginx:1"):
+            with pytest.raises(Throttled, match="an image this caller named before is still "
+                               "being checked"):
+                checks.unserved_image(image, caller="task-1")
+        assert runtime.asked == ["203.0.113.1/a:1"]
+        # Another task's check takes the other slot, and is answered.
+        assert checks.unserved_image("nginx:1", caller="task-2") is None
+        assert runtime.asked == ["203.0.113.1/a:1", "nginx:1"]
+    finally:
+        runtime.release.set()
+    assert all(checks._slots.acquire(timeout=5) for _ in range(2))  # both checks are done
+    checks._slots.release(), checks._slots.release()
+    assert checks.unserved_image("nginx:2", caller="task-1") is None
 
 
 def test_answers_are_kept_per_engine_for_a_while_and_errors_not_at_all():
@@ -126,3 +150,39 @@ def test_a_definition_of_many_slow_images_is_refused_at_the_first_that_says_try_
     assert "'203.0.113.1/x0:1', which its registry did not answer" in host_access.refusal(
         "RegisterTaskDefinition", spec, view)
     assert asked == ["203.0.113.1/x0:1"]
+
+
+def test_a_registrys_name_is_resolved_under_the_checks_limits():
+    """A task may name a domain whose name servers never answer: the resolution of the
+    registry's name (is it this host?) waits no longer, nor on more threads, than a check."""
+    from emulator.access import host_access
+    from emulator.engine.task_images import Late
+
+    release = threading.Event()
+    checks = ImageChecks(_engines(_Runtime()), deadline=0.05, at_once=2)
+    resolved, asked = [], []
+
+    def resolve(host, caller=None):
+        resolved.append(host)
+        return checks.within_limits(lambda: release.wait(10) and [], caller, host)
+
+    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+                                  unserved_image=lambda i, caller=None: asked.append(i),
+                                  resolve=partial(resolve, caller="task-1"))
+    spec = {"containerDefinitions": [{"name": "a", "image": "silent.example/x:1"},
+                                     {"name": "b", "image": "other.example/y:1"}]}
+    try:
+        assert host_access.engine_reasons(spec, view) == [
+            "container 'a' pulls its image from a registry whose name did not resolve in time; "
+            "try again"]
+        assert resolved == ["silent.example"] and asked == []  # the rest is not asked
+        with pytest.raises(Throttled):  # its resolution still waits: the task's next call
+            host_access.engine_reasons(spec, view)
+        # Addresses and this host's names need no name server: never bounded, never throttled.
+        spec = {"containerDefinitions": [{"name": "c", "image": "203.0.113.1:5000/z:1"}]}
+        assert host_access.engine_reasons(spec, view) == [] and asked == ["203.0.113.1:5000/z:1"]
+        with pytest.raises(Late):
+            checks.within_limits(lambda: release.wait(10), caller="task-2")
+    finally:
+        release.set()
+    assert all(checks._slots.acquire(timeout=5) for _ in range(2))

@@ -106,8 +106,8 @@ def test_each_running_apps_engine_gateways_are_this_hosts_until_it_stops(monkeyp
 
     addresses = iter(["203.0.113.1", "203.0.113.2"])
     monkeypatch.setattr(app_module, "_docker_runtime",
-                        lambda keeper, settings, environment=None, bridge_claims=None:
-                        FakeRuntime(gateway=next(addresses)))
+                        lambda keeper, settings, environment=None, bridge_claims=None,
+                        own_container=None: FakeRuntime(gateway=next(addresses)))
     first, second = (create_app(Settings(keep_resources=True, auto_container_instance=False))
                      for _ in range(2))
     assert not {"203.0.113.1", "203.0.113.2"} & set(host_addresses.known_gateways())  # not started

@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import urllib.request
 
+# The suite shares its machine (CI's runners, several sessions on one host): at a load of 40 on
+# two CPUs a start that takes 5 s alone takes minutes, and a deadline that fits an idle machine
+# fails a test that would pass. Deadlines stretch by the load, never past this many times.
+MAX_STRETCH = 10.0
+
+
+def stretch() -> float:
+    """How many times slower than alone things run now: the last minute's load average per CPU
+    (runnable threads each CPU shares), at least 1, at most MAX_STRETCH. Asked again at each
+    look, so a wait that began before the load came stretches with it."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this system: as if alone
+        return 1.0
+    return min(MAX_STRETCH, max(1.0, load / (os.cpu_count() or 1)))
+
+
+def patience(seconds: float) -> float:
+    """A deadline of `seconds` on an idle machine, as long as the load makes it now (for waits
+    on a condition, never for a sleep)."""
+    return seconds * stretch()
+
 
 def wait_for(fetch, until, timeout: float = 60.0, interval: float = 0.2):
-    """Call fetch() until until(value) is true; return that value, or fail with the last one."""
-    deadline = time.monotonic() + timeout
+    """Call fetch() until until(value) is true; return that value, or fail with the last one
+    once `timeout` seconds (stretched by the machine's load) have passed."""
+    started = time.monotonic()
     value = fetch()
     while not until(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s; last value: {value!r}")
+        waited = time.monotonic() - started
+        if waited > patience(timeout):
+            raise AssertionError(f"timed out after {waited:.0f}s ({timeout}s, {stretch():.1f} "
+                                 f"times for the load); last value: {value!r}")
         time.sleep(interval)
         value = fetch()
     return value

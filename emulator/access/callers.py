@@ -110,6 +110,7 @@ class Callers:
         self._networks: tuple[_Network, ...] = ()
         self._engines_read: frozenset = frozenset()  # the other engines the last read asked
         self._read_at = 0.0
+        self._forgotten = 0  # forget_view calls: a read they overlap is not marked fresh
         self._reading: threading.Event | None = None  # set when the read under way ends
         self._in_flight: dict[str, threading.Thread] = {}  # engine -> its last read's thread
         # engine -> the live tasks' holders its shared bridge lacked after the last read asked
@@ -174,7 +175,9 @@ class Callers:
         (engine/task_events.py), so the next look asks Docker, not a view trusted for
         REFRESH_S: a freed address is Docker's to give again at once, before the exit is
         recorded, and a container just started may call before its start is."""
-        self._read_at = 0.0  # one float: admits() reads it without the lock
+        with self._lock:  # held briefly by a read: never across Docker's calls
+            self._forgotten += 1  # a read under way then does not mark its view fresh
+            self._read_at = 0.0  # one float: admits() reads it without the lock
 
     # -- Docker's view ------------------------------------------------------------------------
 
@@ -253,6 +256,9 @@ class Callers:
             reading, mine = self._reading, self._reading is None
             if mine:
                 reading = self._reading = threading.Event()
+            # The view is as old as the read's start, and stale if Docker told of a change
+            # while it was under way (the read may have seen Docker from before it).
+            began, forgotten = time.monotonic(), self._forgotten
         if not mine:  # the reader's waits are bounded: this is a safety net
             reading.wait(READ_TIMEOUT_S * 5)
             return
@@ -277,7 +283,8 @@ class Callers:
                     n for n in (_kept(kept.get(name)) if network is _UNREAD else network
                                 for name, network in networks)
                     if n is not None)
-                self._read_at = time.monotonic()  # last: admits() reads without the lock
+                if self._forgotten == forgotten:  # last: admits() reads without the lock
+                    self._read_at = began
         finally:
             with self._lock:
                 self._reading = None

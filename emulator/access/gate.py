@@ -47,6 +47,7 @@ from emulator.access.browsers import BrowserRules
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.control_token import REFUSED as TOKEN_REFUSED
 from emulator.access.control_token import ControlToken, is_open
+from emulator.engine import task_images
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ CHANNEL_REFUSED = ("ECS Exec's data channel is served to this host only, on the 
 # address (a task's SDK keeps ten at most by default); the longest idle make room.
 CONTAINER_IDLE_LIMIT = 256
 PEER_IDLE_LIMIT = 32
+# Threads of a listener containers reach that serve requests, besides the task_images.AT_ONCE
+# threads kept for the requests that wait for an image check (up to its 5 s each): however many
+# calls a task makes naming silent registries, the others' metadata and credentials requests
+# still have these.
+CONTAINER_THREADS = 4
 # New connections waiting while Docker is asked whether their peer is on the emulator's network.
 UNDECIDED_LIMIT = 128
 
@@ -255,6 +261,7 @@ class GuardedServer(http_server.Server):
 
 def listen_for_containers(bind_addr, gate: Gate) -> GuardedServer:
     """A listener for containers, bound (prepare()d) but not yet serving."""
-    server = GuardedServer(bind_addr, gate, numthreads=4, server_name="ecs-emulator", timeout=65)
+    server = GuardedServer(bind_addr, gate, numthreads=CONTAINER_THREADS + task_images.AT_ONCE,
+                           server_name="ecs-emulator", timeout=65)
     server.prepare()
     return server

@@ -3,7 +3,8 @@
 Tasks run as real containers on the operator's Docker Engine, so an EC2 task definition that
 mounts a host path, runs privileged, joins the host's pid, ipc or network namespace, adds
 capabilities or devices, loosens the security profile, or uses a volume driver or driver options
-(the local driver's `o=bind` is a host mount) is root on the host. Fargate refuses these; EC2
+(the local driver's `o=bind` is a host mount) is root on the host; one that sets the `rtprio` or
+`nice` ulimits takes the host's CPUs ahead of the host's own processes. Fargate refuses these; EC2
 takes them, and on AWS only an IAM policy stands between a task's role and them. Here the
 operator's own calls (from this host) may do anything; calls from a task's container may not
 register such a definition, nor launch one (RunTask, StartTask, CreateService, UpdateService,
@@ -23,11 +24,13 @@ registry logins would pull.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
 from emulator.ecs import daemon_task_definitions, task_definitions
 from emulator.engine import task_volumes
+from emulator.engine.task_images import Late
 
 # ECS operations that start tasks of the definition named in `taskDefinition`,
 # `taskDefinitionArn` (Express services) or `daemonTaskDefinitionArn` (daemons).
@@ -36,6 +39,7 @@ EXPRESS_LAUNCHES = ("CreateExpressGatewayService", "UpdateExpressGatewayService"
 DAEMON_LAUNCHES = ("CreateDaemon", "UpdateDaemon")
 SAFE_SECURITY_OPTIONS = ("no-new-privileges", "no-new-privileges:true")
 HOST = "host"
+_SCHEDULING_ULIMITS = ("rtprio", "nice")
 
 
 def reasons(spec: dict) -> list[str]:
@@ -77,6 +81,13 @@ def _container_reasons(container: dict) -> list[str]:
         found.append(f"container {name!r} adds capabilities")
     if linux.get("devices"):
         found.append(f"container {name!r} maps host devices")
+    # Raised, these let task code take real-time scheduling or a negative nice value: the
+    # host's CPUs before the host's own processes, as CAP_SYS_NICE would.
+    scheduling = sorted({u.get("name") for u in _dicts(container, "ulimits")
+                         if u.get("name") in _SCHEDULING_ULIMITS})
+    if scheduling:
+        found.append(f"container {name!r} sets the ulimits {scheduling} (scheduling priority "
+                     "on the host's CPUs)")
     options = container.get("dockerSecurityOptions")
     loosened = [o for o in options if o not in SAFE_SECURITY_OPTIONS] if isinstance(
         options, list) else []
@@ -93,8 +104,13 @@ class EngineView:
     foreign_volume: Callable[[str], str | None]
     # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
     own_registry: Callable[[str], bool]
-    # Why an image is not one any registry serves to anyone, else None (task_images.py).
-    unserved_image: Callable[[str], str | None]
+    # Why an image is not one any registry serves to anyone, else None (task_images.py: it
+    # takes the caller as `caller=`, which rights.py binds, and raises Throttled past its limits).
+    unserved_image: Callable[..., str | None]
+    # The addresses of this host a registry's name resolves to (callers.name_reaches_this_host),
+    # bounded as the image checks are (task_images.py: `caller=`, Throttled, Late): a task may
+    # name a domain whose name servers never answer. None: resolved on the request's thread.
+    resolve: Callable[..., list] | None = None
 
 
 def subject(operation: str, params: dict, store) -> dict | None:
@@ -133,7 +149,14 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
     for container in _dicts(spec, "containerDefinitions"):
         image = container.get("image")
         if isinstance(image, str) and not view.own_registry(image):
-            name, local = container.get("name", ""), _local_registry(image)
+            name = container.get("name", "")
+            try:
+                local = None if again else _local_registry(image, view.resolve)
+            except Late:
+                again, local = True, None
+                found.append(f"container {name!r} pulls its image from a registry whose name "
+                             "did not resolve in time; try again")
+                continue
             why = None if local or again else view.unserved_image(image)
             again = again or bool(why and why.endswith("try again"))
             if local:
@@ -144,11 +167,11 @@ def engine_reasons(spec: dict, view: EngineView) -> list[str]:
     return found
 
 
-def _local_registry(image: str) -> str | None:
+def _local_registry(image: str, resolve=None) -> str | None:
     """The registry host an image reference names, if it is on the host (a name resolving
-    there too): Docker's daemon (root) would call it, and say what it answered in the task's
-    stoppedReason."""
-    from emulator.access.host_addresses import name_reaches_this_host
+    there too, by `resolve` when given: EngineView.resolve): Docker's daemon (root) would call
+    it, and say what it answered in the task's stoppedReason."""
+    from emulator.access.host_addresses import HOST_NAMES, name_reaches_this_host
     from emulator.runtime.docker_images import registry_host
 
     first = registry_host(image)
@@ -156,9 +179,19 @@ def _local_registry(image: str) -> str | None:
         return None  # Docker Hub's
     host = first[1:first.find("]")] if first.startswith("[") else first.split(":", 1)[0]
     host = host.lower()  # host names are case-insensitive
-    if host == "localhost" or name_reaches_this_host(host):
+    if host == "localhost":
         return first
-    return None
+    if resolve is None or _is_address(host) or host.rstrip(".") in HOST_NAMES:
+        return first if name_reaches_this_host(host) else None  # no DNS asked
+    return first if resolve(host) else None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return True
+    except ValueError:
+        return False
 
 
 def refusal(operation: str, spec: dict, view: EngineView | None = None) -> str | None:

@@ -21,13 +21,15 @@ update's removals can be checked before the update changes anything.
 from __future__ import annotations
 
 import re
+import secrets
 
 from emulator.access.iam_stack_actions import CREATE, DELETE, NOTHING, arn_of
 
 # A value a stack update's check cannot know before the update runs (it refers to a resource
 # the update makes): what it names is checked when the resource is made
-# (cloudformation/update_rights.py).
-UNKNOWN = "\x00unknown"
+# (cloudformation/update_rights.py). Made fresh by each process and never shown, so that no
+# template can spell it: a name holding it would otherwise skip its checks.
+UNKNOWN = f"\x00unknown-{secrets.token_hex(16)}"
 
 # IAM properties that grant more than the resource itself: property -> action on the resource.
 _IAM_EXTRA = {
@@ -53,6 +55,12 @@ _IAM_SELF = {"AWS::IAM::User": ("user", "UserName"), "AWS::IAM::Role": ("role", 
 # IAM types whose name property is their own: a name the stack makes up stands for it.
 _IAM_NAMED = frozenset({"AWS::IAM::User", "AWS::IAM::Role", "AWS::IAM::Group",
                         "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"})
+
+def own_name_property(resource_type: str) -> str | None:
+    """The property that names an IAM type's own resource (moto knows none for some: a group,
+    a managed policy), or None."""
+    return _IAM_SELF[resource_type][1] if resource_type in _IAM_NAMED else None
+
 
 # IAM properties naming other IAM resources the resource acts on: property -> (kind, action),
 # as AWS authorizes the action on the named one (AddUserToGroup on the group, PutUserPolicy on

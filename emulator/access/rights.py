@@ -11,6 +11,8 @@ Calls from this host otherwise keep every right.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from functools import partial
 
 from emulator.access.gate import caller_of
 from emulator.aws.errors import AwsError
@@ -19,6 +21,11 @@ from emulator.config import Settings
 
 class AccessDeniedException(AwsError):
     """AWS's answer to a call its caller may not make (ECS models it; ECR answers it too)."""
+
+
+class ThrottlingException(AwsError):
+    """AWS's common error for a call refused for now (not in ECS's model: SDKs raise a
+    ClientError of this code, and retry it after a pause)."""
 
 
 class Rights:
@@ -49,7 +56,7 @@ class Rights:
         params = _params(body)
         if params is None:
             return  # not JSON: the service answers that itself
-        self._refuse_host_access(service, operation, params, ctx)
+        self._refuse_host_access(service, operation, params, ctx, caller)
 
     def check_on_behalf(self, service, operation: str, params: dict, environ: dict, ctx) -> None:
         """The rules for a call the emulator makes for a caller (the resources of the caller's
@@ -62,7 +69,7 @@ class Rights:
                                           lambda: service.state.store_for(ctx.account,
                                                                           ctx.region))
         if self._host_access_checked(service, caller):
-            self._refuse_host_access(service, operation, params, ctx)
+            self._refuse_host_access(service, operation, params, ctx, caller)
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
                              deleting=None, name: str | None = None) -> None:
@@ -78,15 +85,24 @@ class Rights:
         return (caller is not None and caller.from_container and not self._allow_host_access
                 and service.name == "ecs")
 
-    def _refuse_host_access(self, service, operation: str, params: dict, ctx) -> None:
+    def _refuse_host_access(self, service, operation: str, params: dict, ctx, caller) -> None:
         from emulator.access import host_access  # only containers' calls: not at start-up
+        from emulator.engine.task_images import Throttled
 
         with service.state.lock:
             spec = host_access.subject(operation, params,
                                        service.state.store_for(ctx.account, ctx.region))
         if spec is None:
             return
-        reason = host_access.refusal(operation, spec, self.engine_view)  # Docker: no lock held
+        view = self.engine_view
+        if view is not None:  # one image check in flight per task (engine/task_images.py)
+            who = caller.task_arn or caller.address
+            view = replace(view, unserved_image=partial(view.unserved_image, caller=who),
+                           resolve=view.resolve and partial(view.resolve, caller=who))
+        try:
+            reason = host_access.refusal(operation, spec, view)  # Docker: no lock held
+        except Throttled as error:
+            raise ThrottlingException(str(error)) from None
         if reason is not None:
             raise AccessDeniedException(reason)
 

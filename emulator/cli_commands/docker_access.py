@@ -26,16 +26,13 @@ def docker_client():
 
 
 def task_container(task_arn: str, container_name: str):
-    """The Docker container of one task's container, or None once it is removed."""
-    found = docker_client().containers.list(all=True, filters={
+    """The Docker container of one task's container (as Docker's list shows it), or None once
+    it is removed."""
+    # sparse: the list's entries as they are. Without it docker-py inspects each listed
+    # container, and one removed in between (the task stopping) raises NotFound.
+    found = docker_client().containers.list(all=True, sparse=True, filters={
         "label": [f"{TASK_ARN}={task_arn}", f"{CONTAINER_NAME}={container_name}"]})
     return found[0] if found else None
-
-
-def task_containers(task_arn: str | None = None) -> list:
-    """Every container (sandboxes included) of one task, or of every task."""
-    label = f"{TASK_ARN}={task_arn}" if task_arn else TASK_ARN
-    return docker_client().containers.list(all=True, filters={"label": [label]})
 
 
 def exec_in(container, command: list[str], interactive: bool | None = None) -> int:

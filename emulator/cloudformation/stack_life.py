@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from emulator.aws.errors import AwsError
+from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network, replacements
 from emulator.cloudformation.resource import (ResourceFailed, check_stack_resource,
                                               enforcing)
@@ -98,7 +99,7 @@ def _name_of(kind: str, properties, generated: str, logical_id: str, resources_m
     it will have), or the existing resource's for an update."""
     from moto.cloudformation.parsing import resource_name_property_from_type
 
-    key = resource_name_property_from_type(kind)
+    key = resource_name_property_from_type(kind) or own_name_property(kind)
     if not key:
         return None
     if isinstance(properties, dict) and properties.get(key):
@@ -176,14 +177,33 @@ def wrap_delete_resource(original):
                                       self._region_name):
                 original(self, parsed_resource, resource_json)
         except Exception as error:
-            # moto tries again while other deletes progress: one event per reason.
             reason = reason_of(error)
-            if not _last_event_is(stack, logical_id, "DELETE_FAILED", reason):
-                add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
+            if isinstance(error, AwsError) and error.code == "AccessDeniedException":
+                # a refusal of the caller's rights holds however often moto tries again
+                if not _last_event_is(stack, logical_id, "DELETE_FAILED", reason):
+                    add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
+            else:
+                # moto tries again while other deletes progress (a cluster before its
+                # service goes): shown only if the resource is still there when it gives up
+                delete_reasons(self)[logical_id] = (kind, physical_id, reason)
             raise
+        delete_reasons(self).pop(logical_id, None)
         add_event(stack, logical_id, kind, "DELETE_COMPLETE", physical_id)
 
     return _delete_resource
+
+
+def delete_reasons(resource_map) -> dict:
+    """logical id -> (type, physical id, reason) of the resources whose last delete failed."""
+    return resource_map.__dict__.setdefault("_emulator_delete_reasons", {})
+
+
+def _report_delete_failures(stack) -> None:
+    """The DELETE_FAILED events of the resources still there when moto gave up their delete."""
+    reasons = delete_reasons(stack.resource_map)
+    for logical_id, (kind, physical_id, reason) in sorted(reasons.items()):
+        add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
+    reasons.clear()
 
 
 def _last_event_is(stack, logical_id: str, status: str, reason: str) -> bool:
@@ -308,6 +328,7 @@ def wrap_delete_stack(original):
             self.deleted_stacks.pop(stack.stack_id, None)
             self.stacks[stack.stack_id] = stack
             stack.status = "DELETE_FAILED"
+            _report_delete_failures(stack)
             failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
                              if e.resource_status == "DELETE_FAILED"})
             reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "

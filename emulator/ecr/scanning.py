@@ -54,8 +54,9 @@ def plant_findings(store, repository_name: str, digest: str, findings: list[dict
     store.planted_findings[(repository_name, digest)] = findings
     repository = store.repositories.get(repository_name)
     record = repository.images.get(digest) if repository else None
-    if record is not None and record.scan is not None:
-        record.scan = ScanResult(findings=[dict(f) for f in findings])
+    if record is not None and record.scan is not None:  # the scan's time (and quota) stand
+        record.scan = ScanResult(findings=[dict(f) for f in findings],
+                                 completed_at=record.scan.completed_at)
 
 
 def severity_counts(result: ScanResult) -> dict[str, int]:

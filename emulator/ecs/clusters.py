@@ -31,8 +31,6 @@ def create(store: EcsStore, request) -> Cluster:
     existing = store.clusters.get(name)
     if existing is not None and existing.status == "ACTIVE":
         return existing  # CreateCluster is idempotent on ECS
-    if existing is not None:
-        store.forget_cluster(name)  # a deleted one's: the new cluster starts empty
     cluster = Cluster(name=name, arn=arns.cluster(store, name), tags=list(tags))
     if request.settings is not None:
         cluster.settings = _merge_settings(cluster.settings, request.settings)
@@ -46,6 +44,8 @@ def create(store: EcsStore, request) -> Cluster:
             request.capacity_providers or [],
             request.default_capacity_provider_strategy or [],
         )
+    if existing is not None:  # a deleted one's, once nothing above refused the request
+        store.forget_cluster(name)  # the new cluster starts empty
     store.clusters[name] = cluster
     return cluster
 

@@ -22,6 +22,7 @@ from emulator.ecs.model import (
     TaskDefinition,
 )
 from emulator.ecs.service_model import Service
+from emulator.runtime.status import TaskStatus
 from emulator.ecs.task_model import Task
 
 BUILT_IN_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -110,22 +111,27 @@ class EcsStore:
         return [t for t in self.tasks.values() if t.cluster_name == cluster_name]
 
     def forget_cluster(self, name: str) -> None:
-        """Drop what a deleted cluster of this name left: its tasks (stopped: DeleteCluster
-        refuses active ones; a runner still tearing one down keeps its own reference), its
-        deleted services, daemons and Express services, its deregistered container instances
-        and their attributes, its RunTask tokens. A cluster created again under the name is a
-        new cluster, as on ECS: its ARN is the old one's, its contents are not."""
+        """Drop what a deleted cluster of this name left: its STOPPED tasks (DeleteCluster
+        refuses active ones), its deleted services, daemons and Express services, its
+        deregistered container instances and their attributes, its RunTask tokens, its
+        gateways' associations and routes. A cluster created again under the name is a new
+        cluster, as on ECS: its ARN is the old one's, its contents are not."""
         def of_cluster(records: dict, key_cluster) -> None:
             for key in [k for k, v in records.items() if key_cluster(k, v) == name]:
                 del records[key]
 
-        of_cluster(self.tasks, lambda _, task: task.cluster_name)
+        # A task still being torn down stays until it is STOPPED (the purge drops it later):
+        # its runner and hooks look it up here.
+        of_cluster(self.tasks, lambda _, task: task.cluster_name
+                   if task.known >= TaskStatus.STOPPED else None)
         of_cluster(self.services, lambda key, _: key[0])
         of_cluster(self.daemons, lambda key, _: key[0])
         of_cluster(self.express_services, lambda key, _: key[0])
         of_cluster(self.container_instances, lambda _, instance: instance.cluster_name)
         of_cluster(self.attributes, lambda key, _: key[0])
         of_cluster(self.run_tokens, lambda key, _: key[0])
+        of_cluster(self.gateway_associations, lambda key, _: key[1])
+        of_cluster(self.gateway_routes, lambda key, _: key[1])
 
 
 class EcsState:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from emulator.ecs.errors import ClientException
+from emulator.runtime.labels import PREFIX as LABEL_PREFIX
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
 MIN_CONTAINER_MEMORY = 6  # MiB; Docker's floor for a container
@@ -107,6 +108,20 @@ def check_settings(container: dict, volume_names: set[str], container_names: set
     _check_restart_policy(container)
     _check_timeouts(container)
     _check_awslogs(container)
+    _check_docker_labels(container)
+
+
+def _check_docker_labels(container: dict) -> None:
+    # The emulator's own labels say which emulator owns a container and whether it is an orphan
+    # (runtime/labels.py): a task that set one could have its container swept by another
+    # emulator, or never counted as left behind.
+    labels = container.get("dockerLabels")
+    taken = sorted(key for key in labels if key.startswith(LABEL_PREFIX)) if isinstance(
+        labels, dict) else []
+    if taken:
+        raise ClientException(
+            f"Invalid dockerLabels in container '{container['name']}': the label prefix "
+            f"'{LABEL_PREFIX}' is the emulator's own ({', '.join(taken)}).")
 
 
 def _check_mount_points(container: dict, volume_names: set[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator.runtime.base import ContainerSpec, HealthCheck, Mount, PortBinding, TaskSandbox
+from emulator.runtime.labels import PREFIX as LABEL_PREFIX
 
 MIB = 1024 * 1024
 DEFAULT_STOP_TIMEOUT_S = 30  # the ECS agent's default (ECS_CONTAINER_STOP_TIMEOUT)
@@ -51,7 +52,7 @@ def build(
     spec = ContainerSpec(
         name=container_name(shape, definition["name"]),
         image=image,
-        labels={**definition.get("dockerLabels", {}), **labels},
+        labels={**_own_labels(definition), **labels},
         command=definition.get("command"),
         entrypoint=definition.get("entryPoint"),
         environment=environment,
@@ -73,7 +74,7 @@ def build(
         dns_search=definition.get("dnsSearchDomains", []),
         ulimits=[(u["name"], u["softLimit"], u["hardLimit"]) for u in definition.get("ulimits", [])],
         cap_add=linux.get("capabilities", {}).get("add", []),
-        cap_drop=linux.get("capabilities", {}).get("drop", []),
+        cap_drop=_capabilities_dropped(definition, linux),
         devices=[
             f"{d['hostPath']}:{d.get('containerPath', d['hostPath'])}:"
             + "".join(p[0] for p in d.get("permissions", ["read", "write", "mknod"]))
@@ -96,6 +97,30 @@ def build(
         spec.network, spec.ports, spec.network_aliases = "none", [], []
     _apply_limits(spec, shape, definition)
     return spec
+
+
+def _own_labels(definition: dict) -> dict[str, str]:
+    """The definition's dockerLabels but the emulator's own (RegisterTaskDefinition refuses
+    them; one registered before it did, or persisted so, must not say who owns the container)."""
+    return {key: value for key, value in definition.get("dockerLabels", {}).items()
+            if not key.startswith(LABEL_PREFIX)}
+
+
+# Docker gives every container NET_RAW. With it a task on a shared bridge can forge ARP replies
+# and take a neighbour's address: its calls to 169.254.170.2 and the gateway, and the emulator's
+# gate, which tells a task by its address (access/callers.py). A task keeps it only when its
+# definition adds it (or ALL, or runs privileged); the user's own drop list is kept as given
+# (ECS: drop first, then add).
+_KEEPS_NET_RAW = {"NET_RAW", "ALL"}
+
+
+def _capabilities_dropped(definition: dict, linux: dict) -> list[str]:
+    capabilities = linux.get("capabilities", {})
+    dropped = list(capabilities.get("drop", []))
+    named = {c.upper().removeprefix("CAP_") for c in [*capabilities.get("add", []), *dropped]}
+    if definition.get("privileged") or named & _KEEPS_NET_RAW:
+        return dropped
+    return dropped + ["NET_RAW"]
 
 
 def _namespace_mode(mode: str | None, sandbox: TaskSandbox, runtime_ids: dict[str, str]) -> str | None:

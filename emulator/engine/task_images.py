@@ -9,9 +9,15 @@ the operator's calls from this host are not asked.
 
 The check asks registries, which may never answer (dockerd waits ~30 s on one that drops
 packets), on a thread of the listener that also serves every task's credentials. So a request
-waits at most DEADLINE for it, at most AT_ONCE checks run at a time (more are told to try again
-at once), and each engine's answer about an image is kept KEEP seconds: a task cannot hold the
-listener's few threads by naming unreachable registries.
+waits at most DEADLINE for it, at most AT_ONCE checks run at a time, one caller (a task) has at
+most one check in flight, and each engine's answer about an image is kept KEEP seconds. A call
+that would start a check past those limits is refused at once with Throttled (ECS's
+ThrottlingException, which SDKs retry after a pause): a task that names silent registries again
+and again holds one check, and leaves the other to other tasks. The resolution of a registry's
+name (host_access.py: is it this host?) runs under the same limits (within_limits), for a
+domain's name servers may never answer either. The listeners containers reach keep AT_ONCE
+threads more than they serve with (access/gate.py), so the requests waiting for checks never
+take a thread that other tasks' metadata and credentials requests need.
 """
 
 from __future__ import annotations
@@ -21,7 +27,16 @@ import time
 
 DEADLINE = 5.0  # seconds a request waits for the whole check
 KEEP = 60.0  # seconds an engine's answer about an image is reused
-AT_ONCE = 2  # checks asking engines at the same time
+AT_ONCE = 2  # checks asking engines at the same time (access/gate.py keeps threads for them)
+
+
+class Late(Exception):
+    """Work under the checks' limits that was not done within the deadline."""
+
+
+class Throttled(Exception):
+    """A check that may not start now (too many in flight, or the caller's own): the call is
+    refused at once, to be made again (the message says why)."""
 
 
 class ImageChecks:
@@ -33,12 +48,14 @@ class ImageChecks:
         self._slots = threading.BoundedSemaphore(at_once)
         self._kept: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._guard = threading.Lock()
+        self._asking: set = set()  # the callers with a check in flight
 
-    def unserved_image(self, image) -> str | None:
+    def unserved_image(self, image, caller=None) -> str | None:
         """Why `image` is not one anyone may pull, else None: an engine (engines.py) holds a
         copy no registry served, or its registry does not serve it without credentials, or an
         engine could not say in time or is not answering (fails closed: the call may be made
-        again)."""
+        again). Raises Throttled when the check may not start now; `caller` (a task's ARN, or
+        a container's address) may have one in flight."""
         if not isinstance(image, str) or not image or image != image.strip():
             return None  # left to RegisterTaskDefinition's validation
         asking = []
@@ -54,36 +71,60 @@ class ImageChecks:
                 return kept[0]
         if not asking:
             return None
-        if not self._slots.acquire(blocking=False):
-            return "which cannot be checked now (other images are being checked); try again"
-        answer: list[str | None] = []
-        done = threading.Event()
-        threading.Thread(target=self._ask, args=(asking, image, answer, done), daemon=True,
-                         name="image-check").start()
-        if not done.wait(self.deadline):
-            # The thread goes on and keeps its answer, for the call made again.
-            return f"which its registry did not answer about within {self.deadline:g} s; try again"
-        return answer[0]
-
-    def _ask(self, engines, image: str, answer: list, done: threading.Event) -> None:
         try:
-            for engine in engines:
-                try:
-                    why = engine.runtime.unserved_image(image)
-                except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
-                    # Not kept: the engine may answer the call made again.
-                    answer.append(f"which the Docker Engine {engine.name!r} could not be asked "
-                                  f"about ({type(error).__name__}: {error}); try again")
-                    return
+            return self.within_limits(lambda: self._ask(asking, image), caller, image)
+        except Late:  # the thread goes on and keeps its answer, for the call made again
+            return f"which its registry did not answer about within {self.deadline:g} s; try again"
+
+    def within_limits(self, work, caller=None, what: str = "this"):
+        """work()'s result, worked out on a thread of its own under the checks' limits (what a
+        call names may make it wait on the network: a registry, a name's resolution). Raises
+        Throttled when it may not start now, and Late when it is not done within the deadline
+        (it goes on, and holds its caller's place until it is)."""
+        with self._guard:
+            if caller is not None and caller in self._asking:
+                raise Throttled(f"Rate exceeded: an image this caller named before is still "
+                                f"being checked ({what!r} waits for it); try again")
+            if not self._slots.acquire(blocking=False):
+                raise Throttled(f"Rate exceeded: {what!r} cannot be checked now (other images "
+                                "are being checked); try again")
+            if caller is not None:
+                self._asking.add(caller)
+        outcome: list = []
+        done = threading.Event()
+
+        def run():
+            try:
+                outcome.append((True, work()))
+            except BaseException as error:  # noqa: BLE001 - the waiter raises it
+                outcome.append((False, error))
+            finally:
                 with self._guard:
-                    self._kept[(engine.name, image)] = (self.clock() + self.keep, why)
-                if why:
-                    answer.append(why)
-                    return
-            answer.append(None)
-        finally:
-            self._slots.release()
-            done.set()
+                    self._asking.discard(caller)
+                    self._slots.release()
+                done.set()
+
+        threading.Thread(target=run, daemon=True, name="image-check").start()
+        if not done.wait(self.deadline):
+            raise Late(what)
+        worked, result = outcome[0]
+        if not worked:
+            raise result
+        return result
+
+    def _ask(self, engines, image: str) -> str | None:
+        for engine in engines:
+            try:
+                why = engine.runtime.unserved_image(image)
+            except Exception as error:  # noqa: BLE001 - a flapping engine's timeout, a refused read
+                # Not kept: the engine may answer the call made again.
+                return (f"which the Docker Engine {engine.name!r} could not be asked about "
+                        f"({type(error).__name__}: {error}); try again")
+            with self._guard:
+                self._kept[(engine.name, image)] = (self.clock() + self.keep, why)
+            if why:
+                return why
+        return None
 
     def _kept_answer(self, engine: str, image: str) -> tuple[str | None] | None:
         with self._guard:

@@ -145,17 +145,24 @@ class TaskRunner(TaskTeardown):
         return _bindings(state) if state is not None else []
 
     def _create_containers(self) -> bool:
-        with self.lock:
-            self.task.pull_started_at = utcnow()
+        # A pullStartedAt without a pullStoppedAt says images are being pulled (the CLI prints
+        # "Pulling images" on it): shown from the moment a pull begins, else only with the stop,
+        # both at once, for images the engine had (still the time the look began).
+        began = utcnow()
+
+        def pulling(_line: str) -> None:
+            if self.task.pull_started_at is None:
+                with self.lock:
+                    self.task.pull_started_at = began
+
         try:
-            images = {c.name: self._prepare_image(c) for c in self.task.containers}
+            images = {c.name: self._prepare_image(c, pulling) for c in self.task.containers}
         except ImagePullError as error:
-            with self.lock:
-                self.task.pull_stopped_at = utcnow()
+            self._pull_stopped(began)
             self._fail("TaskFailedToStart", f"CannotPullContainerError: {error}")
             return False
         with self.lock:
-            self.task.pull_stopped_at = utcnow()
+            self._pull_stopped(began)
             if self.task.stop_requested:
                 return False  # stopped while pulling: create nothing
         try:
@@ -172,11 +179,16 @@ class TaskRunner(TaskTeardown):
             return False
         return not self._stop_requested()
 
-    def _prepare_image(self, container) -> str:
+    def _pull_stopped(self, began) -> None:
+        with self.lock:  # (re-entrant)
+            self.task.pull_started_at = self.task.pull_started_at or began
+            self.task.pull_stopped_at = utcnow()
+
+    def _prepare_image(self, container, pulling=None) -> str:
         image, auth = self.engine.resolve_image(self.store, container.definition["image"],
                                                 self.task.engine)
         try:
-            self.runtime.ensure_image(image, auth)
+            self.runtime.ensure_image(image, auth, pulling)
         except ImagePullError as error:
             if not self._torn_down(error):  # else the teardown's reason is the container's
                 with self.lock:

@@ -183,6 +183,9 @@ class NetworkMembers:
     # Docker's default bridge, shared with containers not the emulator's: an address there that
     # is no live task's is a stranger's (access/callers.py), not the emulator network's
     shared: bool = False
+    # The host interface of a bridge network's bridge as Docker names it (br-<id>, or the
+    # network's bridge.name option); None where there is none (another driver)
+    bridge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,11 @@ class Runtime(Protocol):
     """What the engine asks of a container runtime. Calls block; the engine runs them off the lock."""
 
     def ensure_image(self, image: str, auth: RegistryAuth | None,
-                     progress: Callable[[str], None] | None = None) -> None: ...
+                     progress: Callable[[str], None] | None = None) -> None:
+        """Return once `image` is on the engine, pulling it if need be (ImagePullError if it
+        cannot be had). `progress` is told each step of a pull, the first as it begins, and
+        never for an image the engine has: a task shows a pull only while one runs."""
+        ...
 
     def unserved_image(self, image: str) -> str | None:
         """Why `image` is not one any registry serves to anyone (a local build, a private image,

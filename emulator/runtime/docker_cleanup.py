@@ -20,8 +20,10 @@ NETWORK_TRIES = 5
 NETWORK_RETRY_S = 0.4
 
 
-def remove_labelled(api, labels: dict[str, str]) -> int:
-    """Remove every container, network and volume carrying all of `labels`; return how many."""
+def remove_labelled(api, labels: dict[str, str], own: str | None = None) -> int:
+    """Remove every container, network and volume carrying all of `labels`; return how many.
+    `own`: the emulator's own container (id or name) when it runs in one, which leaves the
+    networks it joined (own_container.py) as a matter of course, not as a leftover."""
     filters = {"label": label_filters(labels)}
     removed = 0
     # Listed again after each pass: a create still in flight at the first listing (a task's,
@@ -33,12 +35,13 @@ def remove_labelled(api, labels: dict[str, str]) -> int:
         removed += _remove(api, containers, [], [])
     return removed + _remove(api, [], api.networks(filters=filters),
                              (api.volumes(filters=filters) or {}).get("Volumes") or [],
-                             network_tries=NETWORK_TRIES)
+                             network_tries=NETWORK_TRIES, own=own)
 
 
-def remove_orphans(api) -> int:
+def remove_orphans(api, own: str | None = None) -> int:
     """Remove resources whose emulator process no longer runs on this host (or whose state
-    directory is gone); never a live one's."""
+    directory is gone); never a live one's. `own` as for remove_labelled: a container restarted
+    (`docker restart`) is still on the network its last run joined."""
     containers, networks, volumes = [], [], []
     for owner in (PID, STATE_DIR):
         filters = {"label": [owner]}
@@ -48,13 +51,13 @@ def remove_orphans(api) -> int:
                      if owner_is_gone(n.get("Labels") or {})]
         volumes += [v for v in (api.volumes(filters=filters) or {}).get("Volumes") or []
                     if owner_is_gone(v.get("Labels") or {})]
-    return _remove(api, containers, networks, volumes)
+    return _remove(api, containers, networks, volumes, own=own)
 
 
 def _remove(api, containers: list[dict], networks: list[dict], volumes: list[dict],
-            network_tries: int = 1) -> int:
+            network_tries: int = 1, own: str | None = None) -> int:
     steps = ([(c["Id"], api.remove_container, {"force": True, "v": True}) for c in containers]
-             + [(n["Id"], lambda ident, tries: _remove_network(api, ident, tries),
+             + [(n["Id"], lambda ident, tries: _remove_network(api, ident, tries, own),
                  {"tries": network_tries}) for n in networks]
              + [(v["Name"], api.remove_volume, {"force": True}) for v in volumes])
     return sum(_quietly(ident, remove, **kwargs) for ident, remove, kwargs in steps)
@@ -78,7 +81,7 @@ def _quietly(ident: str, remove, **kwargs) -> bool:
         return False
 
 
-def _remove_network(api, network_id: str, tries: int) -> bool:
+def _remove_network(api, network_id: str, tries: int, own: str | None = None) -> bool:
     """Disconnect what is still attached, then remove; up to `tries` times while Docker says
     the network has active endpoints (a removal of one of its containers still under way)."""
     import docker.errors
@@ -87,7 +90,7 @@ def _remove_network(api, network_id: str, tries: int) -> bool:
     for attempt in range(tries):
         if attempt:
             time.sleep(NETWORK_RETRY_S)
-        disconnected += _disconnect_all(api, network_id)
+        disconnected += _disconnect_all(api, network_id, own)
         try:
             api.remove_network(network_id)
             if attempt or disconnected:
@@ -123,14 +126,15 @@ STALE_COUNT = ("could not remove network %s: Docker says it has active endpoints
 _warned: set[str] = set()
 
 
-def _disconnect_all(api, network_id: str) -> list[str]:
+def _disconnect_all(api, network_id: str, own: str | None = None) -> list[str]:
     """Docker refuses to remove a network a container is still attached to: the emulator's own
     container when it runs in one (runtime/own_container.py), or one a user attached; or an
     endpoint whose container is gone (moby/moby#23302: after mass removals on Docker 20.10).
     Such an endpoint is listed as "ep-<endpoint id>", or under its container's id: dockerd
     deletes it when asked to disconnect its name (the container's) with force, as
     `docker network disconnect -f NETWORK NAME` does; neither id would be found. What it
-    disconnected (the id or name it was asked by), each logged."""
+    disconnected (the id or name it was asked by), each logged; the emulator's own container
+    (`own`, its id, short id or name) leaves quietly and is not counted."""
     import docker.errors
 
     try:
@@ -140,6 +144,9 @@ def _disconnect_all(api, network_id: str) -> list[str]:
     done = []
     for key, endpoint in (info.get("Containers") or {}).items():
         name = endpoint.get("Name") or key
+        if _is_own(own, key, name):
+            _leave(api, key, network_id, info.get("Name") or network_id)
+            continue
         # by id while its container lives (a name may have been reused); by name once gone
         targets = [name] if key.startswith("ep-") else list(dict.fromkeys([key, name]))
         for target in targets:
@@ -156,3 +163,27 @@ def _disconnect_all(api, network_id: str) -> list[str]:
             done.append(target)
             break
     return done
+
+
+def _is_own(own: str | None, key: str, name: str) -> bool:
+    """Whether the endpoint listed under `key` (a container's id) named `name` is the emulator's
+    own container, given by its name, its id or the short id (its host name)."""
+    if not own:
+        return False
+    by_id = len(own) >= 12 and all(c in "0123456789abcdef" for c in own) and key.startswith(own)
+    return by_id or name == own
+
+
+def _leave(api, own: str, network_id: str, network_name: str) -> None:
+    """The emulator's own container leaves a network of its tasks (it joined to serve them)."""
+    import docker.errors
+
+    try:
+        api.disconnect_container_from_network(own, network_id)
+    except docker.errors.NotFound:
+        pass  # left already
+    except docker.errors.APIError as error:  # the removal then says what is still attached
+        log.warning("the emulator's container could not leave network %s: %s", network_name,
+                    error.explanation or error)
+    else:
+        log.debug("the emulator's container left network %s", network_name)

@@ -163,6 +163,8 @@ def ensure_image(api, image: str, auth: RegistryAuth | None = None,
     with _lock_for(image):
         if image_present(api, image):  # another thread pulled it while we waited
             return
+        if progress:  # a pull begins (Docker's first event may come only after the manifest)
+            progress(f"Pulling {image}")
         try:
             stream = api.pull(image, stream=True, decode=True, auth_config=_auth_config(auth))
             for event in stream:

@@ -10,9 +10,10 @@ instead, where Docker attaches a container about 1.2x faster (no embedded DNS se
 endpoint: scripts/bench/results/network_attach.md), and the emulator listens on its gateway.
 It is shared with every other container on the engine, so `default_bridge` takes it only where
 the emulator's gate can still tell tasks from strangers there (the bridge is this host's interface
-with its gateway: not rootless, not in a VM; no other engine of the emulator's on an overlapping
-bridge) and where tasks reach each other (inter-container traffic on); the emulator never makes
-or removes it.
+with its gateway: not rootless, not in a VM, the dockerd in this network namespace as
+engine_locality.py proves; no other engine of the emulator's on an overlapping bridge) and
+where tasks reach each other (inter-container traffic on); the emulator never makes or removes
+it.
 """
 
 from __future__ import annotations
@@ -77,13 +78,17 @@ class BridgeClaims:
 
 
 def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
-                   claim: Callable[[tuple], str | None] = lambda subnets: None
+                   claim: Callable[[tuple], str | None] = lambda subnets: None,
+                   locality: Callable[[dict], str | None] = lambda info: None
                    ) -> tuple[str, str] | str:
     """(name, gateway IP) of the engine's default bridge, or why tasks cannot use it. `info`:
     the engine's `docker info`; `interface_with(address)`: the name of this host's interface
     that has the address, if any (the bridge must be this host's, for the emulator to listen
     on its gateway and see each task's own address); `claim(subnets)`: None where no other
-    engine of this emulator has an overlapping bridge in use (BridgeClaims), else why."""
+    engine of this emulator has an overlapping bridge in use (BridgeClaims), else why;
+    `locality(info)`: None where the engine is proven to be in this network namespace
+    (engine_locality.py), else why; asked once rootless and VM engines are told apart, which
+    it cannot ask (a VM's socket is served on this host)."""
     from emulator.access.control_token import reaches_loopback
 
     import docker.errors
@@ -95,6 +100,9 @@ def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
     if reaches_loopback(True, info):
         return ("the Docker Engine runs in a VM (Docker Desktop, OrbStack, Rancher Desktop, "
                 "Colima, Lima): its default bridge is not this host's")
+    elsewhere = locality(info)
+    if elsewhere:
+        return elsewhere
     try:
         info = api.inspect_network(DEFAULT_BRIDGE)
     except docker.errors.NotFound:
@@ -128,7 +136,11 @@ def network_members(api, name: str) -> NetworkMembers:
             address = (endpoint.get(key) or "").split("/")[0]
             if address:
                 addresses[address] = container_id
-    return NetworkMembers(subnets=subnets, addresses=addresses, shared=name == DEFAULT_BRIDGE)
+    bridge = ((info.get("Options") or {}).get("com.docker.network.bridge.name")
+              or (f"br-{info['Id'][:12]}" if info.get("Driver") == "bridge" and info.get("Id")
+                  else None))
+    return NetworkMembers(subnets=subnets, addresses=addresses, shared=name == DEFAULT_BRIDGE,
+                          bridge=bridge)
 
 
 def _gateway(info: dict) -> str:
@@ -165,6 +177,9 @@ def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
             "PortBindings": port_bindings(published) or None,
             "RestartPolicy": {"Name": "no"},
             "LogConfig": {"Type": "none", "Config": {}},
+            # It only waits for a signal; with Docker's default NET_RAW it could forge ARP on
+            # the bridge, and the task's containers share its network namespace, not its caps.
+            "CapDrop": ["ALL"],
         },
     }
     body = {key: value for key, value in body.items() if value is not None}

@@ -20,7 +20,8 @@ from typing import Callable, Iterator
 
 from emulator.config import DOCKER_CONCURRENCY, Settings
 
-from . import docker_cleanup, docker_images, docker_listing, docker_network, docker_streams
+from . import (docker_cleanup, docker_images, docker_listing, docker_network, docker_streams,
+               engine_locality)
 from .image_digests import ImageDigests
 from .base import (
     ContainerCreateError,
@@ -69,11 +70,18 @@ class DockerRuntime:
                  concurrency: int = DOCKER_CONCURRENCY["emulator"],
                  task_network: str = Settings.task_network,
                  interface_with: Callable[[str], str | None] | None = None,
-                 bridge_claims: "docker_network.BridgeClaims | None" = None):
+                 bridge_claims: "docker_network.BridgeClaims | None" = None,
+                 engine_local: Callable[[dict], str | None] | None = None,
+                 own_container: str | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
         (config.py); "default-bridge" needs `interface_with` (this host's interface with an
-        address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use)."""
+        address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use) and
+        `engine_local` (its `docker info` -> why the engine is not proven to be in this network
+        namespace, engine_locality.py; None: not asked, for engines made by a client_factory).
+        `own_container`: the emulator's own container on this engine, where it runs in one
+        (ECS_EMULATOR_OWN_CONTAINER: a name or id, "auto" to find it): it attaches to this
+        engine's network and sees its tasks from there, not from this host."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -91,6 +99,10 @@ class DockerRuntime:
         self._task_network = task_network
         self._interface_with = interface_with or (lambda _: None)
         self._bridge_claims = bridge_claims
+        self._engine_local = engine_local or (lambda info: None)
+        self._own_container = own_container
+        self._attached = bool(own_container)  # the emulator's own container is on the network
+        self._foreign_said = False  # network_members() said the network is not this host's
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
         self._bridge_gateways: tuple[str, ...] | None = None
@@ -193,10 +205,11 @@ class DockerRuntime:
     def _default_bridge(self) -> tuple[str, str] | None:
         if self._task_network != "default-bridge" or self._bridge_refused is not None:
             return None
-        claims = self._bridge_claims
+        claims, info = self._bridge_claims, self.daemon_info()
         found = docker_network.default_bridge(
-            self.api, self.daemon_info(), self._interface_with,
-            (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None))
+            self.api, info, self._interface_with,
+            (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None),
+            self._engine_local)
         if isinstance(found, tuple):
             return found
         self._bridge_refused = found
@@ -214,11 +227,28 @@ class DockerRuntime:
         """Connect `container` (the emulator's own) to this instance's network; its address."""
         from .own_container import attach
 
+        self._attached = True
         return attach(self.api, self.ensure_network()[0], container)
 
     def network_members(self) -> NetworkMembers:
-        """Who is on this instance's network now (the access checks map addresses to tasks)."""
-        return docker_network.network_members(self.api, self.ensure_network()[0])
+        """Who is on this instance's network now (the access checks map addresses to tasks):
+        nobody where the network's bridge is not in this network namespace (an engine in a
+        container, in another namespace, elsewhere), whose addresses a container here may have
+        too; the emulator run as a container is on the network itself."""
+        members = docker_network.network_members(self.api, self.ensure_network()[0])
+        if members.shared or self._attached or engine_locality.bridge_is_here(members.bridge):
+            return members
+        from emulator.access.control_token import reaches_loopback
+
+        # A VM's engine (Docker Desktop...) is never here: its tasks call from this host's
+        # loopback, nothing worth a warning
+        if not self._foreign_said and not reaches_loopback(True, self.daemon_info()):
+            self._foreign_said = True
+            log.warning("calls from the Docker Engine at %s's network %s are strangers': its "
+                        "bridge %s is not this host's (an engine in a container, in another "
+                        "network namespace or on another machine)", self.api.base_url,
+                        self.ensure_network()[0], members.bridge)
+        return NetworkMembers(subnets=(), addresses={})
 
     def gateways(self) -> tuple[str, ...]:
         """This engine's network gateway (once made) and Docker's default bridge's: addresses of
@@ -453,7 +483,8 @@ class DockerRuntime:
     def remove_labelled(self, labels: dict[str, str]) -> int:
         """Remove this instance's containers, networks and volumes that carry all of `labels`
         (all of this instance's with no labels; name another instance to reach its)."""
-        removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels})
+        removed = docker_cleanup.remove_labelled(self.api, {INSTANCE: self.instance_id, **labels},
+                                                 own=self.own_container())
         self._forget_network()  # it may be gone; ensure_network finds or makes it again
         return removed
 
@@ -472,7 +503,17 @@ class DockerRuntime:
 
     def remove_orphans(self) -> int:
         """At start-up: remove resources of emulators on this host whose process has ended."""
-        return docker_cleanup.remove_orphans(self.api)
+        return docker_cleanup.remove_orphans(self.api, own=self.own_container())
+
+    def own_container(self) -> str | None:
+        """The emulator's own container (id or name) where it runs in one on this engine: it
+        joins its tasks' network and leaves it before the network's removal, not as a
+        leftover."""
+        if self._own_container == "auto":
+            from .own_container import own_container_id
+
+            self._own_container = own_container_id()
+        return self._own_container
 
 
 def _state(info: dict, network_source: dict) -> ContainerState:

@@ -8,6 +8,10 @@ event stream is connected (it is opened on the first look-up and kept open); wit
 look-up asks Docker, as before. A look-up that an image event overtook is answered but not
 kept. What remains is the moment between Docker changing a tag and its event reaching us
 (milliseconds): a task created inside it shows the image's previous digest.
+
+Look-ups of one image at the same time share one inspect: a burst of 20 tasks after an image
+event (any image's, by anyone on the engine) asked Docker five or six times for the same digest,
+each in the way of its task's create; the others now wait for the first one's answer.
 """
 
 from __future__ import annotations
@@ -23,6 +27,16 @@ RECONNECT_DELAY_S = 1.0
 REPLAY_S = 5
 
 
+class _Lookup:
+    """One inspect in flight, and whoever waits for its answer."""
+
+    def __init__(self, generation: int):
+        self.generation = generation
+        self.done = threading.Event()
+        self.digest: str | None = None
+        self.error: BaseException | None = None
+
+
 class ImageDigests:
     def __init__(self, api: Callable[[], object], lookup: Callable[[object, str], str | None]):
         # () -> the Docker API client; raises once its runtime is closed (never one made again
@@ -31,6 +45,7 @@ class ImageDigests:
         self._lookup = lookup  # (api, image) -> digest: the inspect this saves
         self._lock = threading.Lock()
         self._known: dict[str, str] = {}
+        self._asking: dict[str, _Lookup] = {}  # image -> its look-up in flight
         self._generation = 0  # moves with every image event and every (dis)connection
         self._watching = False  # the event stream is open: kept digests are current
         self._stream = None
@@ -41,14 +56,33 @@ class ImageDigests:
         with self._lock:
             if self._watching and image in self._known:
                 return self._known[image]
-            generation = self._generation
+            asking = self._asking.get(image)
+            if asking is not None and asking.generation == self._generation:
+                joined = True  # begun since the last image event: its answer is as good
+            else:
+                joined = False
+                asking = self._asking[image] = _Lookup(self._generation)
             if self._thread is None and not self._closed.is_set():
                 self._thread = threading.Thread(target=self._watch, name="docker-image-events",
                                                 daemon=True)
                 self._thread.start()
-        digest = self._lookup(self._api(), image)
+        if joined:
+            asking.done.wait()
+            if asking.error is not None:
+                raise asking.error
+            return asking.digest
+        try:
+            asking.digest = digest = self._lookup(self._api(), image)
+        except BaseException as error:
+            asking.error = error
+            raise
+        finally:
+            with self._lock:
+                if self._asking.get(image) is asking:
+                    del self._asking[image]
+            asking.done.set()
         with self._lock:
-            if digest is not None and self._watching and self._generation == generation:
+            if digest is not None and self._watching and self._generation == asking.generation:
                 self._known[image] = digest
         return digest
 

@@ -1,0 +1,209 @@
+"""Containment without Docker: the capabilities and labels a task's container spec gets
+(engine/container_specs.py), what a container's call may not register (access/host_access.py),
+which engines' default bridge may hold tasks (runtime/engine_locality.py), and a view of
+Docker's network read while Docker told of a change (access/callers.py). The same through
+Docker: test_task_capabilities.py, test_containment.py."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+from emulator.access import host_access
+from emulator.access.callers import Callers
+from emulator.engine import container_specs
+from emulator.runtime import docker_network, engine_locality
+from emulator.runtime.base import NetworkMembers, TaskSandbox
+from emulator.runtime.docker_runtime import DockerRuntime
+from emulator.runtime.labels import INSTANCE
+from emulator.runtime.status import ContainerStatus
+from tests.test_access_units import _Runtime, _State
+from tests.test_task_network_units import _Api, _bridge, _runtime, _task
+
+SHAPE = container_specs.TaskShape(
+    task_id="0" * 32, family="f", revision=1, network_mode="bridge", task_cpu=None,
+    task_memory=None, publish_ip="127.0.0.1", volumes={}, volume_kinds={})
+
+
+def _spec(**definition):
+    return container_specs.build(
+        SHAPE, {"name": "app", "image": "busybox", **definition}, image="busybox",
+        environment={}, labels={INSTANCE: "mine"},
+        sandbox=TaskSandbox(network="ecs-emulator-x", ip_address=None), runtime_ids={})
+
+
+@pytest.mark.parametrize("definition, dropped", [
+    ({}, ["NET_RAW"]),
+    ({"linuxParameters": {"capabilities": {"drop": ["MKNOD"]}}}, ["MKNOD", "NET_RAW"]),
+    ({"linuxParameters": {"capabilities": {"add": ["NET_RAW"]}}}, []),
+    ({"linuxParameters": {"capabilities": {"add": ["CAP_NET_RAW"], "drop": ["MKNOD"]}}},
+     ["MKNOD"]),
+    ({"linuxParameters": {"capabilities": {"add": ["ALL"]}}}, []),
+    ({"linuxParameters": {"capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}}}, ["ALL"]),
+    ({"linuxParameters": {"capabilities": {"drop": ["net_raw"]}}}, ["net_raw"]),
+    ({"privileged": True}, []),
+])
+def test_a_tasks_container_drops_net_raw_unless_its_definition_keeps_it(definition, dropped):
+    assert _spec(**definition).cap_drop == dropped
+
+
+def test_a_definitions_labels_never_say_who_owns_the_container():
+    """One registered before RegisterTaskDefinition refused them, or persisted so."""
+    spec = _spec(dockerLabels={"team": "web", "ecs-emulator.state-dir": "/elsewhere",
+                               INSTANCE: "theirs"})
+    assert spec.labels == {"team": "web", INSTANCE: "mine"}
+
+
+def test_real_time_scheduling_is_the_hosts_to_give():
+    def reasons(*ulimits):
+        return host_access.reasons({"containerDefinitions": [
+            {"name": "app", "image": "busybox", "ulimits": list(ulimits)}]})
+
+    assert reasons({"name": "nofile", "softLimit": 1024, "hardLimit": 4096}) == []
+    assert reasons({"name": "rtprio", "softLimit": 99, "hardLimit": 99},
+                   {"name": "nice", "softLimit": 40, "hardLimit": 40}) == [
+        "container 'app' sets the ulimits ['nice', 'rtprio'] (scheduling priority on the "
+        "host's CPUs)"]
+
+
+# -- which engine's default bridge is this host's --------------------------------------------
+
+def _link(proc, pid, target):
+    os.makedirs(proc / str(pid) / "ns", exist_ok=True)
+    os.symlink(target, proc / str(pid) / "ns" / "net")
+
+
+def test_an_engine_in_a_container_or_over_tcp_is_not_proven_local():
+    assert "runs in a container" in engine_locality.why_not_local(
+        "unix:///var/run/docker.sock", {"OperatingSystem": "Alpine Linux v3.20 (containerized)"},
+        peer_of=lambda path: pytest.fail("not asked"))
+    for host in ("tcp://127.0.0.1:2375", "ssh://me@localhost"):
+        assert "not proven" in engine_locality.why_not_local(host, {})
+    assert "could not be asked" in engine_locality.why_not_local("unix:///nowhere.sock", {})
+
+
+def test_the_dockerd_behind_a_unix_socket_must_share_this_network_namespace(tmp_path):
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # SO_PEERCRED names the process at the other end: here, this one.
+        assert engine_locality.peer_pid(mine) == os.getpid()
+        asked = []
+
+        def peer_of(path):
+            asked.append(path)
+            return socket.socket(fileno=os.dup(mine.fileno())), engine_locality.peer_pid(mine)
+
+        assert engine_locality.why_not_local("unix://", {}, peer_of) is None
+        assert asked == ["/var/run/docker.sock"]
+        # Another namespace, as a docker:dind's socket mounted here would be.
+        _link(tmp_path, "self", "net:[4026531833]")
+        _link(tmp_path, 4242, "net:[4026532999]")
+        why = engine_locality.why_not_local(
+            "unix:///dind.sock", {}, lambda path: (socket.socket(fileno=os.dup(mine.fileno())),
+                                                   4242), proc=str(tmp_path))
+        assert "(pid 4242) is not proven to be in this process's network namespace" in why
+        # A namespace link we may not read (a root dockerd, asked by a user): the unix sockets
+        # its namespace lists say, our own socket among them or not.
+        inode = os.fstat(mine.fileno()).st_ino
+        (tmp_path / "77" / "net").mkdir(parents=True)
+        listing = tmp_path / "77" / "net" / "unix"
+        header = "Num       RefCount Protocol Flags    Type St Inode Path\n"
+        listing.write_text(header + f"0000: 00000003 00000000 00000000 0001 03 {inode}\n")
+        assert engine_locality.same_network_namespace(77, mine, str(tmp_path))
+        listing.write_text(header + f"0000: 00000003 00000000 00000000 0001 03 {inode + 1} "
+                                    f"/var/run/docker.sock\n")
+        assert not engine_locality.same_network_namespace(77, mine, str(tmp_path))
+        assert not engine_locality.same_network_namespace(78, mine, str(tmp_path))  # unreadable
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_an_engine_not_proven_local_keeps_its_tasks_on_the_emulators_network(caplog):
+    api = _Api(_bridge())
+    runtime = _runtime("t9", api)
+    runtime._engine_local = lambda info: "the Docker Engine runs in a container (dind)"
+    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
+        assert runtime.ensure_network()[0] == "ecs-emulator-t9" and not runtime.default_bridge
+    assert "not the default bridge (ECS_EMULATOR_TASK_NETWORK): the Docker Engine runs in a " \
+           "container (dind)" in caplog.text
+
+
+# -- a view of Docker's network read while Docker told of a change ---------------------------
+
+def test_a_change_told_during_a_read_leaves_the_view_to_be_read_again():
+    """The read may have seen Docker from before the change (a freed address given to another
+    container): it must not be trusted for REFRESH_S."""
+    runtime = _Runtime({"172.30.0.3": "c-a"})
+    task = _task("a" * 32, "bridge", containers=[("c-a", ContainerStatus.RUNNING)])
+    callers = Callers(_State(task), lambda: runtime)
+    members = runtime.network_members
+
+    def read_while_told():
+        callers.forget_view()  # Docker's event arrives while the read is under way
+        return members()
+
+    runtime.network_members = read_while_told
+    assert callers.admits("172.30.0.3") is True
+    assert callers.admits("172.30.0.3", wait=False) is None  # stale: a look at Docker first
+    runtime.network_members = members
+    assert callers.admits("172.30.0.3") is True and runtime.reads == 2
+    assert callers.admits("172.30.0.3", wait=False) is True  # fresh now
+    assert runtime.reads == 2
+
+
+class _NetworkApi(_Api):
+    """The emulator's own network, with the bridge Docker would name for it."""
+
+    def __init__(self, network_id, options=None):
+        super().__init__(None)
+        self.network = {"Id": network_id, "Driver": "bridge", "Options": options or {},
+                        "IPAM": {"Config": [{"Subnet": "172.18.0.0/16", "Gateway": "172.18.0.1"}]},
+                        "Containers": {"c1": {"IPv4Address": "172.18.0.2/16"}}}
+
+    def inspect_network(self, name):
+        return self.network
+
+
+def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespace(caplog):
+    """Another engine's network of the same subnet as one of this host's (a docker:dind's first
+    network and this host's are both 172.18.0.0/16) would make a container here at a task's
+    address over there that task."""
+    elsewhere = DockerRuntime("t10", client_factory=lambda: SimpleNamespace(
+        api=_NetworkApi("f" * 64), close=lambda: None))
+    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
+        assert elsewhere.network_members() == NetworkMembers((), {})
+        assert elsewhere.network_members() == NetworkMembers((), {})
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "strangers'" in line and "br-ffffffffffff is not this host's" in line
+    # A bridge this namespace has (the loopback interface stands in for it).
+    here = DockerRuntime("t11", client_factory=lambda: SimpleNamespace(
+        api=_NetworkApi("f" * 64, {"com.docker.network.bridge.name": "lo"}), close=lambda: None))
+    assert here.network_members().addresses == {"172.18.0.2": "c1"}
+    # The emulator run as a container is on the network itself: it reads it there.
+    inside = DockerRuntime("t12", client_factory=lambda: SimpleNamespace(
+        api=_NetworkApi("f" * 64), close=lambda: None), own_container="ecs-emulator")
+    assert inside.network_members().addresses == {"172.18.0.2": "c1"}
+    assert docker_network.network_members(_NetworkApi("0123456789abcdef"), "x").bridge == \
+        "br-0123456789ab"
+    assert engine_locality.bridge_is_here("lo") and not engine_locality.bridge_is_here("../lo")
+
+
+def test_rootless_and_vm_engines_are_told_before_the_locality_check():
+    """A VM's or rootless engine's socket is served on this host, so the locality check cannot
+    tell it (and needs SO_PEERCRED, which macOS has not): their own reasons come first."""
+    def locality(info):
+        raise AssertionError("not asked")
+
+    rootless = {"SecurityOptions": ["name=seccomp", "name=rootless"]}
+    assert "rootless" in docker_network.default_bridge(None, rootless, lambda _: None,
+                                                       locality=locality)
+    desktop = {"OperatingSystem": "Docker Desktop", "Name": "docker-desktop"}
+    assert "VM" in docker_network.default_bridge(None, desktop, lambda _: None,
+                                                 locality=locality)
+    assert docker_network.default_bridge(None, {}, lambda _: None,
+                                         locality=lambda info: "elsewhere") == "elsewhere"
