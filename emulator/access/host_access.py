@@ -107,7 +107,7 @@ class EngineView:
     # Why an image is not one any registry serves to anyone, else None (task_images.py: it
     # takes the caller as `caller=`, which rights.py binds, and raises Throttled past its limits).
     unserved_image: Callable[..., str | None]
-    # The addresses of this host a registry's name resolves to (callers.name_reaches_this_host),
+    # The addresses of this host a registry's name resolves to (host_addresses.name_reaches_this_host),
     # bounded as the image checks are (task_images.py: `caller=`, Throttled, Late): a task may
     # name a domain whose name servers never answer. None: resolved on the request's thread.
     resolve: Callable[..., list] | None = None
