@@ -61,6 +61,9 @@ def begin(resources_map) -> None:
 
 def end(resources_map) -> None:
     resources_map._emulator_updating = False
+    for resource in resources_map._parsed_resources.values():
+        if getattr(resource, "attempted", None) is not None:
+            resource.attempted = None  # a half-way update matters only to this one's rollback
     _replaced(resources_map).clear()
     _removed(resources_map).clear()
 
@@ -127,18 +130,17 @@ def record(stack, resources_map, logical_id: str, kind: str, resource, resource_
 
 
 def clean_up_after_update(stack) -> None:
-    """The update succeeded: delete the replaced resources (the newest first: a service before
-    the cluster it ran in), or keep those whose UpdateReplacePolicy is Retain."""
+    """The update succeeded: delete the replaced resources and those out of the template, or
+    keep those whose UpdateReplacePolicy (DeletionPolicy) is Retain."""
     stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
     stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    _delete_removed(stack)
-    replaced = _replaced(stack.resource_map)
-    for entry in reversed(replaced):
+    doomed = []
+    for entry in reversed(_replaced(stack.resource_map)):
         if entry.policy == "Retain":
             _skip(stack, entry.logical_id, entry.kind, entry.old)
         else:
-            _delete(stack, entry.logical_id, entry.kind, entry.old)
-    replaced.clear()
+            doomed.append((entry.logical_id, entry.kind, entry.old, {"Type": entry.kind}))
+    _delete_all(stack, doomed)
 
 
 def restore(resources_map) -> None:
@@ -167,35 +169,56 @@ def clean_up_after_rollback(stack) -> None:
     their place (and the update's version of any the rollback itself had to replace)."""
     stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
     stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-    _delete_removed(stack)  # those the failed update added
-    replaced = _replaced(stack.resource_map)
-    for entry in reversed(replaced):
+    discard_made(stack)
+
+
+def discard_made(stack) -> None:
+    """Delete what the failed update made: its replacements and the resources it added (the
+    rollback's template has them no more). Also after a rollback that failed: nothing else
+    tracks them, and a DeleteStack would leave them (a service's containers running)."""
+    doomed = []
+    for entry in reversed(_replaced(stack.resource_map)):
         made = entry.old if entry.in_rollback else entry.new
-        _delete(stack, entry.logical_id, entry.kind, made)
-    replaced.clear()
+        doomed.append((entry.logical_id, entry.kind, made, {"Type": entry.kind}))
+    _delete_all(stack, doomed)
 
 
-def _delete_removed(stack) -> None:
-    """Delete the resources out of the template, the last made first (what refers to another
-    before it), but those whose DeletionPolicy is Retain; they are no longer the stack's. One
-    that fails is tried again while others go (what it depends on may be among them), as moto
-    does."""
+def _delete_all(stack, doomed: list) -> None:
+    """Delete the clean-up phase's resources: `doomed` ((logical id, type, resource, its
+    template's JSON), the newest first), then those out of the template, the last made first,
+    but those whose DeletionPolicy is Retain; they are no longer the stack's. All in one list:
+    one that fails is tried again while the others go (what it depends on may be among them:
+    a removed cluster whose replaced service goes later), as moto does; one still failing
+    when it gives up is the resource's DELETE_FAILED, the stack's operation still succeeded,
+    as on AWS."""
     resources_map = stack.resource_map
-    todo = []
-    for entry in reversed(_removed(resources_map)):
-        if resources_map._parsed_resources.get(entry.logical_id) is entry.resource:
-            del resources_map._parsed_resources[entry.logical_id]
+    parsed = resources_map._parsed_resources
+    removed = list(reversed(_removed(resources_map)))
+    for entry in removed:
+        if parsed.get(entry.logical_id) is entry.resource:
+            del parsed[entry.logical_id]
+    # An idempotent create (CreateCluster of the same name under a new logical id) adopted the
+    # removed resource's physical one: it is the stack's still, under its new name.
+    kept = {(resources_map._resource_json_map.get(name, {}).get("Type"),
+             getattr(resource, "physical_resource_id", None))
+            for name, resource in parsed.items() if not isinstance(resource, str)}
+    todo = list(doomed)
+    for entry in removed:
+        kind = entry.resource_json.get("Type", "")
+        if (kind, getattr(entry.resource, "physical_resource_id", None)) in kept:
+            continue
         if entry.resource_json.get("DeletionPolicy") == "Retain":
-            _skip(stack, entry.logical_id, entry.resource_json.get("Type", ""), entry.resource)
+            _skip(stack, entry.logical_id, kind, entry.resource)
         else:
-            todo.append(entry)
+            todo.append((entry.logical_id, kind, entry.resource, entry.resource_json))
     for round_ in range(_DELETE_ROUNDS):
-        todo = [entry for entry in todo if not _delete(
-            stack, entry.logical_id, entry.resource_json.get("Type", ""), entry.resource,
-            entry.resource_json, first=round_ == 0)]
+        todo = [item for item in todo if not _delete(stack, *item, first=round_ == 0)]
         if not todo:
             break
+    for logical_id, kind, resource, _ in todo:
+        _report_failure(stack, logical_id, kind, resource)
     _removed(resources_map).clear()
+    _replaced(resources_map).clear()
 
 
 _DELETE_ROUNDS = 4  # moto's MAX_UPDATE_ATTEMPTS (5) counts from 1
@@ -208,11 +231,9 @@ def _skip(stack, logical_id: str, kind: str, resource) -> None:
               getattr(resource, "physical_resource_id", ""))
 
 
-def _delete(stack, logical_id: str, kind: str, resource, resource_json=None,
+def _delete(stack, logical_id: str, kind: str, resource, resource_json: dict,
             first: bool = True) -> bool:
-    """Delete one resource of the clean-up phase. A failure is the resource's DELETE_FAILED
-    event (stack_life's wrapper of moto's delete records it); the stack's operation still
-    succeeded, as on AWS."""
+    """Delete one resource of the clean-up phase; False if it failed (this time)."""
     from emulator.cloudformation.stack_life import add_event
 
     physical_id = getattr(resource, "physical_resource_id", "")
@@ -220,9 +241,21 @@ def _delete(stack, logical_id: str, kind: str, resource, resource_json=None,
         add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
     try:
         # stack_life's wrapper of moto's delete: the caller's rights, DELETE_COMPLETE.
-        stack.resource_map._delete_resource(resource, resource_json or {"Type": kind})
+        stack.resource_map._delete_resource(resource, resource_json)
     except Exception as error:  # noqa: BLE001 - the clean-up goes on, as CloudFormation's
         log.warning("clean-up of %s (%s) in stack %s failed: %s", logical_id, physical_id,
                     stack.name, error)
         return False
     return True
+
+
+def _report_failure(stack, logical_id: str, kind: str, resource) -> None:
+    """The DELETE_FAILED event of a resource the clean-up gave up on, with its last reason
+    (stack_life's wrapper of moto's delete keeps it; a refused one has its event already)."""
+    from emulator.cloudformation.stack_life import add_event, delete_reasons
+
+    last = delete_reasons(stack.resource_map).pop(logical_id, None)
+    mine = [e for e in stack.events if e.logical_resource_id == logical_id]
+    if last is not None and not (mine and mine[-1].resource_status == "DELETE_FAILED"):
+        add_event(stack, logical_id, kind, "DELETE_FAILED",
+                  getattr(resource, "physical_resource_id", ""), last[2])

@@ -159,12 +159,17 @@ class ApiResource:
         if cls.REPLACE_ON is None or changed & cls.REPLACE_ON:
             return cls._replace(api, original_resource, new, new_resource_name)
         try:
-            return original_resource.update_in_place(api, new)
+            updated = original_resource.update_in_place(api, new)
         except Exception:
             # It may have got half-way (a service whose new deployment failed): a rollback must
             # update it back, not find the old properties unchanged (replacements.restore).
             original_resource.attempted = new
             raise
+        # moto's retry (or the rollback's update back) succeeded: nothing is half-way now
+        original_resource.attempted = None
+        if updated is not None:
+            updated.attempted = None
+        return updated
 
     @classmethod
     def _replace(cls, api: Api, original: "ApiResource", new: dict, new_resource_name: str):
