@@ -88,3 +88,32 @@ def test_a_renamed_logical_id_keeps_the_cluster_its_create_adopted(clean_emulato
         StackName="rename")["StackResources"]} == {"ClusterB", "TaskDef", "Service"}
     cfn.delete_stack(StackName="rename")
     assert cluster_status(ecs, "cfn-same") == "INACTIVE"
+
+
+def test_a_failed_rollback_deletes_what_the_update_made(clean_emulator, busybox_image,
+                                                        monkeypatch):
+    from emulator.aws.errors import AwsError
+    from emulator.cloudformation.ecs_clusters import Cluster
+
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    cfn.create_stack(StackName="stranded", TemplateBody=json.dumps(
+        template(busybox_image, desired=0, cluster_name="cfn-old")))
+
+    def refused(self, api, properties):
+        raise AwsError("refused for the test", code="ServerException", status=500)
+
+    # The update adds ClusterB and replaces the service into it, then the old cluster's own
+    # update fails, and so does the rollback's update of it back.
+    monkeypatch.setattr(Cluster, "update_in_place", refused)
+    body = moved(busybox_image, "ClusterB", "cfn-new")
+    body["Resources"]["Cluster"] = template(busybox_image, cluster_name="cfn-old")[
+        "Resources"]["Cluster"]
+    body["Resources"]["Cluster"]["Properties"]["ClusterSettings"][0]["Value"] = "disabled"
+    cfn.update_stack(StackName="stranded", TemplateBody=json.dumps(body))
+    assert status(cfn, "stranded") == "UPDATE_ROLLBACK_FAILED"
+    # Nothing tracks the new service and cluster any more: they went (the cluster could not
+    # while the service was in it), not left running.
+    assert cluster_status(ecs, "cfn-new") == "INACTIVE"
+    monkeypatch.undo()
+    cfn.delete_stack(StackName="stranded")
+    assert cluster_status(ecs, "cfn-old") == "INACTIVE"
