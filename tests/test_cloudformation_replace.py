@@ -102,9 +102,9 @@ def test_update_replace_policy_retain_keeps_the_old_revision(clean_emulator, bus
     history = events(cfn, "keep")
     cleanup = history.index(("keep", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", history[-1][2]))
     assert [(logical, state) for logical, state, _ in history[cleanup + 1:]] == [
-        ("Extra", "DELETE_IN_PROGRESS"), ("Extra", "DELETE_COMPLETE"),
-        ("TaskDef", "DELETE_SKIPPED"), ("keep", "UPDATE_COMPLETE")]
-    assert history[-2][2] == ARN + "1"
+        ("TaskDef", "DELETE_SKIPPED"), ("Extra", "DELETE_IN_PROGRESS"),
+        ("Extra", "DELETE_COMPLETE"), ("keep", "UPDATE_COMPLETE")]
+    assert history[cleanup + 1][2] == ARN + "1"
     assert [r["LogicalResourceId"] for r in cfn.describe_stack_resources(
         StackName="keep")["StackResources"]] == ["TaskDef"]
     cfn.delete_stack(StackName="keep")

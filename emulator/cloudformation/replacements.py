@@ -252,10 +252,9 @@ def _delete(stack, logical_id: str, kind: str, resource, resource_json: dict,
 def _report_failure(stack, logical_id: str, kind: str, resource) -> None:
     """The DELETE_FAILED event of a resource the clean-up gave up on, with its last reason
     (stack_life's wrapper of moto's delete keeps it; a refused one has its event already)."""
-    from emulator.cloudformation.stack_life import add_event, delete_reasons
+    from emulator.cloudformation.stack_life import _last_event_is, add_event, delete_reasons
 
     last = delete_reasons(stack.resource_map).pop(logical_id, None)
-    mine = [e for e in stack.events if e.logical_resource_id == logical_id]
-    if last is not None and not (mine and mine[-1].resource_status == "DELETE_FAILED"):
+    if last is not None and not _last_event_is(stack, logical_id, "DELETE_FAILED", last[2]):
         add_event(stack, logical_id, kind, "DELETE_FAILED",
                   getattr(resource, "physical_resource_id", ""), last[2])
