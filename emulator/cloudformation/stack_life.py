@@ -285,10 +285,10 @@ def run_update(stack, apply, template, parameters) -> bool:
         try:
             stack.resource_map.update(old_dict, old_parameters)
         except Exception as rollback_error:
+            replacements.discard_made(stack)  # else nothing tracks them, not even DeleteStack
             stack.status = "UPDATE_ROLLBACK_FAILED"
             stack._add_stack_event("UPDATE_ROLLBACK_FAILED",
                                    resource_status_reason=reason_of(rollback_error))
-            replacements.discard_made(stack)  # else nothing tracks them, not even DeleteStack
         else:
             replacements.clean_up_after_rollback(stack)
             stack.status = "UPDATE_ROLLBACK_COMPLETE"
