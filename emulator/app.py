@@ -223,8 +223,8 @@ def create_app(settings: Settings | None = None) -> Emulator:
     rights.engine_view = EngineView(
         foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
         own_registry=ecr_images.is_ours, unserved_image=checks.unserved_image,
-        resolve=lambda host, caller=None: checks.within_limits(
-            lambda: host_addresses.name_reaches_this_host(host), caller, host))
+        resolve=lambda host, caller=None: checks.kept(
+            host, lambda: host_addresses.name_reaches_this_host(host), caller))
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:

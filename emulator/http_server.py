@@ -311,9 +311,11 @@ class _Gateway(wsgi.Gateway_10):
                     raise ValueError("WSGI Applications must yield bytes")
                 self.write(chunk)
         finally:
-            self.req.ensure_headers_sent()
-            if hasattr(response, "close"):
-                response.close()
+            try:
+                self.req.ensure_headers_sent()
+            finally:  # a client gone before the headers: the response still closes (its slot)
+                if hasattr(response, "close"):
+                    response.close()
 
     def _can_send_file(self, response) -> bool:
         plain = self.req.server.ssl_adapter is None and not self.req.chunked_write

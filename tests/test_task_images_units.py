@@ -186,3 +186,22 @@ def test_a_registrys_name_is_resolved_under_the_checks_limits():
     finally:
         release.set()
     assert all(checks._slots.acquire(timeout=5) for _ in range(2))
+
+
+def test_a_registrys_name_is_resolved_once_a_minute_not_on_every_call():
+    """A task's calls that name one registry over and over ask its name servers once per KEEP
+    (and take no slot meanwhile: two threads of one task naming it are not throttled)."""
+    now = [0.0]
+    checks = ImageChecks(_engines(_Runtime()), clock=lambda: now[0], keep=60)
+    asked = []
+
+    def reaches(host):
+        asked.append(host)
+        return False
+
+    for _ in range(3):
+        assert checks.kept("ghcr.io", partial(reaches, "ghcr.io"), caller="task-1") is False
+    assert asked == ["ghcr.io"]
+    now[0] = 61.0
+    assert checks.kept("ghcr.io", partial(reaches, "ghcr.io"), caller="task-1") is False
+    assert asked == ["ghcr.io", "ghcr.io"]

@@ -15,7 +15,8 @@ that would start a check past those limits is refused at once with Throttled (EC
 ThrottlingException, which SDKs retry after a pause): a task that names silent registries again
 and again holds one check, and leaves the other to other tasks. The resolution of a registry's
 name (host_access.py: is it this host?) runs under the same limits (within_limits), for a
-domain's name servers may never answer either. The listeners containers reach keep AT_ONCE
+domain's name servers may never answer either; its answer is kept KEEP seconds too (kept), so
+calls naming a well-known registry take no slot once it is known. The listeners containers reach keep AT_ONCE
 threads more than they serve with (access/gate.py), so the requests waiting for checks never
 take a thread that other tasks' metadata and credentials requests need.
 """
@@ -49,6 +50,7 @@ class ImageChecks:
         self._kept: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._guard = threading.Lock()
         self._asking: set = set()  # the callers with a check in flight
+        self._names: dict[str, tuple[float, object]] = {}  # kept(): key -> (until, answer)
 
     def unserved_image(self, image, caller=None) -> str | None:
         """Why `image` is not one anyone may pull, else None: an engine (engines.py) holds a
@@ -75,6 +77,18 @@ class ImageChecks:
             return self.within_limits(lambda: self._ask(asking, image), caller, image)
         except Late:  # the thread goes on and keeps its answer, for the call made again
             return f"which its registry did not answer about within {self.deadline:g} s; try again"
+
+    def kept(self, key: str, work, caller=None):
+        """work()'s result as within_limits gives it, kept KEEP seconds under `key` (a registry
+        name's resolution: asked once a minute, not on every call that names it)."""
+        with self._guard:
+            until, answer = self._names.get(key, (0.0, None))
+            if until > self.clock():
+                return answer
+        answer = self.within_limits(work, caller, key)
+        with self._guard:
+            self._names[key] = (self.clock() + self.keep, answer)
+        return answer
 
     def within_limits(self, work, caller=None, what: str = "this"):
         """work()'s result, worked out on a thread of its own under the checks' limits (what a
