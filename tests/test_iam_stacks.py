@@ -363,3 +363,23 @@ def test_an_update_that_replaces_a_resource_needs_its_delete_action(handle):
     assert f"iam:DeleteAccessKey on resource: arn:aws:iam::{ACCOUNT}:user/bob" in events_of(
         handle, "keys", "UPDATE_FAILED")["Key"]
     assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"] == [before]
+
+
+def test_an_in_place_update_refused_rolls_back_complete(handle):
+    """The caller may not change the cluster: its in-place update is refused before anything
+    changed, so the rollback has nothing to undo (and is not refused in turn)."""
+    root = handle.client("cloudformation")
+    resources = {"Ops": {"Type": "AWS::ECS::Cluster", "Properties": {
+        "ClusterName": "ops", "ClusterSettings": [{"Name": "containerInsights",
+                                                   "Value": "disabled"}]}}}
+    root.create_stack(StackName="ops", TemplateBody=json.dumps({"Resources": resources}))
+    keys = user_with(handle, "viewer", allow(*STACK_CALLS, "cloudformation:UpdateStack"))
+    resources["Ops"]["Properties"]["ClusterSettings"][0]["Value"] = "enabled"
+    handle.client("cloudformation", **keys).update_stack(
+        StackName="ops", TemplateBody=json.dumps({"Resources": resources}))
+    assert root.describe_stacks(StackName="ops")["Stacks"][0]["StackStatus"] == \
+        "UPDATE_ROLLBACK_COMPLETE"
+    assert "AccessDenied" in events_of(handle, "ops", "UPDATE_FAILED")["Ops"]
+    cluster = handle.client("ecs").describe_clusters(clusters=["ops"],
+                                                     include=["SETTINGS"])["clusters"][0]
+    assert cluster["settings"] == [{"name": "containerInsights", "value": "disabled"}]

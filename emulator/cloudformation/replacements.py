@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from emulator.cloudformation.resource import ResourceFailed
+
 log = logging.getLogger(__name__)
 
 REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
@@ -211,11 +213,19 @@ def _delete_all(stack, doomed: list) -> None:
             _skip(stack, entry.logical_id, kind, entry.resource)
         else:
             todo.append((entry.logical_id, kind, entry.resource, entry.resource_json))
+    given_up = []
     for round_ in range(_DELETE_ROUNDS):
-        todo = [item for item in todo if not _delete(stack, *item, first=round_ == 0)]
+        left = []
+        for item in todo:
+            outcome = _delete(stack, *item, first=round_ == 0)
+            if outcome is None:
+                given_up.append(item)
+            elif not outcome:
+                left.append(item)
+        todo = left
         if not todo:
             break
-    for logical_id, kind, resource, _ in todo:
+    for logical_id, kind, resource, _ in todo + given_up:
         _report_failure(stack, logical_id, kind, resource)
     _removed(resources_map).clear()
     _replaced(resources_map).clear()
@@ -233,7 +243,10 @@ def _skip(stack, logical_id: str, kind: str, resource) -> None:
 
 def _delete(stack, logical_id: str, kind: str, resource, resource_json: dict,
             first: bool = True) -> bool:
-    """Delete one resource of the clean-up phase; False if it failed (this time)."""
+    """Delete one resource of the clean-up phase; False if it failed (this time), None if it
+    failed for good: one that did not settle within the stabilize timeout (a service whose
+    tasks do not drain) is not waited for again, which would hold the call past the SDKs'
+    read timeout."""
     from emulator.cloudformation.stack_life import add_event
 
     physical_id = getattr(resource, "physical_resource_id", "")
@@ -245,7 +258,7 @@ def _delete(stack, logical_id: str, kind: str, resource, resource_json: dict,
     except Exception as error:  # noqa: BLE001 - the clean-up goes on, as CloudFormation's
         log.warning("clean-up of %s (%s) in stack %s failed: %s", logical_id, physical_id,
                     stack.name, error)
-        return False
+        return None if isinstance(error, ResourceFailed) else False
     return True
 
 

@@ -160,10 +160,12 @@ class ApiResource:
             return cls._replace(api, original_resource, new, new_resource_name)
         try:
             updated = original_resource.update_in_place(api, new)
-        except Exception:
+        except Exception as error:
             # It may have got half-way (a service whose new deployment failed): a rollback must
-            # update it back, not find the old properties unchanged (replacements.restore).
-            original_resource.attempted = new
+            # update it back, not find the old properties unchanged (replacements.restore). A
+            # refusal of the caller's rights changed nothing (and would refuse the way back).
+            if not (isinstance(error, AwsError) and error.code == "AccessDeniedException"):
+                original_resource.attempted = new
             raise
         # moto's retry (or the rollback's update back) succeeded: nothing is half-way now
         original_resource.attempted = None

@@ -228,6 +228,7 @@ def roll_back_create(stack, error: BaseException) -> None:
         stack.resource_map.delete()
     except Exception as cleanup_error:
         log.warning("rollback of stack %s failed: %s", stack.name, cleanup_error)
+        _report_delete_failures(stack)
         stack.status = "ROLLBACK_FAILED"
         stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=reason_of(cleanup_error))
     else:
