@@ -90,3 +90,43 @@ def test_an_update_runs_after_the_updates_of_what_it_refers_to():
             "Role": set()}
     assert _in_dependency_order(["Service", "TaskDef", "Role"], refs) == [
         "Role", "TaskDef", "Service"]
+
+
+def test_one_update_of_a_stack_at_a_time():
+    """A second UpdateStack while one runs is refused in CloudFormation's words; the stack is
+    free again once the first ends, however it ends."""
+    import threading
+    from types import SimpleNamespace
+
+    import pytest
+    from moto.cloudformation.exceptions import ValidationError
+
+    from emulator.cloudformation import stack_life
+
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def original(stack, template, role_arn, parameters, tags):
+        seen.append(template)
+        if template == "first":
+            inside.set()
+            release.wait(5)
+
+    update = stack_life.wrap_stack_update(original)
+    stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+                            status="UPDATE_IN_PROGRESS")
+    runs = []
+    stack_life.run_update, real = (lambda s, apply, t, p: runs.append(apply())), \
+        stack_life.run_update
+    try:
+        first = threading.Thread(target=update, args=(stack, "first"))
+        first.start()
+        assert inside.wait(5)
+        with pytest.raises(ValidationError) as excinfo:
+            update(stack, "second")
+        assert "is in UPDATE_IN_PROGRESS state and can not be updated" in str(excinfo.value)
+        release.set()
+        first.join(5)
+        update(stack, "third")
+    finally:
+        stack_life.run_update = real
+    assert seen == ["first", "third"]

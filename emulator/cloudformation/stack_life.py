@@ -13,6 +13,7 @@ the outcome is in the stack's status and events, as on AWS. Applied once per pro
 from __future__ import annotations
 
 import logging
+import threading
 
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
@@ -307,8 +308,20 @@ def run_update(stack, apply, template, parameters) -> bool:
 
 def wrap_stack_update(original):
     def update(self, template, role_arn=None, parameters=None, tags=None):
-        run_update(self, lambda: original(self, template, role_arn, parameters, tags),
-                   template, parameters)
+        # One update of a stack at a time (UpdateStack, ExecuteChangeSet): a second one while
+        # the first runs would share its clean-up state (replacements), so it is refused in
+        # CloudFormation's words, as a stack in UPDATE_IN_PROGRESS refuses it on AWS.
+        busy = self.__dict__.setdefault("_emulator_updating", threading.Lock())
+        if not busy.acquire(blocking=False):
+            from moto.cloudformation.exceptions import ValidationError
+
+            raise ValidationError(message=f"Stack:{self.stack_id} is in {self.status} state "
+                                          "and can not be updated.")
+        try:
+            run_update(self, lambda: original(self, template, role_arn, parameters, tags),
+                       template, parameters)
+        finally:
+            busy.release()
 
     return update
 
