@@ -1,6 +1,6 @@
 """ECS_EMULATOR_TASK_NETWORK=default-bridge without Docker: who is a task on Docker's shared
 default bridge (access/callers.py), where the mode falls back to the emulator's own network
-(runtime/docker_network.py, docker_runtime.py, app.py), and a bridge spare used without a name
+(runtime/docker_network.py, docker_task_network.py, app.py), and a bridge spare used without a name
 (engine/task_runner.py). The same through Docker is in test_task_network_bridge.py."""
 
 from __future__ import annotations
