@@ -212,6 +212,22 @@ def test_a_slow_engine_keeps_its_tasks_known_failing_closed():
     assert callers.identify("172.30.0.3").kind is CallerKind.NETWORK  # the late answer, taken
 
 
+def test_a_slow_first_read_is_waited_for_so_a_tasks_first_call_is_not_turned_away(monkeypatch):
+    """Nothing of the network known yet (an emulator's first container call) and the default
+    engine answers later than READ_TIMEOUT_S: with no view to fall back on, the round waits for
+    it, so the task's connection is admitted and told as the task's, not closed unread (busybox
+    wget's "error getting response" under load)."""
+    from emulator.access import callers as callers_module
+
+    monkeypatch.setattr(callers_module, "READ_TIMEOUT_S", 0.1)
+    slow = _SlowRuntime({"172.30.0.2": "pause-a"})
+    slow.delay = 0.3
+    callers = Callers(_State(task("a" * 32, "awsvpc", ip="172.30.0.2")), lambda: slow)
+    assert callers.admits("172.30.0.2", wait=False) is None  # decided off the selector thread
+    assert callers.admits("172.30.0.2") is True
+    assert callers.identify("172.30.0.2").task_id == "a" * 32 and slow.reads == 1
+
+
 def test_an_engine_is_on_this_machine_by_its_docker_address():
     from emulator.engine.engines import on_this_machine
 

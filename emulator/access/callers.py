@@ -38,7 +38,11 @@ the engine's record of it has come, and once per holder missing from the view: s
 _worth_reading). No lock is held
 across those Docker calls, and each engine's read is waited for READ_TIMEOUT_S at most: an
 engine that hangs is left out of the view (its tasks are strangers until it answers) instead of
-holding every caller's identification.
+holding every caller's identification. The default engine's read is waited for longer
+(FIRST_READ_TIMEOUT_S) while none of its network is known (an emulator's first container call):
+with no view to fall back on, a first read slower than READ_TIMEOUT_S (a loaded machine) would
+turn every task's connections away unread until the late answer came. A read that then hangs
+holds callers that once: an engine is not asked again while its read is in flight.
 An address is not a secret on a shared bridge: a container with NET_RAW could in principle
 impersonate a neighbour's, so credentials also need their id (see metadata/routes.py), as on
 ECS.
@@ -58,6 +62,7 @@ from emulator.runtime.status import ContainerStatus, TaskStatus
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
 READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
+FIRST_READ_TIMEOUT_S = 4.0  # ... the default engine's, while none of it is known (_patience)
 _UNREAD = object()  # an engine's network that could not be read this time (late or failing)
 
 
@@ -293,7 +298,7 @@ class Callers:
     def _read_engines(self, engines: list) -> list:
         """(engine, its network) for each, read on a thread of its own: None for one with no
         network of ours to read, _UNREAD for one that failed, or did not answer within
-        READ_TIMEOUT_S (or whose read from before still hangs: not asked again). A read that
+        its patience (or whose read from before still hangs: not asked again). A read that
         answers late puts what it read in the view then (_late)."""
         found: dict[str, _Network | None] = {}
         done = threading.Event()  # set when the round stops waiting
@@ -313,13 +318,20 @@ class Callers:
             thread = threading.Thread(target=read, name=f"callers-{name}", daemon=True)
             self._in_flight[name] = thread
             thread.start()
-            threads.append(thread)
-        deadline = time.monotonic() + READ_TIMEOUT_S
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            threads.append((self._patience(name), thread))
+        began = time.monotonic()
+        for patience, thread in threads:
+            thread.join(max(0.0, began + patience - time.monotonic()))
         with self._lock:
             done.set()
             return [(name, found.get(name, _UNREAD)) for name, _, _ in engines]
+
+    def _patience(self, engine: str) -> float:
+        """How long a round waits for `engine`'s read: longer for the default engine's while
+        none of its network is known (no view to fall back on: see the module's docstring)."""
+        if engine == DEFAULT_ENGINE and self._network_on(engine) is None:
+            return FIRST_READ_TIMEOUT_S
+        return READ_TIMEOUT_S
 
     def _late(self, engine: str, network) -> None:
         """What a read that outlived its round found (under the lock): the engine's part of the
