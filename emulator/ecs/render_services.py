@@ -126,6 +126,7 @@ def _deployment(item, deployment, live: list) -> dict:
         "networkConfiguration": deployment.network_configuration,
         "rolloutState": deployment.rollout_state,
         "rolloutStateReason": deployment.rollout_state_reason,
+        "serviceConnectConfiguration": deployment.service_connect_configuration,
     }
 
 

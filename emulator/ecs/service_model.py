@@ -55,6 +55,7 @@ class Deployment:
     source_ids: list[str] = field(default_factory=list)  # deployments it replaces
     load_balancers: list[dict] = field(default_factory=list)
     service_registries: list[dict] = field(default_factory=list)
+    service_connect_configuration: dict | None = None  # as given (ecs/service_connect.py)
     rolls_back: str | None = None  # the failed deployment this one returns from
     stage_two: bool = False  # one of its tasks ran steadily: the circuit breaker's stage two
     healthy_tasks: set[str] = field(default_factory=set)  # its tasks seen steady (each resets)
@@ -102,6 +103,7 @@ class Service:
     scheduling_strategy: str = "REPLICA"
     load_balancers: list[dict] = field(default_factory=list)
     service_registries: list[dict] = field(default_factory=list)
+    service_connect_configuration: dict | None = None  # what its next deployment carries
     placement_constraints: list[dict] = field(default_factory=list)
     placement_strategy: list[dict] = field(default_factory=list)
     health_check_grace_period: int | None = None

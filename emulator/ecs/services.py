@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from api_shapes.requests import given
-from emulator.ecs import arns, circuit_breaker
+from emulator.ecs import arns, circuit_breaker, service_connect
 from emulator.ecs.errors import (
     ClientException,
     InvalidParameterException,
@@ -80,6 +80,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
         check_load_balancers(store, definition, request.load_balancers or [])
+    service_connect.check(request.service_connect_configuration, definition, cluster)
     _check_registries(request.service_registries)
     validate_tags(request.tags or [])
     service = Service(
@@ -99,6 +100,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         scheduling_strategy=strategy,
         load_balancers=request.load_balancers or [],
         service_registries=request.service_registries or [],
+        service_connect_configuration=request.service_connect_configuration,
         placement_constraints=request.placement_constraints or [],
         placement_strategy=request.placement_strategy or [],
         health_check_grace_period=request.health_check_grace_period_seconds,
@@ -152,6 +154,12 @@ def update(store: EcsStore, request) -> Service:
         new_balancers = request.load_balancers is not None
         check_load_balancers(store, definition, request.load_balancers if new_balancers
                              else service.load_balancers, target_groups=new_balancers)
+    connect = request.service_connect_configuration
+    if connect is not None or request.task_definition is not None:
+        # The kept configuration must still suit a new task definition's port names.
+        service_connect.check(connect if connect is not None
+                              else service.service_connect_configuration,
+                              definition, store.cluster(service.cluster_name))
     platform = service.platform_version
     if request.platform_version is not None or new_strategy:
         platform = platform_version_for(request.platform_version, effective)
@@ -162,7 +170,7 @@ def update(store: EcsStore, request) -> Service:
                           or definition is not service.task_definition)
     changes_deployment |= any(value is not None for value in (
         request.capacity_provider_strategy, request.network_configuration,
-        request.platform_version, request.load_balancers))
+        request.platform_version, request.load_balancers, connect))
     service.task_definition, service.network_configuration = definition, network
     service.capacity_provider_strategy, service.launch_type = strategy, launch_type
     service.platform_version = platform
@@ -179,6 +187,7 @@ def update(store: EcsStore, request) -> Service:
                              ("enable_execute_command", request.enable_execute_command),
                              ("propagate_tags", request.propagate_tags),
                              ("service_registries", request.service_registries),
+                             ("service_connect_configuration", connect),
                              ("enable_ecs_managed_tags", request.enable_ecs_managed_tags),
                              ("availability_zone_rebalancing",
                               request.availability_zone_rebalancing)):
@@ -284,6 +293,7 @@ def _deployment(service: Service, source: Deployment | None = None) -> Deploymen
             network_configuration=source.network_configuration,
             load_balancers=source.load_balancers,
             service_registries=source.service_registries,
+            service_connect_configuration=source.service_connect_configuration,
         )
     return Deployment(
         id=new_deployment_id(),
@@ -295,6 +305,7 @@ def _deployment(service: Service, source: Deployment | None = None) -> Deploymen
         network_configuration=service.network_configuration,
         load_balancers=service.load_balancers,
         service_registries=service.service_registries,
+        service_connect_configuration=service.service_connect_configuration,
     )
 
 
