@@ -76,8 +76,8 @@ def wrap_parse(original, ours: frozenset):
         if parsed and kind not in ours and enforcing():
             properties = (parsed[1] or {}).get("Properties")
             check_stack_resource(kind, properties,
-                                 name=_name_of(kind, properties, parsed[2], logical_id,
-                                               resources_map))
+                                 name=name_of(kind, properties, parsed[2], logical_id,
+                                              resources_map))
             existing = resources_map._parsed_resources.get(logical_id)
             if existing is not None and replaces(parsed[0], properties):
                 check_stack_resource(kind, None, deleting=existing)
@@ -94,10 +94,11 @@ def replaces(resource_class, properties) -> bool:
     return bool(test and isinstance(properties, dict) and test(properties))
 
 
-def _name_of(kind: str, properties, generated: str, logical_id: str, resources_map):
+def name_of(kind: str, properties, generated: str, logical_id: str, resources_map):
     """The name the resource is made (or kept) with, when its type has a name property: the
     template's; else the one moto just made up for a new resource (so the check is on the ARN
-    it will have), or the existing resource's for an update."""
+    it will have), or the existing resource's for an update. An update's check before it runs
+    gives UNKNOWN for `generated` (update_rights.py)."""
     from moto.cloudformation.parsing import resource_name_property_from_type
 
     key = resource_name_property_from_type(kind) or own_name_property(kind)

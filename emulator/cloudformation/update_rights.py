@@ -24,8 +24,8 @@ import copy
 from emulator.access.iam_stacks import UNKNOWN
 from emulator.aws.errors import AwsError
 from emulator.cloudformation.resource import check_stack_resource, enforcing
-from emulator.cloudformation.stack_life import (add_event, failures, reason_of, replaces,
-                                                stack_of)
+from emulator.cloudformation.stack_life import (add_event, failures, name_of, reason_of,
+                                                replaces, stack_of)
 
 
 class _NotMadeYet(Exception):
@@ -61,7 +61,8 @@ def check_update(resource_map, template: dict, parameters, diff_of, ours: frozen
         properties = _resolve(body.get("Properties") or {}, preview)
         status = "CREATE_FAILED" if name in diff["Add"] else "UPDATE_FAILED"
         _checked(resource_map, name, kind, status, lambda kind, p=properties, n=name:
-                 check_stack_resource(kind, p, name=_name_of(resource_map, kind, p, n)))
+                 check_stack_resource(kind, p, name=name_of(kind, p, UNKNOWN, n, resource_map)
+                                      or UNKNOWN))
         existing = resource_map._parsed_resources.get(name) if name in diff["Modify"] else None
         if existing is not None and replaces(resource_class_from_type(kind), properties):
             _checked(resource_map, name, kind, status, lambda kind, e=existing:
@@ -76,20 +77,6 @@ def _checked(resource_map, logical_id: str, kind: str, status: str, check) -> No
         failures(resource_map)[logical_id] = reason
         add_event(stack_of(resource_map), logical_id, kind, status, reason=reason)
         raise
-
-
-def _name_of(resource_map, kind: str, properties: dict, logical_id: str) -> str:
-    """The resource's name, if its type has one: the template's, or the existing resource's;
-    one the stack will make up is not known yet."""
-    from moto.cloudformation.parsing import resource_name_property_from_type
-
-    key = resource_name_property_from_type(kind)
-    if not key:
-        return UNKNOWN
-    if key in properties:
-        return properties[key]
-    existing = resource_map._parsed_resources.get(logical_id)
-    return getattr(existing, "physical_resource_id", None) or UNKNOWN
 
 
 def _preview(resource_map, template: dict, parameters):
