@@ -67,18 +67,18 @@ class IamEnforcement:
         if key is None:
             return  # root
         self._verify_signature(key, environ, body)
-        params = _params(body)
-        for action, resource in iam_resources.checks(service_name, operation, params, ctx,
-                                                     store_of):
-            self._require(key, action, resource)
+        self._require_call(key, service_name, operation, _params(body), ctx, store_of)
 
     def check_on_behalf(self, service_name: str, operation: str, params: dict, environ: dict,
                         ctx, caller, store_of=None) -> None:
         """A call the emulator makes for a stack's caller, checked as the caller's own (moto
         verified the signature of the caller's own call: CreateStack, UpdateStack...)."""
         key = self._access_key(environ, ctx, caller)
-        if key is None:
-            return  # root
+        if key is not None:  # else root
+            self._require_call(key, service_name, operation, params, ctx, store_of)
+
+    def _require_call(self, key, service_name: str, operation: str, params: dict, ctx,
+                      store_of) -> None:
         for action, resource in iam_resources.checks(service_name, operation, params, ctx,
                                                      store_of):
             self._require(key, action, resource)
