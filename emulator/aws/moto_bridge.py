@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -136,7 +137,9 @@ class MotoBridge:
         return _current.get()
 
     def reset(self) -> None:
-        if not self.loaded:
+        # moto's backends belong to the process, not to this bridge: another emulator in the
+        # same process (a pytest session's) may have filled them before this one loaded moto.
+        if not self.loaded and "moto.moto_api" not in sys.modules:
             return
         from moto.moto_api import _internal
 
