@@ -477,6 +477,9 @@ def test_no_page_of_another_port_gets_the_control_token(page, clean_emulator, ta
         page.open("#/services")
         wait_for(lambda: driver.find_element("id", "status").text,
                  lambda text: "printed at start" in text, timeout=WAIT_S, interval=0.2)
+        page.go(f"#token={token.value}")  # the link pasted into that tab
+        page.wait_text("kept")
+        assert token.value not in driver.current_url
     finally:
         token.enforced = enforced
         driver.get("about:blank")
