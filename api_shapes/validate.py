@@ -10,14 +10,15 @@ import base64
 import binascii
 import datetime as dt
 import math
+import re
 
 
 class ShapeError(ValueError):
     """A value that does not fit its shape.
 
     kind is "type" (the JSON has the wrong type: AWS answers SerializationException), "missing"
-    (a required member is absent), "constraint" (length, range or enum) or "unknown" (a member the
-    shape does not have; only raised when checking responses).
+    (a required member is absent), "constraint" (length, range, enum or pattern) or "unknown" (a
+    member the shape does not have; only raised when checking responses).
     """
 
     def __init__(self, kind: str, path: str, message: str):
@@ -32,9 +33,12 @@ def _join(path: str, member: str) -> str:
 
 
 class Validator:
-    def __init__(self, shapes: dict, *, reject_unknown: bool):
+    def __init__(self, shapes: dict, *, reject_unknown: bool, check_patterns: bool = False):
         self._shapes = shapes
         self._reject_unknown = reject_unknown
+        # Requests' strings are held to their shape's `pattern` (AWS refuses a mismatch as it
+        # refuses a length); responses are not: the output check is about shapes, not values.
+        self._check_patterns = check_patterns
         # The check of each shape type, looked up by name once rather than at every value.
         self._checkers = {name[len("_check_"):]: getattr(self, name) for name in dir(self)
                           if name.startswith("_check_")}
@@ -102,6 +106,12 @@ class Validator:
             raise ShapeError(
                 "constraint", path, f"'{value}' is not one of {', '.join(enum)}"
             )
+        pattern = shape.get("pattern") if self._check_patterns else None
+        if pattern is not None:
+            compiled = _compiled(pattern)
+            if compiled is not None and compiled.fullmatch(value) is None:
+                raise ShapeError("constraint", path,
+                                 f"must satisfy regular expression pattern: {pattern}")
         return value
 
     def _check_boolean(self, shape: dict, value: object, path: str):
@@ -162,6 +172,26 @@ class Validator:
             raise ShapeError("type", path, "expected base64 text") from None
         _check_length(shape, len(data), path, "bytes")
         return data
+
+
+_PATTERNS: dict[str, re.Pattern | None] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern | None:
+    """A model's pattern, compiled once. The models' patterns are Java's: matched against the
+    whole value (Java's matches()), with ASCII classes (\\w, \\d, \\s are ASCII in Java). A
+    pattern Python cannot read (Java's \\p{L} classes, in ECS's TagKey and TagValue) is not
+    enforced here; the operations check those values themselves (ecs/tags.py)."""
+    try:
+        return _PATTERNS[pattern]
+    except KeyError:
+        pass
+    try:
+        compiled = re.compile(pattern, re.ASCII)
+    except re.error:
+        compiled = None
+    _PATTERNS[pattern] = compiled
+    return compiled
 
 
 def _check_length(shape: dict, length: int, path: str, unit: str) -> None:
