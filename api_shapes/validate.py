@@ -11,6 +11,7 @@ import binascii
 import datetime as dt
 import math
 import re
+import threading
 
 
 class ShapeError(ValueError):
@@ -39,13 +40,36 @@ class Validator:
         # Requests' strings are held to their shape's `pattern` (AWS refuses a mismatch as it
         # refuses a length); responses are not: the output check is about shapes, not values.
         self._check_patterns = check_patterns
+        # The first constraint a request breaks, per thread (requests are parsed in parallel):
+        # raised once the whole request is read, so that a wrong type anywhere wins, as on AWS,
+        # which deserializes a request (SerializationException) before it validates its values.
+        self._broken = threading.local()
         # The check of each shape type, looked up by name once rather than at every value.
         self._checkers = {name[len("_check_"):]: getattr(self, name) for name in dir(self)
                           if name.startswith("_check_")}
 
     def validate(self, shape_name: str, value: object, path: str = "", wire_output: bool = False):
         self._wire_output = wire_output
-        return self._check(shape_name, value, path)
+        self._broken.first = None
+        result = self._check(shape_name, value, path)
+        if self._broken.first is not None:
+            raise self._broken.first
+        return result
+
+    def _checked(self, shape_name: str, value: object, path: str):
+        """A member's value checked; a constraint it breaks is noted, not raised (see
+        _broken), and the value kept as it is."""
+        try:
+            return self._check(shape_name, value, path)
+        except ShapeError as error:
+            if error.kind != "constraint":
+                raise
+            self._note(error)
+            return value
+
+    def _note(self, error: ShapeError) -> None:
+        if self._broken.first is None:
+            self._broken.first = error
 
     def _check(self, shape_name: str, value: object, path: str):
         shape = self._shapes[shape_name]
@@ -69,7 +93,7 @@ class Validator:
                 continue
             if item is None:
                 continue
-            result[key] = self._check(member["shape"], item, _join(path, key))
+            result[key] = self._checked(member["shape"], item, _join(path, key))
         if shape.get("union") and len(result) > 1:
             raise ShapeError("constraint", path, "only one member of a union may be set")
         return result
@@ -80,20 +104,26 @@ class Validator:
         if not (self._wire_output and not value):
             # An empty list in a response is fine whatever the shape's min: AWS answers
             # ListImages on an empty repository with "imageIds": [] (ImageIdentifierList, min 1).
-            _check_length(shape, len(value), path, "items")
+            self._length(shape, len(value), path, "items")
         member_shape = shape["member"]["shape"]
-        return [self._check(member_shape, item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [self._checked(member_shape, item, f"{path}[{i}]") for i, item in enumerate(value)]
 
     def _check_map(self, shape: dict, value: object, path: str):
         if not isinstance(value, dict):
             raise ShapeError("type", path, f"expected an object, got {_json_type(value)}")
-        _check_length(shape, len(value), path, "entries")
+        self._length(shape, len(value), path, "entries")
         key_shape, value_shape = shape["key"]["shape"], shape["value"]["shape"]
         result = {}
         for key, item in value.items():
-            self._check(key_shape, key, _join(path, key))
-            result[key] = self._check(value_shape, item, _join(path, key))
+            self._checked(key_shape, key, _join(path, key))
+            result[key] = self._checked(value_shape, item, _join(path, key))
         return result
+
+    def _length(self, shape: dict, length: int, path: str, unit: str) -> None:
+        try:
+            _check_length(shape, length, path, unit)
+        except ShapeError as error:
+            self._note(error)
 
     # -- scalars --------------------------------------------------------------------------------
 
