@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.ecs.errors import ClientException, InvalidParameterException
+from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.model import TaskDefinition
 from emulator.ecs.task_definition_compat import is_windows
 from emulator.ecs.task_definition_rules import EPHEMERAL_STORAGE_GIB, check_role
@@ -23,8 +23,8 @@ CONTAINER_SIZE_KEYS = ("cpu", "memory", "memoryReservation")
 
 
 def check(definition: TaskDefinition, overrides: dict, launch_type: str) -> None:
-    """Refuse overrides ECS refuses (InvalidParameterException, or ClientException for a role,
-    as a task definition's roles are refused)."""
+    """Refuse overrides ECS refuses (InvalidParameterException, or ClientException for a role
+    or an unreadable size, as a task definition's are refused)."""
     if overrides and len(json.dumps(overrides, separators=(",", ":"))) > MAX_OVERRIDES_CHARACTERS:
         # AWS's own words (seen in users' reports of this refusal)
         raise InvalidParameterException(
@@ -56,11 +56,9 @@ def _check_size(definition: TaskDefinition, overrides: dict, launch_type: str) -
                           for key in CONTAINER_SIZE_KEYS)
     if not any(sized.values()) and not container_sized:
         return  # nothing changes the sizes the definition's registration checked
-    try:
-        cpu = _parsed(sized["cpu"] or definition.spec.get("cpu"), parse_cpu)
-        memory = _parsed(sized["memory"] or definition.spec.get("memory"), parse_memory)
-    except ClientException as error:  # RunTask refuses its parameters so
-        raise InvalidParameterException(error.message) from None
+    # an unreadable size is refused as registration refuses it (ClientException)
+    cpu = _parsed(sized["cpu"] or definition.spec.get("cpu"), parse_cpu)
+    memory = _parsed(sized["memory"] or definition.spec.get("memory"), parse_memory)
     if launch_type == "FARGATE" and any(sized.values()) and (
             cpu is None or memory is None or not is_fargate_size(cpu, memory,
                                                                  is_windows(definition.spec))):
