@@ -93,6 +93,6 @@ def _sized_containers(definition: TaskDefinition, overrides: dict) -> list[dict]
     result = []
     for container in definition.spec["containerDefinitions"]:
         override = by_name.get(container["name"], {})
-        result.append({"name": container["name"],
-                       **{key: override.get(key, container.get(key)) for key in CONTAINER_SIZE_KEYS}})
+        sizes = {key: override.get(key, container.get(key)) for key in CONTAINER_SIZE_KEYS}
+        result.append({"name": container["name"], **sizes})
     return result

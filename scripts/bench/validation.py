@@ -71,7 +71,8 @@ def main() -> None:
             figures[side].append(json.loads(out))
     print(f"us CPU per validation, best of {args.rounds} rounds of {args.n}")
     for name in CASES:
-        row = "  ".join(f"{side} {min(r[name] for r in runs):6.1f}" for side, runs in figures.items())
+        row = "  ".join(f"{side} {min(r[name] for r in runs):6.1f}"
+                        for side, runs in figures.items())
         print(f"{name:20} {row}")
 
 
