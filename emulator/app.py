@@ -221,10 +221,12 @@ def create_app(settings: Settings | None = None) -> Emulator:
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     checks = task_images.ImageChecks(engine.engines)
     rights.engine_view = EngineView(
-        foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
+        foreign_volume=lambda name, account: task_volumes.foreign_volume(engine.engines, name,
+                                                                         account),
         own_registry=ecr_images.is_ours, unserved_image=checks.unserved_image,
         resolve=lambda host, caller=None: checks.kept(
-            host, lambda: host_addresses.name_reaches_this_host(host), caller))
+            host, lambda: host_addresses.name_reaches_this_host(host), caller),
+        default_account=settings.default_account_id)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:

@@ -231,8 +231,8 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     ecs.register_task_definition(
         family="operator-image", containerDefinitions=[{"name": "x", "image": python_image,
                                                         "memory": 32}])
-    # Another project's volume, one an emulator made as shared (its labels) that tasks may
-    # share, and one an emulator made for a task of its own (another task's private data).
+    # Another project's volume, one another emulator made as shared (its labels: its tasks'
+    # data), and one an emulator made for a task of its own (another task's private data).
     foreign = docker_volumes()
     ours = docker_volumes({labels.INSTANCE: "elsewhere", labels.VOLUME_SCOPE: "shared"})
     tasks = docker_volumes({labels.INSTANCE: "elsewhere"})
@@ -258,9 +258,11 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
     for name in ("host-mount", "privileged", "capabilities", "scheduling", "bind-volume",
                  "run-operators", "service-operators", "foreign-volume", "run-foreign-volume",
-                 "local-image", "run-local-image", "task-volume", "unmade-task-volume"):
+                 "local-image", "run-local-image", "task-volume", "unmade-task-volume",
+                 "emulators-volume"):
         assert lines[name].startswith(f"{name} AccessDeniedException "), printed
     assert "made for one task only" in lines["task-volume"]
+    assert "which another emulator made" in lines["emulators-volume"]
     assert "kept for tasks' own volumes" in lines["unmade-task-volume"]
     assert "access to the host" in lines["host-mount"] and "pidMode host" in lines["host-mount"]
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
@@ -275,7 +277,7 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     assert len(local) == 3 and all(" AccessDeniedException " in line and
                                    "a registry on the emulator's host" in line
                                    for line in local), printed
-    for name in ("plain", "emulators-volume", "new-volume", "own-registry"):  # the rest goes on
+    for name in ("plain", "new-volume", "own-registry"):  # the rest goes on
         assert lines[name] == f"{name} OK", printed
     families = ecs.list_task_definition_families()["families"]
     assert sorted(families) == ["attacker", "images", "operator", "operator-image",

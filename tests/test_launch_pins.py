@@ -106,7 +106,7 @@ def deregistered_while_checked(monkeypatch, emulator, arn: str, daemon=False) ->
     held), as a task's DeregisterTaskDefinition sent at once would; the specs checked."""
     checked, real = [], host_access.refusal
 
-    def racing(operation, spec, view=None):
+    def racing(operation, spec, view=None, account=None):
         checked.append(spec)
         if daemon:
             host(emulator, "DeleteDaemonTaskDefinition", {"daemonTaskDefinition": arn})

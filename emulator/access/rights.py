@@ -116,7 +116,7 @@ class Rights:
             view = replace(view, unserved_image=partial(view.unserved_image, caller=who),
                            resolve=view.resolve and partial(view.resolve, caller=who))
         try:
-            reason = host_access.refusal(operation, spec, view)  # Docker: no lock held
+            reason = host_access.refusal(operation, spec, view, ctx.account)  # Docker: no lock
         except Throttled as error:
             raise ThrottlingException(str(error)) from None
         if reason is not None:
