@@ -326,10 +326,24 @@ PLAIN = {"family": "f", "containerDefinitions": [{"name": "app", "image": "busyb
      "container 'app' maps host devices"),
     ({}, {"dockerSecurityOptions": ["seccomp=unconfined"]},
      "container 'app' sets dockerSecurityOptions ['seccomp=unconfined']"),
+    ({"networkMode": "bridge"}, {"portMappings": [{"containerPort": 80, "hostPort": 80},
+                                                   {"containerPort": 81, "hostPort": 49152}]},
+     "container 'app' publishes the host ports [80, 49152] (a task's may be 0, dynamic, or "
+     "49153-65535)"),
+    ({}, {"portMappings": [{"containerPort": 5432, "hostPort": 5432, "protocol": "udp"}]},
+     "container 'app' publishes the host ports [5432] (a task's may be 0, dynamic, or "
+     "49153-65535)"),
 ])
 def test_what_reaches_the_host(extra, container, said):
     assert host_access.reasons(PLAIN) == []
     assert host_access.reasons({"volumes": [{"name": "scratch"}], **PLAIN}) == []
+    # Dynamic host ports, ones in the ephemeral range, and awsvpc's (never published so).
+    for mode, mapping in ((None, {"containerPort": 80}), ("bridge", {"hostPort": 0}),
+                          ("bridge", {"hostPort": 49153}), ("bridge", {"hostPort": 65535}),
+                          ("awsvpc", {"containerPort": 80, "hostPort": 80})):
+        ported = {**PLAIN, "containerDefinitions": [
+            {**PLAIN["containerDefinitions"][0], "portMappings": [mapping]}]}
+        assert host_access.reasons({**ported, "networkMode": mode} if mode else ported) == []
     spec = {**PLAIN, **extra, "containerDefinitions": [
         {**PLAIN["containerDefinitions"][0], **container}]}
     assert host_access.reasons(spec) == [said]

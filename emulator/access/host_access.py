@@ -4,7 +4,8 @@ Tasks run as real containers on the operator's Docker Engine, so an EC2 task def
 mounts a host path, runs privileged, joins the host's pid, ipc or network namespace, adds
 capabilities or devices, loosens the security profile, or uses a volume driver or driver options
 (the local driver's `o=bind` is a host mount) is root on the host; one that sets the `rtprio` or
-`nice` ulimits takes the host's CPUs ahead of the host's own processes. Fargate refuses these; EC2
+`nice` ulimits takes the host's CPUs ahead of the host's own processes; one that publishes a
+fixed host port below the ephemeral range takes a port of the host's own services. Fargate refuses these; EC2
 takes them, and on AWS only an IAM policy stands between a task's role and them. Here the
 operator's own calls (from this host) may do anything; calls from a task's container may not
 register such a definition, nor launch one (RunTask, StartTask, CreateService, UpdateService,
@@ -43,6 +44,12 @@ DAEMON_LAUNCHES = ("CreateDaemon", "UpdateDaemon")
 SAFE_SECURITY_OPTIONS = ("no-new-privileges", "no-new-privileges:true")
 HOST = "host"
 _SCHEDULING_ULIMITS = ("rtprio", "nice")
+# The host ports a bridge task may publish by number: ECS's default ephemeral range (where an
+# agent without /proc's ip_local_port_range draws dynamic ports). Below it listen this host's
+# own services, or will (80, 5432, a registry on 5000, the emulator's 4566): a task publishing
+# one (Docker's proxy binds it as root, on the publish address, 127.0.0.1 by default) takes
+# it before them, or answers in their place.
+EPHEMERAL_PORTS = range(49153, 65536)
 
 
 def reasons(spec: dict) -> list[str]:
@@ -57,9 +64,20 @@ def reasons(spec: dict) -> list[str]:
         docker = _dict(volume, "dockerVolumeConfiguration")
         if docker.get("driverOpts") or docker.get("driver") not in (None, "", "local"):
             found.append(f"volume {name!r} sets a volume driver or driver options")
+    published = spec.get("networkMode") in (None, "", "bridge")  # awsvpc's are dynamic
     for container in _dicts(spec, "containerDefinitions"):
-        found += _container_reasons(container)
+        found += _container_reasons(container) + (_fixed_ports(container) if published else [])
     return found
+
+
+def _fixed_ports(container: dict) -> list[str]:
+    ports = sorted({m.get("hostPort") for m in _dicts(container, "portMappings")
+                    if isinstance(m.get("hostPort"), int) and m["hostPort"]
+                    and m["hostPort"] not in EPHEMERAL_PORTS})
+    if not ports:
+        return []
+    return [f"container {container.get('name', '')!r} publishes the host ports {ports} (a "
+            f"task's may be 0, dynamic, or {EPHEMERAL_PORTS.start}-{EPHEMERAL_PORTS.stop - 1})"]
 
 
 def _dicts(parent: dict, key: str) -> list[dict]:
