@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field
 
 from api_shapes import load_service
@@ -34,6 +33,7 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import contributions, placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
+from emulator.registry import data_root as registry_data_root
 from emulator import persistence
 from emulator.engine.ecs_events import EcsEvents
 from emulator.engine import engines
@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     if settings.data_dir:  # an unusable data directory stops the start, not the first push
-        Path(settings.data_dir, "registry").mkdir(parents=True, exist_ok=True)
+        registry_data_root(settings.data_dir)
     ecr_state = EcrState(settings, registry_factory=lambda: _registry(settings, ecr_state))
     ecr = JsonService(
         shapes=load_service("ecr"),
