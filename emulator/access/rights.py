@@ -5,7 +5,8 @@
 - With ECS_EMULATOR_ENFORCE_IAM, every call is checked against its caller's IAM policies
   (iam.py), and so is every resource of a caller's CloudFormation stack (iam_stacks.py); calls
   from this host signed with keys IAM does not know act as the account's root.
-Calls from this host otherwise keep every right.
+Calls from this host otherwise keep every right. A launch that either check reads is served
+naming the exact revision it was checked on (launch_pins.py).
 """
 
 from __future__ import annotations
