@@ -190,6 +190,9 @@ def test_a_socket_activated_dockerd_must_hold_the_socket_init_listened_on(tmp_pa
         assert "no dockerd holds it" in why()
         os.symlink("socket:[4711]", tmp_path / "30" / "fd" / "4")
         assert why() is None
+        (tmp_path / "30" / "ns" / "net").unlink()
+        os.symlink("net:[4026532999]", tmp_path / "30" / "ns" / "net")
+        assert "dockerd 30, which holds it, is in another network namespace" in why()
         (tmp_path / "1" / "comm").write_text("systemd-socket-proxyd\n")  # init's, a proxy
         assert "served by systemd-socket-proxyd (pid 1), not by a dockerd" in why()
     finally:

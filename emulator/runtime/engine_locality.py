@@ -125,7 +125,11 @@ def _daemon_holding(path: str, proc: str) -> str | None:
             unreadable = f"dockerd {pid}'s descriptors cannot be read here: {error.strerror}"
             continue
         if any(_link(f"{proc}/{pid}/fd/{fd}") in inodes for fd in descriptors):
-            return None
+            # (its descriptors readable, so is its namespace: handed on, a socket may serve
+            # a dockerd of another)
+            if _link(f"{proc}/{pid}/ns/net") == _link(f"{proc}/self/ns/net"):
+                return None
+            unreadable = f"dockerd {pid}, which holds it, is in another network namespace"
     return unreadable or "no dockerd holds it"
 
 
