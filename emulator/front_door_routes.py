@@ -71,9 +71,10 @@ class _Streams:
     A stream holds a thread for as long as its task and its client go on, and a task's code
     decides that: a front door whose tasks never end their answers keeps every stream it is
     given. So a door gets a share of the threads that counts one more door than are forwarding
-    now: however the doors there use theirs, the next one finds threads. In the worst order
-    (each door takes all it may before the next comes) the shares of 22 threads are 8, 7, 5 and
-    2: a fourth door still gets two."""
+    now, and keeps what it took while its share shrinks as others come. Of the doors forwarding,
+    the last to start took its share with all the others there, the one before it with all but
+    the last..., so k doors hold at most share(1) + ... + share(k): 8, 7 and 5 of 22 threads for
+    three, whichever way they use theirs, and a fourth still gets 2."""
 
     def __init__(self, threads: int = front_doors.THREADS):
         self._lock = threading.Lock()
@@ -151,9 +152,12 @@ def _forward(targets, what: str, path: str, door=None):
         return Response("503 Service Temporarily Unavailable\n", 503, mimetype="text/plain")
     release = streams.take(door or what)
     if release is None:
-        return Response(f"503 Service Temporarily Unavailable\nThe front door of the {what} "
-                        f"is already forwarding {streams.open(door or what)} requests, its "
-                        "share of the front doors' threads.\n", 503, mimetype="text/plain")
+        held = streams.open(door or what)
+        return Response("503 Service Temporarily Unavailable\n" + (
+            f"The front door of the {what} is already forwarding {held} requests, its share "
+            "of the front doors' threads.\n" if held else
+            f"The front doors are forwarding {streams.capacity} requests, all they may.\n"),
+            503, mimetype="text/plain")
     try:
         response = _forwarded(targets, path)
     except BaseException:
