@@ -297,6 +297,19 @@ def test_the_emulator_in_a_container_reads_the_network_only_once_it_has_joined_i
     assert inside.network_members().addresses == {"172.18.0.2": "c1", "127.0.0.1": "own"}
     del api.network["Containers"]["own"]  # disconnected since (the network made again...)
     assert inside.network_members() == NetworkMembers((), {})
+    # Joined before this run (a restart): the network lists our container's id at an address
+    # this process holds; not an id of another container, nor an address not ours.
+    own = "0123456789ab" * 5 + "cdef"
+    api = _NetworkApi("f" * 64)
+    earlier = DockerRuntime("t13", client_factory=lambda: SimpleNamespace(
+        api=api, close=lambda: None), own_container=own)
+    api.network["Containers"]["f" * 64] = {"IPv4Address": "127.0.0.1/8"}
+    assert earlier.network_members() == NetworkMembers((), {})
+    api.network["Containers"][own] = {"IPv4Address": "192.0.2.7/24"}
+    assert earlier.network_members() == NetworkMembers((), {})
+    api.network["Containers"][own] = {"IPv4Address": "127.0.0.1/8"}
+    del api.network["Containers"]["f" * 64]
+    assert earlier.network_members().addresses == {"172.18.0.2": "c1", "127.0.0.1": own}
     # A container of that name joined, but its address is not this process's.
     elsewhere = runtime(_OwnContainerApi("192.0.2.7"))
     assert elsewhere.attach_to_network("emulator-t12") == "192.0.2.7"

@@ -120,8 +120,19 @@ class DockerTaskNetwork:
         return NetworkMembers(subnets=(), addresses={})
 
     def _joined(self, network: str, members: NetworkMembers) -> bool:
-        """Whether the emulator's own container is on `network` now: it joined it, and the
-        network's containers still list its address (a network made again is not joined)."""
+        """Whether the emulator's own container is on `network` now: it joined it (this run,
+        or before it: the network lists its container id at an address this process holds),
+        and the network's containers still list its address (one made again is not joined)."""
+        if self._attached is None and self._own_container:
+            from emulator.access.host_addresses import is_local_address
+
+            own = self.own_container() or ""
+            # By id only (a name would need a look at Docker); and an address alone could be
+            # another engine's container's, on a subnet this one's network has too
+            if len(own) >= 12 and all(digit in "0123456789abcdef" for digit in own):
+                for address, container in members.addresses.items():
+                    if container.startswith(own) and is_local_address(address):
+                        self._attached = (network, address)
         return (self._attached is not None and self._attached[0] == network
                 and self._attached[1] in members.addresses)
 
