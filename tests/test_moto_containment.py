@@ -324,8 +324,13 @@ def test_a_delivery_name_is_resolved_in_bounded_time_to_few_addresses(names, mon
     with pytest.raises(moto_containment.RefusedAddress,
                        match="4 names are still being resolved"):
         moto_containment.checked_addresses("example.com", 80)
+    # An address literal needs no slot; a name no resolver takes is refused, not a crash
+    assert moto_containment.checked_addresses("192.0.2.7", 80) == ["192.0.2.7"]
     names.answer.set()
     assert wait_until_resolved(moto_containment) == ["127.0.0.1"]
+    for bad in ("a..b", "a" * 64 + ".com"):
+        with pytest.raises(moto_containment.RefusedAddress, match="not a valid host name"):
+            moto_containment.checked_addresses(bad, 80)
 
 
 def wait_until_resolved(moto_containment):

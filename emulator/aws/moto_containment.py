@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import importlib.abc
 import importlib.machinery
+import ipaddress
 import json
 import logging
 import socket
@@ -150,6 +151,13 @@ def checked_addresses(host: str, port: int) -> list[str]:
 def _resolve(host: str, port: int) -> list:
     """getaddrinfo in a thread of its own, waited for RESOLVE_S at most (a slot among LOOKUPS
     too, which lookups still stalled hold)."""
+    try:  # an address literal needs no lookup, nor a slot stalled names may hold
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    else:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                  flags=socket.AI_NUMERICHOST)
     deadline = time.monotonic() + RESOLVE_S
     if not _lookups.acquire(timeout=RESOLVE_S):
         raise RefusedAddress(f"{host}: {LOOKUPS} names are still being resolved")
@@ -164,10 +172,16 @@ def _resolve(host: str, port: int) -> list:
             _lookups.release()
 
     thread = threading.Thread(target=lookup, name="moto-delivery-lookup", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except BaseException:  # the slot is the thread's to give back: it never ran
+        _lookups.release()
+        raise
     thread.join(max(0.0, deadline - time.monotonic()))
     if not found:
         raise RefusedAddress(f"{host} was not resolved in {RESOLVE_S:g} s")
+    if isinstance(found[0], (UnicodeError, ValueError)):  # "a..b", a label over 63 characters
+        raise RefusedAddress(f"{host} is not a valid host name")
     if isinstance(found[0], BaseException):
         raise found[0]
     return found[0]

@@ -127,7 +127,8 @@ def _daemon_holding(path: str, proc: str) -> str | None:
         if any(_link(f"{proc}/{pid}/fd/{fd}") in inodes for fd in descriptors):
             # (its descriptors readable, so is its namespace: handed on, a socket may serve
             # a dockerd of another)
-            if _link(f"{proc}/{pid}/ns/net") == _link(f"{proc}/self/ns/net"):
+            namespace = _link(f"{proc}/{pid}/ns/net")
+            if namespace is not None and namespace == _link(f"{proc}/self/ns/net"):
                 return None
             unreadable = f"dockerd {pid}, which holds it, is in another network namespace"
     return unreadable or "no dockerd holds it"
