@@ -347,6 +347,9 @@ def test_what_reaches_the_host(extra, container, said):
     spec = {**PLAIN, **extra, "containerDefinitions": [
         {**PLAIN["containerDefinitions"][0], **container}]}
     assert host_access.reasons(spec) == [said]
+    if "publishes" in said:  # a daemon's runs as bridge whatever networkMode its request says
+        assert host_access.reasons(host_access.subject(
+            "RegisterDaemonTaskDefinition", {**spec, "networkMode": "awsvpc"}, None)) == [said]
 
 
 def _service(state):

@@ -235,7 +235,7 @@ def refusal(operation: str, spec: dict, view: EngineView | None = None,
 def _daemon_spec(params: dict) -> dict:
     """A daemon task definition request as the task definition it runs as: `shared` pid and
     ipc namespaces are the host's."""
-    spec = dict(params)
+    spec = dict(params, networkMode="bridge")  # daemons always run as bridge tasks
     for key in ("pidMode", "ipcMode"):
         if spec.get(key) == "shared":
             spec[key] = HOST
