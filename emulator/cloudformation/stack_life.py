@@ -20,6 +20,7 @@ from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network, replacements
 from emulator.cloudformation.resource import (ResourceFailed, check_stack_resource,
                                               enforcing)
+from emulator.cloudformation.stack_role import keep_role
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +320,7 @@ def wrap_stack_update(original):
             raise ValidationError(message=f"Stack:{self.stack_id} is in {self.status} state "
                                           "and can not be updated.")
         try:
+            role_arn = keep_role(self, role_arn)  # moto's would forget the stack's role
             run_update(self, lambda: original(self, template, role_arn, parameters, tags),
                        template, parameters)
         finally:
