@@ -449,3 +449,29 @@ def test_a_stack_with_a_service_role_acts_with_the_roles_rights(handle):
     assert logs.describe_log_groups()["logGroups"] == []
     assert handle.client("ecs").describe_clusters(clusters=["roled"])["clusters"][0][
         "status"] == "INACTIVE"
+
+
+def test_a_refused_delete_is_told_for_each_physical_resource_of_a_logical_id(handle):
+    """An update replaces a creation template (its prefix changed): the clean-up's delete of
+    the old one is refused; so is the new one's at DeleteStack, in the same words (the action
+    is on `*`). Each is its own DELETE_FAILED event, under its own physical id."""
+    def body(prefix):
+        return json.dumps({"Resources": {"Template": {
+            "Type": "AWS::ECR::RepositoryCreationTemplate",
+            "Properties": {"Prefix": prefix, "AppliedFor": ["REPLICATION"]}}}})
+
+    cloudformation = handle.client("cloudformation", **user_with(handle, "keeper", allow(
+        *STACK_CALLS, "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+        "ecr:CreateRepositoryCreationTemplate")))
+    cloudformation.create_stack(StackName="keep", TemplateBody=body("one"))
+    cloudformation.update_stack(StackName="keep", TemplateBody=body("two"))
+    assert cloudformation.describe_stacks(StackName="keep")["Stacks"][0][
+        "StackStatus"] == "UPDATE_COMPLETE"
+    cloudformation.delete_stack(StackName="keep")
+    events = cloudformation.describe_stack_events(StackName="keep")["StackEvents"]
+    failed = [(e["PhysicalResourceId"], e["ResourceStatusReason"]) for e in reversed(events)
+              if e["ResourceStatus"] == "DELETE_FAILED"]
+    refusal = "ecr:DeleteRepositoryCreationTemplate on resource: *"
+    assert [physical.split(":")[0] for physical, _ in failed] == ["one", "two", "arn"]
+    assert refusal in failed[0][1] and refusal in failed[1][1]
+    assert failed[2][1] == "The following resource(s) failed to delete: [Template]. "

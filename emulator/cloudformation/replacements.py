@@ -249,7 +249,7 @@ def _delete(stack, logical_id: str, kind: str, resource, resource_json: dict,
     read timeout."""
     from emulator.cloudformation.stack_life import add_event
 
-    physical_id = getattr(resource, "physical_resource_id", "")
+    physical_id = getattr(resource, "physical_resource_id", "") or ""
     if first:
         add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
     try:
@@ -267,7 +267,8 @@ def _report_failure(stack, logical_id: str, kind: str, resource) -> None:
     (stack_life's wrapper of moto's delete keeps it; a refused one has its event already)."""
     from emulator.cloudformation.stack_life import _last_event_is, add_event, delete_reasons
 
-    last = delete_reasons(stack.resource_map).pop(logical_id, None)
-    if last is not None and not _last_event_is(stack, logical_id, "DELETE_FAILED", last[2]):
-        add_event(stack, logical_id, kind, "DELETE_FAILED",
-                  getattr(resource, "physical_resource_id", ""), last[2])
+    physical_id = getattr(resource, "physical_resource_id", "") or ""
+    last = delete_reasons(stack.resource_map).pop((logical_id, physical_id), None)
+    if last is not None and not _last_event_is(stack, logical_id, physical_id, "DELETE_FAILED",
+                                               last[1]):
+        add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, last[1])

@@ -172,7 +172,7 @@ def wrap_delete_resource(original):
     def _delete_resource(self, parsed_resource, resource_json):
         stack, kind = stack_of(self), resource_json.get("Type", "")
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
-        physical_id = getattr(parsed_resource, "physical_resource_id", "")
+        physical_id = getattr(parsed_resource, "physical_resource_id", "") or ""
         try:
             # A stack's delete, or an update's removal, acts with its caller's rights too.
             check_stack_resource(kind, None, deleting=parsed_resource)
@@ -183,35 +183,40 @@ def wrap_delete_resource(original):
             reason = reason_of(error)
             if isinstance(error, AwsError) and error.code == "AccessDeniedException":
                 # a refusal of the caller's rights holds however often moto tries again
-                if not _last_event_is(stack, logical_id, "DELETE_FAILED", reason):
+                if not _last_event_is(stack, logical_id, physical_id, "DELETE_FAILED", reason):
                     add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
             else:
                 # moto tries again while other deletes progress (a cluster before its
                 # service goes): shown only if the resource is still there when it gives up
-                delete_reasons(self)[logical_id] = (kind, physical_id, reason)
+                delete_reasons(self)[logical_id, physical_id] = (kind, reason)
             raise
-        delete_reasons(self).pop(logical_id, None)
+        delete_reasons(self).pop((logical_id, physical_id), None)
         add_event(stack, logical_id, kind, "DELETE_COMPLETE", physical_id)
 
     return _delete_resource
 
 
 def delete_reasons(resource_map) -> dict:
-    """logical id -> (type, physical id, reason) of the resources whose last delete failed."""
+    """(logical id, physical id) -> (type, reason) of the resources whose last delete failed:
+    by both, as an update's replacement and the resource it replaced share a logical id."""
     return resource_map.__dict__.setdefault("_emulator_delete_reasons", {})
 
 
 def _report_delete_failures(stack) -> None:
     """The DELETE_FAILED events of the resources still there when moto gave up their delete."""
     reasons = delete_reasons(stack.resource_map)
-    for logical_id, (kind, physical_id, reason) in sorted(reasons.items()):
+    for (logical_id, physical_id), (kind, reason) in sorted(reasons.items()):
         add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
     reasons.clear()
 
 
-def _last_event_is(stack, logical_id: str, status: str, reason: str) -> bool:
+def _last_event_is(stack, logical_id: str, physical_id: str, status: str,
+                   reason: str) -> bool:
+    """Whether the last event of this physical resource is this one (a retry's refusal told
+    already)."""
     mine = [e for e in (stack.events if stack is not None else [])
-            if e.logical_resource_id == logical_id]
+            if (e.logical_resource_id, e.physical_resource_id) == (logical_id,
+                                                                    physical_id or "")]
     return bool(mine) and (mine[-1].resource_status, mine[-1].resource_status_reason) == (
         status, reason)
 
