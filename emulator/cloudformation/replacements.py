@@ -76,13 +76,13 @@ def wrap_resource_map_update(original):
     end of the update's work and the start of the clean-up phase (moto's Stack.update and
     ExecuteChangeSet then record UPDATE_COMPLETE)."""
 
+    from emulator.cloudformation.update_scope import adjusted_diff
+
     def update(self, template, parameters=None):
         if not getattr(self, "_emulator_updating", False):
             return original(self, template, parameters)
-        diff_of = self.build_resource_diff
 
-        def build_resource_diff(other_template, other_parameters=None):
-            diff = diff_of(other_template, other_parameters)
+        def removals_kept(diff, _template):
             for name in diff["Remove"]:
                 resource = self._parsed_resources.get(name)
                 if resource is not None and not isinstance(resource, str):
@@ -90,17 +90,8 @@ def wrap_resource_map_update(original):
             diff["Remove"] = []
             return diff
 
-        # Only for this call (a change set's description builds the diff without running it);
-        # update_scope's own one for this call is put back for it to take off.
-        outer = self.__dict__.get("build_resource_diff")
-        self.build_resource_diff = build_resource_diff
-        try:
+        with adjusted_diff(self, removals_kept):
             original(self, template, parameters)
-        finally:
-            if outer is None:
-                self.__dict__.pop("build_resource_diff", None)
-            else:
-                self.build_resource_diff = outer
         if not getattr(self, "rolling_back", False):  # set by stack_life.run_update
             from emulator.cloudformation.stack_life import stack_of
 
