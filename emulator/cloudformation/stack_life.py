@@ -173,6 +173,12 @@ def wrap_delete_resource(original):
         stack, kind = stack_of(self), resource_json.get("Type", "")
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
         physical_id = getattr(parsed_resource, "physical_resource_id", "") or ""
+        last = delete_reasons(self).get((logical_id, physical_id))
+        if last is not None and last[2]:
+            # It did not settle within the stabilize timeout (a service whose tasks do not
+            # drain): moto's next round would wait as long again, holding DeleteStack past the
+            # SDKs' read timeout. Once per operation, as the update's clean-up phase does.
+            raise ResourceFailed(last[1])
         try:
             # A stack's delete, or an update's removal, acts with its caller's rights too.
             check_stack_resource(kind, None, deleting=parsed_resource)
@@ -188,7 +194,8 @@ def wrap_delete_resource(original):
             else:
                 # moto tries again while other deletes progress (a cluster before its
                 # service goes): shown only if the resource is still there when it gives up
-                delete_reasons(self)[logical_id, physical_id] = (kind, reason)
+                delete_reasons(self)[logical_id, physical_id] = (
+                    kind, reason, isinstance(error, ResourceFailed))
             raise
         delete_reasons(self).pop((logical_id, physical_id), None)
         add_event(stack, logical_id, kind, "DELETE_COMPLETE", physical_id)
@@ -197,15 +204,16 @@ def wrap_delete_resource(original):
 
 
 def delete_reasons(resource_map) -> dict:
-    """(logical id, physical id) -> (type, reason) of the resources whose last delete failed:
-    by both, as an update's replacement and the resource it replaced share a logical id."""
+    """(logical id, physical id) -> (type, reason, final) of the resources whose last delete
+    failed in this operation (final: not to be tried again in it); by both ids, as an update's
+    replacement and the resource it replaced share a logical id."""
     return resource_map.__dict__.setdefault("_emulator_delete_reasons", {})
 
 
 def _report_delete_failures(stack) -> None:
     """The DELETE_FAILED events of the resources still there when moto gave up their delete."""
     reasons = delete_reasons(stack.resource_map)
-    for (logical_id, physical_id), (kind, reason) in sorted(reasons.items()):
+    for (logical_id, physical_id), (kind, reason, _) in sorted(reasons.items()):
         add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
     reasons.clear()
 
