@@ -436,7 +436,9 @@ def test_a_stack_with_a_service_role_acts_with_the_roles_rights(handle):
     # A later update by a caller who may not pass the role uses the stack's: a right the role
     # lacks fails the resource, in the words of the role's session.
     updater = handle.client("cloudformation", **user_with(handle, "updater", allow(
-        *STACK_CALLS, "cloudformation:UpdateStack", "cloudformation:DeleteStack", "sqs:*")))
+        *STACK_CALLS, "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+        "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet",
+        "cloudformation:DescribeChangeSet", "sqs:*")))
     updater.update_stack(StackName="roled", TemplateBody=json.dumps({"Resources": {
         **resources, "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q"}}}}))
     stack = updater.describe_stacks(StackName="roled")["Stacks"][0]
@@ -444,6 +446,15 @@ def test_a_stack_with_a_service_role_acts_with_the_roles_rights(handle):
     assert (f"User: arn:aws:sts::{ACCOUNT}:assumed-role/deploy/AWSCloudFormation is not "
             "authorized to perform: sqs:CreateQueue") in events_of(
         handle, "roled", "CREATE_FAILED")["Queue"]
+    # A change set executed uses it too.
+    more = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/more"}}
+    updater.create_change_set(StackName="roled", ChangeSetName="more", ChangeSetType="UPDATE",
+                              TemplateBody=json.dumps({"Resources": {**resources, "More": more}}))
+    updater.execute_change_set(StackName="roled", ChangeSetName="more")
+    assert updater.describe_stacks(StackName="roled")["Stacks"][0][
+        "StackStatus"] == "UPDATE_COMPLETE"
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == [
+        "/more", "/roled"]
     # Its delete too: the role's rights delete what the caller could not.
     updater.delete_stack(StackName="roled")
     assert logs.describe_log_groups()["logGroups"] == []
