@@ -16,10 +16,11 @@ credentials.
   names (a cluster, service, task definition or repository ARN; `*` for calls that name none),
   plus `iam:PassRole` on the roles RegisterTaskDefinition, RunTask and StartTask hand to ECS.
   Refusals answer AccessDeniedException (400, JSON), as those services do.
-- CloudFormation stacks act with their caller's rights: our ECS and ECR resource types' calls are
-  checked as the caller's own, every resource moto's engine makes needs its create actions and
-  every resource a stack deletes its delete actions (iam_stacks.py); a refused resource fails
-  and the stack rolls back (a refused delete stays, DELETE_FAILED).
+- CloudFormation stacks act with their caller's rights, or their service role's (RoleARN:
+  cloudformation/stack_role.py): our ECS and ECR resource types' calls are checked as the
+  caller's own, every resource moto's engine makes needs its create actions and every resource
+  a stack deletes its delete actions (iam_stacks.py); a refused resource fails and the stack
+  rolls back (a refused delete stays, DELETE_FAILED).
 - moto's services: moto checks them itself (on `*`; S3 on the bucket and key), switched on for
   the calls of callers that must be checked; its refusals keep its shapes (AccessDenied 403 in
   XML for the query and REST services), except that JSON-protocol services get theirs in JSON
