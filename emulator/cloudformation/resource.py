@@ -86,9 +86,10 @@ class Api:
         return self._call(self.services.ecr, operation, params)
 
     def _call(self, service, operation: str, params: dict) -> dict:
-        if self.services.rights is not None:
-            self.services.rights.check_on_behalf(service, operation, params, self.environ,
-                                                 self.ctx, _ACTING_ROLE.get())
+        if self.services.rights is not None:  # what it checked is what is called
+            params = self.services.rights.check_on_behalf(service, operation, params,
+                                                          self.environ, self.ctx,
+                                                          _ACTING_ROLE.get())
         return service.invoke(operation, params, self.ctx)
 
     @property
