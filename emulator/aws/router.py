@@ -30,7 +30,8 @@ _encode_json = json.JSONEncoder(separators=(",", ":")).encode
 # Bodies of our own JSON APIs, refused with 413 above these sizes before they are read. AWS
 # refuses large requests too; these leave room for the largest valid request of each service
 # (ECS: a task definition is at most 64 KiB; ECR: UploadLayerPart carries up to 20 MiB, base64).
-JSON_BODY_LIMITS = {"ecs": 1024 * 1024, "ecr": 32 * 1024 * 1024}
+# Keyed by the model's endpoint prefix (JsonService.name): ECR's is "api.ecr".
+JSON_BODY_LIMITS = {"ecs": 1024 * 1024, "api.ecr": 32 * 1024 * 1024}
 _DEFAULT_JSON_LIMIT = 1024 * 1024
 
 
