@@ -45,6 +45,9 @@ class EcrStore:
     planted_findings: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     # principal ARN -> when it was registered: pulls by these record no lastRecordedPullTime
     pull_time_exclusions: dict[str, dt.datetime] = field(default_factory=dict)
+    # upload ID -> the sizes of the parts UploadLayerPart took (CompleteLayerUpload refuses an
+    # upload whose parts but the last are under 5 MiB, as ECR does); dropped on completion
+    upload_parts: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def registry_id(self) -> str:
