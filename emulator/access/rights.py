@@ -103,14 +103,17 @@ class Rights:
         """Under IAM enforcement, (error code, message) refusing a stack operation that acts
         with the service role `role`: its caller may not pass it (`passed`: the call names it;
         a role the stack has already needs no iam:PassRole of later callers, as on AWS), or
-        CloudFormation cannot assume it. None when it may go ahead."""
+        CloudFormation cannot assume it (another account's, or one that does not trust it).
+        None when it may go ahead."""
         if self._iam is None:
             return None
         if passed:
             refused = self._iam.pass_role_denial(role, environ, ctx, caller_of(environ))
             if refused is not None:
                 return "AccessDenied", refused
-        if not self._iam.assumable_by(role, "cloudformation.amazonaws.com"):
+        # CloudFormation assumes a service role of the caller's account only.
+        if _account_of(role) != ctx.account or not self._iam.assumable_by(
+                role, "cloudformation.amazonaws.com"):
             return "ValidationError", f"Role {role} is invalid or cannot be assumed"
         return None
 
@@ -145,6 +148,11 @@ class Rights:
         if self._iam is None:
             return moto(environ, start_response, ctx)
         return self._iam.serve_moto(moto, environ, start_response, ctx, caller_of(environ))
+
+
+def _account_of(arn: str) -> str | None:
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    return parts[4] if len(parts) == 6 else None
 
 
 def _params(body: bytes) -> dict | None:

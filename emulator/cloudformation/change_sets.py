@@ -1,7 +1,9 @@
 """Change sets as CloudFormation has them, where moto's differ: executing one rolls back on
 failure (like a stack operation), a name the CDK reuses on every deploy finds the newest change
 set, and a change set that does not exist is ChangeSetNotFound (moto crashes on it, HTTP 500;
-the CDK deletes its `cdk-diff-change-set` before each `cdk diff`, expecting that error)."""
+the CDK deletes its `cdk-diff-change-set` before each `cdk diff`, expecting that error), and a
+stack's update (UpdateStack, ExecuteChangeSet) makes its other change sets OBSOLETE: they were
+made against the stack as it was, with the role it had then (moto leaves them AVAILABLE)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,9 @@ def wrap_execute_change_set(original):
 
             raise ValidationError(message=f"ChangeSet [{change_set_name}] does not exist")
         if change_set.execution_status != "AVAILABLE":
-            from moto.cloudformation.exceptions import ValidationError
-
-            raise ValidationError(message=(
+            raise _invalid_status(
                 f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
-                f"execution status of [{change_set.execution_status}]"))
+                f"execution status of [{change_set.execution_status}]")
         stack = self.stacks[change_set.stack_id]
         if change_set.change_set_type == "CREATE":
             try:
@@ -41,16 +41,48 @@ def wrap_execute_change_set(original):
             stack.description = stack.template_dict.get("Description")
             stack.output_map = stack._create_output_map()
             return
-        if change_set.role_arn:
-            stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
         ok = run_update(stack, lambda: original(self, change_set.change_set_id, stack_name),
                         change_set.template, change_set.parameters)
         if not ok:
-            change_set.execution_status = "EXECUTE_FAILED"
-        else:
-            stack.output_map = stack._create_output_map()
+            change_set.execution_status = "EXECUTE_FAILED"  # the stack keeps its role
+            return
+        stack.output_map = stack._create_output_map()
+        if change_set.role_arn:
+            stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
+        obsolete_others(self, stack, change_set)
 
     return execute_change_set
+
+
+def wrap_update_stack(original):
+    """CloudFormationBackend.update_stack: a successful update makes the stack's change sets
+    OBSOLETE (an old one would bring back the template, and the role, it was made with)."""
+
+    def update_stack(self, name, *args, **kwargs):
+        stack = original(self, name, *args, **kwargs)
+        if stack.status == "UPDATE_COMPLETE":
+            obsolete_others(self, stack, None)
+        return stack
+
+    return update_stack
+
+
+def obsolete_others(backend, stack, executed) -> None:
+    """The stack's AVAILABLE change sets but `executed` can no longer be executed (AWS's
+    ExecutionStatus OBSOLETE)."""
+    for change_set in backend.change_sets.values():
+        if (change_set is not executed and change_set.stack_id == stack.stack_id
+                and change_set.execution_status == "AVAILABLE"):
+            change_set.execution_status = "OBSOLETE"
+
+
+def _invalid_status(message: str):
+    from moto.core.exceptions import ServiceException
+
+    class InvalidChangeSetStatusException(ServiceException):
+        code = "InvalidChangeSetStatus"  # the model's InvalidChangeSetStatusException, HTTP 400
+
+    return InvalidChangeSetStatusException(message)
 
 
 def _change_set_not_found(name: str):

@@ -112,12 +112,27 @@ class Service(ApiResource):
             request.setdefault(key, default)
         before = _describe(api, cluster, name)
         service = api.ecs("UpdateService", request)["service"]
-        tag_changes(api.ecs, self.physical_resource_id, tags_of(self.properties),
-                    tags_of(properties), lower=True)
+        self._retag(api, properties)
         primary = _primary_id(service)
         new_deployment = primary if before is None or primary != _primary_id(before) else None
         wait_until_steady(api, cluster, name, new_deployment)
         return type(self)(self.physical_resource_id, properties, self.attributes)
+
+    def _retag(self, api, properties) -> None:
+        """The template's tags, after UpdateService changed the service: a refusal now (the
+        role may not tag) leaves it half-way, so the rollback is told where it is (its tags
+        as they are) to update it back (resource.py records no attempt for a refusal)."""
+        old, new = tags_of(self.properties), tags_of(properties)
+        kept = [t for t in old if t["Key"] in {n["Key"] for n in new}]
+        now = old
+        try:
+            tag_changes(api.ecs, self.physical_resource_id, old, kept, lower=True)  # untags
+            now = kept
+            tag_changes(api.ecs, self.physical_resource_id, kept, new, lower=True)  # tags
+        except AwsError:
+            self.attempted = {**{k: v for k, v in properties.items() if k != "Tags"},
+                              **({"Tags": now} if now else {})}
+            raise
 
     def remove(self, api):
         cluster, name = _cluster_of(self.physical_resource_id), self.attributes["Name"]
@@ -130,8 +145,10 @@ class Service(ApiResource):
         while time.monotonic() < deadline:
             try:
                 current = _describe(api, cluster, name)
-            except AwsError:
-                return
+            except AwsError as error:
+                if error.code in ("ClusterNotFoundException", "ServiceNotFoundException"):
+                    return  # gone with its cluster; a refusal (AccessDenied) fails the delete
+                raise
             if current is None or current["status"] == "INACTIVE":
                 return
             time.sleep(POLL_S)

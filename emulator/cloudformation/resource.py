@@ -186,7 +186,9 @@ class ApiResource:
             # It may have got half-way (a service whose new deployment failed): a rollback must
             # update it back, not find the old properties unchanged (replacements.restore). A
             # refusal of the caller's rights changed nothing (and would refuse the way back).
-            if not (isinstance(error, AwsError) and error.code == "AccessDeniedException"):
+            # (update_in_place records a half-way state of its own first, if it knows one.)
+            if original_resource.attempted is None and not (
+                    isinstance(error, AwsError) and error.code == "AccessDeniedException"):
                 original_resource.attempted = new
             raise
         # moto's retry (or the rollback's update back) succeeded: nothing is half-way now

@@ -18,8 +18,8 @@ import threading
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network, replacements
-from emulator.cloudformation.resource import (ResourceFailed, check_stack_resource,
-                                              enforcing)
+from emulator.cloudformation.resource import (ResourceFailed, acting_as,
+                                              check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import keep_role
 
 log = logging.getLogger(__name__)
@@ -333,9 +333,13 @@ def wrap_stack_update(original):
             raise ValidationError(message=f"Stack:{self.stack_id} is in {self.status} state "
                                           "and can not be updated.")
         try:
+            # The stack's role once it is ours to update: the one the handler read
+            # (stack_role.py) may have been replaced by the update that held the lock.
+            acting = role_arn or getattr(self, "role_arn", None) if enforcing() else None
             role_arn = keep_role(self, role_arn)  # moto's would forget the stack's role
-            run_update(self, lambda: original(self, template, role_arn, parameters, tags),
-                       template, parameters)
+            with acting_as(acting):
+                run_update(self, lambda: original(self, template, role_arn, parameters, tags),
+                           template, parameters)
         finally:
             busy.release()
 
