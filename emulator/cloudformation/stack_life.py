@@ -335,7 +335,7 @@ def wrap_stack_update(original):
         try:
             # The stack's role once it is ours to update: the one the handler read
             # (stack_role.py) may have been replaced by the update that held the lock.
-            acting = role_arn or getattr(self, "role_arn", None) if enforcing() else None
+            acting = (role_arn or getattr(self, "role_arn", None)) if enforcing() else None
             role_arn = keep_role(self, role_arn)  # moto's would forget the stack's role
             with acting_as(acting):
                 run_update(self, lambda: original(self, template, role_arn, parameters, tags),
