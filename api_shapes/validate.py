@@ -216,22 +216,32 @@ class Validator:
         return data
 
 
-_PATTERNS: dict[str, re.Pattern | None] = {}
+_PATTERNS: dict[str, object] = {}
 
 
-def _compiled(pattern: str) -> re.Pattern | None:
-    """A model's pattern, compiled once. The models' patterns are Java's: matched against the
-    whole value (Java's matches()), with ASCII classes (\\w, \\d, \\s are ASCII in Java). A
-    pattern Python cannot read (Java's \\p{L} classes, in ECS's TagKey and TagValue) is not
-    enforced here; the operations check those values themselves (ecs/tags.py)."""
+def _compiled(pattern: str):
+    """A model's pattern, compiled once, by RE2: matched in time linear in the value, where
+    Python's re would backtrack (ECR's ScanningRepositoryFilterValue, a nested repeat, held
+    this process and the GIL for minutes on a 33-character value that fails near its end).
+    The models' patterns are Java's: matched against the whole value (Java's matches()), with
+    ASCII classes (RE2's \\w, \\d, \\s are ASCII, as Java's). Not enforced here: a
+    pattern RE2 cannot read (Java's nested or intersected classes would read differently too),
+    and Java's \\p{L} classes (ECS's TagKey and TagValue), which the operations check
+    themselves (ecs/tags.py)."""
     try:
         return _PATTERNS[pattern]
     except KeyError:
         pass
-    try:
-        compiled = re.compile(pattern, re.ASCII)
-    except re.error:
-        compiled = None
+    compiled = None
+    if "\\p{" not in pattern and "&&" not in pattern and not re.search(r"\[[^\]]*\[", pattern):
+        import re2  # noqa: PLC0415 - only once a request carries a patterned string
+
+        quiet = re2.Options()
+        quiet.log_errors = False
+        try:
+            compiled = re2.compile(pattern, quiet)
+        except re2.error:
+            pass
     _PATTERNS[pattern] = compiled
     return compiled
 

@@ -50,6 +50,10 @@ def test_parts_but_the_last_must_be_5_mib(ecr):
                                   layerDigests=[digest_of(b"a" * 1000 + b"b" * 10)])
     assert error_code(excinfo) == "LayerPartTooSmallException"
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as excinfo:  # a failed completion ends the upload
+        ecr.upload_layer_part(repositoryName="small", uploadId=upload_id, partFirstByte=1010,
+                              partLastByte=1010, layerPartBlob=b"c")
+    assert error_code(excinfo) == "UploadNotFoundException"
     with pytest.raises(ClientError) as excinfo:  # not an ID ECR could have given
         ecr.upload_layer_part(repositoryName="small", uploadId=upload_id.replace("-", ""),
                               partFirstByte=0, partLastByte=0, layerPartBlob=b"a")
@@ -443,3 +447,17 @@ def test_signing_is_configured_but_never_done(ecr):
     assert ecr.describe_image_signing_status(repositoryName="dev-app",
                                              imageId={"imageTag": "v1"})["signingStatuses"] == []
     assert ecr.delete_signing_configuration()["signingConfiguration"] == config
+
+
+def test_abandoned_uploads_leave_a_bounded_record():
+    from types import SimpleNamespace
+
+    from emulator.ecr import layers
+
+    store = SimpleNamespace(upload_parts={})
+    layers._note_part(store, "kept", 10)
+    layers._note_part(store, "kept", layers.MIN_PART_SIZE)
+    assert store.upload_parts["kept"] == [True, layers.MIN_PART_SIZE]  # 10 bytes, not last
+    for n in range(layers.MAX_TRACKED + 5):
+        layers._note_part(store, f"abandoned-{n}", 1)
+    assert len(store.upload_parts) == layers.MAX_TRACKED and "kept" not in store.upload_parts

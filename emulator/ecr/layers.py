@@ -36,6 +36,7 @@ from emulator.registry import errors as registry_errors
 # A layer that no manifest names yet (uploaded, not yet pushed in an image): Docker's layer type.
 DEFAULT_LAYER_MEDIA_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 PART_SIZE = 10 * 1024 * 1024  # what ECR advises
+MAX_TRACKED = 1000  # uploads whose part sizes are remembered (_note_part)
 MIN_PART_SIZE = 5 * 1024 * 1024  # LayerPartTooSmallException: "at least 5 MiB", but the last
 URL_LIFETIME = 3600
 
@@ -95,6 +96,7 @@ def upload_part(store, repository: Repository, upload_id: str, first: int, last:
             ref, _stored(upload_id), [blob], start=first, length=len(blob)
         )
     except registry_errors.UploadUnknown:
+        store.upload_parts.pop(upload_id, None)
         raise _upload_not_found(store, repository, upload_id) from None
     except registry_errors.StorageFull as error:
         raise LimitExceededException(error.message) from None
@@ -103,8 +105,19 @@ def upload_part(store, repository: Repository, upload_id: str, first: int, last:
             f"The part starts at byte {first}, but the upload has {error.size} bytes; the next "
             f"part must start at byte {error.size}.",
             **_part_members(store, repository, upload_id, error.size - 1)) from None
-    store.upload_parts.setdefault(upload_id, []).append(len(blob))
+    _note_part(store, upload_id, len(blob))
     return status.size - 1
+
+
+def _note_part(store, upload_id: str, size: int) -> None:
+    """Remember of an upload what CompleteLayerUpload asks (was a part before the last under
+    5 MiB?) in two values, for the MAX_TRACKED newest uploads: one abandoned keeps nothing
+    growing."""
+    earlier = store.upload_parts.pop(upload_id, None)  # put back as the newest
+    small = earlier is not None and (earlier[0] or earlier[1] < MIN_PART_SIZE)
+    store.upload_parts[upload_id] = [small, size]
+    while len(store.upload_parts) > MAX_TRACKED:
+        store.upload_parts.pop(next(iter(store.upload_parts)))
 
 
 def complete(store, repository: Repository, upload_id: str, digests: list[str]) -> str:
@@ -117,14 +130,17 @@ def complete(store, repository: Repository, upload_id: str, digests: list[str]) 
     try:
         status = storage.upload_status(ref, stored)
     except registry_errors.UploadUnknown:
+        store.upload_parts.pop(upload_id, None)
         raise _upload_not_found(store, repository, upload_id) from None
     except registry_errors.StorageFull as error:  # dropped for a full disk: say so
+        store.upload_parts.pop(upload_id, None)
         raise UploadNotFoundException(error.message) from None
     if status.size == 0:
         raise EmptyUploadException(f"The upload {upload_id} contains no layer parts.")
-    if any(size < MIN_PART_SIZE for size in store.upload_parts.get(upload_id, [])[:-1]):
+    parts = store.upload_parts.pop(upload_id, None)
+    if parts is not None and parts[0]:
+        storage.cancel_upload(ref, stored)  # a failed completion ends the upload, as others do
         raise LayerPartTooSmallException("Layer parts must be at least 5 MiB in size.")
-    store.upload_parts.pop(upload_id, None)
     if storage.blob_exists(ref, digest):
         storage.cancel_upload(ref, stored)
         raise LayerAlreadyExistsException(

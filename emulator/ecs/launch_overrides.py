@@ -25,7 +25,8 @@ CONTAINER_SIZE_KEYS = ("cpu", "memory", "memoryReservation")
 def check(definition: TaskDefinition, overrides: dict, launch_type: str) -> None:
     """Refuse overrides ECS refuses (InvalidParameterException, or ClientException for a role
     or an unreadable size, as a task definition's are refused)."""
-    if overrides and len(json.dumps(overrides, separators=(",", ":"))) > MAX_OVERRIDES_CHARACTERS:
+    text = json.dumps(overrides, separators=(",", ":"), ensure_ascii=False)  # characters
+    if overrides and len(text) > MAX_OVERRIDES_CHARACTERS:
         # AWS's own words (seen in users' reports of this refusal)
         raise InvalidParameterException(
             f"Container Overrides length must be at most {MAX_OVERRIDES_CHARACTERS}")
