@@ -7,7 +7,9 @@ Ours runs with DOCKER_HOST on a counting proxy (a unix socket in front of the en
 notes each request's method and path (ids folded to {id}); the bench drives the "first" row of
 tasks.py: a reset (untimed, uncounted), RunTask count=10 twice of bridge tasks, DescribeTasks
 every 20 ms until all RUNNING, then StopTask of each until all STOPPED and removed. It prints the
-calls made until RUNNING and until removed, per task, and the CPU our server used per burst.
+calls made until RUNNING and until removed, per task, and the CPU our server used per burst;
+then, once all are RUNNING, its CPU per DescribeTasks of the 20 (STEADY_POLLS calls back to
+back, uncounted): what each poll of a burst costs the server apart from the tasks' own work.
 Raw Docker's floor is two calls a task (create, start) to RUNNING and one (remove) after.
 Load does not move these counts much, which is why they are worth comparing on a busy machine.
 With ECS_BENCH_BASE, the server of that checkout (servers.py's "base") is counted too, in turn.
