@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field
 
 from api_shapes import load_service
@@ -34,6 +33,7 @@ from emulator.ecs.errors import InvalidParameterException, UnsupportedFeatureExc
 from emulator.ecs import contributions, placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
+from emulator.registry import data_root as registry_data_root
 from emulator import persistence
 from emulator.engine.ecs_events import EcsEvents
 from emulator.engine import engines
@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
         strict_responses=settings.strict_responses,
     )
     if settings.data_dir:  # an unusable data directory stops the start, not the first push
-        Path(settings.data_dir, "registry").mkdir(parents=True, exist_ok=True)
+        registry_data_root(settings.data_dir)
     ecr_state = EcrState(settings, registry_factory=lambda: _registry(settings, ecr_state))
     ecr = JsonService(
         shapes=load_service("ecr"),
@@ -221,10 +221,12 @@ def create_app(settings: Settings | None = None) -> Emulator:
     # What the host-access checks ask the Docker Engines (access/host_access.py).
     checks = task_images.ImageChecks(engine.engines)
     rights.engine_view = EngineView(
-        foreign_volume=lambda name: task_volumes.foreign_volume(engine.engines, name),
+        foreign_volume=lambda name, account: task_volumes.foreign_volume(engine.engines, name,
+                                                                         account),
         own_registry=ecr_images.is_ours, unserved_image=checks.unserved_image,
         resolve=lambda host, caller=None: checks.kept(
-            host, lambda: host_addresses.name_reaches_this_host(host), caller))
+            host, lambda: host_addresses.name_reaches_this_host(host), caller),
+        default_account=settings.default_account_id)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
     if keeper is not None:

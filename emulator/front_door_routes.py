@@ -13,9 +13,11 @@ what the task answered, its body streamed as it comes; 503 when no task serves, 
 no healthy target does; 502 when the task cannot be reached or answers something other than
 HTTP. Each forwarded request holds one of the front doors' threads until its answer is sent (a
 task's endless body, read by a client, forever; unread, up to the listener's 65 s send timeout),
-so one front door (one service: its tasks, its clients) forwards at most STREAMS_PER_DOOR
-requests at once, half the listener's threads, and answers 503 at once past that: one task or
-one slow client cannot stop the other front doors. An answer the task breaks off reaches the
+so one front door (one service: its tasks, its clients) forwards at most its share of them at
+once and answers 503 at once past that: STREAMS_PER_DOOR alone, less as more front doors
+forward (_Streams: a share is always left for a door yet to come, and SPARE_THREADS never
+forward). So two or three services whose tasks hold every stream they get still leave the next
+front door threads, and every other client (a 404, a 503, a redirect) is answered at once. An answer the task breaks off reaches the
 client broken off: short of its Content-Length, or without a chunked body's last chunk, and the
 connection closed, never as a complete answer. The addresses are in
 DescribeExpressGatewayService's ingressPaths (emulator/ecs/express_services.py) and in
@@ -37,6 +39,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 
+from emulator import front_doors
 from emulator.access import control_token
 from emulator.ecs import gateways
 
@@ -54,25 +57,48 @@ _BROKEN = (OSError, http.client.HTTPException)
 _turns = itertools.count()
 TIMEOUT_S = 60  # an ALB's default idle timeout
 CHUNK = 64 * 1024
-# Requests one front door forwards at once (front_doors.py has twice as many threads): more
-# than a browser opens to one origin (6), so a page's assets load side by side.
+# Requests one front door forwards at once when it is the only one forwarding: more than a
+# browser opens to one origin (6), so a page's assets load side by side.
 STREAMS_PER_DOOR = 8
+# The front doors' threads that never hold a stream: they answer the other requests (a 404, a
+# door's 503, a redirect) at once however many streams are open.
+SPARE_THREADS = 2
 
 
 class _Streams:
-    """How many requests each front door is forwarding now."""
+    """How many requests each front door is forwarding now, and whether one more may.
 
-    def __init__(self):
+    A stream holds a thread for as long as its task and its client go on, and a task's code
+    decides that: a front door whose tasks never end their answers keeps every stream it is
+    given. So a door gets a share of the threads that counts one more door than are forwarding
+    now, and keeps what it took while its share shrinks as others come. Of the doors forwarding,
+    the last to start took its share with all the others there, the one before it with all but
+    the last..., so k doors hold at most share(1) + ... + share(k): 8, 7 and 5 of 22 threads for
+    three, whichever way they use theirs, and a fourth still gets 2."""
+
+    def __init__(self, threads: int = front_doors.THREADS):
         self._lock = threading.Lock()
         self._open: dict = {}
+        self._total = 0
+        self.capacity = threads - SPARE_THREADS
+
+    def share(self, doors: int) -> int:
+        """The streams one of `doors` forwarding doors may hold (one left for a door to come)."""
+        return max(1, min(STREAMS_PER_DOOR, self.capacity // (doors + 1)))
+
+    def open(self, door) -> int:
+        return self._open.get(door, 0)
 
     def take(self, door):
-        """A release function for a new stream of `door`, or None when it has as many as
-        STREAMS_PER_DOOR."""
+        """A release function for a new stream of `door`, or None when it holds its share or
+        the streams hold every thread but the spare ones."""
         with self._lock:
-            if self._open.get(door, 0) >= STREAMS_PER_DOOR:
+            held = self._open.get(door, 0)
+            doors = len(self._open) + (0 if held else 1)
+            if held >= self.share(doors) or self._total >= self.capacity:
                 return None
-            self._open[door] = self._open.get(door, 0) + 1
+            self._open[door] = held + 1
+            self._total += 1
         released = []
 
         def release():
@@ -80,6 +106,7 @@ class _Streams:
                 if released:  # once, whichever of the closing paths comes first
                     return
                 released.append(True)
+                self._total -= 1
                 self._open[door] -= 1
                 if not self._open[door]:
                     del self._open[door]
@@ -125,9 +152,12 @@ def _forward(targets, what: str, path: str, door=None):
         return Response("503 Service Temporarily Unavailable\n", 503, mimetype="text/plain")
     release = streams.take(door or what)
     if release is None:
-        return Response(f"503 Service Temporarily Unavailable\nThe front door of the {what} "
-                        f"is already forwarding {STREAMS_PER_DOOR} requests.\n", 503,
-                        mimetype="text/plain")
+        held = streams.open(door or what)
+        return Response("503 Service Temporarily Unavailable\n" + (
+            f"The front door of the {what} is already forwarding {held} requests, its share "
+            "of the front doors' threads.\n" if held else
+            f"The front doors are forwarding {streams.capacity} requests, all they may.\n"),
+            503, mimetype="text/plain")
     try:
         response = _forwarded(targets, path)
     except BaseException:

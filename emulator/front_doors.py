@@ -23,9 +23,10 @@ from emulator.access.gate import refuse
 
 log = logging.getLogger(__name__)
 # Each forwarded request holds one while the task answers and the client reads (a stream, as
-# long as both go on); one front door takes at most half (front_door_routes.STREAMS_PER_DOOR),
-# so one service or one slow client of it leaves the others theirs.
-THREADS = 16
+# long as both go on); one front door takes at most its share (front_door_routes._Streams:
+# STREAMS_PER_DOOR alone, less beside others, one share always left for the next door), so
+# services whose tasks or clients hold their streams leave the others theirs.
+THREADS = 24
 
 
 class PortTaken(OSError):

@@ -326,13 +326,30 @@ PLAIN = {"family": "f", "containerDefinitions": [{"name": "app", "image": "busyb
      "container 'app' maps host devices"),
     ({}, {"dockerSecurityOptions": ["seccomp=unconfined"]},
      "container 'app' sets dockerSecurityOptions ['seccomp=unconfined']"),
+    ({"networkMode": "bridge"}, {"portMappings": [{"containerPort": 80, "hostPort": 80},
+                                                   {"containerPort": 81, "hostPort": 49152}]},
+     "container 'app' publishes the host ports [80, 49152] (a task's may be 0, dynamic, or "
+     "49153-65535)"),
+    ({}, {"portMappings": [{"containerPort": 5432, "hostPort": 5432, "protocol": "udp"}]},
+     "container 'app' publishes the host ports [5432] (a task's may be 0, dynamic, or "
+     "49153-65535)"),
 ])
 def test_what_reaches_the_host(extra, container, said):
     assert host_access.reasons(PLAIN) == []
     assert host_access.reasons({"volumes": [{"name": "scratch"}], **PLAIN}) == []
+    # Dynamic host ports, ones in the ephemeral range, and awsvpc's (never published so).
+    for mode, mapping in ((None, {"containerPort": 80}), ("bridge", {"hostPort": 0}),
+                          ("bridge", {"hostPort": 49153}), ("bridge", {"hostPort": 65535}),
+                          ("awsvpc", {"containerPort": 80, "hostPort": 80})):
+        ported = {**PLAIN, "containerDefinitions": [
+            {**PLAIN["containerDefinitions"][0], "portMappings": [mapping]}]}
+        assert host_access.reasons({**ported, "networkMode": mode} if mode else ported) == []
     spec = {**PLAIN, **extra, "containerDefinitions": [
         {**PLAIN["containerDefinitions"][0], **container}]}
     assert host_access.reasons(spec) == [said]
+    if "publishes" in said:  # a daemon's runs as bridge whatever networkMode its request says
+        assert host_access.reasons(host_access.subject(
+            "RegisterDaemonTaskDefinition", {**spec, "networkMode": "awsvpc"}, None)) == [said]
 
 
 def _service(state):
@@ -414,6 +431,7 @@ def test_the_actions_and_resources_a_call_needs(service, operation, params, need
 
 class _VolumeRuntime:
     """An engine's volume reads: `answer` is the labels, None (no such volume) or an error."""
+    instance_id = "i"  # the emulator's own
 
     def __init__(self, answer):
         self.answer, self.asked = answer, []
@@ -437,16 +455,31 @@ def _shared(name):
             "volumes": [{"name": name, "dockerVolumeConfiguration": {"scope": "shared"}}]}
 
 
+def test_shared_and_efs_volumes_are_one_accounts():
+    from emulator.engine.task_volumes import shared_name
+
+    home, other = ACCOUNT, "111111111111"
+    docker = {"name": "vault", "dockerVolumeConfiguration": {"scope": "shared"}}
+    efs = {"name": "v", "efsVolumeConfiguration": {"fileSystemId": "fs-victim"}}
+    # The default account's keep the names they had (the operator's own volumes too).
+    assert shared_name(docker, home, home) == "vault"
+    assert shared_name(efs, home, home) == "ecs-emulator-efs-fs-victim"
+    assert shared_name(docker, other, home) == f"ecs-emulator-{other}-vault"
+    assert shared_name(efs, other, home) == f"ecs-emulator-{other}-efs-fs-victim"
+    assert shared_name({"name": "t", "dockerVolumeConfiguration": {"scope": "task"}},
+                       other, home) is None
+
+
 def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
     from emulator.engine import task_volumes
     from emulator.runtime import labels
 
-    def said(answer, name="data"):
+    def said(answer, name="data", account=None):
         engines, runtime = _engines(answer)
         view = host_access.EngineView(
-            foreign_volume=lambda n: task_volumes.foreign_volume(engines, n),
+            foreign_volume=lambda n, a: task_volumes.foreign_volume(engines, n, a),
             own_registry=lambda image: False, unserved_image=lambda image: None)
-        return host_access.engine_reasons(_shared(name), view), runtime.asked
+        return host_access.engine_reasons(_shared(name), view, account), runtime.asked
 
     assert said(None) == ([], ["data"])
     assert said({"com.example": "x"})[0] == [
@@ -469,12 +502,23 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
         assert said(made)[0] == []
     assert said({labels.INSTANCE: "i"})[0] == [
         "volume 'data' is the Docker volume 'data', a volume the emulator made for one task only"]
+    # Another emulator's shared volume is its tasks' data, not this one's tasks'.
+    assert said({labels.INSTANCE: "elsewhere", labels.VOLUME_SCOPE: "shared"})[0] == [
+        "volume 'data' is the Docker volume 'data', which another emulator made (its tasks' "
+        "data)"]
+    # Another account's shared volumes are named apart, and their names kept: unasked.
+    shared = {labels.INSTANCE: "i", labels.VOLUME_SCOPE: "shared"}
+    assert said(shared, account="111111111111") == (
+        [], ["ecs-emulator-111111111111-data"])
+    (reason,), asked = said(shared, "ecs-emulator-111111111111-data")
+    assert reason.endswith("a name kept for the shared volumes of account 111111111111")
+    assert asked == []
     # A task's own volume, made before shared ones were labelled: refused by its name.
     (reason,), asked = said(old, "ecs-0123456789ab-data")
     assert "kept for tasks' own volumes" in reason and asked == []
     # A malformed request is RegisterTaskDefinition's to answer (a 400), not the check's (a 500).
     engines, _ = _engines(None)
-    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+    view = host_access.EngineView(foreign_volume=lambda n, a: None, own_registry=lambda i: False,
                                   unserved_image=lambda i: None)
     for spec in ({"volumes": "x", "containerDefinitions": [1]},
                  {"volumes": [1, {"name": "v", "efsVolumeConfiguration": "x",
@@ -615,7 +659,7 @@ def test_an_express_services_own_container_is_asked_about_its_image():
     """CreateExpressGatewayService runs `primaryContainer.image` with no task definition of the
     caller's: a container may not name the operator's local build there either."""
     view = host_access.EngineView(
-        foreign_volume=lambda n: None, own_registry=lambda i: False,
+        foreign_volume=lambda n, a: None, own_registry=lambda i: False,
         unserved_image=lambda i: "whose copy on the engine no registry served (a local build)"
         if i == "ecs-emulator-test/emulator" else None)
     for operation in host_access.EXPRESS_LAUNCHES:

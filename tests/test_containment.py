@@ -171,6 +171,13 @@ attempt("run-operators", lambda: ecs.run_task(cluster="work", taskDefinition="op
     overrides={"containerOverrides": [{"name": "x", "command": ["touch", "/host/pwned"]}]}))
 attempt("service-operators", lambda: ecs.create_service(cluster="work", serviceName="s",
     taskDefinition="operator", desiredCount=1))
+attempt("fixed-port", lambda: ecs.register_task_definition(
+    family="escape", containerDefinitions=box(portMappings=[{"containerPort": 80,
+                                                             "hostPort": 4749}])))
+attempt("run-operators-port", lambda: ecs.run_task(cluster="work", taskDefinition="operator-port"))
+attempt("ephemeral-port", lambda: ecs.register_task_definition(
+    family="plain", containerDefinitions=box(portMappings=[
+        {"containerPort": 80, "hostPort": 0}, {"containerPort": 81, "hostPort": 50000}])))
 def shared(name):
     return [{"name": name, "dockerVolumeConfiguration": {"scope": "shared", "driver": "local",
                                                          "autoprovision": True}}]
@@ -227,12 +234,17 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
         family="operator", containerDefinitions=[{
             "name": "x", "image": "busybox", "memory": 32, "privileged": True,
             "ulimits": [{"name": "rtprio", "softLimit": 99, "hardLimit": 99}]}])
+    # The operator's fixed host port, theirs to publish.
+    ecs.register_task_definition(
+        family="operator-port", containerDefinitions=[{
+            "name": "x", "image": "busybox", "memory": 32,
+            "portMappings": [{"containerPort": 80, "hostPort": 4749}]}])
     # The operator's local build (this test's own image), theirs to run.
     ecs.register_task_definition(
         family="operator-image", containerDefinitions=[{"name": "x", "image": python_image,
                                                         "memory": 32}])
-    # Another project's volume, one an emulator made as shared (its labels) that tasks may
-    # share, and one an emulator made for a task of its own (another task's private data).
+    # Another project's volume, one another emulator made as shared (its labels: its tasks'
+    # data), and one an emulator made for a task of its own (another task's private data).
     foreign = docker_volumes()
     ours = docker_volumes({labels.INSTANCE: "elsewhere", labels.VOLUME_SCOPE: "shared"})
     tasks = docker_volumes({labels.INSTANCE: "elsewhere"})
@@ -258,9 +270,13 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     lines = {line.split(" ", 1)[0]: line for line in printed.splitlines() if " " in line}
     for name in ("host-mount", "privileged", "capabilities", "scheduling", "bind-volume",
                  "run-operators", "service-operators", "foreign-volume", "run-foreign-volume",
-                 "local-image", "run-local-image", "task-volume", "unmade-task-volume"):
+                 "local-image", "run-local-image", "task-volume", "unmade-task-volume",
+                 "emulators-volume", "fixed-port", "run-operators-port"):
         assert lines[name].startswith(f"{name} AccessDeniedException "), printed
     assert "made for one task only" in lines["task-volume"]
+    assert "which another emulator made" in lines["emulators-volume"]
+    assert "publishes the host ports [4749]" in lines["fixed-port"]
+    assert "publishes the host ports [4749]" in lines["run-operators-port"]
     assert "kept for tasks' own volumes" in lines["unmade-task-volume"]
     assert "access to the host" in lines["host-mount"] and "pidMode host" in lines["host-mount"]
     assert "ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS" in lines["privileged"]
@@ -275,11 +291,11 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     assert len(local) == 3 and all(" AccessDeniedException " in line and
                                    "a registry on the emulator's host" in line
                                    for line in local), printed
-    for name in ("plain", "emulators-volume", "new-volume", "own-registry"):  # the rest goes on
+    for name in ("plain", "new-volume", "own-registry", "ephemeral-port"):  # the rest goes on
         assert lines[name] == f"{name} OK", printed
     families = ecs.list_task_definition_families()["families"]
     assert sorted(families) == ["attacker", "images", "operator", "operator-image",
-                                "operator-volume", "plain", "volumes"]
+                                "operator-port", "operator-volume", "plain", "volumes"]
     assert ecs.list_tasks(cluster="work")["taskArns"] == [arn]
     assert ecs.list_services(cluster="work")["serviceArns"] == []
     stop(ecs, cluster, arn, docker_client)

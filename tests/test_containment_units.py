@@ -86,6 +86,11 @@ def test_an_engine_in_a_container_or_over_tcp_is_not_proven_local():
     assert "could not be asked" in engine_locality.why_not_local("unix:///nowhere.sock", {})
 
 
+def _process(proc, pid, comm, net="net:[4026531833]"):
+    _link(proc, pid, net)
+    (proc / str(pid) / "comm").write_text(comm + "\n")
+
+
 def test_the_dockerd_behind_a_unix_socket_must_share_this_network_namespace(tmp_path):
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -93,19 +98,19 @@ def test_the_dockerd_behind_a_unix_socket_must_share_this_network_namespace(tmp_
         assert engine_locality.peer_pid(mine) == os.getpid()
         asked = []
 
-        def peer_of(path):
+        def peer_of(path, pid=4242):
             asked.append(path)
-            return socket.socket(fileno=os.dup(mine.fileno())), engine_locality.peer_pid(mine)
+            return socket.socket(fileno=os.dup(mine.fileno())), pid
 
-        assert engine_locality.why_not_local("unix://", {}, peer_of) is None
+        _link(tmp_path, "self", "net:[4026531833]")
+        _process(tmp_path, 4242, "dockerd")
+        assert engine_locality.why_not_local("unix://", {}, peer_of, proc=str(tmp_path)) is None
         assert asked == ["/var/run/docker.sock"]
         # Another namespace, as a docker:dind's socket mounted here would be.
-        _link(tmp_path, "self", "net:[4026531833]")
-        _link(tmp_path, 4242, "net:[4026532999]")
+        _process(tmp_path, 4243, "dockerd", "net:[4026532999]")
         why = engine_locality.why_not_local(
-            "unix:///dind.sock", {}, lambda path: (socket.socket(fileno=os.dup(mine.fileno())),
-                                                   4242), proc=str(tmp_path))
-        assert "(pid 4242) is not proven to be in this process's network namespace" in why
+            "unix:///dind.sock", {}, lambda path: peer_of(path, 4243), proc=str(tmp_path))
+        assert "(pid 4243) is not proven to be in this process's network namespace" in why
         # A namespace link we may not read (a root dockerd, asked by a user): the unix sockets
         # its namespace lists say, our own socket among them or not.
         inode = os.fstat(mine.fileno()).st_ino
@@ -118,6 +123,78 @@ def test_the_dockerd_behind_a_unix_socket_must_share_this_network_namespace(tmp_
                                     f"/var/run/docker.sock\n")
         assert not engine_locality.same_network_namespace(77, mine, str(tmp_path))
         assert not engine_locality.same_network_namespace(78, mine, str(tmp_path))  # unreadable
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_socket_proxy_here_is_not_the_dockerd(tmp_path):
+    """socat, a docker-socket-proxy or `ssh -L` serving the socket in this namespace forward to
+    an engine anywhere: the peer must be the dockerd itself, on this kernel."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        def peer_of(pid):
+            return lambda path: (socket.socket(fileno=os.dup(mine.fileno())), pid)
+
+        # This very process (python) serves it: in this namespace, and no dockerd.
+        why = engine_locality.why_not_local("unix:///proxy.sock", {}, peer_of(os.getpid()))
+        assert f"is served by {engine_locality.process_name(os.getpid())} (pid " in why
+        assert "not by a dockerd: a socket proxy may forward" in why
+        _link(tmp_path, "self", "net:[4026531833]")
+        for pid, comm in ((10, "socat"), (11, "ssh"), (12, "dockerd-proxy")):
+            _process(tmp_path, pid, comm)
+            assert f"served by {comm} (pid {pid}), not by a dockerd" in \
+                engine_locality.why_not_local("unix://", {}, peer_of(pid), proc=str(tmp_path))
+        # Its executable names it where readable (comm is the process's to set).
+        _process(tmp_path, 13, "dockerd")
+        os.symlink("/usr/bin/socat", tmp_path / "13" / "exe")
+        assert "served by socat (pid 13)" in engine_locality.why_not_local(
+            "unix://", {}, peer_of(13), proc=str(tmp_path))
+        _process(tmp_path, 14, "anything")
+        os.symlink("/usr/bin/dockerd (deleted)", tmp_path / "14" / "exe")  # upgraded since
+        here = {"KernelVersion": os.uname().release}
+        assert engine_locality.why_not_local("unix://", here, peer_of(14),
+                                             proc=str(tmp_path)) is None
+        # A dockerd here, but `docker info` came from another kernel's.
+        assert "says it runs on kernel 9.9.9-vm, not this host's" in \
+            engine_locality.why_not_local("unix://", {"KernelVersion": "9.9.9-vm"},
+                                          peer_of(14), proc=str(tmp_path))
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_socket_activated_dockerd_must_hold_the_socket_init_listened_on(tmp_path):
+    """systemd's docker.socket: SO_PEERCRED names the init that listened; the dockerd it
+    handed the socket to must be found holding it."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        def why():
+            return engine_locality.why_not_local(
+                "unix:///run/docker.sock",
+                {}, lambda path: (socket.socket(fileno=os.dup(mine.fileno())), 1),
+                proc=str(tmp_path))
+
+        _link(tmp_path, "self", "net:[4026531833]")
+        _process(tmp_path, 1, "systemd")
+        (tmp_path / "net").mkdir()
+        (tmp_path / "net" / "unix").write_text(
+            "Num       RefCount Protocol Flags    Type St Inode Path\n"
+            "0000: 00000002 00000000 00010000 0001 01 4711 /run/docker.sock\n"
+            "0000: 00000002 00000000 00010000 0001 01 4712 /run/proxy.sock\n")
+        assert "which is not proven to serve it (no dockerd holds it)" in why()
+        _process(tmp_path, 30, "dockerd")
+        assert "dockerd 30's descriptors cannot be read here" in why()
+        (tmp_path / "30" / "fd").mkdir()
+        os.symlink("socket:[4712]", tmp_path / "30" / "fd" / "3")  # another socket's
+        assert "no dockerd holds it" in why()
+        os.symlink("socket:[4711]", tmp_path / "30" / "fd" / "4")
+        assert why() is None
+        (tmp_path / "30" / "ns" / "net").unlink()
+        os.symlink("net:[4026532999]", tmp_path / "30" / "ns" / "net")
+        assert "dockerd 30, which holds it, is in another network namespace" in why()
+        (tmp_path / "1" / "comm").write_text("systemd-socket-proxyd\n")  # init's, a proxy
+        assert "served by systemd-socket-proxyd (pid 1), not by a dockerd" in why()
     finally:
         mine.close()
         theirs.close()
@@ -184,13 +261,59 @@ def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespa
     here = DockerRuntime("t11", client_factory=lambda: SimpleNamespace(
         api=_NetworkApi("f" * 64, {"com.docker.network.bridge.name": "lo"}), close=lambda: None))
     assert here.network_members().addresses == {"172.18.0.2": "c1"}
-    # The emulator run as a container is on the network itself: it reads it there.
-    inside = DockerRuntime("t12", client_factory=lambda: SimpleNamespace(
-        api=_NetworkApi("f" * 64), close=lambda: None), own_container="ecs-emulator")
-    assert inside.network_members().addresses == {"172.18.0.2": "c1"}
     assert docker_network.network_members(_NetworkApi("0123456789abcdef"), "x").bridge == \
         "br-0123456789ab"
     assert engine_locality.bridge_is_here("lo") and not engine_locality.bridge_is_here("../lo")
+
+
+class _OwnContainerApi(_NetworkApi):
+    """The network above, which the emulator's own container joins at `address`."""
+
+    def __init__(self, address):
+        super().__init__("f" * 64)
+        self.address, self.connected = address, []
+
+    def inspect_container(self, name):
+        return {"NetworkSettings": {"Networks": {
+            network: {"IPAddress": self.address} for _, network in self.connected}}}
+
+    def connect_container_to_network(self, container, network):
+        self.connected.append((container, network))
+        self.network["Containers"]["own"] = {"IPv4Address": self.address + "/16"}
+
+
+def test_the_emulator_in_a_container_reads_the_network_only_once_it_has_joined_it():
+    """Run as a container (ECS_EMULATOR_OWN_CONTAINER), the emulator is on its tasks' network
+    once it has joined it, not before: until then (or where the attach made another
+    container join, not this process) the network's bridge must be here like any other's."""
+    def runtime(api):
+        return DockerRuntime("t12", client_factory=lambda: SimpleNamespace(
+            api=api, close=lambda: None), own_container="emulator-t12")
+
+    inside = runtime(api := _OwnContainerApi("127.0.0.1"))  # loopback: an address of ours
+    assert inside.network_members() == NetworkMembers((), {})  # not joined yet
+    assert inside.attach_to_network("emulator-t12") == "127.0.0.1"
+    assert api.connected == [("emulator-t12", "ecs-emulator-t12")]
+    assert inside.network_members().addresses == {"172.18.0.2": "c1", "127.0.0.1": "own"}
+    del api.network["Containers"]["own"]  # disconnected since (the network made again...)
+    assert inside.network_members() == NetworkMembers((), {})
+    # Joined before this run (a restart): the network lists our container's id at an address
+    # this process holds; not an id of another container, nor an address not ours.
+    own = "0123456789ab" * 5 + "cdef"
+    api = _NetworkApi("f" * 64)
+    earlier = DockerRuntime("t13", client_factory=lambda: SimpleNamespace(
+        api=api, close=lambda: None), own_container=own)
+    api.network["Containers"]["f" * 64] = {"IPv4Address": "127.0.0.1/8"}
+    assert earlier.network_members() == NetworkMembers((), {})
+    api.network["Containers"][own] = {"IPv4Address": "192.0.2.7/24"}
+    assert earlier.network_members() == NetworkMembers((), {})
+    api.network["Containers"][own] = {"IPv4Address": "127.0.0.1/8"}
+    del api.network["Containers"]["f" * 64]
+    assert earlier.network_members().addresses == {"172.18.0.2": "c1", "127.0.0.1": own}
+    # A container of that name joined, but its address is not this process's.
+    elsewhere = runtime(_OwnContainerApi("192.0.2.7"))
+    assert elsewhere.attach_to_network("emulator-t12") == "192.0.2.7"
+    assert elsewhere.network_members() == NetworkMembers((), {})
 
 
 def test_rootless_and_vm_engines_are_told_before_the_locality_check():

@@ -33,6 +33,19 @@ def test_layer_upload_in_parts(ecr):
     assert error_code(excinfo) == "LayersNotFoundException"
 
 
+def test_a_part_of_the_advertised_size_is_taken(ecr):
+    """InitiateLayerUpload advises 10 MiB parts; UploadLayerPart takes up to 20 MiB."""
+    ecr.create_repository(repositoryName="big")
+    upload = ecr.initiate_layer_upload(repositoryName="big")
+    data = bytes(range(256)) * (upload["partSize"] // 256)
+    answer = ecr.upload_layer_part(repositoryName="big", uploadId=upload["uploadId"],
+                                   partFirstByte=0, partLastByte=len(data) - 1, layerPartBlob=data)
+    assert answer["lastByteReceived"] == len(data) - 1
+    done = ecr.complete_layer_upload(repositoryName="big", uploadId=upload["uploadId"],
+                                     layerDigests=[digest_of(data)])
+    assert done["layerDigest"] == digest_of(data)
+
+
 def test_layer_upload_errors(ecr):
     ecr.create_repository(repositoryName="layers")
     upload_id = ecr.initiate_layer_upload(repositoryName="layers")["uploadId"]

@@ -125,6 +125,28 @@ def test_run_task_needs_pass_role_on_the_task_role(handle):
     assert root.list_tasks(cluster="c")["taskArns"] == []
 
 
+def test_a_deny_on_a_definition_holds_whatever_its_reference_spells(handle):
+    """IAM checks the revision that will run: an ARN without its revision, or in another
+    partition, must not slip past a Deny written on `admin:*`."""
+    keys = user_with(handle, "ops", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ecs:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "ecs:RunTask",
+         "Resource": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/admin:*"}]}))
+    root = handle.client("ecs")
+    root.create_cluster(clusterName="c")
+    root.register_task_definition(
+        family="admin", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 32}])
+    ecs = handle.client("ecs", **keys)
+    for ref in ("admin", "admin:1", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/admin",
+                f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/admin:1"):
+        assert code_of(lambda: ecs.run_task(cluster="c", taskDefinition=ref)) == \
+            "AccessDeniedException", ref
+    other = f"arn:aws-cn:ecs:us-east-1:{ACCOUNT}:task-definition/admin:1"
+    assert code_of(lambda: ecs.run_task(cluster="c", taskDefinition=other)) in (
+        "AccessDeniedException", "ClientException", "InvalidParameterException")
+    assert root.list_tasks(cluster="c")["taskArns"] == []
+
+
 CALLS = r'''
 import boto3
 def attempt(name, call):

@@ -142,8 +142,8 @@ class _EndlessTask:
 
 @pytest.fixture
 def doors():
-    """The front doors' forwarding on a server with the front doors' threads: /endless/ to a
-    task with an endless answer, /page/ to a task that answers a page."""
+    """The front doors' forwarding on a server with the front doors' threads: /endless.../ (one
+    front door each) to a task with an endless answer, /page/ to a task that answers a page."""
     from emulator import front_door_routes, front_doors, http_server
     from tests.test_front_door_streaming import _Task
 
@@ -153,7 +153,7 @@ def doors():
 
     @app.route("/<door>/<path:path>", methods=["GET"])
     def forward(door, path):
-        port = endless.port if door == "endless" else page.port
+        port = endless.port if door.startswith("endless") else page.port
         return front_door_routes._forward([("127.0.0.1", port)], f"service {door}", path,
                                           door=door)
 
@@ -167,6 +167,36 @@ def doors():
     page.close()
 
 
+def test_a_new_front_door_always_finds_threads_however_the_others_hold_theirs():
+    """Doors whose tasks never end their answers keep every stream they are given: in any order
+    of takes, the doors forwarding leave the next one threads, and SPARE_THREADS are never
+    held (they answer everything else)."""
+    from emulator import front_door_routes
+
+    streams = front_door_routes._Streams(threads=24)
+    taken = {}
+    for door in "abcd":  # each takes all it may before the next comes: the worst order
+        while streams.take(door):
+            taken[door] = taken.get(door, 0) + 1
+    assert taken == {"a": 8, "b": 7, "c": 5, "d": 2}
+    assert streams.take("e") is None  # 22: every thread but the spare ones
+    # Interleaved, the shares shrink as doors come: three doors leave the fourth as many.
+    streams = front_door_routes._Streams(threads=24)
+    releases = {door: [] for door in "abc"}
+    for _ in range(8):
+        for door in "abc":
+            if (release := streams.take(door)) is not None:
+                releases[door].append(release)
+    assert {door: len(held) for door, held in releases.items()} == {"a": 5, "b": 5, "c": 5}
+    assert streams.take("d") is not None
+    # A door whose streams all ended is a new door again; a release counts once.
+    for release in releases["a"]:
+        release()
+        release()
+    assert streams.open("a") == 0 and streams.open("b") == 5
+    assert streams.take("a") is not None
+
+
 def _get(port: int, path: str) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     client.request("GET", path)
@@ -176,17 +206,20 @@ def _get(port: int, path: str) -> tuple[http.client.HTTPConnection, http.client.
 def test_endless_answers_unread_take_one_front_doors_share_not_every_thread(doors):
     """Clients that read an endless answer's head and then nothing hold their threads (until the
     65 s send timeout): one front door gets STREAMS_PER_DOOR of them, the next is told 503 at
-    once, and the other front doors still answer."""
+    once; a second such door gets a smaller share, and a third front door still answers."""
     from emulator import front_door_routes, front_doors
 
     assert front_doors.THREADS >= 2 * front_door_routes.STREAMS_PER_DOOR
     held = [_get(doors, f"/endless/{n}") for n in range(front_doors.THREADS)]
+    second = []
     try:
         statuses = [answer.status for _, answer in held]
         assert statuses == [200] * front_door_routes.STREAMS_PER_DOOR + [503] * (
             front_doors.THREADS - front_door_routes.STREAMS_PER_DOOR)
         assert b"is already forwarding 8 requests" in held[-1][1].read()
-        # Another front door answers, on the threads the endless one could not take.
+        second = [_get(doors, f"/endless-b/{n}") for n in range(8)]
+        assert [answer.status for _, answer in second] == [200] * 7 + [503]
+        # Another front door answers, on the threads the endless ones could not take.
         client, answer = _get(doors, "/page/index.html")
         assert (answer.status, answer.read()) == (200, b"hello")
         client.close()
@@ -195,7 +228,7 @@ def test_endless_answers_unread_take_one_front_doors_share_not_every_thread(door
         while got < 4 << 20:
             got += len(held[0][1].read1(1 << 20))
     finally:
-        for client, _ in held:
+        for client, _ in held + second:
             client.close()
     # Closed by their clients, the streams give their places back.
     def served() -> int:

@@ -266,3 +266,99 @@ def test_state_machines_are_not_executed_whatever_the_operator_set():
     moto_containment.configure(config)
     assert config["stepfunctions"]["execute_state_machine"] is False
     assert config["batch"]["use_docker"] is False and config["lambda"]["use_docker"] is True
+
+
+@pytest.fixture
+def names(monkeypatch):
+    """socket.getaddrinfo answering for a few made-up names (the others as usual): `slow.test`
+    when `names.answer` is set, `many.test` with 5000 addresses, `pinned.test` with the
+    loopback's (and then, were it asked again, an address that is not there). The names asked,
+    in order, are in `names.asked`."""
+    import socket
+    import threading
+
+    real = socket.getaddrinfo
+    names = type("Names", (), {})()
+    names.asked, names.answer = [], threading.Event()
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        names.asked.append(host)
+        if host == "slow.test":
+            names.answer.wait(10)
+            host = "127.0.0.1"
+        elif host == "many.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"10.1.{n // 250}.{n % 250}",
+                                                                   port)) for n in range(5000)]
+        elif host == "pinned.test":
+            host = "127.0.0.1" if names.asked.count("pinned.test") == 1 else "192.0.2.1"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield names
+    names.answer.set()  # the stalled lookups end
+
+
+def test_a_delivery_name_is_resolved_in_bounded_time_to_few_addresses(names, monkeypatch):
+    """A hostile name (a resolver that answers slowly, thousands of addresses) would hold the
+    call that delivers (Publish, PutEvents) as long as it liked: refused past the bounds, and
+    stalled lookups hold LOOKUPS threads at most."""
+    from emulator.access import host_addresses
+    from emulator.aws import moto_containment
+
+    monkeypatch.setattr(moto_containment, "RESOLVE_S", 0.2)
+    started = time.monotonic()
+    with pytest.raises(moto_containment.RefusedAddress, match="slow.test was not resolved in "
+                                                              "0.2 s"):
+        moto_containment.checked_addresses("slow.test", 80)
+    assert time.monotonic() - started < 1
+    checked = []
+    monkeypatch.setattr(host_addresses, "reaches_this_host",
+                        lambda address: checked.append(address) or False)
+    with pytest.raises(moto_containment.RefusedAddress,
+                       match="many.test resolves to 5000 addresses, more than 16"):
+        moto_containment.checked_addresses("many.test", 80)
+    assert checked == []  # refused before 5000 checks
+    for _ in range(moto_containment.LOOKUPS - 1):  # with the first: every lookup stalled
+        with pytest.raises(moto_containment.RefusedAddress, match="not resolved"):
+            moto_containment.checked_addresses("slow.test", 80)
+    with pytest.raises(moto_containment.RefusedAddress,
+                       match="4 names are still being resolved"):
+        moto_containment.checked_addresses("example.com", 80)
+    # An address literal needs no slot; a name no resolver takes is refused, not a crash
+    assert moto_containment.checked_addresses("192.0.2.7", 80) == ["192.0.2.7"]
+    names.answer.set()
+    assert wait_until_resolved(moto_containment) == ["127.0.0.1"]
+    for bad in ("a..b", "a" * 64 + ".com"):
+        with pytest.raises(moto_containment.RefusedAddress, match="not a valid host name"):
+            moto_containment.checked_addresses(bad, 80)
+
+
+def wait_until_resolved(moto_containment):
+    from tests.waiting import wait_for
+
+    return wait_for(lambda: _try(moto_containment.checked_addresses, "pinned.test", 80),
+                    lambda found: isinstance(found, list), timeout=5)
+
+
+def _try(call, *args):
+    try:
+        return call(*args)
+    except OSError as error:
+        return error
+
+
+def test_a_delivery_connects_only_to_the_addresses_checked(names, listener, monkeypatch):
+    """The name is resolved once: a second resolution (urllib3's own) could answer an address
+    of this host after the check said another."""
+    import requests
+
+    from emulator.access import host_addresses
+    from emulator.aws import moto_containment
+
+    # The loopback stands in for an endpoint elsewhere: the check passes it.
+    monkeypatch.setattr(host_addresses, "reaches_this_host", lambda address: False)
+    outbound = moto_containment._Outbound(requests)
+    answer = outbound.post(f"http://pinned.test:{listener.server_address[1]}/delivered",
+                           data=b"{}")
+    assert answer.status_code == 200 and listener.hits == ["/delivered"]
+    assert names.asked.count("pinned.test") == 1  # (the literal it was pinned to is asked)

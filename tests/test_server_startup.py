@@ -7,8 +7,10 @@ collector is off while it is built and on, with the start-up's objects frozen, o
 import gc
 import io
 import json
+import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import textwrap
@@ -200,3 +202,20 @@ def test_a_reset_empties_a_data_directorys_registry_that_nothing_used_yet(tmp_pa
     assert second.ecr.registry_if_made() is None
     second.reset()
     assert not (tmp_path / "registry" / "repositories" / "000000000000" / "app").exists()
+
+
+def test_a_data_directory_is_its_owners_only(tmp_path):
+    """The registry's images (their layers may hold secrets) are not other users' to read: a new
+    data directory and its registry/ are 0700; a registry/ an older emulator made open (0755)
+    is closed at start; a data directory the user made is left as it is."""
+    fresh = tmp_path / "fresh"
+    assert create_app(Settings(host="127.0.0.1", port=0, data_dir=str(fresh))).registry
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    assert stat.S_IMODE((fresh / "registry").stat().st_mode) == 0o700
+    older = tmp_path / "older"
+    (older / "registry").mkdir(parents=True, mode=0o755)
+    os.chmod(older / "registry", 0o755)
+    os.chmod(older, 0o755)
+    create_app(Settings(host="127.0.0.1", port=0, data_dir=str(older)))
+    assert stat.S_IMODE((older / "registry").stat().st_mode) == 0o700
+    assert stat.S_IMODE(older.stat().st_mode) == 0o755

@@ -341,6 +341,26 @@ def test_a_failed_task_still_being_torn_down_is_counted_before_it_is_replaced():
     assert world.service.consecutive_failures == 3
 
 
+def test_failures_counted_by_a_pass_are_told_before_its_rollback_resets_them():
+    """Starts impaired (ecs_events.py) is told by the service listeners from the count: a pass
+    that counts the third failure of a task still torn down, then rolls back in the same pass
+    (which resets the count), must tell them in between."""
+    world = World(desired=1, configuration=BREAKER)
+    world.settle()
+    world.deploy("broken")
+    seen = []
+    world.scheduler.service_listeners.append(
+        lambda store, service: seen.append(service.consecutive_failures))
+    for _ in range(3):
+        world.unthrottle()
+        world.run_pass()
+        [task] = world.live(world.service.primary)
+        task.request_stop("TaskFailedToStart", "CannotPullContainerError: no such image")
+    world.run_pass()  # counts the third, trips the breaker, rolls back
+    assert world.service.primary.rollout_state_reason.startswith("ECS deployment circuit breaker")
+    assert world.service.consecutive_failures == 0 and max(seen) == 3
+
+
 def test_quick_exits_after_running_back_off_too_but_long_runs_do_not():
     world = World(desired=1)
     for _ in range(4):

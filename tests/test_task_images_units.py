@@ -143,7 +143,7 @@ def test_a_definition_of_many_slow_images_is_refused_at_the_first_that_says_try_
         asked.append(image)
         return "which its registry did not answer about within 5 s; try again"
 
-    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+    view = host_access.EngineView(foreign_volume=lambda n, a: None, own_registry=lambda i: False,
                                   unserved_image=unserved_image)
     spec = {"containerDefinitions": [{"name": f"c{i}", "image": f"203.0.113.1/x{i}:1"}
                                      for i in range(10)]}
@@ -166,7 +166,7 @@ def test_a_registrys_name_is_resolved_under_the_checks_limits():
         resolved.append(host)
         return checks.within_limits(lambda: release.wait(10) and [], caller, host)
 
-    view = host_access.EngineView(foreign_volume=lambda n: None, own_registry=lambda i: False,
+    view = host_access.EngineView(foreign_volume=lambda n, a: None, own_registry=lambda i: False,
                                   unserved_image=lambda i, caller=None: asked.append(i),
                                   resolve=partial(resolve, caller="task-1"))
     spec = {"containerDefinitions": [{"name": "a", "image": "silent.example/x:1"},

@@ -4,7 +4,8 @@ Tasks run as real containers on the operator's Docker Engine, so an EC2 task def
 mounts a host path, runs privileged, joins the host's pid, ipc or network namespace, adds
 capabilities or devices, loosens the security profile, or uses a volume driver or driver options
 (the local driver's `o=bind` is a host mount) is root on the host; one that sets the `rtprio` or
-`nice` ulimits takes the host's CPUs ahead of the host's own processes. Fargate refuses these; EC2
+`nice` ulimits takes the host's CPUs ahead of the host's own processes; one that publishes a
+fixed host port below the ephemeral range takes a port of the host's own services. Fargate refuses these; EC2
 takes them, and on AWS only an IAM policy stands between a task's role and them. Here the
 operator's own calls (from this host) may do anything; calls from a task's container may not
 register such a definition, nor launch one (RunTask, StartTask, CreateService, UpdateService,
@@ -13,8 +14,10 @@ the same escape), nor do the same through daemon task definitions (RegisterDaemo
 CreateDaemon, UpdateDaemon) or Express services of their own task definition, unless the
 operator sets ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS.
 
-A shared-scope Docker volume is the Docker volume of its name: one that exists and that no
-emulator made (the operator's, another project's database) is the host's too; so is an image
+A shared-scope Docker volume is the Docker volume of its name (another account's carries the
+account's id: task_volumes.shared_name): one that exists and that this emulator did not make as
+a shared one (the operator's, another project's database, another emulator's tasks' data) is
+not a task's to mount, nor is a name kept for another account's, nor an image
 from a registry on the host other than the emulator's own (Docker's daemon would fetch it, as
 root, from a service on the host's loopback, and a task would read the answer in its
 stoppedReason). Any other image outside the emulator's ECR must be one a registry serves to
@@ -28,6 +31,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
+from emulator.config import DEFAULT_ACCOUNT_ID
 from emulator.ecs import daemon_task_definitions, task_definitions
 from emulator.engine import task_volumes
 from emulator.engine.task_images import Late
@@ -40,6 +44,12 @@ DAEMON_LAUNCHES = ("CreateDaemon", "UpdateDaemon")
 SAFE_SECURITY_OPTIONS = ("no-new-privileges", "no-new-privileges:true")
 HOST = "host"
 _SCHEDULING_ULIMITS = ("rtprio", "nice")
+# The host ports a bridge task may publish by number: ECS's default ephemeral range (where an
+# agent without /proc's ip_local_port_range draws dynamic ports). Below it listen this host's
+# own services, or will (80, 5432, a registry on 5000, the emulator's 4566): a task publishing
+# one (Docker's proxy binds it as root, on the publish address, 127.0.0.1 by default) takes
+# it before them, or answers in their place.
+EPHEMERAL_PORTS = range(49153, 65536)
 
 
 def reasons(spec: dict) -> list[str]:
@@ -54,9 +64,20 @@ def reasons(spec: dict) -> list[str]:
         docker = _dict(volume, "dockerVolumeConfiguration")
         if docker.get("driverOpts") or docker.get("driver") not in (None, "", "local"):
             found.append(f"volume {name!r} sets a volume driver or driver options")
+    published = spec.get("networkMode") in (None, "", "bridge")  # awsvpc's are dynamic
     for container in _dicts(spec, "containerDefinitions"):
-        found += _container_reasons(container)
+        found += _container_reasons(container) + (_fixed_ports(container) if published else [])
     return found
+
+
+def _fixed_ports(container: dict) -> list[str]:
+    ports = sorted({m.get("hostPort") for m in _dicts(container, "portMappings")
+                    if isinstance(m.get("hostPort"), int) and m["hostPort"]
+                    and m["hostPort"] not in EPHEMERAL_PORTS})
+    if not ports:
+        return []
+    return [f"container {container.get('name', '')!r} publishes the host ports {ports} (a "
+            f"task's may be 0, dynamic, or {EPHEMERAL_PORTS.start}-{EPHEMERAL_PORTS.stop - 1})"]
 
 
 def _dicts(parent: dict, key: str) -> list[dict]:
@@ -99,9 +120,10 @@ def _container_reasons(container: dict) -> list[str]:
 @dataclass(frozen=True)
 class EngineView:
     """What the checks ask beyond the task definition (app.py wires it to the Docker Engines)."""
-    # Why a shared Docker volume of that name is the host's (one on an engine that no emulator
-    # made, or an engine could not say), else None (task_volumes.foreign_volume).
-    foreign_volume: Callable[[str], str | None]
+    # Why a shared Docker volume of that name is not for a task of that account (one on an
+    # engine that this emulator did not make as shared, another account's name, or an engine
+    # could not say), else None (task_volumes.foreign_volume): (name, account).
+    foreign_volume: Callable[[str, str], str | None]
     # Whether an image reference names the emulator's own registry (engine/ecr_images.py).
     own_registry: Callable[[str], bool]
     # Why an image is not one any registry serves to anyone, else None (task_images.py: it
@@ -111,6 +133,8 @@ class EngineView:
     # bounded as the image checks are (task_images.py: `caller=`, Throttled, Late): a task may
     # name a domain whose name servers never answer. None: resolved on the request's thread.
     resolve: Callable[..., list] | None = None
+    # The account whose shared volumes are the Docker volumes of their names (shared_name).
+    default_account: str = DEFAULT_ACCOUNT_ID
 
 
 def subject(operation: str, params: dict, store) -> dict | None:
@@ -135,13 +159,15 @@ def subject(operation: str, params: dict, store) -> dict | None:
     return definition.spec if definition is not None else None
 
 
-def engine_reasons(spec: dict, view: EngineView) -> list[str]:
-    """What in a task definition reaches the host through the Docker Engines' own things (asks
-    Docker: call without the state lock)."""
+def engine_reasons(spec: dict, view: EngineView, account: str | None = None) -> list[str]:
+    """What in a task definition reaches the host (or other accounts' and emulators' data)
+    through the Docker Engines' own things, for a caller of `account` (default: the default
+    account's) (asks Docker: call without the state lock)."""
     found = []
+    account = account or view.default_account
     for volume in _dicts(spec, "volumes"):
-        name = task_volumes.shared_name(volume)
-        why = view.foreign_volume(name) if name else None
+        name = task_volumes.shared_name(volume, account, view.default_account)
+        why = view.foreign_volume(name, account) if name else None
         if why:
             found.append(f"volume {volume.get('name', '')!r} is the Docker volume {name!r}, "
                          f"{why}")
@@ -194,9 +220,10 @@ def _is_address(host: str) -> bool:
         return False
 
 
-def refusal(operation: str, spec: dict, view: EngineView | None = None) -> str | None:
-    """Why a task may not make this ECS call about `spec` (subject()), else None."""
-    found = reasons(spec) + (engine_reasons(spec, view) if view is not None else [])
+def refusal(operation: str, spec: dict, view: EngineView | None = None,
+            account: str | None = None) -> str | None:
+    """Why a task of `account` may not make this ECS call about `spec` (subject()), else None."""
+    found = reasons(spec) + (engine_reasons(spec, view, account) if view is not None else [])
     if not found:
         return None
     return (f"A task may not {'register' if operation == 'RegisterTaskDefinition' else 'run'} "
@@ -208,7 +235,7 @@ def refusal(operation: str, spec: dict, view: EngineView | None = None) -> str |
 def _daemon_spec(params: dict) -> dict:
     """A daemon task definition request as the task definition it runs as: `shared` pid and
     ipc namespaces are the host's."""
-    spec = dict(params)
+    spec = dict(params, networkMode="bridge")  # daemons always run as bridge tasks
     for key in ("pidMode", "ipcMode"):
         if spec.get(key) == "shared":
             spec[key] = HOST

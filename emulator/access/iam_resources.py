@@ -62,11 +62,13 @@ def _ecs_resource(operation: str, params: dict, base: str, store_of) -> str:
 def _task_definition_arn(ref, base: str, store_of) -> str:
     if not isinstance(ref, str):
         return "*"
-    if ref.startswith("arn:"):
-        return ref
+    # What the handler will run, named as it is stored: an ARN sent without its revision (or
+    # in another spelling the handler accepts) is checked as the revision that runs
     definition = _definition(ref, store_of)
     if definition is not None:
         return definition.arn
+    if ref.startswith("arn:"):
+        return ref
     return f"{base}:task-definition/{ref}" if ":" in ref else f"{base}:task-definition/{ref}:*"
 
 

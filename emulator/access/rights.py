@@ -5,7 +5,8 @@
 - With ECS_EMULATOR_ENFORCE_IAM, every call is checked against its caller's IAM policies
   (iam.py), and so is every resource of a caller's CloudFormation stack (iam_stacks.py); calls
   from this host signed with keys IAM does not know act as the account's root.
-Calls from this host otherwise keep every right.
+Calls from this host otherwise keep every right. A launch that either check reads is served
+naming the exact revision it was checked on (launch_pins.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from dataclasses import replace
 from functools import partial
 
+from emulator.access import launch_pins
 from emulator.access.gate import caller_of
 from emulator.aws.errors import AwsError
 from emulator.config import Settings
@@ -44,32 +46,47 @@ class Rights:
     def enforces_iam(self) -> bool:
         return self._iam is not None
 
-    def check_json(self, service, operation: str, body: bytes, environ: dict, ctx) -> None:
-        """Raise the AwsError that refuses this ECS or ECR call, if any."""
+    def check_json(self, service, operation: str, body: bytes, environ: dict, ctx) -> bytes:
+        """Raise the AwsError that refuses this ECS or ECR call, if any; else the body to serve:
+        the call's own, or, for a launch that was checked, one that names the exact revision
+        checked (launch_pins.py)."""
         caller = caller_of(environ)
-        if self._iam is not None:
-            with service.state.lock:  # the task definitions a call names are read for IAM
+        host_checked = self._host_access_checked(service, caller)
+        if self._iam is None and not host_checked:
+            return body
+        pins = service.name == "ecs" and launch_pins.launches(operation)
+        params = _params(body) if host_checked or pins else None
+        with service.state.lock:  # the task definitions a call names are read for IAM, pinned
+            store_of = partial(service.state.store_for, ctx.account, ctx.region)
+            if self._iam is not None:
                 self._iam.check_json(service.name, operation, body, environ, ctx, caller,
-                                     lambda: service.state.store_for(ctx.account, ctx.region))
-        if not self._host_access_checked(service, caller):
-            return
-        params = _params(body)
-        if params is None:
-            return  # not JSON: the service answers that itself
-        self._refuse_host_access(service, operation, params, ctx, caller)
+                                     store_of)
+            pinned = launch_pins.pin(operation, params, store_of()) if pins and params else None
+        if host_checked and params is not None:
+            self._refuse_host_access(service, operation, pinned or params, ctx, caller)
+        return body if pinned is None else json.dumps(pinned).encode()
 
-    def check_on_behalf(self, service, operation: str, params: dict, environ: dict, ctx) -> None:
+    def check_on_behalf(self, service, operation: str, params: dict, environ: dict,
+                        ctx) -> dict:
         """The rules for a call the emulator makes for a caller (the resources of the caller's
         CloudFormation stack), as for the caller's own calls: IAM too, as a stack acts with
-        its caller's rights on AWS."""
+        its caller's rights on AWS. Returns the params to call with (pinned, as check_json's
+        body)."""
         caller = caller_of(environ)
-        if self._iam is not None:
-            with service.state.lock:  # the task definitions a call names are read for IAM
+        host_checked = self._host_access_checked(service, caller)
+        if self._iam is None and not host_checked:
+            return params
+        with service.state.lock:
+            store_of = partial(service.state.store_for, ctx.account, ctx.region)
+            if self._iam is not None:
                 self._iam.check_on_behalf(service.name, operation, params, environ, ctx, caller,
-                                          lambda: service.state.store_for(ctx.account,
-                                                                          ctx.region))
-        if self._host_access_checked(service, caller):
+                                          store_of)
+            pinned = launch_pins.pin(operation, params, store_of()) if (
+                service.name == "ecs") else None
+        params = pinned or params
+        if host_checked:
             self._refuse_host_access(service, operation, params, ctx, caller)
+        return params
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
                              deleting=None, name: str | None = None) -> None:
@@ -100,7 +117,7 @@ class Rights:
             view = replace(view, unserved_image=partial(view.unserved_image, caller=who),
                            resolve=view.resolve and partial(view.resolve, caller=who))
         try:
-            reason = host_access.refusal(operation, spec, view)  # Docker: no lock held
+            reason = host_access.refusal(operation, spec, view, ctx.account)  # Docker: no lock
         except Throttled as error:
             raise ThrottlingException(str(error)) from None
         if reason is not None:

@@ -13,8 +13,11 @@ moto serves every caller, tasks included, and some of its services act outside t
   process: to the emulator's own control endpoints that is a call from this host, and to any
   service on this host's loopback a call from inside. Those requests are made over connections
   that refuse addresses of this host (loopback, link-local, unspecified, any address of its
-  interfaces): the name is resolved and checked before connecting, and the connected peer again
-  (a name that resolves elsewhere the second time), on every redirect too. A refused or failed
+  interfaces): the name is resolved once, in bounded time and to a bounded number of addresses
+  (RESOLVE_S, MAX_ADDRESSES: a hostile name's slow resolver or thousands of addresses would
+  hold the call; beyond either it is refused), every address is checked, and only those are
+  connected to (no second resolution, which could answer elsewhere), on every redirect too.
+  A refused or failed
   delivery is logged and dropped, as AWS drops what an endpoint does not take: the call that
   caused it (Publish, PutRecord, PutEvents) succeeds. Answers are read streamed, cut at a size
   and a time (TIMEOUT_S, DEADLINE_S, ANSWER_CAP).
@@ -25,8 +28,10 @@ from __future__ import annotations
 import functools
 import importlib.abc
 import importlib.machinery
+import ipaddress
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -53,6 +58,14 @@ TIMEOUT_S = (5, 15)
 DEADLINE_S = 30.0
 ANSWER_CAP = 1 << 20
 LAMBDA_SIMPLE_ANSWER = "Simple Lambda happy path OK"  # moto's docker-less Lambda's
+# A delivery's name is resolved in RESOLVE_S at most (getaddrinfo has no timeout: it waits on
+# the resolver's name servers, which a hostile name's may stretch) to MAX_ADDRESSES at most
+# (each is checked, and connected to in turn within the connect timeout); beyond either the
+# delivery is refused. Lookups still waiting after their time hold at most LOOKUPS threads.
+RESOLVE_S = 5.0
+MAX_ADDRESSES = 16
+LOOKUPS = 4
+_lookups = threading.BoundedSemaphore(LOOKUPS)
 
 _installed = threading.Lock()
 _done = False
@@ -118,35 +131,97 @@ class RefusedAddress(OSError):
     """A delivery whose endpoint is (or resolves to) an address of this host."""
 
 
-def _check_host(host: str, port: int) -> None:
-    from emulator.access.host_addresses import name_reaches_this_host
+def checked_addresses(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to, none of them this host's; else RefusedAddress (or
+    socket.gaierror where it does not resolve)."""
+    from emulator.access.host_addresses import HOST_NAMES, reaches_this_host
 
-    local = name_reaches_this_host(host, port)
+    if host.strip("[]").rstrip(".").lower() in HOST_NAMES:
+        raise RefusedAddress(f"{host} names the emulator's host")
+    addresses = list(dict.fromkeys(info[4][0] for info in _resolve(host.strip("[]"), port)))
+    if len(addresses) > MAX_ADDRESSES:
+        raise RefusedAddress(f"{host} resolves to {len(addresses)} addresses, more than "
+                             f"{MAX_ADDRESSES}")
+    local = [address for address in addresses if reaches_this_host(address)]
     if local:
         raise RefusedAddress(f"{host} is an address of the emulator's host ({', '.join(local)})")
+    return addresses
+
+
+def _resolve(host: str, port: int) -> list:
+    """getaddrinfo in a thread of its own, waited for RESOLVE_S at most (a slot among LOOKUPS
+    too, which lookups still stalled hold)."""
+    try:  # an address literal needs no lookup, nor a slot stalled names may hold
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    else:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                  flags=socket.AI_NUMERICHOST)
+    deadline = time.monotonic() + RESOLVE_S
+    if not _lookups.acquire(timeout=RESOLVE_S):
+        raise RefusedAddress(f"{host}: {LOOKUPS} names are still being resolved")
+    found: list = []
+
+    def lookup():
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            found.append(error)
+        finally:
+            _lookups.release()
+
+    thread = threading.Thread(target=lookup, name="moto-delivery-lookup", daemon=True)
+    try:
+        thread.start()
+    except BaseException:  # the slot is the thread's to give back: it never ran
+        _lookups.release()
+        raise
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if not found:
+        raise RefusedAddress(f"{host} was not resolved in {RESOLVE_S:g} s")
+    if isinstance(found[0], (UnicodeError, ValueError)):  # "a..b", a label over 63 characters
+        raise RefusedAddress(f"{host} is not a valid host name")
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    return found[0]
+
+
+def _connect(connection, addresses: list[str]):
+    """A socket connected to the first of `addresses` that answers, all tried within the
+    connection's connect timeout; urllib3's errors as its own _new_conn raises them."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    from urllib3.util.connection import create_connection
+
+    timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else TIMEOUT_S[0]
+    deadline, error = time.monotonic() + timeout, None
+    for address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            return create_connection((address, connection.port), left,
+                                     source_address=connection.source_address,
+                                     socket_options=connection.socket_options)
+        except OSError as failed:
+            error = failed
+    if error is None or isinstance(error, TimeoutError):
+        raise ConnectTimeoutError(connection, f"Connection to {connection.host} timed out. "
+                                              f"(connect timeout={timeout})")
+    raise NewConnectionError(connection, f"Failed to establish a new connection: {error}")
 
 
 def _guarded_connections():
     from urllib3 import connection, connectionpool
 
-    from emulator.access.host_addresses import reaches_this_host
+    def _new_conn(self):
+        # self.host stays the name (TLS's server name, the Host header); only the addresses
+        # checked here are connected to
+        return _connect(self, checked_addresses(self._dns_host, self.port))
 
-    def new_conn(base):
-        def _new_conn(self):
-            _check_host(self._dns_host, self.port)
-            sock = base._new_conn(self)
-            peer = sock.getpeername()[0]
-            if reaches_this_host(peer):  # the name resolved elsewhere this time
-                sock.close()
-                raise RefusedAddress(f"{self.host} connected to {peer}, an address of the "
-                                     "emulator's host")
-            return sock
-        return _new_conn
-
-    http = type("GuardedHTTPConnection", (connection.HTTPConnection,),
-                {"_new_conn": new_conn(connection.HTTPConnection)})
+    http = type("GuardedHTTPConnection", (connection.HTTPConnection,), {"_new_conn": _new_conn})
     https = type("GuardedHTTPSConnection", (connection.HTTPSConnection,),
-                 {"_new_conn": new_conn(connection.HTTPSConnection)})
+                 {"_new_conn": _new_conn})
     return {
         "http": type("GuardedPool", (connectionpool.HTTPConnectionPool,), {"ConnectionCls": http}),
         "https": type("GuardedSPool", (connectionpool.HTTPSConnectionPool,),

@@ -28,7 +28,8 @@ _JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 # Bodies of our own JSON APIs, refused with 413 above these sizes before they are read. AWS
 # refuses large requests too; these leave room for the largest valid request of each service
 # (ECS: a task definition is at most 64 KiB; ECR: UploadLayerPart carries up to 20 MiB, base64).
-JSON_BODY_LIMITS = {"ecs": 1024 * 1024, "ecr": 32 * 1024 * 1024}
+# Keyed by the model's endpoint prefix (JsonService.name): ECR's is "api.ecr".
+JSON_BODY_LIMITS = {"ecs": 1024 * 1024, "api.ecr": 32 * 1024 * 1024}
 _DEFAULT_JSON_LIMIT = 1024 * 1024
 
 
@@ -72,7 +73,7 @@ class AwsRouter:
                                                                        _DEFAULT_JSON_LIMIT))
         except http_bodies.BodyTooLarge as error:
             return _too_large(error, ctx.request_id, start_response)
-        reply = self._refusal(service, operation, body, environ, ctx)
+        reply, body = self._checked(service, operation, body, environ, ctx)
         if reply is None:
             reply = service.handle(operation, body, ctx)
         payload = self._answer(reply, ctx, start_response)
@@ -97,14 +98,14 @@ class AwsRouter:
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Error')}", headers)
         return [payload]
 
-    def _refusal(self, service: JsonService, operation: str, body: bytes, environ: dict, ctx):
+    def _checked(self, service: JsonService, operation: str, body: bytes, environ: dict, ctx):
+        """(the refusal, or None; the body to serve: the one checked, access/launch_pins.py)."""
         if self._rights is None:
-            return None
+            return None, body
         try:
-            self._rights.check_json(service, operation, body, environ, ctx)
+            return None, self._rights.check_json(service, operation, body, environ, ctx)
         except AwsError as error:
-            return Reply(error.status, error.body(), error.code)
-        return None
+            return Reply(error.status, error.body(), error.code), body
 
     def _flask(self):
         if self._flask_app is None:  # a race builds it twice at worst: the factory caches it

@@ -63,9 +63,9 @@ class Api:
         return self._call(self.services.ecr, operation, params)
 
     def _call(self, service, operation: str, params: dict) -> dict:
-        if self.services.rights is not None:
-            self.services.rights.check_on_behalf(service, operation, params, self.environ,
-                                                 self.ctx)
+        if self.services.rights is not None:  # what it checked is what is called
+            params = self.services.rights.check_on_behalf(service, operation, params,
+                                                          self.environ, self.ctx)
         return service.invoke(operation, params, self.ctx)
 
     @property

@@ -28,7 +28,8 @@ class EcsArn:
     def in_store(self, store, resource_type: str | None = None) -> bool:
         """Whether it names something of `store`'s account and region (of `resource_type`, if
         given): an ARN of any other is found in no store of ours."""
-        return ((self.account, self.region) == (store.account, store.region)
+        return ((self.partition, self.account, self.region)
+                == (partition_of(store.region), store.account, store.region)
                 and resource_type in (None, self.resource_type))
 
 

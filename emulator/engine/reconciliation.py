@@ -71,8 +71,8 @@ class Reconciliation:
         if self.service.scheduling_strategy == "DAEMON":
             daemon_scheduler.reconcile(self)
             return
-        for task in self.ending:  # counted before they are replaced: the throttle holds
-            self.scheduler.failures.count_failure(self.service, task)
+        # counted before they are replaced: the throttle holds
+        self.scheduler.count_failures(self.store, self.service, self.ending)
         self.replace_unhealthy()
         self.note_steady_tasks()
         self.check_circuit_breaker()

@@ -110,6 +110,17 @@ class ServiceScheduler:
             listener(store, service)  # what was counted may be news (starts impaired)
         self._wake.set()
 
+    def count_failures(self, store: EcsStore, service: Service, ending: list) -> None:
+        """Count the failures of tasks a pass finds still being torn down, and tell the
+        listeners at once, as on_task_changed does: a rollback later in the same pass resets
+        the count, and starts impaired would go unreported."""
+        counted = len(service.counted_failures)
+        for task in ending:
+            self.failures.count_failure(service, task)
+        if len(service.counted_failures) != counted:
+            for listener in self.service_listeners:
+                listener(store, service)
+
     def note_failure(self, service: Service) -> None:
         """A launch that could not be placed (the DAEMON and REPLICA passes)."""
         self.failures.note_unplaced(service)

@@ -318,7 +318,7 @@ class TaskEngine(TaskEvents):
     def task_shape(self, task, volumes: list[str]) -> container_specs.TaskShape:
         """The task's shape, its volumes made (task_volumes.py) on the task's engine."""
         return task_volumes.task_shape(task, volumes, self.settings.publish_host,
-                                       self.runtime_of(task))
+                                       self.runtime_of(task), self.settings.default_account_id)
 
     def environment_for(self, store, task, container) -> dict[str, str]:
         environment = {}

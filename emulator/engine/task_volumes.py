@@ -27,9 +27,11 @@ def labels_for(task, container_name: str) -> dict[str, str]:
     }
 
 
-def task_shape(task, created: list[str], publish_ip, runtime) -> container_specs.TaskShape:
-    """`created`: the task-scoped volumes made so far (appended to: its runner removes them)."""
-    sources, kinds = _volumes(task, created, runtime)
+def task_shape(task, created: list[str], publish_ip, runtime,
+               home_account: str) -> container_specs.TaskShape:
+    """`created`: the task-scoped volumes made so far (appended to: its runner removes them);
+    `home_account`: the account whose shared volumes keep their own names (shared_name)."""
+    sources, kinds = _volumes(task, created, runtime, home_account)
     return container_specs.TaskShape(
         task_id=task.id,
         family=task.definition.family,
@@ -45,9 +47,10 @@ def task_shape(task, created: list[str], publish_ip, runtime) -> container_specs
     )
 
 
-def _volumes(task, created: list[str], runtime):
+def _volumes(task, created: list[str], runtime, home_account: str):
     """ECS volumes -> runtime sources. Docker volumes are created here, once per task."""
     sources, kinds = {}, {}
+    account = task.arn.split(":")[4]
     for volume in task.definition.spec.get("volumes", []):
         name = volume["name"]
         host = volume.get("host") or {}
@@ -55,7 +58,7 @@ def _volumes(task, created: list[str], runtime):
         if host.get("sourcePath"):
             sources[name], kinds[name] = host["sourcePath"], "bind"
             continue
-        volume_name = shared_name(volume)
+        volume_name = shared_name(volume, account, home_account)
         shared = volume_name is not None
         if not shared:
             volume_name = task_volume_name(task.id, name)
@@ -84,16 +87,33 @@ def task_volume_name(task_id: str, name: str) -> str:
 TASK_VOLUME = re.compile(r"ecs-[0-9a-f]{12}-")
 
 
-def shared_name(volume: dict) -> str | None:
-    """The Docker volume an ECS volume shares with every task that names it (EFS, or a docker
-    volume of `shared` scope, which is the volume of its name); None for the others."""
+# Shared volumes of an account other than the default one (shared_name): its id in the name.
+ACCOUNT_VOLUME = re.compile(r"ecs-emulator-([0-9]{12})-")
+
+
+def shared_name(volume: dict, account: str, home_account: str) -> str | None:
+    """The Docker volume an ECS volume shares with every task of `account` that names it (EFS,
+    or a docker volume of `shared` scope); None for the others. On AWS a shared volume is one
+    container instance's, and an EFS file system one account's: the default account's
+    (`home_account`: the operator's own calls, and tasks' that sign with no key IAM knows) keep
+    the names they always had, the Docker volume of its name (so the operator's own volumes
+    too) and ecs-emulator-efs-<file system>; another account's carry its id, so no account
+    reads another's (a name that looks like another account's is refused to tasks:
+    foreign_volume)."""
     efs = volume.get("efsVolumeConfiguration")
     if isinstance(efs, dict) and efs:  # not a dict: a request validation answers
-        return f"ecs-emulator-efs-{efs.get('fileSystemId', '')}"
+        name = f"efs-{efs.get('fileSystemId', '')}"
+        return f"ecs-emulator-{name}" if account == home_account else _scoped(account, name)
     docker_config = volume.get("dockerVolumeConfiguration")
     if isinstance(docker_config, dict) and docker_config.get("scope") == "shared":
-        return volume.get("name", "")
+        name = volume.get("name", "")
+        return name if account == home_account or not isinstance(name, str) else _scoped(
+            account, name)
     return None
+
+
+def _scoped(account: str, name: str) -> str:
+    return f"ecs-emulator-{account}-{name}"
 
 
 # A Docker volume name (Docker's own rule, one character shorter): only such a name is asked
@@ -102,17 +122,21 @@ def shared_name(volume: dict) -> str | None:
 VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-def foreign_volume(engines, name) -> str | None:
-    """Why the shared Docker volume `name` is not a task's to mount, else None: an answering
-    engine (engines.py) has a volume of that name that no emulator made as a shared one (a
-    user's, another project's, a task's own volume), which a shared-scope volume would mount,
-    as Docker answers a create of an existing volume with that volume; the name is a task
-    volume's (reserved, made yet or not); or an engine could not say, or is not answering
-    (fails closed: the task may try again)."""
+def foreign_volume(engines, name, account: str | None = None) -> str | None:
+    """Why the shared Docker volume `name` is not a task's of `account` to mount, else None: an
+    answering engine (engines.py) has a volume of that name that this emulator did not make as
+    a shared one (a user's, another project's, a task's own volume, another emulator's: their
+    tasks' data), which a shared-scope volume would mount, as Docker answers a create of an
+    existing volume with that volume; the name is a task volume's or another account's
+    (reserved, made yet or not); or an engine could not say, or is not answering (fails
+    closed: the task may try again)."""
     if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
         return None
     if TASK_VOLUME.match(name):
         return "a name kept for tasks' own volumes (ecs-<task id>-<volume>)"
+    other = ACCOUNT_VOLUME.match(name)
+    if other is not None and account is not None and other.group(1) != account:
+        return f"a name kept for the shared volumes of account {other.group(1)}"
     for engine in list(engines.engines.values()):
         if not engine.health.answering():
             # Its volume of that name (a user's) would be mounted once it is back.
@@ -126,6 +150,8 @@ def foreign_volume(engines, name) -> str | None:
         if found is not None and not _made_shared(found):
             return ("which the emulator did not make" if runtime_labels.INSTANCE not in found
                     else "a volume the emulator made for one task only")
+        if found is not None and found.get(runtime_labels.INSTANCE) != engine.runtime.instance_id:
+            return "which another emulator made (its tasks' data)"
     return None
 
 

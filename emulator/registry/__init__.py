@@ -14,6 +14,7 @@ start-up) then leaves storage to the registry's first use (the ECR state makes i
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import weakref
@@ -41,6 +42,20 @@ class Registry:
         self.storage.reset()
 
 
+def data_root(data_dir: str) -> Path:
+    """The registry's directory under ECS_EMULATOR_DATA_DIR, made readable by its owner only:
+    it holds every image pushed, whose layers may carry secrets. The data directory is made so
+    too when it is new; one that exists is the user's and left as it is (it may hold more than
+    ours), as our registry/ and state/ in it are closed to others anyway. registry/ is closed
+    even when an older emulator made it (0755, files 0644)."""
+    data = Path(data_dir)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root = data / "registry"
+    root.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(root, 0o700)
+    return root
+
+
 def create_registry(settings: Settings) -> Registry:
     """A registry under `settings.data_dir`/registry, or under a temporary directory that is
     removed when the registry is collected or the process exits."""
@@ -48,7 +63,7 @@ def create_registry(settings: Settings) -> Registry:
     from emulator.registry.storage import RegistryStorage
 
     if settings.data_dir:
-        root = Path(settings.data_dir) / "registry"
+        root = data_root(settings.data_dir)
         cleanup = None
     else:
         root = Path(tempfile.mkdtemp(prefix="ecs-emulator-registry-"))

@@ -41,7 +41,10 @@ class DockerTaskNetwork:
         self._bridge_claims = bridge_claims
         self._engine_local = engine_local or (lambda info: None)
         self._own_container = own_container
-        self._attached = bool(own_container)  # the emulator's own container is on the network
+        # (network, address) where the emulator's own container joined the task network: set
+        # once the attach succeeded and the address is this process's own, never on the
+        # setting's word alone (a network it has not joined is judged like any other's)
+        self._attached: tuple[str, str] | None = None
         self._foreign_said = False  # network_members() said the network is not this host's
         # Docker's default bridge's gateways (gateways()): read once; a failed read retried
         # after _bridge_retry_at
@@ -83,18 +86,26 @@ class DockerTaskNetwork:
 
     def attach_to_network(self, container: str) -> str:
         """Connect `container` (the emulator's own) to this instance's network; its address."""
+        from emulator.access.host_addresses import is_local_address
+
         from .own_container import attach
 
-        self._attached = True
-        return attach(self.api, self.ensure_network()[0], container)
+        network = self.ensure_network()[0]
+        address = attach(self.api, network, container)
+        # Ours only where this process holds the address: a container of that name on an
+        # engine we do not run on (own_container_id's host-name guess) is not the emulator
+        self._attached = (network, address) if is_local_address(address) else None
+        return address
 
     def network_members(self) -> NetworkMembers:
         """Who is on this instance's network now (the access checks map addresses to tasks):
         nobody where the network's bridge is not in this network namespace (an engine in a
         container, in another namespace, elsewhere), whose addresses a container here may have
-        too; the emulator run as a container is on the network itself."""
-        members = docker_network.network_members(self.api, self.ensure_network()[0])
-        if members.shared or self._attached or engine_locality.bridge_is_here(members.bridge):
+        too; the emulator run as a container that has joined the network is on it itself."""
+        network = self.ensure_network()[0]
+        members = docker_network.network_members(self.api, network)
+        if (members.shared or self._joined(network, members)
+                or engine_locality.bridge_is_here(members.bridge)):
             return members
         from emulator.access.control_token import reaches_loopback
 
@@ -107,6 +118,27 @@ class DockerTaskNetwork:
                         "network namespace or on another machine)", self.api.base_url,
                         self.ensure_network()[0], members.bridge)
         return NetworkMembers(subnets=(), addresses={})
+
+    def _joined(self, network: str, members: NetworkMembers) -> bool:
+        """Whether the emulator's own container is on `network` now: it joined it (this run,
+        or before it: the network lists its container id at an address this process holds),
+        and the network's containers still list its address (one made again is not joined)."""
+        if self._attached is None and self._own_container:
+            from emulator.access.host_addresses import is_local_address
+
+            own = self.own_container() or ""
+            # By id only (a name would need a look at Docker); and an address alone could be
+            # another engine's container's, on a subnet this one's network has too
+            if _is_id(own):
+                for address, container in members.addresses.items():
+                    if container.startswith(own) and is_local_address(address):
+                        self._attached = (network, address)
+        if self._attached is None or self._attached[0] != network:
+            return False
+        holder = members.addresses.get(self._attached[1])
+        own = self.own_container() or ""
+        # Still ours: disconnected (or moved), its old address may be a task's now
+        return holder is not None and (not _is_id(own) or holder.startswith(own))
 
     def gateways(self) -> tuple[str, ...]:
         """This engine's network gateway (once made) and Docker's default bridge's: addresses of
@@ -128,6 +160,7 @@ class DockerTaskNetwork:
     def _forget_network(self) -> None:
         with self._network_lock:
             self._network = None
+            self._attached = None  # joined again with the network made again
         self._pause_image = None  # checked again with the network: it may have gone too
 
     def own_container(self) -> str | None:
@@ -182,3 +215,8 @@ class DockerTaskNetwork:
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         if sandbox.sandbox_id:
             self.queue.call(TEARDOWN, docker_network.remove_pause_sandbox, self.api, sandbox)
+
+
+def _is_id(container: str) -> bool:
+    """A Docker container id (or its 12-digit prefix), not a name."""
+    return len(container) >= 12 and all(digit in "0123456789abcdef" for digit in container)

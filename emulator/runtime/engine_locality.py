@@ -10,7 +10,12 @@ this host's docker0 at a task's address over there would be served as that task.
 on the default bridge only where this is proven, and fall back to the emulator's own network
 where it is not: `docker info` says the engine runs in a container, the engine is reached over
 TCP or SSH (whatever answers may forward elsewhere), or the peer of its unix socket (its pid,
-from SO_PEERCRED) is not in this network namespace, or cannot be read to be.
+from SO_PEERCRED) is not in this network namespace, or cannot be read to be, or is not the
+dockerd itself: a socket proxy here (socat, a docker-socket-proxy, `ssh -L` to a unix socket)
+is in this namespace while the engine it forwards to is anywhere. Where an init listened for a
+socket-activated dockerd (systemd's docker.socket), the dockerd must be found holding that
+socket, which only root (or the dockerd's user) can read. And `docker info` must agree: an
+engine here runs on this kernel.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from typing import Callable
 
 DEFAULT_SOCKET = "/var/run/docker.sock"  # the Docker SDK's, for DOCKER_HOST unset or unix://
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+DAEMON = "dockerd"
+# What listens for a socket-activated dockerd and hands it the socket: the peer SO_PEERCRED names
+INITS = frozenset(("systemd", "init"))
+_LISTENING = 0x10000  # /proc/net/unix's flag of a listening socket (__SO_ACCEPTCON)
 
 
 def why_not_local(docker_host: str, info: dict,
@@ -51,7 +60,78 @@ def why_not_local(docker_host: str, info: dict,
                     "this host's")
     finally:
         connected.close()
-    return None
+    why = _why_not_the_daemon(pid, path, proc)
+    if why is None and info.get("KernelVersion") not in (None, os.uname().release):
+        why = (f"the Docker Engine at {path} says it runs on kernel {info['KernelVersion']}, "
+               f"not this host's {os.uname().release}: it is not the dockerd here")
+    return why
+
+
+def _why_not_the_daemon(pid: int, path: str, proc: str) -> str | None:
+    """None where the process serving `path` (the peer `pid`) is a dockerd: itself, or an init
+    that listened for a socket-activated one, which holds the socket; else why not."""
+    name = process_name(pid, proc)
+    if name == DAEMON:
+        return None
+    if name in INITS:
+        holder = _daemon_holding(path, proc)
+        if holder is None:
+            return None
+        return (f"the Docker Engine's socket {path} is held by {name} (pid {pid}) for a "
+                f"socket-activated dockerd, which is not proven to serve it ({holder}): its "
+                "default bridge is not proven to be this host's")
+    return (f"the Docker Engine's socket {path} is served by {name or 'an unknown process'} "
+            f"(pid {pid}), not by a dockerd: a socket proxy may forward to an engine in "
+            "another network namespace or machine, whose default bridge is not this host's")
+
+
+def process_name(pid: int, proc: str = "/proc") -> str | None:
+    """The program `pid` runs: its executable's file name where we may read it (root, or its
+    user), else its command name (comm: readable by all, but the process may set it)."""
+    try:
+        return os.path.basename(os.readlink(f"{proc}/{pid}/exe")).removesuffix(" (deleted)")
+    except OSError:
+        pass
+    try:
+        with open(f"{proc}/{pid}/comm", encoding="utf-8", errors="replace") as comm:
+            return comm.read().strip() or None
+    except OSError:
+        return None
+
+
+def _daemon_holding(path: str, proc: str) -> str | None:
+    """None where a dockerd of this namespace holds the listening socket at `path`; else why
+    not proven (no such socket listed; no dockerd, or none whose descriptors we may read)."""
+    wanted = os.path.realpath(path)
+    inodes = set()
+    try:  # this namespace's unix sockets: the listening one bound at `path`
+        with open(f"{proc}/net/unix") as listing:
+            next(listing, None)
+            for fields in (line.split() for line in listing):
+                if (len(fields) > 7 and int(fields[3], 16) & _LISTENING
+                        and os.path.realpath(fields[7]) == wanted):
+                    inodes.add(f"socket:[{fields[6]}]")
+    except (OSError, ValueError) as error:
+        return f"the unix sockets could not be read: {error}"
+    if not inodes:
+        return f"no socket listens at {path} in this network namespace"
+    unreadable = None
+    for pid in (entry for entry in os.listdir(proc) if entry.isdigit()):
+        if process_name(int(pid), proc) != DAEMON:
+            continue
+        try:
+            descriptors = os.listdir(f"{proc}/{pid}/fd")
+        except OSError as error:
+            unreadable = f"dockerd {pid}'s descriptors cannot be read here: {error.strerror}"
+            continue
+        if any(_link(f"{proc}/{pid}/fd/{fd}") in inodes for fd in descriptors):
+            # (its descriptors readable, so is its namespace: handed on, a socket may serve
+            # a dockerd of another)
+            namespace = _link(f"{proc}/{pid}/ns/net")
+            if namespace is not None and namespace == _link(f"{proc}/self/ns/net"):
+                return None
+            unreadable = f"dockerd {pid}, which holds it, is in another network namespace"
+    return unreadable or "no dockerd holds it"
 
 
 def _peer_of(path: str) -> tuple[socket.socket, int]:
@@ -89,6 +169,13 @@ def same_network_namespace(pid: int, connected: socket.socket, proc: str = "/pro
             return any(line.split()[6:7] == [inode] for line in listing)
     except OSError:
         return False
+
+
+def _link(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed since it was listed
+        return None
 
 
 def bridge_is_here(name: str | None) -> bool:

@@ -30,7 +30,7 @@ _FULL = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk qu
 class FilesystemDriver:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # images: their owner's only
 
     def __repr__(self) -> str:
         return f"FilesystemDriver({str(self.root)!r})"
