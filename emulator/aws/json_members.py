@@ -8,7 +8,8 @@ copy of the wire dict it came from, and gives the text again while a new wire di
 copy. Equality, not a version the model bumps: every field a render reads is compared, so a
 change made anywhere (an engine thread setting a container's status, a list grown in place)
 shows at once and no writer has to remember a counter. What a hit costs is the render and the
-comparison.
+comparison. Python's equality is a little looser than the text's (True == 1 == 1.0, a map's
+members in another order): no render of ours puts one of those where the other stood.
 
 An Encoded member may stand as a top-level member of a body or as an item of a top-level list
 (DescribeTasks' `tasks`); encode() splices its text there. Anywhere deeper the standard encoder
