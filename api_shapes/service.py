@@ -36,7 +36,7 @@ class ServiceShapes:
         self.exception_names = frozenset(
             name for name, shape in self.shapes.items() if shape.get("exception")
         )
-        self._input_validator = Validator(self.shapes, reject_unknown=False)
+        self._input_validator = Validator(self.shapes, reject_unknown=False, check_patterns=True)
         self._output_checker = Validator(self.shapes, reject_unknown=True)
         self._serializer = OutputSerializer(self.shapes)
         self._requests = RequestTypes(

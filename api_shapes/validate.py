@@ -10,14 +10,16 @@ import base64
 import binascii
 import datetime as dt
 import math
+import re
+import threading
 
 
 class ShapeError(ValueError):
     """A value that does not fit its shape.
 
     kind is "type" (the JSON has the wrong type: AWS answers SerializationException), "missing"
-    (a required member is absent), "constraint" (length, range or enum) or "unknown" (a member the
-    shape does not have; only raised when checking responses).
+    (a required member is absent), "constraint" (length, range, enum or pattern) or "unknown" (a
+    member the shape does not have; only raised when checking responses).
     """
 
     def __init__(self, kind: str, path: str, message: str):
@@ -32,16 +34,43 @@ def _join(path: str, member: str) -> str:
 
 
 class Validator:
-    def __init__(self, shapes: dict, *, reject_unknown: bool):
+    def __init__(self, shapes: dict, *, reject_unknown: bool, check_patterns: bool = False):
         self._shapes = shapes
         self._reject_unknown = reject_unknown
+        # Requests' strings are held to their shape's `pattern` (AWS refuses a mismatch as it
+        # refuses a length); responses are not: the output check is about shapes, not values.
+        self._check_patterns = check_patterns
+        # The first constraint a request breaks, per thread (requests are parsed in parallel):
+        # raised once the whole request is read, so that a wrong type anywhere wins, as on AWS,
+        # which deserializes a request (SerializationException) before it validates its values.
+        self._broken = threading.local()
         # The check of each shape type, looked up by name once rather than at every value.
         self._checkers = {name[len("_check_"):]: getattr(self, name) for name in dir(self)
                           if name.startswith("_check_")}
 
     def validate(self, shape_name: str, value: object, path: str = "", wire_output: bool = False):
         self._wire_output = wire_output
-        return self._check(shape_name, value, path)
+        self._broken.first = None
+        result = self._check(shape_name, value, path)
+        if self._broken.first is not None:
+            raise self._broken.first
+        return result
+
+    def _checked(self, shape_name: str, value: object, path: str):
+        """A member's value checked; a constraint it breaks is noted, not raised (see
+        _broken), and the value kept as it is."""
+        try:
+            return self._check(shape_name, value, path)
+        except ShapeError as error:
+            self._note(error)
+            return value
+
+    def _note(self, error: ShapeError) -> None:
+        """Note a broken constraint; raise any other error at once."""
+        if error.kind != "constraint":
+            raise error
+        if self._broken.first is None:
+            self._broken.first = error
 
     def _check(self, shape_name: str, value: object, path: str):
         shape = self._shapes[shape_name]
@@ -65,7 +94,11 @@ class Validator:
                 continue
             if item is None:
                 continue
-            result[key] = self._check(member["shape"], item, _join(path, key))
+            try:  # inline, not _checked: a call per member is a tenth of a request's check
+                result[key] = self._check(member["shape"], item, _join(path, key))
+            except ShapeError as error:
+                self._note(error)
+                result[key] = item
         if shape.get("union") and len(result) > 1:
             raise ShapeError("constraint", path, "only one member of a union may be set")
         return result
@@ -76,20 +109,33 @@ class Validator:
         if not (self._wire_output and not value):
             # An empty list in a response is fine whatever the shape's min: AWS answers
             # ListImages on an empty repository with "imageIds": [] (ImageIdentifierList, min 1).
-            _check_length(shape, len(value), path, "items")
+            self._length(shape, len(value), path, "items")
         member_shape = shape["member"]["shape"]
-        return [self._check(member_shape, item, f"{path}[{i}]") for i, item in enumerate(value)]
+        result = []
+        for i, item in enumerate(value):
+            try:
+                result.append(self._check(member_shape, item, f"{path}[{i}]"))
+            except ShapeError as error:
+                self._note(error)
+                result.append(item)
+        return result
 
     def _check_map(self, shape: dict, value: object, path: str):
         if not isinstance(value, dict):
             raise ShapeError("type", path, f"expected an object, got {_json_type(value)}")
-        _check_length(shape, len(value), path, "entries")
+        self._length(shape, len(value), path, "entries")
         key_shape, value_shape = shape["key"]["shape"], shape["value"]["shape"]
         result = {}
         for key, item in value.items():
-            self._check(key_shape, key, _join(path, key))
-            result[key] = self._check(value_shape, item, _join(path, key))
+            self._checked(key_shape, key, _join(path, key))
+            result[key] = self._checked(value_shape, item, _join(path, key))
         return result
+
+    def _length(self, shape: dict, length: int, path: str, unit: str) -> None:
+        try:
+            _check_length(shape, length, path, unit)
+        except ShapeError as error:
+            self._note(error)
 
     # -- scalars --------------------------------------------------------------------------------
 
@@ -102,6 +148,12 @@ class Validator:
             raise ShapeError(
                 "constraint", path, f"'{value}' is not one of {', '.join(enum)}"
             )
+        if "pattern" in shape and self._check_patterns:  # most strings have none: one look
+            pattern = shape["pattern"]
+            compiled = _compiled(pattern)
+            if compiled is not None and compiled.fullmatch(value) is None:
+                raise ShapeError("constraint", path,
+                                 f"must satisfy regular expression pattern: {pattern}")
         return value
 
     def _check_boolean(self, shape: dict, value: object, path: str):
@@ -162,6 +214,36 @@ class Validator:
             raise ShapeError("type", path, "expected base64 text") from None
         _check_length(shape, len(data), path, "bytes")
         return data
+
+
+_PATTERNS: dict[str, object] = {}
+
+
+def _compiled(pattern: str):
+    """A model's pattern, compiled once, by RE2: matched in time linear in the value, where
+    Python's re would backtrack (ECR's ScanningRepositoryFilterValue, a nested repeat, held
+    this process and the GIL for minutes on a 33-character value that fails near its end).
+    The models' patterns are Java's: matched against the whole value (Java's matches()), with
+    ASCII classes (RE2's \\w, \\d, \\s are ASCII, as Java's). Not enforced here: a
+    pattern RE2 cannot read (Java's nested or intersected classes would read differently too),
+    and Java's \\p{L} classes (ECS's TagKey and TagValue), which the operations check
+    themselves (ecs/tags.py)."""
+    try:
+        return _PATTERNS[pattern]
+    except KeyError:
+        pass
+    compiled = None
+    if "\\p{" not in pattern and "&&" not in pattern and not re.search(r"\[[^\]]*\[", pattern):
+        import re2  # noqa: PLC0415 - only once a request carries a patterned string
+
+        quiet = re2.Options()
+        quiet.log_errors = False
+        try:
+            compiled = re2.compile(pattern, quiet)
+        except re2.error:
+            pass
+    _PATTERNS[pattern] = compiled
+    return compiled
 
 
 def _check_length(shape: dict, length: int, path: str, unit: str) -> None:

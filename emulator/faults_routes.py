@@ -86,7 +86,7 @@ def _name(body: dict) -> str | None:
 def _summary(task) -> dict:
     return {
         "taskArn": task.arn,
-        "lastStatus": task.known.name,
+        "lastStatus": task.last_status,
         "desiredStatus": task.desired_status,
         "stopCode": task.stop_code,
         "stoppedReason": task.stopped_reason,

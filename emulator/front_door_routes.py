@@ -172,10 +172,6 @@ def _forwarded(targets, path: str) -> Response:
     target = "/" + path + (("?" + request.query_string.decode()) if request.query_string else "")
     headers = {k: v for k, v in request.headers.items()
                if k.lower() not in _HOP_BY_HOP and k.lower() != control_token.HEADER.lower()}
-    if "Cookie" in headers:  # the operator's control cookie is not the task's to see
-        headers["Cookie"] = _without_control_cookie(headers["Cookie"])
-        if not headers["Cookie"]:
-            del headers["Cookie"]
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Proto"] = "http"
     connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
@@ -186,8 +182,7 @@ def _forwarded(targets, path: str) -> Response:
     except _BROKEN:
         connection.close()
         return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
-    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP
-            and not (k.lower() == "set-cookie" and _names_control_cookie(v))]
+    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
     # The task's own length, unless it sent chunks: with it a client sees a body cut short as
     # short (and a HEAD keeps its length and its keep-alive); without, the server sends chunks.
     length = answer.getheader("Content-Length")  # the first, as http.client reads it
@@ -219,17 +214,6 @@ def _broke_off() -> ConnectionAbortedError:
     ALB; any other error would be logged with a traceback, which any task could fill the log
     with."""
     return ConnectionAbortedError(errno.ECONNABORTED, "the task broke off its answer")
-
-
-def _without_control_cookie(header: str) -> str:
-    return "; ".join(part for part in (p.strip() for p in header.split(";"))
-                     if part and not _names_control_cookie(part))
-
-
-def _names_control_cookie(text: str) -> bool:
-    """A cookie pair (or a Set-Cookie) of the emulator's control cookie: a task may neither read
-    the operator's nor set one of its own."""
-    return text.split("=", 1)[0].strip() == control_token.COOKIE
 
 
 def _express_targets(cluster: str, name: str) -> list[tuple[str, int]] | None:

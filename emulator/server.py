@@ -61,7 +61,7 @@ class EmulatorServer:
         self._docker_after_first_answer()
         self.emulator.start()
         # Every interface includes loopback, where the dashboard answers (a /_emulator/ path);
-        # the link carries the control token, which it leaves in the browser as a cookie.
+        # the link carries the control token in its fragment (access/control_token.py).
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         log.info("ecs-emulator listening on http://%s:%d (dashboard: %s; front doors of Express "
                  "services and gateway routes: port %d)", self.host, self.port,

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.test_cloudformation_deploy import outputs
 from tests.test_cloudformation_ecs import status, template
 from tests.test_cloudformation_replace import events
 
@@ -56,9 +57,14 @@ def test_a_clean_up_delete_given_up_is_the_resources_delete_failed(clean_emulato
     ecs.create_service(cluster="cfn-a", serviceName="outsider", taskDefinition="cfn-web:1",
                        desiredCount=0, networkConfiguration={"awsvpcConfiguration": {
                            "subnets": ["subnet-12345678"]}})
-    cfn.update_stack(StackName="stuck", TemplateBody=json.dumps(
-        moved(busybox_image, "ClusterB", "cfn-b")))
+    body = moved(busybox_image, "ClusterB", "cfn-b")
+    body["Outputs"] = {"Cluster": {"Value": {"Ref": "ClusterB"}},
+                       "Service": {"Value": {"Ref": "Service"}}}
+    cfn.update_stack(StackName="stuck", TemplateBody=json.dumps(body))
     assert status(cfn, "stuck") == "UPDATE_COMPLETE"
+    # The outputs name the replacements, the failed clean-up notwithstanding.
+    out = outputs(cfn, "stuck")
+    assert out["Cluster"] == "cfn-b" and ":service/cfn-b/" in out["Service"]
     found = cfn.describe_stack_events(StackName="stuck")["StackEvents"]
     failed = [e for e in found if e["ResourceStatus"] == "DELETE_FAILED"]
     assert [e["LogicalResourceId"] for e in failed] == ["ClusterA"]

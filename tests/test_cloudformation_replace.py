@@ -148,4 +148,17 @@ def test_a_failed_deployment_rolls_the_service_back_to_the_old_revision(clean_em
     assert service["runningCount"] == 1 and len(service["deployments"]) == 1
     assert revisions(ecs) == {1: "ACTIVE", 2: "INACTIVE"}  # no third revision
     assert outputs(cfn, "crash")["TaskDefRef"] == ARN + "1"
+    # The circuit breaker rolls the service back itself: when the stack rolls back, the service
+    # has its old properties already, and the stack's rollback starts no deployment of its own.
+    breaker = {"DeploymentConfiguration": {"MaximumPercent": 200, "MinimumHealthyPercent": 50,
+                                           "DeploymentCircuitBreaker": {"Enable": True,
+                                                                        "Rollback": True}}}
+    cfn.update_stack(StackName="crash", TemplateBody=json.dumps(template(
+        busybox_image, desired=1, command=["sh", "-c", "exit 3"], extra_service=breaker)))
+    assert status(cfn, "crash") == "UPDATE_ROLLBACK_COMPLETE"
+    service = ecs.describe_services(cluster="cfn", services=[name])["services"][0]
+    messages = [e["message"] for e in reversed(service["events"])]
+    rolled = max(i for i, m in enumerate(messages) if "rolling back to deployment" in m)
+    assert len([m for m in messages[rolled:] if "has started 1 tasks" in m]) == 1
+    assert service["taskDefinition"] == ARN + "1" and len(service["deployments"]) == 1
     cfn.delete_stack(StackName="crash")

@@ -130,3 +130,33 @@ def test_one_update_of_a_stack_at_a_time():
     finally:
         stack_life.run_update = real
     assert seen == ["first", "third"]
+
+
+def test_a_delete_that_did_not_settle_is_not_waited_for_again_in_one_operation():
+    """moto's DeleteStack tries a failed delete again while others progress; a service that did
+    not drain within the stabilize timeout would be waited for as long again each round. The
+    same logical id's other physical resource (a replacement) is still tried."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from emulator.cloudformation import stack_life
+    from emulator.cloudformation.resource import ResourceFailed
+
+    tried = []
+
+    def original(resource_map, resource, resource_json):
+        tried.append(resource.physical_resource_id)
+        raise ResourceFailed("Service web did not drain within 45 s.")
+
+    delete = stack_life.wrap_delete_resource(original)
+    stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+                            name="s", events=[])
+    resource_map = SimpleNamespace(deleting_stack=stack, _account_id="123456789012",
+                                   _region_name="us-east-1")
+    old, new = (SimpleNamespace(logical_resource_id="Service", physical_resource_id=arn)
+                for arn in ("arn:old", "arn:new"))
+    for resource in (old, old, new, old):
+        with pytest.raises(ResourceFailed, match="did not drain"):
+            delete(resource_map, resource, {"Type": "AWS::ECS::Service"})
+    assert tried == ["arn:old", "arn:new"]

@@ -63,11 +63,22 @@ def delete_daemon(ecs, cluster):
 
 def test_daemon_runs_one_task_per_instance_and_leaves_draining_ones(ecs, cluster, busybox_image):
     first = register(ecs, busybox_image)
-    service = create_daemon(ecs, cluster, first)
+    service = create_daemon(ecs, cluster, first, enableECSManagedTags=True)
     assert service["schedulingStrategy"] == "DAEMON"
     assert service["deploymentConfiguration"]["maximumPercent"] == 100
     assert service["deploymentConfiguration"]["minimumHealthyPercent"] == 0
     [task] = steady(ecs, cluster, 1)  # the local Docker host became the cluster's instance
+    # ECS's managed tags are on the service's tasks, not on the service
+    managed = [{"key": "aws:ecs:clusterName", "value": cluster},
+               {"key": "aws:ecs:serviceName", "value": "agent"}]
+    assert ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]],
+                              include=["TAGS"])["tasks"][0]["tags"] == managed
+    assert ecs.list_tags_for_resource(resourceArn=task["taskArn"])["tags"] == managed
+    assert ecs.list_tags_for_resource(resourceArn=service["serviceArn"])["tags"] == []
+    with pytest.raises(ClientError) as excinfo:  # a daemon has nothing to spread or pack
+        ecs.update_service(cluster=cluster, service="agent",
+                           placementStrategy=[{"type": "spread", "field": "instanceId"}])
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
     [local] = ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]
     assert task["containerInstanceArn"] == local and task["launchType"] == "EC2"
     assert task["group"] == "service:agent"
@@ -167,9 +178,20 @@ def test_daemon_honours_placement_constraints_and_resources(ecs, cluster, busybo
 
 def test_daemon_refusals(ecs, cluster, busybox_image):
     task_definition = register(ecs, busybox_image)
-    for extra in ({"desiredCount": 2}, {"launchType": "FARGATE"}):
-        params = dict(launchType="EC2", **extra) if "launchType" not in extra else extra
+    ecs.put_cluster_capacity_providers(
+        cluster=cluster, capacityProviders=["FARGATE"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}])
+    for extra in ({"desiredCount": 2}, {"launchType": "FARGATE"},
+                  {"placementStrategy": [{"type": "binpack", "field": "memory"}]},
+                  {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]},
+                  {}):  # {}: the cluster's default capacity provider strategy
+        params = (dict(launchType="EC2", **extra)
+                  if extra and "launchType" not in extra and "capacityProviderStrategy" not in extra
+                  else extra)
         with pytest.raises(ClientError) as excinfo:
             ecs.create_service(cluster=cluster, serviceName="agent", schedulingStrategy="DAEMON",
                                taskDefinition=task_definition, **params)
         assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException", extra
+    assert excinfo.value.response["Error"]["Message"] == (  # the last: the cluster's default
+        "Specifying a capacity provider strategy is not supported when you create a service "
+        "using the DAEMON scheduling strategy.")

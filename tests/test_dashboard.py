@@ -15,6 +15,7 @@ import tempfile
 import threading
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -354,30 +355,6 @@ fetch(arguments[0], {method: arguments[1], mode: arguments[2], credentials: "inc
     .then(r => done(r.type === "opaque" ? "sent" : r.status), e => done("refused"));"""
 
 
-def test_a_front_door_page_cannot_use_the_dashboards_cookie(page, clean_emulator):
-    """A task's page, served by a front door, is on the front doors' port: the browser sends the
-    dashboard's control cookie along (cookies know no ports), and the emulator refuses it."""
-    emulator = clean_emulator
-    emulator.client("ecs").create_cluster(clusterName="kept")
-    token = emulator.emulator.control_token
-    enforced, token.enforced = token.enforced, True  # as on Docker Desktop
-    try:
-        page.driver.get(token.dashboard_link(emulator.endpoint_url))  # leaves the cookie
-        page.wait_text("kept")  # the dashboard reads with it
-        scopes = f"{emulator.endpoint_url}/_emulator/ui/api/scopes"
-        assert page.driver.execute_async_script(FETCH, scopes, "GET", "cors") == 200
-
-        # any page of the front doors' origin (no such service: the front door's own 404)
-        page.driver.get(f"{emulator.front_door_url}/express/default/task-page/")
-        assert page.driver.execute_async_script(FETCH, scopes, "GET", "cors") == "refused"
-        reset = f"{emulator.endpoint_url}/_emulator/reset"
-        assert page.driver.execute_async_script(FETCH, reset, "POST", "no-cors") == "sent"
-        clusters = emulator.client("ecs").describe_clusters(clusters=["kept"])["clusters"]
-        assert [c["clusterName"] for c in clusters] == ["kept"]  # the reset was refused
-    finally:
-        token.enforced = enforced
-
-
 CALL = """const done = arguments[arguments.length - 1];
 fetch(arguments[0], {method: "POST", body: arguments[2], headers: {
     "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": arguments[1],
@@ -389,11 +366,15 @@ ECS_TARGET = "AmazonEC2ContainerServiceV20141113"
 
 @pytest.fixture
 def task_page():
-    """A page of this host on a port of its own, as a task's on its published port."""
+    """A page of this host on a port of its own, as a task's on its published port: `url`, and
+    the headers of each request its server was sent (`seen`), as the task would read them."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self):
+            seen.append((self.path, dict(self.headers.items())))
             body = b"<html><body>a task's page</body></html>"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -408,7 +389,7 @@ def task_page():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_address[1]}/", seen=seen)
     finally:
         server.shutdown()
         server.server_close()
@@ -431,7 +412,7 @@ def test_a_tasks_page_cannot_drive_the_aws_apis_through_the_browser(page, clean_
     s3.create_bucket(Bucket="open")
     s3.put_bucket_cors(Bucket="open", CORSConfiguration={"CORSRules": [{
         "AllowedOrigins": ["*"], "AllowedMethods": ["POST"], "AllowedHeaders": ["*"]}]})
-    page.driver.get(task_page)
+    page.driver.get(task_page.url)
     for path in ("/", "/open"):  # (the JSON APIs are served on any path, by X-Amz-Target)
         assert page.driver.execute_async_script(
             CALL, api + path, f"{ECS_TARGET}.RegisterTaskDefinition", definition) == "refused"
@@ -439,3 +420,66 @@ def test_a_tasks_page_cannot_drive_the_aws_apis_through_the_browser(page, clean_
     page.open()  # the dashboard's own calls
     assert page.driver.execute_async_script(CALL, api + "/", f"{ECS_TARGET}.ListClusters",
                                             "{}") == 200
+
+
+# What a page may read of its own origin where the dashboard's token could have been left.
+KEPT = "return [document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)]"
+OWN_ORIGIN = """const done = arguments[arguments.length - 1];
+fetch(arguments[0], {credentials: "include"}).then(r => done(r.status), e => done("refused"));"""
+
+
+def test_no_page_of_another_port_gets_the_control_token(page, clean_emulator, task_page):
+    """Where the control endpoints ask for the token (Docker Desktop), a task's page on its
+    published port of 127.0.0.1 (same site, another origin) must not get hold of it: the
+    dashboard keeps it in its origin's storage and sends it as a header, never as a cookie,
+    which the browser would send to the task's own server along with the page's requests.
+    A page of the front doors' port is refused the control endpoints whatever it sends."""
+    emulator = clean_emulator
+    emulator.client("ecs").create_cluster(clusterName="kept")
+    token = emulator.emulator.control_token
+    driver = page.driver
+    enforced, token.enforced = token.enforced, True  # as on Docker Desktop
+    try:
+        link = token.dashboard_link(emulator.endpoint_url)
+        assert link == f"{page.base}#token={token.value}"  # in the fragment: never sent
+        page.open(f"#token={token.value}")
+        page.wait_text("kept")  # the dashboard reads with it
+        assert token.value not in driver.current_url  # taken out of the address
+        assert driver.get_cookies() == []
+        scopes = f"{emulator.endpoint_url}/_emulator/ui/api/scopes"
+
+        # A task's page on its own port: what it asks of its own server carries no token (a
+        # cookie of 127.0.0.1 would), and nothing of its origin holds it.
+        driver.get(task_page.url)
+        assert driver.execute_async_script(OWN_ORIGIN, "/_emulator/ui/api/scopes") == 200
+        assert driver.execute_async_script(OWN_ORIGIN, "/_emulator/reset") == 200
+        assert {"/_emulator/ui/api/scopes", "/_emulator/reset"} <= {
+            path for path, _ in task_page.seen}
+        assert not any(token.value in f"{name}: {value}" for _, headers in task_page.seen
+                       for name, value in headers.items())
+        assert not any(token.value in kept for kept in driver.execute_script(KEPT))
+        assert driver.execute_async_script(FETCH, scopes, "GET", "cors") == "refused"
+
+        # Any page of the front doors' origin (no such service: the front door's own 404).
+        driver.get(f"{emulator.front_door_url}/express/default/task-page/")
+        assert not any(token.value in kept for kept in driver.execute_script(KEPT))
+        assert driver.execute_async_script(FETCH, scopes, "GET", "cors") == "refused"
+        reset = f"{emulator.endpoint_url}/_emulator/reset"
+        assert driver.execute_async_script(FETCH, reset, "POST", "no-cors") == "sent"
+        clusters = emulator.client("ecs").describe_clusters(clusters=["kept"])["clusters"]
+        assert [c["clusterName"] for c in clusters] == ["kept"]  # the reset was refused
+
+        # The dashboard opened again without the link (a bookmark, a new tab) keeps reading.
+        page.open("#/services")
+        page.wait_text("kept")
+        # Without the token (another browser) it says where to get it.
+        driver.execute_script("localStorage.clear()")
+        page.open("#/services")
+        wait_for(lambda: driver.find_element("id", "status").text,
+                 lambda text: "printed at start" in text, timeout=WAIT_S, interval=0.2)
+        page.go(f"#token={token.value}")  # the link pasted into that tab
+        page.wait_text("kept")
+        assert token.value not in driver.current_url
+    finally:
+        token.enforced = enforced
+        driver.get("about:blank")

@@ -3,6 +3,7 @@ ListImages, BatchGetImage, BatchDeleteImage, download URLs, scanning, replicatio
 all of it is the registry's data (the /v2/ API sees what the ECR API pushed)."""
 
 import json
+import re
 
 import pytest
 import requests
@@ -13,11 +14,14 @@ from test_ecr_helpers import (  # noqa: F401 (ecr is a fixture)
     upload_blob,
 )
 
+MIB = 1024 * 1024
+
 
 def test_layer_upload_in_parts(ecr):
+    """Parts but the last are at least 5 MiB (ECR's LayerPartTooSmallException otherwise)."""
     ecr.create_repository(repositoryName="layers")
-    data = bytes(range(256)) * 40
-    digest = upload_blob(ecr, "layers", data, part_size=1000)
+    data = bytes(range(256)) * (MIB * 5 // 256 + 40)
+    digest = upload_blob(ecr, "layers", data, part_size=5 * MIB)
     available = ecr.batch_check_layer_availability(
         repositoryName="layers", layerDigests=[digest, digest_of(b"absent"), "nonsense"])
     assert available["layers"] == [{"layerDigest": digest, "layerAvailability": "AVAILABLE",
@@ -31,6 +35,29 @@ def test_layer_upload_in_parts(ecr):
     with pytest.raises(ClientError) as excinfo:
         ecr.get_download_url_for_layer(repositoryName="layers", layerDigest=digest_of(b"absent"))
     assert error_code(excinfo) == "LayersNotFoundException"
+
+
+def test_parts_but_the_last_must_be_5_mib(ecr):
+    """ECR's upload IDs are UUIDs (the model's UploadId pattern, which requests must match)."""
+    ecr.create_repository(repositoryName="small")
+    upload_id = ecr.initiate_layer_upload(repositoryName="small")["uploadId"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", upload_id)
+    for first, part in ((0, b"a" * 1000), (1000, b"b" * 10)):
+        ecr.upload_layer_part(repositoryName="small", uploadId=upload_id, partFirstByte=first,
+                              partLastByte=first + len(part) - 1, layerPartBlob=part)
+    with pytest.raises(ClientError) as excinfo:
+        ecr.complete_layer_upload(repositoryName="small", uploadId=upload_id,
+                                  layerDigests=[digest_of(b"a" * 1000 + b"b" * 10)])
+    assert error_code(excinfo) == "LayerPartTooSmallException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as excinfo:  # a failed completion ends the upload
+        ecr.upload_layer_part(repositoryName="small", uploadId=upload_id, partFirstByte=1010,
+                              partLastByte=1010, layerPartBlob=b"c")
+    assert error_code(excinfo) == "UploadNotFoundException"
+    with pytest.raises(ClientError) as excinfo:  # not an ID ECR could have given
+        ecr.upload_layer_part(repositoryName="small", uploadId=upload_id.replace("-", ""),
+                              partFirstByte=0, partLastByte=0, layerPartBlob=b"a")
+    assert error_code(excinfo) == "InvalidParameterException"
 
 
 def test_a_part_of_the_advertised_size_is_taken(ecr):
@@ -420,3 +447,17 @@ def test_signing_is_configured_but_never_done(ecr):
     assert ecr.describe_image_signing_status(repositoryName="dev-app",
                                              imageId={"imageTag": "v1"})["signingStatuses"] == []
     assert ecr.delete_signing_configuration()["signingConfiguration"] == config
+
+
+def test_abandoned_uploads_leave_a_bounded_record():
+    from types import SimpleNamespace
+
+    from emulator.ecr import layers
+
+    store = SimpleNamespace(upload_parts={})
+    layers._note_part(store, "kept", 10)
+    layers._note_part(store, "kept", layers.MIN_PART_SIZE)
+    assert store.upload_parts["kept"] == [True, layers.MIN_PART_SIZE]  # 10 bytes, not last
+    for n in range(layers.MAX_TRACKED + 5):
+        layers._note_part(store, f"abandoned-{n}", 1)
+    assert len(store.upload_parts) == layers.MAX_TRACKED and "kept" not in store.upload_parts

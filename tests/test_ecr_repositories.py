@@ -194,6 +194,24 @@ def test_registry_policy_and_settings(ecr):
     assert by_name["prod-api"]["scanFrequency"] == "SCAN_ON_PUSH"
     assert by_name["dev-api"]["scanFrequency"] == "MANUAL"
     assert answer["failures"][0]["failureCode"] == "REPOSITORY_NOT_FOUND"
+    # A rule's frequency must be one its scan type supports; the model's patterns hold too.
+    for scan_type, frequency, value in (("BASIC", "CONTINUOUS_SCAN", "prod-*"),
+                                        ("ENHANCED", "MANUAL", "prod-*"),
+                                        ("BASIC", "SCAN_ON_PUSH", "Prod/*"),
+                                        # fails at its end: Python's re backtracked for hours
+                                        ("BASIC", "SCAN_ON_PUSH",
+                                         "team-payments-service-backend-and-more-API")):
+        with pytest.raises(ClientError) as excinfo:
+            ecr.put_registry_scanning_configuration(
+                scanType=scan_type, rules=[{"scanFrequency": frequency, "repositoryFilters": [
+                    {"filter": value, "filterType": "WILDCARD"}]}])
+        assert error_code(excinfo) == "InvalidParameterException", (scan_type, frequency, value)
+    assert ecr.get_registry_scanning_configuration()["scanningConfiguration"] == config[
+        "registryScanningConfiguration"]  # unchanged by the refusals
+    enhanced = ecr.put_registry_scanning_configuration(
+        scanType="ENHANCED", rules=[{"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [
+            {"filter": "*", "filterType": "WILDCARD"}]}])["registryScanningConfiguration"]
+    assert enhanced["scanType"] == "ENHANCED"
 
 
 def test_authorization_token(ecr, clean_emulator):

@@ -1,7 +1,7 @@
 """A task's page is never on the dashboard's origin: the front doors of Express services and
 gateway routes answer on a listener of their own (emulator/front_doors.py), which serves nothing
 else; the control endpoints refuse requests of other origins' pages, the operator's control
-cookie or not (access/browsers.py), while the dashboard's own and the command line's pass; what
+token or not (access/browsers.py), while the dashboard's own and the command line's pass; what
 the API's port serves that a browser could render runs no script (access/gate.py)."""
 
 import gc
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from emulator import cli
-from emulator.access.control_token import COOKIE
+from emulator.access.control_token import HEADER
 from emulator.app import create_app
 from emulator.config import Settings
 from emulator.ecs.front_door_address import FrontDoorAddress
@@ -36,11 +36,12 @@ def request(url, method, path, headers=None, body=b""):
 
 @pytest.fixture
 def token_on(clean_emulator):
-    """The control token asked for (as on Docker Desktop); the cookie the dashboard's link left."""
+    """The control token asked for (as on Docker Desktop), and the header that carries it: as
+    if the page had got hold of it, the origin rules still refuse it."""
     token = clean_emulator.emulator.control_token
     enforced, token.enforced = token.enforced, True
     try:
-        yield f"{COOKIE}={token.value}"
+        yield {HEADER: token.value}
     finally:
         token.enforced = enforced
 
@@ -60,16 +61,16 @@ def test_front_doors_have_a_port_of_their_own_that_serves_nothing_else(clean_emu
     assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
 
 
-def test_another_origins_page_is_refused_the_control_endpoints_with_the_cookie(clean_emulator,
-                                                                               token_on):
+def test_another_origins_page_is_refused_the_control_endpoints_with_the_token(clean_emulator,
+                                                                              token_on):
     ecs = clean_emulator.client("ecs")
     ecs.create_cluster(clusterName="kept")
     api = urlsplit(clean_emulator.endpoint_url)
-    # a task's page on the front doors' port: same site, another origin; the cookie goes along
+    # a task's page on the front doors' port: same site, another origin
     for headers in ({"Origin": clean_emulator.front_door_url},
                     {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"}):
         status, answer, body = request(clean_emulator.endpoint_url, "POST", "/_emulator/reset",
-                                       {"Cookie": token_on, "Content-Type": "text/plain",
+                                       {**token_on, "Content-Type": "text/plain",
                                         **headers})
         assert status == 403, headers
         assert answer["X-Amzn-ErrorType"] == "AccessDeniedException"
@@ -77,8 +78,8 @@ def test_another_origins_page_is_refused_the_control_endpoints_with_the_cookie(c
         assert "another origin" in json.loads(body)["message"]
     assert [c["clusterName"] for c in ecs.describe_clusters(clusters=["kept"])["clusters"]] == \
         ["kept"]
-    # the dashboard's own requests (same origin, cookie) and the command line's (header) pass
-    own = {"Cookie": token_on, "Origin": f"http://{api.netloc}", "Sec-Fetch-Site": "same-origin"}
+    # the dashboard's own requests (same origin, the header) and the command line's pass
+    own = {**token_on, "Origin": f"http://{api.netloc}", "Sec-Fetch-Site": "same-origin"}
     assert request(clean_emulator.endpoint_url, "GET", "/_emulator/engines", own)[0] == 200
     assert request(clean_emulator.endpoint_url, "GET", "/_emulator/engines",
                    clean_emulator.control_headers)[0] == 200
@@ -93,7 +94,7 @@ def test_the_open_control_paths_answer_another_origins_page(clean_emulator, toke
     doors = urlsplit(clean_emulator.front_door_url)
     for origin in ("http://localhost:3000", clean_emulator.front_door_url):
         page = {"Origin": origin, "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors",
-                "Cookie": token_on}
+                **token_on}
         assert request(clean_emulator.endpoint_url, "GET", "/_emulator/health", page)[0] == 200
         status, answer, _ = request(clean_emulator.endpoint_url, "POST",
                                     "/_emulator/express/default/web/a?b=1", page, b"x")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from emulator.config import Settings
 from emulator.pytest_plugin import running_emulator
@@ -383,3 +384,105 @@ def test_an_in_place_update_refused_rolls_back_complete(handle):
     cluster = handle.client("ecs").describe_clusters(clusters=["ops"],
                                                      include=["SETTINGS"])["clusters"][0]
     assert cluster["settings"] == [{"name": "containerInsights", "value": "disabled"}]
+
+
+def cloudformation_role(handle, name: str, policy: str, service="cloudformation.amazonaws.com"):
+    iam = handle.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": service}}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=policy)
+    return arn
+
+
+def test_a_stack_with_a_service_role_acts_with_the_roles_rights(handle):
+    """RoleARN: the stack's resources are made, changed and deleted with the role's rights, not
+    the caller's; naming the role needs iam:PassRole on it, using the stack's does not; a role
+    CloudFormation cannot assume fails the call."""
+    role = cloudformation_role(handle, "deploy", allow(
+        "logs:CreateLogGroup", "logs:DeleteLogGroup", "ecs:CreateCluster", "ecs:DeleteCluster"))
+    resources = {
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/roled"}},
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "roled"}}}
+    template = json.dumps({"Resources": resources})
+    # Allowed stack calls only: the role's rights make the log group and the cluster.
+    passer = handle.client("cloudformation", **user_with(handle, "passer", json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": list(STACK_CALLS), "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]})))
+    passer.create_stack(StackName="roled", TemplateBody=template, RoleARN=role)
+    stack = passer.describe_stacks(StackName="roled")["Stacks"][0]
+    assert (stack["StackStatus"], stack["RoleARN"]) == ("CREATE_COMPLETE", role)
+    logs = handle.client("logs")
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/roled"]
+    # Without iam:PassRole on the role: refused, nothing made.
+    stranger = handle.client("cloudformation", **user_with(handle, "stranger", allow(
+        *STACK_CALLS)))
+    with pytest.raises(ClientError) as refused:
+        stranger.create_stack(StackName="other", TemplateBody=template, RoleARN=role)
+    error = refused.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "AccessDenied", 403)
+    assert (f"User: arn:aws:iam::{ACCOUNT}:user/stranger is not authorized to perform: "
+            f"iam:PassRole on resource: {role}") in error["Error"]["Message"]
+    # A role CloudFormation cannot assume (it trusts ECS tasks only; none of that name).
+    tasks_role = cloudformation_role(handle, "tasks", allow("*"), "ecs-tasks.amazonaws.com")
+    for wrong in (tasks_role, f"arn:aws:iam::{ACCOUNT}:role/none"):
+        with pytest.raises(ClientError) as invalid:
+            passer.create_stack(StackName="other", TemplateBody=template, RoleARN=wrong)
+        assert invalid.value.response["Error"]["Code"] == "ValidationError"
+        assert invalid.value.response["Error"]["Message"] == (
+            f"Role {wrong} is invalid or cannot be assumed")
+    # A later update by a caller who may not pass the role uses the stack's: a right the role
+    # lacks fails the resource, in the words of the role's session.
+    updater = handle.client("cloudformation", **user_with(handle, "updater", allow(
+        *STACK_CALLS, "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+        "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet",
+        "cloudformation:DescribeChangeSet", "sqs:*")))
+    updater.update_stack(StackName="roled", TemplateBody=json.dumps({"Resources": {
+        **resources, "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q"}}}}))
+    stack = updater.describe_stacks(StackName="roled")["Stacks"][0]
+    assert (stack["StackStatus"], stack["RoleARN"]) == ("UPDATE_ROLLBACK_COMPLETE", role)
+    assert (f"User: arn:aws:sts::{ACCOUNT}:assumed-role/deploy/AWSCloudFormation is not "
+            "authorized to perform: sqs:CreateQueue") in events_of(
+        handle, "roled", "CREATE_FAILED")["Queue"]
+    # A change set executed uses it too.
+    more = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/more"}}
+    updater.create_change_set(StackName="roled", ChangeSetName="more", ChangeSetType="UPDATE",
+                              TemplateBody=json.dumps({"Resources": {**resources, "More": more}}))
+    updater.execute_change_set(StackName="roled", ChangeSetName="more")
+    assert updater.describe_stacks(StackName="roled")["Stacks"][0][
+        "StackStatus"] == "UPDATE_COMPLETE"
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == [
+        "/more", "/roled"]
+    # Its delete too: the role's rights delete what the caller could not.
+    updater.delete_stack(StackName="roled")
+    assert logs.describe_log_groups()["logGroups"] == []
+    assert handle.client("ecs").describe_clusters(clusters=["roled"])["clusters"][0][
+        "status"] == "INACTIVE"
+
+
+def test_a_refused_delete_is_told_for_each_physical_resource_of_a_logical_id(handle):
+    """An update replaces a creation template (its prefix changed): the clean-up's delete of
+    the old one is refused; so is the new one's at DeleteStack, in the same words (the action
+    is on `*`). Each is its own DELETE_FAILED event, under its own physical id."""
+    def body(prefix):
+        return json.dumps({"Resources": {"Template": {
+            "Type": "AWS::ECR::RepositoryCreationTemplate",
+            "Properties": {"Prefix": prefix, "AppliedFor": ["REPLICATION"]}}}})
+
+    cloudformation = handle.client("cloudformation", **user_with(handle, "keeper", allow(
+        *STACK_CALLS, "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+        "ecr:CreateRepositoryCreationTemplate")))
+    cloudformation.create_stack(StackName="keep", TemplateBody=body("one"))
+    cloudformation.update_stack(StackName="keep", TemplateBody=body("two"))
+    assert cloudformation.describe_stacks(StackName="keep")["Stacks"][0][
+        "StackStatus"] == "UPDATE_COMPLETE"
+    cloudformation.delete_stack(StackName="keep")
+    events = cloudformation.describe_stack_events(StackName="keep")["StackEvents"]
+    failed = [(e["PhysicalResourceId"], e["ResourceStatusReason"]) for e in reversed(events)
+              if e["ResourceStatus"] == "DELETE_FAILED"]
+    refusal = "ecr:DeleteRepositoryCreationTemplate on resource: *"
+    assert [physical.split(":")[0] for physical, _ in failed] == ["one", "two", "arn"]
+    assert refusal in failed[0][1] and refusal in failed[1][1]
+    assert failed[2][1] == "The following resource(s) failed to delete: [Template]. "

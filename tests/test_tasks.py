@@ -174,10 +174,42 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
               networkConfiguration={"awsvpcConfiguration": {
                   "subnets": [f"subnet-{i}" for i in range(17)]}}), "InvalidParameterException"),
     ]
+    fargate = register(ecs, busybox_image, family="small", network_mode="awsvpc",
+                       requiresCompatibilities=["FARGATE"], cpu="256", memory="512")
+    on_fargate = dict(taskDefinition=fargate, launchType="FARGATE", networkConfiguration={
+        "awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    cases += [
+        # RunTask's model: "An error will be received if you specify the SERVICE option".
+        (dict(taskDefinition=bridge, propagateTags="SERVICE"), "InvalidParameterException"),
+        # clientToken: up to 64 characters of 33-126
+        (dict(taskDefinition=bridge, clientToken="t" * 65), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, clientToken="with space"), "InvalidParameterException"),
+        # overrides: 8192 characters in all, ephemeral storage 21-200 GiB, a task size that
+        # is a Fargate combination and holds the containers' own memory
+        (dict(taskDefinition=bridge, overrides={"containerOverrides": [{
+            "name": "main", "environment": [{"name": "BIG", "value": "x" * 8192}]}]}),
+         "InvalidParameterException"),
+        (dict(on_fargate, overrides={"ephemeralStorage": {"sizeInGiB": 20}}),
+         "InvalidParameterException"),
+        (dict(on_fargate, overrides={"ephemeralStorage": {"sizeInGiB": 201}}),
+         "InvalidParameterException"),
+        (dict(on_fargate, overrides={"cpu": "256", "memory": "8192"}),
+         "InvalidParameterException"),
+        (dict(on_fargate, overrides={"memory": "4096"}), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, overrides={"memory": "32"}), "InvalidParameterException"),
+        (dict(taskDefinition=bridge, overrides={"cpu": "128", "containerOverrides": [
+            {"name": "main", "cpu": 256}]}), "InvalidParameterException"),
+    ]
     for params, code in cases:
         with pytest.raises(ClientError) as excinfo:
             ecs.run_task(cluster=cluster, **params)
         assert excinfo.value.response["Error"]["Code"] == code, params
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, params
+    assert ecs.list_tasks(cluster=cluster)["taskArns"] == []  # each refusal started nothing
+    with pytest.raises(ClientError) as excinfo:  # StartTask's startedBy: up to 36 characters
+        ecs.start_task(cluster=cluster, taskDefinition=bridge, containerInstances=["i"],
+                       startedBy="j" * 37)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
     with pytest.raises(ClientError) as excinfo:
         ecs.run_task(cluster="missing", taskDefinition=bridge)
     assert excinfo.value.response["Error"]["Code"] == "ClusterNotFoundException"
@@ -203,6 +235,27 @@ def test_list_tasks_filters_as_ecs_does(ecs, cluster, busybox_image):
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     ecs.stop_task(cluster=cluster, task=arn)
     wait_for_task(ecs, cluster, arn, "STOPPED")
+
+
+def test_managed_tags_name_the_cluster(ecs, cluster, busybox_image):
+    """enableECSManagedTags: ECS adds aws:ecs:clusterName (no service name for RunTask), after
+    the caller's own and the definition's propagated tags; a good override is taken."""
+    task_definition = ecs.register_task_definition(
+        family="tagged", tags=[{"key": "from", "value": "definition"}],
+        containerDefinitions=[{"name": "main", "image": busybox_image, "memory": 64,
+                               "command": SERVE}])["taskDefinition"]["taskDefinitionArn"]
+    task = ecs.run_task(cluster=cluster, taskDefinition=task_definition,
+                        enableECSManagedTags=True, propagateTags="TASK_DEFINITION",
+                        tags=[{"key": "team", "value": "a"}],
+                        overrides={"memory": "128"})["tasks"][0]
+    expected = [{"key": "team", "value": "a"}, {"key": "from", "value": "definition"},
+                {"key": "aws:ecs:clusterName", "value": cluster}]
+    assert task["tags"] == expected and task["memory"] == "128"
+    assert ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]],
+                              include=["TAGS"])["tasks"][0]["tags"] == expected
+    assert ecs.list_tags_for_resource(resourceArn=task["taskArn"])["tags"] == expected
+    ecs.stop_task(cluster=cluster, task=task["taskArn"])
+    wait_for_task(ecs, cluster, task["taskArn"], "STOPPED")
 
 
 def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):

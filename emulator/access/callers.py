@@ -5,7 +5,8 @@ apart on its bridge.
   network namespace: Linux drops packets from outside that claim a local source address; what
   is this host's: access/host_addresses.py)
 - TASK: an address on the emulator's Docker network that belongs to a running task: an awsvpc
-  task's address, or a bridge task's container's (or its sandbox's, for one from the pool)
+  task's address, or a bridge task's container's (or its sandbox's, for one from the pool);
+  which task it is: access/live_tasks.py
 - NETWORK: another address on the emulator's Docker network (a container someone attached to it,
   or one of a task's between its start and the next look at Docker)
 - STRANGER: anything else: Docker's default bridge, another network namespace routed to this
@@ -56,9 +57,9 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
+from emulator.access import live_tasks
 from emulator.access.host_addresses import is_local_address
 from emulator.ecs.local_instance import DEFAULT_ENGINE
-from emulator.runtime.status import ContainerStatus, TaskStatus
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
 READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
@@ -191,7 +192,7 @@ class Callers:
         network = self._find(ip)
         # Not on any network we know: maybe a task on an engine whose network was not read yet
         # (its first task); strangers cost one look at the tasks, not at Docker.
-        if network is None and self._engines_with_tasks() - self._engines_read:
+        if network is None and live_tasks.engines_with_tasks(self._state) - self._engines_read:
             self._read(older_than=asked)
             network = self._find(ip)
         return network
@@ -216,9 +217,7 @@ class Callers:
             task, holders = self._live_task(address, engine)
             network = self._network_on(engine)
             if network is not None and network.shared:
-                if holders is None:  # the walk stopped at the task, or gathered none
-                    holders = self._holders(engine)
-                self._missing[engine] = holders - set(network.addresses.values())
+                self._missing[engine] = self._missing_holders(network, holders)
         return task
 
     def _worth_reading(self, engine: str, holders: frozenset | None) -> bool:
@@ -232,20 +231,26 @@ class Callers:
         network = self._network_on(engine)
         if network is None or not network.shared:
             return True
-        if holders is None:  # not gathered walking the tasks (see _live_task)
-            holders = self._holders(engine)
-        missing = holders - set(network.addresses.values())
+        missing = self._missing_holders(network, holders)
         return bool(missing - self._missing.get(engine, frozenset()))
 
-    def _holders(self, engine: str) -> frozenset:
-        """The container ids holding a live task's namespace on `engine` (_holder_ids)."""
-        return self._holding_task(None, engine)[1]
+    def _missing_holders(self, network: _Network, holders: frozenset | None) -> frozenset:
+        """The live tasks' namespace holders on `network`'s engine that its read lacks.
+        `holders`: those the walk of the tasks gathered, None where it did not (it stopped at a
+        task, or was not asked to: see live_tasks.live_task), so they are gathered here."""
+        if holders is None:
+            holders = live_tasks.holders(self._state, network.engine)
+        return holders - set(network.addresses.values())
+
+    def _live_task(self, address: str, engine: str) -> tuple:
+        """live_tasks.live_task on `engine`'s network as last read."""
+        return live_tasks.live_task(self._state, address, engine, self._network_on(engine))
 
     def _with_live(self, network):
         """A shared network read, with the addresses of live tasks' holders on it (`live`)."""
         if not isinstance(network, _Network) or not network.shared:
             return network
-        holders = self._holders(network.engine)
+        holders = live_tasks.holders(self._state, network.engine)
         return replace(network, live=frozenset(
             address for address, container in network.addresses.items() if container in holders))
 
@@ -268,7 +273,7 @@ class Callers:
             reading.wait(READ_TIMEOUT_S * 5)
             return
         try:
-            engines = self._engines_with_tasks()
+            engines = live_tasks.engines_with_tasks(self._state)
             networks = self._read_engines(
                 [(DEFAULT_ENGINE, self._runtime, False)]
                 + [(name, lambda n=name: self._engine_runtime(n), True)
@@ -361,80 +366,7 @@ class Callers:
                                       for s in members.subnets), dict(members.addresses),
                         shared=members.shared)
 
-    def _engines_with_tasks(self) -> frozenset:
-        """The engines other than the default that run a task whose address may call."""
-        with self._state.lock:
-            return frozenset(task.engine for store in self._state.stores()
-                             for task in store.tasks.values()
-                             if task.engine not in (None, DEFAULT_ENGINE)
-                             and task.known < TaskStatus.DEPROVISIONING)
-
-    def _live_task(self, address: str, engine: str) -> tuple:
-        """(the live task at `address` on `engine`'s network, else None; on a shared one, when
-        no task is there and the address held no live task's namespace when Docker was read,
-        the live tasks' holders, for _worth_reading, else None)."""
-        network = self._network_on(engine)
-        if network is not None and network.shared:
-            # An address in `live` is most likely a task's call, whose walk stops at the task:
-            # gathering the holders on the way there would cost every such call.
-            return self._holding_task(network.addresses.get(address), engine,
-                                      gather=address not in network.live)
-        container_id = network.addresses.get(address) if network is not None else None
-        with self._state.lock:
-            for store in self._state.stores():
-                for task in store.tasks.values():
-                    # From DEPROVISIONING on its containers have exited and its sandbox is being
-                    # removed: its address is no longer its (Docker may give it to another).
-                    if task.known >= TaskStatus.DEPROVISIONING:
-                        continue
-                    if (task.engine or DEFAULT_ENGINE) != engine:
-                        continue  # the same address on another engine's network is not it
-                    if task.network_mode == "awsvpc" and task.private_ip == address:
-                        return task, None
-                    if container_id and (container_id == task.sandbox_id or any(
-                            c.runtime_id == container_id for c in task.containers)):
-                        return task, None
-        return None, None
-
-    def _holding_task(self, container_id: str | None, engine: str, gather: bool = True):
-        """On Docker's default bridge the container Docker has at an address, not the address,
-        says whose it is: (the live task on `engine` holding `container_id` (_holds), None),
-        else (None, with `gather` the live tasks' namespace holders there (_holder_ids)). A
-        stranger needs both: one walk of the tasks, not two."""
-        holders = set()
-        with self._state.lock:
-            for store in self._state.stores():
-                for task in store.tasks.values():
-                    if (task.known >= TaskStatus.DEPROVISIONING
-                            or (task.engine or DEFAULT_ENGINE) != engine):
-                        continue
-                    if container_id and _holds(task, container_id):  # none there: no task's
-                        return task, None
-                    if gather:
-                        holders.update(_holder_ids(task))
-        return None, frozenset(holders) if gather else None
-
 
 def _kept(network: _Network | None) -> _Network | None:
     """What stays of an engine's network while Docker does not answer: none of a shared one."""
     return None if network is None or network.shared else network
-
-
-def _holder_ids(task) -> tuple:
-    """The container ids holding `task`'s namespace: its sandbox, or its bridge containers
-    started and not stopped (one created waits for its dependsOn with no address: nothing to
-    read for)."""
-    if task.sandbox_id:
-        return (task.sandbox_id,)
-    if task.network_mode == "bridge":
-        return tuple(c.runtime_id for c in task.containers
-                     if c.runtime_id and c.started and c.known < ContainerStatus.STOPPED)
-    return ()
-
-
-def _holds(task, container_id: str) -> bool:
-    """Whether `container_id` is `task`'s sandbox, or one of its containers that has not
-    stopped (a stopped one's address is Docker's to give to the next container started)."""
-    return container_id == task.sandbox_id or any(
-        c.runtime_id == container_id and c.known < ContainerStatus.STOPPED
-        for c in task.containers)

@@ -10,8 +10,13 @@ ECS_EMULATOR_CONTROL_TOKEN=on, the control paths answer 403 without it:
 
 - the command line reads it from a file only this user may read (`token_file(port)`, 0600 in a
   0700 directory), written at start and removed on stop, and sends it as a header;
-- the dashboard gets it as a cookie (HttpOnly, SameSite=Strict, path /_emulator/) from the link
-  printed at start, `/_emulator/ui/?token=...`, which then takes the token out of the address bar;
+- the dashboard gets it from the link printed at start, `/_emulator/ui/#token=...`: in the
+  fragment, which no request carries, so no server sees it, in no log or Referer. The page
+  keeps it in its origin's localStorage, takes it out of the address bar and sends it as the
+  header with its own calls (emulator/ui/static/api.js). Never a cookie: a browser sends
+  127.0.0.1's cookies to every port of it, a task's published port too (where the task's own
+  server reads them), and SameSite takes those ports for one site; storage is kept per origin
+  (scheme, host and port), which no page of another port reads;
 - the pytest plugin serves in its own process and resets in-process; a test that calls a control
   path over HTTP sends `handle.control_headers`.
 
@@ -29,8 +34,8 @@ files (no state in them), ECR's layer downloads (GetDownloadUrlForLayer's URLs c
 signature), and the old addresses of the front doors of Express services and API gateways
 (a 308 to their own port: emulator/front_doors.py). The AWS APIs never ask for it.
 
-A page of another origin (a task's, on the front doors' port) gets the cookie sent along by the
-browser, since cookies know no ports; access/browsers.py refuses it the control endpoints.
+A page of another origin (a task's, on the front doors' port or its own) has no token to send,
+and access/browsers.py refuses it the control endpoints anyway.
 """
 
 from __future__ import annotations
@@ -40,11 +45,9 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from urllib.parse import parse_qs
 
 HEADER = "X-Ecs-Emulator-Token"
 _ENVIRON_HEADER = "HTTP_X_ECS_EMULATOR_TOKEN"
-COOKIE = "ecs_emulator_control"
 UI = "/_emulator/ui/"
 # Control paths served without the token (see above).
 _OPEN = ("/_emulator/health", "/_emulator/express/", "/_emulator/gateways/",
@@ -151,30 +154,8 @@ class ControlToken:
 
     def _presented(self, environ: dict) -> bool:
         given = environ.get(_ENVIRON_HEADER)
-        if given is None:
-            from http.cookies import SimpleCookie  # (here: a browser's call; not the start-up's)
-
-            cookie = SimpleCookie()
-            try:
-                cookie.load(environ.get("HTTP_COOKIE", ""))
-            except Exception:  # a malformed Cookie header: no token in it
-                return False
-            given = cookie[COOKIE].value if COOKIE in cookie else None
         return given is not None and hmac.compare_digest(given.encode(), self.value.encode())
 
-    def login(self, environ: dict, start_response, path: str):
-        """The dashboard's link: ?token=<token> on its page sets the cookie and sends the browser
-        to the page without it. None when this request is no such link."""
-        if path not in _OPEN_EXACT or "token=" not in environ.get("QUERY_STRING", ""):
-            return None
-        given = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
-        if not hmac.compare_digest(given.encode(), self.value.encode()):
-            return None  # the page, as without it; its reads will be refused
-        start_response("303 See Other", [
-            ("Location", UI), ("Content-Length", "0"), ("Cache-Control", "no-store"),
-            ("Set-Cookie", f"{COOKIE}={self.value}; Path=/_emulator/; HttpOnly; "
-                           "SameSite=Strict")])
-        return [b""]
-
     def dashboard_link(self, base: str) -> str:
-        return f"{base}{UI}?token={self.value}" if self.mode != "off" else f"{base}{UI}"
+        """The dashboard's address with the token in its fragment (see above)."""
+        return f"{base}{UI}#token={self.value}" if self.mode != "off" else f"{base}{UI}"

@@ -5,7 +5,7 @@ Only those origins get CORS answers, on the AWS APIs' paths (access/gate.py asks
 origin's request is refused before it gets here (access/browsers.py). moto's own CORS, which
 granted every origin, is off (aws/moto_bridge.py), and what a bucket's CORS rules add to an
 answer is taken off it: those rules do not decide which pages read the answers. No credentials are granted: the SDKs sign
-with headers, not cookies, and the control endpoints' cookie stays the dashboard's.
+with headers, not cookies.
 """
 
 from __future__ import annotations

@@ -130,12 +130,8 @@ class Gate:
             health=routed == HEALTH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"))
         if refusal:
             return refuse(start_response, refusal)
-        if control and self._token is not None:
-            login = self._token.login(environ, start_response, routed)
-            if login is not None:
-                return login
-            if self._token.refuses(environ, routed):
-                return refuse(start_response, TOKEN_REFUSED)
+        if control and self._token is not None and self._token.refuses(environ, routed):
+            return refuse(start_response, TOKEN_REFUSED)
         start = _sandboxed(start_response)
         if control or "HTTP_ORIGIN" not in environ:
             # CORS is asked only with an Origin (SDKs send none): nothing to govern without one

@@ -16,10 +16,11 @@ credentials.
   names (a cluster, service, task definition or repository ARN; `*` for calls that name none),
   plus `iam:PassRole` on the roles RegisterTaskDefinition, RunTask and StartTask hand to ECS.
   Refusals answer AccessDeniedException (400, JSON), as those services do.
-- CloudFormation stacks act with their caller's rights: our ECS and ECR resource types' calls are
-  checked as the caller's own, every resource moto's engine makes needs its create actions and
-  every resource a stack deletes its delete actions (iam_stacks.py); a refused resource fails
-  and the stack rolls back (a refused delete stays, DELETE_FAILED).
+- CloudFormation stacks act with their caller's rights, or their service role's (RoleARN:
+  cloudformation/stack_role.py): our ECS and ECR resource types' calls are checked as the
+  caller's own, every resource moto's engine makes needs its create actions and every resource
+  a stack deletes its delete actions (iam_stacks.py); a refused resource fails and the stack
+  rolls back (a refused delete stays, DELETE_FAILED).
 - moto's services: moto checks them itself (on `*`; S3 on the bucket and key), switched on for
   the calls of callers that must be checked; its refusals keep its shapes (AccessDenied 403 in
   XML for the query and REST services), except that JSON-protocol services get theirs in JSON
@@ -70,10 +71,11 @@ class IamEnforcement:
         self._require_call(key, service_name, operation, _params(body), ctx, store_of)
 
     def check_on_behalf(self, service_name: str, operation: str, params: dict, environ: dict,
-                        ctx, caller, store_of=None) -> None:
+                        ctx, caller, store_of=None, role: str | None = None) -> None:
         """A call the emulator makes for a stack's caller, checked as the caller's own (moto
-        verified the signature of the caller's own call: CreateStack, UpdateStack...)."""
-        key = self._access_key(environ, ctx, caller)
+        verified the signature of the caller's own call: CreateStack, UpdateStack...), or as
+        the stack's service role's (`role`)."""
+        key = self._stack_principal(environ, ctx, caller, role)
         if key is not None:  # else root
             self._require_call(key, service_name, operation, params, ctx, store_of)
 
@@ -84,12 +86,14 @@ class IamEnforcement:
             self._require(key, action, resource)
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
-                             caller, deleting=None, name: str | None = None) -> None:
+                             caller, deleting=None, name: str | None = None,
+                             role: str | None = None) -> None:
         """A resource a stack is about to make or update (or delete: `deleting`, the resource)
-        for the stack's caller; `name`: its name, when its type has a name property."""
+        for the stack's caller, or its service role (`role`); `name`: its name, when its type
+        has a name property."""
         from emulator.access import iam_stacks
 
-        key = self._access_key(environ, ctx, caller)
+        key = self._stack_principal(environ, ctx, caller, role)
         if key is None:
             return  # root
         def existing(kind, name):
@@ -103,6 +107,23 @@ class IamEnforcement:
             raise self._denied(iam_stacks.unknown(resource_type))
         for action, resource in needed:
             self._require(key, action, resource)
+
+    def _stack_principal(self, environ: dict, ctx, caller, role: str | None):
+        """Who a stack's resources act as: its service role, which CloudFormation assumes
+        (the caller's own rights do not count then, as on AWS), else the caller."""
+        if role is None:
+            return self._access_key(environ, ctx, caller)
+        return _ServiceRole(role, role_policies(self._moto, role) or [])
+
+    def pass_role_denial(self, role: str, environ: dict, ctx, caller) -> str | None:
+        """Why the caller may not hand `role` to a service (iam:PassRole), in AWS's words."""
+        key = self._access_key(environ, ctx, caller)
+        if key is None:
+            return None  # root
+        return denial(key.collect_policies(), key.arn, "iam:PassRole", role)
+
+    def assumable_by(self, role: str, service: str) -> bool:
+        return trusts_service(self._moto, role, service)
 
     def _existing_arn(self, ctx, kind: str, name: str) -> str | None:
         """The ARN (with its path) of the account's IAM user, role or group of that name."""
@@ -216,7 +237,47 @@ def denial(policies, principal: str, action: str, resource: str) -> str | None:
 def role_policies(moto, role_arn: str) -> list | None:
     """The identity policies of a role of moto's IAM (inline and attached); None when there is
     no such role."""
-    parts = role_arn.split(":", 5)
+    role = _role(moto, role_arn)
+    if role is None:
+        return None
+    return list(role.policies.values()) + list(role.managed_policies.values())
+
+
+def trusts_service(moto, role_arn: str, service: str) -> bool:
+    """Whether the role exists and its trust policy lets `service` (cloudformation.amazonaws.com)
+    assume it: an Allow of sts:AssumeRole to that service principal (or to `*`). Conditions are
+    not evaluated (moto's evaluator knows few)."""
+    role = _role(moto, role_arn)
+    if role is None:
+        return False
+    try:
+        document = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return False
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    statements = statements if isinstance(statements, list) else [statements]
+    return any(isinstance(statement, dict) and statement.get("Effect") == "Allow"
+               and _listed(statement.get("Action"), ("sts:AssumeRole", "sts:*", "*"))
+               and _names_service(statement.get("Principal"), service)
+               for statement in statements)
+
+
+def _listed(value, wanted: tuple[str, ...]) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and v.lower() in {w.lower() for w in wanted} for v in values)
+
+
+def _names_service(principal, service: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    return _listed(principal.get("Service"), (service,)) or _listed(principal.get("AWS"), ("*",))
+
+
+def _role(moto, role_arn: str):
+    """The role of moto's IAM with this ARN, or None."""
+    parts = role_arn.split(":", 5) if isinstance(role_arn, str) else []
     if len(parts) != 6 or not parts[5].startswith("role/"):
         return None
     from moto.backends import get_backend
@@ -224,10 +285,24 @@ def role_policies(moto, role_arn: str) -> list | None:
     if parts[4] not in dict.keys(get_backend("iam")):
         return None  # no IAM of that account yet: no role (asking would make a whole one)
     try:
-        role = moto.backend("iam", parts[4], parts[1]).get_role_by_arn(role_arn)
+        return moto.backend("iam", parts[4], parts[1]).get_role_by_arn(role_arn)
     except Exception:  # moto's NotFoundException
         return None
-    return list(role.policies.values()) + list(role.managed_policies.values())
+
+
+class _ServiceRole:
+    """A stack's service role as the principal of its resources' checks: the role's policies,
+    and the ARN of CloudFormation's session of it (AWS's refusals name that one)."""
+
+    def __init__(self, role_arn: str, policies: list):
+        parts = role_arn.split(":", 5)
+        self.arn = (f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/"
+                    f"{parts[5].rsplit('/', 1)[-1]}/AWSCloudFormation"
+                    if len(parts) == 6 else role_arn)
+        self._policies = policies
+
+    def collect_policies(self) -> list:
+        return self._policies
 
 
 # moto answers its auth errors in the query protocol's XML, which an SDK speaking a JSON protocol

@@ -1,8 +1,9 @@
 """Which IAM actions a CloudFormation stack's caller needs for each resource the stack makes,
 changes or deletes (the tables are iam_stack_actions.py).
 
-On AWS a stack without a service role acts with its caller's credentials: making an IAM user
-needs iam:CreateUser as much as calling CreateUser does, deleting a log group
+On AWS a stack without a service role acts with its caller's credentials (with one, with the
+role's: the same checks, against the role's policies; cloudformation/stack_role.py): making an
+IAM user needs iam:CreateUser as much as calling CreateUser does, deleting a log group
 logs:DeleteLogGroup. moto's stack engine makes and deletes resources directly, with no check,
 so under ECS_EMULATOR_ENFORCE_IAM cloudformation:CreateStack alone would be IAM admin. Each
 resource is checked against the stack caller's policies before it is made (or updated) with

@@ -67,11 +67,11 @@ class Rights:
         return body if pinned is None else json.dumps(pinned).encode()
 
     def check_on_behalf(self, service, operation: str, params: dict, environ: dict,
-                        ctx) -> dict:
+                        ctx, role: str | None = None) -> dict:
         """The rules for a call the emulator makes for a caller (the resources of the caller's
         CloudFormation stack), as for the caller's own calls: IAM too, as a stack acts with
-        its caller's rights on AWS. Returns the params to call with (pinned, as check_json's
-        body)."""
+        its caller's rights on AWS, or with its service role's (`role`). Returns the params to
+        call with (pinned, as check_json's body)."""
         caller = caller_of(environ)
         host_checked = self._host_access_checked(service, caller)
         if self._iam is None and not host_checked:
@@ -80,7 +80,7 @@ class Rights:
             store_of = partial(service.state.store_for, ctx.account, ctx.region)
             if self._iam is not None:
                 self._iam.check_on_behalf(service.name, operation, params, environ, ctx, caller,
-                                          store_of)
+                                          store_of, role)
             pinned = launch_pins.pin(operation, params, store_of()) if (
                 service.name == "ecs") else None
         params = pinned or params
@@ -89,13 +89,30 @@ class Rights:
         return params
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
-                             deleting=None, name: str | None = None) -> None:
+                             deleting=None, name: str | None = None,
+                             role: str | None = None) -> None:
         """Under IAM enforcement, refuse a resource a stack would make (`name`: its name, given
-        or made up) or delete (`deleting`) for a caller whose policies do not allow it
-        (iam_stacks.py)."""
+        or made up) or delete (`deleting`) for a caller (or the stack's service role: `role`)
+        whose policies do not allow it (iam_stacks.py)."""
         if self._iam is not None:
             self._iam.check_stack_resource(resource_type, properties, environ, ctx,
-                                           caller_of(environ), deleting, name)
+                                           caller_of(environ), deleting, name, role)
+
+    def stack_role_refusal(self, role: str, passed: bool, environ: dict,
+                           ctx) -> tuple[str, str] | None:
+        """Under IAM enforcement, (error code, message) refusing a stack operation that acts
+        with the service role `role`: its caller may not pass it (`passed`: the call names it;
+        a role the stack has already needs no iam:PassRole of later callers, as on AWS), or
+        CloudFormation cannot assume it. None when it may go ahead."""
+        if self._iam is None:
+            return None
+        if passed:
+            refused = self._iam.pass_role_denial(role, environ, ctx, caller_of(environ))
+            if refused is not None:
+                return "AccessDenied", refused
+        if not self._iam.assumable_by(role, "cloudformation.amazonaws.com"):
+            return "ValidationError", f"Role {role} is invalid or cannot be assumed"
+        return None
 
     def _host_access_checked(self, service, caller) -> bool:
         # ECR holds nothing that reaches the host; this host's own calls may do anything.

@@ -9,7 +9,8 @@
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
 ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
-rollback, delete), replacements (an update's clean-up phase), change_sets, update_scope
+rollback, delete), replacements (an update's clean-up phase), change_sets, stack_role (the
+service role a stack acts with), update_scope
 (what an update touches), update_rights (an update checked as a whole under IAM enforcement),
 template_inputs (SSM,
 dynamic references, template URLs), ec2_network (deleting a stack's VPC network).
@@ -43,7 +44,7 @@ def _install_into_moto() -> None:
 
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
                                              ecs_services, replacements, stack_life,
-                                             template_inputs, update_scope)
+                                             stack_role, template_inputs, update_scope)
 
         resource_types = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
@@ -70,6 +71,9 @@ def _install_into_moto() -> None:
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
 
+        for handler, operation in stack_role.OPERATIONS.items():
+            setattr(responses.CloudFormationResponse, handler, stack_role.wrap_handler(
+                getattr(responses.CloudFormationResponse, handler), operation))
         models.Stack.create_resources = stack_life.wrap_create_resources(
             models.Stack.create_resources)
         models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)

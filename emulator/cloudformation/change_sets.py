@@ -41,6 +41,8 @@ def wrap_execute_change_set(original):
             stack.description = stack.template_dict.get("Description")
             stack.output_map = stack._create_output_map()
             return
+        if change_set.role_arn:
+            stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
         ok = run_update(stack, lambda: original(self, change_set.change_set_id, stack_name),
                         change_set.template, change_set.parameters)
         if not ok:

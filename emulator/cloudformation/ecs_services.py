@@ -95,6 +95,14 @@ class Service(ApiResource):
         cluster, name = _cluster_of(self.physical_resource_id), self.attributes["Name"]
         request = to_request(shapes, "UpdateService", _without_force(properties),
                              cluster=cluster, service=name)
+        # UpdateService starts a deployment for any of these it is given: one the template
+        # left as it was is not given (a desired count's change, or a rollback to properties
+        # the circuit breaker already put back, starts none).
+        before_request = to_request(shapes, "UpdateService", _without_force(self.properties),
+                                    cluster=cluster, service=name)
+        for key in _DEPLOYING:
+            if key in request and request[key] == before_request.get(key):
+                del request[key]
         force = properties.get("ForceNewDeployment") or {}
         if force != (self.properties.get("ForceNewDeployment") or {}) and str(
                 force.get("EnableForceNewDeployment", "")).lower() == "true":
@@ -129,6 +137,12 @@ class Service(ApiResource):
             time.sleep(POLL_S)
         raise ResourceFailed(f"Service {name} did not drain within "
                              f"{api.settings.cfn_stabilize_timeout_s} s.")
+
+
+# UpdateService's parameters that start a new deployment whenever given (the task definition
+# only when it is another one).
+_DEPLOYING = ("capacityProviderStrategy", "networkConfiguration", "platformVersion",
+              "loadBalancers", "serviceConnectConfiguration")
 
 
 def _without_force(properties: dict) -> dict:

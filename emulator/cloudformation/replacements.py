@@ -76,13 +76,13 @@ def wrap_resource_map_update(original):
     end of the update's work and the start of the clean-up phase (moto's Stack.update and
     ExecuteChangeSet then record UPDATE_COMPLETE)."""
 
+    from emulator.cloudformation.update_scope import adjusted_diff
+
     def update(self, template, parameters=None):
         if not getattr(self, "_emulator_updating", False):
             return original(self, template, parameters)
-        diff_of = self.build_resource_diff
 
-        def build_resource_diff(other_template, other_parameters=None):
-            diff = diff_of(other_template, other_parameters)
+        def removals_kept(diff, _template):
             for name in diff["Remove"]:
                 resource = self._parsed_resources.get(name)
                 if resource is not None and not isinstance(resource, str):
@@ -90,17 +90,8 @@ def wrap_resource_map_update(original):
             diff["Remove"] = []
             return diff
 
-        # Only for this call (a change set's description builds the diff without running it);
-        # update_scope's own one for this call is put back for it to take off.
-        outer = self.__dict__.get("build_resource_diff")
-        self.build_resource_diff = build_resource_diff
-        try:
+        with adjusted_diff(self, removals_kept):
             original(self, template, parameters)
-        finally:
-            if outer is None:
-                self.__dict__.pop("build_resource_diff", None)
-            else:
-                self.build_resource_diff = outer
         if not getattr(self, "rolling_back", False):  # set by stack_life.run_update
             from emulator.cloudformation.stack_life import stack_of
 
@@ -249,7 +240,7 @@ def _delete(stack, logical_id: str, kind: str, resource, resource_json: dict,
     read timeout."""
     from emulator.cloudformation.stack_life import add_event
 
-    physical_id = getattr(resource, "physical_resource_id", "")
+    physical_id = getattr(resource, "physical_resource_id", "") or ""
     if first:
         add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
     try:
@@ -267,7 +258,8 @@ def _report_failure(stack, logical_id: str, kind: str, resource) -> None:
     (stack_life's wrapper of moto's delete keeps it; a refused one has its event already)."""
     from emulator.cloudformation.stack_life import _last_event_is, add_event, delete_reasons
 
-    last = delete_reasons(stack.resource_map).pop(logical_id, None)
-    if last is not None and not _last_event_is(stack, logical_id, "DELETE_FAILED", last[2]):
-        add_event(stack, logical_id, kind, "DELETE_FAILED",
-                  getattr(resource, "physical_resource_id", ""), last[2])
+    physical_id = getattr(resource, "physical_resource_id", "") or ""
+    last = delete_reasons(stack.resource_map).pop((logical_id, physical_id), None)
+    if last is not None and not _last_event_is(stack, logical_id, physical_id, "DELETE_FAILED",
+                                               last[1]):
+        add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, last[1])

@@ -14,6 +14,8 @@ handlers and errors as a request, in the stack's account and region.
 
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from emulator.aws.context import RequestContext
@@ -21,6 +23,27 @@ from emulator.aws.errors import AwsError
 from emulator.aws.moto_bridge import MotoBridge
 
 EXTENSION = "cloudformation"  # key of the Api factory in MotoBridge.extensions
+
+# The service role (RoleARN) the current stack operation acts with, if any: its resources are
+# checked against the role's policies instead of the caller's (stack_role.py sets it).
+_ACTING_ROLE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "ecs_emulator_stack_role", default=None)
+
+
+@contextmanager
+def acting_as(role: str | None):
+    token = _ACTING_ROLE.set(role)
+    try:
+        yield
+    finally:
+        _ACTING_ROLE.reset(token)
+
+
+def stack_rights():
+    """The access rules (access/rights.py) of this stack request's emulator, or None."""
+    current = MotoBridge.current()
+    services = current.bridge.extensions.get(EXTENSION) if current is not None else None
+    return services.rights if services is not None else None
 
 
 class ResourceFailed(Exception):
@@ -65,7 +88,8 @@ class Api:
     def _call(self, service, operation: str, params: dict) -> dict:
         if self.services.rights is not None:  # what it checked is what is called
             params = self.services.rights.check_on_behalf(service, operation, params,
-                                                          self.environ, self.ctx)
+                                                          self.environ, self.ctx,
+                                                          _ACTING_ROLE.get())
         return service.invoke(operation, params, self.ctx)
 
     @property
@@ -78,20 +102,18 @@ def check_stack_resource(resource_type: str, properties, deleting=None,
     """Refuse (an AccessDeniedException) a resource of moto's that the stack's caller may not
     make (`name`: its name, given or made up, when its type has one), or a resource the caller
     may not delete (`deleting`), under IAM enforcement (access/rights.py)."""
-    current = MotoBridge.current()
-    services = current.bridge.extensions.get(EXTENSION) if current is not None else None
-    if services is not None and services.rights is not None:
-        services.rights.check_stack_resource(resource_type, properties, current.environ,
-                                             current.ctx, deleting, name)
+    rights = stack_rights()
+    if rights is not None:
+        current = MotoBridge.current()
+        rights.check_stack_resource(resource_type, properties, current.environ, current.ctx,
+                                    deleting, name, _ACTING_ROLE.get())
 
 
 def enforcing() -> bool:
     """Whether this stack request's resources are checked against IAM (so that the work of
     checking is skipped when they are not)."""
-    current = MotoBridge.current()
-    services = current.bridge.extensions.get(EXTENSION) if current is not None else None
-    return bool(services is not None and services.rights is not None
-                and services.rights.enforces_iam)
+    rights = stack_rights()
+    return bool(rights is not None and rights.enforces_iam)
 
 
 class ApiResource:

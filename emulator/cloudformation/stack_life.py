@@ -20,6 +20,7 @@ from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network, replacements
 from emulator.cloudformation.resource import (ResourceFailed, check_stack_resource,
                                               enforcing)
+from emulator.cloudformation.stack_role import keep_role
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,13 @@ def wrap_delete_resource(original):
     def _delete_resource(self, parsed_resource, resource_json):
         stack, kind = stack_of(self), resource_json.get("Type", "")
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
-        physical_id = getattr(parsed_resource, "physical_resource_id", "")
+        physical_id = getattr(parsed_resource, "physical_resource_id", "") or ""
+        last = delete_reasons(self).get((logical_id, physical_id))
+        if last is not None and last[2]:
+            # It did not settle within the stabilize timeout (a service whose tasks do not
+            # drain): moto's next round would wait as long again, holding DeleteStack past the
+            # SDKs' read timeout. Once per operation, as the update's clean-up phase does.
+            raise ResourceFailed(last[1])
         try:
             # A stack's delete, or an update's removal, acts with its caller's rights too.
             check_stack_resource(kind, None, deleting=parsed_resource)
@@ -182,35 +189,42 @@ def wrap_delete_resource(original):
             reason = reason_of(error)
             if isinstance(error, AwsError) and error.code == "AccessDeniedException":
                 # a refusal of the caller's rights holds however often moto tries again
-                if not _last_event_is(stack, logical_id, "DELETE_FAILED", reason):
+                if not _last_event_is(stack, logical_id, physical_id, "DELETE_FAILED", reason):
                     add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
             else:
                 # moto tries again while other deletes progress (a cluster before its
                 # service goes): shown only if the resource is still there when it gives up
-                delete_reasons(self)[logical_id] = (kind, physical_id, reason)
+                delete_reasons(self)[logical_id, physical_id] = (
+                    kind, reason, isinstance(error, ResourceFailed))
             raise
-        delete_reasons(self).pop(logical_id, None)
+        delete_reasons(self).pop((logical_id, physical_id), None)
         add_event(stack, logical_id, kind, "DELETE_COMPLETE", physical_id)
 
     return _delete_resource
 
 
 def delete_reasons(resource_map) -> dict:
-    """logical id -> (type, physical id, reason) of the resources whose last delete failed."""
+    """(logical id, physical id) -> (type, reason, final) of the resources whose last delete
+    failed in this operation (final: not to be tried again in it); by both ids, as an update's
+    replacement and the resource it replaced share a logical id."""
     return resource_map.__dict__.setdefault("_emulator_delete_reasons", {})
 
 
 def _report_delete_failures(stack) -> None:
     """The DELETE_FAILED events of the resources still there when moto gave up their delete."""
     reasons = delete_reasons(stack.resource_map)
-    for logical_id, (kind, physical_id, reason) in sorted(reasons.items()):
+    for (logical_id, physical_id), (kind, reason, _) in sorted(reasons.items()):
         add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
     reasons.clear()
 
 
-def _last_event_is(stack, logical_id: str, status: str, reason: str) -> bool:
+def _last_event_is(stack, logical_id: str, physical_id: str, status: str,
+                   reason: str) -> bool:
+    """Whether the last event of this physical resource is this one (a retry's refusal told
+    already)."""
     mine = [e for e in (stack.events if stack is not None else [])
-            if e.logical_resource_id == logical_id]
+            if (e.logical_resource_id, e.physical_resource_id) == (logical_id,
+                                                                    physical_id or "")]
     return bool(mine) and (mine[-1].resource_status, mine[-1].resource_status_reason) == (
         status, reason)
 
@@ -319,6 +333,7 @@ def wrap_stack_update(original):
             raise ValidationError(message=f"Stack:{self.stack_id} is in {self.status} state "
                                           "and can not be updated.")
         try:
+            role_arn = keep_role(self, role_arn)  # moto's would forget the stack's role
             run_update(self, lambda: original(self, template, role_arn, parameters, tags),
                        template, parameters)
         finally:

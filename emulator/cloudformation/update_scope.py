@@ -11,6 +11,8 @@ template no longer has last, once the rest succeeded (replacements.py)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from emulator.cloudformation.update_rights import check_update
 
 
@@ -49,12 +51,10 @@ def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozense
     parsing.parse_and_update_resource when called."""
 
     def update(self, template, parameters=None):
-        diff_of = self.build_resource_diff
         if not getattr(self, "rolling_back", False):  # a rollback undoes what it can
-            check_update(self, template, parameters, diff_of, our_types)
+            check_update(self, template, parameters, self.build_resource_diff, our_types)
 
-        def build_resource_diff(other_template, other_parameters=None):
-            diff = diff_of(other_template, other_parameters)
+        def modified_first(diff, other_template):
             new = other_template.get("Resources") or {}
             refs = {name: _references(body) & set(new) for name, body in new.items()}
             early = _needed_by(diff["Add"], diff["Modify"], refs)
@@ -63,14 +63,31 @@ def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozense
                                              parse_and_update)
             return diff
 
-        # Only for this update: a change set's description builds the diff without running it.
-        self.build_resource_diff = build_resource_diff
-        try:
+        with adjusted_diff(self, modified_first):
             return original(self, template, parameters)
-        finally:
-            del self.build_resource_diff
 
     return update
+
+
+@contextmanager
+def adjusted_diff(resource_map, adjust):
+    """For one ResourceMap.update call, the map's build_resource_diff gives `adjust(diff,
+    template)` of the diff it gave (wrappers nest: each adjusts the one it found). Only for
+    that call: a change set's description builds the diff without running it."""
+    found = resource_map.build_resource_diff
+    outer = resource_map.__dict__.get("build_resource_diff")
+
+    def build_resource_diff(other_template, other_parameters=None):
+        return adjust(found(other_template, other_parameters), other_template)
+
+    resource_map.build_resource_diff = build_resource_diff
+    try:
+        yield
+    finally:
+        if outer is None:
+            resource_map.__dict__.pop("build_resource_diff", None)
+        else:
+            resource_map.build_resource_diff = outer
 
 
 class _ModifiedFirst(list):

@@ -1,5 +1,6 @@
 """Image operations of the ECR API that read or remove images: finding the image an imageId names
-(with ECR's failure codes), describing and listing with tag-status filters, BatchGetImage and
+(with ECR's failure codes), describing and listing with tag-status filters, BatchGetImage (with
+its conversion between Docker's and OCI's manifest: registry/manifest_conversion.py) and
 BatchDeleteImage. Images are named by ImageId and answers are model values; render.py makes the
 wire dicts."""
 
@@ -11,6 +12,7 @@ from emulator.ecr import archive, images, names, replication
 from emulator.ecr.errors import ImageNotFoundException, InvalidParameterException
 from emulator.ecr.images import Image
 from emulator.ecr.model import ImageId, Repository
+from emulator.registry import manifest_conversion
 
 
 @dataclass(frozen=True)
@@ -25,11 +27,14 @@ class Resolved:
 
 @dataclass(frozen=True)
 class Pulled:
-    """An image BatchGetImage answers: by the tag it was asked by, with its manifest."""
+    """An image BatchGetImage answers: by the tag it was asked by, with its manifest (the one
+    stored, or one converted to a format the caller accepts: its digest and media type)."""
 
     image: Image
     tag: str | None
     manifest: str
+    digest: str
+    media_type: str
 
 
 def resolve(store, repository: Repository, image_id: ImageId) -> Resolved:
@@ -92,12 +97,13 @@ def batch_get(store, repository: Repository, image_ids: list[ImageId],
         if image is None:
             failures.append(resolved)
             continue
+        body = images.manifest_bytes(store, repository, image.digest)
+        pulled = Pulled(image, image_id.tag, body.decode(), image.digest, image.media_type)
         if accepted and image.media_type not in accepted:
-            failures.append(Resolved(
-                image_id, None, "ImageNotFound",
-                f"The image's manifest is {image.media_type}, which is not among the "
-                "acceptedMediaTypes (the emulator converts no manifests)"))
-            continue
+            pulled = _converted(pulled, body, image_id, accepted)
+            if isinstance(pulled, Resolved):
+                failures.append(pulled)
+                continue
         if not archive.pullable(image.record):
             failures.append(Resolved(
                 image_id, None, "ImageNotFound",
@@ -105,9 +111,28 @@ def batch_get(store, repository: Repository, image_ids: list[ImageId],
                 "until restored with UpdateImageStorageClass"))
             continue
         archive.record_pull(store, image.record, principal)
-        manifest = images.manifest_bytes(store, repository, image.digest).decode()
-        found.append(Pulled(image, image_id.tag, manifest))
+        found.append(pulled)
     return found, failures
+
+
+def _converted(pulled: Pulled, body: bytes, image_id: ImageId,
+               accepted: list[str]) -> Pulled | Resolved:
+    """`pulled` with its manifest in the first of the `accepted` formats it converts to, or the
+    failure. ECR converts only an image pulled by tag: a digest names the stored bytes."""
+    stored = pulled.media_type
+    if image_id.digest is None:
+        for wanted in accepted:
+            converted = manifest_conversion.convert(body, stored, wanted, pulled.digest)
+            if converted is not None:
+                return Pulled(pulled.image, pulled.tag, converted.body.decode(),
+                              converted.digest, converted.media_type)
+    why = ("an image pulled by digest is not converted" if image_id.digest is not None
+           else "it cannot be converted to any of them")
+    if image_id.digest is None and manifest_conversion.SCHEMA_1 in accepted:
+        why += " (the emulator does not make Docker's schema 1 manifests)"
+    return Resolved(image_id, None, "ImageNotFound",
+                    f"The image's manifest is {stored}, which is not among the "
+                    f"acceptedMediaTypes, and {why}")
 
 
 def batch_delete(store, repository: Repository,

@@ -80,8 +80,8 @@ def image_failure(failed: Resolved) -> dict:
 
 
 def pulled_image(store, pulled: Pulled) -> dict:
-    return image(store, pulled.image.repository.name, pulled.image.digest, pulled.tag,
-                 pulled.manifest, pulled.image.media_type)
+    return image(store, pulled.image.repository.name, pulled.digest, pulled.tag,
+                 pulled.manifest, pulled.media_type)
 
 
 def image(store, repository_name: str, digest: str, tag: str | None, manifest: str,

@@ -12,7 +12,11 @@ import datetime as dt
 from collections import Counter
 
 from emulator.ecr import names
-from emulator.ecr.errors import LimitExceededException, ScanNotFoundException
+from emulator.ecr.errors import (
+    InvalidParameterException,
+    LimitExceededException,
+    ScanNotFoundException,
+)
 from emulator.ecr.images import Image
 from emulator.ecr.model import Repository, ScanResult, utcnow
 
@@ -79,13 +83,21 @@ def frequency_and_filters(store, repository: Repository) -> tuple[str, list[dict
     return scan_frequency(store, repository), filters
 
 
+# The frequencies each scan type supports (ScanningRule's model): ENHANCED scans continuously or
+# on push; BASIC on push, or only when asked (MANUAL, also its default for what no rule names).
+FREQUENCIES = {"BASIC": ("SCAN_ON_PUSH", "MANUAL"), "ENHANCED": ("CONTINUOUS_SCAN", "SCAN_ON_PUSH")}
+
+
 def put_registry_configuration(store, scan_type: str | None, rules: list[dict] | None) -> None:
     """The registry's scanning configuration, kept as the request gave it (the scan type stays
-    when none is given)."""
-    store.scanning_configuration = {
-        "scanType": store.scanning_configuration["scanType"] if scan_type is None else scan_type,
-        "rules": [] if rules is None else rules,
-    }
+    when none is given); a rule's frequency must be one its scan type supports."""
+    scan_type = store.scanning_configuration["scanType"] if scan_type is None else scan_type
+    for rule in rules or ():
+        if rule["scanFrequency"] not in FREQUENCIES[scan_type]:
+            raise InvalidParameterException(
+                f"The scan frequency {rule['scanFrequency']} is not supported for the "
+                f"{scan_type} scan type; supported: {', '.join(FREQUENCIES[scan_type])}.")
+    store.scanning_configuration = {"scanType": scan_type, "rules": [] if rules is None else rules}
 
 
 def _registry_rule_for(store, name: str) -> tuple[str | None, list[dict]]:

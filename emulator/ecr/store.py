@@ -45,6 +45,10 @@ class EcrStore:
     planted_findings: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     # principal ARN -> when it was registered: pulls by these record no lastRecordedPullTime
     pull_time_exclusions: dict[str, dt.datetime] = field(default_factory=dict)
+    # upload ID -> [a part before the last was under 5 MiB, the last part's size]
+    # (CompleteLayerUpload refuses such an upload, as ECR does; ecr/layers.py _note_part);
+    # dropped on completion, and the oldest beyond layers.MAX_TRACKED
+    upload_parts: dict[str, list] = field(default_factory=dict)
 
     @property
     def registry_id(self) -> str:

@@ -51,6 +51,9 @@ class LaunchRequest:
     group: str | None = None
     tags: tuple[dict, ...] = ()
     propagate_tags: str | None = None  # TASK_DEFINITION copies the definition's tags
+    # ECS's managed tags (aws:ecs:clusterName; a service's tasks aws:ecs:serviceName too)
+    enable_ecs_managed_tags: bool = False
+    service_name: str | None = None  # the service whose scheduler launches (managed tags)
     enable_execute_command: bool = False
 
     @classmethod
@@ -83,5 +86,6 @@ def _common(request) -> dict:
         "group": request.group,
         "tags": tuple(request.tags or ()),
         "propagate_tags": request.propagate_tags,
+        "enable_ecs_managed_tags": bool(request.enable_ecs_managed_tags),
         "enable_execute_command": bool(request.enable_execute_command),
     }

@@ -165,7 +165,7 @@ def task(item, include: list[str] = ()) -> dict:
         "taskDefinitionArn": item.definition.arn,
         "containerInstanceArn": item.container_instance_arn,
         "overrides": overrides,
-        "lastStatus": item.known.name,
+        "lastStatus": item.last_status,
         "desiredStatus": item.desired_status,
         "cpu": item.cpu,
         "memory": item.memory,

@@ -69,8 +69,16 @@ def create(store: EcsStore, request, created_by: str) -> Service:
     elif controller["type"] != "EXTERNAL":
         raise InvalidParameterException("TaskDefinition must be specified.")
     desired = _desired_count(request.desired_count, strategy)
+    if strategy == "DAEMON":
+        _check_daemon_placement(request.placement_strategy)
     launch_type, provider_strategy = launch_choice(store, cluster, request.launch_type,
                                                    request.capacity_provider_strategy)
+    if strategy == "DAEMON" and provider_strategy:
+        # also the cluster's default strategy: a daemon names launchType EC2 to go around it
+        # (aws/containers-roadmap#692)
+        raise InvalidParameterException(
+            "Specifying a capacity provider strategy is not supported when you create a service "
+            "using the DAEMON scheduling strategy.")
     effective = launch_type_of(store, launch_type, provider_strategy)
     if strategy == "DAEMON" and effective == "FARGATE":
         raise InvalidParameterException(
@@ -129,6 +137,12 @@ def update(store: EcsStore, request) -> Service:
     if request.desired_count is not None and service.scheduling_strategy == "DAEMON":
         raise InvalidParameterException(
             "The daemon scheduling strategy does not support a desired count for services.")
+    if service.scheduling_strategy == "DAEMON":
+        _check_daemon_placement(request.placement_strategy)
+        if request.capacity_provider_strategy:
+            raise InvalidParameterException(
+                "Specifying a capacity provider strategy is not supported when you update a "
+                "service using the DAEMON scheduling strategy.")
     _check_not_negative(request.desired_count)
     _check_registries(request.service_registries)
     definition = service.task_definition
@@ -320,6 +334,14 @@ def _desired_count(desired: int | None, strategy: str) -> int:
             "desiredCount is required when schedulingStrategy is REPLICA.")
     _check_not_negative(desired)
     return desired
+
+
+def _check_daemon_placement(placement_strategy: list[dict] | None) -> None:
+    """A daemon runs one task on each instance: there is nothing to spread or pack."""
+    if placement_strategy:
+        raise InvalidParameterException(
+            "The daemon scheduling strategy does not support placement strategies. Remove the "
+            "placement strategy and try again.")
 
 
 def _check_registries(registries: list[dict] | None) -> None:

@@ -34,7 +34,9 @@ def validate_tags(tags: list[dict]) -> None:
 
 
 def _check_count(tags: list[dict]) -> None:
-    if len({tag.get("key", "") for tag in tags}) > MAX_TAGS:
+    # AWS's own tags (aws:ecs:clusterName, ...) do not count against the limit
+    if len({tag.get("key", "") for tag in tags
+            if not tag.get("key", "").lower().startswith("aws:")}) > MAX_TAGS:
         raise InvalidParameterException(f"A resource can have at most {MAX_TAGS} tags.")
 
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import uuid
 
-from emulator.ecs import arns, capacity_providers, task_definitions
+from emulator.ecs import arns, capacity_providers, launch_overrides, task_definitions
 from emulator.ecs.errors import (
     ClientException,
     InvalidParameterException,
     PlatformUnknownException,
 )
-from emulator.ecs.launch_request import LaunchRequest
+from emulator.ecs.launch_request import LaunchRequest, Origin
 from emulator.ecs.model import Cluster, TaskDefinition
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
-from emulator.ecs.task_definition_rules import check_role
 from emulator.ecs.task_definition_sizes import parse_cpu, parse_memory
 from emulator.ecs.task_model import Task, TaskContainer
 
@@ -61,9 +60,14 @@ def build_tasks(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> li
     network_configuration = check_network_configuration(request.network_configuration, network_mode)
     platform_version = _platform_version(request, launch_type)
     overrides = request.overrides
-    _check_overrides(definition, overrides)
+    launch_overrides.check(definition, overrides, launch_type)
     if not for_service:  # a scheduler's launch brings the service's stored tags, not new ones
         validate_tags(list(request.tags))
+        if request.propagate_tags == "SERVICE" and request.origin is Origin.RUN_TASK:
+            # RunTask's model: "An error will be received if you specify the SERVICE option
+            # when running a task." (StartTask's says no such thing.)
+            raise InvalidParameterException(
+                "The SERVICE option of propagateTags is only valid for a service's tasks.")
     tasks, counts = [], {}
     for _ in range(request.count):
         provider = capacity_providers.next_provider(strategy, counts) if strategy else None
@@ -104,7 +108,7 @@ def _task(store, request: LaunchRequest, cluster, definition, launch_type, provi
         platform_family="Linux" if launch_type == "FARGATE" else None,
         group=request.group or f"family:{definition.family}",
         started_by=request.started_by,
-        tags=_tags(request, definition),
+        tags=_tags(request, definition, cluster.name),
         enable_execute_command=request.enable_execute_command,
         availability_zone=f"{store.region}a",
         ephemeral_storage=(overrides.get("ephemeralStorage")
@@ -229,19 +233,6 @@ def resolved_platform_version(version: str | None) -> str | None:
     return FARGATE_PLATFORM_VERSIONS[version] if version else None
 
 
-def _check_overrides(definition: TaskDefinition, overrides: dict) -> None:
-    for key in ("taskRoleArn", "executionRoleArn"):
-        # as a task definition's roles are; an empty one means none (the definition's holds)
-        check_role(overrides.get(key) or None)
-    names = {c["name"] for c in definition.spec["containerDefinitions"]}
-    for override in overrides.get("containerOverrides", []):
-        if override.get("name") not in names:
-            raise InvalidParameterException(
-                f"Override for container named {override.get('name')} is not a container in the "
-                "TaskDefinition."
-            )
-
-
 def _with_override(container: dict, override: dict | None) -> dict:
     if not override:
         return dict(container)
@@ -257,11 +248,17 @@ def _with_override(container: dict, override: dict | None) -> dict:
     return merged
 
 
-def _tags(request: LaunchRequest, definition: TaskDefinition) -> list[dict]:
+def _tags(request: LaunchRequest, definition: TaskDefinition, cluster_name: str) -> list[dict]:
     tags = list(request.tags)
     if request.propagate_tags == "TASK_DEFINITION":
         present = {t["key"] for t in tags}
         tags += [t for t in definition.tags if t["key"] not in present]
+    if request.enable_ecs_managed_tags:
+        # The developer guide's managed tags: every task is tagged with its cluster's name and
+        # a service's task with the service's too (not the service itself).
+        tags.append({"key": "aws:ecs:clusterName", "value": cluster_name})
+        if request.service_name:
+            tags.append({"key": "aws:ecs:serviceName", "value": request.service_name})
     return tags
 
 

@@ -106,6 +106,19 @@ class Task:
         return "STOPPED" if self.stop_requested else "RUNNING"
 
     @property
+    def last_status(self) -> str:
+        """What the API shows as lastStatus. ECS provisions (and deprovisions) only an awsvpc
+        task's network interface: other tasks show PENDING and STOPPING through those steps
+        (the developer guide's task lifecycle)."""
+        known = self.known
+        if self.network_mode != "awsvpc":
+            if known == TaskStatus.PROVISIONING:
+                return "PENDING"
+            if known == TaskStatus.DEPROVISIONING:
+                return "STOPPING"
+        return known.name
+
+    @property
     def pending(self) -> bool:
         """Counted as pending: not yet RUNNING, and not meant to stop."""
         return self.known < TaskStatus.RUNNING and not self.stop_requested

@@ -14,6 +14,9 @@ from emulator.ecs.task_model import Task
 from emulator.runtime.status import TaskStatus
 
 _STARTED_BY = re.compile(r"^[A-Za-z0-9_/-]{1,128}$")  # RunTask's documented rule
+_START_TASK_STARTED_BY = 36  # StartTask's model: "Up to 36 letters ..."
+# RunTask's clientToken: "Up to 64 characters ... in the range of 33-126, inclusive."
+_CLIENT_TOKEN = re.compile(r"^[\x21-\x7e]{1,64}$")
 MAX_GROUP_LENGTH = 255  # "A task group name must be 255 or fewer characters." (task groups)
 
 
@@ -23,6 +26,9 @@ def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
     cluster = store.cluster(request.cluster)
     _check_started_by_and_group(request.started_by, request.group)
     token = request.client_token
+    if token is not None and not _CLIENT_TOKEN.match(token):
+        raise InvalidParameterException(
+            "clientToken may have up to 64 characters in the range of 33-126, inclusive.")
     if token and (cluster.name, token) in store.run_tokens:
         return [store.tasks[arn] for arn in store.run_tokens[(cluster.name, token)]
                 if arn in store.tasks], []
@@ -36,6 +42,9 @@ def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]
     """StartTask: like RunTask, on the container instances the caller chose (one task each)."""
     store.cluster(request.cluster)
     _check_started_by_and_group(request.started_by, request.group)
+    if request.started_by is not None and len(request.started_by) > _START_TASK_STARTED_BY:
+        raise InvalidParameterException(
+            f"startedBy may have up to {_START_TASK_STARTED_BY} characters.")
     if not 1 <= len(request.container_instances) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."

@@ -72,7 +72,7 @@ class EcsEvents:
 
     def _task(self, store, task) -> None:
         # What the event would show of the task's state (cheap: this runs on every change).
-        shown = (task.known, task.stop_requested,
+        shown = (task.last_status, task.stop_requested,
                  tuple(c.known.api_status for c in task.containers))
         if self._task_seen.get(task.arn) == shown:
             return

@@ -94,7 +94,7 @@ class Faults:
         store, task = self.find(ref)
         if task.stop_requested or task.known >= TaskStatus.STOPPED:
             raise InvalidParameterException(
-                f"Task {task.id} is already stopping (lastStatus {task.known.name}).")
+                f"Task {task.id} is already stopping (lastStatus {task.last_status}).")
         return store, task
 
     def find(self, ref: str):

@@ -234,6 +234,8 @@ class Reconciliation:
             started_by=deployment.id,
             group=service.task_group,
             tags=tuple(self._propagated_tags(deployment)),
+            enable_ecs_managed_tags=service.enable_ecs_managed_tags,
+            service_name=service.name,
             enable_execute_command=service.enable_execute_command,
             **where,
         )

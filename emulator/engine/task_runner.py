@@ -1,19 +1,20 @@
 """One task's life, from PROVISIONING to STOPPED, run in its own thread.
 
 The runner is the only writer of its task's known status. Docker calls happen outside the
-state lock; every change to the task happens under it and wakes whoever waits. The way down
-(stop, record the exits, remove) is task_teardown.py's, which TaskRunner inherits.
+state lock; every change to the task happens under it and wakes whoever waits. The way to
+PENDING (the sandbox, made or taken from the pool) is task_provisioning.py's, and the way down
+(stop, record the exits, remove) task_teardown.py's: TaskRunner inherits both.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from emulator.ecs.model import utcnow
-from emulator.engine import container_specs, sandbox_pool
+from emulator.engine import container_specs
 from emulator.engine.hooks import TaskSetupError
+from emulator.engine.task_provisioning import TaskProvisioning, network_bindings
 from emulator.engine.task_teardown import TaskTeardown
 from emulator.runtime import docker_queue
 from emulator.runtime.base import (ImageGoneError, ImagePullError, RuntimeError_, TaskSandbox,
@@ -25,7 +26,7 @@ log = logging.getLogger("emulator.tasks")
 DEFAULT_START_TIMEOUT_S = 180  # how long a container waits for its dependencies
 
 
-class TaskRunner(TaskTeardown):
+class TaskRunner(TaskProvisioning, TaskTeardown):
     def __init__(self, engine, store, task):
         self.engine = engine
         self.store = store
@@ -74,75 +75,6 @@ class TaskRunner(TaskTeardown):
             self._fail("TaskFailedToStart", f"Emulator error: {self.runtime.explain(error)}")
         finally:
             self._teardown()
-
-    def _provision(self) -> bool:
-        self.engine.hold_for_engine(self.task)
-        if self._stop_requested():
-            return False
-        shape = self._shape()
-        ports = container_specs.sandbox_ports(shape, self._definitions())
-        pooled = self._spare(shape, ports)
-        try:
-            self.sandbox = pooled.sandbox if pooled else self.runtime.create_sandbox(
-                f"ecs-{self.task.definition.family}-{self.task.id[:12]}-sandbox",
-                self.engine.labels_for(self.task, "~sandbox"),
-                self.task.network_mode,
-                ports,
-            )
-        except RuntimeError_ as error:
-            self._fail("TaskFailedToStart", f"ResourceInitializationError: {error}")
-            return False
-        published = (_bindings(pooled.state) if pooled and pooled.state and ports
-                     else self._sandbox_bindings(ports))
-        with self.lock:
-            self.task.private_ip = self.sandbox.ip_address
-            self.task.sandbox_id = self.sandbox.sandbox_id
-            self.task.connectivity_at = utcnow()
-            if self.task.network_mode == "awsvpc":
-                self.task.attachments = [self._eni_attachment()]
-                for container in self.task.containers:
-                    ports = {p.get("containerPort") for p in container.definition.get("portMappings", [])}
-                    container.network_bindings = [b for b in published if b["containerPort"] in ports]
-            self._advance(TaskStatus.PENDING)
-        return True
-
-    def _spare(self, shape, ports) -> sandbox_pool.Ready | None:
-        """A sandbox made ahead of time (engine/sandbox_pool.py) on the task's engine (each keeps
-        its own: engines.py), now this task's; None when none is ready or the task cannot take
-        one."""
-        pool = self.engine.sandboxes_of(self.task)
-        if self.task.network_mode == "awsvpc":
-            return pool.take(ports, owner=self.task.arn)
-        # A bridge task of one container joins a spare's namespace instead of attaching to the
-        # network itself (Docker's dear part); the spare takes the container's name on the
-        # network, so others still reach it by name (on the default bridge there are no names:
-        # the spare is used as it is, in a burst too). Its address is not shown (ECS shows none
-        # for bridge tasks); its ports are read from Docker once the container runs.
-        bridge_ports = container_specs.pooled_bridge_ports(shape, self._definitions())
-        ready = (pool.take(bridge_ports, alone=not self.runtime.default_bridge,
-                           owner=self.task.arn)
-                 if bridge_ports is not None else None)
-        if ready is None:
-            return None
-        sandbox_id = ready.sandbox.sandbox_id
-        self.sandbox = TaskSandbox(network=ready.sandbox.network, ip_address=None,
-                                   sandbox_id=sandbox_id)  # teardown removes it from here on
-        try:
-            self.runtime.name_sandbox(self.sandbox, [self.task.containers[0].name])
-        except RuntimeError_ as error:  # it went meanwhile: attach as without a pool
-            log.info("spare sandbox %s could not be named (%s); task %s attaches itself",
-                     sandbox_id, error, self.task.id)
-            self._quietly(self.runtime.remove_sandbox, self.sandbox)
-            self.sandbox = None
-            return None
-        return sandbox_pool.Ready(self.sandbox, None)
-
-    def _sandbox_bindings(self, ports) -> list[dict]:
-        """awsvpc: the host ports where the sandbox publishes the task's container ports."""
-        if self.sandbox.sandbox_id is None or not ports:
-            return []
-        state = self.runtime.inspect_container(self.sandbox.sandbox_id)
-        return _bindings(state) if state is not None else []
 
     def _create_containers(self) -> bool:
         # A pullStartedAt without a pullStoppedAt says images are being pulled (the CLI prints
@@ -305,7 +237,7 @@ class TaskRunner(TaskTeardown):
             container.started = True
             container.known = max(container.known, ContainerStatus.RUNNING)
             if state is not None:
-                container.network_bindings = _bindings(state)
+                container.network_bindings = network_bindings(state)
             self.changed.notify_all()
         return True
 
@@ -358,23 +290,6 @@ class TaskRunner(TaskTeardown):
     def _shape(self) -> container_specs.TaskShape:
         return self.engine.task_shape(self.task, self.volumes)
 
-    def _eni_attachment(self) -> dict:
-        vpc = (self.task.network_configuration or {}).get("awsvpcConfiguration", {})
-        ip = self.sandbox.ip_address or ""
-        details = [
-            {"name": "subnetId", "value": (vpc.get("subnets") or [""])[0]},
-            {"name": "networkInterfaceId", "value": f"eni-{uuid.uuid4().hex[:17]}"},
-            {"name": "macAddress", "value": self.sandbox.mac_address or ""},
-            {"name": "privateDnsName",
-             "value": f"ip-{ip.replace('.', '-')}.{self.store.region}.compute.internal"},
-            {"name": "privateIPv4Address", "value": ip},
-        ]
-        # The attachment RunTask showed PRECREATED keeps its id (agents report on it by it).
-        precreated = next((a["id"] for a in self.task.attachments
-                           if a["type"] == "ElasticNetworkInterface"), None)
-        return {"id": precreated or str(uuid.uuid4()), "type": "ElasticNetworkInterface",
-                "status": "ATTACHED", "details": details}
-
     def _torn_down(self, error: Exception) -> bool:
         """A failed call of a task whose stop was asked for, that says its container (sandbox,
         network) is gone, or got no answer, or any failure once its engine's runtime is closed
@@ -400,11 +315,3 @@ def _volumes_from_first(containers: list) -> list:
     sources = {v.get("sourceContainer") for c in containers
                for v in c.definition.get("volumesFrom", [])}
     return sorted(containers, key=lambda c: c.name not in sources)
-
-
-def _bindings(state) -> list[dict]:
-    return [
-        {"bindIP": p.host_ip, "containerPort": p.container_port, "hostPort": p.host_port,
-         "protocol": p.protocol}
-        for p in state.published
-    ]

@@ -31,7 +31,8 @@ import time
 from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.ecs.model import utcnow
 from emulator.engine.sandbox_pool import POOL_NAME
-from emulator.engine.task_runner import TaskRunner, _bindings as bindings_of
+from emulator.engine.task_provisioning import network_bindings as bindings_of
+from emulator.engine.task_runner import TaskRunner
 from emulator.runtime import labels
 from emulator.runtime.base import TaskSandbox
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus

@@ -81,7 +81,7 @@ def _task(task) -> dict:
         "cluster": task.cluster_name,
         "group": task.group,
         "taskDefinition": _family_revision(task.definition),
-        "lastStatus": task.known.name,
+        "lastStatus": task.last_status,
         "desiredStatus": task.desired_status,
         "health": task.health.name,
         "capacity": task.capacity_provider or task.launch_type,

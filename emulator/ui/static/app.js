@@ -1,8 +1,9 @@
 // The dashboard: the account, region and cluster selectors, the hash routes (#/services,
 // #/cluster/<name>, #/service/<cluster>/<name>, #/tasks, #/task/<id>, #/ecr, #/ecr/<repository>,
 // #/stacks), and one poll of the summary a second
-// (ETag: an unchanged summary costs a 304 and no rendering).
-import { scope, scopes, summary, forgetSummary } from "./api.js";
+// (ETag: an unchanged summary costs a 304 and no rendering). The link printed at start opens
+// it at #token=... (the control token: api.js), which is taken out before any route is read.
+import { scope, scopes, summary, forgetSummary, takeToken, TokenRefused } from "./api.js";
 import { h } from "./dom.js";
 import { serviceList, serviceDetail } from "./services.js";
 import { taskList, taskDetail } from "./tasks.js";
@@ -87,7 +88,7 @@ async function poll(now = false) {
     }
     statusNode.textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
   } catch (error) {
-    statusNode.textContent = "emulator unreachable; retrying";
+    unreachable(error);
   }
   if (!paused) pollTimer = setTimeout(poll, POLL_MS);
 }
@@ -117,8 +118,13 @@ async function loadScopes() {
     if (!scope.account) Object.assign(scope, found.default);
     fillScopes(found);
   } catch (error) {
-    statusNode.textContent = "emulator unreachable; retrying";
+    unreachable(error);
   }
+}
+
+function unreachable(error) {
+  statusNode.textContent = error instanceof TokenRefused ? error.message
+    : "emulator unreachable; retrying";
 }
 
 function scopeChanged() {
@@ -144,11 +150,20 @@ pauseButton.addEventListener("click", () => {
   statusNode.textContent = paused ? "paused" : statusNode.textContent;
   if (!paused) poll(true);
 });
-window.addEventListener("hashchange", () => { route(); main.focus({ preventScroll: true }); });
+window.addEventListener("hashchange", () => {
+  // The link pasted into a tab that has the page open already (a new run's token).
+  if (takeToken()) {
+    loadScopes();
+    poll(true);
+  }
+  route();
+  main.focus({ preventScroll: true });
+});
 document.addEventListener("visibilitychange", () => { if (!document.hidden && !paused) poll(true); });
 // New accounts and regions appear as clients use them.
 setInterval(loadScopes, 10000);
 
+takeToken();
 await loadScopes();
 route();
 poll(true);
