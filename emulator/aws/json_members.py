@@ -26,7 +26,8 @@ from api_shapes.serialize import Encoded
 encode_plain = json.JSONEncoder(separators=(",", ":")).encode
 
 # Members kept per service: a poll of 100 tasks ten times over fits, and memory stays bounded
-# (about 4 KB an entry: the text and the copy) whatever the callers ask for.
+# (a few KB an entry, the text and the copy; tens of KB for a task with many containers, tags
+# and overrides) whatever the callers ask for: handlers' keys hold nothing a caller sizes.
 LIMIT = 1024
 
 
@@ -62,7 +63,7 @@ class MemberCache:
         kept under `key` if it came from an equal wire dict, else made and kept."""
         entry = self._entries.get(key)
         if entry is not None and entry[0] == wire:
-            return entry[1]
+            return entry[1]  # (not moved to the end: a hit costs no dict writes)
         made = Encoded(encode_plain(self._shapes.serialize_shape(shape, wire)))
         entries = self._entries
         entries.pop(key, None)  # to the end: what goes first is what was least lately made

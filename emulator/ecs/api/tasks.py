@@ -43,7 +43,9 @@ def describe_tasks(call: Call) -> dict:
     include = request.include or []
     # A poller asks for the same tasks again and again: each one's text is kept while its
     # render is the same (aws/json_members.py).
-    variant = tuple(include)
+    # (the render differs by TAGS alone: a key of the request's own list would let one caller's
+    # long lists fill the cache)
+    variant = "TAGS" in include
     found, failures = [], []
     for ref in refs:
         task = tasks.find(call.store, cluster.name, ref)
