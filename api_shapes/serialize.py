@@ -5,6 +5,9 @@ without a timestamp or blob anywhere below them are copied without a walk: most 
 
 Each shape's conversion is built once, on first use, as a function that knows which members
 need converting; a response then costs one call per structure, list or map that needs a walk.
+
+A structure's value may come serialized and encoded already (Encoded: its JSON text, which the
+JSON layer splices into the body as it is; emulator/aws/json_members.py): it is passed on.
 """
 
 from __future__ import annotations
@@ -14,6 +17,16 @@ import datetime as dt
 from typing import Callable
 
 Convert = Callable[[object], object]
+
+
+class Encoded:
+    """A structure member's value serialized by its shape and encoded as JSON text already:
+    passed through the serializer as it is, for the encoder to splice."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
 
 
 class OutputSerializer:
@@ -84,6 +97,8 @@ def _structure(members: dict[str, Convert | None]) -> Convert:
     get = members.get
 
     def convert(value):
+        if value.__class__ is Encoded:
+            return value
         out = {}
         for key, item in value.items():
             if item is None:

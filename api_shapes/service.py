@@ -69,6 +69,10 @@ class ServiceShapes:
             return {}
         return self._serializer.serialize(shape, result)
 
+    def serialize_shape(self, shape: str, value):
+        """`value` serialized as serialize_output does a member of shape `shape`."""
+        return self._serializer.serialize(shape, value)
+
     def check_error(self, code: str, members: dict) -> None:
         """Raise ShapeError unless `members` (an error body without __type and message) are
         members of the error shape `code`, of their modelled types."""

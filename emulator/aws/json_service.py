@@ -22,6 +22,7 @@ from emulator.aws.errors import (
     SerializationException,
     UnknownOperationException,
 )
+from emulator.aws.json_members import MemberCache, encode
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,18 @@ class Call:
     store: object
     operation: str = ""
     shapes: ServiceShapes | None = None
+    # The service's kept member texts (json_members.py), for a request; None for invoke()
+    members: MemberCache | None = None
+    spliced: bool = False  # the result holds Encoded members (encoded() gave them)
+
+    def encoded(self, shape: str, key, wire: dict):
+        """A member of shape `shape` as the result should carry it: for a request, its JSON
+        text, kept under `key` for the next call while `wire` stays the same (what a poller
+        asks for again); for invoke()'s callers, who read results as dicts, `wire` itself."""
+        if self.members is None:
+            return wire
+        self.spliced = True
+        return self.members.encoded(shape, key, wire)
 
     @property
     def request(self):
@@ -107,6 +120,7 @@ class Reply:
     status: int
     body: dict
     error_code: str | None = None
+    spliced: bool = False  # the body holds Encoded members (json_members.encode)
 
 
 class JsonService:
@@ -131,6 +145,7 @@ class JsonService:
         self._invalid_parameter = invalid_parameter
         self._not_implemented = not_implemented
         self._strict = strict_responses
+        self._members = MemberCache(shapes)
         # operation -> fn(call, output) under the lock once the handler has succeeded: None, or
         # a function the call runs after releasing the lock, before it answers (the answer is
         # made already: what that function waits for is not in it). Set by the app factory.
@@ -153,7 +168,8 @@ class JsonService:
 
     def handle(self, operation: str, body: bytes, ctx: RequestContext) -> Reply:
         try:
-            return Reply(200, self._call(operation, body, ctx))
+            output, spliced = self._call(operation, body, ctx)
+            return Reply(200, output, spliced=spliced)
         except AwsError as error:
             return Reply(error.status, error.body(), error.code)
         except Exception:  # a fault of ours: log it, answer a 500 that says so
@@ -170,7 +186,7 @@ class JsonService:
             params = self.shapes.parse_input(operation, params)
         except ShapeError as error:
             raise self._invalid_parameter(str(error)) from None
-        return self._run(operation, handler, params, ctx)
+        return self._run(operation, handler, params, ctx)[0]
 
     def _handler(self, operation: str) -> Handler:
         if operation not in self.shapes.operations:
@@ -184,15 +200,17 @@ class JsonService:
             )
         return handler
 
-    def _call(self, operation: str, body: bytes, ctx: RequestContext) -> dict:
+    def _call(self, operation: str, body: bytes, ctx: RequestContext) -> tuple[dict, bool]:
         handler = self._handler(operation)
-        return self._run(operation, handler, self._parse(operation, body), ctx)
+        return self._run(operation, handler, self._parse(operation, body), ctx, self._members)
 
-    def _run(self, operation: str, handler: Handler, params: dict, ctx: RequestContext) -> dict:
+    def _run(self, operation: str, handler: Handler, params: dict, ctx: RequestContext,
+             members: MemberCache | None = None) -> tuple[dict, bool]:
+        """The output, and whether it holds Encoded members (only with `members`)."""
         hook = self.after_call.get(operation)
         with self.state.lock:
             call = Call(ctx, params, self.state.store_for(ctx.account, ctx.region),
-                        operation, self.shapes)
+                        operation, self.shapes, members)
             result = handler(call)
             # Under the lock too: the result shares lists and maps with live state.
             output = self.shapes.serialize_output(operation, result or {})
@@ -200,8 +218,8 @@ class JsonService:
         if then is not None:
             _guarded(then, operation)()
         if self._strict:
-            self._check(operation, output)
-        return output
+            self._check(operation, output, call.spliced)
+        return output, call.spliced
 
     def _parse(self, operation: str, body: bytes) -> dict:
         try:
@@ -219,9 +237,9 @@ class JsonService:
         except RecursionError:
             raise SerializationException("The request is nested too deeply") from None
 
-    def _check(self, operation: str, output: dict) -> None:
-        try:
-            self.shapes.check_output(operation, json.loads(json.dumps(output)))
+    def _check(self, operation: str, output: dict, spliced: bool) -> None:
+        try:  # the text the caller gets, decoded
+            self.shapes.check_output(operation, json.loads(encode(output, spliced)))
         except ShapeError as error:
             raise InternalFailure(f"{operation} response does not fit its shape: {error}") from None
 

@@ -10,7 +10,6 @@ refuse an AWS call first, by who makes it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -18,6 +17,7 @@ from emulator import http_bodies
 from emulator.aws.context import context_from_environ
 from emulator.aws.errors import AwsError
 from emulator.aws import moto_errors
+from emulator.aws.json_members import encode, encode_plain
 from emulator.aws.json_service import JsonService, Reply
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.config import Settings
@@ -25,8 +25,6 @@ from emulator.config import Settings
 log = logging.getLogger("emulator.requests")
 
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
-# One encoder for every reply: json.dumps() builds a new one per call when given separators.
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode
 # Bodies of our own JSON APIs, refused with 413 above these sizes before they are read. AWS
 # refuses large requests too; these leave room for the largest valid request of each service
 # (ECS: a task definition is at most 64 KiB; ECR: UploadLayerPart carries up to 20 MiB, base64).
@@ -89,7 +87,7 @@ class AwsRouter:
 
     @staticmethod
     def _answer(reply: Reply, ctx, start_response) -> list[bytes]:
-        payload = _encode_json(reply.body).encode()
+        payload = encode(reply.body, reply.spliced).encode()
         headers = [
             ("Content-Type", _JSON_CONTENT_TYPE),
             ("Content-Length", str(len(payload))),
@@ -129,7 +127,7 @@ def _route_matches(flask_app, environ: dict) -> bool:
 
 def _too_large(error: http_bodies.BodyTooLarge, request_id: str, start_response) -> list[bytes]:
     _, code = moto_errors.too_large_error("json", "")  # as moto's JSON services answer
-    payload = _encode_json({"__type": code, "message": (
+    payload = encode_plain({"__type": code, "message": (
         f"The request body is larger than the {error.limit // (1024 * 1024)} MiB this API "
         "accepts.")}).encode()
     start_response("413 Request Entity Too Large", [

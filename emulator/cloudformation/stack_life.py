@@ -20,7 +20,7 @@ from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network, replacements
 from emulator.cloudformation.resource import (ResourceFailed, acting_as,
                                               check_stack_resource, enforcing)
-from emulator.cloudformation.stack_role import keep_role
+from emulator.cloudformation.stack_role import find_stack, keep_role
 
 log = logging.getLogger(__name__)
 
@@ -348,8 +348,7 @@ def wrap_stack_update(original):
 
 def wrap_delete_stack(original):
     def delete_stack(self, name_or_stack_id):
-        stack = self.stacks.get(name_or_stack_id) or next(
-            (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
+        stack = find_stack(self, name_or_stack_id)
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
         stack.resource_map.deleting_stack = stack  # its resources' events are its

@@ -53,7 +53,7 @@ def _role_of(response, operation: str, rights) -> str | None:
     elif given is not None or operation in ("CreateStack", "CreateChangeSet"):
         role = given
     else:
-        role = getattr(_stack(backend, response._get_param("StackName")), "role_arn", None)
+        role = getattr(find_stack(backend, response._get_param("StackName")), "role_arn", None)
     if role is None:
         return None
     current = MotoBridge.current()
@@ -69,7 +69,8 @@ def keep_role(stack, role_arn: str | None) -> str | None:
     return role_arn or getattr(stack, "role_arn", None)
 
 
-def _stack(backend, name: str | None):
+def find_stack(backend, name: str | None):
+    """A live stack of moto's `backend` by its id or its name; None if none."""
     if not name:
         return None
     return backend.stacks.get(name) or next(

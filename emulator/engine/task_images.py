@@ -118,7 +118,13 @@ class ImageChecks:
                     self._slots.release()
                 done.set()
 
-        threading.Thread(target=run, daemon=True, name="image-check").start()
+        try:
+            threading.Thread(target=run, daemon=True, name="image-check").start()
+        except BaseException:  # the slot was the thread's to give back: it never ran
+            with self._guard:
+                self._asking.discard(caller)
+                self._slots.release()
+            raise
         if not done.wait(self.deadline):
             raise Late(what)
         worked, result = outcome[0]

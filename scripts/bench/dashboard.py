@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--tasks-each", type=int, default=10)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    app_module._docker_runtime = FakeRuntime  # containers "run" at once, in memory
+    app_module._docker_runtime = lambda *_, **__: FakeRuntime()  # in memory, at once
     server = start_server(Settings(host="127.0.0.1", port=0, link_local_credentials=False))
     try:
         endpoint = f"http://127.0.0.1:{server.port}"

@@ -7,7 +7,9 @@ Ours runs with DOCKER_HOST on a counting proxy (a unix socket in front of the en
 notes each request's method and path (ids folded to {id}); the bench drives the "first" row of
 tasks.py: a reset (untimed, uncounted), RunTask count=10 twice of bridge tasks, DescribeTasks
 every 20 ms until all RUNNING, then StopTask of each until all STOPPED and removed. It prints the
-calls made until RUNNING and until removed, per task, and the CPU our server used per burst.
+calls made until RUNNING and until removed, per task, and the CPU our server used per burst;
+then, once all are RUNNING, its CPU per DescribeTasks of the 20 (STEADY_POLLS calls back to
+back, uncounted): what each poll of a burst costs the server apart from the tasks' own work.
 Raw Docker's floor is two calls a task (create, start) to RUNNING and one (remove) after.
 Load does not move these counts much, which is why they are worth comparing on a busy machine.
 With ECS_BENCH_BASE, the server of that checkout (servers.py's "base") is counted too, in turn.
@@ -32,6 +34,7 @@ import servers  # noqa: E402
 from ours_ecs import POLL_MANY_S, Ours, Polls  # noqa: E402
 
 ENGINE = "/var/run/docker.sock"
+STEADY_POLLS = 500  # DescribeTasks calls after each burst, for the server's CPU per poll
 _ID = re.compile(r"/[0-9a-f]{64}(?=/|$)|/(ecs-[^/?]+)")
 
 
@@ -143,6 +146,7 @@ class Side:
         del os.environ["DOCKER_HOST"]  # once, after it is put back
         self.ours.name = "ours"  # driven as ours (reset, spares), at whichever commit
         self.cpu: list[float] = []
+        self.poll_cpu: list[float] = []  # server CPU seconds per DescribeTasks of the 20
         self.started: collections.Counter[str] = collections.Counter()
         self.stopped: collections.Counter[str] = collections.Counter()
 
@@ -154,13 +158,26 @@ class Side:
         arns = ours_burst(ours, Polls(POLL_MANY_S))
         burst_cpu = ours.server_cpu_s() - began
         running = proxy.snapshot()
+        poll_cpu = self.steady_polls(arns)
         ours.stop_tasks(arns)
         ours.wait_status(arns, "STOPPED")
         _removed(ours, arns)
         if counted:
             self.cpu.append(burst_cpu)
+            self.poll_cpu.append(poll_cpu)
             self.started += running - before
             self.stopped += proxy.snapshot() - running
+
+    def steady_polls(self, arns: list[str]) -> float:
+        """Our server's CPU per DescribeTasks of the burst's 20 tasks, all RUNNING (STEADY_POLLS
+        back to back on the poller's keep-alive connection): what each poll of a burst costs
+        apart from the tasks' own work. Uncounted calls, made after the RUNNING count."""
+        ours = self.ours
+        ours.describe(arns)  # the first after RUNNING may still see the last change
+        began = ours.server_cpu_s()
+        for _ in range(STEADY_POLLS):
+            ours.describe(arns)
+        return (ours.server_cpu_s() - began) / STEADY_POLLS
 
     def report(self, rounds: int) -> None:
         tasks = 20 * rounds
@@ -170,6 +187,9 @@ class Side:
         print(f"our server's CPU per burst until RUNNING: median "
               f"{statistics.median(self.cpu) * 1000:.0f} ms "
               f"({', '.join(f'{c * 1000:.0f}' for c in self.cpu)})")
+        print(f"our server's CPU per DescribeTasks of the 20 RUNNING tasks ({STEADY_POLLS} "
+              f"polls after each burst): median {statistics.median(self.poll_cpu) * 1e6:.0f} us "
+              f"({', '.join(f'{c * 1e6:.0f}' for c in self.poll_cpu)})")
 
     def close(self) -> None:
         self.ours.close()

@@ -41,13 +41,18 @@ def describe_tasks(call: Call) -> dict:
     if len(refs) > 100:
         raise InvalidParameterException("At most 100 tasks can be described at once.")
     include = request.include or []
+    # A poller asks for the same tasks again and again: each one's text is kept while its
+    # render is the same (aws/json_members.py).
+    # (the render differs by TAGS alone: a key of the request's own list would let one caller's
+    # long lists fill the cache)
+    variant = "TAGS" in include
     found, failures = [], []
     for ref in refs:
         task = tasks.find(call.store, cluster.name, ref)
         if task is None:
             failures.append(render.failure(ref, "MISSING"))
         else:
-            found.append(render.task(task, include))
+            found.append(call.encoded("Task", (task.arn, variant), render.task(task, include)))
     return {"tasks": found, "failures": failures}
 
 
