@@ -33,7 +33,8 @@ def test_serve_logs_each_call_once_and_each_task_state(start, busybox_image):  #
     client(running, "logs").create_log_group(logGroupName="logged")  # moto, JSON protocol
     client(running, "ec2").describe_vpcs()  # moto, query protocol (Action in a form body)
     definition = ecs.register_task_definition(family="logged", containerDefinitions=[{
-        "name": "main", "image": busybox_image, "memory": 32, "command": ["true"]}])
+        # a second's run: a container that exits at once may be gone before RUNNING is seen
+        "name": "main", "image": busybox_image, "memory": 32, "command": ["sleep", "1"]}])
     arn = ecs.run_task(cluster="logged", taskDefinition=definition["taskDefinition"][
         "taskDefinitionArn"])["tasks"][0]["taskArn"]
     wait_for_task(ecs, "logged", arn, "STOPPED")

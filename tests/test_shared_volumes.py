@@ -20,11 +20,14 @@ MOUNTS = [{"sourceVolume": "vault", "containerPath": "/vault"},
 
 def _task(ecs, cluster, image, script: str, docker_client) -> str:
     """Run `script` in a task with both volumes; what it printed, once it has stopped."""
-    definition = register(ecs, {"name": "app", "image": image, "memory": 32,
-                                "command": ["sh", "-c", script + "; echo END"],
+    # It stays until stopped: a container that exited goes with its task, maybe before its
+    # output is read.
+    definition = register(ecs, {"name": "app", "image": image, "memory": 32, "stopTimeout": 2,
+                                "command": ["sh", "-c", script + "; echo END; exec sleep 60"],
                                 "mountPoints": MOUNTS}, family="vaults", volumes=VOLUMES)
     arn = run(ecs, cluster, definition)
     printed = output_of(docker_client, arn, "app", "END")
+    ecs.stop_task(cluster=cluster, task=arn)
     wait_for_task(ecs, cluster, arn, "STOPPED")
     return printed
 
