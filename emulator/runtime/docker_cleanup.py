@@ -10,6 +10,7 @@ import logging
 import time
 
 from .labels import PID, STATE_DIR, label_filters, owner_is_gone
+from .own_container import is_container_id
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def _is_own(own: str | None, key: str, name: str) -> bool:
     own container, given by its name, its id or the short id (its host name)."""
     if not own:
         return False
-    by_id = len(own) >= 12 and all(c in "0123456789abcdef" for c in own) and key.startswith(own)
+    by_id = is_container_id(own) and key.startswith(own)
     return by_id or name == own
 
 

@@ -20,6 +20,7 @@ from typing import Callable
 from . import docker_network, engine_locality
 from .base import NetworkMembers, PortBinding, TaskSandbox
 from .docker_queue import SETUP, TEARDOWN
+from .own_container import is_container_id
 
 log = logging.getLogger("emulator.runtime")
 
@@ -129,7 +130,7 @@ class DockerTaskNetwork:
             own = self.own_container() or ""
             # By id only (a name would need a look at Docker); and an address alone could be
             # another engine's container's, on a subnet this one's network has too
-            if _is_id(own):
+            if is_container_id(own):
                 for address, container in members.addresses.items():
                     if container.startswith(own) and is_local_address(address):
                         self._attached = (network, address)
@@ -138,7 +139,7 @@ class DockerTaskNetwork:
         holder = members.addresses.get(self._attached[1])
         own = self.own_container() or ""
         # Still ours: disconnected (or moved), its old address may be a task's now
-        return holder is not None and (not _is_id(own) or holder.startswith(own))
+        return holder is not None and (not is_container_id(own) or holder.startswith(own))
 
     def gateways(self) -> tuple[str, ...]:
         """This engine's network gateway (once made) and Docker's default bridge's: addresses of
@@ -215,8 +216,3 @@ class DockerTaskNetwork:
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         if sandbox.sandbox_id:
             self.queue.call(TEARDOWN, docker_network.remove_pause_sandbox, self.api, sandbox)
-
-
-def _is_id(container: str) -> bool:
-    """A Docker container id (or its 12-digit prefix), not a name."""
-    return len(container) >= 12 and all(digit in "0123456789abcdef" for digit in container)

@@ -15,6 +15,11 @@ import socket
 _CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
 
 
+def is_container_id(container: str) -> bool:
+    """A Docker container id (or its 12-digit prefix), not a name."""
+    return len(container) >= 12 and all(digit in "0123456789abcdef" for digit in container)
+
+
 def own_container_id(mountinfo: str = "/proc/self/mountinfo") -> str | None:
     """Our container's id: Docker bind-mounts /etc/hostname and friends from
     /var/lib/docker/containers/<id>/; the host name (the id's first 12 digits unless --hostname
