@@ -98,7 +98,9 @@ class LinkLocalEndpoint:
         found = None  # the address there already: another emulator's, or a dead one's
         if not is_local_address(ADDRESS) or self._interface != interface:
             failure = _ip("addr", "add", f"{ADDRESS}/32", "dev", interface)
-            if failure and "File exists" not in failure:
+            # (iproute2 says it is there already as "File exists" or, newer, "Address already
+            # assigned")
+            if failure and "File exists" not in failure and "already assigned" not in failure:
                 return f"cannot add {ADDRESS} to {interface}: {failure}"
             # Only an address this emulator added is its to take off: one there already is
             # another's (on docker0, a second default-bridge emulator's, whose listen fails).
