@@ -261,9 +261,10 @@ def _get(url: str) -> bytes | None:
 def test_out_of_memory_is_detected(runtime, task, events):
     container = run(runtime, spec(task, "hog", "head -c 200m /dev/zero | tail",
                                   memory_bytes=16 * MIB, memory_swap_bytes=16 * MIB))
-    next_event(events, container, "oom")
+    next_event(events, container, "oom")  # what the engine goes by (engine/task_events.py)
     state = wait_exited(runtime, container)
-    assert state.oom_killed
+    # Docker's own OOMKilled flag may miss it: the process killed is `tail`, not the
+    # container's first, and the flag races the exit (a loaded CI run saw it False)
     assert state.exit_code == 137
 
 
