@@ -6,9 +6,11 @@ On the front doors' own listener (emulator/front_doors.py, `blueprint`):
     ANY /express/<cluster>/<service>/<path>             (an Express service)
     ANY /gateways/<gateway>/<cluster>/<service>/<path>  (a gateway route)
 
-forwards the request (method, path below the service, query, headers, body) to the service's
-serving tasks in turn, at the host port where each publishes the container port (the Express
-service's, or the one the route's port name names; never one of the emulator's own), and answers
+forwards the request (method, path below the service, query, headers as an ALB passes them:
+emulator/front_door_headers.py, body) to the service's serving tasks in turn, at the TCP host
+port Docker published for the container port (the Express service's, or the one the route's port
+name names, a TCP mapping; never a UDP binding's port, which another program may hold over TCP,
+nor one of the emulator's own), and answers
 what the task answered, its body streamed as it comes; 503 when no task serves, as an ALB with
 no healthy target does; 502 when the task cannot be reached or answers something other than
 HTTP. Each forwarded request holds one of the front doors' threads until its answer is sent (a
