@@ -7,9 +7,9 @@ client sent (the ALB's default `append` mode: the last entry is the one the fron
 X-Forwarded-Proto and X-Forwarded-Port set to the front door's. What a client says about other
 proxies it came through (Forwarded, X-Forwarded-Host, X-Real-IP...) is dropped: no proxy of ours
 set it, and a task that trusts it would take the client's word for its own address. A header
-name that is not an HTTP token (a space in it, say) is refused with 400, as an ALB that drops
-invalid header fields would not forward it either: passed on, the task's server might read it
-as another header than the client's.
+name that is not an HTTP token (a space in it, say) is refused with 400 (an ALB drops such a
+field when asked to, `routing.http.drop_invalid_header_fields.enabled`): passed on, the task's
+server might read it as another header than the one the client sent.
 
 Back to the client: the task's headers but the hop-by-hop ones and names that are not tokens,
 with `X-Content-Type-Options: nosniff`. Every front door shares one origin, so an answer the
@@ -28,7 +28,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 # What a client may claim about proxies before us; the front door says what it saw instead.
 _CLAIMS = {"forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-port",
            "x-forwarded-proto", "x-forwarded-server", "x-forwarded-prefix", "x-real-ip",
-           "x-client-ip", "true-client-ip", "via"}
+           "x-client-ip", "true-client-ip"}
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # RFC 9110's token: a field name
 _DROPPED_TO_TASK = HOP_BY_HOP | _CLAIMS | {control_token.HEADER.lower()}
 
