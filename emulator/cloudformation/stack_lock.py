@@ -1,0 +1,49 @@
+"""One operation on a stack at a time, as CloudFormation has it.
+
+moto's engine works inside the API call, so a stack being created or updated is one whose call
+has not returned yet; a second UpdateStack or ExecuteChangeSet meanwhile would run beside it and
+share its state (the update's clean-up list, the rollback's old template). On AWS the stack is in
+CREATE_IN_PROGRESS or UPDATE_IN_PROGRESS then, and the second call is refused with that status:
+UpdateStack with ValidationError ("Stack:<id> is in UPDATE_IN_PROGRESS state and can not be
+updated."), ExecuteChangeSet with InvalidChangeSetStatus (its model's shape: "the stack status
+might be UPDATE_IN_PROGRESS").
+
+The stacks being worked on are a set of stack ids beside moto's state, not a lock on the Stack:
+the snapshot pickles moto's backends whole, and a lock cannot be pickled.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+_guard = threading.Lock()
+_busy: set[str] = set()
+
+
+@contextmanager
+def exclusive(stack, status: str, refusal: Callable[[str], Exception]) -> Iterator[None]:
+    """Hold `stack` for one operation, showing `status` from the moment it is held (a caller
+    that polls DescribeStacks sees it at once); `refusal(message)` is raised if another
+    operation holds it."""
+    with _guard:
+        if stack.stack_id in _busy:
+            raise refusal(busy_message(stack))
+        _busy.add(stack.stack_id)
+        stack.status = status
+    try:
+        yield
+    finally:
+        with _guard:
+            _busy.discard(stack.stack_id)
+
+
+def busy_message(stack) -> str:
+    return f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
+
+
+def validation_error(message: str) -> Exception:
+    from moto.cloudformation.exceptions import ValidationError
+
+    return ValidationError(message=message)
