@@ -8,8 +8,9 @@ UpdateStack with ValidationError ("Stack:<id> is in UPDATE_IN_PROGRESS state and
 updated."), ExecuteChangeSet with InvalidChangeSetStatus (its model's shape: "the stack status
 might be UPDATE_IN_PROGRESS").
 
-The stacks being worked on are a set of stack ids beside moto's state, not a lock on the Stack:
-the snapshot pickles moto's backends whole, and a lock cannot be pickled.
+The stacks being worked on are a set of stack ids under one guard, so that holding a stack and
+showing its new status happen together: a refused caller reads UPDATE_IN_PROGRESS, never the
+status the stack had before.
 """
 
 from __future__ import annotations
