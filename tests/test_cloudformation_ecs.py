@@ -133,8 +133,8 @@ def test_a_service_whose_tasks_cannot_start_fails_and_rolls_back(clean_emulator,
 def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_image):
     """One operation on a stack at a time: while an ExecuteChangeSet waits for its service to
     be steady the stack is UPDATE_IN_PROGRESS, and the same change set again or another one
-    (InvalidChangeSetStatus), or an UpdateStack (ValidationError), is refused; once the first
-    is done the stack takes updates again."""
+    (InvalidChangeSetStatus), an UpdateStack, a CreateChangeSet or a DeleteStack
+    (ValidationError) is refused; once the first is done the stack takes updates again."""
     cfn = clean_emulator.client("cloudformation")
     cfn.create_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=1)))
     assert status(cfn, "busy") == "CREATE_COMPLETE"
@@ -168,6 +168,12 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
             (lambda: cfn.update_stack(StackName="busy", TemplateBody=json.dumps(
                 template(busybox_image, desired=3))),
              "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.create_change_set(StackName="busy", ChangeSetName="third",
+                                           TemplateBody=json.dumps(
+                                               template(busybox_image, desired=3))),
+             "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.delete_stack(StackName="busy"),
+             "ValidationError", "cannot be deleted while in status UPDATE_IN_PROGRESS"),
         ]
         for call, code, words in refusals:
             with pytest.raises(ClientError) as excinfo:
@@ -177,6 +183,9 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
                 code, 400)
             assert words in error["Error"]["Message"]
         assert not done  # each refusal came while the first update still ran
+        with pytest.raises(ClientError) as excinfo:  # the refused CreateChangeSet made none
+            cfn.describe_change_set(StackName="busy", ChangeSetName="third")
+        assert excinfo.value.response["Error"]["Code"] == "ChangeSetNotFound"
     finally:
         worker.join(60)
     assert done and status(cfn, "busy") == "UPDATE_COMPLETE"

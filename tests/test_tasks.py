@@ -210,6 +210,7 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
         ecs.start_task(cluster=cluster, taskDefinition=bridge, containerInstances=["i"],
                        startedBy="j" * 37)
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["Error"]["Message"] == "startedBy longer than 36."
     with pytest.raises(ClientError) as excinfo:
         ecs.run_task(cluster="missing", taskDefinition=bridge)
     assert excinfo.value.response["Error"]["Code"] == "ClusterNotFoundException"

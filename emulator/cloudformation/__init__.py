@@ -83,6 +83,8 @@ def _install_into_moto() -> None:
         backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)
         backend.update_stack = change_sets.wrap_update_stack(backend.update_stack)
+        backend.create_change_set = change_sets.wrap_create_change_set(
+            backend.create_change_set)
         backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
         backend.delete_change_set = change_sets.delete_change_set
         backend.describe_change_set = change_sets.describe_change_set

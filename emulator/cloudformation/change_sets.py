@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from emulator.cloudformation import stack_lock
 from emulator.cloudformation.stack_life import roll_back_create, run_update
+from emulator.cloudformation.stack_role import find_stack
 
 
 def wrap_execute_change_set(original):
@@ -69,6 +70,19 @@ def _execute(backend, original, change_set, stack, stack_name) -> None:
     if change_set.role_arn:
         stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
     obsolete_others(backend, stack, change_set)
+
+
+def wrap_create_change_set(original):
+    """CloudFormationBackend.create_change_set: not for a stack another operation holds
+    (stack_lock.py); CloudFormation answers it in an update's words."""
+
+    def create_change_set(self, stack_name, *args, **kwargs):
+        stack = find_stack(self, stack_name)
+        if stack is not None:
+            stack_lock.check_free(stack)
+        return original(self, stack_name, *args, **kwargs)
+
+    return create_change_set
 
 
 def wrap_update_stack(original):

@@ -342,27 +342,34 @@ def wrap_delete_stack(original):
         stack = find_stack(self, name_or_stack_id)
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
-        stack.resource_map.deleting_stack = stack  # its resources' events are its
-        first_event = len(stack.events)
-        try:
-            original(self, stack.stack_id)
-            drop_outputs(stack)
-        except Exception as error:
-            # moto took the stack out before deleting its resources; a stack whose resources
-            # could not all go stays, DELETE_FAILED, as on AWS.
-            self.deleted_stacks.pop(stack.stack_id, None)
-            self.stacks[stack.stack_id] = stack
-            stack.status = "DELETE_FAILED"
-            _report_delete_failures(stack)
-            failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
-                             if e.resource_status == "DELETE_FAILED"})
-            reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
-                      if failed else reason_of(error))
-            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
-        finally:
-            stack.resource_map.deleting_stack = None
+        # One operation on a stack at a time (stack_lock.py): not while it is created or updated
+        with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", stack_lock.validation_error,
+                                  stack_lock.undeletable_message):
+            _delete(self, original, stack)
 
     return delete_stack
+
+
+def _delete(backend, original, stack) -> None:
+    stack.resource_map.deleting_stack = stack  # its resources' events are its
+    first_event = len(stack.events)
+    try:
+        original(backend, stack.stack_id)
+        drop_outputs(stack)
+    except Exception as error:
+        # moto took the stack out before deleting its resources; a stack whose resources
+        # could not all go stays, DELETE_FAILED, as on AWS.
+        backend.deleted_stacks.pop(stack.stack_id, None)
+        backend.stacks[stack.stack_id] = stack
+        stack.status = "DELETE_FAILED"
+        _report_delete_failures(stack)
+        failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
+                         if e.resource_status == "DELETE_FAILED"})
+        reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
+                  if failed else reason_of(error))
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+    finally:
+        stack.resource_map.deleting_stack = None
 
 
 def wrap_describe_stack_events(original):

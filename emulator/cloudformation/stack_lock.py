@@ -3,10 +3,12 @@
 moto's engine works inside the API call, so a stack being created or updated is one whose call
 has not returned yet; a second UpdateStack or ExecuteChangeSet meanwhile would run beside it and
 share its state (the update's clean-up list, the rollback's old template). On AWS the stack is in
-CREATE_IN_PROGRESS or UPDATE_IN_PROGRESS then, and the second call is refused with that status:
-UpdateStack with ValidationError ("Stack:<id> is in UPDATE_IN_PROGRESS state and can not be
-updated."), ExecuteChangeSet with InvalidChangeSetStatus (its model's shape: "the stack status
-might be UPDATE_IN_PROGRESS").
+CREATE_IN_PROGRESS, UPDATE_IN_PROGRESS or DELETE_IN_PROGRESS then, and the second call is
+refused with that status: UpdateStack and CreateChangeSet with ValidationError ("Stack:<id> is in
+UPDATE_IN_PROGRESS state and can not be updated."), ExecuteChangeSet with InvalidChangeSetStatus
+(its model's shape: "the stack status might be UPDATE_IN_PROGRESS"), DeleteStack with
+ValidationError ("Stack [<id>] cannot be deleted while in status UPDATE_IN_PROGRESS", as
+CloudFormation answers it to Copilot, aws/copilot-cli#1180).
 
 The stacks being worked on are a set of stack ids under one guard, so that holding a stack and
 showing its new status happen together: a refused caller reads UPDATE_IN_PROGRESS, never the
@@ -24,13 +26,14 @@ _busy: set[str] = set()
 
 
 @contextmanager
-def exclusive(stack, status: str, refusal: Callable[[str], Exception]) -> Iterator[None]:
+def exclusive(stack, status: str, refusal: Callable[[str], Exception],
+              message: Callable[[object], str] | None = None) -> Iterator[None]:
     """Hold `stack` for one operation, showing `status` from the moment it is held (a caller
-    that polls DescribeStacks sees it at once); `refusal(message)` is raised if another
-    operation holds it."""
+    that polls DescribeStacks sees it at once); `refusal(message(stack))` is raised if another
+    operation holds it (by default, an update's words)."""
     with _guard:
         if stack.stack_id in _busy:
-            raise refusal(busy_message(stack))
+            raise refusal((message or busy_message)(stack))
         _busy.add(stack.stack_id)
         stack.status = status
     try:
@@ -40,8 +43,20 @@ def exclusive(stack, status: str, refusal: Callable[[str], Exception]) -> Iterat
             _busy.discard(stack.stack_id)
 
 
+def check_free(stack) -> None:
+    """For an operation that does not hold the stack (CreateChangeSet): refused while another
+    one does, in an update's words."""
+    with _guard:
+        if stack.stack_id in _busy:
+            raise validation_error(busy_message(stack))
+
+
 def busy_message(stack) -> str:
     return f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
+
+
+def undeletable_message(stack) -> str:
+    return f"Stack [{stack.stack_id}] cannot be deleted while in status {stack.status}"
 
 
 def validation_error(message: str) -> Exception:

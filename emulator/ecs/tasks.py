@@ -46,8 +46,8 @@ def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]
     store.cluster(request.cluster)
     _check_started_by_and_group(request.started_by, request.group)
     if request.started_by is not None and len(request.started_by) > _START_TASK_STARTED_BY:
-        raise InvalidParameterException(
-            f"startedBy may have up to {_START_TASK_STARTED_BY} characters.")
+        # AWS's words (quoted in mapbox/ecs-watchbot#78 and convox/rack#1727)
+        raise InvalidParameterException(f"startedBy longer than {_START_TASK_STARTED_BY}.")
     if not 1 <= len(request.container_instances) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
