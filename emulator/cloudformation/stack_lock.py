@@ -30,14 +30,20 @@ def exclusive(stack, status: str, refusal: Callable[[str], Exception],
               message: Callable[[object], str] | None = None) -> Iterator[None]:
     """Hold `stack` for one operation, showing `status` from the moment it is held (a caller
     that polls DescribeStacks sees it at once); `refusal(message(stack))` is raised if another
-    operation holds it (by default, an update's words)."""
+    operation holds it (by default, an update's words). An operation that ends in an error
+    to its caller without a status of its own leaves the stack as it was (a refused call
+    changes nothing)."""
     with _guard:
         if stack.stack_id in _busy:
             raise refusal((message or busy_message)(stack))
         _busy.add(stack.stack_id)
-        stack.status = status
+        previous, stack.status = stack.status, status
     try:
         yield
+    except BaseException:
+        if stack.status == status:
+            stack.status = previous
+        raise
     finally:
         with _guard:
             _busy.discard(stack.stack_id)
