@@ -138,10 +138,13 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
     cfn = clean_emulator.client("cloudformation")
     cfn.create_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=1)))
     assert status(cfn, "busy") == "CREATE_COMPLETE"
-    # the new revision is healthy only after its first health check (5 s): the update waits
-    slow = template(busybox_image, desired=1, command=["sh", "-c", "touch /tmp/ready; " + SERVE[2]])
+    # the new revision is healthy at its second health check (10 s: ready after 6 s, the first
+    # check's failure falls in the start period), and the update waits for that
+    slow = template(busybox_image, desired=1,
+                    command=["sh", "-c", "(sleep 6; touch /tmp/ready) & " + SERVE[2]])
     slow["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"] = {
-        "Command": ["CMD-SHELL", "test -f /tmp/ready"], "Interval": 5, "Retries": 3}
+        "Command": ["CMD-SHELL", "test -f /tmp/ready"], "Interval": 5, "Retries": 3,
+        "StartPeriod": 20}
     for name, body in (("slow", slow), ("other", template(busybox_image, desired=2))):
         cfn.create_change_set(StackName="busy", ChangeSetName=name, ChangeSetType="UPDATE",
                               TemplateBody=json.dumps(body))
