@@ -62,28 +62,32 @@ class IamEnforcement:
 
     # -- ECS and ECR ------------------------------------------------------------------------
 
-    def check_json(self, service_name: str, operation: str, body: bytes, environ: dict, ctx,
-                   caller, store_of=None) -> None:
+    def call_principal(self, environ: dict, ctx, caller, body: bytes):
+        """Who a caller's own ECS or ECR call acts as, its signature verified with the key's
+        secret; None for the account's root."""
         key = self._access_key(environ, ctx, caller)
-        if key is None:
+        if key is not None:
+            self._verify_signature(key, environ, body)
+        return key
+
+    def stack_principal(self, environ: dict, ctx, caller, role: str | None):
+        """Who a call the emulator makes for a stack's caller acts as: the stack's service role
+        (`role`), which CloudFormation assumes (the caller's own rights do not count then, as
+        on AWS), else the caller (moto verified the signature of the caller's own call:
+        CreateStack, UpdateStack...); None for the account's root."""
+        if role is None:
+            return self._access_key(environ, ctx, caller)
+        return _ServiceRole(role, role_policies(self._moto, role) or [])
+
+    def require_call(self, principal, service_name: str, operation: str, params: dict, ctx,
+                     store_of=None) -> None:
+        """Refuse the call unless `principal` (call_principal's or stack_principal's) may make
+        it on every resource it names."""
+        if principal is None:
             return  # root
-        self._verify_signature(key, environ, body)
-        self._require_call(key, service_name, operation, _params(body), ctx, store_of)
-
-    def check_on_behalf(self, service_name: str, operation: str, params: dict, environ: dict,
-                        ctx, caller, store_of=None, role: str | None = None) -> None:
-        """A call the emulator makes for a stack's caller, checked as the caller's own (moto
-        verified the signature of the caller's own call: CreateStack, UpdateStack...), or as
-        the stack's service role's (`role`)."""
-        key = self._stack_principal(environ, ctx, caller, role)
-        if key is not None:  # else root
-            self._require_call(key, service_name, operation, params, ctx, store_of)
-
-    def _require_call(self, key, service_name: str, operation: str, params: dict, ctx,
-                      store_of) -> None:
         for action, resource in iam_resources.checks(service_name, operation, params, ctx,
                                                      store_of):
-            self._require(key, action, resource)
+            self._require(principal, action, resource)
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
                              caller, deleting=None, name: str | None = None,
@@ -93,7 +97,7 @@ class IamEnforcement:
         has a name property."""
         from emulator.access import iam_stacks
 
-        key = self._stack_principal(environ, ctx, caller, role)
+        key = self.stack_principal(environ, ctx, caller, role)
         if key is None:
             return  # root
         def existing(kind, name):
@@ -107,13 +111,6 @@ class IamEnforcement:
             raise self._denied(iam_stacks.unknown(resource_type))
         for action, resource in needed:
             self._require(key, action, resource)
-
-    def _stack_principal(self, environ: dict, ctx, caller, role: str | None):
-        """Who a stack's resources act as: its service role, which CloudFormation assumes
-        (the caller's own rights do not count then, as on AWS), else the caller."""
-        if role is None:
-            return self._access_key(environ, ctx, caller)
-        return _ServiceRole(role, role_policies(self._moto, role) or [])
 
     def pass_role_denial(self, role: str, environ: dict, ctx, caller) -> str | None:
         """Why the caller may not hand `role` to a service (iam:PassRole), in AWS's words."""
@@ -379,10 +376,3 @@ class _Headers(dict):
 def _between(text: str, start: str, end: str) -> str:
     return text.partition(start)[2].partition(end)[0]
 
-
-def _params(body: bytes) -> dict:
-    try:
-        decoded = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
