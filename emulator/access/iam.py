@@ -119,8 +119,10 @@ class IamEnforcement:
             return None  # root
         return denial(key.collect_policies(), key.arn, "iam:PassRole", role)
 
-    def assumable_by(self, role: str, service: str) -> bool:
-        return trusts_service(self._moto, role, service)
+    def assumable_by(self, role: str, service: str, account: str) -> bool:
+        """Whether `service` may assume `role` for `account`: a role of that account only (as
+        CloudFormation assumes a service role of its caller's account only) that trusts it."""
+        return _arn_account(role) == account and trusts_service(self._moto, role, service)
 
     def _existing_arn(self, ctx, kind: str, name: str) -> str | None:
         """The ARN (with its path) of the account's IAM user, role or group of that name."""
@@ -272,10 +274,22 @@ def _names_service(principal, service: str) -> bool:
     return _listed(principal.get("Service"), (service,)) or _listed(principal.get("AWS"), ("*",))
 
 
+def _arn_parts(arn) -> list[str] | None:
+    """An ARN's six parts (arn, partition, service, region, account, resource); None for what
+    is no ARN."""
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    return parts if len(parts) == 6 else None
+
+
+def _arn_account(arn) -> str | None:
+    parts = _arn_parts(arn)
+    return parts[4] if parts is not None else None
+
+
 def _role(moto, role_arn: str):
     """The role of moto's IAM with this ARN, or None."""
-    parts = role_arn.split(":", 5) if isinstance(role_arn, str) else []
-    if len(parts) != 6 or not parts[5].startswith("role/"):
+    parts = _arn_parts(role_arn)
+    if parts is None or not parts[5].startswith("role/"):
         return None
     from moto.backends import get_backend
 
@@ -292,10 +306,10 @@ class _ServiceRole:
     and the ARN of CloudFormation's session of it (AWS's refusals name that one)."""
 
     def __init__(self, role_arn: str, policies: list):
-        parts = role_arn.split(":", 5)
+        parts = _arn_parts(role_arn)
         self.arn = (f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/"
                     f"{parts[5].rsplit('/', 1)[-1]}/AWSCloudFormation"
-                    if len(parts) == 6 else role_arn)
+                    if parts is not None else role_arn)
         self._policies = policies
 
     def collect_policies(self) -> list:

@@ -111,9 +111,7 @@ class Rights:
             refused = self._iam.pass_role_denial(role, environ, ctx, caller_of(environ))
             if refused is not None:
                 return "AccessDenied", refused
-        # CloudFormation assumes a service role of the caller's account only.
-        if _account_of(role) != ctx.account or not self._iam.assumable_by(
-                role, "cloudformation.amazonaws.com"):
+        if not self._iam.assumable_by(role, "cloudformation.amazonaws.com", ctx.account):
             return "ValidationError", f"Role {role} is invalid or cannot be assumed"
         return None
 
@@ -148,11 +146,6 @@ class Rights:
         if self._iam is None:
             return moto(environ, start_response, ctx)
         return self._iam.serve_moto(moto, environ, start_response, ctx, caller_of(environ))
-
-
-def _account_of(arn: str) -> str | None:
-    parts = arn.split(":", 5) if isinstance(arn, str) else []
-    return parts[4] if len(parts) == 6 else None
 
 
 def _params(body: bytes) -> dict | None:
