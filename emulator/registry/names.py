@@ -90,6 +90,18 @@ def hasher_for(digest: str):
     return hashlib.new(digest.partition(":")[0])
 
 
+def digest_text(hasher) -> str:
+    """A finished hash as a digest, `algorithm:hex`."""
+    return f"{hasher.name}:{hasher.hexdigest()}"
+
+
+def digest_of(body: bytes, like: str = "sha256:") -> str:
+    """The digest of `body` by the algorithm of `like` (a digest, or its `algorithm:` alone)."""
+    hasher = hasher_for(like)
+    hasher.update(body)
+    return digest_text(hasher)
+
+
 def resolve_repository(host: str, path_name: str, default_account: str,
                        default_region: str) -> RepoRef:
     """Where a request's repository lives, from the first rule that applies:
