@@ -17,9 +17,9 @@ moto serves every caller, tasks included, and some of its services act outside t
   (access/name_resolution.py: a hostile name's slow resolver or thousands of addresses would
   hold the call; beyond either it is refused), every address is checked, and only those are
   connected to (no second resolution, which could answer elsewhere), on every redirect too.
-  A refused or failed delivery is logged and dropped, as AWS drops what an endpoint does not take: the call that
-  caused it (Publish, PutRecord, PutEvents) succeeds. Answers are read streamed, cut at a size
-  and a time (TIMEOUT_S, DEADLINE_S, ANSWER_CAP).
+  A refused or failed delivery is logged and dropped, as AWS drops what an endpoint does not
+  take: the call that caused it (Publish, PutRecord, PutEvents) succeeds. Answers are read
+  streamed, cut at a size and a time (TIMEOUT_S, DEADLINE_S, ANSWER_CAP).
 """
 
 from __future__ import annotations
