@@ -1,5 +1,6 @@
-"""What may be named, and where a name lives: repository names, tags, digests, upload ids, and the
-one function that resolves a request to an (account, region, repository).
+"""What may be named, and where a name lives: repository names, tags, digests (checked, and
+made of bytes), upload ids, and the one function that resolves a request to an (account,
+region, repository).
 
 Everything that ends up in a filesystem path is checked here against a strict pattern first, so
 storage never joins a path from unchecked text.
