@@ -43,6 +43,16 @@ def test_create_describe_list_delete(ecs):
     assert error_code(excinfo) == "ClusterNotFoundException"
 
 
+def test_describe_capacity_providers_names_the_missing_by_arn(ecs):
+    ecs.create_capacity_provider(name="cp-found", autoScalingGroupProvider={
+        "autoScalingGroupArn": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+                               "0b0b0b0b-0000-0000-0000-000000000000:autoScalingGroupName/asg"})
+    described = ecs.describe_capacity_providers(capacityProviders=["cp-found", "cp-gone"])
+    assert [p["name"] for p in described["capacityProviders"]] == ["cp-found"]
+    assert described["failures"] == [{
+        "arn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:capacity-provider/cp-gone", "reason": "MISSING"}]
+
+
 def test_describe_without_names_means_default(ecs):
     assert ecs.describe_clusters()["failures"][0]["arn"].endswith(":cluster/default")
     ecs.create_cluster()
