@@ -152,7 +152,7 @@ def test_a_delete_that_did_not_settle_is_not_waited_for_again_in_one_operation()
     delete = stack_life.wrap_delete_resource(original)
     stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
                             name="s", events=[])
-    resource_map = SimpleNamespace(deleting_stack=stack, _account_id="123456789012",
+    resource_map = SimpleNamespace(stack_id=stack.stack_id, _account_id="123456789012",
                                    _region_name="us-east-1")
     old, new = (SimpleNamespace(logical_resource_id="Service", physical_resource_id=arn)
                 for arn in ("arn:old", "arn:new"))

@@ -72,6 +72,8 @@ def _install_into_moto() -> None:
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
 
+        responses.CloudFormationResponse.update_stack = stack_life.wrap_update_stack_handler(
+            responses.CloudFormationResponse.update_stack)
         for handler, operation in stack_role.OPERATIONS.items():
             setattr(responses.CloudFormationResponse, handler, stack_role.wrap_handler(
                 getattr(responses.CloudFormationResponse, handler), operation))
@@ -85,7 +87,7 @@ def _install_into_moto() -> None:
         backend.update_stack = change_sets.wrap_update_stack(backend.update_stack)
         backend.create_change_set = change_sets.wrap_create_change_set(
             backend.create_change_set)
-        backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
+        backend.delete_stack = stack_life.delete_stack
         backend.delete_change_set = change_sets.delete_change_set
         backend.describe_change_set = change_sets.describe_change_set
         backend.describe_stack_events = stack_life.wrap_describe_stack_events(
