@@ -177,6 +177,12 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
             (lambda: cfn.update_stack(StackName="busy", TemplateBody=json.dumps(
                 template(busybox_image, desired=3))),
              "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            # the template being applied, again: refused for the hold, not "No updates are
+            # to be performed" (moto's handler compared it with the running update's)
+            (lambda: cfn.update_stack(StackName="busy", TemplateBody=json.dumps(slow)),
+             "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.delete_change_set(StackName="busy", ChangeSetName="slow"),
+             "InvalidChangeSetStatus", "currently in progress"),
             (lambda: cfn.create_change_set(StackName="busy", ChangeSetName="third",
                                            TemplateBody=json.dumps(
                                                template(busybox_image, desired=3))),
