@@ -130,6 +130,30 @@ def test_a_service_whose_tasks_cannot_start_fails_and_rolls_back(clean_emulator,
     assert ecs.describe_clusters(clusters=["cfn"])["clusters"][0]["status"] == "INACTIVE"
 
 
+def holding(emulator, stack: str, shown: str, call):
+    """Start `call(client)` in its own thread, with its own client, and return (thread, the list
+    its answer goes to) once the stack shows `shown` (the call holds it)."""
+    first, done = emulator.client("cloudformation"), []
+    worker = threading.Thread(target=lambda: done.append(call(first)))
+    worker.start()
+    cfn, deadline = emulator.client("cloudformation"), time.monotonic() + 30
+    while status(cfn, stack) != shown:
+        assert time.monotonic() < deadline and not done, status(cfn, stack)
+        time.sleep(0.05)
+    return worker, done
+
+
+def assert_refused(refusals) -> None:
+    """Each (call, code, words): refused with that code, HTTP 400, in those words."""
+    for call, code, words in refusals:
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        error = excinfo.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+            code, 400), error
+        assert words in error["Error"]["Message"]
+
+
 def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_image):
     """One operation on a stack at a time: while an ExecuteChangeSet waits for its service to
     be steady the stack is UPDATE_IN_PROGRESS, and another change set (InvalidChangeSetStatus),
@@ -152,16 +176,9 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
         assert cfn.describe_change_set(StackName="busy", ChangeSetName=name)[
             "ExecutionStatus"] == "AVAILABLE"
 
-    first = clean_emulator.client("cloudformation")  # its own client, in its own thread
-    done = []
-    worker = threading.Thread(target=lambda: done.append(
+    worker, done = holding(clean_emulator, "busy", "UPDATE_IN_PROGRESS", lambda first: (
         first.execute_change_set(StackName="busy", ChangeSetName="slow")))
-    worker.start()
     try:
-        deadline = time.monotonic() + 30
-        while status(cfn, "busy") != "UPDATE_IN_PROGRESS":
-            assert time.monotonic() < deadline and not done, status(cfn, "busy")
-            time.sleep(0.05)
         assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
             "ExecutionStatus"] == "EXECUTE_IN_PROGRESS"
         # the same change set again is a retry of the running call (an SDK's, after a read
@@ -190,13 +207,7 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
             (lambda: cfn.delete_stack(StackName="busy"),
              "ValidationError", "cannot be deleted while in status UPDATE_IN_PROGRESS"),
         ]
-        for call, code, words in refusals:
-            with pytest.raises(ClientError) as excinfo:
-                call()
-            error = excinfo.value.response
-            assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
-                code, 400)
-            assert words in error["Error"]["Message"]
+        assert_refused(refusals)
         assert not done  # each refusal came while the first update still ran
         with pytest.raises(ClientError) as excinfo:  # the refused CreateChangeSet made none
             cfn.describe_change_set(StackName="busy", ChangeSetName="third")
@@ -229,15 +240,9 @@ def test_a_stack_being_deleted_stays_visible_and_held(clean_emulator, busybox_im
     old = cfn.create_change_set(StackName="going", ChangeSetName="old", ChangeSetType="UPDATE",
                                 TemplateBody=json.dumps(template(busybox_image, desired=2)))
 
-    done = []
-    first = clean_emulator.client("cloudformation")
-    worker = threading.Thread(target=lambda: done.append(first.delete_stack(StackName="going")))
-    worker.start()
+    worker, done = holding(clean_emulator, "going", "DELETE_IN_PROGRESS",
+                           lambda first: first.delete_stack(StackName="going"))
     try:
-        deadline = time.monotonic() + 30
-        while status(cfn, "going") != "DELETE_IN_PROGRESS":
-            assert time.monotonic() < deadline and not done, status(cfn, "going")
-            time.sleep(0.05)
         assert status(cfn, stack_id) == "DELETE_IN_PROGRESS"
         refusals = [
             (lambda: cfn.update_stack(StackName="going", TemplateBody=json.dumps(
@@ -252,13 +257,7 @@ def test_a_stack_being_deleted_stays_visible_and_held(clean_emulator, busybox_im
             (lambda: cfn.create_stack(StackName="going", TemplateBody=json.dumps(stubborn)),
              "AlreadyExistsException", "going already exists"),
         ]
-        for call, code, words in refusals:
-            with pytest.raises(ClientError) as excinfo:
-                call()
-            error = excinfo.value.response
-            assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
-                code, 400), error
-            assert words in error["Error"]["Message"]
+        assert_refused(refusals)
         again = cfn.delete_stack(StackName="going")  # AWS: retrying DeleteStack is fine
         assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
         assert not done  # all of it while the first delete still ran
