@@ -183,10 +183,9 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
             "ExecutionStatus"] == "EXECUTE_IN_PROGRESS"
         # the same change set again is a retry of the running call (an SDK's, after a read
         # timeout): answered 200 when that run ends, not refused
-        retried = []
-        retry = threading.Thread(target=lambda: retried.append(
-            (clean_emulator.client("cloudformation").execute_change_set(
-                StackName="busy", ChangeSetName="slow"), bool(done))))
+        retried, again = [], clean_emulator.client("cloudformation")
+        retry = threading.Thread(target=lambda: retried.append((again.execute_change_set(
+            StackName="busy", ChangeSetName="slow"), status(again, "busy"))))
         retry.start()
         refusals = [
             (lambda: cfn.execute_change_set(StackName="busy", ChangeSetName="other"),
@@ -216,8 +215,8 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
         worker.join(60)
         retry.join(60)
     assert done and status(cfn, "busy") == "UPDATE_COMPLETE"
-    (answer, first_done), = retried
-    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and first_done
+    (answer, after), = retried  # answered once the update it repeats had ended
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and after == "UPDATE_COMPLETE"
     assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
         "ExecutionStatus"] == "EXECUTE_COMPLETE"
     # the refused ones changed nothing; now the stack is free: an update runs
