@@ -217,6 +217,25 @@ def test_forged_arp_takes_no_task_address_from_the_host(protection, boxes, gatew
     assert taken is (protection is None)
 
 
+def test_admission_clears_an_address_taken_before_it(gateway, boxes):
+    """A stranger that forged the task's address before the guard knew the task: the host's
+    ARP entry is cleared by the admission, and asked again only the task can answer."""
+    task, attacker = boxes("task"), boxes("attacker")
+    attack(attacker, "arp", "1", "own", task.ip, gateway, "ff:ff:ff:ff:ff:ff")
+    assert host_neighbour(task.ip) == attacker.mac
+    guard = make_guard(BRIDGE, gateway)
+    assert not isinstance(guard, str), guard
+    try:
+        guard.admit(task.sandbox_key, task.mac, task.ip)
+        assert host_neighbour(task.ip) == ""
+        with socket.create_connection((task.ip, 8080), timeout=5):
+            pass
+        assert host_neighbour(task.ip) == task.mac
+    finally:
+        guard.close()
+        subprocess.run(["ip", "neigh", "del", task.ip, "dev", BRIDGE], capture_output=True)
+
+
 @pytest.mark.parametrize("claimed", ["gateway", "link-local"])
 def test_forged_arp_takes_no_gateway_address_from_a_task(protection, boxes, gateway, claimed):
     address = gateway if claimed == "gateway" else LINK_LOCAL

@@ -38,6 +38,7 @@ def ports(monkeypatch):
     found = {TASK_A[0]: 44}
     monkeypatch.setattr(bridge_ports, "set_no_linklocal_learn", lambda bridge: None)
     monkeypatch.setattr(bridge_ports, "bridge_index", lambda bridge: 5)
+    monkeypatch.setattr(bridge_ports, "forget_neighbour", lambda bridge, ipv4: None)
 
     def port_into(bridge, sandbox_key):
         if sandbox_key not in found:
@@ -128,6 +129,22 @@ def test_concurrent_admissions_each_land_once(guard, ports):
         thread.join()
     assert len(guard._context.runs) == 20
     assert all(guard.guarded(f"172.17.1.{n}") for n in range(20))
+
+
+def test_rules_fall_back_unscoped_where_the_kernel_cannot_match_a_bridge():
+    class NoBridgeMeta(Recorder):
+        def run(self, commands):
+            if "ibrname" in commands:
+                raise NftError("Error: Could not process rule: Operation not supported")
+            return super().run(commands)
+
+    context = NoBridgeMeta()
+    assert bridge_guard._make_table(context, "t", "docker0", "172.17.0.1") is False
+    assert "ibrname" not in context.runs[0] and "table bridge t" in context.runs[0]
+    scoped = Recorder()
+    assert bridge_guard._make_table(scoped, "t", "docker0", "172.17.0.1") is True
+    assert 'meta ibrname "docker0" jump source' in scoped.runs[0]
+    assert 'meta obrname "docker0" jump egress' in scoped.runs[0]
 
 
 def test_the_ruleset_is_complete_text(ports):

@@ -212,6 +212,12 @@ class BridgeGuard:
             self._run(commands + [self._elements("add", admission)])
             for old in replaced:
                 del self._admitted[old.ipv4]
+            try:
+                bridge_ports.forget_neighbour(index, ipv4)
+            except OSError as error:
+                self._run([self._elements("delete", admission)])
+                raise GuardError(f"cannot clear the host's ARP entry for {ipv4}: "
+                                 f"{_one_line(error)}") from error
             self._admitted[ipv4] = admission
 
     def release(self, mac: str, ipv4: str) -> None:
