@@ -331,24 +331,31 @@ def test_a_new_container_at_a_released_address_works(guard, boxes, api, gateway,
 
 def test_a_killed_process_leaves_no_table(boxes, api, gateway):
     """The table is owned by the guard's netlink socket: SIGKILL its process and the kernel
-    removes it, so the dead task's address works for the next container."""
+    removes it, so the dead task's address works for the next container. A program the process
+    started (and that keeps running) does not inherit the socket to keep the table alive."""
     task = boxes("task")
-    script = ("import sys, time; from emulator.runtime.bridge_guard import make_guard\n"
+    script = ("import subprocess, sys, time; from emulator.runtime.bridge_guard import make_guard\n"
               "g = make_guard(*sys.argv[1:3]); g.admit(*sys.argv[3:6])\n"
-              "print(g.table, flush=True); time.sleep(600)")
+              "child = subprocess.Popen(['sleep', '600'], close_fds=False)\n"
+              "print(g.table, child.pid, flush=True); time.sleep(600)")
     process = subprocess.Popen([sys.executable, "-c", script, BRIDGE, gateway, task.sandbox_key,
                                 task.mac, task.ip], stdout=subprocess.PIPE, text=True)
+    child = None
     try:
-        table = process.stdout.readline().strip()
+        table, child = process.stdout.readline().split()
         assert table.startswith(bridge_guard.TABLE_PREFIX + f"{process.pid}_")
         assert f"table bridge {table}\n" in tables() and f"table ip {table}\n" in tables()
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    deadline = time.monotonic() + 5
-    while table in tables() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert table not in tables()
+    try:
+        deadline = time.monotonic() + 5
+        while table in tables() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert table not in tables()
+    finally:
+        if child:
+            os.kill(int(child), signal.SIGKILL)
     remove(api, task.id)
     new = boxes("stranger", cap_add=["NET_ADMIN"])
     new.take(task.ip, task.mac, gateway)
