@@ -175,9 +175,10 @@ def protection(request, gateway, learning):
 
 
 def alone(protection) -> None:
-    """Another emulator's guard on docker0 drops VLAN-tagged frames from every port (where the
-    kernel cannot scope rules to a bridge) and turns link-local learning off on each admission:
-    unguarded, such an attack cannot be shown to work then."""
+    """Another emulator's guard on docker0 drops claims of the gateway's and the link-local
+    address, and VLAN-tagged frames, from every port but its tasks' (where the kernel cannot
+    scope rules to a bridge, on every bridge), and turns link-local learning off on each
+    admission: unguarded, such an attack cannot be shown to work then."""
     if protection is None and foreign_guards():
         pytest.skip(f"another process guards {BRIDGE}: {foreign_guards()}")
 
@@ -238,6 +239,7 @@ def test_admission_clears_an_address_taken_before_it(gateway, boxes):
 
 @pytest.mark.parametrize("claimed", ["gateway", "link-local"])
 def test_forged_arp_takes_no_gateway_address_from_a_task(protection, boxes, gateway, claimed):
+    alone(protection)
     address = gateway if claimed == "gateway" else LINK_LOCAL
     task, attacker = admitted(protection, boxes("task")), boxes("attacker")
     attack(attacker, "arp", "1", "own", address, task.ip, "ff:ff:ff:ff:ff:ff")
@@ -402,6 +404,7 @@ def test_closed_guard_leaves_no_table(gateway):
         guard.admit("/proc/self/ns/net", "02:42:ac:11:00:63", "172.17.0.99")
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/net/if_inet6"), reason="no IPv6 in this kernel")
 def test_a_bridge_with_ipv6_is_refused(gateway):
     bridge = "ecsguard6"
     subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
