@@ -100,24 +100,25 @@ def boxes(api, busybox_image, python_image):  # noqa: F811
     images = {"task": (busybox_image, TASK), "stranger": (busybox_image, SERVE),
               "attacker": (python_image, ["sleep", "600"])}
 
-    def start(kind: str, **host_config) -> Box:
+    def start(kind: str, network: str = "bridge", **host_config) -> Box:
         image, command = images[kind]
         container = api.create_container(
             image, command, name=f"guard-{kind}-{uuid.uuid4().hex[:8]}",
             labels=labels.owner_labels(labels.PROCESS_INSTANCE),
-            host_config=api.create_host_config(network_mode="bridge", **host_config))
+            host_config=api.create_host_config(network_mode=network, **host_config))
         made.append(container["Id"])
         api.start(container["Id"])
-        return box_of(api, container["Id"])
+        return box_of(api, container["Id"], network)
 
     yield start
     for container in made:
         remove(api, container)
 
 
-def box_of(api, container: str) -> Box:
+def box_of(api, container: str, network: str = "bridge") -> Box:
     settings = api.inspect_container(container)["NetworkSettings"]
-    return Box(container, settings["IPAddress"], settings["MacAddress"], settings["SandboxKey"], api)
+    at = settings["Networks"][network]
+    return Box(container, at["IPAddress"], at["MacAddress"], settings["SandboxKey"], api)
 
 
 def remove(api, container: str) -> None:
@@ -315,6 +316,26 @@ def test_tasks_reach_each_other_the_gateway_and_the_host_them(guard, boxes, gate
     with socket.create_connection((two.ip, 8080), timeout=5) as connection:
         connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
         assert connection.makefile("rb").read().endswith(b"\r\n\r\ntask\n")
+
+
+def test_strangers_and_other_bridges_keep_working(guard, boxes, api, gateway):
+    """Beside a guarded task, containers that are not tasks reach each other and the host, on
+    docker0 and on another bridge (a user-defined Docker network)."""
+    admitted(guard, boxes("task"))
+    one, two = boxes("stranger"), boxes("stranger")
+    assert one.pings(two.ip) and two.pings(gateway)
+    network = f"guard-other-{uuid.uuid4().hex[:8]}"
+    api.create_network(network, labels=labels.owner_labels(labels.PROCESS_INSTANCE))
+    there = []
+    try:
+        for _ in range(2):
+            there.append(boxes("stranger", network))
+        assert there[0].pings(there[1].ip)
+        assert there[1].pings(api.inspect_network(network)["IPAM"]["Config"][0]["Gateway"])
+    finally:
+        for container in there:
+            remove(api, container.id)
+        api.remove_network(network)
 
 
 @pytest.mark.parametrize("released", [True, False])
