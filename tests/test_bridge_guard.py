@@ -59,7 +59,8 @@ class Box:
 
     def fetches(self, address: str) -> bool:
         # busybox wget crashes on its own -T
-        return self.run("timeout", "3", "wget", "-qO-", f"http://{address}:8080/")[1].strip() == "task"
+        fetched = self.run("timeout", "3", "wget", "-qO-", f"http://{address}:8080/")[1]
+        return fetched.strip() == "task"
 
     def take(self, ip: str, mac: str, gateway: str) -> None:
         """Move to `ip` and `mac` (NET_ADMIN): Docker would give a freed address to the next
@@ -72,7 +73,8 @@ class Box:
 
     def neighbour(self, address: str) -> str:
         """The MAC this container's neighbour table holds for `address` ("" if none)."""
-        found = re.search(rf"^{re.escape(address)} .*lladdr (\S+)", self.run("ip", "neigh")[1], re.M)
+        shown = self.run("ip", "neigh")[1]
+        found = re.search(rf"^{re.escape(address)} .*lladdr (\S+)", shown, re.M)
         return found.group(1) if found else ""
 
 
@@ -133,9 +135,8 @@ def remove(api, container: str) -> None:
 def foreign_guards() -> list[str]:
     """Guard tables of other processes on this host (another emulator's): they stop some attacks
     on their own, so an unguarded run cannot show the attack works."""
-    listed = subprocess.run(["nft", "list", "tables", "bridge"], capture_output=True, text=True).stdout
     mine = bridge_guard.TABLE_PREFIX + f"{os.getpid()}_"
-    return [line for line in listed.splitlines()
+    return [line for line in tables().splitlines()
             if bridge_guard.TABLE_PREFIX in line and mine not in line]
 
 
@@ -178,8 +179,9 @@ def protection(request, gateway, learning):
 def alone(protection) -> None:
     """Another emulator's guard on docker0 drops claims of the gateway's and the link-local
     address, and VLAN-tagged frames, from every port but its tasks' (where the kernel cannot
-    scope rules to a bridge, on every bridge), and turns link-local learning off on each
-    admission: unguarded, such an attack cannot be shown to work then."""
+    scope rules to a bridge, on every bridge), IPv4 in frames to 01:80:c2:00:00:0x on every
+    interface, and turns link-local learning off on each admission: unguarded, such an attack
+    cannot be shown to work then."""
     if protection is None and foreign_guards():
         pytest.skip(f"another process guards {BRIDGE}: {foreign_guards()}")
 
@@ -256,7 +258,7 @@ def test_spoofed_source_address_reaches_no_host_socket(protection, boxes, gatewa
     (which `ether type ip` rules miss; the host strips VLAN 0 tags), or in a frame to the
     IEEE-reserved 01:80:c2:00:00:0e, which the host takes up on the port without any bridge
     hook."""
-    if tags != "-":
+    if tags != "-" or link_local:
         alone(protection)
     task, attacker = admitted(protection, boxes("task")), boxes("attacker")
     destination = "01:80:c2:00:00:0e" if link_local else bridge_mac()

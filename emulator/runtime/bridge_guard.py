@@ -133,7 +133,7 @@ def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> 
     if not _BRIDGE_NAME.match(bridge):
         return f"not a bridge name: {bridge!r}"
     try:
-        reserved = sorted({str(ipaddress.IPv4Address(gateway)), str(ipaddress.IPv4Address(link_local))})
+        reserved = sorted({str(ipaddress.IPv4Address(address)) for address in (gateway, link_local)})
     except ValueError as error:
         return f"not an IPv4 address: {error}"
     index = bridge_ports.bridge_index(bridge)

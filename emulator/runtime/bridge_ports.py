@@ -112,7 +112,8 @@ def _link(index: int) -> tuple[str, int | None, int] | None:
 
 def list_ports(bridge: int) -> list[tuple[int, str, int]]:
     """(index, name, the namespace id of its peer or -1) of each port enslaved to `bridge`."""
-    request = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _attr(IFLA_MASTER, struct.pack("=I", bridge))
+    request = (_IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+               + _attr(IFLA_MASTER, struct.pack("=I", bridge)))
     ports = []
     for kind, body in _talk(RTM_GETLINK, NLM_F_DUMP, request):
         if kind != RTM_NEWLINK:
