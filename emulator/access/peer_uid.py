@@ -53,7 +53,7 @@ class PeerUid:
             with socket.socket() as listener:
                 listener.bind(("127.0.0.1", 0))
                 listener.listen(1)
-                with socket.create_connection(listener.getsockname(), timeout=2) as ours:
+                with socket.create_connection(listener.getsockname(), timeout=2):
                     served, _ = listener.accept()
                     with served:
                         uid = self.of(served)
