@@ -40,7 +40,7 @@ def names(monkeypatch):
                 raise flaky.pop(0)
             return real("127.0.0.1", port, *args, **kwargs)
         if host == "other.test":
-            return real("192.0.2.2", port, *args, **kwargs)
+            return real("198.51.100.7", port, *args, **kwargs)
         if host == "nowhere.test":
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         if host in ("many.test", "sixteen.test"):
@@ -85,9 +85,7 @@ def _wired(checks):
     wires it, bound to the caller as rights.py binds it."""
     view = host_access.EngineView(
         foreign_volume=lambda n, a: None, own_registry=lambda i: False,
-        unserved_image=lambda i, caller=None: None,
-        resolve=lambda host, caller=None: checks.kept(
-            host, lambda: host_addresses.name_reaches_this_host(host), caller))
+        unserved_image=lambda i, caller=None: None, resolve=host_access.resolved_under(checks))
 
     def reasons(caller, *images):
         bound = replace(view, resolve=partial(view.resolve, caller=caller))
