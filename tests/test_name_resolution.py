@@ -105,7 +105,7 @@ def test_one_tasks_silent_registry_names_do_not_refuse_another_tasks(names):
     """A task naming registries whose name servers never answer holds one check, its own (the
     image checks' limits: engine/task_images.py); the lookups it stalled do not take the places
     another task's names are resolved in."""
-    checks = ImageChecks(SimpleNamespace(engines={}), deadline=1.0)
+    checks = ImageChecks(SimpleNamespace(engines={}), deadline=2.0)
     reasons = _wired(checks)
     first = []
     for n in range(name_resolution.LOOKUPS):
