@@ -1,7 +1,8 @@
 """AWS::ECS::Service, TaskSet and PrimaryTaskSet: the resources whose tasks run as containers.
 
 As on AWS, a service resource is complete when the service is steady: its deployment completed
-with the desired count running. moto runs a stack's work inside the API call that asked for it,
+with the desired count running (an EXTERNAL-controller service, which has no deployments, once it
+is ACTIVE). moto runs a stack's work inside the API call that asked for it,
 so that call waits (at most `cfn_stabilize_timeout_s`); a deployment the circuit breaker fails,
 or a service still not steady at the timeout, fails the resource with the service's reason.
 Deleting a service scales it to zero and waits until its tasks have stopped, so that its cluster
@@ -37,6 +38,10 @@ def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str |
         current = _describe(api, cluster, service)
         if current is None or current["status"] != "ACTIVE":
             raise ResourceFailed(f"Service {service} is no longer ACTIVE.")
+        if (current.get("deploymentController") or {}).get("type") == "EXTERNAL":
+            # No deployments: its tasks come from the stack's task sets (TaskSet,
+            # PrimaryTaskSet), which can only be made once the service exists.
+            return
         deployments = current.get("deployments", [])
         mine = next((d for d in deployments if d["id"] == deployment_id), None)
         if deployment_id and mine is None:

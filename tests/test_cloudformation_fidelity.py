@@ -1,0 +1,78 @@
+"""CloudFormation stacks as AWS answers them where the emulator's first answer differed: task sets
+in a stack (an EXTERNAL-controller service), CloudFormation's own property names, unknown
+resource types, the ECS/ECR types implemented or refused, replacements the resource reference
+asks for, required properties."""
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.test_cloudformation_deploy import outputs
+from tests.waiting import wait_for
+
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+
+
+def status(cfn, stack):
+    return cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+
+
+def failure_reasons(cfn, stack):
+    return [e.get("ResourceStatusReason", "") for e in
+            cfn.describe_stack_events(StackName=stack)["StackEvents"]
+            if e["ResourceStatus"].endswith("_FAILED")]
+
+
+def task_set_template(image, scale=100):
+    return {
+        "Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster"},
+            "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "ContainerDefinitions": [{"Name": "main", "Image": image, "Memory": 64,
+                                          "Command": SERVE}]}},
+            "Service": {"Type": "AWS::ECS::Service", "Properties": {
+                "Cluster": {"Ref": "Cluster"}, "DesiredCount": 2,
+                "DeploymentController": {"Type": "EXTERNAL"}}},
+            "Blue": {"Type": "AWS::ECS::TaskSet", "Properties": {
+                "Cluster": {"Ref": "Cluster"}, "Service": {"Ref": "Service"},
+                "TaskDefinition": {"Ref": "TaskDef"}, "ExternalId": "blue",
+                "Scale": {"Unit": "PERCENT", "Value": scale}}},
+            "Primary": {"Type": "AWS::ECS::PrimaryTaskSet", "Properties": {
+                "Cluster": {"Ref": "Cluster"}, "Service": {"Ref": "Service"},
+                "TaskSetId": {"Fn::GetAtt": ["Blue", "Id"]}}},
+        },
+        "Outputs": {"Cluster": {"Value": {"Ref": "Cluster"}},
+                    "TaskSet": {"Value": {"Ref": "Blue"}}},
+    }
+
+
+@pytest.mark.docker
+def test_external_service_with_task_sets_in_a_stack(clean_emulator, busybox_image):
+    """An EXTERNAL-controller service has no deployments: the stack completes once it is ACTIVE,
+    and its task sets run its tasks (a Scale change updates the task set in place)."""
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    cfn.create_stack(StackName="ext", TemplateBody=json.dumps(task_set_template(busybox_image)))
+    assert status(cfn, "ext") == "CREATE_COMPLETE", failure_reasons(cfn, "ext")
+    out = outputs(cfn, "ext")
+    cluster, set_id = out["Cluster"], out["TaskSet"]
+    assert set_id.startswith("ecs-svc/")
+    service = ecs.list_services(cluster=cluster)["serviceArns"][0]
+
+    def sets():
+        return {s["id"]: s for s in ecs.describe_task_sets(
+            cluster=cluster, service=service)["taskSets"]}
+
+    assert sets()[set_id]["status"] == "PRIMARY" and sets()[set_id]["externalId"] == "blue"
+    wait_for(sets, lambda found: found[set_id]["runningCount"] == 2
+             and found[set_id]["stabilityStatus"] == "STEADY_STATE", timeout=90)
+
+    cfn.update_stack(StackName="ext",
+                     TemplateBody=json.dumps(task_set_template(busybox_image, scale=50)))
+    assert status(cfn, "ext") == "UPDATE_COMPLETE", failure_reasons(cfn, "ext")
+    assert outputs(cfn, "ext")["TaskSet"] == set_id  # in place, not replaced
+    assert sets()[set_id]["scale"] == {"value": 50.0, "unit": "PERCENT"}
+    wait_for(sets, lambda found: found[set_id]["runningCount"] == 1, timeout=90)
+
+    cfn.delete_stack(StackName="ext")
+    assert ecs.describe_clusters(clusters=[cluster])["clusters"][0]["status"] == "INACTIVE"
