@@ -76,3 +76,40 @@ def test_external_service_with_task_sets_in_a_stack(clean_emulator, busybox_imag
 
     cfn.delete_stack(StackName="ext")
     assert ecs.describe_clusters(clusters=[cluster])["clusters"][0]["status"] == "INACTIVE"
+
+
+def exclusion_filters(*values):
+    """As CloudFormation names them (and the CDK's ImageTagMutabilityExclusionFilter emits)."""
+    return [{"ImageTagMutabilityExclusionFilterType": "WILDCARD",
+             "ImageTagMutabilityExclusionFilterValue": value} for value in values]
+
+
+def test_tag_mutability_exclusion_filters_with_cloudformation_names(clean_emulator):
+    cfn, ecr = clean_emulator.client("cloudformation"), clean_emulator.client("ecr")
+
+    def body(*values):
+        return json.dumps({"Resources": {
+            "Repo": {"Type": "AWS::ECR::Repository", "Properties": {
+                "RepositoryName": "excl", "ImageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                "ImageTagMutabilityExclusionFilters": exclusion_filters(*values)}},
+            "Template": {"Type": "AWS::ECR::RepositoryCreationTemplate", "Properties": {
+                "Prefix": "excl-made", "AppliedFor": ["PULL_THROUGH_CACHE"],
+                "ImageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                "ImageTagMutabilityExclusionFilters": exclusion_filters(*values)}}}})
+
+    cfn.create_stack(StackName="excl", TemplateBody=body("latest"))
+    assert status(cfn, "excl") == "CREATE_COMPLETE", failure_reasons(cfn, "excl")
+    repo = ecr.describe_repositories(repositoryNames=["excl"])["repositories"][0]
+    assert repo["imageTagMutabilityExclusionFilters"] == [
+        {"filterType": "WILDCARD", "filter": "latest"}]
+    template = ecr.describe_repository_creation_templates(prefixes=["excl-made"])[
+        "repositoryCreationTemplates"][0]
+    assert template["imageTagMutabilityExclusionFilters"] == [
+        {"filterType": "WILDCARD", "filter": "latest"}]
+
+    cfn.update_stack(StackName="excl", TemplateBody=body("latest", "dev-*"))
+    assert status(cfn, "excl") == "UPDATE_COMPLETE", failure_reasons(cfn, "excl")
+    repo = ecr.describe_repositories(repositoryNames=["excl"])["repositories"][0]
+    assert [f["filter"] for f in repo["imageTagMutabilityExclusionFilters"]] == [
+        "latest", "dev-*"]
+    cfn.delete_stack(StackName="excl")
