@@ -113,3 +113,35 @@ def test_tag_mutability_exclusion_filters_with_cloudformation_names(clean_emulat
     assert [f["filter"] for f in repo["imageTagMutabilityExclusionFilters"]] == [
         "latest", "dev-*"]
     cfn.delete_stack(StackName="excl")
+
+
+def validation_error(call, **params):
+    with pytest.raises(ClientError) as excinfo:
+        call(**params)
+    error = excinfo.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return error["Error"]["Code"], error["Error"]["Message"]
+
+
+def test_unknown_resource_types_are_refused_before_anything_is_made(clean_emulator):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    body = json.dumps({"Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "typo"}},
+        "Typo": {"Type": "AWS::ECS::Servce"},
+        "Other": {"Type": "AWS::Foo::Bar"},
+        "Again": {"Type": "AWS::Foo::Bar"},
+        "Mine": {"Type": "Custom::Anything", "Properties": {"ServiceToken": "arn:x"}}}})
+    expected = ("ValidationError", "Template format error: Unrecognized resource types: "
+                "[AWS::ECS::Servce, AWS::Foo::Bar]")
+    assert validation_error(cfn.create_stack, StackName="typo", TemplateBody=body) == expected
+    assert validation_error(cfn.validate_template, TemplateBody=body) == expected
+    assert validation_error(cfn.create_change_set, StackName="typo", ChangeSetName="c",
+                            ChangeSetType="CREATE", TemplateBody=body) == expected
+    assert [s["StackName"] for s in cfn.list_stacks()["StackSummaries"]] == []
+    assert ecs.list_clusters()["clusterArns"] == []
+
+    good = json.dumps({"Resources": {"Meta": {"Type": "AWS::CDK::Metadata"}}})
+    cfn.create_stack(StackName="typo", TemplateBody=good)
+    assert validation_error(cfn.update_stack, StackName="typo", TemplateBody=body) == expected
+    assert status(cfn, "typo") == "CREATE_COMPLETE"
+    cfn.delete_stack(StackName="typo")

@@ -13,7 +13,8 @@ rollback, delete), replacements (an update's clean-up phase), change_sets, stack
 service role a stack acts with), update_scope
 (what an update touches), update_rights (an update checked as a whole under IAM enforcement),
 template_inputs (SSM,
-dynamic references, template URLs), ec2_network (deleting a stack's VPC network).
+dynamic references, template URLs), template_types (resource types that do not exist refused),
+ec2_network (deleting a stack's VPC network).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _install_into_moto() -> None:
 
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
                                              ecs_services, replacements, stack_life,
-                                             stack_role, template_inputs, update_scope)
+                                             stack_role, template_inputs, template_types,
+                                             update_scope)
 
         resource_types = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
@@ -82,6 +84,7 @@ def _install_into_moto() -> None:
         backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)
         backend.update_stack = change_sets.wrap_update_stack(backend.update_stack)
+        template_types.wrap_backend(backend)
         backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
         backend.delete_change_set = change_sets.delete_change_set
         backend.describe_change_set = change_sets.describe_change_set
