@@ -145,3 +145,54 @@ def test_unknown_resource_types_are_refused_before_anything_is_made(clean_emulat
     assert validation_error(cfn.update_stack, StackName="typo", TemplateBody=body) == expected
     assert status(cfn, "typo") == "CREATE_COMPLETE"
     cfn.delete_stack(StackName="typo")
+
+
+def test_registry_wide_ecr_types_are_made_through_ecr(clean_emulator):
+    cfn, ecr = clean_emulator.client("cloudformation"), clean_emulator.client("ecr")
+    principal = "arn:aws:iam::123456789012:role/puller"
+    rules = [{"ScanFrequency": "SCAN_ON_PUSH",
+              "RepositoryFilters": [{"Filter": "app*", "FilterType": "WILDCARD"}]}]
+    profile = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/mine"
+    body = {"Resources": {
+        "Scanning": {"Type": "AWS::ECR::RegistryScanningConfiguration", "Properties": {
+            "ScanType": "ENHANCED", "Rules": rules}},
+        "Signing": {"Type": "AWS::ECR::SigningConfiguration", "Properties": {
+            "Rules": [{"SigningProfileArn": profile}]}},
+        "Exclusion": {"Type": "AWS::ECR::PullTimeUpdateExclusion", "Properties": {
+            "PrincipalArn": principal}}},
+        "Outputs": {"Scanning": {"Value": {"Ref": "Scanning"}},
+                    "ScanningId": {"Value": {"Fn::GetAtt": ["Scanning", "RegistryId"]}},
+                    "Signing": {"Value": {"Ref": "Signing"}},
+                    "Exclusion": {"Value": {"Ref": "Exclusion"}}}}
+    cfn.create_stack(StackName="registry", TemplateBody=json.dumps(body))
+    assert status(cfn, "registry") == "CREATE_COMPLETE", failure_reasons(cfn, "registry")
+    assert outputs(cfn, "registry") == {"Scanning": "123456789012", "ScanningId": "123456789012",
+                                        "Signing": "123456789012", "Exclusion": principal}
+    assert ecr.get_registry_scanning_configuration()["scanningConfiguration"] == {
+        "scanType": "ENHANCED", "rules": [{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [
+            {"filter": "app*", "filterType": "WILDCARD"}]}]}
+    assert ecr.get_signing_configuration()["signingConfiguration"]["rules"][0][
+        "signingProfileArn"] == profile
+    assert ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == [principal]
+    assert {r["LogicalResourceId"] for r in cfn.describe_stack_resources(
+        StackName="registry")["StackResources"]} == {"Scanning", "Signing", "Exclusion"}
+
+    cfn.delete_stack(StackName="registry")
+    assert ecr.get_registry_scanning_configuration()["scanningConfiguration"] == {
+        "scanType": "BASIC", "rules": []}
+    with pytest.raises(ecr.exceptions.SigningConfigurationNotFoundException):
+        ecr.get_signing_configuration()
+    assert ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == []
+
+
+@pytest.mark.parametrize("kind", ["AWS::ECS::ExpressGatewayService", "AWS::ECS::Daemon"])
+def test_ecs_types_not_emulated_fail_their_stack(clean_emulator, kind):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster",
+                                      "Properties": {"ClusterName": "ne"}},
+                          "It": {"Type": kind, "DependsOn": "Cluster", "Properties": {}}}}
+    cfn.create_stack(StackName="ne", TemplateBody=json.dumps(body))
+    assert status(cfn, "ne") == "ROLLBACK_COMPLETE"
+    assert any(f"Resource type {kind} is not emulated" in reason
+               for reason in failure_reasons(cfn, "ne"))
+    assert ecs.describe_clusters(clusters=["ne"])["clusters"][0]["status"] == "INACTIVE"

@@ -8,7 +8,8 @@
   describe.
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
-ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
+ecs_clusters, ecs_services, ecr_resources (one per resource family), not_emulated (the ECS and
+ECR types refused), stack_life (events,
 rollback, delete), replacements (an update's clean-up phase), change_sets, stack_role (the
 service role a stack acts with), update_scope
 (what an update touches), update_rights (an update checked as a whole under IAM enforcement),
@@ -44,11 +45,12 @@ def _install_into_moto() -> None:
         from moto.cloudformation import models, parsing, responses
 
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
-                                             ecs_services, replacements, stack_life,
+                                             ecs_services, not_emulated, replacements, stack_life,
                                              stack_role, template_inputs, template_types,
                                              update_scope)
 
-        resource_types = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
+        resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
+                          + not_emulated.TYPES)
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
         name_map = parsing.get_name_type_map()
         for resource_type in resource_types:
