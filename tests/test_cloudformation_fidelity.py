@@ -196,3 +196,45 @@ def test_ecs_types_not_emulated_fail_their_stack(clean_emulator, kind):
     assert any(f"Resource type {kind} is not emulated" in reason
                for reason in failure_reasons(cfn, "ne"))
     assert ecs.describe_clusters(clusters=["ne"])["clusters"][0]["status"] == "INACTIVE"
+
+
+def asg_arn(name):
+    return ("arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+            f"11111111-2222-3333-4444-555555555555:autoScalingGroupName/{name}")
+
+
+def capacity_template(group, with_association=True, strategy=True):
+    resources = {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "cpc"}},
+        "Provider": {"Type": "AWS::ECS::CapacityProvider", "Properties": {
+            "AutoScalingGroupProvider": {"AutoScalingGroupArn": asg_arn(group),
+                                         "ManagedScaling": {"Status": "ENABLED",
+                                                            "TargetCapacity": 90}}}}}
+    if with_association:
+        association = {"Cluster": {"Ref": "Cluster"}, "CapacityProviders": [{"Ref": "Provider"}]}
+        if strategy:
+            association["DefaultCapacityProviderStrategy"] = [
+                {"CapacityProvider": {"Ref": "Provider"}, "Weight": 1}]
+        resources["Association"] = {"Type": "AWS::ECS::ClusterCapacityProviderAssociations",
+                                    "Properties": association}
+    return json.dumps({"Resources": resources,
+                       "Outputs": {"Provider": {"Value": {"Ref": "Provider"}}}})
+
+
+def test_capacity_providers_auto_scaling_group_change_replaces_it(clean_emulator):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    cfn.create_stack(StackName="cp", TemplateBody=capacity_template("group1"))
+    assert status(cfn, "cp") == "CREATE_COMPLETE", failure_reasons(cfn, "cp")
+    first = outputs(cfn, "cp")["Provider"]
+
+    cfn.update_stack(StackName="cp", TemplateBody=capacity_template("group2"))
+    assert status(cfn, "cp") == "UPDATE_COMPLETE", failure_reasons(cfn, "cp")
+    second = outputs(cfn, "cp")["Provider"]
+    assert second != first
+    found = ecs.describe_capacity_providers(capacityProviders=[second])["capacityProviders"][0]
+    assert found["autoScalingGroupProvider"]["autoScalingGroupArn"] == asg_arn("group2")
+    cluster = ecs.describe_clusters(clusters=["cpc"])["clusters"][0]
+    assert cluster["capacityProviders"] == [second]
+    old = ecs.describe_capacity_providers(capacityProviders=[first])
+    assert [p["status"] for p in old["capacityProviders"]] in ([], ["INACTIVE"])
+    cfn.delete_stack(StackName="cp")

@@ -49,7 +49,7 @@ class Cluster(ApiResource):
 class CapacityProvider(ApiResource):
     TYPE = "AWS::ECS::CapacityProvider"
     NAME_PROPERTY = "Name"
-    REPLACE_ON = frozenset({"Name", "ClusterName"})
+    REPLACE_ON = frozenset({"Name", "ClusterName", "AutoScalingGroupProvider.AutoScalingGroupArn"})
 
     @classmethod
     def create(cls, api, properties, name):
@@ -59,7 +59,7 @@ class CapacityProvider(ApiResource):
 
     def update_in_place(self, api, properties):
         group = dict(properties.get("AutoScalingGroupProvider") or {})
-        group.pop("AutoScalingGroupArn", None)  # fixed at creation
+        group.pop("AutoScalingGroupArn", None)  # fixed at creation: a change replaces it
         request = _ecs_request(api, "UpdateCapacityProvider",
                                {"AutoScalingGroupProvider": group} if group else {},
                                name=self.physical_resource_id)

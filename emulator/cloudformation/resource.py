@@ -124,7 +124,7 @@ class ApiResource:
     NAME_PROPERTY: str | None = None
     ATTRIBUTES: tuple[str, ...] = ()
     # Properties whose change replaces the resource (the CloudFormation reference's "Update
-    # requires: Replacement"); None: every change does.
+    # requires: Replacement"; "A.B" for B of the structure A); None: every change does.
     REPLACE_ON: frozenset[str] | None = frozenset()
 
     def __init__(self, physical_id: str, properties: dict, attributes: dict | None = None):
@@ -178,7 +178,8 @@ class ApiResource:
         changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
         if not changed:
             return original_resource
-        if cls.REPLACE_ON is None or changed & cls.REPLACE_ON:
+        if cls.REPLACE_ON is None or any(_value_at(old, path) != _value_at(new, path)
+                                         for path in cls.REPLACE_ON):
             return cls._replace(api, original_resource, new, new_resource_name)
         try:
             updated = original_resource.update_in_place(api, new)
@@ -239,6 +240,14 @@ class ApiResource:
 
     def remove(self, api: Api) -> None:
         raise NotImplementedError
+
+
+def _value_at(properties: dict, path: str):
+    """The value at a REPLACE_ON path ("A" or "A.B"), None where a step is missing."""
+    value = properties
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def tag_changes(api_call, arn: str, old: list[dict], new: list[dict], *, lower: bool) -> None:
