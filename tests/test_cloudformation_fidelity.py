@@ -238,3 +238,24 @@ def test_capacity_providers_auto_scaling_group_change_replaces_it(clean_emulator
     old = ecs.describe_capacity_providers(capacityProviders=[first])
     assert [p["status"] for p in old["capacityProviders"]] in ([], ["INACTIVE"])
     cfn.delete_stack(StackName="cp")
+
+
+def test_associations_without_default_strategy_fail_as_the_schema_says(clean_emulator):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    cfn.create_stack(StackName="cpa", TemplateBody=capacity_template("group3", strategy=False))
+    assert status(cfn, "cpa") == "ROLLBACK_COMPLETE"
+    assert ("Properties validation failed for resource Association with message: "
+            "#: required key [DefaultCapacityProviderStrategy] not found"
+            ) in failure_reasons(cfn, "cpa")
+    assert ecs.describe_clusters(clusters=["cpc"])["clusters"][0]["status"] == "INACTIVE"
+
+    # An update that drops it fails too, and rolls back.
+    cfn.create_stack(StackName="cpb", TemplateBody=capacity_template("group4"))
+    assert status(cfn, "cpb") == "CREATE_COMPLETE", failure_reasons(cfn, "cpb")
+    cfn.update_stack(StackName="cpb", TemplateBody=capacity_template("group4", strategy=False))
+    assert status(cfn, "cpb") == "UPDATE_ROLLBACK_COMPLETE"
+    provider = outputs(cfn, "cpb")["Provider"]
+    assert ecs.describe_clusters(clusters=["cpc"])["clusters"][0][
+        "defaultCapacityProviderStrategy"] == [
+            {"capacityProvider": provider, "weight": 1, "base": 0}]
+    cfn.delete_stack(StackName="cpb")

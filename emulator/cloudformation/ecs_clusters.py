@@ -79,6 +79,7 @@ class ClusterCapacityProviderAssociations(ApiResource):
 
     TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
     REPLACE_ON = frozenset({"Cluster"})
+    REQUIRED = ("Cluster", "DefaultCapacityProviderStrategy")
 
     @classmethod
     def create(cls, api, properties, name):
@@ -97,8 +98,7 @@ class ClusterCapacityProviderAssociations(ApiResource):
     @staticmethod
     def _request(api, properties):
         request = _ecs_request(api, "PutClusterCapacityProviders", properties)
-        request.setdefault("capacityProviders", [])
-        request.setdefault("defaultCapacityProviderStrategy", [])
+        request.setdefault("capacityProviders", [])  # not required by the template
         return request
 
 

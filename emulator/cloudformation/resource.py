@@ -50,6 +50,11 @@ class ResourceFailed(Exception):
     """A resource could not reach its goal; the message is the reason in the stack's events."""
 
 
+class PropertiesInvalid(ResourceFailed):
+    """The template's properties break the type's schema (a required one missing), found by
+    CloudFormation before any handler runs: the reason is CloudFormation's own, not a handler's."""
+
+
 @dataclass
 class Services:
     """What the app factory gives the resource types: our two JSON services and the settings."""
@@ -126,6 +131,9 @@ class ApiResource:
     # Properties whose change replaces the resource (the CloudFormation reference's "Update
     # requires: Replacement"; "A.B" for B of the structure A); None: every change does.
     REPLACE_ON: frozenset[str] | None = frozenset()
+    # Properties the type's schema requires beyond what the API itself requires (which fails
+    # the resource with the API's message).
+    REQUIRED: tuple[str, ...] = ()
 
     def __init__(self, physical_id: str, properties: dict, attributes: dict | None = None):
         self._physical_id = physical_id
@@ -167,13 +175,26 @@ class ApiResource:
                                         region_name, **kwargs):
         api = Api.for_stack(account_id, region_name)
         properties = cloudformation_json.get("Properties") or {}
+        cls._check_required(kwargs.get("LogicalId") or resource_name, properties)
         return cls.create(api, properties, cls.generated_name(resource_name, properties))
+
+    @classmethod
+    def _check_required(cls, logical_id: str, properties: dict) -> None:
+        missing = [f"#: required key [{key}] not found" for key in cls.REQUIRED
+                   if key not in properties]
+        if len(missing) > 1:
+            missing.insert(0, f"#: {len(missing)} schema violations found")
+        if missing:
+            raise PropertiesInvalid(f"Properties validation failed for resource {logical_id} "
+                                    f"with message: {chr(10).join(missing)}")
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name,
                                         cloudformation_json, account_id, region_name):
         api = Api.for_stack(account_id, region_name)
         new = cloudformation_json.get("Properties") or {}
+        cls._check_required(getattr(original_resource, "logical_resource_id", new_resource_name),
+                            new)
         old = original_resource.properties
         changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
         if not changed:
