@@ -3,8 +3,10 @@ the resources of a stack that hold no running tasks themselves."""
 
 from __future__ import annotations
 
+from emulator.aws.errors import AwsError
 from emulator.cloudformation.properties import tags_of, to_request
-from emulator.cloudformation.resource import Api, ApiResource, delete_gone, tag_changes
+from emulator.cloudformation.resource import (Api, ApiResource, ResourceFailed, delete_gone,
+                                              tag_changes)
 
 
 def _ecs_request(api: Api, operation: str, properties: dict, **extra) -> dict:
@@ -70,8 +72,15 @@ class CapacityProvider(ApiResource):
         return type(self)(self.physical_resource_id, properties, self.attributes)
 
     def remove(self, api):
-        delete_gone(api.ecs, "DeleteCapacityProvider",
-                    {"capacityProvider": self.physical_resource_id}, "ClientException")
+        try:
+            provider = api.ecs("DeleteCapacityProvider",
+                               {"capacityProvider": self.physical_resource_id})["capacityProvider"]
+        except AwsError as error:
+            if error.code != "ClientException":  # gone already
+                raise
+            return
+        if provider.get("updateStatus") == "DELETE_FAILED":  # still on a cluster: answered 200
+            raise ResourceFailed(provider.get("updateStatusReason") or "DELETE_FAILED")
 
 
 class ClusterCapacityProviderAssociations(ApiResource):

@@ -178,7 +178,8 @@ def update(store: EcsStore, request) -> Service:
     if request.platform_version is not None or new_strategy:
         platform = platform_version_for(request.platform_version, effective)
     deployment_configuration = _merged_deployment_configuration(
-        service.deployment_configuration, request.deployment_configuration or {})
+        service.deployment_configuration, request.deployment_configuration or {},
+        service.scheduling_strategy)
     # Everything is acceptable: apply.
     changes_deployment = (bool(request.force_new_deployment)
                           or definition is not service.task_definition)
@@ -361,13 +362,21 @@ def _deployment_configuration(requested: dict | None, strategy: str) -> dict:
     defaults = dict(DEFAULT_DEPLOYMENT)
     if strategy == "DAEMON":
         defaults.update(maximumPercent=100, minimumHealthyPercent=0)
-    return _merged_deployment_configuration(defaults, requested or {})
+    return _merged_deployment_configuration(defaults, requested or {}, strategy)
 
 
-def _merged_deployment_configuration(current: dict, changes: dict) -> dict:
+def _merged_deployment_configuration(current: dict, changes: dict, strategy: str) -> dict:
     merged = {**current, **changes}
     circuit_breaker.validate(changes.get("deploymentCircuitBreaker"))
     maximum, minimum = merged["maximumPercent"], merged["minimumHealthyPercent"]
+    if minimum < 0:
+        raise InvalidParameterException(
+            "minimumHealthyPercent must be greater than or equal to 0.")
+    if strategy == "DAEMON" and maximum > 100:
+        raise InvalidParameterException(  # AWS's words
+            "The daemon scheduling strategy does not support values above 100 for "
+            "maximumPercent on a deployment configuration. Change the maximumPercent value to "
+            "100, and try again")
     if maximum < 100 and minimum > 0 and maximum <= minimum:
         raise InvalidParameterException(
             "maximumPercent must be greater than minimumHealthyPercent.")
