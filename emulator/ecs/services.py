@@ -88,7 +88,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
         check_load_balancers(store, definition, request.load_balancers or [])
-    service_connect.check(request.service_connect_configuration, definition, cluster)
+    service_connect.check(store, request.service_connect_configuration, definition, cluster)
     _check_registries(request.service_registries)
     validate_tags(request.tags or [])
     service = Service(
@@ -171,7 +171,7 @@ def update(store: EcsStore, request) -> Service:
     connect = request.service_connect_configuration
     if connect is not None or request.task_definition is not None:
         # The kept configuration must still suit a new task definition's port names.
-        service_connect.check(connect if connect is not None
+        service_connect.check(store, connect if connect is not None
                               else service.service_connect_configuration,
                               definition, store.cluster(service.cluster_name))
     platform = service.platform_version
