@@ -185,7 +185,7 @@ def test_registry_wide_ecr_types_are_made_through_ecr(clean_emulator):
     assert ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == []
 
 
-@pytest.mark.parametrize("kind", ["AWS::ECS::ExpressGatewayService", "AWS::ECS::Daemon"])
+@pytest.mark.parametrize("kind", ["AWS::ECS::Daemon", "AWS::ECS::Gateway"])
 def test_ecs_types_not_emulated_fail_their_stack(clean_emulator, kind):
     cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
     body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster",
@@ -259,3 +259,41 @@ def test_associations_without_default_strategy_fail_as_the_schema_says(clean_emu
         "defaultCapacityProviderStrategy"] == [
             {"capacityProvider": provider, "weight": 1, "base": 0}]
     cfn.delete_stack(StackName="cpb")
+
+
+def express_template(image, minimum=1, revision="1"):
+    return json.dumps({"Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "Express": {"Type": "AWS::ECS::ExpressGatewayService", "Properties": {
+            "Cluster": {"Ref": "Cluster"},
+            "InfrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole",
+            "PrimaryContainer": {"Image": image, "ContainerPort": 8080, "Command": SERVE,
+                                 "Environment": [{"Name": "REV", "Value": revision}]},
+            "ScalingTarget": {"MinTaskCount": minimum, "MaxTaskCount": 3}}}},
+        "Outputs": {"Arn": {"Value": {"Ref": "Express"}},
+                    "Endpoint": {"Value": {"Fn::GetAtt": ["Express", "Endpoint"]}},
+                    "Cluster": {"Value": {"Ref": "Cluster"}}}})
+
+
+@pytest.mark.docker
+def test_express_gateway_service_in_a_stack(clean_emulator, busybox_image):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    cfn.create_stack(StackName="fast", TemplateBody=express_template(busybox_image))
+    assert status(cfn, "fast") == "CREATE_COMPLETE", failure_reasons(cfn, "fast")
+    out = outputs(cfn, "fast")
+    service = ecs.describe_express_gateway_service(serviceArn=out["Arn"])["service"]
+    assert service["status"]["statusCode"] == "ACTIVE"
+    assert out["Endpoint"] == service["activeConfigurations"][0]["ingressPaths"][0]["endpoint"]
+    [described] = ecs.describe_services(cluster=out["Cluster"], services=[out["Arn"]])["services"]
+    assert described["runningCount"] == 1  # complete once steady
+
+    cfn.update_stack(StackName="fast",
+                     TemplateBody=express_template(busybox_image, minimum=2, revision="2"))
+    assert status(cfn, "fast") == "UPDATE_COMPLETE", failure_reasons(cfn, "fast")
+    assert outputs(cfn, "fast")["Arn"] == out["Arn"]  # in place
+    [described] = ecs.describe_services(cluster=out["Cluster"], services=[out["Arn"]])["services"]
+    assert (described["runningCount"], len(described["deployments"])) == (2, 1)
+
+    cfn.delete_stack(StackName="fast")
+    assert ecs.describe_express_gateway_service(serviceArn=out["Arn"])["service"]["status"][
+        "statusCode"] == "INACTIVE"

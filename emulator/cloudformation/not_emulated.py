@@ -7,7 +7,6 @@ from __future__ import annotations
 from emulator.cloudformation.resource import ApiResource, ResourceFailed
 
 NOT_EMULATED = (
-    "AWS::ECS::ExpressGatewayService",
     "AWS::ECS::Daemon",
     "AWS::ECS::DaemonTaskDefinition",
     "AWS::ECS::Gateway",
