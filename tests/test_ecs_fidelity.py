@@ -76,3 +76,22 @@ def test_minimum_healthy_percent_is_not_negative(ecs, cluster):
     service = ecs.describe_services(cluster=cluster, services=["r"])["services"][0]
     assert service["deploymentConfiguration"]["minimumHealthyPercent"] == 100
     ecs.delete_service(cluster=cluster, service="r", force=True)
+
+
+def test_circuit_breaker_does_not_go_with_a_classic_load_balancer(ecs, cluster):
+    definition = register(ecs, portMappings=[{"containerPort": 80}])
+    classic = [{"loadBalancerName": "myclb", "containerName": "main", "containerPort": 80}]
+    refusal = ("InvalidParameterException",
+               "Deployment circuit breaker feature is not supported with Classic Load "
+               "Balancers. Remove the Classic Load Balancer and try again.")
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+    assert error_of(ecs.create_service, cluster=cluster, serviceName="clb",
+                    taskDefinition=definition, desiredCount=0, loadBalancers=classic,
+                    deploymentConfiguration=breaker) == refusal
+    # Disabled (as the console sends it) it is no conflict; enabling it later is refused.
+    ecs.create_service(cluster=cluster, serviceName="clb", taskDefinition=definition,
+                       desiredCount=0, loadBalancers=classic, deploymentConfiguration={
+                           "deploymentCircuitBreaker": {"enable": False, "rollback": False}})
+    assert error_of(ecs.update_service, cluster=cluster, service="clb",
+                    deploymentConfiguration=breaker) == refusal
+    ecs.delete_service(cluster=cluster, service="clb", force=True)

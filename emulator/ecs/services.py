@@ -89,6 +89,10 @@ def create(store: EcsStore, request, created_by: str) -> Service:
                                     definition.spec.get("networkMode", "bridge"))
         check_load_balancers(store, definition, request.load_balancers or [])
     service_connect.check(store, request.service_connect_configuration, definition, cluster)
+    deployment_configuration = _deployment_configuration(request.deployment_configuration,
+                                                         strategy)
+    circuit_breaker.check_load_balancers(deployment_configuration.get("deploymentCircuitBreaker"),
+                                         request.load_balancers or [])
     _check_registries(request.service_registries)
     validate_tags(request.tags or [])
     service = Service(
@@ -102,8 +106,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         capacity_provider_strategy=provider_strategy,
         platform_version=platform_version_for(request.platform_version, effective),
         network_configuration=with_network_defaults(request.network_configuration),
-        deployment_configuration=_deployment_configuration(request.deployment_configuration,
-                                                           strategy),
+        deployment_configuration=deployment_configuration,
         deployment_controller=controller,
         scheduling_strategy=strategy,
         load_balancers=request.load_balancers or [],
@@ -180,6 +183,9 @@ def update(store: EcsStore, request) -> Service:
     deployment_configuration = _merged_deployment_configuration(
         service.deployment_configuration, request.deployment_configuration or {},
         service.scheduling_strategy)
+    circuit_breaker.check_load_balancers(
+        deployment_configuration.get("deploymentCircuitBreaker"),
+        service.load_balancers if request.load_balancers is None else request.load_balancers)
     # Everything is acceptable: apply.
     changes_deployment = (bool(request.force_new_deployment)
                           or definition is not service.task_definition)
