@@ -45,6 +45,10 @@ def _install_into_moto() -> None:
         # stack (or anything of moto's) does not pay for them at start-up.
         from moto.cloudformation import models, parsing, responses
 
+        from emulator.cloudformation import safe_yaml
+
+        safe_yaml.disarm()  # before any template is read: moto's loader runs python tags
+
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
                                              ecs_services, not_emulated, replacements, stack_life,
                                              stack_role, template_inputs, template_types,
