@@ -173,9 +173,9 @@ class _HostListener:
     """A program of this host's on a TCP port: answers every connection with a page of its own
     and counts them."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -224,6 +224,45 @@ def test_a_udp_port_never_aims_a_route_at_what_listens_on_that_port_over_tcp(
         ecs.delete_service(cluster="apps", service="udp", force=True)
     finally:
         host.close()
+
+
+def test_the_port_a_stopped_container_freed_is_no_target_while_its_task_runs_on(
+        ecs, clean_emulator, busybox_image):
+    """A non-essential container that published the route's port exits; its task runs on.
+    Docker freed the port, and a program of this host takes it: the front door answers 503 (no
+    running container serves the route) and never dials it; the binding is no longer shown."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    ecs.create_cluster(clusterName="apps")
+    ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                       deletionProtection=False)
+    ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")
+    ecs.register_task_definition(family="st", networkMode="bridge", containerDefinitions=[
+        {"name": "web", "image": busybox_image, "memory": 32, "essential": False,
+         "command": ["sh", "-c", "sleep 3"],
+         "portMappings": [{"containerPort": 8080, "hostPort": port, "name": "http"}]},
+        {"name": "keep", "image": busybox_image, "memory": 32, "command": ["sleep", "300"]}])
+    ecs.create_service(cluster="apps", serviceName="st", taskDefinition="st", desiredCount=1,
+                       launchType="EC2", gatewayConnectors=[{"portName": "http"}])
+    ecs.get_waiter("services_stable").wait(cluster="apps", services=["st"],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    [arn] = ecs.list_tasks(cluster="apps", serviceName="st")["taskArns"]
+
+    def web():
+        [task] = ecs.describe_tasks(cluster="apps", tasks=[arn])["tasks"]
+        return task, next(c for c in task["containers"] if c["name"] == "web")
+
+    task, stopped = wait_for(web, lambda found: found[1]["lastStatus"] == "STOPPED", timeout=30)
+    assert task["lastStatus"] == "RUNNING" and not stopped.get("networkBindings")
+    host = _HostListener(port)
+    try:
+        url = f"{clean_emulator.front_door_url}/gateways/edge/apps/st/"
+        answer = requests.get(url, headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+        assert answer.status_code == 503, answer.text
+        assert "host-only" not in answer.text and host.connections == 0
+    finally:
+        host.close()
+        ecs.delete_service(cluster="apps", service="st", force=True)
 
 
 def test_a_route_takes_the_tcp_port_of_a_container_port_published_both_ways(
