@@ -14,13 +14,17 @@ whoever holds it here, never the task, so nothing is dialled.
 from __future__ import annotations
 
 import ipaddress
+import threading
 import urllib.parse
+import weakref
 
 from emulator.access.control_token import reaches_loopback
 from emulator.engine.engines import on_this_machine
 
 HERE = ""  # where(): the ports are this host's
 _ANY = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+_lock = threading.Lock()
+_known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # runtime -> why_not_local()
 
 
 def where(runtime, docker_host: str | None) -> str | None:
@@ -30,7 +34,7 @@ def where(runtime, docker_host: str | None) -> str | None:
         return None  # an engine this run does not know
     try:
         info = runtime.daemon_info()
-        elsewhere = runtime.why_not_local()
+        elsewhere = _why_not_local(runtime)
     except Exception:  # not answering: its tasks are not reached either
         return None
     if elsewhere is None:
@@ -38,6 +42,18 @@ def where(runtime, docker_host: str | None) -> str | None:
     if on_this_machine(docker_host):
         return HERE if reaches_loopback(True, info) else None
     return urllib.parse.urlsplit("//" + docker_host.partition("://")[2]).hostname
+
+
+def _why_not_local(runtime) -> str | None:
+    """runtime.why_not_local(), asked once per engine: the answer does not change while the
+    engine runs, and may cost a look at every process (a socket-activated dockerd's)."""
+    with _lock:
+        if runtime in _known:
+            return _known[runtime]
+    found = runtime.why_not_local()  # (raises while the engine does not answer: not kept)
+    with _lock:
+        _known[runtime] = found
+    return found
 
 
 def address(binding: dict, host: str) -> str | None:
