@@ -17,7 +17,7 @@ import logging
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network, replacements, stack_lock
-from emulator.cloudformation.resource import (ResourceFailed, acting_as,
+from emulator.cloudformation.resource import (PropertiesInvalid, ResourceFailed, acting_as,
                                               check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import find_stack, keep_role
 
@@ -29,6 +29,8 @@ def reason_of(error: BaseException) -> str:
     if isinstance(error, AwsError):
         return f'Resource handler returned message: "{error.message}" (Service: ' \
                f'{error.code}, Status Code: {error.status}, HandlerErrorCode: InvalidRequest)'
+    if isinstance(error, PropertiesInvalid):
+        return str(error)
     if isinstance(error, ResourceFailed):
         return f'Resource handler returned message: "{error}" (HandlerErrorCode: NotStabilized)'
     message = getattr(error, "message", None) or str(error) or type(error).__name__
