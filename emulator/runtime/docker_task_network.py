@@ -80,6 +80,11 @@ class DockerTaskNetwork:
                     self.api.base_url, found)
         return None
 
+    def why_not_local(self) -> str | None:
+        """None where the engine is proven to be in this network namespace, else why (asked of
+        engine_locality.py each time: cheap, and an engine may be replaced at its address)."""
+        return self._engine_local(self.daemon_info())
+
     @property
     def default_bridge(self) -> bool:
         """Whether this engine's tasks are on Docker's default bridge (no names, no aliases)."""
