@@ -28,7 +28,21 @@ def test_a_proven_local_engines_ports_are_this_hosts():
 def test_an_engine_here_but_not_proven_local_is_dialled_nowhere(docker_host):
     """docker:dind at tcp://127.0.0.1 or through a mounted socket: its port N is not this
     host's port N, whoever holds that here."""
-    assert published_ports.where(_runtime(ELSEWHERE), docker_host) is None
+    runtime = _runtime(ELSEWHERE, OperatingSystem="Alpine Linux v3.19 (containerized)")
+    assert published_ports.where(runtime, docker_host) is None
+
+
+def test_a_unix_socket_engine_of_this_kernel_publishes_here_though_not_proven():
+    """A non-root user's socket-activated dockerd (systemd holds the socket, its namespace
+    cannot be read): its ports are this host's; one on another kernel is not this host's."""
+    import os
+
+    unproven = "the Docker Engine's socket could not be asked who serves it"
+    runtime = _runtime(unproven, OperatingSystem="Debian GNU/Linux 12 (bookworm)",
+                       KernelVersion=os.uname().release)
+    assert published_ports.where(runtime, "unix:///var/run/docker.sock") == HERE
+    runtime = _runtime(unproven, OperatingSystem="Debian", KernelVersion="1.2.3-other")
+    assert published_ports.where(runtime, "unix:///var/run/docker.sock") is None
 
 
 def test_a_vm_engine_on_this_machine_forwards_its_ports_to_this_hosts_loopback():

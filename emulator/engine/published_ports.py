@@ -4,7 +4,8 @@ dial it: emulator/front_door_routes.py), or nowhere.
 A binding's host port is a port of the engine's host, held by Docker there. It is this host's
 only where the engine is proven to be in this process's network namespace (engine_locality.py),
 or runs its containers in a VM on this machine that forwards their published ports to this
-host's loopback (Docker Desktop, OrbStack...: control_token.reaches_loopback). An engine on
+host's loopback (Docker Desktop, OrbStack...: control_token.reaches_loopback), or is reached at
+this host's unix socket and runs on this kernel, not in a container (_unix_socket_here). An engine on
 another machine (tcp:// or ssh:// to it) publishes on that machine: its address is dialled. Any
 other (a docker:dind reached at tcp://127.0.0.1, a dockerd in another network namespace, a
 socket forwarded from elsewhere) publishes where this process cannot tell: port N here is
@@ -37,11 +38,24 @@ def where(runtime, docker_host: str | None) -> str | None:
         elsewhere = _why_not_local(runtime)
     except Exception:  # not answering: its tasks are not reached either
         return None
-    if elsewhere is None:
+    if elsewhere is None or _unix_socket_here(docker_host, info):
         return HERE
     if on_this_machine(docker_host):
         return HERE if reaches_loopback(True, info) else None
     return urllib.parse.urlsplit("//" + docker_host.partition("://")[2]).hostname
+
+
+def _unix_socket_here(docker_host: str, info: dict) -> bool:
+    """An engine on this host's unix socket that says it runs on this kernel, not in a container
+    (docker:dind says "(containerized)"): its ports are this host's even where its namespace
+    cannot be proven (a non-root user's socket-activated dockerd, whose socket systemd holds;
+    a rootless one, whose ports RootlessKit forwards here), or every front door of the most
+    common Linux set-up would answer 503."""
+    import os
+
+    return (docker_host.startswith("unix://")
+            and "(containerized)" not in str(info.get("OperatingSystem") or "")
+            and info.get("KernelVersion") in (None, os.uname().release))
 
 
 def _why_not_local(runtime) -> str | None:
