@@ -169,6 +169,38 @@ def test_the_peer_uid_is_the_connecting_sockets_owner():
             client.wait()
 
 
+def _link_local_address() -> tuple[str, int] | None:
+    """One of this host's IPv6 link-local addresses and its interface's index, if any."""
+    try:
+        found = json.loads(subprocess.run(["ip", "-j", "-6", "addr", "show"], capture_output=True,
+                                          text=True, timeout=10).stdout or "[]")
+    except (OSError, ValueError):
+        return None
+    return next(((info["local"], interface["ifindex"]) for interface in found
+                 for info in interface.get("addr_info", [])
+                 if info.get("local", "").startswith("fe80:")), None)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sock_diag is Linux's")
+def test_a_link_local_peer_is_told_on_its_interface():
+    """A link-local socket belongs to its interface, which the kernel's lookup matches too: a
+    lookup without it finds no socket (and would serve a local user as one from elsewhere)."""
+    link_local = _link_local_address()
+    if link_local is None:
+        pytest.skip("no IPv6 link-local address here")
+    address, interface = link_local
+    with socket.socket(socket.AF_INET6) as listener:
+        listener.bind((address, 0, 0, interface))
+        listener.listen(1)
+        with socket.socket(socket.AF_INET6) as client:
+            client.connect(listener.getsockname())
+            served, peer = listener.accept()
+            with served:
+                assert PeerUid().of(served) == os.geteuid()
+                users = LocalUsers("own", _Told(4242))
+                assert users.refused(served, peer[0]) == 4242  # told as this host's
+
+
 class _Told:
     """A PeerUid that answers what it is told."""
 
@@ -190,6 +222,9 @@ class _Sock:
 
     def getsockname(self):
         return (self.ours, 4566)
+
+    def getpeername(self):
+        return ("127.0.0.1", 50000)
 
 
 def test_who_is_refused():

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 
 from emulator import http_connections, http_server
 from emulator.access import gate
@@ -69,23 +70,37 @@ def _ip(address: str):
     return getattr(ip, "ipv4_mapped", None) or ip
 
 
-def from_this_host(peer: str, arrived_on: str | None) -> bool:
+def from_this_host(peer: str, arrived_on: str | None, scope: int = 0) -> bool:
     """Whether a connection from `peer` that arrived on our address `arrived_on` was made on
-    this host: the peer is loopback or one of this host's addresses, or the connection came to
-    a loopback address (which nothing from elsewhere reaches: a peer address that is none of
-    ours there was rewritten on the way, as Docker's MASQUERADE does)."""
+    this host: the peer is loopback or one of this host's addresses (a link-local one on the
+    interface `scope`), or the connection came to a loopback address (which nothing from
+    elsewhere reaches: a peer address that is none of ours there was rewritten on the way, as
+    Docker's MASQUERADE does)."""
     ip = _ip(peer)
-    if ip is not None and (ip.is_loopback or is_local_address(str(ip))):
+    if ip is not None and (ip.is_loopback or (_is_local_link(ip, scope) if scope
+                                              else is_local_address(str(ip)))):
         return True
     ours = _ip(arrived_on) if arrived_on else None
     return ours is not None and ours.is_loopback
 
 
-def _address_of(sock) -> str | None:
+def _is_local_link(ip, scope: int) -> bool:
+    """Whether the link-local `ip` is this host's on interface `scope` (bound there to tell)."""
     try:
-        return sock.getsockname()[0]
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind((str(ip), 0, 0, scope))
+        return True
+    except OSError:
+        return False
+
+
+def _addresses(sock) -> tuple[str | None, int]:
+    """The address `sock` arrived on, and its peer's interface (an IPv6 scope id; 0: none)."""
+    try:
+        peer = sock.getpeername()
+        return sock.getsockname()[0], peer[3] if len(peer) > 3 else 0
     except (OSError, AttributeError):  # gone already (or no socket: unit tests)
-        return None
+        return None, 0
 
 
 class LocalUsers:
@@ -112,7 +127,7 @@ class LocalUsers:
     def refused(self, sock, address: str) -> int | None:
         """The uid to refuse `sock`'s peer (at `address`) as (-1: a connection of this host
         whose peer socket is not found, or gone), or None to serve it."""
-        if self._peer_uid is None or not from_this_host(address, _address_of(sock)):
+        if self._peer_uid is None or not from_this_host(address, *_addresses(sock)):
             return None
         uid = self._peer_uid.of(sock)
         if uid is None or uid == GONE:
