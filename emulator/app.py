@@ -19,7 +19,7 @@ from emulator.access import host_addresses
 from emulator.access.callers import Callers
 from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
-from emulator.access.host_access import EngineView
+from emulator.access.host_access import EngineView, resolved_under
 from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
@@ -40,6 +40,7 @@ from emulator.engine import engines
 from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
+from emulator.engine.cloud_map_namespaces import CloudMapNamespaces
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.engine.target_group_ports import TargetGroupPorts
 from emulator.engine.ecr_images import EcrImages
@@ -238,8 +239,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
         foreign_volume=lambda name, account: task_volumes.foreign_volume(engine.engines, name,
                                                                          account),
         own_registry=ecr_images.is_ours, unserved_image=checks.unserved_image,
-        resolve=lambda host, caller=None: checks.kept(
-            host, lambda: host_addresses.name_reaches_this_host(host), caller),
+        resolve=resolved_under(checks),
         default_account=settings.default_account_id)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator
@@ -345,6 +345,8 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     engine, state, moto = emulator.engine, emulator.ecs, emulator.moto
     load_balancers = LoadBalancerTargets(state, moto)
     state.contributions.target_group = load_balancers.target_group  # CreateService's checks
+    # Service Connect's namespaces, found or made in Cloud Map (CreateCluster, CreateService)
+    state.contributions.cloud_map_namespace = CloudMapNamespaces(moto).resolve
     target_group_ports = TargetGroupPorts()  # moto's ELBv2, as ELB keys targets, while we run
     moto.on_load.append(target_group_ports.install)
     emulator.closers.append(target_group_ports.uninstall)
