@@ -76,20 +76,37 @@ def _control_token_mode(raw: str | None) -> str:
     return mode
 
 
+ANY_LOCAL_USER = "any"
+
+
+def served_local_uids(setting: str) -> frozenset[int] | None:
+    """The uids ECS_EMULATOR_LOCAL_USERS serves (None: any): the emulator's own and root, and
+    the uids or user names it lists besides "own" (KeyError: a name that is no user)."""
+    if setting.strip().lower() == ANY_LOCAL_USER:
+        return None
+    uids = {os.geteuid(), 0}
+    for word in filter(None, (part.strip() for part in setting.split(","))):
+        if word.lower() == "own":
+            continue
+        uids.add(int(word) if word.isdigit() else pwd.getpwnam(word).pw_uid)
+    return frozenset(uids)
+
+
 def _local_users(raw: str | None) -> str:
     """"own", "any", or "own" and more uids or user names, comma-separated (checked here, so a
     name that is no user stops the start, not the first connection)."""
     words = [word.strip() for word in (raw or "own").split(",") if word.strip()] or ["own"]
-    if [word.lower() for word in words] == ["any"]:
-        return "any"
-    for word in words:
-        if word.lower() == "any" or not (word.lower() == "own" or word.isdigit()):
-            try:
-                pwd.getpwnam(word)
-            except KeyError:
-                raise ValueError(f"ECS_EMULATOR_LOCAL_USERS must be own, any, or uids and user "
-                                 f"names separated by commas, not {raw!r}") from None
-    return ",".join(words)
+    if [word.lower() for word in words] == [ANY_LOCAL_USER]:
+        return ANY_LOCAL_USER
+    setting = ",".join(words)
+    try:
+        if ANY_LOCAL_USER in (word.lower() for word in words):
+            raise KeyError(ANY_LOCAL_USER)
+        served_local_uids(setting)
+    except KeyError:
+        raise ValueError(f"ECS_EMULATOR_LOCAL_USERS must be own, any, or uids and user "
+                         f"names separated by commas, not {raw!r}") from None
+    return setting
 
 
 class EngineAddress(NamedTuple):

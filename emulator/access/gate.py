@@ -99,8 +99,11 @@ class Gate:
 
     def __init__(self, app, callers: Callers, container_facing: bool,
                  control_token: ControlToken | None = None, front_doors=None,
-                 browsers: BrowserRules | None = None):
+                 browsers: BrowserRules | None = None, local_users=None):
         self._app = app
+        # access/local_users.LocalUsers: which of this host's users its listener serves (None:
+        # all); told per connection as it arrives, by the listener's connection manager.
+        self.local_users = local_users
         self._callers = callers
         self.container_facing = container_facing
         self._token = control_token
@@ -197,6 +200,11 @@ class _Admitting(http_connections.ConnectionManager):
         self._decider: threading.Thread | None = None
 
     def _arrived(self, conn) -> None:
+        # A process of this host arrives from one of its addresses, which admits() lets in as
+        # HOST: another local user is turned away here as on the operator's listener.
+        users = self.server.gate.local_users
+        if users is not None and users.turned_away(conn):
+            return
         address = conn.remote_addr or ""
         admitted = self.server.gate.admits(address, wait=False)
         if admitted is None:
