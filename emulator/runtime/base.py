@@ -186,6 +186,9 @@ class NetworkMembers:
     # The host interface of a bridge network's bridge as Docker names it (br-<id>, or the
     # network's bridge.name option); None where there is none (another driver)
     bridge: str | None = None
+    # On a shared one: whether the default bridge's anti-spoofing guard holds an address for
+    # its admitted holder (bridge_guard.py); a task's address must be, to be the task's
+    guarded: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
