@@ -1,0 +1,271 @@
+"""The anti-spoofing filter that lets tasks share Docker's default bridge (docker0) with strangers.
+
+Every container on docker0 has NET_RAW by Docker's default, so without a filter any of them can
+forge ARP and take a task's address, and the emulator's gate (which tells a caller by its source
+address) would serve it the task's credentials. As CNI plugins do, we pin each task to its port
+with nftables `bridge` rules, one table per emulator process and bridge, which this process's
+netlink socket owns (`flags owner`: the kernel removes it when the socket closes, SIGKILL
+included, so a dead emulator never leaves rules that would cut off a new container at a dead
+task's address). Tables of dead processes made without that flag are swept.
+
+What the rules hold (for the guarded bridge; see RULES below):
+1. From a task's port: only frames with the task's own source MAC, and of those only IPv4 from
+   its own address and ARP whose sender is its own MAC and address; nothing else (no IPv6, no
+   VLAN tags, no other ethertype).
+2. From any other port: no frame with a task's MAC as source; no IPv4 or ARP claiming a task's
+   address, the bridge's gateway or the link-local credentials address; no 802.1Q/802.1ad frames.
+3. No frame passes between a task's port and any other port, either way; tasks reach each other.
+4. A frame to a task's MAC leaves only by the task's port, and one to a task's address carries
+   the task's MAC (forward and output): so even a bridge forwarding table poisoned by
+   link-local frames (which the bridge learns from before its prerouting hook) diverts nothing.
+   We also turn that learning off (no_linklocal_learn) and check sources at the input hook,
+   which link-local frames do pass.
+5. A bridge with routable IPv6 is refused: IPv6 would be routed to tasks unfiltered.
+
+Kernels built without nft_meta_bridge (CONFIG_NFT_BRIDGE_META; this project's CI) cannot match
+on the bridge a port belongs to (`meta ibrname`). There the rules are not scoped to the bridge:
+they still only match frames that claim or address a guarded task's MAC or IPv4, the gateway or
+the link-local address, or that carry VLAN tags; so on another bridge of the host they drop
+VLAN-tagged frames, and frames of a container whose address or MAC equals a guarded task's
+(only where subnets overlap). `BridgeGuard.scoped` says which kind was made.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import threading
+from dataclasses import dataclass
+
+from emulator.runtime import bridge_ports, labels
+from emulator.runtime.nft import Context, NftError
+
+TABLE_PREFIX = "ecs_emulator_guard_"
+_TABLE = re.compile(rf"^table bridge ({TABLE_PREFIX}(\d+)_(\d*)_\S+)$", re.MULTILINE)
+_BRIDGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+# The table, {scope_in}/{scope_out} restrict the hooks to the bridge where the kernel can.
+RULES = """
+table bridge {table} {{
+  flags owner
+  set ports {{ type iface_index; }}
+  set port_mac {{ type iface_index . ether_addr; }}
+  set macs {{ type ether_addr; }}
+  set ips {{ type ipv4_addr; }}
+  set ip_mac {{ type ipv4_addr . ether_addr; }}
+  chain source {{
+    iif @ports jump from_task
+    ether type {{ 8021q, 8021ad }} drop
+    meta protocol {{ 8021q, 8021ad }} drop
+    ether saddr @macs drop
+    ip saddr @ips drop
+    ip saddr {{ {reserved} }} drop
+    arp saddr ether @macs drop
+    arp saddr ip @ips drop
+    arp saddr ip {{ {reserved} }} drop
+  }}
+  chain from_task {{
+    iif . ether saddr != @port_mac drop
+    ip saddr . ether saddr @ip_mac return
+    arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iif . arp saddr ether @port_mac \
+arp saddr ip . arp saddr ether @ip_mac return
+    drop
+  }}
+  chain between {{
+    iif @ports oif != @ports drop
+    iif != @ports oif @ports drop
+    jump egress
+  }}
+  chain egress {{
+    ether daddr @macs oif . ether daddr != @port_mac drop
+    ip daddr @ips ip daddr . ether daddr != @ip_mac drop
+  }}
+  chain prerouting {{ type filter hook prerouting priority filter; {scope_in}jump source; }}
+  chain input {{ type filter hook input priority filter; {scope_in}jump source; }}
+  chain forward {{ type filter hook forward priority filter; {scope_in}jump between; }}
+  chain output {{ type filter hook output priority filter; {scope_out}jump egress; }}
+}}
+"""
+
+
+class GuardError(Exception):
+    """A task could not be admitted (its port not found, the kernel refused the rules...)."""
+
+
+@dataclass(frozen=True)
+class _Admission:
+    port: int
+    mac: str
+    ipv4: str
+
+    def elements(self) -> str:
+        """The set elements that make this admission, for `add element` / `delete element`."""
+        return "\n".join(f"{{verb}} element bridge {{table}} {name} {{{{ {value} }}}}"
+                         for name, value in (("ports", self.port),
+                                             ("port_mac", f"{self.port} . {self.mac}"),
+                                             ("macs", self.mac), ("ips", self.ipv4),
+                                             ("ip_mac", f"{self.ipv4} . {self.mac}")))
+
+
+def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> "BridgeGuard | str":
+    """The guard of `bridge` (gateway: the bridge's own IPv4), or a one-line reason it cannot be
+    made. Sweeps tables dead emulators left first."""
+    if os.geteuid() != 0:
+        return "the anti-spoofing guard needs root (nftables, the bridge's settings)"
+    if not _BRIDGE_NAME.match(bridge):
+        return f"not a bridge name: {bridge!r}"
+    try:
+        reserved = sorted({str(ipaddress.IPv4Address(gateway)), str(ipaddress.IPv4Address(link_local))})
+    except ValueError as error:
+        return f"not an IPv4 address: {error}"
+    index = bridge_ports.bridge_index(bridge)
+    if not index:
+        return f"no bridge {bridge} on this host (in this network namespace)"
+    if bridge_ports.has_routable_ipv6(bridge):
+        return (f"bridge {bridge} has IPv6 on (an address other than link-local): the guard "
+                "filters IPv4 and ARP only, so IPv6 would reach tasks unfiltered")
+    try:
+        context = Context()
+    except OSError as error:
+        return f"no libnftables ({error}); install nftables"
+    try:
+        sweep(context)
+        table = table_name(bridge)
+        scoped = _make_table(context, table, bridge, ", ".join(reserved))
+        bridge_ports.set_no_linklocal_learn(bridge)
+    except (NftError, OSError) as error:
+        context.close()
+        return f"cannot filter bridge {bridge}: {_one_line(error)}"
+    return BridgeGuard(context, table, bridge, scoped)
+
+
+def table_name(bridge: str, pid: int | None = None) -> str:
+    """Our table for `bridge` in process `pid` (default: this one): its pid and start time tell
+    a dead process's table from a live one's (pids are reused)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{TABLE_PREFIX}{pid}_{labels.process_start(pid)}_{bridge}"
+
+
+def sweep(context: Context) -> list[str]:
+    """Delete our tables whose process is gone (an owned table goes with its process; one made
+    without the owner flag, by an older version, stays); the names deleted."""
+    swept = []
+    for name, pid, start in _TABLE.findall(context.run("list tables bridge")):
+        if not labels.pid_alive(int(pid), start):
+            try:
+                context.run(f"delete table bridge {name}")
+                swept.append(name)
+            except NftError:
+                pass  # gone meanwhile, or still owned by a socket someone inherited
+    return swept
+
+
+class BridgeGuard:
+    """The filter of one bridge: tasks admitted by their network namespace, MAC and IPv4."""
+
+    def __init__(self, context: Context, table: str, bridge: str, scoped: bool):
+        self.table = table
+        self.bridge = bridge
+        self.scoped = scoped  # rules restricted to this bridge (the kernel has nft_meta_bridge)
+        self._context = context
+        self._lock = threading.Lock()
+        self._admitted: dict[str, _Admission] = {}  # by IPv4
+        self._closed = False
+
+    def admit(self, sandbox_key: str, mac: str, ipv4: str) -> None:
+        """Pin the task whose network namespace dockerd holds at `sandbox_key` to its port on the
+        bridge, at `mac` and `ipv4` (as Docker reports them); in the kernel when this returns.
+        A previous admission at the same address, MAC or port is replaced (its task is gone:
+        Docker gave its address or port away). Raises GuardError."""
+        mac, ipv4 = _mac(mac), _ipv4(ipv4)
+        with self._lock:
+            if self._closed:
+                raise GuardError("the guard is closed")
+            try:
+                bridge_ports.set_no_linklocal_learn(self.bridge)  # a recreated bridge lost it
+                index = bridge_ports.bridge_index(self.bridge)
+                port, _ = bridge_ports.port_into(index, sandbox_key)
+            except (OSError, bridge_ports.PortNotFound) as error:
+                raise GuardError(f"no port of {self.bridge} for {sandbox_key}: "
+                                 f"{_one_line(error)}") from error
+            admission = _Admission(port, mac, ipv4)
+            replaced = [old for old in self._admitted.values()
+                        if admission.ipv4 == old.ipv4 or admission.mac == old.mac
+                        or admission.port == old.port]
+            commands = [self._elements("delete", old) for old in replaced]
+            self._run(commands + [self._elements("add", admission)])
+            for old in replaced:
+                del self._admitted[old.ipv4]
+            self._admitted[ipv4] = admission
+
+    def release(self, mac: str, ipv4: str) -> None:
+        """Forget the task at `mac` and `ipv4`; nothing if it is not admitted (or a newer task
+        was admitted at that address since)."""
+        mac, ipv4 = _mac(mac), _ipv4(ipv4)
+        with self._lock:
+            admission = self._admitted.get(ipv4)
+            if self._closed or admission is None or admission.mac != mac:
+                return
+            self._run([self._elements("delete", admission)])
+            del self._admitted[ipv4]
+
+    def guarded(self, ipv4: str) -> bool:
+        """Whether a task is admitted at `ipv4`: a connection from it is that task's. Cheap (one
+        dict lookup, no lock): the gate asks on every connection."""
+        return not self._closed and ipv4 in self._admitted
+
+    def close(self) -> None:
+        """Remove the table (closing our netlink socket does that too); idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._admitted.clear()
+            try:
+                self._context.run(f"delete table bridge {self.table}")
+            except NftError:
+                pass  # the socket's close below removes it all the same
+            self._context.close()
+
+    def _elements(self, verb: str, admission: _Admission) -> str:
+        return admission.elements().format(verb=verb, table=self.table)
+
+    def _run(self, commands: list[str]) -> None:
+        try:
+            self._context.run("\n".join(commands))
+        except NftError as error:
+            raise GuardError(f"nftables refused: {_one_line(error)}") from error
+
+
+def _make_table(context: Context, table: str, bridge: str, reserved: str) -> bool:
+    """Make the table, scoped to the bridge where the kernel can match a port's bridge; whether
+    it is scoped. Raises NftError."""
+    scoped = {"scope_in": f'meta ibrname "{bridge}" ', "scope_out": f'meta obrname "{bridge}" '}
+    try:
+        context.run(RULES.format(table=table, reserved=reserved, **scoped))
+        return True
+    except NftError as error:
+        if "not supported" not in str(error):
+            raise
+    context.run(RULES.format(table=table, reserved=reserved, scope_in="", scope_out=""))
+    return False
+
+
+def _mac(mac: str) -> str:
+    mac = mac.lower()
+    if not _MAC.match(mac):
+        raise GuardError(f"not a MAC address: {mac!r}")
+    return mac
+
+
+def _ipv4(ipv4: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(ipv4))
+    except ValueError as error:
+        raise GuardError(f"not an IPv4 address: {ipv4!r}") from error
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())

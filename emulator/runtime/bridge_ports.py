@@ -1,0 +1,161 @@
+"""Host-side facts about a Linux bridge, read over rtnetlink: which of its ports leads into a given
+network namespace, and whether IPv6 is on it.
+
+The anti-spoofing guard (bridge_guard.py) pins a task to the bridge port its traffic enters by.
+That port must be found from the host's side: a task with NET_ADMIN could rename or renumber
+what its own /sys shows. Docker tells us the task's network namespace (its SandboxKey, a file
+dockerd holds open); the kernel numbers each namespace a host-side veth's peer lives in (its
+IFLA_LINK_NETNSID), and tells the number of a namespace we hold open (RTM_GETNSID with
+NETNSA_FD). The port whose peer lives in the task's namespace is the one whose number matches.
+
+Plain `socket` netlink, no `ip` process: this runs on every task start.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+
+RTM_NEWLINK, RTM_GETLINK = 16, 18
+RTM_NEWNSID, RTM_GETNSID = 88, 90
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MASTER, IFLA_LINK_NETNSID = 1, 3, 10, 37
+NETNSA_NSID, NETNSA_FD = 1, 3
+
+_HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
+_IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, change
+_ATTR = struct.Struct("=HH")  # rtattr: length, type
+
+
+class PortNotFound(Exception):
+    """No port of the bridge leads into the namespace (or several do)."""
+
+
+def bridge_index(bridge: str) -> int:
+    """The bridge's interface index; 0 when there is no such bridge on this host."""
+    if not os.path.isdir(f"/sys/class/net/{bridge}/bridge"):
+        return 0
+    try:
+        return socket.if_nametoindex(bridge)
+    except OSError:
+        return 0
+
+
+def port_into(bridge: int, sandbox_key: str) -> tuple[int, str]:
+    """(index, name) of the port of bridge `bridge` (an interface index) whose veth peer lives in
+    the network namespace at `sandbox_key`. Raises PortNotFound (or OSError: no such file)."""
+    # The dump first: listing a port whose peer sits in another namespace gives that namespace a
+    # number if it has none yet, which the lookup by file then finds.
+    ports = list_ports(bridge)
+    fd = os.open(sandbox_key, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        nsid = namespace_id(fd)
+    finally:
+        os.close(fd)
+    found = [(index, name) for index, name, peer_nsid in ports if peer_nsid == nsid and nsid >= 0]
+    if len(found) != 1:
+        raise PortNotFound(f"{len(found)} ports of the bridge lead into {sandbox_key} "
+                           f"(its namespace id here: {nsid})")
+    return found[0]
+
+
+def list_ports(bridge: int) -> list[tuple[int, str, int]]:
+    """(index, name, the namespace id of its peer or -1) of each port enslaved to `bridge`."""
+    request = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _attr(IFLA_MASTER, struct.pack("=I", bridge))
+    ports = []
+    for kind, body in _talk(RTM_GETLINK, NLM_F_DUMP, request):
+        if kind != RTM_NEWLINK:
+            continue
+        index = _IFINFO.unpack_from(body)[2]
+        attrs = _attrs(body, _IFINFO.size)
+        if _u32(attrs.get(IFLA_MASTER)) != bridge:
+            continue  # a kernel that ignores the dump's filter lists every link
+        name = attrs.get(IFLA_IFNAME, b"").rstrip(b"\0").decode()
+        peer = attrs.get(IFLA_LINK_NETNSID)
+        ports.append((index, name, struct.unpack("=i", peer[:4])[0] if peer else -1))
+    return ports
+
+
+def namespace_id(fd: int) -> int:
+    """The id this host's namespace gives the network namespace open at `fd` (-1: none yet)."""
+    request = struct.pack("=Bxxx", socket.AF_UNSPEC) + _attr(NETNSA_FD, struct.pack("=I", fd))
+    for kind, body in _talk(RTM_GETNSID, 0, request):
+        if kind == RTM_NEWNSID:
+            nsid = _attrs(body, 4).get(NETNSA_NSID)
+            return struct.unpack("=i", nsid[:4])[0] if nsid else -1
+    return -1
+
+
+def has_routable_ipv6(bridge: str, if_inet6: str = "/proc/net/if_inet6") -> bool:
+    """Whether the bridge holds an IPv6 address other than link-local (Docker's EnableIPv6 puts
+    one there): IPv6 would then be routed to and from tasks, which the guard does not filter."""
+    try:
+        with open(if_inet6, encoding="ascii") as lines:
+            rows = [line.split() for line in lines]
+    except FileNotFoundError:  # no IPv6 in this kernel
+        return False
+    return any(len(row) == 6 and row[5] == bridge and int(row[3], 16) != 0x20 for row in rows)
+
+
+def set_no_linklocal_learn(bridge: str) -> None:
+    """Stop the bridge learning addresses from link-local frames (01:80:c2:00:00:0x), which it
+    does before any bridge netfilter hook runs: a container could otherwise point a task's MAC
+    at its own port and receive the task's traffic. Raises OSError where the kernel cannot."""
+    path = f"/sys/class/net/{bridge}/bridge/no_linklocal_learn"
+    with open(path, encoding="ascii") as current:
+        if current.read().strip() == "1":
+            return
+    with open(path, "w", encoding="ascii") as setting:
+        setting.write("1")
+
+
+# -- netlink plumbing -----------------------------------------------------------------------------
+
+def _attr(kind: int, value: bytes) -> bytes:
+    length = _ATTR.size + len(value)
+    return _ATTR.pack(length, kind) + value + b"\0" * (-length % 4)
+
+
+def _attrs(body: bytes, offset: int) -> dict[int, bytes]:
+    found = {}
+    while offset + _ATTR.size <= len(body):
+        length, kind = _ATTR.unpack_from(body, offset)
+        if length < _ATTR.size:
+            break
+        found[kind & 0x3FFF] = body[offset + _ATTR.size:offset + length]  # without NLA_F_ flags
+        offset += (length + 3) & ~3
+    return found
+
+
+def _u32(value: bytes | None) -> int | None:
+    return struct.unpack("=I", value[:4])[0] if value and len(value) >= 4 else None
+
+
+def _talk(kind: int, flags: int, payload: bytes) -> list[tuple[int, bytes]]:
+    """Send one request on a fresh rtnetlink socket; the replies' (type, body), up to the dump's
+    end or the request's answer. A netlink error raises OSError with the kernel's errno."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                       socket.NETLINK_ROUTE) as sock:
+        sock.bind((0, 0))
+        sock.send(_HEADER.pack(_HEADER.size + len(payload), kind, NLM_F_REQUEST | flags, 1, 0)
+                  + payload)
+        replies = []
+        while True:
+            data = sock.recv(1 << 16)
+            offset = 0
+            while offset + _HEADER.size <= len(data):
+                length, reply, _, _, _ = _HEADER.unpack_from(data, offset)
+                body = data[offset + _HEADER.size:offset + length]
+                offset += (length + 3) & ~3
+                if reply == NLMSG_DONE:
+                    return replies
+                if reply == NLMSG_ERROR:
+                    error = struct.unpack_from("=i", body)[0]
+                    if error:
+                        raise OSError(-error, os.strerror(-error))
+                    return replies
+                replies.append((reply, body))
+                if not flags & NLM_F_DUMP:
+                    return replies
