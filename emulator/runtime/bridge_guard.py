@@ -46,7 +46,9 @@ _TABLE = re.compile(rf"^table bridge ({TABLE_PREFIX}(\d+)_(\d*)_\S+)$", re.MULTI
 _BRIDGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
-# The table, {scope_in}/{scope_out} restrict the hooks to the bridge where the kernel can.
+# The table; {scope_in}/{scope_out} restrict the hooks to the bridge where the kernel can. A task's
+# frame goes (`goto`, not `jump`) to from_task, whose `return` then ends `source` too: the
+# stranger rules below it would drop a task's own frames (its MAC is in @macs).
 RULES = """
 table bridge {table} {{
   flags owner
@@ -56,7 +58,7 @@ table bridge {table} {{
   set ips {{ type ipv4_addr; }}
   set ip_mac {{ type ipv4_addr . ether_addr; }}
   chain source {{
-    iif @ports jump from_task
+    iif @ports goto from_task
     ether type {{ 8021q, 8021ad }} drop
     meta protocol {{ 8021q, 8021ad }} drop
     ether saddr @macs drop
