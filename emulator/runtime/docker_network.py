@@ -215,18 +215,22 @@ def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
                        sandbox_id=sandbox_id, mac_address=endpoint.get("MacAddress") or None)
 
 
-def admit_or_remove(api, holders: "GuardedHolders", container_id: str, info: dict) -> None:
-    """Admit a started namespace holder to the default bridge's guard; one the guard refuses
-    is removed (it would be a task nobody guards), and the start fails with the guard's
-    reason."""
+def admit_or_remove(api, holders: "GuardedHolders", container_id: str, info: dict,
+                    remove: bool = True) -> None:
+    """Admit a started namespace holder to the default bridge's guard; the start of one the
+    guard refuses fails with the guard's reason (nobody guards its address, so the gate
+    serves it nothing), and with `remove` it is removed here. A task's own container is left
+    to its runner's teardown: its removal here would be told as its essential container's
+    exit, racing the start's failure for the task's stoppedReason."""
     try:
         holders.admit(container_id, info)
     except Exception as error:  # the guard's GuardError, or any failure of nft
         holders.release(container_id)
-        try:
-            _remove_quietly(api, container_id)
-        except Exception:  # noqa: BLE001 - the task's teardown removes what carries its label
-            pass
+        if remove:
+            try:
+                _remove_quietly(api, container_id)
+            except Exception:  # noqa: BLE001 - a task's teardown removes what has its label
+                pass
         raise ContainerStartError(
             f"its address on the default bridge could not be guarded: {error}") from None
 

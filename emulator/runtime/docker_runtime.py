@@ -240,7 +240,8 @@ class DockerRuntime(DockerTaskNetwork):
         self.api.start(container_id)
         if holders is not None:
             info = self.api.inspect_container(container_id)
-            docker_network.admit_or_remove(self.api, holders, container_id, info)
+            docker_network.admit_or_remove(self.api, holders, container_id, info,
+                                           remove=False)
             if (info.get("HostConfig") or {}).get("PortBindings"):
                 self._started[container_id] = info
 
