@@ -256,3 +256,44 @@ def test_a_shared_bridge_read_without_a_guard_has_no_task():
     callers = Callers(_State(_task("a" * 32, "awsvpc", ip="172.17.0.2", sandbox_id="pause-a")),
                       lambda: bridge)
     assert callers.identify("172.17.0.2").kind is CallerKind.STRANGER
+
+
+# -- a persisted emulator's restart ---------------------------------------------------------------
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_an_adopted_tasks_sandbox_is_guarded_again_or_its_task_stops(refused):
+    """The guard is each process's own: a restarted emulator admits its adopted tasks' holders
+    again before serving them; one the guard refuses stops its task."""
+    from emulator.persistence.adoption import GUARD_REASON, adopt
+    from emulator.runtime import labels
+    from emulator.runtime.fake import FakeContainer
+    from emulator.runtime.status import TaskStatus
+    from tests.test_engine_ops_units import World, _persisted_fargate_task
+    from tests.waiting import wait_for
+
+    world = World()
+    fake = world.fakes["b"]
+    fake.default_bridge = True
+    task = _persisted_fargate_task(world, "b", "on-b")
+    fake.containers["pause-b"] = FakeContainer(
+        id="pause-b", name="pause-b", image="pause", network="bridge", status="running",
+        ip_address="10.0.0.9", labels={labels.TASK_ARN: task.arn,
+                                       labels.CONTAINER_NAME: "~sandbox",
+                                       labels.ROLE: "pause", labels.INSTANCE: fake.instance_id})
+    if refused:
+        fake.unguarded.add("10.0.0.9")
+    assert adopt(world.engine, world.state) == 1
+    world.engine.start()
+    try:
+        wait_for(lambda: fake.calls, lambda calls: ("guard_holder", "pause-b") in calls)
+        if refused:
+            wait_for(lambda: task.known, lambda known: known == TaskStatus.STOPPED)
+            assert task.stop_code == "TaskFailedToStart"
+            assert task.stopped_reason.startswith(f"{GUARD_REASON}: its address on the default "
+                                                  "bridge could not be guarded")
+        else:
+            assert task.known == TaskStatus.RUNNING and not task.stop_requested
+            world.stop(task)
+    finally:
+        world.engine.stop()
+    assert [c for c in fake.calls if c[0] == "guard_holder"] == [("guard_holder", "pause-b")]

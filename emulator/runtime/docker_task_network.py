@@ -260,6 +260,26 @@ class DockerTaskNetwork:
             self.queue.call(TEARDOWN, docker_network.remove_pause_sandbox, self.api, sandbox)
             self.released(sandbox.sandbox_id)
 
+    def guard_holder(self, container_id: str) -> None:
+        """Admit a namespace holder this process did not start (a persisted emulator's adopted
+        task's: the guard and its admissions went with the previous process), if it is on the
+        default bridge; raises ContainerStartError where the guard refuses it."""
+        holders = self.holders if self.default_bridge else None
+        if holders is None:
+            return
+        import docker.errors
+
+        holders.expect(container_id)
+        try:
+            info = self.api.inspect_container(container_id)
+        except docker.errors.NotFound:
+            holders.forget(container_id)  # gone: its task learns it from Docker's events
+            return
+        if (info.get("HostConfig") or {}).get("NetworkMode") != docker_network.DEFAULT_BRIDGE:
+            holders.forget(container_id)
+            return
+        docker_network.admit_or_remove(self.api, holders, container_id, info, remove=False)
+
     def released(self, container_id: str) -> None:
         """`container_id` was removed or died: the guard frees its address, if it held one."""
         holders = self.holders

@@ -150,6 +150,16 @@ class FakeRuntime(FakeScripting):
             container.aliases = tuple(aliases)
             container.ip_address = self._next_ip("10.0")
 
+    def guard_holder(self, container_id: str) -> None:
+        """Recorded; a holder whose address is in `unguarded` is refused, as a guard would."""
+        with self._changed:
+            self.calls.append(("guard_holder", container_id))
+            container = self.containers.get(container_id)
+            if self.default_bridge and container is not None \
+                    and container.ip_address in self.unguarded:
+                raise ContainerStartError("its address on the default bridge could not be "
+                                          "guarded: refused")
+
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         with self._changed:
             self.calls.append(("remove_sandbox", sandbox.sandbox_id))
