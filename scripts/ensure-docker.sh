@@ -16,7 +16,10 @@ fi
 if ! command -v dockerd >/dev/null 2>&1; then
   echo "ensure-docker: installing docker.io" >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  # nftables brings libnftables.so.1, which the anti-spoofing guard on docker0 loads
+  # (emulator/runtime/bridge_guard.py), and the `nft` its tests read the tables with; docker.io
+  # does not depend on it.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io nftables >/dev/null
 fi
 
 log=${DOCKERD_LOG:-/var/log/dockerd.log}

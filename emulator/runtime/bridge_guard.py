@@ -16,11 +16,16 @@ What the rules hold (for the guarded bridge; see RULES below):
    address, the bridge's gateway or the link-local credentials address; no 802.1Q/802.1ad frames.
 3. No frame passes between a task's port and any other port, either way; tasks reach each other.
 4. A frame to a task's MAC leaves only by the task's port, and one to a task's address carries
-   the task's MAC (forward and output): so even a bridge forwarding table poisoned by
-   link-local frames (which the bridge learns from before its prerouting hook) diverts nothing.
-   We also turn that learning off (no_linklocal_learn) and check sources at the input hook,
-   which link-local frames do pass.
-5. A bridge with routable IPv6 is refused: IPv6 would be routed to tasks unfiltered.
+   the task's MAC (forward and output): so even a forwarding table poisoned by link-local
+   frames diverts nothing. The bridge learns from frames to 01:80:c2:00:00:0x without running
+   any bridge hook (measured on 6.18: neither prerouting nor input sees them), so we also turn
+   that learning off (no_linklocal_learn).
+5. Those link-local frames go up the host's stack on the port itself, unfiltered by the bridge
+   hooks: an IPv4 packet in one reached a host socket as from the task. A second table, in the
+   `ip` family, drops IPv4 in frames to 01:80:c2:00:00:00-0f at prerouting, on every interface
+   (no IPv4 packet is ever sent to those IEEE-reserved addresses).
+6. A bridge with routable IPv6 is refused: IPv6 would be routed to tasks unfiltered.
+Frames from a port to the host pass prerouting before input, so no input chain is needed.
 
 Kernels built without nft_meta_bridge (CONFIG_NFT_BRIDGE_META; this project's CI) cannot match
 on the bridge a port belongs to (`meta ibrname`). There the rules are not scoped to the bridge:
@@ -42,7 +47,7 @@ from emulator.runtime import bridge_ports, labels
 from emulator.runtime.nft import Context, NftError
 
 TABLE_PREFIX = "ecs_emulator_guard_"
-_TABLE = re.compile(rf"^table bridge ({TABLE_PREFIX}(\d+)_(\d*)_\S+)$", re.MULTILINE)
+_TABLE = re.compile(rf"^table (bridge|ip) ({TABLE_PREFIX}(\d+)_(\d*)_\S+)$", re.MULTILINE)
 _BRIDGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -85,11 +90,18 @@ arp saddr ip . arp saddr ether @ip_mac return
     ip daddr @ips ip daddr . ether daddr != @ip_mac drop
   }}
   chain prerouting {{ type filter hook prerouting priority filter; {scope_in}jump source; }}
-  chain input {{ type filter hook input priority filter; {scope_in}jump source; }}
   chain forward {{ type filter hook forward priority filter; {scope_in}jump between; }}
   chain output {{ type filter hook output priority filter; {scope_out}jump egress; }}
 }}
+table ip {table} {{
+  flags owner
+  chain prerouting {{
+    type filter hook prerouting priority raw;
+    ether daddr 01:80:c2:00:00:00-01:80:c2:00:00:0f drop
+  }}
+}}
 """
+FAMILIES = ("bridge", "ip")  # the tables RULES makes, by one name
 
 
 class GuardError(Exception):
@@ -154,11 +166,11 @@ def sweep(context: Context) -> list[str]:
     """Delete our tables whose process is gone (an owned table goes with its process; one made
     without the owner flag, by an older version, stays); the names deleted."""
     swept = []
-    for name, pid, start in _TABLE.findall(context.run("list tables bridge")):
+    for family, name, pid, start in _TABLE.findall(context.run("list tables")):
         if not labels.pid_alive(int(pid), start):
             try:
-                context.run(f"delete table bridge {name}")
-                swept.append(name)
+                context.run(f"delete table {family} {name}")
+                swept.append(f"{family} {name}")
             except NftError:
                 pass  # gone meanwhile, or still owned by a socket someone inherited
     return swept
@@ -200,6 +212,12 @@ class BridgeGuard:
             self._run(commands + [self._elements("add", admission)])
             for old in replaced:
                 del self._admitted[old.ipv4]
+            try:
+                bridge_ports.forget_neighbour(index, ipv4)
+            except OSError as error:
+                self._run([self._elements("delete", admission)])
+                raise GuardError(f"cannot clear the host's ARP entry for {ipv4}: "
+                                 f"{_one_line(error)}") from error
             self._admitted[ipv4] = admission
 
     def release(self, mac: str, ipv4: str) -> None:
@@ -226,7 +244,8 @@ class BridgeGuard:
             self._closed = True
             self._admitted.clear()
             try:
-                self._context.run(f"delete table bridge {self.table}")
+                self._context.run("\n".join(f"delete table {family} {self.table}"
+                                             for family in FAMILIES))
             except NftError:
                 pass  # the socket's close below removes it all the same
             self._context.close()

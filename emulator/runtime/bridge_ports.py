@@ -18,15 +18,18 @@ import socket
 import struct
 
 RTM_NEWLINK, RTM_GETLINK = 16, 18
+RTM_DELNEIGH = 29
 RTM_NEWNSID, RTM_GETNSID = 88, 90
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_MASTER, IFLA_LINK_NETNSID = 1, 3, 10, 37
+IFLA_IFNAME, IFLA_MASTER, IFLA_LINK_NETNSID = 3, 10, 37
 NETNSA_NSID, NETNSA_FD = 1, 3
+NDA_DST = 1
 
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
 _IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, change
 _ATTR = struct.Struct("=HH")  # rtattr: length, type
+_NDMSG = struct.Struct("=BxxxiHBB")  # ndmsg: family, index, state, flags, type
 
 
 class PortNotFound(Exception):
@@ -86,6 +89,18 @@ def namespace_id(fd: int) -> int:
             nsid = _attrs(body, 4).get(NETNSA_NSID)
             return struct.unpack("=i", nsid[:4])[0] if nsid else -1
     return -1
+
+
+def forget_neighbour(bridge: int, ipv4: str) -> None:
+    """Drop this host's neighbour (ARP) entry for `ipv4` on the bridge, if any: one a stranger
+    forged before the task was guarded would keep the host's frames going to the stranger's
+    MAC. The next send asks again, and only the task's answer passes the guard."""
+    request = (_NDMSG.pack(socket.AF_INET, bridge, 0, 0, 0)
+               + _attr(NDA_DST, socket.inet_aton(ipv4)))
+    try:
+        _talk(RTM_DELNEIGH, NLM_F_ACK, request)
+    except FileNotFoundError:  # ENOENT: no entry
+        pass
 
 
 def has_routable_ipv6(bridge: str, if_inet6: str = "/proc/net/if_inet6") -> bool:
