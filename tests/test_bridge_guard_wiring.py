@@ -40,7 +40,12 @@ def ecs_emulator(ecs_emulator_settings):
         runtime = handle.emulator.engine.runtime
         if not runtime.default_bridge:
             pytest.skip(f"no guarded default bridge here: {runtime._bridge_refused}")
+        table = runtime.holders.guard.table
         yield handle
+    # The emulator's stop closes its engines' runtimes, and with them the guard's table.
+    listed = subprocess.run(["nft", "list", "tables", "bridge"], capture_output=True, text=True,
+                            check=True).stdout
+    assert table not in listed.split(), listed
 
 
 def _nft_ips(table: str) -> set[str]:

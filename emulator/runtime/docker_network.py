@@ -11,9 +11,10 @@ endpoint: scripts/bench/results/network_attach.md), and the emulator listens on 
 It is shared with every other container on the engine, so `default_bridge` takes it only where
 the emulator's gate can still tell tasks from strangers there (the bridge is this host's interface
 with its gateway: not rootless, not in a VM, the dockerd in this network namespace as
-engine_locality.py proves; no other engine of the emulator's on an overlapping bridge) and
-where tasks reach each other (inter-container traffic on); the emulator never makes or removes
-it.
+engine_locality.py proves; no other engine of the emulator's on an overlapping bridge),
+where tasks reach each other (inter-container traffic on), and where the anti-spoofing guard
+(bridge_guard.py) can be put on it, which every task's namespace holder is admitted to as it
+starts (guarded_holders.py); the emulator never makes or removes it.
 """
 
 from __future__ import annotations

@@ -262,6 +262,7 @@ class DockerRuntime(DockerTaskNetwork):
         self._tear_down(self.api.remove_container, container_id, force=True, v=True,
                         done_if_409=True)
         self._started.pop(container_id, None)
+        self._own_namespace.discard(container_id)  # (one created, never started)
         self.released(container_id)
 
     def _tear_down(self, call, *args, done_if_409: bool = False, **kwargs) -> None:
