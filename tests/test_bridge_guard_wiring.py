@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 from dataclasses import replace
 
@@ -21,6 +22,7 @@ from emulator.metadata.link_local import ADDRESS as LINK_LOCAL
 from emulator.pytest_plugin import running_emulator
 from emulator.runtime.bridge_guard import GuardError
 from tests.groups import HOST
+from tests.test_cli import start  # noqa: F401  (a fixture)
 from tests.test_containment import probes
 from tests.test_task_credentials import make_role
 from tests.test_task_metadata import container_of, environment_of, register, run, stop
@@ -48,10 +50,11 @@ def ecs_emulator(ecs_emulator_settings):
     assert table not in listed.split(), listed
 
 
-def _nft_ips(table: str) -> set[str]:
-    """The addresses the guard's nftables set holds, as the kernel lists them."""
+def _nft_ips(table: str, gone_is_empty: bool = False) -> set[str]:
+    """The addresses the guard's nftables set holds, as the kernel lists them (with
+    `gone_is_empty`, none of a table that went meanwhile: another process's)."""
     listed = subprocess.run(["nft", "list", "set", "bridge", table, "ips"], capture_output=True,
-                            text=True, check=True).stdout
+                            text=True, check=not gone_is_empty).stdout
     elements = re.search(r"elements = \{([^}]*)\}", listed)
     return set(re.findall(r"\d+\.\d+\.\d+\.\d+", elements.group(1))) if elements else set()
 
@@ -183,3 +186,65 @@ def test_a_holder_the_guard_refuses_fails_its_task_and_leaves_nothing(
     assert runtime.holders.admitted() == {}
     assert docker_client.api.containers(all=True, filters={"label": [
         f"ecs-emulator.instance={runtime.instance_id}", "ecs-emulator.role=pause"]}) == []
+
+
+def _tables_holding(address: str) -> list[str]:
+    """The guard tables (any process's) whose set of task addresses holds `address`."""
+    from emulator.runtime.bridge_guard import TABLE_PREFIX
+
+    listed = subprocess.run(["nft", "list", "tables", "bridge"], capture_output=True, text=True,
+                            check=True).stdout
+    tables = [line.split()[-1] for line in listed.splitlines()
+              if line.split()[-1].startswith(TABLE_PREFIX)]
+    return [table for table in tables if address in _nft_ips(table, gone_is_empty=True)]
+
+
+def test_a_persisted_emulators_tasks_are_guarded_again_after_kill_9(
+        start, tmp_path, busybox_image, docker_client):
+    """The guard's table is the process's own: the kernel drops it with a killed emulator, and
+    the next one admits the tasks it adopts before serving them."""
+    from tests.test_cli import free_port
+    from tests.test_persistence import Emulator, remove_everything, settle_writes
+
+    emulator = Emulator(start, tmp_path, free_port())
+    emulator.env.update(ECS_EMULATOR_TASK_NETWORK="default-bridge",
+                        ECS_EMULATOR_LINK_LOCAL_CREDENTIALS="0")  # (the module's emulator's)
+    emulator.up()
+    try:
+        ecs = emulator.client("ecs")
+        ecs.create_cluster(clusterName="dev")
+        holders = {}
+        for mode in ("bridge", "awsvpc"):
+            definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
+                                        "command": ["sleep", "600"]},
+                                  family=f"kept-{mode}", networkMode=mode)
+            arn = run(ecs, "dev", definition,
+                      **({"networkConfiguration": AWSVPC} if mode == "awsvpc" else {}))
+            wait_for_task(ecs, "dev", arn, "RUNNING")
+            holders[arn] = _holder(docker_client, arn, mode)
+        emulator.instance = (tmp_path / "state" / "instance").read_text()
+        for arn, (_, address) in holders.items():
+            assert len(_tables_holding(address)) == 1, address
+        settle_writes(tmp_path / "state", holders)
+
+        emulator.running.stop(signal.SIGKILL)
+        for arn, (_, address) in holders.items():
+            wait_for(lambda: _tables_holding(address), lambda tables: tables == [])
+        emulator.up()
+        for arn, (holder, address) in holders.items():
+            [table] = wait_for(lambda: _tables_holding(address), lambda tables: len(tables) == 1)
+            task = ecs.describe_tasks(cluster="dev", tasks=[arn])["tasks"][0]
+            assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+            container = container_of(docker_client, arn, "app")
+            code, out = container.exec_run(
+                ["sh", "-c", 'wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task"'])
+            assert code == 0 and json.loads(out)["TaskARN"] == arn, out
+        for arn in holders:
+            stop(ecs, "dev", arn, docker_client)
+            assert not _tables_holding(holders[arn][1])
+        assert emulator.running.stop() == 0
+    finally:
+        if emulator.running is not None:
+            emulator.running.kill()
+        if emulator.instance:
+            remove_everything(docker_client, emulator.instance)
