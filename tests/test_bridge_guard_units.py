@@ -110,8 +110,9 @@ def test_close_removes_the_table_once_and_frees_the_context(guard):
     guard.admit(*TASK_A)
     guard.close()
     guard.close()
-    assert guard._context.runs[-1].splitlines() == ["delete table bridge ecs_emulator_guard_1_2_docker0",
-                                                    "delete table ip ecs_emulator_guard_1_2_docker0"]
+    assert guard._context.runs[-1].splitlines() == [
+        "delete table bridge ecs_emulator_guard_1_2_docker0",
+        "delete table ip ecs_emulator_guard_1_2_docker0"]
     assert guard._context.closed and not guard.guarded(TASK_A[2])
     with pytest.raises(GuardError, match="closed"):
         guard.admit(*TASK_A)

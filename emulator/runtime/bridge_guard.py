@@ -51,9 +51,11 @@ _TABLE = re.compile(rf"^table (bridge|ip) ({TABLE_PREFIX}(\d+)_(\d*)_\S+)$", re.
 _BRIDGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
-# The table; {scope_in}/{scope_out} restrict the hooks to the bridge where the kernel can. A task's
-# frame goes (`goto`, not `jump`) to from_task, whose `return` then ends `source` too: the
-# stranger rules below it would drop a task's own frames (its MAC is in @macs).
+# The tables; {scope_in}/{scope_out} restrict the hooks to the bridge where the kernel can. Ports
+# are kept by interface index (iif/oif), not name: the next veth may take a gone one's name, but
+# the kernel hands out indexes cyclically. A task's frame goes (`goto`, not `jump`) to from_task,
+# whose `return` then ends `source` too: the stranger rules below it would drop a task's own
+# frames (its MAC is in @macs).
 RULES = """
 table bridge {table} {{
   flags owner
@@ -131,7 +133,7 @@ def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> 
     if not _BRIDGE_NAME.match(bridge):
         return f"not a bridge name: {bridge!r}"
     try:
-        reserved = sorted({str(ipaddress.IPv4Address(gateway)), str(ipaddress.IPv4Address(link_local))})
+        reserved = sorted({str(ipaddress.IPv4Address(address)) for address in (gateway, link_local)})
     except ValueError as error:
         return f"not an IPv4 address: {error}"
     index = bridge_ports.bridge_index(bridge)

@@ -22,7 +22,7 @@ RTM_DELNEIGH = 29
 RTM_NEWNSID, RTM_GETNSID = 88, 90
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-IFLA_IFNAME, IFLA_MASTER, IFLA_LINK_NETNSID = 3, 10, 37
+IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_LINK_NETNSID, IFLA_TARGET_NETNSID = 3, 5, 10, 37, 46
 NETNSA_NSID, NETNSA_FD = 1, 3
 NDA_DST = 1
 
@@ -49,24 +49,71 @@ def bridge_index(bridge: str) -> int:
 def port_into(bridge: int, sandbox_key: str) -> tuple[int, str]:
     """(index, name) of the port of bridge `bridge` (an interface index) whose veth peer lives in
     the network namespace at `sandbox_key`. Raises PortNotFound (or OSError: no such file)."""
-    # The dump first: listing a port whose peer sits in another namespace gives that namespace a
-    # number if it has none yet, which the lookup by file then finds.
-    ports = list_ports(bridge)
+    nsid = _namespace_id_of(sandbox_key)
+    if nsid < 0:  # not numbered yet: a dump of the bridge's ports numbers its peers' namespaces
+        list_ports(bridge)
+        nsid = _namespace_id_of(sandbox_key)
+        if nsid < 0:
+            _no_port(sandbox_key, nsid, 0)
+    # Candidates from the namespace's side (its veths' peer indexes: a handful of links, where the
+    # bridge may have hundreds of ports); the host's own view of each decides, so a task that
+    # made links of its own cannot make us pick another port.
+    found = []
+    for index in _peer_indexes(nsid):
+        port = _link(index)
+        if port and port[1] == bridge and port[2] == nsid:
+            found.append((index, port[0]))
+    if len(found) != 1:
+        _no_port(sandbox_key, nsid, len(found))
+    return found[0]
+
+
+def _namespace_id_of(sandbox_key: str) -> int:
     fd = os.open(sandbox_key, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        nsid = namespace_id(fd)
+        return namespace_id(fd)
     finally:
         os.close(fd)
-    found = [(index, name) for index, name, peer_nsid in ports if peer_nsid == nsid and nsid >= 0]
-    if len(found) != 1:
-        raise PortNotFound(f"{len(found)} ports of the bridge lead into {sandbox_key} "
-                           f"(its namespace id here: {nsid})")
-    return found[0]
+
+
+def _no_port(sandbox_key: str, nsid: int, count: int) -> None:
+    raise PortNotFound(f"{count} ports of the bridge lead into {sandbox_key} "
+                       f"(its namespace id here: {nsid})")
+
+
+def _peer_indexes(nsid: int) -> list[int]:
+    """The host-side indexes (IFLA_LINK) of the veths in namespace `nsid` whose peer lives in
+    another namespace. The namespace's owner can add links but not make a peer in ours."""
+    request = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _attr(IFLA_TARGET_NETNSID,
+                                                                  struct.pack("=i", nsid))
+    found = []
+    for kind, body in _talk(RTM_GETLINK, NLM_F_DUMP, request):
+        attrs = _attrs(body, _IFINFO.size) if kind == RTM_NEWLINK else {}
+        if IFLA_LINK_NETNSID in attrs and IFLA_LINK in attrs:
+            found.append(_u32(attrs[IFLA_LINK]))
+    return found
+
+
+def _link(index: int) -> tuple[str, int | None, int] | None:
+    """(name, master's index, its peer's namespace id or -1) of this host's link `index`."""
+    try:
+        replies = _talk(RTM_GETLINK, 0, _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0))
+    except OSError:  # ENODEV: gone
+        return None
+    for kind, body in replies:
+        if kind == RTM_NEWLINK:
+            attrs = _attrs(body, _IFINFO.size)
+            peer = attrs.get(IFLA_LINK_NETNSID)
+            return (attrs.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(),
+                    _u32(attrs.get(IFLA_MASTER)),
+                    struct.unpack("=i", peer[:4])[0] if peer else -1)
+    return None
 
 
 def list_ports(bridge: int) -> list[tuple[int, str, int]]:
     """(index, name, the namespace id of its peer or -1) of each port enslaved to `bridge`."""
-    request = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _attr(IFLA_MASTER, struct.pack("=I", bridge))
+    request = (_IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+               + _attr(IFLA_MASTER, struct.pack("=I", bridge)))
     ports = []
     for kind, body in _talk(RTM_GETLINK, NLM_F_DUMP, request):
         if kind != RTM_NEWLINK:

@@ -31,14 +31,16 @@ class Context:
         self._lib = _load(library)  # OSError: no libnftables
         self._lock = threading.Lock()
         with self._lock:
-            before = _netfilter_sockets()
+            before = _sockets()
             self._ctx = self._lib.nft_ctx_new(0)  # NFT_CTX_DEFAULT: with its netlink socket
             if not self._ctx:
                 raise OSError("nft_ctx_new failed")
-            for fd in _netfilter_sockets() - before:
-                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
             self._lib.nft_ctx_buffer_output(self._ctx)
             self._lib.nft_ctx_buffer_error(self._ctx)
+            # The socket is listed as a netfilter one once it has talked (bound on first send).
+            self._lib.nft_run_cmd_from_buffer(self._ctx, b"list tables bridge")
+            for fd in _netfilter(_sockets() - before):
+                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
 
     def run(self, commands: str) -> str:
         """Run `commands` (one transaction: all or nothing); their output. Raises NftError."""
@@ -76,21 +78,26 @@ def _load(library: str):
     return lib
 
 
-def _netfilter_sockets() -> set[int]:
-    """This process's file descriptors that are NETLINK_NETFILTER sockets."""
-    try:
-        with open("/proc/self/net/netlink", encoding="ascii") as table:
-            next(table)
-            inodes = {row[-1] for row in (line.split() for line in table)
-                      if len(row) >= 10 and row[1] == str(NETLINK_NETFILTER)}
-    except OSError:
-        return set()
+def _sockets() -> set[tuple[int, str]]:
+    """(fd, inode) of this process's open sockets."""
     found = set()
     for name in os.listdir("/proc/self/fd"):
         try:
             target = os.readlink(f"/proc/self/fd/{name}")
         except OSError:
             continue
-        if target.startswith("socket:[") and target[8:-1] in inodes:
-            found.add(int(name))
+        if target.startswith("socket:["):
+            found.add((int(name), target[8:-1]))
     return found
+
+
+def _netfilter(sockets: set[tuple[int, str]]) -> list[int]:
+    """The fds among `sockets` that are NETLINK_NETFILTER sockets."""
+    try:
+        with open("/proc/self/net/netlink", encoding="ascii") as table:
+            next(table)
+            inodes = {row[-1] for row in (line.split() for line in table)
+                      if len(row) >= 10 and row[1] == str(NETLINK_NETFILTER)}
+    except OSError:
+        return []
+    return [fd for fd, inode in sockets if inode in inodes]
