@@ -297,3 +297,27 @@ def test_an_adopted_tasks_sandbox_is_guarded_again_or_its_task_stops(refused):
     finally:
         world.engine.stop()
     assert [c for c in fake.calls if c[0] == "guard_holder"] == [("guard_holder", "pause-b")]
+
+
+def test_a_holder_that_exited_at_once_is_not_admitted_and_one_with_no_address_fails():
+    runtime, api, guard = _guarded_runtime("g12")
+    container = runtime.create_container(_spec())
+    real_start = api.start
+
+    def start_and_exit(container_id):
+        real_start(container_id)
+        api.containers[container_id]["running"] = False
+
+    api.start = start_and_exit
+    runtime.start_container(container)  # its die event tells its task
+    assert guard.calls == [] and runtime.holders.admitted() == {}
+
+    def start_without_address(container_id):
+        real_start(container_id)
+        api.containers[container_id]["ip"] = ""
+
+    api.start = start_without_address
+    other = runtime.create_container(_spec())
+    with pytest.raises(ContainerStartError, match="no address on the network bridge"):
+        runtime.start_container(other)
+    assert guard.calls == []

@@ -38,14 +38,18 @@ class GuardedHolders:
 
     def admit(self, container_id: str, info: dict) -> str | None:
         """Admit the started container that Docker's inspect `info` describes; its address
-        (None: nothing to guard, it is not running on the bridge). Raises the guard's error."""
+        (None: nothing to guard, it is no longer running). Raises the guard's error, or
+        ValueError where Docker shows it running with no address on the bridge (unguarded, the
+        gate would take it for a stranger: its start fails instead, visibly)."""
         settings = info.get("NetworkSettings") or {}
         endpoint = (settings.get("Networks") or {}).get(self._network) or {}
         ip, mac = endpoint.get("IPAddress"), endpoint.get("MacAddress")
-        if not ((info.get("State") or {}).get("Running") and ip and mac
-                and settings.get("SandboxKey")):
-            self.forget(container_id)
+        if not (info.get("State") or {}).get("Running"):
+            self.forget(container_id)  # it exited at once: its die event tells its task
             return None
+        if not (ip and mac and settings.get("SandboxKey")):
+            self.forget(container_id)
+            raise ValueError(f"Docker shows it with no address on the network {self._network}")
         try:
             self.guard.admit(settings["SandboxKey"], mac, ip)
         except Exception:
