@@ -19,7 +19,7 @@ from emulator.access import host_addresses
 from emulator.access.callers import Callers
 from emulator.access.control_token import ControlToken
 from emulator.access.gate import Gate
-from emulator.access.host_access import EngineView
+from emulator.access.host_access import EngineView, resolved_under
 from emulator.access.rights import Rights
 from emulator.aws.errors import UnsupportedOperation
 from emulator.aws.json_service import JsonService
@@ -224,8 +224,7 @@ def create_app(settings: Settings | None = None) -> Emulator:
         foreign_volume=lambda name, account: task_volumes.foreign_volume(engine.engines, name,
                                                                          account),
         own_registry=ecr_images.is_ours, unserved_image=checks.unserved_image,
-        resolve=lambda host, caller=None: checks.kept(
-            host, lambda: host_addresses.name_reaches_this_host(host), caller),
+        resolve=resolved_under(checks),
         default_account=settings.default_account_id)
     cloudformation.install(emulator, ecs=ecs, ecr=ecr, rights=rights)  # stacks make ECS/ECR resources
     emulator.flask_extensions["emulator"] = emulator

@@ -301,7 +301,7 @@ def names(monkeypatch):
 def test_a_delivery_name_is_resolved_in_bounded_time_to_few_addresses(names, monkeypatch):
     """A hostile name (a resolver that answers slowly, thousands of addresses) would hold the
     call that delivers (Publish, PutEvents) as long as it liked: refused past the bounds, and
-    stalled lookups hold LOOKUPS threads at most."""
+    while LOOKUPS lookups stall past their time a new name is refused at once."""
     from emulator.access import host_addresses
     from emulator.aws import moto_containment
 

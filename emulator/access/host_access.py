@@ -27,14 +27,14 @@ registry logins would pull.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
+from emulator.access import host_addresses
+from emulator.access.name_resolution import Unresolved, is_address
 from emulator.config import DEFAULT_ACCOUNT_ID
 from emulator.ecs import daemon_task_definitions, task_definitions
 from emulator.engine import task_volumes
-from emulator.access.name_resolution import Unresolved
 from emulator.engine.task_images import Late
 
 # ECS operations that start tasks of the definition named in `taskDefinition`,
@@ -132,10 +132,22 @@ class EngineView:
     unserved_image: Callable[..., str | None]
     # The addresses of this host a registry's name resolves to (host_addresses.name_reaches_this_host),
     # bounded as the image checks are (task_images.py: `caller=`, Throttled, Late): a task may
-    # name a domain whose name servers never answer. None: resolved on the request's thread.
+    # name a domain whose name servers never answer (app.py: resolved_under). None: resolved on
+    # the request's thread, within host_addresses.RESOLVER's bounds.
     resolve: Callable[..., list] | None = None
     # The account whose shared volumes are the Docker volumes of their names (shared_name).
     default_account: str = DEFAULT_ACCOUNT_ID
+
+
+def resolved_under(checks) -> Callable[..., list]:
+    """EngineView.resolve under the image checks' limits (task_images.ImageChecks.kept: one
+    lookup per task in flight, kept a minute), resolved on the check's own thread with only
+    the address cap (host_addresses.INLINE): the checks keep the task's place until the lookup
+    ends, so a task's silent names never hold the places other tasks' names need."""
+    def resolve(host: str, caller=None) -> list:
+        return checks.kept(host, lambda: host_addresses.name_reaches_this_host(
+            host, resolver=host_addresses.INLINE), caller)
+    return resolve
 
 
 def subject(operation: str, params: dict, store) -> dict | None:
@@ -184,8 +196,12 @@ def engine_reasons(spec: dict, view: EngineView, account: str | None = None) -> 
                 found.append(f"container {name!r} pulls its image from a registry whose name "
                              "did not resolve in time; try again")
                 continue
-            except Unresolved as error:  # past the lookups' bounds: where it goes is not known
-                again, local = True, None
+            except Unresolved as error:  # where it goes is not known
+                if not error.retryable:  # the name's own: the call made again is refused too
+                    found.append(f"container {name!r} pulls its image from a registry whose "
+                                 f"name has too many addresses to check ({error})")
+                    continue
+                again = True
                 found.append(f"container {name!r} pulls its image from a registry whose "
                              f"addresses could not be checked ({error}); try again")
                 continue
@@ -203,7 +219,6 @@ def _local_registry(image: str, resolve=None) -> str | None:
     """The registry host an image reference names, if it is on the host (a name resolving
     there too, by `resolve` when given: EngineView.resolve): Docker's daemon (root) would call
     it, and say what it answered in the task's stoppedReason."""
-    from emulator.access.host_addresses import HOST_NAMES, name_reaches_this_host
     from emulator.runtime.docker_images import registry_host
 
     first = registry_host(image)
@@ -213,17 +228,9 @@ def _local_registry(image: str, resolve=None) -> str | None:
     host = host.lower()  # host names are case-insensitive
     if host == "localhost":
         return first
-    if resolve is None or _is_address(host) or host.rstrip(".") in HOST_NAMES:
-        return first if name_reaches_this_host(host) else None  # no DNS asked
+    if resolve is None or is_address(host) or host.rstrip(".") in host_addresses.HOST_NAMES:
+        return first if host_addresses.name_reaches_this_host(host) else None  # no DNS asked
     return first if resolve(host) else None
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-        return True
-    except ValueError:
-        return False
 
 
 def refusal(operation: str, spec: dict, view: EngineView | None = None,

@@ -52,8 +52,10 @@ HOST_NAMES = frozenset(("host.docker.internal", "gateway.docker.internal", "host
 _gateway_sources: list[Callable[[], Iterable[str]]] = []
 _gateway_sources_lock = threading.Lock()
 # The lookups of the names tasks give (name_reaches_this_host): their own, apart from moto's
-# deliveries' (aws/moto_containment.py).
+# deliveries' (aws/moto_containment.py); bounded, for a caller with no bound of its own. The
+# image checks bound theirs, and resolve INLINE (name_resolution.py says why).
 RESOLVER = Resolver(thread_name="task-name-lookup")
+INLINE = Resolver(inline=True)
 
 
 def add_gateways(source: Callable[[], Iterable[str]]) -> None:
@@ -106,15 +108,17 @@ def _is_gateway(ip) -> bool:
     return False
 
 
-def name_reaches_this_host(host: str, port: int | None = None) -> list[str]:
+def name_reaches_this_host(host: str, port: int | None = None,
+                           resolver: Resolver = RESOLVER) -> list[str]:
     """The addresses of this host that `host` (a name or an address) resolves to; [] for
-    none, or when it does not resolve. A task names it (an image's registry), so it is
-    resolved within name_resolution's bounds: past them, Unresolved (what it would reach is
-    not known, and the asker must not take it for elsewhere)."""
+    none, or when no such name exists. A task names it (an image's registry), so it is
+    resolved within `resolver`'s bounds: past them, or when its name servers failed,
+    Unresolved (what it would reach is not known, and the asker must not take it for
+    elsewhere, nor keep that answer)."""
     if host.strip("[]").rstrip(".").lower() in HOST_NAMES:
         return [host]  # what it resolves to from here need not be what a container reaches
     try:
-        found = RESOLVER.addresses(host.strip("[]"), port)
+        found = resolver.addresses(host.strip("[]"), port)
     except Unresolved:
         raise
     except (OSError, UnicodeError, ValueError):  # no such name, or no valid one
