@@ -93,9 +93,9 @@ class AdoptedTaskRunner(TaskRunner):
                 log.warning("task %s: %s", self.task.id, error)
                 self._fail("TaskFailedToStart", f"{GUARD_REASON}: {error}")
                 return
-            except Exception:  # noqa: BLE001 - Docker away: its calls are refused meanwhile
-                log.warning("task %s: its holder %s could not be guarded again", self.task.id,
-                            holder, exc_info=True)
+            except Exception as error:  # noqa: BLE001 - Docker away: its calls are refused
+                log.warning("task %s: its holder %s could not be guarded again: %s",
+                            self.task.id, holder, self.runtime.explain(error))
 
     def _restore_network(self) -> None:
         """The file saw the task PROVISIONING: what its runner wrote on the way to PENDING (the

@@ -264,6 +264,8 @@ class DockerTaskNetwork:
         """Admit a namespace holder this process did not start (a persisted emulator's adopted
         task's: the guard and its admissions went with the previous process), if it is on the
         default bridge; raises ContainerStartError where the guard refuses it."""
+        if self._task_network != "default-bridge" or self._bridge_refused is not None:
+            return  # (no Docker call: an engine that does not answer holds its tasks' runners)
         holders = self.holders if self.default_bridge else None
         if holders is None:
             return
