@@ -40,6 +40,7 @@ from emulator.engine import engines
 from emulator.engine.express_infrastructure import ExpressInfrastructure
 from emulator.engine.faults import EXTENSION as FAULTS_EXTENSION, Faults
 from emulator.engine.load_balancing import LoadBalancerTargets
+from emulator.engine.cloud_map_namespaces import CloudMapNamespaces
 from emulator.engine.service_discovery import CloudMapInstances
 from emulator.engine.target_group_ports import TargetGroupPorts
 from emulator.engine.ecr_images import EcrImages
@@ -330,6 +331,8 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     engine, state, moto = emulator.engine, emulator.ecs, emulator.moto
     load_balancers = LoadBalancerTargets(state, moto)
     state.contributions.target_group = load_balancers.target_group  # CreateService's checks
+    # Service Connect's namespaces, found or made in Cloud Map (CreateCluster, CreateService)
+    state.contributions.cloud_map_namespace = CloudMapNamespaces(moto).resolve
     target_group_ports = TargetGroupPorts()  # moto's ELBv2, as ELB keys targets, while we run
     moto.on_load.append(target_group_ports.install)
     emulator.closers.append(target_group_ports.uninstall)

@@ -142,7 +142,7 @@ def test_template_urls_at_the_emulators_own_s3(clean_emulator):
     cfn, s3 = clean_emulator.client("cloudformation"), clean_emulator.client("s3")
     s3.create_bucket(Bucket="templates")
     body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"},
-                          "Unmodelled": {"Type": "AWS::Example::NotModelled"}}}
+                          "Unmodelled": {"Type": "AWS::CDK::Metadata"}}}
     s3.put_object(Bucket="templates", Key="dir/t.json", Body=json.dumps(body).encode())
     port = clean_emulator.endpoint_url.rsplit(":", 1)[1]
     urls = {"path": f"{clean_emulator.endpoint_url}/templates/dir/t.json",

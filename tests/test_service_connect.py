@@ -27,6 +27,15 @@ def _refused(call, **kwargs) -> str:
     return error["Error"]["Message"]
 
 
+@pytest.fixture
+def namespaces(clean_emulator):
+    """The Cloud Map namespaces these tests name ("local", "other"); their ARNs by name."""
+    cloud_map = clean_emulator.client("servicediscovery")
+    for name in ("local", "other"):
+        cloud_map.create_http_namespace(Name=name)
+    return {n["Name"]: n["Arn"] for n in cloud_map.list_namespaces()["Namespaces"]}
+
+
 def _deployments(ecs, cluster):
     return ecs.describe_services(cluster=cluster, services=["web"])["services"][0]["deployments"]
 
@@ -42,6 +51,7 @@ def _deployments(ecs, cluster):
       "services": [{"portName": "http"}, {"portName": "admin", "discoveryName": "http"}]},
      "'http'"),
 ], ids=["unknown-port", "no-namespace", "repeated-discovery", "repeated-default-discovery"])
+@pytest.mark.usefixtures("namespaces")
 def test_create_service_refuses_what_ecs_refuses(ecs, cluster, configuration, words):
     message = _refused(ecs.create_service, cluster=cluster, serviceName="web", desiredCount=0,
                        taskDefinition=_definition(ecs, "http", "admin"),
@@ -50,6 +60,7 @@ def test_create_service_refuses_what_ecs_refuses(ecs, cluster, configuration, wo
     assert ecs.list_services(cluster=cluster)["serviceArns"] == []
 
 
+@pytest.mark.usefixtures("namespaces")
 def test_configuration_is_kept_on_deployments(ecs):
     # The cluster's default namespace stands in for the request's.
     ecs.create_cluster(clusterName="defaults", serviceConnectDefaults={"namespace": "local"})
@@ -90,3 +101,53 @@ def test_disabled_configuration_needs_no_namespace(ecs, cluster):
                        serviceConnectConfiguration={"enabled": False})
     [deployment] = _deployments(ecs, cluster)
     assert deployment["serviceConnectConfiguration"] == {"enabled": False}
+
+
+def test_a_clusters_default_namespace_by_name_is_made_in_cloud_map(clean_emulator, ecs):
+    cloud_map = clean_emulator.client("servicediscovery")
+    cluster = ecs.create_cluster(clusterName="made", serviceConnectDefaults={
+        "namespace": "newns"})["cluster"]
+    [made] = cloud_map.list_namespaces()["Namespaces"]
+    assert (made["Name"], made["Type"]) == ("newns", "HTTP")
+    assert made["Id"].startswith("ns-")
+    assert cluster["serviceConnectDefaults"] == {"namespace": made["Arn"]}
+
+    # Named again (another cluster, or by its ARN), it is the same namespace.
+    other = ecs.create_cluster(clusterName="again", serviceConnectDefaults={
+        "namespace": "newns"})["cluster"]
+    assert other["serviceConnectDefaults"] == {"namespace": made["Arn"]}
+    updated = ecs.update_cluster(cluster="again", serviceConnectDefaults={
+        "namespace": made["Arn"]})["cluster"]
+    assert updated["serviceConnectDefaults"] == {"namespace": made["Arn"]}
+    assert len(cloud_map.list_namespaces()["Namespaces"]) == 1
+    # An empty name takes the defaults away.
+    cleared = ecs.update_cluster(cluster="again", serviceConnectDefaults={"namespace": ""})
+    assert "serviceConnectDefaults" not in cleared["cluster"]
+
+    # An ARN that names no namespace is not made up.
+    missing = f"{made['Arn'].rsplit('/', 1)[0]}/ns-doesnotexist0000"
+    with pytest.raises(ClientError) as caught:
+        ecs.create_cluster(clusterName="nope", serviceConnectDefaults={"namespace": missing})
+    assert caught.value.response["Error"]["Code"] == "NamespaceNotFoundException"
+    assert ecs.describe_clusters(clusters=["nope"])["clusters"] == []
+
+
+@pytest.mark.parametrize("namespace", [
+    "nosuchns", "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-doesnotexist"])
+def test_a_services_namespace_must_exist(ecs, cluster, namespace):
+    configuration = {"enabled": True, "namespace": namespace, "services": [{"portName": "http"}]}
+    with pytest.raises(ClientError) as caught:
+        ecs.create_service(cluster=cluster, serviceName="web", desiredCount=0,
+                           taskDefinition=_definition(ecs, "http"),
+                           serviceConnectConfiguration=configuration)
+    error = caught.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (
+        400, "NamespaceNotFoundException")
+    assert ecs.list_services(cluster=cluster)["serviceArns"] == []
+
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=0,
+                       taskDefinition=_definition(ecs, "http"))
+    with pytest.raises(ClientError) as caught:
+        ecs.update_service(cluster=cluster, service="web",
+                           serviceConnectConfiguration=configuration)
+    assert caught.value.response["Error"]["Code"] == "NamespaceNotFoundException"

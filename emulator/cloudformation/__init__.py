@@ -8,13 +8,15 @@
   describe.
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
-ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
+ecs_clusters, ecs_services, ecr_resources (one per resource family), not_emulated (the ECS and
+ECR types refused), stack_life (events,
 rollback, delete), stack_lock (one operation on a stack at a time), replacements (an update's
 clean-up phase), change_sets, stack_role (the
 service role a stack acts with), update_scope
 (what an update touches), update_rights (an update checked as a whole under IAM enforcement),
 template_inputs (SSM,
-dynamic references, template URLs), ec2_network (deleting a stack's VPC network).
+dynamic references, template URLs), template_types (resource types that do not exist refused),
+ec2_network (deleting a stack's VPC network).
 """
 
 from __future__ import annotations
@@ -43,11 +45,17 @@ def _install_into_moto() -> None:
         # stack (or anything of moto's) does not pay for them at start-up.
         from moto.cloudformation import models, parsing, responses
 
-        from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
-                                             ecs_services, replacements, stack_life,
-                                             stack_role, template_inputs, update_scope)
+        from emulator.cloudformation import safe_yaml
 
-        resource_types = ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
+        safe_yaml.disarm()  # before any template is read: moto's loader runs python tags
+
+        from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
+                                             ecs_services, not_emulated, replacements, stack_life,
+                                             stack_role, template_inputs, template_types,
+                                             update_scope)
+
+        resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
+                          + not_emulated.TYPES)
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
         name_map = parsing.get_name_type_map()
         for resource_type in resource_types:
@@ -72,6 +80,8 @@ def _install_into_moto() -> None:
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
 
+        responses.CloudFormationResponse.update_stack = stack_life.wrap_update_stack_handler(
+            responses.CloudFormationResponse.update_stack)
         for handler, operation in stack_role.OPERATIONS.items():
             setattr(responses.CloudFormationResponse, handler, stack_role.wrap_handler(
                 getattr(responses.CloudFormationResponse, handler), operation))
@@ -85,7 +95,8 @@ def _install_into_moto() -> None:
         backend.update_stack = change_sets.wrap_update_stack(backend.update_stack)
         backend.create_change_set = change_sets.wrap_create_change_set(
             backend.create_change_set)
-        backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
+        template_types.wrap_backend(backend)  # on top: a template's types are checked first
+        backend.delete_stack = stack_life.delete_stack
         backend.delete_change_set = change_sets.delete_change_set
         backend.describe_change_set = change_sets.describe_change_set
         backend.describe_stack_events = stack_life.wrap_describe_stack_events(

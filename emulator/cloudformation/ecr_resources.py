@@ -1,4 +1,5 @@
-"""AWS::ECR::Repository, RegistryPolicy, ReplicationConfiguration, PullThroughCacheRule and
+"""AWS::ECR::Repository, RegistryPolicy, ReplicationConfiguration, RegistryScanningConfiguration,
+SigningConfiguration, PullThroughCacheRule, PullTimeUpdateExclusion and
 RepositoryCreationTemplate, made in our ECR (so `docker push` to a stack's repository works)."""
 
 from __future__ import annotations
@@ -128,6 +129,66 @@ class ReplicationConfiguration(ApiResource):
         api.ecr("PutReplicationConfiguration", {"replicationConfiguration": {"rules": []}})
 
 
+class RegistryScanningConfiguration(ApiResource):
+    """Ref is the registry (account) ID; deleting it puts back the registry's default (BASIC
+    scanning, no rules)."""
+
+    TYPE = "AWS::ECR::RegistryScanningConfiguration"
+    ATTRIBUTES = ("RegistryId",)
+
+    @classmethod
+    def create(cls, api, properties, name):
+        api.ecr("PutRegistryScanningConfiguration",
+                _ecr_request(api, "PutRegistryScanningConfiguration", properties))
+        return cls(api.ctx.account, properties, {"RegistryId": api.ctx.account})
+
+    def update_in_place(self, api, properties):
+        return type(self).create(api, properties, "")
+
+    def remove(self, api):
+        api.ecr("PutRegistryScanningConfiguration", {"scanType": "BASIC", "rules": []})
+
+
+class SigningConfiguration(ApiResource):
+    """Ref is the registry (account) ID. The template's Rules are the API's
+    signingConfiguration."""
+
+    TYPE = "AWS::ECR::SigningConfiguration"
+    ATTRIBUTES = ("RegistryId",)
+
+    @classmethod
+    def create(cls, api, properties, name):
+        api.ecr("PutSigningConfiguration", _ecr_request(
+            api, "PutSigningConfiguration",
+            {"SigningConfiguration": {"Rules": properties.get("Rules") or []}}))
+        return cls(api.ctx.account, properties, {"RegistryId": api.ctx.account})
+
+    def update_in_place(self, api, properties):
+        return type(self).create(api, properties, "")
+
+    def remove(self, api):
+        delete_gone(api.ecr, "DeleteSigningConfiguration", {},
+                    "SigningConfigurationNotFoundException")
+
+
+class PullTimeUpdateExclusion(ApiResource):
+    """Ref is the principal's ARN."""
+
+    TYPE = "AWS::ECR::PullTimeUpdateExclusion"
+    REPLACE_ON = frozenset({"PrincipalArn"})
+
+    @classmethod
+    def create(cls, api, properties, name):
+        out = api.ecr("RegisterPullTimeUpdateExclusion", _ecr_request(
+            api, "RegisterPullTimeUpdateExclusion", properties))
+        return cls(out["principalArn"], properties)
+
+    def remove(self, api):
+        delete_gone(api.ecr, "DeregisterPullTimeUpdateExclusion",
+                    {"principalArn": self.physical_resource_id},
+                    "ExclusionNotFoundException")
+
+
 class PullThroughCacheRule(ApiResource):
     """Ref is the repository prefix."""
 
@@ -193,5 +254,6 @@ class RepositoryCreationTemplate(ApiResource):
                 "UpdatedAt": str(template.get("updatedAt", ""))}
 
 
-TYPES = (Repository, RegistryPolicy, ReplicationConfiguration, PullThroughCacheRule,
+TYPES = (Repository, RegistryPolicy, ReplicationConfiguration, RegistryScanningConfiguration,
+         SigningConfiguration, PullThroughCacheRule, PullTimeUpdateExclusion,
          RepositoryCreationTemplate)

@@ -3,8 +3,10 @@ the resources of a stack that hold no running tasks themselves."""
 
 from __future__ import annotations
 
+from emulator.aws.errors import AwsError
 from emulator.cloudformation.properties import tags_of, to_request
-from emulator.cloudformation.resource import Api, ApiResource, delete_gone, tag_changes
+from emulator.cloudformation.resource import (Api, ApiResource, ResourceFailed, delete_gone,
+                                              tag_changes)
 
 
 def _ecs_request(api: Api, operation: str, properties: dict, **extra) -> dict:
@@ -49,7 +51,7 @@ class Cluster(ApiResource):
 class CapacityProvider(ApiResource):
     TYPE = "AWS::ECS::CapacityProvider"
     NAME_PROPERTY = "Name"
-    REPLACE_ON = frozenset({"Name", "ClusterName"})
+    REPLACE_ON = frozenset({"Name", "ClusterName", "AutoScalingGroupProvider.AutoScalingGroupArn"})
 
     @classmethod
     def create(cls, api, properties, name):
@@ -59,7 +61,7 @@ class CapacityProvider(ApiResource):
 
     def update_in_place(self, api, properties):
         group = dict(properties.get("AutoScalingGroupProvider") or {})
-        group.pop("AutoScalingGroupArn", None)  # fixed at creation
+        group.pop("AutoScalingGroupArn", None)  # fixed at creation: a change replaces it
         request = _ecs_request(api, "UpdateCapacityProvider",
                                {"AutoScalingGroupProvider": group} if group else {},
                                name=self.physical_resource_id)
@@ -70,8 +72,15 @@ class CapacityProvider(ApiResource):
         return type(self)(self.physical_resource_id, properties, self.attributes)
 
     def remove(self, api):
-        delete_gone(api.ecs, "DeleteCapacityProvider",
-                    {"capacityProvider": self.physical_resource_id}, "ClientException")
+        try:
+            provider = api.ecs("DeleteCapacityProvider",
+                               {"capacityProvider": self.physical_resource_id})["capacityProvider"]
+        except AwsError as error:
+            if error.code != "ClientException":  # gone already
+                raise
+            return
+        if provider.get("updateStatus") == "DELETE_FAILED":  # still on a cluster: answered 200
+            raise ResourceFailed(provider.get("updateStatusReason") or "DELETE_FAILED")
 
 
 class ClusterCapacityProviderAssociations(ApiResource):
@@ -79,6 +88,7 @@ class ClusterCapacityProviderAssociations(ApiResource):
 
     TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
     REPLACE_ON = frozenset({"Cluster"})
+    REQUIRED = ("Cluster", "DefaultCapacityProviderStrategy")
 
     @classmethod
     def create(cls, api, properties, name):
@@ -97,8 +107,7 @@ class ClusterCapacityProviderAssociations(ApiResource):
     @staticmethod
     def _request(api, properties):
         request = _ecs_request(api, "PutClusterCapacityProviders", properties)
-        request.setdefault("capacityProviders", [])
-        request.setdefault("defaultCapacityProviderStrategy", [])
+        request.setdefault("capacityProviders", [])  # not required by the template
         return request
 
 

@@ -1,7 +1,9 @@
-"""AWS::ECS::Service, TaskSet and PrimaryTaskSet: the resources whose tasks run as containers.
+"""AWS::ECS::Service, TaskSet, PrimaryTaskSet and ExpressGatewayService: the resources whose
+tasks run as containers.
 
 As on AWS, a service resource is complete when the service is steady: its deployment completed
-with the desired count running. moto runs a stack's work inside the API call that asked for it,
+with the desired count running (an EXTERNAL-controller service, which has no deployments, once it
+is ACTIVE). moto runs a stack's work inside the API call that asked for it,
 so that call waits (at most `cfn_stabilize_timeout_s`); a deployment the circuit breaker fails,
 or a service still not steady at the timeout, fails the resource with the service's reason.
 Deleting a service scales it to zero and waits until its tasks have stopped, so that its cluster
@@ -37,6 +39,10 @@ def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str |
         current = _describe(api, cluster, service)
         if current is None or current["status"] != "ACTIVE":
             raise ResourceFailed(f"Service {service} is no longer ACTIVE.")
+        if (current.get("deploymentController") or {}).get("type") == "EXTERNAL":
+            # No deployments: its tasks come from the stack's task sets (TaskSet,
+            # PrimaryTaskSet), which can only be made once the service exists.
+            return
         deployments = current.get("deployments", [])
         mine = next((d for d in deployments if d["id"] == deployment_id), None)
         if deployment_id and mine is None:
@@ -56,6 +62,24 @@ def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str |
                 f"{current['runningCount']} of {current['desiredCount']} tasks running. "
                 f"Latest event: {_latest_event(current)}")
         time.sleep(POLL_S)
+
+
+def wait_until_inactive(api: Api, cluster: str, service: str) -> None:
+    """CloudFormation reports a service's delete complete once it is INACTIVE, its tasks
+    stopped; the cluster's delete depends on that."""
+    deadline = time.monotonic() + api.settings.cfn_stabilize_timeout_s
+    while time.monotonic() < deadline:
+        try:
+            current = _describe(api, cluster, service)
+        except AwsError as error:
+            if error.code in ("ClusterNotFoundException", "ServiceNotFoundException"):
+                return  # gone with its cluster; a refusal (AccessDenied) fails the delete
+            raise
+        if current is None or current["status"] == "INACTIVE":
+            return
+        time.sleep(POLL_S)
+    raise ResourceFailed(f"Service {service} did not drain within "
+                         f"{api.settings.cfn_stabilize_timeout_s} s.")
 
 
 def _latest_event(service: dict) -> str:
@@ -139,21 +163,7 @@ class Service(ApiResource):
         delete_gone(api.ecs, "DeleteService", {"cluster": cluster, "service": name, "force": True},
                     "ServiceNotFoundException", "ServiceNotActiveException",
                     "ClusterNotFoundException")
-        # CloudFormation reports the delete complete once the service is INACTIVE, its tasks
-        # stopped; the cluster's delete depends on that.
-        deadline = time.monotonic() + api.settings.cfn_stabilize_timeout_s
-        while time.monotonic() < deadline:
-            try:
-                current = _describe(api, cluster, name)
-            except AwsError as error:
-                if error.code in ("ClusterNotFoundException", "ServiceNotFoundException"):
-                    return  # gone with its cluster; a refusal (AccessDenied) fails the delete
-                raise
-            if current is None or current["status"] == "INACTIVE":
-                return
-            time.sleep(POLL_S)
-        raise ResourceFailed(f"Service {name} did not drain within "
-                             f"{api.settings.cfn_stabilize_timeout_s} s.")
+        wait_until_inactive(api, cluster, name)
 
 
 # UpdateService's parameters that start a new deployment whenever given (the task definition
@@ -231,4 +241,61 @@ class PrimaryTaskSet(ApiResource):
                           primaryTaskSet=properties.get("TaskSetId"))
 
 
-TYPES = (Service, TaskSet, PrimaryTaskSet)
+class ExpressGatewayService(ApiResource):
+    """An Express Mode service (its load balancer, scaling and tasks made by ECS); Ref is its
+    ARN. Complete, as a service is, when the service is steady."""
+
+    TYPE = "AWS::ECS::ExpressGatewayService"
+    NAME_PROPERTY = "ServiceName"
+    ATTRIBUTES = ("ServiceArn", "Endpoint", "CreatedAt", "UpdatedAt", "Status.StatusCode")
+    # createOnlyProperties of the type's schema
+    REPLACE_ON = frozenset({"ServiceName", "Cluster", "InfrastructureRoleArn", "Tags"})
+
+    @classmethod
+    def create(cls, api, properties, name):
+        request = to_request(api.services.ecs.shapes, "CreateExpressGatewayService", properties,
+                             serviceName=name)
+        created = api.ecs("CreateExpressGatewayService", request)["service"]
+        resource = cls(created["serviceArn"], properties, cls._attributes(created))
+        try:
+            resource._wait(api, None)
+        except ResourceFailed:
+            resource.remove(api)  # the stack's rollback does not know a resource that failed
+            raise
+        return resource
+
+    def update_in_place(self, api, properties):
+        request = to_request(api.services.ecs.shapes, "UpdateExpressGatewayService", properties,
+                             serviceArn=self.physical_resource_id)
+        api.ecs("UpdateExpressGatewayService", request)
+        cluster, name = _cluster_of(self.physical_resource_id), self._name
+        self._wait(api, _primary_id(_describe(api, cluster, name) or {}))
+        described = api.ecs("DescribeExpressGatewayService",
+                            {"serviceArn": self.physical_resource_id})["service"]
+        return type(self)(self.physical_resource_id, properties, self._attributes(described))
+
+    def remove(self, api):
+        delete_gone(api.ecs, "DeleteExpressGatewayService",
+                    {"serviceArn": self.physical_resource_id}, "ServiceNotFoundException",
+                    "ServiceNotActiveException", "ClusterNotFoundException")
+        wait_until_inactive(api, _cluster_of(self.physical_resource_id), self._name)
+
+    @property
+    def _name(self) -> str:
+        return self.physical_resource_id.rsplit("/", 1)[-1]
+
+    def _wait(self, api, deployment_id: str | None) -> None:
+        wait_until_steady(api, _cluster_of(self.physical_resource_id), self._name, deployment_id)
+
+    @staticmethod
+    def _attributes(service: dict) -> dict:
+        paths = [p for c in service.get("activeConfigurations") or []
+                 for p in c.get("ingressPaths") or []]
+        return {"ServiceArn": service["serviceArn"],
+                "Endpoint": paths[0]["endpoint"] if paths else "",
+                "CreatedAt": str(service.get("createdAt", "")),
+                "UpdatedAt": str(service.get("updatedAt", "")),
+                "Status.StatusCode": (service.get("status") or {}).get("statusCode", "")}
+
+
+TYPES = (Service, TaskSet, PrimaryTaskSet, ExpressGatewayService)

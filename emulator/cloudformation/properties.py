@@ -17,6 +17,9 @@ _RENAMED = {
     "ClusterSettings": "settings",
     "PlacementStrategies": "placementStrategy",
     "ProxyConfigurationProperties": "properties",
+    # AWS::ECR::Repository and RepositoryCreationTemplate's ImageTagMutabilityExclusionFilter
+    "ImageTagMutabilityExclusionFilterType": "filterType",
+    "ImageTagMutabilityExclusionFilterValue": "filter",
 }
 
 

@@ -50,6 +50,11 @@ class ResourceFailed(Exception):
     """A resource could not reach its goal; the message is the reason in the stack's events."""
 
 
+class PropertiesInvalid(ResourceFailed):
+    """The template's properties break the type's schema (a required one missing), found by
+    CloudFormation before any handler runs: the reason is CloudFormation's own, not a handler's."""
+
+
 @dataclass
 class Services:
     """What the app factory gives the resource types: our two JSON services and the settings."""
@@ -124,8 +129,11 @@ class ApiResource:
     NAME_PROPERTY: str | None = None
     ATTRIBUTES: tuple[str, ...] = ()
     # Properties whose change replaces the resource (the CloudFormation reference's "Update
-    # requires: Replacement"); None: every change does.
+    # requires: Replacement"; "A.B" for B of the structure A); None: every change does.
     REPLACE_ON: frozenset[str] | None = frozenset()
+    # Properties the type's schema requires beyond what the API itself requires (which fails
+    # the resource with the API's message).
+    REQUIRED: tuple[str, ...] = ()
 
     def __init__(self, physical_id: str, properties: dict, attributes: dict | None = None):
         self._physical_id = physical_id
@@ -167,18 +175,32 @@ class ApiResource:
                                         region_name, **kwargs):
         api = Api.for_stack(account_id, region_name)
         properties = cloudformation_json.get("Properties") or {}
+        cls._check_required(kwargs.get("LogicalId") or resource_name, properties)
         return cls.create(api, properties, cls.generated_name(resource_name, properties))
+
+    @classmethod
+    def _check_required(cls, logical_id: str, properties: dict) -> None:
+        missing = [f"#: required key [{key}] not found" for key in cls.REQUIRED
+                   if key not in properties]
+        if len(missing) > 1:
+            missing.insert(0, f"#: {len(missing)} schema violations found")
+        if missing:
+            raise PropertiesInvalid(f"Properties validation failed for resource {logical_id} "
+                                    f"with message: {chr(10).join(missing)}")
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name,
                                         cloudformation_json, account_id, region_name):
         api = Api.for_stack(account_id, region_name)
         new = cloudformation_json.get("Properties") or {}
+        cls._check_required(getattr(original_resource, "logical_resource_id", new_resource_name),
+                            new)
         old = original_resource.properties
         changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
         if not changed:
             return original_resource
-        if cls.REPLACE_ON is None or changed & cls.REPLACE_ON:
+        if cls.REPLACE_ON is None or any(_value_at(old, path) != _value_at(new, path)
+                                         for path in cls.REPLACE_ON):
             return cls._replace(api, original_resource, new, new_resource_name)
         try:
             updated = original_resource.update_in_place(api, new)
@@ -239,6 +261,14 @@ class ApiResource:
 
     def remove(self, api: Api) -> None:
         raise NotImplementedError
+
+
+def _value_at(properties: dict, path: str):
+    """The value at a REPLACE_ON path ("A" or "A.B"), None where a step is missing."""
+    value = properties
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def tag_changes(api_call, arn: str, old: list[dict], new: list[dict], *, lower: bool) -> None:

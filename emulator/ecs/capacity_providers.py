@@ -68,7 +68,7 @@ def update(store: EcsStore, name: str, *, asg_changes: dict | None = None,
                 current[key] = value
     if managed:
         provider.managed_instances_provider = managed
-    provider.update_status = "UPDATE_COMPLETE"
+    provider.update_status, provider.update_status_reason = "UPDATE_COMPLETE", None
     return provider
 
 
@@ -78,12 +78,16 @@ def delete(store: EcsStore, ref: str) -> CapacityProvider:
         raise ClientException(f"The {provider.name} capacity provider cannot be deleted.")
     for cluster in store.clusters.values():
         if cluster.status == "ACTIVE" and provider.name in cluster.capacity_providers:
-            raise ResourceInUseException(
-                f"The capacity provider {provider.name} is associated with cluster "
-                f"{cluster.name}; remove it with PutClusterCapacityProviders first."
-            )
+            # Not an error on AWS: the call succeeds and the provider, still ACTIVE, says why
+            # its delete failed (what Terraform's and aws-nuke's waiters read).
+            provider.update_status = "DELETE_FAILED"
+            provider.update_status_reason = (
+                "The capacity provider cannot be deleted because it is associated with "
+                f"cluster: {cluster.name}. Remove the capacity provider from the cluster and "
+                "try again.")
+            return provider
     provider.status = "INACTIVE"
-    provider.update_status = "DELETE_COMPLETE"
+    provider.update_status, provider.update_status_reason = "DELETE_COMPLETE", None
     return provider
 
 

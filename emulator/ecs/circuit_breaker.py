@@ -57,3 +57,12 @@ def validate(breaker: dict | None) -> None:
     if kind in PERCENT_TYPES and value > 100:
         raise InvalidParameterException(
             f"thresholdConfiguration value must be between 1 and 100 for type {kind}.")
+
+
+def check_load_balancers(breaker: dict | None, load_balancers: list[dict]) -> None:
+    """An enabled breaker does not go with a Classic Load Balancer (one named by
+    loadBalancerName): ECS refuses the pair, in these words."""
+    if (breaker or {}).get("enable") and any(lb.get("loadBalancerName") for lb in load_balancers):
+        raise InvalidParameterException(
+            "Deployment circuit breaker feature is not supported with Classic Load Balancers. "
+            "Remove the Classic Load Balancer and try again.")

@@ -10,6 +10,7 @@ from emulator.ecs.errors import (
     ClusterContainsServicesException,
     ClusterContainsTasksException,
     InvalidParameterException,
+    NamespaceNotFoundException,
 )
 from emulator.ecs.model import Cluster
 from emulator.ecs.store import EcsStore
@@ -35,7 +36,6 @@ def create(store: EcsStore, request) -> Cluster:
     if request.settings is not None:
         cluster.settings = _merge_settings(cluster.settings, request.settings)
     cluster.configuration = request.configuration
-    cluster.service_connect_defaults = _service_connect(store, request.service_connect_defaults)
     if (request.capacity_providers is not None
             or request.default_capacity_provider_strategy is not None):
         capacity_providers.attach_to_cluster(
@@ -44,6 +44,8 @@ def create(store: EcsStore, request) -> Cluster:
             request.capacity_providers or [],
             request.default_capacity_provider_strategy or [],
         )
+    # Last: a namespace it names may be made in Cloud Map, once nothing else refused.
+    cluster.service_connect_defaults = _service_connect(store, request.service_connect_defaults)
     if existing is not None:  # a deleted one's, once nothing above refused the request
         store.forget_cluster(name)  # the new cluster starts empty
     store.clusters[name] = cluster
@@ -146,12 +148,16 @@ def _merge_settings(current: list[dict], updates: list[dict]) -> list[dict]:
 
 
 def _service_connect(store: EcsStore, defaults: dict | None) -> dict | None:
-    if not defaults:
+    """The cluster's Service Connect defaults: the namespace's ARN (a name that matches no
+    namespace makes a Cloud Map HTTP namespace, as ECS does); an empty name removes them."""
+    namespace = (defaults or {}).get("namespace") or ""
+    if not namespace:
         return None
-    namespace = defaults.get("namespace", "")
-    if namespace.startswith("arn:"):
-        return {"namespace": namespace}
-    # ECS answers with the Cloud Map namespace's ARN; we name it as Cloud Map would.
-    return {
-        "namespace": f"arn:aws:servicediscovery:{store.region}:{store.account}:namespace/{namespace}"
-    }
+    resolve = store.contributions.cloud_map_namespace
+    if resolve is None:  # a store without Cloud Map behind it (unit tests): as given
+        return {"namespace": namespace if namespace.startswith("arn:") else
+                f"arn:aws:servicediscovery:{store.region}:{store.account}:namespace/{namespace}"}
+    arn = resolve(store.account, store.region, namespace, True)
+    if arn is None:
+        raise NamespaceNotFoundException(f"The specified namespace wasn't found: {namespace}")
+    return {"namespace": arn}

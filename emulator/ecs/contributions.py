@@ -27,6 +27,10 @@ class Contributions:
     # ELBv2 target group ARN -> service_load_balancers.TargetGroup, or None when there is no
     # such group: the app's moto, for CreateService's checks (None: no ELBv2, nothing checked)
     target_group: Callable | None = None
+    # (account, region, namespace name or ARN, create: bool) -> the Cloud Map namespace's ARN,
+    # or None when there is none (engine/cloud_map_namespaces.py; None: no Cloud Map, names
+    # are taken as given)
+    cloud_map_namespace: Callable | None = None
 
 
 def standard() -> Contributions:

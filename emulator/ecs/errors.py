@@ -15,6 +15,10 @@ class ClusterNotFoundException(AwsError):
     pass
 
 
+class NamespaceNotFoundException(AwsError):
+    pass
+
+
 class ClusterContainsServicesException(AwsError):
     pass
 

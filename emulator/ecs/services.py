@@ -88,7 +88,11 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         check_network_configuration(request.network_configuration,
                                     definition.spec.get("networkMode", "bridge"))
         check_load_balancers(store, definition, request.load_balancers or [])
-    service_connect.check(request.service_connect_configuration, definition, cluster)
+    service_connect.check(store, request.service_connect_configuration, definition, cluster)
+    deployment_configuration = _deployment_configuration(request.deployment_configuration,
+                                                         strategy)
+    circuit_breaker.check_load_balancers(deployment_configuration.get("deploymentCircuitBreaker"),
+                                         request.load_balancers or [])
     _check_registries(request.service_registries)
     validate_tags(request.tags or [])
     service = Service(
@@ -102,8 +106,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
         capacity_provider_strategy=provider_strategy,
         platform_version=platform_version_for(request.platform_version, effective),
         network_configuration=with_network_defaults(request.network_configuration),
-        deployment_configuration=_deployment_configuration(request.deployment_configuration,
-                                                           strategy),
+        deployment_configuration=deployment_configuration,
         deployment_controller=controller,
         scheduling_strategy=strategy,
         load_balancers=request.load_balancers or [],
@@ -171,14 +174,18 @@ def update(store: EcsStore, request) -> Service:
     connect = request.service_connect_configuration
     if connect is not None or request.task_definition is not None:
         # The kept configuration must still suit a new task definition's port names.
-        service_connect.check(connect if connect is not None
+        service_connect.check(store, connect if connect is not None
                               else service.service_connect_configuration,
                               definition, store.cluster(service.cluster_name))
     platform = service.platform_version
     if request.platform_version is not None or new_strategy:
         platform = platform_version_for(request.platform_version, effective)
     deployment_configuration = _merged_deployment_configuration(
-        service.deployment_configuration, request.deployment_configuration or {})
+        service.deployment_configuration, request.deployment_configuration or {},
+        service.scheduling_strategy)
+    circuit_breaker.check_load_balancers(
+        deployment_configuration.get("deploymentCircuitBreaker"),
+        service.load_balancers if request.load_balancers is None else request.load_balancers)
     # Everything is acceptable: apply.
     changes_deployment = (bool(request.force_new_deployment)
                           or definition is not service.task_definition)
@@ -361,13 +368,21 @@ def _deployment_configuration(requested: dict | None, strategy: str) -> dict:
     defaults = dict(DEFAULT_DEPLOYMENT)
     if strategy == "DAEMON":
         defaults.update(maximumPercent=100, minimumHealthyPercent=0)
-    return _merged_deployment_configuration(defaults, requested or {})
+    return _merged_deployment_configuration(defaults, requested or {}, strategy)
 
 
-def _merged_deployment_configuration(current: dict, changes: dict) -> dict:
+def _merged_deployment_configuration(current: dict, changes: dict, strategy: str) -> dict:
     merged = {**current, **changes}
     circuit_breaker.validate(changes.get("deploymentCircuitBreaker"))
     maximum, minimum = merged["maximumPercent"], merged["minimumHealthyPercent"]
+    if minimum < 0:
+        raise InvalidParameterException(
+            "minimumHealthyPercent must be greater than or equal to 0.")
+    if strategy == "DAEMON" and maximum > 100:
+        raise InvalidParameterException(  # AWS's words
+            "The daemon scheduling strategy does not support values above 100 for "
+            "maximumPercent on a deployment configuration. Change the maximumPercent value to "
+            "100, and try again")
     if maximum < 100 and minimum > 0 and maximum <= minimum:
         raise InvalidParameterException(
             "maximumPercent must be greater than minimumHealthyPercent.")

@@ -1,0 +1,89 @@
+"""A template's resource types checked before anything is made, as CloudFormation checks them:
+a type that does not exist in the stack's region (a typo, `AWS::ECS::Servce`) fails CreateStack,
+UpdateStack, CreateChangeSet and ValidateTemplate with a ValidationError, "Template format
+error: Unrecognized resource types: [...]". moto would create such a resource "without effect"
+and report CREATE_COMPLETE.
+
+The types that exist are cfn-lint's list for the region (moto's CloudFormation needs cfn-lint,
+so it is here; the nearest public copy of the registry's list we have). Custom resources
+(`Custom::...`) are always accepted, and a template with a Transform (SAM's
+`AWS::Serverless::...`) is left to the transform.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from emulator.cloudformation.stack_lock import validation_error
+
+_DEFAULT_REGION = "us-east-1"
+
+
+@functools.lru_cache(maxsize=None)
+def _known_types(region: str) -> frozenset[str] | None:
+    """The resource types cfn-lint knows in `region` (else in us-east-1); None without cfn-lint,
+    when nothing is refused."""
+    try:
+        import cfnlint
+    except ImportError:
+        return None
+    providers = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+    path = providers / f"{region}.json"
+    if not path.is_file():
+        path = providers / f"{_DEFAULT_REGION}.json"
+    try:
+        return frozenset(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def unrecognized(template: dict, region: str) -> list[str]:
+    """The template's resource types that do not exist, each once, in template order."""
+    known = _known_types(region)
+    resources = template.get("Resources") if isinstance(template, dict) else None
+    if known is None or not isinstance(resources, dict) or template.get("Transform"):
+        return []
+    found: list[str] = []
+    for resource in resources.values():
+        kind = resource.get("Type") if isinstance(resource, dict) else None
+        if (isinstance(kind, str) and kind not in known and not kind.startswith("Custom::")
+                and kind not in found):
+            found.append(kind)
+    return found
+
+
+def check(template_text, region: str) -> None:
+    """Raise CloudFormation's ValidationError if the template names a type that does not exist.
+    A template that does not parse is left to moto, which says so in its own words."""
+    if not isinstance(template_text, str) or not template_text:
+        return
+    from moto.cloudformation.models import Stack
+
+    try:
+        template = Stack.parse_template(template_text)
+    except Exception:  # noqa: BLE001 - moto reports a template it cannot read
+        return
+    missing = unrecognized(template, region)
+    if missing:
+        raise validation_error("Template format error: Unrecognized resource types: "
+                               f"[{', '.join(missing)}]")
+
+
+def wrap_backend(backend_class) -> None:
+    """CreateStack, UpdateStack, CreateChangeSet and ValidateTemplate check the types first."""
+
+    def checking(original, position: int):
+        @functools.wraps(original)
+        def method(self, *args, **kwargs):
+            template = kwargs.get("template", args[position] if len(args) > position else None)
+            check(template, self.region_name)
+            return original(self, *args, **kwargs)
+
+        return method
+
+    # The template's position among each method's arguments (after self).
+    for name, position in (("create_stack", 1), ("update_stack", 1),
+                           ("create_change_set", 2), ("validate_template", 0)):
+        setattr(backend_class, name, checking(getattr(backend_class, name), position))

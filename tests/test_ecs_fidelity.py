@@ -1,0 +1,97 @@
+"""ECS's answers where a review against AWS found ours differed: a capacity provider still on a
+cluster is not deleted yet the call succeeds (updateStatus DELETE_FAILED); deployment
+configurations out of range; Service Connect namespaces that are real Cloud Map namespaces."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.test_daemon_services import no_local_instance  # noqa: F401 (a fixture)
+
+ASG = ("arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+       "0a1b2c3d-0000-0000-0000-000000000000:autoScalingGroupName/fid")
+CLUSTER = "fid"  # the name the `cluster` fixture (conftest.py) gives the cluster
+
+
+def error_of(call, **params):
+    with pytest.raises(ClientError) as excinfo:
+        call(**params)
+    error = excinfo.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return error["Error"]["Code"], error["Error"]["Message"]
+
+
+def register(ecs, family="fid", **container):
+    return ecs.register_task_definition(family=family, containerDefinitions=[
+        {"name": "main", "image": "busybox", "memory": 32, **container}])[
+        "taskDefinition"]["taskDefinitionArn"]
+
+
+def test_deleting_a_provider_still_on_a_cluster_answers_delete_failed(ecs, cluster):
+    ecs.create_capacity_provider(name="cp1", autoScalingGroupProvider={"autoScalingGroupArn": ASG})
+    ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=["cp1"],
+                                       defaultCapacityProviderStrategy=[])
+    provider = ecs.delete_capacity_provider(capacityProvider="cp1")["capacityProvider"]
+    assert (provider["status"], provider["updateStatus"]) == ("ACTIVE", "DELETE_FAILED")
+    assert provider["updateStatusReason"] == (
+        f"The capacity provider cannot be deleted because it is associated with cluster: "
+        f"{cluster}. Remove the capacity provider from the cluster and try again.")
+    described = ecs.describe_capacity_providers(capacityProviders=["cp1"])["capacityProviders"]
+    assert [(p["status"], p["updateStatus"]) for p in described] == [("ACTIVE", "DELETE_FAILED")]
+
+    ecs.put_cluster_capacity_providers(cluster=cluster, capacityProviders=[],
+                                       defaultCapacityProviderStrategy=[])
+    provider = ecs.delete_capacity_provider(capacityProvider="cp1")["capacityProvider"]
+    assert (provider["status"], provider["updateStatus"]) == ("INACTIVE", "DELETE_COMPLETE")
+    assert "updateStatusReason" not in provider
+
+
+@pytest.mark.usefixtures("no_local_instance")
+def test_daemon_services_take_no_maximum_percent_above_100(ecs, cluster):
+    definition = register(ecs)
+    daemon_refusal = ("InvalidParameterException",
+                      "The daemon scheduling strategy does not support values above 100 for "
+                      "maximumPercent on a deployment configuration. Change the maximumPercent "
+                      "value to 100, and try again")
+    assert error_of(ecs.create_service, cluster=cluster, serviceName="d", taskDefinition=definition,
+                    schedulingStrategy="DAEMON", launchType="EC2",
+                    deploymentConfiguration={"maximumPercent": 200}) == daemon_refusal
+    ecs.create_service(cluster=cluster, serviceName="d", taskDefinition=definition,
+                       schedulingStrategy="DAEMON", launchType="EC2",
+                       deploymentConfiguration={"maximumPercent": 100})
+    assert error_of(ecs.update_service, cluster=cluster, service="d",
+                    deploymentConfiguration={"maximumPercent": 150}) == daemon_refusal
+    ecs.delete_service(cluster=cluster, service="d", force=True)
+
+
+def test_minimum_healthy_percent_is_not_negative(ecs, cluster):
+    definition = register(ecs)
+    refusal = ("InvalidParameterException",
+               "minimumHealthyPercent must be greater than or equal to 0.")
+    assert error_of(ecs.create_service, cluster=cluster, serviceName="r", taskDefinition=definition,
+                    desiredCount=0, deploymentConfiguration={"minimumHealthyPercent": -1}
+                    ) == refusal
+    ecs.create_service(cluster=cluster, serviceName="r", taskDefinition=definition, desiredCount=0)
+    assert error_of(ecs.update_service, cluster=cluster, service="r",
+                    deploymentConfiguration={"minimumHealthyPercent": -5}) == refusal
+    service = ecs.describe_services(cluster=cluster, services=["r"])["services"][0]
+    assert service["deploymentConfiguration"]["minimumHealthyPercent"] == 100
+    ecs.delete_service(cluster=cluster, service="r", force=True)
+
+
+def test_circuit_breaker_does_not_go_with_a_classic_load_balancer(ecs, cluster):
+    definition = register(ecs, portMappings=[{"containerPort": 80}])
+    classic = [{"loadBalancerName": "myclb", "containerName": "main", "containerPort": 80}]
+    refusal = ("InvalidParameterException",
+               "Deployment circuit breaker feature is not supported with Classic Load "
+               "Balancers. Remove the Classic Load Balancer and try again.")
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+    assert error_of(ecs.create_service, cluster=cluster, serviceName="clb",
+                    taskDefinition=definition, desiredCount=0, loadBalancers=classic,
+                    deploymentConfiguration=breaker) == refusal
+    # Disabled (as the console sends it) it is no conflict; enabling it later is refused.
+    ecs.create_service(cluster=cluster, serviceName="clb", taskDefinition=definition,
+                       desiredCount=0, loadBalancers=classic, deploymentConfiguration={
+                           "deploymentCircuitBreaker": {"enable": False, "rollback": False}})
+    assert error_of(ecs.update_service, cluster=cluster, service="clb",
+                    deploymentConfiguration=breaker) == refusal
+    ecs.delete_service(cluster=cluster, service="clb", force=True)
