@@ -7,6 +7,7 @@ command-line flags override them.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -73,6 +74,22 @@ def _control_token_mode(raw: str | None) -> str:
     if mode not in ("auto", "on", "off"):
         raise ValueError(f"ECS_EMULATOR_CONTROL_TOKEN must be auto, on or off, not {raw!r}")
     return mode
+
+
+def _local_users(raw: str | None) -> str:
+    """"own", "any", or "own" and more uids or user names, comma-separated (checked here, so a
+    name that is no user stops the start, not the first connection)."""
+    words = [word.strip() for word in (raw or "own").split(",") if word.strip()] or ["own"]
+    if [word.lower() for word in words] == ["any"]:
+        return "any"
+    for word in words:
+        if word.lower() == "any" or not (word.lower() == "own" or word.isdigit()):
+            try:
+                pwd.getpwnam(word)
+            except KeyError:
+                raise ValueError(f"ECS_EMULATOR_LOCAL_USERS must be own, any, or uids and user "
+                                 f"names separated by commas, not {raw!r}") from None
+    return ",".join(words)
 
 
 class EngineAddress(NamedTuple):
@@ -264,6 +281,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # Web pages' origins that may call the AWS APIs (with CORS), besides the emulator's own.
     allowed_origins: tuple[str, ...] = ()
+    # Which local users the operator's listener serves (access/local_users.py): "own" (the
+    # emulator's user and root), "own,1001,alice" (those too), or "any" (every local user).
+    local_users: str = "own"
 
     def docker_environment(self) -> dict[str, str]:
         """What the Docker SDK's from_env reads, from these settings rather than os.environ."""
@@ -324,5 +344,6 @@ class Settings:
                                         "ECS_EMULATOR_ALLOWED_HOSTS"),
             allowed_origins=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_ORIGINS", ""),
                                           "ECS_EMULATOR_ALLOWED_ORIGINS"),
+            local_users=_local_users(os.environ.get("ECS_EMULATOR_LOCAL_USERS")),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -6,9 +6,11 @@ On the front doors' own listener (emulator/front_doors.py, `blueprint`):
     ANY /express/<cluster>/<service>/<path>             (an Express service)
     ANY /gateways/<gateway>/<cluster>/<service>/<path>  (a gateway route)
 
-forwards the request (method, path below the service, query, headers, body) to the service's
-serving tasks in turn, at the host port where each publishes the container port (the Express
-service's, or the one the route's port name names; never one of the emulator's own), and answers
+forwards the request (method, path below the service, query, headers as an ALB passes them:
+emulator/front_door_headers.py, body) to the service's serving tasks in turn, at the TCP host
+port Docker published for the container port (the Express service's, or the one the route's port
+name names, a TCP mapping; never a UDP binding's port, which another program may hold over TCP,
+nor one of the emulator's own), and answers
 what the task answered, its body streamed as it comes; 503 when no task serves, as an ALB with
 no healthy target does; 502 when the task cannot be reached or answers something other than
 HTTP. Each forwarded request holds one of the front doors' threads until its answer is sent (a
@@ -39,8 +41,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 
-from emulator import front_doors
-from emulator.access import control_token
+from emulator import front_door_headers, front_doors
 from emulator.ecs import gateways
 
 blueprint = Blueprint("front_door", __name__)
@@ -49,8 +50,6 @@ EXPRESS = "/express/<cluster>/<service>/"
 GATEWAY = "/gateways/<gateway>/<cluster>/<service>/"
 _OLD = "/_emulator"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-               "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 # What a task may answer instead of HTTP (a status line of garbage, a header line or a chunk size
 # without end, a body that breaks off), as http.client reports it.
 _BROKEN = (OSError, http.client.HTTPException)
@@ -170,10 +169,10 @@ def _forward(targets, what: str, path: str, door=None):
 def _forwarded(targets, path: str) -> Response:
     host, port = targets[next(_turns) % len(targets)]
     target = "/" + path + (("?" + request.query_string.decode()) if request.query_string else "")
-    headers = {k: v for k, v in request.headers.items()
-               if k.lower() not in _HOP_BY_HOP and k.lower() != control_token.HEADER.lower()}
-    headers["X-Forwarded-For"] = request.remote_addr or ""
-    headers["X-Forwarded-Proto"] = "http"
+    if (name := front_door_headers.bad_name(request.headers)) is not None:
+        return Response(f"400 Bad Request\nThe header name {name!r} is not a token.\n", 400,
+                        mimetype="text/plain")
+    headers = front_door_headers.to_task(request)
     connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
     try:
         connection.request(request.method, target, body=request.get_data() or None,
@@ -182,13 +181,15 @@ def _forwarded(targets, path: str) -> Response:
     except _BROKEN:
         connection.close()
         return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
-    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
+    kept = front_door_headers.to_client(answer.getheaders())
     # The task's own length, unless it sent chunks: with it a client sees a body cut short as
     # short (and a HEAD keeps its length and its keep-alive); without, the server sends chunks.
     length = answer.getheader("Content-Length")  # the first, as http.client reads it
     if length and length.isascii() and length.isdigit() and not answer.chunked:
         kept.append(("Content-Length", length))  # (not a plain number: read to the end)
     response = Response(_streamed(answer, connection), answer.status, headers=kept)
+    if answer.getheader("Content-Type") is None:  # never Flask's default text/html
+        del response.headers["Content-Type"]
     # A HEAD, 204 or 304 answer never starts the body's generator, whose finally would close.
     response.call_on_close(connection.close)
     return response
@@ -241,14 +242,21 @@ def _route_targets(gateway: str, cluster: str, name: str) -> list[tuple[str, int
             service, port_name = found
             for container in service.task_definition.spec["containerDefinitions"]:
                 for mapping in container.get("portMappings", []):
-                    if mapping.get("name") == port_name:
+                    if mapping.get("name") == port_name and \
+                            mapping.get("protocol", "tcp") == "tcp":
                         return _serving(store, service, container["name"],
                                         mapping["containerPort"])
-            return []
+            return []  # a UDP port carries no HTTP: no target, as an ALB's for it would have
     return None
 
 
 def _serving(store, service, container_name: str, port: int) -> list[tuple[str, int]]:
+    """(host, port) where each serving task of `service` takes TCP on its container's `port`.
+
+    Only a TCP port Docker published for that port of the container (its networkBindings are
+    Docker's, never a caller's report): there Docker, not another program of this host, holds
+    the port. A UDP binding's host port says nothing of who listens on that port over TCP (a
+    dev server, another emulator), so the front door never dials it."""
     publish = current_app.extensions["emulator"].settings.publish_host
     host = "127.0.0.1" if publish in ("0.0.0.0", "") else publish
     # Never our own listeners: a binding naming one would make a task's page this host's.
@@ -260,7 +268,8 @@ def _serving(store, service, container_name: str, port: int) -> list[tuple[str, 
             continue
         container = task.container(container_name)
         bound = next((b.get("hostPort") for b in (container.network_bindings or [])
-                      if b.get("containerPort") == port), None) if container else None
+                      if b.get("containerPort") == port and b.get("protocol") == "tcp"),
+                     None) if container else None
         if bound and bound not in own:
             found.append((host, bound))
     return found

@@ -191,7 +191,7 @@ def _receive(sock: socket.socket, size: int) -> bytes | None:
         sock.settimeout(None)
 
 
-def _answer_and_close(conn, answer: bytes) -> None:
+def answer_and_close(conn, answer: bytes) -> None:
     try:
         conn.socket.settimeout(0)
         conn.socket.send(answer)
@@ -225,9 +225,9 @@ class ConnectionManager(connections.ConnectionManager):
         if state == READY:
             self.server.process_conn(conn)
         elif state == TOO_LARGE:
-            _answer_and_close(conn, _TOO_LARGE_ANSWER)
+            answer_and_close(conn, _TOO_LARGE_ANSWER)
         elif state == NOT_HTTP:
-            _answer_and_close(conn, _NOT_HTTP_ANSWER)
+            answer_and_close(conn, _NOT_HTTP_ANSWER)
         else:
             conn.close()
 
@@ -322,7 +322,7 @@ class ConnectionManager(connections.ConnectionManager):
         for fd, conn, answer in expired:
             self._selector.unregister(fd)
             if answer:
-                _answer_and_close(conn, answer)
+                answer_and_close(conn, answer)
             else:
                 conn.close()
         self._make_room()

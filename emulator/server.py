@@ -10,6 +10,7 @@ import threading
 from emulator import http_server
 from emulator.access.host_addresses import is_local_address
 from emulator.access.gate import listen_for_containers
+from emulator.access.local_users import LocalUsers, OperatorServer
 from emulator.app import Emulator
 from emulator.front_doors import FrontDoors
 
@@ -24,9 +25,10 @@ class EmulatorServer:
         """`listening_socket`: one already bound to (host, port) and listening, to serve on
         (early_listener.py)."""
         self.emulator = emulator
-        self._server = http_server.Server(
+        self._server = OperatorServer(
             (host, port),
             emulator.gate(container_facing=False),
+            local_users=LocalUsers(emulator.settings.local_users),
             numthreads=emulator.settings.threads,
             server_name="ecs-emulator",
             timeout=65,

@@ -26,14 +26,48 @@ command=${1:?usage: extra-dockerd.sh start|stop|remove|host|tls-host NAME [INDEX
 name=${2:?usage: extra-dockerd.sh start|stop|remove|host|tls-host NAME [INDEX]}
 index=${3:-1}
 tls_host=tcp://127.0.0.1:$((23750 + index))
-root=${EXTRA_DOCKERD_ROOT:-/tmp/ecs-emulator-dockerd}/$name
+base=${EXTRA_DOCKERD_ROOT:-/tmp/ecs-emulator-dockerd}
+root=$base/$name
 socket=$root/docker.sock
 host=unix://$socket
 bridge=ecsx$index
 
+# Everything here runs as root and trusts what is under $base: its pid file is killed, its log is
+# written through `>`, its socket is the engine's. Another local user who made $base first (it is
+# in /tmp) would choose all of that, so $base and $root must be directories (not links) of this
+# user's that no one else may write to, as tests/extra_engines.py asks of its claims.
+owned_dir() {
+  local dir=$1 uid mode kind
+  [ -L "$dir" ] && { echo "extra-dockerd: $dir is a symbolic link: refusing it" >&2; exit 3; }
+  [ -e "$dir" ] || return 0
+  read -r uid mode kind <<<"$(stat -c '%u %a %F' "$dir")"
+  if [ "$kind" != directory ] || [ "$uid" != "$(id -u)" ] || (( 8#$mode & 8#022 )); then
+    echo "extra-dockerd: $dir is not a directory of this user's that only it may write to" \
+         "(owner $uid, mode $mode): refusing it (remove it, or set EXTRA_DOCKERD_ROOT to a" \
+         "directory of yours)" >&2
+    exit 3
+  fi
+}
+# The pid in $root/dockerd.pid: a plain number above 1 (kill -1 would signal every process).
+pid_file_pid() {
+  local pid
+  pid=$(cat "$root/dockerd.pid")
+  [[ $pid =~ ^[0-9]+$ ]] && (( 10#$pid > 1 )) || {
+    echo "extra-dockerd: $root/dockerd.pid holds no process id: refusing it" >&2; exit 3; }
+  echo $((10#$pid))
+}
+case $name in
+  */*|.|..|"") echo "extra-dockerd: $name is no engine name" >&2; exit 2 ;;
+esac
+if [ "$command" != host ] && [ "$command" != tls-host ]; then
+  [ -e "$base" ] || [ -L "$base" ] || mkdir -p -m 0755 "$base"
+  owned_dir "$base"
+  owned_dir "$root"
+fi
+
 stop() {
   if [ -f "$root/dockerd.pid" ]; then
-    pid=$(cat "$root/dockerd.pid")
+    pid=$(pid_file_pid)
     if kill -0 "$pid" 2>/dev/null; then
       kill -CONT "$pid" 2>/dev/null || true  # a frozen one must run to hear the TERM
       kill "$pid"
@@ -48,7 +82,7 @@ stop() {
 }
 
 running() {
-  [ -f "$root/dockerd.pid" ] && kill -0 "$(cat "$root/dockerd.pid")" 2>/dev/null
+  [ -f "$root/dockerd.pid" ] && kill -0 "$(pid_file_pid)" 2>/dev/null
 }
 
 # The bridges of networks made inside it (the emulator's) outlive its dockerd: their addresses
@@ -123,9 +157,9 @@ case $command in
   stop)
     stop ;;
   freeze)
-    kill -STOP "$(cat "$root/dockerd.pid")" ;;
+    pid=$(pid_file_pid); kill -STOP "$pid" ;;
   thaw)
-    kill -CONT "$(cat "$root/dockerd.pid")" ;;
+    pid=$(pid_file_pid); kill -CONT "$pid" ;;
   remove)
     stop
     # what containers left mounted under the data-root must go before the files do

@@ -78,6 +78,37 @@ def test_configure_writes_the_ecs_cli_config_under_home(cli):
     assert code == 1 and "does not exist" in err
 
 
+def test_the_credentials_file_is_never_open_to_others(tmp_path, monkeypatch):
+    """Written 0600 from the start, whatever the umask: not made 0644 and chmodded after."""
+    import os
+    import stat
+
+    from emulator.ecscli import config
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    seen = []
+    replace = os.replace
+
+    def replacing(source, target):  # the file as it is before it takes its name
+        seen.append(stat.S_IMODE(os.stat(source).st_mode))
+        return replace(source, target)
+
+    monkeypatch.setattr(config.os, "replace", replacing)
+    old = os.umask(0)
+    try:
+        for secret in ("first", "second"):  # made, then rewritten over the old one
+            path = config._write("credentials", {"version": "v1", "ecs_profiles": {
+                "p": {"aws_access_key_id": "AKIA", "aws_secret_access_key": secret}}})
+    finally:
+        os.umask(old)
+    assert seen == [0o600, 0o600]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert yaml.safe_load(path.read_text())["ecs_profiles"]["p"]["aws_secret_access_key"] == \
+        "second"
+    assert [p.name for p in path.parent.iterdir()] == ["credentials"]
+
+
 def test_configure_rejects_an_unknown_launch_type(cli):
     code, _, err = cli("configure", "--cluster", "x", "--default-launch-type", "LAMBDA")
     assert code == 1 and "EC2, FARGATE" in err

@@ -53,6 +53,57 @@ def test_serve_logs_each_call_once_and_each_task_state(start, busybox_image):  #
     assert states[0] == "PENDING" and "RUNNING" in states and states[-1] == "STOPPED"
 
 
+def test_what_a_caller_sends_reaches_the_log_escaped(start):  # noqa: F811
+    """A path, X-Amz-Target or Action with escape sequences or line ends (a task can send any)
+    moves no terminal and forges no line of the log."""
+    import requests
+
+    port = free_port()
+    running = start([str(BIN / "ecs-emulator"), "serve", "--port", str(port)], port)
+    running.wait_until_healthy()
+    url = running.url
+    forged = "16:16:00.000 api   ecs.DeleteCluster 200 0.1ms"
+    requests.get(f"{url}/%1b%5b31mRED%1b%5b0m%1b%5d0;TITLE%07%0a{forged}", timeout=30)
+    requests.post(url, data="{}", timeout=30, headers={
+        "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.Nope\x1b[33mYELLOW",
+        "Content-Type": "application/x-amz-json-1.1"})
+    scope = "Credential=test/20261206/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"
+    requests.post(url, data="Action=List%0a16:16:01.000 task  FORGED%1b[5mBLINK%c2%9b", timeout=30,
+                  headers={"Authorization": f"AWS4-HMAC-SHA256 {scope}",
+                           "Content-Type": "application/x-www-form-urlencoded"})
+    assert running.stop() == 0
+    output = running.output()
+    assert not set(output) & {chr(c) for c in [*range(0x0a), *range(0x0b, 0x20),
+                                                *range(0x7f, 0xa0)]}
+    api = [text for tag, text in lines_of(output) if tag == "api"]
+    assert not [text for text in api if text.startswith("ecs.DeleteCluster")]
+    assert "FORGED" not in [tag for tag, _ in lines_of(output)]
+    assert [text for text in api if text.startswith(
+        "GET /\\x1b[31mRED\\x1b[0m\\x1b]0;TITLE\\x07\\x0a16:16:00.000 api")]
+    assert [text for text in api if "ecs.Nope\\x1b[33mYELLOW" in text]
+    assert [text for text in api if text.startswith(
+        "sqs.List\\x0a16:16:01.000 task  FORGED\\x1b[5mBLINK\\x9b")]
+
+
+def test_a_traceback_keeps_its_lines_and_loses_its_controls():
+    import logging
+    import sys
+
+    from emulator.cli_commands.serve_logging import ReadableFormatter
+
+    try:
+        raise ValueError("bad \x1b]52;c;aGk=\x07 name")
+    except ValueError:
+        record = logging.LogRecord("emulator.engine", logging.ERROR, __file__, 1,
+                                   "failed for %s", ("t\x1b[2J\nask",), sys.exc_info())
+    text = ReadableFormatter().format(record)
+    first, *rest = text.splitlines()
+    assert first.endswith("engine ERROR failed for t\\x1b[2J\\x0aask")
+    assert rest[0] == "Traceback (most recent call last):"
+    assert rest[-1] == "ValueError: bad \\x1b]52;c;aGk=\\x07 name"
+    assert "\x1b" not in text and "\x07" not in text
+
+
 def test_quiet_serve_logs_no_calls(start):  # noqa: F811
     port = free_port()
     running = start([str(BIN / "ecs-emulator"), "serve", "--port", str(port), "--quiet"], port)
@@ -60,8 +111,13 @@ def test_quiet_serve_logs_no_calls(start):  # noqa: F811
     client(running, "ecs").create_cluster(clusterName="quiet")
     client(running, "logs").create_log_group(logGroupName="quiet")
     assert running.stop() == 0
-    tags = {tag for tag, _ in lines_of(running.output())}
+    output = running.output()
+    tags = {tag for tag, _ in lines_of(output)}
     assert "api" not in tags and "server" in tags
+    # The control token is not asked for here (the Docker network's gateway is this host's):
+    # the start-up line's dashboard link carries none (a kept log would hold it for nothing).
+    assert f"dashboard: {running.url}/_emulator/ui/;" in output
+    assert "#token=" not in output
 
 
 def test_log_lines_come_in_batches_and_a_warning_at_once():

@@ -3,6 +3,8 @@ tasks run as containers; updates in place and by replacement; delete; rollback; 
 the API."""
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -126,6 +128,76 @@ def test_a_service_whose_tasks_cannot_start_fails_and_rolls_back(clean_emulator,
     assert [e["LogicalResourceId"] for e in failed] == ["Service"]
     assert "circuit breaker" in failed[0]["ResourceStatusReason"]
     assert ecs.describe_clusters(clusters=["cfn"])["clusters"][0]["status"] == "INACTIVE"
+
+
+def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_image):
+    """One operation on a stack at a time: while an ExecuteChangeSet waits for its service to
+    be steady the stack is UPDATE_IN_PROGRESS, and the same change set again or another one
+    (InvalidChangeSetStatus), an UpdateStack, a CreateChangeSet or a DeleteStack
+    (ValidationError) is refused; once the first is done the stack takes updates again."""
+    cfn = clean_emulator.client("cloudformation")
+    cfn.create_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=1)))
+    assert status(cfn, "busy") == "CREATE_COMPLETE"
+    # the new revision is healthy at its second health check (10 s: ready after 6 s, the first
+    # check's failure falls in the start period), and the update waits for that
+    slow = template(busybox_image, desired=1,
+                    command=["sh", "-c", "(sleep 6; touch /tmp/ready) & " + SERVE[2]])
+    slow["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"] = {
+        "Command": ["CMD-SHELL", "test -f /tmp/ready"], "Interval": 5, "Retries": 3,
+        "StartPeriod": 20}
+    for name, body in (("slow", slow), ("other", template(busybox_image, desired=2))):
+        cfn.create_change_set(StackName="busy", ChangeSetName=name, ChangeSetType="UPDATE",
+                              TemplateBody=json.dumps(body))
+        assert cfn.describe_change_set(StackName="busy", ChangeSetName=name)[
+            "ExecutionStatus"] == "AVAILABLE"
+
+    first = clean_emulator.client("cloudformation")  # its own client, in its own thread
+    done = []
+    worker = threading.Thread(target=lambda: done.append(
+        first.execute_change_set(StackName="busy", ChangeSetName="slow")))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while status(cfn, "busy") != "UPDATE_IN_PROGRESS":
+            assert time.monotonic() < deadline and not done, status(cfn, "busy")
+            time.sleep(0.05)
+        assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
+            "ExecutionStatus"] == "EXECUTE_IN_PROGRESS"
+        refusals = [
+            (lambda: cfn.execute_change_set(StackName="busy", ChangeSetName="slow"),
+             "InvalidChangeSetStatus", "currently in progress"),
+            (lambda: cfn.execute_change_set(StackName="busy", ChangeSetName="other"),
+             "InvalidChangeSetStatus", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.update_stack(StackName="busy", TemplateBody=json.dumps(
+                template(busybox_image, desired=3))),
+             "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.create_change_set(StackName="busy", ChangeSetName="third",
+                                           TemplateBody=json.dumps(
+                                               template(busybox_image, desired=3))),
+             "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.delete_stack(StackName="busy"),
+             "ValidationError", "cannot be deleted while in status UPDATE_IN_PROGRESS"),
+        ]
+        for call, code, words in refusals:
+            with pytest.raises(ClientError) as excinfo:
+                call()
+            error = excinfo.value.response
+            assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+                code, 400)
+            assert words in error["Error"]["Message"]
+        assert not done  # each refusal came while the first update still ran
+        with pytest.raises(ClientError) as excinfo:  # the refused CreateChangeSet made none
+            cfn.describe_change_set(StackName="busy", ChangeSetName="third")
+        assert excinfo.value.response["Error"]["Code"] == "ChangeSetNotFound"
+    finally:
+        worker.join(60)
+    assert done and status(cfn, "busy") == "UPDATE_COMPLETE"
+    assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
+        "ExecutionStatus"] == "EXECUTE_COMPLETE"
+    # the refused ones changed nothing; now the stack is free: an update runs
+    cfn.update_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=2)))
+    assert status(cfn, "busy") == "UPDATE_COMPLETE"
+    cfn.delete_stack(StackName="busy")
 
 
 def test_invalid_property_fails_the_resource_with_the_api_message(clean_emulator, busybox_image):

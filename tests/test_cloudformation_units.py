@@ -160,3 +160,31 @@ def test_a_delete_that_did_not_settle_is_not_waited_for_again_in_one_operation()
         with pytest.raises(ResourceFailed, match="did not drain"):
             delete(resource_map, resource, {"Type": "AWS::ECS::Service"})
     assert tried == ["arn:old", "arn:new"]
+
+
+def test_a_held_stack_shows_its_operation_and_a_failed_call_leaves_it_as_it_was():
+    """stack_lock: the holder's status from the moment it holds the stack; a second operation
+    is refused with the status it reads (DeleteStack in its own words); an operation that
+    raises to its caller leaves the stack's status as it was, and the stack free."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from emulator.cloudformation import stack_lock
+
+    stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+                            status="CREATE_COMPLETE")
+    with pytest.raises(RuntimeError):
+        with stack_lock.exclusive(stack, "UPDATE_IN_PROGRESS", ValueError):
+            assert stack.status == "UPDATE_IN_PROGRESS"
+            with pytest.raises(ValueError, match="is in UPDATE_IN_PROGRESS state and can not"):
+                stack_lock.exclusive(stack, "UPDATE_IN_PROGRESS", ValueError).__enter__()
+            with pytest.raises(ValueError, match=r"Stack \[.*\] cannot be deleted while in "
+                                                 "status UPDATE_IN_PROGRESS"):
+                stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", ValueError,
+                                     stack_lock.undeletable_message).__enter__()
+            raise RuntimeError("refused by the engine")
+    assert stack.status == "CREATE_COMPLETE"
+    with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", ValueError):
+        stack.status = "DELETE_COMPLETE"  # the operation's own end
+    assert stack.status == "DELETE_COMPLETE"

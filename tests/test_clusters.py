@@ -43,6 +43,16 @@ def test_create_describe_list_delete(ecs):
     assert error_code(excinfo) == "ClusterNotFoundException"
 
 
+def test_describe_capacity_providers_names_the_missing_by_arn(ecs):
+    ecs.create_capacity_provider(name="cp-found", autoScalingGroupProvider={
+        "autoScalingGroupArn": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+                               "0b0b0b0b-0000-0000-0000-000000000000:autoScalingGroupName/asg"})
+    described = ecs.describe_capacity_providers(capacityProviders=["cp-found", "cp-gone"])
+    assert [p["name"] for p in described["capacityProviders"]] == ["cp-found"]
+    assert described["failures"] == [{
+        "arn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:capacity-provider/cp-gone", "reason": "MISSING"}]
+
+
 def test_describe_without_names_means_default(ecs):
     assert ecs.describe_clusters()["failures"][0]["arn"].endswith(":cluster/default")
     ecs.create_cluster()
@@ -237,3 +247,31 @@ def test_capacity_provider_strategy_spreads_by_base_then_weight():
     # base 1 on FARGATE, the other 7 split 1:3
     assert counts == {"FARGATE": 2, "FARGATE_SPOT": 6}
     assert next_provider(strategy, {}) == "FARGATE"  # the base comes first
+
+
+def test_list_services_and_tasks_pages_as_ecs_does(ecs, busybox_image):
+    """ListServices gives 10 a page unless told (1 to 100); maxResults out of 1-100 and a
+    nextToken that is not one of theirs (garbage; another List's, where there is something to
+    page) are InvalidParameterException, for ListTasks too, never a 500."""
+    ecs.create_cluster(clusterName="c")
+    definition = register(ecs, busybox_image)
+    for i in range(12):
+        ecs.create_service(cluster="c", serviceName=f"s{i:02d}", desiredCount=0,
+                           taskDefinition=definition)
+    first = ecs.list_services(cluster="c")
+    assert len(first["serviceArns"]) == 10 and first["nextToken"]
+    rest = ecs.list_services(cluster="c", nextToken=first["nextToken"])
+    assert [a.rsplit("/", 1)[1] for a in first["serviceArns"] + rest["serviceArns"]] == [
+        f"s{i:02d}" for i in range(12)] and "nextToken" not in rest
+    assert len(ecs.list_services(cluster="c", maxResults=100)["serviceArns"]) == 12
+    register(ecs, busybox_image, family="other")
+    foreign = ecs.list_task_definitions(maxResults=1)["nextToken"]
+    refused = [(ecs.list_services, {"nextToken": foreign})]
+    for call in (ecs.list_services, ecs.list_tasks):
+        refused += [(call, {"maxResults": 0}), (call, {"maxResults": 101}),
+                    (call, {"nextToken": "garbage!"})]
+    for call, params in refused:
+        with pytest.raises(ClientError) as excinfo:
+            call(cluster="c", **params)
+        assert error_code(excinfo) == "InvalidParameterException", (call, params)
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

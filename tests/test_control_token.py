@@ -55,6 +55,28 @@ def test_the_command_line_and_the_dashboard_carry_the_token(start, tmp_path,  # 
     assert not path.exists()  # removed on stop
 
 
+def test_the_link_carries_the_token_only_once_it_is_asked_for(caplog):
+    """A start-up line kept in a CI log or `docker logs` holds no token where none is needed."""
+    base = "http://127.0.0.1:4566"
+    auto = ControlToken("auto")
+    assert auto.dashboard_link(base) == f"{base}/_emulator/ui/"
+    assert auto.value not in caplog.text
+    auto.containers_reach_loopback()  # Docker Desktop, seen once the emulator runs
+    assert f"the dashboard: {base}/_emulator/ui/#token={auto.value}" in caplog.text
+    auto.containers_reach_loopback()  # said once
+    assert caplog.text.count(auto.value) == 1
+    assert auto.dashboard_link(base) == f"{base}/_emulator/ui/#token={auto.value}"
+    on = ControlToken("on")
+    assert on.dashboard_link(base) == f"{base}/_emulator/ui/#token={on.value}"
+    off = ControlToken("off")
+    off.containers_reach_loopback()
+    assert off.dashboard_link(base) == f"{base}/_emulator/ui/"
+    seen_at_start = ControlToken("auto")
+    seen_at_start.engine_seen(True, {"OperatingSystem": "Docker Desktop"})
+    assert seen_at_start.value in seen_at_start.dashboard_link(base)
+    assert seen_at_start.value not in caplog.text  # no link was made yet: none logged
+
+
 def test_auto_asks_for_it_once_containers_reach_this_hosts_listener(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     token = ControlToken("auto")

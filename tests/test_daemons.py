@@ -98,6 +98,12 @@ def test_a_daemon_runs_on_every_instance_and_rolls_out(ecs, busybox_image, provi
     later = register(ecs, "d", instance_id="i-0000000000000009")["containerInstanceArn"]
     both = wait_for(lambda: running(ecs), lambda r: len(r) == 2, timeout=60)
     assert {arn for arn, _ in both} == {first[0][0], later}
+    # ListTasks' daemonName: that daemon's tasks (by its name or ARN); another name has none
+    mine = sorted(t["taskArn"] for t in daemon_tasks(ecs))
+    assert len(mine) == 2
+    assert sorted(ecs.list_tasks(cluster="d", daemonName="agent")["taskArns"]) == mine
+    assert sorted(ecs.list_tasks(cluster="d", daemonName=daemon_arn)["taskArns"]) == mine
+    assert ecs.list_tasks(cluster="d", daemonName="other")["taskArns"] == []
     detail = ecs.describe_daemon(daemonArn=daemon_arn)["daemon"]
     assert detail["currentRevisions"][0]["totalRunningCount"] == 2
     assert detail["currentRevisions"][0]["capacityProviders"][0]["arn"] == provider

@@ -202,9 +202,13 @@ def test_start_task_on_chosen_instances(ecs, cluster, busybox_image, no_local_in
     roomy = fake_instance(ecs, cluster, "roomy")
     tight = fake_instance(ecs, cluster, "tight", memory=32)
     missing = roomy.rsplit("/", 1)[0] + "/" + "0" * 32
+    # StartTask's model names SERVICE among propagateTags' sources (RunTask's calls it an
+    # error): with no service there is nothing to propagate, and the caller's tags stay.
     response = ecs.start_task(cluster=cluster, taskDefinition=register(ecs, busybox_image),
-                              containerInstances=[roomy, tight.rsplit("/", 1)[-1], missing])
+                              containerInstances=[roomy, tight.rsplit("/", 1)[-1], missing],
+                              propagateTags="SERVICE", tags=[{"key": "team", "value": "a"}])
     assert [t["containerInstanceArn"] for t in response["tasks"]] == [roomy]
+    assert response["tasks"][0]["tags"] == [{"key": "team", "value": "a"}]
     assert response["failures"] == [{"arn": missing, "reason": "MISSING"},
                                     {"arn": tight, "reason": "RESOURCE:MEMORY"}]
     arn = response["tasks"][0]["taskArn"]

@@ -379,3 +379,23 @@ def test_a_name_being_removed_is_not_added_again_until_its_sweep_is_done(world, 
     assert tried == ["b"] and not world.engines.removing
     world.engines.add_running(EngineAddress("b", "unix:///b.sock"))  # after the sweep: it may
     assert [e["name"] for e in world.engines.describe()] == ["default", "c", "b"]
+
+
+def test_a_target_groups_host_port_is_the_binding_of_its_own_protocol():
+    """A task's container port published over UDP (to a host port another program may hold
+    over TCP) and over TCP: an HTTP or TCP group's target is the TCP binding, a UDP group's the
+    UDP one, and a port published over UDP alone is no HTTP group's target."""
+    from types import SimpleNamespace
+
+    from emulator.engine import load_balancing
+
+    both = SimpleNamespace(network_bindings=[
+        {"containerPort": 8080, "hostPort": 50123, "protocol": "udp"},
+        {"containerPort": 8080, "hostPort": 32768, "protocol": "tcp"}])
+    udp_only = SimpleNamespace(network_bindings=[both.network_bindings[0]])
+    tcp = load_balancing._protocol_of(SimpleNamespace(protocol="HTTP"))
+    udp = load_balancing._protocol_of(SimpleNamespace(protocol="UDP"))
+    assert (tcp, udp) == ("tcp", "udp")
+    assert load_balancing._host_port("bridge", both, 8080, tcp) == 32768
+    assert load_balancing._host_port("bridge", both, 8080, udp) == 50123
+    assert load_balancing._host_port("bridge", udp_only, 8080, tcp) is None

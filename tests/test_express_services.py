@@ -131,6 +131,17 @@ def test_express_service_errors(ecs, busybox_image):
             infrastructureRoleArn=ROLE, primaryContainer={"image": busybox_image}, cpu="256",
             memory="4096")
     assert error_code(excinfo) == "ClientException"
+    # A UDP port carries no HTTP: the load balancer's target is a TCP mapping, and a task
+    # definition with none is refused (the front door never dials a UDP binding's host port).
+    udp = ecs.register_task_definition(family="udp", networkMode="awsvpc", containerDefinitions=[
+        {"name": "c", "image": busybox_image, "memory": 64,
+         "portMappings": [{"containerPort": 8080, "protocol": "udp"}]}])
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_express_gateway_service(
+            infrastructureRoleArn=ROLE, serviceName="udp",
+            taskDefinitionArn=udp["taskDefinition"]["taskDefinitionArn"])
+    assert error_code(excinfo) == "InvalidParameterException"
+    assert "over TCP" in excinfo.value.response["Error"]["Message"]
     missing = "arn:aws:ecs:us-east-1:123456789012:service/default/nope"
     with pytest.raises(ClientError) as excinfo:
         ecs.describe_express_gateway_service(serviceArn=missing)

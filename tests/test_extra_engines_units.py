@@ -101,3 +101,75 @@ def test_an_index_whose_bridge_someone_uses_without_a_claim_is_passed_over(claim
     monkeypatch.setattr(extra_engines, "_bridge_exists", lambda index: index == 8)
     assert extra_engines.claim_index("engine-b-mine", 8) != 8
     assert not (extra_engines.CLAIMS / "index-8").exists()
+
+
+SCRIPT = extra_engines.__file__.rsplit("/", 2)[0] + "/scripts/extra-dockerd.sh"
+
+
+def extra_dockerd(root, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", SCRIPT, *args], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                               "EXTRA_DOCKERD_ROOT": str(root)})
+
+
+@pytest.fixture
+def victim():
+    """A process a planted pid file would name."""
+    process = subprocess.Popen(["sleep", "600"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def plant(root, pid) -> None:
+    (root / "b").mkdir(parents=True, exist_ok=True)
+    (root / "b" / "dockerd.pid").write_text(f"{pid}\n")
+
+
+@pytest.mark.parametrize("how", ["others-write", "symlink", "not-a-directory",
+                                 pytest.param("another-user", marks=pytest.mark.skipif(
+                                     __import__("os").geteuid() != 0, reason="chown: root"))])
+def test_extra_dockerd_refuses_a_root_not_its_own(tmp_path, victim, how):
+    """scripts/extra-dockerd.sh runs as root on what is under its root (in /tmp by default):
+    a root another user made, or may write to, would choose the pid it kills."""
+    import os
+
+    root = tmp_path / "root"
+    plant(root, victim.pid)
+    if how == "others-write":
+        root.chmod(0o777)
+    elif how == "another-user":
+        os.chown(root, 65534, 65534)
+    elif how == "symlink":
+        root.rename(tmp_path / "real")
+        root.symlink_to(tmp_path / "real")
+    elif how == "not-a-directory":
+        (root / "b" / "dockerd.pid").unlink()
+        (root / "b").rmdir()
+        (root / "b").write_text("")
+    for command in ("stop", "freeze", "remove"):
+        done = extra_dockerd(root, command, "b")
+        assert done.returncode == 3, (command, done.stderr)
+        assert "refusing it" in done.stderr
+    assert victim.poll() is None
+    assert (tmp_path / "real" if how == "symlink" else root).exists()
+
+
+@pytest.mark.parametrize("pid", ["-1", "1", "0", "abc", "12 34", ""])
+def test_extra_dockerd_kills_only_a_plain_process_id(tmp_path, pid):
+    plant(tmp_path, pid)
+    for command in ("stop", "freeze", "thaw"):
+        done = extra_dockerd(tmp_path, command, "b")
+        assert done.returncode == 3 and "holds no process id" in done.stderr, (command, done)
+
+
+def test_extra_dockerd_stops_the_process_its_own_pid_file_names(tmp_path, victim):
+    plant(tmp_path, victim.pid)
+    assert extra_dockerd(tmp_path, "stop", "b").returncode == 0
+    assert victim.wait(timeout=30) is not None
+    assert not (tmp_path / "b" / "dockerd.pid").exists()
+
+
+def test_extra_dockerd_refuses_a_name_that_is_a_path(tmp_path):
+    for name in ("..", "a/b", "."):
+        assert extra_dockerd(tmp_path, "stop", name).returncode == 2

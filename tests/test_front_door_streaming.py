@@ -1,5 +1,6 @@
 """The front door's forwarding of a task's answer (emulator/front_door_routes.py) when the task
-misbehaves: an answer broken off, a chunked one broken off, an answer that is not HTTP, a HEAD.
+misbehaves: an answer broken off, a chunked one broken off, an answer that is not HTTP, a HEAD,
+one without a Content-Type; and the headers passed each way (emulator/front_door_headers.py).
 
 A scripted "task" (a socket that sends fixed bytes) behind the front door's forwarding on the
 emulator's own HTTP server (emulator/http_server.py), asked by a real HTTP client: what a client
@@ -23,6 +24,7 @@ class _Task:
 
     def __init__(self):
         self.answer, self.hold = b"", False
+        self.heads: list[bytes] = []  # each request head the task got
         self.closed = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -38,6 +40,7 @@ class _Task:
                 head = b""
                 while b"\r\n\r\n" not in head and (data := sock.recv(65536)):
                     head += data
+                self.heads.append(head)
                 sock.sendall(self.answer)
                 if self.hold:
                     sock.settimeout(5)
@@ -126,3 +129,66 @@ def test_a_head_keeps_its_length_and_the_connection_and_closes_the_tasks(door):
     client.request("HEAD", "/again")
     assert client.getresponse().status == 200
     client.close()
+
+
+def _head_fields(head: bytes) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for line in head.split(b"\r\n")[1:]:
+        if line:
+            name, _, value = line.decode("latin-1").partition(":")
+            fields.setdefault(name.lower(), []).append(value.strip())
+    return fields
+
+
+def test_an_untyped_answer_gets_no_type_and_no_answer_is_sniffed(door):
+    """Every front door shares one origin: an answer without a Content-Type must not become
+    HTML there (Flask's default), and the browser is told not to guess."""
+    client, got = _ask(door, b"HTTP/1.0 200 OK\r\n\r\n<script>alert(1)</script>")
+    assert got.status == 200 and got.getheader("Content-Type") is None
+    assert got.getheader("X-Content-Type-Options") == "nosniff"
+    assert got.read() == b"<script>alert(1)</script>"
+    client.close()
+    client, got = _ask(door, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"X-Content-Type-Options: whatever\r\nContent-Length: 2\r\n\r\n{}")
+    assert got.getheader("Content-Type") == "application/json"
+    assert got.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+    assert got.read() == b"{}"
+    client.close()
+
+
+def test_the_task_sees_the_front_doors_forwarding_headers_not_the_clients(door):
+    task, server = door
+    task.answer, task.hold = b"HTTP/1.1 204 No Content\r\n\r\n", False
+    port = server.bind_addr[1]
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    client.request("GET", "/page?q=1", headers={
+        "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+        "X-Forwarded-Port": "443", "X-Forwarded-Host": "bank.example", "X-Real-IP": "10.0.0.1",
+        "Forwarded": "for=10.0.0.1;host=bank.example", "X-Kept": "yes"})
+    assert client.getresponse().status == 204
+    client.close()
+    head = task.heads[-1]
+    assert head.startswith(b"GET /page?q=1 HTTP/1.1\r\n")
+    fields = _head_fields(head)
+    # as an ALB: the client's address appended, the front door's scheme and port
+    assert fields["x-forwarded-for"] == ["203.0.113.9, 127.0.0.1"]
+    assert fields["x-forwarded-proto"] == ["http"]
+    assert fields["x-forwarded-port"] == [str(port)]
+    assert fields["host"] == [f"127.0.0.1:{port}"]  # the client's, as an ALB keeps it
+    for claimed in ("x-forwarded-host", "x-real-ip", "forwarded"):
+        assert claimed not in fields, head
+    assert fields["x-kept"] == ["yes"]
+
+
+def test_a_header_name_that_is_not_a_token_is_refused_and_never_forwarded(door):
+    task, server = door
+    task.answer = b"HTTP/1.1 204 No Content\r\n\r\n"
+    forwarded = len(task.heads)
+    with socket.create_connection(("127.0.0.1", server.bind_addr[1]), timeout=5) as sock:
+        sock.sendall(b"GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Name: x\r\n"
+                     b"Connection: close\r\n\r\n")
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert len(task.heads) == forwarded

@@ -1,6 +1,8 @@
 """Gateways through boto3: their state machines and validation, cluster associations, and the
 routes services get through gateway connectors, which carry real traffic to the tasks."""
 
+import socket
+import threading
 
 import pytest
 import requests
@@ -165,3 +167,90 @@ def test_a_reported_binding_never_aims_a_route_at_this_host(ecs, clean_emulator,
     answer = requests.get(url, headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
     assert answer.status_code == 503, answer.text  # no task serves, as an ALB with no target
     ecs.delete_service(cluster="apps", service="dark", force=True)
+
+
+class _HostListener:
+    """A program of this host's on a TCP port: answers every connection with a page of its own
+    and counts them."""
+
+    def __init__(self):
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with sock:
+                sock.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 17\r\n\r\nhost-only secret\n")
+
+    def close(self):
+        self._listener.close()
+
+
+def test_a_udp_port_never_aims_a_route_at_what_listens_on_that_port_over_tcp(
+        ecs, clean_emulator, busybox_image):
+    """A task publishes UDP port X; a program of this host listens on TCP port X. The route
+    names the UDP mapping: it carries no HTTP, so the front door answers 503 (no target) and
+    never dials X (the program's page would be on the front doors' origin)."""
+    host = _HostListener()
+    try:
+        ecs.create_cluster(clusterName="apps")
+        ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                           deletionProtection=False)
+        ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")
+        ecs.register_task_definition(family="udp", networkMode="bridge", containerDefinitions=[
+            {"name": "web", "image": busybox_image, "memory": 32, "command": ["sleep", "300"],
+             "portMappings": [{"containerPort": 8080, "hostPort": host.port,
+                               "protocol": "udp", "name": "http"}]}])
+        ecs.create_service(cluster="apps", serviceName="udp", taskDefinition="udp",
+                           desiredCount=1, launchType="EC2",
+                           gatewayConnectors=[{"portName": "http"}])
+        ecs.get_waiter("services_stable").wait(cluster="apps", services=["udp"],
+                                               WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        [arn] = ecs.list_tasks(cluster="apps", serviceName="udp")["taskArns"]
+        [task] = ecs.describe_tasks(cluster="apps", tasks=[arn])["tasks"]
+        bindings = task["containers"][0]["networkBindings"]
+        assert {(b["hostPort"], b["protocol"]) for b in bindings} == {(host.port, "udp")}
+        url = f"{clean_emulator.front_door_url}/gateways/edge/apps/udp/"
+        answer = requests.get(url, headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+        assert answer.status_code == 503, answer.text
+        assert "host-only" not in answer.text and host.connections == 0
+        ecs.delete_service(cluster="apps", service="udp", force=True)
+    finally:
+        host.close()
+
+
+def test_a_route_takes_the_tcp_port_of_a_container_port_published_both_ways(
+        ecs, clean_emulator, busybox_image):
+    """The same container port over UDP (to a host port a program holds over TCP) and TCP: the
+    route's TCP mapping reaches the task's own server."""
+    host = _HostListener()
+    try:
+        ecs.create_cluster(clusterName="apps")
+        ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                           deletionProtection=False)
+        ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")
+        ecs.register_task_definition(family="both", networkMode="bridge", containerDefinitions=[
+            {"name": "web", "image": busybox_image, "memory": 32, "command": SERVE,
+             "portMappings": [
+                 {"containerPort": 8080, "hostPort": host.port, "protocol": "udp",
+                  "name": "dgram"},
+                 {"containerPort": 8080, "protocol": "tcp", "name": "http"}]}])
+        ecs.create_service(cluster="apps", serviceName="both", taskDefinition="both",
+                           desiredCount=1, launchType="EC2",
+                           gatewayConnectors=[{"portName": "http"}])
+        ecs.get_waiter("services_stable").wait(cluster="apps", services=["both"],
+                                               WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        url = f"{clean_emulator.front_door_url}/gateways/edge/apps/both/"
+        page = wait_for(lambda: requests.get(url, timeout=10), lambda r: r.status_code == 200,
+                        timeout=30)
+        assert page.text == "routed\n" and host.connections == 0
+        ecs.delete_service(cluster="apps", service="both", force=True)
+    finally:
+        host.close()

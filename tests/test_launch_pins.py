@@ -197,6 +197,10 @@ def test_a_reference_is_pinned_to_the_exact_revision_or_to_none():
     other = "arn:aws:ecs:us-east-1:999999999999:task-definition/web:1"
     for ref in (other, "bad name", "web:x"):
         assert pin("RunTask", {"taskDefinition": ref}, store) is None
+    # A daemon's reference is read by the same rules, under its own resource type.
+    for ref in ("arn:aws:ecs:us-east-1:999999999999:daemon-task-definition/agent:1",
+                f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/agent:1", "bad name", "agent:x"):
+        assert pin("CreateDaemon", {"daemonTaskDefinitionArn": ref}, store) is None
     assert pin("DescribeTaskDefinition", {"taskDefinition": "web"}, store) is None
     assert pin("RunTask", {"taskDefinition": 7}, store) is None
 

@@ -305,7 +305,7 @@ def test_a_delivery_name_is_resolved_in_bounded_time_to_few_addresses(names, mon
     from emulator.access import host_addresses
     from emulator.aws import moto_containment
 
-    monkeypatch.setattr(moto_containment, "RESOLVE_S", 0.2)
+    monkeypatch.setattr(moto_containment.RESOLVER, "seconds", 0.2)
     started = time.monotonic()
     with pytest.raises(moto_containment.RefusedAddress, match="slow.test was not resolved in "
                                                               "0.2 s"):
@@ -318,7 +318,7 @@ def test_a_delivery_name_is_resolved_in_bounded_time_to_few_addresses(names, mon
                        match="many.test resolves to 5000 addresses, more than 16"):
         moto_containment.checked_addresses("many.test", 80)
     assert checked == []  # refused before 5000 checks
-    for _ in range(moto_containment.LOOKUPS - 1):  # with the first: every lookup stalled
+    for _ in range(moto_containment.RESOLVER.lookups - 1):  # with the first: every lookup stalled
         with pytest.raises(moto_containment.RefusedAddress, match="not resolved"):
             moto_containment.checked_addresses("slow.test", 80)
     with pytest.raises(moto_containment.RefusedAddress,

@@ -268,3 +268,32 @@ def test_create_service_refuses_as_aws_words_it(ecs, cluster, busybox_image):
             ] == ["old"]  # still DRAINING: listed, as on AWS; nothing new made
     wait_for(lambda: service_of(ecs, cluster, "old"), lambda s: s["status"] == "INACTIVE",
              timeout=30)
+
+
+def test_a_services_tasks_carry_the_tags_it_propagates(ecs, cluster, busybox_image):
+    """propagateTags SERVICE: the service's tasks get its tags (after them, the managed ones);
+    UpdateService's change starts no deployment and applies to the tasks launched after it."""
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=1,
+                       taskDefinition=register(ecs, busybox_image), propagateTags="SERVICE",
+                       enableECSManagedTags=True, tags=[{"key": "team", "value": "a"}])
+    managed = [{"key": "aws:ecs:clusterName", "value": cluster},
+               {"key": "aws:ecs:serviceName", "value": "web"}]
+
+    def tasks():
+        arns = ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]
+        return ecs.describe_tasks(cluster=cluster, tasks=arns, include=["TAGS"])["tasks"] \
+            if arns else []
+
+    first = wait_for(tasks, lambda found: len(found) == 1)[0]
+    assert first["tags"] == [{"key": "team", "value": "a"}] + managed
+    assert ecs.list_tags_for_resource(resourceArn=first["taskArn"])["tags"] == first["tags"]
+
+    service = ecs.update_service(cluster=cluster, service="web", propagateTags="NONE")["service"]
+    assert service["propagateTags"] == "NONE" and len(service["deployments"]) == 1
+    assert tasks()[0]["tags"] == first["tags"]  # a running task keeps its tags
+    ecs.stop_task(cluster=cluster, task=first["taskArn"])
+    second = wait_for(tasks, lambda found: [t for t in found if t["taskArn"] != first["taskArn"]
+                                            and t["desiredStatus"] == "RUNNING"])
+    assert [t["tags"] for t in second if t["taskArn"] != first["taskArn"]] == [managed]
+    ecs.update_service(cluster=cluster, service="web", desiredCount=0)
+

@@ -375,6 +375,13 @@ REFUSALS = [
     ("mount-no-path", {"volumes": [{"name": "v"}],
                        "containers": [C(mountPoints=[{"sourceVolume": "v"}])]},
      "needs a containerPath"),
+    # a path Docker's "source:target[:ro]" would read options from, or a relative one
+    *[(f"mount-path-{path}", {"volumes": [{"name": "v"}], "containers": [C(mountPoints=[
+        {"sourceVolume": "v", "containerPath": path, "readOnly": True}])]},
+       f"Invalid 'containerPath' setting for container 'web': '{path}'")
+      for path in ("/x:rw", "/x:/y", "/data:rshared", "relative", "x/../y")],
+    ("tmpfs-path-relative", {"containers": [C(linuxParameters={"tmpfs": [
+        {"containerPath": "run:noexec", "size": 8}]})]}, "'run:noexec' is not an absolute"),
     ("volumes-from-unknown", {"containers": [C(volumesFrom=[{"sourceContainer": "x"}])]},
      "sourceContainer 'x' must name another container"),
     # health checks
@@ -436,6 +443,21 @@ def test_register_refuses(ecs, params, fragment):
     assert code == "ClientException"
     assert fragment in message
     assert ecs.list_task_definitions()["taskDefinitionArns"] == []
+
+
+def test_mount_paths_linux_and_windows(ecs):
+    """Absolute Linux paths pass (a ':' or a relative one is refused, REFUSALS); a Windows
+    definition's C:\\ paths are its own rule, not refused as Linux ones."""
+    volumes = [{"name": "v"}]
+    ecs.register_task_definition(family="linux", volumes=volumes, containerDefinitions=[
+        container(mountPoints=[{"sourceVolume": "v", "containerPath": "/data/x.y-z"}])])
+    windows = ecs.register_task_definition(
+        family="windows", volumes=volumes, cpu="1024", memory="2048",
+        runtimePlatform={"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"},
+        containerDefinitions=[container(mountPoints=[{"sourceVolume": "v",
+                                                       "containerPath": "C:\\data"}])])
+    assert windows["taskDefinition"]["containerDefinitions"][0]["mountPoints"][0][
+        "containerPath"] == "C:\\data"
 
 
 def test_register_refuses_bad_values_of_the_model(ecs):

@@ -60,6 +60,23 @@ def code_of(call, **params):
     return excinfo.value.response["Error"]["Code"]
 
 
+def test_a_task_sets_tasks_carry_the_service_tags(ecs, cluster, busybox_image):
+    """propagateTags is the service's (CreateTaskSet has none): with SERVICE, a task set's
+    tasks get the service's tags, not the task set's own."""
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=1,
+                       deploymentController={"type": "EXTERNAL"}, propagateTags="SERVICE",
+                       tags=[{"key": "team", "value": "a"}])
+    blue = ecs.create_task_set(cluster=cluster, service="web",
+                               taskDefinition=register(ecs, busybox_image),
+                               tags=[{"key": "color", "value": "blue"}])["taskSet"]
+    settled(ecs, cluster, {blue["id"]: 1})
+    arns = ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]
+    task = ecs.describe_tasks(cluster=cluster, tasks=arns, include=["TAGS"])["tasks"][0]
+    assert task["startedBy"] == blue["id"] and task["tags"] == [{"key": "team", "value": "a"}]
+    ecs.update_task_set(cluster=cluster, service="web", taskSet=blue["id"],
+                        scale={"value": 0, "unit": "PERCENT"})
+
+
 def test_task_set_lifecycle_scales_switches_primary_and_drains(ecs, cluster, busybox_image):
     external_service(ecs, cluster, desired=2)
     blue_definition = register(ecs, busybox_image)

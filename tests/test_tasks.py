@@ -210,6 +210,7 @@ def test_run_task_refusals(ecs, cluster, busybox_image):
         ecs.start_task(cluster=cluster, taskDefinition=bridge, containerInstances=["i"],
                        startedBy="j" * 37)
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["Error"]["Message"] == "startedBy longer than 36."
     with pytest.raises(ClientError) as excinfo:
         ecs.run_task(cluster="missing", taskDefinition=bridge)
     assert excinfo.value.response["Error"]["Code"] == "ClusterNotFoundException"
@@ -235,6 +236,47 @@ def test_list_tasks_filters_as_ecs_does(ecs, cluster, busybox_image):
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     ecs.stop_task(cluster=cluster, task=arn)
     wait_for_task(ecs, cluster, arn, "STOPPED")
+
+
+def test_list_tasks_started_by_is_the_only_filter(ecs, cluster, busybox_image):
+    """startedBy "must be the only filter that you use" (ListTasks' model): with a service,
+    family, container instance, launch type or daemon it is refused; the desired status still
+    picks the RUNNING or the STOPPED tasks of that starter."""
+    arn = run(ecs, cluster, register(ecs, busybox_image), startedBy="job-1")
+    others = [dict(serviceName="web"), dict(family="app"), dict(launchType="EC2"),
+              dict(containerInstance="0123456789abcdef"), dict(daemonName="agent")]
+    for other in others:
+        with pytest.raises(ClientError) as excinfo:
+            ecs.list_tasks(cluster=cluster, startedBy="job-1", **other)
+        error = excinfo.value.response
+        assert error["Error"]["Code"] == "InvalidParameterException", other
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 400, other
+        assert "must be the only filter" in error["Error"]["Message"], other
+    # each of them alone is a filter as before
+    assert ecs.list_tasks(cluster=cluster, family="app")["taskArns"] == [arn]
+    assert ecs.list_tasks(cluster=cluster, startedBy="job-1",
+                          desiredStatus="RUNNING")["taskArns"] == [arn]
+    assert ecs.list_tasks(cluster=cluster, startedBy="job-2")["taskArns"] == []
+    ecs.stop_task(cluster=cluster, task=arn)
+    assert ecs.list_tasks(cluster=cluster, startedBy="job-1")["taskArns"] == []
+    assert ecs.list_tasks(cluster=cluster, startedBy="job-1",
+                          desiredStatus="STOPPED")["taskArns"] == [arn]
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+
+
+def test_stop_task_reason_of_up_to_255_characters(ecs, cluster, busybox_image):
+    """StopTask's reason: "Up to 255 characters are allowed in this message." One more is
+    refused and leaves the task running; 255 are what DescribeTasks shows as stoppedReason."""
+    arn = run(ecs, cluster, register(ecs, busybox_image))
+    with pytest.raises(ClientError) as excinfo:
+        ecs.stop_task(cluster=cluster, task=arn, reason="r" * 256)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert task_of(ecs, cluster, arn)["desiredStatus"] == "RUNNING"
+    reason = "because " + "r" * 247
+    assert ecs.stop_task(cluster=cluster, task=arn, reason=reason)["task"][
+        "stoppedReason"] == reason
+    assert wait_for_task(ecs, cluster, arn, "STOPPED")["stoppedReason"] == reason
 
 
 def test_managed_tags_name_the_cluster(ecs, cluster, busybox_image):

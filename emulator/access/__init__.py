@@ -12,4 +12,9 @@
 - host_access: what a task may not ask ECS for (privileged containers, host paths, host
   namespaces...) unless the operator allows it
 - iam: ECS_EMULATOR_ENFORCE_IAM, every request checked against its caller's IAM policies
+  (iam_resources, iam_stacks and iam_stack_actions: which actions on which resources)
+- rights: what the router asks before it serves a call (host_access's and iam's checks, on the
+  revision launch_pins fixes)
+- name_resolution: names a caller chose, resolved in bounded time to few addresses
+- browsers, cors: web pages are not callers, but for the origins the operator allowed
 """

@@ -10,7 +10,8 @@ ECS_EMULATOR_CONTROL_TOKEN=on, the control paths answer 403 without it:
 
 - the command line reads it from a file only this user may read (`token_file(port)`, 0600 in a
   0700 directory), written at start and removed on stop, and sends it as a header;
-- the dashboard gets it from the link printed at start, `/_emulator/ui/#token=...`: in the
+- the dashboard gets it from the link printed at start, `/_emulator/ui/#token=...` (or, when
+  the token is turned on later, from the link logged then; none before it is asked for): in the
   fragment, which no request carries, so no server sees it, in no log or Referer. The page
   keeps it in its origin's localStorage, takes it out of the address bar and sends it as the
   header with its own calls (emulator/ui/static/api.js). Never a cookie: a browser sends
@@ -25,9 +26,10 @@ runs too: an engine on this machine whose containers live in a VM that forwards 
 loopback (Docker Desktop, OrbStack, Rancher Desktop, Colima/Lima: told by its `docker info`,
 `reaches_loopback`) turns the token on when it is first seen (at start, when it first answers,
 or when `engines add` adds it, before any task of it runs), as does its network's gateway not
-being this host's (server.py). Turned on while the emulator runs, the command line and the
-dashboard's link go on working (the file and the link were made at start); only a caller that
-sent no token before is refused from then on. Once on, it stays on for the run.
+being this host's (server.py). Turned on while the emulator runs, the command line goes on
+working (the file was made at start), and the dashboard's link with the token is logged then
+(the one printed at start had none); a caller that sent no token is refused from then on. Once
+on, it stays on for the run.
 
 Left open without it: GET /_emulator/health (health checks), the dashboard's page and static
 files (no state in them), ECR's layer downloads (GetDownloadUrlForLayer's URLs carry their own
@@ -41,10 +43,13 @@ and access/browsers.py refuses it the control endpoints anyway.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import secrets
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 HEADER = "X-Ecs-Emulator-Token"
 _ENVIRON_HEADER = "HTTP_X_ECS_EMULATOR_TOKEN"
@@ -104,11 +109,16 @@ class ControlToken:
         self.mode = mode  # "auto", "on" or "off" (ECS_EMULATOR_CONTROL_TOKEN)
         self.enforced = mode == "on"
         self._file: Path | None = None
+        self._base: str | None = None  # the emulator's address, once the link was made
 
     def containers_reach_loopback(self) -> None:
         """Containers call the operator's listener as this host from now on (Docker Desktop)."""
-        if self.mode == "auto":
+        if self.mode == "auto" and not self.enforced:
             self.enforced = True
+            if self._base is not None:  # the start-up line's link carried no token
+                log.warning("containers reach this listener as this host: the control endpoints "
+                            "ask for the control token from now on; the dashboard: %s",
+                            self.dashboard_link(self._base))
 
     def engine_seen(self, on_this_machine: bool, info: dict) -> None:
         """An engine's `docker info`, at start or as it is added: one whose containers reach
@@ -157,5 +167,9 @@ class ControlToken:
         return given is not None and hmac.compare_digest(given.encode(), self.value.encode())
 
     def dashboard_link(self, base: str) -> str:
-        """The dashboard's address with the token in its fragment (see above)."""
-        return f"{base}{UI}#token={self.value}" if self.mode != "off" else f"{base}{UI}"
+        """The dashboard's address (`base`: the emulator's), with the token in its fragment
+        (see above) once the token is asked for: not before, so that a start-up line kept in a
+        CI log, journald or `docker logs` holds no secret where none is needed. Turned on
+        later, the link with the token is logged then."""
+        self._base = base
+        return f"{base}{UI}#token={self.value}" if self.enforced else f"{base}{UI}"

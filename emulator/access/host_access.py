@@ -34,6 +34,7 @@ from typing import Callable
 from emulator.config import DEFAULT_ACCOUNT_ID
 from emulator.ecs import daemon_task_definitions, task_definitions
 from emulator.engine import task_volumes
+from emulator.access.name_resolution import Unresolved
 from emulator.engine.task_images import Late
 
 # ECS operations that start tasks of the definition named in `taskDefinition`,
@@ -182,6 +183,11 @@ def engine_reasons(spec: dict, view: EngineView, account: str | None = None) -> 
                 again, local = True, None
                 found.append(f"container {name!r} pulls its image from a registry whose name "
                              "did not resolve in time; try again")
+                continue
+            except Unresolved as error:  # past the lookups' bounds: where it goes is not known
+                again, local = True, None
+                found.append(f"container {name!r} pulls its image from a registry whose "
+                             f"addresses could not be checked ({error}); try again")
                 continue
             why = None if local or again else view.unserved_image(image)
             again = again or bool(why and why.endswith("try again"))

@@ -17,6 +17,8 @@ import socket
 import threading
 from typing import Callable, Iterable
 
+from emulator.access.name_resolution import Resolver, Unresolved
+
 
 def is_local_address(address: str) -> bool:
     """Whether `address` is one of this host's (only a local address can be bound; a bind and a
@@ -49,6 +51,9 @@ HOST_NAMES = frozenset(("host.docker.internal", "gateway.docker.internal", "host
 # stopped.
 _gateway_sources: list[Callable[[], Iterable[str]]] = []
 _gateway_sources_lock = threading.Lock()
+# The lookups of the names tasks give (name_reaches_this_host): their own, apart from moto's
+# deliveries' (aws/moto_containment.py).
+RESOLVER = Resolver(thread_name="task-name-lookup")
 
 
 def add_gateways(source: Callable[[], Iterable[str]]) -> None:
@@ -103,11 +108,15 @@ def _is_gateway(ip) -> bool:
 
 def name_reaches_this_host(host: str, port: int | None = None) -> list[str]:
     """The addresses of this host that `host` (a name or an address) resolves to; [] for
-    none, or when it does not resolve."""
+    none, or when it does not resolve. A task names it (an image's registry), so it is
+    resolved within name_resolution's bounds: past them, Unresolved (what it would reach is
+    not known, and the asker must not take it for elsewhere)."""
     if host.strip("[]").rstrip(".").lower() in HOST_NAMES:
         return [host]  # what it resolves to from here need not be what a container reaches
     try:
-        found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        found = RESOLVER.addresses(host.strip("[]"), port)
+    except Unresolved:
+        raise
+    except (OSError, UnicodeError, ValueError):  # no such name, or no valid one
         return []
-    return sorted({info[4][0] for info in found if reaches_this_host(info[4][0])})
+    return sorted({address for address in found if reaches_this_host(address)})

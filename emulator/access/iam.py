@@ -62,28 +62,32 @@ class IamEnforcement:
 
     # -- ECS and ECR ------------------------------------------------------------------------
 
-    def check_json(self, service_name: str, operation: str, body: bytes, environ: dict, ctx,
-                   caller, store_of=None) -> None:
+    def call_principal(self, environ: dict, ctx, caller, body: bytes):
+        """Who a caller's own ECS or ECR call acts as, its signature verified with the key's
+        secret; None for the account's root."""
         key = self._access_key(environ, ctx, caller)
-        if key is None:
+        if key is not None:
+            self._verify_signature(key, environ, body)
+        return key
+
+    def stack_principal(self, environ: dict, ctx, caller, role: str | None):
+        """Who a call the emulator makes for a stack's caller acts as: the stack's service role
+        (`role`), which CloudFormation assumes (the caller's own rights do not count then, as
+        on AWS), else the caller (moto verified the signature of the caller's own call:
+        CreateStack, UpdateStack...); None for the account's root."""
+        if role is None:
+            return self._access_key(environ, ctx, caller)
+        return _ServiceRole(role, role_policies(self._moto, role) or [])
+
+    def require_call(self, principal, service_name: str, operation: str, params: dict, ctx,
+                     store_of=None) -> None:
+        """Refuse the call unless `principal` (call_principal's or stack_principal's) may make
+        it on every resource it names."""
+        if principal is None:
             return  # root
-        self._verify_signature(key, environ, body)
-        self._require_call(key, service_name, operation, _params(body), ctx, store_of)
-
-    def check_on_behalf(self, service_name: str, operation: str, params: dict, environ: dict,
-                        ctx, caller, store_of=None, role: str | None = None) -> None:
-        """A call the emulator makes for a stack's caller, checked as the caller's own (moto
-        verified the signature of the caller's own call: CreateStack, UpdateStack...), or as
-        the stack's service role's (`role`)."""
-        key = self._stack_principal(environ, ctx, caller, role)
-        if key is not None:  # else root
-            self._require_call(key, service_name, operation, params, ctx, store_of)
-
-    def _require_call(self, key, service_name: str, operation: str, params: dict, ctx,
-                      store_of) -> None:
         for action, resource in iam_resources.checks(service_name, operation, params, ctx,
                                                      store_of):
-            self._require(key, action, resource)
+            self._require(principal, action, resource)
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
                              caller, deleting=None, name: str | None = None,
@@ -93,7 +97,7 @@ class IamEnforcement:
         has a name property."""
         from emulator.access import iam_stacks
 
-        key = self._stack_principal(environ, ctx, caller, role)
+        key = self.stack_principal(environ, ctx, caller, role)
         if key is None:
             return  # root
         def existing(kind, name):
@@ -108,13 +112,6 @@ class IamEnforcement:
         for action, resource in needed:
             self._require(key, action, resource)
 
-    def _stack_principal(self, environ: dict, ctx, caller, role: str | None):
-        """Who a stack's resources act as: its service role, which CloudFormation assumes
-        (the caller's own rights do not count then, as on AWS), else the caller."""
-        if role is None:
-            return self._access_key(environ, ctx, caller)
-        return _ServiceRole(role, role_policies(self._moto, role) or [])
-
     def pass_role_denial(self, role: str, environ: dict, ctx, caller) -> str | None:
         """Why the caller may not hand `role` to a service (iam:PassRole), in AWS's words."""
         key = self._access_key(environ, ctx, caller)
@@ -122,8 +119,10 @@ class IamEnforcement:
             return None  # root
         return denial(key.collect_policies(), key.arn, "iam:PassRole", role)
 
-    def assumable_by(self, role: str, service: str) -> bool:
-        return trusts_service(self._moto, role, service)
+    def assumable_by(self, role: str, service: str, account: str) -> bool:
+        """Whether `service` may assume `role` for `account`: a role of that account only (as
+        CloudFormation assumes a service role of its caller's account only) that trusts it."""
+        return _arn_account(role) == account and trusts_service(self._moto, role, service)
 
     def _existing_arn(self, ctx, kind: str, name: str) -> str | None:
         """The ARN (with its path) of the account's IAM user, role or group of that name."""
@@ -275,10 +274,22 @@ def _names_service(principal, service: str) -> bool:
     return _listed(principal.get("Service"), (service,)) or _listed(principal.get("AWS"), ("*",))
 
 
+def _arn_parts(arn) -> list[str] | None:
+    """An ARN's six parts (arn, partition, service, region, account, resource); None for what
+    is no ARN."""
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    return parts if len(parts) == 6 else None
+
+
+def _arn_account(arn) -> str | None:
+    parts = _arn_parts(arn)
+    return parts[4] if parts is not None else None
+
+
 def _role(moto, role_arn: str):
     """The role of moto's IAM with this ARN, or None."""
-    parts = role_arn.split(":", 5) if isinstance(role_arn, str) else []
-    if len(parts) != 6 or not parts[5].startswith("role/"):
+    parts = _arn_parts(role_arn)
+    if parts is None or not parts[5].startswith("role/"):
         return None
     from moto.backends import get_backend
 
@@ -295,10 +306,10 @@ class _ServiceRole:
     and the ARN of CloudFormation's session of it (AWS's refusals name that one)."""
 
     def __init__(self, role_arn: str, policies: list):
-        parts = role_arn.split(":", 5)
+        parts = _arn_parts(role_arn)
         self.arn = (f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/"
                     f"{parts[5].rsplit('/', 1)[-1]}/AWSCloudFormation"
-                    if len(parts) == 6 else role_arn)
+                    if parts is not None else role_arn)
         self._policies = policies
 
     def collect_policies(self) -> list:
@@ -379,10 +390,3 @@ class _Headers(dict):
 def _between(text: str, start: str, end: str) -> str:
     return text.partition(start)[2].partition(end)[0]
 
-
-def _params(body: bytes) -> dict:
-    try:
-        decoded = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return {}
-    return decoded if isinstance(decoded, dict) else {}

@@ -15,7 +15,7 @@ left as it is.
 
 from __future__ import annotations
 
-from emulator.ecs import arns, daemon_task_definitions, task_definitions
+from emulator.ecs import daemon_task_definitions, task_definitions
 
 # operation -> the member naming the definition it launches (host_access.py's LAUNCHES,
 # EXPRESS_LAUNCHES and DAEMON_LAUNCHES), and whether it names a daemon task definition.
@@ -45,28 +45,16 @@ def pin(operation: str, params: dict, store) -> dict | None:
     ref = params.get(member) if member else None
     if not isinstance(ref, str):
         return None
-    exact = _daemon_pin(store, ref) if daemon else _task_definition_pin(store, ref)
+    exact = _exact(store, ref, daemon_task_definitions if daemon else task_definitions)
     if exact is None or exact == ref:
         return None
     return {**params, member: exact}
 
 
-def _task_definition_pin(store, ref: str) -> str | None:
-    parsed = task_definitions.parse_reference(store, ref)
+def _exact(store, ref: str, kind) -> str | None:
+    """The revision ARN `ref` means now (kind: task_definitions or daemon_task_definitions)."""
+    parsed = kind.parse_reference(store, ref)
     if parsed is None:
         return None  # never found, whatever is registered
-    definition = task_definitions.resolve(store, ref)
+    definition = kind.resolve(store, ref)
     return definition.arn if definition is not None else f"{parsed[0]}:{NEVER_REGISTERED}"
-
-
-def _daemon_pin(store, ref: str) -> str | None:
-    definition = daemon_task_definitions.resolve(store, ref)
-    if definition is not None:
-        return definition.arn
-    parsed = arns.parse(ref)
-    if parsed is not None and not parsed.in_store(store, daemon_task_definitions.RESOURCE):
-        return None
-    if parsed is None and ref.startswith("arn:"):
-        return None
-    family = (parsed.resource if parsed is not None else ref).partition(":")[0]
-    return f"{family}:{NEVER_REGISTERED}" if family else None

@@ -51,19 +51,10 @@ class Rights:
         the call's own, or, for a launch that was checked, one that names the exact revision
         checked (launch_pins.py)."""
         caller = caller_of(environ)
-        host_checked = self._host_access_checked(service, caller)
-        if self._iam is None and not host_checked:
+        if self._iam is None and not self._host_access_checked(service, caller):
             return body
-        pins = service.name == "ecs" and launch_pins.launches(operation)
-        params = _params(body) if host_checked or pins else None
-        with service.state.lock:  # the task definitions a call names are read for IAM, pinned
-            store_of = partial(service.state.store_for, ctx.account, ctx.region)
-            if self._iam is not None:
-                self._iam.check_json(service.name, operation, body, environ, ctx, caller,
-                                     store_of)
-            pinned = launch_pins.pin(operation, params, store_of()) if pins and params else None
-        if host_checked and params is not None:
-            self._refuse_host_access(service, operation, pinned or params, ctx, caller)
+        principal = self._iam.call_principal(environ, ctx, caller, body) if self._iam else None
+        pinned = self._check(service, operation, _params(body), ctx, caller, principal)
         return body if pinned is None else json.dumps(pinned).encode()
 
     def check_on_behalf(self, service, operation: str, params: dict, environ: dict,
@@ -73,20 +64,29 @@ class Rights:
         its caller's rights on AWS, or with its service role's (`role`). Returns the params to
         call with (pinned, as check_json's body)."""
         caller = caller_of(environ)
-        host_checked = self._host_access_checked(service, caller)
-        if self._iam is None and not host_checked:
+        if self._iam is None and not self._host_access_checked(service, caller):
             return params
+        principal = (self._iam.stack_principal(environ, ctx, caller, role) if self._iam
+                     else None)
+        return self._check(service, operation, params, ctx, caller, principal) or params
+
+    def _check(self, service, operation: str, params: dict | None, ctx, caller,
+               principal) -> dict | None:
+        """The rules both kinds of call share: IAM's (for `principal`), and the launch's pin,
+        under the state lock the task definitions a call names are read with; then host
+        access. `params` is None for a body that is no JSON object (IAM then reads no member,
+        and nothing is pinned or refused for the host). Returns the params pinned, or None."""
         with service.state.lock:
             store_of = partial(service.state.store_for, ctx.account, ctx.region)
             if self._iam is not None:
-                self._iam.check_on_behalf(service.name, operation, params, environ, ctx, caller,
-                                          store_of, role)
-            pinned = launch_pins.pin(operation, params, store_of()) if (
-                service.name == "ecs") else None
-        params = pinned or params
-        if host_checked:
-            self._refuse_host_access(service, operation, params, ctx, caller)
-        return params
+                self._iam.require_call(principal, service.name, operation, params or {}, ctx,
+                                       store_of)
+            pinned = (launch_pins.pin(operation, params, store_of())
+                      if params and service.name == "ecs" and launch_pins.launches(operation)
+                      else None)
+        if params is not None and self._host_access_checked(service, caller):
+            self._refuse_host_access(service, operation, pinned or params, ctx, caller)
+        return pinned
 
     def check_stack_resource(self, resource_type: str, properties, environ: dict, ctx,
                              deleting=None, name: str | None = None,
@@ -111,9 +111,7 @@ class Rights:
             refused = self._iam.pass_role_denial(role, environ, ctx, caller_of(environ))
             if refused is not None:
                 return "AccessDenied", refused
-        # CloudFormation assumes a service role of the caller's account only.
-        if _account_of(role) != ctx.account or not self._iam.assumable_by(
-                role, "cloudformation.amazonaws.com"):
+        if not self._iam.assumable_by(role, "cloudformation.amazonaws.com", ctx.account):
             return "ValidationError", f"Role {role} is invalid or cannot be assumed"
         return None
 
@@ -148,11 +146,6 @@ class Rights:
         if self._iam is None:
             return moto(environ, start_response, ctx)
         return self._iam.serve_moto(moto, environ, start_response, ctx, caller_of(environ))
-
-
-def _account_of(arn: str) -> str | None:
-    parts = arn.split(":", 5) if isinstance(arn, str) else []
-    return parts[4] if len(parts) == 6 else None
 
 
 def _params(body: bytes) -> dict | None:

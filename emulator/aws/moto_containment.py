@@ -14,13 +14,12 @@ moto serves every caller, tasks included, and some of its services act outside t
   service on this host's loopback a call from inside. Those requests are made over connections
   that refuse addresses of this host (loopback, link-local, unspecified, any address of its
   interfaces): the name is resolved once, in bounded time and to a bounded number of addresses
-  (RESOLVE_S, MAX_ADDRESSES: a hostile name's slow resolver or thousands of addresses would
+  (access/name_resolution.py: a hostile name's slow resolver or thousands of addresses would
   hold the call; beyond either it is refused), every address is checked, and only those are
   connected to (no second resolution, which could answer elsewhere), on every redirect too.
-  A refused or failed
-  delivery is logged and dropped, as AWS drops what an endpoint does not take: the call that
-  caused it (Publish, PutRecord, PutEvents) succeeds. Answers are read streamed, cut at a size
-  and a time (TIMEOUT_S, DEADLINE_S, ANSWER_CAP).
+  A refused or failed delivery is logged and dropped, as AWS drops what an endpoint does not
+  take: the call that caused it (Publish, PutRecord, PutEvents) succeeds. Answers are read
+  streamed, cut at a size and a time (TIMEOUT_S, DEADLINE_S, ANSWER_CAP).
 """
 
 from __future__ import annotations
@@ -28,13 +27,13 @@ from __future__ import annotations
 import functools
 import importlib.abc
 import importlib.machinery
-import ipaddress
 import json
 import logging
-import socket
 import sys
 import threading
 import time
+
+from emulator.access.name_resolution import Resolver, Unresolved
 
 log = logging.getLogger("emulator.moto")
 
@@ -58,15 +57,9 @@ TIMEOUT_S = (5, 15)
 DEADLINE_S = 30.0
 ANSWER_CAP = 1 << 20
 LAMBDA_SIMPLE_ANSWER = "Simple Lambda happy path OK"  # moto's docker-less Lambda's
-# A delivery's name is resolved in RESOLVE_S at most (getaddrinfo has no timeout: it waits on
-# the resolver's name servers, which a hostile name's may stretch) to MAX_ADDRESSES at most
-# (each is checked, and connected to in turn within the connect timeout); beyond either the
-# delivery is refused. Lookups still waiting after their time hold at most LOOKUPS threads.
-RESOLVE_S = 5.0
-MAX_ADDRESSES = 16
-LOOKUPS = 4
-_lookups = threading.BoundedSemaphore(LOOKUPS)
-
+# The deliveries' names' lookups: their own, so names a task's image references stall do not
+# refuse a delivery.
+RESOLVER = Resolver(thread_name="moto-delivery-lookup")
 _installed = threading.Lock()
 _done = False
 
@@ -138,53 +131,16 @@ def checked_addresses(host: str, port: int) -> list[str]:
 
     if host.strip("[]").rstrip(".").lower() in HOST_NAMES:
         raise RefusedAddress(f"{host} names the emulator's host")
-    addresses = list(dict.fromkeys(info[4][0] for info in _resolve(host.strip("[]"), port)))
-    if len(addresses) > MAX_ADDRESSES:
-        raise RefusedAddress(f"{host} resolves to {len(addresses)} addresses, more than "
-                             f"{MAX_ADDRESSES}")
+    try:
+        addresses = RESOLVER.addresses(host.strip("[]"), port)
+    except Unresolved as error:
+        raise RefusedAddress(str(error)) from None
+    except (UnicodeError, ValueError):  # "a..b", a label over 63 characters
+        raise RefusedAddress(f"{host} is not a valid host name") from None
     local = [address for address in addresses if reaches_this_host(address)]
     if local:
         raise RefusedAddress(f"{host} is an address of the emulator's host ({', '.join(local)})")
     return addresses
-
-
-def _resolve(host: str, port: int) -> list:
-    """getaddrinfo in a thread of its own, waited for RESOLVE_S at most (a slot among LOOKUPS
-    too, which lookups still stalled hold)."""
-    try:  # an address literal needs no lookup, nor a slot stalled names may hold
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        pass
-    else:
-        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                  flags=socket.AI_NUMERICHOST)
-    deadline = time.monotonic() + RESOLVE_S
-    if not _lookups.acquire(timeout=RESOLVE_S):
-        raise RefusedAddress(f"{host}: {LOOKUPS} names are still being resolved")
-    found: list = []
-
-    def lookup():
-        try:
-            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            found.append(error)
-        finally:
-            _lookups.release()
-
-    thread = threading.Thread(target=lookup, name="moto-delivery-lookup", daemon=True)
-    try:
-        thread.start()
-    except BaseException:  # the slot is the thread's to give back: it never ran
-        _lookups.release()
-        raise
-    thread.join(max(0.0, deadline - time.monotonic()))
-    if not found:
-        raise RefusedAddress(f"{host} was not resolved in {RESOLVE_S:g} s")
-    if isinstance(found[0], (UnicodeError, ValueError)):  # "a..b", a label over 63 characters
-        raise RefusedAddress(f"{host} is not a valid host name")
-    if isinstance(found[0], BaseException):
-        raise found[0]
-    return found[0]
 
 
 def _connect(connection, addresses: list[str]):

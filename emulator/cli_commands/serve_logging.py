@@ -11,12 +11,29 @@ The router logs the calls of the services we emulate (ECS, ECR); RequestLog logs
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
 from emulator.aws.context import form_action, signing_service
 
 log = logging.getLogger("emulator.requests")
+
+# C0 and C1 controls and DEL: what a task's request (its path, X-Amz-Target, Action) could carry
+# to move the operator's terminal (escape sequences: colours, title, clipboard) or to start a
+# line of its own that looks like ours. Shown as \xNN instead.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown(match: re.Match) -> str:
+    return f"\\x{ord(match[0]):02x}"
+
+
+def printable(text: str, lines: bool = False) -> str:
+    """`text` with its control characters written out (its line ends kept if `lines`)."""
+    return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_shown, text)
+
 
 _TAGS = {"emulator.requests": "api", "emulator.tasks": "task", "emulator.engine": "engine",
          "emulator.server": "server", "emulator.logs": "logs", "emulator.scheduler": "sched"}
@@ -30,8 +47,8 @@ class ReadableFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         level = f"{record.levelname} " if record.levelno >= logging.WARNING else ""
         line = self.line(record.created, record.name, level + record.getMessage())
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+        if record.exc_info:  # a traceback's lines are its own; what they quote is escaped
+            line += "\n" + printable(self.formatException(record.exc_info), lines=True)
         return line
 
     def line(self, created: float, name: str, message: str) -> str:
@@ -44,7 +61,7 @@ class ReadableFormatter(logging.Formatter):
             self._second = (second, stamp)
         tag = _TAGS.get(name) or name.removeprefix("emulator.")
         msecs = int((created - int(created)) * 1000)  # as LogRecord's
-        return f"{stamp}.{msecs:03d} {tag:<5} {message}"
+        return f"{stamp}.{msecs:03d} {tag:<5} {printable(message)}"
 
 
 class BatchingHandler(logging.StreamHandler):

@@ -9,7 +9,8 @@
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
 ecs_clusters, ecs_services, ecr_resources (one per resource family), stack_life (events,
-rollback, delete), replacements (an update's clean-up phase), change_sets, stack_role (the
+rollback, delete), stack_lock (one operation on a stack at a time), replacements (an update's
+clean-up phase), change_sets, stack_role (the
 service role a stack acts with), update_scope
 (what an update touches), update_rights (an update checked as a whole under IAM enforcement),
 template_inputs (SSM,
@@ -82,6 +83,8 @@ def _install_into_moto() -> None:
         backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)
         backend.update_stack = change_sets.wrap_update_stack(backend.update_stack)
+        backend.create_change_set = change_sets.wrap_create_change_set(
+            backend.create_change_set)
         backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
         backend.delete_change_set = change_sets.delete_change_set
         backend.describe_change_set = change_sets.describe_change_set

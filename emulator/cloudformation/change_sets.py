@@ -3,11 +3,14 @@ failure (like a stack operation), a name the CDK reuses on every deploy finds th
 set, and a change set that does not exist is ChangeSetNotFound (moto crashes on it, HTTP 500;
 the CDK deletes its `cdk-diff-change-set` before each `cdk diff`, expecting that error), and a
 stack's update (UpdateStack, ExecuteChangeSet) makes its other change sets OBSOLETE: they were
-made against the stack as it was, with the role it had then (moto leaves them AVAILABLE)."""
+made against the stack as it was, with the role it had then (moto leaves them AVAILABLE). A
+change set runs while its stack is held (stack_lock.py), EXECUTE_IN_PROGRESS meanwhile."""
 
 from __future__ import annotations
 
+from emulator.cloudformation import stack_lock
 from emulator.cloudformation.stack_life import roll_back_create, run_update
+from emulator.cloudformation.stack_role import find_stack
 
 
 def wrap_execute_change_set(original):
@@ -22,36 +25,64 @@ def wrap_execute_change_set(original):
             from moto.cloudformation.exceptions import ValidationError
 
             raise ValidationError(message=f"ChangeSet [{change_set_name}] does not exist")
+        if change_set.execution_status == "EXECUTE_IN_PROGRESS":
+            raise _invalid_status("An operation on this ChangeSet is currently in progress.  "
+                                  "Please attempt this operation again later.")  # AWS's words
         if change_set.execution_status != "AVAILABLE":
             raise _invalid_status(
                 f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
                 f"execution status of [{change_set.execution_status}]")
         stack = self.stacks[change_set.stack_id]
-        if change_set.change_set_type == "CREATE":
-            try:
-                original(self, change_set.change_set_id, stack_name)
-            except Exception as error:
-                change_set.execution_status = "EXECUTE_FAILED"
-                stack.template = change_set.template
-                stack._parse_template()
-                roll_back_create(stack, error)
-                return
-            # moto made the stack's outputs from its empty template at CreateChangeSet.
-            stack._parse_template()
-            stack.description = stack.template_dict.get("Description")
-            stack.output_map = stack._create_output_map()
-            return
-        ok = run_update(stack, lambda: original(self, change_set.change_set_id, stack_name),
-                        change_set.template, change_set.parameters)
-        if not ok:
-            change_set.execution_status = "EXECUTE_FAILED"  # the stack keeps its role
-            return
-        stack.output_map = stack._create_output_map()
-        if change_set.role_arn:
-            stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
-        obsolete_others(self, stack, change_set)
+        # One operation on a stack at a time (stack_lock.py): a stack being created or updated
+        # refuses it with InvalidChangeSetStatus ("the stack status might be
+        # UPDATE_IN_PROGRESS", the model's shape).
+        with stack_lock.exclusive(stack, f"{change_set.change_set_type}_IN_PROGRESS",
+                                  _invalid_status):
+            change_set.execution_status = "EXECUTE_IN_PROGRESS"
+            _execute(self, original, change_set, stack, stack_name)
 
     return execute_change_set
+
+
+def _execute(backend, original, change_set, stack, stack_name) -> None:
+    """Run one change set while its stack is held: a CREATE one rolls back the stack it fails
+    to make, an UPDATE one the update it fails (stack_life.run_update)."""
+    if change_set.change_set_type == "CREATE":
+        try:
+            original(backend, change_set.change_set_id, stack_name)
+        except Exception as error:
+            change_set.execution_status = "EXECUTE_FAILED"
+            stack.template = change_set.template
+            stack._parse_template()
+            roll_back_create(stack, error)
+            return
+        # moto made the stack's outputs from its empty template at CreateChangeSet.
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        return
+    ok = run_update(stack, lambda: original(backend, change_set.change_set_id, stack_name),
+                    change_set.template, change_set.parameters)
+    if not ok:
+        change_set.execution_status = "EXECUTE_FAILED"  # the stack keeps its role
+        return
+    stack.output_map = stack._create_output_map()
+    if change_set.role_arn:
+        stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
+    obsolete_others(backend, stack, change_set)
+
+
+def wrap_create_change_set(original):
+    """CloudFormationBackend.create_change_set: not for a stack another operation holds
+    (stack_lock.py); CloudFormation answers it in an update's words."""
+
+    def create_change_set(self, stack_name, *args, **kwargs):
+        stack = find_stack(self, stack_name)
+        if stack is not None:
+            stack_lock.check_free(stack)
+        return original(self, stack_name, *args, **kwargs)
+
+    return create_change_set
 
 
 def wrap_update_stack(original):

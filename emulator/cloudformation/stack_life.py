@@ -13,11 +13,10 @@ the outcome is in the stack's status and events, as on AWS. Applied once per pro
 from __future__ import annotations
 
 import logging
-import threading
 
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
-from emulator.cloudformation import ec2_network, replacements
+from emulator.cloudformation import ec2_network, replacements, stack_lock
 from emulator.cloudformation.resource import (ResourceFailed, acting_as,
                                               check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import find_stack, keep_role
@@ -272,10 +271,11 @@ def stack_resources(self):
 
 def wrap_create_resources(original):
     def create_resources(self):
-        try:
-            original(self)
-        except Exception as error:
-            roll_back_create(self, error)
+        with stack_lock.exclusive(self, "CREATE_IN_PROGRESS", stack_lock.validation_error):
+            try:
+                original(self)
+            except Exception as error:
+                roll_back_create(self, error)
 
     return create_resources
 
@@ -323,16 +323,9 @@ def run_update(stack, apply, template, parameters) -> bool:
 
 def wrap_stack_update(original):
     def update(self, template, role_arn=None, parameters=None, tags=None):
-        # One update of a stack at a time (UpdateStack, ExecuteChangeSet): a second one while
-        # the first runs would share its clean-up state (replacements), so it is refused in
-        # CloudFormation's words, as a stack in UPDATE_IN_PROGRESS refuses it on AWS.
-        busy = self.__dict__.setdefault("_emulator_updating", threading.Lock())
-        if not busy.acquire(blocking=False):
-            from moto.cloudformation.exceptions import ValidationError
-
-            raise ValidationError(message=f"Stack:{self.stack_id} is in {self.status} state "
-                                          "and can not be updated.")
-        try:
+        # One operation on a stack at a time (stack_lock.py): UpdateStack while another runs is
+        # refused in CloudFormation's words.
+        with stack_lock.exclusive(self, "UPDATE_IN_PROGRESS", stack_lock.validation_error):
             # The stack's role once it is ours to update: the one the handler read
             # (stack_role.py) may have been replaced by the update that held the lock.
             acting = (role_arn or getattr(self, "role_arn", None)) if enforcing() else None
@@ -340,8 +333,6 @@ def wrap_stack_update(original):
             with acting_as(acting):
                 run_update(self, lambda: original(self, template, role_arn, parameters, tags),
                            template, parameters)
-        finally:
-            busy.release()
 
     return update
 
@@ -351,27 +342,34 @@ def wrap_delete_stack(original):
         stack = find_stack(self, name_or_stack_id)
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
-        stack.resource_map.deleting_stack = stack  # its resources' events are its
-        first_event = len(stack.events)
-        try:
-            original(self, stack.stack_id)
-            drop_outputs(stack)
-        except Exception as error:
-            # moto took the stack out before deleting its resources; a stack whose resources
-            # could not all go stays, DELETE_FAILED, as on AWS.
-            self.deleted_stacks.pop(stack.stack_id, None)
-            self.stacks[stack.stack_id] = stack
-            stack.status = "DELETE_FAILED"
-            _report_delete_failures(stack)
-            failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
-                             if e.resource_status == "DELETE_FAILED"})
-            reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
-                      if failed else reason_of(error))
-            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
-        finally:
-            stack.resource_map.deleting_stack = None
+        # One operation on a stack at a time (stack_lock.py): not while it is created or updated
+        with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", stack_lock.validation_error,
+                                  stack_lock.undeletable_message):
+            _delete(self, original, stack)
 
     return delete_stack
+
+
+def _delete(backend, original, stack) -> None:
+    stack.resource_map.deleting_stack = stack  # its resources' events are its
+    first_event = len(stack.events)
+    try:
+        original(backend, stack.stack_id)
+        drop_outputs(stack)
+    except Exception as error:
+        # moto took the stack out before deleting its resources; a stack whose resources
+        # could not all go stays, DELETE_FAILED, as on AWS.
+        backend.deleted_stacks.pop(stack.stack_id, None)
+        backend.stacks[stack.stack_id] = stack
+        stack.status = "DELETE_FAILED"
+        _report_delete_failures(stack)
+        failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
+                         if e.resource_status == "DELETE_FAILED"})
+        reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
+                  if failed else reason_of(error))
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+    finally:
+        stack.resource_map.deleting_stack = None
 
 
 def wrap_describe_stack_events(original):

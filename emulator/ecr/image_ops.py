@@ -64,14 +64,21 @@ def describe(store, repository: Repository, image_ids: list[ImageId] | None,
                 if _keeps(i, tag_status, image_status)]
     found: dict[str, Image] = {}
     for image_id in image_ids:
-        resolved = resolve(store, repository, image_id)
-        if resolved.image is None:
-            raise ImageNotFoundException(
-                f"The image with imageId {show(image_id)} does not exist within the repository "
-                f"with name '{repository.name}' in the registry with id '{store.account}'"
-            )
-        found.setdefault(resolved.image.digest, resolved.image)
+        image = existing(store, repository, image_id)
+        found.setdefault(image.digest, image)
     return list(found.values())
+
+
+def existing(store, repository: Repository, image_id: ImageId) -> Image:
+    """The image `image_id` names, else ECR's ImageNotFoundException for a call that names one
+    image (DescribeImages, the scan and signing calls, UpdateImageStorageClass)."""
+    image = resolve(store, repository, image_id).image
+    if image is None:
+        raise ImageNotFoundException(
+            f"The image with imageId {show(image_id)} does not exist within the repository "
+            f"with name '{repository.name}' in the registry with id '{store.account}'"
+        )
+    return image
 
 
 def list_ids(store, repository: Repository, tag_status: str,

@@ -99,11 +99,8 @@ def _parse(body: bytes, media_type: str | None):
 
 def _digest_of(body: bytes, declared: str | None) -> str:
     algorithm = (declared or "").partition(":")[0]
-    hasher = registry_names.hasher_for(
-        f"{algorithm}:" if algorithm in registry_names.ALGORITHMS else "sha256:"
-    )
-    hasher.update(body)
-    digest = f"{hasher.name}:{hasher.hexdigest()}"
+    digest = registry_names.digest_of(
+        body, f"{algorithm}:" if algorithm in registry_names.ALGORITHMS else "sha256:")
     if declared is not None and declared != digest:
         raise ImageDigestDoesNotMatchException(
             f"Provided image digest '{declared}' does not match the calculated digest '{digest}'"

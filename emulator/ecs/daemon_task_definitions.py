@@ -19,6 +19,7 @@ from emulator.aws.context import RequestContext
 from emulator.ecs import arns
 from emulator.ecs import task_definition_attributes as attributes
 from emulator.ecs import task_definition_rules as rules
+from emulator.ecs import task_definitions
 from emulator.ecs.errors import ClientException, InvalidParameterException
 from emulator.ecs.model import TaskDefinition, utcnow
 from emulator.ecs.store import EcsStore
@@ -52,20 +53,21 @@ def register(store: EcsStore, ctx: RequestContext, request) -> TaskDefinition:
 
 def resolve(store: EcsStore, ref: str, *, latest_active: bool = True) -> TaskDefinition | None:
     """"family" (its latest ACTIVE revision), "family:revision" or an ARN; None if not found."""
-    parsed = arns.parse(ref)
-    if parsed is not None:
-        if not parsed.in_store(store, RESOURCE):
-            return None
-        ref = parsed.resource
-    family, sep, revision = ref.partition(":")
+    parsed = parse_reference(store, ref)
+    if parsed is None:
+        return None
+    family, revision = parsed
     revisions = store.daemon_task_definitions.get(family, {})
-    if not sep:
+    if revision is None:
         active = [d for d in revisions.values() if d.status == "ACTIVE"] if latest_active \
             else list(revisions.values())
         return max(active, key=lambda d: d.revision, default=None)
-    if not revision.isdigit():
-        return None
-    return revisions.get(int(revision))
+    return revisions.get(revision)
+
+
+def parse_reference(store: EcsStore, ref: str) -> tuple[str, int | None] | None:
+    """A daemon task definition's reference, read as a task definition's (its family's rules)."""
+    return task_definitions.parse_reference(store, ref, RESOURCE)
 
 
 def describe(store: EcsStore, ref: str) -> TaskDefinition:

@@ -193,13 +193,12 @@ def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict)
     """(the task definition the configuration runs, the port traffic goes to)."""
     if "taskDefinitionArn" in settings and "primaryContainer" not in settings:
         definition = task_definitions.describe(store, settings["taskDefinitionArn"])
-        container = next((c for c in definition.spec["containerDefinitions"]
-                          if c.get("portMappings")), None)
-        if container is None or definition.spec.get("networkMode") != "awsvpc":
+        served = _served_mapping(definition)
+        if served is None or definition.spec.get("networkMode") != "awsvpc":
             raise InvalidParameterException(
                 "The task definition of an Express service must use the awsvpc network mode "
-                "and map a container port.")
-        return definition, container["portMappings"][0]["containerPort"]
+                "and map a container port over TCP.")
+        return definition, served[1]["containerPort"]
     primary = settings["primaryContainer"]
     port = primary.get("containerPort", 80)
     container = {"name": CONTAINER, "image": primary["image"], "essential": True,
@@ -225,9 +224,15 @@ def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict)
     return definition, port
 
 
+def _served_mapping(definition) -> tuple[dict, dict] | None:
+    """(container, port mapping) the load balancer sends HTTP to: the first TCP mapping (a UDP
+    one carries no HTTP, and the front door never dials a UDP binding's port)."""
+    return next(((c, m) for c in definition.spec["containerDefinitions"]
+                 for m in c.get("portMappings", []) if m.get("protocol", "tcp") == "tcp"), None)
+
+
 def _primary_name(definition) -> str:
-    return next(c["name"] for c in definition.spec["containerDefinitions"]
-                if c.get("portMappings"))
+    return _served_mapping(definition)[0]["name"]
 
 
 def _generated_name(settings: dict) -> str:

@@ -13,8 +13,9 @@ constraints), as RunTask's `failures` show them.
 
 What a task reserves: its task-level cpu and memory when given, otherwise the sum over its
 containers of cpu and of memoryReservation (or memory); in bridge and host mode, the static host
-ports of its port mappings. Tasks hold that until they are STOPPED. The USAGE_CONTRIBUTOR
-registered here makes DescribeContainerInstances show it.
+ports of its port mappings. Tasks hold that until they are STOPPED. instance_usage tells it
+(ecs/contributions.py hands it to container_instances.usage), which DescribeContainerInstances
+shows.
 """
 
 from __future__ import annotations

@@ -135,6 +135,24 @@ def _check_mount_points(container: dict, volume_names: set[str]) -> None:
             )
 
 
+def check_container_paths(container: dict) -> None:
+    """A Linux container's mount points and tmpfs mount at absolute paths with no ':'.
+
+    ECS's reference names no rule for a mount point's (a tmpfs's is "the absolute file path"),
+    but its agent, as ours, hands Docker "source:containerPath[:ro]": a ':' in the path would be
+    read as Docker's options ("/data:rshared" changes a host volume's propagation, "/data:rw"
+    with readOnly makes a spec Docker refuses), and a relative path fails only when the task
+    starts. Refused when the definition is registered instead."""
+    paths = [mount.get("containerPath") for mount in container["mountPoints"]]
+    paths += [tmpfs.get("containerPath") for tmpfs in
+              (container.get("linuxParameters") or {}).get("tmpfs", [])]
+    for path in paths:
+        if path and (not path.startswith("/") or ":" in path):
+            raise ClientException(
+                f"Invalid 'containerPath' setting for container '{container['name']}': "
+                f"'{path}' is not an absolute path without ':'.")
+
+
 def _check_volumes_from(container: dict, container_names: set[str]) -> None:
     for source in container["volumesFrom"]:
         other = source.get("sourceContainer")

@@ -15,6 +15,7 @@ import re
 from emulator.ecs import task_definition_containers as containers_rules
 from emulator.ecs import task_definition_ports as ports
 from emulator.ecs.errors import ClientException
+from emulator.ecs.task_definition_compat import is_windows
 from emulator.ecs.task_definition_containers import NAME
 from emulator.ecs.task_definition_sizes import parse_cpu, parse_memory
 
@@ -46,6 +47,8 @@ def normalize(document: dict) -> dict:
     names = {c["name"] for c in containers}
     for container in containers:
         containers_rules.check_settings(container, volume_names, names)
+        if not is_windows(spec):  # (a Windows container's path is C:\\...)
+            containers_rules.check_container_paths(container)
     _check_dependencies(containers)
     _check_secrets_need_role(spec, containers)
     _check_firelens(containers)

@@ -51,12 +51,14 @@ def register(store: EcsStore, ctx: RequestContext, request) -> TaskDefinition:
     return definition
 
 
-def parse_reference(store: EcsStore, ref: str) -> tuple[str, int | None] | None:
+def parse_reference(store: EcsStore, ref: str, resource: str = "task-definition"
+                    ) -> tuple[str, int | None] | None:
     """"family", "family:revision" or an ARN -> (family, revision or None); None if malformed
-    or an ARN of another account or region."""
+    or an ARN of another account or region, or of another `resource` (daemon task definitions
+    are named by the same rules, under their own resource type)."""
     parsed = arns.parse(ref)
     if parsed is not None:
-        if not parsed.in_store(store, "task-definition"):
+        if not parsed.in_store(store, resource):
             return None
         ref = parsed.resource
     elif ref.startswith("arn:"):

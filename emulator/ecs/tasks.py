@@ -18,6 +18,9 @@ _START_TASK_STARTED_BY = 36  # StartTask's model: "Up to 36 letters ..."
 # RunTask's clientToken: "Up to 64 characters ... in the range of 33-126, inclusive."
 _CLIENT_TOKEN = re.compile(r"^[\x21-\x7e]{1,64}$")
 MAX_GROUP_LENGTH = 255  # "A task group name must be 255 or fewer characters." (task groups)
+# StopTask's reason: "Up to 255 characters are allowed in this message." (the model's words in
+# older SDKs, e.g. aws-sdk-ecs 1.3; newer models dropped the sentence, not the limit as far as known)
+MAX_STOP_REASON = 255
 
 
 def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
@@ -43,8 +46,8 @@ def start(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]
     store.cluster(request.cluster)
     _check_started_by_and_group(request.started_by, request.group)
     if request.started_by is not None and len(request.started_by) > _START_TASK_STARTED_BY:
-        raise InvalidParameterException(
-            f"startedBy may have up to {_START_TASK_STARTED_BY} characters.")
+        # AWS's words (quoted in mapbox/ecs-watchbot#78 and convox/rack#1727)
+        raise InvalidParameterException(f"startedBy longer than {_START_TASK_STARTED_BY}.")
     if not 1 <= len(request.container_instances) <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException(
             f"containerInstances must list 1 to {MAX_TASKS_PER_CALL} instances."
@@ -67,6 +70,9 @@ def _check_started_by_and_group(started_by: str | None, group: str | None) -> No
 def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | None,
          stop_code: str = "UserInitiated") -> Task:
     cluster = store.cluster(cluster_ref)
+    if reason is not None and len(reason) > MAX_STOP_REASON:
+        # AWS's wording of its other length limits ("startedBy longer than 36.")
+        raise InvalidParameterException(f"reason longer than {MAX_STOP_REASON}.")
     task = find(store, cluster.name, task_ref)
     if task is None:
         raise InvalidParameterException("The referenced task was not found.")
@@ -91,9 +97,18 @@ def find(store: EcsStore, cluster_name: str, ref: str) -> Task | None:
     return store.tasks.get(arn)
 
 
+# ListTasks' filters that startedBy may not be combined with: "When you specify startedBy as the
+# filter, it must be the only filter that you use." (the model's startedBy). The desired status
+# is not one of them: it picks the RUNNING or the STOPPED tasks, and every call has one.
+_NOT_WITH_STARTED_BY = (("serviceName", "service_name"), ("family", "family"),
+                        ("containerInstance", "container_instance"),
+                        ("launchType", "launch_type"), ("daemonName", "daemon_name"))
+
+
 def listed(store: EcsStore, request) -> list[Task]:
     """The tasks ListTasks (its request as named values) names, in a stable order (by ARN)."""
     cluster = store.cluster(request.cluster)
+    _check_started_by_alone(request)
     desired = request.desired_status or "RUNNING"
     if desired == "PENDING":
         # ECS never sets a task's desired status to PENDING (only its last status), so the
@@ -103,6 +118,14 @@ def listed(store: EcsStore, request) -> list[Task]:
     if request.service_name is not None:
         # A service that was never there is an error (ServiceNotFoundException), not [].
         group = services.find(store, cluster.name, request.service_name).task_group
+    if request.daemon_name is not None:
+        # A daemon's tasks are its hidden service's group (daemons.py). ListTasks' model has no
+        # error for a daemon that is not there, so it lists nothing, as a family nobody runs.
+        daemon = store.daemons.get((cluster.name, arns.name_from(request.daemon_name, "daemon")))
+        if daemon is None or daemon.status == "DELETED" or group not in (
+                None, daemon.service.task_group):
+            return []  # (with a serviceName too: a service's group is never a daemon's)
+        group = daemon.service.task_group
     matches = []
     for task in store.tasks_of(cluster.name):
         if not _desired_matches(task, desired):
@@ -120,6 +143,17 @@ def listed(store: EcsStore, request) -> list[Task]:
             continue
         matches.append(task)
     return sorted(matches, key=lambda t: t.arn)
+
+
+def _check_started_by_alone(request) -> None:
+    if request.started_by is None:
+        return
+    others = [wire for wire, name in _NOT_WITH_STARTED_BY if getattr(request, name) is not None]
+    if others:
+        # AWS documents the rule, not its message: this one is the emulator's.
+        raise InvalidParameterException(
+            f"startedBy cannot be combined with {', '.join(others)}: when you specify "
+            "startedBy as the filter, it must be the only filter that you use.")
 
 
 def _desired_matches(task: Task, desired: str) -> bool:

@@ -16,6 +16,7 @@ flags first, then the named (or default) cluster configuration, then the environ
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +44,22 @@ def _read(name: str) -> dict:
 
 def _write(name: str, data: dict) -> Path:
     path = config_dir() / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    if name == "credentials":
-        path.chmod(0o600)
+    # ~/.ecs made for you only, as the credentials in it are (one of yours is left as it is).
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    text = yaml.safe_dump(data, sort_keys=False)
+    if name != "credentials":
+        path.write_text(text)
+        return path
+    # Profiles may hold real keys: the file is 0600 from its first byte (mkstemp, whatever the
+    # umask), written whole under another name and renamed, never open to others for a moment.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".credentials-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -137,13 +137,14 @@ class LoadBalancerTargets(TaskHook):
             planned.failures.append((arn, "The target group does not exist"))
             return
         with self._state.lock:
-            target, why = self._target(store, task, balancer, group.target_type)
+            target, why = self._target(store, task, balancer, group.target_type,
+                                       _protocol_of(group))
         if target is None:
             planned.failures.append((arn, why))
         else:
             planned.targets.append(Registration(arn, target))
 
-    def _target(self, store, task, balancer: dict, target_type: str):
+    def _target(self, store, task, balancer: dict, target_type: str, protocol: str):
         container = task.container(balancer.get("containerName", ""))
         port = balancer.get("containerPort")
         if container is None:
@@ -161,7 +162,7 @@ class LoadBalancerTargets(TaskHook):
         instance = store.container_instances.get(task.container_instance_arn or "")
         if instance is None or not instance.ec2_instance_id:
             return None, "The task has no container instance with an EC2 instance id"
-        host_port = _host_port(task.network_mode, container, port)
+        host_port = _host_port(task.network_mode, container, port, protocol)
         if host_port is None:
             return None, f"Container port {port} of {container.name} is not published"
         return {"Id": instance.ec2_instance_id, "Port": host_port}, None
@@ -197,13 +198,22 @@ def service_of(store, task):
     return store.services.get((task.cluster_name, group[len("service:"):]))
 
 
-def _host_port(network_mode: str, container, port) -> int | None:
+def _host_port(network_mode: str, container, port, protocol: str) -> int | None:
+    """The host port Docker published for the container's `port` over `protocol`: a UDP
+    binding's port is no HTTP or TCP group's target (another program may hold it over TCP)."""
     if network_mode == "host":
         return port
     for binding in container.network_bindings:
-        if binding.get("containerPort") == port and binding.get("hostPort"):
+        if binding.get("containerPort") == port and binding.get("hostPort") and \
+                binding.get("protocol", "tcp") == protocol:
             return binding["hostPort"]
     return None
+
+
+def _protocol_of(group) -> str:
+    """The transport a target group's targets take: UDP for a UDP group, TCP for the rest
+    (HTTP, HTTPS, TCP, TLS, and TCP_UDP's TCP side)."""
+    return "udp" if (getattr(group, "protocol", None) or "").upper() == "UDP" else "tcp"
 
 
 def _groups(registrations: list[Registration]) -> list[str]:

@@ -295,6 +295,6 @@ def _check_length(size: int, length: int | None) -> None:
 
 
 def _check_digest(hasher, digest: str) -> None:
-    actual = f"{hasher.name}:{hasher.hexdigest()}"
+    actual = names.digest_text(hasher)
     if actual != digest:
         raise DigestMismatch(f"content digest is {actual}, not {digest}", digest=digest)

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 
 from emulator.registry.manifests import DOCKER_MANIFEST, OCI_MANIFEST
-from emulator.registry.names import hasher_for
+from emulator.registry.names import digest_of
 
 SCHEMA_1 = "application/vnd.docker.distribution.manifest.v1+json"  # what ECR converts to, we not
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -80,9 +80,7 @@ def convert(body: bytes, media_type: str, wanted: str, digest_like: str = "sha25
     # theirs, which both formats allow), as does any member neither format defines.
     out = {"schemaVersion": 2, "mediaType": wanted, "config": config, "layers": converted_layers}
     text = json.dumps(out, separators=(",", ":")).encode()
-    hasher = hasher_for(digest_like)
-    hasher.update(text)
-    return Converted(text, f"{hasher.name}:{hasher.hexdigest()}", wanted)
+    return Converted(text, digest_of(text, digest_like), wanted)
 
 
 def _mapped(descriptor, types: dict) -> dict | None:

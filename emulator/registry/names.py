@@ -1,5 +1,6 @@
-"""What may be named, and where a name lives: repository names, tags, digests, upload ids, and the
-one function that resolves a request to an (account, region, repository).
+"""What may be named, and where a name lives: repository names, tags, digests (checked, and
+made of bytes), upload ids, and the one function that resolves a request to an (account,
+region, repository).
 
 Everything that ends up in a filesystem path is checked here against a strict pattern first, so
 storage never joins a path from unchecked text.
@@ -88,6 +89,18 @@ def check_upload_id(upload_id: str) -> bool:
 
 def hasher_for(digest: str):
     return hashlib.new(digest.partition(":")[0])
+
+
+def digest_text(hasher) -> str:
+    """A finished hash as a digest, `algorithm:hex`."""
+    return f"{hasher.name}:{hasher.hexdigest()}"
+
+
+def digest_of(body: bytes, like: str = "sha256:") -> str:
+    """The digest of `body` by the algorithm of `like` (a digest, or its `algorithm:` alone)."""
+    hasher = hasher_for(like)
+    hasher.update(body)
+    return digest_text(hasher)
 
 
 def resolve_repository(host: str, path_name: str, default_account: str,

@@ -226,7 +226,7 @@ class RegistryStorage:
             raise ManifestTooLarge(f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
         tag, digest = _split_reference(reference)
         parsed = parse_manifest(body, content_type)
-        actual = _digest_of(body, digest or "sha256:")
+        actual = names.digest_of(body, digest or "sha256:")
         if digest and actual != digest:
             raise DigestMismatch(f"manifest digest is {actual}, not {digest}", digest=digest)
         self._check_references(repo, parsed)
@@ -389,12 +389,6 @@ class RegistryStorage:
 
     def _with_tags(self, repo: RepoRef, info: ManifestInfo) -> ManifestInfo:
         return replace(info, tags=self._tags_by_digest(repo).get(info.digest, ()))
-
-
-def _digest_of(body: bytes, like: str) -> str:
-    hasher = names.hasher_for(like)
-    hasher.update(body)
-    return f"{hasher.name}:{hasher.hexdigest()}"
 
 
 def _split_reference(reference: str) -> tuple[str | None, str | None]:

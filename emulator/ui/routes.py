@@ -1,6 +1,6 @@
 """The dashboard's HTTP side (a Flask blueprint): the page, its static files, and the few JSON
 reads the ECS API has no operation for. Everything under /_emulator/ui/, so the rule that keeps
-/_emulator/* to loopback callers covers it.
+/_emulator/* off the listeners containers reach (access/gate.py) covers it.
 
   GET /_emulator/ui/                                      the page (emulator/ui/static/)
   GET /_emulator/ui/static/<file>                         its script and style sheet

@@ -6,21 +6,16 @@ import dataclasses
 from emulator.aws.json_service import Call, handler
 from emulator.ecr import archive, image_ops, render
 from emulator.ecr.api.common import image_id_of, page_of, repository_of, store_of
-from emulator.ecr.errors import ImageNotFoundException
 
 
 @handler("UpdateImageStorageClass")
 def update_image_storage_class(call: Call) -> dict:
     store, repository = repository_of(call)
     image_id = image_id_of(call.request.image_id)
-    resolved = image_ops.resolve(store, repository, image_id)
-    if resolved.image is None:
-        raise ImageNotFoundException(
-            f"The image with imageId {image_ops.show(image_id)} does not exist within the "
-            f"repository with name '{repository.name}' in the registry with id '{store.account}'")
-    status = archive.transition(store, resolved.image, call.request.target_storage_class)
+    image = image_ops.existing(store, repository, image_id)
+    status = archive.transition(store, image, call.request.target_storage_class)
     return {"registryId": store.account, "repositoryName": repository.name,
-            "imageId": render.image_id(resolved.image, image_id.tag),
+            "imageId": render.image_id(image, image_id.tag),
             "imageStatus": status}
 
 

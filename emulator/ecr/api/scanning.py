@@ -4,15 +4,14 @@ signing configurations, signing statuses."""
 from emulator.aws.json_service import Call, handler
 from emulator.ecr import archive, image_ops, names, render, scanning, signing
 from emulator.ecr.api.common import image_id_of, page_of, repository_of, store_of
-from emulator.ecr.errors import ImageArchivedException, ImageNotFoundException
-from emulator.ecr.model import ImageId
+from emulator.ecr.errors import ImageArchivedException
 
 
 @handler("StartImageScan")
 def start_image_scan(call: Call) -> dict:
     store, repository = repository_of(call)
     image_id = image_id_of(call.request.image_id)
-    image = _image(store, repository, image_id)
+    image = image_ops.existing(store, repository, image_id)
     if archive.status(image.record) != archive.ACTIVE:
         raise ImageArchivedException(
             f"The image with digest '{image.digest}' is {archive.status(image.record)} and "
@@ -27,7 +26,7 @@ def start_image_scan(call: Call) -> dict:
 def describe_image_scan_findings(call: Call) -> dict:
     store, repository = repository_of(call)
     image_id = image_id_of(call.request.image_id)
-    image = _image(store, repository, image_id)
+    image = image_ops.existing(store, repository, image_id)
     result = scanning.result_of(store, image)
     numbered = list(enumerate(result.findings))
     page, token = page_of(numbered, call.request, key=lambda item: item[0])
@@ -91,18 +90,8 @@ def delete_signing_configuration(call: Call) -> dict:
 def describe_image_signing_status(call: Call) -> dict:
     store, repository = repository_of(call)
     image_id = image_id_of(call.request.image_id)
-    image = _image(store, repository, image_id)
+    image = image_ops.existing(store, repository, image_id)
     return {"repositoryName": repository.name, "registryId": store.account,
             "imageId": render.image_id(image, image_id.tag),
             "signingStatuses": [render.signing_status(arn)
                                 for arn in signing.profiles_for(store, repository.name)]}
-
-
-def _image(store, repository, image_id: ImageId):
-    resolved = image_ops.resolve(store, repository, image_id)
-    if resolved.image is None:
-        raise ImageNotFoundException(
-            f"The image with imageId {image_ops.show(image_id)} does not exist within the repository with name "
-            f"'{repository.name}' in the registry with id '{store.account}'"
-        )
-    return resolved.image

@@ -2,7 +2,7 @@
 
 from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, capacity_providers, render
-from emulator.ecs.api.common import page_of
+from emulator.ecs.api.common import described, page_of
 
 
 @handler("CreateCapacityProvider")
@@ -19,14 +19,11 @@ def describe_capacity_providers(call: Call) -> dict:
     include = call.request.include or []
     refs = call.request.capacity_providers
     if refs:
-        found, failures = [], []
-        for ref in refs:
-            provider = capacity_providers.get(call.store, ref, active=False)
-            if provider is None:
-                name = arns.name_from(ref, "capacity-provider")
-                failures.append(render.failure(arns.capacity_provider(call.store, name), "MISSING"))
-            else:
-                found.append(provider)
+        found, failures = described(
+            refs, lambda ref: capacity_providers.get(call.store, ref, active=False),
+            lambda provider: provider,
+            lambda ref: arns.capacity_provider(call.store,
+                                               arns.name_from(ref, "capacity-provider")))
         token = None
     else:
         active = sorted(

@@ -2,7 +2,7 @@
 
 from emulator.aws.json_service import Call, handler
 from emulator.ecs import arns, capacity_providers, clusters, render
-from emulator.ecs.api.common import page_of
+from emulator.ecs.api.common import described, page_of
 from emulator.ecs.errors import InvalidParameterException
 
 MAX_DESCRIBED = 100  # DescribeClusters' documented limit
@@ -21,14 +21,9 @@ def describe_clusters(call: Call) -> dict:
     if len(refs) > MAX_DESCRIBED:
         raise InvalidParameterException(
             f"At most {MAX_DESCRIBED} clusters can be described at once.")
-    found, failures = [], []
-    for ref in refs:
-        cluster = call.store.find_cluster(ref)
-        if cluster is None:
-            name = arns.name_from(ref, "cluster")
-            failures.append(render.failure(arns.cluster(call.store, name), "MISSING"))
-        else:
-            found.append(render.cluster(call.store, cluster, include))
+    found, failures = described(
+        refs, call.store.find_cluster, lambda cluster: render.cluster(call.store, cluster, include),
+        lambda ref: arns.cluster(call.store, arns.name_from(ref, "cluster")))
     return {"clusters": found, "failures": failures}
 
 

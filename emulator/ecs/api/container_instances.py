@@ -2,7 +2,7 @@
 
 from emulator.aws.json_service import Call, handler
 from emulator.ecs import container_instances, render
-from emulator.ecs.api.common import page_of
+from emulator.ecs.api.common import described, page_of
 from emulator.ecs.errors import InvalidParameterException
 
 MAX_DESCRIBED = 100
@@ -34,14 +34,10 @@ def describe_container_instances(call: Call) -> dict:
             f"containerInstances must name 1 to {MAX_DESCRIBED} container instances."
         )
     include = call.request.include or []
-    found, failures = [], []
-    for ref in refs:
-        instance = call.store.find_container_instance(cluster.name, ref)
-        if instance is None:
-            arn = container_instances.failure_arn(call.store, cluster, ref)
-            failures.append(render.failure(arn, "MISSING"))
-        else:
-            found.append(wire(call, instance, include))
+    found, failures = described(
+        refs, lambda ref: call.store.find_container_instance(cluster.name, ref),
+        lambda instance: wire(call, instance, include),
+        lambda ref: container_instances.failure_arn(call.store, cluster, ref))
     return {"containerInstances": found, "failures": failures}
 
 

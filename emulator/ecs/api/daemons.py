@@ -4,7 +4,7 @@ definitions (the rules are in emulator/ecs/daemons.py and daemon_task_definition
 from emulator.aws.json_service import Call, handler
 from emulator.ecs import daemon_task_definitions as definitions
 from emulator.ecs import daemons, render_daemons, service_deployments
-from emulator.ecs.api.common import page_of
+from emulator.ecs.api.common import described, page_of
 from emulator.ecs.errors import InvalidParameterException
 
 MAX_DESCRIBED = 20
@@ -76,13 +76,9 @@ def describe_daemon_revisions(call: Call) -> dict:
 def _describe(call: Call, refs: list[str], resource_type: str, key: str, render) -> dict:
     if not refs or len(refs) > MAX_DESCRIBED:
         raise InvalidParameterException(f"Between 1 and {MAX_DESCRIBED} ARNs can be described.")
-    found, failures = [], []
-    for arn in refs:
-        hit = daemons.find_deployment(call.store, arn, resource_type)
-        if hit is None:
-            failures.append({"arn": arn, "reason": "MISSING"})
-        else:
-            found.append(render(call.store, *hit))
+    found, failures = described(
+        refs, lambda arn: daemons.find_deployment(call.store, arn, resource_type),
+        lambda hit: render(call.store, *hit))
     return {key: found, "failures": failures}
 
 

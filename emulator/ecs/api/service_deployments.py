@@ -2,8 +2,8 @@
 StopServiceDeployment and ContinueServiceDeployment."""
 
 from emulator.aws.json_service import Call, handler
-from emulator.ecs import deployment_hooks, render, render_services, service_deployments, services
-from emulator.ecs.api.common import page_of
+from emulator.ecs import deployment_hooks, render_services, service_deployments, services
+from emulator.ecs.api.common import described, page_of
 from emulator.ecs.errors import InvalidParameterException, ServiceDeploymentNotFoundException
 
 
@@ -46,13 +46,9 @@ def _describe(call: Call, refs: list[str], resource_type: str, key: str, draw,
         raise InvalidParameterException(empty)
     if len(refs) > 20:
         raise InvalidParameterException("At most 20 ARNs can be described at once.")
-    found, failures = [], []
-    for arn in refs:
-        match = service_deployments.find(call.store, arn, resource_type)
-        if match is None:
-            failures.append(render.failure(arn, "MISSING"))
-        else:
-            found.append(draw(call.store, *match))
+    found, failures = described(
+        refs, lambda arn: service_deployments.find(call.store, arn, resource_type),
+        lambda match: draw(call.store, *match))
     return {key: found, "failures": failures}
 
 

@@ -1,9 +1,9 @@
 """Handlers of the service operations."""
 
 from emulator.aws.json_service import Call, handler
-from emulator.ecs import arns, gateways, render, render_services, services
+from emulator.ecs import arns, gateways, render_services, services
 from emulator.ecs.task_launch import resolve_task_definition
-from emulator.ecs.api.common import page_of
+from emulator.ecs.api.common import described, page_of
 from emulator.ecs.errors import InvalidParameterException
 
 
@@ -56,14 +56,10 @@ def describe_services(call: Call) -> dict:
         raise InvalidParameterException("At most 10 services can be described at once.")
     cluster = call.store.cluster(request.cluster)
     include = request.include or []
-    found, failures = [], []
-    for ref in refs:
-        service = call.store.services.get((cluster.name, arns.name_from(ref, "service")))
-        if service is None:
-            arn = ref if ref.startswith("arn:") else arns.service(call.store, cluster.name, ref)
-            failures.append(render.failure(arn, "MISSING"))
-        else:
-            found.append(render_services.service(call.store, service, include))
+    found, failures = described(
+        refs, lambda ref: call.store.services.get((cluster.name, arns.name_from(ref, "service"))),
+        lambda service: render_services.service(call.store, service, include),
+        lambda ref: ref if ref.startswith("arn:") else arns.service(call.store, cluster.name, ref))
     return {"services": found, "failures": failures}
 
 

@@ -1,24 +1,7 @@
 """Handlers of TagResource, UntagResource and ListTagsForResource, for every taggable ARN."""
 
-from emulator.aws.json_service import Call, handler
+from emulator.aws.tagging import tag_handlers
 from emulator.ecs import tags
 
-
-@handler("TagResource")
-def tag_resource(call: Call) -> dict:
-    resource = tags.resource_for(call.store, call.request.resource_arn)
-    resource.tags = tags.merged(resource.tags, call.request.tags)
-    return {}
-
-
-@handler("UntagResource")
-def untag_resource(call: Call) -> dict:
-    resource = tags.resource_for(call.store, call.request.resource_arn)
-    resource.tags = tags.without(resource.tags, call.request.tag_keys)
-    return {}
-
-
-@handler("ListTagsForResource")
-def list_tags_for_resource(call: Call) -> dict:
-    resource = tags.resource_for(call.store, call.request.resource_arn)
-    return {"tags": resource.tags}
+tag_resource, untag_resource, list_tags_for_resource = tag_handlers(
+    tags.resource_for, tags.merged, tags.without)

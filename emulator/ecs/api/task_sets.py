@@ -1,7 +1,8 @@
 """Handlers of the task set operations (services with the EXTERNAL deployment controller)."""
 
 from emulator.aws.json_service import Call, handler
-from emulator.ecs import render, render_services, task_sets
+from emulator.ecs import render_services, task_sets
+from emulator.ecs.api.common import described
 
 WITH_TAGS = ("TAGS",)
 
@@ -49,11 +50,7 @@ def describe_task_sets(call: Call) -> dict:
     if not refs:
         return {"taskSets": [render_services.task_set(call.store, service, s, include)
                              for s in service.task_sets], "failures": []}
-    found, failures = [], []
-    for ref in refs:
-        task_set = task_sets.lookup(service, ref)
-        if task_set is None:
-            failures.append(render.failure(ref, "MISSING"))
-        else:
-            found.append(render_services.task_set(call.store, service, task_set, include))
+    found, failures = described(
+        refs, lambda ref: task_sets.lookup(service, ref),
+        lambda task_set: render_services.task_set(call.store, service, task_set, include))
     return {"taskSets": found, "failures": failures}

@@ -3,7 +3,7 @@ Update/GetTaskProtection."""
 
 from emulator.aws.json_service import Call, handler
 from emulator.ecs import execute_command, render, task_protection, tasks
-from emulator.ecs.api.common import page_of
+from emulator.ecs.api.common import described, page_of
 from emulator.ecs.errors import InvalidParameterException
 
 
@@ -46,13 +46,9 @@ def describe_tasks(call: Call) -> dict:
     # (the render differs by TAGS alone: a key of the request's own list would let one caller's
     # long lists fill the cache)
     variant = "TAGS" in include
-    found, failures = [], []
-    for ref in refs:
-        task = tasks.find(call.store, cluster.name, ref)
-        if task is None:
-            failures.append(render.failure(ref, "MISSING"))
-        else:
-            found.append(call.encoded("Task", (task.arn, variant), render.task(task, include)))
+    found, failures = described(
+        refs, lambda ref: tasks.find(call.store, cluster.name, ref),
+        lambda task: call.encoded("Task", (task.arn, variant), render.task(task, include)))
     return {"tasks": found, "failures": failures}
 
 
