@@ -62,7 +62,7 @@ TASK_NETWORKS = ("emulator", "default-bridge")
 
 
 def _task_network(raw: str | None) -> str:
-    mode = (raw or "emulator").strip().lower()
+    mode = (raw or "default-bridge").strip().lower()
     if mode not in TASK_NETWORKS:
         raise ValueError(f"ECS_EMULATOR_TASK_NETWORK must be emulator or default-bridge, "
                          f"not {raw!r}")
@@ -263,10 +263,12 @@ class Settings:
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     # None: by the task network (docker_concurrency_for).
     docker_concurrency: int | None = None
-    # Where tasks' network namespaces attach: "emulator", the emulator's own user-defined
-    # network; "default-bridge", Docker's default bridge (docker0), where Docker attaches
-    # fastest but every container on it reaches every other (runtime/docker_network.py).
-    task_network: str = "emulator"
+    # Where tasks' network namespaces attach: "default-bridge", Docker's default bridge
+    # (docker0), where Docker attaches fastest but every container on it reaches every other
+    # (runtime/docker_network.py), so an engine whose default bridge cannot serve falls back to
+    # the emulator's network and says so once; "emulator", always the emulator's own
+    # user-defined network.
+    task_network: str = "default-bridge"
     # Whether the control endpoints ask for the run's control token (access/control_token.py):
     # "auto" once containers reach the operator's listener as this host (Docker Desktop), "on"
     # always, "off" never.
