@@ -414,6 +414,16 @@ def _container(**fields):
     return TaskContainer(name="web", arn="arn:container", definition={}, **fields)
 
 
+def test_the_binding_picked_is_ipv4s_where_docker_published_both():
+    """Docker lists :: and 0.0.0.0 for one port, in either order: ::1 is reached nowhere on a
+    host without IPv6 on loopback, so the IPv4 binding is dialled; :: only where alone."""
+    six = {"containerPort": 80, "hostPort": 32768, "protocol": "tcp", "bindIP": "::"}
+    four = {**six, "bindIP": "0.0.0.0"}
+    assert _container(network_bindings=[six, four]).binding(80) == four
+    assert _container(network_bindings=[six, four]).binding(80, protocol=None) == four
+    assert _container(network_bindings=[six]).binding(80) == six
+
+
 def test_a_stopped_container_keeps_its_bindings_as_ecs_shows_them():
     """ECS shows a stopped container's networkBindings (the agent reports its known port
     bindings for STOPPED containers too); the front doors dial only a running one's."""

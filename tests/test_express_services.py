@@ -160,11 +160,22 @@ def test_express_service_errors(ecs, busybox_image):
 
 
 def test_an_update_to_another_port_moves_the_load_balancer_there(ecs, clean_emulator,
-                                                                  busybox_image):
+                                                                  busybox_image, monkeypatch):
     """The new revision serves on another container port: the service's load balancer (and so
     the front door) sends its traffic there, not to the old port, which the new tasks do not
     publish; each task is reached on its own revision's port, so the old ones serve on until
-    the new ones run (no 503 while the deployment goes)."""
+    the new ones run (no 503 while the deployment goes). Where an engine publishes is asked
+    outside the ECS lock (it may take seconds: every API call would wait)."""
+    from emulator.engine import published_ports
+
+    where, locked = published_ports.where, []
+    lock = clean_emulator.emulator.ecs.lock
+
+    def asked(*args):
+        locked.append(lock._is_owned())
+        return where(*args)
+
+    monkeypatch.setattr(published_ports, "where", asked)
     ecs.create_cluster(clusterName="default")
     created = ecs.create_express_gateway_service(
         infrastructureRoleArn=ROLE, serviceName="moved", primaryContainer=container(
@@ -187,5 +198,6 @@ def test_an_update_to_another_port_moves_the_load_balancer_there(ecs, clean_emul
         return page.text.startswith("rev 2 ")
 
     wait_for(lambda: requests.get(endpoint, timeout=10), served, timeout=90)
+    assert locked and not any(locked)
     assert {status for status, _ in seen} == {200}, seen
     ecs.delete_express_gateway_service(serviceArn=arn)
