@@ -14,8 +14,12 @@ from SO_PEERCRED) is not in this network namespace, or cannot be read to be, or 
 dockerd itself: a socket proxy here (socat, a docker-socket-proxy, `ssh -L` to a unix socket)
 is in this namespace while the engine it forwards to is anywhere. Where an init listened for a
 socket-activated dockerd (systemd's docker.socket), the dockerd must be found holding that
-socket, which only root (or the dockerd's user) can read. And `docker info` must agree: an
-engine here runs on this kernel.
+socket, which only root (or the dockerd's user) can read; any other user takes it where every
+dockerd it sees is in this namespace. A peer pid of 0 (the socket's server in no pid namespace
+of ours: the host's socket mounted into our container) is never proven. And `docker info` must
+agree: an engine here runs on this kernel. A rootless dockerd's bridge is in RootlessKit's
+namespace, but RootlessKit forwards its published ports to this host: asked for those only
+(the front doors: published=True), it is taken as here.
 """
 
 from __future__ import annotations
