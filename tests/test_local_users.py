@@ -7,6 +7,7 @@ ECS_EMULATOR_LOCAL_USERS=any serves everyone, as before."""
 from __future__ import annotations
 
 import ast
+import http.client
 import json
 import os
 import shutil
@@ -108,6 +109,75 @@ def test_a_connection_docker_rewrote_is_refused(clean_emulator):
     status, body = ecs_call(clean_emulator.endpoint_url, "ListTaskDefinitions", {},
                             as_nobody=False)
     assert (status, body) == (200, {"taskDefinitionArns": []})
+
+
+# A call made on a socket the caller chose: bound to (address, port) and, if named, to a device
+# (SO_BINDTODEVICE: any user may since Linux 5.7); prints the answer's status.
+_BORROWING = """
+import socket, sys
+address, port, device, target, target_port = sys.argv[1:]
+s = socket.socket()
+if device:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
+s.bind((address, int(port)))
+s.settimeout(20)
+s.connect((target, int(target_port)))
+body = b'{"clusterName": "borrowed"}'
+head = ("POST / HTTP/1.1\\r\\nHost: %s:%s\\r\\nConnection: close\\r\\n"
+        "X-Amz-Target: AmazonEC2ContainerServiceV20141113.CreateCluster\\r\\n"
+        "Content-Type: application/x-amz-json-1.1\\r\\n"
+        "Content-Length: %d\\r\\n\\r\\n" % (target, target_port, len(body)))
+s.sendall(head.encode() + body)
+data = b""
+while chunk := s.recv(65536):
+    data += chunk
+print(repr(data))
+"""
+
+
+def _borrowing_a_served_port(url: str, address: str, device: str = "") -> tuple[int, dict]:
+    """nobody's call from `address` (on `device`), from the source port of a keep-alive
+    connection root holds open to the same listener (a port anyone reads with `ss -tn`): the
+    answer's status and body."""
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    kept = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        kept.request("POST", "/", b"{}", {"X-Amz-Target": TARGET.split(": ")[1] + "ListClusters",
+                                          "Content-Type": "application/x-amz-json-1.1"})
+        assert kept.getresponse().read() and kept.sock is not None  # served, and kept open
+        borrowed = kept.sock.getsockname()[1]
+        done = subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", _BORROWING, address,
+                                           str(borrowed), device, host, port],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        kept.close()
+    assert done.returncode == 0, done.stderr
+    head, _, body = ast.literal_eval(done.stdout).decode().partition("\r\n\r\n")
+    return int(head.split(" ")[1]), json.loads(body)
+
+
+@other_uids
+@pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
+def test_a_rewritten_connection_borrowing_a_served_port_is_refused(clean_emulator):
+    """MASQUERADE keeps the source port: nobody's connection from docker0's address, at the
+    port of root's keep-alive connection, arrives from another address of this host with root's
+    port. Looking its socket up at our own address would find root's: it must not be asked."""
+    status, body = _borrowing_a_served_port(clean_emulator.endpoint_url, DOCKER0)
+    assert status == 403, body  # before the mend: 200, a cluster created as root
+    assert body["__type"] == "AccessDeniedException"
+    assert "cannot be told" in body["message"]
+    assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
+
+
+@other_uids
+def test_a_device_bound_connection_borrowing_a_served_port_is_refused(clean_emulator):
+    """A socket bound to a device is not found by the kernel's exact lookup: nobody's, from
+    127.0.0.2 at root's keep-alive source port, must not be taken for root's 127.0.0.1 one."""
+    status, body = _borrowing_a_served_port(clean_emulator.endpoint_url, "127.0.0.2",
+                                            device="lo")
+    assert status == 403, body  # before the mend: 200, a cluster created as root
+    assert body["__type"] == "AccessDeniedException"
+    assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
 
 
 @other_uids

@@ -40,6 +40,10 @@ _OWNER_AT = _HEADER.size + 4 + 48 + 12  # family..retrans, the sockid, expires/r
 GONE = "gone"
 
 
+def _loopback(address: str) -> bool:
+    return ipaddress.ip_address(address).is_loopback
+
+
 class PeerUid:
     """One netlink socket, asked under a lock (the selector thread asks, once per connection)."""
 
@@ -84,11 +88,14 @@ class PeerUid:
         # The peer's socket: its own address is our peer's, its remote one is ours.
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
-        if uid is None and peer_ip != local_ip:
+        if uid is None and peer_ip != local_ip and not _loopback(local_ip):
             # Docker's MASQUERADE (-s <bridge subnet> ! -o <bridge>) rewrites a connection this
             # host makes to its own bridge address, from that address (the source the kernel
             # picks), to come from another of its addresses, keeping the port: the socket is
             # found at its first source. (Only a connection from this host is asked about.)
+            # Never on loopback: nothing there needs it, and any socket with that source port
+            # connected to us would match (another user's, NAT-rewritten or bound to a device
+            # to hide from the exact lookup, would borrow a served one's uid).
             uid = self._ask(family, local_ip, peer[1], local_ip, local[1], interface)
         return uid
 
