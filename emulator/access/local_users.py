@@ -13,10 +13,14 @@ at once and closed: no request of its reaches the emulator, and it waits nowhere
 operator's keep-alive connections keep their room). A task's connection comes from an address
 of its container's network namespace, none of this host's: it costs no lookup.
 
-A connection from this host whose peer socket the kernel has no record of is refused too: its
-socket is gone (it sent its request and closed), or its addresses were rewritten on the way
-(Docker's MASQUERADE rule rewrites a source on docker0's subnet, bound by any local user, to
-another of the host's addresses), so who made it cannot be told. Not told, and served as before:
+A connection from this host whose peer socket the kernel's exact lookup misses is told only
+where one dump of the sockets connected to us proves it (access/peer_uid.py): a socket bound to
+a device (found by its own addresses, told as its maker's), or, on a gateway listener, one
+whose source Docker's MASQUERADE rewrote on the way (served only if every socket that may be
+it is live and of a served user). Anything else is refused: its socket is gone (it sent its
+request and closed), or it was rewritten on its way to a loopback address (the rule rewrites a
+source on docker0's subnet, which any local user may bind), so who made it cannot be told; a
+socket is never taken for one that only shares its source port. Not told, and served as before:
 a peer of another machine (when the operator binds 0.0.0.0), of another network namespace (the
 tasks of an emulator in its own container), and everyone where sock_diag does not answer (not
 Linux). The kernel tells who made the socket that connected: a forwarder or proxy run by root
@@ -132,6 +136,10 @@ class LocalUsers:
         uid = self._peer_uid.of(sock)
         if uid is None or uid == GONE:
             return -1
+        if isinstance(uid, frozenset):  # several sockets may be this one: each must be served
+            uid = min(uid - self._served, default=None)
+            if uid is None:
+                return None
         if uid in self._served:
             return None
         if uid not in self._warned and len(self._warned) < _WARNED_LIMIT:
