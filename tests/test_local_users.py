@@ -464,7 +464,7 @@ def test_the_setting(monkeypatch):
                           ("root", "root")):
         monkeypatch.setenv("ECS_EMULATOR_LOCAL_USERS", raw)
         assert Settings.from_env().local_users == expected
-    for raw in ("any,1001", "no-such-user-here", "-5"):
+    for raw in ("any,1001", "no-such-user-here", "-5", "own,\u00b2"):
         monkeypatch.setenv("ECS_EMULATOR_LOCAL_USERS", raw)
         with pytest.raises(ValueError, match="ECS_EMULATOR_LOCAL_USERS"):
             Settings.from_env()
