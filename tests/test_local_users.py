@@ -410,6 +410,21 @@ def test_several_owners_are_served_only_if_each_is():
     assert LocalUsers("own,4242", _Told(frozenset({0, 4242}))).refused(ours, "127.0.0.1") is None
 
 
+def test_this_host_is_told_once_per_connection(monkeypatch):
+    """The bind probe behind "made on this host" runs once, as the connection arrives; the
+    connection carries the answer to the gate's admission and to each request's caller."""
+    probes = []
+    monkeypatch.setattr(local_users_module, "from_this_host",
+                        lambda *args: probes.append(args) or True)
+
+    class Conn:
+        socket, remote_addr = _Sock("172.17.0.1"), "172.17.0.1"
+
+    conn = Conn()
+    assert not LocalUsers("own", _Told(os.geteuid())).turned_away(conn)
+    assert conn.this_host is True and len(probes) == 1
+
+
 def test_who_is_refused():
     own, ours = os.geteuid(), _Sock("127.0.0.1")
     assert LocalUsers("own", _Told(own)).refused(ours, "127.0.0.1") is None

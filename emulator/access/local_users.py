@@ -128,10 +128,15 @@ class LocalUsers:
     def telling(self) -> bool:
         return self._peer_uid is not None
 
-    def refused(self, sock, address: str) -> int | None:
+    def refused(self, sock, address: str, here: bool | None = None) -> int | None:
         """The uid to refuse `sock`'s peer (at `address`) as (-1: a connection of this host
-        whose peer socket is not found, or gone), or None to serve it."""
-        if self._peer_uid is None or not from_this_host(address, *_addresses(sock)):
+        whose peer socket is not found, or gone), or None to serve it; `here`: whether the
+        connection was made on this host, if told already."""
+        if self._peer_uid is None:
+            return None
+        if here is None:
+            here = from_this_host(address, *_addresses(sock))
+        if not here:
             return None
         uid = self._peer_uid.of(sock)
         if uid is None or uid == GONE:
@@ -151,7 +156,12 @@ class LocalUsers:
     def turned_away(self, conn) -> bool:
         """Whether `conn` (a new connection, on the selector thread) is refused: if so it has
         been answered 403 and closed, before anything it sent was read as a request."""
-        uid = self.refused(conn.socket, conn.remote_addr or "")
+        address = conn.remote_addr or ""
+        if self._peer_uid is None:
+            return False
+        # Told once per connection: the gate's admission and each request's caller use it too.
+        conn.this_host = here = from_this_host(address, *_addresses(conn.socket))
+        uid = self.refused(conn.socket, address, here)
         if uid is None:
             return False
         http_connections.answer_and_close(conn, _answer(uid), unread=True)
