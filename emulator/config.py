@@ -81,15 +81,30 @@ ANY_LOCAL_USER = "any"
 
 def served_local_uids(setting: str) -> frozenset[int] | None:
     """The uids ECS_EMULATOR_LOCAL_USERS serves (None: any): the emulator's own and root, and
-    the uids or user names it lists besides "own" (KeyError: a name that is no user)."""
+    the uids or user names it lists besides "own" (ValueError: a word that is neither)."""
     if setting.strip().lower() == ANY_LOCAL_USER:
         return None
     uids = {os.geteuid(), 0}
     for word in filter(None, (part.strip() for part in setting.split(","))):
         if word.lower() == "own":
             continue
-        uids.add(int(word) if word.isdigit() else pwd.getpwnam(word).pw_uid)
+        if word.lower() == ANY_LOCAL_USER:  # "any" is the whole setting or nothing
+            raise ValueError(_local_users_message(setting))
+        # (isdigit alone takes '²', which int() refuses: a uid is ASCII digits)
+        uids.add(int(word) if word.isascii() and word.isdigit() else _uid_of(word, setting))
     return frozenset(uids)
+
+
+def _uid_of(name: str, setting: str) -> int:
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        raise ValueError(_local_users_message(setting)) from None
+
+
+def _local_users_message(raw) -> str:
+    return (f"ECS_EMULATOR_LOCAL_USERS must be own, any, or uids and user names separated by "
+            f"commas, not {raw!r}")
 
 
 def _local_users(raw: str | None) -> str:
@@ -100,12 +115,9 @@ def _local_users(raw: str | None) -> str:
         return ANY_LOCAL_USER
     setting = ",".join(words)
     try:
-        if ANY_LOCAL_USER in (word.lower() for word in words):
-            raise KeyError(ANY_LOCAL_USER)
         served_local_uids(setting)
-    except KeyError:
-        raise ValueError(f"ECS_EMULATOR_LOCAL_USERS must be own, any, or uids and user "
-                         f"names separated by commas, not {raw!r}") from None
+    except ValueError:
+        raise ValueError(_local_users_message(raw)) from None
     return setting
 
 

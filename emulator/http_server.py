@@ -76,6 +76,9 @@ NEXT_REQUEST_WAIT_MS = 2
 HOLD_SLICE_S = 0.02
 # environ key: fn() -> (socket, bytes already read past the request) for an upgraded connection.
 TAKE_SOCKET = "ecs_emulator.take_socket"
+# environ key: whether the connection was made on this host, as told once when it arrived
+# (access/local_users.py), so no request asks again; absent where it was not told.
+THIS_HOST = "ecs_emulator.this_host"
 # Writes at least this large skip cheroot's write buffer (see _Writer).
 DIRECT_WRITE_MIN = 64 * 1024
 # A body the application left unread is skipped up to this size so the connection can stay
@@ -270,6 +273,9 @@ class _Gateway(wsgi.Gateway_10):
         environ["wsgi.file_wrapper"] = http_bodies.FileWrapper
         if isinstance(self.req.conn.rfile, _Reader):  # plain TCP, our reader
             environ[TAKE_SOCKET] = self._take_socket
+        this_host = getattr(self.req.conn, "this_host", None)
+        if this_host is not None:
+            environ[THIS_HOST] = this_host
         return environ
 
     def start_response(self, status, headers, exc_info=None):

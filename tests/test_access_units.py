@@ -91,6 +91,12 @@ def test_callers_are_told_apart_by_address():
     reads = runtime.reads
     assert callers.identify("172.30.0.2").kind is CallerKind.TASK
     assert runtime.reads == reads  # a known address does not ask Docker
+    # Whether the connection was made on this host, told once as it arrived, is not asked
+    # again (the gateway's address stands for one of this host's: a bind probe would say so).
+    assert callers.identify("172.30.0.2", this_host=True).kind is CallerKind.HOST
+    assert callers.identify("172.30.0.2", this_host=False).kind is CallerKind.TASK
+    assert callers.admits("203.0.113.7", this_host=True)
+    assert not callers.admits("203.0.113.7", this_host=False)
 
 
 def test_an_address_stops_being_a_tasks_once_its_sandbox_goes():
@@ -264,7 +270,7 @@ class _SlowDocker(AdmitEveryone):
     def __init__(self):
         self.docker = threading.Event()
 
-    def admits(self, address: str, wait: bool = True):
+    def admits(self, address: str, wait: bool = True, this_host=None):
         if address == "127.0.0.2":
             return False
         if address == "127.0.0.3":

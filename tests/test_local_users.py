@@ -7,6 +7,7 @@ ECS_EMULATOR_LOCAL_USERS=any serves everyone, as before."""
 from __future__ import annotations
 
 import ast
+import http.client
 import json
 import os
 import shutil
@@ -108,6 +109,142 @@ def test_a_connection_docker_rewrote_is_refused(clean_emulator):
     status, body = ecs_call(clean_emulator.endpoint_url, "ListTaskDefinitions", {},
                             as_nobody=False)
     assert (status, body) == (200, {"taskDefinitionArns": []})
+
+
+# A call made on a socket the caller chose: bound to (address, port) and, if named, to a device
+# (SO_BINDTODEVICE: any user may since Linux 5.7); prints the answer's status.
+_BORROWING = """
+import socket, sys
+address, port, device, target, target_port = sys.argv[1:]
+s = socket.socket()
+if device:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
+s.bind((address, int(port)))
+s.settimeout(20)
+s.connect((target, int(target_port)))
+body = b'{"clusterName": "borrowed"}'
+head = ("POST / HTTP/1.1\\r\\nHost: %s:%s\\r\\nConnection: close\\r\\n"
+        "X-Amz-Target: AmazonEC2ContainerServiceV20141113.CreateCluster\\r\\n"
+        "Content-Type: application/x-amz-json-1.1\\r\\n"
+        "Content-Length: %d\\r\\n\\r\\n" % (target, target_port, len(body)))
+s.sendall(head.encode() + body)
+data = b""
+while chunk := s.recv(65536):
+    data += chunk
+print(repr(data))
+"""
+
+
+def _borrowing_a_served_port(url: str, address: str, device: str = "") -> tuple[int, dict]:
+    """nobody's call from `address` (on `device`), from the source port of a keep-alive
+    connection root holds open to the same listener (a port anyone reads with `ss -tn`): the
+    answer's status and body."""
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    kept = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        kept.request("POST", "/", b"{}", {"X-Amz-Target": TARGET.split(": ")[1] + "ListClusters",
+                                          "Content-Type": "application/x-amz-json-1.1"})
+        assert kept.getresponse().read() and kept.sock is not None  # served, and kept open
+        borrowed = kept.sock.getsockname()[1]
+        done = subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", _BORROWING, address,
+                                           str(borrowed), device, host, port],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        kept.close()
+    assert done.returncode == 0, done.stderr
+    head, _, body = ast.literal_eval(done.stdout).decode().partition("\r\n\r\n")
+    return int(head.split(" ")[1]), json.loads(body)
+
+
+@other_uids
+@pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
+def test_a_rewritten_connection_borrowing_a_served_port_is_refused(clean_emulator):
+    """MASQUERADE keeps the source port: nobody's connection from docker0's address, at the
+    port of root's keep-alive connection, arrives from another address of this host with root's
+    port. Looking its socket up at our own address would find root's: it must not be asked."""
+    status, body = _borrowing_a_served_port(clean_emulator.endpoint_url, DOCKER0)
+    assert status == 403, body  # before the mend: 200, a cluster created as root
+    assert body["__type"] == "AccessDeniedException"
+    assert "cannot be told" in body["message"]
+    assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
+
+
+@other_uids
+def test_a_device_bound_connection_borrowing_a_served_port_is_refused(clean_emulator):
+    """A socket bound to a device is not found by the kernel's exact lookup: nobody's, from
+    127.0.0.2 at root's keep-alive source port, must not be taken for root's 127.0.0.1 one."""
+    status, body = _borrowing_a_served_port(clean_emulator.endpoint_url, "127.0.0.2",
+                                            device="lo")
+    assert status == 403, body  # before the mend: 200, a cluster created as root
+    assert body["__type"] == "AccessDeniedException"
+    assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def _call_from(url: str, address: str, device: str = "", port: int = 0,
+               as_nobody: bool = True) -> tuple[int, dict]:
+    """A CreateCluster call from `address`:`port` (0: any), on `device` if named: its answer's
+    status and body."""
+    host, target_port = url.split("//", 1)[1].rsplit(":", 1)
+    done = subprocess.run((AS_NOBODY if as_nobody else [])
+                          + ["/usr/bin/python3", "-c", _BORROWING, address, str(port), device,
+                             host, target_port], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    head, _, body = ast.literal_eval(done.stdout).decode().partition("\r\n\r\n")
+    return int(head.split(" ")[1]), json.loads(body)
+
+
+def _interface_of(address: str) -> str | None:
+    """The name of the interface that holds `address` here, if any."""
+    found = json.loads(subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True,
+                                      text=True, timeout=10).stdout or "[]")
+    return next((interface["ifname"] for interface in found
+                 for info in interface.get("addr_info", []) if info.get("local") == address),
+                None)
+
+
+@other_uids
+def test_a_device_bound_connection_is_told_as_its_maker(clean_emulator):
+    """`curl --interface lo` binds its socket to lo, which hides it from the exact lookup; the
+    dump finds it by its own addresses: root's is served, nobody's refused as nobody's."""
+    url = clean_emulator.endpoint_url
+    status, body = ecs_call(url, "ListClusters", {}, as_nobody=False,
+                            curl_options=("--interface", "lo"))
+    assert (status, body) == (200, {"clusterArns": []})
+    status, body = ecs_call(url, "CreateCluster", {"clusterName": "nobodys"}, as_nobody=True,
+                            curl_options=("--interface", "lo"))
+    assert status == 403 and f"local user {NOBODY}" in body["message"]
+    status, body = _call_from(url, "127.0.0.2", device="lo")
+    assert status == 403 and f"local user {NOBODY}" in body["message"]
+    assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
+
+
+@other_uids
+def test_rewritten_and_device_bound_connections_to_a_gateway_are_told(clean_emulator):
+    """A host process reaches a gateway listener from the gateway's own address, which Docker's
+    MASQUERADE rewrites (keeping the port): the dump finds every socket connected to us whose
+    first source has no server-side socket here, and serves only if it serves all of them."""
+    gateway_url = clean_emulator.emulator.container_endpoint()
+    gateway = gateway_url.split("//", 1)[1].rsplit(":", 1)[0]
+    interface = _interface_of(gateway)
+    host, port = gateway, int(gateway_url.rsplit(":", 1)[1])
+    kept = http.client.HTTPConnection(host, port, timeout=30)  # root's, rewritten, kept open
+    try:
+        kept.request("POST", "/", b"{}", {"X-Amz-Target": TARGET.split(": ")[1] + "ListClusters",
+                                          "Content-Type": "application/x-amz-json-1.1"})
+        response = kept.getresponse()
+        assert response.status == 200, response.read()
+        response.read()
+        for device in ("", interface):
+            status, body = _call_from(gateway_url, gateway, device=device or "")
+            assert status == 403, body
+            assert f"local user {NOBODY}" in body["message"]
+            status, body = _call_from(gateway_url, gateway, device=device or "",
+                                      as_nobody=False)
+            assert status == 200, body  # root's, rewritten or device-bound: served
+    finally:
+        kept.close()
+    arns = clean_emulator.client("ecs").list_clusters()["clusterArns"]
+    assert [arn.rsplit("/", 1)[1] for arn in arns] == ["borrowed"]  # root's only
 
 
 @other_uids
@@ -227,6 +364,67 @@ class _Sock:
         return ("127.0.0.1", 50000)
 
 
+class _Dumped(PeerUid):
+    """A PeerUid whose dump lists the sockets it is given (no kernel asked)."""
+
+    def __init__(self, sockets):
+        super().__init__()
+        self.sockets = sockets
+
+    def _dump(self, family, ours):
+        return self.sockets
+
+
+GATEWAY = ("172.17.0.1", 4566)
+
+
+def test_the_dump_proves_which_sockets_may_be_the_connection():
+    """Only a socket with the peer's own addresses, or (off loopback) one whose first source has
+    no server-side socket here, may be the connection; the owners of all of them are told."""
+    peer = ("192.0.2.2", 40000)  # what the server sees: rewritten on the way
+    served = (GATEWAY, peer, 0, 11)  # our side of it
+    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12)  # root's, rewritten to `peer`
+    nobodys = (("172.17.0.1", 40001), GATEWAY, NOBODY, 13)  # nobody's, rewritten to 40002
+    answered = (("192.0.2.2", 50000), GATEWAY, NOBODY, 14)  # nobody's, served as itself
+    its_side = (GATEWAY, ("192.0.2.2", 50000), 0, 15)
+    proven = lambda sockets, at=GATEWAY: _Dumped(sockets)._proven(socket.AF_INET, peer, at)
+    assert proven([served, roots, answered, its_side]) == 0
+    # A rewritten port is not the first one: any rewritten socket may be ours, and each is told.
+    assert proven([served, roots, nobodys]) == frozenset({0, NOBODY})
+    assert proven([served, (roots[0], GATEWAY, 0, 0)]) == GONE  # closed: who sent it is gone
+    assert proven([served, answered, its_side]) is None  # none may be: not told
+    # The peer's own socket (bound to a device, hidden from the exact lookup) is this one.
+    hidden = (peer, GATEWAY, NOBODY, 16)
+    assert proven([served, hidden, answered, its_side]) == NOBODY
+    # On loopback nothing arrives rewritten: only the peer's own socket counts.
+    loopback = ("127.0.0.1", 4566)
+    at_loopback = [((a, p), loopback, uid, inode) for (a, p), _, uid, inode in (roots, hidden)]
+    assert proven(at_loopback, loopback) == NOBODY
+    assert proven(at_loopback[:1], loopback) is None
+
+
+def test_several_owners_are_served_only_if_each_is():
+    ours, own = _Sock("127.0.0.1"), os.geteuid()
+    assert LocalUsers("own", _Told(frozenset({0, own}))).refused(ours, "127.0.0.1") is None
+    assert LocalUsers("own", _Told(frozenset({0, 4242}))).refused(ours, "127.0.0.1") == 4242
+    assert LocalUsers("own,4242", _Told(frozenset({0, 4242}))).refused(ours, "127.0.0.1") is None
+
+
+def test_this_host_is_told_once_per_connection(monkeypatch):
+    """The bind probe behind "made on this host" runs once, as the connection arrives; the
+    connection carries the answer to the gate's admission and to each request's caller."""
+    probes = []
+    monkeypatch.setattr(local_users_module, "from_this_host",
+                        lambda *args: probes.append(args) or True)
+
+    class Conn:
+        socket, remote_addr = _Sock("172.17.0.1"), "172.17.0.1"
+
+    conn = Conn()
+    assert not LocalUsers("own", _Told(os.geteuid())).turned_away(conn)
+    assert conn.this_host is True and len(probes) == 1
+
+
 def test_who_is_refused():
     own, ours = os.geteuid(), _Sock("127.0.0.1")
     assert LocalUsers("own", _Told(own)).refused(ours, "127.0.0.1") is None
@@ -281,7 +479,7 @@ def test_the_setting(monkeypatch):
                           ("root", "root")):
         monkeypatch.setenv("ECS_EMULATOR_LOCAL_USERS", raw)
         assert Settings.from_env().local_users == expected
-    for raw in ("any,1001", "no-such-user-here", "-5"):
+    for raw in ("any,1001", "no-such-user-here", "-5", "own,\u00b2"):
         monkeypatch.setenv("ECS_EMULATOR_LOCAL_USERS", raw)
         with pytest.raises(ValueError, match="ECS_EMULATOR_LOCAL_USERS"):
             Settings.from_env()

@@ -471,6 +471,21 @@ def test_mount_paths_linux_and_windows(ecs):
             container(mountPoints=[{"sourceVolume": "v", "containerPath": "D:\\logs"}])])
     assert ec2_windows["taskDefinition"]["containerDefinitions"][0]["mountPoints"][0][
         "containerPath"] == "D:\\logs"
+    # Only a mount point's, and only where no Linux system is declared: Windows has no tmpfs
+    # nor devices, and a Linux definition's "C:\x" is a relative path with a ':' (Docker's).
+    for family, platform, extra in (
+            ("linux-declared", {"operatingSystemFamily": "LINUX"},
+             {"mountPoints": [{"sourceVolume": "v", "containerPath": "C:\\data"}]}),
+            ("tmpfs", {}, {"linuxParameters": {"tmpfs": [{"containerPath": "C:\\t",
+                                                          "size": 64}]}}),
+            ("device", {}, {"linuxParameters": {"devices": [{"hostPath": "C:\\dev",
+                                                             "containerPath": "/dev/x"}]}})):
+        with pytest.raises(ClientError) as excinfo:
+            ecs.register_task_definition(family=family, volumes=volumes,
+                                         containerDefinitions=[container(**extra)],
+                                         **({"runtimePlatform": platform} if platform else {}))
+        assert excinfo.value.response["Error"]["Code"] == "ClientException"
+        assert "is not an absolute path without ':'" in excinfo.value.response["Error"]["Message"]
 
 
 def test_register_refuses_bad_values_of_the_model(ecs):

@@ -133,7 +133,9 @@ class Callers:
         # for one: a holder that stays missing (dead unrecorded, never attached) is read for once
         self._missing: dict[str, frozenset] = {}
 
-    def identify(self, address: str) -> Caller:
+    def identify(self, address: str, this_host: bool | None = None) -> Caller:
+        """Who calls from `address`; `this_host`: whether the connection was made on this host,
+        if that was told when it arrived (None: tell it here)."""
         if address in _LOOPBACK:  # nearly every call of the operator's: no parsing
             return _LOOPBACK[address]
         try:
@@ -142,7 +144,7 @@ class Callers:
             return Caller(CallerKind.STRANGER, address)
         if getattr(ip, "ipv4_mapped", None):  # a dual-stack listener's view of an IPv4 peer
             ip = ip.ipv4_mapped
-        if ip.is_loopback or is_local_address(str(ip)):
+        if _of_this_host(ip, this_host):
             return Caller(CallerKind.HOST, address)
         asked = time.monotonic()
         network = self._network_of(ip, asked)
@@ -155,7 +157,8 @@ class Callers:
             return Caller(CallerKind.STRANGER, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
-    def admits(self, address: str, wait: bool = True) -> bool | None:
+    def admits(self, address: str, wait: bool = True,
+               this_host: bool | None = None) -> bool | None:
         """Whether `address` is no stranger's: this host's, or on one of the emulator's networks
         (which task it is, if any, does not matter here; on the default bridge, only a live
         task's is admitted). With wait=False, None where telling needs a look at Docker or at
@@ -169,7 +172,7 @@ class Callers:
             return False
         if getattr(ip, "ipv4_mapped", None):
             ip = ip.ipv4_mapped
-        if ip.is_loopback or is_local_address(str(ip)):
+        if _of_this_host(ip, this_host):
             return True
         asked = time.monotonic()
         if wait:
@@ -400,3 +403,9 @@ def _guarded(network: _Network, address: str, patience: float) -> bool:
 def _kept(network: _Network | None) -> _Network | None:
     """What stays of an engine's network while Docker does not answer: none of a shared one."""
     return None if network is None or network.shared else network
+
+
+def _of_this_host(ip, told: bool | None) -> bool:
+    """Whether `ip` is this host's: as told when the connection arrived, or found out (a bind
+    probe, tens of microseconds: done once per connection where it was told)."""
+    return told if told is not None else ip.is_loopback or is_local_address(str(ip))

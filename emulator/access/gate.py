@@ -111,7 +111,8 @@ class Gate:
         self._browsers = browsers if browsers is not None else BrowserRules()
 
     def __call__(self, environ: dict, start_response):
-        caller = self._callers.identify(environ.get("REMOTE_ADDR") or "")
+        caller = self._callers.identify(environ.get("REMOTE_ADDR") or "",
+                                        environ.get(http_server.THIS_HOST))
         environ[CALLER_KEY] = caller
         if self.container_facing and caller.kind is CallerKind.STRANGER:
             # _Admitting closes these before a request is read; this is the second lock.
@@ -144,12 +145,13 @@ class Gate:
             return cors.preflight(environ, start_response, allowed)
         return self._app(environ, cors.governing(start, allowed))
 
-    def admits(self, address: str, wait: bool = True) -> bool | None:
+    def admits(self, address: str, wait: bool = True,
+               this_host: bool | None = None) -> bool | None:
         """Whether a connection from `address` is served at all on this listener (None: not
         known without waiting for Docker, see Callers.admits)."""
         if not self.container_facing:
             return True
-        return self._callers.admits(address, wait)
+        return self._callers.admits(address, wait, this_host)
 
 
 def refuse(start_response, message: str):
@@ -206,7 +208,8 @@ class _Admitting(http_connections.ConnectionManager):
         if users is not None and users.turned_away(conn):
             return
         address = conn.remote_addr or ""
-        admitted = self.server.gate.admits(address, wait=False)
+        admitted = self.server.gate.admits(address, wait=False,
+                                           this_host=getattr(conn, "this_host", None))
         if admitted is None:
             self._decide_later(conn)
         elif admitted:
@@ -227,7 +230,8 @@ class _Admitting(http_connections.ConnectionManager):
     def _decide(self) -> None:
         while (conn := self._undecided.get()) is not None:
             try:
-                if not self._stop_requested and self.server.gate.admits(conn.remote_addr or ""):
+                if not self._stop_requested and self.server.gate.admits(
+                        conn.remote_addr or "", this_host=getattr(conn, "this_host", None)):
                     # As a worker hands a connection back (put()); the idle limits take it into
                     # account at the selector thread's next tick.
                     self._route(conn, registered=False)

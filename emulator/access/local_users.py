@@ -13,10 +13,14 @@ at once and closed: no request of its reaches the emulator, and it waits nowhere
 operator's keep-alive connections keep their room). A task's connection comes from an address
 of its container's network namespace, none of this host's: it costs no lookup.
 
-A connection from this host whose peer socket the kernel has no record of is refused too: its
-socket is gone (it sent its request and closed), or its addresses were rewritten on the way
-(Docker's MASQUERADE rule rewrites a source on docker0's subnet, bound by any local user, to
-another of the host's addresses), so who made it cannot be told. Not told, and served as before:
+A connection from this host whose peer socket the kernel's exact lookup misses is told only
+where one dump of the sockets connected to us proves it (access/peer_uid.py): a socket bound to
+a device (found by its own addresses, told as its maker's), or, on a gateway listener, one
+whose source Docker's MASQUERADE rewrote on the way (served only if every socket that may be
+it is live and of a served user). Anything else is refused: its socket is gone (it sent its
+request and closed), or it was rewritten on its way to a loopback address (the rule rewrites a
+source on docker0's subnet, which any local user may bind), so who made it cannot be told; a
+socket is never taken for one that only shares its source port. Not told, and served as before:
 a peer of another machine (when the operator binds 0.0.0.0), of another network namespace (the
 tasks of an emulator in its own container), and everyone where sock_diag does not answer (not
 Linux). The kernel tells who made the socket that connected: a forwarder or proxy run by root
@@ -124,14 +128,23 @@ class LocalUsers:
     def telling(self) -> bool:
         return self._peer_uid is not None
 
-    def refused(self, sock, address: str) -> int | None:
+    def refused(self, sock, address: str, here: bool | None = None) -> int | None:
         """The uid to refuse `sock`'s peer (at `address`) as (-1: a connection of this host
-        whose peer socket is not found, or gone), or None to serve it."""
-        if self._peer_uid is None or not from_this_host(address, *_addresses(sock)):
+        whose peer socket is not found, or gone), or None to serve it; `here`: whether the
+        connection was made on this host, if told already."""
+        if self._peer_uid is None:
+            return None
+        if here is None:
+            here = from_this_host(address, *_addresses(sock))
+        if not here:
             return None
         uid = self._peer_uid.of(sock)
         if uid is None or uid == GONE:
             return -1
+        if isinstance(uid, frozenset):  # several sockets may be this one: each must be served
+            uid = min(uid - self._served, default=None)
+            if uid is None:
+                return None
         if uid in self._served:
             return None
         if uid not in self._warned and len(self._warned) < _WARNED_LIMIT:
@@ -143,7 +156,12 @@ class LocalUsers:
     def turned_away(self, conn) -> bool:
         """Whether `conn` (a new connection, on the selector thread) is refused: if so it has
         been answered 403 and closed, before anything it sent was read as a request."""
-        uid = self.refused(conn.socket, conn.remote_addr or "")
+        address = conn.remote_addr or ""
+        if self._peer_uid is None:
+            return False
+        # Told once per connection: the gate's admission and each request's caller use it too.
+        conn.this_host = here = from_this_host(address, *_addresses(conn.socket))
+        uid = self.refused(conn.socket, address, here)
         if uid is None:
             return False
         http_connections.answer_and_close(conn, _answer(uid), unread=True)

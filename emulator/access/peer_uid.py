@@ -6,13 +6,26 @@ option, but on one machine the peer's socket is in the kernel's table, with the 
 it. One exact lookup costs one netlink round trip (tens of microseconds), against a scan of
 /proc/net/tcp whose cost grows with every socket on the machine.
 
+The exact lookup misses two kinds of socket of this host: one bound to a device
+(SO_BINDTODEVICE, which any user may set: `curl --interface lo`), which the kernel matches only
+when asked on that device; and one whose source Docker's MASQUERADE rewrote on the way (a
+connection from docker0's address to another address of this host). Those are found by one dump
+of every TCP socket connected to our address and port (a dump lists device-bound sockets too),
+which must prove which socket is this connection's; guessing by the source port alone would let
+anyone who reads a served connection's port (`ss -tn`) borrow its uid. The candidates: a socket
+whose own address and port are our peer's (the same connection, device-bound), and, off
+loopback only, every socket whose first source has no server-side socket here (rewritten on the
+way: one of them is this connection's). Their owners are all returned; the caller serves the
+connection only if it serves every one of them.
+
 What the answer means (PeerUid.of):
 - an int: the uid of the live socket at the other end;
+- a frozenset of ints: the owners of every live candidate of the dump (more than one owner);
 - GONE: a socket of this host, but no longer a process's (closed, half-way out, or in TIME_WAIT:
-  the kernel reports those with uid 0, which proves nothing);
+  the kernel reports those with uid 0, which proves nothing), or a candidate that is;
 - None: not told: no socket here has those addresses (a peer on another machine, or in another
-  network namespace, or one whose addresses NAT rewrote, unless its first source was our own
-  address), or this system has no sock_diag (not Linux).
+  network namespace, or one whose addresses NAT rewrote on a loopback listener), or this system
+  has no sock_diag (not Linux).
 """
 
 from __future__ import annotations
@@ -27,25 +40,41 @@ import threading
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST = 1
+NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
+NLMSG_DONE = 3
+INET_DIAG_REQ_BYTECODE = 1
+_BC_JMP, _BC_S_COND, _BC_D_COND = 1, 7, 8  # inet_diag bytecode: jump; the socket's source /
+# destination is (an address and port)
 _NO_COOKIE = 0xFFFFFFFF
 _ALL_STATES = 0xFFFFFFFF
 _LISTEN = 10  # TCP_LISTEN: an exact lookup falls back to a listener, which is no peer
+# A dump leaves out what cannot be this connection's socket, nor prove another's pair: a
+# listener, a connection not yet answered (SYN_SENT), one already over (TIME_WAIT).
+_DUMPED = _ALL_STATES & ~(1 << _LISTEN | 1 << 2 | 1 << 6)
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr
 _REQUEST = struct.Struct("=BBBBI")  # inet_diag_req_v2 up to its inet_diag_sockid
 _PORTS = struct.Struct("!HH")
 _TAIL = struct.Struct("=III")  # idiag_if, idiag_cookie[2]
 _OWNER = struct.Struct("=II")  # inet_diag_msg's idiag_uid, idiag_inode
 _OWNER_AT = _HEADER.size + 4 + 48 + 12  # family..retrans, the sockid, expires/rqueue/wqueue
+_ATTRIBUTE = struct.Struct("=HH")  # nlattr
+_OP = struct.Struct("=BBH")  # inet_diag_bc_op: code, yes, no (jumps, in bytes from this op)
+_HOSTCOND = struct.Struct("=BBxxi")  # inet_diag_hostcond: family, prefix_len, port
+_TIMEOUT = 0.25  # seconds a netlink answer is awaited (the kernel answers in microseconds)
 GONE = "gone"
 
 
+def _loopback(address: str) -> bool:
+    return ipaddress.ip_address(address).is_loopback
+
+
 class PeerUid:
-    """One netlink socket, asked under a lock (the selector thread asks, once per connection)."""
+    """Asks the kernel on one netlink socket per thread (a selector thread asks, once per
+    connection)."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
+        self._local = threading.local()
         self._seq = itertools.count(1)
 
     def works(self) -> bool:
@@ -84,13 +113,63 @@ class PeerUid:
         # The peer's socket: its own address is our peer's, its remote one is ours.
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
-        if uid is None and peer_ip != local_ip:
-            # Docker's MASQUERADE (-s <bridge subnet> ! -o <bridge>) rewrites a connection this
-            # host makes to its own bridge address, from that address (the source the kernel
-            # picks), to come from another of its addresses, keeping the port: the socket is
-            # found at its first source. (Only a connection from this host is asked about.)
-            uid = self._ask(family, local_ip, peer[1], local_ip, local[1], interface)
+        if uid is None:
+            uid = self._proven(family, (peer_ip, peer[1]), (local_ip, local[1]))
         return uid
+
+    def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int]):
+        """The owners of the sockets that may be this connection's, from one dump (see the
+        module's docstring), or None if none may be."""
+        sockets = self._dump(family, ours)
+        if sockets is None:
+            return None
+        served_from = {remote for local, remote, _, _ in sockets if local == ours}
+        rewritten = not _loopback(ours[0])  # nothing reaches a loopback address rewritten
+        owners = set()
+        for local, remote, uid, inode in sockets:
+            if remote != ours:
+                continue
+            if local == peer or (rewritten and local not in served_from):
+                if not inode:
+                    return GONE
+                owners.add(uid)
+        if not owners:
+            return None
+        return next(iter(owners)) if len(owners) == 1 else frozenset(owners)
+
+    def _dump(self, family, ours: tuple[str, int]):
+        """Every TCP socket of `family` whose source or destination is `ours`: (its own address
+        and port, its remote ones, its uid, its inode) each; None if not told."""
+        address = socket.inet_pton(family, ours[0])
+        prefix = len(address) * 8
+        cond = _HOSTCOND.size + len(address)
+        first = _OP.size + cond
+        # "destination is ours, or source is": as ss(8) writes an or. A condition met goes on to
+        # the next op, one not met jumps one op further; a jump to the end accepts, past it
+        # refuses. (The kernel checks that every jump lands on an op along that chain.)
+        bytecode = (_OP.pack(_BC_D_COND, first, first + 4)
+                    + _HOSTCOND.pack(family, prefix, ours[1]) + address
+                    + _OP.pack(_BC_JMP, 4, first + 4)
+                    + _OP.pack(_BC_S_COND, first, first + 4)
+                    + _HOSTCOND.pack(family, prefix, ours[1]) + address)
+        request = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, _DUMPED)
+                   + bytes(48)
+                   + _ATTRIBUTE.pack(_ATTRIBUTE.size + len(bytecode), INET_DIAG_REQ_BYTECODE)
+                   + bytecode)
+        answers = self._exchange_all(request, NLM_F_REQUEST | NLM_F_DUMP)
+        if answers is None:
+            return None
+        found = []
+        for answer in answers:
+            if len(answer) < _OWNER_AT + _OWNER.size - _HEADER.size:
+                return None
+            sport, dport = _PORTS.unpack_from(answer, 4)
+            size = len(address)
+            local = (socket.inet_ntop(family, answer[8:8 + size]), sport)
+            remote = (socket.inet_ntop(family, answer[24:24 + size]), dport)
+            uid, inode = _OWNER.unpack_from(answer, _OWNER_AT - _HEADER.size)
+            found.append((local, remote, uid, inode))
+        return found
 
     def _ask(self, family, src: str, sport: int, dst: str, dport: int,
              interface: int = 0) -> int | str | None:
@@ -99,43 +178,72 @@ class PeerUid:
                    + socket.inet_pton(family, src).ljust(16, b"\0")
                    + socket.inet_pton(family, dst).ljust(16, b"\0")
                    + _TAIL.pack(interface, _NO_COOKIE, _NO_COOKIE))
-        with self._lock:
-            seq = next(self._seq) & 0xFFFFFFFF
-            message = _HEADER.pack(_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY,
-                                   NLM_F_REQUEST, seq, 0) + request
-            try:
-                answer = self._exchange(message, seq)
-            except OSError:
-                self._close()
-                return None
-        if answer is None:
+        answers = self._exchange_all(request, NLM_F_REQUEST)
+        if not answers:  # ENOENT: no such socket here; anything else: not told either
             return None
-        _, kind, _, _, _ = _HEADER.unpack_from(answer)
-        if kind == NLMSG_ERROR:  # ENOENT: no such socket here; anything else: not told either
+        answer = answers[0]
+        if len(answer) < _OWNER_AT + _OWNER.size - _HEADER.size:
             return None
-        if len(answer) < _OWNER_AT + _OWNER.size:
-            return None
-        state = answer[_HEADER.size + 1]
-        found_ports = _PORTS.unpack_from(answer, _HEADER.size + 4)
+        state = answer[1]
+        found_ports = _PORTS.unpack_from(answer, 4)
         if state == _LISTEN or found_ports != (sport, dport):
             return None
-        uid, inode = _OWNER.unpack_from(answer, _OWNER_AT)
+        uid, inode = _OWNER.unpack_from(answer, _OWNER_AT - _HEADER.size)
         return uid if inode else GONE
 
-    def _exchange(self, message: bytes, seq: int) -> bytes | None:
-        if self._sock is None:
-            self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
-            self._sock.settimeout(1.0)
-        self._sock.send(message)
-        while True:  # an answer to an earlier question that timed out is skipped
-            answer = self._sock.recv(8192)
-            if len(answer) < _HEADER.size:
+    def _exchange_all(self, request: bytes, flags: int) -> list[bytes] | None:
+        """The payloads of the kernel's answers to `request` (a dump's every one; an error:
+        none), on this thread's netlink socket; None if not told."""
+        sock = self._socket()
+        seq = next(self._seq) & 0xFFFFFFFF
+        try:
+            if sock is None:
                 return None
-            if _HEADER.unpack_from(answer)[3] == seq:
-                return answer
+            sock.send(_HEADER.pack(_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY, flags,
+                                   seq, 0) + request)
+            payloads = []
+            while True:
+                data = sock.recv(65536)
+                for kind, payload in _messages(data, seq):
+                    if kind == NLMSG_ERROR:
+                        return [] if not payloads else None
+                    if kind == NLMSG_DONE:
+                        return payloads
+                    payloads.append(payload)
+                if payloads and not flags & NLM_F_DUMP:
+                    return payloads
+        except OSError:
+            self._close()
+            return None
+
+    def _socket(self) -> socket.socket | None:
+        """This thread's netlink socket (each listener's selector thread asks on its own, so
+        none waits on another's question)."""
+        sock = getattr(self._local, "sock", None)
+        if sock is None:
+            try:
+                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+            except OSError:
+                return None
+            sock.settimeout(_TIMEOUT)
+            self._local.sock = sock
+        return sock
 
     def _close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        sock = getattr(self._local, "sock", None)
+        if sock is not None:
+            sock.close()
+            self._local.sock = None
 
+
+def _messages(data: bytes, seq: int):
+    """The (type, payload) of each netlink message in `data` answering `seq` (an answer to an
+    earlier question that timed out is skipped)."""
+    at = 0
+    while at + _HEADER.size <= len(data):
+        length, kind, _, number, _ = _HEADER.unpack_from(data, at)
+        if length < _HEADER.size:
+            return
+        if number == seq:
+            yield kind, data[at + _HEADER.size:at + length]
+        at += (length + 3) & ~3

@@ -139,9 +139,10 @@ def _check_mount_points(container: dict, volume_names: set[str]) -> None:
 _WINDOWS_PATH = re.compile(r"^[A-Za-z]:\\[^:]*$")
 
 
-def check_container_paths(container: dict) -> None:
+def check_container_paths(container: dict, windows_paths: bool) -> None:
     """A Linux container's mount points, tmpfs mounts and devices are at absolute paths with no
-    ':' (a Windows container's C:\\ paths are its own).
+    ':' (a Windows container's C:\\ paths are its own; `windows_paths`: the definition names no
+    operating system, as an EC2 Windows one need not, so a mount point's C:\\ path is let be).
 
     ECS's reference names no rule for a mount point's (a tmpfs's is "the absolute file path"),
     but its agent, as ours, hands Docker "source:containerPath[:ro]" for a volume or host path
@@ -149,15 +150,18 @@ def check_container_paths(container: dict) -> None:
     (engine/container_specs.py): a ':' in a path would be read as Docker's options
     ("/data:rshared" changes a host volume's propagation, "/dev/x:/dev/y" maps another device),
     and a relative path fails only when the task starts. Refused when the definition is
-    registered instead."""
+    registered instead. Windows has no tmpfs nor devices: their paths are Linux ones always."""
     linux = container.get("linuxParameters") or {}
-    paths = [("containerPath", mount.get("containerPath")) for mount in container["mountPoints"]]
-    paths += [("containerPath", tmpfs.get("containerPath")) for tmpfs in linux.get("tmpfs", [])]
+    paths = [("containerPath", mount.get("containerPath"), windows_paths)
+             for mount in container["mountPoints"]]
+    paths += [("containerPath", tmpfs.get("containerPath"), False)
+              for tmpfs in linux.get("tmpfs", [])]
     for device in linux.get("devices", []):
-        paths += [("hostPath", device.get("hostPath")),
-                  ("containerPath", device.get("containerPath"))]
-    for setting, path in paths:
-        if path and (not path.startswith("/") or ":" in path) and not _WINDOWS_PATH.match(path):
+        paths += [("hostPath", device.get("hostPath"), False),
+                  ("containerPath", device.get("containerPath"), False)]
+    for setting, path, may_be_windows in paths:
+        if path and (not path.startswith("/") or ":" in path) and not (
+                may_be_windows and _WINDOWS_PATH.match(path)):
             raise ClientException(
                 f"Invalid '{setting}' setting for container '{container['name']}': "
                 f"'{path}' is not an absolute path without ':'.")

@@ -45,10 +45,13 @@ def normalize(document: dict) -> dict:
         raise ClientException("Task definition doesn't have any essential container.")
     volume_names = _checked_volumes(spec)
     names = {c["name"] for c in containers}
+    # A Windows container's paths are C:\...; one that names no operating system may be an
+    # EC2 Windows one (its mount points only: Windows has no tmpfs nor devices).
+    unnamed_system = "operatingSystemFamily" not in (spec.get("runtimePlatform") or {})
     for container in containers:
         containers_rules.check_settings(container, volume_names, names)
-        if not is_windows(spec):  # (a Windows container's path is C:\\...)
-            containers_rules.check_container_paths(container)
+        if not is_windows(spec):
+            containers_rules.check_container_paths(container, windows_paths=unnamed_system)
     _check_dependencies(containers)
     _check_secrets_need_role(spec, containers)
     _check_firelens(containers)
