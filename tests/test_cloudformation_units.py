@@ -286,3 +286,56 @@ def test_a_restart_settles_the_operations_the_kill_cut_short():
         assert backend.change_sets[change_set_id].execution_status == "EXECUTE_FAILED"
     finally:
         backend.reset()
+
+
+def test_reading_a_stack_being_deleted_makes_nothing_again():
+    """moto's resource map makes a resource on first read, and its delete takes each one out as
+    it goes: a DescribeStacks meanwhile (the CDK's destroy polls it) resolved the exported Ref
+    output and made the deleted SSM parameter again, left after DELETE_COMPLETE. Now the
+    outputs are the ones the stack had, nothing is made again, and the exports go."""
+    import json
+
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.ssm.models import ssm_backends
+
+    from emulator.cloudformation import _install_into_moto
+
+    _install_into_moto()
+    backend = cloudformation_backends["000000000043"]["us-east-1"]
+    ssm = ssm_backends["000000000043"]["us-east-1"]
+    body = json.dumps({"Resources": {
+        name: {"Type": "AWS::SSM::Parameter",
+               "Properties": {"Name": f"/t/{name}", "Type": "String", "Value": "x"}}
+        for name in ("A", "B", "C")},
+        "Outputs": {"OutA": {"Value": {"Ref": "A"}, "Export": {"Name": "t-a"}},
+                    "OutC": {"Value": {"Ref": "C"}, "Export": {"Name": "t-c"}}}})
+    stack = backend.create_stack(name="leak", template=body, parameters={})
+    assert stack.status == "CREATE_COMPLETE" and sorted(ssm._parameters) == ["/t/A", "/t/B",
+                                                                             "/t/C"]
+    shown, real = [], parsing.ResourceMap._delete_resource
+
+    def describe_then_delete(resource_map, resource, resource_json):
+        # before each: moto takes a resource out of the map once its delete has returned
+        described = backend.describe_stacks("leak")[0]
+        shown.append((described.status, described.outputs))
+        real(resource_map, resource, resource_json)
+
+    parsing.ResourceMap._delete_resource = describe_then_delete
+    try:
+        backend.delete_stack("leak")
+    finally:
+        parsing.ResourceMap._delete_resource = real
+        remaining = sorted(ssm._parameters)
+        backend.reset()
+        ssm.reset()
+    outputs = [{"OutputKey": "OutA", "OutputValue": "/t/A", "Description": None,
+                "ExportName": "t-a"},
+               {"OutputKey": "OutC", "OutputValue": "/t/C", "Description": None,
+                "ExportName": "t-c"}]
+    assert shown == [("DELETE_IN_PROGRESS", outputs)] * 3
+    assert stack.status == "DELETE_COMPLETE" and remaining == []
+    statuses = [e.resource_status for e in stack.events]
+    after = statuses[statuses.index("DELETE_IN_PROGRESS"):]
+    assert not [s for s in after if s.startswith("CREATE")], after
+    assert backend.exports == {}

@@ -16,7 +16,7 @@ import logging
 
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
-from emulator.cloudformation import ec2_network, replacements, stack_lock
+from emulator.cloudformation import ec2_network, replacements, stack_lock, teardown
 from emulator.cloudformation.resource import (PropertiesInvalid, ResourceFailed, acting_as,
                                               check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import find_stack, keep_role
@@ -238,6 +238,8 @@ def roll_back_create(stack, error: BaseException) -> None:
         reason = reason_of(error)
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+    teardown.stop_making(stack.resource_map)  # a read meanwhile must not make what goes
+    drop_outputs(stack)
     try:
         stack.resource_map.delete()
     except Exception as cleanup_error:
@@ -249,7 +251,6 @@ def roll_back_create(stack, error: BaseException) -> None:
         stack.status = "ROLLBACK_COMPLETE"
         stack._add_stack_event("ROLLBACK_COMPLETE")
     failures(stack.resource_map).clear()
-    drop_outputs(stack)
 
 
 def drop_outputs(stack) -> None:
@@ -370,7 +371,9 @@ def _delete(backend, stack) -> None:
     visible until it is deleted; a stack whose resources could not all go stays, DELETE_FAILED,
     as on AWS."""
     first_event = len(stack.events)
-    export_names = [export.name for export in stack.exports]
+    # The outputs stay shown while the resources go, but nothing resolves them again: that
+    # would make a deleted resource anew (teardown.py).
+    teardown.freeze(stack)
     try:
         stack.delete()  # moto's: the DELETE_IN_PROGRESS event, the resources, DELETE_COMPLETE
     except Exception as error:
@@ -385,8 +388,9 @@ def _delete(backend, stack) -> None:
     drop_outputs(stack)
     backend.deleted_stacks[stack.stack_id] = stack
     backend.stacks.pop(stack.stack_id, None)
-    for export_name in export_names:
-        backend.exports.pop(export_name, None)
+    for name in [name for name, export in backend.exports.items()
+                 if export.exporting_stack_id == stack.stack_id]:
+        del backend.exports[name]
 
 
 def wrap_describe_stack_events(original):
