@@ -17,6 +17,7 @@ import logging
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import ec2_network, replacements, stack_lock, teardown
+from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.resource import (PropertiesInvalid, ResourceFailed, acting_as,
                                               check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import find_stack, keep_role
@@ -271,7 +272,7 @@ def stack_resources(self):
 
 def wrap_create_resources(original):
     def create_resources(self):
-        with stack_lock.exclusive(self, "CREATE_IN_PROGRESS", stack_lock.validation_error):
+        with stack_lock.exclusive(self, "CREATE_IN_PROGRESS", validation_error):
             try:
                 original(self)
             except Exception as error:
@@ -325,7 +326,7 @@ def wrap_stack_update(original):
     def update(self, template, role_arn=None, parameters=None, tags=None):
         # One operation on a stack at a time (stack_lock.py): UpdateStack while another runs is
         # refused in CloudFormation's words.
-        with stack_lock.exclusive(self, "UPDATE_IN_PROGRESS", stack_lock.validation_error):
+        with stack_lock.exclusive(self, "UPDATE_IN_PROGRESS", validation_error):
             # The stack's role once it is ours to update: the one the handler read
             # (stack_role.py) may have been replaced by the update that held the lock.
             acting = (role_arn or getattr(self, "role_arn", None)) if enforcing() else None
@@ -361,7 +362,7 @@ def delete_stack(self, name_or_stack_id):
     if stack.status == "DELETE_IN_PROGRESS":
         return  # a retry of a delete under way succeeds, as on AWS
     # One operation on a stack at a time (stack_lock.py): not while it is created or updated
-    with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", stack_lock.validation_error,
+    with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", validation_error,
                               stack_lock.undeletable_message):
         _delete(self, stack)
 
@@ -391,6 +392,11 @@ def _delete(backend, stack) -> None:
     for name in [name for name, export in backend.exports.items()
                  if export.exporting_stack_id == stack.stack_id]:
         del backend.exports[name]
+    # its change sets go with it, as on AWS (moto keeps them, to be described and listed)
+    for change_set_id in [change_set_id for change_set_id, change_set
+                          in backend.change_sets.items()
+                          if change_set.stack_id == stack.stack_id]:
+        del backend.change_sets[change_set_id]
 
 
 def wrap_describe_stack_events(original):
