@@ -90,7 +90,7 @@ def _install_into_moto() -> None:
         models.Stack.create_resources = stack_life.wrap_create_resources(
             models.Stack.create_resources)
         models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)
-        models.Stack.stack_resources = property(stack_life.stack_resources)
+        models.Stack.stack_resources = property(teardown.stack_resources)
         backend = models.CloudFormationBackend
         backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)

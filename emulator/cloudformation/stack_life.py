@@ -240,7 +240,7 @@ def roll_back_create(stack, error: BaseException) -> None:
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
     teardown.stop_making(stack.resource_map)  # a read meanwhile must not make what goes
-    drop_outputs(stack)
+    teardown.drop_outputs(stack)
     try:
         stack.resource_map.delete()
     except Exception as cleanup_error:
@@ -252,22 +252,6 @@ def roll_back_create(stack, error: BaseException) -> None:
         stack.status = "ROLLBACK_COMPLETE"
         stack._add_stack_event("ROLLBACK_COMPLETE")
     failures(stack.resource_map).clear()
-
-
-def drop_outputs(stack) -> None:
-    """A stack rolled back or deleted has no outputs; moto would make its resources again, lazily,
-    to resolve them."""
-    from moto.cloudformation.parsing import OutputMap
-
-    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
-
-
-def stack_resources(self):
-    """Stack.stack_resources without moto's side effect: its resource map creates a resource on
-    first read, so describing a deleted or rolled-back stack made its resources again."""
-    parsed = self.resource_map._parsed_resources
-    return [parsed[name] for name in self.resource_map._resource_json_map
-            if name in parsed and not isinstance(parsed[name], str) and parsed[name] is not None]
 
 
 def wrap_create_resources(original):
@@ -287,6 +271,7 @@ def run_update(stack, apply, template, parameters) -> bool:
     old_template, old_dict = stack.template, stack.resource_map._template
     old_parameters = dict(stack.resource_map.input_parameters)
     failures(stack.resource_map).clear()
+    teardown.resume_making(stack.resource_map)
     replacements.begin(stack.resource_map)
     try:
         apply()
@@ -386,7 +371,7 @@ def _delete(backend, stack) -> None:
                   if failed else reason_of(error))
         stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
         return
-    drop_outputs(stack)
+    teardown.drop_outputs(stack)
     backend.deleted_stacks[stack.stack_id] = stack
     backend.stacks.pop(stack.stack_id, None)
     for name in [name for name, export in backend.exports.items()

@@ -7,7 +7,8 @@ operation and for good: DescribeStacks (the CDK's `destroy` polls it) resolves t
 outputs and exports, a Ref output to an SSM parameter, a task definition, a service or a cluster
 brought it back. Here a stack's map stops making resources once its delete (or a failed
 create's rollback) begins, and the outputs the stack had then are shown, frozen, until it is gone,
-as on AWS.
+as on AWS. Its resources are listed without making any (stack_resources), and a stack rolled
+back or deleted has no outputs at all (drop_outputs).
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from collections.abc import Mapping
 
 
 def stop_making(resource_map) -> None:
-    """From now on reading a resource this map no longer has gives None instead of making it;
-    for good: a stack being deleted, DELETE_FAILED or rolled back is only ever deleted again."""
+    """From now on reading a resource this map no longer has gives None instead of making it:
+    a stack being deleted, DELETE_FAILED or rolled back is deleted again, as a rule."""
     resource_map.__dict__["_emulator_torn_down"] = True
+
+
+def resume_making(resource_map) -> None:
+    """An update makes resources again (moto takes one of a DELETE_FAILED stack, which AWS
+    refuses: here it works as it did)."""
+    resource_map.__dict__.pop("_emulator_torn_down", None)
 
 
 def wrap_getitem(original):
@@ -72,3 +79,19 @@ def _resolved(output_map, key):
         return output_map[key]
     except Exception:
         return None
+
+
+def drop_outputs(stack) -> None:
+    """A stack rolled back or deleted has no outputs; moto would make its resources again, lazily,
+    to resolve them."""
+    from moto.cloudformation.parsing import OutputMap
+
+    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
+
+
+def stack_resources(self):
+    """Stack.stack_resources without moto's side effect: its resource map creates a resource on
+    first read, so describing a deleted or rolled-back stack made its resources again."""
+    parsed = self.resource_map._parsed_resources
+    return [parsed[name] for name in self.resource_map._resource_json_map
+            if name in parsed and not isinstance(parsed[name], str) and parsed[name] is not None]
