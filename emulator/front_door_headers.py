@@ -58,7 +58,7 @@ def to_task(request) -> dict:
     dropped = _DROPPED_TO_TASK | _listed(request.headers.getlist("Connection"))
     headers = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
     environ = request.environ
-    headers["Host"] = request.host or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+    headers["Host"] = request.host  # (Werkzeug's: the client's, else SERVER_NAME's and port)
     sent = request.headers.get("X-Forwarded-For", "").strip()  # every one, joined (http_heads)
     client = request.remote_addr or ""
     headers["X-Forwarded-For"] = f"{sent}, {client}" if sent else client

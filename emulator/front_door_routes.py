@@ -205,7 +205,9 @@ def _answered(answer: http.client.HTTPResponse, connection) -> Response:
     if length and length.isascii() and length.isdigit() and not answer.chunked:
         kept.append(("Content-Length", length))  # (not a plain number: read to the end)
     response = Response(_streamed(answer, connection), answer.status, headers=kept)
-    if answer.getheader("Content-Type") is None:  # never Flask's default text/html
+    # Never Flask's default text/html: not for an answer without one, nor for one whose
+    # Content-Type was dropped (listed in Connection, or a value with NUL).
+    if not any(name.lower() == "content-type" for name, _ in kept):
         del response.headers["Content-Type"]
     return response
 
@@ -234,63 +236,68 @@ def _broke_off() -> ConnectionAbortedError:
 
 def _express_targets(cluster: str, name: str) -> list[tuple[str, int]] | None:
     """(host, port) of each serving task of the Express service; None if there is no such
-    service in any account or region."""
+    service in any account or region. Each task is reached on the port its own task definition
+    serves: while an update to a revision serving another port deploys, the old tasks serve
+    on until the new ones run, as an ALB's old targets drain."""
     emulator = current_app.extensions["emulator"]
     with emulator.ecs.lock:
-        for store in emulator.ecs.stores():
-            express = store.express_services.get((cluster, name))
-            if express is None or express.service.status == "INACTIVE":
-                continue
-            balancer = express.service.load_balancers[0]
-            return _serving(store, express.service, balancer["containerName"],
-                            balancer["containerPort"])
-    return None
+        serving = next((_serving(store, express.service, None)
+                        for store in emulator.ecs.stores()
+                        if (express := store.express_services.get((cluster, name))) is not None
+                        and express.service.status != "INACTIVE"), None)
+    return None if serving is None else _dialled(serving)
 
 
 def _route_targets(gateway: str, cluster: str, name: str) -> list[tuple[str, int]] | None:
+    """(host, port) of each serving task of the service a gateway routes to, on the port its
+    task definition names; None if there is no such route."""
     emulator = current_app.extensions["emulator"]
     with emulator.ecs.lock:
-        for store in emulator.ecs.stores():
-            found = gateways.route_target(store, gateway, cluster, name)
-            if found is None:
-                continue
-            service, port_name = found
-            served = tcp_mapping(service.task_definition.spec, port_name)
-            if served is None:  # a UDP port carries no HTTP: no target, as an ALB's would have
-                return []
-            return _serving(store, service, served[0]["name"], served[1]["containerPort"])
-    return None
+        serving = next((_serving(store, *found) for store in emulator.ecs.stores()
+                        if (found := gateways.route_target(store, gateway, cluster, name))
+                        is not None), None)
+    return None if serving is None else _dialled(serving)
 
 
-def _serving(store, service, container_name: str, port: int) -> list[tuple[str, int]]:
-    """(address, port) where each serving task of `service` takes TCP on its container's
-    `port`: the TCP host port Docker published for it, at the binding's own address, where this
-    process reaches the engine's published ports (engine/published_ports.py).
+def _serving(store, service, port_name: str | None) -> list[tuple]:
+    """(runtime, engine address, binding) of each serving task of `service` for the TCP port
+    of its own task definition (`port_name`'s, or the first; a UDP port carries no HTTP: no
+    target, as an ALB's would have); read under the ECS lock, dialled after (_dialled).
 
     Only a running container's binding (its networkBindings are Docker's, never a caller's
     report): there Docker, not another program of the host, holds the port. A stopped one's
     port is free for anyone (a non-essential container's while its task runs on, an essential
     one's until the task leaves RUNNING), and a UDP binding's port says nothing of who holds it
     over TCP (a dev server, another emulator)."""
-    emulator = current_app.extensions["emulator"]
-    engines = emulator.engine.engines
-    # Never our own listeners: a binding naming one would make a task's page this host's.
-    doors = emulator.ecs.front_doors
-    own = {doors.port, doors.api_port}
-    found, hosts = [], {}
+    engines = current_app.extensions["emulator"].engine.engines
+    found = []
     for task in store.tasks_of(service.cluster_name):
         if task.group != service.task_group or not task.serving:
             continue
-        container = task.container(container_name)
-        if container is None or container.known != ContainerStatus.RUNNING:
+        served = tcp_mapping(task.definition.spec, port_name)
+        container = served and task.container(served[0]["name"])
+        if not container or container.known != ContainerStatus.RUNNING:
             continue
-        binding = container.binding(port)
-        if binding is None:
-            continue
-        if task.engine not in hosts:  # asked once a request, for each engine
-            hosts[task.engine] = published_ports.where(
-                engines.runtime_of(task), getattr(engines.health_of(task), "address", None))
-        host = hosts[task.engine]
+        binding = container.binding(served[1]["containerPort"])
+        if binding is not None:
+            found.append((engines.runtime_of(task),
+                          getattr(engines.health_of(task), "address", None), binding))
+    return found
+
+
+def _dialled(serving: list[tuple]) -> list[tuple[str, int]]:
+    """(address, port) where each of `serving` (_serving's) takes TCP: the host port Docker
+    published, at the binding's own address, where this process reaches the engine's
+    published ports (engine/published_ports.py: asked here, outside the ECS lock, as it may
+    take seconds)."""
+    # Never our own listeners: a binding naming one would make a task's page this host's.
+    doors = current_app.extensions["emulator"].ecs.front_doors
+    own = {doors.port, doors.api_port}
+    found, hosts = [], {}
+    for runtime, docker_host, binding in serving:
+        if runtime not in hosts:  # asked once a request, for each engine
+            hosts[runtime] = published_ports.where(runtime, docker_host)
+        host = hosts[runtime]
         address = None if host is None else published_ports.address(binding, host)
         if address is not None and not (host == published_ports.HERE
                                         and binding["hostPort"] in own):

@@ -156,3 +156,16 @@ def test_a_bridge_with_ipv6_is_refused(gateway):
         assert isinstance(reason, str) and "IPv6" in reason
     finally:
         subprocess.run(["ip", "link", "del", bridge], check=True)
+
+
+def test_two_guards_of_one_process_on_one_bridge(gateway):
+    """The pytest plugin runs several emulators in one process: each makes its own guard (an
+    owned table of the same name is the other guard's socket's, which the kernel refuses)."""
+    first, second = make_guard(BRIDGE, gateway), make_guard(BRIDGE, gateway)
+    try:
+        assert not isinstance(first, str) and not isinstance(second, str), (first, second)
+        assert first.table != second.table
+    finally:
+        for guard in (first, second):
+            if not isinstance(guard, str):
+                guard.close()

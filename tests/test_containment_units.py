@@ -183,8 +183,10 @@ def test_a_socket_activated_dockerd_must_hold_the_socket_init_listened_on(tmp_pa
             "0000: 00000002 00000000 00010000 0001 01 4711 /run/docker.sock\n"
             "0000: 00000002 00000000 00010000 0001 01 4712 /run/proxy.sock\n")
         assert "which is not proven to serve it (no dockerd holds it)" in why()
-        _process(tmp_path, 30, "dockerd")
+        _process(tmp_path, 30, "dockerd", "net:[4026532999]")
         assert "dockerd 30's descriptors cannot be read here" in why()
+        (tmp_path / "30" / "ns" / "net").unlink()
+        os.symlink("net:[4026531833]", tmp_path / "30" / "ns" / "net")
         (tmp_path / "30" / "fd").mkdir()
         os.symlink("socket:[4712]", tmp_path / "30" / "fd" / "3")  # another socket's
         assert "no dockerd holds it" in why()
@@ -331,3 +333,98 @@ def test_rootless_and_vm_engines_are_told_before_the_locality_check():
                                                  locality=locality)
     assert docker_network.default_bridge(None, {}, lambda _: None,
                                          locality=lambda info: "elsewhere") == "elsewhere"
+
+
+def _unix_listing(proc, pid, *inodes):
+    """/proc/<pid>/net/unix: the unix sockets of the pid's network namespace (anyone may read
+    it, where its ns link only root or its user may)."""
+    (proc / str(pid) / "net").mkdir(parents=True, exist_ok=True)
+    (proc / str(pid) / "net" / "unix").write_text(
+        "Num       RefCount Protocol Flags    Type St Inode Path\n" + "".join(
+            f"0000: 00000003 00000000 00000000 0001 03 {inode}\n" for inode in inodes))
+
+
+def test_a_root_dockerd_a_user_cannot_read_is_proven_by_its_namespaces_sockets(tmp_path):
+    """A user (not root) of a systemd socket-activated dockerd may read neither the dockerd's
+    descriptors nor its namespace link: every dockerd seen here must list our own socket among
+    its namespace's; a docker:dind's dockerd (seen from its host, in its container's namespace)
+    does not, and then nothing is proven."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    inode = os.fstat(mine.fileno()).st_ino
+    try:
+        def why():
+            return engine_locality.why_not_local(
+                "unix:///run/docker.sock", {"KernelVersion": os.uname().release},
+                lambda path: (socket.socket(fileno=os.dup(mine.fileno())), 1),
+                proc=str(tmp_path))
+
+        _link(tmp_path, "self", "net:[4026531833]")
+        (tmp_path / "1").mkdir()
+        (tmp_path / "1" / "comm").write_text("systemd\n")
+        _unix_listing(tmp_path, 1, inode)  # init's namespace is ours
+        (tmp_path / "net").mkdir()
+        (tmp_path / "net" / "unix").write_text(
+            "Num       RefCount Protocol Flags    Type St Inode Path\n"
+            "0000: 00000002 00000000 00010000 0001 01 4711 /run/docker.sock\n")
+        (tmp_path / "30").mkdir()
+        (tmp_path / "30" / "comm").write_text("dockerd\n")  # no fd, no ns: not ours to read
+        _unix_listing(tmp_path, 30, inode + 5)
+        assert "dockerd 30 is not proven to be in this network namespace" in why()
+        _unix_listing(tmp_path, 30, inode + 5, inode)
+        assert why() is None
+        (tmp_path / "31").mkdir()  # a docker:dind's, in its container's namespace
+        (tmp_path / "31" / "comm").write_text("dockerd\n")
+        _unix_listing(tmp_path, 31, inode + 9)
+        assert "dockerd 31 is not proven to be in this network namespace" in why()
+        (tmp_path / "31" / "net" / "unix").unlink()  # nor where its sockets are unreadable
+        assert "dockerd 31 is not proven" in why()
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_socket_served_from_outside_this_pid_namespace_is_never_proven(tmp_path):
+    """Peer pid 0: the socket's server is in no pid namespace of ours (the host's socket
+    mounted into the emulator's container): whatever /proc says, and rootless or not."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        _link(tmp_path, "self", "net:[4026531833]")
+        _process(tmp_path, 0, "dockerd")
+        for published, info in ((False, {}), (True, {"SecurityOptions": ["name=rootless"]})):
+            why = engine_locality.why_not_local(
+                "unix://", {"KernelVersion": os.uname().release, **info},
+                lambda path: (socket.socket(fileno=os.dup(mine.fileno())), 0),
+                proc=str(tmp_path), published=published)
+            assert "served from outside this process's pid namespace" in why
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_rootless_dockerd_here_publishes_here_but_its_bridge_is_not_this_hosts(tmp_path):
+    """RootlessKit forwards a rootless dockerd's published ports to this host: the front doors
+    (published=True) dial them; its bridge is in RootlessKit's namespace, never the default
+    bridge's. The peer must still be a dockerd, on this kernel."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        def why(info, published=True, pid=40):
+            return engine_locality.why_not_local(
+                "unix:///run/user/1000/docker.sock",
+                {"KernelVersion": os.uname().release, **info},
+                lambda path: (socket.socket(fileno=os.dup(mine.fileno())), pid),
+                proc=str(tmp_path), published=published)
+
+        rootless = {"SecurityOptions": ["name=seccomp,profile=builtin", "name=rootless",
+                                        "name=cgroupns"]}
+        _link(tmp_path, "self", "net:[4026531833]")
+        _process(tmp_path, 40, "dockerd", "net:[4026532777]")  # RootlessKit's namespace
+        assert why(rootless) is None
+        assert "is not proven to be in this process's network namespace" in why(
+            rootless, published=False)
+        assert "is not proven" in why({})
+        _process(tmp_path, 41, "socat", "net:[4026532777]")
+        assert "served by socat (pid 41), not by a dockerd" in why(rootless, pid=41)
+        assert "says it runs on kernel 9.9" in why({**rootless, "KernelVersion": "9.9"})
+    finally:
+        mine.close()
+        theirs.close()

@@ -414,20 +414,34 @@ def _container(**fields):
     return TaskContainer(name="web", arn="arn:container", definition={}, **fields)
 
 
-def test_a_stopped_containers_own_ports_are_no_longer_its_bindings():
-    """Docker frees the host ports of a bridge (or host) task's container when it stops: any
-    program may take them, so they are no longer its. An awsvpc task's, and a pooled bridge
-    task's, are the sandbox's, held while the task lasts."""
+def test_the_binding_picked_is_ipv4s_where_docker_published_both():
+    """Docker lists :: and 0.0.0.0 for one port, in either order: ::1 is reached nowhere on a
+    host without IPv6 on loopback, so the IPv4 binding is dialled; :: only where alone."""
+    six = {"containerPort": 80, "hostPort": 32768, "protocol": "tcp", "bindIP": "::"}
+    four = {**six, "bindIP": "0.0.0.0"}
+    assert _container(network_bindings=[six, four]).binding(80) == four
+    assert _container(network_bindings=[six, four]).binding(80, protocol=None) == four
+    assert _container(network_bindings=[six]).binding(80) == six
+
+
+def test_a_stopped_container_keeps_its_bindings_as_ecs_shows_them():
+    """ECS shows a stopped container's networkBindings (the agent reports its known port
+    bindings for STOPPED containers too); the front doors dial only a running one's."""
+    import threading
     from types import SimpleNamespace
 
     from emulator.ecs.task_model import Task
+    from emulator.engine.task_events import TaskEvents
+    from emulator.runtime.status import ContainerStatus
 
-    def freed(network_mode, sandbox_id=None):
-        container = _container(network_bindings=[
-            {"containerPort": 80, "hostPort": 32768, "protocol": "tcp", "bindIP": "0.0.0.0"}])
-        task = SimpleNamespace(network_mode=network_mode, sandbox_id=sandbox_id)
-        Task.ports_freed(task, container)
-        return not container.network_bindings
-
-    assert freed("bridge") and freed("host")
-    assert not freed("bridge", sandbox_id="pause") and not freed("awsvpc", sandbox_id="pause")
+    binding = {"containerPort": 80, "hostPort": 32768, "protocol": "tcp", "bindIP": "0.0.0.0"}
+    container = _container(network_bindings=[binding])
+    container.known = ContainerStatus.RUNNING
+    task = Task.__new__(Task)
+    task.network_mode, task.sandbox_id = "bridge", None
+    events = SimpleNamespace(state=SimpleNamespace(changed=threading.Condition()))
+    with events.state.changed:
+        TaskEvents.record_exit(events, task, container,
+                               SimpleNamespace(running=False, exit_code=0, oom_killed=False))
+    assert container.known == ContainerStatus.STOPPED
+    assert container.network_bindings == [binding]

@@ -160,23 +160,44 @@ def test_express_service_errors(ecs, busybox_image):
 
 
 def test_an_update_to_another_port_moves_the_load_balancer_there(ecs, clean_emulator,
-                                                                  busybox_image):
+                                                                  busybox_image, monkeypatch):
     """The new revision serves on another container port: the service's load balancer (and so
     the front door) sends its traffic there, not to the old port, which the new tasks do not
-    publish."""
+    publish; each task is reached on its own revision's port, so the old ones serve on until
+    the new ones run (no 503 while the deployment goes). Where an engine publishes is asked
+    outside the ECS lock (it may take seconds: every API call would wait)."""
+    from emulator.engine import published_ports
+
+    where, locked = published_ports.where, []
+    lock = clean_emulator.emulator.ecs.lock
+
+    def asked(*args):
+        locked.append(lock._is_owned())
+        return where(*args)
+
+    monkeypatch.setattr(published_ports, "where", asked)
     ecs.create_cluster(clusterName="default")
     created = ecs.create_express_gateway_service(
         infrastructureRoleArn=ROLE, serviceName="moved", primaryContainer=container(
             busybox_image, "1"), scalingTarget={"minTaskCount": 1, "maxTaskCount": 1})["service"]
     endpoint = created["activeConfigurations"][0]["ingressPaths"][0]["endpoint"]
     arn = created["serviceArn"]
+    wait_for(lambda: requests.get(endpoint, timeout=10),
+             lambda page: page.status_code == 200 and page.text.startswith("rev 1 "),
+             timeout=90)
     elsewhere = {**container(busybox_image, "2"), "containerPort": 9090,
                  "command": [SERVE[0], SERVE[1], SERVE[2].replace("8080", "9090")]}
     ecs.update_express_gateway_service(serviceArn=arn, primaryContainer=elsewhere)
     [balancer] = ecs.describe_services(cluster="default", services=["moved"])["services"][0][
         "loadBalancers"]
     assert balancer["containerPort"] == 9090
-    wait_for(lambda: requests.get(endpoint, timeout=10),
-             lambda page: page.status_code == 200 and page.text.startswith("rev 2 "),
-             timeout=90)
+    seen = []
+
+    def served(page):
+        seen.append((page.status_code, page.text[:6]))
+        return page.text.startswith("rev 2 ")
+
+    wait_for(lambda: requests.get(endpoint, timeout=10), served, timeout=90)
+    assert locked and not any(locked)
+    assert {status for status, _ in seen} == {200}, seen
     ecs.delete_express_gateway_service(serviceArn=arn)

@@ -154,6 +154,15 @@ def test_an_untyped_answer_gets_no_type_and_no_answer_is_sniffed(door):
     assert got.headers.get_all("X-Content-Type-Options") == ["nosniff"]
     assert got.read() == b"{}"
     client.close()
+    # A Content-Type the answer itself makes hop-by-hop, or whose value holds a NUL, is
+    # dropped: the answer is untyped then, never Flask's text/html.
+    for typed in (b"Connection: Content-Type\r\nContent-Type: text/plain\r\n",
+                  b"Content-Type: text/plain\0\r\n"):
+        client, got = _ask(door, b"HTTP/1.1 200 OK\r\n" + typed +
+                           b"Content-Length: 2\r\n\r\nhi")
+        assert got.status == 200 and got.getheader("Content-Type") is None, typed
+        assert got.read() == b"hi"
+        client.close()
 
 
 def test_the_task_sees_the_front_doors_forwarding_headers_not_the_clients(door):

@@ -228,7 +228,8 @@ def test_the_port_a_stopped_container_freed_is_no_target_while_its_task_runs_on(
         ecs, clean_emulator, busybox_image):
     """A non-essential container that published the route's port exits; its task runs on.
     Docker freed the port, and a program of this host takes it: the front door answers 503 (no
-    running container serves the route) and never dials it; the binding is no longer shown."""
+    running container serves the route) and never dials it; the binding is still shown, as
+    ECS shows a stopped container's."""
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     arn = _routed(ecs, "st", [
@@ -242,7 +243,8 @@ def test_the_port_a_stopped_container_freed_is_no_target_while_its_task_runs_on(
         return task, next(c for c in task["containers"] if c["name"] == "web")
 
     task, stopped = wait_for(web, lambda found: found[1]["lastStatus"] == "STOPPED", timeout=30)
-    assert task["lastStatus"] == "RUNNING" and not stopped.get("networkBindings")
+    assert task["lastStatus"] == "RUNNING"
+    assert {b["hostPort"] for b in stopped["networkBindings"]} == {port}
     host = _HostListener(port)
     try:
         url = f"{clean_emulator.front_door_url}/gateways/edge/apps/st/"

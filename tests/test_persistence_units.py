@@ -228,9 +228,9 @@ def docker_state(running: bool, exit_code=None, oom=False, health=None, status=N
 
 
 def test_an_adopted_bridge_tasks_bindings_are_dockers_now_not_those_saved():
-    """Saved bindings may be stale (a container restarted since publishes another port; one
-    that stopped freed its own, which any program may hold now): a running container's are read
-    from Docker, a stopped one has none. A pool sandbox's are kept: the sandbox holds them."""
+    """Saved bindings may be stale (a container restarted since publishes another port): a
+    running container's are read from Docker; a stopped one keeps its last, as ECS shows them
+    (the front doors dial only a running one's). A pool sandbox's are kept: it holds them."""
     from emulator.runtime.base import PublishedPort
 
     saved = [{"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": 32768, "protocol": "tcp"}]
@@ -240,7 +240,7 @@ def test_an_adopted_bridge_tasks_bindings_are_dockers_now_not_those_saved():
                       saved_bindings=saved)
     web, sidecar = task.containers
     assert [b["hostPort"] for b in web.network_bindings] == [32999]
-    assert sidecar.network_bindings == []
+    assert sidecar.network_bindings == saved
     task, _ = adopted("RUNNING", {"web": docker_state(True), "sidecar": docker_state(True)},
                       saved_bindings=saved, sandbox_id="pause")
     assert task.containers[0].network_bindings == saved

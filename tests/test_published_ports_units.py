@@ -32,17 +32,45 @@ def test_an_engine_here_but_not_proven_local_is_dialled_nowhere(docker_host):
     assert published_ports.where(runtime, docker_host) is None
 
 
-def test_a_unix_socket_engine_of_this_kernel_publishes_here_though_not_proven():
-    """A non-root user's socket-activated dockerd (systemd holds the socket, its namespace
-    cannot be read): its ports are this host's; one on another kernel is not this host's."""
+def test_an_unproven_unix_socket_engine_of_this_kernel_is_dialled_nowhere():
+    """An engine at a unix socket here on this kernel, not said to be in a container, but not
+    proven here either (the host's socket mounted into the emulator's container: this
+    container's port N is not the host's): nothing is dialled."""
     import os
 
-    unproven = "the Docker Engine's socket could not be asked who serves it"
+    unproven = "the Docker Engine's socket is served from outside this process's pid namespace"
     runtime = _runtime(unproven, OperatingSystem="Debian GNU/Linux 12 (bookworm)",
                        KernelVersion=os.uname().release)
-    assert published_ports.where(runtime, "unix:///var/run/docker.sock") == HERE
-    runtime = _runtime(unproven, OperatingSystem="Debian", KernelVersion="1.2.3-other")
     assert published_ports.where(runtime, "unix:///var/run/docker.sock") is None
+
+
+def test_the_front_doors_ask_about_published_ports_only():
+    """A rootless engine here publishes here (engine_locality: published=True), though its
+    bridge is not this host's."""
+    runtime, asked = _runtime(), []
+    runtime.why_not_local = lambda published=False: asked.append(published)
+    assert published_ports.where(runtime, "unix://") == HERE and asked == [True]
+
+
+def test_a_proof_is_kept_a_refusal_is_asked_again_later(monkeypatch):
+    runtime, asked = _runtime(), []
+    answers = iter(["passing", None])
+    runtime.why_not_local = lambda published=False: asked.append(1) or next(answers)
+    assert published_ports.where(runtime, "unix://") is None
+    assert published_ports.where(runtime, "unix://") is None and len(asked) == 1  # kept a while
+    clock = published_ports.time.monotonic() + published_ports.REASK + 1
+    monkeypatch.setattr(published_ports.time, "monotonic", lambda: clock)
+    assert published_ports.where(runtime, "unix://") == HERE
+    assert published_ports.where(runtime, "unix://") == HERE and len(asked) == 2  # kept
+
+
+def test_why_an_engine_is_not_reached_is_logged_once(caplog):
+    runtime = _runtime(ELSEWHERE, OperatingSystem="Alpine Linux v3.19 (containerized)")
+    with caplog.at_level("WARNING", logger=published_ports.__name__):
+        for _ in range(3):
+            assert published_ports.where(runtime, "unix:///tmp/dind.sock") is None
+    [record] = caplog.records
+    assert "unix:///tmp/dind.sock" in record.getMessage() and ELSEWHERE in record.getMessage()
 
 
 def test_a_vm_engine_on_this_machine_forwards_its_ports_to_this_hosts_loopback():

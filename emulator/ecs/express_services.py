@@ -67,7 +67,8 @@ def create(store: EcsStore, ctx: RequestContext, request) -> ExpressService:
     existing = store.services.get((cluster.name, name))
     if existing is not None and existing.status != "INACTIVE":
         raise InvalidParameterException("Creation of service was not idempotent.")
-    definition, port = _definition(store, ctx, name, settings)
+    definition = _definition(store, ctx, name, settings)
+    served, port = _target(definition)
     network = settings.get("networkConfiguration") or {}
     resources = store.express.create(store.account, store.region, name, f"{cluster.name}/{name}",
                                      port, settings["healthCheckPath"],
@@ -83,7 +84,7 @@ def create(store: EcsStore, ctx: RequestContext, request) -> ExpressService:
                 "subnets": resources.subnets, "securityGroups": resources.security_groups,
                 "assignPublicIp": "ENABLED"}},
             "loadBalancers": [{"targetGroupArn": resources.target_group_arn,
-                               "containerName": _primary_name(definition), "containerPort": port}],
+                               "containerName": served, "containerPort": port}],
             "tags": request.tags or [],
         }), arns.principal_root(ctx))
     except Exception:
@@ -111,20 +112,19 @@ def update(store: EcsStore, ctx: RequestContext, request) -> ExpressService:
     elif request.task_definition_arn is not None:
         settings.pop("primaryContainer", None)
     if any(settings.get(k) != current.get(k) for k in TASK_SETTINGS):
-        definition, _ = _definition(store, ctx, service.name, settings)
+        definition = _definition(store, ctx, service.name, settings)
     else:  # scaling or health check only: the same revision keeps running
         definition = task_definitions.describe(store, current["taskDefinitionArn"])
     changes = {"cluster": service.cluster_name, "service": service.name,
                "taskDefinition": definition.arn,
                "desiredCount": settings["scalingTarget"]["minTaskCount"]}
     balancer = service.load_balancers[0]
-    served, port = _served_mapping(definition)
-    if (served["name"], port["containerPort"]) != (balancer["containerName"],
-                                                  balancer["containerPort"]):
+    served, port = _target(definition)
+    if (served, port) != (balancer["containerName"], balancer["containerPort"]):
         # The load balancer sends its traffic to the new revision's port from now on, not to
         # a port of the old one the new tasks may not serve (or serve something else on).
-        changes["loadBalancers"] = [{**balancer, "containerName": served["name"],
-                                     "containerPort": port["containerPort"]}]
+        changes["loadBalancers"] = [{**balancer, "containerName": served,
+                                     "containerPort": port}]
     if request.network_configuration is not None:  # the tasks move; the load balancer stays where it is
         network = settings["networkConfiguration"]
         changes["networkConfiguration"] = {"awsvpcConfiguration": {
@@ -199,15 +199,14 @@ def _settings(base: dict, members: dict) -> dict:
 
 
 def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict):
-    """(the task definition the configuration runs, the port traffic goes to)."""
+    """The task definition the configuration runs (registered for a primaryContainer)."""
     if "taskDefinitionArn" in settings and "primaryContainer" not in settings:
         definition = task_definitions.describe(store, settings["taskDefinitionArn"])
-        served = _served_mapping(definition)
-        if served is None or definition.spec.get("networkMode") != "awsvpc":
+        if _served_mapping(definition) is None or definition.spec.get("networkMode") != "awsvpc":
             raise InvalidParameterException(
                 "The task definition of an Express service must use the awsvpc network mode "
                 "and map a container port over TCP.")
-        return definition, served[1]["containerPort"]
+        return definition
     primary = settings["primaryContainer"]
     port = primary.get("containerPort", 80)
     container = {"name": CONTAINER, "image": primary["image"], "essential": True,
@@ -230,7 +229,7 @@ def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict)
             request[key] = settings[key]
     definition = task_definitions.register(store, ctx,
                                            _ecs_request("RegisterTaskDefinition", request))
-    return definition, port
+    return definition
 
 
 def _served_mapping(definition) -> tuple[dict, dict] | None:
@@ -238,8 +237,10 @@ def _served_mapping(definition) -> tuple[dict, dict] | None:
     return tcp_mapping(definition.spec)
 
 
-def _primary_name(definition) -> str:
-    return _served_mapping(definition)[0]["name"]
+def _target(definition) -> tuple[str, int]:
+    """(container name, container port) the load balancer sends HTTP to."""
+    container, mapping = _served_mapping(definition)
+    return container["name"], mapping["containerPort"]
 
 
 def _generated_name(settings: dict) -> str:

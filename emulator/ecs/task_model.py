@@ -46,6 +46,9 @@ class TaskContainer:
         port over TCP (another program of the host may)."""
         found = [b for b in self.network_bindings
                  if b.get("containerPort") == port and b.get("hostPort")]
+        # IPv4's first (Docker lists 0.0.0.0 and :: for one port): a host without IPv6 on
+        # loopback reaches ::1 nowhere
+        found.sort(key=lambda b: ":" in (b.get("bindIP") or ""))
         if protocol is None:
             return next((b for b in found if b.get("protocol", "tcp") == "tcp"),
                         found[0] if found else None)
@@ -108,14 +111,6 @@ class Task:
 
     def container(self, name: str) -> TaskContainer | None:
         return next((c for c in self.containers if c.name == name), None)
-
-    def ports_freed(self, container: TaskContainer) -> None:
-        """`container` stopped: where it published its own ports (a bridge or host task not in
-        a pool sandbox), Docker freed them and any program of the host may take them now, so
-        they are no longer its bindings (nothing sends it traffic there). An awsvpc task's and
-        a pooled bridge task's are its sandbox's, which holds them while the task lasts."""
-        if self.network_mode in ("bridge", "host") and self.sandbox_id is None:
-            container.network_bindings = []
 
     @property
     def stop_requested(self) -> bool:

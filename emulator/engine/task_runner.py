@@ -237,7 +237,7 @@ class TaskRunner(TaskProvisioning, TaskTeardown):
             container.started = True
             container.known = max(container.known, ContainerStatus.RUNNING)
             if state is not None and container.known == ContainerStatus.RUNNING:
-                # (not once its die was told: Docker freed its ports, task.ports_freed)
+                # (not once its die was told: a stopped container keeps its last bindings, as ECS's)
                 container.network_bindings = network_bindings(state)
             self.changed.notify_all()
         return True

@@ -285,7 +285,6 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
         elif container.started and container.known < ContainerStatus.STOPPED:
             container.known = ContainerStatus.STOPPED
             container.reason = container.reason or REMOVED_REASON
-            task.ports_freed(container)
     task.health = task.aggregate_health()
     task.version += 1
     if task.stop_requested:

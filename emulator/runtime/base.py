@@ -324,9 +324,10 @@ class Runtime(Protocol):
         """`docker info` of the engine: its daemon's ID, Name and OperatingSystem among them."""
         ...
 
-    def why_not_local(self) -> str | None:
+    def why_not_local(self, published: bool = False) -> str | None:
         """None where the engine is proven to be in this process's network namespace (its
-        published ports are this host's: engine_locality.py); else why not."""
+        published ports are this host's: engine_locality.py), or, asked for its `published`
+        ports only, to publish them on this host (a rootless engine here); else why not."""
         ...
 
     def ensure_network(self) -> tuple[str, str]:

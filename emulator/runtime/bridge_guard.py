@@ -38,6 +38,7 @@ VLAN-tagged frames, and frames of a container whose address or MAC equals a guar
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 import threading
@@ -157,11 +158,17 @@ def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> 
     return BridgeGuard(context, table, bridge, scoped)
 
 
-def table_name(bridge: str, pid: int | None = None) -> str:
+_GUARDS = itertools.count(1)  # guards made by this process: each its own table
+
+
+def table_name(bridge: str, pid: int | None = None, number: int | None = None) -> str:
     """Our table for `bridge` in process `pid` (default: this one): its pid and start time tell
-    a dead process's table from a live one's (pids are reused)."""
+    a dead process's table from a live one's (pids are reused); a number tells apart the guards
+    of one process (the pytest plugin runs several emulators in one: an owned table of the same
+    name is another socket's, and the kernel refuses to touch it)."""
     pid = os.getpid() if pid is None else pid
-    return f"{TABLE_PREFIX}{pid}_{labels.process_start(pid)}_{bridge}"
+    number = next(_GUARDS) if number is None else number
+    return f"{TABLE_PREFIX}{pid}_{labels.process_start(pid)}_{number}_{bridge}"
 
 
 def sweep(context: Context) -> list[str]:

@@ -66,7 +66,7 @@ class DockerRuntime(DockerTaskNetwork):
                  task_network: str = "emulator",
                  interface_with: Callable[[str], str | None] | None = None,
                  bridge_claims: "docker_network.BridgeClaims | None" = None,
-                 engine_local: Callable[[dict], str | None] | None = None,
+                 engine_local: Callable[..., str | None] | None = None,
                  own_container: str | None = None,
                  bridge_guard: Callable[[str, str], object] | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the

@@ -33,7 +33,7 @@ class DockerTaskNetwork:
 
     def __init__(self, task_network: str, interface_with: Callable[[str], str | None] | None,
                  bridge_claims: docker_network.BridgeClaims | None,
-                 engine_local: Callable[[dict], str | None] | None, own_container: str | None,
+                 engine_local: Callable[..., str | None] | None, own_container: str | None,
                  bridge_guard: Callable[[str, str], object] | None = None):
         """The arguments are DockerRuntime's of the same names."""
         self._network: tuple[str, str] | None = None
@@ -44,7 +44,7 @@ class DockerTaskNetwork:
         self._task_network = task_network
         self._interface_with = interface_with or (lambda _: None)
         self._bridge_claims = bridge_claims
-        self._engine_local = engine_local or (lambda info: None)
+        self._engine_local = engine_local or (lambda info, published=False: None)
         self._make_guard = bridge_guard
         # The default bridge's guard and who is admitted to it, once made (one per runtime,
         # kept across resets: docker0 is not made again; closed with the runtime)
@@ -90,10 +90,11 @@ class DockerTaskNetwork:
                     self.api.base_url, found)
         return None
 
-    def why_not_local(self) -> str | None:
-        """None where the engine is proven to be in this network namespace, else why (asked of
+    def why_not_local(self, published: bool = False) -> str | None:
+        """None where the engine is proven to be in this network namespace (`published`: or
+        to publish its ports on this host's, as a rootless one here does), else why (asked of
         engine_locality.py each time: cheap, and an engine may be replaced at its address)."""
-        return self._engine_local(self.daemon_info())
+        return self._engine_local(self.daemon_info(), published=published)
 
     def _guard(self, bridge: str, gateway: str) -> str | None:
         """Put the anti-spoofing guard on the default bridge's interface (once); why not."""

@@ -14,8 +14,12 @@ from SO_PEERCRED) is not in this network namespace, or cannot be read to be, or 
 dockerd itself: a socket proxy here (socat, a docker-socket-proxy, `ssh -L` to a unix socket)
 is in this namespace while the engine it forwards to is anywhere. Where an init listened for a
 socket-activated dockerd (systemd's docker.socket), the dockerd must be found holding that
-socket, which only root (or the dockerd's user) can read. And `docker info` must agree: an
-engine here runs on this kernel.
+socket, which only root (or the dockerd's user) can read; any other user takes it where every
+dockerd it sees is in this namespace. A peer pid of 0 (the socket's server in no pid namespace
+of ours: the host's socket mounted into our container) is never proven. And `docker info` must
+agree: an engine here runs on this kernel. A rootless dockerd's bridge is in RootlessKit's
+namespace, but RootlessKit forwards its published ports to this host: asked for those only
+(the front doors: published=True), it is taken as here.
 """
 
 from __future__ import annotations
@@ -35,10 +39,13 @@ _LISTENING = 0x10000  # /proc/net/unix's flag of a listening socket (__SO_ACCEPT
 
 def why_not_local(docker_host: str, info: dict,
                   peer_of: Callable[[str], tuple[socket.socket, int]] | None = None,
-                  proc: str = "/proc") -> str | None:
+                  proc: str = "/proc", published: bool = False) -> str | None:
     """None where the engine at `docker_host` (its `docker info`: `info`) is proven to be in
     this process's network namespace; else why not. `peer_of(path)`: a socket connected to the
-    unix socket at `path` and its peer's pid (tests give their own)."""
+    unix socket at `path` and its peer's pid (tests give their own). `published`: asked for
+    its published ports only (the front doors), which a rootless dockerd here has RootlessKit
+    forward to this host, though its bridge is in RootlessKit's namespace (so never for the
+    default bridge)."""
     system = str(info.get("OperatingSystem") or "")
     if "(containerized)" in system:
         return (f"the Docker Engine runs in a container ({system}): its default bridge is in "
@@ -54,27 +61,40 @@ def why_not_local(docker_host: str, info: dict,
     except (OSError, AttributeError) as error:  # no SO_PEERCRED (macOS): not proven
         return f"the Docker Engine's socket {path} could not be asked who serves it ({error})"
     try:
-        if not same_network_namespace(pid, connected, proc):
+        if pid == 0:  # SO_PEERCRED's pid of a peer in no pid namespace of ours
+            return (f"the Docker Engine's socket {path} is served from outside this process's "
+                    "pid namespace (a socket mounted into this container from elsewhere): its "
+                    "default bridge is not proven to be this host's")
+        rootless = published and is_rootless(info)
+        if not rootless and not same_network_namespace(pid, connected, proc):
             return (f"the Docker Engine at {path} (pid {pid}) is not proven to be in this "
                     "process's network namespace: its default bridge is not proven to be "
                     "this host's")
+        why = _why_not_the_daemon(pid, path, proc, connected)
     finally:
         connected.close()
-    why = _why_not_the_daemon(pid, path, proc)
     if why is None and info.get("KernelVersion") not in (None, os.uname().release):
         why = (f"the Docker Engine at {path} says it runs on kernel {info['KernelVersion']}, "
                f"not this host's {os.uname().release}: it is not the dockerd here")
     return why
 
 
-def _why_not_the_daemon(pid: int, path: str, proc: str) -> str | None:
+def is_rootless(info: dict) -> bool:
+    """Whether `docker info` says the engine is rootless (its SecurityOptions hold
+    name=rootless)."""
+    return any("name=rootless" in str(option).split(",")
+               for option in info.get("SecurityOptions") or ())
+
+
+def _why_not_the_daemon(pid: int, path: str, proc: str,
+                        connected: socket.socket) -> str | None:
     """None where the process serving `path` (the peer `pid`) is a dockerd: itself, or an init
     that listened for a socket-activated one, which holds the socket; else why not."""
     name = process_name(pid, proc)
     if name == DAEMON:
         return None
     if name in INITS:
-        holder = _daemon_holding(path, proc)
+        holder = _daemon_holding(path, proc, connected)
         if holder is None:
             return None
         return (f"the Docker Engine's socket {path} is held by {name} (pid {pid}) for a "
@@ -99,9 +119,15 @@ def process_name(pid: int, proc: str = "/proc") -> str | None:
         return None
 
 
-def _daemon_holding(path: str, proc: str) -> str | None:
+def _daemon_holding(path: str, proc: str, connected: socket.socket) -> str | None:
     """None where a dockerd of this namespace holds the listening socket at `path`; else why
-    not proven (no such socket listed; no dockerd, or none whose descriptors we may read)."""
+    not proven (no such socket listed; no dockerd, or none whose descriptors we may read).
+
+    A user not root may read no dockerd's descriptors (systemd started it as root): then the
+    socket is taken as a dockerd's of this namespace where every dockerd this process sees is
+    in this namespace (`connected`, a socket made here, listed among its namespace's unix
+    sockets, which anyone may read): a docker:dind's dockerd, seen here from its host, is in
+    its container's."""
     wanted = os.path.realpath(path)
     inodes = set()
     try:  # this namespace's unix sockets: the listening one bound at `path`
@@ -116,9 +142,9 @@ def _daemon_holding(path: str, proc: str) -> str | None:
     if not inodes:
         return f"no socket listens at {path} in this network namespace"
     unreadable = None
-    for pid in (entry for entry in os.listdir(proc) if entry.isdigit()):
-        if process_name(int(pid), proc) != DAEMON:
-            continue
+    daemons = [pid for pid in os.listdir(proc)
+               if pid.isdigit() and process_name(int(pid), proc) == DAEMON]
+    for pid in daemons:
         try:
             descriptors = os.listdir(f"{proc}/{pid}/fd")
         except OSError as error:
@@ -130,8 +156,15 @@ def _daemon_holding(path: str, proc: str) -> str | None:
             namespace = _link(f"{proc}/{pid}/ns/net")
             if namespace is not None and namespace == _link(f"{proc}/self/ns/net"):
                 return None
-            unreadable = f"dockerd {pid}, which holds it, is in another network namespace"
-    return unreadable or "no dockerd holds it"
+            return f"dockerd {pid}, which holds it, is in another network namespace"
+    if unreadable is None:
+        return "no dockerd holds it"
+    elsewhere = [pid for pid in daemons
+                 if not same_network_namespace(int(pid), connected, proc)]
+    if not elsewhere:
+        return None
+    return (f"{unreadable}; and dockerd {elsewhere[0]} is not proven to be in this network "
+            "namespace")
 
 
 def _peer_of(path: str) -> tuple[socket.socket, int]:

@@ -373,7 +373,7 @@ class FakeRuntime(FakeScripting):
     def daemon_info(self) -> dict:
         return dict(self.info)
 
-    def why_not_local(self) -> str | None:
+    def why_not_local(self, published: bool = False) -> str | None:
         return self.not_local
 
     def remove_labelled(self, labels: dict[str, str]) -> int:
