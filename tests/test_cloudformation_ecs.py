@@ -158,8 +158,8 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
     """One operation on a stack at a time: while an ExecuteChangeSet waits for its service to
     be steady the stack is UPDATE_IN_PROGRESS, and another change set (InvalidChangeSetStatus),
     an UpdateStack, a CreateChangeSet or a DeleteStack (ValidationError) is refused; the same
-    change set again (a retry) is answered once the first is done; then the stack takes
-    updates again."""
+    change set again (a retry) is accepted at once, the first run going on; then the stack
+    takes updates again."""
     cfn = clean_emulator.client("cloudformation")
     cfn.create_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=1)))
     assert status(cfn, "busy") == "CREATE_COMPLETE"
@@ -182,11 +182,10 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
         assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
             "ExecutionStatus"] == "EXECUTE_IN_PROGRESS"
         # the same change set again is a retry of the running call (an SDK's, after a read
-        # timeout): answered 200 when that run ends, not refused
-        retried, again = [], clean_emulator.client("cloudformation")
-        retry = threading.Thread(target=lambda: retried.append((again.execute_change_set(
-            StackName="busy", ChangeSetName="slow"), status(again, "busy"))))
-        retry.start()
+        # timeout): accepted at once (200), not refused, and not held until that run ends
+        again = cfn.execute_change_set(StackName="busy", ChangeSetName="slow")
+        assert again["ResponseMetadata"]["HTTPStatusCode"] == 200 and not done
+        assert status(cfn, "busy") == "UPDATE_IN_PROGRESS"
         refusals = [
             (lambda: cfn.execute_change_set(StackName="busy", ChangeSetName="other"),
              "InvalidChangeSetStatus", "is in UPDATE_IN_PROGRESS state and can not be updated"),
@@ -213,10 +212,7 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
         assert excinfo.value.response["Error"]["Code"] == "ChangeSetNotFound"
     finally:
         worker.join(60)
-        retry.join(60)
     assert done and status(cfn, "busy") == "UPDATE_COMPLETE"
-    (answer, after), = retried  # answered once the update it repeats had ended
-    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and after == "UPDATE_COMPLETE"
     assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
         "ExecutionStatus"] == "EXECUTE_COMPLETE"
     # the refused ones changed nothing; now the stack is free: an update runs
@@ -228,13 +224,18 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
 def test_a_stack_being_deleted_stays_visible_and_held(clean_emulator, busybox_image):
     """While DeleteStack waits for its service's task to stop (it ignores SIGTERM; StopTimeout
     8 s) the stack is there, DELETE_IN_PROGRESS: updates are refused in that status, its name is
-    taken (AlreadyExistsException), and a second DeleteStack succeeds; once deleted, its name is
-    free, and its change sets are gone with it (ChangeSetNotFound, not a 500)."""
+    taken (AlreadyExistsException), a second DeleteStack succeeds, and DescribeStacks shows the
+    exported outputs it had, making nothing again (moto's map made a resource on read: a deleted
+    cluster or task definition came back); once deleted, its name is free, nothing is left, and
+    its change sets are gone with it (ChangeSetNotFound, not a 500)."""
     cfn = clean_emulator.client("cloudformation")
     stubborn = template(busybox_image, desired=1,
                         command=["sh", "-c", "trap '' TERM; while true; do sleep 1; done"])
     stubborn["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]["StopTimeout"] = 8
+    for output in ("ClusterArn", "ServiceRef", "TaskDefRef"):
+        stubborn["Outputs"][output]["Export"] = {"Name": f"going-{output}"}
     stack_id = cfn.create_stack(StackName="going", TemplateBody=json.dumps(stubborn))["StackId"]
+    shown = outputs(cfn, "going")
     assert status(cfn, "going") == "CREATE_COMPLETE"
     old = cfn.create_change_set(StackName="going", ChangeSetName="old", ChangeSetType="UPDATE",
                                 TemplateBody=json.dumps(template(busybox_image, desired=2)))
@@ -259,10 +260,25 @@ def test_a_stack_being_deleted_stays_visible_and_held(clean_emulator, busybox_im
         assert_refused(refusals)
         again = cfn.delete_stack(StackName="going")  # AWS: retrying DeleteStack is fine
         assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
-        assert not done  # all of it while the first delete still ran
+        while not done:  # as the CDK's destroy polls it: the outputs it had, made again never
+            assert outputs(cfn, stack_id) == shown
+            time.sleep(0.2)
     finally:
         worker.join(60)
     assert done and status(cfn, stack_id) == "DELETE_COMPLETE"
+    statuses = [e["ResourceStatus"] for e in reversed(
+        cfn.describe_stack_events(StackName=stack_id)["StackEvents"])]
+    after = statuses[statuses.index("DELETE_IN_PROGRESS"):]
+    assert not [s for s in after if s.startswith("CREATE")], after
+    ecs = clean_emulator.client("ecs")
+    assert ecs.list_clusters()["clusterArns"] == []
+    assert ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"] == []
+    assert cfn.list_exports()["Exports"] == []
+    for listing in (lambda: cfn.describe_change_set(ChangeSetName=old["Id"]),
+                    lambda: cfn.delete_change_set(ChangeSetName=old["Id"])):
+        with pytest.raises(ClientError) as excinfo:
+            listing()
+        assert excinfo.value.response["Error"]["Code"] == "ChangeSetNotFound"
     assert [s["StackName"] for s in cfn.list_stacks()["StackSummaries"]
             if s["StackStatus"] != "DELETE_COMPLETE" and s["StackName"] == "going"] == []
     with pytest.raises(ClientError) as excinfo:

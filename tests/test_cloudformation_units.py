@@ -260,7 +260,9 @@ def test_a_restart_settles_the_operations_the_kill_cut_short():
     body = '{"Resources": {"H": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}'
     statuses = {"CREATE_IN_PROGRESS": "CREATE_FAILED",
                 "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+                # the update had succeeded (or rolled back): only its clean-up was cut short
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
+                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_COMPLETE",
                 "DELETE_IN_PROGRESS": "DELETE_FAILED",
                 "REVIEW_IN_PROGRESS": "REVIEW_IN_PROGRESS",
                 "UPDATE_COMPLETE": "UPDATE_COMPLETE"}
@@ -275,14 +277,119 @@ def test_a_restart_settles_the_operations_the_kill_cut_short():
         backend.change_sets[change_set_id].execution_status = "EXECUTE_IN_PROGRESS"
         live = backend.create_stack(name="live", template=body, parameters={})
         with stack_lock.exclusive(live, "UPDATE_IN_PROGRESS", ValueError):
-            assert stack_lock.settle_interrupted() >= 4
+            assert stack_lock.settle_interrupted() >= 5
             assert live.status == "UPDATE_IN_PROGRESS"  # its call is still running
         for saved, settled in statuses.items():
             assert stacks[saved].status == settled, saved
             last = stacks[saved].events[-1]
-            if settled != saved:
-                assert (last.resource_status, last.resource_status_reason) == (
-                    settled, stack_lock.INTERRUPTED_REASON)
+            reason = (stack_lock.NOT_CLEANED_UP if "CLEANUP" in saved
+                      else stack_lock.INTERRUPTED_REASON)
+            assert (last.resource_status, last.resource_status_reason) == (
+                (settled, reason) if settled != saved else ("CREATE_COMPLETE", None)), saved
         assert backend.change_sets[change_set_id].execution_status == "EXECUTE_FAILED"
     finally:
         backend.reset()
+
+
+def test_reading_a_stack_being_deleted_makes_nothing_again():
+    """moto's resource map makes a resource on first read, and its delete takes each one out as
+    it goes: a DescribeStacks meanwhile (the CDK's destroy polls it) resolved the exported Ref
+    output and made the deleted SSM parameter again, left after DELETE_COMPLETE. Now the
+    outputs are the ones the stack had, nothing is made again, and the exports go."""
+    import json
+
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.ssm.models import ssm_backends
+
+    from emulator.cloudformation import _install_into_moto
+
+    _install_into_moto()
+    backend = cloudformation_backends["000000000043"]["us-east-1"]
+    ssm = ssm_backends["000000000043"]["us-east-1"]
+    body = json.dumps({"Resources": {
+        name: {"Type": "AWS::SSM::Parameter",
+               "Properties": {"Name": f"/t/{name}", "Type": "String", "Value": "x"}}
+        for name in ("A", "B", "C")},
+        "Outputs": {"OutA": {"Value": {"Ref": "A"}, "Export": {"Name": "t-a"}},
+                    "OutC": {"Value": {"Ref": "C"}, "Export": {"Name": "t-c"}}}})
+    stack = backend.create_stack(name="leak", template=body, parameters={})
+    assert stack.status == "CREATE_COMPLETE" and sorted(ssm._parameters) == ["/t/A", "/t/B",
+                                                                             "/t/C"]
+    shown, real = [], parsing.ResourceMap._delete_resource
+
+    def describe_then_delete(resource_map, resource, resource_json):
+        # before each: moto takes a resource out of the map once its delete has returned
+        described = backend.describe_stacks("leak")[0]
+        shown.append((described.status, described.outputs))
+        real(resource_map, resource, resource_json)
+
+    parsing.ResourceMap._delete_resource = describe_then_delete
+    try:
+        backend.delete_stack("leak")
+    finally:
+        parsing.ResourceMap._delete_resource = real
+        remaining = sorted(ssm._parameters)
+        backend.reset()
+        ssm.reset()
+    outputs = [{"OutputKey": "OutA", "OutputValue": "/t/A", "Description": None,
+                "ExportName": "t-a"},
+               {"OutputKey": "OutC", "OutputValue": "/t/C", "Description": None,
+                "ExportName": "t-c"}]
+    assert shown == [("DELETE_IN_PROGRESS", outputs)] * 3
+    assert stack.status == "DELETE_COMPLETE" and remaining == []
+    statuses = [e.resource_status for e in stack.events]
+    after = statuses[statuses.index("DELETE_IN_PROGRESS"):]
+    assert not [s for s in after if s.startswith("CREATE")], after
+    assert backend.exports == {}
+
+
+def test_a_change_set_shows_in_progress_from_the_moment_its_stack_is_held():
+    """The change set's status is read, and EXECUTE_IN_PROGRESS set, under the lock's guard
+    with the hold (no caller sees the stack held and the change set still AVAILABLE: a
+    DeleteChangeSet there reached moto's delete of a running change set, a 500); a retry of a
+    running change set is accepted at once, not held until the run ends."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from emulator.cloudformation import change_sets, stack_lock
+
+    stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/h/1",
+                            status="UPDATE_COMPLETE", name="h", _create_output_map=dict)
+    change_set = SimpleNamespace(change_set_id="arn:cs/2", change_set_name="cs",
+                                 stack_id=stack.stack_id, stack_name="h", template="{}",
+                                 parameters={}, role_arn=None, change_set_type="UPDATE",
+                                 execution_status="AVAILABLE")
+    backend = SimpleNamespace(change_sets={change_set.change_set_id: change_set},
+                              stacks={stack.stack_id: stack})
+    seen = []
+
+    def held(status):
+        def check():
+            seen.append((status, stack_lock._guard.locked(), change_set.execution_status))
+        return check
+
+    with stack_lock.exclusive(stack, "UPDATE_IN_PROGRESS", ValueError, check=held("check"),
+                              on_hold=held("on_hold")):
+        pass
+    assert seen == [("check", True, "AVAILABLE"), ("on_hold", True, "AVAILABLE")]
+
+    def running(*_):
+        # the run is in progress: its change set says so; deleting it is refused (400)
+        assert change_set.execution_status == "EXECUTE_IN_PROGRESS"
+        with pytest.raises(Exception, match="currently in progress") as refused:
+            change_sets.delete_change_set(backend, "arn:cs/2")
+        assert refused.value.code == "InvalidChangeSetStatus"
+        assert execute(backend, "arn:cs/2") is None  # a retry: accepted, not waited for
+        seen.append("ran")
+        change_set.execution_status = "EXECUTE_COMPLETE"  # moto's, at the end of its run
+
+    change_sets.run_update, real = (lambda stack, apply, *_: apply() or True), \
+        change_sets.run_update
+    try:
+        execute = change_sets.wrap_execute_change_set(running)
+        execute(backend, "arn:cs/2")
+    finally:
+        change_sets.run_update = real
+    assert seen[-1] == "ran" and change_set.execution_status == "EXECUTE_COMPLETE"

@@ -16,7 +16,8 @@ service role a stack acts with), update_scope
 (what an update touches), update_rights (an update checked as a whole under IAM enforcement),
 template_inputs (SSM,
 dynamic references, template URLs), template_types (resource types that do not exist refused),
-ec2_network (deleting a stack's VPC network).
+ec2_network (deleting a stack's VPC network), teardown (a stack's resources and outputs while
+it is deleted).
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def _install_into_moto() -> None:
 
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
                                              ecs_services, not_emulated, replacements, stack_life,
-                                             stack_role, template_inputs, template_types,
-                                             update_scope)
+                                             stack_role, teardown, template_inputs,
+                                             template_types, update_scope)
 
         resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
                           + not_emulated.TYPES)
@@ -75,6 +76,7 @@ def _install_into_moto() -> None:
         resource_map.update = update_scope.wrap_update(
             replacements.wrap_resource_map_update(resource_map.update),
             lambda: parsing.parse_and_update_resource, frozenset(t.TYPE for t in resource_types))
+        resource_map.__getitem__ = teardown.wrap_getitem(resource_map.__getitem__)
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
@@ -88,7 +90,7 @@ def _install_into_moto() -> None:
         models.Stack.create_resources = stack_life.wrap_create_resources(
             models.Stack.create_resources)
         models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)
-        models.Stack.stack_resources = property(stack_life.stack_resources)
+        models.Stack.stack_resources = property(teardown.stack_resources)
         backend = models.CloudFormationBackend
         backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)

@@ -4,11 +4,13 @@ set, and a change set that does not exist is ChangeSetNotFound (moto crashes on 
 the CDK deletes its `cdk-diff-change-set` before each `cdk diff`, expecting that error), and a
 stack's update (UpdateStack, ExecuteChangeSet) makes its other change sets OBSOLETE: they were
 made against the stack as it was, with the role it had then (moto leaves them AVAILABLE). A
-change set runs while its stack is held (stack_lock.py), EXECUTE_IN_PROGRESS meanwhile."""
+change set runs while its stack is held (stack_lock.py), EXECUTE_IN_PROGRESS meanwhile; a
+stack's change sets go when it is deleted (stack_life.py)."""
 
 from __future__ import annotations
 
 from emulator.cloudformation import stack_lock
+from emulator.cloudformation.errors import change_set_not_found, invalid_status
 from emulator.cloudformation.stack_life import roll_back_create, run_update
 from emulator.cloudformation.stack_role import find_stack
 
@@ -16,22 +18,22 @@ from emulator.cloudformation.stack_role import find_stack
 def wrap_execute_change_set(original):
     def execute_change_set(self, change_set_name, stack_name=None):
         change_set = describe_change_set(self, change_set_name, stack_name)
-        stack = self.stacks.get(change_set.stack_id)
-        if stack is None:
-            # AWS deletes a stack's change sets with it (moto keeps them: a KeyError, a 500).
-            raise _change_set_not_found(change_set_name)
+        stack = self.stacks[change_set.stack_id]  # its change sets go with it (stack_life.py)
         if change_set.execution_status == "EXECUTE_IN_PROGRESS":
-            # A retry of this very call (an SDK's read timeout during a long update): answered
-            # when the run it repeats ends, as that call would have been.
-            stack_lock.wait_free(stack.stack_id)
+            # A retry of this very call (an SDK's read timeout during a long update): accepted
+            # at once, as AWS's ExecuteChangeSet is; the run it repeats goes on, and its outcome
+            # is in the stack's status. Waiting for it here would hold a server thread for as
+            # long, past the SDK's read timeout again.
             return
         # One operation on a stack at a time (stack_lock.py): a stack being created or updated
         # refuses it with InvalidChangeSetStatus ("the stack status might be
         # UPDATE_IN_PROGRESS", the model's shape). Its own status is read once the stack is
-        # free: the update that held it may have made it OBSOLETE.
+        # free: the update that held it may have made it OBSOLETE. EXECUTE_IN_PROGRESS from
+        # the moment the stack is held: a DeleteChangeSet just after is refused, never let
+        # through to moto's delete of a change set being run.
         with stack_lock.exclusive(stack, f"{change_set.change_set_type}_IN_PROGRESS",
-                                  _invalid_status, check=lambda: _executable(change_set)):
-            change_set.execution_status = "EXECUTE_IN_PROGRESS"
+                                  invalid_status, check=lambda: _executable(change_set),
+                                  on_hold=lambda: _in_progress(change_set)):
             try:
                 _execute(self, original, change_set, stack, stack_name)
             except BaseException:
@@ -43,11 +45,15 @@ def wrap_execute_change_set(original):
 
 def _executable(change_set) -> None:
     if change_set.execution_status == "EXECUTE_IN_PROGRESS":
-        raise _invalid_status(IN_PROGRESS)
+        raise invalid_status(IN_PROGRESS)
     if change_set.execution_status != "AVAILABLE":
-        raise _invalid_status(
+        raise invalid_status(
             f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
             f"execution status of [{change_set.execution_status}]")
+
+
+def _in_progress(change_set) -> None:
+    change_set.execution_status = "EXECUTE_IN_PROGRESS"
 
 
 IN_PROGRESS = ("An operation on this ChangeSet is currently in progress.  "
@@ -117,24 +123,6 @@ def obsolete_others(backend, stack, executed) -> None:
             change_set.execution_status = "OBSOLETE"
 
 
-def _invalid_status(message: str):
-    from moto.core.exceptions import ServiceException
-
-    class InvalidChangeSetStatusException(ServiceException):
-        code = "InvalidChangeSetStatus"  # the model's InvalidChangeSetStatusException, HTTP 400
-
-    return InvalidChangeSetStatusException(message)
-
-
-def _change_set_not_found(name: str):
-    from moto.core.exceptions import ServiceException
-
-    class ChangeSetNotFoundException(ServiceException):
-        code = "ChangeSetNotFoundException"  # the model's shape: ChangeSetNotFound, HTTP 404
-
-    return ChangeSetNotFoundException(f"ChangeSet [{name}] does not exist")
-
-
 def _find_change_set(backend, name: str, stack_name: str | None):
     if name in backend.change_sets:
         return name
@@ -151,7 +139,7 @@ def delete_change_set(self, change_set_name, stack_name=None):
     One being executed stays (AWS: InvalidChangeSetStatus)."""
     change_set = describe_change_set(self, change_set_name, stack_name)
     if change_set.execution_status == "EXECUTE_IN_PROGRESS":
-        raise _invalid_status(IN_PROGRESS)
+        raise invalid_status(IN_PROGRESS)
     del self.change_sets[change_set.change_set_id]
 
 
@@ -160,5 +148,6 @@ def describe_change_set(self, change_set_name, stack_name=None):
     name every deploy."""
     found = _find_change_set(self, change_set_name, stack_name)
     if found is None:
-        raise _change_set_not_found(change_set_name)
+        raise change_set_not_found(change_set_name)
     return self.change_sets[found]
+

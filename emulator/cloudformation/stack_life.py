@@ -16,7 +16,8 @@ import logging
 
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
-from emulator.cloudformation import ec2_network, replacements, stack_lock
+from emulator.cloudformation import ec2_network, replacements, stack_lock, teardown
+from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.resource import (PropertiesInvalid, ResourceFailed, acting_as,
                                               check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import find_stack, keep_role
@@ -238,6 +239,8 @@ def roll_back_create(stack, error: BaseException) -> None:
         reason = reason_of(error)
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+    teardown.stop_making(stack.resource_map)  # a read meanwhile must not make what goes
+    teardown.drop_outputs(stack)
     try:
         stack.resource_map.delete()
     except Exception as cleanup_error:
@@ -249,28 +252,11 @@ def roll_back_create(stack, error: BaseException) -> None:
         stack.status = "ROLLBACK_COMPLETE"
         stack._add_stack_event("ROLLBACK_COMPLETE")
     failures(stack.resource_map).clear()
-    drop_outputs(stack)
-
-
-def drop_outputs(stack) -> None:
-    """A stack rolled back or deleted has no outputs; moto would make its resources again, lazily,
-    to resolve them."""
-    from moto.cloudformation.parsing import OutputMap
-
-    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
-
-
-def stack_resources(self):
-    """Stack.stack_resources without moto's side effect: its resource map creates a resource on
-    first read, so describing a deleted or rolled-back stack made its resources again."""
-    parsed = self.resource_map._parsed_resources
-    return [parsed[name] for name in self.resource_map._resource_json_map
-            if name in parsed and not isinstance(parsed[name], str) and parsed[name] is not None]
 
 
 def wrap_create_resources(original):
     def create_resources(self):
-        with stack_lock.exclusive(self, "CREATE_IN_PROGRESS", stack_lock.validation_error):
+        with stack_lock.exclusive(self, "CREATE_IN_PROGRESS", validation_error):
             try:
                 original(self)
             except Exception as error:
@@ -285,6 +271,7 @@ def run_update(stack, apply, template, parameters) -> bool:
     old_template, old_dict = stack.template, stack.resource_map._template
     old_parameters = dict(stack.resource_map.input_parameters)
     failures(stack.resource_map).clear()
+    teardown.resume_making(stack.resource_map)
     replacements.begin(stack.resource_map)
     try:
         apply()
@@ -324,7 +311,7 @@ def wrap_stack_update(original):
     def update(self, template, role_arn=None, parameters=None, tags=None):
         # One operation on a stack at a time (stack_lock.py): UpdateStack while another runs is
         # refused in CloudFormation's words.
-        with stack_lock.exclusive(self, "UPDATE_IN_PROGRESS", stack_lock.validation_error):
+        with stack_lock.exclusive(self, "UPDATE_IN_PROGRESS", validation_error):
             # The stack's role once it is ours to update: the one the handler read
             # (stack_role.py) may have been replaced by the update that held the lock.
             acting = (role_arn or getattr(self, "role_arn", None)) if enforcing() else None
@@ -360,7 +347,7 @@ def delete_stack(self, name_or_stack_id):
     if stack.status == "DELETE_IN_PROGRESS":
         return  # a retry of a delete under way succeeds, as on AWS
     # One operation on a stack at a time (stack_lock.py): not while it is created or updated
-    with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", stack_lock.validation_error,
+    with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", validation_error,
                               stack_lock.undeletable_message):
         _delete(self, stack)
 
@@ -370,7 +357,9 @@ def _delete(backend, stack) -> None:
     visible until it is deleted; a stack whose resources could not all go stays, DELETE_FAILED,
     as on AWS."""
     first_event = len(stack.events)
-    export_names = [export.name for export in stack.exports]
+    # The outputs stay shown while the resources go, but nothing resolves them again: that
+    # would make a deleted resource anew (teardown.py).
+    teardown.freeze(stack)
     try:
         stack.delete()  # moto's: the DELETE_IN_PROGRESS event, the resources, DELETE_COMPLETE
     except Exception as error:
@@ -382,11 +371,17 @@ def _delete(backend, stack) -> None:
                   if failed else reason_of(error))
         stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
         return
-    drop_outputs(stack)
+    teardown.drop_outputs(stack)
     backend.deleted_stacks[stack.stack_id] = stack
     backend.stacks.pop(stack.stack_id, None)
-    for export_name in export_names:
-        backend.exports.pop(export_name, None)
+    for name in [name for name, export in backend.exports.items()
+                 if export.exporting_stack_id == stack.stack_id]:
+        del backend.exports[name]
+    # its change sets go with it, as on AWS (moto keeps them, to be described and listed)
+    for change_set_id in [change_set_id for change_set_id, change_set
+                          in backend.change_sets.items()
+                          if change_set.stack_id == stack.stack_id]:
+        del backend.change_sets[change_set_id]
 
 
 def wrap_describe_stack_events(original):

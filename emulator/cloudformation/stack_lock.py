@@ -12,8 +12,7 @@ CloudFormation answers it to Copilot, aws/copilot-cli#1180).
 
 The stacks being worked on are a set of stack ids under one guard, so that holding a stack and
 showing its new status happen together: a refused caller reads UPDATE_IN_PROGRESS, never the
-status the stack had before. The same guard's condition wakes a caller waiting for a stack to be
-free (a retry of the very call that holds it, change_sets.py).
+status the stack had before.
 
 A restart with persisted state (emulator/persistence) can read back a stack that was held when
 the emulator was killed: `settle_interrupted` ends what no call is running any more.
@@ -26,20 +25,24 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from emulator.cloudformation.errors import validation_error
+
 _guard = threading.Lock()
-_freed = threading.Condition(_guard)  # notified whenever a stack leaves _busy
 _busy: set[str] = set()
 
 
 @contextmanager
 def exclusive(stack, status: str, refusal: Callable[[str], Exception],
               message: Callable[[object], str] | None = None,
-              check: Callable[[], None] | None = None) -> Iterator[None]:
+              check: Callable[[], None] | None = None,
+              on_hold: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold `stack` for one operation, showing `status` from the moment it is held (a caller
     that polls DescribeStacks sees it at once); `refusal(message(stack))` is raised if another
     operation holds it (by default, an update's words). `check`, run once the stack is free and
     before it is held, may refuse the call on what it reads of the stack then (no other
-    operation can change it between the check and the hold). An operation that ends in an error
+    operation can change it between the check and the hold); `on_hold`, run under the same
+    guard once it is held, shows what else the hold means (a change set's EXECUTE_IN_PROGRESS)
+    to every caller from that moment. An operation that ends in an error
     to its caller without a status of its own leaves the stack as it was (a refused call
     changes nothing)."""
     with _guard:
@@ -49,6 +52,8 @@ def exclusive(stack, status: str, refusal: Callable[[str], Exception],
             check()
         _busy.add(stack.stack_id)
         previous, stack.status = stack.status, status
+        if on_hold is not None:
+            on_hold()
     failed = False
     try:
         yield
@@ -61,7 +66,6 @@ def exclusive(stack, status: str, refusal: Callable[[str], Exception],
             if failed and stack.status == status:
                 stack.status = previous
             _busy.discard(stack.stack_id)
-            _freed.notify_all()
 
 
 def check_free(stack) -> None:
@@ -73,13 +77,6 @@ def check_free(stack) -> None:
             raise validation_error(busy_message(stack))
 
 
-def wait_free(stack_id: str) -> None:
-    """Until no operation holds the stack (an operation ends: its resources' waits are bounded
-    by ECS_EMULATOR_CFN_STABILIZE_TIMEOUT)."""
-    with _freed:
-        _freed.wait_for(lambda: stack_id not in _busy)
-
-
 def busy_message(stack) -> str:
     return f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
 
@@ -88,30 +85,29 @@ def undeletable_message(stack) -> str:
     return f"Stack [{stack.stack_id}] cannot be deleted while in status {stack.status}"
 
 
-def validation_error(message: str) -> Exception:
-    from moto.cloudformation.exceptions import ValidationError
-
-    return ValidationError(message=message)
-
-
 # -- after a restart ----------------------------------------------------------------------------
 
-# The status an operation cut short by the emulator's end leaves, as AWS's failed operations do.
-_INTERRUPTED = {
-    "CREATE_IN_PROGRESS": "CREATE_FAILED",
-    "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-    "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-    "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
-    "DELETE_IN_PROGRESS": "DELETE_FAILED",
-}
+# The status an operation cut short by the emulator's end leaves, as AWS's failed operations do,
+# and the reason its stack event gives. An update cut short in its clean-up phase had succeeded
+# (or rolled back) already: only the replaced resources it was deleting may be left.
 INTERRUPTED_REASON = "The emulator stopped while this operation was in progress."
+NOT_CLEANED_UP = ("The emulator stopped during the clean-up phase: resources this update "
+                  "replaced may not have been deleted.")
+_INTERRUPTED = {
+    "CREATE_IN_PROGRESS": ("CREATE_FAILED", INTERRUPTED_REASON),
+    "UPDATE_IN_PROGRESS": ("UPDATE_ROLLBACK_FAILED", INTERRUPTED_REASON),
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": ("UPDATE_COMPLETE", NOT_CLEANED_UP),
+    "UPDATE_ROLLBACK_IN_PROGRESS": ("UPDATE_ROLLBACK_FAILED", INTERRUPTED_REASON),
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": ("UPDATE_ROLLBACK_COMPLETE", NOT_CLEANED_UP),
+    "ROLLBACK_IN_PROGRESS": ("ROLLBACK_FAILED", INTERRUPTED_REASON),
+    "DELETE_IN_PROGRESS": ("DELETE_FAILED", INTERRUPTED_REASON),
+}
 
 
 def settle_interrupted() -> int:
     """After persisted state is read back: a stack shown in an operation no call is running
-    (the emulator was killed inside it) ends FAILED with a stack event saying why, and a change
+    (the emulator was killed inside it) ends FAILED (or, cut short in an update's clean-up, as
+    that update ended) with a stack event saying why, and a change
     set left EXECUTE_IN_PROGRESS ends EXECUTE_FAILED; else waiters would wait forever and the
     stack would refuse every operation. REVIEW_IN_PROGRESS (a CREATE change set not run yet) is
     a resting state and stays. Returns how many stacks it settled."""
@@ -124,11 +120,11 @@ def settle_interrupted() -> int:
             with _guard:
                 held = set(_busy)
             for stack in list(backend.stacks.values()):
-                failed = _INTERRUPTED.get(stack.status)
-                if failed is None or stack.stack_id in held:
+                settled_as = _INTERRUPTED.get(stack.status)
+                if settled_as is None or stack.stack_id in held:
                     continue
-                stack.status = failed
-                stack._add_stack_event(failed, resource_status_reason=INTERRUPTED_REASON)
+                stack.status, reason = settled_as
+                stack._add_stack_event(stack.status, resource_status_reason=reason)
                 settled += 1
             for change_set in list(backend.change_sets.values()):
                 if (change_set.execution_status == "EXECUTE_IN_PROGRESS"

@@ -18,7 +18,7 @@ the stack's resources read the role from resource.acting_as.
 from __future__ import annotations
 
 from emulator.cloudformation.resource import acting_as, stack_rights
-from emulator.cloudformation.stack_lock import validation_error
+from emulator.cloudformation.errors import validation_error
 
 OPERATIONS = {"create_stack": "CreateStack", "update_stack": "UpdateStack",
               "delete_stack": "DeleteStack", "create_change_set": "CreateChangeSet",

@@ -13,7 +13,7 @@ import json
 import re
 from urllib.parse import urlparse
 
-from emulator.cloudformation.stack_lock import validation_error
+from emulator.cloudformation.errors import validation_error
 
 _DYNAMIC = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]+)\}\}")
 _AWS_VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+)\.s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com$")

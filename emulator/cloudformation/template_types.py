@@ -17,7 +17,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from emulator.cloudformation.stack_lock import validation_error
+from emulator.cloudformation.errors import validation_error
 
 _DEFAULT_REGION = "us-east-1"
 
