@@ -18,7 +18,9 @@ from emulator.cloudformation.stack_role import find_stack
 def wrap_execute_change_set(original):
     def execute_change_set(self, change_set_name, stack_name=None):
         change_set = describe_change_set(self, change_set_name, stack_name)
-        stack = self.stacks[change_set.stack_id]  # its change sets go with it (stack_life.py)
+        stack = self.stacks.get(change_set.stack_id)  # its change sets go with it (stack_life.py)
+        if stack is None:  # one kept from before that rule (persisted state): gone with it
+            raise change_set_not_found(change_set_name)
         if change_set.execution_status == "EXECUTE_IN_PROGRESS":
             # A retry of this very call (an SDK's read timeout during a long update): accepted
             # at once, as AWS's ExecuteChangeSet is; the run it repeats goes on, and its outcome
