@@ -130,11 +130,36 @@ def test_a_service_whose_tasks_cannot_start_fails_and_rolls_back(clean_emulator,
     assert ecs.describe_clusters(clusters=["cfn"])["clusters"][0]["status"] == "INACTIVE"
 
 
+def holding(emulator, stack: str, shown: str, call):
+    """Start `call(client)` in its own thread, with its own client, and return (thread, the list
+    its answer goes to) once the stack shows `shown` (the call holds it)."""
+    first, done = emulator.client("cloudformation"), []
+    worker = threading.Thread(target=lambda: done.append(call(first)))
+    worker.start()
+    cfn, deadline = emulator.client("cloudformation"), time.monotonic() + 30
+    while status(cfn, stack) != shown:
+        assert time.monotonic() < deadline and not done, status(cfn, stack)
+        time.sleep(0.05)
+    return worker, done
+
+
+def assert_refused(refusals) -> None:
+    """Each (call, code, words): refused with that code, HTTP 400, in those words."""
+    for call, code, words in refusals:
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        error = excinfo.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+            code, 400), error
+        assert words in error["Error"]["Message"]
+
+
 def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_image):
     """One operation on a stack at a time: while an ExecuteChangeSet waits for its service to
-    be steady the stack is UPDATE_IN_PROGRESS, and the same change set again or another one
-    (InvalidChangeSetStatus), an UpdateStack, a CreateChangeSet or a DeleteStack
-    (ValidationError) is refused; once the first is done the stack takes updates again."""
+    be steady the stack is UPDATE_IN_PROGRESS, and another change set (InvalidChangeSetStatus),
+    an UpdateStack, a CreateChangeSet or a DeleteStack (ValidationError) is refused; the same
+    change set again (a retry) is answered once the first is done; then the stack takes
+    updates again."""
     cfn = clean_emulator.client("cloudformation")
     cfn.create_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=1)))
     assert status(cfn, "busy") == "CREATE_COMPLETE"
@@ -151,26 +176,29 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
         assert cfn.describe_change_set(StackName="busy", ChangeSetName=name)[
             "ExecutionStatus"] == "AVAILABLE"
 
-    first = clean_emulator.client("cloudformation")  # its own client, in its own thread
-    done = []
-    worker = threading.Thread(target=lambda: done.append(
+    worker, done = holding(clean_emulator, "busy", "UPDATE_IN_PROGRESS", lambda first: (
         first.execute_change_set(StackName="busy", ChangeSetName="slow")))
-    worker.start()
     try:
-        deadline = time.monotonic() + 30
-        while status(cfn, "busy") != "UPDATE_IN_PROGRESS":
-            assert time.monotonic() < deadline and not done, status(cfn, "busy")
-            time.sleep(0.05)
         assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
             "ExecutionStatus"] == "EXECUTE_IN_PROGRESS"
+        # the same change set again is a retry of the running call (an SDK's, after a read
+        # timeout): answered 200 when that run ends, not refused
+        retried, again = [], clean_emulator.client("cloudformation")
+        retry = threading.Thread(target=lambda: retried.append((again.execute_change_set(
+            StackName="busy", ChangeSetName="slow"), status(again, "busy"))))
+        retry.start()
         refusals = [
-            (lambda: cfn.execute_change_set(StackName="busy", ChangeSetName="slow"),
-             "InvalidChangeSetStatus", "currently in progress"),
             (lambda: cfn.execute_change_set(StackName="busy", ChangeSetName="other"),
              "InvalidChangeSetStatus", "is in UPDATE_IN_PROGRESS state and can not be updated"),
             (lambda: cfn.update_stack(StackName="busy", TemplateBody=json.dumps(
                 template(busybox_image, desired=3))),
              "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            # the template being applied, again: refused for the hold, not "No updates are
+            # to be performed" (moto's handler compared it with the running update's)
+            (lambda: cfn.update_stack(StackName="busy", TemplateBody=json.dumps(slow)),
+             "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.delete_change_set(StackName="busy", ChangeSetName="slow"),
+             "InvalidChangeSetStatus", "currently in progress"),
             (lambda: cfn.create_change_set(StackName="busy", ChangeSetName="third",
                                            TemplateBody=json.dumps(
                                                template(busybox_image, desired=3))),
@@ -178,26 +206,73 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
             (lambda: cfn.delete_stack(StackName="busy"),
              "ValidationError", "cannot be deleted while in status UPDATE_IN_PROGRESS"),
         ]
-        for call, code, words in refusals:
-            with pytest.raises(ClientError) as excinfo:
-                call()
-            error = excinfo.value.response
-            assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
-                code, 400)
-            assert words in error["Error"]["Message"]
+        assert_refused(refusals)
         assert not done  # each refusal came while the first update still ran
         with pytest.raises(ClientError) as excinfo:  # the refused CreateChangeSet made none
             cfn.describe_change_set(StackName="busy", ChangeSetName="third")
         assert excinfo.value.response["Error"]["Code"] == "ChangeSetNotFound"
     finally:
         worker.join(60)
+        retry.join(60)
     assert done and status(cfn, "busy") == "UPDATE_COMPLETE"
+    (answer, after), = retried  # answered once the update it repeats had ended
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and after == "UPDATE_COMPLETE"
     assert cfn.describe_change_set(StackName="busy", ChangeSetName="slow")[
         "ExecutionStatus"] == "EXECUTE_COMPLETE"
     # the refused ones changed nothing; now the stack is free: an update runs
     cfn.update_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=2)))
     assert status(cfn, "busy") == "UPDATE_COMPLETE"
     cfn.delete_stack(StackName="busy")
+
+
+def test_a_stack_being_deleted_stays_visible_and_held(clean_emulator, busybox_image):
+    """While DeleteStack waits for its service's task to stop (it ignores SIGTERM; StopTimeout
+    8 s) the stack is there, DELETE_IN_PROGRESS: updates are refused in that status, its name is
+    taken (AlreadyExistsException), and a second DeleteStack succeeds; once deleted, its name is
+    free, and its change sets are gone with it (ChangeSetNotFound, not a 500)."""
+    cfn = clean_emulator.client("cloudformation")
+    stubborn = template(busybox_image, desired=1,
+                        command=["sh", "-c", "trap '' TERM; while true; do sleep 1; done"])
+    stubborn["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]["StopTimeout"] = 8
+    stack_id = cfn.create_stack(StackName="going", TemplateBody=json.dumps(stubborn))["StackId"]
+    assert status(cfn, "going") == "CREATE_COMPLETE"
+    old = cfn.create_change_set(StackName="going", ChangeSetName="old", ChangeSetType="UPDATE",
+                                TemplateBody=json.dumps(template(busybox_image, desired=2)))
+
+    worker, done = holding(clean_emulator, "going", "DELETE_IN_PROGRESS",
+                           lambda first: first.delete_stack(StackName="going"))
+    try:
+        assert status(cfn, stack_id) == "DELETE_IN_PROGRESS"
+        refusals = [
+            (lambda: cfn.update_stack(StackName="going", TemplateBody=json.dumps(
+                template(busybox_image, desired=3))),
+             "ValidationError", "is in DELETE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.create_change_set(StackName="going", ChangeSetName="new",
+                                           TemplateBody=json.dumps(
+                                               template(busybox_image, desired=3))),
+             "ValidationError", "is in DELETE_IN_PROGRESS state and can not be updated"),
+            (lambda: cfn.execute_change_set(ChangeSetName=old["Id"]),
+             "InvalidChangeSetStatus", "is in DELETE_IN_PROGRESS state"),
+            (lambda: cfn.create_stack(StackName="going", TemplateBody=json.dumps(stubborn)),
+             "AlreadyExistsException", "going already exists"),
+        ]
+        assert_refused(refusals)
+        again = cfn.delete_stack(StackName="going")  # AWS: retrying DeleteStack is fine
+        assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert not done  # all of it while the first delete still ran
+    finally:
+        worker.join(60)
+    assert done and status(cfn, stack_id) == "DELETE_COMPLETE"
+    assert [s["StackName"] for s in cfn.list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE" and s["StackName"] == "going"] == []
+    with pytest.raises(ClientError) as excinfo:
+        cfn.describe_stacks(StackName="going")
+    assert excinfo.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as excinfo:
+        cfn.execute_change_set(ChangeSetName=old["Id"])
+    error = excinfo.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "ChangeSetNotFound", 404)
 
 
 def test_invalid_property_fails_the_resource_with_the_api_message(clean_emulator, busybox_image):

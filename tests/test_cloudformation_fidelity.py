@@ -297,3 +297,23 @@ def test_express_gateway_service_in_a_stack(clean_emulator, busybox_image):
     cfn.delete_stack(StackName="fast")
     assert ecs.describe_express_gateway_service(serviceArn=out["Arn"])["service"]["status"][
         "statusCode"] == "INACTIVE"
+
+
+@pytest.mark.parametrize("tag", ["!!python/object/apply:os.system",
+                                 "!!python/object/new:os.system"])
+def test_a_templates_python_tags_run_nothing(clean_emulator, tmp_path, tag):
+    """A YAML template is data: PyYAML's python tags (moto reads templates with yaml.Loader)
+    must not call anything in the emulator's process, whoever sends the template (a task may)."""
+    cfn = clean_emulator.client("cloudformation")
+    marker = tmp_path / "ran"
+    body = ("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n"
+            f"      TopicName: {tag} [\"touch {marker}\"]\n")
+    for call in (lambda: cfn.validate_template(TemplateBody=body),
+                 lambda: cfn.create_stack(StackName="yaml", TemplateBody=body),
+                 lambda: cfn.create_change_set(StackName="yaml2", ChangeSetName="c",
+                                               ChangeSetType="CREATE", TemplateBody=body)):
+        try:
+            call()
+        except ClientError as error:  # refused is fine; a 500 or running the call is not
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400, error.response
+    assert not marker.exists()

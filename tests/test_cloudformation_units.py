@@ -152,7 +152,7 @@ def test_a_delete_that_did_not_settle_is_not_waited_for_again_in_one_operation()
     delete = stack_life.wrap_delete_resource(original)
     stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
                             name="s", events=[])
-    resource_map = SimpleNamespace(deleting_stack=stack, _account_id="123456789012",
+    resource_map = SimpleNamespace(stack_id=stack.stack_id, _account_id="123456789012",
                                    _region_name="us-east-1")
     old, new = (SimpleNamespace(logical_resource_id="Service", physical_resource_id=arn)
                 for arn in ("arn:old", "arn:new"))
@@ -188,3 +188,101 @@ def test_a_held_stack_shows_its_operation_and_a_failed_call_leaves_it_as_it_was(
     with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", ValueError):
         stack.status = "DELETE_COMPLETE"  # the operation's own end
     assert stack.status == "DELETE_COMPLETE"
+
+
+def test_a_change_set_is_checked_once_its_stack_is_free_and_never_left_in_progress():
+    """ExecuteChangeSet: the change set's status is read under the hold (an update that held the
+    stack may have made it OBSOLETE meanwhile: refused, the stack as it was); an error escaping
+    the run leaves it EXECUTE_FAILED, not EXECUTE_IN_PROGRESS for good, and the stack free."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from emulator.cloudformation import change_sets, stack_lock
+
+    stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/c/1",
+                            status="CREATE_COMPLETE", name="c")
+    change_set = SimpleNamespace(change_set_id="arn:cs/1", change_set_name="cs",
+                                 stack_id=stack.stack_id, stack_name="c",
+                                 change_set_type="CREATE", execution_status="AVAILABLE")
+
+    class Stacks(dict):
+        """Reading the stack is the moment an update that held it ends, making the change
+        set OBSOLETE: after the change set was looked up, before the stack is held."""
+
+        def _ended(self):
+            with stack_lock.exclusive(stack, "UPDATE_IN_PROGRESS", ValueError):
+                change_set.execution_status, stack.status = "OBSOLETE", "UPDATE_COMPLETE"
+
+        def get(self, key, default=None):
+            self._ended()
+            return super().get(key, default)
+
+        def __getitem__(self, key):
+            self._ended()
+            return super().__getitem__(key)
+
+    backend = SimpleNamespace(change_sets={change_set.change_set_id: change_set},
+                              stacks=Stacks({stack.stack_id: stack}))
+
+    def outdated(*_):
+        raise AssertionError("an OBSOLETE change set ran")
+
+    execute = change_sets.wrap_execute_change_set(outdated)
+    with pytest.raises(Exception, match=r"execution status of \[OBSOLETE\]") as refused:
+        execute(backend, "cs", "c")
+    assert refused.value.code == "InvalidChangeSetStatus"
+    assert stack.status == "UPDATE_COMPLETE" and change_set.execution_status == "OBSOLETE"
+
+    def broken_template():
+        raise KeyError("Outputs")  # moto's output map, made after the resources
+
+    stack._parse_template = broken_template
+    backend.stacks = {stack.stack_id: stack}
+    change_set.execution_status = "AVAILABLE"
+    execute = change_sets.wrap_execute_change_set(lambda *_: None)
+    with pytest.raises(KeyError):
+        execute(backend, "arn:cs/1")
+    assert change_set.execution_status == "EXECUTE_FAILED"
+    with stack_lock.exclusive(stack, "UPDATE_IN_PROGRESS", ValueError):
+        pass  # free again
+
+
+def test_a_restart_settles_the_operations_the_kill_cut_short():
+    """Persisted state read back with a stack or change set in progress: no call runs it any
+    more, so it ends failed (with an event saying why), except a stack a live call holds and
+    REVIEW_IN_PROGRESS (a change set not executed yet)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    from emulator.cloudformation import stack_lock
+
+    backend = cloudformation_backends["000000000042"]["us-east-1"]
+    body = '{"Resources": {"H": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}'
+    statuses = {"CREATE_IN_PROGRESS": "CREATE_FAILED",
+                "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+                "DELETE_IN_PROGRESS": "DELETE_FAILED",
+                "REVIEW_IN_PROGRESS": "REVIEW_IN_PROGRESS",
+                "UPDATE_COMPLETE": "UPDATE_COMPLETE"}
+    stacks = {}
+    try:
+        for number, saved in enumerate(statuses):
+            stack = backend.create_stack(name=f"s{number}", template=body, parameters={})
+            stack.status, stacks[saved] = saved, stack
+        change_set_id, _ = backend.create_change_set(
+            stack_name="s0", change_set_name="cs", template=body, parameters={},
+            description=None, change_set_type="UPDATE")
+        backend.change_sets[change_set_id].execution_status = "EXECUTE_IN_PROGRESS"
+        live = backend.create_stack(name="live", template=body, parameters={})
+        with stack_lock.exclusive(live, "UPDATE_IN_PROGRESS", ValueError):
+            assert stack_lock.settle_interrupted() >= 4
+            assert live.status == "UPDATE_IN_PROGRESS"  # its call is still running
+        for saved, settled in statuses.items():
+            assert stacks[saved].status == settled, saved
+            last = stacks[saved].events[-1]
+            if settled != saved:
+                assert (last.resource_status, last.resource_status_reason) == (
+                    settled, stack_lock.INTERRUPTED_REASON)
+        assert backend.change_sets[change_set_id].execution_status == "EXECUTE_FAILED"
+    finally:
+        backend.reset()

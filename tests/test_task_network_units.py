@@ -25,6 +25,7 @@ from emulator.metadata.link_local import LinkLocalEndpoint
 from emulator.runtime.base import NetworkMembers, RuntimeEvent
 from emulator.runtime.docker_runtime import DockerRuntime
 from emulator.runtime.status import ContainerStatus, TaskStatus
+from tests.fake_guard import FakeGuard
 from tests.test_access_units import ACCOUNT, _State
 from tests.test_sandbox_pool import quick_refills  # noqa: F401  (autouse: spares made at once)
 
@@ -43,6 +44,7 @@ class _Bridge:
     def __init__(self, addresses):
         self.addresses = addresses
         self.reads = 0
+        self.unguarded: set[str] = set()  # addresses the bridge's guard does not hold
 
     def ensure_network(self):
         return "bridge", "127.0.0.1"
@@ -50,7 +52,7 @@ class _Bridge:
     def network_members(self):
         self.reads += 1
         return NetworkMembers(subnets=("172.17.0.0/16",), addresses=dict(self.addresses),
-                              shared=True)
+                              shared=True, guarded=lambda ip: ip not in self.unguarded)
 
 
 def test_on_the_default_bridge_only_a_live_tasks_container_is_a_task():
@@ -196,10 +198,11 @@ def _docker0(address):
     return "docker0" if address == "172.17.0.1" else None
 
 
-def _runtime(name, api, interface_with=_docker0, claims=None):
+def _runtime(name, api, interface_with=_docker0, claims=None, guard=None):
     return DockerRuntime(name, client_factory=lambda: SimpleNamespace(api=api, close=lambda: None),
                          task_network="default-bridge", interface_with=interface_with,
-                         bridge_claims=claims)
+                         bridge_claims=claims,
+                         bridge_guard=guard or (lambda bridge, gateway: FakeGuard(bridge)))
 
 
 @pytest.mark.parametrize("bridge, info, interface_with, why", [

@@ -251,7 +251,8 @@ def test_list_tasks_started_by_is_the_only_filter(ecs, cluster, busybox_image):
         error = excinfo.value.response
         assert error["Error"]["Code"] == "InvalidParameterException", other
         assert error["ResponseMetadata"]["HTTPStatusCode"] == 400, other
-        assert "must be the only filter" in error["Error"]["Message"], other
+        # AWS's words (aws/aws-sdk-go-v2#1893)
+        assert error["Error"]["Message"] == "cannot specify startedBy with other arguments", other
     # each of them alone is a filter as before
     assert ecs.list_tasks(cluster=cluster, family="app")["taskArns"] == [arn]
     assert ecs.list_tasks(cluster=cluster, startedBy="job-1",
@@ -264,16 +265,18 @@ def test_list_tasks_started_by_is_the_only_filter(ecs, cluster, busybox_image):
     wait_for_task(ecs, cluster, arn, "STOPPED")
 
 
-def test_stop_task_reason_of_up_to_255_characters(ecs, cluster, busybox_image):
-    """StopTask's reason: "Up to 255 characters are allowed in this message." One more is
-    refused and leaves the task running; 255 are what DescribeTasks shows as stoppedReason."""
+def test_stop_task_reason_of_up_to_1024_characters(ecs, cluster, busybox_image):
+    """StopTask's reason: up to 1024 characters (the ECS agent trims its own to that, "as per
+    back-end model", aws/amazon-ecs-agent#3229). One more is refused and leaves the task
+    running; 1024 are what DescribeTasks shows as stoppedReason."""
     arn = run(ecs, cluster, register(ecs, busybox_image))
     with pytest.raises(ClientError) as excinfo:
-        ecs.stop_task(cluster=cluster, task=arn, reason="r" * 256)
+        ecs.stop_task(cluster=cluster, task=arn, reason="r" * 1025)
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["Error"]["Message"] == "reason longer than 1024."
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert task_of(ecs, cluster, arn)["desiredStatus"] == "RUNNING"
-    reason = "because " + "r" * 247
+    reason = "because " + "r" * 1016
     assert ecs.stop_task(cluster=cluster, task=arn, reason=reason)["task"][
         "stoppedReason"] == reason
     assert wait_for_task(ecs, cluster, arn, "STOPPED")["stoppedReason"] == reason

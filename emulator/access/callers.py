@@ -15,8 +15,11 @@ apart on its bridge.
 With ECS_EMULATOR_TASK_NETWORK=default-bridge the tasks' network is Docker's default bridge,
 shared with every container on the engine (the user's, other emulators' tasks): there is no
 NETWORK there. An address on it is a TASK only while Docker's view puts one of a live task's
-containers (or its sandbox) there and that container has not stopped; anything else on it is a
-STRANGER. So an address a stopped task's container left, which Docker gives the next container
+containers (or its sandbox) there, that container has not stopped, and the bridge's
+anti-spoofing guard holds the address for it (runtime/bridge_guard.py: only the holder's own
+bridge port may send from it, so a container elsewhere on the bridge cannot take it by ARP);
+anything else on it is a STRANGER. A holder is admitted to the guard right after Docker starts
+it: a connection that comes first waits up to ADMIT_WAIT_S for that. So an address a stopped task's container left, which Docker gives the next container
 started, is not the task's once the view is read again: a die or destroy of a container of ours
 makes the next look ask Docker (forget_view), and the stopped container stops matching once the
 engine records its exit. Between Docker freeing the address and the event reaching us (the
@@ -44,9 +47,9 @@ holding every caller's identification. The default engine's read is waited for l
 with no view to fall back on, a first read slower than READ_TIMEOUT_S (a loaded machine) would
 turn every task's connections away unread until the late answer came. A read that then hangs
 holds callers that once: an engine is not asked again while its read is in flight.
-An address is not a secret on a shared bridge: a container with NET_RAW could in principle
-impersonate a neighbour's, so credentials also need their id (see metadata/routes.py), as on
-ECS.
+An address is not a secret on a shared bridge: on the emulator's own network a task whose
+definition adds NET_RAW could impersonate a neighbour's (on the default bridge the guard stops
+that), so credentials also need their id (see metadata/routes.py), as on ECS.
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ from emulator.ecs.local_instance import DEFAULT_ENGINE
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
 READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
 FIRST_READ_TIMEOUT_S = 4.0  # ... the default engine's, while none of it is known (_patience)
+# How long a live task's holder on the default bridge may wait for its admission to the guard
+# (it starts before it is admitted), polled every ADMIT_POLL_S
+ADMIT_WAIT_S = 1.0
+ADMIT_POLL_S = 0.01
 _UNREAD = object()  # an engine's network that could not be read this time (late or failing)
 
 
@@ -100,6 +107,9 @@ class _Network:
     subnets: tuple
     addresses: dict  # address -> container id
     shared: bool = False  # Docker's default bridge: live tasks' containers only, no NETWORK
+    # On a shared one: whether the bridge's anti-spoofing guard holds the address for its
+    # admitted holder (bridge_guard.py); asked per connection, a set lookup
+    guarded: object = None
     # On a shared one: the addresses a live task's holder had when it was read, for the
     # selector to admit without a look at the tasks (identify() checks again per request)
     live: frozenset = frozenset()
@@ -141,6 +151,8 @@ class Callers:
         task = self._task_at(str(ip), network.engine, asked)
         if task is None:
             return Caller(CallerKind.STRANGER if network.shared else CallerKind.NETWORK, address)
+        if network.shared and not _guarded(network, str(ip), ADMIT_WAIT_S):
+            return Caller(CallerKind.STRANGER, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
     def admits(self, address: str, wait: bool = True) -> bool | None:
@@ -163,7 +175,8 @@ class Callers:
         if wait:
             network = self._network_of(ip, asked)
             if network is not None and network.shared:
-                return self._task_at(str(ip), network.engine, asked) is not None
+                return (self._task_at(str(ip), network.engine, asked) is not None
+                        and _guarded(network, str(ip), ADMIT_WAIT_S))
             return network is not None
         if self._read_at < asked - REFRESH_S:
             return None
@@ -174,7 +187,9 @@ class Callers:
         network = self._find(ip)
         if network is None:
             return None
-        return True if not network.shared or str(ip) in network.live else None
+        if not network.shared:
+            return True
+        return True if str(ip) in network.live and _guarded(network, str(ip), 0) else None
 
     def forget_view(self) -> None:
         """Docker told of a container of ours that started, died or went
@@ -364,7 +379,22 @@ class Callers:
             return _UNREAD
         return _Network(engine, tuple(ipaddress.ip_network(s, strict=False)
                                       for s in members.subnets), dict(members.addresses),
-                        shared=members.shared)
+                        shared=members.shared, guarded=members.guarded)
+
+
+def _guarded(network: _Network, address: str, patience: float) -> bool:
+    """Whether the default bridge's guard holds `address` for its holder, waiting up to
+    `patience` s for it: a bridge container is admitted right after Docker starts it, and may
+    call at once, before its admission has landed."""
+    guarded = network.guarded
+    if guarded is None:  # no guard: no address on the shared bridge is a task's
+        return False
+    deadline = time.monotonic() + patience
+    while not guarded(address):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(ADMIT_POLL_S)
+    return True
 
 
 def _kept(network: _Network | None) -> _Network | None:

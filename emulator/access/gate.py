@@ -5,8 +5,8 @@ host. The listeners containers reach (the Docker network's gateway, 169.254.170.
 what the ECS agent serves a task, plus the AWS APIs under the task's identity:
 
 - connections from strangers (addresses outside the emulator's Docker network and not this
-  host's; on Docker's default bridge, every address but a live task's container's, see
-  access/callers.py) are closed before a byte is read (_Admitting): the host answers for the gateway
+  host's; on Docker's default bridge, every address but a live task's container's that the
+  anti-spoofing guard holds for it, see access/callers.py) are closed before a byte is read (_Admitting): the host answers for the gateway
   address and for 169.254.170.2 on any interface, so a network namespace routed here would
   otherwise reach them;
 - at most CONTAINER_IDLE_LIMIT connections wait for a request, PEER_IDLE_LIMIT of them from one

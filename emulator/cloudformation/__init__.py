@@ -45,6 +45,10 @@ def _install_into_moto() -> None:
         # stack (or anything of moto's) does not pay for them at start-up.
         from moto.cloudformation import models, parsing, responses
 
+        from emulator.cloudformation import safe_yaml
+
+        safe_yaml.disarm()  # before any template is read: moto's loader runs python tags
+
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
                                              ecs_services, not_emulated, replacements, stack_life,
                                              stack_role, template_inputs, template_types,
@@ -76,6 +80,8 @@ def _install_into_moto() -> None:
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
 
+        responses.CloudFormationResponse.update_stack = stack_life.wrap_update_stack_handler(
+            responses.CloudFormationResponse.update_stack)
         for handler, operation in stack_role.OPERATIONS.items():
             setattr(responses.CloudFormationResponse, handler, stack_role.wrap_handler(
                 getattr(responses.CloudFormationResponse, handler), operation))
@@ -90,7 +96,7 @@ def _install_into_moto() -> None:
         backend.create_change_set = change_sets.wrap_create_change_set(
             backend.create_change_set)
         template_types.wrap_backend(backend)  # on top: a template's types are checked first
-        backend.delete_stack = stack_life.wrap_delete_stack(backend.delete_stack)
+        backend.delete_stack = stack_life.delete_stack
         backend.delete_change_set = change_sets.delete_change_set
         backend.describe_change_set = change_sets.describe_change_set
         backend.describe_stack_events = stack_life.wrap_describe_stack_events(

@@ -15,33 +15,43 @@ from emulator.cloudformation.stack_role import find_stack
 
 def wrap_execute_change_set(original):
     def execute_change_set(self, change_set_name, stack_name=None):
-        # By name: the newest of that name for the stack (the CDK reuses one name every deploy).
-        change_set = self.change_sets.get(change_set_name) or next(
-            (c for c in reversed(list(self.change_sets.values()))
-             if c.change_set_name == change_set_name
-             and (stack_name is None or c.stack_name == stack_name or c.stack_id == stack_name)),
-            None)
-        if change_set is None:
-            from moto.cloudformation.exceptions import ValidationError
-
-            raise ValidationError(message=f"ChangeSet [{change_set_name}] does not exist")
+        change_set = describe_change_set(self, change_set_name, stack_name)
+        stack = self.stacks.get(change_set.stack_id)
+        if stack is None:
+            # AWS deletes a stack's change sets with it (moto keeps them: a KeyError, a 500).
+            raise _change_set_not_found(change_set_name)
         if change_set.execution_status == "EXECUTE_IN_PROGRESS":
-            raise _invalid_status("An operation on this ChangeSet is currently in progress.  "
-                                  "Please attempt this operation again later.")  # AWS's words
-        if change_set.execution_status != "AVAILABLE":
-            raise _invalid_status(
-                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
-                f"execution status of [{change_set.execution_status}]")
-        stack = self.stacks[change_set.stack_id]
+            # A retry of this very call (an SDK's read timeout during a long update): answered
+            # when the run it repeats ends, as that call would have been.
+            stack_lock.wait_free(stack.stack_id)
+            return
         # One operation on a stack at a time (stack_lock.py): a stack being created or updated
         # refuses it with InvalidChangeSetStatus ("the stack status might be
-        # UPDATE_IN_PROGRESS", the model's shape).
+        # UPDATE_IN_PROGRESS", the model's shape). Its own status is read once the stack is
+        # free: the update that held it may have made it OBSOLETE.
         with stack_lock.exclusive(stack, f"{change_set.change_set_type}_IN_PROGRESS",
-                                  _invalid_status):
+                                  _invalid_status, check=lambda: _executable(change_set)):
             change_set.execution_status = "EXECUTE_IN_PROGRESS"
-            _execute(self, original, change_set, stack, stack_name)
+            try:
+                _execute(self, original, change_set, stack, stack_name)
+            except BaseException:
+                change_set.execution_status = "EXECUTE_FAILED"  # never in progress for good
+                raise
 
     return execute_change_set
+
+
+def _executable(change_set) -> None:
+    if change_set.execution_status == "EXECUTE_IN_PROGRESS":
+        raise _invalid_status(IN_PROGRESS)
+    if change_set.execution_status != "AVAILABLE":
+        raise _invalid_status(
+            f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
+            f"execution status of [{change_set.execution_status}]")
+
+
+IN_PROGRESS = ("An operation on this ChangeSet is currently in progress.  "
+               "Please attempt this operation again later.")  # AWS's words
 
 
 def _execute(backend, original, change_set, stack, stack_name) -> None:
@@ -137,14 +147,17 @@ def _find_change_set(backend, name: str, stack_name: str | None):
 
 def delete_change_set(self, change_set_name, stack_name=None):
     """moto's crashes (500) on a change set it does not have; the CDK deletes its
-    `cdk-diff-change-set` before every diff, expecting ChangeSetNotFound when there is none."""
-    found = _find_change_set(self, change_set_name, stack_name)
-    if found is None:
-        raise _change_set_not_found(change_set_name)
-    del self.change_sets[found]
+    `cdk-diff-change-set` before every diff, expecting ChangeSetNotFound when there is none.
+    One being executed stays (AWS: InvalidChangeSetStatus)."""
+    change_set = describe_change_set(self, change_set_name, stack_name)
+    if change_set.execution_status == "EXECUTE_IN_PROGRESS":
+        raise _invalid_status(IN_PROGRESS)
+    del self.change_sets[change_set.change_set_id]
 
 
 def describe_change_set(self, change_set_name, stack_name=None):
+    """By id, or by name the newest of that name (for the stack, if named): the CDK reuses one
+    name every deploy."""
     found = _find_change_set(self, change_set_name, stack_name)
     if found is None:
         raise _change_set_not_found(change_set_name)

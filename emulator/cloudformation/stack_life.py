@@ -40,9 +40,6 @@ def reason_of(error: BaseException) -> str:
 def stack_of(resources_map):
     from moto.cloudformation.models import cloudformation_backends
 
-    deleting = getattr(resources_map, "deleting_stack", None)
-    if deleting is not None:
-        return deleting  # moto takes a stack out of its stacks before deleting its resources
     backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
     return backend.stacks.get(resources_map.stack_id)
 
@@ -339,30 +336,44 @@ def wrap_stack_update(original):
     return update
 
 
-def wrap_delete_stack(original):
-    def delete_stack(self, name_or_stack_id):
-        stack = find_stack(self, name_or_stack_id)
-        if stack is None:
-            return  # deleting a stack that does not exist succeeds, as on AWS
-        # One operation on a stack at a time (stack_lock.py): not while it is created or updated
-        with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", stack_lock.validation_error,
-                                  stack_lock.undeletable_message):
-            _delete(self, original, stack)
+def wrap_update_stack_handler(original):
+    """moto's UpdateStack handler reads the stack before the update holds it: its "No updates
+    are to be performed." compares with, and UsePreviousTemplate takes, the template a running
+    update has already put in. Refused first while another operation holds the stack."""
 
-    return delete_stack
+    def update_stack(self):
+        stack = find_stack(self.cloudformation_backend, self._get_param("StackName"))
+        if stack is not None:
+            stack_lock.check_free(stack)
+        return original(self)
+
+    return update_stack
 
 
-def _delete(backend, original, stack) -> None:
-    stack.resource_map.deleting_stack = stack  # its resources' events are its
+def delete_stack(self, name_or_stack_id):
+    """CloudFormationBackend.delete_stack. moto's takes the stack out of its stacks before
+    deleting its resources, so meanwhile it "does not exist" (and its name is free for a
+    CreateStack); here it stays, DELETE_IN_PROGRESS and held, until its resources are gone."""
+    stack = find_stack(self, name_or_stack_id)
+    if stack is None:
+        return  # deleting a stack that does not exist succeeds, as on AWS
+    if stack.status == "DELETE_IN_PROGRESS":
+        return  # a retry of a delete under way succeeds, as on AWS
+    # One operation on a stack at a time (stack_lock.py): not while it is created or updated
+    with stack_lock.exclusive(stack, "DELETE_IN_PROGRESS", stack_lock.validation_error,
+                              stack_lock.undeletable_message):
+        _delete(self, stack)
+
+
+def _delete(backend, stack) -> None:
+    """What moto's delete_stack does once it has the stack, in an order that keeps the stack
+    visible until it is deleted; a stack whose resources could not all go stays, DELETE_FAILED,
+    as on AWS."""
     first_event = len(stack.events)
+    export_names = [export.name for export in stack.exports]
     try:
-        original(backend, stack.stack_id)
-        drop_outputs(stack)
+        stack.delete()  # moto's: the DELETE_IN_PROGRESS event, the resources, DELETE_COMPLETE
     except Exception as error:
-        # moto took the stack out before deleting its resources; a stack whose resources
-        # could not all go stays, DELETE_FAILED, as on AWS.
-        backend.deleted_stacks.pop(stack.stack_id, None)
-        backend.stacks[stack.stack_id] = stack
         stack.status = "DELETE_FAILED"
         _report_delete_failures(stack)
         failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
@@ -370,8 +381,12 @@ def _delete(backend, original, stack) -> None:
         reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
                   if failed else reason_of(error))
         stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
-    finally:
-        stack.resource_map.deleting_stack = None
+        return
+    drop_outputs(stack)
+    backend.deleted_stacks[stack.stack_id] = stack
+    backend.stacks.pop(stack.stack_id, None)
+    for export_name in export_names:
+        backend.exports.pop(export_name, None)
 
 
 def wrap_describe_stack_events(original):

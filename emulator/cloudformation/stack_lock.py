@@ -12,49 +12,72 @@ CloudFormation answers it to Copilot, aws/copilot-cli#1180).
 
 The stacks being worked on are a set of stack ids under one guard, so that holding a stack and
 showing its new status happen together: a refused caller reads UPDATE_IN_PROGRESS, never the
-status the stack had before.
+status the stack had before. The same guard's condition wakes a caller waiting for a stack to be
+free (a retry of the very call that holds it, change_sets.py).
+
+A restart with persisted state (emulator/persistence) can read back a stack that was held when
+the emulator was killed: `settle_interrupted` ends what no call is running any more.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
 _guard = threading.Lock()
+_freed = threading.Condition(_guard)  # notified whenever a stack leaves _busy
 _busy: set[str] = set()
 
 
 @contextmanager
 def exclusive(stack, status: str, refusal: Callable[[str], Exception],
-              message: Callable[[object], str] | None = None) -> Iterator[None]:
+              message: Callable[[object], str] | None = None,
+              check: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold `stack` for one operation, showing `status` from the moment it is held (a caller
     that polls DescribeStacks sees it at once); `refusal(message(stack))` is raised if another
-    operation holds it (by default, an update's words). An operation that ends in an error
+    operation holds it (by default, an update's words). `check`, run once the stack is free and
+    before it is held, may refuse the call on what it reads of the stack then (no other
+    operation can change it between the check and the hold). An operation that ends in an error
     to its caller without a status of its own leaves the stack as it was (a refused call
     changes nothing)."""
     with _guard:
         if stack.stack_id in _busy:
             raise refusal((message or busy_message)(stack))
+        if check is not None:
+            check()
         _busy.add(stack.stack_id)
         previous, stack.status = stack.status, status
+    failed = False
     try:
         yield
     except BaseException:
-        if stack.status == status:
-            stack.status = previous
+        failed = True
         raise
     finally:
         with _guard:
+            # Under the guard: a caller refused meanwhile reads the status the stack keeps.
+            if failed and stack.status == status:
+                stack.status = previous
             _busy.discard(stack.stack_id)
+            _freed.notify_all()
 
 
 def check_free(stack) -> None:
-    """For an operation that does not hold the stack (CreateChangeSet): refused while another
-    one does, in an update's words."""
+    """For an operation that does not hold the stack (CreateChangeSet), or before one reads the
+    stack to decide (UpdateStack's "No updates are to be performed"): refused while another one
+    holds it, in an update's words."""
     with _guard:
         if stack.stack_id in _busy:
             raise validation_error(busy_message(stack))
+
+
+def wait_free(stack_id: str) -> None:
+    """Until no operation holds the stack (an operation ends: its resources' waits are bounded
+    by ECS_EMULATOR_CFN_STABILIZE_TIMEOUT)."""
+    with _freed:
+        _freed.wait_for(lambda: stack_id not in _busy)
 
 
 def busy_message(stack) -> str:
@@ -69,3 +92,46 @@ def validation_error(message: str) -> Exception:
     from moto.cloudformation.exceptions import ValidationError
 
     return ValidationError(message=message)
+
+
+# -- after a restart ----------------------------------------------------------------------------
+
+# The status an operation cut short by the emulator's end leaves, as AWS's failed operations do.
+_INTERRUPTED = {
+    "CREATE_IN_PROGRESS": "CREATE_FAILED",
+    "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+    "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
+    "DELETE_IN_PROGRESS": "DELETE_FAILED",
+}
+INTERRUPTED_REASON = "The emulator stopped while this operation was in progress."
+
+
+def settle_interrupted() -> int:
+    """After persisted state is read back: a stack shown in an operation no call is running
+    (the emulator was killed inside it) ends FAILED with a stack event saying why, and a change
+    set left EXECUTE_IN_PROGRESS ends EXECUTE_FAILED; else waiters would wait forever and the
+    stack would refuse every operation. REVIEW_IN_PROGRESS (a CREATE change set not run yet) is
+    a resting state and stays. Returns how many stacks it settled."""
+    models = sys.modules.get("moto.cloudformation.models")
+    if models is None:
+        return 0
+    settled = 0
+    for regional in list(dict.values(models.cloudformation_backends)):
+        for backend in list(dict.values(regional)):
+            with _guard:
+                held = set(_busy)
+            for stack in list(backend.stacks.values()):
+                failed = _INTERRUPTED.get(stack.status)
+                if failed is None or stack.stack_id in held:
+                    continue
+                stack.status = failed
+                stack._add_stack_event(failed, resource_status_reason=INTERRUPTED_REASON)
+                settled += 1
+            for change_set in list(backend.change_sets.values()):
+                if (change_set.execution_status == "EXECUTE_IN_PROGRESS"
+                        and change_set.stack_id not in held):
+                    change_set.execution_status = "EXECUTE_FAILED"
+    return settled

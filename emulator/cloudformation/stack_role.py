@@ -18,6 +18,7 @@ the stack's resources read the role from resource.acting_as.
 from __future__ import annotations
 
 from emulator.cloudformation.resource import acting_as, stack_rights
+from emulator.cloudformation.stack_lock import validation_error
 
 OPERATIONS = {"create_stack": "CreateStack", "update_stack": "UpdateStack",
               "delete_stack": "DeleteStack", "create_change_set": "CreateChangeSet",
@@ -87,9 +88,7 @@ def _change_set(backend, response):
 
 def _error(code: str, message: str):
     if code == "ValidationError":
-        from moto.cloudformation.exceptions import ValidationError
-
-        return ValidationError(message=message)
+        return validation_error(message)
     from moto.core.exceptions import AccessDeniedError
 
     class PassRoleDenied(AccessDeniedError):

@@ -13,14 +13,10 @@ import json
 import re
 from urllib.parse import urlparse
 
+from emulator.cloudformation.stack_lock import validation_error
+
 _DYNAMIC = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]+)\}\}")
 _AWS_VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+)\.s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com$")
-
-
-def _validation_error(message: str):
-    from moto.cloudformation.exceptions import ValidationError
-
-    return ValidationError(message=message)
 
 
 def wrap_parse_ssm_parameter(original):
@@ -28,7 +24,7 @@ def wrap_parse_ssm_parameter(original):
         from moto.ssm.models import ssm_backends
 
         if ssm_backends[self._account_id][self._region_name].get_parameter(value) is None:
-            raise _validation_error(
+            raise validation_error(
                 f"Unable to fetch parameters [{value}] from parameter store for this account.")
         return original(self, value, value_type)
 
@@ -56,7 +52,7 @@ def _resolve(match: re.Match, resources_map) -> str:
         parameter = ssm_backends[account][region].get_parameter(
             f"{name}:{version}" if version else name)
         if parameter is None:
-            raise _validation_error(
+            raise validation_error(
                 f"Unable to fetch parameters [{name}] from parameter store for this account.")
         return parameter.value
     from moto.secretsmanager.models import secretsmanager_backends
@@ -73,14 +69,14 @@ def _resolve(match: re.Match, resources_map) -> str:
         value = secretsmanager_backends[account][region].get_secret_value(
             secret_id, version_id, stage)
     except Exception:
-        raise _validation_error(
+        raise validation_error(
             f"Secrets Manager can't find the specified secret: {secret_id}") from None
     text = value.get("SecretString") or ""
     if json_key:
         try:
             return str(json.loads(text)[json_key])
         except (ValueError, KeyError, TypeError):
-            raise _validation_error(
+            raise validation_error(
                 f"Could not find a value associated with JSONKey in SecretString "
                 f"of secret {secret_id}: {json_key}") from None
     return text
@@ -132,7 +128,7 @@ def template_from_url(template_url: str, account_id: str, partition: str) -> str
     except Exception:
         obj = None
     if obj is None or not bucket or not key:
-        raise _validation_error(
+        raise validation_error(
             "S3 error: Access Denied For more information check "
             "http://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html")
     return obj.value.decode("utf-8")

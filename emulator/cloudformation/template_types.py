@@ -16,6 +16,8 @@ import functools
 import json
 from pathlib import Path
 
+from emulator.cloudformation.stack_lock import validation_error
+
 _DEFAULT_REGION = "us-east-1"
 
 
@@ -65,10 +67,8 @@ def check(template_text, region: str) -> None:
         return
     missing = unrecognized(template, region)
     if missing:
-        from moto.cloudformation.exceptions import ValidationError
-
-        raise ValidationError(message="Template format error: Unrecognized resource types: "
-                                      f"[{', '.join(missing)}]")
+        raise validation_error("Template format error: Unrecognized resource types: "
+                               f"[{', '.join(missing)}]")
 
 
 def wrap_backend(backend_class) -> None:

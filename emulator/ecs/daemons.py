@@ -166,14 +166,29 @@ def in_use(store: EcsStore, definition_arn: str) -> bool:
 
 
 def find(store: EcsStore, arn: str) -> Daemon:
-    parsed = arns.parse(arn)
-    daemon = None
-    if parsed is not None and parsed.in_store(store, "daemon"):
-        cluster_name, _, name = parsed.resource.partition("/")
-        daemon = store.daemons.get((cluster_name, name))
-    if daemon is None or daemon.status == "DELETED":
+    daemon = lookup(store, arn)
+    if daemon is None:
         raise DaemonNotFoundException(f"The daemon {arn} was not found.")
     return daemon
+
+
+def lookup(store: EcsStore, ref: str, cluster_name: str | None = None) -> Daemon | None:
+    """The live daemon `ref` names, or None: an ARN of this store's account and region (and of
+    `cluster_name`, if given), or a plain name in `cluster_name`."""
+    parsed = arns.parse(ref)
+    if parsed is not None:
+        if not parsed.in_store(store, "daemon"):
+            return None
+        arn_cluster, _, name = parsed.resource.partition("/")
+        if cluster_name is not None and arn_cluster != cluster_name:
+            return None
+        key = (arn_cluster, name)
+    elif cluster_name is not None:
+        key = (cluster_name, ref)
+    else:
+        return None
+    daemon = store.daemons.get(key)
+    return daemon if daemon is not None and daemon.status != "DELETED" else None
 
 
 def active(store: EcsStore, arn: str) -> Daemon:

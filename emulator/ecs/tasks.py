@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.ecs import arns, services
+from emulator.ecs import arns, daemons, services
 from emulator.ecs.errors import InvalidParameterException
 from emulator.ecs.launch_request import LaunchRequest
 from emulator.ecs.placement import PlacementFailure
@@ -18,9 +18,10 @@ _START_TASK_STARTED_BY = 36  # StartTask's model: "Up to 36 letters ..."
 # RunTask's clientToken: "Up to 64 characters ... in the range of 33-126, inclusive."
 _CLIENT_TOKEN = re.compile(r"^[\x21-\x7e]{1,64}$")
 MAX_GROUP_LENGTH = 255  # "A task group name must be 255 or fewer characters." (task groups)
-# StopTask's reason: "Up to 255 characters are allowed in this message." (the model's words in
-# older SDKs, e.g. aws-sdk-ecs 1.3; newer models dropped the sentence, not the limit as far as known)
-MAX_STOP_REASON = 255
+# StopTask's reason: older SDKs' model said "Up to 255 characters", newer models say nothing; the
+# ECS agent trims the reasons it sends to 1024 "as per back-end model" (aws/amazon-ecs-agent#3229).
+# Neither is confirmed against the service: the larger one refuses nothing AWS accepts.
+MAX_STOP_REASON = 1024
 
 
 def run(store: EcsStore, request) -> tuple[list[Task], list[PlacementFailure]]:
@@ -121,8 +122,8 @@ def listed(store: EcsStore, request) -> list[Task]:
     if request.daemon_name is not None:
         # A daemon's tasks are its hidden service's group (daemons.py). ListTasks' model has no
         # error for a daemon that is not there, so it lists nothing, as a family nobody runs.
-        daemon = store.daemons.get((cluster.name, arns.name_from(request.daemon_name, "daemon")))
-        if daemon is None or daemon.status == "DELETED" or group not in (
+        daemon = daemons.lookup(store, request.daemon_name, cluster.name)
+        if daemon is None or group not in (
                 None, daemon.service.task_group):
             return []  # (with a serviceName too: a service's group is never a daemon's)
         group = daemon.service.task_group
@@ -150,10 +151,8 @@ def _check_started_by_alone(request) -> None:
         return
     others = [wire for wire, name in _NOT_WITH_STARTED_BY if getattr(request, name) is not None]
     if others:
-        # AWS documents the rule, not its message: this one is the emulator's.
-        raise InvalidParameterException(
-            f"startedBy cannot be combined with {', '.join(others)}: when you specify "
-            "startedBy as the filter, it must be the only filter that you use.")
+        # AWS's words (aws/aws-sdk-go-v2#1893)
+        raise InvalidParameterException("cannot specify startedBy with other arguments")
 
 
 def _desired_matches(task: Task, desired: str) -> bool:

@@ -48,6 +48,7 @@ def attach(emulator, keeper: Keeper) -> None:
     restored = keeper.restore()
     if restored:
         _after_reboot(state, emulator.settings)
+        _settle_stacks()
     state.listeners.append(keeper.ecs_changed)
     engine.task_listeners.append(lambda store, task: keeper.ecs_changed())
     ecr = emulator.ecr
@@ -94,6 +95,17 @@ def _listen_for_adopted(emulator, state) -> None:
             emulator.container_endpoint(runtime)
         except Exception:  # Docker gone again: the next task's start opens it
             log.warning("cannot open the listener adopted tasks call", exc_info=True)
+
+
+def _settle_stacks() -> None:
+    """A stack operation runs inside its API call: one the kill cut short is over, and its
+    stack must not show it in progress for good (stack_lock.settle_interrupted)."""
+    from emulator.cloudformation.stack_lock import settle_interrupted
+
+    settled = settle_interrupted()
+    if settled:
+        log.info("%d stacks were in an operation when the emulator stopped: marked failed",
+                 settled)
 
 
 def _after_reboot(state, settings) -> None:

@@ -12,7 +12,9 @@ containers all run is what a user expects it to be: RUNNING, its network read ba
 where the file predates it; one still part-way through its start is stopped as having failed to
 start. Containers' health is what Docker reports now (health events missed while the emulator
 was down are not replayed). Each such task gets an AdoptedTaskRunner, which sees it through to
-STOPPED (its teardown is the usual one). A task for which nothing was made yet is handed to
+STOPPED (its teardown is the usual one). On Docker's default bridge each adopted task's namespace holders are admitted to
+this process's anti-spoofing guard again (runtime/bridge_guard.py). A task for which nothing
+was made yet is handed to
 the engine as a new task (TaskEngine.admit), which starts it as any other. Containers and task
 volumes of this instance that no persisted task owns are removed. An awsvpc task whose sandbox
 came from the pool (engine/sandbox_pool.py: no task labels) gets it back through its containers'
@@ -34,7 +36,7 @@ from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.engine.task_provisioning import network_bindings as bindings_of
 from emulator.engine.task_runner import TaskRunner
 from emulator.runtime import labels
-from emulator.runtime.base import TaskSandbox
+from emulator.runtime.base import ContainerStartError, TaskSandbox
 from emulator.runtime.status import ContainerStatus, HealthStatus, TaskStatus
 
 log = logging.getLogger("emulator.persistence")
@@ -43,6 +45,7 @@ SANDBOX = "~sandbox"
 VOLUME_PREFIX = "~volume-"
 STARTING_REASON = "The emulator restarted while the task was starting"
 REMOVED_REASON = "Container removed outside the emulator"
+GUARD_REASON = "The emulator restarted and could not guard the task's address"
 _HEALTH = {"healthy": HealthStatus.HEALTHY, "unhealthy": HealthStatus.UNHEALTHY}
 
 
@@ -58,6 +61,7 @@ class AdoptedTaskRunner(TaskRunner):
 
     def run(self) -> None:
         try:
+            self._guard_holders()
             if self.caught_up:
                 self._restore_network()
                 self._mark_running()  # as a runner would have: RUNNING, then the hooks' on_running
@@ -69,6 +73,29 @@ class AdoptedTaskRunner(TaskRunner):
             self._wait_for_stop_request()
         finally:
             self._teardown()
+
+    def _guard_holders(self) -> None:
+        """On Docker's default bridge the anti-spoofing guard is each process's own: the
+        previous run's admissions went with it, so the task's namespace holders (its sandbox,
+        or its bridge containers still running) are admitted again before anything is served
+        to it. One the guard refuses stops the task (nobody guards its address)."""
+        if self.sandbox is not None and self.sandbox.sandbox_id:
+            holders = [self.sandbox.sandbox_id]
+        elif self.task.network_mode == "bridge":
+            holders = [c.runtime_id for c in self.task.containers
+                       if c.runtime_id and c.known < ContainerStatus.STOPPED]
+        else:
+            holders = []
+        for holder in holders:
+            try:
+                self.runtime.guard_holder(holder)
+            except ContainerStartError as error:  # the guard refused it
+                log.warning("task %s: %s", self.task.id, error)
+                self._fail("TaskFailedToStart", f"{GUARD_REASON}: {error}")
+                return
+            except Exception as error:  # noqa: BLE001 - Docker away: its calls are refused
+                log.warning("task %s: its holder %s could not be guarded again: %s",
+                            self.task.id, holder, self.runtime.explain(error))
 
     def _restore_network(self) -> None:
         """The file saw the task PROVISIONING: what its runner wrote on the way to PENDING (the

@@ -186,6 +186,9 @@ class NetworkMembers:
     # The host interface of a bridge network's bridge as Docker names it (br-<id>, or the
     # network's bridge.name option); None where there is none (another driver)
     bridge: str | None = None
+    # On a shared one: whether the default bridge's anti-spoofing guard holds an address for
+    # its admitted holder (bridge_guard.py); a task's address must be, to be the task's
+    guarded: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,12 @@ class Runtime(Protocol):
     @property
     def default_bridge(self) -> bool:
         """Whether tasks attach to Docker's default bridge (ECS_EMULATOR_TASK_NETWORK)."""
+        ...
+
+    def guard_holder(self, container_id: str) -> None:
+        """Admit to the default bridge's anti-spoofing guard a running namespace holder that
+        this process did not start (an adopted task's); nothing off that bridge. Raises
+        RuntimeError_ where the guard refuses it."""
         ...
 
     def create_container(self, spec: ContainerSpec) -> str: ...

@@ -11,9 +11,10 @@ endpoint: scripts/bench/results/network_attach.md), and the emulator listens on 
 It is shared with every other container on the engine, so `default_bridge` takes it only where
 the emulator's gate can still tell tasks from strangers there (the bridge is this host's interface
 with its gateway: not rootless, not in a VM, the dockerd in this network namespace as
-engine_locality.py proves; no other engine of the emulator's on an overlapping bridge) and
-where tasks reach each other (inter-container traffic on); the emulator never makes or removes
-it.
+engine_locality.py proves; no other engine of the emulator's on an overlapping bridge),
+where tasks reach each other (inter-container traffic on), and where the anti-spoofing guard
+(bridge_guard.py) can be put on it, which every task's namespace holder is admitted to as it
+starts (guarded_holders.py); the emulator never makes or removes it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Callable
 from .base import (ContainerCreateError, ContainerStartError, NetworkMembers, PortBinding,
                    RuntimeError_, TaskSandbox)
 from .docker_specs import port_bindings, port_key
+from .guarded_holders import GuardedHolders
 from .labels import ROLE, docker_name
 
 # On Fargate every container port is reachable at the task's IP; here the sandbox publishes each
@@ -79,7 +81,8 @@ class BridgeClaims:
 
 def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
                    claim: Callable[[tuple], str | None] = lambda subnets: None,
-                   locality: Callable[[dict], str | None] = lambda info: None
+                   locality: Callable[[dict], str | None] = lambda info: None,
+                   guard: Callable[[str, str], str | None] = lambda bridge, gateway: None
                    ) -> tuple[str, str] | str:
     """(name, gateway IP) of the engine's default bridge, or why tasks cannot use it. `info`:
     the engine's `docker info`; `interface_with(address)`: the name of this host's interface
@@ -88,7 +91,10 @@ def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
     engine of this emulator has an overlapping bridge in use (BridgeClaims), else why;
     `locality(info)`: None where the engine is proven to be in this network namespace
     (engine_locality.py), else why; asked once rootless and VM engines are told apart, which
-    it cannot ask (a VM's socket is served on this host)."""
+    it cannot ask (a VM's socket is served on this host); `guard(bridge, gateway)`: None once
+    the anti-spoofing guard of the bridge's interface is in place (bridge_guard.py), else why
+    not, asked last (it is the one check that changes the host). A refusal after `claim`
+    leaves the claim to the caller to release."""
     from emulator.access.control_token import reaches_loopback
 
     import docker.errors
@@ -122,7 +128,7 @@ def default_bridge(api, info: dict, interface_with: Callable[[str], str | None],
                 "machine)")
     why = claim(tuple(ipaddress.ip_network(c["Subnet"], strict=False)
                       for c in (info.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")))
-    return why or (DEFAULT_BRIDGE, gateway)
+    return why or guard(bridge, gateway) or (DEFAULT_BRIDGE, gateway)
 
 
 def network_members(api, name: str) -> NetworkMembers:
@@ -160,10 +166,12 @@ def sandbox_network(mode: str, emulator_network: str) -> str | None:
 
 
 def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
-                         ports: list[PortBinding], image: str) -> TaskSandbox:
+                         ports: list[PortBinding], image: str,
+                         holders: "GuardedHolders | None" = None) -> TaskSandbox:
     """Start a pause container of `image` (pause_image.py's) on `network`, publishing `ports` (on
     127.0.0.1 unless a binding names its host IP), and return the sandbox the task's containers
-    join."""
+    join. `holders`: on Docker's default bridge, the guard it is admitted to before it is
+    handed out (from the inspect that reads its address); one that cannot be is removed."""
     import docker.errors
 
     published = [p if p.host_ip else PortBinding(p.container_port, p.protocol or "tcp",
@@ -189,16 +197,43 @@ def create_pause_sandbox(api, name: str, labels: dict[str, str], network: str,
         raise  # the network or the pause image is gone: the caller makes them again
     except docker.errors.APIError as error:
         raise ContainerCreateError(error.explanation or str(error)) from None
+    if holders is not None:
+        holders.expect(sandbox_id)  # a die told before the admission is recorded undoes it
     try:
         api.start(sandbox_id)
     except docker.errors.APIError as error:
         _remove_quietly(api, sandbox_id)
+        if holders is not None:
+            holders.forget(sandbox_id)
         if isinstance(error, docker.errors.NotFound):
             raise  # the network is gone (Docker checks at start): the caller makes it again
         raise ContainerStartError(error.explanation or str(error)) from None
-    endpoint = (api.inspect_container(sandbox_id)["NetworkSettings"]["Networks"] or {}).get(network, {})
+    info = api.inspect_container(sandbox_id)
+    if holders is not None:
+        admit_or_remove(api, holders, sandbox_id, info)
+    endpoint = (info["NetworkSettings"]["Networks"] or {}).get(network, {})
     return TaskSandbox(network=f"container:{sandbox_id}", ip_address=endpoint.get("IPAddress") or None,
                        sandbox_id=sandbox_id, mac_address=endpoint.get("MacAddress") or None)
+
+
+def admit_or_remove(api, holders: "GuardedHolders", container_id: str, info: dict,
+                    remove: bool = True) -> None:
+    """Admit a started namespace holder to the default bridge's guard; the start of one the
+    guard refuses fails with the guard's reason (nobody guards its address, so the gate
+    serves it nothing), and with `remove` it is removed here. A task's own container is left
+    to its runner's teardown: its removal here would be told as its essential container's
+    exit, racing the start's failure for the task's stoppedReason."""
+    try:
+        holders.admit(container_id, info)
+    except Exception as error:  # the guard's GuardError, or any failure of nft
+        holders.release(container_id)
+        if remove:
+            try:
+                _remove_quietly(api, container_id)
+            except Exception:  # noqa: BLE001 - a task's teardown removes what has its label
+                pass
+        raise ContainerStartError(
+            f"its address on the default bridge could not be guarded: {error}") from None
 
 
 def rejoin(api, container_id: str, network: str, aliases: list[str]) -> None:

@@ -67,7 +67,8 @@ class DockerRuntime(DockerTaskNetwork):
                  interface_with: Callable[[str], str | None] | None = None,
                  bridge_claims: "docker_network.BridgeClaims | None" = None,
                  engine_local: Callable[[dict], str | None] | None = None,
-                 own_container: str | None = None):
+                 own_container: str | None = None,
+                 bridge_guard: Callable[[str, str], object] | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
         (config.py); "default-bridge" needs `interface_with` (this host's interface with an
@@ -76,7 +77,9 @@ class DockerRuntime(DockerTaskNetwork):
         namespace, engine_locality.py; None: not asked, for engines made by a client_factory).
         `own_container`: the emulator's own container on this engine, where it runs in one
         (ECS_EMULATOR_OWN_CONTAINER: a name or id, "auto" to find it): it attaches to this
-        engine's network and sees its tasks from there, not from this host."""
+        engine's network and sees its tasks from there, not from this host. `bridge_guard`:
+        (bridge interface, gateway) -> the default bridge's anti-spoofing guard, or why none
+        (None: bridge_guard.make_guard)."""
         self.instance_id = instance_id or PROCESS_INSTANCE
         self._environment = environment
         self.queue = DockerQueue(concurrency)
@@ -87,7 +90,12 @@ class DockerRuntime(DockerTaskNetwork):
         self._check_client = None  # for image checks: a short timeout (check_api)
         self._closed: str | None = None  # why, once closed: no client is made again
         super().__init__(task_network, interface_with, bridge_claims, engine_local,
-                         own_container)
+                         own_container, bridge_guard)
+        # Bridge containers on the default bridge, created and not yet started: each owns its
+        # network namespace, admitted to the guard as it starts; and the state the admission's
+        # inspect read of one that publishes ports, for the runner's inspect that follows
+        self._own_namespace: set[str] = set()
+        self._started: dict[str, dict] = {}
         # Images this runtime made available. A task start does not ask Docker again (an inspect
         # per task, in the way of every start); create reports ImageGoneError if one went since.
         self._images: set[str] = set()
@@ -154,6 +162,7 @@ class DockerRuntime(DockerTaskNetwork):
         """Its connections and image event stream closed, for good: each later call raises
         RuntimeClosed saying `why`."""
         self._digests.close()
+        self.close_guard()
         if self._bridge_claims is not None:  # a removed engine's bridge is free for another
             self._bridge_claims.release(self)
         with self._lock:
@@ -194,8 +203,8 @@ class DockerRuntime(DockerTaskNetwork):
         body = create_body(spec)
         body["Labels"] = self.labels(body.get("Labels"))
         try:
-            return self.queue.call(SETUP, self.api.create_container_from_config, body,
-                                   container_name(spec))["Id"]
+            container_id = self.queue.call(SETUP, self.api.create_container_from_config, body,
+                                           container_name(spec))["Id"]
         except errors.ImageNotFound as error:
             if spec.image in self._images:
                 self._images.discard(spec.image)
@@ -205,15 +214,36 @@ class DockerRuntime(DockerTaskNetwork):
             raise ContainerCreateError(_message(error)) from None
         except ValueError as error:
             raise ContainerCreateError(str(error)) from None
+        if self._holders_on(body["HostConfig"].get("NetworkMode")) is not None:
+            self._own_namespace.add(container_id)
+        return container_id
 
     def start_container(self, container_id: str) -> None:
         errors = _docker_errors()
+        holders = self.holders if container_id in self._own_namespace else None
+        if holders is not None:
+            holders.expect(container_id)  # a die told before the admission undoes it
         try:
-            self.queue.call(SETUP, self.api.start, container_id)
+            self.queue.call(SETUP, self._start_and_admit, container_id, holders)
         except errors.NotFound as error:
             raise ContainerGoneError(_message(error)) from None
         except errors.APIError as error:
             raise ContainerStartError(_message(error)) from None
+        finally:
+            self._own_namespace.discard(container_id)
+            if holders is not None:
+                holders.forget(container_id)  # (admitted, or never to be)
+
+    def _start_and_admit(self, container_id: str, holders) -> None:
+        """Docker's start; then, for a bridge container on the default bridge, its admission
+        to the guard, from one inspect that the runner's next inspect reuses (its ports)."""
+        self.api.start(container_id)
+        if holders is not None:
+            info = self.api.inspect_container(container_id)
+            docker_network.admit_or_remove(self.api, holders, container_id, info,
+                                           remove=False)
+            if (info.get("HostConfig") or {}).get("PortBindings"):
+                self._started[container_id] = info
 
     def stop_container(self, container_id: str, timeout_s: int) -> None:
         """SIGTERM (or the image's stop signal), then SIGKILL after `timeout_s`; as `docker stop`."""
@@ -231,6 +261,9 @@ class DockerRuntime(DockerTaskNetwork):
         # 409: removal already in progress
         self._tear_down(self.api.remove_container, container_id, force=True, v=True,
                         done_if_409=True)
+        self._started.pop(container_id, None)
+        self._own_namespace.discard(container_id)  # (one created, never started)
+        self.released(container_id)
 
     def _tear_down(self, call, *args, done_if_409: bool = False, **kwargs) -> None:
         """`call` queued as teardown; what is gone already is done, and so, where the caller
@@ -246,8 +279,9 @@ class DockerRuntime(DockerTaskNetwork):
 
     def inspect_container(self, container_id: str) -> ContainerState | None:
         errors = _docker_errors()
+        info = self._started.pop(container_id, None)  # read as it started: no second inspect
         try:
-            info = self.api.inspect_container(container_id)
+            info = info or self.api.inspect_container(container_id)
         except errors.NotFound:
             return None
         network_source = info
@@ -290,8 +324,12 @@ class DockerRuntime(DockerTaskNetwork):
     # -- streams, numbers --------------------------------------------------------------------
 
     def events(self, until_stopped, since: float | None = None) -> Iterator[RuntimeEvent]:
-        return docker_streams.events(lambda: self.api, f"{INSTANCE}={self.instance_id}",
-                                     until_stopped, since)
+        for event in docker_streams.events(lambda: self.api, f"{INSTANCE}={self.instance_id}",
+                                           until_stopped, since):
+            if event.action in ("die", "destroy"):  # its address is Docker's to give again
+                self._started.pop(event.container_id, None)
+                self.released(event.container_id)
+            yield event
 
     def logs(self, container_id: str, since: float | None = None,
              follow: bool = False) -> Iterator[tuple[float, str, str]]:

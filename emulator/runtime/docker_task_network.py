@@ -2,7 +2,8 @@
 
 DockerRuntime (docker_runtime.py) inherits it. It stands apart because it is a job of its own
 with its own state and locking: which network the tasks are on (this instance's bridge network,
-made once, or Docker's default bridge where the setting asks and it serves), who is on it now
+made once, or Docker's default bridge where the setting asks and it serves, with the
+anti-spoofing guard of that bridge and the namespace holders admitted to it), who is on it now
 and which of the engine's gateways are this host's (for the access checks), the emulator's own
 container joining it, and the task sandboxes (pause containers) attached to it. The Docker calls
 themselves are docker_network.py's functions; this holds what one engine's runtime remembers
@@ -15,11 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Callable
 
 from . import docker_network, engine_locality
 from .base import NetworkMembers, PortBinding, TaskSandbox
 from .docker_queue import SETUP, TEARDOWN
+from .guarded_holders import GuardedHolders
 from .own_container import is_container_id
 
 log = logging.getLogger("emulator.runtime")
@@ -30,7 +33,8 @@ class DockerTaskNetwork:
 
     def __init__(self, task_network: str, interface_with: Callable[[str], str | None] | None,
                  bridge_claims: docker_network.BridgeClaims | None,
-                 engine_local: Callable[[dict], str | None] | None, own_container: str | None):
+                 engine_local: Callable[[dict], str | None] | None, own_container: str | None,
+                 bridge_guard: Callable[[str, str], object] | None = None):
         """The arguments are DockerRuntime's of the same names."""
         self._network: tuple[str, str] | None = None
         self._network_lock = threading.Lock()
@@ -41,6 +45,10 @@ class DockerTaskNetwork:
         self._interface_with = interface_with or (lambda _: None)
         self._bridge_claims = bridge_claims
         self._engine_local = engine_local or (lambda info: None)
+        self._make_guard = bridge_guard
+        # The default bridge's guard and who is admitted to it, once made (one per runtime,
+        # kept across resets: docker0 is not made again; closed with the runtime)
+        self.holders: GuardedHolders | None = None
         self._own_container = own_container
         # (network, address) where the emulator's own container joined the task network: set
         # once the attach succeeded and the address is this process's own, never on the
@@ -71,14 +79,40 @@ class DockerTaskNetwork:
         found = docker_network.default_bridge(
             self.api, info, self._interface_with,
             (lambda subnets: claims.claim(self, subnets)) if claims else (lambda _: None),
-            self._engine_local)
+            self._engine_local, self._guard)
         if isinstance(found, tuple):
             return found
         self._bridge_refused = found
+        if claims:  # a bridge this runtime does not use is free for another engine's tasks
+            claims.release(self)
         log.warning("tasks of the Docker Engine at %s attach to the emulator's own network, not "
                     "the default bridge (ECS_EMULATOR_TASK_NETWORK): %s",
                     self.api.base_url, found)
         return None
+
+    def _guard(self, bridge: str, gateway: str) -> str | None:
+        """Put the anti-spoofing guard on the default bridge's interface (once); why not."""
+        if self.holders is not None:
+            return None
+        if self._make_guard is None:
+            from .bridge_guard import make_guard
+
+            self._make_guard = make_guard
+        guard = self._make_guard(bridge, gateway)
+        if isinstance(guard, str):
+            return f"no anti-spoofing guard on {bridge}: {guard}"
+        self.holders = GuardedHolders(guard, docker_network.DEFAULT_BRIDGE)
+        return None
+
+    def close_guard(self) -> None:
+        """Take the guard off the bridge (the runtime closes): its holders are unguarded."""
+        holders, self.holders = self.holders, None
+        if holders is not None:
+            try:
+                holders.close()
+            except Exception:  # noqa: BLE001 - closing must go on; the log says what stays
+                log.warning("could not take the anti-spoofing guard off the default bridge",
+                            exc_info=True)
 
     @property
     def default_bridge(self) -> bool:
@@ -105,7 +139,11 @@ class DockerTaskNetwork:
         too; the emulator run as a container that has joined the network is on it itself."""
         network = self.ensure_network()[0]
         members = docker_network.network_members(self.api, network)
-        if (members.shared or self._joined(network, members)
+        if members.shared:  # a task there needs its address guarded too (callers.py)
+            holders = self.holders
+            guard = holders.guard if holders is not None else None
+            return replace(members, guarded=guard.guarded if guard else _unguarded)
+        if (self._joined(network, members)
                 or engine_locality.bridge_is_here(members.bridge)):
             return members
         from emulator.access.control_token import reaches_loopback
@@ -205,7 +243,11 @@ class DockerTaskNetwork:
 
             self._pause_image = ensure_pause_image(self.api)
         return docker_network.create_pause_sandbox(self.api, name, self.labels(labels), network,
-                                                   ports, self._pause_image)
+                                                   ports, self._pause_image, self._holders_on(network))
+
+    def _holders_on(self, network: str) -> GuardedHolders | None:
+        """The guard's holders where `network` is the default bridge (only ever with one)."""
+        return self.holders if network == docker_network.DEFAULT_BRIDGE else None
 
     def name_sandbox(self, sandbox: TaskSandbox, aliases: list[str]) -> None:
         # The default bridge has no names to give (Docker refuses aliases there): nothing to do.
@@ -216,3 +258,37 @@ class DockerTaskNetwork:
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         if sandbox.sandbox_id:
             self.queue.call(TEARDOWN, docker_network.remove_pause_sandbox, self.api, sandbox)
+            self.released(sandbox.sandbox_id)
+
+    def guard_holder(self, container_id: str) -> None:
+        """Admit a namespace holder this process did not start (a persisted emulator's adopted
+        task's: the guard and its admissions went with the previous process), if it is on the
+        default bridge; raises ContainerStartError where the guard refuses it."""
+        if self._task_network != "default-bridge" or self._bridge_refused is not None:
+            return  # (no Docker call: an engine that does not answer holds its tasks' runners)
+        holders = self.holders if self.default_bridge else None
+        if holders is None:
+            return
+        import docker.errors
+
+        holders.expect(container_id)
+        try:
+            info = self.api.inspect_container(container_id)
+        except docker.errors.NotFound:
+            holders.forget(container_id)  # gone: its task learns it from Docker's events
+            return
+        if (info.get("HostConfig") or {}).get("NetworkMode") != docker_network.DEFAULT_BRIDGE:
+            holders.forget(container_id)
+            return
+        docker_network.admit_or_remove(self.api, holders, container_id, info, remove=False)
+
+    def released(self, container_id: str) -> None:
+        """`container_id` was removed or died: the guard frees its address, if it held one."""
+        holders = self.holders
+        if holders is not None:
+            holders.release(container_id)
+
+
+def _unguarded(address: str) -> bool:
+    """The default bridge without a guard (closed): nobody's address is guarded."""
+    return False

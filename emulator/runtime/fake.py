@@ -54,6 +54,8 @@ class FakeRuntime(FakeScripting):
         # Tasks on Docker's default bridge (ECS_EMULATOR_TASK_NETWORK=default-bridge): shared
         # with strangers, no aliases
         self.default_bridge = False
+        # There: addresses its anti-spoofing guard does not hold (every other one it does)
+        self.unguarded: set[str] = set()
         self.closed = False
         # `docker info` as engine_identity.py reads it: each fake its own daemon unless told
         self.info = {"ID": f"FAKE:{uuid.uuid4().hex[:12]}", "Name": "fake",
@@ -113,7 +115,8 @@ class FakeRuntime(FakeScripting):
                 subnets=("10.0.0.0/16", "10.1.0.0/16"),
                 addresses={c.ip_address: c.id for c in self.containers.values()
                            if c.ip_address and c.status == "running"},
-                shared=self.default_bridge)
+                shared=self.default_bridge,
+                guarded=(lambda ip: ip not in self.unguarded) if self.default_bridge else None)
 
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox:
@@ -146,6 +149,16 @@ class FakeRuntime(FakeScripting):
                 raise RuntimeError_(f"No such container: {sandbox.sandbox_id}")
             container.aliases = tuple(aliases)
             container.ip_address = self._next_ip("10.0")
+
+    def guard_holder(self, container_id: str) -> None:
+        """Recorded; a holder whose address is in `unguarded` is refused, as a guard would."""
+        with self._changed:
+            self.calls.append(("guard_holder", container_id))
+            container = self.containers.get(container_id)
+            if self.default_bridge and container is not None \
+                    and container.ip_address in self.unguarded:
+                raise ContainerStartError("its address on the default bridge could not be "
+                                          "guarded: refused")
 
     def remove_sandbox(self, sandbox: TaskSandbox) -> None:
         with self._changed:
