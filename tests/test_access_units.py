@@ -264,7 +264,7 @@ class _SlowDocker(AdmitEveryone):
     def __init__(self):
         self.docker = threading.Event()
 
-    def admits(self, address: str, wait: bool = True):
+    def admits(self, address: str, wait: bool = True, since: float | None = None):
         if address == "127.0.0.2":
             return False
         if address == "127.0.0.3":
@@ -302,6 +302,48 @@ def test_a_stranger_is_closed_unread_and_docker_is_asked_off_the_selector_thread
             assert waiting.recv(100).startswith(b"HTTP/1.1 200 OK")
     finally:
         door.docker.set()
+        server.stop()
+
+
+class _AdmittedLate(AdmitEveryone):
+    """127.0.0.3 is a task's address whose admission to the default bridge's guard lands just
+    after its first connection was accepted, before the decider asks (Callers.admits compares
+    the admission's time with `since`)."""
+
+    def __init__(self):
+        self.admitted_at: float | None = None
+
+    def admits(self, address: str, wait: bool = True, since: float | None = None):
+        if address != "127.0.0.3":
+            return True
+        if not wait:
+            if self.admitted_at is None:
+                time.sleep(0.01)
+                self.admitted_at = time.monotonic()
+            return None
+        return since is not None and self.admitted_at < since
+
+
+def test_a_connection_is_judged_by_when_it_was_accepted():
+    """A connection accepted before its address's admission may be a stranger's that held the
+    address first: the gate asks with its accept time, not the decision's, and closes it
+    unread; the next one is served."""
+    server = listen_for_containers(("127.0.0.1", 0),
+                                   Gate(ok_app, _AdmittedLate(), container_facing=True))
+    threading.Thread(target=server.serve, daemon=True).start()
+    port = server.bind_addr[1]
+    request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    try:
+        for served in (False, True):
+            with socket.create_connection(("127.0.0.1", port), timeout=5,
+                                          source_address=("127.0.0.3", 0)) as connection:
+                connection.sendall(request)
+                try:
+                    answer = connection.recv(100)
+                except ConnectionResetError:
+                    answer = b""
+            assert answer.startswith(b"HTTP/1.1 200 OK") is served, answer
+    finally:
         server.stop()
 
 

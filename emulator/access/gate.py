@@ -40,6 +40,7 @@ import posixpath
 import queue
 import re
 import threading
+import time
 
 from emulator import http_connections, http_server
 from emulator.access import cors
@@ -141,12 +142,13 @@ class Gate:
             return cors.preflight(environ, start_response, allowed)
         return self._app(environ, cors.governing(start, allowed))
 
-    def admits(self, address: str, wait: bool = True) -> bool | None:
-        """Whether a connection from `address` is served at all on this listener (None: not
-        known without waiting for Docker, see Callers.admits)."""
+    def admits(self, address: str, wait: bool = True, since: float | None = None) -> bool | None:
+        """Whether a connection from `address`, accepted at `since` (time.monotonic()), is
+        served at all on this listener (None: not known without waiting for Docker, see
+        Callers.admits)."""
         if not self.container_facing:
             return True
-        return self._callers.admits(address, wait)
+        return self._callers.admits(address, wait, since)
 
 
 def refuse(start_response, message: str):
@@ -197,8 +199,11 @@ class _Admitting(http_connections.ConnectionManager):
         self._decider: threading.Thread | None = None
 
     def _arrived(self, conn) -> None:
+        # When it was accepted: on the default bridge, one accepted before its address's task
+        # was admitted to the guard may be a stranger's (callers._guarded)
+        conn.ecs_accepted_at = time.monotonic()
         address = conn.remote_addr or ""
-        admitted = self.server.gate.admits(address, wait=False)
+        admitted = self.server.gate.admits(address, wait=False, since=conn.ecs_accepted_at)
         if admitted is None:
             self._decide_later(conn)
         elif admitted:
@@ -219,7 +224,8 @@ class _Admitting(http_connections.ConnectionManager):
     def _decide(self) -> None:
         while (conn := self._undecided.get()) is not None:
             try:
-                if not self._stop_requested and self.server.gate.admits(conn.remote_addr or ""):
+                if not self._stop_requested and self.server.gate.admits(
+                        conn.remote_addr or "", since=conn.ecs_accepted_at):
                     # As a worker hands a connection back (put()); the idle limits take it into
                     # account at the selector thread's next tick.
                     self._route(conn, registered=False)
