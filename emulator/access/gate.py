@@ -43,7 +43,7 @@ import threading
 import time
 
 from emulator import http_connections, http_server
-from emulator.access import cors
+from emulator.access import cors, peer_check
 from emulator.access.browsers import BrowserRules
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.control_token import REFUSED as TOKEN_REFUSED
@@ -197,6 +197,8 @@ class _Admitting(http_connections.ConnectionManager):
         super().__init__(server)
         self._undecided: queue.Queue = queue.Queue(maxsize=UNDECIDED_LIMIT)
         self._decider: threading.Thread | None = None
+        self._checks_lock = threading.Lock()
+        self._checking = 0  # connections peer_check is probing
 
     def _arrived(self, conn) -> None:
         # When it was accepted: on the default bridge, one accepted before its address's task
@@ -223,15 +225,34 @@ class _Admitting(http_connections.ConnectionManager):
 
     def _decide(self) -> None:
         while (conn := self._undecided.get()) is not None:
+            address = conn.remote_addr or ""
             try:
                 if not self._stop_requested and self.server.gate.admits(
-                        conn.remote_addr or "", since=conn.ecs_accepted_at):
+                        address, since=conn.ecs_accepted_at):
                     # As a worker hands a connection back (put()); the idle limits take it into
                     # account at the selector thread's next tick.
                     self._route(conn, registered=False)
                     continue
+                if not self._stop_requested and self._checking < UNDECIDED_LIMIT \
+                        and self.server.gate.admits(address):
+                    # A task's address now, admitted to the guard after this was accepted: a
+                    # stranger's that held the address then, or the task's own early call
+                    with self._checks_lock:
+                        self._checking += 1
+                    peer_check.check_later(conn.socket, lambda held, conn=conn:
+                                           self._checked(conn, held))
+                    continue
             except Exception:  # the listener stopping under us: this one connection is lost
-                log.exception("admitting a connection from %s failed", conn.remote_addr)
+                log.exception("admitting a connection from %s failed", address)
+            conn.close()
+
+    def _checked(self, conn, held: bool) -> None:
+        """peer_check's word on a connection accepted before its address's admission."""
+        with self._checks_lock:
+            self._checking -= 1
+        if held and not self._stop_requested:
+            self._route(conn, registered=False)
+        else:
             conn.close()
 
     def close(self) -> None:
