@@ -82,6 +82,8 @@ class Emulator:
     flask_extensions: dict = field(default_factory=dict)
     _flask_app: object = None
     _flask_lock: threading.Lock = field(default_factory=threading.Lock)
+    _local_users: object = None
+    _local_users_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def flask(self):
@@ -90,6 +92,17 @@ class Emulator:
             if self._flask_app is None:
                 self._flask_app = _flask_app(self)
             return self._flask_app
+
+    @property
+    def local_users(self):
+        """Which of this host's users every listener of ours serves (access/local_users.py),
+        made on first use: its check of sock_diag is no cost to an emulator that never listens."""
+        with self._local_users_lock:
+            if self._local_users is None:
+                from emulator.access.local_users import LocalUsers
+
+                self._local_users = LocalUsers(self.settings.local_users)
+            return self._local_users
 
     @property
     def registry(self):
@@ -132,7 +145,8 @@ class Emulator:
         """What a listener serves: `wsgi` behind the access rules (access/gate.py). Made when a
         listener opens, so it wraps `wsgi` as the command line left it (with its request log)."""
         return Gate(self.wsgi, self.callers, container_facing, self.control_token,
-                    self.ecs.front_doors, self.browsers)
+                    self.ecs.front_doors, self.browsers,
+                    local_users=self.local_users if container_facing else None)
 
     def container_endpoint(self, runtime=None) -> str:
         """http://<address containers reach>:<port>, for containers on `runtime`'s Docker

@@ -62,7 +62,7 @@ TASK_NETWORKS = ("emulator", "default-bridge")
 
 
 def _task_network(raw: str | None) -> str:
-    mode = (raw or "emulator").strip().lower()
+    mode = (raw or "default-bridge").strip().lower()
     if mode not in TASK_NETWORKS:
         raise ValueError(f"ECS_EMULATOR_TASK_NETWORK must be emulator or default-bridge, "
                          f"not {raw!r}")
@@ -76,20 +76,37 @@ def _control_token_mode(raw: str | None) -> str:
     return mode
 
 
+ANY_LOCAL_USER = "any"
+
+
+def served_local_uids(setting: str) -> frozenset[int] | None:
+    """The uids ECS_EMULATOR_LOCAL_USERS serves (None: any): the emulator's own and root, and
+    the uids or user names it lists besides "own" (KeyError: a name that is no user)."""
+    if setting.strip().lower() == ANY_LOCAL_USER:
+        return None
+    uids = {os.geteuid(), 0}
+    for word in filter(None, (part.strip() for part in setting.split(","))):
+        if word.lower() == "own":
+            continue
+        uids.add(int(word) if word.isdigit() else pwd.getpwnam(word).pw_uid)
+    return frozenset(uids)
+
+
 def _local_users(raw: str | None) -> str:
     """"own", "any", or "own" and more uids or user names, comma-separated (checked here, so a
     name that is no user stops the start, not the first connection)."""
     words = [word.strip() for word in (raw or "own").split(",") if word.strip()] or ["own"]
-    if [word.lower() for word in words] == ["any"]:
-        return "any"
-    for word in words:
-        if word.lower() == "any" or not (word.lower() == "own" or word.isdigit()):
-            try:
-                pwd.getpwnam(word)
-            except KeyError:
-                raise ValueError(f"ECS_EMULATOR_LOCAL_USERS must be own, any, or uids and user "
-                                 f"names separated by commas, not {raw!r}") from None
-    return ",".join(words)
+    if [word.lower() for word in words] == [ANY_LOCAL_USER]:
+        return ANY_LOCAL_USER
+    setting = ",".join(words)
+    try:
+        if ANY_LOCAL_USER in (word.lower() for word in words):
+            raise KeyError(ANY_LOCAL_USER)
+        served_local_uids(setting)
+    except KeyError:
+        raise ValueError(f"ECS_EMULATOR_LOCAL_USERS must be own, any, or uids and user "
+                         f"names separated by commas, not {raw!r}") from None
+    return setting
 
 
 class EngineAddress(NamedTuple):
@@ -246,10 +263,12 @@ class Settings:
     # their turn in the emulator (runtime/docker_queue.py), so Docker stays responsive under load.
     # None: by the task network (docker_concurrency_for).
     docker_concurrency: int | None = None
-    # Where tasks' network namespaces attach: "emulator", the emulator's own user-defined
-    # network; "default-bridge", Docker's default bridge (docker0), where Docker attaches
-    # fastest but every container on it reaches every other (runtime/docker_network.py).
-    task_network: str = "emulator"
+    # Where tasks' network namespaces attach: "default-bridge", Docker's default bridge
+    # (docker0), where Docker attaches fastest but every container on it reaches every other
+    # (runtime/docker_network.py), so an engine whose default bridge cannot serve falls back to
+    # the emulator's network and says so once; "emulator", always the emulator's own
+    # user-defined network.
+    task_network: str = "default-bridge"
     # Whether the control endpoints ask for the run's control token (access/control_token.py):
     # "auto" once containers reach the operator's listener as this host (Docker Desktop), "on"
     # always, "off" never.

@@ -6,11 +6,13 @@ On the front doors' own listener (emulator/front_doors.py, `blueprint`):
     ANY /express/<cluster>/<service>/<path>             (an Express service)
     ANY /gateways/<gateway>/<cluster>/<service>/<path>  (a gateway route)
 
-forwards the request (method, path below the service, query, headers as an ALB passes them:
-emulator/front_door_headers.py, body) to the service's serving tasks in turn, at the TCP host
-port Docker published for the container port (the Express service's, or the one the route's port
-name names, a TCP mapping; never a UDP binding's port, which another program may hold over TCP,
-nor one of the emulator's own), and answers
+forwards the request (method, path below the service, query, headers much as an ALB passes
+them, where not said in emulator/front_door_headers.py, body) to the service's serving tasks in
+turn, at the TCP host port Docker published for the container port of a running container (the
+Express service's, or the one the route's port name names, a TCP mapping; never a UDP binding's
+port, which another program may hold over TCP, nor one of the emulator's own, nor the port of a
+container that stopped, which Docker freed), at the binding's address where this process
+reaches the engine's published ports (emulator/engine/published_ports.py), and answers
 what the task answered, its body streamed as it comes; 503 when no task serves, as an ALB with
 no healthy target does; 502 when the task cannot be reached or answers something other than
 HTTP. Each forwarded request holds one of the front doors' threads until its answer is sent (a
@@ -43,6 +45,9 @@ from flask import Blueprint, Response, current_app, request
 
 from emulator import front_door_headers, front_doors
 from emulator.ecs import gateways
+from emulator.ecs.task_definition_ports import tcp_mapping
+from emulator.engine import published_ports
+from emulator.runtime.status import ContainerStatus
 
 blueprint = Blueprint("front_door", __name__)
 moved = Blueprint("front_door_moved", __name__)  # on the API's listener
@@ -169,18 +174,30 @@ def _forward(targets, what: str, path: str, door=None):
 def _forwarded(targets, path: str) -> Response:
     host, port = targets[next(_turns) % len(targets)]
     target = "/" + path + (("?" + request.query_string.decode()) if request.query_string else "")
-    if (name := front_door_headers.bad_name(request.headers)) is not None:
-        return Response(f"400 Bad Request\nThe header name {name!r} is not a token.\n", 400,
-                        mimetype="text/plain")
+    if (why := front_door_headers.bad_field(request.headers)) is not None:
+        return Response(f"400 Bad Request\n{why}\n", 400, mimetype="text/plain")
     headers = front_door_headers.to_task(request)
     connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
     try:
         connection.request(request.method, target, body=request.get_data() or None,
                            headers=headers)
         answer = connection.getresponse()
-    except _BROKEN:
+    except (*_BROKEN, ValueError):  # (ValueError: what http.client will not send)
         connection.close()
         return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
+    try:
+        response = _answered(answer, connection)
+    except (ValueError, TypeError):  # headers Werkzeug will not send: no HTTP a client can take
+        connection.close()
+        return Response("502 Bad Gateway\n", 502, mimetype="text/plain")
+    # A HEAD, 204 or 304 answer never starts the body's generator, whose finally would close.
+    response.call_on_close(connection.close)
+    return response
+
+
+def _answered(answer: http.client.HTTPResponse, connection) -> Response:
+    """The client's response for the task's `answer`, its body yet to be read (ValueError:
+    headers no client should get, which Werkzeug refuses)."""
     kept = front_door_headers.to_client(answer.getheaders())
     # The task's own length, unless it sent chunks: with it a client sees a body cut short as
     # short (and a HEAD keeps its length and its keep-alive); without, the server sends chunks.
@@ -190,8 +207,6 @@ def _forwarded(targets, path: str) -> Response:
     response = Response(_streamed(answer, connection), answer.status, headers=kept)
     if answer.getheader("Content-Type") is None:  # never Flask's default text/html
         del response.headers["Content-Type"]
-    # A HEAD, 204 or 304 answer never starts the body's generator, whose finally would close.
-    response.call_on_close(connection.close)
     return response
 
 
@@ -240,36 +255,44 @@ def _route_targets(gateway: str, cluster: str, name: str) -> list[tuple[str, int
             if found is None:
                 continue
             service, port_name = found
-            for container in service.task_definition.spec["containerDefinitions"]:
-                for mapping in container.get("portMappings", []):
-                    if mapping.get("name") == port_name and \
-                            mapping.get("protocol", "tcp") == "tcp":
-                        return _serving(store, service, container["name"],
-                                        mapping["containerPort"])
-            return []  # a UDP port carries no HTTP: no target, as an ALB's for it would have
+            served = tcp_mapping(service.task_definition.spec, port_name)
+            if served is None:  # a UDP port carries no HTTP: no target, as an ALB's would have
+                return []
+            return _serving(store, service, served[0]["name"], served[1]["containerPort"])
     return None
 
 
 def _serving(store, service, container_name: str, port: int) -> list[tuple[str, int]]:
-    """(host, port) where each serving task of `service` takes TCP on its container's `port`.
+    """(address, port) where each serving task of `service` takes TCP on its container's
+    `port`: the TCP host port Docker published for it, at the binding's own address, where this
+    process reaches the engine's published ports (engine/published_ports.py).
 
-    Only a TCP port Docker published for that port of the container (its networkBindings are
-    Docker's, never a caller's report): there Docker, not another program of this host, holds
-    the port. A UDP binding's host port says nothing of who listens on that port over TCP (a
-    dev server, another emulator), so the front door never dials it."""
-    publish = current_app.extensions["emulator"].settings.publish_host
-    host = "127.0.0.1" if publish in ("0.0.0.0", "") else publish
+    Only a running container's binding (its networkBindings are Docker's, never a caller's
+    report): there Docker, not another program of the host, holds the port. A stopped one's
+    port is free for anyone (a non-essential container's while its task runs on, an essential
+    one's until the task leaves RUNNING), and a UDP binding's port says nothing of who holds it
+    over TCP (a dev server, another emulator)."""
+    emulator = current_app.extensions["emulator"]
+    engines = emulator.engine.engines
     # Never our own listeners: a binding naming one would make a task's page this host's.
-    doors = current_app.extensions["emulator"].ecs.front_doors
+    doors = emulator.ecs.front_doors
     own = {doors.port, doors.api_port}
-    found = []
+    found, hosts = [], {}
     for task in store.tasks_of(service.cluster_name):
         if task.group != service.task_group or not task.serving:
             continue
         container = task.container(container_name)
-        bound = next((b.get("hostPort") for b in (container.network_bindings or [])
-                      if b.get("containerPort") == port and b.get("protocol") == "tcp"),
-                     None) if container else None
-        if bound and bound not in own:
-            found.append((host, bound))
+        if container is None or container.known != ContainerStatus.RUNNING:
+            continue
+        binding = container.binding(port)
+        if binding is None:
+            continue
+        if task.engine not in hosts:  # asked once a request, for each engine
+            hosts[task.engine] = published_ports.where(
+                engines.runtime_of(task), getattr(engines.health_of(task), "address", None))
+        host = hosts[task.engine]
+        address = None if host is None else published_ports.address(binding, host)
+        if address is not None and not (host == published_ports.HERE
+                                        and binding["hostPort"] in own):
+            found.append((address, binding["hostPort"]))
     return found

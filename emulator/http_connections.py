@@ -191,13 +191,26 @@ def _receive(sock: socket.socket, size: int) -> bytes | None:
         sock.settimeout(None)
 
 
-def answer_and_close(conn, answer: bytes) -> None:
+def answer_and_close(conn, answer: bytes, unread: bool = False) -> None:
+    """Send `answer` (what fits at once) and close. `unread`: what the client has sent so far
+    is read and dropped first (one read), so the close ends the connection in order (FIN)
+    instead of resetting it, which could drop the answer before the client reads it."""
     try:
         conn.socket.settimeout(0)
+        if unread:
+            _drop_received(conn.socket)
         conn.socket.send(answer)
+        conn.socket.shutdown(socket.SHUT_WR)
     except OSError:
         pass
     conn.close()
+
+
+def _drop_received(sock: socket.socket) -> None:
+    try:
+        sock.recv(HEAD_LIMIT + BODY_PREFETCH)
+    except (BlockingIOError, InterruptedError):
+        pass
 
 
 class ConnectionManager(connections.ConnectionManager):

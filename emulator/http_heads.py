@@ -28,7 +28,9 @@ from cheroot import errors, server as cheroot_server, wsgi
 from cheroot._compat import bton
 
 _CRLF = b"\r\n"
-_COMMA_SEPARATED = frozenset(cheroot_server.comma_separated_headers)
+# X-Forwarded-For is a list too: a second one (each proxy may add its own) is joined to the
+# first rather than put in its place (the front doors append the client's address to it).
+_COMMA_SEPARATED = frozenset(cheroot_server.comma_separated_headers) | {b"X-Forwarded-For"}
 # Distinct spellings of header names kept (a client sends the same few on every request); past
 # this many the table is emptied and refilled: a hostile client can neither grow it without end
 # nor fill it for good and leave everyone else's names transformed on every request.

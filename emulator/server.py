@@ -10,7 +10,7 @@ import threading
 from emulator import http_server
 from emulator.access.host_addresses import is_local_address
 from emulator.access.gate import listen_for_containers
-from emulator.access.local_users import LocalUsers, OperatorServer
+from emulator.access.local_users import OperatorServer
 from emulator.app import Emulator
 from emulator.front_doors import FrontDoors
 
@@ -28,7 +28,7 @@ class EmulatorServer:
         self._server = OperatorServer(
             (host, port),
             emulator.gate(container_facing=False),
-            local_users=LocalUsers(emulator.settings.local_users),
+            local_users=emulator.local_users,
             numthreads=emulator.settings.threads,
             server_name="ecs-emulator",
             timeout=65,

@@ -13,7 +13,8 @@
 # Each engine has its own socket, data-root, exec-root, pidfile and bridge (ecsx<INDEX>, subnet
 # 10.<200+INDEX>.0.1/24; networks it creates from 10.<210+INDEX>.0.0/16), all under $EXTRA_DOCKERD_ROOT (default /tmp/ecs-emulator-dockerd/NAME),
 # so its containers, images and networks are its own. INDEX (1-50) picks the bridge; default 1.
-# Needs root, as dockerd does. A restart after `stop` keeps the images loaded into it.
+# Needs root, as dockerd does. A restart after `stop` keeps the images loaded into it, not the
+# networks made in it (see `start`: who needs one makes it again, as the emulator does).
 #
 # With EXTRA_DOCKERD_TLS=DIR at `start`, it also listens on tcp://127.0.0.1:<23750+INDEX> with
 # --tlsverify: DIR holds ca.pem (the CA clients' certificates must be signed by), server-cert.pem
@@ -80,6 +81,26 @@ stop() {
   fi
 }
 
+running() {
+  [ -f "$root/dockerd.pid" ] && kill -0 "$(pid_file_pid)" 2>/dev/null
+}
+
+# The bridges of networks made inside it (the emulator's) outlive its dockerd: their addresses
+# are in its own pool, 10.<210+INDEX>.0.0/16, which no other engine uses.
+remove_network_bridges() {
+  ip -4 -o addr show | awk -v pool="10.$((210 + index))." 'index($4, pool) == 1 {print $2}' \
+    | sort -u | xargs -r -n1 ip link del 2>/dev/null || true
+}
+
+put_back_docker0() {
+  if [ -n "$main_bridge" ] && ! ip link show docker0 >/dev/null 2>&1; then
+    ip link add name docker0 type bridge
+    ip addr add "$main_bridge" dev docker0
+    ip link set docker0 up
+    echo "extra-dockerd: $name's start removed docker0; put it back ($main_bridge)" >&2
+  fi
+}
+
 case $command in
   host)
     echo "$host" ;;
@@ -97,9 +118,20 @@ case $command in
     # iptables flushes and rebuilds the shared DOCKER chains at start, which would wipe the main
     # engine's rules; ports are published by docker-proxy instead, and containers reach the host
     # at their bridge's gateway address without NAT.
-    # Docker 20.10 restarted on a data-root that holds its default bridge network deletes the
-    # host's `docker0` (the machine engine's default bridge: the network namespace is shared).
-    # Note docker0's address now, and put it back if this start took it.
+    # Docker 20.10 started on a data-root whose network store holds a default "bridge" network
+    # (any restart: the first start wrote it) deletes that stale network and then, because
+    # --default-address-pool is given and --live-restore is not, the interface named docker0
+    # (daemon_unix.go's initNetworkController, removeDefaultBridgeInterface: the name is fixed,
+    # whatever --bridge says). The network namespace is the host's, so that is the machine
+    # engine's default bridge, with every container on it cut off. So no start finds a stored
+    # network: the store goes, and with it the bridges of the networks it listed (theirs, made
+    # from this engine's own pool). Never while a dockerd of this NAME runs on it.
+    if ! running; then
+      rm -f "$root/data/network/files/local-kv.db"
+      remove_network_bridges
+    fi
+    # The last resort, should a dockerd still take docker0: note its address now, put it back
+    # after this start (whether or not the engine came up).
     main_bridge=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | head -n1)
     tls=()
     if [ -n "${EXTRA_DOCKERD_TLS:-}" ]; then
@@ -112,17 +144,13 @@ case $command in
       --iptables=false --ip-masq=false >"$root/dockerd.log" 2>&1 &
     for _ in $(seq 1 200); do
       if docker -H "$host" version >/dev/null 2>&1; then
-        if [ -n "$main_bridge" ] && ! ip link show docker0 >/dev/null 2>&1; then
-          ip link add name docker0 type bridge
-          ip addr add "$main_bridge" dev docker0
-          ip link set docker0 up
-          echo "extra-dockerd: $name's start removed docker0; put it back ($main_bridge)" >&2
-        fi
+        put_back_docker0
         echo "$host"
         exit 0
       fi
       sleep 0.1
     done
+    put_back_docker0
     echo "extra-dockerd: $name did not come up; see $root/dockerd.log" >&2
     tail -n 20 "$root/dockerd.log" >&2 || true
     exit 1 ;;
@@ -138,10 +166,7 @@ case $command in
     grep " $root/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$root"
     ip link del "$bridge" 2>/dev/null || true
-    # the bridges of networks made inside it (the emulator's) outlive a dead dockerd: their
-    # addresses are in its own pool, 10.<210+INDEX>.0.0/16
-    ip -4 -o addr show | awk -v pool="10.$((210 + index))." 'index($4, pool) == 1 {print $2}' \
-      | sort -u | xargs -r -n1 ip link del 2>/dev/null || true ;;
+    remove_network_bridges ;;
   *)
     echo "extra-dockerd: unknown command $command" >&2
     exit 2 ;;

@@ -43,6 +43,16 @@ def link_local_emulator(ecs_emulator_settings):
         yield handle
 
 
+@pytest.fixture(scope="module")
+def emulator_network_emulator(ecs_emulator_settings):
+    """An emulator for one module whose tasks are on its own user-defined network
+    (ECS_EMULATOR_TASK_NETWORK=emulator), not Docker's default bridge, the default: for tests of
+    what only that network has (containers' names and aliases, its `ecs-emulator-<id>` name).
+    Make it the module's `ecs_emulator`."""
+    with running_emulator(replace(ecs_emulator_settings, task_network="emulator")) as handle:
+        yield handle
+
+
 @pytest.fixture
 def ecs(clean_emulator):
     """An ECS client on clean state; every response it receives is checked against the model."""

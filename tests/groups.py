@@ -6,8 +6,9 @@ host has only one of is marked HOST, so all such tests run on one worker, one at
 still alongside the other workers' tests, which touch none of these):
 - 169.254.170.2:80, where task credentials are served: the module makes `link_local_emulator`
   (tests/conftest.py) its `ecs_emulator`, or starts an emulator of its own that may take it;
-- the extra Docker Engines of tests/extra_engines.py: the start of one can take the host's
-  docker0 away for a moment (scripts/extra-dockerd.sh puts it back);
+- the extra Docker Engines of tests/extra_engines.py (their indexes are claimed across sessions;
+  their starts no longer take the host's docker0 away: scripts/extra-dockerd.sh starts each on
+  an empty network store, tests/test_extra_dockerd_docker0.py);
 - docker0 itself, Docker's default bridge: `docker build` (its RUN steps), or a container on it.
 """
 

@@ -5,6 +5,8 @@ to the emulator's network itself; the spare takes the container's name on the ne
 What must survive that: the task is known by its address (its own metadata, no control plane),
 others reach it by its container's name, its hostPort is published on 127.0.0.1, DescribeTasks
 shows what it shows for any bridge task, and nothing of it is left once it is STOPPED.
+Names are the emulator's network's (ECS_EMULATOR_TASK_NETWORK=emulator): on Docker's default
+bridge, the default, a spare keeps its name (tests/test_task_network_bridge.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from tests.test_sandbox_pool import _get, docker_spares, quick_refills, spares  
 from tests.test_task_metadata import environment_of, output_of, register, run, stop
 from tests.ecs_requests import ecs_request
 from tests.waiting import wait_for, wait_for_task
+
+
+@pytest.fixture(scope="module")
+def ecs_emulator(emulator_network_emulator):
+    return emulator_network_emulator
 
 
 # -- on the fake runtime -----------------------------------------------------------------------

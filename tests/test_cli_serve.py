@@ -99,9 +99,26 @@ def test_a_traceback_keeps_its_lines_and_loses_its_controls():
     text = ReadableFormatter().format(record)
     first, *rest = text.splitlines()
     assert first.endswith("engine ERROR failed for t\\x1b[2J\\x0aask")
-    assert rest[0] == "Traceback (most recent call last):"
-    assert rest[-1] == "ValueError: bad \\x1b]52;c;aGk=\\x07 name"
+    assert rest[0] == "    Traceback (most recent call last):"
+    assert rest[-1] == "    ValueError: bad \\x1b]52;c;aGk=\\x07 name"
     assert "\x1b" not in text and "\x07" not in text
+
+
+def test_a_traceback_quoting_a_line_end_forges_no_line():
+    import logging
+    import sys
+
+    from emulator.cli_commands.serve_logging import ReadableFormatter
+
+    forged = "16:16:00.000 api   ecs.DeleteCluster 200 0.1ms"
+    try:
+        raise ValueError(f"no such name 'x\n{forged}'")
+    except ValueError:
+        record = logging.LogRecord("emulator.engine", logging.ERROR, __file__, 1, "failed",
+                                   (), sys.exc_info())
+    first, *rest = ReadableFormatter().format(record).split("\n")
+    assert rest and all(line.startswith("    ") for line in rest)
+    assert f"    {forged}'" in rest
 
 
 def test_quiet_serve_logs_no_calls(start):  # noqa: F811
@@ -110,14 +127,22 @@ def test_quiet_serve_logs_no_calls(start):  # noqa: F811
     running.wait_until_healthy()
     client(running, "ecs").create_cluster(clusterName="quiet")
     client(running, "logs").create_log_group(logGroupName="quiet")
+    # Whether this run asks for the control token (ECS_EMULATOR_CONTROL_TOKEN=on, or Docker
+    # Desktop's containers reaching loopback): a control path's answer without it says.
+    import requests
+
+    asked = requests.get(f"{running.url}/_emulator/tasks", timeout=30).status_code == 403
     assert running.stop() == 0
     output = running.output()
     tags = {tag for tag, _ in lines_of(output)}
     assert "api" not in tags and "server" in tags
-    # The control token is not asked for here (the Docker network's gateway is this host's):
-    # the start-up line's dashboard link carries none (a kept log would hold it for nothing).
-    assert f"dashboard: {running.url}/_emulator/ui/;" in output
-    assert "#token=" not in output
+    # Where the token is not asked for (the Docker network's gateway is this host's), the
+    # start-up line's dashboard link carries none (a kept log would hold it for nothing).
+    if asked:
+        assert f"dashboard: {running.url}/_emulator/ui/#token=" in output
+    else:
+        assert f"dashboard: {running.url}/_emulator/ui/;" in output
+        assert "#token=" not in output
 
 
 def test_log_lines_come_in_batches_and_a_warning_at_once():

@@ -202,7 +202,7 @@ attempt("own-registry", lambda: ecs.register_task_definition(
                                             "image": os.environ["OWN_REGISTRY"] + "/app:1"}]))
 attempt("local-image", lambda: ecs.register_task_definition(
     family="images", containerDefinitions=[{"name": "x", "memory": 32,
-                                            "image": "ecs-emulator-test/emulator"}]))
+                                            "image": os.environ["LOCAL_IMAGE"]}]))
 attempt("run-local-image", lambda: ecs.run_task(cluster="work", taskDefinition="operator-image"))
 attempt("plain", lambda: ecs.register_task_definition(family="plain",
                                                       containerDefinitions=box()))
@@ -259,6 +259,9 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
         "environment": [{"name": "SCRIPT", "value": ESCAPES},
                         {"name": "FOREIGN", "value": foreign}, {"name": "OURS", "value": ours},
                         {"name": "TASKS", "value": tasks},
+                        # a local build that is surely on the engine (the emulator's own image
+                        # is only once test_container_image.py has built it)
+                        {"name": "LOCAL_IMAGE", "value": python_image},
                         {"name": "NEW", "value": f"ecs-test-{uuid.uuid4().hex[:10]}"},
                         {"name": "OWN_REGISTRY", "value": clean_emulator.endpoint_url.split(
                             "//", 1)[1]},
@@ -284,7 +287,7 @@ def test_a_task_cannot_register_or_run_what_reaches_the_host(
     assert f"the Docker volume '{foreign}', which the emulator did not make" in lines[
         "run-foreign-volume"]
     # The operator's local builds: no registry served them.
-    assert ("runs the image 'ecs-emulator-test/emulator', whose copy on the engine no registry "
+    assert (f"runs the image '{python_image}', whose copy on the engine no registry "
             "served") in lines["local-image"]
     assert f"runs the image '{python_image}', whose copy" in lines["run-local-image"]
     local = [line for line in printed.splitlines() if line.startswith("local-registry ")]

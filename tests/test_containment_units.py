@@ -251,7 +251,7 @@ def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespa
     network and this host's are both 172.18.0.0/16) would make a container here at a task's
     address over there that task."""
     elsewhere = DockerRuntime("t10", client_factory=lambda: SimpleNamespace(
-        api=_NetworkApi("f" * 64), close=lambda: None))
+        api=_NetworkApi("f" * 64), close=lambda: None), task_network="emulator")
     with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
         assert elsewhere.network_members() == NetworkMembers((), {})
         assert elsewhere.network_members() == NetworkMembers((), {})
@@ -259,7 +259,8 @@ def test_an_engines_own_network_is_read_only_where_its_bridge_is_in_this_namespa
     assert "strangers'" in line and "br-ffffffffffff is not this host's" in line
     # A bridge this namespace has (the loopback interface stands in for it).
     here = DockerRuntime("t11", client_factory=lambda: SimpleNamespace(
-        api=_NetworkApi("f" * 64, {"com.docker.network.bridge.name": "lo"}), close=lambda: None))
+        api=_NetworkApi("f" * 64, {"com.docker.network.bridge.name": "lo"}), close=lambda: None),
+        task_network="emulator")
     assert here.network_members().addresses == {"172.18.0.2": "c1"}
     assert docker_network.network_members(_NetworkApi("0123456789abcdef"), "x").bridge == \
         "br-0123456789ab"

@@ -389,13 +389,45 @@ def test_a_target_groups_host_port_is_the_binding_of_its_own_protocol():
 
     from emulator.engine import load_balancing
 
-    both = SimpleNamespace(network_bindings=[
-        {"containerPort": 8080, "hostPort": 50123, "protocol": "udp"},
-        {"containerPort": 8080, "hostPort": 32768, "protocol": "tcp"}])
-    udp_only = SimpleNamespace(network_bindings=[both.network_bindings[0]])
-    tcp = load_balancing._protocol_of(SimpleNamespace(protocol="HTTP"))
-    udp = load_balancing._protocol_of(SimpleNamespace(protocol="UDP"))
-    assert (tcp, udp) == ("tcp", "udp")
-    assert load_balancing._host_port("bridge", both, 8080, tcp) == 32768
-    assert load_balancing._host_port("bridge", both, 8080, udp) == 50123
-    assert load_balancing._host_port("bridge", udp_only, 8080, tcp) is None
+    udp, tcp = ({"containerPort": 8080, "hostPort": 50123, "protocol": "udp"},
+                {"containerPort": 8080, "hostPort": 32768, "protocol": "tcp"})
+    # UDP first: Docker lists 8080/tcp before 8080/udp, so only this order tells that the
+    # protocol is asked, not the first binding of the port taken
+    both = _container(network_bindings=[udp, tcp])
+    udp_only = _container(network_bindings=[udp])
+    over_tcp = load_balancing._protocol_of(SimpleNamespace(protocol="HTTP"))
+    over_udp = load_balancing._protocol_of(SimpleNamespace(protocol="UDP"))
+    assert (over_tcp, over_udp) == ("tcp", "udp")
+    assert both.host_port(8080, over_tcp) == 32768
+    assert both.binding(8080) == tcp  # the front doors' pick
+    assert both.host_port(8080, over_udp) == 50123
+    assert udp_only.host_port(8080, over_tcp) is None and udp_only.binding(8080) is None
+    # Cloud Map's registry names no protocol: TCP's where there is one, else the port's only
+    assert both.host_port(8080, protocol=None) == 32768
+    assert udp_only.host_port(8080, protocol=None) == 50123
+    assert both.host_port(9090) is None
+
+
+def _container(**fields):
+    from emulator.ecs.task_model import TaskContainer
+
+    return TaskContainer(name="web", arn="arn:container", definition={}, **fields)
+
+
+def test_a_stopped_containers_own_ports_are_no_longer_its_bindings():
+    """Docker frees the host ports of a bridge (or host) task's container when it stops: any
+    program may take them, so they are no longer its. An awsvpc task's, and a pooled bridge
+    task's, are the sandbox's, held while the task lasts."""
+    from types import SimpleNamespace
+
+    from emulator.ecs.task_model import Task
+
+    def freed(network_mode, sandbox_id=None):
+        container = _container(network_bindings=[
+            {"containerPort": 80, "hostPort": 32768, "protocol": "tcp", "bindIP": "0.0.0.0"}])
+        task = SimpleNamespace(network_mode=network_mode, sandbox_id=sandbox_id)
+        Task.ports_freed(task, container)
+        return not container.network_bindings
+
+    assert freed("bridge") and freed("host")
+    assert not freed("bridge", sandbox_id="pause") and not freed("awsvpc", sandbox_id="pause")

@@ -76,7 +76,8 @@ def world(emulator, engine_b, busybox_image):
     ecs = emulator.client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
     client = docker.DockerClient(base_url=engine_b.host)
-    yield {"ecs": ecs, "emulator": emulator, "b": client, "image": busybox_image}
+    yield {"ecs": ecs, "emulator": emulator, "b": client, "image": busybox_image,
+           "index": engine_b.index}
     client.close()
 
 
@@ -132,9 +133,11 @@ def test_a_task_on_another_engine_is_served_as_on_the_default_one(world):
     printed = _log_lines(emulator.client("logs"), f"b/app/{task_id}", "END")
     assert printed.startswith("hello-from-b")
     seen = probes(printed)
-    # Containers of engine b call the gateway of engine b's own copy of the network.
-    gateway = world["b"].networks.list(filters={"label": labels.INSTANCE})[0].attrs[
-        "IPAM"]["Config"][0]["Gateway"]
+    # Containers of engine b call the gateway of engine b's own default bridge (its ecsx<index>,
+    # not the machine's docker0), where its tasks are by default (ECS_EMULATOR_TASK_NETWORK).
+    bridge = world["b"].networks.get("bridge").attrs
+    assert bridge["Options"]["com.docker.network.bridge.name"] == f"ecsx{world['index']}"
+    gateway = bridge["IPAM"]["Config"][0]["Gateway"]
     assert env["AWS_ENDPOINT_URL"].startswith(f"http://{gateway}:")
     endpoint = env["AWS_ENDPOINT_URL"]
     metadata_uri = env["ECS_CONTAINER_METADATA_URI_V4"]

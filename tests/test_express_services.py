@@ -157,3 +157,26 @@ def test_express_service_errors(ecs, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.describe_express_gateway_service(serviceArn=plain["service"]["serviceArn"])
     assert error_code(excinfo) == "ResourceNotFoundException"
+
+
+def test_an_update_to_another_port_moves_the_load_balancer_there(ecs, clean_emulator,
+                                                                  busybox_image):
+    """The new revision serves on another container port: the service's load balancer (and so
+    the front door) sends its traffic there, not to the old port, which the new tasks do not
+    publish."""
+    ecs.create_cluster(clusterName="default")
+    created = ecs.create_express_gateway_service(
+        infrastructureRoleArn=ROLE, serviceName="moved", primaryContainer=container(
+            busybox_image, "1"), scalingTarget={"minTaskCount": 1, "maxTaskCount": 1})["service"]
+    endpoint = created["activeConfigurations"][0]["ingressPaths"][0]["endpoint"]
+    arn = created["serviceArn"]
+    elsewhere = {**container(busybox_image, "2"), "containerPort": 9090,
+                 "command": [SERVE[0], SERVE[1], SERVE[2].replace("8080", "9090")]}
+    ecs.update_express_gateway_service(serviceArn=arn, primaryContainer=elsewhere)
+    [balancer] = ecs.describe_services(cluster="default", services=["moved"])["services"][0][
+        "loadBalancers"]
+    assert balancer["containerPort"] == 9090
+    wait_for(lambda: requests.get(endpoint, timeout=10),
+             lambda page: page.status_code == 200 and page.text.startswith("rev 2 "),
+             timeout=90)
+    ecs.delete_express_gateway_service(serviceArn=arn)

@@ -191,4 +191,71 @@ def test_a_header_name_that_is_not_a_token_is_refused_and_never_forwarded(door):
         while data := sock.recv(65536):
             answer += data
     assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert b"The header name 'Bad Name' is not a token." in answer
     assert len(task.heads) == forwarded
+
+
+def _raw(server, request: bytes) -> bytes:
+    """The front door's whole answer to the raw `request` (which asks the connection closed)."""
+    with socket.create_connection(("127.0.0.1", server.bind_addr[1]), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    return answer
+
+
+@pytest.mark.parametrize("value", [b"a\rb", b"a\r X-Injected: 1", b"a\x00b"])
+def test_a_header_value_with_cr_or_nul_is_refused_and_never_forwarded(door, value):
+    """A bare CR or a NUL in a value: http.client would refuse it (a 500), or pass it on to a
+    task whose server may read a header the client never sent there."""
+    task, server = door
+    task.answer = b"HTTP/1.1 204 No Content\r\n\r\n"
+    forwarded = len(task.heads)
+    answer = _raw(server, b"GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: " + value +
+                  b"\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert b"The value of the header 'X-A' holds CR, LF or NUL." in answer
+    assert len(task.heads) == forwarded
+
+
+def test_headers_the_connection_header_lists_are_hop_by_hop_each_way(door):
+    """RFC 9110 §7.6.1: a header named in Connection is for the next hop only, the front door:
+    neither the client's reaches the task nor the task's the client."""
+    task, server = door
+    task.answer = (b"HTTP/1.1 200 OK\r\nConnection: X-Task-Hop\r\nX-Task-Hop: inner\r\n"
+                   b"X-Task-Kept: yes\r\nContent-Length: 0\r\n\r\n")
+    client = http.client.HTTPConnection("127.0.0.1", server.bind_addr[1], timeout=5)
+    client.request("GET", "/page", headers={"X-Hop": "secret", "X-Kept": "yes",
+                                            "Connection": "X-Hop"})
+    got = client.getresponse()
+    got.read()
+    client.close()
+    fields = _head_fields(task.heads[-1])
+    assert "x-hop" not in fields and fields["x-kept"] == ["yes"]
+    assert got.status == 200
+    assert got.getheader("X-Task-Hop") is None and got.getheader("X-Task-Kept") == "yes"
+
+
+def test_every_x_forwarded_for_of_the_client_is_kept(door):
+    """Two X-Forwarded-For headers (two proxies before us, each adding its own): both reach the
+    task, joined in order, the client's address after them."""
+    task, server = door
+    task.answer = b"HTTP/1.1 204 No Content\r\n\r\n"
+    _raw(server, b"GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 1.1.1.1\r\n"
+                 b"X-Forwarded-For: 2.2.2.2\r\nConnection: close\r\n\r\n")
+    fields = _head_fields(task.heads[-1])
+    assert fields["x-forwarded-for"] == ["1.1.1.1, 2.2.2.2, 127.0.0.1"]
+
+
+def test_a_folded_header_of_the_task_is_unfolded_and_a_bad_one_dropped(door):
+    """obs-fold (RFC 9112 §5.2) in the task's answer: http.client keeps the value's line break,
+    which Werkzeug refuses (once a 500 with a traceback, and the task's socket left open). A
+    value with a NUL is dropped, the rest of the answer passed on."""
+    client, got = _ask(door, b"HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nX-Nul: a\x00b\r\n"
+                             b"Content-Length: 2\r\n\r\nok")
+    assert got.status == 200 and got.getheader("X-Folded") == "one two"
+    assert got.getheader("X-Nul") is None
+    assert got.read() == b"ok"
+    client.close()
+    assert door[1].logged == []

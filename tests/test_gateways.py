@@ -139,21 +139,29 @@ def test_associations_routes_and_traffic(ecs, clean_emulator, busybox_image):
     assert ecs.delete_gateway(gateway="edge")["status"] == "DELETED"
 
 
-def test_a_reported_binding_never_aims_a_route_at_this_host(ecs, clean_emulator, busybox_image):
-    """A task's container publishes nothing (no network); a report that it binds the API's port
-    would make the route's page this host's, on the front doors' origin: not taken."""
+def _routed(ecs, name: str, containers: list[dict]) -> str:
+    """A bridge service `name` of `containers` on cluster apps behind gateway edge's route (its
+    port name http), stable; its task's ARN."""
     ecs.create_cluster(clusterName="apps")
     ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
                        deletionProtection=False)
     ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")
-    ecs.register_task_definition(family="dark", networkMode="bridge", containerDefinitions=[
+    ecs.register_task_definition(family=name, networkMode="bridge",
+                                 containerDefinitions=containers)
+    ecs.create_service(cluster="apps", serviceName=name, taskDefinition=name, desiredCount=1,
+                       launchType="EC2", gatewayConnectors=[{"portName": "http"}])
+    ecs.get_waiter("services_stable").wait(cluster="apps", services=[name],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    [arn] = ecs.list_tasks(cluster="apps", serviceName=name)["taskArns"]
+    return arn
+
+
+def test_a_reported_binding_never_aims_a_route_at_this_host(ecs, clean_emulator, busybox_image):
+    """A task's container publishes nothing (no network); a report that it binds the API's port
+    would make the route's page this host's, on the front doors' origin: not taken."""
+    arn = _routed(ecs, "dark", [
         {"name": "web", "image": busybox_image, "memory": 32, "disableNetworking": True,
          "command": ["sleep", "300"], "portMappings": [{"containerPort": 80, "name": "http"}]}])
-    ecs.create_service(cluster="apps", serviceName="dark", taskDefinition="dark",
-                       desiredCount=1, launchType="EC2", gatewayConnectors=[{"portName": "http"}])
-    ecs.get_waiter("services_stable").wait(cluster="apps", services=["dark"],
-                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    [arn] = ecs.list_tasks(cluster="apps", serviceName="dark")["taskArns"]
     api_port = int(clean_emulator.endpoint_url.rsplit(":", 1)[1])
     forged = [{"containerPort": 80, "hostPort": api_port, "bindIP": "127.0.0.1",
                "protocol": "tcp"}]
@@ -173,9 +181,9 @@ class _HostListener:
     """A program of this host's on a TCP port: answers every connection with a page of its own
     and counts them."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -200,20 +208,10 @@ def test_a_udp_port_never_aims_a_route_at_what_listens_on_that_port_over_tcp(
     never dials X (the program's page would be on the front doors' origin)."""
     host = _HostListener()
     try:
-        ecs.create_cluster(clusterName="apps")
-        ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
-                           deletionProtection=False)
-        ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")
-        ecs.register_task_definition(family="udp", networkMode="bridge", containerDefinitions=[
+        arn = _routed(ecs, "udp", [
             {"name": "web", "image": busybox_image, "memory": 32, "command": ["sleep", "300"],
              "portMappings": [{"containerPort": 8080, "hostPort": host.port,
                                "protocol": "udp", "name": "http"}]}])
-        ecs.create_service(cluster="apps", serviceName="udp", taskDefinition="udp",
-                           desiredCount=1, launchType="EC2",
-                           gatewayConnectors=[{"portName": "http"}])
-        ecs.get_waiter("services_stable").wait(cluster="apps", services=["udp"],
-                                               WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        [arn] = ecs.list_tasks(cluster="apps", serviceName="udp")["taskArns"]
         [task] = ecs.describe_tasks(cluster="apps", tasks=[arn])["tasks"]
         bindings = task["containers"][0]["networkBindings"]
         assert {(b["hostPort"], b["protocol"]) for b in bindings} == {(host.port, "udp")}
@@ -226,27 +224,48 @@ def test_a_udp_port_never_aims_a_route_at_what_listens_on_that_port_over_tcp(
         host.close()
 
 
+def test_the_port_a_stopped_container_freed_is_no_target_while_its_task_runs_on(
+        ecs, clean_emulator, busybox_image):
+    """A non-essential container that published the route's port exits; its task runs on.
+    Docker freed the port, and a program of this host takes it: the front door answers 503 (no
+    running container serves the route) and never dials it; the binding is no longer shown."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    arn = _routed(ecs, "st", [
+        {"name": "web", "image": busybox_image, "memory": 32, "essential": False,
+         "command": ["sh", "-c", "sleep 3"],
+         "portMappings": [{"containerPort": 8080, "hostPort": port, "name": "http"}]},
+        {"name": "keep", "image": busybox_image, "memory": 32, "command": ["sleep", "300"]}])
+
+    def web():
+        [task] = ecs.describe_tasks(cluster="apps", tasks=[arn])["tasks"]
+        return task, next(c for c in task["containers"] if c["name"] == "web")
+
+    task, stopped = wait_for(web, lambda found: found[1]["lastStatus"] == "STOPPED", timeout=30)
+    assert task["lastStatus"] == "RUNNING" and not stopped.get("networkBindings")
+    host = _HostListener(port)
+    try:
+        url = f"{clean_emulator.front_door_url}/gateways/edge/apps/st/"
+        answer = requests.get(url, headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+        assert answer.status_code == 503, answer.text
+        assert "host-only" not in answer.text and host.connections == 0
+    finally:
+        host.close()
+        ecs.delete_service(cluster="apps", service="st", force=True)
+
+
 def test_a_route_takes_the_tcp_port_of_a_container_port_published_both_ways(
         ecs, clean_emulator, busybox_image):
     """The same container port over UDP (to a host port a program holds over TCP) and TCP: the
     route's TCP mapping reaches the task's own server."""
     host = _HostListener()
     try:
-        ecs.create_cluster(clusterName="apps")
-        ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
-                           deletionProtection=False)
-        ecs.associate_gateway_with_cluster(gateway="edge", cluster="apps")
-        ecs.register_task_definition(family="both", networkMode="bridge", containerDefinitions=[
+        _routed(ecs, "both", [
             {"name": "web", "image": busybox_image, "memory": 32, "command": SERVE,
              "portMappings": [
                  {"containerPort": 8080, "hostPort": host.port, "protocol": "udp",
                   "name": "dgram"},
                  {"containerPort": 8080, "protocol": "tcp", "name": "http"}]}])
-        ecs.create_service(cluster="apps", serviceName="both", taskDefinition="both",
-                           desiredCount=1, launchType="EC2",
-                           gatewayConnectors=[{"portName": "http"}])
-        ecs.get_waiter("services_stable").wait(cluster="apps", services=["both"],
-                                               WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         url = f"{clean_emulator.front_door_url}/gateways/edge/apps/both/"
         page = wait_for(lambda: requests.get(url, timeout=10), lambda r: r.status_code == 200,
                         timeout=30)

@@ -486,3 +486,15 @@ def test_a_refused_delete_is_told_for_each_physical_resource_of_a_logical_id(han
     assert [physical.split(":")[0] for physical, _ in failed] == ["one", "two", "arn"]
     assert refusal in failed[0][1] and refusal in failed[1][1]
     assert failed[2][1] == "The following resource(s) failed to delete: [Template]. "
+
+
+def test_every_type_the_emulator_makes_has_its_delete_actions():
+    """A type missing from DELETE makes its stack undeletable under IAM enforcement, even for a
+    user allowed everything (delete_checks answers None: refused). Every type the emulator
+    implements, or fails honestly, must be there."""
+    from emulator.access.iam_stack_actions import DELETE
+    from emulator.cloudformation import ecr_resources, ecs_clusters, ecs_services, not_emulated
+
+    types = [t.TYPE for module in (ecs_clusters, ecs_services, ecr_resources, not_emulated)
+             for t in module.TYPES]
+    assert [t for t in types if t not in DELETE] == []

@@ -58,13 +58,16 @@ def test_reset_removes_every_task_container_and_volume(clean_emulator, busybox_i
     assert left["containers"] == [] and left["volumes"] == []
 
 
-def test_stopping_an_emulator_removes_all_it_made(busybox_image, docker_client):
-    server = start_server(Settings(host="127.0.0.1", port=0, link_local_credentials=False))
+@pytest.mark.parametrize("task_network", ["default-bridge", "emulator"])
+def test_stopping_an_emulator_removes_all_it_made(busybox_image, docker_client, task_network):
+    server = start_server(Settings(host="127.0.0.1", port=0, link_local_credentials=False,
+                                   task_network=task_network))
     try:
         handle = EmulatorHandle(server)
         start_tasks(handle, busybox_image)
         instance = server.emulator.engine.runtime.instance_id
-        assert leftovers(docker_client, instance)["networks"]
+        # a network of its own only where tasks are not on Docker's default bridge, never made
+        assert bool(leftovers(docker_client, instance)["networks"]) == (task_network == "emulator")
     finally:
         server.stop()
     assert leftovers(docker_client, instance) == {"containers": [], "networks": [], "volumes": []}

@@ -186,9 +186,10 @@ def test_registry_writes_snapshot_ecr_only_when_ecr_changed(tmp_path):
     assert part.captures == 2
 
 
-def adopted(known, docker: dict, web: dict | None = None):
-    """A task of two containers (web essential, sidecar not) persisted at `known`, reconciled
-    with what Docker says now: name -> ContainerState, or absent. (task, caught up)."""
+def adopted(known, docker: dict, web: dict | None = None, saved_bindings=(), sandbox_id=None):
+    """A task of two containers (web essential, sidecar not) persisted at `known` (each with
+    `saved_bindings`; in a pool sandbox: `sandbox_id`), reconciled with what Docker says now:
+    name -> ContainerState, or absent. (task, caught up)."""
     from emulator.config import Settings
     from emulator.ecs.model import TaskDefinition
     from emulator.ecs.task_model import Task, TaskContainer
@@ -205,9 +206,10 @@ def adopted(known, docker: dict, web: dict | None = None):
     task = Task(arn="arn:task", id="t", cluster_name="c", cluster_arn="arn:c",
                 definition=definition, launch_type="EC2", capacity_provider=None,
                 containers=containers, overrides={}, cpu=None, memory=None,
-                network_mode="bridge", known=TaskStatus[known])
+                network_mode="bridge", known=TaskStatus[known], sandbox_id=sandbox_id)
     for container in containers:
         container.started = TaskStatus[known] >= TaskStatus.RUNNING
+        container.network_bindings = [dict(b) for b in saved_bindings]
     state = EcsState()
     engine = TaskEngine(state, lambda: None, Settings())
     found = {name: {"Id": f"id-{name}"} for name in docker}
@@ -216,12 +218,32 @@ def adopted(known, docker: dict, web: dict | None = None):
     return task, caught_up
 
 
-def docker_state(running: bool, exit_code=None, oom=False, health=None, status=None):
+def docker_state(running: bool, exit_code=None, oom=False, health=None, status=None,
+                 published=()):
     from emulator.runtime.base import ContainerState
 
     return ContainerState(id="x", status=status or ("running" if running else "exited"),
                           running=running, exit_code=exit_code, oom_killed=oom, health=health,
-                          error="", ip_address=None)
+                          error="", ip_address=None, published=published)
+
+
+def test_an_adopted_bridge_tasks_bindings_are_dockers_now_not_those_saved():
+    """Saved bindings may be stale (a container restarted since publishes another port; one
+    that stopped freed its own, which any program may hold now): a running container's are read
+    from Docker, a stopped one has none. A pool sandbox's are kept: the sandbox holds them."""
+    from emulator.runtime.base import PublishedPort
+
+    saved = [{"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": 32768, "protocol": "tcp"}]
+    now = (PublishedPort(80, "tcp", "0.0.0.0", 32999),)
+    task, _ = adopted("RUNNING", {"web": docker_state(True, published=now),
+                                  "sidecar": docker_state(False, exit_code=0)},
+                      saved_bindings=saved)
+    web, sidecar = task.containers
+    assert [b["hostPort"] for b in web.network_bindings] == [32999]
+    assert sidecar.network_bindings == []
+    task, _ = adopted("RUNNING", {"web": docker_state(True), "sidecar": docker_state(True)},
+                      saved_bindings=saved, sandbox_id="pause")
+    assert task.containers[0].network_bindings == saved
 
 
 def test_a_running_task_whose_containers_run_is_adopted_as_it_is():

@@ -3,7 +3,7 @@
 On the fake runtime: a first burst takes no lone spare and teaches the pool its size, capped;
 the next burst starts every task in a spare; the memory fades to `size` and the extra spares
 go; a drain leaves nothing. Through Docker: the second burst of bridge tasks runs each in a
-spare named for its container, and a reset removes every spare.
+spare (named for its container on the emulator's own network), and a reset removes every spare.
 """
 
 from __future__ import annotations
@@ -97,10 +97,27 @@ def test_a_burst_counts_the_asks_of_its_shape_not_every_task_starting():
         pool.close()
 
 
+@pytest.fixture(scope="module", params=["default-bridge", "emulator"])
+def task_network(request):
+    """ECS_EMULATOR_TASK_NETWORK of the module's Docker test: spares are named on the emulator's
+    own network only."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def ecs_emulator(request, task_network, ecs_emulator):
+    """The session's emulator (Docker's default bridge, the default), or one on its own network."""
+    if task_network == "emulator":
+        return request.getfixturevalue("emulator_network_emulator")
+    return ecs_emulator
+
+
 @pytest.mark.docker
 def test_a_second_burst_of_bridge_tasks_runs_each_in_a_named_spare(
-        ecs, cluster, busybox_image, docker_client, clean_emulator, monkeypatch):
+        ecs, cluster, busybox_image, docker_client, clean_emulator, monkeypatch, task_network):
     monkeypatch.setattr(sandbox_pool, "BURST_MIN", 3)
+    network = clean_emulator.emulator.engine.runtime.ensure_network()[0]
+    assert (network == "bridge") == (task_network == "default-bridge")
     definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
                                 "command": ["sleep", "300"]}, family="bursts")
     pool = clean_emulator.emulator.engine.sandboxes
@@ -118,17 +135,19 @@ def test_a_second_burst_of_bridge_tasks_runs_each_in_a_named_spare(
             wait_for_task(ecs, cluster, arn, "STOPPED")
 
     runtime_ids = run_burst()  # the first: every task attaches itself
-    assert all(docker_client.api.inspect_container(i)["HostConfig"]["NetworkMode"]
-               .startswith("ecs-emulator-") for i in runtime_ids)
+    assert all(docker_client.api.inspect_container(i)["HostConfig"]["NetworkMode"] == network
+               for i in runtime_ids)
     stop_all(ecs.list_tasks(cluster=cluster)["taskArns"])
     wait_for(pool.ready_count, lambda n: n == 3)
     runtime_ids = run_burst()
-    network = clean_emulator.emulator.engine.runtime.ensure_network()[0]
     for runtime_id in runtime_ids:
         mode = docker_client.api.inspect_container(runtime_id)["HostConfig"]["NetworkMode"]
         assert mode.startswith("container:")
         spare = docker_client.api.inspect_container(mode.removeprefix("container:"))
-        assert "app" in spare["NetworkSettings"]["Networks"][network]["Aliases"]
+        aliases = spare["NetworkSettings"]["Networks"][network]["Aliases"] or []
+        # named for its container on the emulator's network; on the default bridge, which takes
+        # no names, used as it is (no leave and join again)
+        assert ("app" in aliases) == (task_network == "emulator")
     stop_all(ecs.list_tasks(cluster=cluster)["taskArns"])
     clean_emulator.reset()
     assert docker_spares(docker_client) == []

@@ -382,6 +382,13 @@ REFUSALS = [
       for path in ("/x:rw", "/x:/y", "/data:rshared", "relative", "x/../y")],
     ("tmpfs-path-relative", {"containers": [C(linuxParameters={"tmpfs": [
         {"containerPath": "run:noexec", "size": 8}]})]}, "'run:noexec' is not an absolute"),
+    # a device goes to Docker as "hostPath:containerPath:rwm"
+    ("device-host-path-colon", {"containers": [C(linuxParameters={"devices": [
+        {"hostPath": "/dev/null:/dev/sda"}]})]},
+     "Invalid 'hostPath' setting for container 'web': '/dev/null:/dev/sda'"),
+    ("device-path-relative", {"containers": [C(linuxParameters={"devices": [
+        {"hostPath": "/dev/null", "containerPath": "dev/x"}]})]},
+     "Invalid 'containerPath' setting for container 'web': 'dev/x'"),
     ("volumes-from-unknown", {"containers": [C(volumesFrom=[{"sourceContainer": "x"}])]},
      "sourceContainer 'x' must name another container"),
     # health checks
@@ -458,6 +465,12 @@ def test_mount_paths_linux_and_windows(ecs):
                                                        "containerPath": "C:\\data"}])])
     assert windows["taskDefinition"]["containerDefinitions"][0]["mountPoints"][0][
         "containerPath"] == "C:\\data"
+    # An EC2 Windows definition need not name its runtimePlatform: its drive paths pass too.
+    ec2_windows = ecs.register_task_definition(
+        family="windows-ec2", volumes=volumes, containerDefinitions=[
+            container(mountPoints=[{"sourceVolume": "v", "containerPath": "D:\\logs"}])])
+    assert ec2_windows["taskDefinition"]["containerDefinitions"][0]["mountPoints"][0][
+        "containerPath"] == "D:\\logs"
 
 
 def test_register_refuses_bad_values_of_the_model(ecs):

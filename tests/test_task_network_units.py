@@ -239,9 +239,9 @@ def test_the_default_bridge_is_used_as_it_is_never_made():
     runtime = _runtime("t2", api)
     assert runtime.ensure_network() == ("bridge", "172.17.0.1") and runtime.default_bridge
     assert api.created == []
-    # The emulator's own network by default, as before.
+    # The emulator's own network where the setting says so.
     plain = DockerRuntime("t3", client_factory=lambda: SimpleNamespace(api=_Api(_bridge())),
-                          interface_with=_docker0)
+                          task_network="emulator", interface_with=_docker0)
     assert plain.ensure_network()[0] == "ecs-emulator-t3" and not plain.default_bridge
 
 
@@ -278,8 +278,11 @@ def test_the_setting_takes_two_values(monkeypatch):
     monkeypatch.setenv("ECS_EMULATOR_TASK_NETWORK", "docker0")
     with pytest.raises(ValueError, match="emulator or default-bridge"):
         Settings.from_env()
-    monkeypatch.delenv("ECS_EMULATOR_TASK_NETWORK")
+    monkeypatch.setenv("ECS_EMULATOR_TASK_NETWORK", "emulator")
     assert Settings.from_env().task_network == "emulator"
+    monkeypatch.delenv("ECS_EMULATOR_TASK_NETWORK")  # the default: the faster one
+    assert Settings.from_env().task_network == "default-bridge"
+    assert Settings().task_network == "default-bridge"
 
 
 def test_docker_calls_in_flight_follow_the_task_network_unless_set(monkeypatch):

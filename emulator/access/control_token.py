@@ -46,8 +46,9 @@ import hmac
 import logging
 import os
 import secrets
-import tempfile
 from pathlib import Path
+
+from emulator.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +136,7 @@ class ControlToken:
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(path.parent, 0o700)
-            # Written whole under another name, then renamed: a reader never sees half a token.
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".token-")  # 0600
-            with os.fdopen(fd, "w") as out:
-                out.write(self.value)
-            os.replace(temporary, path)
+            write_private(path, self.value)  # a reader never sees half a token
         except OSError:  # a read-only home: the command line then cannot send it (403)
             return
         self._file = path

@@ -100,8 +100,11 @@ class Gate:
 
     def __init__(self, app, callers: Callers, container_facing: bool,
                  control_token: ControlToken | None = None, front_doors=None,
-                 browsers: BrowserRules | None = None):
+                 browsers: BrowserRules | None = None, local_users=None):
         self._app = app
+        # access/local_users.LocalUsers: which of this host's users its listener serves (None:
+        # all); told per connection as it arrives, by the listener's connection manager.
+        self.local_users = local_users
         self._callers = callers
         self.container_facing = container_facing
         self._token = control_token
@@ -201,6 +204,11 @@ class _Admitting(http_connections.ConnectionManager):
         self._checking = 0  # connections peer_check is probing
 
     def _arrived(self, conn) -> None:
+        # A process of this host arrives from one of its addresses, which admits() lets in as
+        # HOST: another local user is turned away here as on the operator's listener.
+        users = self.server.gate.local_users
+        if users is not None and users.turned_away(conn):
+            return
         # When it was accepted: on the default bridge, one accepted before its address's task
         # was admitted to the guard may be a stranger's (callers._guarded)
         conn.ecs_accepted_at = time.monotonic()

@@ -194,6 +194,16 @@ DELETE = {
     "AWS::ECR::ReplicationConfiguration": ("ecr:PutReplicationConfiguration",),
     "AWS::ECR::PullThroughCacheRule": ("ecr:DeletePullThroughCacheRule",),
     "AWS::ECR::RepositoryCreationTemplate": ("ecr:DeleteRepositoryCreationTemplate",),
+    "AWS::ECS::ExpressGatewayService": ("ecs:DeleteExpressGatewayService",),
+    "AWS::ECR::RegistryScanningConfiguration": ("ecr:PutRegistryScanningConfiguration",),
+    "AWS::ECR::SigningConfiguration": ("ecr:DeleteSigningConfiguration",),
+    "AWS::ECR::PullTimeUpdateExclusion": ("ecr:DeregisterPullTimeUpdateExclusion",),
+    # Types that fail their create (cloudformation/not_emulated.py): nothing was made.
+    "AWS::ECS::Daemon": (),
+    "AWS::ECS::DaemonTaskDefinition": (),
+    "AWS::ECS::Gateway": (),
+    "AWS::ECS::GatewayClusterAssociations": (),
+    "AWS::ECR::PublicRepository": (),
 }
 
 # type -> the ARN of a resource of that name (its name property's value, the name the stack

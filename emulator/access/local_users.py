@@ -1,54 +1,52 @@
-"""Which local users the operator's listener serves: the emulator's own user and root, not every
+"""Which local users the emulator's listeners serve: the emulator's own user and root, not every
 account on the machine.
 
 "This host" is trusted with everything: unsigned calls act as the account's root, and a task
 definition may mount any host path or run privileged (access/host_access.py). Another local user
-who could reach 127.0.0.1 would get all of that, which through Docker is root on the machine.
-So each new connection's peer is looked up once (access/peer_uid.py; a keep-alive connection's
-later requests cost nothing more), and a connection from another uid gets one AWS-shaped 403
-AccessDeniedException, to its first request, and is closed: no request of its reaches the
-emulator.
+who could reach 127.0.0.1, or the gateway listeners containers reach (a host process arrives
+there from one of the host's own addresses, and is HOST to the gate), would get all of that,
+which through Docker is root on the machine. So each new connection that comes from this host
+(its peer is loopback or an address of this host, or it arrived on a loopback address) has its
+peer looked up once (access/peer_uid.py; a keep-alive connection's later requests cost nothing
+more), and a connection from another uid is answered one AWS-shaped 403 AccessDeniedException
+at once and closed: no request of its reaches the emulator, and it waits nowhere (the
+operator's keep-alive connections keep their room). A task's connection comes from an address
+of its container's network namespace, none of this host's: it costs no lookup.
 
-Not told, and served as before: a peer the kernel here has no socket for (another machine, when
-the operator binds 0.0.0.0; another network namespace: the tasks of an emulator in its own
-container), and everyone where sock_diag does not answer (not Linux). A loopback peer whose
-socket is gone (it sent its request and closed) is refused: it must have been here.
+A connection from this host whose peer socket the kernel has no record of is refused too: its
+socket is gone (it sent its request and closed), or its addresses were rewritten on the way
+(Docker's MASQUERADE rule rewrites a source on docker0's subnet, bound by any local user, to
+another of the host's addresses), so who made it cannot be told. Not told, and served as before:
+a peer of another machine (when the operator binds 0.0.0.0), of another network namespace (the
+tasks of an emulator in its own container), and everyone where sock_diag does not answer (not
+Linux). The kernel tells who made the socket that connected: a forwarder or proxy run by root
+(socat, an SSH tunnel as root) lets whoever it forwards for in; one run by another account (an
+HTTP_PROXY of a user's own) is refused.
 ECS_EMULATOR_LOCAL_USERS=any serves every local user, as before; a list of uids or user names
 serves those too.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-import os
-import pwd
+import socket
 
 from emulator import http_connections, http_server
 from emulator.access import gate
+from emulator.access.host_addresses import is_local_address
 from emulator.access.peer_uid import GONE, PeerUid
+from emulator.config import ANY_LOCAL_USER, served_local_uids
 
 log = logging.getLogger(__name__)
 
-ANY = "any"
-_LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
+ANY = ANY_LOCAL_USER
 _WARNED_LIMIT = 64  # uids whose refusal was logged (one line each)
 
 
-def served_uids(setting: str) -> frozenset[int] | None:
-    """The uids ECS_EMULATOR_LOCAL_USERS serves (None: any): the emulator's own and root, and
-    the uids or user names it lists besides "own"."""
-    if setting.strip().lower() == ANY:
-        return None
-    uids = {os.geteuid(), 0}
-    for word in filter(None, (part.strip() for part in setting.split(","))):
-        if word.lower() == "own":
-            continue
-        uids.add(int(word) if word.isdigit() else pwd.getpwnam(word).pw_uid)
-    return frozenset(uids)
-
-
 def refusal_message(uid: int) -> str:
-    who = f"local user {uid} is" if uid >= 0 else "a connection whose local user is gone is"
+    who = (f"local user {uid} is" if uid >= 0
+           else "a connection of this host whose local user cannot be told is")
     return (f"This emulator serves its own user and root only; {who} not served (the "
             f"emulator's ECS_EMULATOR_LOCAL_USERS setting chooses who is).")
 
@@ -63,11 +61,55 @@ def _answer(uid: int) -> bytes:
     return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
 
 
+def _ip(address: str):
+    """`address` as an ipaddress (an IPv4 client of a dual-stack listener as IPv4), or None."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a Unix socket, or no peer at all
+        return None
+    return getattr(ip, "ipv4_mapped", None) or ip
+
+
+def from_this_host(peer: str, arrived_on: str | None, scope: int = 0) -> bool:
+    """Whether a connection from `peer` that arrived on our address `arrived_on` was made on
+    this host: the peer is loopback or one of this host's addresses (a link-local one on the
+    interface `scope`), or the connection came to a loopback address (which nothing from
+    elsewhere reaches: a peer address that is none of ours there was rewritten on the way, as
+    Docker's MASQUERADE does)."""
+    ip = _ip(peer)
+    if ip is not None and (ip.is_loopback or (_is_local_link(ip, scope) if scope
+                                              else is_local_address(str(ip)))):
+        return True
+    ours = _ip(arrived_on) if arrived_on else None
+    return ours is not None and ours.is_loopback
+
+
+def _is_local_link(ip, scope: int) -> bool:
+    """Whether the link-local `ip` is this host's on interface `scope` (bound there to tell)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind((str(ip), 0, 0, scope))
+        return True
+    except OSError:
+        return False
+
+
+def _addresses(sock) -> tuple[str | None, int]:
+    """The address `sock` arrived on, and its peer's interface (an IPv6 scope id; 0: none)."""
+    try:
+        peer = sock.getpeername()
+        return sock.getsockname()[0], peer[3] if len(peer) > 3 else 0
+    except (OSError, AttributeError):  # gone already (or no socket: unit tests)
+        return None, 0
+
+
 class LocalUsers:
-    """Tells whether a new connection's peer is a local user this listener does not serve."""
+    """Tells whether a new connection's peer is a local user these listeners do not serve, and
+    turns such a connection away (turned_away: both the operator's listener and the ones
+    containers reach call it as each connection arrives)."""
 
     def __init__(self, setting: str, peer_uid: PeerUid | None = None):
-        self._served = served_uids(setting)
+        self._served = served_local_uids(setting)
         self._peer_uid = None
         if self._served is not None:
             peer_uid = peer_uid or PeerUid()
@@ -83,14 +125,12 @@ class LocalUsers:
         return self._peer_uid is not None
 
     def refused(self, sock, address: str) -> int | None:
-        """The uid to refuse `sock`'s peer as (-1: a loopback peer whose socket is gone), or
-        None to serve it."""
-        if self._peer_uid is None:
+        """The uid to refuse `sock`'s peer (at `address`) as (-1: a connection of this host
+        whose peer socket is not found, or gone), or None to serve it."""
+        if self._peer_uid is None or not from_this_host(address, *_addresses(sock)):
             return None
         uid = self._peer_uid.of(sock)
-        if uid is None:
-            return -1 if address.startswith(_LOOPBACK_PREFIXES) else None
-        if uid == GONE:
+        if uid is None or uid == GONE:
             return -1
         if uid in self._served:
             return None
@@ -100,29 +140,30 @@ class LocalUsers:
                         "ECS_EMULATOR_LOCAL_USERS=any serves every local user")
         return uid
 
+    def turned_away(self, conn) -> bool:
+        """Whether `conn` (a new connection, on the selector thread) is refused: if so it has
+        been answered 403 and closed, before anything it sent was read as a request."""
+        uid = self.refused(conn.socket, conn.remote_addr or "")
+        if uid is None:
+            return False
+        http_connections.answer_and_close(conn, _answer(uid), unread=True)
+        return True
+
 
 class _Telling(http_connections.ConnectionManager):
     """The operator's connections: the peer's user is told once, when the connection comes."""
 
     def _arrived(self, conn) -> None:
-        uid = self.server.local_users.refused(conn.socket, conn.remote_addr or "")
-        if uid is not None:
-            conn.refused_uid = uid
-        super()._arrived(conn)
+        if not self.server.local_users.turned_away(conn):
+            super()._arrived(conn)
 
 
 class OperatorServer(http_server.Server):
-    """The operator's listener: a connection of a local user it does not serve has its first
-    request answered 403 and is closed, on the selector thread, with no worker involved."""
+    """The operator's listener: a connection of a local user it does not serve is answered 403
+    and closed as it arrives, on the selector thread, with no worker involved."""
 
     ConnectionManagerClass = _Telling
 
     def __init__(self, *args, local_users: LocalUsers, **kwargs):
         super().__init__(*args, **kwargs)
         self.local_users = local_users
-
-    def process_conn(self, conn) -> None:
-        uid = getattr(conn, "refused_uid", None)
-        if uid is None:
-            return super().process_conn(conn)
-        http_connections.answer_and_close(conn, _answer(uid))

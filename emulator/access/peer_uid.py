@@ -11,7 +11,8 @@ What the answer means (PeerUid.of):
 - GONE: a socket of this host, but no longer a process's (closed, half-way out, or in TIME_WAIT:
   the kernel reports those with uid 0, which proves nothing);
 - None: not told: no socket here has those addresses (a peer on another machine, or in another
-  network namespace), or this system has no sock_diag (not Linux).
+  network namespace, or one whose addresses NAT rewrote, unless its first source was our own
+  address), or this system has no sock_diag (not Linux).
 """
 
 from __future__ import annotations
@@ -72,20 +73,32 @@ class PeerUid:
         if conn.family not in (socket.AF_INET, socket.AF_INET6):
             return None
         family, peer_ip, local_ip = conn.family, peer[0], local[0]
+        # A link-local peer's socket is bound to its interface (the scope id), and the kernel
+        # matches a socket's interface too: without it, such a peer is never found.
+        interface = peer[3] if family == socket.AF_INET6 else 0
         if family == socket.AF_INET6:
             mapped = ipaddress.IPv6Address(peer_ip.split("%")[0]).ipv4_mapped
             if mapped is not None:  # an IPv4 client of a dual-stack listener
                 family, peer_ip = socket.AF_INET, str(mapped)
                 local_ip = str(ipaddress.IPv6Address(local_ip.split("%")[0]).ipv4_mapped)
         # The peer's socket: its own address is our peer's, its remote one is ours.
-        return self._ask(family, peer_ip.split("%")[0], peer[1], local_ip.split("%")[0], local[1])
+        peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
+        uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
+        if uid is None and peer_ip != local_ip:
+            # Docker's MASQUERADE (-s <bridge subnet> ! -o <bridge>) rewrites a connection this
+            # host makes to its own bridge address, from that address (the source the kernel
+            # picks), to come from another of its addresses, keeping the port: the socket is
+            # found at its first source. (Only a connection from this host is asked about.)
+            uid = self._ask(family, local_ip, peer[1], local_ip, local[1], interface)
+        return uid
 
-    def _ask(self, family, src: str, sport: int, dst: str, dport: int) -> int | str | None:
+    def _ask(self, family, src: str, sport: int, dst: str, dport: int,
+             interface: int = 0) -> int | str | None:
         request = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, _ALL_STATES)
                    + _PORTS.pack(sport, dport)
                    + socket.inet_pton(family, src).ljust(16, b"\0")
                    + socket.inet_pton(family, dst).ljust(16, b"\0")
-                   + _TAIL.pack(0, _NO_COOKIE, _NO_COOKIE))
+                   + _TAIL.pack(interface, _NO_COOKIE, _NO_COOKIE))
         with self._lock:
             seq = next(self._seq) & 0xFFFFFFFF
             message = _HEADER.pack(_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY,

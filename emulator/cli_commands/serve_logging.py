@@ -32,7 +32,15 @@ def _shown(match: re.Match) -> str:
 
 def printable(text: str, lines: bool = False) -> str:
     """`text` with its control characters written out (its line ends kept if `lines`)."""
+    if text.isprintable():  # nearly every line: no control character, nothing to replace
+        return text
     return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_shown, text)
+
+
+def indented(traceback: str) -> str:
+    """A traceback's lines, escaped and each indented: a line of it (an exception's message may
+    quote a caller's text, line ends and all) never starts where ours do, with a time."""
+    return "\n".join("    " + line for line in printable(traceback, lines=True).split("\n"))
 
 
 _TAGS = {"emulator.requests": "api", "emulator.tasks": "task", "emulator.engine": "engine",
@@ -47,8 +55,8 @@ class ReadableFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         level = f"{record.levelname} " if record.levelno >= logging.WARNING else ""
         line = self.line(record.created, record.name, level + record.getMessage())
-        if record.exc_info:  # a traceback's lines are its own; what they quote is escaped
-            line += "\n" + printable(self.formatException(record.exc_info), lines=True)
+        if record.exc_info:  # a traceback's lines are its own, indented; what they quote too
+            line += "\n" + indented(self.formatException(record.exc_info))
         return line
 
     def line(self, created: float, name: str, message: str) -> str:

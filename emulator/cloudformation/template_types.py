@@ -13,6 +13,7 @@ so it is here; the nearest public copy of the registry's list we have). Custom r
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 from pathlib import Path
 
@@ -25,11 +26,11 @@ _DEFAULT_REGION = "us-east-1"
 def _known_types(region: str) -> frozenset[str] | None:
     """The resource types cfn-lint knows in `region` (else in us-east-1); None without cfn-lint,
     when nothing is refused."""
-    try:
-        import cfnlint
-    except ImportError:
+    # Found, not imported: importing cfn-lint costs about a second, and only its data is read.
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    providers = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+    providers = Path(spec.submodule_search_locations[0]) / "data" / "schemas" / "providers"
     path = providers / f"{region}.json"
     if not path.is_file():
         path = providers / f"{_DEFAULT_REGION}.json"

@@ -33,6 +33,7 @@ from emulator.ecs.errors import (
 from emulator.ecs.model import utcnow
 from emulator.ecs.service_model import Service
 from emulator.ecs.store import EcsStore
+from emulator.ecs.task_definition_ports import tcp_mapping
 
 CONTAINER = "Main"
 DEFAULTS = {"cpu": "256", "memory": "512", "cpuArchitecture": "X86_64", "healthCheckPath": "/"}
@@ -116,6 +117,14 @@ def update(store: EcsStore, ctx: RequestContext, request) -> ExpressService:
     changes = {"cluster": service.cluster_name, "service": service.name,
                "taskDefinition": definition.arn,
                "desiredCount": settings["scalingTarget"]["minTaskCount"]}
+    balancer = service.load_balancers[0]
+    served, port = _served_mapping(definition)
+    if (served["name"], port["containerPort"]) != (balancer["containerName"],
+                                                  balancer["containerPort"]):
+        # The load balancer sends its traffic to the new revision's port from now on, not to
+        # a port of the old one the new tasks may not serve (or serve something else on).
+        changes["loadBalancers"] = [{**balancer, "containerName": served["name"],
+                                     "containerPort": port["containerPort"]}]
     if request.network_configuration is not None:  # the tasks move; the load balancer stays where it is
         network = settings["networkConfiguration"]
         changes["networkConfiguration"] = {"awsvpcConfiguration": {
@@ -225,10 +234,8 @@ def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict)
 
 
 def _served_mapping(definition) -> tuple[dict, dict] | None:
-    """(container, port mapping) the load balancer sends HTTP to: the first TCP mapping (a UDP
-    one carries no HTTP, and the front door never dials a UDP binding's port)."""
-    return next(((c, m) for c in definition.spec["containerDefinitions"]
-                 for m in c.get("portMappings", []) if m.get("protocol", "tcp") == "tcp"), None)
+    """(container, port mapping) the load balancer sends HTTP to: the first TCP mapping."""
+    return tcp_mapping(definition.spec)
 
 
 def _primary_name(definition) -> str:

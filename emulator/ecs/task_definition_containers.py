@@ -135,21 +135,31 @@ def _check_mount_points(container: dict, volume_names: set[str]) -> None:
             )
 
 
+# A Windows path (C:\data): an EC2 Windows definition need not name its runtimePlatform.
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:\\[^:]*$")
+
+
 def check_container_paths(container: dict) -> None:
-    """A Linux container's mount points and tmpfs mount at absolute paths with no ':'.
+    """A Linux container's mount points, tmpfs mounts and devices are at absolute paths with no
+    ':' (a Windows container's C:\\ paths are its own).
 
     ECS's reference names no rule for a mount point's (a tmpfs's is "the absolute file path"),
-    but its agent, as ours, hands Docker "source:containerPath[:ro]": a ':' in the path would be
-    read as Docker's options ("/data:rshared" changes a host volume's propagation, "/data:rw"
-    with readOnly makes a spec Docker refuses), and a relative path fails only when the task
-    starts. Refused when the definition is registered instead."""
-    paths = [mount.get("containerPath") for mount in container["mountPoints"]]
-    paths += [tmpfs.get("containerPath") for tmpfs in
-              (container.get("linuxParameters") or {}).get("tmpfs", [])]
-    for path in paths:
-        if path and (not path.startswith("/") or ":" in path):
+    but its agent, as ours, hands Docker "source:containerPath[:ro]" for a volume or host path
+    (runtime/docker_specs.py: Binds) and "hostPath:containerPath:rwm" for a device
+    (engine/container_specs.py): a ':' in a path would be read as Docker's options
+    ("/data:rshared" changes a host volume's propagation, "/dev/x:/dev/y" maps another device),
+    and a relative path fails only when the task starts. Refused when the definition is
+    registered instead."""
+    linux = container.get("linuxParameters") or {}
+    paths = [("containerPath", mount.get("containerPath")) for mount in container["mountPoints"]]
+    paths += [("containerPath", tmpfs.get("containerPath")) for tmpfs in linux.get("tmpfs", [])]
+    for device in linux.get("devices", []):
+        paths += [("hostPath", device.get("hostPath")),
+                  ("containerPath", device.get("containerPath"))]
+    for setting, path in paths:
+        if path and (not path.startswith("/") or ":" in path) and not _WINDOWS_PATH.match(path):
             raise ClientException(
-                f"Invalid 'containerPath' setting for container '{container['name']}': "
+                f"Invalid '{setting}' setting for container '{container['name']}': "
                 f"'{path}' is not an absolute path without ':'.")
 
 

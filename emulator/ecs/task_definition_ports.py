@@ -149,3 +149,14 @@ def check_links(containers: list[dict], network_mode: str) -> None:
                     f"Invalid link '{link}' in container '{container['name']}': links must name "
                     "another container of the task definition."
                 )
+
+
+def tcp_mapping(spec: dict, name: str | None = None) -> tuple[dict, dict] | None:
+    """(container definition, port mapping) of a task definition (`spec`) that takes HTTP: its
+    first mapping over TCP, or the one named `name` where that is over TCP; None otherwise. A
+    UDP mapping carries no HTTP, and its binding's host port says nothing of who holds that port
+    over TCP."""
+    return next(((c, m) for c in spec.get("containerDefinitions", [])
+                 for m in c.get("portMappings", [])
+                 if (name is None or m.get("name") == name) and m.get("protocol", "tcp") == "tcp"),
+                None)

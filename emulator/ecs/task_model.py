@@ -40,6 +40,22 @@ class TaskContainer:
     def has_health_check(self) -> bool:
         return bool(self.definition.get("healthCheck"))
 
+    def binding(self, port, protocol: str | None = "tcp") -> dict | None:
+        """The binding Docker published for the container's `port` over `protocol` (None: any,
+        TCP first). Over TCP, never a UDP binding: its host port says nothing of who holds that
+        port over TCP (another program of the host may)."""
+        found = [b for b in self.network_bindings
+                 if b.get("containerPort") == port and b.get("hostPort")]
+        if protocol is None:
+            return next((b for b in found if b.get("protocol", "tcp") == "tcp"),
+                        found[0] if found else None)
+        return next((b for b in found if b.get("protocol", "tcp") == protocol), None)
+
+    def host_port(self, port, protocol: str | None = "tcp") -> int | None:
+        """The host port of `binding(port, protocol)`, or None."""
+        found = self.binding(port, protocol)
+        return found["hostPort"] if found else None
+
 
 @dataclass
 class Task:
@@ -92,6 +108,14 @@ class Task:
 
     def container(self, name: str) -> TaskContainer | None:
         return next((c for c in self.containers if c.name == name), None)
+
+    def ports_freed(self, container: TaskContainer) -> None:
+        """`container` stopped: where it published its own ports (a bridge or host task not in
+        a pool sandbox), Docker freed them and any program of the host may take them now, so
+        they are no longer its bindings (nothing sends it traffic there). An awsvpc task's and
+        a pooled bridge task's are its sandbox's, which holds them while the task lasts."""
+        if self.network_mode in ("bridge", "host") and self.sandbox_id is None:
+            container.network_bindings = []
 
     @property
     def stop_requested(self) -> bool:

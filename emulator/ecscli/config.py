@@ -16,13 +16,13 @@ flags first, then the named (or default) cluster configuration, then the environ
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from emulator.cli_commands.connection import CliError, Connection, endpoint_from, region_from
+from emulator.private_files import write_private
 
 STACK_PREFIX = "amazon-ecs-cli-setup-"
 LAUNCH_TYPES = ("EC2", "FARGATE")
@@ -50,16 +50,7 @@ def _write(name: str, data: dict) -> Path:
     if name != "credentials":
         path.write_text(text)
         return path
-    # Profiles may hold real keys: the file is 0600 from its first byte (mkstemp, whatever the
-    # umask), written whole under another name and renamed, never open to others for a moment.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".credentials-")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_private(path, text)  # profiles may hold real keys
     return path
 
 

@@ -162,7 +162,7 @@ class LoadBalancerTargets(TaskHook):
         instance = store.container_instances.get(task.container_instance_arn or "")
         if instance is None or not instance.ec2_instance_id:
             return None, "The task has no container instance with an EC2 instance id"
-        host_port = _host_port(task.network_mode, container, port, protocol)
+        host_port = port if task.network_mode == "host" else container.host_port(port, protocol)
         if host_port is None:
             return None, f"Container port {port} of {container.name} is not published"
         return {"Id": instance.ec2_instance_id, "Port": host_port}, None
@@ -196,18 +196,6 @@ def service_of(store, task):
     if not group.startswith("service:"):
         return None
     return store.services.get((task.cluster_name, group[len("service:"):]))
-
-
-def _host_port(network_mode: str, container, port, protocol: str) -> int | None:
-    """The host port Docker published for the container's `port` over `protocol`: a UDP
-    binding's port is no HTTP or TCP group's target (another program may hold it over TCP)."""
-    if network_mode == "host":
-        return port
-    for binding in container.network_bindings:
-        if binding.get("containerPort") == port and binding.get("hostPort") and \
-                binding.get("protocol", "tcp") == protocol:
-            return binding["hostPort"]
-    return None
 
 
 def _protocol_of(group) -> str:

@@ -105,10 +105,9 @@ class CloudMapInstances(TaskHook):
             return None
         if task.network_mode in ("awsvpc", "host"):
             return port
-        for binding in container.network_bindings:
-            if binding.get("containerPort") == port and binding.get("hostPort"):
-                return binding["hostPort"]
-        return None
+        # ECS's registry names a container port, not a protocol: its TCP binding where there
+        # is one, else the port's only (a UDP service's, a DNS server's say)
+        return container.host_port(port, protocol=None)
 
     def _backend(self, registry_arn: str):
         parts = registry_arn.split(":")

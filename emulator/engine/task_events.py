@@ -104,6 +104,7 @@ class TaskEvents:
                     return  # already known (e.g. the destroy that follows our own removal)
                 container.known = ContainerStatus.STOPPED
                 container.exit_code = event.exit_code
+                task.ports_freed(container)
                 # One of a task meant to stop was removed by the emulator (a reset, its
                 # engine's removal): it takes the task's reason, as the runner settles it.
                 if event.action == "destroy" and container.reason is None \
@@ -137,6 +138,7 @@ class TaskEvents:
         if container.known >= ContainerStatus.STOPPED or task.stop_requested:
             return False
         container.known = ContainerStatus.STOPPED
+        task.ports_freed(container)
         if state is None:
             container.reason = container.reason or "Container removed outside the emulator"
         else:
@@ -174,4 +176,5 @@ class TaskEvents:
                 container.reason = OOM_REASON
         if container.known < ContainerStatus.STOPPED:
             container.known = ContainerStatus.STOPPED
+        task.ports_freed(container)
         self.state.changed.notify_all()

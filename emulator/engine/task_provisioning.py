@@ -52,8 +52,7 @@ class TaskProvisioning:
             if self.task.network_mode == "awsvpc":
                 self.task.attachments = [self._eni_attachment()]
                 for container in self.task.containers:
-                    ports = {p.get("containerPort") for p in container.definition.get("portMappings", [])}
-                    container.network_bindings = [b for b in published if b["containerPort"] in ports]
+                    container.network_bindings = own_bindings(container, published)
             self._advance(TaskStatus.PENDING)
         return True
 
@@ -111,6 +110,15 @@ class TaskProvisioning:
                            if a["type"] == "ElasticNetworkInterface"), None)
         return {"id": precreated or str(uuid.uuid4()), "type": "ElasticNetworkInterface",
                 "status": "ATTACHED", "details": details}
+
+
+def own_bindings(container, published: list[dict]) -> list[dict]:
+    """The bindings of an awsvpc sandbox (`published`) that are `container`'s: its mappings'
+    ports over their protocols (another container of the task may map the same port over the
+    other one)."""
+    mapped = {(m.get("containerPort"), m.get("protocol", "tcp"))
+              for m in container.definition.get("portMappings", [])}
+    return [b for b in published if (b["containerPort"], b.get("protocol", "tcp")) in mapped]
 
 
 def network_bindings(state) -> list[dict]:

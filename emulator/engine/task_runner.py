@@ -236,7 +236,8 @@ class TaskRunner(TaskProvisioning, TaskTeardown):
         with self.lock:
             container.started = True
             container.known = max(container.known, ContainerStatus.RUNNING)
-            if state is not None:
+            if state is not None and container.known == ContainerStatus.RUNNING:
+                # (not once its die was told: Docker freed its ports, task.ports_freed)
                 container.network_bindings = network_bindings(state)
             self.changed.notify_all()
         return True

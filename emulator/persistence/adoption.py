@@ -34,6 +34,7 @@ from emulator.ecs.local_instance import DEFAULT_ENGINE
 from emulator.ecs.model import utcnow
 from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.engine.task_provisioning import network_bindings as bindings_of
+from emulator.engine.task_provisioning import own_bindings
 from emulator.engine.task_runner import TaskRunner
 from emulator.runtime import labels
 from emulator.runtime.base import ContainerStartError, TaskSandbox
@@ -118,10 +119,7 @@ class AdoptedTaskRunner(TaskRunner):
             if self.task.network_mode == "awsvpc":
                 self.task.attachments = [self._eni_attachment()]
                 for container in self.task.containers:
-                    ports = {p.get("containerPort")
-                             for p in container.definition.get("portMappings", [])}
-                    container.network_bindings = [b for b in published
-                                                  if b["containerPort"] in ports]
+                    container.network_bindings = own_bindings(container, published)
             self._advance(TaskStatus.PENDING)
 
 
@@ -273,7 +271,10 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
         if state is not None and state.running:
             container.started = True
             container.known = max(container.known, ContainerStatus.RUNNING)
-            if task.network_mode == "bridge" and not container.network_bindings:
+            # Docker's ports now, not those persisted: a container restarted since (by the
+            # engine, say) may publish others, and the old ones are any program's. A pooled
+            # task's are its sandbox's, kept.
+            if task.network_mode == "bridge" and task.sandbox_id is None:
                 container.network_bindings = bindings_of(state)
             if container.has_health_check:
                 container.health = _HEALTH.get(state.health, HealthStatus.UNKNOWN)
@@ -284,6 +285,7 @@ def _reconcile(engine, task, found: dict[str, dict], inspected: dict) -> bool:
         elif container.started and container.known < ContainerStatus.STOPPED:
             container.known = ContainerStatus.STOPPED
             container.reason = container.reason or REMOVED_REASON
+            task.ports_freed(container)
     task.health = task.aggregate_health()
     task.version += 1
     if task.stop_requested:

@@ -28,6 +28,9 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 REGISTRY = "registry"  # a /v2/ write: ECR's part, if ECR's state changed meanwhile
 # ECR API calls that write only registry storage (a layer's upload), as a /v2/ upload does.
 ECR_STORAGE_ONLY = ("InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload")
+# ECS calls that may also make a Cloud Map namespace (a cluster's Service Connect defaults): the
+# namespace, moto's, is written with the cluster, or a crash would keep a cluster naming none.
+ECS_WITH_CLOUD_MAP = ("CreateCluster", "UpdateCluster")
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "BatchCheck", "Search", "Query", "Scan",
                  "Filter", "Lookup", "Head", "Select", "Validate", "Test", "Simulate")
 
@@ -56,8 +59,9 @@ class DurableRequests:
                 if names == "all":
                     self._keeper.forget_moto()
                     names = self._keeper.all_names()
-                elif isinstance(names, tuple):  # ("moto", service): known once moto answered
-                    names = self._keeper.moto_names(names[1])
+                elif isinstance(names, tuple):  # ("moto", service[, parts]): once moto answered
+                    own = list(names[2]) if len(names) > 2 else []
+                    names = own + self._keeper.moto_names(names[1])
                 self._keeper.write(names)
             except Exception:  # the change is live; the background writer tries again
                 log.exception("could not write the state after %s %s",
@@ -76,6 +80,8 @@ class DurableRequests:
             if prefix == self._ecr_prefix and operation in ECR_STORAGE_ONLY:
                 return REGISTRY
             if prefix in self._json_parts:
+                if prefix != self._ecr_prefix and operation in ECS_WITH_CLOUD_MAP:
+                    return ("moto", "servicediscovery", self._json_parts[prefix])
                 return self._json_parts[prefix]
             return ("moto", _service(environ))
         if method in READ_METHODS:

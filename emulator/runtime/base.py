@@ -327,6 +327,11 @@ class Runtime(Protocol):
         """`docker info` of the engine: its daemon's ID, Name and OperatingSystem among them."""
         ...
 
+    def why_not_local(self) -> str | None:
+        """None where the engine is proven to be in this process's network namespace (its
+        published ports are this host's: engine_locality.py); else why not."""
+        ...
+
     def ensure_network(self) -> tuple[str, str]:
         """This instance's bridge network, made on first use: (name, gateway IP)."""
         ...

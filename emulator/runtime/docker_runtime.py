@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, Iterator
 
-from emulator.config import DOCKER_CONCURRENCY, Settings
+from emulator.config import DOCKER_CONCURRENCY
 
 from . import docker_cleanup, docker_images, docker_listing, docker_network, docker_streams
 from .image_digests import ImageDigests
@@ -63,7 +63,7 @@ class DockerRuntime(DockerTaskNetwork):
     def __init__(self, instance_id: str | None = None, client_factory: Callable | None = None,
                  state_dir: str | None = None, environment: dict[str, str] | None = None,
                  concurrency: int = DOCKER_CONCURRENCY["emulator"],
-                 task_network: str = Settings.task_network,
+                 task_network: str = "emulator",
                  interface_with: Callable[[str], str | None] | None = None,
                  bridge_claims: "docker_network.BridgeClaims | None" = None,
                  engine_local: Callable[[dict], str | None] | None = None,
@@ -71,8 +71,9 @@ class DockerRuntime(DockerTaskNetwork):
                  bridge_guard: Callable[[str, str], object] | None = None):
         """`environment`: DOCKER_HOST and its TLS variables naming the engine (None: the
         process's environment, as the docker CLI reads it). `task_network`: the setting
-        (config.py); "default-bridge" needs `interface_with` (this host's interface with an
-        address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use) and
+        (config.py), which the app passes ("emulator" for a runtime made without it, as its
+        `concurrency` is); "default-bridge" needs `interface_with` (this host's interface with
+        an address, if any) and takes `bridge_claims` (the emulator's engines' bridges in use) and
         `engine_local` (its `docker info` -> why the engine is not proven to be in this network
         namespace, engine_locality.py; None: not asked, for engines made by a client_factory).
         `own_container`: the emulator's own container on this engine, where it runs in one

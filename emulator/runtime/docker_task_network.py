@@ -90,6 +90,11 @@ class DockerTaskNetwork:
                     self.api.base_url, found)
         return None
 
+    def why_not_local(self) -> str | None:
+        """None where the engine is proven to be in this network namespace, else why (asked of
+        engine_locality.py each time: cheap, and an engine may be replaced at its address)."""
+        return self._engine_local(self.daemon_info())
+
     def _guard(self, bridge: str, gateway: str) -> str | None:
         """Put the anti-spoofing guard on the default bridge's interface (once); why not."""
         if self.holders is not None:

@@ -58,6 +58,7 @@ class FakeRuntime(FakeScripting):
         self.unguarded: set[str] = set()
         self.guarded_since = 0.0  # when (monotonic) it admitted those it holds
         self.closed = False
+        self.not_local: str | None = None  # why_not_local(): None, proven in this namespace
         # `docker info` as engine_identity.py reads it: each fake its own daemon unless told
         self.info = {"ID": f"FAKE:{uuid.uuid4().hex[:12]}", "Name": "fake",
                      "OperatingSystem": "Fake Linux",
@@ -374,6 +375,9 @@ class FakeRuntime(FakeScripting):
 
     def daemon_info(self) -> dict:
         return dict(self.info)
+
+    def why_not_local(self) -> str | None:
+        return self.not_local
 
     def remove_labelled(self, labels: dict[str, str]) -> int:
         wanted = {INSTANCE: self.instance_id, **labels}

@@ -1,7 +1,7 @@
 """Docker calls per task: what our first burst asks of Docker, counted, against raw's two.
 
     [ECS_BENCH_BASE=/path/to/a/checkout] .venv/bin/python scripts/bench/docker_calls.py
-        [--rounds 3] [--task-network default-bridge]
+        [--rounds 3] [--task-network default-bridge|emulator]
 
 Ours runs with DOCKER_HOST on a counting proxy (a unix socket in front of the engine's) that
 notes each request's method and path (ids folded to {id}); the bench drives the "first" row of
@@ -198,8 +198,7 @@ class Side:
 
 def main(argv: list[str]) -> int:
     rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 3
-    if "--task-network" in argv:
-        os.environ["ECS_EMULATOR_TASK_NETWORK"] = argv[argv.index("--task-network") + 1]
+    network = servers.task_network(argv)
     # With ECS_BENCH_BASE (a checkout of another commit, as servers.py's "base"), that commit's
     # server too, the two sides alternating which goes first in each round.
     names = ["ours", "base"] if os.environ.get("ECS_BENCH_BASE") else ["ours"]
@@ -216,7 +215,7 @@ def main(argv: list[str]) -> int:
     with open("/proc/loadavg") as load:
         average = load.read().split()[0]
     print(f"{rounds} first bursts of 20 bridge tasks "
-          f"(ECS_EMULATOR_TASK_NETWORK={os.environ.get('ECS_EMULATOR_TASK_NETWORK', 'default')}"
+          f"(ECS_EMULATOR_TASK_NETWORK={network}"
           f"; load average {average} at the end)")
     for side in sides:
         side.report(rounds)

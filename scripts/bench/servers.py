@@ -227,6 +227,25 @@ def _rss_of(pid: int) -> int:
     return 0
 
 
+def task_network(argv: list[str]) -> str:
+    """`--task-network emulator|default-bridge` taken out of `argv` (the emulator's default when
+    absent) and put in ECS_EMULATOR_TASK_NETWORK for every server started after (Server passes
+    os.environ on): said explicitly even for the default, so that a base checkout
+    (ECS_BENCH_BASE) of a commit whose default differed runs its tasks on the same network.
+    Returns the network, for the report."""
+    if "--task-network" in argv:
+        at = argv.index("--task-network")
+        network = argv[at + 1]
+        del argv[at:at + 2]
+    else:
+        sys.path.insert(0, str(REPO))
+        from emulator.config import Settings
+
+        network = os.environ.get("ECS_EMULATOR_TASK_NETWORK") or Settings.task_network
+    os.environ["ECS_EMULATOR_TASK_NETWORK"] = network
+    return network
+
+
 def versions() -> dict[str, str]:
     """Versions of what is compared, for the results' header."""
     from importlib.metadata import PackageNotFoundError, version

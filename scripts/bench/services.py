@@ -1,6 +1,7 @@
 """Service benchmark: our service scheduler against raw Docker doing the same containers' work.
 
     .venv/bin/python scripts/bench/services.py [--rounds 7] [--output results/services.md]
+        [--task-network default-bridge|emulator]
 
 Rows, each timed in every round for both sides (which side goes first alternates):
 - scale 0 -> 20: UpdateService desiredCount 0 -> 20 until DescribeServices shows runningCount 20
@@ -293,6 +294,9 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    network = servers.task_network(argv)  # ours' setting, for its process
+    argv += ["--note", f"Ours ran with ECS_EMULATOR_TASK_NETWORK={network}."]
     return figures.run(argv, doc=__doc__, rows=ROWS, measure=measure, title="Service benchmark: ours vs raw Docker",
                        script=__file__, output="services.md", say=say)
 

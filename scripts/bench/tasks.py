@@ -21,13 +21,13 @@ installed, run api.py once to make .cache/bench-venv). Ours is polled with Descr
 report says what that polling added (the poll that saw a step minus the task's own timestamp of
 it) and the CPU our server used per run. Runs in the project's virtualenv
 (it needs the docker SDK); ours is `python -m emulator` on a free port. `--task-network` runs
-ours with ECS_EMULATOR_TASK_NETWORK set so (default-bridge: tasks on Docker's default bridge, as
-raw's are), and says so under the table.
+ours with ECS_EMULATOR_TASK_NETWORK set so (default: the emulator's own default, default-bridge,
+tasks on Docker's default bridge as raw's are; emulator: its own network), and says which under
+the table.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -162,12 +162,8 @@ def measure(rounds: int, keys: list[str]) -> tuple[list[Row], Ours]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--task-network" in argv:  # ours' setting, for its process (servers.py passes os.environ)
-        at = argv.index("--task-network")
-        network = argv[at + 1]
-        del argv[at:at + 2]
-        os.environ["ECS_EMULATOR_TASK_NETWORK"] = network
-        argv += ["--note", f"Ours ran with ECS_EMULATOR_TASK_NETWORK={network}."]
+    network = servers.task_network(argv)  # ours' setting, for its process
+    argv += ["--note", f"Ours ran with ECS_EMULATOR_TASK_NETWORK={network}."]
     return figures.run(argv, doc=__doc__, rows=ROWS, measure=measure, title="Task benchmark: ours vs raw Docker",
                        script=__file__, output="tasks.md", say=say)
 
