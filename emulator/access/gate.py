@@ -204,14 +204,15 @@ class _Admitting(http_connections.ConnectionManager):
         self._checking = 0  # connections peer_check is probing
 
     def _arrived(self, conn) -> None:
+        # When it was accepted (first: a later time would be more lenient): on the default
+        # bridge, one accepted before its address's task was admitted to the guard may be a
+        # stranger's (callers._guarded)
+        conn.ecs_accepted_at = time.monotonic()
         # A process of this host arrives from one of its addresses, which admits() lets in as
         # HOST: another local user is turned away here as on the operator's listener.
         users = self.server.gate.local_users
         if users is not None and users.turned_away(conn):
             return
-        # When it was accepted: on the default bridge, one accepted before its address's task
-        # was admitted to the guard may be a stranger's (callers._guarded)
-        conn.ecs_accepted_at = time.monotonic()
         address = conn.remote_addr or ""
         admitted = self.server.gate.admits(address, wait=False, since=conn.ecs_accepted_at)
         if admitted is None:
