@@ -87,6 +87,7 @@ def boxes(api, busybox_image, python_image):
         image, command = images[kind]
         container = api.create_container(
             image, command, name=f"guard-{kind}-{uuid.uuid4().hex[:8]}",
+            ports=list(host_config.get("port_bindings", {})),
             labels=labels.owner_labels(labels.PROCESS_INSTANCE),
             host_config=api.create_host_config(network_mode=network, **host_config))
         made.append(container["Id"])

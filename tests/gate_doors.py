@@ -10,7 +10,8 @@ from emulator.access.callers import Caller, CallerKind
 class AdmitEveryone:
     """Every address admitted, each a caller on the host."""
 
-    def admits(self, address: str, wait: bool = True, this_host=None) -> bool | None:
+    def admits(self, address: str, wait: bool = True, this_host=None,
+               since: float | None = None) -> bool | None:
         return True
 
     def identify(self, address: str, this_host=None) -> Caller:

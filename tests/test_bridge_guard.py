@@ -15,7 +15,9 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -195,3 +197,114 @@ def test_strangers_and_tasks_do_not_reach_each_other(protection, boxes):
     assert stranger.pings(task.ip) is (protection is None)
     assert stranger.fetches(task.ip) is (protection is None)
     assert task.pings(stranger.ip) is (protection is None)
+
+
+# A UDP listener run in a python box: binds, says so in /tmp/ready, then writes what it heard (or
+# "nothing" after its timeout) to /tmp/heard.
+LISTEN = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", int(sys.argv[1])))
+s.settimeout(float(sys.argv[2]))
+open("/tmp/ready", "w").close()
+try:
+    heard = repr(s.recvfrom(100))
+except socket.timeout:
+    heard = "nothing"
+open("/tmp/heard.part", "w").write(heard)
+import os; os.rename("/tmp/heard.part", "/tmp/heard")
+"""
+
+
+def file_of(box: Box, path: str, seconds: float) -> str:
+    """The text of `path` in `box` once it exists (waiting up to `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        code, output = box.run("cat", path)
+        if code == 0:
+            return output
+        time.sleep(0.2)
+    raise AssertionError(f"no {path} in {box.id[:12]} after {seconds} s")
+
+
+def routed_back(sender: Box, source: str, listener: Box) -> str:
+    """What `listener`'s UDP socket hears when `sender` sends IPv4 from `source` to `listener`'s
+    address in frames to the gateway's MAC, which the host routes back onto the bridge."""
+    result = listener.api.exec_create(listener.id, ["python3", "-c", LISTEN, "5353", "4"])
+    listener.api.exec_start(result["Id"], detach=True)
+    file_of(listener, "/tmp/ready", 20)
+    attack(sender, "udp", "own", source, bridge_mac(), listener.ip, "5353", "-")
+    return file_of(listener, "/tmp/heard", 20)
+
+
+@pytest.mark.parametrize("source", ["off-link", "the stranger's"])
+def test_nothing_is_routed_into_a_task_from_a_stranger(protection, boxes, source):
+    """The red team's finding: a stranger's IPv4 to the task's address in a frame to the gateway's
+    MAC was routed by the host back out to the task, with any forged source (a blind DNS answer
+    from the task's off-link nameserver, an ICMP error, a TCP reset)."""
+    task, stranger = admitted(protection, boxes("attacker")), boxes("attacker")
+    forged = "8.8.8.8" if source == "off-link" else stranger.ip
+    heard = routed_back(stranger, forged, task)
+    assert (f"(b'spoofed', ('{forged}', 40000))" in heard) is (protection is None), heard
+
+
+def test_nothing_is_routed_from_a_task_to_a_stranger(protection, boxes):
+    """The other way: a task's IPv4 to a stranger's address, in a frame to the gateway's MAC."""
+    task, stranger = admitted(protection, boxes("attacker")), boxes("attacker")
+    heard = routed_back(task, task.ip, stranger)
+    assert (f"(b'spoofed', ('{task.ip}', 40000))" in heard) is (protection is None), heard
+
+
+@pytest.fixture
+def elsewhere():
+    """A network namespace of the test's own, joined to the host by a veth pair: what it sends
+    reaches the host by an interface other than the bridge, as a tunnel's decapsulated packets
+    (tunl0, gre0, a VXLAN device) would. Yields (namespace, the inner interface, the host
+    side's MAC); both removed after the test."""
+    name = f"gfx{uuid.uuid4().hex[:8]}"
+    namespace = f"ecs-guard-test-{name}"
+    commands = [["ip", "netns", "add", namespace],
+                ["ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p", "netns",
+                 namespace],
+                ["ip", "link", "set", name, "up"],
+                ["ip", "-n", namespace, "link", "set", f"{name}p", "up"]]
+    try:
+        for command in commands:
+            subprocess.run(command, check=True, capture_output=True)
+        yield namespace, f"{name}p", Path(f"/sys/class/net/{name}/address").read_text().strip()
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+
+
+SEND = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+for _ in range(10):
+    s.sendto(b"tunnelled", (sys.argv[2], int(sys.argv[3])))
+    time.sleep(0.05)
+"""
+
+
+def test_a_task_address_from_another_interface_reaches_no_host_socket(protection, boxes,
+                                                                       gateway, elsewhere):
+    """The gate tells a task by its source address: a packet from the task's address that comes
+    in by another interface than docker0 (a tunnel's inner packet) must not reach it."""
+    namespace, inner, host_mac = elsewhere
+    task = admitted(protection, boxes("task"))
+    for command in (["addr", "add", f"{task.ip}/32", "dev", inner],
+                    ["route", "add", f"{gateway}/32", "dev", inner],
+                    ["neigh", "add", gateway, "lladdr", host_mac, "dev", inner, "nud",
+                     "permanent"]):
+        subprocess.run(["ip", "-n", namespace, *command], check=True, capture_output=True)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind((gateway, 0))
+        listener.settimeout(2)
+        subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", SEND, task.ip,
+                        gateway, str(listener.getsockname()[1])], check=True)
+        try:
+            data, (source, _) = listener.recvfrom(100)
+        except socket.timeout:
+            data, source = b"", ""
+    assert (data == b"tunnelled" and source == task.ip) is (protection is None)

@@ -169,3 +169,19 @@ def test_two_guards_of_one_process_on_one_bridge(gateway):
         for guard in (first, second):
             if not isinstance(guard, str):
                 guard.close()
+
+
+def test_a_task_published_port_is_reached_from_the_bridge_and_the_host(guard, boxes, api,
+                                                                       gateway):
+    """The guard drops IPv4 to a task's address from any other port, but a published port is
+    addressed to the host (the gateway's address, before NAT): strangers on docker0 and the
+    host still reach it."""
+    task = admitted(guard, boxes("task", port_bindings={8080: ("0.0.0.0", None)}))
+    published = api.inspect_container(task.id)["NetworkSettings"]["Ports"]["8080/tcp"][0]
+    port = int(published["HostPort"])
+    stranger = boxes("stranger")
+    fetched = stranger.run("timeout", "5", "wget", "-qO-", f"http://{gateway}:{port}/")[1]
+    assert fetched.strip() == "task"
+    with socket.create_connection((gateway, port), timeout=5) as connection:
+        connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert connection.makefile("rb").read().endswith(b"\r\n\r\ntask\n")

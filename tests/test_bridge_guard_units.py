@@ -64,6 +64,8 @@ def test_admit_adds_every_element_in_one_transaction(guard):
         f"add element {table} macs {{ 02:42:ac:11:00:02 }}",
         f"add element {table} ips {{ 172.17.0.2 }}",
         f"add element {table} ip_mac {{ 172.17.0.2 . 02:42:ac:11:00:02 }}",
+        "add element ip ecs_emulator_guard_1_2_docker0 ports { 44 }",
+        "add element ip ecs_emulator_guard_1_2_docker0 ips { 172.17.0.2 }",
     ]
     assert guard.guarded("172.17.0.2") and not guard.guarded("172.17.0.3")
 
@@ -74,10 +76,35 @@ def test_a_new_task_at_an_admitted_address_replaces_the_old_one_atomically(guard
     guard.admit("/var/run/docker/netns/b", "02:42:ac:11:00:09", "172.17.0.2")
     transaction = guard._context.runs[-1].splitlines()
     assert transaction[0].startswith("delete element") and "{ 44 }" in transaction[0]
-    assert all(line.startswith("delete") for line in transaction[:5])
-    assert all(line.startswith("add") for line in transaction[5:]) and len(transaction) == 10
+    assert all(line.startswith("delete") for line in transaction[:7])
+    assert all(line.startswith("add") for line in transaction[7:]) and len(transaction) == 14
     guard.release("02:42:ac:11:00:02", "172.17.0.2")  # the old task's release: not the new one's
     assert guard.guarded("172.17.0.2") and len(guard._context.runs) == 2
+
+
+def test_admission_times_and_the_admitted_are_told(guard, ports, monkeypatch):
+    clock = iter([100.0, 105.0])
+    monkeypatch.setattr(bridge_guard.time, "monotonic", lambda: next(clock))
+    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
+    guard.admit(*TASK_A)
+    assert guard.admitted_at(TASK_A[2]) == 100.0
+    assert guard.admitted() == {"172.17.0.2": "02:42:ac:11:00:02"}
+    ports["/var/run/docker/netns/b"] = 45
+    guard.admit("/var/run/docker/netns/b", "02:42:ac:11:00:09", "172.17.0.2")
+    assert guard.admitted_at(TASK_A[2]) == 105.0  # the newer task's, not the old one's
+    assert guard.admitted() == {"172.17.0.2": "02:42:ac:11:00:09"}
+    guard.release("02:42:ac:11:00:09", "172.17.0.2")
+    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
+
+
+def test_a_refused_admission_has_no_time(guard, monkeypatch):
+    def stuck(bridge, ipv4):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(bridge_ports, "forget_neighbour", stuck)
+    with pytest.raises(GuardError, match="ARP entry"):
+        guard.admit(*TASK_A)
+    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
 
 
 def test_release_is_idempotent_and_sends_nothing_for_the_unknown(guard):
@@ -114,6 +141,7 @@ def test_close_removes_the_table_once_and_frees_the_context(guard):
         "delete table bridge ecs_emulator_guard_1_2_docker0",
         "delete table ip ecs_emulator_guard_1_2_docker0"]
     assert guard._context.closed and not guard.guarded(TASK_A[2])
+    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
     with pytest.raises(GuardError, match="closed"):
         guard.admit(*TASK_A)
 
@@ -149,13 +177,17 @@ def test_rules_fall_back_unscoped_where_the_kernel_cannot_match_a_bridge():
 
 
 def test_the_ruleset_is_complete_text(ports):
-    text = bridge_guard.RULES.format(table="t", reserved="172.17.0.1, 169.254.170.2",
+    text = bridge_guard.RULES.format(table="t", bridge="docker0",
+                                     reserved="172.17.0.1, 169.254.170.2",
                                      scope_in="", scope_out="")
     assert "{ 172.17.0.1, 169.254.170.2 }" in text and "{table}" not in text
     assert "iif @ports goto from_task" in text  # jump would fall back into the stranger rules
     for hook in ("prerouting", "forward", "output"):
         assert f"hook {hook} priority filter" in text
     assert "table ip t" in text and "ether daddr 01:80:c2:00:00:00-01:80:c2:00:00:0f drop" in text
+    assert "ip daddr @ips drop" in text.split("chain source")[1].split("chain from_task")[0]
+    assert 'iifname "docker0" oifname "docker0" ip saddr @ips ip daddr != @ips drop' in text
+    assert 'ip saddr @ips iif != @ports iifname != "docker0" drop' in text
 
 
 @pytest.mark.parametrize("bridge, gateway, link_local, reason", [

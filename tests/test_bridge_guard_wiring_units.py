@@ -213,7 +213,54 @@ def test_a_shared_members_read_carries_the_guards_word():
     assert not runtime.network_members().guarded("172.17.0.9")
 
 
+def test_a_missed_release_is_mended_by_the_next_members_read(caplog):
+    """Releases come from events, which can be lost (dockerd restarted): the gate's next read of
+    the bridge's members releases an admission whose holder Docker no longer shows there, so
+    the next container Docker gives the address is not cut off until the emulator exits."""
+    runtime, api, guard = _guarded_runtime("g13")
+    started = []
+    for _ in range(3):
+        container = runtime.create_container(_spec())
+        runtime.start_container(container)
+        started.append((container, api.containers[container]["ip"],
+                        api.containers[container]["mac"]))
+    (kept, kept_ip, _), (lost, lost_ip, lost_mac), (late, late_ip, _) = started
+    api.containers.pop(lost)  # removed, and given to another container: no event came
+    api.containers.pop(late)
+    guard.times[late_ip] += 3600  # admitted after the read began: it may be missing from it
+    api.bridge = {**api.bridge, "Containers": {kept: {"IPv4Address": f"{kept_ip}/16"},
+                                               "someone": {"IPv4Address": f"{lost_ip}/16"}}}
+    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
+        members = runtime.network_members()
+    assert guard.guarded(kept_ip) and guard.guarded(late_ip) and not guard.guarded(lost_ip)
+    assert not members.guarded(lost_ip)
+    assert [c for c in guard.calls if c[0] == "release"] == [("release", lost_mac, lost_ip)]
+    assert f"released {lost_ip}" in caplog.text and "someone" in caplog.text
+    runtime.network_members()  # nothing more to mend
+    assert [c[0] for c in guard.calls].count("release") == 1
+    runtime.remove_container(lost)  # its late removal: released already, not twice
+    assert [c[0] for c in guard.calls].count("release") == 1
+
+
 # -- the gate ---------------------------------------------------------------------------------------
+
+def test_a_connection_accepted_before_the_admission_is_no_tasks():
+    """A stranger holding the next free address before Docker gives it to a task connects and
+    sends its request at once: accepted before the task's admission, it must not be served as
+    the task once the admission lands (closed: the task's own early call is retried)."""
+    bridge = _Bridge({"172.17.0.3": "c-b"})
+    bridge.guarded_since = 100.0
+    callers = Callers(_State(_task("b" * 32, "bridge",
+                                   containers=[("c-b", ContainerStatus.RUNNING)])),
+                      lambda: bridge)
+    assert callers.admits("172.17.0.3", since=99.0) is False
+    assert callers.admits("172.17.0.3", since=101.0) is True
+    assert callers.admits("172.17.0.3", wait=False, since=99.0) is None  # the decider closes it
+    assert callers.admits("172.17.0.3", wait=False, since=101.0) is True
+    bridge.unguarded.add("172.17.0.3")
+    assert callers.admits("172.17.0.3", since=101.0) is False
+
+
 
 def test_a_live_tasks_address_the_guard_does_not_hold_is_a_strangers(monkeypatch):
     monkeypatch.setattr("emulator.access.callers.ADMIT_WAIT_S", 0.05)

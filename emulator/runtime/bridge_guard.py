@@ -13,18 +13,29 @@ What the rules hold (for the guarded bridge; see RULES below):
    its own address and ARP whose sender is its own MAC and address; nothing else (no IPv6, no
    VLAN tags, no other ethertype).
 2. From any other port: no frame with a task's MAC as source; no IPv4 or ARP claiming a task's
-   address, the bridge's gateway or the link-local credentials address; no 802.1Q/802.1ad frames.
+   address, the bridge's gateway or the link-local credentials address; no IPv4 to a task's
+   address, whatever the frame's destination MAC (one sent to the gateway's MAC would be routed
+   back out to the task by the host, with any forged off-link source: a blind DNS answer, an
+   ICMP error, a TCP reset); no 802.1Q/802.1ad frames. Published ports still work: before NAT
+   their destination is the host's address.
 3. No frame passes between a task's port and any other port, either way; tasks reach each other.
+   Nor does a packet the host routes from the bridge back onto it from a task to a non-task
+   (`ip` table, forward).
 4. A frame to a task's MAC leaves only by the task's port, and one to a task's address carries
    the task's MAC (forward and output): so even a forwarding table poisoned by link-local
    frames diverts nothing. The bridge learns from frames to 01:80:c2:00:00:0x without running
    any bridge hook (measured on 6.18: neither prerouting nor input sees them), so we also turn
-   that learning off (no_linklocal_learn).
+   that learning off (no_linklocal_learn). It stays off after the guard closes: another
+   emulator's guard on the same bridge may rely on it, and Docker does not need it.
 5. Those link-local frames go up the host's stack on the port itself, unfiltered by the bridge
    hooks: an IPv4 packet in one reached a host socket as from the task. A second table, in the
    `ip` family, drops IPv4 in frames to 01:80:c2:00:00:00-0f at prerouting, on every interface
    (no IPv4 packet is ever sent to those IEEE-reserved addresses).
-6. A bridge with routable IPv6 is refused: IPv6 would be routed to tasks unfiltered.
+6. A packet from a task's address that enters the host by another interface than the bridge or
+   the task's port (decapsulated from a tunnel: tunl0, gre0, a VXLAN device) is dropped at the
+   `ip` table's prerouting: the gate would take it for the task's. (With br_netfilter a
+   bridged frame is seen there on its port, without it on the bridge: both are allowed.)
+7. A bridge with routable IPv6 is refused: IPv6 would be routed to tasks unfiltered.
 Frames from a port to the host pass prerouting before input, so no input chain is needed.
 
 Kernels built without nft_meta_bridge (CONFIG_NFT_BRIDGE_META; this project's CI) cannot match
@@ -37,11 +48,13 @@ VLAN-tagged frames, and frames of a container whose address or MAC equals a guar
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 from emulator.runtime import bridge_ports, labels
@@ -71,6 +84,7 @@ table bridge {table} {{
     meta protocol {{ 8021q, 8021ad }} drop
     ether saddr @macs drop
     ip saddr @ips drop
+    ip daddr @ips drop
     ip saddr {{ {reserved} }} drop
     arp saddr ether @macs drop
     arp saddr ip @ips drop
@@ -98,9 +112,16 @@ arp saddr ip . arp saddr ether @ip_mac return
 }}
 table ip {table} {{
   flags owner
+  set ports {{ type iface_index; }}
+  set ips {{ type ipv4_addr; }}
   chain prerouting {{
     type filter hook prerouting priority raw;
     ether daddr 01:80:c2:00:00:00-01:80:c2:00:00:0f drop
+    ip saddr @ips iif != @ports iifname != "{bridge}" drop
+  }}
+  chain forward {{
+    type filter hook forward priority filter;
+    iifname "{bridge}" oifname "{bridge}" ip saddr @ips ip daddr != @ips drop
   }}
 }}
 """
@@ -116,14 +137,17 @@ class _Admission:
     port: int
     mac: str
     ipv4: str
+    at: float = 0.0  # time.monotonic() once the kernel held it
 
     def elements(self) -> str:
         """The set elements that make this admission, for `add element` / `delete element`."""
-        return "\n".join(f"{{verb}} element bridge {{table}} {name} {{{{ {value} }}}}"
-                         for name, value in (("ports", self.port),
-                                             ("port_mac", f"{self.port} . {self.mac}"),
-                                             ("macs", self.mac), ("ips", self.ipv4),
-                                             ("ip_mac", f"{self.ipv4} . {self.mac}")))
+        return "\n".join(f"{{verb}} element {family} {{table}} {name} {{{{ {value} }}}}"
+                         for family, name, value in (
+                             ("bridge", "ports", self.port),
+                             ("bridge", "port_mac", f"{self.port} . {self.mac}"),
+                             ("bridge", "macs", self.mac), ("bridge", "ips", self.ipv4),
+                             ("bridge", "ip_mac", f"{self.ipv4} . {self.mac}"),
+                             ("ip", "ports", self.port), ("ip", "ips", self.ipv4)))
 
 
 def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> "BridgeGuard | str":
@@ -227,7 +251,7 @@ class BridgeGuard:
                 self._run([self._elements("delete", admission)])
                 raise GuardError(f"cannot clear the host's ARP entry for {ipv4}: "
                                  f"{_one_line(error)}") from error
-            self._admitted[ipv4] = admission
+            self._admitted[ipv4] = dataclasses.replace(admission, at=time.monotonic())
 
     def release(self, mac: str, ipv4: str) -> None:
         """Forget the task at `mac` and `ipv4`; nothing if it is not admitted (or a newer task
@@ -244,6 +268,19 @@ class BridgeGuard:
         """Whether a task is admitted at `ipv4`: a connection from it is that task's. Cheap (one
         dict lookup, no lock): the gate asks on every connection."""
         return not self._closed and ipv4 in self._admitted
+
+    def admitted_at(self, ipv4: str) -> float | None:
+        """When (time.monotonic()) the task now at `ipv4` was admitted; None if none is. A
+        connection from `ipv4` accepted before that may be a stranger's that held the address
+        before Docker gave it to the task (the gate must not serve it as the task). Cheap."""
+        admission = None if self._closed else self._admitted.get(ipv4)
+        return admission.at if admission else None
+
+    def admitted(self) -> dict[str, str]:
+        """The admitted tasks, IPv4 -> MAC: for a caller that knows who Docker puts where to
+        release an admission whose release was missed (a dockerd restart loses events)."""
+        with self._lock:
+            return {} if self._closed else {ipv4: a.mac for ipv4, a in self._admitted.items()}
 
     def close(self) -> None:
         """Remove the table (closing our netlink socket does that too); idempotent."""
@@ -274,12 +311,13 @@ def _make_table(context: Context, table: str, bridge: str, reserved: str) -> boo
     it is scoped. Raises NftError."""
     scoped = {"scope_in": f'meta ibrname "{bridge}" ', "scope_out": f'meta obrname "{bridge}" '}
     try:
-        context.run(RULES.format(table=table, reserved=reserved, **scoped))
+        context.run(RULES.format(table=table, bridge=bridge, reserved=reserved, **scoped))
         return True
     except NftError as error:
         if "not supported" not in str(error):
             raise
-    context.run(RULES.format(table=table, reserved=reserved, scope_in="", scope_out=""))
+    context.run(RULES.format(table=table, bridge=bridge, reserved=reserved, scope_in="",
+                             scope_out=""))
     return False
 
 

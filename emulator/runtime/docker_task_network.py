@@ -144,11 +144,17 @@ class DockerTaskNetwork:
         container, in another namespace, elsewhere), whose addresses a container here may have
         too; the emulator run as a container that has joined the network is on it itself."""
         network = self.ensure_network()[0]
+        began = time.monotonic()
         members = docker_network.network_members(self.api, network)
         if members.shared:  # a task there needs its address guarded too (callers.py)
             holders = self.holders
-            guard = holders.guard if holders is not None else None
-            return replace(members, guarded=guard.guarded if guard else _unguarded)
+            if holders is None:
+                return replace(members, guarded=_unguarded, admitted_at=_never)
+            # A release missed (dockerd restarted and lost its events, a stalled consumer)
+            # would cut off the next container Docker gives that address: this read mends it
+            holders.reconcile(members.addresses, began)
+            return replace(members, guarded=holders.guard.guarded,
+                           admitted_at=holders.guard.admitted_at)
         if (self._joined(network, members)
                 or engine_locality.bridge_is_here(members.bridge)):
             return members
@@ -298,3 +304,8 @@ class DockerTaskNetwork:
 def _unguarded(address: str) -> bool:
     """The default bridge without a guard (closed): nobody's address is guarded."""
     return False
+
+
+def _never(address: str) -> None:
+    """... nor was ever admitted."""
+    return None

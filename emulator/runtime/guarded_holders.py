@@ -78,6 +78,34 @@ class GuardedHolders:
         if held is not None:
             self._release(*held)
 
+    def reconcile(self, addresses: dict[str, str], since: float) -> list[str]:
+        """Release what the guard holds for a holder Docker no longer shows at its address
+        (`addresses`: address -> container id, as Docker listed the bridge's members in a read
+        begun at `since`, monotonic); the addresses released. Releases come from events, and
+        events can be missed (dockerd's restart loses them, a consumer stalls): the next
+        container Docker gives the address would be cut off until the emulator exits. Only
+        admissions older than the read: a holder admitted since may be missing from it."""
+        with self._lock:
+            holder_at = {ip: (container_id, mac)
+                         for container_id, (mac, ip) in self._admitted.items()}
+        released = []
+        for ip, mac in self.guard.admitted().items():
+            container_id, held_mac = holder_at.get(ip, (None, None))
+            if container_id is not None and held_mac == mac and addresses.get(ip) == container_id:
+                continue  # where Docker says it is
+            at = self.guard.admitted_at(ip)
+            if at is None or at >= since:
+                continue
+            with self._lock:
+                if container_id is not None and self._admitted.get(container_id) == (mac, ip):
+                    del self._admitted[container_id]
+            log.warning("released %s from the default bridge's guard: Docker shows %s there "
+                        "now (its holder's release was missed)", ip,
+                        addresses.get(ip) or "nobody")
+            self._release(mac, ip)
+            released.append(ip)
+        return released
+
     def admitted(self) -> dict[str, tuple[str, str]]:
         with self._lock:
             return dict(self._admitted)
