@@ -321,7 +321,8 @@ class _AdmittedLate(AdmitEveryone):
     def __init__(self):
         self.admitted_at: float | None = None
 
-    def admits(self, address: str, wait: bool = True, since: float | None = None):
+    def admits(self, address: str, wait: bool = True, this_host=None,
+               since: float | None = None):
         if address != "127.0.0.3":
             return True
         if not wait:
