@@ -368,3 +368,33 @@ def test_a_holder_that_exited_at_once_is_not_admitted_and_one_with_no_address_fa
     with pytest.raises(ContainerStartError, match="no address on the network bridge"):
         runtime.start_container(other)
     assert guard.calls == []
+
+
+def test_a_late_release_of_an_old_holder_keeps_the_new_one_at_its_address():
+    """Docker gives a freed address, and the MAC made from it, to the next container: the guard
+    replaces the old holder's admission, and the old holder's release, told late (events come
+    one at a time), must not take the new holder's away; a read of the bridge while the new
+    holder is still being admitted does not release it either."""
+    from emulator.runtime.guarded_holders import GuardedHolders
+
+    guard = FakeGuard()
+    holders = GuardedHolders(guard, "bridge")
+
+    def info(key):
+        return {"State": {"Running": True}, "NetworkSettings": {
+            "SandboxKey": f"/var/run/docker/netns/{key}",
+            "Networks": {"bridge": {"IPAddress": "172.17.0.2", "MacAddress": "02:42:ac:11:00:02"}}}}
+
+    holders.expect("old")
+    holders.admit("old", info("old"))
+    holders.expect("new")
+    holders.admit("new", info("new"))
+    holders.release("old")  # its die, handled after the new holder's admission
+    assert guard.guarded("172.17.0.2")
+    holders.release("new")
+    assert not guard.guarded("172.17.0.2")
+
+    holders.expect("next")  # started; the guard admits it before the holders record it
+    guard.admit("/var/run/docker/netns/next", "02:42:ac:11:00:02", "172.17.0.2")
+    assert holders.reconcile({"172.17.0.2": "next"}, since=guard.times["172.17.0.2"] + 1) == []
+    assert guard.guarded("172.17.0.2")

@@ -19,10 +19,11 @@ containers (or its sandbox) there, that container has not stopped, and the bridg
 anti-spoofing guard holds the address for it (runtime/bridge_guard.py: only the holder's own
 bridge port may send from it, so a container elsewhere on the bridge cannot take it by ARP);
 anything else on it is a STRANGER. A holder is admitted to the guard right after Docker starts
-it, and a connection accepted before its admission is closed unread (admits(since=...)): until
-then a stranger that held the address could have made it, and sent its request at once; the
-task's own early call is retried by its SDK. identify(), asked per request without an accept
-time, waits up to ADMIT_WAIT_S for the admission. So an address a stopped task's container left,
+it, and a connection that arrived before its admission is not served unread (admits(since=...)):
+until then a stranger that held the address could have made it, and sent its request at once;
+it is probed once the address is admitted (access/peer_check.py). The gate's decider waits up
+to ADMIT_WAIT_S for an admission; identify(), asked per request on a connection the gate let
+in, does not wait. So an address a stopped task's container left,
 which Docker gives the next container started, is not the task's once the view is read again:
 a die or destroy of a container of ours makes the next look ask Docker (forget_view), and the
 stopped container stops matching once the engine records its exit. Between Docker freeing the address and the event reaching us (the
@@ -157,7 +158,9 @@ class Callers:
         task = self._task_at(str(ip), network.engine, asked)
         if task is None:
             return Caller(CallerKind.STRANGER if network.shared else CallerKind.NETWORK, address)
-        if network.shared and not _guarded(network, str(ip), ADMIT_WAIT_S):
+        # No wait here: the gate let the connection in only once the guard held the address
+        # (admits' `since`, or the probe after a late admission); not held now, it was released
+        if network.shared and not _guarded(network, str(ip), 0):
             return Caller(CallerKind.STRANGER, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
@@ -399,8 +402,8 @@ def _guarded(network: _Network, address: str, patience: float,
     call at once, before its admission has landed. With `since` (a connection's accept time),
     only if the admission came before it, without waiting: until the admission, a stranger
     that held the address (Docker hands out the lowest free one) could have made the
-    connection and sent its request, served as the task once admitted. Closed, the task's
-    own early connection is retried by its SDK."""
+    connection and sent its request, served as the task once admitted; such a connection is
+    probed once the address is admitted (access/peer_check.py), not served unread."""
     if since is not None:
         admitted_at = network.admitted_at
         at = admitted_at(address) if admitted_at is not None else None

@@ -39,6 +39,8 @@ import logging
 import posixpath
 import queue
 import re
+import socket
+import struct
 import threading
 import time
 
@@ -156,6 +158,21 @@ class Gate:
         return self._callers.admits(address, wait, this_host, since)
 
 
+def _arrival(conn) -> float:
+    """When `conn`'s peer last spoke (monotonic): the kernel completes a handshake and buffers
+    the request before cheroot's accept, which may come later under load, and a connection
+    whose request came before its task's admission must count as early. TCP_INFO's
+    last_data_recv and last_ack_recv (ms ago; from the handshake while no data came), less
+    10 ms for their granularity; the accept time where the socket does not tell (never later)."""
+    now = time.monotonic()
+    try:
+        info = conn.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        data_ms, ack_ms = struct.unpack_from("=II", info, 52)
+    except (AttributeError, OSError, struct.error):
+        return now
+    return now - min(data_ms, ack_ms) / 1000 - 0.01
+
+
 def refuse(start_response, message: str):
     body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
     start_response("403 Forbidden", [("Content-Type", "application/json"),
@@ -209,7 +226,7 @@ class _Admitting(http_connections.ConnectionManager):
         # When it was accepted (first: a later time would be more lenient): on the default
         # bridge, one accepted before its address's task was admitted to the guard may be a
         # stranger's (callers._guarded)
-        conn.ecs_accepted_at = time.monotonic()
+        conn.ecs_accepted_at = _arrival(conn)
         # A process of this host arrives from one of its addresses, which admits() lets in as
         # HOST: another local user is turned away here as on the operator's listener.
         users = self.server.gate.local_users

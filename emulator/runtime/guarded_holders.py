@@ -59,6 +59,12 @@ class GuardedHolders:
             died = container_id not in self._expected  # released while being admitted
             self._expected.discard(container_id)
             if not died:
+                # The guard replaced any earlier admission at this address or MAC (Docker gives
+                # a freed address, and a MAC made from it, to the next container): that holder's
+                # late release must not take this one's admission away.
+                for other, held in list(self._admitted.items()):
+                    if other != container_id and (held[0] == mac or held[1] == ip):
+                        del self._admitted[other]
                 self._admitted[container_id] = (mac, ip)
         if died:
             self._release(mac, ip)
@@ -88,11 +94,14 @@ class GuardedHolders:
         with self._lock:
             holder_at = {ip: (container_id, mac)
                          for container_id, (mac, ip) in self._admitted.items()}
+            starting = set(self._expected)
         released = []
         for ip, mac in self.guard.admitted().items():
             container_id, held_mac = holder_at.get(ip, (None, None))
             if container_id is not None and held_mac == mac and addresses.get(ip) == container_id:
                 continue  # where Docker says it is
+            if addresses.get(ip) in starting:
+                continue  # its holder is being admitted: the guard has it, we not yet
             at = self.guard.admitted_at(ip)
             if at is None or at >= since:
                 continue
