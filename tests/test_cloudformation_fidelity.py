@@ -237,7 +237,26 @@ def test_capacity_providers_auto_scaling_group_change_replaces_it(clean_emulator
     assert cluster["capacityProviders"] == [second]
     old = ecs.describe_capacity_providers(capacityProviders=[first])
     assert [p["status"] for p in old["capacityProviders"]] in ([], ["INACTIVE"])
+    stack_id = cfn.describe_stacks(StackName="cp")["Stacks"][0]["StackId"]
     cfn.delete_stack(StackName="cp")
+    # moto deletes in no set order: the provider may come before its association, and is then
+    # tried again once the association is gone (not failed on its first DELETE_FAILED)
+    assert status(cfn, stack_id) == "DELETE_COMPLETE", failure_reasons(cfn, stack_id)
+
+
+def test_a_capacity_provider_still_on_a_cluster_is_tried_again_not_failed():
+    from emulator.cloudformation.ecs_clusters import CapacityProvider
+    from emulator.cloudformation.resource import NotYet, ResourceFailed
+
+    class Api:
+        def ecs(self, operation, params):
+            return {"capacityProvider": {"updateStatus": "DELETE_FAILED",
+                                         "updateStatusReason": "still on cluster cpc"}}
+
+    provider = CapacityProvider("p", {})
+    with pytest.raises(NotYet) as raised:
+        provider.remove(Api())
+    assert not isinstance(raised.value, ResourceFailed)
 
 
 def test_associations_without_default_strategy_fail_as_the_schema_says(clean_emulator):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from emulator.aws.errors import AwsError
 from emulator.cloudformation.properties import tags_of, to_request
-from emulator.cloudformation.resource import (Api, ApiResource, ResourceFailed, delete_gone,
+from emulator.cloudformation.resource import (Api, ApiResource, NotYet, delete_gone,
                                               tag_changes)
 
 
@@ -80,7 +80,8 @@ class CapacityProvider(ApiResource):
                 raise
             return
         if provider.get("updateStatus") == "DELETE_FAILED":  # still on a cluster: answered 200
-            raise ResourceFailed(provider.get("updateStatusReason") or "DELETE_FAILED")
+            # (moto deletes a stack's resources in no set order: its association may go next)
+            raise NotYet(provider.get("updateStatusReason") or "DELETE_FAILED")
 
 
 class ClusterCapacityProviderAssociations(ApiResource):

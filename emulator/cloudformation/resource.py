@@ -50,6 +50,12 @@ class ResourceFailed(Exception):
     """A resource could not reach its goal; the message is the reason in the stack's events."""
 
 
+class NotYet(Exception):
+    """A resource that cannot go yet but may once others of the stack have (a capacity provider
+    still on a cluster whose association the same delete removes): tried again, as a service's
+    error is, never final on the first try as ResourceFailed is."""
+
+
 class PropertiesInvalid(ResourceFailed):
     """The template's properties break the type's schema (a required one missing), found by
     CloudFormation before any handler runs: the reason is CloudFormation's own, not a handler's."""

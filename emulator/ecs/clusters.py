@@ -57,11 +57,13 @@ def update(store: EcsStore, ref: str, *, settings: list[dict] | None = None,
            service_connect_defaults: dict | None = None) -> Cluster:
     """Change what is given (None leaves it as it is)."""
     cluster = store.cluster(ref)
-    # What can be refused (a namespace that does not exist) first: a refused call changes nothing
+    # What can be refused first (settings, a namespace that does not exist), the namespace a
+    # name makes last: a refused call changes nothing, nor leaves a namespace behind
+    merged = _merge_settings(cluster.settings, settings) if settings is not None else None
     defaults = (_service_connect(store, service_connect_defaults)
                 if service_connect_defaults is not None else None)
-    if settings is not None:
-        cluster.settings = _merge_settings(cluster.settings, settings)
+    if merged is not None:
+        cluster.settings = merged
     if configuration is not None:
         cluster.configuration = configuration
     if service_connect_defaults is not None:

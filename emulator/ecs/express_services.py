@@ -118,9 +118,11 @@ def update(store: EcsStore, ctx: RequestContext, request) -> ExpressService:
     changes = {"cluster": service.cluster_name, "service": service.name,
                "taskDefinition": definition.arn,
                "desiredCount": settings["scalingTarget"]["minTaskCount"]}
-    balancer = service.load_balancers[0]
+    # (an UpdateService may have taken the load balancer off: then nothing to move)
+    balancer = service.load_balancers[0] if service.load_balancers else None
     served, port = _target(definition)
-    if (served, port) != (balancer["containerName"], balancer["containerPort"]):
+    if balancer is not None and (served, port) != (balancer["containerName"],
+                                                   balancer["containerPort"]):
         # The load balancer sends its traffic to the new revision's port from now on, not to
         # a port of the old one the new tasks may not serve (or serve something else on).
         changes["loadBalancers"] = [{**balancer, "containerName": served,
