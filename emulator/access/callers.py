@@ -71,9 +71,11 @@ from emulator.ecs.local_instance import DEFAULT_ENGINE
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
 READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
 FIRST_READ_TIMEOUT_S = 4.0  # ... the default engine's, while none of it is known (_patience)
-# How long a live task's holder on the default bridge may wait for its admission to the guard
-# (it starts before it is admitted), polled every ADMIT_POLL_S
-ADMIT_WAIT_S = 1.0
+# How long the gate's decider waits for a live task's holder on the default bridge to be
+# admitted to the guard (it starts before it is admitted; on a loaded machine the admission can
+# come seconds after Docker's start), polled every ADMIT_POLL_S. Only a connection from a live
+# task's address waits: a stranger's is told at once.
+ADMIT_WAIT_S = 5.0
 ADMIT_POLL_S = 0.01
 _UNREAD = object()  # an engine's network that could not be read this time (late or failing)
 
