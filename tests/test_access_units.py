@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import select
 import socket
-import struct
 import threading
 import time
 from types import SimpleNamespace
@@ -14,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from emulator.access import host_access, iam_resources, peer_check
+from emulator.access import host_access, iam_resources
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.gate import CALLER_KEY, Gate, listen_for_containers
 from emulator.access.rights import AccessDeniedException, Rights
@@ -311,80 +310,6 @@ def test_a_stranger_is_closed_unread_and_docker_is_asked_off_the_selector_thread
     finally:
         door.docker.set()
         server.stop()
-
-
-class _AdmittedLate(AdmitEveryone):
-    """127.0.0.3 is a task's address whose admission to the default bridge's guard lands just
-    after its first connection was accepted, before the decider asks (Callers.admits compares
-    the admission's time with `since`; without one, it is the task's now)."""
-
-    def __init__(self):
-        self.admitted_at: float | None = None
-
-    def admits(self, address: str, wait: bool = True, this_host=None,
-               since: float | None = None):
-        if address != "127.0.0.3":
-            return True
-        if not wait:
-            if self.admitted_at is None:
-                time.sleep(0.01)
-                self.admitted_at = time.monotonic()
-            return None
-        return since is None or self.admitted_at < since
-
-
-@pytest.mark.parametrize("held", [True, False])
-def test_a_connection_accepted_before_its_admission_is_served_only_once_its_peer_answers(
-        monkeypatch, held):
-    """A connection accepted before its address's admission may be a stranger's that held the
-    address first: the gate asks with its accept time, not the decision's, and serves it only
-    once a probe after the admission shows the peer holds it (peer_check); the next one is
-    served at once."""
-    checked = []
-
-    def check_later(sock, then):
-        checked.append(sock)
-        then(held)
-
-    monkeypatch.setattr(peer_check, "check_later", check_later)
-    server = listen_for_containers(("127.0.0.1", 0),
-                                   Gate(ok_app, _AdmittedLate(), container_facing=True))
-    threading.Thread(target=server.serve, daemon=True).start()
-    port = server.bind_addr[1]
-    request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
-    try:
-        for served in (held, True):
-            with socket.create_connection(("127.0.0.1", port), timeout=5,
-                                          source_address=("127.0.0.3", 0)) as connection:
-                connection.sendall(request)
-                try:
-                    answer = connection.recv(100)
-                except ConnectionResetError:
-                    answer = b""
-            assert answer.startswith(b"HTTP/1.1 200 OK") is served, answer
-            # the next comes later than the gate's margin on the peer's last word (gate._arrival)
-            time.sleep(0.05)
-        assert len(checked) == 1  # the first connection only
-    finally:
-        server.stop()
-
-
-def test_a_peer_that_holds_its_connection_answers_the_probe_and_a_reset_one_does_not():
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        results = {}
-        for name, reset in (("held", False), ("reset", True)):
-            client = socket.create_connection(listener.getsockname())
-            accepted, _ = listener.accept()
-            if reset:  # as the task's kernel answers a probe of a connection it does not have
-                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                client.close()
-            done = threading.Event()
-            peer_check.check_later(accepted, lambda held, name=name: (
-                results.__setitem__(name, held), done.set()))
-            assert done.wait(peer_check.CHECK_AFTER_S + 5)
-            accepted.close()
-            client.close()
-    assert results == {"held": True, "reset": False}
 
 
 PLAIN = {"family": "f", "containerDefinitions": [{"name": "app", "image": "busybox",

@@ -244,24 +244,6 @@ def test_a_missed_release_is_mended_by_the_next_members_read(caplog):
 
 # -- the gate ---------------------------------------------------------------------------------------
 
-def test_a_connection_accepted_before_the_admission_is_no_tasks():
-    """A stranger holding the next free address before Docker gives it to a task connects and
-    sends its request at once: accepted before the task's admission, it must not be served as
-    the task once the admission lands (closed: the task's own early call is retried)."""
-    bridge = _Bridge({"172.17.0.3": "c-b"})
-    bridge.guarded_since = 100.0
-    callers = Callers(_State(_task("b" * 32, "bridge",
-                                   containers=[("c-b", ContainerStatus.RUNNING)])),
-                      lambda: bridge)
-    assert callers.admits("172.17.0.3", since=99.0) is False
-    assert callers.admits("172.17.0.3", since=101.0) is True
-    assert callers.admits("172.17.0.3", wait=False, since=99.0) is None  # the decider closes it
-    assert callers.admits("172.17.0.3", wait=False, since=101.0) is True
-    bridge.unguarded.add("172.17.0.3")
-    assert callers.admits("172.17.0.3", since=101.0) is False
-
-
-
 def test_a_live_tasks_address_the_guard_does_not_hold_is_a_strangers(monkeypatch):
     monkeypatch.setattr("emulator.access.callers.ADMIT_WAIT_S", 0.05)
     bridge = _Bridge({"172.17.0.2": "pause-a", "172.17.0.3": "c-b"})

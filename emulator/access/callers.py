@@ -19,14 +19,10 @@ containers (or its sandbox) there, that container has not stopped, and the bridg
 anti-spoofing guard holds the address for it (runtime/bridge_guard.py: only the holder's own
 bridge port may send from it, so a container elsewhere on the bridge cannot take it by ARP);
 anything else on it is a STRANGER. A holder is admitted to the guard right after Docker starts
-it, and a connection that arrived before its admission is not served unread (admits(since=...)):
-until then a stranger that held the address could have made it, and sent its request at once;
-it is probed once the address is admitted (access/peer_check.py). The gate's decider waits up
-to ADMIT_WAIT_S for an admission; identify(), asked per request on a connection the gate let
-in, does not wait. So an address a stopped task's container left,
-which Docker gives the next container started, is not the task's once the view is read again:
-a die or destroy of a container of ours makes the next look ask Docker (forget_view), and the
-stopped container stops matching once the engine records its exit. Between Docker freeing the address and the event reaching us (the
+it: a connection that comes first waits up to ADMIT_WAIT_S for that. So an address a stopped task's container left, which Docker gives the next container
+started, is not the task's once the view is read again: a die or destroy of a container of ours
+makes the next look ask Docker (forget_view), and the stopped container stops matching once the
+engine records its exit. Between Docker freeing the address and the event reaching us (the
 events are handled one at a time) a container started there in that instant could still pass for
 the task. A view Docker could not refresh is dropped on this network, not kept: its tasks are
 strangers until Docker answers (failing closed), as a kept view fails open on a shared bridge.
@@ -71,11 +67,9 @@ from emulator.ecs.local_instance import DEFAULT_ENGINE
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
 READ_TIMEOUT_S = 1.0  # the longest one engine's network read is waited for
 FIRST_READ_TIMEOUT_S = 4.0  # ... the default engine's, while none of it is known (_patience)
-# How long the gate's decider waits for a live task's holder on the default bridge to be
-# admitted to the guard (it starts before it is admitted; on a loaded machine the admission can
-# come seconds after Docker's start), polled every ADMIT_POLL_S. Only a connection from a live
-# task's address waits: a stranger's is told at once.
-ADMIT_WAIT_S = 5.0
+# How long a live task's holder on the default bridge may wait for its admission to the guard
+# (it starts before it is admitted), polled every ADMIT_POLL_S
+ADMIT_WAIT_S = 5.0  # a loaded machine admits seconds after Docker's start; strangers are told at once
 ADMIT_POLL_S = 0.01
 _UNREAD = object()  # an engine's network that could not be read this time (late or failing)
 
@@ -116,7 +110,6 @@ class _Network:
     # On a shared one: whether the bridge's anti-spoofing guard holds the address for its
     # admitted holder (bridge_guard.py); asked per connection, a set lookup
     guarded: object = None
-    admitted_at: object = None  # ... and since when (time.monotonic(); None: not held)
     # On a shared one: the addresses a live task's holder had when it was read, for the
     # selector to admit without a look at the tasks (identify() checks again per request)
     live: frozenset = frozenset()
@@ -160,20 +153,16 @@ class Callers:
         task = self._task_at(str(ip), network.engine, asked)
         if task is None:
             return Caller(CallerKind.STRANGER if network.shared else CallerKind.NETWORK, address)
-        # No wait here: the gate let the connection in only once the guard held the address
-        # (admits' `since`, or the probe after a late admission); not held now, it was released
-        if network.shared and not _guarded(network, str(ip), 0):
+        if network.shared and not _guarded(network, str(ip), ADMIT_WAIT_S):
             return Caller(CallerKind.STRANGER, address)
         return Caller(CallerKind.TASK, address, task_arn=task.arn, task_id=task.id)
 
-    def admits(self, address: str, wait: bool = True, this_host: bool | None = None,
-               since: float | None = None) -> bool | None:
+    def admits(self, address: str, wait: bool = True,
+               this_host: bool | None = None) -> bool | None:
         """Whether `address` is no stranger's: this host's, or on one of the emulator's networks
         (which task it is, if any, does not matter here; on the default bridge, only a live
-        task's is admitted, and with `since` (when the connection was accepted, monotonic) only
-        if the guard admitted the task before that: see _guarded; `this_host`: whether the
-        connection was made on this host, if told already). With wait=False, None where telling
-        needs a look at Docker or at the tasks: the caller asks again on a thread that may wait for it (a stranger is told
+        task's is admitted). With wait=False, None where telling needs a look at Docker or at
+        the tasks: the caller asks again on a thread that may wait for it (a stranger is told
         there too, so many cost the selector nothing)."""
         if address in _LOOPBACK:
             return True
@@ -190,7 +179,7 @@ class Callers:
             network = self._network_of(ip, asked)
             if network is not None and network.shared:
                 return (self._task_at(str(ip), network.engine, asked) is not None
-                        and _guarded(network, str(ip), ADMIT_WAIT_S, since))
+                        and _guarded(network, str(ip), ADMIT_WAIT_S))
             return network is not None
         if self._read_at < asked - REFRESH_S:
             return None
@@ -203,7 +192,7 @@ class Callers:
             return None
         if not network.shared:
             return True
-        return True if str(ip) in network.live and _guarded(network, str(ip), 0, since) else None
+        return True if str(ip) in network.live and _guarded(network, str(ip), 0) else None
 
     def forget_view(self) -> None:
         """Docker told of a container of ours that started, died or went
@@ -393,23 +382,13 @@ class Callers:
             return _UNREAD
         return _Network(engine, tuple(ipaddress.ip_network(s, strict=False)
                                       for s in members.subnets), dict(members.addresses),
-                        shared=members.shared, guarded=members.guarded,
-                        admitted_at=members.admitted_at)
+                        shared=members.shared, guarded=members.guarded)
 
 
-def _guarded(network: _Network, address: str, patience: float,
-             since: float | None = None) -> bool:
+def _guarded(network: _Network, address: str, patience: float) -> bool:
     """Whether the default bridge's guard holds `address` for its holder, waiting up to
     `patience` s for it: a bridge container is admitted right after Docker starts it, and may
-    call at once, before its admission has landed. With `since` (a connection's accept time),
-    only if the admission came before it, without waiting: until the admission, a stranger
-    that held the address (Docker hands out the lowest free one) could have made the
-    connection and sent its request, served as the task once admitted; such a connection is
-    probed once the address is admitted (access/peer_check.py), not served unread."""
-    if since is not None:
-        admitted_at = network.admitted_at
-        at = admitted_at(address) if admitted_at is not None else None
-        return at is not None and at < since
+    call at once, before its admission has landed."""
     guarded = network.guarded
     if guarded is None:  # no guard: no address on the shared bridge is a task's
         return False

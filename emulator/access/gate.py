@@ -39,13 +39,10 @@ import logging
 import posixpath
 import queue
 import re
-import socket
-import struct
 import threading
-import time
 
 from emulator import http_connections, http_server
-from emulator.access import cors, peer_check
+from emulator.access import cors
 from emulator.access.browsers import BrowserRules
 from emulator.access.callers import Caller, CallerKind, Callers
 from emulator.access.control_token import REFUSED as TOKEN_REFUSED
@@ -148,29 +145,13 @@ class Gate:
             return cors.preflight(environ, start_response, allowed)
         return self._app(environ, cors.governing(start, allowed))
 
-    def admits(self, address: str, wait: bool = True, this_host: bool | None = None,
-               since: float | None = None) -> bool | None:
-        """Whether a connection from `address`, accepted at `since` (time.monotonic()), is
-        served at all on this listener (None: not known without waiting for Docker, see
-        Callers.admits)."""
+    def admits(self, address: str, wait: bool = True,
+               this_host: bool | None = None) -> bool | None:
+        """Whether a connection from `address` is served at all on this listener (None: not
+        known without waiting for Docker, see Callers.admits)."""
         if not self.container_facing:
             return True
-        return self._callers.admits(address, wait, this_host, since)
-
-
-def _arrival(conn) -> float:
-    """When `conn`'s peer last spoke (monotonic): the kernel completes a handshake and buffers
-    the request before cheroot's accept, which may come later under load, and a connection
-    whose request came before its task's admission must count as early. TCP_INFO's
-    last_data_recv and last_ack_recv (ms ago; from the handshake while no data came), less
-    10 ms for their granularity; the accept time where the socket does not tell (never later)."""
-    now = time.monotonic()
-    try:
-        info = conn.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-        data_ms, ack_ms = struct.unpack_from("=II", info, 52)
-    except (AttributeError, OSError, struct.error):
-        return now
-    return now - min(data_ms, ack_ms) / 1000 - 0.01
+        return self._callers.admits(address, wait, this_host)
 
 
 def refuse(start_response, message: str):
@@ -219,14 +200,8 @@ class _Admitting(http_connections.ConnectionManager):
         super().__init__(server)
         self._undecided: queue.Queue = queue.Queue(maxsize=UNDECIDED_LIMIT)
         self._decider: threading.Thread | None = None
-        self._checks_lock = threading.Lock()
-        self._checking = 0  # connections peer_check is probing
 
     def _arrived(self, conn) -> None:
-        # When it was accepted (first: a later time would be more lenient): on the default
-        # bridge, one accepted before its address's task was admitted to the guard may be a
-        # stranger's (callers._guarded)
-        conn.ecs_accepted_at = _arrival(conn)
         # A process of this host arrives from one of its addresses, which admits() lets in as
         # HOST: another local user is turned away here as on the operator's listener.
         users = self.server.gate.local_users
@@ -234,8 +209,7 @@ class _Admitting(http_connections.ConnectionManager):
             return
         address = conn.remote_addr or ""
         admitted = self.server.gate.admits(address, wait=False,
-                                           this_host=getattr(conn, "this_host", None),
-                                           since=conn.ecs_accepted_at)
+                                           this_host=getattr(conn, "this_host", None))
         if admitted is None:
             self._decide_later(conn)
         elif admitted:
@@ -255,35 +229,15 @@ class _Admitting(http_connections.ConnectionManager):
 
     def _decide(self) -> None:
         while (conn := self._undecided.get()) is not None:
-            address = conn.remote_addr or ""
             try:
                 if not self._stop_requested and self.server.gate.admits(
-                        address, this_host=getattr(conn, "this_host", None),
-                        since=conn.ecs_accepted_at):
+                        conn.remote_addr or "", this_host=getattr(conn, "this_host", None)):
                     # As a worker hands a connection back (put()); the idle limits take it into
                     # account at the selector thread's next tick.
                     self._route(conn, registered=False)
                     continue
-                if not self._stop_requested and self._checking < UNDECIDED_LIMIT \
-                        and self.server.gate.admits(address):
-                    # A task's address now, admitted to the guard after this was accepted: a
-                    # stranger's that held the address then, or the task's own early call
-                    with self._checks_lock:
-                        self._checking += 1
-                    peer_check.check_later(conn.socket, lambda held, conn=conn:
-                                           self._checked(conn, held))
-                    continue
             except Exception:  # the listener stopping under us: this one connection is lost
-                log.exception("admitting a connection from %s failed", address)
-            conn.close()
-
-    def _checked(self, conn, held: bool) -> None:
-        """peer_check's word on a connection accepted before its address's admission."""
-        with self._checks_lock:
-            self._checking -= 1
-        if held and not self._stop_requested:
-            self._route(conn, registered=False)
-        else:
+                log.exception("admitting a connection from %s failed", conn.remote_addr)
             conn.close()
 
     def close(self) -> None:
