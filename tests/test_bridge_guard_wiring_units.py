@@ -213,35 +213,6 @@ def test_a_shared_members_read_carries_the_guards_word():
     assert not runtime.network_members().guarded("172.17.0.9")
 
 
-def test_a_missed_release_is_mended_by_the_next_members_read(caplog):
-    """Releases come from events, which can be lost (dockerd restarted): the gate's next read of
-    the bridge's members releases an admission whose holder Docker no longer shows there, so
-    the next container Docker gives the address is not cut off until the emulator exits."""
-    runtime, api, guard = _guarded_runtime("g13")
-    started = []
-    for _ in range(3):
-        container = runtime.create_container(_spec())
-        runtime.start_container(container)
-        started.append((container, api.containers[container]["ip"],
-                        api.containers[container]["mac"]))
-    (kept, kept_ip, _), (lost, lost_ip, lost_mac), (late, late_ip, _) = started
-    api.containers.pop(lost)  # removed, and given to another container: no event came
-    api.containers.pop(late)
-    guard.times[late_ip] += 3600  # admitted after the read began: it may be missing from it
-    api.bridge = {**api.bridge, "Containers": {kept: {"IPv4Address": f"{kept_ip}/16"},
-                                               "someone": {"IPv4Address": f"{lost_ip}/16"}}}
-    with caplog.at_level(logging.WARNING, logger="emulator.runtime"):
-        members = runtime.network_members()
-    assert guard.guarded(kept_ip) and guard.guarded(late_ip) and not guard.guarded(lost_ip)
-    assert not members.guarded(lost_ip)
-    assert [c for c in guard.calls if c[0] == "release"] == [("release", lost_mac, lost_ip)]
-    assert f"released {lost_ip}" in caplog.text and "someone" in caplog.text
-    runtime.network_members()  # nothing more to mend
-    assert [c[0] for c in guard.calls].count("release") == 1
-    runtime.remove_container(lost)  # its late removal: released already, not twice
-    assert [c[0] for c in guard.calls].count("release") == 1
-
-
 # -- the gate ---------------------------------------------------------------------------------------
 
 def test_a_live_tasks_address_the_guard_does_not_hold_is_a_strangers(monkeypatch):

@@ -144,15 +144,14 @@ class DockerTaskNetwork:
         container, in another namespace, elsewhere), whose addresses a container here may have
         too; the emulator run as a container that has joined the network is on it itself."""
         network = self.ensure_network()[0]
-        began = time.monotonic()
         members = docker_network.network_members(self.api, network)
         if members.shared:  # a task there needs its address guarded too (callers.py)
             holders = self.holders
             if holders is None:
                 return replace(members, guarded=_unguarded, admitted_at=_never)
-            # A release missed (dockerd restarted and lost its events, a stalled consumer)
-            # would cut off the next container Docker gives that address: this read mends it
-            holders.reconcile(members.addresses, began)
+            # (A release missed, dockerd restarted and lost its events, would cut off the next
+            # container Docker gives that address; GuardedHolders.reconcile mends that but is
+            # not called here: under load it released live tasks that Docker's read missed.)
             return replace(members, guarded=holders.guard.guarded,
                            admitted_at=holders.guard.admitted_at)
         if (self._joined(network, members)
