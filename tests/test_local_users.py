@@ -21,6 +21,7 @@ import pytest
 
 from emulator.access import local_users as local_users_module
 from emulator.access.local_users import LocalUsers
+from emulator.access import peer_uid as peer_uid_module
 from emulator.access.peer_uid import GONE, PeerUid
 from emulator.access.host_addresses import is_local_address
 from emulator.config import Settings, served_local_uids as served_uids
@@ -382,25 +383,67 @@ def test_the_dump_proves_which_sockets_may_be_the_connection():
     """Only a socket with the peer's own addresses, or (off loopback) one whose first source has
     no server-side socket here, may be the connection; the owners of all of them are told."""
     peer = ("192.0.2.2", 40000)  # what the server sees: rewritten on the way
-    served = (GATEWAY, peer, 0, 11)  # our side of it
-    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12)  # root's, rewritten to `peer`
-    nobodys = (("172.17.0.1", 40001), GATEWAY, NOBODY, 13)  # nobody's, rewritten to 40002
-    answered = (("192.0.2.2", 50000), GATEWAY, NOBODY, 14)  # nobody's, served as itself
-    its_side = (GATEWAY, ("192.0.2.2", 50000), 0, 15)
+    served = (GATEWAY, peer, 0, 11, 1)  # our side of it
+    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12, 1)  # root's, rewritten to `peer`
+    nobodys = (("172.17.0.1", 40001), GATEWAY, NOBODY, 13, 1)  # nobody's, rewritten to 40002
+    answered = (("192.0.2.2", 50000), GATEWAY, NOBODY, 14, 1)  # nobody's, served as itself
+    its_side = (GATEWAY, ("192.0.2.2", 50000), 0, 15, 1)
     proven = lambda sockets, at=GATEWAY: _Dumped(sockets)._proven(socket.AF_INET, peer, at)
     assert proven([served, roots, answered, its_side]) == 0
     # A rewritten port is not the first one: any rewritten socket may be ours, and each is told.
     assert proven([served, roots, nobodys]) == frozenset({0, NOBODY})
-    assert proven([served, (roots[0], GATEWAY, 0, 0)]) == GONE  # closed: who sent it is gone
+    assert proven([served, (roots[0], GATEWAY, 0, 0, 5)]) == GONE  # closed: who sent it is gone
     assert proven([served, answered, its_side]) is None  # none may be: not told
     # The peer's own socket (bound to a device, hidden from the exact lookup) is this one.
-    hidden = (peer, GATEWAY, NOBODY, 16)
+    hidden = (peer, GATEWAY, NOBODY, 16, 1)
     assert proven([served, hidden, answered, its_side]) == NOBODY
     # On loopback nothing arrives rewritten: only the peer's own socket counts.
     loopback = ("127.0.0.1", 4566)
-    at_loopback = [((a, p), loopback, uid, inode) for (a, p), _, uid, inode in (roots, hidden)]
+    at_loopback = [((a, p), loopback, uid, inode, 1)
+                   for (a, p), _, uid, inode, _ in (roots, hidden)]
     assert proven(at_loopback, loopback) == NOBODY
     assert proven(at_loopback[:1], loopback) is None
+
+
+def test_an_earlier_connection_closing_is_not_taken_for_this_one():
+    """A closed client socket whose state says our side took its FIN (FIN_WAIT2) or sent ours
+    (LAST_ACK, CLOSING) is an earlier connection's while ours is still ESTABLISHED; one whose
+    FIN may still be on its way (FIN_WAIT1) is read again, and counts if it stays."""
+    peer = ("192.0.2.2", 40000)
+    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12, 1)
+    proven = lambda sockets, open_: _Dumped(sockets)._proven(
+        socket.AF_INET, peer, GATEWAY, lambda: open_)
+    for state in (5, 9, 11):
+        earlier = (("172.17.0.1", 39999), GATEWAY, 0, 0, state)
+        assert proven([roots, earlier], True) == 0
+        assert proven([roots, earlier], False) == GONE  # ours has a FIN too: it may be ours
+    in_flight = (("172.17.0.1", 39999), GATEWAY, 0, 0, 4)
+    assert proven([roots, in_flight], True) is peer_uid_module._CLOSING
+    assert proven([roots, (in_flight[:4] + (8,))], True) == GONE
+
+
+@pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
+def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told():
+    """A client that closes each connection first (urllib, curl) leaves its last one in
+    FIN_WAIT2 until our side closes it; its next connection is still told as its own (under
+    load each was refused as gone: CI)."""
+    finder = PeerUid()
+    with socket.socket() as listener:
+        listener.bind((DOCKER0, 0))
+        listener.listen(4)
+        first = socket.create_connection(listener.getsockname())
+        earlier, _ = listener.accept()
+        with earlier:
+            first.close()  # the client closes first; our side has not closed yet
+            with socket.create_connection(listener.getsockname()) as second:
+                served, _ = listener.accept()
+                with served:
+                    assert finder.of(served) == os.geteuid()
+                    second.sendall(b"x")
+                    second.shutdown(socket.SHUT_WR)
+                    second.close()  # this one sent and closed: who sent it cannot be told
+                    time.sleep(0.05)
+                    assert finder.of(served) == GONE
 
 
 def test_several_owners_are_served_only_if_each_is():

@@ -22,7 +22,13 @@ What the answer means (PeerUid.of):
 - an int: the uid of the live socket at the other end;
 - a frozenset of ints: the owners of every live candidate of the dump (more than one owner);
 - GONE: a socket of this host, but no longer a process's (closed, half-way out, or in TIME_WAIT:
-  the kernel reports those with uid 0, which proves nothing), or a candidate that is;
+  the kernel reports those with uid 0, which proves nothing), or a candidate that may be this
+  connection's and is. A closed candidate cannot be this connection's when its state says our
+  side has taken its close (FIN_WAIT2), or sent its own (LAST_ACK, CLOSING), while our socket is
+  still ESTABLISHED after the dump (states only move on): that is an earlier connection's, whose
+  client closed first (a keep-alive-less client's every call leaves one until our side closes
+  it), and is passed over. One in FIN_WAIT1 or CLOSE may be ours (its FIN or reset may still be
+  on its way to us): the dump is read once more after a moment before it counts;
 - None: not told: no socket here has those addresses (a peer on another machine, or in another
   network namespace, or one whose addresses NAT rewrote on a loopback listener), or this system
   has no sock_diag (not Linux).
@@ -36,6 +42,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -62,6 +69,12 @@ _ATTRIBUTE = struct.Struct("=HH")  # nlattr
 _OP = struct.Struct("=BBH")  # inet_diag_bc_op: code, yes, no (jumps, in bytes from this op)
 _HOSTCOND = struct.Struct("=BBxxi")  # inet_diag_hostcond: family, prefix_len, port
 _TIMEOUT = 0.25  # seconds a netlink answer is awaited (the kernel answers in microseconds)
+_ESTABLISHED = 1
+# A client's states that say the server's side has taken its FIN (FIN_WAIT2) or sent its own
+# (CLOSING, LAST_ACK): never this connection's while our socket is still ESTABLISHED
+_CLOSED_BEFORE_OURS = frozenset({5, 9, 11})
+_IN_FLIGHT = frozenset({4, 7})  # FIN_WAIT1, CLOSE: may be ours, its FIN or reset on its way
+_SETTLE_S = 0.005  # before a dump with a candidate closing this instant is read again
 GONE = "gone"
 
 
@@ -114,32 +127,45 @@ class PeerUid:
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
         if uid is None:
-            uid = self._proven(family, (peer_ip, peer[1]), (local_ip, local[1]))
-        return uid
+            ours = (local_ip, local[1])
+            uid = self._proven(family, (peer_ip, peer[1]), ours, lambda: _established(conn))
+            if uid is _CLOSING:  # a candidate closing this instant: its close settles first
+                time.sleep(_SETTLE_S)
+                uid = self._proven(family, (peer_ip, peer[1]), ours, lambda: _established(conn))
+        return GONE if uid is _CLOSING else uid
 
-    def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int]):
+    def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int],
+                still_open=lambda: False):
         """The owners of the sockets that may be this connection's, from one dump (see the
-        module's docstring), or None if none may be."""
+        module's docstring), or None if none may be; _CLOSING if one that may be is closing this
+        instant. `still_open`: whether our socket is still ESTABLISHED (asked after the dump)."""
         sockets = self._dump(family, ours)
         if sockets is None:
             return None
-        served_from = {remote for local, remote, _, _ in sockets if local == ours}
+        served_from = {remote for local, remote, _, _, _ in sockets if local == ours}
         rewritten = not _loopback(ours[0])  # nothing reaches a loopback address rewritten
-        owners = set()
-        for local, remote, uid, inode in sockets:
+        owners, closed = set(), []
+        for local, remote, uid, inode, state in sockets:
             if remote != ours:
                 continue
             if local == peer or (rewritten and local not in served_from):
                 if not inode:
-                    return GONE
-                owners.add(uid)
+                    closed.append(state)
+                else:
+                    owners.add(uid)
+        if closed:
+            unsettled = [state for state in closed if state not in _CLOSED_BEFORE_OURS]
+            if unsettled:  # FIN_WAIT1 or CLOSE: its FIN or reset may still be on its way
+                return _CLOSING if set(unsettled) <= _IN_FLIGHT else GONE
+            if not still_open():
+                return GONE  # our side has its FIN too: the closed one may be this connection
         if not owners:
             return None
         return next(iter(owners)) if len(owners) == 1 else frozenset(owners)
 
     def _dump(self, family, ours: tuple[str, int]):
         """Every TCP socket of `family` whose source or destination is `ours`: (its own address
-        and port, its remote ones, its uid, its inode) each; None if not told."""
+        and port, its remote ones, its uid, its inode, its TCP state) each; None if not told."""
         address = socket.inet_pton(family, ours[0])
         prefix = len(address) * 8
         cond = _HOSTCOND.size + len(address)
@@ -168,7 +194,7 @@ class PeerUid:
             local = (socket.inet_ntop(family, answer[8:8 + size]), sport)
             remote = (socket.inet_ntop(family, answer[24:24 + size]), dport)
             uid, inode = _OWNER.unpack_from(answer, _OWNER_AT - _HEADER.size)
-            found.append((local, remote, uid, inode))
+            found.append((local, remote, uid, inode, answer[1]))
         return found
 
     def _ask(self, family, src: str, sport: int, dst: str, dport: int,
@@ -234,6 +260,17 @@ class PeerUid:
         if sock is not None:
             sock.close()
             self._local.sock = None
+
+
+_CLOSING = object()  # _proven: a candidate is closing this instant (read the dump again)
+
+
+def _established(conn: socket.socket) -> bool:
+    """Whether our side of `conn` is still ESTABLISHED (tcp_info's first byte: its state)."""
+    try:
+        return conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] == _ESTABLISHED
+    except OSError:
+        return False
 
 
 def _messages(data: bytes, seq: int):
