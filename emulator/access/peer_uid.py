@@ -44,12 +44,10 @@ import struct
 import threading
 import time
 
+from emulator import netlink
+
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
-NLM_F_REQUEST = 1
-NLM_F_DUMP = 0x300
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
 INET_DIAG_REQ_BYTECODE = 1
 _BC_JMP, _BC_S_COND, _BC_D_COND = 1, 7, 8  # inet_diag bytecode: jump; the socket's source /
 # destination is (an address and port)
@@ -59,13 +57,11 @@ _LISTEN = 10  # TCP_LISTEN: an exact lookup falls back to a listener, which is n
 # A dump leaves out what cannot be this connection's socket, nor prove another's pair: a
 # listener, a connection not yet answered (SYN_SENT), one already over (TIME_WAIT).
 _DUMPED = _ALL_STATES & ~(1 << _LISTEN | 1 << 2 | 1 << 6)
-_HEADER = struct.Struct("=IHHII")  # nlmsghdr
 _REQUEST = struct.Struct("=BBBBI")  # inet_diag_req_v2 up to its inet_diag_sockid
 _PORTS = struct.Struct("!HH")
 _TAIL = struct.Struct("=III")  # idiag_if, idiag_cookie[2]
 _OWNER = struct.Struct("=II")  # inet_diag_msg's idiag_uid, idiag_inode
-_OWNER_AT = _HEADER.size + 4 + 48 + 12  # family..retrans, the sockid, expires/rqueue/wqueue
-_ATTRIBUTE = struct.Struct("=HH")  # nlattr
+_OWNER_AT = 4 + 48 + 12  # in an answer: family..retrans, the sockid, expires/rqueue/wqueue
 _OP = struct.Struct("=BBH")  # inet_diag_bc_op: code, yes, no (jumps, in bytes from this op)
 _HOSTCOND = struct.Struct("=BBxxi")  # inet_diag_hostcond: family, prefix_len, port
 _TIMEOUT = 0.25  # seconds a netlink answer is awaited (the kernel answers in microseconds)
@@ -180,20 +176,19 @@ class PeerUid:
                     + _HOSTCOND.pack(family, prefix, ours[1]) + address)
         request = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, _DUMPED)
                    + bytes(48)
-                   + _ATTRIBUTE.pack(_ATTRIBUTE.size + len(bytecode), INET_DIAG_REQ_BYTECODE)
-                   + bytecode)
-        answers = self._exchange_all(request, NLM_F_REQUEST | NLM_F_DUMP)
+                   + netlink.attribute(INET_DIAG_REQ_BYTECODE, bytecode))
+        answers = self._exchange_all(request, netlink.NLM_F_DUMP)
         if answers is None:
             return None
         found = []
         for answer in answers:
-            if len(answer) < _OWNER_AT + _OWNER.size - _HEADER.size:
+            if len(answer) < _OWNER_AT + _OWNER.size:
                 return None
             sport, dport = _PORTS.unpack_from(answer, 4)
             size = len(address)
             local = (socket.inet_ntop(family, answer[8:8 + size]), sport)
             remote = (socket.inet_ntop(family, answer[24:24 + size]), dport)
-            uid, inode = _OWNER.unpack_from(answer, _OWNER_AT - _HEADER.size)
+            uid, inode = _OWNER.unpack_from(answer, _OWNER_AT)
             found.append((local, remote, uid, inode, answer[1]))
         return found
 
@@ -204,54 +199,39 @@ class PeerUid:
                    + socket.inet_pton(family, src).ljust(16, b"\0")
                    + socket.inet_pton(family, dst).ljust(16, b"\0")
                    + _TAIL.pack(interface, _NO_COOKIE, _NO_COOKIE))
-        answers = self._exchange_all(request, NLM_F_REQUEST)
+        answers = self._exchange_all(request, 0)
         if not answers:  # ENOENT: no such socket here; anything else: not told either
             return None
         answer = answers[0]
-        if len(answer) < _OWNER_AT + _OWNER.size - _HEADER.size:
+        if len(answer) < _OWNER_AT + _OWNER.size:
             return None
         state = answer[1]
         found_ports = _PORTS.unpack_from(answer, 4)
         if state == _LISTEN or found_ports != (sport, dport):
             return None
-        uid, inode = _OWNER.unpack_from(answer, _OWNER_AT - _HEADER.size)
+        uid, inode = _OWNER.unpack_from(answer, _OWNER_AT)
         return uid if inode else GONE
 
     def _exchange_all(self, request: bytes, flags: int) -> list[bytes] | None:
-        """The payloads of the kernel's answers to `request` (a dump's every one; an error:
-        none), on this thread's netlink socket; None if not told."""
-        sock = self._socket()
-        seq = next(self._seq) & 0xFFFFFFFF
+        """The bodies of the kernel's answers to `request` (a dump's every one), on this
+        thread's netlink socket; None if not told (the kernel's error: ENOENT, no such socket)."""
         try:
-            if sock is None:
-                return None
-            sock.send(_HEADER.pack(_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY, flags,
-                                   seq, 0) + request)
-            payloads = []
-            while True:
-                data = sock.recv(65536)
-                for kind, payload in _messages(data, seq):
-                    if kind == NLMSG_ERROR:
-                        return [] if not payloads else None
-                    if kind == NLMSG_DONE:
-                        return payloads
-                    payloads.append(payload)
-                if payloads and not flags & NLM_F_DUMP:
-                    return payloads
-        except OSError:
+            sock = self._socket()
+            answers = netlink.exchange(sock, SOCK_DIAG_BY_FAMILY, flags, request,
+                                       next(self._seq) & 0xFFFFFFFF)
+        except netlink.NetlinkError:
+            return None
+        except OSError:  # no sock_diag here, or no answer in time: asked afresh next time
             self._close()
             return None
+        return [body for _, body in answers]
 
-    def _socket(self) -> socket.socket | None:
+    def _socket(self) -> socket.socket:
         """This thread's netlink socket (each listener's selector thread asks on its own, so
         none waits on another's question)."""
         sock = getattr(self._local, "sock", None)
         if sock is None:
-            try:
-                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
-            except OSError:
-                return None
-            sock.settimeout(_TIMEOUT)
+            sock = netlink.open_socket(NETLINK_SOCK_DIAG, _TIMEOUT)
             self._local.sock = sock
         return sock
 
@@ -271,16 +251,3 @@ def _established(conn: socket.socket) -> bool:
         return conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] == _ESTABLISHED
     except OSError:
         return False
-
-
-def _messages(data: bytes, seq: int):
-    """The (type, payload) of each netlink message in `data` answering `seq` (an answer to an
-    earlier question that timed out is skipped)."""
-    at = 0
-    while at + _HEADER.size <= len(data):
-        length, kind, _, number, _ = _HEADER.unpack_from(data, at)
-        if length < _HEADER.size:
-            return
-        if number == seq:
-            yield kind, data[at + _HEADER.size:at + length]
-        at += (length + 3) & ~3
