@@ -546,6 +546,26 @@ def test_images_from_a_registry_on_this_host_are_told_as_docker_parses_reference
     assert host_access._local_registry(image) == registry
 
 
+def test_a_connection_is_of_this_host_by_its_peer_or_a_loopback_arrival(monkeypatch):
+    """One answer (host_addresses.from_this_host) for the listeners, told as a connection
+    arrives, and for callers.py where that was not told (from the peer's address alone)."""
+    from emulator.access import host_addresses
+    from emulator.access.host_addresses import from_this_host
+
+    assert from_this_host("127.0.0.1") and from_this_host("::ffff:127.0.0.1")
+    assert not from_this_host("203.0.113.7") and not from_this_host("")
+    # on a loopback address: rewritten on its way (MASQUERADE), so made here
+    assert from_this_host("203.0.113.7", "127.0.0.1")
+    assert not from_this_host("203.0.113.7", "172.17.0.1")
+    assert not from_this_host("fe80::1", "fe80::2", scope=2**31 - 1)  # no such interface
+    callers = Callers(_State(), lambda: _Runtime({}))
+    assert callers.identify("203.0.113.7").kind is CallerKind.STRANGER
+    monkeypatch.setattr(host_addresses, "is_local_address", lambda a: a == "203.0.113.7")
+    assert from_this_host("::ffff:203.0.113.7")
+    assert callers.identify("203.0.113.7").kind is CallerKind.HOST
+    assert callers.admits("203.0.113.7", wait=False)
+
+
 def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):
     """From inside the emulator's own container a bind finds neither the host's docker0 nor the
     engines' networks' gateways, and Docker Desktop's names resolve to the host there."""

@@ -4,6 +4,8 @@ Engines' gateways, nor a name that resolves to one, is where a task may send the
 process or its Docker Engine (moto's outbound calls, image registries, endpoints a task names:
 aws/moto_containment.py, host_access.py).
 
+Whether a connection was made on this host (from_this_host) is told here for the listeners
+(local_users.py, once per connection as it arrives) and for callers.py (where that was not told).
 Apart from callers.py, which tells tasks apart: these answers need no task and no view of a
 network, and modules with no caller to tell ask them (server.py, engine/engines.py,
 metadata/link_local.py, browsers.py). What this module keeps is process-wide: the running
@@ -35,6 +37,41 @@ def is_local_address(address: str) -> bool:
         return False
     finally:
         probe.close()
+
+
+def _ip(address: str):
+    """`address` as an ipaddress (an IPv4 client of a dual-stack listener as IPv4), or None."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a Unix socket, or no peer at all
+        return None
+    return getattr(ip, "ipv4_mapped", None) or ip
+
+
+def from_this_host(peer: str, arrived_on: str | None = None, scope: int = 0) -> bool:
+    """Whether a connection from `peer` that arrived on our address `arrived_on` was made on
+    this host: the peer is loopback or one of this host's addresses (a link-local one on the
+    interface `scope`), or the connection came to a loopback address (which nothing from
+    elsewhere reaches: a peer address that is none of ours there was rewritten on the way, as
+    Docker's MASQUERADE does). The listeners tell it once per connection as it arrives
+    (local_users.py); without `arrived_on` (not told), the peer's address alone decides."""
+    ip = _ip(peer)
+    if ip is not None and (ip.is_loopback or (_is_local_link(ip, scope) if scope
+                                              else is_local_address(str(ip)))):
+        return True
+    ours = _ip(arrived_on) if arrived_on else None
+    return ours is not None and ours.is_loopback
+
+
+def _is_local_link(ip, scope: int) -> bool:
+    """Whether the link-local `ip` is this host's on interface `scope` (bound there to tell)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind((str(ip), 0, 0, scope))
+        return True
+    except OSError:
+        return False
+
 
 
 # Names that are this host from a container (Docker Desktop, OrbStack, Lima, Podman); from

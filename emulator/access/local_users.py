@@ -32,13 +32,11 @@ serves those too.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 
 from emulator import http_connections, http_server
 from emulator.access import gate
-from emulator.access.host_addresses import is_local_address
+from emulator.access.host_addresses import from_this_host
 from emulator.access.peer_uid import GONE, PeerUid
 from emulator.config import ANY_LOCAL_USER, served_local_uids
 
@@ -63,39 +61,6 @@ def _answer(uid: int) -> bytes:
     status, headers = said[0]
     head = "".join(f"{name}: {value}\r\n" for name, value in headers)
     return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
-
-
-def _ip(address: str):
-    """`address` as an ipaddress (an IPv4 client of a dual-stack listener as IPv4), or None."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:  # a Unix socket, or no peer at all
-        return None
-    return getattr(ip, "ipv4_mapped", None) or ip
-
-
-def from_this_host(peer: str, arrived_on: str | None, scope: int = 0) -> bool:
-    """Whether a connection from `peer` that arrived on our address `arrived_on` was made on
-    this host: the peer is loopback or one of this host's addresses (a link-local one on the
-    interface `scope`), or the connection came to a loopback address (which nothing from
-    elsewhere reaches: a peer address that is none of ours there was rewritten on the way, as
-    Docker's MASQUERADE does)."""
-    ip = _ip(peer)
-    if ip is not None and (ip.is_loopback or (_is_local_link(ip, scope) if scope
-                                              else is_local_address(str(ip)))):
-        return True
-    ours = _ip(arrived_on) if arrived_on else None
-    return ours is not None and ours.is_loopback
-
-
-def _is_local_link(ip, scope: int) -> bool:
-    """Whether the link-local `ip` is this host's on interface `scope` (bound there to tell)."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind((str(ip), 0, 0, scope))
-        return True
-    except OSError:
-        return False
 
 
 def _addresses(sock) -> tuple[str | None, int]:
