@@ -10,6 +10,7 @@ import errno
 import os
 import socket
 import struct
+import time
 
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -34,12 +35,14 @@ def open_socket(protocol: int, timeout: float | None = None) -> socket.socket:
     return sock
 
 
-def exchange(sock: socket.socket, kind: int, flags: int, payload: bytes,
-             seq: int = 1) -> list[tuple[int, bytes]]:
+def exchange(sock: socket.socket, kind: int, flags: int, payload: bytes, seq: int = 1,
+             deadline: float | None = None) -> list[tuple[int, bytes]]:
     """Send one request (message type `kind`; NLM_F_REQUEST is added to `flags`) on `sock`; the
     (type, body) of each answer: a dump's every one up to its end, else the first (none for an
     acknowledgement). Raises NetlinkError with the kernel's errno, or OSError from the socket.
-    Answers to another sequence number (an earlier question that timed out) are skipped."""
+    Answers to another sequence number (an earlier question that timed out) are skipped.
+    `deadline` (time.monotonic()): a dump not over by then raises TimeoutError; the rest of it
+    stays on the socket, which then serves no other dump (close it)."""
     flags |= NLM_F_REQUEST
     sock.send(HEADER.pack(HEADER.size + len(payload), kind, flags, seq, 0) + payload)
     answers = []
@@ -55,6 +58,8 @@ def exchange(sock: socket.socket, kind: int, flags: int, payload: bytes,
             answers.append((reply, body))
             if not flags & NLM_F_DUMP:
                 return answers
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("the kernel's answer was not over in time")
 
 
 def _messages(data: bytes, seq: int):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import http.client
 import json
+import math
 import os
 import shutil
 import socket
@@ -372,7 +373,7 @@ class _Dumped(PeerUid):
         super().__init__()
         self.sockets = sockets
 
-    def _dump(self, family, ours):
+    def _dump(self, family, ours, deadline=None):
         return self.sockets
 
 
@@ -420,6 +421,62 @@ def test_an_earlier_connection_closing_is_not_taken_for_this_one():
     in_flight = (("172.17.0.1", 39999), GATEWAY, 0, 0, 4)
     assert proven([roots, in_flight], True) is peer_uid_module._CLOSING
     assert proven([roots, (in_flight[:4] + (8,))], True) == GONE
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_dumps_take_a_bounded_share_of_the_listeners_time():
+    """A local flood of connections that each need a dump (cost: the sockets connected to the
+    port) cannot hold a listener's selector: past its share of the thread's time a connection
+    that needs one is not told (refused), without a dump."""
+    clock, dumps = _Clock(), []
+    hidden = (("127.0.0.1", 40000), ("127.0.0.1", 4566), NOBODY, 16, 1)
+
+    class Flooded(_Dumped):
+        def _dump(self, family, ours, deadline=None):
+            dumps.append(deadline)
+            clock.now += 0.06  # what a dump of about 3,000 sockets costs
+            return self.sockets
+
+    finder = Flooded([hidden])
+    finder._local.budget = peer_uid_module._DumpBudget(clock, clock)
+    told = [finder._dumped(socket.AF_INET, hidden[0], hidden[1], None) for _ in range(6)]
+    burst = math.ceil(peer_uid_module._DUMP_BURST_S / 0.06)  # the last one overspends
+    assert told == [NOBODY] * burst + [None] * (6 - burst)
+    assert len(dumps) == burst and dumps[0] == 100.0 + peer_uid_module._DUMP_BURST_S
+    overspent = burst * 0.06 - peer_uid_module._DUMP_BURST_S
+    clock.now += (overspent + 0.07) / peer_uid_module._DUMP_SHARE  # its share since: 0.07 s left
+    assert finder._dumped(socket.AF_INET, hidden[0], hidden[1], None) == NOBODY
+    assert dumps[-1] == pytest.approx(clock.now - 0.06 + 0.07)
+    assert finder._dumped(socket.AF_INET, hidden[0], hidden[1], None) == NOBODY  # 0.01 s left
+    assert finder._dumped(socket.AF_INET, hidden[0], hidden[1], None) is None
+    assert len(dumps) == burst + 2
+
+
+def test_a_dump_past_its_deadline_is_cut_short_and_the_next_question_answered():
+    """The kernel's answer comes in parts as it is read: one not over by its deadline is left
+    (not told), and the thread's next questions are asked on a fresh socket."""
+    finder, held = PeerUid(), []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(512)
+        ours = listener.getsockname()
+        try:
+            for _ in range(500):  # about 90 kB of answers: more than one datagram
+                held.append(socket.create_connection(ours))
+                held.append(listener.accept()[0])
+            assert finder._dump(socket.AF_INET, ours, deadline=time.monotonic()) is None
+            assert len(finder._dump(socket.AF_INET, ours)) == 1000
+            assert finder.of(held[1]) == os.geteuid()
+        finally:
+            for sock in held:
+                sock.close()
 
 
 @pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")

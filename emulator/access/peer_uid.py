@@ -16,7 +16,9 @@ anyone who reads a served connection's port (`ss -tn`) borrow its uid. The candi
 whose own address and port are our peer's (the same connection, device-bound), and, off
 loopback only, every socket whose first source has no server-side socket here (rewritten on the
 way: one of them is this connection's). Their owners are all returned; the caller serves the
-connection only if it serves every one of them.
+connection only if it serves every one of them. A dump's cost grows with the sockets connected
+to our port, and a listener's selector thread waits on it: each thread's dumps take a bounded
+share of its time (_DUMP_SHARE); past it, a connection that needs one is not told.
 
 What the answer means (PeerUid.of):
 - an int: the uid of the live socket at the other end;
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import logging
 import os
 import socket
 import struct
@@ -45,6 +48,8 @@ import threading
 import time
 
 from emulator import netlink
+
+log = logging.getLogger(__name__)
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -71,6 +76,14 @@ _ESTABLISHED = 1
 _CLOSED_BEFORE_OURS = frozenset({5, 9, 11})
 _IN_FLIGHT = frozenset({4, 7})  # FIN_WAIT1, CLOSE: may be ours, its FIN or reset on its way
 _SETTLE_S = 0.005  # before a dump with a candidate closing this instant is read again
+# A dump's cost grows with the sockets connected to our port (about 20 ms for 1,000 on a loaded
+# 2-core machine; 120 ms for 5,000), and it runs on a listener's selector thread, which every
+# other connection of that listener waits on: a local flood of connections that each need one
+# must not stall it. So one thread's dumps take at most this share of its time, and one
+# dump (with its second reading) at most _DUMP_BURST_S; past that a connection that needs a dump
+# is not told (refused as such: never served unproven).
+_DUMP_SHARE = 0.25
+_DUMP_BURST_S = 0.2
 GONE = "gone"
 
 
@@ -85,6 +98,7 @@ class PeerUid:
     def __init__(self):
         self._local = threading.local()
         self._seq = itertools.count(1)
+        self._warned = False  # that dumps ran out of time (logged once)
 
     def works(self) -> bool:
         """Whether this system answers at all: asked about a connection of our own."""
@@ -123,19 +137,39 @@ class PeerUid:
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
         if uid is None:
-            ours = (local_ip, local[1])
-            uid = self._proven(family, (peer_ip, peer[1]), ours, lambda: _established(conn))
+            uid = self._dumped(family, (peer_ip, peer[1]), (local_ip, local[1]), conn)
+        return uid
+
+    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int], conn):
+        """_proven, read again once if a candidate is closing this instant, within this
+        thread's time for dumps (None: not told, when that is spent or the dump overruns it)."""
+        budget = self._budget()
+        deadline = budget.deadline()
+        if deadline is None:
+            if not self._warned:
+                self._warned = True
+                log.warning("connections of this host that only a dump of the sockets could "
+                            "tell took over %d%% of a listener's time: the next are refused "
+                            "until it is free again", _DUMP_SHARE * 100)
+            return None
+        waited = 0.0
+        try:
+            uid = self._proven(family, peer, ours, lambda: _established(conn), deadline)
             if uid is _CLOSING:  # a candidate closing this instant: its close settles first
                 time.sleep(_SETTLE_S)
-                uid = self._proven(family, (peer_ip, peer[1]), ours, lambda: _established(conn))
+                waited = _SETTLE_S
+                uid = self._proven(family, peer, ours, lambda: _established(conn), deadline)
+        finally:
+            budget.spend(waited)
         return GONE if uid is _CLOSING else uid
 
     def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int],
-                still_open=lambda: False):
+                still_open=lambda: False, deadline: float | None = None):
         """The owners of the sockets that may be this connection's, from one dump (see the
-        module's docstring), or None if none may be; _CLOSING if one that may be is closing this
-        instant. `still_open`: whether our socket is still ESTABLISHED (asked after the dump)."""
-        sockets = self._dump(family, ours)
+        module's docstring), or None if none may be (or the dump is not over by `deadline`);
+        _CLOSING if one that may be is closing this instant. `still_open`: whether our socket is
+        still ESTABLISHED (asked after the dump)."""
+        sockets = self._dump(family, ours, deadline)
         if sockets is None:
             return None
         served_from = {remote for local, remote, _, _, _ in sockets if local == ours}
@@ -159,9 +193,10 @@ class PeerUid:
             return None
         return next(iter(owners)) if len(owners) == 1 else frozenset(owners)
 
-    def _dump(self, family, ours: tuple[str, int]):
+    def _dump(self, family, ours: tuple[str, int], deadline: float | None = None):
         """Every TCP socket of `family` whose source or destination is `ours`: (its own address
-        and port, its remote ones, its uid, its inode, its TCP state) each; None if not told."""
+        and port, its remote ones, its uid, its inode, its TCP state) each; None if not told
+        (or not over by `deadline`)."""
         address = socket.inet_pton(family, ours[0])
         prefix = len(address) * 8
         cond = _HOSTCOND.size + len(address)
@@ -177,7 +212,7 @@ class PeerUid:
         request = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, _DUMPED)
                    + bytes(48)
                    + netlink.attribute(INET_DIAG_REQ_BYTECODE, bytecode))
-        answers = self._exchange_all(request, netlink.NLM_F_DUMP)
+        answers = self._exchange_all(request, netlink.NLM_F_DUMP, deadline)
         if answers is None:
             return None
         found = []
@@ -212,16 +247,19 @@ class PeerUid:
         uid, inode = _OWNER.unpack_from(answer, _OWNER_AT)
         return uid if inode else GONE
 
-    def _exchange_all(self, request: bytes, flags: int) -> list[bytes] | None:
+    def _exchange_all(self, request: bytes, flags: int,
+                      deadline: float | None = None) -> list[bytes] | None:
         """The bodies of the kernel's answers to `request` (a dump's every one), on this
-        thread's netlink socket; None if not told (the kernel's error: ENOENT, no such socket)."""
+        thread's netlink socket; None if not told (the kernel's error: ENOENT, no such socket;
+        a dump not over by `deadline`)."""
         try:
             sock = self._socket()
             answers = netlink.exchange(sock, SOCK_DIAG_BY_FAMILY, flags, request,
-                                       next(self._seq) & 0xFFFFFFFF)
+                                       next(self._seq) & 0xFFFFFFFF, deadline)
         except netlink.NetlinkError:
             return None
-        except OSError:  # no sock_diag here, or no answer in time: asked afresh next time
+        except OSError:  # no sock_diag here, no answer in time, or a dump cut short (the rest
+            # of it would hold the socket): asked afresh next time
             self._close()
             return None
         return [body for _, body in answers]
@@ -235,6 +273,12 @@ class PeerUid:
             self._local.sock = sock
         return sock
 
+    def _budget(self) -> "_DumpBudget":
+        budget = getattr(self._local, "budget", None)
+        if budget is None:
+            budget = self._local.budget = _DumpBudget()
+        return budget
+
     def _close(self) -> None:
         sock = getattr(self._local, "sock", None)
         if sock is not None:
@@ -243,6 +287,30 @@ class PeerUid:
 
 
 _CLOSING = object()  # _proven: a candidate is closing this instant (read the dump again)
+
+
+class _DumpBudget:
+    """How long one thread's dumps may still take: _DUMP_SHARE of the time that passes, at most
+    _DUMP_BURST_S at once. What a dump takes is counted as the thread's own time (the kernel's
+    work for it included), so a machine too loaded to run us promptly does not spend it."""
+
+    def __init__(self, clock=time.monotonic, work=time.thread_time):
+        self._clock, self._work = clock, work
+        self._left = _DUMP_BURST_S
+        self._at = clock()
+        self._started = work()
+
+    def deadline(self) -> float | None:
+        """When (self._clock) a dump that starts now must be over; None: no time left now."""
+        now = self._clock()
+        self._left = min(_DUMP_BURST_S, self._left + (now - self._at) * _DUMP_SHARE)
+        self._at, self._started = now, self._work()
+        return now + self._left if self._left > 0 else None
+
+    def spend(self, waited: float = 0.0) -> None:
+        """Take the thread's time since deadline(), and `waited` (asleep), from what is left."""
+        self._left -= self._work() - self._started + waited
+        self._at = self._clock()
 
 
 def _established(conn: socket.socket) -> bool:
