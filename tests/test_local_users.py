@@ -21,7 +21,6 @@ import pytest
 
 from emulator.access import local_users as local_users_module
 from emulator.access.local_users import LocalUsers
-from emulator.access import peer_uid as peer_uid_module
 from emulator.access.peer_uid import GONE, PeerUid
 from emulator.access.host_addresses import is_local_address
 from emulator.config import Settings, served_local_uids as served_uids
@@ -444,7 +443,7 @@ def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told():
         earlier, _ = listener.accept()
         with kept, kept_served:
             first.close()  # the client closes first; our side has not closed yet
-            with socket.create_connection(listener.getsockname()) as second:
+            with socket.create_connection(listener.getsockname()):
                 served, _ = listener.accept()
                 with served:
                     assert finder.of(served) == os.geteuid()
