@@ -25,15 +25,20 @@ What the answer means (PeerUid.of):
 - a frozenset of ints: the owners of every live candidate of the dump (more than one owner);
 - GONE: a socket of this host, but no longer a process's (closed, half-way out, or in TIME_WAIT:
   the kernel reports those with uid 0, which proves nothing), or a candidate that may be this
-  connection's and is. A closed candidate cannot be this connection's when its state says our
-  side has taken its close (FIN_WAIT2), or sent its own (LAST_ACK, CLOSING), while our socket is
-  still ESTABLISHED after the dump (states only move on): that is an earlier connection's, whose
-  client closed first (a keep-alive-less client's every call leaves one until our side closes
-  it), and is passed over. One in FIN_WAIT1 or CLOSE may be ours (its FIN or reset may still be
-  on its way to us): the dump is read once more after a moment before it counts;
+  connection's and is; and any answer of the dump while our own socket is no longer ESTABLISHED
+  once the dump is read (its client sent a FIN or reset: it may have sent its request and gone,
+  its socket out of the dump altogether);
 - None: not told: no socket here has those addresses (a peer on another machine, or in another
   network namespace, or one whose addresses NAT rewrote on a loopback listener), or this system
   has no sock_diag (not Linux).
+
+Closed candidates that are earlier connections' are passed over (a client that closes each
+connection first, as urllib and curl do, leaves one behind each call until our side closes it):
+one in FIN_WAIT2 (our side took its FIN), LAST_ACK or CLOSING (our side sent its own) cannot be
+this connection's while ours is still ESTABLISHED after the dump, as states only move on. One in
+FIN_WAIT1 or CLOSE (a FIN or reset sent, perhaps still on its way) is passed over only while as
+many other connections of ours from rewritten sources have taken a FIN (CLOSE_WAIT, LAST_ACK,
+CLOSING): each closing client is then an earlier connection's; otherwise it may be ours.
 """
 
 from __future__ import annotations
@@ -75,13 +80,13 @@ _ESTABLISHED = 1
 # (CLOSING, LAST_ACK): never this connection's while our socket is still ESTABLISHED
 _CLOSED_BEFORE_OURS = frozenset({5, 9, 11})
 _IN_FLIGHT = frozenset({4, 7})  # FIN_WAIT1, CLOSE: may be ours, its FIN or reset on its way
-_SETTLE_S = 0.005  # before a dump with a candidate closing this instant is read again
+_TOOK_A_FIN = frozenset({8, 9, 11})  # a server side's CLOSE_WAIT, LAST_ACK, CLOSING
 # A dump's cost grows with the sockets connected to our port (about 20 ms for 1,000 on a loaded
 # 2-core machine; 120 ms for 5,000), and it runs on a listener's selector thread, which every
 # other connection of that listener waits on: a local flood of connections that each need one
-# must not stall it. So one thread's dumps take at most this share of its time, and one
-# dump (with its second reading) at most _DUMP_BURST_S; past that a connection that needs a dump
-# is not told (refused as such: never served unproven).
+# must not stall it. So one thread's dumps take at most this share of its time, and one dump
+# at most _DUMP_BURST_S; past that a connection that needs a dump is not told (refused as
+# such: never served unproven).
 _DUMP_SHARE = 0.25
 _DUMP_BURST_S = 0.2
 GONE = "gone"
@@ -137,12 +142,14 @@ class PeerUid:
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
         if uid is None:
-            uid = self._dumped(family, (peer_ip, peer[1]), (local_ip, local[1]), conn)
+            uid = self._dumped(family, (peer_ip, peer[1]), (local_ip, local[1]))
+            if uid is not None and not _established(conn):
+                return GONE  # its client has sent a FIN or reset: it may be gone from the dump
         return uid
 
-    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int], conn):
-        """_proven, read again once if a candidate is closing this instant, within this
-        thread's time for dumps (None: not told, when that is spent or the dump overruns it)."""
+    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int]):
+        """_proven within this thread's time for dumps (None: not told, when that is spent or
+        the dump overruns it)."""
         budget = self._budget()
         deadline = budget.deadline()
         if deadline is None:
@@ -152,43 +159,40 @@ class PeerUid:
                             "tell took over %d%% of a listener's time: the next are refused "
                             "until it is free again", _DUMP_SHARE * 100)
             return None
-        waited = 0.0
         try:
-            uid = self._proven(family, peer, ours, lambda: _established(conn), deadline)
-            if uid is _CLOSING:  # a candidate closing this instant: its close settles first
-                time.sleep(_SETTLE_S)
-                waited = _SETTLE_S
-                uid = self._proven(family, peer, ours, lambda: _established(conn), deadline)
+            return self._proven(family, peer, ours, deadline)
         finally:
-            budget.spend(waited)
-        return GONE if uid is _CLOSING else uid
+            budget.spend()
 
     def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int],
-                still_open=lambda: False, deadline: float | None = None):
+                deadline: float | None = None):
         """The owners of the sockets that may be this connection's, from one dump (see the
-        module's docstring), or None if none may be (or the dump is not over by `deadline`);
-        _CLOSING if one that may be is closing this instant. `still_open`: whether our socket is
-        still ESTABLISHED (asked after the dump)."""
+        module's docstring), or None if none may be (or the dump is not over by `deadline`)."""
         sockets = self._dump(family, ours, deadline)
         if sockets is None:
             return None
         served_from = {remote for local, remote, _, _, _ in sockets if local == ours}
         rewritten = not _loopback(ours[0])  # nothing reaches a loopback address rewritten
-        owners, closed = set(), []
+        owners, closing = set(), 0
         for local, remote, uid, inode, state in sockets:
             if remote != ours:
                 continue
             if local == peer or (rewritten and local not in served_from):
-                if not inode:
-                    closed.append(state)
-                else:
+                if inode:
                     owners.add(uid)
-        if closed:
-            unsettled = [state for state in closed if state not in _CLOSED_BEFORE_OURS]
-            if unsettled:  # FIN_WAIT1 or CLOSE: its FIN or reset may still be on its way
-                return _CLOSING if set(unsettled) <= _IN_FLIGHT else GONE
-            if not still_open():
-                return GONE  # our side has its FIN too: the closed one may be this connection
+                elif local == peer:
+                    return GONE  # this connection's own socket, closed
+                elif state in _IN_FLIGHT:
+                    closing += 1
+                elif state not in _CLOSED_BEFORE_OURS:
+                    return GONE
+        if closing:
+            clients = {local for local, _, _, _, _ in sockets}
+            told_a_fin = sum(1 for local, remote, _, _, state in sockets
+                             if local == ours and remote != peer and remote not in clients
+                             and state in _TOOK_A_FIN)
+            if closing > told_a_fin:
+                return GONE  # one of them may be this connection's, its FIN on its way
         if not owners:
             return None
         return next(iter(owners)) if len(owners) == 1 else frozenset(owners)
@@ -286,9 +290,6 @@ class PeerUid:
             self._local.sock = None
 
 
-_CLOSING = object()  # _proven: a candidate is closing this instant (read the dump again)
-
-
 class _DumpBudget:
     """How long one thread's dumps may still take: _DUMP_SHARE of the time that passes, at most
     _DUMP_BURST_S at once. What a dump takes is counted as the thread's own time (the kernel's
@@ -307,9 +308,9 @@ class _DumpBudget:
         self._at, self._started = now, self._work()
         return now + self._left if self._left > 0 else None
 
-    def spend(self, waited: float = 0.0) -> None:
-        """Take the thread's time since deadline(), and `waited` (asleep), from what is left."""
-        self._left -= self._work() - self._started + waited
+    def spend(self) -> None:
+        """Take the thread's time since deadline() from what is left."""
+        self._left -= self._work() - self._started
         self._at = self._clock()
 
 
