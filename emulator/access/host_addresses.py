@@ -22,16 +22,17 @@ from typing import Callable, Iterable
 from emulator.access.name_resolution import Resolver, Unresolved
 
 
-def is_local_address(address: str) -> bool:
-    """Whether `address` is one of this host's (only a local address can be bound; a bind and a
-    close cost microseconds, and addresses come and go, so the answer is not kept)."""
+def is_local_address(address: str, scope: int = 0) -> bool:
+    """Whether `address` is one of this host's (a link-local one: on the interface `scope`).
+    Only a local address can be bound; a bind and a close cost microseconds, and addresses come
+    and go, so the answer is not kept."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     try:
         probe = socket.socket(family, socket.SOCK_STREAM)
     except OSError:  # no such family here (IPv6 turned off): no address of it is ours
         return False
     try:
-        probe.bind((address, 0))
+        probe.bind((address, 0, 0, scope) if family == socket.AF_INET6 else (address, 0))
         return True
     except OSError:
         return False
@@ -56,22 +57,10 @@ def from_this_host(peer: str, arrived_on: str | None = None, scope: int = 0) -> 
     Docker's MASQUERADE does). The listeners tell it once per connection as it arrives
     (local_users.py); without `arrived_on` (not told), the peer's address alone decides."""
     ip = _ip(peer)
-    if ip is not None and (ip.is_loopback or (_is_local_link(ip, scope) if scope
-                                              else is_local_address(str(ip)))):
+    if ip is not None and (ip.is_loopback or is_local_address(str(ip), scope)):
         return True
     ours = _ip(arrived_on) if arrived_on else None
     return ours is not None and ours.is_loopback
-
-
-def _is_local_link(ip, scope: int) -> bool:
-    """Whether the link-local `ip` is this host's on interface `scope` (bound there to tell)."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind((str(ip), 0, 0, scope))
-        return True
-    except OSError:
-        return False
-
 
 
 # Names that are this host from a container (Docker Desktop, OrbStack, Lima, Podman); from
