@@ -15,19 +15,18 @@ of its container's network namespace, none of this host's: it costs no lookup.
 
 A connection from this host whose peer socket the kernel's exact lookup misses is told only
 where one dump of the sockets connected to us proves it (access/peer_uid.py): a socket bound to
-a device (found by its own addresses, told as its maker's), or, on a gateway listener, one
-whose source Docker's MASQUERADE rewrote on the way (served only if every socket that may be
-it is live and of a served user; a dump's cost grows with the sockets connected to the port,
-so a listener gives dumps a bounded share of its time: peer_uid.py). Anything else is refused:
-its socket is gone (it sent its request and closed), or it was rewritten on its way to a
-loopback address (the rule rewrites a source on docker0's subnet, which any local user may
-bind), so who made it cannot be told; a socket is never taken for one that only shares its
-source port. Not told, and served as before:
-a peer of another machine (when the operator binds 0.0.0.0), of another network namespace (the
-tasks of an emulator in its own container), and everyone where sock_diag does not answer (not
-Linux). The kernel tells who made the socket that connected: a forwarder or proxy run by root
-(socat, an SSH tunnel as root) lets whoever it forwards for in; one run by another account (an
-HTTP_PROXY of a user's own) is refused.
+a device (found by its own addresses, told as its maker's), or, on a gateway listener, one whose
+source Docker's MASQUERADE rewrote on the way (served only if every socket that may be it is
+live and of a served user; a dump's cost grows with the sockets connected to the port, so a
+listener gives dumps a bounded share of its time: peer_uid.py). Anything else is refused: its
+socket is gone (it sent its request and closed), or it was rewritten on its way to a loopback
+address (the rule rewrites a source on docker0's subnet, which any local user may bind), so who
+made it cannot be told; a socket is never taken for one that only shares its source port. Not
+told, and served as before: a peer of another machine (when the operator binds 0.0.0.0), of
+another network namespace (the tasks of an emulator in its own container), and everyone where
+sock_diag does not answer (not Linux). The kernel tells who made the socket that connected: a
+forwarder or proxy run by root (socat, an SSH tunnel as root) lets whoever it forwards for in;
+one run by another account (an HTTP_PROXY of a user's own) is refused.
 ECS_EMULATOR_LOCAL_USERS=any serves every local user, as before; a list of uids or user names
 serves those too.
 """
