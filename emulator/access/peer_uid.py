@@ -89,6 +89,10 @@ _TOOK_A_FIN = frozenset({8, 9, 11})  # a server side's CLOSE_WAIT, LAST_ACK, CLO
 # such: never served unproven).
 _DUMP_SHARE = 0.25
 _DUMP_BURST_S = 0.2
+# A dump is cut short only past this much wall time at the least (or what is left, if more): a
+# loaded machine that holds our thread off the CPU mid-dump costs the budget nothing and must
+# not refuse a connection either (that made CI refuse this host's calls under load before)
+_DUMP_STALL_S = 1.0
 GONE = "gone"
 
 
@@ -306,7 +310,7 @@ class _DumpBudget:
         now = self._clock()
         self._left = min(_DUMP_BURST_S, self._left + (now - self._at) * _DUMP_SHARE)
         self._at, self._started = now, self._work()
-        return now + self._left if self._left > 0 else None
+        return now + max(self._left, _DUMP_STALL_S) if self._left > 0 else None
 
     def spend(self) -> None:
         """Take the thread's time since deadline() from what is left."""
