@@ -16,6 +16,7 @@ service role a stack acts with), update_scope
 (what an update touches), update_rights (an update checked as a whole under IAM enforcement),
 template_inputs (SSM,
 dynamic references, template URLs), template_types (resource types that do not exist refused),
+template_validation (ValidateTemplate: structure, not property values),
 ec2_network (deleting a stack's VPC network), teardown (a stack's resources and outputs while
 it is deleted).
 """
@@ -53,7 +54,8 @@ def _install_into_moto() -> None:
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
                                              ecs_services, not_emulated, replacements, stack_life,
                                              stack_role, teardown, template_inputs,
-                                             template_types, update_scope)
+                                             template_types, template_validation,
+                                             update_scope)
 
         resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
                           + not_emulated.TYPES)
@@ -105,4 +107,5 @@ def _install_into_moto() -> None:
             backend.describe_stack_events)
         backend.describe_stack_resources = template_inputs.describe_stack_resources
         responses.get_stack_from_s3_url = template_inputs.template_from_url
+        responses.CloudFormationResponse.validate_template = template_validation.validate_template
         _installed = True

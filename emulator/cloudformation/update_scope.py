@@ -25,11 +25,11 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
     def build_resource_diff(self, other_template, parameters=None):
         diff = original(self, other_template, parameters)
         new, old = other_template.get("Resources") or {}, self._resource_json_map
-        refs = {name: _references(body) & set(new) for name, body in new.items()}
+        refs = {name: references(body) & set(new) for name, body in new.items()}
         modify = list(diff["Modify"])
         changed = self.__dict__.get("_emulator_parameters_changed", frozenset())
         modify += [name for name, body in new.items() if name in old and name not in modify
-                   and _references(body) & changed]
+                   and references(body) & changed]
         grew = True
         while grew:
             grew = False
@@ -61,7 +61,7 @@ def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozense
 
         def modified_first(diff, other_template):
             new = other_template.get("Resources") or {}
-            refs = {name: _references(body) & set(new) for name, body in new.items()}
+            refs = {name: references(body) & set(new) for name, body in new.items()}
             early = _needed_by(diff["Add"], diff["Modify"], refs)
             if early:
                 diff["Add"] = _ModifiedFirst(diff["Add"], early, diff["Modify"], self,
@@ -140,7 +140,9 @@ def _needed_by(added, modify, refs: dict[str, set[str]]) -> list[str]:
     return _in_dependency_order([name for name in modify if name in needed], refs)
 
 
-def _references(value) -> set[str]:
+def references(value) -> set[str]:
+    """The logical ids (or parameters, pseudo parameters) `value` refers to by Ref, Fn::GetAtt
+    and DependsOn."""
     found: set[str] = set()
     if isinstance(value, dict):
         if isinstance(value.get("Ref"), str):
@@ -153,10 +155,10 @@ def _references(value) -> set[str]:
         depends = value.get("DependsOn")
         found.update([depends] if isinstance(depends, str) else depends or [])
         for item in value.values():
-            found |= _references(item)
+            found |= references(item)
     elif isinstance(value, list):
         for item in value:
-            found |= _references(item)
+            found |= references(item)
     return found
 
 
