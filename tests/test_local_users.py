@@ -395,6 +395,13 @@ def test_the_dump_proves_which_sockets_may_be_the_connection():
     assert proven([served, roots, nobodys]) == frozenset({0, NOBODY})
     assert proven([served, (roots[0], GATEWAY, 0, 0, 4, 0)]) == GONE  # closed: who sent it is gone
     assert proven([served, answered, its_side]) is None  # none may be: not told
+    # Two connections of ours from rewritten sources, one client: the other left the kernel's
+    # table without a word (its own timer's abort) and may be this one: not root's.
+    roots_side = (GATEWAY, ("192.0.2.2", 40003), 0, 17, 1, None)
+    assert proven([served, roots, roots_side]) == GONE
+    assert proven([served, roots, roots_side, nobodys]) == frozenset({0, NOBODY})
+    assert proven([served, roots, roots_side[:4] + (8, None)]) == GONE  # CLOSE_WAIT: still there
+    assert proven([served, roots, roots_side[:4] + (5, None)]) == 0  # we closed it: may be gone
     # The peer's own socket (bound to a device, hidden from the exact lookup) is this one.
     hidden = (peer, GATEWAY, NOBODY, 16, 1, None)
     assert proven([served, hidden, answered, its_side]) == NOBODY
@@ -546,6 +553,41 @@ def test_a_closing_socket_held_back_is_not_passed_over_for_another_served_connec
             subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True,
                            timeout=30)
             time.sleep(0.2)
+            attacker, _ = listener.accept()
+            with attacker:
+                assert finder.of(attacker) == GONE
+
+
+@other_uids
+@pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
+def test_a_client_that_left_without_a_word_is_not_served_as_another_connected_user():
+    """Another user's client fills our window and closes, with a user timeout of 1 ms: its own
+    timer drops the socket without a reset, and ours stays ESTABLISHED with the request. With
+    root's connection open it was served as root (review); one of ours has lost its client,
+    which may be this one: refused."""
+    finder = PeerUid()
+    with socket.socket() as listener:
+        listener.bind((DOCKER0, 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        with socket.create_connection((DOCKER0, port)), listener.accept()[0] as ours:
+            assert finder.of(ours) == os.geteuid()
+            attack = (
+                "import socket\n"
+                "e = socket.socket()\n"
+                "e.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 1)\n"
+                f"e.connect(({DOCKER0!r}, {port}))\n"
+                "e.setblocking(False)\n"
+                "e.send(b'POST /evil HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+                "try:\n"
+                "    while True:\n"
+                "        e.send(b'x' * 65536)\n"
+                "except BlockingIOError:\n"
+                "    pass\n"
+                "e.close()\n")
+            subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True,
+                           timeout=30)
+            time.sleep(1.5)  # the client's probe timer has dropped it by now
             attacker, _ = listener.accept()
             with attacker:
                 assert finder.of(attacker) == GONE

@@ -88,6 +88,7 @@ _INET_DIAG_INFO = 2
 _WITH_INFO = 1 << (_INET_DIAG_INFO - 1)
 _MESSAGE_SIZE = 72  # inet_diag_msg, before the attributes
 _BYTES = struct.Struct("=Q")
+_CLIENT_KEPT = frozenset({_ESTABLISHED, 8})  # our side's states whose client is still there
 _ACKED_AT, _RECEIVED_AT = 120, 128  # tcp_info's tcpi_bytes_acked, tcpi_bytes_received
 # A dump's cost grows with the sockets connected to our port (about 2 ms of CPU with 10 on a
 # loaded 2-core machine, 20 ms with 1,000, 120 ms with 5,000), and it runs on a listener's
@@ -187,11 +188,12 @@ class PeerUid:
             return None
         served_from = {remote for local, remote, *_ in sockets if local == ours}
         rewritten = not _loopback(ours[0])  # nothing reaches a loopback address rewritten
-        owners = set()
+        owners, candidates = set(), 0
         for local, remote, uid, inode, state, received in sockets:
             if remote != ours:
                 continue
             if local == peer or (rewritten and local not in served_from):
+                candidates += 1
                 if inode:
                     owners.add(uid)
                 elif local == peer:
@@ -204,6 +206,8 @@ class PeerUid:
                     return GONE
         if not owners:
             return None
+        if rewritten and candidates < _answerable(sockets, ours):
+            return GONE  # a client left the kernel's table without a word: it may be this one's
         return next(iter(owners)) if len(owners) == 1 else frozenset(owners)
 
     def _dump(self, family, ours: tuple[str, int], deadline: float | None = None):
@@ -324,6 +328,16 @@ class _DumpBudget:
         """Take the thread's time since deadline() from what is left."""
         self._left -= self._work() - self._started
         self._at = self._clock()
+
+
+def _answerable(sockets, ours: tuple[str, int]) -> int:
+    """How many connections of ours from a rewritten source (none of the dump's sockets has
+    their remote address) still have a client socket on the other side: ours ESTABLISHED or
+    in CLOSE_WAIT (its client has not taken a FIN of ours, so it is still in the kernel's
+    table, unless it left without a word: a timer's abort of its own, which sends nothing)."""
+    clients = {local for local, *_ in sockets}
+    return sum(1 for local, remote, _, _, state, _ in sockets
+               if local == ours and remote not in clients and state in _CLIENT_KEPT)
 
 
 def _bytes_acked(conn: socket.socket) -> int:
