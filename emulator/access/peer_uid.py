@@ -88,7 +88,10 @@ _INET_DIAG_INFO = 2
 _WITH_INFO = 1 << (_INET_DIAG_INFO - 1)
 _MESSAGE_SIZE = 72  # inet_diag_msg, before the attributes
 _BYTES = struct.Struct("=Q")
-_CLIENT_KEPT = frozenset({_ESTABLISHED, 8})  # our side's states whose client is still there
+# Our side's state whose client is in the kernel's table but for a silent abort of its own
+# (ESTABLISHED: CLOSE_WAIT's client may be on its way out of it as the dump reads, and this
+# connection, ESTABLISHED, is never one)
+_CLIENT_KEPT = frozenset({_ESTABLISHED})
 _ACKED_AT, _RECEIVED_AT = 120, 128  # tcp_info's tcpi_bytes_acked, tcpi_bytes_received
 # A dump's cost grows with the sockets connected to our port (about 2 ms of CPU with 10 on a
 # loaded 2-core machine, 20 ms with 1,000, 120 ms with 5,000), and it runs on a listener's
@@ -332,9 +335,9 @@ class _DumpBudget:
 
 def _answerable(sockets, ours: tuple[str, int]) -> int:
     """How many connections of ours from a rewritten source (none of the dump's sockets has
-    their remote address) still have a client socket on the other side: ours ESTABLISHED or
-    in CLOSE_WAIT (its client has not taken a FIN of ours, so it is still in the kernel's
-    table, unless it left without a word: a timer's abort of its own, which sends nothing)."""
+    their remote address) must still have a client socket on the other side: ours ESTABLISHED
+    (its client has not taken a FIN of ours, so it is still in the kernel's table, unless it
+    left without a word: a timer's abort of its own, which sends nothing)."""
     clients = {local for local, *_ in sockets}
     return sum(1 for local, remote, _, _, state, _ in sockets
                if local == ours and remote not in clients and state in _CLIENT_KEPT)
