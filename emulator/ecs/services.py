@@ -61,6 +61,8 @@ def create(store: EcsStore, request, created_by: str) -> Service:
     if controller["type"] == "EXTERNAL" and strategy == "DAEMON":
         raise InvalidParameterException(
             "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.")
+    if controller["type"] == "EXTERNAL":
+        _check_external_create(request)
     definition = None
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
@@ -135,6 +137,7 @@ def update(store: EcsStore, request) -> Service:
     """UpdateService, its request as named values (None: not given, so left as it is). Check
     the whole request first, then change the service: a refused update changes nothing."""
     service = find_active(store, request.cluster, request.service)
+    _check_same_controller(service, request.deployment_controller)
     if service.deployment_controller["type"] == "EXTERNAL":
         _check_external_update(request)
     if request.desired_count is not None and service.scheduling_strategy == "DAEMON":
@@ -221,17 +224,42 @@ def update(store: EcsStore, request) -> Service:
     return service
 
 
+def _check_same_controller(service: Service, controller: dict | None) -> None:
+    """ECS can move a service to another deployment controller (a CodeDeploy blue/green service
+    to ECS's own, say); the emulator cannot, and says so rather than ignore the change."""
+    if controller is None or controller.get("type") == service.deployment_controller["type"]:
+        return
+    raise InvalidParameterException(
+        f"Changing the deployment controller of a service (from "
+        f"{service.deployment_controller['type']} to {controller.get('type')}) is not emulated.")
+
+
+def _check_external_create(request) -> None:
+    """An EXTERNAL service's task definition is its task sets'. ECS refuses one given to
+    CreateService in these words (what Terraform and CloudFormation users report; an empty one
+    is read as a family name first)."""
+    if request.task_definition == "":
+        raise InvalidParameterException("Family should not be null or empty.")
+    if request.task_definition is not None:
+        raise InvalidParameterException("TaskDefinition must be blank.")
+
+
 def _check_external_update(request) -> None:
     """With the EXTERNAL controller, task sets own the configuration; ECS lets UpdateService
-    change only the count and a few service-level settings."""
+    change only the count and a few service-level settings (and name its controller again, as
+    CloudFormation does with the template's properties)."""
     allowed = {"cluster", "service", "desiredCount", "healthCheckGracePeriodSeconds",
+               "deploymentController",
                "deploymentConfiguration", "enableExecuteCommand", "propagateTags",
                "enableECSManagedTags", "placementConstraints", "placementStrategy"}
     refused = sorted(set(given(request)) - allowed)
     if refused:
+        # Worded as ECS words the CODE_DEPLOY controller's refusal ("Unable to update task
+        # definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to
+        # trigger a new deployment."); the EXTERNAL one's own text is not documented.
         raise InvalidParameterException(
-            f"Unable to update {', '.join(refused)} on a service with the EXTERNAL deployment "
-            "controller; update its task sets instead.")
+            f"Unable to update {', '.join(refused)} on services with a EXTERNAL deployment "
+            "controller. Use a new task set (CreateTaskSet) to change it.")
 
 
 def start_deployment(service: Service, *, from_deployment: Deployment | None = None) -> Deployment:
