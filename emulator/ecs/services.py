@@ -16,6 +16,7 @@ from emulator.ecs.errors import (
     ServiceNotFoundException,
 )
 from emulator.ecs.service_load_balancers import check_load_balancers
+from emulator.ecs.service_registries import check_registries
 from emulator.ecs.service_model import Deployment, Service, new_deployment_id
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
@@ -95,7 +96,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
                                                          strategy)
     circuit_breaker.check_load_balancers(deployment_configuration.get("deploymentCircuitBreaker"),
                                          request.load_balancers or [])
-    _check_registries(request.service_registries)
+    check_registries(store, request.service_registries, definition)
     validate_tags(request.tags or [])
     service = Service(
         name=name,
@@ -150,12 +151,15 @@ def update(store: EcsStore, request) -> Service:
                 "Specifying a capacity provider strategy is not supported when you update a "
                 "service using the DAEMON scheduling strategy.")
     _check_not_negative(request.desired_count)
-    _check_registries(request.service_registries)
     definition = service.task_definition
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
         if definition.status != "ACTIVE":
             raise ClientException("TaskDefinition is inactive.")
+    # The kept registry must still suit a new task definition (its container, network mode).
+    check_registries(store, request.service_registries if request.service_registries is not None
+                     else service.service_registries if request.task_definition is not None
+                     else None, definition)
     new_strategy = request.capacity_provider_strategy is not None
     strategy = (request.capacity_provider_strategy if new_strategy
                 else service.capacity_provider_strategy)
@@ -377,14 +381,6 @@ def _check_daemon_placement(placement_strategy: list[dict] | None) -> None:
         raise InvalidParameterException(
             "The daemon scheduling strategy does not support placement strategies. Remove the "
             "placement strategy and try again.")
-
-
-def _check_registries(registries: list[dict] | None) -> None:
-    # CreateService's reference: "Each service may be associated with one service registry."
-    if registries is not None and len(registries) > 1:
-        raise InvalidParameterException(
-            "Each service may be associated with one service registry; multiple service "
-            "registries for each service isn't supported.")
 
 
 def _check_not_negative(desired: int | None) -> None:
