@@ -221,6 +221,38 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
     cfn.delete_stack(StackName="busy")
 
 
+def test_an_update_retried_with_its_token_while_it_runs_is_answered_at_once(
+        clean_emulator, busybox_image):
+    """An SDK whose read timeout ran out sends UpdateStack again: with the first call's
+    ClientRequestToken that is the same call, answered with the stack's id at once (the first
+    run going on); another token is another update, refused while the stack is held."""
+    cfn = clean_emulator.client("cloudformation")
+    stack_id = cfn.create_stack(StackName="retry", TemplateBody=json.dumps(
+        template(busybox_image, desired=1)))["StackId"]
+    slow = template(busybox_image, desired=1,
+                    command=["sh", "-c", "(sleep 6; touch /tmp/ready) & " + SERVE[2]])
+    slow["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"] = {
+        "Command": ["CMD-SHELL", "test -f /tmp/ready"], "Interval": 5, "Retries": 3,
+        "StartPeriod": 20}
+    body = json.dumps(slow)
+    worker, done = holding(clean_emulator, "retry", "UPDATE_IN_PROGRESS", lambda first: (
+        first.update_stack(StackName="retry", TemplateBody=body, ClientRequestToken="deploy-7")))
+    try:
+        again = cfn.update_stack(StackName="retry", TemplateBody=body,
+                                 ClientRequestToken="deploy-7")
+        assert again["StackId"] == stack_id and not done
+        assert_refused([(lambda: cfn.update_stack(StackName="retry", TemplateBody=body,
+                                                  ClientRequestToken="deploy-8"),
+                         "ValidationError", "is in UPDATE_IN_PROGRESS state and can not be updated")])
+    finally:
+        worker.join(60)
+    assert done and done[0]["StackId"] == stack_id and status(cfn, "retry") == "UPDATE_COMPLETE"
+    updates = [e for e in cfn.describe_stack_events(StackName="retry")["StackEvents"]
+               if e["LogicalResourceId"] == "retry" and e["ResourceStatus"] == "UPDATE_IN_PROGRESS"]
+    assert [e.get("ClientRequestToken") for e in updates] == ["deploy-7"]  # one update ran
+    cfn.delete_stack(StackName="retry")
+
+
 def test_a_stack_being_deleted_stays_visible_and_held(clean_emulator, busybox_image):
     """While DeleteStack waits for its service's task to stop (it ignores SIGTERM; StopTimeout
     8 s) the stack is there, DELETE_IN_PROGRESS: updates are refused in that status, its name is
