@@ -114,7 +114,8 @@ def test_settings_and_configuration(ecs):
                        settings=[{"name": "containerInsights", "value": "disabled"}])
     ecs.update_cluster_settings(cluster="c", settings=[{"name": "containerInsights",
                                                          "value": "enabled"}])
-    cluster = ecs.describe_clusters(clusters=["c"], include=["SETTINGS", "CONFIGURATIONS"])["clusters"][0]
+    cluster = ecs.describe_clusters(clusters=["c"],
+                                    include=["SETTINGS", "CONFIGURATIONS"])["clusters"][0]
     assert (cluster["configuration"], cluster["settings"]) == (
         both, [{"name": "containerInsights", "value": "enabled"}])
     with pytest.raises(ClientError) as excinfo:

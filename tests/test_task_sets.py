@@ -264,7 +264,8 @@ def test_external_services_refuse_what_task_sets_own(ecs, busybox_image):
         assert excinfo.value.response["Error"] == {"Code": "InvalidParameterException",
                                                    "Message": message}
         assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert ecs.describe_services(cluster="ext", services=["t"])["failures"][0]["reason"] == "MISSING"
+    missing = ecs.describe_services(cluster="ext", services=["t"])["failures"]
+    assert missing[0]["reason"] == "MISSING"
     with pytest.raises(ClientError) as excinfo:
         ecs.create_service(cluster="ext", serviceName="d", schedulingStrategy="DAEMON",
                            deploymentController={"type": "EXTERNAL"})
