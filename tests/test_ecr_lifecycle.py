@@ -130,6 +130,7 @@ def test_invalid_actions(bad):
     policy(archiving(1, "any", storageClass="archive")),  # archived images are only expired
     policy(rule(1, "any", "sinceImageTransitioned", 5)),  # only archived images were transitioned
     policy(rule(1, "any", storageClass="deep")),
+    policy(rule(1, "any", "sinceImagePulled", 30)),  # pull time only archives
 ])
 def test_invalid_storage_rules(text):
     with pytest.raises(InvalidParameterException):

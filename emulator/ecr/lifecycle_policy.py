@@ -151,7 +151,10 @@ def _action(action, priority: int) -> str:
 
 def _check_storage(priority: int, action_type: str, storage_class: str, count_type: str) -> None:
     """What the user guide's archive rules allow: archived images can only be expired, and only
-    they have a transition time to count from."""
+    they have a transition time to count from; pull time can only archive (its example
+    "Filtering on last pulled time": ECR does not expire an image for not being pulled)."""
+    if count_type == "sinceImagePulled" and action_type != "transition":
+        raise _invalid(f"rule {priority}: sinceImagePulled is only for a transition to archive")
     if storage_class == "archive" and action_type == "transition":
         raise _invalid(f"rule {priority}: archived images can only be expired")
     if count_type == "sinceImageTransitioned" and storage_class != "archive":
