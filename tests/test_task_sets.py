@@ -288,6 +288,21 @@ def test_a_services_deployment_controller_is_not_changed_in_silence(ecs, busybox
         assert "not emulated" in excinfo.value.response["Error"]["Message"]
     service = ecs.describe_services(cluster="ctl", services=["s"])["services"][0]
     assert service["deploymentController"] == {"type": "ECS"}
+    # Task sets are the EXTERNAL controller's: every task set call on this service is refused
+    # in AWS's words (as `aws ecs describe-task-sets` users report them).
+    task_set = service["serviceArn"].replace(":service/", ":task-set/") + "/ecs-svc/1234"
+    for call, params in ((ecs.create_task_set, {"taskDefinition": arn}),
+                         (ecs.describe_task_sets, {}),
+                         (ecs.update_task_set, {"taskSet": task_set,
+                                                "scale": {"value": 50, "unit": "PERCENT"}}),
+                         (ecs.delete_task_set, {"taskSet": task_set}),
+                         (ecs.update_service_primary_task_set, {"primaryTaskSet": task_set})):
+        with pytest.raises(ClientError) as excinfo:
+            call(cluster="ctl", service="s", **params)
+        assert excinfo.value.response["Error"] == {
+            "Code": "InvalidParameterException",
+            "Message": "Amazon ECS only supports task set management on services configured to "
+                       "use external deployment controllers."}, call
     with pytest.raises(ClientError) as excinfo:
         ecs.create_service(cluster="ctl", serviceName="cd", desiredCount=0, taskDefinition=arn,
                            deploymentController={"type": "CODE_DEPLOY"})
