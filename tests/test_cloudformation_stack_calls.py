@@ -66,8 +66,11 @@ def test_a_rolled_back_create_is_not_updated(cfn):
         "Cluster": "no-such-cluster", "DesiredCount": 0, "TaskDefinition": "nope:1"}}}})
     stack_id = cfn.create_stack(StackName="broken", TemplateBody=broken)["StackId"]
     assert stack_of(cfn, "broken")["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert refused(cfn.update_stack, StackName="broken", TemplateBody=QUEUE) == (
-        f"Stack:{stack_id} is in ROLLBACK_COMPLETE state and can not be updated.")
+    words = f"Stack:{stack_id} is in ROLLBACK_COMPLETE state and can not be updated."
+    assert refused(cfn.update_stack, StackName="broken", TemplateBody=QUEUE) == words
+    # Nor through a change set (SAM's and the CDK's way), in the same words.
+    assert refused(cfn.create_change_set, StackName="broken", ChangeSetName="again",
+                   ChangeSetType="UPDATE", TemplateBody=QUEUE) == words
 
 
 def test_a_retry_with_the_same_token_is_the_same_call(cfn):

@@ -10,9 +10,10 @@ stack's change sets go when it is deleted (stack_life.py)."""
 from __future__ import annotations
 
 from emulator.cloudformation import stack_lock
-from emulator.cloudformation.errors import change_set_not_found, invalid_status
+from emulator.cloudformation.errors import change_set_not_found, invalid_status, validation_error
 from emulator.cloudformation.stack_life import roll_back_create, run_update
 from emulator.cloudformation.stack_role import find_stack
+from emulator.cloudformation.update_checks import UPDATABLE
 
 
 def wrap_execute_change_set(original):
@@ -98,6 +99,10 @@ def wrap_create_change_set(original):
         stack = find_stack(self, stack_name)
         if stack is not None:
             stack_lock.check_free(stack)
+            # An update's change set only for a stack UpdateStack would take (moto makes one
+            # for a ROLLBACK_COMPLETE or DELETE_FAILED stack), in the same words.
+            if kwargs.get("change_set_type") == "UPDATE" and stack.status not in UPDATABLE:
+                raise validation_error(stack_lock.busy_message(stack))
         return original(self, stack_name, *args, **kwargs)
 
     return create_change_set
