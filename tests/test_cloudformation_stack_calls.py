@@ -98,3 +98,34 @@ def test_a_retry_with_the_same_token_is_the_same_call(cfn):
                             ("UPDATE_IN_PROGRESS", "update-1"),
                             ("CREATE_COMPLETE", "create-1"),
                             ("CREATE_IN_PROGRESS", "create-1")]
+
+
+def test_a_change_set_that_changes_nothing_fails_as_on_aws(cfn):
+    """SAM and the CDK create a change set and read "no changes" from its FAILED status and
+    reason; the stack is left as it was."""
+    with_parameter = json.dumps({"Parameters": {"Size": {"Type": "String"}},
+                                 "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    cfn.create_stack(StackName="steady", TemplateBody=with_parameter,
+                     Parameters=[{"ParameterKey": "Size", "ParameterValue": "1"}])
+    for name, params in (("same", {"TemplateBody": with_parameter,
+                                   "Parameters": [{"ParameterKey": "Size",
+                                                   "ParameterValue": "1"}]}),
+                         ("previous", {"UsePreviousTemplate": True, "Parameters": [
+                             {"ParameterKey": "Size", "UsePreviousValue": True}]})):
+        cfn.create_change_set(StackName="steady", ChangeSetName=name, ChangeSetType="UPDATE",
+                              **params)
+        described = cfn.describe_change_set(StackName="steady", ChangeSetName=name)
+        assert (described["Status"], described["ExecutionStatus"], described["StatusReason"]) == (
+            "FAILED", "UNAVAILABLE", "The submitted information didn't contain changes. Submit "
+            "different information to create a change set.")
+        with pytest.raises(ClientError) as excinfo:
+            cfn.execute_change_set(StackName="steady", ChangeSetName=name)
+        assert excinfo.value.response["Error"]["Code"] == "InvalidChangeSetStatus"
+    # A new parameter value is a change: that change set is AVAILABLE and runs.
+    cfn.create_change_set(StackName="steady", ChangeSetName="bigger", ChangeSetType="UPDATE",
+                          UsePreviousTemplate=True,
+                          Parameters=[{"ParameterKey": "Size", "ParameterValue": "2"}])
+    assert cfn.describe_change_set(StackName="steady", ChangeSetName="bigger")[
+        "ExecutionStatus"] == "AVAILABLE"
+    cfn.execute_change_set(StackName="steady", ChangeSetName="bigger")
+    assert stack_of(cfn, "steady")["StackStatus"] == "UPDATE_COMPLETE"

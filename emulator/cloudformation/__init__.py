@@ -94,6 +94,9 @@ def _install_into_moto() -> None:
                                    ("update_stack", "UpdateStack")):
             setattr(responses.CloudFormationResponse, handler, request_tokens.wrap_handler(
                 getattr(responses.CloudFormationResponse, handler), operation))
+        responses.CloudFormationResponse.create_change_set = (
+            change_sets.wrap_create_change_set_handler(
+                responses.CloudFormationResponse.create_change_set))
         responses.CloudFormationResponse.update_termination_protection = (
             termination_protection.update_termination_protection)
         models.Stack.create_resources = stack_life.wrap_create_resources(

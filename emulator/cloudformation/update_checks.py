@@ -30,15 +30,16 @@ def wrap_update_stack_handler(original):
             stack_lock.check_free(stack)
             if stack.status not in UPDATABLE:
                 raise validation_error(stack_lock.busy_message(stack))
-            if _changes_nothing(self, stack):
+            if changes_nothing(self, stack):
                 raise validation_error("No updates are to be performed.")
         return original(self)
 
     return update_stack
 
 
-def _changes_nothing(response, stack) -> bool:
-    """The same template, the same parameters given (a parameter left out now, to take its
+def changes_nothing(response, stack) -> bool:
+    """Whether `response`'s request (UpdateStack's, or CreateChangeSet's: the same members)
+    gives the same template, the same parameters (a parameter left out now, to take its
     default, counts as a change), and no other tags. Anything unsure counts as a change: the
     update then runs, as moto's would."""
     if response._get_bool_param("UsePreviousTemplate", False):
