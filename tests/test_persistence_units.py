@@ -140,6 +140,13 @@ IAM_SCOPE = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_reques
           "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=IAM_SCOPE), [["moto-iam"]]),
     (dict(method="POST", target="AmazonSSM.PutParameter", HTTP_AUTHORIZATION=IAM_SCOPE.replace(
         "/iam/", "/ssm/")), [["moto-ssm"]]),
+    # a stack's resources are ours: its cluster is written with it
+    (dict(method="POST", body=b"Action=CreateStack&StackName=s", CONTENT_TYPE=
+          "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=IAM_SCOPE.replace(
+              "/iam/", "/cloudformation/")), [["ecs", "hooks", "ecr", "moto-cloudformation"]]),
+    (dict(method="POST", body=b"Action=DescribeStacks", CONTENT_TYPE=
+          "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=IAM_SCOPE.replace(
+              "/iam/", "/cloudformation/")), []),
 ])
 def test_a_mutating_request_writes_the_parts_it_may_change(request_, written):
     assert written_by(**request_) == written
