@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from emulator.pytest_plugin import running_emulator
-from tests.test_cloudformation_rollback import image_template
+from tests.test_cloudformation_rollback import image_template, primary
 
 pytestmark = pytest.mark.docker
 
@@ -41,4 +41,13 @@ def test_the_timeout_reason_names_the_new_deployments_tasks(clean_emulator, busy
     assert "0 of 2 tasks running" in reason, reason  # the new deployment's, not the old one's
     assert "2 of 2" not in reason, reason
     assert "Last stopped task: CannotPullContainerError" in reason, reason
+    # made with the parameter's default: rolled back to it, the service too
+    stack = cfn.describe_stacks(StackName="slow")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack["Parameters"] == [{"ParameterKey": "Image", "ParameterValue": busybox_image}]
+    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in
+                 cfn.describe_stack_resources(StackName="slow")["StackResources"]}
+    ecs = clean_emulator.client("ecs")
+    assert primary(ecs, resources["Cluster"], resources["Service"])["taskDefinition"] == \
+        resources["TaskDef"]
     cfn.delete_stack(StackName="slow")
