@@ -18,7 +18,8 @@ from emulator.config import Settings
 from tests.test_cli import BIN, clean_env, free_port, start  # noqa: F401  (start is a fixture)
 
 _HOLD_IN_A_CHILD = ("import sys, time; from emulator import data_lock; "
-                    "held = data_lock.hold(sys.argv[1]); print('held', flush=True); time.sleep(600)")
+                    "held = data_lock.hold(sys.argv[1]); print('held', flush=True); "
+                    "time.sleep(600)")
 
 
 def test_a_held_directory_is_refused_with_its_path_and_holders_pid(tmp_path):

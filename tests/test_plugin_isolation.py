@@ -13,10 +13,9 @@ from dataclasses import replace
 
 import pytest
 
-from emulator.config import Settings
 from emulator.pytest_plugin import isolated_settings, running_emulator
 from tests.busybox import register
-from tests.test_cli import BIN, clean_env, free_port, start  # noqa: F401  (start is a fixture)
+from tests.test_cli import clean_env, free_port, start  # noqa: F401  (start is a fixture)
 from tests.test_persistence import Emulator, remove_everything
 from tests.waiting import patience, wait_for_task
 
