@@ -160,11 +160,15 @@ class PeerUid:
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
         source, rewritten = (peer_ip, peer[1]), not _loopback(local_ip)
         if uid is None and rewritten:
-            # Rewritten on the way (MASQUERADE)? Connection tracking knows the client's source
+            # Rewritten on the way (MASQUERADE)? Connection tracking knows the client's source;
+            # once it can be asked, nothing is guessed: only the named socket counts
             found = self._conntrack.original_source(family, (local_ip, local[1]), source)
+            rewritten = not self._conntrack.works
             if found is not None and found != source:
-                source, rewritten = found, False  # the client's socket is known: no guessing
+                source = found
                 uid = self._ask(family, source[0], source[1], local_ip, local[1])
+                if uid is not None and not _established(conn):
+                    return GONE
         if uid is None:
             uid = self._dumped(family, source, (local_ip, local[1]),
                                lambda: _bytes_acked(conn), rewritten)
