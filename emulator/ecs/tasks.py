@@ -87,13 +87,9 @@ def find(store: EcsStore, cluster_name: str, ref: str) -> Task | None:
     task = store.tasks.get(ref)
     if task is not None and task.cluster_arn.endswith(f":cluster/{cluster_name}"):
         return task
-    parsed = arns.parse(ref)
-    if parsed is not None:
-        if parsed.resource_type != "task":
-            return None
-        task_id = parsed.resource.rsplit("/", 1)[-1]
-    else:
-        task_id = ref
+    task_id = arns.in_cluster(store, ref, "task", cluster_name)
+    if task_id is None:
+        return None
     arn = arns.task(store, cluster_name, task_id)
     return store.tasks.get(arn)
 
