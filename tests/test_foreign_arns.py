@@ -138,3 +138,13 @@ def test_task_definitions_and_tags_of_another_region(ecs, busybox_image):
             resourceArn=arn(f"cluster/{CLUSTER}", account=OTHER_ACCOUNT),
             tags=[{"key": "k", "value": "v"}])
     assert ecs.list_tags_for_resource(resourceArn=arn(f"cluster/{CLUSTER}"))["tags"] == []
+
+
+def test_ecr_tags_refuse_a_repository_arn_of_another_account_or_region(clean_emulator):
+    ecr = clean_emulator.client("ecr")
+    ours = ecr.create_repository(repositoryName="app")["repository"]["repositoryArn"]
+    for elsewhere in (ours.replace(f":{ACCOUNT}:", f":{OTHER_ACCOUNT}:"),
+                      ours.replace(":us-east-1:", ":eu-west-1:")):
+        refused(ecr.tag_resource, "InvalidParameterException", resourceArn=elsewhere,
+                tags=[{"Key": "k", "Value": "v"}])
+    assert ecr.list_tags_for_resource(resourceArn=ours)["tags"] == []
