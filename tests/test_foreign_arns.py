@@ -148,3 +148,28 @@ def test_ecr_tags_refuse_a_repository_arn_of_another_account_or_region(clean_emu
         refused(ecr.tag_resource, "InvalidParameterException", resourceArn=elsewhere,
                 tags=[{"Key": "k", "Value": "v"}])
     assert ecr.list_tags_for_resource(resourceArn=ours)["tags"] == []
+
+
+def test_task_sets_and_instance_filters_of_another_account_or_region(ecs, cluster,
+                                                                      busybox_image):
+    ecs.create_service(cluster=cluster, serviceName="ext", desiredCount=0,
+                       deploymentController={"type": "EXTERNAL"})
+    task_set = ecs.create_task_set(cluster=cluster, service="ext",
+                                   taskDefinition=register(ecs, busybox_image))["taskSet"]
+    ours = task_set["taskSetArn"]
+    foreign = ours.replace(f":{ACCOUNT}:", f":{OTHER_ACCOUNT}:")
+    described = ecs.describe_task_sets(cluster=cluster, service="ext", taskSets=[ours, foreign])
+    assert [s["id"] for s in described["taskSets"]] == [task_set["id"]]
+    assert described["failures"] == [{"arn": foreign, "reason": "MISSING"}]
+    refused(ecs.delete_task_set, "TaskSetNotFoundException", cluster=cluster, service="ext",
+            taskSet=foreign, force=True)
+    invalid_region(ecs.delete_task_set, cluster=cluster, service="ext",
+                   taskSet=ours.replace(":us-east-1:", ":eu-west-1:"), force=True)
+    assert ecs.describe_task_sets(cluster=cluster, service="ext", taskSets=[ours])[
+        "taskSets"][0]["status"] == "ACTIVE"
+
+    instance = arn(f"container-instance/{CLUSTER}/0123456789abcdef0123456789abcdef")
+    assert ecs.list_tasks(cluster=cluster, containerInstance=instance.replace(
+        f":{ACCOUNT}:", f":{OTHER_ACCOUNT}:"))["taskArns"] == []
+    invalid_region(ecs.list_tasks, cluster=cluster,
+                   containerInstance=instance.replace(":us-east-1:", ":eu-west-1:"))

@@ -123,6 +123,9 @@ def listed(store: EcsStore, request) -> list[Task]:
                 None, daemon.service.task_group):
             return []  # (with a serviceName too: a service's group is never a daemon's)
         group = daemon.service.task_group
+    if (request.container_instance is not None
+            and arns.resource_in(store, request.container_instance, "container-instance") is None):
+        return []  # another account's instance (another region's ARN is refused)
     matches = []
     for task in store.tasks_of(cluster.name):
         if not _desired_matches(task, desired):
