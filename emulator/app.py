@@ -351,6 +351,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     moto.on_load.append(target_group_ports.install)
     emulator.closers.append(target_group_ports.uninstall)
     cloud_map = CloudMapInstances(state, moto, settings.publish_host)
+    state.contributions.cloud_map_dns_records = cloud_map.dns_record_types  # CreateService's
     engine.hooks += [load_balancers, cloud_map]
     events = EcsEvents(state, moto)
     engine.task_listeners.append(events.on_task_changed)  # known status moves
