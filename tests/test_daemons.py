@@ -142,6 +142,11 @@ def test_a_daemon_runs_on_every_instance_and_rolls_out(ecs, busybox_image, provi
                                                           created["deploymentArn"]]
     assert [d["daemonArn"] for d in ecs.list_daemons(clusterArn="d")["daemonSummariesList"]] \
         == [daemon_arn]
+    # by its capacity provider's ARN; the same name in another account has no daemon here
+    for ref, expected in ((provider, [daemon_arn]),
+                          (provider.replace(":123456789012:", ":210987654321:"), [])):
+        assert [d["daemonArn"] for d in ecs.list_daemons(
+            clusterArn="d", capacityProviderArns=[ref])["daemonSummariesList"]] == expected
     # the task definition in use is only marked for deletion
     ecs.delete_daemon_task_definition(daemonTaskDefinition=v2)
     assert ecs.describe_daemon_task_definition(daemonTaskDefinition=v2)[
