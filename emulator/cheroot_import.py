@@ -1,4 +1,5 @@
-"""Imports cheroot without importlib.metadata, which it loads only to read its own version.
+"""Imports cheroot without importlib.metadata, which it loads only to read its own version,
+and without ssl, which it loads only to read OpenSSL's version.
 
 cheroot's __init__ is `__version__ = importlib.metadata.version("cheroot")`. importlib.metadata
 brings email, zipfile, csv and some fifty other modules with it: about a tenth of the emulator's
@@ -6,6 +7,12 @@ start-up, for a string the server never sends (we name ourselves in the Server h
 cheroot's __init__ runs, and only when nothing has imported importlib.metadata yet, it finds a
 stand-in that reads the version from the name of cheroot's dist-info directory, as the real one
 would; the stand-in is gone again before anything else can see it.
+
+cheroot._compat imports ssl (OpenSSL's libraries and a dozen enums: about 2 ms of the start-up)
+only to set IS_ABOVE_OPENSSL10 and IS_ABOVE_OPENSSL31, which only cheroot's own tests read; an
+ImportError leaves them None. Our servers use no TLS (no ssl_adapter). So while _compat runs, and
+only when nothing has imported ssl yet, `import ssl` fails; the next import of ssl (the Docker
+SDK's, after the first answer) loads it as usual.
 
 Every module of ours that imports cheroot imports this module first.
 """
@@ -31,17 +38,25 @@ def _dist_info_version(name: str) -> str:
 
 
 def _import() -> None:
-    if "cheroot" in sys.modules or "importlib.metadata" in sys.modules:
+    if "cheroot" in sys.modules:
         return
-    stand_in = types.ModuleType("importlib.metadata")
-    stand_in.version = _dist_info_version
-    sys.modules["importlib.metadata"] = stand_in
+    stand_ins = {}
+    if "importlib.metadata" not in sys.modules:
+        stand_in = types.ModuleType("importlib.metadata")
+        stand_in.version = _dist_info_version
+        stand_ins["importlib.metadata"] = stand_in
+    if "ssl" not in sys.modules:
+        stand_ins["ssl"] = None  # (None in sys.modules: the import raises ImportError)
+    sys.modules.update(stand_ins)
     try:
         import cheroot  # noqa: F401
+        import cheroot._compat  # noqa: F401
     finally:
-        if sys.modules.get("importlib.metadata") is stand_in:
-            del sys.modules["importlib.metadata"]
-        if getattr(importlib, "metadata", None) is stand_in:
+        for name, stand_in in stand_ins.items():
+            if name in sys.modules and sys.modules[name] is stand_in:
+                del sys.modules[name]
+        if "importlib.metadata" in stand_ins and getattr(importlib, "metadata", None) is \
+                stand_ins["importlib.metadata"]:
             del importlib.metadata
 
 

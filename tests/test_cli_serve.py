@@ -183,3 +183,18 @@ def test_cheroot_is_imported_without_leaving_a_stand_in_for_importlib_metadata()
             "assert importlib.metadata.version('cheroot') == cheroot.__version__ != 'unknown'\n"
             "assert importlib.metadata.distribution('cheroot').files\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_cheroot_is_imported_without_ssl_which_loads_as_usual_afterwards():
+    import subprocess
+    import sys
+
+    # A fresh interpreter: this one has ssl already (requests imports it).
+    code = ("import sys, emulator.http_server, cheroot._compat\n"
+            "assert 'ssl' not in sys.modules and '_ssl' not in sys.modules\n"
+            "assert cheroot._compat.IS_ABOVE_OPENSSL10 is None  # (read by cheroot's tests only)\n"
+            "import ssl\n"
+            "assert ssl.OPENSSL_VERSION_INFO >= (1, 1) and sys.modules['ssl'] is ssl\n"
+            "import http.client, urllib3\n"
+            "assert http.client.HTTPSConnection\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
