@@ -1,5 +1,5 @@
-"""Imports cheroot without importlib.metadata, which it loads only to read its own version,
-and without ssl, which it loads only to read OpenSSL's version.
+"""Imports cheroot without three modules it loads for little: importlib.metadata, only to read
+its own version; ssl, only to read OpenSSL's; jaraco.functools, for one small decorator.
 
 cheroot's __init__ is `__version__ = importlib.metadata.version("cheroot")`. importlib.metadata
 brings email, zipfile, csv and some fifty other modules with it: about a tenth of the emulator's
@@ -19,6 +19,7 @@ Every module of ours that imports cheroot imports this module first.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -37,6 +38,19 @@ def _dist_info_version(name: str) -> str:
     raise LookupError(name)  # cheroot then says "unknown", as it does for any failure
 
 
+def _pass_none(func):
+    """jaraco.functools.pass_none (jaraco.functools 4): `func`, not called when its first
+    argument is None (it then returns None)."""
+
+    @functools.wraps(func)
+    def wrapper(param, /, *args, **kwargs):
+        if param is not None:
+            return func(param, *args, **kwargs)
+        return None
+
+    return wrapper
+
+
 def _import() -> None:
     if "cheroot" in sys.modules:
         return
@@ -47,10 +61,15 @@ def _import() -> None:
         stand_ins["importlib.metadata"] = stand_in
     if "ssl" not in sys.modules:
         stand_ins["ssl"] = None  # (None in sys.modules: the import raises ImportError)
+    if "jaraco.functools" not in sys.modules:
+        stand_in = types.ModuleType("jaraco.functools")
+        stand_in.pass_none = _pass_none
+        stand_ins["jaraco.functools"] = stand_in
     sys.modules.update(stand_ins)
     try:
         import cheroot  # noqa: F401
         import cheroot._compat  # noqa: F401
+        import cheroot.workers.threadpool  # noqa: F401
     finally:
         for name, stand_in in stand_ins.items():
             if name in sys.modules and sys.modules[name] is stand_in:
