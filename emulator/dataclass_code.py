@@ -77,3 +77,15 @@ def _key() -> tuple:
     file name is made of the interpreter's version and this path: one copy per virtualenv)."""
     return (_FORMAT, sys.version_info[:2], os.path.dirname(os.path.abspath(__file__)),
             sys.version)
+
+
+def write_copy() -> None:
+    """Write the copy for the modules `serve` imports at start-up, in a fresh interpreter (the
+    container image does this at build time, so that a container's first start reads it too;
+    what it lacks, that start compiles and adds)."""
+    with cached():
+        import emulator.app  # noqa: F401
+        import emulator.cli_commands.serve_logging  # noqa: F401
+        import emulator.config  # noqa: F401
+        import emulator.runtime.docker_runtime  # noqa: F401  (create_app makes the runtime)
+        import emulator.server  # noqa: F401

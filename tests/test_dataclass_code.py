@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import marshal
 import os
 from pathlib import Path
 
@@ -152,3 +153,23 @@ def test_serve_keeps_a_copy_and_a_start_from_it_answers(start, tmp_path):  # noq
         [copy] = glob.glob(str(copies / "dataclass-code-*.marshal"))
         made.append(os.stat(copy).st_ino)  # a copy written again is a new file (os.replace)
     assert made[0] == made[1]
+
+
+def test_write_copy_leaves_a_serve_start_little_to_compile(start, tmp_path):  # noqa: F811
+    """What the container image does at build time: the start that follows reads the copy."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", "from emulator import dataclass_code; "
+                    "dataclass_code.write_copy()"], env=env, check=True, timeout=60)
+    [copy] = glob.glob(str(tmp_path / ".cache" / "ecs-emulator" / "api-shapes" /
+                           "dataclass-code-*.marshal"))
+    key, written = marshal.loads(Path(copy).read_bytes())
+    assert key == dataclass_code._key()[:2] + key[2:] and len(written) >= 200
+    port = free_port()
+    running = start([str(BIN / "ecs-emulator"), "--port", str(port)], port, HOME=str(tmp_path))
+    running.wait_until_healthy()
+    assert running.stop() == 0
+    _, used = marshal.loads(Path(copy).read_bytes())
+    assert len(set(used) - set(written)) <= len(used) // 10  # (nearly) all were there
