@@ -41,16 +41,18 @@ class _Codes:
         self.used: dict = {}
         self.compiled = 0
 
-    def exec(self, text, globals=None, locals=None):
-        if not isinstance(text, str):  # (never, from dataclasses; kept exact all the same)
-            return exec(text, globals, locals)
+    def exec(self, text, *args, **kwargs):
+        if not isinstance(text, str) or len(args) > 2 or kwargs:
+            # Not the call dataclasses makes today (exec(text, globals, namespace)): the
+            # builtin's, as without us.
+            return exec(text, *args, **kwargs)
         code = self.known.get(text)
         if code is None:
             # As exec(text) in dataclasses compiles it: no __future__ flags of ours inherited.
             code = compile(text, "<string>", "exec", dont_inherit=True)
             self.compiled += 1
         self.used[text] = code
-        return exec(code, globals, locals)
+        return exec(code, *args)
 
 
 @contextlib.contextmanager
@@ -73,10 +75,11 @@ def cached():
 
 def _key() -> tuple:
     """What the copy must have been made with: this interpreter (its exact version: marshal's
-    format and the bytecode are its own) for this installation of the emulator (model_cache's
-    file name is made of the interpreter's version and this path: one copy per virtualenv)."""
+    format and the bytecode are its own; and -O, which compile() follows) for this installation
+    of the emulator (model_cache's file name is made of the interpreter's minor version and this
+    path: one copy per virtualenv)."""
     return (_FORMAT, sys.version_info[:2], os.path.dirname(os.path.abspath(__file__)),
-            sys.version)
+            sys.version, sys.flags.optimize)
 
 
 def write_copy() -> None:

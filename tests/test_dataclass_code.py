@@ -8,6 +8,7 @@ import dataclasses
 import glob
 import marshal
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_a_torn_or_foreign_copy_is_passed_over_and_written_again(cache_dir, comp
     [path] = glob.glob(str(cache_dir / "dataclass-code-*.marshal"))
     if content is None:  # made by another interpreter build: its key differs
         key = dataclass_code._key()
-        monkeypatch.setattr(dataclass_code, "_key", lambda: key[:-1] + ("another build",))
+        monkeypatch.setattr(dataclass_code, "_key", lambda: key[:3] + ("another build",) + key[4:])
         # (another key's copy lives under the same name when path and minor version agree)
         assert model_cache._path("dataclass-code", dataclass_code._key()) == path
     else:
@@ -116,6 +117,18 @@ def test_a_torn_or_foreign_copy_is_passed_over_and_written_again(cache_dir, comp
     with dataclass_code.cached():
         behaves(*make_classes())
     assert len(compiles) == after  # the copy written again is read
+
+
+def test_a_call_unlike_dataclasses_goes_to_the_builtin_exec(compiles):
+    codes = dataclass_code._Codes({})
+    namespace = {}
+    codes.exec("x = 1", {}, namespace)  # dataclasses' call: compiled and kept
+    codes.exec(compile("y = 2", "<string>", "exec"), {}, namespace)  # code: as it is
+    if sys.version_info >= (3, 11):  # (exec's first keyword)
+        codes.exec("z = 3", {}, namespace, closure=None)  # a keyword: the builtin's, as given
+        assert namespace.pop("z") == 3
+    assert namespace == {"x": 1, "y": 2}
+    assert compiles == ["x = 1"] and list(codes.used) == ["x = 1"]
 
 
 def test_dataclasses_is_left_as_it_was_even_when_the_start_fails(cache_dir):
@@ -158,7 +171,6 @@ def test_serve_keeps_a_copy_and_a_start_from_it_answers(start, tmp_path):  # noq
 def test_write_copy_leaves_a_serve_start_little_to_compile(start, tmp_path):  # noqa: F811
     """What the container image does at build time: the start that follows reads the copy."""
     import subprocess
-    import sys
 
     env = {**os.environ, "HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", "from emulator import dataclass_code; "
