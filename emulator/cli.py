@@ -234,11 +234,16 @@ def _build(args):
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
         return 1
+    from emulator.data_lock import DataDirectoryInUse
+
     try:
         return settings, _server(settings, listener)
-    except BaseException:
+    except BaseException as error:
         if listener is not None:
             listener.close()
+        if isinstance(error, DataDirectoryInUse):  # (it names the directory and the holder)
+            print(f"ecs-emulator: {error}", file=sys.stderr)
+            return 1
         raise
 
 

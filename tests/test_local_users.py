@@ -23,6 +23,7 @@ import pytest
 from emulator.access import local_users as local_users_module
 from emulator.access.local_users import LocalUsers
 from emulator.access import peer_uid as peer_uid_module
+from emulator.access.conntrack import Conntrack
 from emulator.access.peer_uid import GONE, PeerUid
 from emulator.access.host_addresses import is_local_address
 from emulator.config import Settings, served_local_uids as served_uids
@@ -491,13 +492,40 @@ def test_a_dump_past_its_deadline_is_cut_short_and_the_next_question_answered():
                 sock.close()
 
 
+@pytest.mark.skipif(not is_local_address(DOCKER0) or os.geteuid() != 0,
+                    reason="no docker0 at 172.17.0.1, or not root (connection tracking)")
+def test_connection_tracking_tells_a_rewritten_connections_source():
+    """A host process calling docker0's address leaves from it, and MASQUERADE rewrites the
+    source: connection tracking tells the source its socket has."""
+    with socket.socket() as listener:
+        listener.bind((DOCKER0, 0))
+        listener.listen(1)
+        with socket.create_connection(listener.getsockname()) as client:
+            served, seen = listener.accept()
+            with served:
+                if seen[0] == DOCKER0:
+                    pytest.skip("this host does not rewrite docker0's own traffic")
+                tracked = Conntrack().original_source(socket.AF_INET, served.getsockname(), seen)
+                assert tracked == client.getsockname()
+                assert PeerUid().of(served) == os.geteuid()
+
+
+def _finder(tracked: bool) -> PeerUid:
+    """A PeerUid that asks connection tracking for a rewritten connection's source (as root),
+    or one that proves it from a dump (as where it cannot ask: not root)."""
+    finder = PeerUid()
+    finder._conntrack.works = tracked
+    return finder
+
+
 @pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
-def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told():
+@pytest.mark.parametrize("tracked", [True, False], ids=["conntrack", "dump"])
+def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told(tracked):
     """A client that closes each connection first (urllib, curl) leaves its last one behind
     until our side closes it; its next connection is still told as its own (under load each
     was refused as gone: CI). One that sent its request and closed is not told as anyone's,
     even once its socket has left the kernel's table and another connection stays open."""
-    finder = PeerUid()
+    finder = _finder(tracked)
     with socket.socket() as listener:
         listener.bind((DOCKER0, 0))
         listener.listen(4)
@@ -526,12 +554,13 @@ def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told():
 
 @other_uids
 @pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
-def test_a_closing_socket_held_back_is_not_passed_over_for_another_served_connection():
+@pytest.mark.parametrize("tracked", [True, False], ids=["conntrack", "dump"])
+def test_a_closing_socket_held_back_is_not_passed_over_for_another_served_connection(tracked):
     """Another user's client sends its request, fills our window and closes: its FIN stays
     queued (FIN_WAIT1, no owner left) while ours is ESTABLISHED; a decoy connection closed at
     once puts a socket of ours in CLOSE_WAIT beside it. With root's connection open, it was
     served as root (review); it has been sent nothing, so it may be this one: refused."""
-    finder = PeerUid()
+    finder = _finder(tracked)
     with socket.socket() as listener:
         listener.bind((DOCKER0, 0))
         listener.listen(16)
@@ -561,12 +590,13 @@ def test_a_closing_socket_held_back_is_not_passed_over_for_another_served_connec
 
 @other_uids
 @pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
-def test_a_client_that_left_without_a_word_is_not_served_as_another_connected_user():
+@pytest.mark.parametrize("tracked", [True, False], ids=["conntrack", "dump"])
+def test_a_client_that_left_without_a_word_is_not_served_as_another_connected_user(tracked):
     """Another user's client fills our window and closes, with a user timeout of 1 ms: its own
     timer drops the socket without a reset, and ours stays ESTABLISHED with the request. With
     root's connection open it was served as root (review); one of ours has lost its client,
     which may be this one: refused."""
-    finder = PeerUid()
+    finder = _finder(tracked)
     with socket.socket() as listener:
         listener.bind((DOCKER0, 0))
         listener.listen(16)

@@ -55,6 +55,7 @@ import threading
 import time
 
 from emulator import netlink
+from emulator.access.conntrack import Conntrack
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class PeerUid:
         self._local = threading.local()
         self._seq = itertools.count(1)
         self._warned = False  # that dumps ran out of time (logged once)
+        self._conntrack = Conntrack()
 
     def works(self) -> bool:
         """Whether this system answers at all: asked about a connection of our own."""
@@ -156,14 +158,24 @@ class PeerUid:
         # The peer's socket: its own address is our peer's, its remote one is ours.
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
+        source, rewritten = (peer_ip, peer[1]), not _loopback(local_ip)
+        if uid is None and rewritten:
+            # Rewritten on the way (MASQUERADE)? Connection tracking knows the client's source
+            found = self._conntrack.original_source(family, (local_ip, local[1]), source)
+            if found is not None and found != source:
+                source, rewritten = found, False  # the client's socket is known: no guessing
+                uid = self._ask(family, source[0], source[1], local_ip, local[1])
         if uid is None:
-            uid = self._dumped(family, (peer_ip, peer[1]), (local_ip, local[1]),
-                               lambda: _bytes_acked(conn))
+            uid = self._dumped(family, source, (local_ip, local[1]),
+                               lambda: _bytes_acked(conn), rewritten)
+            if uid is None and source != (peer_ip, peer[1]):
+                return GONE  # made here (tracked), its socket no longer in the kernel's table
             if uid is not None and not _established(conn):
                 return GONE  # its client has sent a FIN or reset: it may be gone from the dump
         return uid
 
-    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int], acked=lambda: 0):
+    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int], acked=lambda: 0,
+                rewritten: bool = True):
         """_proven within this thread's time for dumps (None: not told, when that is spent or
         the dump overruns it)."""
         budget = self._budget()
@@ -176,12 +188,12 @@ class PeerUid:
                             "until it is free again", _DUMP_SHARE * 100)
             return None
         try:
-            return self._proven(family, peer, ours, deadline, acked)
+            return self._proven(family, peer, ours, deadline, acked, rewritten)
         finally:
             budget.spend()
 
     def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int],
-                deadline: float | None = None, acked=lambda: 0):
+                deadline: float | None = None, acked=lambda: 0, rewritten: bool = True):
         """The owners of the sockets that may be this connection's, from one dump (see the
         module's docstring), or None if none may be (or the dump is not over by `deadline`).
         `acked`: how many bytes of ours this connection's peer has acknowledged (asked after the
@@ -190,7 +202,9 @@ class PeerUid:
         if sockets is None:
             return None
         served_from = {remote for local, remote, *_ in sockets if local == ours}
-        rewritten = not _loopback(ours[0])  # nothing reaches a loopback address rewritten
+        # Nothing reaches a loopback address rewritten; and where connection tracking told the
+        # client's source, `peer` is that source: only its own socket counts
+        rewritten = rewritten and not _loopback(ours[0])
         owners, candidates = set(), 0
         for local, remote, uid, inode, state, received in sockets:
             if remote != ours:
