@@ -172,8 +172,8 @@ def _serve(args) -> int:
     from emulator import dataclass_code
 
     # The start-up's dataclasses (the settings', the emulator modules') take their methods'
-    # code from the last start's (emulator/dataclass_code.py): compiling it was about a fifth of
-    # the start-up's CPU.
+    # code from the last start's (emulator/dataclass_code.py): compiling it was nearly a third
+    # of the start-up's instructions.
     with dataclass_code.cached():
         built = _build(args)
     if isinstance(built, int):
