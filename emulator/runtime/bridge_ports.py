@@ -110,6 +110,12 @@ def _link(index: int) -> tuple[str, int | None, int] | None:
     return None
 
 
+def is_port(bridge: int, index: int) -> bool:
+    """Whether link `index` is a port of bridge `bridge` (an interface index) now."""
+    link = _link(index)
+    return link is not None and link[1] == bridge
+
+
 def list_ports(bridge: int) -> list[tuple[int, str, int]]:
     """(index, name, the namespace id of its peer or -1) of each port enslaved to `bridge`."""
     request = (_IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
