@@ -194,6 +194,44 @@ def test_a_bridge_with_ipv6_is_refused(gateway):
         subprocess.run(["ip", "link", "del", bridge], check=True)
 
 
+def test_a_bridge_made_without_an_address_keeps_the_one_it_has_once_guarded():
+    """A bridge made by hand (`ip link add`, no address; dockerd gives docker0 one) takes the
+    lowest MAC among its ports and changes it as they come and go: a container that learnt the
+    gateway's MAC then sends to one this host no longer takes, while its neighbour entry is
+    fresh (under CI's churn, docker0's changed every few seconds and tasks' calls to the
+    gateway hung over 30 s). The guard pins the address the bridge has."""
+    bridge, ports = "ecsguardmac", []
+
+    def port(mac: str) -> None:
+        name = f"ecsgm{len(ports)}"
+        subprocess.run(["ip", "link", "add", name, "address", mac, "type", "veth", "peer",
+                        "name", f"{name}p"], check=True)
+        ports.append(name)
+        subprocess.run(["ip", "link", "set", name, "master", bridge], check=True)
+
+    def address() -> str:
+        with open(f"/sys/class/net/{bridge}/address", encoding="ascii") as current:
+            return current.read().strip()
+
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    try:
+        port("02:00:00:00:00:20")
+        port("02:00:00:00:00:10")
+        assert address() == "02:00:00:00:00:10"  # it follows its ports...
+        guard = make_guard(bridge, "10.99.0.1")
+        assert not isinstance(guard, str), guard
+        try:
+            subprocess.run(["ip", "link", "del", ports.pop()], check=True)  # the lowest goes
+            port("02:00:00:00:00:05")
+            assert address() == "02:00:00:00:00:10"  # ... no longer
+        finally:
+            guard.close()
+    finally:
+        for name in ports:
+            subprocess.run(["ip", "link", "del", name], check=False)
+        subprocess.run(["ip", "link", "del", bridge], check=True)
+
+
 def test_two_guards_of_one_process_on_one_bridge(gateway):
     """The pytest plugin runs several emulators in one process: each makes its own guard (an
     owned table of the same name is the other guard's socket's, which the kernel refuses)."""

@@ -37,6 +37,7 @@ def ports(monkeypatch):
     """The port each sandbox key leads to: sandbox key -> interface index."""
     found = {TASK_A[0]: 44}
     monkeypatch.setattr(bridge_ports, "set_no_linklocal_learn", lambda bridge: None)
+    monkeypatch.setattr(bridge_ports, "pin_address", lambda bridge: False)
     monkeypatch.setattr(bridge_ports, "bridge_index", lambda bridge: 5)
     monkeypatch.setattr(bridge_ports, "forget_neighbour", lambda bridge, ipv4: None)
     monkeypatch.setattr(bridge_ports, "is_port", lambda bridge, index: index in found.values())

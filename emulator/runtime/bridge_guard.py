@@ -182,6 +182,10 @@ def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> 
         table = table_name(bridge)
         scoped = _make_table(context, table, bridge, ", ".join(reserved))
         bridge_ports.set_no_linklocal_learn(bridge)
+        if bridge_ports.pin_address(bridge):
+            log.info("the guard gave bridge %s its MAC address for good: it had none of its "
+                     "own, and took its ports' (tasks lost the gateway as containers went)",
+                     bridge)
     except (NftError, OSError) as error:
         context.close()
         return f"cannot filter bridge {bridge}: {_one_line(error)}"
@@ -244,6 +248,7 @@ class BridgeGuard:
                 raise GuardError("the guard is closed")
             try:
                 bridge_ports.set_no_linklocal_learn(self.bridge)  # a recreated bridge lost it
+                bridge_ports.pin_address(self.bridge)  # ... or was made without an address
                 index = bridge_ports.bridge_index(self.bridge)
                 port, _ = bridge_ports.port_into(index, sandbox_key)
             except (OSError, bridge_ports.PortNotFound) as error:
