@@ -4,6 +4,7 @@ containers are in test_containment.py and test_iam_enforcement.py."""
 
 from __future__ import annotations
 
+import ipaddress
 import select
 import socket
 import threading
@@ -544,6 +545,43 @@ def test_shared_volumes_ask_docker_only_about_volume_names_and_fail_closed():
 def test_images_from_a_registry_on_this_host_are_told_as_docker_parses_references(
         image, registry):
     assert host_access._local_registry(image) == registry
+
+
+def _a_link_local_address() -> tuple[str, int] | None:
+    """(address, interface index) of a link-local IPv6 address of this host, if it has one."""
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii") as rows:
+            for row in rows:
+                hexed, index, _, scope, _, _ = row.split()
+                if int(scope, 16) == 0x20:
+                    return str(ipaddress.IPv6Address(bytes.fromhex(hexed))), int(index, 16)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def test_a_connection_is_of_this_host_by_its_peer_or_a_loopback_arrival(monkeypatch):
+    """One answer (host_addresses.from_this_host) for the listeners, told as a connection
+    arrives, and for callers.py where that was not told (from the peer's address alone)."""
+    from emulator.access import host_addresses
+    from emulator.access.host_addresses import from_this_host
+
+    assert from_this_host("127.0.0.1") and from_this_host("::ffff:127.0.0.1")
+    assert not from_this_host("203.0.113.7") and not from_this_host("")
+    # on a loopback address: rewritten on its way (MASQUERADE), so made here
+    assert from_this_host("203.0.113.7", "127.0.0.1")
+    assert not from_this_host("203.0.113.7", "172.17.0.1")
+    assert not from_this_host("fe80::1", "fe80::2", scope=2**31 - 1)  # no such interface
+    link_local = _a_link_local_address()
+    if link_local is not None:  # ours on its own interface only (a link-local needs one)
+        address, scope = link_local
+        assert from_this_host(address, None, scope) and not from_this_host(address)
+    callers = Callers(_State(), lambda: _Runtime({}))
+    assert callers.identify("203.0.113.7").kind is CallerKind.STRANGER
+    monkeypatch.setattr(host_addresses, "is_local_address", lambda a, scope=0: a == "203.0.113.7")
+    assert from_this_host("::ffff:203.0.113.7")
+    assert callers.identify("203.0.113.7").kind is CallerKind.HOST
+    assert callers.admits("203.0.113.7", wait=False)
 
 
 def test_the_engines_gateways_and_host_names_are_this_host(monkeypatch):

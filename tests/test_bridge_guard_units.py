@@ -270,15 +270,16 @@ def test_link_notifications_tell_the_ports_that_went_or_left_the_bridge():
     master than the bridge (or none: a port taken off it), has left; one still on it has not."""
     import struct
 
+    from emulator import netlink
     from emulator.runtime import port_watch
 
     def message(kind, index, master=None):
         body = bridge_ports._IFINFO.pack(0, 1, index, 0, 0)
         if master is not None:
-            body += bridge_ports._attr(bridge_ports.IFLA_MASTER, struct.pack("=I", master))
-        return bridge_ports._HEADER.pack(bridge_ports._HEADER.size + len(body), kind, 0, 0, 0) + body
+            body += netlink.attribute(bridge_ports.IFLA_MASTER, struct.pack("=I", master))
+        return netlink.HEADER.pack(netlink.HEADER.size + len(body), kind, 0, 0, 0) + body
 
     data = (message(port_watch.RTM_DELLINK, 44) + message(bridge_ports.RTM_NEWLINK, 45, master=5)
             + message(bridge_ports.RTM_NEWLINK, 46, master=9)
-            + message(bridge_ports.RTM_NEWLINK, 47) + message(bridge_ports.NLMSG_DONE, 48))
+            + message(bridge_ports.RTM_NEWLINK, 47) + message(netlink.NLMSG_DONE, 48))
     assert port_watch._left(data, bridge=5) == {44, 46, 47}

@@ -61,7 +61,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from emulator.access import live_tasks
-from emulator.access.host_addresses import is_local_address
+from emulator.access.host_addresses import from_this_host, is_local_address
 from emulator.ecs.local_instance import DEFAULT_ENGINE
 
 REFRESH_S = 2.0  # how long Docker's view of the network is trusted
@@ -406,6 +406,7 @@ def _kept(network: _Network | None) -> _Network | None:
 
 
 def _of_this_host(ip, told: bool | None) -> bool:
-    """Whether `ip` is this host's: as told when the connection arrived, or found out (a bind
-    probe, tens of microseconds: done once per connection where it was told)."""
-    return told if told is not None else ip.is_loopback or is_local_address(str(ip))
+    """Whether `ip` is this host's: as told when the connection arrived, or found out from the
+    address alone (a bind probe, tens of microseconds: done once per connection where it was
+    told)."""
+    return told if told is not None else from_this_host(str(ip))

@@ -4,6 +4,8 @@ Engines' gateways, nor a name that resolves to one, is where a task may send the
 process or its Docker Engine (moto's outbound calls, image registries, endpoints a task names:
 aws/moto_containment.py, host_access.py).
 
+Whether a connection was made on this host (from_this_host) is told here for the listeners
+(local_users.py, once per connection as it arrives) and for callers.py (where that was not told).
 Apart from callers.py, which tells tasks apart: these answers need no task and no view of a
 network, and modules with no caller to tell ask them (server.py, engine/engines.py,
 metadata/link_local.py, browsers.py). What this module keeps is process-wide: the running
@@ -20,21 +22,45 @@ from typing import Callable, Iterable
 from emulator.access.name_resolution import Resolver, Unresolved
 
 
-def is_local_address(address: str) -> bool:
-    """Whether `address` is one of this host's (only a local address can be bound; a bind and a
-    close cost microseconds, and addresses come and go, so the answer is not kept)."""
+def is_local_address(address: str, scope: int = 0) -> bool:
+    """Whether `address` is one of this host's (a link-local one: on the interface `scope`).
+    Only a local address can be bound; a bind and a close cost microseconds, and addresses come
+    and go, so the answer is not kept."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     try:
         probe = socket.socket(family, socket.SOCK_STREAM)
     except OSError:  # no such family here (IPv6 turned off): no address of it is ours
         return False
     try:
-        probe.bind((address, 0))
+        probe.bind((address, 0, 0, scope) if family == socket.AF_INET6 else (address, 0))
         return True
     except OSError:
         return False
     finally:
         probe.close()
+
+
+def _ip(address: str):
+    """`address` as an ipaddress (an IPv4 client of a dual-stack listener as IPv4), or None."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a Unix socket, or no peer at all
+        return None
+    return getattr(ip, "ipv4_mapped", None) or ip
+
+
+def from_this_host(peer: str, arrived_on: str | None = None, scope: int = 0) -> bool:
+    """Whether a connection from `peer` that arrived on our address `arrived_on` was made on
+    this host: the peer is loopback or one of this host's addresses (a link-local one on the
+    interface `scope`), or the connection came to a loopback address (which nothing from
+    elsewhere reaches: a peer address that is none of ours there was rewritten on the way, as
+    Docker's MASQUERADE does). The listeners tell it once per connection as it arrives
+    (local_users.py); without `arrived_on` (not told), the peer's address alone decides."""
+    ip = _ip(peer)
+    if ip is not None and (ip.is_loopback or is_local_address(str(ip), scope)):
+        return True
+    ours = _ip(arrived_on) if arrived_on else None
+    return ours is not None and ours.is_loopback
 
 
 # Names that are this host from a container (Docker Desktop, OrbStack, Lima, Podman); from

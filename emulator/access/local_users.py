@@ -15,30 +15,29 @@ of its container's network namespace, none of this host's: it costs no lookup.
 
 A connection from this host whose peer socket the kernel's exact lookup misses is told only
 where one dump of the sockets connected to us proves it (access/peer_uid.py): a socket bound to
-a device (found by its own addresses, told as its maker's), or, on a gateway listener, one
-whose source Docker's MASQUERADE rewrote on the way (served only if every socket that may be
-it is live and of a served user). Anything else is refused: its socket is gone (it sent its
-request and closed), or it was rewritten on its way to a loopback address (the rule rewrites a
-source on docker0's subnet, which any local user may bind), so who made it cannot be told; a
-socket is never taken for one that only shares its source port. Not told, and served as before:
-a peer of another machine (when the operator binds 0.0.0.0), of another network namespace (the
-tasks of an emulator in its own container), and everyone where sock_diag does not answer (not
-Linux). The kernel tells who made the socket that connected: a forwarder or proxy run by root
-(socat, an SSH tunnel as root) lets whoever it forwards for in; one run by another account (an
-HTTP_PROXY of a user's own) is refused.
+a device (found by its own addresses, told as its maker's), or, on a gateway listener, one whose
+source Docker's MASQUERADE rewrote on the way (served only if every socket that may be it is
+live and of a served user; a dump's cost grows with the sockets connected to the port, so a
+listener gives dumps a bounded share of its time: peer_uid.py). Anything else is refused: its
+socket is gone (it sent its request and closed), or it was rewritten on its way to a loopback
+address (the rule rewrites a source on docker0's subnet, which any local user may bind), so who
+made it cannot be told; a socket is never taken for one that only shares its source port. Not
+told, and served as before: a peer of another machine (when the operator binds 0.0.0.0), of
+another network namespace (the tasks of an emulator in its own container), and everyone where
+sock_diag does not answer (not Linux). The kernel tells who made the socket that connected: a
+forwarder or proxy run by root (socat, an SSH tunnel as root) lets whoever it forwards for in;
+one run by another account (an HTTP_PROXY of a user's own) is refused.
 ECS_EMULATOR_LOCAL_USERS=any serves every local user, as before; a list of uids or user names
 serves those too.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 
 from emulator import http_connections, http_server
 from emulator.access import gate
-from emulator.access.host_addresses import is_local_address
+from emulator.access.host_addresses import from_this_host
 from emulator.access.peer_uid import GONE, PeerUid
 from emulator.config import ANY_LOCAL_USER, served_local_uids
 
@@ -63,39 +62,6 @@ def _answer(uid: int) -> bytes:
     status, headers = said[0]
     head = "".join(f"{name}: {value}\r\n" for name, value in headers)
     return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
-
-
-def _ip(address: str):
-    """`address` as an ipaddress (an IPv4 client of a dual-stack listener as IPv4), or None."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:  # a Unix socket, or no peer at all
-        return None
-    return getattr(ip, "ipv4_mapped", None) or ip
-
-
-def from_this_host(peer: str, arrived_on: str | None, scope: int = 0) -> bool:
-    """Whether a connection from `peer` that arrived on our address `arrived_on` was made on
-    this host: the peer is loopback or one of this host's addresses (a link-local one on the
-    interface `scope`), or the connection came to a loopback address (which nothing from
-    elsewhere reaches: a peer address that is none of ours there was rewritten on the way, as
-    Docker's MASQUERADE does)."""
-    ip = _ip(peer)
-    if ip is not None and (ip.is_loopback or (_is_local_link(ip, scope) if scope
-                                              else is_local_address(str(ip)))):
-        return True
-    ours = _ip(arrived_on) if arrived_on else None
-    return ours is not None and ours.is_loopback
-
-
-def _is_local_link(ip, scope: int) -> bool:
-    """Whether the link-local `ip` is this host's on interface `scope` (bound there to tell)."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind((str(ip), 0, 0, scope))
-        return True
-    except OSError:
-        return False
 
 
 def _addresses(sock) -> tuple[str | None, int]:

@@ -16,40 +16,48 @@ anyone who reads a served connection's port (`ss -tn`) borrow its uid. The candi
 whose own address and port are our peer's (the same connection, device-bound), and, off
 loopback only, every socket whose first source has no server-side socket here (rewritten on the
 way: one of them is this connection's). Their owners are all returned; the caller serves the
-connection only if it serves every one of them.
+connection only if it serves every one of them. A dump's cost grows with the sockets connected
+to our port, and a listener's selector thread waits on it: each thread's dumps take a bounded
+share of its time (_DUMP_SHARE); past it, a connection that needs one is not told.
 
 What the answer means (PeerUid.of):
 - an int: the uid of the live socket at the other end;
 - a frozenset of ints: the owners of every live candidate of the dump (more than one owner);
 - GONE: a socket of this host, but no longer a process's (closed, half-way out, or in TIME_WAIT:
   the kernel reports those with uid 0, which proves nothing), or a candidate that may be this
-  connection's and is. A closed candidate cannot be this connection's when its state says our
-  side has taken its close (FIN_WAIT2), or sent its own (LAST_ACK, CLOSING), while our socket is
-  still ESTABLISHED after the dump (states only move on): that is an earlier connection's, whose
-  client closed first (a keep-alive-less client's every call leaves one until our side closes
-  it), and is passed over. One in FIN_WAIT1 or CLOSE may be ours (its FIN or reset may still be
-  on its way to us): the dump is read once more after a moment before it counts;
+  connection's and is; and any answer of the dump while our own socket is no longer ESTABLISHED
+  once the dump is read (its client sent a FIN or reset: it may have sent its request and gone,
+  its socket out of the dump altogether);
 - None: not told: no socket here has those addresses (a peer on another machine, or in another
   network namespace, or one whose addresses NAT rewrote on a loopback listener), or this system
   has no sock_diag (not Linux).
+
+Closed candidates that are earlier connections' are passed over (a client that closes each
+connection first, as urllib and curl do, leaves one behind each call until our side closes it):
+one in FIN_WAIT2 (our side took its FIN), LAST_ACK or CLOSING (our side sent its own) cannot be
+this connection's while ours is still ESTABLISHED after the dump, as states only move on. One in
+FIN_WAIT1 or CLOSE (a FIN or reset sent, perhaps still on its way) is passed over only while as
+many other connections of ours from rewritten sources have taken a FIN (CLOSE_WAIT, LAST_ACK,
+CLOSING): each closing client is then an earlier connection's; otherwise it may be ours.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
+import logging
 import os
 import socket
 import struct
 import threading
 import time
 
+from emulator import netlink
+
+log = logging.getLogger(__name__)
+
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
-NLM_F_REQUEST = 1
-NLM_F_DUMP = 0x300
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
 INET_DIAG_REQ_BYTECODE = 1
 _BC_JMP, _BC_S_COND, _BC_D_COND = 1, 7, 8  # inet_diag bytecode: jump; the socket's source /
 # destination is (an address and port)
@@ -59,13 +67,11 @@ _LISTEN = 10  # TCP_LISTEN: an exact lookup falls back to a listener, which is n
 # A dump leaves out what cannot be this connection's socket, nor prove another's pair: a
 # listener, a connection not yet answered (SYN_SENT), one already over (TIME_WAIT).
 _DUMPED = _ALL_STATES & ~(1 << _LISTEN | 1 << 2 | 1 << 6)
-_HEADER = struct.Struct("=IHHII")  # nlmsghdr
 _REQUEST = struct.Struct("=BBBBI")  # inet_diag_req_v2 up to its inet_diag_sockid
 _PORTS = struct.Struct("!HH")
 _TAIL = struct.Struct("=III")  # idiag_if, idiag_cookie[2]
 _OWNER = struct.Struct("=II")  # inet_diag_msg's idiag_uid, idiag_inode
-_OWNER_AT = _HEADER.size + 4 + 48 + 12  # family..retrans, the sockid, expires/rqueue/wqueue
-_ATTRIBUTE = struct.Struct("=HH")  # nlattr
+_OWNER_AT = 4 + 48 + 12  # in an answer: family..retrans, the sockid, expires/rqueue/wqueue
 _OP = struct.Struct("=BBH")  # inet_diag_bc_op: code, yes, no (jumps, in bytes from this op)
 _HOSTCOND = struct.Struct("=BBxxi")  # inet_diag_hostcond: family, prefix_len, port
 _TIMEOUT = 0.25  # seconds a netlink answer is awaited (the kernel answers in microseconds)
@@ -74,7 +80,19 @@ _ESTABLISHED = 1
 # (CLOSING, LAST_ACK): never this connection's while our socket is still ESTABLISHED
 _CLOSED_BEFORE_OURS = frozenset({5, 9, 11})
 _IN_FLIGHT = frozenset({4, 7})  # FIN_WAIT1, CLOSE: may be ours, its FIN or reset on its way
-_SETTLE_S = 0.005  # before a dump with a candidate closing this instant is read again
+_TOOK_A_FIN = frozenset({8, 9, 11})  # a server side's CLOSE_WAIT, LAST_ACK, CLOSING
+# A dump's cost grows with the sockets connected to our port (about 20 ms for 1,000 on a loaded
+# 2-core machine; 120 ms for 5,000), and it runs on a listener's selector thread, which every
+# other connection of that listener waits on: a local flood of connections that each need one
+# must not stall it. So one thread's dumps take at most this share of its time, and one dump
+# at most _DUMP_BURST_S; past that a connection that needs a dump is not told (refused as
+# such: never served unproven).
+_DUMP_SHARE = 0.25
+_DUMP_BURST_S = 0.2
+# A dump is cut short only past this much wall time at the least (or what is left, if more): a
+# loaded machine that holds our thread off the CPU mid-dump costs the budget nothing and must
+# not refuse a connection either (that made CI refuse this host's calls under load before)
+_DUMP_STALL_S = 1.0
 GONE = "gone"
 
 
@@ -89,6 +107,7 @@ class PeerUid:
     def __init__(self):
         self._local = threading.local()
         self._seq = itertools.count(1)
+        self._warned = False  # that dumps ran out of time (logged once)
 
     def works(self) -> bool:
         """Whether this system answers at all: asked about a connection of our own."""
@@ -127,45 +146,65 @@ class PeerUid:
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
         if uid is None:
-            ours = (local_ip, local[1])
-            uid = self._proven(family, (peer_ip, peer[1]), ours, lambda: _established(conn))
-            if uid is _CLOSING:  # a candidate closing this instant: its close settles first
-                time.sleep(_SETTLE_S)
-                uid = self._proven(family, (peer_ip, peer[1]), ours, lambda: _established(conn))
-        return GONE if uid is _CLOSING else uid
+            uid = self._dumped(family, (peer_ip, peer[1]), (local_ip, local[1]))
+            if uid is not None and not _established(conn):
+                return GONE  # its client has sent a FIN or reset: it may be gone from the dump
+        return uid
+
+    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int]):
+        """_proven within this thread's time for dumps (None: not told, when that is spent or
+        the dump overruns it)."""
+        budget = self._budget()
+        deadline = budget.deadline()
+        if deadline is None:
+            if not self._warned:
+                self._warned = True
+                log.warning("connections of this host that only a dump of the sockets could "
+                            "tell took over %d%% of a listener's time: the next are refused "
+                            "until it is free again", _DUMP_SHARE * 100)
+            return None
+        try:
+            return self._proven(family, peer, ours, deadline)
+        finally:
+            budget.spend()
 
     def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int],
-                still_open=lambda: False):
+                deadline: float | None = None):
         """The owners of the sockets that may be this connection's, from one dump (see the
-        module's docstring), or None if none may be; _CLOSING if one that may be is closing this
-        instant. `still_open`: whether our socket is still ESTABLISHED (asked after the dump)."""
-        sockets = self._dump(family, ours)
+        module's docstring), or None if none may be (or the dump is not over by `deadline`)."""
+        sockets = self._dump(family, ours, deadline)
         if sockets is None:
             return None
         served_from = {remote for local, remote, _, _, _ in sockets if local == ours}
         rewritten = not _loopback(ours[0])  # nothing reaches a loopback address rewritten
-        owners, closed = set(), []
+        owners, closing = set(), 0
         for local, remote, uid, inode, state in sockets:
             if remote != ours:
                 continue
             if local == peer or (rewritten and local not in served_from):
-                if not inode:
-                    closed.append(state)
-                else:
+                if inode:
                     owners.add(uid)
-        if closed:
-            unsettled = [state for state in closed if state not in _CLOSED_BEFORE_OURS]
-            if unsettled:  # FIN_WAIT1 or CLOSE: its FIN or reset may still be on its way
-                return _CLOSING if set(unsettled) <= _IN_FLIGHT else GONE
-            if not still_open():
-                return GONE  # our side has its FIN too: the closed one may be this connection
+                elif local == peer:
+                    return GONE  # this connection's own socket, closed
+                elif state in _IN_FLIGHT:
+                    closing += 1
+                elif state not in _CLOSED_BEFORE_OURS:
+                    return GONE
+        if closing:
+            clients = {local for local, _, _, _, _ in sockets}
+            told_a_fin = sum(1 for local, remote, _, _, state in sockets
+                             if local == ours and remote != peer and remote not in clients
+                             and state in _TOOK_A_FIN)
+            if closing > told_a_fin:
+                return GONE  # one of them may be this connection's, its FIN on its way
         if not owners:
             return None
         return next(iter(owners)) if len(owners) == 1 else frozenset(owners)
 
-    def _dump(self, family, ours: tuple[str, int]):
+    def _dump(self, family, ours: tuple[str, int], deadline: float | None = None):
         """Every TCP socket of `family` whose source or destination is `ours`: (its own address
-        and port, its remote ones, its uid, its inode, its TCP state) each; None if not told."""
+        and port, its remote ones, its uid, its inode, its TCP state) each; None if not told
+        (or not over by `deadline`)."""
         address = socket.inet_pton(family, ours[0])
         prefix = len(address) * 8
         cond = _HOSTCOND.size + len(address)
@@ -180,20 +219,19 @@ class PeerUid:
                     + _HOSTCOND.pack(family, prefix, ours[1]) + address)
         request = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, _DUMPED)
                    + bytes(48)
-                   + _ATTRIBUTE.pack(_ATTRIBUTE.size + len(bytecode), INET_DIAG_REQ_BYTECODE)
-                   + bytecode)
-        answers = self._exchange_all(request, NLM_F_REQUEST | NLM_F_DUMP)
+                   + netlink.attribute(INET_DIAG_REQ_BYTECODE, bytecode))
+        answers = self._exchange_all(request, netlink.NLM_F_DUMP, deadline)
         if answers is None:
             return None
         found = []
         for answer in answers:
-            if len(answer) < _OWNER_AT + _OWNER.size - _HEADER.size:
+            if len(answer) < _OWNER_AT + _OWNER.size:
                 return None
             sport, dport = _PORTS.unpack_from(answer, 4)
             size = len(address)
             local = (socket.inet_ntop(family, answer[8:8 + size]), sport)
             remote = (socket.inet_ntop(family, answer[24:24 + size]), dport)
-            uid, inode = _OWNER.unpack_from(answer, _OWNER_AT - _HEADER.size)
+            uid, inode = _OWNER.unpack_from(answer, _OWNER_AT)
             found.append((local, remote, uid, inode, answer[1]))
         return found
 
@@ -204,56 +242,50 @@ class PeerUid:
                    + socket.inet_pton(family, src).ljust(16, b"\0")
                    + socket.inet_pton(family, dst).ljust(16, b"\0")
                    + _TAIL.pack(interface, _NO_COOKIE, _NO_COOKIE))
-        answers = self._exchange_all(request, NLM_F_REQUEST)
+        answers = self._exchange_all(request, 0)
         if not answers:  # ENOENT: no such socket here; anything else: not told either
             return None
         answer = answers[0]
-        if len(answer) < _OWNER_AT + _OWNER.size - _HEADER.size:
+        if len(answer) < _OWNER_AT + _OWNER.size:
             return None
         state = answer[1]
         found_ports = _PORTS.unpack_from(answer, 4)
         if state == _LISTEN or found_ports != (sport, dport):
             return None
-        uid, inode = _OWNER.unpack_from(answer, _OWNER_AT - _HEADER.size)
+        uid, inode = _OWNER.unpack_from(answer, _OWNER_AT)
         return uid if inode else GONE
 
-    def _exchange_all(self, request: bytes, flags: int) -> list[bytes] | None:
-        """The payloads of the kernel's answers to `request` (a dump's every one; an error:
-        none), on this thread's netlink socket; None if not told."""
-        sock = self._socket()
-        seq = next(self._seq) & 0xFFFFFFFF
+    def _exchange_all(self, request: bytes, flags: int,
+                      deadline: float | None = None) -> list[bytes] | None:
+        """The bodies of the kernel's answers to `request` (a dump's every one), on this
+        thread's netlink socket; None if not told (the kernel's error: ENOENT, no such socket;
+        a dump not over by `deadline`)."""
         try:
-            if sock is None:
-                return None
-            sock.send(_HEADER.pack(_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY, flags,
-                                   seq, 0) + request)
-            payloads = []
-            while True:
-                data = sock.recv(65536)
-                for kind, payload in _messages(data, seq):
-                    if kind == NLMSG_ERROR:
-                        return [] if not payloads else None
-                    if kind == NLMSG_DONE:
-                        return payloads
-                    payloads.append(payload)
-                if payloads and not flags & NLM_F_DUMP:
-                    return payloads
-        except OSError:
+            sock = self._socket()
+            answers = netlink.exchange(sock, SOCK_DIAG_BY_FAMILY, flags, request,
+                                       next(self._seq) & 0xFFFFFFFF, deadline)
+        except netlink.NetlinkError:
+            return None
+        except OSError:  # no sock_diag here, no answer in time, or a dump cut short (the rest
+            # of it would hold the socket): asked afresh next time
             self._close()
             return None
+        return [body for _, body in answers]
 
-    def _socket(self) -> socket.socket | None:
+    def _socket(self) -> socket.socket:
         """This thread's netlink socket (each listener's selector thread asks on its own, so
         none waits on another's question)."""
         sock = getattr(self._local, "sock", None)
         if sock is None:
-            try:
-                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
-            except OSError:
-                return None
-            sock.settimeout(_TIMEOUT)
+            sock = netlink.open_socket(NETLINK_SOCK_DIAG, _TIMEOUT)
             self._local.sock = sock
         return sock
+
+    def _budget(self) -> "_DumpBudget":
+        budget = getattr(self._local, "budget", None)
+        if budget is None:
+            budget = self._local.budget = _DumpBudget()
+        return budget
 
     def _close(self) -> None:
         sock = getattr(self._local, "sock", None)
@@ -262,7 +294,28 @@ class PeerUid:
             self._local.sock = None
 
 
-_CLOSING = object()  # _proven: a candidate is closing this instant (read the dump again)
+class _DumpBudget:
+    """How long one thread's dumps may still take: _DUMP_SHARE of the time that passes, at most
+    _DUMP_BURST_S at once. What a dump takes is counted as the thread's own time (the kernel's
+    work for it included), so a machine too loaded to run us promptly does not spend it."""
+
+    def __init__(self, clock=time.monotonic, work=time.thread_time):
+        self._clock, self._work = clock, work
+        self._left = _DUMP_BURST_S
+        self._at = clock()
+        self._started = work()
+
+    def deadline(self) -> float | None:
+        """When (self._clock) a dump that starts now must be over; None: no time left now."""
+        now = self._clock()
+        self._left = min(_DUMP_BURST_S, self._left + (now - self._at) * _DUMP_SHARE)
+        self._at, self._started = now, self._work()
+        return now + max(self._left, _DUMP_STALL_S) if self._left > 0 else None
+
+    def spend(self) -> None:
+        """Take the thread's time since deadline() from what is left."""
+        self._left -= self._work() - self._started
+        self._at = self._clock()
 
 
 def _established(conn: socket.socket) -> bool:
@@ -271,16 +324,3 @@ def _established(conn: socket.socket) -> bool:
         return conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] == _ESTABLISHED
     except OSError:
         return False
-
-
-def _messages(data: bytes, seq: int):
-    """The (type, payload) of each netlink message in `data` answering `seq` (an answer to an
-    earlier question that timed out is skipped)."""
-    at = 0
-    while at + _HEADER.size <= len(data):
-        length, kind, _, number, _ = _HEADER.unpack_from(data, at)
-        if length < _HEADER.size:
-            return
-        if number == seq:
-            yield kind, data[at + _HEADER.size:at + length]
-        at += (length + 3) & ~3

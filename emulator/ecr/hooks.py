@@ -61,8 +61,8 @@ class EcrRegistryHooks:
             if repository is None:
                 return
             try:
-                pushes.check_tag_may_point_at(self._store(account, region), repository, tag,
-                                              digest, same_image_too=True)
+                pushes.check_tag_may_point_at(self._state.store_for(account, region),
+                                              repository, tag, digest, same_image_too=True)
             except ImageTagAlreadyExistsException as error:
                 raise TagImmutable(error.message) from None
 
@@ -73,7 +73,7 @@ class EcrRegistryHooks:
         with self._state.lock:
             repository = self._repository(account, region, name)
             if repository is not None:
-                pushes.after_push(self._store(account, region), repository, digest, tag)
+                pushes.after_push(self._state.store_for(account, region), repository, digest, tag)
                 self._state.changed()
 
     def before_pull(self, account: str, region: str, name: str, digest: str) -> None:
@@ -97,7 +97,7 @@ class EcrRegistryHooks:
         with self._state.lock:
             repository = self._repository(account, region, name)
             if repository is not None:
-                archive.record_pull(self._store(account, region),
+                archive.record_pull(self._state.store_for(account, region),
                                     images.record_of(repository, digest), principal)
                 self._state.changed()
 
@@ -108,9 +108,6 @@ class EcrRegistryHooks:
             if repository is not None and manifest_removed:
                 repository.images.pop(digest, None)
                 self._state.changed()
-
-    def _store(self, account: str, region: str):
-        return self._state.store_for(account, region)
 
     def _repository(self, account: str, region: str, name: str):
         store = self._state.existing_store(account, region)

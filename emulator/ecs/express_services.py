@@ -204,7 +204,7 @@ def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict)
     """The task definition the configuration runs (registered for a primaryContainer)."""
     if "taskDefinitionArn" in settings and "primaryContainer" not in settings:
         definition = task_definitions.describe(store, settings["taskDefinitionArn"])
-        if _served_mapping(definition) is None or definition.spec.get("networkMode") != "awsvpc":
+        if tcp_mapping(definition.spec) is None or definition.spec.get("networkMode") != "awsvpc":
             raise InvalidParameterException(
                 "The task definition of an Express service must use the awsvpc network mode "
                 "and map a container port over TCP.")
@@ -234,14 +234,10 @@ def _definition(store: EcsStore, ctx: RequestContext, name: str, settings: dict)
     return definition
 
 
-def _served_mapping(definition) -> tuple[dict, dict] | None:
-    """(container, port mapping) the load balancer sends HTTP to: the first TCP mapping."""
-    return tcp_mapping(definition.spec)
-
-
 def _target(definition) -> tuple[str, int]:
-    """(container name, container port) the load balancer sends HTTP to."""
-    container, mapping = _served_mapping(definition)
+    """(container name, container port) the load balancer sends HTTP to: the first TCP
+    mapping's."""
+    container, mapping = tcp_mapping(definition.spec)
     return container["name"], mapping["containerPort"]
 
 

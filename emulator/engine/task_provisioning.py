@@ -43,18 +43,25 @@ class TaskProvisioning:
         except RuntimeError_ as error:
             self._fail("TaskFailedToStart", f"ResourceInitializationError: {error}")
             return False
-        published = (network_bindings(pooled.state) if pooled and pooled.state and ports
-                     else self._sandbox_bindings(ports))
+        self._connected(network_bindings(pooled.state) if pooled and pooled.state and ports
+                        else self._sandbox_bindings(ports))
+        return True
+
+    def _connected(self, published: list[dict]) -> None:
+        """Record what ECS shows of the task's network (its private IP, its sandbox's id, by
+        which callers know it; awsvpc's ENI and each container's share of the sandbox's
+        `published` ports) and move the task to PENDING. Also for a task adopted on its way
+        there (persistence/adoption.py)."""
         with self.lock:
-            self.task.private_ip = self.sandbox.ip_address
-            self.task.sandbox_id = self.sandbox.sandbox_id
+            self.task.private_ip = self.sandbox.ip_address if self.sandbox else None
+            if self.sandbox is not None and self.sandbox.sandbox_id is not None:
+                self.task.sandbox_id = self.sandbox.sandbox_id
             self.task.connectivity_at = utcnow()
             if self.task.network_mode == "awsvpc":
                 self.task.attachments = [self._eni_attachment()]
                 for container in self.task.containers:
                     container.network_bindings = own_bindings(container, published)
             self._advance(TaskStatus.PENDING)
-        return True
 
     def _spare(self, shape, ports) -> sandbox_pool.Ready | None:
         """A sandbox made ahead of time (engine/sandbox_pool.py) on the task's engine (each keeps

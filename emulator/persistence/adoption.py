@@ -31,10 +31,8 @@ import logging
 import time
 
 from emulator.ecs.local_instance import DEFAULT_ENGINE
-from emulator.ecs.model import utcnow
 from emulator.engine.sandbox_pool import POOL_NAME
 from emulator.engine.task_provisioning import network_bindings as bindings_of
-from emulator.engine.task_provisioning import own_bindings
 from emulator.engine.task_runner import TaskRunner
 from emulator.runtime import labels
 from emulator.runtime.base import ContainerStartError, TaskSandbox
@@ -111,16 +109,7 @@ class AdoptedTaskRunner(TaskRunner):
                 self.sandbox = TaskSandbox(network=self.sandbox.network,
                                            ip_address=state.ip_address,
                                            sandbox_id=self.sandbox.sandbox_id)
-        with self.lock:
-            self.task.private_ip = self.sandbox.ip_address if self.sandbox else None
-            if self.sandbox is not None and self.sandbox.sandbox_id is not None:
-                self.task.sandbox_id = self.sandbox.sandbox_id  # callers know it by its address
-            self.task.connectivity_at = utcnow()
-            if self.task.network_mode == "awsvpc":
-                self.task.attachments = [self._eni_attachment()]
-                for container in self.task.containers:
-                    container.network_bindings = own_bindings(container, published)
-            self._advance(TaskStatus.PENDING)
+        self._connected(published)
 
 
 def adopt(engine, state) -> int:

@@ -13,24 +13,25 @@ Plain `socket` netlink, no `ip` process: this runs on every task start.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
 
+from emulator import netlink
+from emulator.netlink import NLM_F_ACK, NLM_F_DUMP
+from emulator.netlink import attribute as _attr, attributes as _attrs
+
 RTM_NEWLINK, RTM_GETLINK, RTM_SETLINK = 16, 18, 19
 RTM_DELNEIGH = 29
 RTM_NEWNSID, RTM_GETNSID = 88, 90
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
-NLMSG_ERROR, NLMSG_DONE = 2, 3
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER = 1, 3, 5, 10
 IFLA_LINK_NETNSID, IFLA_TARGET_NETNSID = 37, 46
 NET_ADDR_SET = 3  # a link's addr_assign_type once its address was given to it
 NETNSA_NSID, NETNSA_FD = 1, 3
 NDA_DST = 1
 
-_HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
 _IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, change
-_ATTR = struct.Struct("=HH")  # rtattr: length, type
 _NDMSG = struct.Struct("=BxxxiHBB")  # ndmsg: family, index, state, flags, type
 
 
@@ -154,8 +155,9 @@ def forget_neighbour(bridge: int, ipv4: str) -> None:
                + _attr(NDA_DST, socket.inet_aton(ipv4)))
     try:
         _talk(RTM_DELNEIGH, NLM_F_ACK, request)
-    except FileNotFoundError:  # ENOENT: no entry
-        pass
+    except netlink.NetlinkError as error:
+        if error.errno != errno.ENOENT:  # ENOENT: no entry
+            raise
 
 
 def has_routable_ipv6(bridge: str, if_inet6: str = "/proc/net/if_inet6") -> bool:
@@ -202,51 +204,11 @@ def pin_address(bridge: str) -> bool:
     return True
 
 
-# -- netlink plumbing -----------------------------------------------------------------------------
-
-def _attr(kind: int, value: bytes) -> bytes:
-    length = _ATTR.size + len(value)
-    return _ATTR.pack(length, kind) + value + b"\0" * (-length % 4)
-
-
-def _attrs(body: bytes, offset: int) -> dict[int, bytes]:
-    found = {}
-    while offset + _ATTR.size <= len(body):
-        length, kind = _ATTR.unpack_from(body, offset)
-        if length < _ATTR.size:
-            break
-        found[kind & 0x3FFF] = body[offset + _ATTR.size:offset + length]  # without NLA_F_ flags
-        offset += (length + 3) & ~3
-    return found
-
-
 def _u32(value: bytes | None) -> int | None:
     return struct.unpack("=I", value[:4])[0] if value and len(value) >= 4 else None
 
 
 def _talk(kind: int, flags: int, payload: bytes) -> list[tuple[int, bytes]]:
-    """Send one request on a fresh rtnetlink socket; the replies' (type, body), up to the dump's
-    end or the request's answer. A netlink error raises OSError with the kernel's errno."""
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                       socket.NETLINK_ROUTE) as sock:
-        sock.bind((0, 0))
-        sock.send(_HEADER.pack(_HEADER.size + len(payload), kind, NLM_F_REQUEST | flags, 1, 0)
-                  + payload)
-        replies = []
-        while True:
-            data = sock.recv(1 << 16)
-            offset = 0
-            while offset + _HEADER.size <= len(data):
-                length, reply, _, _, _ = _HEADER.unpack_from(data, offset)
-                body = data[offset + _HEADER.size:offset + length]
-                offset += (length + 3) & ~3
-                if reply == NLMSG_DONE:
-                    return replies
-                if reply == NLMSG_ERROR:
-                    error = struct.unpack_from("=i", body)[0]
-                    if error:
-                        raise OSError(-error, os.strerror(-error))
-                    return replies
-                replies.append((reply, body))
-                if not flags & NLM_F_DUMP:
-                    return replies
+    """One request on a fresh rtnetlink socket (see netlink.exchange)."""
+    with netlink.open_socket(socket.NETLINK_ROUTE) as sock:
+        return netlink.exchange(sock, kind, flags, payload)

@@ -19,8 +19,10 @@ import socket
 import threading
 from typing import Callable
 
+from emulator import netlink
+
 from . import bridge_ports
-from .bridge_ports import IFLA_MASTER, RTM_NEWLINK, _attrs, _HEADER, _IFINFO, _u32
+from .bridge_ports import _IFINFO, IFLA_MASTER, RTM_NEWLINK, _u32
 
 log = logging.getLogger("emulator.runtime")
 
@@ -34,12 +36,10 @@ class LinkEvents:
     """A subscription to the link notifications of this process's network namespace."""
 
     def __init__(self):
-        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                   socket.NETLINK_ROUTE)
+        self._sock = netlink.open_socket(socket.NETLINK_ROUTE, timeout=POLL_S)
         try:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
             self._sock.bind((0, RTMGRP_LINK))
-            self._sock.settimeout(POLL_S)
         except OSError:
             self._sock.close()
             raise
@@ -65,17 +65,18 @@ class LinkEvents:
 def _left(data: bytes, bridge: int) -> set[int]:
     """The links that `data` (one receive of notifications) says are gone or not on `bridge`."""
     left, offset = set(), 0
-    while offset + _HEADER.size <= len(data):
-        length, kind, _, _, _ = _HEADER.unpack_from(data, offset)
-        if length < _HEADER.size:
+    while offset + netlink.HEADER.size <= len(data):
+        length, kind, _, _, _ = netlink.HEADER.unpack_from(data, offset)
+        if length < netlink.HEADER.size:
             break
-        body = data[offset + _HEADER.size:offset + length]
+        body = data[offset + netlink.HEADER.size:offset + length]
         offset += (length + 3) & ~3
         if kind not in (RTM_NEWLINK, RTM_DELLINK) or len(body) < _IFINFO.size:
             continue
         index = _IFINFO.unpack_from(body)[2]
         # (A port leaving its bridge is told as a new link without the bridge as its master.)
-        if kind == RTM_DELLINK or _u32(_attrs(body, _IFINFO.size).get(IFLA_MASTER)) != bridge:
+        master = _u32(netlink.attributes(body, _IFINFO.size).get(IFLA_MASTER))
+        if kind == RTM_DELLINK or master != bridge:
             left.add(index)
     return left
 
