@@ -308,7 +308,13 @@ class BridgeGuard:
                 return False
             if left is None:
                 index = bridge_ports.bridge_index(self.bridge)
-                ports = {port for port, _, _ in bridge_ports.list_ports(index)} if index else set()
+                try:
+                    ports = {port for port, _, _ in bridge_ports.list_ports(index)} if index \
+                        else set()
+                except OSError:
+                    log.warning("could not read bridge %s's ports (their notifications were "
+                                "lost)", self.bridge, exc_info=True)
+                    return True
                 gone = [a for a in self._admitted.values() if a.port not in ports]
             else:
                 gone = [a for a in self._admitted.values() if a.port in left]
