@@ -80,7 +80,7 @@ def test_another_guards_task_at_an_address_this_one_held_is_not_cut_off(guard, b
                                                                          gateway):
     """Two emulators on one docker0, each with its guard: Docker gives the address (and the MAC
     made from it) of one's stopped holder to the other's next task, before the first hears of
-    the exit (its events come seconds late under load, or never). The first guard lets go as
+    the exit (its events come one at a time, or never). The first guard lets go as
     the kernel deletes the port, without being told, so the other's task is not cut off:
     every guard drops the frames of a container at an address it holds, whoever started it."""
     other = make_guard(BRIDGE, gateway)  # the other emulator's

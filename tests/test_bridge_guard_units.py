@@ -267,19 +267,21 @@ def test_table_names_carry_pid_and_start_for_the_sweep():
 
 def test_link_notifications_tell_the_ports_that_went_or_left_the_bridge():
     """port_watch reads rtnetlink's link notifications: a deleted link, or one told with another
-    master than the bridge (or none: a port taken off it), has left; one still on it has not."""
+    master than the bridge (or none: a port taken off it), has left; one still on it has not,
+    nor one the bridge's own notifications (AF_BRIDGE) speak of."""
     import struct
 
     from emulator import netlink
     from emulator.runtime import port_watch
 
-    def message(kind, index, master=None):
-        body = bridge_ports._IFINFO.pack(0, 1, index, 0, 0)
+    def message(kind, index, master=None, family=0):
+        body = bridge_ports._IFINFO.pack(family, 1, index, 0, 0)
         if master is not None:
             body += netlink.attribute(bridge_ports.IFLA_MASTER, struct.pack("=I", master))
         return netlink.HEADER.pack(netlink.HEADER.size + len(body), kind, 0, 0, 0) + body
 
     data = (message(port_watch.RTM_DELLINK, 44) + message(bridge_ports.RTM_NEWLINK, 45, master=5)
             + message(bridge_ports.RTM_NEWLINK, 46, master=9)
-            + message(bridge_ports.RTM_NEWLINK, 47) + message(netlink.NLMSG_DONE, 48))
+            + message(bridge_ports.RTM_NEWLINK, 47) + message(netlink.NLMSG_DONE, 48)
+            + message(port_watch.RTM_DELLINK, 49, family=7))  # AF_BRIDGE: a port's settings
     assert port_watch._left(data, bridge=5) == {44, 46, 47}

@@ -160,8 +160,8 @@ def test_a_task_on_the_default_bridge_is_guarded_and_a_forger_is_not_served_as_i
 def test_a_dead_holders_address_is_released_though_dockers_word_of_its_exit_is_lost(
         ecs, cluster, busybox_image, docker_client, clean_emulator, monkeypatch):
     """The guard lets go of a holder's address as the kernel deletes its port, not only when
-    Docker's die or destroy event is handled (seconds late under load, or never after a dockerd
-    restart): Docker gives the address to the next container it starts, maybe another
+    Docker's die or destroy event is handled (later: events come one at a time; or never after
+    a dockerd restart): Docker gives the address to the next container it starts, maybe another
     emulator's task, which every guard still holding it cuts off (two guards:
     test_bridge_guard_life.py)."""
     runtime = clean_emulator.emulator.engine.runtime

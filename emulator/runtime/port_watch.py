@@ -5,8 +5,8 @@ The default bridge's guard (bridge_guard.py) must let go of a holder's address t
 port goes: Docker deletes a stopped container's veth and then gives its address (the lowest free
 one) and the MAC made from it to the next container it starts, maybe another emulator's, whose
 frames every guard that still holds the address drops. The emulator's own word that the holder
-died (Docker's die event) comes seconds later under load, or never (dockerd restarted and lost
-it, a consumer stalled); the kernel's deletion of the port comes first, and cannot be missed: a
+died (Docker's die event) comes after it (events are handled one at a time), or never
+(dockerd restarted and lost it, a consumer stalled); the kernel's deletion of the port comes first, and cannot be missed: a
 notification lost to a full receive buffer is told as such, and the bridge's ports are then read
 again whole.
 """
@@ -73,7 +73,9 @@ def _left(data: bytes, bridge: int) -> set[int]:
         offset += (length + 3) & ~3
         if kind not in (RTM_NEWLINK, RTM_DELLINK) or len(body) < _IFINFO.size:
             continue
-        index = _IFINFO.unpack_from(body)[2]
+        family, _, index, _, _ = _IFINFO.unpack_from(body)
+        if family != socket.AF_UNSPEC:
+            continue  # the bridge's own word on its ports' settings (AF_BRIDGE): not the link's
         # (A port leaving its bridge is told as a new link without the bridge as its master.)
         master = _u32(netlink.attributes(body, _IFINFO.size).get(IFLA_MASTER))
         if kind == RTM_DELLINK or master != bridge:
