@@ -5,10 +5,10 @@ The default bridge's guard (bridge_guard.py) must let go of a holder's address t
 port goes: Docker deletes a stopped container's veth and then gives its address (the lowest free
 one) and the MAC made from it to the next container it starts, maybe another emulator's, whose
 frames every guard that still holds the address drops. The emulator's own word that the holder
-died (Docker's die event) comes after it (events are handled one at a time), or never
-(dockerd restarted and lost it, a consumer stalled); the kernel's deletion of the port comes first, and cannot be missed: a
-notification lost to a full receive buffer is told as such, and the bridge's ports are then read
-again whole.
+died (Docker's die event) comes after it (events are handled one at a time), or never (dockerd
+restarted and lost it, a consumer stalled); the kernel's deletion of the port comes first, and
+cannot be missed: a notification lost to a full receive buffer is told as such, and the bridge's
+ports are then read again whole.
 """
 
 from __future__ import annotations
