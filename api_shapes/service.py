@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from api_shapes.amendments import amended
 from api_shapes.model_files import load_model
 from api_shapes.requests import RequestTypes
 from api_shapes.serialize import OutputSerializer
@@ -98,4 +99,4 @@ class ServiceShapes:
 
 @functools.lru_cache(maxsize=None)
 def load_service(name: str) -> ServiceShapes:
-    return ServiceShapes(load_model(name))
+    return ServiceShapes(amended(name, load_model(name)))

@@ -34,7 +34,7 @@ from emulator.ecs import contributions, placement
 from emulator.ecs.local_instance import LocalHost
 from emulator.ecs.store import EcsState
 from emulator.registry import data_root as registry_data_root
-from emulator import persistence
+from emulator import data_lock, persistence
 from emulator.engine.ecs_events import EcsEvents
 from emulator.engine import engines
 from emulator.engine.express_infrastructure import ExpressInfrastructure
@@ -156,6 +156,21 @@ class Emulator:
 
 def create_app(settings: Settings | None = None) -> Emulator:
     settings = settings or Settings.from_env()
+    # Before anything reads or empties the data directory: another live emulator's state is
+    # not ours to take (data_lock.py). Released when the emulator stops, or fails to be made.
+    lock = data_lock.hold(settings.data_dir) if settings.data_dir else None
+    try:
+        emulator = _wired(settings)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    if lock is not None:
+        emulator.closers.append(lock.release)
+    return emulator
+
+
+def _wired(settings: Settings) -> Emulator:
     ecs_state = EcsState(contributions.standard())
     moto = MotoBridge()
     ecs = JsonService(
@@ -351,6 +366,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     moto.on_load.append(target_group_ports.install)
     emulator.closers.append(target_group_ports.uninstall)
     cloud_map = CloudMapInstances(state, moto, settings.publish_host)
+    state.contributions.cloud_map_dns_records = cloud_map.dns_record_types  # CreateService's
     engine.hooks += [load_balancers, cloud_map]
     events = EcsEvents(state, moto)
     engine.task_listeners.append(events.on_task_changed)  # known status moves

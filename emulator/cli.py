@@ -181,11 +181,16 @@ def _serve(args) -> int:
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
         return 1
+    from emulator.data_lock import DataDirectoryInUse
+
     try:
         server = _server(settings, listener)
-    except BaseException:
+    except BaseException as error:
         if listener is not None:
             listener.close()
+        if isinstance(error, DataDirectoryInUse):  # (it names the directory and the holder)
+            print(f"ecs-emulator: {error}", file=sys.stderr)
+            return 1
         raise
     # The start-up leaves some 50,000 objects that the collector tracks, nearly all for good
     # (modules, classes, functions, the service models), and it would go over them again and

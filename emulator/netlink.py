@@ -48,13 +48,12 @@ def exchange(sock: socket.socket, kind: int, flags: int, payload: bytes, seq: in
     answers = []
     while True:
         for reply, body in _messages(sock.recv(_RECEIVE), seq):
-            if reply == NLMSG_DONE:
-                return answers
-            if reply == NLMSG_ERROR:
+            if reply in (NLMSG_DONE, NLMSG_ERROR):
+                # A dump that failed part-way says so in its NLMSG_DONE's first 4 bytes
                 error = struct.unpack_from("=i", body)[0] if len(body) >= 4 else 0
-                if error:
+                if error < 0:
                     raise NetlinkError(-error, os.strerror(-error))
-                return answers  # an acknowledgement
+                return answers  # the dump's end, or an acknowledgement
             answers.append((reply, body))
             if not flags & NLM_F_DUMP:
                 return answers

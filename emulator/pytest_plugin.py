@@ -1,8 +1,10 @@
 """The pytest plugin (entry point `pytest11`), loaded whenever the package is installed.
 
 Fixtures:
-- `ecs_emulator_settings` (session): the Settings the session's emulator starts with (from the
-  environment, on a free port of 127.0.0.1, strict responses); a conftest may override it.
+- `ecs_emulator_settings` (session): the Settings the session's emulator starts with
+  (`isolated_settings()`: from the environment, on a free port of 127.0.0.1, strict responses, and
+  never persisted nor on a data directory, whatever the environment says: those are the user's
+  own emulator's); a conftest may override it.
 - `ecs_emulator` (session): an emulator serving on a free port of 127.0.0.1 in a background
   thread; a handle with `endpoint_url`, `front_door_url` (where Express services and gateway
   routes answer), `client(service)`, `reset()`, `control_headers`.
@@ -17,6 +19,7 @@ error against AWS's error form, and fail the call if one does not fit.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Iterator
 
 import pytest
@@ -111,9 +114,28 @@ def running_emulator(settings: Settings) -> Iterator[EmulatorHandle]:
         server.stop()
 
 
+# What a user's own running emulator holds, which their exported ECS_EMULATOR_* variables name
+# for it: its state (a test's reset would empty its registry, overwrite its saved state and
+# remove its tasks' containers), its front-door port, and the registry address and extra
+# Docker Engines it told (whose `registry=` names its port, so tasks would pull from it). A test
+# session's emulator takes none of them from the environment; a conftest that wants one says so
+# in its own `ecs_emulator_settings` (README: Quick start: pytest).
+_NOT_FROM_THE_ENVIRONMENT = dict(persist=False, data_dir=None, front_door_port=None,
+                                 registry_address=None, engines=())
+
+
+def isolated_settings(**overrides) -> Settings:
+    """The settings of a test session's emulator: the environment's (region, account, timings,
+    task network, IAM...), on a free port of 127.0.0.1, strict responses, apart from the
+    user's own emulator (_NOT_FROM_THE_ENVIRONMENT); then `overrides`."""
+    settings = replace(Settings.from_env(), host="127.0.0.1", port=0, strict_responses=True,
+                       **_NOT_FROM_THE_ENVIRONMENT)
+    return replace(settings, **overrides)
+
+
 @pytest.fixture(scope="session")
 def ecs_emulator_settings() -> Settings:
-    return Settings.from_env(host="127.0.0.1", port=0, strict_responses=True)
+    return isolated_settings()
 
 
 @pytest.fixture(scope="session")

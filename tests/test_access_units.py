@@ -552,8 +552,11 @@ def _a_link_local_address() -> tuple[str, int] | None:
     try:
         with open("/proc/net/if_inet6", encoding="ascii") as rows:
             for row in rows:
-                hexed, index, _, scope, _, _ = row.split()
-                if int(scope, 16) == 0x20:
+                hexed, index, _, scope, flags, name = row.split()
+                # not a container's veth (gone in a moment), nor one still tentative or failed
+                # (duplicate address detection: not bindable yet)
+                if (int(scope, 16) == 0x20 and not name.startswith("veth")
+                        and not int(flags, 16) & 0x48):
                     return str(ipaddress.IPv6Address(bytes.fromhex(hexed))), int(index, 16)
     except (OSError, ValueError):
         pass

@@ -31,6 +31,26 @@ def test_every_setting_of_the_model_is_known():
     assert set(SPECS) == set(load_service("ecs").shapes["SettingName"]["enum"])
 
 
+def test_dual_stack_ipv6_is_a_setting_though_the_models_enum_lacks_it(ecs):
+    # The name member's documentation lists dualStackIPv6 and ECS accepts it; botocore's
+    # SettingName enum does not have it (api_shapes/amendments.py).
+    assert "dualStackIPv6" in SPECS
+    listed = effective(ecs)["dualStackIPv6"]
+    assert (listed["value"], listed["principalArn"], listed["type"]) == ("disabled", ROOT, "user")
+    answered = ecs.put_account_setting_default(name="dualStackIPv6", value="enabled")["setting"]
+    assert answered == {"name": "dualStackIPv6", "value": "enabled", "principalArn": ROOT,
+                        "type": "user"}
+    assert ecs.list_account_settings(name="dualStackIPv6")["settings"] == [answered]
+    own = ecs.put_account_setting(name="dualStackIPv6", value="disabled",
+                                  principalArn=ROLE)["setting"]
+    assert own["principalArn"] == ROLE
+    assert effective(ecs, principalArn=USER)["dualStackIPv6"]["value"] == "enabled"
+    with pytest.raises(ClientError) as excinfo:
+        ecs.put_account_setting(name="dualStackIPv6", value="on")
+    assert error_code(excinfo) == "InvalidParameterException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 def test_aws_defaults(ecs):
     settings = effective(ecs)
     assert set(settings) == set(SPECS)

@@ -5,6 +5,7 @@ EmptyOnDelete."""
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from test_ecr_docker import docker  # noqa: F401 (fixture)
 from test_ecr_helpers import push_image
@@ -95,9 +96,16 @@ def test_repository_stack_push_update_and_delete(clean_emulator, docker):  # noq
     assert events[1]["ResourceStatus"] == "DELETE_FAILED"
     assert ecr.describe_repositories(repositoryNames=["cfn/app"])["repositories"]
 
-    # With EmptyOnDelete it goes, images and all.
-    cfn.update_stack(StackName="repo", TemplateBody=json.dumps(
-        repository_template(empty_on_delete=True, mutability="MUTABLE")))
+    # A DELETE_FAILED stack is not updated (to add EmptyOnDelete, say), in AWS's words.
+    with pytest.raises(ClientError) as excinfo:
+        cfn.update_stack(StackName="repo", TemplateBody=json.dumps(
+            repository_template(empty_on_delete=True, mutability="MUTABLE")))
+    assert excinfo.value.response["Error"] == {
+        "Type": "Sender", "Code": "ValidationError",
+        "Message": f"Stack:{stack['StackId']} is in DELETE_FAILED state and can not be updated."}
+    # Emptied by hand, the repository goes with the stack's next delete.
+    ecr.batch_delete_image(repositoryName="cfn/app", imageIds=ecr.list_images(
+        repositoryName="cfn/app")["imageIds"])
     cfn.delete_stack(StackName="repo")
     assert cfn.describe_stacks(StackName=stack["StackId"])["Stacks"][0][
         "StackStatus"] == "DELETE_COMPLETE"

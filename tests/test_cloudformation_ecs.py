@@ -143,6 +143,18 @@ def holding(emulator, stack: str, shown: str, call):
     return worker, done
 
 
+def slow_template(image) -> dict:
+    """A template whose new revision is healthy only at its second health check (10 s: ready
+    after 6 s, the first check's failure falls in the start period): its update waits that long,
+    holding the stack."""
+    slow = template(image, desired=1,
+                    command=["sh", "-c", "(sleep 6; touch /tmp/ready) & " + SERVE[2]])
+    slow["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"] = {
+        "Command": ["CMD-SHELL", "test -f /tmp/ready"], "Interval": 5, "Retries": 3,
+        "StartPeriod": 20}
+    return slow
+
+
 def assert_refused(refusals) -> None:
     """Each (call, code, words): refused with that code, HTTP 400, in those words."""
     for call, code, words in refusals:
@@ -163,13 +175,7 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
     cfn = clean_emulator.client("cloudformation")
     cfn.create_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=1)))
     assert status(cfn, "busy") == "CREATE_COMPLETE"
-    # the new revision is healthy at its second health check (10 s: ready after 6 s, the first
-    # check's failure falls in the start period), and the update waits for that
-    slow = template(busybox_image, desired=1,
-                    command=["sh", "-c", "(sleep 6; touch /tmp/ready) & " + SERVE[2]])
-    slow["Resources"]["TaskDef"]["Properties"]["ContainerDefinitions"][0]["HealthCheck"] = {
-        "Command": ["CMD-SHELL", "test -f /tmp/ready"], "Interval": 5, "Retries": 3,
-        "StartPeriod": 20}
+    slow = slow_template(busybox_image)
     for name, body in (("slow", slow), ("other", template(busybox_image, desired=2))):
         cfn.create_change_set(StackName="busy", ChangeSetName=name, ChangeSetType="UPDATE",
                               TemplateBody=json.dumps(body))
@@ -219,6 +225,34 @@ def test_a_stack_being_updated_refuses_another_update(clean_emulator, busybox_im
     cfn.update_stack(StackName="busy", TemplateBody=json.dumps(template(busybox_image, desired=2)))
     assert status(cfn, "busy") == "UPDATE_COMPLETE"
     cfn.delete_stack(StackName="busy")
+
+
+def test_an_update_retried_with_its_token_while_it_runs_is_answered_at_once(
+        clean_emulator, busybox_image):
+    """An SDK whose read timeout ran out sends UpdateStack again: with the first call's
+    ClientRequestToken that is the same call, answered with the stack's id at once (the first
+    run going on); another token is another update, refused while the stack is held."""
+    cfn = clean_emulator.client("cloudformation")
+    stack_id = cfn.create_stack(StackName="retry", TemplateBody=json.dumps(
+        template(busybox_image, desired=1)))["StackId"]
+    body = json.dumps(slow_template(busybox_image))
+    worker, done = holding(clean_emulator, "retry", "UPDATE_IN_PROGRESS", lambda first: (
+        first.update_stack(StackName="retry", TemplateBody=body, ClientRequestToken="deploy-7")))
+    try:
+        again = cfn.update_stack(StackName="retry", TemplateBody=body,
+                                 ClientRequestToken="deploy-7")
+        assert again["StackId"] == stack_id and not done
+        assert_refused([(lambda: cfn.update_stack(StackName="retry", TemplateBody=body,
+                                                  ClientRequestToken="deploy-8"),
+                         "ValidationError",
+                         "is in UPDATE_IN_PROGRESS state and can not be updated")])
+    finally:
+        worker.join(60)
+    assert done and done[0]["StackId"] == stack_id and status(cfn, "retry") == "UPDATE_COMPLETE"
+    updates = [e for e in cfn.describe_stack_events(StackName="retry")["StackEvents"]
+               if e["LogicalResourceId"] == "retry" and e["ResourceStatus"] == "UPDATE_IN_PROGRESS"]
+    assert [e.get("ClientRequestToken") for e in updates] == ["deploy-7"]  # one update ran
+    cfn.delete_stack(StackName="retry")
 
 
 def test_a_stack_being_deleted_stays_visible_and_held(clean_emulator, busybox_image):

@@ -269,12 +269,15 @@ def test_a_restart_settles_the_operations_the_kill_cut_short():
     stacks = {}
     try:
         for number, saved in enumerate(statuses):
-            stack = backend.create_stack(name=f"s{number}", template=body, parameters={})
-            stack.status, stacks[saved] = saved, stack
+            stacks[saved] = backend.create_stack(name=f"s{number}", template=body, parameters={})
+        # made while its stack could still be updated (an update's change set is refused for a
+        # stack in progress), then left running
         change_set_id, _ = backend.create_change_set(
             stack_name="s0", change_set_name="cs", template=body, parameters={},
             description=None, change_set_type="UPDATE")
         backend.change_sets[change_set_id].execution_status = "EXECUTE_IN_PROGRESS"
+        for saved, stack in stacks.items():
+            stack.status = saved
         live = backend.create_stack(name="live", template=body, parameters={})
         with stack_lock.exclusive(live, "UPDATE_IN_PROGRESS", ValueError):
             assert stack_lock.settle_interrupted() >= 5

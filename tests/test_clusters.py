@@ -103,6 +103,21 @@ def test_settings_and_configuration(ecs):
     cluster = ecs.describe_clusters(clusters=["c"], include=["SETTINGS", "CONFIGURATIONS"])["clusters"][0]
     assert cluster["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
     assert cluster["configuration"] == config
+    # `configuration` is one member: UpdateCluster replaces it whole (AWS documents no merge of
+    # its two parts; CloudFormation and Terraform send both every time), and leaves the
+    # settings; `settings` change by name and leave the configuration.
+    storage = {"managedStorageConfiguration": {"kmsKeyId": "alias/ebs"}}
+    updated = ecs.update_cluster(cluster="c", configuration=storage)["cluster"]
+    assert updated["configuration"] == storage
+    both = {**config, **storage}
+    ecs.update_cluster(cluster="c", configuration=both,
+                       settings=[{"name": "containerInsights", "value": "disabled"}])
+    ecs.update_cluster_settings(cluster="c", settings=[{"name": "containerInsights",
+                                                         "value": "enabled"}])
+    cluster = ecs.describe_clusters(clusters=["c"],
+                                    include=["SETTINGS", "CONFIGURATIONS"])["clusters"][0]
+    assert (cluster["configuration"], cluster["settings"]) == (
+        both, [{"name": "containerInsights", "value": "enabled"}])
     with pytest.raises(ClientError) as excinfo:
         ecs.update_cluster_settings(cluster="c", settings=[{"name": "containerInsights", "value": "loud"}])
     assert error_code(excinfo) == "InvalidParameterException"

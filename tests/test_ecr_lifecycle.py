@@ -89,6 +89,54 @@ def test_invalid_policies(text):
         lifecycle_policy.parse(text)
 
 
+def archiving(priority, tag_status, count_type="imageCountMoreThan", number=1, **selection):
+    """A rule that moves images to archival storage instead of expiring them."""
+    made = rule(priority, tag_status, count_type, number, **selection)
+    made["action"] = {"type": "transition", "targetStorageClass": "archive"}
+    return made
+
+
+def test_archive_rules_see_only_their_storage_class():
+    """The user guide's archive example: archive what nobody pulled in 90 days, then expire what
+    has been archived for a year. Two `any` rules are fine: one per storage class."""
+    images = [Candidate("pulled", ("a",), days_ago(400), last_pull=days_ago(1)),
+              Candidate("idle", ("b",), days_ago(200), last_pull=days_ago(100)),
+              Candidate("archived-long", ("c",), days_ago(900), archived=True,
+                        archived_at=days_ago(400)),
+              Candidate("archived-new", ("d",), days_ago(900), archived=True,
+                        archived_at=days_ago(10))]
+    rules = lifecycle_policy.parse(policy(
+        archiving(1, "any", "sinceImagePulled", 90),
+        rule(2, "any", "sinceImageTransitioned", 365, storageClass="archive")))
+    acted = {digest: (r.priority, r.action) for digest, r in
+             lifecycle_policy.evaluate(rules, images, NOW).items()}
+    assert acted == {"idle": (1, "transition"), "archived-long": (2, "expire")}
+
+
+@pytest.mark.parametrize("bad", [
+    {"type": "transition"},  # no target
+    {"type": "transition", "targetStorageClass": "glacier"},
+    {"type": "expire", "targetStorageClass": "archive"},
+    {"type": "delete"},
+])
+def test_invalid_actions(bad):
+    made = rule(1, "any")
+    made["action"] = bad
+    with pytest.raises(InvalidParameterException):
+        lifecycle_policy.parse(policy(made))
+
+
+@pytest.mark.parametrize("text", [
+    policy(archiving(1, "any", storageClass="archive")),  # archived images are only expired
+    policy(rule(1, "any", "sinceImageTransitioned", 5)),  # only archived images were transitioned
+    policy(rule(1, "any", storageClass="deep")),
+    policy(rule(1, "any", "sinceImagePulled", 30)),  # pull time only archives
+])
+def test_invalid_storage_rules(text):
+    with pytest.raises(InvalidParameterException):
+        lifecycle_policy.parse(text)
+
+
 # -- applied through the API ---------------------------------------------------------------------
 
 def test_policy_applies_on_put_and_after_each_push(ecr, clean_emulator):
@@ -180,3 +228,41 @@ def test_children_of_a_manifest_list_survive_untagged_rules(ecr):
     push_image(ecr, "multi", "v2", label="tagged")
     remaining = {i["imageDigest"] for i in ecr.list_images(repositoryName="multi")["imageIds"]}
     assert set(children) <= remaining
+
+
+def test_transition_rules_archive_for_real_and_preview_says_so(ecr, clean_emulator):
+    """A transition rule keeps the image, ARCHIVED (listed only when asked for, not pulled); an
+    expire rule on the archive storage class later removes it; the preview tells the two
+    actions apart and counts them apart."""
+    ecr.create_repository(repositoryName="cold")
+    digests = [push_image(ecr, "cold", f"v{i}", label=str(i)) for i in range(3)]
+    text = policy(archiving(1, "tagged", number=1, tagPrefixList=["v"]),
+                  rule(2, "any", "sinceImageTransitioned", 30, storageClass="archive"))
+    ecr.start_lifecycle_policy_preview(repositoryName="cold", lifecyclePolicyText=text)
+    preview = ecr.get_lifecycle_policy_preview(repositoryName="cold")
+    assert preview["summary"] == {"expiringImageTotalCount": 0, "transitioningImageTotalCounts": [
+        {"targetStorageClass": "ARCHIVE", "imageTotalCount": 2}]}
+    assert sorted(r["imageDigest"] for r in preview["previewResults"]) == sorted(digests[:2])
+    assert {json.dumps(r["action"]) for r in preview["previewResults"]} == {
+        json.dumps({"type": "TRANSITION", "targetStorageClass": "ARCHIVE"})}
+    assert {r["storageClass"] for r in preview["previewResults"]} == {"STANDARD"}
+
+    ecr.put_lifecycle_policy(repositoryName="cold", lifecyclePolicyText=text)
+    details = ecr.describe_images(repositoryName="cold", filter={"imageStatus": "ANY"})[
+        "imageDetails"]
+    assert {d["imageDigest"]: d["imageStatus"] for d in details} == {
+        digests[0]: "ARCHIVED", digests[1]: "ARCHIVED", digests[2]: "ACTIVE"}
+    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    response = requests.get(f"{clean_emulator.endpoint_url}/v2/cold/manifests/{digests[0]}",
+                            headers={"Authorization": f"Basic {token}"}, timeout=10)
+    assert response.status_code == 404  # archived: not pulled
+
+    ecr.start_lifecycle_policy_preview(repositoryName="cold")
+    assert ecr.get_lifecycle_policy_preview(repositoryName="cold")["summary"] == {
+        "expiringImageTotalCount": 0}
+    url = f"{clean_emulator.endpoint_url}/_emulator/ecr/lifecycle"
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=31)).isoformat()
+    answer = requests.post(url, json={"repositoryName": "cold", "now": later}, timeout=10).json()
+    assert sorted(i["imageDigest"] for i in answer["expired"]["cold"]) == sorted(digests[:2])
+    assert [d["imageDigest"] for d in ecr.describe_images(
+        repositoryName="cold", filter={"imageStatus": "ANY"})["imageDetails"]] == [digests[2]]

@@ -23,6 +23,7 @@ import pytest
 from emulator.access import local_users as local_users_module
 from emulator.access.local_users import LocalUsers
 from emulator.access import peer_uid as peer_uid_module
+from emulator.access.conntrack import Conntrack
 from emulator.access.peer_uid import GONE, PeerUid
 from emulator.access.host_addresses import is_local_address
 from emulator.config import Settings, served_local_uids as served_uids
@@ -384,24 +385,32 @@ def test_the_dump_proves_which_sockets_may_be_the_connection():
     """Only a socket with the peer's own addresses, or (off loopback) one whose first source has
     no server-side socket here, may be the connection; the owners of all of them are told."""
     peer = ("192.0.2.2", 40000)  # what the server sees: rewritten on the way
-    served = (GATEWAY, peer, 0, 11, 1)  # our side of it
-    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12, 1)  # root's, rewritten to `peer`
-    nobodys = (("172.17.0.1", 40001), GATEWAY, NOBODY, 13, 1)  # nobody's, rewritten to 40002
-    answered = (("192.0.2.2", 50000), GATEWAY, NOBODY, 14, 1)  # nobody's, served as itself
-    its_side = (GATEWAY, ("192.0.2.2", 50000), 0, 15, 1)
+    served = (GATEWAY, peer, 0, 11, 1, None)  # our side of it
+    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12, 1, None)  # root's, rewritten to `peer`
+    nobodys = (("172.17.0.1", 40001), GATEWAY, NOBODY, 13, 1, None)  # nobody's, rewritten to 40002
+    answered = (("192.0.2.2", 50000), GATEWAY, NOBODY, 14, 1, None)  # nobody's, served as itself
+    its_side = (GATEWAY, ("192.0.2.2", 50000), 0, 15, 1, None)
     proven = lambda sockets, at=GATEWAY: _Dumped(sockets)._proven(socket.AF_INET, peer, at)
     assert proven([served, roots, answered, its_side]) == 0
     # A rewritten port is not the first one: any rewritten socket may be ours, and each is told.
     assert proven([served, roots, nobodys]) == frozenset({0, NOBODY})
-    assert proven([served, (roots[0], GATEWAY, 0, 0, 4)]) == GONE  # closed: who sent it is gone
+    assert proven([served, (roots[0], GATEWAY, 0, 0, 4, 0)]) == GONE  # closed: who sent it is gone
     assert proven([served, answered, its_side]) is None  # none may be: not told
+    # Two connections of ours from rewritten sources, one client: the other left the kernel's
+    # table without a word (its own timer's abort) and may be this one: not root's.
+    roots_side = (GATEWAY, ("192.0.2.2", 40003), 0, 17, 1, None)
+    assert proven([served, roots, roots_side]) == GONE
+    assert proven([served, roots, roots_side, nobodys]) == frozenset({0, NOBODY})
+    # Not ESTABLISHED: its client took our FIN or sent its own, and may be leaving the table
+    for state in (5, 8):
+        assert proven([served, roots, roots_side[:4] + (state, None)]) == 0
     # The peer's own socket (bound to a device, hidden from the exact lookup) is this one.
-    hidden = (peer, GATEWAY, NOBODY, 16, 1)
+    hidden = (peer, GATEWAY, NOBODY, 16, 1, None)
     assert proven([served, hidden, answered, its_side]) == NOBODY
     # On loopback nothing arrives rewritten: only the peer's own socket counts.
     loopback = ("127.0.0.1", 4566)
-    at_loopback = [((a, p), loopback, uid, inode, 1)
-                   for (a, p), _, uid, inode, _ in (roots, hidden)]
+    at_loopback = [((a, p), loopback, uid, inode, 1, None)
+                   for (a, p), _, uid, inode, *_ in (roots, hidden)]
     assert proven(at_loopback, loopback) == NOBODY
     assert proven(at_loopback[:1], loopback) is None
 
@@ -409,24 +418,22 @@ def test_the_dump_proves_which_sockets_may_be_the_connection():
 def test_an_earlier_connection_closing_is_not_taken_for_this_one():
     """A closed client socket whose state says our side took its FIN (FIN_WAIT2) or sent ours
     (LAST_ACK, CLOSING) is an earlier connection's (PeerUid.of asks that ours is still
-    ESTABLISHED); one whose FIN may be on its way (FIN_WAIT1, CLOSE) only while as many other
-    rewritten connections of ours have taken a FIN."""
+    ESTABLISHED); one whose FIN may be held back (FIN_WAIT1, CLOSE) only if it has received more
+    of ours than this connection's peer has acknowledged."""
     peer = ("192.0.2.2", 40000)
-    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12, 1)
-    proven = lambda sockets: _Dumped(sockets)._proven(socket.AF_INET, peer, GATEWAY)
+    roots = (("172.17.0.1", 40000), GATEWAY, 0, 12, 1, 0)
+    proven = lambda sockets, acked=0: _Dumped(sockets)._proven(
+        socket.AF_INET, peer, GATEWAY, acked=lambda: acked)
     for state in (5, 9, 11):
-        assert proven([roots, (("172.17.0.1", 39999), GATEWAY, 0, 0, state)]) == 0
+        assert proven([roots, (("172.17.0.1", 39999), GATEWAY, 0, 0, state, 0)]) == 0
     for state in (4, 7):
-        closing = (("172.17.0.1", 39999), GATEWAY, 0, 0, state)
-        assert proven([roots, closing]) == GONE  # it may be this one, its FIN on its way
-        took_its_fin = (GATEWAY, ("192.0.2.2", 39999), 0, 17, 8)  # CLOSE_WAIT, rewritten
-        assert proven([roots, closing, took_its_fin]) == 0
-        assert proven([roots, closing, closing, took_its_fin]) == GONE
-        # A server side whose client is in the dump (not rewritten) pairs with that one.
-        unrewritten = (("192.0.2.2", 39999), GATEWAY, NOBODY, 18, 5)
-        assert proven([roots, closing, took_its_fin, unrewritten]) == GONE
-    assert proven([roots, (("172.17.0.1", 39999), GATEWAY, 0, 0, 8)]) == GONE
-    assert proven([roots, (peer, GATEWAY, 0, 0, 5)]) == GONE  # its own socket, closed
+        answered = (("172.17.0.1", 39999), GATEWAY, 0, 0, state, 180)  # it had an answer
+        assert proven([roots, answered]) == 0
+        assert proven([roots, answered], acked=180) == GONE  # as much as ours had: may be it
+        assert proven([roots, answered[:5] + (0,)]) == GONE  # nothing yet: it may be this one
+        assert proven([roots, answered[:5] + (None,)]) == GONE  # not told
+    assert proven([roots, (("172.17.0.1", 39999), GATEWAY, 0, 0, 8, 0)]) == GONE
+    assert proven([roots, (peer, GATEWAY, 0, 0, 5, 0)]) == GONE  # its own socket, closed
 
 
 class _Clock:
@@ -442,7 +449,7 @@ def test_dumps_take_a_bounded_share_of_the_listeners_time():
     port) cannot hold a listener's selector: past its share of the thread's time a connection
     that needs one is not told (refused), without a dump."""
     clock, dumps = _Clock(), []
-    hidden = (("127.0.0.1", 40000), ("127.0.0.1", 4566), NOBODY, 16, 1)
+    hidden = (("127.0.0.1", 40000), ("127.0.0.1", 4566), NOBODY, 16, 1, None)
 
     class Flooded(_Dumped):
         def _dump(self, family, ours, deadline=None):
@@ -452,9 +459,9 @@ def test_dumps_take_a_bounded_share_of_the_listeners_time():
 
     finder = Flooded([hidden])
     finder._local.budget = peer_uid_module._DumpBudget(clock, clock)
-    told = [finder._dumped(socket.AF_INET, hidden[0], hidden[1]) for _ in range(6)]
     burst = math.ceil(peer_uid_module._DUMP_BURST_S / 0.06)  # the last one overspends
-    assert told == [NOBODY] * burst + [None] * (6 - burst)
+    told = [finder._dumped(socket.AF_INET, hidden[0], hidden[1]) for _ in range(burst + 3)]
+    assert told == [NOBODY] * burst + [None] * 3
     assert len(dumps) == burst and dumps[0] == 100.0 + peer_uid_module._DUMP_STALL_S
     overspent = burst * 0.06 - peer_uid_module._DUMP_BURST_S
     clock.now += (overspent + 0.07) / peer_uid_module._DUMP_SHARE  # its share since: 0.07 s left
@@ -485,13 +492,40 @@ def test_a_dump_past_its_deadline_is_cut_short_and_the_next_question_answered():
                 sock.close()
 
 
+@pytest.mark.skipif(not is_local_address(DOCKER0) or os.geteuid() != 0,
+                    reason="no docker0 at 172.17.0.1, or not root (connection tracking)")
+def test_connection_tracking_tells_a_rewritten_connections_source():
+    """A host process calling docker0's address leaves from it, and MASQUERADE rewrites the
+    source: connection tracking tells the source its socket has."""
+    with socket.socket() as listener:
+        listener.bind((DOCKER0, 0))
+        listener.listen(1)
+        with socket.create_connection(listener.getsockname()) as client:
+            served, seen = listener.accept()
+            with served:
+                if seen[0] == DOCKER0:
+                    pytest.skip("this host does not rewrite docker0's own traffic")
+                tracked = Conntrack().original_source(socket.AF_INET, served.getsockname(), seen)
+                assert tracked == client.getsockname()
+                assert PeerUid().of(served) == os.geteuid()
+
+
+def _finder(tracked: bool) -> PeerUid:
+    """A PeerUid that asks connection tracking for a rewritten connection's source (as root),
+    or one that proves it from a dump (as where it cannot ask: not root)."""
+    finder = PeerUid()
+    finder._conntrack.works = tracked
+    return finder
+
+
 @pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
-def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told():
+@pytest.mark.parametrize("tracked", [True, False], ids=["conntrack", "dump"])
+def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told(tracked):
     """A client that closes each connection first (urllib, curl) leaves its last one behind
     until our side closes it; its next connection is still told as its own (under load each
     was refused as gone: CI). One that sent its request and closed is not told as anyone's,
     even once its socket has left the kernel's table and another connection stays open."""
-    finder = PeerUid()
+    finder = _finder(tracked)
     with socket.socket() as listener:
         listener.bind((DOCKER0, 0))
         listener.listen(4)
@@ -500,7 +534,9 @@ def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told():
         first = socket.create_connection(listener.getsockname())
         earlier, _ = listener.accept()
         with kept, kept_served:
-            first.close()  # the client closes first; our side has not closed yet
+            earlier.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            first.recv(100)
+            first.close()  # the client closes first, answered; our side has not closed yet
             with socket.create_connection(listener.getsockname()):
                 served, _ = listener.accept()
                 with served:
@@ -514,6 +550,78 @@ def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told():
                 gone.close()
                 time.sleep(1.5)
                 assert finder.of(sent) == GONE
+
+
+@other_uids
+@pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
+@pytest.mark.parametrize("tracked", [True, False], ids=["conntrack", "dump"])
+def test_a_closing_socket_held_back_is_not_passed_over_for_another_served_connection(tracked):
+    """Another user's client sends its request, fills our window and closes: its FIN stays
+    queued (FIN_WAIT1, no owner left) while ours is ESTABLISHED; a decoy connection closed at
+    once puts a socket of ours in CLOSE_WAIT beside it. With root's connection open, it was
+    served as root (review); it has been sent nothing, so it may be this one: refused."""
+    finder = _finder(tracked)
+    with socket.socket() as listener:
+        listener.bind((DOCKER0, 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        with socket.create_connection((DOCKER0, port)), listener.accept()[0] as ours:
+            assert finder.of(ours) == os.geteuid()
+            attack = (
+                "import socket\n"
+                f"e = socket.create_connection(({DOCKER0!r}, {port}))\n"
+                "e.setblocking(False)\n"
+                "e.send(b'POST /evil HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+                "try:\n"
+                "    while True:\n"
+                "        e.send(b'x' * 65536)\n"
+                "except BlockingIOError:\n"
+                "    pass\n"
+                "e.close()\n"
+                f"d = socket.create_connection(({DOCKER0!r}, {port}))\n"
+                "d.close()\n")
+            subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True,
+                           timeout=30)
+            time.sleep(0.2)
+            attacker, _ = listener.accept()
+            with attacker:
+                assert finder.of(attacker) == GONE
+
+
+@other_uids
+@pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
+@pytest.mark.parametrize("tracked", [True, False], ids=["conntrack", "dump"])
+def test_a_client_that_left_without_a_word_is_not_served_as_another_connected_user(tracked):
+    """Another user's client fills our window and closes, with a user timeout of 1 ms: its own
+    timer drops the socket without a reset, and ours stays ESTABLISHED with the request. With
+    root's connection open it was served as root (review); one of ours has lost its client,
+    which may be this one: refused."""
+    finder = _finder(tracked)
+    with socket.socket() as listener:
+        listener.bind((DOCKER0, 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        with socket.create_connection((DOCKER0, port)), listener.accept()[0] as ours:
+            assert finder.of(ours) == os.geteuid()
+            attack = (
+                "import socket\n"
+                "e = socket.socket()\n"
+                "e.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 1)\n"
+                f"e.connect(({DOCKER0!r}, {port}))\n"
+                "e.setblocking(False)\n"
+                "e.send(b'POST /evil HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+                "try:\n"
+                "    while True:\n"
+                "        e.send(b'x' * 65536)\n"
+                "except BlockingIOError:\n"
+                "    pass\n"
+                "e.close()\n")
+            subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True,
+                           timeout=30)
+            time.sleep(1.5)  # the client's probe timer has dropped it by now
+            attacker, _ = listener.accept()
+            with attacker:
+                assert finder.of(attacker) == GONE
 
 
 def test_several_owners_are_served_only_if_each_is():

@@ -71,6 +71,16 @@ def test_the_kernels_error_raises_with_its_errno_and_an_acknowledgement_answers_
     assert netlink.exchange(Kernel(error(1, 0)), 29, netlink.NLM_F_ACK, b"") == []
 
 
+def test_a_dump_that_failed_part_way_raises_its_errno():
+    """The kernel ends a dump it could not finish with NLMSG_DONE carrying the error: the
+    answers before it are not the whole answer."""
+    kernel = Kernel(message(20, 1, b"one!") + message(netlink.NLMSG_DONE, 1,
+                                                      struct.pack("=i", -errno.EINTR)))
+    with pytest.raises(netlink.NetlinkError) as raised:
+        netlink.exchange(kernel, 20, netlink.NLM_F_DUMP, b"")
+    assert raised.value.errno == errno.EINTR
+
+
 def test_a_message_too_short_to_frame_ends_its_datagram():
     broken = netlink.HEADER.pack(0, 20, 0, 1, 0)  # length 0 would never move on
     kernel = Kernel(broken + message(20, 1, b"lost"), message(netlink.NLMSG_DONE, 1, bytes(4)))

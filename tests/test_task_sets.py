@@ -249,8 +249,61 @@ def test_external_services_refuse_what_task_sets_own(ecs, busybox_image):
     with pytest.raises(ClientError) as excinfo:
         ecs.update_service(cluster="ext", service="s", taskDefinition=arn)
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["Error"]["Message"].startswith(
+        "Unable to update taskDefinition on services with a EXTERNAL deployment controller.")
     ecs.update_service(cluster="ext", service="s", desiredCount=2)
+    # Naming the controller again (CloudFormation sends the template's properties) is no change.
+    ecs.update_service(cluster="ext", service="s", desiredCount=1,
+                       deploymentController={"type": "EXTERNAL"})
+    # CreateService takes no task definition with EXTERNAL: the task sets carry it (AWS's words).
+    for given, message in ((arn, "TaskDefinition must be blank."),
+                           ("", "Family should not be null or empty.")):
+        with pytest.raises(ClientError) as excinfo:
+            ecs.create_service(cluster="ext", serviceName="t", taskDefinition=given,
+                               deploymentController={"type": "EXTERNAL"})
+        assert excinfo.value.response["Error"] == {"Code": "InvalidParameterException",
+                                                   "Message": message}
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    missing = ecs.describe_services(cluster="ext", services=["t"])["failures"]
+    assert missing[0]["reason"] == "MISSING"
     with pytest.raises(ClientError) as excinfo:
         ecs.create_service(cluster="ext", serviceName="d", schedulingStrategy="DAEMON",
                            deploymentController={"type": "EXTERNAL"})
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_a_services_deployment_controller_is_not_changed_in_silence(ecs, busybox_image):
+    """UpdateService takes a deploymentController; moving a service to another controller is
+    not emulated, so it is refused rather than ignored, and the same one is no change."""
+    ecs.create_cluster(clusterName="ctl")
+    arn = ecs.register_task_definition(
+        family="ctl", containerDefinitions=[{"name": "main", "image": busybox_image, "memory": 32}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="ctl", serviceName="s", desiredCount=0, taskDefinition=arn)
+    ecs.update_service(cluster="ctl", service="s", deploymentController={"type": "ECS"})
+    for other in ("EXTERNAL", "CODE_DEPLOY"):
+        with pytest.raises(ClientError) as excinfo:
+            ecs.update_service(cluster="ctl", service="s", deploymentController={"type": other})
+        assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+        assert "not emulated" in excinfo.value.response["Error"]["Message"]
+    service = ecs.describe_services(cluster="ctl", services=["s"])["services"][0]
+    assert service["deploymentController"] == {"type": "ECS"}
+    # Task sets are the EXTERNAL controller's: every task set call on this service is refused
+    # in AWS's words (as `aws ecs describe-task-sets` users report them).
+    task_set = service["serviceArn"].replace(":service/", ":task-set/") + "/ecs-svc/1234"
+    for call, params in ((ecs.create_task_set, {"taskDefinition": arn}),
+                         (ecs.describe_task_sets, {}),
+                         (ecs.update_task_set, {"taskSet": task_set,
+                                                "scale": {"value": 50, "unit": "PERCENT"}}),
+                         (ecs.delete_task_set, {"taskSet": task_set}),
+                         (ecs.update_service_primary_task_set, {"primaryTaskSet": task_set})):
+        with pytest.raises(ClientError) as excinfo:
+            call(cluster="ctl", service="s", **params)
+        assert excinfo.value.response["Error"] == {
+            "Code": "InvalidParameterException",
+            "Message": "Amazon ECS only supports task set management on services configured to "
+                       "use external deployment controllers."}, call
+    with pytest.raises(ClientError) as excinfo:
+        ecs.create_service(cluster="ctl", serviceName="cd", desiredCount=0, taskDefinition=arn,
+                           deploymentController={"type": "CODE_DEPLOY"})
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"

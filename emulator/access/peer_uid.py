@@ -35,10 +35,12 @@ What the answer means (PeerUid.of):
 Closed candidates that are earlier connections' are passed over (a client that closes each
 connection first, as urllib and curl do, leaves one behind each call until our side closes it):
 one in FIN_WAIT2 (our side took its FIN), LAST_ACK or CLOSING (our side sent its own) cannot be
-this connection's while ours is still ESTABLISHED after the dump, as states only move on. One in
-FIN_WAIT1 or CLOSE (a FIN or reset sent, perhaps still on its way) is passed over only while as
-many other connections of ours from rewritten sources have taken a FIN (CLOSE_WAIT, LAST_ACK,
-CLOSING): each closing client is then an earlier connection's; otherwise it may be ours.
+this connection's while ours is still ESTABLISHED after the dump, as states only move on; one in
+FIN_WAIT1 or CLOSE (a FIN or reset sent, which may be held back: a client can keep its FIN
+queued behind data our side has not read) only if it has received more bytes than this
+connection's peer has acknowledged of ours (its kernel's count, in the dump): everything this
+connection's client received came from our socket and was acknowledged back, and a connection
+just arrived has been sent nothing, so such a socket had an earlier connection's answer.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import threading
 import time
 
 from emulator import netlink
+from emulator.access.conntrack import Conntrack
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +83,27 @@ _ESTABLISHED = 1
 # (CLOSING, LAST_ACK): never this connection's while our socket is still ESTABLISHED
 _CLOSED_BEFORE_OURS = frozenset({5, 9, 11})
 _IN_FLIGHT = frozenset({4, 7})  # FIN_WAIT1, CLOSE: may be ours, its FIN or reset on its way
-_TOOK_A_FIN = frozenset({8, 9, 11})  # a server side's CLOSE_WAIT, LAST_ACK, CLOSING
-# A dump's cost grows with the sockets connected to our port (about 20 ms for 1,000 on a loaded
-# 2-core machine; 120 ms for 5,000), and it runs on a listener's selector thread, which every
-# other connection of that listener waits on: a local flood of connections that each need one
-# must not stall it. So one thread's dumps take at most this share of its time, and one dump
-# at most _DUMP_BURST_S; past that a connection that needs a dump is not told (refused as
-# such: never served unproven).
-_DUMP_SHARE = 0.25
-_DUMP_BURST_S = 0.2
-# A dump is cut short only past this much wall time at the least (or what is left, if more): a
-# loaded machine that holds our thread off the CPU mid-dump costs the budget nothing and must
-# not refuse a connection either (that made CI refuse this host's calls under load before)
+# A dump asks each socket's tcp_info too (INET_DIAG_INFO): its bytes received tell an earlier
+# connection's closing client (it had our answer) from this one's (sent nothing yet)
+_INET_DIAG_INFO = 2
+_WITH_INFO = 1 << (_INET_DIAG_INFO - 1)
+_MESSAGE_SIZE = 72  # inet_diag_msg, before the attributes
+_BYTES = struct.Struct("=Q")
+# Our side's state whose client is in the kernel's table but for a silent abort of its own
+# (ESTABLISHED: CLOSE_WAIT's client may be on its way out of it as the dump reads, and this
+# connection, ESTABLISHED, is never one)
+_CLIENT_KEPT = frozenset({_ESTABLISHED})
+_ACKED_AT, _RECEIVED_AT = 120, 128  # tcp_info's tcpi_bytes_acked, tcpi_bytes_received
+# A dump's cost grows with the sockets connected to our port (about 2 ms of CPU with 10 on a
+# loaded 2-core machine, 20 ms with 1,000, 120 ms with 5,000), and it runs on a listener's
+# selector thread, which every other connection of that listener waits on: a local flood of
+# connections that each need one must not stall it. So one thread's dumps take at most
+# _DUMP_SHARE of its time, up to _DUMP_BURST_S of its own CPU time at once (a tight loop of
+# this host's calls to a gateway address, about 500 a second, passes for a second or more, then
+# about 250 a second); past that a connection that needs a dump is not told (refused as such:
+# never served unproven). A dump is cut short past _DUMP_STALL_S of wall time.
+_DUMP_SHARE = 0.5
+_DUMP_BURST_S = 1.0
 _DUMP_STALL_S = 1.0
 GONE = "gone"
 
@@ -108,6 +120,7 @@ class PeerUid:
         self._local = threading.local()
         self._seq = itertools.count(1)
         self._warned = False  # that dumps ran out of time (logged once)
+        self._conntrack = Conntrack()
 
     def works(self) -> bool:
         """Whether this system answers at all: asked about a connection of our own."""
@@ -145,13 +158,24 @@ class PeerUid:
         # The peer's socket: its own address is our peer's, its remote one is ours.
         peer_ip, local_ip = peer_ip.split("%")[0], local_ip.split("%")[0]
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
+        source, rewritten = (peer_ip, peer[1]), not _loopback(local_ip)
+        if uid is None and rewritten:
+            # Rewritten on the way (MASQUERADE)? Connection tracking knows the client's source
+            found = self._conntrack.original_source(family, (local_ip, local[1]), source)
+            if found is not None and found != source:
+                source, rewritten = found, False  # the client's socket is known: no guessing
+                uid = self._ask(family, source[0], source[1], local_ip, local[1])
         if uid is None:
-            uid = self._dumped(family, (peer_ip, peer[1]), (local_ip, local[1]))
+            uid = self._dumped(family, source, (local_ip, local[1]),
+                               lambda: _bytes_acked(conn), rewritten)
+            if uid is None and source != (peer_ip, peer[1]):
+                return GONE  # made here (tracked), its socket no longer in the kernel's table
             if uid is not None and not _established(conn):
                 return GONE  # its client has sent a FIN or reset: it may be gone from the dump
         return uid
 
-    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int]):
+    def _dumped(self, family, peer: tuple[str, int], ours: tuple[str, int], acked=lambda: 0,
+                rewritten: bool = True):
         """_proven within this thread's time for dumps (None: not told, when that is spent or
         the dump overruns it)."""
         budget = self._budget()
@@ -164,47 +188,49 @@ class PeerUid:
                             "until it is free again", _DUMP_SHARE * 100)
             return None
         try:
-            return self._proven(family, peer, ours, deadline)
+            return self._proven(family, peer, ours, deadline, acked, rewritten)
         finally:
             budget.spend()
 
     def _proven(self, family, peer: tuple[str, int], ours: tuple[str, int],
-                deadline: float | None = None):
+                deadline: float | None = None, acked=lambda: 0, rewritten: bool = True):
         """The owners of the sockets that may be this connection's, from one dump (see the
-        module's docstring), or None if none may be (or the dump is not over by `deadline`)."""
+        module's docstring), or None if none may be (or the dump is not over by `deadline`).
+        `acked`: how many bytes of ours this connection's peer has acknowledged (asked after the
+        dump)."""
         sockets = self._dump(family, ours, deadline)
         if sockets is None:
             return None
-        served_from = {remote for local, remote, _, _, _ in sockets if local == ours}
-        rewritten = not _loopback(ours[0])  # nothing reaches a loopback address rewritten
-        owners, closing = set(), 0
-        for local, remote, uid, inode, state in sockets:
+        served_from = {remote for local, remote, *_ in sockets if local == ours}
+        # Nothing reaches a loopback address rewritten; and where connection tracking told the
+        # client's source, `peer` is that source: only its own socket counts
+        rewritten = rewritten and not _loopback(ours[0])
+        owners, candidates = set(), 0
+        for local, remote, uid, inode, state, received in sockets:
             if remote != ours:
                 continue
             if local == peer or (rewritten and local not in served_from):
+                candidates += 1
                 if inode:
                     owners.add(uid)
                 elif local == peer:
                     return GONE  # this connection's own socket, closed
-                elif state in _IN_FLIGHT:
-                    closing += 1
-                elif state not in _CLOSED_BEFORE_OURS:
+                elif state in _CLOSED_BEFORE_OURS:
+                    continue  # an earlier connection's (PeerUid.of asks that ours is ESTABLISHED)
+                elif state in _IN_FLIGHT and received is not None and received > acked():
+                    continue  # it had more from us than this connection had: an earlier one's
+                else:
                     return GONE
-        if closing:
-            clients = {local for local, _, _, _, _ in sockets}
-            told_a_fin = sum(1 for local, remote, _, _, state in sockets
-                             if local == ours and remote != peer and remote not in clients
-                             and state in _TOOK_A_FIN)
-            if closing > told_a_fin:
-                return GONE  # one of them may be this connection's, its FIN on its way
         if not owners:
             return None
+        if rewritten and candidates < _answerable(sockets, ours):
+            return GONE  # a client left the kernel's table without a word: it may be this one's
         return next(iter(owners)) if len(owners) == 1 else frozenset(owners)
 
     def _dump(self, family, ours: tuple[str, int], deadline: float | None = None):
         """Every TCP socket of `family` whose source or destination is `ours`: (its own address
-        and port, its remote ones, its uid, its inode, its TCP state) each; None if not told
-        (or not over by `deadline`)."""
+        and port, its remote ones, its uid, its inode, its TCP state, the bytes it has received
+        (None if the kernel did not say)) each; None if not told (or not over by `deadline`)."""
         address = socket.inet_pton(family, ours[0])
         prefix = len(address) * 8
         cond = _HOSTCOND.size + len(address)
@@ -217,7 +243,7 @@ class PeerUid:
                     + _OP.pack(_BC_JMP, 4, first + 4)
                     + _OP.pack(_BC_S_COND, first, first + 4)
                     + _HOSTCOND.pack(family, prefix, ours[1]) + address)
-        request = (_REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, _DUMPED)
+        request = (_REQUEST.pack(family, socket.IPPROTO_TCP, _WITH_INFO, 0, _DUMPED)
                    + bytes(48)
                    + netlink.attribute(INET_DIAG_REQ_BYTECODE, bytecode))
         answers = self._exchange_all(request, netlink.NLM_F_DUMP, deadline)
@@ -232,7 +258,10 @@ class PeerUid:
             local = (socket.inet_ntop(family, answer[8:8 + size]), sport)
             remote = (socket.inet_ntop(family, answer[24:24 + size]), dport)
             uid, inode = _OWNER.unpack_from(answer, _OWNER_AT)
-            found.append((local, remote, uid, inode, answer[1]))
+            info = netlink.attributes(answer, _MESSAGE_SIZE).get(_INET_DIAG_INFO, b"")
+            received = (_BYTES.unpack_from(info, _RECEIVED_AT)[0]
+                        if len(info) >= _RECEIVED_AT + _BYTES.size else None)
+            found.append((local, remote, uid, inode, answer[1], received))
         return found
 
     def _ask(self, family, src: str, sport: int, dst: str, dport: int,
@@ -310,12 +339,31 @@ class _DumpBudget:
         now = self._clock()
         self._left = min(_DUMP_BURST_S, self._left + (now - self._at) * _DUMP_SHARE)
         self._at, self._started = now, self._work()
-        return now + max(self._left, _DUMP_STALL_S) if self._left > 0 else None
+        return now + _DUMP_STALL_S if self._left > 0 else None
 
     def spend(self) -> None:
         """Take the thread's time since deadline() from what is left."""
         self._left -= self._work() - self._started
         self._at = self._clock()
+
+
+def _answerable(sockets, ours: tuple[str, int]) -> int:
+    """How many connections of ours from a rewritten source (none of the dump's sockets has
+    their remote address) must still have a client socket on the other side: ours ESTABLISHED
+    (its client has not taken a FIN of ours, so it is still in the kernel's table, unless it
+    left without a word: a timer's abort of its own, which sends nothing)."""
+    clients = {local for local, *_ in sockets}
+    return sum(1 for local, remote, _, _, state, _ in sockets
+               if local == ours and remote not in clients and state in _CLIENT_KEPT)
+
+
+def _bytes_acked(conn: socket.socket) -> int:
+    """How many bytes we sent on `conn` its peer has acknowledged (tcp_info); 0 if not told."""
+    try:
+        info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _ACKED_AT + _BYTES.size)
+    except OSError:
+        return 0
+    return _BYTES.unpack_from(info, _ACKED_AT)[0] if len(info) >= _ACKED_AT + _BYTES.size else 0
 
 
 def _established(conn: socket.socket) -> bool:

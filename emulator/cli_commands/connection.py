@@ -33,9 +33,38 @@ def endpoint_from(args) -> str:
 
 
 def region_from(args, configured: str | None = None) -> str:
-    """--region, else the ECS CLI config's region, else AWS_REGION/AWS_DEFAULT_REGION."""
-    return (getattr(args, "region", None) or configured or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION)
+    """The ECS CLI's words' order: --region, else the ECS CLI config's region, else
+    AWS_REGION/AWS_DEFAULT_REGION."""
+    return (getattr(args, "region", None) or configured or _environment_region()
+            or DEFAULT_REGION)
+
+
+def own_region_from(args, configured: str | None = None) -> str:
+    """Our own commands' order (status, ps, logs, exec...), the AWS CLI's: --region, else
+    AWS_REGION/AWS_DEFAULT_REGION, else the AWS profile's region, and only then the ECS CLI
+    config's. A config the ECS CLI tutorial left as the default must not hide the region the
+    shell exports; one named with --cluster-config is asked for, and comes after --region only."""
+    named = configured if getattr(args, "cluster_config", None) else None
+    return (getattr(args, "region", None) or named or _environment_region()
+            or _profile_region(getattr(args, "aws_profile", None)) or configured
+            or DEFAULT_REGION)
+
+
+def _environment_region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+def _profile_region(profile: str | None) -> str | None:
+    """The `region` of the AWS profile (--aws-profile, else AWS_PROFILE, else default) in
+    ~/.aws/config, as botocore reads it; None where there is none (or no such profile: the
+    client's session says so when it is made)."""
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        return botocore.session.Session(profile=profile).get_config_variable("region")
+    except botocore.exceptions.ProfileNotFound:
+        return None
 
 
 @dataclass

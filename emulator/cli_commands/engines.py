@@ -47,7 +47,7 @@ def add_parsers(commands) -> None:
 
 def _handler(command):
     def handler(args) -> int:
-        return command(args, cluster_context(args).conn)
+        return command(args, cluster_context(args, own_command=True).conn)
     return handler
 
 

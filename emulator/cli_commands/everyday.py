@@ -5,12 +5,14 @@ Each takes the parsed arguments and a Connection, prints, and returns the exit c
 
 from __future__ import annotations
 
+import sys
+
 from emulator.cli_commands import output
 from emulator.cli_commands.docker_access import exec_in, task_container
 from emulator.cli_commands.logs import show_logs
 from emulator.cli_commands.tasks import (
     PS_HEADERS, cluster_arns, cluster_name, container_rows, describe_clusters, find_task,
-    pick_containers, task_id, tasks_of,
+    other_regions_with_clusters, pick_containers, task_id, tasks_of,
 )
 
 # The control endpoint of emulator/faults_routes.py (a task by its ARN: the route takes slashes).
@@ -30,6 +32,8 @@ def status(args, conn) -> int:
     print(f"Clusters: {len(clusters)}")
     print(f"Services: {services}")
     print(f"Tasks:    {running} running, {pending} pending")
+    if not clusters:
+        _hint_other_regions(conn)
     return 0 if health.get("status") == "ok" else 1
 
 
@@ -41,7 +45,18 @@ def ps(args, conn) -> int:
     for cluster in clusters:
         rows += container_rows(tasks_of(ecs, cluster, stopped=getattr(args, "all", False)))
     output.table(PS_HEADERS, rows)
+    if not clusters:
+        _hint_other_regions(conn)
     return 0
+
+
+def _hint_other_regions(conn) -> None:
+    """An empty region while others have clusters: most often the region was not the one
+    meant (an ECS CLI config's, a shell's), so say where the clusters are, on stderr."""
+    others = other_regions_with_clusters(conn)
+    if others:
+        print(f"No clusters in {conn.region}; there are some in {', '.join(others)} "
+              f"(--region {others[0]}, or AWS_REGION)", file=sys.stderr)
 
 
 def logs(args, conn) -> int:

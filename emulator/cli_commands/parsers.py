@@ -78,7 +78,7 @@ def _flags_before_dashes(parser: argparse.ArgumentParser, handler):
 def _with_connection(command, cluster_optional: bool = False):
     """Run `command(args, conn)`; a cluster is only chosen when a flag names one."""
     def handler(args) -> int:
-        ctx = cluster_context(args)
+        ctx = cluster_context(args, own_command=True)
         if cluster_optional:
             named = getattr(args, "cluster", None) or (
                 ctx.cluster if getattr(args, "cluster_config", None) else None)

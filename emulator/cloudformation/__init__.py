@@ -9,15 +9,14 @@
 
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
 ecs_clusters, ecs_services, ecr_resources (one per resource family), not_emulated (the ECS and
-ECR types refused), stack_life (events,
-rollback, delete), stack_lock (one operation on a stack at a time), replacements (an update's
-clean-up phase), change_sets, stack_role (the
-service role a stack acts with), update_scope
-(what an update touches), update_rights (an update checked as a whole under IAM enforcement),
-template_inputs (SSM,
-dynamic references, template URLs), template_types (resource types that do not exist refused),
-ec2_network (deleting a stack's VPC network), teardown (a stack's resources and outputs while
-it is deleted).
+ECR types refused), request_tokens (ClientRequestToken's retries), stack_life (events,
+rollback, delete), termination_protection (UpdateTerminationProtection), stack_lock (one
+operation on a stack at a time), replacements (an update's clean-up phase), change_sets,
+stack_role (the service role a stack acts with), update_scope (what an update touches),
+update_checks (what UpdateStack refuses first), update_rights (an update checked as a whole
+under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
+template_types (resource types that do not exist refused), ec2_network (deleting a stack's VPC
+network), teardown (a stack's resources and outputs while it is deleted).
 """
 
 from __future__ import annotations
@@ -51,9 +50,11 @@ def _install_into_moto() -> None:
         safe_yaml.disarm()  # before any template is read: moto's loader runs python tags
 
         from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
-                                             ecs_services, not_emulated, replacements, stack_life,
+                                             ecs_services, not_emulated, replacements,
+                                             request_tokens, stack_life,
                                              stack_role, teardown, template_inputs,
-                                             template_types, update_scope)
+                                             template_types, termination_protection,
+                                             update_checks, update_scope)
 
         resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
                           + not_emulated.TYPES)
@@ -82,11 +83,22 @@ def _install_into_moto() -> None:
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
 
-        responses.CloudFormationResponse.update_stack = stack_life.wrap_update_stack_handler(
+        responses.CloudFormationResponse.update_stack = update_checks.wrap_update_stack_handler(
             responses.CloudFormationResponse.update_stack)
         for handler, operation in stack_role.OPERATIONS.items():
             setattr(responses.CloudFormationResponse, handler, stack_role.wrap_handler(
                 getattr(responses.CloudFormationResponse, handler), operation))
+        # Outermost: a retry with the token of a call already made is answered before any of
+        # the checks and work the first call went through.
+        for handler, operation in (("create_stack", "CreateStack"),
+                                   ("update_stack", "UpdateStack")):
+            setattr(responses.CloudFormationResponse, handler, request_tokens.wrap_handler(
+                getattr(responses.CloudFormationResponse, handler), operation))
+        responses.CloudFormationResponse.create_change_set = (
+            change_sets.wrap_create_change_set_handler(
+                responses.CloudFormationResponse.create_change_set))
+        responses.CloudFormationResponse.update_termination_protection = (
+            termination_protection.update_termination_protection)
         models.Stack.create_resources = stack_life.wrap_create_resources(
             models.Stack.create_resources)
         models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)

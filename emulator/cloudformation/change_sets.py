@@ -10,9 +10,13 @@ stack's change sets go when it is deleted (stack_life.py)."""
 from __future__ import annotations
 
 from emulator.cloudformation import stack_lock
-from emulator.cloudformation.errors import change_set_not_found, invalid_status
+from emulator.cloudformation.errors import change_set_not_found, invalid_status, validation_error
 from emulator.cloudformation.stack_life import roll_back_create, run_update
 from emulator.cloudformation.stack_role import find_stack
+from emulator.cloudformation.update_checks import UPDATABLE, changes_nothing
+
+NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
+              "to create a change set.")
 
 
 def wrap_execute_change_set(original):
@@ -98,7 +102,35 @@ def wrap_create_change_set(original):
         stack = find_stack(self, stack_name)
         if stack is not None:
             stack_lock.check_free(stack)
+            # An update's change set only for a stack UpdateStack would take (moto makes one
+            # for a ROLLBACK_COMPLETE or DELETE_FAILED stack), in the same words.
+            if kwargs.get("change_set_type") == "UPDATE" and stack.status not in UPDATABLE:
+                raise validation_error(stack_lock.busy_message(stack))
         return original(self, stack_name, *args, **kwargs)
+
+    return create_change_set
+
+
+def wrap_create_change_set_handler(original):
+    """CloudFormationResponse.create_change_set: an update's change set that changes nothing is
+    made, FAILED with CloudFormation's reason (SAM and the CDK read it as "no changes"); moto
+    refused it ("No updates are to be performed.") when Parameters were given, and else made
+    it AVAILABLE, with no changes."""
+
+    def create_change_set(self):
+        stack = find_stack(self.cloudformation_backend, self._get_param("StackName"))
+        if (stack is None or (self._get_param("ChangeSetType") or "UPDATE") != "UPDATE"
+                or stack.status not in UPDATABLE or not changes_nothing(self, stack)):
+            return original(self)
+        self._validate_different_update = lambda *args, **kwargs: None  # this call's only
+        answer = original(self)
+        found = _find_change_set(self.cloudformation_backend, self._get_param("ChangeSetName"),
+                                 stack.stack_id)
+        if found is not None:
+            change_set = self.cloudformation_backend.change_sets[found]
+            change_set.status, change_set.execution_status = "FAILED", "UNAVAILABLE"
+            change_set.status_reason = NO_CHANGES
+        return answer
 
     return create_change_set
 

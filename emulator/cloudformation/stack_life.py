@@ -323,20 +323,6 @@ def wrap_stack_update(original):
     return update
 
 
-def wrap_update_stack_handler(original):
-    """moto's UpdateStack handler reads the stack before the update holds it: its "No updates
-    are to be performed." compares with, and UsePreviousTemplate takes, the template a running
-    update has already put in. Refused first while another operation holds the stack."""
-
-    def update_stack(self):
-        stack = find_stack(self.cloudformation_backend, self._get_param("StackName"))
-        if stack is not None:
-            stack_lock.check_free(stack)
-        return original(self)
-
-    return update_stack
-
-
 def delete_stack(self, name_or_stack_id):
     """CloudFormationBackend.delete_stack. moto's takes the stack out of its stacks before
     deleting its resources, so meanwhile it "does not exist" (and its name is free for a
@@ -344,6 +330,9 @@ def delete_stack(self, name_or_stack_id):
     stack = find_stack(self, name_or_stack_id)
     if stack is None:
         return  # deleting a stack that does not exist succeeds, as on AWS
+    if stack.enable_termination_protection:  # moto's deletes it all the same
+        raise validation_error(
+            f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")
     if stack.status == "DELETE_IN_PROGRESS":
         return  # a retry of a delete under way succeeds, as on AWS
     # One operation on a stack at a time (stack_lock.py): not while it is created or updated

@@ -3,14 +3,15 @@
 ECR applies a policy within a day of any change; the emulator applies it at once: when the policy
 is put, after every push to the repository, and when the control endpoint asks (which may name a
 `now` in the future, to see `sinceImagePushed` rules act without waiting days). Expiring an image
-deletes it from the registry too.
+deletes it from the registry too; a `transition` rule archives it (archive.py: it is kept,
+described with `imageStatus` ARCHIVED, and no longer pulled).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from emulator.ecr import images, lifecycle_policy
+from emulator.ecr import archive, images, lifecycle_policy
 from emulator.ecr.errors import (
     LifecyclePolicyNotFoundException,
     LifecyclePolicyPreviewNotFoundException,
@@ -42,12 +43,15 @@ def delete(store, name: str) -> tuple[Repository, str]:
 
 
 def apply(store, repository: Repository, now: dt.datetime | None = None) -> list[images.Image]:
-    """Expire what the repository's policy selects; the images expired."""
+    """Expire, or archive, what the repository's policy selects; the images expired."""
     if repository.lifecycle_policy is None:
         return []
     repository.lifecycle_evaluated_at = utcnow()
-    expired = [image for image, _ in _evaluate(store, repository, repository.lifecycle_policy,
-                                               now or utcnow())]
+    acted = _evaluate(store, repository, repository.lifecycle_policy, now or utcnow())
+    expired = [image for image, rule in acted if rule.action == "expire"]
+    for image, rule in acted:
+        if rule.action == "transition" and archive.status(image.record) == archive.ACTIVE:
+            archive.transition(store, image, "ARCHIVE")
     for image in expired:
         images.delete(store, repository, image.digest)
     return expired
@@ -58,7 +62,8 @@ def start_preview(store, name: str, text: str | None) -> LifecyclePreview:
     text = text or repository.lifecycle_policy
     if text is None:
         raise _not_found(store, name)
-    results = [PreviewResult(image.digest, tuple(image.tags), image.pushed_at, rule.priority)
+    results = [PreviewResult(image.digest, tuple(image.tags), image.pushed_at, rule.priority,
+                             rule.action, "ARCHIVE" if image.record.archived else "STANDARD")
                for image, rule in _evaluate(store, repository, text, utcnow())]
     # ECR runs a preview in the background; ours is complete before we answer.
     repository.lifecycle_preview = LifecyclePreview(text, "COMPLETE", results)
@@ -76,13 +81,14 @@ def preview_of(store, name: str) -> tuple[Repository, LifecyclePreview]:
 
 
 def _evaluate(store, repository: Repository, text: str, now: dt.datetime):
-    """(image, rule) for each image the policy expires, oldest push first."""
+    """(image, rule) for each image the policy acts on, oldest push first."""
     rules = lifecycle_policy.parse(text)
     every = images.all_of(store, repository)
     # A child of a manifest list in the repository goes only with its list.
     protected = set(images.parent_indexes(every, store, repository))
     candidates = [
-        lifecycle_policy.Candidate(i.digest, i.tags, i.pushed_at, i.record.last_pull)
+        lifecycle_policy.Candidate(i.digest, i.tags, i.pushed_at, i.record.last_pull,
+                                   i.record.archived, i.record.last_archived_at)
         for i in every
     ]
     expired = lifecycle_policy.evaluate(rules, candidates, now)

@@ -2,7 +2,11 @@
 against a repository's images. Pure: no store, no registry; lifecycle.py applies the result.
 
 How ECR evaluates (the user guide's rules, which `evaluate` follows):
-- rules run in rulePriority order, lowest first; an image is expired by one rule or none;
+- rules run in rulePriority order, lowest first; an image is acted on by one rule or none;
+- a rule either expires images or moves them to archival storage (`transition` with
+  `targetStorageClass: archive`); a rule sees the images of its `storageClass` only (`standard`,
+  the default, or `archive`), and `sinceImageTransitioned` counts days since an image was
+  archived (so archived images can be expired after a while);
 - a rule selects images by tag status and tag prefixes/patterns (all of a list must match some
   tag of the image), then picks, oldest push first, those beyond `imageCountMoreThan` or older
   than `sinceImagePushed` days;
@@ -20,7 +24,10 @@ from emulator.ecr.errors import InvalidParameterException
 from emulator.ecr.names import wildcard_match
 
 _TAG_STATUSES = ("tagged", "untagged", "any")
-_COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled")
+_COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled",
+                "sinceImageTransitioned")
+_ACTIONS = ("expire", "transition")
+_STORAGE_CLASSES = ("standard", "archive")
 _MAX_WILDCARDS = 4
 
 
@@ -33,8 +40,12 @@ class Rule:
     tag_patterns: tuple[str, ...]
     count_type: str
     count_number: int
+    action: str = "expire"  # or "transition" (to archival storage)
+    storage_class: str = "standard"  # the images the rule sees: "standard" or "archive"
 
     def selects(self, image: "Candidate") -> bool:
+        if image.archived != (self.storage_class == "archive"):
+            return False
         if self.tag_status == "untagged":
             return not image.tags
         if self.tag_status == "any":
@@ -54,6 +65,8 @@ class Rule:
         limit = now - dt.timedelta(days=self.count_number)
         if self.count_type == "sinceImagePulled":
             return [i for i in oldest_first if (i.last_pull or i.pushed_at) < limit]
+        if self.count_type == "sinceImageTransitioned":
+            return [i for i in oldest_first if i.archived_at is not None and i.archived_at < limit]
         return [image for image in oldest_first if image.pushed_at < limit]
 
 
@@ -65,6 +78,8 @@ class Candidate:
     tags: tuple[str, ...]
     pushed_at: dt.datetime
     last_pull: dt.datetime | None = None
+    archived: bool = False  # in archival storage (ARCHIVED)
+    archived_at: dt.datetime | None = None
 
 
 def parse(text: str) -> list[Rule]:
@@ -83,7 +98,7 @@ def parse(text: str) -> list[Rule]:
 
 
 def evaluate(rules: list[Rule], images: list[Candidate], now: dt.datetime) -> dict[str, Rule]:
-    """digest -> the rule that expires it."""
+    """digest -> the rule that acts on it (its `action`: expire or transition)."""
     expired: dict[str, Rule] = {}
     claimed: set[str] = set()  # matched by the selection of a higher-priority rule
     for rule in rules:
@@ -104,8 +119,10 @@ def _rule(raw) -> Rule:
     selection, action = raw.get("selection"), raw.get("action")
     if not isinstance(selection, dict):
         raise _invalid(f"rule {priority} has no selection")
-    if not isinstance(action, dict) or str(action.get("type", "")).lower() != "expire":
-        raise _invalid(f"rule {priority}: the emulator supports the action type 'expire'")
+    action_type = _action(action, priority)
+    storage_class = str(selection.get("storageClass", "standard")).lower()
+    if storage_class not in _STORAGE_CLASSES:
+        raise _invalid(f"rule {priority}: storageClass must be standard or archive")
     tag_status = str(selection.get("tagStatus", "")).lower()
     if tag_status not in _TAG_STATUSES:
         raise _invalid(f"rule {priority}: tagStatus must be tagged, untagged or any")
@@ -113,8 +130,35 @@ def _rule(raw) -> Rule:
     patterns = _strings(selection, "tagPatternList", priority)
     _check_tag_lists(priority, tag_status, prefixes, patterns)
     count_type, count_number = _count(selection, priority)
+    _check_storage(priority, action_type, storage_class, count_type)
     return Rule(priority, raw.get("description"), tag_status, prefixes, patterns,
-                count_type, count_number)
+                count_type, count_number, action_type, storage_class)
+
+
+def _action(action, priority: int) -> str:
+    if not isinstance(action, dict):
+        raise _invalid(f"rule {priority} has no action")
+    action_type = str(action.get("type", "")).lower()
+    if action_type not in _ACTIONS:
+        raise _invalid(f"rule {priority}: action type must be expire or transition")
+    target = action.get("targetStorageClass")
+    if action_type == "transition" and str(target).lower() != "archive":
+        raise _invalid(f"rule {priority}: a transition needs targetStorageClass 'archive'")
+    if action_type == "expire" and target is not None:
+        raise _invalid(f"rule {priority}: targetStorageClass is only for a transition")
+    return action_type
+
+
+def _check_storage(priority: int, action_type: str, storage_class: str, count_type: str) -> None:
+    """What the user guide's archive rules allow: archived images can only be expired, and only
+    they have a transition time to count from; pull time can only archive (its example
+    "Filtering on last pulled time": ECR does not expire an image for not being pulled)."""
+    if count_type == "sinceImagePulled" and action_type != "transition":
+        raise _invalid(f"rule {priority}: sinceImagePulled is only for a transition to archive")
+    if storage_class == "archive" and action_type == "transition":
+        raise _invalid(f"rule {priority}: archived images can only be expired")
+    if count_type == "sinceImageTransitioned" and storage_class != "archive":
+        raise _invalid(f"rule {priority}: sinceImageTransitioned needs storageClass 'archive'")
 
 
 def _strings(selection: dict, key: str, priority: int) -> tuple[str, ...]:
@@ -157,12 +201,16 @@ def _check_together(rules: list[Rule]) -> None:
     priorities = [rule.priority for rule in rules]
     if len(set(priorities)) != len(priorities):
         raise _invalid("each rule must have a unique rulePriority")
-    highest = max(priorities)
-    for rule in rules:
-        if rule.tag_status == "any" and rule.priority != highest:
-            raise _invalid("a rule with tagStatus 'any' must have the highest rulePriority")
-    if sum(1 for rule in rules if rule.tag_status == "untagged") > 1:
-        raise _invalid("only one rule may select untagged images")
+    # Per storage class: the user guide's archive example has an `any` rule that archives and,
+    # after it, an `any` rule that expires what is archived.
+    for storage_class in _STORAGE_CLASSES:
+        same = [rule for rule in rules if rule.storage_class == storage_class]
+        highest = max((rule.priority for rule in same), default=0)
+        for rule in same:
+            if rule.tag_status == "any" and rule.priority != highest:
+                raise _invalid("a rule with tagStatus 'any' must have the highest rulePriority")
+        if sum(1 for rule in same if rule.tag_status == "untagged") > 1:
+            raise _invalid("only one rule may select untagged images")
 
 
 def _invalid(problem: str) -> InvalidParameterException:

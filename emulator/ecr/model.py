@@ -52,17 +52,19 @@ class ImageRecord:
 
 @dataclass(frozen=True)
 class PreviewResult:
-    """An image a lifecycle policy preview would expire, and the rule that would."""
+    """An image a lifecycle policy preview would act on, the rule that would, and how."""
 
     digest: str
     tags: tuple[str, ...]
     pushed_at: dt.datetime
     rule_priority: int
+    action: str = "expire"  # or "transition" (to archival storage)
+    storage_class: str = "STANDARD"  # the image's now: STANDARD or ARCHIVE
 
 
 @dataclass
 class LifecyclePreview:
-    """A lifecycle policy preview: the policy, its status and the images it would expire."""
+    """A lifecycle policy preview: the policy, its status and the images it would act on."""
     policy_text: str
     status: str
     results: list[PreviewResult] = field(default_factory=list)

@@ -190,9 +190,21 @@ def preview_result(result: PreviewResult) -> dict:
         "imageTags": list(result.tags),
         "imageDigest": result.digest,
         "imagePushedAt": result.pushed_at,
-        "action": {"type": "EXPIRE"},
+        "action": ({"type": "TRANSITION", "targetStorageClass": "ARCHIVE"}
+                   if result.action == "transition" else {"type": "EXPIRE"}),
         "appliedRulePriority": result.rule_priority,
+        "storageClass": result.storage_class,
     }
+
+
+def preview_summary(results: list[PreviewResult]) -> dict:
+    """The counts of a preview: expiring images, and (only when there are any) transitions."""
+    moving = sum(1 for r in results if r.action == "transition")
+    summary = {"expiringImageTotalCount": len(results) - moving}
+    if moving:
+        summary["transitioningImageTotalCounts"] = [
+            {"targetStorageClass": "ARCHIVE", "imageTotalCount": moving}]
+    return summary
 
 
 def pull_through_rule(store, rule: PullThroughCacheRule) -> dict:

@@ -34,9 +34,11 @@ class SettingSpec:
         return "aws_managed" if self.aws_managed else "user"
 
 
-# Every name of botocore's SettingName enum (a test keeps the two in step). The defaults are
-# those of a new account today: long ARNs on, tagging authorization on, a 7-day Fargate
-# retirement wait, and non-blocking log delivery since ECS changed it on 25 June 2025.
+# Every name of botocore's SettingName enum, with dualStackIPv6, which ECS accepts and the model's
+# documentation lists but its enum lacks (api_shapes/amendments.py; a test keeps the two in step).
+# The defaults are those of a new account today: long ARNs on, tagging authorization on, a 7-day
+# Fargate retirement wait, non-blocking log delivery since ECS changed it on 25 June 2025, and
+# IPv6 for awsvpc tasks off until opted in to.
 SPECS: dict[str, SettingSpec] = {
     "serviceLongArnFormat": SettingSpec(_ON_OFF, "enabled"),
     "taskLongArnFormat": SettingSpec(_ON_OFF, "enabled"),
@@ -49,6 +51,7 @@ SPECS: dict[str, SettingSpec] = {
     "guardDutyActivate": SettingSpec(("on", "off"), "off", aws_managed=True),
     "defaultLogDriverMode": SettingSpec(("blocking", "non-blocking"), "non-blocking"),
     "fargateEventWindows": SettingSpec(_ON_OFF, "disabled"),
+    "dualStackIPv6": SettingSpec(_ON_OFF, "disabled"),
 }
 
 _PRINCIPAL = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):(root|user/.+|role/.+)$")

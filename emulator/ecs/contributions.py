@@ -31,6 +31,9 @@ class Contributions:
     # or None when there is none (engine/cloud_map_namespaces.py; None: no Cloud Map, names
     # are taken as given)
     cloud_map_namespace: Callable | None = None
+    # Cloud Map service ARN -> the types of its DNS records ("A", "SRV"...), or None when there
+    # is no such service or it has none (engine/service_discovery.py; None: nothing checked)
+    cloud_map_dns_records: Callable | None = None
 
 
 def standard() -> Contributions:

@@ -31,13 +31,15 @@ def check_load_balancers(store, definition, load_balancers: list[dict], *,
         return
     network_mode = definition.spec.get("networkMode", "bridge")
     for balancer in load_balancers:
-        _check_container(definition, balancer)
+        check_container(definition, balancer)
         arn = balancer.get("targetGroupArn")
         if arn and target_groups:
             _check_target_group(store, arn, network_mode)
 
 
-def _check_container(definition, balancer: dict) -> None:
+def check_container(definition, balancer: dict) -> None:
+    """The entry's containerName and containerPort name a container of the task definition and
+    one of its port mappings (a service registry's are held to the same)."""
     name, port = balancer.get("containerName"), balancer.get("containerPort")
     container = next((c for c in definition.spec["containerDefinitions"]
                       if c["name"] == name), None)

@@ -16,6 +16,7 @@ from emulator.ecs.errors import (
     ServiceNotFoundException,
 )
 from emulator.ecs.service_load_balancers import check_load_balancers
+from emulator.ecs.service_registries import check_registries
 from emulator.ecs.service_model import Deployment, Service, new_deployment_id
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
@@ -61,6 +62,8 @@ def create(store: EcsStore, request, created_by: str) -> Service:
     if controller["type"] == "EXTERNAL" and strategy == "DAEMON":
         raise InvalidParameterException(
             "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.")
+    if controller["type"] == "EXTERNAL":
+        _check_external_create(request)
     definition = None
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
@@ -93,7 +96,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
                                                          strategy)
     circuit_breaker.check_load_balancers(deployment_configuration.get("deploymentCircuitBreaker"),
                                          request.load_balancers or [])
-    _check_registries(request.service_registries)
+    check_registries(store, request.service_registries, definition)
     validate_tags(request.tags or [])
     service = Service(
         name=name,
@@ -135,6 +138,7 @@ def update(store: EcsStore, request) -> Service:
     """UpdateService, its request as named values (None: not given, so left as it is). Check
     the whole request first, then change the service: a refused update changes nothing."""
     service = find_active(store, request.cluster, request.service)
+    _check_same_controller(service, request.deployment_controller)
     if service.deployment_controller["type"] == "EXTERNAL":
         _check_external_update(request)
     if request.desired_count is not None and service.scheduling_strategy == "DAEMON":
@@ -147,12 +151,15 @@ def update(store: EcsStore, request) -> Service:
                 "Specifying a capacity provider strategy is not supported when you update a "
                 "service using the DAEMON scheduling strategy.")
     _check_not_negative(request.desired_count)
-    _check_registries(request.service_registries)
     definition = service.task_definition
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
         if definition.status != "ACTIVE":
             raise ClientException("TaskDefinition is inactive.")
+    # The kept registry must still suit a new task definition (its container, network mode).
+    check_registries(store, request.service_registries if request.service_registries is not None
+                     else service.service_registries if request.task_definition is not None
+                     else None, definition)
     new_strategy = request.capacity_provider_strategy is not None
     strategy = (request.capacity_provider_strategy if new_strategy
                 else service.capacity_provider_strategy)
@@ -221,17 +228,42 @@ def update(store: EcsStore, request) -> Service:
     return service
 
 
+def _check_same_controller(service: Service, controller: dict | None) -> None:
+    """ECS can move a service to another deployment controller (a CodeDeploy blue/green service
+    to ECS's own, say); the emulator cannot, and says so rather than ignore the change."""
+    if controller is None or controller.get("type") == service.deployment_controller["type"]:
+        return
+    raise InvalidParameterException(
+        f"Changing the deployment controller of a service (from "
+        f"{service.deployment_controller['type']} to {controller.get('type')}) is not emulated.")
+
+
+def _check_external_create(request) -> None:
+    """An EXTERNAL service's task definition is its task sets'. ECS refuses one given to
+    CreateService in these words (what Terraform and CloudFormation users report; an empty one
+    is read as a family name first)."""
+    if request.task_definition == "":
+        raise InvalidParameterException("Family should not be null or empty.")
+    if request.task_definition is not None:
+        raise InvalidParameterException("TaskDefinition must be blank.")
+
+
 def _check_external_update(request) -> None:
     """With the EXTERNAL controller, task sets own the configuration; ECS lets UpdateService
-    change only the count and a few service-level settings."""
+    change only the count and a few service-level settings (and name its controller again, as
+    CloudFormation does with the template's properties)."""
     allowed = {"cluster", "service", "desiredCount", "healthCheckGracePeriodSeconds",
+               "deploymentController",
                "deploymentConfiguration", "enableExecuteCommand", "propagateTags",
                "enableECSManagedTags", "placementConstraints", "placementStrategy"}
     refused = sorted(set(given(request)) - allowed)
     if refused:
+        # Worded as ECS words the CODE_DEPLOY controller's refusal ("Unable to update task
+        # definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to
+        # trigger a new deployment."); the EXTERNAL one's own text is not documented.
         raise InvalidParameterException(
-            f"Unable to update {', '.join(refused)} on a service with the EXTERNAL deployment "
-            "controller; update its task sets instead.")
+            f"Unable to update {', '.join(refused)} on services with a EXTERNAL deployment "
+            "controller. Use a new task set (CreateTaskSet) to change it.")
 
 
 def start_deployment(service: Service, *, from_deployment: Deployment | None = None) -> Deployment:
@@ -349,14 +381,6 @@ def _check_daemon_placement(placement_strategy: list[dict] | None) -> None:
         raise InvalidParameterException(
             "The daemon scheduling strategy does not support placement strategies. Remove the "
             "placement strategy and try again.")
-
-
-def _check_registries(registries: list[dict] | None) -> None:
-    # CreateService's reference: "Each service may be associated with one service registry."
-    if registries is not None and len(registries) > 1:
-        raise InvalidParameterException(
-            "Each service may be associated with one service registry; multiple service "
-            "registries for each service isn't supported.")
 
 
 def _check_not_negative(desired: int | None) -> None:

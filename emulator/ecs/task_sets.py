@@ -21,6 +21,7 @@ from emulator.ecs.errors import (
 )
 from emulator.ecs.model import TaskDefinition, utcnow
 from emulator.ecs.service_load_balancers import check_load_balancers
+from emulator.ecs.service_registries import check_registries
 from emulator.ecs.service_model import Service, new_deployment_id
 from emulator.ecs.services import find_active
 from emulator.ecs.store import EcsStore
@@ -106,6 +107,7 @@ def create(store: EcsStore, request) -> TaskSet:
     network = with_network_defaults(check_network_configuration(
         request.network_configuration, definition.spec.get("networkMode", "bridge")))
     check_load_balancers(store, definition, request.load_balancers or [])
+    check_registries(store, request.service_registries, definition)
     validate_tags(request.tags or [])
     set_id = new_deployment_id()
     task_set = TaskSet(

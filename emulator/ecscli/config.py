@@ -21,7 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from emulator.cli_commands.connection import CliError, Connection, endpoint_from, region_from
+from emulator.cli_commands.connection import (
+    CliError, Connection, endpoint_from, own_region_from, region_from,
+)
 from emulator.private_files import write_private
 
 STACK_PREFIX = "amazon-ecs-cli-setup-"
@@ -105,7 +107,9 @@ class ClusterContext:
     conn: Connection
 
 
-def cluster_context(args) -> ClusterContext:
+def cluster_context(args, own_command: bool = False) -> ClusterContext:
+    """The context of a command; `own_command`: one of ours (status, ps...), not the ECS
+    CLI's, whose region is taken in the AWS CLI's order (connection.own_region_from)."""
     data = _read("config")
     clusters = data.get("clusters") or {}
     name = getattr(args, "cluster_config", None) or data.get("default")
@@ -115,7 +119,8 @@ def cluster_context(args) -> ClusterContext:
                        f"{config_dir() / 'config'}; run `ecs-emulator configure` first")
     entry = entry or {}
     cluster = getattr(args, "cluster", None) or entry.get("cluster") or "default"
-    region = region_from(args, entry.get("region") or None)
+    configured_region = entry.get("region") or None
+    region = (own_region_from if own_command else region_from)(args, configured_region)
     launch_type = getattr(args, "launch_type", None) or entry.get("default_launch_type") or None
     stack = entry.get("cfn-stack-name") if not getattr(args, "cluster", None) else None
     conn = Connection(endpoint_url=endpoint_from(args), region=region,

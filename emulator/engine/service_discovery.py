@@ -109,6 +109,16 @@ class CloudMapInstances(TaskHook):
         # is one, else the port's only (a UDP service's, a DNS server's say)
         return container.host_port(port, protocol=None)
 
+    def dns_record_types(self, registry_arn: str) -> tuple[str, ...] | None:
+        """The Cloud Map service's DNS record types, for CreateService's checks; None when
+        there is no such service or it has no DNS records (an HTTP namespace's)."""
+        try:
+            service = self._backend(registry_arn).get_service(_service_id(registry_arn))
+        except Exception:  # moto's ServiceNotFound, or a region moto does not know
+            return None
+        records = (service.dns_config or {}).get("DnsRecords") or []
+        return tuple(r.get("Type") for r in records) or None
+
     def _backend(self, registry_arn: str):
         parts = registry_arn.split(":")
         return self._moto.backend("servicediscovery", parts[4], parts[3])

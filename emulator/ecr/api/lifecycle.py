@@ -48,7 +48,7 @@ def get_lifecycle_policy_preview(call: Call) -> dict:
         "status": preview.status,
         "previewResults": [render.preview_result(r) for r in page],
         "nextToken": token,
-        "summary": {"expiringImageTotalCount": len(preview.results)},
+        "summary": render.preview_summary(preview.results),
     }
 
 

@@ -1,0 +1,59 @@
+"""What UpdateStack refuses before moto's handler reads the stack: a stack another operation
+holds, a stack in a state AWS does not update from, and an update that changes nothing.
+
+moto refuses only ROLLBACK_COMPLETE (it would update a DELETE_FAILED or CREATE_FAILED stack),
+and says "No updates are to be performed." only when the call has Parameters (an update of the
+same template without any ran again, UPDATE_COMPLETE). Its handler also reads the stack before
+the update holds it: its comparison, and UsePreviousTemplate, would take the template a running
+update has already put in; so a held stack is refused first.
+"""
+
+from __future__ import annotations
+
+from emulator.cloudformation import stack_lock
+from emulator.cloudformation.errors import validation_error
+from emulator.cloudformation.stack_role import find_stack
+
+# The states UpdateStack takes a stack from; any other is "Stack:<id> is in <status> state and
+# can not be updated." (ROLLBACK_COMPLETE, CREATE_FAILED, DELETE_FAILED, UPDATE_ROLLBACK_FAILED,
+# REVIEW_IN_PROGRESS...), the words of AWS's refusal of a stack being updated.
+UPDATABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
+                       "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"})
+
+
+def wrap_update_stack_handler(original):
+    """moto's CloudFormationResponse.update_stack, with the checks above first."""
+
+    def update_stack(self):
+        stack = find_stack(self.cloudformation_backend, self._get_param("StackName"))
+        if stack is not None:
+            stack_lock.check_free(stack)
+            if stack.status not in UPDATABLE:
+                raise validation_error(stack_lock.busy_message(stack))
+            if changes_nothing(self, stack):
+                raise validation_error("No updates are to be performed.")
+        return original(self)
+
+    return update_stack
+
+
+def changes_nothing(response, stack) -> bool:
+    """Whether `response`'s request (UpdateStack's, or CreateChangeSet's: the same members)
+    gives the same template, the same parameters (a parameter left out now, to take its
+    default, counts as a change), and no other tags. Anything unsure counts as a change: the
+    update then runs, as moto's would."""
+    if response._get_bool_param("UsePreviousTemplate", False):
+        body = stack.template
+    else:
+        body = response._get_param("TemplateBody")
+    if body is None or body != stack.template:
+        return False  # a TemplateURL is read by the update itself, once
+    try:
+        given = response._get_param_values(response._get_param("Parameters", []),
+                                           stack.stack_parameters)
+    except Exception:  # a parameter without a value: moto's handler says so
+        return False
+    if given != dict(stack.resource_map.input_parameters):
+        return False
+    tags = response._get_param("Tags", [])
+    return not tags or {t["Key"]: t["Value"] for t in tags} == stack.tags

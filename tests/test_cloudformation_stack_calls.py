@@ -1,0 +1,131 @@
+"""The stack calls' own rules, through boto3: termination protection (DeleteStack refused,
+UpdateTerminationProtection), the states UpdateStack refuses, "No updates are to be performed.",
+and ClientRequestToken's retries of CreateStack and UpdateStack."""
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+QUEUE = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+TWO_QUEUES = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"},
+                                       "R": {"Type": "AWS::SQS::Queue"}}})
+
+
+@pytest.fixture
+def cfn(clean_emulator):
+    return clean_emulator.client("cloudformation")
+
+
+def refused(call, **params) -> str:
+    with pytest.raises(ClientError) as excinfo:
+        call(**params)
+    response = excinfo.value.response
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "ValidationError", 400)
+    return response["Error"]["Message"]
+
+
+def stack_of(cfn, name) -> dict:
+    return cfn.describe_stacks(StackName=name)["Stacks"][0]
+
+
+def test_termination_protection_holds_off_delete_until_lifted(cfn):
+    stack_id = cfn.create_stack(StackName="kept", TemplateBody=QUEUE,
+                                EnableTerminationProtection=True)["StackId"]
+    assert stack_of(cfn, "kept")["EnableTerminationProtection"] is True
+    assert refused(cfn.delete_stack, StackName="kept") == (
+        "Stack [kept] cannot be deleted while TerminationProtection is enabled")
+    assert stack_of(cfn, "kept")["StackStatus"] == "CREATE_COMPLETE"
+    assert cfn.update_termination_protection(
+        StackName="kept", EnableTerminationProtection=False)["StackId"] == stack_id
+    assert stack_of(cfn, "kept")["EnableTerminationProtection"] is False
+    cfn.delete_stack(StackName="kept")
+    assert stack_of(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE"
+    assert refused(cfn.update_termination_protection, StackName="kept",
+                   EnableTerminationProtection=True) == "Stack [kept] does not exist"
+
+
+def test_an_update_that_changes_nothing_is_refused(cfn):
+    cfn.create_stack(StackName="same", TemplateBody=QUEUE, Tags=[{"Key": "a", "Value": "1"}])
+    for params in ({"TemplateBody": QUEUE}, {"UsePreviousTemplate": True},
+                   {"TemplateBody": QUEUE, "Tags": [{"Key": "a", "Value": "1"}]}):
+        assert refused(cfn.update_stack, StackName="same", **params) == (
+            "No updates are to be performed.")
+    assert stack_of(cfn, "same")["StackStatus"] == "CREATE_COMPLETE"
+    # New tags, or a new template, are an update.
+    cfn.update_stack(StackName="same", TemplateBody=QUEUE, Tags=[{"Key": "a", "Value": "2"}])
+    assert stack_of(cfn, "same")["StackStatus"] == "UPDATE_COMPLETE"
+    cfn.update_stack(StackName="same", TemplateBody=TWO_QUEUES)
+    assert {r["LogicalResourceId"] for r in cfn.describe_stack_resources(
+        StackName="same")["StackResources"]} == {"Q", "R"}
+
+
+def test_a_rolled_back_create_is_not_updated(cfn):
+    broken = json.dumps({"Resources": {"Service": {"Type": "AWS::ECS::Service", "Properties": {
+        "Cluster": "no-such-cluster", "DesiredCount": 0, "TaskDefinition": "nope:1"}}}})
+    stack_id = cfn.create_stack(StackName="broken", TemplateBody=broken)["StackId"]
+    assert stack_of(cfn, "broken")["StackStatus"] == "ROLLBACK_COMPLETE"
+    words = f"Stack:{stack_id} is in ROLLBACK_COMPLETE state and can not be updated."
+    assert refused(cfn.update_stack, StackName="broken", TemplateBody=QUEUE) == words
+    # Nor through a change set (SAM's and the CDK's way), in the same words.
+    assert refused(cfn.create_change_set, StackName="broken", ChangeSetName="again",
+                   ChangeSetType="UPDATE", TemplateBody=QUEUE) == words
+
+
+def test_a_retry_with_the_same_token_is_the_same_call(cfn):
+    stack_id = cfn.create_stack(StackName="retried", TemplateBody=QUEUE,
+                                ClientRequestToken="create-1")["StackId"]
+    assert cfn.create_stack(StackName="retried", TemplateBody=QUEUE,
+                            ClientRequestToken="create-1")["StackId"] == stack_id
+    with pytest.raises(ClientError) as excinfo:  # another token is another create
+        cfn.create_stack(StackName="retried", TemplateBody=QUEUE, ClientRequestToken="create-2")
+    assert excinfo.value.response["Error"]["Code"] == "AlreadyExistsException"
+
+    assert cfn.update_stack(StackName="retried", TemplateBody=TWO_QUEUES,
+                            ClientRequestToken="update-1")["StackId"] == stack_id
+    # The update's retry is answered as the update was, not "No updates are to be performed."
+    assert cfn.update_stack(StackName="retried", TemplateBody=TWO_QUEUES,
+                            ClientRequestToken="update-1")["StackId"] == stack_id
+    assert refused(cfn.update_stack, StackName="retried", TemplateBody=TWO_QUEUES,
+                   ClientRequestToken="update-2") == "No updates are to be performed."
+    events = cfn.describe_stack_events(StackName="retried")["StackEvents"]
+    stack_events = [(e["ResourceStatus"], e.get("ClientRequestToken")) for e in events
+                    if e["LogicalResourceId"] == "retried"]
+    # Each operation's events carry its token, once each: the retries added none.
+    assert stack_events == [("UPDATE_COMPLETE", "update-1"),
+                            ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "update-1"),
+                            ("UPDATE_IN_PROGRESS", "update-1"),
+                            ("CREATE_COMPLETE", "create-1"),
+                            ("CREATE_IN_PROGRESS", "create-1")]
+
+
+def test_a_change_set_that_changes_nothing_fails_as_on_aws(cfn):
+    """SAM and the CDK create a change set and read "no changes" from its FAILED status and
+    reason; the stack is left as it was."""
+    with_parameter = json.dumps({"Parameters": {"Size": {"Type": "String"}},
+                                 "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    cfn.create_stack(StackName="steady", TemplateBody=with_parameter,
+                     Parameters=[{"ParameterKey": "Size", "ParameterValue": "1"}])
+    for name, params in (("same", {"TemplateBody": with_parameter,
+                                   "Parameters": [{"ParameterKey": "Size",
+                                                   "ParameterValue": "1"}]}),
+                         ("previous", {"UsePreviousTemplate": True, "Parameters": [
+                             {"ParameterKey": "Size", "UsePreviousValue": True}]})):
+        cfn.create_change_set(StackName="steady", ChangeSetName=name, ChangeSetType="UPDATE",
+                              **params)
+        described = cfn.describe_change_set(StackName="steady", ChangeSetName=name)
+        assert (described["Status"], described["ExecutionStatus"], described["StatusReason"]) == (
+            "FAILED", "UNAVAILABLE", "The submitted information didn't contain changes. Submit "
+            "different information to create a change set.")
+        with pytest.raises(ClientError) as excinfo:
+            cfn.execute_change_set(StackName="steady", ChangeSetName=name)
+        assert excinfo.value.response["Error"]["Code"] == "InvalidChangeSetStatus"
+    # A new parameter value is a change: that change set is AVAILABLE and runs.
+    cfn.create_change_set(StackName="steady", ChangeSetName="bigger", ChangeSetType="UPDATE",
+                          UsePreviousTemplate=True,
+                          Parameters=[{"ParameterKey": "Size", "ParameterValue": "2"}])
+    assert cfn.describe_change_set(StackName="steady", ChangeSetName="bigger")[
+        "ExecutionStatus"] == "AVAILABLE"
+    cfn.execute_change_set(StackName="steady", ChangeSetName="bigger")
+    assert stack_of(cfn, "steady")["StackStatus"] == "UPDATE_COMPLETE"
