@@ -174,8 +174,10 @@ def _serve(args) -> int:
     # The start-up's dataclasses (the settings', the emulator modules') take their methods'
     # code from the last start's (emulator/dataclass_code.py): compiling it was nearly a third
     # of the start-up's instructions.
-    with dataclass_code.cached():
+    with dataclass_code.cached() as codes:
         built = _build(args)
+        # (only a start that got its server keeps what it compiled: one that failed used few)
+        codes.complete = not isinstance(built, int)
     if isinstance(built, int):
         return built
     settings, server = built
