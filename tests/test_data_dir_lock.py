@@ -188,3 +188,18 @@ def test_serve_says_in_one_line_why_a_lock_file_it_cannot_open_is_refused(tmp_pa
     assert served.returncode == 1, served.stderr
     assert "Traceback" not in served.stderr and len(served.stderr.strip().splitlines()) == 1
     assert "cannot open its .lock" in served.stderr and str(tmp_path) in served.stderr
+
+
+def test_a_failing_closer_neither_skips_the_others_nor_keeps_the_directory(tmp_path, caplog):
+    settings = Settings(host="127.0.0.1", port=0, keep_resources=True, data_dir=str(tmp_path))
+    emulator = create_app(settings)
+    ran = []
+
+    def failing():
+        raise RuntimeError("a closer failed")
+
+    emulator.closers[:0] = [failing]
+    emulator.closers.append(lambda: ran.append("after"))
+    emulator.stop()
+    assert ran == ["after"] and "a closer failed" in caplog.text
+    create_app(settings).stop()  # the directory was let go of
