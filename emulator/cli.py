@@ -236,14 +236,14 @@ def _build(args):
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
         return 1
-    from emulator.data_lock import DataDirectoryInUse
+    from emulator.data_lock import DataDirectoryRefused
 
     try:
         return settings, _server(settings, listener)
     except BaseException as error:
         if listener is not None:
             listener.close()
-        if isinstance(error, DataDirectoryInUse):  # (it names the directory and the holder)
+        if isinstance(error, DataDirectoryRefused):  # (it names the directory and why)
             print(f"ecs-emulator: {error}", file=sys.stderr)
             return 1
         raise
