@@ -86,6 +86,12 @@ def test_an_update_runs_after_the_updates_of_what_it_refers_to():
     body = {"Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Fn::GetAtt": ["TaskDef", "Arn"]},
             "DependsOn": "Role"}
     assert references(body) == {"Cluster", "TaskDef", "Role"}
+    # a DependsOn below the resource's own is a property: a container's names containers
+    task_definition = {"Type": "AWS::ECS::TaskDefinition", "DependsOn": ["Role"], "Properties": {
+        "ExecutionRoleArn": {"Fn::GetAtt": "Role.Arn"},
+        "ContainerDefinitions": [{"Name": "a", "DependsOn": [{"ContainerName": "b",
+                                                              "Condition": "START"}]}]}}
+    assert references(task_definition) == {"Role"}
     refs = {"Service": {"TaskDef", "Cluster"}, "TaskDef": {"Role"}, "Cluster": set(),
             "Role": set()}
     assert _in_dependency_order(["Service", "TaskDef", "Role"], refs) == [

@@ -140,9 +140,21 @@ def _needed_by(added, modify, refs: dict[str, set[str]]) -> list[str]:
     return _in_dependency_order([name for name in modify if name in needed], refs)
 
 
-def references(value) -> set[str]:
-    """The logical ids (or parameters, pseudo parameters) `value` refers to by Ref, Fn::GetAtt
-    and DependsOn."""
+def references(resource) -> set[str]:
+    """The logical ids (or parameters, pseudo parameters) a template resource refers to: by Ref
+    and Fn::GetAtt anywhere in it, and by its own DependsOn (a string or a list of strings). A
+    DependsOn deeper down is a property: an ECS container definition's names containers, in
+    {ContainerName, Condition} objects."""
+    found = _intrinsic_references(resource)
+    depends = resource.get("DependsOn") if isinstance(resource, dict) else None
+    if isinstance(depends, str):
+        found.add(depends)
+    elif isinstance(depends, list):
+        found.update(name for name in depends if isinstance(name, str))
+    return found
+
+
+def _intrinsic_references(value) -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         if isinstance(value.get("Ref"), str):
@@ -152,13 +164,11 @@ def references(value) -> set[str]:
             found.add(str(get_att[0]))
         elif isinstance(get_att, str):
             found.add(get_att.split(".")[0])
-        depends = value.get("DependsOn")
-        found.update([depends] if isinstance(depends, str) else depends or [])
         for item in value.values():
-            found |= references(item)
+            found |= _intrinsic_references(item)
     elif isinstance(value, list):
         for item in value:
-            found |= references(item)
+            found |= _intrinsic_references(item)
     return found
 
 
