@@ -300,6 +300,43 @@ def test_a_restart_settles_the_operations_the_kill_cut_short():
         backend.reset()
 
 
+def test_a_snapshot_taken_during_a_rollback_brings_back_none_of_its_marks():
+    """A stack saved while its update rolled back (a kill then) and read back: a later update
+    updates what changed, not everything that refers to the parameters the rollback changed,
+    and runs as an update, not as a rollback."""
+    import json
+
+    from moto.cloudformation.models import cloudformation_backends
+
+    from emulator.cloudformation import _install_into_moto, stack_lock
+    from emulator.cloudformation.update_scope import parameters_changed
+    from emulator.persistence import moto_parts, snapshot
+
+    _install_into_moto()
+    backend = cloudformation_backends["000000000044"]["us-east-1"]
+    template = {"Parameters": {"P": {"Type": "String", "Default": "a"}}, "Resources": {
+        "H": {"Type": "AWS::CloudFormation::WaitConditionHandle",
+              "Metadata": {"uses": {"Ref": "P"}}}}}
+    try:
+        stack = backend.create_stack(name="marks", template=json.dumps(template), parameters={})
+        resource_map = stack.resource_map
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        resource_map.rolling_back = resource_map._emulator_updating = True  # as run_update
+        with parameters_changed(resource_map, frozenset({"P"})):
+            assert resource_map.build_resource_diff(template)["Modify"] == ["H"]
+            saved = snapshot.dumps(stack, moto_parts._References())
+        backend.stacks[stack.stack_id] = snapshot.loads(saved, moto_parts.resolve)
+        stack_lock.settle_interrupted()
+
+        restored = backend.stacks[stack.stack_id]
+        assert restored.status == "UPDATE_ROLLBACK_FAILED"
+        assert restored.resource_map.build_resource_diff(template)["Modify"] == []
+        assert not getattr(restored.resource_map, "rolling_back", False)
+        assert not getattr(restored.resource_map, "_emulator_updating", False)
+    finally:
+        backend.reset()
+
+
 def test_reading_a_stack_being_deleted_makes_nothing_again():
     """moto's resource map makes a resource on first read, and its delete takes each one out as
     it goes: a DescribeStacks meanwhile (the CDK's destroy polls it) resolved the exported Ref
