@@ -301,23 +301,28 @@ class BridgeGuard:
     def ports_left(self, left: set[int] | None) -> bool:
         """The kernel says the ports `left` (interface indexes) were deleted or left the bridge
         (None: it lost count; the bridge's ports are read): their admissions go at once, before
-        Docker gives their addresses to the next container (port_watch.py). Whether the guard is
-        still open (its watch goes on)."""
+        Docker gives their addresses to the next container (port_watch.py). A notice is a hint,
+        asked of the kernel again: a port's notices from before it joined (no master yet) can
+        be read after its admission, on a watch that lags. Whether the guard is still open (its
+        watch goes on)."""
         with self._lock:
             if self._closed:
                 return False
-            if left is None:
-                index = bridge_ports.bridge_index(self.bridge)
-                try:
-                    ports = {port for port, _, _ in bridge_ports.list_ports(index)} if index \
-                        else set()
-                except OSError:
-                    log.warning("could not read bridge %s's ports (their notifications were "
-                                "lost)", self.bridge, exc_info=True)
-                    return True
-                gone = [a for a in self._admitted.values() if a.port not in ports]
-            else:
-                gone = [a for a in self._admitted.values() if a.port in left]
+            index = bridge_ports.bridge_index(self.bridge)
+            gone = [a for a in self._admitted.values() if left is None or a.port in left]
+            if not gone:
+                return True
+            try:
+                if left is None:
+                    ports = ({port for port, _, _ in bridge_ports.list_ports(index)} if index
+                             else set())
+                    gone = [a for a in gone if a.port not in ports]
+                else:
+                    gone = [a for a in gone if not bridge_ports.is_port(index, a.port)]
+            except OSError:
+                log.warning("could not read bridge %s's ports (after their notifications)",
+                            self.bridge, exc_info=True)
+                return True
             if gone:
                 try:
                     self._run([self._elements("delete", admission) for admission in gone])

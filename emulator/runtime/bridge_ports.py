@@ -101,8 +101,10 @@ def _link(index: int) -> tuple[str, int | None, int] | None:
     """(name, master's index, its peer's namespace id or -1) of this host's link `index`."""
     try:
         replies = _talk(RTM_GETLINK, 0, _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0))
-    except OSError:  # ENODEV: gone
-        return None
+    except OSError as error:
+        if error.errno == errno.ENODEV:  # gone
+            return None
+        raise  # not told
     for kind, body in replies:
         if kind == RTM_NEWLINK:
             attrs = _attrs(body, _IFINFO.size)
