@@ -92,16 +92,26 @@ def hold(data_dir: str) -> DataDirectoryLock:
 
 
 def _check_directory(directory: Path, where: str) -> None:
+    """Refuse a directory another user could have filled (its saved state is unpickled: code):
+    one of another uid that others may write to, or one of another uid made in a directory
+    anyone may create names in (a guessable path under /tmp, made ahead of us). Another uid's
+    directory elsewhere (a host user's bind-mounted into the container image) is the operator's."""
     info = directory.stat()
-    if info.st_uid != os.geteuid() and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if info.st_uid == os.geteuid():
+        return
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise DataDirectoryRefused(
             f"{where} belongs to uid {info.st_uid} and others may write to it (mode "
             f"{stat.S_IMODE(info.st_mode):04o}); give the emulator a directory of its own")
+    if directory.resolve().parent.stat().st_mode & stat.S_IWOTH:
+        raise DataDirectoryRefused(
+            f"{where} belongs to uid {info.st_uid} and lies in a directory anyone may write to "
+            "(another user may have made it first); give the emulator a directory of its own")
 
 
 def _check_lock_file(fd: int, where: str) -> None:
     info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_nlink != 1:
         raise DataDirectoryRefused(
             f"{where}: its {LOCK_FILE} is not a regular file of uid {os.geteuid()}; remove it "
             "(it only holds the lock of a running emulator)")

@@ -16,15 +16,17 @@ class FakeGuard:
         self.calls: list[tuple] = []
         self.closed = False
 
-    def admit(self, sandbox_key: str, mac: str, ipv4: str) -> None:
+    def admit(self, sandbox_key: str, mac: str, ipv4: str) -> str:
         self.calls.append(("admit", sandbox_key, mac, ipv4))
         if self.refuse:
             raise GuardError(self.refuse)
         self.held[ipv4] = (sandbox_key, mac)
+        return sandbox_key  # its "port": one per holder
 
-    def release(self, mac: str, ipv4: str) -> None:
+    def release(self, mac: str, ipv4: str, port=None) -> None:
         self.calls.append(("release", mac, ipv4))
-        if self.held.get(ipv4, (None, None))[1] == mac:
+        sandbox_key, held_mac = self.held.get(ipv4, (None, None))
+        if held_mac == mac and port in (None, sandbox_key):
             del self.held[ipv4]
 
     def guarded(self, ipv4: str) -> bool:

@@ -109,3 +109,25 @@ def test_templates_a_transform_completes_and_yaml_flow_style_are_valid(clean_emu
 ])
 def test_structural_errors_in_cloudformations_words(clean_emulator, body, message):
     assert refusal(clean_emulator.client("cloudformation"), body) == ("ValidationError", message)
+
+
+def test_yaml_aliases_and_deep_nesting_are_refused_in_cloudformations_words(clean_emulator):
+    """A few hundred bytes of nested YAML aliases expand to billions of nodes (a caller, a task
+    among them, would hold the emulator's CPU): refused as CloudFormation refuses aliases; a
+    template nested deeper than the parser goes is a format error, not a 500."""
+    cloudformation = clean_emulator.client("cloudformation")
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 12)]
+    body = ("Metadata:\n" + "".join(f"  {line}\n" for line in levels)
+            + "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n"
+              "      Tags: *a11\n")
+    for call in (lambda: cloudformation.validate_template(TemplateBody=body),
+                 lambda: cloudformation.create_stack(StackName="aliases", TemplateBody=body)):
+        with pytest.raises(ClientError) as raised:
+            call()
+        assert raised.value.response["Error"]["Code"] == "ValidationError"
+        assert "YAML aliases are not allowed" in raised.value.response["Error"]["Message"]
+    deep = '{"Resources": ' + "[" * 100000 + "]" * 100000 + "}"
+    with pytest.raises(ClientError) as raised:
+        cloudformation.validate_template(TemplateBody=deep)
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

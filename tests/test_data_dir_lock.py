@@ -137,6 +137,29 @@ def test_a_directory_of_another_user_that_others_may_write_is_refused(tmp_path):
     data_lock.hold(str(shared)).release()
 
 
+def test_a_directory_another_user_made_first_where_anyone_may_is_refused(tmp_path):
+    """A guessable path under a world-writable directory (/tmp), made first by another user
+    with its saved state (unpickled: code) inside: refused, whatever its mode."""
+    public = tmp_path / "public"
+    public.mkdir()
+    public.chmod(0o1777)
+    planted = public / "ecs-emulator-data"
+    planted.mkdir()
+    os.chown(planted, 65534, 65534)
+    planted.chmod(0o755)
+    with pytest.raises(data_lock.DataDirectoryRefused, match="anyone may write"):
+        data_lock.hold(str(planted))
+
+
+def test_a_lock_file_with_another_name_is_refused(tmp_path):
+    """A hard link to another file as the lock file: its pid write would overwrite that file."""
+    (tmp_path / "victim").write_text("precious")
+    os.link(tmp_path / "victim", tmp_path / data_lock.LOCK_FILE)
+    with pytest.raises(data_lock.DataDirectoryRefused):
+        data_lock.hold(str(tmp_path))
+    assert (tmp_path / "victim").read_text() == "precious"
+
+
 def test_a_holders_file_of_any_bytes_is_named_on_one_line(tmp_path):
     (tmp_path / data_lock.LOCK_FILE).write_bytes(b"\xff\xfe\x1b[2J 77\n\xc3\n")
     with open(tmp_path / data_lock.LOCK_FILE, "rb") as holder:

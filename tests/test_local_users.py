@@ -400,6 +400,9 @@ def test_the_dump_proves_which_sockets_may_be_the_connection():
     # table without a word (its own timer's abort) and may be this one: not root's.
     roots_side = (GATEWAY, ("192.0.2.2", 40003), 0, 17, 1, None)
     assert proven([served, roots, roots_side]) == GONE
+    # ... however many closed clients of another's (FIN_WAIT2: their side of ours took a FIN)
+    padding = [(("172.17.0.1", 41000 + n), GATEWAY, 0, 0, 5, 0) for n in range(3)]
+    assert proven([served, roots, roots_side, *padding]) == GONE
     assert proven([served, roots, roots_side, nobodys]) == frozenset({0, NOBODY})
     # Not ESTABLISHED: its client took our FIN or sent its own, and may be leaving the table
     for state in (5, 8):
@@ -510,12 +513,29 @@ def test_connection_tracking_tells_a_rewritten_connections_source():
                 assert PeerUid().of(served) == os.geteuid()
 
 
+def _until_clients(ours: tuple[str, int], left: int, timeout: float = 20.0) -> None:
+    """Wait (bounded) until `left` client sockets of this host are connected to `ours`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sockets = PeerUid()._dump(socket.AF_INET, ours) or []
+        if sum(1 for _, remote, *_ in sockets if remote == ours) <= left:
+            return
+        time.sleep(0.05)
+
+
 def _finder(tracked: bool) -> PeerUid:
     """A PeerUid that asks connection tracking for a rewritten connection's source (as root),
     or one that proves it from a dump (as where it cannot ask: not root)."""
+    if tracked and os.geteuid() != 0:
+        pytest.skip("connection tracking is asked as root only")
     finder = PeerUid()
     finder._conntrack.works = tracked
     return finder
+
+
+def _asked(finder: PeerUid, tracked: bool) -> None:
+    """A tracked finder really asked connection tracking (it did not fall back to the dump)."""
+    assert finder._conntrack.works is tracked
 
 
 @pytest.mark.skipif(not is_local_address(DOCKER0), reason="no docker0 at 172.17.0.1 here")
@@ -548,8 +568,9 @@ def test_a_keepalive_less_clients_calls_to_a_gateway_address_are_each_told(track
             with sent:
                 gone.sendall(b"GET / HTTP/1.1\r\n\r\n")
                 gone.close()
-                time.sleep(1.5)
+                _until_clients(listener.getsockname(), 1)  # FIN_WAIT2 timed out: gone
                 assert finder.of(sent) == GONE
+    _asked(finder, tracked)
 
 
 @other_uids
@@ -586,6 +607,7 @@ def test_a_closing_socket_held_back_is_not_passed_over_for_another_served_connec
             attacker, _ = listener.accept()
             with attacker:
                 assert finder.of(attacker) == GONE
+    _asked(finder, tracked)
 
 
 @other_uids
@@ -618,10 +640,11 @@ def test_a_client_that_left_without_a_word_is_not_served_as_another_connected_us
                 "e.close()\n")
             subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True,
                            timeout=30)
-            time.sleep(1.5)  # the client's probe timer has dropped it by now
+            _until_clients((DOCKER0, port), 1)  # the client's probe timer has dropped it
             attacker, _ = listener.accept()
             with attacker:
                 assert finder.of(attacker) == GONE
+    _asked(finder, tracked)
 
 
 def test_several_owners_are_served_only_if_each_is():

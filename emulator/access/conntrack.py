@@ -13,6 +13,7 @@ bridge guard also needs); without it, or without connection tracking, nothing is
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 import threading
@@ -64,6 +65,10 @@ def _source_to(family: int, original: bytes, ours: tuple[str, int]) -> tuple[str
     return source, source_port
 
 
+class Unanswered(OSError):
+    """Connection tracking did not answer this question (see Conntrack.works)."""
+
+
 class Conntrack:
     """Asks on one netlink socket per thread; `works` is False where it cannot ask at all."""
 
@@ -74,21 +79,27 @@ class Conntrack:
     def original_source(self, family: int, ours: tuple[str, int],
                         peer: tuple[str, int]) -> tuple[str, int] | None:
         """The source (address, port) the client's socket has, for a TCP connection our socket
-        `ours` has with `peer` (as the listener sees it); None if not told (no such entry,
-        connection tracking not asked, or not allowed)."""
+        `ours` has with `peer` (as the listener sees it); None if connection tracking has no
+        such entry (or it names no socket of this connection's). Raises Unanswered where it was
+        not told this time (after which `works` may say it never will be)."""
         if not self.works:
-            return None
+            raise Unanswered("connection tracking is not asked here")
         request = (_NFGEN.pack(family, 0, 0)
                    + netlink.attribute(CTA_TUPLE_REPLY | _NESTED, _tuple(family, ours, peer)))
         try:
             answers = netlink.exchange(self._socket(), _GET, 0, request)
         except netlink.NetlinkError as error:
-            if error.errno in (1, 13):  # EPERM, EACCES: not ours to ask, ever
-                self.works = False
-            return None
-        except OSError:
+            if error.errno == errno.ENOENT:
+                return None  # asked: no such entry
+            # EPERM/EACCES (not root), EOPNOTSUPP/EPROTONOSUPPORT (no ctnetlink here)...: the
+            # dump's proof takes over, now and from now on
+            self.works = False
+            raise Unanswered(str(error)) from error
+        except OSError as error:
             self._close()
-            return None
+            if not isinstance(error, TimeoutError):
+                self.works = False  # no netlink socket for it here
+            raise Unanswered(str(error)) from error
         for _, body in answers:
             found = netlink.attributes(body, _NFGEN.size).get(CTA_TUPLE_ORIG)
             if found is None:

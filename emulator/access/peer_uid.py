@@ -58,7 +58,7 @@ import threading
 import time
 
 from emulator import netlink
-from emulator.access.conntrack import Conntrack
+from emulator.access.conntrack import Conntrack, Unanswered
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ _BYTES = struct.Struct("=Q")
 # (ESTABLISHED: CLOSE_WAIT's client may be on its way out of it as the dump reads, and this
 # connection, ESTABLISHED, is never one)
 _CLIENT_KEPT = frozenset({_ESTABLISHED})
+_PAIRS_ESTABLISHED = frozenset({_ESTABLISHED, 4})  # a client's ESTABLISHED, FIN_WAIT1
 _ACKED_AT, _RECEIVED_AT = 120, 128  # tcp_info's tcpi_bytes_acked, tcpi_bytes_received
 # A dump's cost grows with the sockets connected to our port (about 2 ms of CPU with 10 on a
 # loaded 2-core machine, 20 ms with 1,000, 120 ms with 5,000), and it runs on a listener's
@@ -165,8 +166,11 @@ class PeerUid:
         if uid is None and rewritten:
             # Rewritten on the way (MASQUERADE)? Connection tracking knows the client's source;
             # once it can be asked, nothing is guessed: only the named socket counts
-            found = self._conntrack.original_source(family, (local_ip, local[1]), source)
-            rewritten = not self._conntrack.works
+            try:
+                found = self._conntrack.original_source(family, (local_ip, local[1]), source)
+                rewritten = False
+            except Unanswered:  # not told: the dump proves it as where it cannot be asked
+                found = None
             if found is not None and found != source:
                 source = found
                 uid = self._ask(family, source[0], source[1], local_ip, local[1])
@@ -217,7 +221,10 @@ class PeerUid:
             if remote != ours:
                 continue
             if local == peer or (rewritten and local not in served_from):
-                candidates += 1
+                # Only a client that may still pair with an ESTABLISHED socket of ours counts
+                # against them (_answerable): one that took our FIN, or sent its own that we
+                # took, is another's (an attacker's closed ones must not pad the count)
+                candidates += state in _PAIRS_ESTABLISHED
                 if inode:
                     owners.add(uid)
                 elif local == peer:

@@ -28,3 +28,25 @@ def disarm() -> None:
                                       for prefix, constructor
                                       in loader.yaml_multi_constructors.items()
                                       if not (prefix or "").startswith(PYTHON_TAGS)}
+
+
+ALIASES_REFUSED = ("Template format error: YAML aliases are not allowed in CloudFormation "
+                   "templates")
+
+
+def refuse_aliases(text: str) -> None:
+    """Raise CloudFormation's ValidationError if the YAML `text` uses an alias (`*name`), as
+    CloudFormation does: a few hundred bytes of nested aliases expand to a tree billions of
+    nodes large, which every walk of the template (its references, its types) would pay for.
+    Read as a stream of events, nothing expanded; a text that is no YAML is left to the parse
+    that says so."""
+    import yaml
+
+    from emulator.cloudformation.errors import validation_error
+
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise validation_error(ALIASES_REFUSED)
+    except yaml.YAMLError:
+        return

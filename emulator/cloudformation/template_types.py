@@ -17,7 +17,10 @@ import importlib.util
 import json
 from pathlib import Path
 
+from emulator.cloudformation import safe_yaml
 from emulator.cloudformation.errors import validation_error
+
+NESTED_TOO_DEEP = "Template format error: the template is nested too deeply."
 
 _DEFAULT_REGION = "us-east-1"
 
@@ -62,11 +65,16 @@ def check(template_text, region: str) -> None:
         return
     try:  # JSON (the CDK's) at C speed; moto's own parse reads it with PyYAML's, ~1 s for 500 KB
         template = json.loads(template_text)
+    except RecursionError:
+        raise validation_error(NESTED_TOO_DEEP) from None
     except ValueError:
         from moto.cloudformation.models import Stack
 
+        safe_yaml.refuse_aliases(template_text)
         try:
             template = Stack.parse_template(template_text)
+        except RecursionError:
+            raise validation_error(NESTED_TOO_DEEP) from None
         except Exception:  # noqa: BLE001 - moto reports a template it cannot read
             return
     missing = unrecognized(template, region)

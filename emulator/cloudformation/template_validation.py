@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.cloudformation import template_types
+from emulator.cloudformation import safe_yaml, template_types
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.update_scope import references
 
@@ -43,7 +43,10 @@ def validate_template(self):
     if not body:
         raise validation_error("Either Template URL or Template Body must be specified.")
     template = parse(body)
-    check_structure(template)
+    try:
+        check_structure(template)
+    except RecursionError:
+        raise validation_error(template_types.NESTED_TOO_DEEP) from None
     template_types.check(body, self.region)
     return ActionResult(describe(template))
 
@@ -56,14 +59,19 @@ def parse(body: str) -> dict:
     if body.lstrip().startswith("{"):
         try:
             template = json.loads(body)
+        except RecursionError:
+            raise validation_error(template_types.NESTED_TOO_DEEP) from None
         except ValueError as error:
             json_error = error
     if json_error is not None or not body.lstrip().startswith("{"):
         import yaml
         from moto.cloudformation.models import Stack
 
+        safe_yaml.refuse_aliases(body)
         try:
             template = Stack.parse_template(body)  # moto's reader: its short forms (!Ref...)
+        except RecursionError:
+            raise validation_error(template_types.NESTED_TOO_DEEP) from None
         except (yaml.YAMLError, ValueError):
             if json_error is not None:
                 raise validation_error(f"{FORMAT_ERROR}JSON not well-formed. (line "

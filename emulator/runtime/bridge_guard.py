@@ -156,6 +156,20 @@ class _Admission:
                              ("ip", "ports", self.port), ("ip", "ips", self.ipv4)))
 
 
+
+def _pin(bridge: str, told: bool = False) -> None:
+    """Pin the bridge's MAC where it has none of its own (bridge_ports.pin_address); a failure
+    costs the tasks' calls a hang when a port goes, not the guard: logged, not raised."""
+    try:
+        pinned = bridge_ports.pin_address(bridge)
+    except OSError:
+        log.warning("could not pin bridge %s's MAC address (it follows its ports')", bridge,
+                    exc_info=True)
+        return
+    if pinned and told:
+        log.info("the guard gave bridge %s its MAC address for good: it had none of its own, "
+                 "and took its ports' (tasks lost the gateway as containers went)", bridge)
+
 def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> "BridgeGuard | str":
     """The guard of `bridge` (gateway: the bridge's own IPv4), or a one-line reason it cannot be
     made. Sweeps tables dead emulators left first."""
@@ -182,10 +196,7 @@ def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> 
         table = table_name(bridge)
         scoped = _make_table(context, table, bridge, ", ".join(reserved))
         bridge_ports.set_no_linklocal_learn(bridge)
-        if bridge_ports.pin_address(bridge):
-            log.info("the guard gave bridge %s its MAC address for good: it had none of its "
-                     "own, and took its ports' (tasks lost the gateway as containers went)",
-                     bridge)
+        _pin(bridge, told=True)
     except (NftError, OSError) as error:
         context.close()
         return f"cannot filter bridge {bridge}: {_one_line(error)}"
@@ -237,18 +248,18 @@ class BridgeGuard:
         self._admitted: dict[str, _Admission] = {}  # by IPv4
         self._closed = False
 
-    def admit(self, sandbox_key: str, mac: str, ipv4: str) -> None:
+    def admit(self, sandbox_key: str, mac: str, ipv4: str) -> int:
         """Pin the task whose network namespace dockerd holds at `sandbox_key` to its port on the
         bridge, at `mac` and `ipv4` (as Docker reports them); in the kernel when this returns.
         A previous admission at the same address, MAC or port is replaced (its task is gone:
-        Docker gave its address or port away). Raises GuardError."""
+        Docker gave its address or port away). Its port (release it by it). Raises GuardError."""
         mac, ipv4 = _mac(mac), _ipv4(ipv4)
         with self._lock:
             if self._closed:
                 raise GuardError("the guard is closed")
             try:
                 bridge_ports.set_no_linklocal_learn(self.bridge)  # a recreated bridge lost it
-                bridge_ports.pin_address(self.bridge)  # ... or was made without an address
+                _pin(self.bridge)  # ... or was made without an address
                 index = bridge_ports.bridge_index(self.bridge)
                 port, _ = bridge_ports.port_into(index, sandbox_key)
             except (OSError, bridge_ports.PortNotFound) as error:
@@ -276,14 +287,18 @@ class BridgeGuard:
                 self._run([self._elements("delete", admission)])
                 raise GuardError(f"its port of {self.bridge} went as it was admitted (it stopped)")
             self._admitted[ipv4] = admission
+            return port
 
-    def release(self, mac: str, ipv4: str) -> None:
-        """Forget the task at `mac` and `ipv4`; nothing if it is not admitted (or a newer task
-        was admitted at that address since)."""
+    def release(self, mac: str, ipv4: str, port: int | None = None) -> None:
+        """Forget the task at `mac` and `ipv4` (admitted on `port`, if given); nothing if it is
+        not admitted, or a newer task was admitted at that address since (Docker gives a freed
+        address, and a MAC made from it, to the next container: only the port tells them
+        apart)."""
         mac, ipv4 = _mac(mac), _ipv4(ipv4)
         with self._lock:
             admission = self._admitted.get(ipv4)
-            if self._closed or admission is None or admission.mac != mac:
+            if (self._closed or admission is None or admission.mac != mac
+                    or port not in (None, admission.port)):
                 return
             self._run([self._elements("delete", admission)])
             del self._admitted[ipv4]

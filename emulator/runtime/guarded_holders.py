@@ -30,7 +30,7 @@ class GuardedHolders:
         self.guard = guard
         self._network = network  # Docker's name of the bridge network (its endpoint's key)
         self._lock = threading.Lock()
-        self._admitted: dict[str, tuple[str, str]] = {}  # container id -> (mac, ipv4)
+        self._admitted: dict[str, tuple] = {}  # container id -> (mac, ipv4, its port)
         self._expected: set[str] = set()  # starting: a release now is remembered
 
     def expect(self, container_id: str) -> None:
@@ -53,7 +53,7 @@ class GuardedHolders:
             self.forget(container_id)
             raise ValueError(f"Docker shows it with no address on the network {self._network}")
         try:
-            self.guard.admit(settings["SandboxKey"], mac, ip)
+            port = self.guard.admit(settings["SandboxKey"], mac, ip)
         except Exception:
             self.forget(container_id)
             raise
@@ -67,9 +67,9 @@ class GuardedHolders:
                 for other, held in list(self._admitted.items()):
                     if other != container_id and (held[0] == mac or held[1] == ip):
                         del self._admitted[other]
-                self._admitted[container_id] = (mac, ip)
+                self._admitted[container_id] = (mac, ip, port)
         if died:
-            self._release(mac, ip)
+            self._release(mac, ip, port)
             return None
         return ip
 
@@ -88,7 +88,7 @@ class GuardedHolders:
 
     def admitted(self) -> dict[str, tuple[str, str]]:
         with self._lock:
-            return dict(self._admitted)
+            return {holder: held[:2] for holder, held in self._admitted.items()}
 
     def close(self) -> None:
         with self._lock:
@@ -96,9 +96,11 @@ class GuardedHolders:
             self._expected.clear()
         self.guard.close()
 
-    def _release(self, mac: str, ip: str) -> None:
+    def _release(self, mac: str, ip: str, port=None) -> None:
         try:
-            self.guard.release(mac, ip)
+            # By its port too: the guard may hold the same address and MAC for a newer holder
+            # (admitted as this one's release came: its port went first, port_watch.py)
+            self.guard.release(mac, ip, port)
         except Exception:  # noqa: BLE001 - the guard's close drops it at the latest
             log.warning("could not release %s from the default bridge's guard", ip,
                         exc_info=True)
