@@ -13,7 +13,8 @@ ECR types refused), request_tokens (ClientRequestToken's retries), stack_life (e
 rollback, delete), termination_protection (UpdateTerminationProtection), stack_lock (one
 operation on a stack at a time), replacements (an update's clean-up phase), change_sets,
 stack_role (the service role a stack acts with), update_scope (what an update touches),
-update_checks (what UpdateStack refuses first), update_rights (an update checked as a whole
+update_checks (what UpdateStack refuses first), parameter_values (UsePreviousValue and
+defaults, compared as given), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
 template_types (resource types that do not exist refused), ec2_network (deleting a stack's VPC
 network), teardown (a stack's resources and outputs while it is deleted).
