@@ -128,7 +128,8 @@ def test_skipping_the_failed_resource_completes_the_rollback(failed_rollback):
     events = stack_events_since_continue(cfn)
     assert [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason"))
             for e in events] == [
-        ("stuck", "UPDATE_ROLLBACK_IN_PROGRESS", USER_INITIATED), ("Web", "UPDATE_COMPLETE", SKIPPED),
+        ("stuck", "UPDATE_ROLLBACK_IN_PROGRESS", USER_INITIATED),
+        ("Web", "UPDATE_COMPLETE", SKIPPED),
         ("stuck", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None),
         ("stuck", "UPDATE_ROLLBACK_COMPLETE", None)]
     assert {e.get("ClientRequestToken") for e in events} == {"continue-1"}

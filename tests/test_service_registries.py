@@ -117,5 +117,6 @@ def test_a_task_sets_registry_is_checked(ecs, registries):
         taskDefinition=definition(ecs, "bridge", "br"),
         serviceRegistries=[{"registryArn": registries["SRV"]}]) == (
         "When specifying 'host' or 'bridge' for networkMode, values for 'containerName' and "
-        f"'containerPort' must be specified from the task definition. Registry: {registries['SRV']}")
+        "'containerPort' must be specified from the task definition. "
+        f"Registry: {registries['SRV']}")
     assert ecs.describe_task_sets(cluster=CLUSTER, service="ext")["taskSets"] == []
