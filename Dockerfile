@@ -34,6 +34,8 @@ RUN /opt/ecs-emulator/bin/pip install -q --no-cache-dir --disable-pip-version-ch
 # The compact copies of ECS's and ECR's models (api_shapes/model_cache.py), so that a container
 # starts by reading them rather than botocore's JSON.
 RUN /opt/ecs-emulator/bin/python -c "from api_shapes import load_service; load_service('ecs'); load_service('ecr')"
+# And the compiled methods of the dataclasses `serve` builds at start-up (emulator/dataclass_code.py).
+RUN /opt/ecs-emulator/bin/python -c "from emulator import dataclass_code; dataclass_code.write_copy()"
 
 # 0.0.0.0: inside the container, so that the published port reaches it (whoever reaches the
 # published port reaches the emulator: publish it on 127.0.0.1 to keep it to this host).

@@ -17,9 +17,12 @@ import logging
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from emulator import __version__
-from emulator.config import Settings
+
+if TYPE_CHECKING:
+    from emulator.config import Settings  # imported by _settings(): see _serve()
 
 # The words of `serve` and the options it takes before or after it. A command line made only of
 # these needs no client command's parser: importing those (urllib, Docker access, the ECS CLI's
@@ -137,6 +140,8 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args) -> Settings:
+    from emulator.config import Settings
+
     quiet = getattr(args, "quiet", False)
     return Settings.from_env(
         host=getattr(args, "host", None),
@@ -164,34 +169,16 @@ def _on_signal(signum, _frame):
 
 
 def _serve(args) -> int:
-    from emulator.early_listener import open_listener
+    from emulator import dataclass_code
 
-    try:
-        settings = _settings(args)  # a setting in error stops us here, before anything listens
-    except ValueError as error:  # (it names the setting and what is wrong)
-        print(f"ecs-emulator: {error}", file=sys.stderr)
-        return 1
-    # Listening before the emulator's modules are imported (most of the start-up): a client
-    # that finds the port open sends its call, and it is answered once we are ready.
-    try:
-        # Under socket activation (LISTEN_PID) cheroot serves the socket it was handed.
-        listener = None if os.environ.get("LISTEN_PID") else open_listener(
-            settings.host, settings.port)
-    except OSError as error:  # the address is taken or not ours
-        print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
-              file=sys.stderr)
-        return 1
-    from emulator.data_lock import DataDirectoryInUse
-
-    try:
-        server = _server(settings, listener)
-    except BaseException as error:
-        if listener is not None:
-            listener.close()
-        if isinstance(error, DataDirectoryInUse):  # (it names the directory and the holder)
-            print(f"ecs-emulator: {error}", file=sys.stderr)
-            return 1
-        raise
+    # The start-up's dataclasses (the settings', the emulator modules') take their methods'
+    # code from the last start's (emulator/dataclass_code.py): compiling it was nearly a third
+    # of the start-up's instructions.
+    with dataclass_code.cached():
+        built = _build(args)
+    if isinstance(built, int):
+        return built
+    settings, server = built
     # The start-up leaves some 50,000 objects that the collector tracks, nearly all for good
     # (modules, classes, functions, the service models), and it would go over them again and
     # again as they pile up: about a tenth of the start-up's CPU (scripts/bench/README.md).
@@ -226,6 +213,38 @@ def _serve(args) -> int:
         logging.getLogger(__name__).info("stopping")
         server.stop()
     return 0
+
+
+def _build(args):
+    """(settings, the server ready to serve), or the exit code of a start that cannot be."""
+    from emulator.early_listener import open_listener
+
+    try:
+        settings = _settings(args)  # a setting in error stops us here, before anything listens
+    except ValueError as error:  # (it names the setting and what is wrong)
+        print(f"ecs-emulator: {error}", file=sys.stderr)
+        return 1
+    # Listening before the emulator's modules are imported (most of the start-up): a client
+    # that finds the port open sends its call, and it is answered once we are ready.
+    try:
+        # Under socket activation (LISTEN_PID) cheroot serves the socket it was handed.
+        listener = None if os.environ.get("LISTEN_PID") else open_listener(
+            settings.host, settings.port)
+    except OSError as error:  # the address is taken or not ours
+        print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
+              file=sys.stderr)
+        return 1
+    from emulator.data_lock import DataDirectoryInUse
+
+    try:
+        return settings, _server(settings, listener)
+    except BaseException as error:
+        if listener is not None:
+            listener.close()
+        if isinstance(error, DataDirectoryInUse):  # (it names the directory and the holder)
+            print(f"ecs-emulator: {error}", file=sys.stderr)
+            return 1
+        raise
 
 
 def _server(settings: Settings, listener):

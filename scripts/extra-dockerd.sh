@@ -94,7 +94,11 @@ remove_network_bridges() {
 
 put_back_docker0() {
   if [ -n "$main_bridge" ] && ! ip link show docker0 >/dev/null 2>&1; then
-    ip link add name docker0 type bridge
+    # With an address of its own, as dockerd makes it: a bridge without one takes its lowest
+    # port's MAC and changes it as containers come and go, and containers that learnt the
+    # gateway's MAC lose the gateway for up to ~45 s (emulator/runtime/bridge_ports.py)
+    ip link add name docker0 address "$(printf '02:42:%02x:%02x:%02x:%02x' $((RANDOM % 256)) \
+      $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))" type bridge
     ip addr add "$main_bridge" dev docker0
     ip link set docker0 up
     echo "extra-dockerd: $name's start removed docker0; put it back ($main_bridge)" >&2

@@ -5,10 +5,11 @@ each test; the guard; the host's tables.
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -103,6 +104,19 @@ def box_of(api, container: str, network: str = "bridge") -> Box:
     settings = api.inspect_container(container)["NetworkSettings"]
     at = settings["Networks"][network]
     return Box(container, at["IPAddress"], at["MacAddress"], settings["SandboxKey"], api)
+
+
+def moved(box: Box, gateway: str) -> Box:
+    """`box` (given NET_ADMIN) moved to an address of docker0's /16 that Docker does not give
+    (it gives the lowest free one), with the MAC Docker would make from it. A test that frees a
+    guarded address and has a stranger take it then races nobody: on a docker0 shared with
+    other emulators, Docker may give a freed address to one of theirs at once, and its guard
+    rightly cuts off a stranger that takes it."""
+    network = gateway.split(".")[:2]
+    ip = ".".join(network + [str(random.randint(200, 254)), str(random.randint(2, 254))])
+    mac = "02:42:" + ":".join(f"{int(octet):02x}" for octet in ip.split("."))
+    box.take(ip, mac, gateway)
+    return replace(box, ip=ip, mac=mac)
 
 
 def remove(api, container: str) -> None:

@@ -3,8 +3,6 @@ asked (admit, release, close) and holds addresses as the real one's nftables set
 
 from __future__ import annotations
 
-import time
-
 
 class GuardError(Exception):
     pass
@@ -16,7 +14,6 @@ class FakeGuard:
         self.refuse = refuse  # admit raises GuardError(refuse) when set
         self.held: dict[str, tuple[str, str]] = {}  # ipv4 -> (sandbox key, mac)
         self.calls: list[tuple] = []
-        self.times: dict[str, float] = {}  # ipv4 -> when admitted (monotonic)
         self.closed = False
 
     def admit(self, sandbox_key: str, mac: str, ipv4: str) -> None:
@@ -24,7 +21,6 @@ class FakeGuard:
         if self.refuse:
             raise GuardError(self.refuse)
         self.held[ipv4] = (sandbox_key, mac)
-        self.times[ipv4] = time.monotonic()
 
     def release(self, mac: str, ipv4: str) -> None:
         self.calls.append(("release", mac, ipv4))
@@ -33,9 +29,6 @@ class FakeGuard:
 
     def guarded(self, ipv4: str) -> bool:
         return ipv4 in self.held
-
-    def admitted_at(self, ipv4: str) -> float | None:
-        return self.times.get(ipv4) if ipv4 in self.held else None
 
     def admitted(self) -> dict[str, str]:
         return {ipv4: mac for ipv4, (_, mac) in self.held.items()}

@@ -37,8 +37,12 @@ def ports(monkeypatch):
     """The port each sandbox key leads to: sandbox key -> interface index."""
     found = {TASK_A[0]: 44}
     monkeypatch.setattr(bridge_ports, "set_no_linklocal_learn", lambda bridge: None)
+    monkeypatch.setattr(bridge_ports, "pin_address", lambda bridge: False)
     monkeypatch.setattr(bridge_ports, "bridge_index", lambda bridge: 5)
     monkeypatch.setattr(bridge_ports, "forget_neighbour", lambda bridge, ipv4: None)
+    monkeypatch.setattr(bridge_ports, "is_port", lambda bridge, index: index in found.values())
+    monkeypatch.setattr(bridge_ports, "list_ports",
+                        lambda bridge: [(index, f"veth{index}", 1) for index in found.values()])
 
     def port_into(bridge, sandbox_key):
         if sandbox_key not in found:
@@ -82,29 +86,60 @@ def test_a_new_task_at_an_admitted_address_replaces_the_old_one_atomically(guard
     assert guard.guarded("172.17.0.2") and len(guard._context.runs) == 2
 
 
-def test_admission_times_and_the_admitted_are_told(guard, ports, monkeypatch):
-    clock = iter([100.0, 105.0])
-    monkeypatch.setattr(bridge_guard.time, "monotonic", lambda: next(clock))
-    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
+def test_the_admitted_are_told(guard, ports):
+    assert guard.admitted() == {}
     guard.admit(*TASK_A)
-    assert guard.admitted_at(TASK_A[2]) == 100.0
     assert guard.admitted() == {"172.17.0.2": "02:42:ac:11:00:02"}
     ports["/var/run/docker/netns/b"] = 45
     guard.admit("/var/run/docker/netns/b", "02:42:ac:11:00:09", "172.17.0.2")
-    assert guard.admitted_at(TASK_A[2]) == 105.0  # the newer task's, not the old one's
-    assert guard.admitted() == {"172.17.0.2": "02:42:ac:11:00:09"}
+    assert guard.admitted() == {"172.17.0.2": "02:42:ac:11:00:09"}  # the newer task's
     guard.release("02:42:ac:11:00:09", "172.17.0.2")
-    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
+    assert guard.admitted() == {}
 
 
-def test_a_refused_admission_has_no_time(guard, monkeypatch):
+def test_a_port_the_kernel_deletes_is_released_at_once_without_the_callers_word(guard, ports):
+    """Docker deletes a stopped holder's port before it gives the address to the next
+    container, maybe another emulator's, which this guard would cut off: the port's going
+    releases the admission (port_watch.py tells of it), whatever the caller says later."""
+    guard.admit(*TASK_A)
+    ports["/var/run/docker/netns/b"] = 45
+    guard.admit("/var/run/docker/netns/b", "02:42:ac:11:00:03", "172.17.0.3")
+    assert guard.ports_left({7, 8}) and len(guard._context.runs) == 2  # not ours: nothing sent
+    # A notice is asked again: one from before a port joined, read late, releases nothing
+    assert guard.ports_left({44, 45}) and len(guard._context.runs) == 2
+    assert guard.guarded("172.17.0.2") and guard.guarded("172.17.0.3")
+    del ports[TASK_A[0]]  # its port is deleted
+    assert guard.ports_left({44})
+    assert guard._context.runs[-1].splitlines()[0] == (
+        "delete element bridge ecs_emulator_guard_1_2_docker0 ports { 44 }")
+    assert not guard.guarded("172.17.0.2") and guard.guarded("172.17.0.3")
+    guard.release("02:42:ac:11:00:02", "172.17.0.2")  # Docker's word, later: nothing to send
+    assert len(guard._context.runs) == 3
+    del ports["/var/run/docker/netns/b"]  # notifications lost: the bridge's ports are read
+    assert guard.ports_left(None)
+    assert guard.admitted() == {} and "{ 45 }" in guard._context.runs[-1]
+    guard.close()
+    assert guard.ports_left({44}) is False  # the watch ends with the guard
+
+
+def test_a_port_deleted_as_it_is_admitted_is_not_held(guard, monkeypatch):
+    """The kernel told of the deletion before the elements landed (too early to release them):
+    the admission checks the port after adding them, and takes them back."""
+    monkeypatch.setattr(bridge_ports, "is_port", lambda bridge, index: False)
+    with pytest.raises(GuardError, match="went as it was admitted"):
+        guard.admit(*TASK_A)
+    assert [run.split()[0] for run in guard._context.runs] == ["add", "delete"]
+    assert not guard.guarded(TASK_A[2]) and guard.admitted() == {}
+
+
+def test_a_refused_admission_is_not_held(guard, monkeypatch):
     def stuck(bridge, ipv4):
         raise OSError(1, "Operation not permitted")
 
     monkeypatch.setattr(bridge_ports, "forget_neighbour", stuck)
     with pytest.raises(GuardError, match="ARP entry"):
         guard.admit(*TASK_A)
-    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
+    assert not guard.guarded(TASK_A[2]) and guard.admitted() == {}
 
 
 def test_release_is_idempotent_and_sends_nothing_for_the_unknown(guard):
@@ -140,8 +175,7 @@ def test_close_removes_the_table_once_and_frees_the_context(guard):
     assert guard._context.runs[-1].splitlines() == [
         "delete table bridge ecs_emulator_guard_1_2_docker0",
         "delete table ip ecs_emulator_guard_1_2_docker0"]
-    assert guard._context.closed and not guard.guarded(TASK_A[2])
-    assert guard.admitted_at(TASK_A[2]) is None and guard.admitted() == {}
+    assert guard._context.closed and not guard.guarded(TASK_A[2]) and guard.admitted() == {}
     with pytest.raises(GuardError, match="closed"):
         guard.admit(*TASK_A)
 
@@ -233,3 +267,25 @@ def test_table_names_carry_pid_and_start_for_the_sweep():
     found = bridge_guard._TABLE.findall(f"table bridge {name}\ntable ip {name}\ntable ip other\n")
     assert found == [("bridge", name, "4242", found[0][3]), ("ip", name, "4242", found[0][3])]
     assert name.startswith(bridge_guard.TABLE_PREFIX + "4242_") and name.endswith("_docker0")
+
+
+def test_link_notifications_tell_the_ports_that_went_or_left_the_bridge():
+    """port_watch reads rtnetlink's link notifications: a deleted link, or one told with another
+    master than the bridge (or none: a port taken off it), has left; one still on it has not,
+    nor one the bridge's own notifications (AF_BRIDGE) speak of."""
+    import struct
+
+    from emulator import netlink
+    from emulator.runtime import port_watch
+
+    def message(kind, index, master=None, family=0):
+        body = bridge_ports._IFINFO.pack(family, 1, index, 0, 0)
+        if master is not None:
+            body += netlink.attribute(bridge_ports.IFLA_MASTER, struct.pack("=I", master))
+        return netlink.HEADER.pack(netlink.HEADER.size + len(body), kind, 0, 0, 0) + body
+
+    data = (message(port_watch.RTM_DELLINK, 44) + message(bridge_ports.RTM_NEWLINK, 45, master=5)
+            + message(bridge_ports.RTM_NEWLINK, 46, master=9)
+            + message(bridge_ports.RTM_NEWLINK, 47) + message(netlink.NLMSG_DONE, 48)
+            + message(port_watch.RTM_DELLINK, 49, family=7))  # AF_BRIDGE: a port's settings
+    assert port_watch._left(data, bridge=5) == {44, 46, 47}

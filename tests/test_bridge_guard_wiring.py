@@ -157,6 +157,31 @@ def test_a_task_on_the_default_bridge_is_guarded_and_a_forger_is_not_served_as_i
     assert holder not in runtime.holders.admitted()
 
 
+def test_a_dead_holders_address_is_released_though_dockers_word_of_its_exit_is_lost(
+        ecs, cluster, busybox_image, docker_client, clean_emulator, monkeypatch):
+    """The guard lets go of a holder's address as the kernel deletes its port, not only when
+    Docker's die or destroy event is handled (later: events come one at a time; or never after
+    a dockerd restart): Docker gives the address to the next container it starts, maybe another
+    emulator's task, which every guard still holding it cuts off (two guards:
+    test_bridge_guard_life.py)."""
+    runtime = clean_emulator.emulator.engine.runtime
+    guard = runtime.holders.guard
+    definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 32,
+                                "command": ["sleep", "300"]}, family="lost-exit")
+    arn = run(ecs, cluster, definition)
+    wait_for_task(ecs, cluster, arn, "RUNNING")
+    holder, address = _holder(docker_client, arn, "bridge")
+    assert guard.guarded(address) and address in _nft_ips(guard.table)
+    monkeypatch.setattr(runtime.holders, "release", lambda container_id: None)  # never told
+    docker_client.api.kill(holder)
+    wait_for(lambda: guard.guarded(address), lambda held: not held, timeout=5)
+    assert address not in _nft_ips(guard.table)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+    monkeypatch.undo()
+    runtime.holders.release(holder)  # (the word, late: nothing left to release but the record)
+    assert holder not in runtime.holders.admitted()
+
+
 def test_a_holder_the_guard_refuses_fails_its_task_and_leaves_nothing(
         ecs, cluster, busybox_image, docker_client, clean_emulator, monkeypatch):
     guard = clean_emulator.emulator.engine.runtime.holders.guard

@@ -183,3 +183,27 @@ def test_cheroot_is_imported_without_leaving_a_stand_in_for_importlib_metadata()
             "assert importlib.metadata.version('cheroot') == cheroot.__version__ != 'unknown'\n"
             "assert importlib.metadata.distribution('cheroot').files\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_cheroot_is_imported_without_ssl_or_jaraco_functools_which_load_as_usual_afterwards():
+    import subprocess
+    import sys
+
+    # A fresh interpreter: this one has ssl already (requests imports it).
+    code = ("import sys, emulator.http_server, cheroot._compat\n"
+            "from cheroot.workers.threadpool import pass_none, ThreadPool\n"
+            "unloaded = {'ssl', '_ssl', 'jaraco.functools', 'more_itertools'} & set(sys.modules)\n"
+            "assert not unloaded, unloaded\n"
+            "assert cheroot._compat.IS_ABOVE_OPENSSL10 is None  # (read by cheroot's tests only)\n"
+            "calls = []\n"
+            "def close(conn, *rest, **named):\n"
+            "    calls.append((conn, rest, named)); return 'closed'\n"
+            "wrapped = pass_none(close)\n"
+            "assert wrapped(None, 1) is None and wrapped('conn', 1, x=2) == 'closed'\n"
+            "assert calls == [('conn', (1,), {'x': 2})] and wrapped.__name__ == 'close'\n"
+            "import ssl, jaraco.functools, more_itertools\n"
+            "assert ssl.OPENSSL_VERSION_INFO >= (1, 1) and sys.modules['ssl'] is ssl\n"
+            "assert jaraco.functools.pass_none is not pass_none and jaraco.functools.compose\n"
+            "import http.client, urllib3\n"
+            "assert http.client.HTTPSConnection\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

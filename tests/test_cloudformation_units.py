@@ -4,7 +4,7 @@ requests by botocore's shapes, TemplateURL styles, and which resources an update
 from api_shapes import load_service
 from emulator.cloudformation.properties import tags_of, to_request
 from emulator.cloudformation.template_inputs import bucket_and_key
-from emulator.cloudformation.update_scope import _in_dependency_order, _references
+from emulator.cloudformation.update_scope import _in_dependency_order, references
 
 
 def test_service_properties_become_a_create_service_request():
@@ -85,7 +85,7 @@ def test_template_urls_in_every_style():
 def test_an_update_runs_after_the_updates_of_what_it_refers_to():
     body = {"Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Fn::GetAtt": ["TaskDef", "Arn"]},
             "DependsOn": "Role"}
-    assert _references(body) == {"Cluster", "TaskDef", "Role"}
+    assert references(body) == {"Cluster", "TaskDef", "Role"}
     refs = {"Service": {"TaskDef", "Cluster"}, "TaskDef": {"Role"}, "Cluster": set(),
             "Role": set()}
     assert _in_dependency_order(["Service", "TaskDef", "Role"], refs) == [

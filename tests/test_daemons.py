@@ -104,12 +104,15 @@ def test_a_daemon_runs_on_every_instance_and_rolls_out(ecs, busybox_image, provi
     assert sorted(ecs.list_tasks(cluster="d", daemonName="agent")["taskArns"]) == mine
     assert sorted(ecs.list_tasks(cluster="d", daemonName=daemon_arn)["taskArns"]) == mine
     assert ecs.list_tasks(cluster="d", daemonName="other")["taskArns"] == []
-    # an ARN is read whole: the same name in another cluster, account or region is not it
+    # an ARN is read whole: the same name in another cluster or account is not it; another
+    # region's ARN is refused, as ECS refuses one (arns.in_store)
     for elsewhere in (daemon_arn.replace(":daemon/d/", ":daemon/e/"),
-                      daemon_arn.replace(":123456789012:", ":210987654321:"),
-                      daemon_arn.replace(":us-east-1:", ":eu-west-1:")):
+                      daemon_arn.replace(":123456789012:", ":210987654321:")):
         assert elsewhere != daemon_arn
         assert ecs.list_tasks(cluster="d", daemonName=elsewhere)["taskArns"] == [], elsewhere
+    with pytest.raises(ClientError) as excinfo:
+        ecs.list_tasks(cluster="d", daemonName=daemon_arn.replace(":us-east-1:", ":eu-west-1:"))
+    assert excinfo.value.response["Error"]["Message"] == "Invalid Region in ARN"
     detail = ecs.describe_daemon(daemonArn=daemon_arn)["daemon"]
     assert detail["currentRevisions"][0]["totalRunningCount"] == 2
     assert detail["currentRevisions"][0]["capacityProviders"][0]["arn"] == provider
@@ -139,6 +142,11 @@ def test_a_daemon_runs_on_every_instance_and_rolls_out(ecs, busybox_image, provi
                                                           created["deploymentArn"]]
     assert [d["daemonArn"] for d in ecs.list_daemons(clusterArn="d")["daemonSummariesList"]] \
         == [daemon_arn]
+    # by its capacity provider's ARN; the same name in another account has no daemon here
+    for ref, expected in ((provider, [daemon_arn]),
+                          (provider.replace(":123456789012:", ":210987654321:"), [])):
+        assert [d["daemonArn"] for d in ecs.list_daemons(
+            clusterArn="d", capacityProviderArns=[ref])["daemonSummariesList"]] == expected
     # the task definition in use is only marked for deletion
     ecs.delete_daemon_task_definition(daemonTaskDefinition=v2)
     assert ecs.describe_daemon_task_definition(daemonTaskDefinition=v2)[

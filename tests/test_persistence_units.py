@@ -14,7 +14,7 @@ from emulator.ecs.model import Cluster
 from emulator.ecr.store import EcrState
 from emulator.ecs.store import EcsState
 from emulator.persistence import snapshot
-from emulator.persistence.keeper import Keeper
+from emulator.persistence.keeper import Keeper, PartsNotWritten
 from emulator.persistence.parts import EcrPart, EcsPart
 from emulator.persistence.requests import DurableRequests
 
@@ -140,6 +140,13 @@ IAM_SCOPE = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_reques
           "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=IAM_SCOPE), [["moto-iam"]]),
     (dict(method="POST", target="AmazonSSM.PutParameter", HTTP_AUTHORIZATION=IAM_SCOPE.replace(
         "/iam/", "/ssm/")), [["moto-ssm"]]),
+    # a stack's resources are ours: its cluster is written with it
+    (dict(method="POST", body=b"Action=CreateStack&StackName=s", CONTENT_TYPE=
+          "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=IAM_SCOPE.replace(
+              "/iam/", "/cloudformation/")), [["ecs", "hooks", "ecr", "moto-cloudformation"]]),
+    (dict(method="POST", body=b"Action=DescribeStacks", CONTENT_TYPE=
+          "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=IAM_SCOPE.replace(
+              "/iam/", "/cloudformation/")), []),
 ])
 def test_a_mutating_request_writes_the_parts_it_may_change(request_, written):
     assert written_by(**request_) == written
@@ -151,6 +158,31 @@ class CountedEcrPart(EcrPart):
     def capture(self) -> bytes:
         self.captures += 1
         return super().capture()
+
+
+class Unpicklable:
+    """A part whose state cannot be pickled at the moment (moto's, with a function in it)."""
+
+    name = "broken"
+
+    def capture(self) -> bytes:
+        return snapshot.dumps({"f": lambda: None}, lambda obj: None)
+
+
+def test_a_part_that_cannot_be_written_costs_the_others_nothing(tmp_path, caplog):
+    """Every part is written on its own: one failing (logged) does not skip the parts named
+    after it, and the caller still hears of the failure."""
+    state = EcsState()
+    state.store_for("123456789012", "us-east-1")
+    ecr = EcrState()
+    keeper = Keeper(tmp_path)
+    keeper.add_parts([Unpicklable(), EcsPart(state), EcrPart(ecr)], load_moto=lambda: None)
+    with pytest.raises(PartsNotWritten) as raised:
+        keeper.write(["broken", "ecs", "ecr"])
+    assert [name for name, _ in raised.value.failed] == ["broken"]
+    assert (tmp_path / "ecs").exists() and (tmp_path / "ecr").exists()
+    assert not (tmp_path / "broken").exists()
+    assert any("broken" in record.getMessage() for record in caplog.records)
 
 
 def test_registry_writes_snapshot_ecr_only_when_ecr_changed(tmp_path):

@@ -45,7 +45,6 @@ class _Bridge:
         self.addresses = addresses
         self.reads = 0
         self.unguarded: set[str] = set()  # addresses the bridge's guard does not hold
-        self.guarded_since = 0.0  # when (monotonic) it admitted the others
 
     def ensure_network(self):
         return "bridge", "127.0.0.1"
@@ -53,9 +52,7 @@ class _Bridge:
     def network_members(self):
         self.reads += 1
         return NetworkMembers(subnets=("172.17.0.0/16",), addresses=dict(self.addresses),
-                              shared=True, guarded=lambda ip: ip not in self.unguarded,
-                              admitted_at=lambda ip: (None if ip in self.unguarded
-                                                      else self.guarded_since))
+                              shared=True, guarded=lambda ip: ip not in self.unguarded)
 
 
 def test_on_the_default_bridge_only_a_live_tasks_container_is_a_task():

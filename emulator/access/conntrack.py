@@ -44,6 +44,26 @@ def _tuple(family: int, src: tuple[str, int], dst: tuple[str, int]) -> bytes:
             + netlink.attribute(CTA_TUPLE_PROTO | _NESTED, proto))
 
 
+def _source_to(family: int, original: bytes, ours: tuple[str, int]) -> tuple[str, int] | None:
+    """The source of an entry's original direction, if that direction is TCP to `ours` (an
+    entry whose destination was rewritten too names no socket of this connection's)."""
+    v4 = family == socket.AF_INET
+    parts = netlink.attributes(original, 0)
+    addresses = netlink.attributes(parts.get(CTA_TUPLE_IP, b""), 0)
+    ports = netlink.attributes(parts.get(CTA_TUPLE_PROTO, b""), 0)
+    try:
+        source = socket.inet_ntop(family, addresses[CTA_IP_V4_SRC if v4 else CTA_IP_V6_SRC])
+        destination = socket.inet_ntop(family, addresses[CTA_IP_V4_DST if v4 else CTA_IP_V6_DST])
+        (source_port,), (destination_port,) = (_PORT.unpack(ports[CTA_PROTO_SRC_PORT][:2]),
+                                                _PORT.unpack(ports[CTA_PROTO_DST_PORT][:2]))
+        protocol = ports[CTA_PROTO_NUM][0]
+    except (KeyError, IndexError, ValueError, struct.error):
+        return None
+    if protocol != socket.IPPROTO_TCP or (destination, destination_port) != ours:
+        return None
+    return source, source_port
+
+
 class Conntrack:
     """Asks on one netlink socket per thread; `works` is False where it cannot ask at all."""
 
@@ -73,15 +93,7 @@ class Conntrack:
             found = netlink.attributes(body, _NFGEN.size).get(CTA_TUPLE_ORIG)
             if found is None:
                 continue
-            parts = netlink.attributes(found, 0)
-            addresses = netlink.attributes(parts.get(CTA_TUPLE_IP, b""), 0)
-            ports = netlink.attributes(parts.get(CTA_TUPLE_PROTO, b""), 0)
-            address = addresses.get(CTA_IP_V4_SRC if family == socket.AF_INET
-                                    else CTA_IP_V6_SRC)
-            port = ports.get(CTA_PROTO_SRC_PORT)
-            if address is None or port is None or len(port) < 2:
-                return None
-            return socket.inet_ntop(family, address), _PORT.unpack(port[:2])[0]
+            return _source_to(family, found, ours)
         return None
 
     def _socket(self) -> socket.socket:

@@ -32,6 +32,7 @@ from typing import Callable
 
 from emulator.access import host_addresses
 from emulator.access.name_resolution import Unresolved, is_address
+from emulator.aws.errors import AwsError
 from emulator.config import DEFAULT_ACCOUNT_ID
 from emulator.ecs import daemon_task_definitions, task_definitions
 from emulator.engine import task_volumes
@@ -152,7 +153,15 @@ def resolved_under(checks) -> Callable[..., list]:
 
 def subject(operation: str, params: dict, store) -> dict | None:
     """The task definition (its spec) this ECS call registers or launches (call with the state
-    lock held); None for a call that does neither, or names no known definition."""
+    lock held); None for a call that does neither, or names no known definition (or names
+    another region's, which its handler refuses after IAM has had its say)."""
+    try:
+        return _subject(operation, params, store)
+    except AwsError:
+        return None
+
+
+def _subject(operation: str, params: dict, store) -> dict | None:
     if operation == "RegisterTaskDefinition":
         return params
     if operation == "RegisterDaemonTaskDefinition":

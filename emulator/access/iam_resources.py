@@ -12,6 +12,8 @@ simplification, noted in the README.
 
 from __future__ import annotations
 
+from emulator.aws.errors import AwsError
+
 # A service's IAM prefix where its endpoint prefix differs (botocore's signingName).
 _IAM_PREFIX = {"api.ecr": "ecr"}
 
@@ -77,7 +79,10 @@ def _definition(ref, store_of):
         return None
     from emulator.ecs import task_definitions
 
-    return task_definitions.resolve(store_of(), ref)
+    try:
+        return task_definitions.resolve(store_of(), ref)
+    except AwsError:  # another region's ARN: IAM decides on it as given; the handler refuses it
+        return None
 
 
 def _passed_roles(operation: str, params: dict, store_of) -> list[str]:

@@ -15,6 +15,7 @@ left as it is.
 
 from __future__ import annotations
 
+from emulator.aws.errors import AwsError
 from emulator.ecs import daemon_task_definitions, task_definitions
 
 # operation -> the member naming the definition it launches (host_access.py's LAUNCHES,
@@ -53,7 +54,10 @@ def pin(operation: str, params: dict, store) -> dict | None:
 
 def _exact(store, ref: str, kind) -> str | None:
     """The revision ARN `ref` means now (kind: task_definitions or daemon_task_definitions)."""
-    parsed = kind.parse_reference(store, ref)
+    try:
+        parsed = kind.parse_reference(store, ref)
+    except AwsError:  # another region's ARN: nothing to pin; the handler refuses it
+        return None
     if parsed is None:
         return None  # never found, whatever is registered
     definition = kind.resolve(store, ref)

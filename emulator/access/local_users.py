@@ -16,7 +16,8 @@ of its container's network namespace, none of this host's: it costs no lookup.
 A connection from this host whose peer socket the kernel's exact lookup misses is told only
 where one dump of the sockets connected to us proves it (access/peer_uid.py): a socket bound to
 a device (found by its own addresses, told as its maker's), or, on a gateway listener, one whose
-source Docker's MASQUERADE rewrote on the way (served only if every socket that may be it is
+source Docker's MASQUERADE rewrote on the way (run as root: its first source asked of connection
+tracking and that socket told; otherwise served only if every socket that may be it is
 live and of a served user; a dump's cost grows with the sockets connected to the port, so a
 listener gives dumps a bounded share of its time: peer_uid.py). Anything else is refused: its
 socket is gone (it sent its request and closed), or it was rewritten on its way to a loopback

@@ -9,7 +9,10 @@ it. One exact lookup costs one netlink round trip (tens of microseconds), agains
 The exact lookup misses two kinds of socket of this host: one bound to a device
 (SO_BINDTODEVICE, which any user may set: `curl --interface lo`), which the kernel matches only
 when asked on that device; and one whose source Docker's MASQUERADE rewrote on the way (a
-connection from docker0's address to another address of this host). Those are found by one dump
+connection from docker0's address to another address of this host). A rewritten one's first
+source is asked of connection tracking where the emulator may ask it (root: access/conntrack.py),
+and that one socket is looked up exactly, or found by its own addresses in a dump if it is
+device-bound: nothing is guessed. Where it may not ask, both are found by one dump
 of every TCP socket connected to our address and port (a dump lists device-bound sockets too),
 which must prove which socket is this connection's; guessing by the source port alone would let
 anyone who reads a served connection's port (`ss -tn`) borrow its uid. The candidates: a socket
@@ -160,11 +163,15 @@ class PeerUid:
         uid = self._ask(family, peer_ip, peer[1], local_ip, local[1], interface)
         source, rewritten = (peer_ip, peer[1]), not _loopback(local_ip)
         if uid is None and rewritten:
-            # Rewritten on the way (MASQUERADE)? Connection tracking knows the client's source
+            # Rewritten on the way (MASQUERADE)? Connection tracking knows the client's source;
+            # once it can be asked, nothing is guessed: only the named socket counts
             found = self._conntrack.original_source(family, (local_ip, local[1]), source)
+            rewritten = not self._conntrack.works
             if found is not None and found != source:
-                source, rewritten = found, False  # the client's socket is known: no guessing
+                source = found
                 uid = self._ask(family, source[0], source[1], local_ip, local[1])
+                if uid is not None and not _established(conn):
+                    return GONE
         if uid is None:
             uid = self._dumped(family, source, (local_ip, local[1]),
                                lambda: _bytes_acked(conn), rewritten)

@@ -17,7 +17,8 @@ stack_role (the service role a stack acts with), update_scope (what an update to
 update_checks (what UpdateStack refuses first), parameter_values (UsePreviousValue and
 defaults, compared as given), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
-template_types (resource types that do not exist refused), ec2_network (deleting a stack's VPC
+template_types (resource types that do not exist refused), template_validation
+(ValidateTemplate: structure, not property values), ec2_network (deleting a stack's VPC
 network), teardown (a stack's resources and outputs while it is deleted).
 """
 
@@ -56,8 +57,9 @@ def _install_into_moto() -> None:
                                              ecs_services, not_emulated, replacements,
                                              request_tokens, stack_life,
                                              stack_role, teardown, template_inputs,
-                                             template_types, termination_protection,
-                                             update_checks, update_scope)
+                                             template_types, template_validation,
+                                             termination_protection, update_checks,
+                                             update_scope)
 
         resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
                           + not_emulated.TYPES)
@@ -123,4 +125,5 @@ def _install_into_moto() -> None:
             backend.describe_stack_events)
         backend.describe_stack_resources = template_inputs.describe_stack_resources
         responses.get_stack_from_s3_url = template_inputs.template_from_url
+        responses.CloudFormationResponse.validate_template = template_validation.validate_template
         _installed = True

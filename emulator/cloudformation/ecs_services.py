@@ -59,9 +59,39 @@ def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str |
             raise ResourceFailed(
                 f"Service {service} did not stabilize within "
                 f"{api.settings.cfn_stabilize_timeout_s} s (ECS_EMULATOR_CFN_STABILIZE_TIMEOUT): "
-                f"{current['runningCount']} of {current['desiredCount']} tasks running. "
+                f"{_progress(api, cluster, current, mine)} "
                 f"Latest event: {_latest_event(current)}")
         time.sleep(POLL_S)
+
+
+def _progress(api: Api, cluster: str, service: dict, deployment: dict | None) -> str:
+    """How far the deployment waited for got, and why its tasks stopped: the service's own
+    counts include the old deployment's tasks, which keep running while the new ones fail."""
+    deployment = deployment or next((d for d in service.get("deployments", [])
+                                     if d.get("status") == "PRIMARY"), None)
+    if deployment is None:
+        return f"{service['runningCount']} of {service['desiredCount']} tasks running."
+    said = (f"deployment {deployment['id']}: {deployment.get('runningCount', 0)} of "
+            f"{deployment.get('desiredCount', 0)} tasks running.")
+    reason = _last_stopped_reason(api, cluster, deployment["id"])
+    return f"{said} Last stopped task: {reason}." if reason else said
+
+
+def _last_stopped_reason(api: Api, cluster: str, deployment_id: str) -> str | None:
+    """The stoppedReason of the deployment's task that stopped last (its tasks are started by
+    the deployment's id), or None (none stopped, or the stack's caller may not read them)."""
+    try:
+        arns = api.ecs("ListTasks", {"cluster": cluster, "startedBy": deployment_id,
+                                     "desiredStatus": "STOPPED"})["taskArns"]
+        tasks = api.ecs("DescribeTasks", {"cluster": cluster,
+                                          "tasks": arns[:100]})["tasks"] if arns else []
+    except AwsError:
+        return None
+    stopped = [t for t in tasks if t.get("stoppedReason")]
+    if not stopped:
+        return None
+    last = max(stopped, key=lambda t: t.get("stoppingAt") or t.get("createdAt"))
+    return last["stoppedReason"]
 
 
 def wait_until_inactive(api: Api, cluster: str, service: str) -> None:

@@ -270,6 +270,7 @@ def run_update(stack, apply, template, parameters) -> bool:
     succeeded. Replaced resources go in a clean-up phase after either outcome (replacements)."""
     old_template, old_dict = stack.template, stack.resource_map._template
     old_parameters = dict(stack.resource_map.input_parameters)
+    old_resolved = dict(stack.resource_map.resolved_parameters)
     failures(stack.resource_map).clear()
     teardown.resume_making(stack.resource_map)
     replacements.begin(stack.resource_map)
@@ -288,7 +289,7 @@ def run_update(stack, apply, template, parameters) -> bool:
         replacements.restore(stack.resource_map)
         stack.resource_map.rolling_back = True  # update_scope: no check of the whole first
         try:
-            stack.resource_map.update(old_dict, old_parameters)
+            roll_back_update(stack.resource_map, old_dict, old_parameters, old_resolved)
         except Exception as rollback_error:
             replacements.discard_made(stack)  # else nothing tracks them, not even DeleteStack
             stack.status = "UPDATE_ROLLBACK_FAILED"
@@ -307,6 +308,21 @@ def run_update(stack, apply, template, parameters) -> bool:
         return False
     finally:
         replacements.end(stack.resource_map)
+
+
+def roll_back_update(resource_map, old_dict, old_parameters: dict, old_resolved: dict) -> None:
+    """Put the previous template and parameters back. moto's update takes empty parameters for
+    "keep the current ones" and compares only the parameters passed: a stack made with its
+    defaults alone would keep the failed values, and nothing that uses them would be updated
+    back. So the previous input is put back as it was, and every resource that refers to a
+    parameter whose resolved value the failed update changed is updated back too."""
+    from emulator.cloudformation.update_scope import parameters_changed  # it imports us
+
+    changed = frozenset(name for name in set(old_resolved) | set(resource_map.resolved_parameters)
+                        if old_resolved.get(name) != resource_map.resolved_parameters.get(name))
+    resource_map.input_parameters = dict(old_parameters)
+    with parameters_changed(resource_map, changed):
+        resource_map.update(old_dict, old_parameters)
 
 
 def wrap_stack_update(original):

@@ -25,8 +25,11 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
     def build_resource_diff(self, other_template, parameters=None):
         diff = original(self, other_template, parameters)
         new, old = other_template.get("Resources") or {}, self._resource_json_map
-        refs = {name: _references(body) & set(new) for name, body in new.items()}
+        refs = {name: references(body) & set(new) for name, body in new.items()}
         modify = list(diff["Modify"])
+        changed = self.__dict__.get("_emulator_parameters_changed", frozenset())
+        modify += [name for name, body in new.items() if name in old and name not in modify
+                   and references(body) & changed]
         grew = True
         while grew:
             grew = False
@@ -37,6 +40,8 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
                     grew = True
         diff["Modify"] = _in_dependency_order(modify, refs)
         diff["Add"] = _in_dependency_order(list(diff["Add"]), refs)
+        for adjust in list(_adjusting.get(id(self), ())):
+            diff = adjust(diff, other_template)
         return diff
 
     return build_resource_diff
@@ -56,7 +61,7 @@ def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozense
 
         def modified_first(diff, other_template):
             new = other_template.get("Resources") or {}
-            refs = {name: _references(body) & set(new) for name, body in new.items()}
+            refs = {name: references(body) & set(new) for name, body in new.items()}
             early = _needed_by(diff["Add"], diff["Modify"], refs)
             if early:
                 diff["Add"] = _ModifiedFirst(diff["Add"], early, diff["Modify"], self,
@@ -69,25 +74,37 @@ def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozense
     return update
 
 
+# id(resource map) -> the adjustments of the diff (adjusted_diff) while an update runs on it.
+# Kept here, not on the map: the map is moto's state, pickled as it is (emulator/persistence)
+# while an update waits on a service, and a function made inside a call cannot be pickled.
+_adjusting: dict[int, list] = {}
+
+
 @contextmanager
 def adjusted_diff(resource_map, adjust):
     """For one ResourceMap.update call, the map's build_resource_diff gives `adjust(diff,
-    template)` of the diff it gave (wrappers nest: each adjusts the one it found). Only for
+    template)` of the diff it gave (nested ones each adjust the one the outer gave). Only for
     that call: a change set's description builds the diff without running it."""
-    found = resource_map.build_resource_diff
-    outer = resource_map.__dict__.get("build_resource_diff")
-
-    def build_resource_diff(other_template, other_parameters=None):
-        return adjust(found(other_template, other_parameters), other_template)
-
-    resource_map.build_resource_diff = build_resource_diff
+    adjustments = _adjusting.setdefault(id(resource_map), [])
+    adjustments.append(adjust)
     try:
         yield
     finally:
-        if outer is None:
-            resource_map.__dict__.pop("build_resource_diff", None)
-        else:
-            resource_map.build_resource_diff = outer
+        adjustments.remove(adjust)
+        if not adjustments:
+            _adjusting.pop(id(resource_map), None)
+
+
+@contextmanager
+def parameters_changed(resource_map, names: frozenset[str]):
+    """For one ResourceMap.update call (a rollback's), the parameters whose values it changes,
+    which moto cannot tell from the input it is given: a resource that refers to one is
+    updated, and so are ours that refer to that one."""
+    resource_map.__dict__["_emulator_parameters_changed"] = names  # a frozenset: picklable
+    try:
+        yield
+    finally:
+        resource_map.__dict__.pop("_emulator_parameters_changed", None)
 
 
 class _ModifiedFirst(list):
@@ -123,7 +140,9 @@ def _needed_by(added, modify, refs: dict[str, set[str]]) -> list[str]:
     return _in_dependency_order([name for name in modify if name in needed], refs)
 
 
-def _references(value) -> set[str]:
+def references(value) -> set[str]:
+    """The logical ids (or parameters, pseudo parameters) `value` refers to by Ref, Fn::GetAtt
+    and DependsOn."""
     found: set[str] = set()
     if isinstance(value, dict):
         if isinstance(value.get("Ref"), str):
@@ -136,10 +155,10 @@ def _references(value) -> set[str]:
         depends = value.get("DependsOn")
         found.update([depends] if isinstance(depends, str) else depends or [])
         for item in value.values():
-            found |= _references(item)
+            found |= references(item)
     elif isinstance(value, list):
         for item in value:
-            found |= _references(item)
+            found |= references(item)
     return found
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from emulator.aws.context import RequestContext, partition_of
+from emulator.ecs.errors import InvalidParameterException
 
 _ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):ecs:([a-z0-9-]+):(\d{12}):([a-z-]+)/(.+)$")
 
@@ -26,11 +27,17 @@ class EcsArn:
         )
 
     def in_store(self, store, resource_type: str | None = None) -> bool:
-        """Whether it names something of `store`'s account and region (of `resource_type`, if
-        given): an ARN of any other is found in no store of ours."""
-        return ((self.partition, self.account, self.region)
-                == (partition_of(store.region), store.account, store.region)
-                and resource_type in (None, self.resource_type))
+        """Whether it names something of `store`'s account (of `resource_type`, if given): an
+        ARN of another account is found in no store of ours. One of another region (or
+        partition) is refused outright, as ECS refuses it: "Invalid Region in ARN"."""
+        if (self.partition, self.region) != (partition_of(store.region), store.region):
+            raise InvalidParameterException(INVALID_REGION)
+        return self.account == store.account and resource_type in (None, self.resource_type)
+
+
+# ECS's answer to an ARN of a region other than the one called (aws-cli#3175, RunTask and
+# DescribeServices): a 400, whatever the operation.
+INVALID_REGION = "Invalid Region in ARN"
 
 
 def parse(arn: str) -> EcsArn | None:
@@ -100,6 +107,43 @@ def deployment_parts(store, arn: str, resource_type: str) -> tuple[str, str, str
 
 def principal_root(ctx: RequestContext) -> str:
     return f"arn:{ctx.partition}:iam::{ctx.account}:root"
+
+
+def resource_in(store, ref: str, resource_type: str) -> str | None:
+    """What `ref` (a name, an id or an ARN a caller passed) names of `resource_type` in `store`:
+    `ref` itself when it is no ARN, the ARN's path after "<type>/" when it is one of `store`'s
+    account, None when it can name nothing here (another account's ARN, another type's, or a
+    malformed one). Another region's ARN raises InvalidParameterException (in_store)."""
+    parsed = parse(ref)
+    if parsed is None:
+        return None if ref.startswith("arn:") else ref
+    return parsed.resource if parsed.in_store(store, resource_type) else None
+
+
+def name_in(store, ref: str, resource_type: str) -> str | None:
+    """The name (last path element) `ref` gives a resource of `resource_type` in `store`, or
+    None where it names nothing here (see resource_in)."""
+    resource = resource_in(store, ref, resource_type)
+    return None if resource is None else resource.rsplit("/", 1)[-1]
+
+
+def in_cluster(store, ref: str, resource_type: str, cluster_name: str) -> str | None:
+    """The name or id `ref` gives a service or task of `cluster_name`: an ARN must be of
+    `store`'s account and name that cluster (an old-format ARN, "<type>/<id>", names none and
+    is taken as the cluster's). None where it names nothing of that cluster."""
+    resource = resource_in(store, ref, resource_type)
+    if resource is None or ref == resource:
+        return resource
+    owner, _, name = resource.rpartition("/")
+    return name if owner in ("", cluster_name) else None
+
+
+def given_or_built(store, ref: str, resource_type: str, *owners: str) -> str:
+    """The ARN a failure (MISSING) names for `ref`: an ARN as the caller gave it (another
+    account's stays another account's), else the ARN `ref` would have in `store`."""
+    if ref.startswith("arn:"):
+        return ref
+    return build(store, resource_type, "/".join((*owners, ref)))
 
 
 def name_from(ref: str, resource_type: str) -> str:

@@ -47,7 +47,7 @@ def create(store: EcsStore, name: str, *, asg: dict | None = None, managed: dict
 
 
 def get(store: EcsStore, ref: str, *, active: bool = True) -> CapacityProvider | None:
-    provider = store.capacity_providers.get(arns.name_from(ref, "capacity-provider"))
+    provider = store.capacity_providers.get(arns.name_in(store, ref, "capacity-provider"))
     if provider is None or (active and provider.status != "ACTIVE"):
         return None
     return provider

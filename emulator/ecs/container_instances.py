@@ -255,7 +255,7 @@ def listed(store: EcsStore, cluster: Cluster, status: str | None,
 
 
 def failure_arn(store: EcsStore, cluster: Cluster, ref: str) -> str:
-    return ref if arns.parse(ref) else arns.container_instance(store, cluster.name, ref)
+    return arns.given_or_built(store, ref, "container-instance", cluster.name)
 
 
 # -- changes ------------------------------------------------------------------------------------

@@ -201,7 +201,8 @@ def active(store: EcsStore, arn: str) -> Daemon:
 def listed(store: EcsStore, cluster_ref: str | None,
            provider_refs: list[str] | None) -> list[Daemon]:
     cluster = store.cluster(cluster_ref)
-    wanted = {arns.name_from(p, "capacity-provider") for p in provider_refs or []}
+    # Another account's provider ARN is None here, which no daemon's provider matches.
+    wanted = {arns.name_in(store, p, "capacity-provider") for p in provider_refs or []}
     found = [d for d in store.daemons.values()
              if d.cluster_name == cluster.name and d.status != "DELETED"
              and (not wanted or wanted & {arns.name_from(p, "capacity-provider")

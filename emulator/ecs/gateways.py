@@ -169,8 +169,7 @@ def delete(store: EcsStore, ref: str) -> Gateway:
 
 
 def find(store: EcsStore, ref: str) -> Gateway:
-    name = arns.name_from(ref, "gateway")
-    gateway = store.gateways.get(name)
+    gateway = store.gateways.get(arns.name_in(store, ref, "gateway"))
     if gateway is None:
         raise GatewayNotFoundException(f"The gateway {ref} was not found.")
     return gateway

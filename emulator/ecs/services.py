@@ -316,9 +316,13 @@ def delete(store: EcsStore, cluster_ref: str | None, ref: str, force: bool) -> S
     return service
 
 
+def lookup(store: EcsStore, cluster, ref: str) -> Service | None:
+    """The service of `cluster` that `ref` (its name or ARN) names, or None."""
+    return store.services.get((cluster.name, arns.in_cluster(store, ref, "service", cluster.name)))
+
+
 def find(store: EcsStore, cluster_ref: str | None, ref: str) -> Service:
-    cluster = store.cluster(cluster_ref)
-    service = store.services.get((cluster.name, arns.name_from(ref, "service")))
+    service = lookup(store, store.cluster(cluster_ref), ref)
     if service is None:
         raise ServiceNotFoundException("Service not found.")
     return service

@@ -85,14 +85,15 @@ class EcsStore:
 
     def cluster(self, ref: str | None, *, active: bool = True) -> Cluster:
         """The cluster named by `ref` (name or ARN; None means "default")."""
-        name = arns.name_from(ref or "default", "cluster")
-        cluster = self.clusters.get(name)
+        cluster = self.find_cluster(ref or "default")
         if cluster is None or (active and cluster.status != "ACTIVE"):
             raise ClusterNotFoundException("Cluster not found.")
         return cluster
 
     def find_cluster(self, ref: str) -> Cluster | None:
-        return self.clusters.get(arns.name_from(ref, "cluster"))
+        """The cluster of this account and region `ref` names (arns.name_in: another
+        account's ARN names none; another region's is refused)."""
+        return self.clusters.get(arns.name_in(self, ref, "cluster"))
 
     def task_definition_revisions(self, family: str) -> dict[int, TaskDefinition]:
         return self.task_definitions.get(family, {})
@@ -102,9 +103,13 @@ class EcsStore:
 
     def find_container_instance(self, cluster_name: str, ref: str) -> ContainerInstance | None:
         """The instance of `cluster_name` named by `ref`: its 32-hex id or its full ARN."""
-        if arns.parse(ref) is None:
-            ref = arns.container_instance(self, cluster_name, ref)
-        instance = self.container_instances.get(ref)  # keyed by ARN
+        resource = arns.resource_in(self, ref, "container-instance")
+        if resource is None:
+            return None
+        # An old-format ARN ("container-instance/<id>") names no cluster: the one asked for.
+        key = (arns.build(self, "container-instance", resource) if "/" in resource
+               else arns.container_instance(self, cluster_name, resource))
+        instance = self.container_instances.get(key)  # keyed by ARN
         return instance if instance is not None and instance.cluster_name == cluster_name else None
 
     def tasks_of(self, cluster_name: str) -> list[Task]:

@@ -137,7 +137,7 @@ def update(store: EcsStore, cluster_ref: str, service_ref: str, ref: str,
            scale: dict) -> TaskSet:
     """UpdateTaskSet: only the scale changes."""
     service = external_service(store, cluster_ref, service_ref)
-    task_set = find(service, ref)
+    task_set = find(store, service, ref)
     if task_set.status == "DRAINING":
         raise InvalidParameterException("The task set is being deleted and cannot be updated.")
     task_set.scale = checked_scale(scale)
@@ -152,7 +152,7 @@ def delete(store: EcsStore, cluster_ref: str, service_ref: str, ref: str,
     """DeleteTaskSet: the set turns DRAINING; its tasks stop, then it is gone. Without `force`,
     only a set scaled to 0 that is not the primary one can be deleted."""
     service = external_service(store, cluster_ref, service_ref)
-    task_set = find(service, ref)
+    task_set = find(store, service, ref)
     if task_set.status == "DRAINING":
         return task_set
     if not force:
@@ -173,7 +173,7 @@ def make_primary(store: EcsStore, cluster_ref: str, service_ref: str, ref: str) 
     """UpdateServicePrimaryTaskSet: the service takes on the set's configuration, as
     DescribeServices shows it; the previous primary set becomes ACTIVE."""
     service = external_service(store, cluster_ref, service_ref)
-    task_set = find(service, ref)
+    task_set = find(store, service, ref)
     if task_set.status == "DRAINING":
         raise InvalidParameterException(
             "The task set is being deleted and cannot become the primary task set.")
@@ -203,15 +203,17 @@ def external_service(store: EcsStore, cluster_ref: str, service_ref: str) -> Ser
     return service
 
 
-def find(service: Service, ref: str) -> TaskSet:
-    task_set = lookup(service, ref)
+def find(store: EcsStore, service: Service, ref: str) -> TaskSet:
+    task_set = lookup(store, service, ref)
     if task_set is None:
         raise TaskSetNotFoundException("The specified task set does not exist.")
     return task_set
 
 
-def lookup(service: Service, ref: str) -> TaskSet | None:
+def lookup(store: EcsStore, service: Service, ref: str) -> TaskSet | None:
     """A set by its ARN, its id ("ecs-svc/123...") or the id's digits."""
+    if arns.resource_in(store, ref, "task-set") is None:
+        return None  # another account's ARN, or no task set's (another region's is refused)
     for task_set in service.task_sets:
         if ref in (task_set.arn, task_set.id, task_set.id.rsplit("/", 1)[-1]):
             return task_set

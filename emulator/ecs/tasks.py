@@ -87,13 +87,9 @@ def find(store: EcsStore, cluster_name: str, ref: str) -> Task | None:
     task = store.tasks.get(ref)
     if task is not None and task.cluster_arn.endswith(f":cluster/{cluster_name}"):
         return task
-    parsed = arns.parse(ref)
-    if parsed is not None:
-        if parsed.resource_type != "task":
-            return None
-        task_id = parsed.resource.rsplit("/", 1)[-1]
-    else:
-        task_id = ref
+    task_id = arns.in_cluster(store, ref, "task", cluster_name)
+    if task_id is None:
+        return None
     arn = arns.task(store, cluster_name, task_id)
     return store.tasks.get(arn)
 
@@ -127,6 +123,9 @@ def listed(store: EcsStore, request) -> list[Task]:
                 None, daemon.service.task_group):
             return []  # (with a serviceName too: a service's group is never a daemon's)
         group = daemon.service.task_group
+    if (request.container_instance is not None
+            and arns.resource_in(store, request.container_instance, "container-instance") is None):
+        return []  # another account's instance (another region's ARN is refused)
     matches = []
     for task in store.tasks_of(cluster.name):
         if not _desired_matches(task, desired):

@@ -25,8 +25,6 @@ import errno
 import json
 import logging
 import os
-import shutil
-import subprocess
 import sys
 import threading
 from typing import Callable
@@ -124,6 +122,9 @@ class LinkLocalEndpoint:
             return f"not on Linux but {sys.platform}"
         if os.geteuid() != 0:
             return "not running as root, which adding the address needs"
+        import shutil  # (here and below: only a task's first call comes this way; the
+        # server's start-up does without them, see emulator/cli.py)
+
         if shutil.which("ip") is None:
             return "no `ip` command (iproute2) to add the address with"
         return None
@@ -147,6 +148,8 @@ class LinkLocalEndpoint:
 
 def interface_with(address: str) -> str | None:
     """The name of this host's interface that has `address`, if any."""
+    import subprocess
+
     try:
         output = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True,
                                 text=True, timeout=10, check=True).stdout
@@ -161,6 +164,8 @@ def interface_with(address: str) -> str | None:
 
 def _ip(*args: str) -> str | None:
     """Run `ip args...`; None on success, else what it said."""
+    import subprocess
+
     try:
         result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError) as error:

@@ -93,22 +93,34 @@ class Keeper:
         return moto_parts.parts_for(service) + new
 
     def write(self, names) -> None:
-        """Write the named parts whose content changed, durably, before returning."""
+        """Write the named parts whose content changed, durably, before returning. Each part on
+        its own: one that cannot be captured (logged, and raised once the rest are written)
+        must not cost the others their write, which a later request's answer may rely on."""
+        failed = []
         for name in dict.fromkeys(names):
-            with self._write_lock(name):
-                seen = self._ecs_changes
-                data = self._capture(name)
-                path = self.directory / name
-                if data is None:  # moto dropped the service (a reset)
-                    path.unlink(missing_ok=True)
-                    self._digests.pop(name, None)
-                    continue
-                digest = hashlib.sha256(data).digest()
-                if self._digests.get(name) != digest:
-                    snapshot.write_atomically(path, data)
-                    self._digests[name] = digest
-                if name == "ecs":
-                    self._ecs_written = max(self._ecs_written, seen)
+            try:
+                self._write_part(name)
+            except Exception as error:
+                log.exception("could not write the state's part %s to %s", name, self.directory)
+                failed.append((name, error))
+        if failed:
+            raise PartsNotWritten(failed)
+
+    def _write_part(self, name: str) -> None:
+        with self._write_lock(name):
+            seen = self._ecs_changes
+            data = self._capture(name)
+            path = self.directory / name
+            if data is None:  # moto dropped the service (a reset)
+                path.unlink(missing_ok=True)
+                self._digests.pop(name, None)
+                return
+            digest = hashlib.sha256(data).digest()
+            if self._digests.get(name) != digest:
+                snapshot.write_atomically(path, data)
+                self._digests[name] = digest
+            if name == "ecs":
+                self._ecs_written = max(self._ecs_written, seen)
 
     def forget_moto(self) -> None:
         """After a reset: moto's parts that no longer exist go (write() keeps what does)."""
@@ -159,5 +171,15 @@ class Keeper:
     def _write_quietly(self, names) -> None:
         try:
             self.write(names)
-        except Exception:  # keep writing later parts and later changes; say so loudly
+        except PartsNotWritten:
+            pass  # each logged as it failed; the next change or sweep tries again
+        except Exception:  # keep writing later changes; say so loudly
             log.exception("could not write the emulator's state to %s", self.directory)
+
+
+class PartsNotWritten(Exception):
+    """The parts write() could not write (each logged), after it wrote the others."""
+
+    def __init__(self, failed: list[tuple[str, BaseException]]):
+        super().__init__(", ".join(f"{name}: {error!r}" for name, error in failed))
+        self.failed = failed

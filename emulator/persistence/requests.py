@@ -5,7 +5,8 @@ A request is a read when its method is GET, HEAD or OPTIONS, or when its operati
 or a query-protocol form's Action) is named as AWS names reads (Describe*, List*, Get*, ...);
 everything else may change state. Which parts it may change follows from where it goes: ECS and
 ECR by their target prefix, a control endpoint to everything, and any other call to moto's parts
-of the service its SigV4 credential scope names. A registry (/v2/) write changes ECR's state only
+of the service its SigV4 credential scope names (CloudFormation's to ECS's and ECR's too: a
+stack makes its ECS and ECR resources through our APIs). A registry (/v2/) write changes ECR's state only
 when it puts or deletes a manifest of an ECR repository (a layer's chunks, blob uploads and
 mounts change files the registry wrote already): ECR counts its changes (EcrState.changes), and
 the ECR part is written only when a registry request (or ECR's layer upload calls, which write
@@ -83,7 +84,7 @@ class DurableRequests:
                 if prefix != self._ecr_prefix and operation in ECS_WITH_CLOUD_MAP:
                     return ("moto", "servicediscovery", self._json_parts[prefix])
                 return self._json_parts[prefix]
-            return ("moto", _service(environ))
+            return self._moto(environ)
         if method in READ_METHODS:
             return None
         if path.startswith(("/_emulator/", "/moto-api/")):
@@ -92,7 +93,17 @@ class DurableRequests:
             return REGISTRY
         if is_read(form_action(environ)):  # its body read once for all (aws/context.py)
             return None
-        return ("moto", _service(environ))
+        return self._moto(environ)
+
+    def _moto(self, environ: dict) -> tuple:
+        """A call to moto's service: its parts, and ours too for CloudFormation, whose stacks
+        make and change ECS and ECR resources through our APIs (a stack's cluster must be
+        written with the stack, or a kill -9 keeps a stack naming a cluster that is gone)."""
+        service = _service(environ)
+        if service == "cloudformation":
+            return ("moto", service, [name for parts in self._json_parts.values()
+                                      for name in parts])
+        return ("moto", service)
 
 
 def _service(environ: dict) -> str | None:

@@ -189,9 +189,6 @@ class NetworkMembers:
     # On a shared one: whether the default bridge's anti-spoofing guard holds an address for
     # its admitted holder (bridge_guard.py); a task's address must be, to be the task's
     guarded: Callable[[str], bool] | None = None
-    # ... and when (time.monotonic()) it admitted the holder now there (None: it holds none):
-    # a connection accepted before that may be a stranger's (access/callers.py)
-    admitted_at: Callable[[str], float | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -44,20 +44,25 @@ they still only match frames that claim or address a guarded task's MAC or IPv4,
 the link-local address, or that carry VLAN tags; so on another bridge of the host they drop
 VLAN-tagged frames, and frames of a container whose address or MAC equals a guarded task's
 (only where subnets overlap). `BridgeGuard.scoped` says which kind was made.
+
+So every guard on a bridge drops the frames of any container at an address it holds, whoever
+started that container: an admission must not outlive its holder's port. The caller releases
+it when Docker tells of the holder's exit; the guard also releases it itself as soon as the
+kernel deletes the port (port_watch.py), which comes first (Docker deletes the veth before it
+frees the address for the next container, maybe another emulator's task) and is never missed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import itertools
+import logging
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass
 
-from emulator.runtime import bridge_ports, labels
+from emulator.runtime import bridge_ports, labels, port_watch
 from emulator.runtime.nft import Context, NftError
 
 TABLE_PREFIX = "ecs_emulator_guard_"
@@ -127,6 +132,8 @@ table ip {table} {{
 """
 FAMILIES = ("bridge", "ip")  # the tables RULES makes, by one name
 
+log = logging.getLogger("emulator.runtime")
+
 
 class GuardError(Exception):
     """A task could not be admitted (its port not found, the kernel refused the rules...)."""
@@ -137,7 +144,6 @@ class _Admission:
     port: int
     mac: str
     ipv4: str
-    at: float = 0.0  # time.monotonic() once the kernel held it
 
     def elements(self) -> str:
         """The set elements that make this admission, for `add element` / `delete element`."""
@@ -176,10 +182,20 @@ def make_guard(bridge: str, gateway: str, link_local: str = "169.254.170.2") -> 
         table = table_name(bridge)
         scoped = _make_table(context, table, bridge, ", ".join(reserved))
         bridge_ports.set_no_linklocal_learn(bridge)
+        if bridge_ports.pin_address(bridge):
+            log.info("the guard gave bridge %s its MAC address for good: it had none of its "
+                     "own, and took its ports' (tasks lost the gateway as containers went)",
+                     bridge)
     except (NftError, OSError) as error:
         context.close()
         return f"cannot filter bridge {bridge}: {_one_line(error)}"
-    return BridgeGuard(context, table, bridge, scoped)
+    guard = BridgeGuard(context, table, bridge, scoped)
+    try:
+        port_watch.watch(bridge, guard.ports_left)
+    except OSError as error:
+        guard.close()
+        return f"cannot watch bridge {bridge}'s ports: {_one_line(error)}"
+    return guard
 
 
 _GUARDS = itertools.count(1)  # guards made by this process: each its own table
@@ -232,6 +248,7 @@ class BridgeGuard:
                 raise GuardError("the guard is closed")
             try:
                 bridge_ports.set_no_linklocal_learn(self.bridge)  # a recreated bridge lost it
+                bridge_ports.pin_address(self.bridge)  # ... or was made without an address
                 index = bridge_ports.bridge_index(self.bridge)
                 port, _ = bridge_ports.port_into(index, sandbox_key)
             except (OSError, bridge_ports.PortNotFound) as error:
@@ -246,12 +263,19 @@ class BridgeGuard:
             for old in replaced:
                 del self._admitted[old.ipv4]
             try:
-                bridge_ports.forget_neighbour(index, ipv4)
+                # A port deleted before the elements landed was told to ports_left() too early
+                # to release them: the holder is gone, and its address is Docker's again.
+                gone = not bridge_ports.is_port(index, port)
+                if not gone:
+                    bridge_ports.forget_neighbour(index, ipv4)
             except OSError as error:
                 self._run([self._elements("delete", admission)])
                 raise GuardError(f"cannot clear the host's ARP entry for {ipv4}: "
                                  f"{_one_line(error)}") from error
-            self._admitted[ipv4] = dataclasses.replace(admission, at=time.monotonic())
+            if gone:
+                self._run([self._elements("delete", admission)])
+                raise GuardError(f"its port of {self.bridge} went as it was admitted (it stopped)")
+            self._admitted[ipv4] = admission
 
     def release(self, mac: str, ipv4: str) -> None:
         """Forget the task at `mac` and `ipv4`; nothing if it is not admitted (or a newer task
@@ -269,18 +293,46 @@ class BridgeGuard:
         dict lookup, no lock): the gate asks on every connection."""
         return not self._closed and ipv4 in self._admitted
 
-    def admitted_at(self, ipv4: str) -> float | None:
-        """When (time.monotonic()) the task now at `ipv4` was admitted; None if none is. A
-        connection from `ipv4` accepted before that may be a stranger's that held the address
-        before Docker gave it to the task (the gate must not serve it as the task). Cheap."""
-        admission = None if self._closed else self._admitted.get(ipv4)
-        return admission.at if admission else None
-
     def admitted(self) -> dict[str, str]:
-        """The admitted tasks, IPv4 -> MAC: for a caller that knows who Docker puts where to
-        release an admission whose release was missed (a dockerd restart loses events)."""
+        """The admitted tasks, IPv4 -> MAC."""
         with self._lock:
             return {} if self._closed else {ipv4: a.mac for ipv4, a in self._admitted.items()}
+
+    def ports_left(self, left: set[int] | None) -> bool:
+        """The kernel says the ports `left` (interface indexes) were deleted or left the bridge
+        (None: it lost count; the bridge's ports are read): their admissions go at once, before
+        Docker gives their addresses to the next container (port_watch.py). A notice is a hint,
+        asked of the kernel again: a port's notices from before it joined (no master yet) can
+        be read after its admission, on a watch that lags. Whether the guard is still open (its
+        watch goes on)."""
+        with self._lock:
+            if self._closed:
+                return False
+            index = bridge_ports.bridge_index(self.bridge)
+            gone = [a for a in self._admitted.values() if left is None or a.port in left]
+            if not gone:
+                return True
+            try:
+                if left is None:
+                    ports = ({port for port, _, _ in bridge_ports.list_ports(index)} if index
+                             else set())
+                    gone = [a for a in gone if a.port not in ports]
+                else:
+                    gone = [a for a in gone if not bridge_ports.is_port(index, a.port)]
+            except OSError:
+                log.warning("could not read bridge %s's ports (after their notifications)",
+                            self.bridge, exc_info=True)
+                return True
+            if gone:
+                try:
+                    self._run([self._elements("delete", admission) for admission in gone])
+                except GuardError:
+                    log.warning("could not release %s from the default bridge's guard (their "
+                                "ports went)", ", ".join(a.ipv4 for a in gone), exc_info=True)
+                    return True
+                for admission in gone:
+                    del self._admitted[admission.ipv4]
+            return True
 
     def close(self) -> None:
         """Remove the table (closing our netlink socket does that too); idempotent."""

@@ -22,10 +22,12 @@ from emulator import netlink
 from emulator.netlink import NLM_F_ACK, NLM_F_DUMP
 from emulator.netlink import attribute as _attr, attributes as _attrs
 
-RTM_NEWLINK, RTM_GETLINK = 16, 18
+RTM_NEWLINK, RTM_GETLINK, RTM_SETLINK = 16, 18, 19
 RTM_DELNEIGH = 29
 RTM_NEWNSID, RTM_GETNSID = 88, 90
-IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_LINK_NETNSID, IFLA_TARGET_NETNSID = 3, 5, 10, 37, 46
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER = 1, 3, 5, 10
+IFLA_LINK_NETNSID, IFLA_TARGET_NETNSID = 37, 46
+NET_ADDR_SET = 3  # a link's addr_assign_type once its address was given to it
 NETNSA_NSID, NETNSA_FD = 1, 3
 NDA_DST = 1
 
@@ -99,8 +101,10 @@ def _link(index: int) -> tuple[str, int | None, int] | None:
     """(name, master's index, its peer's namespace id or -1) of this host's link `index`."""
     try:
         replies = _talk(RTM_GETLINK, 0, _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0))
-    except OSError:  # ENODEV: gone
-        return None
+    except OSError as error:
+        if error.errno == errno.ENODEV:  # gone
+            return None
+        raise  # not told
     for kind, body in replies:
         if kind == RTM_NEWLINK:
             attrs = _attrs(body, _IFINFO.size)
@@ -109,6 +113,12 @@ def _link(index: int) -> tuple[str, int | None, int] | None:
                     _u32(attrs.get(IFLA_MASTER)),
                     struct.unpack("=i", peer[:4])[0] if peer else -1)
     return None
+
+
+def is_port(bridge: int, index: int) -> bool:
+    """Whether link `index` is a port of bridge `bridge` (an interface index) now."""
+    link = _link(index)
+    return link is not None and link[1] == bridge
 
 
 def list_ports(bridge: int) -> list[tuple[int, str, int]]:
@@ -173,6 +183,27 @@ def set_no_linklocal_learn(bridge: str) -> None:
             return
     with open(path, "w", encoding="ascii") as setting:
         setting.write("1")
+
+
+def pin_address(bridge: str) -> bool:
+    """Keep the bridge's MAC address as it is now; whether it had to be pinned. A Linux bridge
+    whose address was never given to it (made by `ip link add` without one; dockerd gives
+    docker0 one as it makes it) takes the lowest MAC among its ports and changes it whenever
+    that port goes: a container that learnt the gateway's MAC before goes on sending to the old
+    one, which this host no longer takes, while its neighbour entry stays fresh (up to ~45 s),
+    so its calls to the gateway's address hang. With no port yet it has none: a random one.
+    Raises OSError where the kernel refuses."""
+    with open(f"/sys/class/net/{bridge}/addr_assign_type", encoding="ascii") as kind:
+        if int(kind.read()) == NET_ADDR_SET:
+            return False
+    with open(f"/sys/class/net/{bridge}/address", encoding="ascii") as current:
+        mac = bytes.fromhex(current.read().strip().replace(":", ""))
+    if len(mac) != 6 or mac == bytes(6) or mac[0] & 1:
+        mac = bytes([os.urandom(1)[0] & 0xFC | 0x02]) + os.urandom(5)  # locally administered
+    request = (_IFINFO.pack(socket.AF_UNSPEC, 0, socket.if_nametoindex(bridge), 0, 0)
+               + _attr(IFLA_ADDRESS, mac))
+    _talk(RTM_SETLINK, NLM_F_ACK, request)
+    return True
 
 
 def _u32(value: bytes | None) -> int | None:

@@ -148,12 +148,8 @@ class DockerTaskNetwork:
         if members.shared:  # a task there needs its address guarded too (callers.py)
             holders = self.holders
             if holders is None:
-                return replace(members, guarded=_unguarded, admitted_at=_never)
-            # (A release missed, dockerd restarted and lost its events, would cut off the next
-            # container Docker gives that address; GuardedHolders.reconcile mends that but is
-            # not called here: under load it released live tasks that Docker's read missed.)
-            return replace(members, guarded=holders.guard.guarded,
-                           admitted_at=holders.guard.admitted_at)
+                return replace(members, guarded=_unguarded)
+            return replace(members, guarded=holders.guard.guarded)
         if (self._joined(network, members)
                 or engine_locality.bridge_is_here(members.bridge)):
             return members
@@ -304,7 +300,3 @@ def _unguarded(address: str) -> bool:
     """The default bridge without a guard (closed): nobody's address is guarded."""
     return False
 
-
-def _never(address: str) -> None:
-    """... nor was ever admitted."""
-    return None

@@ -56,7 +56,6 @@ class FakeRuntime(FakeScripting):
         self.default_bridge = False
         # There: addresses its anti-spoofing guard does not hold (every other one it does)
         self.unguarded: set[str] = set()
-        self.guarded_since = 0.0  # when (monotonic) it admitted those it holds
         self.closed = False
         self.not_local: str | None = None  # why_not_local(): None, proven in this namespace
         # `docker info` as engine_identity.py reads it: each fake its own daemon unless told
@@ -118,9 +117,7 @@ class FakeRuntime(FakeScripting):
                 addresses={c.ip_address: c.id for c in self.containers.values()
                            if c.ip_address and c.status == "running"},
                 shared=self.default_bridge,
-                guarded=(lambda ip: ip not in self.unguarded) if self.default_bridge else None,
-                admitted_at=(lambda ip: None if ip in self.unguarded else self.guarded_since)
-                if self.default_bridge else None)
+                guarded=(lambda ip: ip not in self.unguarded) if self.default_bridge else None)
 
     def create_sandbox(self, name: str, labels: dict[str, str], mode: str,
                        ports: list[PortBinding]) -> TaskSandbox:

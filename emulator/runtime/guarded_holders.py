@@ -6,7 +6,9 @@ a task's network namespace (an awsvpc task's pause container, a spare of the san
 bridge task's container) is admitted to the guard right after Docker starts it: from then on
 only its own bridge port may speak for its address. Docker gives a freed address to the next
 container it starts, so the address is released as soon as the holder is removed or Docker
-reports it died; one left in the guard would cut off an unrelated container started there.
+reports it died; one left in the guard would cut off an unrelated container started there. (The
+guard also lets go by itself once the kernel deletes the holder's port, which comes first and
+is never missed: bridge_guard.py; the release here then finds nothing left to undo.)
 
 A holder may die between Docker's start and its admission (a container that exits at once);
 its die event may then be handled before the admission is recorded. `expect` is called before
@@ -83,37 +85,6 @@ class GuardedHolders:
             held = self._admitted.pop(container_id, None)
         if held is not None:
             self._release(*held)
-
-    def reconcile(self, addresses: dict[str, str], since: float) -> list[str]:
-        """Release what the guard holds for a holder Docker no longer shows at its address
-        (`addresses`: address -> container id, as Docker listed the bridge's members in a read
-        begun at `since`, monotonic); the addresses released. Releases come from events, and
-        events can be missed (dockerd's restart loses them, a consumer stalls): the next
-        container Docker gives the address would be cut off until the emulator exits. Only
-        admissions older than the read: a holder admitted since may be missing from it."""
-        with self._lock:
-            holder_at = {ip: (container_id, mac)
-                         for container_id, (mac, ip) in self._admitted.items()}
-            starting = set(self._expected)
-        released = []
-        for ip, mac in self.guard.admitted().items():
-            container_id, held_mac = holder_at.get(ip, (None, None))
-            if container_id is not None and held_mac == mac and addresses.get(ip) == container_id:
-                continue  # where Docker says it is
-            if addresses.get(ip) in starting:
-                continue  # its holder is being admitted: the guard has it, we not yet
-            at = self.guard.admitted_at(ip)
-            if at is None or at >= since:
-                continue
-            with self._lock:
-                if container_id is not None and self._admitted.get(container_id) == (mac, ip):
-                    del self._admitted[container_id]
-            log.warning("released %s from the default bridge's guard: Docker shows %s there "
-                        "now (its holder's release was missed)", ip,
-                        addresses.get(ip) or "nobody")
-            self._release(mac, ip)
-            released.append(ip)
-        return released
 
     def admitted(self) -> dict[str, tuple[str, str]]:
         with self._lock:

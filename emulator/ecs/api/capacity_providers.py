@@ -22,8 +22,7 @@ def describe_capacity_providers(call: Call) -> dict:
         found, failures = described(
             refs, lambda ref: capacity_providers.get(call.store, ref, active=False),
             lambda provider: provider,
-            lambda ref: arns.capacity_provider(call.store,
-                                               arns.name_from(ref, "capacity-provider")))
+            lambda ref: arns.given_or_built(call.store, ref, "capacity-provider"))
         token = None
     else:
         active = sorted(

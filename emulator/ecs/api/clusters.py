@@ -23,7 +23,7 @@ def describe_clusters(call: Call) -> dict:
             f"At most {MAX_DESCRIBED} clusters can be described at once.")
     found, failures = described(
         refs, call.store.find_cluster, lambda cluster: render.cluster(call.store, cluster, include),
-        lambda ref: arns.cluster(call.store, arns.name_from(ref, "cluster")))
+        lambda ref: arns.given_or_built(call.store, ref, "cluster"))
     return {"clusters": found, "failures": failures}
 
 

@@ -56,7 +56,7 @@ def disassociate_gateway_from_cluster(call: Call) -> dict:
 def list_gateway_cluster_associations(call: Call) -> dict:
     request = call.request
     gateway_name = gateways.find(call.store, request.gateway).name if request.gateway else None
-    cluster_name = arns.name_from(request.cluster, "cluster") if request.cluster else None
+    cluster_name = _filter(call.store, request.cluster, "cluster")
     statuses = request.status
     found = sorted((g, c, s) for (g, c), s in gateways.associations(call.store).items()
                    if gateway_name in (None, g) and cluster_name in (None, c)
@@ -87,9 +87,8 @@ def describe_gateway_route(call: Call) -> dict:
 def list_gateway_routes(call: Call) -> dict:
     request = call.request
     gateway_name = gateways.find(call.store, request.gateway).name if request.gateway else None
-    cluster_name = arns.name_from(request.cluster, "cluster") if request.cluster else None
-    service_name = arns.name_from(request.service, "service").rsplit("/", 1)[-1] \
-        if request.service else None
+    cluster_name = _filter(call.store, request.cluster, "cluster")
+    service_name = _filter(call.store, request.service, "service")
     found = [(r, s) for r, s in gateways.routes(call.store)
              if gateway_name in (None, r.gateway_name) and cluster_name in (None, r.cluster_name)
              and service_name in (None, r.service_name)
@@ -98,3 +97,11 @@ def list_gateway_routes(call: Call) -> dict:
     page, token = page_of(found, request, key=lambda item: item[0].arn)
     return {"gatewayRoutes": [render_gateways.route_summary(call.store, r, s) for r, s in page],
             "nextToken": token}
+
+
+def _filter(store, ref: str | None, resource_type: str) -> str | None:
+    """The name a list filters by: None (no filter) when `ref` is not given; "" (which matches
+    nothing) when it is an ARN that names nothing here, such as another account's."""
+    if not ref:
+        return None
+    return arns.name_in(store, ref, resource_type) or ""

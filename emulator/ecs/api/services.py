@@ -57,9 +57,9 @@ def describe_services(call: Call) -> dict:
     cluster = call.store.cluster(request.cluster)
     include = request.include or []
     found, failures = described(
-        refs, lambda ref: call.store.services.get((cluster.name, arns.name_from(ref, "service"))),
+        refs, lambda ref: services.lookup(call.store, cluster, ref),
         lambda service: render_services.service(call.store, service, include),
-        lambda ref: ref if ref.startswith("arn:") else arns.service(call.store, cluster.name, ref))
+        lambda ref: arns.given_or_built(call.store, ref, "service", cluster.name))
     return {"services": found, "failures": failures}
 
 

@@ -51,6 +51,6 @@ def describe_task_sets(call: Call) -> dict:
         return {"taskSets": [render_services.task_set(call.store, service, s, include)
                              for s in service.task_sets], "failures": []}
     found, failures = described(
-        refs, lambda ref: task_sets.lookup(service, ref),
+        refs, lambda ref: task_sets.lookup(call.store, service, ref),
         lambda task_set: render_services.task_set(call.store, service, task_set, include))
     return {"taskSets": found, "failures": failures}

@@ -1,0 +1,78 @@
+"""ECS_EMULATOR_PERSIST with a stack update under way: what is answered while the update waits on
+its service is written before its answer, and survives `kill -9`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import pytest
+
+from tests.test_cli import free_port, start  # noqa: F401  (start is a fixture)
+from tests.test_persistence import Emulator, remove_everything
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.docker
+
+SERVE = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+
+
+def service_template(image: str, desired: int) -> str:
+    return json.dumps({"Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "NetworkMode": "awsvpc", "Cpu": "256", "Memory": "512",
+            "RequiresCompatibilities": ["FARGATE"],
+            "ContainerDefinitions": [{"Name": "main", "Image": image, "Command": SERVE}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "TaskDef"},
+            "DesiredCount": desired, "LaunchType": "FARGATE",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}}}}}})
+
+
+def test_a_stack_made_while_another_updates_survives_kill_9(start, tmp_path,  # noqa: F811
+                                                             busybox_image, docker_client):
+    emulator = Emulator(start, tmp_path, free_port())
+    # the update below waits on tasks that cannot start for as long as the test needs
+    emulator.env["ECS_EMULATOR_CFN_STABILIZE_TIMEOUT"] = "600"
+    emulator.up()
+    emulator.instance = (tmp_path / "state" / "instance").read_text()
+    try:
+        cfn = emulator.client("cloudformation")
+        cfn.create_stack(StackName="app", TemplateBody=service_template(busybox_image, 0))
+        assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == \
+            "CREATE_COMPLETE"
+        updating = threading.Thread(target=lambda: _quietly(
+            lambda: emulator.client("cloudformation").update_stack(
+                StackName="app",
+                TemplateBody=service_template("ecs-emulator-test/nosuch:1", 1))), daemon=True)
+        updating.start()
+        wait_for(lambda: cfn.describe_stack_events(StackName="app")["StackEvents"],
+                 lambda events: any(e["LogicalResourceId"] == "Service"
+                                    and e["ResourceStatus"] == "UPDATE_IN_PROGRESS"
+                                    for e in events))
+
+        cfn.create_stack(StackName="other", TemplateBody=json.dumps({"Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "other"}}}}))
+        assert updating.is_alive()  # answered while the update still waits on its service
+        emulator.running.stop(signal.SIGKILL)
+
+        emulator.up()
+        cfn = emulator.client("cloudformation")
+        other = cfn.describe_stacks(StackName="other")["Stacks"][0]
+        assert other["StackStatus"] == "CREATE_COMPLETE"
+        assert emulator.client("ecs").describe_clusters(
+            clusters=["other"])["clusters"][0]["status"] == "ACTIVE"
+        assert emulator.running.stop() == 0
+    finally:
+        if emulator.running is not None:
+            emulator.running.kill()
+        remove_everything(docker_client, emulator.instance)
+
+
+def _quietly(call) -> None:
+    try:
+        call()
+    except Exception:  # the kill cuts the update's call short: its answer never comes
+        pass
