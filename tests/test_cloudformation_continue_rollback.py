@@ -2,12 +2,20 @@
 old task definition was deregistered meanwhile, and UpdateService refuses an INACTIVE one) is
 refused updates, fails again when continued as it is, fails with the reason when told to skip
 what it cannot, and ends UPDATE_ROLLBACK_COMPLETE, its template and parameters back, when the
-failed service is skipped."""
+failed service is skipped; and an update a kill -9 cut short is rolled back whole after the
+restart."""
 
 import json
+import signal
+import threading
 
 import pytest
 from botocore.exceptions import ClientError
+
+from tests.test_cli import free_port, start  # noqa: F401  (start is a fixture)
+from tests.test_persistence import Emulator, remove_everything
+from tests.test_persistence_stacks import _quietly, service_template
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -151,3 +159,52 @@ def test_skipping_the_failed_resource_completes_the_rollback(failed_rollback):
     assert status(cfn) == "UPDATE_COMPLETE"
     assert refused(cfn.continue_update_rollback, StackName="nothing") == (
         "Stack [nothing] does not exist")
+
+
+def test_an_update_a_kill_cut_short_is_rolled_back_whole(start, tmp_path,  # noqa: F811
+                                                          busybox_image, docker_client):
+    """kill -9 in an update leaves the stack UPDATE_ROLLBACK_FAILED after the restart, with the
+    update's template in; continuing puts the template from before the update back, and its
+    resources (what it goes back to is persisted with the stack)."""
+    emulator = Emulator(start, tmp_path, free_port())
+    emulator.env["ECS_EMULATOR_CFN_STABILIZE_TIMEOUT"] = "600"  # the update waits until killed
+    emulator.up()
+    emulator.instance = (tmp_path / "state" / "instance").read_text()
+    try:
+        cfn = emulator.client("cloudformation")
+        before = service_template(busybox_image, 0)
+        cfn.create_stack(StackName="app", TemplateBody=before)
+        updating = threading.Thread(target=lambda: _quietly(
+            lambda: emulator.client("cloudformation").update_stack(
+                StackName="app", TemplateBody=service_template("ecs-emulator-test/nosuch:1", 1))),
+            daemon=True)
+        updating.start()
+        wait_for(lambda: cfn.describe_stack_events(StackName="app")["StackEvents"],
+                 lambda events: any(e["LogicalResourceId"] == "Service"
+                                    and e["ResourceStatus"] == "UPDATE_IN_PROGRESS"
+                                    for e in events))
+        cfn.create_stack(StackName="written", TemplateBody=json.dumps(
+            {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))  # its answer waits for a write
+        emulator.running.stop(signal.SIGKILL)
+
+        emulator.up()
+        cfn, ecs = emulator.client("cloudformation"), emulator.client("ecs")
+        assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == \
+            "UPDATE_ROLLBACK_FAILED"
+        cfn.continue_update_rollback(StackName="app")
+        assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == \
+            "UPDATE_ROLLBACK_COMPLETE"
+        assert cfn.get_template(StackName="app")["TemplateBody"] == json.loads(before)
+        resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in
+                     cfn.describe_stack_resources(StackName="app")["StackResources"]}
+        service = ecs.describe_services(cluster=resources["Cluster"],
+                                        services=[resources["Service"]])["services"][0]
+        assert service["desiredCount"] == 0
+        image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
+            "taskDefinition"]["containerDefinitions"][0]["image"]
+        assert image == busybox_image
+        assert emulator.running.stop() == 0
+    finally:
+        if emulator.running is not None:
+            emulator.running.kill()
+        remove_everything(docker_client, emulator.instance)

@@ -22,20 +22,23 @@ from __future__ import annotations
 
 from emulator.cloudformation import stack_lock
 from emulator.cloudformation.errors import validation_error
-from emulator.cloudformation.stack_life import add_event, failures, reason_of
+from emulator.cloudformation.stack_life import add_event, failures, reason_of, roll_back_update
 from emulator.cloudformation.stack_role import find_stack
 
 SKIPPED = "Resource skipped during UpdateRollback"
 # AWS's words (the operation's internal name in them) for a stack not in UPDATE_ROLLBACK_FAILED.
 WRONG_STATUS = "RollbackUpdatedStack cannot be called from current stack status"
-# On moto's Stack: (template body, its dict as the resource map holds it, input parameters).
+# On moto's Stack: (template body, its dict as the resource map holds it, input parameters,
+# resolved parameters).
 _TARGET = "_emulator_rollback_target"
 
 
 def remember(stack, template: str, parameters: dict) -> None:
     """At an update's start: what its rollback, and a ContinueUpdateRollback after it, go back
     to (the resource map's dict of the template: moto fills in what it leaves out)."""
-    stack.__dict__[_TARGET] = (template, stack.resource_map._template, dict(parameters))
+    resource_map = stack.resource_map
+    stack.__dict__[_TARGET] = (template, resource_map._template, dict(parameters),
+                               dict(resource_map.resolved_parameters))
 
 
 def continue_update_rollback(self):
@@ -97,9 +100,9 @@ def _roll_back(stack, skip: list) -> None:
     from moto.cloudformation import parsing
 
     resource_map = stack.resource_map
-    template, target, parameters = stack.__dict__.get(_TARGET) or (
+    template, target, parameters, resolved = stack.__dict__.get(_TARGET) or (
         stack.template, stack.parse_template(stack.template),
-        dict(resource_map.input_parameters or {}))
+        dict(resource_map.input_parameters or {}), dict(resource_map.resolved_parameters))
     owed = [logical_id for logical_id, status in _latest_statuses(stack).items()
             if status == "UPDATE_FAILED" and logical_id not in skip]
     for logical_id in skip:
@@ -115,7 +118,7 @@ def _roll_back(stack, skip: list) -> None:
         if resource_map._template != target or dict(resource_map.input_parameters or {}) \
                 != parameters:
             # Cut short before the rollback put the old template back: the whole of it again.
-            resource_map.update(target, parameters)
+            roll_back_update(resource_map, target, parameters, resolved)
         for logical_id in owed:
             body = target["Resources"].get(logical_id)
             if body is not None and logical_id in resource_map._parsed_resources:
