@@ -15,12 +15,13 @@ ClientRequestToken is request_tokens.py's.
 
 What the rollback goes back to is recorded on moto's Stack when an update starts (`remember`),
 so it lives, and is persisted, with the stack: an update cut short by the emulator's end had
-already put its own template in.
+already put its own template in, and is rolled back whole (its resource cut short half-way
+taken as in the update's state, so it is updated back).
 """
 
 from __future__ import annotations
 
-from emulator.cloudformation import stack_lock
+from emulator.cloudformation import replacements, stack_lock
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.stack_life import add_event, failures, reason_of, roll_back_update
 from emulator.cloudformation.stack_role import find_stack
@@ -113,6 +114,11 @@ def _roll_back(stack, skip: list) -> None:
     target = {**target, "Resources": {**target.get("Resources", {}),
                                       **{s: resource_map._resource_json_map[s] for s in skip}}}
     failures(resource_map).clear()
+    _mark_cut_short(stack, resource_map)
+    # As run_update's rollback: a cut-short update's replacements (if any were kept) give the
+    # old resources back, and what the update (or this rollback) made in their place goes.
+    replacements.restore(resource_map)
+    resource_map._emulator_updating = True  # replacements.begin's, keeping what it lists
     resource_map.rolling_back = True  # update_scope: no check of the whole first
     try:
         if resource_map._template != target or dict(resource_map.input_parameters or {}) \
@@ -127,19 +133,41 @@ def _roll_back(stack, skip: list) -> None:
                     resource_map._region_name)
     except Exception as error:  # noqa: BLE001 - the outcome is the stack's status, as on AWS
         failed = list(failures(resource_map))
+        replacements.discard_made(stack)  # else nothing tracks them, not even DeleteStack
         _failed(stack, f"The following resource(s) failed to update: [{', '.join(failed)}]."
                 if failed else reason_of(error))
         return
+    else:
+        stack.template = template
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        stack.__dict__.pop(_TARGET, None)
+        replacements.clean_up_after_rollback(stack)
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
     finally:
         resource_map.rolling_back = False
         failures(resource_map).clear()
-    stack.template = template
-    stack._parse_template()
-    stack.output_map = stack._create_output_map()
-    stack.__dict__.pop(_TARGET, None)
-    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-    stack.status = "UPDATE_ROLLBACK_COMPLETE"
-    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        replacements.end(resource_map)
+
+
+def _mark_cut_short(stack, resource_map) -> None:
+    """A resource whose update the emulator's end cut short (its latest event
+    UPDATE_IN_PROGRESS) may have got half-way, while the stack still holds it as it was: it is
+    taken as being in the update's state (its template's properties, resolved now, before
+    anything is put back), so the rollback updates it back (replacements.restore)."""
+    from moto.cloudformation import parsing
+
+    for logical_id, status in _latest_statuses(stack).items():
+        resource = resource_map._parsed_resources.get(logical_id)
+        body = (resource_map._resource_json_map or {}).get(logical_id)
+        if (status != "UPDATE_IN_PROGRESS" or body is None
+                or getattr(resource, "attempted", False) is not None):
+            continue  # not cut short, or not one of ours (moto's have no half-way state)
+        try:
+            resource.attempted = parsing.clean_json(body, resource_map).get("Properties") or {}
+        except Exception:  # noqa: BLE001 - unresolvable now: rolled back as the stack holds it
+            continue
 
 
 def _failed(stack, reason: str) -> None:
