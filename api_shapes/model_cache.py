@@ -11,6 +11,13 @@ reinstalled, or a model added under ~/.aws/models, is read afresh and the copy w
 A copy that cannot be read or written (no home directory, a read-only one, a torn file) is
 passed over: the model is then read from botocore's file, as without a cache.
 
+A copy is read, and written, only where no one else could have put it: the file and its directory
+must belong to the user we run as and be writable by no group or other user. `sudo -E
+ecs-emulator serve` keeps the user's HOME: the copies there are the user's, and root does not
+take what they hold (dataclass_code.py's are compiled code, run at start-up) nor leave copies of
+its own there. A directory of ours that a umask of 002 left group-writable is narrowed when a
+copy is written into it.
+
 Each model file has a copy of its own (its name carries a checksum of the file's path and the
 interpreter's version): emulators of several virtualenvs on one machine (a project's, another
 project's, tox's) would otherwise overwrite one shared copy in turn, and each start would parse
@@ -43,9 +50,8 @@ def key_of(path: str) -> tuple:
 def read(service: str, key: tuple) -> dict | None:
     """The cached model of `service` if it was made from the file `key` describes; else None."""
     try:
-        with open(_path(service, key), "rb") as file:
-            stored_key, model = marshal.loads(file.read())
-    except (OSError, EOFError, ValueError, TypeError):  # absent, torn, another format
+        stored_key, model = marshal.loads(_read_own(os.path.basename(_path(service, key))))
+    except (OSError, EOFError, ValueError, TypeError):  # absent, not ours, torn, another format
         return None
     return model if stored_key == key and isinstance(model, dict) else None
 
@@ -56,7 +62,8 @@ def write(service: str, key: tuple, model: dict) -> None:
     import tempfile  # (only here: a copy is written once per model file)
 
     try:
-        os.makedirs(CACHE_DIR, exist_ok=True)
+        os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
+        _own_directory()
         handle, temporary = tempfile.mkstemp(dir=CACHE_DIR, prefix=f".{service}.")
         try:
             with os.fdopen(handle, "wb") as file:
@@ -68,6 +75,36 @@ def write(service: str, key: tuple, model: dict) -> None:
         _forget_old(service, _path(service, key))
     except (OSError, ValueError):
         pass
+
+
+def _read_own(name: str) -> bytes:
+    """The content of the file `name` in CACHE_DIR if it and the directory are ours alone (module
+    docstring); else OSError. Both are checked as opened, so nothing can be swapped in between."""
+    directory = os.open(CACHE_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _check_own(os.fstat(directory))
+        handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
+    finally:
+        os.close(directory)
+    with open(handle, "rb") as file:
+        _check_own(os.fstat(handle))
+        return file.read()
+
+
+def _own_directory() -> None:
+    """CACHE_DIR is ours alone (narrowed if it is ours but group- or world-writable); else
+    OSError, and no copy is written there."""
+    stat = os.stat(CACHE_DIR)
+    if stat.st_uid == os.geteuid() and stat.st_mode & 0o022:
+        os.chmod(CACHE_DIR, stat.st_mode & 0o7755)
+        stat = os.stat(CACHE_DIR)
+    _check_own(stat)
+
+
+def _check_own(stat: os.stat_result) -> None:
+    if stat.st_uid != os.geteuid() or stat.st_mode & 0o022:
+        raise PermissionError(f"{CACHE_DIR}: not ours alone (uid {stat.st_uid}, "
+                              f"mode {stat.st_mode & 0o7777:o})")
 
 
 def _forget_old(service: str, kept: str) -> None:
@@ -108,7 +145,12 @@ def without_documentation(model: dict) -> dict:
 
 
 def _path(service: str, key: tuple) -> str:
-    """Where the copy of the model file `key` describes lives (one per file and interpreter)."""
+    """Where the copy of the model file `key` describes lives (one per file and interpreter).
+
+    The key's second and third items name the copy (for a model: the interpreter's minor version
+    and the model file's path; for dataclass_code's, the interpreter's full version and the
+    emulator's path); the rest say whether it is current, and a copy no longer current is
+    replaced in the same place."""
     _, interpreter, path = key[:3]
     checksum = zlib.crc32(f"{path}\0{interpreter}".encode())
     return os.path.join(CACHE_DIR, f"{service}-{checksum:08x}.marshal")

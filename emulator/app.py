@@ -71,6 +71,7 @@ class Emulator:
     container_endpoint_provider: object = None
     ecr: EcrState | None = None
     closers: list = field(default_factory=list)  # called on stop, after the engine's
+    data_lock: object = None  # the data directory's (data_lock.py), let go of last on stop
     starters: list = field(default_factory=list)  # called on start, before the engine's
     http_port: int = 0  # the port we serve on, once the server has bound it
     callers: Callers | None = None  # who is calling, by address (access/callers.py)
@@ -117,12 +118,18 @@ class Emulator:
         self.scheduler.start()
 
     def stop(self) -> None:
-        self.scheduler.stop()
         try:
-            self.engine.stop(remove_everything=not self.settings.keep_resources)
+            self.scheduler.stop()
+            try:
+                self.engine.stop(remove_everything=not self.settings.keep_resources)
+            finally:
+                for close in self.closers:
+                    _close(close)
         finally:
-            for close in self.closers:
-                close()
+            # Last, whatever failed before: the saved state is written (a closer) while the
+            # directory is still ours, and a failed stop must not keep it from the next start.
+            if self.data_lock is not None:
+                self.data_lock.release()
 
     def reset(self) -> None:
         if self.ecs.exec_sessions is not None:
@@ -165,9 +172,17 @@ def create_app(settings: Settings | None = None) -> Emulator:
         if lock is not None:
             lock.release()
         raise
-    if lock is not None:
-        emulator.closers.append(lock.release)
+    emulator.data_lock = lock
     return emulator
+
+
+def _close(close) -> None:
+    """One closer: its failure is logged, and the closers after it still run (each lets go of
+    something of its own: addresses, listeners, rules, the saved state)."""
+    try:
+        close()
+    except Exception:
+        logging.getLogger(__name__).exception("stopping: %r failed", close)
 
 
 def _wired(settings: Settings) -> Emulator:

@@ -14,6 +14,12 @@ ImportError leaves them None. Our servers use no TLS (no ssl_adapter). So while 
 only when nothing has imported ssl yet, `import ssl` fails; the next import of ssl (the Docker
 SDK's, after the first answer) loads it as usual.
 
+These stand-ins fit the cheroot we know (pyproject asks for cheroot>=10.0, with no upper
+bound). A later one that asks them for more must still start: a name a stand-in lacks is taken
+from the real module, loaded then in its place (a module's __getattr__); and if cheroot's import
+fails all the same (ImportError: ssl, say, needed after all), the stand-ins and what was loaded
+of cheroot are dropped and cheroot is imported as usual, at the usual cost.
+
 Every module of ours that imports cheroot imports this module first.
 """
 
@@ -51,25 +57,47 @@ def _pass_none(func):
     return wrapper
 
 
+def _real_attribute(module_name: str, attribute: str):
+    """A stand-in's `attribute` it does not have, from the real module, which takes the stand-in's
+    place in sys.modules for good (the clean-up in _import() leaves what is not a stand-in)."""
+    if attribute.startswith("__"):  # the import system's questions (__path__...): a module's own
+        raise AttributeError(attribute)
+    sys.modules.pop(module_name, None)
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _stand_in(name: str, **attributes) -> types.ModuleType:
+    module = types.ModuleType(name)
+    vars(module).update(attributes, __getattr__=functools.partial(_real_attribute, name))
+    return module
+
+
+def _import_cheroot() -> None:
+    import cheroot  # noqa: F401
+    import cheroot._compat  # noqa: F401
+    import cheroot.workers.threadpool  # noqa: F401
+
+
 def _import() -> None:
     if "cheroot" in sys.modules:
         return
     stand_ins = {}
     if "importlib.metadata" not in sys.modules:
-        stand_in = types.ModuleType("importlib.metadata")
-        stand_in.version = _dist_info_version
-        stand_ins["importlib.metadata"] = stand_in
+        stand_ins["importlib.metadata"] = _stand_in("importlib.metadata",
+                                                    version=_dist_info_version)
     if "ssl" not in sys.modules:
         stand_ins["ssl"] = None  # (None in sys.modules: the import raises ImportError)
     if "jaraco.functools" not in sys.modules:
-        stand_in = types.ModuleType("jaraco.functools")
-        stand_in.pass_none = _pass_none
-        stand_ins["jaraco.functools"] = stand_in
+        stand_ins["jaraco.functools"] = _stand_in("jaraco.functools", pass_none=_pass_none)
     sys.modules.update(stand_ins)
     try:
-        import cheroot  # noqa: F401
-        import cheroot._compat  # noqa: F401
-        import cheroot.workers.threadpool  # noqa: F401
+        _import_cheroot()
+    except ImportError:
+        if not stand_ins:
+            raise
+        failed = True  # (a cheroot these stand-ins do not fit: imported as usual below)
+    else:
+        failed = False
     finally:
         for name, stand_in in stand_ins.items():
             if name in sys.modules and sys.modules[name] is stand_in:
@@ -77,6 +105,11 @@ def _import() -> None:
         if "importlib.metadata" in stand_ins and getattr(importlib, "metadata", None) is \
                 stand_ins["importlib.metadata"]:
             del importlib.metadata
+    if failed:
+        for name in [name for name in sys.modules
+                     if name == "cheroot" or name.startswith("cheroot.")]:
+            del sys.modules[name]
+        _import_cheroot()
 
 
 _import()

@@ -174,8 +174,10 @@ def _serve(args) -> int:
     # The start-up's dataclasses (the settings', the emulator modules') take their methods'
     # code from the last start's (emulator/dataclass_code.py): compiling it was nearly a third
     # of the start-up's instructions.
-    with dataclass_code.cached():
+    with dataclass_code.cached() as codes:
         built = _build(args)
+        # (only a start that got its server keeps what it compiled: one that failed used few)
+        codes.complete = not isinstance(built, int)
     if isinstance(built, int):
         return built
     settings, server = built
@@ -234,14 +236,14 @@ def _build(args):
         print(f"ecs-emulator: cannot listen on {settings.host}:{settings.port}: {error}",
               file=sys.stderr)
         return 1
-    from emulator.data_lock import DataDirectoryInUse
+    from emulator.data_lock import DataDirectoryRefused
 
     try:
         return settings, _server(settings, listener)
     except BaseException as error:
         if listener is not None:
             listener.close()
-        if isinstance(error, DataDirectoryInUse):  # (it names the directory and the holder)
+        if isinstance(error, DataDirectoryRefused):  # (it names the directory and why)
             print(f"ecs-emulator: {error}", file=sys.stderr)
             return 1
         raise

@@ -6,6 +6,7 @@ command-line flags override them.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import pwd
 import re
@@ -15,15 +16,28 @@ from typing import NamedTuple
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default, so ARNs agree across services
 
 
+# The variables from_env() is told to leave unread (from_env's `unread`): as if not set.
+_UNREAD: contextvars.ContextVar[frozenset] = contextvars.ContextVar("unread", default=frozenset())
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return default if name in _UNREAD.get() else os.environ.get(name, default)
+
+
+def set_in_environment(names) -> dict[str, str]:
+    """Those of the variables `names` that are set (and not empty), with their values."""
+    return {name: os.environ[name] for name in names if os.environ.get(name)}
+
+
 def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
+    raw = _env(name)
     if raw is None or raw == "":
         return default
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+    raw = _env(name)
     return int(raw) if raw not in (None, "") else default
 
 
@@ -47,7 +61,7 @@ def docker_concurrency_for(settings: "Settings", task_network: str) -> int:
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+    raw = _env(name)
     return float(raw) if raw not in (None, "") else default
 
 
@@ -321,24 +335,36 @@ class Settings:
         return {name: value for name, value in values.items() if value}
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
-        settings = cls(
-            host=os.environ.get("ECS_EMULATOR_HOST", cls.host),
+    def from_env(cls, *, unread=frozenset(), **overrides) -> "Settings":
+        """The settings the environment gives, then `overrides` (those not None). The variables
+        named in `unread` are not read (taken as unset): a value they hold, however wrong, is
+        nobody's concern (the pytest plugin's session leaves a user's emulator's places)."""
+        token = _UNREAD.set(frozenset(unread))
+        try:
+            settings = cls._read_environment()
+        finally:
+            _UNREAD.reset(token)
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def _read_environment(cls) -> "Settings":
+        return cls(
+            host=_env("ECS_EMULATOR_HOST", cls.host),
             port=_env_int("ECS_EMULATOR_PORT", cls.port),
             front_door_port=_env_int("ECS_EMULATOR_FRONT_DOOR_PORT", None),  # None: not set
-            default_region=os.environ.get("ECS_EMULATOR_REGION", cls.default_region),
-            default_account_id=os.environ.get("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
+            default_region=_env("ECS_EMULATOR_REGION", cls.default_region),
+            default_account_id=_env("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
             threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),
             strict_responses=_env_bool("ECS_EMULATOR_STRICT_RESPONSES", cls.strict_responses),
             log_requests=_env_bool("ECS_EMULATOR_LOG_REQUESTS", cls.log_requests),
-            publish_host=os.environ.get("ECS_EMULATOR_PUBLISH_HOST", cls.publish_host),
+            publish_host=_env("ECS_EMULATOR_PUBLISH_HOST", cls.publish_host),
             task_retention_s=_env_int("ECS_EMULATOR_TASK_RETENTION", cls.task_retention_s),
             inject_endpoint=_env_bool("ECS_EMULATOR_INJECT_ENDPOINT", cls.inject_endpoint),
             keep_resources=_env_bool("ECS_EMULATOR_KEEP_RESOURCES", cls.keep_resources),
             max_launch_backoff_s=_env_int("ECS_EMULATOR_MAX_LAUNCH_BACKOFF",
                                           cls.max_launch_backoff_s),
             steady_after_s=_env_float("ECS_EMULATOR_STEADY_AFTER", cls.steady_after_s),
-            data_dir=os.environ.get("ECS_EMULATOR_DATA_DIR") or None,
+            data_dir=_env("ECS_EMULATOR_DATA_DIR") or None,
             registry_auth=_env_bool("ECS_EMULATOR_REGISTRY_AUTH", cls.registry_auth),
             auto_container_instance=_env_bool("ECS_EMULATOR_AUTO_CONTAINER_INSTANCE",
                                               cls.auto_container_instance),
@@ -347,32 +373,31 @@ class Settings:
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
             cfn_stabilize_timeout_s=_env_int("ECS_EMULATOR_CFN_STABILIZE_TIMEOUT",
                                              cls.cfn_stabilize_timeout_s),
-            own_container=os.environ.get("ECS_EMULATOR_OWN_CONTAINER") or None,
+            own_container=_env("ECS_EMULATOR_OWN_CONTAINER") or None,
             ecr_restore_s=_env_int("ECS_EMULATOR_ECR_RESTORE_SECONDS", cls.ecr_restore_s),
             allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
                                              cls.allow_task_host_access),
             enforce_iam=_env_bool("ECS_EMULATOR_ENFORCE_IAM", cls.enforce_iam),
             persist=_env_bool("ECS_EMULATOR_PERSIST", cls.persist),
-            docker_host=os.environ.get("DOCKER_HOST") or None,
-            docker_tls_verify=os.environ.get("DOCKER_TLS_VERIFY") or None,
-            docker_cert_path=os.environ.get("DOCKER_CERT_PATH") or None,
-            engines=parse_engines(os.environ.get("ECS_EMULATOR_ENGINES", "")),
+            docker_host=_env("DOCKER_HOST") or None,
+            docker_tls_verify=_env("DOCKER_TLS_VERIFY") or None,
+            docker_cert_path=_env("DOCKER_CERT_PATH") or None,
+            engines=parse_engines(_env("ECS_EMULATOR_ENGINES", "")),
             registry_address=check_registry_address(
-                os.environ["ECS_EMULATOR_REGISTRY_ADDRESS"])
-            if os.environ.get("ECS_EMULATOR_REGISTRY_ADDRESS") else None,
+                _env("ECS_EMULATOR_REGISTRY_ADDRESS"))
+            if _env("ECS_EMULATOR_REGISTRY_ADDRESS") else None,
             engine_lost_after_s=_env_float("ECS_EMULATOR_ENGINE_LOST_AFTER",
                                            cls.engine_lost_after_s),
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
             sandbox_pool_burst=_env_int("ECS_EMULATOR_SANDBOX_POOL_BURST",
                                         cls.sandbox_pool_burst),
             docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY", None),
-            task_network=_task_network(os.environ.get("ECS_EMULATOR_TASK_NETWORK")),
-            control_token=_control_token_mode(os.environ.get("ECS_EMULATOR_CONTROL_TOKEN")),
+            task_network=_task_network(_env("ECS_EMULATOR_TASK_NETWORK")),
+            control_token=_control_token_mode(_env("ECS_EMULATOR_CONTROL_TOKEN")),
             placement_wait_s=_env_float("ECS_EMULATOR_PLACEMENT_WAIT", cls.placement_wait_s),
-            allowed_hosts=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_HOSTS", ""),
+            allowed_hosts=parse_allowed(_env("ECS_EMULATOR_ALLOWED_HOSTS", ""),
                                         "ECS_EMULATOR_ALLOWED_HOSTS"),
-            allowed_origins=parse_allowed(os.environ.get("ECS_EMULATOR_ALLOWED_ORIGINS", ""),
+            allowed_origins=parse_allowed(_env("ECS_EMULATOR_ALLOWED_ORIGINS", ""),
                                           "ECS_EMULATOR_ALLOWED_ORIGINS"),
-            local_users=_local_users(os.environ.get("ECS_EMULATOR_LOCAL_USERS")),
+            local_users=_local_users(_env("ECS_EMULATOR_LOCAL_USERS")),
         )
-        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -19,6 +19,8 @@ error against AWS's error form, and fail the call if one does not fit.
 from __future__ import annotations
 
 import contextlib
+import re
+import warnings
 from dataclasses import replace
 from typing import Iterator
 
@@ -100,7 +102,11 @@ def start_server(settings: Settings):
     from emulator.server import EmulatorServer
 
     server = EmulatorServer(create_app(settings), settings.host, settings.port)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        server.stop()  # what started before the failure (the data directory's lock too)
+        raise
     return server
 
 
@@ -116,21 +122,44 @@ def running_emulator(settings: Settings) -> Iterator[EmulatorHandle]:
 
 # What a user's own running emulator holds, which their exported ECS_EMULATOR_* variables name
 # for it: its state (a test's reset would empty its registry, overwrite its saved state and
-# remove its tasks' containers), its front-door port, and the registry address and extra
-# Docker Engines it told (whose `registry=` names its port, so tasks would pull from it). A test
-# session's emulator takes none of them from the environment; a conftest that wants one says so
-# in its own `ecs_emulator_settings` (README: Quick start: pytest).
-_NOT_FROM_THE_ENVIRONMENT = dict(persist=False, data_dir=None, front_door_port=None,
-                                 registry_address=None, engines=())
+# remove its tasks' containers), its host and ports, and the registry address and extra Docker
+# Engines it told (whose `registry=` names its port, so tasks would pull from it). A test
+# session's emulator leaves them unread (a value in error fails nothing); a conftest that wants
+# one says so in its own `ecs_emulator_settings` (README: Quick start: pytest).
+_USERS_PLACES = {"ECS_EMULATOR_PERSIST": "persist", "ECS_EMULATOR_DATA_DIR": "data_dir",
+                 "ECS_EMULATOR_HOST": "host", "ECS_EMULATOR_PORT": "port",
+                 "ECS_EMULATOR_FRONT_DOOR_PORT": "front_door_port",
+                 "ECS_EMULATOR_REGISTRY_ADDRESS": "registry_address",
+                 "ECS_EMULATOR_ENGINES": "engines"}
+_REGISTRY = "ECS_EMULATOR_REGISTRY_ADDRESS"
+_warned: set[str] = set()
 
 
 def isolated_settings(**overrides) -> Settings:
     """The settings of a test session's emulator: the environment's (region, account, timings,
     task network, IAM...), on a free port of 127.0.0.1, strict responses, apart from the
-    user's own emulator (_NOT_FROM_THE_ENVIRONMENT); then `overrides`."""
-    settings = replace(Settings.from_env(), host="127.0.0.1", port=0, strict_responses=True,
-                       **_NOT_FROM_THE_ENVIRONMENT)
+    user's own emulator (_USERS_PLACES, each set one warned of once); then `overrides`."""
+    from emulator.config import set_in_environment
+
+    given = set_in_environment(_USERS_PLACES)
+    # Only a :port names an emulator's port: a bare host name is where the engines reach this
+    # host's registry (Docker-in-Docker, a remote engine in CI), the session's as much as any.
+    kept = {_REGISTRY} if _REGISTRY in given and not _names_a_port(given[_REGISTRY]) else set()
+    for name in sorted(given.keys() - kept - _warned):
+        _warned.add(name)
+        warnings.warn(
+            f"{name} is set, and the pytest plugin's emulator ignores it (it names your own "
+            f"emulator's); to use it in tests, return dataclasses.replace("
+            f"ecs_emulator_settings, {_USERS_PLACES[name]}=...) from an ecs_emulator_settings "
+            "fixture in your conftest.py", UserWarning, stacklevel=2)
+    settings = Settings.from_env(unread=_USERS_PLACES.keys() - kept)
+    settings = replace(settings, host="127.0.0.1", port=0, strict_responses=True,
+                       persist=False, data_dir=None, front_door_port=None, engines=())
     return replace(settings, **overrides)
+
+
+def _names_a_port(address: str) -> bool:
+    return re.search(r":\d+$", address) is not None  # ("[::1]" ends in "]": no port)
 
 
 @pytest.fixture(scope="session")

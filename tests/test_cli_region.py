@@ -67,17 +67,48 @@ def test_the_ecs_cli_words_keep_the_configs_region_first(cli, tutorial_left_behi
     assert clean_emulator.client("ecs").list_clusters()["clusterArns"] == []
 
 
-def test_an_empty_region_says_where_the_clusters_are(cli, cluster, clean_emulator):
+def test_an_empty_region_says_where_the_clusters_are(cli, cluster, clean_emulator, monkeypatch):
     code, out, err = cli("ps", "--region", "eu-central-1")
     assert code == 0 and out.splitlines()[1:] == []
+    # --region beats AWS_REGION: only --region is worth naming
     hint = (f"No clusters in eu-central-1; there are some in {clean_emulator.region} "
-            f"(--region {clean_emulator.region}, or AWS_REGION)")
-    assert hint in err
+            f"(--region {clean_emulator.region})")
+    assert hint in err.splitlines()
     code, out, err = cli("status", "--region", "eu-central-1")
-    assert "Clusters: 0" in out and hint in err
+    assert "Clusters: 0" in out and hint in err.splitlines()
+    # the region came from AWS_REGION: changing it would do
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert f"(--region {clean_emulator.region}, or AWS_REGION)" in cli("ps")[2]
+    monkeypatch.setenv("AWS_REGION", clean_emulator.region)
     # none where it looks and nowhere else: nothing to say
     clean_emulator.client("ecs").delete_cluster(cluster=cluster)
     assert "No clusters" not in cli("ps", "--region", "eu-central-1")[2]
     # a region with clusters: no hint either
     clean_emulator.client("ecs", region="eu-central-1").create_cluster(clusterName="there")
     assert "No clusters" not in cli("status", "--region", "eu-central-1")[2]
+
+
+def test_a_failing_look_at_other_regions_is_no_failure_of_the_command(cli, cluster,
+                                                                      monkeypatch):
+    """The hint's ListClusters in each other region is a hint's: its refusal (or an emulator
+    gone meanwhile) leaves the table printed and the exit code 0."""
+    from botocore.exceptions import ClientError
+
+    from emulator.cli_commands.connection import Connection
+
+    made = Connection.client
+
+    def refusing_elsewhere(self, service, region=None):
+        client = made(self, service, region)
+        if region not in (None, self.region):
+            def refuse(**_):
+                raise ClientError({"Error": {"Code": "AccessDeniedException",
+                                             "Message": "not there"}}, "ListClusters")
+            client.meta.events.register("before-call.ecs.ListClusters", refuse)
+        return client
+
+    monkeypatch.setattr(Connection, "client", refusing_elsewhere)
+    for command in ("ps", "status"):
+        code, out, err = cli(command, "--region", "eu-central-1")
+        assert code == 0, err
+        assert "No clusters" not in err and "Traceback" not in err

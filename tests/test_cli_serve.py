@@ -3,6 +3,7 @@ and one per task state change; --quiet drops the API lines."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import boto3
@@ -207,3 +208,52 @@ def test_cheroot_is_imported_without_ssl_or_jaraco_functools_which_load_as_usual
             "import http.client, urllib3\n"
             "assert http.client.HTTPSConnection\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+LATER_CHEROOT = {
+    # A later cheroot that asks the stand-ins for more: what differs from the one we know.
+    "a name jaraco.functools's stand-in lacks": (
+        "__init__.py", "from jaraco.functools import compose\n",
+        "assert cheroot.compose is jaraco.functools.compose\n"
+        "assert 'ssl' not in sys.modules  # (the other stand-ins still served)\n"),
+    "a name importlib.metadata's stand-in lacks": (
+        "__init__.py", "from importlib.metadata import distribution\n",
+        "assert cheroot.distribution is importlib.metadata.distribution\n"),
+    "ssl, with no ImportError taken": (
+        "_compat.py", "import ssl\n",
+        "import ssl\n"
+        "assert cheroot._compat.ssl is ssl and ssl.OPENSSL_VERSION_INFO >= (1, 1)\n"),
+}
+
+
+@pytest.mark.parametrize("change", list(LATER_CHEROOT))
+def test_a_later_cheroot_that_asks_the_stand_ins_for_more_is_still_imported(tmp_path, change):
+    """cheroot_import's stand-ins fit today's cheroot; one that imports more from them (here a
+    cheroot of our making, found first on the path) is imported all the same, at worst as
+    without them, and importlib.metadata and jaraco.functools are then the real ones."""
+    import subprocess
+    import sys
+
+    changed_file, line, checks = LATER_CHEROOT[change]
+    files = {
+        "__init__.py": "from importlib import metadata\n"
+                       "__version__ = metadata.version('cheroot')\n",
+        "_compat.py": "try:\n    import ssl\nexcept ImportError:\n    ssl = None\n",
+        "workers/__init__.py": "",
+        "workers/threadpool.py": "from jaraco.functools import pass_none\n",
+    }
+    files[changed_file] += line
+    for name, text in files.items():
+        (tmp_path / "cheroot" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cheroot" / name).write_text(text)
+    (tmp_path / "cheroot-99.0.dist-info").mkdir()
+    (tmp_path / "cheroot-99.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: cheroot\nVersion: 99.0\n")
+    code = ("import sys, emulator.cheroot_import, cheroot, cheroot._compat\n"
+            "import cheroot.workers.threadpool, importlib.metadata, jaraco.functools\n"
+            "assert cheroot.__file__.startswith(sys.argv[1]) and cheroot.__version__ == '99.0'\n"
+            "assert importlib.metadata.__file__ and jaraco.functools.__file__  # the real ones\n"
+            "assert importlib.metadata.version('cheroot') == '99.0'\n"
+            "assert cheroot.workers.threadpool.pass_none is not None\n" + checks)
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=60,
+                   env={**os.environ, "PYTHONPATH": str(tmp_path)})

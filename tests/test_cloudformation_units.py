@@ -86,6 +86,12 @@ def test_an_update_runs_after_the_updates_of_what_it_refers_to():
     body = {"Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Fn::GetAtt": ["TaskDef", "Arn"]},
             "DependsOn": "Role"}
     assert references(body) == {"Cluster", "TaskDef", "Role"}
+    # a DependsOn below the resource's own is a property: a container's names containers
+    task_definition = {"Type": "AWS::ECS::TaskDefinition", "DependsOn": ["Role"], "Properties": {
+        "ExecutionRoleArn": {"Fn::GetAtt": "Role.Arn"},
+        "ContainerDefinitions": [{"Name": "a", "DependsOn": [{"ContainerName": "b",
+                                                              "Condition": "START"}]}]}}
+    assert references(task_definition) == {"Role"}
     refs = {"Service": {"TaskDef", "Cluster"}, "TaskDef": {"Role"}, "Cluster": set(),
             "Role": set()}
     assert _in_dependency_order(["Service", "TaskDef", "Role"], refs) == [
@@ -290,6 +296,43 @@ def test_a_restart_settles_the_operations_the_kill_cut_short():
             assert (last.resource_status, last.resource_status_reason) == (
                 (settled, reason) if settled != saved else ("CREATE_COMPLETE", None)), saved
         assert backend.change_sets[change_set_id].execution_status == "EXECUTE_FAILED"
+    finally:
+        backend.reset()
+
+
+def test_a_snapshot_taken_during_a_rollback_brings_back_none_of_its_marks():
+    """A stack saved while its update rolled back (a kill then) and read back: a later update
+    updates what changed, not everything that refers to the parameters the rollback changed,
+    and runs as an update, not as a rollback."""
+    import json
+
+    from moto.cloudformation.models import cloudformation_backends
+
+    from emulator.cloudformation import _install_into_moto, stack_lock
+    from emulator.cloudformation.update_scope import parameters_changed
+    from emulator.persistence import moto_parts, snapshot
+
+    _install_into_moto()
+    backend = cloudformation_backends["000000000044"]["us-east-1"]
+    template = {"Parameters": {"P": {"Type": "String", "Default": "a"}}, "Resources": {
+        "H": {"Type": "AWS::CloudFormation::WaitConditionHandle",
+              "Metadata": {"uses": {"Ref": "P"}}}}}
+    try:
+        stack = backend.create_stack(name="marks", template=json.dumps(template), parameters={})
+        resource_map = stack.resource_map
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        resource_map.rolling_back = resource_map._emulator_updating = True  # as run_update
+        with parameters_changed(resource_map, frozenset({"P"})):
+            assert resource_map.build_resource_diff(template)["Modify"] == ["H"]
+            saved = snapshot.dumps(stack, moto_parts._References())
+        backend.stacks[stack.stack_id] = snapshot.loads(saved, moto_parts.resolve)
+        stack_lock.settle_interrupted()
+
+        restored = backend.stacks[stack.stack_id]
+        assert restored.status == "UPDATE_ROLLBACK_FAILED"
+        assert restored.resource_map.build_resource_diff(template)["Modify"] == []
+        assert not getattr(restored.resource_map, "rolling_back", False)
+        assert not getattr(restored.resource_map, "_emulator_updating", False)
     finally:
         backend.reset()
 

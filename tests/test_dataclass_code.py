@@ -1,13 +1,18 @@
 """emulator/dataclass_code.py: within cached(), dataclasses' methods come from the last start's
-compiled code and behave as freshly compiled ones; what is new is compiled and kept; a torn or
-foreign copy is passed over; dataclasses is left as it was; `ecs-emulator serve` keeps a copy."""
+compiled code and behave as freshly compiled ones; what is new is compiled and kept, but only by
+a start that completes; a torn or foreign copy, one another user could have written, or one that
+holds anything but code is passed over; dataclasses is left as it was; `ecs-emulator serve`
+keeps a copy, and a failed serve start leaves it as it was."""
 
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import glob
 import marshal
 import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +20,9 @@ import pytest
 
 from api_shapes import model_cache
 from emulator import dataclass_code
-from tests.test_cli import BIN, free_port, start  # noqa: F401  (start is a fixture)
+from tests.test_cli import BIN, clean_env, free_port, start  # noqa: F401  (start: a fixture)
+
+OTHER_UID = 65534  # nobody
 
 
 def make_classes():
@@ -51,8 +58,23 @@ def behaves(Port, Task) -> None:
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_cache, "CACHE_DIR", str(tmp_path))
-    return tmp_path
+    directory = tmp_path / "cache"
+    directory.mkdir(mode=0o700)
+    monkeypatch.setattr(model_cache, "CACHE_DIR", str(directory))
+    return directory
+
+
+@contextlib.contextmanager
+def a_start():
+    """cached() as a start that gets as far as its server uses it."""
+    with dataclass_code.cached() as codes:
+        yield codes
+        codes.complete = True
+
+
+def the_copy(cache_dir) -> Path:
+    [path] = glob.glob(str(cache_dir / "dataclass-code-*.marshal"))
+    return Path(path)
 
 
 @pytest.fixture
@@ -69,21 +91,21 @@ def compiles(monkeypatch):
 
 
 def test_the_second_start_compiles_nothing_and_its_classes_behave_the_same(cache_dir, compiles):
-    with dataclass_code.cached():
+    with a_start():
         behaves(*make_classes())
     first = len(compiles)
     assert first >= 8  # __init__, __repr__, __eq__, __setattr__... of both classes
     assert len(glob.glob(str(cache_dir / "dataclass-code-*.marshal"))) == 1
-    with dataclass_code.cached():
+    with a_start():
         behaves(*make_classes())
     assert len(compiles) == first
 
 
 def test_what_is_new_is_compiled_and_what_went_unused_is_dropped(cache_dir, compiles):
-    with dataclass_code.cached():
+    with a_start():
         make_classes()
 
-    with dataclass_code.cached():
+    with a_start():
         @dataclasses.dataclass
         class Other:
             name: str
@@ -91,7 +113,7 @@ def test_what_is_new_is_compiled_and_what_went_unused_is_dropped(cache_dir, comp
 
     assert Other("x") == Other("x", 0) and repr(Other("y", 2)).endswith(".Other(name='y', size=2)")
     compiled = len(compiles)
-    with dataclass_code.cached():
+    with a_start():
         behaves(*make_classes())  # the copy kept only Other's texts: these are compiled again
     assert len(compiles) > compiled
 
@@ -99,24 +121,138 @@ def test_what_is_new_is_compiled_and_what_went_unused_is_dropped(cache_dir, comp
 @pytest.mark.parametrize("content", [b"", b"\x00torn", None])
 def test_a_torn_or_foreign_copy_is_passed_over_and_written_again(cache_dir, compiles, content,
                                                                  monkeypatch):
-    with dataclass_code.cached():
+    with a_start():
         make_classes()
-    [path] = glob.glob(str(cache_dir / "dataclass-code-*.marshal"))
-    if content is None:  # made by another interpreter build: its key differs
+    path = the_copy(cache_dir)
+    if content is None:  # made by an earlier format of ours: its key differs
         key = dataclass_code._key()
-        monkeypatch.setattr(dataclass_code, "_key", lambda: key[:3] + ("another build",) + key[4:])
-        # (another key's copy lives under the same name when path and minor version agree)
-        assert model_cache._path("dataclass-code", dataclass_code._key()) == path
+        monkeypatch.setattr(dataclass_code, "_key", lambda: (key[0] + 1,) + key[1:])
+        # (another format's copy lives under the same name: it is replaced)
+        assert model_cache._path("dataclass-code", dataclass_code._key()) == str(path)
     else:
-        Path(path).write_bytes(content)
+        path.write_bytes(content)
     before = len(compiles)
-    with dataclass_code.cached():
+    with a_start():
         behaves(*make_classes())
     after = len(compiles)
     assert after > before
-    with dataclass_code.cached():
+    with a_start():
         behaves(*make_classes())
     assert len(compiles) == after  # the copy written again is read
+
+
+def test_two_interpreters_of_one_installation_keep_a_copy_each(cache_dir, compiles,
+                                                               monkeypatch):
+    """3.12.1 and 3.12.3 (or -O) of one checkout: each start reads its own copy."""
+    key = dataclass_code._key()
+    other = (key[0], ("3.99.1 (another build)", key[1][1]), key[2])
+    counts = []
+    for _ in range(2):
+        for interpreter in (key, other):
+            monkeypatch.setattr(dataclass_code, "_key", lambda interpreter=interpreter: interpreter)
+            with a_start():
+                behaves(*make_classes())
+        counts.append(len(compiles))
+    assert counts[0] == counts[1]  # the second round compiled nothing
+    assert len(glob.glob(str(cache_dir / "dataclass-code-*.marshal"))) == 2
+
+
+def test_a_start_that_does_not_complete_leaves_the_copy_as_it_was(cache_dir, compiles):
+    """A `serve` that fails early (a port taken) used a few texts: the next start must still
+    find all the others."""
+    with dataclass_code.cached():  # a first start that fails: nothing written
+        make_classes()
+    assert not glob.glob(str(cache_dir / "dataclass-code-*.marshal"))
+    with a_start():
+        behaves(*make_classes())
+    written = the_copy(cache_dir).read_bytes()
+    with dataclass_code.cached():  # uses only some texts, compiles one more
+        @dataclasses.dataclass
+        class Other:
+            name: str
+
+    assert the_copy(cache_dir).read_bytes() == written
+    before = len(compiles)
+    with a_start():
+        behaves(*make_classes())
+    assert len(compiles) == before
+
+
+def test_the_same_text_twice_in_one_start_is_compiled_once(cache_dir, compiles):
+    with a_start():
+        make_classes()
+    once = len(compiles)
+    compiles.clear()
+    for path in cache_dir.iterdir():
+        path.unlink()
+    with a_start():
+        make_classes()
+        make_classes()  # the same classes again: the same texts
+    assert len(compiles) == once
+
+
+def planted(cache_dir, how: str) -> Path:
+    """The copy of a complete start, then made as another user could have made it."""
+    with a_start():
+        make_classes()
+    path = the_copy(cache_dir)
+    if how == "file of another user":
+        os.chown(path, OTHER_UID, OTHER_UID)
+    elif how == "group-writable file":
+        path.chmod(0o620)
+    elif how == "world-writable file":
+        path.chmod(0o602)
+    elif how == "group-writable directory":
+        cache_dir.chmod(0o770)
+    elif how == "directory of another user":
+        os.chown(cache_dir, OTHER_UID, OTHER_UID)
+    return path
+
+
+def test_a_copy_another_user_could_have_written_is_not_run(cache_dir, compiles, monkeypatch):
+    """The code in the copy is run: a copy someone else could have planted is passed over, as
+    under `sudo -E` with the user's HOME. Here, a copy whose code would be caught running."""
+    for how in ("file of another user", "group-writable file", "world-writable file",
+                "group-writable directory", "directory of another user"):
+        cache_dir.chmod(0o700)
+        os.chown(cache_dir, os.geteuid(), os.getegid())
+        for path in cache_dir.iterdir():
+            path.unlink()
+        path = planted(cache_dir, how)
+        key, codes = marshal.loads(path.read_bytes())
+        trap = compile("raise AssertionError('planted code ran')", "<planted>", "exec")
+        stat = path.stat()
+        path.write_bytes(marshal.dumps((key, dict.fromkeys(codes, trap))))
+        os.chown(path, stat.st_uid, stat.st_gid)
+        path.chmod(stat.st_mode & 0o7777)
+        before = len(compiles)
+        with a_start():
+            behaves(*make_classes())  # (the trap would raise)
+        assert len(compiles) > before, how
+        if how == "directory of another user":  # not written there either
+            assert marshal.loads(path.read_bytes())[1] == dict.fromkeys(codes, trap)
+        else:  # written again, ours alone (a group-writable directory of ours narrowed)
+            assert cache_dir.stat().st_mode & 0o022 == 0
+            assert the_copy(cache_dir).stat().st_uid == os.geteuid()
+            before = len(compiles)
+            with a_start():
+                behaves(*make_classes())
+            assert len(compiles) == before, how
+
+
+def test_a_copy_of_anything_but_code_is_passed_over(cache_dir, compiles):
+    with a_start():
+        make_classes()
+    path = the_copy(cache_dir)
+    key, codes = marshal.loads(path.read_bytes())
+    first = next(iter(codes))
+    for stored in ({**codes, first: "x = 1"}, {**codes, first: None}, [*codes.values()],
+                   {**codes, 1: codes[first]}):
+        path.write_bytes(marshal.dumps((key, stored)))
+        before = len(compiles)
+        with dataclass_code.cached():
+            behaves(*make_classes())
+        assert len(compiles) > before, stored
 
 
 def test_a_call_unlike_dataclasses_goes_to_the_builtin_exec(compiles):
@@ -146,39 +282,48 @@ def test_an_unwritable_cache_directory_is_no_error(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("")
     monkeypatch.setattr(model_cache, "CACHE_DIR", str(blocker / "cache"))
-    with dataclass_code.cached():
+    with a_start():
         behaves(*make_classes())
 
 
 def test_serve_keeps_a_copy_and_a_start_from_it_answers(start, tmp_path):  # noqa: F811
-    """Two real starts with a home of their own: the first writes the copy, the second reads it
-    (and leaves it as it is: it compiled nothing) and answers ECS calls."""
+    """Real starts with a home of their own: the first writes the copy; one that fails (its port
+    taken) leaves it as it is; the next reads it (and leaves it as it is too: it compiled
+    nothing) and answers ECS calls."""
     copies = tmp_path / ".cache" / "ecs-emulator" / "api-shapes"
     made = []
-    for _ in range(2):
+    for attempt in ("first", "port taken", "again"):
         port = free_port()
-        running = start([str(BIN / "ecs-emulator"), "--port", str(port)], port,
-                        HOME=str(tmp_path))
-        running.wait_until_healthy()
-        arn = running.ecs().create_cluster(clusterName="c")["cluster"]["clusterArn"]
-        assert running.ecs().describe_clusters(clusters=["c"])["clusters"][0]["clusterArn"] == arn
-        assert running.stop() == 0, running.output()
+        if attempt == "port taken":
+            with socket.socket() as taken:
+                taken.bind(("127.0.0.1", port))
+                taken.listen()
+                failed = subprocess.run([str(BIN / "ecs-emulator"), "--port", str(port)],
+                                        env=clean_env(HOME=str(tmp_path)), capture_output=True,
+                                        text=True, timeout=60)
+            assert failed.returncode == 1 and "cannot listen" in failed.stderr, failed.stderr
+        else:
+            running = start([str(BIN / "ecs-emulator"), "--port", str(port)], port,
+                            HOME=str(tmp_path))
+            running.wait_until_healthy()
+            arn = running.ecs().create_cluster(clusterName="c")["cluster"]["clusterArn"]
+            assert running.ecs().describe_clusters(
+                clusters=["c"])["clusters"][0]["clusterArn"] == arn
+            assert running.stop() == 0, running.output()
         [copy] = glob.glob(str(copies / "dataclass-code-*.marshal"))
         made.append(os.stat(copy).st_ino)  # a copy written again is a new file (os.replace)
-    assert made[0] == made[1]
+    assert made[0] == made[1] == made[2]
 
 
 def test_write_copy_leaves_a_serve_start_little_to_compile(start, tmp_path):  # noqa: F811
     """What the container image does at build time: the start that follows reads the copy."""
-    import subprocess
-
     env = {**os.environ, "HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", "from emulator import dataclass_code; "
                     "dataclass_code.write_copy()"], env=env, check=True, timeout=60)
     [copy] = glob.glob(str(tmp_path / ".cache" / "ecs-emulator" / "api-shapes" /
                            "dataclass-code-*.marshal"))
     key, written = marshal.loads(Path(copy).read_bytes())
-    assert key == dataclass_code._key()[:2] + key[2:] and len(written) >= 200
+    assert key == dataclass_code._key() and len(written) >= 200
     port = free_port()
     running = start([str(BIN / "ecs-emulator"), "--port", str(port)], port, HOME=str(tmp_path))
     running.wait_until_healthy()

@@ -185,6 +185,24 @@ def test_a_part_that_cannot_be_written_costs_the_others_nothing(tmp_path, caplog
     assert any("broken" in record.getMessage() for record in caplog.records)
 
 
+def test_a_request_whose_part_cannot_be_written_logs_it_once(tmp_path, caplog):
+    """The keeper logs each part it could not write; the request's wrapper, which answers the
+    request all the same, does not log that failure again."""
+    state = EcsState()
+    state.store_for("123456789012", "us-east-1")
+    keeper = Keeper(tmp_path)
+    keeper.add_parts([Unpicklable(), EcsPart(state)], load_moto=lambda: None)
+    keeper.all_names = lambda: ["broken", "ecs"]
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/_emulator/reset",
+               "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0"}
+    answer = DurableRequests(lambda environ, start_response: [b"{}"], keeper, "ECS", "ECR")(
+        environ, lambda *a: None)
+    assert answer == [b"{}"]
+    assert (tmp_path / "ecs").exists() and not (tmp_path / "broken").exists()
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1 and "broken" in errors[0].getMessage()
+
+
 def test_registry_writes_snapshot_ecr_only_when_ecr_changed(tmp_path):
     """A push's layer chunks and blob uploads do not pickle ECR's state; its manifest does."""
     ecr = EcrState()

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 from dataclasses import replace
 
 import pytest
 
+from emulator import pytest_plugin
 from emulator.pytest_plugin import isolated_settings, running_emulator
 from tests.busybox import register
 from tests.test_cli import clean_env, free_port, start  # noqa: F401  (start is a fixture)
@@ -30,13 +32,60 @@ USERS = {"ECS_EMULATOR_PERSIST": "1", "ECS_EMULATOR_DATA_DIR": "/srv/their-emula
 def test_the_sessions_settings_leave_the_users_emulator_alone(monkeypatch):
     for name, value in USERS.items():
         monkeypatch.setenv(name, value)
-    settings = isolated_settings()
+    monkeypatch.setattr(pytest_plugin, "_warned", set())
+    with pytest.warns(UserWarning) as warned:
+        settings = isolated_settings()
     assert (settings.persist, settings.data_dir) == (False, None)
     assert (settings.host, settings.port, settings.front_door_port) == ("127.0.0.1", 0, None)
     assert (settings.registry_address, settings.engines) == (None, ())
     assert settings.strict_responses
     # what only says how tasks run still comes from the environment
     assert (settings.default_region, settings.task_network) == ("eu-west-1", "emulator")
+    # each variable left unread is named, with the way to ask for it, once
+    named = sorted(str(w.message).split()[0] for w in warned)
+    assert named == sorted(name for name in USERS if name in pytest_plugin._USERS_PLACES)
+    assert all("dataclasses.replace(ecs_emulator_settings" in str(w.message) for w in warned)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        isolated_settings()
+
+
+def test_a_wrong_value_of_a_variable_left_unread_fails_nothing(monkeypatch):
+    for name in ("ECS_EMULATOR_PORT", "ECS_EMULATOR_FRONT_DOOR_PORT", "ECS_EMULATOR_ENGINES",
+                 "ECS_EMULATOR_REGISTRY_ADDRESS"):
+        monkeypatch.setenv(name, "not valid at all:4566")
+    monkeypatch.setattr(pytest_plugin, "_warned", set())
+    with pytest.warns(UserWarning):
+        settings = isolated_settings()
+    assert (settings.port, settings.engines, settings.registry_address) == (0, (), None)
+
+
+@pytest.mark.parametrize("address", ["docker", "registry.ci.internal", "[fd00::5]"])
+def test_a_registry_address_without_a_port_is_kept(monkeypatch, address):
+    """Only a :port names the user's emulator: a bare host name is how a Docker-in-Docker or
+    remote engine of a CI job reaches this host's registry."""
+    monkeypatch.setenv("ECS_EMULATOR_REGISTRY_ADDRESS", address)
+    monkeypatch.setattr(pytest_plugin, "_warned", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (nothing ignored: nothing to say)
+        assert isolated_settings().registry_address == address
+
+
+def test_a_failed_start_lets_go_of_the_data_directory(tmp_path, monkeypatch):
+    """start_server stops what it started when the server's start fails: the data directory's
+    lock included, so the next emulator on it starts."""
+    from emulator.server import EmulatorServer
+
+    def failing(self):
+        raise RuntimeError("the start failed")
+
+    settings = replace(isolated_settings(), data_dir=str(tmp_path), link_local_credentials=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(EmulatorServer, "start", failing)
+        with pytest.raises(RuntimeError, match="the start failed"):
+            pytest_plugin.start_server(settings)
+    with running_emulator(settings) as handle:
+        assert handle.client("ecs").list_clusters()["clusterArns"] == []
 
 
 def test_a_conftest_asks_for_persistence_explicitly(tmp_path):

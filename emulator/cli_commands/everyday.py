@@ -33,7 +33,7 @@ def status(args, conn) -> int:
     print(f"Services: {services}")
     print(f"Tasks:    {running} running, {pending} pending")
     if not clusters:
-        _hint_other_regions(conn)
+        _hint_other_regions(args, conn)
     return 0 if health.get("status") == "ok" else 1
 
 
@@ -46,17 +46,19 @@ def ps(args, conn) -> int:
         rows += container_rows(tasks_of(ecs, cluster, stopped=getattr(args, "all", False)))
     output.table(PS_HEADERS, rows)
     if not clusters:
-        _hint_other_regions(conn)
+        _hint_other_regions(args, conn)
     return 0
 
 
-def _hint_other_regions(conn) -> None:
+def _hint_other_regions(args, conn) -> None:
     """An empty region while others have clusters: most often the region was not the one
-    meant (an ECS CLI config's, a shell's), so say where the clusters are, on stderr."""
+    meant (an ECS CLI config's, a shell's), so say where the clusters are, on stderr. AWS_REGION
+    is named only where it would be heard: --region and a named --cluster-config beat it."""
     others = other_regions_with_clusters(conn)
     if others:
+        given = getattr(args, "region", None) or getattr(args, "cluster_config", None)
         print(f"No clusters in {conn.region}; there are some in {', '.join(others)} "
-              f"(--region {others[0]}, or AWS_REGION)", file=sys.stderr)
+              f"(--region {others[0]}{'' if given else ', or AWS_REGION'})", file=sys.stderr)
 
 
 def logs(args, conn) -> int:

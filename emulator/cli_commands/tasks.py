@@ -20,13 +20,15 @@ def other_regions_with_clusters(conn) -> list[str]:
     """The regions besides the connection's where the caller has clusters: those the emulator
     holds state in (the dashboard's scopes), each asked with ListClusters as the caller. Empty
     when the emulator cannot say (a hint, never a failure of the command)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         scopes = conn.control("GET", "/_emulator/ui/api/scopes")["scopes"]
         regions = sorted({scope["region"] for scope in scopes} - {conn.region})
-    except (CliError, KeyError, TypeError):
+        return [region for region in regions
+                if conn.client("ecs", region).list_clusters(maxResults=1)["clusterArns"]]
+    except (CliError, KeyError, TypeError, BotoCoreError, ClientError):
         return []
-    return [region for region in regions
-            if conn.client("ecs", region).list_clusters(maxResults=1)["clusterArns"]]
 
 
 def describe_clusters(ecs, arns: list[str]) -> list[dict]:

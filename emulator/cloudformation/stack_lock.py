@@ -104,13 +104,25 @@ _INTERRUPTED = {
 }
 
 
+# What an update marks its stack's resource map with while it runs (stack_life.run_update,
+# replacements.begin), which a snapshot taken meanwhile keeps: read back, a later update would
+# run as a rollback (no rights check, no clean-up phase).
+_OPERATION_MARKS = ("rolling_back", "_emulator_updating")
+
+
+def _forget_operation(stack) -> None:
+    for mark in _OPERATION_MARKS:
+        vars(stack.resource_map).pop(mark, None)
+
+
 def settle_interrupted() -> int:
     """After persisted state is read back: a stack shown in an operation no call is running
     (the emulator was killed inside it) ends FAILED (or, cut short in an update's clean-up, as
     that update ended) with a stack event saying why, and a change
     set left EXECUTE_IN_PROGRESS ends EXECUTE_FAILED; else waiters would wait forever and the
     stack would refuse every operation. REVIEW_IN_PROGRESS (a CREATE change set not run yet) is
-    a resting state and stays. Returns how many stacks it settled."""
+    a resting state and stays. The marks of the operation on its resource map go too. Returns
+    how many stacks it settled."""
     models = sys.modules.get("moto.cloudformation.models")
     if models is None:
         return 0
@@ -120,6 +132,8 @@ def settle_interrupted() -> int:
             with _guard:
                 held = set(_busy)
             for stack in list(backend.stacks.values()):
+                if stack.stack_id not in held:
+                    _forget_operation(stack)
                 settled_as = _INTERRUPTED.get(stack.status)
                 if settled_as is None or stack.stack_id in held:
                     continue

@@ -21,6 +21,7 @@ from emulator.cloudformation.update_scope import references
 FORMAT_ERROR = "Template format error: "
 SECTIONS = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules",
             "Mappings", "Conditions", "Transform", "Resources", "Outputs", "Hooks")
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"  # the transform of Fn::ForEach loops
 PARAMETER_TYPES = ("String", "Number", "List<Number>", "CommaDelimitedList")
 # Parameter types by prefix: AWS-specific types and SSM parameter types.
 PARAMETER_TYPE_PREFIXES = ("AWS::", "List<AWS::")
@@ -48,20 +49,26 @@ def validate_template(self):
 
 
 def parse(body: str) -> dict:
-    """The template as data, or CloudFormation's "not well-formed" error."""
+    """The template as data, or CloudFormation's "not well-formed" error. As CloudFormation
+    reads it: JSON first, then YAML, so a YAML flow mapping (`{Resources: {...}}`) is a template
+    too; a text that is neither gets the JSON error if it looks like JSON, else the YAML one."""
+    json_error = None
     if body.lstrip().startswith("{"):
         try:
             template = json.loads(body)
         except ValueError as error:
-            raise validation_error(f"{FORMAT_ERROR}JSON not well-formed. (line {error.lineno}, "
-                                   f"column {error.colno})") from None
-    else:
+            json_error = error
+    if json_error is not None or not body.lstrip().startswith("{"):
         import yaml
         from moto.cloudformation.models import Stack
 
         try:
             template = Stack.parse_template(body)  # moto's reader: its short forms (!Ref...)
         except (yaml.YAMLError, ValueError):
+            if json_error is not None:
+                raise validation_error(f"{FORMAT_ERROR}JSON not well-formed. (line "
+                                       f"{json_error.lineno}, column {json_error.colno})"
+                                       ) from None
             raise validation_error(f"{FORMAT_ERROR}YAML not well-formed.{_where(body)}") from None
     if not isinstance(template, dict):
         raise validation_error(f"{FORMAT_ERROR}unsupported structure.")
@@ -85,8 +92,9 @@ def _where(body: str) -> str:
 
 
 def check_structure(template: dict) -> None:
+    transforms = declared_transforms(template)
     unknown = [key for key in template if key not in SECTIONS]
-    if unknown:
+    if unknown and not transforms:  # a transform reads sections of its own (SAM's Globals)
         raise validation_error(f"Invalid template property or properties [{', '.join(unknown)}]")
     parameters = template.get("Parameters") or {}
     if not isinstance(parameters, dict):
@@ -103,7 +111,8 @@ def check_structure(template: dict) -> None:
         raise validation_error(f"{FORMAT_ERROR}At least one Resources member must be defined.")
     if not isinstance(resources, dict):
         raise validation_error(f"{FORMAT_ERROR}Resources member must be an object.")
-    for name, resource in resources.items():
+    members = _resources(template)
+    for name, resource in members.items():
         if not isinstance(resource, dict):
             raise validation_error(f"{FORMAT_ERROR}[/Resources/{name}] Every Resources member "
                                    "must be an object.")
@@ -113,14 +122,44 @@ def check_structure(template: dict) -> None:
         if not isinstance(resource["Type"], str):
             raise validation_error(f"{FORMAT_ERROR}[/Resources/{name}] Every Type member must "
                                    "be a string.")
+    if transforms or _mentions(template, "Fn::Transform"):
+        return  # what a transform brings in (an AWS::Include snippet) may declare the targets
     declared = set(resources) | set(parameters)
-    unresolved = sorted({target for resource in resources.values()
+    unresolved = sorted({target for resource in members.values()
                          for target in references(resource)
                          if target not in declared and not target.startswith("AWS::")})
-    if unresolved and not template.get("Transform"):
+    if unresolved:
         raise validation_error(f"{FORMAT_ERROR}Unresolved resource dependencies "
                                f"[{', '.join(unresolved)}] in the Resources block of the "
                                "template")
+
+
+def declared_transforms(template: dict) -> list[str]:
+    """The template's Transform section as a list of names: a name, or a list of names (or of
+    {Name, Parameters} objects)."""
+    transform = template.get("Transform")
+    if isinstance(transform, (str, dict)):
+        transform = [transform]
+    if not isinstance(transform, list):
+        return []
+    return [t if isinstance(t, str) else t.get("Name") for t in transform
+            if isinstance(t, str) or (isinstance(t, dict) and isinstance(t.get("Name"), str))]
+
+
+def _resources(template: dict) -> dict:
+    """The Resources members that are resources: an AWS::Include (`Fn::Transform`) and, under
+    AWS::LanguageExtensions, a loop (`Fn::ForEach::Name`) make resources once transformed."""
+    loops = LANGUAGE_EXTENSIONS in declared_transforms(template)
+    return {name: body for name, body in template["Resources"].items()
+            if name != "Fn::Transform" and not (loops and name.startswith("Fn::ForEach::"))}
+
+
+def _mentions(value, key: str) -> bool:
+    if isinstance(value, dict):
+        return key in value or any(_mentions(item, key) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions(item, key) for item in value)
+    return False
 
 
 def describe(template: dict) -> dict:
@@ -138,7 +177,7 @@ def describe(template: dict) -> dict:
     result = {"Parameters": parameters}
     if isinstance(template.get("Description"), str):
         result["Description"] = template["Description"]
-    needing = [resource for resource in template["Resources"].values()
+    needing = [resource for resource in _resources(template).values()
                if resource["Type"] in IAM_NAMES]
     if needing:
         named = any(IAM_NAMES[r["Type"]] and (r.get("Properties") or {}).get(IAM_NAMES[r["Type"]])
@@ -146,10 +185,9 @@ def describe(template: dict) -> dict:
         result["Capabilities"] = ["CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM"]
         kinds = ", ".join(dict.fromkeys(r["Type"] for r in needing))
         result["CapabilitiesReason"] = f"The following resource(s) require capabilities: [{kinds}]"
-    transform = template.get("Transform")
-    if transform:
-        result["DeclaredTransforms"] = [transform] if isinstance(transform, str) else [
-            t for t in transform if isinstance(t, str)]
+    transforms = declared_transforms(template)
+    if transforms:
+        result["DeclaredTransforms"] = transforms
     return result
 
 

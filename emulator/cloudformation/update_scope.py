@@ -27,7 +27,7 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
         new, old = other_template.get("Resources") or {}, self._resource_json_map
         refs = {name: references(body) & set(new) for name, body in new.items()}
         modify = list(diff["Modify"])
-        changed = self.__dict__.get("_emulator_parameters_changed", frozenset())
+        changed = _parameters_changed.get(id(self), frozenset())
         modify += [name for name, body in new.items() if name in old and name not in modify
                    and references(body) & changed]
         grew = True
@@ -78,6 +78,10 @@ def wrap_update(original, parse_and_update, our_types: frozenset[str] = frozense
 # Kept here, not on the map: the map is moto's state, pickled as it is (emulator/persistence)
 # while an update waits on a service, and a function made inside a call cannot be pickled.
 _adjusting: dict[int, list] = {}
+# id(resource map) -> the parameters a rollback running on it changes (parameters_changed). Here
+# too: on the map, a snapshot taken during the rollback would bring it back after a kill, and
+# every later update of the stack would update whatever refers to those parameters.
+_parameters_changed: dict[int, frozenset[str]] = {}
 
 
 @contextmanager
@@ -100,11 +104,11 @@ def parameters_changed(resource_map, names: frozenset[str]):
     """For one ResourceMap.update call (a rollback's), the parameters whose values it changes,
     which moto cannot tell from the input it is given: a resource that refers to one is
     updated, and so are ours that refer to that one."""
-    resource_map.__dict__["_emulator_parameters_changed"] = names  # a frozenset: picklable
+    _parameters_changed[id(resource_map)] = names
     try:
         yield
     finally:
-        resource_map.__dict__.pop("_emulator_parameters_changed", None)
+        _parameters_changed.pop(id(resource_map), None)
 
 
 class _ModifiedFirst(list):
@@ -140,9 +144,21 @@ def _needed_by(added, modify, refs: dict[str, set[str]]) -> list[str]:
     return _in_dependency_order([name for name in modify if name in needed], refs)
 
 
-def references(value) -> set[str]:
-    """The logical ids (or parameters, pseudo parameters) `value` refers to by Ref, Fn::GetAtt
-    and DependsOn."""
+def references(resource) -> set[str]:
+    """The logical ids (or parameters, pseudo parameters) a template resource refers to: by Ref
+    and Fn::GetAtt anywhere in it, and by its own DependsOn (a string or a list of strings). A
+    DependsOn deeper down is a property: an ECS container definition's names containers, in
+    {ContainerName, Condition} objects."""
+    found = _intrinsic_references(resource)
+    depends = resource.get("DependsOn") if isinstance(resource, dict) else None
+    if isinstance(depends, str):
+        found.add(depends)
+    elif isinstance(depends, list):
+        found.update(name for name in depends if isinstance(name, str))
+    return found
+
+
+def _intrinsic_references(value) -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         if isinstance(value.get("Ref"), str):
@@ -152,13 +168,11 @@ def references(value) -> set[str]:
             found.add(str(get_att[0]))
         elif isinstance(get_att, str):
             found.add(get_att.split(".")[0])
-        depends = value.get("DependsOn")
-        found.update([depends] if isinstance(depends, str) else depends or [])
         for item in value.values():
-            found |= references(item)
+            found |= _intrinsic_references(item)
     elif isinstance(value, list):
         for item in value:
-            found |= references(item)
+            found |= _intrinsic_references(item)
     return found
 
 

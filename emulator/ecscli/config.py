@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from emulator.cli_commands.connection import (
-    CliError, Connection, endpoint_from, own_region_from, region_from,
+    CliError, Connection, aws_session, endpoint_from, own_region_from, region_from,
 )
 from emulator.private_files import write_private
 
@@ -120,11 +120,14 @@ def cluster_context(args, own_command: bool = False) -> ClusterContext:
     entry = entry or {}
     cluster = getattr(args, "cluster", None) or entry.get("cluster") or "default"
     configured_region = entry.get("region") or None
-    region = (own_region_from if own_command else region_from)(args, configured_region)
+    profile = getattr(args, "aws_profile", None)
+    session = aws_session(profile) if own_command else None  # (the Connection's too)
+    region = (own_region_from(args, configured_region, session) if own_command
+              else region_from(args, configured_region))
     launch_type = getattr(args, "launch_type", None) or entry.get("default_launch_type") or None
     stack = entry.get("cfn-stack-name") if not getattr(args, "cluster", None) else None
     conn = Connection(endpoint_url=endpoint_from(args), region=region,
-                      credentials=_credentials(args), profile=getattr(args, "aws_profile", None))
+                      credentials=_credentials(args), profile=profile, _session=session)
     return ClusterContext(cluster=cluster, region=region, launch_type=launch_type,
                           stack_name=stack or STACK_PREFIX + cluster, conn=conn)
 

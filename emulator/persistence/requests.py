@@ -21,7 +21,9 @@ client hears anything.
 from __future__ import annotations
 
 import logging
+
 from emulator.aws.context import form_action, signing_service
+from emulator.persistence.keeper import PartsNotWritten
 
 log = logging.getLogger("emulator.persistence")
 
@@ -64,6 +66,8 @@ class DurableRequests:
                     own = list(names[2]) if len(names) > 2 else []
                     names = own + self._keeper.moto_names(names[1])
                 self._keeper.write(names)
+            except PartsNotWritten:
+                pass  # each logged as it failed; the background writer tries again
             except Exception:  # the change is live; the background writer tries again
                 log.exception("could not write the state after %s %s",
                               environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
