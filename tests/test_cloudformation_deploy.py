@@ -169,3 +169,29 @@ def test_change_set_that_does_not_exist_is_change_set_not_found(clean_emulator):
         with pytest.raises(cfn.exceptions.ChangeSetNotFoundException) as error:
             call(StackName="nothing", ChangeSetName="cdk-diff-change-set")
         assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_a_deploy_again_with_nothing_new_is_no_changes(clean_emulator, tmp_path):
+    """The CLI sends UsePreviousValue for each parameter it does not override, and takes only a
+    FAILED change set with CloudFormation's "didn't contain changes" reason as nothing to do
+    (exit 0 under --no-fail-on-empty-changeset); defaults, a Number and a list included."""
+    cfn = clean_emulator.client("cloudformation")
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps({
+        "Parameters": {"Env": {"Type": "String", "Default": "dev"},
+                       "Size": {"Type": "Number", "Default": 3},
+                       "Zones": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}))
+    deploy = ["cloudformation", "deploy", "--stack-name", "again", "--template-file", str(path),
+              "--no-fail-on-empty-changeset"]
+    for overrides in ([], [], ["--parameter-overrides", "Size=5"], []):
+        done = aws(clean_emulator, *deploy, *overrides)
+        assert done.returncode == 0, done.stderr
+    assert "No changes to deploy" in done.stdout
+    stack = cfn.describe_stacks(StackName="again")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["Size"] == "5"
+    last = cfn.list_change_sets(StackName="again")["Summaries"][-1]
+    assert (last["Status"], last["StatusReason"]) == ("FAILED", (
+        "The submitted information didn't contain changes. Submit different information to "
+        "create a change set."))

@@ -62,14 +62,19 @@ def test_registries_are_held_to_the_network_mode_and_the_records(ecs, registries
         "registryArn": registries["A"], "containerName": "main", "containerPort": 8080}) == (
         "The values specified for serviceRegistries do not require a value for 'containerPort'. "
         "Remove the value and retry.")
-    # awsvpc and SRV: a container and port, or a port, not both.
-    assert "not both" in refusal(create, task_definition=awsvpc, registry={
+    # awsvpc and SRV: a container and port, or a port, not both (ECS's words).
+    assert refusal(create, task_definition=awsvpc, registry={
         "registryArn": registries["SRV"], "port": 8080, "containerName": "main",
-        "containerPort": 8080})
+        "containerPort": 8080}) == (
+        "Specify a value for either 'port' or the 'containerName' and 'containerPort' "
+        "combination, but not both. Remove one and retry.")
+    bridge_words = ("When specifying 'host' or 'bridge' for networkMode, values for "
+                    "'containerName' and 'containerPort' must be specified from the task "
+                    f"definition. Registry: {registries['SRV']}")
     # bridge: a container and port of the task definition, an SRV record, no bare port.
     for registry, words in (
-            ({"registryArn": registries["SRV"]}, "must be given"),
-            ({"registryArn": registries["SRV"], "port": 8080}, "port is for the awsvpc"),
+            ({"registryArn": registries["SRV"]}, bridge_words),
+            ({"registryArn": registries["SRV"], "port": 8080}, bridge_words),
             ({"registryArn": registries["SRV"], "containerName": "main"}, "together"),
             ({"registryArn": registries["SRV"], "containerName": "side", "containerPort": 8080},
              "The container side does not exist in the task definition."),
@@ -90,9 +95,8 @@ def test_registries_are_held_to_the_network_mode_and_the_records(ecs, registries
 
     # UpdateService: new registries are checked, and so is the kept one against a new task
     # definition (an awsvpc one, where the registry's container and port still serve).
-    assert "port is for the awsvpc" in refusal(
-        ecs.update_service, cluster=CLUSTER, service="s",
-        serviceRegistries=[{"registryArn": registries["SRV"], "port": 8080}])
+    assert refusal(ecs.update_service, cluster=CLUSTER, service="s", serviceRegistries=[
+        {"registryArn": registries["SRV"], "port": 8080}]) == bridge_words
     other = ecs.register_task_definition(
         family="br", networkMode="bridge",
         containerDefinitions=[{"name": "other", "image": IMAGE, "memory": 32}]
@@ -108,8 +112,11 @@ def test_a_task_sets_registry_is_checked(ecs, registries):
     ecs.create_cluster(clusterName=CLUSTER)
     ecs.create_service(cluster=CLUSTER, serviceName="ext", desiredCount=0,
                        deploymentController={"type": "EXTERNAL"})
-    assert "must be given" in refusal(
+    assert refusal(
         ecs.create_task_set, cluster=CLUSTER, service="ext",
         taskDefinition=definition(ecs, "bridge", "br"),
-        serviceRegistries=[{"registryArn": registries["SRV"]}])
+        serviceRegistries=[{"registryArn": registries["SRV"]}]) == (
+        "When specifying 'host' or 'bridge' for networkMode, values for 'containerName' and "
+        "'containerPort' must be specified from the task definition. "
+        f"Registry: {registries['SRV']}")
     assert ecs.describe_task_sets(cluster=CLUSTER, service="ext")["taskSets"] == []

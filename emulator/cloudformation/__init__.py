@@ -10,10 +10,12 @@
 Modules: resource (the protocol and the way to our APIs), properties (template -> API request),
 ecs_clusters, ecs_services, ecr_resources (one per resource family), not_emulated (the ECS and
 ECR types refused), request_tokens (ClientRequestToken's retries), stack_life (events,
-rollback, delete), termination_protection (UpdateTerminationProtection), stack_lock (one
+rollback, delete), termination_protection (UpdateTerminationProtection), continue_rollback
+(ContinueUpdateRollback), stack_lock (one
 operation on a stack at a time), replacements (an update's clean-up phase), change_sets,
 stack_role (the service role a stack acts with), update_scope (what an update touches),
-update_checks (what UpdateStack refuses first), update_rights (an update checked as a whole
+update_checks (what UpdateStack refuses first), parameter_values (UsePreviousValue and
+defaults, compared as given), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
 template_types (resource types that do not exist refused), template_validation
 (ValidateTemplate: structure, not property values), ec2_network (deleting a stack's VPC
@@ -50,7 +52,8 @@ def _install_into_moto() -> None:
 
         safe_yaml.disarm()  # before any template is read: moto's loader runs python tags
 
-        from emulator.cloudformation import (change_sets, ecr_resources, ecs_clusters,
+        from emulator.cloudformation import (change_sets, continue_rollback, ecr_resources,
+                                             ecs_clusters,
                                              ecs_services, not_emulated, replacements,
                                              request_tokens, stack_life,
                                              stack_role, teardown, template_inputs,
@@ -87,13 +90,16 @@ def _install_into_moto() -> None:
 
         responses.CloudFormationResponse.update_stack = update_checks.wrap_update_stack_handler(
             responses.CloudFormationResponse.update_stack)
+        responses.CloudFormationResponse.continue_update_rollback = (
+            continue_rollback.continue_update_rollback)  # before the role's and token's wraps
         for handler, operation in stack_role.OPERATIONS.items():
             setattr(responses.CloudFormationResponse, handler, stack_role.wrap_handler(
                 getattr(responses.CloudFormationResponse, handler), operation))
         # Outermost: a retry with the token of a call already made is answered before any of
         # the checks and work the first call went through.
         for handler, operation in (("create_stack", "CreateStack"),
-                                   ("update_stack", "UpdateStack")):
+                                   ("update_stack", "UpdateStack"),
+                                   ("continue_update_rollback", "ContinueUpdateRollback")):
             setattr(responses.CloudFormationResponse, handler, request_tokens.wrap_handler(
                 getattr(responses.CloudFormationResponse, handler), operation))
         responses.CloudFormationResponse.create_change_set = (

@@ -13,7 +13,8 @@ from emulator.cloudformation import stack_lock
 from emulator.cloudformation.errors import change_set_not_found, invalid_status, validation_error
 from emulator.cloudformation.stack_life import roll_back_create, run_update
 from emulator.cloudformation.stack_role import find_stack
-from emulator.cloudformation.update_checks import UPDATABLE, changes_nothing
+from emulator.cloudformation.update_checks import (UPDATABLE, changes_nothing,
+                                                   give_previous_values)
 
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
               "to create a change set.")
@@ -113,26 +114,39 @@ def wrap_create_change_set(original):
 
 def wrap_create_change_set_handler(original):
     """CloudFormationResponse.create_change_set: an update's change set that changes nothing is
-    made, FAILED with CloudFormation's reason (SAM and the CDK read it as "no changes"); moto
-    refused it ("No updates are to be performed.") when Parameters were given, and else made
-    it AVAILABLE, with no changes."""
+    made, FAILED with CloudFormation's reason and no changes (SAM, the CDK and `aws
+    cloudformation deploy` read it as "no changes"); one that changes something is AVAILABLE.
+    AWS never refuses CreateChangeSet with "No updates are to be performed.": moto's check,
+    which did when Parameters were given, is off for every update's change set, and
+    update_checks.changes_nothing decides (moto's own FAILED ignored tags). UsePreviousValue
+    parameters reach moto as the stack's raw values (parameter_values.py)."""
 
     def create_change_set(self):
         stack = find_stack(self.cloudformation_backend, self._get_param("StackName"))
         if (stack is None or (self._get_param("ChangeSetType") or "UPDATE") != "UPDATE"
-                or stack.status not in UPDATABLE or not changes_nothing(self, stack)):
+                or stack.status not in UPDATABLE):
             return original(self)
+        unchanged = changes_nothing(self, stack)
+        give_previous_values(self, stack)
         self._validate_different_update = lambda *args, **kwargs: None  # this call's only
         answer = original(self)
         found = _find_change_set(self.cloudformation_backend, self._get_param("ChangeSetName"),
                                  stack.stack_id)
         if found is not None:
-            change_set = self.cloudformation_backend.change_sets[found]
-            change_set.status, change_set.execution_status = "FAILED", "UNAVAILABLE"
-            change_set.status_reason = NO_CHANGES
+            _settle(self.cloudformation_backend.change_sets[found], unchanged)
         return answer
 
     return create_change_set
+
+
+def _settle(change_set, unchanged: bool) -> None:
+    if unchanged:
+        change_set.status, change_set.execution_status = "FAILED", "UNAVAILABLE"
+        change_set.status_reason = NO_CHANGES
+        change_set.changes = []  # moto lists its template's resources as Adds all the same
+    else:
+        change_set.status, change_set.execution_status = "CREATE_COMPLETE", "AVAILABLE"
+        change_set.status_reason = None
 
 
 def wrap_update_stack(original):

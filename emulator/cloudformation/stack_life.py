@@ -274,6 +274,8 @@ def run_update(stack, apply, template, parameters) -> bool:
     failures(stack.resource_map).clear()
     teardown.resume_making(stack.resource_map)
     replacements.begin(stack.resource_map)
+    from emulator.cloudformation.continue_rollback import remember  # it imports us
+    remember(stack, old_template, old_parameters)  # for a ContinueUpdateRollback after a failure
     try:
         apply()
         return True

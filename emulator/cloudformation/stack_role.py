@@ -1,6 +1,7 @@
 """The service role a stack operation acts with (RoleARN), as CloudFormation has it.
 
-CreateStack, UpdateStack, DeleteStack and CreateChangeSet may name a service role: the stack's
+CreateStack, UpdateStack, DeleteStack, CreateChangeSet and ContinueUpdateRollback may name a
+service role: the stack's
 resources are then made, changed and deleted with the role's rights, not the caller's, and the
 stack keeps the role, so later operations (an ExecuteChangeSet too) use it unless they name
 another. Naming a role needs iam:PassRole on it; using the one the stack has needs nothing
@@ -22,7 +23,8 @@ from emulator.cloudformation.errors import validation_error
 
 OPERATIONS = {"create_stack": "CreateStack", "update_stack": "UpdateStack",
               "delete_stack": "DeleteStack", "create_change_set": "CreateChangeSet",
-              "execute_change_set": "ExecuteChangeSet"}
+              "execute_change_set": "ExecuteChangeSet",
+              "continue_update_rollback": "ContinueUpdateRollback"}
 
 
 def wrap_handler(original, operation: str):

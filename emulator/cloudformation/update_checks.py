@@ -3,14 +3,16 @@ holds, a stack in a state AWS does not update from, and an update that changes n
 
 moto refuses only ROLLBACK_COMPLETE (it would update a DELETE_FAILED or CREATE_FAILED stack),
 and says "No updates are to be performed." only when the call has Parameters (an update of the
-same template without any ran again, UPDATE_COMPLETE). Its handler also reads the stack before
-the update holds it: its comparison, and UsePreviousTemplate, would take the template a running
-update has already put in; so a held stack is refused first.
+same template without any ran again, UPDATE_COMPLETE), comparing resolved values with raw ones
+(parameter_values.py): the comparison here is the only one, moto's is turned off. Its handler
+also reads the stack before the update holds it: its comparison, and UsePreviousTemplate, would
+take the template a running update has already put in; so a held stack is refused first. A
+UsePreviousValue parameter reaches moto as the previous raw value (parameter_values.py).
 """
 
 from __future__ import annotations
 
-from emulator.cloudformation import stack_lock
+from emulator.cloudformation import parameter_values, stack_lock
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.stack_role import find_stack
 
@@ -32,28 +34,38 @@ def wrap_update_stack_handler(original):
                 raise validation_error(stack_lock.busy_message(stack))
             if changes_nothing(self, stack):
                 raise validation_error("No updates are to be performed.")
+            give_previous_values(self, stack)
+        self._validate_different_update = lambda *args, **kwargs: None  # this call's only
         return original(self)
 
     return update_stack
 
 
+def give_previous_values(response, stack) -> None:
+    """The request's UsePreviousValue parameters given the stack's raw values, before moto
+    reads them (it would take resolved ones, or fail on one that took its default)."""
+    parameters = response._get_param("Parameters")
+    if parameters:
+        response.params["Parameters"] = parameter_values.with_previous_values(stack, parameters)
+
+
 def changes_nothing(response, stack) -> bool:
     """Whether `response`'s request (UpdateStack's, or CreateChangeSet's: the same members)
-    gives the same template, the same parameters (a parameter left out now, to take its
-    default, counts as a change), and no other tags. Anything unsure counts as a change: the
-    update then runs, as moto's would."""
+    gives the same template, the same value to every parameter (as given, UsePreviousValue, or
+    left out to take its default, compared raw), and no other tags. Anything unsure counts as a
+    change: the update then runs, and moto's handler refuses what is wrong with it."""
     if response._get_bool_param("UsePreviousTemplate", False):
         body = stack.template
     else:
         body = response._get_param("TemplateBody")
     if body is None or body != stack.template:
         return False  # a TemplateURL is read by the update itself, once
-    try:
-        given = response._get_param_values(response._get_param("Parameters", []),
-                                           stack.stack_parameters)
-    except Exception:  # a parameter without a value: moto's handler says so
-        return False
-    if given != dict(stack.resource_map.input_parameters):
+    parameters = response._get_param("Parameters") or []
+    before = parameter_values.previous(stack)
+    if any(p.get("ParameterKey") not in before for p in parameters):
+        return False  # a parameter the template does not declare: moto's handler says so
+    given = parameter_values.requested(stack, parameters, stack.template_dict)
+    if parameter_values.UNKNOWN in given.values() or given != before:
         return False
     tags = response._get_param("Tags", [])
     return not tags or {t["Key"]: t["Value"] for t in tags} == stack.tags

@@ -49,24 +49,24 @@ def check_registries(store, registries: list[dict] | None, definition) -> None:
     _check_for_records(store, registry, arn, network_mode)
 
 
+# ECS's words (users report them).
+NOT_BOTH = ("Specify a value for either 'port' or the 'containerName' and 'containerPort' "
+            "combination, but not both. Remove one and retry.")
+BRIDGE_OR_HOST = ("When specifying 'host' or 'bridge' for networkMode, values for "
+                  "'containerName' and 'containerPort' must be specified from the task "
+                  "definition. Registry: {arn}")
+
+
 def _check_for_network_mode(registry: dict, network_mode: str) -> None:
     has_port = registry.get("port") is not None
     has_container = registry.get("containerName") is not None
-    if network_mode == "awsvpc":
-        if has_port and has_container:
-            raise InvalidParameterException(
-                "serviceRegistries: with the awsvpc network mode give either a containerName "
-                "and containerPort or a port, not both.")
-        return
-    # bridge and host tasks share their instance's address: only a port tells them apart.
-    if has_port:
+    if has_port and has_container:
+        raise InvalidParameterException(NOT_BOTH)
+    # bridge and host tasks share their instance's address: only a container's port (its
+    # host port) tells them apart, so a bare port is not enough.
+    if network_mode != "awsvpc" and not has_container:
         raise InvalidParameterException(
-            f"serviceRegistries: port is for the awsvpc network mode; with the {network_mode} "
-            "network mode give a containerName and containerPort.")
-    if not has_container:
-        raise InvalidParameterException(
-            f"serviceRegistries: with the {network_mode} network mode a containerName and "
-            "containerPort of the task definition must be given.")
+            BRIDGE_OR_HOST.format(arn=registry.get("registryArn") or ""))
 
 
 def _check_for_records(store, registry: dict, arn: str, network_mode: str) -> None:

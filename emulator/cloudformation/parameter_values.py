@@ -1,0 +1,80 @@
+"""A stack's parameter values as they were given (raw strings), for the calls that take them
+again: UpdateStack and an UPDATE change set, whose UsePreviousValue means the stack's previous
+value, and whose parameters left out take the template's default.
+
+moto keeps two views of them: the values given at the last operation (`input_parameters`,
+which lacks the parameters that took their default) and the values resolved for the template
+(`resolved_parameters`: Numbers made ints, lists made lists, SSM names made the parameter's
+value). Its UsePreviousValue reads the resolved ones into a change set, which an execution then
+cannot load again (a list is split a second time), and compares them with raw input: a
+redeploy of `aws cloudformation deploy` (UsePreviousValue for every parameter) of a stack whose
+parameters took their defaults, or are Numbers, looked like a change, or not, by accident. Here
+both sides are raw, for every parameter the template declares.
+"""
+
+from __future__ import annotations
+
+# A parameter whose value cannot be told (not given, no default, no previous value): the call
+# is left to moto, which refuses it in its own words.
+UNKNOWN = object()
+
+
+def previous(stack) -> dict:
+    """Parameter key -> the raw value the stack has now: as given at its last operation, else
+    its template's default."""
+    given = stack.resource_map.input_parameters or {}
+    return {key: raw(given[key] if key in given else spec.get("Default", UNKNOWN))
+            for key, spec in _declared(stack.template_dict).items()}
+
+
+def requested(stack, parameters: list[dict], template: dict) -> dict:
+    """Parameter key -> the raw value an update with `template` and the request's
+    `parameters` gives each parameter `template` declares; UNKNOWN where it cannot say."""
+    before = previous(stack)
+    by_key = {p.get("ParameterKey"): p for p in parameters}
+    values = {}
+    for key, spec in _declared(template).items():
+        parameter = by_key.get(key)
+        if parameter is None:
+            values[key] = raw(spec.get("Default", UNKNOWN))
+        elif parameter.get("UsePreviousValue") and "ParameterValue" not in parameter:
+            values[key] = before.get(key, UNKNOWN)
+        else:
+            values[key] = raw(parameter.get("ParameterValue", UNKNOWN))
+    return values
+
+
+def with_previous_values(stack, parameters: list[dict]) -> list[dict]:
+    """The request's parameters with each UsePreviousValue one given its previous raw value,
+    for moto to read as if it had been sent. One that also has a value, or has no previous
+    value, stays as it is: moto refuses it."""
+    before = previous(stack)
+    out = []
+    for parameter in parameters:
+        key = parameter.get("ParameterKey")
+        if (parameter.get("UsePreviousValue") and "ParameterValue" not in parameter
+                and before.get(key, UNKNOWN) is not UNKNOWN):
+            parameter = {"ParameterKey": key, "ParameterValue": before[key]}
+        out.append(parameter)
+    return out
+
+
+def raw(value):
+    """A value as the API carries it: a template's default may be a YAML/JSON number or
+    boolean, and a value moto resolved earlier an int or a list."""
+    if value is UNKNOWN or value is None:
+        return UNKNOWN
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(raw(item)) for item in value)
+    return str(value)
+
+
+def _declared(template) -> dict:
+    """The template's Parameters section; a malformed one declares nothing here (moto's own
+    reading of the template refuses it)."""
+    parameters = template.get("Parameters") if isinstance(template, dict) else None
+    if not isinstance(parameters, dict):
+        return {}
+    return {key: spec for key, spec in parameters.items() if isinstance(spec, dict)}
