@@ -195,3 +195,27 @@ def test_a_change_set_of_new_tags_alone_is_a_change(cfn):
     described = change_set_of(cfn, "tagged", "retagged", TemplateBody=QUEUE,
                               Tags=[{"Key": "a", "Value": "2"}])
     assert (described["Status"], described["ExecutionStatus"]) == ("CREATE_COMPLETE", "AVAILABLE")
+
+
+def test_a_redeploy_from_s3_that_changes_nothing_is_no_update(cfn, clean_emulator):
+    """`sam deploy` and `aws cloudformation deploy --s3-bucket` pass a TemplateURL: the body
+    there is compared with the stack's, as a TemplateBody is."""
+    s3 = clean_emulator.client("s3")
+    s3.create_bucket(Bucket="templates")
+    s3.put_object(Bucket="templates", Key="t.yaml", Body=WITH_DEFAULTS.encode())
+    url = f"{clean_emulator.endpoint_url}/templates/t.yaml"
+    cfn.create_stack(StackName="froms3", TemplateURL=url)
+    assert unchanged(change_set_of(cfn, "froms3", "same", TemplateURL=url, Parameters=PREVIOUS))
+    assert refused(cfn.update_stack, StackName="froms3", TemplateURL=url,
+                   Parameters=PREVIOUS) == "No updates are to be performed."
+
+
+def test_a_previous_value_of_a_parameter_the_stack_never_had_is_refused(cfn):
+    cfn.create_stack(StackName="newparam", TemplateBody=QUEUE)
+    for call in (cfn.update_stack, cfn.create_change_set):
+        extra = {"ChangeSetName": "c"} if call == cfn.create_change_set else {}
+        message = refused(call, StackName="newparam", TemplateBody=WITH_DEFAULTS,
+                          Parameters=[{"ParameterKey": "Env", "UsePreviousValue": True}], **extra)
+        assert message == ("Invalid input for parameter key Env. Cannot specify "
+                           "usePreviousValue as true for a parameter key not in the previous "
+                           "template")

@@ -14,7 +14,7 @@ from emulator.cloudformation.errors import change_set_not_found, invalid_status,
 from emulator.cloudformation.stack_life import roll_back_create, run_update
 from emulator.cloudformation.stack_role import find_stack
 from emulator.cloudformation.update_checks import (UPDATABLE, changes_nothing,
-                                                   give_previous_values)
+                                                   give_previous_values, read_template_url)
 
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
               "to create a change set.")
@@ -126,6 +126,7 @@ def wrap_create_change_set_handler(original):
         if (stack is None or (self._get_param("ChangeSetType") or "UPDATE") != "UPDATE"
                 or stack.status not in UPDATABLE):
             return original(self)
+        read_template_url(self)
         unchanged = changes_nothing(self, stack)
         give_previous_values(self, stack)
         self._validate_different_update = lambda *args, **kwargs: None  # this call's only

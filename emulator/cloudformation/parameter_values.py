@@ -14,6 +14,8 @@ both sides are raw, for every parameter the template declares.
 
 from __future__ import annotations
 
+from emulator.cloudformation.errors import validation_error
+
 # A parameter whose value cannot be told (not given, no default, no previous value): the call
 # is left to moto, which refuses it in its own words.
 UNKNOWN = object()
@@ -46,14 +48,18 @@ def requested(stack, parameters: list[dict], template: dict) -> dict:
 
 def with_previous_values(stack, parameters: list[dict]) -> list[dict]:
     """The request's parameters with each UsePreviousValue one given its previous raw value,
-    for moto to read as if it had been sent. One that also has a value, or has no previous
-    value, stays as it is: moto refuses it."""
+    for moto to read as if it had been sent. One with no previous value (the previous template
+    did not have it) is refused in CloudFormation's words; one that also has a value stays as
+    it is."""
     before = previous(stack)
     out = []
     for parameter in parameters:
         key = parameter.get("ParameterKey")
-        if (parameter.get("UsePreviousValue") and "ParameterValue" not in parameter
-                and before.get(key, UNKNOWN) is not UNKNOWN):
+        if parameter.get("UsePreviousValue") and "ParameterValue" not in parameter:
+            if before.get(key, UNKNOWN) is UNKNOWN:
+                raise validation_error(
+                    f"Invalid input for parameter key {key}. Cannot specify usePreviousValue "
+                    "as true for a parameter key not in the previous template")
             parameter = {"ParameterKey": key, "ParameterValue": before[key]}
         out.append(parameter)
     return out

@@ -52,11 +52,14 @@ def wrap_handler(original, operation: str):
         try:
             return original(self)
         finally:
-            stack = stack or find_stack(backend, name)
-            with _guard:
-                if stack is not None:
-                    _record(stack, token, operation, first_event)
-                _running.pop(key).set()
+            try:
+                stack = stack or find_stack(backend, name)
+                with _guard:
+                    if stack is not None:
+                        _record(stack, token, operation, first_event)
+            finally:  # whatever the record did, a retry waiting on this call is let go
+                with _guard:
+                    _running.pop(key).set()
 
     return handler
 

@@ -32,6 +32,7 @@ def wrap_update_stack_handler(original):
             stack_lock.check_free(stack)
             if stack.status not in UPDATABLE:
                 raise validation_error(stack_lock.busy_message(stack))
+            read_template_url(self)
             if changes_nothing(self, stack):
                 raise validation_error("No updates are to be performed.")
             give_previous_values(self, stack)
@@ -39,6 +40,16 @@ def wrap_update_stack_handler(original):
         return original(self)
 
     return update_stack
+
+
+def read_template_url(response) -> None:
+    """A TemplateURL's body read once, here, and given as TemplateBody: the checks compare it
+    with the stack's (a redeploy from S3 that changes nothing is no update, as on AWS), and
+    moto does not read it again."""
+    url = response._get_param("TemplateURL")
+    if url and not response._get_bool_param("UsePreviousTemplate", False):
+        response.params["TemplateBody"] = response._get_stack_from_s3_url(url)
+        response.params.pop("TemplateURL", None)
 
 
 def give_previous_values(response, stack) -> None:
@@ -59,7 +70,7 @@ def changes_nothing(response, stack) -> bool:
     else:
         body = response._get_param("TemplateBody")
     if body is None or body != stack.template:
-        return False  # a TemplateURL is read by the update itself, once
+        return False
     parameters = response._get_param("Parameters") or []
     before = parameter_values.previous(stack)
     if any(p.get("ParameterKey") not in before for p in parameters):
