@@ -10,10 +10,10 @@ import signal
 import threading
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.test_cli import free_port, start  # noqa: F401  (start is a fixture)
 from tests.test_persistence import Emulator, remove_everything
+from tests.test_cloudformation_stack_calls import refused
 from tests.test_persistence_stacks import _quietly, service_template
 from tests.waiting import wait_for
 
@@ -89,15 +89,6 @@ def service_task_definition(ecs, cfn, logical_id):
         "StackResourceDetail"]["PhysicalResourceId"]
     found = ecs.describe_services(cluster=cluster, services=[arn])["services"][0]
     return found["taskDefinition"].rsplit("/", 1)[1]
-
-
-def refused(call, **params):
-    with pytest.raises(ClientError) as excinfo:
-        call(**params)
-    response = excinfo.value.response
-    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
-        "ValidationError", 400)
-    return response["Error"]["Message"]
 
 
 def test_continue_as_it_is_fails_again_and_bad_skips_touch_nothing(failed_rollback):

@@ -523,6 +523,28 @@ def _until_clients(ours: tuple[str, int], left: int, timeout: float = 20.0) -> N
         time.sleep(0.05)
 
 
+def _fill_and_close_as_nobody(port: int, decoy: bool = False, user_timeout_ms: int = 0) -> None:
+    """As uid 65534: connect to docker0's address at `port`, send a request, fill our window
+    (nothing reads it yet) and close, its FIN held behind the data; with `user_timeout_ms` its
+    own timer then drops the socket without a word; with `decoy`, one more connection closed
+    at once."""
+    attack = ("import socket\n"
+              "e = socket.socket()\n"
+              + (f"e.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, {user_timeout_ms})\n"
+                 if user_timeout_ms else "")
+              + f"e.connect(({DOCKER0!r}, {port}))\n"
+              "e.setblocking(False)\n"
+              "e.send(b'POST /evil HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+              "try:\n"
+              "    while True:\n"
+              "        e.send(b'x' * 65536)\n"
+              "except BlockingIOError:\n"
+              "    pass\n"
+              "e.close()\n"
+              + (f"socket.create_connection(({DOCKER0!r}, {port})).close()\n" if decoy else ""))
+    subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True, timeout=30)
+
+
 def _finder(tracked: bool) -> PeerUid:
     """A PeerUid that asks connection tracking for a rewritten connection's source (as root),
     or one that proves it from a dump (as where it cannot ask: not root)."""
@@ -588,21 +610,7 @@ def test_a_closing_socket_held_back_is_not_passed_over_for_another_served_connec
         port = listener.getsockname()[1]
         with socket.create_connection((DOCKER0, port)), listener.accept()[0] as ours:
             assert finder.of(ours) == os.geteuid()
-            attack = (
-                "import socket\n"
-                f"e = socket.create_connection(({DOCKER0!r}, {port}))\n"
-                "e.setblocking(False)\n"
-                "e.send(b'POST /evil HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
-                "try:\n"
-                "    while True:\n"
-                "        e.send(b'x' * 65536)\n"
-                "except BlockingIOError:\n"
-                "    pass\n"
-                "e.close()\n"
-                f"d = socket.create_connection(({DOCKER0!r}, {port}))\n"
-                "d.close()\n")
-            subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True,
-                           timeout=30)
+            _fill_and_close_as_nobody(port, decoy=True)
             time.sleep(0.2)
             attacker, _ = listener.accept()
             with attacker:
@@ -625,21 +633,7 @@ def test_a_client_that_left_without_a_word_is_not_served_as_another_connected_us
         port = listener.getsockname()[1]
         with socket.create_connection((DOCKER0, port)), listener.accept()[0] as ours:
             assert finder.of(ours) == os.geteuid()
-            attack = (
-                "import socket\n"
-                "e = socket.socket()\n"
-                "e.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 1)\n"
-                f"e.connect(({DOCKER0!r}, {port}))\n"
-                "e.setblocking(False)\n"
-                "e.send(b'POST /evil HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
-                "try:\n"
-                "    while True:\n"
-                "        e.send(b'x' * 65536)\n"
-                "except BlockingIOError:\n"
-                "    pass\n"
-                "e.close()\n")
-            subprocess.run(AS_NOBODY + ["/usr/bin/python3", "-c", attack], check=True,
-                           timeout=30)
+            _fill_and_close_as_nobody(port, user_timeout_ms=1)
             _until_clients((DOCKER0, port), 1)  # the client's probe timer has dropped it
             attacker, _ = listener.accept()
             with attacker:
