@@ -289,3 +289,40 @@ def test_link_notifications_tell_the_ports_that_went_or_left_the_bridge():
             + message(bridge_ports.RTM_NEWLINK, 47) + message(netlink.NLMSG_DONE, 48)
             + message(port_watch.RTM_DELLINK, 49, family=7))  # AF_BRIDGE: a port's settings
     assert port_watch._left(data, bridge=5) == {44, 46, 47}
+
+
+def test_a_watch_that_fails_is_made_again_and_the_bridge_read(monkeypatch):
+    """An unexpected error of the link notifications' socket does not end the guard's watch
+    for good: it is made again, the bridge's ports are read for what went meanwhile, and the
+    watch ends when its guard closes."""
+    from emulator.runtime import port_watch
+
+    made, told = [], []
+
+    class Events:
+        def __init__(self):
+            made.append(self)
+            self.batches = [OSError("netlink went away")] if len(made) == 1 else [{44}]
+
+        def left(self, bridge):
+            if not self.batches:
+                return set()
+            batch = self.batches.pop(0)
+            if isinstance(batch, Exception):
+                raise batch
+            return batch
+
+        def close(self):
+            pass
+
+    def on_left(left):
+        told.append(left)
+        return {44} not in told  # the guard closes once the second watch told of port 44
+
+    monkeypatch.setattr(port_watch, "LinkEvents", Events)
+    monkeypatch.setattr(port_watch, "RETRY_S", 0.01)
+    monkeypatch.setattr(bridge_ports, "bridge_index", lambda bridge: 5)
+    thread = port_watch.watch("docker0", on_left)
+    thread.join(timeout=10)
+    assert not thread.is_alive() and len(made) == 2
+    assert told[:2] == [set(), None] and told[-1] == {44}

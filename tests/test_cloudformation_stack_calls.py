@@ -219,3 +219,15 @@ def test_a_previous_value_of_a_parameter_the_stack_never_had_is_refused(cfn):
         assert message == ("Invalid input for parameter key Env. Cannot specify "
                            "usePreviousValue as true for a parameter key not in the previous "
                            "template")
+
+
+def test_a_change_set_without_a_type_is_an_update_as_on_aws(cfn):
+    """ChangeSetType defaults to UPDATE: of an existing stack, a change set of it; of none, the
+    stack does not exist."""
+    cfn.create_stack(StackName="typeless", TemplateBody=QUEUE)
+    cfn.create_change_set(StackName="typeless", ChangeSetName="c", TemplateBody=WITH_DEFAULTS)
+    described = cfn.describe_change_set(StackName="typeless", ChangeSetName="c")
+    assert described["StackId"] == stack_of(cfn, "typeless")["StackId"]
+    assert len(cfn.describe_stacks()["Stacks"]) == 1
+    assert "does not exist" in refused(cfn.create_change_set, StackName="nosuch",
+                                       ChangeSetName="c", TemplateBody=QUEUE)

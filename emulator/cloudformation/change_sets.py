@@ -122,6 +122,10 @@ def wrap_create_change_set_handler(original):
     parameters reach moto as the stack's raw values (parameter_values.py)."""
 
     def create_change_set(self):
+        # AWS's default type is UPDATE (the API reference); moto's is CREATE, which made a
+        # second stack of an existing one's name
+        if not self._get_param("ChangeSetType"):
+            self.params["ChangeSetType"] = "UPDATE"
         stack = find_stack(self.cloudformation_backend, self._get_param("StackName"))
         if (stack is None or (self._get_param("ChangeSetType") or "UPDATE") != "UPDATE"
                 or stack.status not in UPDATABLE):

@@ -17,6 +17,7 @@ import errno
 import logging
 import socket
 import threading
+import time
 from typing import Callable
 
 from emulator import netlink
@@ -29,6 +30,7 @@ log = logging.getLogger("emulator.runtime")
 RTM_DELLINK = 17
 RTMGRP_LINK = 0x1
 POLL_S = 0.5  # how soon a closed guard's thread sees it
+RETRY_S = 1.0  # before a watch that failed is made again
 RECEIVE_BUFFER = 1 << 20  # a burst of container starts and stops fits
 
 
@@ -87,20 +89,32 @@ def watch(bridge: str, on_left: Callable[[set[int] | None], bool]) -> threading.
     """Tell `on_left` of each batch of links that left `bridge` (None: notifications were lost;
     it reads the bridge's ports itself), on a daemon thread, until it returns False (its guard
     closed). Raises OSError where the subscription cannot be made."""
-    events = LinkEvents()
+    first = LinkEvents()
 
     def loop() -> None:
-        try:
-            while True:
-                left = events.left(bridge_ports.bridge_index(bridge))
-                if not on_left(left):
-                    return
-        except Exception:  # noqa: BLE001 - said; releases fall back to Docker's events
-            log.warning("the default bridge's guard stopped watching %s's ports: a stopped "
-                        "task's address is released only when Docker tells of its exit",
-                        bridge, exc_info=True)
-        finally:
-            events.close()
+        events = first
+        while True:
+            try:
+                while True:
+                    left = events.left(bridge_ports.bridge_index(bridge))
+                    if not on_left(left):
+                        return
+            except Exception:  # noqa: BLE001 - said, and watched again
+                log.warning("the default bridge's guard lost its watch of %s's ports: watching "
+                            "again in %s s (meanwhile Docker's exit events release addresses)",
+                            bridge, RETRY_S, exc_info=True)
+            finally:
+                events.close()
+            time.sleep(RETRY_S)
+            if not on_left(set()):  # its guard closed meanwhile
+                return
+            try:
+                events = LinkEvents()
+            except OSError:
+                continue  # the sleep above, and again
+            if not on_left(None):  # what went meanwhile: the bridge's ports are read
+                events.close()
+                return
 
     thread = threading.Thread(target=loop, name=f"guard-ports-{bridge}", daemon=True)
     thread.start()
