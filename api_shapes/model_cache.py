@@ -62,6 +62,7 @@ def write(service: str, key: tuple, model: dict) -> None:
     import tempfile  # (only here: a copy is written once per model file)
 
     try:
+        _home_is_ours()
         os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
         _own_directory()
         handle, temporary = tempfile.mkstemp(dir=CACHE_DIR, prefix=f".{service}.")
@@ -89,6 +90,14 @@ def _read_own(name: str) -> bytes:
     with open(handle, "rb") as file:
         _check_own(os.fstat(handle))
         return file.read()
+
+
+def _home_is_ours() -> None:
+    """Nothing is made under another user's home (root run with `sudo -E` keeps that user's
+    HOME: its ~/.cache would become root's): OSError where the home is not this uid's."""
+    home = os.path.expanduser("~")
+    if os.stat(home).st_uid != os.geteuid():
+        raise PermissionError(f"{home} is another user's home")
 
 
 def _own_directory() -> None:

@@ -124,6 +124,17 @@ def test_an_unwritable_cache_directory_only_costs_the_copy(botocore_data, tmp_pa
     assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
 
 
+def test_nothing_is_made_in_another_users_home(botocore_data, tmp_path, monkeypatch):
+    """Root run with `sudo -E` keeps the user's HOME: no root-owned ~/.cache is made there."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(model_cache, "CACHE_DIR", str(home / ".cache" / "ecs-emulator"))
+    assert model_files.load_model("svc")["metadata"]["targetPrefix"] == "Svc_one"
+    assert not (home / ".cache").exists()
+
+
 def test_a_write_removes_copies_no_start_wrote_for_a_month_and_the_old_single_copy(
         botocore_data, tmp_path):
     cache = tmp_path / "cache"
