@@ -418,7 +418,7 @@ def test_a_task_holding_many_idle_connections_costs_only_its_own(
     from emulator.access.gate import PEER_IDLE_LIMIT
 
     definition = register(
-        ecs, {"name": "flood", "image": busybox_image, "memory": 32,
+        ecs, {"name": "flood", "image": busybox_image, "memory": 96,  # 200 processes
               "command": ["sh", "-c", FLOOD]},
         {"name": "probe", "image": busybox_image, "memory": 32,
          "command": ["sh", "-c", NEIGHBOURLY]}, family="flood", networkMode="bridge")
