@@ -10,6 +10,7 @@ import errno
 import os
 import socket
 import struct
+import threading
 import time
 
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
@@ -33,6 +34,28 @@ def open_socket(protocol: int, timeout: float | None = None) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM, protocol)
     sock.settimeout(timeout)
     return sock
+
+
+class ThreadSockets:
+    """One netlink socket of `protocol` per thread, opened on first use (a listener's selector
+    thread asks on its own, so none waits on another's question), closed after a socket error
+    (an answer may still come on it) to be opened afresh."""
+
+    def __init__(self, protocol: int, timeout: float | None):
+        self._protocol, self._timeout = protocol, timeout
+        self._local = threading.local()
+
+    def get(self) -> socket.socket:
+        sock = getattr(self._local, "sock", None)
+        if sock is None:
+            sock = self._local.sock = open_socket(self._protocol, self._timeout)
+        return sock
+
+    def close(self) -> None:
+        sock = getattr(self._local, "sock", None)
+        if sock is not None:
+            sock.close()
+            self._local.sock = None
 
 
 def exchange(sock: socket.socket, kind: int, flags: int, payload: bytes, seq: int = 1,

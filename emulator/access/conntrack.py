@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import socket
 import struct
-import threading
 
 from emulator import netlink
 
@@ -73,7 +72,7 @@ class Conntrack:
     """Asks on one netlink socket per thread; `works` is False where it cannot ask at all."""
 
     def __init__(self):
-        self._local = threading.local()
+        self._sockets = netlink.ThreadSockets(NETLINK_NETFILTER, _TIMEOUT)
         self.works = True
 
     def original_source(self, family: int, ours: tuple[str, int],
@@ -87,7 +86,7 @@ class Conntrack:
         request = (_NFGEN.pack(family, 0, 0)
                    + netlink.attribute(CTA_TUPLE_REPLY | _NESTED, _tuple(family, ours, peer)))
         try:
-            answers = netlink.exchange(self._socket(), _GET, 0, request)
+            answers = netlink.exchange(self._sockets.get(), _GET, 0, request)
         except netlink.NetlinkError as error:
             if error.errno == errno.ENOENT:
                 return None  # asked: no such entry
@@ -96,7 +95,7 @@ class Conntrack:
             self.works = False
             raise Unanswered(str(error)) from error
         except OSError as error:
-            self._close()
+            self._sockets.close()
             if not isinstance(error, TimeoutError):
                 self.works = False  # no netlink socket for it here
             raise Unanswered(str(error)) from error
@@ -106,15 +105,3 @@ class Conntrack:
                 continue
             return _source_to(family, found, ours)
         return None
-
-    def _socket(self) -> socket.socket:
-        sock = getattr(self._local, "sock", None)
-        if sock is None:
-            sock = self._local.sock = netlink.open_socket(NETLINK_NETFILTER, _TIMEOUT)
-        return sock
-
-    def _close(self) -> None:
-        sock = getattr(self._local, "sock", None)
-        if sock is not None:
-            sock.close()
-            self._local.sock = None

@@ -121,7 +121,8 @@ class PeerUid:
     connection)."""
 
     def __init__(self):
-        self._local = threading.local()
+        self._local = threading.local()  # each thread's dump budget
+        self._sockets = netlink.ThreadSockets(NETLINK_SOCK_DIAG, _TIMEOUT)
         self._seq = itertools.count(1)
         self._warned = False  # that dumps ran out of time (logged once)
         self._conntrack = Conntrack()
@@ -304,25 +305,16 @@ class PeerUid:
         thread's netlink socket; None if not told (the kernel's error: ENOENT, no such socket;
         a dump not over by `deadline`)."""
         try:
-            sock = self._socket()
+            sock = self._sockets.get()
             answers = netlink.exchange(sock, SOCK_DIAG_BY_FAMILY, flags, request,
                                        next(self._seq) & 0xFFFFFFFF, deadline)
         except netlink.NetlinkError:
             return None
         except OSError:  # no sock_diag here, no answer in time, or a dump cut short (the rest
             # of it would hold the socket): asked afresh next time
-            self._close()
+            self._sockets.close()
             return None
         return [body for _, body in answers]
-
-    def _socket(self) -> socket.socket:
-        """This thread's netlink socket (each listener's selector thread asks on its own, so
-        none waits on another's question)."""
-        sock = getattr(self._local, "sock", None)
-        if sock is None:
-            sock = netlink.open_socket(NETLINK_SOCK_DIAG, _TIMEOUT)
-            self._local.sock = sock
-        return sock
 
     def _budget(self) -> "_DumpBudget":
         budget = getattr(self._local, "budget", None)
@@ -330,11 +322,6 @@ class PeerUid:
             budget = self._local.budget = _DumpBudget()
         return budget
 
-    def _close(self) -> None:
-        sock = getattr(self._local, "sock", None)
-        if sock is not None:
-            sock.close()
-            self._local.sock = None
 
 
 class _DumpBudget:
