@@ -70,7 +70,7 @@ def exchange(sock: socket.socket, kind: int, flags: int, payload: bytes, seq: in
     sock.send(HEADER.pack(HEADER.size + len(payload), kind, flags, seq, 0) + payload)
     answers = []
     while True:
-        for reply, body in _messages(sock.recv(_RECEIVE), seq):
+        for reply, body in messages(sock.recv(_RECEIVE), seq):
             if reply in (NLMSG_DONE, NLMSG_ERROR):
                 # A dump that failed part-way says so in its NLMSG_DONE's first 4 bytes
                 error = struct.unpack_from("=i", body)[0] if len(body) >= 4 else 0
@@ -84,14 +84,15 @@ def exchange(sock: socket.socket, kind: int, flags: int, payload: bytes, seq: in
             raise TimeoutError("the kernel's answer was not over in time")
 
 
-def _messages(data: bytes, seq: int):
-    """The (type, body) of each netlink message in `data` answering `seq`."""
+def messages(data: bytes, seq: int | None = None):
+    """The (type, body) of each netlink message in `data` answering `seq` (None: every one,
+    as notifications are)."""
     at = 0
     while at + HEADER.size <= len(data):
         length, kind, _, number, _ = HEADER.unpack_from(data, at)
         if length < HEADER.size:
             return  # malformed: nothing after it can be framed
-        if number == seq:
+        if seq is None or number == seq:
             yield kind, data[at + HEADER.size:at + length]
         at += (length + 3) & ~3
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from emulator.cloudformation import replacements, stack_lock
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.stack_life import add_event, failures, reason_of, roll_back_update
-from emulator.cloudformation.stack_role import find_stack
+from emulator.cloudformation.stack_role import require_stack
 
 SKIPPED = "Resource skipped during UpdateRollback"
 # AWS's words (the operation's internal name in them) for a stack not in UPDATE_ROLLBACK_FAILED.
@@ -47,9 +47,7 @@ def continue_update_rollback(self):
     from moto.core.responses import EmptyResult
 
     name = self._get_param("StackName")
-    stack = find_stack(self.cloudformation_backend, name)
-    if stack is None:
-        raise validation_error(f"Stack [{name}] does not exist")
+    stack = require_stack(self.cloudformation_backend, name)
     skip = list(self._get_param("ResourcesToSkip") or [])
     role_arn = self._get_param("RoleARN")
 
@@ -82,8 +80,9 @@ def _latest_statuses(stack) -> dict:
 
 def _bad_skip(stack, skip: list) -> str | None:
     """The reason a ResourcesToSkip is refused, or None."""
-    resources = stack.resource_map._parsed_resources
-    unknown = [s for s in skip if s not in resources or s not in _resource_ids(stack)]
+    resource_map = stack.resource_map
+    ids = set(resource_map._parsed_resources) & set(resource_map._resource_json_map or {})
+    unknown = [s for s in skip if s not in ids]
     if unknown:
         return (f"Resources with logicalIds [{', '.join(unknown)}] do not belong to stack "
                 f"{stack.name}")
@@ -91,10 +90,6 @@ def _bad_skip(stack, skip: list) -> str | None:
     if any(statuses.get(s) != "UPDATE_FAILED" for s in skip):
         return "Only the resources in UPDATE_FAILED state are allowed to be skipped"
     return None
-
-
-def _resource_ids(stack) -> set:
-    return set((stack.resource_map._resource_json_map or {}).keys())
 
 
 def _roll_back(stack, skip: list) -> None:

@@ -80,6 +80,16 @@ def find_stack(backend, name: str | None):
         (s for s in backend.stacks.values() if s.name == name), None)
 
 
+def require_stack(backend, name: str | None):
+    """find_stack, or CloudFormation's refusal of a stack that does not exist."""
+    stack = find_stack(backend, name)
+    if stack is None:
+        from emulator.cloudformation.errors import validation_error
+
+        raise validation_error(f"Stack [{name}] does not exist")
+    return stack
+
+
 def _change_set(backend, response):
     from emulator.cloudformation.change_sets import _find_change_set
 

@@ -77,6 +77,12 @@ def check(template_text, region: str) -> None:
             raise validation_error(NESTED_TOO_DEEP) from None
         except Exception:  # noqa: BLE001 - moto reports a template it cannot read
             return
+    refuse_unrecognized(template, region)
+
+
+def refuse_unrecognized(template: dict, region: str) -> None:
+    """CloudFormation's ValidationError if the (parsed) template names a type that does not
+    exist."""
     missing = unrecognized(template, region)
     if missing:
         raise validation_error("Template format error: Unrecognized resource types: "
@@ -84,7 +90,7 @@ def check(template_text, region: str) -> None:
 
 
 def wrap_backend(backend_class) -> None:
-    """CreateStack, UpdateStack, CreateChangeSet and ValidateTemplate check the types first."""
+    """CreateStack, UpdateStack and CreateChangeSet check the types first."""
 
     def checking(original, position: int):
         @functools.wraps(original)
@@ -95,7 +101,8 @@ def wrap_backend(backend_class) -> None:
 
         return method
 
-    # The template's position among each method's arguments (after self).
+    # The template's position among each method's arguments (after self). (ValidateTemplate's
+    # handler is ours: template_validation.py checks the template it has parsed.)
     for name, position in (("create_stack", 1), ("update_stack", 1),
-                           ("create_change_set", 2), ("validate_template", 0)):
+                           ("create_change_set", 2)):
         setattr(backend_class, name, checking(getattr(backend_class, name), position))

@@ -47,7 +47,7 @@ def validate_template(self):
         check_structure(template)
     except RecursionError:
         raise validation_error(template_types.NESTED_TOO_DEEP) from None
-    template_types.check(body, self.region)
+    template_types.refuse_unrecognized(template, self.region)
     return ActionResult(describe(template))
 
 

@@ -4,8 +4,7 @@ with EnableTerminationProtection could never be deleted, since DeleteStack refus
 
 from __future__ import annotations
 
-from emulator.cloudformation.errors import validation_error
-from emulator.cloudformation.stack_role import find_stack
+from emulator.cloudformation.stack_role import require_stack
 
 
 def update_termination_protection(self):
@@ -13,9 +12,7 @@ def update_termination_protection(self):
     from moto.core.responses import ActionResult
 
     name = self._get_param("StackName")
-    stack = find_stack(self.cloudformation_backend, name)
-    if stack is None:
-        raise validation_error(f"Stack [{name}] does not exist")
+    stack = require_stack(self.cloudformation_backend, name)
     stack.enable_termination_protection = bool(
         self._get_bool_param("EnableTerminationProtection", False))
     return ActionResult({"StackId": stack.stack_id})

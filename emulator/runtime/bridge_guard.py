@@ -323,10 +323,10 @@ class BridgeGuard:
         with self._lock:
             if self._closed:
                 return False
-            index = bridge_ports.bridge_index(self.bridge)
             gone = [a for a in self._admitted.values() if left is None or a.port in left]
-            if not gone:
+            if not gone:  # (most notifications are of other links)
                 return True
+            index = bridge_ports.bridge_index(self.bridge)
             try:
                 if left is None:
                     ports = ({port for port, _, _ in bridge_ports.list_ports(index)} if index

@@ -66,13 +66,8 @@ class LinkEvents:
 
 def _left(data: bytes, bridge: int) -> set[int]:
     """The links that `data` (one receive of notifications) says are gone or not on `bridge`."""
-    left, offset = set(), 0
-    while offset + netlink.HEADER.size <= len(data):
-        length, kind, _, _, _ = netlink.HEADER.unpack_from(data, offset)
-        if length < netlink.HEADER.size:
-            break
-        body = data[offset + netlink.HEADER.size:offset + length]
-        offset += (length + 3) & ~3
+    left = set()
+    for kind, body in netlink.messages(data):
         if kind not in (RTM_NEWLINK, RTM_DELLINK) or len(body) < _IFINFO.size:
             continue
         family, _, index, _, _ = _IFINFO.unpack_from(body)
