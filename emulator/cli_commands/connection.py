@@ -64,7 +64,7 @@ def aws_session(profile: str | None):
     import botocore.exceptions
 
     try:
-        return boto3.Session(profile_name=profile) if profile else boto3.Session()
+        return boto3.Session(profile_name=profile or None)
     except botocore.exceptions.ProfileNotFound:
         return None
 
@@ -89,8 +89,7 @@ class Connection:
         if self._session is None:
             import boto3
 
-            self._session = boto3.Session(profile_name=self.profile) if self.profile \
-                else boto3.Session()
+            self._session = boto3.Session(profile_name=self.profile or None)
         return self._session
 
     def _keys(self) -> dict:
