@@ -20,6 +20,7 @@ code with the per-call overhead taken out, and tests/test_hostile_http.py holds 
 from __future__ import annotations
 
 import email.utils
+import io
 import sys
 import time
 
@@ -28,6 +29,7 @@ from cheroot import errors, server as cheroot_server, wsgi
 from cheroot._compat import bton
 
 _CRLF = b"\r\n"
+_HEAD_END = b"\r\n\r\n"
 # X-Forwarded-For is a list too: a second one (each proxy may add its own) is joined to the
 # first rather than put in its place (the front doors append the client's address to it).
 _COMMA_SEPARATED = frozenset(cheroot_server.comma_separated_headers) | {b"X-Forwarded-For"}
@@ -64,6 +66,30 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
             raise errors.MaxSizeExceeded
         return data
 
+    def buffered_lines(self) -> list[bytes] | None:
+        """The header lines (without their CRLF), read at once, when the whole head is in the
+        reader's buffer already (a worker only takes a connection whose head has arrived,
+        emulator/http_connections.py), every line ends in CRLF, there is at least one, and the
+        head limit is kept: one C call instead of a readline per line. None otherwise, with
+        nothing read: the lines are then read one by one, and anything unusual answered as
+        before."""
+        rfile = self.rfile
+        if self._unread is not None or not isinstance(rfile, io.BufferedReader):
+            return None
+        data = rfile.peek()
+        end = data.find(_HEAD_END)
+        if end <= 0:  # not all buffered, or no header at all (the line by line way)
+            return None
+        size = end + len(_HEAD_END)
+        if self.maxlen and self.bytes_read + size > self.maxlen:
+            return None
+        head = data[:end]
+        if head.count(b"\n") != head.count(_CRLF):  # a line ending in a bare LF
+            return None
+        rfile.read(size)
+        self.bytes_read += size
+        return head.split(_CRLF)
+
 
 class HeaderReader(cheroot_server.HeaderReader):
     """cheroot's header reader, remembering transformed names, and refusing a second
@@ -73,15 +99,8 @@ class HeaderReader(cheroot_server.HeaderReader):
     def __call__(self, rfile, hdict=None):
         if hdict is None:
             hdict = {}
-        readline = rfile.readline
-        while True:
-            line = readline()
-            if not line:
-                raise ValueError("Illegal end of headers.")
-            if line == _CRLF:
-                break
-            if not line.endswith(_CRLF):
-                raise ValueError("HTTP requires CRLF terminators")
+        lines = rfile.buffered_lines() if rfile.__class__ is HeadReader else None
+        for line in _lines(rfile) if lines is None else lines:
             try:
                 k, v = line.split(b":", 1)
             except ValueError:
@@ -104,6 +123,20 @@ class HeaderReader(cheroot_server.HeaderReader):
                 raise ValueError("More than one Content-Length header.")
             hdict[k] = v
         return hdict
+
+
+def _lines(rfile):
+    """The head's lines read one by one, each without its CRLF."""
+    readline = rfile.readline
+    while True:
+        line = readline()
+        if not line:
+            raise ValueError("Illegal end of headers.")
+        if line == _CRLF:
+            return
+        if not line.endswith(_CRLF):
+            raise ValueError("HTTP requires CRLF terminators")
+        yield line[:-2]
 
 
 def _title(name: bytes) -> bytes | None:
