@@ -211,30 +211,20 @@ def environ(gateway) -> dict:
     req = gateway.req
     conn = req.conn
     server = req.server
-    env = {
-        "ACTUAL_SERVER_PROTOCOL": server.protocol,
-        "PATH_INFO": bton(req.path),
-        "QUERY_STRING": bton(req.qs),
-        "REMOTE_ADDR": conn.remote_addr or "",
-        "REMOTE_PORT": str(conn.remote_port or ""),
-        "REQUEST_METHOD": bton(req.method),
-        "REQUEST_URI": bton(req.uri),
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": server.server_name,
-        "SERVER_PROTOCOL": bton(req.request_protocol),
-        "SERVER_SOFTWARE": server.software,
-        "wsgi.errors": sys.stderr,
-        "wsgi.input": req.rfile,
-        "wsgi.input_terminated": bool(req.chunked_read),
-        "wsgi.multiprocess": False,
-        "wsgi.multithread": True,
-        "wsgi.run_once": False,
-        "wsgi.url_scheme": bton(req.scheme),
-        "wsgi.version": gateway.version,
-    }
     if isinstance(server.bind_addr, str):  # a Unix socket, with peer credentials: cheroot's
         return wsgi.Gateway_10.get_environ(gateway)
-    env["SERVER_PORT"] = str(server.bind_addr[1])
+    env = _fixed(server, gateway.version).copy()
+    env["PATH_INFO"] = req.path.decode("ISO-8859-1")  # (as cheroot's bton: one call fewer)
+    env["QUERY_STRING"] = req.qs.decode("ISO-8859-1")
+    env["REMOTE_ADDR"] = conn.remote_addr or ""
+    env["REMOTE_PORT"] = str(conn.remote_port or "")
+    env["REQUEST_METHOD"] = req.method.decode("ISO-8859-1")
+    env["REQUEST_URI"] = req.uri.decode("ISO-8859-1")
+    env["SERVER_PROTOCOL"] = req.request_protocol.decode("ISO-8859-1")
+    env["wsgi.errors"] = sys.stderr  # (looked up each time: a test may have replaced it)
+    env["wsgi.input"] = req.rfile
+    env["wsgi.input_terminated"] = bool(req.chunked_read)
+    env["wsgi.url_scheme"] = req.scheme.decode("ISO-8859-1")
     for name, value in req.inheaders.items():
         key = _environ_keys.get(name)
         if key is None:
@@ -247,6 +237,26 @@ def environ(gateway) -> dict:
     if conn.ssl_env:
         env.update(conn.ssl_env)
     return env
+
+
+def _fixed(server, version) -> dict:
+    """The environ's keys that are the same for every request a server serves (its protocol,
+    names and port are set before it serves), made once per server: copying them costs less
+    than setting each anew."""
+    fixed = server.__dict__.get("_environ_fixed")
+    if fixed is None:
+        fixed = server.__dict__["_environ_fixed"] = {
+            "ACTUAL_SERVER_PROTOCOL": server.protocol,
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": server.server_name,
+            "SERVER_SOFTWARE": server.software,
+            "wsgi.multiprocess": False,
+            "wsgi.multithread": True,
+            "wsgi.run_once": False,
+            "wsgi.version": version,
+            "SERVER_PORT": str(server.bind_addr[1]),
+        }
+    return fixed
 
 
 def _content_keys(env: dict) -> None:
