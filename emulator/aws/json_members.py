@@ -19,11 +19,25 @@ meets it and fails, a fault of ours that a test in strict mode shows (a 500).
 from __future__ import annotations
 
 import json
+from json.encoder import c_make_encoder, encode_basestring_ascii
 
 from api_shapes.serialize import Encoded
 
-# One encoder for every answer: json.dumps() builds a new one per call when given separators.
-encode_plain = json.JSONEncoder(separators=(",", ":")).encode
+# One encoder for every answer: json.dumps() builds a new one per call when given separators,
+# and JSONEncoder.encode() still makes its C encoder anew on each call (through two Python
+# calls): that C encoder is made once here instead, without the check for circular references
+# (its table of objects being encoded would be shared by every thread; a cycle, which no answer
+# of ours has, fails with RecursionError instead of ValueError).
+_PLAIN = json.JSONEncoder(separators=(",", ":"))
+if c_make_encoder is not None:
+    _chunks = c_make_encoder(None, _PLAIN.default, encode_basestring_ascii, None, ":", ",",
+                             False, False, True)
+
+    def encode_plain(value) -> str:
+        """`value` as json.dumps(value, separators=(",", ":")) gives it."""
+        return "".join(_chunks(value, 0))
+else:  # an interpreter without json's C speedups
+    encode_plain = _PLAIN.encode
 
 # Members kept per service: a poll of 100 tasks ten times over fits, and memory stays bounded
 # (a few KB an entry, the text and the copy; tens of KB for a task with many containers, tags
