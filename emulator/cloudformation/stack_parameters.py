@@ -11,7 +11,8 @@
   every previous value when the call had no Parameters at all. So an update hands moto every
   parameter the template declares.
 - A list type's Default (CommaDelimitedList, List<...>) is a list, as a given value is: moto
-  left it a string, so `Fn::Select` picked a character.
+  left it a string, so `Fn::Select` picked a character. A Default that is not a scalar (a
+  YAML list, an intrinsic function) is refused: "Every Default member must be a string."
 - DescribeStacks shows each value as given (or the Default) as text: a list as "a,b", not
   Python's "['a', 'b']"; a NoEcho parameter as "****" (moto masked none); an SSM parameter type
   with the parameter's name and its ResolvedValue.
@@ -28,6 +29,7 @@ MASK = "****"
 def check(template: dict, parameters: list[dict]) -> None:
     """The refusals of a call's (given) parameters against the template it is for."""
     declared = parameter_values.declared(template)
+    check_defaults(declared)
     keys = [p.get("ParameterKey") for p in parameters]
     unknown = [str(key) for key in keys if key not in declared]
     if unknown:
@@ -36,6 +38,14 @@ def check(template: dict, parameters: list[dict]) -> None:
                if key not in keys and spec.get("Default") is None]
     if missing:
         raise validation_error(f"Parameters: [{', '.join(missing)}] must have values")
+
+
+def check_defaults(declared: dict) -> None:
+    """A Default is a scalar: a list (even a list type's) or an intrinsic function is refused
+    (moto showed a list as Python's "['a', 'b']", and kept a function as it was)."""
+    if any(isinstance(spec, dict) and isinstance(spec.get("Default"), (dict, list))
+           for spec in declared.values()):
+        raise validation_error("Template format error: Every Default member must be a string.")
 
 
 def given(parameters: list[dict]) -> list[dict]:
