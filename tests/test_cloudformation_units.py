@@ -439,3 +439,30 @@ def test_a_change_set_shows_in_progress_from_the_moment_its_stack_is_held():
     finally:
         change_sets.run_update = real
     assert seen[-1] == "ran" and change_set.execution_status == "EXECUTE_COMPLETE"
+
+
+def test_only_resources_whose_rollback_failed_may_be_skipped():
+    """ResourcesToSkip takes a resource UPDATE_FAILED in a rollback, not one that failed in
+    the update and was not rolled back since; a ContinueUpdateRollback refused meanwhile (no
+    resource events) changes nothing of that."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation.continue_rollback import _failed_in_rollback
+
+    def event(logical_id, status):
+        return SimpleNamespace(logical_resource_id=logical_id, resource_status=status)
+
+    stack = SimpleNamespace(name="s", events=[
+        event("s", "UPDATE_IN_PROGRESS"),
+        event("Web", "UPDATE_IN_PROGRESS"), event("Web", "UPDATE_COMPLETE"),
+        event("Other", "UPDATE_IN_PROGRESS"), event("Other", "UPDATE_FAILED"),
+        event("Third", "UPDATE_IN_PROGRESS"), event("Third", "UPDATE_FAILED"),
+        event("s", "UPDATE_ROLLBACK_IN_PROGRESS"),
+        event("Web", "UPDATE_IN_PROGRESS"), event("Web", "UPDATE_FAILED"),
+        event("Other", "UPDATE_IN_PROGRESS"), event("Other", "UPDATE_COMPLETE"),
+        event("s", "UPDATE_ROLLBACK_FAILED"),
+        event("s", "UPDATE_ROLLBACK_IN_PROGRESS"), event("s", "UPDATE_ROLLBACK_FAILED")])
+    assert _failed_in_rollback(stack) == {"Web"}  # Third failed in the update itself
+    stack.events[8:] = []  # an update cut short: no rollback ran
+    stack.events.append(event("s", "UPDATE_ROLLBACK_FAILED"))
+    assert _failed_in_rollback(stack) == set()
