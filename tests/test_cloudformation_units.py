@@ -466,3 +466,31 @@ def test_only_resources_whose_rollback_failed_may_be_skipped():
     stack.events[8:] = []  # an update cut short: no rollback ran
     stack.events.append(event("s", "UPDATE_ROLLBACK_FAILED"))
     assert _failed_in_rollback(stack) == set()
+
+
+def test_lists_a_cut_short_operation_left_are_owed_a_delete():
+    """Read back from persisted state, an update's lists give the next operation what the stack
+    no longer uses: the replaced resource (not one UpdateReplacePolicy Retain keeps), the
+    replacement a rollback had put the old one back over, a resource out of the template."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation import replacements
+    from emulator.cloudformation.replacements import Removed, Replaced
+
+    old_web, new_web, old_kept, new_kept, old_back, new_back, gone = (
+        SimpleNamespace(name=n) for n in ("old-web", "new-web", "old-kept", "new-kept",
+                                          "old-back", "new-back", "gone"))
+    resources_map = SimpleNamespace(
+        _parsed_resources={"Web": new_web, "Kept": new_kept, "Back": old_back, "Gone": gone},
+        _resource_json_map={"Web": {}, "Kept": {}, "Back": {}})
+    resources_map._emulator_replaced = [
+        Replaced("Web", "AWS::ECS::Service", old_web, new_web, "Delete", False),
+        Replaced("Kept", "AWS::ECS::Service", old_kept, new_kept, "Retain", False),
+        Replaced("Back", "AWS::ECS::Service", old_back, new_back, "Delete", False)]
+    resources_map._emulator_removed = [Removed("Gone", gone, {"Type": "AWS::ECS::Cluster"})]
+    replacements.begin(resources_map)
+    assert [(e.logical_id, e.resource.name) for e in resources_map._emulator_owed] == [
+        ("Web", "old-web"), ("Back", "new-back"), ("Gone", "gone")]
+    assert resources_map._emulator_replaced == resources_map._emulator_removed == []
+    replacements.end(resources_map)
+    assert len(resources_map._emulator_owed) == 3  # until a clean-up phase deletes them

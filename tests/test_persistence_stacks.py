@@ -76,3 +76,53 @@ def _quietly(call) -> None:
         call()
     except Exception:  # the kill cuts the update's call short: its answer never comes
         pass
+
+
+def with_extra_cluster(template: str) -> str:
+    body = json.loads(template)
+    body["Resources"]["Extra"] = {"Type": "AWS::ECS::Cluster"}
+    return json.dumps(body)
+
+
+def test_what_an_update_cut_short_kept_for_its_clean_up_is_deleted_with_its_stack(
+        start, tmp_path, busybox_image, docker_client):  # noqa: F811
+    """An update keeps the resource its template drops until its clean-up phase; a kill -9
+    before then, and its stack's DeleteStack after the restart, deletes that one too (the
+    update's template, which moto's delete reads, no longer has it)."""
+    emulator = Emulator(start, tmp_path, free_port())
+    emulator.env["ECS_EMULATOR_CFN_STABILIZE_TIMEOUT"] = "600"
+    emulator.up()
+    emulator.instance = (tmp_path / "state" / "instance").read_text()
+    try:
+        cfn = emulator.client("cloudformation")
+        cfn.create_stack(StackName="app",
+                         TemplateBody=with_extra_cluster(service_template(busybox_image, 0)))
+        extra = cfn.describe_stack_resource(StackName="app", LogicalResourceId="Extra")[
+            "StackResourceDetail"]["PhysicalResourceId"]
+        updating = threading.Thread(target=lambda: _quietly(
+            lambda: emulator.client("cloudformation").update_stack(
+                StackName="app",
+                TemplateBody=service_template("ecs-emulator-test/nosuch:1", 1))), daemon=True)
+        updating.start()
+        wait_for(lambda: cfn.describe_stack_events(StackName="app")["StackEvents"],
+                 lambda events: any(e["LogicalResourceId"] == "Service"
+                                    and e["ResourceStatus"] == "UPDATE_IN_PROGRESS"
+                                    for e in events))
+        # a write, so the state with the update under way is on disk before the kill
+        cfn.create_stack(StackName="other", TemplateBody=json.dumps({"Resources": {
+            "Q": {"Type": "AWS::SQS::Queue"}}}))
+        emulator.running.stop(signal.SIGKILL)
+
+        emulator.up()
+        cfn, ecs = emulator.client("cloudformation"), emulator.client("ecs")
+        assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == \
+            "UPDATE_ROLLBACK_FAILED"
+        assert ecs.describe_clusters(clusters=[extra])["clusters"][0]["status"] == "ACTIVE"
+        cfn.delete_stack(StackName="app")
+        assert ecs.describe_clusters(clusters=[extra])["clusters"][0]["status"] == "INACTIVE"
+        assert [c for c in ecs.list_clusters()["clusterArns"]] == []
+        assert emulator.running.stop() == 0
+    finally:
+        if emulator.running is not None:
+            emulator.running.kill()
+        remove_everything(docker_client, emulator.instance)

@@ -368,6 +368,7 @@ def _delete(backend, stack) -> None:
     # would make a deleted resource anew (teardown.py).
     teardown.freeze(stack)
     try:
+        replacements.delete_owed(stack)  # not in the template moto's delete reads
         stack.delete()  # moto's: the DELETE_IN_PROGRESS event, the resources, DELETE_COMPLETE
     except Exception as error:
         stack.status = "DELETE_FAILED"
