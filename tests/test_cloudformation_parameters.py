@@ -157,3 +157,21 @@ def test_a_template_url_holds_up_to_1000000_bytes(cfn, clean_emulator):
     assert refused(cfn.validate_template, TemplateURL=url + "x" * 5_200) == (
         "1 validation error detected: Value '" + url + "x" * 5_200 + "' at 'templateURL' "
         "failed to satisfy constraint: Member must have length less than or equal to 5120")
+
+
+def test_a_default_that_stays_the_same_updates_nothing_that_uses_it(cfn):
+    """An update gives moto every parameter, those left out their Default: one that took the
+    same Default before is no change, and what refers to it is not updated."""
+    body = json.dumps({**TEMPLATE, "Resources": {
+        "Q": {"Type": "AWS::SQS::Queue", "Properties": {
+            "Tags": [{"Key": "env", "Value": {"Ref": "Env"}}]}},
+        "Uses": {"Type": "AWS::SQS::Queue", "Properties": {
+            "Tags": [{"Key": "name", "Value": {"Ref": "Name"}}]}}}})
+    cfn.create_stack(StackName="same", TemplateBody=body, Parameters=REQUIRED)
+    cfn.update_stack(StackName="same", UsePreviousTemplate=True, Parameters=[
+        {"ParameterKey": "Name", "ParameterValue": "renamed"},
+        {"ParameterKey": "Given", "UsePreviousValue": True}])
+    events = cfn.describe_stack_events(StackName="same")["StackEvents"]
+    updated = {e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "UPDATE_COMPLETE"}
+    assert updated == {"Uses", "same"}
+    assert parameters(cfn, "same")["Name"] == "renamed"

@@ -120,6 +120,10 @@ def test_what_an_update_cut_short_kept_for_its_clean_up_is_deleted_with_its_stac
         assert ecs.describe_clusters(clusters=[extra])["clusters"][0]["status"] == "ACTIVE"
         cfn.delete_stack(StackName="app")
         assert ecs.describe_clusters(clusters=[extra])["clusters"][0]["status"] == "INACTIVE"
+        events = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(
+            cfn.describe_stack_events(StackName="app")["StackEvents"])]
+        deleting = events.index(("app", "DELETE_IN_PROGRESS"))
+        assert ("Extra", "DELETE_COMPLETE") in events[deleting:]
         assert [c for c in ecs.list_clusters()["clusterArns"]] == []
         assert emulator.running.stop() == 0
     finally:

@@ -85,6 +85,7 @@ def _install_into_moto() -> None:
             replacements.wrap_resource_map_update(resource_map.update),
             lambda: parsing.parse_and_update_resource, frozenset(t.TYPE for t in resource_types))
         resource_map.__getitem__ = teardown.wrap_getitem(resource_map.__getitem__)
+        resource_map.delete = replacements.wrap_resource_map_delete(resource_map.delete)
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(

@@ -29,6 +29,13 @@ def previous(stack) -> dict:
             for key, spec in declared(stack.template_dict).items()}
 
 
+def explicit(stack) -> dict:
+    """previous(stack), but the values it cannot tell: the stack's input parameters with
+    those that took their Default given it, as an update (stack_parameters.for_update) gives
+    every one."""
+    return {key: value for key, value in previous(stack).items() if value is not UNKNOWN}
+
+
 def requested(stack, parameters: list[dict], template: dict) -> dict:
     """Parameter key -> the raw value an update with `template` and the request's
     `parameters` gives each parameter `template` declares; UNKNOWN where it cannot say."""

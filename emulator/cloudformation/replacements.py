@@ -90,12 +90,22 @@ def carry_over(resources_map) -> None:
     _removed(resources_map).clear()
 
 
-def delete_owed(stack) -> None:
-    """At a DeleteStack, before moto's delete of what the stack's template has: what an
-    operation cut short owed a delete (carry_over)."""
-    carry_over(stack.resource_map)
-    if _owed(stack.resource_map):
-        _delete_all(stack, [])
+def wrap_resource_map_delete(original):
+    """ResourceMap.delete (a stack's delete; a failed create's rollback, which has none of
+    this): first what an operation cut short owed a delete (carry_over), which the stack's
+    template, all moto's delete reads, may not have."""
+
+    def delete(self):
+        from emulator.cloudformation.stack_life import stack_of
+
+        stack = stack_of(self)
+        if stack is not None:
+            carry_over(self)
+            if _owed(self):
+                _delete_all(stack, [])
+        return original(self)
+
+    return delete
 
 
 def end(resources_map) -> None:
