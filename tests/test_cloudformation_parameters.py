@@ -175,3 +175,16 @@ def test_a_default_that_stays_the_same_updates_nothing_that_uses_it(cfn):
     updated = {e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "UPDATE_COMPLETE"}
     assert updated == {"Uses", "same"}
     assert parameters(cfn, "same")["Name"] == "renamed"
+
+
+def test_an_ssm_parameter_type_shows_the_name_and_its_resolved_value(cfn, clean_emulator):
+    clean_emulator.client("ssm").put_parameter(Name="/app/env", Value="prod", Type="String")
+    cfn.create_stack(StackName="ssm", TemplateBody=json.dumps({
+        "Parameters": {"Env": {"Type": "AWS::SSM::Parameter::Value<String>",
+                               "Default": "/app/env"}},
+        "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"Env": {"Value": {"Ref": "Env"}}}}))
+    stack = cfn.describe_stacks(StackName="ssm")["Stacks"][0]
+    assert stack["Parameters"] == [{"ParameterKey": "Env", "ParameterValue": "/app/env",
+                                    "ResolvedValue": "prod"}]
+    assert outputs(cfn, "ssm") == {"Env": "prod"}
