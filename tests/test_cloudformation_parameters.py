@@ -5,8 +5,7 @@ template's size."""
 
 import json
 
-import pytest
-from botocore.exceptions import ClientError
+from tests.test_cloudformation_stack_calls import cfn, refused  # noqa: F401 (cfn: a fixture)
 
 TEMPLATE = {
     "Parameters": {"Name": {"Type": "String"},
@@ -24,20 +23,6 @@ BODY = json.dumps(TEMPLATE)
 OTHER_BODY = json.dumps({**TEMPLATE, "Resources": {"R": {"Type": "AWS::SQS::Queue"}}})
 REQUIRED = [{"ParameterKey": "Name", "ParameterValue": "n"},
             {"ParameterKey": "Given", "ParameterValue": "x,y"}]
-
-
-@pytest.fixture
-def cfn(clean_emulator):
-    return clean_emulator.client("cloudformation")
-
-
-def refused(call, **params) -> str:
-    with pytest.raises(ClientError) as excinfo:
-        call(**params)
-    response = excinfo.value.response
-    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
-        "ValidationError", 400)
-    return response["Error"]["Message"]
 
 
 def parameters(cfn, name) -> dict:
