@@ -5,6 +5,7 @@ template's size."""
 
 import json
 
+from tests.test_cloudformation_deploy import outputs
 from tests.test_cloudformation_stack_calls import cfn, refused  # noqa: F401 (cfn: a fixture)
 
 TEMPLATE = {
@@ -28,11 +29,6 @@ REQUIRED = [{"ParameterKey": "Name", "ParameterValue": "n"},
 def parameters(cfn, name) -> dict:
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
-
-
-def outputs(cfn, name) -> dict:
-    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
 
 
 def test_parameters_without_a_value_or_not_declared_are_refused(cfn):

@@ -77,6 +77,8 @@ def carry_over(resources_map) -> None:
     put the old one back; a resource out of the stack's template) is owed a delete, by the next
     clean-up phase (an update's or a rollback's) or a DeleteStack, which would otherwise not
     know it. Not for ContinueUpdateRollback, which rolls back with them (`restore`)."""
+    if not _replaced(resources_map) and not _removed(resources_map):
+        return  # the operation before ended as operations do
     parsed = resources_map._parsed_resources
     owed = _owed(resources_map)
     for entry in _replaced(resources_map):
