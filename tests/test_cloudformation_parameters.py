@@ -72,6 +72,10 @@ def test_an_update_leaving_a_parameter_out_takes_its_default(cfn):
     change_set = cfn.create_change_set(StackName="d", ChangeSetName="back", TemplateBody=BODY,
                                        Parameters=keep)
     cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set["Id"])
+    described = cfn.describe_change_set(ChangeSetName=change_set["Id"])["Parameters"]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in described} == {
+        "Name": "n", "Env": "dev", "Zones": "a,b", "Ports": "80,443", "Given": "x,y",
+        "Secret": "****"}
     cfn.execute_change_set(ChangeSetName=change_set["Id"])
     assert parameters(cfn, "d") == {"Name": "n", "Env": "dev", "Zones": "a,b",
                                     "Ports": "80,443", "Given": "x,y", "Secret": "****"}

@@ -120,6 +120,9 @@ def _install_into_moto() -> None:
         models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)
         models.Stack.stack_resources = property(teardown.stack_resources)
         models.Stack.parameter_list = property(stack_parameters.shown)
+        models.ChangeSet.Meta = type("Meta", (), {"serialization_aliases": {
+            "Parameters": "shown_parameters"}})
+        models.ChangeSet.shown_parameters = property(stack_parameters.change_set_shown)
         backend = models.CloudFormationBackend
         backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)

@@ -14,8 +14,8 @@
   left it a string, so `Fn::Select` picked a character. A Default that is not a scalar (a
   YAML list, an intrinsic function) is refused: "Every Default member must be a string."
 - DescribeStacks shows each value as given (or the Default) as text: a list as "a,b", not
-  Python's "['a', 'b']"; a NoEcho parameter as "****" (moto masked none); an SSM parameter type
-  with the parameter's name and its ResolvedValue.
+  Python's "['a', 'b']"; a NoEcho parameter as "****" (moto masked none, DescribeChangeSet's
+  neither); an SSM parameter type with the parameter's name and its ResolvedValue.
 """
 
 from __future__ import annotations
@@ -120,12 +120,24 @@ def shown(stack) -> list[dict]:
         if value is parameter_values.UNKNOWN:
             continue
         entry = {"ParameterKey": key, "ParameterValue": value}
-        if str(spec.get("NoEcho", "false")).lower() == "true":
+        if _no_echo(spec):
             entry["ParameterValue"] = MASK
         elif str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::") and key in resolved:
             entry["ResolvedValue"] = parameter_values.raw(resolved[key])
         out.append(entry)
     return out
+
+
+def change_set_shown(change_set) -> dict:
+    """What DescribeChangeSet shows of a change set's parameters (key -> value: moto's
+    response makes the list), NoEcho ones masked too."""
+    declared = parameter_values.declared(getattr(change_set, "template_dict", None))
+    return {key: MASK if _no_echo(declared.get(key, {})) else parameter_values.raw(value)
+            for key, value in (change_set.parameters or {}).items() if value is not None}
+
+
+def _no_echo(spec: dict) -> bool:
+    return str(spec.get("NoEcho", "false")).lower() == "true"
 
 
 def wrap_load_parameters(original):
