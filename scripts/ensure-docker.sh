@@ -2,6 +2,16 @@
 # Make sure a Docker Engine answers. On a developer's laptop one already does and this returns at
 # once; on a bare Debian machine (CI) run as root, it installs docker.io and starts dockerd in the
 # background, then waits until `docker info` succeeds.
+#
+# Which docker.io: Debian 12 (bookworm) has Docker 20.10.24, whose daemon can deadlock when
+# containers on one network leave it at once (moby/moby#42545, fixed in 20.10.27 and every later
+# release; bookworm never took the fix): every later `docker start` hangs, and a test suite that
+# starts and stops thousands of containers meets it (a CI run did: 88 tests timed out behind it).
+# So on bookworm this takes docker.io (Docker 26.1) from Debian 13 (trixie), through an apt source
+# pinned at priority 100 so that nothing else comes from trixie unless named: docker.io and
+# containerd (1.7, what Docker 26 is released with; named so that a machine that had bookworm's
+# 1.6 ends with the same as a bare one), with bookworm's runc, tini and iptables. A machine with a dockerd older than 23 that is not
+# running gets the same upgrade before it is started; one that runs is never touched.
 set -euo pipefail
 
 if docker info >/dev/null 2>&1; then
@@ -13,13 +23,40 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 
-if ! command -v dockerd >/dev/null 2>&1; then
-  echo "ensure-docker: installing docker.io" >&2
+# Install docker.io when there is no dockerd, or when Debian's docker.io package gave one older
+# than 23 (another vendor's engine is left as it is).
+needs_docker_io() {
+  command -v dockerd >/dev/null 2>&1 || return 0
+  dpkg-query -W -f='${Status}' docker.io 2>/dev/null | grep -q "install ok installed" || return 1
+  local major
+  major=$(dockerd --version | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p')
+  [ "${major:-0}" -lt 23 ]
+}
+
+if needs_docker_io; then
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  packages=(docker.io)
+  if [ "$codename" = bookworm ]; then
+    cat >/etc/apt/sources.list.d/ecs-emulator-trixie.sources <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    cat >/etc/apt/preferences.d/ecs-emulator-trixie <<'PIN'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+    packages=(docker.io/trixie containerd/trixie)
+  fi
+  echo "ensure-docker: installing ${packages[*]}" >&2
   apt-get update -qq
   # nftables brings libnftables.so.1, which the anti-spoofing guard on docker0 loads
   # (emulator/runtime/bridge_guard.py), and the `nft` its tests read the tables with; docker.io
   # does not depend on it.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io nftables >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" nftables >/dev/null
 fi
 
 log=${DOCKERD_LOG:-/var/log/dockerd.log}
