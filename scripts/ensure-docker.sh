@@ -6,11 +6,11 @@
 # Which docker.io: Debian 12 (bookworm) has Docker 20.10.24, whose daemon can deadlock when
 # containers on one network leave it at once (moby/moby#42545, fixed in 20.10.27 and every later
 # release; bookworm never took the fix): every later `docker start` hangs, and a test suite that
-# starts and stops thousands of containers meets it (a CI run did: 88 tests timed out behind it).
+# starts and stops thousands of containers is where it shows (a CI run hung so: 88 tests timed out).
 # So on bookworm this takes docker.io (Docker 26.1) from Debian 13 (trixie), through an apt source
-# pinned at priority 100 so that nothing else comes from trixie unless named: docker.io and
-# containerd (1.7, what Docker 26 is released with; named so that a machine that had bookworm's
-# 1.6 ends with the same as a bare one), with bookworm's runc, tini and iptables. A machine with a dockerd older than 23 that is not
+# pinned at priority 100 so that nothing else comes from trixie unless named: docker.io (and the
+# docker-cli it recommends), with bookworm's containerd (named: apt would otherwise take trixie's
+# on a bare machine, and the suite is tested with this pair), runc, tini and iptables. A machine with a dockerd older than 23 that is not
 # running gets the same upgrade before it is started; one that runs is never touched.
 set -euo pipefail
 
@@ -49,7 +49,7 @@ Package: *
 Pin: release n=trixie
 Pin-Priority: 100
 PIN
-    packages=(docker.io/trixie containerd/trixie)
+    packages=(docker.io/trixie containerd/bookworm)
   fi
   echo "ensure-docker: installing ${packages[*]}" >&2
   apt-get update -qq
