@@ -56,7 +56,7 @@ PIN
   # nftables brings libnftables.so.1, which the anti-spoofing guard on docker0 loads
   # (emulator/runtime/bridge_guard.py), and the `nft` its tests read the tables with; docker.io
   # does not depend on it.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" nftables >/dev/null
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq "${packages[@]}" nftables >/dev/null
 fi
 
 log=${DOCKERD_LOG:-/var/log/dockerd.log}
