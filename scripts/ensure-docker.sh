@@ -10,8 +10,9 @@
 # So on bookworm this takes docker.io (Docker 26.1) from Debian 13 (trixie), through an apt source
 # pinned at priority 100 so that nothing else comes from trixie unless named: docker.io (and the
 # docker-cli it recommends), with bookworm's containerd (named: apt would otherwise take trixie's
-# on a bare machine, and the suite is tested with this pair), runc, tini and iptables. A machine with a dockerd older than 23 that is not
-# running gets the same upgrade before it is started; one that runs is never touched.
+# on a bare machine, and the suite is tested with this pair), runc, tini and iptables. A machine
+# with Debian's dockerd older than 23, not running, gets the same upgrade before it is started;
+# an engine that runs is never touched.
 set -euo pipefail
 
 if docker info >/dev/null 2>&1; then
