@@ -19,8 +19,9 @@ defaults, compared as given), stack_parameters (parameters refused, completed an
 CloudFormation has them), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
 template_limits (a template's size), template_types (resource types that do not exist
-refused), template_validation (ValidateTemplate: structure, not property values), ec2_network (deleting a stack's VPC
-network), teardown (a stack's resources and outputs while it is deleted).
+refused), template_validation (ValidateTemplate: structure, not property values), ec2_network
+(deleting a stack's VPC network), teardown (a stack's resources and outputs while it is
+deleted).
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ stack had before the failed update, those named in ResourcesToSkip are left as t
 marked UPDATE_COMPLETE "Resource skipped during UpdateRollback", and the stack ends
 UPDATE_ROLLBACK_COMPLETE (through UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS), or
 UPDATE_ROLLBACK_FAILED again with the reason. A skip that is not a resource of the stack, or not
-one whose rollback failed (UPDATE_FAILED since the last rollback began: one that failed in the
-update and was not rolled back since may not be skipped), fails the rollback the same way,
-touching nothing (the call is accepted: CloudFormation checks the skips once it runs). A RoleARN becomes the stack's role; a
-ClientRequestToken is request_tokens.py's.
+one whose rollback failed (UPDATE_FAILED in a rollback: one that failed in the update and was
+not rolled back since may not be skipped), fails the rollback the same way, touching nothing
+(the call is accepted: CloudFormation checks the skips once it runs). A RoleARN becomes the
+stack's role; a ClientRequestToken is request_tokens.py's.
 
 What the rollback goes back to is recorded on moto's Stack when an update starts (`remember`),
 so it lives, and is persisted, with the stack: an update cut short by the emulator's end had

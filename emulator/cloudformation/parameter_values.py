@@ -30,9 +30,9 @@ def previous(stack) -> dict:
 
 
 def explicit(stack) -> dict:
-    """previous(stack), but the values it cannot tell: the stack's input parameters with
-    those that took their Default given it, as an update (stack_parameters.for_update) gives
-    every one."""
+    """The stack's parameters as an update gives them (stack_parameters.for_update), every
+    one: as given at its last operation, or the Default it took (previous(stack), without
+    those it cannot tell)."""
     return {key: value for key, value in previous(stack).items() if value is not UNKNOWN}
 
 
