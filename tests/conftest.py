@@ -18,6 +18,7 @@ from dataclasses import replace
 import pytest
 
 from emulator.pytest_plugin import running_emulator
+from tests import docker_hang
 from emulator.runtime import labels
 
 # Services are steady after 1 s of serving here, not the default 3: every rollout, scale and
@@ -175,6 +176,24 @@ def pytest_collection_finish(session):
             "group's tests would run on several workers at once; install pytest<9")
 
 
+# Failed tests whose Docker calls timed out (the controller sees every worker's reports), and
+# what dockerd was waiting on then: printed last of all (pytest_unconfigure), below the summary,
+# where a CI log's tail shows it.
+_docker_timeouts: list[str] = []
+_docker_hang_lines: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.failed and docker_hang.timed_out_on_docker(report.longreprtext):
+        _docker_timeouts.append(report.nodeid)
+
+
+def pytest_unconfigure(config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for line in _docker_hang_lines if reporter is not None else ():
+        reporter.write_line(line, yellow=True)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run if this session left a container, network or volume on the Docker Engine.
     Runs after every fixture is torn down (the session's emulators have stopped); what it finds
@@ -186,6 +205,8 @@ def pytest_sessionfinish(session, exitstatus):
         workeroutput[_DOCKER_STUCK] = list(_docker_stuck)
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if _docker_timeouts:
+        _docker_hang_lines.extend(docker_hang.explained(len(_docker_timeouts)))
     if _docker_stuck and reporter is not None:
         reporter.write_line("Docker kept networks it says have active endpoints though no "
                             "container is attached (moby#42119; removed once dockerd restarts): "

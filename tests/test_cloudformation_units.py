@@ -439,3 +439,58 @@ def test_a_change_set_shows_in_progress_from_the_moment_its_stack_is_held():
     finally:
         change_sets.run_update = real
     assert seen[-1] == "ran" and change_set.execution_status == "EXECUTE_COMPLETE"
+
+
+def test_only_resources_whose_rollback_failed_may_be_skipped():
+    """ResourcesToSkip takes a resource UPDATE_FAILED in a rollback, not one that failed in
+    the update and was not rolled back since; a ContinueUpdateRollback refused meanwhile (no
+    resource events) changes nothing of that."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation.continue_rollback import _failed_in_rollback
+
+    def event(logical_id, status):
+        return SimpleNamespace(logical_resource_id=logical_id, resource_status=status)
+
+    stack = SimpleNamespace(name="s", events=[
+        event("s", "UPDATE_IN_PROGRESS"),
+        event("Web", "UPDATE_IN_PROGRESS"), event("Web", "UPDATE_COMPLETE"),
+        event("Other", "UPDATE_IN_PROGRESS"), event("Other", "UPDATE_FAILED"),
+        event("Third", "UPDATE_IN_PROGRESS"), event("Third", "UPDATE_FAILED"),
+        event("s", "UPDATE_ROLLBACK_IN_PROGRESS"),
+        event("Web", "UPDATE_IN_PROGRESS"), event("Web", "UPDATE_FAILED"),
+        event("Other", "UPDATE_IN_PROGRESS"), event("Other", "UPDATE_COMPLETE"),
+        event("s", "UPDATE_ROLLBACK_FAILED"),
+        event("s", "UPDATE_ROLLBACK_IN_PROGRESS"), event("s", "UPDATE_ROLLBACK_FAILED")])
+    assert _failed_in_rollback(stack) == {"Web"}  # Third failed in the update itself
+    stack.events[8:] = []  # an update cut short: no rollback ran
+    stack.events.append(event("s", "UPDATE_ROLLBACK_FAILED"))
+    assert _failed_in_rollback(stack) == set()
+
+
+def test_lists_a_cut_short_operation_left_are_owed_a_delete():
+    """Read back from persisted state, an update's lists give the next operation what the stack
+    no longer uses: the replaced resource (not one UpdateReplacePolicy Retain keeps), the
+    replacement a rollback had put the old one back over, a resource out of the template."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation import replacements
+    from emulator.cloudformation.replacements import Removed, Replaced
+
+    old_web, new_web, old_kept, new_kept, old_back, new_back, gone = (
+        SimpleNamespace(name=n) for n in ("old-web", "new-web", "old-kept", "new-kept",
+                                          "old-back", "new-back", "gone"))
+    resources_map = SimpleNamespace(
+        _parsed_resources={"Web": new_web, "Kept": new_kept, "Back": old_back, "Gone": gone},
+        _resource_json_map={"Web": {}, "Kept": {}, "Back": {}})
+    resources_map._emulator_replaced = [
+        Replaced("Web", "AWS::ECS::Service", old_web, new_web, "Delete", False),
+        Replaced("Kept", "AWS::ECS::Service", old_kept, new_kept, "Retain", False),
+        Replaced("Back", "AWS::ECS::Service", old_back, new_back, "Delete", False)]
+    resources_map._emulator_removed = [Removed("Gone", gone, {"Type": "AWS::ECS::Cluster"})]
+    replacements.begin(resources_map)
+    assert [(e.logical_id, e.resource.name) for e in resources_map._emulator_owed] == [
+        ("Web", "old-web"), ("Back", "new-back"), ("Gone", "gone")]
+    assert resources_map._emulator_replaced == resources_map._emulator_removed == []
+    replacements.end(resources_map)
+    assert len(resources_map._emulator_owed) == 3  # until a clean-up phase deletes them

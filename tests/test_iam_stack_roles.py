@@ -154,6 +154,7 @@ class _Stack:
 
     def __init__(self, role_arn):
         self.role_arn, self.template, self.status, self.stack_id = role_arn, "{}", "", "s"
+        self.template_dict = {}
         self.resource_map = type("Map", (), {"_template": {}, "input_parameters": {},
                                              "resolved_parameters": {},
                                              "_parsed_resources": {}})()

@@ -15,11 +15,13 @@ rollback, delete), termination_protection (UpdateTerminationProtection), continu
 operation on a stack at a time), replacements (an update's clean-up phase), change_sets,
 stack_role (the service role a stack acts with), update_scope (what an update touches),
 update_checks (what UpdateStack refuses first), parameter_values (UsePreviousValue and
-defaults, compared as given), update_rights (an update checked as a whole
+defaults, compared as given), stack_parameters (parameters refused, completed and shown as
+CloudFormation has them), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
-template_types (resource types that do not exist refused), template_validation
-(ValidateTemplate: structure, not property values), ec2_network (deleting a stack's VPC
-network), teardown (a stack's resources and outputs while it is deleted).
+template_limits (a template's size), template_types (resource types that do not exist
+refused), template_validation (ValidateTemplate: structure, not property values), ec2_network
+(deleting a stack's VPC network), teardown (a stack's resources and outputs while it is
+deleted).
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ def _install_into_moto() -> None:
                                              ecs_clusters,
                                              ecs_services, not_emulated, replacements,
                                              request_tokens, stack_life,
-                                             stack_role, teardown, template_inputs,
-                                             template_types, template_validation,
+                                             stack_parameters, stack_role, teardown,
+                                             template_inputs, template_limits, template_types,
+                                             template_validation,
                                              termination_protection, update_checks,
                                              update_scope)
 
@@ -83,13 +86,19 @@ def _install_into_moto() -> None:
             replacements.wrap_resource_map_update(resource_map.update),
             lambda: parsing.parse_and_update_resource, frozenset(t.TYPE for t in resource_types))
         resource_map.__getitem__ = teardown.wrap_getitem(resource_map.__getitem__)
+        resource_map.delete = replacements.wrap_resource_map_delete(resource_map.delete)
         resource_map._delete_resource = stack_life.wrap_delete_resource(
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
+        resource_map.load_parameters = stack_parameters.wrap_load_parameters(
+            resource_map.load_parameters)
 
         responses.CloudFormationResponse.update_stack = update_checks.wrap_update_stack_handler(
             responses.CloudFormationResponse.update_stack)
+        responses.CloudFormationResponse.create_stack = (
+            stack_parameters.wrap_create_stack_handler(
+                responses.CloudFormationResponse.create_stack))
         responses.CloudFormationResponse.continue_update_rollback = (
             continue_rollback.continue_update_rollback)  # before the role's and token's wraps
         for handler, operation in stack_role.OPERATIONS.items():
@@ -111,6 +120,10 @@ def _install_into_moto() -> None:
             models.Stack.create_resources)
         models.Stack.update = stack_life.wrap_stack_update(models.Stack.update)
         models.Stack.stack_resources = property(teardown.stack_resources)
+        models.Stack.parameter_list = property(stack_parameters.shown)
+        models.ChangeSet.Meta = type("Meta", (), {"serialization_aliases": {
+            "Parameters": "shown_parameters"}})
+        models.ChangeSet.shown_parameters = property(stack_parameters.change_set_shown)
         backend = models.CloudFormationBackend
         backend.execute_change_set = change_sets.wrap_execute_change_set(
             backend.execute_change_set)
@@ -126,4 +139,8 @@ def _install_into_moto() -> None:
         backend.describe_stack_resources = template_inputs.describe_stack_resources
         responses.get_stack_from_s3_url = template_inputs.template_from_url
         responses.CloudFormationResponse.validate_template = template_validation.validate_template
+        # Outermost of all: AWS's input validation refuses an over-long template first.
+        for handler in template_limits.HANDLERS:
+            setattr(responses.CloudFormationResponse, handler, template_limits.wrap_handler(
+                getattr(responses.CloudFormationResponse, handler)))
         _installed = True

@@ -9,12 +9,12 @@ stack's change sets go when it is deleted (stack_life.py)."""
 
 from __future__ import annotations
 
-from emulator.cloudformation import stack_lock
+from emulator.cloudformation import stack_lock, stack_parameters
 from emulator.cloudformation.errors import change_set_not_found, invalid_status, validation_error
 from emulator.cloudformation.stack_life import roll_back_create, run_update
 from emulator.cloudformation.stack_role import find_stack
 from emulator.cloudformation.update_checks import (UPDATABLE, changes_nothing,
-                                                   give_previous_values, read_template_url)
+                                                   give_values, read_template_url)
 
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
               "to create a change set.")
@@ -118,8 +118,9 @@ def wrap_create_change_set_handler(original):
     cloudformation deploy` read it as "no changes"); one that changes something is AVAILABLE.
     AWS never refuses CreateChangeSet with "No updates are to be performed.": moto's check,
     which did when Parameters were given, is off for every update's change set, and
-    update_checks.changes_nothing decides (moto's own FAILED ignored tags). UsePreviousValue
-    parameters reach moto as the stack's raw values (parameter_values.py)."""
+    update_checks.changes_nothing decides (moto's own FAILED ignored tags). Its parameters are
+    checked and completed as UpdateStack's (stack_parameters.py); a CREATE change set's are
+    checked as CreateStack's."""
 
     def create_change_set(self):
         # AWS's default type is UPDATE (the API reference); moto's is CREATE, which made a
@@ -127,12 +128,17 @@ def wrap_create_change_set_handler(original):
         if not self._get_param("ChangeSetType"):
             self.params["ChangeSetType"] = "UPDATE"
         stack = find_stack(self.cloudformation_backend, self._get_param("StackName"))
-        if (stack is None or (self._get_param("ChangeSetType") or "UPDATE") != "UPDATE"
+        if self._get_param("ChangeSetType") == "CREATE":
+            read_template_url(self)
+            self.params["Parameters"] = stack_parameters.for_create(
+                stack_parameters.request_template(self), self._get_param("Parameters") or [])
+            return original(self)
+        if (stack is None or self._get_param("ChangeSetType") != "UPDATE"
                 or stack.status not in UPDATABLE):
             return original(self)
         read_template_url(self)
         unchanged = changes_nothing(self, stack)
-        give_previous_values(self, stack)
+        give_values(self, stack)
         self._validate_different_update = lambda *args, **kwargs: None  # this call's only
         answer = original(self)
         found = _find_change_set(self.cloudformation_backend, self._get_param("ChangeSetName"),

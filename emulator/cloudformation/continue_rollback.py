@@ -9,9 +9,10 @@ stack had before the failed update, those named in ResourcesToSkip are left as t
 marked UPDATE_COMPLETE "Resource skipped during UpdateRollback", and the stack ends
 UPDATE_ROLLBACK_COMPLETE (through UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS), or
 UPDATE_ROLLBACK_FAILED again with the reason. A skip that is not a resource of the stack, or not
-one in UPDATE_FAILED, fails the rollback the same way, touching nothing (the call is accepted:
-CloudFormation checks the skips once it runs). A RoleARN becomes the stack's role; a
-ClientRequestToken is request_tokens.py's.
+one whose rollback failed (UPDATE_FAILED in a rollback: one that failed in the update and was
+not rolled back since may not be skipped), fails the rollback the same way, touching nothing
+(the call is accepted: CloudFormation checks the skips once it runs). A RoleARN becomes the
+stack's role; a ClientRequestToken is request_tokens.py's.
 
 What the rollback goes back to is recorded on moto's Stack when an update starts (`remember`),
 so it lives, and is persisted, with the stack: an update cut short by the emulator's end had
@@ -59,9 +60,9 @@ def continue_update_rollback(self):
                               lambda _: WRONG_STATUS, check=check):
         if role_arn:
             stack.role_arn = role_arn  # the stack's role from now on, as for an update
+        refused = _bad_skip(stack, skip)  # on the events before this call's own
         stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS",
                                resource_status_reason="User Initiated")
-        refused = _bad_skip(stack, skip)
         if refused is not None:
             _failed(stack, refused)
         else:
@@ -86,10 +87,26 @@ def _bad_skip(stack, skip: list) -> str | None:
     if unknown:
         return (f"Resources with logicalIds [{', '.join(unknown)}] do not belong to stack "
                 f"{stack.name}")
-    statuses = _latest_statuses(stack)
-    if any(statuses.get(s) != "UPDATE_FAILED" for s in skip):
+    failed = _failed_in_rollback(stack)
+    if any(s not in failed for s in skip):
         return "Only the resources in UPDATE_FAILED state are allowed to be skipped"
     return None
+
+
+def _failed_in_rollback(stack) -> set:
+    """The resources whose rollback failed: their latest event UPDATE_FAILED, in a rollback
+    (the stack's status then UPDATE_ROLLBACK_IN_PROGRESS). One UPDATE_FAILED in the update
+    itself, and not touched by a rollback since (or in an update the emulator's end cut short,
+    which no rollback ran for), may not be skipped: the API reference's ResourcesToSkip takes
+    only resources "in the UPDATE_FAILED state because a rollback failed"."""
+    phase, latest = None, {}
+    for event in stack.events:
+        if event.logical_resource_id == stack.name:
+            phase = event.resource_status
+        else:
+            latest[event.logical_resource_id] = (event.resource_status, phase)
+    return {logical_id for logical_id, status in latest.items()
+            if status == ("UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS")}
 
 
 def _roll_back(stack, skip: list) -> None:

@@ -26,7 +26,14 @@ def previous(stack) -> dict:
     its template's default."""
     given = stack.resource_map.input_parameters or {}
     return {key: raw(given[key] if key in given else spec.get("Default", UNKNOWN))
-            for key, spec in _declared(stack.template_dict).items()}
+            for key, spec in declared(stack.template_dict).items()}
+
+
+def explicit(stack) -> dict:
+    """The stack's parameters as an update gives them (stack_parameters.for_update), every
+    one: as given at its last operation, or the Default it took (previous(stack), without
+    those it cannot tell)."""
+    return {key: value for key, value in previous(stack).items() if value is not UNKNOWN}
 
 
 def requested(stack, parameters: list[dict], template: dict) -> dict:
@@ -35,7 +42,7 @@ def requested(stack, parameters: list[dict], template: dict) -> dict:
     before = previous(stack)
     by_key = {p.get("ParameterKey"): p for p in parameters}
     values = {}
-    for key, spec in _declared(template).items():
+    for key, spec in declared(template).items():
         parameter = by_key.get(key)
         if parameter is None:
             values[key] = raw(spec.get("Default", UNKNOWN))
@@ -77,7 +84,7 @@ def raw(value):
     return str(value)
 
 
-def _declared(template) -> dict:
+def declared(template) -> dict:
     """The template's Parameters section; a malformed one declares nothing here (moto's own
     reading of the template refuses it)."""
     parameters = template.get("Parameters") if isinstance(template, dict) else None

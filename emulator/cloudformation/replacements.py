@@ -10,7 +10,9 @@ UPDATE_ROLLBACK_COMPLETE). A resource taken out of the template goes in the clea
 (kept with `DeletionPolicy: Retain`), so a rollback finds it still there. moto's engine knows
 none of this (it deletes removed resources first, and its replacements delete the old one at
 once): our resource types mark a replacement (`ApiResource.replaces`), stack_life's update
-wrapper hands it here, `run_update` drives the phases.
+wrapper hands it here, `run_update` drives the phases. The lists live on the stack's resource
+map, so persisted state keeps them: what an operation the emulator's end cut short had yet to
+delete is deleted later (`carry_over`).
 """
 
 from __future__ import annotations
@@ -54,11 +56,58 @@ def _removed(resources_map) -> list[Removed]:
     return resources_map._emulator_removed
 
 
+def _owed(resources_map) -> list[Removed]:
+    """What an operation the emulator's end cut short had yet to delete (carry_over)."""
+    if not hasattr(resources_map, "_emulator_owed"):
+        resources_map._emulator_owed = []
+    return resources_map._emulator_owed
+
+
 def begin(resources_map) -> None:
     """A stack update starts: nothing replaced yet."""
+    carry_over(resources_map)
+    resources_map._emulator_updating = True
+
+
+def carry_over(resources_map) -> None:
+    """The lists an operation leaves are cleared when it ends (`end`); lists still there when the
+    next one begins were read back from persisted state, the operation cut short by the
+    emulator's end (kill -9) in its update, its rollback or its clean-up phase. What they hold
+    that the stack no longer uses (a replaced resource, or its replacement once the rollback
+    put the old one back; a resource out of the stack's template) is owed a delete, by the next
+    clean-up phase (an update's or a rollback's) or a DeleteStack, which would otherwise not
+    know it. Not for ContinueUpdateRollback, which rolls back with them (`restore`)."""
+    if not _replaced(resources_map) and not _removed(resources_map):
+        return  # the operation before ended as operations do
+    parsed = resources_map._parsed_resources
+    owed = _owed(resources_map)
+    for entry in _replaced(resources_map):
+        spare = entry.new if parsed.get(entry.logical_id) is entry.old else entry.old
+        if spare is entry.old and entry.policy == "Retain" and not entry.in_rollback:
+            continue  # UpdateReplacePolicy: Retain keeps the replaced one
+        owed.append(Removed(entry.logical_id, spare, {"Type": entry.kind}))
+    template = resources_map._resource_json_map or {}
+    owed.extend(entry for entry in _removed(resources_map) if entry.logical_id not in template)
     _replaced(resources_map).clear()
     _removed(resources_map).clear()
-    resources_map._emulator_updating = True
+
+
+def wrap_resource_map_delete(original):
+    """ResourceMap.delete (a stack's delete; a failed create's rollback, which has none of
+    this): first what an operation cut short owed a delete (carry_over), which the stack's
+    template, all moto's delete reads, may not have."""
+
+    def delete(self):
+        from emulator.cloudformation.stack_life import stack_of
+
+        stack = stack_of(self)
+        if stack is not None:
+            carry_over(self)
+            if _owed(self):
+                _delete_all(stack, [])
+        return original(self)
+
+    return delete
 
 
 def end(resources_map) -> None:
@@ -186,7 +235,7 @@ def _delete_all(stack, doomed: list) -> None:
     as on AWS."""
     resources_map = stack.resource_map
     parsed = resources_map._parsed_resources
-    removed = list(reversed(_removed(resources_map)))
+    removed = list(reversed(_removed(resources_map))) + list(reversed(_owed(resources_map)))
     for entry in removed:
         if parsed.get(entry.logical_id) is entry.resource:
             del parsed[entry.logical_id]
@@ -220,6 +269,7 @@ def _delete_all(stack, doomed: list) -> None:
         _report_failure(stack, logical_id, kind, resource)
     _removed(resources_map).clear()
     _replaced(resources_map).clear()
+    _owed(resources_map).clear()
 
 
 _DELETE_ROUNDS = 4  # moto's MAX_UPDATE_ATTEMPTS (5) counts from 1

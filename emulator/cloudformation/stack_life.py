@@ -16,7 +16,8 @@ import logging
 
 from emulator.aws.errors import AwsError
 from emulator.access.iam_stacks import own_name_property
-from emulator.cloudformation import ec2_network, replacements, stack_lock, teardown
+from emulator.cloudformation import (ec2_network, parameter_values, replacements, stack_lock,
+                                     teardown)
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.resource import (PropertiesInvalid, ResourceFailed, acting_as,
                                               check_stack_resource, enforcing)
@@ -268,6 +269,11 @@ def wrap_create_resources(original):
 def run_update(stack, apply, template, parameters) -> bool:
     """Apply an update; on failure put the previous template and resources back. True when it
     succeeded. Replaced resources go in a clean-up phase after either outcome (replacements)."""
+    # moto counts a parameter as changed when the update gives it a value and the last
+    # operation did not (it took its Default then): an update gives every one
+    # (stack_parameters.for_update), so the stack's are made explicit too, like for like, or
+    # what refers to a Default that stayed the same would be updated.
+    stack.resource_map.input_parameters = parameter_values.explicit(stack)
     old_template, old_dict = stack.template, stack.resource_map._template
     old_parameters = dict(stack.resource_map.input_parameters)
     old_resolved = dict(stack.resource_map.resolved_parameters)

@@ -89,10 +89,11 @@ def undeletable_message(stack) -> str:
 
 # The status an operation cut short by the emulator's end leaves, as AWS's failed operations do,
 # and the reason its stack event gives. An update cut short in its clean-up phase had succeeded
-# (or rolled back) already: only the replaced resources it was deleting may be left.
+# (or rolled back) already: only the replaced resources it was deleting may be left, which
+# replacements.carry_over gives the stack's next operation.
 INTERRUPTED_REASON = "The emulator stopped while this operation was in progress."
-NOT_CLEANED_UP = ("The emulator stopped during the clean-up phase: resources this update "
-                  "replaced may not have been deleted.")
+NOT_CLEANED_UP = ("The emulator stopped during the clean-up phase: what it had yet to delete "
+                  "is deleted by the stack's next update or its delete.")  # replacements.py
 _INTERRUPTED = {
     "CREATE_IN_PROGRESS": ("CREATE_FAILED", INTERRUPTED_REASON),
     "UPDATE_IN_PROGRESS": ("UPDATE_ROLLBACK_FAILED", INTERRUPTED_REASON),

@@ -13,6 +13,7 @@ import json
 import re
 from urllib.parse import urlparse
 
+from emulator.cloudformation import template_limits
 from emulator.cloudformation.errors import validation_error
 
 _DYNAMIC = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]+)\}\}")
@@ -131,6 +132,7 @@ def template_from_url(template_url: str, account_id: str, partition: str) -> str
         raise validation_error(
             "S3 error: Access Denied For more information check "
             "http://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html")
+    template_limits.check_url_template(obj.value)
     return obj.value.decode("utf-8")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.cloudformation import safe_yaml, template_types
+from emulator.cloudformation import safe_yaml, stack_parameters, template_types
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.update_scope import references
 
@@ -114,6 +114,7 @@ def check_structure(template: dict) -> None:
                                    "member.")
         if not _known_parameter_type(kind):
             raise validation_error(f"{FORMAT_ERROR}Unrecognized parameter type: {kind}")
+    stack_parameters.check_defaults(parameters)
     resources = template.get("Resources")
     if not resources:
         raise validation_error(f"{FORMAT_ERROR}At least one Resources member must be defined.")

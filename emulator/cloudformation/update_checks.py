@@ -7,12 +7,13 @@ same template without any ran again, UPDATE_COMPLETE), comparing resolved values
 (parameter_values.py): the comparison here is the only one, moto's is turned off. Its handler
 also reads the stack before the update holds it: its comparison, and UsePreviousTemplate, would
 take the template a running update has already put in; so a held stack is refused first. A
-UsePreviousValue parameter reaches moto as the previous raw value (parameter_values.py).
+UsePreviousValue parameter reaches moto as the previous raw value (parameter_values.py), a
+parameter left out as its Default (stack_parameters.py).
 """
 
 from __future__ import annotations
 
-from emulator.cloudformation import parameter_values, stack_lock
+from emulator.cloudformation import parameter_values, stack_lock, stack_parameters
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.stack_role import find_stack
 
@@ -35,7 +36,7 @@ def wrap_update_stack_handler(original):
             read_template_url(self)
             if changes_nothing(self, stack):
                 raise validation_error("No updates are to be performed.")
-            give_previous_values(self, stack)
+            give_values(self, stack)
         self._validate_different_update = lambda *args, **kwargs: None  # this call's only
         return original(self)
 
@@ -52,12 +53,15 @@ def read_template_url(response) -> None:
         response.params.pop("TemplateURL", None)
 
 
-def give_previous_values(response, stack) -> None:
-    """The request's UsePreviousValue parameters given the stack's raw values, before moto
-    reads them (it would take resolved ones, or fail on one that took its default)."""
-    parameters = response._get_param("Parameters")
-    if parameters:
-        response.params["Parameters"] = parameter_values.with_previous_values(stack, parameters)
+def give_values(response, stack) -> None:
+    """The request's parameters as moto is to read them (stack_parameters.for_update): every
+    one the template declares, UsePreviousValue ones the stack's raw value (moto would take
+    resolved ones, or fail on one that took its default), those left out their Default (moto
+    kept the previous values of all when none was given); refused in CloudFormation's words
+    where a value is missing."""
+    response.params["Parameters"] = stack_parameters.for_update(
+        stack, stack_parameters.request_template(response, stack),
+        response._get_param("Parameters") or [])
 
 
 def changes_nothing(response, stack) -> bool:

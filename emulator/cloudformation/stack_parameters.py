@@ -1,0 +1,174 @@
+"""A stack's parameters as CloudFormation takes and shows them, where moto's differ.
+
+- Refused, in CloudFormation's words, by CreateStack, UpdateStack and CreateChangeSet: a
+  parameter the template does not declare ("Parameters: [X] do not exist in the template"), and
+  one the template declares without a Default that the call gives no value ("Parameters: [X]
+  must have values"; moto said "Missing parameter X", and not at all for an update without
+  Parameters, which kept the old values).
+- An update's parameter left out takes the template's Default (the API reference's Parameter:
+  "If you don't specify a key and value for a particular parameter, CloudFormation uses the
+  default value that's specified in your template"), not the stack's previous value: moto kept
+  every previous value when the call had no Parameters at all. So an update hands moto every
+  parameter the template declares.
+- A list type's Default (CommaDelimitedList, List<...>) is a list, as a given value is: moto
+  left it a string, so `Fn::Select` picked a character. A Default that is not a scalar (a
+  YAML list, an intrinsic function) is refused: "Every Default member must be a string."
+- DescribeStacks shows each value as given (or the Default) as text: a list as "a,b", not
+  Python's "['a', 'b']"; a NoEcho parameter as "****" (moto masked none, DescribeChangeSet's
+  neither); an SSM parameter type with the parameter's name and its ResolvedValue.
+"""
+
+from __future__ import annotations
+
+from emulator.cloudformation import parameter_values
+from emulator.cloudformation.errors import validation_error
+
+MASK = "****"
+
+
+def check(template: dict, parameters: list[dict]) -> None:
+    """The refusals of a call's (given) parameters against the template it is for."""
+    declared = parameter_values.declared(template)
+    check_defaults(declared)
+    keys = [p.get("ParameterKey") for p in parameters]
+    unknown = [str(key) for key in keys if key not in declared]
+    if unknown:
+        raise validation_error(f"Parameters: [{', '.join(unknown)}] do not exist in the template")
+    missing = [key for key, spec in declared.items()
+               if key not in keys and spec.get("Default") is None]
+    if missing:
+        raise validation_error(f"Parameters: [{', '.join(missing)}] must have values")
+
+
+def check_defaults(declared: dict) -> None:
+    """A Default is a scalar: a list (even a list type's) or an intrinsic function is refused
+    (moto showed a list as Python's "['a', 'b']", and kept a function as it was)."""
+    if any(isinstance(spec, dict) and isinstance(spec.get("Default"), (dict, list))
+           for spec in declared.values()):
+        raise validation_error("Template format error: Every Default member must be a string.")
+
+
+def given(parameters: list[dict]) -> list[dict]:
+    """The parameters a call gives a value (or UsePreviousValue); one with neither is as if
+    left out (moto's handlers read a value that is not there, a 500)."""
+    return [p for p in parameters if "ParameterValue" in p or p.get("UsePreviousValue")]
+
+
+def for_create(template, parameters: list[dict]) -> list[dict]:
+    """CreateStack's (a CREATE change set's) parameters, checked; None for a template moto's
+    own reading refuses."""
+    values = [p for p in given(parameters) if "ParameterValue" in p]
+    if isinstance(template, dict):
+        check(template, values)
+    return values
+
+
+def for_update(stack, template, parameters: list[dict]) -> list[dict]:
+    """UpdateStack's (an UPDATE change set's) parameters as moto is to read them: every one the
+    template declares, UsePreviousValue ones given the stack's raw value
+    (parameter_values.with_previous_values), those left out their Default."""
+    values = parameter_values.with_previous_values(stack, given(parameters))
+    if not isinstance(template, dict):
+        return values  # moto's own reading of the template refuses it
+    check(template, values)
+    keys = {p.get("ParameterKey") for p in values}
+    return values + [{"ParameterKey": key, "ParameterValue": parameter_values.raw(spec["Default"])}
+                     for key, spec in parameter_values.declared(template).items()
+                     if key not in keys]
+
+
+def parse(body):
+    """A template body as moto reads it; None if it cannot."""
+    from moto.cloudformation.models import Stack
+
+    if not isinstance(body, str):
+        return None
+    try:
+        return Stack.parse_template(body)
+    except Exception:  # noqa: BLE001 - moto's handler refuses it in its words
+        return None
+
+
+def request_template(response, stack=None):
+    """The template a CreateStack/UpdateStack/CreateChangeSet request gives (its TemplateURL
+    already read into TemplateBody, update_checks.read_template_url), parsed; None if none."""
+    if stack is not None and response._get_bool_param("UsePreviousTemplate", False):
+        return stack.template_dict
+    return parse(response._get_param("TemplateBody"))
+
+
+def wrap_create_stack_handler(original):
+    """CloudFormationResponse.create_stack with the parameters checked first."""
+    from emulator.cloudformation.update_checks import read_template_url
+
+    def create_stack(self):
+        read_template_url(self)
+        self.params["Parameters"] = for_create(request_template(self),
+                                               self._get_param("Parameters") or [])
+        return original(self)
+
+    return create_stack
+
+
+def shown(stack) -> list[dict]:
+    """Stack.parameter_list: DescribeStacks' Parameters."""
+    values = parameter_values.previous(stack)
+    resolved = stack.resource_map.resolved_parameters or {}
+    out = []
+    for key, spec in parameter_values.declared(stack.template_dict).items():
+        value = values.get(key, parameter_values.UNKNOWN)
+        if value is parameter_values.UNKNOWN:
+            continue
+        entry = {"ParameterKey": key, "ParameterValue": value}
+        if _no_echo(spec):
+            entry["ParameterValue"] = MASK
+        elif str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::") and key in resolved:
+            entry["ResolvedValue"] = parameter_values.raw(resolved[key])
+        out.append(entry)
+    return out
+
+
+def change_set_shown(change_set) -> dict:
+    """What DescribeChangeSet shows of a change set's parameters (key -> value: moto's
+    response makes the list), NoEcho ones masked too."""
+    declared = parameter_values.declared(getattr(change_set, "template_dict", None))
+    return {key: MASK if _no_echo(declared.get(key, {})) else parameter_values.raw(value)
+            for key, value in (change_set.parameters or {}).items() if value is not None}
+
+
+def _no_echo(spec: dict) -> bool:
+    return str(spec.get("NoEcho", "false")).lower() == "true"
+
+
+def wrap_load_parameters(original):
+    """ResourceMap.load_parameters, with a list type's Default made a list as a given value is
+    (moto splits only given values)."""
+
+    def load_parameters(self):
+        original(self)
+        given_keys = self.input_parameters or {}
+        for key, spec in parameter_values.declared(self._template).items():
+            value = self.resolved_parameters.get(key)
+            if key in given_keys or not isinstance(value, str) or not _is_list(spec):
+                continue
+            items = value.split(",")
+            if spec.get("Type") == "List<Number>":
+                items = [_number(item) for item in items]
+            self.resolved_parameters[key] = self._parsed_resources[key] = items
+
+    return load_parameters
+
+
+def _is_list(spec: dict) -> bool:
+    kind = str(spec.get("Type", ""))
+    return kind == "CommaDelimitedList" or kind.startswith("List<")
+
+
+def _number(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text  # moto's given values would fail here; a default is left as written
