@@ -7,10 +7,13 @@ per-request handling, and with one interpreter lock that CPU is the server's cap
 wrapper, title-cases every header name, converts every name and value with a checking helper,
 and formats the Date header anew each time. The same results come from fewer calls:
 
-- a head line is read with one C readline, bounded by what the head limit still allows (a line
-  past the limit is found as before, and answered the same);
+- a head whose every line ends in CRLF and which is whole in the reader's buffer (as a worker
+  finds it: emulator/http_connections.py) is read with one call and split into its lines;
+  otherwise a head line is read with one C readline, bounded by what the head limit still
+  allows (a line past the limit is found as before, and answered the same);
 - header names are transformed once per distinct spelling (a client sends the same dozen on
   every request), for the header dict and for the environ;
+- the environ's keys that are the same for every request of a server are copied from one dict;
 - the Date header is formatted once a second, and the response head made with one look-up set.
 
 What a request may be and how each malformed one is answered stays cheroot's: the parsing is its
