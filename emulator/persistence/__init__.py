@@ -25,11 +25,11 @@ def keeper_for(settings) -> Keeper | None:
     """The keeper of the state directory, or None when persistence is off."""
     if not settings.persist:
         return None
+    from emulator.config import PERSIST_NEEDS_DATA_DIR
     from emulator.persistence.keeper import Keeper
 
-    if not settings.data_dir:
-        raise ValueError(
-            "ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR: where to keep the state")
+    if not settings.data_dir:  # (from_env refuses this; Settings made in code may not)
+        raise ValueError(PERSIST_NEEDS_DATA_DIR)
     return Keeper(Path(settings.data_dir).resolve() / STATE_DIRECTORY)
 
 
