@@ -48,14 +48,14 @@ def _env_bool(name: str, default: bool) -> bool:
     return word in _TRUE_WORDS
 
 
-def _env_int(name: str, default: int, what: str = "a whole number") -> int:
+def _env_int(name: str, default: int) -> int:
     raw = _env(name)
     if raw in (None, ""):
         return default
     try:
         return int(raw)
     except ValueError:  # (Python's own message names neither the variable nor what it takes)
-        raise ValueError(f"{name} must be {what}, not {raw!r}") from None
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 # Docker calls in flight at once when ECS_EMULATOR_DOCKER_CONCURRENCY does not say. On the
@@ -75,6 +75,22 @@ def docker_concurrency_for(settings: "Settings", task_network: str) -> int:
     if settings.docker_concurrency is not None:
         return settings.docker_concurrency
     return DOCKER_CONCURRENCY.get(task_network, DOCKER_CONCURRENCY["emulator"])
+
+
+def port_number(raw: str, name: str = "the port") -> int:
+    """A TCP port, 0 (any free one) to 65535: the socket layer would take 70000 for 4464."""
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{name} must be {_PORT}, not {raw!r}")
+    return port
+
+
+def _env_port(name: str, default: int | None) -> int | None:
+    raw = _env(name)
+    return default if raw in (None, "") else port_number(raw, name)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -376,8 +392,8 @@ class Settings:
     def _read_environment(cls) -> "Settings":
         return cls(
             host=_env("ECS_EMULATOR_HOST", cls.host),
-            port=_env_int("ECS_EMULATOR_PORT", cls.port, _PORT),
-            front_door_port=_env_int("ECS_EMULATOR_FRONT_DOOR_PORT", None, _PORT),  # None: unset
+            port=_env_port("ECS_EMULATOR_PORT", cls.port),
+            front_door_port=_env_port("ECS_EMULATOR_FRONT_DOOR_PORT", None),  # None: not set
             default_region=_env("ECS_EMULATOR_REGION", cls.default_region),
             default_account_id=_env("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
             threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),

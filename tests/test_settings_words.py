@@ -43,6 +43,13 @@ def test_a_number_that_is_not_one_is_refused_by_name(monkeypatch, name, says):
     assert str(refused.value).startswith(says) and str(refused.value).endswith("not 'abc'")
 
 
+@pytest.mark.parametrize("raw", ["70000", "-1", "65536"])
+def test_a_port_out_of_range_is_refused_rather_than_wrapped(monkeypatch, raw):
+    monkeypatch.setenv("ECS_EMULATOR_PORT", raw)  # (the socket layer would take 70000 for 4464)
+    with pytest.raises(ValueError, match=f"^ECS_EMULATOR_PORT must be a port number .*'{raw}'$"):
+        Settings.from_env()
+
+
 def test_numbers_are_still_read(monkeypatch):
     monkeypatch.setenv("ECS_EMULATOR_PORT", "4999")
     monkeypatch.setenv("ECS_EMULATOR_STEADY_AFTER", "0.5")
@@ -61,6 +68,7 @@ def test_persistence_without_a_data_directory_is_refused(monkeypatch, tmp_path):
 @pytest.mark.parametrize("variables, says", [
     ({"ECS_EMULATOR_PERSIST": "enabled"}, "ECS_EMULATOR_PERSIST must be 1, true, yes, on"),
     ({"ECS_EMULATOR_PORT": "abc"}, "ECS_EMULATOR_PORT must be a port number"),
+    ({"ECS_EMULATOR_PORT": "70000"}, "ECS_EMULATOR_PORT must be a port number"),
     ({"ECS_EMULATOR_STEADY_AFTER": "abc"}, "ECS_EMULATOR_STEADY_AFTER must be a number"),
     ({"ECS_EMULATOR_PERSIST": "1"}, "ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR"),
 ])
@@ -71,3 +79,12 @@ def test_the_cli_refuses_in_one_line_without_a_traceback(variables, says):
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith(f"ecs-emulator: {says}"), done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_a_port_option_out_of_range_is_refused():
+    done = subprocess.run([sys.executable, "-m", "emulator", "serve", "--port", "70000"],
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "argument --port: --port must be a port number (a whole number, 0 to 65535), " \
+           "not '70000'" in done.stderr
