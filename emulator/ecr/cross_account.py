@@ -1,0 +1,48 @@
+"""Whether one account may make an ECR API call on another account's registry, as ECR decides it:
+only where a resource-based policy of that registry grants the action to the caller's account.
+
+- A call on a repository (BatchGetImage, DeleteRepository, SetRepositoryPolicy...) needs
+  `ecr:<Operation>` granted by that repository's policy, or by the registry policy when the
+  registry's REGISTRY_POLICY_SCOPE is V2 (ECR's default: the registry policy then counts in
+  every ECR request). A repository that does not exist is refused the same way unless a grant
+  covers it, so another account cannot learn which names exist.
+- A call on the registry itself (CreateRepository, the pull through cache rules) has no
+  repository policy to grant it: only the registry policy can (V2; under V1, CreateRepository
+  alone, the one such action V1 enforces).
+The caller's own IAM policies are checked before, by the router (emulator/access/), when IAM is
+enforced. Grants are read as policies.allows reads them: for the caller's whole account, with
+conditions read to refuse.
+"""
+
+from __future__ import annotations
+
+from emulator.ecr import account_settings, arns, policies
+
+# Registry-level actions a V1 registry policy still grants (ECR's user guide, "Private registry
+# permissions": ReplicateImage and BatchImportUpstreamImage are ECR's own, not API calls).
+_V1_REGISTRY_ACTIONS = {"ecr:CreateRepository"}
+
+
+def grants(store, caller_account: str, action: str, repository_name: str | None) -> bool:
+    """Whether `store`'s registry lets `caller_account` do `action` (on the repository of that
+    name; None for a registry-level call)."""
+    if caller_account == store.account:
+        return True
+    if repository_name is not None:
+        repository = store.repositories.get(repository_name)
+        resource = arns.repository(store.account, store.region, repository_name)
+        if repository is not None and policies.allows(repository.policy, caller_account,
+                                                      (action,), resource):
+            return True
+    else:
+        resource = None
+    scope = account_settings.get(store, "REGISTRY_POLICY_SCOPE")
+    if scope != "V2" and action not in _V1_REGISTRY_ACTIONS:
+        return False
+    return policies.allows(store.registry_policy, caller_account, (action,), resource)
+
+
+def denial(caller_arn: str, action: str, resource: str) -> str:
+    """AWS's words for a cross-account call no resource policy grants."""
+    return (f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource} "
+            f"because no resource-based policy allows the {action} action")
