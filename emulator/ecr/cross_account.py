@@ -9,8 +9,9 @@ only where a resource-based policy of that registry grants the action to the cal
 - A call on the registry itself (CreateRepository, the pull through cache rules) has no
   repository policy to grant it: only the registry policy can (V2; under V1, CreateRepository
   alone, the one such action V1 enforces).
-The caller's own IAM policies are checked before, by the router (emulator/access/), when IAM is
-enforced. Grants are read as policies.allows reads them: for the caller's whole account, with
+The registry (docker pull and push with another account's token: hooks.py) asks the same
+question. The caller's own IAM policies are checked before, by the router (emulator/access/),
+when IAM is enforced. Grants are read as policies.allows reads them: for the caller's whole account, with
 conditions read to refuse.
 """
 
@@ -23,26 +24,21 @@ from emulator.ecr import account_settings, arns, policies
 _V1_REGISTRY_ACTIONS = {"ecr:CreateRepository"}
 
 
-def grants(store, caller_account: str, action: str, repository_name: str | None) -> bool:
-    """Whether `store`'s registry lets `caller_account` do `action` (on the repository of that
-    name; None for a registry-level call)."""
+def grants(store, caller_account: str, actions: tuple[str, ...],
+           repository_name: str | None) -> bool:
+    """Whether `store`'s registry lets `caller_account` do any of `actions` (on the repository
+    of that name; None for a registry-level call). The API asks for its one action; the
+    registry (hooks.py) for the actions that stand for a pull or a push."""
     if caller_account == store.account:
         return True
+    resource = None
     if repository_name is not None:
         repository = store.repositories.get(repository_name)
         resource = arns.repository(store.account, store.region, repository_name)
         if repository is not None and policies.allows(repository.policy, caller_account,
-                                                      (action,), resource):
+                                                      actions, resource):
             return True
-    else:
-        resource = None
-    scope = account_settings.get(store, "REGISTRY_POLICY_SCOPE")
-    if scope != "V2" and action not in _V1_REGISTRY_ACTIONS:
-        return False
-    return policies.allows(store.registry_policy, caller_account, (action,), resource)
-
-
-def denial(caller_arn: str, action: str, resource: str) -> str:
-    """AWS's words for a cross-account call no resource policy grants."""
-    return (f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource} "
-            f"because no resource-based policy allows the {action} action")
+    if account_settings.get(store, "REGISTRY_POLICY_SCOPE") != "V2":
+        actions = tuple(a for a in actions if a in _V1_REGISTRY_ACTIONS)
+    return bool(actions) and policies.allows(store.registry_policy, caller_account, actions,
+                                             resource)

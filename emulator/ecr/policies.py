@@ -90,6 +90,13 @@ def allows(policy_text: str | None, account: str, actions: tuple[str, ...],
     return allowed
 
 
+def denial(principal: str, action: str, resource: str) -> str:
+    """AWS's words for a call on another account's resource that its resource policy does not
+    allow (`allows` said no)."""
+    return (f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
+            f"because no resource-based policy allows the {action} action")
+
+
 def _leaves_out(not_principal, account: str) -> bool:
     """Whether a Deny's NotPrincipal leaves out the whole account (its id or its root): one of
     its users or roles left out is not the account, which is all a token carries."""

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from emulator.access.rights import AccessDeniedException
 from emulator.aws.json_service import Call
 from emulator.aws.pagination import InvalidToken, PageRequest, paginate
-from emulator.ecr import arns, cross_account, names
+from emulator.ecr import arns, cross_account, names, policies
 from emulator.ecr.errors import InvalidParameterException
 from emulator.ecr.model import ImageId, Repository
 
@@ -43,7 +43,7 @@ def listing_of(call: Call) -> tuple[object, list[Repository]]:
     store = registry_of(call)
     action = _action(call)
     return store, [r for r in store.repositories.values()
-                   if cross_account.grants(store, call.store.account, action, r.name)]
+                   if cross_account.grants(store, call.store.account, (action,), r.name)]
 
 
 def registry_of(call: Call):
@@ -59,11 +59,11 @@ def registry_of(call: Call):
 
 def _require(call: Call, store, repository_name: str | None, resource_name: str | None) -> None:
     action = _action(call)
-    if cross_account.grants(store, call.store.account, action, repository_name):
+    if cross_account.grants(store, call.store.account, (action,), repository_name):
         return
     resource = ("*" if resource_name is None
                 else arns.repository(store.account, store.region, resource_name))
-    raise AccessDeniedException(cross_account.denial(_caller_arn(call), action, resource))
+    raise AccessDeniedException(policies.denial(_caller_arn(call), action, resource))
 
 
 def _action(call: Call) -> str:
