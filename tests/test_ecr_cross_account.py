@@ -202,6 +202,14 @@ def test_registry_policy_grants_under_scope_v2_only(accounts):
     assert [i["imageId"]["imageTag"] for i in got["images"]] == ["1"]
     made = caller.create_repository(registryId=OWNER, repositoryName="made")["repository"]
     assert made["registryId"] == OWNER
+    # A Deny in the repository's policy wins over the registry policy's Allow.
+    owner.set_repository_policy(repositoryName=REPO, policyText=_policy(
+        "ecr:BatchGetImage", effect="Deny"))
+    with pytest.raises(ClientError) as excinfo:
+        caller.batch_get_image(registryId=OWNER, repositoryName=REPO, imageIds=[IMAGE])
+    assert error_code(excinfo) == "AccessDeniedException"
+    owner.delete_repository_policy(repositoryName=REPO)
+    assert caller.batch_get_image(registryId=OWNER, repositoryName=REPO, imageIds=[IMAGE])
     owner.put_account_setting(name="REGISTRY_POLICY_SCOPE", value="V1")
     with pytest.raises(ClientError) as excinfo:
         caller.batch_get_image(registryId=OWNER, repositoryName=REPO, imageIds=[IMAGE])
