@@ -10,8 +10,11 @@
   default value that's specified in your template"), not the stack's previous value: moto kept
   every previous value when the call had no Parameters at all. So an update hands moto every
   parameter the template declares.
-- A list type's Default (CommaDelimitedList, List<...>) is a list, as a given value is: moto
-  left it a string, so `Fn::Select` picked a character. A Default that is not a scalar (a
+- A Parameters section that is null, not an object, or with a member that is not an object
+  with a Type is a "Template format error" (moto's reading of it failed, a 500).
+- A Default is resolved as the same value given is: a list type's (CommaDelimitedList,
+  List<...>) a list (moto left it a string, so `Fn::Select` picked a character), a YAML/JSON
+  `true` "true" (moto's str made it "True" at a create, "true" after an update). A Default that is not a scalar (a
   YAML list, an intrinsic function) is refused: "Every Default member must be a string."
 - DescribeStacks shows each value as given (or the Default) as text: a list as "a,b", not
   Python's "['a', 'b']"; a NoEcho parameter as "****" (moto masked none, DescribeChangeSet's
