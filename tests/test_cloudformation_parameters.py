@@ -217,6 +217,7 @@ def test_a_malformed_parameters_section_is_a_template_format_error(cfn):
              "Parameters member must be an object.")):
         for call, params in ((cfn.create_stack, {"StackName": "bad"}),
                              (cfn.validate_template, {}),
+                             (cfn.get_template_summary, {}),
                              (cfn.update_stack, {"StackName": "fine"}),
                              (cfn.create_change_set, {"StackName": "fine", "ChangeSetName": "c"}),
                              (cfn.create_change_set, {"StackName": "bad", "ChangeSetName": "c",

@@ -402,7 +402,8 @@ def test_a_change_set_shows_in_progress_from_the_moment_its_stack_is_held():
     from emulator.cloudformation import change_sets, stack_lock
 
     stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/h/1",
-                            status="UPDATE_COMPLETE", name="h", _create_output_map=dict)
+                            status="UPDATE_COMPLETE", name="h", _create_output_map=dict,
+                            _parse_template=lambda: None, template_dict={})
     change_set = SimpleNamespace(change_set_id="arn:cs/2", change_set_name="cs",
                                  stack_id=stack.stack_id, stack_name="h", template="{}",
                                  parameters={}, role_arn=None, change_set_type="UPDATE",

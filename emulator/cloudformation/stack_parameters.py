@@ -131,6 +131,21 @@ def wrap_create_stack_handler(original):
     return create_stack
 
 
+def wrap_get_template_summary_handler(original):
+    """CloudFormationResponse.get_template_summary with the template's Parameters section
+    checked first (moto's summary of a malformed one fails, a 500)."""
+    from emulator.cloudformation.update_checks import read_template_url
+
+    def get_template_summary(self):
+        read_template_url(self)
+        template = parse(self._get_param("TemplateBody"))
+        if isinstance(template, dict):
+            check_section(template)
+        return original(self)
+
+    return get_template_summary
+
+
 def shown(stack) -> list[dict]:
     """Stack.parameter_list: DescribeStacks' Parameters."""
     values = parameter_values.previous(stack)
