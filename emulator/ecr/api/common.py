@@ -5,16 +5,50 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from emulator.access.rights import AccessDeniedException
 from emulator.aws.json_service import Call
 from emulator.aws.pagination import InvalidToken, PageRequest, paginate
-from emulator.ecr import arns, names
+from emulator.ecr import arns, cross_account, names, policies
 from emulator.ecr.errors import InvalidParameterException
 from emulator.ecr.model import ImageId, Repository
 
 
 def store_of(call: Call):
-    """The registry the call addresses: the caller's, or the account its registryId names (we
-    do not check the permission policies a cross-account call would need)."""
+    """The registry a registry-level call addresses: the caller's, or the account its registryId
+    names, which must grant the call (cross_account.py). Every handler reaches another account's
+    registry through here, repository_of or listing_of, so none goes without that check."""
+    store = registry_of(call)
+    _require(call, store, None, getattr(call.request, "repository_name", None))
+    return store
+
+
+def repository_of(call: Call) -> tuple[object, Repository]:
+    store = registry_of(call)
+    return store, repository_in(call, store, call.request.repository_name)
+
+
+def repository_in(call: Call, store, name: str) -> Repository:
+    """The repository of that name in `store` (registry_of's); another account's only where its
+    policies grant the call, checked before the lookup so a refusal tells nothing of what
+    exists."""
+    names.check_repository_name(name)
+    _require(call, store, name, name)
+    return store.repository(name)
+
+
+def listing_of(call: Call) -> tuple[object, list[Repository]]:
+    """The registry a listing (DescribeRepositories without names) addresses and the
+    repositories it shows: all of the caller's own; of another account's, those whose
+    policies grant the caller the call."""
+    store = registry_of(call)
+    action = _action(call)
+    return store, [r for r in store.repositories.values()
+                   if cross_account.grants(store, call.store.account, (action,), r.name)]
+
+
+def registry_of(call: Call):
+    """The registry the call's registryId names (the caller's without one), unchecked: callers
+    check with repository_in."""
     # Registry-wide operations without a registryId member address the caller's registry.
     registry_id = getattr(call.request, "registry_id", None)
     if registry_id is None or registry_id == call.store.account:
@@ -23,11 +57,24 @@ def store_of(call: Call):
     return call.store.other(registry_id, call.store.region)
 
 
-def repository_of(call: Call) -> tuple[object, Repository]:
-    store = store_of(call)
-    name = call.request.repository_name
-    names.check_repository_name(name)
-    return store, store.repository(name)
+def _require(call: Call, store, repository_name: str | None, resource_name: str | None) -> None:
+    action = _action(call)
+    if cross_account.grants(store, call.store.account, (action,), repository_name):
+        return
+    resource = ("*" if resource_name is None
+                else arns.repository(store.account, store.region, resource_name))
+    raise AccessDeniedException(policies.denial(_caller_arn(call), action, resource))
+
+
+def _action(call: Call) -> str:
+    return f"ecr:{call.operation}"
+
+
+def _caller_arn(call: Call) -> str:
+    """Who AWS names in a refusal: the IAM user or role of the caller's key, else the root."""
+    ctx = call.ctx
+    principal = call.store.state.principal_of(ctx.access_key, ctx.account, ctx.region)
+    return principal or f"arn:{ctx.partition}:iam::{ctx.account}:root"
 
 
 def image_id_of(wire: dict) -> ImageId:
