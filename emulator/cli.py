@@ -127,13 +127,22 @@ def _parser(clients: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+def _port(raw: str) -> int:
+    from emulator.config import port_number
+
+    try:
+        return port_number(raw, "--port")
+    except ValueError as error:  # (argparse's own words would be "invalid _port value")
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: an option absent from the subcommand must not overwrite the same option given
     # before it (`ecs-emulator --port 5000 serve`), which a plain default of None would do.
     keep = argparse.SUPPRESS
     parser.add_argument("--host", default=keep,
                         help="address to listen on (default 127.0.0.1; ECS_EMULATOR_HOST)")
-    parser.add_argument("--port", type=int, default=keep,
+    parser.add_argument("--port", type=_port, default=keep,
                         help="port to listen on (default 4566; ECS_EMULATOR_PORT)")
     parser.add_argument("--quiet", action="store_true", default=keep,
                         help="do not log each API call")

@@ -29,16 +29,33 @@ def set_in_environment(names) -> dict[str, str]:
     return {name: os.environ[name] for name in names if os.environ.get(name)}
 
 
+_PORT = "a port number (a whole number, 0 to 65535)"
+PERSIST_NEEDS_DATA_DIR = "ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR: where to keep the state"
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def _env_bool(name: str, default: bool) -> bool:
+    """A switch; a word that is neither on nor off is refused (ValueError), since taking
+    `enabled` for off would leave the user believing the thing is on."""
     raw = _env(name)
     if raw is None or raw == "":
         return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+    word = raw.strip().lower()
+    if word not in _TRUE_WORDS + _FALSE_WORDS:
+        raise ValueError(f"{name} must be {', '.join(_TRUE_WORDS)} or "
+                         f"{', '.join(_FALSE_WORDS)}, not {raw!r}")
+    return word in _TRUE_WORDS
 
 
 def _env_int(name: str, default: int) -> int:
     raw = _env(name)
-    return int(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:  # (Python's own message names neither the variable nor what it takes)
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 # Docker calls in flight at once when ECS_EMULATOR_DOCKER_CONCURRENCY does not say. On the
@@ -60,9 +77,31 @@ def docker_concurrency_for(settings: "Settings", task_network: str) -> int:
     return DOCKER_CONCURRENCY.get(task_network, DOCKER_CONCURRENCY["emulator"])
 
 
+def port_number(raw: str, name: str = "the port") -> int:
+    """A TCP port, 0 (any free one) to 65535: the socket layer would take 70000 for 4464."""
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{name} must be {_PORT}, not {raw!r}")
+    return port
+
+
+def _env_port(name: str, default: int | None) -> int | None:
+    raw = _env(name)
+    return default if raw in (None, "") else port_number(raw, name)
+
+
 def _env_float(name: str, default: float) -> float:
     raw = _env(name)
-    return float(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds (such as 2 or 0.5), "
+                         f"not {raw!r}") from None
 
 
 _ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -344,14 +383,17 @@ class Settings:
             settings = cls._read_environment()
         finally:
             _UNREAD.reset(token)
-        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        if settings.persist and not settings.data_dir:  # (refused here, before anything starts)
+            raise ValueError(PERSIST_NEEDS_DATA_DIR)
+        return settings
 
     @classmethod
     def _read_environment(cls) -> "Settings":
         return cls(
             host=_env("ECS_EMULATOR_HOST", cls.host),
-            port=_env_int("ECS_EMULATOR_PORT", cls.port),
-            front_door_port=_env_int("ECS_EMULATOR_FRONT_DOOR_PORT", None),  # None: not set
+            port=_env_port("ECS_EMULATOR_PORT", cls.port),
+            front_door_port=_env_port("ECS_EMULATOR_FRONT_DOOR_PORT", None),  # None: not set
             default_region=_env("ECS_EMULATOR_REGION", cls.default_region),
             default_account_id=_env("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
             threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),

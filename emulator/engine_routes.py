@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from emulator.config import EngineAddress
+from emulator.control_bodies import json_object
 from emulator.engine.engine_identity import DuplicateEngine
 from emulator.engine.engine_removal import EngineInUse, EngineNotFound
 from emulator.engine.engines import EXTENSION, describe
@@ -36,7 +37,10 @@ def list_engines():
 
 @blueprint.post("/_emulator/engines")
 def add_engine():
-    body = request.get_json(silent=True)
+    try:
+        body = json_object(optional=False)
+    except ValueError as error:  # (not JSON: say so, rather than what a good body holds)
+        return _error("InvalidParameterException", str(error), 400)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str) \
             or not isinstance(body.get("dockerHost"), str) \
             or any(key in body and body[key] is not None and not isinstance(body[key], kind)

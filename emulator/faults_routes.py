@@ -1,6 +1,7 @@
 """Faults on purpose, over HTTP (a Flask blueprint); the logic is in emulator/engine/faults.py.
 
-A task is named by its ARN or its id (in any account and region). Bodies are JSON and optional.
+A task is named by its ARN or its id (in any account and region). Bodies are JSON and optional,
+read as JSON whatever their Content-Type (curl -d labels them as a form).
 
 - POST /_emulator/tasks/<task>/spot-interruption   {"warningSeconds"?: int}
       Interrupt a FARGATE_SPOT task as AWS does: desiredStatus STOPPED, stopCode
@@ -21,9 +22,10 @@ Answers: 200 with {"taskArn", "lastStatus", "desiredStatus", ...}; errors as
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from emulator.aws.errors import AwsError
+from emulator.control_bodies import json_object
 from emulator.ecs.errors import InvalidParameterException
 from emulator.engine.faults import EXTENSION
 
@@ -68,12 +70,10 @@ def _faults():
 
 
 def _body() -> dict:
-    if not request.data:
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidParameterException("The request body must be a JSON object.")
-    return body
+    try:
+        return json_object(optional=True)
+    except ValueError as error:
+        raise InvalidParameterException(str(error)) from None
 
 
 def _name(body: dict) -> str | None:

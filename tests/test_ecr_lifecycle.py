@@ -183,8 +183,11 @@ def test_preview(ecr):
     assert error_code(excinfo) == "LifecyclePolicyNotFoundException"
     text = policy(rule(1, "tagged", number=1, tagPrefixList=["v"]))
     started = ecr.start_lifecycle_policy_preview(repositoryName="preview", lifecyclePolicyText=text)
-    assert started["status"] == "COMPLETE"
+    assert started["status"] == "IN_PROGRESS"  # as ECR answers; it completes in the background
+    ecr.get_waiter("lifecycle_policy_preview_complete").wait(
+        repositoryName="preview", WaiterConfig={"Delay": 1, "MaxAttempts": 5})
     preview = ecr.get_lifecycle_policy_preview(repositoryName="preview")
+    assert preview["status"] == "COMPLETE"
     assert preview["summary"] == {"expiringImageTotalCount": 2}
     assert sorted(r["imageDigest"] for r in preview["previewResults"]) == sorted(digests[:2])
     assert {r["appliedRulePriority"] for r in preview["previewResults"]} == {1}

@@ -308,7 +308,11 @@ def test_registry_id_addresses_another_account(clean_emulator):
     mine = clean_emulator.client("ecr")
     theirs = clean_emulator.client("ecr", account="111122223333")
     theirs.create_repository(repositoryName="shared")
-    # Permission policies are not enforced: naming the registry is enough.
+    theirs.create_repository(repositoryName="closed")
+    # Another registry shows what its repository policies grant (tests/test_ecr_cross_account.py)
+    theirs.set_repository_policy(repositoryName="shared", policyText=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+                                                "Action": "ecr:DescribeRepositories"}]}))
     found = mine.describe_repositories(registryId="111122223333")["repositories"]
     assert [r["repositoryArn"] for r in found] == [
         "arn:aws:ecr:us-east-1:111122223333:repository/shared"]

@@ -75,3 +75,20 @@ def test_a_task_of_another_account_pulls_only_what_the_repository_policy_grants(
     assert wait_for_task(ecs, "c", granted, "RUNNING")["lastStatus"] == "RUNNING"
     ecs.stop_task(cluster="c", task=granted)
     wait_for_task(ecs, "c", granted, "STOPPED")
+
+
+def test_a_missing_image_is_told_as_the_task_definition_names_it(clean_emulator, pushed_image):
+    """ECS's CannotPullContainerError names the image the task asked for, not the emulator's
+    registry address it was pulled from."""
+    ecs = clean_emulator.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:nope"
+    arn = ecs.register_task_definition(family="missing", containerDefinitions=[{
+        "name": "main", "image": image, "memory": 64, "command": SERVE}])[
+        "taskDefinition"]["taskDefinitionArn"]
+    task = wait_for_task(ecs, "c", ecs.run_task(cluster="c", taskDefinition=arn)[
+        "tasks"][0]["taskArn"], "STOPPED")
+    internal = pushed_image.split("/", 1)[0]  # the registry's address as the emulator serves it
+    for reason in (task["stoppedReason"], task["containers"][0]["reason"]):
+        assert reason.startswith("CannotPullContainerError:"), task
+        assert image in reason and internal not in reason and "127.0.0.1" not in reason, reason

@@ -93,6 +93,31 @@ def test_a_users_policy_decides_for_ecs_ecr_and_motos_services(handle):
     assert code_of(lambda: handle.client("s3", **keys).list_buckets()) == "AccessDenied"
 
 
+def test_another_accounts_repository_needs_both_policies(handle):
+    """A call on another account's ECR repository needs the caller's identity policy and the
+    repository's resource policy (README, Quick start: ECR); a refusal names the IAM user."""
+    owner_account = "111111111111"
+    owner = handle.client("ecr", account=owner_account)
+    owner.create_repository(repositoryName="shared")
+    arn = f"arn:aws:ecr:us-east-1:{owner_account}:repository/shared"
+    allowed = handle.client("ecr", **user_with(handle, "dev", allow("ecr:DescribeImages")))
+    bare = handle.client("ecr", **user_with(handle, "bare", allow("ecr:ListImages")))
+    with pytest.raises(ClientError) as caught:
+        allowed.describe_images(registryId=owner_account, repositoryName="shared")
+    assert caught.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/dev is not authorized to perform: ecr:DescribeImages "
+        f"on resource: {arn} because no resource-based policy allows the ecr:DescribeImages "
+        "action")
+    owner.set_repository_policy(repositoryName="shared", policyText=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "ecr:DescribeImages"}]}))
+    assert allowed.describe_images(registryId=owner_account,
+                                   repositoryName="shared")["imageDetails"] == []
+    with pytest.raises(ClientError) as caught:
+        bare.describe_images(registryId=owner_account, repositoryName="shared")
+    assert "because no identity-based policy allows" in caught.value.response["Error"]["Message"]
+
+
 def test_a_bad_signature_and_a_deny_are_refused(handle):
     keys = user_with(handle, "dev", json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "ecs:*", "Resource": "*"},

@@ -140,3 +140,33 @@ def test_a_mount_needs_the_right_to_read_the_source_repository(registry):
                         timeout=30).status_code == 404
     # The owner reads both: the blob is mounted.
     assert requests.post(mount, headers=auth[OWNER], timeout=30).status_code == 201
+
+
+def test_the_registry_policy_grants_pulls_under_scope_v2_only(registry):
+    # The API's rule (tests/test_ecr_cross_account.py): the registry policy counts for every
+    # repository of the registry while REGISTRY_POLICY_SCOPE is V2, ECR's default.
+    url, ecr, auth, _, layer = registry
+    ecr.put_registry_policy(policyText=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Resource": f"arn:aws:ecr:{REGION}:{OWNER}:repository/*"}]}))
+    assert pull(url, auth[OTHER], layer) == (200, 200)
+    ecr.put_account_setting(name="REGISTRY_POLICY_SCOPE", value="V1")
+    assert pull(url, auth[OTHER], layer) == (403, 403)
+
+
+def test_a_token_asked_for_another_registry_is_still_the_callers(registry, clean_emulator):
+    """GetAuthorizationToken's registryIds name registries, not whose rights the token carries
+    (AWS: it "doesn't change the permissions scope"): one asked for the owner's registry lets
+    the other account do there only what the owner's policies grant, here nothing."""
+    url, ecr, _, manifest, layer = registry
+    other = clean_emulator.client("ecr", account=OTHER)
+    token = other.get_authorization_token(registryIds=[OWNER])["authorizationData"][0]
+    headers = {"Authorization": "Basic " + token["authorizationToken"]}
+    assert pull(url, headers, layer) == (403, 403)
+    assert push_tag(url, headers, manifest, "planted") == 403
+    assert requests.delete(f"{url}{REPO}/manifests/v1", headers=headers,
+                           timeout=30).status_code == 403
+    catalog = requests.get(f"{url}/v2/_catalog", headers=headers, timeout=30).json()
+    assert f"{OWNER}/{REGION}/shared" not in catalog["repositories"]
+    assert [i["imageTag"] for i in ecr.list_images(repositoryName="shared")["imageIds"]] == ["v1"]

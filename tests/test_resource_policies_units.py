@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.ecr.policies import allows
+from emulator.ecr.policies import allows, decision
 
 ME, THEM = "111122223333", "444455556666"
 PULL = ("ecr:BatchGetImage",)
@@ -35,3 +35,14 @@ def test_a_deny_with_not_principal_denies_every_account_it_does_not_leave_out():
     assert not allows(policy(grant(), {"Effect": "Deny", "Principal": "*", "Action": "ecr:*",
                                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
                       ME, PULL)
+
+
+def test_decision_tells_a_deny_from_silence():
+    # cross_account.grants combines two policies: a Deny in one wins over the other's Allow,
+    # while a policy that says nothing leaves the other's Allow standing.
+    deny = {"Effect": "Deny", "Principal": {"AWS": ME}, "Action": "ecr:BatchGetImage"}
+    assert decision(None, ME, PULL) is None
+    assert decision(policy(grant(Action="ecr:PutImage")), ME, PULL) is None
+    assert decision(policy(grant()), ME, PULL) is True
+    assert decision(policy(grant(), deny), ME, PULL) is False
+    assert decision(policy(grant(), deny), THEM, PULL) is True

@@ -1,6 +1,9 @@
 """Faults on purpose through /_emulator/tasks/<task>/...: a Fargate Spot interruption, a killed
 container and a failing health check, each replaced by its service, on real containers."""
 
+import json
+import subprocess
+
 import pytest
 import requests
 
@@ -149,3 +152,43 @@ def test_unhealthy_task_is_replaced_after_the_grace_period(clean_emulator, ecs, 
     host_port = new["containers"][0]["networkBindings"][0]["hostPort"]
     assert wait_for(lambda: targets(elbv2, group),
                     lambda t: [port for _, port in t] == [host_port]) != {}
+
+
+def curl_fault(emulator, task, action, data):
+    """The fault as the README's curl line sends it: `curl -d`, whose Content-Type is a form's."""
+    done = subprocess.run(["curl", "-s", "-XPOST", "-d", data, "-w", "\n%{http_code}",
+                           f"{emulator.endpoint_url}/_emulator/tasks/{task}/{action}"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    body, status = done.stdout.rsplit("\n", 1)
+    return int(status), json.loads(body)
+
+
+def test_a_curl_form_post_body_is_read_as_json(clean_emulator, ecs, cluster, busybox_image):
+    spot = {"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+            "networkConfiguration": SUBNETS}
+    # SIGTERM ends this one with 42 (SIGKILL would give 137); sleep as PID 1 ignores SIGTERM.
+    trapping = fargate_definition(ecs, busybox_image, family="trap", command=[
+        "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 1; done"])
+    ignoring = fargate_definition(ecs, busybox_image, family="deaf", command=["sleep", "3600"],
+                                  stopTimeout=30)
+    first = ecs.run_task(cluster=cluster, taskDefinition=trapping, **spot)["tasks"][0]["taskArn"]
+    second = ecs.run_task(cluster=cluster, taskDefinition=ignoring, **spot)["tasks"][0]["taskArn"]
+    wait_for_task(ecs, cluster, first, "RUNNING")
+    wait_for_task(ecs, cluster, second, "RUNNING")
+
+    status, answer = curl_fault(clean_emulator, first, "health", '{"status":"UNHEALTHY"}')
+    assert (status, answer["healthStatus"]) == (200, "UNHEALTHY"), answer
+    status, answer = curl_fault(clean_emulator, first, "kill", "signal=SIGTERM")
+    assert status == 400 and answer["__type"] == "InvalidParameterException"
+    assert "not JSON" in answer["message"], answer
+    status, answer = curl_fault(clean_emulator, first, "kill", '{"signal":"SIGTERM"}')
+    assert (status, answer["signal"]) == (200, "SIGTERM"), answer
+    assert wait_for_task(ecs, cluster, first, "STOPPED")["containers"][0]["exitCode"] == 42
+
+    # warningSeconds read: SIGKILL after 1 s, not after the 30 s stopTimeout
+    status, answer = curl_fault(clean_emulator, second, "spot-interruption",
+                                '{"warningSeconds":1}')
+    assert (status, answer["stopCode"]) == (200, "SpotInterruption"), answer
+    stopped = wait_for_task(ecs, cluster, second, "STOPPED", timeout=60)
+    assert (stopped["stoppedAt"] - stopped["stoppingAt"]).total_seconds() < 15, stopped
+    assert stopped["containers"][0]["exitCode"] == 137

@@ -1,6 +1,7 @@
 """ECR's account settings (GetAccountSetting, PutAccountSetting): stored per registry, with ECR's
-defaults. None of them changes the emulator's behaviour: basic scans find only planted findings
-whatever the scanner version, and policies are not enforced."""
+defaults. REGISTRY_POLICY_SCOPE decides what a registry policy grants another account
+(cross_account.py); the others change nothing: basic scans find only planted findings whatever
+the scanner version."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from flask import Blueprint, current_app, jsonify, request
 from api_shapes import ShapeError, load_service
 from api_shapes.validate import Validator
 from emulator.aws.errors import AwsError
+from emulator.control_bodies import json_object
 from emulator.ecr import images, layers, lifecycle, scanning
 from emulator.ecr.errors import InvalidParameterException
 from emulator.registry.errors import RegistryError
@@ -88,10 +89,10 @@ def _state():
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidParameterException("The body must be a JSON object.")
-    return body
+    try:
+        return json_object(optional=False)
+    except ValueError as error:
+        raise InvalidParameterException(str(error)) from None
 
 
 def _namespace(state, body: dict) -> tuple[str, str]:

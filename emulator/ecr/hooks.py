@@ -8,7 +8,7 @@ start-up goes without them.
 
 from __future__ import annotations
 
-from emulator.ecr import auth, images, policies
+from emulator.ecr import auth, cross_account, images
 from emulator.ecr.errors import ImageTagAlreadyExistsException
 from emulator.ecr.store import EcrState
 from emulator.registry.errors import ManifestUnknown, TagImmutable
@@ -42,9 +42,11 @@ class EcrRegistryHooks:
         if caller == account:
             return True
         with self._state.lock:
-            repository = self._repository(account, region, name)
-            policy = repository.policy if repository is not None else None
-        return policies.allows(policy, caller, _ECR_ACTIONS[action])
+            store = self._state.existing_store(account, region)
+            # The same rule as the API's (cross_account.py): the repository's policy, or the
+            # registry's under REGISTRY_POLICY_SCOPE V2.
+            return store is not None and cross_account.grants(store, caller, _ECR_ACTIONS[action],
+                                                              name)
 
     def catalog_account(self, authorization: str | None) -> str | None:
         return auth.account_of(self._state.signing_key, authorization)

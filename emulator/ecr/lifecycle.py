@@ -65,7 +65,8 @@ def start_preview(store, name: str, text: str | None) -> LifecyclePreview:
     results = [PreviewResult(image.digest, tuple(image.tags), image.pushed_at, rule.priority,
                              rule.action, "ARCHIVE" if image.record.archived else "STANDARD")
                for image, rule in _evaluate(store, repository, text, utcnow())]
-    # ECR runs a preview in the background; ours is complete before we answer.
+    # ECR runs a preview in the background; ours is complete before StartLifecyclePolicyPreview
+    # answers (IN_PROGRESS, as ECR's does).
     repository.lifecycle_preview = LifecyclePreview(text, "COMPLETE", results)
     return repository.lifecycle_preview
 

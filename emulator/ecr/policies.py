@@ -64,13 +64,21 @@ def allows(policy_text: str | None, account: str, actions: tuple[str, ...],
     limited by aws:PrincipalOrgID is no grant to any account), a Deny with one denies, and so
     does a Deny whose NotPrincipal leaves the account out. Any resource policy of this shape
     reads so (Secrets Manager's, S3's)."""
+    return decision(policy_text, account, actions, resource) is True
+
+
+def decision(policy_text: str | None, account: str, actions: tuple[str, ...],
+             resource: str | None = None) -> bool | None:
+    """What the policy says of `account` doing any of `actions`, read as `allows` reads it: True
+    (allowed), False (an explicit Deny, which wins over any other policy's Allow), or None
+    (nothing said)."""
     if not policy_text:
-        return False
+        return None
     try:
         statements = _as_list(json.loads(policy_text).get("Statement"))
     except (ValueError, AttributeError):
-        return False
-    allowed = False
+        return None
+    allowed = None
     for statement in statements:
         if not isinstance(statement, dict):
             continue
@@ -85,9 +93,16 @@ def allows(policy_text: str | None, account: str, actions: tuple[str, ...],
         matched = any(_acts(statement, action) for action in actions)
         if matched and deny:
             return False
-        allowed = allowed or (matched and statement.get("Effect") == "Allow"
-                              and not statement.get("Condition"))
+        if matched and statement.get("Effect") == "Allow" and not statement.get("Condition"):
+            allowed = True
     return allowed
+
+
+def denial(principal: str, action: str, resource: str) -> str:
+    """AWS's words for a call on another account's resource that its resource policy does not
+    allow (`allows` said no)."""
+    return (f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
+            f"because no resource-based policy allows the {action} action")
 
 
 def _leaves_out(not_principal, account: str) -> bool:

@@ -12,7 +12,7 @@ import logging
 import time
 
 from emulator.ecs.model import utcnow
-from emulator.engine import container_specs
+from emulator.engine import container_specs, pull_errors
 from emulator.engine.hooks import TaskSetupError
 from emulator.engine.task_provisioning import TaskProvisioning, network_bindings
 from emulator.engine.task_teardown import TaskTeardown
@@ -117,16 +117,19 @@ class TaskRunner(TaskProvisioning, TaskTeardown):
             self.task.pull_stopped_at = utcnow()
 
     def _prepare_image(self, container, pulling=None) -> str:
-        image, auth = self.engine.resolve_image(self.store, container.definition["image"],
-                                                self.task.engine)
+        given = container.definition["image"]
+        image, auth = self.engine.resolve_image(self.store, given, self.task.engine)
         try:
             self.runtime.ensure_image(image, auth, pulling)
-        except ImagePullError as error:
+        except ImagePullError as pulled:
+            error = pull_errors.as_given(pulled, image, given)  # (not our registry's address)
             if not self._torn_down(error):  # else the teardown's reason is the container's
                 with self.lock:
                     container.reason = f"CannotPullContainerError: {error}"
                     self.changed.notify_all()
-            raise
+            if error is pulled:
+                raise
+            raise error from pulled
         digest = self.runtime.image_digest(image)  # ECS shows it once the image is resolved
         with self.lock:
             container.image_digest = digest

@@ -170,16 +170,14 @@ class SecretsAndEnvironmentFiles(TaskHook):
         the task's account `action` on it. None for the task's own account's resources."""
         if not self._enforce_iam or not owner or owner == store.account:
             return None
-        from emulator.ecr.policies import allows
+        from emulator.ecr.policies import allows, denial
 
         policy = policy_of() if policy_of is not None else None
         if isinstance(policy, bytes):
             policy = policy.decode("utf-8", errors="replace")
         if allows(policy, store.account, (action,), resource):
             return None
-        return (f"User: {self._principal(store, task)} is not authorized to perform: {action} on "
-                f"resource: {resource} because no resource-based policy allows the {action} "
-                "action")
+        return denial(self._principal(store, task), action, resource)
 
     def _refusal(self, store, task, action: str, resource: str) -> str | None:
         """With IAM enforced, why the task's execution role may not do `action` on `resource`

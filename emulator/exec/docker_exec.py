@@ -12,9 +12,13 @@ import select
 import shlex
 import socket
 
+from emulator.runtime.base import unanswered
+
 log = logging.getLogger("emulator.exec")
 
 READ_SIZE = 32 * 1024
+NOT_ANSWERING = ("the Docker Engine that runs the task's containers is not answering (its "
+                 "connection was refused or cut off): once it is back, run the command again")
 
 
 class ExecStartError(Exception):
@@ -34,6 +38,8 @@ class DockerExec:
             self.exec_id = api.exec_create(container_id, argv, stdin=True, tty=True)["Id"]
             raw = api.exec_start(self.exec_id, tty=True, socket=True)
         except Exception as error:  # docker.errors.APIError and connection errors alike
+            if unanswered(error):  # (the SDK's text is a tuple: "('Connection aborted.', ...")
+                raise ExecStartError(NOT_ANSWERING) from None
             raise ExecStartError(getattr(error, "explanation", None) or str(error)) from None
         # The SDK hands back a SocketIO (or the socket itself); we want the socket.
         self._sock: socket.socket = getattr(raw, "_sock", raw)

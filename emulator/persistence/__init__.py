@@ -25,11 +25,11 @@ def keeper_for(settings) -> Keeper | None:
     """The keeper of the state directory, or None when persistence is off."""
     if not settings.persist:
         return None
+    from emulator.config import PERSIST_NEEDS_DATA_DIR
     from emulator.persistence.keeper import Keeper
 
-    if not settings.data_dir:
-        raise ValueError(
-            "ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR: where to keep the state")
+    if not settings.data_dir:  # (from_env refuses this; Settings made in code may not)
+        raise ValueError(PERSIST_NEEDS_DATA_DIR)
     return Keeper(Path(settings.data_dir).resolve() / STATE_DIRECTORY)
 
 
@@ -57,6 +57,7 @@ def attach(emulator, keeper: Keeper) -> None:
                                     lambda: ecr.changes if ecr is not None else 0)
 
     def start() -> None:
+        adopted = 0
         if restored:
             try:
                 adopted = adopt(engine, state)
@@ -68,10 +69,20 @@ def attach(emulator, keeper: Keeper) -> None:
                 _listen_for_adopted(emulator, state)
             if engine.engines is not None:  # and those adopted on an engine added later
                 engine.engines.on_added.append(lambda added: _listen_for_adopted(emulator, state))
+        previous = keeper.port_change(emulator.http_port) if emulator.http_port else None
+        if adopted and previous is not None:
+            log.warning(_PORT_CHANGED, adopted, previous, emulator.http_port, previous)
         keeper.start()
 
     emulator.starters.append(start)
     emulator.closers.append(keeper.stop)
+
+
+# The containers' environment was set at their start and cannot change: their AWS SDK calls and
+# metadata requests go to the old port, where nothing listens now.
+_PORT_CHANGED = ("%d adopted tasks were started on port %d, this emulator serves port %d: their "
+                 "containers keep AWS_ENDPOINT_URL and the metadata URIs of port %d (calls there "
+                 "fail); restart on that port, or stop the tasks (a service replaces them)")
 
 
 def _listen_for_adopted(emulator, state) -> None:

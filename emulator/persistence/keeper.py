@@ -2,7 +2,8 @@
 
 Parts are files under `<data dir>/state/`: `ecs`, `ecr`, `hooks`, and one per moto service in
 use (`moto-<module>:<attribute>`), plus `instance` (the Docker labels' instance id, so the next
-run finds this run's containers and network). A mutating request writes the parts it may have
+run finds this run's containers and network) and `port` (the port served on, so the next run
+can say that adopted tasks still call the old one). A mutating request writes the parts it may have
 changed before its response goes out (requests.py); changes the emulator makes by itself (task
 states, service events, logs shipped into moto) are written by a background thread: ECS's within
 `ECS_DELAY_S` of the change, every part whose bytes changed every `SWEEP_S`.
@@ -23,6 +24,7 @@ log = logging.getLogger("emulator.persistence")
 
 ECS_DELAY_S = 0.2  # gathers a burst of task state changes into one write
 SWEEP_S = 5.0
+PORT_FILE = "port"  # the port the emulator served on: not a part of the state
 
 
 class Keeper:
@@ -57,6 +59,21 @@ class Keeper:
         snapshot.write_atomically(path, instance.encode())
         return instance
 
+    # -- the port ---------------------------------------------------------------------------------
+
+    def port_change(self, port: int) -> int | None:
+        """The port the last run served on, if it was another (None: the same, or not known:
+        state from before the port was kept); `port` is kept for the next run. Adopted tasks'
+        containers were given the last run's port in their environment (task_environment.py)."""
+        path = self.directory / PORT_FILE
+        try:
+            previous = int(path.read_text().strip())
+        except (OSError, ValueError):  # a first start, or state kept by an older version
+            previous = None
+        if previous != port:
+            snapshot.write_atomically(path, str(port).encode())
+        return previous if previous not in (None, port) else None
+
     # -- reading back ----------------------------------------------------------------------------
 
     def restore(self) -> bool:
@@ -64,7 +81,8 @@ class Keeper:
         for partial in self.directory.glob(".*.tmp"):  # a write a kill cut short
             partial.unlink(missing_ok=True)
         files = sorted(p for p in self.directory.iterdir()
-                       if p.is_file() and not p.name.startswith(".") and p.name != "instance")
+                       if p.is_file() and not p.name.startswith(".")
+                       and p.name not in ("instance", PORT_FILE))
         if not files:
             return False
         if any(p.name.startswith(moto_parts.PREFIX) for p in files):

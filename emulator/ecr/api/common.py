@@ -5,29 +5,95 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from emulator.access.rights import AccessDeniedException
 from emulator.aws.json_service import Call
 from emulator.aws.pagination import InvalidToken, PageRequest, paginate
-from emulator.ecr import arns, names
+from emulator.ecr import arns, cross_account, names, policies
 from emulator.ecr.errors import InvalidParameterException
 from emulator.ecr.model import ImageId, Repository
 
 
 def store_of(call: Call):
-    """The registry the call addresses: the caller's, or the account its registryId names (we
-    do not check the permission policies a cross-account call would need)."""
-    # Registry-wide operations without a registryId member address the caller's registry.
-    registry_id = getattr(call.request, "registry_id", None)
-    if registry_id is None or registry_id == call.store.account:
-        return call.store
-    names.check_registry_id(registry_id)
-    return call.store.other(registry_id, call.store.region)
+    """The registry a registry-level call addresses: the caller's, or the account its registryId
+    names, which must grant the call (cross_account.py). Every handler reaches another account's
+    registry through here, repository_of or listing_of, so none goes without that check."""
+    store = registry_of(call)
+    _require(call, store, None, getattr(call.request, "repository_name", None))
+    return store
 
 
 def repository_of(call: Call) -> tuple[object, Repository]:
-    store = store_of(call)
-    name = call.request.repository_name
+    store = registry_of(call)
+    return store, repository_in(call, store, call.request.repository_name)
+
+
+def repository_in(call: Call, store, name: str) -> Repository:
+    """The repository of that name in `store` (registry_of's); another account's only where its
+    policies grant the call, checked before the lookup so a refusal tells nothing of what
+    exists."""
     names.check_repository_name(name)
-    return store, store.repository(name)
+    _require(call, store, name, name)
+    return store.repository(name)
+
+
+def listing_of(call: Call) -> tuple[object, list[Repository]]:
+    """The registry a listing (DescribeRepositories without names) addresses and the
+    repositories it shows: all of the caller's own; of another account's, those whose
+    policies grant the caller the call."""
+    other = _other_registry_id(call)
+    if other is not None and call.store.state.existing_store(other, call.store.region) is None:
+        return None, []  # a registry that holds nothing shows nothing, as one that grants nothing
+    store = registry_of(call)
+    action = _action(call)
+    return store, [r for r in store.repositories.values()
+                   if cross_account.grants(store, call.store.account, (action,), r.name)]
+
+
+def registry_of(call: Call):
+    """The registry the call's registryId names (the caller's without one), unchecked: callers
+    check with repository_in."""
+    registry_id = _other_registry_id(call)
+    if registry_id is None:
+        return call.store
+    # Another account's registry that holds nothing yet has no policy to grant anything: refused
+    # here, so that no refused call leaves an empty registry behind for each id it made up.
+    store = call.store.state.existing_store(registry_id, call.store.region)
+    if store is None:
+        _refuse(call, registry_id, call.store.region, getattr(call.request, "repository_name", None))
+    return store
+
+
+def _other_registry_id(call: Call) -> str | None:
+    """The registryId the call names when it is another account's (checked), else None."""
+    # Registry-wide operations without a registryId member address the caller's registry.
+    registry_id = getattr(call.request, "registry_id", None)
+    if registry_id is None or registry_id == call.store.account:
+        return None
+    return names.check_registry_id(registry_id)
+
+
+def _require(call: Call, store, repository_name: str | None, resource_name: str | None) -> None:
+    action = _action(call)
+    if cross_account.grants(store, call.store.account, (action,), repository_name,
+                            makes=resource_name if repository_name is None else None):
+        return
+    _refuse(call, store.account, store.region, resource_name)
+
+
+def _refuse(call: Call, account: str, region: str, resource_name: str | None):
+    resource = "*" if resource_name is None else arns.repository(account, region, resource_name)
+    raise AccessDeniedException(policies.denial(_caller_arn(call), _action(call), resource))
+
+
+def _action(call: Call) -> str:
+    return f"ecr:{call.operation}"
+
+
+def _caller_arn(call: Call) -> str:
+    """Who AWS names in a refusal: the IAM user or role of the caller's key, else the root."""
+    ctx = call.ctx
+    principal = call.store.state.principal_of(ctx.access_key, ctx.account, ctx.region)
+    return principal or f"arn:{ctx.partition}:iam::{ctx.account}:root"
 
 
 def image_id_of(wire: dict) -> ImageId:

@@ -33,7 +33,10 @@ def delete_lifecycle_policy(call: Call) -> dict:
 def start_lifecycle_policy_preview(call: Call) -> dict:
     store, repository = repository_of(call)
     preview = lifecycle.start_preview(store, repository.name, call.request.lifecycle_policy_text)
-    return {**_policy(store, repository.name, preview.policy_text), "status": preview.status}
+    # ECR answers IN_PROGRESS and runs the preview in the background; ours is done already, so
+    # the first GetLifecyclePolicyPreview (and the LifecyclePolicyPreviewComplete waiter) finds
+    # it COMPLETE. A client that took COMPLETE here for granted would fail on ECR.
+    return {**_policy(store, repository.name, preview.policy_text), "status": "IN_PROGRESS"}
 
 
 @handler("GetLifecyclePolicyPreview")

@@ -1,9 +1,10 @@
 """Handlers of the repository operations: create, describe, delete, settings, permission policy."""
 
 from emulator.aws.json_service import Call, handler
-from emulator.ecr import names, render, repositories
+from emulator.ecr import render, repositories
 from emulator.ecr.api.common import (
-    host_of, page_of, refuse_paging_with_ids, repository_of, store_of,
+    host_of, listing_of, page_of, refuse_paging_with_ids, registry_of, repository_in,
+    repository_of, store_of,
 )
 
 
@@ -21,15 +22,16 @@ def create_repository(call: Call) -> dict:
 
 @handler("DescribeRepositories")
 def describe_repositories(call: Call) -> dict:
-    store = store_of(call)
     refuse_paging_with_ids(call.request, call.request.repository_names, "repositoryNames")
     wanted = call.request.repository_names
     if wanted:
-        found = [store.repository(names.check_repository_name(n)) for n in dict.fromkeys(wanted)]
+        store = registry_of(call)
+        found = [repository_in(call, store, n) for n in dict.fromkeys(wanted)]
         token = None
     else:
-        every = sorted(store.repositories.values(), key=lambda r: r.name)
-        found, token = page_of(every, call.request, key=lambda r: r.name)
+        store, visible = listing_of(call)
+        found, token = page_of(sorted(visible, key=lambda r: r.name), call.request,
+                               key=lambda r: r.name)
     host = host_of(call)
     return {"repositories": [render.repository(store, r, host) for r in found], "nextToken": token}
 
