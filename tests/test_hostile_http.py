@@ -196,12 +196,15 @@ def test_ambiguous_framing_is_refused_and_the_connection_closed(served, headers)
     (b"GET /_emulator/health HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n", b"Illegal header line."),
     (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\n\r\n", b"HTTP requires CRLF"),
     (b"POST / HTTP/1.1\n\r\n", b"HTTP requires CRLF"),
+    # whole before it is read (http_heads.HeadReader.buffered_lines leaves it to readline)
+    (b"GET /_emulator/health HTTP/1.1\r\nX-A: b\nHost: 127.0.0.1\r\n\r\n",
+     b"HTTP requires CRLF"),
     (b"POST / HTTP/1.2\r\n\r\n", None),
     (b"GET /_emulator/health HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n", b"Illegal header line."),
     (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\r\n c\r\n\r\n",
      b"Illegal header line."),
-], ids=["continuation-first", "no-colon", "bare-lf-header", "bare-lf-request-line", "http-1.2",
-        "space-before-colon", "obs-fold"])
+], ids=["continuation-first", "no-colon", "bare-lf-header", "bare-lf-request-line",
+        "bare-lf-inside-a-whole-head", "http-1.2", "space-before-colon", "obs-fold"])
 def test_malformed_heads_are_refused_never_a_500(served, head, message):
     """The head parsing of emulator/http_heads.py answers what cheroot answers, and 400 where
     cheroot failed (a continuation line before any header) or accepted what RFC 9112 lets a

@@ -121,3 +121,37 @@ def test_the_cache_is_bounded_and_keeps_the_latest():
     assert cache.encoded("Task", "d", {"taskArn": "d"}) is texts["d"]
     assert isinstance(texts["a"], Encoded) and json.loads(texts["a"].text) == {"taskArn": "a"}
     assert json_members.LIMIT >= 100  # a DescribeTasks of its most tasks fits
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1, 2.5, None, True, "\u00e9\u2028\"x"], "b": {}}, "a key\n", 3, 1.0, -0.0, 10 ** 30,
+    float("inf"), [], {"nested": [{"k": [{}]}]},
+], ids=["object", "string", "int", "float", "negative-zero", "big-int", "infinity", "list",
+        "nested"])
+def test_encode_plain_is_json_dumps_compact(value):
+    """encode_plain, which makes json's C encoder once, writes what json.dumps writes."""
+    assert encode_plain(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_encode_plain_refuses_what_json_cannot_encode():
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_plain({"x": object()})
+
+
+@pytest.mark.parametrize("body", [
+    b'{"a":1}', b"{}", b'{"x":"\xc3\xa9"}', b'{"s":"\\ud800"}', b' {"a":1}', b"[1]",
+    b"\xef\xbb\xbf{}", '{"a":1}'.encode("utf-16-le"), '{"a":1}'.encode("utf-16"),
+    b'{"a":', b"{\xff}", b"{",
+], ids=["object", "empty", "utf-8", "lone-surrogate-escape", "leading-space", "list", "utf-8-bom",
+        "utf-16-le", "utf-16-bom", "truncated", "invalid-utf-8", "brace-only"])
+def test_request_bodies_decode_as_json_loads_decodes_them(body):
+    """json_service._decoded's shortcut for plain UTF-8 bodies: json.loads' value or error."""
+    from emulator.aws.json_service import _decoded
+
+    def outcome(decode):
+        try:
+            return "value", decode(body)
+        except ValueError as error:
+            return "error", type(error)
+
+    assert outcome(_decoded) == outcome(json.loads)
