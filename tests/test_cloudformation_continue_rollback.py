@@ -41,32 +41,37 @@ def parameters(web, other):
 def failed_rollback(clean_emulator, busybox_image):
     """A stack in UPDATE_ROLLBACK_FAILED, its Web service UPDATE_FAILED (web:2 where the
     template says web:1), and its ECS client."""
-    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    return roll_back_failing(clean_emulator, busybox_image, "stuck")
+
+
+def roll_back_failing(emulator, image, name):
+    cfn, ecs = emulator.client("cloudformation"), emulator.client("ecs")
     for family in ("web", "web", "other"):
         ecs.register_task_definition(family=family, containerDefinitions=[
-            {"name": "main", "image": busybox_image, "memory": 64}])
-    stack_id = cfn.create_stack(StackName="stuck", TemplateBody=TEMPLATE,
+            {"name": "main", "image": image, "memory": 64}])
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=TEMPLATE,
                                 Parameters=parameters("web:1", "other:1"))["StackId"]
-    assert status(cfn) == "CREATE_COMPLETE"
+    assert status(cfn, name) == "CREATE_COMPLETE"
     ecs.deregister_task_definition(taskDefinition="web:1")
     # Web moves to web:2, Other fails (no such revision); Web's way back to web:1 is refused.
-    cfn.update_stack(StackName="stuck", TemplateBody=TEMPLATE,
+    cfn.update_stack(StackName=name, TemplateBody=TEMPLATE,
                      Parameters=parameters("web:2", "nothing:9"))
-    assert status(cfn) == "UPDATE_ROLLBACK_FAILED"
-    assert resource_statuses(cfn)["Web"] == "UPDATE_FAILED"
+    assert status(cfn, name) == "UPDATE_ROLLBACK_FAILED"
+    assert resource_statuses(cfn, name)["Web"] == "UPDATE_FAILED"
     return cfn, ecs, stack_id
 
 
-def status(cfn):
-    return cfn.describe_stacks(StackName="stuck")["Stacks"][0]["StackStatus"]
+def status(cfn, name="stuck"):
+    return cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
 
 
-def resource_statuses(cfn):
+def resource_statuses(cfn, name="stuck"):
     """Logical id -> the status of its latest event (DescribeStackResources shows the stack's
     status for each: moto's, not modelled here)."""
     statuses = {}
-    for event in cfn.describe_stack_events(StackName="stuck")["StackEvents"]:  # newest first
-        statuses.setdefault(event["LogicalResourceId"], event["ResourceStatus"])
+    for event in cfn.describe_stack_events(StackName=name)["StackEvents"]:  # newest first
+        if event["PhysicalResourceId"] != event["StackId"]:  # not the stack's own
+            statuses.setdefault(event["LogicalResourceId"], event["ResourceStatus"])
     return statuses
 
 
@@ -82,10 +87,10 @@ def stack_events_since_continue(cfn):
     return list(reversed(mine))
 
 
-def service_task_definition(ecs, cfn, logical_id):
-    resource = cfn.describe_stack_resource(StackName="stuck", LogicalResourceId=logical_id)
+def service_task_definition(ecs, cfn, logical_id, name="stuck"):
+    resource = cfn.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)
     arn = resource["StackResourceDetail"]["PhysicalResourceId"]
-    cluster = cfn.describe_stack_resource(StackName="stuck", LogicalResourceId="Cluster")[
+    cluster = cfn.describe_stack_resource(StackName=name, LogicalResourceId="Cluster")[
         "StackResourceDetail"]["PhysicalResourceId"]
     found = ecs.describe_services(cluster=cluster, services=[arn])["services"][0]
     return found["taskDefinition"].rsplit("/", 1)[1]
@@ -154,6 +159,16 @@ def test_skipping_the_failed_resource_completes_the_rollback(failed_rollback):
     assert status(cfn) == "UPDATE_COMPLETE"
     assert refused(cfn.continue_update_rollback, StackName="nothing") == (
         "Stack [nothing] does not exist")
+
+
+def test_a_resource_named_as_its_stack_is_told_from_the_stack(clean_emulator, busybox_image):
+    """The stack's own events are told by its id, not its name: a Web service in a stack
+    named Web is the resource whose rollback failed, and may be skipped."""
+    cfn, ecs, stack_id = roll_back_failing(clean_emulator, busybox_image, "Web")
+    cfn.continue_update_rollback(StackName="Web", ResourcesToSkip=["Web"])
+    assert status(cfn, "Web") == "UPDATE_ROLLBACK_COMPLETE"
+    assert service_task_definition(ecs, cfn, "Web", "Web") == "web:2"
+    assert service_task_definition(ecs, cfn, "Other", "Web") == "other:1"
 
 
 def test_an_update_a_kill_cut_short_is_rolled_back_whole(start, tmp_path,  # noqa: F811

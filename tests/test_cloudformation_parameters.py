@@ -173,3 +173,57 @@ def test_an_ssm_parameter_type_shows_the_name_and_its_resolved_value(cfn, clean_
     assert stack["Parameters"] == [{"ParameterKey": "Env", "ParameterValue": "/app/env",
                                     "ResolvedValue": "prod"}]
     assert outputs(cfn, "ssm") == {"Env": "prod"}
+
+
+def test_the_template_body_limit_counts_characters(cfn):
+    """51,200 characters, as the API model's length constraint (and the CDK, which sends a
+    template inline by its length in characters): a body of non-ASCII text under it passes
+    though its UTF-8 bytes are more."""
+    wide = padded(51_200 - 20_000)
+    body = wide.replace('"pad": "', '"pad": "' + "é" * 20_000)
+    assert len(body) == 51_200 and len(body.encode()) > 51_200
+    cfn.create_stack(StackName="wide", TemplateBody=body)
+    assert cfn.describe_stacks(StackName="wide")["Stacks"][0]["StackStatus"] == \
+        "CREATE_COMPLETE"
+    longer = body.replace("é", "éé", 1)
+    assert refused(cfn.validate_template, TemplateBody=longer).endswith(
+        "Member must have length less than or equal to 51200")
+
+
+def test_scalar_defaults_are_shown_the_same_after_create_and_update(cfn):
+    body = json.dumps({"Parameters": {"On": {"Type": "String", "Default": True},
+                                      "Count": {"Type": "Number", "Default": 3}},
+                       "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                       "Outputs": {"On": {"Value": {"Ref": "On"}}}})
+    cfn.create_stack(StackName="scalars", TemplateBody=body)
+    assert parameters(cfn, "scalars") == {"On": "true", "Count": "3"}
+    assert outputs(cfn, "scalars") == {"On": "true"}
+    cfn.update_stack(StackName="scalars", TemplateBody=body.replace('"Q"', '"R"'))
+    assert parameters(cfn, "scalars") == {"On": "true", "Count": "3"}
+    assert outputs(cfn, "scalars") == {"On": "true"}
+
+
+def test_a_malformed_parameters_section_is_a_template_format_error(cfn):
+    queue = {"Q": {"Type": "AWS::SQS::Queue"}}
+    cfn.create_stack(StackName="fine", TemplateBody=json.dumps({"Resources": queue}))
+    for body, message in (
+            ("Parameters:\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n",
+             "[/Parameters] 'null' values are not allowed in templates"),
+            (json.dumps({"Parameters": None, "Resources": queue}),
+             "[/Parameters] 'null' values are not allowed in templates"),
+            (json.dumps({"Parameters": {"A": "notadict"}, "Resources": queue}),
+             "Every Parameters object must contain a Type member."),
+            (json.dumps({"Parameters": ["A"], "Resources": queue}),
+             "Parameters member must be an object.")):
+        for call, params in ((cfn.create_stack, {"StackName": "bad"}),
+                             (cfn.validate_template, {}),
+                             (cfn.get_template_summary, {}),
+                             (cfn.update_stack, {"StackName": "fine"}),
+                             (cfn.create_change_set, {"StackName": "fine", "ChangeSetName": "c"}),
+                             (cfn.create_change_set, {"StackName": "bad", "ChangeSetName": "c",
+                                                      "ChangeSetType": "CREATE"})):
+            assert refused(call, TemplateBody=body, **params) == (
+                "Template format error: " + message)
+    assert [s["StackName"] for s in cfn.list_stacks()["StackSummaries"]] == ["fine"]
+    assert cfn.describe_stacks(StackName="fine")["Stacks"][0]["StackStatus"] == \
+        "CREATE_COMPLETE"

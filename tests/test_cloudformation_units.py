@@ -402,7 +402,8 @@ def test_a_change_set_shows_in_progress_from_the_moment_its_stack_is_held():
     from emulator.cloudformation import change_sets, stack_lock
 
     stack = SimpleNamespace(stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/h/1",
-                            status="UPDATE_COMPLETE", name="h", _create_output_map=dict)
+                            status="UPDATE_COMPLETE", name="h", _create_output_map=dict,
+                            _parse_template=lambda: None, template_dict={})
     change_set = SimpleNamespace(change_set_id="arn:cs/2", change_set_name="cs",
                                  stack_id=stack.stack_id, stack_name="h", template="{}",
                                  parameters={}, role_arn=None, change_set_type="UPDATE",
@@ -449,10 +450,14 @@ def test_only_resources_whose_rollback_failed_may_be_skipped():
 
     from emulator.cloudformation.continue_rollback import _failed_in_rollback
 
-    def event(logical_id, status):
-        return SimpleNamespace(logical_resource_id=logical_id, resource_status=status)
+    stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1"
 
-    stack = SimpleNamespace(name="s", events=[
+    def event(logical_id, status):
+        # The stack's own events carry its id; a resource's, its own (none while in progress).
+        return SimpleNamespace(logical_resource_id=logical_id, resource_status=status,
+                               physical_resource_id=stack_id if logical_id == "s" else "")
+
+    stack = SimpleNamespace(name="s", stack_id=stack_id, events=[
         event("s", "UPDATE_IN_PROGRESS"),
         event("Web", "UPDATE_IN_PROGRESS"), event("Web", "UPDATE_COMPLETE"),
         event("Other", "UPDATE_IN_PROGRESS"), event("Other", "UPDATE_FAILED"),
@@ -494,3 +499,25 @@ def test_lists_a_cut_short_operation_left_are_owed_a_delete():
     assert resources_map._emulator_replaced == resources_map._emulator_removed == []
     replacements.end(resources_map)
     assert len(resources_map._emulator_owed) == 3  # until a clean-up phase deletes them
+
+
+def test_a_stack_s_parameters_are_read_from_the_template_in_force():
+    """A stack persisted before change sets parsed their template keeps the one from before in
+    moto's template_dict; its resource map has the one in force, which its parameters (shown,
+    previous, an update's explicit ones) come from."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation import parameter_values, stack_parameters
+
+    before = {"Parameters": {"Old": {"Type": "String"}}}
+    in_force = {"Parameters": {"Old": {"Type": "String"},
+                               "New": {"Type": "String", "Default": "n"}}}
+    resource_map = SimpleNamespace(_template=in_force, input_parameters={"Old": "o"},
+                                   resolved_parameters={})
+    stack = SimpleNamespace(template_dict=before, resource_map=resource_map)
+    assert parameter_values.previous(stack) == {"Old": "o", "New": "n"}
+    assert stack_parameters.shown(stack) == [{"ParameterKey": "Old", "ParameterValue": "o"},
+                                             {"ParameterKey": "New", "ParameterValue": "n"}]
+    # What the last operation was given stays, though the template no longer declares it.
+    resource_map.input_parameters = {"Old": "o", "Gone": "g"}
+    assert parameter_values.explicit(stack) == {"Old": "o", "Gone": "g", "New": "n"}

@@ -231,3 +231,46 @@ def test_a_manifest_pushed_by_the_owner_is_not_pushable_by_another(accounts):
         caller.put_image(registryId=OWNER, repositoryName=REPO, imageManifest=manifest,
                          imageTag="2")
     assert error_code(excinfo) == "AccessDeniedException"
+
+
+def _scoped_policy(action: str, resource: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "other", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": action, "Resource": resource}]})
+
+
+def test_a_registry_policy_grants_only_the_resources_it_names(accounts):
+    """A registry policy's Allow counts for the repositories its Resource covers: CreateRepository
+    of a name outside it is refused, and a registry-level call on no repository (a pull through
+    cache rule) is granted only by a Resource of "*"."""
+    owner, caller = accounts
+    owner.put_registry_policy(policyText=_scoped_policy(
+        "ecr:CreateRepository", f"arn:aws:ecr:us-east-1:{OWNER}:repository/team-a/*"))
+    assert caller.create_repository(registryId=OWNER, repositoryName="team-a/web")
+    with pytest.raises(ClientError) as excinfo:
+        caller.create_repository(registryId=OWNER, repositoryName="not-team-a")
+    assert error_code(excinfo) == "AccessDeniedException"
+    assert "repository/not-team-a because" in excinfo.value.response["Error"]["Message"]
+
+    owner.put_registry_policy(policyText=_scoped_policy(
+        "ecr:*", f"arn:aws:ecr:us-east-1:{OWNER}:repository/shared/*"))
+    with pytest.raises(ClientError) as excinfo:
+        caller.create_pull_through_cache_rule(registryId=OWNER, ecrRepositoryPrefix="ecr-public",
+                                              upstreamRegistryUrl="public.ecr.aws")
+    assert error_code(excinfo) == "AccessDeniedException"
+    assert owner.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+    owner.put_registry_policy(policyText=_scoped_policy("ecr:CreatePullThroughCacheRule", "*"))
+    assert caller.create_pull_through_cache_rule(
+        registryId=OWNER, ecrRepositoryPrefix="ecr-public", upstreamRegistryUrl="public.ecr.aws")
+
+
+def test_refused_calls_make_no_registry_for_an_account_that_has_none(accounts, clean_emulator):
+    _, caller = accounts
+    stranger = "999999999999"
+    with pytest.raises(ClientError) as excinfo:
+        caller.list_images(registryId=stranger, repositoryName="xy")
+    assert error_code(excinfo) == "AccessDeniedException"
+    assert f"arn:aws:ecr:us-east-1:{stranger}:repository/xy" in excinfo.value.response[
+        "Error"]["Message"]
+    assert caller.describe_repositories(registryId=stranger)["repositories"] == []
+    assert clean_emulator.emulator.ecr.existing_store(stranger, "us-east-1") is None

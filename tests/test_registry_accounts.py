@@ -153,3 +153,20 @@ def test_the_registry_policy_grants_pulls_under_scope_v2_only(registry):
     assert pull(url, auth[OTHER], layer) == (200, 200)
     ecr.put_account_setting(name="REGISTRY_POLICY_SCOPE", value="V1")
     assert pull(url, auth[OTHER], layer) == (403, 403)
+
+
+def test_a_token_asked_for_another_registry_is_still_the_callers(registry, clean_emulator):
+    """GetAuthorizationToken's registryIds name registries, not whose rights the token carries
+    (AWS: it "doesn't change the permissions scope"): one asked for the owner's registry lets
+    the other account do there only what the owner's policies grant, here nothing."""
+    url, ecr, _, manifest, layer = registry
+    other = clean_emulator.client("ecr", account=OTHER)
+    token = other.get_authorization_token(registryIds=[OWNER])["authorizationData"][0]
+    headers = {"Authorization": "Basic " + token["authorizationToken"]}
+    assert pull(url, headers, layer) == (403, 403)
+    assert push_tag(url, headers, manifest, "planted") == 403
+    assert requests.delete(f"{url}{REPO}/manifests/v1", headers=headers,
+                           timeout=30).status_code == 403
+    catalog = requests.get(f"{url}/v2/_catalog", headers=headers, timeout=30).json()
+    assert f"{OWNER}/{REGION}/shared" not in catalog["repositories"]
+    assert [i["imageTag"] for i in ecr.list_images(repositoryName="shared")["imageIds"]] == ["v1"]

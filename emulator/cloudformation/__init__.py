@@ -99,6 +99,9 @@ def _install_into_moto() -> None:
         responses.CloudFormationResponse.create_stack = (
             stack_parameters.wrap_create_stack_handler(
                 responses.CloudFormationResponse.create_stack))
+        responses.CloudFormationResponse.get_template_summary = (
+            stack_parameters.wrap_get_template_summary_handler(
+                responses.CloudFormationResponse.get_template_summary))
         responses.CloudFormationResponse.continue_update_rollback = (
             continue_rollback.continue_update_rollback)  # before the role's and token's wraps
         for handler, operation in stack_role.OPERATIONS.items():

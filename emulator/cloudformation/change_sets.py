@@ -79,20 +79,27 @@ def _execute(backend, original, change_set, stack, stack_name) -> None:
             stack._parse_template()
             roll_back_create(stack, error)
             return
-        # moto made the stack's outputs from its empty template at CreateChangeSet.
-        stack._parse_template()
-        stack.description = stack.template_dict.get("Description")
-        stack.output_map = stack._create_output_map()
+        _take_template(stack)  # moto made its outputs from its empty template at CreateChangeSet
         return
     ok = run_update(stack, lambda: original(backend, change_set.change_set_id, stack_name),
                     change_set.template, change_set.parameters)
     if not ok:
         change_set.execution_status = "EXECUTE_FAILED"  # the stack keeps its role
         return
-    stack.output_map = stack._create_output_map()
+    # moto's execute_change_set puts in the change set's template but never parses it: the
+    # stack's description and outputs would stay those of the template before.
+    _take_template(stack)
     if change_set.role_arn:
         stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
     obsolete_others(backend, stack, change_set)
+
+
+def _take_template(stack) -> None:
+    """The stack's template (as moto's execute_change_set left it) parsed, with the description
+    and outputs it gives."""
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    stack.output_map = stack._create_output_map()
 
 
 def wrap_create_change_set(original):

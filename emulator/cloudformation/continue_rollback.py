@@ -74,9 +74,15 @@ def _latest_statuses(stack) -> dict:
     """Logical id -> the status of its latest event, for the stack's resources."""
     statuses = {}
     for event in stack.events:
-        if event.logical_resource_id != stack.name:
+        if not _of_the_stack(stack, event):
             statuses[event.logical_resource_id] = event.resource_status
     return statuses
+
+
+def _of_the_stack(stack, event) -> bool:
+    """Whether an event is the stack's own: its physical id is the stack's id (a resource may
+    have the stack's name for its logical id, and a nested stack its type)."""
+    return event.physical_resource_id == stack.stack_id
 
 
 def _bad_skip(stack, skip: list) -> str | None:
@@ -101,7 +107,7 @@ def _failed_in_rollback(stack) -> set:
     only resources "in the UPDATE_FAILED state because a rollback failed"."""
     phase, latest = None, {}
     for event in stack.events:
-        if event.logical_resource_id == stack.name:
+        if _of_the_stack(stack, event):
             phase = event.resource_status
         else:
             latest[event.logical_resource_id] = (event.resource_status, phase)

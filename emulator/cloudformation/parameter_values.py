@@ -21,19 +21,31 @@ from emulator.cloudformation.errors import validation_error
 UNKNOWN = object()
 
 
+def in_force(stack) -> dict:
+    """The template the stack's resources were last made or updated with (its resource map's,
+    which a failed update's rollback puts back). moto's Stack.template_dict is not: moto's
+    ExecuteChangeSet never parses the change set's template into it, and a stack persisted so
+    keeps the template from before the change set there."""
+    template = getattr(stack.resource_map, "_template", None)
+    return template if isinstance(template, dict) else stack.template_dict
+
+
 def previous(stack) -> dict:
     """Parameter key -> the raw value the stack has now: as given at its last operation, else
     its template's default."""
     given = stack.resource_map.input_parameters or {}
     return {key: raw(given[key] if key in given else spec.get("Default", UNKNOWN))
-            for key, spec in declared(stack.template_dict).items()}
+            for key, spec in declared(in_force(stack)).items()}
 
 
 def explicit(stack) -> dict:
     """The stack's parameters as an update gives them (stack_parameters.for_update), every
     one: as given at its last operation, or the Default it took (previous(stack), without
-    those it cannot tell)."""
-    return {key: value for key, value in previous(stack).items() if value is not UNKNOWN}
+    those it cannot tell). Those given that its template does not declare stay: dropping one
+    would make moto's comparison count it changed, and a rollback would lack it."""
+    given = dict(stack.resource_map.input_parameters or {})
+    return {**given, **{key: value for key, value in previous(stack).items()
+                        if value is not UNKNOWN}}
 
 
 def requested(stack, parameters: list[dict], template: dict) -> dict:

@@ -10,8 +10,11 @@
   default value that's specified in your template"), not the stack's previous value: moto kept
   every previous value when the call had no Parameters at all. So an update hands moto every
   parameter the template declares.
-- A list type's Default (CommaDelimitedList, List<...>) is a list, as a given value is: moto
-  left it a string, so `Fn::Select` picked a character. A Default that is not a scalar (a
+- A Parameters section that is null, not an object, or with a member that is not an object
+  with a Type is a "Template format error" (moto's reading of it failed, a 500).
+- A Default is resolved as the same value given is: a list type's (CommaDelimitedList,
+  List<...>) a list (moto left it a string, so `Fn::Select` picked a character), a YAML/JSON
+  `true` "true" (moto's str made it "True" at a create, "true" after an update). A Default that is not a scalar (a
   YAML list, an intrinsic function) is refused: "Every Default member must be a string."
 - DescribeStacks shows each value as given (or the Default) as text: a list as "a,b", not
   Python's "['a', 'b']"; a NoEcho parameter as "****" (moto masked none, DescribeChangeSet's
@@ -24,12 +27,13 @@ from emulator.cloudformation import parameter_values
 from emulator.cloudformation.errors import validation_error
 
 MASK = "****"
+FORMAT_ERROR = "Template format error: "
 
 
 def check(template: dict, parameters: list[dict]) -> None:
     """The refusals of a call's (given) parameters against the template it is for."""
+    check_section(template)
     declared = parameter_values.declared(template)
-    check_defaults(declared)
     keys = [p.get("ParameterKey") for p in parameters]
     unknown = [str(key) for key in keys if key not in declared]
     if unknown:
@@ -40,12 +44,29 @@ def check(template: dict, parameters: list[dict]) -> None:
         raise validation_error(f"Parameters: [{', '.join(missing)}] must have values")
 
 
+def check_section(template: dict) -> None:
+    """The template's Parameters section is an object of objects, each with a Type, and
+    scalar Defaults: refused in CloudFormation's words before moto reads it (moto's reading of
+    any other fails with an internal error, a 500)."""
+    if "Parameters" in template and template["Parameters"] is None:
+        raise validation_error(f"{FORMAT_ERROR}[/Parameters] 'null' values are not allowed in "
+                               "templates")
+    parameters = template.get("Parameters", {})
+    if not isinstance(parameters, dict):
+        raise validation_error(f"{FORMAT_ERROR}Parameters member must be an object.")
+    if any(not isinstance(spec, dict) or spec.get("Type") is None
+           for spec in parameters.values()):
+        raise validation_error(f"{FORMAT_ERROR}Every Parameters object must contain a Type "
+                               "member.")
+    check_defaults(parameters)
+
+
 def check_defaults(declared: dict) -> None:
     """A Default is a scalar: a list (even a list type's) or an intrinsic function is refused
     (moto showed a list as Python's "['a', 'b']", and kept a function as it was)."""
     if any(isinstance(spec, dict) and isinstance(spec.get("Default"), (dict, list))
            for spec in declared.values()):
-        raise validation_error("Template format error: Every Default member must be a string.")
+        raise validation_error(f"{FORMAT_ERROR}Every Default member must be a string.")
 
 
 def given(parameters: list[dict]) -> list[dict]:
@@ -93,7 +114,7 @@ def request_template(response, stack=None):
     """The template a CreateStack/UpdateStack/CreateChangeSet request gives (its TemplateURL
     already read into TemplateBody, update_checks.read_template_url), parsed; None if none."""
     if stack is not None and response._get_bool_param("UsePreviousTemplate", False):
-        return stack.template_dict
+        return parameter_values.in_force(stack)
     return parse(response._get_param("TemplateBody"))
 
 
@@ -110,12 +131,27 @@ def wrap_create_stack_handler(original):
     return create_stack
 
 
+def wrap_get_template_summary_handler(original):
+    """CloudFormationResponse.get_template_summary with the template's Parameters section
+    checked first (moto's summary of a malformed one fails, a 500)."""
+    from emulator.cloudformation.update_checks import read_template_url
+
+    def get_template_summary(self):
+        read_template_url(self)
+        template = parse(self._get_param("TemplateBody"))
+        if isinstance(template, dict):
+            check_section(template)
+        return original(self)
+
+    return get_template_summary
+
+
 def shown(stack) -> list[dict]:
     """Stack.parameter_list: DescribeStacks' Parameters."""
     values = parameter_values.previous(stack)
     resolved = stack.resource_map.resolved_parameters or {}
     out = []
-    for key, spec in parameter_values.declared(stack.template_dict).items():
+    for key, spec in parameter_values.declared(parameter_values.in_force(stack)).items():
         value = values.get(key, parameter_values.UNKNOWN)
         if value is parameter_values.UNKNOWN:
             continue
@@ -141,27 +177,31 @@ def _no_echo(spec: dict) -> bool:
 
 
 def wrap_load_parameters(original):
-    """ResourceMap.load_parameters, with a list type's Default made a list as a given value is
-    (moto splits only given values)."""
+    """ResourceMap.load_parameters, with a Default resolved as the same value given is (moto
+    takes a Default as the template has it): a list type's made a list, a Number's a number,
+    any other's the text the API carries (a YAML/JSON `true` is "true", not Python's "True").
+    An update gives moto every Default as a value (for_update), so a create must agree."""
 
     def load_parameters(self):
         original(self)
         given_keys = self.input_parameters or {}
         for key, spec in parameter_values.declared(self._template).items():
             value = self.resolved_parameters.get(key)
-            if key in given_keys or not isinstance(value, str) or not _is_list(spec):
-                continue
-            items = value.split(",")
-            if spec.get("Type") == "List<Number>":
-                items = [_number(item) for item in items]
-            self.resolved_parameters[key] = self._parsed_resources[key] = items
+            kind = str(spec.get("Type", ""))
+            if key in given_keys or value is None or kind.startswith("AWS::SSM::Parameter::"):
+                continue  # given (moto resolved it), or an SSM parameter's value
+            self.resolved_parameters[key] = self._parsed_resources[key] = _as_given(
+                kind, parameter_values.raw(value))
 
     return load_parameters
 
 
-def _is_list(spec: dict) -> bool:
-    kind = str(spec.get("Type", ""))
-    return kind == "CommaDelimitedList" or kind.startswith("List<")
+def _as_given(kind: str, text: str):
+    """A parameter's value as moto resolves it when given as `text`."""
+    if kind == "CommaDelimitedList" or kind.startswith("List<"):
+        items = text.split(",")
+        return [_number(item) for item in items] if kind == "List<Number>" else items
+    return _number(text) if kind == "Number" else text
 
 
 def _number(text: str):

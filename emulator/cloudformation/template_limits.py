@@ -1,6 +1,6 @@
 """The size limits of a template, as CloudFormation refuses them (moto has none).
 
-A TemplateBody carries at most 51,200 bytes, in every call that takes one; AWS refuses a longer
+A TemplateBody carries at most 51,200 characters, in every call that takes one; AWS refuses a longer
 one before anything else, in its input validation's words (which quote the value). A template
 read from a TemplateURL may have up to 1 MB, which AWS's own refusal gives as 1,000,000 bytes;
 the URL itself, at most 5,120 characters (the API model's limit, which the SDKs do not check).
@@ -32,7 +32,9 @@ def wrap_handler(original):
 
 
 def check_request(body, url) -> None:
-    if isinstance(body, str) and len(body.encode("utf-8")) > BODY_LIMIT:
+    # Characters, not UTF-8 bytes: the model's length constraint, and the CDK's choice of an
+    # inline body (by its length in characters), count them.
+    if isinstance(body, str) and len(body) > BODY_LIMIT:
         raise validation_error(_too_long(body, "templateBody", BODY_LIMIT))
     if isinstance(url, str) and len(url) > URL_LIMIT:
         raise validation_error(_too_long(url, "templateURL", URL_LIMIT))

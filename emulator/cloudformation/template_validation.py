@@ -18,7 +18,7 @@ from emulator.cloudformation import safe_yaml, stack_parameters, template_types
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.update_scope import references
 
-FORMAT_ERROR = "Template format error: "
+FORMAT_ERROR = stack_parameters.FORMAT_ERROR
 SECTIONS = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules",
             "Mappings", "Conditions", "Transform", "Resources", "Outputs", "Hooks")
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"  # the transform of Fn::ForEach loops
@@ -104,17 +104,12 @@ def check_structure(template: dict) -> None:
     unknown = [key for key in template if key not in SECTIONS]
     if unknown and not transforms:  # a transform reads sections of its own (SAM's Globals)
         raise validation_error(f"Invalid template property or properties [{', '.join(unknown)}]")
+    stack_parameters.check_section(template)
     parameters = template.get("Parameters") or {}
-    if not isinstance(parameters, dict):
-        raise validation_error(f"{FORMAT_ERROR}Parameters member must be an object.")
     for name, parameter in parameters.items():
-        kind = parameter.get("Type") if isinstance(parameter, dict) else None
-        if kind is None:
-            raise validation_error(f"{FORMAT_ERROR}Every Parameters object must contain a Type "
-                                   "member.")
+        kind = parameter["Type"]
         if not _known_parameter_type(kind):
             raise validation_error(f"{FORMAT_ERROR}Unrecognized parameter type: {kind}")
-    stack_parameters.check_defaults(parameters)
     resources = template.get("Resources")
     if not resources:
         raise validation_error(f"{FORMAT_ERROR}At least one Resources member must be defined.")

@@ -79,7 +79,8 @@ def changes_nothing(response, stack) -> bool:
     before = parameter_values.previous(stack)
     if any(p.get("ParameterKey") not in before for p in parameters):
         return False  # a parameter the template does not declare: moto's handler says so
-    given = parameter_values.requested(stack, parameters, stack.template_dict)
+    given = parameter_values.requested(stack, parameters,
+                                       parameter_values.in_force(stack))
     if parameter_values.UNKNOWN in given.values() or given != before:
         return False
     tags = response._get_param("Tags", [])

@@ -25,18 +25,21 @@ _V1_REGISTRY_ACTIONS = {"ecr:CreateRepository"}
 
 
 def grants(store, caller_account: str, actions: tuple[str, ...],
-           repository_name: str | None) -> bool:
+           repository_name: str | None, makes: str | None = None) -> bool:
     """Whether `store`'s registry lets `caller_account` do any of `actions` (on the repository
-    of that name; None for a registry-level call): some policy allows it and none denies it.
+    of that name; None for a registry-level call, which `makes` the repository of that name
+    where it is CreateRepository): some policy allows it and none denies it. A statement counts
+    only where its Resource covers the repository (the one made, for CreateRepository); for
+    the other registry-level calls, which are on no repository, only a Resource of "*" does.
     The API asks for its one action; the registry (hooks.py) for the actions that stand for a
     pull or a push."""
     if caller_account == store.account:
         return True
-    resource = None
+    named = repository_name or makes
+    resource = arns.repository(store.account, store.region, named) if named else "*"
     said = []
     if repository_name is not None:
         repository = store.repositories.get(repository_name)
-        resource = arns.repository(store.account, store.region, repository_name)
         if repository is not None:
             said.append(policies.decision(repository.policy, caller_account, actions, resource))
     if account_settings.get(store, "REGISTRY_POLICY_SCOPE") != "V2":

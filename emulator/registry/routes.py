@@ -69,7 +69,7 @@ def resolve_and_authorize():
         if g.repo.name and action and not registry.hooks.permits(
                 g.repo.account, g.repo.region, g.repo.name, action, authorization):
             raise Denied(f"The credentials may not {action} in the repository '{g.repo.name}' "
-                         f"of registry '{g.repo.account}': no repository policy grants it to "
+                         f"of registry '{g.repo.account}': no repository or registry policy grants it to "
                          "their account.")
     if g.repo.name and not registry.hooks.repository_exists(g.repo.account, g.repo.region,
                                                            g.repo.name):

@@ -40,6 +40,9 @@ def listing_of(call: Call) -> tuple[object, list[Repository]]:
     """The registry a listing (DescribeRepositories without names) addresses and the
     repositories it shows: all of the caller's own; of another account's, those whose
     policies grant the caller the call."""
+    other = _other_registry_id(call)
+    if other is not None and call.store.state.existing_store(other, call.store.region) is None:
+        return None, []  # a registry that holds nothing shows nothing, as one that grants nothing
     store = registry_of(call)
     action = _action(call)
     return store, [r for r in store.repositories.values()
@@ -49,21 +52,37 @@ def listing_of(call: Call) -> tuple[object, list[Repository]]:
 def registry_of(call: Call):
     """The registry the call's registryId names (the caller's without one), unchecked: callers
     check with repository_in."""
+    registry_id = _other_registry_id(call)
+    if registry_id is None:
+        return call.store
+    # Another account's registry that holds nothing yet has no policy to grant anything: refused
+    # here, so that no refused call leaves an empty registry behind for each id it made up.
+    store = call.store.state.existing_store(registry_id, call.store.region)
+    if store is None:
+        _refuse(call, registry_id, call.store.region, getattr(call.request, "repository_name", None))
+    return store
+
+
+def _other_registry_id(call: Call) -> str | None:
+    """The registryId the call names when it is another account's (checked), else None."""
     # Registry-wide operations without a registryId member address the caller's registry.
     registry_id = getattr(call.request, "registry_id", None)
     if registry_id is None or registry_id == call.store.account:
-        return call.store
-    names.check_registry_id(registry_id)
-    return call.store.other(registry_id, call.store.region)
+        return None
+    return names.check_registry_id(registry_id)
 
 
 def _require(call: Call, store, repository_name: str | None, resource_name: str | None) -> None:
     action = _action(call)
-    if cross_account.grants(store, call.store.account, (action,), repository_name):
+    if cross_account.grants(store, call.store.account, (action,), repository_name,
+                            makes=resource_name if repository_name is None else None):
         return
-    resource = ("*" if resource_name is None
-                else arns.repository(store.account, store.region, resource_name))
-    raise AccessDeniedException(policies.denial(_caller_arn(call), action, resource))
+    _refuse(call, store.account, store.region, resource_name)
+
+
+def _refuse(call: Call, account: str, region: str, resource_name: str | None):
+    resource = "*" if resource_name is None else arns.repository(account, region, resource_name)
+    raise AccessDeniedException(policies.denial(_caller_arn(call), _action(call), resource))
 
 
 def _action(call: Call) -> str:

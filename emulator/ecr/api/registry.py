@@ -9,14 +9,20 @@ from emulator.ecr.errors import RegistryPolicyNotFoundException
 
 @handler("GetAuthorizationToken")
 def get_authorization_token(call: Call) -> dict:
+    # One token for each registry id asked for (a deprecated member): each is the caller's own,
+    # as on AWS, where naming a registry "doesn't change the permissions scope of the
+    # authorization token". Another account's registry then lets it in only as far as that
+    # registry's policies grant the caller's account (hooks.py); a token made out to the named
+    # account let any caller read, push and delete there.
     accounts = call.request.registry_ids or [call.store.account]
     # The caller's principal rides in the token, so `docker pull` honours pull-time exclusions.
     principal = call.store.state.principal_of(call.ctx.access_key, call.store.account,
                                               call.store.region)
     data = []
     for account in accounts:
-        token, expires = auth.issue(call.store.state.signing_key,
-                                    names.check_registry_id(account), principal=principal)
+        names.check_registry_id(account)
+        token, expires = auth.issue(call.store.state.signing_key, call.store.account,
+                                    principal=principal)
         data.append(render.authorization(token, expires, base_url(call)))
     return {"authorizationData": data}
 
