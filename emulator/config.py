@@ -7,6 +7,7 @@ command-line flags override them.
 from __future__ import annotations
 
 import contextvars
+import math
 import os
 import pwd
 import re
@@ -24,6 +25,13 @@ def _env(name: str, default: str | None = None) -> str | None:
     return default if name in _UNREAD.get() else os.environ.get(name, default)
 
 
+def _env_given(name: str) -> str | None:
+    """A setting's value, or None when unset, empty or only blanks (`X="  "` in a compose file
+    or a shell script reads as not set, as it did before values were checked)."""
+    raw = _env(name)
+    return None if raw is None or not raw.strip() else raw
+
+
 def set_in_environment(names) -> dict[str, str]:
     """Those of the variables `names` that are set (and not empty), with their values."""
     return {name: os.environ[name] for name in names if os.environ.get(name)}
@@ -38,8 +46,8 @@ _FALSE_WORDS = ("0", "false", "no", "off")
 def _env_bool(name: str, default: bool) -> bool:
     """A switch; a word that is neither on nor off is refused (ValueError), since taking
     `enabled` for off would leave the user believing the thing is on."""
-    raw = _env(name)
-    if raw is None or raw == "":
+    raw = _env_given(name)
+    if raw is None:
         return default
     word = raw.strip().lower()
     if word not in _TRUE_WORDS + _FALSE_WORDS:
@@ -49,8 +57,8 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = _env(name)
-    if raw in (None, ""):
+    raw = _env_given(name)
+    if raw is None:
         return default
     try:
         return int(raw)
@@ -89,19 +97,24 @@ def port_number(raw: str, name: str = "the port") -> int:
 
 
 def _env_port(name: str, default: int | None) -> int | None:
-    raw = _env(name)
-    return default if raw in (None, "") else port_number(raw, name)
+    raw = _env_given(name)
+    return default if raw is None else port_number(raw, name)
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = _env(name)
-    if raw in (None, ""):
+    """A duration in seconds: finite and not negative (float() takes nan and inf, which no
+    wait can be)."""
+    raw = _env_given(name)
+    if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a number of seconds (such as 2 or 0.5), "
-                         f"not {raw!r}") from None
+                         f"not {raw!r}")
+    return value
 
 
 _ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")

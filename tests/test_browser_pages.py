@@ -43,6 +43,38 @@ def test_a_cross_site_form_cannot_reset_the_emulator(clean_emulator):
     assert [c["clusterName"] for c in ecs.describe_clusters(clusters=["kept"])["clusters"]] == ["kept"]
 
 
+KILL = "/_emulator/tasks/0123456789abcdef0123456789abcdef/kill"
+
+
+def test_a_cross_site_text_form_cannot_kill_a_task(clean_emulator):
+    status, _, body = answer(clean_emulator, "POST", KILL,
+                             {"Origin": "https://evil.example", "Content-Type": "text/plain"},
+                             b'{"signal": "SIGTERM", "x": "=y"}')
+    assert status == 403
+    assert json.loads(body)["__type"] == "AccessDeniedException"
+
+
+def test_a_text_or_multipart_body_is_no_control_request(clean_emulator):
+    """An old browser sends no Origin: its <form enctype="text/plain"> can write JSON, and the
+    gate cannot tell it from curl. A urlencoded form cannot write JSON (curl -d's is read)."""
+    engine = b'{"name": "planted", "dockerHost": "tcp://203.0.113.9:2375"}'
+    for kind in ("text/plain", "multipart/form-data; boundary=x", "text/plain; charset=utf-8"):
+        for path, body in ((KILL, b'{"signal": "SIGTERM"}'), (KILL, b""),
+                           ("/_emulator/engines", engine)):
+            status, _, answered = answer(clean_emulator, "POST", path,
+                                         {"Content-Type": kind}, body)
+            assert status == 415, (kind, path, answered)
+            assert json.loads(answered)["__type"] == "UnsupportedMediaTypeException"
+    assert "planted" not in json.dumps(answer(clean_emulator, "GET", "/_emulator/engines", {})[2]
+                                       .decode())
+    # JSON, a form, or no label: read, and the unknown task is what is wrong
+    for headers in ({"Content-Type": "application/json"},
+                    {"Content-Type": "application/x-www-form-urlencoded"}, {}):
+        status, _, answered = answer(clean_emulator, "POST", KILL, headers, b'{"signal": "x"}')
+        assert status not in (415, 500) and status >= 400, (headers, answered)
+        assert json.loads(answered)["__type"] != "UnsupportedMediaTypeException"
+
+
 def test_a_cross_site_page_cannot_call_the_aws_apis(clean_emulator):
     status, _, _ = answer(clean_emulator, "POST", "/",
                           {"Origin": "http://evil.example:4566",

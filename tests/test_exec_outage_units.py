@@ -17,6 +17,20 @@ def test_an_engine_that_does_not_answer_is_said_so(tmp_path):
         refused.value)
 
 
+def test_an_engine_too_slow_to_answer_is_said_so_and_its_error_logged(caplog):
+    import requests
+
+    class Slow:  # the SDK's wait ran out: the engine is up but busy, not refused
+        def exec_create(self, *args, **kwargs):
+            raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=60)")
+
+    with caplog.at_level("WARNING", logger="emulator.exec"), \
+            pytest.raises(ExecStartError) as refused:
+        DockerExec(Slow(), "abc", "sh", 24, 80)
+    assert str(refused.value) == NOT_ANSWERING and "no answer in time" in NOT_ANSWERING
+    assert "Read timed out" in caplog.text
+
+
 def test_a_refusal_of_the_engine_is_still_told_as_it_says(tmp_path):
     class Refusing:  # an engine that answers, and says no (docker's APIError carries it)
         def exec_create(self, *args, **kwargs):

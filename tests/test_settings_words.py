@@ -57,6 +57,27 @@ def test_numbers_are_still_read(monkeypatch):
     assert (settings.port, settings.steady_after_s) == (4999, 0.5)
 
 
+@pytest.mark.parametrize("blank", ["  ", "\t", " \n"])
+def test_a_blank_value_reads_as_unset(monkeypatch, blank):
+    """As before values were checked: `X="  "` in a compose file does not stop the server."""
+    for name in ("ECS_EMULATOR_ENFORCE_IAM", "ECS_EMULATOR_THREADS", "ECS_EMULATOR_PORT",
+                 "ECS_EMULATOR_STEADY_AFTER"):
+        monkeypatch.setenv(name, blank)
+    settings, default = Settings.from_env(), Settings()
+    assert (settings.enforce_iam, settings.threads, settings.port, settings.steady_after_s) == \
+        (default.enforce_iam, default.threads, default.port, default.steady_after_s)
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "-1", "1e999"])
+def test_a_duration_that_no_wait_can_be_is_refused(monkeypatch, raw):
+    for name in ("ECS_EMULATOR_STEADY_AFTER", "ECS_EMULATOR_ENGINE_LOST_AFTER",
+                 "ECS_EMULATOR_PLACEMENT_WAIT"):
+        monkeypatch.setenv(name, raw)
+        with pytest.raises(ValueError, match=f"^{name} must be a number of seconds .*'{raw}'$"):
+            Settings.from_env()
+        monkeypatch.delenv(name)
+
+
 def test_persistence_without_a_data_directory_is_refused(monkeypatch, tmp_path):
     monkeypatch.delenv("ECS_EMULATOR_DATA_DIR", raising=False)
     monkeypatch.setenv("ECS_EMULATOR_PERSIST", "1")

@@ -2,6 +2,7 @@
 container and a failing health check, each replaced by its service, on real containers."""
 
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -163,6 +164,7 @@ def curl_fault(emulator, task, action, data):
     return int(status), json.loads(body)
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the README's curl line needs curl")
 def test_a_curl_form_post_body_is_read_as_json(clean_emulator, ecs, cluster, busybox_image):
     spot = {"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
             "networkConfiguration": SUBNETS}

@@ -123,6 +123,8 @@ class TaskRunner(TaskProvisioning, TaskTeardown):
             self.runtime.ensure_image(image, auth, pulling)
         except ImagePullError as pulled:
             error = pull_errors.as_given(pulled, image, given)  # (not our registry's address)
+            if error is not pulled:  # Docker's own words, for whoever debugs the registry
+                log.warning("task %s: pulling %s failed: %s", self.task.id, image, pulled)
             if not self._torn_down(error):  # else the teardown's reason is the container's
                 with self.lock:
                     container.reason = f"CannotPullContainerError: {error}"

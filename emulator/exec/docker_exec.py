@@ -18,7 +18,8 @@ log = logging.getLogger("emulator.exec")
 
 READ_SIZE = 32 * 1024
 NOT_ANSWERING = ("the Docker Engine that runs the task's containers is not answering (its "
-                 "connection was refused or cut off): once it is back, run the command again")
+                 "connection was refused or cut off, or it gave no answer in time): once it "
+                 "answers again, run the command again")
 
 
 class ExecStartError(Exception):
@@ -39,6 +40,8 @@ class DockerExec:
             raw = api.exec_start(self.exec_id, tty=True, socket=True)
         except Exception as error:  # docker.errors.APIError and connection errors alike
             if unanswered(error):  # (the SDK's text is a tuple: "('Connection aborted.', ...")
+                log.warning("exec in container %s: the Docker Engine did not answer: %r",
+                            container_id[:12], error)  # (which of the three, for whoever looks)
                 raise ExecStartError(NOT_ANSWERING) from None
             raise ExecStartError(getattr(error, "explanation", None) or str(error)) from None
         # The SDK hands back a SocketIO (or the socket itself); we want the socket.

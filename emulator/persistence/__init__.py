@@ -39,8 +39,11 @@ def attach(emulator, keeper: Keeper) -> None:
     from emulator.persistence.adoption import adopt
     from emulator.persistence.parts import EcrPart, EcsPart, HooksPart
     from emulator.persistence.requests import DurableRequests
+    from emulator.persistence.start_ports import StartPorts
 
     engine, state = emulator.engine, emulator.ecs
+    start_ports = StartPorts(lambda: emulator.http_port)
+    engine.hooks.append(start_ports)
     holders = list(engine.hooks) + [getattr(listener, "__self__", None)
                                     for listener in engine.task_listeners]
     keeper.add_parts([EcsPart(state), EcrPart(emulator.ecr), HooksPart(state, holders)],
@@ -69,13 +72,27 @@ def attach(emulator, keeper: Keeper) -> None:
                 _listen_for_adopted(emulator, state)
             if engine.engines is not None:  # and those adopted on an engine added later
                 engine.engines.on_added.append(lambda added: _listen_for_adopted(emulator, state))
-        previous = keeper.port_change(emulator.http_port) if emulator.http_port else None
-        if adopted and previous is not None:
-            log.warning(_PORT_CHANGED, adopted, previous, emulator.http_port, previous)
+        if emulator.http_port:
+            _warn_of_old_ports(state, start_ports, emulator.http_port,
+                               keeper.port_change(emulator.http_port))
         keeper.start()
 
     emulator.starters.append(start)
     emulator.closers.append(keeper.stop)
+
+
+def _warn_of_old_ports(state, start_ports, port: int, last_run: int | None) -> None:
+    """One line for each port adopted tasks were started on other than `port`, at every start
+    while any such task runs."""
+    from emulator.runtime.status import TaskStatus
+
+    with state.lock:  # tasks whose containers exist: their environment is fixed
+        tasks = [task for store in state.stores() for task in store.tasks.values()
+                 if task.known < TaskStatus.STOPPED
+                 and any(c.runtime_id for c in task.containers)]
+        elsewhere = start_ports.elsewhere(tasks, port, last_run)
+    for old, count in sorted(elsewhere.items()):
+        log.warning(_PORT_CHANGED, count, old, port, old)
 
 
 # The containers' environment was set at their start and cannot change: their AWS SDK calls and

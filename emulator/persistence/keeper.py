@@ -63,8 +63,8 @@ class Keeper:
 
     def port_change(self, port: int) -> int | None:
         """The port the last run served on, if it was another (None: the same, or not known:
-        state from before the port was kept); `port` is kept for the next run. Adopted tasks'
-        containers were given the last run's port in their environment (task_environment.py)."""
+        state from before the port was kept); `port` is kept for the next run. What a task
+        started by a version that kept no port per task (start_ports.py) is taken to use."""
         path = self.directory / PORT_FILE
         try:
             previous = int(path.read_text().strip())
