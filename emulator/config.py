@@ -56,14 +56,25 @@ def _env_bool(name: str, default: bool) -> bool:
     return word in _TRUE_WORDS
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int | None, minimum: int = 0) -> int | None:
+    """A count or a duration in whole seconds: `minimum` or more (0 for most: none of them can
+    be negative)."""
     raw = _env_given(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:  # (Python's own message names neither the variable nor what it takes)
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+        value = None
+    if value is None or value < minimum:
+        raise ValueError(f"{name} must be a whole number, {minimum} or more, not {raw!r}")
+    return value
+
+
+def _env_text(name: str, default: str | None) -> str | None:
+    """A word or a path; unset, empty or only blanks is the default (a DATA_DIR of "  " is no
+    directory to keep state in)."""
+    return _env_given(name) or default
 
 
 # Docker calls in flight at once when ECS_EMULATOR_DOCKER_CONCURRENCY does not say. On the
@@ -404,22 +415,22 @@ class Settings:
     @classmethod
     def _read_environment(cls) -> "Settings":
         return cls(
-            host=_env("ECS_EMULATOR_HOST", cls.host),
+            host=_env_text("ECS_EMULATOR_HOST", cls.host),
             port=_env_port("ECS_EMULATOR_PORT", cls.port),
             front_door_port=_env_port("ECS_EMULATOR_FRONT_DOOR_PORT", None),  # None: not set
-            default_region=_env("ECS_EMULATOR_REGION", cls.default_region),
-            default_account_id=_env("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
-            threads=_env_int("ECS_EMULATOR_THREADS", cls.threads),
+            default_region=_env_text("ECS_EMULATOR_REGION", cls.default_region),
+            default_account_id=_env_text("ECS_EMULATOR_ACCOUNT_ID", cls.default_account_id),
+            threads=_env_int("ECS_EMULATOR_THREADS", cls.threads, minimum=1),
             strict_responses=_env_bool("ECS_EMULATOR_STRICT_RESPONSES", cls.strict_responses),
             log_requests=_env_bool("ECS_EMULATOR_LOG_REQUESTS", cls.log_requests),
-            publish_host=_env("ECS_EMULATOR_PUBLISH_HOST", cls.publish_host),
+            publish_host=_env_text("ECS_EMULATOR_PUBLISH_HOST", cls.publish_host),
             task_retention_s=_env_int("ECS_EMULATOR_TASK_RETENTION", cls.task_retention_s),
             inject_endpoint=_env_bool("ECS_EMULATOR_INJECT_ENDPOINT", cls.inject_endpoint),
             keep_resources=_env_bool("ECS_EMULATOR_KEEP_RESOURCES", cls.keep_resources),
             max_launch_backoff_s=_env_int("ECS_EMULATOR_MAX_LAUNCH_BACKOFF",
                                           cls.max_launch_backoff_s),
             steady_after_s=_env_float("ECS_EMULATOR_STEADY_AFTER", cls.steady_after_s),
-            data_dir=_env("ECS_EMULATOR_DATA_DIR") or None,
+            data_dir=_env_text("ECS_EMULATOR_DATA_DIR", None),
             registry_auth=_env_bool("ECS_EMULATOR_REGISTRY_AUTH", cls.registry_auth),
             auto_container_instance=_env_bool("ECS_EMULATOR_AUTO_CONTAINER_INSTANCE",
                                               cls.auto_container_instance),
@@ -428,7 +439,7 @@ class Settings:
             spot_warning_s=_env_int("ECS_EMULATOR_SPOT_WARNING", cls.spot_warning_s),
             cfn_stabilize_timeout_s=_env_int("ECS_EMULATOR_CFN_STABILIZE_TIMEOUT",
                                              cls.cfn_stabilize_timeout_s),
-            own_container=_env("ECS_EMULATOR_OWN_CONTAINER") or None,
+            own_container=_env_text("ECS_EMULATOR_OWN_CONTAINER", None),
             ecr_restore_s=_env_int("ECS_EMULATOR_ECR_RESTORE_SECONDS", cls.ecr_restore_s),
             allow_task_host_access=_env_bool("ECS_EMULATOR_ALLOW_TASK_HOST_ACCESS",
                                              cls.allow_task_host_access),
@@ -446,7 +457,7 @@ class Settings:
             sandbox_pool=_env_int("ECS_EMULATOR_SANDBOX_POOL", cls.sandbox_pool),
             sandbox_pool_burst=_env_int("ECS_EMULATOR_SANDBOX_POOL_BURST",
                                         cls.sandbox_pool_burst),
-            docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY", None),
+            docker_concurrency=_env_int("ECS_EMULATOR_DOCKER_CONCURRENCY", None, minimum=1),
             task_network=_task_network(_env("ECS_EMULATOR_TASK_NETWORK")),
             control_token=_control_token_mode(_env("ECS_EMULATOR_CONTROL_TOKEN")),
             placement_wait_s=_env_float("ECS_EMULATOR_PLACEMENT_WAIT", cls.placement_wait_s),

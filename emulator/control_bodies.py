@@ -1,12 +1,14 @@
-"""The JSON body of a control endpoint (/_emulator/...), labelled JSON, form, or not at all.
+"""The JSON body of a control endpoint (/_emulator/...): sent as application/json (or another
+JSON type), or no body at all where the endpoint takes its defaults.
 
-`curl -d '{"signal": "SIGTERM"}'` sends application/x-www-form-urlencoded, and Flask's get_json
-sees nothing in such a request: a fault asked for with the README's curl line was silently the
-default one. So a form body is read as JSON too (a browser's form percent-encodes `{` and `"`:
-it cannot make one), and a body that is not JSON is refused in words rather than taken for an
-empty one. text/plain and multipart/form-data are refused (415): a browser form sends those
-as written, so an old browser that gives no Origin (access/browsers.py cannot tell the page's
-site) could post JSON to kill a task or make the emulator connect to an engine of its choice.
+A body sent any other way is refused, 415, in words that say how to send it (`curl -d` labels
+its body a form, and Flask's get_json saw nothing in it: a fault asked for so was silently the
+default one). Not read as JSON, even though curl users would like it: a web page can send a
+body with no Content-Type, as a form or as text/plain with no preflight (`fetch` in no-cors
+mode, a `<form>`), and an old browser that gives no Origin gets past access/browsers.py, so a
+page could have killed tasks as it chose or made the emulator connect to a Docker Engine of its
+choosing. application/json from a page needs a preflight, which the control endpoints never
+allow. No body, and no Content-Type (`curl -XPOST`), is the endpoint's defaults, as before.
 """
 
 from __future__ import annotations
@@ -15,21 +17,22 @@ import json
 
 from flask import abort, jsonify, request
 
-_FORM = "application/x-www-form-urlencoded"
-
 
 def json_object(*, optional: bool) -> dict:
     """The request's body as a JSON object; {} for an empty body when it is `optional`.
-    ValueError, whose message says what is wrong, for the caller to answer as a 400; a body a
-    browser's form could have written is answered here, 415."""
+    ValueError, whose message says what is wrong, for the caller to answer as a 400; a body
+    not sent as JSON is answered here, 415."""
+    raw = request.get_data(cache=True)
     kind = request.mimetype  # ("" when absent)
-    if kind and kind != _FORM and not (kind.startswith("application/") and "json" in kind):
+    is_json = kind.startswith("application/") and "json" in kind
+    if (kind and not is_json) or (raw.strip() and not is_json):
         response = jsonify({"__type": "UnsupportedMediaTypeException",
-                            "message": f"A control request's body is JSON: send it as "
-                                       f"application/json, not {kind}."})
+                            "message": "A control request's body is JSON: send it as "
+                                       f"application/json, not {kind or 'without a Content-Type'} "
+                                       "(curl: --json '{...}', or -H 'Content-Type: "
+                                       "application/json' with -d)."})
         response.status_code = 415
         abort(response)
-    raw = request.get_data(cache=True)  # (read as bytes: a form body is not parsed away)
     if not raw.strip():
         if optional:
             return {}

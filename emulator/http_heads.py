@@ -80,14 +80,21 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
         if self._unread is not None or not isinstance(rfile, io.BufferedReader):
             return None
         data = rfile.peek()
+        # No header at all (the head ends where it starts: the first CRLF would end it, while a
+        # find of CRLF CRLF could land in a request pipelined behind), or not all buffered: the
+        # line by line way.
+        if data[:2] == _CRLF:
+            return None
         end = data.find(_HEAD_END)
-        if end <= 0:  # not all buffered, or no header at all (the line by line way)
+        if end <= 0:
             return None
         size = end + len(_HEAD_END)
         if self.maxlen and self.bytes_read + size > self.maxlen:
             return None
         head = data[:end]
-        if head.count(b"\n") != head.count(_CRLF):  # a line ending in a bare LF
+        # A line ending in a bare LF, or a bare CR inside one: the line by line way, which
+        # answers them as it always has.
+        if head.count(b"\n") != head.count(_CRLF) or head.count(b"\r") != head.count(_CRLF):
             return None
         rfile.read(size)
         self.bytes_read += size

@@ -179,13 +179,13 @@ def pytest_collection_finish(session):
 # Failed tests whose Docker calls timed out (the controller sees every worker's reports), and
 # what dockerd was waiting on then: printed last of all (pytest_unconfigure), below the summary,
 # where a CI log's tail shows it.
-_docker_timeouts: list[str] = []
+_docker_timeouts: set[str] = set()  # (a test whose call and teardown both failed counts once)
 _docker_hang_lines: list[str] = []
 
 
 def pytest_runtest_logreport(report):
     if report.failed and docker_hang.timed_out_on_docker(report.longreprtext):
-        _docker_timeouts.append(report.nodeid)
+        _docker_timeouts.add(report.nodeid)
 
 
 def pytest_unconfigure(config):

@@ -54,11 +54,13 @@ def test_a_cross_site_text_form_cannot_kill_a_task(clean_emulator):
     assert json.loads(body)["__type"] == "AccessDeniedException"
 
 
-def test_a_text_or_multipart_body_is_no_control_request(clean_emulator):
-    """An old browser sends no Origin: its <form enctype="text/plain"> can write JSON, and the
-    gate cannot tell it from curl. A urlencoded form cannot write JSON (curl -d's is read)."""
+def test_only_a_json_body_is_a_control_request(clean_emulator):
+    """An old browser sends no Origin: its <form enctype="text/plain">, or fetch's no-cors
+    mode with a form's label or none, can send JSON as typed, and the gate cannot tell it from
+    curl. Only application/json, which a page cannot send without a preflight, is read."""
     engine = b'{"name": "planted", "dockerHost": "tcp://203.0.113.9:2375"}'
-    for kind in ("text/plain", "multipart/form-data; boundary=x", "text/plain; charset=utf-8"):
+    for kind in ("text/plain", "multipart/form-data; boundary=x", "text/plain; charset=utf-8",
+                 "application/x-www-form-urlencoded"):
         for path, body in ((KILL, b'{"signal": "SIGTERM"}'), (KILL, b""),
                            ("/_emulator/engines", engine)):
             status, _, answered = answer(clean_emulator, "POST", path,
@@ -67,10 +69,16 @@ def test_a_text_or_multipart_body_is_no_control_request(clean_emulator):
             assert json.loads(answered)["__type"] == "UnsupportedMediaTypeException"
     assert "planted" not in json.dumps(answer(clean_emulator, "GET", "/_emulator/engines", {})[2]
                                        .decode())
-    # JSON, a form, or no label: read, and the unknown task is what is wrong
-    for headers in ({"Content-Type": "application/json"},
-                    {"Content-Type": "application/x-www-form-urlencoded"}, {}):
-        status, _, answered = answer(clean_emulator, "POST", KILL, headers, b'{"signal": "x"}')
+    # An unlabelled body is refused too; no body and no label is the defaults' request.
+    for path, body in ((KILL, b'{"signal": "SIGTERM"}'), ("/_emulator/engines", engine)):
+        status, _, answered = answer(clean_emulator, "POST", path, {}, body)
+        assert status == 415, (path, answered)
+    assert "planted" not in json.dumps(answer(clean_emulator, "GET", "/_emulator/engines", {})[2]
+                                       .decode())
+    # JSON, or nothing at all: read, and the unknown task is what is wrong
+    for headers, body in (({"Content-Type": "application/json"}, b'{"signal": "x"}'),
+                          ({}, b"")):
+        status, _, answered = answer(clean_emulator, "POST", KILL, headers, body)
         assert status not in (415, 500) and status >= 400, (headers, answered)
         assert json.loads(answered)["__type"] != "UnsupportedMediaTypeException"
 

@@ -1,6 +1,8 @@
 """The run's account of a Docker that stopped answering (tests/docker_hang.py), on dumps in the
 form dockerd writes them on SIGUSR1."""
 
+import os
+
 from tests import docker_hang
 
 # Two goroutines of Docker 20.10's deadlock (moby/moby#42545), one waiting on another lock, and
@@ -60,3 +62,14 @@ def test_only_a_docker_client_timeout_counts():
         "requests.exceptions.ReadTimeout: UnixHTTPConnectionPool(host='localhost', port=None): "
         "Read timed out. (read timeout=60)")
     assert not docker_hang.timed_out_on_docker("AssertionError: timed out after 60s")
+
+
+def test_only_a_dockerd_named_by_its_pid_file_is_signalled(tmp_path):
+    """A process that calls itself dockerd is not asked (SIGUSR1 would end it): only the pid the
+    pid file names, and only if that process runs the dockerd binary."""
+    pid_file = tmp_path / "docker.pid"
+    pid_file.write_text(f"{os.getpid()}\n")  # this test's python, not dockerd
+    assert docker_hang.machine_dockerd_pid(str(pid_file)) is None
+    pid_file.write_text("not a pid")
+    assert docker_hang.machine_dockerd_pid(str(pid_file)) is None
+    assert docker_hang.machine_dockerd_pid(str(tmp_path / "absent.pid")) is None

@@ -31,7 +31,7 @@ def test_an_engine_too_slow_to_answer_is_said_so_and_its_error_logged(caplog):
     assert "Read timed out" in caplog.text
 
 
-def test_a_refusal_of_the_engine_is_still_told_as_it_says(tmp_path):
+def test_a_refusal_of_the_engine_is_still_told_as_it_says():
     class Refusing:  # an engine that answers, and says no (docker's APIError carries it)
         def exec_create(self, *args, **kwargs):
             raise docker.errors.APIError("409", explanation="container abc is not running")

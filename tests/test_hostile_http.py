@@ -408,3 +408,14 @@ def test_a_tls_hello_is_refused_at_once_not_held_to_the_deadline(served):
     hello = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]) + b"\x00" * 32
     answer = exchange(port, hello, timeout=http_connections.HEAD_DEADLINE / 2)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")
+
+
+def test_a_request_without_headers_before_a_pipelined_one_is_read_as_it_is(served):
+    """A head that ends where it starts (no header line) is not read past into the request
+    behind it: the buffered way leaves it to the line by line way, which reads it as cheroot
+    does, and each request gets its own answer."""
+    _, port, _ = served
+    closing = SMUGGLED.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nConnection: close\r\n")
+    answer = exchange(port, b"GET /_emulator/health HTTP/1.1\r\n\r\n" + closing)
+    assert b"Illegal header line." not in answer
+    assert answer.count(b"HTTP/1.1 ") == 2, answer

@@ -61,11 +61,30 @@ def test_numbers_are_still_read(monkeypatch):
 def test_a_blank_value_reads_as_unset(monkeypatch, blank):
     """As before values were checked: `X="  "` in a compose file does not stop the server."""
     for name in ("ECS_EMULATOR_ENFORCE_IAM", "ECS_EMULATOR_THREADS", "ECS_EMULATOR_PORT",
-                 "ECS_EMULATOR_STEADY_AFTER"):
+                 "ECS_EMULATOR_STEADY_AFTER", "ECS_EMULATOR_HOST", "ECS_EMULATOR_REGION",
+                 "ECS_EMULATOR_ACCOUNT_ID", "ECS_EMULATOR_DATA_DIR"):
         monkeypatch.setenv(name, blank)
     settings, default = Settings.from_env(), Settings()
     assert (settings.enforce_iam, settings.threads, settings.port, settings.steady_after_s) == \
         (default.enforce_iam, default.threads, default.port, default.steady_after_s)
+    assert (settings.host, settings.default_region, settings.default_account_id,
+            settings.data_dir) == (default.host, default.default_region,
+                                   default.default_account_id, None)
+    # so a blank data directory is none: persisting without one is refused, not kept in "  "
+    monkeypatch.setenv("ECS_EMULATOR_PERSIST", "1")
+    with pytest.raises(ValueError, match="ECS_EMULATOR_PERSIST needs ECS_EMULATOR_DATA_DIR"):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("ECS_EMULATOR_SPOT_WARNING", "-5"), ("ECS_EMULATOR_TASK_RETENTION", "-1"),
+    ("ECS_EMULATOR_CFN_STABILIZE_TIMEOUT", "-1"), ("ECS_EMULATOR_THREADS", "0"),
+    ("ECS_EMULATOR_DOCKER_CONCURRENCY", "0"), ("ECS_EMULATOR_SANDBOX_POOL", "-2")])
+def test_a_count_or_duration_below_its_least_is_refused(monkeypatch, name, raw):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ValueError, match=f"^{name} must be a whole number, [01] or more, "
+                                         f"not '{raw}'$"):
+        Settings.from_env()
 
 
 @pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "-1", "1e999"])

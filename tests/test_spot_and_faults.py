@@ -155,9 +155,9 @@ def test_unhealthy_task_is_replaced_after_the_grace_period(clean_emulator, ecs, 
                     lambda t: [port for _, port in t] == [host_port]) != {}
 
 
-def curl_fault(emulator, task, action, data):
-    """The fault as the README's curl line sends it: `curl -d`, whose Content-Type is a form's."""
-    done = subprocess.run(["curl", "-s", "-XPOST", "-d", data, "-w", "\n%{http_code}",
+def curl_fault(emulator, task, action, data, how="--json"):
+    """The fault as the README's curl line sends it (`curl --json`), or as `how` says."""
+    done = subprocess.run(["curl", "-s", "-XPOST", how, data, "-w", "\n%{http_code}",
                            f"{emulator.endpoint_url}/_emulator/tasks/{task}/{action}"],
                           capture_output=True, text=True, timeout=60, check=True)
     body, status = done.stdout.rsplit("\n", 1)
@@ -165,7 +165,8 @@ def curl_fault(emulator, task, action, data):
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the README's curl line needs curl")
-def test_a_curl_form_post_body_is_read_as_json(clean_emulator, ecs, cluster, busybox_image):
+def test_the_readmes_curl_line_is_read_and_a_form_refused(clean_emulator, ecs, cluster,
+                                                          busybox_image):
     spot = {"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
             "networkConfiguration": SUBNETS}
     # SIGTERM ends this one with 42 (SIGKILL would give 137); sleep as PID 1 ignores SIGTERM.
@@ -183,6 +184,10 @@ def test_a_curl_form_post_body_is_read_as_json(clean_emulator, ecs, cluster, bus
     status, answer = curl_fault(clean_emulator, first, "kill", "signal=SIGTERM")
     assert status == 400 and answer["__type"] == "InvalidParameterException"
     assert "not JSON" in answer["message"], answer
+    # `curl -d` alone labels its body a form: refused, saying how to send it, not the default
+    status, answer = curl_fault(clean_emulator, first, "kill", '{"signal":"SIGTERM"}', how="-d")
+    assert status == 415 and answer["__type"] == "UnsupportedMediaTypeException"
+    assert "--json" in answer["message"], answer
     status, answer = curl_fault(clean_emulator, first, "kill", '{"signal":"SIGTERM"}')
     assert (status, answer["signal"]) == (200, "SIGTERM"), answer
     assert wait_for_task(ecs, cluster, first, "STOPPED")["containers"][0]["exitCode"] == 42

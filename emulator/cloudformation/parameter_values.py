@@ -23,9 +23,10 @@ UNKNOWN = object()
 
 def in_force(stack) -> dict:
     """The template the stack's resources were last made or updated with (its resource map's,
-    which a failed update's rollback puts back). moto's Stack.template_dict is not: moto's
-    ExecuteChangeSet never parses the change set's template into it, and a stack persisted so
-    keeps the template from before the change set there."""
+    which a failed update's rollback puts back). Not moto's Stack.template_dict: moto's
+    ExecuteChangeSet never parses the change set's template into it (change_sets._take_template
+    now does), so a stack persisted before that keeps the template from before the change set
+    there."""
     template = getattr(stack.resource_map, "_template", None)
     return template if isinstance(template, dict) else stack.template_dict
 

@@ -44,7 +44,8 @@ class EcrImages(TaskHook):
             if served is None:
                 return None
             local = host + image[len(served):]
-        # Any token we issued opens every namespace of our registry; the caller's account will do.
+        # The task's own account's token: another account's image is pulled only as far as that
+        # repository's (or registry's) policy grants this account, as on AWS.
         username, password = ecr_auth.docker_credentials(self._ecr.signing_key, store.account)
         return local, RegistryAuth(username=username, password=password, server=host)
 

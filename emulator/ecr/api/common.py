@@ -59,8 +59,14 @@ def registry_of(call: Call):
     # here, so that no refused call leaves an empty registry behind for each id it made up.
     store = call.store.state.existing_store(registry_id, call.store.region)
     if store is None:
-        _refuse(call, registry_id, call.store.region, getattr(call.request, "repository_name", None))
+        _refuse(call, registry_id, call.store.region, _named_repository(call))
     return store
+
+
+def _named_repository(call: Call) -> str | None:
+    """The repository the call names (DescribeRepositories: the first of its names)."""
+    named = getattr(call.request, "repository_name", None)
+    return named or next(iter(getattr(call.request, "repository_names", None) or ()), None)
 
 
 def _other_registry_id(call: Call) -> str | None:
