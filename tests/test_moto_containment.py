@@ -15,6 +15,7 @@ import uuid
 import pytest
 
 from tests.conftest import BUSYBOX
+from tests.waiting import patience
 
 TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"},
@@ -310,14 +311,18 @@ def test_a_delivery_name_is_resolved_in_bounded_time_to_few_addresses(names, mon
     with pytest.raises(moto_containment.RefusedAddress, match="slow.test was not resolved in "
                                                               "0.2 s"):
         moto_containment.checked_addresses("slow.test", 80)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < patience(1)
     checked = []
     monkeypatch.setattr(host_addresses, "reaches_this_host",
                         lambda address: checked.append(address) or False)
+    # (the made-up resolver's 5000 answers take it past 0.2 s on a loaded machine: this step is
+    # about their number, so it gets time; the stalls below are about time again)
+    monkeypatch.setattr(moto_containment.RESOLVER, "seconds", patience(5))
     with pytest.raises(moto_containment.RefusedAddress,
                        match="many.test resolves to 5000 addresses, more than 16"):
         moto_containment.checked_addresses("many.test", 80)
     assert checked == []  # refused before 5000 checks
+    monkeypatch.setattr(moto_containment.RESOLVER, "seconds", 0.2)
     for _ in range(moto_containment.RESOLVER.lookups - 1):  # with the first: every lookup stalled
         with pytest.raises(moto_containment.RefusedAddress, match="not resolved"):
             moto_containment.checked_addresses("slow.test", 80)
