@@ -25,7 +25,7 @@ def json_object(*, optional: bool) -> dict:
     raw = request.get_data(cache=True)
     kind = request.mimetype  # ("" when absent)
     is_json = kind.startswith("application/") and "json" in kind
-    if (kind and not is_json) or (raw.strip() and not is_json):
+    if not is_json and (kind or raw.strip()):
         response = jsonify({"__type": "UnsupportedMediaTypeException",
                             "message": "A control request's body is JSON: send it as "
                                        f"application/json, not {kind or 'without a Content-Type'} "

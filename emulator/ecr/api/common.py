@@ -41,9 +41,10 @@ def listing_of(call: Call) -> tuple[object, list[Repository]]:
     repositories it shows: all of the caller's own; of another account's, those whose
     policies grant the caller the call."""
     other = _other_registry_id(call)
-    if other is not None and call.store.state.existing_store(other, call.store.region) is None:
+    store = (call.store if other is None
+             else call.store.state.existing_store(other, call.store.region))
+    if store is None:
         return None, []  # a registry that holds nothing shows nothing, as one that grants nothing
-    store = registry_of(call)
     action = _action(call)
     return store, [r for r in store.repositories.values()
                    if cross_account.grants(store, call.store.account, (action,), r.name)]
