@@ -210,7 +210,8 @@ def test_a_change_set_is_checked_once_its_stack_is_free_and_never_left_in_progre
                             status="CREATE_COMPLETE", name="c")
     change_set = SimpleNamespace(change_set_id="arn:cs/1", change_set_name="cs",
                                  stack_id=stack.stack_id, stack_name="c",
-                                 change_set_type="CREATE", execution_status="AVAILABLE")
+                                 change_set_type="CREATE", execution_status="AVAILABLE",
+                                 template_dict={})
 
     class Stacks(dict):
         """Reading the stack is the moment an update that held it ends, making the change
@@ -243,7 +244,7 @@ def test_a_change_set_is_checked_once_its_stack_is_free_and_never_left_in_progre
     def broken_template():
         raise KeyError("Outputs")  # moto's output map, made after the resources
 
-    stack._parse_template = broken_template
+    stack._create_output_map = broken_template
     backend.stacks = {stack.stack_id: stack}
     change_set.execution_status = "AVAILABLE"
     execute = change_sets.wrap_execute_change_set(lambda *_: None)
@@ -407,7 +408,7 @@ def test_a_change_set_shows_in_progress_from_the_moment_its_stack_is_held():
     change_set = SimpleNamespace(change_set_id="arn:cs/2", change_set_name="cs",
                                  stack_id=stack.stack_id, stack_name="h", template="{}",
                                  parameters={}, role_arn=None, change_set_type="UPDATE",
-                                 execution_status="AVAILABLE")
+                                 execution_status="AVAILABLE", template_dict={})
     backend = SimpleNamespace(change_sets={change_set.change_set_id: change_set},
                               stacks={stack.stack_id: stack})
     seen = []

@@ -79,7 +79,7 @@ def _execute(backend, original, change_set, stack, stack_name) -> None:
             stack._parse_template()
             roll_back_create(stack, error)
             return
-        _take_template(stack)  # moto made its outputs from its empty template at CreateChangeSet
+        _take_template(stack, change_set)  # moto made its outputs from its empty template
         return
     ok = run_update(stack, lambda: original(backend, change_set.change_set_id, stack_name),
                     change_set.template, change_set.parameters)
@@ -88,16 +88,16 @@ def _execute(backend, original, change_set, stack, stack_name) -> None:
         return
     # moto's execute_change_set puts in the change set's template but never parses it: the
     # stack's description and outputs would stay those of the template before.
-    _take_template(stack)
+    _take_template(stack, change_set)
     if change_set.role_arn:
         stack.role_arn = change_set.role_arn  # the stack's role from now on (stack_role.py)
     obsolete_others(backend, stack, change_set)
 
 
-def _take_template(stack) -> None:
-    """The stack's template (as moto's execute_change_set left it) parsed, with the description
-    and outputs it gives."""
-    stack._parse_template()
+def _take_template(stack, change_set) -> None:
+    """The stack's template (as moto's execute_change_set left it, the change set's) as the
+    change set parsed it, with the description and outputs it gives."""
+    stack.template_dict = change_set.template_dict
     stack.description = stack.template_dict.get("Description")
     stack.output_map = stack._create_output_map()
 

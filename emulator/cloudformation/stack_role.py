@@ -84,8 +84,6 @@ def require_stack(backend, name: str | None):
     """find_stack, or CloudFormation's refusal of a stack that does not exist."""
     stack = find_stack(backend, name)
     if stack is None:
-        from emulator.cloudformation.errors import validation_error
-
         raise validation_error(f"Stack [{name}] does not exist")
     return stack
 

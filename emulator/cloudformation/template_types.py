@@ -61,10 +61,18 @@ def unrecognized(template: dict, region: str) -> list[str]:
 def check(template_text, region: str) -> None:
     """Raise CloudFormation's ValidationError if the template names a type that does not exist.
     A template that does not parse is left to moto, which says so in its own words."""
+    template = load(template_text)
+    if template is not None:
+        refuse_unrecognized(template, region)
+
+
+def load(template_text):
+    """A template body read as moto reads it; None if there is none or it cannot be read (moto
+    then says so in its own words). YAML aliases and too deep a nesting are refused as AWS does."""
     if not isinstance(template_text, str) or not template_text:
-        return
+        return None
     try:  # JSON (the CDK's) at C speed; moto's own parse reads it with PyYAML's, ~1 s for 500 KB
-        template = json.loads(template_text)
+        return json.loads(template_text)
     except RecursionError:
         raise validation_error(NESTED_TOO_DEEP) from None
     except ValueError:
@@ -72,12 +80,11 @@ def check(template_text, region: str) -> None:
 
         safe_yaml.refuse_aliases(template_text)
         try:
-            template = Stack.parse_template(template_text)
+            return Stack.parse_template(template_text)
         except RecursionError:
             raise validation_error(NESTED_TOO_DEEP) from None
         except Exception:  # noqa: BLE001 - moto reports a template it cannot read
-            return
-    refuse_unrecognized(template, region)
+            return None
 
 
 def refuse_unrecognized(template: dict, region: str) -> None:
