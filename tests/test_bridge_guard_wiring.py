@@ -269,7 +269,10 @@ def test_a_persisted_emulators_tasks_are_guarded_again_after_kill_9(
             assert code == 0 and json.loads(out)["TaskARN"] == arn, out
         for arn in holders:
             stop(ecs, "dev", arn, docker_client)
-            assert not _tables_holding(holders[arn][1])
+            # released as its port goes, which the guard's watch thread hears a moment later
+            # (under CI's load it had not yet when the stop's answer came)
+            assert wait_for(lambda: _tables_holding(holders[arn][1]), lambda t: t == [],
+                            timeout=10) == []
         assert emulator.running.stop() == 0
     finally:
         if emulator.running is not None:
