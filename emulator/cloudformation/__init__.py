@@ -20,7 +20,8 @@ CloudFormation has them), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
 template_limits (a template's size), template_types (resource types that do not exist
 refused), template_validation (ValidateTemplate: structure, not property values), ec2_network
-(deleting a stack's VPC network), teardown (a stack's resources and outputs while it is
+(deleting a stack's VPC network), ssm_parameters (moto's SSM parameter named when the template
+names none), teardown (a stack's resources and outputs while it is
 deleted).
 """
 
@@ -57,13 +58,14 @@ def _install_into_moto() -> None:
         from emulator.cloudformation import (change_sets, continue_rollback, ecr_resources,
                                              ecs_clusters,
                                              ecs_services, not_emulated, replacements,
-                                             request_tokens, stack_life,
+                                             request_tokens, ssm_parameters, stack_life,
                                              stack_parameters, stack_role, teardown,
                                              template_inputs, template_limits, template_types,
                                              template_validation,
                                              termination_protection, update_checks,
                                              update_scope)
 
+        ssm_parameters.install()
         resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
                           + not_emulated.TYPES)
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
