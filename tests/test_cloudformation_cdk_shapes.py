@@ -1,10 +1,13 @@
 """Resources as the CDK's constructs write them, next to a stack's ECS ones: an SSM parameter
-that names none (`ssm.StringParameter`), made, updated and deleted through CloudFormation."""
+that names none (`ssm.StringParameter`), a Cloud Map namespace and service whose ARN a service's
+`ServiceRegistries` names (`cloudMapOptions`), made, updated and deleted through CloudFormation."""
 
 import json
 
+import pytest
+
 from tests.test_cloudformation_deploy import outputs
-from tests.test_cloudformation_ecs import status
+from tests.test_cloudformation_ecs import SERVE, status
 
 
 def test_an_ssm_parameter_without_a_name_gets_one_and_keeps_it(clean_emulator):
@@ -26,3 +29,66 @@ def test_an_ssm_parameter_without_a_name_gets_one_and_keeps_it(clean_emulator):
 
     cfn.delete_stack(StackName="param")
     assert ssm.describe_parameters()["Parameters"] == []
+
+
+def cloud_map_template(image: str, description: str = "web tasks") -> dict:
+    """What the CDK writes for `Cluster.addDefaultCloudMapNamespace` and a FargateService's
+    `cloudMapOptions` (its A records), trimmed to what matters."""
+    return {"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        "Namespace": {"Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": {
+            "Name": "shapes.local", "Vpc": {"Ref": "Vpc"}}},
+        "Registry": {"Type": "AWS::ServiceDiscovery::Service", "Properties": {
+            "Name": "web", "NamespaceId": {"Fn::GetAtt": ["Namespace", "Id"]},
+            "Description": description,
+            "DnsConfig": {"DnsRecords": [{"TTL": 60, "Type": "A"}],
+                          "NamespaceId": {"Fn::GetAtt": ["Namespace", "Id"]},
+                          "RoutingPolicy": "MULTIVALUE"},
+            "HealthCheckCustomConfig": {"FailureThreshold": 1}}},
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "NetworkMode": "awsvpc", "Cpu": "256", "Memory": "512",
+            "RequiresCompatibilities": ["FARGATE"],
+            "ContainerDefinitions": [{"Name": "main", "Image": image, "Command": SERVE}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "TaskDef"},
+            "DesiredCount": 1, "LaunchType": "FARGATE",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}},
+            "ServiceRegistries": [{"RegistryArn": {"Fn::GetAtt": ["Registry", "Arn"]}}]}}},
+        "Outputs": {
+            "NamespaceRef": {"Value": {"Ref": "Namespace"}},
+            "NamespaceArn": {"Value": {"Fn::GetAtt": ["Namespace", "Arn"]}},
+            "HostedZoneId": {"Value": {"Fn::GetAtt": ["Namespace", "HostedZoneId"]}},
+            "RegistryRef": {"Value": {"Ref": "Registry"}},
+            "RegistryArn": {"Value": {"Fn::GetAtt": ["Registry", "Arn"]}},
+            "RegistryName": {"Value": {"Fn::GetAtt": ["Registry", "Name"]}}}}
+
+
+@pytest.mark.docker
+def test_a_stacks_cloud_map_namespace_and_service_register_its_ecs_tasks(clean_emulator,
+                                                                        busybox_image):
+    cfn, sd = clean_emulator.client("cloudformation"), clean_emulator.client("servicediscovery")
+    cfn.create_stack(StackName="map", TemplateBody=json.dumps(cloud_map_template(busybox_image)))
+    assert status(cfn, "map") == "CREATE_COMPLETE"
+    out = outputs(cfn, "map")
+    namespace = sd.get_namespace(Id=out["NamespaceRef"])["Namespace"]  # Ref: the ID
+    assert (namespace["Name"], namespace["Type"], namespace["Arn"]) == (
+        "shapes.local", "DNS_PRIVATE", out["NamespaceArn"])
+    assert namespace["Properties"]["DnsProperties"]["HostedZoneId"].endswith(
+        out["HostedZoneId"])
+    registry = sd.get_service(Id=out["RegistryRef"])["Service"]
+    assert (registry["Arn"], registry["Name"], out["RegistryName"]) == (
+        out["RegistryArn"], "web", "web")
+    assert registry["NamespaceId"] == namespace["Id"]
+    instances = sd.list_instances(ServiceId=registry["Id"])["Instances"]
+    assert len(instances) == 1 and instances[0]["Attributes"]["AWS_INSTANCE_IPV4"]
+
+    body = cloud_map_template(busybox_image, description="the web tasks")  # no interruption
+    cfn.update_stack(StackName="map", TemplateBody=json.dumps(body))
+    assert status(cfn, "map") == "UPDATE_COMPLETE"
+    assert outputs(cfn, "map")["RegistryRef"] == registry["Id"]
+    assert sd.get_service(Id=registry["Id"])["Service"]["Description"] == "the web tasks"
+
+    cfn.delete_stack(StackName="map")
+    assert sd.list_services()["Services"] == []
+    assert sd.list_namespaces()["Namespaces"] == []

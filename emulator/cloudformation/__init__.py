@@ -20,8 +20,9 @@ CloudFormation has them), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
 template_limits (a template's size), template_types (resource types that do not exist
 refused), template_validation (ValidateTemplate: structure, not property values), ec2_network
-(deleting a stack's VPC network), ssm_parameters (moto's SSM parameter named when the template
-names none), teardown (a stack's resources and outputs while it is
+(deleting a stack's VPC network), cloud_map (Cloud Map's namespaces and services, which moto
+serves but does not make from a template), ssm_parameters (moto's SSM parameter named when the
+template names none), teardown (a stack's resources and outputs while it is
 deleted).
 """
 
@@ -55,7 +56,8 @@ def _install_into_moto() -> None:
 
         safe_yaml.disarm()  # before any template is read: moto's loader runs python tags
 
-        from emulator.cloudformation import (change_sets, continue_rollback, ecr_resources,
+        from emulator.cloudformation import (change_sets, cloud_map, continue_rollback,
+                                             ecr_resources,
                                              ecs_clusters,
                                              ecs_services, not_emulated, replacements,
                                              request_tokens, ssm_parameters, stack_life,
@@ -70,7 +72,8 @@ def _install_into_moto() -> None:
                           + not_emulated.TYPES)
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
         name_map = parsing.get_name_type_map()
-        for resource_type in resource_types:
+        # Cloud Map's types are moto's kind (its backend, its rights checks), not in `ours`.
+        for resource_type in resource_types + cloud_map.TYPES:
             model_map[resource_type.TYPE] = resource_type
             name_map[resource_type.TYPE] = resource_type.cloudformation_name_type()
 
