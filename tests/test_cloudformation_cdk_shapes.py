@@ -5,6 +5,7 @@ that names none (`ssm.StringParameter`), a Cloud Map namespace and service whose
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.test_cloudformation_deploy import outputs
 from tests.test_cloudformation_ecs import SERVE, status
@@ -92,3 +93,26 @@ def test_a_stacks_cloud_map_namespace_and_service_register_its_ecs_tasks(clean_e
     cfn.delete_stack(StackName="map")
     assert sd.list_services()["Services"] == []
     assert sd.list_namespaces()["Namespaces"] == []
+
+
+@pytest.mark.parametrize("target, message", [
+    ("Nope", "Template format error: Unresolved resource dependencies [Nope] in the Outputs "
+             "block of the template"),
+    ("Acl", "Template error: resource Acl is of type AWS::WAFv2::IPSet, which this emulator's "
+            "CloudFormation does not model"),
+])
+def test_an_output_whose_attribute_cannot_be_given_is_refused_in_words(clean_emulator,
+                                                                       target, message):
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    body = {"Resources": {
+        "Acl": {"Type": "AWS::WAFv2::IPSet", "Properties": {
+            "Scope": "REGIONAL", "IPAddressVersion": "IPV4", "Addresses": []}},
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "outs"}}},
+        "Outputs": {"A": {"Value": {"Fn::GetAtt": [target, "Arn"]}}}}
+    with pytest.raises(ClientError) as refused:
+        cfn.create_stack(StackName="outs", TemplateBody=json.dumps(body))
+    error = refused.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "ValidationError", 400)
+    assert error["Error"]["Message"].startswith(message)
+    assert ecs.describe_clusters(clusters=["outs"])["clusters"] == []  # nothing was made

@@ -21,9 +21,9 @@ under IAM enforcement), template_inputs (SSM, dynamic references, template URLs)
 template_limits (a template's size), template_types (resource types that do not exist
 refused), template_validation (ValidateTemplate: structure, not property values), ec2_network
 (deleting a stack's VPC network), cloud_map (Cloud Map's namespaces and services, which moto
-serves but does not make from a template), ssm_parameters (moto's SSM parameter named when the
-template names none), teardown (a stack's resources and outputs while it is
-deleted).
+serves but does not make from a template), output_checks (outputs naming what moto cannot give),
+ssm_parameters (moto's SSM parameter named when the template names none), teardown (a
+stack's resources and outputs while it is deleted).
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def _install_into_moto() -> None:
         from emulator.cloudformation import (change_sets, cloud_map, continue_rollback,
                                              ecr_resources,
                                              ecs_clusters,
-                                             ecs_services, not_emulated, replacements,
+                                             ecs_services, not_emulated, output_checks,
+                                             replacements,
                                              request_tokens, ssm_parameters, stack_life,
                                              stack_parameters, stack_role, teardown,
                                              template_inputs, template_limits, template_types,
@@ -96,6 +97,8 @@ def _install_into_moto() -> None:
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
+        resource_map.validate_outputs = output_checks.wrap_validate_outputs(
+            resource_map.validate_outputs)
         resource_map.load_parameters = stack_parameters.wrap_load_parameters(
             resource_map.load_parameters)
 
