@@ -49,6 +49,8 @@ def stack_rights():
 class ResourceFailed(Exception):
     """A resource could not reach its goal; the message is the reason in the stack's events."""
 
+    HANDLER_ERROR_CODE = "NotStabilized"  # the resource handler's, as the reason shows it
+
 
 class NotYet(Exception):
     """A resource that cannot go yet but may once others of the stack have (a capacity provider

@@ -34,7 +34,8 @@ def reason_of(error: BaseException) -> str:
     if isinstance(error, PropertiesInvalid):
         return str(error)
     if isinstance(error, ResourceFailed):
-        return f'Resource handler returned message: "{error}" (HandlerErrorCode: NotStabilized)'
+        return (f'Resource handler returned message: "{error}" '
+                f'(HandlerErrorCode: {error.HANDLER_ERROR_CODE})')
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     return str(message)
 
