@@ -336,3 +336,20 @@ def test_a_templates_python_tags_run_nothing(clean_emulator, tmp_path, tag):
         except ClientError as error:  # refused is fine; a 500 or running the call is not
             assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400, error.response
     assert not marker.exists()
+
+
+def test_a_deleted_stacks_resources_each_say_delete_in_progress_then_complete(clean_emulator):
+    """As CloudFormation's events have it: each resource's DELETE_IN_PROGRESS, once, before its
+    DELETE_COMPLETE (there was only the DELETE_COMPLETE)."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"},
+                          "Logs": {"Type": "AWS::Logs::LogGroup"}}}
+    cfn.create_stack(StackName="told", TemplateBody=json.dumps(body))
+    cfn.delete_stack(StackName="told")
+    events = list(reversed(cfn.describe_stack_events(StackName="told")["StackEvents"]))
+    started = next(i for i, e in enumerate(events) if e["LogicalResourceId"] == "told"
+                   and e["ResourceStatus"] == "DELETE_IN_PROGRESS")
+    for logical_id in ("Cluster", "Logs"):
+        assert [e["ResourceStatus"] for e in events[started:]
+                if e["LogicalResourceId"] == logical_id] == ["DELETE_IN_PROGRESS",
+                                                             "DELETE_COMPLETE"]

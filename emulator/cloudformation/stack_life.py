@@ -180,6 +180,10 @@ def wrap_delete_resource(original):
             # drain): moto's next round would wait as long again, holding DeleteStack past the
             # SDKs' read timeout. Once per operation, as the update's clean-up phase does.
             raise ResourceFailed(last[1])
+        if not _told_since_stack_event(stack, logical_id, physical_id):
+            # CloudFormation's DELETE_IN_PROGRESS, once per operation (moto tries a failed
+            # delete again; the clean-up phase has told it already).
+            add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
         try:
             # A stack's delete, or an update's removal, acts with its caller's rights too.
             check_stack_resource(kind, None, deleting=parsed_resource)
@@ -217,6 +221,18 @@ def _report_delete_failures(stack) -> None:
     for (logical_id, physical_id), (kind, reason, _) in sorted(reasons.items()):
         add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
     reasons.clear()
+
+
+def _told_since_stack_event(stack, logical_id: str, physical_id: str) -> bool:
+    """Whether this resource has an event since the stack's own last one (which starts each
+    operation and phase: DELETE_IN_PROGRESS, ROLLBACK_IN_PROGRESS, ..._CLEANUP_IN_PROGRESS)."""
+    for event in reversed(stack.events if stack is not None else []):
+        if event.resource_type == "AWS::CloudFormation::Stack":
+            return False
+        if (event.logical_resource_id, event.physical_resource_id) == (logical_id,
+                                                                       physical_id or ""):
+            return True
+    return False
 
 
 def _last_event_is(stack, logical_id: str, physical_id: str, status: str,
