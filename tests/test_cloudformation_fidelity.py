@@ -353,3 +353,43 @@ def test_a_deleted_stacks_resources_each_say_delete_in_progress_then_complete(cl
         assert [e["ResourceStatus"] for e in events[started:]
                 if e["LogicalResourceId"] == logical_id] == ["DELETE_IN_PROGRESS",
                                                              "DELETE_COMPLETE"]
+
+
+def test_an_update_leaves_alone_a_resource_written_without_properties(clean_emulator):
+    """moto gave the stack's `{Type: AWS::ECS::Cluster}` an empty Properties as it made it, so
+    every later update found it changed and updated it (the CDK writes clusters so)."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"},
+                          "Topic": {"Type": "AWS::SNS::Topic",
+                                    "Properties": {"DisplayName": "one"}}}}
+    cfn.create_stack(StackName="still", TemplateBody=json.dumps(body))
+    body["Resources"]["Topic"]["Properties"]["DisplayName"] = "two"
+    cfn.update_stack(StackName="still", TemplateBody=json.dumps(body))
+    assert status(cfn, "still") == "UPDATE_COMPLETE"
+    updated = {e["LogicalResourceId"] for e in cfn.describe_stack_events(
+        StackName="still")["StackEvents"] if e["ResourceStatus"].startswith("UPDATE_")
+        and e["LogicalResourceId"] != "still"}
+    assert updated == {"Topic"}
+    cfn.delete_stack(StackName="still")
+
+
+def test_a_resource_moto_cannot_update_stays_in_the_stack_and_goes_with_it(clean_emulator):
+    """A log group's new retention: moto has no update for the type and dropped the resource
+    from the stack (no UPDATE_COMPLETE; DeleteStack left the log group behind)."""
+    cfn, logs = clean_emulator.client("cloudformation"), clean_emulator.client("logs")
+    body = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup",
+                                   "Properties": {"RetentionInDays": 1}}}}
+    cfn.create_stack(StackName="kept", TemplateBody=json.dumps(body))
+    name = cfn.describe_stack_resource(StackName="kept", LogicalResourceId="Logs")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    body["Resources"]["Logs"]["Properties"]["RetentionInDays"] = 3
+    cfn.update_stack(StackName="kept", TemplateBody=json.dumps(body))
+    assert status(cfn, "kept") == "UPDATE_COMPLETE"
+    last = [e for e in cfn.describe_stack_events(StackName="kept")["StackEvents"]
+            if e["LogicalResourceId"] == "Logs"][0]
+    assert (last["ResourceStatus"], last["PhysicalResourceId"]) == ("UPDATE_COMPLETE", name)
+    assert "is not updated by this emulator's CloudFormation" in last["ResourceStatusReason"]
+    assert [r["PhysicalResourceId"] for r in cfn.describe_stack_resources(
+        StackName="kept")["StackResources"]] == [name]
+    cfn.delete_stack(StackName="kept")
+    assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []

@@ -164,7 +164,16 @@ def wrap_update(original):
             replacements.record(stack, resources_map, logical_id, kind, resource, resource_json)
             add_event(stack, logical_id, kind, "UPDATE_COMPLETE",
                       getattr(resource, "physical_resource_id", ""))
-        return resource
+            return resource
+        # A type moto cannot update (a log group's retention) or does not model: moto would
+        # put None in its place, and the resource would leave the stack (a DeleteStack would
+        # leave it behind). It stays, as it was, and the event says so.
+        kept = resources_map._parsed_resources.get(logical_id)
+        add_event(stack, logical_id, kind, "UPDATE_COMPLETE",
+                  getattr(kept, "physical_resource_id", "") or "",
+                  reason=f"Resource type {kind} is not updated by this emulator's "
+                         "CloudFormation; the resource is left as it was.")
+        return kept
 
     return parse_and_update_resource
 
