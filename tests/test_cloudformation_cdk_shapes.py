@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.test_cloudformation_deploy import outputs
-from tests.test_cloudformation_ecs import SERVE, status
+from tests.test_cloudformation_ecs import SERVE, status, template
 
 
 def test_an_ssm_parameter_without_a_name_gets_one_and_keeps_it(clean_emulator):
@@ -116,3 +116,26 @@ def test_an_output_whose_attribute_cannot_be_given_is_refused_in_words(clean_emu
         "ValidationError", 400)
     assert error["Error"]["Message"].startswith(message)
     assert ecs.describe_clusters(clusters=["outs"])["clusters"] == []  # nothing was made
+
+
+@pytest.mark.docker
+def test_a_service_without_a_desired_count_starts_one_task_and_keeps_its_count(clean_emulator,
+                                                                              busybox_image):
+    """The CDK leaves DesiredCount out (its removeDefaultDesiredCount flag, on in new apps): the
+    service starts with 1, and an update without one keeps what it has (scaled since)."""
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    body = template(busybox_image, cluster_name="counted")
+    del body["Resources"]["Service"]["Properties"]["DesiredCount"]
+    cfn.create_stack(StackName="counted", TemplateBody=json.dumps(body))
+    assert status(cfn, "counted") == "CREATE_COMPLETE"
+    name = outputs(cfn, "counted")["ServiceName"]
+    service = ecs.describe_services(cluster="counted", services=[name])["services"][0]
+    assert (service["desiredCount"], service["runningCount"]) == (1, 1)
+
+    ecs.update_service(cluster="counted", service=name, desiredCount=2)  # as autoscaling would
+    body["Resources"]["Service"]["Properties"]["Tags"] = [{"Key": "team", "Value": "b"}]
+    cfn.update_stack(StackName="counted", TemplateBody=json.dumps(body))
+    assert status(cfn, "counted") == "UPDATE_COMPLETE"
+    assert ecs.describe_services(cluster="counted", services=[name])["services"][0][
+        "desiredCount"] == 2
+    cfn.delete_stack(StackName="counted")

@@ -143,6 +143,10 @@ class Service(ApiResource):
         shapes = api.services.ecs.shapes
         request = to_request(shapes, "CreateService", _without_force(properties),
                              serviceName=name)
+        if "desiredCount" not in request and request.get("schedulingStrategy") != "DAEMON":
+            # The reference: "For new services, if a desired count is not specified, a default
+            # value of 1 is used." (the CDK leaves it out; an update without one keeps the count)
+            request["desiredCount"] = 1
         service = api.ecs("CreateService", request)["service"]
         resource = cls(service["serviceArn"], properties,
                        {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]})
