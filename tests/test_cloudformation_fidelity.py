@@ -393,3 +393,18 @@ def test_a_resource_moto_cannot_update_stays_in_the_stack_and_goes_with_it(clean
         StackName="kept")["StackResources"]] == [name]
     cfn.delete_stack(StackName="kept")
     assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []
+
+
+def test_a_property_the_type_does_not_have_fails_the_resource_as_its_schema_does(
+        clean_emulator):
+    """A typo (`DesiredCont`) was dropped without a word; CloudFormation's schema check refuses
+    it before the handler runs."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {
+        "ClusterName": "typo", "ClusterSetings": []}}}}
+    cfn.create_stack(StackName="typo", TemplateBody=json.dumps(body))
+    assert status(cfn, "typo") == "ROLLBACK_COMPLETE"
+    assert failure_reasons(cfn, "typo") == [
+        "Properties validation failed for resource Cluster with message: "
+        "#: extraneous key [ClusterSetings] is not permitted"]
+    assert clean_emulator.client("ecs").describe_clusters(clusters=["typo"])["clusters"] == []
