@@ -3,6 +3,7 @@ that names none (`ssm.StringParameter`), a Cloud Map namespace and service whose
 `ServiceRegistries` names (`cloudMapOptions`), made, updated and deleted through CloudFormation."""
 
 import json
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,19 +17,19 @@ def test_an_ssm_parameter_without_a_name_gets_one_and_keeps_it(clean_emulator):
     body = {"Resources": {"Secret": {"Type": "AWS::SSM::Parameter",
                                      "Properties": {"Type": "String", "Value": "one"}}},
             "Outputs": {"Name": {"Value": {"Ref": "Secret"}}}}
-    cfn.create_stack(StackName="param", TemplateBody=json.dumps(body))
-    assert status(cfn, "param") == "CREATE_COMPLETE"
-    name = outputs(cfn, "param")["Name"]
-    assert name.startswith("param-Secret-")
+    cfn.create_stack(StackName="ssm-param", TemplateBody=json.dumps(body))
+    assert status(cfn, "ssm-param") == "CREATE_COMPLETE"
+    name = outputs(cfn, "ssm-param")["Name"]
+    assert re.fullmatch(r"CFN-Secret-[A-Za-z0-9]{12}", name)  # as AWS's handler names it
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "one"
 
     body["Resources"]["Secret"]["Properties"]["Value"] = "two"  # "No interruption": same name
-    cfn.update_stack(StackName="param", TemplateBody=json.dumps(body))
-    assert status(cfn, "param") == "UPDATE_COMPLETE"
-    assert outputs(cfn, "param")["Name"] == name
+    cfn.update_stack(StackName="ssm-param", TemplateBody=json.dumps(body))
+    assert status(cfn, "ssm-param") == "UPDATE_COMPLETE"
+    assert outputs(cfn, "ssm-param")["Name"] == name
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "two"
 
-    cfn.delete_stack(StackName="param")
+    cfn.delete_stack(StackName="ssm-param")
     assert ssm.describe_parameters()["Parameters"] == []
 
 

@@ -4,11 +4,20 @@ The reference: "If you don't specify a name, AWS CloudFormation generates a uniq
 and uses that ID for the parameter name." moto's type sends the template's `Name`, None, to
 PutParameter, which fails the resource with a Python error ("'NoneType' object has no attribute
 'lower'"): the CDK's `new ssm.StringParameter(...)` names none, so a stack holding one could not
-be made. Here the parameter takes the name moto's engine made up for the resource, and an update
-that still gives no name keeps the parameter's name (a new value is "No interruption").
+be made. Here the parameter is named as AWS's handler names it (its source,
+aws-cloudformation-resource-providers-ssm: `generateResourceIdentifier("CFN", logical id, ...,
+40)`), `CFN-<logical id>-<random>` in at most 40 characters, not after the stack as other types
+are (which a stack named `ssm...` would make a name PutParameter refuses), and an update that
+still gives no name keeps the parameter's name (a new value is "No interruption").
 """
 
 from __future__ import annotations
+
+import random
+import string
+
+_MAX_NAME = 40
+_SUFFIX = 12
 
 
 def install() -> None:
@@ -19,8 +28,9 @@ def install() -> None:
 
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
                                         region_name, **kwargs):
-        return create(cls, resource_name, _named(cloudformation_json, resource_name),
-                      account_id, region_name, **kwargs)
+        name = generated_name(kwargs.get("LogicalId") or resource_name)
+        return create(cls, name, _named(cloudformation_json, name), account_id, region_name,
+                      **kwargs)
 
     def update_from_cloudformation_json(cls, original_resource, new_resource_name,
                                         cloudformation_json, account_id, region_name):
@@ -38,3 +48,10 @@ def _named(cloudformation_json: dict, name: str) -> dict:
     if properties.get("Name"):
         return cloudformation_json
     return {**cloudformation_json, "Properties": {**properties, "Name": name}}
+
+
+def generated_name(logical_id: str) -> str:
+    """`CFN-<logical id>-<12 letters and digits>`, the logical id cut to fit in 40."""
+    room = _MAX_NAME - len("CFN-") - 1 - _SUFFIX
+    suffix = "".join(random.choices(string.ascii_letters + string.digits, k=_SUFFIX))
+    return f"CFN-{logical_id[:room]}-{suffix}"
