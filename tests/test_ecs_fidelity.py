@@ -95,3 +95,19 @@ def test_circuit_breaker_does_not_go_with_a_classic_load_balancer(ecs, cluster):
     assert error_of(ecs.update_service, cluster=cluster, service="clb",
                     deploymentConfiguration=breaker) == refusal
     ecs.delete_service(cluster=cluster, service="clb", force=True)
+
+
+def test_a_launch_naming_an_unknown_task_definition_says_it_is_not_found(ecs, cluster):
+    # AWS's words, as users quote them (GitHub: Cloud-CV/EvalAI#2419 for CreateService,
+    # remind101/empire#353); DescribeTaskDefinition keeps its own "Unable to describe...".
+    ecs.create_service(cluster=cluster, serviceName="known", taskDefinition=register(ecs),
+                       desiredCount=0)
+    not_found = ("ClientException", "TaskDefinition not found.")
+    for ref in ("nope", "fid:99"):
+        assert error_of(ecs.run_task, cluster=cluster, taskDefinition=ref) == not_found
+        assert error_of(ecs.create_service, cluster=cluster, serviceName="new",
+                        taskDefinition=ref, desiredCount=0) == not_found
+        assert error_of(ecs.update_service, cluster=cluster, service="known",
+                        taskDefinition=ref) == not_found
+        assert error_of(ecs.describe_task_definition, taskDefinition=ref) == (
+            "ClientException", "Unable to describe task definition.")

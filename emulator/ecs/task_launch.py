@@ -27,6 +27,12 @@ MAX_TASKS_PER_CALL = 10
 MAX_SUBNETS = 16  # AwsVpcConfiguration's documented limit
 
 
+# What ECS answers a launch (RunTask, StartTask, CreateService, UpdateService, CreateTaskSet)
+# that names no task definition it knows; DescribeTaskDefinition says "Unable to describe task
+# definition." instead (GitHub: Cloud-CV/EvalAI#2419, remind101/empire#353 quote AWS's answer).
+LAUNCH_NOT_FOUND = "TaskDefinition not found."
+
+
 def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = False) -> TaskDefinition:
     """The definition a launch names; one being deleted cannot run. A daemon's scheduler (and
     only it) launches daemon task definitions."""
@@ -38,7 +44,9 @@ def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = Fa
         if definition is None:
             raise ClientException(daemon_task_definitions.NOT_FOUND)
         return definition
-    definition = task_definitions.describe(store, ref)
+    definition = task_definitions.resolve(store, ref)
+    if definition is None:
+        raise ClientException(LAUNCH_NOT_FOUND)
     if definition.status == "DELETE_IN_PROGRESS":
         raise ClientException("Unable to describe task definition.")
     return definition
