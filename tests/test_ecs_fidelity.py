@@ -111,3 +111,22 @@ def test_a_launch_naming_an_unknown_task_definition_says_it_is_not_found(ecs, cl
                         taskDefinition=ref) == not_found
         assert error_of(ecs.describe_task_definition, taskDefinition=ref) == (
             "ClientException", "Unable to describe task definition.")
+
+
+def test_a_launch_of_an_inactive_revision_is_refused_in_aws_words(ecs, cluster):
+    # RunTask: "InvalidParameterException: TaskDefinition is inactive" (GitHub:
+    # DefangLabs/defang#775); UpdateService: "An error occurred (ClientException) when calling
+    # the UpdateService operation: TaskDefinition is inactive" (an AWS CLI transcript). No
+    # full stop in either.
+    active = register(ecs)
+    ecs.create_service(cluster=cluster, serviceName="known", taskDefinition=active,
+                       desiredCount=0)
+    inactive = register(ecs)
+    ecs.deregister_task_definition(taskDefinition=inactive)
+    assert error_of(ecs.run_task, cluster=cluster, taskDefinition=inactive) == (
+        "InvalidParameterException", "TaskDefinition is inactive")
+    refused = ("ClientException", "TaskDefinition is inactive")
+    assert error_of(ecs.update_service, cluster=cluster, service="known",
+                    taskDefinition=inactive) == refused
+    assert error_of(ecs.create_service, cluster=cluster, serviceName="new",
+                    taskDefinition=inactive, desiredCount=0) == refused

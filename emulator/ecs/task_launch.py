@@ -31,6 +31,11 @@ MAX_SUBNETS = 16  # AwsVpcConfiguration's documented limit
 # that names no task definition it knows; DescribeTaskDefinition says "Unable to describe task
 # definition." instead (GitHub: Cloud-CV/EvalAI#2419, remind101/empire#353 quote AWS's answer).
 LAUNCH_NOT_FOUND = "TaskDefinition not found."
+# What ECS answers a launch of a deregistered (INACTIVE) revision, without a full stop: RunTask
+# and StartTask as InvalidParameterException (GitHub: DefangLabs/defang#775 quotes RunTask's),
+# CreateService, UpdateService and CreateTaskSet as ClientException (the AWS CLI's
+# "(ClientException) when calling the UpdateService operation: TaskDefinition is inactive").
+INACTIVE = "TaskDefinition is inactive"
 
 
 def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = False) -> TaskDefinition:
@@ -57,9 +62,7 @@ def build_tasks(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> li
     for_service = request.origin.by_scheduler
     definition = resolve_task_definition(store, request.task_definition, for_service=for_service)
     if definition.status != "ACTIVE" and not for_service:
-        raise ClientException(
-            f"TaskDefinition is inactive ({definition.family}:{definition.revision})."
-        )
+        raise InvalidParameterException(INACTIVE)
     if not for_service and not 1 <= request.count <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException("Count must be between 1 and 10.")
     launch_type, strategy = _launch_type(store, request, cluster)
