@@ -130,3 +130,24 @@ def test_a_launch_of_an_inactive_revision_is_refused_in_aws_words(ecs, cluster):
                     taskDefinition=inactive) == refused
     assert error_of(ecs.create_service, cluster=cluster, serviceName="new",
                     taskDefinition=inactive, desiredCount=0) == refused
+
+
+def test_a_definition_ecs_anywhere_could_run_lists_external_first(ecs):
+    # As DescribeTaskDefinition answers on AWS for a bridge definition that requires EC2:
+    # "compatibilities": ["EXTERNAL", "EC2"] (answers kept in public repositories). awsvpc and
+    # EFS volumes are what external instances cannot run.
+    ec2 = ecs.register_task_definition(
+        family="fid", requiresCompatibilities=["EC2"], cpu="1024", memory="800",
+        containerDefinitions=[{"name": "main", "image": "busybox"}])["taskDefinition"]
+    assert ec2["compatibilities"] == ["EXTERNAL", "EC2"]
+    assert ecs.describe_task_definition(taskDefinition="fid")["taskDefinition"][
+        "compatibilities"] == ["EXTERNAL", "EC2"]
+    fargate = ecs.register_task_definition(
+        family="fg", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": "busybox"}])
+    assert fargate["taskDefinition"]["compatibilities"] == ["EC2", "FARGATE"]
+    efs = ecs.register_task_definition(
+        family="efs", volumes=[{"name": "v", "efsVolumeConfiguration": {
+            "fileSystemId": "fs-12345678"}}],
+        containerDefinitions=[{"name": "main", "image": "busybox", "memory": 32}])
+    assert efs["taskDefinition"]["compatibilities"] == ["EC2"]
