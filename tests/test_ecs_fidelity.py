@@ -151,3 +151,23 @@ def test_a_definition_ecs_anywhere_could_run_lists_external_first(ecs):
             "fileSystemId": "fs-12345678"}}],
         containerDefinitions=[{"name": "main", "image": "busybox", "memory": 32}])
     assert efs["taskDefinition"]["compatibilities"] == ["EC2"]
+
+
+def test_a_deleted_cluster_is_refused_as_inactive(ecs):
+    # "An error occurred (ClusterNotFoundException) when calling the CreateService operation:
+    # The referenced cluster was inactive." (AWS CLI transcripts kept in public repositories;
+    # UpdateService and Terraform's CreateService say the same). A name never created is not
+    # found.
+    definition = register(ecs)
+    ecs.create_cluster(clusterName="gone")
+    ecs.create_service(cluster="gone", serviceName="web", taskDefinition=definition,
+                       desiredCount=0)
+    ecs.delete_service(cluster="gone", service="web")
+    ecs.delete_cluster(cluster="gone")
+    inactive = ("ClusterNotFoundException", "The referenced cluster was inactive.")
+    assert error_of(ecs.create_service, cluster="gone", serviceName="new",
+                    taskDefinition=definition, desiredCount=0) == inactive
+    assert error_of(ecs.update_service, cluster="gone", service="web", desiredCount=0) == inactive
+    assert error_of(ecs.run_task, cluster="gone", taskDefinition=definition) == inactive
+    assert error_of(ecs.run_task, cluster="never", taskDefinition=definition) == (
+        "ClusterNotFoundException", "Cluster not found.")
