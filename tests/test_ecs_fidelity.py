@@ -171,3 +171,22 @@ def test_a_deleted_cluster_is_refused_as_inactive(ecs):
     assert error_of(ecs.run_task, cluster="gone", taskDefinition=definition) == inactive
     assert error_of(ecs.run_task, cluster="never", taskDefinition=definition) == (
         "ClusterNotFoundException", "Cluster not found.")
+
+
+def test_a_cluster_arn_inside_another_is_refused_not_read_for_its_last_part(ecs, cluster):
+    # A Pulumi user passed "arn:...:cluster/arn:...:cluster/<name>" to DescribeClusters and AWS
+    # answered "InvalidParameterException: Invalid identifier: Unexpected number of
+    # separators"; we found <name> by the ARN's last part.
+    arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
+    prefix = arn.rsplit("/", 1)[0] + "/"
+    separators = ("InvalidParameterException",
+                  "Invalid identifier: Unexpected number of separators")
+    assert error_of(ecs.describe_clusters, clusters=[prefix + arn]) == separators
+    assert error_of(ecs.describe_clusters, clusters=[prefix + "other/" + cluster]) == separators
+    assert error_of(ecs.list_services, cluster=prefix + arn) == separators
+    assert ecs.describe_clusters(clusters=[arn])["clusters"][0]["clusterName"] == cluster
+    # Two task ARNs in one string (zsh passes an unsplit "$TASKS" so): the same answer.
+    task = arn.replace(":cluster/", ":task/") + "/0123456789abcdef0123456789abcdef"
+    assert error_of(ecs.describe_tasks, cluster=cluster, tasks=[f"{task} {task}"]) == separators
+    assert ecs.describe_tasks(cluster=cluster, tasks=[task])["failures"] == [
+        {"arn": task, "reason": "MISSING"}]
