@@ -190,3 +190,10 @@ def test_a_cluster_arn_inside_another_is_refused_not_read_for_its_last_part(ecs,
     assert error_of(ecs.describe_tasks, cluster=cluster, tasks=[f"{task} {task}"]) == separators
     assert ecs.describe_tasks(cluster=cluster, tasks=[task])["failures"] == [
         {"arn": task, "reason": "MISSING"}]
+
+
+def test_describing_a_blank_task_definition_says_it_is_blank(ecs):
+    # "InvalidParameterException: Task Definition can not be blank." (GitHub:
+    # awslabs/fargatecli#11); botocore's model lets an empty string through.
+    assert error_of(ecs.describe_task_definition, taskDefinition="") == (
+        "InvalidParameterException", "Task Definition can not be blank.")

@@ -88,6 +88,9 @@ def resolve(store: EcsStore, ref: str) -> TaskDefinition | None:
 
 
 def describe(store: EcsStore, ref: str) -> TaskDefinition:
+    if not ref.strip():
+        # AWS's answer to an empty reference (GitHub: awslabs/fargatecli#11 quotes it)
+        raise InvalidParameterException("Task Definition can not be blank.")
     definition = resolve(store, ref)
     if definition is None:
         raise ClientException(NOT_FOUND)
