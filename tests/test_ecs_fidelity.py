@@ -197,3 +197,15 @@ def test_describing_a_blank_task_definition_says_it_is_blank(ecs):
     # awslabs/fargatecli#11); botocore's model lets an empty string through.
     assert error_of(ecs.describe_task_definition, taskDefinition="") == (
         "InvalidParameterException", "Task Definition can not be blank.")
+
+
+@pytest.mark.parametrize("sizes, name", [
+    ({"cpu": "64"}, "cpu"), ({"cpu": "lots"}, "cpu"), ({"memory": "2 TB"}, "memory")])
+def test_an_invalid_task_size_is_refused_in_the_developer_guides_words(ecs, sizes, name):
+    # "An error occurred (ClientException) when calling the RegisterTaskDefinition operation:
+    # Invalid 'cpu' setting for task. For more information, see the Troubleshooting section of
+    # the Amazon ECS Developer Guide." (developer guide, task-cpu-memory-error)
+    assert error_of(ecs.register_task_definition, family="fid", containerDefinitions=[
+        {"name": "main", "image": "busybox", "memory": 32}], **sizes) == (
+        "ClientException", f"Invalid '{name}' setting for task. For more information, see the "
+        "Troubleshooting section of the Amazon ECS Developer Guide.")

@@ -216,7 +216,9 @@ REFUSALS = [
     # cpu and memory
     ("bad-cpu", {"cpu": "lots"}, "Invalid 'cpu' setting for task"),
     ("bad-memory", {"memory": "2 TB"}, "Invalid 'memory' setting for task"),
-    ("ec2-cpu-low", {"cpu": "64"}, "between 128 and 196608"),
+    # AWS's words for both (developer guide, "task definition invalid CPU or memory errors")
+    ("ec2-cpu-low", {"cpu": "64"}, "Invalid 'cpu' setting for task. For more information, see "
+                                   "the Troubleshooting section of the Amazon ECS Developer Guide."),
     ("no-memory", {"containers": [{"name": "a", "image": "nginx"}]},
      "At least one of 'memory' or 'memoryReservation' must be specified"),
     ("reservation-above-memory", {"containers": [C(memory=100, memoryReservation=200)]},

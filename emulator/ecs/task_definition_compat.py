@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from emulator.ecs.errors import ClientException
-from emulator.ecs.task_definition_sizes import EC2_CPU_RANGE, is_fargate_size
+from emulator.ecs.task_definition_sizes import EC2_CPU_RANGE, invalid_setting, is_fargate_size
 from emulator.registry.ecr_hosts import ECR_REGISTRY
 
 FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
@@ -148,8 +148,7 @@ def ec2_problems(spec: dict) -> list[str]:
     cpu = spec.get("cpu")
     low, high = EC2_CPU_RANGE
     if cpu is not None and not is_windows(spec) and not low <= int(cpu) <= high:
-        return [f"Invalid 'cpu' setting for task. Task cpu must be between {low} and {high} "
-                f"CPU units; got {cpu}."]
+        return [invalid_setting("cpu")]
     return []
 
 
