@@ -209,3 +209,12 @@ def test_an_invalid_task_size_is_refused_in_the_developer_guides_words(ecs, size
         {"name": "main", "image": "busybox", "memory": 32}], **sizes) == (
         "ClientException", f"Invalid '{name}' setting for task. For more information, see the "
         "Troubleshooting section of the Amazon ECS Developer Guide.")
+
+
+def test_registering_with_an_empty_tag_list_is_refused(ecs):
+    # "An error occurred (ClientException) when calling the RegisterTaskDefinition operation:
+    # Tags can not be empty." (GitHub: fabfuel/ecs-deploy#146, kayac/ecspresso#296)
+    assert error_of(ecs.register_task_definition, family="fid", tags=[], containerDefinitions=[
+        {"name": "main", "image": "busybox", "memory": 32}]) == (
+        "ClientException", "Tags can not be empty.")
+    assert register(ecs).endswith(":1")  # no revision was taken by the refusal
