@@ -218,3 +218,18 @@ def test_registering_with_an_empty_tag_list_is_refused(ecs):
         {"name": "main", "image": "busybox", "memory": 32}]) == (
         "ClientException", "Tags can not be empty.")
     assert register(ecs).endswith(":1")  # no revision was taken by the refusal
+
+
+def test_describing_a_task_id_of_no_tasks_length_is_refused(ecs, cluster):
+    # `aws ecs describe-tasks --tasks $(aws ecs list-tasks ... --query "taskArns[0]" --output
+    # text)` with no task passes "None": "An error occurred (InvalidParameterException) when
+    # calling the DescribeTasks operation: taskId length should be one of [32,36]" (an AWS CLI
+    # transcript kept in a public repository).
+    length = ("InvalidParameterException", "taskId length should be one of [32,36]")
+    assert error_of(ecs.describe_tasks, cluster=cluster, tasks=["None"]) == length
+    arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
+    assert error_of(ecs.describe_tasks, cluster=cluster,
+                    tasks=[arn.replace(":cluster/", ":task/") + "/abc"]) == length
+    for missing in ("0" * 32, "0" * 8 + "-0000-0000-0000-" + "0" * 12):
+        assert ecs.describe_tasks(cluster=cluster, tasks=[missing])["failures"] == [
+            {"arn": missing, "reason": "MISSING"}]
