@@ -1,6 +1,9 @@
 """ECS's answers where a review against AWS found ours differed: a capacity provider still on a
 cluster is not deleted yet the call succeeds (updateStatus DELETE_FAILED); deployment
-configurations out of range; Service Connect namespaces that are real Cloud Map namespaces."""
+configurations out of range; Service Connect namespaces that are real Cloud Map namespaces;
+error texts AWS users quote (an unknown or inactive task definition launched, a deleted cluster,
+ARNs with too many parts, task ids of no task's length, invalid task sizes, empty tag lists);
+the EXTERNAL compatibility ECS lists first."""
 
 import pytest
 from botocore.exceptions import ClientError
