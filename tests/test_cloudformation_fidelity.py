@@ -408,3 +408,25 @@ def test_a_property_the_type_does_not_have_fails_the_resource_as_its_schema_does
         "Properties validation failed for resource Cluster with message: "
         "#: extraneous key [ClusterSetings] is not permitted"]
     assert clean_emulator.client("ecs").describe_clusters(clusters=["typo"])["clusters"] == []
+
+
+def test_a_stacks_delete_goes_from_what_refers_to_the_rest(clean_emulator):
+    """The task definition after the service that runs it, the cluster last (the task
+    definition was deregistered while its service still ran)."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {
+        "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "ContainerDefinitions": [{"Name": "main", "Image": "ecs-emulator-test/busybox",
+                                      "Memory": 32, "Command": SERVE}]}},
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "TaskDef"},
+            "DesiredCount": 0}}}}
+    cfn.create_stack(StackName="order", TemplateBody=json.dumps(body))
+    assert status(cfn, "order") == "CREATE_COMPLETE"
+    cfn.delete_stack(StackName="order")
+    events = list(reversed(cfn.describe_stack_events(StackName="order")["StackEvents"]))
+    deleted = [e["LogicalResourceId"] for e in events
+               if e["ResourceStatus"] == "DELETE_COMPLETE" and e["LogicalResourceId"] != "order"]
+    assert deleted.index("Service") < deleted.index("TaskDef")
+    assert deleted.index("Service") < deleted.index("Cluster")

@@ -19,8 +19,8 @@ from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import (ec2_network, parameter_values, replacements, stack_lock,
                                      teardown)
 from emulator.cloudformation.errors import validation_error
-from emulator.cloudformation.resource import (PropertiesInvalid, ResourceFailed, acting_as,
-                                              check_stack_resource, enforcing)
+from emulator.cloudformation.resource import (NotYet, PropertiesInvalid, ResourceFailed,
+                                              acting_as, check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import find_stack, keep_role
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,10 @@ def wrap_delete_resource(original):
         stack, kind = stack_of(self), resource_json.get("Type", "")
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
         physical_id = getattr(parsed_resource, "physical_resource_id", "") or ""
+        if getattr(self, "_emulator_deleting_all", False) and _still_used(self, logical_id):
+            # CloudFormation deletes what refers to a resource before it (a service before
+            # its task definition); moto's rounds go in no order and try this one again.
+            raise NotYet(f"{logical_id} is still referred to.")
         last = delete_reasons(self).get((logical_id, physical_id))
         if last is not None and last[2]:
             # It did not settle within the stabilize timeout (a service whose tasks do not
@@ -230,6 +234,19 @@ def _report_delete_failures(stack) -> None:
     for (logical_id, physical_id), (kind, reason, _) in sorted(reasons.items()):
         add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
     reasons.clear()
+
+
+def _still_used(resources_map, logical_id: str) -> bool:
+    """Whether a resource of the stack not yet deleted, and to be deleted (not one kept by
+    `DeletionPolicy: Retain`, which stays), refers to this one (Ref, Fn::GetAtt, DependsOn)."""
+    from emulator.cloudformation.update_scope import references
+
+    template = resources_map._resource_json_map
+    return any(logical_id in references(template[other])
+               for other, resource in resources_map._parsed_resources.items()
+               if other != logical_id and isinstance(template.get(other), dict)
+               and template[other].get("DeletionPolicy") != "Retain"
+               and resource is not None and not isinstance(resource, str))
 
 
 def _told_since_stack_event(stack, logical_id: str, physical_id: str) -> bool:
