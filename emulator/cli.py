@@ -79,7 +79,19 @@ def _run_client(handler, args) -> int:
         output.error(str(error))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     return 1
+
+
+def _reader_gone() -> int:
+    """`ecs-emulator ps | head -1`: the reader closed the pipe. Quiet, as a Unix tool killed by
+    SIGPIPE is (Python turns it into an exception, and its flush of stdout at exit would write a
+    second traceback), with that tool's exit status, 128 + SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 def _serve_only(argv: list[str]) -> bool:

@@ -3,7 +3,10 @@ main(argv) against the plugin's emulator, over HTTP as a user's would."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -63,6 +66,40 @@ def test_status_when_nothing_listens(cli):
     code, _, err = cli("status", "--endpoint-url", f"http://127.0.0.1:{port}")
     assert code == 1
     assert f"cannot reach the emulator at http://127.0.0.1:{port}" in err
+
+
+
+@pytest.mark.parametrize("command", [["status"], ["ps"], ["logs", "abc"], ["exec", "abc", "--", "sh"],
+                                     ["reset"], ["compose", "service", "ps"]])
+@pytest.mark.parametrize("endpoint", ["localhost:4566", "notaurl", "ftp://127.0.0.1:4566",
+                                      "http://127.0.0.1:99999", "http://[::1", "http://:4566"])
+def test_an_endpoint_that_is_no_url_is_one_line_not_a_traceback(cli, command, endpoint):
+    # `localhost:4566` (no scheme) is the usual slip; urllib and botocore raised ValueError
+    # deep inside the first call for most of these (a traceback), or said "unknown url type".
+    code, _, err = cli(command[0], "--endpoint-url", endpoint, *command[1:])
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].endswith(
+        f"] --endpoint-url / AWS_ENDPOINT_URL {endpoint!r} is not an http:// or https:// URL "
+        "with a host and a valid port (e.g. http://127.0.0.1:4566)")
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(clean_emulator, tmp_path):
+    # `ecs-emulator ps | head -1`: a Unix tool dies of SIGPIPE without a word; this one printed
+    # a BrokenPipeError traceback.
+    environment = {**os.environ, "AWS_ENDPOINT_URL": clean_emulator.endpoint_url,
+                   "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": clean_emulator.region}
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "emulator", "status"], stdout=writer,
+                              stderr=subprocess.PIPE, env=environment, timeout=60)
+    finally:
+        os.close(writer)
+    assert done.stderr.decode() == ""
+    assert done.returncode == 141
 
 
 def test_ps_shows_the_address_a_port_is_reached_at(cli, cluster, ecs, busybox_image):

@@ -29,7 +29,22 @@ class CliError(Exception):
 
 def endpoint_from(args) -> str:
     given = getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
-    return (given or DEFAULT_ENDPOINT).rstrip("/")
+    return _checked_endpoint((given or DEFAULT_ENDPOINT).rstrip("/"))
+
+
+def _checked_endpoint(url: str) -> str:
+    """The endpoint, refused in one line where it is no http(s) URL with a host and a port that
+    can be: urllib and botocore would raise a ValueError deep inside the first call (a
+    traceback), or say "unknown url type: localhost" for the common `localhost:4566`."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0  # .port raises on one out of range
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        parts, port_ok = None, False
+    if port_ok and parts.scheme in ("http", "https") and parts.hostname:
+        return url
+    raise CliError(f"--endpoint-url / AWS_ENDPOINT_URL {url!r} is not an http:// or https:// "
+                   f"URL with a host and a valid port (e.g. {DEFAULT_ENDPOINT})")
 
 
 def region_from(args, configured: str | None = None) -> str:
