@@ -7,6 +7,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from datetime import datetime
 
 import pytest
 
@@ -138,6 +140,12 @@ def test_logs_from_docker_without_awslogs(cli, cluster, ecs, busybox_image):
                             lambda result: "second line" in result[1])
     assert code == 0
     assert sorted(out.splitlines()) == ["first line", "second line"]  # two pipes: any order
+    # --timestamps stamps Docker's lines too, as CloudWatch's are (it was ignored for them).
+    code, out, _ = cli("logs", task_id, "--timestamps")
+    stamped = [line.split("\t") for line in out.splitlines()]
+    assert code == 0 and sorted(message for _, message in stamped) == ["first line", "second line"]
+    for stamp, _ in stamped:
+        assert abs(datetime.fromisoformat(stamp).timestamp() - time.time()) < 120
     code, _, err = cli("logs", task_id, "--container", "nope")
     assert code == 1 and "has no container 'nope'" in err
 
