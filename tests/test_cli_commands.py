@@ -194,6 +194,21 @@ def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster,
     assert code == 1 and "has no container 'nope'" in err
 
 
+def test_exec_passes_a_piped_stdin_to_the_command(cluster, ecs, busybox_image, clean_emulator,
+                                                 tmp_path):
+    # `ecs-emulator exec T -- sh < script.sh`, as `docker exec -i`: the pipe was not passed, and
+    # the command read nothing.
+    arn = run_busybox(ecs, busybox_image, "sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    environment = {**os.environ, "AWS_ENDPOINT_URL": clean_emulator.endpoint_url,
+                   "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": clean_emulator.region}
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator", "exec", arn.rsplit("/", 1)[1], "--", "sh"],
+        input=b"echo from-the-pipe; exit 4\n", capture_output=True, env=environment, timeout=60)
+    assert (done.returncode, done.stdout) == (4, b"from-the-pipe\n"), done.stderr
+
+
 def test_exec_into_a_stopped_task_is_refused(cli, cluster, ecs, busybox_image):
     arn = run_busybox(ecs, busybox_image, "true")
     wait_for_task(ecs, CLUSTER, arn, "STOPPED")
