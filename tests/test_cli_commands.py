@@ -3,10 +3,12 @@ main(argv) against the plugin's emulator, over HTTP as a user's would."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 
@@ -85,6 +87,33 @@ def test_an_endpoint_that_is_no_url_is_one_line_not_a_traceback(cli, command, en
     assert lines[0].endswith(
         f"] --endpoint-url / AWS_ENDPOINT_URL {endpoint!r} is not an http:// or https:// URL "
         "with a host and a valid port (e.g. http://127.0.0.1:4566)")
+
+
+@pytest.fixture
+def another_server():
+    """A web server that is not the emulator: it answers every request with an HTML page (501)."""
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):  # its lines would mix with the command's stderr
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("command", [["status"], ["ps"], ["reset"], ["engines"]])
+def test_a_server_that_is_not_the_emulator_is_named_in_one_line(cli, another_server, command):
+    # The front doors' port, or another server on the port: its HTML page was printed whole.
+    code, _, err = cli(command[0], "--endpoint-url", another_server, *command[1:])
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "<" not in lines[0]
+    assert f"the server at {another_server} answered HTTP 50" in lines[0] or \
+        f"the server at {another_server} answered HTTP 40" in lines[0]
+    assert "is it the emulator's port?" in lines[0]
 
 
 def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(clean_emulator, tmp_path):

@@ -135,8 +135,10 @@ class Connection:
             with urllib.request.urlopen(request, timeout=30) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
-            raise CliError(f"{method} {path}: HTTP {error.code}: {_message(error.read())}") \
-                from None
+            message = _message(error.read())
+            if message is None:
+                raise CliError(not_the_emulator(self.endpoint_url, error.code)) from None
+            raise CliError(f"{method} {path}: HTTP {error.code}: {message}") from None
         except urllib.error.URLError as error:
             raise CliError(unreachable(self.endpoint_url, error.reason)) from None
         except OSError as error:  # a timeout or a reset connection, after the request was sent
@@ -159,11 +161,20 @@ def unreachable(endpoint: str, reason) -> str:
             "`ecs-emulator serve` or point --endpoint-url / AWS_ENDPOINT_URL at it")
 
 
-def _message(payload: bytes) -> str:
+def not_the_emulator(endpoint: str, status) -> str:
+    """A server on the endpoint answered, but not as the emulator answers (an HTML error page of
+    the front doors' port or of another server): one line that says so, not the page."""
+    return (f"the server at {endpoint} answered HTTP {status} without the emulator's JSON: is it "
+            "the emulator's port? (`ecs-emulator serve` prints its address; the front doors' "
+            "port is another)")
+
+
+def _message(payload: bytes) -> str | None:
+    """The emulator's error message in a JSON body; None for a body that is none of its own."""
     try:
         body = json.loads(payload)
     except ValueError:
-        return payload.decode(errors="replace")[:200]
+        return None
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error") or body)
     return str(body)
