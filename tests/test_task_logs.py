@@ -4,6 +4,7 @@ AWS CLI; plus the pure pieces (multiline joining, strftime patterns, batching) w
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from emulator.engine.task_log_shipper import (
     strftime_regex,
 )
 from emulator.engine.task_logs import awslogs_options
-from emulator.runtime.docker_streams import parse_timestamp
+from emulator.runtime.docker_streams import MAX_LINE_BYTES, log_lines, parse_timestamp
 from tests.waiting import wait_for, wait_for_task
 
 
@@ -109,6 +110,31 @@ def test_last_line_of_a_fast_exit_is_there_when_the_task_is_stopped(ecs, cluster
     # the stderr line may land among the last stdout lines; each stream keeps its own order.
     assert [line for line in found if line != "bye"] == [f"line-{i}" for i in range(1, 201)]
     assert found.count("bye") == 1
+
+
+@pytest.mark.docker
+def test_a_line_that_never_ends_is_shipped_in_pieces_while_the_task_runs(ecs, cluster, logs,
+                                                                         busybox_image):
+    # A container's code decides when its line ends: one that never does was held whole in the
+    # emulator's memory (and nothing of it shipped) until the container stopped.
+    logs.create_log_group(logGroupName="endless")
+    size = 3 * MAX_LINE_BYTES
+    script = (f"head -c {size} /dev/zero | tr '\\0' a; "
+              "trap 'exit 0' TERM; while true; do sleep 1; done")
+    arn = run_script(ecs, cluster, busybox_image, script, awslogs("endless"))
+    stream = f"app/main/{arn.rsplit('/', 1)[1]}"
+
+    def shipped():
+        return sum(map(len, messages(logs, "endless", stream))) if _has_stream(logs, "endless") \
+            else 0
+    wait_for(shipped, lambda count: count >= 2 * MAX_LINE_BYTES, timeout=60)
+    assert wait_for_task(ecs, cluster, arn, "RUNNING")["lastStatus"] == "RUNNING"
+
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+    found = messages(logs, "endless", stream)
+    assert "".join(found) == "a" * size  # every byte, none twice, no timestamp among them
+    assert max(map(len, found)) <= MAX_EVENT_BYTES
 
 
 @pytest.mark.docker
@@ -361,6 +387,56 @@ def test_shipper_puts_a_joined_event_when_no_line_comes_to_end_it(monkeypatch):
         release.set()
     assert shipper.join(timeout=30)
     assert puts == [[{"timestamp": 1000, "message": "START a\n  more\n"}]]
+
+
+def _frame(payload: bytes, stream: int = 1) -> bytes:
+    """One frame of Docker's multiplexed log body."""
+    return struct.pack(">BxxxL", stream, len(payload)) + payload
+
+
+def test_a_line_without_end_comes_out_in_pieces_with_its_timestamp():
+    stamp = b"2026-12-07T02:00:00.5Z "
+    # The cut falls inside the "é" (two bytes), after the timestamp: it goes before it.
+    text = ("x" * (MAX_LINE_BYTES - len(stamp) - 1) + "\u00e9" + "y" * MAX_LINE_BYTES).encode()
+    chunks = [_frame((stamp if at == 0 else b"2026-12-07T02:00:09Z ") + text[at:at + 16384])
+              for at in range(0, len(text), 16384)]
+    seen = []
+    for line in log_lines(iter(chunks), tty=False):
+        seen.append(line)
+        if len(seen) == 2:
+            break  # given out before the line ends: nothing more needs to be read
+    assert [(stamp_s, stream) for stamp_s, stream, _ in seen] == [
+        (parse_timestamp("2026-12-07T02:00:00.5Z"), "stdout")] * 2
+    assert len(seen[0][2].encode()) <= MAX_LINE_BYTES
+    assert seen[0][2] + seen[1][2] == text.decode()[:len(seen[0][2]) + len(seen[1][2])]
+    assert seen[0][2].endswith("x") and seen[1][2].startswith("\u00e9")  # no character cut
+
+
+def test_the_shipper_reads_ahead_only_so_many_bytes():
+    import emulator.engine.task_log_shipper as shipper_module
+
+    line = "z" * MAX_LINE_BYTES
+    read, release = [], threading.Event()
+
+    class Endless(_Runtime):
+        def logs(self, container_id, since=None, follow=False):
+            for index in range(10_000):
+                read.append(index)
+                yield (1.0, "stdout", line)
+
+    class Stuck(_Backend):
+        def put_log_events(self, group, stream, events):
+            release.wait(30)  # CloudWatch Logs behind: the reader must wait, not hold it all
+
+    shipper = LogShipper(Endless([]), "c" * 64, Stuck(), "g", "s", None)
+    shipper.start()
+    try:
+        time.sleep(1.0)
+        # Read so far: the lines queued (a line past the bound at most), the writer's batch
+        # (a batch's bytes, and the line that filled it) and the reader's line in hand.
+        assert len(read) * MAX_LINE_BYTES <= shipper_module._QUEUE_BYTES + 4 * MAX_LINE_BYTES
+    finally:
+        release.set()
 
 
 def test_an_adopted_container_ships_on_from_its_streams_last_event_not_from_the_start():

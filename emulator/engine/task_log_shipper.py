@@ -31,6 +31,9 @@ MAX_EVENT_BYTES = 262_144 - EVENT_OVERHEAD_BYTES
 # its shipper started) must still be joined.
 MULTILINE_FLUSH_S = 5.0
 _QUEUE_LINES = 10_000  # lines read ahead of the writer; the reader waits beyond that
+# ... or beyond this many bytes of them: a line may be up to docker_streams.MAX_LINE_BYTES, and
+# 10,000 of those held for a writer that falls behind would be 10 GiB of this process's memory.
+_QUEUE_BYTES = 16 << 20
 _END = object()
 
 # Docker's table for awslogs-datetime-format: strftime directives -> regular expressions.
@@ -160,6 +163,8 @@ class LogShipper:
         self._joiner = EventJoiner(pattern)
         self._pending_read_at: float | None = None  # when the event being joined began
         self._lines: queue.Queue = queue.Queue(maxsize=_QUEUE_LINES)
+        self._queued_bytes = 0  # of the lines in self._lines; the reader waits above _QUEUE_BYTES
+        self._room = threading.Condition()
         name = container_id[:12]
         self._reader = threading.Thread(target=self._read, name=f"logs-read-{name}", daemon=True)
         self._writer = threading.Thread(target=self._write, name=f"logs-put-{name}", daemon=True)
@@ -184,6 +189,7 @@ class LogShipper:
         try:
             for stamp, _stream, line in self.runtime.logs(self.container_id, since=self.since,
                                                      follow=True):
+                self._wait_for_room(len(line))
                 self._lines.put((int(stamp * 1000), line))
         except Exception as error:  # Docker went away; ship what was read
             log.warning("reading the log of container %s failed: %s", self.container_id, error)
@@ -204,6 +210,7 @@ class LogShipper:
     def _take(self) -> tuple[list[tuple[int, str]], bool]:
         """The events from the lines at hand (waiting for the first); True once the log ended."""
         events: list[tuple[int, str]] = []
+        taken_bytes = 0  # a batch's worth is put before more is taken: lines may be long
         try:
             item = self._lines.get(timeout=self._wait_s())
         except queue.Empty:
@@ -211,18 +218,30 @@ class LogShipper:
         while True:
             if item is _END:
                 return events, True
+            self._made_room(len(item[1]))
+            taken_bytes += len(item[1])
             done = self._joiner.feed(*item)
             if self._joiner.pending_since is None:
                 self._pending_read_at = None
             elif done or self._pending_read_at is None:  # this line began a joined event
                 self._pending_read_at = time.monotonic()
             events += done
-            if len(events) >= MAX_BATCH_EVENTS:
+            if len(events) >= MAX_BATCH_EVENTS or taken_bytes >= MAX_BATCH_BYTES:
                 return events, False
             try:
                 item = self._lines.get_nowait()
             except queue.Empty:
                 return events, False
+
+    def _wait_for_room(self, size: int) -> None:
+        with self._room:
+            self._room.wait_for(lambda: self._queued_bytes <= _QUEUE_BYTES)
+            self._queued_bytes += size
+
+    def _made_room(self, size: int) -> None:
+        with self._room:
+            self._queued_bytes -= size
+            self._room.notify()
 
     def _wait_s(self) -> float | None:
         """Block for the next line, but not past the moment a pending multiline event is due."""

@@ -172,6 +172,22 @@ def _split_timestamp(line: str) -> tuple[float, str]:
 
 _STREAMS = {1: "stdout", 2: "stderr"}
 _CONTINUATION_STAMP = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) ")
+# A line is held until its newline comes, and a container's code decides when that is: one that
+# never writes a newline (`cat /dev/zero | tr '\0' a`) grew the line in this process's memory
+# without bound, each frame copying and scanning all of it. Past this many bytes the line held
+# so far is given out as a line of its own, and what follows carries its timestamp on.
+MAX_LINE_BYTES = 1 << 20
+
+
+def _cut_long_line(held: bytes) -> tuple[bytes, bytes]:
+    """(the first MAX_LINE_BYTES of `held` as a line, the rest with the same timestamp), cut
+    between UTF-8 characters, not inside one."""
+    stamped = _CONTINUATION_STAMP.match(held)
+    prefix = stamped.group(0) if stamped else b""
+    cut = MAX_LINE_BYTES
+    while cut > MAX_LINE_BYTES - 3 and (held[cut] & 0xC0) == 0x80:  # a continuation byte
+        cut -= 1  # (a character has at most 3 of them; more is not UTF-8: cut there anyway)
+    return held[:cut], prefix + held[cut:]
 
 
 def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, str]]:
@@ -199,6 +215,9 @@ def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, 
                 data = _CONTINUATION_STAMP.sub(b"", data, count=1)
             buffers[stream] += data
             *lines, buffers[stream] = buffers[stream].split(b"\n")
+            while len(buffers[stream]) > MAX_LINE_BYTES:
+                piece, buffers[stream] = _cut_long_line(buffers[stream])
+                lines.append(piece)
             for line in lines:
                 if tty:
                     line = line.rstrip(b"\r")
