@@ -456,3 +456,26 @@ def test_an_adopted_container_ships_on_from_its_streams_last_event_not_from_the_
                                             "awslogs-stream-prefix": "web"}}}, "us-east-1")
     assert _shipped_until(backend, options, "web/main/abc") == (now_ms + 1) / 1000
     assert _shipped_until(backend, options, "web/main/other") is None
+
+
+def test_a_stream_keeps_its_newest_events_only_up_to_a_bound(monkeypatch):
+    # moto holds every event in the emulator's memory: a task logging in a loop grew it forever.
+    import emulator.engine.task_log_shipper as shipper_module
+    from moto.logs.models import LogsBackend
+
+    monkeypatch.setattr(shipper_module, "STREAM_KEEP_BYTES", 4000)
+    backend = LogsBackend("us-east-1", "123456789012")
+    backend.create_log_group("chatty", {})
+    now = time.time()  # moto refuses events older than 14 days
+    lines = [(now + index / 1000, "stdout", f"line-{index:05d}" + "." * 90)
+             for index in range(200)]  # 100 characters each: 20,000 in all
+    shipper = LogShipper(_Runtime(lines), "c" * 64, backend, "chatty", "s", None)
+    shipper.start()
+    assert shipper.join(timeout=30)
+
+    kept = [event.message for event in backend.groups["chatty"].streams["s"].events]
+    cost = sum(len(message) + shipper_module.EVENT_MEMORY_BYTES for message in kept)
+    assert 2000 < cost <= 4000  # trimmed to three quarters of the bound when it passed it
+    assert kept == [line for _, _, line in lines[-len(kept):]]  # the newest, in order
+    described = backend.groups["chatty"].streams["s"].to_describe_dict()
+    assert described["storedBytes"] == sum(map(len, kept))

@@ -34,6 +34,13 @@ _QUEUE_LINES = 10_000  # lines read ahead of the writer; the reader waits beyond
 # ... or beyond this many bytes of them: a line may be up to docker_streams.MAX_LINE_BYTES, and
 # 10,000 of those held for a writer that falls behind would be 10 GiB of this process's memory.
 _QUEUE_BYTES = 16 << 20
+# moto keeps every event in this process's memory, and reads them all (and sorts them) for each
+# GetLogEvents: a task logging in a loop (`yes`) grew the emulator by about 3 MB a second, for as
+# long as it ran. A stream a shipper writes keeps its newest events up to about this much of
+# this process's memory (Docker's json-file keeps 60 MB of a container's own log); past it the
+# oldest go, down to three quarters of it, so that a trim is rare.
+STREAM_KEEP_BYTES = 64 << 20
+EVENT_MEMORY_BYTES = 200  # what moto's event costs besides its message (measured: about 150)
 _END = object()
 
 # Docker's table for awslogs-datetime-format: strftime directives -> regular expressions.
@@ -257,6 +264,25 @@ class LogShipper:
             except Exception as error:  # the group or stream was deleted under us
                 log.warning("putting %d events into %s/%s failed: %s", len(batch), self.group,
                             self.stream, error)
+        if events:
+            keep_newest(self.backend, self.group, self.stream)
+
+
+def keep_newest(backend, group: str, stream: str) -> None:
+    """Drop a moto stream's oldest events once they cost more than STREAM_KEEP_BYTES."""
+    log_stream = getattr(backend, "groups", {}).get(group)
+    log_stream = log_stream.streams.get(stream) if log_stream is not None else None
+    if log_stream is None:
+        return
+    events, kept = log_stream.events, log_stream.stored_bytes  # moto's sum of message lengths
+    cost, first = kept + EVENT_MEMORY_BYTES * len(events), 0
+    if cost <= STREAM_KEEP_BYTES:
+        return
+    while first < len(events) and cost > STREAM_KEEP_BYTES * 3 // 4:
+        size = len(events[first].message)
+        kept, cost, first = kept - size, cost - size - EVENT_MEMORY_BYTES, first + 1
+    # A new list in one step: a GetLogEvents reading the old one meanwhile reads it whole.
+    log_stream.events, log_stream.stored_bytes = events[first:], kept
 
 
 def _utf8_len(text: str) -> int:
