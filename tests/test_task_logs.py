@@ -479,3 +479,25 @@ def test_a_stream_keeps_its_newest_events_only_up_to_a_bound(monkeypatch):
     assert kept == [line for _, _, line in lines[-len(kept):]]  # the newest, in order
     described = backend.groups["chatty"].streams["s"].to_describe_dict()
     assert described["storedBytes"] == sum(map(len, kept))
+
+
+def test_log_events_dropped_or_deleted_leave_the_emulators_memory(logs):
+    # moto kept every model instance it made: a deleted group's events (or those a stream
+    # dropped) stayed in memory until a reset (aws/moto_memory.py).
+    import gc
+
+    from moto.logs.models import LogEvent
+
+    def live_events():
+        gc.collect()
+        return sum(isinstance(thing, LogEvent) for thing in gc.get_objects())
+
+    before = live_events()
+    logs.create_log_group(logGroupName="gone")
+    logs.create_log_stream(logGroupName="gone", logStreamName="s")
+    now_ms = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="gone", logStreamName="s", logEvents=[
+        {"timestamp": now_ms, "message": f"event {index}"} for index in range(500)])
+    assert live_events() >= before + 500
+    logs.delete_log_group(logGroupName="gone")
+    assert live_events() < before + 50  # other tests' streams may ship meanwhile
