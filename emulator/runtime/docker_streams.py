@@ -7,6 +7,7 @@ once `until_stopped` is set: a watcher closes the socket under the blocked reade
 from __future__ import annotations
 
 import calendar
+import functools
 import logging
 import re
 import struct
@@ -158,8 +159,14 @@ def parse_timestamp(text: str) -> float:
         offset = sign * (int(text[-5:-3]) * 3600 + int(text[-2:]) * 60)
         text = text[:-6]
     whole, _, fraction = text.partition(".")
-    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
-    return seconds - offset + (float("0." + fraction) if fraction else 0.0)
+    return _whole_seconds(whole) - offset + (float("0." + fraction) if fraction else 0.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _whole_seconds(whole: str) -> int:
+    # Lines of a log come many to a second: strptime was most of the time a chatty task's lines
+    # took to read (the emulator's threads wait on it), once per line.
+    return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
 
 
 def _split_timestamp(line: str) -> tuple[float, str]:
@@ -202,13 +209,14 @@ def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, 
             frames = [("stdout", chunk)]
         else:
             pending += chunk
-            frames = []
-            while len(pending) >= 8:
-                kind, size = struct.unpack(">BxxxL", pending[:8])
-                if len(pending) < 8 + size:
+            frames, at = [], 0  # cut once per chunk: a chunk holds thousands of short frames
+            while len(pending) - at >= 8:
+                kind, size = struct.unpack_from(">BxxxL", pending, at)
+                if len(pending) - at < 8 + size:
                     break
-                frames.append((_STREAMS.get(kind, "stdout"), pending[8:8 + size]))
-                pending = pending[8 + size:]
+                frames.append((_STREAMS.get(kind, "stdout"), pending[at + 8:at + 8 + size]))
+                at += 8 + size
+            pending = pending[at:]
         for stream, data in frames:
             if buffers[stream] and not tty:
                 # A line over 16 KiB comes as several messages, each with its own timestamp.
