@@ -179,6 +179,9 @@ class MotoBridge:
                     )
 
                     moto_containment.install()
+                    from emulator.aws import moto_memory
+
+                    moto_memory.install()
                     # moto's server grants every origin CORS (its preflights reflect any
                     # Origin and allow any header): a page of another origin would read the
                     # answers. Off, as MOTO_DISABLE_GLOBAL_CORS=true does; read when each
