@@ -43,6 +43,12 @@ _NAMES_KEPT = 512
 _titled: dict[bytes, bytes] = {}  # a header name as sent -> as cheroot keys it
 _environ_keys: dict[bytes, str] = {}  # a header name as keyed -> its environ key
 _CONTENT_LENGTH = b"Content-Length"
+BARE_CR = "A bare CR in a request line or header line."
+
+
+class BareCR(ValueError):
+    """RFC 9112 §2.2: a bare CR must be refused (or replaced with SP) before anything else reads
+    the message; a proxy in front of us may have taken it for the end of a line."""
 
 
 class HeadReader(cheroot_server.SizeCheckWrapper):
@@ -67,6 +73,8 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
         self.bytes_read += len(data)
         if maxlen and self.bytes_read > maxlen:
             raise errors.MaxSizeExceeded
+        if data.find(b"\r", 0, len(data) - 2) != -1:
+            raise BareCR(BARE_CR)
         return data
 
     def buffered_lines(self) -> list[bytes] | None:
@@ -93,7 +101,7 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
             return None
         head = data[:end]
         # A line ending in a bare LF, or a bare CR inside one: the line by line way, which
-        # answers them as it always has.
+        # refuses both.
         if head.count(b"\n") != head.count(_CRLF) or head.count(b"\r") != head.count(_CRLF):
             return None
         rfile.read(size)
@@ -185,6 +193,9 @@ def parse_request(req) -> None:
         req.simple_response(
             "414 Request-URI Too Long",
             "The Request-URI sent with the request exceeds the maximum allowed bytes.")
+        return
+    except BareCR as refused:  # (in a header line, cheroot answers the ValueError the same)
+        req.simple_response("400 Bad Request", str(refused))
         return
     if not success:
         return
