@@ -17,7 +17,10 @@ and formats the Date header anew each time. The same results come from fewer cal
 - the Date header is formatted once a second, and the response head made with one look-up set.
 
 What a request may be and how each malformed one is answered stays cheroot's: the parsing is its
-code with the per-call overhead taken out, and tests/test_hostile_http.py holds the answers.
+code with the per-call overhead taken out, and tests/test_hostile_http.py holds the answers. Where
+cheroot let through what RFC 9112 says to refuse, it is refused here: whitespace before a colon,
+a folded line, a bare CR inside a request line or header line (read line by line: a whole head
+with a bare CR is left to that way).
 """
 
 from __future__ import annotations
