@@ -49,6 +49,12 @@ _CONTENT_LENGTH = b"Content-Length"
 BARE_CR = "A bare CR in a request line or header line."
 
 
+def _refuse_bare_cr(line: bytes) -> None:
+    """Raise BareCR when a CR stands anywhere but before the line's closing LF."""
+    if line.find(b"\r", 0, len(line) - 2) != -1:
+        raise BareCR(BARE_CR)
+
+
 class BareCR(ValueError):
     """RFC 9112 §2.2: a bare CR must be refused (or replaced with SP) before anything else reads
     the message; a proxy in front of us may have taken it for the end of a line."""
@@ -64,7 +70,9 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
     def unread(self, line: bytes) -> None:
         self._unread = line
 
-    def readline(self, size=None):
+    def readline(self, size=None, check_cr: bool = True):
+        """A line; `check_cr=False` leaves the bare CR check to the caller (_plain_request_line:
+        a line it knows has none)."""
         if self._unread is not None:
             line, self._unread = self._unread, None
             return line
@@ -76,8 +84,8 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
         self.bytes_read += len(data)
         if maxlen and self.bytes_read > maxlen:
             raise errors.MaxSizeExceeded
-        if data.find(b"\r", 0, len(data) - 2) != -1:
-            raise BareCR(BARE_CR)
+        if check_cr:
+            _refuse_bare_cr(data)
         return data
 
     def buffered_lines(self) -> list[bytes] | None:
@@ -216,9 +224,10 @@ def parse_request(req) -> None:
 def _plain_request_line(req) -> bool:
     """Whether the request line was one of _PLAIN_LINES, set as read_request_line sets it; any
     other is given back to the reader for read_request_line."""
-    line = req.rfile.readline()
+    line = req.rfile.readline(check_cr=False)
     method = _PLAIN_LINES.get(line)
     if method is None or req.server.protocol != "HTTP/1.1":
+        _refuse_bare_cr(line)
         req.rfile.unread(line)
         return False
     req.started_request = True
