@@ -1,6 +1,9 @@
 """ECS's answers where a review against AWS found ours differed: a capacity provider still on a
 cluster is not deleted yet the call succeeds (updateStatus DELETE_FAILED); deployment
-configurations out of range; Service Connect namespaces that are real Cloud Map namespaces."""
+configurations out of range; Service Connect namespaces that are real Cloud Map namespaces;
+error texts AWS users quote (an unknown or inactive task definition launched, a deleted cluster,
+ARNs with too many parts, task ids of no task's length, invalid task sizes, empty tag lists);
+the EXTERNAL compatibility ECS lists first."""
 
 import pytest
 from botocore.exceptions import ClientError
@@ -95,3 +98,141 @@ def test_circuit_breaker_does_not_go_with_a_classic_load_balancer(ecs, cluster):
     assert error_of(ecs.update_service, cluster=cluster, service="clb",
                     deploymentConfiguration=breaker) == refusal
     ecs.delete_service(cluster=cluster, service="clb", force=True)
+
+
+def test_a_launch_naming_an_unknown_task_definition_says_it_is_not_found(ecs, cluster):
+    # AWS's words, as users quote them (GitHub: Cloud-CV/EvalAI#2419 for CreateService,
+    # remind101/empire#353); DescribeTaskDefinition keeps its own "Unable to describe...".
+    ecs.create_service(cluster=cluster, serviceName="known", taskDefinition=register(ecs),
+                       desiredCount=0)
+    not_found = ("ClientException", "TaskDefinition not found.")
+    for ref in ("nope", "fid:99"):
+        assert error_of(ecs.run_task, cluster=cluster, taskDefinition=ref) == not_found
+        assert error_of(ecs.create_service, cluster=cluster, serviceName="new",
+                        taskDefinition=ref, desiredCount=0) == not_found
+        assert error_of(ecs.update_service, cluster=cluster, service="known",
+                        taskDefinition=ref) == not_found
+        assert error_of(ecs.describe_task_definition, taskDefinition=ref) == (
+            "ClientException", "Unable to describe task definition.")
+
+
+def test_a_launch_of_an_inactive_revision_is_refused_in_aws_words(ecs, cluster):
+    # RunTask: "InvalidParameterException: TaskDefinition is inactive" (GitHub:
+    # DefangLabs/defang#775); UpdateService: "An error occurred (ClientException) when calling
+    # the UpdateService operation: TaskDefinition is inactive" (an AWS CLI transcript). No
+    # full stop in either.
+    active = register(ecs)
+    ecs.create_service(cluster=cluster, serviceName="known", taskDefinition=active,
+                       desiredCount=0)
+    inactive = register(ecs)
+    ecs.deregister_task_definition(taskDefinition=inactive)
+    assert error_of(ecs.run_task, cluster=cluster, taskDefinition=inactive) == (
+        "InvalidParameterException", "TaskDefinition is inactive")
+    refused = ("ClientException", "TaskDefinition is inactive")
+    assert error_of(ecs.update_service, cluster=cluster, service="known",
+                    taskDefinition=inactive) == refused
+    assert error_of(ecs.create_service, cluster=cluster, serviceName="new",
+                    taskDefinition=inactive, desiredCount=0) == refused
+
+
+def test_a_definition_ecs_anywhere_could_run_lists_external_first(ecs):
+    # As DescribeTaskDefinition answers on AWS for a bridge definition that requires EC2:
+    # "compatibilities": ["EXTERNAL", "EC2"] (answers kept in public repositories). awsvpc and
+    # EFS volumes are what external instances cannot run.
+    ec2 = ecs.register_task_definition(
+        family="fid", requiresCompatibilities=["EC2"], cpu="1024", memory="800",
+        containerDefinitions=[{"name": "main", "image": "busybox"}])["taskDefinition"]
+    assert ec2["compatibilities"] == ["EXTERNAL", "EC2"]
+    assert ecs.describe_task_definition(taskDefinition="fid")["taskDefinition"][
+        "compatibilities"] == ["EXTERNAL", "EC2"]
+    fargate = ecs.register_task_definition(
+        family="fg", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+        memory="512", containerDefinitions=[{"name": "main", "image": "busybox"}])
+    assert fargate["taskDefinition"]["compatibilities"] == ["EC2", "FARGATE"]
+    efs = ecs.register_task_definition(
+        family="efs", volumes=[{"name": "v", "efsVolumeConfiguration": {
+            "fileSystemId": "fs-12345678"}}],
+        containerDefinitions=[{"name": "main", "image": "busybox", "memory": 32}])
+    assert efs["taskDefinition"]["compatibilities"] == ["EC2"]
+
+
+def test_a_deleted_cluster_is_refused_as_inactive(ecs):
+    # "An error occurred (ClusterNotFoundException) when calling the CreateService operation:
+    # The referenced cluster was inactive." (AWS CLI transcripts kept in public repositories;
+    # UpdateService and Terraform's CreateService say the same). A name never created is not
+    # found.
+    definition = register(ecs)
+    ecs.create_cluster(clusterName="gone")
+    ecs.create_service(cluster="gone", serviceName="web", taskDefinition=definition,
+                       desiredCount=0)
+    ecs.delete_service(cluster="gone", service="web")
+    ecs.delete_cluster(cluster="gone")
+    inactive = ("ClusterNotFoundException", "The referenced cluster was inactive.")
+    assert error_of(ecs.create_service, cluster="gone", serviceName="new",
+                    taskDefinition=definition, desiredCount=0) == inactive
+    assert error_of(ecs.update_service, cluster="gone", service="web", desiredCount=0) == inactive
+    assert error_of(ecs.run_task, cluster="gone", taskDefinition=definition) == inactive
+    assert error_of(ecs.run_task, cluster="never", taskDefinition=definition) == (
+        "ClusterNotFoundException", "Cluster not found.")
+
+
+def test_a_cluster_arn_inside_another_is_refused_not_read_for_its_last_part(ecs, cluster):
+    # A Pulumi user passed "arn:...:cluster/arn:...:cluster/<name>" to DescribeClusters and AWS
+    # answered "InvalidParameterException: Invalid identifier: Unexpected number of
+    # separators"; we found <name> by the ARN's last part.
+    arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
+    prefix = arn.rsplit("/", 1)[0] + "/"
+    separators = ("InvalidParameterException",
+                  "Invalid identifier: Unexpected number of separators")
+    assert error_of(ecs.describe_clusters, clusters=[prefix + arn]) == separators
+    assert error_of(ecs.describe_clusters, clusters=[prefix + "other/" + cluster]) == separators
+    assert error_of(ecs.list_services, cluster=prefix + arn) == separators
+    assert ecs.describe_clusters(clusters=[arn])["clusters"][0]["clusterName"] == cluster
+    # Two task ARNs in one string (zsh passes an unsplit "$TASKS" so): the same answer.
+    task = arn.replace(":cluster/", ":task/") + "/0123456789abcdef0123456789abcdef"
+    assert error_of(ecs.describe_tasks, cluster=cluster, tasks=[f"{task} {task}"]) == separators
+    assert ecs.describe_tasks(cluster=cluster, tasks=[task])["failures"] == [
+        {"arn": task, "reason": "MISSING"}]
+
+
+def test_describing_a_blank_task_definition_says_it_is_blank(ecs):
+    # "InvalidParameterException: Task Definition can not be blank." (GitHub:
+    # awslabs/fargatecli#11); botocore's model lets an empty string through.
+    assert error_of(ecs.describe_task_definition, taskDefinition="") == (
+        "InvalidParameterException", "Task Definition can not be blank.")
+
+
+@pytest.mark.parametrize("sizes, name", [
+    ({"cpu": "64"}, "cpu"), ({"cpu": "lots"}, "cpu"), ({"memory": "2 TB"}, "memory")])
+def test_an_invalid_task_size_is_refused_in_the_developer_guides_words(ecs, sizes, name):
+    # "An error occurred (ClientException) when calling the RegisterTaskDefinition operation:
+    # Invalid 'cpu' setting for task. For more information, see the Troubleshooting section of
+    # the Amazon ECS Developer Guide." (developer guide, task-cpu-memory-error)
+    assert error_of(ecs.register_task_definition, family="fid", containerDefinitions=[
+        {"name": "main", "image": "busybox", "memory": 32}], **sizes) == (
+        "ClientException", f"Invalid '{name}' setting for task. For more information, see the "
+        "Troubleshooting section of the Amazon ECS Developer Guide.")
+
+
+def test_registering_with_an_empty_tag_list_is_refused(ecs):
+    # "An error occurred (ClientException) when calling the RegisterTaskDefinition operation:
+    # Tags can not be empty." (GitHub: fabfuel/ecs-deploy#146, kayac/ecspresso#296)
+    assert error_of(ecs.register_task_definition, family="fid", tags=[], containerDefinitions=[
+        {"name": "main", "image": "busybox", "memory": 32}]) == (
+        "ClientException", "Tags can not be empty.")
+    assert register(ecs).endswith(":1")  # no revision was taken by the refusal
+
+
+def test_describing_a_task_id_of_no_tasks_length_is_refused(ecs, cluster):
+    # `aws ecs describe-tasks --tasks $(aws ecs list-tasks ... --query "taskArns[0]" --output
+    # text)` with no task passes "None": "An error occurred (InvalidParameterException) when
+    # calling the DescribeTasks operation: taskId length should be one of [32,36]" (an AWS CLI
+    # transcript kept in a public repository).
+    length = ("InvalidParameterException", "taskId length should be one of [32,36]")
+    assert error_of(ecs.describe_tasks, cluster=cluster, tasks=["None"]) == length
+    arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
+    assert error_of(ecs.describe_tasks, cluster=cluster,
+                    tasks=[arn.replace(":cluster/", ":task/") + "/abc"]) == length
+    for missing in ("0" * 32, "0" * 8 + "-0000-0000-0000-" + "0" * 12):
+        assert ecs.describe_tasks(cluster=cluster, tasks=[missing])["failures"] == [
+            {"arn": missing, "reason": "MISSING"}]

@@ -53,13 +53,14 @@ def _described(ecs, arns: list[str], include=None) -> tuple[str, str]:
 def test_describe_tasks_answers_the_same_text_and_each_change_at_once(ecs):
     ran = ecs.invoke("RunTask", {"cluster": "c", "taskDefinition": "f", "count": 3,
                                  "tags": [{"key": "k", "value": "v"}]}, CTX)["tasks"]
-    arns = [t["taskArn"] for t in ran] + ["missing"]
+    missing = "0" * 32  # an id of a task's length (another is refused: test_ecs_fidelity.py)
+    arns = [t["taskArn"] for t in ran] + [missing]
     store = ecs.state.store_for(CTX.account, CTX.region)
     task = store.tasks[arns[0]]
 
     first, plain = _described(ecs, arns)
     assert first == plain
-    assert json.loads(first)["failures"] == [{"arn": "missing", "reason": "MISSING"}]
+    assert json.loads(first)["failures"] == [{"arn": missing, "reason": "MISSING"}]
     assert _described(ecs, arns) == (first, plain)  # kept: the same text again
 
     changes = [

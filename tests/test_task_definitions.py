@@ -44,7 +44,8 @@ def test_register_returns_what_ecs_fills_in(ecs):
     assert definition["family"] == "web"
     assert definition["revision"] == 1
     assert definition["status"] == "ACTIVE"
-    assert definition["compatibilities"] == ["EC2"]
+    # ECS Anywhere could run it: AWS lists EXTERNAL first (test_ecs_fidelity.py)
+    assert definition["compatibilities"] == ["EXTERNAL", "EC2"]
     assert definition["registeredBy"] == f"arn:aws:iam::{ACCOUNT}:root"
     assert definition["registeredAt"] >= before
     assert definition["volumes"] == []
@@ -117,7 +118,7 @@ def test_fargate_compatibility_is_computed_without_being_required(ecs):
     assert "requiresCompatibilities" not in compatible
     bridge = register(ecs, family="b", cpu="512", memory="1024",
                       containers=[{"name": "a", "image": "nginx"}])
-    assert bridge["compatibilities"] == ["EC2"]
+    assert bridge["compatibilities"] == ["EXTERNAL", "EC2"]
     privileged = register(ecs, family="p", networkMode="awsvpc", cpu="256", memory="512",
                           containers=[{"name": "a", "image": "nginx", "privileged": True}])
     assert privileged["compatibilities"] == ["EC2"]
@@ -215,7 +216,9 @@ REFUSALS = [
     # cpu and memory
     ("bad-cpu", {"cpu": "lots"}, "Invalid 'cpu' setting for task"),
     ("bad-memory", {"memory": "2 TB"}, "Invalid 'memory' setting for task"),
-    ("ec2-cpu-low", {"cpu": "64"}, "between 128 and 196608"),
+    # AWS's words for both (developer guide, "task definition invalid CPU or memory errors")
+    ("ec2-cpu-low", {"cpu": "64"}, "Invalid 'cpu' setting for task. For more information, see "
+                                   "the Troubleshooting section of the Amazon ECS Developer Guide."),
     ("no-memory", {"containers": [{"name": "a", "image": "nginx"}]},
      "At least one of 'memory' or 'memoryReservation' must be specified"),
     ("reservation-above-memory", {"containers": [C(memory=100, memoryReservation=200)]},
@@ -562,10 +565,10 @@ def test_limits_are_accepted_at_their_edges(ecs):
 
 def test_other_launch_types_when_required(ecs):
     external = register(ecs, family="ext", requiresCompatibilities=["EXTERNAL"])
-    assert external["compatibilities"] == ["EC2", "EXTERNAL"]
+    assert external["compatibilities"] == ["EXTERNAL", "EC2"]
     managed = register(ecs, family="mi", requiresCompatibilities=["MANAGED_INSTANCES"],
                        networkMode="host")
-    assert managed["compatibilities"] == ["EC2", "MANAGED_INSTANCES"]
+    assert managed["compatibilities"] == ["EXTERNAL", "EC2", "MANAGED_INSTANCES"]  # host mode
     windows = register(ecs, family="win", containers=[{"name": "a", "image": "iis"}],
                        **fargate(cpu="1024", memory="2048", runtimePlatform={
                            "operatingSystemFamily": "WINDOWS_SERVER_2022_CORE",

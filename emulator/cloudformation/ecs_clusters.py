@@ -123,8 +123,10 @@ class TaskDefinition(ApiResource):
 
     @classmethod
     def create(cls, api, properties, name):
-        definition = api.ecs("RegisterTaskDefinition", _ecs_request(
-            api, "RegisterTaskDefinition", properties, family=name))["taskDefinition"]
+        request = _ecs_request(api, "RegisterTaskDefinition", properties, family=name)
+        if request.get("tags") == []:  # `Tags: []` is no tags; the API refuses an empty list
+            del request["tags"]
+        definition = api.ecs("RegisterTaskDefinition", request)["taskDefinition"]
         arn = definition["taskDefinitionArn"]
         return cls(arn, properties, {"TaskDefinitionArn": arn})
 

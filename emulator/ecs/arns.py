@@ -120,20 +120,35 @@ def resource_in(store, ref: str, resource_type: str) -> str | None:
     return parsed.resource if parsed.in_store(store, resource_type) else None
 
 
+# ECS's answer to an ARN with more parts than its type has, such as a cluster ARN inside
+# another ("cluster/arn:aws:ecs:...:cluster/name", a Pulumi user's DescribeClusters) or a
+# task ARN holding two ("InvalidParameterException: Invalid identifier: Unexpected number of
+# separators").
+UNEXPECTED_SEPARATORS = "Invalid identifier: Unexpected number of separators"
+
+
 def name_in(store, ref: str, resource_type: str) -> str | None:
-    """The name (last path element) `ref` gives a resource of `resource_type` in `store`, or
-    None where it names nothing here (see resource_in)."""
+    """The name `ref` gives a resource of `resource_type` (one with a bare name: a cluster,
+    a capacity provider, a gateway) in `store`, or None where it names nothing here (see
+    resource_in). An ARN whose name holds a separator is refused, not read for its last part:
+    it would name what its caller never meant."""
     resource = resource_in(store, ref, resource_type)
-    return None if resource is None else resource.rsplit("/", 1)[-1]
+    if resource is not None and resource != ref and ("/" in resource or ":" in resource):
+        raise InvalidParameterException(UNEXPECTED_SEPARATORS)
+    return resource
 
 
 def in_cluster(store, ref: str, resource_type: str, cluster_name: str) -> str | None:
     """The name or id `ref` gives a service or task of `cluster_name`: an ARN must be of
     `store`'s account and name that cluster (an old-format ARN, "<type>/<id>", names none and
-    is taken as the cluster's). None where it names nothing of that cluster."""
+    is taken as the cluster's). None where it names nothing of that cluster. An ARN with more
+    parts than that (two task ARNs in one string, as a shell that did not split them passes
+    them) is refused as ECS refuses it."""
     resource = resource_in(store, ref, resource_type)
     if resource is None or ref == resource:
         return resource
+    if resource.count("/") > 1 or ":" in resource:
+        raise InvalidParameterException(UNEXPECTED_SEPARATORS)
     owner, _, name = resource.rpartition("/")
     return name if owner in ("", cluster_name) else None
 

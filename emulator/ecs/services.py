@@ -21,6 +21,7 @@ from emulator.ecs.service_model import Deployment, Service, new_deployment_id
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
 from emulator.ecs.task_launch import (
+    INACTIVE,
     check_compatibility,
     check_network_configuration,
     check_strategy,
@@ -68,7 +69,7 @@ def create(store: EcsStore, request, created_by: str) -> Service:
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
         if definition.status != "ACTIVE":  # as UpdateService refuses it
-            raise ClientException("TaskDefinition is inactive.")
+            raise ClientException(INACTIVE)
     elif controller["type"] != "EXTERNAL":
         raise InvalidParameterException("TaskDefinition must be specified.")
     desired = _desired_count(request.desired_count, strategy)
@@ -155,7 +156,7 @@ def update(store: EcsStore, request) -> Service:
     if request.task_definition is not None:
         definition = resolve_task_definition(store, request.task_definition)
         if definition.status != "ACTIVE":
-            raise ClientException("TaskDefinition is inactive.")
+            raise ClientException(INACTIVE)
     # The kept registry must still suit a new task definition (its container, network mode).
     check_registries(store, request.service_registries if request.service_registries is not None
                      else service.service_registries if request.task_definition is not None

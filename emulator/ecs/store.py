@@ -86,8 +86,13 @@ class EcsStore:
     def cluster(self, ref: str | None, *, active: bool = True) -> Cluster:
         """The cluster named by `ref` (name or ARN; None means "default")."""
         cluster = self.find_cluster(ref or "default")
-        if cluster is None or (active and cluster.status != "ACTIVE"):
+        if cluster is None:
             raise ClusterNotFoundException("Cluster not found.")
+        if active and cluster.status != "ACTIVE":
+            # ECS's words for a deleted cluster it still describes (AWS CLI transcripts of
+            # CreateService and UpdateService: "ClusterNotFoundException ... The referenced
+            # cluster was inactive.")
+            raise ClusterNotFoundException("The referenced cluster was inactive.")
         return cluster
 
     def find_cluster(self, ref: str) -> Cluster | None:

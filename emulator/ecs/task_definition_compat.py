@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from emulator.ecs.errors import ClientException
-from emulator.ecs.task_definition_sizes import EC2_CPU_RANGE, is_fargate_size
+from emulator.ecs.task_definition_sizes import EC2_CPU_RANGE, invalid_setting, is_fargate_size
 from emulator.registry.ecr_hosts import ECR_REGISTRY
 
 FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
@@ -27,10 +27,16 @@ def compatibilities(spec: dict) -> list[str]:
         problems = PROBLEMS[launch_type](spec)
         if problems:
             raise ClientException(problems[0])
-    result = ["EC2"]
+    # ECS lists EXTERNAL (ECS Anywhere) first wherever the definition could run there, required
+    # or not, as AWS answers it: `"compatibilities": ["EXTERNAL", "EC2"]` for a bridge task
+    # definition that requires EC2 (DescribeTaskDefinition answers kept in public repositories,
+    # e.g. huannv93/ucadity-labs1 aws/server/modules/ecs/templates/task_be.tpl).
+    result = ["EXTERNAL"] if "EXTERNAL" in required or not external_problems(spec) else []
+    result.append("EC2")
     if "FARGATE" in required or not fargate_problems(spec):
         result.append("FARGATE")
-    result += [t for t in ("EXTERNAL", "MANAGED_INSTANCES") if t in required]
+    if "MANAGED_INSTANCES" in required:
+        result.append("MANAGED_INSTANCES")
     return result
 
 
@@ -142,8 +148,7 @@ def ec2_problems(spec: dict) -> list[str]:
     cpu = spec.get("cpu")
     low, high = EC2_CPU_RANGE
     if cpu is not None and not is_windows(spec) and not low <= int(cpu) <= high:
-        return [f"Invalid 'cpu' setting for task. Task cpu must be between {low} and {high} "
-                f"CPU units; got {cpu}."]
+        return [invalid_setting("cpu")]
     return []
 
 

@@ -19,17 +19,25 @@ _VCPU = re.compile(rf"^\s*{_NUMBER}\s*vcpu\s*$", re.IGNORECASE)
 _GB = re.compile(rf"^\s*{_NUMBER}\s*gb\s*$", re.IGNORECASE)
 
 
+def invalid_setting(name: str) -> str:
+    """ECS's refusal of a task-level cpu or memory, in the developer guide's words ("Troubleshoot
+    Amazon ECS task definition invalid CPU or memory errors"); Fargate's sizes have their own
+    (task_definition_compat.py)."""
+    return (f"Invalid '{name}' setting for task. For more information, see the Troubleshooting "
+            "section of the Amazon ECS Developer Guide.")
+
+
 def parse_cpu(value: str) -> int:
     """"1024" or "1 vCPU" -> 1024 CPU units."""
-    return _parse(value, _VCPU, "cpu", "CPU units such as '1024' or vCPUs such as '1 vCPU'")
+    return _parse(value, _VCPU, "cpu")
 
 
 def parse_memory(value: str) -> int:
     """"2048", "2 GB" or "2GB" -> 2048 MiB."""
-    return _parse(value, _GB, "memory", "MiB such as '2048' or GB such as '2 GB'")
+    return _parse(value, _GB, "memory")
 
 
-def _parse(value: str, scaled: re.Pattern, name: str, forms: str) -> int:
+def _parse(value: str, scaled: re.Pattern, name: str) -> int:
     match = _UNITS.match(value)
     if match:
         amount = int(match.group(1))
@@ -37,7 +45,7 @@ def _parse(value: str, scaled: re.Pattern, name: str, forms: str) -> int:
         match = scaled.match(value)
         amount = round(float(match.group(1)) * 1024) if match else 0
     if amount <= 0:
-        raise ClientException(f"Invalid '{name}' setting for task. Give {forms}.")
+        raise ClientException(invalid_setting(name))
     return amount
 
 

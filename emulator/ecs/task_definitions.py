@@ -30,6 +30,10 @@ def register(store: EcsStore, ctx: RequestContext, request) -> TaskDefinition:
     """RegisterTaskDefinition, its request as named values. The definition is kept as the
     document ECS stores and describes (model.TaskDefinition.spec): the request's members but
     tags, in wire form, checked and normalized by task_definition_rules."""
+    if request.tags is not None and not request.tags:
+        # AWS refuses an empty list where it could have been left out (GitHub:
+        # fabfuel/ecs-deploy#146, kayac/ecspresso#296 quote it)
+        raise ClientException("Tags can not be empty.")
     spec = rules.normalize({k: v for k, v in given(request).items() if k != "tags"})
     compatibilities = compat.compatibilities(spec)
     tags = list(request.tags or [])
@@ -88,6 +92,9 @@ def resolve(store: EcsStore, ref: str) -> TaskDefinition | None:
 
 
 def describe(store: EcsStore, ref: str) -> TaskDefinition:
+    if not ref.strip():
+        # AWS's answer to an empty reference (GitHub: awslabs/fargatecli#11 quotes it)
+        raise InvalidParameterException("Task Definition can not be blank.")
     definition = resolve(store, ref)
     if definition is None:
         raise ClientException(NOT_FOUND)

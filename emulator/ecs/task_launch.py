@@ -27,6 +27,17 @@ MAX_TASKS_PER_CALL = 10
 MAX_SUBNETS = 16  # AwsVpcConfiguration's documented limit
 
 
+# What ECS answers a launch (RunTask, StartTask, CreateService, UpdateService, CreateTaskSet)
+# that names no task definition it knows; DescribeTaskDefinition says "Unable to describe task
+# definition." instead (GitHub: Cloud-CV/EvalAI#2419, remind101/empire#353 quote AWS's answer).
+LAUNCH_NOT_FOUND = "TaskDefinition not found."
+# What ECS answers a launch of a deregistered (INACTIVE) revision, without a full stop: RunTask
+# and StartTask as InvalidParameterException (GitHub: DefangLabs/defang#775 quotes RunTask's),
+# CreateService, UpdateService and CreateTaskSet as ClientException (the AWS CLI's
+# "(ClientException) when calling the UpdateService operation: TaskDefinition is inactive").
+INACTIVE = "TaskDefinition is inactive"
+
+
 def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = False) -> TaskDefinition:
     """The definition a launch names; one being deleted cannot run. A daemon's scheduler (and
     only it) launches daemon task definitions."""
@@ -38,7 +49,9 @@ def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = Fa
         if definition is None:
             raise ClientException(daemon_task_definitions.NOT_FOUND)
         return definition
-    definition = task_definitions.describe(store, ref)
+    definition = task_definitions.resolve(store, ref)
+    if definition is None:
+        raise ClientException(LAUNCH_NOT_FOUND)
     if definition.status == "DELETE_IN_PROGRESS":
         raise ClientException("Unable to describe task definition.")
     return definition
@@ -49,9 +62,7 @@ def build_tasks(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> li
     for_service = request.origin.by_scheduler
     definition = resolve_task_definition(store, request.task_definition, for_service=for_service)
     if definition.status != "ACTIVE" and not for_service:
-        raise ClientException(
-            f"TaskDefinition is inactive ({definition.family}:{definition.revision})."
-        )
+        raise InvalidParameterException(INACTIVE)
     if not for_service and not 1 <= request.count <= MAX_TASKS_PER_CALL:
         raise InvalidParameterException("Count must be between 1 and 10.")
     launch_type, strategy = _launch_type(store, request, cluster)

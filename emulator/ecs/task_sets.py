@@ -27,6 +27,7 @@ from emulator.ecs.services import find_active
 from emulator.ecs.store import EcsStore
 from emulator.ecs.tags import validate_tags
 from emulator.ecs.task_launch import (
+    INACTIVE,
     check_compatibility,
     check_network_configuration,
     launch_choice,
@@ -98,7 +99,7 @@ def create(store: EcsStore, request) -> TaskSet:
             "since this exceeds the maximum limit.")
     definition = resolve_task_definition(store, request.task_definition)
     if definition.status != "ACTIVE":
-        raise ClientException("TaskDefinition is inactive.")
+        raise ClientException(INACTIVE)
     cluster = store.cluster(request.cluster)
     launch_type, strategy = launch_choice(store, cluster, request.launch_type,
                                            request.capacity_provider_strategy)

@@ -81,6 +81,19 @@ def stop(store: EcsStore, cluster_ref: str | None, task_ref: str, reason: str | 
     return task
 
 
+# ECS's answer to a task reference whose id cannot be one: a script's `--query "taskArns[0]"
+# --output text` of an empty list passes "None" (AWS CLI transcript: "An error occurred
+# (InvalidParameterException) when calling the DescribeTasks operation: taskId length should
+# be one of [32,36]"). Ids are 32 hex digits, or an old-format ARN's 36-character UUID.
+ID_LENGTHS = (32, 36)
+
+
+def check_id(ref: str) -> None:
+    """Refuse, as DescribeTasks does, a reference whose task id has a length no id has."""
+    if len(ref.rsplit("/", 1)[-1]) not in ID_LENGTHS:
+        raise InvalidParameterException("taskId length should be one of [32,36]")
+
+
 def find(store: EcsStore, cluster_name: str, ref: str) -> Task | None:
     # The ARN as we gave it (what SDKs and pollers send back) is the key itself: no parse and
     # build of an ARN per task of every DescribeTasks (about 10 us a task, 0.2 ms of a poll of 20 tasks).

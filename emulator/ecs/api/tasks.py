@@ -47,7 +47,7 @@ def describe_tasks(call: Call) -> dict:
     # long lists fill the cache)
     variant = "TAGS" in include
     found, failures = described(
-        refs, lambda ref: tasks.find(call.store, cluster.name, ref),
+        refs, lambda ref: tasks.find(call.store, cluster.name, ref) or tasks.check_id(ref),
         lambda task: call.encoded("Task", (task.arn, variant), render.task(task, include)))
     return {"tasks": found, "failures": failures}
 
