@@ -138,18 +138,29 @@ def name_in(store, ref: str, resource_type: str) -> str | None:
     return resource
 
 
-def in_cluster(store, ref: str, resource_type: str, cluster_name: str) -> str | None:
-    """The name or id `ref` gives a service or task of `cluster_name`: an ARN must be of
-    `store`'s account and name that cluster (an old-format ARN, "<type>/<id>", names none and
-    is taken as the cluster's). None where it names nothing of that cluster. An ARN with more
-    parts than that (two task ARNs in one string, as a shell that did not split them passes
-    them) is refused as ECS refuses it."""
+def owner_and_name(store, ref: str, resource_type: str) -> tuple[str, str] | None:
+    """The cluster and name (or id) `ref` gives a service or task: ("", ref) for a name or an
+    id, and for an old-format ARN ("<type>/<id>", which names no cluster) ("", id); None where
+    it names nothing here (see resource_in). An ARN with more parts than
+    "<type>/<cluster>/<name>" (two task ARNs in one string, as a shell that did not split them
+    passes them) is refused as ECS refuses it."""
     resource = resource_in(store, ref, resource_type)
     if resource is None or ref == resource:
-        return resource
+        return None if resource is None else ("", resource)
     if resource.count("/") > 1 or ":" in resource:
         raise InvalidParameterException(UNEXPECTED_SEPARATORS)
     owner, _, name = resource.rpartition("/")
+    return owner, name
+
+
+def in_cluster(store, ref: str, resource_type: str, cluster_name: str) -> str | None:
+    """The name or id `ref` gives a service or task of `cluster_name` (owner_and_name): an ARN
+    must be of `store`'s account and name that cluster or none. None where it names nothing of
+    that cluster."""
+    found = owner_and_name(store, ref, resource_type)
+    if found is None:
+        return None
+    owner, name = found
     return name if owner in ("", cluster_name) else None
 
 
