@@ -236,3 +236,19 @@ def test_describing_a_task_id_of_no_tasks_length_is_refused(ecs, cluster):
     for missing in ("0" * 32, "0" * 8 + "-0000-0000-0000-" + "0" * 12):
         assert ecs.describe_tasks(cluster=cluster, tasks=[missing])["failures"] == [
             {"arn": missing, "reason": "MISSING"}]
+
+
+def test_tagging_a_deleted_cluster_says_it_is_inactive(ecs):
+    # "InvalidParameterException: The specified cluster is inactive. Specify an active cluster
+    # and try again." (ListTagsForResource on a deleted cluster, quoted in
+    # gruntwork-io/cloud-nuke#145); a cluster never created is not found.
+    arn = ecs.create_cluster(clusterName="gone")["cluster"]["clusterArn"]
+    ecs.delete_cluster(cluster="gone")
+    inactive = ("InvalidParameterException",
+                "The specified cluster is inactive. Specify an active cluster and try again.")
+    assert error_of(ecs.list_tags_for_resource, resourceArn=arn) == inactive
+    assert error_of(ecs.tag_resource, resourceArn=arn,
+                    tags=[{"key": "k", "value": "v"}]) == inactive
+    assert error_of(ecs.untag_resource, resourceArn=arn, tagKeys=["k"]) == inactive
+    assert error_of(ecs.list_tags_for_resource, resourceArn=arn.replace("/gone", "/never")) == (
+        "ClusterNotFoundException", "Cluster not found.")
