@@ -252,3 +252,48 @@ def test_tagging_a_deleted_cluster_says_it_is_inactive(ecs):
     assert error_of(ecs.untag_resource, resourceArn=arn, tagKeys=["k"]) == inactive
     assert error_of(ecs.list_tags_for_resource, resourceArn=arn.replace("/gone", "/never")) == (
         "ClusterNotFoundException", "Cluster not found.")
+
+
+def test_arns_with_more_parts_than_their_type_are_refused_everywhere(ecs, cluster):
+    # The same "Unexpected number of separators" as a nested cluster ARN, for the types whose
+    # ARNs have more parts: container-instance/<cluster>/<id>, task-definition/<family>:<rev>,
+    # task-set/<cluster>/<service>/ecs-svc/<n>, daemon/<cluster>/<name>, and capacity
+    # providers in a strategy.
+    separators = ("InvalidParameterException",
+                  "Invalid identifier: Unexpected number of separators")
+    arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
+    instance = arn.replace(":cluster/", ":container-instance/") + "/" + "0" * 32
+    assert error_of(ecs.describe_container_instances, cluster=cluster,
+                    containerInstances=[instance + "/" + "0" * 32]) == separators
+    assert ecs.describe_container_instances(cluster=cluster, containerInstances=[instance])[
+        "failures"] == [{"arn": instance, "reason": "MISSING"}]
+
+    definition = register(ecs)
+    assert error_of(ecs.describe_task_definition, taskDefinition=definition + "/" + definition) \
+        == separators
+    assert error_of(ecs.describe_task_definition, taskDefinition=definition + ":1") == separators
+    assert ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"][
+        "taskDefinitionArn"] == definition
+
+    ecs.create_service(cluster=cluster, serviceName="ext", desiredCount=0,
+                       deploymentController={"type": "EXTERNAL"})
+    task_set = ecs.create_task_set(cluster=cluster, service="ext", taskDefinition=definition,
+                                   launchType="EC2")["taskSet"]["taskSetArn"]
+    assert error_of(ecs.describe_task_sets, cluster=cluster, service="ext",
+                    taskSets=[task_set + "/" + task_set]) == separators
+    assert [s["taskSetArn"] for s in ecs.describe_task_sets(
+        cluster=cluster, service="ext", taskSets=[task_set])["taskSets"]] == [task_set]
+
+    daemon = arn.replace(":cluster/", ":daemon/") + "/d"
+    assert error_of(ecs.describe_daemon, daemonArn=daemon + "/" + daemon) == separators
+    assert error_of(ecs.describe_daemon, daemonArn=daemon)[0] == "DaemonNotFoundException"
+
+    provider = arn.replace(":cluster/", ":capacity-provider/").rsplit("/", 1)[0] + "/FARGATE"
+    assert error_of(ecs.put_cluster_capacity_providers, cluster=cluster,
+                    capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[
+                        {"capacityProvider": provider + "/other", "weight": 1}]) == separators
+    assert ecs.put_cluster_capacity_providers(
+        cluster=cluster, capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[
+            {"capacityProvider": provider, "weight": 1}])["cluster"][
+        "defaultCapacityProviderStrategy"] == [
+            {"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
