@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 
 from api_shapes.amendments import amended
+from api_shapes.fast_check import FastChecks, Unsure
 from api_shapes.model_files import load_model
 from api_shapes.requests import RequestTypes
 from api_shapes.serialize import OutputSerializer
@@ -38,6 +39,7 @@ class ServiceShapes:
             name for name, shape in self.shapes.items() if shape.get("exception")
         )
         self._input_validator = Validator(self.shapes, reject_unknown=False, check_patterns=True)
+        self._fast_checks = FastChecks(self.shapes, check_patterns=True)  # the same, when it fits
         self._output_checker = Validator(self.shapes, reject_unknown=True)
         self._serializer = OutputSerializer(self.shapes)
         self._requests = RequestTypes(
@@ -55,7 +57,10 @@ class ServiceShapes:
         shape = self.operations[operation].input_shape
         if shape is None:
             return {}
-        return self._input_validator.validate(shape, params)
+        try:
+            return self._fast_checks.of(shape)(params)
+        except (Unsure, RecursionError):  # the full check finds and words what is wrong
+            return self._input_validator.validate(shape, params)
 
     def request(self, operation: str, params: dict):
         """A validated request (parse_input's result) as named values (requests.py)."""

@@ -65,7 +65,8 @@ def _run_client(handler, args) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
     from emulator.cli_commands import output
-    from emulator.cli_commands.connection import CliError, endpoint_from, unreachable
+    from emulator.cli_commands.connection import (
+        CliError, endpoint_from, not_the_emulator, unreachable)
 
     try:
         return handler(args)
@@ -74,12 +75,26 @@ def _run_client(handler, args) -> int:
     except EndpointConnectionError as error:
         output.error(unreachable(endpoint_from(args), error))
     except ClientError as error:
-        output.error(str(error))
+        code = error.response.get("Error", {}).get("Code", "")
+        # botocore names a body it could not read as an AWS error by its HTTP status alone.
+        output.error(not_the_emulator(endpoint_from(args), code) if code.isdigit() else str(error))
     except BotoCoreError as error:
         output.error(str(error))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     return 1
+
+
+def _reader_gone() -> int:
+    """`ecs-emulator ps | head -1`: the reader closed the pipe. Quiet, as a Unix tool killed by
+    SIGPIPE is (Python turns it into an exception, and its flush of stdout at exit would write a
+    second traceback), with that tool's exit status, 128 + SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 def _serve_only(argv: list[str]) -> bool:

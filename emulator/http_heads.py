@@ -17,7 +17,10 @@ and formats the Date header anew each time. The same results come from fewer cal
 - the Date header is formatted once a second, and the response head made with one look-up set.
 
 What a request may be and how each malformed one is answered stays cheroot's: the parsing is its
-code with the per-call overhead taken out, and tests/test_hostile_http.py holds the answers.
+code with the per-call overhead taken out, and tests/test_hostile_http.py holds the answers. Where
+cheroot let through what RFC 9112 says to refuse, it is refused here: whitespace before a colon,
+a folded line, a bare CR inside a request line or header line (read line by line: a whole head
+with a bare CR is left to that way).
 """
 
 from __future__ import annotations
@@ -43,6 +46,18 @@ _NAMES_KEPT = 512
 _titled: dict[bytes, bytes] = {}  # a header name as sent -> as cheroot keys it
 _environ_keys: dict[bytes, str] = {}  # a header name as keyed -> its environ key
 _CONTENT_LENGTH = b"Content-Length"
+BARE_CR = "A bare CR in a request line or header line."
+
+
+def _refuse_bare_cr(line: bytes) -> None:
+    """Raise BareCR when a CR stands anywhere but before the line's closing LF."""
+    if line.find(b"\r", 0, len(line) - 2) != -1:
+        raise BareCR(BARE_CR)
+
+
+class BareCR(ValueError):
+    """RFC 9112 §2.2: a bare CR must be refused (or replaced with SP) before anything else reads
+    the message; a proxy in front of us may have taken it for the end of a line."""
 
 
 class HeadReader(cheroot_server.SizeCheckWrapper):
@@ -55,7 +70,9 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
     def unread(self, line: bytes) -> None:
         self._unread = line
 
-    def readline(self, size=None):
+    def readline(self, size=None, check_cr: bool = True):
+        """A line; `check_cr=False` leaves the bare CR check to the caller (_plain_request_line:
+        a line it knows has none)."""
         if self._unread is not None:
             line, self._unread = self._unread, None
             return line
@@ -67,6 +84,8 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
         self.bytes_read += len(data)
         if maxlen and self.bytes_read > maxlen:
             raise errors.MaxSizeExceeded
+        if check_cr:
+            _refuse_bare_cr(data)
         return data
 
     def buffered_lines(self) -> list[bytes] | None:
@@ -93,7 +112,7 @@ class HeadReader(cheroot_server.SizeCheckWrapper):
             return None
         head = data[:end]
         # A line ending in a bare LF, or a bare CR inside one: the line by line way, which
-        # answers them as it always has.
+        # refuses both.
         if head.count(b"\n") != head.count(_CRLF) or head.count(b"\r") != head.count(_CRLF):
             return None
         rfile.read(size)
@@ -186,6 +205,9 @@ def parse_request(req) -> None:
             "414 Request-URI Too Long",
             "The Request-URI sent with the request exceeds the maximum allowed bytes.")
         return
+    except BareCR as refused:  # (in a header line, cheroot answers the ValueError the same)
+        req.simple_response("400 Bad Request", str(refused))
+        return
     if not success:
         return
     try:
@@ -202,9 +224,10 @@ def parse_request(req) -> None:
 def _plain_request_line(req) -> bool:
     """Whether the request line was one of _PLAIN_LINES, set as read_request_line sets it; any
     other is given back to the reader for read_request_line."""
-    line = req.rfile.readline()
+    line = req.rfile.readline(check_cr=False)
     method = _PLAIN_LINES.get(line)
     if method is None or req.server.protocol != "HTTP/1.1":
+        _refuse_bare_cr(line)
         req.rfile.unread(line)
         return False
     req.started_request = True

@@ -3,7 +3,14 @@ main(argv) against the plugin's emulator, over HTTP as a user's would."""
 
 from __future__ import annotations
 
+import http.server
+import os
 import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
 
 import pytest
 
@@ -65,6 +72,67 @@ def test_status_when_nothing_listens(cli):
     assert f"cannot reach the emulator at http://127.0.0.1:{port}" in err
 
 
+
+@pytest.mark.parametrize("command", [["status"], ["ps"], ["logs", "abc"], ["exec", "abc", "--", "sh"],
+                                     ["reset"], ["compose", "service", "ps"]])
+@pytest.mark.parametrize("endpoint", ["localhost:4566", "notaurl", "ftp://127.0.0.1:4566",
+                                      "http://127.0.0.1:99999", "http://[::1", "http://:4566"])
+def test_an_endpoint_that_is_no_url_is_one_line_not_a_traceback(cli, command, endpoint):
+    # `localhost:4566` (no scheme) is the usual slip; urllib and botocore raised ValueError
+    # deep inside the first call for most of these (a traceback), or said "unknown url type".
+    code, _, err = cli(command[0], "--endpoint-url", endpoint, *command[1:])
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].endswith(
+        f"] --endpoint-url / AWS_ENDPOINT_URL {endpoint!r} is not an http:// or https:// URL "
+        "with a host and a valid port (e.g. http://127.0.0.1:4566)")
+
+
+@pytest.fixture
+def another_server():
+    """A web server that is not the emulator: it answers every request with an HTML page (501)."""
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):  # its lines would mix with the command's stderr
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("command", [["status"], ["ps"], ["reset"], ["engines"]])
+def test_a_server_that_is_not_the_emulator_is_named_in_one_line(cli, another_server, command):
+    # The front doors' port, or another server on the port: its HTML page was printed whole.
+    code, _, err = cli(command[0], "--endpoint-url", another_server, *command[1:])
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "<" not in lines[0]
+    assert f"the server at {another_server} answered HTTP 50" in lines[0] or \
+        f"the server at {another_server} answered HTTP 40" in lines[0]
+    assert "is it the emulator's port?" in lines[0]
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(clean_emulator, tmp_path):
+    # `ecs-emulator ps | head -1`: a Unix tool dies of SIGPIPE without a word; this one printed
+    # a BrokenPipeError traceback.
+    environment = {**os.environ, "AWS_ENDPOINT_URL": clean_emulator.endpoint_url,
+                   "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": clean_emulator.region}
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "emulator", "status"], stdout=writer,
+                              stderr=subprocess.PIPE, env=environment, timeout=60)
+    finally:
+        os.close(writer)
+    assert done.stderr.decode() == ""
+    assert done.returncode == 141
+
+
 def test_ps_shows_the_address_a_port_is_reached_at(cli, cluster, ecs, busybox_image):
     script = "mkdir -p /www && echo hello-ps > /www/index.html && exec httpd -f -p 80 -h /www"
     arn = run_busybox(ecs, busybox_image, script, name="web", ports=[80])
@@ -101,6 +169,12 @@ def test_logs_from_docker_without_awslogs(cli, cluster, ecs, busybox_image):
                             lambda result: "second line" in result[1])
     assert code == 0
     assert sorted(out.splitlines()) == ["first line", "second line"]  # two pipes: any order
+    # --timestamps stamps Docker's lines too, as CloudWatch's are (it was ignored for them).
+    code, out, _ = cli("logs", task_id, "--timestamps")
+    stamped = [line.split("\t") for line in out.splitlines()]
+    assert code == 0 and sorted(message for _, message in stamped) == ["first line", "second line"]
+    for stamp, _ in stamped:
+        assert abs(datetime.fromisoformat(stamp).timestamp() - time.time()) < 120
     code, _, err = cli("logs", task_id, "--container", "nope")
     assert code == 1 and "has no container 'nope'" in err
 
@@ -155,6 +229,21 @@ def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster,
     assert (code, out) == (0, "inside\n"), err
     code, _, err = cli("exec", task_id, "--container", "nope", "--", "true")
     assert code == 1 and "has no container 'nope'" in err
+
+
+def test_exec_passes_a_piped_stdin_to_the_command(cluster, ecs, busybox_image, clean_emulator,
+                                                 tmp_path):
+    # `ecs-emulator exec T -- sh < script.sh`, as `docker exec -i`: the pipe was not passed, and
+    # the command read nothing.
+    arn = run_busybox(ecs, busybox_image, "sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    environment = {**os.environ, "AWS_ENDPOINT_URL": clean_emulator.endpoint_url,
+                   "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": clean_emulator.region}
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator", "exec", arn.rsplit("/", 1)[1], "--", "sh"],
+        input=b"echo from-the-pipe; exit 4\n", capture_output=True, env=environment, timeout=60)
+    assert (done.returncode, done.stdout) == (4, b"from-the-pipe\n"), done.stderr
 
 
 def test_exec_into_a_stopped_task_is_refused(cli, cluster, ecs, busybox_image):

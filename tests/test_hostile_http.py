@@ -203,8 +203,17 @@ def test_ambiguous_framing_is_refused_and_the_connection_closed(served, headers)
     (b"GET /_emulator/health HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n", b"Illegal header line."),
     (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\r\n c\r\n\r\n",
      b"Illegal header line."),
+    # RFC 9112 §2.2: a bare CR inside a line (a proxy may have ended the line there)
+    (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\rX-B: c\r\n\r\n",
+     http_heads.BARE_CR.encode()),
+    (b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\r\r\n\r\n",
+     http_heads.BARE_CR.encode()),
+    (b"GET /_emulator/he\ralth HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", http_heads.BARE_CR.encode()),
+    (b"GET /_emulator/health\r HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", http_heads.BARE_CR.encode()),
 ], ids=["continuation-first", "no-colon", "bare-lf-header", "bare-lf-request-line",
-        "bare-lf-inside-a-whole-head", "http-1.2", "space-before-colon", "obs-fold"])
+        "bare-lf-inside-a-whole-head", "http-1.2", "space-before-colon", "obs-fold",
+        "bare-cr-inside-a-header", "bare-cr-before-crlf", "bare-cr-in-a-path",
+        "bare-cr-before-the-version"])
 def test_malformed_heads_are_refused_never_a_500(served, head, message):
     """The head parsing of emulator/http_heads.py answers what cheroot answers, and 400 where
     cheroot failed (a continuation line before any header) or accepted what RFC 9112 lets a
@@ -213,6 +222,22 @@ def test_malformed_heads_are_refused_never_a_500(served, head, message):
     answer = exchange(port, head)
     assert answer.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 505 ")), answer
     assert message is None or message in answer
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["whole-head", "line-by-line"])
+@pytest.mark.parametrize("line", [b"X-A: b\rc", b"X-A\r: b", b"X-A: b\r"])
+def test_a_bare_cr_in_a_header_line_is_refused_on_both_paths(buffered, line):
+    """Both ways of reading a head refuse a bare CR (RFC 9112 §2.2): the whole head read at once
+    (which leaves such a head to the line by line way) and the line by line way itself."""
+    head = b"Host: x\r\n" + line + b"\r\nX-B: d\r\n\r\n"
+    raw = io.BufferedReader(io.BytesIO(head)) if buffered else io.BytesIO(head)
+    reader = http_heads.HeadReader(raw, http_connections.HEAD_LIMIT)
+    with pytest.raises(ValueError, match=http_heads.BARE_CR):
+        http_heads.HeaderReader()(reader)
+    clean = head.replace(line, b"X-A: b")
+    assert http_heads.HeaderReader()(http_heads.HeadReader(
+        io.BufferedReader(io.BytesIO(clean)) if buffered else io.BytesIO(clean),
+        http_connections.HEAD_LIMIT))[b"X-A"] == b"b"
 
 
 @pytest.mark.parametrize("version, connection, kept", [

@@ -191,6 +191,24 @@ def test_a_form_upload_to_a_buckets_host_name_reaches_s3(clean_emulator, aws):
     assert s3.get_object(Bucket="uploads", Key="hello.txt")["Body"].read() == b"hi"
 
 
+def test_a_method_s3_has_no_operation_for_is_method_not_allowed(clean_emulator, aws):
+    """POST to an object with none of ?uploads, ?restore, ?uploadId, ?select: moto's S3 found no
+    operation in its table and crashed (500, KeyError 'DEFAULT'), for anyone who could reach the
+    port, unsigned too. S3 answers 405 MethodNotAllowed."""
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="posts")
+    url = f"{clean_emulator.endpoint_url}/posts/some/key"
+    for answer in (requests.post(url, data=b"x", timeout=30),
+                   signed(s3, "POST", url, body="x"),
+                   requests.post(clean_emulator.endpoint_url + "/_Emulator/reset", timeout=30)):
+        assert answer.status_code == 405, answer.text
+        assert "<Code>MethodNotAllowed</Code>" in answer.text
+        assert "The specified method is not allowed against this resource." in answer.text
+    # The operations POST does have on an object still reach moto.
+    upload = s3.create_multipart_upload(Bucket="posts", Key="some/key")
+    assert upload["UploadId"]
+
+
 @pytest.mark.parametrize("path, body", [
     ("/_emulator/ecr/lifecycle", {"registryId": ["x"]}),
     ("/_emulator/ecr/lifecycle", {"registryId": "not-an-account"}),

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
+import uuid
 
 import pytest
 import requests
@@ -16,6 +18,7 @@ from botocore.config import Config
 from flask import Flask
 
 from api_shapes import load_service
+from emulator.aws import context
 from emulator.aws.json_service import HandlerTable, JsonService
 from emulator.aws.moto_bridge import MotoBridge
 from emulator.aws.router import AwsRouter
@@ -173,6 +176,26 @@ def test_request_ids_differ_per_request(clean_emulator):
     ids = {post(clean_emulator.endpoint_url, "ListClusters", b"{}").headers["x-amzn-RequestId"]
            for _ in range(3)}
     assert len(ids) == 3
+    for request_id in ids:  # AWS's are version 4 UUIDs, in their canonical form
+        parsed = uuid.UUID(request_id)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, request_id)
+
+
+def test_request_ids_do_not_repeat_across_processes():
+    """The random part is drawn anew in a forked child, and per process: a counter alone would
+    repeat another process's ids."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first ids, then out without pytest's teardown
+        os.write(write, "\n".join(context.new_request_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as child:
+        theirs = set(child.read().split("\n"))
+    ours = {context.new_request_id() for _ in range(1000)}
+    assert len(ours) == 1000 and len(theirs) == 3 and not ours & theirs
+    assert {i[:24] for i in theirs} != {i[:24] for i in ours}
 
 
 # -- who is calling -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ AWS CLI; plus the pure pieces (multiline joining, strftime patterns, batching) w
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from emulator.engine.task_log_shipper import (
     strftime_regex,
 )
 from emulator.engine.task_logs import awslogs_options
-from emulator.runtime.docker_streams import parse_timestamp
+from emulator.runtime.docker_streams import MAX_LINE_BYTES, log_lines, parse_timestamp
 from tests.waiting import wait_for, wait_for_task
 
 
@@ -109,6 +110,31 @@ def test_last_line_of_a_fast_exit_is_there_when_the_task_is_stopped(ecs, cluster
     # the stderr line may land among the last stdout lines; each stream keeps its own order.
     assert [line for line in found if line != "bye"] == [f"line-{i}" for i in range(1, 201)]
     assert found.count("bye") == 1
+
+
+@pytest.mark.docker
+def test_a_line_that_never_ends_is_shipped_in_pieces_while_the_task_runs(ecs, cluster, logs,
+                                                                         busybox_image):
+    # A container's code decides when its line ends: one that never does was held whole in the
+    # emulator's memory (and nothing of it shipped) until the container stopped.
+    logs.create_log_group(logGroupName="endless")
+    size = 3 * MAX_LINE_BYTES
+    script = (f"head -c {size} /dev/zero | tr '\\0' a; "
+              "trap 'exit 0' TERM; while true; do sleep 1; done")
+    arn = run_script(ecs, cluster, busybox_image, script, awslogs("endless"))
+    stream = f"app/main/{arn.rsplit('/', 1)[1]}"
+
+    def shipped():
+        return sum(map(len, messages(logs, "endless", stream))) if _has_stream(logs, "endless") \
+            else 0
+    wait_for(shipped, lambda count: count >= 2 * MAX_LINE_BYTES, timeout=60)
+    assert wait_for_task(ecs, cluster, arn, "RUNNING")["lastStatus"] == "RUNNING"
+
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_for_task(ecs, cluster, arn, "STOPPED")
+    found = messages(logs, "endless", stream)
+    assert "".join(found) == "a" * size  # every byte, none twice, no timestamp among them
+    assert max(map(len, found)) <= MAX_EVENT_BYTES
 
 
 @pytest.mark.docker
@@ -363,6 +389,56 @@ def test_shipper_puts_a_joined_event_when_no_line_comes_to_end_it(monkeypatch):
     assert puts == [[{"timestamp": 1000, "message": "START a\n  more\n"}]]
 
 
+def _frame(payload: bytes, stream: int = 1) -> bytes:
+    """One frame of Docker's multiplexed log body."""
+    return struct.pack(">BxxxL", stream, len(payload)) + payload
+
+
+def test_a_line_without_end_comes_out_in_pieces_with_its_timestamp():
+    stamp = b"2026-12-07T02:00:00.5Z "
+    # The cut falls inside the "é" (two bytes), after the timestamp: it goes before it.
+    text = ("x" * (MAX_LINE_BYTES - len(stamp) - 1) + "\u00e9" + "y" * MAX_LINE_BYTES).encode()
+    chunks = [_frame((stamp if at == 0 else b"2026-12-07T02:00:09Z ") + text[at:at + 16384])
+              for at in range(0, len(text), 16384)]
+    seen = []
+    for line in log_lines(iter(chunks), tty=False):
+        seen.append(line)
+        if len(seen) == 2:
+            break  # given out before the line ends: nothing more needs to be read
+    assert [(stamp_s, stream) for stamp_s, stream, _ in seen] == [
+        (parse_timestamp("2026-12-07T02:00:00.5Z"), "stdout")] * 2
+    assert len(seen[0][2].encode()) <= MAX_LINE_BYTES
+    assert seen[0][2] + seen[1][2] == text.decode()[:len(seen[0][2]) + len(seen[1][2])]
+    assert seen[0][2].endswith("x") and seen[1][2].startswith("\u00e9")  # no character cut
+
+
+def test_the_shipper_reads_ahead_only_so_many_bytes():
+    import emulator.engine.task_log_shipper as shipper_module
+
+    line = "z" * MAX_LINE_BYTES
+    read, release = [], threading.Event()
+
+    class Endless(_Runtime):
+        def logs(self, container_id, since=None, follow=False):
+            for index in range(10_000):
+                read.append(index)
+                yield (1.0, "stdout", line)
+
+    class Stuck(_Backend):
+        def put_log_events(self, group, stream, events):
+            release.wait(30)  # CloudWatch Logs behind: the reader must wait, not hold it all
+
+    shipper = LogShipper(Endless([]), "c" * 64, Stuck(), "g", "s", None)
+    shipper.start()
+    try:
+        time.sleep(1.0)
+        # Read so far: the lines queued (a line past the bound at most), the writer's batch
+        # (a batch's bytes, and the line that filled it) and the reader's line in hand.
+        assert len(read) * MAX_LINE_BYTES <= shipper_module._QUEUE_BYTES + 4 * MAX_LINE_BYTES
+    finally:
+        release.set()
+
+
 def test_an_adopted_container_ships_on_from_its_streams_last_event_not_from_the_start():
     # moto sets a stream's lastEventTimestamp only when it is described: read the events.
     from moto.logs.models import LogsBackend
@@ -380,3 +456,48 @@ def test_an_adopted_container_ships_on_from_its_streams_last_event_not_from_the_
                                             "awslogs-stream-prefix": "web"}}}, "us-east-1")
     assert _shipped_until(backend, options, "web/main/abc") == (now_ms + 1) / 1000
     assert _shipped_until(backend, options, "web/main/other") is None
+
+
+def test_a_stream_keeps_its_newest_events_only_up_to_a_bound(monkeypatch):
+    # moto holds every event in the emulator's memory: a task logging in a loop grew it forever.
+    import emulator.engine.task_log_shipper as shipper_module
+    from moto.logs.models import LogsBackend
+
+    monkeypatch.setattr(shipper_module, "STREAM_KEEP_BYTES", 4000)
+    backend = LogsBackend("us-east-1", "123456789012")
+    backend.create_log_group("chatty", {})
+    now = time.time()  # moto refuses events older than 14 days
+    lines = [(now + index / 1000, "stdout", f"line-{index:05d}" + "." * 90)
+             for index in range(200)]  # 100 characters each: 20,000 in all
+    shipper = LogShipper(_Runtime(lines), "c" * 64, backend, "chatty", "s", None)
+    shipper.start()
+    assert shipper.join(timeout=30)
+
+    kept = [event.message for event in backend.groups["chatty"].streams["s"].events]
+    cost = sum(len(message) + shipper_module.EVENT_MEMORY_BYTES for message in kept)
+    assert 2000 < cost <= 4000  # trimmed to three quarters of the bound when it passed it
+    assert kept == [line for _, _, line in lines[-len(kept):]]  # the newest, in order
+    described = backend.groups["chatty"].streams["s"].to_describe_dict()
+    assert described["storedBytes"] == sum(map(len, kept))
+
+
+def test_log_events_dropped_or_deleted_leave_the_emulators_memory(logs):
+    # moto kept every model instance it made: a deleted group's events (or those a stream
+    # dropped) stayed in memory until a reset (aws/moto_memory.py).
+    import gc
+
+    from moto.logs.models import LogEvent
+
+    def live_events():
+        gc.collect()
+        return sum(isinstance(thing, LogEvent) for thing in gc.get_objects())
+
+    before = live_events()
+    logs.create_log_group(logGroupName="gone")
+    logs.create_log_stream(logGroupName="gone", logStreamName="s")
+    now_ms = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="gone", logStreamName="s", logEvents=[
+        {"timestamp": now_ms, "message": f"event {index}"} for index in range(500)])
+    assert live_events() >= before + 500
+    logs.delete_log_group(logGroupName="gone")
+    assert live_events() < before + 50  # other tests' streams may ship meanwhile

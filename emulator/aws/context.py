@@ -9,6 +9,8 @@ moto does, so ARNs agree across services.
 from __future__ import annotations
 
 import io
+import itertools
+import os
 import random
 import re
 import sys
@@ -28,18 +30,30 @@ _FORM_PARAMS = "ecs_emulator.form_params"  # environ key: form_params(), kept fo
 
 
 def new_request_id() -> str:
-    """A version 4 UUID, as AWS's request ids are. From `random`, not os.urandom: an id needs no
-    secrecy, and urandom's getrandom(2) is one more place per request where a worker lets go of
-    the GIL and waits to get it back behind the other workers (scripts/bench/capacity.py)."""
-    # uuid.UUID's checks and properties cost more than the formatting: the version 4 bits are
-    # set here as UUID(int=..., version=4) sets them.
-    number = (random.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET
-    text = f"{number:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """A version 4 UUID in form, as AWS's request ids are: a random part drawn once per process
+    and a counter in the last 12 digits, so ids never repeat within a process (2**48 of them)
+    and differ between processes. An id needs no secrecy; drawing 128 random bits and
+    formatting them for every request cost more than the rest of making a request's context
+    (and os.urandom's getrandom(2) would be one more place per request where a worker lets go
+    of the GIL and waits to get it back behind the others: scripts/bench/capacity.py)."""
+    return f"{_id_prefix}{next(_id_counter) & 0xffffffffffff:012x}"
 
 
-_UUID4_CLEAR = ~((0xc000 << 48) | (0xf000 << 64))  # the variant's and the version's bits
-_UUID4_SET = (0x8000 << 48) | (4 << 76)
+def _new_id_series() -> None:
+    """A fresh random part and counter (at import, and in a forked child, which would otherwise
+    repeat its parent's ids)."""
+    global _id_prefix, _id_counter
+    # The first 20 hex digits of a version 4 UUID: version 4, and the variant's bits 10xx.
+    number = (random.getrandbits(80) & ~((0xf << 28) | (0xc << 12))) | (0x4 << 28) | (0x8 << 12)
+    text = f"{number:020x}"
+    _id_prefix = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-"
+    _id_counter = itertools.count(random.getrandbits(48))  # next() is atomic under the GIL
+
+
+_id_prefix = ""
+_id_counter = itertools.count()
+_new_id_series()
+os.register_at_fork(after_in_child=_new_id_series)
 
 
 @dataclass(frozen=True, init=False)

@@ -92,6 +92,9 @@ class MotoBridge:
                      else moto_errors.not_implemented)
             return _send(start_response, shape(environ, detail, ctx.request_id))
         except Exception as error:  # moto's own bug, or its parsing of a bad value
+            if moto_errors.is_method_not_allowed(error):
+                return _send(start_response, moto_errors.method_not_allowed(environ,
+                                                                            ctx.request_id))
             log.exception("moto failed on %s %s", environ.get("REQUEST_METHOD"),
                           environ.get("PATH_INFO"))
             shape = (moto_errors.invalid_input if isinstance(error, (ValueError, TypeError))
@@ -179,6 +182,9 @@ class MotoBridge:
                     )
 
                     moto_containment.install()
+                    from emulator.aws import moto_memory
+
+                    moto_memory.install()
                     # moto's server grants every origin CORS (its preflights reflect any
                     # Origin and allow any header): a page of another origin would read the
                     # answers. Off, as MOTO_DISABLE_GLOBAL_CORS=true does; read when each

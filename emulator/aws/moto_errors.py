@@ -84,6 +84,27 @@ def missing_authentication(environ: dict, request_id: str):
                    request_id)
 
 
+def method_not_allowed(environ: dict, request_id: str):
+    """S3's answer to a method its resource has no operation for (POST to an object without
+    ?uploads, ?restore, ?uploadId or ?select): 405, as S3 words it."""
+    return _answer(environ, protocol_of(environ), 405, "MethodNotAllowed",
+                   "The specified method is not allowed against this resource.", request_id)
+
+
+def is_method_not_allowed(error: BaseException) -> bool:
+    """Whether moto's S3 failed looking up the operation of a method and resource in its
+    table (ACTION_MAP has no DEFAULT for POST on an object, or S3 Control's verbs without their
+    query): a request S3 refuses, not a crash of ours."""
+    if not isinstance(error, KeyError) or error.args != ("DEFAULT",):
+        return False
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    code = frame.tb_frame.f_code if frame is not None else None
+    return (code is not None and code.co_name == "_set_action"
+            and code.co_filename.replace("\\", "/").endswith("moto/s3/responses.py"))
+
+
 def internal_failure(environ: dict, detail: str, request_id: str):
     protocol = protocol_of(environ)
     code = "InternalError" if protocol == "rest-xml" else "InternalFailure"
@@ -213,5 +234,6 @@ def _modelled_validation_code(service: str, operation: str) -> str:
     return "ValidationException"
 
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Request Entity Too Large",
+_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            413: "Request Entity Too Large",
             500: "Internal Server Error", 501: "Not Implemented"}

@@ -29,7 +29,22 @@ class CliError(Exception):
 
 def endpoint_from(args) -> str:
     given = getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
-    return (given or DEFAULT_ENDPOINT).rstrip("/")
+    return _checked_endpoint((given or DEFAULT_ENDPOINT).rstrip("/"))
+
+
+def _checked_endpoint(url: str) -> str:
+    """The endpoint, refused in one line where it is no http(s) URL with a host and a port that
+    can be: urllib and botocore would raise a ValueError deep inside the first call (a
+    traceback), or say "unknown url type: localhost" for the common `localhost:4566`."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0  # .port raises on one out of range
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        parts, port_ok = None, False
+    if port_ok and parts.scheme in ("http", "https") and parts.hostname:
+        return url
+    raise CliError(f"--endpoint-url / AWS_ENDPOINT_URL {url!r} is not an http:// or https:// "
+                   f"URL with a host and a valid port (e.g. {DEFAULT_ENDPOINT})")
 
 
 def region_from(args, configured: str | None = None) -> str:
@@ -120,8 +135,10 @@ class Connection:
             with urllib.request.urlopen(request, timeout=30) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
-            raise CliError(f"{method} {path}: HTTP {error.code}: {_message(error.read())}") \
-                from None
+            message = _message(error.read())
+            if message is None:
+                raise CliError(not_the_emulator(self.endpoint_url, error.code)) from None
+            raise CliError(f"{method} {path}: HTTP {error.code}: {message}") from None
         except urllib.error.URLError as error:
             raise CliError(unreachable(self.endpoint_url, error.reason)) from None
         except OSError as error:  # a timeout or a reset connection, after the request was sent
@@ -144,11 +161,20 @@ def unreachable(endpoint: str, reason) -> str:
             "`ecs-emulator serve` or point --endpoint-url / AWS_ENDPOINT_URL at it")
 
 
-def _message(payload: bytes) -> str:
+def not_the_emulator(endpoint: str, status) -> str:
+    """A server on the endpoint answered, but not as the emulator answers (an HTML error page of
+    the front doors' port or of another server): one line that says so, not the page."""
+    return (f"the server at {endpoint} answered HTTP {status} without the emulator's JSON: is it "
+            "the emulator's port? (`ecs-emulator serve` prints its address; the front doors' "
+            "port is another)")
+
+
+def _message(payload: bytes) -> str | None:
+    """The emulator's error message in a JSON body; None for a body that is none of its own."""
     try:
         body = json.loads(payload)
     except ValueError:
-        return payload.decode(errors="replace")[:200]
+        return None
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error") or body)
     return str(body)

@@ -1,12 +1,14 @@
 """The Docker side of a task, seen from the CLI: its containers carry the labels
 ecs-emulator.task-arn and ecs-emulator.container-name, which is all the CLI needs to find them.
 
-`exec` runs `docker exec` (interactive with a TTY when both ends are terminals); without the
-docker command it falls back to the Docker SDK, without a TTY.
+`exec` runs `docker exec` (interactive with a TTY when both ends are terminals, with stdin when it
+is a pipe or a file); without the docker command it falls back to the Docker SDK, without a TTY
+or stdin.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -39,10 +41,11 @@ def exec_in(container, command: list[str], interactive: bool | None = None) -> i
     if not command:
         raise CliError("give the command to run after --, e.g. `exec TASK -- sh`")
     if interactive is None:
-        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        interactive = all(stream is not None and stream.isatty()  # None: closed at start
+                          for stream in (sys.stdin, sys.stdout))
     docker = shutil.which("docker")
     if docker:
-        flags = ["-it"] if interactive else []
+        flags = ["-it"] if interactive else ["-i"] if _stdin_is_data() else []
         return subprocess.call([docker, "exec", *flags, container.id, *command])
     api = container.client.api
     exec_id = api.exec_create(container.id, command)["Id"]
@@ -50,3 +53,14 @@ def exec_in(container, command: list[str], interactive: bool | None = None) -> i
         sys.stdout.buffer.write(chunk)
         sys.stdout.flush()
     return int(api.exec_inspect(exec_id).get("ExitCode") or 0)
+
+
+def _stdin_is_data() -> bool:
+    """A pipe or a file on stdin (`ecs-emulator exec T -- sh < script.sh`, `... | exec T -- cat`)
+    is meant for the command, as `docker exec -i` passes it; a terminal without one on stdout
+    (`exec T -- ps | grep x`) is not, and stays the caller's."""
+    try:
+        os.fstat(0)  # the descriptor `docker exec` inherits (sys.stdin may be a stand-in)
+    except OSError:  # closed
+        return False
+    return not os.isatty(0)

@@ -151,6 +151,7 @@ class _CloudWatch:
 class _Docker:
     def __init__(self, task, name, start_ms):
         self.task, self.name, self.start_ms = task, name, start_ms
+        self.timestamps = False  # Docker's own per line, asked for when --timestamps is
 
     def _container(self):
         container = task_container(self.task["taskArn"], self.name)
@@ -159,21 +160,43 @@ class _Docker:
                            "the awslogs driver, output lives only as long as the container")
         return container
 
-    def _kwargs(self) -> dict:
-        return {"since": int(self.start_ms / 1000)} if self.start_ms else {}
+    def _kwargs(self, printer: _Printer) -> dict:
+        self.timestamps = printer.timestamps
+        kwargs = {"timestamps": True} if self.timestamps else {}
+        if self.start_ms:
+            kwargs["since"] = int(self.start_ms / 1000)
+        return kwargs
 
     def read(self, printer: _Printer) -> None:
-        output = self._container().logs(stdout=True, stderr=True, **self._kwargs())
+        output = self._container().logs(stdout=True, stderr=True, **self._kwargs(printer))
         for line in output.decode(errors="replace").splitlines():
-            printer.emit(self.name, line)
+            self._emit(printer, line)
 
     def follow(self, printer: _Printer, stopped: threading.Event) -> None:
         pending = ""
-        for chunk in self._container().logs(stream=True, follow=True, **self._kwargs()):
+        for chunk in self._container().logs(stream=True, follow=True, **self._kwargs(printer)):
             pending += chunk.decode(errors="replace")
             *lines, pending = pending.split("\n")
             for line in lines:
-                printer.emit(self.name, line)
+                self._emit(printer, line)
         if pending:
-            printer.emit(self.name, pending)
+            self._emit(printer, pending)
         sys.stdout.flush()
+
+    def _emit(self, printer: _Printer, line: str) -> None:
+        if not self.timestamps:
+            printer.emit(self.name, line)
+            return
+        stamp, _, message = line.partition(" ")
+        printer.emit(self.name, message, _docker_time_ms(stamp))
+
+
+def _docker_time_ms(stamp: str) -> int | None:
+    """Docker's RFC 3339 time with nanoseconds (`2026-12-07T02:31:31.123456789Z`) in ms, so a
+    line from Docker is stamped as one from CloudWatch Logs is."""
+    seconds, _, fraction = stamp.rstrip("Z").partition(".")
+    try:
+        at = datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return int(at.timestamp() * 1000) + int((fraction + "000")[:3])

@@ -227,7 +227,15 @@ def _health_check(check: dict | None) -> HealthCheck | None:
     )
 
 
+# Tasks share this host's kernel (on Fargate each has a VM of its own), and Docker sets no limit
+# on a container's processes: a fork bomb in a task (as root in it, which RLIMIT_NPROC does not
+# bind) would take every pid and thread of this host, the emulator's and the engine's too. ECS
+# has no field for it; this many at once (threads count) is far above what a task's code needs.
+TASK_PIDS_LIMIT = 4096
+
+
 def _apply_limits(spec: ContainerSpec, shape: TaskShape, definition: dict) -> None:
+    spec.pids_limit = TASK_PIDS_LIMIT
     cpu = definition.get("cpu")
     if cpu:
         spec.cpu_shares = max(int(cpu), 2)

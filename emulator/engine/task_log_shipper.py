@@ -31,6 +31,16 @@ MAX_EVENT_BYTES = 262_144 - EVENT_OVERHEAD_BYTES
 # its shipper started) must still be joined.
 MULTILINE_FLUSH_S = 5.0
 _QUEUE_LINES = 10_000  # lines read ahead of the writer; the reader waits beyond that
+# ... or beyond this many bytes of them: a line may be up to docker_streams.MAX_LINE_BYTES, and
+# 10,000 of those held for a writer that falls behind would be 10 GiB of this process's memory.
+_QUEUE_BYTES = 16 << 20
+# moto keeps every event in this process's memory, and reads them all (and sorts them) for each
+# GetLogEvents: a task logging in a loop (`yes`) grew the emulator by about 3 MB a second, for as
+# long as it ran. A stream a shipper writes keeps its newest events up to about this much of
+# this process's memory (Docker's json-file keeps 60 MB of a container's own log); past it the
+# oldest go, down to three quarters of it, so that a trim is rare.
+STREAM_KEEP_BYTES = 64 << 20
+EVENT_MEMORY_BYTES = 200  # what moto's event costs besides its message (measured: about 150)
 _END = object()
 
 # Docker's table for awslogs-datetime-format: strftime directives -> regular expressions.
@@ -160,6 +170,8 @@ class LogShipper:
         self._joiner = EventJoiner(pattern)
         self._pending_read_at: float | None = None  # when the event being joined began
         self._lines: queue.Queue = queue.Queue(maxsize=_QUEUE_LINES)
+        self._queued_bytes = 0  # of the lines in self._lines; the reader waits above _QUEUE_BYTES
+        self._room = threading.Condition()
         name = container_id[:12]
         self._reader = threading.Thread(target=self._read, name=f"logs-read-{name}", daemon=True)
         self._writer = threading.Thread(target=self._write, name=f"logs-put-{name}", daemon=True)
@@ -184,6 +196,7 @@ class LogShipper:
         try:
             for stamp, _stream, line in self.runtime.logs(self.container_id, since=self.since,
                                                      follow=True):
+                self._wait_for_room(len(line))
                 self._lines.put((int(stamp * 1000), line))
         except Exception as error:  # Docker went away; ship what was read
             log.warning("reading the log of container %s failed: %s", self.container_id, error)
@@ -204,6 +217,7 @@ class LogShipper:
     def _take(self) -> tuple[list[tuple[int, str]], bool]:
         """The events from the lines at hand (waiting for the first); True once the log ended."""
         events: list[tuple[int, str]] = []
+        taken_bytes = 0  # a batch's worth is put before more is taken: lines may be long
         try:
             item = self._lines.get(timeout=self._wait_s())
         except queue.Empty:
@@ -211,18 +225,30 @@ class LogShipper:
         while True:
             if item is _END:
                 return events, True
+            self._made_room(len(item[1]))
+            taken_bytes += len(item[1])
             done = self._joiner.feed(*item)
             if self._joiner.pending_since is None:
                 self._pending_read_at = None
             elif done or self._pending_read_at is None:  # this line began a joined event
                 self._pending_read_at = time.monotonic()
             events += done
-            if len(events) >= MAX_BATCH_EVENTS:
+            if len(events) >= MAX_BATCH_EVENTS or taken_bytes >= MAX_BATCH_BYTES:
                 return events, False
             try:
                 item = self._lines.get_nowait()
             except queue.Empty:
                 return events, False
+
+    def _wait_for_room(self, size: int) -> None:
+        with self._room:
+            self._room.wait_for(lambda: self._queued_bytes <= _QUEUE_BYTES)
+            self._queued_bytes += size
+
+    def _made_room(self, size: int) -> None:
+        with self._room:
+            self._queued_bytes -= size
+            self._room.notify()
 
     def _wait_s(self) -> float | None:
         """Block for the next line, but not past the moment a pending multiline event is due."""
@@ -238,6 +264,25 @@ class LogShipper:
             except Exception as error:  # the group or stream was deleted under us
                 log.warning("putting %d events into %s/%s failed: %s", len(batch), self.group,
                             self.stream, error)
+        if events:
+            keep_newest(self.backend, self.group, self.stream)
+
+
+def keep_newest(backend, group: str, stream: str) -> None:
+    """Drop a moto stream's oldest events once they cost more than STREAM_KEEP_BYTES."""
+    log_stream = getattr(backend, "groups", {}).get(group)
+    log_stream = log_stream.streams.get(stream) if log_stream is not None else None
+    if log_stream is None:
+        return
+    events, kept = log_stream.events, log_stream.stored_bytes  # moto's sum of message lengths
+    cost, first = kept + EVENT_MEMORY_BYTES * len(events), 0
+    if cost <= STREAM_KEEP_BYTES:
+        return
+    while first < len(events) and cost > STREAM_KEEP_BYTES * 3 // 4:
+        size = len(events[first].message)
+        kept, cost, first = kept - size, cost - size - EVENT_MEMORY_BYTES, first + 1
+    # A new list in one step: a GetLogEvents reading the old one meanwhile reads it whole.
+    log_stream.events, log_stream.stored_bytes = events[first:], kept
 
 
 def _utf8_len(text: str) -> int:

@@ -122,6 +122,7 @@ class ContainerSpec:
     memory_reservation_bytes: int | None = None
     memory_swap_bytes: int | None = None  # memory + swap, Docker's MemorySwap (-1: unlimited)
     memory_swappiness: int | None = None
+    pids_limit: int | None = None  # processes and threads at once in its cgroup
     ulimits: list[tuple[str, int, int]] = field(default_factory=list)
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)

@@ -90,6 +90,7 @@ def host_config(spec: ContainerSpec) -> dict:
         "MemoryReservation": spec.memory_reservation_bytes,
         "MemorySwap": spec.memory_swap_bytes,
         "MemorySwappiness": spec.memory_swappiness,
+        "PidsLimit": spec.pids_limit,
         "Ulimits": [{"Name": n, "Soft": soft, "Hard": hard} for n, soft, hard in spec.ulimits] or None,
         "CapAdd": list(spec.cap_add) or None,
         "CapDrop": list(spec.cap_drop) or None,

@@ -7,6 +7,7 @@ once `until_stopped` is set: a watcher closes the socket under the blocked reade
 from __future__ import annotations
 
 import calendar
+import functools
 import logging
 import re
 import struct
@@ -158,8 +159,14 @@ def parse_timestamp(text: str) -> float:
         offset = sign * (int(text[-5:-3]) * 3600 + int(text[-2:]) * 60)
         text = text[:-6]
     whole, _, fraction = text.partition(".")
-    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
-    return seconds - offset + (float("0." + fraction) if fraction else 0.0)
+    return _whole_seconds(whole) - offset + (float("0." + fraction) if fraction else 0.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _whole_seconds(whole: str) -> int:
+    # Lines of a log come many to a second: strptime was most of the time a chatty task's lines
+    # took to read (the emulator's threads wait on it), once per line.
+    return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
 
 
 def _split_timestamp(line: str) -> tuple[float, str]:
@@ -172,6 +179,22 @@ def _split_timestamp(line: str) -> tuple[float, str]:
 
 _STREAMS = {1: "stdout", 2: "stderr"}
 _CONTINUATION_STAMP = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) ")
+# A line is held until its newline comes, and a container's code decides when that is: one that
+# never writes a newline (`cat /dev/zero | tr '\0' a`) grew the line in this process's memory
+# without bound, each frame copying and scanning all of it. Past this many bytes the line held
+# so far is given out as a line of its own, and what follows carries its timestamp on.
+MAX_LINE_BYTES = 1 << 20
+
+
+def _cut_long_line(held: bytes) -> tuple[bytes, bytes]:
+    """(the first MAX_LINE_BYTES of `held` as a line, the rest with the same timestamp), cut
+    between UTF-8 characters, not inside one."""
+    stamped = _CONTINUATION_STAMP.match(held)
+    prefix = stamped.group(0) if stamped else b""
+    cut = MAX_LINE_BYTES
+    while cut > MAX_LINE_BYTES - 3 and (held[cut] & 0xC0) == 0x80:  # a continuation byte
+        cut -= 1  # (a character has at most 3 of them; more is not UTF-8: cut there anyway)
+    return held[:cut], prefix + held[cut:]
 
 
 def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, str]]:
@@ -186,19 +209,23 @@ def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, 
             frames = [("stdout", chunk)]
         else:
             pending += chunk
-            frames = []
-            while len(pending) >= 8:
-                kind, size = struct.unpack(">BxxxL", pending[:8])
-                if len(pending) < 8 + size:
+            frames, at = [], 0  # cut once per chunk: a chunk holds thousands of short frames
+            while len(pending) - at >= 8:
+                kind, size = struct.unpack_from(">BxxxL", pending, at)
+                if len(pending) - at < 8 + size:
                     break
-                frames.append((_STREAMS.get(kind, "stdout"), pending[8:8 + size]))
-                pending = pending[8 + size:]
+                frames.append((_STREAMS.get(kind, "stdout"), pending[at + 8:at + 8 + size]))
+                at += 8 + size
+            pending = pending[at:]
         for stream, data in frames:
             if buffers[stream] and not tty:
                 # A line over 16 KiB comes as several messages, each with its own timestamp.
                 data = _CONTINUATION_STAMP.sub(b"", data, count=1)
             buffers[stream] += data
             *lines, buffers[stream] = buffers[stream].split(b"\n")
+            while len(buffers[stream]) > MAX_LINE_BYTES:
+                piece, buffers[stream] = _cut_long_line(buffers[stream])
+                lines.append(piece)
             for line in lines:
                 if tty:
                     line = line.rstrip(b"\r")

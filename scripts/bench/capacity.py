@@ -10,8 +10,9 @@ leaves the machine's CPU to the server, so this is the server's capacity. The th
 side by side; each round measures every server at every connection count, the order of servers
 rotating; medians of requests/s, of the server's CPU time per request (user and system, from
 /proc: what the load hardly moves), of its threads' voluntary context switches per request (a
-thread that blocks: waiting for the GIL, a lock, a socket; /proc too) and the non-2xx count are
-shown. Writes results/capacity.md.
+thread that blocks: waiting for the GIL, a lock, a socket; /proc too; these the load does move:
+on a loaded machine the client often runs on the server's core and its next request is there
+before the server waits for it, scripts/bench/README.md) and the non-2xx count are shown. Writes results/capacity.md.
 """
 
 from __future__ import annotations

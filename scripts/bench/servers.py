@@ -163,8 +163,9 @@ class Server:
 
     def context_switches(self) -> int:
         """Voluntary context switches so far of the process tree's threads (Linux /proc): each a
-        thread that blocked, for the GIL among other things; like CPU time, hardly moved by
-        other work on the machine (involuntary ones, preemptions, are, and are left out)."""
+        thread that blocked, for the GIL among other things (involuntary ones, preemptions, are
+        left out). Other work on the machine moves them too: a client that runs on the server's
+        core has its next request there before the server would wait for it (README.md)."""
         total = 0
         for pid in _tree(self.pid):
             try:
