@@ -314,6 +314,14 @@ def test_logs_of_an_unknown_task(cli, cluster, clean_emulator):
     code, _, err = cli("logs", "0123456789abcdef0123456789abcdef")
     assert code == 1 and ("no task 0123456789abcdef0123456789abcdef in any cluster of "
                           f"{clean_emulator.region}") in err
+    # An id of no task's length (mistyped, cut short) gets the same answer, not ECS's
+    # "taskId length should be one of [32,36]" from DescribeTasks.
+    arn = f"arn:aws:ecs:{clean_emulator.region}:123456789012:task/{CLUSTER}/abc"
+    for short in ("0123abcd", arn):
+        code, _, err = cli("logs", short)
+        assert code == 1 and f"no task {short} in " in err and "taskId length" not in err, err
+    code, _, err = cli("exec", "0123abcd", "--", "true")
+    assert code == 1 and "no task 0123abcd in any cluster" in err, err
 
 
 def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster, ecs,

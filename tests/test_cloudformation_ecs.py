@@ -126,7 +126,9 @@ def test_a_service_whose_tasks_cannot_start_fails_and_rolls_back(clean_emulator,
     events = cfn.describe_stack_events(StackName="bad")["StackEvents"]
     failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
     assert [e["LogicalResourceId"] for e in failed] == ["Service"]
-    assert "circuit breaker" in failed[0]["ResourceStatusReason"]
+    assert failed[0]["ResourceStatusReason"] == (  # AWS's handler's words, as users quote them
+        'Resource handler returned message: "Error occurred during operation \'ECS Deployment '
+        'Circuit Breaker was triggered\'." (HandlerErrorCode: GeneralServiceException)')
     assert ecs.describe_clusters(clusters=["cfn"])["clusters"][0]["status"] == "INACTIVE"
 
 

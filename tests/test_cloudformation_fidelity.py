@@ -336,3 +336,97 @@ def test_a_templates_python_tags_run_nothing(clean_emulator, tmp_path, tag):
         except ClientError as error:  # refused is fine; a 500 or running the call is not
             assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400, error.response
     assert not marker.exists()
+
+
+def test_a_deleted_stacks_resources_each_say_delete_in_progress_then_complete(clean_emulator):
+    """As CloudFormation's events have it: each resource's DELETE_IN_PROGRESS, once, before its
+    DELETE_COMPLETE (there was only the DELETE_COMPLETE)."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"},
+                          "Logs": {"Type": "AWS::Logs::LogGroup"}}}
+    cfn.create_stack(StackName="told", TemplateBody=json.dumps(body))
+    cfn.delete_stack(StackName="told")
+    events = list(reversed(cfn.describe_stack_events(StackName="told")["StackEvents"]))
+    started = next(i for i, e in enumerate(events) if e["LogicalResourceId"] == "told"
+                   and e["ResourceStatus"] == "DELETE_IN_PROGRESS")
+    for logical_id in ("Cluster", "Logs"):
+        assert [e["ResourceStatus"] for e in events[started:]
+                if e["LogicalResourceId"] == logical_id] == ["DELETE_IN_PROGRESS",
+                                                             "DELETE_COMPLETE"]
+
+
+def test_an_update_leaves_alone_a_resource_written_without_properties(clean_emulator):
+    """moto gave the stack's `{Type: AWS::ECS::Cluster}` an empty Properties as it made it, so
+    every later update found it changed and updated it (the CDK writes clusters so)."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"},
+                          "Topic": {"Type": "AWS::SNS::Topic",
+                                    "Properties": {"DisplayName": "one"}}}}
+    cfn.create_stack(StackName="still", TemplateBody=json.dumps(body))
+    body["Resources"]["Topic"]["Properties"]["DisplayName"] = "two"
+    cfn.update_stack(StackName="still", TemplateBody=json.dumps(body))
+    assert status(cfn, "still") == "UPDATE_COMPLETE"
+    updated = {e["LogicalResourceId"] for e in cfn.describe_stack_events(
+        StackName="still")["StackEvents"] if e["ResourceStatus"].startswith("UPDATE_")
+        and e["LogicalResourceId"] != "still"}
+    assert updated == {"Topic"}
+    cfn.delete_stack(StackName="still")
+
+
+def test_a_resource_moto_cannot_update_stays_in_the_stack_and_goes_with_it(clean_emulator):
+    """A log group's new retention: moto has no update for the type and dropped the resource
+    from the stack (no UPDATE_COMPLETE; DeleteStack left the log group behind)."""
+    cfn, logs = clean_emulator.client("cloudformation"), clean_emulator.client("logs")
+    body = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup",
+                                   "Properties": {"RetentionInDays": 1}}}}
+    cfn.create_stack(StackName="kept", TemplateBody=json.dumps(body))
+    name = cfn.describe_stack_resource(StackName="kept", LogicalResourceId="Logs")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    body["Resources"]["Logs"]["Properties"]["RetentionInDays"] = 3
+    cfn.update_stack(StackName="kept", TemplateBody=json.dumps(body))
+    assert status(cfn, "kept") == "UPDATE_COMPLETE"
+    last = [e for e in cfn.describe_stack_events(StackName="kept")["StackEvents"]
+            if e["LogicalResourceId"] == "Logs"][0]
+    assert (last["ResourceStatus"], last["PhysicalResourceId"]) == ("UPDATE_COMPLETE", name)
+    assert "is not updated by this emulator's CloudFormation" in last["ResourceStatusReason"]
+    assert [r["PhysicalResourceId"] for r in cfn.describe_stack_resources(
+        StackName="kept")["StackResources"]] == [name]
+    cfn.delete_stack(StackName="kept")
+    assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []
+
+
+def test_a_property_the_type_does_not_have_fails_the_resource_as_its_schema_does(
+        clean_emulator):
+    """A typo (`DesiredCont`) was dropped without a word; CloudFormation's schema check refuses
+    it before the handler runs."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {
+        "ClusterName": "typo", "ClusterSetings": []}}}}
+    cfn.create_stack(StackName="typo", TemplateBody=json.dumps(body))
+    assert status(cfn, "typo") == "ROLLBACK_COMPLETE"
+    assert failure_reasons(cfn, "typo") == [
+        "Properties validation failed for resource Cluster with message: "
+        "#: extraneous key [ClusterSetings] is not permitted"]
+    assert clean_emulator.client("ecs").describe_clusters(clusters=["typo"])["clusters"] == []
+
+
+def test_a_stacks_delete_goes_from_what_refers_to_the_rest(clean_emulator):
+    """The task definition after the service that runs it, the cluster last (the task
+    definition was deregistered while its service still ran)."""
+    cfn = clean_emulator.client("cloudformation")
+    body = {"Resources": {
+        "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "ContainerDefinitions": [{"Name": "main", "Image": "ecs-emulator-test/busybox",
+                                      "Memory": 32, "Command": SERVE}]}},
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "TaskDef"},
+            "DesiredCount": 0}}}}
+    cfn.create_stack(StackName="order", TemplateBody=json.dumps(body))
+    assert status(cfn, "order") == "CREATE_COMPLETE"
+    cfn.delete_stack(StackName="order")
+    events = list(reversed(cfn.describe_stack_events(StackName="order")["StackEvents"]))
+    deleted = [e["LogicalResourceId"] for e in events
+               if e["ResourceStatus"] == "DELETE_COMPLETE" and e["LogicalResourceId"] != "order"]
+    assert deleted.index("Service") < deleted.index("TaskDef")
+    assert deleted.index("Service") < deleted.index("Cluster")

@@ -303,6 +303,31 @@ def test_managed_tags_name_the_cluster(ecs, cluster, busybox_image):
     wait_for_task(ecs, cluster, task["taskArn"], "STOPPED")
 
 
+def test_a_service_spreads_the_tasks_of_one_launch_over_its_strategy(ecs, cluster,
+                                                                     busybox_image):
+    """A service's first launch of three: the base's one on FARGATE, then the weights' two
+    on FARGATE_SPOT (all three went to the provider chosen for the first)."""
+    ecs.put_cluster_capacity_providers(cluster=cluster,
+                                       capacityProviders=["FARGATE", "FARGATE_SPOT"],
+                                       defaultCapacityProviderStrategy=[])
+    task_definition = register(ecs, busybox_image, {"name": "main", "command": SERVE},
+                               network_mode="awsvpc", requiresCompatibilities=["FARGATE"],
+                               cpu="256", memory="512")
+    ecs.create_service(
+        cluster=cluster, serviceName="spread", taskDefinition=task_definition, desiredCount=3,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 2},
+                                  {"capacityProvider": "FARGATE", "weight": 1, "base": 1}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    arns = wait_for(lambda: ecs.list_tasks(cluster=cluster, serviceName="spread")["taskArns"],
+                    lambda found: len(found) == 3, timeout=30)
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+    assert sorted(t["capacityProviderName"] for t in tasks) == [
+        "FARGATE", "FARGATE_SPOT", "FARGATE_SPOT"]
+    ecs.delete_service(cluster=cluster, service="spread", force=True)
+    for arn in arns:
+        wait_for_task(ecs, cluster, arn, "STOPPED")
+
+
 def test_client_token_makes_run_task_idempotent(ecs, cluster, busybox_image):
     task_definition = register(ecs, busybox_image)
     first = ecs.run_task(cluster=cluster, taskDefinition=task_definition, clientToken="t-1")

@@ -20,8 +20,10 @@ CloudFormation has them), update_rights (an update checked as a whole
 under IAM enforcement), template_inputs (SSM, dynamic references, template URLs),
 template_limits (a template's size), template_types (resource types that do not exist
 refused), template_validation (ValidateTemplate: structure, not property values), ec2_network
-(deleting a stack's VPC network), teardown (a stack's resources and outputs while it is
-deleted).
+(deleting a stack's VPC network), cloud_map (Cloud Map's namespaces and services, which moto
+serves but does not make from a template), output_checks (outputs naming what moto cannot give),
+ssm_parameters (moto's SSM parameter named when the template names none), teardown (a
+stack's resources and outputs while it is deleted).
 """
 
 from __future__ import annotations
@@ -54,21 +56,25 @@ def _install_into_moto() -> None:
 
         safe_yaml.disarm()  # before any template is read: moto's loader runs python tags
 
-        from emulator.cloudformation import (change_sets, continue_rollback, ecr_resources,
+        from emulator.cloudformation import (change_sets, cloud_map, continue_rollback,
+                                             ecr_resources,
                                              ecs_clusters,
-                                             ecs_services, not_emulated, replacements,
-                                             request_tokens, stack_life,
+                                             ecs_services, not_emulated, output_checks,
+                                             replacements,
+                                             request_tokens, ssm_parameters, stack_life,
                                              stack_parameters, stack_role, teardown,
                                              template_inputs, template_limits, template_types,
                                              template_validation,
                                              termination_protection, update_checks,
                                              update_scope)
 
+        ssm_parameters.install()
         resource_types = (ecs_clusters.TYPES + ecs_services.TYPES + ecr_resources.TYPES
                           + not_emulated.TYPES)
         model_map = parsing.get_model_map()  # lru_cached: this dict is the one moto reads
         name_map = parsing.get_name_type_map()
-        for resource_type in resource_types:
+        # Cloud Map's types are moto's kind (its backend, its rights checks), not in `ours`.
+        for resource_type in resource_types + cloud_map.TYPES:
             model_map[resource_type.TYPE] = resource_type
             name_map[resource_type.TYPE] = resource_type.cloudformation_name_type()
 
@@ -91,6 +97,8 @@ def _install_into_moto() -> None:
             resource_map._delete_resource)
         resource_map.parse_ssm_parameter = template_inputs.wrap_parse_ssm_parameter(
             resource_map.parse_ssm_parameter)
+        resource_map.validate_outputs = output_checks.wrap_validate_outputs(
+            resource_map.validate_outputs)
         resource_map.load_parameters = stack_parameters.wrap_load_parameters(
             resource_map.load_parameters)
 

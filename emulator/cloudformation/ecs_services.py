@@ -45,13 +45,9 @@ def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str |
             return
         deployments = current.get("deployments", [])
         mine = next((d for d in deployments if d["id"] == deployment_id), None)
-        if deployment_id and mine is None:
-            raise ResourceFailed(f"Service {service}: its deployment {deployment_id} was "
-                                 "replaced (rolled back by the circuit breaker).")
-        if mine is not None and mine.get("rolloutState") == "FAILED":
-            raise ResourceFailed(
-                f"Service {service}: {mine.get('rolloutStateReason') or 'deployment failed'} "
-                f"Latest event: {_latest_event(current)}")
+        if (deployment_id and mine is None) or (
+                mine is not None and mine.get("rolloutState") == "FAILED"):
+            raise CircuitBreakerTripped()  # failed, or rolled back (replaced) by the breaker
         if (len(deployments) == 1 and current["runningCount"] == current["desiredCount"]
                 and deployments[0].get("rolloutState") in (None, "COMPLETED")):
             return
@@ -62,6 +58,19 @@ def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str |
                 f"{_progress(api, cluster, current, mine)} "
                 f"Latest event: {_latest_event(current)}")
         time.sleep(POLL_S)
+
+
+class CircuitBreakerTripped(ResourceFailed):
+    """A deployment the circuit breaker failed (and perhaps rolled back), in the words AWS's
+    service handler uses (users quote them: "Error occurred during operation 'ECS Deployment
+    Circuit Breaker was triggered'." ... HandlerErrorCode: GeneralServiceException); why its
+    tasks failed is in the service's events and the tasks' stoppedReason, as on AWS."""
+
+    HANDLER_ERROR_CODE = "GeneralServiceException"
+
+    def __init__(self):
+        super().__init__("Error occurred during operation 'ECS Deployment Circuit Breaker "
+                         "was triggered'.")
 
 
 def _progress(api: Api, cluster: str, service: dict, deployment: dict | None) -> str:
@@ -134,6 +143,10 @@ class Service(ApiResource):
         shapes = api.services.ecs.shapes
         request = to_request(shapes, "CreateService", _without_force(properties),
                              serviceName=name)
+        if "desiredCount" not in request and request.get("schedulingStrategy") != "DAEMON":
+            # The reference: "For new services, if a desired count is not specified, a default
+            # value of 1 is used." (the CDK leaves it out; an update without one keeps the count)
+            request["desiredCount"] = 1
         service = api.ecs("CreateService", request)["service"]
         resource = cls(service["serviceArn"], properties,
                        {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]})

@@ -105,7 +105,11 @@ def wrap_resource_map_delete(original):
             carry_over(self)
             if _owed(self):
                 _delete_all(stack, [])
-        return original(self)
+        self._emulator_deleting_all = True  # in dependency order (stack_life._still_used)
+        try:
+            return original(self)
+        finally:
+            self._emulator_deleting_all = False
 
     return delete
 

@@ -49,6 +49,8 @@ def stack_rights():
 class ResourceFailed(Exception):
     """A resource could not reach its goal; the message is the reason in the stack's events."""
 
+    HANDLER_ERROR_CODE = "NotStabilized"  # the resource handler's, as the reason shows it
+
 
 class NotYet(Exception):
     """A resource that cannot go yet but may once others of the stack have (a capacity provider
@@ -181,13 +183,20 @@ class ApiResource:
                                         region_name, **kwargs):
         api = Api.for_stack(account_id, region_name)
         properties = cloudformation_json.get("Properties") or {}
-        cls._check_required(kwargs.get("LogicalId") or resource_name, properties)
+        cls._check_required(kwargs.get("LogicalId") or resource_name, properties, region_name)
         return cls.create(api, properties, cls.generated_name(resource_name, properties))
 
     @classmethod
-    def _check_required(cls, logical_id: str, properties: dict) -> None:
-        missing = [f"#: required key [{key}] not found" for key in cls.REQUIRED
-                   if key not in properties]
+    def _check_required(cls, logical_id: str, properties: dict, region: str) -> None:
+        """The schema's checks CloudFormation makes before any handler runs: required
+        properties there, and no property the type does not have (a typo, `DesiredCont`)."""
+        from emulator.cloudformation.template_types import declared_properties
+
+        declared = declared_properties(cls.TYPE, region)
+        missing = [f"#: extraneous key [{key}] is not permitted" for key in properties
+                   if declared is not None and key not in declared]
+        missing += [f"#: required key [{key}] not found" for key in cls.REQUIRED
+                    if key not in properties]
         if len(missing) > 1:
             missing.insert(0, f"#: {len(missing)} schema violations found")
         if missing:
@@ -200,7 +209,7 @@ class ApiResource:
         api = Api.for_stack(account_id, region_name)
         new = cloudformation_json.get("Properties") or {}
         cls._check_required(getattr(original_resource, "logical_resource_id", new_resource_name),
-                            new)
+                            new, region_name)
         old = original_resource.properties
         changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
         if not changed:

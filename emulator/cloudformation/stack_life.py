@@ -19,8 +19,8 @@ from emulator.access.iam_stacks import own_name_property
 from emulator.cloudformation import (ec2_network, parameter_values, replacements, stack_lock,
                                      teardown)
 from emulator.cloudformation.errors import validation_error
-from emulator.cloudformation.resource import (PropertiesInvalid, ResourceFailed, acting_as,
-                                              check_stack_resource, enforcing)
+from emulator.cloudformation.resource import (NotYet, PropertiesInvalid, ResourceFailed,
+                                              acting_as, check_stack_resource, enforcing)
 from emulator.cloudformation.stack_role import find_stack, keep_role
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ def reason_of(error: BaseException) -> str:
     if isinstance(error, PropertiesInvalid):
         return str(error)
     if isinstance(error, ResourceFailed):
-        return f'Resource handler returned message: "{error}" (HandlerErrorCode: NotStabilized)'
+        return (f'Resource handler returned message: "{error}" '
+                f'(HandlerErrorCode: {error.HANDLER_ERROR_CODE})')
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     return str(message)
 
@@ -163,7 +164,16 @@ def wrap_update(original):
             replacements.record(stack, resources_map, logical_id, kind, resource, resource_json)
             add_event(stack, logical_id, kind, "UPDATE_COMPLETE",
                       getattr(resource, "physical_resource_id", ""))
-        return resource
+            return resource
+        # A type moto cannot update (a log group's retention) or does not model: moto would
+        # put None in its place, and the resource would leave the stack (a DeleteStack would
+        # leave it behind). It stays, as it was, and the event says so.
+        kept = resources_map._parsed_resources.get(logical_id)
+        add_event(stack, logical_id, kind, "UPDATE_COMPLETE",
+                  getattr(kept, "physical_resource_id", "") or "",
+                  reason=f"Resource type {kind} is not updated by this emulator's "
+                         "CloudFormation; the resource is left as it was.")
+        return kept
 
     return parse_and_update_resource
 
@@ -173,12 +183,20 @@ def wrap_delete_resource(original):
         stack, kind = stack_of(self), resource_json.get("Type", "")
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
         physical_id = getattr(parsed_resource, "physical_resource_id", "") or ""
+        if getattr(self, "_emulator_deleting_all", False) and _still_used(self, logical_id):
+            # CloudFormation deletes what refers to a resource before it (a service before
+            # its task definition); moto's rounds go in no order and try this one again.
+            raise NotYet(f"{logical_id} is still referred to.")
         last = delete_reasons(self).get((logical_id, physical_id))
         if last is not None and last[2]:
             # It did not settle within the stabilize timeout (a service whose tasks do not
             # drain): moto's next round would wait as long again, holding DeleteStack past the
             # SDKs' read timeout. Once per operation, as the update's clean-up phase does.
             raise ResourceFailed(last[1])
+        if not _told_since_stack_event(stack, logical_id, physical_id):
+            # CloudFormation's DELETE_IN_PROGRESS, once per operation (moto tries a failed
+            # delete again; the clean-up phase has told it already).
+            add_event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id)
         try:
             # A stack's delete, or an update's removal, acts with its caller's rights too.
             check_stack_resource(kind, None, deleting=parsed_resource)
@@ -216,6 +234,31 @@ def _report_delete_failures(stack) -> None:
     for (logical_id, physical_id), (kind, reason, _) in sorted(reasons.items()):
         add_event(stack, logical_id, kind, "DELETE_FAILED", physical_id, reason)
     reasons.clear()
+
+
+def _still_used(resources_map, logical_id: str) -> bool:
+    """Whether a resource of the stack not yet deleted, and to be deleted (not one kept by
+    `DeletionPolicy: Retain`, which stays), refers to this one (Ref, Fn::GetAtt, DependsOn)."""
+    from emulator.cloudformation.update_scope import references
+
+    template = resources_map._resource_json_map
+    return any(logical_id in references(template[other])
+               for other, resource in resources_map._parsed_resources.items()
+               if other != logical_id and isinstance(template.get(other), dict)
+               and template[other].get("DeletionPolicy") != "Retain"
+               and resource is not None and not isinstance(resource, str))
+
+
+def _told_since_stack_event(stack, logical_id: str, physical_id: str) -> bool:
+    """Whether this resource has an event since the stack's own last one (which starts each
+    operation and phase: DELETE_IN_PROGRESS, ROLLBACK_IN_PROGRESS, ..._CLEANUP_IN_PROGRESS)."""
+    for event in reversed(stack.events if stack is not None else []):
+        if event.resource_type == "AWS::CloudFormation::Stack":
+            return False
+        if (event.logical_resource_id, event.physical_resource_id) == (logical_id,
+                                                                       physical_id or ""):
+            return True
+    return False
 
 
 def _last_event_is(stack, logical_id: str, physical_id: str, status: str,

@@ -25,22 +25,54 @@ NESTED_TOO_DEEP = "Template format error: the template is nested too deeply."
 _DEFAULT_REGION = "us-east-1"
 
 
-@functools.lru_cache(maxsize=None)
-def _known_types(region: str) -> frozenset[str] | None:
-    """The resource types cfn-lint knows in `region` (else in us-east-1); None without cfn-lint,
-    when nothing is refused."""
+def _schemas() -> Path | None:
+    """cfn-lint's copy of the registry's schemas; None without cfn-lint."""
     # Found, not imported: importing cfn-lint costs about a second, and only its data is read.
     spec = importlib.util.find_spec("cfnlint")
     if spec is None or not spec.submodule_search_locations:
         return None
-    providers = Path(spec.submodule_search_locations[0]) / "data" / "schemas" / "providers"
-    path = providers / f"{region}.json"
+    return Path(spec.submodule_search_locations[0]) / "data" / "schemas"
+
+
+@functools.lru_cache(maxsize=None)
+def _providers(region: str) -> dict | None:
+    """Resource type -> its schema's file name, of the types cfn-lint knows in `region` (else
+    in us-east-1); None without cfn-lint."""
+    schemas = _schemas()
+    if schemas is None:
+        return None
+    path = schemas / "providers" / f"{region}.json"
     if not path.is_file():
-        path = providers / f"{_DEFAULT_REGION}.json"
+        path = schemas / "providers" / f"{_DEFAULT_REGION}.json"
     try:
-        return frozenset(json.loads(path.read_text()))
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+@functools.lru_cache(maxsize=None)
+def _known_types(region: str) -> frozenset[str] | None:
+    """The resource types cfn-lint knows in `region`; None without cfn-lint, when nothing is
+    refused."""
+    providers = _providers(region)
+    return frozenset(providers) if providers is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def declared_properties(kind: str, region: str) -> frozenset[str] | None:
+    """The properties the type's schema declares, if it permits no others (so CloudFormation
+    refuses any other: "extraneous key [X] is not permitted"); None when that is not known."""
+    providers, schemas = _providers(region), _schemas()
+    name = (providers or {}).get(kind)
+    if not name or schemas is None:
+        return None
+    try:
+        schema = json.loads((schemas / "resources" / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if schema.get("additionalProperties") is not False:
+        return None
+    return frozenset(schema.get("properties") or ())
 
 
 def unrecognized(template: dict, region: str) -> list[str]:

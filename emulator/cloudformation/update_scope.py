@@ -26,7 +26,11 @@ def wrap_build_resource_diff(original, our_types: frozenset[str]):
         diff = original(self, other_template, parameters)
         new, old = other_template.get("Resources") or {}, self._resource_json_map
         refs = {name: references(body) & set(new) for name, body in new.items()}
-        modify = list(diff["Modify"])
+        # moto gives a resource without Properties an empty one as it makes it, in the stack's
+        # template: unchanged, it differs from the new template's by that alone (one the same
+        # as before is there for a parameter it uses, which changed).
+        modify = [name for name in diff["Modify"] if new.get(name) == old.get(name)
+                  or _as_written(new.get(name)) != _as_written(old.get(name))]
         changed = _parameters_changed.get(id(self), frozenset())
         modify += [name for name, body in new.items() if name in old and name not in modify
                    and references(body) & changed]
@@ -142,6 +146,13 @@ def _needed_by(added, modify, refs: dict[str, set[str]]) -> list[str]:
                 needed.add(dependency)
                 todo.append(dependency)
     return _in_dependency_order([name for name in modify if name in needed], refs)
+
+
+def _as_written(resource):
+    """A template resource without the empty Properties moto may have added to it."""
+    if isinstance(resource, dict) and resource.get("Properties") == {}:
+        return {key: value for key, value in resource.items() if key != "Properties"}
+    return resource
 
 
 def references(resource) -> set[str]:

@@ -40,6 +40,9 @@ class LaunchRequest:
     cluster: str | None = None  # name or ARN; None: "default"
     launch_type: str | None = None
     capacity_provider_strategy: tuple[dict, ...] = ()
+    # A scheduler's: the tasks its deployment already has per capacity provider, so that the
+    # launch's spread (base, then weight) carries on from them, task by task
+    provider_counts: tuple[tuple[str, int], ...] = ()
     platform_version: str | None = None
     network_configuration: dict | None = None
     placement_constraints: tuple[dict, ...] = ()

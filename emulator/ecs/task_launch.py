@@ -79,7 +79,7 @@ def build_tasks(store: EcsStore, request: LaunchRequest, cluster: Cluster) -> li
             # when running a task." (StartTask's says no such thing.)
             raise InvalidParameterException(
                 "The SERVICE option of propagateTags is only valid for a service's tasks.")
-    tasks, counts = [], {}
+    tasks, counts = [], dict(request.provider_counts)
     for _ in range(request.count):
         provider = capacity_providers.next_provider(strategy, counts) if strategy else None
         counts[provider] = counts.get(provider, 0) + 1

@@ -18,7 +18,6 @@ import time
 from typing import TYPE_CHECKING
 
 from emulator.aws.errors import AwsError
-from emulator.ecs import capacity_providers
 from emulator.ecs import services as service_ops
 from emulator.ecs.launch_request import LaunchRequest, Origin
 from emulator.ecs.service_model import Deployment, Service
@@ -213,11 +212,12 @@ class Reconciliation:
     def launch_request(self, deployment: Deployment, count: int = 1,
                        instance: str | None = None) -> LaunchRequest:
         """What the service asks for a deployment's (or task set's) tasks; on `instance` for
-        a daemon. The scheduler chooses each launch's capacity provider itself (base, then
-        weight, over the deployment's live tasks)."""
+        a daemon. Each task's capacity provider is chosen by the door (base, then weight),
+        counting from the deployment's live tasks."""
         service = self.service
         if deployment.capacity_provider_strategy:
-            where = {"capacity_provider_strategy": (self._next_provider(deployment),)}
+            where = {"capacity_provider_strategy": tuple(deployment.capacity_provider_strategy),
+                     "provider_counts": self._provider_counts(deployment)}
         else:
             where = {"launch_type": deployment.launch_type or "EC2"}
         return LaunchRequest(
@@ -240,14 +240,14 @@ class Reconciliation:
             **where,
         )
 
-    def _next_provider(self, deployment: Deployment) -> dict:
-        """base first, then weight, counting the deployment's live tasks per provider."""
+    def _provider_counts(self, deployment: Deployment) -> tuple[tuple[str, int], ...]:
+        """The deployment's live tasks per capacity provider: a launch of several spreads them
+        from there (one provider chosen for the whole launch put every task on it)."""
         counts: dict[str, int] = {}
         for task in self.live:
             if task.started_by == deployment.id and task.capacity_provider:
                 counts[task.capacity_provider] = counts.get(task.capacity_provider, 0) + 1
-        chosen = capacity_providers.next_provider(deployment.capacity_provider_strategy, counts)
-        return {"capacityProvider": chosen, "weight": 1}
+        return tuple(counts.items())
 
     def _propagated_tags(self, deployment: Deployment) -> list[dict]:
         if self.service.propagate_tags == "SERVICE":
