@@ -352,6 +352,10 @@ def test_exec_with_i_passes_a_piped_stdin_to_the_command(cluster, ecs, busybox_i
                               input=b"echo from-the-pipe; exit 4\n", capture_output=True,
                               env=cli_environment, timeout=60)
         assert (done.returncode, done.stdout) == (4, b"from-the-pipe\n"), done.stderr
+    # A stdin closed from the start is none to pass: the command reads an end, and runs.
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m emulator exec -i {task} -- cat <&-'],
+                          capture_output=True, env=cli_environment, timeout=60)
+    assert (done.returncode, done.stdout) == (0, b""), done.stderr
 
 
 def test_exec_without_i_leaves_stdin_to_the_caller(cluster, ecs, busybox_image, cli_environment,

@@ -156,7 +156,6 @@ class Connection:
                 "see its log, then run the command again") from None
         return json.loads(payload) if payload else {}
 
-
     def _refusal(self, method: str, path: str, error: urllib.error.HTTPError) -> str:
         """The line for an error answer. Whose it is, the Server header says (a JSON body does
         not: Flask's own 404/405/413 pages and the connection layer's 400/408/431 are text)."""
@@ -166,8 +165,8 @@ class Connection:
         html = "html" in error.headers.get_content_type()
         if html and error.code in (404, 405):  # no such route: a command newer than the server
             return (f"the emulator has no {method} {path.split('?', 1)[0]} (HTTP {error.code}): "
-                    "is the server older than this command line? (or is this the front doors' port? "
-                    "`ecs-emulator serve` prints the API's)")
+                    "is the server older than this command line? (or is this the front doors' "
+                    "port? `ecs-emulator serve` prints the API's)")
         return f"{method} {path}: HTTP {error.code}: {_message(body, html) or error.reason}"
 
     def _control_token(self) -> str | None:
