@@ -559,6 +559,32 @@ def test_get_log_events_tokens_read_on_after_a_stream_drops_its_oldest(clean_emu
     assert read(oldest["nextBackwardToken"])[0] == []
 
 
+def test_get_log_events_tokens_within_a_start_time_read_on_after_a_drop(clean_emulator, logs,
+                                                                         monkeypatch):
+    # Positions count the events from startTime on (`ecs-emulator logs --since --follow`).
+    stream, put = _trimmable_stream(clean_emulator, logs, monkeypatch, "since")
+    put(0, 18)
+    start_ms = stream.events[0].timestamp
+
+    def read(since, token=None):
+        page = logs.get_log_events(logGroupName="since", logStreamName="s", startFromHead=True,
+                                   startTime=start_ms + since,
+                                   **({"nextToken": token} if token else {}))
+        return [event["message"] for event in page["events"]], page["nextForwardToken"]
+
+    after_drop, after_token = read(16)
+    inside_drop, inside_token = read(10)
+    assert after_drop[-1] == inside_drop[-1] == "m00017"
+    put(18, 30)  # drops m00000..m00014
+    # From after the dropped events: exactly the new ones.
+    assert read(16, after_token)[0] == [f"m{i:05d}" for i in range(18, 30)]
+    # From inside them: none missed (the kept ones read again: how many of the dropped ones
+    # were after startTime is not known).
+    again = read(10, inside_token)[0]
+    assert again[-12:] == [f"m{i:05d}" for i in range(18, 30)]
+    assert set(again) <= {f"m{i:05d}" for i in range(15, 30)}
+
+
 def test_filter_log_events_pages_on_from_a_dropped_event(clean_emulator, logs, monkeypatch):
     # A page token names the last event given; one that was dropped since ended the listing.
     stream, put = _trimmable_stream(clean_emulator, logs, monkeypatch, "filtered")

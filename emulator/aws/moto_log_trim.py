@@ -5,9 +5,11 @@ A stream the awslogs driver writes keeps only its newest events (engine/task_log
 moto's GetLogEvents tokens are positions in the stream's events (`f/<index of the last event
 given>`, `b/<index of the first>`): dropping the first d events moved every position by d, so a
 follower holding nextForwardToken skipped d events, or got nothing and then missed new events
-silently. The stream counts the events it dropped, and its GetLogEvents takes tokens as
-positions counted from the stream's first event ever: a token naming a dropped event reads on
-from the oldest kept. A FilterLogEvents token names an event by id; one naming a dropped event
+silently. The stream remembers each drop (how many events, their oldest and newest timestamps),
+and its GetLogEvents takes tokens as positions counted from the stream's first event ever: a
+token naming a dropped event reads on from the oldest kept. Positions count only the events in
+the call's startTime..endTime, and a drop is counted whole if any of its events may be in it: a
+drop straddling startTime makes a reader read some events again, never skip one. A FilterLogEvents token names an event by id; one naming a dropped event
 ended the listing (moto answers an unknown id with nothing): it reads on from the first kept
 event of that stream.
 
@@ -30,17 +32,28 @@ def _lock(stream) -> threading.Lock:
 
 
 def drop_oldest(stream, count: int) -> None:
-    """Drop `stream`'s first `count` events (moto's LogStream), remembering how many it dropped
-    and the id of its oldest kept event."""
+    """Drop `stream`'s first `count` events (moto's LogStream), remembering the drop and the id
+    of its oldest kept event."""
     with _lock(stream):
         kept = stream.events[count:]
         if len(kept) == len(stream.events):
             return
-        # A new list: a FilterLogEvents reading the old one meanwhile reads it whole.
+        stamps = [event.timestamp for event in stream.events[:count]]
+        # New lists: a FilterLogEvents reading the old ones meanwhile reads them whole.
         stream.events = kept
         stream.stored_bytes = sum(len(event.message) for event in kept)  # moto's measure
-        stream.emulator_dropped = getattr(stream, "emulator_dropped", 0) + count
+        # One entry a drop, and a drop is a quarter of what a stream keeps (the shipper's).
+        stream.emulator_drops = getattr(stream, "emulator_drops", []) + [
+            (min(stamps), max(stamps), len(stamps))]
         stream.emulator_oldest_kept_id = kept[0].event_id if kept else None
+
+
+def _dropped(stream, start_time, end_time) -> int:
+    """How many dropped events count in positions of GetLogEvents over start..end (moto's
+    bounds: 0 or None is none); a drop with any timestamp in them counts whole."""
+    return sum(count for oldest, newest, count in getattr(stream, "emulator_drops", ())
+               if (not start_time or newest >= start_time)
+               and (not end_time or oldest <= end_time))
 
 
 def _shift_token(token: str | None, by: int) -> str | None:
@@ -76,7 +89,7 @@ def install() -> None:
         def shifted_get_log_events(self, start_time, end_time, limit, next_token,
                                    start_from_head):
             with _lock(self):
-                dropped = getattr(self, "emulator_dropped", 0)
+                dropped = _dropped(self, start_time, end_time)
                 events, backward, forward = get_log_events(
                     self, start_time, end_time, limit, _shift_token(next_token, -dropped),
                     start_from_head)
@@ -114,7 +127,7 @@ def _dropped_event_stream(group, token: str | None) -> str | None:
         return None
     stream = group.streams.get(parts[1])
     oldest_kept = getattr(stream, "emulator_oldest_kept_id", None)
-    if getattr(stream, "emulator_dropped", 0) == 0:
+    if not getattr(stream, "emulator_drops", None):
         return None
     if oldest_kept is not None and int(parts[2]) >= oldest_kept:
         return None
