@@ -611,6 +611,32 @@ def test_a_trim_counts_stored_bytes_from_the_events_it_keeps(clean_emulator, log
     assert stream.events and described["storedBytes"] == 6 * len(stream.events)
 
 
+def test_a_trimmed_stream_is_still_saved_and_reads_on_after_a_restore():
+    # Persistence pickles moto's backends: what a trim keeps on a stream must pickle, and
+    # tokens given before a save read on after a restore.
+    import pickle
+
+    from moto.logs.models import LogsBackend
+
+    from emulator.aws import moto_log_trim
+
+    moto_log_trim.install()
+    backend = LogsBackend("us-east-1", "123456789012")
+    backend.create_log_group("saved", {})
+    backend.create_log_stream("saved", "s")
+    now_ms = int(time.time() * 1000)
+    backend.put_log_events("saved", "s", [{"timestamp": now_ms + index, "message": f"m{index}"}
+                                          for index in range(10)])
+    _, _, token = backend.get_log_events("saved", None, "s", None, None, 100, None, True)
+    stream = backend.groups["saved"].streams["s"]
+    moto_log_trim.drop_oldest(stream, 4)
+    backend.put_log_events("saved", "s", [{"timestamp": now_ms + 10, "message": "m10"}])
+    restored = LogsBackend("us-east-1", "123456789012")
+    restored.__dict__.update(pickle.loads(pickle.dumps(backend.__dict__)))
+    events, _, _ = restored.get_log_events("saved", None, "s", None, None, 100, token, True)
+    assert [event["message"] for event in events] == ["m10"]
+
+
 def test_a_failed_trim_leaves_the_shipper_shipping(monkeypatch):
     # The writer thread put and trimmed; a trim's exception ended it, and the reader waited
     # for room forever.

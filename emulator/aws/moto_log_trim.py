@@ -21,14 +21,23 @@ hold the stream's lock.
 from __future__ import annotations
 
 import threading
+import weakref
 
 _installed = threading.Lock()
 _done = False
 
 
+# Beside the streams, not on them: persistence pickles moto's objects, and a lock cannot be.
+_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_locks_made = threading.Lock()
+
+
 def _lock(stream) -> threading.Lock:
-    # dict.setdefault is one step under the GIL: two threads get the same lock.
-    return stream.__dict__.setdefault("_emulator_trim_lock", threading.Lock())
+    lock = _locks.get(stream)
+    if lock is None:
+        with _locks_made:
+            lock = _locks.setdefault(stream, threading.Lock())
+    return lock
 
 
 def drop_oldest(stream, count: int) -> None:
