@@ -9,9 +9,12 @@ silently. The stream remembers each drop (how many events, their oldest and newe
 and its GetLogEvents takes tokens as positions counted from the stream's first event ever: a
 token naming a dropped event reads on from the oldest kept. Positions count only the events in
 the call's startTime..endTime, and a drop is counted whole if any of its events may be in it: a
-drop straddling startTime makes a reader read some events again, never skip one. A FilterLogEvents token names an event by id; one naming a dropped event
-ended the listing (moto answers an unknown id with nothing): it reads on from the first kept
-event of that stream.
+drop straddling startTime makes a reader read some events again, never skip one.
+
+A FilterLogEvents token names an event by id; one naming a dropped event ended the listing
+(moto answers an unknown id with nothing): it reads on from the first kept event of that stream
+(exactly so when streams are listed one after another, moto's default; interleaved, events of
+other streams between the dropped one and that one are skipped).
 
 A trim, moto's PutLogEvents into that stream (`stored_bytes +=`, `events +=`: an event list a
 trim replaced meanwhile came back whole) and its GetLogEvents (tokens and events read together)
