@@ -23,6 +23,7 @@ from cheroot.errors import MaxSizeExceeded
 
 _MAX_CHUNK_LINE = 4096  # a chunk-size line, extensions included
 _MAX_TRAILER_LINES = 100
+_HEXDIGITS = b"0123456789abcdefABCDEF"
 BLOCK = 1024 * 1024
 SENDFILE_MIN = 64 * 1024  # smaller bodies go with the headers in one send (http_server.py)
 
@@ -128,12 +129,12 @@ class ChunkedInput:
         if self._chunks and self.rfile.read(2) != b"\r\n":
             raise ValueError("bad chunked transfer coding: a chunk does not end with CRLF")
         line = self._line()
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise ValueError(f"bad chunked transfer size: {line[:40]!r}") from None
-        if size < 0:
+        # chunk-size is 1*HEXDIG, then BWS before any extension (RFC 9112 §7.1); int() would
+        # also take a sign, "0x", "_" and spaces before it, which a proxy may read otherwise.
+        digits = line[:-2].split(b";", 1)[0].rstrip(b" \t")
+        if not digits or digits.strip(_HEXDIGITS):
             raise ValueError(f"bad chunked transfer size: {line[:40]!r}")
+        size = int(digits, 16)
         self._chunks += 1
         self.bytes_read += size
         if self.maxlen and self.bytes_read > self.maxlen:
@@ -146,15 +147,20 @@ class ChunkedInput:
         return True
 
     def _line(self) -> bytes:
+        """A chunk-size or trailer line, which ends in CRLF and holds no other CR (RFC 9112
+        §7.1, §2.2): a bare CR or LF that a proxy in front of us read otherwise would let a
+        request be smuggled in the body."""
         line = self.rfile.readline(_MAX_CHUNK_LINE)
         if not line.endswith(b"\n"):
             raise ValueError("bad chunked transfer coding: a chunk-size line is cut or too long")
+        if not line.endswith(b"\r\n") or line.count(b"\r") != 1:
+            raise ValueError("bad chunked transfer coding: a line does not end in CRLF alone")
         return line
 
     def _skip_trailers(self) -> None:
         """Read trailer fields up to the empty line that ends the body (none, usually)."""
         for _ in range(_MAX_TRAILER_LINES):
-            if self._line().strip() == b"":
+            if self._line() == b"\r\n":
                 return
         raise ValueError("bad chunked transfer coding: too many trailer lines")
 

@@ -76,3 +76,46 @@ def test_a_shape_that_contains_itself_is_checked():
     assert check({"child": {"child": {"name": "abc"}}}) == {"child": {"child": {"name": "abc"}}}
     with pytest.raises(Unsure):
         check({"child": {"name": "abcd"}})
+
+
+def test_functions_made_at_once_by_many_threads_are_whole():
+    """Each thread gets a whole function, never another thread's stand-in for a shape that
+    contains itself (which, called before its function was there, recursed to RecursionError)."""
+    import threading
+
+    service = SERVICES["ecs"]
+    body = {"taskDefinition": "t", "overrides": {"containerOverrides": [{"name": "c"}]}}
+    for _ in range(20):
+        fast = FastChecks(service.shapes, check_patterns=True)
+        results, barrier = [], threading.Barrier(8)
+
+        def check():
+            barrier.wait()
+            try:
+                results.append(fast.of("RunTaskRequest")(body))
+            except BaseException as error:  # noqa: BLE001 - the failure is the finding
+                results.append(error)
+
+        threads = [threading.Thread(target=check) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(result == results[0] for result in results), results
+        assert not isinstance(results[0], BaseException), results[0]
+
+
+def test_a_function_that_fails_to_be_made_leaves_no_stand_in():
+    shapes = {"Node": {"type": "structure", "members": {"child": {"shape": "Node"},
+                                                        "bad": {"shape": "Bad"}}},
+              "Bad": {"type": "string", "pattern": "x", "min": "not a number"}}
+    fast = FastChecks(shapes, check_patterns=True)
+
+    def broken(shape):
+        raise KeyError("a shape this cannot read")
+
+    fast._string = broken
+    for _ in range(2):  # made anew, and failing the same, rather than a stand-in's recursion
+        with pytest.raises(KeyError):
+            fast.of("Node")
+    assert fast._made == {} and fast._making == {}

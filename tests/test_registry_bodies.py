@@ -51,10 +51,25 @@ def test_extensions_and_trailers_are_skipped_and_nothing_after_the_body_is_read(
     b"10\r\nabc",                  # the connection closes inside a chunk
     b"-3\r\nabc\r\n0\r\n\r\n",     # a negative size
     b"3",                          # a cut size line
+    b"2\r;x\r\n{}\r\n0\r\n\r\n",     # a bare CR in a size line (RFC 9112 §2.2)
+    b"2\r\n{}\r\n0\n\r\n",          # a size line ending in a bare LF
+    b"2\n{}\r\n0\r\n\r\n",          # the same, first
+    b"2\r\n{}\r\n0\r\nX: 1\r\r\n\r\n",  # a bare CR in a trailer line
+    b"2\r\n{}\r\n0\r\nX: 1\n\r\n",    # a trailer line ending in a bare LF
+    b"2\r\n{}\r\n0\r\n\n",          # the empty line that ends the body, a bare LF
+    b"+2\r\n{}\r\n0\r\n\r\n",       # a sign, which int() takes
+    b"0x2\r\n{}\r\n0\r\n\r\n",      # a "0x", which int(..., 16) takes
+    b"0_2\r\n{}\r\n0\r\n\r\n",      # an underscore, which int() takes
+    b" 2\r\n{}\r\n0\r\n\r\n",       # a space before the size
 ])
 def test_malformed_framing_is_a_value_error(raw):
     with pytest.raises(ValueError):
         _input(raw).read()
+
+
+def test_whitespace_before_an_extension_is_taken():
+    """RFC 9112 §7.1's chunk-ext begins with BWS: "2 ;x" is a size of 2."""
+    assert _input(b"2 \t;x=1\r\n{}\r\n0\r\n\r\n").read() == b"{}"
 
 
 def test_a_body_over_the_limit_is_refused():
