@@ -59,10 +59,16 @@ def read_body(environ: dict, limit: int) -> bytes:
     return b""
 
 
+class BadChunking(ValueError):
+    """A chunked body's framing is malformed (or cut off): the request is answered 400 and the
+    connection closed, since where the body ends, and the next request begins, is not known."""
+
+
 class ChunkedInput:
     """The decoded body of a chunked request, read from `rfile` (the connection's reader) as
-    the application asks for it. Malformed framing raises ValueError, as cheroot's does; a body
-    over `maxlen` bytes (0: no limit) raises MaxSizeExceeded."""
+    the application asks for it. Malformed framing raises BadChunking, and is kept in `refused`
+    (the server answers 400 whether or not the application caught it); a body over `maxlen`
+    bytes (0: no limit) raises MaxSizeExceeded."""
 
     def __init__(self, rfile, maxlen: int = 0):
         self.rfile = rfile
@@ -71,6 +77,11 @@ class ChunkedInput:
         self._left = 0          # bytes of the current chunk not read yet
         self._chunks = 0        # chunks begun (each but the first follows a CRLF)
         self._done = False
+        self.refused: BadChunking | None = None
+
+    def _refuse(self, message: str) -> BadChunking:
+        self.refused = BadChunking(message)
+        return self.refused
 
     def read(self, size: int | None = None) -> bytes:
         if size is None or size < 0:
@@ -79,7 +90,7 @@ class ChunkedInput:
         while size > 0 and self._in_chunk():
             piece = self.rfile.read(min(size, self._left))
             if not piece:
-                raise ValueError("the connection closed inside a chunk")
+                raise self._refuse("the connection closed inside a chunk")
             self._left -= len(piece)
             size -= len(piece)
             parts.append(piece)
@@ -92,7 +103,7 @@ class ChunkedInput:
             most = self._left if limit < 0 else min(limit, self._left)
             piece = self.rfile.readline(most)
             if not piece:
-                raise ValueError("the connection closed inside a chunk")
+                raise self._refuse("the connection closed inside a chunk")
             self._left -= len(piece)
             limit -= len(piece) if limit > 0 else 0
             parts.append(piece)
@@ -127,13 +138,13 @@ class ChunkedInput:
         if self._done:
             return False
         if self._chunks and self.rfile.read(2) != b"\r\n":
-            raise ValueError("bad chunked transfer coding: a chunk does not end with CRLF")
+            raise self._refuse("bad chunked transfer coding: a chunk does not end with CRLF")
         line = self._line()
         # chunk-size is 1*HEXDIG, then BWS before any extension (RFC 9112 §7.1); int() would
         # also take a sign, "0x", "_" and spaces before it, which a proxy may read otherwise.
         digits = line[:-2].split(b";", 1)[0].rstrip(b" \t")
         if not digits or digits.strip(_HEXDIGITS):
-            raise ValueError(f"bad chunked transfer size: {line[:40]!r}")
+            raise self._refuse(f"bad chunked transfer size: {line[:40]!r}")
         size = int(digits, 16)
         self._chunks += 1
         self.bytes_read += size
@@ -152,9 +163,9 @@ class ChunkedInput:
         request be smuggled in the body."""
         line = self.rfile.readline(_MAX_CHUNK_LINE)
         if not line.endswith(b"\n"):
-            raise ValueError("bad chunked transfer coding: a chunk-size line is cut or too long")
+            raise self._refuse("bad chunked transfer coding: a chunk-size line is cut or too long")
         if not line.endswith(b"\r\n") or line.count(b"\r") != 1:
-            raise ValueError("bad chunked transfer coding: a line does not end in CRLF alone")
+            raise self._refuse("bad chunked transfer coding: a line does not end in CRLF alone")
         return line
 
     def _skip_trailers(self) -> None:
@@ -162,7 +173,7 @@ class ChunkedInput:
         for _ in range(_MAX_TRAILER_LINES):
             if self._line() == b"\r\n":
                 return
-        raise ValueError("bad chunked transfer coding: too many trailer lines")
+        raise self._refuse("bad chunked transfer coding: too many trailer lines")
 
 
 class FileWrapper:

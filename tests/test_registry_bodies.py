@@ -95,6 +95,21 @@ def test_large_chunks_and_tiny_chunks_on_one_keep_alive_connection(reg):
     assert reg.request("GET", f"/v2/app/blobs/{digest_of(data)}").content == data
 
 
+def test_an_upload_of_malformed_chunking_is_a_400_and_the_connection_closes(reg):
+    """A bare CR in a chunk-size line (RFC 9112 §2.2) was taken as the end of the line: the
+    registry answers BLOB_UPLOAD_INVALID, and nothing after the body is read as a request."""
+    location = reg.request("POST", "/v2/app/blobs/uploads/").headers["Location"]
+    with socket.create_connection(("127.0.0.1", reg.port), timeout=30) as sock:
+        sock.sendall(f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n".encode()
+                     + b"3\r;x\r\nabc\r\n0\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"BLOB_UPLOAD_INVALID" in answer, answer
+    assert answer.count(b"HTTP/1.1") == 1, "the request after the body was answered"
+
+
 def test_large_blob_whole_in_ranges_and_head(reg):
     data = os.urandom(5 * 1024 * 1024 + 3)
     digest = reg.push_blob("app", data)
