@@ -66,7 +66,7 @@ def _run_client(handler, args) -> int:
 
     from emulator.cli_commands import output
     from emulator.cli_commands.connection import (
-        CliError, endpoint_from, not_the_emulator, unreachable)
+        CliError, client_error_line, endpoint_from, unreachable)
 
     try:
         return handler(args)
@@ -75,9 +75,7 @@ def _run_client(handler, args) -> int:
     except EndpointConnectionError as error:
         output.error(unreachable(endpoint_from(args), error))
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        # botocore names a body it could not read as an AWS error by its HTTP status alone.
-        output.error(not_the_emulator(endpoint_from(args), code) if code.isdigit() else str(error))
+        output.error(client_error_line(endpoint_from(args), error))
     except BotoCoreError as error:
         output.error(str(error))
     except KeyboardInterrupt:
@@ -91,8 +89,12 @@ def _reader_gone() -> int:
     """`ecs-emulator ps | head -1`: the reader closed the pipe. Quiet, as a Unix tool killed by
     SIGPIPE is (Python turns it into an exception, and its flush of stdout at exit would write a
     second traceback), with that tool's exit status, 128 + SIGPIPE."""
+    try:
+        stdout = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stand-in of no descriptor (io.StringIO...)
+        return 141  # (nothing of ours flushes to the pipe at exit)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, stdout)
     os.close(devnull)
     return 141
 

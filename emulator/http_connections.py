@@ -58,8 +58,9 @@ WAIT, READY, CLOSED, TOO_LARGE, NOT_HTTP = "wait", "ready", "closed", "too-large
 
 def _plain(status: str, text: str) -> bytes:
     body = text.encode() + b"\r\n"
-    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    # (Server: as on every answer of the emulator's, so a client tells it from another server's)
+    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nServer: ecs-emulator\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 _TIMEOUT_ANSWER = _plain("408 Request Timeout",

@@ -230,3 +230,17 @@ def test_serve_options_before_a_client_command_are_refused(argv, named, capsys):
 def test_a_client_command_s_own_port_is_its_own():
     # `up --port` is the security group's port (the ECS CLI's), not serve's.
     assert _serve_options_before(["up", "--port", "8080"], "up") == {}
+
+
+def test_a_closed_pipe_ends_a_client_command_whose_stdout_has_no_descriptor(monkeypatch):
+    """`ecs-emulator ps | head -1` quiets stdout by its descriptor; a stand-in without one (an
+    in-process caller's io.StringIO) raised io.UnsupportedOperation instead of exiting 141."""
+    import io
+
+    from emulator.cli import _run_client
+
+    def reader_gone(args):
+        raise BrokenPipeError
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert _run_client(reader_gone, None) == 141

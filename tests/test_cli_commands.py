@@ -3,6 +3,7 @@ main(argv) against the plugin's emulator, over HTTP as a user's would."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import socket
@@ -76,7 +77,9 @@ def test_status_when_nothing_listens(cli):
 @pytest.mark.parametrize("command", [["status"], ["ps"], ["logs", "abc"], ["exec", "abc", "--", "sh"],
                                      ["reset"], ["compose", "service", "ps"]])
 @pytest.mark.parametrize("endpoint", ["localhost:4566", "notaurl", "ftp://127.0.0.1:4566",
-                                      "http://127.0.0.1:99999", "http://[::1", "http://:4566"])
+                                      "http://127.0.0.1:99999", "http://[::1", "http://:4566",
+                                      "http://h_x:4566", "http://127.0.0.1:4566?x=1",
+                                      "http://127.0.0.1:4566/#top"])
 def test_an_endpoint_that_is_no_url_is_one_line_not_a_traceback(cli, command, endpoint):
     # `localhost:4566` (no scheme) is the usual slip; urllib and botocore raised ValueError
     # deep inside the first call for most of these (a traceback), or said "unknown url type".
@@ -84,24 +87,35 @@ def test_an_endpoint_that_is_no_url_is_one_line_not_a_traceback(cli, command, en
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1
+    # botocore refuses a host name with `_` (urllib does not: a traceback in the first call).
+    underscore = " (botocore takes no `_` in a host name)" if "_" in endpoint else ""
     assert lines[0].endswith(
         f"] --endpoint-url / AWS_ENDPOINT_URL {endpoint!r} is not an http:// or https:// URL "
-        "with a host and a valid port (e.g. http://127.0.0.1:4566)")
+        "with a host and a valid port, without a query or fragment (e.g. "
+        f"http://127.0.0.1:4566){underscore}")
 
 
 @pytest.fixture
 def another_server():
     """A web server that is not the emulator: it answers every request with an HTML page (501)."""
-    class Quiet(http.server.BaseHTTPRequestHandler):
+    with serving(http.server.BaseHTTPRequestHandler) as address:
+        yield address
+
+
+@contextlib.contextmanager
+def serving(handler_class):
+    class Quiet(handler_class):
         def log_message(self, *args):  # its lines would mix with the command's stderr
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize("command", [["status"], ["ps"], ["reset"], ["engines"]])
@@ -116,17 +130,79 @@ def test_a_server_that_is_not_the_emulator_is_named_in_one_line(cli, another_ser
     assert "is it the emulator's port?" in lines[0]
 
 
-def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(clean_emulator, tmp_path):
+def test_a_route_the_emulator_lacks_is_named_not_taken_for_another_server(cli):
+    # Flask's HTML 404/405 of the emulator's control endpoint was "is it the emulator's port?".
+    code, _, err = cli("engines", "remove", "")
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert "the emulator has no DELETE /_emulator/engines/ (HTTP 40" in lines[0]
+    assert "is the server older than this command line?" in lines[0]
+    assert "is it the emulator's port?" not in lines[0]
+
+
+# Answers of the emulator's that are not its JSON: the connection layer's plain text
+# (http_connections.py), Flask's page of a body too large, an error whose JSON names no __type.
+OWN_ANSWERS = {
+    "text": (400, "text/plain", "This port speaks plain HTTP.\r\n",
+             "HTTP 400: This port speaks plain HTTP."),
+    "html": (413, "text/html; charset=utf-8",
+             "<!doctype html>\n<html lang=en>\n<title>413 Request Entity Too Large</title>\n"
+             "<h1>Request Entity Too Large</h1>\n<p>The data value transmitted exceeds the "
+             "capacity limit.</p>\n",
+             "HTTP 413: The data value transmitted exceeds the capacity limit."),
+    "json": (400, "application/json", '{"message": "no such thing &amp; more"}',
+             "no such thing &amp; more"),
+}
+
+
+@pytest.mark.parametrize("answer", sorted(OWN_ANSWERS))
+@pytest.mark.parametrize("command", [["status"], ["ps"], ["reset"]])
+def test_the_emulators_own_error_answers_print_their_message(cli, command, answer):
+    status, content_type, body, expected = OWN_ANSWERS[answer]
+
+    class Emulator(http.server.BaseHTTPRequestHandler):
+        def version_string(self):
+            return "ecs-emulator"  # as every answer of the emulator's says (http_heads.py)
+
+        def answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            payload = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = answer
+
+    with serving(Emulator) as address:
+        code, _, err = cli(command[0], "--endpoint-url", address, *command[1:])
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert "emulator's port" not in lines[0]
+    if command == ["ps"]:  # an AWS call: no `METHOD PATH`, its operation
+        expected = expected.replace(f"HTTP {status}:", "").strip()
+        assert lines[0].endswith(f"] ListClusters: HTTP {status}: {expected}")
+    else:
+        assert expected in lines[0]
+
+
+@pytest.fixture
+def cli_environment(clean_emulator, tmp_path):
+    """The environment of an `ecs-emulator` run as its own process against the plugin's emulator."""
+    return {**os.environ, "AWS_ENDPOINT_URL": clean_emulator.endpoint_url,
+            "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": clean_emulator.region}
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(cli_environment):
     # `ecs-emulator ps | head -1`: a Unix tool dies of SIGPIPE without a word; this one printed
     # a BrokenPipeError traceback.
-    environment = {**os.environ, "AWS_ENDPOINT_URL": clean_emulator.endpoint_url,
-                   "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": clean_emulator.region}
     reader, writer = os.pipe()
     os.close(reader)  # the reader is gone before the first line
     try:
         done = subprocess.run([sys.executable, "-m", "emulator", "status"], stdout=writer,
-                              stderr=subprocess.PIPE, env=environment, timeout=60)
+                              stderr=subprocess.PIPE, env=cli_environment, timeout=60)
     finally:
         os.close(writer)
     assert done.stderr.decode() == ""
@@ -179,6 +255,40 @@ def test_logs_from_docker_without_awslogs(cli, cluster, ecs, busybox_image):
     assert code == 1 and "has no container 'nope'" in err
 
 
+def test_logs_timestamps_keep_every_word_of_a_line_with_a_carriage_return(cli, cluster, ecs,
+                                                                          busybox_image):
+    # Docker stamps a line per "\n"; the lines were split at "\r" and "\f" too, and the first
+    # word of each piece was taken for a stamp and dropped.
+    arn = run_busybox(ecs, busybox_image,
+                      r"printf 'progress 10%%\rprogress done\fnext page here\n'; sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    task_id = arn.rsplit("/", 1)[1]
+    code, out, _ = wait_for(lambda: cli("logs", task_id, "--timestamps"),
+                            lambda result: "here" in result[1])
+    stamp, message = out.rstrip("\n").split("\t")
+    assert code == 0 and message == "progress 10%\rprogress done\fnext page here"
+    assert abs(datetime.fromisoformat(stamp).timestamp() - time.time()) < 120
+    code, out, _ = cli("logs", task_id)
+    assert out == "progress 10%\rprogress done\fnext page here\n"
+
+
+def test_logs_follow_into_a_closed_pipe_ends_quietly(cluster, ecs, busybox_image,
+                                                      cli_environment):
+    # `logs --follow | head -1`: the following thread printed a BrokenPipeError traceback and the
+    # command exited 0.
+    arn = run_busybox(ecs, busybox_image, "while true; do echo tick; sleep 0.2; done")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run([sys.executable, "-m", "emulator", "logs", arn, "--follow"],
+                              stdout=writer, stderr=subprocess.PIPE, env=cli_environment,
+                              timeout=60)
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr.decode()) == (141, "")
+
+
 def test_logs_from_cloudwatch_and_follow_until_the_task_stops(cli, cluster, ecs, clean_emulator,
                                                              busybox_image):
     clean_emulator.client("logs").create_log_group(logGroupName="cli")
@@ -204,6 +314,14 @@ def test_logs_of_an_unknown_task(cli, cluster, clean_emulator):
     code, _, err = cli("logs", "0123456789abcdef0123456789abcdef")
     assert code == 1 and ("no task 0123456789abcdef0123456789abcdef in any cluster of "
                           f"{clean_emulator.region}") in err
+    # An id of no task's length (mistyped, cut short) gets the same answer, not ECS's
+    # "taskId length should be one of [32,36]" from DescribeTasks.
+    arn = f"arn:aws:ecs:{clean_emulator.region}:123456789012:task/{CLUSTER}/abc"
+    for short in ("0123abcd", arn):
+        code, _, err = cli("logs", short)
+        assert code == 1 and f"no task {short} in " in err and "taskId length" not in err, err
+    code, _, err = cli("exec", "0123abcd", "--", "true")
+    assert code == 1 and "no task 0123abcd in any cluster" in err, err
 
 
 def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster, ecs,
@@ -223,19 +341,77 @@ def test_exec_runs_in_the_task_container_and_returns_its_exit_code(cli, cluster,
     assert code == 1 and "has no container 'nope'" in err
 
 
-def test_exec_passes_a_piped_stdin_to_the_command(cluster, ecs, busybox_image, clean_emulator,
-                                                 tmp_path):
-    # `ecs-emulator exec T -- sh < script.sh`, as `docker exec -i`: the pipe was not passed, and
-    # the command read nothing.
+def test_exec_with_i_passes_a_piped_stdin_to_the_command(cluster, ecs, busybox_image,
+                                                         cli_environment):
+    # `ecs-emulator exec -i T -- sh < script.sh`, as `docker exec -i`.
     arn = run_busybox(ecs, busybox_image, "sleep 60")
     wait_for_task(ecs, CLUSTER, arn, "RUNNING")
-    environment = {**os.environ, "AWS_ENDPOINT_URL": clean_emulator.endpoint_url,
-                   "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": clean_emulator.region}
-    done = subprocess.run(
-        [sys.executable, "-m", "emulator", "exec", arn.rsplit("/", 1)[1], "--", "sh"],
-        input=b"echo from-the-pipe; exit 4\n", capture_output=True, env=environment, timeout=60)
-    assert (done.returncode, done.stdout) == (4, b"from-the-pipe\n"), done.stderr
+    task = arn.rsplit("/", 1)[1]
+    for flags in (["-i", task], [task, "--interactive"]):
+        done = subprocess.run([sys.executable, "-m", "emulator", "exec", *flags, "--", "sh"],
+                              input=b"echo from-the-pipe; exit 4\n", capture_output=True,
+                              env=cli_environment, timeout=60)
+        assert (done.returncode, done.stdout) == (4, b"from-the-pipe\n"), done.stderr
+    # A stdin closed from the start is none to pass: the command reads an end, and runs.
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m emulator exec -i {task} -- cat <&-'],
+                          capture_output=True, env=cli_environment, timeout=60)
+    assert (done.returncode, done.stdout) == (0, b""), done.stderr
+
+
+def test_exec_without_i_leaves_stdin_to_the_caller(cluster, ecs, busybox_image, cli_environment,
+                                                   tmp_path):
+    # `while read t; do ecs-emulator exec "$t" -- hostname; done < tasks.txt` ran once: every
+    # non-terminal stdin was passed, and `docker exec -i` reads it at once (as ssh without -n).
+    arn = run_busybox(ecs, busybox_image, "sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    task = arn.rsplit("/", 1)[1]
+    script = tmp_path / "tasks.txt"
+    script.write_text("\n".join(["one", "two", "three"]) + "\n")
+    loop = f'n=0; while read line; do {sys.executable} -m emulator exec {task} -- true; ' \
+           'n=$((n+1)); done; echo "$n"'
+    with script.open("rb") as lines:
+        done = subprocess.run(["sh", "-c", loop], stdin=lines, capture_output=True,
+                              env=cli_environment, timeout=120)
+    assert done.stdout == b"3\n", done.stderr
+    # A pipe that stays open (a writer that never ends it): the command reads no stdin, so it
+    # ends rather than wait for one.
+    reader, writer = os.pipe()
+    try:
+        done = subprocess.run([sys.executable, "-m", "emulator", "exec", task, "--", "cat"],
+                              stdin=reader, capture_output=True, env=cli_environment, timeout=60)
+    finally:
+        os.close(reader)
+        os.close(writer)
+    assert (done.returncode, done.stdout) == (0, b""), done.stderr
+
+
+def test_exec_without_the_docker_command(cli, cluster, ecs, busybox_image, monkeypatch):
+    """The Docker SDK's fallback passes no stdin: -i is refused in one line, not dropped."""
+    from emulator.cli_commands import docker_access
+
+    arn = run_busybox(ecs, busybox_image, "echo inside > /marker; sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    task = arn.rsplit("/", 1)[1]
+    wait_for(lambda: cli("exec", task, "--", "cat", "/marker"), lambda result: result[0] == 0)
+    monkeypatch.setattr(docker_access.shutil, "which", lambda name: None)
+    assert cli("exec", task, "--", "cat", "/marker")[:2] == (0, "inside\n")
+    code, out, err = cli("exec", "-i", task, "--", "cat")
+    assert (code, out) == (1, "")
+    assert "-i needs the docker command" in err and len(err.strip().splitlines()) == 1
+
+
+def test_exec_when_the_docker_command_dies_of_a_signal(cli, cluster, ecs, busybox_image,
+                                                      monkeypatch, tmp_path):
+    # subprocess gives -15 for a docker command killed by SIGTERM; exiting with it made 241.
+    from emulator.cli_commands import docker_access
+
+    arn = run_busybox(ecs, busybox_image, "sleep 60")
+    wait_for_task(ecs, CLUSTER, arn, "RUNNING")
+    docker = tmp_path / "docker"
+    docker.write_text("#!/bin/sh\nkill -TERM $$\n")
+    docker.chmod(0o755)
+    monkeypatch.setattr(docker_access.shutil, "which", lambda name: str(docker))
+    assert cli("exec", arn, "--", "true")[0] == 128 + 15
 
 
 def test_exec_into_a_stopped_task_is_refused(cli, cluster, ecs, busybox_image):

@@ -236,3 +236,64 @@ def test_describing_a_task_id_of_no_tasks_length_is_refused(ecs, cluster):
     for missing in ("0" * 32, "0" * 8 + "-0000-0000-0000-" + "0" * 12):
         assert ecs.describe_tasks(cluster=cluster, tasks=[missing])["failures"] == [
             {"arn": missing, "reason": "MISSING"}]
+
+
+def test_tagging_a_deleted_cluster_says_it_is_inactive(ecs):
+    # "InvalidParameterException: The specified cluster is inactive. Specify an active cluster
+    # and try again." (ListTagsForResource on a deleted cluster, quoted in
+    # gruntwork-io/cloud-nuke#145); a cluster never created is not found.
+    arn = ecs.create_cluster(clusterName="gone")["cluster"]["clusterArn"]
+    ecs.delete_cluster(cluster="gone")
+    inactive = ("InvalidParameterException",
+                "The specified cluster is inactive. Specify an active cluster and try again.")
+    assert error_of(ecs.list_tags_for_resource, resourceArn=arn) == inactive
+    assert error_of(ecs.tag_resource, resourceArn=arn,
+                    tags=[{"key": "k", "value": "v"}]) == inactive
+    assert error_of(ecs.untag_resource, resourceArn=arn, tagKeys=["k"]) == inactive
+    assert error_of(ecs.list_tags_for_resource, resourceArn=arn.replace("/gone", "/never")) == (
+        "ClusterNotFoundException", "Cluster not found.")
+
+
+def test_arns_with_more_parts_than_their_type_are_refused_everywhere(ecs, cluster):
+    # The same "Unexpected number of separators" as a nested cluster ARN, for the types whose
+    # ARNs have more parts: container-instance/<cluster>/<id>, task-definition/<family>:<rev>,
+    # task-set/<cluster>/<service>/ecs-svc/<n>, daemon/<cluster>/<name>, and capacity
+    # providers in a strategy.
+    separators = ("InvalidParameterException",
+                  "Invalid identifier: Unexpected number of separators")
+    arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
+    instance = arn.replace(":cluster/", ":container-instance/") + "/" + "0" * 32
+    assert error_of(ecs.describe_container_instances, cluster=cluster,
+                    containerInstances=[instance + "/" + "0" * 32]) == separators
+    assert ecs.describe_container_instances(cluster=cluster, containerInstances=[instance])[
+        "failures"] == [{"arn": instance, "reason": "MISSING"}]
+
+    definition = register(ecs)
+    assert error_of(ecs.describe_task_definition, taskDefinition=definition + "/" + definition) \
+        == separators
+    assert error_of(ecs.describe_task_definition, taskDefinition=definition + ":1") == separators
+    assert ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"][
+        "taskDefinitionArn"] == definition
+
+    ecs.create_service(cluster=cluster, serviceName="ext", desiredCount=0,
+                       deploymentController={"type": "EXTERNAL"})
+    task_set = ecs.create_task_set(cluster=cluster, service="ext", taskDefinition=definition,
+                                   launchType="EC2")["taskSet"]["taskSetArn"]
+    assert error_of(ecs.describe_task_sets, cluster=cluster, service="ext",
+                    taskSets=[task_set + "/" + task_set]) == separators
+    assert [s["taskSetArn"] for s in ecs.describe_task_sets(
+        cluster=cluster, service="ext", taskSets=[task_set])["taskSets"]] == [task_set]
+
+    daemon = arn.replace(":cluster/", ":daemon/") + "/d"
+    assert error_of(ecs.describe_daemon, daemonArn=daemon + "/" + daemon) == separators
+    assert error_of(ecs.describe_daemon, daemonArn=daemon)[0] == "DaemonNotFoundException"
+
+    provider = arn.replace(":cluster/", ":capacity-provider/").rsplit("/", 1)[0] + "/FARGATE"
+    assert error_of(ecs.put_cluster_capacity_providers, cluster=cluster,
+                    capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[
+                        {"capacityProvider": provider + "/other", "weight": 1}]) == separators
+    assert ecs.put_cluster_capacity_providers(
+        cluster=cluster, capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[
+            {"capacityProvider": provider, "weight": 1}])["cluster"][
+        "defaultCapacityProviderStrategy"] == [
+            {"capacityProvider": "FARGATE", "weight": 1, "base": 0}]

@@ -275,3 +275,37 @@ def test_a_route_takes_the_tcp_port_of_a_container_port_published_both_ways(
         ecs.delete_service(cluster="apps", service="both", force=True)
     finally:
         host.close()
+
+
+def test_routes_list_by_a_services_name_or_arn(ecs):
+    # ListGatewayRoutes' `service` is "the name or ARN of a service" (botocore); a service's
+    # ARN is service/<cluster>/<name>, so it names the cluster too.
+    ecs.create_gateway(name="edge", infrastructureRoleArn=ROLE, configuration=ALB,
+                       deletionProtection=False)
+    ecs.register_task_definition(family="web", networkMode="awsvpc", containerDefinitions=[
+        {"name": "web", "image": "busybox", "memory": 64,
+         "portMappings": [{"containerPort": 8080, "name": "http"}]}])
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    arns = {}
+    for cluster in ("apps", "more"):
+        ecs.create_cluster(clusterName=cluster)
+        ecs.associate_gateway_with_cluster(gateway="edge", cluster=cluster)
+        arns[cluster] = ecs.create_service(
+            cluster=cluster, serviceName="web", taskDefinition="web", desiredCount=0,
+            networkConfiguration=network, gatewayConnectors=[{"portName": "http"}])[
+            "service"]["serviceArn"]
+
+    def clusters_of(**params):
+        routes = ecs.list_gateway_routes(gateway="edge", **params)["gatewayRoutes"]
+        return sorted(r["gatewayRouteArn"].split("/")[2] for r in routes)
+
+    assert clusters_of(service="web") == ["apps", "more"]
+    assert clusters_of(service=arns["apps"]) == ["apps"]
+    assert clusters_of(service=arns["more"]) == ["more"]
+    assert clusters_of(service=arns["apps"], cluster="more") == []
+    assert clusters_of(service=arns["apps"].replace("123456789012", "210987654321")) == []
+    with pytest.raises(ClientError) as excinfo:
+        ecs.list_gateway_routes(gateway="edge", service=arns["apps"] + "/extra")
+    assert excinfo.value.response["Error"] == {
+        "Code": "InvalidParameterException",
+        "Message": "Invalid identifier: Unexpected number of separators"}

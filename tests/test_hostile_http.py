@@ -439,6 +439,8 @@ def test_a_head_over_the_limit_is_431_and_closed(served):
     answer = exchange(port, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
                       + b"a" * (http_connections.HEAD_LIMIT + 10) + b"\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1") == 1
+    # The emulator's, as every answer of its own says: the command line tells it by that.
+    assert b"\r\nServer: ecs-emulator\r\n" in answer
 
 
 def test_pipelined_requests_are_each_answered(served):

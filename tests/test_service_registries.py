@@ -120,3 +120,24 @@ def test_a_task_sets_registry_is_checked(ecs, registries):
         "'containerPort' must be specified from the task definition. "
         f"Registry: {registries['SRV']}")
     assert ecs.describe_task_sets(cluster=CLUSTER, service="ext")["taskSets"] == []
+
+
+def test_another_accounts_or_regions_registry_is_refused(clean_emulator, registries):
+    """Tasks register their addresses in the registry: another account's would take this
+    account's tasks (and tell whether its id exists). Only a registry of the caller's own account
+    and region is accepted (AWS reaches another's only through a namespace shared with RAM)."""
+    theirs = clean_emulator.client("ecs", account="111122223333")
+    theirs.create_cluster(clusterName=CLUSTER)
+    other_region = registries["A"].replace(":us-east-1:", ":eu-west-1:")
+    ours = clean_emulator.client("ecs")
+    ours.create_cluster(clusterName=CLUSTER)
+    for ecs, arn in ((theirs, registries["A"]), (ours, other_region)):
+        message = refusal(ecs.create_service, cluster=CLUSTER, serviceName="s", desiredCount=0,
+                          taskDefinition=definition(ecs, "awsvpc", "vpc"),
+                          networkConfiguration=SUBNETS, serviceRegistries=[{"registryArn": arn}])
+        assert "must be in this account" in message, message
+    # The same registry from its own account is accepted.
+    ours.create_service(cluster=CLUSTER, serviceName="s", desiredCount=0,
+                        taskDefinition=definition(ours, "awsvpc", "vpc"),
+                        networkConfiguration=SUBNETS,
+                        serviceRegistries=[{"registryArn": registries["A"]}])

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from html import unescape
 
 from emulator.access import control_token
 
@@ -21,6 +23,7 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 # Host names of an emulator on this machine, whose control token the command line may read.
 _THIS_HOST = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 DEFAULT_REGION = "us-east-1"
+SERVER_NAME = "ecs-emulator"  # the Server header of the emulator's answers
 
 
 class CliError(Exception):
@@ -35,16 +38,25 @@ def endpoint_from(args) -> str:
 def _checked_endpoint(url: str) -> str:
     """The endpoint, refused in one line where it is no http(s) URL with a host and a port that
     can be: urllib and botocore would raise a ValueError deep inside the first call (a
-    traceback), or say "unknown url type: localhost" for the common `localhost:4566`."""
+    traceback), or say "unknown url type: localhost" for the common `localhost:4566`. botocore's
+    own check comes last (it refuses a host name with `_`, which urllib takes), and a query or a
+    fragment, which no call's URL could keep, is refused too."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
     try:
         parts = urllib.parse.urlsplit(url)
         port_ok = parts.port is None or parts.port > 0  # .port raises on one out of range
     except ValueError:  # an unclosed IPv6 bracket, a port that is no number
         parts, port_ok = None, False
-    if port_ok and parts.scheme in ("http", "https") and parts.hostname:
+    if (port_ok and parts.scheme in ("http", "https") and parts.hostname
+            and not parts.query and not parts.fragment and "?" not in url and "#" not in url
+            and (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))):
         return url
+    underscore = " (botocore takes no `_` in a host name)" if parts and "_" in (
+        parts.hostname or "") else ""
     raise CliError(f"--endpoint-url / AWS_ENDPOINT_URL {url!r} is not an http:// or https:// "
-                   f"URL with a host and a valid port (e.g. {DEFAULT_ENDPOINT})")
+                   f"URL with a host and a valid port, without a query or fragment "
+                   f"(e.g. {DEFAULT_ENDPOINT}){underscore}")
 
 
 def region_from(args, configured: str | None = None) -> str:
@@ -135,10 +147,7 @@ class Connection:
             with urllib.request.urlopen(request, timeout=30) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
-            message = _message(error.read())
-            if message is None:
-                raise CliError(not_the_emulator(self.endpoint_url, error.code)) from None
-            raise CliError(f"{method} {path}: HTTP {error.code}: {message}") from None
+            raise CliError(self._refusal(method, path, error)) from None
         except urllib.error.URLError as error:
             raise CliError(unreachable(self.endpoint_url, error.reason)) from None
         except OSError as error:  # a timeout or a reset connection, after the request was sent
@@ -147,6 +156,18 @@ class Connection:
                 "see its log, then run the command again") from None
         return json.loads(payload) if payload else {}
 
+    def _refusal(self, method: str, path: str, error: urllib.error.HTTPError) -> str:
+        """The line for an error answer. Whose it is, the Server header says (a JSON body does
+        not: Flask's own 404/405/413 pages and the connection layer's 400/408/431 are text)."""
+        body = error.read()
+        if not from_the_emulator(error.headers.get("Server")):
+            return not_the_emulator(self.endpoint_url, error.code)
+        html = "html" in error.headers.get_content_type()
+        if html and error.code in (404, 405):  # no such route: a command newer than the server
+            return (f"the emulator has no {method} {path.split('?', 1)[0]} (HTTP {error.code}): "
+                    "is the server older than this command line? (or is this the front doors' "
+                    "port? `ecs-emulator serve` prints the API's)")
+        return f"{method} {path}: HTTP {error.code}: {_message(body, html) or error.reason}"
 
     def _control_token(self) -> str | None:
         """The token the emulator on this host's port wrote (access/control_token.py)."""
@@ -161,21 +182,46 @@ def unreachable(endpoint: str, reason) -> str:
             "`ecs-emulator serve` or point --endpoint-url / AWS_ENDPOINT_URL at it")
 
 
+def client_error_line(endpoint: str, error) -> str:
+    """The line for an AWS call's ClientError. botocore names an error body it could not read as
+    AWS's (no JSON `__type`: another server's page, or the emulator's plain text or Flask page)
+    by its HTTP status alone, with the whole body for its message."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if not code.isdigit():
+        return str(error)
+    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    if not from_the_emulator(headers.get("server")):
+        return not_the_emulator(endpoint, code)
+    body = error.response["Error"].get("Message", "").encode()
+    message = _message(body, "html" in headers.get("content-type", ""))
+    return f"{error.operation_name}: HTTP {code}: {message or 'no message'}"
+
+
+def from_the_emulator(server_header: str | None) -> bool:
+    """Whether an answer is the emulator's: every one carries `Server: ecs-emulator` (its API
+    port's and its front doors', server.py and front_doors.py), another server's does not."""
+    return server_header == SERVER_NAME
+
+
 def not_the_emulator(endpoint: str, status) -> str:
-    """A server on the endpoint answered, but not as the emulator answers (an HTML error page of
-    the front doors' port or of another server): one line that says so, not the page."""
-    return (f"the server at {endpoint} answered HTTP {status} without the emulator's JSON: is it "
+    """A server on the endpoint answered, but not the emulator (an HTML error page of another
+    server; the front doors' port answers API calls with theirs): one line that says so."""
+    return (f"the server at {endpoint} answered HTTP {status} and is not the emulator: is it "
             "the emulator's port? (`ecs-emulator serve` prints its address; the front doors' "
             "port is another)")
 
 
-def _message(payload: bytes) -> str | None:
-    """The emulator's error message in a JSON body; None for a body that is none of its own."""
+def _message(payload: bytes, html: bool = False) -> str | None:
+    """The message of an error body of the emulator's: a JSON body's `message`, a text one's
+    text, an HTML page's paragraph (Flask's); None where there is none."""
+    text = payload.decode(errors="replace").strip()
+    if html:
+        found = re.search(r"<p>(.*?)</p>", text, re.DOTALL)
+        return unescape(found.group(1)).strip() if found else None
     try:
-        body = json.loads(payload)
+        body = json.loads(text)
     except ValueError:
-        return None
+        return text or None
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)
+        return str(body.get("message") or body.get("Message") or body.get("error") or body)
     return str(body)
-

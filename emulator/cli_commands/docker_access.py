@@ -1,9 +1,11 @@
 """The Docker side of a task, seen from the CLI: its containers carry the labels
 ecs-emulator.task-arn and ecs-emulator.container-name, which is all the CLI needs to find them.
 
-`exec` runs `docker exec` (interactive with a TTY when both ends are terminals, with stdin when it
-is a pipe or a file); without the docker command it falls back to the Docker SDK, without a TTY
-or stdin.
+`exec` runs `docker exec`: interactive with a TTY when both ends are terminals, and given the
+caller's stdin only with -i (as `docker exec -i`: `docker exec` reads a stdin it is given at once,
+so passing every pipe made `while read t; do ecs-emulator exec "$t" -- hostname; done < tasks.txt`
+run once, and an open pipe that never ends kept `exec T -- sh` waiting). Without the docker command
+it falls back to the Docker SDK, without a TTY, and refuses -i rather than drop the stdin.
 """
 
 from __future__ import annotations
@@ -37,16 +39,19 @@ def task_container(task_arn: str, container_name: str):
     return found[0] if found else None
 
 
-def exec_in(container, command: list[str], interactive: bool | None = None) -> int:
+def exec_in(container, command: list[str], stdin: bool = False) -> int:
+    """Run `command` in the container; its exit code. `stdin`: -i was given."""
     if not command:
         raise CliError("give the command to run after --, e.g. `exec TASK -- sh`")
-    if interactive is None:
-        interactive = all(stream is not None and stream.isatty()  # None: closed at start
-                          for stream in (sys.stdin, sys.stdout))
+    stdin = stdin and _stdin_open()
     docker = shutil.which("docker")
     if docker:
-        flags = ["-it"] if interactive else ["-i"] if _stdin_is_data() else []
-        return subprocess.call([docker, "exec", *flags, container.id, *command])
+        terminal = _stdin_open() and os.isatty(0) and sys.stdout.isatty()
+        flags = ["-it"] if terminal else ["-i"] if stdin else []
+        return exit_status(subprocess.call([docker, "exec", *flags, container.id, *command]))
+    if stdin:
+        raise CliError("-i needs the docker command (the Docker SDK's exec passes no stdin here): "
+                       "install the docker CLI, or run the command without -i")
     api = container.client.api
     exec_id = api.exec_create(container.id, command)["Id"]
     for chunk in api.exec_start(exec_id, stream=True):
@@ -55,12 +60,19 @@ def exec_in(container, command: list[str], interactive: bool | None = None) -> i
     return int(api.exec_inspect(exec_id).get("ExitCode") or 0)
 
 
-def _stdin_is_data() -> bool:
-    """A pipe or a file on stdin (`ecs-emulator exec T -- sh < script.sh`, `... | exec T -- cat`)
-    is meant for the command, as `docker exec -i` passes it; a terminal without one on stdout
-    (`exec T -- ps | grep x`) is not, and stays the caller's."""
-    try:
-        os.fstat(0)  # the descriptor `docker exec` inherits (sys.stdin may be a stand-in)
-    except OSError:  # closed
+def exit_status(returncode: int) -> int:
+    """A child's return code as a shell's exit status: one killed by signal N (a negative code
+    from subprocess) is 128 + N, not a negative number the process exit would wrap to 256 - N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _stdin_open() -> bool:
+    """Whether there is a stdin to pass (the descriptor `docker exec` inherits; sys.stdin may be
+    a stand-in): none when the process started with it closed."""
+    if sys.__stdin__ is None:
         return False
-    return not os.isatty(0)
+    try:
+        os.fstat(0)
+    except OSError:
+        return False
+    return True

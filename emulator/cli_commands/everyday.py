@@ -86,7 +86,7 @@ def exec_command(args, conn) -> int:
     command = list(args.cmd)
     if command and command[0] == "--":
         command = command[1:]
-    return exec_in(container, command)
+    return exec_in(container, command, stdin=args.interactive)
 
 
 def reset(args, conn) -> int:

@@ -34,19 +34,31 @@ def show_logs(conn, task: dict, container_name: str | None, *, follow: bool = Fa
             source.read(printer)
         return 0
     stopped = threading.Event()
-    threads = [threading.Thread(target=s.follow, args=(printer, stopped), daemon=True)
+    threads = [threading.Thread(target=_following, args=(s, printer, stopped), daemon=True)
                for s in sources]
     for thread in threads:
         thread.start()
     try:
-        while any(t.is_alive() for t in threads):
+        while any(t.is_alive() for t in threads) and not printer.reader_gone:
             if _task_stopped(ecs, task):
                 stopped.set()
             for thread in threads:
                 thread.join(timeout=POLL_S * 2)
     except KeyboardInterrupt:
         stopped.set()
+    if printer.reader_gone:  # (raised here, the main thread's, so the command ends as 141)
+        raise BrokenPipeError("the reader of the output is gone")
     return 0
+
+
+def _following(source, printer: _Printer, stopped: threading.Event) -> None:
+    """A source's follow() on its thread, ended when the reader of the output is gone
+    (`logs --follow | head -1`): the thread's BrokenPipeError was printed as a traceback."""
+    try:
+        source.follow(printer, stopped)
+    except BrokenPipeError:
+        printer.reader_gone = True
+        stopped.set()
 
 
 def _task_stopped(ecs, task: dict) -> bool:
@@ -54,10 +66,15 @@ def _task_stopped(ecs, task: dict) -> bool:
     return not found or found[0]["lastStatus"] == "STOPPED"
 
 
+class _ReaderGone(BrokenPipeError):
+    """The output's reader closed the pipe (seen by one thread): every source stops."""
+
+
 class _Printer:
     def __init__(self, timestamps: bool, prefixed: bool):
         self.timestamps = timestamps
         self.prefixed = prefixed
+        self.reader_gone = False
         self._lock = threading.Lock()
 
     def emit(self, container: str, message: str, at_ms: int | None = None) -> None:
@@ -68,7 +85,13 @@ class _Printer:
         if self.prefixed:
             line = f"{container} | {line}"
         with self._lock:
-            print(line, flush=True)
+            if self.reader_gone:
+                raise _ReaderGone
+            try:
+                print(line, flush=True)
+            except BrokenPipeError:
+                self.reader_gone = True
+                raise _ReaderGone from None
 
 
 def _source(conn, task, container: dict, definition: dict, start_ms, filter_pattern):
@@ -169,7 +192,10 @@ class _Docker:
 
     def read(self, printer: _Printer) -> None:
         output = self._container().logs(stdout=True, stderr=True, **self._kwargs(printer))
-        for line in output.decode(errors="replace").splitlines():
+        # "\n" only, as follow() splits: splitlines() also split at "\r", "\f" and the like
+        # inside a line, and took the first word of each piece for Docker's time stamp.
+        text = output.decode(errors="replace")
+        for line in text.removesuffix("\n").split("\n") if text else ():
             self._emit(printer, line)
 
     def follow(self, printer: _Printer, stopped: threading.Event) -> None:
@@ -188,7 +214,9 @@ class _Docker:
             printer.emit(self.name, line)
             return
         stamp, _, message = line.partition(" ")
-        printer.emit(self.name, message, _docker_time_ms(stamp))
+        at_ms = _docker_time_ms(stamp)
+        # (a line without Docker's stamp is all message: none of its words is dropped)
+        printer.emit(self.name, line if at_ms is None else message, at_ms)
 
 
 def _docker_time_ms(stamp: str) -> int | None:
@@ -198,5 +226,7 @@ def _docker_time_ms(stamp: str) -> int | None:
     try:
         at = datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     except ValueError:
+        return None
+    if fraction and not fraction.isdigit():
         return None
     return int(at.timestamp() * 1000) + int((fraction + "000")[:3])

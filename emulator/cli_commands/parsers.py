@@ -42,6 +42,9 @@ def add_parsers(commands) -> None:
     add_cluster_flags(exec_)
     exec_.add_argument("task", help="the task's id or ARN")
     exec_.add_argument("--container", help="the container (default: the first running one)")
+    exec_.add_argument("-i", "--interactive", action="store_true",
+                       help="pass this command's stdin to the command, as `docker exec -i` "
+                            "(`exec -i TASK -- sh < script.sh`)")
     exec_.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
     exec_.set_defaults(handler=_flags_before_dashes(
         exec_, _with_connection(everyday.exec_command, cluster_optional=True)))

@@ -66,7 +66,9 @@ def find_task(ecs, ref: str, cluster: str | None = None) -> dict:
         parts = ref.split(":", 5)[-1].split("/")
         if cluster is None and len(parts) == 3:  # task/cluster/id
             cluster = parts[1]
-    candidates = [cluster] if cluster else cluster_arns(ecs)
+    # No task's id has another length; DescribeTasks refuses one ("taskId length should be one
+    # of [32,36]"), which would tell the user less than the CLI's own answer below.
+    candidates = ([cluster] if cluster else cluster_arns(ecs)) if _task_id_length(ref) else []
     for candidate in candidates:
         found = ecs.describe_tasks(cluster=candidate, tasks=[ref])["tasks"]
         if found:
@@ -74,6 +76,11 @@ def find_task(ecs, ref: str, cluster: str | None = None) -> dict:
     # The region named: a cluster configuration's region (`configure`) wins over AWS_REGION.
     where = f"cluster {cluster}" if cluster else f"any cluster of {ecs.meta.region_name}"
     raise CliError(f"no task {ref} in {where}")
+
+
+def _task_id_length(ref: str) -> bool:
+    # ECS's task id lengths (emulator/ecs/tasks.py ID_LENGTHS; the CLI imports no server module)
+    return len(ref.rsplit("/", 1)[-1]) in (32, 36)
 
 
 def task_id(task: dict) -> str:

@@ -127,29 +127,48 @@ def resource_in(store, ref: str, resource_type: str) -> str | None:
 UNEXPECTED_SEPARATORS = "Invalid identifier: Unexpected number of separators"
 
 
+def refuse_extra_parts(ref: str, resource: str | None, slashes: int, colons: int = 0) -> None:
+    """Refuse, as ECS does, an ARN (`ref`; `resource` what resource_in found in it) whose part
+    after "<type>/" holds more separators than its type's ARN has: `slashes` "/" (a cluster's
+    none, a container instance's cluster/id one) and `colons` ":" (a task definition's
+    family:revision one). A name or id (not an ARN) is not checked; None (nothing here) passes."""
+    if (resource is not None and resource != ref
+            and (resource.count("/") > slashes or resource.count(":") > colons)):
+        raise InvalidParameterException(UNEXPECTED_SEPARATORS)
+
+
 def name_in(store, ref: str, resource_type: str) -> str | None:
     """The name `ref` gives a resource of `resource_type` (one with a bare name: a cluster,
     a capacity provider, a gateway) in `store`, or None where it names nothing here (see
     resource_in). An ARN whose name holds a separator is refused, not read for its last part:
     it would name what its caller never meant."""
     resource = resource_in(store, ref, resource_type)
-    if resource is not None and resource != ref and ("/" in resource or ":" in resource):
-        raise InvalidParameterException(UNEXPECTED_SEPARATORS)
+    refuse_extra_parts(ref, resource, slashes=0)
     return resource
 
 
-def in_cluster(store, ref: str, resource_type: str, cluster_name: str) -> str | None:
-    """The name or id `ref` gives a service or task of `cluster_name`: an ARN must be of
-    `store`'s account and name that cluster (an old-format ARN, "<type>/<id>", names none and
-    is taken as the cluster's). None where it names nothing of that cluster. An ARN with more
-    parts than that (two task ARNs in one string, as a shell that did not split them passes
-    them) is refused as ECS refuses it."""
+def owner_and_name(store, ref: str, resource_type: str) -> tuple[str, str] | None:
+    """The cluster and name (or id) `ref` gives a service or task: ("", ref) for a name or an
+    id, and for an old-format ARN ("<type>/<id>", which names no cluster) ("", id); None where
+    it names nothing here (see resource_in). An ARN with more parts than
+    "<type>/<cluster>/<name>" (two task ARNs in one string, as a shell that did not split them
+    passes them) is refused as ECS refuses it."""
     resource = resource_in(store, ref, resource_type)
     if resource is None or ref == resource:
-        return resource
-    if resource.count("/") > 1 or ":" in resource:
-        raise InvalidParameterException(UNEXPECTED_SEPARATORS)
+        return None if resource is None else ("", resource)
+    refuse_extra_parts(ref, resource, slashes=1)
     owner, _, name = resource.rpartition("/")
+    return owner, name
+
+
+def in_cluster(store, ref: str, resource_type: str, cluster_name: str) -> str | None:
+    """The name or id `ref` gives a service or task of `cluster_name` (owner_and_name): an ARN
+    must be of `store`'s account and name that cluster or none. None where it names nothing of
+    that cluster."""
+    found = owner_and_name(store, ref, resource_type)
+    if found is None:
+        return None
+    owner, name = found
     return name if owner in ("", cluster_name) else None
 
 
@@ -162,9 +181,19 @@ def given_or_built(store, ref: str, resource_type: str, *owners: str) -> str:
 
 
 def name_from(ref: str, resource_type: str) -> str:
-    """The last path element of an ARN of `resource_type`, or `ref` itself if it is a plain name."""
+    """The last path element of an ARN of `resource_type`, or `ref` itself if it is a plain name.
+    It reads any account's and region's ARN and refuses none: for names already taken in
+    (see checked_name_from for those a request brings)."""
     parsed = parse(ref)
     if parsed is None or parsed.resource_type != resource_type:
         return ref
     return parsed.resource.rsplit("/", 1)[-1]
 
+
+def checked_name_from(ref: str, resource_type: str) -> str:
+    """name_from for a bare name (a capacity provider's) a request brings: an ARN whose name
+    holds a separator is refused (refuse_extra_parts), not read for its last part."""
+    parsed = parse(ref)
+    if parsed is not None and parsed.resource_type == resource_type:
+        refuse_extra_parts(ref, parsed.resource, slashes=0)
+    return name_from(ref, resource_type)

@@ -117,7 +117,8 @@ def attach_to_cluster(
 
 def validate_strategy(strategy: list[dict], allowed: set[str] | None = None) -> None:
     """The rules AWS applies to every capacity provider strategy."""
-    names = [arns.name_from(item["capacityProvider"], "capacity-provider") for item in strategy]
+    names = [arns.checked_name_from(item["capacityProvider"], "capacity-provider")
+             for item in strategy]
     if len(set(names)) != len(names):
         raise InvalidParameterException("A capacity provider appears twice in the strategy.")
     if sum(1 for item in strategy if item.get("base", 0) > 0) > 1:

@@ -179,6 +179,7 @@ def lookup(store: EcsStore, ref: str, cluster_name: str | None = None) -> Daemon
     if parsed is not None:
         if not parsed.in_store(store, "daemon"):
             return None
+        arns.refuse_extra_parts(ref, parsed.resource, slashes=1)  # daemon/<cluster>/<name>
         arn_cluster, _, name = parsed.resource.partition("/")
         if cluster_name is not None and arn_cluster != cluster_name:
             return None

@@ -35,6 +35,7 @@ def check_registries(store, registries: list[dict] | None, definition) -> None:
         raise InvalidParameterException(
             f"Invalid service registry ARN {arn!r}: expected the ARN of a Cloud Map service, "
             "arn:aws:servicediscovery:<region>:<account>:service/srv-<id>.")
+    _check_owner(store, arn)
     has_name, has_container_port = (registry.get("containerName") is not None,
                                     registry.get("containerPort") is not None)
     if has_name != has_container_port:
@@ -47,6 +48,18 @@ def check_registries(store, registries: list[dict] | None, definition) -> None:
     network_mode = definition.spec.get("networkMode", "bridge")
     _check_for_network_mode(registry, network_mode)
     _check_for_records(store, registry, arn, network_mode)
+
+
+def _check_owner(store, arn: str) -> None:
+    """A registry of this account and region only: tasks register their addresses in it, so
+    another account's would take this account's tasks (and tell whether the id exists there).
+    AWS reaches another account's Cloud Map only through a namespace shared with AWS RAM, which
+    the emulator does not model."""
+    region, account = arn.split(":")[3:5]
+    if (account, region) != (store.account, store.region):
+        raise InvalidParameterException(
+            f"Invalid service registry ARN {arn!r}: the Cloud Map service must be in this "
+            f"account ({store.account}) and region ({store.region}).")
 
 
 # ECS's words (users report them).

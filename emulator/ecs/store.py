@@ -109,6 +109,7 @@ class EcsStore:
     def find_container_instance(self, cluster_name: str, ref: str) -> ContainerInstance | None:
         """The instance of `cluster_name` named by `ref`: its 32-hex id or its full ARN."""
         resource = arns.resource_in(self, ref, "container-instance")
+        arns.refuse_extra_parts(ref, resource, slashes=1)  # container-instance/<cluster>/<id>
         if resource is None:
             return None
         # An old-format ARN ("container-instance/<id>") names no cluster: the one asked for.

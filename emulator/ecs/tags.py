@@ -83,7 +83,13 @@ def resource_for(store, arn: str):
 
 def _cluster(store, parsed):
     cluster = store.clusters.get(parsed.resource)
-    return cluster if cluster is not None and cluster.status == "ACTIVE" else None
+    if cluster is not None and cluster.status != "ACTIVE":
+        # ECS's tagging calls' words for a deleted cluster it still describes (quoted in
+        # gruntwork-io/cloud-nuke#145), not the "The referenced cluster was inactive." of
+        # the calls that run things in it (EcsStore.cluster)
+        raise InvalidParameterException(
+            "The specified cluster is inactive. Specify an active cluster and try again.")
+    return cluster
 
 
 def _capacity_provider(store, parsed):

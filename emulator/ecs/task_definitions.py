@@ -64,6 +64,7 @@ def parse_reference(store: EcsStore, ref: str, resource: str = "task-definition"
     if parsed is not None:
         if not parsed.in_store(store, resource):
             return None
+        arns.refuse_extra_parts(ref, parsed.resource, slashes=0, colons=1)  # family:revision
         ref = parsed.resource
     elif ref.startswith("arn:"):
         return None

@@ -213,8 +213,10 @@ def find(store: EcsStore, service: Service, ref: str) -> TaskSet:
 
 def lookup(store: EcsStore, service: Service, ref: str) -> TaskSet | None:
     """A set by its ARN, its id ("ecs-svc/123...") or the id's digits."""
-    if arns.resource_in(store, ref, "task-set") is None:
+    resource = arns.resource_in(store, ref, "task-set")
+    if resource is None:
         return None  # another account's ARN, or no task set's (another region's is refused)
+    arns.refuse_extra_parts(ref, resource, slashes=3)  # task-set/<cluster>/<service>/ecs-svc/<n>
     for task_set in service.task_sets:
         if ref in (task_set.arn, task_set.id, task_set.id.rsplit("/", 1)[-1]):
             return task_set

@@ -88,9 +88,10 @@ def list_gateway_routes(call: Call) -> dict:
     request = call.request
     gateway_name = gateways.find(call.store, request.gateway).name if request.gateway else None
     cluster_name = _filter(call.store, request.cluster, "cluster")
-    service_name = _filter(call.store, request.service, "service")
+    service_cluster, service_name = _service_filter(call.store, request.service)
     found = [(r, s) for r, s in gateways.routes(call.store)
              if gateway_name in (None, r.gateway_name) and cluster_name in (None, r.cluster_name)
+             and service_cluster in (None, r.cluster_name)
              and service_name in (None, r.service_name)
              and request.service_container_port_name in (None, r.port_name)
              and (not request.status or s in request.status)]
@@ -105,3 +106,17 @@ def _filter(store, ref: str | None, resource_type: str) -> str | None:
     if not ref:
         return None
     return arns.name_in(store, ref, resource_type) or ""
+
+
+def _service_filter(store, ref: str | None) -> tuple[str | None, str | None]:
+    """The cluster and service names a list filters by for `ref`, "the name or ARN of a
+    service" (botocore): a service's ARN is "service/<cluster>/<name>", so it filters on its
+    cluster too (None when it names none: a name, an old-format ARN); ("", "") matches nothing
+    (an ARN that names nothing here, such as another account's)."""
+    if not ref:
+        return None, None
+    found = arns.owner_and_name(store, ref, "service")
+    if found is None:
+        return "", ""
+    owner, name = found
+    return owner or None, name
