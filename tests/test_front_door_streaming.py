@@ -15,7 +15,7 @@ import threading
 import pytest
 from flask import Flask
 
-from emulator import front_door_routes, http_server
+from emulator import front_door_routes, http_heads, http_server
 
 
 class _Task:
@@ -224,7 +224,11 @@ def test_a_header_value_with_cr_or_nul_is_refused_and_never_forwarded(door, valu
     answer = _raw(server, b"GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: " + value +
                   b"\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 "), answer
-    assert b"The value of the header 'X-A' holds CR, LF or NUL." in answer
+    # A bare CR is refused by the server as it reads the head (http_heads.py), before the
+    # front door sees the value; a NUL by the front door.
+    refusal = (http_heads.BARE_CR.encode() if b"\r" in value
+               else b"The value of the header 'X-A' holds CR, LF or NUL.")
+    assert refusal in answer
     assert len(task.heads) == forwarded
 
 
