@@ -257,8 +257,13 @@ def _matches(compiled, value: str) -> bool:
     try:
         return compiled.fullmatch(value) is not None
     except UnicodeEncodeError:
-        whole = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-        return compiled.fullmatch(whole) is not None
+        return compiled.fullmatch(lone_surrogates_replaced(value)) is not None
+
+
+def lone_surrogates_replaced(text: str) -> str:
+    """`text` with each lone surrogate (which UTF-8, and so RE2, cannot hold) as U+FFFD, as
+    Go's encoding/json decodes one; a pair stays the character it makes."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _check_length(shape: dict, length: int, path: str, unit: str) -> None:
