@@ -540,10 +540,10 @@ def test_a_stack_s_parameters_are_read_from_the_template_in_force():
     assert parameter_values.explicit(stack) == {"Old": "o", "Gone": "g", "New": "n"}
 
 
-def test_a_property_an_older_schema_lacks_but_the_api_takes_is_no_typo(tmp_path, monkeypatch):
-    """cfn-lint arrives unpinned with moto: an early 1.x's schema lacks properties the API has
-    since gained. Only a key in neither the schema nor the API call's input is refused; the
-    schema's names match case-sensitively."""
+def test_only_the_schemas_property_names_are_declared(tmp_path, monkeypatch):
+    """CloudFormation refuses any property its registry schema lacks, names its API has
+    included (the singular `PlacementStrategy`, the request-only `ClientToken`), and matches
+    names case-sensitively."""
     from emulator.cloudformation import template_types
 
     (tmp_path / "providers").mkdir()
@@ -551,7 +551,8 @@ def test_a_property_an_older_schema_lacks_but_the_api_takes_is_no_typo(tmp_path,
     (tmp_path / "providers" / "us-east-1.json").write_text(
         json.dumps({"AWS::ECS::Service": "aws-ecs-service"}))
     (tmp_path / "resources" / "aws-ecs-service.json").write_text(json.dumps(
-        {"additionalProperties": False, "properties": {"DesiredCount": {}, "Cluster": {}}}))
+        {"additionalProperties": False, "properties": {"DesiredCount": {}, "Cluster": {},
+                                                       "PlacementStrategies": {}}}))
     monkeypatch.setattr(template_types, "_schemas", lambda: tmp_path)
     template_types._providers.cache_clear()
     template_types.declared_properties.cache_clear()
@@ -560,5 +561,5 @@ def test_a_property_an_older_schema_lacks_but_the_api_takes_is_no_typo(tmp_path,
     finally:
         template_types._providers.cache_clear()
         template_types.declared_properties.cache_clear()
-    assert {"DesiredCount", "AvailabilityZoneRebalancing", "VpcLatticeConfigurations"} <= declared
+    assert declared == {"DesiredCount", "Cluster", "PlacementStrategies"}
     assert "DesiredCont" not in declared and "desiredCount" not in declared
