@@ -1,6 +1,8 @@
 """The pieces of emulator/cloudformation that need no server: template properties to API
 requests by botocore's shapes, TemplateURL styles, and which resources an update touches."""
 
+import pytest
+
 from api_shapes import load_service
 from emulator.cloudformation.properties import tags_of, to_request
 from emulator.cloudformation.template_inputs import bucket_and_key
@@ -522,3 +524,50 @@ def test_a_stack_s_parameters_are_read_from_the_template_in_force():
     # What the last operation was given stays, though the template no longer declares it.
     resource_map.input_parameters = {"Old": "o", "Gone": "g"}
     assert parameter_values.explicit(stack) == {"Old": "o", "Gone": "g", "New": "n"}
+
+
+class _FailedDeploymentApi:
+    """A service whose deployment failed for `reason` (its breaker TRIGGERED or not), and, with
+    `replaced`, was rolled back and is gone from the service's list."""
+
+    settings = type("Settings", (), {"cfn_stabilize_timeout_s": 5})()
+
+    def __init__(self, reason: str, breaker: bool, replaced: bool = False):
+        self.reason, self.breaker, self.replaced, self.polls = reason, breaker, replaced, 0
+
+    def ecs(self, operation: str, params: dict) -> dict:
+        if operation == "DescribeServiceDeployments":
+            return {"serviceDeployments": [{
+                "deploymentCircuitBreaker": {"status": "TRIGGERED" if self.breaker else
+                                             "MONITORING_COMPLETE"},
+                "rollback": {"reason": self.reason}}]}
+        self.polls += 1
+        failed = {"id": "ecs-svc/1", "rolloutState": "FAILED" if self.polls > 1 else "IN_PROGRESS",
+                  "rolloutStateReason": self.reason}
+        rollback = {"id": "ecs-svc/2", "rolloutState": "IN_PROGRESS"}
+        deployments = ([rollback] if self.replaced else [failed]) if self.polls > 1 else [failed]
+        return {"services": [{
+            "status": "ACTIVE", "deployments": deployments, "runningCount": 0,
+            "desiredCount": 1, "currentServiceDeployment": f"arn:sd/{deployments[0]['id']}",
+            "events": [{"message": "(service s) was rolled back."}]}]}
+
+
+def test_only_the_circuit_breaker_s_failure_is_reported_in_its_words():
+    from emulator.cloudformation.ecs_services import CircuitBreakerTripped, wait_until_steady
+    from emulator.cloudformation.resource import ResourceFailed
+    from emulator.engine.service_failures import BREAKER_REASON
+
+    def failure(api) -> ResourceFailed:
+        with pytest.raises(ResourceFailed) as raised:
+            wait_until_steady(api, "c", "s", "ecs-svc/1")
+        return raised.value
+
+    for replaced in (False, True):
+        assert isinstance(failure(_FailedDeploymentApi(BREAKER_REASON, True, replaced)),
+                          CircuitBreakerTripped)
+        alarm = "ECS deployment failed: alarm(s) high-cpu in ALARM state."
+        hook = "Rolled back at POST_SCALE_UP: ROLLBACK requested by ContinueServiceDeployment."
+        for reason in (alarm, hook):
+            error = failure(_FailedDeploymentApi(reason, False, replaced))
+            assert not isinstance(error, CircuitBreakerTripped)
+            assert reason in str(error)
