@@ -17,7 +17,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from emulator.cloudformation import safe_yaml
+from emulator.cloudformation import dependency_cycles, safe_yaml
 from emulator.cloudformation.errors import validation_error
 
 NESTED_TOO_DEEP = "Template format error: the template is nested too deeply."
@@ -91,11 +91,13 @@ def unrecognized(template: dict, region: str) -> list[str]:
 
 
 def check(template_text, region: str) -> None:
-    """Raise CloudFormation's ValidationError if the template names a type that does not exist.
+    """Raise CloudFormation's ValidationError if the template names a type that does not exist
+    (or its resources depend on each other in a circle, dependency_cycles.py).
     A template that does not parse is left to moto, which says so in its own words."""
     template = load(template_text)
     if template is not None:
         refuse_unrecognized(template, region)
+        dependency_cycles.refuse(template)
 
 
 def load(template_text):
