@@ -571,3 +571,29 @@ def test_only_the_circuit_breaker_s_failure_is_reported_in_its_words():
             error = failure(_FailedDeploymentApi(reason, False, replaced))
             assert not isinstance(error, CircuitBreakerTripped)
             assert reason in str(error)
+
+
+def test_a_failed_rollback_names_the_resources_whose_delete_failed(monkeypatch):
+    """Not the last error moto kept, which may be a healthy resource's wait for a failed one
+    ("TaskDef is still referred to.")."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation import stack_life, teardown
+    from emulator.cloudformation.resource import NotYet
+
+    class Resources:
+        def delete(self):
+            stack_life.delete_reasons(self)["Service", "arn:svc"] = (
+                "AWS::ECS::Service", "The service did not drain.", False)
+            raise NotYet("TaskDef is still referred to.")
+
+    stack = SimpleNamespace(stack_id="id", name="s", events=[], status="CREATE_IN_PROGRESS",
+                            resource_map=Resources())
+    stack._add_stack_event = lambda status, resource_status_reason=None: stack.events.append(
+        SimpleNamespace(logical_resource_id="s", resource_status=status,
+                        resource_status_reason=resource_status_reason))
+    monkeypatch.setattr(teardown, "drop_outputs", lambda stack: None)
+    stack_life.roll_back_create(stack, RuntimeError("Service failed"))
+    assert stack.status == "ROLLBACK_FAILED"
+    assert stack.events[-1].resource_status_reason == (
+        "The following resource(s) failed to delete: [Service]. ")
