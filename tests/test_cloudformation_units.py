@@ -597,3 +597,23 @@ def test_a_failed_rollback_names_the_resources_whose_delete_failed(monkeypatch):
     assert stack.status == "ROLLBACK_FAILED"
     assert stack.events[-1].resource_status_reason == (
         "The following resource(s) failed to delete: [Service]. ")
+
+
+def test_a_nested_stack_s_event_does_not_start_a_new_phase():
+    """Only the stack's own events (its name as logical id) start an operation or phase; a
+    nested stack resource's have the same type."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation.stack_life import _told_since_stack_event
+
+    def event(logical_id: str, kind: str, physical_id: str = ""):
+        return SimpleNamespace(logical_resource_id=logical_id, resource_type=kind,
+                               physical_resource_id=physical_id)
+
+    stack = SimpleNamespace(name="app", events=[
+        event("app", "AWS::CloudFormation::Stack", "arn:stack/app"),
+        event("Queue", "AWS::SQS::Queue", "q"),
+        event("Nested", "AWS::CloudFormation::Stack", "arn:stack/app-Nested")])
+    assert _told_since_stack_event(stack, "Queue", "q")
+    stack.events.append(event("app", "AWS::CloudFormation::Stack", "arn:stack/app"))
+    assert not _told_since_stack_event(stack, "Queue", "q")

@@ -253,7 +253,8 @@ def _told_since_stack_event(stack, logical_id: str, physical_id: str) -> bool:
     """Whether this resource has an event since the stack's own last one (which starts each
     operation and phase: DELETE_IN_PROGRESS, ROLLBACK_IN_PROGRESS, ..._CLEANUP_IN_PROGRESS)."""
     for event in reversed(stack.events if stack is not None else []):
-        if event.resource_type == "AWS::CloudFormation::Stack":
+        if (event.resource_type == "AWS::CloudFormation::Stack"
+                and event.logical_resource_id == stack.name):  # not a nested stack's resource
             return False
         if (event.logical_resource_id, event.physical_resource_id) == (logical_id,
                                                                        physical_id or ""):
