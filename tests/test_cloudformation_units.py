@@ -617,3 +617,23 @@ def test_a_nested_stack_s_event_does_not_start_a_new_phase():
     assert _told_since_stack_event(stack, "Queue", "q")
     stack.events.append(event("app", "AWS::CloudFormation::Stack", "arn:stack/app"))
     assert not _told_since_stack_event(stack, "Queue", "q")
+
+
+def test_made_up_regions_share_us_east_1_s_list_of_types():
+    """The region is the caller's SigV4 scope: each made-up one cached cfn-lint's ~400 KB list
+    of types again (4 GB for 10,000 calls). Unknown regions (a path among them) read us-east-1's."""
+    from emulator.cloudformation import template_types
+
+    template = {"Resources": {"S": {"Type": "AWS::ECS::Servce"}}}
+    for cached in (template_types._providers, template_types._known_types_in,
+                   template_types._declared_properties_in):
+        cached.cache_clear()
+    regions = [f"made-up-{n}" for n in range(50)] + ["../resources/aws-ecs-service", "us-east-1"]
+    for region in regions:
+        assert template_types.unrecognized(template, region) == ["AWS::ECS::Servce"]
+        assert "TaskDefinition" in template_types.declared_properties("AWS::ECS::Service", region)
+    assert template_types._providers.cache_info().currsize == 1
+    assert template_types._known_types_in.cache_info().currsize == 1
+    assert template_types._declared_properties_in.cache_info().currsize == 1
+    assert template_types.unrecognized(template, "eu-west-1") == ["AWS::ECS::Servce"]
+    assert template_types._providers.cache_info().currsize == 2  # a real region: its own list

@@ -34,34 +34,58 @@ def _schemas() -> Path | None:
     return Path(spec.submodule_search_locations[0]) / "data" / "schemas"
 
 
+@functools.lru_cache(maxsize=1)
+def _regions() -> frozenset[str]:
+    """The regions cfn-lint has a list of types for (its providers/<region>.json files)."""
+    schemas = _schemas()
+    if schemas is None:
+        return frozenset()
+    try:
+        return frozenset(path.stem for path in (schemas / "providers").glob("*.json"))
+    except OSError:
+        return frozenset()
+
+
+def _list_of(region: str) -> str:
+    """The region whose list of types `region` uses: its own, else us-east-1's. The caches
+    below are keyed by it, not by the region a request names (its SigV4 scope, which the caller
+    chooses: each made-up region would cache the ~400 KB list again)."""
+    return region if region in _regions() else _DEFAULT_REGION
+
+
 @functools.lru_cache(maxsize=None)
 def _providers(region: str) -> dict | None:
-    """Resource type -> its schema's file name, of the types cfn-lint knows in `region` (else
-    in us-east-1); None without cfn-lint."""
+    """Resource type -> its schema's file name, of the types cfn-lint knows in `region` (one of
+    _regions(), or us-east-1); None without cfn-lint."""
     schemas = _schemas()
     if schemas is None:
         return None
-    path = schemas / "providers" / f"{region}.json"
-    if not path.is_file():
-        path = schemas / "providers" / f"{_DEFAULT_REGION}.json"
     try:
-        return json.loads(path.read_text())
+        return json.loads((schemas / "providers" / f"{_list_of(region)}.json").read_text())
     except (OSError, ValueError):
         return None
 
 
-@functools.lru_cache(maxsize=None)
 def _known_types(region: str) -> frozenset[str] | None:
     """The resource types cfn-lint knows in `region`; None without cfn-lint, when nothing is
     refused."""
+    return _known_types_in(_list_of(region))
+
+
+@functools.lru_cache(maxsize=None)
+def _known_types_in(region: str) -> frozenset[str] | None:
     providers = _providers(region)
     return frozenset(providers) if providers is not None else None
 
 
-@functools.lru_cache(maxsize=None)
 def declared_properties(kind: str, region: str) -> frozenset[str] | None:
     """The properties the type's schema declares, if it permits no others (so CloudFormation
     refuses any other: "extraneous key [X] is not permitted"); None when that is not known."""
+    return _declared_properties_in(kind, _list_of(region))
+
+
+@functools.lru_cache(maxsize=None)
+def _declared_properties_in(kind: str, region: str) -> frozenset[str] | None:
     providers, schemas = _providers(region), _schemas()
     name = (providers or {}).get(kind)
     if not name or schemas is None:
