@@ -6,6 +6,7 @@ Docker: test_task_capabilities.py, test_containment.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -428,3 +429,41 @@ def test_a_rootless_dockerd_here_publishes_here_but_its_bridge_is_not_this_hosts
     finally:
         mine.close()
         theirs.close()
+
+
+@pytest.mark.parametrize("containers, each", [(1, 4096), (2, 2048), (3, 1365), (10, 409)])
+def test_a_tasks_containers_split_its_pids_budget(containers, each):
+    """Docker limits a container's pids, not a task's: a task of 10 containers would otherwise
+    hold 10 times the budget (and RunTask starts 10 such tasks at once)."""
+    shape = dataclasses.replace(SHAPE, container_count=containers)
+    spec = container_specs.build(
+        shape, {"name": "app", "image": "busybox"}, image="busybox", environment={},
+        labels={}, sandbox=TaskSandbox(network="ecs-emulator-x", ip_address=None),
+        runtime_ids={})
+    assert spec.pids_limit == each
+    assert each * containers <= container_specs.TASK_PIDS_LIMIT
+
+
+@pytest.mark.parametrize("budget, containers, each", [
+    (4096, 40, 256),  # the floor: more containers than ECS allows still start
+    (100, 2, 100),  # a budget under the floor: each container gets it all, never more
+    (600, 2, 300),
+])
+def test_a_containers_pids_share_has_a_floor(monkeypatch, budget, containers, each):
+    monkeypatch.setattr(container_specs, "TASK_PIDS_LIMIT", budget)
+    shape = dataclasses.replace(SHAPE, container_count=containers)
+    assert container_specs.container_pids_limit(shape) == each
+
+
+def test_a_task_shape_counts_the_tasks_containers():
+    """What the runner builds its specs from counts every container of the task."""
+    from emulator.engine import task_volumes
+
+    task = SimpleNamespace(
+        id="0" * 32, arn="arn:aws:ecs:us-east-1:000000000000:task/c/" + "0" * 32,
+        network_mode="bridge", cpu=None, memory=None, containers=[object()] * 3,
+        definition=SimpleNamespace(family="f", revision=1, spec={}))
+    shape = task_volumes.task_shape(task, [], "127.0.0.1", runtime=None,
+                                    home_account="000000000000")
+    assert shape.container_count == 3
+    assert container_specs.container_pids_limit(shape) == 4096 // 3

@@ -89,20 +89,24 @@ def test_a_task_definition_cannot_set_the_emulators_own_labels(ecs):
 
 def test_a_tasks_container_starts_only_so_many_processes(ecs, cluster, busybox_image,
                                                          docker_client, monkeypatch):
-    # A fork bomb in a task would take every pid of this host: each container has a pids limit.
-    # Made small here, so that going past it costs this host nothing.
+    # A fork bomb in a task would take every pid of this host: the task has a pids budget, which
+    # its containers split. Made small here, so that going past it costs this host nothing.
     from emulator.engine import container_specs
 
-    monkeypatch.setattr(container_specs, "TASK_PIDS_LIMIT", 40)
+    monkeypatch.setattr(container_specs, "TASK_PIDS_LIMIT", 80)
+    monkeypatch.setattr(container_specs, "CONTAINER_PIDS_FLOOR", 8)
     # A subshell starts 80 sleeps, and dies at its first fork refused; the shell then counts
     # what runs with builtins only (it may fork nothing more) and becomes the last process.
     script = ("(i=0; while [ $i -lt 80 ]; do sleep 300 & i=$((i+1)); done) 2>/dev/null; "
               "set -- /proc/[0-9]*; echo \"<<procs=$#>>\"; exec sleep 300")
     definition = register(ecs, {"name": "app", "image": busybox_image, "memory": 64,
-                                "command": ["sh", "-c", script]}, family="pids")
+                                "command": ["sh", "-c", script]},
+                          {"name": "sidecar", "image": busybox_image, "memory": 32,
+                           "command": ["sleep", "300"]}, family="pids")
     arn = run(ecs, cluster, definition)
     printed = output_of(docker_client, arn, "app", ">>", timeout=60)
     procs = int(re.search(r"<<procs=(\d+)>>", printed).group(1))
     assert 30 < procs <= 40  # the shell and the sleeps it could start (81 without a limit)
-    assert container_of(docker_client, arn, "app").attrs["HostConfig"]["PidsLimit"] == 40
+    for name in ("app", "sidecar"):  # half the task's budget each
+        assert container_of(docker_client, arn, name).attrs["HostConfig"]["PidsLimit"] == 40
     stop(ecs, cluster, arn, docker_client)

@@ -79,6 +79,7 @@ def find_task(ecs, ref: str, cluster: str | None = None) -> dict:
 
 
 def _task_id_length(ref: str) -> bool:
+    # ECS's task id lengths (emulator/ecs/tasks.py ID_LENGTHS; the CLI imports no server module)
     return len(ref.rsplit("/", 1)[-1]) in (32, 36)
 
 

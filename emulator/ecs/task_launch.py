@@ -53,7 +53,7 @@ def resolve_task_definition(store: EcsStore, ref: str, *, for_service: bool = Fa
     if definition is None:
         raise ClientException(LAUNCH_NOT_FOUND)
     if definition.status == "DELETE_IN_PROGRESS":
-        raise ClientException("Unable to describe task definition.")
+        raise ClientException(task_definitions.NOT_FOUND)
     return definition
 
 

@@ -30,6 +30,7 @@ class TaskShape:
     volume_kinds: dict[str, str]  # ECS volume name -> "bind" or "volume"
     pid_mode: str | None = None  # the task definition's pidMode: host or task
     ipc_mode: str | None = None  # the task definition's ipcMode: host, task or none
+    container_count: int = 1  # the task's containers, which share its pids budget
 
 
 def container_name(shape: TaskShape, name: str) -> str:
@@ -230,12 +231,24 @@ def _health_check(check: dict | None) -> HealthCheck | None:
 # Tasks share this host's kernel (on Fargate each has a VM of its own), and Docker sets no limit
 # on a container's processes: a fork bomb in a task (as root in it, which RLIMIT_NPROC does not
 # bind) would take every pid and thread of this host, the emulator's and the engine's too. ECS
-# has no field for it; this many at once (threads count) is far above what a task's code needs.
+# has no field for it; this many at once (threads count) for a whole task is far above what a
+# task's code needs. Docker limits a container, not a task, so the task's containers split it.
 TASK_PIDS_LIMIT = 4096
+# What each container keeps however many share the budget. ECS allows 10 containers a task, so
+# with the budget above it never bites; it is there so that a smaller budget cannot leave a
+# container too few to start its process tree.
+CONTAINER_PIDS_FLOOR = 256
+
+
+def container_pids_limit(shape: TaskShape) -> int:
+    """One container's share of its task's pids budget: never under the floor, nor, because of
+    the floor, over the whole budget."""
+    share = TASK_PIDS_LIMIT // max(shape.container_count, 1)
+    return max(share, min(CONTAINER_PIDS_FLOOR, TASK_PIDS_LIMIT))
 
 
 def _apply_limits(spec: ContainerSpec, shape: TaskShape, definition: dict) -> None:
-    spec.pids_limit = TASK_PIDS_LIMIT
+    spec.pids_limit = container_pids_limit(shape)
     cpu = definition.get("cpu")
     if cpu:
         spec.cpu_shares = max(int(cpu), 2)

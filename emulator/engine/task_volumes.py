@@ -44,6 +44,7 @@ def task_shape(task, created: list[str], publish_ip, runtime,
         volume_kinds=kinds,
         pid_mode=task.definition.spec.get("pidMode"),
         ipc_mode=task.definition.spec.get("ipcMode"),
+        container_count=len(task.containers),
     )
 
 
