@@ -1,6 +1,8 @@
 """The pieces of emulator/cloudformation that need no server: template properties to API
 requests by botocore's shapes, TemplateURL styles, and which resources an update touches."""
 
+import json
+
 import pytest
 
 from api_shapes import load_service
@@ -82,6 +84,20 @@ def test_template_urls_in_every_style():
     assert bucket_and_key("https://my.bucket.s3.eu-west-1.amazonaws.com/t.json", ours) == (
         "my.bucket", "t.json")
     assert bucket_and_key("s3://b/k/t.json", ours) == ("b", "k/t.json")
+
+
+def test_an_fn_sub_orders_by_what_its_string_names():
+    """${X} is a Ref and ${X.Attr} an Fn::GetAtt, as CloudFormation orders by them (delete order,
+    update scope); ${!X} is literal text, and the Sub's own variables name nothing."""
+    body = {"Properties": {
+        "Role": {"Fn::Sub": "${Role.Arn}"},
+        "Name": {"Fn::Sub": "${Cluster}-${AWS::Region}-${!Literal}-${Own}"},
+        "Listed": {"Fn::Sub": ["${Bucket.Arn}/${Own}", {"Own": {"Ref": "Queue"}}]}}}
+    # the plain-string Sub has no variable map: its ${Own} is a reference
+    assert references(body) == {"Role", "Cluster", "AWS::Region", "Own", "Bucket", "Queue"}
+    listed = {"Fn::Sub": ["${Bucket.Arn}/${Own}", {"Own": {"Ref": "Queue"}}]}
+    assert references(listed) == {"Bucket", "Queue"}
+    assert references({"Fn::Sub": "${!Cluster} ${ }"}) == set()
 
 
 def test_an_update_runs_after_the_updates_of_what_it_refers_to():
@@ -637,3 +653,29 @@ def test_made_up_regions_share_us_east_1_s_list_of_types():
     assert template_types._declared_properties_in.cache_info().currsize == 1
     assert template_types.unrecognized(template, "eu-west-1") == ["AWS::ECS::Servce"]
     assert template_types._providers.cache_info().currsize == 2  # a real region: its own list
+
+
+def test_a_property_an_older_schema_lacks_but_the_api_takes_is_no_typo(tmp_path, monkeypatch):
+    """cfn-lint arrives unpinned with moto: an early 1.x's schema lacks properties the API has
+    since gained. Only a key in neither the schema nor the API call's input is refused; the
+    schema's names match case-sensitively."""
+    from emulator.cloudformation import template_types
+
+    (tmp_path / "providers").mkdir()
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "providers" / "us-east-1.json").write_text(
+        json.dumps({"AWS::ECS::Service": "aws-ecs-service"}))
+    (tmp_path / "resources" / "aws-ecs-service.json").write_text(json.dumps(
+        {"additionalProperties": False, "properties": {"DesiredCount": {}, "Cluster": {}}}))
+    monkeypatch.setattr(template_types, "_schemas", lambda: tmp_path)
+    for cached in (template_types._regions, template_types._providers,
+                   template_types._declared_properties_in):
+        cached.cache_clear()
+    try:
+        declared = template_types.declared_properties("AWS::ECS::Service", "us-east-1")
+    finally:
+        for cached in (template_types._regions, template_types._providers,
+                       template_types._declared_properties_in):
+            cached.cache_clear()
+    assert {"DesiredCount", "AvailabilityZoneRebalancing", "VpcLatticeConfigurations"} <= declared
+    assert "DesiredCont" not in declared and "desiredCount" not in declared

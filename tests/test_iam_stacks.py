@@ -514,8 +514,19 @@ def test_every_type_the_emulator_makes_has_its_delete_actions():
     user allowed everything (delete_checks answers None: refused). Every type the emulator
     implements, or fails honestly, must be there."""
     from emulator.access.iam_stack_actions import DELETE
-    from emulator.cloudformation import ecr_resources, ecs_clusters, ecs_services, not_emulated
+    from emulator.cloudformation import (cloud_map, ecr_resources, ecs_clusters, ecs_services,
+                                         not_emulated)
 
-    types = [t.TYPE for module in (ecs_clusters, ecs_services, ecr_resources, not_emulated)
+    types = [t.TYPE for module in (ecs_clusters, ecs_services, ecr_resources, not_emulated,
+                                   cloud_map)
              for t in module.TYPES]
     assert [t for t in types if t not in DELETE] == []
+
+
+def test_every_cloud_map_type_has_its_create_actions():
+    """Cloud Map's types are moto's kind: their create is checked on CREATE's actions alone (and
+    an update's too), so one missing there is refused to everyone under enforcement."""
+    from emulator.access.iam_stack_actions import CREATE
+    from emulator.cloudformation import cloud_map
+
+    assert [t.TYPE for t in cloud_map.TYPES if not CREATE.get(t.TYPE)] == []
