@@ -217,14 +217,17 @@ def _raw(server, request: bytes) -> bytes:
 @pytest.mark.parametrize("value", [b"a\rb", b"a\r X-Injected: 1", b"a\x00b"])
 def test_a_header_value_with_cr_or_nul_is_refused_and_never_forwarded(door, value):
     """A bare CR or a NUL in a value: http.client would refuse it (a 500), or pass it on to a
-    task whose server may read a header the client never sent there."""
+    task whose server may read a header the client never sent there. A bare CR is refused by the
+    server's head reader already (RFC 9112 §2.2, every server of ours), a NUL by the front door."""
     task, server = door
     task.answer = b"HTTP/1.1 204 No Content\r\n\r\n"
     forwarded = len(task.heads)
     answer = _raw(server, b"GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: " + value +
                   b"\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 "), answer
-    assert b"The value of the header 'X-A' holds CR, LF or NUL." in answer
+    refusal = (b"A bare CR in a request line or header line." if b"\r" in value
+               else b"The value of the header 'X-A' holds CR, LF or NUL.")
+    assert refusal in answer, answer
     assert len(task.heads) == forwarded
 
 

@@ -412,6 +412,31 @@ def test_a_line_without_end_comes_out_in_pieces_with_its_timestamp():
     assert seen[0][2].endswith("x") and seen[1][2].startswith("\u00e9")  # no character cut
 
 
+def test_a_tty_lines_carriage_return_at_a_cut_is_kept():
+    # A terminal ends lines in "\r\n": only a line's end loses its "\r", not a piece's.
+    stamp = b"2026-12-07T02:00:00Z "
+    head = stamp + b"a" * (MAX_LINE_BYTES - len(stamp) - 1) + b"\r"  # the cut falls after "\r"
+    lines = [text for _, _, text in log_lines(iter([head + b"bb", b"b\r\n"]), tty=True)]
+    assert lines == [head[len(stamp):].decode(), "bbb"]
+
+
+def test_a_line_is_cut_even_when_its_timestamp_is_longer_than_the_limit(monkeypatch):
+    # Each cut handed the timestamp on to the rest: a limit below its length never shortened
+    # what was held, and the loop never ended.
+    import emulator.runtime.docker_streams as streams_module
+
+    monkeypatch.setattr(streams_module, "MAX_LINE_BYTES", 8)
+    chunks = [_frame(b"2026-12-07T02:00:00Z abcdefghij")]
+    seen = []
+    reader = threading.Thread(target=lambda: seen.extend(log_lines(iter(chunks), tty=False)),
+                              daemon=True)
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive()
+    assert "".join(text for _, _, text in seen) == "abcdefghij"
+    assert {stamp for stamp, _, _ in seen} == {parse_timestamp("2026-12-07T02:00:00Z")}
+
+
 def test_the_shipper_reads_ahead_only_so_many_bytes():
     import emulator.engine.task_log_shipper as shipper_module
 
@@ -479,6 +504,166 @@ def test_a_stream_keeps_its_newest_events_only_up_to_a_bound(monkeypatch):
     assert kept == [line for _, _, line in lines[-len(kept):]]  # the newest, in order
     described = backend.groups["chatty"].streams["s"].to_describe_dict()
     assert described["storedBytes"] == sum(map(len, kept))
+
+
+def _trimmable_stream(clean_emulator, logs, monkeypatch, group):
+    """moto's stream `group`/s (made through the emulator) and a put that trims it to its
+    newest 15 events of 6 characters, as the shipper trims what it writes."""
+    import emulator.engine.task_log_shipper as shipper_module
+    from moto.backends import get_backend
+
+    account = clean_emulator.client("sts").get_caller_identity()["Account"]
+    backend = get_backend("logs")[account]["us-east-1"]
+    monkeypatch.setattr(shipper_module, "STREAM_KEEP_BYTES",
+                        20 * (shipper_module.EVENT_MEMORY_BYTES + 6))
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now_ms = int(time.time() * 1000)
+
+    def put(first, end):
+        logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+            {"timestamp": now_ms + index, "message": f"m{index:05d}"}
+            for index in range(first, end)])
+        shipper_module.keep_newest(backend, group, "s")
+
+    return backend.groups[group].streams["s"], put
+
+
+def test_get_log_events_tokens_read_on_after_a_stream_drops_its_oldest(clean_emulator, logs,
+                                                                       monkeypatch):
+    # moto's tokens are positions in the stream: dropping its first events moved them, and a
+    # follower holding nextForwardToken skipped events or read nothing ever after.
+    stream, put = _trimmable_stream(clean_emulator, logs, monkeypatch, "followed")
+
+    def read(token=None, **kwargs):
+        page = logs.get_log_events(logGroupName="followed", logStreamName="s", startFromHead=True,
+                                   **({"nextToken": token} if token else {}), **kwargs)
+        return [event["message"] for event in page["events"]], page
+
+    put(0, 18)
+    first_five, early = read(limit=5)
+    read_all, late = read()
+    assert (first_five, read_all[-1]) == ([f"m{i:05d}" for i in range(5)], "m00017")
+    put(18, 30)  # drops m00000..m00014
+    assert stream.events[0].message == "m00015"
+
+    news, page = read(late["nextForwardToken"])
+    assert news == [f"m{i:05d}" for i in range(18, 30)]  # every new event, none skipped
+    # A reader behind what was dropped reads on from the oldest kept event.
+    behind, _ = read(early["nextForwardToken"])
+    assert behind == [f"m{i:05d}" for i in range(15, 30)]
+    put(30, 32)
+    assert read(page["nextForwardToken"])[0] == ["m00030", "m00031"]
+    # Backward from the first kept event: nothing older is left.
+    _, oldest = read(early["nextForwardToken"], limit=1)
+    assert read(oldest["nextBackwardToken"])[0] == []
+
+
+def test_get_log_events_tokens_within_a_start_time_read_on_after_a_drop(clean_emulator, logs,
+                                                                         monkeypatch):
+    # Positions count the events from startTime on (`ecs-emulator logs --since --follow`).
+    stream, put = _trimmable_stream(clean_emulator, logs, monkeypatch, "since")
+    put(0, 18)
+    start_ms = stream.events[0].timestamp
+
+    def read(since, token=None):
+        page = logs.get_log_events(logGroupName="since", logStreamName="s", startFromHead=True,
+                                   startTime=start_ms + since,
+                                   **({"nextToken": token} if token else {}))
+        return [event["message"] for event in page["events"]], page["nextForwardToken"]
+
+    after_drop, after_token = read(16)
+    inside_drop, inside_token = read(10)
+    assert after_drop[-1] == inside_drop[-1] == "m00017"
+    put(18, 30)  # drops m00000..m00014
+    # From after the dropped events: exactly the new ones.
+    assert read(16, after_token)[0] == [f"m{i:05d}" for i in range(18, 30)]
+    # From inside them: none missed (the kept ones read again: how many of the dropped ones
+    # were after startTime is not known).
+    again = read(10, inside_token)[0]
+    assert again[-12:] == [f"m{i:05d}" for i in range(18, 30)]
+    assert set(again) <= {f"m{i:05d}" for i in range(15, 30)}
+
+
+def test_filter_log_events_pages_on_from_a_dropped_event(clean_emulator, logs, monkeypatch):
+    # A page token names the last event given; one that was dropped since ended the listing.
+    stream, put = _trimmable_stream(clean_emulator, logs, monkeypatch, "filtered")
+    put(0, 18)
+    page = logs.filter_log_events(logGroupName="filtered", limit=5)
+    assert [event["message"] for event in page["events"]][-1] == "m00004"
+    put(18, 30)  # drops m00000..m00014
+    messages_seen, token = [], page["nextToken"]
+    while token:
+        page = logs.filter_log_events(logGroupName="filtered", limit=5, nextToken=token)
+        messages_seen += [event["message"] for event in page["events"]]
+        token = page.get("nextToken")
+    assert messages_seen == [f"m{i:05d}" for i in range(15, 30)]
+
+
+def test_a_trim_counts_stored_bytes_from_the_events_it_keeps(clean_emulator, logs, monkeypatch):
+    # moto's PutLogEvents adds to storedBytes without a lock: a trim that subtracted from it
+    # raced it, and one lost update left the count wrong for good.
+    stream, put = _trimmable_stream(clean_emulator, logs, monkeypatch, "counted")
+    put(0, 18)
+    stream.stored_bytes += 1000  # as a put racing a trim would have left it
+    put(18, 30)
+    described = logs.describe_log_streams(logGroupName="counted")["logStreams"][0]
+    assert stream.events and described["storedBytes"] == 6 * len(stream.events)
+
+
+def test_a_trimmed_stream_is_still_saved_and_reads_on_after_a_restore():
+    # Persistence pickles moto's backends: what a trim keeps on a stream must pickle, and
+    # tokens given before a save read on after a restore.
+    import pickle
+
+    from moto.logs.models import LogsBackend
+
+    from emulator.aws import moto_log_trim
+
+    moto_log_trim.install()
+    backend = LogsBackend("us-east-1", "123456789012")
+    backend.create_log_group("saved", {})
+    backend.create_log_stream("saved", "s")
+    now_ms = int(time.time() * 1000)
+    backend.put_log_events("saved", "s", [{"timestamp": now_ms + index, "message": f"m{index}"}
+                                          for index in range(10)])
+    _, _, token = backend.get_log_events("saved", None, "s", None, None, 100, None, True)
+    stream = backend.groups["saved"].streams["s"]
+    moto_log_trim.drop_oldest(stream, 4)
+    backend.put_log_events("saved", "s", [{"timestamp": now_ms + 10, "message": "m10"}])
+    restored = LogsBackend("us-east-1", "123456789012")
+    restored.__dict__.update(pickle.loads(pickle.dumps(backend.__dict__)))
+    events, _, _ = restored.get_log_events("saved", None, "s", None, None, 100, token, True)
+    assert [event["message"] for event in events] == ["m10"]
+
+
+def test_a_failed_trim_leaves_the_shipper_shipping(monkeypatch):
+    # The writer thread put and trimmed; a trim's exception ended it, and the reader waited
+    # for room forever.
+    import emulator.engine.task_log_shipper as shipper_module
+
+    first_put = threading.Event()
+
+    class Paced(_Runtime):
+        def logs(self, container_id, since=None, follow=False):
+            yield (1.0, "stdout", "first")
+            first_put.wait(10)
+            yield (2.0, "stdout", "second")
+
+    class Signalling(_Backend):
+        def put_log_events(self, group, stream, events):
+            super().put_log_events(group, stream, events)
+            first_put.set()
+
+    def broken(backend, group, stream):
+        raise RuntimeError("trim failed")
+
+    monkeypatch.setattr(shipper_module, "keep_newest", broken)
+    backend = Signalling()
+    shipper = LogShipper(Paced([]), "c" * 64, backend, "g", "s", None)
+    shipper.start()
+    assert shipper.join(timeout=30)
+    assert [event["message"] for batch in backend.puts for event in batch] == ["first", "second"]
 
 
 def test_log_events_dropped_or_deleted_leave_the_emulators_memory(logs):

@@ -182,9 +182,10 @@ class MotoBridge:
                     )
 
                     moto_containment.install()
-                    from emulator.aws import moto_memory
+                    from emulator.aws import moto_log_trim, moto_memory
 
                     moto_memory.install()
+                    moto_log_trim.install()
                     # moto's server grants every origin CORS (its preflights reflect any
                     # Origin and allow any header): a page of another origin would read the
                     # answers. Off, as MOTO_DISABLE_GLOBAL_CORS=true does; read when each

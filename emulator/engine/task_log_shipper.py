@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Protocol
 
+from emulator.aws import moto_log_trim
+
 log = logging.getLogger("emulator.logs")
 
 # PutLogEvents' limits: each event counts 26 bytes besides its message.
@@ -264,8 +266,12 @@ class LogShipper:
             except Exception as error:  # the group or stream was deleted under us
                 log.warning("putting %d events into %s/%s failed: %s", len(batch), self.group,
                             self.stream, error)
-        if events:
+        if not events:
+            return
+        try:  # this thread must live on: the reader waits for it to make room
             keep_newest(self.backend, self.group, self.stream)
+        except Exception as error:
+            log.warning("trimming %s/%s failed: %s", self.group, self.stream, error)
 
 
 def keep_newest(backend, group: str, stream: str) -> None:
@@ -281,8 +287,7 @@ def keep_newest(backend, group: str, stream: str) -> None:
     while first < len(events) and cost > STREAM_KEEP_BYTES * 3 // 4:
         size = len(events[first].message)
         kept, cost, first = kept - size, cost - size - EVENT_MEMORY_BYTES, first + 1
-    # A new list in one step: a GetLogEvents reading the old one meanwhile reads it whole.
-    log_stream.events, log_stream.stored_bytes = events[first:], kept
+    moto_log_trim.drop_oldest(log_stream, first)
 
 
 def _utf8_len(text: str) -> int:

@@ -186,15 +186,21 @@ _CONTINUATION_STAMP = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+
 MAX_LINE_BYTES = 1 << 20
 
 
-def _cut_long_line(held: bytes) -> tuple[bytes, bytes]:
-    """(the first MAX_LINE_BYTES of `held` as a line, the rest with the same timestamp), cut
-    between UTF-8 characters, not inside one."""
+def _cut_long_lines(held: bytes) -> tuple[list[bytes], bytes]:
+    """(pieces of `held` as lines, the rest), each piece at most MAX_LINE_BYTES (or its timestamp
+    and 4 bytes more, should the timestamp be longer: every cut must shorten what is held) and cut
+    between UTF-8 characters, not inside one; each continuation keeps the same timestamp."""
     stamped = _CONTINUATION_STAMP.match(held)
     prefix = stamped.group(0) if stamped else b""
-    cut = MAX_LINE_BYTES
-    while cut > MAX_LINE_BYTES - 3 and (held[cut] & 0xC0) == 0x80:  # a continuation byte
-        cut -= 1  # (a character has at most 3 of them; more is not UTF-8: cut there anyway)
-    return held[:cut], prefix + held[cut:]
+    limit = max(MAX_LINE_BYTES, len(prefix) + 4)
+    pieces = []
+    while len(held) > limit:
+        cut = limit
+        while cut > limit - 3 and (held[cut] & 0xC0) == 0x80:  # a continuation byte
+            cut -= 1  # (a character has at most 3 of them; more is not UTF-8: cut there anyway)
+        pieces.append(held[:cut])
+        held = prefix + held[cut:]
+    return pieces, held
 
 
 def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, str]]:
@@ -223,12 +229,10 @@ def log_lines(chunks: Iterator[bytes], tty: bool) -> Iterator[tuple[float, str, 
                 data = _CONTINUATION_STAMP.sub(b"", data, count=1)
             buffers[stream] += data
             *lines, buffers[stream] = buffers[stream].split(b"\n")
-            while len(buffers[stream]) > MAX_LINE_BYTES:
-                piece, buffers[stream] = _cut_long_line(buffers[stream])
-                lines.append(piece)
-            for line in lines:
-                if tty:
-                    line = line.rstrip(b"\r")
+            if tty:  # a terminal ends its lines in "\r\n"; a piece cut from a line keeps its "\r"
+                lines = [line.rstrip(b"\r") for line in lines]
+            pieces, buffers[stream] = _cut_long_lines(buffers[stream])
+            for line in lines + pieces:
                 stamp, text = _split_timestamp(line.decode("utf-8", "replace"))
                 yield stamp, stream, text
     for stream, rest in buffers.items():
