@@ -9,6 +9,7 @@ which then finds and words the error exactly as before: this never answers an er
 from __future__ import annotations
 
 import math
+import threading
 
 from api_shapes import validate
 
@@ -25,19 +26,38 @@ class FastChecks:
     def __init__(self, shapes: dict, *, check_patterns: bool):
         self._shapes = shapes
         self._check_patterns = check_patterns
-        self._made: dict[str, object] = {}
+        self._made: dict[str, object] = {}  # whole functions only: read without the lock
+        # Functions being made, the shapes that contain themselves as stand-ins: seen only by
+        # the thread that makes them (under the lock), and moved to _made once all are whole.
+        # Another thread that saw a stand-in would call it before its function was there.
+        self._making: dict[str, object] = {}
+        self._lock = threading.RLock()  # reentrant: making a shape makes its members' shapes
 
     def of(self, shape_name: str):
         made = self._made.get(shape_name)
-        if made is None:
-            made = self._made[shape_name] = self._make(shape_name)
-        return made
+        if made is not None:
+            return made
+        with self._lock:
+            made = self._made.get(shape_name) or self._making.get(shape_name)
+            if made is not None:
+                return made
+            first = not self._making
+            whole = self._made
+            # A shape that contains itself (through a member or a list) finds its own function
+            # through this, once it is made and moved to _made.
+            self._making[shape_name] = lambda value: whole[shape_name](value)
+            try:
+                made = self._making[shape_name] = self._make(shape_name)
+            except BaseException:
+                if first:  # no stand-in stays: the next request tries again, and fails the same
+                    self._making.clear()
+                raise
+            if first:
+                self._made.update(self._making)
+                self._making.clear()
+            return made
 
     def _make(self, shape_name: str):
-        made = self._made
-        # A shape that contains itself (through a member or a list) finds its own function
-        # through this, once it is made.
-        made[shape_name] = lambda value: made[shape_name](value)
         shape = self._shapes[shape_name]
         maker = getattr(self, f"_{shape['type']}", None)
         return _unsure if maker is None else maker(shape)

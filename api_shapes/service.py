@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 
 from api_shapes.amendments import amended
-from api_shapes.fast_check import FastChecks, Unsure
+from api_shapes.fast_check import FastChecks
 from api_shapes.model_files import load_model
 from api_shapes.requests import RequestTypes
 from api_shapes.serialize import OutputSerializer
@@ -59,7 +59,9 @@ class ServiceShapes:
             return {}
         try:
             return self._fast_checks.of(shape)(params)
-        except (Unsure, RecursionError):  # the full check finds and words what is wrong
+        except Exception:  # noqa: BLE001 - Unsure, or a value the fast check could not take
+            # (a lone surrogate, an integer past a float's range, nesting past the stack): the
+            # full check finds and words what is wrong, and refuses what it cannot take.
             return self._input_validator.validate(shape, params)
 
     def request(self, operation: str, params: dict):

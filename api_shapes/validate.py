@@ -151,7 +151,7 @@ class Validator:
         if "pattern" in shape and self._check_patterns:  # most strings have none: one look
             pattern = shape["pattern"]
             compiled = _compiled(pattern)
-            if compiled is not None and compiled.fullmatch(value) is None:
+            if compiled is not None and not _matches(compiled, value):
                 raise ShapeError("constraint", path,
                                  f"must satisfy regular expression pattern: {pattern}")
         return value
@@ -179,7 +179,10 @@ class Validator:
             raise ShapeError("type", path, f"expected a number, got {_json_type(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ShapeError("constraint", path, "the number is not finite")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer of more than 308 digits: past any double
+            raise ShapeError("constraint", path, "the number is out of range") from None
 
     _check_float = _check_double
 
@@ -244,6 +247,23 @@ def _compiled(pattern: str):
             pass
     _PATTERNS[pattern] = compiled
     return compiled
+
+
+def _matches(compiled, value: str) -> bool:
+    """Whether `value` fits the pattern. A lone surrogate (a JSON escape such as \\ud800, or
+    its raw bytes, which json.loads lets through) is a character to Java's regex, which `.` or
+    a negated class matches and no named class does; RE2 reads UTF-8, which cannot hold one, so
+    it is matched as U+FFFD, which stands where Java's would."""
+    try:
+        return compiled.fullmatch(value) is not None
+    except UnicodeEncodeError:
+        return compiled.fullmatch(lone_surrogates_replaced(value)) is not None
+
+
+def lone_surrogates_replaced(text: str) -> str:
+    """`text` with each lone surrogate (which UTF-8, and so RE2, cannot hold) as U+FFFD, as
+    Go's encoding/json decodes one; a pair stays the character it makes."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _check_length(shape: dict, length: int, path: str, unit: str) -> None:

@@ -23,6 +23,7 @@ from cheroot.errors import MaxSizeExceeded
 
 _MAX_CHUNK_LINE = 4096  # a chunk-size line, extensions included
 _MAX_TRAILER_LINES = 100
+_HEXDIGITS = b"0123456789abcdefABCDEF"
 BLOCK = 1024 * 1024
 SENDFILE_MIN = 64 * 1024  # smaller bodies go with the headers in one send (http_server.py)
 
@@ -58,10 +59,16 @@ def read_body(environ: dict, limit: int) -> bytes:
     return b""
 
 
+class BadChunking(ValueError):
+    """A chunked body's framing is malformed (or cut off): the request is answered 400 and the
+    connection closed, since where the body ends, and the next request begins, is not known."""
+
+
 class ChunkedInput:
     """The decoded body of a chunked request, read from `rfile` (the connection's reader) as
-    the application asks for it. Malformed framing raises ValueError, as cheroot's does; a body
-    over `maxlen` bytes (0: no limit) raises MaxSizeExceeded."""
+    the application asks for it. Malformed framing raises BadChunking, and is kept in `refused`
+    (the server answers 400 whether or not the application caught it); a body over `maxlen`
+    bytes (0: no limit) raises MaxSizeExceeded."""
 
     def __init__(self, rfile, maxlen: int = 0):
         self.rfile = rfile
@@ -70,6 +77,11 @@ class ChunkedInput:
         self._left = 0          # bytes of the current chunk not read yet
         self._chunks = 0        # chunks begun (each but the first follows a CRLF)
         self._done = False
+        self.refused: BadChunking | None = None
+
+    def _refuse(self, message: str) -> BadChunking:
+        self.refused = BadChunking(message)
+        return self.refused
 
     def read(self, size: int | None = None) -> bytes:
         if size is None or size < 0:
@@ -78,7 +90,7 @@ class ChunkedInput:
         while size > 0 and self._in_chunk():
             piece = self.rfile.read(min(size, self._left))
             if not piece:
-                raise ValueError("the connection closed inside a chunk")
+                raise self._refuse("the connection closed inside a chunk")
             self._left -= len(piece)
             size -= len(piece)
             parts.append(piece)
@@ -91,7 +103,7 @@ class ChunkedInput:
             most = self._left if limit < 0 else min(limit, self._left)
             piece = self.rfile.readline(most)
             if not piece:
-                raise ValueError("the connection closed inside a chunk")
+                raise self._refuse("the connection closed inside a chunk")
             self._left -= len(piece)
             limit -= len(piece) if limit > 0 else 0
             parts.append(piece)
@@ -126,14 +138,14 @@ class ChunkedInput:
         if self._done:
             return False
         if self._chunks and self.rfile.read(2) != b"\r\n":
-            raise ValueError("bad chunked transfer coding: a chunk does not end with CRLF")
+            raise self._refuse("bad chunked transfer coding: a chunk does not end with CRLF")
         line = self._line()
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise ValueError(f"bad chunked transfer size: {line[:40]!r}") from None
-        if size < 0:
-            raise ValueError(f"bad chunked transfer size: {line[:40]!r}")
+        # chunk-size is 1*HEXDIG, then BWS before any extension (RFC 9112 §7.1); int() would
+        # also take a sign, "0x", "_" and spaces before it, which a proxy may read otherwise.
+        digits = line[:-2].split(b";", 1)[0].rstrip(b" \t")
+        if not digits or digits.strip(_HEXDIGITS):
+            raise self._refuse(f"bad chunked transfer size: {line[:40]!r}")
+        size = int(digits, 16)
         self._chunks += 1
         self.bytes_read += size
         if self.maxlen and self.bytes_read > self.maxlen:
@@ -146,17 +158,22 @@ class ChunkedInput:
         return True
 
     def _line(self) -> bytes:
+        """A chunk-size or trailer line, which ends in CRLF and holds no other CR (RFC 9112
+        §7.1, §2.2): a bare CR or LF that a proxy in front of us read otherwise would let a
+        request be smuggled in the body."""
         line = self.rfile.readline(_MAX_CHUNK_LINE)
         if not line.endswith(b"\n"):
-            raise ValueError("bad chunked transfer coding: a chunk-size line is cut or too long")
+            raise self._refuse("bad chunked transfer coding: a chunk-size line is cut or too long")
+        if not line.endswith(b"\r\n") or line.count(b"\r") != 1:
+            raise self._refuse("bad chunked transfer coding: a line does not end in CRLF alone")
         return line
 
     def _skip_trailers(self) -> None:
         """Read trailer fields up to the empty line that ends the body (none, usually)."""
         for _ in range(_MAX_TRAILER_LINES):
-            if self._line().strip() == b"":
+            if self._line() == b"\r\n":
                 return
-        raise ValueError("bad chunked transfer coding: too many trailer lines")
+        raise self._refuse("bad chunked transfer coding: too many trailer lines")
 
 
 class FileWrapper:

@@ -51,7 +51,7 @@ BARE_CR = "A bare CR in a request line or header line."
 
 def _refuse_bare_cr(line: bytes) -> None:
     """Raise BareCR when a CR stands anywhere but before the line's closing LF."""
-    if line.find(b"\r", 0, len(line) - 2) != -1:
+    if line.count(b"\r") != line.endswith(b"\r\n"):
         raise BareCR(BARE_CR)
 
 

@@ -301,8 +301,14 @@ class _Gateway(wsgi.Gateway_10):
         return sock, pending
 
     def respond(self):
-        """cheroot's, but a file from wsgi.file_wrapper goes out with sendfile(2)."""
-        response = self.req.server.wsgi_app(self.env, self.start_response)
+        """cheroot's, but a file from wsgi.file_wrapper goes out with sendfile(2), and a
+        chunked body of malformed framing is answered 400 (cheroot's would be a 500)."""
+        try:
+            response = self.req.server.wsgi_app(self.env, self.start_response)
+        except http_bodies.BadChunking:
+            response = None
+        if self._bad_chunking(response):
+            return
         if self._taken:  # the application has the socket: no response goes out on it
             self.req.sent_headers = True  # (so cheroot sends none either)
             if hasattr(response, "close"):
@@ -322,6 +328,25 @@ class _Gateway(wsgi.Gateway_10):
             finally:  # a client gone before the headers: the response still closes (its slot)
                 if hasattr(response, "close"):
                     response.close()
+
+    def _bad_chunking(self, response) -> bool:
+        """Answer 400 and close instead of `response` when the body's framing was refused and
+        the application raised it (None) or made a 500 of it (Flask does); an answer of its own
+        (the registry's BLOB_UPLOAD_INVALID) stands, and the unfinished body closes the
+        connection after it (_Request._leave_body)."""
+        req = self.req
+        refused = getattr(req.rfile, "refused", None)
+        if refused is None or req.sent_headers or self._taken:
+            return False
+        if response is not None and not (isinstance(req.status, bytes)
+                                         and req.status.startswith(b"5")):
+            return False
+        if hasattr(response, "close"):
+            response.close()
+        req.close_connection = True
+        req.simple_response("400 Bad Request", str(refused))
+        req.sent_headers = True  # (so cheroot sends the application's headers after it)
+        return True
 
     def _can_send_file(self, response) -> bool:
         plain = self.req.server.ssl_adapter is None and not self.req.chunked_write

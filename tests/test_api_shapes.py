@@ -88,6 +88,29 @@ def test_doubles_accept_integers_and_refuse_what_is_not_finite():
             validator.validate("D", value)
 
 
+def test_an_integer_past_a_double_is_a_constraint_error():
+    """float(10**400) raises OverflowError, in the fast check and the full one alike."""
+    params = {"serviceName": "s",
+              "deploymentConfiguration": {"canaryConfiguration": {"canaryPercent": 10**400}}}
+    with pytest.raises(ShapeError) as excinfo:
+        ECS.parse_input("CreateService", params)
+    assert excinfo.value.kind == "constraint"
+    assert excinfo.value.path == "deploymentConfiguration.canaryConfiguration.canaryPercent"
+
+
+def test_a_lone_surrogate_is_matched_as_java_matches_it():
+    """RE2 reads UTF-8, which cannot hold a lone surrogate: no named class takes it, and `.`
+    does, as in Java's regex."""
+    with pytest.raises(ShapeError) as excinfo:
+        ECR.parse_input("DescribeRepositories", {"repositoryNames": ["a\ud800b"]})
+    assert excinfo.value.kind == "constraint" and "pattern" in str(excinfo.value)
+    shapes = {"S": {"type": "string", "pattern": "a.b"}}
+    validator = Validator(shapes, reject_unknown=False, check_patterns=True)
+    assert validator.validate("S", "a\ud800b") == "a\ud800b"
+    with pytest.raises(ShapeError):
+        validator.validate("S", "a\ud800\udbffb")  # two characters to Java, as here
+
+
 def test_unknown_members_are_dropped_from_requests():
     assert ECS.parse_input("ListClusters", {"maxResults": 5, "future": [1]}) == {"maxResults": 5}
 

@@ -140,3 +140,65 @@ def test_a_service_without_a_desired_count_starts_one_task_and_keeps_its_count(c
     assert ecs.describe_services(cluster="counted", services=[name])["services"][0][
         "desiredCount"] == 2
     cfn.delete_stack(StackName="counted")
+
+
+def _namespaces(names: dict) -> dict:
+    """Private DNS namespaces in one VPC: logical id -> Name."""
+    resources = {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.1.0.0/16"}}}
+    for logical, name in names.items():
+        resources[logical] = {"Type": "AWS::ServiceDiscovery::PrivateDnsNamespace",
+                              "Properties": {"Name": name, "Vpc": {"Ref": "Vpc"}}}
+    return {"Resources": resources}
+
+
+def test_a_vpc_holds_several_private_namespaces_of_distinct_names(clean_emulator):
+    cfn, sd = clean_emulator.client("cloudformation"), clean_emulator.client("servicediscovery")
+    cfn.create_stack(StackName="ns-two", TemplateBody=json.dumps(
+        _namespaces({"One": "one.local", "Two": "two.local"})))
+    assert status(cfn, "ns-two") == "CREATE_COMPLETE"
+    assert sorted(n["Name"] for n in sd.list_namespaces()["Namespaces"]) == [
+        "one.local", "two.local"]
+
+    # A Name change replaces the namespace: the new one is made in the VPC beside the old.
+    cfn.update_stack(StackName="ns-two", TemplateBody=json.dumps(
+        _namespaces({"One": "uno.local", "Two": "two.local"})))
+    assert status(cfn, "ns-two") == "UPDATE_COMPLETE"
+    assert sorted(n["Name"] for n in sd.list_namespaces()["Namespaces"]) == [
+        "two.local", "uno.local"]
+
+    route53 = clean_emulator.client("route53")  # each DNS namespace's zone goes with it
+    assert len(route53.list_hosted_zones()["HostedZones"]) == 2
+
+    cfn.delete_stack(StackName="ns-two")
+    assert sd.list_namespaces()["Namespaces"] == []
+    assert route53.list_hosted_zones()["HostedZones"] == []
+
+
+def test_two_private_namespaces_of_one_name_in_one_vpc_are_refused_in_words(clean_emulator):
+    cfn = clean_emulator.client("cloudformation")
+    cfn.create_stack(StackName="ns-same", TemplateBody=json.dumps(
+        _namespaces({"One": "same.local", "Two": "same.local"})))
+    assert status(cfn, "ns-same") == "ROLLBACK_COMPLETE"
+    reasons = [e.get("ResourceStatusReason", "") for e in
+               cfn.describe_stack_events(StackName="ns-same")["StackEvents"]]
+    assert any(re.search(r"A namespace named same\.local already exists in VPC vpc-\w+", r)
+               for r in reasons), reasons
+
+
+def test_an_output_of_an_undeclared_condition_is_refused_in_words(clean_emulator):
+    """It crashed moto (a KeyError: a 500 the SDKs retried)."""
+    cfn, ecs = clean_emulator.client("cloudformation"), clean_emulator.client("ecs")
+    body = {"Conditions": {"Yes": {"Fn::Equals": ["a", "a"]}},
+            "Resources": {"Cluster": {"Type": "AWS::ECS::Cluster",
+                                      "Properties": {"ClusterName": "outs-cond"}}},
+            "Outputs": {"A": {"Condition": "Nope", "Value": {"Ref": "Cluster"}},
+                        "B": {"Condition": "Yes", "Value": {"Ref": "Cluster"}}}}
+    with pytest.raises(ClientError) as refused:
+        cfn.create_stack(StackName="outs-cond", TemplateBody=json.dumps(body))
+    error = refused.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "ValidationError", 400)
+    assert error["Error"]["Message"] == (
+        "Template format error: Unresolved condition dependencies [Nope] in the Outputs block "
+        "of the template")
+    assert ecs.describe_clusters(clusters=["outs-cond"])["clusters"] == []

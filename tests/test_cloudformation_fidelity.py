@@ -430,3 +430,29 @@ def test_a_stacks_delete_goes_from_what_refers_to_the_rest(clean_emulator):
                if e["ResourceStatus"] == "DELETE_COMPLETE" and e["LogicalResourceId"] != "order"]
     assert deleted.index("Service") < deleted.index("TaskDef")
     assert deleted.index("Service") < deleted.index("Cluster")
+
+
+def test_an_fn_sub_reference_orders_the_delete(clean_emulator, busybox_image):
+    """Services naming their cluster as `Fn::Sub: "${Cluster}"` are deleted before the cluster
+    is tried, as with a Ref (moto tries its resources in no order: four pairs make a right
+    order by chance unlikely)."""
+    cfn = clean_emulator.client("cloudformation")
+    resources = {"TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+        "ContainerDefinitions": [{"Name": "main", "Image": busybox_image, "Memory": 64}]}}}
+    for n in range(4):
+        resources[f"Cluster{n}"] = {"Type": "AWS::ECS::Cluster"}
+        resources[f"Service{n}"] = {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Fn::Sub": "${Cluster%d}" % n},
+            "TaskDefinition": {"Fn::Sub": ["${Td}", {"Td": {"Ref": "TaskDef"}}]},
+            "DesiredCount": 0}}
+    stack_id = cfn.create_stack(StackName="sub-order",
+                                TemplateBody=json.dumps({"Resources": resources}))["StackId"]
+    assert status(cfn, "sub-order") == "CREATE_COMPLETE"
+    cfn.delete_stack(StackName="sub-order")
+    events = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(
+        cfn.describe_stack_events(StackName=stack_id)["StackEvents"])]
+    deleting = [e for e in events if e[1].startswith("DELETE_")]
+    for n in range(4):
+        assert deleting.index((f"Service{n}", "DELETE_COMPLETE")) < deleting.index(
+            (f"Cluster{n}", "DELETE_IN_PROGRESS")), deleting
+    assert not [e for e in deleting if e[1] == "DELETE_FAILED"]

@@ -1,6 +1,8 @@
 """The pieces of emulator/cloudformation that need no server: template properties to API
 requests by botocore's shapes, TemplateURL styles, and which resources an update touches."""
 
+import json
+
 from api_shapes import load_service
 from emulator.cloudformation.properties import tags_of, to_request
 from emulator.cloudformation.template_inputs import bucket_and_key
@@ -80,6 +82,20 @@ def test_template_urls_in_every_style():
     assert bucket_and_key("https://my.bucket.s3.eu-west-1.amazonaws.com/t.json", ours) == (
         "my.bucket", "t.json")
     assert bucket_and_key("s3://b/k/t.json", ours) == ("b", "k/t.json")
+
+
+def test_an_fn_sub_orders_by_what_its_string_names():
+    """${X} is a Ref and ${X.Attr} an Fn::GetAtt, as CloudFormation orders by them (delete order,
+    update scope); ${!X} is literal text, and the Sub's own variables name nothing."""
+    body = {"Properties": {
+        "Role": {"Fn::Sub": "${Role.Arn}"},
+        "Name": {"Fn::Sub": "${Cluster}-${AWS::Region}-${!Literal}-${Own}"},
+        "Listed": {"Fn::Sub": ["${Bucket.Arn}/${Own}", {"Own": {"Ref": "Queue"}}]}}}
+    # the plain-string Sub has no variable map: its ${Own} is a reference
+    assert references(body) == {"Role", "Cluster", "AWS::Region", "Own", "Bucket", "Queue"}
+    listed = {"Fn::Sub": ["${Bucket.Arn}/${Own}", {"Own": {"Ref": "Queue"}}]}
+    assert references(listed) == {"Bucket", "Queue"}
+    assert references({"Fn::Sub": "${!Cluster} ${ }"}) == set()
 
 
 def test_an_update_runs_after_the_updates_of_what_it_refers_to():
@@ -522,3 +538,27 @@ def test_a_stack_s_parameters_are_read_from_the_template_in_force():
     # What the last operation was given stays, though the template no longer declares it.
     resource_map.input_parameters = {"Old": "o", "Gone": "g"}
     assert parameter_values.explicit(stack) == {"Old": "o", "Gone": "g", "New": "n"}
+
+
+def test_a_property_an_older_schema_lacks_but_the_api_takes_is_no_typo(tmp_path, monkeypatch):
+    """cfn-lint arrives unpinned with moto: an early 1.x's schema lacks properties the API has
+    since gained. Only a key in neither the schema nor the API call's input is refused; the
+    schema's names match case-sensitively."""
+    from emulator.cloudformation import template_types
+
+    (tmp_path / "providers").mkdir()
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "providers" / "us-east-1.json").write_text(
+        json.dumps({"AWS::ECS::Service": "aws-ecs-service"}))
+    (tmp_path / "resources" / "aws-ecs-service.json").write_text(json.dumps(
+        {"additionalProperties": False, "properties": {"DesiredCount": {}, "Cluster": {}}}))
+    monkeypatch.setattr(template_types, "_schemas", lambda: tmp_path)
+    template_types._providers.cache_clear()
+    template_types.declared_properties.cache_clear()
+    try:
+        declared = template_types.declared_properties("AWS::ECS::Service", "us-east-1")
+    finally:
+        template_types._providers.cache_clear()
+        template_types.declared_properties.cache_clear()
+    assert {"DesiredCount", "AvailabilityZoneRebalancing", "VpcLatticeConfigurations"} <= declared
+    assert "DesiredCont" not in declared and "desiredCount" not in declared

@@ -162,6 +162,21 @@ def test_put_image_refusals(ecr):
     assert error_code(excinfo) == "RepositoryNotFoundException"
 
 
+def test_a_lone_surrogate_in_a_manifest_is_stored_as_a_question_mark(ecr):
+    """It has no UTF-8 form (text.encode() raised, a 500): stored as Java's getBytes stores
+    it, and the digest is of what is stored."""
+    ecr.create_repository(repositoryName="odd")
+    manifest = json.loads(image_manifest(ecr, "odd", [b"layer"]))
+    manifest["annotations"] = {"note": "a\ud800b"}
+    text = json.dumps(manifest, ensure_ascii=False)  # the character itself, not its escape
+    image = ecr.put_image(repositoryName="odd", imageManifest=text)["image"]
+    stored = json.dumps(dict(manifest, annotations={"note": "a?b"}))
+    assert image["imageManifest"] == stored
+    assert image["imageId"]["imageDigest"] == digest_of(stored.encode())
+    got = ecr.batch_get_image(repositoryName="odd", imageIds=[image["imageId"]])["images"]
+    assert [i["imageManifest"] for i in got] == [stored]
+
+
 def test_immutable_tags_in_put_image(ecr):
     ecr.create_repository(repositoryName="fixed", imageTagMutability="IMMUTABLE")
     push_image(ecr, "fixed", "v1", label="first")

@@ -3,6 +3,9 @@ check (validate.Validator) gives, and leaves everything else to it."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -76,3 +79,49 @@ def test_a_shape_that_contains_itself_is_checked():
     assert check({"child": {"child": {"name": "abc"}}}) == {"child": {"child": {"name": "abc"}}}
     with pytest.raises(Unsure):
         check({"child": {"name": "abcd"}})
+
+
+class _SlowShapes(dict):
+    """Shapes read slowly, so that a second thread asks for a function while it is made."""
+
+    def __getitem__(self, name):
+        time.sleep(0.005)
+        return super().__getitem__(name)
+
+
+def test_a_function_asked_for_while_another_thread_makes_it_is_whole():
+    """The second thread got the first's stand-in, which, called before the function was
+    there, called itself to RecursionError."""
+    service = SERVICES["ecs"]
+    fast = FastChecks(_SlowShapes(service.shapes), check_patterns=True)
+    body = {"taskDefinition": "t", "overrides": {"containerOverrides": [{"name": "c"}]}}
+    results = []
+
+    def check():
+        try:
+            results.append(fast.of("RunTaskRequest")(body))
+        except BaseException as error:  # noqa: BLE001 - the failure is the finding
+            results.append(error)
+
+    first = threading.Thread(target=check)
+    first.start()
+    time.sleep(0.05)  # the first is making it (tens of shapes at 5 ms each)
+    check()
+    first.join()
+    assert results == [results[0]] * 2 and isinstance(results[0], dict), results
+
+
+def test_a_function_that_fails_to_be_made_leaves_no_stand_in():
+    shapes = {"Node": {"type": "structure", "members": {"child": {"shape": "Node"},
+                                                        "bad": {"shape": "Bad"}}},
+              "Bad": {"type": "string", "pattern": "x", "min": "not a number"}}
+    fast = FastChecks(shapes, check_patterns=True)
+
+    def broken(shape):
+        raise KeyError("a shape this cannot read")
+
+    fast._string = broken
+    for _ in range(2):  # made anew, and failing the same, rather than a stand-in's recursion
+        with pytest.raises(KeyError):
+            fast.of("Node")
+    assert fast._made == {} and fast._making == {}

@@ -332,6 +332,33 @@ def test_an_unread_chunked_body_is_not_taken_for_the_next_request(served):
     assert answer.count(b"HTTP/1.1") == 1
 
 
+@pytest.mark.parametrize("framing", [
+    b"2\r;x\r\n{}\r\n0\r\n\r\n",           # a bare CR in a chunk-size line
+    b"2\n{}\r\n0\r\n\r\n",                # a chunk-size line ending in a bare LF
+    b"2\r\n{}\r\n0\r\nX: 1\r\r\n\r\n",     # a bare CR in a trailer line
+], ids=["bare-cr", "bare-lf", "trailer-bare-cr"])
+def test_chunk_lines_that_do_not_end_in_crlf_are_refused(served, framing):
+    """A proxy in front of us that reads a bare CR or LF otherwise frames the body otherwise:
+    the request is answered 400 and the connection closed, never 200 and read on."""
+    _, port, _ = served
+    answer = exchange(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            b"X-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
+                            b"Content-Type: application/x-amz-json-1.1\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n" + framing + SMUGGLED)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert answer.count(b"HTTP/1.1") == 1, "the smuggled request was answered"
+
+
+def test_a_well_framed_chunked_api_request_is_answered(served):
+    _, port, _ = served
+    answer = exchange(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                            b"X-Amz-Target: " + ECS_TARGET.encode() + b"\r\n"
+                            b"Content-Type: application/x-amz-json-1.1\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n"
+                            b"2 ;x=1\r\n{}\r\n0\r\nX-Trailer: 1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and b"clusterArns" in answer, answer
+
+
 # -- bodies -------------------------------------------------------------------------------------
 
 def send_large(port: int, head: bytes, size: int) -> bytes:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+import subprocess
+import sys
 import threading
 import uuid
 
@@ -125,6 +126,30 @@ def test_invalid_values_are_an_invalid_parameter_exception(clean_emulator, opera
     assert names in message
 
 
+ECR_TARGET = load_service("ecr").target_prefix
+
+
+@pytest.mark.parametrize("body", [
+    b'{"repositoryNames": ["a\\ud800b"]}',      # a JSON escape of a lone surrogate
+    b'{"repositoryNames": ["a\xed\xa0\x80b"]}',  # its UTF-8 bytes, which json.loads takes
+], ids=["escaped", "raw"])
+def test_a_lone_surrogate_in_a_patterned_string_is_a_pattern_mismatch(clean_emulator, body):
+    """RE2 cannot take a lone surrogate (UnicodeEncodeError): it was a 500 InternalFailure."""
+    response = post(clean_emulator.endpoint_url, "DescribeRepositories", body,
+                    {"X-Amz-Target": f"{ECR_TARGET}.DescribeRepositories"})
+    message = assert_aws_error(response, "InvalidParameterException")
+    assert "repositoryNames[0]" in message and "pattern" in message
+
+
+def test_a_number_past_a_double_is_out_of_range(clean_emulator):
+    """float() of a 401-digit integer raises OverflowError: it was a 500 InternalFailure."""
+    body = (b'{"serviceName": "s", "deploymentConfiguration": {"canaryConfiguration": '
+            b'{"canaryPercent": 1' + b"0" * 400 + b"}}}")
+    message = assert_aws_error(post(clean_emulator.endpoint_url, "CreateService", body),
+                               "InvalidParameterException")
+    assert "canaryPercent" in message and "out of range" in message
+
+
 def test_unknown_members_are_ignored(clean_emulator):
     response = post(clean_emulator.endpoint_url, "CreateCluster", json.dumps(
         {"clusterName": "a", "someFutureMember": {"x": [1, 2]}}))
@@ -181,19 +206,30 @@ def test_request_ids_differ_per_request(clean_emulator):
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, request_id)
 
 
+_FORKED_IDS = """
+import json, os
+from emulator.aws import context
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:  # the child: its first ids, then out
+    os.write(write, "\\n".join(context.new_request_id() for _ in range(3)).encode())
+    os._exit(0)
+os.close(write)
+os.waitpid(pid, 0)
+with os.fdopen(read) as child:
+    theirs = child.read().split("\\n")
+print(json.dumps({"ours": [context.new_request_id() for _ in range(1000)], "theirs": theirs}))
+"""
+
+
 def test_request_ids_do_not_repeat_across_processes():
     """The random part is drawn anew in a forked child, and per process: a counter alone would
-    repeat another process's ids."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: its first ids, then out without pytest's teardown
-        os.write(write, "\n".join(context.new_request_id() for _ in range(3)).encode())
-        os._exit(0)
-    os.close(write)
-    os.waitpid(pid, 0)
-    with os.fdopen(read) as child:
-        theirs = set(child.read().split("\n"))
-    ours = {context.new_request_id() for _ in range(1000)}
+    repeat another process's ids. Forked in a fresh interpreter of one thread: a fork of this
+    one, whose other threads may hold locks, could deadlock in the child."""
+    done = subprocess.run([sys.executable, "-c", _FORKED_IDS], capture_output=True, text=True,
+                          timeout=60, check=True)
+    ids = json.loads(done.stdout)
+    ours, theirs = set(ids["ours"]), set(ids["theirs"])
     assert len(ours) == 1000 and len(theirs) == 3 and not ours & theirs
     assert {i[:24] for i in theirs} != {i[:24] for i in ours}
 

@@ -51,10 +51,25 @@ def test_extensions_and_trailers_are_skipped_and_nothing_after_the_body_is_read(
     b"10\r\nabc",                  # the connection closes inside a chunk
     b"-3\r\nabc\r\n0\r\n\r\n",     # a negative size
     b"3",                          # a cut size line
+    b"2\r;x\r\n{}\r\n0\r\n\r\n",     # a bare CR in a size line (RFC 9112 §2.2)
+    b"2\r\n{}\r\n0\n\r\n",          # a size line ending in a bare LF
+    b"2\n{}\r\n0\r\n\r\n",          # the same, first
+    b"2\r\n{}\r\n0\r\nX: 1\r\r\n\r\n",  # a bare CR in a trailer line
+    b"2\r\n{}\r\n0\r\nX: 1\n\r\n",    # a trailer line ending in a bare LF
+    b"2\r\n{}\r\n0\r\n\n",          # the empty line that ends the body, a bare LF
+    b"+2\r\n{}\r\n0\r\n\r\n",       # a sign, which int() takes
+    b"0x2\r\n{}\r\n0\r\n\r\n",      # a "0x", which int(..., 16) takes
+    b"0_2\r\n{}\r\n0\r\n\r\n",      # an underscore, which int() takes
+    b" 2\r\n{}\r\n0\r\n\r\n",       # a space before the size
 ])
 def test_malformed_framing_is_a_value_error(raw):
     with pytest.raises(ValueError):
         _input(raw).read()
+
+
+def test_whitespace_before_an_extension_is_taken():
+    """RFC 9112 §7.1's chunk-ext begins with BWS: "2 ;x" is a size of 2."""
+    assert _input(b"2 \t;x=1\r\n{}\r\n0\r\n\r\n").read() == b"{}"
 
 
 def test_a_body_over_the_limit_is_refused():
@@ -78,6 +93,21 @@ def test_large_chunks_and_tiny_chunks_on_one_keep_alive_connection(reg):
                      "Content-Length: 0\r\n\r\n".encode())
         assert _status_and_skip(stream) == 201
     assert reg.request("GET", f"/v2/app/blobs/{digest_of(data)}").content == data
+
+
+def test_an_upload_of_malformed_chunking_is_a_400_and_the_connection_closes(reg):
+    """A bare CR in a chunk-size line (RFC 9112 §2.2) was taken as the end of the line: the
+    registry answers BLOB_UPLOAD_INVALID, and nothing after the body is read as a request."""
+    location = reg.request("POST", "/v2/app/blobs/uploads/").headers["Location"]
+    with socket.create_connection(("127.0.0.1", reg.port), timeout=30) as sock:
+        sock.sendall(f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n".encode()
+                     + b"3\r;x\r\nabc\r\n0\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"BLOB_UPLOAD_INVALID" in answer, answer
+    assert answer.count(b"HTTP/1.1") == 1, "the request after the body was answered"
 
 
 def test_large_blob_whole_in_ranges_and_head(reg):

@@ -284,6 +284,15 @@ def test_datetime_format_wins_over_the_multiline_pattern():
     assert not found.pattern.search("INFO hello")
 
 
+def test_a_lone_surrogate_in_the_multiline_pattern_is_a_replacement_character():
+    """RE2 cannot take it (UnicodeEncodeError, past the error the task would stop with); Go's
+    JSON decoder makes it U+FFFD for Docker's awslogs."""
+    found = awslogs_options({"logConfiguration": {"logDriver": "awslogs", "options": {
+        "awslogs-group": "g", "awslogs-multiline-pattern": "^x\ud800"}}}, "us-east-1")
+    assert found.pattern.search("x\ufffd and the rest")
+    assert not found.pattern.search("x and the rest")
+
+
 # -- joining and batching ---------------------------------------------------------------------
 
 def test_strftime_regex_is_dockers():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 
-from emulator.cloudformation.resource import ApiResource
+from emulator.cloudformation.resource import ApiResource, ResourceFailed
 
 _NAMESPACE_REPLACE_ON = frozenset({"Name", "Vpc"})
 
@@ -58,9 +58,19 @@ class _Namespace(ApiResource):
         return type(self)(self.physical_resource_id, properties, self.attributes)
 
     def remove(self, api):
+        """The namespace, and the Route 53 hosted zone moto made for a DNS one: Cloud Map
+        deletes the zone it made with the namespace, and moto leaves it behind."""
         backend = _backend(api)
-        if self.physical_resource_id in backend.namespaces:
-            backend.delete_namespace(self.physical_resource_id)
+        namespace = backend.namespaces.get(self.physical_resource_id)
+        if namespace is None:
+            return
+        backend.delete_namespace(self.physical_resource_id)
+        zone = (namespace.dns_properties or {}).get("HostedZoneId")
+        if zone:
+            from moto.route53.models import route53_backends
+
+            zones = route53_backends[api.ctx.account][api.ctx.partition].zones
+            zones.pop(zone.replace("/hostedzone/", ""), None)
 
 
 class HttpNamespace(_Namespace):
@@ -81,10 +91,22 @@ class PrivateDnsNamespace(_Namespace):
 
     @classmethod
     def _make(cls, backend, properties):
-        return backend.create_private_dns_namespace(
-            name=properties["Name"], creator_request_id=str(uuid.uuid4()),
-            description=properties.get("Description") or "", vpc=properties["Vpc"],
+        """AWS allows several private namespaces in one VPC, but not two of one name there.
+        moto refuses any second namespace in a VPC (which failed every Name change, a
+        replacement, and two CDK clusters' default namespaces in one VPC), so it is asked for
+        one in a VPC of no other namespace, then given its own."""
+        name, vpc = properties["Name"], properties["Vpc"]
+        for other in backend.namespaces.values():
+            if other.vpc == vpc and other.name == name:
+                raise ResourceFailed(f"A namespace named {name} already exists in VPC {vpc} "
+                                     f"({other.id}); a VPC's private namespaces need distinct "
+                                     "names.")
+        operation = backend.create_private_dns_namespace(
+            name=name, creator_request_id=str(uuid.uuid4()),
+            description=properties.get("Description") or "", vpc=f"unique-{uuid.uuid4()}",
             tags=_tags(properties), properties=_dns_properties(properties))
+        backend.get_namespace(backend.get_operation(operation).targets["NAMESPACE"]).vpc = vpc
+        return operation
 
 
 class PublicDnsNamespace(_Namespace):

@@ -7,6 +7,9 @@ resource of a type moto does not model (an AttributeError: a 500 the SDKs retrie
 CloudFormation's "Unresolved resource dependencies [X] in the Outputs block of the template"; the
 second has no value here, as its resource is made without effect, so the stack is refused
 before anything is made rather than created with an output it cannot give.
+
+An output whose `Condition` the template does not declare crashed moto too (a KeyError: a 500
+the SDKs retried): CloudFormation's "Unresolved condition dependencies [X] in the Outputs block".
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ def wrap_validate_outputs(original):
     def validate_outputs(self) -> None:
         from moto.cloudformation.parsing import resource_class_from_type
 
-        for output in (self._template.get("Outputs") or {}).values():
+        outputs = self._template.get("Outputs") or {}
+        _check_conditions(outputs, self._template.get("Conditions") or {})
+        for output in outputs.values():
             if not isinstance(output, dict) or (
                     "Condition" in output and not self.lazy_condition_map[output["Condition"]]):
                 continue  # not shown, so not checked (as moto's own check does)
@@ -42,3 +47,14 @@ def wrap_validate_outputs(original):
         original(self)
 
     return validate_outputs
+
+
+def _check_conditions(outputs: dict, conditions: dict) -> None:
+    undeclared = sorted({output["Condition"] for output in outputs.values()
+                         if isinstance(output, dict) and "Condition" in output
+                         and not (isinstance(output["Condition"], str)
+                                  and output["Condition"] in conditions)}, key=str)
+    if undeclared:
+        raise validation_error(
+            "Template format error: Unresolved condition dependencies "
+            f"[{', '.join(map(str, undeclared))}] in the Outputs block of the template")

@@ -110,6 +110,7 @@ def wrap_resource_map_delete(original):
             return original(self)
         finally:
             self._emulator_deleting_all = False
+            self.__dict__.pop("_emulator_delete_refs", None)  # stack_life._still_used's
 
     return delete
 

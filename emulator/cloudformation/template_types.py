@@ -61,7 +61,9 @@ def _known_types(region: str) -> frozenset[str] | None:
 @functools.lru_cache(maxsize=None)
 def declared_properties(kind: str, region: str) -> frozenset[str] | None:
     """The properties the type's schema declares, if it permits no others (so CloudFormation
-    refuses any other: "extraneous key [X] is not permitted"); None when that is not known."""
+    refuses any other: "extraneous key [X] is not permitted"), and the ones its API calls take;
+    None when that is not known (no cfn-lint: nothing is refused). The schema's names match
+    case-sensitively, as CloudFormation's do (`desiredCount` is refused)."""
     providers, schemas = _providers(region), _schemas()
     name = (providers or {}).get(kind)
     if not name or schemas is None:
@@ -72,7 +74,38 @@ def declared_properties(kind: str, region: str) -> frozenset[str] | None:
         return None
     if schema.get("additionalProperties") is not False:
         return None
-    return frozenset(schema.get("properties") or ())
+    return frozenset(schema.get("properties") or ()) | _api_input_properties(kind)
+
+
+# The services of the types the emulator makes through an API (resource.ApiResource), by the
+# middle part of the type name; and the verbs of the calls that take a type's properties.
+_API_SERVICES = {"ECS": "ecs", "ECR": "ecr", "ServiceDiscovery": "servicediscovery",
+                 "SSM": "ssm"}
+_API_VERBS = ("Create", "Register", "Put", "Update")
+
+
+@functools.lru_cache(maxsize=None)
+def _api_input_properties(kind: str) -> frozenset[str]:
+    """The members of the input of the API calls that make or update `kind` (CreateService,
+    RegisterTaskDefinition...), in CloudFormation's PascalCase: an older cfn-lint's schema
+    lacks a property the API has since gained (AvailabilityZoneRebalancing), and that must not
+    be refused as a typo. Empty for a type of no such service or call."""
+    from api_shapes.model_files import load_model
+
+    parts = kind.split("::")
+    service = _API_SERVICES.get(parts[1]) if len(parts) == 3 else None
+    if service is None:
+        return frozenset()
+    try:
+        model = load_model(service)
+    except Exception:  # no model: the schema alone decides
+        return frozenset()
+    names: set[str] = set()
+    for verb in _API_VERBS:
+        shape = ((model.get("operations") or {}).get(verb + parts[2]) or {}).get("input") or {}
+        members = ((model.get("shapes") or {}).get(shape.get("shape")) or {}).get("members")
+        names.update(name[:1].upper() + name[1:] for name in members or ())
+    return frozenset(names)
 
 
 def unrecognized(template: dict, region: str) -> list[str]:

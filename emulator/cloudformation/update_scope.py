@@ -3,7 +3,7 @@
 moto updates only the resources whose template text changed, in template order, and creates the
 added ones (in template order, DependsOn ignored) before it updates any, after it removed what
 the template no longer has. CloudFormation also
-updates a resource whose Ref or Fn::GetAtt target was replaced (a service after its task
+updates a resource whose Ref, Fn::GetAtt or Fn::Sub ("${Role.Arn}") target was replaced (a service after its task
 definition got a new revision), after that target; it creates an added resource after what it
 refers to or depends on, and updates a resource before the added ones that refer to it (a
 cluster's new capacity provider before the new service that uses it), and removes what the
@@ -11,6 +11,7 @@ template no longer has last, once the rest succeeded (replacements.py)."""
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from emulator.cloudformation.update_rights import check_update
@@ -156,8 +157,8 @@ def _as_written(resource):
 
 
 def references(resource) -> set[str]:
-    """The logical ids (or parameters, pseudo parameters) a template resource refers to: by Ref
-    and Fn::GetAtt anywhere in it, and by its own DependsOn (a string or a list of strings). A
+    """The logical ids (or parameters, pseudo parameters) a template resource refers to: by Ref,
+    Fn::GetAtt and Fn::Sub's ${X} and ${X.Attribute} anywhere in it, and by its own DependsOn (a string or a list of strings). A
     DependsOn deeper down is a property: an ECS container definition's names containers, in
     {ContainerName, Condition} objects."""
     found = _intrinsic_references(resource)
@@ -179,12 +180,29 @@ def _intrinsic_references(value) -> set[str]:
             found.add(str(get_att[0]))
         elif isinstance(get_att, str):
             found.add(get_att.split(".")[0])
+        found |= _sub_references(value.get("Fn::Sub"))
         for item in value.values():
             found |= _intrinsic_references(item)
     elif isinstance(value, list):
         for item in value:
             found |= _intrinsic_references(item)
     return found
+
+
+# ${Name} or ${Name.Attribute} in an Fn::Sub string; ${!Name} is the literal text ${Name}.
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _sub_references(sub) -> set[str]:
+    """What an Fn::Sub string names: a Ref (${Cluster}) or an Fn::GetAtt (${Role.Arn}), as
+    CloudFormation orders by them; not the names its own variable map gives values to."""
+    text, own = (sub[0], sub[1] if len(sub) > 1 else {}) if isinstance(sub, list) and sub \
+        else (sub, {})
+    if not isinstance(text, str):
+        return set()
+    own = own if isinstance(own, dict) else {}
+    names = {variable.strip().split(".")[0] for variable in _SUB_VARIABLE.findall(text)}
+    return {name for name in names if name and name not in own}
 
 
 def _in_dependency_order(names: list[str], refs: dict[str, set[str]]) -> list[str]:

@@ -60,7 +60,10 @@ def put_image(store, repository_name: str, text: str, *, media_type: str | None 
     """PutImage of manifest `text`: (the image or None if expired at once, its digest, manifest
     text, media type)."""
     repository = store.repository(repository_name)
-    body = text.encode()
+    # A lone surrogate (JSON's "\ud800") has no UTF-8 form: it is stored as "?", as Java's
+    # String.getBytes(UTF_8) stores it, rather than failing the push (a 500).
+    body = text.encode("utf-8", "replace")
+    text = body.decode()
     parsed = _parse(body, media_type)
     digest = _digest_of(body, declared_digest)
     _check_references(store, repository, parsed)

@@ -28,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from api_shapes.validate import lone_surrogates_replaced
 from emulator.engine.hooks import TaskHook, TaskSetupError
 from emulator.engine.task_log_shipper import LogShipper, Pattern, strftime_regex
 
@@ -121,8 +122,8 @@ def _multiline_pattern(options: dict) -> Pattern | None:
         return None
     quiet = re2.Options()
     quiet.log_errors = False  # the error is the task's stoppedReason, not our stderr's
-    try:
-        return re2.compile(source, quiet)
+    try:  # (a lone surrogate, which RE2's UTF-8 cannot hold, is U+FFFD to Docker's Go too)
+        return re2.compile(lone_surrogates_replaced(source), quiet)
     except re2.error as error:
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) \
             else str(error)
