@@ -387,6 +387,7 @@ def _add_service_integrations(emulator: Emulator, settings: Settings) -> None:
     engine.task_listeners.append(events.on_task_changed)  # known status moves
     state.door.watchers.append(events.on_task_changed)  # tasks admitted, asked to stop
     emulator.scheduler.service_listeners.append(events.on_service_pass)
+    emulator.scheduler.service_listeners.append(load_balancers.on_service_pass)  # initial->healthy
     emulator.scheduler.alarms_in_alarm = CloudWatchAlarms(moto)
     emulator.flask_extensions[FAULTS_EXTENSION] = Faults(
         state, engine, settings, load_balancers, cloud_map)

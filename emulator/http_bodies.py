@@ -132,7 +132,10 @@ class ChunkedInput:
         return self._done
 
     def _in_chunk(self) -> bool:
-        """Whether body bytes are left, reading the next chunk's size line when needed."""
+        """Whether body bytes are left, reading the next chunk's size line when needed. Once
+        refused, the rest is never read as chunks (it would be read as sizes and data)."""
+        if self.refused is not None:
+            raise self.refused
         if self._left:
             return True
         if self._done:

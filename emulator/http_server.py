@@ -306,6 +306,8 @@ class _Gateway(wsgi.Gateway_10):
         try:
             response = self.req.server.wsgi_app(self.env, self.start_response)
         except http_bodies.BadChunking:
+            if self.req.sent_headers or self._taken:  # nothing left to answer with: close
+                raise
             response = None
         if self._bad_chunking(response):
             return
@@ -318,10 +320,17 @@ class _Gateway(wsgi.Gateway_10):
             if self._can_send_file(response):
                 self._send_file(response)
                 return
-            for chunk in filter(None, response):
-                if not isinstance(chunk, bytes):
-                    raise ValueError("WSGI Applications must yield bytes")
-                self.write(chunk)
+            try:
+                for chunk in filter(None, response):
+                    if not isinstance(chunk, bytes):
+                        raise ValueError("WSGI Applications must yield bytes")
+                    self.write(chunk)
+            except http_bodies.BadChunking:
+                # A body read lazily by the response's own iteration: still a 400 when no
+                # header has gone out (else the connection closes on a cut-off answer).
+                if not self._bad_chunking(None):
+                    raise
+                return
         finally:
             try:
                 self.req.ensure_headers_sent()

@@ -3,6 +3,8 @@ requests by botocore's shapes, TemplateURL styles, and which resources an update
 
 import json
 
+import pytest
+
 from api_shapes import load_service
 from emulator.cloudformation.properties import tags_of, to_request
 from emulator.cloudformation.template_inputs import bucket_and_key
@@ -540,10 +542,123 @@ def test_a_stack_s_parameters_are_read_from_the_template_in_force():
     assert parameter_values.explicit(stack) == {"Old": "o", "Gone": "g", "New": "n"}
 
 
-def test_a_property_an_older_schema_lacks_but_the_api_takes_is_no_typo(tmp_path, monkeypatch):
-    """cfn-lint arrives unpinned with moto: an early 1.x's schema lacks properties the API has
-    since gained. Only a key in neither the schema nor the API call's input is refused; the
-    schema's names match case-sensitively."""
+class _FailedDeploymentApi:
+    """A service whose deployment failed for `reason` (its breaker TRIGGERED or not), and, with
+    `replaced`, was rolled back and is gone from the service's list."""
+
+    settings = type("Settings", (), {"cfn_stabilize_timeout_s": 5})()
+
+    def __init__(self, reason: str, breaker: bool, replaced: bool = False):
+        self.reason, self.breaker, self.replaced, self.polls = reason, breaker, replaced, 0
+
+    def ecs(self, operation: str, params: dict) -> dict:
+        if operation == "DescribeServiceDeployments":
+            return {"serviceDeployments": [{
+                "deploymentCircuitBreaker": {"status": "TRIGGERED" if self.breaker else
+                                             "MONITORING_COMPLETE"},
+                "rollback": {"reason": self.reason}}]}
+        self.polls += 1
+        failed = {"id": "ecs-svc/1", "rolloutState": "FAILED" if self.polls > 1 else "IN_PROGRESS",
+                  "rolloutStateReason": self.reason}
+        rollback = {"id": "ecs-svc/2", "rolloutState": "IN_PROGRESS"}
+        deployments = ([rollback] if self.replaced else [failed]) if self.polls > 1 else [failed]
+        return {"services": [{
+            "status": "ACTIVE", "deployments": deployments, "runningCount": 0,
+            "desiredCount": 1, "currentServiceDeployment": f"arn:sd/{deployments[0]['id']}",
+            "events": [{"message": "(service s) was rolled back."}]}]}
+
+
+def test_only_the_circuit_breaker_s_failure_is_reported_in_its_words():
+    from emulator.cloudformation.ecs_services import CircuitBreakerTripped, wait_until_steady
+    from emulator.cloudformation.resource import ResourceFailed
+    from emulator.engine.service_failures import BREAKER_REASON
+
+    def failure(api) -> ResourceFailed:
+        with pytest.raises(ResourceFailed) as raised:
+            wait_until_steady(api, "c", "s", "ecs-svc/1")
+        return raised.value
+
+    for replaced in (False, True):
+        assert isinstance(failure(_FailedDeploymentApi(BREAKER_REASON, True, replaced)),
+                          CircuitBreakerTripped)
+        alarm = "ECS deployment failed: alarm(s) high-cpu in ALARM state."
+        hook = "Rolled back at POST_SCALE_UP: ROLLBACK requested by ContinueServiceDeployment."
+        for reason in (alarm, hook):
+            error = failure(_FailedDeploymentApi(reason, False, replaced))
+            assert not isinstance(error, CircuitBreakerTripped)
+            assert reason in str(error)
+
+
+def test_a_failed_rollback_names_the_resources_whose_delete_failed(monkeypatch):
+    """Not the last error moto kept, which may be a healthy resource's wait for a failed one
+    ("TaskDef is still referred to.")."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation import stack_life, teardown
+    from emulator.cloudformation.resource import NotYet
+
+    class Resources:
+        def delete(self):
+            stack_life.delete_reasons(self)["Service", "arn:svc"] = (
+                "AWS::ECS::Service", "The service did not drain.", False)
+            raise NotYet("TaskDef is still referred to.")
+
+    stack = SimpleNamespace(stack_id="id", name="s", events=[], status="CREATE_IN_PROGRESS",
+                            resource_map=Resources())
+    stack._add_stack_event = lambda status, resource_status_reason=None: stack.events.append(
+        SimpleNamespace(logical_resource_id="s", resource_status=status,
+                        resource_status_reason=resource_status_reason))
+    monkeypatch.setattr(teardown, "drop_outputs", lambda stack: None)
+    stack_life.roll_back_create(stack, RuntimeError("Service failed"))
+    assert stack.status == "ROLLBACK_FAILED"
+    assert stack.events[-1].resource_status_reason == (
+        "The following resource(s) failed to delete: [Service]. ")
+
+
+def test_a_nested_stack_s_event_does_not_start_a_new_phase():
+    """Only the stack's own events (its name as logical id) start an operation or phase; a
+    nested stack resource's have the same type."""
+    from types import SimpleNamespace
+
+    from emulator.cloudformation.stack_life import _told_since_stack_event
+
+    def event(logical_id: str, kind: str, physical_id: str = ""):
+        return SimpleNamespace(logical_resource_id=logical_id, resource_type=kind,
+                               physical_resource_id=physical_id)
+
+    stack = SimpleNamespace(name="app", events=[
+        event("app", "AWS::CloudFormation::Stack", "arn:stack/app"),
+        event("Queue", "AWS::SQS::Queue", "q"),
+        event("Nested", "AWS::CloudFormation::Stack", "arn:stack/app-Nested")])
+    assert _told_since_stack_event(stack, "Queue", "q")
+    stack.events.append(event("app", "AWS::CloudFormation::Stack", "arn:stack/app"))
+    assert not _told_since_stack_event(stack, "Queue", "q")
+
+
+def test_made_up_regions_share_us_east_1_s_list_of_types():
+    """The region is the caller's SigV4 scope: each made-up one cached cfn-lint's ~400 KB list
+    of types again (4 GB for 10,000 calls). Unknown regions (a path among them) read us-east-1's."""
+    from emulator.cloudformation import template_types
+
+    template = {"Resources": {"S": {"Type": "AWS::ECS::Servce"}}}
+    for cached in (template_types._providers, template_types._known_types_in,
+                   template_types._declared_properties_in):
+        cached.cache_clear()
+    regions = [f"made-up-{n}" for n in range(50)] + ["../resources/aws-ecs-service", "us-east-1"]
+    for region in regions:
+        assert template_types.unrecognized(template, region) == ["AWS::ECS::Servce"]
+        assert "TaskDefinition" in template_types.declared_properties("AWS::ECS::Service", region)
+    assert template_types._providers.cache_info().currsize == 1
+    assert template_types._known_types_in.cache_info().currsize == 1
+    assert template_types._declared_properties_in.cache_info().currsize == 1
+    assert template_types.unrecognized(template, "eu-west-1") == ["AWS::ECS::Servce"]
+    assert template_types._providers.cache_info().currsize == 2  # a real region: its own list
+
+
+def test_only_the_schemas_property_names_are_declared(tmp_path, monkeypatch):
+    """CloudFormation refuses any property its registry schema lacks, names its API has
+    included (the singular `PlacementStrategy`, the request-only `ClientToken`), and matches
+    names case-sensitively."""
     from emulator.cloudformation import template_types
 
     (tmp_path / "providers").mkdir()
@@ -551,14 +666,17 @@ def test_a_property_an_older_schema_lacks_but_the_api_takes_is_no_typo(tmp_path,
     (tmp_path / "providers" / "us-east-1.json").write_text(
         json.dumps({"AWS::ECS::Service": "aws-ecs-service"}))
     (tmp_path / "resources" / "aws-ecs-service.json").write_text(json.dumps(
-        {"additionalProperties": False, "properties": {"DesiredCount": {}, "Cluster": {}}}))
+        {"additionalProperties": False, "properties": {"DesiredCount": {}, "Cluster": {},
+                                                       "PlacementStrategies": {}}}))
     monkeypatch.setattr(template_types, "_schemas", lambda: tmp_path)
-    template_types._providers.cache_clear()
-    template_types.declared_properties.cache_clear()
+    for cached in (template_types._regions, template_types._providers,
+                   template_types._declared_properties_in):
+        cached.cache_clear()
     try:
         declared = template_types.declared_properties("AWS::ECS::Service", "us-east-1")
     finally:
-        template_types._providers.cache_clear()
-        template_types.declared_properties.cache_clear()
-    assert {"DesiredCount", "AvailabilityZoneRebalancing", "VpcLatticeConfigurations"} <= declared
+        for cached in (template_types._regions, template_types._providers,
+                       template_types._declared_properties_in):
+            cached.cache_clear()
+    assert declared == {"DesiredCount", "Cluster", "PlacementStrategies"}
     assert "DesiredCont" not in declared and "desiredCount" not in declared

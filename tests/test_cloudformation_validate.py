@@ -131,3 +131,52 @@ def test_yaml_aliases_and_deep_nesting_are_refused_in_cloudformations_words(clea
     with pytest.raises(ClientError) as raised:
         cloudformation.validate_template(TemplateBody=deep)
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def _circle() -> dict:
+    """Two parameters that wait on each other (DependsOn one way, Ref the other), and one
+    that waits on them."""
+    def parameter(name: str, **more) -> dict:
+        return {"Type": "AWS::SSM::Parameter", **more,
+                "Properties": {"Name": f"/circle/{name}", "Type": "String", "Value": "v"}}
+
+    first = parameter("a", DependsOn="B")
+    second = parameter("b")
+    second["Properties"]["Description"] = {"Ref": "A"}
+    return {"Resources": {"A": first, "B": second, "C": parameter("c", DependsOn=["A"]),
+                          "Free": parameter("free")}}
+
+
+def test_a_circle_of_dependencies_is_refused_in_cloudformations_words(clean_emulator):
+    cfn = clean_emulator.client("cloudformation")
+    body = json.dumps(_circle())
+    expected = ("ValidationError", "Circular dependency between resources: [A, B, C]")
+    assert refusal(cfn, body) == expected
+    for call in (lambda: cfn.create_stack(StackName="circle", TemplateBody=body),
+                 lambda: cfn.create_change_set(StackName="circle", TemplateBody=body,
+                                               ChangeSetName="cs", ChangeSetType="CREATE")):
+        with pytest.raises(ClientError) as raised:
+            call()
+        assert (raised.value.response["Error"]["Code"],
+                raised.value.response["Error"]["Message"]) == expected
+    free = {"Resources": {"Free": _circle()["Resources"]["Free"]}}
+    cfn.create_stack(StackName="circle", TemplateBody=json.dumps(free))
+    with pytest.raises(ClientError) as raised:
+        cfn.update_stack(StackName="circle", TemplateBody=body)
+    assert raised.value.response["Error"]["Message"] == expected[1]
+
+
+def test_a_stack_made_with_a_circle_before_they_were_refused_still_deletes(clean_emulator,
+                                                                           monkeypatch):
+    from emulator.cloudformation import dependency_cycles
+
+    monkeypatch.setattr(dependency_cycles, "refuse", lambda template: None)
+    cfn, ssm = clean_emulator.client("cloudformation"), clean_emulator.client("ssm")
+    cfn.create_stack(StackName="circle", TemplateBody=json.dumps(_circle()))
+    stack = cfn.describe_stacks(StackName="circle")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    assert len(ssm.describe_parameters()["Parameters"]) == 4
+    cfn.delete_stack(StackName="circle")
+    assert ssm.describe_parameters()["Parameters"] == []
+    with pytest.raises(ClientError):  # deleted: gone by its name
+        cfn.describe_stacks(StackName="circle")

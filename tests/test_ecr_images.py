@@ -177,6 +177,23 @@ def test_a_lone_surrogate_in_a_manifest_is_stored_as_a_question_mark(ecr):
     assert [i["imageManifest"] for i in got] == [stored]
 
 
+def test_a_surrogate_pair_in_a_manifest_is_one_character():
+    """A body's raw CESU-8 bytes reach the handler as two surrogates: Java reads them as one
+    character and stores its UTF-8; only a lone one becomes "?"."""
+    from emulator.ecr import pushes
+
+    seen = {}
+
+    def parse(body, media_type):
+        seen["body"] = body
+        raise RuntimeError("stop")
+
+    import unittest.mock as mock
+    with mock.patch.object(pushes, "_parse", parse), pytest.raises(RuntimeError):
+        pushes.put_image(mock.MagicMock(), "r", '{"a":"\ud83d\ude00|\ud800"}')
+    assert seen["body"] == '{"a":"\U0001f600|?"}'.encode()
+
+
 def test_immutable_tags_in_put_image(ecr):
     ecr.create_repository(repositoryName="fixed", imageTagMutability="IMMUTABLE")
     push_image(ecr, "fixed", "v1", label="first")

@@ -473,3 +473,26 @@ def test_a_request_without_headers_before_a_pipelined_one_is_read_as_it_is(serve
     answer = exchange(port, b"GET /_emulator/health HTTP/1.1\r\n\r\n" + closing)
     assert b"Illegal header line." not in answer
     assert answer.count(b"HTTP/1.1 ") == 2, answer
+
+
+def test_a_body_read_by_the_responses_own_iteration_is_still_a_400():
+    """An application that reads the body lazily, inside the iterable it returns: malformed
+    framing found there is answered 400 and the connection closed, not a 200 cut off."""
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body():
+            yield environ["wsgi.input"].read()
+        return body()
+
+    server = http_server.Server(("127.0.0.1", 0), app, numthreads=2, timeout=10)
+    server.prepare()
+    threading.Thread(target=server.serve, daemon=True).start()
+    try:
+        answer = exchange(server.bind_addr[1], b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                               b"Transfer-Encoding: chunked\r\n\r\n"
+                                               b"zz\r\nabc\r\n0\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert b"200 OK" not in answer
+    finally:
+        server.stop()

@@ -348,6 +348,27 @@ def test_names_a_stack_makes_up_are_checked_on_the_arns_they_will_have(handle):
     assert "with an explicit deny" in stack["failed"]["Bot"]
 
 
+def test_an_ssm_parameter_the_template_names_none_is_checked_on_the_name_it_gets(handle):
+    """Named as AWS's handler names it (CFN-<logical id>-<random>), not after the stack: the
+    check is on that name's ARN, so a right on CFN-* makes it, and one on <stack>-* does not."""
+    def keys_on(user: str, prefix: str) -> dict:
+        return user_with(handle, user, json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": STACK_CALLS, "Resource": "*"},
+            {"Effect": "Allow", "Action": "ssm:*",
+             "Resource": f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/{prefix}*"}]}))
+
+    resources = {"Secret": {"Type": "AWS::SSM::Parameter",
+                            "Properties": {"Type": "String", "Value": "v"}}}
+    stack = create(handle, keys_on("cfn", "CFN-Secret-"), "params", resources)
+    assert stack["status"] == "CREATE_COMPLETE", stack["failed"]
+    (made,) = handle.client("ssm").describe_parameters()["Parameters"]
+    assert made["Name"].startswith("CFN-Secret-")
+    stack = create(handle, keys_on("stacky", "mine-"), "mine", resources)
+    assert stack["status"] == "ROLLBACK_COMPLETE"
+    assert (f"ssm:PutParameter on resource: arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/CFN-Secret-"
+            in stack["failed"]["Secret"])
+
+
 def test_an_update_that_replaces_a_resource_needs_its_delete_action(handle):
     """moto updates an access key by making a new one and deleting the old one itself: that
     delete needs iam:DeleteAccessKey like any other."""

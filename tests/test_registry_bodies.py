@@ -67,6 +67,17 @@ def test_malformed_framing_is_a_value_error(raw):
         _input(raw).read()
 
 
+def test_a_refused_body_is_never_read_on_as_chunks():
+    """After the framing is refused, what follows is not parsed as sizes and data ("abc" was
+    read as a chunk of 0xabc bytes, and "0\r\n" returned as the body's)."""
+    body = _input(b"zz\r\nabc\r\n0\r\n\r\n")
+    with pytest.raises(ValueError) as first:
+        body.read()
+    with pytest.raises(ValueError) as again:
+        body.read()
+    assert again.value is first.value
+
+
 def test_whitespace_before_an_extension_is_taken():
     """RFC 9112 §7.1's chunk-ext begins with BWS: "2 ;x" is a size of 2."""
     assert _input(b"2 \t;x=1\r\n{}\r\n0\r\n\r\n").read() == b"{}"

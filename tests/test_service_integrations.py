@@ -139,6 +139,36 @@ def test_ip_targets_follow_the_tasks_through_a_rolling_update(clean_emulator, ec
     wait_for(lambda: targets(elbv2, group), lambda t: t == {})
 
 
+def test_a_target_is_initial_until_its_tasks_health_check_passes(clean_emulator, ecs, cluster,
+                                                                   busybox_image):
+    """ECS counts a task behind a load balancer as healthy only once its target is: a task
+    whose container health check has not passed yet is an `initial` target (ELB's
+    Elb.RegistrationInProgress), not a `healthy` one, and turns `healthy` when it passes."""
+    elbv2 = clean_emulator.client("elbv2")
+    group = target_group(clean_emulator, "ip")
+    ready_later = fargate_definition(
+        ecs, busybox_image,
+        command=["sh", "-c", "trap 'exit 0' TERM; sleep 4; touch /tmp/ready; "
+                 "while true; do sleep 1; done"],
+        healthCheck={"command": ["CMD-SHELL", "test -f /tmp/ready"], "interval": 5,
+                     "timeout": 2, "retries": 3, "startPeriod": 0})
+    ecs.create_service(cluster=cluster, serviceName="web", desiredCount=1,
+                       taskDefinition=ready_later, launchType="FARGATE",
+                       networkConfiguration=SUBNETS,
+                       loadBalancers=[{"targetGroupArn": group, "containerName": "main",
+                                       "containerPort": 8080}])
+    task = wait_for(lambda: running_tasks(ecs, cluster), lambda ts: len(ts) == 1,
+                    timeout=60)[0]
+    described = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    assert task["healthStatus"] != "HEALTHY"
+    assert [(d["Target"]["Id"], d["TargetHealth"]["State"], d["TargetHealth"].get("Reason"))
+            for d in described] == [(private_ip(task), "initial", "Elb.RegistrationInProgress")]
+
+    wait_for(lambda: targets(elbv2, group),
+             lambda seen: seen == {(private_ip(task), 8080): "healthy"}, timeout=60)
+    assert describe(ecs, cluster, [task["taskArn"]])[0]["healthStatus"] == "HEALTHY"
+
+
 def test_bridge_tasks_are_instance_targets_on_their_host_ports(clean_emulator, ecs, cluster,
                                                                busybox_image):
     elbv2 = clean_emulator.client("elbv2")

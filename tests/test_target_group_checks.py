@@ -124,3 +124,26 @@ def test_a_check_before_moto_loaded_leaves_it_unloaded():
     assert excinfo.value.code == "InvalidParameterException"
     assert str(excinfo.value.message).startswith("Unable to assume role and validate")
     assert not app.moto.loaded
+
+
+def test_an_entry_without_a_container_or_with_a_classic_name_too_is_refused(elb, ecs, cluster):
+    """A loadBalancers entry needs a container name and port ("Container Name can not be
+    blank.", ECS's words), and one with a target group takes no loadBalancerName (the API
+    reference: it "must be omitted"); none of these makes a service."""
+    _, _, (first, _, _) = elb
+    ecs.register_task_definition(**BRIDGE)
+    cases = [
+        ({"targetGroupArn": first, "containerPort": 8080}, "Container Name can not be blank."),
+        ({"targetGroupArn": first, "containerName": "main"}, "Container Port can not be blank."),
+        ({"targetGroupArn": first, "loadBalancerName": "classic", "containerName": "main",
+          "containerPort": 8080}, "not both"),
+    ]
+    for entry, message in cases:
+        with pytest.raises(ClientError) as excinfo:
+            ecs.create_service(cluster=cluster, serviceName="s", taskDefinition="web",
+                               desiredCount=0, loadBalancers=[entry])
+        error = excinfo.value.response["Error"]
+        assert error["Code"] == "InvalidParameterException"
+        assert message in error["Message"]
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert ecs.list_services(cluster=cluster)["serviceArns"] == []

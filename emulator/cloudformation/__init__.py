@@ -79,7 +79,8 @@ def _install_into_moto() -> None:
             name_map[resource_type.TYPE] = resource_type.cloudformation_name_type()
 
         parsing.parse_resource_and_generate_name = stack_life.wrap_parse(
-            parsing.parse_resource_and_generate_name, frozenset(t.TYPE for t in resource_types))
+            ssm_parameters.wrap_parse(parsing.parse_resource_and_generate_name),
+            frozenset(t.TYPE for t in resource_types))
         parsing.parse_and_create_resource = stack_life.wrap_create(
             parsing.parse_and_create_resource)
         parsing.parse_and_update_resource = stack_life.wrap_update(

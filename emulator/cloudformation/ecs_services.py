@@ -4,8 +4,9 @@ tasks run as containers.
 As on AWS, a service resource is complete when the service is steady: its deployment completed
 with the desired count running (an EXTERNAL-controller service, which has no deployments, once it
 is ACTIVE). moto runs a stack's work inside the API call that asked for it,
-so that call waits (at most `cfn_stabilize_timeout_s`); a deployment the circuit breaker fails,
-or a service still not steady at the timeout, fails the resource with the service's reason.
+so that call waits (at most `cfn_stabilize_timeout_s`); a deployment the circuit breaker fails
+fails the resource in AWS's handler's words, one failed otherwise (CloudWatch alarms, a lifecycle
+hook's rollback) or a service still not steady at the timeout with the service's reason.
 Deleting a service scales it to zero and waits until its tasks have stopped, so that its cluster
 can go next.
 """
@@ -18,6 +19,7 @@ from emulator.aws.errors import AwsError
 from emulator.cloudformation.properties import tags_of, to_request
 from emulator.cloudformation.resource import (Api, ApiResource, ResourceFailed, delete_gone,
                                               tag_changes)
+from emulator.engine.service_failures import BREAKER_REASON
 
 POLL_S = 0.2
 
@@ -35,6 +37,7 @@ def _describe(api: Api, cluster: str, service: str) -> dict | None:
 def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str | None) -> None:
     """Return when the service is steady; raise ResourceFailed when it cannot become so."""
     deadline = time.monotonic() + api.settings.cfn_stabilize_timeout_s
+    arn = None  # the waited-for deployment's service deployment: it says what failed it
     while True:
         current = _describe(api, cluster, service)
         if current is None or current["status"] != "ACTIVE":
@@ -45,9 +48,11 @@ def wait_until_steady(api: Api, cluster: str, service: str, deployment_id: str |
             return
         deployments = current.get("deployments", [])
         mine = next((d for d in deployments if d["id"] == deployment_id), None)
+        if arn is None and mine is not None and mine is deployments[0]:
+            arn = current.get("currentServiceDeployment")
         if (deployment_id and mine is None) or (
                 mine is not None and mine.get("rolloutState") == "FAILED"):
-            raise CircuitBreakerTripped()  # failed, or rolled back (replaced) by the breaker
+            raise _failure(api, service, current, mine, deployment_id, arn)
         if (len(deployments) == 1 and current["runningCount"] == current["desiredCount"]
                 and deployments[0].get("rolloutState") in (None, "COMPLETED")):
             return
@@ -71,6 +76,29 @@ class CircuitBreakerTripped(ResourceFailed):
     def __init__(self):
         super().__init__("Error occurred during operation 'ECS Deployment Circuit Breaker "
                          "was triggered'.")
+
+
+def _failure(api: Api, service: str, current: dict, mine: dict | None, deployment_id: str,
+             arn: str | None) -> ResourceFailed:
+    """Why the deployment waited for failed, or was replaced: in AWS's handler's words when
+    the circuit breaker did it; else (CloudWatch alarms, a lifecycle hook's rollback, another
+    update) in the deployment's own reason. A deployment rolled back is gone from the
+    service's list once the rollback completes; its service deployment still tells."""
+    reason = (mine or {}).get("rolloutStateReason")
+    breaker = bool(reason) and reason.startswith(BREAKER_REASON)
+    if arn is not None:
+        try:
+            found = api.ecs("DescribeServiceDeployments",
+                            {"serviceDeploymentArns": [arn]})["serviceDeployments"]
+        except AwsError:  # the stack's caller may not read it: the deployment's reason says
+            found = []
+        if found:
+            breaker = (found[0].get("deploymentCircuitBreaker") or {}).get("status") == "TRIGGERED"
+            reason = reason or (found[0].get("rollback") or {}).get("reason")
+    if breaker:
+        return CircuitBreakerTripped()
+    reason = reason or f"its deployment {deployment_id} was replaced."
+    return ResourceFailed(f"Service {service}: {reason} Latest event: {_latest_event(current)}")
 
 
 def _progress(api: Api, cluster: str, service: dict, deployment: dict | None) -> str:

@@ -107,12 +107,35 @@ def wrap_resource_map_delete(original):
                 _delete_all(stack, [])
         self._emulator_deleting_all = True  # in dependency order (stack_life._still_used)
         try:
+            try:
+                return original(self)
+            except Exception:
+                if not _held_only_by_order(self):
+                    raise
+            # Every resource left waits for another left: a circle (DependsOn both ways, in a
+            # stack made before such templates were refused) that no order can undo. Once more,
+            # in moto's order, as nothing else would ever delete them.
+            self._emulator_deleting_all = False
             return original(self)
         finally:
             self._emulator_deleting_all = False
             self.__dict__.pop("_emulator_delete_refs", None)  # stack_life._still_used's
 
     return delete
+
+
+def _held_only_by_order(resources_map) -> bool:
+    """Whether the delete stopped only because each resource left is still referred to by
+    another left (its last round deleted nothing and tried to delete nothing); a resource
+    whose delete failed is referred to by none, and holds what it refers to, as on AWS."""
+    from emulator.cloudformation.stack_life import _still_used
+
+    template = resources_map._resource_json_map
+    left = [logical_id for logical_id, resource in resources_map._parsed_resources.items()
+            if resource is not None and not isinstance(resource, str)
+            and isinstance(template.get(logical_id), dict)
+            and template[logical_id].get("DeletionPolicy") != "Retain"]
+    return bool(left) and all(_still_used(resources_map, logical_id) for logical_id in left)
 
 
 def end(resources_map) -> None:

@@ -28,9 +28,9 @@ def install() -> None:
 
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
                                         region_name, **kwargs):
-        name = generated_name(kwargs.get("LogicalId") or resource_name)
-        return create(cls, name, _named(cloudformation_json, name), account_id, region_name,
-                      **kwargs)
+        # The name wrap_parse made (the one the stack caller's rights were checked on).
+        return create(cls, resource_name, _named(cloudformation_json, resource_name),
+                      account_id, region_name, **kwargs)
 
     def update_from_cloudformation_json(cls, original_resource, new_resource_name,
                                         cloudformation_json, account_id, region_name):
@@ -40,6 +40,20 @@ def install() -> None:
 
     Parameter.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     Parameter.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+
+
+def wrap_parse(original):
+    """moto's parse_resource_and_generate_name, giving a parameter the template names none
+    AWS's name for it, made once: the name its create uses and its rights check (under IAM
+    enforcement, stack_life.wrap_parse) is on, not moto's `<stack>-<logical id>-<suffix>`."""
+    def parse_resource_and_generate_name(logical_id, resource_json, resources_map):
+        parsed = original(logical_id, resource_json, resources_map)
+        if (parsed and resource_json.get("Type") == "AWS::SSM::Parameter"
+                and not ((parsed[1] or {}).get("Properties") or {}).get("Name")):
+            return parsed[0], parsed[1], generated_name(logical_id)
+        return parsed
+
+    return parse_resource_and_generate_name
 
 
 def _named(cloudformation_json: dict, name: str) -> dict:

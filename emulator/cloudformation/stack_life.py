@@ -267,7 +267,8 @@ def _told_since_stack_event(stack, logical_id: str, physical_id: str) -> bool:
     """Whether this resource has an event since the stack's own last one (which starts each
     operation and phase: DELETE_IN_PROGRESS, ROLLBACK_IN_PROGRESS, ..._CLEANUP_IN_PROGRESS)."""
     for event in reversed(stack.events if stack is not None else []):
-        if event.resource_type == "AWS::CloudFormation::Stack":
+        if (event.resource_type == "AWS::CloudFormation::Stack"
+                and event.logical_resource_id == stack.name):  # not a nested stack's resource
             return False
         if (event.logical_resource_id, event.physical_resource_id) == (logical_id,
                                                                        physical_id or ""):
@@ -299,17 +300,29 @@ def roll_back_create(stack, error: BaseException) -> None:
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
     teardown.stop_making(stack.resource_map)  # a read meanwhile must not make what goes
     teardown.drop_outputs(stack)
+    first_event = len(stack.events)
     try:
         stack.resource_map.delete()
     except Exception as cleanup_error:
         log.warning("rollback of stack %s failed: %s", stack.name, cleanup_error)
         _report_delete_failures(stack)
         stack.status = "ROLLBACK_FAILED"
-        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=reason_of(cleanup_error))
+        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=_delete_failed_reason(
+            stack, first_event, cleanup_error))
     else:
         stack.status = "ROLLBACK_COMPLETE"
         stack._add_stack_event("ROLLBACK_COMPLETE")
     failures(stack.resource_map).clear()
+
+
+def _delete_failed_reason(stack, first_event: int, error: BaseException) -> str:
+    """The stack's reason when its resources could not all be deleted: those whose delete
+    failed since `first_event`, as AWS names them (the last error moto kept may be a healthy
+    resource's wait for one of them: "TaskDef is still referred to.")."""
+    failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
+                     if e.resource_status == "DELETE_FAILED"})
+    return (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
+            if failed else reason_of(error))
 
 
 def wrap_create_resources(original):
@@ -435,11 +448,8 @@ def _delete(backend, stack) -> None:
     except Exception as error:
         stack.status = "DELETE_FAILED"
         _report_delete_failures(stack)
-        failed = sorted({e.logical_resource_id for e in stack.events[first_event:]
-                         if e.resource_status == "DELETE_FAILED"})
-        reason = (f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
-                  if failed else reason_of(error))
-        stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=_delete_failed_reason(
+            stack, first_event, error))
         return
     teardown.drop_outputs(stack)
     backend.deleted_stacks[stack.stack_id] = stack

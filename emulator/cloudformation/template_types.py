@@ -17,7 +17,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from emulator.cloudformation import safe_yaml
+from emulator.cloudformation import dependency_cycles, safe_yaml
 from emulator.cloudformation.errors import validation_error
 
 NESTED_TOO_DEEP = "Template format error: the template is nested too deeply."
@@ -34,36 +34,61 @@ def _schemas() -> Path | None:
     return Path(spec.submodule_search_locations[0]) / "data" / "schemas"
 
 
+@functools.lru_cache(maxsize=1)
+def _regions() -> frozenset[str]:
+    """The regions cfn-lint has a list of types for (its providers/<region>.json files)."""
+    schemas = _schemas()
+    if schemas is None:
+        return frozenset()
+    try:
+        return frozenset(path.stem for path in (schemas / "providers").glob("*.json"))
+    except OSError:
+        return frozenset()
+
+
+def _list_of(region: str) -> str:
+    """The region whose list of types `region` uses: its own, else us-east-1's. The caches
+    below are keyed by it, not by the region a request names (its SigV4 scope, which the caller
+    chooses: each made-up region would cache the ~400 KB list again)."""
+    return region if region in _regions() else _DEFAULT_REGION
+
+
 @functools.lru_cache(maxsize=None)
 def _providers(region: str) -> dict | None:
-    """Resource type -> its schema's file name, of the types cfn-lint knows in `region` (else
-    in us-east-1); None without cfn-lint."""
+    """Resource type -> its schema's file name, of the types cfn-lint knows in `region` (one of
+    _regions(), or us-east-1); None without cfn-lint."""
     schemas = _schemas()
     if schemas is None:
         return None
-    path = schemas / "providers" / f"{region}.json"
-    if not path.is_file():
-        path = schemas / "providers" / f"{_DEFAULT_REGION}.json"
     try:
-        return json.loads(path.read_text())
+        return json.loads((schemas / "providers" / f"{_list_of(region)}.json").read_text())
     except (OSError, ValueError):
         return None
 
 
-@functools.lru_cache(maxsize=None)
 def _known_types(region: str) -> frozenset[str] | None:
     """The resource types cfn-lint knows in `region`; None without cfn-lint, when nothing is
     refused."""
+    return _known_types_in(_list_of(region))
+
+
+@functools.lru_cache(maxsize=None)
+def _known_types_in(region: str) -> frozenset[str] | None:
     providers = _providers(region)
     return frozenset(providers) if providers is not None else None
 
 
-@functools.lru_cache(maxsize=None)
 def declared_properties(kind: str, region: str) -> frozenset[str] | None:
     """The properties the type's schema declares, if it permits no others (so CloudFormation
-    refuses any other: "extraneous key [X] is not permitted"), and the ones its API calls take;
-    None when that is not known (no cfn-lint: nothing is refused). The schema's names match
-    case-sensitively, as CloudFormation's do (`desiredCount` is refused)."""
+    refuses any other: "extraneous key [X] is not permitted", a name its API has included:
+    `PlacementStrategy`, `ClientToken`); None when that is not known (no cfn-lint: nothing is
+    refused). Names match case-sensitively, as CloudFormation's do (`desiredCount` is refused).
+    pyproject.toml asks for a cfn-lint whose schemas have what the emulator supports."""
+    return _declared_properties_in(kind, _list_of(region))
+
+
+@functools.lru_cache(maxsize=None)
+def _declared_properties_in(kind: str, region: str) -> frozenset[str] | None:
     providers, schemas = _providers(region), _schemas()
     name = (providers or {}).get(kind)
     if not name or schemas is None:
@@ -74,38 +99,7 @@ def declared_properties(kind: str, region: str) -> frozenset[str] | None:
         return None
     if schema.get("additionalProperties") is not False:
         return None
-    return frozenset(schema.get("properties") or ()) | _api_input_properties(kind)
-
-
-# The services of the types the emulator makes through an API (resource.ApiResource), by the
-# middle part of the type name; and the verbs of the calls that take a type's properties.
-_API_SERVICES = {"ECS": "ecs", "ECR": "ecr", "ServiceDiscovery": "servicediscovery",
-                 "SSM": "ssm"}
-_API_VERBS = ("Create", "Register", "Put", "Update")
-
-
-@functools.lru_cache(maxsize=None)
-def _api_input_properties(kind: str) -> frozenset[str]:
-    """The members of the input of the API calls that make or update `kind` (CreateService,
-    RegisterTaskDefinition...), in CloudFormation's PascalCase: an older cfn-lint's schema
-    lacks a property the API has since gained (AvailabilityZoneRebalancing), and that must not
-    be refused as a typo. Empty for a type of no such service or call."""
-    from api_shapes.model_files import load_model
-
-    parts = kind.split("::")
-    service = _API_SERVICES.get(parts[1]) if len(parts) == 3 else None
-    if service is None:
-        return frozenset()
-    try:
-        model = load_model(service)
-    except Exception:  # no model: the schema alone decides
-        return frozenset()
-    names: set[str] = set()
-    for verb in _API_VERBS:
-        shape = ((model.get("operations") or {}).get(verb + parts[2]) or {}).get("input") or {}
-        members = ((model.get("shapes") or {}).get(shape.get("shape")) or {}).get("members")
-        names.update(name[:1].upper() + name[1:] for name in members or ())
-    return frozenset(names)
+    return frozenset(schema.get("properties") or ())
 
 
 def unrecognized(template: dict, region: str) -> list[str]:
@@ -124,11 +118,13 @@ def unrecognized(template: dict, region: str) -> list[str]:
 
 
 def check(template_text, region: str) -> None:
-    """Raise CloudFormation's ValidationError if the template names a type that does not exist.
+    """Raise CloudFormation's ValidationError if the template names a type that does not exist
+    (or its resources depend on each other in a circle, dependency_cycles.py).
     A template that does not parse is left to moto, which says so in its own words."""
     template = load(template_text)
     if template is not None:
         refuse_unrecognized(template, region)
+        dependency_cycles.refuse(template)
 
 
 def load(template_text):

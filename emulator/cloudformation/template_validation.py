@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 
-from emulator.cloudformation import safe_yaml, stack_parameters, template_types
+from emulator.cloudformation import (dependency_cycles, safe_yaml, stack_parameters,
+                                     template_types)
 from emulator.cloudformation.errors import validation_error
 from emulator.cloudformation.update_scope import references
 
@@ -48,6 +49,7 @@ def validate_template(self):
     except RecursionError:
         raise validation_error(template_types.NESTED_TOO_DEEP) from None
     template_types.refuse_unrecognized(template, self.region)
+    dependency_cycles.refuse(template)
     return ActionResult(describe(template))
 
 

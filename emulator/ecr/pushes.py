@@ -61,8 +61,10 @@ def put_image(store, repository_name: str, text: str, *, media_type: str | None 
     text, media type)."""
     repository = store.repository(repository_name)
     # A lone surrogate (JSON's "\ud800") has no UTF-8 form: it is stored as "?", as Java's
-    # String.getBytes(UTF_8) stores it, rather than failing the push (a 500).
-    body = text.encode("utf-8", "replace")
+    # String.getBytes(UTF_8) stores it, rather than failing the push (a 500). A pair of them
+    # (a body's raw CESU-8 bytes) is one character, as Java reads it: joined first.
+    body = (text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+            .encode("utf-8", "replace"))
     text = body.decode()
     parsed = _parse(body, media_type)
     digest = _digest_of(body, declared_digest)

@@ -7,6 +7,12 @@ instance's EC2 instance id and the host port the container port is published on.
 task's containers stop, it is deregistered again, so DescribeTargetHealth lists the running
 tasks. The service shows "registered N targets in (target-group ...)" events as on ECS.
 
+A task whose essential containers have a health check that has not yet passed joins as
+`initial` (ELB's "Target registration is in progress"), and turns `healthy` once its service's
+scheduler sees it serve: ECS counts a task behind a load balancer as healthy only once its
+target is, so the group should not call a target healthy that the service does not count yet
+(its app may not even listen). ELB's own health checks are not run (README).
+
 What was registered is remembered per task, so a task is deregistered from exactly the groups
 it joined even if the service's loadBalancers changed since.
 
@@ -23,7 +29,8 @@ from dataclasses import dataclass, field
 from emulator.ecs.service_load_balancers import TargetGroup
 from emulator.engine.hooks import TaskHook
 from emulator.engine.target_group_balancers import forwarding_to
-from emulator.engine.target_group_ports import target_key
+from emulator.engine.target_group_ports import HEALTHY, INITIAL, target_key
+from emulator.runtime.status import HealthStatus
 
 log = logging.getLogger("emulator.load_balancing")
 
@@ -44,12 +51,13 @@ class _Planned:
 
 
 class LoadBalancerTargets(TaskHook):
-    persistent_fields = ("_registered",)  # kept across a restart (persistence/parts.py)
+    persistent_fields = ("_registered", "_initial")  # kept across a restart (persistence/parts.py)
 
     def __init__(self, state, moto):
         self._state = state
         self._moto = moto
         self._registered: dict[str, list[Registration]] = {}  # task ARN -> what it joined
+        self._initial: set[str] = set()  # task ARNs whose targets are `initial`
 
     # -- the task hook -----------------------------------------------------------------------------
 
@@ -71,15 +79,31 @@ class LoadBalancerTargets(TaskHook):
                 done.append(registration)
         with self._state.lock:
             self._registered.setdefault(task.arn, []).extend(done)
+            awaiting = done and _awaits_health_check(task)
+            if awaiting:
+                self._initial.add(task.arn)
             for arn in _groups(done):
                 service.add_event(f"registered 1 targets in (target-group {arn})")
             for arn, why in planned.failures:
                 service.add_event(f"failed to register targets in (target-group {arn}) "
                                   f"with (error {why})")
+        if awaiting:
+            self.set_health(task, INITIAL)
+
+    def on_service_pass(self, store, service) -> None:
+        """After each scheduler pass (under the lock): targets of tasks that now serve turn
+        `healthy`."""
+        if not self._initial:
+            return
+        for task in store.tasks_of(service.cluster_name):
+            if task.arn in self._initial and task.serving:
+                self._initial.discard(task.arn)
+                self.set_health(task, HEALTHY)
 
     def on_stopping(self, store, task) -> None:
         with self._state.lock:
             registrations = self._registered.pop(task.arn, [])
+            self._initial.discard(task.arn)
             service = service_of(store, task)
         if not registrations:
             return
@@ -96,7 +120,8 @@ class LoadBalancerTargets(TaskHook):
     # -- what the fault endpoint asks -------------------------------------------------------------
 
     def set_health(self, task, state: str) -> int:
-        """Make the task's targets report `state` (healthy or unhealthy); how many there are."""
+        """Make the task's targets report `state` (healthy, unhealthy or initial); how many
+        there are."""
         with self._state.lock:
             registrations = list(self._registered.get(task.arn, []))
         count = 0
@@ -188,6 +213,13 @@ class LoadBalancerTargets(TaskHook):
         except Exception as error:  # moto's errors are what ELB would answer ECS
             return getattr(error, "message", None) or str(error) or type(error).__name__
         return None
+
+
+def _awaits_health_check(task) -> bool:
+    """An essential container's health check has not passed yet: the service does not count
+    the task as serving (task_model.Task.serving)."""
+    checked = any(c.essential and c.has_health_check for c in task.containers)
+    return checked and task.health != HealthStatus.HEALTHY
 
 
 def service_of(store, task):

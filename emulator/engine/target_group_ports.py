@@ -18,7 +18,7 @@ import threading
 
 from emulator.engine import target_group_balancers
 
-HEALTHY, UNHEALTHY = "healthy", "unhealthy"
+HEALTHY, UNHEALTHY, INITIAL = "healthy", "unhealthy", "initial"
 _METHODS = ("register", "deregister", "deregister_terminated_instances", "health_for")
 
 _lock = threading.Lock()
@@ -119,6 +119,11 @@ def _port_aware_methods(models, original_health_for) -> dict:
             return models.FakeHealthStatus(registered["Id"], registered["Port"],
                                            self.health_check_port, UNHEALTHY,
                                            "Target.FailedHealthChecks", "Health checks failed")
+        if registered.get("State") == INITIAL:
+            return models.FakeHealthStatus(registered["Id"], registered["Port"],
+                                           self.health_check_port, INITIAL,
+                                           "Elb.RegistrationInProgress",
+                                           "Target registration is in progress")
         return models.FakeHealthStatus(registered["Id"], registered["Port"],
                                        self.health_check_port, HEALTHY)
 
