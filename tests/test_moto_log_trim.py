@@ -191,6 +191,50 @@ def test_a_token_with_a_non_ascii_digit_is_answered_as_moto_answers_it(backend):
                                      False)[:2] == ([], None)
 
 
+def test_a_drop_is_recorded_before_its_events_go(backend, monkeypatch):
+    # FilterLogEvents reads without the lock: between the two it must see the drop, or a
+    # token naming an event just dropped ended the listing.
+    from moto.logs.models import LogStream
+
+    group = _group(backend, "s")
+    now = int(time.time() * 1000)
+    _put(backend, group, "s", [f"m{index}" for index in range(6)], [now + i for i in range(6)])
+    stream = backend.groups[group].streams["s"]
+    _, token, _ = backend.filter_log_events(group, None, None, None, 2, None, "", False)
+    seen_between = []
+
+    def watched(self, name, value):
+        object.__setattr__(self, name, value)
+        if self is stream and name in ("events", "emulator_drops"):
+            seen_between.append(_filter_all(backend, group, token, 2))
+
+    monkeypatch.setattr(LogStream, "__setattr__", watched)
+    moto_log_trim.drop_oldest(stream, 3)
+    monkeypatch.undo()
+    assert len(seen_between) == 2
+    assert all(seen[-3:] == ["m3", "m4", "m5"] for seen in seen_between), seen_between
+
+
+def test_filter_tokens_read_on_after_a_restore_of_the_saved_logs(backend):
+    # Through persistence's own capture and restore (moto's event id counter is not saved).
+    from emulator.persistence import moto_parts
+
+    group = _group(backend, "a")
+    now = int(time.time() * 1000)
+    _put(backend, group, "a", [f"pre{index}" for index in range(50)], [now] * 50)
+    moto_log_trim.drop_oldest(backend.groups[group].streams["a"], 40)
+    name = next(part for part in moto_parts.part_names() if "logs" in part)
+    saved, counter = moto_parts.capture(name), LogEvent._event_id
+    try:
+        LogEvent._event_id = 0  # a new process
+        moto_parts.restore(saved)
+        _put(backend, group, "a", [f"post{index}" for index in range(5)], [now + 1] * 5)
+        assert _filter_all(backend, group, None, 4) == (
+            [f"pre{index}" for index in range(40, 50)] + [f"post{index}" for index in range(5)])
+    finally:
+        LogEvent._event_id = max(LogEvent._event_id, counter)
+
+
 def test_a_streams_drops_are_merged_beyond_a_bound(backend):
     group = _group(backend, "s")
     count = moto_log_trim.MAX_DROPS + 20

@@ -218,13 +218,19 @@ def install() -> None:
             events, _, searched = filter_log_events(
                 self, log_group_name, log_stream_names, start_time, end_time, 1 << 62, None,
                 filter_pattern, interleaved)
-            if interleaved:
-                first = next((index for index, event in enumerate(events)
-                              if event["timestamp"] >= oldest_dropped), len(events))
-            else:
-                later = set(listed[listed.index(stream):])
-                first = next((index for index, event in enumerate(events)
-                              if event["logStreamName"] in later), len(events))
+            later = set(listed[listed.index(stream):])
+
+            def resumes(event) -> bool:
+                # not one dropped meanwhile: a trim records its drop before its events go
+                if _drop_of(self.streams.get(event["logStreamName"]),
+                            int(event["eventId"])) is not None:
+                    return False
+                if interleaved:
+                    return event["timestamp"] >= oldest_dropped
+                return event["logStreamName"] in later
+
+            first = next((index for index, event in enumerate(events) if resumes(event)),
+                         len(events))
             page = events[first:first + (limit or 10_000)]
             token = None
             if page and first + len(page) < len(events):
@@ -245,14 +251,18 @@ def _dropped_event(group, token: str | None) -> tuple[str, int] | None:
         return None
     if not (parts[2].isascii() and parts[2].isdigit()):
         return None
-    stream = group.streams.get(parts[1])
-    event_id = int(parts[2])
+    drop = _drop_of(group.streams.get(parts[1]), int(parts[2]))
+    return None if drop is None else (parts[1], drop[0])
+
+
+def _drop_of(stream, event_id: int) -> tuple | None:
+    """The drop of `stream` that took the event with this id, or None."""
     for drop in getattr(stream, "emulator_drops", None) or ():
         if len(drop) >= 5:
             if drop[3] <= event_id <= drop[4]:
-                return parts[1], drop[0]
+                return drop
         else:  # saved before ids were recorded: below the oldest kept
             oldest_kept = getattr(stream, "emulator_oldest_kept_id", None)
             if oldest_kept is None or event_id < oldest_kept:
-                return parts[1], drop[0]
+                return drop
     return None
