@@ -264,3 +264,34 @@ def test_moto_methods_of_another_shape_are_left_unwrapped(caplog):
 
     assert not moto_log_trim._signatures_match({"LogStream": Changed, "LogGroup": Group})
     assert "put_log_events" in caplog.text
+
+
+def test_a_token_of_another_type_is_left_to_moto_on_a_stream_that_dropped():
+    """An int token (a caller's mistake) reached len()/startswith and was a 500; moto's own
+    parser refuses it."""
+    from emulator.aws import moto_log_trim
+
+    assert moto_log_trim._shift_token(5, 3) == 5
+    assert moto_log_trim._dropped_event(type("G", (), {"name": "g", "streams": {}})(), 5) is None
+
+
+def test_events_are_numbered_one_at_a_time():
+    """moto's class counter (read, then +=) under one lock with the lift: ids never repeat."""
+    import threading as threads
+
+    from emulator.aws import moto_log_trim
+    from moto.logs.models import LogEvent
+
+    moto_log_trim.install()
+    made: list[int] = []
+
+    def make():
+        for _ in range(2000):
+            made.append(LogEvent(0, {"timestamp": 0, "message": "m"}).event_id)
+
+    workers = [threads.Thread(target=make) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(made) == len(set(made)) == 8000

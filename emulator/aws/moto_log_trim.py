@@ -32,6 +32,7 @@ its own thread or the other holds.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
@@ -51,6 +52,8 @@ _locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _locks_made = threading.Lock()
 # Subscription deliveries a put made while holding its stream's lock, made after it lets go.
 _deferred = threading.local()
+# moto's event numbering and the lift of its counter, one at a time (install, _lift_event_ids).
+_ids = threading.Lock()
 
 
 def _lock(stream) -> threading.Lock:
@@ -106,7 +109,7 @@ def _shift_token(token: str | None, by: int) -> str | None:
     """moto's `f/<index>` or `b/<index>` moved by `by`; anything else as it is (moto refuses
     it). An incoming token moved below the oldest kept event reads from that event: `f/-1`
     (moto reads forward from index + 1), `b/0` (backward from index - 1: nothing older)."""
-    if token is None or len(token) < 3 or token[0] not in "fb" or token[1] != "/":
+    if not isinstance(token, str) or len(token) < 3 or token[0] not in "fb" or token[1] != "/":
         return token
     try:
         index = int(token[2:]) + by
@@ -117,13 +120,15 @@ def _shift_token(token: str | None, by: int) -> str | None:
 
 
 def _lift_event_ids(stream, event_class) -> None:
-    """Put moto's event id counter above every id `stream` has held (a restore leaves it 0)."""
+    """Put moto's event id counter above every id `stream` has held (a restore leaves it 0);
+    under _ids, as every event's numbering is (numbered_init), so the counter never goes back."""
     highest = stream.events[-1].event_id if stream.events else -1
     for drop in getattr(stream, "emulator_drops", ()):
         if len(drop) >= 5:
             highest = max(highest, drop[4])
-    if event_class._event_id <= highest:
-        event_class._event_id = highest + 1
+    with _ids:
+        if event_class._event_id <= highest:
+            event_class._event_id = highest + 1
 
 
 # What the wrappers pass on: moto is unpinned, and a method that changed is left unwrapped.
@@ -162,8 +167,19 @@ def install() -> None:
         _done = True
         from moto.logs.models import LogEvent, LogGroup, LogStream
 
-        if not _signatures_match({"LogStream": LogStream, "LogGroup": LogGroup}):
+        if (not _signatures_match({"LogStream": LogStream, "LogGroup": LogGroup})
+                or not isinstance(getattr(LogEvent, "_event_id", None), int)):
             return
+        event_init = LogEvent.__init__
+
+        @functools.wraps(event_init)
+        def numbered_init(self, *args, **kwargs):
+            # moto numbers events with a class counter (read, then +=): two streams' puts
+            # could interleave there, and a lift between set the counter back.
+            with _ids:
+                event_init(self, *args, **kwargs)
+
+        LogEvent.__init__ = numbered_init
         put_log_events = LogStream.put_log_events
         send_log_events = LogStream._send_log_events
         get_log_events = LogStream.get_log_events
@@ -198,7 +214,8 @@ def install() -> None:
                                           start_from_head)
                 overlapping = _dropped(drops, start_time, end_time, whole=False)
                 inside = _dropped(drops, start_time, end_time, whole=True)
-                by = inside if next_token and next_token.startswith("b/") else overlapping
+                by = (inside if isinstance(next_token, str) and next_token.startswith("b/")
+                      else overlapping)
                 events, backward, forward = get_log_events(
                     self, start_time, end_time, limit, _shift_token(next_token, -by),
                     start_from_head)
@@ -246,7 +263,7 @@ def install() -> None:
 def _dropped_event(group, token: str | None) -> tuple[str, int] | None:
     """(stream name, oldest timestamp of the drop) for a FilterLogEvents token naming a dropped
     event, or None."""
-    parts = token.split("@") if token else []
+    parts = token.split("@") if isinstance(token, str) else []
     if len(parts) != 3 or parts[0] != group.name:
         return None
     if not (parts[2].isascii() and parts[2].isdigit()):
@@ -263,6 +280,6 @@ def _drop_of(stream, event_id: int) -> tuple | None:
                 return drop
         else:  # saved before ids were recorded: below the oldest kept
             oldest_kept = getattr(stream, "emulator_oldest_kept_id", None)
-            if oldest_kept is None or event_id < oldest_kept:
+            if oldest_kept is not None and event_id < oldest_kept:
                 return drop
     return None
