@@ -146,3 +146,49 @@ def test_a_target_without_a_health_check_is_healthy_at_once():
     hook.on_running(store, task)
     assert "State" not in backend.group.targets[target_key(task.private_ip, 8080)]
     assert not hook._initial
+
+
+def _restarted(hook, backend, fields=("_registered",)):
+    """The hook as a restarted emulator gets it back: what `fields` of its part held, over the
+    same moto (whose part was written after this hook's)."""
+    from emulator.persistence import snapshot
+    from emulator.persistence.parts import HooksPart
+
+    data = snapshot.dumps({"LoadBalancerTargets": {f: getattr(hook, f) for f in fields}})
+    restarted = LoadBalancerTargets(hook._state, SimpleNamespace(loaded=True,
+                                                                 backend=lambda *_: backend))
+    HooksPart(hook._state, [restarted]).restore(data)
+    return restarted
+
+
+def test_an_adopted_initial_target_the_hook_forgot_turns_healthy():
+    """The state was written after the task's registration but before it was marked `initial`
+    (or by an emulator without `_initial`): the part restores, and on adoption the target moto
+    kept `initial` is flipped once the task serves, now or at a later pass."""
+    hook, backend = _hook()
+    serving, waiting = _Task(), _Task("arn:task/2", "10.0.0.6")
+    store = _Store(serving, waiting)
+    hook.on_running(store, serving)
+    hook.on_running(store, waiting)
+    restarted = _restarted(hook, backend)
+    assert set(restarted._registered) == {serving.arn, waiting.arn}
+    assert not restarted._initial
+    serving.health = HealthStatus.HEALTHY
+    restarted.on_adopted(store, serving)
+    restarted.on_adopted(store, waiting)
+    assert (_state(backend, serving), _state(backend, waiting)) == (HEALTHY, INITIAL)
+    waiting.health = HealthStatus.HEALTHY
+    restarted.on_service_pass(store, store.service)
+    assert _state(backend, waiting) == HEALTHY
+
+
+def test_a_snapshot_field_the_hook_does_not_keep_is_passed_over():
+    """A newer emulator's part may name a field this one's hook does not keep: the rest
+    restores."""
+    hook, backend = _hook()
+    task = _Task()
+    hook.on_running(_Store(task), task)
+    hook._future = {"x": 1}
+    restarted = _restarted(hook, backend, ("_registered", "_initial", "_future"))
+    assert restarted._initial == {task.arn} and task.arn in restarted._registered
+    assert not hasattr(restarted, "_future")

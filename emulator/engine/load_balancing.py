@@ -105,6 +105,20 @@ class LoadBalancerTargets(TaskHook):
                 self._initial.discard(arn)
                 self._set_state(task, HEALTHY)
 
+    def on_adopted(self, store, task) -> None:
+        """A task a restarted emulator took back (persistence/adoption.py). The state may have
+        been written between this hook's part and moto's: a target moto kept `initial` that
+        this hook no longer awaits is awaited again, and turns healthy now if the task serves."""
+        with self._state.lock:
+            registrations = list(self._registered.get(task.arn, []))
+            if task.arn in self._initial or not any(
+                    self._state_of(r) == INITIAL for r in registrations):
+                return
+            self._initial.add(task.arn)
+            if task.serving:
+                self._initial.discard(task.arn)
+                self._set_state(task, HEALTHY)
+
     def on_stopping(self, store, task) -> None:
         with self._state.lock:
             registrations = self._registered.pop(task.arn, [])
@@ -136,13 +150,21 @@ class LoadBalancerTargets(TaskHook):
             registrations = list(self._registered.get(task.arn, []))
         count = 0
         for registration in registrations:
-            group = self._target_group(registration.target_group_arn)
-            key = target_key(registration.target["Id"], registration.target["Port"])
-            target = group.targets.get(key) if group is not None else None
+            target = self._moto_target(registration)
             if target is not None:
                 target["State"] = state
                 count += 1
         return count
+
+    def _state_of(self, registration: Registration) -> str | None:
+        """What moto's target reports (HEALTHY where no State was set), None if it is gone."""
+        target = self._moto_target(registration)
+        return None if target is None else target.get("State", HEALTHY)
+
+    def _moto_target(self, registration: Registration) -> dict | None:
+        group = self._target_group(registration.target_group_arn)
+        key = target_key(registration.target["Id"], registration.target["Port"])
+        return group.targets.get(key) if group is not None else None
 
     # -- what CreateService asks (the store's contributions.target_group) ----------------------
 
