@@ -166,6 +166,29 @@ def test_a_forced_removal_stops_its_tasks_deregisters_its_instances_and_empties_
     assert again.zone == "b"
 
 
+def test_a_placement_right_after_a_forced_removal_never_registers_the_engine_again(
+        world, monkeypatch):
+    """The removal wakes the service scheduler, which may take the state lock the moment the
+    removal lets it go: its replacement of the stopped task then placed it on a container
+    instance of the removed engine registered again (the engine list the instances come from
+    was told of the removal only afterwards), and the task ran there (a CI failure of
+    test_engines: a service task in the removed engine's zone)."""
+    retire = engine_removal._retire
+    placed = []
+
+    def place_first(*args):  # as the scheduler would, before the removal goes on
+        placed.extend(world.run(3, launch_type="EC2", placementStrategy=[
+            {"type": "spread", "field": "instanceId"}]))
+        retire(*args)
+
+    monkeypatch.setattr(engine_removal, "_retire", place_first)
+    world.run(1, launch_type="EC2")  # the cluster's instances, one per engine
+    world.engines.remove_running("b", force=True)
+    assert len(placed) == 3 and {t.engine for t in placed} == {"c", "default"}
+    assert sorted((i.engine, i.status) for i in world.store.container_instances.values()) == [
+        ("b", "INACTIVE"), ("c", "ACTIVE"), ("default", "ACTIVE")]
+
+
 def test_a_removed_engine_is_kept_while_a_task_names_it_then_forgotten():
     """Engines.removed does not grow with every engine ever removed: a removed engine stays
     only while a known task names it (its calls must not go to the default engine)."""

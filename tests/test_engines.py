@@ -391,6 +391,7 @@ def test_an_engine_added_with_tls_takes_tasks_pulls_at_its_registry_address_then
             "Task stopped: its Docker Engine d was removed from the emulator")
         after = _wait(steady, timeout=30)
         assert {t["availabilityZone"][-1] for t in after} == {"a", "b", "c"}
+        assert sorted(_instances(ecs)) == ["a", "b", "c"]  # d is not registered again
         assert on_d_instance not in ecs.list_container_instances(
             cluster=CLUSTER)["containerInstanceArns"]
         [gone] = ecs.describe_container_instances(

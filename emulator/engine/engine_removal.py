@@ -63,6 +63,9 @@ def remove(engines, name: str, force: bool = False, wait_s: float = RUNNERS_WAIT
         engines.removing.add(name)  # before it leaves `engines`: never both absent meanwhile
         del engines.engines[name]  # no task is placed on it from now on
         engines.removed[name] = engine
+        # Before the lock is let go: the scheduler, woken below, may take it first, and an
+        # EC2 placement would register the engine again from a list that still had it.
+        engines.tell_local_host()
         deregistered = _deregister(state, name)
         for store, task in on_it:
             task.stop_grace_s = 0
@@ -80,7 +83,6 @@ def remove(engines, name: str, force: bool = False, wait_s: float = RUNNERS_WAIT
 def _retire(engines, engine, name: str, task_engine, on_it: list, wait_s: float) -> None:
     """After the engine left the list: its tasks waited for, then its threads, pool, our
     resources on it and its client gone."""
-    engines.tell_local_host()
     _wait_for(task_engine, [task for _, task in on_it], wait_s)
     engine.unwatched.set()
     engine.health.stop()

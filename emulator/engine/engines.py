@@ -181,8 +181,12 @@ class Engines:
             self.removed.pop(name, None)
 
     def tell_local_host(self) -> None:
+        """The engines as the local host registers them: read and told under the state lock,
+        which placements hold, so that an engine added while another is removed cannot tell a
+        list read before the removal after it (the removed engine registered again)."""
         if self.local_host is not None:
-            self.local_host.engines = self.hosts()
+            with self.task_engine.state.lock:
+                self.local_host.engines = self.hosts()
 
     def describe(self) -> list[dict]:
         """What GET /_emulator/engines and `ecs-emulator engines` show."""
