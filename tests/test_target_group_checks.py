@@ -128,15 +128,17 @@ def test_a_check_before_moto_loaded_leaves_it_unloaded():
 
 def test_an_entry_without_a_container_or_with_a_classic_name_too_is_refused(elb, ecs, cluster):
     """A loadBalancers entry needs a container name and port ("Container Name can not be
-    blank.", ECS's words), and one with a target group takes no loadBalancerName (the API
-    reference: it "must be omitted"); none of these makes a service."""
+    blank.", ECS's words), and one with a target group takes no loadBalancerName (ECS's words,
+    aws/amazon-ecs-cli#211); none of these makes a service."""
     _, _, (first, _, _) = elb
     ecs.register_task_definition(**BRIDGE)
     cases = [
         ({"targetGroupArn": first, "containerPort": 8080}, "Container Name can not be blank."),
         ({"targetGroupArn": first, "containerName": "main"}, "Container Port can not be blank."),
         ({"targetGroupArn": first, "loadBalancerName": "classic", "containerName": "main",
-          "containerPort": 8080}, "not both"),
+          "containerPort": 8080},
+         "loadBalancerName and targetGroupArn cannot both be specified. You must specify either "
+         "a loadBalancerName or a targetGroupArn."),
     ]
     for entry, message in cases:
         with pytest.raises(ClientError) as excinfo:
@@ -147,3 +149,27 @@ def test_an_entry_without_a_container_or_with_a_classic_name_too_is_refused(elb,
         assert message in error["Message"]
         assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert ecs.list_services(cluster=cluster)["serviceArns"] == []
+
+
+def test_a_kept_entry_made_before_the_checks_does_not_block_a_new_task_definition(
+        elb, ecs, cluster, clean_emulator):
+    """A service whose entry names both a target group and a Classic Load Balancer (accepted
+    before these checks, as a restored one may be) still takes a new task definition:
+    UpdateService checks what an entry holds only of the entries it is given."""
+    _, _, (first, _, _) = elb
+    ecs.register_task_definition(**BRIDGE)
+    ecs.create_service(cluster=cluster, serviceName="s", taskDefinition="web", desiredCount=0,
+                       loadBalancers=balancer_of(first))
+    state = clean_emulator.emulator.engine.state
+    with state.lock:
+        [service] = [s for store in state.stores() for s in store.services.values()
+                     if s.cluster_name == cluster and s.name == "s"]
+        service.load_balancers[0]["loadBalancerName"] = "classic"
+    second = ecs.register_task_definition(**BRIDGE)["taskDefinition"]["taskDefinitionArn"]
+    updated = ecs.update_service(cluster=cluster, service="s", taskDefinition=second)["service"]
+    assert updated["taskDefinition"] == second
+    # Given again in the request, the entry is checked
+    with pytest.raises(ClientError) as excinfo:
+        ecs.update_service(cluster=cluster, service="s",
+                           loadBalancers=[dict(balancer_of(first)[0], loadBalancerName="classic")])
+    assert "cannot both be specified" in excinfo.value.response["Error"]["Message"]

@@ -2,9 +2,9 @@
 updated: each container and port in the task definition, and each target group in ELBv2 (moto's,
 through the lookup the app factory plugs into the store's contributions): one that exists, that
 a load balancer forwards to, and whose target type suits the task definition's network mode.
-The messages are ECS's own, but for the blank container port and the entry that names both a
-target group and a Classic Load Balancer (the API reference: "The load balancer name parameter
-must be omitted"), whose AWS wording is not documented.
+The messages are ECS's own (for an entry naming both a target group and a Classic Load Balancer,
+as quoted from a live response in aws/amazon-ecs-cli#211), but for the blank container port, whose
+AWS wording is not documented.
 """
 
 from __future__ import annotations
@@ -27,31 +27,35 @@ _TARGET_TYPE = {"awsvpc": "ip", "bridge": "instance", "host": "instance"}
 
 
 def check_load_balancers(store, definition, load_balancers: list[dict], *,
-                         target_groups: bool = True) -> None:
-    """Each entry's container and port; with `target_groups`, its target group too."""
+                         new_entries: bool = True) -> None:
+    """Each entry's container and port; for `new_entries` (not a service's kept ones, checked
+    again against a new task definition), what the entry holds and its target group too. A kept
+    entry was accepted when it was made, perhaps before these checks: one that names both
+    fields must not leave its service unable to take a new task definition."""
     if definition is None:
         return
     network_mode = definition.spec.get("networkMode", "bridge")
     for balancer in load_balancers:
-        _check_entry(balancer)
+        if new_entries:
+            _check_entry(balancer)
         check_container(definition, balancer)
         arn = balancer.get("targetGroupArn")
-        if arn and target_groups:
+        if arn and new_entries:
             _check_target_group(store, arn, network_mode)
 
 
 def _check_entry(balancer: dict) -> None:
     """What an entry must hold before its container is looked up: a container name and port
     (ECS's words for the blank name, aws/amazon-ecs-cli#359), and not both a target group and a
-    Classic Load Balancer's name."""
+    Classic Load Balancer's name (ECS's words, aws/amazon-ecs-cli#211)."""
     if not balancer.get("containerName"):
         raise InvalidParameterException("Container Name can not be blank.")
     if balancer.get("containerPort") is None:
         raise InvalidParameterException("Container Port can not be blank.")
     if balancer.get("targetGroupArn") and balancer.get("loadBalancerName"):
         raise InvalidParameterException(
-            "A load balancer entry takes either a targetGroupArn or a loadBalancerName, not "
-            "both; omit the loadBalancerName for an Application or Network Load Balancer.")
+            "loadBalancerName and targetGroupArn cannot both be specified. You must specify "
+            "either a loadBalancerName or a targetGroupArn.")
 
 
 def check_container(definition, balancer: dict) -> None:

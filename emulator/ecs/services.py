@@ -175,10 +175,10 @@ def update(store: EcsStore, request) -> Service:
         if request.network_configuration is not None or request.task_definition is not None:
             check_network_configuration(network, definition.spec.get("networkMode", "bridge"))
         # A new task definition must still suit the load balancers; target groups are asked
-        # of ELBv2 only when new ones are given.
+        # of ELBv2, and entries checked for what they hold, only when new ones are given.
         new_balancers = request.load_balancers is not None
         check_load_balancers(store, definition, request.load_balancers if new_balancers
-                             else service.load_balancers, target_groups=new_balancers)
+                             else service.load_balancers, new_entries=new_balancers)
     connect = request.service_connect_configuration
     if connect is not None or request.task_definition is not None:
         # The kept configuration must still suit a new task definition's port names.

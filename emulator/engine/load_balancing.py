@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from emulator.ecs.service_load_balancers import TargetGroup
 from emulator.engine.hooks import TaskHook
 from emulator.engine.target_group_balancers import forwarding_to
-from emulator.engine.target_group_ports import HEALTHY, INITIAL, target_key
+from emulator.engine.target_group_ports import HEALTHY, INITIAL, REGISTER_STATE, target_key
 from emulator.runtime.status import HealthStatus
 
 log = logging.getLogger("emulator.load_balancing")
@@ -67,38 +67,57 @@ class LoadBalancerTargets(TaskHook):
             if service is None or not service.load_balancers:
                 return
             balancers = [dict(b) for b in service.load_balancers]
+            # Marked before its targets exist: a pass that sees the task serve meanwhile leaves
+            # it (nothing recorded yet) to the locked block below, which cannot miss it.
+            awaiting = _awaits_health_check(task)
+            if awaiting:
+                self._initial.add(task.arn)
         planned = _Planned(service)
         for balancer in balancers:
             self._plan(store, task, balancer, planned)
         done = []
         for registration in planned.targets:
-            error = self._call("register_targets", registration)
+            # Registered `initial` in one step, so DescribeTargetHealth never reads it healthy.
+            error = self._call("register_targets", registration,
+                               INITIAL if awaiting else None)
             if error:
                 planned.failures.append((registration.target_group_arn, error))
             else:
                 done.append(registration)
         with self._state.lock:
             self._registered.setdefault(task.arn, []).extend(done)
-            awaiting = done and _awaits_health_check(task)
-            if awaiting:
-                self._initial.add(task.arn)
+            if task.arn in self._initial and (not done or task.serving):
+                self._initial.discard(task.arn)  # nothing joined, or it served meanwhile
+                self._set_state(task, HEALTHY)
             for arn in _groups(done):
                 service.add_event(f"registered 1 targets in (target-group {arn})")
             for arn, why in planned.failures:
                 service.add_event(f"failed to register targets in (target-group {arn}) "
                                   f"with (error {why})")
-        if awaiting:
-            self.set_health(task, INITIAL)
 
     def on_service_pass(self, store, service) -> None:
         """After each scheduler pass (under the lock): targets of tasks that now serve turn
-        `healthy`."""
-        if not self._initial:
-            return
-        for task in store.tasks_of(service.cluster_name):
-            if task.arn in self._initial and task.serving:
+        `healthy`. Only the tasks still `initial` are looked at, not every task of the store;
+        one whose registration is still under way (none recorded) is left to on_running."""
+        for arn in list(self._initial):
+            task = store.tasks.get(arn)
+            if task is not None and task.serving and arn in self._registered:
+                self._initial.discard(arn)
+                self._set_state(task, HEALTHY)
+
+    def on_adopted(self, store, task) -> None:
+        """A task a restarted emulator took back (persistence/adoption.py). The state may have
+        been written between this hook's part and moto's: a target moto kept `initial` that
+        this hook no longer awaits is awaited again, and turns healthy now if the task serves."""
+        with self._state.lock:
+            registrations = list(self._registered.get(task.arn, []))
+            if task.arn in self._initial or not any(
+                    self._state_of(r) == INITIAL for r in registrations):
+                return
+            self._initial.add(task.arn)
+            if task.serving:
                 self._initial.discard(task.arn)
-                self.set_health(task, HEALTHY)
+                self._set_state(task, HEALTHY)
 
     def on_stopping(self, store, task) -> None:
         with self._state.lock:
@@ -121,18 +140,31 @@ class LoadBalancerTargets(TaskHook):
 
     def set_health(self, task, state: str) -> int:
         """Make the task's targets report `state` (healthy, unhealthy or initial); how many
-        there are."""
+        there are. The fault's state stays: no later pass turns the targets healthy."""
+        with self._state.lock:
+            self._initial.discard(task.arn)
+        return self._set_state(task, state)
+
+    def _set_state(self, task, state: str) -> int:
         with self._state.lock:
             registrations = list(self._registered.get(task.arn, []))
         count = 0
         for registration in registrations:
-            group = self._target_group(registration.target_group_arn)
-            key = target_key(registration.target["Id"], registration.target["Port"])
-            target = group.targets.get(key) if group is not None else None
+            target = self._moto_target(registration)
             if target is not None:
                 target["State"] = state
                 count += 1
         return count
+
+    def _state_of(self, registration: Registration) -> str | None:
+        """What moto's target reports (HEALTHY where no State was set), None if it is gone."""
+        target = self._moto_target(registration)
+        return None if target is None else target.get("State", HEALTHY)
+
+    def _moto_target(self, registration: Registration) -> dict | None:
+        group = self._target_group(registration.target_group_arn)
+        key = target_key(registration.target["Id"], registration.target["Port"])
+        return group.targets.get(key) if group is not None else None
 
     # -- what CreateService asks (the store's contributions.target_group) ----------------------
 
@@ -205,11 +237,16 @@ class LoadBalancerTargets(TaskHook):
             log.debug("no target group %s", arn, exc_info=True)
             return None
 
-    def _call(self, method: str, registration: Registration) -> str | None:
-        """Call the ELBv2 backend; the error's message, or None when it worked."""
+    def _call(self, method: str, registration: Registration, state: str | None = None
+              ) -> str | None:
+        """Call the ELBv2 backend (a target registered with `state` has it from the start);
+        the error's message, or None when it worked."""
+        target = dict(registration.target)
+        if state:
+            target[REGISTER_STATE] = state
         try:
             getattr(self._backend(registration.target_group_arn), method)(
-                registration.target_group_arn, [dict(registration.target)])
+                registration.target_group_arn, [target])
         except Exception as error:  # moto's errors are what ELB would answer ECS
             return getattr(error, "message", None) or str(error) or type(error).__name__
         return None

@@ -19,6 +19,10 @@ import threading
 from emulator.engine import target_group_balancers
 
 HEALTHY, UNHEALTHY, INITIAL = "healthy", "unhealthy", "initial"
+# The key of a target handed to `register` that gives its State from the start (the load
+# balancing hook's `initial`), so it never reads healthy first. A tuple, which no ELBv2
+# request's parsed Targets can hold: a user's RegisterTargets cannot set a State.
+REGISTER_STATE = ("emulator", "State")
 _METHODS = ("register", "deregister", "deregister_terminated_instances", "health_for")
 
 _lock = threading.Lock()
@@ -87,7 +91,10 @@ def _port_aware_methods(models, original_health_for) -> dict:
             if instance is not None and instance.state != "running":
                 raise models.TargetNotRunning(instance_id=target["Id"])
             port = target.get("Port", self.port)
-            self.targets[target_key(target["Id"], port)] = {"Id": target["Id"], "Port": port}
+            entry = {"Id": target["Id"], "Port": port}
+            if target.get(REGISTER_STATE):
+                entry["State"] = target[REGISTER_STATE]
+            self.targets[target_key(target["Id"], port)] = entry
             self.deregistered_targets.pop(target["Id"], None)
 
     def deregister(self, targets):

@@ -85,4 +85,8 @@ class HooksPart:
         for name, fields in snapshot.loads(data).items():
             holder = self._holders.get(name)
             for field, value in fields.items() if holder is not None else ():
-                getattr(holder, field).update(value)
+                # A field this version's holder does not keep (a newer emulator's) is passed
+                # over; one missing from the snapshot (an older one's) keeps its empty start.
+                kept = getattr(holder, field, None) if field in holder.persistent_fields else None
+                if kept is not None:
+                    kept.update(value)
