@@ -206,6 +206,7 @@ def parse_request(req) -> None:
             "The Request-URI sent with the request exceeds the maximum allowed bytes.")
         return
     except BareCR as refused:  # (in a header line, cheroot answers the ValueError the same)
+        req.close_connection = True  # (as it would be: said in the answer)
         req.simple_response("400 Bad Request", str(refused))
         return
     if not success:

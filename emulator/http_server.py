@@ -58,6 +58,7 @@ import select
 import time
 
 from emulator import cheroot_import  # noqa: F401  (before cheroot; see there)
+from cheroot import errors as cheroot_errors
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamWriter
@@ -185,6 +186,28 @@ class _Request(cheroot_server.HTTPRequest):
         self.close_connection = True
         self.simple_response("400 Bad Request", message)
         return False
+
+    def simple_response(self, status, msg=""):
+        """cheroot's short answer (its refusals, 408s, our 400s), with the Server header every
+        other answer of ours carries (the command line tells the emulator's answers by it), and
+        Connection: close whenever the connection closes after it (RFC 9112 §9.6)."""
+        status = str(status)
+        if not self.ready:  # a refusal while the head is read: cheroot closes after it
+            self.close_connection = True
+        if status[:3] in ("413", "414"):
+            self.close_connection = True
+            if self.response_protocol != "HTTP/1.1":  # HTTP/1.0 has no 413/414 (as cheroot)
+                status = "400 Bad Request"
+        body = msg.encode("ISO-8859-1") if isinstance(msg, str) else msg
+        head = (f"{self.server.protocol} {status}\r\nContent-Length: {len(body)}\r\n"
+                f"Content-Type: text/plain\r\nServer: {self.server.server_name}\r\n")
+        if self.close_connection:  # (an HTTP/1.0 client reads it the same)
+            head += "Connection: close\r\n"
+        try:
+            self.conn.wfile.write(head.encode("ISO-8859-1") + b"\r\n" + body)
+        except OSError as error:
+            if error.args[0] not in cheroot_errors.socket_errors_to_ignore:
+                raise
 
     def send_headers(self):
         if not self.close_connection:

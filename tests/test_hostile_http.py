@@ -496,3 +496,19 @@ def test_a_body_read_by_the_responses_own_iteration_is_still_a_400():
         assert b"200 OK" not in answer
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /_emulator/he\ralth HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",       # our bare-CR 400
+    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1x\r\n\r\n",  # our framing 400
+    b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",    # cheroot's 414
+], ids=["bare-cr", "content-length", "uri-too-long"])
+def test_short_refusals_say_whose_they_are_and_that_the_connection_closes(served, request_bytes):
+    """cheroot's short answers carried no Server header (the command line took the emulator's
+    own refusals for another server's) and no Connection: close though the connection closed."""
+    _, port, _ = served
+    answer = exchange(port, request_bytes)
+    head = answer.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(b"HTTP/1.1 4"), answer[:200]
+    assert b"\r\nServer: ecs-emulator" in head, head
+    assert b"\r\nConnection: close" in head, head
